@@ -1,0 +1,2 @@
+"""galsim_deep: deep generative models of galaxy morphology for GalSim."""
+from ._version import __version__

@@ -1,0 +1,81 @@
+"""Small file-system helpers shared by every part of galsim_deep.
+
+Every file galsim_deep writes goes through :func:`atomic_path` (or
+:func:`atomic_directory`): it is written under a temporary name in the same
+folder and renamed into place only when complete, so a reader never sees a
+half-written file and an interrupted job leaves the previous file intact.
+"""
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+__all__ = ["atomic_path", "atomic_directory", "sha256sum"]
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix=None):
+    """Yield a temporary path beside ``path``; rename it to ``path`` on success.
+
+    Parameters
+    ----------
+    path : str or Path
+        The final file name.
+    suffix : str, optional
+        Suffix for the temporary name (default: the final file's suffix, so
+        that libraries choosing a format from the extension still work).
+
+    Yields
+    ------
+    Path
+        Where to write.  If the block raises, the temporary file is removed and
+        ``path`` is left untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-",
+                               suffix=path.suffix if suffix is None else suffix,
+                               dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_directory(path):
+    """Yield a temporary directory beside ``path``; rename it to ``path`` on success.
+
+    An existing ``path`` is replaced only once the new directory is complete.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        if path.exists():
+            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def sha256sum(path, chunk_size=1 << 20):
+    """Return the hex SHA-256 digest of a file, read in chunks of ``chunk_size`` bytes."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk_size), b""):
+            digest.update(block)
+    return digest.hexdigest()

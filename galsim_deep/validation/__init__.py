@@ -1,0 +1,1 @@
+"""Validation statistics comparing real, parametric and generated galaxies."""

@@ -1,0 +1,1 @@
+"""The trained modules shipped with galsim_deep, listed in ``index.json``."""

@@ -1,0 +1,1 @@
+"""Training code for galsim_deep generative models (installed as ``galsim_deep.training``)."""
