@@ -1,0 +1,164 @@
+"""GalSim config types: input ``generative_model``, object ``GenerativeModelGalaxy``.
+
+Usage in a GalSim YAML file::
+
+    modules: [galsim_deep]
+    input:
+        generative_model: {file_name: 'hub:NAME'}     # optional: batch_size, range_policy
+    gal:
+        type: GenerativeModelGalaxy
+        flux_radius: {type: Random, min: 5, max: 10}   # one field per condition,
+        mag_auto: {type: Catalog, col: mag}            # any GalSim value type
+        zphot: 0.5
+
+Batching.  The network runs once per group of ``batch_size`` objects of an
+image, not once per object.  At the first object of a group, the condition
+fields and the random normals of every object of the group are evaluated, each
+exactly as that object's own build would see them (its ``obj_num`` and its own
+RNG, seeded by GalSim from ``image.random_seed`` and the object number), and
+the group is generated in one call.  So an object's galaxy depends only on the
+config and its object number: the same YAML and seed give identical output
+with any ``nproc`` and any ``batch_size``.  Condition fields must therefore not
+depend on other parts of the same object's build (its stamp position, say).
+
+The model is loaded once per process (no proxy between processes: each
+worker loads the module itself and keeps it).
+"""
+import galsim
+import numpy as np
+from galsim.config import (GetAllParams, GetInputObj, GetNObjForImage, GetRNG, InputLoader,
+                           RegisterInputType, RegisterObjectType, SetupConfigObjNum,
+                           SetupConfigRNG)
+from galsim.errors import GalSimConfigError
+
+from .catalog import OutOfRangeWarning  # noqa: F401  (re-exported for config users)
+from .model import GenerativeGalaxyModel
+
+__all__ = ["GenerativeModelLoader", "BuildGenerativeModelGalaxy"]
+
+# Models by their input kwargs: each process loads a given module once.
+_MODELS = {}
+# The generated stamps of the current group of objects, per model.
+_GROUPS = {}
+# base-dict keys that evaluating another object's fields changes; restored after.
+_STATE_KEYS = ("obj_num", "index_key", "rng", "seed", "gd", "obj_num_rng", "obj_num_seed",
+               "obj_num_rngs", "obj_num_seeds")
+_IMAGE_RANGE_KEY = "_galsim_deep_image_objects"
+
+#: Optional per-object parameters besides the conditions.
+_OBJECT_OPT = {"x_interpolant": str, "k_interpolant": str, "pad_factor": float,
+               "noise_pad_size": float, "noise_pad": float, "flux_scaling": float, "area": float,
+               "exptime": float, "zero_point": float}
+
+
+def _load_model(file_name, batch_size=64, range_policy="warn"):
+    key = (file_name, batch_size, range_policy)
+    if key not in _MODELS:
+        _MODELS[key] = GenerativeGalaxyModel(file_name, batch_size=batch_size,
+                                             range_policy=range_policy)
+    return _MODELS[key]
+
+
+class GenerativeModelLoader(InputLoader):
+    """Input loader for ``input.generative_model`` (no proxy: one model per process)."""
+
+    def __init__(self):
+        super().__init__(_load_model, use_proxy=False)
+
+    def getKwargs(self, config, base, logger):
+        kwargs, _ = GetAllParams(config, base, req=GenerativeGalaxyModel._req_params,
+                                 opt=GenerativeGalaxyModel._opt_params)
+        return kwargs, True
+
+    def setupImage(self, model, config, base, logger):
+        # Called as each image is set up, when base['obj_num'] is its first object.
+        first = base.get("obj_num", 0)
+        try:
+            nobj = GetNObjForImage(base, base.get("image_num", 0), logger=logger)
+        except Exception:  # an image type that cannot say: batch nothing ahead
+            nobj = 1
+        base[_IMAGE_RANGE_KEY] = (first, first + max(int(nobj), 1))
+
+
+def _group_of(obj_num, base, batch_size):
+    """Return the object numbers of the batch group holding ``obj_num``."""
+    first, end = base.get(_IMAGE_RANGE_KEY, (obj_num, obj_num + 1))
+    if not first <= obj_num < end:
+        first, end = obj_num, obj_num + 1
+    start = first + (obj_num - first) // batch_size * batch_size
+    return range(start, min(end, start + batch_size))
+
+
+def _evaluate_object(config, base, model, obj_num, req, ignore):
+    """Evaluate one object's condition fields and random normals, as its own build would."""
+    saved = {k: base[k] for k in _STATE_KEYS if k in base}
+    try:
+        SetupConfigObjNum(base, obj_num)
+        SetupConfigRNG(base, seed_offset=1)  # the object's own RNG, as the stamp makes it
+        values, _ = GetAllParams(config, base, req=req, ignore=ignore)
+        normals = model.random_normal(1, GetRNG(config, base))[0]
+    finally:
+        for key in _STATE_KEYS:
+            base.pop(key, None)
+        base.update(saved)
+    return values, normals
+
+
+def _generate_group(config, base, model, group, req, ignore):
+    rows = [_evaluate_object(config, base, model, n, req, ignore) for n in group]
+    table = {q: np.array([values[q] for values, _ in rows], dtype=float)
+             for q in model.quantities}
+    try:
+        conditions = model.conditions(table)
+    except ValueError as err:
+        raise GalSimConfigError(f"GenerativeModelGalaxy (objects {group.start}.."
+                                f"{group.stop - 1}): {err}") from None
+    images = model.generate(conditions, np.stack([n for _, n in rows]))
+    return {"group": group, "conditions": conditions, "images": images}
+
+
+def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
+    """Build one ``GenerativeModelGalaxy`` (GalSim object builder).
+
+    Each condition of the model is a required float field; ``x_interpolant``,
+    ``k_interpolant``, ``pad_factor``, ``noise_pad_size`` with ``noise_pad`` (the
+    padding noise's pixel variance) and the flux options
+    ``flux_scaling``, ``area`` (cm^2), ``exptime`` (s) and ``zero_point`` (AB
+    mag) are optional.
+    """
+    model = GetInputObj("generative_model", config, base, "GenerativeModelGalaxy")
+    ignore = list(ignore) + ["num"] + list(_OBJECT_OPT)
+    req = model.sample_req_params
+    opt_ignore = list(ignore) + list(req)
+    opts, _ = GetAllParams(config, base, opt=_OBJECT_OPT, ignore=opt_ignore)
+
+    obj_num = base.get("obj_num", 0)
+    state = _GROUPS.get(id(model))
+    if state is None or obj_num not in state["group"]:
+        group = _group_of(obj_num, base, model.batch_size)
+        state = _GROUPS[id(model)] = _generate_group(config, base, model, group, req, ignore)
+    i = obj_num - state["group"].start
+    conditions = {q: v[i:i + 1] for q, v in state["conditions"].items()}
+    # Leave the current values of this object's fields for @gal.<condition> references.
+    for q in model.quantities:
+        if isinstance(config.get(q), dict):
+            config[q]["current"] = (float(conditions[q][0]), False, float, obj_num, "obj_num")
+
+    image = state["images"][i]
+    flux_opts = {k: opts.pop(k) for k in ("flux_scaling", "area", "exptime", "zero_point")
+                 if k in opts}
+    if flux_opts:
+        image = image * float(model.flux_factors(conditions, images=image[None],
+                                                 **flux_opts)[0])
+    gsp = galsim.GSParams(**gsparams) if gsparams else None
+    noise_pad_size = opts.pop("noise_pad_size", 0)
+    noise = opts.pop("noise_pad", None)  # pixel variance of the padding noise
+    rng = GetRNG(config, base) if noise_pad_size else None
+    profile = model.profile(image, gsparams=gsp, noise_pad_size=noise_pad_size,
+                            noise=noise, rng=rng, **opts)
+    return profile, False
+
+
+RegisterInputType("generative_model", GenerativeModelLoader())
+RegisterObjectType("GenerativeModelGalaxy", BuildGenerativeModelGalaxy,
+                   input_type="generative_model")

@@ -1,0 +1,337 @@
+"""``GenerativeGalaxyModel``: sample galaxy light profiles from a galsim_deep module."""
+import numpy as np
+
+from . import hub
+from .catalog import RANGE_POLICIES, condition_arrays
+from .module_format import IMAGE_OUTPUT, RANDOM_INPUT, check_signatures, read_metadata
+
+__all__ = ["GenerativeGalaxyModel", "as_deviate"]
+
+# Loaded SavedModels by module directory: each process loads a module's graph
+# once, however many GenerativeGalaxyModel objects (or unpickled copies of
+# one, as GalSim's multiprocessing makes) refer to it.
+_LOADED = {}
+
+
+def as_deviate(rng):
+    """Return a ``galsim.BaseDeviate`` for ``rng``.
+
+    Parameters
+    ----------
+    rng : None, int or galsim.BaseDeviate
+        A deviate is used as is (and advanced); an int seeds a new one; None
+        seeds one from the system's entropy (not reproducible).
+    """
+    import galsim
+
+    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
+        return galsim.BaseDeviate(None if rng is None else int(rng))
+    if isinstance(rng, galsim.BaseDeviate):
+        return rng
+    raise TypeError(f"rng must be None, an int seed or a galsim.BaseDeviate, "
+                    f"got {type(rng).__name__}")
+
+
+class GenerativeGalaxyModel:
+    """A deep generative model of galaxy light profiles, loaded from a module.
+
+    The module's metadata is read at construction; its TensorFlow graph is
+    loaded lazily, once, at the first call that needs it.
+
+    Parameters
+    ----------
+    file_name : str or Path
+        ``hub:NAME`` or ``hub:NAME@VERSION`` (a module of the index, see
+        ``galsim-deep hub list``), a module directory, a ``.tar.gz`` archive,
+        or an http(s)/file URL of an archive.
+    batch_size : int
+        Galaxies per network evaluation in :meth:`sample` (default 64).
+    range_policy : {'warn', 'clip', 'error'}
+        Default treatment of condition values outside the training range.
+
+    Attributes
+    ----------
+    quantities : list of str
+        The conditioning columns a catalog must have, in the module's order.
+    stamp_size : int
+        Side of the generated stamps, in pixels.
+    pixel_scale : float
+        Pixel scale of the generated stamps, in arcsec.
+    latent_size : int
+        Random normal numbers drawn per galaxy.
+    metadata : dict
+        The module's validated metadata (see ``docs/module_format.rst``).
+    """
+
+    # GalSim config input parameters (see galsim_deep.config).
+    _req_params = {"file_name": str}
+    _opt_params = {"batch_size": int, "range_policy": str}
+    _single_params = []
+    _takes_rng = False
+
+    def __init__(self, file_name, batch_size=64, range_policy="warn"):
+        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        if range_policy not in RANGE_POLICIES:
+            raise ValueError(f"range_policy must be one of {RANGE_POLICIES}, "
+                             f"got {range_policy!r}")
+        self.file_name = str(file_name)
+        self.batch_size = int(batch_size)
+        self.range_policy = range_policy
+        self.module_dir = hub.resolve(file_name)
+        self.metadata = read_metadata(self.module_dir)
+        self.quantities = [c["name"] for c in self.metadata["conditions"]]
+        self.stamp_size = int(self.metadata["stamp_size"])
+        self.pixel_scale = float(self.metadata["pixel_scale"])
+        self.latent_size = int(self.metadata["latent_size"])
+        self._loaded = None
+
+    # galsim_hub compatibility: the names its config code used.
+    @property
+    def random_variables(self):
+        """Names of the random inputs of the ``sample`` signature (``['random_normal']``)."""
+        return [RANDOM_INPUT]
+
+    @property
+    def sample_req_params(self):
+        """GalSim config parameters required per object: one float per condition."""
+        return {q: float for q in self.quantities}
+
+    @property
+    def signatures(self):
+        """Names of the module's signatures (``sample`` and optional ones)."""
+        return sorted(self.metadata["signatures"])
+
+    def __repr__(self):
+        return (f"GenerativeGalaxyModel({self.file_name!r}: {self.metadata['name']} "
+                f"{self.metadata['version']}, {self.metadata['family']}, "
+                f"{self.stamp_size}x{self.stamp_size} at {self.pixel_scale}\"/pixel, "
+                f"conditions {self.quantities})")
+
+    def __getstate__(self):
+        # The TensorFlow graph is not picklable; a copy in another process
+        # reloads it lazily from module_dir.
+        state = self.__dict__.copy()
+        state["_loaded"] = None
+        return state
+
+    def _signature(self, name):
+        """Return a loaded signature (a compiled TensorFlow concrete function)."""
+        if self._loaded is None:
+            key = str(self.module_dir)
+            if key not in _LOADED:
+                import tensorflow_hub
+
+                loaded = tensorflow_hub.load(key)
+                check_signatures(loaded, self.metadata, source=key)
+                _LOADED[key] = loaded
+            self._loaded = _LOADED[key]
+        if name not in self._loaded.signatures:
+            raise ValueError(f"module {self.metadata['name']} has no {name!r} signature; "
+                             f"it has {self.signatures}")
+        return self._loaded.signatures[name]
+
+    # ------------------------------------------------------------------ sampling
+    def conditions(self, cat, column_map=None, range_policy=None):
+        """Return the checked float32 condition arrays of a catalog (see `catalog.condition_arrays`)."""
+        return condition_arrays(cat, self.metadata["conditions"], column_map=column_map,
+                                range_policy=range_policy or self.range_policy)
+
+    def random_normal(self, n, rng):
+        """Draw the ``[n, latent_size]`` float32 standard normals for ``n`` galaxies.
+
+        The numbers come from ``galsim.GaussianDeviate(rng)`` in row order.
+        GalSim draws normals in pairs, so each galaxy consumes an even count
+        (``latent_size`` rounded up): galaxy ``i`` gets the same numbers
+        however the catalog is batched.
+        """
+        import galsim
+
+        per_galaxy = self.latent_size + self.latent_size % 2
+        values = np.empty(n * per_galaxy, dtype=np.float64)
+        galsim.GaussianDeviate(as_deviate(rng)).generate(values)
+        return values.reshape(n, per_galaxy)[:, :self.latent_size].astype(np.float32)
+
+    def generate(self, conditions, random_normal):
+        """Run the ``sample`` signature on one batch.
+
+        Parameters
+        ----------
+        conditions : dict of str -> array [N]
+            Condition values (float32), keyed by name; see :meth:`conditions`.
+        random_normal : ndarray [N, latent_size]
+            Standard normal numbers.
+
+        Returns
+        -------
+        ndarray [N, stamp_size, stamp_size]
+            float32 unconvolved light profiles in the module's flux units.
+        """
+        import tensorflow as tf
+
+        fn = self._signature("sample")
+        inputs = {k: tf.convert_to_tensor(np.asarray(conditions[k], dtype=np.float32))
+                  for k in self.quantities}
+        inputs[RANDOM_INPUT] = tf.convert_to_tensor(np.asarray(random_normal, np.float32))
+        return fn(**inputs)[IMAGE_OUTPUT].numpy()
+
+    def sample_arrays(self, cat, rng=None, batch_size=None, column_map=None,
+                      range_policy=None, progress=False):
+        """Yield generated stamps as numpy arrays, batch by batch.
+
+        Parameters
+        ----------
+        cat, rng, batch_size, column_map, range_policy
+            As in :meth:`sample`.
+        progress : bool
+            Show a tqdm progress bar.
+
+        Yields
+        ------
+        ndarray [n, stamp_size, stamp_size]
+            One batch of unconvolved stamps (flux per pixel, module units).
+        """
+        conds = self.conditions(cat, column_map=column_map, range_policy=range_policy)
+        yield from self._batches(conds, rng, batch_size, progress)
+
+    def _batches(self, conds, rng, batch_size, progress):
+        """Yield generated stamps for checked condition arrays, ``batch_size`` at a time."""
+        from tqdm import tqdm
+
+        batch_size = self.batch_size if batch_size is None else batch_size
+        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        n = len(next(iter(conds.values())))
+        rng = as_deviate(rng)
+        with tqdm(total=n, unit="gal", desc="sampling", disable=not progress) as bar:
+            for start in range(0, n, batch_size):
+                stop = min(n, start + batch_size)
+                batch = {k: v[start:stop] for k, v in conds.items()}
+                yield self.generate(batch, self.random_normal(stop - start, rng))
+                bar.update(stop - start)
+
+    def flux_factors(self, conditions, flux_scaling=None, area=None, exptime=None,
+                     zero_point=None, images=None):
+        """Return the factor each generated image is multiplied by.
+
+        Parameters
+        ----------
+        conditions : dict of str -> array [N]
+            The batch's conditions.
+        flux_scaling : float, optional
+            A plain factor.
+        area : float, optional
+            Collecting area of the target telescope in cm^2 (as
+            ``galsim.COSMOSCatalog``): scales by area / the module's
+            ``flux.collecting_area_cm2``.
+        exptime : float, optional
+            Exposure time in s: scales by exptime / the module's ``flux.exptime_s``.
+        zero_point : float, optional
+            AB magnitude of a source giving 1 count in the target image: each
+            image is rescaled so its total flux is
+            ``10**(-0.4 * (mag - zero_point))``, ``mag`` being the condition
+            named by the module's ``flux.magnitude_condition``.  Excludes
+            ``area``/``exptime``.
+        images : ndarray [N, S, S]
+            The generated stamps (needed with ``zero_point``).
+
+        Returns
+        -------
+        ndarray [N]
+        """
+        n = len(next(iter(conditions.values())))
+        factor = np.full(n, 1.0 if flux_scaling is None else float(flux_scaling))
+        flux = self.metadata["flux"]
+        for value, key, what in ((area, "collecting_area_cm2", "area"),
+                                 (exptime, "exptime_s", "exptime")):
+            if value is None:
+                continue
+            if key not in flux:
+                raise ValueError(f"{what}= needs the module's flux.{key}, which this module "
+                                 f"does not declare; use flux_scaling instead")
+            factor *= float(value) / flux[key]
+        if zero_point is not None:
+            if area is not None or exptime is not None:
+                raise ValueError("give either zero_point or area/exptime, not both")
+            mag_name = flux.get("magnitude_condition")
+            if mag_name not in conditions:
+                raise ValueError("zero_point= needs a magnitude condition (the module's "
+                                 "flux.magnitude_condition); this module declares none")
+            target = 10.0 ** (-0.4 * (conditions[mag_name].astype(np.float64) - zero_point))
+            total = images.reshape(n, -1).sum(axis=1, dtype=np.float64)
+            factor *= np.where(total > 0, target / np.where(total > 0, total, 1.0), 0.0)
+        return factor
+
+    def sample(self, cat, rng=None, batch_size=None, x_interpolant=None, k_interpolant=None,
+               pad_factor=4, noise_pad_size=0, noise=None, gsparams=None, column_map=None,
+               range_policy=None, flux_scaling=None, area=None, exptime=None,
+               zero_point=None, progress=False):
+        """Sample unconvolved galaxy light profiles conditioned on a catalog.
+
+        Parameters
+        ----------
+        cat : astropy Table, numpy structured array, dict of arrays, or DataFrame
+            One row per galaxy with a column per condition (:attr:`quantities`);
+            extra columns are ignored.
+        rng : galsim.BaseDeviate or int, optional
+            Source of all randomness; the same seed gives identical images
+            whatever ``batch_size``.
+        batch_size : int, optional
+            Galaxies per network evaluation (default: the model's ``batch_size``).
+        x_interpolant, k_interpolant, pad_factor, noise_pad_size, noise, gsparams
+            Passed to ``galsim.InterpolatedImage`` (``noise`` as its ``noise_pad``).
+        column_map : dict, optional
+            Condition name -> catalog column name.
+        range_policy : {'warn', 'clip', 'error'}, optional
+            Treatment of conditions outside the training range (default: the
+            model's).
+        flux_scaling, area, exptime, zero_point : optional
+            Rescale fluxes from the module's convention, see :meth:`flux_factors`.
+        progress : bool
+            Show a progress bar.
+
+        Returns
+        -------
+        list of galsim.InterpolatedImage
+            One profile per row (also for a single row), centred on the origin
+            as the training stamps were, in the module's flux units unless
+            rescaled.
+        """
+        rng = as_deviate(rng)
+        conds = self.conditions(cat, column_map=column_map, range_policy=range_policy)
+        rescale = any(v is not None for v in (flux_scaling, area, exptime, zero_point))
+        profiles, start = [], 0
+        for images in self._batches(conds, rng, batch_size, progress):
+            stop = start + len(images)
+            if rescale:
+                batch = {k: v[start:stop] for k, v in conds.items()}
+                factors = self.flux_factors(batch, flux_scaling, area, exptime, zero_point,
+                                            images=images)
+                images = images * factors[:, None, None].astype(np.float32)
+            for array in images:
+                profiles.append(self.profile(array, x_interpolant=x_interpolant,
+                                             k_interpolant=k_interpolant,
+                                             pad_factor=pad_factor,
+                                             noise_pad_size=noise_pad_size, noise=noise,
+                                             rng=rng, gsparams=gsparams))
+            start = stop
+        return profiles
+
+    def profile(self, array, x_interpolant=None, k_interpolant=None, pad_factor=4,
+                noise_pad_size=0, noise=None, rng=None, gsparams=None):
+        """Wrap one generated stamp as a ``galsim.InterpolatedImage``.
+
+        The stamp's true centre (its geometric centre, between pixels for even
+        sizes) becomes the profile's origin, the centring convention of the
+        training stamps.
+        """
+        import galsim
+
+        image = galsim.Image(np.ascontiguousarray(array, dtype=np.float64),
+                             scale=self.pixel_scale)
+        kwargs = {}
+        if noise_pad_size:
+            kwargs.update(noise_pad=noise, noise_pad_size=noise_pad_size, rng=rng)
+        return galsim.InterpolatedImage(image, x_interpolant=x_interpolant,
+                                        k_interpolant=k_interpolant, pad_factor=pad_factor,
+                                        use_true_center=True, gsparams=gsparams, **kwargs)

@@ -1,0 +1,433 @@
+"""Figures and tables of the validation report (PNG, Markdown, JSON).
+
+The figures are analogues of Lanusse et al. (2020), Figs. 6-9:
+
+``sizes_ellipticities.png`` (Fig. 6)
+    Histograms of the HSM size ``sigma`` (arcsec) and ellipticity ``|g|`` of
+    the real, parametric and generated samples.
+``residuals.png`` (Fig. 7)
+    Relative size residual and magnitude residual of each generated (and
+    parametric) galaxy against its real counterpart, as a function of each
+    conditioning column, with binned medians and robust scatter.
+``morphology_histograms.png`` (Fig. 8)
+    Marginal histograms of Gini, M20, M, I and D.
+``gini_m20.png``, ``intensity_deviation.png`` (Fig. 9)
+    2-D histograms in three panels (real, parametric, generated), the real
+    sample's contours drawn over the other two.
+``examples.png``
+    A few galaxies as observed in the three samples.
+
+All figures are drawn with matplotlib's Agg canvas (no display, no global
+pyplot state) and written atomically; so are ``summary.md`` and
+``summary.json``.
+"""
+import json
+import math
+
+import numpy as np
+
+from .._io import atomic_path
+
+__all__ = ["SUMMARY_STATISTICS", "LABELS", "FIGURES", "plot_sizes_ellipticities",
+           "plot_residuals", "plot_morphology_histograms", "plot_2d_histograms",
+           "plot_examples", "write_figures", "markdown_summary", "write_json",
+           "write_markdown"]
+
+#: Statistics in the summary table, in order.
+SUMMARY_STATISTICS = ("sigma_arcsec", "g1", "g2", "g", "flux", "gini", "m20", "multimode",
+                      "intensity", "deviation")
+
+#: Axis labels (with units) of the statistics.
+LABELS = {
+    "sigma": "HSM size $\\sigma$ [pixel]", "sigma_arcsec": "HSM size $\\sigma$ [arcsec]",
+    "g1": "$g_1$", "g2": "$g_2$", "g": "ellipticity $|g|$", "flux": "flux [stamp units]",
+    "hsm_flux": "HSM flux [stamp units]", "gini": "Gini", "m20": "$M_{20}$",
+    "multimode": "multimode $M$", "intensity": "intensity $I$", "deviation": "deviation $D$",
+}
+
+#: File names of the figures :func:`write_figures` makes.
+FIGURES = ("sizes_ellipticities.png", "residuals.png", "morphology_histograms.png",
+           "gini_m20.png", "intensity_deviation.png", "examples.png")
+
+_COLORS = {"real": "black", "parametric": "tab:orange", "generated": "tab:blue"}
+
+
+def _figure(nrows, ncols, size=(4.0, 3.4)):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(size[0] * ncols, size[1] * nrows), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    return fig, axes
+
+
+def _save(fig, path):
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+
+
+def _finite(x):
+    x = np.asarray(x, dtype=np.float64)
+    return x[np.isfinite(x)]
+
+
+def _bins(arrays, n=30, log=False, limits=None):
+    values = np.concatenate([_finite(a) for a in arrays]) if arrays else np.zeros(0)
+    if log:
+        values = values[values > 0]
+    if limits is not None:
+        lo, hi = limits
+    elif values.size:
+        lo, hi = np.percentile(values, [0.5, 99.5])
+    else:
+        lo, hi = 0.0, 1.0
+    if not hi > lo:
+        lo, hi = (lo - 0.5, hi + 0.5) if not log else (lo / 2, hi * 2)
+    if log:
+        return np.geomspace(max(lo, 1e-12), hi, n + 1)
+    return np.linspace(lo, hi, n + 1)
+
+
+def _hist_panel(ax, measurements, stat, log=False, limits=None):
+    bins = _bins([m[stat] for m in measurements.values()], log=log, limits=limits)
+    for name, meas in measurements.items():
+        values = _finite(meas[stat])
+        ax.hist(values, bins=bins, histtype="step", lw=1.6, density=True,
+                color=_COLORS.get(name), label=f"{name} ({values.size})")
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlabel(LABELS.get(stat, stat))
+    ax.set_ylabel("density")
+
+
+def plot_sizes_ellipticities(measurements, path):
+    """Histograms of HSM size (arcsec) and ellipticity ``|g|`` (Fig. 6 analogue).
+
+    Parameters
+    ----------
+    measurements : dict
+        sample name -> per-galaxy statistics.
+    path : str or Path
+        PNG file to write.
+    """
+    fig, axes = _figure(1, 2)
+    _hist_panel(axes[0, 0], measurements, "sigma_arcsec", log=True)
+    _hist_panel(axes[0, 1], measurements, "g", limits=(0.0, 1.0))
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle("HSM adaptive moments")
+    _save(fig, path)
+
+
+def plot_residuals(measurements, conditions, summary, path, reference="real"):
+    """Size and magnitude residuals against each conditioning column (Fig. 7 analogue).
+
+    Parameters
+    ----------
+    measurements : dict
+        sample name -> per-galaxy statistics.
+    conditions : dict of ndarray
+        Conditioning columns.
+    summary : dict
+        The output of :func:`galsim_deep.validation.summary.summarize`.
+    path : str or Path
+        PNG file to write.
+    reference : str
+        The sample residuals are taken against.
+    """
+    from .summary import magnitude_residual, size_residual
+
+    names = list(conditions)
+    fig, axes = _figure(2, max(1, len(names)))
+    ref = measurements[reference]
+    rows = (("size", "relative size residual $\\Delta\\sigma/\\sigma$",
+             lambda m: size_residual(m["sigma_arcsec"], ref["sigma_arcsec"])),
+            ("magnitude", "magnitude residual $\\Delta m$ [mag]",
+             lambda m: magnitude_residual(m["flux"], ref["flux"])))
+    others = [s for s in measurements if s != reference]
+    for r, (key, label, fn) in enumerate(rows):
+        for c, cname in enumerate(names):
+            ax = axes[r, c]
+            ylim = []
+            for s in others:
+                res = fn(measurements[s])
+                col = np.asarray(conditions[cname], dtype=np.float64)
+                if s == "generated" or len(others) == 1:
+                    ax.scatter(col, res, s=3, alpha=0.25, color=_COLORS.get(s), lw=0)
+                b = summary["residuals"][s][key]["bins"][cname]
+                if b["center"]:
+                    x = np.array([np.nan if v is None else v for v in b["center"]])
+                    med = np.array([np.nan if v is None else v for v in b["median"]])
+                    sc = np.array([np.nan if v is None else v for v in b["scatter"]])
+                    ax.plot(x, med, "o-", color=_COLORS.get(s), label=s)
+                    ax.fill_between(x, med - sc, med + sc, color=_COLORS.get(s), alpha=0.2)
+                    ylim.append(np.nanmax(np.abs(np.concatenate([med - sc, med + sc]))))
+            ax.axhline(0.0, color="k", lw=0.8)
+            finite = [v for v in ylim if np.isfinite(v)]
+            if finite:
+                lim = 2.0 * max(finite)
+                ax.set_ylim(-lim, lim)
+            ax.set_xlabel(cname)
+            if c == 0:
+                ax.set_ylabel(label)
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(f"Residuals against the {reference} galaxies (median and 16-84% scatter)")
+    _save(fig, path)
+
+
+def plot_morphology_histograms(measurements, path):
+    """Marginal histograms of Gini, M20, M, I, D (Fig. 8 analogue).
+
+    Parameters
+    ----------
+    measurements : dict
+        sample name -> per-galaxy statistics.
+    path : str or Path
+        PNG file to write.
+    """
+    stats = ("gini", "m20", "multimode", "intensity", "deviation")
+    limits = {"multimode": (0.0, 1.0), "intensity": (0.0, 1.0), "deviation": (0.0, 0.6)}
+    fig, axes = _figure(1, len(stats), size=(3.4, 3.0))
+    for ax, stat in zip(axes[0], stats):
+        _hist_panel(ax, measurements, stat, limits=limits.get(stat))
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle("Non-parametric morphology (statmorph)")
+    _save(fig, path)
+
+
+def plot_2d_histograms(measurements, x, y, path, limits=None, reference="real"):
+    """2-D histograms of two statistics, one panel per sample (Fig. 9 analogue).
+
+    Parameters
+    ----------
+    measurements : dict
+        sample name -> per-galaxy statistics.
+    x, y : str
+        Statistics on the horizontal and vertical axes.
+    path : str or Path
+        PNG file to write.
+    limits : ((float, float), (float, float)), optional
+        Axis ranges; by default the 0.5-99.5 percentiles of all samples.
+    reference : str
+        Sample whose contours are drawn on every panel.
+    """
+    samples = list(measurements)
+    fig, axes = _figure(1, len(samples), size=(3.8, 3.5))
+    lx = limits[0] if limits else None
+    ly = limits[1] if limits else None
+    bx = _bins([m[x] for m in measurements.values()], n=25, limits=lx)
+    by = _bins([m[y] for m in measurements.values()], n=25, limits=ly)
+    hists = {}
+    for s in samples:
+        ok = np.isfinite(measurements[s][x]) & np.isfinite(measurements[s][y])
+        h, _, _ = np.histogram2d(np.asarray(measurements[s][x])[ok],
+                                 np.asarray(measurements[s][y])[ok], bins=(bx, by), density=True)
+        hists[s] = (h, int(ok.sum()))
+    vmax = max(float(h.max()) for h, _ in hists.values()) or 1.0
+    xc, yc = 0.5 * (bx[1:] + bx[:-1]), 0.5 * (by[1:] + by[:-1])
+    for ax, s in zip(axes[0], samples):
+        h, count = hists[s]
+        ax.pcolormesh(bx, by, h.T, cmap="Greys" if s == reference else "Blues",
+                      vmin=0.0, vmax=vmax)
+        ref_h = hists.get(reference, (None,))[0]
+        if s != reference and ref_h is not None and ref_h.max() > 0:
+            ax.contour(xc, yc, ref_h.T, levels=ref_h.max() * np.array([0.1, 0.3, 0.6]),
+                       colors="k", linewidths=0.8)
+        ax.set_title(f"{s} ({count})")
+        ax.set_xlabel(LABELS.get(x, x))
+        ax.set_ylabel(LABELS.get(y, y))
+    if x == "m20":
+        for ax in axes[0]:
+            ax.invert_xaxis()
+    _save(fig, path)
+
+
+def plot_examples(stamps, path, n=8):
+    """A gallery of the first ``n`` galaxies in each sample (rows), same stretch per column.
+
+    Parameters
+    ----------
+    stamps : dict of str -> ndarray [N, S, S]
+        Observed stamps of each sample.
+    path : str or Path
+        PNG file to write.
+    n : int
+        Number of galaxies shown.
+    """
+    samples = list(stamps)
+    count = min(n, len(next(iter(stamps.values()))))
+    fig, axes = _figure(len(samples), max(1, count), size=(1.5, 1.6))
+    for c in range(count):
+        ref = np.asarray(stamps[samples[0]][c], dtype=np.float64)
+        finite = ref[np.isfinite(ref)]
+        peak = float(np.max(finite)) if finite.size else 1.0
+        noise = float(np.std(finite[finite < np.percentile(finite, 50)])) if finite.size else 1.0
+        soft = max(noise, 1e-3 * abs(peak), 1e-30)
+        vmax = np.arcsinh(max(peak, soft) / soft)
+        for r, s in enumerate(samples):
+            ax = axes[r, c]
+            ax.imshow(np.arcsinh(np.asarray(stamps[s][c], dtype=np.float64) / soft),
+                      origin="lower", cmap="magma", vmin=-1.0, vmax=vmax)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(s)
+    fig.suptitle("Examples (arcsinh stretch, same per column)")
+    _save(fig, path)
+
+
+def write_figures(measurements, conditions, summary, stamps, out_dir):
+    """Write every figure of :data:`FIGURES` into ``out_dir``.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    from pathlib import Path
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plot_sizes_ellipticities(measurements, out_dir / FIGURES[0])
+    plot_residuals(measurements, conditions, summary, out_dir / FIGURES[1])
+    plot_morphology_histograms(measurements, out_dir / FIGURES[2])
+    plot_2d_histograms(measurements, "m20", "gini", out_dir / FIGURES[3])
+    plot_2d_histograms(measurements, "intensity", "deviation", out_dir / FIGURES[4],
+                       limits=((0.0, 1.0), (0.0, 0.6)))
+    plot_examples(stamps, out_dir / FIGURES[5])
+    return [out_dir / f for f in FIGURES]
+
+
+def _fmt(value, digits=4):
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return f"{value:.{digits}g}"
+
+
+def _pm(value, error, digits=4):
+    if value is None:
+        return "n/a"
+    return f"{_fmt(value, digits)} ± {_fmt(error, 2)}"
+
+
+def markdown_summary(report):
+    """The Markdown text of the summary table.
+
+    Parameters
+    ----------
+    report : dict
+        The report dict (``run`` metadata plus the output of
+        :func:`galsim_deep.validation.summary.summarize`).
+
+    Returns
+    -------
+    str
+    """
+    run = report["run"]
+    ref = report["reference"]
+    others = [s for s in report["samples"] if s != ref]
+    stats = report["statistics"]
+    lines = [f"# Validation report: {run['model']}", "",
+             f"- model: `{run['model']}` ({run.get('model_name', '')} "
+             f"{run.get('model_version', '')})",
+             f"- dataset: `{run['dataset']}` (source `{run['source']}`, split `{run['split']}`)",
+             f"- galaxies: {report['n_galaxies']}, seed {run['seed']}, "
+             f"stamps {run['stamp_size']}x{run['stamp_size']} at {run['pixel_scale']}\"/pixel",
+             f"- measured with {run['processes']} processes in {run['measure_seconds']:.1f} s "
+             f"(total {run['total_seconds']:.1f} s)", "",
+             "Statistics: HSM adaptive moments (size sigma = det(Q)^1/4, ellipticity g), "
+             "flux = stamp sum, statmorph Gini, M20, multimode M, intensity I, deviation D. "
+             "Errors are bootstrap standard errors over galaxies.", "",
+             "## Means", "",
+             "| statistic | " + " | ".join(report["samples"]) + " |",
+             "|---|" + "---|" * len(report["samples"])]
+    for stat in stats:
+        row = [_pm(report["means"][stat][s]["mean"], report["means"][stat][s]["error"])
+               for s in report["samples"]]
+        lines.append(f"| {stat} | " + " | ".join(row) + " |")
+    lines += ["", f"## Differences of means to {ref}", "",
+              "| statistic | " + " | ".join(f"{s} - {ref}" for s in others) + " | "
+              + " | ".join(f"{s} relative" for s in others) + " |",
+              "|---|" + "---|" * (2 * len(others))]
+    for stat in stats:
+        diffs = [report["mean_differences"][s][stat] for s in others]
+        cells = [_pm(d["difference"], d["error"]) for d in diffs]
+        cells += ["n/a" if d["relative_difference"] is None else
+                  f"{100 * d['relative_difference']:.2f}% ± {100 * d['relative_error']:.2f}%"
+                  for d in diffs]
+        lines.append(f"| {stat} | " + " | ".join(cells) + " |")
+    lines += ["", f"## Distances to {ref} (Wasserstein, Kolmogorov-Smirnov)", "",
+              "| statistic | " + " | ".join(f"W {s}" for s in others) + " | "
+              + " | ".join(f"KS {s} (p)" for s in others) + " |",
+              "|---|" + "---|" * (2 * len(others))]
+    for stat in stats:
+        d = [report["distances"][s][stat] for s in others]
+        cells = [_fmt(x["wasserstein"]) for x in d]
+        cells += [f"{_fmt(x['ks_statistic'], 3)} ({_fmt(x['ks_pvalue'], 2)})" for x in d]
+        lines.append(f"| {stat} | " + " | ".join(cells) + " |")
+    lines += ["", f"## Size and flux residuals against {ref}", "",
+              "Relative size residual (sigma - sigma_real) / sigma_real and magnitude residual "
+              "-2.5 log10(flux / flux_real): median and robust scatter (half the 16-84% range).",
+              "", "| sample | size median | size scatter | mag median | mag scatter |",
+              "|---|---|---|---|---|"]
+    for s in others:
+        r = report["residuals"][s]
+        lines.append(f"| {s} | {_fmt(r['size']['median'], 3)} | {_fmt(r['size']['scatter'], 3)}"
+                     f" | {_fmt(r['magnitude']['median'], 3)} | "
+                     f"{_fmt(r['magnitude']['scatter'], 3)} |")
+    for s in others:
+        for key in ("size", "magnitude"):
+            for cname, b in report["residuals"][s][key]["bins"].items():
+                if not b["center"]:
+                    continue
+                lines += ["", f"{s}, {key} residual in bins of {cname}:", "",
+                          f"| {cname} bin | center | n | median | scatter |",
+                          "|---|---|---|---|---|"]
+                for k in range(len(b["center"])):
+                    lines.append(f"| {_fmt(b['edges'][k], 4)} - {_fmt(b['edges'][k + 1], 4)} | "
+                                 f"{_fmt(b['center'][k], 4)} | {b['count'][k]} | "
+                                 f"{_fmt(b['median'][k], 3)} | {_fmt(b['scatter'][k], 3)} |")
+    lines += ["", "## Failed measurements (fraction)", "",
+              "| sample | any | any flag | " + " | ".join(stats) + " |",
+              "|---|---|---|" + "---|" * len(stats)]
+    for s in report["samples"]:
+        f = report["failure_fractions"][s]
+        lines.append(f"| {s} | {_fmt(f['any'], 3)} | {_fmt(f.get('any_flag'), 3)} | "
+                     + " | ".join(_fmt(f[st], 3) for st in stats) + " |")
+    lines += ["", "## Figures", ""]
+    for name in FIGURES:
+        lines.append(f"![{name[:-4]}]({name})")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _clean(obj):
+    """JSON-safe copy: numpy scalars to Python, NaN/inf to None."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _clean(obj.tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    return obj
+
+
+def write_json(report, path):
+    """Write the report dict as JSON (NaN written as null), atomically."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w") as f:
+            json.dump(_clean(report), f, indent=2, allow_nan=False)
+            f.write("\n")
+
+
+def write_markdown(report, path):
+    """Write :func:`markdown_summary` of the report, atomically."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w") as f:
+            f.write(markdown_summary(report))

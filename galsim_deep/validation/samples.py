@@ -1,0 +1,295 @@
+"""Draw the real, parametric and generated samples with matched PSF and noise.
+
+For every selected galaxy of a stamp dataset (``galsim_deep.datasets``), three
+observed stamps are made, all at the dataset's pixel scale and stamp size,
+convolved with the galaxy's own PSF and carrying noise with the galaxy's own
+noise power spectrum (Lanusse et al. 2020, section 4.4):
+
+``real``
+    The dataset's ``stamp``: for the ``cosmos`` source the HST image, for the
+    ``mock-cosmos`` source the mock truth convolved with the PSF plus noise.
+``parametric``
+    The galaxy's single-Sérsic ``parametric`` row
+    (:func:`galsim_deep.datasets.format.sersic_from_parametric`; the COSMOS
+    catalog fit for ``cosmos``, the fit of the smooth main component for
+    ``mock-cosmos``), convolved with the PSF, plus noise.
+``generated``
+    A model sample conditioned on the galaxy's own conditioning columns
+    (:meth:`galsim_deep.GenerativeGalaxyModel.sample`), convolved with the PSF,
+    plus noise.
+
+The PSF is the dataset's ``psf`` image, an *effective* PSF (pixel response
+included) centred on pixel ``(S//2, S//2)``, used as a
+``galsim.InterpolatedImage`` with ``use_true_center=False`` so that it is
+centred on the origin; the convolution is drawn with ``method='no_pixel'``
+at the stamp's true centre.
+
+Noise (:func:`noise_field`) is drawn from the stored ``noise_power``
+(Gaussian, stationary, with that power spectrum; exact for the circular
+correlation on the stamp), so correlated noise (COSMOS) is matched as well as
+white noise; the noise already in the real stamps is left as it is.  Every
+draw is seeded: the galaxy at position ``j`` of the dataset split gets the
+noise of ``numpy.random.default_rng([seed, j, k])`` (``k`` = 1 parametric, 2
+generated), and the ``i``-th selected galaxy the ``i``-th latent numbers of
+``galsim.BaseDeviate(seed)``, so a run is reproducible and its stamps do not
+depend on the batch size or the number of worker processes.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["SAMPLES", "ValidationSamples", "select_galaxies", "psf_profile", "noise_field",
+           "observe", "draw_samples"]
+
+#: Names of the three samples, in report order.
+SAMPLES = ("real", "parametric", "generated")
+
+_NOISE_STREAM = {"parametric": 1, "generated": 2}
+
+
+@dataclass
+class ValidationSamples:
+    """The three samples of one validation run.
+
+    Attributes
+    ----------
+    stamps : dict of str -> ndarray [N, S, S]
+        Observed stamps (flux per pixel) of each sample in :data:`SAMPLES`.
+    noise_variance : ndarray [N]
+        Pixel noise variance of each galaxy (flux per pixel squared).
+    noise_power : ndarray [N, S, S // 2 + 1] or None
+        Noise power spectra (rfft2 layout).
+    conditions : dict of str -> ndarray [N]
+        The dataset's conditioning columns of the galaxies.
+    index : ndarray [N]
+        Positions of the galaxies in the dataset split.
+    pixel_scale : float
+        Arcsec per pixel.
+    stamp_size : int
+        Pixels.
+    source : str
+        The dataset's source (``'mock-cosmos'`` or ``'cosmos'``).
+    failed_draws : dict of str -> int
+        Galaxies whose parametric or generated profile could not be drawn
+        (stamp set to NaN, measured as failures).
+    """
+
+    stamps: dict
+    noise_variance: np.ndarray
+    noise_power: np.ndarray
+    conditions: dict
+    index: np.ndarray
+    pixel_scale: float
+    stamp_size: int
+    source: str
+    failed_draws: dict = field(default_factory=dict)
+
+
+def select_galaxies(n_available, n, seed):
+    """Indices of ``n`` galaxies out of ``n_available``, a seeded random subset in order.
+
+    Parameters
+    ----------
+    n_available : int
+        Galaxies in the split.
+    n : int or None
+        How many to take; None (or more than available) takes all.
+    seed : int
+        Seed of ``numpy.random.default_rng``.
+
+    Returns
+    -------
+    ndarray of int
+        Sorted indices.
+    """
+    if n is None or n >= n_available:
+        return np.arange(n_available)
+    if n < 1:
+        raise ValueError(f"the number of galaxies must be >= 1, got {n}")
+    rng = np.random.default_rng([int(seed), 0])
+    return np.sort(rng.choice(n_available, size=int(n), replace=False))
+
+
+def psf_profile(psf, pixel_scale):
+    """A ``galsim.InterpolatedImage`` of an effective PSF image, centred on the origin.
+
+    Parameters
+    ----------
+    psf : ndarray [S, S]
+        Effective PSF at the stamp's pixel scale, unit sum, centred on pixel
+        ``(S//2, S//2)``.
+    pixel_scale : float
+        Arcsec per pixel.
+
+    Returns
+    -------
+    galsim.InterpolatedImage
+        To be convolved and drawn with ``method='no_pixel'``.
+    """
+    import galsim
+
+    psf = np.asarray(psf, dtype=np.float64)
+    total = psf.sum()
+    if not np.all(np.isfinite(psf)) or not total > 0:
+        raise ValueError("PSF image has non-finite values or a non-positive sum; the dataset "
+                         "is corrupt: rebuild it with galsim_deep.datasets.build")
+    image = galsim.Image(np.ascontiguousarray(psf / total), scale=pixel_scale)
+    # GalSim's Image.center for an even size is pixel S//2 (0-based), where
+    # the PSF convention puts the PSF centre.
+    return galsim.InterpolatedImage(image, use_true_center=False, normalization="flux")
+
+
+def noise_field(noise_power, seed, stamp_size=None):
+    """One stationary Gaussian noise field with a given power spectrum.
+
+    Parameters
+    ----------
+    noise_power : float or ndarray [S, S // 2 + 1]
+        White-noise pixel variance, or the power spectrum in rfft2 layout
+        normalised so that white noise of variance ``s**2`` has ``s**2``
+        everywhere (flux per pixel squared).
+    seed : int or sequence of int
+        Seed of ``numpy.random.default_rng``.
+    stamp_size : int, optional
+        Needed when ``noise_power`` is a scalar.
+
+    Returns
+    -------
+    ndarray [S, S]
+        ``irfft2(rfft2(w) * sqrt(noise_power))`` for white unit noise ``w``, whose
+        expected ``|rfft2|**2 / S**2`` is ``noise_power``.
+    """
+    rng = np.random.default_rng(seed)
+    power = np.asarray(noise_power, dtype=np.float64)
+    if power.ndim == 0:
+        if stamp_size is None:
+            raise ValueError("stamp_size is needed with a scalar noise variance")
+        return rng.standard_normal((stamp_size, stamp_size)) * np.sqrt(max(float(power), 0.0))
+    s = power.shape[0]
+    if power.shape != (s, s // 2 + 1):
+        raise ValueError(f"noise_power has shape {power.shape}, expected an rfft2 layout "
+                         f"[S, S // 2 + 1]")
+    white = rng.standard_normal((s, s))
+    return np.fft.irfft2(np.fft.rfft2(white) * np.sqrt(np.clip(power, 0.0, None)), s=(s, s))
+
+
+def observe(profile, psf, stamp_size, pixel_scale, noise_power, seed):
+    """Convolve a profile with a PSF, draw it on a stamp and add noise.
+
+    Parameters
+    ----------
+    profile : galsim.GSObject
+        Unconvolved galaxy, centred on the origin.
+    psf : galsim.GSObject
+        Effective PSF (see :func:`psf_profile`).
+    stamp_size : int
+        Pixels.
+    pixel_scale : float
+        Arcsec per pixel.
+    noise_power : float or ndarray
+        See :func:`noise_field`.
+    seed : int or sequence of int
+        Seed of the noise.
+
+    Returns
+    -------
+    ndarray [S, S]
+        Flux per pixel; all NaN when GalSim could not draw the profile.
+    """
+    import galsim
+
+    try:
+        image = galsim.Convolve(profile, psf).drawImage(
+            nx=stamp_size, ny=stamp_size, scale=pixel_scale, method="no_pixel").array
+    except (galsim.GalSimError, MemoryError, RuntimeError, ValueError):
+        return np.full((stamp_size, stamp_size), np.nan)
+    return image + noise_field(noise_power, seed, stamp_size)
+
+
+def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=None,
+                 sersic_prec=0.05, progress=True):
+    """Draw the real, parametric and generated samples of a dataset split.
+
+    Parameters
+    ----------
+    dataset_path : str or Path
+        A stamp dataset (HDF5, see ``docs/dataset_format.rst``).
+    model : galsim_deep.GenerativeGalaxyModel
+        The generative model; its conditions must be among the dataset's.
+    n : int, optional
+        Number of galaxies (a seeded random subset of the split); all by default.
+    split : {'test', 'train', 'all'}
+        Dataset split to use.
+    seed : int
+        Seed of the selection, the model samples and the noise.
+    batch_size : int, optional
+        Galaxies per model evaluation.
+    sersic_prec : float
+        Sérsic index rounding used to speed up GalSim (as ``galsim.COSMOSCatalog``);
+        0 for exact indices.
+    progress : bool
+        Show tqdm progress bars.
+
+    Returns
+    -------
+    ValidationSamples
+    """
+    from tqdm.auto import tqdm
+
+    from ..datasets.format import sersic_from_parametric
+    from ..datasets.reader import StampDataset
+
+    dataset = StampDataset(dataset_path)
+    names = list(dataset.condition_names)
+    missing = [q for q in model.quantities if q not in names]
+    if missing:
+        raise KeyError(f"the model is conditioned on {missing}, which the dataset "
+                       f"{dataset_path} does not have (it has {names}); validate the model "
+                       f"on a dataset built with those conditions")
+    fields = ["stamp", "psf", "noise_variance", "noise_power", "parametric", "conditions"]
+    arrays = dataset.arrays(split=split, fields=fields)
+    n_split = len(arrays["stamp"])
+    if n_split == 0:
+        raise ValueError(f"the {split!r} split of {dataset_path} is empty; use --split all or "
+                         f"another split")
+    idx = select_galaxies(n_split, n, seed)
+    stamps = np.asarray(arrays["stamp"][idx], dtype=np.float64)
+    psfs = np.asarray(arrays["psf"][idx], dtype=np.float64)
+    noise_variance = np.asarray(arrays["noise_variance"][idx], dtype=np.float64)
+    noise_power = np.asarray(arrays["noise_power"][idx], dtype=np.float64)
+    parametric = np.asarray(arrays["parametric"][idx], dtype=np.float64)
+    conditions = {name: np.asarray(arrays["conditions"][idx, k], dtype=np.float64)
+                  for k, name in enumerate(names)}
+    size, scale = int(dataset.stamp_size), float(dataset.pixel_scale)
+    count = len(idx)
+
+    psf_profiles = [psf_profile(p, scale) for p in psfs]
+    out = {"real": stamps}
+    failed = {"parametric": 0, "generated": 0}
+
+    par = np.empty((count, size, size))
+    for i in tqdm(range(count), desc="parametric", unit="gal", disable=not progress):
+        try:
+            gal = sersic_from_parametric(parametric[i], sersic_prec=sersic_prec)
+        except ValueError:
+            par[i] = np.nan
+            failed["parametric"] += 1
+            continue
+        par[i] = observe(gal, psf_profiles[i], size, scale, noise_power[i],
+                         [int(seed), int(idx[i]), _NOISE_STREAM["parametric"]])
+        failed["parametric"] += int(np.isnan(par[i, 0, 0]))
+    out["parametric"] = par
+
+    cat = {q: conditions[q] for q in model.quantities}
+    profiles = model.sample(cat, rng=int(seed), batch_size=batch_size, progress=progress)
+    gen = np.empty((count, size, size))
+    for i in tqdm(range(count), desc="generated", unit="gal", disable=not progress):
+        gen[i] = observe(profiles[i], psf_profiles[i], size, scale, noise_power[i],
+                         [int(seed), int(idx[i]), _NOISE_STREAM["generated"]])
+        failed["generated"] += int(np.isnan(gen[i, 0, 0]))
+    out["generated"] = gen
+
+    return ValidationSamples(stamps=out, noise_variance=noise_variance,
+                             noise_power=noise_power, conditions=conditions, index=idx,
+                             pixel_scale=scale, stamp_size=size, source=str(dataset.source),
+                             failed_draws=failed)

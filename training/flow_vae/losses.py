@@ -1,0 +1,103 @@
+"""The Flow-VAE training objective (Lanusse et al. 2020, Eq. 10 and section 4.2.1).
+
+Per stamp, the loss minimised is::
+
+    - log p(x | z)                    likelihood through the PSF and the noise
+    + max(free_bits, KL(q(z|x) || N(0, I)))
+    + tv_factor * TV(profile / sigma)  smoothness of the unconvolved profile
+    + w(step) * |h_in - h_out|**2     bottleneck l2, decaying to zero
+
+with ``log p(x | z)`` from :func:`~galsim_deep.training.physics.pixel_log_likelihood`
+(Eq. 4) or :func:`~galsim_deep.training.physics.fourier_log_likelihood` (Eq. 5)
+of ``convolve_psf(decoder(z), psf)``.  The total variation is measured in
+units of the stamp's noise standard deviation, so ``tv_factor`` is relative to
+the chi-square.  Free bits are applied to each stamp's KL divergence.
+"""
+import tensorflow as tf
+
+from .. import physics
+
+__all__ = ["linear_decay", "kl_standard_normal", "free_bits_kl", "flow_vae_loss"]
+
+
+def linear_decay(initial, step, decay_steps):
+    """``initial * max(0, 1 - step / decay_steps)``: a strength that decays to zero.
+
+    Parameters
+    ----------
+    initial : float
+        Value at step 0.
+    step : int or tf.Tensor
+        Training step.
+    decay_steps : int
+        Step at which the value reaches zero (0: always zero).
+
+    Returns
+    -------
+    tf.Tensor
+        float32 scalar.
+    """
+    step = tf.cast(step, tf.float32)
+    if decay_steps <= 0:
+        return tf.constant(0.0)
+    return initial * tf.maximum(0.0, 1.0 - step / float(decay_steps))
+
+
+def kl_standard_normal(mean, stddev):
+    """KL divergence of ``N(mean, diag(stddev**2))`` from ``N(0, I)``, nats, ``[B]``."""
+    return tf.reduce_sum(0.5 * (tf.square(mean) + tf.square(stddev) - 1.0)
+                         - tf.math.log(stddev), axis=-1)
+
+
+def free_bits_kl(kl, free_bits):
+    """``max(free_bits, kl)``: no pressure on a posterior until it carries ``free_bits`` nats."""
+    return tf.maximum(tf.cast(free_bits, tf.float32), kl)
+
+
+def flow_vae_loss(model, batch, eps, step, config, seed):
+    """Per-stamp loss terms of one batch.
+
+    Parameters
+    ----------
+    model : FlowVAE
+        The autoencoder.
+    batch : dict
+        ``stamp`` [B, S, S], ``psf`` [B, S, S], ``noise_variance`` [B] and,
+        for the Fourier likelihood, ``noise_power`` [B, S, S//2+1].
+    eps : tf.Tensor
+        float32 ``[B, L]`` standard-normal draws for the reparametrisation.
+    step : tf.Tensor
+        Training step (drives the decays).
+    config : dict
+        The recipe's ``vae`` section: ``likelihood`` ('pixel' | 'fourier'),
+        ``free_bits``, ``tv_factor``, ``transverse_fraction``,
+        ``transverse_decay_steps``, ``bottleneck_l2``, ``bottleneck_decay_steps``,
+        ``convolution`` ('zero' | 'circular').
+    seed : tf.Tensor
+        int32 ``[2]`` stateless seed of the transverse masks.
+
+    Returns
+    -------
+    dict of tf.Tensor
+        ``loss`` [B] (what is minimised), ``neg_log_likelihood``, ``kl``,
+        ``tv``, ``bottleneck_l2`` [B], the scalars ``transverse_fraction`` and
+        ``bottleneck_weight``, and ``profile`` [B, S, S].
+    """
+    fraction = linear_decay(config["transverse_fraction"], step,
+                            config["transverse_decay_steps"])
+    weight = linear_decay(config["bottleneck_l2"], step, config["bottleneck_decay_steps"])
+    out = model.autoencode(batch["stamp"], batch["psf"], eps, fraction, seed)
+    convolved = physics.convolve_psf(out["profile"], batch["psf"], mode=config["convolution"])
+    if config["likelihood"] == "fourier":
+        log_like = physics.fourier_log_likelihood(batch["stamp"], convolved, batch["noise_power"])
+    else:
+        log_like = physics.pixel_log_likelihood(batch["stamp"], convolved,
+                                                batch["noise_variance"])
+    kl = kl_standard_normal(out["mean"], out["stddev"])
+    sigma = tf.sqrt(batch["noise_variance"])[:, None, None]
+    tv = physics.total_variation(out["profile"] / sigma)
+    loss = (-log_like + free_bits_kl(kl, config["free_bits"]) + config["tv_factor"] * tv
+            + weight * out["bottleneck_l2"])
+    return {"loss": loss, "neg_log_likelihood": -log_like, "kl": kl, "tv": tv,
+            "bottleneck_l2": out["bottleneck_l2"], "transverse_fraction": fraction,
+            "bottleneck_weight": weight, "profile": out["profile"]}

@@ -1,0 +1,144 @@
+"""The Flow-VAE autoencoder: encoder, bottleneck and decoder in physical units.
+
+:class:`FlowVAE` wraps the ResNet :class:`~.networks.Encoder` and
+:class:`~.networks.Decoder` with the conversions between the dataset's units
+(flux per pixel, PSFs of unit sum) and the networks' units:
+
+* the stamp is divided by ``flux_scale`` (a stored number set from the
+  training data, see :func:`auto_flux_scale`) before the encoder;
+* the PSF, the encoder's second channel, is divided by its peak value;
+* the decoder's output is multiplied by ``flux_scale``, so a decoded profile
+  is in the dataset's flux per pixel, unconvolved and centred like the
+  training galaxies.
+
+The latent flow of the paper's "Flow-VAE" is a separate
+:class:`~galsim_deep.training.flows.ConditionalMAF`, trained afterwards on the
+frozen encoder.
+"""
+import numpy as np
+import tensorflow as tf
+
+from .networks import Decoder, Encoder
+
+__all__ = ["FlowVAE", "auto_flux_scale"]
+
+
+def auto_flux_scale(stamps):
+    """Pick the network flux unit from training stamps: the median per-stamp peak.
+
+    Parameters
+    ----------
+    stamps : numpy.ndarray
+        ``[N, S, S]`` training stamps, flux per pixel.
+
+    Returns
+    -------
+    float
+        Flux per pixel that maps a typical galaxy's peak to about 1.
+    """
+    stamps = np.asarray(stamps, dtype=np.float64)
+    if stamps.ndim != 3 or len(stamps) == 0:
+        raise ValueError(f"auto_flux_scale needs stamps [N, S, S] with N > 0, got {stamps.shape}")
+    scale = float(np.median(stamps.reshape(len(stamps), -1).max(axis=1)))
+    if not np.isfinite(scale) or scale <= 0:
+        raise ValueError(f"could not derive flux_scale from the training stamps (median peak "
+                         f"{scale}); set vae.flux_scale in the recipe to a positive number")
+    return scale
+
+
+class FlowVAE(tf.Module):
+    """A variational autoencoder for PSF-convolved galaxy stamps.
+
+    Parameters
+    ----------
+    stamp_size : int
+        ``S``, pixels.
+    latent_size : int
+        Dimension of ``z``.
+    n_stages, base_depth, max_depth : int
+        Network sizes (see :mod:`~galsim_deep.training.flow_vae.networks`).
+    activation : str
+        Activation function name.
+    seed : int
+        Seeds the initialisers.
+    """
+
+    def __init__(self, stamp_size, latent_size, n_stages, base_depth=16, max_depth=512,
+                 activation="elu", seed=0, name="flow_vae"):
+        super().__init__(name=name)
+        self.stamp_size = int(stamp_size)
+        self.latent_size = int(latent_size)
+        with self.name_scope:
+            self.flux_scale = tf.Variable(1.0, trainable=False, name="flux_scale")
+            self.encoder = Encoder(latent_size, n_stages, base_depth, max_depth, activation,
+                                   seed=seed, name="encoder")
+            self.decoder = Decoder(stamp_size, n_stages, base_depth, max_depth, activation,
+                                   seed=seed + 100000, name="decoder")
+        # Build the layers now so checkpoints restore into existing variables.
+        s = self.stamp_size
+        mean, _, _ = self.encoder(tf.zeros([1, s, s, 2]))
+        self.decoder(mean)
+
+    def network_input(self, stamp, psf):
+        """Stack ``stamp / flux_scale`` and ``psf / max(psf)`` as ``[B, S, S, 2]``."""
+        stamp = tf.convert_to_tensor(stamp, tf.float32)
+        psf = tf.convert_to_tensor(psf, tf.float32)
+        peak = tf.reduce_max(psf, axis=[1, 2], keepdims=True)
+        return tf.stack([stamp / self.flux_scale, psf / peak], axis=-1)
+
+    def encode(self, stamp, psf):
+        """Posterior ``q(z | stamp, psf)``.
+
+        Parameters
+        ----------
+        stamp : tf.Tensor
+            float32 ``[B, S, S]``, observed stamps, flux per pixel.
+        psf : tf.Tensor
+            float32 ``[B, S, S]``, their PSFs (unit sum, centred on
+            ``(S//2, S//2)``).
+
+        Returns
+        -------
+        mean, stddev : tf.Tensor
+            float32 ``[B, L]``.
+        """
+        mean, stddev, _ = self.encoder(self.network_input(stamp, psf))
+        return mean, stddev
+
+    def decode(self, z):
+        """Unconvolved, noise-free light profiles, float32 ``[B, S, S]`` >= 0, flux per pixel."""
+        profile, _ = self.decoder(tf.convert_to_tensor(z, tf.float32))
+        return profile * self.flux_scale
+
+    def autoencode(self, stamp, psf, eps, transverse_fraction=0.0, seed=None):
+        """Encode, draw ``z = mean + stddev * eps`` and decode, as in training.
+
+        Parameters
+        ----------
+        stamp, psf : tf.Tensor
+            float32 ``[B, S, S]``.
+        eps : tf.Tensor
+            float32 ``[B, L]`` standard-normal draws for the reparametrisation.
+        transverse_fraction : float or tf.Tensor
+            Fraction of decoder activations duplicated from the encoder.
+        seed : tf.Tensor, optional
+            int32 ``[2]`` stateless seed of the duplication masks.
+
+        Returns
+        -------
+        dict
+            ``profile`` [B, S, S] (flux per pixel, unconvolved), ``mean`` and
+            ``stddev`` [B, L], ``bottleneck_l2`` [B]: the squared distance
+            between the encoder's bottleneck input (held fixed) and the
+            decoder's bottleneck output, summed over features.
+        """
+        mean, stddev, features = self.encoder(self.network_input(stamp, psf))
+        z = mean + stddev * eps
+        if seed is None:
+            seed = tf.constant([0, 0], tf.int32)
+        profile, bottleneck = self.decoder(z, transverse=features,
+                                           fraction=transverse_fraction, seed=seed)
+        l2 = tf.reduce_sum(tf.square(bottleneck - tf.stop_gradient(features[-1])),
+                           axis=[1, 2, 3])
+        return {"profile": profile * self.flux_scale, "mean": mean, "stddev": stddev,
+                "bottleneck_l2": l2}

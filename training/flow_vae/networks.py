@@ -1,0 +1,244 @@
+"""ResNet encoder and decoder of the Flow-VAE (Lanusse et al. 2020, Table 1).
+
+Encoder, for a stamp of ``S x S`` pixels::
+
+    [stamp, psf] (2 channels)
+      -> channel-wise dense embedding (1x1 convolution) to ``base_depth``
+      -> stage 0: two residual blocks at S, depth d0 = base_depth
+         downsample x2 (3x3 convolution, stride 2), depth doubles
+      -> ...
+      -> stage n-1: two residual blocks at S / 2**(n-1), depth d(n-1)
+         downsample x2
+      -> features [S / 2**n, S / 2**n, d(n)]
+      -> one dense layer -> mean and standard deviation of q(z | x)
+
+with ``d(i) = min(base_depth * 2**i, max_depth)``.  The decoder mirrors it:
+one dense layer from ``z`` back to ``[S / 2**n, S / 2**n, d(n)]``, then for
+each stage from the deepest, x2 nearest-neighbour upsampling and a 3x3
+convolution to ``d(i)``, two residual blocks, and a final 1x1 convolution
+with a softplus, so the light profile is positive.
+
+The decoder accepts the encoder's per-stage activations as *transverse
+connections*: a random fraction of the decoder's activations at each stage
+(and at the bottleneck) is replaced by the encoder's ones at the same
+resolution, which eases the early training of a deep autoencoder; the
+fraction decays to zero (section 4.2.1), after which the decoder works alone.
+
+Layers are ``tf_keras`` (see :mod:`galsim_deep.training.flows`), with seeded
+initialisers.
+"""
+import tensorflow as tf
+import tf_keras
+
+__all__ = ["ResidualBlock", "Encoder", "Decoder", "stage_depths", "mix_transverse"]
+
+
+def stage_depths(n_stages, base_depth, max_depth):
+    """Depths ``d(i) = min(base_depth * 2**i, max_depth)`` for ``i = 0 .. n_stages``.
+
+    Returns
+    -------
+    list of int
+        ``n_stages + 1`` depths: one per stage and the bottleneck's.
+    """
+    return [min(base_depth * 2 ** i, max_depth) for i in range(n_stages + 1)]
+
+
+def _conv(depth, kernel, seed, strides=1, **kwargs):
+    return tf_keras.layers.Conv2D(
+        depth, kernel, strides=strides, padding="same",
+        kernel_initializer=tf_keras.initializers.GlorotUniform(seed=seed), **kwargs)
+
+
+class ResidualBlock(tf_keras.layers.Layer):
+    """Pre-activation residual block: ``x + conv(act(conv(act(x))))`` with 3x3 kernels.
+
+    The second convolution starts at zero, so a new block is the identity.
+
+    Parameters
+    ----------
+    depth : int
+        Channels in and out.
+    activation : str
+        Activation function name.
+    seed : int
+        Seed of the first convolution's initialiser.
+    """
+
+    def __init__(self, depth, activation="elu", seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.act = tf_keras.activations.get(activation)
+        self.conv1 = _conv(depth, 3, seed)
+        self.conv2 = tf_keras.layers.Conv2D(depth, 3, padding="same",
+                                            kernel_initializer="zeros")
+
+    def call(self, x):
+        return x + self.conv2(self.act(self.conv1(self.act(x))))
+
+
+def mix_transverse(decoder_x, encoder_x, fraction, seed):
+    """Replace a random ``fraction`` of ``decoder_x``'s elements by ``encoder_x``'s.
+
+    Parameters
+    ----------
+    decoder_x, encoder_x : tf.Tensor
+        Activations of the same shape.
+    fraction : float or tf.Tensor
+        Probability that an element is duplicated from the encoder.
+    seed : tf.Tensor
+        int32 ``[2]`` stateless-random seed.
+
+    Returns
+    -------
+    tf.Tensor
+        The mixed activations; exactly ``decoder_x`` when ``fraction == 0``.
+    """
+    u = tf.random.stateless_uniform(tf.shape(decoder_x), seed=seed)
+    return tf.where(u < fraction, encoder_x, decoder_x)
+
+
+class Encoder(tf_keras.layers.Layer):
+    """Maps a (stamp, PSF) pair to the mean and standard deviation of ``q(z | x)``.
+
+    Parameters
+    ----------
+    latent_size : int
+        Dimension of ``z`` (16 in the paper).
+    n_stages : int
+        Number of x2 downsamplings; the stamp size must be a multiple of
+        ``2**n_stages``.
+    base_depth, max_depth : int
+        Depth after the embedding, and its cap (16 and 512 in the paper).
+    activation : str
+        Activation function name.
+    seed : int
+        Seeds the initialisers.
+    """
+
+    def __init__(self, latent_size, n_stages, base_depth=16, max_depth=512,
+                 activation="elu", seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.latent_size = latent_size
+        depths = stage_depths(n_stages, base_depth, max_depth)
+        self.act = tf_keras.activations.get(activation)
+        self.embed = _conv(base_depth, 1, seed, name="embed")
+        self.blocks = []
+        self.down = []
+        for i in range(n_stages):
+            self.blocks.append([ResidualBlock(depths[i], activation, seed + 10 * i + 1 + j,
+                                              name=f"stage{i}_block{j}") for j in range(2)])
+            self.down.append(_conv(depths[i + 1], 3, seed + 10 * i + 5, strides=2,
+                                   name=f"stage{i}_down"))
+        self.flatten = tf_keras.layers.Flatten()
+        self.posterior = tf_keras.layers.Dense(
+            2 * latent_size, name="posterior",
+            kernel_initializer=tf_keras.initializers.GlorotUniform(seed=seed + 9999))
+
+    def call(self, x):
+        """Encode network inputs.
+
+        Parameters
+        ----------
+        x : tf.Tensor
+            float32 ``[B, S, S, 2]``: the stamp in network units and the PSF
+            divided by its peak value.
+
+        Returns
+        -------
+        mean, stddev : tf.Tensor
+            float32 ``[B, L]``.
+        features : list of tf.Tensor
+            The activations after each stage's residual blocks
+            (``[B, S / 2**i, S / 2**i, d(i)]``), then the bottleneck input
+            ``[B, S / 2**n, S / 2**n, d(n)]``: the transverse connections.
+        """
+        h = self.embed(x)
+        features = []
+        for blocks, down in zip(self.blocks, self.down):
+            for block in blocks:
+                h = block(h)
+            features.append(h)
+            h = down(self.act(h))
+        features.append(h)
+        params = self.posterior(self.flatten(self.act(h)))
+        mean, raw = tf.split(params, 2, axis=-1)
+        stddev = tf.nn.softplus(raw) + 1e-4
+        return mean, stddev, features
+
+
+class Decoder(tf_keras.layers.Layer):
+    """Maps a latent code to a positive light profile in network units.
+
+    Parameters
+    ----------
+    stamp_size : int
+        ``S``, pixels; a multiple of ``2**n_stages``.
+    n_stages, base_depth, max_depth, activation, seed
+        As for :class:`Encoder`.
+    output_bias : float
+        Initial bias before the softplus: a new decoder draws a faint flat
+        background of ``softplus(output_bias)``.
+    """
+
+    def __init__(self, stamp_size, n_stages, base_depth=16, max_depth=512,
+                 activation="elu", seed=0, output_bias=-6.0, **kwargs):
+        super().__init__(**kwargs)
+        if stamp_size % 2 ** n_stages:
+            raise ValueError(f"stamp_size {stamp_size} is not a multiple of 2**n_stages = "
+                             f"{2 ** n_stages}; use fewer stages or another stamp size")
+        self.depths = stage_depths(n_stages, base_depth, max_depth)
+        self.bottom = stamp_size // 2 ** n_stages
+        self.act = tf_keras.activations.get(activation)
+        self.unbottleneck = tf_keras.layers.Dense(
+            self.bottom * self.bottom * self.depths[-1], name="unbottleneck",
+            kernel_initializer=tf_keras.initializers.GlorotUniform(seed=seed + 8888))
+        self.up = []
+        self.blocks = []
+        for i in reversed(range(n_stages)):
+            self.up.append(_conv(self.depths[i], 3, seed + 10 * i + 6, name=f"stage{i}_up"))
+            self.blocks.append([ResidualBlock(self.depths[i], activation, seed + 10 * i + 7 + j,
+                                              name=f"stage{i}_block{j}") for j in range(2)])
+        self.upsample = tf_keras.layers.UpSampling2D(2, interpolation="nearest")
+        self.out = tf_keras.layers.Conv2D(
+            1, 1, name="profile",
+            kernel_initializer=tf_keras.initializers.GlorotUniform(seed=seed + 7777),
+            bias_initializer=tf_keras.initializers.Constant(output_bias))
+
+    def call(self, z, transverse=None, fraction=0.0, seed=None):
+        """Decode latent codes.
+
+        Parameters
+        ----------
+        z : tf.Tensor
+            float32 ``[B, L]``.
+        transverse : list of tf.Tensor, optional
+            The encoder's ``features``; with ``fraction > 0`` that fraction of
+            each stage's activations is taken from them.
+        fraction : float or tf.Tensor
+            Transverse duplication fraction in [0, 1].
+        seed : tf.Tensor, optional
+            int32 ``[2]`` stateless seed of the duplication masks (needed with
+            ``transverse``).
+
+        Returns
+        -------
+        profile : tf.Tensor
+            float32 ``[B, S, S]`` >= 0, network units.
+        bottleneck : tf.Tensor
+            float32 ``[B, S / 2**n, S / 2**n, d(n)]``, the bottleneck output
+            (before any mixing), for the bottleneck l2 penalty.
+        """
+        h = tf.reshape(self.unbottleneck(z), [-1, self.bottom, self.bottom, self.depths[-1]])
+        bottleneck = h
+        if transverse is not None:
+            h = mix_transverse(h, transverse[-1], fraction,
+                               tf.random.experimental.stateless_fold_in(seed, 0))
+        for k, (up, blocks) in enumerate(zip(self.up, self.blocks)):
+            h = up(self.upsample(self.act(h)))
+            if transverse is not None:
+                h = mix_transverse(h, transverse[-2 - k], fraction,
+                                   tf.random.experimental.stateless_fold_in(seed, k + 1))
+            for block in blocks:
+                h = block(h)
+        profile = tf.nn.softplus(self.out(self.act(h)))
+        return profile[..., 0], bottleneck

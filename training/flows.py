@@ -1,0 +1,211 @@
+"""A conditional Masked Autoregressive Flow for the latent space of a generator.
+
+The flow models ``p(z | conditions)``, the aggregate posterior of a trained
+encoder given catalogue quantities such as ``mag_auto``, ``flux_radius`` and
+``zphot`` (Lanusse et al. 2020, section 3.2).  It is a chain of TensorFlow
+Probability bijectors, from a standard normal ``eps`` to ``z``::
+
+    z = MAF_{n-1}( ... Perm_1( MAF_1( Perm_0( MAF_0(eps) ))) ... )
+
+* each ``MAF_i`` is a :class:`tfp.bijectors.MaskedAutoregressiveFlow` whose
+  shift and log-scale come from an :class:`tfp.bijectors.AutoregressiveNetwork`
+  (two masked dense layers) that also sees the standardised conditions; the
+  log-scale is clipped to ``log_scale_clip`` so one stage can never blow up;
+* between stages the latent dimensions are alternately shuffled by a random
+  permutation (drawn once from ``seed`` and stored with the weights) and
+  reversed, so every dimension is conditioned on every other one somewhere;
+* conditions are standardised inside the graph with a stored mean and
+  standard deviation (:meth:`ConditionalMAF.adapt_conditions`), so raw
+  catalogue values go in.
+
+All randomness of :meth:`ConditionalMAF.sample_from_normal` comes from its
+``eps`` argument.
+
+The networks are ``tf_keras`` layers because TensorFlow Probability 0.25
+builds its ``AutoregressiveNetwork`` on ``tf_keras`` (Keras 2); the whole
+training code uses ``tf_keras`` for the same reason.
+"""
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+import tf_keras
+
+tfb = tfp.bijectors
+
+__all__ = ["ConditionalMAF"]
+
+
+class ConditionalMAF(tf.Module):
+    """Conditional Masked Autoregressive Flow ``eps -> z`` given conditions.
+
+    Parameters
+    ----------
+    latent_size : int
+        Dimension ``L`` of ``z``.
+    condition_size : int
+        Number ``C`` of conditions.
+    n_stages : int
+        Number of MAF stages (8 in Lanusse et al. 2020).
+    hidden_units : sequence of int
+        Widths of the masked dense layers of each stage (``(256, 256)`` in the
+        paper).
+    log_scale_clip : (float, float)
+        Bounds of each stage's log-scale output.
+    activation : str
+        Activation of the masked dense layers.
+    seed : int
+        Seeds the weight initialisers and the permutations.
+    name : str
+        Module name.
+    """
+
+    def __init__(self, latent_size, condition_size, n_stages=8, hidden_units=(256, 256),
+                 log_scale_clip=(-5.0, 3.0), activation="relu", seed=0,
+                 name="conditional_maf"):
+        super().__init__(name=name)
+        if latent_size < 2:
+            raise ValueError(f"a masked autoregressive flow needs latent_size >= 2, "
+                             f"got {latent_size}")
+        if condition_size < 1:
+            raise ValueError("a conditional flow needs at least one condition")
+        self.latent_size = int(latent_size)
+        self.condition_size = int(condition_size)
+        self.n_stages = int(n_stages)
+        self.log_scale_clip = (float(log_scale_clip[0]), float(log_scale_clip[1]))
+        with self.name_scope:
+            self.condition_mean = tf.Variable(tf.zeros([condition_size]), trainable=False,
+                                              name="condition_mean")
+            self.condition_std = tf.Variable(tf.ones([condition_size]), trainable=False,
+                                             name="condition_std")
+            self.made = []
+            for i in range(self.n_stages):
+                self.made.append(tfb.AutoregressiveNetwork(
+                    params=2, event_shape=[self.latent_size], conditional=True,
+                    conditional_event_shape=[self.condition_size],
+                    hidden_units=list(hidden_units), activation=activation,
+                    kernel_initializer=tf_keras.initializers.GlorotUniform(seed=seed + 7919 * i),
+                    name=f"made_{i}"))
+            rng = np.random.default_rng(seed)
+            perms = []
+            for i in range(self.n_stages - 1):
+                if i % 2 == 0:
+                    perms.append(rng.permutation(self.latent_size).astype(np.int32))
+                else:
+                    perms.append(np.arange(self.latent_size - 1, -1, -1, dtype=np.int32))
+            # Stored (not trainable) so a restored flow has the permutations it was trained with.
+            self.permutations = [tf.Variable(p, trainable=False, name=f"permutation_{i}")
+                                 for i, p in enumerate(perms)]
+        # Build every network now, so checkpoints restore into existing variables.
+        eps = tf.zeros([1, self.latent_size])
+        cond = tf.zeros([1, self.condition_size])
+        for made in self.made:
+            made(eps, conditional_input=cond)
+
+    # -- conditions ---------------------------------------------------------
+    def adapt_conditions(self, conditions):
+        """Store the mean and standard deviation used to standardise conditions.
+
+        Parameters
+        ----------
+        conditions : array_like
+            ``[N, C]`` raw catalogue values of the training set.
+        """
+        c = np.asarray(conditions, dtype=np.float64)
+        if c.ndim != 2 or c.shape[1] != self.condition_size:
+            raise ValueError(f"conditions must be [N, {self.condition_size}], got {c.shape}")
+        if not np.all(np.isfinite(c)):
+            raise ValueError("conditions contain NaN or infinite values; drop or fill those "
+                             "rows of the catalogue before training the flow")
+        std = c.std(axis=0)
+        std = np.where(std > 0, std, 1.0)
+        self.condition_mean.assign(c.mean(axis=0).astype(np.float32))
+        self.condition_std.assign(std.astype(np.float32))
+
+    def standardize(self, conditions):
+        """Return ``(conditions - mean) / std`` with the stored statistics."""
+        conditions = tf.convert_to_tensor(conditions, tf.float32)
+        return (conditions - self.condition_mean) / self.condition_std
+
+    # -- bijector -------------------------------------------------------------
+    def _shift_and_log_scale_fn(self, made):
+        lo, hi = self.log_scale_clip
+
+        def fn(x, conditional_input=None):
+            params = made(x, conditional_input=conditional_input)
+            shift, log_scale = tf.unstack(params, num=2, axis=-1)
+            return shift, tf.clip_by_value(log_scale, lo, hi)
+
+        return fn
+
+    def bijector(self):
+        """The ``eps -> z`` chain as a TFP bijector.
+
+        Its MAF stages are named ``maf_0 ... maf_{n-1}`` and take the
+        standardised conditions as the bijector keyword argument
+        ``conditional_input`` (see :meth:`bijector_kwargs`).
+        """
+        parts = []
+        for i, made in enumerate(self.made):
+            parts.append(tfb.MaskedAutoregressiveFlow(
+                shift_and_log_scale_fn=self._shift_and_log_scale_fn(made), name=f"maf_{i}"))
+            if i < self.n_stages - 1:
+                parts.append(tfb.Permute(self.permutations[i], name=f"permute_{i}"))
+        # Chain applies its list right to left: parts[0] acts first on eps.
+        return tfb.Chain(parts[::-1], name="conditional_maf")
+
+    def bijector_kwargs(self, conditions):
+        """Keyword arguments passing standardised ``conditions`` to every MAF stage."""
+        c = self.standardize(conditions)
+        return {f"maf_{i}": {"conditional_input": c} for i in range(self.n_stages)}
+
+    # -- the public maps --------------------------------------------------------
+    def sample_from_normal(self, eps, conditions):
+        """Map standard-normal draws to latent codes: ``z = forward(eps | conditions)``.
+
+        Parameters
+        ----------
+        eps : tf.Tensor
+            float32 ``[N, L]`` standard-normal draws; all the randomness.
+        conditions : tf.Tensor
+            float32 ``[N, C]`` raw catalogue values.
+
+        Returns
+        -------
+        tf.Tensor
+            float32 ``[N, L]``.
+        """
+        return self.bijector().forward(tf.convert_to_tensor(eps, tf.float32),
+                                       **self.bijector_kwargs(conditions))
+
+    def inverse(self, z, conditions):
+        """Map latent codes back to ``eps``: ``eps = inverse(z | conditions)``."""
+        return self.bijector().inverse(tf.convert_to_tensor(z, tf.float32),
+                                       **self.bijector_kwargs(conditions))
+
+    def forward_log_det_jacobian(self, eps, conditions):
+        """``log |det d z / d eps|`` at ``eps``, float32 ``[N]``."""
+        return self.bijector().forward_log_det_jacobian(
+            tf.convert_to_tensor(eps, tf.float32), event_ndims=1,
+            **self.bijector_kwargs(conditions))
+
+    def log_prob(self, z, conditions):
+        """Log-density of latent codes given conditions.
+
+        Parameters
+        ----------
+        z : tf.Tensor
+            float32 ``[N, L]``.
+        conditions : tf.Tensor
+            float32 ``[N, C]`` raw catalogue values.
+
+        Returns
+        -------
+        tf.Tensor
+            float32 ``[N]``, ``log p(z | conditions)`` in nats.
+        """
+        z = tf.convert_to_tensor(z, tf.float32)
+        bij = self.bijector()
+        kwargs = self.bijector_kwargs(conditions)
+        eps = bij.inverse(z, **kwargs)
+        base = tf.reduce_sum(-0.5 * tf.square(eps) - 0.5 * np.log(2 * np.pi), axis=-1)
+        return base + bij.inverse_log_det_jacobian(z, event_ndims=1, **kwargs)

@@ -1,0 +1,70 @@
+"""Optimizers and learning-rate schedules of the training recipes.
+
+Lanusse et al. (2020) train the VAE with Adafactor and the latent flow with
+Adam, both at a base learning rate of 0.001 with a square-root decay.  The
+schedule here is::
+
+    lr(step) = base * min(1, sqrt(warmup_steps / step))
+
+constant for the first ``warmup_steps`` steps, then decaying as
+``1 / sqrt(step)``.  Adafactor scales each update by the RMS of the weight it
+changes, so its learning rate is a *relative* step size.
+
+The optimizers are ``tf_keras`` (Keras 2) ones, the Keras that TensorFlow
+Probability 0.25 uses for its layers; checkpoints hold their slots.
+"""
+import tensorflow as tf
+import tf_keras
+
+__all__ = ["SqrtDecay", "make_optimizer"]
+
+
+class SqrtDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
+    """``lr(step) = base * min(1, sqrt(warmup_steps / step))``.
+
+    Parameters
+    ----------
+    base : float
+        Learning rate during the warm-up.
+    warmup_steps : int
+        Steps at constant ``base`` before the ``1/sqrt(step)`` decay (>= 1).
+    """
+
+    def __init__(self, base, warmup_steps):
+        if base <= 0:
+            raise ValueError(f"learning_rate must be > 0, got {base}")
+        if warmup_steps < 1:
+            raise ValueError(f"warmup_steps must be >= 1, got {warmup_steps}")
+        self.base = float(base)
+        self.warmup_steps = int(warmup_steps)
+
+    def __call__(self, step):
+        step = tf.maximum(tf.cast(step, tf.float32) + 1.0, 1.0)
+        return self.base * tf.minimum(1.0, tf.sqrt(self.warmup_steps / step))
+
+    def get_config(self):
+        return {"base": self.base, "warmup_steps": self.warmup_steps}
+
+
+def make_optimizer(config):
+    """Build the optimizer a recipe's ``optimizer`` section describes.
+
+    Parameters
+    ----------
+    config : dict
+        ``{"name": "adafactor" | "adam", "learning_rate": float,
+        "warmup_steps": int}``.
+
+    Returns
+    -------
+    tf_keras.optimizers.Optimizer
+        With a :class:`SqrtDecay` learning rate.  Not XLA-compiled, so runs
+        are bit-for-bit reproducible on CPU.
+    """
+    schedule = SqrtDecay(config["learning_rate"], config["warmup_steps"])
+    name = config["name"]
+    if name == "adafactor":
+        return tf_keras.optimizers.Adafactor(learning_rate=schedule, jit_compile=False)
+    if name == "adam":
+        return tf_keras.optimizers.Adam(learning_rate=schedule, jit_compile=False)
+    raise ValueError(f"unknown optimizer {name!r}; use 'adafactor' or 'adam'")

@@ -1,0 +1,195 @@
+"""The physical forward model of a stamp, inside the TensorFlow graph.
+
+A generative model outputs the *unconvolved* light profile of a galaxy; the
+observed stamp is that profile convolved with the stamp's PSF plus noise.
+This module holds the pieces that connect the two, each a pure function of
+tensors so that gradients flow through them:
+
+* :func:`convolve_psf` - FFT convolution with the stamp's effective PSF;
+* :func:`pixel_log_likelihood` - Gaussian noise, diagonal in pixel space
+  (Lanusse et al. 2020, Eq. 4);
+* :func:`fourier_log_likelihood` - stationary Gaussian noise, diagonal in
+  Fourier space with the stored noise power spectrum (Eq. 5);
+* :func:`total_variation` - the smoothness penalty on the unconvolved profile.
+
+Conventions (``docs/architecture.rst``): pixel values are flux per pixel;
+a PSF image has unit sum and is centred on pixel ``(S//2, S//2)``, which
+``ifftshift`` moves to ``(0, 0)``; ``noise_power`` has the ``rfft2`` layout
+``[S, S//2 + 1]`` and equals ``sigma**2`` everywhere for white noise of pixel
+variance ``sigma**2``.
+"""
+import math
+
+import tensorflow as tf
+
+__all__ = ["convolve_psf", "pixel_log_likelihood", "fourier_log_likelihood",
+           "total_variation", "rfft2_weights"]
+
+
+def _centred_kernel(psf, size):
+    """Put a PSF centred on pixel (S//2, S//2) into a ``size`` grid with its centre at (0, 0)."""
+    s = psf.shape[-1]
+    before = size // 2 - s // 2
+    after = size - s - before
+    padded = tf.pad(psf, [[0, 0], [before, after], [before, after]])
+    # Centre now at (size//2, size//2): ifftshift (a roll by -size//2) takes it to (0, 0).
+    return tf.roll(padded, shift=[-(size // 2), -(size // 2)], axis=[1, 2])
+
+
+def convolve_psf(image, psf, mode="zero"):
+    """Convolve images with their PSFs by FFT.
+
+    Parameters
+    ----------
+    image : tf.Tensor
+        float32 ``[B, S, S]``, flux per pixel (unconvolved profile).
+    psf : tf.Tensor
+        float32 ``[B, S, S]``, the effective PSF of each stamp at the stamp's
+        pixel scale, unit sum, centred on pixel ``(S//2, S//2)``.
+    mode : {'zero', 'circular'}
+        ``'zero'`` (default): linear convolution, the image is zero-padded to
+        ``2 S`` so no light wraps around the stamp edges; the result equals
+        ``scipy.signal.fftconvolve(image, psf, mode='full')[c:c+S, c:c+S]``
+        with ``c = S//2``.  ``'circular'``: periodic convolution on the
+        ``S x S`` grid (4x cheaper; light leaving one edge re-enters at the
+        opposite edge).
+
+    Returns
+    -------
+    tf.Tensor
+        float32 ``[B, S, S]``, the convolved images, flux per pixel, not
+        shifted: a profile centred on the stamp's true centre stays there.
+    """
+    image = tf.convert_to_tensor(image, tf.float32)
+    psf = tf.convert_to_tensor(psf, tf.float32)
+    s = image.shape[-1]
+    if image.shape[-2] != s or psf.shape[-1] != s or psf.shape[-2] != s:
+        raise ValueError(f"convolve_psf needs square images and PSFs of the same size, "
+                         f"got image {image.shape} and psf {psf.shape}; resample the PSF "
+                         f"to the stamp's pixel scale and size first")
+    if mode == "zero":
+        size = 2 * s
+        padded = tf.pad(image, [[0, 0], [0, size - s], [0, size - s]])
+    elif mode == "circular":
+        size = s
+        padded = image
+    else:
+        raise ValueError(f"unknown convolution mode {mode!r}; use 'zero' or 'circular'")
+    kernel = _centred_kernel(psf, size)
+    out = tf.signal.irfft2d(tf.signal.rfft2d(padded) * tf.signal.rfft2d(kernel),
+                            fft_length=[size, size])
+    return out[:, :s, :s]
+
+
+def pixel_log_likelihood(observed, model, noise_variance):
+    """Gaussian log-likelihood with independent pixels (Lanusse et al. 2020, Eq. 4).
+
+    ``log p = -1/2 sum((observed - model)**2 / sigma**2) - S**2/2 log(2 pi sigma**2)``.
+
+    Parameters
+    ----------
+    observed, model : tf.Tensor
+        float32 ``[B, S, S]``, flux per pixel; ``model`` is the PSF-convolved
+        model image.
+    noise_variance : tf.Tensor
+        float32 ``[B]``, the pixel noise variance of each stamp, (flux per
+        pixel)**2.
+
+    Returns
+    -------
+    tf.Tensor
+        float32 ``[B]``, log-likelihood in nats.
+    """
+    observed = tf.convert_to_tensor(observed, tf.float32)
+    model = tf.convert_to_tensor(model, tf.float32)
+    var = tf.convert_to_tensor(noise_variance, tf.float32)[:, None, None]
+    n_pix = tf.cast(tf.reduce_prod(tf.shape(observed)[1:]), tf.float32)
+    chi2 = tf.reduce_sum(tf.square(observed - model) / var, axis=[1, 2])
+    return -0.5 * chi2 - 0.5 * n_pix * tf.math.log(2 * math.pi * var[:, 0, 0])
+
+
+def rfft2_weights(stamp_size):
+    """How many modes of the full 2-d FFT each ``rfft2`` column stands for.
+
+    Parameters
+    ----------
+    stamp_size : int
+        ``S``, in pixels.
+
+    Returns
+    -------
+    tf.Tensor
+        float32 ``[S//2 + 1]``: 1 for column 0 (and column ``S/2`` when ``S``
+        is even), 2 for the others, whose Hermitian mirror images the ``rfft2``
+        layout leaves out.  Summing ``weights * f`` over an ``rfft2`` array
+        equals summing ``f`` over the full FFT grid when ``f`` is symmetric.
+    """
+    n = stamp_size // 2 + 1
+    w = [2.0] * n
+    w[0] = 1.0
+    if stamp_size % 2 == 0:
+        w[-1] = 1.0
+    return tf.constant(w, tf.float32)
+
+
+def fourier_log_likelihood(observed, model, noise_power, min_power_fraction=1e-6):
+    """Gaussian log-likelihood for stationary noise, diagonal in Fourier space (Eq. 5).
+
+    For noise with a circulant covariance whose eigenvalues are the noise
+    power spectrum ``P_k``, the exact log-density of a residual ``r`` is
+    ``-1/2 sum_k |R_k|**2 / (S**2 P_k) - 1/2 sum_k log(2 pi P_k)``, summed over
+    the full Fourier grid, with ``R = fft2(r)``.  For white noise
+    (``P_k == sigma**2``) it equals :func:`pixel_log_likelihood` exactly
+    (Parseval).
+
+    Parameters
+    ----------
+    observed, model : tf.Tensor
+        float32 ``[B, S, S]``, flux per pixel.
+    noise_power : tf.Tensor
+        float32 ``[B, S, S//2 + 1]``, ``rfft2`` layout, normalised so that
+        ``noise_power = E|rfft2(noise)|**2 / S**2``.
+    min_power_fraction : float
+        Powers below this fraction of each stamp's mean power are raised to it,
+        so modes without measured noise do not give infinite weights.
+
+    Returns
+    -------
+    tf.Tensor
+        float32 ``[B]``, log-likelihood in nats.
+    """
+    observed = tf.convert_to_tensor(observed, tf.float32)
+    model = tf.convert_to_tensor(model, tf.float32)
+    power = tf.convert_to_tensor(noise_power, tf.float32)
+    s = observed.shape[-1]
+    if power.shape[-2:] != (s, s // 2 + 1):
+        raise ValueError(f"noise_power must have the rfft2 layout [S, S//2+1] = "
+                         f"[{s}, {s // 2 + 1}], got {power.shape}; store it as "
+                         f"|rfft2(noise)|**2 / S**2")
+    floor = min_power_fraction * tf.reduce_mean(power, axis=[1, 2], keepdims=True)
+    power = tf.maximum(power, floor)
+    residual = tf.signal.rfft2d(observed - model)
+    weights = rfft2_weights(s)
+    chi2 = tf.reduce_sum(weights * tf.square(tf.abs(residual)) / (s * s * power), axis=[1, 2])
+    log_det = tf.reduce_sum(weights * tf.math.log(2 * math.pi * power), axis=[1, 2])
+    return -0.5 * chi2 - 0.5 * log_det
+
+
+def total_variation(image):
+    """Anisotropic total variation of images: the sum of absolute differences of neighbours.
+
+    Parameters
+    ----------
+    image : tf.Tensor
+        float32 ``[B, S, S]``.
+
+    Returns
+    -------
+    tf.Tensor
+        float32 ``[B]``, ``sum |x[i+1, j] - x[i, j]| + sum |x[i, j+1] - x[i, j]|``,
+        in the units of ``image``.
+    """
+    image = tf.convert_to_tensor(image, tf.float32)
+    dy = tf.abs(image[:, 1:, :] - image[:, :-1, :])
+    dx = tf.abs(image[:, :, 1:] - image[:, :, :-1])
+    return tf.reduce_sum(dy, axis=[1, 2]) + tf.reduce_sum(dx, axis=[1, 2])
