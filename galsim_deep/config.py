@@ -81,21 +81,22 @@ class GenerativeModelLoader(InputLoader):
 
 
 def _group_of(obj_num, base, batch_size):
-    """Return the object numbers of the batch group holding ``obj_num``."""
+    """Return the object numbers of the batch group holding ``obj_num``, and its
+    position in the image (the row of its first object)."""
     first, end = base.get(_IMAGE_RANGE_KEY, (obj_num, obj_num + 1))
     if not first <= obj_num < end:
         first, end = obj_num, obj_num + 1
     start = first + (obj_num - first) // batch_size * batch_size
-    return range(start, min(end, start + batch_size))
+    return range(start, min(end, start + batch_size)), start - first
 
 
 def _evaluate_object(config, base, model, obj_num, req, ignore):
-    """Evaluate one object's condition fields and random normals, as its own build would."""
+    """Evaluate one object's fields and random normals, as its own build would."""
     saved = {k: base[k] for k in _STATE_KEYS if k in base}
     try:
         SetupConfigObjNum(base, obj_num)
         SetupConfigRNG(base, seed_offset=1)  # the object's own RNG, as the stamp makes it
-        values, _ = GetAllParams(config, base, req=req, ignore=ignore)
+        values, _ = GetAllParams(config, base, req=req, opt=_OBJECT_OPT, ignore=ignore)
         normals = model.random_normal(1, GetRNG(config, base))[0]
     finally:
         for key in _STATE_KEYS:
@@ -104,7 +105,7 @@ def _evaluate_object(config, base, model, obj_num, req, ignore):
     return values, normals
 
 
-def _generate_group(config, base, model, group, req, ignore):
+def _generate_group(config, base, model, group, first_row, req, ignore):
     rows = [_evaluate_object(config, base, model, n, req, ignore) for n in group]
     table = {q: np.array([values[q] for values, _ in rows], dtype=float)
              for q in model.quantities}
@@ -113,8 +114,9 @@ def _generate_group(config, base, model, group, req, ignore):
     except ValueError as err:
         raise GalSimConfigError(f"GenerativeModelGalaxy (objects {group.start}.."
                                 f"{group.stop - 1}): {err}") from None
-    images = model.generate(conditions, np.stack([n for _, n in rows]))
-    return {"group": group, "conditions": conditions, "images": images}
+    images = model.generate(conditions, np.stack([n for _, n in rows]), first_row=first_row)
+    options = [{k: v for k, v in values.items() if k in _OBJECT_OPT} for values, _ in rows]
+    return {"group": group, "conditions": conditions, "images": images, "options": options}
 
 
 def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
@@ -127,16 +129,15 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
     mag) are optional.
     """
     model = GetInputObj("generative_model", config, base, "GenerativeModelGalaxy")
-    ignore = list(ignore) + ["num"] + list(_OBJECT_OPT)
+    ignore = list(ignore) + ["num"]
     req = model.sample_req_params
-    opt_ignore = list(ignore) + list(req)
-    opts, _ = GetAllParams(config, base, opt=_OBJECT_OPT, ignore=opt_ignore)
 
     obj_num = base.get("obj_num", 0)
     state = _GROUPS.get(id(model))
     if state is None or obj_num not in state["group"]:
-        group = _group_of(obj_num, base, model.batch_size)
-        state = _GROUPS[id(model)] = _generate_group(config, base, model, group, req, ignore)
+        group, first_row = _group_of(obj_num, base, model.batch_size)
+        state = _GROUPS[id(model)] = _generate_group(config, base, model, group, first_row,
+                                                     req, ignore)
     i = obj_num - state["group"].start
     conditions = {q: v[i:i + 1] for q, v in state["conditions"].items()}
     # Leave the current values of this object's fields for @gal.<condition> references.
@@ -145,6 +146,7 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
             config[q]["current"] = (float(conditions[q][0]), False, float, obj_num, "obj_num")
 
     image = state["images"][i]
+    opts = dict(state["options"][i])
     flux_opts = {k: opts.pop(k) for k in ("flux_scaling", "area", "exptime", "zero_point")
                  if k in opts}
     if flux_opts:

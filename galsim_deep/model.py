@@ -63,6 +63,9 @@ class GenerativeGalaxyModel:
         The module's validated metadata (see ``docs/module_format.rst``).
     """
 
+    #: Rows per network evaluation block (see :meth:`generate`).
+    EVAL_ROWS = 16
+
     # GalSim config input parameters (see galsim_deep.config).
     _req_params = {"file_name": str}
     _opt_params = {"batch_size": int, "range_policy": str}
@@ -152,8 +155,15 @@ class GenerativeGalaxyModel:
         galsim.GaussianDeviate(as_deviate(rng)).generate(values)
         return values.reshape(n, per_galaxy)[:, :self.latent_size].astype(np.float32)
 
-    def generate(self, conditions, random_normal):
-        """Run the ``sample`` signature on one batch.
+    def generate(self, conditions, random_normal, first_row=0):
+        """Run the ``sample`` signature on a slice of a catalog.
+
+        The network always runs on blocks of :attr:`EVAL_ROWS` rows aligned on
+        multiples of :attr:`EVAL_ROWS` in the catalog (padding partial blocks
+        with copies of edge rows).  Floating-point results of a row can depend
+        on the shape of the batch it is computed in and its position there;
+        fixing both makes every galaxy bitwise identical whatever ``batch_size``
+        or process split produced it.
 
         Parameters
         ----------
@@ -161,6 +171,8 @@ class GenerativeGalaxyModel:
             Condition values (float32), keyed by name; see :meth:`conditions`.
         random_normal : ndarray [N, latent_size]
             Standard normal numbers.
+        first_row : int
+            Index of the first row in the whole catalog (or GalSim image).
 
         Returns
         -------
@@ -170,10 +182,17 @@ class GenerativeGalaxyModel:
         import tensorflow as tf
 
         fn = self._signature("sample")
-        inputs = {k: tf.convert_to_tensor(np.asarray(conditions[k], dtype=np.float32))
-                  for k in self.quantities}
-        inputs[RANDOM_INPUT] = tf.convert_to_tensor(np.asarray(random_normal, np.float32))
-        return fn(**inputs)[IMAGE_OUTPUT].numpy()
+        k = self.EVAL_ROWS
+        arrays = {q: np.asarray(conditions[q], dtype=np.float32) for q in self.quantities}
+        arrays[RANDOM_INPUT] = np.asarray(random_normal, dtype=np.float32)
+        n = len(arrays[RANDOM_INPUT])
+        lead = first_row % k
+        tail = -(lead + n) % k
+        padded = {q: np.pad(a, [(lead, tail)] + [(0, 0)] * (a.ndim - 1), mode="edge")
+                  for q, a in arrays.items()}
+        blocks = [fn(**{q: tf.constant(a[i:i + k]) for q, a in padded.items()})[IMAGE_OUTPUT]
+                  .numpy() for i in range(0, lead + n + tail, k)]
+        return np.concatenate(blocks)[lead:lead + n]
 
     def sample_arrays(self, cat, rng=None, batch_size=None, column_map=None,
                       range_policy=None, progress=False):
@@ -207,7 +226,8 @@ class GenerativeGalaxyModel:
             for start in range(0, n, batch_size):
                 stop = min(n, start + batch_size)
                 batch = {k: v[start:stop] for k, v in conds.items()}
-                yield self.generate(batch, self.random_normal(stop - start, rng))
+                yield self.generate(batch, self.random_normal(stop - start, rng),
+                                    first_row=start)
                 bar.update(stop - start)
 
     def flux_factors(self, conditions, flux_scaling=None, area=None, exptime=None,

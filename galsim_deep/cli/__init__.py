@@ -14,6 +14,7 @@ import sys
 COMMAND_MODULES = [
     "hub",
     "validate",
+    "train",
 ]
 
 

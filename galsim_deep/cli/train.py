@@ -1,0 +1,124 @@
+"""``galsim-deep train flow-vae|flow RECIPE`` and ``galsim-deep export RECIPE --out DIR``.
+
+A RECIPE is a shipped recipe's name (``mock-cosmos-64``, ``cosmos-128``,
+``tiny``) or the path of a recipe YAML file; ``--set KEY=VALUE`` overrides any
+of its keys (``--set vae.steps=2000 --set dataset.path=my.h5``).
+"""
+import json
+
+
+def _add_recipe_args(p):
+    p.add_argument("recipe", help="shipped recipe name (mock-cosmos-64, cosmos-128, tiny) or "
+                                  "path of a recipe YAML file")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a recipe key, e.g. --set vae.steps=100 (repeatable)")
+
+
+def register(subparsers):
+    """Add the ``train`` and ``export`` commands."""
+    train = subparsers.add_parser(
+        "train", help="train a generative model from a recipe (resumes interrupted runs)",
+        description="Train the parts of a Flow-VAE from a recipe: first the autoencoder "
+                    "(flow-vae), then the latent flow on its frozen encoder (flow). "
+                    "Checkpoints go to the recipe's output_dir; running the same command "
+                    "again resumes from the latest one.")
+    sub = train.add_subparsers(dest="train_command", metavar="PART")
+    sub.required = True
+
+    p = sub.add_parser("flow-vae", help="train the Flow-VAE autoencoder (VAE) of a recipe",
+                       description="Train the ResNet VAE of a recipe through the PSF and noise "
+                                   "model (pixel or Fourier likelihood, free bits, TV).")
+    _add_recipe_args(p)
+    p.add_argument("--with-flow", action="store_true",
+                   help="then train the latent flow too (as `galsim-deep train flow`)")
+    p.add_argument("--stop-at", type=int, default=None, metavar="STEP",
+                   help="stop (with a checkpoint) after this step; run again to resume")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_train_vae)
+
+    p = sub.add_parser("flow", help="train the conditional latent flow on a trained VAE",
+                       description="Encode the training split with the frozen encoder and fit "
+                                   "the conditional Masked Autoregressive Flow p(z | conditions).")
+    _add_recipe_args(p)
+    p.add_argument("--stop-at", type=int, default=None, metavar="STEP",
+                   help="stop (with a checkpoint) after this step; run again to resume")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_train_flow)
+
+    p = subparsers.add_parser(
+        "export", help="write a trained Flow-VAE as a hub module (+ .tar.gz and sha256)",
+        description="Export the latest checkpoints of a recipe's run as a galsim_deep module "
+                    "(SavedModel + metadata with sample, encode, decode and log_prob "
+                    "signatures) and print its index.json entry.")
+    _add_recipe_args(p)
+    p.add_argument("--out", required=True, help="module directory to write")
+    p.add_argument("--name", default=None, help="module name (default: the recipe's)")
+    p.add_argument("--version", default=None, help="module version (default: the recipe's)")
+    p.add_argument("--archive", action="store_true",
+                   help="also write OUT.tar.gz and print its sha256 and size")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    p.set_defaults(func=_export)
+
+
+def _load(args):
+    from ..training.recipes import load_recipe
+
+    return load_recipe(args.recipe, args.overrides)
+
+
+def _print_run(what, log):
+    rate = log.get("seconds_per_step")
+    rate = f", {rate:.3f} s/step" if rate else ""
+    print(f"{what}: {log['steps']} steps in {log['wall_time_s']:.1f} s of training{rate}; "
+          f"checkpoint {log.get('checkpoint')}")
+
+
+def _train_vae(args):
+    from ..training.train_flow_vae import train_flow_vae
+
+    recipe = _load(args)
+    log = train_flow_vae(recipe, progress=not args.quiet, stop_at=args.stop_at)
+    _print_run("VAE", log)
+    if args.with_flow and log["steps"] >= recipe["vae"]["steps"]:
+        return _train_flow(args, recipe)
+    if log["steps"] >= recipe["vae"]["steps"]:
+        print(f"next: galsim-deep train flow {args.recipe}")
+    return 0
+
+
+def _train_flow(args, recipe=None):
+    from ..training.train_latent_flow import train_latent_flow
+
+    chained = recipe is not None  # after `train flow-vae --with-flow`: --stop-at was the VAE's
+    recipe = recipe or _load(args)
+    log = train_latent_flow(recipe, progress=not args.quiet,
+                            stop_at=None if chained else args.stop_at)
+    _print_run("latent flow", log)
+    if "test_log_prob" in log["metrics"]:
+        print(f"mean log p(z | conditions) of the test split: "
+              f"{log['metrics']['test_log_prob']:.3f} nats")
+    return 0
+
+
+def _export(args):
+    from pathlib import Path
+
+    from ..training.export import make_archive
+    from ..training.flow_vae.export import export_flow_vae
+
+    recipe = _load(args)
+    run = Path(recipe["output_dir"])
+    out = export_flow_vae(run / "vae", run / "flow", recipe, args.out, name=args.name,
+                          version=args.version, overwrite=args.overwrite)
+    from ..module_format import read_metadata
+
+    meta = read_metadata(out)
+    entry = {"name": meta["name"], "version": meta["version"],
+             "description": meta["description"]}
+    if args.archive:
+        archive = make_archive(out)
+        entry.update(url=Path(archive["path"]).name, sha256=archive["sha256"],
+                     size=archive["size"])
+    print(f"exported {meta['name']} {meta['version']} to {out}")
+    print(json.dumps(entry, indent=2))
+    return 0

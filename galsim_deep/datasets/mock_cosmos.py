@@ -1,0 +1,356 @@
+"""The ``mock-cosmos`` source: synthetic COSMOS-like galaxies with known truth.
+
+Galaxy ``i`` of a build with seed ``seed`` is drawn with the random generator
+``numpy.random.default_rng(numpy.random.SeedSequence([seed, i]))``, in this order:
+
+1. its conditions ``(mag_auto, flux_radius, zphot)`` from the population of
+   :mod:`galsim_deep.datasets.population` (a smoothed copy of the real COSMOS
+   catalog), re-drawn until ``flux_radius`` fits the stamp (the selection);
+2. its smooth-profile parameters from the population's conditional
+   distribution, then its morphology class and structure
+   (:mod:`galsim_deep.datasets.morphology`);
+3. its PSF (one of the 100 real HST PSFs, or an optical PSF), its noise
+   variance (one of the real catalog's ``NOISE_VARIANCE`` values) and the seed
+   of its COSMOS correlated noise (``galsim.getCOSMOSNoise``).
+
+So :func:`sample_conditions` with the same seed returns exactly the
+conditions of a build's galaxies, and :func:`make_galaxy` is the function the
+build uses for the truth profile.  Each galaxy depends only on ``(seed, i)``:
+the result does not depend on the number of processes.
+"""
+import math
+
+import numpy as np
+
+from .format import (CONDITIONS, COSMOS_PIXEL_SCALE, flux_from_mag)
+from .morphology import CLASS_NAMES, build_galaxy
+
+__all__ = ["sample_conditions", "make_galaxy", "make_mock_galaxy", "galaxy_rng",
+           "default_max_flux_radius", "MockCosmosSource"]
+
+#: GalSim accuracy settings of the builds: a folding threshold of 2% (GalSim's default is
+#: 0.5%) halves the FFT sizes; the stamps change by less than 1% of the noise sigma.
+BUILD_GSPARAMS = {"folding_threshold": 0.02}
+
+#: Largest flux_radius, as a fraction of the stamp width, that the default selection accepts.
+MAX_FLUX_RADIUS_FRACTION = 0.25
+
+
+def galaxy_rng(seed, index):
+    """The random generator of galaxy ``index`` in a build with ``seed``.
+
+    Returns
+    -------
+    numpy.random.Generator
+        ``default_rng(SeedSequence([seed, index]))``.
+    """
+    return np.random.default_rng(np.random.SeedSequence([int(seed), int(index)]))
+
+
+def default_max_flux_radius(stamp_size, pixel_scale):
+    """Default selection: the largest ``flux_radius`` (pixels of 0.03 arcsec) for a stamp.
+
+    A quarter of the stamp width: ``0.25 * stamp_size * pixel_scale / 0.03``
+    (16 pixels = 0.48 arcsec for 64 x 64 stamps at 0.03 arcsec/pixel, where a
+    galaxy's light out to about 2 x its observed half-light radius stays in the stamp).
+    """
+    return MAX_FLUX_RADIUS_FRACTION * stamp_size * pixel_scale / COSMOS_PIXEL_SCALE
+
+
+def _as_generator(rng):
+    import galsim
+
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, galsim.BaseDeviate):
+        return np.random.default_rng(int(rng.raw()))
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(np.random.SeedSequence(int(rng)))
+    raise TypeError(f"rng must be a numpy.random.Generator, a galsim.BaseDeviate or an int seed, "
+                    f"got {type(rng).__name__}: pass e.g. numpy.random.default_rng(42)")
+
+
+def _check_positive_int(name, value, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def sample_conditions(n, seed, stamp_size=64, pixel_scale=COSMOS_PIXEL_SCALE,
+                      max_flux_radius=None, deep=False):
+    """Draw the conditions of ``n`` mock-COSMOS galaxies.
+
+    Parameters
+    ----------
+    n : int
+        Number of galaxies.
+    seed : int
+        Seed; galaxy ``i`` uses :func:`galaxy_rng` ``(seed, i)``, so the result equals
+        the conditions of a ``mock-cosmos`` build with the same seed and selection.
+    stamp_size : int, optional
+        Stamp size (pixels) that sets the default selection (default 64).
+    pixel_scale : float, optional
+        arcsec/pixel of those stamps (default 0.03).
+    max_flux_radius : float, optional
+        Largest ``flux_radius`` in pixels of 0.03 arcsec (default:
+        :func:`default_max_flux_radius`).
+    deep : bool, optional
+        Use the "deep" population (1.5 mag fainter, 0.6 x smaller).
+
+    Returns
+    -------
+    astropy.table.Table
+        Columns ``mag_auto`` (AB mag), ``flux_radius`` (pixels of 0.03 arcsec),
+        ``zphot``, float64, with units and descriptions.
+    """
+    from astropy.table import Table
+
+    from .population import get_population
+
+    n = _check_positive_int("n", n)
+    seed = _check_positive_int("seed", seed, minimum=0)
+    pop = get_population(deep)
+    fr_max = (default_max_flux_radius(stamp_size, pixel_scale) if max_flux_radius is None
+              else float(max_flux_radius))
+    rows = np.array([pop.sample_conditions(galaxy_rng(seed, i), fr_max) for i in range(n)])
+    t = Table()
+    for j, name in enumerate(CONDITIONS):
+        unit, description = CONDITIONS[name]
+        t[name] = rows[:, j]
+        t[name].description = description
+    t["mag_auto"].unit = "mag"
+    t["flux_radius"].unit = "pix"
+    t.meta.update(seed=seed, max_flux_radius=fr_max, deep=bool(deep),
+                  source="galsim_deep.datasets.mock_cosmos.sample_conditions")
+    return t
+
+
+def make_mock_galaxy(mag_auto, flux_radius, zphot, rng, max_extent=0.9, deep=False,
+                     gsparams=None):
+    """The mock galaxy for given conditions, with its label and parametric description.
+
+    Parameters
+    ----------
+    mag_auto : float
+        F814W AB magnitude; sets the total flux (GalSim's COSMOS zero point 25.94).
+    flux_radius : float
+        pixels of 0.03 arcsec.
+    zphot : float
+        redshift.
+    rng : numpy.random.Generator, galsim.BaseDeviate or int
+        Randomness of the structure.
+    max_extent : float, optional
+        Radius (arcsec) inside which extended features are kept (default 0.9).
+    deep : bool, optional
+        Draw the structure from the "deep" population.
+    gsparams : galsim.GSParams, optional
+        Applied to the profile.
+
+    Returns
+    -------
+    galsim_deep.datasets.morphology.MockGalaxy
+    """
+    from .population import get_population
+
+    rng = _as_generator(rng)
+    for name, value in (("mag_auto", mag_auto), ("flux_radius", flux_radius), ("zphot", zphot)):
+        if not np.isfinite(value):
+            raise ValueError(f"{name} must be finite, got {value}: drop or fix this catalog row")
+    if flux_radius <= 0:
+        raise ValueError(f"flux_radius must be > 0 pixels of 0.03 arcsec, got {flux_radius}")
+    structure = get_population(deep).sample_structure(rng, mag_auto, flux_radius, zphot)
+    return build_galaxy(float(flux_from_mag(mag_auto)), structure, mag_auto, flux_radius,
+                        zphot, rng, max_extent=max_extent, gsparams=gsparams)
+
+
+def make_galaxy(mag_auto, flux_radius, zphot, rng, max_extent=0.9, deep=False):
+    """Unconvolved mock-COSMOS galaxy profile for given conditions.
+
+    Parameters
+    ----------
+    mag_auto : float
+        F814W AB magnitude (flux in HST counts/s with GalSim's COSMOS zero point 25.94).
+    flux_radius : float
+        FLUX_RADIUS in pixels of 0.03 arcsec.
+    zphot : float
+        Photometric redshift.
+    rng : numpy.random.Generator, galsim.BaseDeviate or int
+        Randomness of the structure (explicit: the same rng state gives the same galaxy).
+    max_extent : float, optional
+        Radius in arcsec inside which extended features are kept (default 0.9).
+    deep : bool, optional
+        Use the "deep" population.
+
+    Returns
+    -------
+    profile : galsim.GSObject
+        The noiseless, unconvolved light profile (arcsec units).
+    label : int
+        Morphology class, an index into
+        :data:`galsim_deep.datasets.morphology.CLASS_NAMES`.
+    """
+    gal = make_mock_galaxy(mag_auto, flux_radius, zphot, rng, max_extent=max_extent, deep=deep)
+    return gal.profile, gal.label
+
+
+class MockCosmosSource:
+    """Builder source ``mock-cosmos`` (see the module docstring).
+
+    Parameters
+    ----------
+    stamp_size : int
+        pixels.
+    pixel_scale : float
+        arcsec/pixel (0.03 with ``psf='hst'``).
+    seed : int
+        Build seed.
+    psf : {'hst', 'optical'}, optional
+        The 100 real HST PSF images (default) or optical PSFs with random
+        aberrations (any pixel scale).
+    noise : {'cosmos', 'white'}, optional
+        COSMOS correlated noise (default) or white noise of the same variance.
+    deep : bool, optional
+        Use the "deep" population.
+    max_flux_radius : float, optional
+        Selection: largest ``flux_radius`` (pixels of 0.03 arcsec); default
+        :func:`default_max_flux_radius`.
+    """
+
+    name = "mock-cosmos"
+    fields = ("stamp", "psf", "noise_variance", "noise_power", "parametric", "ident", "truth",
+              "label", "psf_id")
+
+    def __init__(self, stamp_size, pixel_scale, seed, psf="hst", noise="cosmos", deep=False,
+                 max_flux_radius=None):
+        from .psf import PSF_MODELS
+
+        if psf not in PSF_MODELS:
+            raise ValueError(f"unknown psf {psf!r} for mock-cosmos: choose one of "
+                             f"{', '.join(PSF_MODELS)}")
+        if psf == "hst" and abs(pixel_scale - COSMOS_PIXEL_SCALE) > 1e-9:
+            raise ValueError(f"psf='hst' uses the real HST PSF images at {COSMOS_PIXEL_SCALE} "
+                             f"arcsec/pixel; for pixel_scale={pixel_scale} use psf='optical' "
+                             "(--psf optical)")
+        if noise not in ("cosmos", "white"):
+            raise ValueError(f"unknown noise {noise!r}: choose 'cosmos' or 'white'")
+        if max_flux_radius is not None and not float(max_flux_radius) > 1.0:
+            raise ValueError(f"max_flux_radius must be > 1 pixel of 0.03 arcsec, got "
+                             f"{max_flux_radius}")
+        self.stamp_size = int(stamp_size)
+        self.pixel_scale = float(pixel_scale)
+        self.seed = int(seed)
+        self.psf_model = psf
+        self.noise_model = noise
+        self.deep = bool(deep)
+        self.max_flux_radius = (default_max_flux_radius(stamp_size, pixel_scale)
+                                if max_flux_radius is None else float(max_flux_radius))
+        self.max_extent = 0.45 * self.stamp_size * self.pixel_scale
+        self._ready = False
+
+    def options(self):
+        """The settings that define the build (stored in the resume manifest)."""
+        return {"psf": self.psf_model, "noise": self.noise_model, "deep": self.deep,
+                "max_flux_radius": self.max_flux_radius}
+
+    def plan(self, n):
+        """Number of examples of a build of ``n`` (any ``n`` >= 1 is possible)."""
+        if n is None:
+            raise ValueError("mock-cosmos needs a number of galaxies: pass n (--n N)")
+        return int(n)
+
+    def setup(self):
+        """Load the population, PSFs and noise model (once per process)."""
+        if self._ready:
+            return
+        from .cosmos_example import load_example_catalog
+        from .noise import cosmos_noise, noise_power
+        from .population import get_population
+        from .psf import make_psf_set
+
+        import galsim
+
+        self._gsparams = galsim.GSParams(**BUILD_GSPARAMS)
+        self._population = get_population(self.deep)
+        self._psf_profiles = {}
+        self._psfs = make_psf_set(self.psf_model, self.stamp_size, self.pixel_scale, self.seed)
+        self._variances = np.sort(np.asarray(load_example_catalog()["NOISE_VARIANCE"], float))
+        if self.noise_model == "cosmos":
+            self._unit_noise = cosmos_noise()
+            self._unit_power = noise_power(self._unit_noise, self.stamp_size, self.pixel_scale)
+        else:
+            import galsim
+
+            self._unit_noise = galsim.UncorrelatedNoise(1.0, scale=self.pixel_scale)
+            self._unit_power = np.ones((self.stamp_size, self.stamp_size // 2 + 1))
+        self._ready = True
+
+    def make(self, index):
+        """Draw example ``index``: a dict of per-example arrays (see ``FIELDS``)."""
+        import galsim
+
+        from .noise import draw_noise
+
+        self.setup()
+        rng = galaxy_rng(self.seed, index)
+        mag, fr, z = self._population.sample_conditions(rng, self.max_flux_radius)
+        gal = make_mock_galaxy(mag, fr, z, rng, max_extent=self.max_extent, deep=self.deep,
+                               gsparams=self._gsparams)
+        psf_id = int(rng.integers(len(self._psfs)))
+        variance = float(rng.choice(self._variances))
+        noise_seed = int(rng.integers(1, 2 ** 31 - 1))
+        s, p = self.stamp_size, self.pixel_scale
+        truth = gal.profile.drawImage(nx=s, ny=s, scale=p, method="no_pixel", dtype=np.float64)
+        psf = self._psf_profiles.get(psf_id)
+        if psf is None:
+            psf = self._psf_profiles[psf_id] = self._psfs.profile(psf_id).withGSParams(
+                self._gsparams)
+        obs = galsim.Convolve(gal.profile, psf).drawImage(
+            nx=s, ny=s, scale=p, method="no_pixel", dtype=np.float64).array
+        obs = obs + math.sqrt(variance) * draw_noise(self._unit_noise, s, p, noise_seed)
+        return {
+            "stamp": obs,
+            "psf": self._psfs.image(psf_id),
+            "noise_variance": variance,
+            "noise_power": variance * self._unit_power,
+            "conditions": np.array([mag, fr, z]),
+            "parametric": gal.parametric,
+            "ident": int(index),
+            "truth": truth.array,
+            "label": gal.label,
+            "psf_id": psf_id,
+        }
+
+    def attrs(self):
+        """Root attributes describing the source."""
+        from .population import get_population
+
+        pop = get_population(self.deep)
+        selection = dict(pop.describe())
+        selection.update({
+            "max_flux_radius_pixels_0.03": self.max_flux_radius,
+            "min_flux_radius_pixels_0.03": 1.0,
+            "mag_auto_max": pop.mag_limit,
+            "rule": "conditions re-drawn until mag_auto <= mag_auto_max and "
+                    "min <= flux_radius <= max (rejection sampling)",
+            "acceptance": pop.acceptance(self.max_flux_radius),
+            "noise_variance": "drawn uniformly from the NOISE_VARIANCE of the real catalog",
+            "max_extent_arcsec": self.max_extent,
+        })
+        noise_desc = ("COSMOS HST/ACS F814W correlated noise (galsim.getCOSMOSNoise, "
+                      "acs_I_unrot_sci_20_cf.fits)" if self.noise_model == "cosmos"
+                      else "white Gaussian noise")
+        from .psf import HSTPSFSet, OpticalPSFSet
+
+        psf_desc = (HSTPSFSet.description if self.psf_model == "hst"
+                    else OpticalPSFSet(self.stamp_size, self.pixel_scale, self.seed).description)
+        return {
+            "selection": selection,
+            "psf_description": psf_desc,
+            "noise_description": noise_desc,
+            "class_names": list(CLASS_NAMES),
+            "truth_description": "noiseless unconvolved mock galaxy drawn with "
+                                 "method='no_pixel' at the stamp's true centre",
+            "seed_scheme": "galaxy i uses numpy.random.default_rng(SeedSequence([seed, i]))",
+        }

@@ -1,0 +1,180 @@
+"""The GalSim config types: YAML runs, batching, determinism across nproc, errors."""
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import galsim
+import numpy as np
+import pytest
+from astropy.io import fits
+
+import galsim_deep  # noqa: F401  (registers the config types)
+from galsim_deep import config as gd_config
+
+GALSIM = str(Path(sys.executable).with_name("galsim"))
+
+
+def _yaml(module, out, nproc=1, batch_size=64, extra=""):
+    return textwrap.dedent(f"""\
+        modules: [galsim_deep]
+        psf: {{type: Gaussian, sigma: 0.06}}
+        gal:
+            type: GenerativeModelGalaxy
+            flux_radius: {{type: Random, min: 5, max: 10}}
+            mag_auto: {{type: Random, min: 22, max: 24}}
+            zphot: {{type: RandomGaussian, mean: 0.8, sigma: 0.2, min: 0.1, max: 2.0}}
+            shear: {{type: G1G2, g1: {{type: Random, min: -0.05, max: 0.05}}, g2: 0.01}}
+        image:
+            type: Tiled
+            nx_tiles: 4
+            ny_tiles: 3
+            stamp_size: 40
+            pixel_scale: 0.03
+            random_seed: 1234
+            nproc: {nproc}
+            noise: {{type: Gaussian, sigma: 0.001}}
+        input:
+            generative_model: {{file_name: '{module}', batch_size: {batch_size}}}
+        output:
+            file_name: '{out}'
+        {extra}""")
+
+
+def _run_galsim(tmp_path, text, name):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    result = subprocess.run([GALSIM, str(path)], capture_output=True, text=True, cwd=tmp_path,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_yaml_identical_with_nproc_1_and_2_and_any_batch_size(tiny_module_path, tmp_path):
+    outs = {}
+    for name, nproc, batch in [("a", 1, 64), ("b", 2, 64), ("c", 1, 5)]:
+        out = tmp_path / f"{name}.fits"
+        _run_galsim(tmp_path, _yaml(tiny_module_path, out, nproc, batch), name)
+        outs[name] = fits.getdata(out)
+    assert outs["a"].shape == (120, 160)
+    assert outs["a"].std() > 0.001 * 1.5  # galaxies were drawn, not only noise
+    np.testing.assert_array_equal(outs["a"], outs["b"])
+    np.testing.assert_array_equal(outs["a"], outs["c"])
+
+
+def test_galsim_hub_yaml_runs_after_changing_modules_and_model(tmp_path):
+    """galsim_hub's demo14.yaml, with only `modules:` and the model name changed."""
+    from toy_modules import CONDITIONS, export_toy
+
+    # galsim_hub's cosmos_size_mag model was conditioned on flux_radius and mag_auto.
+    module = export_toy("network", tmp_path / "size_mag", conditions=CONDITIONS[:2])
+    text = textwrap.dedent(f"""\
+        modules:
+            - galsim_deep
+
+        psf :
+            type : Gaussian
+            sigma : 0.06  # arcsec
+
+        # Define the galaxy profile
+        gal :
+            type : GenerativeModelGalaxy
+            flux_radius : {{ type : Random , min : 5, max : 10 }}
+            mag_auto : {{ type : Random , min : 24., max : 25. }}
+
+        # The image field specifies some other information about the image to be drawn.
+        image :
+            type : Tiled
+            nx_tiles : 10
+            ny_tiles : 10
+
+            stamp_size : 64  # pixels
+
+            pixel_scale : 0.03  # arcsec / pixel
+
+            noise :
+               type : COSMOS
+
+        output :
+            dir : output_yaml
+            file_name : demo14.fits
+
+        # Define the input files
+        input :
+            generative_model :
+                file_name : '{module}'
+        """)
+    _run_galsim(tmp_path, text, "demo14")
+    image = fits.getdata(tmp_path / "output_yaml" / "demo14.fits")
+    assert image.shape == (640, 640)
+    assert np.isfinite(image).all()
+
+
+def _config(module, batch_size=4, **gal):
+    gal_cfg = {"type": "GenerativeModelGalaxy", "flux_radius": {"type": "Random", "min": 5,
+                                                                "max": 10},
+               "mag_auto": 23.0, "zphot": 0.5}
+    gal_cfg.update(gal)
+    return {
+        "gal": gal_cfg,
+        "image": {"type": "Tiled", "nx_tiles": 5, "ny_tiles": 2, "stamp_size": 32,
+                  "pixel_scale": 0.03, "random_seed": 5},
+        "input": {"generative_model": {"file_name": str(module), "batch_size": batch_size}},
+    }
+
+
+def test_network_runs_once_per_batch_group(tiny_module_path, monkeypatch):
+    calls = []
+    original = gd_config.GenerativeGalaxyModel.generate
+
+    def counting(self, conditions, random_normal, first_row=0):
+        calls.append((len(random_normal), first_row))
+        return original(self, conditions, random_normal, first_row)
+
+    monkeypatch.setattr(gd_config.GenerativeGalaxyModel, "generate", counting)
+    gd_config._GROUPS.clear()
+    image = galsim.config.BuildImage(_config(tiny_module_path, batch_size=4))
+    assert calls == [(4, 0), (4, 4), (2, 8)]  # 10 objects in groups of 4
+    assert image.array.sum() > 0
+
+
+def test_model_loaded_once_per_process(tiny_module_path):
+    cfg = _config(tiny_module_path)
+    galsim.config.BuildImage(cfg)
+    before = len(gd_config._MODELS)
+    galsim.config.BuildImage(_config(tiny_module_path))
+    assert len(gd_config._MODELS) == before
+
+
+def test_fixed_conditions_give_the_api_result(gaussian_module_path):
+    """With fixed conditions, a config galaxy equals the API sample with the object's RNG."""
+    cfg = _config(gaussian_module_path, flux_radius=4.0, mag_auto=22.0, zphot=1.0)
+    cfg["image"] = {"type": "Single", "size": 32, "pixel_scale": 0.03, "random_seed": 7}
+    cfg["stamp"] = {"draw_method": "no_pixel"}
+    image = galsim.config.BuildImage(cfg)
+    np.testing.assert_allclose(image.array.sum(), 10 ** (-0.4 * (22 - 25.94)), rtol=2e-2)
+
+
+def test_missing_condition_field_names_it(tiny_module_path):
+    cfg = _config(tiny_module_path)
+    del cfg["gal"]["zphot"]
+    with pytest.raises(galsim.GalSimConfigError, match="zphot"):
+        galsim.config.BuildImage(cfg)
+
+
+def test_out_of_range_error_policy_is_a_config_error(tiny_module_path):
+    cfg = _config(tiny_module_path, mag_auto=30.0)
+    cfg["input"]["generative_model"]["range_policy"] = "error"
+    gd_config._GROUPS.clear()
+    with pytest.raises(galsim.GalSimConfigError, match="mag_auto.*training range"):
+        galsim.config.BuildImage(cfg)
+
+
+def test_bad_input_options_are_reported(tiny_module_path, tmp_path):
+    cfg = _config(tiny_module_path)
+    cfg["input"]["generative_model"]["batch_size"] = 0
+    with pytest.raises(ValueError, match="batch_size"):
+        galsim.config.BuildImage(cfg)
+    cfg = _config(tmp_path / "missing")
+    with pytest.raises(galsim_deep.HubError):
+        galsim.config.BuildImage(cfg)
