@@ -25,8 +25,9 @@ def signature_spec(fn):
     Parameters
     ----------
     fn : tf.types.experimental.GenericFunction
-        A ``tf.function`` with an ``input_signature`` whose every spec has a
-        ``name``, returning a dict of tensors.
+        A ``tf.function`` with an ``input_signature`` (name each
+        ``tf.TensorSpec``: the names become the signature's input names),
+        returning a dict of tensors.
 
     Returns
     -------
@@ -34,23 +35,22 @@ def signature_spec(fn):
         ``{"inputs": {name: {"dtype", "shape"}}, "outputs": {...}}``.
     """
     concrete = fn.get_concrete_function()
-    inputs = {}
-    for spec in concrete.structured_input_signature[0]:
-        if not spec.name:
-            raise ValueError(f"every input of {fn.__name__} needs a name in its "
-                             f"input_signature, e.g. tf.TensorSpec([None], tf.float32, "
-                             f"name='mag_auto')")
-        inputs[spec.name] = {"dtype": spec.dtype.name,
-                             "shape": [None if d is None else int(d)
-                                       for d in spec.shape.as_list()]}
+    # Inputs are named by their TensorSpec names (else by the argument names).
+    inputs = {name: _tensor_spec(spec)
+              for name, spec in concrete.structured_input_signature[1].items()}
+    if not inputs:
+        inputs = {spec.name: _tensor_spec(spec)
+                  for spec in concrete.structured_input_signature[0]}
     outputs = concrete.structured_outputs
     if not isinstance(outputs, dict):
         raise TypeError(f"{fn.__name__} must return a dict of named tensors, "
                         f"got {type(outputs).__name__}")
-    outputs = {k: {"dtype": v.dtype.name,
-                   "shape": [None if d is None else int(d) for d in v.shape.as_list()]}
-               for k, v in outputs.items()}
-    return {"inputs": inputs, "outputs": outputs}
+    return {"inputs": inputs, "outputs": {k: _tensor_spec(v) for k, v in outputs.items()}}
+
+
+def _tensor_spec(spec):
+    return {"dtype": spec.dtype.name,
+            "shape": [None if d is None else int(d) for d in spec.shape.as_list()]}
 
 
 def export_module(module, out_dir, metadata, signatures, overwrite=False):

@@ -1,0 +1,198 @@
+"""Module resolution: directories, archives, hub: names, HTTP downloads, cache, offline."""
+import http.server
+import json
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from galsim_deep import hub
+from galsim_deep.module_format import METADATA_FILE, ModuleFormatError
+from galsim_deep.training.export import make_archive
+
+
+@pytest.fixture(scope="module")
+def archive(tiny_module_path, tmp_path_factory):
+    """The toy module packed as a .tar.gz, with its sha256 and size."""
+    out = tmp_path_factory.mktemp("archives") / "toy-network-0.0.1.tar.gz"
+    return make_archive(tiny_module_path, out)
+
+
+class _Server:
+    """A static file server on 127.0.0.1 that counts requests per path."""
+
+    def __init__(self, root):
+        counts = self.counts = {}
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, directory=str(root), **kwargs)
+
+            def do_GET(self):
+                counts[self.path] = counts.get(self.path, 0) + 1
+                return super().do_GET()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    root = tmp_path / "www"
+    root.mkdir()
+    srv = _Server(root)
+    srv.root = root
+    yield srv
+    srv.close()
+
+
+def _publish(server, archive, name="toy", version="1.0", sha256=None, size=None, data=None):
+    """Put an archive (or other bytes) and an index.json entry on the server."""
+    fname = f"{name}-{version}.tar.gz"
+    if data is None:
+        shutil.copyfile(archive["path"], server.root / fname)
+    else:
+        (server.root / fname).write_bytes(data)
+    index_path = server.root / "index.json"
+    index = json.loads(index_path.read_text()) if index_path.exists() else {
+        "format_version": 1, "modules": []}
+    index["modules"].append({"name": name, "version": version, "description": "toy",
+                             "url": fname, "sha256": sha256 or archive["sha256"],
+                             "size": archive["size"] if size is None else size})
+    index_path.write_text(json.dumps(index))
+    return f"{server.url}/index.json"
+
+
+def test_local_directory_and_archive(tiny_module_path, archive):
+    assert hub.resolve(tiny_module_path) == Path(tiny_module_path)
+    unpacked = hub.resolve(archive["path"])
+    assert (unpacked / METADATA_FILE).is_file()
+    assert unpacked.parent == hub.cache_dir()
+    assert hub.resolve(str(archive["path"])) == unpacked  # cached, same place
+
+
+def test_archive_bytes_are_reproducible(tiny_module_path, tmp_path, archive):
+    again = make_archive(tiny_module_path, tmp_path / "again.tar.gz")
+    assert again["sha256"] == archive["sha256"] and again["size"] == archive["size"]
+
+
+def test_hub_name_downloads_over_http_and_caches(server, archive, monkeypatch):
+    monkeypatch.setenv("GALSIM_DEEP_INDEX", _publish(server, archive, version="1.0"))
+    _publish(server, archive, version="1.10")
+    path = hub.resolve("hub:toy")  # newest version: 1.10 > 1.0 numerically
+    assert path.name.startswith("toy-1.10-")
+    assert hub.resolve("hub:toy@1.0").name.startswith("toy-1.0-")
+    hub.resolve("hub:toy")
+    assert server.counts["/toy-1.10.tar.gz"] == 1  # the second call used the cache
+    import galsim_deep
+
+    model = galsim_deep.GenerativeGalaxyModel("hub:toy@1.0")
+    assert model.metadata["name"] == "toy-network"
+
+
+def test_plain_url(server, archive):
+    shutil.copyfile(archive["path"], server.root / "m.tar.gz")
+    path = hub.resolve(f"{server.url}/m.tar.gz")
+    assert (path / METADATA_FILE).is_file()
+
+
+def test_truncated_archive_is_rejected_and_nothing_installed(server, archive, monkeypatch):
+    data = archive["path"].read_bytes()
+    monkeypatch.setenv("GALSIM_DEEP_INDEX",
+                       _publish(server, archive, data=data[: len(data) // 2]))
+    with pytest.raises(hub.HubError, match="truncated"):
+        hub.resolve("hub:toy")
+    assert not [p for p in hub.cache_dir().iterdir() if p.is_dir()]
+    # A truncated archive without an index entry (no size to compare) fails at unpacking.
+    (server.root / "cut.tar.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(hub.HubError, match="truncated or corrupt"):
+        hub.resolve(f"{server.url}/cut.tar.gz")
+
+
+def test_wrong_checksum_is_rejected(server, archive, monkeypatch):
+    monkeypatch.setenv("GALSIM_DEEP_INDEX", _publish(server, archive, sha256="0" * 64))
+    with pytest.raises(hub.HubError, match="sha256 mismatch"):
+        hub.resolve("hub:toy")
+    assert not [p for p in hub.cache_dir().iterdir() if p.is_dir()]
+
+
+def test_two_processes_downloading_at_once(server, archive, monkeypatch, tmp_path):
+    index = _publish(server, archive)
+    script = ("import sys; from galsim_deep import hub; "
+              "p = hub.resolve('hub:toy'); from galsim_deep.module_format import read_metadata; "
+              "read_metadata(p); print(p)")
+    env = dict(__import__("os").environ, GALSIM_DEEP_INDEX=index)
+    procs = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-2000:] for o in outs]
+    assert outs[0][0].strip() == outs[1][0].strip()
+    assert server.counts["/toy-1.0.tar.gz"] == 1  # the lock made the second one wait
+    leftovers = [p.name for p in hub.cache_dir().iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_offline_never_touches_the_network(server, archive, monkeypatch):
+    # The same index read from disk: its relative URLs become file:// URLs.
+    local_index = _publish(server, archive).replace(server.url, str(server.root))
+    monkeypatch.setenv("GALSIM_DEEP_INDEX", local_index)
+    monkeypatch.setenv("GALSIM_DEEP_OFFLINE", "1")
+    shutil.copyfile(archive["path"], server.root / "m.tar.gz")
+    with pytest.raises(hub.HubError, match="OFFLINE"):
+        hub.resolve(f"{server.url}/m.tar.gz")
+    assert "/m.tar.gz" not in server.counts
+    # local files still resolve offline
+    assert (hub.resolve("hub:toy") / METADATA_FILE).is_file()
+
+
+def test_unknown_names_list_what_exists(server, archive, monkeypatch):
+    monkeypatch.setenv("GALSIM_DEEP_INDEX", _publish(server, archive))
+    with pytest.raises(hub.HubError, match=r"no module 'nope'.*toy@1.0"):
+        hub.resolve("hub:nope")
+    with pytest.raises(hub.HubError, match="no module 'toy@9'"):
+        hub.resolve("hub:toy@9")
+    with pytest.raises(hub.HubError, match="not a valid hub name"):
+        hub.resolve("hub:../etc")
+
+
+def test_bad_index_and_files(tmp_path, monkeypatch, tiny_module_path):
+    bad = tmp_path / "index.json"
+    bad.write_text("{not json")
+    monkeypatch.setenv("GALSIM_DEEP_INDEX", str(bad))
+    with pytest.raises(hub.HubError, match="not valid JSON"):
+        hub.resolve("hub:x")
+    bad.write_text(json.dumps({"format_version": 99, "modules": []}))
+    with pytest.raises(hub.HubError, match="newer"):
+        hub.resolve("hub:x")
+    junk = tmp_path / "model.txt"
+    junk.write_text("hello")
+    with pytest.raises(hub.HubError, match="not a .tar.gz"):
+        hub.resolve(junk)
+    # a directory that is not a module
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_module_path, broken)
+    (broken / "saved_model.pb").unlink()
+    with pytest.raises(ModuleFormatError, match="saved_model.pb"):
+        hub.resolve(broken)
+
+
+def test_verify_reports_corruption(server, archive, monkeypatch):
+    monkeypatch.setenv("GALSIM_DEEP_INDEX", _publish(server, archive))
+    entry = hub.find_entry("toy")
+    assert hub.verify_entry(entry) == "not cached"
+    path = hub.resolve("hub:toy")
+    assert hub.verify_entry(entry, load=True) == "ok"
+    (path / METADATA_FILE).write_text("{")
+    assert hub.verify_entry(entry).startswith("corrupt")
