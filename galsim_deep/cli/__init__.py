@@ -13,6 +13,8 @@ import sys
 #: Modules of ``galsim_deep.cli`` that register command groups, in help order.
 COMMAND_MODULES = [
     "hub",
+    "dataset",
+    "demo",
     "validate",
     "train",
 ]

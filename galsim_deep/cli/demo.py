@@ -1,0 +1,24 @@
+"""``galsim-deep demo``: render a survey-like field with the default model."""
+
+
+def register(subparsers):
+    """Add the ``demo`` command."""
+    from ..demo import DEFAULT_MODEL
+
+    p = subparsers.add_parser("demo", help="render an LSST-like field with a generative model")
+    p.add_argument("--out", default="demo_output", help="output folder (default demo_output)")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"model (default {DEFAULT_MODEL})")
+    p.add_argument("--n", type=int, default=250, help="number of galaxies (default 250)")
+    p.add_argument("--field-size", type=int, default=512, help="field side, pixels of 0.2\"")
+    p.add_argument("--seed", type=int, default=2026)
+    p.set_defaults(func=_demo)
+
+
+def _demo(args):
+    from ..demo import run_demo
+
+    paths = run_demo(args.out, model_name=args.model, n_galaxies=args.n,
+                     field_size=args.field_size, seed=args.seed)
+    for name, path in paths.items():
+        print(f"{name:8s} {path}")
+    return 0
