@@ -11,11 +11,11 @@ def test_demo_writes_field_preview_gallery(tmp_path):
     from toy_modules import export_toy
 
     module = export_toy("network", tmp_path / "toy64", stamp_size=64)
-    paths = run_demo(tmp_path / "out", model_name=str(module), n_galaxies=30, field_size=128,
+    paths = run_demo(tmp_path / "out", model_name=str(module), n_galaxies=12, field_size=128,
                      seed=3, progress=False)
     data, header = fits.getdata(paths["field"], header=True)
     assert data.shape == (128, 128)
-    assert header["NGAL"] == 30 and header["MODEL"] == "toy-network"
+    assert header["NGAL"] == 12 and header["MODEL"] == "toy-network"
     # Sky-subtracted Poisson noise: the robust pixel scatter matches the sky level.
     sky = header["SKYLEVEL"]
     expected = 10 ** (-0.4 * (LSST_LIKE["sky_mag"] - header["ZP"])) * LSST_LIKE["pixel_scale"] ** 2
@@ -26,7 +26,7 @@ def test_demo_writes_field_preview_gallery(tmp_path):
     for key in ("preview", "gallery"):
         assert paths[key].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = json.loads(paths["summary"].read_text())
-    assert summary["n_galaxies"] == 30
-    again = run_demo(tmp_path / "again", model_name=str(module), n_galaxies=30, field_size=128,
+    assert summary["n_galaxies"] == 12
+    again = run_demo(tmp_path / "again", model_name=str(module), n_galaxies=12, field_size=128,
                      seed=3, progress=False)
     np.testing.assert_array_equal(fits.getdata(again["field"]), data)
