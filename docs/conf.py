@@ -23,5 +23,6 @@ autodoc_mock_imports = []
 autodoc_typehints = "none"
 exclude_patterns = ["_build"]
 html_theme = "sphinx_rtd_theme"
+html_static_path = ["_static"]
 intersphinx_mapping = {}
 nitpicky = False

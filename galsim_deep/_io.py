@@ -14,6 +14,18 @@ from pathlib import Path
 __all__ = ["atomic_path", "atomic_directory", "sha256sum"]
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish_mode(path, directory=False):
+    """Give a finished temporary file or folder the ordinary permissions (umask applied);
+    ``mkstemp`` and ``mkdtemp`` create them private (0600 / 0700)."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
 @contextlib.contextmanager
 def atomic_path(path, suffix=None):
     """Yield a temporary path beside ``path``; rename it to ``path`` on success.
@@ -41,6 +53,7 @@ def atomic_path(path, suffix=None):
     tmp = Path(tmp)
     try:
         yield tmp
+        _publish_mode(tmp)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -58,6 +71,7 @@ def atomic_directory(path):
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
+        _publish_mode(tmp, directory=True)
         if path.exists():
             old = path.with_name(f".{path.name}.old-{os.getpid()}")
             os.replace(path, old)

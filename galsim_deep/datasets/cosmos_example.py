@@ -42,7 +42,7 @@ _PSF_FILE = "real_galaxy_PSF_images.fits"
 _COPIED = (EXAMPLE_FILE_NAME, EXAMPLE_FILE_NAME.replace(".fits", "_fits.fits"),
            EXAMPLE_FILE_NAME.replace(".fits", "_selection.fits"), _PSF_FILE)
 _MARKER = "EXAMPLE_BUILD.json"
-_BUILD_VERSION = 1
+_BUILD_VERSION = 2
 
 
 def example_data_dir():
@@ -187,7 +187,10 @@ def build_example_directory(out_dir, seed=0, overwrite=False):
     noise correlation file, and a built ``real_galaxy_images.fits``: galaxy
     ``i`` (HDU ``GAL_HDU[i]``) is its own single-Sersic or bulge+disk catalog
     fit (``galsim.COSMOSCatalog.makeGalaxy(i, gal_type='parametric')``,
-    exact Sersic index), convolved with its own real PSF (HDU ``PSF_HDU[i]``),
+    exact Sersic index), convolved with its own real PSF (HDU ``PSF_HDU[i]``,
+    shifted so that its centroid is at the origin: the PSF images have their
+    peak about a pixel off their centre, and a real stamp is centred on the
+    observed galaxy),
     drawn at 0.03 arcsec/pixel with ``method='no_pixel'`` (the PSF images
     already include the pixel response) at the stamp's true centre, plus
     COSMOS correlated noise (``galsim.getCOSMOSNoise``) of pixel variance
@@ -221,6 +224,8 @@ def build_example_directory(out_dir, seed=0, overwrite=False):
     """
     import galsim
     from astropy.io import fits
+
+    from .psf import centre_psf
 
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
@@ -258,8 +263,8 @@ def build_example_directory(out_dir, seed=0, overwrite=False):
         for i in order:
             scale = float(real["PIXEL_SCALE"][i])
             gal = params.makeGalaxy(int(i), gal_type="parametric", sersic_prec=0.0)
-            psf = galsim.InterpolatedImage(galsim.Image(psfs[int(real["PSF_HDU"][i])], scale=scale),
-                                           flux=1.0)
+            psf = centre_psf(galsim.InterpolatedImage(
+                galsim.Image(psfs[int(real["PSF_HDU"][i])], scale=scale), flux=1.0), scale)
             size = _stamp_size_for(float(fr[i]))
             image = galsim.Convolve(gal, psf).drawImage(nx=size, ny=size, scale=scale,
                                                          method="no_pixel")

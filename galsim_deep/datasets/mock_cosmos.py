@@ -249,6 +249,12 @@ class MockCosmosSource:
         self.max_extent = 0.45 * self.stamp_size * self.pixel_scale
         self._ready = False
 
+    def __getstate__(self):
+        # Worker processes get the settings only; each loads its own PSFs and noise model.
+        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        state["_ready"] = False
+        return state
+
     def options(self):
         """The settings that define the build (stored in the resume manifest)."""
         return {"psf": self.psf_model, "noise": self.noise_model, "deep": self.deep,

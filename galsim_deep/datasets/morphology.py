@@ -270,20 +270,26 @@ def build_galaxy(flux, structure, mag_auto, flux_radius, zphot, rng, max_extent=
         sigma = float(np.clip(0.12 * r_disk, 0.02, 0.08))
         theta_max = math.log(r1 / r0) / math.tan(pitch)
         arc = (r1 - r0) / math.sin(pitch)
-        n_per_arm = int(np.clip(arc / (2.0 * sigma), 4, 25))
+        n_per_arm = int(np.clip(arc / (1.8 * sigma), 4, 30))
         theta = np.linspace(0.0, theta_max, n_per_arm)
         radius = r0 * np.exp(theta * math.tan(pitch))
         phase0 = 2 * math.pi * rng.random()
-        pts, fl = [], []
+        blobs = []
+        weights = []
         for j in range(m):
             ang = theta + phase0 + 2 * math.pi * j / m
-            pts.append(np.column_stack([radius * np.cos(ang), radius * np.sin(ang)]))
-            fl.append(radius * np.exp(-radius / r_disk) * np.exp(0.4 * rng.standard_normal(n_per_arm)))
-        pts = np.concatenate(pts)
-        fl = np.concatenate(fl)
-        fl = fl / fl.sum() * f_struct * flux
-        sig = sigma * rng.uniform(0.8, 1.25, size=len(pts))
-        extra.append(galsim.Add(_chain(pts, sig, fl)).shear(q=q_d, beta=beta_d * galsim.radians))
+            weights.append(radius * np.exp(-radius / r_disk)
+                           * np.exp(0.4 * rng.standard_normal(n_per_arm)))
+            for r_, a_ in zip(radius, ang):
+                # Elongated along the arm: the log spiral's tangent is at angle a + 90 - pitch.
+                blobs.append((r_ * math.cos(a_), r_ * math.sin(a_), a_ + math.pi / 2 - pitch))
+        weights = np.concatenate(weights)
+        weights = weights / weights.sum() * f_struct * flux
+        sig = sigma * rng.uniform(0.8, 1.25, size=len(blobs))
+        arms = [galsim.Gaussian(sigma=float(sg), flux=float(w)).shear(
+                    q=0.4, beta=float(b) * galsim.radians).shift(float(x), float(y))
+                for (x, y, b), sg, w in zip(blobs, sig, weights)]
+        extra.append(galsim.Add(arms).shear(q=q_d, beta=beta_d * galsim.radians))
         params.update(n_arms=m, pitch_deg=math.degrees(pitch))
     elif name == "disturbed":
         f_clumps = (0.1 + 0.2 * strength) * rng.uniform(0.7, 1.3)

@@ -3,8 +3,8 @@
 Every PSF here is an *effective* PSF (optics convolved with the pixel
 response) at the stamp's pixel scale, so stamps are drawn with
 ``method='no_pixel'`` and the stored PSF image is the same profile drawn the
-same way, normalised to unit sum and centred on pixel ``(S//2, S//2)``
-(``docs/architecture.rst``).
+same way, normalised to unit sum and with its centroid on pixel
+``(S//2, S//2)`` (``docs/architecture.rst``; see :func:`centre_psf`).
 
 * :class:`HSTPSFSet` - the 100 real HST/ACS F814W PSF images of the COSMOS
   example sample (0.03 arcsec/pixel only).
@@ -14,7 +14,7 @@ same way, normalised to unit sum and centred on pixel ``(S//2, S//2)``
 """
 import numpy as np
 
-__all__ = ["draw_psf_image", "HSTPSFSet", "OpticalPSFSet", "make_psf_set", "PSF_MODELS"]
+__all__ = ["draw_psf_image", "centre_psf", "HSTPSFSet", "OpticalPSFSet", "make_psf_set", "PSF_MODELS"]
 
 #: PSF models the mock source accepts.
 PSF_MODELS = ("hst", "optical")
@@ -50,6 +50,38 @@ def draw_psf_image(psf, stamp_size, pixel_scale):
     return image / total, float(total / psf.flux)
 
 
+def centre_psf(psf, pixel_scale, size=65):
+    """Shift a PSF so that its centroid (first moment) is at the origin.
+
+    The real HST PSF images of COSMOS have their peak about one pixel from the
+    image centre, and optical PSFs with coma have an off-centre centroid; a PSF
+    centred this way does not move the galaxy it convolves (the centroid of a
+    convolution is the sum of the centroids).
+
+    Parameters
+    ----------
+    psf : galsim.GSObject
+        Effective PSF.
+    pixel_scale : float
+        arcsec/pixel of the stamps.
+    size : int, optional
+        Odd size (pixels) of the image on which the centroid is measured (default 65).
+
+    Returns
+    -------
+    galsim.GSObject
+        ``psf`` shifted by minus its centroid.
+    """
+    image = psf.drawImage(nx=size, ny=size, scale=pixel_scale, method="no_pixel",
+                          dtype=np.float64).array
+    c = (size - 1) / 2
+    y, x = np.mgrid[:size, :size]
+    total = image.sum()
+    dx = (image * (x - c)).sum() / total
+    dy = (image * (y - c)).sum() / total
+    return psf.shift(-dx * pixel_scale, -dy * pixel_scale)
+
+
 class _PSFSet:
     """Common caching of profiles and stamp images (per process)."""
 
@@ -63,12 +95,12 @@ class _PSFSet:
         return self.n
 
     def profile(self, i):
-        """The effective PSF number ``i`` as a ``galsim.GSObject`` (unit flux)."""
+        """The effective PSF number ``i`` (unit flux), centred by :func:`centre_psf`."""
         i = int(i)
         if not 0 <= i < self.n:
             raise IndexError(f"PSF index {i} out of range 0..{self.n - 1}")
         if i not in self._profiles:
-            self._profiles[i] = self._make_profile(i)
+            self._profiles[i] = centre_psf(self._make_profile(i), self.pixel_scale)
         return self._profiles[i]
 
     def image(self, i):

@@ -1,0 +1,250 @@
+"""``galsim-deep dataset``: build, inspect and look at stamp datasets.
+
+* ``galsim-deep dataset build --source {cosmos,mock-cosmos} --n N --out file.h5``
+  (``--stamp-size``, ``--pixel-scale``, ``--processes``, ``--seed`` ...);
+* ``galsim-deep dataset info file.h5``: attributes, fields, split and label counts;
+* ``galsim-deep dataset show file.h5 --out grid.png``: a grid of stamps, truths and PSFs;
+* ``galsim-deep dataset compare a.h5 b.h5``: means and spreads of the conditions and
+  of HSM sizes and ellipticities.
+"""
+import sys
+
+__all__ = ["register"]
+
+
+def register(subparsers):
+    """Add the ``dataset`` command group to the ``galsim-deep`` parser."""
+    parser = subparsers.add_parser(
+        "dataset", help="build, inspect and plot HDF5 stamp datasets (training data)",
+        description="Build, inspect and plot HDF5 stamp datasets (see docs/datasets.rst).")
+    sub = parser.add_subparsers(dest="dataset_command", metavar="SUBCOMMAND")
+
+    def no_subcommand(args):
+        parser.print_help()
+        return 2
+
+    parser.set_defaults(func=no_subcommand)
+
+    b = sub.add_parser("build", help="build a dataset from a source",
+                       description="Build an HDF5 stamp dataset.  Interrupted builds resume when "
+                                   "the same command is run again; the same seed gives the same "
+                                   "arrays whatever --processes is.")
+    b.add_argument("--source", required=True, choices=["cosmos", "mock-cosmos"],
+                   help="where the galaxies come from")
+    b.add_argument("--n", required=True,
+                   help="number of galaxies ('all' with --source cosmos: every galaxy passing "
+                        "the cuts)")
+    b.add_argument("--out", required=True, help="output HDF5 file")
+    b.add_argument("--stamp-size", type=int, default=64, help="stamp size in pixels (default 64)")
+    b.add_argument("--pixel-scale", type=float, default=0.03,
+                   help="pixel scale in arcsec/pixel (default 0.03)")
+    b.add_argument("--processes", type=int, default=None,
+                   help="worker processes (default: all CPUs)")
+    b.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    b.add_argument("--n-test", type=int, default=None,
+                   help="number of test examples (default: --test-fraction of n)")
+    b.add_argument("--test-fraction", type=float, default=0.1,
+                   help="fraction of test examples when --n-test is not given (default 0.1)")
+    b.add_argument("--chunk-size", type=int, default=32,
+                   help="galaxies per unit of work / resume granularity (default 32)")
+    b.add_argument("--overwrite", action="store_true",
+                   help="replace an existing output file (atomically, when the new one is done)")
+    b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g = b.add_argument_group("cosmos source")
+    g.add_argument("--cosmos-dir", default=None,
+                   help="folder of the COSMOS sample (default: where galsim_download_cosmos puts "
+                        "it)")
+    g.add_argument("--cosmos-file", default=None,
+                   help="real-galaxy catalog file name in --cosmos-dir (default "
+                        "real_galaxy_catalog_<sample>.fits)")
+    g.add_argument("--sample", default=None, choices=["25.2", "23.5"],
+                   help="COSMOS sample (default 25.2)")
+    g.add_argument("--exclusion-level", default=None,
+                   choices=["none", "bad_stamp", "bad_fits", "marginal"],
+                   help="GalSim quality cut (default marginal)")
+    m = b.add_argument_group("mock-cosmos source")
+    m.add_argument("--psf", default=None, choices=["hst", "optical"],
+                   help="real HST PSF images (default; 0.03\"/pixel only) or optical PSFs")
+    m.add_argument("--noise", default=None, choices=["cosmos", "white"],
+                   help="COSMOS correlated noise (default) or white noise")
+    m.add_argument("--deep", action="store_true",
+                   help="GalSim's 'deep' population: 1.5 mag fainter, 0.6x smaller")
+    b.add_argument("--max-flux-radius", type=float, default=None,
+                   help="selection: largest flux_radius in pixels of 0.03\" (mock default: a "
+                        "quarter of the stamp width)")
+    b.set_defaults(func=_build)
+
+    i = sub.add_parser("info", help="print a dataset's attributes and contents")
+    i.add_argument("path", help="HDF5 stamp dataset")
+    i.add_argument("--json", action="store_true", help="print JSON instead of text")
+    i.set_defaults(func=_info)
+
+    s = sub.add_parser("show", help="draw a PNG grid of stamps with their PSFs and truths")
+    s.add_argument("path", help="HDF5 stamp dataset")
+    s.add_argument("--out", required=True, help="PNG file to write")
+    s.add_argument("--n", type=int, default=2, help="rows of galaxies (default 2)")
+    s.add_argument("--columns", type=int, default=4, help="galaxies per row (default 4)")
+    s.add_argument("--split", default="all", choices=["train", "test", "all"])
+    s.add_argument("--seed", type=int, default=0, help="seed of the choice of galaxies")
+    s.add_argument("--title", default=None)
+    s.set_defaults(func=_show)
+
+    c = sub.add_parser("compare", help="compare populations: conditions and HSM size / |g|")
+    c.add_argument("paths", nargs="+", help="HDF5 stamp datasets")
+    c.add_argument("--catalog", action="store_true",
+                   help="add a column for the real COSMOS example catalog's conditions")
+    c.add_argument("--catalog-max-flux-radius", type=float, default=None,
+                   help="apply this flux_radius cut (pixels of 0.03\") to the catalog column, "
+                        "like the mock selection")
+    c.add_argument("--max-examples", type=int, default=2000,
+                   help="measure at most this many stamps per file (default 2000)")
+    c.add_argument("--json", default=None, help="also write the numbers to this JSON file")
+    c.set_defaults(func=_compare)
+
+
+def _guard(func):
+    """Print OS errors (existing files, permissions) as one-line errors."""
+    def wrapped(args):
+        try:
+            return func(args)
+        except OSError as err:
+            if isinstance(err, FileNotFoundError):
+                raise
+            print(f"galsim-deep dataset: error: {err}", file=sys.stderr)
+            return 1
+    return wrapped
+
+
+@_guard
+def _build(args):
+    import time
+    from pathlib import Path
+
+    from galsim_deep.datasets.build import build_dataset
+
+    if str(args.n).lower() == "all":
+        n = None
+    else:
+        try:
+            n = int(args.n)
+        except ValueError:
+            raise ValueError(f"--n must be a whole number of galaxies or 'all', got {args.n!r}")
+    options = {}
+    for key, value in (("cosmos_dir", args.cosmos_dir), ("file_name", args.cosmos_file),
+                       ("sample", args.sample), ("exclusion_level", args.exclusion_level),
+                       ("psf", args.psf), ("noise", args.noise),
+                       ("max_flux_radius", args.max_flux_radius)):
+        if value is not None:
+            options[key] = value
+    if args.deep:
+        options["deep"] = True
+    flags = {"cosmos_dir": "--cosmos-dir", "file_name": "--cosmos-file", "sample": "--sample",
+             "exclusion_level": "--exclusion-level", "psf": "--psf", "noise": "--noise",
+             "deep": "--deep"}
+    wrong = {"cosmos": ("psf", "noise", "deep"),
+             "mock-cosmos": ("cosmos_dir", "file_name", "sample", "exclusion_level")}[args.source]
+    bad = [flags[k] for k in wrong if k in options]
+    if bad:
+        raise ValueError(f"{', '.join(bad)} do(es) not apply to --source {args.source}")
+    start = time.perf_counter()
+    out = build_dataset(args.source, n, args.out, stamp_size=args.stamp_size,
+                        pixel_scale=args.pixel_scale, seed=args.seed, processes=args.processes,
+                        progress=not args.no_progress, overwrite=args.overwrite,
+                        test_fraction=args.test_fraction, n_test=args.n_test,
+                        chunk_size=args.chunk_size, **options)
+    elapsed = time.perf_counter() - start
+    from galsim_deep.datasets.reader import StampDataset
+
+    with StampDataset(out) as ds:
+        n = ds.n_examples
+        attrs = ds.attrs
+    size = Path(out).stat().st_size
+    print(f"wrote {out}: {n} galaxies ({attrs.get('n_train')} train, {attrs.get('n_test')} test), "
+          f"{size / 1e6:.1f} MB; {elapsed:.1f} s, {n / elapsed:.1f} galaxies/s")
+    return 0
+
+
+def _info(args):
+    import json
+
+    import numpy as np
+
+    from galsim_deep.datasets.reader import StampDataset
+
+    with StampDataset(args.path) as ds:
+        attrs = ds.attrs
+        fields = {}
+        for name in ds.fields:
+            if name == "conditions":
+                continue
+            d = ds._file[name]
+            fields[name] = {"dtype": str(d.dtype), "shape": list(d.shape),
+                            "compression": d.compression, "chunks": list(d.chunks or ())}
+        cond = ds.arrays("all", ["conditions"])["conditions"]
+        stats = {name: {"unit": unit, "mean": float(cond[:, j].mean()),
+                        "std": float(cond[:, j].std()), "min": float(cond[:, j].min()),
+                        "max": float(cond[:, j].max())}
+                 for j, (name, unit) in enumerate(zip(ds.condition_names, ds.condition_units))}
+        split = {name: int(len(ds.indices(name))) for name in ("train", "test")}
+        labels = {}
+        if "label" in ds.fields:
+            lab = ds.arrays("all", ["label"])["label"]
+            labels = {name: int(np.sum(lab == k)) for k, name in enumerate(ds.class_names)}
+    report = {"path": str(args.path), "attributes": attrs, "fields": fields,
+              "conditions": stats, "split": split, "labels": labels}
+    if args.json:
+        print(json.dumps(report, indent=1, default=str))
+        return 0
+    print(f"{args.path}")
+    print("attributes:")
+    for key in sorted(attrs):
+        value = attrs[key]
+        if isinstance(value, dict):
+            value = json.dumps(value, sort_keys=True)
+        print(f"  {key}: {value}")
+    print("fields:")
+    for name, f in fields.items():
+        print(f"  {name:15s} {f['dtype']:8s} {str(tuple(f['shape'])):18s} "
+              f"chunks={tuple(f['chunks'])} {f['compression'] or ''}")
+    print("conditions (all examples):")
+    for name, s in stats.items():
+        print(f"  {name:12s} [{s['unit']}] mean {s['mean']:.3f} std {s['std']:.3f} "
+              f"range {s['min']:.3f} .. {s['max']:.3f}")
+    print(f"split: {split['train']} train, {split['test']} test")
+    if labels:
+        print("labels: " + ", ".join(f"{k} {v}" for k, v in labels.items()))
+    return 0
+
+
+@_guard
+def _show(args):
+    from galsim_deep.datasets.figures import plot_grid
+
+    if args.n < 1 or args.columns < 1:
+        raise ValueError("--n (rows) and --columns must be >= 1")
+    out = plot_grid(args.path, args.out, n=args.n * args.columns, split=args.split,
+                    seed=args.seed, columns=args.columns, title=args.title)
+    print(f"wrote {out}")
+    return 0
+
+
+@_guard
+def _compare(args):
+    import json
+
+    from galsim_deep._io import atomic_path
+    from galsim_deep.datasets.summary import catalog_summary, compare_table, population_summary
+
+    summaries, labels = [], []
+    for path in args.paths:
+        summaries.append(population_summary(path, max_examples=args.max_examples))
+        labels.append(str(path).rsplit("/", 1)[-1])
+    if args.catalog:
+        summaries.append(catalog_summary(max_flux_radius=args.catalog_max_flux_radius))
+        labels.append("real catalog" if args.catalog_max_flux_radius is None
+                      else f"catalog fr<={args.catalog_max_flux_radius:g}")
+    print(compare_table(summaries, labels))
+    if args.json:
+        with atomic_path(args.json) as tmp:
+            tmp.write_text(json.dumps(dict(zip(labels, summaries)), indent=1))
+    return 0
