@@ -80,7 +80,9 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
     -------
     dict of tf.Tensor
         ``loss`` [B] (what is minimised), ``neg_log_likelihood``, ``kl``,
-        ``tv``, ``bottleneck_l2`` [B], the scalars ``transverse_fraction`` and
+        ``tv``, ``bottleneck_l2`` [B], ``reduced_chi2`` [B] (mean squared
+        pixel residual over the noise variance, a diagnostic: about 1 for a
+        good fit), the scalars ``transverse_fraction`` and
         ``bottleneck_weight``, and ``profile`` [B, S, S].
     """
     fraction = linear_decay(config["transverse_fraction"], step,
@@ -95,9 +97,12 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
                                                 batch["noise_variance"])
     kl = kl_standard_normal(out["mean"], out["stddev"])
     sigma = tf.sqrt(batch["noise_variance"])[:, None, None]
+    # Diagnostic: mean squared residual in units of the pixel noise (1 for a perfect fit).
+    reduced_chi2 = tf.reduce_mean(tf.square((batch["stamp"] - convolved) / sigma), axis=[1, 2])
     tv = physics.total_variation(out["profile"] / sigma)
     loss = (-log_like + free_bits_kl(kl, config["free_bits"]) + config["tv_factor"] * tv
             + weight * out["bottleneck_l2"])
-    return {"loss": loss, "neg_log_likelihood": -log_like, "kl": kl, "tv": tv,
+    return {"loss": loss, "neg_log_likelihood": -log_like, "reduced_chi2": reduced_chi2,
+            "kl": kl, "tv": tv,
             "bottleneck_l2": out["bottleneck_l2"], "transverse_fraction": fraction,
             "bottleneck_weight": weight, "profile": out["profile"]}
