@@ -73,6 +73,7 @@ class ResidualBlock(tf_keras.layers.Layer):
                                             kernel_initializer="zeros")
 
     def call(self, x):
+        """Apply the block to ``x`` of shape ``[B, H, W, depth]``."""
         return x + self.conv2(self.act(self.conv1(self.act(x))))
 
 

@@ -1,0 +1,213 @@
+"""The tiny recipe end to end: train the VAE and the flow, export, load, sample; resume;
+determinism; multi-device training on two logical CPUs."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from galsim_deep.cli import main  # noqa: E402
+from galsim_deep.training.recipes import load_recipe  # noqa: E402
+from galsim_deep.training.runtime import read_scalars  # noqa: E402
+from galsim_deep.training.train_flow_vae import restore_flow_vae, train_flow_vae  # noqa: E402
+from galsim_deep.training.train_latent_flow import restore_flow, train_latent_flow  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _restore_op_determinism():
+    """Training enables TF op determinism for the process; switch it back off afterwards
+    so the tests of other areas run as they would alone."""
+    from tensorflow.python.framework import config as tf_config
+
+    before = tf_config.is_op_determinism_enabled()
+    yield
+    if not before:
+        tf_config.disable_op_determinism()
+
+
+def _recipe(dataset, out, *extra):
+    return load_recipe("tiny", [f"dataset.path={dataset}", f"output_dir={out}", *extra])
+
+
+def _weights(model):
+    return [v.numpy() for v in model.trainable_variables]
+
+
+@pytest.fixture(scope="module")
+def trained(mock_dataset_path, tmp_path_factory):
+    """The tiny recipe trained and exported through the command line."""
+    out = tmp_path_factory.mktemp("tiny_run")
+    sets = ["--set", f"dataset.path={mock_dataset_path}", "--set", f"output_dir={out / 'run'}"]
+    assert main(["train", "flow-vae", "tiny", *sets, "--with-flow", "--quiet"]) == 0
+    module = out / "module"
+    assert main(["export", "tiny", *sets, "--out", str(module), "--archive"]) == 0
+    return {"run": out / "run", "module": module, "dataset": mock_dataset_path}
+
+
+def test_exported_module_samples_positive_images(trained, capsys):
+    import tensorflow_hub as hub
+
+    module = hub.load(str(trained["module"]))
+    n = 5
+    conds = {"mag_auto": np.linspace(20, 23, n).astype(np.float32),
+             "flux_radius": np.linspace(4, 8, n).astype(np.float32),
+             "zphot": np.linspace(0.2, 1.0, n).astype(np.float32)}
+    eps = np.random.default_rng(0).normal(size=(n, 4)).astype(np.float32)
+    image = module.signatures["sample"](**conds, random_normal=eps)["image"].numpy()
+    assert image.shape == (n, 32, 32)
+    assert np.all(image >= 0) and np.all(np.isfinite(image)) and image.sum() > 0
+    again = module.signatures["sample"](**conds, random_normal=eps)["image"].numpy()
+    np.testing.assert_array_equal(image, again)  # all randomness is in random_normal
+
+    # sample = decode(flow.forward(eps)); log_prob and encode are consistent with it.
+    run = trained["run"]
+    recipe = _recipe(trained["dataset"], run)
+    flow, _ = restore_flow(recipe)
+    vae, _ = restore_flow_vae(recipe)
+    c = np.stack([conds[k] for k in ("mag_auto", "flux_radius", "zphot")], axis=1)
+    z = flow.sample_from_normal(eps, c).numpy()
+    np.testing.assert_allclose(image, vae.decode(z).numpy(), rtol=1e-5, atol=1e-8)
+    decoded = module.signatures["decode"](z=z)["image"].numpy()
+    np.testing.assert_allclose(decoded, image, rtol=1e-5, atol=1e-8)
+    lp = module.signatures["log_prob"](z=z, **conds)["log_prob"].numpy()
+    np.testing.assert_allclose(lp, flow.log_prob(z, c).numpy(), rtol=1e-4, atol=1e-4)
+    enc = module.signatures["encode"](image=image, psf=np.ones_like(image) / 1024.0)
+    assert enc["mean"].shape == (n, 4) and np.all(enc["stddev"].numpy() > 0)
+
+
+def test_export_metadata_and_archive(trained, capsys):
+    from galsim_deep.module_format import read_metadata
+
+    meta = read_metadata(trained["module"])
+    assert meta["family"] == "flow-vae" and meta["latent_size"] == 4
+    assert meta["stamp_size"] == 32 and meta["pixel_scale"] == 0.03
+    assert [c["name"] for c in meta["conditions"]] == ["mag_auto", "flux_radius", "zphot"]
+    for c in meta["conditions"]:
+        assert c["min"] <= c["mean"] <= c["max"] and c["std"] > 0
+    assert meta["provenance"]["steps"] == 6 and meta["provenance"]["recipe"] == "tiny"
+    assert meta["metrics"]["vae_training_time_s"] > 0
+    assert set(meta["signatures"]) == {"sample", "encode", "decode", "log_prob"}
+    archive = trained["module"].with_name("module.tar.gz")
+    assert archive.is_file()
+    from galsim_deep._io import sha256sum
+
+    assert len(sha256sum(archive)) == 64
+
+
+def test_model_samples_through_galsim(trained):
+    galsim = pytest.importorskip("galsim")
+    from galsim_deep import GenerativeGalaxyModel
+
+    model = GenerativeGalaxyModel(str(trained["module"]))
+    cat = {"mag_auto": np.array([21.0, 22.0]), "flux_radius": np.array([5.0, 6.0]),
+           "zphot": np.array([0.5, 0.7])}
+    from astropy.table import Table
+
+    gals = model.sample(Table(cat), rng=galsim.BaseDeviate(3))
+    assert len(gals) == 2 and all(g.flux > 0 for g in gals)
+
+
+def test_run_logs_and_tensorboard_scalars(trained):
+    run = trained["run"]
+    vae_log = json.loads((run / "vae" / "training_log.json").read_text())
+    assert vae_log["steps"] == 6 and vae_log["wall_time_s"] > 0
+    flow_log = json.loads((run / "flow" / "training_log.json").read_text())
+    assert flow_log["steps"] == 10 and np.isfinite(flow_log["metrics"]["test_log_prob"])
+    scalars = read_scalars(run / "logs" / "vae")
+    assert [s for s, _ in scalars["loss"]] == [2, 4, 6]
+    assert all(np.isfinite(v) for _, v in scalars["reduced_chi2"])
+    assert [s for s, _ in read_scalars(run / "logs" / "flow")["neg_log_prob"]] == [5, 10]
+
+
+def test_resume_equals_uninterrupted_and_same_seed_same_run(mock_dataset_path, tmp_path):
+    # Two runs of the same recipe and seed, one interrupted after 2 steps and resumed.
+    straight = _recipe(mock_dataset_path, tmp_path / "a", "vae.steps=4")
+    train_flow_vae(straight, progress=False)
+    resumed = _recipe(mock_dataset_path, tmp_path / "c", "vae.steps=4")
+    log = train_flow_vae(resumed, progress=False, stop_at=2)
+    assert log["steps"] == 2
+    assert sorted(p.name for p in (tmp_path / "c" / "vae").glob("ckpt-*.index")) == \
+        ["ckpt-2.index"]
+    train_flow_vae(resumed, progress=False)
+    a, c = (_weights(restore_flow_vae(r)[0]) for r in (straight, resumed))
+    for x, z in zip(a, c):
+        np.testing.assert_array_equal(x, z)  # same seed, same run, resumed or not
+    # A different seed gives a different run.
+    other = _recipe(mock_dataset_path, tmp_path / "d", "vae.steps=4", "seed=1")
+    train_flow_vae(other, progress=False)
+    d = _weights(restore_flow_vae(other)[0])
+    assert any(np.any(x != y) for x, y in zip(a, d))
+
+    # The latent flow resumes exactly too.
+    flow_a = _recipe(mock_dataset_path, tmp_path / "a", "vae.steps=4", "flow.steps=6")
+    train_latent_flow(flow_a, progress=False)
+    flow_c = _recipe(mock_dataset_path, tmp_path / "c", "vae.steps=4", "flow.steps=6")
+    train_latent_flow(flow_c, progress=False, stop_at=3)
+    train_latent_flow(flow_c, progress=False)
+    for x, y in zip(restore_flow(flow_a)[0].trainable_variables,
+                    restore_flow(flow_c)[0].trainable_variables):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+
+
+def test_resume_refuses_a_different_model(mock_dataset_path, tmp_path):
+    from galsim_deep.training.recipes import recipe_digest
+    from galsim_deep.training.runtime import snapshot_recipe
+
+    first = _recipe(mock_dataset_path, tmp_path, "vae.steps=1")
+    snapshot_recipe(first, tmp_path / "vae" / "recipe.yaml", recipe_digest(first))
+    with pytest.raises(ValueError, match="other model settings"):
+        train_flow_vae(_recipe(mock_dataset_path, tmp_path, "vae.steps=2",
+                               "vae.latent_size=5"), progress=False)
+
+
+def test_cli_errors_name_the_fix(tmp_path, capsys):
+    missing = tmp_path / "missing.h5"
+    code = main(["train", "flow-vae", "tiny", "--set", f"dataset.path={missing}",
+                 "--set", f"output_dir={tmp_path / 'run'}", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and "galsim-deep dataset build" in err and str(missing) in err
+    code = main(["train", "flow", "tiny", "--set", f"output_dir={tmp_path / 'run'}",
+                 "--set", "vae.latent_dim=3"])
+    assert code == 1 and "not a recipe key" in capsys.readouterr().err
+
+
+def test_flow_needs_a_trained_vae(mock_dataset_path, tmp_path):
+    with pytest.raises(FileNotFoundError, match="galsim-deep train flow-vae"):
+        train_latent_flow(_recipe(mock_dataset_path, tmp_path), progress=False)
+
+
+_DISTRIBUTED = textwrap.dedent("""
+    import json, sys
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from galsim_deep.training.recipes import load_recipe
+    from galsim_deep.training.train_flow_vae import train_flow_vae
+    from galsim_deep.training.train_latent_flow import train_latent_flow
+    recipe = load_recipe("tiny", [f"dataset.path={sys.argv[1]}", f"output_dir={sys.argv[2]}",
+                                  "distribute.strategy=mirrored", "vae.steps=2",
+                                  "flow.steps=2"])
+    vae = train_flow_vae(recipe, progress=False)
+    flow = train_latent_flow(recipe, progress=False)
+    print("RESULT", json.dumps({"vae": vae, "flow": flow}))
+""")
+
+
+def test_mirrored_strategy_on_two_logical_cpus(mock_dataset_path, tmp_path):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.run([sys.executable, "-c", _DISTRIBUTED, str(mock_dataset_path),
+                           str(tmp_path / "run")], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT")][0]
+    result = json.loads(line[len("RESULT "):])
+    assert result["vae"]["replicas"] == 2 and result["vae"]["steps"] == 2
+    assert result["flow"]["replicas"] == 2 and result["flow"]["steps"] == 2
+    assert np.isfinite(result["vae"]["metrics"]["loss"])
+    assert np.isfinite(result["flow"]["metrics"]["loss"])

@@ -1,0 +1,204 @@
+"""Tests of the Flow-VAE pieces: networks, transverse connections, losses, optimizer schedule."""
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from galsim_deep.training import physics  # noqa: E402
+from galsim_deep.training.flow_vae import losses  # noqa: E402
+from galsim_deep.training.flow_vae.model import FlowVAE, auto_flux_scale  # noqa: E402
+from galsim_deep.training.flow_vae.networks import (Decoder, ResidualBlock,  # noqa: E402
+                                                    mix_transverse, stage_depths)
+from galsim_deep.training.optim import SqrtDecay, make_optimizer  # noqa: E402
+
+S, L = 16, 4
+CONFIG = dict(likelihood="pixel", convolution="zero", free_bits=0.5, tv_factor=0.01,
+              transverse_fraction=0.5, transverse_decay_steps=10, bottleneck_l2=1.0,
+              bottleneck_decay_steps=10)
+
+
+@pytest.fixture(scope="module")
+def vae():
+    model = FlowVAE(S, L, n_stages=2, base_depth=4, max_depth=6, seed=0)
+    model.flux_scale.assign(2.0)
+    return model
+
+
+def _batch(b=3, seed=0):
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[:S, :S]
+    c = (S - 1) / 2
+    gal = np.exp(-((x - c) ** 2 + (y - c) ** 2) / 8.0)
+    psf = np.exp(-((x - S // 2) ** 2 + (y - S // 2) ** 2) / 2.0)
+    psf /= psf.sum()
+    stamps = gal[None] * rng.uniform(1, 3, size=(b, 1, 1)) + rng.normal(0, 0.1, size=(b, S, S))
+    return {"stamp": tf.constant(stamps, tf.float32),
+            "psf": tf.constant(np.repeat(psf[None], b, 0), tf.float32),
+            "noise_variance": tf.fill([b], 0.01),
+            "noise_power": tf.fill([b, S, S // 2 + 1], 0.01)}
+
+
+def test_stage_depths_double_up_to_the_cap():
+    assert stage_depths(5, 16, 512) == [16, 32, 64, 128, 256, 512]
+    assert stage_depths(7, 16, 512) == [16, 32, 64, 128, 256, 512, 512, 512]
+
+
+def test_residual_block_starts_as_identity():
+    block = ResidualBlock(3, seed=1)
+    x = tf.random.stateless_normal([2, 5, 5, 3], seed=[0, 1])
+    np.testing.assert_array_equal(block(x).numpy(), x.numpy())
+
+
+def test_shapes_and_positive_profiles(vae):
+    batch = _batch()
+    mean, std = vae.encode(batch["stamp"], batch["psf"])
+    assert mean.shape == (3, L) and std.shape == (3, L)
+    assert np.all(std.numpy() > 0)
+    z = tf.random.stateless_normal([5, L], seed=[1, 1]) * 10.0
+    profile = vae.decode(z).numpy()
+    assert profile.shape == (5, S, S)
+    assert np.all(profile >= 0) and np.all(np.isfinite(profile))
+
+
+def test_flux_scale_sets_the_output_units(vae):
+    z = tf.zeros([1, L])
+    before = vae.decode(z).numpy()
+    vae.flux_scale.assign(4.0)
+    np.testing.assert_allclose(vae.decode(z).numpy(), 2.0 * before, rtol=1e-6)
+    vae.flux_scale.assign(2.0)
+
+
+def test_encoder_sees_the_psf(vae):
+    batch = _batch()
+    mean1, _ = vae.encode(batch["stamp"], batch["psf"])
+    wide = tf.roll(batch["psf"], 1, axis=1) * 0.5 + batch["psf"] * 0.5
+    mean2, _ = vae.encode(batch["stamp"], wide)
+    assert np.max(np.abs(mean1.numpy() - mean2.numpy())) > 1e-6
+
+
+def test_transverse_mixing_fraction():
+    a = tf.zeros([4, 8, 8, 16])
+    b = tf.ones([4, 8, 8, 16])
+    seed = tf.constant([1, 2])
+    assert float(tf.reduce_mean(mix_transverse(a, b, 0.0, seed))) == 0.0
+    assert float(tf.reduce_mean(mix_transverse(a, b, 1.0, seed))) == 1.0
+    frac = float(tf.reduce_mean(mix_transverse(a, b, 0.3, seed)))
+    assert abs(frac - 0.3) < 0.03
+    np.testing.assert_array_equal(mix_transverse(a, b, 0.3, seed).numpy(),
+                                  mix_transverse(a, b, 0.3, seed).numpy())
+
+
+def test_decoder_with_zero_fraction_ignores_the_encoder(vae):
+    batch = _batch()
+    eps = tf.zeros([3, L])
+    full = vae.autoencode(batch["stamp"], batch["psf"], eps, 0.0, tf.constant([0, 1]))
+    mean, _ = vae.encode(batch["stamp"], batch["psf"])
+    np.testing.assert_allclose(full["profile"].numpy(), vae.decode(mean).numpy(), rtol=1e-5,
+                               atol=1e-7)
+    mixed = vae.autoencode(batch["stamp"], batch["psf"], eps, 0.9, tf.constant([0, 1]))
+    assert np.max(np.abs(mixed["profile"].numpy() - full["profile"].numpy())) > 1e-6
+    assert np.all(full["bottleneck_l2"].numpy() > 0)
+
+
+def test_decoder_rejects_incompatible_stamp_size():
+    with pytest.raises(ValueError, match="multiple of 2"):
+        Decoder(20, n_stages=3)
+
+
+def test_linear_decay():
+    assert float(losses.linear_decay(0.5, 0, 10)) == 0.5
+    assert float(losses.linear_decay(0.5, 5, 10)) == 0.25
+    assert float(losses.linear_decay(0.5, 10, 10)) == 0.0
+    assert float(losses.linear_decay(0.5, 50, 10)) == 0.0
+    assert float(losses.linear_decay(0.5, 0, 0)) == 0.0
+
+
+def test_kl_matches_closed_form_and_monte_carlo():
+    mean = tf.constant([[0.5, -1.0]])
+    std = tf.constant([[0.7, 1.3]])
+    kl = float(losses.kl_standard_normal(mean, std)[0])
+    expected = sum(np.log(1 / s) + (s ** 2 + m ** 2) / 2 - 0.5
+                   for m, s in [(0.5, 0.7), (-1.0, 1.3)])
+    assert kl == pytest.approx(expected, rel=1e-6)
+    rng = np.random.default_rng(0)
+    z = np.array([0.5, -1.0]) + np.array([0.7, 1.3]) * rng.normal(size=(200000, 2))
+    logq = (-0.5 * ((z - [0.5, -1.0]) / [0.7, 1.3]) ** 2 - np.log([0.7, 1.3])).sum(1)
+    logp = (-0.5 * z ** 2).sum(1)
+    assert kl == pytest.approx(np.mean(logq - logp), abs=0.01)
+
+
+def test_free_bits_removes_the_pressure_below_lambda():
+    kl_small = tf.Variable([1.0, 5.0])
+    with tf.GradientTape() as tape:
+        out = tf.reduce_sum(losses.free_bits_kl(kl_small, 4.0))
+    np.testing.assert_allclose(out.numpy(), 4.0 + 5.0)
+    np.testing.assert_allclose(tape.gradient(out, kl_small).numpy(), [0.0, 1.0])
+
+
+def test_loss_terms_add_up(vae):
+    batch = _batch()
+    eps = tf.random.stateless_normal([3, L], seed=[2, 2])
+    seed = tf.constant([3, 4])
+    terms = losses.flow_vae_loss(vae, batch, eps, tf.constant(5), CONFIG, seed)
+    out = vae.autoencode(batch["stamp"], batch["psf"], eps, 0.25, seed)
+    conv = physics.convolve_psf(out["profile"], batch["psf"])
+    nll = -physics.pixel_log_likelihood(batch["stamp"], conv, batch["noise_variance"])
+    np.testing.assert_allclose(terms["neg_log_likelihood"].numpy(), nll.numpy(), rtol=1e-5)
+    assert float(terms["transverse_fraction"]) == pytest.approx(0.25)
+    assert float(terms["bottleneck_weight"]) == pytest.approx(0.5)
+    expected = (terms["neg_log_likelihood"] + tf.maximum(0.5, terms["kl"])
+                + 0.01 * terms["tv"] + 0.5 * terms["bottleneck_l2"])
+    np.testing.assert_allclose(terms["loss"].numpy(), expected.numpy(), rtol=1e-5)
+    tv = physics.total_variation(out["profile"] / 0.1)
+    np.testing.assert_allclose(terms["tv"].numpy(), tv.numpy(), rtol=1e-5)
+
+
+def test_fourier_and_pixel_losses_agree_for_white_noise(vae):
+    batch = _batch()
+    eps = tf.zeros([3, L])
+    pix = losses.flow_vae_loss(vae, batch, eps, tf.constant(20), CONFIG, tf.constant([0, 0]))
+    fou = losses.flow_vae_loss(vae, batch, eps, tf.constant(20),
+                               dict(CONFIG, likelihood="fourier"), tf.constant([0, 0]))
+    np.testing.assert_allclose(fou["loss"].numpy(), pix["loss"].numpy(), rtol=1e-4)
+
+
+def test_training_steps_lower_the_loss():
+    model = FlowVAE(S, L, n_stages=2, base_depth=4, max_depth=8, seed=1)
+    model.flux_scale.assign(2.0)
+    opt = make_optimizer({"name": "adafactor", "learning_rate": 0.05, "warmup_steps": 100})
+    batch = _batch(b=4, seed=5)
+    eps = tf.zeros([4, L])
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(losses.flow_vae_loss(
+                model, batch, eps, opt.iterations, CONFIG, tf.constant([0, 0]))["loss"])
+        opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
+                                model.trainable_variables))
+        return loss
+
+    first = float(step())
+    for _ in range(30):
+        last = float(step())
+    assert last < first - 0.1 * abs(first)
+
+
+def test_auto_flux_scale_is_the_median_peak():
+    stamps = np.zeros((3, 4, 4))
+    stamps[:, 1, 1] = [1.0, 2.0, 10.0]
+    assert auto_flux_scale(stamps) == 2.0
+    with pytest.raises(ValueError, match="flux_scale"):
+        auto_flux_scale(np.zeros((2, 4, 4)))
+
+
+def test_sqrt_decay_schedule():
+    sched = SqrtDecay(0.001, 100)
+    assert float(sched(0)) == pytest.approx(0.001)
+    assert float(sched(99)) == pytest.approx(0.001)
+    assert float(sched(399)) == pytest.approx(0.0005)
+    assert float(sched(9999)) == pytest.approx(0.0001)
+    with pytest.raises(ValueError, match="warmup_steps"):
+        SqrtDecay(0.001, 0)
+    with pytest.raises(ValueError, match="adam"):
+        make_optimizer({"name": "sgd", "learning_rate": 0.1, "warmup_steps": 1})

@@ -1,0 +1,257 @@
+"""Train the conditional latent flow of a recipe on the frozen encoder (``galsim-deep train flow``).
+
+The loop, top to bottom:
+
+1. restore the trained autoencoder (``<output_dir>/vae``) and encode every
+   training stamp once with the frozen encoder: posterior means and standard
+   deviations, with the stamps' conditions (cached in
+   ``<output_dir>/flow/posterior.npz``);
+2. build the :class:`~.flows.ConditionalMAF`, store the conditions' mean and
+   standard deviation in it, and restore the latest checkpoint of
+   ``<output_dir>/flow`` if there is one;
+3. for each step: draw a batch of training galaxies and their posterior
+   samples ``z = mean + stddev * eps`` (or the means, ``flow.posterior: mean``)
+   from a stateless seed of (run seed, step, replica), and minimise
+   ``-log p(z | conditions)`` with Adam;
+4. write TensorBoard scalars, checkpoints and the run log as the VAE loop
+   does; at the end, record the mean ``log p(z | conditions)`` of the test
+   split's posterior means.
+"""
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from .._io import atomic_path, sha256sum
+from .flows import ConditionalMAF
+from .optim import SqrtDecay, make_optimizer
+from .recipes import check_dataset, recipe_digest
+from .runtime import (RunLog, configure_determinism, make_strategy, snapshot_recipe, step_seed,
+                      write_scalars)
+from .train_flow_vae import restore_flow_vae
+
+__all__ = ["train_latent_flow", "encode_split", "build_flow", "restore_flow"]
+
+
+def build_flow(recipe):
+    """A new, untrained :class:`~.flows.ConditionalMAF` with the recipe's settings."""
+    f = recipe["flow"]
+    return ConditionalMAF(recipe["vae"]["latent_size"], len(f["conditions"]),
+                          n_stages=f["n_stages"], hidden_units=f["hidden_units"],
+                          log_scale_clip=f["log_scale_clip"], activation=f["activation"],
+                          seed=recipe["seed"] + 1)
+
+
+def restore_flow(recipe, checkpoint_dir=None):
+    """The latent flow of the latest checkpoint of a recipe's flow run.
+
+    Returns
+    -------
+    flow : ConditionalMAF
+    step : int
+    """
+    checkpoint_dir = Path(checkpoint_dir or Path(recipe["output_dir"]) / "flow")
+    latest = tf.train.latest_checkpoint(str(checkpoint_dir))
+    if latest is None:
+        raise FileNotFoundError(
+            f"no latent-flow checkpoint in {checkpoint_dir}; train the flow first with\n"
+            f"    galsim-deep train flow {recipe['source']}")
+    flow = build_flow(recipe)
+    step = tf.Variable(0, dtype=tf.int64)
+    tf.train.Checkpoint(flow=flow, step=step).restore(latest).expect_partial()
+    return flow, int(step.numpy())
+
+
+def encode_split(model, recipe, data, split, batch_size=256, progress=False):
+    """Encode a dataset split with a frozen encoder.
+
+    Parameters
+    ----------
+    model : FlowVAE
+        The trained autoencoder.
+    recipe : dict
+        The loaded recipe (dataset path, flow conditions).
+    data : StampDataset
+        The opened dataset.
+    split : {'train', 'test'}
+        Which split.
+    batch_size : int
+        Stamps per encoder call.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``mean``, ``stddev`` [N, L] and ``conditions`` [N, C] (the recipe's
+        ``flow.conditions`` columns, raw values).
+    """
+    from galsim_deep.datasets.reader import make_tf_dataset
+
+    columns = [list(data.condition_names).index(c) for c in recipe["flow"]["conditions"]]
+    ds = make_tf_dataset(recipe["dataset"]["path"], split=split, batch_size=batch_size,
+                         shuffle=False, seed=0, augment=False, repeat=False,
+                         fields=("stamp", "psf", "conditions"))
+    encode = tf.function(model.encode)
+    means, stds, conds = [], [], []
+    for batch in tqdm(ds, desc=f"encode {split}", unit="batch", disable=not progress):
+        mean, std = encode(batch["stamp"], batch["psf"])
+        means.append(mean.numpy())
+        stds.append(std.numpy())
+        conds.append(tf.gather(batch["conditions"], columns, axis=1).numpy())
+    if not means:
+        raise ValueError(f"the {split} split of {recipe['dataset']['path']} is empty; rebuild "
+                         f"the dataset with more galaxies:\n    "
+                         f"{recipe['dataset']['build_command']}")
+    return {"mean": np.concatenate(means), "stddev": np.concatenate(stds),
+            "conditions": np.concatenate(conds).astype(np.float32)}
+
+
+def _posteriors(recipe, data, progress):
+    """Encoded train and test splits, cached per VAE checkpoint."""
+    out = Path(recipe["output_dir"]) / "flow"
+    cache = out / "posterior.npz"
+    vae_ckpt = tf.train.latest_checkpoint(str(Path(recipe["output_dir"]) / "vae"))
+    # The index file holds the checksums of every tensor: it identifies the weights.
+    key = f"{vae_ckpt} {sha256sum(vae_ckpt + '.index')}" if vae_ckpt else "none"
+    if cache.is_file():
+        try:
+            with np.load(cache) as f:
+                if str(f["vae_checkpoint"]) == key:
+                    return {k: f[k] for k in f.files}
+        except (OSError, ValueError, KeyError):
+            pass  # a corrupt or old cache is rebuilt
+    model, _ = restore_flow_vae(recipe)
+    train = encode_split(model, recipe, data, "train", progress=progress)
+    try:
+        test = encode_split(model, recipe, data, "test", progress=progress)
+    except ValueError:
+        test = {k: v[:0] for k, v in train.items()}
+    arrays = {**train, **{f"test_{k}": v for k, v in test.items()},
+              "vae_checkpoint": np.array(key)}
+    with atomic_path(cache) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+    return arrays
+
+
+def train_latent_flow(recipe, progress=True, stop_at=None):
+    """Train (or resume training) the latent flow of a recipe on its trained VAE.
+
+    Parameters
+    ----------
+    recipe : dict
+        A loaded recipe.
+    progress : bool
+        Show tqdm progress bars.
+    stop_at : int, optional
+        Stop after this step instead of ``flow.steps``.
+
+    Returns
+    -------
+    dict
+        The run log: ``steps``, ``wall_time_s``, ``seconds_per_step``,
+        ``metrics`` (``loss``, and ``test_log_prob`` at the end),
+        ``checkpoint``.
+    """
+    cfg = recipe["flow"]
+    out = Path(recipe["output_dir"]) / "flow"
+    data = check_dataset(recipe)
+    snapshot_recipe(recipe, out / "recipe.yaml",
+                    recipe_digest(recipe, sections=("dataset", "vae", "flow")))
+    configure_determinism(recipe["seed"], recipe["deterministic"])
+    arrays = _posteriors(recipe, data, progress)
+    strategy = make_strategy(recipe["distribute"])
+    global_batch = cfg["batch_size"]
+    if global_batch % strategy.num_replicas_in_sync:
+        raise ValueError(f"flow.batch_size {global_batch} is not a multiple of the "
+                         f"{strategy.num_replicas_in_sync} devices; change flow.batch_size")
+    local_batch = global_batch // strategy.num_replicas_in_sync
+
+    with strategy.scope():
+        flow = build_flow(recipe)
+        optimizer = make_optimizer(cfg["optimizer"])
+        optimizer.build(flow.trainable_variables)
+    step = optimizer.iterations
+    schedule = SqrtDecay(cfg["optimizer"]["learning_rate"], cfg["optimizer"]["warmup_steps"])
+    ckpt = tf.train.Checkpoint(flow=flow, optimizer=optimizer, step=step)
+    manager = tf.train.CheckpointManager(ckpt, str(out), max_to_keep=cfg["keep_checkpoints"])
+    if manager.latest_checkpoint:
+        ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    else:
+        flow.adapt_conditions(arrays["conditions"])
+    start = int(step.numpy())
+    total = min(cfg["steps"], stop_at) if stop_at is not None else cfg["steps"]
+
+    means = tf.constant(arrays["mean"])
+    stds = tf.constant(arrays["stddev"])
+    conds = tf.constant(arrays["conditions"])
+    n_train = int(means.shape[0])
+    use_samples = cfg["posterior"] == "sample"
+    seed = recipe["seed"]
+
+    @tf.function
+    def train_step():
+        def replica_step():
+            ctx = tf.distribute.get_replica_context()
+            key = step_seed(seed, optimizer.iterations, ctx.replica_id_in_sync_group)
+            idx = tf.random.stateless_uniform(
+                [local_batch], seed=tf.random.experimental.stateless_fold_in(key, 0),
+                maxval=n_train, dtype=tf.int32)
+            z = tf.gather(means, idx)
+            if use_samples:
+                eps = tf.random.stateless_normal(
+                    tf.shape(z), seed=tf.random.experimental.stateless_fold_in(key, 1))
+                z = z + tf.gather(stds, idx) * eps
+            with tf.GradientTape() as tape:
+                nll = -flow.log_prob(z, tf.gather(conds, idx))
+                loss = tf.nn.compute_average_loss(nll, global_batch_size=global_batch)
+            grads = tape.gradient(loss, flow.trainable_variables)
+            optimizer.apply_gradients(zip(grads, flow.trainable_variables))
+            return loss
+
+        per_replica = strategy.run(replica_step)
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    writer = tf.summary.create_file_writer(str(Path(recipe["output_dir"]) / "logs" / "flow"))
+    log = RunLog(out / "training_log.json")
+    log.data.update(recipe=recipe["name"], batch_size=global_batch, n_train=n_train,
+                    replicas=strategy.num_replicas_in_sync)
+    log.start(start)
+    loss = float("nan")
+    bar = tqdm(total=total, initial=min(start, total), desc="train flow", unit="step",
+               disable=not progress, dynamic_ncols=True)
+    try:
+        while int(step.numpy()) < total:
+            loss = train_step()
+            now = int(step.numpy())
+            bar.update(1)
+            if now % cfg["summary_every"] == 0 or now == total:
+                loss = float(loss)
+                if not np.isfinite(loss):
+                    raise FloatingPointError(
+                        f"the flow loss became {loss} at step {now}; lower "
+                        f"flow.optimizer.learning_rate (last good checkpoint: "
+                        f"{manager.latest_checkpoint})")
+                bar.set_postfix(nll=f"{loss:.4g}")
+                write_scalars(writer, now, {"neg_log_prob": loss,
+                                            "learning_rate": float(schedule(now - 1))})
+            if now % cfg["checkpoint_every"] == 0 or now == total:
+                manager.save(checkpoint_number=now)
+                log.update(now, loss=float(loss))
+    except KeyboardInterrupt:
+        manager.save(checkpoint_number=int(step.numpy()))
+        log.update(int(step.numpy()), loss=float(loss))
+        raise
+    finally:
+        bar.close()
+        writer.close()
+    if manager.latest_checkpoint is None:
+        manager.save(checkpoint_number=int(step.numpy()))
+    if len(arrays["test_mean"]):
+        test_lp = tf.reduce_mean(flow.log_prob(arrays["test_mean"], arrays["test_conditions"]))
+        log.data["metrics"]["test_log_prob"] = float(test_lp)
+    log.data["checkpoint"] = manager.latest_checkpoint
+    log.write()
+    return dict(log.data)
