@@ -53,18 +53,27 @@ def make_optimizer(config):
     ----------
     config : dict
         ``{"name": "adafactor" | "adam", "learning_rate": float,
-        "warmup_steps": int}``.
+        "warmup_steps": int or None}``, and for Adam optionally ``beta_1``
+        and ``beta_2`` (default 0.9 and 0.999; the GANs of the MPCC family
+        use ``beta_1 = 0``).  ``warmup_steps: None`` gives a constant
+        learning rate.
 
     Returns
     -------
     tf_keras.optimizers.Optimizer
-        With a :class:`SqrtDecay` learning rate.  Not XLA-compiled, so runs
-        are bit-for-bit reproducible on CPU.
+        With a :class:`SqrtDecay` (or constant) learning rate.  Not
+        XLA-compiled, so runs are bit-for-bit reproducible on CPU.
     """
-    schedule = SqrtDecay(config["learning_rate"], config["warmup_steps"])
+    if config.get("warmup_steps") is None:
+        schedule = float(config["learning_rate"])
+    else:
+        schedule = SqrtDecay(config["learning_rate"], config["warmup_steps"])
     name = config["name"]
     if name == "adafactor":
         return tf_keras.optimizers.Adafactor(learning_rate=schedule, jit_compile=False)
     if name == "adam":
-        return tf_keras.optimizers.Adam(learning_rate=schedule, jit_compile=False)
+        return tf_keras.optimizers.Adam(learning_rate=schedule,
+                                        beta_1=float(config.get("beta_1", 0.9)),
+                                        beta_2=float(config.get("beta_2", 0.999)),
+                                        jit_compile=False)
     raise ValueError(f"unknown optimizer {name!r}; use 'adafactor' or 'adam'")

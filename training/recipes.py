@@ -5,10 +5,16 @@ model sizes, the loss options, the optimizers, the numbers of steps, the
 batch sizes, the seed, the checkpoint interval, the output folder, the
 distribution strategy and the latent flow's settings.  The recipes shipped
 with the package live in ``training/recipes/`` and are addressed by name
-(``mock-cosmos-64``, ``cosmos-128``, ``tiny``); any other recipe is a path to
-a ``.yaml`` file.
+(``mock-cosmos-64``, ``cosmos-128``, ``tiny``; ``mpcc-mock-cosmos-64``,
+``mpcc-cosmos-128``, ``mpcc-tiny``); any other recipe is a path to a ``.yaml``
+file.
 
-:func:`load_recipe` fills in the defaults of :data:`DEFAULTS`, applies
+A recipe's ``family`` key picks the model family and its defaults: a
+``flow-vae`` recipe (the default) has a ``vae`` section (:data:`DEFAULTS`),
+an ``mpcc`` recipe an ``mpcc`` section (:data:`MPCC_DEFAULTS`); both have the
+``flow`` section of the conditional latent flow.
+
+:func:`load_recipe` fills in the defaults of the recipe's family, applies
 command-line overrides (``vae.steps=100``), and checks every value: an
 unknown key, a wrong type or an out-of-range value is an error naming the
 key and what it should be.  Relative paths (``dataset.path``, ``output_dir``)
@@ -20,17 +26,19 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["DEFAULTS", "RECIPE_DIR", "available_recipes", "load_recipe", "parse_overrides",
-           "check_dataset", "recipe_digest"]
+__all__ = ["DEFAULTS", "MPCC_DEFAULTS", "FAMILY_DEFAULTS", "RECIPE_DIR", "available_recipes",
+           "load_recipe", "parse_overrides", "check_dataset", "recipe_digest", "model_section",
+           "latent_size", "recipe_family"]
 
 #: Folder of the recipes shipped with the package.
 RECIPE_DIR = Path(__file__).resolve().parent / "recipes"
 
 _REQUIRED = object()
 
-#: Every recipe key with its default (``_REQUIRED`` marks keys a recipe must set).
+#: Every key of a Flow-VAE recipe with its default (``_REQUIRED`` marks keys a recipe must set).
 DEFAULTS = {
     "name": _REQUIRED,
+    "family": "flow-vae",
     "description": "",
     "seed": 0,
     "deterministic": True,
@@ -92,6 +100,65 @@ DEFAULTS = {
     },
 }
 
+#: Every key of an MPCC recipe (``family: mpcc``) with its default.  The ``mpcc``
+#: section sizes the GMM-prior GAN, its encoder and Algorithm 1 (see
+#: :mod:`galsim_deep.training.mpcc`); ``optimizer`` / ``prior_optimizer`` are
+#: Adam with a constant learning rate (``warmup_steps: null``) unless
+#: ``warmup_steps`` is set.
+MPCC_DEFAULTS = {
+    "name": _REQUIRED,
+    "family": "mpcc",
+    "description": "",
+    "seed": 0,
+    "deterministic": True,
+    "output_dir": _REQUIRED,
+    "dataset": copy.deepcopy(DEFAULTS["dataset"]),
+    "distribute": copy.deepcopy(DEFAULTS["distribute"]),
+    "mpcc": {
+        "n_clusters": 6,
+        "latent_size": 16,
+        "embedding_size": 16,
+        "n_stages": 4,
+        "base_depth": 16,
+        "max_depth": 64,
+        "shared_blocks": 3,
+        "activation": "relu",
+        "flux_scale": "auto",
+        "convolution": "zero",
+        "noise": "power",
+        "prior_floor": 0.5,
+        "prior_init_scale": 1.0,
+        "prior_weight": 0.01,
+        "d_steps": 4,
+        "e_steps": 4,
+        "optimizer": {"name": "adam", "learning_rate": 0.0002, "beta_1": 0.0, "beta_2": 0.999,
+                      "warmup_steps": None},
+        "prior_optimizer": {"name": "adam", "learning_rate": 0.0006, "beta_1": 0.0,
+                            "beta_2": 0.999, "warmup_steps": None},
+        "standing_batches": 20,
+        "steps": _REQUIRED,
+        "batch_size": 50,
+        "checkpoint_every": 500,
+        "summary_every": 50,
+        "keep_checkpoints": 3,
+    },
+    "flow": copy.deepcopy(DEFAULTS["flow"]),
+    "export": {
+        "name": None,
+        "version": "1.0.0",
+        "description": "",
+        "citation": "Astorga N., Huijse P., Estevez P. A., Forster F., 2020, ECCV, 'MPCC: "
+                    "Matching Priors and Conditionals for Clustering' (arXiv:2008.09641); "
+                    "Lanusse F. et al., 2021, MNRAS 504, 5543 (arXiv:2008.03833)",
+    },
+}
+
+#: Defaults of each model family, by the value of a recipe's ``family`` key.
+FAMILY_DEFAULTS = {"flow-vae": DEFAULTS, "mpcc": MPCC_DEFAULTS}
+
+#: The section holding a family's model settings (its ``latent_size`` among them).
+_MODEL_SECTION = {"flow-vae": "vae", "mpcc": "mpcc"}
+
 _CHOICES = {
     "distribute.strategy": ("default", "mirrored"),
     "vae.likelihood": ("pixel", "fourier"),
@@ -99,6 +166,10 @@ _CHOICES = {
     "vae.optimizer.name": ("adafactor", "adam"),
     "flow.optimizer.name": ("adafactor", "adam"),
     "flow.posterior": ("sample", "mean"),
+    "mpcc.convolution": ("zero", "circular"),
+    "mpcc.noise": ("power", "variance"),
+    "mpcc.optimizer.name": ("adam",),
+    "mpcc.prior_optimizer.name": ("adam",),
 }
 _POSITIVE_INT = {"dataset.stamp_size", "vae.latent_size", "vae.n_stages", "vae.base_depth",
                  "vae.max_depth", "vae.steps", "vae.batch_size", "vae.checkpoint_every",
@@ -109,11 +180,50 @@ _NON_NEGATIVE_INT = {"seed", "vae.transverse_decay_steps", "vae.bottleneck_decay
 _POSITIVE_FLOAT = {"dataset.pixel_scale", "vae.optimizer.learning_rate",
                    "flow.optimizer.learning_rate"}
 _NON_NEGATIVE_FLOAT = {"vae.free_bits", "vae.tv_factor", "vae.bottleneck_l2"}
+_POSITIVE_INT |= {"mpcc.n_clusters", "mpcc.latent_size", "mpcc.embedding_size", "mpcc.n_stages",
+                  "mpcc.base_depth", "mpcc.max_depth", "mpcc.d_steps", "mpcc.e_steps",
+                  "mpcc.standing_batches", "mpcc.steps", "mpcc.batch_size",
+                  "mpcc.checkpoint_every", "mpcc.summary_every", "mpcc.keep_checkpoints"}
+_NON_NEGATIVE_INT |= {"mpcc.shared_blocks"}
+_POSITIVE_FLOAT |= {"mpcc.optimizer.learning_rate", "mpcc.prior_optimizer.learning_rate",
+                    "mpcc.prior_floor", "mpcc.prior_init_scale"}
+_NON_NEGATIVE_FLOAT |= {"mpcc.prior_weight"}
 
 
-def available_recipes():
-    """Names of the recipes shipped with the package, sorted."""
-    return sorted(p.stem for p in RECIPE_DIR.glob("*.yaml"))
+def _shipped_family(path):
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError:
+        return None
+    return data.get("family", "flow-vae") if isinstance(data, dict) else None
+
+
+def available_recipes(family="flow-vae"):
+    """Names of the recipes shipped with the package, sorted.
+
+    Parameters
+    ----------
+    family : str or None
+        Only the recipes of this model family (``'flow-vae'``, the default, or
+        ``'mpcc'``); None for every shipped recipe.
+    """
+    return sorted(p.stem for p in RECIPE_DIR.glob("*.yaml")
+                  if family is None or _shipped_family(p) == family)
+
+
+def recipe_family(recipe):
+    """The model family of a loaded recipe (``'flow-vae'`` or ``'mpcc'``)."""
+    return recipe.get("family", "flow-vae")
+
+
+def model_section(recipe):
+    """Name of the section that holds a loaded recipe's model settings (``vae`` or ``mpcc``)."""
+    return _MODEL_SECTION[recipe_family(recipe)]
+
+
+def latent_size(recipe):
+    """The latent size of a loaded recipe's model (what the latent flow models)."""
+    return int(recipe[model_section(recipe)]["latent_size"])
 
 
 def parse_overrides(items):
@@ -193,20 +303,24 @@ def _is_number(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _present(recipe, dotted):
+    return dotted.split(".")[0] in recipe
+
+
 def _validate(recipe, problems):
-    for key in sorted(_POSITIVE_INT | _NON_NEGATIVE_INT):
+    for key in sorted(k for k in _POSITIVE_INT | _NON_NEGATIVE_INT if _present(recipe, k)):
         v = _get(recipe, key)
         low = 1 if key in _POSITIVE_INT else 0
         if v is not None and not (_is_int(v) and v >= low):
             problems.append(f"{key} must be an integer >= {low}, got {v!r}")
-    for key in sorted(_POSITIVE_FLOAT | _NON_NEGATIVE_FLOAT):
+    for key in sorted(k for k in _POSITIVE_FLOAT | _NON_NEGATIVE_FLOAT if _present(recipe, k)):
         v = _get(recipe, key)
         if v is None:
             continue
         if not _is_number(v) or (v <= 0 if key in _POSITIVE_FLOAT else v < 0) or v != v:
             sign = "> 0" if key in _POSITIVE_FLOAT else ">= 0"
             problems.append(f"{key} must be a number {sign}, got {v!r}")
-    for key, choices in _CHOICES.items():
+    for key, choices in ((k, c) for k, c in _CHOICES.items() if _present(recipe, k)):
         v = _get(recipe, key)
         if v not in choices:
             problems.append(f"{key} must be one of {list(choices)}, got {v!r}")
@@ -217,7 +331,20 @@ def _validate(recipe, problems):
     for key in ("deterministic", "dataset.augment"):
         if not isinstance(_get(recipe, key), bool):
             problems.append(f"{key} must be true or false, got {_get(recipe, key)!r}")
-    vae, flow = recipe["vae"], recipe["flow"]
+    if "vae" in recipe:
+        _validate_vae(recipe, problems)
+    if "mpcc" in recipe:
+        _validate_mpcc(recipe, problems)
+    _validate_flow(recipe, problems)
+    devices = recipe["distribute"]["devices"]
+    if devices is not None and not (isinstance(devices, list)
+                                    and all(isinstance(d, str) for d in devices)):
+        problems.append(f"distribute.devices must be null or a list of device names such as "
+                        f"['/cpu:0', '/cpu:1'], got {devices!r}")
+
+
+def _validate_vae(recipe, problems):
+    vae = recipe["vae"]
     fraction = vae["transverse_fraction"]
     if not (_is_number(fraction) and 0 <= fraction <= 1):
         problems.append(f"vae.transverse_fraction must be in [0, 1], got {fraction!r}")
@@ -231,6 +358,44 @@ def _validate(recipe, problems):
                         f"{2 ** n}; change vae.n_stages")
     if _is_int(vae["latent_size"]) and vae["latent_size"] < 2:
         problems.append("vae.latent_size must be >= 2 (the latent flow is autoregressive)")
+
+
+def _validate_mpcc(recipe, problems):
+    m = recipe["mpcc"]
+    scale = m["flux_scale"]
+    if scale != "auto" and not (_is_number(scale) and scale > 0):
+        problems.append(f"mpcc.flux_scale must be 'auto' or a number > 0 (flux per pixel), "
+                        f"got {scale!r}")
+    s, n = recipe["dataset"]["stamp_size"], m["n_stages"]
+    if _is_int(s) and _is_int(n) and n >= 1 and s % 2 ** n:
+        problems.append(f"dataset.stamp_size {s} must be a multiple of 2**mpcc.n_stages = "
+                        f"{2 ** n}; change mpcc.n_stages")
+    if _is_int(m["latent_size"]) and m["latent_size"] < 2:
+        problems.append("mpcc.latent_size must be >= 2 (the latent flow is autoregressive)")
+    if _is_int(m["n_clusters"]) and m["n_clusters"] < 2:
+        problems.append(f"mpcc.n_clusters must be >= 2 (a mixture of one Gaussian has no "
+                        f"clusters), got {m['n_clusters']}")
+    blocks = m["shared_blocks"]
+    if _is_int(blocks) and _is_int(n) and blocks > n + 1:
+        problems.append(f"mpcc.shared_blocks {blocks} is more than the discriminator's "
+                        f"{n + 1} residual blocks (mpcc.n_stages + 1); lower it")
+    for part in ("optimizer", "prior_optimizer"):
+        opt = m[part]
+        for beta in ("beta_1", "beta_2"):
+            v = opt[beta]
+            if not (_is_number(v) and 0 <= v < 1):
+                problems.append(f"mpcc.{part}.{beta} must be a number in [0, 1), got {v!r}")
+        w = opt["warmup_steps"]
+        if w is not None and not (_is_int(w) and w >= 1):
+            problems.append(f"mpcc.{part}.warmup_steps must be null (constant learning rate) "
+                            f"or an integer >= 1, got {w!r}")
+    if m["activation"] not in ("relu", "elu", "leaky_relu", "swish"):
+        problems.append(f"mpcc.activation must be one of ['relu', 'elu', 'leaky_relu', "
+                        f"'swish'], got {m['activation']!r}")
+
+
+def _validate_flow(recipe, problems):
+    flow = recipe["flow"]
     conds = flow["conditions"]
     if not (isinstance(conds, list) and conds and all(isinstance(c, str) for c in conds)
             and len(set(conds)) == len(conds)):
@@ -243,11 +408,6 @@ def _validate(recipe, problems):
     if not (isinstance(clip, list) and len(clip) == 2 and all(_is_number(c) for c in clip)
             and clip[0] < clip[1]):
         problems.append(f"flow.log_scale_clip must be [low, high] with low < high, got {clip!r}")
-    devices = recipe["distribute"]["devices"]
-    if devices is not None and not (isinstance(devices, list)
-                                    and all(isinstance(d, str) for d in devices)):
-        problems.append(f"distribute.devices must be null or a list of device names such as "
-                        f"['/cpu:0', '/cpu:1'], got {devices!r}")
 
 
 def load_recipe(name_or_path, overrides=None):
@@ -265,8 +425,9 @@ def load_recipe(name_or_path, overrides=None):
     Returns
     -------
     dict
-        The full recipe, every key of :data:`DEFAULTS` present, with
-        ``recipe["source"]`` set to the file it came from.
+        The full recipe, every key of its family's defaults (:data:`DEFAULTS`
+        or :data:`MPCC_DEFAULTS`) present, with ``recipe["source"]`` set to
+        the file it came from.
 
     Raises
     ------
@@ -283,15 +444,19 @@ def load_recipe(name_or_path, overrides=None):
         else:
             raise FileNotFoundError(
                 f"recipe {str(name_or_path)!r} is neither a file nor a shipped recipe; "
-                f"shipped recipes: {', '.join(available_recipes())}")
+                f"shipped recipes: {', '.join(available_recipes(None))}")
     try:
         given = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise ValueError(f"recipe {path} is not valid YAML: {err}; fix the file") from None
     if given is None:
         given = {}
+    family = given.get("family", "flow-vae") if isinstance(given, dict) else "flow-vae"
+    if family not in FAMILY_DEFAULTS:
+        raise ValueError(f"recipe {path} has family {family!r}; use one of "
+                         f"{sorted(FAMILY_DEFAULTS)}")
     problems = []
-    recipe = _merge(DEFAULTS, given, "", problems)
+    recipe = _merge(FAMILY_DEFAULTS[family], given, "", problems)
     if isinstance(overrides, (list, tuple)):
         overrides = parse_overrides(overrides)
     for key, value in (overrides or {}).items():
@@ -313,7 +478,7 @@ def recipe_digest(recipe, sections=("dataset", "vae")):
     for section in sections:
         part = dict(recipe[section])
         for volatile in ("steps", "checkpoint_every", "summary_every", "keep_checkpoints",
-                         "path", "build_command", "augment"):
+                         "path", "build_command", "augment", "standing_batches"):
             part.pop(volatile, None)
         keep[section] = part
     keep["seed"] = recipe["seed"]

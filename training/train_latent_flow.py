@@ -1,8 +1,12 @@
 """Train the conditional latent flow of a recipe on the frozen encoder (``galsim-deep train flow``).
 
+The same loop serves every model family with an encoder: the Flow-VAE
+(encoder of ``<output_dir>/vae``) and MPCC (encoder of ``<output_dir>/mpcc``),
+chosen by the recipe's ``family``.
+
 The loop, top to bottom:
 
-1. restore the trained autoencoder (``<output_dir>/vae``) and encode every
+1. restore the trained encoder (``<output_dir>/vae`` or ``/mpcc``) and encode every
    training stamp once with the frozen encoder: posterior means and standard
    deviations, with the stamps' conditions (cached in
    ``<output_dir>/flow/posterior.npz``);
@@ -26,7 +30,7 @@ from tqdm.auto import tqdm
 from .._io import atomic_path, sha256sum
 from .flows import ConditionalMAF
 from .optim import SqrtDecay, make_optimizer
-from .recipes import check_dataset, recipe_digest
+from .recipes import check_dataset, latent_size, model_section, recipe_digest, recipe_family
 from .runtime import (RunLog, configure_determinism, make_strategy, snapshot_recipe, step_seed,
                       write_scalars)
 from .train_flow_vae import restore_flow_vae
@@ -37,7 +41,7 @@ __all__ = ["train_latent_flow", "encode_split", "build_flow", "restore_flow"]
 def build_flow(recipe):
     """A new, untrained :class:`~.flows.ConditionalMAF` with the recipe's settings."""
     f = recipe["flow"]
-    return ConditionalMAF(recipe["vae"]["latent_size"], len(f["conditions"]),
+    return ConditionalMAF(latent_size(recipe), len(f["conditions"]),
                           n_stages=f["n_stages"], hidden_units=f["hidden_units"],
                           log_scale_clip=f["log_scale_clip"], activation=f["activation"],
                           seed=recipe["seed"] + 1)
@@ -68,8 +72,8 @@ def encode_split(model, recipe, data, split, batch_size=256, progress=False):
 
     Parameters
     ----------
-    model : FlowVAE
-        The trained autoencoder.
+    model : FlowVAE or MPCC
+        The trained model; its ``encode(stamp, psf)`` gives the posterior.
     recipe : dict
         The loaded recipe (dataset path, flow conditions).
     data : StampDataset
@@ -108,11 +112,21 @@ def encode_split(model, recipe, data, split, batch_size=256, progress=False):
             "conditions": np.concatenate(conds).astype(np.float32)}
 
 
+def _restore_encoder(recipe):
+    """The trained model whose encoder the flow is fitted on, by the recipe's family."""
+    if recipe_family(recipe) == "mpcc":
+        from .mpcc.train import restore_mpcc
+
+        return restore_mpcc(recipe)[0]
+    return restore_flow_vae(recipe)[0]
+
+
 def _posteriors(recipe, data, progress):
-    """Encoded train and test splits, cached per VAE checkpoint."""
+    """Encoded train and test splits, cached per encoder checkpoint."""
     out = Path(recipe["output_dir"]) / "flow"
     cache = out / "posterior.npz"
-    vae_ckpt = tf.train.latest_checkpoint(str(Path(recipe["output_dir"]) / "vae"))
+    vae_ckpt = tf.train.latest_checkpoint(str(Path(recipe["output_dir"])
+                                              / model_section(recipe)))
     # The index file holds the checksums of every tensor: it identifies the weights.
     key = f"{vae_ckpt} {sha256sum(vae_ckpt + '.index')}" if vae_ckpt else "none"
     if cache.is_file():
@@ -122,7 +136,7 @@ def _posteriors(recipe, data, progress):
                     return {k: f[k] for k in f.files}
         except (OSError, ValueError, KeyError):
             pass  # a corrupt or old cache is rebuilt
-    model, _ = restore_flow_vae(recipe)
+    model = _restore_encoder(recipe)
     train = encode_split(model, recipe, data, "train", progress=progress)
     try:
         test = encode_split(model, recipe, data, "test", progress=progress)
@@ -137,7 +151,7 @@ def _posteriors(recipe, data, progress):
 
 
 def train_latent_flow(recipe, progress=True, stop_at=None):
-    """Train (or resume training) the latent flow of a recipe on its trained VAE.
+    """Train (or resume training) the latent flow of a recipe on its trained encoder.
 
     Parameters
     ----------
@@ -159,7 +173,7 @@ def train_latent_flow(recipe, progress=True, stop_at=None):
     out = Path(recipe["output_dir"]) / "flow"
     data = check_dataset(recipe)
     snapshot_recipe(recipe, out / "recipe.yaml",
-                    recipe_digest(recipe, sections=("dataset", "vae", "flow")))
+                    recipe_digest(recipe, sections=("dataset", model_section(recipe), "flow")))
     configure_determinism(recipe["seed"], recipe["deterministic"])
     arrays = _posteriors(recipe, data, progress)
     strategy = make_strategy(recipe["distribute"])

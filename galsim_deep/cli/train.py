@@ -1,14 +1,17 @@
-"""``galsim-deep train flow-vae|flow RECIPE`` and ``galsim-deep export RECIPE --out DIR``.
+"""``galsim-deep train flow-vae|mpcc|flow RECIPE`` and ``galsim-deep export RECIPE --out DIR``.
 
 A RECIPE is a shipped recipe's name (``mock-cosmos-64``, ``cosmos-128``,
-``tiny``) or the path of a recipe YAML file; ``--set KEY=VALUE`` overrides any
-of its keys (``--set vae.steps=2000 --set dataset.path=my.h5``).
+``tiny``; ``mpcc-mock-cosmos-64``, ``mpcc-cosmos-128``, ``mpcc-tiny``) or the
+path of a recipe YAML file; ``--set KEY=VALUE`` overrides any of its keys
+(``--set vae.steps=2000 --set dataset.path=my.h5``).  ``train flow`` and
+``export`` work for both families, dispatching on the recipe's ``family``.
 """
 import json
 
 
 def _add_recipe_args(p):
-    p.add_argument("recipe", help="shipped recipe name (mock-cosmos-64, cosmos-128, tiny) or "
+    p.add_argument("recipe", help="shipped recipe name (mock-cosmos-64, cosmos-128, tiny, "
+                                  "mpcc-mock-cosmos-64, mpcc-cosmos-128, mpcc-tiny) or "
                                   "path of a recipe YAML file")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe key, e.g. --set vae.steps=100 (repeatable)")
@@ -18,10 +21,11 @@ def register(subparsers):
     """Add the ``train`` and ``export`` commands."""
     train = subparsers.add_parser(
         "train", help="train a generative model from a recipe (resumes interrupted runs)",
-        description="Train the parts of a Flow-VAE from a recipe: first the autoencoder "
-                    "(flow-vae), then the latent flow on its frozen encoder (flow). "
-                    "Checkpoints go to the recipe's output_dir; running the same command "
-                    "again resumes from the latest one.")
+        description="Train the parts of a model from a recipe: first the Flow-VAE "
+                    "autoencoder (flow-vae) or the MPCC GAN with its encoder (mpcc), then "
+                    "the latent flow on the frozen encoder (flow). Checkpoints go to the "
+                    "recipe's output_dir; running the same command again resumes from the "
+                    "latest one.")
     sub = train.add_subparsers(dest="train_command", metavar="PART")
     sub.required = True
 
@@ -36,7 +40,20 @@ def register(subparsers):
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_train_vae)
 
-    p = sub.add_parser("flow", help="train the conditional latent flow on a trained VAE",
+    p = sub.add_parser("mpcc", help="train an MPCC model (GMM-prior GAN with encoder) of a recipe",
+                       description="Train the MPCC model of a recipe (Algorithm 1 of Astorga "
+                                   "2021: D_steps discriminator updates, one generator + prior "
+                                   "update, E_steps encoder updates), the generated profiles "
+                                   "convolved with training PSFs and given training noise.")
+    _add_recipe_args(p)
+    p.add_argument("--with-flow", action="store_true",
+                   help="then train the latent flow on its encoder (as `galsim-deep train flow`)")
+    p.add_argument("--stop-at", type=int, default=None, metavar="STEP",
+                   help="stop (with a checkpoint) after this step; run again to resume")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_train_mpcc)
+
+    p = sub.add_parser("flow", help="train the conditional latent flow on a trained encoder",
                        description="Encode the training split with the frozen encoder and fit "
                                    "the conditional Masked Autoregressive Flow p(z | conditions).")
     _add_recipe_args(p)
@@ -46,10 +63,11 @@ def register(subparsers):
     p.set_defaults(func=_train_flow)
 
     p = subparsers.add_parser(
-        "export", help="write a trained Flow-VAE as a hub module (+ .tar.gz and sha256)",
+        "export", help="write a trained Flow-VAE or MPCC model as a hub module (+ .tar.gz)",
         description="Export the latest checkpoints of a recipe's run as a galsim_deep module "
                     "(SavedModel + metadata with sample, encode, decode and log_prob "
-                    "signatures) and print its index.json entry.")
+                    "signatures; MPCC adds sample_cluster and cluster) and print its "
+                    "index.json entry.")
     _add_recipe_args(p)
     p.add_argument("--out", required=True, help="module directory to write")
     p.add_argument("--name", default=None, help="module name (default: the recipe's)")
@@ -73,15 +91,39 @@ def _print_run(what, log):
           f"checkpoint {log.get('checkpoint')}")
 
 
+def _check_family(recipe, family, command):
+    if recipe.get("family", "flow-vae") != family:
+        raise ValueError(f"recipe {recipe['name']!r} is a {recipe.get('family')!r} recipe; "
+                         f"train it with `galsim-deep train {command}`")
+
+
 def _train_vae(args):
     from ..training.train_flow_vae import train_flow_vae
 
     recipe = _load(args)
+    _check_family(recipe, "flow-vae", "mpcc")
     log = train_flow_vae(recipe, progress=not args.quiet, stop_at=args.stop_at)
     _print_run("VAE", log)
     if args.with_flow and log["steps"] >= recipe["vae"]["steps"]:
         return _train_flow(args, recipe)
     if log["steps"] >= recipe["vae"]["steps"]:
+        print(f"next: galsim-deep train flow {args.recipe}")
+    return 0
+
+
+def _train_mpcc(args):
+    from ..training.mpcc.train import train_mpcc
+
+    recipe = _load(args)
+    _check_family(recipe, "mpcc", "flow-vae")
+    log = train_mpcc(recipe, progress=not args.quiet, stop_at=args.stop_at)
+    _print_run("MPCC", log)
+    if "test_cluster_accuracy" in log["metrics"]:
+        print(f"clustering accuracy of the test split (Eq. 8.1): "
+              f"{log['metrics']['test_cluster_accuracy']:.3f}")
+    if args.with_flow and log["steps"] >= recipe["mpcc"]["steps"]:
+        return _train_flow(args, recipe)
+    if log["steps"] >= recipe["mpcc"]["steps"]:
         print(f"next: galsim-deep train flow {args.recipe}")
     return 0
 
@@ -108,8 +150,14 @@ def _export(args):
 
     recipe = _load(args)
     run = Path(recipe["output_dir"])
-    out = export_flow_vae(run / "vae", run / "flow", recipe, args.out, name=args.name,
+    if recipe.get("family", "flow-vae") == "mpcc":
+        from ..training.mpcc.export import export_mpcc
+
+        out = export_mpcc(run / "mpcc", run / "flow", recipe, args.out, name=args.name,
                           version=args.version, overwrite=args.overwrite)
+    else:
+        out = export_flow_vae(run / "vae", run / "flow", recipe, args.out, name=args.name,
+                              version=args.version, overwrite=args.overwrite)
     from ..module_format import read_metadata
 
     meta = read_metadata(out)

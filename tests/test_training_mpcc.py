@@ -1,0 +1,388 @@
+"""Unit tests of the MPCC family: loss terms against hand-computed values (Eqs. 7.13-7.16),
+the GMM prior and its membership (Eq. 7.15), spectral normalisation, standing batch-norm
+statistics, the observation of generated profiles, networks, measures and recipes."""
+import math
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from galsim_deep.training.mpcc import losses  # noqa: E402
+from galsim_deep.training.mpcc.evaluate import (clustering_accuracy,  # noqa: E402
+                                                 compare_reports, reconstruction_error)
+from galsim_deep.training.mpcc.forward import colored_noise, observe  # noqa: E402
+from galsim_deep.training.mpcc.model import MPCC  # noqa: E402
+from galsim_deep.training.mpcc.networks import (StandingBatchNorm,  # noqa: E402
+                                                 accumulate_standing_statistics)
+from galsim_deep.training.mpcc.prior import GMMPrior  # noqa: E402
+from galsim_deep.training.mpcc.spectral import SNConv2D, SNDense, spectral_norm  # noqa: E402
+from galsim_deep.training.physics import convolve_psf  # noqa: E402
+from galsim_deep.training.recipes import load_recipe  # noqa: E402
+
+
+# ------------------------------------------------------------------------- loss terms
+def test_hinge_losses_by_hand():
+    real = tf.constant([2.0, 0.5, -1.0])
+    fake = tf.constant([-2.0, 0.0, 1.0])
+    # relu(1 - real) = [0, 0.5, 2]; relu(1 + fake) = [0, 1, 2]
+    np.testing.assert_allclose(losses.hinge_discriminator_loss(real, fake).numpy(),
+                               [0.0, 1.5, 4.0])
+    np.testing.assert_allclose(losses.hinge_generator_loss(tf.constant([1.0, -2.0])).numpy(),
+                               [-1.0, 2.0])
+
+
+def test_encoder_nll_eq_7_13_by_hand():
+    # 0.5 * [(1 - 0)^2 / 1 + log(2 pi 1)] + 0.5 * [0 + log(2 pi 4)], over dim(x) = 4 pixels
+    # = 0.5 * (1 + 1.8378771 + 3.2241714) / 4 = 0.7577561
+    z = tf.constant([[1.0, 0.0]])
+    mean = tf.constant([[0.0, 0.0]])
+    std = tf.constant([[1.0, 2.0]])
+    np.testing.assert_allclose(losses.encoder_nll(z, mean, std, 4).numpy(), [0.7577561],
+                               rtol=1e-6)
+    # A better-centred posterior has a lower loss; scaling is 1 / dim(x).
+    assert losses.encoder_nll(z, z, std, 4).numpy()[0] < 0.7577561
+    np.testing.assert_allclose(losses.encoder_nll(z, mean, std, 8).numpy(), [0.7577561 / 2],
+                               rtol=1e-6)
+
+
+def test_cluster_cross_entropy_eq_7_14_by_hand():
+    logits = tf.math.log(tf.constant([[0.7, 0.2, 0.1], [0.25, 0.25, 0.5]]))
+    ce = losses.cluster_cross_entropy(logits, tf.constant([0, 2])).numpy()
+    np.testing.assert_allclose(ce, [-math.log(0.7), -math.log(0.5)], rtol=1e-6)
+    np.testing.assert_allclose(ce, [0.3566749, 0.6931472], rtol=1e-6)
+
+
+def test_prior_regularizer_eq_7_16_by_hand():
+    # -0.5 (log(2 pi) + 1) = -1.4189385 for sigma = 1; -0.5 (log(8 pi) + 1) = -2.1120857 for 2
+    reg = losses.prior_regularizer(tf.constant([[1.0, 2.0]])).numpy()
+    np.testing.assert_allclose(reg, -1.7655121, rtol=1e-6)
+    # Averaged over components and dimensions (the variance term scaled by 1/J, and 1/K):
+    # repeating the same components changes nothing.
+    again = losses.prior_regularizer(tf.constant([[1.0, 2.0], [2.0, 1.0]])).numpy()
+    np.testing.assert_allclose(again, reg, rtol=1e-6)
+    # Wider components lower it (it is minus an entropy).
+    assert losses.prior_regularizer(tf.constant([[3.0, 3.0]])).numpy() < reg
+
+
+# ------------------------------------------------------------------------------- prior
+def _prior_1d():
+    prior = GMMPrior(2, 1, floor=0.5, seed=0)
+    prior.means.assign([[0.0], [2.0]])
+    prior.rho.assign(tf.fill([2, 1], math.log(math.expm1(0.5))))  # sigma = 1
+    return prior
+
+
+def test_membership_eq_7_15_by_hand():
+    prior = _prior_1d()
+    np.testing.assert_allclose(prior.stddevs.numpy(), [[1.0], [1.0]], rtol=1e-6)
+    q = prior.membership(tf.constant([[1.0], [0.0]])).numpy()
+    # Midway: equal; at 0: log N(0; 0, 1) - log N(0; 2, 1) = 2, so q_0 = 1 / (1 + e^-2).
+    np.testing.assert_allclose(q[0], [0.5, 0.5], rtol=1e-6)
+    np.testing.assert_allclose(q[1], [0.8807971, 0.1192029], rtol=1e-6)
+    np.testing.assert_allclose(q.sum(axis=1), 1.0, rtol=1e-6)
+    # Log-sum-exp keeps it exact far from every component (naive exp underflows to 0/0).
+    far = prior.membership_logits(tf.constant([[1000.0], [-1000.0]])).numpy()
+    assert np.all(np.isfinite(far))
+    np.testing.assert_allclose(np.exp(far[:, 1]), [1.0, 0.0], atol=1e-6)
+    np.testing.assert_array_equal(prior.assign(tf.constant([[0.9], [1.1]])).numpy(), [0, 1])
+
+
+def test_prior_log_prob_and_std_floor():
+    prior = _prior_1d()
+    z = tf.constant([[0.3]])
+    expect = math.log(0.5 * (math.exp(-0.5 * 0.09) + math.exp(-0.5 * 1.7 ** 2))
+                      / math.sqrt(2 * math.pi))
+    np.testing.assert_allclose(prior.log_prob(z).numpy(), [expect], rtol=1e-6)
+    prior.rho.assign(tf.fill([2, 1], -100.0))
+    np.testing.assert_allclose(prior.stddevs.numpy(), 0.5, rtol=1e-6)  # never below the floor
+
+
+def test_prior_sample_and_move_to_cluster():
+    prior = GMMPrior(3, 4, seed=1)
+    prior.rho.assign(prior.rho + tf.constant(np.linspace(-1, 1, 12).reshape(3, 4), tf.float32))
+    eps = tf.random.stateless_normal([6, 4], seed=[1, 2])
+    y = tf.constant([0, 1, 2, 0, 1, 2])
+    z = prior.sample(y, eps)
+    np.testing.assert_allclose(z.numpy(), (tf.gather(prior.means, y)
+                                           + tf.gather(prior.stddevs, y) * eps).numpy())
+    k = prior.assign(z)
+    # Moving into a code's own cluster changes nothing; into another keeps the offset.
+    np.testing.assert_allclose(prior.move_to_cluster(z, k).numpy(), z.numpy(), rtol=1e-5,
+                               atol=1e-6)
+    target = (k + 1) % 3
+    moved = prior.move_to_cluster(z, target).numpy()
+    offset = (z - tf.gather(prior.means, k)) / tf.gather(prior.stddevs, k)
+    np.testing.assert_allclose((moved - tf.gather(prior.means, target).numpy())
+                               / tf.gather(prior.stddevs, target).numpy(), offset.numpy(),
+                               rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="n_clusters >= 2"):
+        GMMPrior(1, 4)
+
+
+# --------------------------------------------------------------------- spectral norm
+def test_power_iteration_finds_the_largest_singular_value():
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(7, 5)).astype(np.float32)
+    u = tf.constant(rng.normal(size=5), tf.float32)
+    sigma, u = spectral_norm(tf.constant(w), tf.math.l2_normalize(u), iterations=50)
+    np.testing.assert_allclose(float(sigma), np.linalg.svd(w, compute_uv=False)[0], rtol=1e-4)
+
+
+def test_spectral_layers_have_unit_norm_after_training_calls():
+    conv = SNConv2D(6, 3, seed=2)
+    dense = SNDense(3, seed=3)
+    x = tf.random.stateless_normal([2, 8, 8, 4], seed=[0, 1])
+    for _ in range(30):  # each training call refines the stored u by one power step
+        conv(x, training=True)
+        dense(tf.reshape(x, [2, -1]), training=True)
+    for layer in (conv, dense):
+        k = layer.normalised_kernel().numpy().reshape(-1, layer.kernel.shape[-1])
+        np.testing.assert_allclose(np.linalg.svd(k, compute_uv=False)[0], 1.0, rtol=1e-3)
+    # Inference calls leave u alone.
+    u = conv.u.numpy().copy()
+    conv(x, training=False)
+    np.testing.assert_array_equal(conv.u.numpy(), u)
+    # The bound is what Lipschitz control needs: a scaled kernel gives the same layer.
+    out = conv(x).numpy()
+    conv.kernel.assign(conv.kernel * 10.0)
+    np.testing.assert_allclose(conv(x).numpy(), out, rtol=1e-4, atol=1e-5)
+
+
+# -------------------------------------------------------------- standing statistics
+class _OneNorm:
+    def __init__(self):
+        self.bn = StandingBatchNorm()
+        self.bn.build([None, 3])
+
+    def batch_norms(self):
+        return [self.bn]
+
+    def __call__(self, z, y=None, training=False):
+        return self.bn(z, training=training)
+
+
+def test_standing_statistics_average_the_batches():
+    net = _OneNorm()
+    rng = np.random.default_rng(1)
+    batches = [rng.normal(loc=i, scale=1 + i, size=(8, 3)).astype(np.float32) for i in range(3)]
+    count = accumulate_standing_statistics(net, [(b, None) for b in batches])
+    assert count == 3
+    np.testing.assert_allclose(net.bn.mean.numpy(), np.mean([b.mean(0) for b in batches], 0),
+                               rtol=1e-5)
+    np.testing.assert_allclose(net.bn.variance.numpy(),
+                               np.mean([b.var(0) for b in batches], 0), rtol=1e-5)
+    x = batches[0]
+    np.testing.assert_allclose(net(x).numpy(), (x - net.bn.mean.numpy())
+                               / np.sqrt(net.bn.variance.numpy() + 1e-5), rtol=1e-4, atol=1e-5)
+    # Training mode normalises with the batch's own statistics.
+    out = net(x, training=True).numpy()
+    np.testing.assert_allclose(out.mean(0), 0.0, atol=1e-5)
+
+
+# ------------------------------------------------------------- forward observation
+def test_colored_noise_has_the_stored_power_spectrum():
+    s = 16
+    ky = np.fft.fftfreq(s)[:, None]
+    kx = np.fft.rfftfreq(s)[None, :]
+    power = (0.04 * (1.0 + 0.8 * np.cos(2 * np.pi * kx) * np.cos(2 * np.pi * ky))
+             ).astype(np.float32)
+    n = 4000
+    noise = colored_noise(tf.constant(np.broadcast_to(power, (n, s, s // 2 + 1))),
+                          tf.constant([3, 4])).numpy()
+    measured = (np.abs(np.fft.rfft2(noise)) ** 2).mean(axis=0) / s ** 2
+    np.testing.assert_allclose(measured, power, rtol=0.12)
+    assert abs(measured.mean() / power.mean() - 1) < 0.01
+    # White noise power sigma^2 gives pixel variance sigma^2.
+    white = colored_noise(tf.fill([n, s, s // 2 + 1], 0.25), tf.constant([5, 6])).numpy()
+    assert abs(white.var() / 0.25 - 1) < 0.01
+    # Seeded: the same seed gives the same field.
+    again = colored_noise(tf.fill([2, s, s // 2 + 1], 0.25), tf.constant([5, 6])).numpy()
+    np.testing.assert_array_equal(again, colored_noise(tf.fill([2, s, s // 2 + 1], 0.25),
+                                                       tf.constant([5, 6])).numpy())
+
+
+def test_observe_convolves_then_adds_noise():
+    s = 16
+    rng = np.random.default_rng(2)
+    profile = tf.constant(rng.uniform(size=(3, s, s)), tf.float32)
+    psf = np.zeros((3, s, s), np.float32)
+    psf[:, s // 2 - 1:s // 2 + 2, s // 2 - 1:s // 2 + 2] = 1.0 / 9
+    clean = convolve_psf(profile, psf).numpy()
+    quiet = observe(profile, psf, tf.constant([1, 2]),
+                    noise_power=tf.zeros([3, s, s // 2 + 1])).numpy()
+    np.testing.assert_allclose(quiet, clean, atol=1e-6)
+    noisy = observe(profile, psf, tf.constant([1, 2]),
+                    noise_variance=tf.constant([1e-2, 1e-2, 1e-2])).numpy()
+    assert 0.007 < np.var(noisy - clean) < 0.013
+    with pytest.raises(ValueError, match="noise_power or noise_variance"):
+        observe(profile, psf, tf.constant([1, 2]))
+
+
+# -------------------------------------------------------------------------- networks
+@pytest.fixture(scope="module")
+def model():
+    return MPCC(16, 3, 4, embedding_size=4, n_stages=3, base_depth=4, max_depth=8,
+                shared_blocks=3, seed=5)
+
+
+def test_shapes_and_positive_profiles(model):
+    z = tf.random.stateless_normal([5, 4], seed=[0, 0])
+    y = tf.constant([0, 1, 2, 0, 1])
+    img = model.generate(z, y, training=True)
+    assert img.shape == (5, 16, 16) and np.all(img.numpy() >= 0)
+    x = tf.random.stateless_normal([5, 16, 16], seed=[0, 1])
+    psf = tf.fill([5, 16, 16], 1.0 / 256)
+    assert model.discriminate(x, psf).shape == (5,)
+    mean, std = model.encode(x, psf)
+    assert mean.shape == (5, 4) and np.all(std.numpy() > 0)
+    probs = model.cluster_probabilities(x, psf).numpy()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    # The cluster embedding matters: another y, another profile.
+    assert not np.allclose(model.generate(z, y).numpy(), model.generate(z, (y + 1) % 3).numpy())
+
+
+def test_encoder_shares_the_first_blocks_with_the_discriminator(model):
+    trunk = {id(v) for v in model.trunk.trainable_variables}
+    d = {id(v) for v in model.discriminator_variables}
+    e = {id(v) for v in model.encoder_variables}
+    assert trunk and trunk <= d and trunk <= e
+    assert len(model.trunk.blocks) == 3 and len(model.discriminator_head.blocks) == 1
+    assert not ({id(v) for v in model.discriminator_head.trainable_variables} & e)
+    # The discriminator side is spectrally normalised, the encoder's own head is not.
+    assert isinstance(model.trunk.blocks[0].conv1, SNConv2D)
+    assert isinstance(model.discriminator_head.blocks[0].conv1, SNConv2D)
+    assert not isinstance(model.encoder_head.blocks[0].conv1, SNConv2D)
+
+
+def test_encoder_sees_the_psf(model):
+    x = tf.random.stateless_normal([2, 16, 16], seed=[3, 1])
+    sharp = np.zeros((2, 16, 16), np.float32)
+    sharp[:, 8, 8] = 1.0
+    broad = np.full((2, 16, 16), 1.0 / 256, np.float32)
+    assert not np.allclose(model.encode(x, sharp)[0].numpy(), model.encode(x, broad)[0].numpy())
+
+
+def test_flux_scale_sets_the_output_units(model):
+    z = tf.random.stateless_normal([2, 4], seed=[4, 1])
+    y = tf.constant([0, 1])
+    base = model.generate(z, y).numpy()
+    model.flux_scale.assign(3.0)
+    try:
+        np.testing.assert_allclose(model.generate(z, y).numpy(), 3.0 * base, rtol=1e-6)
+    finally:
+        model.flux_scale.assign(1.0)
+
+
+# -------------------------------------------------------------------------- measures
+def test_clustering_accuracy_eq_8_1():
+    # Best map 0->1, 1->0, 2->2 gets 5 of 6 right.
+    out = clustering_accuracy([0, 0, 1, 1, 2, 2], [1, 1, 0, 0, 0, 2])
+    assert out["accuracy"] == pytest.approx(5 / 6)
+    assert out["mapping"] == {0: 1, 1: 0, 2: 2}
+    assert out["contingency"] == [[0, 2, 0], [2, 0, 0], [1, 0, 1]]
+    # Invariant under relabelling the clusters.
+    relabel = clustering_accuracy([2, 2, 0, 0, 1, 1], [1, 1, 0, 0, 0, 2])
+    assert relabel["accuracy"] == pytest.approx(5 / 6)
+    # One-to-one: more clusters than classes cannot all score.
+    assert clustering_accuracy([0, 1, 2, 3], [0, 0, 1, 1])["accuracy"] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="same galaxies"):
+        clustering_accuracy([0, 1], [0])
+    with pytest.raises(ValueError, match="non-negative integers"):
+        clustering_accuracy([0.5, 1.0], [0, 1])
+
+
+def test_reconstruction_error_is_one_at_the_noise_level():
+    s = 32
+    rng = np.random.default_rng(3)
+    truth = np.zeros((4, s, s), np.float32)
+    truth[:, 12:20, 12:20] = 1.0
+    psf = np.zeros((4, s, s), np.float32)
+    psf[:, s // 2, s // 2] = 1.0
+    sigma = 0.1
+    stamps = convolve_psf(truth, psf).numpy() + sigma * rng.normal(size=truth.shape)
+    err = reconstruction_error(stamps, truth, psf, np.full(4, sigma ** 2), truth=truth)
+    np.testing.assert_allclose(err["reduced_chi2"], 1.0, atol=0.15)
+    np.testing.assert_allclose(err["truth_residual"], 0.0, atol=1e-12)
+    half = reconstruction_error(stamps, 0.5 * truth, psf, np.full(4, sigma ** 2), truth=truth)
+    np.testing.assert_allclose(half["truth_residual"], 0.25, rtol=1e-6)
+    worse = reconstruction_error(stamps, 0.5 * truth, psf, np.full(4, sigma ** 2))
+    assert np.all(worse["reduced_chi2"] > 2) and np.all(worse["relative_residual"] > 0.1)
+    with pytest.raises(ValueError, match="noise_variance"):
+        reconstruction_error(stamps, truth, psf, np.zeros(4))
+
+
+def _summary(real, gen, err=0.01):
+    return {"n_galaxies": 10,
+            "means": {"sigma_arcsec": {"real": {"mean": real, "error": err},
+                                       "generated": {"mean": gen, "error": err}}},
+            "mean_differences": {"generated": {"sigma_arcsec": {"difference": gen - real,
+                                                                "error": err}}}}
+
+
+def test_compare_reports_puts_models_side_by_side(tmp_path):
+    import json
+
+    for name, gen in (("a", 0.21), ("b", 0.25)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps(_summary(0.2, gen)))
+    (tmp_path / "b" / "clustering.json").write_text(json.dumps(
+        {"clustering": {"accuracy": 0.9}, "reconstruction": {"median_reduced_chi2": 1.1}}))
+    text = compare_reports({"Flow-VAE": tmp_path / "a", "MPCC": tmp_path / "b"},
+                           out_path=tmp_path / "table.md")
+    row = [ln for ln in text.splitlines() if ln.startswith("| HSM size")][0]
+    assert "0.21" in row and "0.25" in row and "0.05" in row
+    assert "MPCC: clustering accuracy 0.9" in text
+    assert (tmp_path / "table.md").read_text() == text
+    with pytest.raises(FileNotFoundError, match="galsim-deep validate"):
+        compare_reports({"x": tmp_path / "missing"})
+
+
+# --------------------------------------------------------------------------- recipes
+def test_mpcc_recipes_load_with_the_paper_settings():
+    r = load_recipe("mpcc-cosmos-128")
+    m = r["mpcc"]
+    assert r["family"] == "mpcc" and "vae" not in r
+    assert m["d_steps"] == 4 and m["e_steps"] == 4 and m["batch_size"] == 50
+    assert m["optimizer"]["learning_rate"] == 0.0002 and m["optimizer"]["beta_1"] == 0.0
+    assert m["optimizer"]["beta_2"] == 0.999
+    assert m["prior_optimizer"]["learning_rate"] > m["optimizer"]["learning_rate"]
+    assert m["prior_weight"] == 0.01 and m["prior_floor"] == 0.5 and m["shared_blocks"] == 3
+    cpu = load_recipe("mpcc-mock-cosmos-64")
+    assert cpu["mpcc"]["n_clusters"] == 6 and cpu["dataset"]["stamp_size"] == 64
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "r.yaml"
+    path.write_text(text)
+    return path
+
+
+BASE = """
+name: t
+family: mpcc
+output_dir: out
+dataset: {path: d.h5, build_command: make it, stamp_size: 32, pixel_scale: 0.03}
+mpcc: {steps: 10, n_stages: 3}
+flow: {steps: 10}
+"""
+
+
+@pytest.mark.parametrize("change, message", [
+    ("mpcc: {steps: 10, n_stages: 3, n_clusters: 1}", "n_clusters must be >= 2"),
+    ("mpcc: {steps: 10, n_stages: 2, shared_blocks: 4}", "shared_blocks 4 is more than"),
+    ("mpcc: {steps: 10, n_stages: 6}", "multiple of 2\\*\\*mpcc.n_stages"),
+    ("mpcc: {steps: 10, n_stages: 3, noise: pink}", "mpcc.noise must be one of"),
+    ("mpcc: {steps: 10, n_stages: 3, optimizer: {beta_1: 1.5}}", "beta_1 must be a number"),
+    ("mpcc: {steps: 10, n_stages: 3, latent_dim: 3}", "unknown key mpcc.latent_dim"),
+    ("vae: {steps: 10}", "unknown key vae"),
+])
+def test_bad_mpcc_recipes_name_the_problem(tmp_path, change, message):
+    text = "\n".join(ln for ln in BASE.splitlines() if not ln.startswith(change.split(":")[0]))
+    with pytest.raises(ValueError, match=message):
+        load_recipe(_write(tmp_path, text + "\n" + change + "\n"))
+
+
+def test_unknown_family(tmp_path):
+    with pytest.raises(ValueError, match="family 'gan'"):
+        load_recipe(_write(tmp_path, BASE.replace("family: mpcc", "family: gan")))

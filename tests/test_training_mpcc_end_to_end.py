@@ -1,0 +1,242 @@
+"""The mpcc-tiny recipe end to end: train MPCC and the latent flow, export, sample through
+GenerativeGalaxyModel, the cluster signatures, the clustering report; resume."""
+import json
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from galsim_deep.cli import main  # noqa: E402
+from galsim_deep.training.recipes import load_recipe  # noqa: E402
+from galsim_deep.training.runtime import read_scalars  # noqa: E402
+
+CONDITIONS = ("mag_auto", "flux_radius", "zphot")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _restore_op_determinism():
+    """Training enables TF op determinism for the process; switch it back off afterwards
+    so the tests of other areas run as they would alone."""
+    from tensorflow.python.framework import config as tf_config
+
+    before = tf_config.is_op_determinism_enabled()
+    yield
+    if not before:
+        tf_config.disable_op_determinism()
+
+
+def _recipe(dataset, out, *extra):
+    return load_recipe("mpcc-tiny", [f"dataset.path={dataset}", f"output_dir={out}", *extra])
+
+
+@pytest.fixture(scope="module")
+def trained(mock_dataset_path, tmp_path_factory):
+    """The mpcc-tiny recipe trained and exported through the command line."""
+    out = tmp_path_factory.mktemp("mpcc_run")
+    sets = ["--set", f"dataset.path={mock_dataset_path}", "--set", f"output_dir={out / 'run'}"]
+    assert main(["train", "mpcc", "mpcc-tiny", *sets, "--with-flow", "--quiet"]) == 0
+    module = out / "module"
+    assert main(["export", "mpcc-tiny", *sets, "--out", str(module), "--archive"]) == 0
+    return {"run": out / "run", "module": module, "dataset": mock_dataset_path}
+
+
+@pytest.fixture(scope="module")
+def loaded(trained):
+    import tensorflow_hub as hub
+
+    return hub.load(str(trained["module"]))
+
+
+def _conditions(n):
+    return {"mag_auto": np.linspace(20, 23, n).astype(np.float32),
+            "flux_radius": np.linspace(4, 8, n).astype(np.float32),
+            "zphot": np.linspace(0.2, 1.0, n).astype(np.float32)}
+
+
+def test_metadata_and_signatures(trained):
+    from galsim_deep._io import sha256sum
+    from galsim_deep.module_format import read_metadata
+
+    meta = read_metadata(trained["module"])
+    assert meta["family"] == "mpcc" and meta["n_clusters"] == 3 and meta["latent_size"] == 4
+    assert set(meta["signatures"]) == {"sample", "sample_cluster", "cluster", "encode",
+                                       "decode", "log_prob"}
+    assert meta["signatures"]["cluster"]["outputs"]["probabilities"]["shape"] == [None, 3]
+    assert meta["signatures"]["sample_cluster"]["inputs"]["cluster"]["dtype"] == "int32"
+    assert [c["name"] for c in meta["conditions"]] == list(CONDITIONS)
+    assert meta["provenance"]["steps"] == 4 and meta["provenance"]["recipe"] == "mpcc-tiny"
+    assert meta["metrics"]["mpcc_training_time_s"] > 0
+    assert 0 <= meta["metrics"]["mpcc_test_cluster_accuracy"] <= 1
+    assert np.array(meta["prior"]["stddevs"]).min() >= 0.5  # the floor
+    assert len(sha256sum(trained["module"].with_name("module.tar.gz"))) == 64
+
+
+def test_sample_is_decode_of_the_flow_and_sample_cluster_fixes_y(trained, loaded):
+    from galsim_deep.training.mpcc.train import restore_mpcc
+    from galsim_deep.training.train_latent_flow import restore_flow
+
+    n = 6
+    conds = _conditions(n)
+    eps = np.random.default_rng(0).normal(size=(n, 4)).astype(np.float32)
+    image = loaded.signatures["sample"](**conds, random_normal=eps)["image"].numpy()
+    assert image.shape == (n, 32, 32) and np.all(image >= 0) and image.sum() > 0
+    np.testing.assert_array_equal(
+        image, loaded.signatures["sample"](**conds, random_normal=eps)["image"].numpy())
+
+    recipe = _recipe(trained["dataset"], trained["run"])
+    flow, _ = restore_flow(recipe)
+    model, _ = restore_mpcc(recipe)
+    z = flow.sample_from_normal(eps, np.stack([conds[c] for c in CONDITIONS], axis=1)).numpy()
+    np.testing.assert_allclose(loaded.signatures["decode"](z=z)["image"].numpy(), image,
+                               rtol=1e-5, atol=1e-8)
+    own = model.prior.assign(z).numpy()
+    same = loaded.signatures["sample_cluster"](**conds, random_normal=eps, cluster=own)
+    np.testing.assert_allclose(same["image"].numpy(), image, rtol=1e-4, atol=1e-7)
+    other = loaded.signatures["sample_cluster"](**conds, random_normal=eps,
+                                                cluster=((own + 1) % 3).astype(np.int32))
+    assert not np.allclose(other["image"].numpy(), image)
+    with pytest.raises(Exception, match="cluster must be in 0..2"):
+        loaded.signatures["sample_cluster"](**conds, random_normal=eps,
+                                            cluster=np.full(n, 3, np.int32))
+    lp = loaded.signatures["log_prob"](z=z, **conds)["log_prob"].numpy()
+    assert lp.shape == (n,) and np.all(np.isfinite(lp))
+
+
+def test_cluster_signature_is_the_membership_of_the_posterior_mean(trained, loaded):
+    from galsim_deep.datasets.reader import StampDataset
+
+    with StampDataset(trained["dataset"]) as data:
+        arrays = data.read(np.arange(5), ["stamp", "psf"])
+    image = arrays["stamp"].astype(np.float32)
+    psf = arrays["psf"].astype(np.float32)
+    probs = loaded.signatures["cluster"](image=image, psf=psf)["probabilities"].numpy()
+    assert probs.shape == (5, 3)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    mean = loaded.signatures["encode"](image=image, psf=psf)["mean"].numpy()
+    from galsim_deep.training.mpcc.train import restore_mpcc
+
+    model, _ = restore_mpcc(_recipe(trained["dataset"], trained["run"]))
+    np.testing.assert_allclose(probs, model.prior.membership(mean).numpy(), rtol=1e-4,
+                               atol=1e-6)
+
+
+def test_model_samples_through_galsim(trained):
+    galsim = pytest.importorskip("galsim")
+    from astropy.table import Table
+
+    from galsim_deep import GenerativeGalaxyModel
+
+    model = GenerativeGalaxyModel(str(trained["module"]))
+    assert model.latent_size == 4 and "sample_cluster" in model.signatures
+    cat = Table({"mag_auto": [21.0, 22.0], "flux_radius": [5.0, 6.0], "zphot": [0.5, 0.7]})
+    gals = model.sample(cat, rng=galsim.BaseDeviate(3))
+    again = model.sample(cat, rng=galsim.BaseDeviate(3))
+    assert len(gals) == 2 and all(g.flux > 0 for g in gals)
+    assert [g.flux for g in gals] == [g.flux for g in again]
+
+
+def test_run_log_and_scalars(trained):
+    log = json.loads((trained["run"] / "mpcc" / "training_log.json").read_text())
+    assert log["steps"] == 4 and log["d_steps"] == 2 and log["e_steps"] == 2
+    assert 0 <= log["metrics"]["test_cluster_accuracy"] <= 1
+    scalars = read_scalars(trained["run"] / "logs" / "mpcc")
+    assert [s for s, _ in scalars["d_loss"]] == [2, 4]
+    for name in ("g_loss", "encoder_nll", "cluster_ce", "prior_reg", "prior_accuracy"):
+        assert all(np.isfinite(v) for _, v in scalars[name])
+    # The flow was trained on the MPCC encoder's posteriors.
+    flow_log = json.loads((trained["run"] / "flow" / "training_log.json").read_text())
+    assert flow_log["steps"] == 6 and np.isfinite(flow_log["metrics"]["test_log_prob"])
+
+
+def test_cluster_report_through_the_cli(trained, tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["cluster", str(trained["module"]), "--dataset", str(trained["dataset"]),
+                 "--out", str(out), "--split", "all", "--per-cluster", "3", "--validate",
+                 "--validation-n", "4", "--processes", "1", "--quiet"]) == 0
+    report = json.loads((out / "clustering.json").read_text())
+    assert report["n_galaxies"] == 24 and sum(report["cluster_counts"]) == 24
+    acc = report["clustering"]["accuracy"]
+    # The best one-to-one mapping never does worse than the largest class alone.
+    table = np.array(report["clustering"]["contingency"])
+    assert table.shape == (3, 6) and acc >= table.sum(axis=0).max() / 24 - 1e-9
+    assert report["reconstruction"]["median_reduced_chi2"] > 0
+    assert report["reconstruction"]["median_truth_residual"] > 0  # mock data have the truth
+    for name in ("cluster_samples.png", "cluster_members.png", "contingency.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "clustering accuracy" in (out / "clustering.md").read_text()
+    assert '"accuracy"' in capsys.readouterr().out
+    # The size and ellipticity comparison of galsim_deep.validation, hooked in.
+    summary = json.loads((out / "validation" / "summary.json").read_text())
+    assert summary["run"]["model_family"] == "mpcc" and summary["n_galaxies"] == 4
+    quoted = report["validation"]["sigma_arcsec"]
+    assert quoted["real"] == summary["means"]["sigma_arcsec"]["real"]["mean"]
+    # ... and the side-by-side table of two reports.
+    assert main(["compare", f"A={out}", f"B={out / 'validation'}", "--out",
+                 str(tmp_path / "t.md")]) == 0
+    table = (tmp_path / "t.md").read_text()
+    assert "A: generated" in table and "B: gen - real" in table and "HSM size" in table
+
+
+def test_resume_equals_uninterrupted(trained, tmp_path):
+    from galsim_deep.training.mpcc.train import restore_mpcc, train_mpcc
+
+    resumed = _recipe(trained["dataset"], tmp_path / "r")
+    log = train_mpcc(resumed, progress=False, stop_at=2)
+    assert log["steps"] == 2
+    assert sorted(p.name for p in (tmp_path / "r" / "mpcc").glob("ckpt-*.index")) == \
+        ["ckpt-2.index"]
+    train_mpcc(resumed, progress=False)
+    a, _ = restore_mpcc(_recipe(trained["dataset"], trained["run"]))
+    b, step = restore_mpcc(resumed)
+    assert step == 4
+    for x, y in zip(a.variables, b.variables):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())  # same seed, same run
+
+
+def test_errors_name_the_fix(trained, tmp_path, capsys):
+    code = main(["train", "mpcc", "mpcc-tiny", "--set",
+                 f"dataset.path={tmp_path / 'missing.h5'}", "--quiet"])
+    assert code == 1 and "galsim-deep dataset build" in capsys.readouterr().err
+    code = main(["train", "flow-vae", "mpcc-tiny", "--set", f"output_dir={tmp_path}"])
+    assert code == 1 and "galsim-deep train mpcc" in capsys.readouterr().err
+    code = main(["train", "mpcc", "tiny", "--set", f"output_dir={tmp_path}"])
+    assert code == 1 and "galsim-deep train flow-vae" in capsys.readouterr().err
+    code = main(["train", "mpcc", "mpcc-tiny", "--set", f"dataset.path={trained['dataset']}",
+                 "--set", f"output_dir={tmp_path / 'big'}", "--set", "mpcc.batch_size=20",
+                 "--quiet"])
+    assert code == 1 and "lower mpcc.batch_size" in capsys.readouterr().err
+    code = main(["export", "mpcc-tiny", "--set", f"dataset.path={trained['dataset']}",
+                 "--set", f"output_dir={tmp_path / 'none'}", "--out", str(tmp_path / "m")])
+    assert code == 1 and "galsim-deep train mpcc" in capsys.readouterr().err
+
+
+_DISTRIBUTED = """
+import json, sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from galsim_deep.training.recipes import load_recipe
+from galsim_deep.training.mpcc.train import train_mpcc
+recipe = load_recipe("mpcc-tiny", [f"dataset.path={sys.argv[1]}", f"output_dir={sys.argv[2]}",
+                                   "distribute.strategy=mirrored", "mpcc.steps=1"])
+print("RESULT", json.dumps(train_mpcc(recipe, progress=False)))
+"""
+
+
+def test_mirrored_strategy_on_two_logical_cpus(mock_dataset_path, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.run([sys.executable, "-c", _DISTRIBUTED, str(mock_dataset_path),
+                           str(tmp_path / "run")], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT")][0]
+    log = json.loads(line[len("RESULT "):])
+    assert log["replicas"] == 2 and log["steps"] == 1
+    assert all(np.isfinite(v) for v in log["metrics"].values())
+    # Averaged over the global batch: the prior's terms are those of the one prior.
+    assert log["metrics"]["prior_stddev"] == pytest.approx(1.0, abs=0.01)

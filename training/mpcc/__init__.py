@@ -1,0 +1,19 @@
+"""The MPCC family (Astorga et al. 2020, "Matching Priors and Conditionals for Clustering";
+N. Astorga 2021, chapters 7-8): a GAN whose latent prior is a Gaussian mixture, with an
+encoder that inverts the generator and a cluster membership ``q(y | z)``, trained through
+the PSF and noise of the training stamps (Lanusse et al. 2020, section 2.2).
+
+* :mod:`~galsim_deep.training.mpcc.spectral` - spectrally normalised layers;
+* :mod:`~galsim_deep.training.mpcc.prior` - the GMM prior ``p(y) p(z | y)`` and the
+  membership ``q(y | z)``;
+* :mod:`~galsim_deep.training.mpcc.networks` - generator, discriminator and encoder
+  (sharing residual blocks);
+* :mod:`~galsim_deep.training.mpcc.forward` - the observation of a generated profile;
+* :mod:`~galsim_deep.training.mpcc.losses` - hinge loss and the terms of Eqs. 7.13-7.16;
+* :mod:`~galsim_deep.training.mpcc.model` - :class:`~galsim_deep.training.mpcc.model.MPCC`,
+  the networks in physical units;
+* :mod:`~galsim_deep.training.mpcc.train` - Algorithm 1 (``galsim-deep train mpcc``);
+* :mod:`~galsim_deep.training.mpcc.export` - the hub module (``galsim-deep export``);
+* :mod:`~galsim_deep.training.mpcc.evaluate` - clustering accuracy, reconstruction error,
+  figures.
+"""

@@ -1,0 +1,396 @@
+"""Train the MPCC model of a recipe: Algorithm 1 of Astorga (2021) (``galsim-deep train mpcc``).
+
+One training *step* is one pass of Algorithm 1, top to bottom:
+
+1. **Discriminator**, ``d_steps`` (4) times: take a batch of real stamps with
+   their PSFs and noise; draw clusters ``y ~ p(y)`` and codes
+   ``z ~ p(z | y)``; generate ``G(z, y)``, convolve each profile with a real
+   stamp's PSF and add noise with that stamp's noise power spectrum
+   (:func:`~galsim_deep.training.mpcc.forward.observe`); update ``D`` (shared trunk + head) on the
+   hinge loss.
+2. **Generator**, once: new ``(y, z)``, observed as above; update ``G`` and,
+   through ``z = mu_y + sigma_y * eps``, the prior's means and standard
+   deviations on ``-D(x_fake)``.
+3. **Encoder**, ``e_steps`` times: new ``(y, z)``, observed as above; update
+   the encoder (shared trunk + head) on Eq. 7.13 (the code ``z`` held
+   fixed); on the first of these steps also update the prior on Eq. 7.14
+   plus ``lambda_p`` times Eq. 7.16.
+
+Four Adam optimizers (``beta_1 = 0``, ``beta_2 = 0.999``): ``D``, ``G`` and
+the encoder at ``optimizer.learning_rate`` (2e-4), the prior at the larger
+``prior_optimizer.learning_rate``.  All randomness comes from stateless seeds
+of (run seed, step, replica, use), and a resumed run skips the data batches
+the interrupted one used, so the same recipe gives the same weights whether
+it runs in one go or is interrupted and resumed.  Checkpoints, the run log,
+TensorBoard scalars and the progress bar work as for the Flow-VAE
+(:mod:`galsim_deep.training.train_flow_vae`).
+
+The generator's batch norm is trained with batch statistics; its standing
+statistics are computed at export (:mod:`galsim_deep.training.mpcc.export`).  The conditional latent
+flow is trained afterwards on the frozen encoder with
+:func:`galsim_deep.training.train_latent_flow.train_latent_flow`, exactly as
+for a Flow-VAE.
+"""
+import time
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from ..flow_vae.model import auto_flux_scale
+from ..optim import make_optimizer
+from ..recipes import check_dataset, recipe_digest
+from ..runtime import (RunLog, configure_determinism, make_strategy, snapshot_recipe, step_seed,
+                       write_scalars)
+from .forward import observe
+from .losses import (cluster_cross_entropy, encoder_nll, hinge_discriminator_loss,
+                     hinge_generator_loss, prior_regularizer)
+from .model import MPCC
+
+__all__ = ["train_mpcc", "build_mpcc", "restore_mpcc", "make_train_step", "MPCC_FIELDS",
+           "SCALARS"]
+
+#: Dataset fields MPCC trains on.
+MPCC_FIELDS = ("stamp", "psf", "noise_variance", "noise_power")
+
+#: Scalars of each step (TensorBoard, run log).
+SCALARS = ("d_loss", "d_real", "d_fake", "g_loss", "encoder_nll", "cluster_ce", "prior_reg",
+           "prior_accuracy", "latent_mse", "prior_stddev", "prior_separation")
+
+
+def build_mpcc(recipe):
+    """A new, untrained :class:`~galsim_deep.training.mpcc.model.MPCC` with the recipe's sizes."""
+    m = recipe["mpcc"]
+    return MPCC(recipe["dataset"]["stamp_size"], m["n_clusters"], m["latent_size"],
+                m["embedding_size"], m["n_stages"], m["base_depth"], m["max_depth"],
+                m["shared_blocks"], m["activation"], m["prior_floor"], m["prior_init_scale"],
+                seed=recipe["seed"])
+
+
+def restore_mpcc(recipe, checkpoint_dir=None):
+    """The model of the latest checkpoint of a recipe's MPCC run.
+
+    Parameters
+    ----------
+    recipe : dict
+        A loaded MPCC recipe.
+    checkpoint_dir : str or Path, optional
+        Default ``<output_dir>/mpcc``.
+
+    Returns
+    -------
+    model : MPCC
+    step : int
+        The step (pass of Algorithm 1) of the checkpoint.
+    """
+    checkpoint_dir = Path(checkpoint_dir or Path(recipe["output_dir"]) / "mpcc")
+    latest = tf.train.latest_checkpoint(str(checkpoint_dir))
+    if latest is None:
+        raise FileNotFoundError(
+            f"no MPCC checkpoint in {checkpoint_dir}; train the model first with\n"
+            f"    galsim-deep train mpcc {recipe['source']}")
+    model = build_mpcc(recipe)
+    step = tf.Variable(0, dtype=tf.int64)
+    tf.train.Checkpoint(model=model, step=step).restore(latest).expect_partial()
+    return model, int(step.numpy())
+
+
+def _data(recipe, skip_steps):
+    from galsim_deep.datasets.reader import make_tf_dataset
+
+    m = recipe["mpcc"]
+    fields = MPCC_FIELDS if m["noise"] == "power" else MPCC_FIELDS[:3]
+    # One element per step: the d_steps real batches of the discriminator updates (on
+    # several devices, each replica takes its share and splits it into d_steps batches).
+    ds = make_tf_dataset(recipe["dataset"]["path"], split="train",
+                         batch_size=m["batch_size"] * m["d_steps"], shuffle=True,
+                         seed=recipe["seed"], augment=recipe["dataset"]["augment"],
+                         repeat=True, fields=fields, drop_remainder=True)
+    # A resumed run continues where the interrupted one stopped in the data stream.
+    return ds.skip(skip_steps) if skip_steps else ds
+
+
+def _check_batches(recipe, replicas):
+    m = recipe["mpcc"]
+    if m["batch_size"] % replicas:
+        raise ValueError(f"mpcc.batch_size {m['batch_size']} is not a multiple of the "
+                         f"{replicas} devices; change mpcc.batch_size")
+    from galsim_deep.datasets.reader import StampDataset
+
+    with StampDataset(recipe["dataset"]["path"]) as data:
+        n_train = len(data.indices("train"))
+    need = m["batch_size"] * m["d_steps"]
+    if n_train < need:
+        raise ValueError(f"the train split of {recipe['dataset']['path']} has {n_train} stamps, "
+                         f"fewer than the {need} of one step (mpcc.batch_size x mpcc.d_steps); "
+                         f"lower mpcc.batch_size or build a larger dataset with\n    "
+                         f"{recipe['dataset']['build_command']}")
+
+
+def make_train_step(model, optimizers, recipe, strategy):
+    """The function running one pass of Algorithm 1 on a distributed batch.
+
+    Each update (of ``D``, of ``G`` and the prior, of the encoder) is its own
+    ``tf.function``, traced once and called ``d_steps``, 1 and ``e_steps``
+    times, which keeps graph building short.
+
+    Parameters
+    ----------
+    model : MPCC
+    optimizers : dict
+        ``{"d", "g", "e", "prior"}`` -> built ``tf_keras`` optimizers; ``g``'s
+        ``iterations`` counts the steps.
+    recipe : dict
+        The loaded recipe.
+    strategy : tf.distribute.Strategy
+
+    Returns
+    -------
+    callable
+        ``train_step(batch) -> dict`` of the :data:`SCALARS` (tensors),
+        averaged over the global batch.
+    """
+    m = recipe["mpcc"]
+    seed = recipe["seed"]
+    d_steps, e_steps = m["d_steps"], m["e_steps"]
+    global_b = m["batch_size"]
+    replicas = strategy.num_replicas_in_sync
+    b = global_b // replicas
+    k_clusters, latent = m["n_clusters"], m["latent_size"]
+    n_pixels = recipe["dataset"]["stamp_size"] ** 2
+    mode = m["convolution"]
+    use_power = m["noise"] == "power"
+    weight = float(m["prior_weight"])
+    d_opt, g_opt, e_opt, p_opt = (optimizers[k] for k in ("d", "g", "e", "prior"))
+    fold = tf.random.experimental.stateless_fold_in
+    step = g_opt.iterations  # the pass of Algorithm 1 (G is updated once per pass)
+
+    def average(per_example):
+        return tf.nn.compute_average_loss(per_example, global_batch_size=global_b)
+
+    def draw(stream):
+        """Clusters y ~ p(y) and normals for z ~ p(z | y), from (seed, step, replica, stream)."""
+        ctx = tf.distribute.get_replica_context()
+        key = fold(step_seed(seed, step, ctx.replica_id_in_sync_group), stream)
+        y = tf.random.stateless_uniform([b], seed=fold(key, 0), maxval=k_clusters,
+                                        dtype=tf.int32)
+        eps = tf.random.stateless_normal([b, latent], seed=fold(key, 1))
+        return y, eps, fold(key, 2)
+
+    def fake(z, y, parts, j, noise_seed):
+        """Generated profiles observed with the PSFs and noise of real batch ``j``."""
+        profile = model.generate(z, y, training=True)
+        noise = {"noise_power": parts["noise_power"][j]} if use_power else \
+            {"noise_variance": parts["noise_variance"][j]}
+        return observe(profile, parts["psf"][j], noise_seed, mode=mode, **noise)
+
+    def split(batch):
+        return {k: tf.reshape(v, tf.concat([[d_steps, b], tf.shape(v)[1:]], 0))
+                for k, v in batch.items()}
+
+    def d_replica(parts, j):
+        y, eps, noise_seed = draw(10 * j + 1)
+        x_fake = fake(model.prior.sample(y, eps), y, parts, j, noise_seed)
+        psf = parts["psf"][j]
+        with tf.GradientTape() as tape:
+            logits = model.discriminate(tf.concat([parts["stamp"][j], x_fake], 0),
+                                        tf.concat([psf, psf], 0), training=True)
+            real, fake_logits = logits[:b], logits[b:]
+            loss = average(hinge_discriminator_loss(real, fake_logits))
+        grads = tape.gradient(loss, model.discriminator_variables)
+        d_opt.apply_gradients(zip(grads, model.discriminator_variables))
+        return {"d_loss": loss, "d_real": average(real), "d_fake": average(fake_logits)}
+
+    def g_replica(parts):
+        y, eps, noise_seed = draw(1001)
+        g_vars, p_vars = model.generator_variables, model.prior_variables
+        with tf.GradientTape() as tape:
+            x_fake = fake(model.prior.sample(y, eps), y, parts, 0, noise_seed)
+            loss = average(hinge_generator_loss(model.discriminate(x_fake, parts["psf"][0])))
+        grads = tape.gradient(loss, g_vars + p_vars)
+        g_opt.apply_gradients(zip(grads[:len(g_vars)], g_vars))
+        p_opt.apply_gradients(zip(grads[len(g_vars):], p_vars))
+        return {"g_loss": loss}
+
+    def e_replica(parts, i, with_prior):
+        y, eps, noise_seed = draw(2001 + 10 * i)
+        j = i % d_steps
+        x_fake = fake(model.prior.sample(y, eps), y, parts, j, noise_seed)
+        e_vars, p_vars = model.encoder_variables, model.prior_variables
+        out = {}
+        with tf.GradientTape() as tape:
+            z = model.prior.sample(y, eps)
+            mean, stddev = model.encode(x_fake, parts["psf"][j])
+            nll = average(encoder_nll(tf.stop_gradient(z), mean, stddev, n_pixels))
+            total = nll
+            if with_prior:
+                logits = model.prior.membership_logits(z)
+                ce = average(cluster_cross_entropy(logits, y))
+                reg = prior_regularizer(model.prior.stddevs) / replicas
+                total = total + ce + weight * reg
+        grads = tape.gradient(total, e_vars + p_vars if with_prior else e_vars)
+        e_opt.apply_gradients(zip(grads[:len(e_vars)], e_vars))
+        if with_prior:
+            p_opt.apply_gradients(zip(grads[len(e_vars):], p_vars))
+            hits = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), y),
+                           tf.float32)
+            out.update(cluster_ce=ce, prior_reg=reg, prior_accuracy=average(hits))
+        out["encoder_nll"] = nll
+        out["latent_mse"] = average(tf.reduce_mean(tf.square(mean - tf.stop_gradient(z)),
+                                                   axis=-1))
+        means, sds = model.prior.means, model.prior.stddevs
+        dist = tf.sqrt(tf.reduce_sum(tf.square(means[:, None] - means[None]), -1) + 1e-12)
+        off = 1.0 - tf.eye(k_clusters)
+        out["prior_stddev"] = tf.reduce_mean(sds) / replicas
+        out["prior_separation"] = (tf.reduce_sum(dist * off) / tf.reduce_sum(off)) / replicas
+        return out
+
+    def reduce(per_replica):
+        return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+                for k, v in per_replica.items()}
+
+    @tf.function
+    def split_batch(batch):
+        return strategy.run(split, args=(batch,))
+
+    @tf.function
+    def d_update(parts, j):
+        return reduce(strategy.run(d_replica, args=(parts, j)))
+
+    @tf.function
+    def g_update(parts):
+        return reduce(strategy.run(g_replica, args=(parts,)))
+
+    @tf.function
+    def e_update(parts, i, with_prior):
+        return reduce(strategy.run(e_replica, args=(parts, i, with_prior)))
+
+    def train_step(batch):
+        parts = split_batch(batch)
+        out = {}
+        for j in range(d_steps):
+            out.update(d_update(parts, tf.constant(j)))
+        out.update(g_update(parts))
+        for i in range(e_steps):
+            out.update(e_update(parts, tf.constant(i), i == 0))
+        return out
+
+    return train_step
+
+
+def train_mpcc(recipe, progress=True, stop_at=None):
+    """Train (or resume training) the MPCC model of a recipe.
+
+    Parameters
+    ----------
+    recipe : dict
+        A loaded MPCC recipe (:func:`~galsim_deep.training.recipes.load_recipe`).
+    progress : bool
+        Show a tqdm progress bar.
+    stop_at : int, optional
+        Stop after this step (checkpointing it) instead of ``mpcc.steps``;
+        a later call resumes from there.
+
+    Returns
+    -------
+    dict
+        The run log: ``steps``, ``wall_time_s``, ``seconds_per_step``,
+        ``metrics`` (last scalars; ``test_cluster_accuracy`` at the end when
+        the dataset has morphology labels), ``steady_seconds_per_step`` (the
+        time per step of this session after its first, graph-building one),
+        ``checkpoint``.
+    """
+    if recipe.get("family") != "mpcc":
+        raise ValueError(f"recipe {recipe['name']!r} is a {recipe.get('family')!r} recipe; "
+                         f"train it with `galsim-deep train flow-vae`, or pick an MPCC recipe "
+                         f"(family: mpcc), e.g. mpcc-mock-cosmos-64")
+    cfg = recipe["mpcc"]
+    out = Path(recipe["output_dir"]) / "mpcc"
+    data = check_dataset(recipe)
+    snapshot_recipe(recipe, out / "recipe.yaml", recipe_digest(recipe, ("dataset", "mpcc")))
+    configure_determinism(recipe["seed"], recipe["deterministic"])
+    strategy = make_strategy(recipe["distribute"])
+    replicas = strategy.num_replicas_in_sync
+    _check_batches(recipe, replicas)
+
+    with strategy.scope():
+        model = build_mpcc(recipe)
+        optimizers = {"d": make_optimizer(cfg["optimizer"]),
+                      "g": make_optimizer(cfg["optimizer"]),
+                      "e": make_optimizer(cfg["optimizer"]),
+                      "prior": make_optimizer(cfg["prior_optimizer"])}
+        optimizers["d"].build(model.discriminator_variables)
+        optimizers["g"].build(model.generator_variables)
+        optimizers["e"].build(model.encoder_variables)
+        optimizers["prior"].build(model.prior_variables)
+    step = optimizers["g"].iterations
+    ckpt = tf.train.Checkpoint(model=model, step=step, **{f"{k}_optimizer": v
+                                                           for k, v in optimizers.items()})
+    manager = tf.train.CheckpointManager(ckpt, str(out), max_to_keep=cfg["keep_checkpoints"])
+    if manager.latest_checkpoint:
+        ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    else:
+        scale = cfg["flux_scale"]
+        if scale == "auto":
+            stamps = data.read(data.indices("train")[:2000], ["stamp"])["stamp"]
+            scale = auto_flux_scale(stamps)
+        model.flux_scale.assign(float(scale))
+    start = int(step.numpy())
+    total = min(cfg["steps"], stop_at) if stop_at is not None else cfg["steps"]
+
+    batches = iter(strategy.experimental_distribute_dataset(_data(recipe, start)))
+    train_step = make_train_step(model, optimizers, recipe, strategy)
+
+    writer = tf.summary.create_file_writer(str(Path(recipe["output_dir"]) / "logs" / "mpcc"))
+    log = RunLog(out / "training_log.json")
+    log.data.update(recipe=recipe["name"], batch_size=cfg["batch_size"], replicas=replicas,
+                    d_steps=cfg["d_steps"], e_steps=cfg["e_steps"],
+                    flux_scale=float(model.flux_scale.numpy()))
+    log.start(start)
+    scalars = {}
+    steady = None  # (time, step) after the session's first step, which builds the graphs
+    bar = tqdm(total=total, initial=min(start, total), desc="train MPCC", unit="step",
+               disable=not progress, dynamic_ncols=True)
+    try:
+        while int(step.numpy()) < total:
+            scalars = train_step(next(batches))
+            now = int(step.numpy())
+            if steady is None:
+                steady = (time.perf_counter(), now)
+            bar.update(1)
+            if now % cfg["summary_every"] == 0 or now == total:
+                scalars = {k: float(v) for k, v in scalars.items()}
+                bad = [k for k, v in scalars.items() if not np.isfinite(v)]
+                if bad:
+                    raise FloatingPointError(
+                        f"MPCC losses {bad} became non-finite at step {now}; lower "
+                        f"mpcc.optimizer.learning_rate or check the dataset for bad stamps "
+                        f"(the last good checkpoint is {manager.latest_checkpoint})")
+                bar.set_postfix(d=f"{scalars['d_loss']:.3g}", g=f"{scalars['g_loss']:.3g}",
+                                acc=f"{scalars['prior_accuracy']:.2f}")
+                write_scalars(writer, now, scalars)
+            if now % cfg["checkpoint_every"] == 0 or now == total:
+                manager.save(checkpoint_number=now)
+                log.update(now, **{k: float(v) for k, v in scalars.items()})
+    except KeyboardInterrupt:
+        manager.save(checkpoint_number=int(step.numpy()))
+        log.update(int(step.numpy()), **{k: float(v) for k, v in scalars.items()})
+        raise
+    finally:
+        bar.close()
+        writer.close()
+    if manager.latest_checkpoint is None:
+        manager.save(checkpoint_number=int(step.numpy()))
+    if steady is not None and int(step.numpy()) > steady[1]:
+        log.data["steady_seconds_per_step"] = round(
+            (time.perf_counter() - steady[0]) / (int(step.numpy()) - steady[1]), 5)
+    if int(step.numpy()) >= cfg["steps"] and "label" in data.fields:
+        from .evaluate import dataset_clustering
+
+        result = dataset_clustering(model, recipe["dataset"]["path"], split="test")
+        if result is not None:
+            log.data["metrics"]["test_cluster_accuracy"] = result["accuracy"]
+    log.data["checkpoint"] = manager.latest_checkpoint
+    log.write()
+    return dict(log.data)
