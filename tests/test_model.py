@@ -130,6 +130,13 @@ def test_same_seed_identical_whatever_batch_size(model, batch_size):
         np.testing.assert_array_equal(a.image.array, b.image.array)
 
 
+def test_seed_zero_is_reproducible(model):
+    """GalSim reads BaseDeviate(0) as 'seed from the clock'; here 0 is a seed like any other."""
+    a = model.sample(_cat(), rng=0)
+    b = model.sample(_cat(), rng=0)
+    np.testing.assert_array_equal(a[0].image.array, b[0].image.array)
+
+
 def test_different_seeds_differ_and_deviate_advances(model):
     a = model.sample(_cat(), rng=1)
     b = model.sample(_cat(), rng=2)

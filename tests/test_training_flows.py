@@ -12,11 +12,38 @@ def flow():
     f = ConditionalMAF(latent_size=4, condition_size=2, n_stages=3, hidden_units=(16, 16),
                        seed=3)
     f.adapt_conditions(np.array([[20.0, 5.0], [24.0, 15.0], [22.0, 10.0]]))
-    # Non-trivial weights: the output layers of a new MADE are not zero, but make the
-    # scales clearly different from 1 so the tests see the log-scales at work.
+    f.adapt_latents(np.random.default_rng(0).normal(2.0, 3.0, size=(50, 4)))
+    # Non-trivial weights: a new flow starts as the identity (zero output layers); give
+    # those layers seeded random values and make the scales clearly different from 1 so
+    # the tests see the log-scales at work.
+    for i, made in enumerate(f.made):
+        for j, layer in enumerate(made._network.layers):
+            kernel = getattr(layer, "kernel", None)
+            if kernel is not None and not np.any(kernel.numpy()):
+                init = tf.random.stateless_normal(kernel.shape, [i, j]) * 0.1
+                # the masked layers' constraint keeps the autoregressive mask
+                kernel.assign(layer.kernel_constraint(init) if layer.kernel_constraint else init)
     for v in f.trainable_variables:
         v.assign(v * 1.5)
     return f
+
+
+def test_new_flow_is_a_standardised_normal():
+    """Untrained: the identity after the stored affine map, whatever the depth."""
+    f = ConditionalMAF(latent_size=3, condition_size=1, n_stages=8, hidden_units=(64, 64))
+    rng = np.random.default_rng(1)
+    codes = rng.normal([1.0, -2.0, 0.5], [0.5, 2.0, 1.0], size=(2000, 3))
+    f.adapt_latents(codes)
+    np.testing.assert_allclose(f.latent_shift.numpy(), [1.0, -2.0, 0.5], atol=0.1)
+    np.testing.assert_allclose(f.latent_scale.numpy(), [0.5, 2.0, 1.0], rtol=0.1)
+    z = codes[:5].astype(np.float32)
+    cond = np.zeros((5, 1), np.float32)
+    u = (z - f.latent_shift.numpy()) / f.latent_scale.numpy()
+    expected = (-0.5 * u ** 2 - 0.5 * np.log(2 * np.pi)).sum(1) - np.log(
+        f.latent_scale.numpy()).sum()
+    np.testing.assert_allclose(f.log_prob(z, cond).numpy(), expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="NaN"):
+        f.adapt_latents(np.full((3, 3), np.nan))
 
 
 def _inputs(n=6, seed=0):

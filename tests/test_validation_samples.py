@@ -72,3 +72,20 @@ def test_select_galaxies():
     assert not np.array_equal(idx, sp.select_galaxies(100, 10, seed=4))
     np.testing.assert_array_equal(sp.select_galaxies(5, 10, seed=0), np.arange(5))
     np.testing.assert_array_equal(sp.select_galaxies(5, None, seed=0), np.arange(5))
+
+
+@pytest.mark.parametrize("row", [[20.0, 0.3, 1.0, 0.6, 0.4], [300.0, 0.8, 4.0, 0.52, 1.51]])
+def test_parametric_profile_matches_the_dataset_sersic_inside_the_stamp(row):
+    from galsim_deep.datasets.format import sersic_from_parametric
+
+    psf = galsim.Gaussian(fwhm=0.1)
+    size, scale = 48, 0.03
+    ours = galsim.Convolve(sp.parametric_profile(row, size, scale, sersic_prec=0.0), psf)
+    ref = galsim.Convolve(sersic_from_parametric(row), psf)
+    a = ours.drawImage(nx=size, ny=size, scale=scale, method="no_pixel").array
+    b = ref.drawImage(nx=size, ny=size, scale=scale, method="no_pixel").array
+    np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-4 * b.max())
+    with pytest.raises(ValueError, match="parametric row"):
+        sp.parametric_profile([1.0, -0.1, 1.0, 0.5, 0.0], size, scale)
+    with pytest.raises(ValueError, match="parametric row"):
+        sp.parametric_profile([1.0, np.nan, 1.0, 0.5, 0.0], size, scale)

@@ -16,7 +16,11 @@ Probability bijectors, from a standard normal ``eps`` to ``z``::
   reversed, so every dimension is conditioned on every other one somewhere;
 * conditions are standardised inside the graph with a stored mean and
   standard deviation (:meth:`ConditionalMAF.adapt_conditions`), so raw
-  catalogue values go in.
+  catalogue values go in;
+* the last step is a stored affine map, ``z = shift + scale * z'`` with the
+  training codes' median and MAD (:meth:`ConditionalMAF.adapt_latents`), and
+  every stage starts as the identity, so training starts from a sensible
+  density whatever the encoder's scale.
 
 All randomness of :meth:`ConditionalMAF.sample_from_normal` comes from its
 ``eps`` argument.
@@ -95,11 +99,31 @@ class ConditionalMAF(tf.Module):
             # Stored (not trainable) so a restored flow has the permutations it was trained with.
             self.permutations = [tf.Variable(p, trainable=False, name=f"permutation_{i}")
                                  for i, p in enumerate(perms)]
+            # z = latent_shift + latent_scale * MAF(eps), see adapt_latents.
+            self.latent_shift = tf.Variable(tf.zeros([latent_size]), trainable=False,
+                                            name="latent_shift")
+            self.latent_scale = tf.Variable(tf.ones([latent_size]), trainable=False,
+                                            name="latent_scale")
         # Build every network now, so checkpoints restore into existing variables.
         eps = tf.zeros([1, self.latent_size])
         cond = tf.zeros([1, self.condition_size])
         for made in self.made:
             made(eps, conditional_input=cond)
+        self._start_as_identity()
+
+    def _start_as_identity(self):
+        """Zero the output layer of every stage (shift 0, log-scale 0): the flow starts
+        as the identity.  With random output weights the stages' scalings compound: an
+        untrained 8-stage flow of 2 x 256 units gives standard-normal codes
+        ``log p ~ -1e19`` and the first gradient overflows."""
+        width = 2 * self.latent_size
+        for made in self.made:
+            out = made.trainable_variables[-3:]  # masked kernel, bias, conditional kernel
+            if not all(v.shape[-1] == width for v in out):
+                raise RuntimeError("unexpected AutoregressiveNetwork layout: cannot find the "
+                                   "output layer to start the flow as the identity")
+            for v in out:
+                v.assign(tf.zeros_like(v))
 
     # -- conditions ---------------------------------------------------------
     def adapt_conditions(self, conditions):
@@ -120,6 +144,29 @@ class ConditionalMAF(tf.Module):
         std = np.where(std > 0, std, 1.0)
         self.condition_mean.assign(c.mean(axis=0).astype(np.float32))
         self.condition_std.assign(std.astype(np.float32))
+
+    def adapt_latents(self, z):
+        """Store a robust location and scale of the training codes (median, 1.4826 MAD).
+
+        The flow then models the standardised codes, so it starts (as the
+        identity) close to their distribution whatever the encoder's scale.
+
+        Parameters
+        ----------
+        z : array_like
+            ``[N, L]`` latent codes of the training set.
+        """
+        z = np.asarray(z, dtype=np.float64)
+        if z.ndim != 2 or z.shape[1] != self.latent_size:
+            raise ValueError(f"codes must be [N, {self.latent_size}], got {z.shape}")
+        if not np.all(np.isfinite(z)):
+            raise ValueError("latent codes contain NaN or infinite values")
+        shift = np.median(z, axis=0)
+        scale = 1.4826 * np.median(np.abs(z - shift), axis=0)
+        scale = np.where(scale > 0, scale, z.std(axis=0))
+        scale = np.where(scale > 0, scale, 1.0)
+        self.latent_shift.assign(shift.astype(np.float32))
+        self.latent_scale.assign(scale.astype(np.float32))
 
     def standardize(self, conditions):
         """Return ``(conditions - mean) / std`` with the stored statistics."""
@@ -150,6 +197,8 @@ class ConditionalMAF(tf.Module):
                 shift_and_log_scale_fn=self._shift_and_log_scale_fn(made), name=f"maf_{i}"))
             if i < self.n_stages - 1:
                 parts.append(tfb.Permute(self.permutations[i], name=f"permute_{i}"))
+        parts += [tfb.Scale(self.latent_scale, name="latent_scale"),
+                  tfb.Shift(self.latent_shift, name="latent_shift")]
         # Chain applies its list right to left: parts[0] acts first on eps.
         return tfb.Chain(parts[::-1], name="conditional_maf")
 

@@ -195,6 +195,7 @@ def train_latent_flow(recipe, progress=True, stop_at=None):
         ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
     else:
         flow.adapt_conditions(arrays["conditions"])
+        flow.adapt_latents(arrays["mean"])
     start = int(step.numpy())
     total = min(cfg["steps"], stop_at) if stop_at is not None else cfg["steps"]
 

@@ -13,6 +13,7 @@ import hashlib
 import json
 import shutil
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,7 @@ def _load_block(path, size):
     try:
         with np.load(path) as data:
             block = {k: np.array(data[k]) for k in _BLOCK_KEYS}
-    except (OSError, KeyError, ValueError, EOFError):
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
         return None  # corrupt or incomplete: measure again
     if any(len(v) != size for v in block.values()):
         return None
@@ -92,8 +93,7 @@ def _measure_all(samples, cache_dir, processes, settings, block_size, progress):
                     blocks[name, start] = block
             finally:
                 if pool is not None:
-                    pool.terminate()
-                    pool.join()
+                    pool.shutdown(wait=True, cancel_futures=True)
     return {name: {k: np.concatenate([blocks[name, s][k] for s in starts]) for k in _BLOCK_KEYS}
             for name in SAMPLES}
 
@@ -125,7 +125,7 @@ def load_measurements(path):
     conditions : dict
         conditioning column -> ndarray [N].
     index : ndarray [N]
-        Positions of the galaxies in the dataset split.
+        Example indices of the galaxies in the dataset file.
     """
     path = Path(path)
     if not path.exists():

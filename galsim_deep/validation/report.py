@@ -12,8 +12,9 @@ The figures are analogues of Lanusse et al. (2020), Figs. 6-9:
 ``morphology_histograms.png`` (Fig. 8)
     Marginal histograms of Gini, M20, M, I and D.
 ``gini_m20.png``, ``intensity_deviation.png`` (Fig. 9)
-    2-D histograms in three panels (real, parametric, generated), the real
-    sample's contours drawn over the other two.
+    2-D histograms in three panels (real, parametric, generated), with
+    logarithmic colours; contours of the real sample (smoothed by one bin,
+    enclosing 38%, 68% and 90% of it) are drawn over the other two.
 ``examples.png``
     A few galaxies as observed in the three samples.
 
@@ -211,28 +212,38 @@ def plot_2d_histograms(measurements, x, y, path, limits=None, reference="real"):
     reference : str
         Sample whose contours are drawn on every panel.
     """
+    from matplotlib.colors import LogNorm
+
     samples = list(measurements)
     fig, axes = _figure(1, len(samples), size=(3.8, 3.5))
     lx = limits[0] if limits else None
     ly = limits[1] if limits else None
-    bx = _bins([m[x] for m in measurements.values()], n=25, limits=lx)
-    by = _bins([m[y] for m in measurements.values()], n=25, limits=ly)
+    count = max(len(m[x]) for m in measurements.values())
+    nbins = int(np.clip(np.sqrt(count) / 2, 8, 30))
+    bx = _bins([m[x] for m in measurements.values()], n=nbins, limits=lx)
+    by = _bins([m[y] for m in measurements.values()], n=nbins, limits=ly)
     hists = {}
     for s in samples:
         ok = np.isfinite(measurements[s][x]) & np.isfinite(measurements[s][y])
         h, _, _ = np.histogram2d(np.asarray(measurements[s][x])[ok],
-                                 np.asarray(measurements[s][y])[ok], bins=(bx, by), density=True)
+                                 np.asarray(measurements[s][y])[ok], bins=(bx, by))
         hists[s] = (h, int(ok.sum()))
-    vmax = max(float(h.max()) for h, _ in hists.values()) or 1.0
     xc, yc = 0.5 * (bx[1:] + bx[:-1]), 0.5 * (by[1:] + by[:-1])
+    from scipy.ndimage import gaussian_filter
+
+    ref_h = hists.get(reference, (None,))[0]
+    if ref_h is not None:
+        ref_h = gaussian_filter(ref_h, 1.0)  # smooth contours: one-bin Gaussian
+    levels = _mass_levels(ref_h) if ref_h is not None else []
     for ax, s in zip(axes[0], samples):
         h, count = hists[s]
-        ax.pcolormesh(bx, by, h.T, cmap="Greys" if s == reference else "Blues",
-                      vmin=0.0, vmax=vmax)
-        ref_h = hists.get(reference, (None,))[0]
-        if s != reference and ref_h is not None and ref_h.max() > 0:
-            ax.contour(xc, yc, ref_h.T, levels=ref_h.max() * np.array([0.1, 0.3, 0.6]),
-                       colors="k", linewidths=0.8)
+        if h.max() > 0:
+            # Logarithmic colours, each panel to its own peak, so tails show.
+            ax.pcolormesh(bx, by, np.ma.masked_equal(h.T, 0.0),
+                          cmap="Greys" if s == reference else "Blues",
+                          norm=LogNorm(vmin=max(h.max() * 1e-3, 0.5), vmax=h.max()))
+        if s != reference and len(levels):
+            ax.contour(xc, yc, ref_h.T, levels=levels, colors="k", linewidths=0.8)
         ax.set_title(f"{s} ({count})")
         ax.set_xlabel(LABELS.get(x, x))
         ax.set_ylabel(LABELS.get(y, y))
@@ -240,6 +251,17 @@ def plot_2d_histograms(measurements, x, y, path, limits=None, reference="real"):
         for ax in axes[0]:
             ax.invert_xaxis()
     _save(fig, path)
+
+
+def _mass_levels(h, fractions=(0.9, 0.68, 0.38)):
+    """Histogram values enclosing the given fractions of the counts (highest bins first)."""
+    if h is None or h.sum() <= 0:
+        return []
+    values = np.sort(h.ravel())[::-1]
+    cum = np.cumsum(values) / values.sum()
+    levels = sorted({float(values[min(np.searchsorted(cum, f), values.size - 1)])
+                     for f in fractions})
+    return [v for v in levels if v > 0] if len(levels) > 1 or levels[0] > 0 else []
 
 
 def plot_examples(stamps, path, n=8):

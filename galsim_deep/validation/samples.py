@@ -9,10 +9,11 @@ noise power spectrum (Lanusse et al. 2020, section 4.4):
     The dataset's ``stamp``: for the ``cosmos`` source the HST image, for the
     ``mock-cosmos`` source the mock truth convolved with the PSF plus noise.
 ``parametric``
-    The galaxy's single-Sérsic ``parametric`` row
-    (:func:`galsim_deep.datasets.format.sersic_from_parametric`; the COSMOS
-    catalog fit for ``cosmos``, the fit of the smooth main component for
-    ``mock-cosmos``), convolved with the PSF, plus noise.
+    The galaxy's single-Sérsic ``parametric`` row (the COSMOS catalog fit for
+    ``cosmos``, the smooth main component for ``mock-cosmos``), as
+    :func:`galsim_deep.datasets.format.sersic_from_parametric` builds it but
+    truncated far outside the stamp (:func:`parametric_profile`), convolved
+    with the PSF, plus noise.
 ``generated``
     A model sample conditioned on the galaxy's own conditioning columns
     (:meth:`galsim_deep.GenerativeGalaxyModel.sample`), convolved with the PSF,
@@ -28,18 +29,19 @@ Noise (:func:`noise_field`) is drawn from the stored ``noise_power``
 (Gaussian, stationary, with that power spectrum; exact for the circular
 correlation on the stamp), so correlated noise (COSMOS) is matched as well as
 white noise; the noise already in the real stamps is left as it is.  Every
-draw is seeded: the galaxy at position ``j`` of the dataset split gets the
+draw is seeded: the galaxy of example index ``j`` in the dataset gets the
 noise of ``numpy.random.default_rng([seed, j, k])`` (``k`` = 1 parametric, 2
 generated), and the ``i``-th selected galaxy the ``i``-th latent numbers of
-``galsim.BaseDeviate(seed)``, so a run is reproducible and its stamps do not
-depend on the batch size or the number of worker processes.
+``galsim.BaseDeviate(model_seed(seed))``, so a run is reproducible and its
+stamps do not depend on the batch size or the number of worker processes.
 """
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["SAMPLES", "ValidationSamples", "select_galaxies", "psf_profile", "noise_field",
-           "observe", "draw_samples"]
+__all__ = ["SAMPLES", "ValidationSamples", "select_galaxies", "psf_profile",
+           "parametric_profile", "model_seed", "noise_field", "observe", "draw_samples"]
 
 #: Names of the three samples, in report order.
 SAMPLES = ("real", "parametric", "generated")
@@ -62,7 +64,7 @@ class ValidationSamples:
     conditions : dict of str -> ndarray [N]
         The dataset's conditioning columns of the galaxies.
     index : ndarray [N]
-        Positions of the galaxies in the dataset split.
+        Example indices of the galaxies in the dataset file.
     pixel_scale : float
         Arcsec per pixel.
     stamp_size : int
@@ -83,6 +85,26 @@ class ValidationSamples:
     stamp_size: int
     source: str
     failed_draws: dict = field(default_factory=dict)
+
+
+def model_seed(seed):
+    """The GalSim seed of the model's latent numbers for a validation ``seed``.
+
+    GalSim seeds a ``BaseDeviate(0)`` from the system clock, so the seed is
+    derived (``numpy.random.SeedSequence([seed, 1])``) into 1 .. 2**31 - 1:
+    every ``seed``, 0 included, gives reproducible samples.
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed.
+
+    Returns
+    -------
+    int
+    """
+    state = np.random.SeedSequence([int(seed), 1]).generate_state(1, dtype=np.uint32)[0]
+    return 1 + int(state) % (2 ** 31 - 1)
 
 
 def select_galaxies(n_available, n, seed):
@@ -137,6 +159,60 @@ def psf_profile(psf, pixel_scale):
     # GalSim's Image.center for an even size is pixel S//2 (0-based), where
     # the PSF convention puts the PSF centre.
     return galsim.InterpolatedImage(image, use_true_center=False, normalization="flux")
+
+
+def parametric_profile(row, stamp_size, pixel_scale, sersic_prec=0.05):
+    """The Sérsic profile of a ``parametric`` row, truncated far outside the stamp.
+
+    The profile is that of
+    :func:`galsim_deep.datasets.format.sersic_from_parametric` (a circular
+    Sérsic of the row's half-light radius, sheared to axis ratio ``q`` at
+    angle ``beta``) inside an ellipse whose minor semi-axis is the stamp's
+    width, and zero beyond (``galsim.Sersic(trunc=..., flux_untruncated=True)``,
+    so the profile inside is unchanged).  Light from beyond that ellipse
+    cannot reach the stamp, and the truncation keeps GalSim's FFTs small for
+    catalog fits with large ``n`` and half-light radii of several arcsec
+    (without it one such galaxy needs an 8256x8256 FFT).
+
+    Parameters
+    ----------
+    row : array_like of 5 floats
+        ``(flux, half_light_radius [arcsec], sersic_n, q, beta [radians])``.
+    stamp_size : int
+        Pixels.
+    pixel_scale : float
+        Arcsec per pixel.
+    sersic_prec : float
+        Round the Sérsic index to this precision (0: exact), as
+        ``galsim.COSMOSCatalog`` does to reuse GalSim's cached profiles.
+
+    Returns
+    -------
+    galsim.GSObject
+
+    Raises
+    ------
+    ValueError
+        If the row is not 5 finite values with positive size and ``0 < q <= 1``.
+    """
+    import galsim
+
+    row = np.asarray(row, dtype=np.float64).ravel()
+    if row.shape != (5,) or not np.all(np.isfinite(row)):
+        raise ValueError(f"a parametric row is 5 finite values (flux, half_light_radius, "
+                         f"sersic_n, q, beta), got {row.tolist()}; rebuild the dataset")
+    flux, hlr, n, q, beta = row
+    if hlr <= 0 or not 0 < q <= 1:
+        raise ValueError(f"parametric row {row.tolist()} has half_light_radius <= 0 or q "
+                         f"outside (0, 1]; rebuild the dataset")
+    n = float(np.clip(n, 0.3, 6.2))
+    if sersic_prec > 0:
+        n = float(np.clip(round(n / sersic_prec) * sersic_prec, 0.3, 6.2))
+    trunc = stamp_size * pixel_scale / math.sqrt(q)
+    gal = galsim.Sersic(n, half_light_radius=hlr, flux=flux, trunc=trunc, flux_untruncated=True)
+    if q < 1:
+        gal = gal.shear(q=q, beta=beta * galsim.radians)
+    return gal
 
 
 def noise_field(noise_power, seed, stamp_size=None):
@@ -236,60 +312,65 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
     """
     from tqdm.auto import tqdm
 
-    from ..datasets.format import sersic_from_parametric
     from ..datasets.reader import StampDataset
 
-    dataset = StampDataset(dataset_path)
-    names = list(dataset.condition_names)
-    missing = [q for q in model.quantities if q not in names]
-    if missing:
-        raise KeyError(f"the model is conditioned on {missing}, which the dataset "
-                       f"{dataset_path} does not have (it has {names}); validate the model "
-                       f"on a dataset built with those conditions")
     fields = ["stamp", "psf", "noise_variance", "noise_power", "parametric", "conditions"]
-    arrays = dataset.arrays(split=split, fields=fields)
-    n_split = len(arrays["stamp"])
-    if n_split == 0:
-        raise ValueError(f"the {split!r} split of {dataset_path} is empty; use --split all or "
-                         f"another split")
-    idx = select_galaxies(n_split, n, seed)
-    stamps = np.asarray(arrays["stamp"][idx], dtype=np.float64)
-    psfs = np.asarray(arrays["psf"][idx], dtype=np.float64)
-    noise_variance = np.asarray(arrays["noise_variance"][idx], dtype=np.float64)
-    noise_power = np.asarray(arrays["noise_power"][idx], dtype=np.float64)
-    parametric = np.asarray(arrays["parametric"][idx], dtype=np.float64)
-    conditions = {name: np.asarray(arrays["conditions"][idx, k], dtype=np.float64)
+    with StampDataset(dataset_path) as dataset:
+        names = list(dataset.condition_names)
+        missing = [q for q in model.quantities if q not in names]
+        if missing:
+            raise KeyError(f"the model is conditioned on {missing}, which the dataset "
+                           f"{dataset_path} does not have (it has {names}); validate the "
+                           f"model on a dataset built with those conditions")
+        split_index = dataset.indices(split)
+        if len(split_index) == 0:
+            raise ValueError(f"the {split!r} split of {dataset_path} is empty; use --split all "
+                             f"or another split")
+        idx = split_index[select_galaxies(len(split_index), n, seed)]
+        arrays = dataset.read(idx, fields)
+        size, scale = int(dataset.stamp_size), float(dataset.pixel_scale)
+        source = str(dataset.source)
+    stamps = np.asarray(arrays["stamp"], dtype=np.float64)
+    psfs = np.asarray(arrays["psf"], dtype=np.float64)
+    noise_variance = np.asarray(arrays["noise_variance"], dtype=np.float64)
+    noise_power = np.asarray(arrays["noise_power"], dtype=np.float64)
+    parametric = np.asarray(arrays["parametric"], dtype=np.float64)
+    conditions = {name: np.asarray(arrays["conditions"][:, k], dtype=np.float64)
                   for k, name in enumerate(names)}
-    size, scale = int(dataset.stamp_size), float(dataset.pixel_scale)
     count = len(idx)
 
-    psf_profiles = [psf_profile(p, scale) for p in psfs]
     out = {"real": stamps}
     failed = {"parametric": 0, "generated": 0}
 
     par = np.empty((count, size, size))
     for i in tqdm(range(count), desc="parametric", unit="gal", disable=not progress):
         try:
-            gal = sersic_from_parametric(parametric[i], sersic_prec=sersic_prec)
+            gal = parametric_profile(parametric[i], size, scale, sersic_prec=sersic_prec)
         except ValueError:
             par[i] = np.nan
             failed["parametric"] += 1
             continue
-        par[i] = observe(gal, psf_profiles[i], size, scale, noise_power[i],
+        par[i] = observe(gal, psf_profile(psfs[i], scale), size, scale, noise_power[i],
                          [int(seed), int(idx[i]), _NOISE_STREAM["parametric"]])
         failed["parametric"] += int(np.isnan(par[i, 0, 0]))
     out["parametric"] = par
 
+    # Generated stamps are drawn batch by batch (as model.sample would make them:
+    # the same latent numbers, the same profiles), so that only one batch of
+    # InterpolatedImage profiles is alive at a time.
     cat = {q: conditions[q] for q in model.quantities}
-    profiles = model.sample(cat, rng=int(seed), batch_size=batch_size, progress=progress)
     gen = np.empty((count, size, size))
-    for i in tqdm(range(count), desc="generated", unit="gal", disable=not progress):
-        gen[i] = observe(profiles[i], psf_profiles[i], size, scale, noise_power[i],
-                         [int(seed), int(idx[i]), _NOISE_STREAM["generated"]])
-        failed["generated"] += int(np.isnan(gen[i, 0, 0]))
+    i = 0
+    for images in model.sample_arrays(cat, rng=model_seed(seed), batch_size=batch_size,
+                                      progress=progress):
+        for array in images:
+            gen[i] = observe(model.profile(array), psf_profile(psfs[i], scale), size, scale,
+                             noise_power[i], [int(seed), int(idx[i]), _NOISE_STREAM["generated"]])
+            failed["generated"] += int(np.isnan(gen[i, 0, 0]))
+            i += 1
     out["generated"] = gen
 
     return ValidationSamples(stamps=out, noise_variance=noise_variance,
                              noise_power=noise_power, conditions=conditions, index=idx,
-                             pixel_scale=scale, stamp_size=size, source=str(dataset.source),
+                             pixel_scale=scale, stamp_size=size, source=source,
                              failed_draws=failed)

@@ -410,6 +410,11 @@ def default_processes():
 def worker_pool(processes=None):
     """A pool of worker processes for :func:`measure_stamps` (``spawn`` start method).
 
+    Workers are started with ``spawn`` (safe after TensorFlow is loaded), so a
+    script that calls this must guard its main code with
+    ``if __name__ == "__main__":``.  A worker that dies raises
+    ``concurrent.futures.process.BrokenProcessPool`` instead of hanging.
+
     Parameters
     ----------
     processes : int, optional
@@ -417,14 +422,17 @@ def worker_pool(processes=None):
 
     Returns
     -------
-    multiprocessing.pool.Pool
+    concurrent.futures.ProcessPoolExecutor
         Use as a context manager; pass it as ``pool=`` to reuse the workers
         across calls.
     """
+    from concurrent.futures import ProcessPoolExecutor
+
     processes = default_processes() if processes is None else int(processes)
     if processes < 1:
         raise ValueError(f"processes must be >= 1, got {processes}")
-    return multiprocessing.get_context("spawn").Pool(processes)
+    return ProcessPoolExecutor(max_workers=processes,
+                               mp_context=multiprocessing.get_context("spawn"))
 
 
 def measure_stamps(stamps, pixel_scale, noise_variance, noise_power=None, settings=None,
@@ -452,7 +460,7 @@ def measure_stamps(stamps, pixel_scale, noise_variance, noise_power=None, settin
         Show a tqdm progress bar, or update this existing bar.
     desc : str
         Label of the progress bar.
-    pool : multiprocessing.pool.Pool, optional
+    pool : concurrent.futures.ProcessPoolExecutor, optional
         Workers to use (see :func:`worker_pool`); by default a pool is made
         for this call.
 
@@ -501,7 +509,7 @@ def measure_stamps(stamps, pixel_scale, noise_variance, noise_power=None, settin
         else:
             with (contextlib.nullcontext(pool) if pool is not None
                   else worker_pool(min(processes, len(tasks)))) as workers:
-                for part in workers.imap(_measure_chunk, tasks):
+                for part in workers.map(_measure_chunk, tasks):
                     parts.append(part)
                     bar.update(len(part["flags"]))
     return _concat(parts)

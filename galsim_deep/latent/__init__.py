@@ -1,0 +1,34 @@
+"""Latent-space tools: encode datasets, similarity search, anomaly scores, linear probes.
+
+* :mod:`~galsim_deep.latent.codes` - ``codes.h5``: a dataset's posterior
+  means, standard deviations and flow log-likelihoods (``galsim-deep encode``);
+* :mod:`~galsim_deep.latent.search` - k-nearest-neighbour search (cosine or
+  Euclidean) and precision@k (``galsim-deep similar``);
+* :mod:`~galsim_deep.latent.anomaly` - ``-log p(z | conditions)``, the MPCC
+  information score, AUROC, the class-as-outlier flow
+  (``galsim-deep anomalies``);
+* :mod:`~galsim_deep.latent.probe` - a logistic-regression probe;
+* :mod:`~galsim_deep.latent.outliers` - stars, cosmic rays, hot pixels and
+  noise-only stamps made with a dataset's PSFs and noise;
+* :mod:`~galsim_deep.latent.report` - the measures of ``galsim-deep
+  latent-report``; :mod:`~galsim_deep.latent.gallery` and
+  :mod:`~galsim_deep.latent.figures` - the PNGs.
+
+TensorFlow is imported only by the functions that run a network or fit a flow.
+"""
+from .anomaly import (auroc, fit_latent_flow, flow_anomaly_score, gaussian_entropy,
+                      held_out_class_auroc, information_score)
+from .codes import LatentCodes, encode_dataset, read_codes
+from .gallery import anomaly_gallery, similar_gallery
+from .outliers import NON_GALAXY_KINDS, make_non_galaxy_stamps, noise_from_power
+from .probe import linear_probe
+from .report import latent_report
+from .search import SimilarityIndex, precision_at_k
+
+__all__ = [
+    "LatentCodes", "encode_dataset", "read_codes", "SimilarityIndex", "precision_at_k",
+    "flow_anomaly_score", "gaussian_entropy", "information_score", "auroc",
+    "fit_latent_flow", "held_out_class_auroc", "linear_probe", "NON_GALAXY_KINDS",
+    "make_non_galaxy_stamps", "noise_from_power", "similar_gallery", "anomaly_gallery",
+    "latent_report",
+]

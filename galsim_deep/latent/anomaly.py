@@ -1,0 +1,428 @@
+"""Anomaly scores in latent space, and how well they separate outliers (AUROC).
+
+Two scores, both "higher = more anomalous":
+
+* :func:`flow_anomaly_score`: the negative log-likelihood of a code under a
+  latent flow, ``-log p(z | conditions)`` (the low tail of ``log p`` flags
+  out-of-distribution objects);
+* :func:`information_score` (mixture-prior models such as MPCC): the
+  information score ``S = log p(z | y) + h(q(z | x))`` with the code's
+  log-density under its mixture component ``y`` and the entropy of the
+  encoder's posterior.  With ``log p(z | y)`` averaged over the posterior
+  (``expected=True``, the default) ``S = -KL(q(z | x) || p(z | y))``, which is 0
+  for a posterior equal to its component and decreases as the galaxy leaves
+  it; the anomaly score is ``-S``.
+
+:func:`auroc` measures a score's separation of outliers from inliers, and
+:func:`fit_latent_flow` / :func:`held_out_class_auroc` implement the
+class-as-outlier protocol: fit a small conditional flow on the codes of every
+class but one and ask how well ``-log p`` picks out the missing class.
+"""
+import numpy as np
+
+__all__ = ["flow_anomaly_score", "gaussian_entropy", "gaussian_log_prob",
+           "information_score", "mixture_prior", "module_information_score", "auroc",
+           "finite_order", "fit_latent_flow", "FittedLatentFlow", "held_out_class_auroc"]
+
+_LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+def flow_anomaly_score(log_prob):
+    """Anomaly score from a flow's log-likelihood: ``-log p(z | conditions)`` (nats).
+
+    Parameters
+    ----------
+    log_prob : array_like [N]
+        ``log p(z | conditions)`` per galaxy, e.g. from
+        :meth:`galsim_deep.GenerativeGalaxyModel.log_prob`.
+
+    Returns
+    -------
+    ndarray [N]
+        float64; higher = less likely = more anomalous.
+    """
+    log_prob = np.asarray(log_prob, dtype=np.float64)
+    if np.any(np.isnan(log_prob)):
+        raise ValueError("log_prob contains NaN; re-encode those stamps (NaN pixels?) or drop "
+                         "them")
+    return -log_prob
+
+
+def gaussian_entropy(stddev):
+    """Differential entropy of diagonal Gaussians, ``sum_i 0.5 log(2 pi e stddev_i^2)`` (nats).
+
+    Parameters
+    ----------
+    stddev : array_like [N, L]
+        Standard deviations of the posterior ``q(z | x)`` per galaxy.
+
+    Returns
+    -------
+    ndarray [N]
+    """
+    stddev = np.asarray(stddev, dtype=np.float64)
+    if np.any(~(stddev > 0)):
+        raise ValueError("posterior standard deviations must be > 0 (and finite)")
+    return np.sum(0.5 * (_LOG_2PI + 1.0) + np.log(stddev), axis=-1)
+
+
+def gaussian_log_prob(z, mean, stddev):
+    """``log N(z; mean, diag(stddev^2))`` summed over the last axis (nats)."""
+    z, mean, stddev = (np.asarray(a, dtype=np.float64) for a in (z, mean, stddev))
+    return np.sum(-0.5 * _LOG_2PI - np.log(stddev) - 0.5 * ((z - mean) / stddev) ** 2, axis=-1)
+
+
+def _check_mixture(latent_size, means, stddevs, weights):
+    means = np.atleast_2d(np.asarray(means, dtype=np.float64))
+    stddevs = np.broadcast_to(np.asarray(stddevs, dtype=np.float64), means.shape)
+    if means.shape[1] != latent_size:
+        raise ValueError(f"component_means must be [K, {latent_size}], got {means.shape}")
+    if np.any(~(stddevs > 0)):
+        raise ValueError("component_stddevs must be > 0")
+    k = len(means)
+    weights = np.full(k, 1.0 / k) if weights is None else np.asarray(weights, np.float64)
+    if weights.shape != (k,) or np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
+        raise ValueError(f"weights must be {k} non-negative numbers summing to 1")
+    return means, stddevs, weights
+
+
+def information_score(mean, stddev, component_means, component_stddevs, weights=None,
+                      cluster_probabilities=None, expected=True):
+    """The information score ``log p(z | y) + h(q(z | x))`` of a mixture-prior model.
+
+    Parameters
+    ----------
+    mean, stddev : array_like [N, L]
+        The Gaussian posterior ``q(z | x)`` of each galaxy (encoder output).
+    component_means, component_stddevs : array_like [K, L]
+        The diagonal Gaussian components ``p(z | y)`` of the prior
+        (``component_stddevs`` may be a scalar or broadcast to [K, L]).
+    weights : array_like [K], optional
+        Mixture weights ``p(y)`` (default uniform); used to compute the
+        cluster responsibilities ``q(y | z) ~ p(y) p(z | y)`` at the posterior
+        mean when ``cluster_probabilities`` is not given.
+    cluster_probabilities : array_like [N, K], optional
+        ``q(y | x)`` per galaxy (e.g. from
+        :meth:`galsim_deep.GenerativeGalaxyModel.cluster`).
+    expected : bool
+        Average ``log p(z | y)`` over the posterior (closed form for Gaussians,
+        giving ``S = -KL(q || p(z | y))``), or evaluate it at the posterior mean.
+
+    Returns
+    -------
+    ndarray [N]
+        ``S = sum_y q(y | x) log p(z | y) + h(q(z | x))`` in nats; low values
+        are anomalous (use ``-S`` as an anomaly score).
+    """
+    mean = np.atleast_2d(np.asarray(mean, dtype=np.float64))
+    stddev = np.broadcast_to(np.asarray(stddev, dtype=np.float64), mean.shape)
+    comp_mean, comp_std, weights = _check_mixture(mean.shape[1], component_means,
+                                                  component_stddevs, weights)
+    d = mean[:, None, :] - comp_mean[None]                       # [N, K, L]
+    var = comp_std[None] ** 2
+    quad = d ** 2 + (stddev[:, None, :] ** 2 if expected else 0.0)
+    log_p = np.sum(-0.5 * _LOG_2PI - np.log(comp_std[None]) - 0.5 * quad / var, axis=-1)
+    if cluster_probabilities is None:
+        at_mean = gaussian_log_prob(mean[:, None, :], comp_mean[None], comp_std[None])
+        logits = at_mean + np.log(np.maximum(weights, 1e-300))
+        logits -= logits.max(axis=1, keepdims=True)
+        probs = np.exp(logits)
+        probs /= probs.sum(axis=1, keepdims=True)
+    else:
+        probs = np.asarray(cluster_probabilities, dtype=np.float64)
+        if probs.shape != log_p.shape:
+            raise ValueError(f"cluster_probabilities must be [N, K] = {log_p.shape}, "
+                             f"got {probs.shape}")
+    return np.sum(probs * log_p, axis=1) + gaussian_entropy(stddev)
+
+
+def mixture_prior(metadata):
+    """The Gaussian-mixture prior a module's metadata declares (MPCC modules).
+
+    Parameters
+    ----------
+    metadata : dict
+        Module metadata with a ``prior`` entry holding ``means`` and
+        ``stddevs`` ([K, L] lists) and optionally ``weights`` ([K], default
+        equal weights, as MPCC's prior has).
+
+    Returns
+    -------
+    means, stddevs, weights : ndarray [K, L], [K, L], [K]
+    """
+    prior = metadata.get("prior")
+    if not isinstance(prior, dict) or "means" not in prior or "stddevs" not in prior:
+        raise ValueError(f"module {metadata.get('name')} ({metadata.get('family')}) declares no "
+                         f"mixture prior (metadata 'prior' with 'means' and 'stddevs'); the "
+                         f"information score needs an MPCC module, use the flow's -log p "
+                         f"(flow_anomaly_score) for other families")
+    means = np.atleast_2d(np.asarray(prior["means"], dtype=np.float64))
+    stddevs = np.broadcast_to(np.asarray(prior["stddevs"], dtype=np.float64), means.shape)
+    weights = prior.get("weights")
+    weights = (np.full(len(means), 1.0 / len(means)) if weights is None
+               else np.asarray(weights, dtype=np.float64))
+    return means, stddevs, weights
+
+
+def module_information_score(model, mean, stddev, cluster_probabilities=None, expected=True):
+    """:func:`information_score` with the mixture prior of an MPCC module.
+
+    Parameters
+    ----------
+    model : GenerativeGalaxyModel
+        A module whose metadata has a ``prior`` (see :func:`mixture_prior`).
+    mean, stddev : array_like [N, L]
+        Posterior of each galaxy (:meth:`~galsim_deep.GenerativeGalaxyModel.encode`).
+    cluster_probabilities : array_like [N, K], optional
+        ``q(y | x)`` (:meth:`~galsim_deep.GenerativeGalaxyModel.cluster`);
+        default: computed from the prior at the posterior mean, which is what
+        MPCC's ``cluster`` signature returns.
+    expected : bool
+        See :func:`information_score`.
+
+    Returns
+    -------
+    ndarray [N]
+        The information score (nats); low = anomalous.
+    """
+    means, stddevs, weights = mixture_prior(model.metadata)
+    return information_score(mean, stddev, means, stddevs, weights=weights,
+                             cluster_probabilities=cluster_probabilities, expected=expected)
+
+
+def auroc(scores, is_outlier):
+    """Area under the ROC curve of an anomaly score.
+
+    Parameters
+    ----------
+    scores : array_like [N]
+        Anomaly scores, higher = more anomalous.
+    is_outlier : array_like [N] of bool
+        True for the outliers.
+
+    Returns
+    -------
+    float
+        Probability that a random outlier scores above a random inlier (ties
+        count one half): 1 = perfect, 0.5 = chance.  Infinite scores (a
+        density that underflowed) rank above (``+inf``) or below (``-inf``)
+        every finite one.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    scores = np.asarray(scores, dtype=np.float64)
+    is_outlier = np.asarray(is_outlier, dtype=bool)
+    if scores.shape != is_outlier.shape or scores.ndim != 1:
+        raise ValueError(f"scores and is_outlier must be [N] arrays of one length, got "
+                         f"{scores.shape} and {is_outlier.shape}")
+    if is_outlier.all() or not is_outlier.any():
+        raise ValueError("AUROC needs both outliers and inliers; check the labels")
+    if np.any(np.isnan(scores)):
+        raise ValueError("scores contain NaN; drop those rows")
+    return float(roc_auc_score(is_outlier, finite_order(scores)))
+
+
+def finite_order(scores):
+    """Replace ``+-inf`` scores by values just beyond the finite ones, keeping the order.
+
+    Parameters
+    ----------
+    scores : array_like [N]
+
+    Returns
+    -------
+    ndarray [N]
+        float64, finite where ``scores`` is not NaN.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    finite = scores[np.isfinite(scores)]
+    low, high = (finite.min(), finite.max()) if finite.size else (0.0, 0.0)
+    return np.where(scores == np.inf, high + 1.0,
+                    np.where(scores == -np.inf, low - 1.0, scores))
+
+
+def fit_latent_flow(codes, conditions, stddevs=None, steps=400, seed=0, n_stages=4,
+                    hidden_units=(64, 64), batch_size=256, learning_rate=2e-3, clip=10.0,
+                    progress=False):
+    """Fit a small conditional MAF ``p(z | conditions)`` to latent codes.
+
+    The codes are standardised per dimension with robust statistics (median,
+    and 1.4826 x the median absolute deviation) and the training values are
+    clipped to ``+-clip`` of those units: the codes of a VAE have heavy tails
+    (a few bright or odd galaxies tens of standard deviations out), and a
+    flow that contracts to fit the core would otherwise overflow float32 on
+    them and its loss turn to NaN.  The returned object scores raw,
+    unclipped codes and adds the Jacobian of the standardisation back, giving
+    the density of the raw codes.
+
+    Parameters
+    ----------
+    codes : array_like [N, L]
+        Posterior means of the training galaxies.
+    conditions : array_like [N, C]
+        Their conditions (raw catalogue values, e.g. mag_auto, flux_radius,
+        zphot).
+    stddevs : array_like [N, L], optional
+        Posterior standard deviations: when given, each step fits posterior
+        samples ``mean + stddev * eps`` rather than the means (as the
+        module's own flow is trained).
+    steps : int
+        Adam steps.
+    seed : int
+        Seeds the flow's initial weights and every batch (same seed, same flow).
+    n_stages, hidden_units
+        Size of the :class:`~galsim_deep.training.flows.ConditionalMAF`.
+    batch_size : int
+        Codes per step.
+    learning_rate : float
+        Adam learning rate (updates also clipped to a global gradient norm of 10).
+    clip : float
+        Training values are clipped to ``+-clip`` robust standard deviations.
+    progress : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    FittedLatentFlow
+        Callable as ``log_prob(codes, conditions) -> ndarray [M]`` (nats, the
+        density of the raw codes); holds the ``flow`` and the standardisation
+        ``shift`` and ``scale``.
+    """
+    import tensorflow as tf
+    import tf_keras
+    from tqdm.auto import tqdm
+
+    from ..training.flows import ConditionalMAF
+
+    codes = np.asarray(codes, dtype=np.float64)
+    conditions = np.asarray(conditions, dtype=np.float64)
+    if codes.ndim != 2 or conditions.ndim != 2 or len(codes) != len(conditions):
+        raise ValueError(f"codes [N, L] and conditions [N, C] must have the same N, got "
+                         f"{codes.shape} and {conditions.shape}")
+    if len(codes) < 2:
+        raise ValueError(f"fitting a flow needs at least 2 codes, got {len(codes)}")
+    for what, a in (("codes", codes), ("conditions", conditions)):
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{what} contain NaN or infinite values; drop those rows")
+    shift = np.median(codes, axis=0)
+    scale = 1.4826 * np.median(np.abs(codes - shift), axis=0)
+    scale = np.where(scale > 0, scale, codes.std(axis=0))
+    scale = np.where(scale > 0, scale, 1.0)
+
+    flow = ConditionalMAF(codes.shape[1], conditions.shape[1], n_stages=n_stages,
+                          hidden_units=hidden_units, seed=seed)
+    flow.adapt_conditions(conditions)  # the flow starts as the identity
+    optimizer = tf_keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=10.0,
+                                         jit_compile=False)
+    optimizer.build(flow.trainable_variables)  # slots now, so the step is traced once
+    means = tf.constant((codes - shift) / scale, tf.float32)
+    sigmas = tf.constant(np.zeros_like(codes) if stddevs is None
+                         else np.asarray(stddevs, np.float64) / scale, tf.float32)
+    conds = tf.constant(conditions, tf.float32)
+    n = len(codes)
+    batch = min(int(batch_size), n)
+
+    @tf.function
+    def train_step(step):
+        key = tf.stack([tf.constant(seed, tf.int64), tf.cast(step, tf.int64)])
+        idx = tf.random.stateless_uniform([batch], seed=key, maxval=n, dtype=tf.int32)
+        eps = tf.random.stateless_normal([batch, codes.shape[1]], seed=key + [0, 1 << 40])
+        z = tf.clip_by_value(tf.gather(means, idx) + tf.gather(sigmas, idx) * eps,
+                             -float(clip), float(clip))
+        with tf.GradientTape() as tape:
+            loss = -tf.reduce_mean(flow.log_prob(z, tf.gather(conds, idx)))
+        grads = tape.gradient(loss, flow.trainable_variables)
+        optimizer.apply_gradients(zip(grads, flow.trainable_variables))
+        return loss
+
+    for step in tqdm(range(int(steps)), desc="fit latent flow", unit="step",
+                     disable=not progress):
+        loss = train_step(tf.constant(step, tf.int64))
+    if steps and not np.isfinite(float(loss)):
+        raise FloatingPointError(f"the latent flow's loss became {float(loss)}; lower "
+                                 f"learning_rate (now {learning_rate})")
+
+    return FittedLatentFlow(flow, shift, scale)
+
+
+class FittedLatentFlow:
+    """A conditional MAF fitted on standardised codes, ``u = (z - shift) / scale``.
+
+    Parameters
+    ----------
+    flow : ConditionalMAF
+        The flow of ``p(u | conditions)``.
+    shift, scale : ndarray [L]
+        The standardisation of the codes.
+    """
+
+    def __init__(self, flow, shift, scale):
+        self.flow = flow
+        self.shift = np.asarray(shift, dtype=np.float64)
+        self.scale = np.asarray(scale, dtype=np.float64)
+
+    def log_prob(self, codes, conditions, batch_size=4096):
+        """``log p(z | conditions)`` of raw codes (nats): the flow's density of the
+        standardised codes minus ``sum(log scale)``.
+
+        Parameters
+        ----------
+        codes : array_like [M, L]
+        conditions : array_like [M, C]
+        batch_size : int
+            Codes per flow evaluation.
+
+        Returns
+        -------
+        ndarray [M]
+        """
+        u = (np.asarray(codes, dtype=np.float64) - self.shift) / self.scale
+        conditions = np.asarray(conditions, dtype=np.float32)
+        out = [self.flow.log_prob(u[i:i + batch_size].astype(np.float32),
+                                  conditions[i:i + batch_size]).numpy().astype(np.float64)
+               for i in range(0, len(u), batch_size)]
+        return (np.concatenate(out) if out else np.zeros(0)) - np.sum(np.log(self.scale))
+
+    __call__ = log_prob
+
+
+def held_out_class_auroc(codes, conditions, labels, is_train, held_out, stddevs=None,
+                         seed=0, **flow_options):
+    """Class-as-outlier AUROC: fit a flow without one class, score the test galaxies.
+
+    Parameters
+    ----------
+    codes, conditions, labels : array_like [N, L], [N, C], [N]
+        Codes (posterior means), conditions and class labels of every galaxy.
+    is_train : array_like [N] of bool
+        Galaxies the flow may be fitted on (the others are scored).
+    held_out : int
+        The class left out of the fit; its test galaxies are the outliers.
+    stddevs : array_like [N, L], optional
+        Posterior standard deviations (fit on posterior samples).
+    seed : int
+        Seed of the fit.
+    **flow_options
+        Passed to :func:`fit_latent_flow` (``steps``, ``n_stages`` ...).
+
+    Returns
+    -------
+    dict
+        ``auroc``, ``n_outliers``, ``n_inliers`` (test galaxies), ``scores``
+        (``-log p`` of the test galaxies), ``is_outlier``.
+    """
+    codes = np.asarray(codes)
+    conditions = np.asarray(conditions)
+    labels = np.asarray(labels)
+    is_train = np.asarray(is_train, dtype=bool)
+    fit = is_train & (labels != held_out)
+    if not fit.any():
+        raise ValueError(f"no training galaxies outside class {held_out}")
+    test = ~is_train
+    is_outlier = labels[test] == held_out
+    log_prob = fit_latent_flow(codes[fit], conditions[fit],
+                               None if stddevs is None else np.asarray(stddevs)[fit],
+                               seed=seed, **flow_options)
+    scores = flow_anomaly_score(log_prob(codes[test], conditions[test]))
+    return {"auroc": auroc(scores, is_outlier), "n_outliers": int(is_outlier.sum()),
+            "n_inliers": int((~is_outlier).sum()), "scores": scores, "is_outlier": is_outlier}

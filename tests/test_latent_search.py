@@ -1,0 +1,101 @@
+"""Similarity search: known neighbours, self-matches, cosine vs Euclidean, precision@k."""
+import numpy as np
+import pytest
+
+from galsim_deep.latent.search import SimilarityIndex, precision_at_k
+
+
+def _codes(n=300, dim=8, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, dim))
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+@pytest.mark.parametrize("dim", [8, 16])  # scikit-learn's 'auto': a KD-tree, brute force
+def test_a_query_in_the_index_is_its_own_first_neighbour(metric, dim):
+    codes = _codes(dim=dim)
+    index = SimilarityIndex(codes, metric=metric)
+    rows, score = index.query(codes[:50], k=3)
+    np.testing.assert_array_equal(rows[:, 0], np.arange(50))
+    if metric == "cosine":
+        np.testing.assert_allclose(score[:, 0], 1.0, atol=1e-12)
+        assert np.all(np.diff(score, axis=1) <= 1e-12)  # most similar first
+    else:
+        np.testing.assert_allclose(score[:, 0], 0.0, atol=1e-6)
+        assert np.all(np.diff(score, axis=1) >= -1e-12)
+    # Excluding the query's own row gives the next ones.
+    rows_ex, _ = index.query(codes[:50], k=2, exclude=np.arange(50))
+    np.testing.assert_array_equal(rows_ex, rows[:, 1:])
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_neighbours_equal_a_brute_force_ranking(metric):
+    codes = _codes(200, 5, seed=3)
+    queries = _codes(7, 5, seed=4)
+    rows, score = SimilarityIndex(codes, metric=metric).query(queries, k=6)
+    if metric == "cosine":
+        unit = codes / np.linalg.norm(codes, axis=1, keepdims=True)
+        sim = queries @ unit.T / np.linalg.norm(queries, axis=1, keepdims=True)
+        expected = np.argsort(-sim, axis=1)[:, :6]
+        np.testing.assert_allclose(score, np.take_along_axis(sim, expected, 1), atol=1e-10)
+    else:
+        dist = np.linalg.norm(queries[:, None] - codes[None], axis=2)
+        expected = np.argsort(dist, axis=1)[:, :6]
+        np.testing.assert_allclose(score, np.take_along_axis(dist, expected, 1), atol=1e-10)
+    np.testing.assert_array_equal(rows, expected)
+
+
+def test_cosine_ignores_the_length_of_a_code_and_euclidean_does_not():
+    codes = np.array([[1.0, 0.0], [10.0, 0.5], [0.0, 1.0], [1.1, 1.0]])
+    cos_rows, _ = SimilarityIndex(codes, "cosine").query([[1.0, 0.0]], k=2)
+    euc_rows, _ = SimilarityIndex(codes, "euclidean").query([[1.0, 0.0]], k=2)
+    assert cos_rows[0].tolist() == [0, 1]    # [10, 0.5] points the same way
+    assert euc_rows[0].tolist() == [0, 3]    # [1.1, 1.0] is closer
+
+
+def test_neighbours_of_members_leave_each_code_out():
+    codes = _codes(60, 4, seed=5)
+    index = SimilarityIndex(codes, "euclidean")
+    rows, dist = index.neighbours_of_members(k=4)
+    assert rows.shape == (60, 4)
+    assert not np.any(rows == np.arange(60)[:, None])
+    full, _ = index.query(codes, k=5)
+    np.testing.assert_array_equal(rows, full[:, 1:])
+
+
+def test_precision_at_k_on_hand_made_clusters():
+    # Two tight, far apart clusters of 5: every neighbour of the first 4 shares the label.
+    rng = np.random.default_rng(0)
+    codes = np.concatenate([rng.normal(0, 0.01, (5, 3)) + [5, 0, 0],
+                            rng.normal(0, 0.01, (5, 3)) - [5, 0, 0]])
+    labels = np.array([0] * 5 + [1] * 5)
+    rows, _ = SimilarityIndex(codes, "euclidean").neighbours_of_members(k=4)
+    p = precision_at_k(labels, rows)
+    assert p["by_label"] == {0: 1.0, 1: 1.0} and p["mean"] == 1.0
+    assert p["chance"] == {0: pytest.approx(4 / 9), 1: pytest.approx(4 / 9)}
+    # Hand-computed: neighbours [[1, 2], [0, 2], [0, 1]] with labels [0, 0, 1].
+    hand = precision_at_k(np.array([0, 0, 1]), np.array([[1, 2], [0, 2], [0, 1]]))
+    np.testing.assert_allclose(hand["per_galaxy"], [0.5, 0.5, 0.0])
+    assert hand["by_label"] == {0: 0.5, 1: 0.0} and hand["macro"] == 0.25
+    assert precision_at_k(np.array([0, 0, 1]), np.array([[1, 2], [0, 2], [0, 1]]),
+                          k=1)["by_label"] == {0: 1.0, 1: 0.0}
+
+
+def test_bad_input_is_refused_with_the_fix():
+    codes = _codes(10, 3)
+    with pytest.raises(ValueError, match="metric must be one of"):
+        SimilarityIndex(codes, metric="manhattan")
+    bad = codes.copy()
+    bad[4, 1] = np.nan
+    with pytest.raises(ValueError, match=r"rows \[4\] contain NaN.*drop them"):
+        SimilarityIndex(bad)
+    with pytest.raises(ValueError, match="all-zero code"):
+        SimilarityIndex(np.zeros((3, 2)))
+    index = SimilarityIndex(codes)
+    with pytest.raises(ValueError, match="encode the queries with the same model"):
+        index.query(np.zeros((1, 4)) + 1, k=2)
+    with pytest.raises(ValueError, match="ask for at most 9"):
+        index.query(codes[:1], k=10, exclude=[0])
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        index.query(codes[:1], k=0)
+    with pytest.raises(ValueError, match="same N"):
+        precision_at_k(np.zeros(3), np.zeros((4, 2), int))
