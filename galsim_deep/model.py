@@ -12,6 +12,15 @@ __all__ = ["GenerativeGalaxyModel", "as_deviate"]
 # one, as GalSim's multiprocessing makes) refer to it.
 _LOADED = {}
 
+# Up to this many normals are drawn one call at a time, beyond it with
+# GalSim's (OpenMP) generate(): both give the same numbers.
+_LOOP_NORMALS = 8192
+
+
+#: The GalSim seed used for the int seed 0 (``galsim.BaseDeviate(0)`` would seed
+#: itself from the clock).
+SEED_FOR_ZERO = 0x5EED0
+
 
 def as_deviate(rng):
     """Return a ``galsim.BaseDeviate`` for ``rng``.
@@ -19,13 +28,17 @@ def as_deviate(rng):
     Parameters
     ----------
     rng : None, int or galsim.BaseDeviate
-        A deviate is used as is (and advanced); an int seeds a new one; None
-        seeds one from the system's entropy (not reproducible).
+        A deviate is used as is (and advanced); an int seeds a new one
+        (``galsim.BaseDeviate(seed)``; 0 is a seed like any other here, mapped
+        to :data:`SEED_FOR_ZERO`, where GalSim itself would read the clock);
+        None seeds one from the system's entropy (not reproducible).
     """
     import galsim
 
-    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
-        return galsim.BaseDeviate(None if rng is None else int(rng))
+    if rng is None:
+        return galsim.BaseDeviate()
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return galsim.BaseDeviate(int(rng) if rng != 0 else SEED_FOR_ZERO)
     if isinstance(rng, galsim.BaseDeviate):
         return rng
     raise TypeError(f"rng must be None, an int seed or a galsim.BaseDeviate, "
@@ -152,7 +165,15 @@ class GenerativeGalaxyModel:
 
         per_galaxy = self.latent_size + self.latent_size % 2
         values = np.empty(n * per_galaxy, dtype=np.float64)
-        galsim.GaussianDeviate(as_deviate(rng)).generate(values)
+        deviate = galsim.GaussianDeviate(as_deviate(rng))
+        if values.size <= _LOOP_NORMALS:
+            # GalSim's generate() runs an OpenMP loop whose start-up costs milliseconds
+            # on a busy machine; the per-value calls give the same numbers (and leave
+            # the deviate in the same state) in microseconds for one batch.
+            for i in range(values.size):
+                values[i] = deviate()
+        else:
+            deviate.generate(values)
         return values.reshape(n, per_galaxy)[:, :self.latent_size].astype(np.float32)
 
     def generate(self, conditions, random_normal, first_row=0):
@@ -193,6 +214,138 @@ class GenerativeGalaxyModel:
         blocks = [fn(**{q: tf.constant(a[i:i + k]) for q, a in padded.items()})[IMAGE_OUTPUT]
                   .numpy() for i in range(0, lead + n + tail, k)]
         return np.concatenate(blocks)[lead:lead + n]
+
+    # ------------------------------------------------------------ latent space
+    def _run_blocks(self, name, arrays, first_row=0):
+        """Run signature ``name`` in the fixed blocks of :meth:`generate`.
+
+        ``arrays`` maps input names to arrays with a common leading dimension;
+        returns the signature's outputs as numpy arrays of that length.
+        """
+        import tensorflow as tf
+
+        fn = self._signature(name)
+        k = self.EVAL_ROWS
+        n = len(next(iter(arrays.values())))
+        if n == 0:
+            outputs = self.metadata["signatures"][name]["outputs"]
+            return {key: np.zeros([0] + [d or 0 for d in spec["shape"][1:]], spec["dtype"])
+                    for key, spec in outputs.items()}
+        lead = first_row % k
+        tail = -(lead + n) % k
+        padded = {q: np.pad(a, [(lead, tail)] + [(0, 0)] * (a.ndim - 1), mode="edge")
+                  for q, a in arrays.items()}
+        blocks = {}
+        for i in range(0, lead + n + tail, k):
+            out = fn(**{q: tf.constant(a[i:i + k]) for q, a in padded.items()})
+            for key, value in out.items():
+                blocks.setdefault(key, []).append(value.numpy())
+        return {key: np.concatenate(v)[lead:lead + n] for key, v in blocks.items()}
+
+    def _stamp_inputs(self, stamps, psfs, what):
+        """Check stamps [N, S, S] (or one [S, S]) and PSFs (per stamp, or one for all)."""
+        s = self.stamp_size
+        stamps = np.asarray(stamps, dtype=np.float32)
+        psfs = np.asarray(psfs, dtype=np.float32)
+        if stamps.ndim == 2:
+            stamps = stamps[None]
+        if stamps.ndim != 3 or stamps.shape[1:] != (s, s):
+            raise ValueError(f"{what}: stamps must be [N, {s}, {s}] (the module's stamp_size at "
+                             f"{self.pixel_scale}\"/pixel), got shape {stamps.shape}; cut or "
+                             f"redraw the stamps at that size and pixel scale")
+        if psfs.ndim == 2:
+            psfs = np.broadcast_to(psfs, stamps.shape)
+        if psfs.shape != stamps.shape:
+            raise ValueError(f"{what}: psfs must be one [{s}, {s}] image or one per stamp "
+                             f"{stamps.shape}, got shape {psfs.shape}")
+        for label, a in (("stamps", stamps), ("psfs", psfs)):
+            bad = ~np.isfinite(a).all(axis=(1, 2))
+            if bad.any():
+                raise ValueError(f"{what}: {label} {np.flatnonzero(bad)[:10].tolist()} contain "
+                                 f"NaN or infinite pixels; mask or replace them (e.g. by noise) "
+                                 f"before encoding")
+        return {"image": stamps, "psf": np.ascontiguousarray(psfs)}
+
+    def encode(self, stamps, psfs, first_row=0):
+        """Posterior mean and standard deviation of the latent code of observed stamps.
+
+        Runs the module's ``encode`` signature (Flow-VAE modules have one) in
+        the fixed blocks of :meth:`generate`, so a stamp's code does not depend
+        on how the stamps are batched.
+
+        Parameters
+        ----------
+        stamps : array_like [N, stamp_size, stamp_size] (or one [S, S])
+            Observed, PSF-convolved, noisy stamps in the module's flux units
+            (flux per pixel), at the module's :attr:`pixel_scale` (arcsec), the
+            galaxy on the stamp's true centre.
+        psfs : array_like [N, S, S] or [S, S]
+            Effective PSF images (unit sum, centred on pixel (S//2, S//2)), one
+            per stamp or one for all.
+        first_row : int
+            Index of the first stamp in the whole list (for the block alignment).
+
+        Returns
+        -------
+        mean, stddev : ndarray [N, L]
+            float32 mean and standard deviation of the Gaussian posterior
+            ``q(z | stamp)`` per galaxy.
+        """
+        self._signature("encode")  # a clear error for modules without one
+        out = self._run_blocks("encode", self._stamp_inputs(stamps, psfs, "encode"),
+                               first_row)
+        return out["mean"], out["stddev"]
+
+    def log_prob(self, z, conditions, first_row=0, column_map=None, range_policy=None):
+        """Log-density of latent codes under the module's latent flow, ``log p(z | conditions)``.
+
+        Parameters
+        ----------
+        z : array_like [N, L]
+            Latent codes (e.g. the means from :meth:`encode`).
+        conditions : catalog or dict of arrays
+            One row per code with the module's :attr:`quantities` (as for
+            :meth:`sample`).
+        first_row : int
+            Index of the first row in the whole list (for the block alignment).
+        column_map, range_policy
+            As in :meth:`sample`.
+
+        Returns
+        -------
+        ndarray [N]
+            float32 ``log p(z | conditions)`` in nats.
+        """
+        self._signature("log_prob")  # a clear error for modules without one
+        width = self.metadata["signatures"]["log_prob"]["inputs"]["z"]["shape"][1]
+        z = np.asarray(z, dtype=np.float32)
+        if z.ndim != 2 or (width is not None and z.shape[1] != width):
+            raise ValueError(f"log_prob: z must be [N, {width}] latent codes, got shape {z.shape}")
+        if not np.all(np.isfinite(z)):
+            raise ValueError("log_prob: z contains NaN or infinite values; drop those rows")
+        conds = self.conditions(conditions, column_map=column_map, range_policy=range_policy)
+        n = len(next(iter(conds.values())))
+        if n != len(z):
+            raise ValueError(f"log_prob: {len(z)} codes but {n} rows of conditions; give one "
+                             f"row of conditions per code")
+        return self._run_blocks("log_prob", {"z": z, **conds}, first_row)["log_prob"]
+
+    def cluster(self, stamps, psfs, first_row=0):
+        """Cluster membership probabilities ``q(y | stamp)`` of a mixture-prior (MPCC) module.
+
+        Parameters
+        ----------
+        stamps, psfs, first_row
+            As in :meth:`encode`.
+
+        Returns
+        -------
+        ndarray [N, K]
+            float32 probabilities of the K mixture components (rows sum to 1).
+        """
+        self._signature("cluster")  # a clear error for modules without one
+        return self._run_blocks("cluster", self._stamp_inputs(stamps, psfs, "cluster"),
+                                first_row)["probabilities"]
 
     def sample_arrays(self, cat, rng=None, batch_size=None, column_map=None,
                       range_policy=None, progress=False):
@@ -285,7 +438,7 @@ class GenerativeGalaxyModel:
     def sample(self, cat, rng=None, batch_size=None, x_interpolant=None, k_interpolant=None,
                pad_factor=4, noise_pad_size=0, noise=None, gsparams=None, column_map=None,
                range_policy=None, flux_scaling=None, area=None, exptime=None,
-               zero_point=None, progress=False):
+               zero_point=None, progress=False, calculate_maxk=False):
         """Sample unconvolved galaxy light profiles conditioned on a catalog.
 
         Parameters
@@ -300,6 +453,10 @@ class GenerativeGalaxyModel:
             Galaxies per network evaluation (default: the model's ``batch_size``).
         x_interpolant, k_interpolant, pad_factor, noise_pad_size, noise, gsparams
             Passed to ``galsim.InterpolatedImage`` (``noise`` as its ``noise_pad``).
+        calculate_maxk : bool
+            Compute each profile's ``maxk`` from its image (GalSim's default,
+            ~0.3 ms per galaxy) instead of using the stamp's band limit, see
+            :meth:`profile`.
         column_map : dict, optional
             Condition name -> catalog column name.
         range_policy : {'warn', 'clip', 'error'}, optional
@@ -333,17 +490,44 @@ class GenerativeGalaxyModel:
                                              k_interpolant=k_interpolant,
                                              pad_factor=pad_factor,
                                              noise_pad_size=noise_pad_size, noise=noise,
-                                             rng=rng, gsparams=gsparams))
+                                             rng=rng, gsparams=gsparams,
+                                             calculate_maxk=calculate_maxk))
             start = stop
         return profiles
 
     def profile(self, array, x_interpolant=None, k_interpolant=None, pad_factor=4,
-                noise_pad_size=0, noise=None, rng=None, gsparams=None):
+                noise_pad_size=0, noise=None, rng=None, gsparams=None, calculate_maxk=False):
         """Wrap one generated stamp as a ``galsim.InterpolatedImage``.
 
         The stamp's true centre (its geometric centre, between pixels for even
         sizes) becomes the profile's origin, the centring convention of the
         training stamps.
+
+        Parameters
+        ----------
+        array : ndarray [stamp_size, stamp_size]
+            A generated stamp (flux per pixel).
+        x_interpolant, k_interpolant, pad_factor, gsparams
+            As ``galsim.InterpolatedImage``.
+        noise_pad_size : float
+            Pad with noise out to this size (arcsec); 0 for no noise padding.
+        noise : float or galsim.BaseCorrelatedNoise, optional
+            The padding noise (``noise_pad`` of ``galsim.InterpolatedImage``).
+        rng : galsim.BaseDeviate, optional
+            Deviate of the padding noise.
+        calculate_maxk : bool
+            False (default): the profile's ``maxk`` is the stamp's band limit,
+            the largest value GalSim's own calculation can return for a stamp
+            of this size, pixel scale and padding (about pi / pixel_scale, in
+            1/arcsec), computed once per model (:meth:`band_limit`).  GalSim's
+            per-image calculation (True) costs an extra FFT of the padded stamp
+            (~0.3 ms per galaxy) and can only lower ``maxk``; it changes nothing
+            once the profile is convolved with any PSF whose ``maxk`` is lower,
+            as every ground-based or HST PSF's is (see ``docs/performance.rst``).
+
+        Returns
+        -------
+        galsim.InterpolatedImage
         """
         import galsim
 
@@ -352,6 +536,39 @@ class GenerativeGalaxyModel:
         kwargs = {}
         if noise_pad_size:
             kwargs.update(noise_pad=noise, noise_pad_size=noise_pad_size, rng=rng)
+        if not calculate_maxk:
+            kwargs["_force_maxk"] = self.band_limit(x_interpolant, k_interpolant, pad_factor,
+                                                    gsparams)
         return galsim.InterpolatedImage(image, x_interpolant=x_interpolant,
                                         k_interpolant=k_interpolant, pad_factor=pad_factor,
                                         use_true_center=True, gsparams=gsparams, **kwargs)
+
+    def band_limit(self, x_interpolant=None, k_interpolant=None, pad_factor=4, gsparams=None):
+        """Return the largest ``maxk`` GalSim computes for a stamp of this model, in 1/arcsec.
+
+        That is the ``maxk`` of the ``galsim.InterpolatedImage`` of a single
+        bright pixel (a flat Fourier transform, non-zero up to the edge of the
+        padded stamp's Fourier grid): about ``pi / pixel_scale``.  No generated
+        stamp can need more.  Computed once per model and set of options.
+
+        Parameters
+        ----------
+        x_interpolant, k_interpolant, pad_factor, gsparams
+            As in :meth:`profile`.
+
+        Returns
+        -------
+        float
+        """
+        import galsim
+
+        key = (repr(x_interpolant), repr(k_interpolant), float(pad_factor), repr(gsparams))
+        cache = self.__dict__.setdefault("_band_limits", {})
+        if key not in cache:
+            size = self.stamp_size
+            delta = galsim.Image(size, size, scale=self.pixel_scale, dtype=np.float64)
+            delta.array[size // 2, size // 2] = 1.0
+            cache[key] = galsim.InterpolatedImage(
+                delta, x_interpolant=x_interpolant, k_interpolant=k_interpolant,
+                pad_factor=pad_factor, use_true_center=True, gsparams=gsparams).maxk
+        return cache[key]

@@ -17,6 +17,9 @@ COMMAND_MODULES = [
     "demo",
     "validate",
     "train",
+    "latent",
+    "cluster",
+    "simulate",
 ]
 
 

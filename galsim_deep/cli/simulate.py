@@ -1,0 +1,103 @@
+"""``galsim-deep simulate CATALOG --out DIR``: render survey fields by tiles on Dask."""
+
+
+def register(subparsers):
+    """Add the ``simulate`` command."""
+    p = subparsers.add_parser(
+        "simulate", help="render large fields from a catalog, tile by tile, on Dask",
+        description="Render the fields of a catalog (FITS or ECSV: x/y in field pixels or "
+                    "ra/dec in degrees, the model's condition columns, optionally a 'field' "
+                    "column) into FITS tiles and a mosaic, on a Dask LocalCluster (default) or "
+                    "a cluster's scheduler.  Each worker loads the model once.  Interrupted "
+                    "runs resume: run the same command again.  Results do not depend on the "
+                    "number of workers.")
+    p.add_argument("catalog", help="catalog file (.fits or .ecsv)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--model", default=None, help="model (default hub:flow-vae-mock-cosmos-64)")
+    p.add_argument("--field-size", type=int, nargs="+", default=[2048], metavar="N",
+                   help="field size in pixels: NX [NY] (default 2048)")
+    p.add_argument("--pixel-scale", type=float, default=0.2, help="arcsec/pixel (default 0.2)")
+    p.add_argument("--tile-size", type=int, default=512, help="tile side, pixels (default 512)")
+    p.add_argument("--psf-fwhm", type=float, default=0.7,
+                   help="Kolmogorov PSF FWHM, arcsec (default 0.7)")
+    p.add_argument("--stamp-size", type=int, default=32,
+                   help="postage stamp side per galaxy, pixels (default 32)")
+    p.add_argument("--zero-point", type=float, default=None,
+                   help="AB mag giving 1 count (default: LSST-like i band, 30 s: 31.99)")
+    noise = p.add_mutually_exclusive_group()
+    noise.add_argument("--sky-mag", type=float, default=20.5,
+                       help="sky brightness, AB mag/arcsec^2, for Poisson noise (default 20.5)")
+    noise.add_argument("--no-noise", action="store_true", help="noiseless images")
+    p.add_argument("--seed", type=int, default=0, help="seed of the run (default 0)")
+    p.add_argument("--batch-size", type=int, default=64, help="galaxies per network call")
+    p.add_argument("--range-policy", choices=["warn", "clip", "error"], default="warn",
+                   help="conditions outside the training range (default warn)")
+    p.add_argument("--center", type=float, nargs=2, default=None, metavar=("RA", "DEC"),
+                   help="field centre in degrees for ra/dec catalogs (default: middle of the "
+                        "galaxies)")
+    p.add_argument("--column", action="append", default=[], metavar="CONDITION=COLUMN",
+                   help="read a condition from another column, e.g. mag_auto=MAG_I")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None,
+                       help="LocalCluster worker processes (default: one per core); 0 runs in "
+                            "this process without Dask")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="address of a running Dask scheduler (tcp://host:8786); its workers "
+                            "must see --out and have galsim_deep installed")
+    p.add_argument("--make-mock-catalog", type=int, default=None, metavar="N",
+                   help="first write CATALOG with N mock-COSMOS galaxies at random positions")
+    p.add_argument("--no-mosaic", action="store_true", help="tiles only")
+    p.add_argument("--keep-stamps", action="store_true",
+                   help="keep the per-tile stamp files after the run")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a run made with other settings in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_simulate)
+
+
+def _column_map(items):
+    mapping = {}
+    for item in items:
+        name, sep, column = item.partition("=")
+        if not sep or not name or not column:
+            raise ValueError(f"--column {item!r}: write CONDITION=COLUMN, e.g. "
+                             "--column mag_auto=MAG_I")
+        mapping[name] = column
+    return mapping
+
+
+def _simulate(args):
+    from pathlib import Path
+
+    from .._io import atomic_path
+    from ..simulate import DEFAULT_MODEL, SimulationSettings, mock_catalog, simulate
+
+    if len(args.field_size) not in (1, 2):
+        raise ValueError("--field-size takes NX or NX NY (pixels)")
+    kwargs = dict(model=args.model or DEFAULT_MODEL, field_size=tuple(args.field_size),
+                  pixel_scale=args.pixel_scale, tile_size=args.tile_size,
+                  psf_fwhm=args.psf_fwhm, stamp_size=args.stamp_size,
+                  sky_mag=None if args.no_noise else args.sky_mag, seed=args.seed,
+                  batch_size=args.batch_size, range_policy=args.range_policy,
+                  center=args.center)
+    if args.zero_point is not None:
+        kwargs["zero_point"] = args.zero_point
+    settings = SimulationSettings(**kwargs)
+    if args.make_mock_catalog:
+        cat = mock_catalog(args.make_mock_catalog, settings.field_size, seed=args.seed)
+        path = Path(args.catalog)
+        with atomic_path(path) as tmp:
+            fmt = "ascii.ecsv" if path.suffix.lower() == ".ecsv" else "fits"
+            cat.write(tmp, format=fmt, overwrite=True)
+        print(f"wrote {path}: {len(cat)} mock-COSMOS galaxies")
+    result = simulate(args.catalog, args.out, settings, scheduler=args.scheduler,
+                      n_workers=args.workers, column_map=_column_map(args.column) or None,
+                      mosaic=not args.no_mosaic, keep_stamps=args.keep_stamps,
+                      overwrite=args.overwrite, progress=not args.quiet)
+    print(f"{result['n_galaxies']} galaxies in {result['n_tiles']} tiles "
+          f"({result['n_tiles_done_before']} kept from an earlier run) in "
+          f"{result['wall_time_s']:.1f} s; {result['n_outside']} outside the field")
+    for path in result["mosaics"] + result["previews"]:
+        print(f"wrote {path}")
+    print(f"tiles in {Path(args.out) / 'tiles'}")
+    return 0

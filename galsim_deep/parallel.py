@@ -1,0 +1,107 @@
+"""Process settings for running many galaxy samplers side by side.
+
+A sampling process spends its time in two thread pools: TensorFlow's (the
+network) and GalSim's OpenMP one (a few C++ loops).  By default each sizes
+itself to every core of the machine, so ``nproc`` processes on ``nproc`` cores
+start ``nproc**2`` busy threads that fight for the cores.  Worker processes
+(GalSim's ``nproc`` workers, the Dask workers of ``galsim-deep simulate``)
+call :func:`configure_worker` once, before their first network evaluation, to
+share the cores out instead.
+
+TensorFlow's thread pools cannot be resized once it has run an operation, and
+they do not survive ``fork``: a process forked after TensorFlow ran hangs at
+its first TensorFlow call.  :func:`tensorflow_started` tells whether forking
+is still safe.
+"""
+import os
+import sys
+
+__all__ = ["cpu_count", "tensorflow_started", "set_tensorflow_threads", "configure_worker"]
+
+
+def cpu_count():
+    """Number of cores this process may run on (its CPU affinity, else ``os.cpu_count()``).
+
+    Returns
+    -------
+    int
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def tensorflow_started():
+    """Whether TensorFlow's runtime has started in this process (it has run an operation).
+
+    Returns
+    -------
+    bool
+        False if TensorFlow is not imported, or imported but idle: forking
+        and setting its thread counts are still safe.
+    """
+    if "tensorflow" not in sys.modules:
+        return False
+    from tensorflow.python.eager import context
+
+    return context.context()._context_handle is not None
+
+
+def set_tensorflow_threads(intra_op, inter_op=None):
+    """Set TensorFlow's thread counts for this process, if it has not started yet.
+
+    Parameters
+    ----------
+    intra_op : int
+        Threads one operation (a convolution, a matrix product) may use.
+    inter_op : int, optional
+        Operations run concurrently (default: ``intra_op``).
+
+    Returns
+    -------
+    bool
+        True if the counts were set; False if TensorFlow had already run (the
+        counts are then fixed for the life of the process).
+    """
+    if intra_op < 1 or (inter_op is not None and inter_op < 1):
+        raise ValueError(f"thread counts must be >= 1, got intra_op={intra_op}, "
+                         f"inter_op={inter_op}")
+    if tensorflow_started():
+        return False
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(int(intra_op))
+    tf.config.threading.set_inter_op_parallelism_threads(int(inter_op or intra_op))
+    return True
+
+
+def configure_worker(nproc, threads=None, galsim_threads=True):
+    """Share this machine's cores among ``nproc`` worker processes, from inside one of them.
+
+    Sets TensorFlow's thread counts (if it has not run yet in this process)
+    and, with ``galsim_threads``, GalSim's OpenMP threads to ``threads``.
+
+    Parameters
+    ----------
+    nproc : int
+        Worker processes running side by side on this machine.
+    threads : int, optional
+        Threads per worker (default: ``cpu_count() // nproc``, at least 1).
+    galsim_threads : bool
+        Also set GalSim's OpenMP threads (GalSim's own ``nproc`` workers
+        already run single-threaded and pass False).
+
+    Returns
+    -------
+    int
+        The threads per worker used.
+    """
+    import galsim
+
+    if threads is None:
+        threads = max(1, cpu_count() // max(1, int(nproc)))
+    set_tensorflow_threads(threads)
+    if galsim_threads:
+        galsim.set_omp_threads(threads)
+    return threads

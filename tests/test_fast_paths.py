@@ -1,0 +1,98 @@
+"""The fast paths of sampling: per-value normals, the stamp's band limit as maxk, process
+thread settings.  Each keeps the images of the slower path."""
+import galsim
+import numpy as np
+import pytest
+
+from galsim_deep import GenerativeGalaxyModel, parallel
+
+
+@pytest.fixture(scope="module")
+def model(tiny_module_path):
+    return GenerativeGalaxyModel(str(tiny_module_path))
+
+
+def _cat(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return {"mag_auto": rng.uniform(20.5, 24.0, n), "flux_radius": rng.uniform(2.0, 12.0, n),
+            "zphot": rng.uniform(0.2, 2.0, n)}
+
+
+def test_normals_drawn_one_by_one_equal_galsim_generate(model):
+    per = model.latent_size + model.latent_size % 2
+    small, large = 1000, 3000  # 6000 values (per-value loop) and 18000 (generate)
+    assert small * per <= 8192 < large * per
+    a = model.random_normal(small, 5)
+    b = model.random_normal(large, 5)
+    np.testing.assert_array_equal(a, b[:small])
+    # and the deviate ends where GalSim's generate() leaves it
+    rng = galsim.BaseDeviate(9)
+    model.random_normal(small, rng)
+    ref = galsim.BaseDeviate(9)
+    galsim.GaussianDeviate(ref).generate(np.empty(small * per))
+    assert galsim.UniformDeviate(rng)() == galsim.UniformDeviate(ref)()
+
+
+def test_band_limit_bounds_galsims_maxk(model):
+    limit = model.band_limit()
+    assert np.pi / model.pixel_scale <= limit < 1.03 * np.pi / model.pixel_scale
+    assert model.band_limit() is limit or model.band_limit() == limit  # computed once
+    for gal in model.sample(_cat(12), rng=3, calculate_maxk=True):
+        assert gal.maxk <= limit * (1 + 1e-12)
+    (fast,) = model.sample(_cat(1), rng=3)
+    (slow,) = model.sample(_cat(1), rng=3, calculate_maxk=True)
+    assert fast.maxk == limit
+    ref = galsim.InterpolatedImage(galsim.Image(slow.image.array, scale=model.pixel_scale))
+    assert slow.maxk == ref.maxk  # calculate_maxk=True is GalSim's own calculation
+
+
+def test_band_limit_leaves_convolved_images_unchanged(model):
+    psf = galsim.Kolmogorov(fwhm=0.7)
+    fast = model.sample(_cat(8), rng=4)
+    slow = model.sample(_cat(8), rng=4, calculate_maxk=True)
+    for a, b in zip(fast, slow):
+        im_a = galsim.Convolve(a, psf).drawImage(nx=24, ny=24, scale=0.2)
+        im_b = galsim.Convolve(b, psf).drawImage(nx=24, ny=24, scale=0.2)
+        np.testing.assert_array_equal(im_a.array, im_b.array)
+        # unconvolved, drawn in real space at the model's own pixels: also identical
+        np.testing.assert_array_equal(
+            a.drawImage(nx=40, ny=40, scale=model.pixel_scale, method="no_pixel").array,
+            b.drawImage(nx=40, ny=40, scale=model.pixel_scale, method="no_pixel").array)
+
+
+def test_band_limit_cached_per_option_set(model):
+    a = model.band_limit(pad_factor=2)
+    b = model.band_limit(pad_factor=4)
+    assert a != b and model.band_limit(pad_factor=2) == a
+
+
+@pytest.mark.parametrize("calculate", [True, False])
+def test_config_option_calculate_maxk(gaussian_module_path, calculate):
+    """A smooth galaxy: GalSim's maxk is well below the band limit, used unless asked."""
+    import galsim_deep  # noqa: F401  (registers the config types)
+
+    base = {"gal": {"type": "GenerativeModelGalaxy", "mag_auto": 22.0, "flux_radius": 6.0,
+                    "zphot": 1.0, "calculate_maxk": calculate},
+            "input": {"generative_model": {"file_name": str(gaussian_module_path)}},
+            "image": {"random_seed": 3, "pixel_scale": 0.03}}
+    galsim.config.ProcessInput(base)
+    galsim.config.SetupConfigObjNum(base, 0)
+    galsim.config.SetupConfigRNG(base, seed_offset=1)
+    gal, _ = galsim.config.BuildGSObject(base, "gal")
+    limit = GenerativeGalaxyModel(gaussian_module_path).band_limit()
+    assert (gal.maxk < 0.5 * limit) if calculate else (gal.maxk == limit)
+
+
+def test_thread_settings(model):
+    model.sample(_cat(1), rng=0)  # TensorFlow has run in this process now
+    assert parallel.tensorflow_started()
+    assert parallel.set_tensorflow_threads(1) is False  # too late: reported, not raised
+    with pytest.raises(ValueError, match="thread counts"):
+        parallel.set_tensorflow_threads(0)
+    assert parallel.cpu_count() >= 1
+    before = galsim.get_omp_threads()
+    try:
+        assert parallel.configure_worker(parallel.cpu_count() * 4) == 1
+        assert galsim.get_omp_threads() == 1
+    finally:
+        galsim.set_omp_threads(before)

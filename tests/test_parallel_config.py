@@ -1,0 +1,146 @@
+"""The YAML route in parallel: GalSim's job splitting (``galsim file.yaml -n N -j J``) with
+``image.nproc``, whole-group multiprocessing tasks, TensorFlow and fork."""
+import logging
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import galsim
+import numpy as np
+import pytest
+from astropy.io import fits
+
+import galsim_deep  # noqa: F401  (registers the config types)
+from galsim_deep import config as gd_config
+from galsim_deep.model import GenerativeGalaxyModel
+
+GALSIM = str(Path(sys.executable).with_name("galsim"))
+
+
+def _yaml(module, out_dir, nproc):
+    return textwrap.dedent(f"""\
+        modules: [galsim_deep]
+        psf: {{type: Kolmogorov, fwhm: 0.7}}
+        gal:
+            type: GenerativeModelGalaxy
+            mag_auto: {{type: Random, min: 21, max: 23}}
+            flux_radius: {{type: Random, min: 4, max: 10}}
+            zphot: {{type: Random, min: 0.3, max: 1.5}}
+            zero_point: 30.0
+        image:
+            type: Tiled
+            nx_tiles: 6
+            ny_tiles: 6
+            stamp_size: 24
+            pixel_scale: 0.2
+            random_seed: 77
+            nproc: {nproc}
+            noise: {{type: Gaussian, sigma: 0.5}}
+        input:
+            generative_model: {{file_name: '{module}', batch_size: 16}}
+        output:
+            nfiles: 2
+            dir: '{out_dir}'
+            file_name:
+                type: FormattedStr
+                format: 'field_%d.fits'
+                items: [{{type: Sequence, nitems: 2}}]
+        """)
+
+
+def test_galsim_job_splitting_with_nproc_equals_one_process(tiny_module_path, tmp_path):
+    """`galsim f.yaml -n 2 -j 2` (the second of two jobs, drawing its file with
+    image.nproc=2) writes the file a single process writes."""
+    import yaml
+
+    path = tmp_path / "split.yaml"
+    path.write_text(_yaml(tiny_module_path, tmp_path / "jobs", nproc=2))
+    job = subprocess.Popen([GALSIM, str(path), "-n", "2", "-j", "2"], cwd=tmp_path,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # meanwhile, the reference in this process, one process for everything
+    config = yaml.safe_load(_yaml(tiny_module_path, tmp_path / "ref", nproc=1))
+    galsim.config.Process(config, logger=None)
+    out, err = job.communicate(timeout=300)
+    assert job.returncode == 0, err[-3000:]
+    assert "Using 2 processes for stamp processing" in out + err  # image.nproc=2 did fork
+    assert sorted(p.name for p in (tmp_path / "jobs").iterdir()) == ["field_1.fits"]
+    ref = [fits.getdata(tmp_path / "ref" / f"field_{k}.fits") for k in range(2)]
+    assert ref[1].shape == (144, 144) and ref[1].max() > 10  # galaxies, not only noise
+    assert not np.array_equal(ref[0], ref[1])
+    np.testing.assert_array_equal(fits.getdata(tmp_path / "jobs" / "field_1.fits"), ref[1])
+
+
+def _tasks(model, nobj, nproc, first=0):
+    base = {"_input_objs": {"generative_model": [model]}, "image": {"nproc": nproc},
+            gd_config._IMAGE_RANGE_KEY: (first, first + nobj)}
+    jobs = [{"obj_num": first + k} for k in range(nobj)]
+    tasks = gd_config.GroupedStampBuilder().makeTasks({}, base, jobs, None)
+    return [[job["obj_num"] for job, _ in task] for task in tasks], base
+
+
+def test_multiprocessing_tasks_are_whole_groups(tiny_module_path):
+    model = GenerativeGalaxyModel(tiny_module_path, batch_size=64)
+    tasks, base = _tasks(model, 100, nproc=2, first=1000)
+    # 100 objects: groups of 16 (a multiple of the 16-row network blocks, >= 8 groups)
+    assert [len(t) for t in tasks] == [16] * 6 + [4]
+    assert sum(tasks, []) == list(range(1000, 1100))
+    assert base[gd_config._GROUP_SIZE_KEY] == 16
+    assert gd_config._group_of(1037, base, 64) == (range(1032, 1048), 32)
+    tasks, _ = _tasks(model, 2000, nproc=2)
+    assert {len(t) for t in tasks[:-1]} == {64}  # large images: groups of batch_size
+    # fewer groups than processes: one stamp per task, as GalSim does (it needs a task
+    # per worker to stop them)
+    tasks, base = _tasks(model, 20, nproc=4)
+    assert tasks == [[k] for k in range(20)] and gd_config._GROUP_SIZE_KEY not in base
+    assert gd_config.group_size(5, 100) == 5
+
+
+def test_group_size_does_not_change_images(tiny_module_path):
+    cfg = {"gal": {"type": "GenerativeModelGalaxy",
+                   "flux_radius": {"type": "Random", "min": 4, "max": 10},
+                   "mag_auto": 22.0, "zphot": 0.5},
+           "image": {"type": "Tiled", "nx_tiles": 8, "ny_tiles": 5, "stamp_size": 32,
+                     "pixel_scale": 0.03, "random_seed": 5},
+           "input": {"generative_model": {"file_name": str(tiny_module_path),
+                                          "batch_size": 64}}}
+    ref = galsim.config.BuildImage(galsim.config.CopyConfig(cfg)).array
+    original = gd_config.group_size
+    try:
+        gd_config.group_size = lambda batch_size, nobj, nproc=1: 16
+        grouped = galsim.config.BuildImage(galsim.config.CopyConfig(cfg)).array
+    finally:
+        gd_config.group_size = original
+    np.testing.assert_array_equal(grouped, ref)
+
+
+def test_a_new_seed_in_the_same_config_regenerates_galaxies(tiny_module_path):
+    cfg = {"gal": {"type": "GenerativeModelGalaxy", "mag_auto": 22.0, "flux_radius": 6.0,
+                   "zphot": 0.5},
+           "image": {"type": "Tiled", "nx_tiles": 3, "ny_tiles": 1, "stamp_size": 32,
+                     "pixel_scale": 0.03, "random_seed": 1},
+           "input": {"generative_model": {"file_name": str(tiny_module_path)}}}
+    first = galsim.config.BuildImage(cfg).array
+    cfg["image"]["random_seed"] = 2
+    second = galsim.config.BuildImage(cfg).array
+    fresh = galsim.config.BuildImage({**galsim.config.CopyConfig(cfg)}).array
+    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(second, fresh)
+
+
+@pytest.mark.timeout(240)
+def test_nproc_after_tensorflow_ran_falls_back_to_one_process(tiny_module_path, caplog):
+    """TensorFlow does not survive GalSim's fork: instead of hanging, nproc becomes 1."""
+    model = GenerativeGalaxyModel(tiny_module_path)
+    model.sample({"mag_auto": [22.0], "flux_radius": [5.0], "zphot": [1.0]}, rng=0)
+    cfg = {"gal": {"type": "GenerativeModelGalaxy", "mag_auto": 22.0, "flux_radius": 6.0,
+                   "zphot": 0.5},
+           "image": {"type": "Tiled", "nx_tiles": 4, "ny_tiles": 4, "stamp_size": 32,
+                     "pixel_scale": 0.03, "random_seed": 3, "nproc": 2},
+           "input": {"generative_model": {"file_name": str(tiny_module_path)}}}
+    logger = logging.getLogger("test_nproc_fallback")
+    with caplog.at_level(logging.WARNING, logger="test_nproc_fallback"):
+        image = galsim.config.BuildImage(galsim.config.CopyConfig(cfg), logger=logger).array
+    assert "image.nproc is set to 1" in caplog.text
+    cfg["image"]["nproc"] = 1
+    np.testing.assert_array_equal(image, galsim.config.BuildImage(cfg).array)
