@@ -72,8 +72,8 @@ def test_information_score_hand_computed_values():
 
 
 def test_the_fitted_flow_starts_as_the_identity():
+    """An 8-stage flow of the size that once overflowed starts as the standard normal."""
     pytest.importorskip("tensorflow")
-    from galsim_deep.latent.anomaly import _start_as_identity
     from galsim_deep.training.flows import ConditionalMAF
 
     rng = np.random.default_rng(0)
@@ -81,8 +81,6 @@ def test_the_fitted_flow_starts_as_the_identity():
     c = rng.normal(size=(500, 2)).astype(np.float32)
     flow = ConditionalMAF(6, 2, n_stages=8, hidden_units=(32, 32), seed=1)
     flow.adapt_conditions(c)
-    assert flow.log_prob(z, c).numpy().min() < -1e3  # random outputs compound
-    _start_as_identity(flow)
     np.testing.assert_allclose(flow.log_prob(z, c).numpy(),
                                gaussian_log_prob(z, 0.0, 1.0), rtol=1e-5, atol=1e-5)
 
