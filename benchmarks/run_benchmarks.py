@@ -853,13 +853,13 @@ def plot(res, path):
     panels = [k for k in ("end_to_end", "batch") if k in res]
     if not panels:
         return None
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(7.5 * len(panels), 4.2), squeeze=False)
     for ax, key in zip(axes[0], panels):
         if key == "end_to_end":
             rows = res[key]["rows"]
             colours = ["C0" if r["case"].startswith("generated") else
                        "C2" if "real" in r["case"] else "C1" for r in rows]
-            ax.barh([r["case"][:48] for r in rows], [r["ms_per_galaxy"] for r in rows],
+            ax.barh([r["case"][:62] for r in rows], [r["ms_per_galaxy"] for r in rows],
                     color=colours)
             ax.set_xscale("log")
             ax.set_xlabel("ms per galaxy (sample + convolve + draw)")
@@ -871,6 +871,7 @@ def plot(res, path):
             ax.plot(b, [r["network_ms_per_galaxy"] for r in rows], "o-", label="network")
             ax.plot(b, [r["sample_ms_per_galaxy"] for r in rows], "s-", label="sample()")
             ax.set_xscale("log")
+            ax.set_yscale("log")
             ax.set_xlabel("batch size")
             ax.set_ylabel("ms per galaxy")
             ax.legend()
