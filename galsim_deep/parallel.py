@@ -45,7 +45,9 @@ def tensorflow_started():
         return False
     from tensorflow.python.eager import context
 
-    return context.context()._context_handle is not None
+    # (TensorFlow has no public test for this: its eager context gets a handle when it
+    # first runs an operation)
+    return getattr(context.context(), "_context_handle", None) is not None
 
 
 def set_tensorflow_threads(intra_op, inter_op=None):
