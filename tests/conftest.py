@@ -1,4 +1,5 @@
 """Shared pytest fixtures: small modules exported by the project's own code, datasets."""
+import contextlib
 import os
 
 import pytest
@@ -40,25 +41,40 @@ def mock_dataset_path(tmp_path_factory):
                          processes=1, progress=False)
 
 
+@contextlib.contextmanager
+def op_determinism_restored():
+    """Training switches TensorFlow op determinism on for the whole process; switch it back
+    off afterwards, so the tests of other areas run as they would alone."""
+    from tensorflow.python.framework import config as tf_config
+
+    before = tf_config.is_op_determinism_enabled()
+    try:
+        yield
+    finally:
+        if not before:
+            tf_config.disable_op_determinism()
+
+
+@pytest.fixture(scope="module")
+def restore_op_determinism():
+    """Module fixture form of :func:`op_determinism_restored` for training test files."""
+    with op_determinism_restored():
+        yield
+
+
 @pytest.fixture(scope="session")
 def tiny_flow_vae_module_path(mock_dataset_path, tmp_path_factory):
     """A Flow-VAE module (encode, decode, log_prob, sample) trained with the ``tiny`` recipe
     on ``mock_dataset_path`` (32x32 at 0.03", latent size 4), trained once per session."""
-    from tensorflow.python.framework import config as tf_config
-
     from galsim_deep.training.flow_vae.export import export_flow_vae
     from galsim_deep.training.recipes import load_recipe
     from galsim_deep.training.train_flow_vae import train_flow_vae
     from galsim_deep.training.train_latent_flow import train_latent_flow
 
-    determinism = tf_config.is_op_determinism_enabled()
     out = tmp_path_factory.mktemp("tiny_flow_vae")
     recipe = load_recipe("tiny", [f"dataset.path={mock_dataset_path}",
                                   f"output_dir={out / 'run'}"])
-    try:
+    with op_determinism_restored():
         train_flow_vae(recipe, progress=False)
         train_latent_flow(recipe, progress=False)
-    finally:
-        if not determinism:  # training switches TF op determinism on for the process
-            tf_config.disable_op_determinism()
     return export_flow_vae(out / "run" / "vae", out / "run" / "flow", recipe, out / "module")

@@ -14,16 +14,8 @@ from galsim_deep.training.runtime import read_scalars  # noqa: E402
 CONDITIONS = ("mag_auto", "flux_radius", "zphot")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _restore_op_determinism():
-    """Training enables TF op determinism for the process; switch it back off afterwards
-    so the tests of other areas run as they would alone."""
-    from tensorflow.python.framework import config as tf_config
-
-    before = tf_config.is_op_determinism_enabled()
-    yield
-    if not before:
-        tf_config.disable_op_determinism()
+# Training switches TF op determinism on for the process: restore it after this file.
+pytestmark = pytest.mark.usefixtures("restore_op_determinism")
 
 
 def _recipe(dataset, out, *extra):

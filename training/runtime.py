@@ -68,6 +68,44 @@ def make_strategy(config):
     return tf.distribute.MirroredStrategy(devices=devices, cross_device_ops=cross)
 
 
+def check_replica_batch(batch_size, replicas, key):
+    """Raise if a recipe's global ``batch_size`` (at ``key``, e.g. ``'vae.batch_size'``)
+    does not split evenly over ``replicas`` devices; return the per-device batch."""
+    if batch_size % replicas:
+        raise ValueError(f"{key} {batch_size} is not a multiple of the {replicas} devices; "
+                         f"change {key}")
+    return batch_size // replicas
+
+
+def restore_latest(checkpoint_dir, build, key, missing):
+    """Build an object and restore it from the latest checkpoint of a folder.
+
+    Parameters
+    ----------
+    checkpoint_dir : str or Path
+        Folder of a ``tf.train.CheckpointManager``.
+    build : callable
+        Returns the object to restore into (its variables must exist).
+    key : str
+        Name the object was saved under in the ``tf.train.Checkpoint``.
+    missing : str
+        Message of the ``FileNotFoundError`` raised when there is no
+        checkpoint (say which command trains it).
+
+    Returns
+    -------
+    obj, step : object, int
+        The restored object and the step of the checkpoint.
+    """
+    latest = tf.train.latest_checkpoint(str(checkpoint_dir))
+    if latest is None:
+        raise FileNotFoundError(missing)
+    obj = build()
+    step = tf.Variable(0, dtype=tf.int64)
+    tf.train.Checkpoint(**{key: obj}, step=step).restore(latest).expect_partial()
+    return obj, int(step.numpy())
+
+
 def step_seed(seed, step, *streams):
     """An int32 ``[2]`` stateless-random seed for (run ``seed``, ``step``, ``*streams``).
 

@@ -28,7 +28,8 @@ from .flow_vae.losses import flow_vae_loss
 from .flow_vae.model import FlowVAE, auto_flux_scale
 from .optim import SqrtDecay, make_optimizer
 from .recipes import check_dataset, recipe_digest
-from .runtime import (RunLog, configure_determinism, make_strategy, snapshot_recipe, step_seed,
+from .runtime import (RunLog, check_replica_batch, configure_determinism, make_strategy,
+                      restore_latest, snapshot_recipe, step_seed,
                       write_scalars)
 
 __all__ = ["train_flow_vae", "build_flow_vae", "restore_flow_vae", "VAE_FIELDS"]
@@ -63,15 +64,9 @@ def restore_flow_vae(recipe, checkpoint_dir=None):
         The step of the checkpoint.
     """
     checkpoint_dir = Path(checkpoint_dir or Path(recipe["output_dir"]) / "vae")
-    latest = tf.train.latest_checkpoint(str(checkpoint_dir))
-    if latest is None:
-        raise FileNotFoundError(
-            f"no VAE checkpoint in {checkpoint_dir}; train the autoencoder first with\n"
-            f"    galsim-deep train flow-vae {recipe['source']}")
-    model = build_flow_vae(recipe)
-    step = tf.Variable(0, dtype=tf.int64)
-    tf.train.Checkpoint(model=model, step=step).restore(latest).expect_partial()
-    return model, int(step.numpy())
+    return restore_latest(checkpoint_dir, lambda: build_flow_vae(recipe), "model",
+                          f"no VAE checkpoint in {checkpoint_dir}; train the autoencoder "
+                          f"first with\n    galsim-deep train flow-vae {recipe['source']}")
 
 
 def _data(recipe, skip_steps):
@@ -112,9 +107,7 @@ def train_flow_vae(recipe, progress=True, stop_at=None):
     configure_determinism(recipe["seed"], recipe["deterministic"])
     strategy = make_strategy(recipe["distribute"])
     global_batch = cfg["batch_size"]
-    if global_batch % strategy.num_replicas_in_sync:
-        raise ValueError(f"vae.batch_size {global_batch} is not a multiple of the "
-                         f"{strategy.num_replicas_in_sync} devices; change vae.batch_size")
+    check_replica_batch(global_batch, strategy.num_replicas_in_sync, "vae.batch_size")
 
     # Model, optimizer, checkpoint.
     with strategy.scope():

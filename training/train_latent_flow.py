@@ -31,7 +31,8 @@ from .._io import atomic_path, sha256sum
 from .flows import ConditionalMAF
 from .optim import SqrtDecay, make_optimizer
 from .recipes import check_dataset, latent_size, model_section, recipe_digest, recipe_family
-from .runtime import (RunLog, configure_determinism, make_strategy, snapshot_recipe, step_seed,
+from .runtime import (RunLog, check_replica_batch, configure_determinism, make_strategy,
+                      restore_latest, snapshot_recipe, step_seed,
                       write_scalars)
 from .train_flow_vae import restore_flow_vae
 
@@ -56,15 +57,9 @@ def restore_flow(recipe, checkpoint_dir=None):
     step : int
     """
     checkpoint_dir = Path(checkpoint_dir or Path(recipe["output_dir"]) / "flow")
-    latest = tf.train.latest_checkpoint(str(checkpoint_dir))
-    if latest is None:
-        raise FileNotFoundError(
-            f"no latent-flow checkpoint in {checkpoint_dir}; train the flow first with\n"
-            f"    galsim-deep train flow {recipe['source']}")
-    flow = build_flow(recipe)
-    step = tf.Variable(0, dtype=tf.int64)
-    tf.train.Checkpoint(flow=flow, step=step).restore(latest).expect_partial()
-    return flow, int(step.numpy())
+    return restore_latest(checkpoint_dir, lambda: build_flow(recipe), "flow",
+                          f"no latent-flow checkpoint in {checkpoint_dir}; train the flow "
+                          f"first with\n    galsim-deep train flow {recipe['source']}")
 
 
 def encode_split(model, recipe, data, split, batch_size=256, progress=False):
@@ -178,10 +173,8 @@ def train_latent_flow(recipe, progress=True, stop_at=None):
     arrays = _posteriors(recipe, data, progress)
     strategy = make_strategy(recipe["distribute"])
     global_batch = cfg["batch_size"]
-    if global_batch % strategy.num_replicas_in_sync:
-        raise ValueError(f"flow.batch_size {global_batch} is not a multiple of the "
-                         f"{strategy.num_replicas_in_sync} devices; change flow.batch_size")
-    local_batch = global_batch // strategy.num_replicas_in_sync
+    local_batch = check_replica_batch(global_batch, strategy.num_replicas_in_sync,
+                                      "flow.batch_size")
 
     with strategy.scope():
         flow = build_flow(recipe)

@@ -85,9 +85,21 @@ class FlowVAEModule(tf.Module):
         return {"log_prob": self.flow.log_prob(z, tf.stack(conds, axis=1))}
 
 
-def _read_log(path):
+def read_run_log(path):
+    """The ``training_log.json`` of a run as a dict (empty if the file is missing)."""
     path = Path(path)
     return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def run_log_metrics(prefix, log):
+    """Module metrics from a run log: its final metrics, wall time and time per step,
+    each key prefixed (``vae_kl``, ``flow_training_time_s``, ...)."""
+    metrics = {f"{prefix}_{k}": v for k, v in log.get("metrics", {}).items()}
+    if log.get("wall_time_s") is not None:
+        metrics[f"{prefix}_training_time_s"] = log["wall_time_s"]
+    if log.get("seconds_per_step") is not None:
+        metrics[f"{prefix}_seconds_per_step"] = log["seconds_per_step"]
+    return metrics
 
 
 def module_metadata(recipe, data, name, version, vae_log=None, flow_log=None):
@@ -139,14 +151,7 @@ def module_metadata(recipe, data, name, version, vae_log=None, flow_log=None):
         f"Flow-VAE (Lanusse et al. 2020) trained with recipe {recipe['name']}: "
         f"{stamp_size}x{stamp_size} stamps at {recipe['dataset']['pixel_scale']} arcsec/pixel, "
         f"conditioned on {', '.join(recipe['flow']['conditions'])}")
-    metrics = {}
-    for prefix, log in (("vae", vae_log), ("flow", flow_log)):
-        for k, v in log.get("metrics", {}).items():
-            metrics[f"{prefix}_{k}"] = v
-        if log.get("wall_time_s") is not None:
-            metrics[f"{prefix}_training_time_s"] = log["wall_time_s"]
-        if log.get("seconds_per_step") is not None:
-            metrics[f"{prefix}_seconds_per_step"] = log["seconds_per_step"]
+    metrics = {**run_log_metrics("vae", vae_log), **run_log_metrics("flow", flow_log)}
     return {
         "name": name, "version": version, "description": description, "family": "flow-vae",
         "pixel_scale": float(recipe["dataset"]["pixel_scale"]), "stamp_size": int(stamp_size),
@@ -204,6 +209,6 @@ def export_flow_vae(vae_checkpoint_dir, flow_checkpoint_dir, recipe, out_dir, na
     name = name or recipe["export"]["name"] or recipe["name"]
     version = version or recipe["export"]["version"]
     meta = module_metadata(recipe, data, name, version,
-                           _read_log(Path(vae_checkpoint_dir) / "training_log.json"),
-                           _read_log(Path(flow_checkpoint_dir) / "training_log.json"))
+                           read_run_log(Path(vae_checkpoint_dir) / "training_log.json"),
+                           read_run_log(Path(flow_checkpoint_dir) / "training_log.json"))
     return export_module(module, out_dir, meta, module.signatures(), overwrite=overwrite)

@@ -34,7 +34,6 @@ The metadata is that of a Flow-VAE module (conditions with their training
 statistics, flux convention, centring, provenance) with ``family: mpcc``,
 ``n_clusters``, the prior's parameters and the training metrics.
 """
-import json
 from pathlib import Path
 
 import tensorflow as tf
@@ -116,11 +115,6 @@ class MPCCModule(tf.Module):
         return {"log_prob": self.flow.log_prob(z, tf.stack(conds, axis=1))}
 
 
-def _read_log(path):
-    path = Path(path)
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
 def mpcc_metadata(recipe, data, name, version, model, mpcc_log=None, flow_log=None):
     """Module metadata of a recipe's trained MPCC model.
 
@@ -145,7 +139,7 @@ def mpcc_metadata(recipe, data, name, version, model, mpcc_log=None, flow_log=No
     dict
         Metadata without ``format_version`` and ``signatures``.
     """
-    from ..flow_vae.export import module_metadata
+    from ..flow_vae.export import module_metadata, run_log_metrics
 
     m = recipe["mpcc"]
     mpcc_log, flow_log = mpcc_log or {}, flow_log or {}
@@ -168,12 +162,7 @@ def mpcc_metadata(recipe, data, name, version, model, mpcc_log=None, flow_log=No
         "floor": float(m["prior_floor"]),
         "cluster_of_sample": "argmax_k q(k | z) of the flow's z (Eq. 7.15)",
     }
-    for k, v in mpcc_log.get("metrics", {}).items():
-        meta["metrics"][f"mpcc_{k}"] = v
-    if mpcc_log.get("wall_time_s") is not None:
-        meta["metrics"]["mpcc_training_time_s"] = mpcc_log["wall_time_s"]
-    if mpcc_log.get("seconds_per_step") is not None:
-        meta["metrics"]["mpcc_seconds_per_step"] = mpcc_log["seconds_per_step"]
+    meta["metrics"].update(run_log_metrics("mpcc", mpcc_log))
     meta["provenance"]["standing_batches"] = int(m["standing_batches"])
     return meta
 
@@ -203,6 +192,7 @@ def export_mpcc(mpcc_checkpoint_dir, flow_checkpoint_dir, recipe, out_dir, name=
     Path
         The module directory, validated by loading it back.
     """
+    from ..flow_vae.export import read_run_log
     from ..train_latent_flow import restore_flow
     from .train import restore_mpcc
 
@@ -215,6 +205,6 @@ def export_mpcc(mpcc_checkpoint_dir, flow_checkpoint_dir, recipe, out_dir, name=
     name = name or recipe["export"]["name"] or recipe["name"]
     version = version or recipe["export"]["version"]
     meta = mpcc_metadata(recipe, data, name, version, model,
-                         _read_log(Path(mpcc_checkpoint_dir) / "training_log.json"),
-                         _read_log(Path(flow_checkpoint_dir) / "training_log.json"))
+                         read_run_log(Path(mpcc_checkpoint_dir) / "training_log.json"),
+                         read_run_log(Path(flow_checkpoint_dir) / "training_log.json"))
     return export_module(module, out_dir, meta, module.signatures(), overwrite=overwrite)

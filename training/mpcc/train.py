@@ -41,7 +41,8 @@ from tqdm.auto import tqdm
 from ..flow_vae.model import auto_flux_scale
 from ..optim import make_optimizer
 from ..recipes import check_dataset, recipe_digest
-from ..runtime import (RunLog, configure_determinism, make_strategy, snapshot_recipe, step_seed,
+from ..runtime import (RunLog, check_replica_batch, configure_determinism, make_strategy,
+                       restore_latest, snapshot_recipe, step_seed,
                        write_scalars)
 from .forward import observe
 from .losses import (cluster_cross_entropy, encoder_nll, hinge_discriminator_loss,
@@ -85,15 +86,9 @@ def restore_mpcc(recipe, checkpoint_dir=None):
         The step (pass of Algorithm 1) of the checkpoint.
     """
     checkpoint_dir = Path(checkpoint_dir or Path(recipe["output_dir"]) / "mpcc")
-    latest = tf.train.latest_checkpoint(str(checkpoint_dir))
-    if latest is None:
-        raise FileNotFoundError(
-            f"no MPCC checkpoint in {checkpoint_dir}; train the model first with\n"
-            f"    galsim-deep train mpcc {recipe['source']}")
-    model = build_mpcc(recipe)
-    step = tf.Variable(0, dtype=tf.int64)
-    tf.train.Checkpoint(model=model, step=step).restore(latest).expect_partial()
-    return model, int(step.numpy())
+    return restore_latest(checkpoint_dir, lambda: build_mpcc(recipe), "model",
+                          f"no MPCC checkpoint in {checkpoint_dir}; train the model first "
+                          f"with\n    galsim-deep train mpcc {recipe['source']}")
 
 
 def _data(recipe, skip_steps):
@@ -113,9 +108,7 @@ def _data(recipe, skip_steps):
 
 def _check_batches(recipe, replicas):
     m = recipe["mpcc"]
-    if m["batch_size"] % replicas:
-        raise ValueError(f"mpcc.batch_size {m['batch_size']} is not a multiple of the "
-                         f"{replicas} devices; change mpcc.batch_size")
+    check_replica_batch(m["batch_size"], replicas, "mpcc.batch_size")
     from galsim_deep.datasets.reader import StampDataset
 
     with StampDataset(recipe["dataset"]["path"]) as data:
