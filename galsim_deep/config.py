@@ -35,6 +35,8 @@ its first network call.  GalSim forks its workers, and TensorFlow does not
 survive a fork once it has run: in a Python process that has already sampled
 a model, ``image.nproc`` is set back to 1 (with a warning) instead of hanging.
 """
+import warnings
+
 import galsim
 import numpy as np
 from galsim.config import (GetAllParams, GetInputObj, GetNObjForImage, GetRNG, InputLoader,
@@ -44,7 +46,7 @@ from galsim.config import (GetAllParams, GetInputObj, GetNObjForImage, GetRNG, I
 from galsim.errors import GalSimConfigError
 
 from . import parallel
-from .catalog import OutOfRangeWarning  # noqa: F401  (re-exported for config users)
+from .catalog import OutOfRangeWarning
 from .model import GenerativeGalaxyModel
 
 __all__ = ["GenerativeModelLoader", "BuildGenerativeModelGalaxy"]
@@ -59,6 +61,9 @@ _STATE_KEYS = ("obj_num", "index_key", "rng", "seed", "gd", "obj_num_rng", "obj_
 _IMAGE_RANGE_KEY = "_galsim_deep_image_objects"
 # Threads per process, once set in a GalSim multiprocessing worker.
 _WORKER_THREADS = []
+
+# Models (by id) whose out-of-range conditions were reported in this process.
+_RANGE_WARNED = set()
 # Objects per group in the current image (set with the multiprocessing tasks).
 _GROUP_SIZE_KEY = "_galsim_deep_group_size"
 #: Multiprocessing tasks wanted per image (a few per worker, for load balance).
@@ -177,10 +182,21 @@ def _generate_group(config, base, model, group, first_row, req, ignore):
     table = {q: np.array([values[q] for values, _ in rows], dtype=float)
              for q in model.quantities}
     try:
-        conditions = model.conditions(table)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", OutOfRangeWarning)
+            conditions = model.conditions(table)
     except ValueError as err:
         raise GalSimConfigError(f"GenerativeModelGalaxy (objects {group.start}.."
                                 f"{group.stop - 1}): {err}") from None
+    for w in caught:
+        # One warning per model and process, not one per group of objects.
+        if not issubclass(w.category, OutOfRangeWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        elif id(model) not in _RANGE_WARNED:
+            _RANGE_WARNED.add(id(model))
+            warnings.warn(f"GenerativeModelGalaxy (objects {group.start}..{group.stop - 1}): "
+                          f"{w.message} Later objects outside the range are not reported "
+                          f"again in this process.", OutOfRangeWarning, stacklevel=2)
     images = model.generate(conditions, np.stack([n for _, n in rows]), first_row=first_row)
     options = [{k: v for k, v in values.items() if k in _OBJECT_OPT} for values, _ in rows]
     return {"group": group, "conditions": conditions, "images": images, "options": options}

@@ -170,6 +170,18 @@ def test_out_of_range_error_policy_is_a_config_error(tiny_module_path):
         galsim.config.BuildImage(cfg)
 
 
+def test_out_of_range_is_reported_once_per_model_not_per_group(tiny_module_path):
+    cfg = _config(tiny_module_path, batch_size=4, mag_auto=30.0)  # 10 objects, 3 groups
+    gd_config._GROUPS.clear()
+    gd_config._RANGE_WARNED.clear()
+    with pytest.warns(galsim_deep.OutOfRangeWarning) as record:
+        galsim.config.BuildImage(cfg)
+        galsim.config.BuildImage(_config(tiny_module_path, batch_size=4, mag_auto=30.0))
+    messages = [str(w.message) for w in record if w.category is galsim_deep.OutOfRangeWarning]
+    assert len(messages) == 1
+    assert "mag_auto" in messages[0] and "not reported again" in messages[0]
+
+
 def test_bad_input_options_are_reported(tiny_module_path, tmp_path):
     cfg = _config(tiny_module_path)
     cfg["input"]["generative_model"]["batch_size"] = 0

@@ -145,6 +145,12 @@ def test_resume_equals_uninterrupted_and_same_seed_same_run(mock_dataset_path, t
                     restore_flow(flow_c)[0].trainable_variables):
         np.testing.assert_array_equal(x.numpy(), y.numpy())
 
+    # Training the VAE further makes the flow stale: resuming it is refused, naming the fix.
+    train_flow_vae(_recipe(mock_dataset_path, tmp_path / "c", "vae.steps=5"), progress=False)
+    with pytest.raises(ValueError, match="Move or delete .*flow"):
+        train_latent_flow(_recipe(mock_dataset_path, tmp_path / "c", "vae.steps=5",
+                                  "flow.steps=8"), progress=False)
+
 
 def test_resume_refuses_a_different_model(mock_dataset_path, tmp_path):
     from galsim_deep.training.recipes import recipe_digest

@@ -116,14 +116,34 @@ def _restore_encoder(recipe):
     return restore_flow_vae(recipe)[0]
 
 
-def _posteriors(recipe, data, progress):
+def _encoder_key(recipe):
+    """Identifies the encoder's weights: its latest checkpoint and the checksum of the
+    checkpoint's index file (which holds the checksums of every tensor)."""
+    vae_ckpt = tf.train.latest_checkpoint(str(Path(recipe["output_dir"])
+                                              / model_section(recipe)))
+    return f"{vae_ckpt} {sha256sum(vae_ckpt + '.index')}" if vae_ckpt else "none"
+
+
+def _check_same_encoder(out, key, resuming):
+    """Refuse to resume a flow fitted to other encoder weights; record the encoder of a new one."""
+    record = out / "encoder_checkpoint.txt"
+    if resuming and record.is_file() and record.read_text().strip() != key:
+        raise ValueError(
+            f"the latent flow in {out} was trained on the encoder of "
+            f"{record.read_text().split()[0]}, but the encoder is now "
+            f"{key.split()[0]} (trained further or retrained); a flow only fits the "
+            f"encoder it was trained on.  Move or delete {out} and run the command again "
+            f"to train a new flow")
+    if not resuming:
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_path(record) as tmp:
+            tmp.write_text(key + "\n")
+
+
+def _posteriors(recipe, data, progress, key):
     """Encoded train and test splits, cached per encoder checkpoint."""
     out = Path(recipe["output_dir"]) / "flow"
     cache = out / "posterior.npz"
-    vae_ckpt = tf.train.latest_checkpoint(str(Path(recipe["output_dir"])
-                                              / model_section(recipe)))
-    # The index file holds the checksums of every tensor: it identifies the weights.
-    key = f"{vae_ckpt} {sha256sum(vae_ckpt + '.index')}" if vae_ckpt else "none"
     if cache.is_file():
         try:
             with np.load(cache) as f:
@@ -170,7 +190,9 @@ def train_latent_flow(recipe, progress=True, stop_at=None):
     snapshot_recipe(recipe, out / "recipe.yaml",
                     recipe_digest(recipe, sections=("dataset", model_section(recipe), "flow")))
     configure_determinism(recipe["seed"], recipe["deterministic"])
-    arrays = _posteriors(recipe, data, progress)
+    key = _encoder_key(recipe)
+    _check_same_encoder(out, key, resuming=tf.train.latest_checkpoint(str(out)) is not None)
+    arrays = _posteriors(recipe, data, progress, key)
     strategy = make_strategy(recipe["distribute"])
     global_batch = cfg["batch_size"]
     local_batch = check_replica_batch(global_batch, strategy.num_replicas_in_sync,

@@ -1,8 +1,9 @@
-"""``galsim-deep validate MODEL --dataset FILE.h5 --out REPORT/``: the validation report."""
+"""``galsim-deep validate`` (the validation report) and ``galsim-deep reconstruct``
+(reconstructions of the mock truth against Sérsic fits)."""
 
 
 def register(subparsers):
-    """Add the ``validate`` command."""
+    """Add the ``validate`` and ``reconstruct`` commands."""
     p = subparsers.add_parser(
         "validate",
         help="compare real, parametric and generated galaxies (sizes, shapes, Gini, M20, M, I, D)",
@@ -26,6 +27,23 @@ def register(subparsers):
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_validate)
 
+    p = subparsers.add_parser(
+        "reconstruct",
+        help="compare a module's reconstructions of mock galaxies with the truth and Sersic fits",
+        description="Encode each stamp of a mock dataset with its PSF, decode it, and compare "
+                    "the unconvolved reconstruction with the noiseless truth, beside the best "
+                    "single-Sersic fit to the same stamp through its PSF and the mock's own "
+                    "Sersic component.  Writes reconstruction.json, .md and .png.")
+    p.add_argument("model", help="hub:NAME[@VERSION], a module directory, archive or URL")
+    p.add_argument("--dataset", required=True, help="mock stamp dataset (HDF5) with the truth")
+    p.add_argument("--out", required=True, help="report directory (created)")
+    p.add_argument("--n", type=int, default=1000,
+                   help="the first N galaxies of the split (default 1000; 0 = all)")
+    p.add_argument("--split", default="test", choices=("test", "train"),
+                   help="dataset split (default test)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_reconstruct)
+
 
 def _validate(args):
     from ..validation.pipeline import validate
@@ -44,4 +62,22 @@ def _validate(args):
             w = report["distances"][s][stat]["wasserstein"]
             cells.append(f"W({s})={'n/a' if w is None else format(w, '.4g')}")
         print(f"  {stat:13s} " + "  ".join(cells))
+    return 0
+
+
+def _reconstruct(args):
+    from ..model import GenerativeGalaxyModel
+    from ..validation.reconstruction import reconstruction_report, write_reconstruction_report
+
+    if args.n < 0:
+        raise ValueError(f"--n must be >= 0 (0 = every galaxy of the split), got {args.n}")
+    report = reconstruction_report(GenerativeGalaxyModel(args.model), args.dataset,
+                                   split=args.split, n=args.n or None, progress=not args.quiet)
+    write_reconstruction_report(report, args.out)
+    print(f"reconstructed {report['n']} galaxies; report in {args.out}")
+    for key in ("model", "fitted_sersic", "true_sersic"):
+        s = report[key]
+        better = s["fraction_model_better"]
+        print(f"  {key:14s} median relative residual {s['median_relative_residual']:.4f}"
+              + ("" if better is None else f"  (module better for {100 * better:.1f}%)"))
     return 0

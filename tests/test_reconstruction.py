@@ -1,0 +1,89 @@
+"""Reconstructions against the mock truth, and the Sérsic fits they are compared with."""
+import json
+
+import galsim
+import numpy as np
+import pytest
+
+from galsim_deep.cli import main
+from galsim_deep.validation.reconstruction import reconstruction_residuals
+from galsim_deep.validation.sersic_fit import _convolve, fit_sersic, sersic_image
+
+S, SCALE = 48, 0.03
+
+
+def test_reconstruction_residuals_known_values():
+    truth = np.zeros((3, 4, 4))
+    truth[:, 1:3, 1:3] = [[1.0, 2.0], [3.0, 4.0]]
+    estimates = np.stack([truth[0], 2 * truth[1], np.zeros((4, 4))])
+    np.testing.assert_allclose(reconstruction_residuals(truth, estimates), [0.0, 1.0, 1.0])
+    shifted = np.roll(truth, 1, axis=2)  # disjoint support would give 2; overlap gives less
+    res = reconstruction_residuals(truth, shifted)
+    assert np.all((res > 0) & (res < 2))
+
+
+@pytest.mark.parametrize("n, hlr, g1, g2", [(1.0, 0.3, 0.2, -0.1), (4.0, 0.2, 0.0, 0.3),
+                                           (0.5, 0.4, -0.3, 0.0)])
+def test_sersic_image_matches_galsim(n, hlr, g1, g2):
+    """Pixel-centre samples of GalSim's sheared, shifted Sérsic (method='no_pixel')."""
+    prof = galsim.Sersic(n, half_light_radius=hlr, flux=10.0).shear(g1=g1, g2=g2)
+    prof = prof.shift(1.3 * SCALE, -0.7 * SCALE)
+    expected = prof.drawImage(nx=S, ny=S, scale=SCALE, method="no_pixel",
+                              use_true_center=False).array
+    mine = sersic_image(S, SCALE, hlr, n, g1, g2, x0=1.3, y0=-0.7, flux=10.0)
+    np.testing.assert_allclose(mine, expected, rtol=0, atol=1e-6 * expected.max())
+
+
+def _gaussian_psf(fwhm=0.1):
+    psf = galsim.Gaussian(fwhm=fwhm).drawImage(nx=S, ny=S, scale=SCALE, method="no_pixel",
+                                               use_true_center=False).array
+    return psf / psf.sum()
+
+
+def test_fit_sersic_recovers_the_parameters_of_a_noisy_convolved_sersic():
+    psf = _gaussian_psf()
+    truth = sersic_image(S, SCALE, 0.2, 2.5, 0.15, -0.2, x0=0.4, y0=-0.3, flux=50.0)
+    rng = np.random.default_rng(0)
+    stamp = _convolve(truth, psf) + rng.normal(0.0, 0.01, (S, S))
+    fit = fit_sersic(stamp, psf, 1e-4, SCALE)
+    assert fit.half_light_radius == pytest.approx(0.2, rel=0.05)
+    assert fit.n == pytest.approx(2.5, abs=0.3)
+    assert (fit.g1, fit.g2) == pytest.approx((0.15, -0.2), abs=0.02)
+    assert (fit.x0, fit.y0) == pytest.approx((0.4, -0.3), abs=0.05)
+    assert fit.reduced_chi2 == pytest.approx(1.0, abs=0.1)
+    # The unconvolved fit is far closer to the truth than the observed stamp is.
+    assert reconstruction_residuals(truth[None], fit.image[None])[0] < 0.01
+
+
+def test_fit_sersic_rejects_bad_input():
+    with pytest.raises(ValueError, match="same shape"):
+        fit_sersic(np.zeros((8, 8)), np.zeros((9, 9)), 1.0, SCALE)
+    with pytest.raises(ValueError, match="noise_variance"):
+        fit_sersic(np.zeros((8, 8)), np.zeros((8, 8)), 0.0, SCALE)
+    with pytest.raises(ValueError, match="finite"):
+        fit_sersic(np.full((8, 8), np.nan), np.zeros((8, 8)), 1.0, SCALE)
+
+
+def test_reconstruct_command_writes_the_report(tiny_flow_vae_module_path, mock_dataset_path,
+                                               tmp_path, capsys):
+    out = tmp_path / "rec"
+    assert main(["reconstruct", str(tiny_flow_vae_module_path), "--dataset",
+                 str(mock_dataset_path), "--out", str(out), "--quiet"]) == 0
+    report = json.loads((out / "reconstruction.json").read_text())
+    assert report["n"] == 2  # the tiny dataset's test split
+    for key in ("model", "fitted_sersic", "true_sersic"):
+        assert np.isfinite(report[key]["median_relative_residual"])
+    assert 0 <= report["fitted_sersic"]["fraction_model_better"] <= 1
+    # The fit sees the same stamp as the (untrained) tiny module and is much better.
+    assert (report["fitted_sersic"]["median_relative_residual"]
+            < report["model"]["median_relative_residual"])
+    assert (out / "reconstruction.png").stat().st_size > 0
+    assert "fitted to the stamp" in (out / "reconstruction.md").read_text()
+    assert "median relative residual" in capsys.readouterr().out
+
+
+def test_reconstruct_names_a_missing_dataset(tiny_flow_vae_module_path, tmp_path, capsys):
+    assert main(["reconstruct", str(tiny_flow_vae_module_path), "--dataset",
+                 str(tmp_path / "missing.h5"), "--out", str(tmp_path / "o")]) == 1
+    assert "missing.h5" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
