@@ -10,6 +10,7 @@ Usage in a GalSim YAML file::
         flux_radius: {type: Random, min: 5, max: 10}   # one field per condition,
         mag_auto: {type: Catalog, col: mag}            # any GalSim value type
         zphot: 0.5
+        cluster: 2          # MPCC modules only, optional: the mixture component (0..K-1)
 
 Batching.  The network runs once per group of ``batch_size`` objects of an
 image, not once per object.  At the first object of a group, the condition
@@ -72,7 +73,7 @@ TASKS_PER_IMAGE = 8
 #: Optional per-object parameters besides the conditions.
 _OBJECT_OPT = {"x_interpolant": str, "k_interpolant": str, "pad_factor": float,
                "noise_pad_size": float, "noise_pad": float, "flux_scaling": float, "area": float,
-               "exptime": float, "zero_point": float, "calculate_maxk": bool}
+               "exptime": float, "zero_point": float, "calculate_maxk": bool, "cluster": int}
 
 
 def _load_model(file_name, batch_size=64, range_policy="warn"):
@@ -197,7 +198,19 @@ def _generate_group(config, base, model, group, first_row, req, ignore):
             warnings.warn(f"GenerativeModelGalaxy (objects {group.start}..{group.stop - 1}): "
                           f"{w.message} Later objects outside the range are not reported "
                           f"again in this process.", OutOfRangeWarning, stacklevel=2)
-    images = model.generate(conditions, np.stack([n for _, n in rows]), first_row=first_row)
+    clusters = [values.get("cluster") for values, _ in rows]
+    if all(c is None for c in clusters):
+        clusters = None
+    elif any(c is None for c in clusters):
+        raise GalSimConfigError(f"GenerativeModelGalaxy (objects {group.start}.."
+                                f"{group.stop - 1}): cluster is set for some objects and not "
+                                f"for others; give every object a cluster or none")
+    try:
+        images = model.generate(conditions, np.stack([n for _, n in rows]),
+                                first_row=first_row, cluster=clusters)
+    except (ValueError, TypeError) as err:
+        raise GalSimConfigError(f"GenerativeModelGalaxy (objects {group.start}.."
+                                f"{group.stop - 1}): {err}") from None
     options = [{k: v for k, v in values.items() if k in _OBJECT_OPT} for values, _ in rows]
     return {"group": group, "conditions": conditions, "images": images, "options": options}
 
@@ -210,7 +223,8 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
     `GenerativeGalaxyModel.profile`), ``noise_pad_size`` with ``noise_pad`` (the
     padding noise's pixel variance) and the flux options
     ``flux_scaling``, ``area`` (cm^2), ``exptime`` (s) and ``zero_point`` (AB
-    mag) are optional.
+    mag) are optional; so is ``cluster`` (int) for mixture-prior (MPCC) modules,
+    the cluster every object is drawn from (see `GenerativeGalaxyModel.sample`).
     """
     model = GetInputObj("generative_model", config, base, "GenerativeModelGalaxy")
     ignore = list(ignore) + ["num"]
@@ -238,6 +252,7 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
 
     image = state["images"][i]
     opts = dict(state["options"][i])
+    opts.pop("cluster", None)  # used when the group was generated
     flux_opts = {k: opts.pop(k) for k in ("flux_scaling", "area", "exptime", "zero_point")
                  if k in opts}
     if flux_opts:

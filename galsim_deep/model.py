@@ -176,7 +176,7 @@ class GenerativeGalaxyModel:
             deviate.generate(values)
         return values.reshape(n, per_galaxy)[:, :self.latent_size].astype(np.float32)
 
-    def generate(self, conditions, random_normal, first_row=0):
+    def generate(self, conditions, random_normal, first_row=0, cluster=None):
         """Run the ``sample`` signature on a slice of a catalog.
 
         The network always runs on blocks of :attr:`EVAL_ROWS` rows aligned on
@@ -194,26 +194,40 @@ class GenerativeGalaxyModel:
             Standard normal numbers.
         first_row : int
             Index of the first row in the whole catalog (or GalSim image).
+        cluster : int or array_like of int [N], optional
+            Mixture-prior (MPCC) modules only: draw every galaxy from this
+            cluster (0 to ``n_clusters - 1``) with the ``sample_cluster``
+            signature, instead of the cluster its latent code falls in.
 
         Returns
         -------
         ndarray [N, stamp_size, stamp_size]
             float32 unconvolved light profiles in the module's flux units.
         """
-        import tensorflow as tf
-
-        fn = self._signature("sample")
-        k = self.EVAL_ROWS
         arrays = {q: np.asarray(conditions[q], dtype=np.float32) for q in self.quantities}
         arrays[RANDOM_INPUT] = np.asarray(random_normal, dtype=np.float32)
-        n = len(arrays[RANDOM_INPUT])
-        lead = first_row % k
-        tail = -(lead + n) % k
-        padded = {q: np.pad(a, [(lead, tail)] + [(0, 0)] * (a.ndim - 1), mode="edge")
-                  for q, a in arrays.items()}
-        blocks = [fn(**{q: tf.constant(a[i:i + k]) for q, a in padded.items()})[IMAGE_OUTPUT]
-                  .numpy() for i in range(0, lead + n + tail, k)]
-        return np.concatenate(blocks)[lead:lead + n]
+        if cluster is None:
+            return self._run_blocks("sample", arrays, first_row)[IMAGE_OUTPUT]
+        arrays["cluster"] = self._clusters(cluster, len(arrays[RANDOM_INPUT]))
+        return self._run_blocks("sample_cluster", arrays, first_row)[IMAGE_OUTPUT]
+
+    def _clusters(self, cluster, n):
+        """Check a ``cluster`` argument and return it as int32 ``[n]``."""
+        if "sample_cluster" not in self.signatures:
+            raise ValueError(f"cluster= needs a mixture-prior (MPCC) module with a "
+                             f"'sample_cluster' signature; {self.metadata['name']} has "
+                             f"{self.signatures}")
+        k = int(self.metadata["n_clusters"])
+        values = np.asarray(cluster)
+        if values.dtype.kind not in "iu" or values.ndim > 1:
+            raise TypeError(f"cluster must be an int or a 1-d array of ints, got {cluster!r}")
+        values = np.broadcast_to(values, (n,)) if values.ndim == 0 else values
+        if len(values) != n:
+            raise ValueError(f"cluster has {len(values)} values for {n} galaxies")
+        if n and (values.min() < 0 or values.max() >= k):
+            raise ValueError(f"cluster values must lie in 0..{k - 1} ({k} clusters), got "
+                             f"{np.unique(values[(values < 0) | (values >= k)]).tolist()}")
+        return values.astype(np.int32)
 
     # ------------------------------------------------------------ latent space
     def _run_blocks(self, name, arrays, first_row=0):
@@ -348,12 +362,12 @@ class GenerativeGalaxyModel:
                                 first_row)["probabilities"]
 
     def sample_arrays(self, cat, rng=None, batch_size=None, column_map=None,
-                      range_policy=None, progress=False):
+                      range_policy=None, progress=False, cluster=None):
         """Yield generated stamps as numpy arrays, batch by batch.
 
         Parameters
         ----------
-        cat, rng, batch_size, column_map, range_policy
+        cat, rng, batch_size, column_map, range_policy, cluster
             As in :meth:`sample`.
         progress : bool
             Show a tqdm progress bar.
@@ -364,9 +378,9 @@ class GenerativeGalaxyModel:
             One batch of unconvolved stamps (flux per pixel, module units).
         """
         conds = self.conditions(cat, column_map=column_map, range_policy=range_policy)
-        yield from self._batches(conds, rng, batch_size, progress)
+        yield from self._batches(conds, rng, batch_size, progress, cluster)
 
-    def _batches(self, conds, rng, batch_size, progress):
+    def _batches(self, conds, rng, batch_size, progress, cluster=None):
         """Yield generated stamps for checked condition arrays, ``batch_size`` at a time."""
         from tqdm import tqdm
 
@@ -374,13 +388,16 @@ class GenerativeGalaxyModel:
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         n = len(next(iter(conds.values())))
+        if cluster is not None:
+            cluster = self._clusters(cluster, n)
         rng = as_deviate(rng)
         with tqdm(total=n, unit="gal", desc="sampling", disable=not progress) as bar:
             for start in range(0, n, batch_size):
                 stop = min(n, start + batch_size)
                 batch = {k: v[start:stop] for k, v in conds.items()}
                 yield self.generate(batch, self.random_normal(stop - start, rng),
-                                    first_row=start)
+                                    first_row=start,
+                                    cluster=None if cluster is None else cluster[start:stop])
                 bar.update(stop - start)
 
     def flux_factors(self, conditions, flux_scaling=None, area=None, exptime=None,
@@ -438,7 +455,7 @@ class GenerativeGalaxyModel:
     def sample(self, cat, rng=None, batch_size=None, x_interpolant=None, k_interpolant=None,
                pad_factor=4, noise_pad_size=0, noise=None, gsparams=None, column_map=None,
                range_policy=None, flux_scaling=None, area=None, exptime=None,
-               zero_point=None, progress=False, calculate_maxk=False):
+               zero_point=None, progress=False, calculate_maxk=False, cluster=None):
         """Sample unconvolved galaxy light profiles conditioned on a catalog.
 
         Parameters
@@ -466,6 +483,11 @@ class GenerativeGalaxyModel:
             Rescale fluxes from the module's convention, see :meth:`flux_factors`.
         progress : bool
             Show a progress bar.
+        cluster : int or array_like of int, optional
+            Mixture-prior (MPCC) modules only: the cluster (0 to
+            ``n_clusters - 1``) of every galaxy, or one per row.  The same
+            ``rng`` gives the same latent draws with or without it, so a
+            cluster changes only the morphology family of each galaxy.
 
         Returns
         -------
@@ -478,7 +500,7 @@ class GenerativeGalaxyModel:
         conds = self.conditions(cat, column_map=column_map, range_policy=range_policy)
         rescale = any(v is not None for v in (flux_scaling, area, exptime, zero_point))
         profiles, start = [], 0
-        for images in self._batches(conds, rng, batch_size, progress):
+        for images in self._batches(conds, rng, batch_size, progress, cluster):
             stop = start + len(images)
             if rescale:
                 batch = {k: v[start:stop] for k, v in conds.items()}

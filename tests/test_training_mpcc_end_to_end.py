@@ -128,6 +128,47 @@ def test_model_samples_through_galsim(trained):
     assert [g.flux for g in gals] == [g.flux for g in again]
 
 
+def test_sample_with_a_cluster_through_the_api_and_yaml(trained, loaded, tiny_module_path):
+    galsim = pytest.importorskip("galsim")
+
+    from galsim_deep import GenerativeGalaxyModel
+    from galsim_deep import config as gd_config
+
+    model = GenerativeGalaxyModel(str(trained["module"]), batch_size=4)
+    cat = _conditions(6)
+    free = np.concatenate(list(model.sample_arrays(cat, rng=7)))
+    # The same latent draws, each galaxy moved into cluster 1: the sample_cluster signature.
+    eps = model.random_normal(6, galsim.BaseDeviate(7))
+    expected = loaded.signatures["sample_cluster"](
+        **cat, random_normal=eps, cluster=np.ones(6, np.int32))["image"].numpy()
+    fixed = np.concatenate(list(model.sample_arrays(cat, rng=7, cluster=1)))
+    np.testing.assert_allclose(fixed, expected, rtol=1e-5, atol=1e-8)
+    assert not np.allclose(fixed, free)
+    per_row = np.concatenate(list(model.sample_arrays(cat, rng=7, cluster=[1] * 6)))
+    np.testing.assert_array_equal(per_row, fixed)
+    assert len(model.sample(cat, rng=7, cluster=2)) == 6
+    with pytest.raises(ValueError, match=r"0\.\.2"):
+        list(model.sample_arrays(cat, rng=7, cluster=3))
+    with pytest.raises(TypeError, match="int"):
+        list(model.sample_arrays(cat, rng=7, cluster=1.5))
+    with pytest.raises(ValueError, match="sample_cluster"):
+        list(GenerativeGalaxyModel(str(tiny_module_path)).sample_arrays(cat, rng=7, cluster=0))
+
+    # YAML: every object of the image drawn from cluster 1.
+    cfg = {"gal": {"type": "GenerativeModelGalaxy", "mag_auto": 21.0, "flux_radius": 5.0,
+                   "zphot": 0.5, "cluster": 1},
+           "image": {"type": "Tiled", "nx_tiles": 3, "ny_tiles": 1, "stamp_size": 32,
+                     "pixel_scale": 0.03, "random_seed": 5},
+           "input": {"generative_model": {"file_name": str(trained["module"])}}}
+    gd_config._GROUPS.clear()
+    image = galsim.config.BuildImage(galsim.config.CopyConfig(cfg))
+    assert image.array.sum() > 0
+    cfg["gal"]["cluster"] = 5
+    gd_config._GROUPS.clear()
+    with pytest.raises(galsim.GalSimConfigError, match="cluster values must lie in 0..2"):
+        galsim.config.BuildImage(cfg)
+
+
 def test_run_log_and_scalars(trained):
     log = json.loads((trained["run"] / "mpcc" / "training_log.json").read_text())
     assert log["steps"] == 4 and log["d_steps"] == 2 and log["e_steps"] == 2

@@ -18,7 +18,6 @@ Works for every module with ``encode`` and ``decode`` signatures (both
 families).  ``galsim-deep reconstruct`` runs it and writes JSON, Markdown and
 a PNG.
 """
-import json
 from pathlib import Path
 
 import numpy as np
@@ -157,7 +156,7 @@ def write_reconstruction_report(report, out_dir, n_examples=8):
     list of Path
         The files written.
     """
-    from .report import plot_examples
+    from .report import plot_examples, write_json
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -165,8 +164,7 @@ def write_reconstruction_report(report, out_dir, n_examples=8):
     summary = {k: v for k, v in report.items() if k != "arrays"}
     paths = [out_dir / "reconstruction.json", out_dir / "reconstruction.md",
              out_dir / "reconstruction.png"]
-    with atomic_path(paths[0]) as tmp:
-        tmp.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    write_json(summary, paths[0])
     rows = [f"# Reconstructions of the unconvolved truth: {summary['module']}", "",
             f"{summary['n']} galaxies of the {summary['split']} split of {summary['dataset']}.",
             "Relative residual = sum((estimate - truth)^2) / sum(truth^2).", "",
