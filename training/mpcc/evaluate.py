@@ -191,10 +191,9 @@ def reconstruction_error(stamps, reconstructions, psfs, noise_variance, mode="ze
     rel = resid.sum(axis=(1, 2)) / np.where(power > 0, power, np.nan)
     out = {"reduced_chi2": chi2, "relative_residual": rel}
     if truth is not None:
-        t = np.asarray(truth, dtype=np.float64)
-        t_power = (t ** 2).sum(axis=(1, 2))
-        out["truth_residual"] = ((recon.astype(np.float64) - t) ** 2).sum(axis=(1, 2)) / \
-            np.where(t_power > 0, t_power, np.nan)
+        from galsim_deep.validation.reconstruction import reconstruction_residuals
+
+        out["truth_residual"] = reconstruction_residuals(truth, recon)
     return out
 
 
