@@ -127,9 +127,9 @@ def test_network_runs_once_per_batch_group(tiny_module_path, monkeypatch):
     calls = []
     original = gd_config.GenerativeGalaxyModel.generate
 
-    def counting(self, conditions, random_normal, first_row=0):
+    def counting(self, conditions, random_normal, first_row=0, cluster=None):
         calls.append((len(random_normal), first_row))
-        return original(self, conditions, random_normal, first_row)
+        return original(self, conditions, random_normal, first_row, cluster)
 
     monkeypatch.setattr(gd_config.GenerativeGalaxyModel, "generate", counting)
     gd_config._GROUPS.clear()
