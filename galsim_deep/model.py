@@ -177,7 +177,7 @@ class GenerativeGalaxyModel:
         return values.reshape(n, per_galaxy)[:, :self.latent_size].astype(np.float32)
 
     def generate(self, conditions, random_normal, first_row=0, cluster=None):
-        """Run the ``sample`` signature on a slice of a catalog.
+        """Run the ``sample`` (or ``sample_cluster``) signature on a slice of a catalog.
 
         The network always runs on blocks of :attr:`EVAL_ROWS` rows aligned on
         multiples of :attr:`EVAL_ROWS` in the catalog (padding partial blocks
