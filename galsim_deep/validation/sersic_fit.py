@@ -15,7 +15,7 @@ Parameters of the fit (:class:`SersicFit`): flux (the amplitude, solved
 linearly at each step), centre ``x0, y0`` (pixels, 0-based, relative to
 pixel ``(S//2, S//2)``), half-light radius (arcsec, of the circular profile
 before the shear), Sérsic index ``n`` (GalSim's range 0.3-6.2) and reduced
-shear ``g1, g2`` (|g| < 0.9), found by ``scipy.optimize.least_squares`` from
+shear ``g1, g2`` (``|g| < 0.9``), found by ``scipy.optimize.least_squares`` from
 two starts (n = 1 and n = 4), the better kept.
 """
 from dataclasses import dataclass
@@ -77,7 +77,7 @@ def sersic_image(stamp_size, pixel_scale, half_light_radius, n, g1=0.0, g2=0.0,
     n : float
         Sérsic index.
     g1, g2 : float
-        Reduced shear (|g| < 1), applied as ``galsim.GSObject.shear`` does
+        Reduced shear (``|g| < 1``), applied as ``galsim.GSObject.shear`` does
         (area preserving).
     x0, y0 : float
         Centre offset from pixel ``(S//2, S//2)``, pixels.
