@@ -280,6 +280,32 @@ class GenerativeGalaxyModel:
                                  f"before encoding")
         return {"image": stamps, "psf": np.ascontiguousarray(psfs)}
 
+    def check_stamp_geometry(self, stamp_size, pixel_scale, source):
+        """Raise unless stamps of ``stamp_size`` pixels at ``pixel_scale`` arcsec fit the module.
+
+        Parameters
+        ----------
+        stamp_size : int
+            Pixels on a side of the stamps (e.g. a dataset's).
+        pixel_scale : float
+            arcsec per pixel of the stamps.
+        source : str
+            What the stamps come from, for the message (e.g. a dataset path).
+
+        Raises
+        ------
+        ValueError
+            Naming both geometries and the command that builds a matching dataset.
+        """
+        if int(stamp_size) != self.stamp_size or \
+                abs(float(pixel_scale) - self.pixel_scale) > 1e-9:
+            raise ValueError(
+                f"{source} has {stamp_size}x{stamp_size} stamps at {pixel_scale}\"/pixel but "
+                f"module {self.metadata['name']} works on {self.stamp_size}x{self.stamp_size} "
+                f"at {self.pixel_scale}\"/pixel; build a matching dataset with `galsim-deep "
+                f"dataset build --stamp-size {self.stamp_size} --pixel-scale "
+                f"{self.pixel_scale} ...`")
+
     def encode(self, stamps, psfs, first_row=0):
         """Posterior mean and standard deviation of the latent code of observed stamps.
 

@@ -65,12 +65,7 @@ def _check_compatible(model, ds):
         raise ValueError(f"module {model.metadata['name']} has no 'encode' signature "
                          f"(signatures: {model.signatures}); latent codes need an encoder, "
                          f"e.g. a Flow-VAE module")
-    if ds.stamp_size != model.stamp_size or abs(ds.pixel_scale - model.pixel_scale) > 1e-9:
-        raise ValueError(
-            f"{ds.path} has {ds.stamp_size}x{ds.stamp_size} stamps at {ds.pixel_scale}\"/pixel "
-            f"but module {model.metadata['name']} encodes {model.stamp_size}x{model.stamp_size} "
-            f"at {model.pixel_scale}\"/pixel; build a matching dataset with `galsim-deep dataset "
-            f"build --stamp-size {model.stamp_size} --pixel-scale {model.pixel_scale} ...`")
+    model.check_stamp_geometry(ds.stamp_size, ds.pixel_scale, ds.path)
     missing = [q for q in model.quantities if q not in ds.condition_names]
     if missing and "log_prob" in model.signatures:
         raise ValueError(f"{ds.path} lacks the condition(s) {missing} that module "

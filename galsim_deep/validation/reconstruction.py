@@ -45,17 +45,6 @@ def reconstruction_residuals(truth, estimate):
     return (diff ** 2).sum(axis=axes) / (truth ** 2).sum(axis=axes)
 
 
-def _in_blocks(fn, arrays, block=64):
-    import tensorflow as tf
-
-    out = []
-    n = len(next(iter(arrays.values())))
-    for i in range(0, n, block):
-        res = fn(**{k: tf.constant(a[i:i + block]) for k, a in arrays.items()})
-        out.append({k: v.numpy() for k, v in res.items()})
-    return {k: np.concatenate([o[k] for o in out]) for k in out[0]}
-
-
 def _summary(residuals, model_residuals):
     return {"median_relative_residual": float(np.median(residuals)),
             "mean_relative_residual": float(np.mean(residuals)),
@@ -97,11 +86,7 @@ def reconstruction_report(model, dataset, split="test", n=None, progress=False):
     from .sersic_fit import fit_sersics
 
     with StampDataset(dataset) as data:
-        if data.stamp_size != model.stamp_size or abs(data.pixel_scale - model.pixel_scale) > 1e-9:
-            raise ValueError(f"{dataset} has {data.stamp_size}-pixel stamps at "
-                             f"{data.pixel_scale}\"/pixel; the model needs "
-                             f"{model.stamp_size} at {model.pixel_scale}\"; use a dataset "
-                             f"built for the module")
+        model.check_stamp_geometry(data.stamp_size, data.pixel_scale, dataset)
         missing = [f for f in ("truth", "parametric") if f not in data.fields]
         if missing:
             raise KeyError(f"{dataset} has no {missing} field (only mock datasets know the "
@@ -115,8 +100,8 @@ def reconstruction_report(model, dataset, split="test", n=None, progress=False):
         raise ValueError(f"the {split!r} split of {dataset} is empty")
     stamps = arrays["stamp"].astype(np.float32)
     psfs = arrays["psf"].astype(np.float32)
-    posterior = _in_blocks(model._signature("encode"), {"image": stamps, "psf": psfs})
-    recon = _in_blocks(model._signature("decode"), {"z": posterior["mean"]})["image"]
+    mean, _ = model.encode(stamps, psfs)
+    recon = model._run_blocks("decode", {"z": mean})["image"]
     size, scale = model.stamp_size, model.pixel_scale
     true_sersic = np.stack([
         sersic_from_parametric(row).drawImage(nx=size, ny=size, scale=scale,

@@ -435,12 +435,7 @@ def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0
     dataset_path = Path(dataset_path)
     out_dir = Path(out_dir)
     with StampDataset(dataset_path) as data:
-        if int(data.stamp_size) != model.stamp_size or \
-                abs(float(data.pixel_scale) - model.pixel_scale) > 1e-6 * model.pixel_scale:
-            raise ValueError(f"dataset {dataset_path} has {data.stamp_size}x{data.stamp_size} "
-                             f"stamps at {data.pixel_scale} arcsec but the module expects "
-                             f"{model.stamp_size}x{model.stamp_size} at {model.pixel_scale}; "
-                             f"use a dataset built for the module")
+        model.check_stamp_geometry(data.stamp_size, data.pixel_scale, dataset_path)
         absent = [q for q in model.quantities if q not in data.condition_names]
         if absent:
             raise KeyError(f"the module is conditioned on {absent}, which {dataset_path} does "
