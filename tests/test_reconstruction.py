@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from galsim_deep.cli import main
-from galsim_deep.validation.reconstruction import reconstruction_residuals
+from galsim_deep.validation.reconstruction import _by_class, reconstruction_residuals
 from galsim_deep.validation.sersic_fit import _convolve, fit_sersic, sersic_image
 
 S, SCALE = 48, 0.03
@@ -78,8 +78,25 @@ def test_reconstruct_command_writes_the_report(tiny_flow_vae_module_path, mock_d
     assert (report["fitted_sersic"]["median_relative_residual"]
             < report["model"]["median_relative_residual"])
     assert (out / "reconstruction.png").stat().st_size > 0
-    assert "fitted to the stamp" in (out / "reconstruction.md").read_text()
+    md = (out / "reconstruction.md").read_text()
+    assert "fitted to the stamp" in md and "| class | galaxies |" in md
+    assert sum(c["n"] for c in report["by_class"].values()) == report["n"]
     assert "median relative residual" in capsys.readouterr().out
+
+
+def test_residuals_by_class_known_values():
+    res = {"model": np.array([0.1, 0.2, 0.3, 0.05]),
+           "fitted_sersic": np.array([0.2, 0.1, 0.1, 0.5]),
+           "true_sersic": np.array([0.3, 0.3, 0.3, 0.3])}
+    out = _by_class(res, np.array([0, 0, 2, 0]), ["spheroid", "disk", "clumpy"])
+    assert list(out) == ["spheroid", "clumpy"]  # no disk among the galaxies
+    assert out["spheroid"]["n"] == 3 and out["clumpy"]["n"] == 1
+    assert out["spheroid"]["model"]["median_relative_residual"] == pytest.approx(0.1)
+    assert out["spheroid"]["model"]["fraction_model_better"] is None
+    # Module better than the fit for galaxies 0 and 3 of the 3 spheroids.
+    assert out["spheroid"]["fitted_sersic"]["fraction_model_better"] == pytest.approx(2 / 3)
+    assert out["clumpy"]["fitted_sersic"]["fraction_model_better"] == 0.0
+    assert out["spheroid"]["true_sersic"]["fraction_model_better"] == 1.0
 
 
 def test_reconstruct_names_a_missing_dataset(tiny_flow_vae_module_path, tmp_path, capsys):

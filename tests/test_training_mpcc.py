@@ -9,7 +9,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from galsim_deep.training.mpcc import losses  # noqa: E402
-from galsim_deep.training.mpcc.evaluate import (clustering_accuracy,  # noqa: E402
+from galsim_deep.training.mpcc.evaluate import (accuracy_in_bins, clustering_accuracy,  # noqa: E402
                                                  compare_reports, reconstruction_error)
 from galsim_deep.training.mpcc.forward import colored_noise, observe  # noqa: E402
 from galsim_deep.training.mpcc.model import MPCC  # noqa: E402
@@ -275,6 +275,21 @@ def test_flux_scale_sets_the_output_units(model):
 
 
 # -------------------------------------------------------------------------- measures
+def test_accuracy_in_bins_uses_the_given_mapping():
+    # 8 galaxies, magnitudes 20..27: the bright half all right, the faint half half right.
+    predicted = [0, 1, 0, 1, 0, 1, 2, 2]
+    labels = [1, 0, 1, 0, 1, 1, 0, 0]
+    mapping = {0: 1, 1: 0}  # cluster 2 unmapped: counts as wrong
+    out = accuracy_in_bins(predicted, labels, mapping, np.arange(20.0, 28.0), n_bins=2)
+    assert out["count"] == [4, 4]
+    assert out["accuracy"] == [1.0, 0.25]
+    assert out["edges"] == pytest.approx([20.0, 23.5, 27.0])
+    with pytest.raises(ValueError, match="same galaxies"):
+        accuracy_in_bins([0], [0, 1], mapping, [1.0, 2.0])
+    with pytest.raises(ValueError, match="finite"):
+        accuracy_in_bins([0], [0], mapping, [np.nan])
+
+
 def test_clustering_accuracy_eq_8_1():
     # Best map 0->1, 1->0, 2->2 gets 5 of 6 right.
     out = clustering_accuracy([0, 0, 1, 1, 2, 2], [1, 1, 0, 0, 0, 2])

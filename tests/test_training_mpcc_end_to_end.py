@@ -193,6 +193,10 @@ def test_cluster_report_through_the_cli(trained, tmp_path, capsys):
     # The best one-to-one mapping never does worse than the largest class alone.
     table = np.array(report["clustering"]["contingency"])
     assert table.shape == (3, 6) and acc >= table.sum(axis=0).max() / 24 - 1e-9
+    # Per magnitude quartile, the same mapping: the counts add up to the overall accuracy.
+    bins = report["clustering"]["by_magnitude"]
+    assert sum(bins["count"]) == 24
+    assert sum(a * c for a, c in zip(bins["accuracy"], bins["count"])) == pytest.approx(acc * 24)
     assert report["reconstruction"]["median_reduced_chi2"] > 0
     assert report["reconstruction"]["median_truth_residual"] > 0  # mock data have the truth
     for name in ("cluster_samples.png", "cluster_members.png", "contingency.png"):

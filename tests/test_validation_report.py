@@ -40,6 +40,7 @@ def test_report_files_exist(report_dir):
     for heading in ("## Means", "## Differences of means to real", "## Distances to real",
                     "## Size and flux residuals", "## Failed measurements"):
         assert heading in md
+    assert "perfect conditional generator" in md and "| twin |" in md
     for name in report.FIGURES:
         assert f"({name})" in md
 
@@ -51,14 +52,15 @@ def test_report_json_structure(report_json, mock_dataset_path):
     assert r["statistics"] == list(report.SUMMARY_STATISTICS)
     assert r["run"]["source"] == "mock-cosmos" and r["run"]["stamp_size"] == 32
     assert r["run"]["conditions"] == ["mag_auto", "flux_radius", "zphot"]
-    assert r["run"]["failed_draws"] == {"parametric": 0, "generated": 0}
+    assert r["run"]["failed_draws"] == {"parametric": 0, "generated": 0, "twin": 0}
+    assert r["run"]["twin_median_distance"] > 0
     for stat in r["statistics"]:
         assert set(r["means"][stat]) == set(samples.SAMPLES)
-        for s in ("parametric", "generated"):
+        for s in ("parametric", "generated", "twin"):
             assert {"difference", "error", "relative_difference"} <= set(
                 r["mean_differences"][s][stat])
             assert {"wasserstein", "ks_statistic", "ks_pvalue"} <= set(r["distances"][s][stat])
-    for s in ("parametric", "generated"):
+    for s in ("parametric", "generated", "twin"):
         for key in ("size", "magnitude"):
             assert set(r["residuals"][s][key]["bins"]) == {"mag_auto", "flux_radius", "zphot"}
     for s in samples.SAMPLES:
@@ -125,7 +127,7 @@ def test_interrupted_measurements_resume(tmp_path, tiny_module_path, mock_datase
     cache = tmp_path / ".cache"
     first = pipeline._measure_all(drawn, cache, 1, dict(statistics.DEFAULT_SETTINGS), 2, False)
     blocks = sorted(cache.glob("*.npz"))
-    assert len(blocks) == 6  # 3 samples x 2 blocks of 2 galaxies
+    assert len(blocks) == 8  # 4 samples (twin included: a mock dataset) x 2 blocks of 2
     # A finished block is reused as it is (marked here), a truncated one is measured again.
     marked = dict(np.load(cache / "real-0000000.npz"))
     marked["gini"] = np.array([0.123, 0.456])

@@ -89,3 +89,98 @@ def test_parametric_profile_matches_the_dataset_sersic_inside_the_stamp(row):
         sp.parametric_profile([1.0, -0.1, 1.0, 0.5, 0.0], size, scale)
     with pytest.raises(ValueError, match="parametric row"):
         sp.parametric_profile([1.0, np.nan, 1.0, 0.5, 0.0], size, scale)
+
+
+def test_select_twins_is_the_nearest_in_standardised_conditions():
+    # Column 0 spans 100 units, column 1 spans 1: after standardising, a difference of
+    # 0.5 in column 1 outweighs one of 5 in column 0.
+    pool = np.array([[0.0, 0.0], [100.0, 1.0], [5.0, 0.0], [0.0, 0.5], [50.0, 0.5]])
+    pool_index = np.array([10, 11, 12, 13, 14])
+    twin, dist = sp.select_twins([[0.0, 0.9], [4.0, 0.0]], pool, pool_index)
+    np.testing.assert_array_equal(twin, [13, 12])
+    scale = pool.std(axis=0)
+    assert dist[1] == pytest.approx(1.0 / scale[0])
+    # A galaxy of the pool is never its own twin: the next nearest is taken.
+    twin, dist = sp.select_twins(pool[[0, 2]], pool, pool_index, exclude=[10, 12])
+    np.testing.assert_array_equal(twin, [12, 10])
+    assert np.all(dist > 0)
+    with pytest.raises(ValueError, match="same columns"):
+        sp.select_twins([[0.0]], pool, pool_index)
+    with pytest.raises(ValueError, match="at least 2"):
+        sp.select_twins([[0.0, 0.0]], pool[:1], pool_index[:1])
+
+
+def test_truth_profile_observed_without_noise_matches_the_stamp(mock_dataset_path):
+    """The truth wrapped by truth_profile and observed like the samples gives the stamp
+    back within the noise (outside the point-sampled bulge cusps): same centring, flux
+    and PSF convention."""
+    from galsim_deep.datasets.reader import StampDataset
+
+    with StampDataset(mock_dataset_path) as ds:
+        a = ds.read(np.arange(ds.n_examples), ["stamp", "truth", "psf", "noise_variance"])
+        scale, size = float(ds.pixel_scale), int(ds.stamp_size)
+    core = np.zeros((size, size), bool)
+    core[size // 2 - 3:size // 2 + 3, size // 2 - 3:size // 2 + 3] = True
+    rms = []
+    for i in range(len(a["stamp"])):
+        model = sp.observe(sp.truth_profile(a["truth"][i], scale),
+                           sp.psf_profile(a["psf"][i], scale), size, scale, 0.0, 0)
+        resid = (a["stamp"][i] - model) / np.sqrt(a["noise_variance"][i])
+        rms.append(resid[~core].std())
+    assert np.median(rms) < 1.15 and max(rms) < 2.5
+
+
+def test_twin_sample_is_the_twin_truth_observed_like_the_galaxy(tiny_module_path,
+                                                                 mock_dataset_path):
+    from galsim_deep import GenerativeGalaxyModel
+    from galsim_deep.datasets.reader import StampDataset
+
+    model = GenerativeGalaxyModel(tiny_module_path)
+    drawn = sp.draw_samples(mock_dataset_path, model, n=5, split="test", seed=2, progress=False)
+    assert list(drawn.stamps) == ["real", "parametric", "generated", "twin"]
+    assert drawn.failed_draws["twin"] == 0
+    with StampDataset(mock_dataset_path) as ds:
+        train = ds.indices("train")
+        cond = ds.read(np.arange(ds.n_examples), ["conditions"])["conditions"].astype(float)
+        a = ds.read(drawn.index, ["psf", "noise_power"])
+        truth = ds.read(drawn.twin_index, ["truth"])["truth"]
+        scale, size = float(ds.pixel_scale), int(ds.stamp_size)
+    # Twins come from the training split, nearest in the standardised conditions.
+    assert set(drawn.twin_index) <= set(train)
+    z = cond / cond[train].std(axis=0)
+    for i, j in zip(drawn.index, drawn.twin_index):
+        d = np.sqrt(((z[train] - z[i]) ** 2).sum(axis=1))
+        assert d.min() == pytest.approx(np.sqrt(((z[j] - z[i]) ** 2).sum()), rel=1e-6)
+    np.testing.assert_allclose(drawn.twin_distance,
+                               [np.sqrt(((z[train] - z[i]) ** 2).sum(axis=1)).min()
+                                for i in drawn.index], rtol=1e-5)
+    # Each twin stamp is the twin's truth through this galaxy's PSF, with this galaxy's noise.
+    for k, i in enumerate(drawn.index):
+        expected = sp.observe(sp.truth_profile(truth[k], scale),
+                              sp.psf_profile(a["psf"][k], scale), size, scale,
+                              a["noise_power"][k], [2, int(i), 3])
+        np.testing.assert_array_equal(drawn.stamps["twin"][k], expected)
+    # split 'all': the pool is the whole dataset and a galaxy is never its own twin.
+    every = sp.draw_samples(mock_dataset_path, model, n=None, split="all", seed=2,
+                            progress=False)
+    assert np.all(every.twin_index != every.index)
+    assert "twin" not in sp.draw_samples(mock_dataset_path, model, n=2, seed=2, twin=False,
+                                         progress=False).stamps
+
+
+def test_twin_needs_a_truth(tmp_path, tiny_module_path, mock_dataset_path):
+    import shutil
+
+    import h5py
+
+    from galsim_deep import GenerativeGalaxyModel
+
+    path = tmp_path / "no_truth.h5"
+    shutil.copy(mock_dataset_path, path)
+    with h5py.File(path, "r+") as f:
+        del f["truth"]
+    model = GenerativeGalaxyModel(tiny_module_path)
+    drawn = sp.draw_samples(path, model, n=2, seed=0, progress=False)
+    assert "twin" not in drawn.stamps and drawn.twin_index is None
+    with pytest.raises(ValueError, match="truth.*only mock datasets"):
+        sp.draw_samples(path, model, n=2, seed=0, twin=True, progress=False)

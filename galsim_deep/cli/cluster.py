@@ -1,17 +1,19 @@
-"""``galsim-deep cluster MODEL --dataset D --out DIR`` and ``galsim-deep compare``.
+"""``galsim-deep cluster MODEL --dataset D --out DIR``, ``classify`` and ``compare``.
 
 ``cluster`` measures an MPCC module on a stamp dataset: clustering accuracy
 against the mock morphology classes (Eq. 8.1, best one-to-one mapping),
 reconstruction error, generated samples per cluster and real members per
 cluster (PNG), and with ``--validate`` the size, ellipticity and morphology
-comparison of ``galsim-deep validate``.  ``compare`` puts several validation
+comparison of ``galsim-deep validate``.  ``classify`` trains a supervised
+classifier on the same stamps, the ceiling for the clustering accuracy.
+``compare`` puts several validation
 reports (a Flow-VAE's and an MPCC model's) in one Markdown table.
 """
 import json
 
 
 def register(subparsers):
-    """Add the ``cluster`` and ``compare`` commands."""
+    """Add the ``cluster``, ``classify`` and ``compare`` commands."""
     p = subparsers.add_parser(
         "cluster", help="clustering accuracy, reconstruction and per-cluster figures of an "
                         "MPCC module",
@@ -36,6 +38,21 @@ def register(subparsers):
                    help="worker processes of the validation measurements")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cluster)
+
+    p = subparsers.add_parser(
+        "classify", help="supervised ceiling for the clustering accuracy on a mock dataset",
+        description="Train a small convolutional classifier with the morphology labels of a "
+                    "mock dataset's training split and score it on the test split: how "
+                    "separable the classes are in these noisy stamps, the number to read a "
+                    "clustering accuracy against. Writes ceiling.json, ceiling.md and "
+                    "ceiling_confusion.png; an interrupted run resumes at its last epoch.")
+    p.add_argument("--dataset", required=True, help="mock stamp dataset (HDF5) with labels")
+    p.add_argument("--out", required=True, help="report folder")
+    p.add_argument("--epochs", type=int, default=8, help="passes over the training split")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_classify)
 
     p = subparsers.add_parser(
         "compare", help="one table of several validation reports (e.g. Flow-VAE vs MPCC)",
@@ -72,6 +89,17 @@ def _cluster(args):
         summary["validation"] = report["validation"]
     print(json.dumps(summary, indent=2, default=str))
     print(f"report written to {args.out}")
+    return 0
+
+
+def _classify(args):
+    from ..training.mpcc.ceiling import train_ceiling_classifier
+
+    report = train_ceiling_classifier(args.dataset, args.out, epochs=args.epochs,
+                                      batch_size=args.batch_size, seed=args.seed,
+                                      progress=not args.quiet)
+    print(f"supervised test accuracy {report['accuracy']:.3f} on {report['n_test']} galaxies "
+          f"({report['seconds']:.0f} s); report written to {args.out}")
     return 0
 
 

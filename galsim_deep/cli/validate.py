@@ -10,7 +10,10 @@ def register(subparsers):
         description="Draw the real, parametric (Sersic) and generated versions of the galaxies "
                     "of a stamp dataset with matched PSF and noise, measure HSM moments and "
                     "statmorph statistics, and write PNG figures, summary.md and summary.json "
-                    "into the report directory.  An interrupted run resumes.")
+                    "into the report directory.  On mock datasets a fourth sample, the twin "
+                    "(the truth of the training galaxy nearest in the conditions, observed "
+                    "like the galaxy), measures the floor set by the data.  An interrupted "
+                    "run resumes.")
     p.add_argument("model", help="hub:NAME[@VERSION], a module directory, archive or URL")
     p.add_argument("--dataset", required=True, help="stamp dataset (HDF5) conditioning the model")
     p.add_argument("--out", required=True, help="report directory (created)")
@@ -24,6 +27,8 @@ def register(subparsers):
     p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     p.add_argument("--batch-size", type=int, default=None,
                    help="galaxies per model evaluation (default: the model's)")
+    p.add_argument("--no-twin", action="store_true",
+                   help="skip the twin sample (drawn by default when the dataset has a truth)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_validate)
 
@@ -52,7 +57,7 @@ def _validate(args):
         raise ValueError(f"--n must be >= 0 (0 = every galaxy of the split), got {args.n}")
     report = validate(args.model, args.dataset, args.out, n=args.n or None, split=args.split,
                       seed=args.seed, processes=args.processes, batch_size=args.batch_size,
-                      progress=not args.quiet)
+                      twin=False if args.no_twin else None, progress=not args.quiet)
     others = [s for s in report["samples"] if s != report["reference"]]
     print(f"validated {report['run']['model_name']} on {report['n_galaxies']} galaxies "
           f"in {report['run']['total_seconds']:.1f} s; report in {args.out}")

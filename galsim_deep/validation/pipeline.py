@@ -65,7 +65,8 @@ def _measure_all(samples, cache_dir, processes, settings, block_size, progress):
     n = len(samples.index)
     starts = list(range(0, n, block_size))
     blocks, todo = {}, []
-    for name in SAMPLES:
+    names = [name for name in SAMPLES if name in samples.stamps]
+    for name in names:
         for start in starts:
             stop = min(n, start + block_size)
             path = cache_dir / f"{name}-{start:07d}.npz"
@@ -75,7 +76,7 @@ def _measure_all(samples, cache_dir, processes, settings, block_size, progress):
             else:
                 blocks[name, start] = block
     done = sum(len(b["flags"]) for b in blocks.values())
-    with tqdm(total=len(SAMPLES) * n, initial=done, desc="measuring", unit="gal",
+    with tqdm(total=len(names) * n, initial=done, desc="measuring", unit="gal",
               disable=not progress) as bar:
         if todo:
             pool = _stats.worker_pool(processes) if processes > 1 else None
@@ -95,11 +96,13 @@ def _measure_all(samples, cache_dir, processes, settings, block_size, progress):
                 if pool is not None:
                     pool.shutdown(wait=True, cancel_futures=True)
     return {name: {k: np.concatenate([blocks[name, s][k] for s in starts]) for k in _BLOCK_KEYS}
-            for name in SAMPLES}
+            for name in names}
 
 
 def _write_measurements(path, samples, measurements):
     arrays = {"index": samples.index}
+    if samples.twin_index is not None:
+        arrays["twin_index"] = samples.twin_index
     for cname, col in samples.conditions.items():
         arrays[f"conditions.{cname}"] = col
     for name, meas in measurements.items():
@@ -146,8 +149,9 @@ def load_measurements(path):
 
 
 def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, processes=None,
-             batch_size=None, settings=None, block_size=256, n_boot=1000, progress=True):
-    """Compare real, parametric and generated galaxies; write the report.
+             batch_size=None, settings=None, block_size=256, n_boot=1000, twin=None,
+             progress=True):
+    """Compare real, parametric, generated (and twin) galaxies; write the report.
 
     Parameters
     ----------
@@ -174,6 +178,9 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
         Galaxies per saved block of measurements (the unit of resumption).
     n_boot : int
         Bootstrap resamples for the errors of means.
+    twin : bool, optional
+        Add the ``twin`` sample (see :mod:`galsim_deep.validation.samples`);
+        default: when the dataset has a ``truth`` field (mock sources).
     progress : bool
         Show progress bars.
 
@@ -215,7 +222,7 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
         model = GenerativeGalaxyModel(model)
 
     samples = draw_samples(dataset_path, model, n=n, split=split, seed=seed,
-                           batch_size=batch_size, progress=progress)
+                           batch_size=batch_size, twin=twin, progress=progress)
     t_draw = time.time()
 
     fingerprint = _fingerprint({
@@ -237,6 +244,8 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
         "pixel_scale": samples.pixel_scale, "stamp_size": samples.stamp_size,
         "conditions": list(samples.conditions), "model_conditions": list(model.quantities),
         "processes": processes, "settings": cfg, "failed_draws": samples.failed_draws,
+        "twin_median_distance": (None if samples.twin_distance is None
+                                 else float(np.median(samples.twin_distance))),
         "draw_seconds": t_draw - t0, "measure_seconds": t_measure - t_draw,
         "total_seconds": None, "fingerprint": fingerprint,
         "versions": {"galsim_deep": __version__, "galsim": galsim.__version__,

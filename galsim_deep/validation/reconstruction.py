@@ -52,6 +52,19 @@ def _summary(residuals, model_residuals):
             if model_residuals is not None else None}
 
 
+def _by_class(res, labels, class_names):
+    """Per morphology class: galaxy count, median residuals, fraction the module wins."""
+    out = {}
+    for k, name in enumerate(class_names):
+        sel = labels == k
+        if not sel.any():
+            continue
+        out[name] = {"n": int(sel.sum())}
+        for key, r in res.items():
+            out[name][key] = _summary(r[sel], None if key == "model" else res["model"][sel])
+    return out
+
+
 def reconstruction_report(model, dataset, split="test", n=None, progress=False):
     """Compare a module's reconstructions and parametric profiles with the mock truth.
 
@@ -76,9 +89,11 @@ def reconstruction_report(model, dataset, split="test", n=None, progress=False):
         ``true_sersic``: the median and mean relative residual against the
         truth (:func:`reconstruction_residuals`); for the two parametric
         entries also ``fraction_model_better``, the fraction of galaxies whose
-        model reconstruction is closer to the truth than that profile.  The
-        per-galaxy arrays (``stamps``, ``truth``, ``reconstructions``,
-        ``fits``, ``residuals``) are under ``"arrays"``.
+        model reconstruction is closer to the truth than that profile;
+        ``by_class``, the same per mock morphology class (class name ->
+        ``n`` and the three entries).  The per-galaxy arrays (``stamps``,
+        ``truth``, ``reconstructions``, ``fitted_sersic``, ``labels``,
+        ``residuals``) are under ``"arrays"``.
     """
     from galsim_deep.datasets.format import sersic_from_parametric
     from galsim_deep.datasets.reader import StampDataset
@@ -92,8 +107,9 @@ def reconstruction_report(model, dataset, split="test", n=None, progress=False):
             raise KeyError(f"{dataset} has no {missing} field (only mock datasets know the "
                            f"truth); build one with galsim-deep dataset build --source "
                            f"mock-cosmos")
-        arrays = data.arrays(split, fields=["stamp", "psf", "noise_variance", "truth",
-                                            "parametric"])
+        fields = ["stamp", "psf", "noise_variance", "truth", "parametric"]
+        class_names = data.class_names
+        arrays = data.arrays(split, fields=fields + (["label"] if class_names else []))
     if n is not None:
         arrays = {k: v[:n] for k, v in arrays.items()}
     if not len(arrays["stamp"]):
@@ -113,14 +129,16 @@ def reconstruction_report(model, dataset, split="test", n=None, progress=False):
     res = {"model": reconstruction_residuals(arrays["truth"], recon),
            "fitted_sersic": reconstruction_residuals(arrays["truth"], fitted),
            "true_sersic": reconstruction_residuals(arrays["truth"], true_sersic)}
+    labels = arrays.get("label")
     return {"n": int(len(recon)), "split": split, "dataset": str(dataset),
             "module": model.metadata["name"],
             "model": _summary(res["model"], None),
             "fitted_sersic": _summary(res["fitted_sersic"], res["model"]),
             "true_sersic": _summary(res["true_sersic"], res["model"]),
+            "by_class": {} if labels is None else _by_class(res, labels, class_names),
             "arrays": {"stamps": arrays["stamp"], "truth": arrays["truth"],
                        "reconstructions": recon, "fitted_sersic": fitted,
-                       "residuals": res}}
+                       "labels": labels, "residuals": res}}
 
 
 def write_reconstruction_report(report, out_dir, n_examples=8):
@@ -164,6 +182,16 @@ def write_reconstruction_report(report, out_dir, n_examples=8):
             f"{100 * s['fraction_model_better']:.1f}%"
         rows.append(f"| {label} | {s['median_relative_residual']:.4f} | "
                     f"{s['mean_relative_residual']:.4f} | {better} |")
+    if summary.get("by_class"):
+        rows += ["", "Median residual per mock morphology class (module better than the "
+                 "fitted Sérsic for the fraction in the last column):", "",
+                 "| class | galaxies | module | fitted Sérsic | true Sérsic | module better |",
+                 "|---|---|---|---|---|---|"]
+        for name, c in summary["by_class"].items():
+            rows.append(f"| {name} | {c['n']} | {c['model']['median_relative_residual']:.4f} | "
+                        f"{c['fitted_sersic']['median_relative_residual']:.4f} | "
+                        f"{c['true_sersic']['median_relative_residual']:.4f} | "
+                        f"{100 * c['fitted_sersic']['fraction_model_better']:.1f}% |")
     with atomic_path(paths[1]) as tmp:
         tmp.write_text("\n".join(rows) + "\n")
     plot_examples({"observed": a["stamps"], "truth": a["truth"],

@@ -50,7 +50,8 @@ LABELS = {
 FIGURES = ("sizes_ellipticities.png", "residuals.png", "morphology_histograms.png",
            "gini_m20.png", "intensity_deviation.png", "examples.png")
 
-_COLORS = {"real": "black", "parametric": "tab:orange", "generated": "tab:blue"}
+_COLORS = {"real": "black", "parametric": "tab:orange", "generated": "tab:blue",
+           "twin": "tab:green"}
 
 
 def _figure(nrows, ncols, size=(4.0, 3.4)):
@@ -359,10 +360,18 @@ def markdown_summary(report):
              f"(total {run['total_seconds']:.1f} s)", "",
              "Statistics: HSM adaptive moments (size sigma = det(Q)^1/4, ellipticity g), "
              "flux = stamp sum, statmorph Gini, M20, multimode M, intensity I, deviation D. "
-             "Errors are bootstrap standard errors over galaxies.", "",
-             "## Means", "",
-             "| statistic | " + " | ".join(report["samples"]) + " |",
-             "|---|" + "---|" * len(report["samples"])]
+             "Errors are bootstrap standard errors over galaxies.", ""]
+    if "twin" in report["samples"]:
+        lines += ["The twin sample is what a perfect conditional generator would give: the "
+                  "noiseless truth of the training galaxy nearest in the model's conditions "
+                  f"(median distance {_fmt(run.get('twin_median_distance'), 3)} standard "
+                  "deviations), observed with each galaxy's PSF and noise. Its size and flux "
+                  "scatters are the floor set by the data for a model conditioned on those "
+                  "columns; its distances, what a perfect model reaches with this many "
+                  "galaxies.", ""]
+    lines += ["## Means", "",
+              "| statistic | " + " | ".join(report["samples"]) + " |",
+              "|---|" + "---|" * len(report["samples"])]
     for stat in stats:
         row = [_pm(report["means"][stat][s]["mean"], report["means"][stat][s]["error"])
                for s in report["samples"]]

@@ -18,6 +18,15 @@ noise power spectrum (Lanusse et al. 2020, section 4.4):
     A model sample conditioned on the galaxy's own conditioning columns
     (:meth:`galsim_deep.GenerativeGalaxyModel.sample`), convolved with the PSF,
     plus noise.
+``twin`` (datasets with a ``truth`` field: the mock sources)
+    What a *perfect* conditional generator would give: the noiseless truth of
+    another real galaxy, the one of the training split nearest in the model's
+    conditioning columns (:func:`select_twins`), observed exactly as the
+    generated sample is (the galaxy's PSF and noise).  Its residuals against
+    ``real`` are the floor set by the data itself: the spread of sizes, shapes
+    and fluxes among galaxies that share a catalog row, which no model
+    conditioned on those columns can go below (Lanusse et al. 2020 quote
+    their model's conditional scatter without this floor).
 
 The PSF is the dataset's ``psf`` image, an *effective* PSF (pixel response
 included) centred on pixel ``(S//2, S//2)``, used as a
@@ -31,7 +40,7 @@ correlation on the stamp), so correlated noise (COSMOS) is matched as well as
 white noise; the noise already in the real stamps is left as it is.  Every
 draw is seeded: the galaxy of example index ``j`` in the dataset gets the
 noise of ``numpy.random.default_rng([seed, j, k])`` (``k`` = 1 parametric, 2
-generated), and the ``i``-th selected galaxy the ``i``-th latent numbers of
+generated, 3 twin), and the ``i``-th selected galaxy the ``i``-th latent numbers of
 ``galsim.BaseDeviate(model_seed(seed))``, so a run is reproducible and its
 stamps do not depend on the batch size or the number of worker processes.
 """
@@ -40,13 +49,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["SAMPLES", "ValidationSamples", "select_galaxies", "psf_profile",
-           "parametric_profile", "model_seed", "noise_field", "observe", "draw_samples"]
+__all__ = ["SAMPLES", "ValidationSamples", "select_galaxies", "select_twins", "psf_profile",
+           "parametric_profile", "truth_profile", "model_seed", "noise_field", "observe",
+           "draw_samples"]
 
-#: Names of the three samples, in report order.
-SAMPLES = ("real", "parametric", "generated")
+#: Names of the samples, in report order (``twin`` only for datasets with a truth).
+SAMPLES = ("real", "parametric", "generated", "twin")
 
-_NOISE_STREAM = {"parametric": 1, "generated": 2}
+_NOISE_STREAM = {"parametric": 1, "generated": 2, "twin": 3}
 
 
 @dataclass
@@ -56,7 +66,8 @@ class ValidationSamples:
     Attributes
     ----------
     stamps : dict of str -> ndarray [N, S, S]
-        Observed stamps (flux per pixel) of each sample in :data:`SAMPLES`.
+        Observed stamps (flux per pixel) of each sample drawn, in the order of
+        :data:`SAMPLES` (``twin`` only when the dataset has a truth).
     noise_variance : ndarray [N]
         Pixel noise variance of each galaxy (flux per pixel squared).
     noise_power : ndarray [N, S, S // 2 + 1] or None
@@ -72,8 +83,12 @@ class ValidationSamples:
     source : str
         The dataset's source (``'mock-cosmos'`` or ``'cosmos'``).
     failed_draws : dict of str -> int
-        Galaxies whose parametric or generated profile could not be drawn
-        (stamp set to NaN, measured as failures).
+        Galaxies whose parametric, generated or twin profile could not be
+        drawn (stamp set to NaN, measured as failures).
+    twin_index : ndarray [N] or None
+        Example index of each galaxy's twin (None without a twin sample).
+    twin_distance : ndarray [N] or None
+        Distance of each twin in conditioning space (standard deviations).
     """
 
     stamps: dict
@@ -85,6 +100,8 @@ class ValidationSamples:
     stamp_size: int
     source: str
     failed_draws: dict = field(default_factory=dict)
+    twin_index: np.ndarray = None
+    twin_distance: np.ndarray = None
 
 
 def model_seed(seed):
@@ -130,6 +147,53 @@ def select_galaxies(n_available, n, seed):
         raise ValueError(f"the number of galaxies must be >= 1, got {n}")
     rng = np.random.default_rng([int(seed), 0])
     return np.sort(rng.choice(n_available, size=int(n), replace=False))
+
+
+def select_twins(conditions, pool_conditions, pool_index, exclude=None):
+    """Each galaxy's nearest neighbour in conditioning space among a pool of galaxies.
+
+    Distances are Euclidean after dividing each column by its standard
+    deviation over the pool, so that magnitudes (AB mag), radii (pixels) and
+    redshifts weigh alike.
+
+    Parameters
+    ----------
+    conditions : ndarray [N, C]
+        Conditioning columns of the galaxies.
+    pool_conditions : ndarray [M, C]
+        The same columns of the candidate twins (M >= 2).
+    pool_index : ndarray [M]
+        Example indices of the candidates.
+    exclude : ndarray [N], optional
+        Example index of each galaxy, never its own twin (for a galaxy that is
+        also in the pool).
+
+    Returns
+    -------
+    twin_index : ndarray [N] of int64
+        Example index of each galaxy's twin.
+    distance : ndarray [N]
+        Its distance in standard deviations.
+    """
+    from scipy.spatial import cKDTree
+
+    conditions = np.asarray(conditions, dtype=np.float64)
+    pool = np.asarray(pool_conditions, dtype=np.float64)
+    pool_index = np.asarray(pool_index, dtype=np.int64)
+    if pool.ndim != 2 or conditions.ndim != 2 or pool.shape[1] != conditions.shape[1]:
+        raise ValueError(f"conditions {conditions.shape} and pool {pool.shape} must be [N, C] "
+                         f"and [M, C] with the same columns")
+    if len(pool) < 2 or len(pool_index) != len(pool):
+        raise ValueError(f"a pool of at least 2 galaxies with one index each is needed, got "
+                         f"{len(pool)} rows and {len(pool_index)} indices")
+    scale = pool.std(axis=0)
+    scale[~(scale > 0)] = 1.0
+    tree = cKDTree(pool / scale)
+    dist, pos = tree.query(conditions / scale, k=2)
+    first = pool_index[pos[:, 0]]
+    own = np.zeros(len(first), bool) if exclude is None else first == np.asarray(exclude)
+    twin = np.where(own, pool_index[pos[:, 1]], first)
+    return twin, np.where(own, dist[:, 1], dist[:, 0])
 
 
 def psf_profile(psf, pixel_scale):
@@ -215,6 +279,30 @@ def parametric_profile(row, stamp_size, pixel_scale, sersic_prec=0.05):
     return gal
 
 
+def truth_profile(truth, pixel_scale):
+    """A ``galsim.InterpolatedImage`` of a dataset's noiseless, unconvolved ``truth`` stamp.
+
+    The truth is the profile sampled at pixel centres around the stamp's true
+    centre, the convention of generated stamps, so it is wrapped as
+    :meth:`galsim_deep.GenerativeGalaxyModel.profile` wraps those.
+
+    Parameters
+    ----------
+    truth : ndarray [S, S]
+        Flux per pixel.
+    pixel_scale : float
+        Arcsec per pixel.
+
+    Returns
+    -------
+    galsim.InterpolatedImage
+    """
+    import galsim
+
+    image = galsim.Image(np.ascontiguousarray(truth, dtype=np.float64), scale=pixel_scale)
+    return galsim.InterpolatedImage(image, use_true_center=True)
+
+
 def noise_field(noise_power, seed, stamp_size=None):
     """One stationary Gaussian noise field with a given power spectrum.
 
@@ -283,8 +371,8 @@ def observe(profile, psf, stamp_size, pixel_scale, noise_power, seed):
 
 
 def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=None,
-                 sersic_prec=0.05, progress=True):
-    """Draw the real, parametric and generated samples of a dataset split.
+                 sersic_prec=0.05, twin=None, progress=True):
+    """Draw the real, parametric, generated (and twin) samples of a dataset split.
 
     Parameters
     ----------
@@ -303,6 +391,10 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
     sersic_prec : float
         Sérsic index rounding used to speed up GalSim (as ``galsim.COSMOSCatalog``);
         0 for exact indices.
+    twin : bool, optional
+        Draw the ``twin`` sample (twins from the training split, or from the
+        whole dataset when the split is ``'all'``); default: when the dataset
+        has a ``truth`` field.
     progress : bool
         Show tqdm progress bars.
 
@@ -330,6 +422,19 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
         arrays = dataset.read(idx, fields)
         size, scale = int(dataset.stamp_size), float(dataset.pixel_scale)
         source = str(dataset.source)
+        has_truth = "truth" in dataset.fields
+        if twin and not has_truth:
+            raise ValueError(f"the twin sample needs the noiseless truth, which {dataset_path} "
+                             f"(source {source}) does not have; only mock datasets do: "
+                             f"validate without the twin sample")
+        twin_index = twin_distance = None
+        if has_truth if twin is None else twin:
+            pool_index = dataset.indices("all" if split == "all" else "train")
+            cols = [names.index(q) for q in model.quantities]
+            pool = dataset.read(pool_index, ["conditions"])["conditions"][:, cols]
+            twin_index, twin_distance = select_twins(arrays["conditions"][:, cols], pool, pool_index,
+                                         exclude=idx)
+            twin_truth = dataset.read(twin_index, ["truth"])["truth"]
     stamps = np.asarray(arrays["stamp"], dtype=np.float64)
     psfs = np.asarray(arrays["psf"], dtype=np.float64)
     noise_variance = np.asarray(arrays["noise_variance"], dtype=np.float64)
@@ -370,7 +475,18 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
             i += 1
     out["generated"] = gen
 
+    if twin_index is not None:
+        tw = np.empty((count, size, size))
+        failed["twin"] = 0
+        for i in tqdm(range(count), desc="twin", unit="gal", disable=not progress):
+            tw[i] = observe(truth_profile(twin_truth[i], scale), psf_profile(psfs[i], scale),
+                            size, scale, noise_power[i],
+                            [int(seed), int(idx[i]), _NOISE_STREAM["twin"]])
+            failed["twin"] += int(np.isnan(tw[i, 0, 0]))
+        out["twin"] = tw
+
     return ValidationSamples(stamps=out, noise_variance=noise_variance,
                              noise_power=noise_power, conditions=conditions, index=idx,
                              pixel_scale=scale, stamp_size=size, source=source,
-                             failed_draws=failed)
+                             failed_draws=failed, twin_index=twin_index,
+                             twin_distance=twin_distance)

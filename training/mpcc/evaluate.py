@@ -3,7 +3,8 @@
 * :func:`clustering_accuracy` - Eq. 8.1 of Astorga (2021): the fraction of
   galaxies whose cluster maps to their true class under the best one-to-one
   cluster-class mapping (the Hungarian algorithm,
-  :func:`scipy.optimize.linear_sum_assignment`, on the contingency table);
+  :func:`scipy.optimize.linear_sum_assignment`, on the contingency table),
+  and :func:`accuracy_in_bins` - that mapping's accuracy in magnitude bins;
 * :func:`reconstruction_error` - observed stamps against their
   reconstructions ``PSF * G(mean(x), y(x))``, as a reduced chi-squared;
 * :func:`plot_cluster_samples` - generated galaxies, one row per cluster
@@ -26,7 +27,8 @@ import numpy as np
 
 from ..._io import atomic_path
 
-__all__ = ["clustering_accuracy", "reconstruction_error", "dataset_clustering",
+__all__ = ["clustering_accuracy", "accuracy_in_bins", "reconstruction_error",
+           "dataset_clustering",
            "plot_cluster_samples", "plot_cluster_members", "plot_contingency",
            "evaluate_clusters", "compare_reports", "COMPARED_STATISTICS", "FIGURES"]
 
@@ -295,7 +297,8 @@ def plot_cluster_members(stamps, probabilities, path, n=8, row_labels=None):
     return _save(fig, path)
 
 
-def plot_contingency(contingency, path, class_names=None, mapping=None):
+def plot_contingency(contingency, path, class_names=None, mapping=None, row_names=None,
+                     row_title="cluster"):
     """Heat map of clusters (rows) against classes (columns), counts written in.
 
     Parameters
@@ -305,6 +308,10 @@ def plot_contingency(contingency, path, class_names=None, mapping=None):
     class_names : list of str, optional
     mapping : dict, optional
         Cluster -> class of the best mapping; matched cells are framed.
+    row_names : list of str, optional
+        Row labels (default ``y = i``).
+    row_title : str
+        Title of the rows' axis.
 
     Returns
     -------
@@ -332,9 +339,9 @@ def plot_contingency(contingency, path, class_names=None, mapping=None):
     ax.set_xticklabels(class_names or [str(j) for j in range(c)], rotation=40, ha="right",
                        fontsize=8)
     ax.set_yticks(range(k))
-    ax.set_yticklabels([f"y = {i}" for i in range(k)], fontsize=8)
+    ax.set_yticklabels(row_names or [f"y = {i}" for i in range(k)], fontsize=8)
     ax.set_xlabel("true class")
-    ax.set_ylabel("cluster")
+    ax.set_ylabel(row_title)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -351,6 +358,11 @@ def _markdown(report):
                   "* mapping: " + ", ".join(f"y={k} -> {report['class_names'][v]}"
                                             if report['class_names'] else f"y={k} -> {v}"
                                             for k, v in acc["mapping"].items())]
+        if "by_magnitude" in acc:
+            b = acc["by_magnitude"]
+            lines += ["* accuracy of that mapping in magnitude quartiles (mag_auto): " + ", ".join(
+                f"{b['edges'][i]:.2f}-{b['edges'][i + 1]:.2f}: {_num(a, 3)} ({c})"
+                for i, (a, c) in enumerate(zip(b["accuracy"], b["count"])))]
     rec = report["reconstruction"]
     lines += [f"* reconstruction reduced chi2: median {rec['median_reduced_chi2']:.3f}, "
               f"mean {rec['mean_reduced_chi2']:.3f}",
@@ -373,6 +385,52 @@ def _num(v, digits=4):
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "n/a"
     return f"{v:.{digits}g}"
+
+
+def accuracy_in_bins(predicted, labels, mapping, values, n_bins=4):
+    """Accuracy of a fixed cluster-to-class mapping in quantile bins of a catalog column.
+
+    With ``values`` the magnitudes (AB mag), this shows how the clustering
+    depends on the signal-to-noise ratio: knots and arms of faint galaxies
+    are lost in the noise.
+
+    Parameters
+    ----------
+    predicted, labels : array_like of int, shape [N]
+        Cluster and true class of each galaxy.
+    mapping : dict of int -> int
+        Cluster -> class (from :func:`clustering_accuracy`); unmapped clusters
+        count as wrong.
+    values : array_like, shape [N]
+        The column to bin (NaN values are left out).
+    n_bins : int
+        Quantile bins.
+
+    Returns
+    -------
+    dict
+        ``edges`` (n_bins + 1), ``count`` and ``accuracy`` per bin.
+    """
+    predicted = np.asarray(predicted).ravel()
+    labels = np.asarray(labels).ravel()
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if not predicted.shape == labels.shape == values.shape:
+        raise ValueError(f"predicted, labels and values must describe the same galaxies, got "
+                         f"{predicted.size}, {labels.size} and {values.size} values")
+    if int(n_bins) < 1:
+        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+    ok = np.isfinite(values)
+    if not ok.any():
+        raise ValueError("no finite values to bin")
+    correct = np.array([mapping.get(int(y), -1) == int(c) for y, c in zip(predicted, labels)])
+    edges = np.quantile(values[ok], np.linspace(0.0, 1.0, int(n_bins) + 1))
+    which = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, int(n_bins) - 1)
+    count, accuracy = [], []
+    for b in range(int(n_bins)):
+        sel = ok & (which == b)
+        count.append(int(sel.sum()))
+        accuracy.append(float(correct[sel].mean()) if sel.any() else None)
+    return {"edges": edges.tolist(), "count": count, "accuracy": accuracy}
 
 
 def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0,
@@ -471,6 +529,10 @@ def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0
         report["clustering"] = clustering_accuracy(
             assigned, arrays["label"].astype(np.int64), n_clusters=k,
             n_classes=len(class_names) or None)
+        if "mag_auto" in names:
+            report["clustering"]["by_magnitude"] = accuracy_in_bins(
+                assigned, arrays["label"], report["clustering"]["mapping"],
+                arrays["conditions"][:, names.index("mag_auto")])
 
     posterior = _batched(call("encode"), {"image": stamps, "psf": psfs}, batch_size, "encode",
                          progress)
