@@ -351,6 +351,17 @@ def test_compare_reports_puts_models_side_by_side(tmp_path):
     assert (tmp_path / "table.md").read_text() == text
     with pytest.raises(FileNotFoundError, match="galsim-deep validate"):
         compare_reports({"x": tmp_path / "missing"})
+    # A report with the twin sample: the floor is quoted once, before the models.
+    summary = _summary(0.2, 0.21)
+    summary["samples"] = ["real", "generated", "twin"]
+    summary["means"]["sigma_arcsec"]["twin"] = {"mean": 0.23, "error": 0.01}
+    summary["mean_differences"]["twin"] = {"sigma_arcsec": {"difference": 0.03, "error": 0.01}}
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "summary.json").write_text(json.dumps(summary))
+    text = compare_reports({"Flow-VAE": tmp_path / "c", "MPCC": tmp_path / "b"})
+    assert "| twin (floor) | twin - real |" in text.splitlines()[0]
+    row = [ln for ln in text.splitlines() if ln.startswith("| HSM size")][0].split(" | ")
+    assert row[2].startswith("0.23") and row[3].startswith("0.03") and len(row) == 8
 
 
 # --------------------------------------------------------------------------- recipes

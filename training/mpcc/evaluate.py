@@ -636,8 +636,10 @@ def _load_summary(path):
 def compare_reports(reports, out_path=None, statistics=tuple(COMPARED_STATISTICS)):
     """One Markdown table of several models' validation reports, side by side.
 
-    For each statistic: the real sample's mean and, per model, the generated
-    mean and its difference from the real mean with the bootstrap error.
+    For each statistic: the real sample's mean, the twin sample's (the floor
+    set by the data, see :mod:`galsim_deep.validation.samples`) when the
+    first report has one, and, per model, the generated mean and its
+    difference from the real mean with the bootstrap error.
     When a report folder also holds ``clustering.json`` (from
     :func:`evaluate_clusters`), the clustering accuracy and reconstruction
     chi-squared are added.
@@ -661,16 +663,23 @@ def compare_reports(reports, out_path=None, statistics=tuple(COMPARED_STATISTICS
         raise ValueError("compare_reports needs at least one report (label -> folder)")
     loaded = {label: _load_summary(p) for label, p in reports.items()}
     labels = list(loaded)
-    header = "| statistic | real | " + " | ".join(
-        f"{lab}: generated | {lab}: gen - real" for lab in labels) + " |"
-    lines = [header, "|" + "---|" * (2 + 2 * len(labels))]
+    first = loaded[labels[0]][0]
+    # The twin sample (mock data) is the same for every model: quoted once, as the floor.
+    twin = "twin" in first.get("samples", [])
+    header = "| statistic | real | " + ("twin (floor) | twin - real | " if twin else "") + \
+        " | ".join(f"{lab}: generated | {lab}: gen - real" for lab in labels) + " |"
+    lines = [header, "|" + "---|" * (2 + 2 * twin + 2 * len(labels))]
     for stat in statistics:
-        first = loaded[labels[0]][0]
         if stat not in first.get("means", {}):
             continue
         real = first["means"][stat]["real"]
         cells = [COMPARED_STATISTICS.get(stat, stat),
                  f"{_num(real['mean'])} ± {_num(real['error'], 2)}"]
+        if twin:
+            t = first["means"][stat]["twin"]
+            d = first["mean_differences"]["twin"][stat]
+            cells += [f"{_num(t['mean'])} ± {_num(t['error'], 2)}",
+                      f"{_num(d['difference'])} ± {_num(d['error'], 2)}"]
         for lab in labels:
             summary = loaded[lab][0]
             gen = summary["means"].get(stat, {}).get("generated", {})
