@@ -61,6 +61,10 @@ def test_classify_command_trains_resumes_and_reports(mock_dataset_path, tmp_path
     resumed = json.loads((tmp_path / "b" / "ceiling.json").read_text())
     assert resumed["train_accuracy"] == report["train_accuracy"]
     assert resumed["confusion"] == report["confusion"]
+    # Resuming with other settings would mix two runs: refused, naming the folder.
+    assert main(args[:-3] + ["--batch-size", "4", "--quiet", "--out", str(tmp_path / "b"),
+                             "--epochs", "3"]) == 1
+    assert "other settings" in capsys.readouterr().err
 
 
 def test_classify_needs_labels(tmp_path, mock_dataset_path, capsys):

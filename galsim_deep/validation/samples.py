@@ -25,8 +25,7 @@ noise power spectrum (Lanusse et al. 2020, section 4.4):
     generated sample is (the galaxy's PSF and noise).  Its residuals against
     ``real`` are the floor set by the data itself: the spread of sizes, shapes
     and fluxes among galaxies that share a catalog row, which no model
-    conditioned on those columns can go below (Lanusse et al. 2020 quote
-    their model's conditional scatter without this floor).
+    conditioned on those columns can go below.
 
 The PSF is the dataset's ``psf`` image, an *effective* PSF (pixel response
 included) centred on pixel ``(S//2, S//2)``, used as a

@@ -182,13 +182,20 @@ def train_ceiling_classifier(dataset, out_dir, epochs=8, batch_size=64, learning
     model = build_classifier(x_train.shape[1], n_classes)
     optimizer = tf_keras.optimizers.Adam(learning_rate)
     epoch = tf.Variable(0, dtype=tf.int64)
-    log = {"train_accuracy": []}
+    settings = {"dataset": str(dataset), "batch_size": int(batch_size),
+                "learning_rate": float(learning_rate), "seed": int(seed)}
+    log = {"settings": settings, "train_accuracy": []}
     ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch)
     manager = tf.train.CheckpointManager(ckpt, str(out_dir / "checkpoints"), max_to_keep=1)
     log_path = out_dir / "checkpoints" / "train_log.json"
     if manager.latest_checkpoint:
+        previous = json.loads(log_path.read_text())
+        if previous.get("settings") != settings:
+            raise ValueError(f"{out_dir / 'checkpoints'} holds a run with other settings "
+                             f"({previous.get('settings')}, now {settings}); resume with the "
+                             f"same ones or give another --out")
         ckpt.restore(manager.latest_checkpoint)
-        log = json.loads(log_path.read_text())
+        log = previous
     out_dir.mkdir(parents=True, exist_ok=True)
 
     @tf.function
