@@ -57,6 +57,10 @@ def test_classify_command_trains_resumes_and_reports(mock_dataset_path, tmp_path
     assert "| true \\ predicted |" in (tmp_path / "a" / "ceiling.md").read_text()
     # One epoch, then resumed to two: the same training record as two in one go.
     assert main(args + ["--out", str(tmp_path / "b"), "--epochs", "1"]) == 0
+    # As if killed after writing epoch 2's log line but before its checkpoint.
+    log_path = tmp_path / "b" / "checkpoints" / "train_log.json"
+    log = json.loads(log_path.read_text())
+    log_path.write_text(json.dumps(dict(log, train_accuracy=log["train_accuracy"] + [0.5])))
     assert main(args + ["--out", str(tmp_path / "b"), "--epochs", "2"]) == 0
     resumed = json.loads((tmp_path / "b" / "ceiling.json").read_text())
     assert resumed["train_accuracy"] == report["train_accuracy"]

@@ -189,13 +189,17 @@ def train_ceiling_classifier(dataset, out_dir, epochs=8, batch_size=64, learning
     manager = tf.train.CheckpointManager(ckpt, str(out_dir / "checkpoints"), max_to_keep=1)
     log_path = out_dir / "checkpoints" / "train_log.json"
     if manager.latest_checkpoint:
+        if not log_path.is_file():
+            raise FileNotFoundError(f"{log_path} is missing beside the checkpoints of "
+                                    f"{out_dir / 'checkpoints'}; remove that folder to start over")
         previous = json.loads(log_path.read_text())
         if previous.get("settings") != settings:
             raise ValueError(f"{out_dir / 'checkpoints'} holds a run with other settings "
                              f"({previous.get('settings')}, now {settings}); resume with the "
                              f"same ones or give another --out")
         ckpt.restore(manager.latest_checkpoint)
-        log = previous
+        # The log is written before each checkpoint: drop an epoch the checkpoint lacks.
+        log = dict(previous, train_accuracy=previous["train_accuracy"][:int(epoch.numpy())])
     out_dir.mkdir(parents=True, exist_ok=True)
 
     @tf.function
@@ -223,10 +227,11 @@ def train_ceiling_classifier(dataset, out_dir, epochs=8, batch_size=64, learning
                                           step_seed(seed, e * steps + s)))
                 bar.update(1)
             log["train_accuracy"].append(right / (steps * batch_size))
-            epoch.assign_add(1)
-            manager.save(checkpoint_number=e + 1)
+            log_path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(log_path) as tmp:
                 tmp.write_text(json.dumps(log))
+            epoch.assign_add(1)
+            manager.save(checkpoint_number=e + 1)
 
     logits = np.concatenate([model(x_test[i:i + 256], training=False).numpy()
                              for i in range(0, len(x_test), 256)])
