@@ -6,8 +6,8 @@ reconstruction error, generated samples per cluster and real members per
 cluster (PNG), and with ``--validate`` the size, ellipticity and morphology
 comparison of ``galsim-deep validate``.  ``classify`` trains a supervised
 classifier on the same stamps, the ceiling for the clustering accuracy.
-``compare`` puts several validation
-reports (a Flow-VAE's and an MPCC model's) in one Markdown table.
+``compare`` puts several validation reports (a Flow-VAE's and an MPCC
+model's) in one Markdown table.
 """
 import json
 
