@@ -431,8 +431,8 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
             pool_index = dataset.indices("all" if split == "all" else "train")
             cols = [names.index(q) for q in model.quantities]
             pool = dataset.read(pool_index, ["conditions"])["conditions"][:, cols]
-            twin_index, twin_distance = select_twins(arrays["conditions"][:, cols], pool, pool_index,
-                                         exclude=idx)
+            twin_index, twin_distance = select_twins(arrays["conditions"][:, cols], pool,
+                                                     pool_index, exclude=idx)
             twin_truth = dataset.read(twin_index, ["truth"])["truth"]
     stamps = np.asarray(arrays["stamp"], dtype=np.float64)
     psfs = np.asarray(arrays["psf"], dtype=np.float64)

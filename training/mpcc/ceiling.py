@@ -268,11 +268,10 @@ def _markdown(report):
              f"* training accuracy by epoch: "
              + ", ".join(f"{a:.3f}" for a in report["train_accuracy"])]
     if "by_magnitude" in report:
-        b = report["by_magnitude"]
-        lines.append("* test accuracy in magnitude quartiles (mag_auto): " + ", ".join(
-            f"{b['edges'][i]:.2f}-{b['edges'][i + 1]:.2f}: "
-            f"{'n/a' if a is None else format(a, '.3f')} ({c})"
-            for i, (a, c) in enumerate(zip(b["accuracy"], b["count"]))))
+        from .evaluate import format_bins
+
+        lines.append("* test accuracy in magnitude quartiles (mag_auto): "
+                     + format_bins(report["by_magnitude"]))
     names = report["class_names"] or [str(k) for k in range(len(report["confusion"]))]
     lines += ["", "| true \\ predicted | " + " | ".join(names) + " |",
               "|---|" + "---|" * len(names)]

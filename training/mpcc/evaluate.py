@@ -27,7 +27,7 @@ import numpy as np
 
 from ..._io import atomic_path
 
-__all__ = ["clustering_accuracy", "accuracy_in_bins", "reconstruction_error",
+__all__ = ["clustering_accuracy", "accuracy_in_bins", "format_bins", "reconstruction_error",
            "dataset_clustering",
            "plot_cluster_samples", "plot_cluster_members", "plot_contingency",
            "evaluate_clusters", "compare_reports", "COMPARED_STATISTICS", "FIGURES"]
@@ -359,10 +359,8 @@ def _markdown(report):
                                             if report['class_names'] else f"y={k} -> {v}"
                                             for k, v in acc["mapping"].items())]
         if "by_magnitude" in acc:
-            b = acc["by_magnitude"]
-            lines += ["* accuracy of that mapping in magnitude quartiles (mag_auto): " + ", ".join(
-                f"{b['edges'][i]:.2f}-{b['edges'][i + 1]:.2f}: {_num(a, 3)} ({c})"
-                for i, (a, c) in enumerate(zip(b["accuracy"], b["count"])))]
+            lines.append("* accuracy of that mapping in magnitude quartiles (mag_auto): "
+                         + format_bins(acc["by_magnitude"]))
     rec = report["reconstruction"]
     lines += [f"* reconstruction reduced chi2: median {rec['median_reduced_chi2']:.3f}, "
               f"mean {rec['mean_reduced_chi2']:.3f}",
@@ -431,6 +429,13 @@ def accuracy_in_bins(predicted, labels, mapping, values, n_bins=4):
         count.append(int(sel.sum()))
         accuracy.append(float(correct[sel].mean()) if sel.any() else None)
     return {"edges": edges.tolist(), "count": count, "accuracy": accuracy}
+
+
+def format_bins(bins):
+    """``lo-hi: accuracy (count)`` per bin of :func:`accuracy_in_bins`, comma separated."""
+    return ", ".join(f"{bins['edges'][i]:.2f}-{bins['edges'][i + 1]:.2f}: "
+                     f"{'n/a' if a is None else format(a, '.3f')} ({c})"
+                     for i, (a, c) in enumerate(zip(bins["accuracy"], bins["count"])))
 
 
 def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0,
@@ -633,6 +638,14 @@ def _load_summary(path):
                             f"--validate`) first")
 
 
+def _mean_cells(summary, sample, stat):
+    """A sample's mean and its difference from the real mean, each with its error."""
+    mean = summary["means"].get(stat, {}).get(sample, {})
+    diff = summary.get("mean_differences", {}).get(sample, {}).get(stat, {})
+    return [f"{_num(mean.get('mean'))} ± {_num(mean.get('error'), 2)}",
+            f"{_num(diff.get('difference'))} ± {_num(diff.get('error'), 2)}"]
+
+
 def compare_reports(reports, out_path=None, statistics=tuple(COMPARED_STATISTICS)):
     """One Markdown table of several models' validation reports, side by side.
 
@@ -676,16 +689,9 @@ def compare_reports(reports, out_path=None, statistics=tuple(COMPARED_STATISTICS
         cells = [COMPARED_STATISTICS.get(stat, stat),
                  f"{_num(real['mean'])} ± {_num(real['error'], 2)}"]
         if twin:
-            t = first["means"][stat]["twin"]
-            d = first["mean_differences"]["twin"][stat]
-            cells += [f"{_num(t['mean'])} ± {_num(t['error'], 2)}",
-                      f"{_num(d['difference'])} ± {_num(d['error'], 2)}"]
+            cells += _mean_cells(first, "twin", stat)
         for lab in labels:
-            summary = loaded[lab][0]
-            gen = summary["means"].get(stat, {}).get("generated", {})
-            diff = summary.get("mean_differences", {}).get("generated", {}).get(stat, {})
-            cells += [f"{_num(gen.get('mean'))} ± {_num(gen.get('error'), 2)}",
-                      f"{_num(diff.get('difference'))} ± {_num(diff.get('error'), 2)}"]
+            cells += _mean_cells(loaded[lab][0], "generated", stat)
         lines.append("| " + " | ".join(cells) + " |")
     extra = []
     for lab in labels:
