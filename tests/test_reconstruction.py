@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from galsim_deep.cli import main
-from galsim_deep.validation.reconstruction import _by_class, reconstruction_residuals
+from galsim_deep.validation.reconstruction import by_class, reconstruction_residuals
 from galsim_deep.validation.sersic_fit import _convolve, fit_sersic, sersic_image
 
 S, SCALE = 48, 0.03
@@ -88,7 +88,7 @@ def test_residuals_by_class_known_values():
     res = {"model": np.array([0.1, 0.2, 0.3, 0.05]),
            "fitted_sersic": np.array([0.2, 0.1, 0.1, 0.5]),
            "true_sersic": np.array([0.3, 0.3, 0.3, 0.3])}
-    out = _by_class(res, np.array([0, 0, 2, 0]), ["spheroid", "disk", "clumpy"])
+    out = by_class(res, np.array([0, 0, 2, 0]), ["spheroid", "disk", "clumpy"])
     assert list(out) == ["spheroid", "clumpy"]  # no disk among the galaxies
     assert out["spheroid"]["n"] == 3 and out["clumpy"]["n"] == 1
     assert out["spheroid"]["model"]["median_relative_residual"] == pytest.approx(0.1)
@@ -97,6 +97,12 @@ def test_residuals_by_class_known_values():
     assert out["spheroid"]["fitted_sersic"]["fraction_model_better"] == pytest.approx(2 / 3)
     assert out["clumpy"]["fitted_sersic"]["fraction_model_better"] == 0.0
     assert out["spheroid"]["true_sersic"]["fraction_model_better"] == 1.0
+    # Scored against another estimate, under another name.
+    other = by_class(res, np.array([0, 0, 2, 0]), ["spheroid", "disk", "clumpy"],
+                     reference="true_sersic", key="fraction_oracle_better")
+    assert other["spheroid"]["true_sersic"]["fraction_oracle_better"] is None
+    assert other["spheroid"]["model"]["fraction_oracle_better"] == 0.0
+    assert other["spheroid"]["fitted_sersic"]["fraction_oracle_better"] == pytest.approx(1 / 3)
 
 
 def test_reconstruct_names_a_missing_dataset(tiny_flow_vae_module_path, tmp_path, capsys):

@@ -215,6 +215,19 @@ def test_cluster_report_through_the_cli(trained, tmp_path, capsys):
     assert "A: generated" in table and "B: gen - real" in table and "HSM size" in table
 
 
+def test_latent_fit_on_the_mpcc_checkpoint(trained, tmp_path, capsys):
+    """The codes fitted through the generator (mixture prior, standing statistics)."""
+    out = tmp_path / "fit"
+    sets = ["--set", f"dataset.path={trained['dataset']}", "--set", f"output_dir={trained['run']}"]
+    assert main(["latent-fit", "mpcc-tiny", *sets, "--out", str(out), "--n", "4",
+                 "--steps", "5", "--split", "train", "--quiet"]) == 0
+    res = json.loads((out / "latent_fit.json").read_text())["residuals"]
+    # Each galaxy's best code is at least as good as the encoder's, so is the median.
+    assert (res["best_code"]["median_relative_residual"]
+            <= res["encoder"]["median_relative_residual"] * (1 + 1e-5))
+    assert np.isfinite(res["map"]["median_relative_residual"])
+
+
 def test_resume_equals_uninterrupted(trained, tmp_path):
     from galsim_deep.training.mpcc.train import restore_mpcc, train_mpcc
 

@@ -9,7 +9,8 @@ path of a recipe YAML file; ``--set KEY=VALUE`` overrides any of its keys
 import json
 
 
-def _add_recipe_args(p):
+def add_recipe_args(p):
+    """Add the RECIPE argument and ``--set KEY=VALUE`` overrides to a command's parser."""
     p.add_argument("recipe", help="shipped recipe name (mock-cosmos-64, cosmos-128, tiny, "
                                   "mpcc-mock-cosmos-64, mpcc-cosmos-128, mpcc-tiny) or "
                                   "path of a recipe YAML file")
@@ -32,7 +33,7 @@ def register(subparsers):
     p = sub.add_parser("flow-vae", help="train the Flow-VAE autoencoder (VAE) of a recipe",
                        description="Train the ResNet VAE of a recipe through the PSF and noise "
                                    "model (pixel or Fourier likelihood, free bits, TV).")
-    _add_recipe_args(p)
+    add_recipe_args(p)
     p.add_argument("--with-flow", action="store_true",
                    help="then train the latent flow too (as `galsim-deep train flow`)")
     p.add_argument("--stop-at", type=int, default=None, metavar="STEP",
@@ -45,7 +46,7 @@ def register(subparsers):
                                    "2021: D_steps discriminator updates, one generator + prior "
                                    "update, E_steps encoder updates), the generated profiles "
                                    "convolved with training PSFs and given training noise.")
-    _add_recipe_args(p)
+    add_recipe_args(p)
     p.add_argument("--with-flow", action="store_true",
                    help="then train the latent flow on its encoder (as `galsim-deep train flow`)")
     p.add_argument("--stop-at", type=int, default=None, metavar="STEP",
@@ -56,7 +57,7 @@ def register(subparsers):
     p = sub.add_parser("flow", help="train the conditional latent flow on a trained encoder",
                        description="Encode the training split with the frozen encoder and fit "
                                    "the conditional Masked Autoregressive Flow p(z | conditions).")
-    _add_recipe_args(p)
+    add_recipe_args(p)
     p.add_argument("--stop-at", type=int, default=None, metavar="STEP",
                    help="stop (with a checkpoint) after this step; run again to resume")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -68,7 +69,7 @@ def register(subparsers):
                     "(SavedModel + metadata with sample, encode, decode and log_prob "
                     "signatures; MPCC adds sample_cluster and cluster) and print its "
                     "index.json entry.")
-    _add_recipe_args(p)
+    add_recipe_args(p)
     p.add_argument("--out", required=True, help="module directory to write")
     p.add_argument("--name", default=None, help="module name (default: the recipe's)")
     p.add_argument("--version", default=None, help="module version (default: the recipe's)")
@@ -78,7 +79,8 @@ def register(subparsers):
     p.set_defaults(func=_export)
 
 
-def _load(args):
+def recipe_from_args(args):
+    """Load the recipe named by :func:`add_recipe_args`'s arguments, with its overrides."""
     from ..training.recipes import load_recipe
 
     return load_recipe(args.recipe, args.overrides)
@@ -100,7 +102,7 @@ def _check_family(recipe, family, command):
 def _train_vae(args):
     from ..training.train_flow_vae import train_flow_vae
 
-    recipe = _load(args)
+    recipe = recipe_from_args(args)
     _check_family(recipe, "flow-vae", "mpcc")
     log = train_flow_vae(recipe, progress=not args.quiet, stop_at=args.stop_at)
     _print_run("VAE", log)
@@ -114,7 +116,7 @@ def _train_vae(args):
 def _train_mpcc(args):
     from ..training.mpcc.train import train_mpcc
 
-    recipe = _load(args)
+    recipe = recipe_from_args(args)
     _check_family(recipe, "mpcc", "flow-vae")
     log = train_mpcc(recipe, progress=not args.quiet, stop_at=args.stop_at)
     _print_run("MPCC", log)
@@ -132,7 +134,7 @@ def _train_flow(args, recipe=None):
     from ..training.train_latent_flow import train_latent_flow
 
     chained = recipe is not None  # after `train flow-vae --with-flow`: --stop-at was the VAE's
-    recipe = recipe or _load(args)
+    recipe = recipe or recipe_from_args(args)
     log = train_latent_flow(recipe, progress=not args.quiet,
                             stop_at=None if chained else args.stop_at)
     _print_run("latent flow", log)
@@ -148,7 +150,7 @@ def _export(args):
     from ..training.export import make_archive
     from ..training.flow_vae.export import export_flow_vae
 
-    recipe = _load(args)
+    recipe = recipe_from_args(args)
     run = Path(recipe["output_dir"])
     if recipe.get("family", "flow-vae") == "mpcc":
         from ..training.mpcc.export import export_mpcc

@@ -1,9 +1,11 @@
-"""``galsim-deep validate`` (the validation report) and ``galsim-deep reconstruct``
-(reconstructions of the mock truth against Sérsic fits)."""
+"""``galsim-deep validate`` (the validation report), ``galsim-deep reconstruct``
+(reconstructions of the mock truth against Sérsic fits) and ``galsim-deep
+latent-fit`` (how much of the reconstruction error is the encoder's)."""
+from .train import add_recipe_args, recipe_from_args
 
 
 def register(subparsers):
-    """Add the ``validate`` and ``reconstruct`` commands."""
+    """Add the ``validate``, ``reconstruct`` and ``latent-fit`` commands."""
     p = subparsers.add_parser(
         "validate",
         help="compare real, parametric and generated galaxies (sizes, shapes, Gini, M20, M, I, D)",
@@ -49,6 +51,26 @@ def register(subparsers):
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_reconstruct)
 
+    p = subparsers.add_parser(
+        "latent-fit",
+        help="fit latent codes through a trained decoder: encoder vs decoder error",
+        description="On a recipe's latest training checkpoint and its mock dataset, compare "
+                    "the reconstruction residual against the noiseless truth of the "
+                    "encoder's code, of the MAP code (fitted to the stamp through its PSF) "
+                    "and of the best code for the truth (the decoder's floor), beside a "
+                    "Sersic fit.  Writes latent_fit.json, .md and .png.")
+    add_recipe_args(p)
+    p.add_argument("--out", required=True, help="report directory (created)")
+    p.add_argument("--n", type=int, default=300,
+                   help="the first N galaxies of the split (default 300)")
+    p.add_argument("--steps", type=int, default=300, help="Adam steps per fit (default 300)")
+    p.add_argument("--learning-rate", type=float, default=0.03,
+                   help="Adam step size in latent units (default 0.03)")
+    p.add_argument("--split", default="test", choices=("test", "train"),
+                   help="dataset split (default test)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_latent_fit)
+
 
 def _validate(args):
     from ..validation.pipeline import validate
@@ -85,4 +107,17 @@ def _reconstruct(args):
         better = s["fraction_model_better"]
         print(f"  {key:14s} median relative residual {s['median_relative_residual']:.4f}"
               + ("" if better is None else f"  (module better for {100 * better:.1f}%)"))
+    return 0
+
+
+def _latent_fit(args):
+    from ..training.latent_fit import latent_fit_report, write_latent_fit_report
+
+    report = latent_fit_report(recipe_from_args(args), n=args.n, steps=args.steps,
+                               learning_rate=args.learning_rate, split=args.split,
+                               progress=not args.quiet)
+    write_latent_fit_report(report, args.out)
+    print(f"fitted the codes of {report['n']} galaxies; report in {args.out}")
+    for key, s in report["residuals"].items():
+        print(f"  {key:14s} median relative residual {s['median_relative_residual']:.4f}")
     return 0

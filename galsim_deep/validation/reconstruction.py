@@ -24,7 +24,8 @@ import numpy as np
 
 from .._io import atomic_path
 
-__all__ = ["reconstruction_residuals", "reconstruction_report", "write_reconstruction_report"]
+__all__ = ["reconstruction_residuals", "residual_summary", "by_class", "reconstruction_report",
+           "write_reconstruction_report"]
 
 
 def reconstruction_residuals(truth, estimate):
@@ -45,23 +46,61 @@ def reconstruction_residuals(truth, estimate):
     return (diff ** 2).sum(axis=axes) / (truth ** 2).sum(axis=axes)
 
 
-def _summary(residuals, model_residuals):
+def residual_summary(residuals, reference=None, key="fraction_model_better"):
+    """Median and mean of relative residuals, and how often a reference estimate beats them.
+
+    Parameters
+    ----------
+    residuals : ndarray [N]
+        Relative residuals of one estimate (:func:`reconstruction_residuals`).
+    reference : ndarray [N], optional
+        The residuals of the estimate being scored against it (the module's
+        reconstruction); ``None`` for that estimate itself.
+    key : str
+        Name of the fraction in the result.
+
+    Returns
+    -------
+    dict
+        ``median_relative_residual``, ``mean_relative_residual`` and ``key``:
+        the fraction of galaxies whose ``reference`` residual is smaller
+        (``None`` without a reference).
+    """
     return {"median_relative_residual": float(np.median(residuals)),
             "mean_relative_residual": float(np.mean(residuals)),
-            "fraction_model_better": float(np.mean(model_residuals < residuals))
-            if model_residuals is not None else None}
+            key: float(np.mean(reference < residuals)) if reference is not None else None}
 
 
-def _by_class(res, labels, class_names):
-    """Per morphology class: galaxy count, median residuals, fraction the module wins."""
+def by_class(res, labels, class_names, reference="model", key="fraction_model_better"):
+    """:func:`residual_summary` of every estimate, per mock morphology class.
+
+    Parameters
+    ----------
+    res : dict of str -> ndarray [N]
+        Relative residuals of each estimate.
+    labels : ndarray [N]
+        Class index of each galaxy.
+    class_names : list of str
+        Name of each class index.
+    reference, key : str
+        The estimate the others are scored against, and the name of that
+        fraction.
+
+    Returns
+    -------
+    dict
+        Class name -> ``n`` (galaxies) and, per estimate, its summary
+        (classes without galaxies are left out).
+    """
     out = {}
     for k, name in enumerate(class_names):
         sel = labels == k
         if not sel.any():
             continue
         out[name] = {"n": int(sel.sum())}
-        for key, r in res.items():
-            out[name][key] = _summary(r[sel], None if key == "model" else res["model"][sel])
+        for est, r in res.items():
+            out[name][est] = residual_summary(
+                r[sel], None if est == reference else res[reference][sel], key)
     return out
 
 
@@ -132,10 +171,10 @@ def reconstruction_report(model, dataset, split="test", n=None, progress=False):
     labels = arrays.get("label")
     return {"n": int(len(recon)), "split": split, "dataset": str(dataset),
             "module": model.metadata["name"],
-            "model": _summary(res["model"], None),
-            "fitted_sersic": _summary(res["fitted_sersic"], res["model"]),
-            "true_sersic": _summary(res["true_sersic"], res["model"]),
-            "by_class": {} if labels is None else _by_class(res, labels, class_names),
+            "model": residual_summary(res["model"]),
+            "fitted_sersic": residual_summary(res["fitted_sersic"], res["model"]),
+            "true_sersic": residual_summary(res["true_sersic"], res["model"]),
+            "by_class": {} if labels is None else by_class(res, labels, class_names),
             "arrays": {"stamps": arrays["stamp"], "truth": arrays["truth"],
                        "reconstructions": recon, "fitted_sersic": fitted,
                        "labels": labels, "residuals": res}}

@@ -1,0 +1,138 @@
+"""Latent-code fits through a trained decoder (galsim_deep.training.latent_fit)."""
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from scipy import signal
+
+from galsim_deep.cli import main
+from galsim_deep.training.latent_fit import (fit_codes, latent_fit_report, log_prior,
+                                             map_objective, truth_objective)
+
+pytestmark = pytest.mark.usefixtures("restore_op_determinism")
+
+
+def _linear_decoder(matrix, size):
+    a = tf.constant(matrix, tf.float32)
+
+    def decode(z):
+        return tf.reshape(tf.matmul(z, a, transpose_b=True), [-1, size, size])
+    return decode
+
+
+def test_fit_codes_finds_the_least_squares_code():
+    """A linear decoder: the best code for a truth is the least-squares solution."""
+    rng = np.random.default_rng(3)
+    size, latent = 5, 3
+    matrix = rng.normal(size=(size * size, latent))
+    truth = (matrix @ rng.normal(size=(latent, 2))).T.reshape(2, size, size)
+    truth += 0.1 * rng.normal(size=truth.shape)  # not exactly reachable
+    objective = truth_objective(_linear_decoder(matrix, size), truth)
+    z, loss = fit_codes(objective, np.zeros((2, latent), np.float32), steps=1500,
+                        learning_rate=0.05)
+    for i in range(2):
+        best = np.linalg.lstsq(matrix, truth[i].ravel(), rcond=None)[0]
+        floor = np.sum((matrix @ best - truth[i].ravel()) ** 2) / np.sum(truth[i] ** 2)
+        np.testing.assert_allclose(z[i], best, atol=2e-3)
+        assert loss[i] == pytest.approx(floor, rel=1e-3)
+    np.testing.assert_allclose(loss, objective(tf.constant(z)).numpy(), rtol=1e-6)
+
+
+def test_fit_codes_keeps_each_galaxys_best_code():
+    """Adam with a far too large step overshoots; the start (or a better code) is kept."""
+    target = tf.constant([[1.0], [-3.0]])
+
+    def objective(z):
+        return tf.reduce_sum(tf.square(z - target), axis=1)
+    start = np.array([[0.9], [0.0]], np.float32)
+    z, loss = fit_codes(objective, start, steps=5, learning_rate=50.0)
+    assert loss[0] <= 0.01 + 1e-7 and loss[1] <= 9.0
+    np.testing.assert_allclose(loss, objective(tf.constant(z)).numpy())
+    z0, loss0 = fit_codes(objective, start, steps=0)
+    np.testing.assert_array_equal(z0, start)
+    np.testing.assert_allclose(loss0, [0.01, 9.0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("steps, rate", [(-1, 0.1), (2.5, 0.1), (3, 0.0)])
+def test_fit_codes_rejects_bad_settings(steps, rate):
+    with pytest.raises(ValueError, match="steps|learning_rate"):
+        fit_codes(lambda z: tf.reduce_sum(z, axis=1), np.zeros((1, 2), np.float32), steps, rate)
+
+
+def test_map_objective_hand_computed():
+    """0.5 chi^2 of the PSF-convolved profile (linear convolution) minus log p(z)."""
+    rng = np.random.default_rng(0)
+    size = 8
+    profile = rng.uniform(0, 1, size=(size, size))
+    psf = rng.uniform(0, 1, size=(size, size))
+    psf /= psf.sum()
+    stamp = rng.normal(size=(2, size, size))
+    variance = np.array([0.5, 2.0])
+    z = np.array([[1.5, -0.5], [0.2, 0.3]], np.float32)
+
+    def decode(z):
+        return z[:, :1, None] * tf.constant(profile[None], tf.float32)
+    objective = map_objective(decode, stamp, np.stack([psf, psf]), variance,
+                              log_prior(object()))
+    c = size // 2
+    expected = []
+    for i in range(2):
+        model = signal.fftconvolve(z[i, 0] * profile, psf, mode="full")[c:c + size, c:c + size]
+        chi2 = np.sum((model - stamp[i]) ** 2) / variance[i]
+        log_p = -0.5 * np.sum(z[i] ** 2) - np.log(2 * np.pi)
+        expected.append(0.5 * chi2 - log_p)
+    np.testing.assert_allclose(objective(tf.constant(z)).numpy(), expected, rtol=1e-5)
+
+
+def test_log_prior_of_a_mixture_model_is_its_prior():
+    class Prior:
+        def log_prob(self, z):
+            return -tf.reduce_sum(z, axis=1)
+
+    class Model:
+        prior = Prior()
+    z = tf.constant([[1.0, 2.0]])
+    assert log_prior(Model())(z).numpy() == pytest.approx([-3.0])
+
+
+def test_report_on_the_tiny_flow_vae(tiny_flow_vae_recipe, tmp_path):
+    # The 24-galaxy dataset's test split has 2 galaxies: fit training ones.
+    report = latent_fit_report(tiny_flow_vae_recipe, n=5, steps=15, split="train",
+                               batch_size=3, progress=False)
+    res = report["arrays"]["residuals"]
+    assert report["n"] == 5 and set(res) == {"encoder", "map", "best_code", "fitted_sersic"}
+    # The best code for the truth is never worse than the encoder's code it starts from.
+    assert np.all(res["best_code"] <= res["encoder"] * (1 + 1e-5))
+    post = report["arrays"]["neg_log_posterior"]
+    assert np.all(post["map"] <= post["encoder"] + 1e-3 * np.abs(post["encoder"]))
+    assert post["map"].mean() < post["encoder"].mean()  # 15 steps do improve the fit
+    assert report["residuals"]["best_code"]["fraction_best_code_better"] is None
+    assert report["residuals"]["encoder"]["fraction_best_code_better"] == pytest.approx(
+        np.mean(res["best_code"] < res["encoder"]))
+    assert sum(c["n"] for c in report["by_class"].values()) == 5
+    assert report["arrays"]["codes"]["map"].shape == (5, tiny_flow_vae_recipe["vae"]["latent_size"])
+
+
+def test_cli_writes_the_report(tiny_flow_vae_recipe, tmp_path, capsys):
+    sets = ["--set", f"dataset.path={tiny_flow_vae_recipe['dataset']['path']}",
+            "--set", f"output_dir={tiny_flow_vae_recipe['output_dir']}"]
+    out = tmp_path / "fit"
+    assert main(["latent-fit", "tiny", *sets, "--out", str(out), "--n", "4", "--steps", "3",
+                 "--split", "train", "--quiet"]) == 0
+    summary = json.loads((out / "latent_fit.json").read_text())
+    assert summary["n"] == 4 and summary["steps"] == 3
+    md = (out / "latent_fit.md").read_text()
+    assert "best code for the truth (decoder floor)" in md and "| class |" in md
+    assert (out / "latent_fit.png").stat().st_size > 0
+    assert "best_code" in capsys.readouterr().out
+
+
+def test_errors_name_the_fix(tiny_flow_vae_recipe, tmp_path, capsys):
+    sets = ["--set", f"dataset.path={tiny_flow_vae_recipe['dataset']['path']}"]
+    # No checkpoint in another output folder: says how to train one.
+    assert main(["latent-fit", "tiny", *sets, "--set", f"output_dir={tmp_path / 'none'}",
+                 "--out", str(tmp_path / "x")]) == 1
+    assert "galsim-deep train flow-vae" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        latent_fit_report(tiny_flow_vae_recipe, n=0, progress=False)

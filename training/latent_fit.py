@@ -1,0 +1,356 @@
+"""Latent-code fits through a trained decoder: is a reconstruction error the encoder's or the decoder's?
+
+An autoencoder's reconstruction of a stamp (:mod:`galsim_deep.validation.reconstruction`)
+is the decoder applied to the code the encoder gives in one pass.  Its error
+against the unconvolved truth has two parts: the encoder may give a code that
+is not the best one (the amortisation gap), and the decoder may not be able to
+draw the galaxy from *any* code.  Two fits of the 16 or so numbers of the code,
+galaxy by galaxy, with the network weights fixed, tell them apart:
+
+* **MAP code** - the code that maximises ``log p(stamp | z) + log p(z)``: the
+  decoded profile convolved with the stamp's PSF against the stamp under its
+  Gaussian pixel noise (the pixel likelihood of training, Lanusse et al. 2020
+  Eq. 4) plus the model's prior on ``z`` (standard normal for a Flow-VAE, the
+  Gaussian mixture for MPCC).  What iterative inference on the same data
+  would give instead of the encoder.
+* **best code for the truth** (mock data only) - the code that minimises the
+  relative residual between the decoded profile and the noiseless truth
+  itself.  No encoder, however good, can do better with this decoder: it
+  measures the decoder's floor.  (Adam from the encoder's code finds a local
+  optimum, so the floor is an upper bound.)
+
+Both fits start from the encoder's posterior mean, run Adam on the code and
+keep, galaxy by galaxy, the best code seen, so neither is ever worse than the
+encoder by its own objective.  They need gradients through the decoder, so
+they run on the live model of a training checkpoint: TensorFlow does not give
+gradients through the functions of a loaded SavedModel (a hub module).
+``galsim-deep latent-fit RECIPE`` writes the comparison with the encoder and
+the fitted Sérsic profile, per mock morphology class.
+"""
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from .physics import convolve_psf
+from .recipes import check_dataset, model_section, recipe_family
+
+__all__ = ["fit_codes", "truth_objective", "map_objective", "log_prior", "restore_model",
+           "latent_fit_report", "write_latent_fit_report"]
+
+
+def fit_codes(objective, z_init, steps, learning_rate=0.03):
+    """Minimise a per-galaxy objective over latent codes with Adam, keeping each galaxy's best.
+
+    Parameters
+    ----------
+    objective : callable
+        ``objective(z) -> tf.Tensor [B]``: the loss of each galaxy's code
+        (galaxies must not interact: their sum is what Adam minimises).
+    z_init : array_like [B, L]
+        Starting codes (float32).
+    steps : int
+        Adam steps (>= 0).
+    learning_rate : float
+        Adam step size, in units of the code (a standard-normal prior has
+        unit scale).
+
+    Returns
+    -------
+    z : ndarray [B, L]
+        The code with the lowest objective met during the fit, per galaxy
+        (``z_init`` included).
+    loss : ndarray [B]
+        Its objective.
+    """
+    if not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
+    z = tf.Variable(tf.convert_to_tensor(z_init, tf.float32))
+    best_z = tf.Variable(z)
+    best_loss = tf.Variable(objective(z))
+    optimizer = tf.keras.optimizers.Adam(learning_rate)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            loss = objective(z)
+            total = tf.reduce_sum(loss)
+        # The loss of the code before the update, compared with the best so far.
+        better = loss < best_loss
+        best_z.assign(tf.where(better[:, None], z, best_z))
+        best_loss.assign(tf.where(better, loss, best_loss))
+        optimizer.apply_gradients([(tape.gradient(total, z), z)])
+
+    for _ in range(int(steps)):
+        step()
+    # The code after the last update has not been scored yet.
+    last = objective(z)
+    better = last < best_loss
+    return (tf.where(better[:, None], z, best_z).numpy(),
+            tf.where(better, last, best_loss).numpy())
+
+
+def truth_objective(decode, truth):
+    """The relative residual ``sum((decode(z) - truth)^2) / sum(truth^2)`` of each galaxy.
+
+    Parameters
+    ----------
+    decode : callable
+        ``decode(z) -> [B, S, S]`` unconvolved profiles, flux per pixel.
+    truth : array_like [B, S, S]
+        Noiseless unconvolved stamps, flux per pixel.
+
+    Returns
+    -------
+    callable
+        ``z -> tf.Tensor [B]`` (dimensionless; the measure of
+        :func:`~galsim_deep.validation.reconstruction.reconstruction_residuals`).
+    """
+    truth = tf.convert_to_tensor(truth, tf.float32)
+    norm = tf.reduce_sum(tf.square(truth), axis=[1, 2])
+
+    def objective(z):
+        return tf.reduce_sum(tf.square(decode(z) - truth), axis=[1, 2]) / norm
+    return objective
+
+
+def map_objective(decode, stamp, psf, noise_variance, prior_log_prob, convolution="zero"):
+    """The negative log posterior of each galaxy's code, up to a constant.
+
+    ``0.5 * sum((psf * decode(z) - stamp)^2) / noise_variance - log p(z)``
+    (nats), ``*`` the FFT convolution of training
+    (:func:`~galsim_deep.training.physics.convolve_psf`).
+
+    Parameters
+    ----------
+    decode : callable
+        ``decode(z) -> [B, S, S]`` unconvolved profiles, flux per pixel.
+    stamp, psf : array_like [B, S, S]
+        Observed stamps (flux per pixel) and their PSFs (unit sum, centred on
+        pixel ``(S//2, S//2)``).
+    noise_variance : array_like [B]
+        Pixel noise variance of each stamp, (flux per pixel)^2.
+    prior_log_prob : callable
+        ``z -> tf.Tensor [B]``, ``log p(z)`` in nats (:func:`log_prior`).
+    convolution : {'zero', 'circular'}
+        The recipe's convolution mode.
+
+    Returns
+    -------
+    callable
+        ``z -> tf.Tensor [B]``.
+    """
+    stamp = tf.convert_to_tensor(stamp, tf.float32)
+    psf = tf.convert_to_tensor(psf, tf.float32)
+    variance = tf.convert_to_tensor(noise_variance, tf.float32)
+
+    def objective(z):
+        model = convolve_psf(decode(z), psf, mode=convolution)
+        chi2 = tf.reduce_sum(tf.square(model - stamp), axis=[1, 2]) / variance
+        return 0.5 * chi2 - prior_log_prob(z)
+    return objective
+
+
+def log_prior(model):
+    """``log p(z)`` of a trained model's latent space, nats: ``z -> tf.Tensor [B]``.
+
+    A Flow-VAE's prior is the standard normal of its ELBO; an MPCC model's, its
+    learned Gaussian mixture (``model.prior``).
+    """
+    if hasattr(model, "prior"):
+        return model.prior.log_prob
+
+    def standard_normal(z):
+        size = tf.cast(tf.shape(z)[1], tf.float32)
+        return -0.5 * tf.reduce_sum(tf.square(z), axis=1) - 0.5 * size * np.log(2 * np.pi)
+    return standard_normal
+
+
+def restore_model(recipe):
+    """The trained model of a recipe's latest checkpoint, ready to encode and decode.
+
+    An MPCC generator gets the standing batch-norm statistics its exported
+    module would have (the same batches and seed as ``galsim-deep export``).
+    """
+    if recipe_family(recipe) == "mpcc":
+        from .mpcc.train import restore_mpcc
+
+        model = restore_mpcc(recipe)[0]
+        m = recipe["mpcc"]
+        model.standing_statistics(m["standing_batches"], m["batch_size"], recipe["seed"])
+        return model
+    from .train_flow_vae import restore_flow_vae
+
+    return restore_flow_vae(recipe)[0]
+
+
+def latent_fit_report(recipe, n=300, steps=300, learning_rate=0.03, split="test",
+                      batch_size=100, progress=True):
+    """Reconstruction residuals of the encoder's, the MAP and the best code, beside the Sérsic fit.
+
+    Parameters
+    ----------
+    recipe : dict
+        A loaded recipe (either family) whose model has been trained; its
+        dataset must be a mock dataset (with ``truth``).
+    n : int
+        The first ``n`` galaxies of the split.
+    steps : int
+        Adam steps of each fit.
+    learning_rate : float
+        Adam step size (code units).
+    split : {'test', 'train'}
+        Which galaxies.
+    batch_size : int
+        Galaxies fitted together (each has its own code; the batch only sets
+        memory and speed).
+    progress : bool
+        tqdm bars over the batches and the Sérsic fits.
+
+    Returns
+    -------
+    dict
+        ``n``, ``split``, ``dataset``, ``recipe``, ``steps``,
+        ``learning_rate``; ``residuals``: for ``encoder``, ``map``,
+        ``best_code`` and ``fitted_sersic`` the median and mean relative
+        residual against the truth and ``fraction_best_code_better``;
+        ``by_class`` the same per mock morphology class; ``map_reduced_chi2``,
+        the median reduced chi^2 of the stamps under the encoder's and the MAP
+        code; the per-galaxy arrays (``stamps``, ``truth``, ``codes``,
+        ``profiles``, ``residuals``, ``labels`` and ``neg_log_posterior``, the
+        MAP objective of the encoder's and the MAP code) under ``"arrays"``.
+    """
+    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.validation.reconstruction import (by_class, reconstruction_residuals,
+                                                       residual_summary)
+    from galsim_deep.validation.sersic_fit import fit_sersics
+
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_dataset(recipe)
+    path = recipe["dataset"]["path"]
+    with StampDataset(path) as ds:
+        if "truth" not in ds.fields:
+            raise KeyError(f"{path} has no 'truth' field: the latent fits need the noiseless "
+                           f"truth of a mock dataset; build one with galsim-deep dataset build "
+                           f"--source mock-cosmos")
+        class_names = ds.class_names
+        fields = ["stamp", "psf", "noise_variance", "truth"] + (["label"] if class_names else [])
+        arrays = {k: v[:n] for k, v in ds.arrays(split, fields=fields).items()}
+    if not len(arrays["stamp"]):
+        raise ValueError(f"the {split!r} split of {path} is empty")
+    model = restore_model(recipe)
+    convolution = recipe[model_section(recipe)]["convolution"]
+    prior = log_prior(model)
+    codes = {"encoder": [], "map": [], "best_code": []}
+    chi2 = {"encoder": [], "map": []}
+    neg_log_posterior = {"encoder": [], "map": []}
+    count = len(arrays["stamp"])
+    pixels = float(np.prod(arrays["stamp"].shape[1:]))
+    for start in tqdm(range(0, count, batch_size), desc="latent fits", disable=not progress):
+        part = {k: v[start:start + batch_size] for k, v in arrays.items()}
+        mean, _ = model.encode(tf.constant(part["stamp"], tf.float32),
+                               tf.constant(part["psf"], tf.float32))
+        posterior = map_objective(model.decode, part["stamp"], part["psf"],
+                                  part["noise_variance"], prior, convolution)
+        z_map, loss_map = fit_codes(posterior, mean, steps, learning_rate)
+        z_best, _ = fit_codes(truth_objective(model.decode, part["truth"]), mean, steps,
+                              learning_rate)
+        for key, z in (("encoder", mean.numpy()), ("map", z_map), ("best_code", z_best)):
+            codes[key].append(z)
+        neg_log_posterior["encoder"].append(posterior(mean).numpy())
+        neg_log_posterior["map"].append(loss_map)
+        for key, z in (("encoder", mean), ("map", z_map)):
+            chi2[key].append(2 * (posterior(z) + prior(z)).numpy() / pixels)
+    codes = {k: np.concatenate(v) for k, v in codes.items()}
+    profiles = {k: np.concatenate([model.decode(z[i:i + batch_size]).numpy()
+                                   for i in range(0, count, batch_size)])
+                for k, z in codes.items()}
+    fits = fit_sersics(arrays["stamp"], arrays["psf"], arrays["noise_variance"],
+                       recipe["dataset"]["pixel_scale"], progress=progress)
+    profiles["fitted_sersic"] = np.stack([f.image for f in fits])
+    res = {k: reconstruction_residuals(arrays["truth"], v) for k, v in profiles.items()}
+    labels = arrays.get("label")
+    return {"n": count, "split": split, "dataset": str(path), "recipe": recipe["name"],
+            "steps": int(steps), "learning_rate": float(learning_rate),
+            "residuals": {k: residual_summary(r, res["best_code"] if k != "best_code" else None,
+                                              "fraction_best_code_better")
+                          for k, r in res.items()},
+            "map_reduced_chi2": {k: float(np.median(np.concatenate(v))) for k, v in chi2.items()},
+            "by_class": {} if labels is None else by_class(res, labels, class_names,
+                                                           "best_code",
+                                                           "fraction_best_code_better"),
+            "arrays": {"stamps": arrays["stamp"], "truth": arrays["truth"], "codes": codes,
+                       "profiles": profiles, "residuals": res, "labels": labels,
+                       "neg_log_posterior": {k: np.concatenate(v)
+                                             for k, v in neg_log_posterior.items()}}}
+
+
+_LABELS = {"encoder": "encoder's code (posterior mean)",
+           "map": "MAP code (fit to the stamp through its PSF)",
+           "best_code": "best code for the truth (decoder floor)",
+           "fitted_sersic": "Sérsic fitted to the stamp through its PSF"}
+
+
+def write_latent_fit_report(report, out_dir, n_examples=8):
+    """Write ``latent_fit.json``, ``latent_fit.md`` and ``latent_fit.png`` into ``out_dir``.
+
+    Parameters
+    ----------
+    report : dict
+        From :func:`latent_fit_report`.
+    out_dir : str or Path
+        Folder (created).
+    n_examples : int
+        Galaxies (columns) in the figure: truth, then the profile of each code
+        and the fitted Sérsic.
+
+    Returns
+    -------
+    list of Path
+    """
+    from galsim_deep._io import atomic_path
+    from galsim_deep.validation.report import plot_examples, write_json
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / "latent_fit.json", out_dir / "latent_fit.md", out_dir / "latent_fit.png"]
+    summary = {k: v for k, v in report.items() if k != "arrays"}
+    write_json(summary, paths[0])
+    rows = [f"# Latent-code fits through the decoder of {summary['recipe']}", "",
+            f"{summary['n']} galaxies of the {summary['split']} split of {summary['dataset']}; "
+            f"each fit {summary['steps']} Adam steps of size {summary['learning_rate']} from "
+            f"the encoder's code.  Relative residual against the noiseless truth = "
+            f"sum((estimate - truth)^2) / sum(truth^2).", "",
+            f"Median reduced chi^2 of the stamps: encoder's code "
+            f"{summary['map_reduced_chi2']['encoder']:.3f}, MAP code "
+            f"{summary['map_reduced_chi2']['map']:.3f}.", "",
+            "| estimate | median residual | mean residual | best code better for |",
+            "|---|---|---|---|"]
+    for key, label in _LABELS.items():
+        s = summary["residuals"][key]
+        better = s["fraction_best_code_better"]
+        rows.append(f"| {label} | {s['median_relative_residual']:.4f} | "
+                    f"{s['mean_relative_residual']:.4f} | "
+                    f"{'' if better is None else f'{100 * better:.1f}%'} |")
+    if summary["by_class"]:
+        rows += ["", "Median residual per mock morphology class (last column: the fraction "
+                 "of the class whose best code beats the fitted Sérsic):", "",
+                 "| class | galaxies | encoder | MAP | best code | fitted Sérsic | "
+                 "best code better |", "|---|---|---|---|---|---|---|"]
+        for name, c in summary["by_class"].items():
+            cells = " | ".join(f"{c[k]['median_relative_residual']:.4f}" for k in _LABELS)
+            rows.append(f"| {name} | {c['n']} | {cells} | "
+                        f"{100 * c['fitted_sersic']['fraction_best_code_better']:.1f}% |")
+    with atomic_path(paths[1]) as tmp:
+        tmp.write_text("\n".join(rows) + "\n")
+    a = report["arrays"]
+    plot_examples({"truth": a["truth"], "encoder": a["profiles"]["encoder"],
+                   "MAP": a["profiles"]["map"], "best code": a["profiles"]["best_code"],
+                   "fitted Sérsic": a["profiles"]["fitted_sersic"]}, paths[2], n=n_examples)
+    return paths
