@@ -111,6 +111,7 @@ def test_report_on_the_tiny_flow_vae(tiny_flow_vae_recipe, tmp_path):
     assert report["residuals"]["encoder"]["fraction_best_code_better"] == pytest.approx(
         np.mean(res["best_code"] < res["encoder"]))
     assert sum(c["n"] for c in report["by_class"].values()) == 5
+    assert report["clustering_accuracy"] == {}  # a Flow-VAE has no clusters
     assert report["arrays"]["codes"]["map"].shape == (5, tiny_flow_vae_recipe["vae"]["latent_size"])
 
 

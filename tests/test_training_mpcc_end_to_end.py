@@ -226,6 +226,11 @@ def test_latent_fit_on_the_mpcc_checkpoint(trained, tmp_path, capsys):
     assert (res["best_code"]["median_relative_residual"]
             <= res["encoder"]["median_relative_residual"] * (1 + 1e-5))
     assert np.isfinite(res["map"]["median_relative_residual"])
+    acc = json.loads((out / "latent_fit.json").read_text())["clustering_accuracy"]
+    # 4 galaxies, one-to-one mapping: a whole number of them right, at least one.
+    assert set(acc) == {"encoder", "map", "best_code"}
+    assert all(v * 4 == pytest.approx(round(v * 4)) and 0.25 <= v <= 1 for v in acc.values())
+    assert "Clustering accuracy" in (out / "latent_fit.md").read_text()
 
 
 def test_resume_equals_uninterrupted(trained, tmp_path):

@@ -25,7 +25,8 @@ encoder by its own objective.  They need gradients through the decoder, so
 they run on the live model of a training checkpoint: TensorFlow does not give
 gradients through the functions of a loaded SavedModel (a hub module).
 ``galsim-deep latent-fit RECIPE`` writes the comparison with the encoder and
-the fitted Sérsic profile, per mock morphology class.
+the fitted Sérsic profile, per mock morphology class, and for an MPCC model
+the clustering accuracy of each kind of code.
 """
 from pathlib import Path
 
@@ -219,7 +220,10 @@ def latent_fit_report(recipe, n=300, steps=300, learning_rate=0.03, split="test"
         residual against the truth and ``fraction_best_code_better``;
         ``by_class`` the same per mock morphology class; ``map_reduced_chi2``,
         the median reduced chi^2 of the stamps under the encoder's and the MAP
-        code; the per-galaxy arrays (``stamps``, ``truth``, ``codes``,
+        code; ``clustering_accuracy``, for a mixture-prior (MPCC) model on a
+        labelled dataset, the accuracy (Eq. 8.1) of the clusters the
+        encoder's, the MAP and the best codes fall in (empty otherwise); the
+        per-galaxy arrays (``stamps``, ``truth``, ``codes``,
         ``profiles``, ``residuals``, ``labels`` and ``neg_log_posterior``, the
         MAP objective of the encoder's and the MAP code) under ``"arrays"``.
     """
@@ -276,12 +280,22 @@ def latent_fit_report(recipe, n=300, steps=300, learning_rate=0.03, split="test"
     profiles["fitted_sersic"] = np.stack([f.image for f in fits])
     res = {k: reconstruction_residuals(arrays["truth"], v) for k, v in profiles.items()}
     labels = arrays.get("label")
+    clustering = {}
+    if hasattr(model, "prior") and labels is not None:
+        from .mpcc.evaluate import clustering_accuracy
+
+        # Which cluster each code falls in (Eq. 7.15), scored against the mock classes.
+        for key, z in codes.items():
+            clusters = model.prior.assign(z).numpy()
+            clustering[key] = clustering_accuracy(clusters, labels, model.n_clusters,
+                                                  len(class_names))["accuracy"]
     return {"n": count, "split": split, "dataset": str(path), "recipe": recipe["name"],
             "steps": int(steps), "learning_rate": float(learning_rate),
             "residuals": {k: residual_summary(r, res["best_code"] if k != "best_code" else None,
                                               "fraction_best_code_better")
                           for k, r in res.items()},
             "map_reduced_chi2": {k: float(np.median(np.concatenate(v))) for k, v in chi2.items()},
+            "clustering_accuracy": clustering,
             "by_class": {} if labels is None else by_class(res, labels, class_names,
                                                            "best_code",
                                                            "fraction_best_code_better"),
@@ -338,6 +352,10 @@ def write_latent_fit_report(report, out_dir, n_examples=8):
         rows.append(f"| {label} | {s['median_relative_residual']:.4f} | "
                     f"{s['mean_relative_residual']:.4f} | "
                     f"{'' if better is None else f'{100 * better:.1f}%'} |")
+    if summary["clustering_accuracy"]:
+        acc = summary["clustering_accuracy"]
+        rows += ["", "Clustering accuracy (Eq. 8.1) of the cluster each code falls in: "
+                 + ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in acc.items()) + "."]
     if summary["by_class"]:
         rows += ["", "Median residual per mock morphology class (last column: the fraction "
                  "of the class whose best code beats the fitted Sérsic):", "",
