@@ -227,8 +227,8 @@ def latent_fit_report(recipe, n=300, steps=300, learning_rate=0.03, split="test"
         ``profiles``, ``residuals``, ``labels`` and ``neg_log_posterior``, the
         MAP objective of the encoder's and the MAP code) under ``"arrays"``.
     """
-    from galsim_deep.datasets.reader import StampDataset
-    from galsim_deep.validation.reconstruction import (by_class, reconstruction_residuals,
+    from galsim_deep.validation.reconstruction import (by_class, mock_split_arrays,
+                                                       reconstruction_residuals,
                                                        residual_summary)
     from galsim_deep.validation.sersic_fit import fit_sersics
 
@@ -238,16 +238,8 @@ def latent_fit_report(recipe, n=300, steps=300, learning_rate=0.03, split="test"
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     check_dataset(recipe)
     path = recipe["dataset"]["path"]
-    with StampDataset(path) as ds:
-        if "truth" not in ds.fields:
-            raise KeyError(f"{path} has no 'truth' field: the latent fits need the noiseless "
-                           f"truth of a mock dataset; build one with galsim-deep dataset build "
-                           f"--source mock-cosmos")
-        class_names = ds.class_names
-        fields = ["stamp", "psf", "noise_variance", "truth"] + (["label"] if class_names else [])
-        arrays = {k: v[:n] for k, v in ds.arrays(split, fields=fields).items()}
-    if not len(arrays["stamp"]):
-        raise ValueError(f"the {split!r} split of {path} is empty")
+    arrays, class_names = mock_split_arrays(path, split,
+                                            ["stamp", "psf", "noise_variance", "truth"], n)
     model = restore_model(recipe)
     convolution = recipe[model_section(recipe)]["convolution"]
     prior = log_prior(model)
@@ -267,10 +259,11 @@ def latent_fit_report(recipe, n=300, steps=300, learning_rate=0.03, split="test"
                               learning_rate)
         for key, z in (("encoder", mean.numpy()), ("map", z_map), ("best_code", z_best)):
             codes[key].append(z)
-        neg_log_posterior["encoder"].append(posterior(mean).numpy())
-        neg_log_posterior["map"].append(loss_map)
-        for key, z in (("encoder", mean), ("map", z_map)):
-            chi2[key].append(2 * (posterior(z) + prior(z)).numpy() / pixels)
+        # chi^2 = 2 (objective + log p(z)), from the objective each code already has.
+        for key, z, objective in (("encoder", mean, posterior(mean).numpy()),
+                                  ("map", z_map, loss_map)):
+            neg_log_posterior[key].append(objective)
+            chi2[key].append(2 * (objective + prior(z).numpy()) / pixels)
     codes = {k: np.concatenate(v) for k, v in codes.items()}
     profiles = {k: np.concatenate([model.decode(z[i:i + batch_size]).numpy()
                                    for i in range(0, count, batch_size)])

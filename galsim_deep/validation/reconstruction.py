@@ -24,8 +24,8 @@ import numpy as np
 
 from .._io import atomic_path
 
-__all__ = ["reconstruction_residuals", "residual_summary", "by_class", "reconstruction_report",
-           "write_reconstruction_report"]
+__all__ = ["reconstruction_residuals", "residual_summary", "by_class", "mock_split_arrays",
+           "reconstruction_report", "write_reconstruction_report"]
 
 
 def reconstruction_residuals(truth, estimate):
@@ -104,6 +104,53 @@ def by_class(res, labels, class_names, reference="model", key="fraction_model_be
     return out
 
 
+def mock_split_arrays(dataset, split, fields, n=None):
+    """The first ``n`` galaxies of a split of a mock dataset, with their class labels.
+
+    Parameters
+    ----------
+    dataset : str or Path
+        A stamp dataset with the mock-only fields among ``fields``
+        (``truth``, ``parametric``).
+    split : {'train', 'test'}
+        Which galaxies.
+    fields : list of str
+        Dataset fields to read; ``label`` is added when the dataset has
+        morphology classes.
+    n : int, optional
+        Keep the first ``n`` galaxies (default all).
+
+    Returns
+    -------
+    arrays : dict of str -> ndarray
+        One array per field, galaxies first.
+    class_names : list of str
+        Names of the label values (empty without labels).
+
+    Raises
+    ------
+    KeyError
+        A field is missing (a dataset that is not mock data has no truth).
+    ValueError
+        The split has no galaxies.
+    """
+    from galsim_deep.datasets.reader import StampDataset
+
+    with StampDataset(dataset) as data:
+        missing = [f for f in fields if f not in data.fields]
+        if missing:
+            raise KeyError(f"{dataset} has no {missing} field (only mock datasets know the "
+                           f"truth); build one with galsim-deep dataset build --source "
+                           f"mock-cosmos")
+        class_names = data.class_names
+        arrays = data.arrays(split, fields=list(fields) + (["label"] if class_names else []))
+    if n is not None:
+        arrays = {k: v[:n] for k, v in arrays.items()}
+    if not len(arrays["stamp"]):
+        raise ValueError(f"the {split!r} split of {dataset} is empty")
+    return arrays, class_names
+
+
 def reconstruction_report(model, dataset, split="test", n=None, progress=False):
     """Compare a module's reconstructions and parametric profiles with the mock truth.
 
@@ -141,18 +188,8 @@ def reconstruction_report(model, dataset, split="test", n=None, progress=False):
 
     with StampDataset(dataset) as data:
         model.check_stamp_geometry(data.stamp_size, data.pixel_scale, dataset)
-        missing = [f for f in ("truth", "parametric") if f not in data.fields]
-        if missing:
-            raise KeyError(f"{dataset} has no {missing} field (only mock datasets know the "
-                           f"truth); build one with galsim-deep dataset build --source "
-                           f"mock-cosmos")
-        fields = ["stamp", "psf", "noise_variance", "truth", "parametric"]
-        class_names = data.class_names
-        arrays = data.arrays(split, fields=fields + (["label"] if class_names else []))
-    if n is not None:
-        arrays = {k: v[:n] for k, v in arrays.items()}
-    if not len(arrays["stamp"]):
-        raise ValueError(f"the {split!r} split of {dataset} is empty")
+    arrays, class_names = mock_split_arrays(
+        dataset, split, ["stamp", "psf", "noise_variance", "truth", "parametric"], n)
     stamps = arrays["stamp"].astype(np.float32)
     psfs = arrays["psf"].astype(np.float32)
     mean, _ = model.encode(stamps, psfs)
