@@ -32,7 +32,11 @@ from ._io import atomic_path, sha256sum
 from .module_format import METADATA_FILE, ModuleFormatError, read_metadata
 
 __all__ = ["HubError", "cache_dir", "is_offline", "load_index", "find_entry", "resolve",
-           "verify_entry", "INDEX_FORMAT_VERSION"]
+           "verify_entry", "INDEX_FORMAT_VERSION", "DEFAULT_MODEL"]
+
+#: The shipped default model: what ``make demo``, ``galsim-deep simulate`` and the
+#: latent tools use when no model is named.
+DEFAULT_MODEL = "hub:flow-vae-mock-cosmos-64"
 
 #: Version of the ``index.json`` layout.
 INDEX_FORMAT_VERSION = 1
@@ -61,7 +65,7 @@ def _is_url(name):
 
 
 def _shipped_index():
-    from . import hub_modules
+    from galsim_deep import hub_modules
 
     return Path(hub_modules.__file__).with_name("index.json")
 
