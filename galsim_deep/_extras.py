@@ -12,9 +12,9 @@ __all__ = ["EXTRAS", "require"]
 
 #: Extra -> the importable modules it installs (``setup.cfg`` lists their versions).
 EXTRAS = {
-    "train": (),
+    "train": ("statmorph", "sklearn", "matplotlib", "photutils"),
     "validate": ("statmorph", "sklearn", "matplotlib", "photutils"),
-    "simulate": ("dask", "distributed"),
+    "simulate": ("dask", "distributed", "matplotlib"),
     "btk": ("btk",),
 }
 

@@ -7,6 +7,7 @@ columns are ignored; a mapping may rename columns.
 import warnings
 
 import numpy as np
+from .errors import InputError, InputTypeError, MissingFieldError
 
 __all__ = ["OutOfRangeWarning", "RANGE_POLICIES", "condition_arrays"]
 
@@ -27,7 +28,7 @@ def _column_names(cat):
         return list(cat.colnames)
     if hasattr(cat, "columns") and hasattr(cat, "to_numpy"):  # pandas DataFrame
         return [str(c) for c in cat.columns]
-    raise TypeError(
+    raise InputTypeError(
         f"catalog of type {type(cat).__name__} is not supported; pass an astropy Table, a "
         f"numpy structured array, a dict of arrays or a pandas DataFrame")
 
@@ -41,7 +42,7 @@ def _column(cat, name):
     try:
         return np.atleast_1d(np.asarray(col, dtype=np.float64))
     except (TypeError, ValueError):
-        raise TypeError(f"catalog column {name!r} must be numeric, got values like "
+        raise InputTypeError(f"catalog column {name!r} must be numeric, got values like "
                         f"{np.atleast_1d(np.asarray(col))[:3]!r}") from None
 
 
@@ -78,19 +79,19 @@ def condition_arrays(cat, conditions, column_map=None, range_policy="warn"):
         An unsupported catalog type or a non-numeric column.
     """
     if range_policy not in RANGE_POLICIES:
-        raise ValueError(f"range_policy must be one of {RANGE_POLICIES}, got {range_policy!r}")
+        raise InputError(f"range_policy must be one of {RANGE_POLICIES}, got {range_policy!r}")
     column_map = dict(column_map or {})
     names = [c["name"] for c in conditions]
     unknown = sorted(set(column_map) - set(names))
     if unknown:
-        raise KeyError(f"column_map renames {unknown}, which are not conditions of this "
+        raise MissingFieldError(f"column_map renames {unknown}, which are not conditions of this "
                        f"model; its conditions are {names}")
     available = _column_names(cat)
     wanted = {name: column_map.get(name, name) for name in names}
     missing = [f"{name}" + (f" (column {col!r})" if col != name else "")
                for name, col in wanted.items() if col not in available]
     if missing:
-        raise KeyError(f"the catalog lacks the condition column(s) {missing}; the model needs "
+        raise MissingFieldError(f"the catalog lacks the condition column(s) {missing}; the model needs "
                        f"{names}; the catalog has {available}. Rename the columns or pass "
                        f"column_map={{'condition': 'your_column'}}.")
     out = {}
@@ -100,7 +101,7 @@ def condition_arrays(cat, conditions, column_map=None, range_policy="warn"):
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
             rows = ", ".join(map(str, bad[:10])) + (" ..." if bad.size > 10 else "")
-            raise ValueError(f"condition {name!r} has NaN or inf values in {bad.size} row(s): "
+            raise InputError(f"condition {name!r} has NaN or inf values in {bad.size} row(s): "
                              f"{rows}; remove or fill those rows before sampling.")
         lo, hi = cond["min"], cond["max"]
         outside = np.flatnonzero((values < lo) | (values > hi))
@@ -110,7 +111,7 @@ def condition_arrays(cat, conditions, column_map=None, range_policy="warn"):
                    f"[{lo:g}, {hi:g}] {unit} (rows {', '.join(map(str, outside[:10]))}"
                    f"{' ...' if outside.size > 10 else ''}); the model extrapolates there.")
             if range_policy == "error":
-                raise ValueError(msg + " Use range_policy='clip' or 'warn' to sample anyway.")
+                raise InputError(msg + " Use range_policy='clip' or 'warn' to sample anyway.")
             if range_policy == "clip":
                 values = np.clip(values, lo, hi)
             else:
@@ -119,8 +120,8 @@ def condition_arrays(cat, conditions, column_map=None, range_policy="warn"):
         out[name] = values.astype(np.float32)
     lengths = {len(v) for v in out.values()}
     if len(lengths) > 1:
-        raise ValueError(f"condition columns have different lengths "
+        raise InputError(f"condition columns have different lengths "
                          f"{ {k: len(v) for k, v in out.items()} }")
     if lengths == {0}:
-        raise ValueError("the catalog has no rows")
+        raise InputError("the catalog has no rows")
     return out

@@ -15,11 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_path
+from .hub import DEFAULT_MODEL
+from .errors import InputError
 
 __all__ = ["DEFAULT_MODEL", "LSST_LIKE", "render_field", "draw_gallery", "run_demo"]
-
-#: The shipped default model.
-DEFAULT_MODEL = "hub:flow-vae-mock-cosmos-64"
 
 #: Settings of the LSST-like single visit (i band).
 LSST_LIKE = {
@@ -154,7 +153,7 @@ def run_demo(out_dir, model_name=DEFAULT_MODEL, n_galaxies=250, field_size=512, 
     from .model import GenerativeGalaxyModel
 
     if n_galaxies < 1 or field_size < 64:
-        raise ValueError("n_galaxies must be >= 1 and field_size >= 64 pixels")
+        raise InputError("n_galaxies must be >= 1 and field_size >= 64 pixels")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model = GenerativeGalaxyModel(model_name)

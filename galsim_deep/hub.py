@@ -30,6 +30,7 @@ from pathlib import Path
 
 from ._io import atomic_path, sha256sum
 from .module_format import METADATA_FILE, ModuleFormatError, read_metadata
+from .errors import GalsimDeepError, InputTypeError
 
 __all__ = ["HubError", "cache_dir", "is_offline", "load_index", "find_entry", "resolve",
            "verify_entry", "INDEX_FORMAT_VERSION", "DEFAULT_MODEL"]
@@ -45,7 +46,7 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _DOWNLOAD_TIMEOUT = 60  # seconds without data before a download is abandoned
 
 
-class HubError(RuntimeError):
+class HubError(GalsimDeepError, RuntimeError):
     """A model name cannot be resolved to a valid module."""
 
 
@@ -270,7 +271,7 @@ def resolve(file_name):
         If a local directory is not a valid module.
     """
     if not isinstance(file_name, (str, os.PathLike)):
-        raise TypeError(f"a model is named by a str or path, got {type(file_name).__name__}")
+        raise InputTypeError(f"a model is named by a str or path, got {type(file_name).__name__}")
     name = str(file_name)
     if name.startswith("hub:"):
         spec = name[4:]

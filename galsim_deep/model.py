@@ -4,6 +4,7 @@ import numpy as np
 from . import hub
 from .catalog import RANGE_POLICIES, condition_arrays
 from .module_format import IMAGE_OUTPUT, RANDOM_INPUT, check_signatures, read_metadata
+from .errors import InputError, InputTypeError
 
 __all__ = ["GenerativeGalaxyModel", "as_deviate"]
 
@@ -41,7 +42,7 @@ def as_deviate(rng):
         return galsim.BaseDeviate(int(rng) if rng != 0 else SEED_FOR_ZERO)
     if isinstance(rng, galsim.BaseDeviate):
         return rng
-    raise TypeError(f"rng must be None, an int seed or a galsim.BaseDeviate, "
+    raise InputTypeError(f"rng must be None, an int seed or a galsim.BaseDeviate, "
                     f"got {type(rng).__name__}")
 
 
@@ -87,9 +88,9 @@ class GenerativeGalaxyModel:
 
     def __init__(self, file_name, batch_size=64, range_policy="warn"):
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+            raise InputError(f"batch_size must be a positive int, got {batch_size!r}")
         if range_policy not in RANGE_POLICIES:
-            raise ValueError(f"range_policy must be one of {RANGE_POLICIES}, "
+            raise InputError(f"range_policy must be one of {RANGE_POLICIES}, "
                              f"got {range_policy!r}")
         self.file_name = str(file_name)
         self.batch_size = int(batch_size)
@@ -143,7 +144,7 @@ class GenerativeGalaxyModel:
                 _LOADED[key] = loaded
             self._loaded = _LOADED[key]
         if name not in self._loaded.signatures:
-            raise ValueError(f"module {self.metadata['name']} has no {name!r} signature; "
+            raise InputError(f"module {self.metadata['name']} has no {name!r} signature; "
                              f"it has {self.signatures}")
         return self._loaded.signatures[name]
 
@@ -214,18 +215,18 @@ class GenerativeGalaxyModel:
     def _clusters(self, cluster, n):
         """Check a ``cluster`` argument and return it as int32 ``[n]``."""
         if "sample_cluster" not in self.signatures:
-            raise ValueError(f"cluster= needs a mixture-prior (MPCC) module with a "
+            raise InputError(f"cluster= needs a mixture-prior (MPCC) module with a "
                              f"'sample_cluster' signature; {self.metadata['name']} has "
                              f"{self.signatures}")
         k = int(self.metadata["n_clusters"])
         values = np.asarray(cluster)
         if values.dtype.kind not in "iu" or values.ndim > 1:
-            raise TypeError(f"cluster must be an int or a 1-d array of ints, got {cluster!r}")
+            raise InputTypeError(f"cluster must be an int or a 1-d array of ints, got {cluster!r}")
         values = np.broadcast_to(values, (n,)) if values.ndim == 0 else values
         if len(values) != n:
-            raise ValueError(f"cluster has {len(values)} values for {n} galaxies")
+            raise InputError(f"cluster has {len(values)} values for {n} galaxies")
         if n and (values.min() < 0 or values.max() >= k):
-            raise ValueError(f"cluster values must lie in 0..{k - 1} ({k} clusters), got "
+            raise InputError(f"cluster values must lie in 0..{k - 1} ({k} clusters), got "
                              f"{np.unique(values[(values < 0) | (values >= k)]).tolist()}")
         return values.astype(np.int32)
 
@@ -264,18 +265,18 @@ class GenerativeGalaxyModel:
         if stamps.ndim == 2:
             stamps = stamps[None]
         if stamps.ndim != 3 or stamps.shape[1:] != (s, s):
-            raise ValueError(f"{what}: stamps must be [N, {s}, {s}] (the module's stamp_size at "
+            raise InputError(f"{what}: stamps must be [N, {s}, {s}] (the module's stamp_size at "
                              f"{self.pixel_scale}\"/pixel), got shape {stamps.shape}; cut or "
                              f"redraw the stamps at that size and pixel scale")
         if psfs.ndim == 2:
             psfs = np.broadcast_to(psfs, stamps.shape)
         if psfs.shape != stamps.shape:
-            raise ValueError(f"{what}: psfs must be one [{s}, {s}] image or one per stamp "
+            raise InputError(f"{what}: psfs must be one [{s}, {s}] image or one per stamp "
                              f"{stamps.shape}, got shape {psfs.shape}")
         for label, a in (("stamps", stamps), ("psfs", psfs)):
             bad = ~np.isfinite(a).all(axis=(1, 2))
             if bad.any():
-                raise ValueError(f"{what}: {label} {np.flatnonzero(bad)[:10].tolist()} contain "
+                raise InputError(f"{what}: {label} {np.flatnonzero(bad)[:10].tolist()} contain "
                                  f"NaN or infinite pixels; mask or replace them (e.g. by noise) "
                                  f"before encoding")
         return {"image": stamps, "psf": np.ascontiguousarray(psfs)}
@@ -299,7 +300,7 @@ class GenerativeGalaxyModel:
         """
         if int(stamp_size) != self.stamp_size or \
                 abs(float(pixel_scale) - self.pixel_scale) > 1e-9:
-            raise ValueError(
+            raise InputError(
                 f"{source} has {stamp_size}x{stamp_size} stamps at {pixel_scale}\"/pixel but "
                 f"module {self.metadata['name']} works on {self.stamp_size}x{self.stamp_size} "
                 f"at {self.pixel_scale}\"/pixel; build a matching dataset with `galsim-deep "
@@ -360,13 +361,13 @@ class GenerativeGalaxyModel:
         width = self.metadata["signatures"]["log_prob"]["inputs"]["z"]["shape"][1]
         z = np.asarray(z, dtype=np.float32)
         if z.ndim != 2 or (width is not None and z.shape[1] != width):
-            raise ValueError(f"log_prob: z must be [N, {width}] latent codes, got shape {z.shape}")
+            raise InputError(f"log_prob: z must be [N, {width}] latent codes, got shape {z.shape}")
         if not np.all(np.isfinite(z)):
-            raise ValueError("log_prob: z contains NaN or infinite values; drop those rows")
+            raise InputError("log_prob: z contains NaN or infinite values; drop those rows")
         conds = self.conditions(conditions, column_map=column_map, range_policy=range_policy)
         n = len(next(iter(conds.values())))
         if n != len(z):
-            raise ValueError(f"log_prob: {len(z)} codes but {n} rows of conditions; give one "
+            raise InputError(f"log_prob: {len(z)} codes but {n} rows of conditions; give one "
                              f"row of conditions per code")
         return self._run_blocks("log_prob", {"z": z, **conds}, first_row)["log_prob"]
 
@@ -412,7 +413,7 @@ class GenerativeGalaxyModel:
 
         batch_size = self.batch_size if batch_size is None else batch_size
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+            raise InputError(f"batch_size must be a positive int, got {batch_size!r}")
         n = len(next(iter(conds.values())))
         if cluster is not None:
             cluster = self._clusters(cluster, n)
@@ -463,15 +464,15 @@ class GenerativeGalaxyModel:
             if value is None:
                 continue
             if key not in flux:
-                raise ValueError(f"{what}= needs the module's flux.{key}, which this module "
+                raise InputError(f"{what}= needs the module's flux.{key}, which this module "
                                  f"does not declare; use flux_scaling instead")
             factor *= float(value) / flux[key]
         if zero_point is not None:
             if area is not None or exptime is not None:
-                raise ValueError("give either zero_point or area/exptime, not both")
+                raise InputError("give either zero_point or area/exptime, not both")
             mag_name = flux.get("magnitude_condition")
             if mag_name not in conditions:
-                raise ValueError("zero_point= needs a magnitude condition (the module's "
+                raise InputError("zero_point= needs a magnitude condition (the module's "
                                  "flux.magnitude_condition); this module declares none")
             target = 10.0 ** (-0.4 * (conditions[mag_name].astype(np.float64) - zero_point))
             total = images.reshape(n, -1).sum(axis=1, dtype=np.float64)

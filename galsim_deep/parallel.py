@@ -15,6 +15,7 @@ is still safe.
 """
 import os
 import sys
+from .errors import InputError
 
 __all__ = ["cpu_count", "tensorflow_started", "set_tensorflow_threads", "configure_worker"]
 
@@ -67,7 +68,7 @@ def set_tensorflow_threads(intra_op, inter_op=None):
         counts are then fixed for the life of the process).
     """
     if intra_op < 1 or (inter_op is not None and inter_op < 1):
-        raise ValueError(f"thread counts must be >= 1, got intra_op={intra_op}, "
+        raise InputError(f"thread counts must be >= 1, got intra_op={intra_op}, "
                          f"inter_op={inter_op}")
     if tensorflow_started():
         return False

@@ -67,8 +67,8 @@ def tiny_flow_vae_recipe(mock_dataset_path, tmp_path_factory):
     """The ``tiny`` recipe on ``mock_dataset_path`` (32x32 at 0.03", latent size 4), its VAE
     and latent flow trained once per session (checkpoints under its ``output_dir``)."""
     from galsim_deep.training.recipes import load_recipe
-    from galsim_deep.training.train_flow_vae import train_flow_vae
-    from galsim_deep.training.train_latent_flow import train_latent_flow
+    from galsim_deep.training.flow_vae.train import train_flow_vae
+    from galsim_deep.training.latent_flow import train_latent_flow
 
     out = tmp_path_factory.mktemp("tiny_flow_vae")
     recipe = load_recipe("tiny", [f"dataset.path={mock_dataset_path}",
@@ -83,10 +83,7 @@ def tiny_flow_vae_recipe(mock_dataset_path, tmp_path_factory):
 def tiny_flow_vae_module_path(tiny_flow_vae_recipe, tmp_path_factory):
     """The Flow-VAE module (encode, decode, log_prob, sample) exported from
     ``tiny_flow_vae_recipe``."""
-    from pathlib import Path
-
     from galsim_deep.training.flow_vae.export import export_flow_vae
 
-    run = Path(tiny_flow_vae_recipe["output_dir"])
-    return export_flow_vae(run / "vae", run / "flow", tiny_flow_vae_recipe,
+    return export_flow_vae(tiny_flow_vae_recipe,
                            tmp_path_factory.mktemp("tiny_flow_vae_module") / "module")

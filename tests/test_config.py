@@ -10,7 +10,8 @@ import pytest
 from astropy.io import fits
 
 import galsim_deep  # noqa: F401  (registers the config types)
-from galsim_deep import config as gd_config
+from galsim_deep.config import batching, input_model
+from galsim_deep.model import GenerativeGalaxyModel
 
 GALSIM = str(Path(sys.executable).with_name("galsim"))
 
@@ -125,14 +126,14 @@ def _config(module, batch_size=4, **gal):
 
 def test_network_runs_once_per_batch_group(tiny_module_path, monkeypatch):
     calls = []
-    original = gd_config.GenerativeGalaxyModel.generate
+    original = GenerativeGalaxyModel.generate
 
     def counting(self, conditions, random_normal, first_row=0, cluster=None):
         calls.append((len(random_normal), first_row))
         return original(self, conditions, random_normal, first_row, cluster)
 
-    monkeypatch.setattr(gd_config.GenerativeGalaxyModel, "generate", counting)
-    gd_config._GROUPS.clear()
+    monkeypatch.setattr(GenerativeGalaxyModel, "generate", counting)
+    batching._GROUPS.clear()
     image = galsim.config.BuildImage(_config(tiny_module_path, batch_size=4))
     assert calls == [(4, 0), (4, 4), (2, 8)]  # 10 objects in groups of 4
     assert image.array.sum() > 0
@@ -141,9 +142,9 @@ def test_network_runs_once_per_batch_group(tiny_module_path, monkeypatch):
 def test_model_loaded_once_per_process(tiny_module_path):
     cfg = _config(tiny_module_path)
     galsim.config.BuildImage(cfg)
-    before = len(gd_config._MODELS)
+    before = len(input_model._MODELS)
     galsim.config.BuildImage(_config(tiny_module_path))
-    assert len(gd_config._MODELS) == before
+    assert len(input_model._MODELS) == before
 
 
 def test_fixed_conditions_give_the_api_result(gaussian_module_path):
@@ -165,15 +166,15 @@ def test_missing_condition_field_names_it(tiny_module_path):
 def test_out_of_range_error_policy_is_a_config_error(tiny_module_path):
     cfg = _config(tiny_module_path, mag_auto=30.0)
     cfg["input"]["generative_model"]["range_policy"] = "error"
-    gd_config._GROUPS.clear()
+    batching._GROUPS.clear()
     with pytest.raises(galsim.GalSimConfigError, match="mag_auto.*training range"):
         galsim.config.BuildImage(cfg)
 
 
 def test_out_of_range_is_reported_once_per_model_not_per_group(tiny_module_path):
     cfg = _config(tiny_module_path, batch_size=4, mag_auto=30.0)  # 10 objects, 3 groups
-    gd_config._GROUPS.clear()
-    gd_config._RANGE_WARNED.clear()
+    batching._GROUPS.clear()
+    batching._RANGE_WARNED.clear()
     with pytest.warns(galsim_deep.OutOfRangeWarning) as record:
         galsim.config.BuildImage(cfg)
         galsim.config.BuildImage(_config(tiny_module_path, batch_size=4, mag_auto=30.0))

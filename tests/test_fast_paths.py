@@ -36,7 +36,7 @@ def test_normals_drawn_one_by_one_equal_galsim_generate(model):
 def test_band_limit_bounds_galsims_maxk(model):
     limit = model.band_limit()
     assert np.pi / model.pixel_scale <= limit < 1.03 * np.pi / model.pixel_scale
-    assert model.band_limit() is limit or model.band_limit() == limit  # computed once
+    assert model.band_limit() is limit  # computed once: the cached value itself
     for gal in model.sample(_cat(12), rng=3, calculate_maxk=True):
         assert gal.maxk <= limit * (1 + 1e-12)
     (fast,) = model.sample(_cat(1), rng=3)
@@ -60,10 +60,23 @@ def test_band_limit_leaves_convolved_images_unchanged(model):
             b.drawImage(nx=40, ny=40, scale=model.pixel_scale, method="no_pixel").array)
 
 
-def test_band_limit_cached_per_option_set(model):
-    a = model.band_limit(pad_factor=2)
-    b = model.band_limit(pad_factor=4)
-    assert a != b and model.band_limit(pad_factor=2) == a
+def test_band_limit_cached_per_option_set(tiny_module_path, monkeypatch):
+    """One GalSim calculation per model and set of options, however often it is asked."""
+    fresh = GenerativeGalaxyModel(str(tiny_module_path))  # nothing cached yet
+    computed = []
+    interpolated_image = galsim.InterpolatedImage
+
+    def counting(*args, **kwargs):
+        computed.append(kwargs.get("pad_factor"))
+        return interpolated_image(*args, **kwargs)
+
+    monkeypatch.setattr(galsim, "InterpolatedImage", counting)
+    a = fresh.band_limit(pad_factor=2)
+    b = fresh.band_limit(pad_factor=4)
+    assert a != b and fresh.band_limit(pad_factor=2) == a
+    assert fresh.band_limit(pad_factor=2) is a and fresh.band_limit(pad_factor=4) is b
+    assert fresh.band_limit(pad_factor=2.0) is a  # the same option set, spelled otherwise
+    assert computed == [2, 4]  # once per option set, not once per call
 
 
 @pytest.mark.parametrize("calculate", [True, False])

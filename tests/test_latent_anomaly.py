@@ -74,7 +74,7 @@ def test_information_score_hand_computed_values():
 def test_the_fitted_flow_starts_as_the_identity():
     """An 8-stage flow of the size that once overflowed starts as the standard normal."""
     pytest.importorskip("tensorflow")
-    from galsim_deep.training.flows import ConditionalMAF
+    from galsim_deep.flows import ConditionalMAF
 
     rng = np.random.default_rng(0)
     z = rng.normal(size=(500, 6)).astype(np.float32)
@@ -98,12 +98,13 @@ def _synthetic(seed):
 
 def test_a_held_out_class_scores_as_anomalous():
     pytest.importorskip("tensorflow")
-    from galsim_deep.latent.anomaly import fit_latent_flow, held_out_class_auroc
+    from galsim_deep.latent.anomaly import held_out_class_auroc
+    from galsim_deep.training.latent_flow import fit_code_flow as fit_latent_flow
 
     codes, conditions, labels, is_train = _synthetic(0)
     options = dict(steps=150, n_stages=2, hidden_units=(16, 16), learning_rate=5e-3)
-    res = held_out_class_auroc(codes, conditions, labels, is_train, held_out=2, seed=1,
-                               **options)
+    res = held_out_class_auroc(codes, conditions, labels, is_train, held_out=2,
+                               fit_flow=fit_latent_flow, seed=1, **options)
     assert res["auroc"] > 0.9
     assert res["n_outliers"] == np.sum(~is_train & (labels == 2))
     assert res["n_inliers"] == np.sum(~is_train & (labels != 2))

@@ -27,7 +27,7 @@ def labelled_dataset(tmp_path_factory):
 @pytest.fixture(scope="module")
 def codes_path(tiny_flow_vae_module_path, labelled_dataset, tmp_path_factory):
     out = tmp_path_factory.mktemp("codes") / "codes.h5"
-    assert main(["encode", str(labelled_dataset), "--model", str(tiny_flow_vae_module_path),
+    assert main(["latent", "encode", str(labelled_dataset), "--model", str(tiny_flow_vae_module_path),
                  "--out", str(out), "--chunk-size", "16", "--quiet"]) == 0
     return out
 
@@ -59,7 +59,7 @@ def test_encode_writes_what_the_model_computes(codes_path, tiny_flow_vae_module_
 def test_interrupted_encoding_resumes_without_redoing_chunks(
         codes_path, tiny_flow_vae_module_path, labelled_dataset, tmp_path, monkeypatch, capsys):
     out = tmp_path / "codes.h5"
-    args = ["encode", str(labelled_dataset), "--model", str(tiny_flow_vae_module_path),
+    args = ["latent", "encode", str(labelled_dataset), "--model", str(tiny_flow_vae_module_path),
             "--out", str(out), "--chunk-size", "16", "--split", "all", "--quiet"]
     real = codes_module._encode_chunk
     calls = []
@@ -76,7 +76,7 @@ def test_interrupted_encoding_resumes_without_redoing_chunks(
     assert not out.exists()
     assert sorted(p.name for p in (tmp_path / "codes.h5.partial").glob("chunk_*.npz")) == \
         ["chunk_000000.npz"]
-    with pytest.raises(FileNotFoundError, match="rerun the same `galsim-deep encode`"):
+    with pytest.raises(FileNotFoundError, match="rerun the same `galsim-deep latent encode`"):
         read_codes(out)
     monkeypatch.setattr(codes_module, "_encode_chunk", lambda *a, **k: (calls.append(a[3]),
                                                                         real(*a, **k))[1])
@@ -92,10 +92,10 @@ def test_interrupted_encoding_resumes_without_redoing_chunks(
 
 
 def test_encode_errors_name_the_fix(tiny_module_path, labelled_dataset, tmp_path, capsys):
-    code = main(["encode", str(labelled_dataset), "--model", str(tiny_module_path),
+    code = main(["latent", "encode", str(labelled_dataset), "--model", str(tiny_module_path),
                  "--out", str(tmp_path / "c.h5"), "--quiet"])
     assert code == 1 and "has no 'encode' signature" in capsys.readouterr().err
-    code = main(["encode", str(tmp_path / "none.h5"), "--model", str(tiny_module_path),
+    code = main(["latent", "encode", str(tmp_path / "none.h5"), "--model", str(tiny_module_path),
                  "--out", str(tmp_path / "c.h5"), "--quiet"])
     assert code == 1 and "galsim-deep dataset build" in capsys.readouterr().err
     (tmp_path / "bad.h5").write_bytes(b"not hdf5")
@@ -108,13 +108,13 @@ def test_similar_and_anomalies(codes_path, tiny_flow_vae_module_path, mock_datas
     codes = read_codes(codes_path)
     rows, _ = SimilarityIndex(codes.codes).query(codes.codes[5], k=4)
     assert rows[0, 0] == 5  # a query in the index is its own first neighbour
-    assert main(["similar", "5", "--codes", str(codes_path), "-k", "3", "--out",
+    assert main(["latent", "similar", "5", "--codes", str(codes_path), "-k", "3", "--out",
                  str(tmp_path / "similar.png"), "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["rows"] == rows[0, 1:].tolist() and 5 not in res["rows"]
     assert (tmp_path / "similar.png").stat().st_size > 5000
     # A stamp of another dataset is encoded with the codes' model and matched.
-    assert main(["similar", f"{mock_dataset_path}:2", "--codes", str(codes_path), "-k", "3",
+    assert main(["latent", "similar", f"{mock_dataset_path}:2", "--codes", str(codes_path), "-k", "3",
                  "--metric", "euclidean", "--out", str(tmp_path / "other.png"), "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     from galsim_deep.datasets.reader import StampDataset
@@ -125,10 +125,10 @@ def test_similar_and_anomalies(codes_path, tiny_flow_vae_module_path, mock_datas
                                                                         data["psf"])
     expected, _ = SimilarityIndex(codes.codes, "euclidean").query(z, k=3)
     assert res["rows"] == expected[0].tolist()
-    assert main(["similar", "999", "--codes", str(codes_path), "--out",
+    assert main(["latent", "similar", "999", "--codes", str(codes_path), "--out",
                  str(tmp_path / "x.png")]) == 1
     assert "not in" in capsys.readouterr().err
-    assert main(["anomalies", "--codes", str(codes_path), "-n", "4", "--out",
+    assert main(["latent", "anomalies", "--codes", str(codes_path), "-n", "4", "--out",
                  str(tmp_path / "anomalies.png"), "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     order = np.argsort(codes.log_prob)
@@ -139,7 +139,7 @@ def test_similar_and_anomalies(codes_path, tiny_flow_vae_module_path, mock_datas
 
 def test_latent_report(tiny_flow_vae_module_path, labelled_dataset, tmp_path, capsys):
     out = tmp_path / "report"
-    args = ["latent-report", "--model", str(tiny_flow_vae_module_path), "--dataset",
+    args = ["validate", "latent", "--model", str(tiny_flow_vae_module_path), "--dataset",
             str(labelled_dataset), "--out", str(out), "--flow-steps", "20", "--n-non-galaxy",
             "6", "--held-out-classes", "spheroid", "-k", "5", "--quiet"]
     assert main(args) == 0

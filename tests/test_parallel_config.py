@@ -12,7 +12,7 @@ import pytest
 from astropy.io import fits
 
 import galsim_deep  # noqa: F401  (registers the config types)
-from galsim_deep import config as gd_config
+from galsim_deep.config import batching, stamp
 from galsim_deep.model import GenerativeGalaxyModel
 
 GALSIM = str(Path(sys.executable).with_name("galsim"))
@@ -73,9 +73,9 @@ def test_galsim_job_splitting_with_nproc_equals_one_process(tiny_module_path, tm
 
 def _tasks(model, nobj, nproc, first=0):
     base = {"_input_objs": {"generative_model": [model]}, "image": {"nproc": nproc},
-            gd_config._IMAGE_RANGE_KEY: (first, first + nobj)}
+            batching._IMAGE_RANGE_KEY: (first, first + nobj)}
     jobs = [{"obj_num": first + k} for k in range(nobj)]
-    tasks = gd_config.GroupedStampBuilder().makeTasks({}, base, jobs, None)
+    tasks = stamp.GroupedStampBuilder().makeTasks({}, base, jobs, None)
     return [[job["obj_num"] for job, _ in task] for task in tasks], base
 
 
@@ -85,18 +85,19 @@ def test_multiprocessing_tasks_are_whole_groups(tiny_module_path):
     # 100 objects: groups of 16 (a multiple of the 16-row network blocks, >= 8 groups)
     assert [len(t) for t in tasks] == [16] * 6 + [4]
     assert sum(tasks, []) == list(range(1000, 1100))
-    assert base[gd_config._GROUP_SIZE_KEY] == 16
-    assert gd_config._group_of(1037, base, 64) == (range(1032, 1048), 32)
+    assert base[batching._GROUP_SIZE_KEY] == 16
+    assert batching._group_of(1037, base, 64) == (range(1032, 1048), 32)
     tasks, _ = _tasks(model, 2000, nproc=2)
     assert {len(t) for t in tasks[:-1]} == {64}  # large images: groups of batch_size
     # fewer groups than processes: one stamp per task, as GalSim does (it needs a task
     # per worker to stop them)
     tasks, base = _tasks(model, 20, nproc=4)
-    assert tasks == [[k] for k in range(20)] and gd_config._GROUP_SIZE_KEY not in base
-    assert gd_config.group_size(5, 100) == 5
+    assert tasks == [[k] for k in range(20)] and batching._GROUP_SIZE_KEY not in base
+    assert batching.group_size(5, 100) == 5
 
 
-def test_group_size_does_not_change_images(tiny_module_path):
+def test_group_size_does_not_change_images(tiny_module_path, monkeypatch):
+    """The same image from one group of 40 objects and from groups of 16 (16, 16, 8)."""
     cfg = {"gal": {"type": "GenerativeModelGalaxy",
                    "flux_radius": {"type": "Random", "min": 4, "max": 10},
                    "mag_auto": 22.0, "zphot": 0.5},
@@ -104,13 +105,15 @@ def test_group_size_does_not_change_images(tiny_module_path):
                      "pixel_scale": 0.03, "random_seed": 5},
            "input": {"generative_model": {"file_name": str(tiny_module_path),
                                           "batch_size": 64}}}
-    ref = galsim.config.BuildImage(galsim.config.CopyConfig(cfg)).array
-    original = gd_config.group_size
-    try:
-        gd_config.group_size = lambda batch_size, nobj, nproc=1: 16
-        grouped = galsim.config.BuildImage(galsim.config.CopyConfig(cfg)).array
-    finally:
-        gd_config.group_size = original
+    images, sizes = [], []
+    for size in (64, 16):
+        # (the stamp builder reads group_size from its own module)
+        monkeypatch.setattr(stamp, "group_size", lambda batch_size, nobj, nproc=1, s=size: s)
+        base = galsim.config.CopyConfig(cfg)
+        images.append(galsim.config.BuildImage(base).array)
+        sizes.append(base[batching._GROUP_SIZE_KEY])
+    assert sizes == [64, 16]  # the groups did change
+    ref, grouped = images
     np.testing.assert_array_equal(grouped, ref)
 
 

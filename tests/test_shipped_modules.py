@@ -14,12 +14,26 @@ INDEX = Path(hub._shipped_index())
 ENTRIES = json.loads(INDEX.read_text())["modules"]
 
 
-def test_shipped_index_lists_the_default_model():
-    names = {e["name"] for e in ENTRIES}
-    assert "flow-vae-mock-cosmos-64" in names
-    from galsim_deep.demo import DEFAULT_MODEL
+def test_default_model_is_a_shipped_module_and_the_demo_default():
+    """galsim_deep.hub.DEFAULT_MODEL resolves to a module of hub_modules/index.json, and
+    `galsim-deep demo` (its command line and run_demo) uses it when no model is named."""
+    import inspect
 
-    assert DEFAULT_MODEL == "hub:flow-vae-mock-cosmos-64"
+    from galsim_deep.cli import build_parser
+    from galsim_deep.demo import run_demo
+    from galsim_deep.module_format import read_metadata
+
+    assert hub.DEFAULT_MODEL.startswith("hub:")
+    name, _, version = hub.DEFAULT_MODEL[len("hub:"):].partition("@")
+    shipped = [e for e in ENTRIES if e["name"] == name and version in ("", e["version"])]
+    assert shipped, f"{hub.DEFAULT_MODEL} is not a module of {INDEX}"
+    # the module the hub resolves it to (no other index in the tests) is the shipped archive
+    entry = hub.find_entry(name, version or None)
+    assert (entry["version"], entry["sha256"]) in {(e["version"], e["sha256"]) for e in shipped}
+    metadata = read_metadata(hub.resolve(hub.DEFAULT_MODEL))
+    assert (metadata["name"], metadata["version"]) == (name, entry["version"])
+    assert build_parser().parse_args(["demo"]).model == hub.DEFAULT_MODEL
+    assert inspect.signature(run_demo).parameters["model_name"].default == hub.DEFAULT_MODEL
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e["name"] for e in ENTRIES])
@@ -49,10 +63,20 @@ def test_shipped_mpcc_model_clusters_and_samples_a_chosen_cluster():
     assert model.metadata["family"] == "mpcc" and model.metadata["n_clusters"] == 6
     cat = {"mag_auto": [21.5, 22.5, 23.0], "flux_radius": [8.0, 6.0, 5.0],
            "zphot": [0.4, 0.8, 1.2]}
+    # Cluster 3 is the spheroids' (93% of its test galaxies are spheroids) and cluster 5 the
+    # disturbed galaxies' (it holds 79% of them): the "contingency" of
+    # hub_modules/reports/mpcc-mock-cosmos-64/clustering.json.
     spheroids = np.concatenate(list(model.sample_arrays(cat, rng=3, cluster=3)))
     disturbed = np.concatenate(list(model.sample_arrays(cat, rng=3, cluster=5)))
     assert np.all(spheroids >= 0) and np.all(np.isfinite(disturbed))
     assert not np.allclose(spheroids, disturbed)
+    # Their morphology: the rotational asymmetry A = sum|I - I_180| / sum|I| (about the
+    # stamp's true centre) of every disturbed galaxy is well above every spheroid's (the
+    # shipped model gives about 0.19 against 0.5-0.8).
+    def asymmetry(image):
+        return np.abs(image - image[::-1, ::-1]).sum() / np.abs(image).sum()
+
+    assert min(map(asymmetry, disturbed)) > 2 * max(map(asymmetry, spheroids))
     # q(y | x) of the generated profiles seen through a small PSF: a probability per cluster.
     size = model.stamp_size
     psf = galsim.Gaussian(fwhm=0.1).drawImage(nx=size, ny=size, scale=model.pixel_scale,
@@ -61,3 +85,4 @@ def test_shipped_mpcc_model_clusters_and_samples_a_chosen_cluster():
     probs = model.cluster(stamps, np.repeat(psf[None], len(stamps), axis=0).astype(np.float32))
     assert probs.shape == (6, 6)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    assert list(probs[3:].argmax(axis=1)) == [5, 5, 5]  # the disturbed ones: their cluster

@@ -1,5 +1,10 @@
 """``galsim-deep simulate``: tiles on Dask equal the single-process result, resume, positions,
-fluxes, WCS, fields, bad input."""
+fluxes, WCS, fields, bad input, Dask as an optional extra."""
+import importlib
+import importlib.util
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from astropy.io import fits
@@ -7,6 +12,7 @@ from astropy.table import Table
 
 from galsim_deep import simulate as sim
 from galsim_deep.cli import main
+from galsim_deep.simulate import render
 from galsim_deep.simulate import SimulationSettings, simulate
 
 ZP = 30.0
@@ -80,6 +86,7 @@ def test_interrupted_run_resumes_keeping_finished_tiles(serial_run, tiny_module_
                                                         monkeypatch):
     out = serial_run["dir"] / "resumed"
     original = sim.assemble_tile
+    assert render.assemble_tile is original
     calls = []
 
     def failing(tile, *args, **kwargs):
@@ -88,14 +95,14 @@ def test_interrupted_run_resumes_keeping_finished_tiles(serial_run, tiny_module_
         calls.append(tile)
         return original(tile, *args, **kwargs)
 
-    monkeypatch.setattr(sim, "assemble_tile", failing)
+    monkeypatch.setattr(render, "assemble_tile", failing)  # where the tile task finds it
     with pytest.raises(KeyboardInterrupt):
         simulate(serial_run["catalog"], out, _settings(tiny_module_path), n_workers=0,
                  progress=False)
     done = sorted((out / "tiles").glob("*.fits"))
     assert len(done) == 4 and not list(out.glob("mosaic*"))
     mtimes = {p.stat().st_mtime_ns for p in done}
-    monkeypatch.setattr(sim, "assemble_tile", original)
+    monkeypatch.setattr(render, "assemble_tile", original)
     result = simulate(serial_run["catalog"], out, _settings(tiny_module_path), n_workers=0,
                       progress=False)
     assert result["n_tiles_done_before"] == 4
@@ -185,3 +192,27 @@ def test_cli_with_a_mock_catalog(tiny_module_path, tmp_path):
     assert fits.getdata(tmp_path / "out" / "mosaic.fits").shape == (40, 48)
     assert len(list((tmp_path / "out" / "tiles").glob("*.fits"))) == 4
     assert main(["simulate", str(cat), "--out", str(tmp_path / "o2"), "--column", "bad"]) == 1
+
+
+def test_dask_is_the_optional_extra_simulate(monkeypatch):
+    """Importing galsim_deep, galsim_deep.simulate or the command line never imports Dask;
+    without Dask, what needs it fails naming the pip extra."""
+    code = ("import sys, galsim_deep, galsim_deep.simulate, galsim_deep.cli; "
+            "galsim_deep.cli.build_parser(); "
+            "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+    find_spec = importlib.util.find_spec
+
+    def without_dask(name, *args, **kwargs):
+        return None if name in ("dask", "distributed") else find_spec(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_dask)
+    monkeypatch.delitem(sys.modules, "galsim_deep.simulate.distributed", raising=False)
+    with pytest.raises(ImportError, match=r'pip install "galsim_deep\[simulate\]"'):
+        importlib.import_module("galsim_deep.simulate.distributed")
+    with pytest.raises(ImportError, match=r"galsim_deep\[simulate\]"):
+        from galsim_deep.simulate import SamplerPlugin  # noqa: F401

@@ -4,11 +4,13 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from galsim_deep.training import physics  # noqa: E402
+from galsim_deep import forward_model as physics  # noqa: E402
 from galsim_deep.training.flow_vae import losses  # noqa: E402
-from galsim_deep.training.flow_vae.model import FlowVAE, auto_flux_scale  # noqa: E402
+from galsim_deep.training.flow_vae.model import FlowVAE  # noqa: E402
 from galsim_deep.training.flow_vae.networks import (Decoder, ResidualBlock,  # noqa: E402
-                                                    mix_transverse, stage_depths)
+                                                    mix_transverse)
+from galsim_deep.training.flux_scale import auto_flux_scale  # noqa: E402
+from galsim_deep.training.resnet import stage_depths  # noqa: E402
 from galsim_deep.training.optim import SqrtDecay, make_optimizer  # noqa: E402
 
 S, L = 16, 4

@@ -7,8 +7,9 @@ import tensorflow as tf
 from scipy import signal
 
 from galsim_deep.cli import main
-from galsim_deep.training.latent_fit import (fit_codes, latent_fit_report, log_prior,
-                                             map_objective, truth_objective)
+from galsim_deep.training.families import get_family
+from galsim_deep.training.latent_fit import (fit_codes, latent_fit_report, map_objective,
+                                             truth_objective)
 
 pytestmark = pytest.mark.usefixtures("restore_op_determinism")
 
@@ -74,7 +75,7 @@ def test_map_objective_hand_computed():
     def decode(z):
         return z[:, :1, None] * tf.constant(profile[None], tf.float32)
     objective = map_objective(decode, stamp, np.stack([psf, psf]), variance,
-                              log_prior(object()))
+                              get_family("flow-vae").log_prior(object()))
     c = size // 2
     expected = []
     for i in range(2):
@@ -85,7 +86,7 @@ def test_map_objective_hand_computed():
     np.testing.assert_allclose(objective(tf.constant(z)).numpy(), expected, rtol=1e-5)
 
 
-def test_log_prior_of_a_mixture_model_is_its_prior():
+def test_log_prior_of_an_mpcc_model_is_its_mixture():
     class Prior:
         def log_prob(self, z):
             return -tf.reduce_sum(z, axis=1)
@@ -93,7 +94,7 @@ def test_log_prior_of_a_mixture_model_is_its_prior():
     class Model:
         prior = Prior()
     z = tf.constant([[1.0, 2.0]])
-    assert log_prior(Model())(z).numpy() == pytest.approx([-3.0])
+    assert get_family("mpcc").log_prior(Model())(z).numpy() == pytest.approx([-3.0])
 
 
 def test_report_on_the_tiny_flow_vae(tiny_flow_vae_recipe, tmp_path):
@@ -119,7 +120,7 @@ def test_cli_writes_the_report(tiny_flow_vae_recipe, tmp_path, capsys):
     sets = ["--set", f"dataset.path={tiny_flow_vae_recipe['dataset']['path']}",
             "--set", f"output_dir={tiny_flow_vae_recipe['output_dir']}"]
     out = tmp_path / "fit"
-    assert main(["latent-fit", "tiny", *sets, "--out", str(out), "--n", "4", "--steps", "3",
+    assert main(["validate", "latent-fit", "tiny", *sets, "--out", str(out), "--n", "4", "--steps", "3",
                  "--split", "train", "--quiet"]) == 0
     summary = json.loads((out / "latent_fit.json").read_text())
     assert summary["n"] == 4 and summary["steps"] == 3
@@ -132,7 +133,7 @@ def test_cli_writes_the_report(tiny_flow_vae_recipe, tmp_path, capsys):
 def test_errors_name_the_fix(tiny_flow_vae_recipe, tmp_path, capsys):
     sets = ["--set", f"dataset.path={tiny_flow_vae_recipe['dataset']['path']}"]
     # No checkpoint in another output folder: says how to train one.
-    assert main(["latent-fit", "tiny", *sets, "--set", f"output_dir={tmp_path / 'none'}",
+    assert main(["validate", "latent-fit", "tiny", *sets, "--set", f"output_dir={tmp_path / 'none'}",
                  "--out", str(tmp_path / "x")]) == 1
     assert "galsim-deep train flow-vae" in capsys.readouterr().err
     with pytest.raises(ValueError, match="n must be a positive integer"):

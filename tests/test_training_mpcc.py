@@ -9,15 +9,16 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from galsim_deep.training.mpcc import losses  # noqa: E402
-from galsim_deep.training.mpcc.evaluate import (accuracy_in_bins, clustering_accuracy,  # noqa: E402
-                                                 compare_reports, reconstruction_error)
-from galsim_deep.training.mpcc.forward import colored_noise, observe  # noqa: E402
+from galsim_deep.forward_model import colored_noise, observe  # noqa: E402
+from galsim_deep.validation.clustering import accuracy_in_bins, clustering_accuracy  # noqa: E402
+from galsim_deep.validation.compare import compare_reports  # noqa: E402
+from galsim_deep.validation.reconstruction import reconstruction_error  # noqa: E402
 from galsim_deep.training.mpcc.model import MPCC  # noqa: E402
 from galsim_deep.training.mpcc.networks import (StandingBatchNorm,  # noqa: E402
                                                  accumulate_standing_statistics)
 from galsim_deep.training.mpcc.prior import GMMPrior  # noqa: E402
 from galsim_deep.training.mpcc.spectral import SNConv2D, SNDense, spectral_norm  # noqa: E402
-from galsim_deep.training.physics import convolve_psf  # noqa: E402
+from galsim_deep.forward_model import convolve_psf  # noqa: E402
 from galsim_deep.training.recipes import load_recipe  # noqa: E402
 
 

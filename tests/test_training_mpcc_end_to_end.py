@@ -9,7 +9,7 @@ tf = pytest.importorskip("tensorflow")
 
 from galsim_deep.cli import main  # noqa: E402
 from galsim_deep.training.recipes import load_recipe  # noqa: E402
-from galsim_deep.training.runtime import read_scalars  # noqa: E402
+from galsim_deep.training.loop import read_scalars  # noqa: E402
 
 CONDITIONS = ("mag_auto", "flux_radius", "zphot")
 
@@ -29,7 +29,7 @@ def trained(mock_dataset_path, tmp_path_factory):
     sets = ["--set", f"dataset.path={mock_dataset_path}", "--set", f"output_dir={out / 'run'}"]
     assert main(["train", "mpcc", "mpcc-tiny", *sets, "--with-flow", "--quiet"]) == 0
     module = out / "module"
-    assert main(["export", "mpcc-tiny", *sets, "--out", str(module), "--archive"]) == 0
+    assert main(["train", "export", "mpcc-tiny", *sets, "--out", str(module), "--archive"]) == 0
     return {"run": out / "run", "module": module, "dataset": mock_dataset_path}
 
 
@@ -65,8 +65,10 @@ def test_metadata_and_signatures(trained):
 
 
 def test_sample_is_decode_of_the_flow_and_sample_cluster_fixes_y(trained, loaded):
-    from galsim_deep.training.mpcc.train import restore_mpcc
-    from galsim_deep.training.train_latent_flow import restore_flow
+    from galsim_deep.training.latent_flow import restore_flow
+    from galsim_deep.training.mpcc.family import FAMILY
+
+    restore_mpcc = FAMILY.restore
 
     n = 6
     conds = _conditions(n)
@@ -106,9 +108,9 @@ def test_cluster_signature_is_the_membership_of_the_posterior_mean(trained, load
     assert probs.shape == (5, 3)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
     mean = loaded.signatures["encode"](image=image, psf=psf)["mean"].numpy()
-    from galsim_deep.training.mpcc.train import restore_mpcc
+    from galsim_deep.training.mpcc.family import FAMILY
 
-    model, _ = restore_mpcc(_recipe(trained["dataset"], trained["run"]))
+    model, _ = FAMILY.restore(_recipe(trained["dataset"], trained["run"]))
     np.testing.assert_allclose(probs, model.prior.membership(mean).numpy(), rtol=1e-4,
                                atol=1e-6)
 
@@ -132,7 +134,7 @@ def test_sample_with_a_cluster_through_the_api_and_yaml(trained, loaded, tiny_mo
     galsim = pytest.importorskip("galsim")
 
     from galsim_deep import GenerativeGalaxyModel
-    from galsim_deep import config as gd_config
+    from galsim_deep.config import batching
 
     model = GenerativeGalaxyModel(str(trained["module"]), batch_size=4)
     cat = _conditions(6)
@@ -160,11 +162,11 @@ def test_sample_with_a_cluster_through_the_api_and_yaml(trained, loaded, tiny_mo
            "image": {"type": "Tiled", "nx_tiles": 3, "ny_tiles": 1, "stamp_size": 32,
                      "pixel_scale": 0.03, "random_seed": 5},
            "input": {"generative_model": {"file_name": str(trained["module"])}}}
-    gd_config._GROUPS.clear()
+    batching._GROUPS.clear()
     image = galsim.config.BuildImage(galsim.config.CopyConfig(cfg))
     assert image.array.sum() > 0
     cfg["gal"]["cluster"] = 5
-    gd_config._GROUPS.clear()
+    batching._GROUPS.clear()
     with pytest.raises(galsim.GalSimConfigError, match="cluster values must lie in 0..2"):
         galsim.config.BuildImage(cfg)
 
@@ -184,7 +186,7 @@ def test_run_log_and_scalars(trained):
 
 def test_cluster_report_through_the_cli(trained, tmp_path, capsys):
     out = tmp_path / "report"
-    assert main(["cluster", str(trained["module"]), "--dataset", str(trained["dataset"]),
+    assert main(["validate", "cluster", str(trained["module"]), "--dataset", str(trained["dataset"]),
                  "--out", str(out), "--split", "all", "--per-cluster", "3", "--validate",
                  "--validation-n", "4", "--processes", "1", "--quiet"]) == 0
     report = json.loads((out / "clustering.json").read_text())
@@ -209,7 +211,7 @@ def test_cluster_report_through_the_cli(trained, tmp_path, capsys):
     quoted = report["validation"]["sigma_arcsec"]
     assert quoted["real"] == summary["means"]["sigma_arcsec"]["real"]["mean"]
     # ... and the side-by-side table of two reports.
-    assert main(["compare", f"A={out}", f"B={out / 'validation'}", "--out",
+    assert main(["validate", "compare", f"A={out}", f"B={out / 'validation'}", "--out",
                  str(tmp_path / "t.md")]) == 0
     table = (tmp_path / "t.md").read_text()
     assert "A: generated" in table and "B: gen - real" in table and "HSM size" in table
@@ -219,7 +221,7 @@ def test_latent_fit_on_the_mpcc_checkpoint(trained, tmp_path, capsys):
     """The codes fitted through the generator (mixture prior, standing statistics)."""
     out = tmp_path / "fit"
     sets = ["--set", f"dataset.path={trained['dataset']}", "--set", f"output_dir={trained['run']}"]
-    assert main(["latent-fit", "mpcc-tiny", *sets, "--out", str(out), "--n", "4",
+    assert main(["validate", "latent-fit", "mpcc-tiny", *sets, "--out", str(out), "--n", "4",
                  "--steps", "5", "--split", "train", "--quiet"]) == 0
     res = json.loads((out / "latent_fit.json").read_text())["residuals"]
     # Each galaxy's best code is at least as good as the encoder's, so is the median.
@@ -234,7 +236,10 @@ def test_latent_fit_on_the_mpcc_checkpoint(trained, tmp_path, capsys):
 
 
 def test_resume_equals_uninterrupted(trained, tmp_path):
-    from galsim_deep.training.mpcc.train import restore_mpcc, train_mpcc
+    from galsim_deep.training.mpcc.family import FAMILY
+    from galsim_deep.training.mpcc.train import train_mpcc
+
+    restore_mpcc = FAMILY.restore
 
     resumed = _recipe(trained["dataset"], tmp_path / "r")
     log = train_mpcc(resumed, progress=False, stop_at=2)
@@ -261,7 +266,7 @@ def test_errors_name_the_fix(trained, tmp_path, capsys):
                  "--set", f"output_dir={tmp_path / 'big'}", "--set", "mpcc.batch_size=20",
                  "--quiet"])
     assert code == 1 and "lower mpcc.batch_size" in capsys.readouterr().err
-    code = main(["export", "mpcc-tiny", "--set", f"dataset.path={trained['dataset']}",
+    code = main(["train", "export", "mpcc-tiny", "--set", f"dataset.path={trained['dataset']}",
                  "--set", f"output_dir={tmp_path / 'none'}", "--out", str(tmp_path / "m")])
     assert code == 1 and "galsim-deep train mpcc" in capsys.readouterr().err
 

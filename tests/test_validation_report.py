@@ -15,7 +15,7 @@ def report_dir(tmp_path_factory, tiny_module_path, mock_dataset_path):
     from galsim_deep.cli import main
 
     out = tmp_path_factory.mktemp("validation") / "report"
-    status = main(["validate", str(tiny_module_path), "--dataset", str(mock_dataset_path),
+    status = main(["validate", "report", str(tiny_module_path), "--dataset", str(mock_dataset_path),
                    "--out", str(out), "--n", "0", "--split", "all", "--processes", "1",
                    "--seed", "3", "--quiet"])
     assert status == 0
@@ -144,7 +144,7 @@ def test_bad_inputs_name_the_problem_and_the_fix(tmp_path, tiny_module_path, moc
                                                 capsys):
     from galsim_deep.cli import main
 
-    status = main(["validate", str(tiny_module_path), "--dataset", str(tmp_path / "nope.h5"),
+    status = main(["validate", "report", str(tiny_module_path), "--dataset", str(tmp_path / "nope.h5"),
                    "--out", str(tmp_path / "r"), "--quiet"])
     assert status == 1
     err = capsys.readouterr().err
@@ -155,6 +155,6 @@ def test_bad_inputs_name_the_problem_and_the_fix(tmp_path, tiny_module_path, moc
 
     with pytest.raises(KeyError, match="sersic_index"):
         samples.draw_samples(mock_dataset_path, OtherModel(), n=2, progress=False)
-    assert main(["validate", str(tiny_module_path), "--dataset", str(mock_dataset_path),
+    assert main(["validate", "report", str(tiny_module_path), "--dataset", str(mock_dataset_path),
                  "--out", str(tmp_path / "r"), "--n", "-3", "--quiet"]) == 1
     assert "--n must be" in capsys.readouterr().err

@@ -1,22 +1,162 @@
 """Write trained generators as galsim_deep modules (SavedModel + metadata).
 
-:func:`export_module` is the one place that turns a ``tf.Module`` and its
-signature functions into a module directory; :func:`make_archive` packs a
+:func:`export_trained` is every family's exporter: it restores a recipe's
+trained model (through the family registry) and its latent flow, wraps them
+in the family's ``tf.Module`` of signatures, gathers the metadata
+(:func:`module_metadata`: conditions' statistics from the training split,
+flux convention, provenance, the run logs' metrics) and writes the module
+with :func:`export_module`, the one place that turns a ``tf.Module`` and its
+signature functions into a module directory.  :func:`make_archive` packs a
 module into the ``.tar.gz`` the hub serves, with the sha256 and size an
-``index.json`` entry needs.  Every model family's exporter ends in these two
-calls, so all shipped modules share one layout, checked on the way out.
+``index.json`` entry needs.  So all modules share one layout, checked on the
+way out.
 """
 import datetime
 import json
 import tarfile
 from pathlib import Path
 
-from .._io import atomic_directory, atomic_path, sha256sum
-from .._version import __version__
-from ..module_format import (FORMAT_VERSION, METADATA_FILE, check_signatures,
-                             read_metadata, validate_metadata)
+import numpy as np
 
-__all__ = ["export_module", "make_archive", "signature_spec"]
+from galsim_deep._io import atomic_directory, atomic_path, sha256sum
+from galsim_deep._version import __version__
+from galsim_deep.module_format import (FORMAT_VERSION, METADATA_FILE, check_signatures,
+                                       read_metadata, validate_metadata)
+from galsim_deep.errors import ExistsError, InputError, InputTypeError
+
+__all__ = ["export_trained", "export_module", "module_metadata", "make_archive",
+           "signature_spec", "run_log_metrics"]
+
+
+def run_log_metrics(prefix, log):
+    """Module metrics from a run log: its final metrics, wall time and time per step,
+    each key prefixed (``vae_kl``, ``flow_training_time_s``, ...)."""
+    metrics = {f"{prefix}_{k}": v for k, v in log.get("metrics", {}).items()}
+    if log.get("wall_time_s") is not None:
+        metrics[f"{prefix}_training_time_s"] = log["wall_time_s"]
+    if log.get("seconds_per_step") is not None:
+        metrics[f"{prefix}_seconds_per_step"] = log["seconds_per_step"]
+    return metrics
+
+
+def module_metadata(recipe, data, name, version, description, model_log=None, flow_log=None):
+    """Module metadata of a recipe's trained model and latent flow (any family).
+
+    Parameters
+    ----------
+    recipe : dict
+        The loaded recipe.
+    data : StampDataset
+        Its dataset (conditions' statistics come from the training split).
+    name, version, description : str
+        Module name, version and one-line description.
+    model_log, flow_log : dict, optional
+        The run logs (``training_log.json``) of the model's and the flow's
+        trainings; their metrics are prefixed with the family's section
+        (``vae_``, ``mpcc_``) and ``flow_``.
+
+    Returns
+    -------
+    dict
+        Metadata without ``format_version`` and ``signatures``, which
+        :func:`export_module` adds.
+    """
+    from galsim_deep.datasets import format as dataset_format
+    from galsim_deep.training.families import family_of
+
+    family = family_of(recipe)
+    model_log, flow_log = model_log or {}, flow_log or {}
+    all_names = list(data.condition_names)
+    units = list(getattr(data, "condition_units", [""] * len(all_names)))
+    values = data.arrays("train", fields=("conditions",))["conditions"]
+    conditions = []
+    for cname in recipe["flow"]["conditions"]:
+        i = all_names.index(cname)
+        col = np.asarray(values[:, i], dtype=np.float64)
+        text = dataset_format.CONDITIONS.get(cname, ("", cname))[1]
+        conditions.append({"name": cname, "unit": str(units[i]), "description": text,
+                           "min": float(col.min()), "max": float(col.max()),
+                           "mean": float(col.mean()), "std": float(col.std())})
+    convention = getattr(data, "flux_convention", None) or dataset_format.FLUX_CONVENTION
+    flux = {"unit": convention.get("unit", dataset_format.FLUX_CONVENTION["unit"]),
+            "convention": "cosmos"}
+    if "collecting_area_m2" in convention:
+        flux["collecting_area_cm2"] = float(convention["collecting_area_m2"]) * 1e4
+    for key in ("exptime_s", "zero_point"):
+        if key in convention:
+            flux[key] = float(convention[key])
+    if "mag_auto" in recipe["flow"]["conditions"]:
+        flux["magnitude_condition"] = "mag_auto"
+    metrics = {**run_log_metrics(family.section, model_log), **run_log_metrics("flow", flow_log)}
+    return {
+        "name": name, "version": version, "description": description, "family": family.name,
+        "pixel_scale": float(recipe["dataset"]["pixel_scale"]),
+        "stamp_size": int(recipe["dataset"]["stamp_size"]),
+        "latent_size": family.latent_size(recipe),
+        "flux": flux,
+        "centering": {"convention": "true_center",
+                      "description": "galaxy centred on the stamp's geometric centre, as in "
+                                     "the training stamps"},
+        "conditions": conditions,
+        "provenance": {
+            "dataset": str(Path(recipe["dataset"]["path"]).name),
+            "dataset_build_command": recipe["dataset"]["build_command"],
+            "recipe": recipe["name"],
+            "steps": int(model_log.get("steps", family.steps(recipe))),
+            "flow_steps": int(flow_log.get("steps", recipe["flow"]["steps"])),
+            "seed": int(recipe["seed"]),
+        },
+        "metrics": metrics,
+        "citation": recipe["export"]["citation"],
+    }
+
+
+def export_trained(recipe, out_dir, make_module, description, extra_metadata=None, name=None,
+                   version=None, overwrite=False):
+    """Write a recipe's trained model and latent flow as a module directory.
+
+    Parameters
+    ----------
+    recipe : dict
+        The loaded recipe they were trained with.
+    out_dir : str or Path
+        The module directory to write.
+    make_module : callable
+        ``make_module(model, flow, condition_names) -> tf.Module`` with a
+        ``signatures()`` method: the family's module class.
+    description : str
+        Default description (the recipe's ``export.description`` wins).
+    extra_metadata : callable, optional
+        ``extra_metadata(model, metadata)`` adds the family's own entries.
+    name, version : str, optional
+        Module name and version (default: the recipe's ``export`` section,
+        or the recipe name).
+    overwrite : bool
+        Replace an existing ``out_dir``.
+
+    Returns
+    -------
+    Path
+        The module directory, validated by loading it back.
+    """
+    from galsim_deep.training.families import family_of
+    from galsim_deep.training.latent_flow import restore_flow
+    from galsim_deep.training.loop import read_run_log
+    from galsim_deep.training.recipes import check_dataset
+
+    family = family_of(recipe)
+    data = check_dataset(recipe)
+    model, _ = family.restore_for_sampling(recipe)
+    flow, _ = restore_flow(recipe)
+    module = make_module(model, flow, recipe["flow"]["conditions"])
+    meta = module_metadata(recipe, data, name or recipe["export"]["name"] or recipe["name"],
+                           version or recipe["export"]["version"],
+                           recipe["export"]["description"] or description,
+                           read_run_log(family.checkpoint_dir(recipe)),
+                           read_run_log(Path(recipe["output_dir"]) / "flow"))
+    if extra_metadata is not None:
+        extra_metadata(model, meta)
+    return export_module(module, out_dir, meta, module.signatures(), overwrite=overwrite)
 
 
 def signature_spec(fn):
@@ -43,7 +183,7 @@ def signature_spec(fn):
                   for spec in concrete.structured_input_signature[0]}
     outputs = concrete.structured_outputs
     if not isinstance(outputs, dict):
-        raise TypeError(f"{fn.__name__} must return a dict of named tensors, "
+        raise InputTypeError(f"{fn.__name__} must return a dict of named tensors, "
                         f"got {type(outputs).__name__}")
     return {"inputs": inputs, "outputs": {k: _tensor_spec(v) for k, v in outputs.items()}}
 
@@ -83,9 +223,9 @@ def export_module(module, out_dir, metadata, signatures, overwrite=False):
 
     out_dir = Path(out_dir)
     if out_dir.exists() and not overwrite:
-        raise FileExistsError(f"{out_dir} exists; choose another --out or pass overwrite=True")
+        raise ExistsError(f"{out_dir} exists; choose another --out or pass overwrite=True")
     if "sample" not in signatures:
-        raise ValueError("signatures must include 'sample', the conditional sampler")
+        raise InputError("signatures must include 'sample', the conditional sampler")
     meta = json.loads(json.dumps(metadata))  # a deep copy that is JSON for sure
     meta["format_version"] = FORMAT_VERSION
     meta["signatures"] = {name: signature_spec(fn) for name, fn in signatures.items()}

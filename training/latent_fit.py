@@ -24,7 +24,7 @@ keep, galaxy by galaxy, the best code seen, so neither is ever worse than the
 encoder by its own objective.  They need gradients through the decoder, so
 they run on the live model of a training checkpoint: TensorFlow does not give
 gradients through the functions of a loaded SavedModel (a hub module).
-``galsim-deep latent-fit RECIPE`` writes the comparison with the encoder and
+``galsim-deep validate latent-fit RECIPE`` writes the comparison with the encoder and
 the fitted Sérsic profile, per mock morphology class, and for an MPCC model
 the clustering accuracy of each kind of code.
 """
@@ -34,11 +34,13 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from .physics import convolve_psf
-from .recipes import check_dataset, model_section, recipe_family
+from galsim_deep.forward_model import convolve_psf
+from galsim_deep.training.families import family_of
+from galsim_deep.training.recipes import check_dataset
+from galsim_deep.errors import InputError
 
-__all__ = ["fit_codes", "truth_objective", "map_objective", "log_prior", "restore_model",
-           "latent_fit_report", "write_latent_fit_report"]
+__all__ = ["fit_codes", "truth_objective", "map_objective", "latent_fit_report",
+           "write_latent_fit_report"]
 
 
 def fit_codes(objective, z_init, steps, learning_rate=0.03):
@@ -66,9 +68,9 @@ def fit_codes(objective, z_init, steps, learning_rate=0.03):
         Its objective.
     """
     if not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+        raise InputError(f"steps must be an integer >= 0, got {steps!r}")
     if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
+        raise InputError(f"learning_rate must be > 0, got {learning_rate!r}")
     z = tf.Variable(tf.convert_to_tensor(z_init, tf.float32))
     best_z = tf.Variable(z)
     best_loss = tf.Variable(objective(z))
@@ -123,7 +125,7 @@ def map_objective(decode, stamp, psf, noise_variance, prior_log_prob, convolutio
 
     ``0.5 * sum((psf * decode(z) - stamp)^2) / noise_variance - log p(z)``
     (nats), ``*`` the FFT convolution of training
-    (:func:`~galsim_deep.training.physics.convolve_psf`).
+    (:func:`~galsim_deep.forward_model.convolve_psf`).
 
     Parameters
     ----------
@@ -135,7 +137,7 @@ def map_objective(decode, stamp, psf, noise_variance, prior_log_prob, convolutio
     noise_variance : array_like [B]
         Pixel noise variance of each stamp, (flux per pixel)^2.
     prior_log_prob : callable
-        ``z -> tf.Tensor [B]``, ``log p(z)`` in nats (:func:`log_prior`).
+        ``z -> tf.Tensor [B]``, ``log p(z)`` in nats (the family's ``log_prior``).
     convolution : {'zero', 'circular'}
         The recipe's convolution mode.
 
@@ -153,39 +155,6 @@ def map_objective(decode, stamp, psf, noise_variance, prior_log_prob, convolutio
         chi2 = tf.reduce_sum(tf.square(model - stamp), axis=[1, 2]) / variance
         return 0.5 * chi2 - prior_log_prob(z)
     return objective
-
-
-def log_prior(model):
-    """``log p(z)`` of a trained model's latent space, nats: ``z -> tf.Tensor [B]``.
-
-    A Flow-VAE's prior is the standard normal of its ELBO; an MPCC model's, its
-    learned Gaussian mixture (``model.prior``).
-    """
-    if hasattr(model, "prior"):
-        return model.prior.log_prob
-
-    def standard_normal(z):
-        size = tf.cast(tf.shape(z)[1], tf.float32)
-        return -0.5 * tf.reduce_sum(tf.square(z), axis=1) - 0.5 * size * np.log(2 * np.pi)
-    return standard_normal
-
-
-def restore_model(recipe):
-    """The trained model of a recipe's latest checkpoint, ready to encode and decode.
-
-    An MPCC generator gets the standing batch-norm statistics its exported
-    module would have (the same batches and seed as ``galsim-deep export``).
-    """
-    if recipe_family(recipe) == "mpcc":
-        from .mpcc.train import restore_mpcc
-
-        model = restore_mpcc(recipe)[0]
-        m = recipe["mpcc"]
-        model.standing_statistics(m["standing_batches"], m["batch_size"], recipe["seed"])
-        return model
-    from .train_flow_vae import restore_flow_vae
-
-    return restore_flow_vae(recipe)[0]
 
 
 def latent_fit_report(recipe, n=300, steps=300, learning_rate=0.03, split="test",
@@ -233,16 +202,18 @@ def latent_fit_report(recipe, n=300, steps=300, learning_rate=0.03, split="test"
     from galsim_deep.validation.sersic_fit import fit_sersics
 
     if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+        raise InputError(f"n must be a positive integer, got {n!r}")
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
     check_dataset(recipe)
     path = recipe["dataset"]["path"]
     arrays, class_names = mock_split_arrays(path, split,
                                             ["stamp", "psf", "noise_variance", "truth"], n)
-    model = restore_model(recipe)
-    convolution = recipe[model_section(recipe)]["convolution"]
-    prior = log_prior(model)
+    family = family_of(recipe)
+    # As the exported module samples it (an MPCC generator with its standing statistics).
+    model, _ = family.restore_for_sampling(recipe)
+    convolution = recipe[family.section]["convolution"]
+    prior = family.log_prior(model)
     codes = {"encoder": [], "map": [], "best_code": []}
     chi2 = {"encoder": [], "map": []}
     neg_log_posterior = {"encoder": [], "map": []}
@@ -275,7 +246,7 @@ def latent_fit_report(recipe, n=300, steps=300, learning_rate=0.03, split="test"
     labels = arrays.get("label")
     clustering = {}
     if hasattr(model, "prior") and labels is not None:
-        from .mpcc.evaluate import clustering_accuracy
+        from galsim_deep.validation.clustering import clustering_accuracy
 
         # Which cluster each code falls in (Eq. 7.15), scored against the mock classes.
         for key, z in codes.items():
@@ -322,7 +293,8 @@ def write_latent_fit_report(report, out_dir, n_examples=8):
     list of Path
     """
     from galsim_deep._io import atomic_path
-    from galsim_deep.validation.report import plot_examples, write_json
+    from galsim_deep.reporting import write_json
+    from galsim_deep.validation.report import plot_examples
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ Probability 0.25 uses for its layers; checkpoints hold their slots.
 """
 import tensorflow as tf
 import tf_keras
+from galsim_deep.errors import InputError
 
 __all__ = ["SqrtDecay", "make_optimizer"]
 
@@ -32,9 +33,9 @@ class SqrtDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(self, base, warmup_steps):
         if base <= 0:
-            raise ValueError(f"learning_rate must be > 0, got {base}")
+            raise InputError(f"learning_rate must be > 0, got {base}")
         if warmup_steps < 1:
-            raise ValueError(f"warmup_steps must be >= 1, got {warmup_steps}")
+            raise InputError(f"warmup_steps must be >= 1, got {warmup_steps}")
         self.base = float(base)
         self.warmup_steps = int(warmup_steps)
 
@@ -76,4 +77,4 @@ def make_optimizer(config):
                                         beta_1=float(config.get("beta_1", 0.9)),
                                         beta_2=float(config.get("beta_2", 0.999)),
                                         jit_compile=False)
-    raise ValueError(f"unknown optimizer {name!r}; use 'adafactor' or 'adam'")
+    raise InputError(f"unknown optimizer {name!r}; use 'adafactor' or 'adam'")

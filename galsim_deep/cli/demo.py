@@ -1,10 +1,10 @@
 """``galsim-deep demo``: render a survey-like field with the default model."""
+from ..demo import run_demo
+from ..hub import DEFAULT_MODEL
 
 
 def register(subparsers):
     """Add the ``demo`` command."""
-    from ..demo import DEFAULT_MODEL
-
     p = subparsers.add_parser("demo", help="render an LSST-like field with a generative model")
     p.add_argument("--out", default="demo_output", help="output folder (default demo_output)")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"model (default {DEFAULT_MODEL})")
@@ -15,8 +15,6 @@ def register(subparsers):
 
 
 def _demo(args):
-    from ..demo import run_demo
-
     paths = run_demo(args.out, model_name=args.model, n_galaxies=args.n,
                      field_size=args.field_size, seed=args.seed)
     for name, path in paths.items():

@@ -1,4 +1,10 @@
 """``galsim-deep simulate CATALOG --out DIR``: render survey fields by tiles on Dask."""
+from pathlib import Path
+
+from .._io import atomic_path
+from ..errors import InputError
+from ..hub import DEFAULT_MODEL
+from ..simulate import SimulationSettings, mock_catalog, simulate
 
 
 def register(subparsers):
@@ -13,7 +19,7 @@ def register(subparsers):
                     "number of workers.")
     p.add_argument("catalog", help="catalog file (.fits or .ecsv)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--model", default=None, help="model (default hub:flow-vae-mock-cosmos-64)")
+    p.add_argument("--model", default=None, help=f"model (default {DEFAULT_MODEL})")
     p.add_argument("--field-size", type=int, nargs="+", default=[2048], metavar="N",
                    help="field size in pixels: NX [NY] (default 2048)")
     p.add_argument("--pixel-scale", type=float, default=0.2, help="arcsec/pixel (default 0.2)")
@@ -60,20 +66,15 @@ def _column_map(items):
     for item in items:
         name, sep, column = item.partition("=")
         if not sep or not name or not column:
-            raise ValueError(f"--column {item!r}: write CONDITION=COLUMN, e.g. "
+            raise InputError(f"--column {item!r}: write CONDITION=COLUMN, e.g. "
                              "--column mag_auto=MAG_I")
         mapping[name] = column
     return mapping
 
 
 def _simulate(args):
-    from pathlib import Path
-
-    from .._io import atomic_path
-    from ..simulate import DEFAULT_MODEL, SimulationSettings, mock_catalog, simulate
-
     if len(args.field_size) not in (1, 2):
-        raise ValueError("--field-size takes NX or NX NY (pixels)")
+        raise InputError("--field-size takes NX or NX NY (pixels)")
     kwargs = dict(model=args.model or DEFAULT_MODEL, field_size=tuple(args.field_size),
                   pixel_scale=args.pixel_scale, tile_size=args.tile_size,
                   psf_fwhm=args.psf_fwhm, stamp_size=args.stamp_size,

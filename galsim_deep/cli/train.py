@@ -1,70 +1,77 @@
-"""``galsim-deep train flow-vae|mpcc|flow RECIPE`` and ``galsim-deep export RECIPE --out DIR``.
+"""``galsim-deep train FAMILY|flow|export|classifier ...``: everything that fits weights.
 
-A RECIPE is a shipped recipe's name (``mock-cosmos-64``, ``cosmos-128``,
-``tiny``; ``mpcc-mock-cosmos-64``, ``mpcc-cosmos-128``, ``mpcc-tiny``) or the
-path of a recipe YAML file; ``--set KEY=VALUE`` overrides any of its keys
-(``--set vae.steps=2000 --set dataset.path=my.h5``).  ``train flow`` and
-``export`` work for both families, dispatching on the recipe's ``family``.
+* ``galsim-deep train flow-vae RECIPE`` / ``train mpcc RECIPE`` (one command per
+  registered model family, :mod:`galsim_deep.training.families`) - train the
+  model of a recipe; ``--init-from hub:NAME|PATH`` starts a new run from an
+  exported module's (or a run's) weights, to fine-tune a shipped model on
+  one's own stamps;
+* ``galsim-deep train flow RECIPE`` - the conditional latent flow on the
+  trained encoder (any family);
+* ``galsim-deep train export RECIPE --out DIR`` - the trained model and flow as
+  a hub module (+ ``.tar.gz``);
+* ``galsim-deep train classifier --dataset D --out R`` - the supervised
+  classifier that bounds a clustering accuracy.
+
+A RECIPE is a shipped recipe's name (``galsim-deep train flow-vae --help``
+lists them) or the path of a recipe YAML file; ``--set KEY=VALUE`` overrides
+any of its keys (``--set vae.steps=2000 --set dataset.path=my.h5``).  Running
+the same command again resumes an interrupted run from its latest checkpoint.
 """
 import json
+
+from . import add_group
 
 
 def add_recipe_args(p):
     """Add the RECIPE argument and ``--set KEY=VALUE`` overrides to a command's parser."""
-    p.add_argument("recipe", help="shipped recipe name (mock-cosmos-64, cosmos-128, tiny, "
-                                  "mpcc-mock-cosmos-64, mpcc-cosmos-128, mpcc-tiny) or "
-                                  "path of a recipe YAML file")
+    from ..training.recipes import available_recipes
+
+    p.add_argument("recipe", help="shipped recipe name (" + ", ".join(available_recipes(None))
+                                  + ") or path of a recipe YAML file")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe key, e.g. --set vae.steps=100 (repeatable)")
 
 
+def _add_run_args(p):
+    p.add_argument("--stop-at", type=int, default=None, metavar="STEP",
+                   help="stop (with a checkpoint) after this step; run again to resume")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def register(subparsers):
-    """Add the ``train`` and ``export`` commands."""
-    train = subparsers.add_parser(
-        "train", help="train a generative model from a recipe (resumes interrupted runs)",
-        description="Train the parts of a model from a recipe: first the Flow-VAE "
-                    "autoencoder (flow-vae) or the MPCC GAN with its encoder (mpcc), then "
-                    "the latent flow on the frozen encoder (flow). Checkpoints go to the "
-                    "recipe's output_dir; running the same command again resumes from the "
-                    "latest one.")
-    sub = train.add_subparsers(dest="train_command", metavar="PART")
-    sub.required = True
+    """Add the ``train`` command group."""
+    from ..training.families import FAMILIES, get_family
 
-    p = sub.add_parser("flow-vae", help="train the Flow-VAE autoencoder (VAE) of a recipe",
-                       description="Train the ResNet VAE of a recipe through the PSF and noise "
-                                   "model (pixel or Fourier likelihood, free bits, TV).")
-    add_recipe_args(p)
-    p.add_argument("--with-flow", action="store_true",
-                   help="then train the latent flow too (as `galsim-deep train flow`)")
-    p.add_argument("--stop-at", type=int, default=None, metavar="STEP",
-                   help="stop (with a checkpoint) after this step; run again to resume")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=_train_vae)
-
-    p = sub.add_parser("mpcc", help="train an MPCC model (GMM-prior GAN with encoder) of a recipe",
-                       description="Train the MPCC model of a recipe (Algorithm 1 of Astorga "
-                                   "2021: D_steps discriminator updates, one generator + prior "
-                                   "update, E_steps encoder updates), the generated profiles "
-                                   "convolved with training PSFs and given training noise.")
-    add_recipe_args(p)
-    p.add_argument("--with-flow", action="store_true",
-                   help="then train the latent flow on its encoder (as `galsim-deep train flow`)")
-    p.add_argument("--stop-at", type=int, default=None, metavar="STEP",
-                   help="stop (with a checkpoint) after this step; run again to resume")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=_train_mpcc)
+    sub = add_group(subparsers, "train",
+                    help="train models from recipes, export them, train classifiers",
+                    description="Train the parts of a model from a recipe: first the model of "
+                                "its family (flow-vae, mpcc), then the latent flow on the "
+                                "frozen encoder (flow), then export it as a hub module. "
+                                "Checkpoints go to the recipe's output_dir; running the same "
+                                "command again resumes from the latest one.")
+    for name in FAMILIES:
+        family = get_family(name)
+        doc = (type(family).__doc__ or name).strip().splitlines()[0]
+        p = sub.add_parser(name, help=f"train a {name} model: {doc}", description=doc)
+        add_recipe_args(p)
+        p.add_argument("--init-from", default=None, metavar="MODEL",
+                       help="start a new run from these weights: hub:NAME[@VERSION], an "
+                            "exported module directory or archive, or a run's checkpoint "
+                            "folder (fine-tuning; ignored when resuming)")
+        p.add_argument("--with-flow", action="store_true",
+                       help="then train the latent flow too (as `galsim-deep train flow`)")
+        _add_run_args(p)
+        p.set_defaults(func=_train_model, family=name)
 
     p = sub.add_parser("flow", help="train the conditional latent flow on a trained encoder",
                        description="Encode the training split with the frozen encoder and fit "
                                    "the conditional Masked Autoregressive Flow p(z | conditions).")
     add_recipe_args(p)
-    p.add_argument("--stop-at", type=int, default=None, metavar="STEP",
-                   help="stop (with a checkpoint) after this step; run again to resume")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_run_args(p)
     p.set_defaults(func=_train_flow)
 
-    p = subparsers.add_parser(
-        "export", help="write a trained Flow-VAE or MPCC model as a hub module (+ .tar.gz)",
+    p = sub.add_parser(
+        "export", help="write a trained model and its latent flow as a hub module (+ .tar.gz)",
         description="Export the latest checkpoints of a recipe's run as a galsim_deep module "
                     "(SavedModel + metadata with sample, encode, decode and log_prob "
                     "signatures; MPCC adds sample_cluster and cluster) and print its "
@@ -77,6 +84,23 @@ def register(subparsers):
                    help="also write OUT.tar.gz and print its sha256 and size")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.set_defaults(func=_export)
+
+    p = sub.add_parser(
+        "classifier", help="supervised ceiling for a clustering accuracy on a mock dataset",
+        description="Train a small convolutional classifier with the morphology labels of a "
+                    "mock dataset's training split and score it on the test split: how "
+                    "separable the classes are in these noisy stamps, the number to read a "
+                    "clustering accuracy against. Writes ceiling.json, ceiling.md and "
+                    "ceiling_confusion.png; an interrupted run resumes at its last epoch.")
+    p.add_argument("--dataset", required=True, help="mock stamp dataset (HDF5) with labels")
+    p.add_argument("--out", required=True, help="report folder")
+    p.add_argument("--epochs", type=int, default=8,
+                   help="passes over the training split (default 8)")
+    p.add_argument("--batch-size", type=int, default=64, help="stamps per step (default 64)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the weights, shuffling and augmentation (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_classifier)
 
 
 def recipe_from_args(args):
@@ -93,47 +117,44 @@ def _print_run(what, log):
           f"checkpoint {log.get('checkpoint')}")
 
 
-def _check_family(recipe, family, command):
-    if recipe.get("family", "flow-vae") != family:
-        raise ValueError(f"recipe {recipe['name']!r} is a {recipe.get('family')!r} recipe; "
-                         f"train it with `galsim-deep train {command}`")
+def _init_source(name):
+    """A local path for ``--init-from``: hub names and archives are resolved to modules."""
+    from pathlib import Path
+
+    from ..hub import resolve
+
+    path = Path(name).expanduser()
+    if path.is_dir() or Path(str(path) + ".index").is_file():
+        return path
+    return resolve(name)
 
 
-def _train_vae(args):
-    from ..training.train_flow_vae import train_flow_vae
-
-    recipe = recipe_from_args(args)
-    _check_family(recipe, "flow-vae", "mpcc")
-    log = train_flow_vae(recipe, progress=not args.quiet, stop_at=args.stop_at)
-    _print_run("VAE", log)
-    if args.with_flow and log["steps"] >= recipe["vae"]["steps"]:
-        return _train_flow(args, recipe)
-    if log["steps"] >= recipe["vae"]["steps"]:
-        print(f"next: galsim-deep train flow {args.recipe}")
-    return 0
-
-
-def _train_mpcc(args):
-    from ..training.mpcc.train import train_mpcc
+def _train_model(args):
+    from ..errors import InputError
+    from ..training.families import get_family
 
     recipe = recipe_from_args(args)
-    _check_family(recipe, "mpcc", "flow-vae")
-    log = train_mpcc(recipe, progress=not args.quiet, stop_at=args.stop_at)
-    _print_run("MPCC", log)
-    if "test_cluster_accuracy" in log["metrics"]:
-        print(f"clustering accuracy of the test split (Eq. 8.1): "
-              f"{log['metrics']['test_cluster_accuracy']:.3f}")
-    if args.with_flow and log["steps"] >= recipe["mpcc"]["steps"]:
+    family = get_family(args.family)
+    if recipe.get("family", "flow-vae") != family.name:
+        raise InputError(f"recipe {recipe['name']!r} is a {recipe.get('family')!r} recipe; "
+                         f"train it with `galsim-deep train {recipe.get('family')}`")
+    init = None if args.init_from is None else _init_source(args.init_from)
+    log = family.train(recipe, progress=not args.quiet, stop_at=args.stop_at, init_from=init)
+    _print_run(family.name, log)
+    for line in family.summary(log):
+        print(line)
+    done = log["steps"] >= family.steps(recipe)
+    if args.with_flow and done:
         return _train_flow(args, recipe)
-    if log["steps"] >= recipe["mpcc"]["steps"]:
+    if done:
         print(f"next: galsim-deep train flow {args.recipe}")
     return 0
 
 
 def _train_flow(args, recipe=None):
-    from ..training.train_latent_flow import train_latent_flow
+    from ..training.latent_flow import train_latent_flow
 
-    chained = recipe is not None  # after `train flow-vae --with-flow`: --stop-at was the VAE's
+    chained = recipe is not None  # after `train FAMILY --with-flow`: --stop-at was the model's
     recipe = recipe or recipe_from_args(args)
     log = train_latent_flow(recipe, progress=not args.quiet,
                             stop_at=None if chained else args.stop_at)
@@ -147,21 +168,13 @@ def _train_flow(args, recipe=None):
 def _export(args):
     from pathlib import Path
 
+    from ..module_format import read_metadata
     from ..training.export import make_archive
-    from ..training.flow_vae.export import export_flow_vae
+    from ..training.families import family_of
 
     recipe = recipe_from_args(args)
-    run = Path(recipe["output_dir"])
-    if recipe.get("family", "flow-vae") == "mpcc":
-        from ..training.mpcc.export import export_mpcc
-
-        out = export_mpcc(run / "mpcc", run / "flow", recipe, args.out, name=args.name,
-                          version=args.version, overwrite=args.overwrite)
-    else:
-        out = export_flow_vae(run / "vae", run / "flow", recipe, args.out, name=args.name,
-                              version=args.version, overwrite=args.overwrite)
-    from ..module_format import read_metadata
-
+    out = family_of(recipe).export(recipe, args.out, name=args.name, version=args.version,
+                                   overwrite=args.overwrite)
     meta = read_metadata(out)
     entry = {"name": meta["name"], "version": meta["version"],
              "description": meta["description"]}
@@ -171,4 +184,15 @@ def _export(args):
                      size=archive["size"])
     print(f"exported {meta['name']} {meta['version']} to {out}")
     print(json.dumps(entry, indent=2))
+    return 0
+
+
+def _classifier(args):
+    from ..training.classifier import train_ceiling_classifier
+
+    report = train_ceiling_classifier(args.dataset, args.out, epochs=args.epochs,
+                                      batch_size=args.batch_size, seed=args.seed,
+                                      progress=not args.quiet)
+    print(f"supervised test accuracy {report['accuracy']:.3f} on {report['n_test']} galaxies "
+          f"({report['seconds']:.0f} s); report written to {args.out}")
     return 0

@@ -1,12 +1,12 @@
 """Latent-space tools: encode datasets, similarity search, anomaly scores, linear probes.
 
 * :mod:`~galsim_deep.latent.codes` - ``codes.h5``: a dataset's posterior
-  means, standard deviations and flow log-likelihoods (``galsim-deep encode``);
+  means, standard deviations and flow log-likelihoods (``galsim-deep latent encode``);
 * :mod:`~galsim_deep.latent.search` - k-nearest-neighbour search (cosine or
-  Euclidean) and precision@k (``galsim-deep similar``);
+  Euclidean) and precision@k (``galsim-deep latent similar``);
 * :mod:`~galsim_deep.latent.anomaly` - ``-log p(z | conditions)``, the MPCC
   information score, AUROC, the class-as-outlier flow
-  (``galsim-deep anomalies``);
+  (``galsim-deep latent anomalies``);
 * :mod:`~galsim_deep.latent.probe` - a logistic-regression probe;
 * :mod:`~galsim_deep.latent.outliers` - stars, cosmic rays, hot pixels and
   noise-only stamps made with a dataset's PSFs and noise;
@@ -14,21 +14,26 @@
   latent-report``; :mod:`~galsim_deep.latent.gallery` and
   :mod:`~galsim_deep.latent.figures` - the PNGs.
 
-TensorFlow is imported only by the functions that run a network or fit a flow.
+TensorFlow is imported only by the functions that run a network.  Needs the
+``[validate]`` extra (scikit-learn, matplotlib).
 """
-from .anomaly import (auroc, fit_latent_flow, flow_anomaly_score, gaussian_entropy,
+from .._extras import require
+
+require("validate", "galsim_deep.latent")
+
+from .anomaly import (auroc, flow_anomaly_score, gaussian_entropy,  # noqa: E402
                       held_out_class_auroc, information_score)
-from .codes import LatentCodes, encode_dataset, read_codes
-from .gallery import anomaly_gallery, similar_gallery
-from .outliers import NON_GALAXY_KINDS, make_non_galaxy_stamps, noise_from_power
-from .probe import linear_probe
-from .report import latent_report
-from .search import SimilarityIndex, precision_at_k
+from .codes import LatentCodes, encode_dataset, read_codes  # noqa: E402
+from .gallery import anomaly_gallery, similar_gallery  # noqa: E402
+from .outliers import NON_GALAXY_KINDS, make_non_galaxy_stamps, noise_from_power  # noqa: E402
+from .probe import linear_probe  # noqa: E402
+from .report import latent_report  # noqa: E402
+from .search import SimilarityIndex, precision_at_k  # noqa: E402
 
 __all__ = [
     "LatentCodes", "encode_dataset", "read_codes", "SimilarityIndex", "precision_at_k",
     "flow_anomaly_score", "gaussian_entropy", "information_score", "auroc",
-    "fit_latent_flow", "held_out_class_auroc", "linear_probe", "NON_GALAXY_KINDS",
+    "held_out_class_auroc", "linear_probe", "NON_GALAXY_KINDS",
     "make_non_galaxy_stamps", "noise_from_power", "similar_gallery", "anomaly_gallery",
     "latent_report",
 ]

@@ -14,15 +14,18 @@ Two scores, both "higher = more anomalous":
   it; the anomaly score is ``-S``.
 
 :func:`auroc` measures a score's separation of outliers from inliers, and
-:func:`fit_latent_flow` / :func:`held_out_class_auroc` implement the
-class-as-outlier protocol: fit a small conditional flow on the codes of every
-class but one and ask how well ``-log p`` picks out the missing class.
+:func:`held_out_class_auroc` implements the class-as-outlier protocol: fit a
+small conditional flow on the codes of every class but one (with a trainer it
+is given, :func:`galsim_deep.training.latent_flow.fit_code_flow`) and ask how
+well ``-log p`` picks out the missing class; :class:`FittedLatentFlow` scores
+codes under such a fitted flow.
 """
 import numpy as np
+from ..errors import InputError
 
 __all__ = ["flow_anomaly_score", "gaussian_entropy", "gaussian_log_prob",
            "information_score", "mixture_prior", "module_information_score", "auroc",
-           "finite_order", "fit_latent_flow", "FittedLatentFlow", "held_out_class_auroc"]
+           "finite_order", "FittedLatentFlow", "held_out_class_auroc"]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -43,7 +46,7 @@ def flow_anomaly_score(log_prob):
     """
     log_prob = np.asarray(log_prob, dtype=np.float64)
     if np.any(np.isnan(log_prob)):
-        raise ValueError("log_prob contains NaN; re-encode those stamps (NaN pixels?) or drop "
+        raise InputError("log_prob contains NaN; re-encode those stamps (NaN pixels?) or drop "
                          "them")
     return -log_prob
 
@@ -62,7 +65,7 @@ def gaussian_entropy(stddev):
     """
     stddev = np.asarray(stddev, dtype=np.float64)
     if np.any(~(stddev > 0)):
-        raise ValueError("posterior standard deviations must be > 0 (and finite)")
+        raise InputError("posterior standard deviations must be > 0 (and finite)")
     return np.sum(0.5 * (_LOG_2PI + 1.0) + np.log(stddev), axis=-1)
 
 
@@ -76,13 +79,13 @@ def _check_mixture(latent_size, means, stddevs, weights):
     means = np.atleast_2d(np.asarray(means, dtype=np.float64))
     stddevs = np.broadcast_to(np.asarray(stddevs, dtype=np.float64), means.shape)
     if means.shape[1] != latent_size:
-        raise ValueError(f"component_means must be [K, {latent_size}], got {means.shape}")
+        raise InputError(f"component_means must be [K, {latent_size}], got {means.shape}")
     if np.any(~(stddevs > 0)):
-        raise ValueError("component_stddevs must be > 0")
+        raise InputError("component_stddevs must be > 0")
     k = len(means)
     weights = np.full(k, 1.0 / k) if weights is None else np.asarray(weights, np.float64)
     if weights.shape != (k,) or np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
-        raise ValueError(f"weights must be {k} non-negative numbers summing to 1")
+        raise InputError(f"weights must be {k} non-negative numbers summing to 1")
     return means, stddevs, weights
 
 
@@ -131,7 +134,7 @@ def information_score(mean, stddev, component_means, component_stddevs, weights=
     else:
         probs = np.asarray(cluster_probabilities, dtype=np.float64)
         if probs.shape != log_p.shape:
-            raise ValueError(f"cluster_probabilities must be [N, K] = {log_p.shape}, "
+            raise InputError(f"cluster_probabilities must be [N, K] = {log_p.shape}, "
                              f"got {probs.shape}")
     return np.sum(probs * log_p, axis=1) + gaussian_entropy(stddev)
 
@@ -152,7 +155,7 @@ def mixture_prior(metadata):
     """
     prior = metadata.get("prior")
     if not isinstance(prior, dict) or "means" not in prior or "stddevs" not in prior:
-        raise ValueError(f"module {metadata.get('name')} ({metadata.get('family')}) declares no "
+        raise InputError(f"module {metadata.get('name')} ({metadata.get('family')}) declares no "
                          f"mixture prior (metadata 'prior' with 'means' and 'stddevs'); the "
                          f"information score needs an MPCC module, use the flow's -log p "
                          f"(flow_anomaly_score) for other families")
@@ -213,12 +216,12 @@ def auroc(scores, is_outlier):
     scores = np.asarray(scores, dtype=np.float64)
     is_outlier = np.asarray(is_outlier, dtype=bool)
     if scores.shape != is_outlier.shape or scores.ndim != 1:
-        raise ValueError(f"scores and is_outlier must be [N] arrays of one length, got "
+        raise InputError(f"scores and is_outlier must be [N] arrays of one length, got "
                          f"{scores.shape} and {is_outlier.shape}")
     if is_outlier.all() or not is_outlier.any():
-        raise ValueError("AUROC needs both outliers and inliers; check the labels")
+        raise InputError("AUROC needs both outliers and inliers; check the labels")
     if np.any(np.isnan(scores)):
-        raise ValueError("scores contain NaN; drop those rows")
+        raise InputError("scores contain NaN; drop those rows")
     return float(roc_auc_score(is_outlier, finite_order(scores)))
 
 
@@ -239,110 +242,6 @@ def finite_order(scores):
     low, high = (finite.min(), finite.max()) if finite.size else (0.0, 0.0)
     return np.where(scores == np.inf, high + 1.0,
                     np.where(scores == -np.inf, low - 1.0, scores))
-
-
-def fit_latent_flow(codes, conditions, stddevs=None, steps=400, seed=0, n_stages=4,
-                    hidden_units=(64, 64), batch_size=256, learning_rate=2e-3, clip=10.0,
-                    progress=False):
-    """Fit a small conditional MAF ``p(z | conditions)`` to latent codes.
-
-    The codes are standardised per dimension with robust statistics (median,
-    and 1.4826 x the median absolute deviation) and the training values are
-    clipped to ``+-clip`` of those units: the codes of a VAE have heavy tails
-    (a few bright or odd galaxies tens of standard deviations out), and a
-    flow that contracts to fit the core would otherwise overflow float32 on
-    them and its loss turn to NaN.  The returned object scores raw,
-    unclipped codes and adds the Jacobian of the standardisation back, giving
-    the density of the raw codes.
-
-    Parameters
-    ----------
-    codes : array_like [N, L]
-        Posterior means of the training galaxies.
-    conditions : array_like [N, C]
-        Their conditions (raw catalogue values, e.g. mag_auto, flux_radius,
-        zphot).
-    stddevs : array_like [N, L], optional
-        Posterior standard deviations: when given, each step fits posterior
-        samples ``mean + stddev * eps`` rather than the means (as the
-        module's own flow is trained).
-    steps : int
-        Adam steps.
-    seed : int
-        Seeds the flow's initial weights and every batch (same seed, same flow).
-    n_stages, hidden_units
-        Size of the :class:`~galsim_deep.training.flows.ConditionalMAF`.
-    batch_size : int
-        Codes per step.
-    learning_rate : float
-        Adam learning rate (updates also clipped to a global gradient norm of 10).
-    clip : float
-        Training values are clipped to ``+-clip`` robust standard deviations.
-    progress : bool
-        Show a tqdm progress bar.
-
-    Returns
-    -------
-    FittedLatentFlow
-        Callable as ``log_prob(codes, conditions) -> ndarray [M]`` (nats, the
-        density of the raw codes); holds the ``flow`` and the standardisation
-        ``shift`` and ``scale``.
-    """
-    import tensorflow as tf
-    import tf_keras
-    from tqdm.auto import tqdm
-
-    from ..training.flows import ConditionalMAF
-
-    codes = np.asarray(codes, dtype=np.float64)
-    conditions = np.asarray(conditions, dtype=np.float64)
-    if codes.ndim != 2 or conditions.ndim != 2 or len(codes) != len(conditions):
-        raise ValueError(f"codes [N, L] and conditions [N, C] must have the same N, got "
-                         f"{codes.shape} and {conditions.shape}")
-    if len(codes) < 2:
-        raise ValueError(f"fitting a flow needs at least 2 codes, got {len(codes)}")
-    for what, a in (("codes", codes), ("conditions", conditions)):
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"{what} contain NaN or infinite values; drop those rows")
-    shift = np.median(codes, axis=0)
-    scale = 1.4826 * np.median(np.abs(codes - shift), axis=0)
-    scale = np.where(scale > 0, scale, codes.std(axis=0))
-    scale = np.where(scale > 0, scale, 1.0)
-
-    flow = ConditionalMAF(codes.shape[1], conditions.shape[1], n_stages=n_stages,
-                          hidden_units=hidden_units, seed=seed)
-    flow.adapt_conditions(conditions)  # the flow starts as the identity
-    optimizer = tf_keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=10.0,
-                                         jit_compile=False)
-    optimizer.build(flow.trainable_variables)  # slots now, so the step is traced once
-    means = tf.constant((codes - shift) / scale, tf.float32)
-    sigmas = tf.constant(np.zeros_like(codes) if stddevs is None
-                         else np.asarray(stddevs, np.float64) / scale, tf.float32)
-    conds = tf.constant(conditions, tf.float32)
-    n = len(codes)
-    batch = min(int(batch_size), n)
-
-    @tf.function
-    def train_step(step):
-        key = tf.stack([tf.constant(seed, tf.int64), tf.cast(step, tf.int64)])
-        idx = tf.random.stateless_uniform([batch], seed=key, maxval=n, dtype=tf.int32)
-        eps = tf.random.stateless_normal([batch, codes.shape[1]], seed=key + [0, 1 << 40])
-        z = tf.clip_by_value(tf.gather(means, idx) + tf.gather(sigmas, idx) * eps,
-                             -float(clip), float(clip))
-        with tf.GradientTape() as tape:
-            loss = -tf.reduce_mean(flow.log_prob(z, tf.gather(conds, idx)))
-        grads = tape.gradient(loss, flow.trainable_variables)
-        optimizer.apply_gradients(zip(grads, flow.trainable_variables))
-        return loss
-
-    for step in tqdm(range(int(steps)), desc="fit latent flow", unit="step",
-                     disable=not progress):
-        loss = train_step(tf.constant(step, tf.int64))
-    if steps and not np.isfinite(float(loss)):
-        raise FloatingPointError(f"the latent flow's loss became {float(loss)}; lower "
-                                 f"learning_rate (now {learning_rate})")
-
-    return FittedLatentFlow(flow, shift, scale)
 
 
 class FittedLatentFlow:
@@ -386,8 +285,8 @@ class FittedLatentFlow:
     __call__ = log_prob
 
 
-def held_out_class_auroc(codes, conditions, labels, is_train, held_out, stddevs=None,
-                         seed=0, **flow_options):
+def held_out_class_auroc(codes, conditions, labels, is_train, held_out, fit_flow,
+                         stddevs=None, seed=0, **flow_options):
     """Class-as-outlier AUROC: fit a flow without one class, score the test galaxies.
 
     Parameters
@@ -398,12 +297,17 @@ def held_out_class_auroc(codes, conditions, labels, is_train, held_out, stddevs=
         Galaxies the flow may be fitted on (the others are scored).
     held_out : int
         The class left out of the fit; its test galaxies are the outliers.
+    fit_flow : callable
+        ``fit_flow(codes, conditions, stddevs, seed=..., **flow_options)`` ->
+        a :class:`FittedLatentFlow`: the trainer of the flow,
+        :func:`galsim_deep.training.latent_flow.fit_code_flow` (a training
+        job: the runtime does not import the training code).
     stddevs : array_like [N, L], optional
         Posterior standard deviations (fit on posterior samples).
     seed : int
         Seed of the fit.
     **flow_options
-        Passed to :func:`fit_latent_flow` (``steps``, ``n_stages`` ...).
+        Passed to ``fit_flow`` (``steps``, ``n_stages`` ...).
 
     Returns
     -------
@@ -417,12 +321,12 @@ def held_out_class_auroc(codes, conditions, labels, is_train, held_out, stddevs=
     is_train = np.asarray(is_train, dtype=bool)
     fit = is_train & (labels != held_out)
     if not fit.any():
-        raise ValueError(f"no training galaxies outside class {held_out}")
+        raise InputError(f"no training galaxies outside class {held_out}")
     test = ~is_train
     is_outlier = labels[test] == held_out
-    log_prob = fit_latent_flow(codes[fit], conditions[fit],
-                               None if stddevs is None else np.asarray(stddevs)[fit],
-                               seed=seed, **flow_options)
+    log_prob = fit_flow(codes[fit], conditions[fit],
+                        None if stddevs is None else np.asarray(stddevs)[fit],
+                        seed=seed, **flow_options)
     scores = flow_anomaly_score(log_prob(codes[test], conditions[test]))
     return {"auroc": auroc(scores, is_outlier), "n_outliers": int(is_outlier.sum()),
             "n_inliers": int((~is_outlier).sum()), "scores": scores, "is_outlier": is_outlier}

@@ -1,4 +1,4 @@
-"""Latent codes of a stamp dataset: ``galsim-deep encode`` and the ``codes.h5`` file.
+"""Latent codes of a stamp dataset: ``galsim-deep latent encode`` and the ``codes.h5`` file.
 
 :func:`encode_dataset` runs a module's encoder over a split of a stamp
 dataset and writes ``codes.h5``:
@@ -39,6 +39,7 @@ import numpy as np
 
 from .._io import atomic_path
 from .._version import __version__
+from ..errors import ExistsError, InputError, MissingInputError
 
 __all__ = ["CODES_FORMAT", "encode_dataset", "read_codes", "LatentCodes"]
 
@@ -62,13 +63,13 @@ def _load_model(model):
 
 def _check_compatible(model, ds):
     if "encode" not in model.signatures:
-        raise ValueError(f"module {model.metadata['name']} has no 'encode' signature "
+        raise InputError(f"module {model.metadata['name']} has no 'encode' signature "
                          f"(signatures: {model.signatures}); latent codes need an encoder, "
                          f"e.g. a Flow-VAE module")
     model.check_stamp_geometry(ds.stamp_size, ds.pixel_scale, ds.path)
     missing = [q for q in model.quantities if q not in ds.condition_names]
     if missing and "log_prob" in model.signatures:
-        raise ValueError(f"{ds.path} lacks the condition(s) {missing} that module "
+        raise InputError(f"{ds.path} lacks the condition(s) {missing} that module "
                          f"{model.metadata['name']} needs for log_prob (it has "
                          f"{ds.condition_names})")
 
@@ -140,11 +141,11 @@ def encode_dataset(model, dataset, out, split="all", chunk_size=1024, overwrite=
 
     out = Path(out)
     if out.exists() and not overwrite:
-        raise FileExistsError(f"{out} exists; pass --overwrite (overwrite=True) to replace it "
+        raise ExistsError(f"{out} exists; pass --overwrite (overwrite=True) to replace it "
                               f"or choose another --out")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) \
             or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+        raise InputError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     model = _load_model(model)
     with StampDataset(dataset) as ds:
         _check_compatible(model, ds)
@@ -152,7 +153,7 @@ def encode_dataset(model, dataset, out, split="all", chunk_size=1024, overwrite=
         if max_galaxies is not None:
             rows = rows[:int(max_galaxies)]
         if len(rows) == 0:
-            raise ValueError(f"{dataset} has no galaxies in split {split!r}; choose another "
+            raise InputError(f"{dataset} has no galaxies in split {split!r}; choose another "
                              f"--split")
         has_labels = "label" in ds.fields
         manifest = _manifest(model, ds, split, len(rows), chunk_size)
@@ -165,7 +166,7 @@ def encode_dataset(model, dataset, out, split="all", chunk_size=1024, overwrite=
                 previous = None
         if partial.exists() and previous != manifest:
             if not overwrite:
-                raise ValueError(f"{partial} holds an unfinished encoding with other settings "
+                raise InputError(f"{partial} holds an unfinished encoding with other settings "
                                  f"({previous}); rerun that command to finish it, or pass "
                                  f"--overwrite to discard it")
             shutil.rmtree(partial)
@@ -270,7 +271,7 @@ class LatentCodes:
         """Position in this file of dataset row ``dataset_index`` (ValueError if absent)."""
         where = np.flatnonzero(self.indices == int(dataset_index))
         if len(where) == 0:
-            raise ValueError(f"dataset row {dataset_index} is not in {self.path} (it holds the "
+            raise InputError(f"dataset row {dataset_index} is not in {self.path} (it holds the "
                              f"{self.attrs['split']!r} split: rows {self.indices.min()}.."
                              f"{self.indices.max()}); encode that split, or pick another row")
         return int(where[0])
@@ -292,25 +293,25 @@ def read_codes(path):
     path = Path(path)
     if not path.is_file():
         hint = (" (an unfinished encoding is waiting in "
-                f"{_partial(path)}: rerun the same `galsim-deep encode` command)"
+                f"{_partial(path)}: rerun the same `galsim-deep latent encode` command)"
                 if _partial(path).is_dir() else "")
-        raise FileNotFoundError(f"no codes file at {path}{hint}; make one with `galsim-deep "
+        raise MissingInputError(f"no codes file at {path}{hint}; make one with `galsim-deep "
                                 f"encode DATASET --model MODEL --out {path}`")
     try:
         f = h5py.File(path, "r")
     except OSError as err:
-        raise ValueError(f"{path} cannot be read as HDF5 ({err}): it is truncated or corrupt; "
-                         f"encode the dataset again with `galsim-deep encode`") from None
+        raise InputError(f"{path} cannot be read as HDF5 ({err}): it is truncated or corrupt; "
+                         f"encode the dataset again with `galsim-deep latent encode`") from None
     with f:
         if f.attrs.get("format") != CODES_FORMAT:
-            raise ValueError(f"{path} is not a galsim_deep codes file (format attribute "
-                             f"{f.attrs.get('format')!r}); make one with `galsim-deep encode`")
+            raise InputError(f"{path} is not a galsim_deep codes file (format attribute "
+                             f"{f.attrs.get('format')!r}); make one with `galsim-deep latent encode`")
         if int(f.attrs.get("format_version", 0)) > CODES_FORMAT_VERSION:
-            raise ValueError(f"{path} has codes format_version {f.attrs['format_version']}, "
+            raise InputError(f"{path} has codes format_version {f.attrs['format_version']}, "
                              f"newer than this galsim_deep reads; upgrade galsim_deep")
         missing = [k for k in ("codes", "stddevs", "indices") if k not in f]
         if missing:
-            raise ValueError(f"{path} lacks {missing}: it is incomplete; encode again")
+            raise InputError(f"{path} lacks {missing}: it is incomplete; encode again")
         attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
         for key in ("condition_names", "class_names"):
             attrs[key] = json.loads(attrs.get(key, "[]"))

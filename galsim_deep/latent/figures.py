@@ -1,10 +1,10 @@
 """PNG figures of the latent-space tools (matplotlib, Agg backend, atomic writes).
 
 * :func:`plot_stamp_rows` - rows of stamps with captions (the query and its
-  neighbours for ``galsim-deep similar``, the least and most likely galaxies
-  for ``galsim-deep anomalies``);
+  neighbours for ``galsim-deep latent similar``, the least and most likely galaxies
+  for ``galsim-deep latent anomalies``);
 * :func:`plot_confusion`, :func:`plot_roc`, :func:`plot_precision` - the
-  figures of ``galsim-deep latent-report``.
+  figures of ``galsim-deep validate latent``.
 
 Stamps are shown with an ``arcsinh`` stretch scaled by each stamp's noise (as
 ``galsim-deep dataset show`` does), so faint structure and bright cores are

@@ -1,7 +1,7 @@
 """Look at latent space: a query and its most similar galaxies; the least and most likely ones.
 
-:func:`similar_gallery` (``galsim-deep similar``) and
-:func:`anomaly_gallery` (``galsim-deep anomalies``) read a ``codes.h5`` file
+:func:`similar_gallery` (``galsim-deep latent similar``) and
+:func:`anomaly_gallery` (``galsim-deep latent anomalies``) read a ``codes.h5`` file
 (:mod:`galsim_deep.latent.codes`), rank its galaxies, and draw the stamps of
 the encoded dataset in a PNG.
 """
@@ -13,6 +13,7 @@ from .anomaly import flow_anomaly_score
 from .codes import read_codes
 from .figures import plot_stamp_rows
 from .search import SimilarityIndex
+from ..errors import InputError
 
 __all__ = ["parse_query", "similar_gallery", "anomaly_gallery"]
 
@@ -31,10 +32,10 @@ def parse_query(query):
     try:
         row = int(row)
     except ValueError:
-        raise ValueError(f"query {text!r} must be a dataset row (e.g. 42) or FILE.h5:ROW "
+        raise InputError(f"query {text!r} must be a dataset row (e.g. 42) or FILE.h5:ROW "
                          f"(e.g. other.h5:42)") from None
     if row < 0:
-        raise ValueError(f"query row must be >= 0, got {row}")
+        raise InputError(f"query row must be >= 0, got {row}")
     return (Path(path) if path else None), row
 
 
@@ -94,7 +95,7 @@ def similar_gallery(codes_path, query, out, k=10, metric="cosine", model=None):
         gm = GenerativeGalaxyModel(model or codes.attrs["model"])
         with StampDataset(dataset) as ds:
             if row >= ds.n_examples:
-                raise ValueError(f"query row {row} is beyond the {ds.n_examples} rows of "
+                raise InputError(f"query row {row} is beyond the {ds.n_examples} rows of "
                                  f"{dataset}")
             data = ds.read([row], ["stamp", "psf"])
         mean, _ = gm.encode(data["stamp"], data["psf"])
@@ -143,7 +144,7 @@ def anomaly_gallery(codes_path, out, n=10, score="log_prob"):
     codes = read_codes(codes_path)
     if score == "log_prob":
         if codes.log_prob is None:
-            raise ValueError(f"{codes_path} has no log_prob: its model "
+            raise InputError(f"{codes_path} has no log_prob: its model "
                              f"{codes.attrs['model_name']} has no latent flow (log_prob "
                              f"signature); encode with a Flow-VAE or MPCC module")
         anomaly = flow_anomaly_score(codes.log_prob)
@@ -151,16 +152,16 @@ def anomaly_gallery(codes_path, out, n=10, score="log_prob"):
         what = "-log p(z | conditions) under the latent flow"
     elif score == "information":
         if codes.information_score is None:
-            raise ValueError(f"{codes_path} has no information_score: its model "
+            raise InputError(f"{codes_path} has no information_score: its model "
                              f"{codes.attrs['model_name']} has no mixture prior; use "
                              f"--score log_prob")
         anomaly = -np.asarray(codes.information_score, dtype=np.float64)
         label = "-S"
         what = "minus the information score log p(z|y) + h(q(z|x))"
     else:
-        raise ValueError(f"score must be 'log_prob' or 'information', got {score!r}")
+        raise InputError(f"score must be 'log_prob' or 'information', got {score!r}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+        raise InputError(f"n must be a positive integer, got {n!r}")
     order = np.argsort(-anomaly, kind="stable")
     n = min(n, len(order))
     worst, best = order[:n], order[::-1][:n]

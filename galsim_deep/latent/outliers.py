@@ -21,6 +21,7 @@ Every stamp gets a fresh noise field with the row's power spectrum
 by ``(seed, row)``, so a stamp does not depend on which others are made.
 """
 import numpy as np
+from ..errors import InputError
 
 __all__ = ["NON_GALAXY_KINDS", "noise_from_power", "star_stamp", "cosmic_ray_stamp",
            "hot_pixel_stamp", "make_non_galaxy_stamps"]
@@ -51,9 +52,9 @@ def noise_from_power(noise_power, rng):
     power = np.asarray(noise_power, dtype=np.float64)
     s = power.shape[0]
     if power.ndim != 2 or power.shape[1] != s // 2 + 1:
-        raise ValueError(f"noise_power must be [S, S//2 + 1] (rfft2 layout), got {power.shape}")
+        raise InputError(f"noise_power must be [S, S//2 + 1] (rfft2 layout), got {power.shape}")
     if np.any(~(power >= 0)):
-        raise ValueError("noise_power must be finite and >= 0 everywhere")
+        raise InputError("noise_power must be finite and >= 0 everywhere")
     white = rng.standard_normal((s, s))
     return np.fft.irfft2(np.fft.rfft2(white) * np.sqrt(power), s=(s, s))
 
@@ -178,14 +179,14 @@ def make_non_galaxy_stamps(dataset, kind, rows, seed=0, progress=False):
     from ..datasets.reader import StampDataset
 
     if kind not in NON_GALAXY_KINDS:
-        raise ValueError(f"kind must be one of {NON_GALAXY_KINDS}, got {kind!r}")
+        raise InputError(f"kind must be one of {NON_GALAXY_KINDS}, got {kind!r}")
     own = not isinstance(dataset, StampDataset)
     ds = StampDataset(dataset) if own else dataset
     try:
         rows = np.asarray(rows, dtype=np.int64)
         names = ds.condition_names
         if "mag_auto" not in names and kind != "noise":
-            raise ValueError(f"{ds.path} has no mag_auto condition to set the flux of the "
+            raise InputError(f"{ds.path} has no mag_auto condition to set the flux of the "
                              f"{kind} stamps (conditions: {names})")
         data = ds.read(rows, ["psf", "noise_power", "conditions"])
         s, scale = ds.stamp_size, ds.pixel_scale

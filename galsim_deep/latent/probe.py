@@ -8,6 +8,7 @@ same probe on other features (e.g. the catalogue conditions alone), so the
 information the codes add is visible.
 """
 import numpy as np
+from ..errors import InputError
 
 __all__ = ["linear_probe"]
 
@@ -16,12 +17,12 @@ def _check(x, y, what):
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y)
     if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
-        raise ValueError(f"{what}: features [N, D] and labels [N] must have the same N, got "
+        raise InputError(f"{what}: features [N, D] and labels [N] must have the same N, got "
                          f"{x.shape} and {y.shape}")
     if len(x) == 0:
-        raise ValueError(f"{what}: no galaxies")
+        raise InputError(f"{what}: no galaxies")
     if not np.all(np.isfinite(x)):
-        raise ValueError(f"{what}: features contain NaN or infinite values; drop those rows")
+        raise InputError(f"{what}: features contain NaN or infinite values; drop those rows")
     return x, y
 
 
@@ -61,11 +62,11 @@ def linear_probe(train_codes, train_labels, test_codes, test_labels, class_names
     x_train, y_train = _check(train_codes, train_labels, "training set")
     x_test, y_test = _check(test_codes, test_labels, "test set")
     if x_train.shape[1] != x_test.shape[1]:
-        raise ValueError(f"training codes have {x_train.shape[1]} dimensions, test codes "
+        raise InputError(f"training codes have {x_train.shape[1]} dimensions, test codes "
                          f"{x_test.shape[1]}; encode both with the same model")
     classes = np.unique(y_train)
     if len(classes) < 2:
-        raise ValueError(f"the training labels have a single value ({classes.tolist()}); a "
+        raise InputError(f"the training labels have a single value ({classes.tolist()}); a "
                          f"probe needs at least two classes")
     import warnings
 

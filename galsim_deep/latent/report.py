@@ -1,4 +1,4 @@
-"""The latent-space measures of a model on a labelled stamp dataset (``galsim-deep latent-report``).
+"""The latent-space measures of a model on a labelled stamp dataset (``galsim-deep validate latent``).
 
 :func:`latent_report` encodes a dataset's training and test splits with a
 module's encoder and measures, on the test split:
@@ -36,11 +36,11 @@ from .codes import encode_dataset, read_codes
 from .outliers import NON_GALAXY_KINDS, make_non_galaxy_stamps
 from .probe import linear_probe
 from .search import METRICS, SimilarityIndex, precision_at_k
+from ..errors import InputError
 
-__all__ = ["latent_report", "DEFAULT_MODEL"]
+__all__ = ["latent_report"]
 
 #: The shipped default model the report is meant for.
-DEFAULT_MODEL = "hub:flow-vae-mock-cosmos-64"
 
 
 def _codes_for(model, dataset, split, path, n, max_galaxies, progress):
@@ -83,20 +83,25 @@ def _fmt(x, spec=".3f"):
     return "n/a" if x is None else format(x, spec)
 
 
-def latent_report(model, dataset, out, max_train=5000, max_test=None, k=10, flow_steps=400,
-                  n_non_galaxy=500, held_out_classes=None, seed=0, progress=True):
+def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, k=10,
+                  flow_steps=400, n_non_galaxy=500, held_out_classes=None, seed=0,
+                  progress=True):
     """Measure linear-probe accuracy, anomaly AUROCs and precision@k of a model's codes.
 
     Parameters
     ----------
     model : str, Path or GenerativeGalaxyModel
         A module with ``encode`` and ``log_prob`` signatures (default in the
-        command line: :data:`DEFAULT_MODEL`).
+        command line: :data:`galsim_deep.hub.DEFAULT_MODEL`).
     dataset : str or Path
         A labelled stamp dataset (mock-COSMOS) at the module's stamp size and
         pixel scale, with train and test splits.
     out : str or Path
         Report folder (created).
+    fit_flow : callable
+        Trainer of the class-as-outlier flows,
+        :func:`galsim_deep.training.latent_flow.fit_code_flow` (see
+        :func:`~galsim_deep.latent.anomaly.held_out_class_auroc`).
     max_train : int or None
         Training galaxies encoded for the probe and the held-out flows (the
         first ``max_train`` of the training split, which is a random subset;
@@ -133,18 +138,18 @@ def latent_report(model, dataset, out, max_train=5000, max_test=None, k=10, flow
     gm = model if isinstance(model, GenerativeGalaxyModel) else GenerativeGalaxyModel(model)
     for sig in ("encode", "log_prob"):
         if sig not in gm.signatures:
-            raise ValueError(f"module {gm.metadata['name']} has no {sig!r} signature (it has "
+            raise InputError(f"module {gm.metadata['name']} has no {sig!r} signature (it has "
                              f"{gm.signatures}); the latent report needs a Flow-VAE module")
     with StampDataset(dataset) as ds:
         if "label" not in ds.fields:
-            raise ValueError(f"{dataset} has no morphology labels ({ds.source} source); the "
+            raise InputError(f"{dataset} has no morphology labels ({ds.source} source); the "
                              f"latent report needs a mock-cosmos dataset: `galsim-deep dataset "
                              f"build --source mock-cosmos ...`")
         class_names = ds.class_names
         n_split = {s: len(ds.indices(s)) for s in ("train", "test")}
     for s, n in n_split.items():
         if n < 2:
-            raise ValueError(f"{dataset} has {n} galaxies in its {s} split; the report needs "
+            raise InputError(f"{dataset} has {n} galaxies in its {s} split; the report needs "
                              f"both splits (rebuild with --n-test)")
 
     train = _codes_for(gm, dataset, "train", out / "codes_train.h5", n_split["train"],
@@ -173,7 +178,7 @@ def latent_report(model, dataset, out, max_train=5000, max_test=None, k=10, flow
     chosen = names if held_out_classes is None else list(held_out_classes)
     unknown = [c for c in chosen if c not in names]
     if unknown:
-        raise ValueError(f"unknown class(es) {unknown} in held_out_classes; the dataset's "
+        raise InputError(f"unknown class(es) {unknown} in held_out_classes; the dataset's "
                          f"classes are {names}")
     for c in np.unique(labels):
         name = names[int(c)]
@@ -185,8 +190,9 @@ def latent_report(model, dataset, out, max_train=5000, max_test=None, k=10, flow
                               "n_inliers": int(len(test) - n_out),
                               "note": "needs test galaxies in and out of the class"}
             continue
-        res = held_out_class_auroc(codes, conds, labels, is_train, int(c), stddevs=stddevs,
-                                   seed=seed, steps=flow_steps, progress=progress)
+        res = held_out_class_auroc(codes, conds, labels, is_train, int(c), fit_flow,
+                                   stddevs=stddevs, seed=seed, steps=flow_steps,
+                                   progress=progress)
         held_out[name] = {"auroc": res["auroc"], "n_outliers": res["n_outliers"],
                           "n_inliers": res["n_inliers"]}
         curves[name] = (finite_order(res["scores"]), res["is_outlier"])
@@ -268,7 +274,7 @@ def _model_conditions(model, dataset, conditions):
         names = ds.condition_names
     missing = [q for q in model.quantities if q not in names]
     if missing:
-        raise ValueError(f"{dataset} lacks the condition(s) {missing} of the model")
+        raise InputError(f"{dataset} lacks the condition(s) {missing} of the model")
     return np.stack([conditions[:, names.index(q)] for q in model.quantities], axis=1)
 
 

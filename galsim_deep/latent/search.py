@@ -12,6 +12,7 @@ so both give the same order and the tree still applies (scikit-learn's
 ``metric='cosine'`` would fall back to a brute-force scan).
 """
 import numpy as np
+from ..errors import InputError
 
 __all__ = ["SimilarityIndex", "precision_at_k", "METRICS"]
 
@@ -22,11 +23,11 @@ METRICS = ("cosine", "euclidean")
 def _as_codes(codes, what="codes"):
     codes = np.asarray(codes, dtype=np.float64)
     if codes.ndim != 2 or codes.shape[0] == 0 or codes.shape[1] == 0:
-        raise ValueError(f"{what} must be a non-empty [N, L] array of latent codes, "
+        raise InputError(f"{what} must be a non-empty [N, L] array of latent codes, "
                          f"got shape {codes.shape}")
     if not np.all(np.isfinite(codes)):
         bad = np.flatnonzero(~np.isfinite(codes).all(axis=1))
-        raise ValueError(f"{what} rows {bad[:10].tolist()} contain NaN or infinite values; "
+        raise InputError(f"{what} rows {bad[:10].tolist()} contain NaN or infinite values; "
                          f"drop them (or re-encode their stamps) before searching")
     return codes
 
@@ -34,7 +35,7 @@ def _as_codes(codes, what="codes"):
 def _unit(codes):
     norm = np.linalg.norm(codes, axis=1, keepdims=True)
     if np.any(norm == 0):
-        raise ValueError("cosine similarity is undefined for an all-zero code; use "
+        raise InputError("cosine similarity is undefined for an all-zero code; use "
                          "metric='euclidean' or drop the zero rows")
     return codes / norm
 
@@ -64,7 +65,7 @@ class SimilarityIndex:
         from sklearn.neighbors import NearestNeighbors
 
         if metric not in METRICS:
-            raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+            raise InputError(f"metric must be one of {METRICS}, got {metric!r}")
         self.metric = metric
         codes = _as_codes(codes)
         self.latent_size = codes.shape[1]
@@ -98,13 +99,13 @@ class SimilarityIndex:
         """
         codes = _as_codes(np.atleast_2d(np.asarray(codes, dtype=np.float64)), "query codes")
         if codes.shape[1] != self.latent_size:
-            raise ValueError(f"query codes have {codes.shape[1]} dimensions, the index "
+            raise InputError(f"query codes have {codes.shape[1]} dimensions, the index "
                              f"{self.latent_size}; encode the queries with the same model")
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
+            raise InputError(f"k must be a positive integer, got {k!r}")
         extra = 0 if exclude is None else 1
         if k + extra > len(self):
-            raise ValueError(f"k={k} neighbours asked of an index of {len(self)} codes"
+            raise InputError(f"k={k} neighbours asked of an index of {len(self)} codes"
                              + (" (one excluded per query)" if extra else "")
                              + f"; ask for at most {len(self) - extra}")
         points = _unit(codes) if self.metric == "cosine" else codes
@@ -132,7 +133,7 @@ class SimilarityIndex:
         """
         n = len(self)
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
-            raise ValueError(f"k must be an integer in 1..{n - 1} (the other codes), got {k!r}")
+            raise InputError(f"k must be an integer in 1..{n - 1} (the other codes), got {k!r}")
         dist, rows = self._nn.kneighbors(None, n_neighbors=k)  # sklearn leaves each point out
         if self.metric == "cosine":
             return rows, 1.0 - 0.5 * dist ** 2
@@ -163,11 +164,11 @@ def precision_at_k(labels, neighbours, k=None):
     labels = np.asarray(labels)
     neighbours = np.asarray(neighbours)
     if labels.ndim != 1 or neighbours.ndim != 2 or len(labels) != len(neighbours):
-        raise ValueError(f"labels [N] and neighbours [N, k] must have the same N, got "
+        raise InputError(f"labels [N] and neighbours [N, k] must have the same N, got "
                          f"{labels.shape} and {neighbours.shape}")
     k = neighbours.shape[1] if k is None else int(k)
     if not 1 <= k <= neighbours.shape[1]:
-        raise ValueError(f"k must be in 1..{neighbours.shape[1]}, got {k}")
+        raise InputError(f"k must be in 1..{neighbours.shape[1]}, got {k}")
     hits = labels[neighbours[:, :k]] == labels[:, None]
     per_galaxy = hits.mean(axis=1)
     values, counts = np.unique(labels, return_counts=True)

@@ -19,10 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_path, sha256sum
+from ..reporting import write_json
 from . import report as _report
 from . import statistics as _stats
 from .samples import SAMPLES, draw_samples
 from .summary import summarize
+from ..errors import InputError, MissingInputError
 
 __all__ = ["REPORT_FILES", "validate", "load_measurements"]
 
@@ -132,7 +134,7 @@ def load_measurements(path):
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist; run `galsim-deep validate` to make "
+        raise MissingInputError(f"{path} does not exist; run `galsim-deep validate` to make "
                                 f"the report first")
     measurements, conditions = {}, {}
     with np.load(path) as data:
@@ -199,23 +201,23 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
     t0 = time.time()
     dataset_path = Path(dataset_path)
     if not dataset_path.is_file():
-        raise FileNotFoundError(f"dataset {dataset_path} does not exist; build one with "
+        raise MissingInputError(f"dataset {dataset_path} does not exist; build one with "
                                 f"galsim_deep.datasets.build or give the right --dataset path")
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"--out {out_dir} is a file; give a directory for the report")
+        raise InputError(f"--out {out_dir} is a file; give a directory for the report")
     processes = _stats.default_processes() if processes is None else int(processes)
     if processes < 1:
-        raise ValueError(f"processes must be >= 1, got {processes}")
+        raise InputError(f"processes must be >= 1, got {processes}")
     if n is not None and int(n) < 1:
-        raise ValueError(f"n must be >= 1 galaxies, got {n}")
+        raise InputError(f"n must be >= 1 galaxies, got {n}")
     if int(block_size) < 1:
-        raise ValueError(f"block_size must be >= 1, got {block_size}")
+        raise InputError(f"block_size must be >= 1, got {block_size}")
     cfg = dict(_stats.DEFAULT_SETTINGS)
     cfg.update(settings or {})
     unknown = set(cfg) - set(_stats.DEFAULT_SETTINGS)
     if unknown:
-        raise ValueError(f"unknown measurement settings {sorted(unknown)}; known: "
+        raise InputError(f"unknown measurement settings {sorted(unknown)}; known: "
                          f"{sorted(_stats.DEFAULT_SETTINGS)}")
     model_arg = str(model) if not isinstance(model, GenerativeGalaxyModel) else model.file_name
     if not isinstance(model, GenerativeGalaxyModel):
@@ -257,7 +259,7 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
     _write_measurements(out_dir / "measurements.npz", samples, measurements)
     _report.write_figures(measurements, samples.conditions, summary, samples.stamps, out_dir)
     report["run"]["total_seconds"] = time.time() - t0
-    _report.write_json(report, out_dir / "summary.json")
+    write_json(report, out_dir / "summary.json")
     _report.write_markdown(report, out_dir / "summary.md")
     shutil.rmtree(cache_dir, ignore_errors=True)
     return report

@@ -15,7 +15,7 @@ with the truth.  It does the same for two parametric descriptions:
   any parametric method can reach.
 
 Works for every module with ``encode`` and ``decode`` signatures (both
-families).  ``galsim-deep reconstruct`` runs it and writes JSON, Markdown and
+families).  ``galsim-deep validate reconstruct`` runs it and writes JSON, Markdown and
 a PNG.
 """
 from pathlib import Path
@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_path
+from ..errors import InputError, MissingFieldError
 
 __all__ = ["reconstruction_residuals", "residual_summary", "by_class", "mock_split_arrays",
            "reconstruction_report", "write_reconstruction_report"]
@@ -44,6 +45,58 @@ def reconstruction_residuals(truth, estimate):
     diff = np.asarray(estimate, dtype=np.float64) - truth
     axes = tuple(range(1, truth.ndim))
     return (diff ** 2).sum(axis=axes) / (truth ** 2).sum(axis=axes)
+
+
+def reconstruction_error(stamps, reconstructions, psfs, noise_variance, mode="zero",
+                         truth=None):
+    """Observed stamps against their PSF-convolved reconstructions (and the truth, if known).
+
+    Parameters
+    ----------
+    stamps : array_like [N, S, S]
+        Observed stamps, flux per pixel.
+    reconstructions : array_like [N, S, S]
+        Unconvolved reconstructions (``decode(encode(x))``), flux per pixel.
+    psfs : array_like [N, S, S]
+        The stamps' PSFs.
+    noise_variance : array_like [N]
+        Pixel noise variance of each stamp, (flux per pixel)**2.
+    mode : {'zero', 'circular'}
+        PSF convolution mode.
+    truth : array_like [N, S, S], optional
+        The noiseless, unconvolved profiles (mock sources), flux per pixel.
+
+    Returns
+    -------
+    dict of numpy.ndarray [N]
+        ``reduced_chi2``: mean over pixels of ``(x - PSF * r)**2 / variance``
+        (1 when the residual is pure noise; exact in expectation for
+        correlated noise too, since it uses the pixel variance);
+        ``relative_residual``: ``sum (x - PSF * r)**2 / sum x**2``; with
+        ``truth``, ``truth_residual``: ``sum (r - truth)**2 / sum truth**2``,
+        the unconvolved reconstruction against the truth.
+    """
+    import tensorflow as tf
+
+    from ..forward_model import convolve_psf
+
+    x = np.asarray(stamps, dtype=np.float32)
+    recon = np.asarray(reconstructions, np.float32)
+    psfs = np.asarray(psfs, np.float32)
+    model = np.concatenate([  # in chunks: the zero-padded FFTs of many stamps are large
+        convolve_psf(tf.constant(recon[i:i + 256]), tf.constant(psfs[i:i + 256]),
+                     mode=mode).numpy() for i in range(0, len(x), 256)]) if len(x) else x
+    var = np.asarray(noise_variance, dtype=np.float64)
+    if np.any(~np.isfinite(var)) or np.any(var <= 0):
+        raise InputError("noise_variance must be finite and > 0 for every stamp")
+    resid = (x.astype(np.float64) - model) ** 2
+    chi2 = resid.mean(axis=(1, 2)) / var
+    power = (x.astype(np.float64) ** 2).sum(axis=(1, 2))
+    rel = resid.sum(axis=(1, 2)) / np.where(power > 0, power, np.nan)
+    out = {"reduced_chi2": chi2, "relative_residual": rel}
+    if truth is not None:
+        out["truth_residual"] = reconstruction_residuals(truth, recon)
+    return out
 
 
 def residual_summary(residuals, reference=None, key="fraction_model_better"):
@@ -139,7 +192,7 @@ def mock_split_arrays(dataset, split, fields, n=None):
     with StampDataset(dataset) as data:
         missing = [f for f in fields if f not in data.fields]
         if missing:
-            raise KeyError(f"{dataset} has no {missing} field (only mock datasets know the "
+            raise MissingFieldError(f"{dataset} has no {missing} field (only mock datasets know the "
                            f"truth); build one with galsim-deep dataset build --source "
                            f"mock-cosmos")
         class_names = data.class_names
@@ -147,7 +200,7 @@ def mock_split_arrays(dataset, split, fields, n=None):
     if n is not None:
         arrays = {k: v[:n] for k, v in arrays.items()}
     if not len(arrays["stamp"]):
-        raise ValueError(f"the {split!r} split of {dataset} is empty")
+        raise InputError(f"the {split!r} split of {dataset} is empty")
     return arrays, class_names
 
 
@@ -235,7 +288,8 @@ def write_reconstruction_report(report, out_dir, n_examples=8):
     list of Path
         The files written.
     """
-    from .report import plot_examples, write_json
+    from ..reporting import write_json
+    from .report import plot_examples
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -22,17 +22,13 @@ All figures are drawn with matplotlib's Agg canvas (no display, no global
 pyplot state) and written atomically; so are ``summary.md`` and
 ``summary.json``.
 """
-import json
-import math
-
 import numpy as np
 
-from .._io import atomic_path
+from ..reporting import format_number, format_pm, new_figure, save_figure, write_text
 
 __all__ = ["SUMMARY_STATISTICS", "LABELS", "FIGURES", "plot_sizes_ellipticities",
            "plot_residuals", "plot_morphology_histograms", "plot_2d_histograms",
-           "plot_examples", "write_figures", "markdown_summary", "write_json",
-           "write_markdown"]
+           "plot_examples", "write_figures", "markdown_summary", "write_markdown"]
 
 #: Statistics in the summary table, in order.
 SUMMARY_STATISTICS = ("sigma_arcsec", "g1", "g2", "g", "flux", "gini", "m20", "multimode",
@@ -52,21 +48,6 @@ FIGURES = ("sizes_ellipticities.png", "residuals.png", "morphology_histograms.pn
 
 _COLORS = {"real": "black", "parametric": "tab:orange", "generated": "tab:blue",
            "twin": "tab:green"}
-
-
-def _figure(nrows, ncols, size=(4.0, 3.4)):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(size[0] * ncols, size[1] * nrows), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    return fig, axes
-
-
-def _save(fig, path):
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
 
 
 def _finite(x):
@@ -113,12 +94,12 @@ def plot_sizes_ellipticities(measurements, path):
     path : str or Path
         PNG file to write.
     """
-    fig, axes = _figure(1, 2)
+    fig, axes = new_figure(1, 2)
     _hist_panel(axes[0, 0], measurements, "sigma_arcsec", log=True)
     _hist_panel(axes[0, 1], measurements, "g", limits=(0.0, 1.0))
     axes[0, 0].legend(fontsize=8)
     fig.suptitle("HSM adaptive moments")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_residuals(measurements, conditions, summary, path, reference="real"):
@@ -140,7 +121,7 @@ def plot_residuals(measurements, conditions, summary, path, reference="real"):
     from .summary import magnitude_residual, size_residual
 
     names = list(conditions)
-    fig, axes = _figure(2, max(1, len(names)))
+    fig, axes = new_figure(2, max(1, len(names)))
     ref = measurements[reference]
     rows = (("size", "relative size residual $\\Delta\\sigma/\\sigma$",
              lambda m: size_residual(m["sigma_arcsec"], ref["sigma_arcsec"])),
@@ -174,7 +155,7 @@ def plot_residuals(measurements, conditions, summary, path, reference="real"):
                 ax.set_ylabel(label)
     axes[0, 0].legend(fontsize=8)
     fig.suptitle(f"Residuals against the {reference} galaxies (median and 16-84% scatter)")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_morphology_histograms(measurements, path):
@@ -189,12 +170,12 @@ def plot_morphology_histograms(measurements, path):
     """
     stats = ("gini", "m20", "multimode", "intensity", "deviation")
     limits = {"multimode": (0.0, 1.0), "intensity": (0.0, 1.0), "deviation": (0.0, 0.6)}
-    fig, axes = _figure(1, len(stats), size=(3.4, 3.0))
+    fig, axes = new_figure(1, len(stats), size=(3.4, 3.0))
     for ax, stat in zip(axes[0], stats):
         _hist_panel(ax, measurements, stat, limits=limits.get(stat))
     axes[0, 0].legend(fontsize=7)
     fig.suptitle("Non-parametric morphology (statmorph)")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_2d_histograms(measurements, x, y, path, limits=None, reference="real"):
@@ -216,7 +197,7 @@ def plot_2d_histograms(measurements, x, y, path, limits=None, reference="real"):
     from matplotlib.colors import LogNorm
 
     samples = list(measurements)
-    fig, axes = _figure(1, len(samples), size=(3.8, 3.5))
+    fig, axes = new_figure(1, len(samples), size=(3.8, 3.5))
     lx = limits[0] if limits else None
     ly = limits[1] if limits else None
     count = max(len(m[x]) for m in measurements.values())
@@ -251,7 +232,7 @@ def plot_2d_histograms(measurements, x, y, path, limits=None, reference="real"):
     if x == "m20":
         for ax in axes[0]:
             ax.invert_xaxis()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _mass_levels(h, fractions=(0.9, 0.68, 0.38)):
@@ -279,7 +260,7 @@ def plot_examples(stamps, path, n=8):
     """
     samples = list(stamps)
     count = min(n, len(next(iter(stamps.values()))))
-    fig, axes = _figure(len(samples), max(1, count), size=(1.5, 1.6))
+    fig, axes = new_figure(len(samples), max(1, count), size=(1.5, 1.6))
     for c in range(count):
         ref = np.asarray(stamps[samples[0]][c], dtype=np.float64)
         finite = ref[np.isfinite(ref)]
@@ -296,7 +277,7 @@ def plot_examples(stamps, path, n=8):
             if c == 0:
                 ax.set_ylabel(s)
     fig.suptitle("Examples (arcsinh stretch, same per column)")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def write_figures(measurements, conditions, summary, stamps, out_dir):
@@ -319,18 +300,6 @@ def write_figures(measurements, conditions, summary, stamps, out_dir):
                        limits=((0.0, 1.0), (0.0, 0.6)))
     plot_examples(stamps, out_dir / FIGURES[5])
     return [out_dir / f for f in FIGURES]
-
-
-def _fmt(value, digits=4):
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    return f"{value:.{digits}g}"
-
-
-def _pm(value, error, digits=4):
-    if value is None:
-        return "n/a"
-    return f"{_fmt(value, digits)} ± {_fmt(error, 2)}"
 
 
 def markdown_summary(report):
@@ -364,7 +333,7 @@ def markdown_summary(report):
     if "twin" in report["samples"]:
         lines += ["The twin sample is what a perfect conditional generator would give: the "
                   "noiseless truth of the training galaxy nearest in the model's conditions "
-                  f"(median distance {_fmt(run.get('twin_median_distance'), 3)} standard "
+                  f"(median distance {format_number(run.get('twin_median_distance'), 3)} standard "
                   "deviations), observed with each galaxy's PSF and noise. Its size and flux "
                   "scatters are the floor set by the data for a model conditioned on those "
                   "columns; its distances, what a perfect model reaches with this many "
@@ -373,7 +342,7 @@ def markdown_summary(report):
               "| statistic | " + " | ".join(report["samples"]) + " |",
               "|---|" + "---|" * len(report["samples"])]
     for stat in stats:
-        row = [_pm(report["means"][stat][s]["mean"], report["means"][stat][s]["error"])
+        row = [format_pm(report["means"][stat][s]["mean"], report["means"][stat][s]["error"])
                for s in report["samples"]]
         lines.append(f"| {stat} | " + " | ".join(row) + " |")
     lines += ["", f"## Differences of means to {ref}", "",
@@ -382,7 +351,7 @@ def markdown_summary(report):
               "|---|" + "---|" * (2 * len(others))]
     for stat in stats:
         diffs = [report["mean_differences"][s][stat] for s in others]
-        cells = [_pm(d["difference"], d["error"]) for d in diffs]
+        cells = [format_pm(d["difference"], d["error"]) for d in diffs]
         cells += ["n/a" if d["relative_difference"] is None else
                   f"{100 * d['relative_difference']:.2f}% ± {100 * d['relative_error']:.2f}%"
                   for d in diffs]
@@ -393,8 +362,8 @@ def markdown_summary(report):
               "|---|" + "---|" * (2 * len(others))]
     for stat in stats:
         d = [report["distances"][s][stat] for s in others]
-        cells = [_fmt(x["wasserstein"]) for x in d]
-        cells += [f"{_fmt(x['ks_statistic'], 3)} ({_fmt(x['ks_pvalue'], 2)})" for x in d]
+        cells = [format_number(x["wasserstein"]) for x in d]
+        cells += [f"{format_number(x['ks_statistic'], 3)} ({format_number(x['ks_pvalue'], 2)})" for x in d]
         lines.append(f"| {stat} | " + " | ".join(cells) + " |")
     lines += ["", f"## Size and flux residuals against {ref}", "",
               "Relative size residual (sigma - sigma_real) / sigma_real and magnitude residual "
@@ -403,9 +372,9 @@ def markdown_summary(report):
               "|---|---|---|---|---|"]
     for s in others:
         r = report["residuals"][s]
-        lines.append(f"| {s} | {_fmt(r['size']['median'], 3)} | {_fmt(r['size']['scatter'], 3)}"
-                     f" | {_fmt(r['magnitude']['median'], 3)} | "
-                     f"{_fmt(r['magnitude']['scatter'], 3)} |")
+        lines.append(f"| {s} | {format_number(r['size']['median'], 3)} | {format_number(r['size']['scatter'], 3)}"
+                     f" | {format_number(r['magnitude']['median'], 3)} | "
+                     f"{format_number(r['magnitude']['scatter'], 3)} |")
     for s in others:
         for key in ("size", "magnitude"):
             for cname, b in report["residuals"][s][key]["bins"].items():
@@ -415,16 +384,16 @@ def markdown_summary(report):
                           f"| {cname} bin | center | n | median | scatter |",
                           "|---|---|---|---|---|"]
                 for k in range(len(b["center"])):
-                    lines.append(f"| {_fmt(b['edges'][k], 4)} - {_fmt(b['edges'][k + 1], 4)} | "
-                                 f"{_fmt(b['center'][k], 4)} | {b['count'][k]} | "
-                                 f"{_fmt(b['median'][k], 3)} | {_fmt(b['scatter'][k], 3)} |")
+                    lines.append(f"| {format_number(b['edges'][k], 4)} - {format_number(b['edges'][k + 1], 4)} | "
+                                 f"{format_number(b['center'][k], 4)} | {b['count'][k]} | "
+                                 f"{format_number(b['median'][k], 3)} | {format_number(b['scatter'][k], 3)} |")
     lines += ["", "## Failed measurements (fraction)", "",
               "| sample | any | any flag | " + " | ".join(stats) + " |",
               "|---|---|---|" + "---|" * len(stats)]
     for s in report["samples"]:
         f = report["failure_fractions"][s]
-        lines.append(f"| {s} | {_fmt(f['any'], 3)} | {_fmt(f.get('any_flag'), 3)} | "
-                     + " | ".join(_fmt(f[st], 3) for st in stats) + " |")
+        lines.append(f"| {s} | {format_number(f['any'], 3)} | {format_number(f.get('any_flag'), 3)} | "
+                     + " | ".join(format_number(f[st], 3) for st in stats) + " |")
     lines += ["", "## Figures", ""]
     for name in FIGURES:
         lines.append(f"![{name[:-4]}]({name})")
@@ -432,33 +401,6 @@ def markdown_summary(report):
     return "\n".join(lines)
 
 
-def _clean(obj):
-    """JSON-safe copy: numpy scalars to Python, NaN/inf to None."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _clean(obj.tolist())
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(obj) else None
-    return obj
-
-
-def write_json(report, path):
-    """Write the report dict as JSON (NaN written as null), atomically."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "w") as f:
-            json.dump(_clean(report), f, indent=2, allow_nan=False)
-            f.write("\n")
-
-
 def write_markdown(report, path):
     """Write :func:`markdown_summary` of the report, atomically."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "w") as f:
-            f.write(markdown_summary(report))
+    return write_text(markdown_summary(report), path)

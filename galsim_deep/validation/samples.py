@@ -47,6 +47,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from ..errors import InputError, MissingFieldError
 
 __all__ = ["SAMPLES", "ValidationSamples", "select_galaxies", "select_twins", "psf_profile",
            "parametric_profile", "truth_profile", "model_seed", "noise_field", "observe",
@@ -143,7 +144,7 @@ def select_galaxies(n_available, n, seed):
     if n is None or n >= n_available:
         return np.arange(n_available)
     if n < 1:
-        raise ValueError(f"the number of galaxies must be >= 1, got {n}")
+        raise InputError(f"the number of galaxies must be >= 1, got {n}")
     rng = np.random.default_rng([int(seed), 0])
     return np.sort(rng.choice(n_available, size=int(n), replace=False))
 
@@ -180,10 +181,10 @@ def select_twins(conditions, pool_conditions, pool_index, exclude=None):
     pool = np.asarray(pool_conditions, dtype=np.float64)
     pool_index = np.asarray(pool_index, dtype=np.int64)
     if pool.ndim != 2 or conditions.ndim != 2 or pool.shape[1] != conditions.shape[1]:
-        raise ValueError(f"conditions {conditions.shape} and pool {pool.shape} must be [N, C] "
+        raise InputError(f"conditions {conditions.shape} and pool {pool.shape} must be [N, C] "
                          f"and [M, C] with the same columns")
     if len(pool) < 2 or len(pool_index) != len(pool):
-        raise ValueError(f"a pool of at least 2 galaxies with one index each is needed, got "
+        raise InputError(f"a pool of at least 2 galaxies with one index each is needed, got "
                          f"{len(pool)} rows and {len(pool_index)} indices")
     scale = pool.std(axis=0)
     scale[~(scale > 0)] = 1.0
@@ -216,7 +217,7 @@ def psf_profile(psf, pixel_scale):
     psf = np.asarray(psf, dtype=np.float64)
     total = psf.sum()
     if not np.all(np.isfinite(psf)) or not total > 0:
-        raise ValueError("PSF image has non-finite values or a non-positive sum; the dataset "
+        raise InputError("PSF image has non-finite values or a non-positive sum; the dataset "
                          "is corrupt: rebuild it with galsim_deep.datasets.build")
     image = galsim.Image(np.ascontiguousarray(psf / total), scale=pixel_scale)
     # GalSim's Image.center for an even size is pixel S//2 (0-based), where
@@ -262,11 +263,11 @@ def parametric_profile(row, stamp_size, pixel_scale, sersic_prec=0.05):
 
     row = np.asarray(row, dtype=np.float64).ravel()
     if row.shape != (5,) or not np.all(np.isfinite(row)):
-        raise ValueError(f"a parametric row is 5 finite values (flux, half_light_radius, "
+        raise InputError(f"a parametric row is 5 finite values (flux, half_light_radius, "
                          f"sersic_n, q, beta), got {row.tolist()}; rebuild the dataset")
     flux, hlr, n, q, beta = row
     if hlr <= 0 or not 0 < q <= 1:
-        raise ValueError(f"parametric row {row.tolist()} has half_light_radius <= 0 or q "
+        raise InputError(f"parametric row {row.tolist()} has half_light_radius <= 0 or q "
                          f"outside (0, 1]; rebuild the dataset")
     n = float(np.clip(n, 0.3, 6.2))
     if sersic_prec > 0:
@@ -326,11 +327,11 @@ def noise_field(noise_power, seed, stamp_size=None):
     power = np.asarray(noise_power, dtype=np.float64)
     if power.ndim == 0:
         if stamp_size is None:
-            raise ValueError("stamp_size is needed with a scalar noise variance")
+            raise InputError("stamp_size is needed with a scalar noise variance")
         return rng.standard_normal((stamp_size, stamp_size)) * np.sqrt(max(float(power), 0.0))
     s = power.shape[0]
     if power.shape != (s, s // 2 + 1):
-        raise ValueError(f"noise_power has shape {power.shape}, expected an rfft2 layout "
+        raise InputError(f"noise_power has shape {power.shape}, expected an rfft2 layout "
                          f"[S, S // 2 + 1]")
     white = rng.standard_normal((s, s))
     return np.fft.irfft2(np.fft.rfft2(white) * np.sqrt(np.clip(power, 0.0, None)), s=(s, s))
@@ -410,12 +411,12 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
         names = list(dataset.condition_names)
         missing = [q for q in model.quantities if q not in names]
         if missing:
-            raise KeyError(f"the model is conditioned on {missing}, which the dataset "
+            raise MissingFieldError(f"the model is conditioned on {missing}, which the dataset "
                            f"{dataset_path} does not have (it has {names}); validate the "
                            f"model on a dataset built with those conditions")
         split_index = dataset.indices(split)
         if len(split_index) == 0:
-            raise ValueError(f"the {split!r} split of {dataset_path} is empty; use --split all "
+            raise InputError(f"the {split!r} split of {dataset_path} is empty; use --split all "
                              f"or another split")
         idx = split_index[select_galaxies(len(split_index), n, seed)]
         arrays = dataset.read(idx, fields)
@@ -423,7 +424,7 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
         source = str(dataset.source)
         has_truth = "truth" in dataset.fields
         if twin and not has_truth:
-            raise ValueError(f"the twin sample needs the noiseless truth, which {dataset_path} "
+            raise InputError(f"the twin sample needs the noiseless truth, which {dataset_path} "
                              f"(source {source}) does not have; only mock datasets do: "
                              f"validate without the twin sample")
         twin_index = twin_distance = None

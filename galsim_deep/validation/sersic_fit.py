@@ -4,7 +4,7 @@ A generative model's reconstruction of a galaxy starts from the noisy,
 PSF-convolved stamp; so does the parametric description a survey catalog
 gives (the COSMOS catalog's Sérsic fits).  :func:`fit_sersic` makes that
 description for a stamp with the same forward model the networks train
-through (:mod:`galsim_deep.training.physics`): a Sérsic profile sampled at
+through (:mod:`galsim_deep.forward_model`): a Sérsic profile sampled at
 pixel centres (the convention of the datasets' ``truth`` field), convolved
 with the stamp's effective PSF by zero-padded FFT, compared with the stamp
 under Gaussian pixel noise of the stamp's variance.  The unconvolved fitted
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize, signal, special
+from ..errors import InputError
 
 __all__ = ["SersicFit", "sersic_image", "fit_sersic", "fit_sersics"]
 
@@ -91,7 +92,7 @@ def sersic_image(stamp_size, pixel_scale, half_light_radius, n, g1=0.0, g2=0.0,
     """
     g_sq = g1 * g1 + g2 * g2
     if not 0 <= g_sq < 1:
-        raise ValueError(f"|g| must be below 1, got g1={g1}, g2={g2}")
+        raise InputError(f"|g| must be below 1, got g1={g1}, g2={g2}")
     centre = stamp_size // 2
     y, x = np.mgrid[0:stamp_size, 0:stamp_size].astype(np.float64)
     x = x - centre - x0
@@ -152,10 +153,10 @@ def fit_sersic(stamp, psf, noise_variance, pixel_scale, max_nfev=400):
     stamp = np.asarray(stamp, np.float64)
     psf = np.asarray(psf, np.float64)
     if stamp.ndim != 2 or stamp.shape[0] != stamp.shape[1] or psf.shape != stamp.shape:
-        raise ValueError(f"fit_sersic needs a square stamp and a PSF of the same shape, got "
+        raise InputError(f"fit_sersic needs a square stamp and a PSF of the same shape, got "
                          f"{stamp.shape} and {psf.shape}")
     if not np.isfinite(stamp).all() or not noise_variance > 0:
-        raise ValueError("fit_sersic needs a finite stamp and a positive noise_variance")
+        raise InputError("fit_sersic needs a finite stamp and a positive noise_variance")
     size = stamp.shape[0]
     sigma = np.sqrt(noise_variance)
 

@@ -42,6 +42,7 @@ import os
 import warnings
 
 import numpy as np
+from ..errors import InputError
 
 __all__ = [
     "STATISTICS", "HSM_STATISTICS", "MORPHOLOGY_STATISTICS", "FLAG_BAD_INPUT",
@@ -113,7 +114,7 @@ def smoothed_noise_sigma(noise_power, kernel, stamp_size):
     padded = np.zeros((n, n))
     ky, kx = kernel.shape
     if ky > n or kx > n:
-        raise ValueError(f"smoothing kernel ({ky}x{kx}) is larger than the stamp ({n}x{n}); "
+        raise InputError(f"smoothing kernel ({ky}x{kx}) is larger than the stamp ({n}x{n}); "
                          f"use a smaller smoothing_sigma")
     padded[:ky, :kx] = kernel
     k2 = np.abs(np.fft.rfft2(padded)) ** 2
@@ -121,7 +122,7 @@ def smoothed_noise_sigma(noise_power, kernel, stamp_size):
     if power.ndim == 0:
         return float(math.sqrt(max(float(power), 0.0) * float(np.sum(kernel ** 2))))
     if power.shape != (n, n // 2 + 1):
-        raise ValueError(f"noise_power has shape {power.shape}, expected the rfft2 layout "
+        raise InputError(f"noise_power has shape {power.shape}, expected the rfft2 layout "
                          f"({n}, {n // 2 + 1}) of a {n}x{n} stamp")
     # irfft2(X)[0, 0] = (1 / n^2) * sum of X over the full (Hermitian) grid.
     var = float(np.fft.irfft2(power * k2, s=(n, n))[0, 0])
@@ -430,7 +431,7 @@ def worker_pool(processes=None):
 
     processes = default_processes() if processes is None else int(processes)
     if processes < 1:
-        raise ValueError(f"processes must be >= 1, got {processes}")
+        raise InputError(f"processes must be >= 1, got {processes}")
     return ProcessPoolExecutor(max_workers=processes,
                                mp_context=multiprocessing.get_context("spawn"))
 
@@ -476,7 +477,7 @@ def measure_stamps(stamps, pixel_scale, noise_variance, noise_power=None, settin
 
     stamps = np.asarray(stamps)
     if stamps.ndim != 3 or stamps.shape[1] != stamps.shape[2]:
-        raise ValueError(f"stamps must have shape [N, S, S], got {stamps.shape}; "
+        raise InputError(f"stamps must have shape [N, S, S], got {stamps.shape}; "
                          f"pass a stack of square images")
     n = stamps.shape[0]
     noise_variance = np.broadcast_to(np.asarray(noise_variance, dtype=np.float64), (n,))
@@ -484,13 +485,13 @@ def measure_stamps(stamps, pixel_scale, noise_variance, noise_power=None, settin
         noise_power = np.asarray(noise_power)
         expected = (n, stamps.shape[1], stamps.shape[1] // 2 + 1)
         if noise_power.shape != expected:
-            raise ValueError(f"noise_power has shape {noise_power.shape}, expected {expected} "
+            raise InputError(f"noise_power has shape {noise_power.shape}, expected {expected} "
                              f"(rfft2 layout of each stamp)")
     if not (np.isfinite(pixel_scale) and pixel_scale > 0):
-        raise ValueError(f"pixel_scale must be a positive number of arcsec, got {pixel_scale}")
+        raise InputError(f"pixel_scale must be a positive number of arcsec, got {pixel_scale}")
     processes = default_processes() if processes is None else int(processes)
     if processes < 1:
-        raise ValueError(f"processes must be >= 1, got {processes}")
+        raise InputError(f"processes must be >= 1, got {processes}")
     chunk_size = max(1, int(chunk_size))
     tasks = [(stamps[i:i + chunk_size], noise_variance[i:i + chunk_size],
               None if noise_power is None else noise_power[i:i + chunk_size],

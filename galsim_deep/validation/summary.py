@@ -19,6 +19,7 @@ the validation report:
 import math
 
 import numpy as np
+from ..errors import InputError, MissingFieldError
 
 __all__ = [
     "robust_scatter", "mean_difference", "distances", "binned_statistics",
@@ -35,7 +36,7 @@ def _float(x):
 def _as_1d(x, name):
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array of per-galaxy values, got shape {arr.shape}")
+        raise InputError(f"{name} must be a 1-D array of per-galaxy values, got shape {arr.shape}")
     return arr
 
 
@@ -82,7 +83,7 @@ def mean_difference(x, y, n_boot=1000, seed=0):
     x = _as_1d(x, "x")
     y = _as_1d(y, "y")
     if x.shape != y.shape:
-        raise ValueError(f"x and y must describe the same galaxies (same length), got "
+        raise InputError(f"x and y must describe the same galaxies (same length), got "
                          f"{x.size} and {y.size}")
     fx, fy = np.isfinite(x), np.isfinite(y)
     out = {"n_x": int(fx.sum()), "n_y": int(fy.sum())}
@@ -164,7 +165,7 @@ def binned_statistics(condition, residual, n_bins=6):
     c = _as_1d(condition, "condition")
     r = _as_1d(residual, "residual")
     if c.shape != r.shape:
-        raise ValueError(f"condition and residual must have the same length, got "
+        raise InputError(f"condition and residual must have the same length, got "
                          f"{c.size} and {r.size}")
     ok = np.isfinite(c) & np.isfinite(r)
     c, r = c[ok], r[ok]
@@ -308,17 +309,17 @@ def summarize(measurements, conditions, statistics, reference="real", n_bins=6,
         the reference, and ``failure_fractions`` (sample -> stat -> fraction).
     """
     if reference not in measurements:
-        raise KeyError(f"reference sample {reference!r} is not among the measured samples "
+        raise MissingFieldError(f"reference sample {reference!r} is not among the measured samples "
                        f"{sorted(measurements)}; pass one of them as reference")
     ref = measurements[reference]
     n = len(ref[statistics[0]])
     for name, meas in measurements.items():
         for stat in statistics:
             if stat not in meas:
-                raise KeyError(f"sample {name!r} has no statistic {stat!r}; measure it with "
+                raise MissingFieldError(f"sample {name!r} has no statistic {stat!r}; measure it with "
                                f"galsim_deep.validation.statistics.measure_stamps")
             if len(meas[stat]) != n:
-                raise ValueError(f"sample {name!r} has {len(meas[stat])} values of {stat!r}, "
+                raise InputError(f"sample {name!r} has {len(meas[stat])} values of {stat!r}, "
                                  f"the reference has {n}: samples must describe the same galaxies")
     others = [s for s in measurements if s != reference]
     summary = {"n_galaxies": int(n), "reference": reference,

@@ -1,2 +1,13 @@
 """The Flow-VAE family (Lanusse et al. 2020): a ResNet VAE trained through the PSF and
-noise model, plus a conditional Masked Autoregressive Flow in its latent space."""
+noise model, plus a conditional Masked Autoregressive Flow in its latent space.
+
+* :mod:`~galsim_deep.training.flow_vae.networks` - the ResNet encoder and decoder;
+* :mod:`~galsim_deep.training.flow_vae.model` - :class:`~galsim_deep.training.flow_vae.model.FlowVAE`,
+  the networks in physical units;
+* :mod:`~galsim_deep.training.flow_vae.losses` - the likelihood through the PSF, free bits,
+  total variation and bottleneck terms;
+* :mod:`~galsim_deep.training.flow_vae.train` - the autoencoder's trainer
+  (``galsim-deep train flow-vae``);
+* :mod:`~galsim_deep.training.flow_vae.export` - the hub module's signatures;
+* :mod:`~galsim_deep.training.flow_vae.family` - the family's entry in the registry.
+"""

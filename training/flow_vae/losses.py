@@ -7,15 +7,15 @@ Per stamp, the loss minimised is::
     + tv_factor * TV(profile / sigma)  smoothness of the unconvolved profile
     + w(step) * |h_in - h_out|**2     bottleneck l2, decaying to zero
 
-with ``log p(x | z)`` from :func:`~galsim_deep.training.physics.pixel_log_likelihood`
-(Eq. 4) or :func:`~galsim_deep.training.physics.fourier_log_likelihood` (Eq. 5)
+with ``log p(x | z)`` from :func:`~galsim_deep.forward_model.pixel_log_likelihood`
+(Eq. 4) or :func:`~galsim_deep.forward_model.fourier_log_likelihood` (Eq. 5)
 of ``convolve_psf(decoder(z), psf)``.  The total variation is measured in
 units of the stamp's noise standard deviation, so ``tv_factor`` is relative to
 the chi-square.  Free bits are applied to each stamp's KL divergence.
 """
 import tensorflow as tf
 
-from .. import physics
+from galsim_deep import forward_model as physics
 
 __all__ = ["linear_decay", "kl_standard_normal", "free_bits_kl", "flow_vae_loss"]
 

@@ -5,45 +5,21 @@
 (flux per pixel, PSFs of unit sum) and the networks' units:
 
 * the stamp is divided by ``flux_scale`` (a stored number set from the
-  training data, see :func:`auto_flux_scale`) before the encoder;
+  training data, see :func:`galsim_deep.training.flux_scale.auto_flux_scale`) before the encoder;
 * the PSF, the encoder's second channel, is divided by its peak value;
 * the decoder's output is multiplied by ``flux_scale``, so a decoded profile
   is in the dataset's flux per pixel, unconvolved and centred like the
   training galaxies.
 
 The latent flow of the paper's "Flow-VAE" is a separate
-:class:`~galsim_deep.training.flows.ConditionalMAF`, trained afterwards on the
+:class:`~galsim_deep.flows.ConditionalMAF`, trained afterwards on the
 frozen encoder.
 """
-import numpy as np
 import tensorflow as tf
 
 from .networks import Decoder, Encoder
 
-__all__ = ["FlowVAE", "auto_flux_scale"]
-
-
-def auto_flux_scale(stamps):
-    """Pick the network flux unit from training stamps: the median per-stamp peak.
-
-    Parameters
-    ----------
-    stamps : numpy.ndarray
-        ``[N, S, S]`` training stamps, flux per pixel.
-
-    Returns
-    -------
-    float
-        Flux per pixel that maps a typical galaxy's peak to about 1.
-    """
-    stamps = np.asarray(stamps, dtype=np.float64)
-    if stamps.ndim != 3 or len(stamps) == 0:
-        raise ValueError(f"auto_flux_scale needs stamps [N, S, S] with N > 0, got {stamps.shape}")
-    scale = float(np.median(stamps.reshape(len(stamps), -1).max(axis=1)))
-    if not np.isfinite(scale) or scale <= 0:
-        raise ValueError(f"could not derive flux_scale from the training stamps (median peak "
-                         f"{scale}); set vae.flux_scale in the recipe to a positive number")
-    return scale
+__all__ = ["FlowVAE"]
 
 
 class FlowVAE(tf.Module):

@@ -24,24 +24,16 @@ connections*: a random fraction of the decoder's activations at each stage
 resolution, which eases the early training of a deep autoencoder; the
 fraction decays to zero (section 4.2.1), after which the decoder works alone.
 
-Layers are ``tf_keras`` (see :mod:`galsim_deep.training.flows`), with seeded
+Layers are ``tf_keras`` (see :mod:`galsim_deep.flows`), with seeded
 initialisers.
 """
 import tensorflow as tf
 import tf_keras
 
-__all__ = ["ResidualBlock", "Encoder", "Decoder", "stage_depths", "mix_transverse"]
+from galsim_deep.training.resnet import stage_depths
+from galsim_deep.errors import InputError
 
-
-def stage_depths(n_stages, base_depth, max_depth):
-    """Depths ``d(i) = min(base_depth * 2**i, max_depth)`` for ``i = 0 .. n_stages``.
-
-    Returns
-    -------
-    list of int
-        ``n_stages + 1`` depths: one per stage and the bottleneck's.
-    """
-    return [min(base_depth * 2 ** i, max_depth) for i in range(n_stages + 1)]
+__all__ = ["ResidualBlock", "Encoder", "Decoder", "mix_transverse"]
 
 
 def _conv(depth, kernel, seed, strides=1, **kwargs):
@@ -185,7 +177,7 @@ class Decoder(tf_keras.layers.Layer):
                  activation="elu", seed=0, output_bias=-6.0, **kwargs):
         super().__init__(**kwargs)
         if stamp_size % 2 ** n_stages:
-            raise ValueError(f"stamp_size {stamp_size} is not a multiple of 2**n_stages = "
+            raise InputError(f"stamp_size {stamp_size} is not a multiple of 2**n_stages = "
                              f"{2 ** n_stages}; use fewer stages or another stamp size")
         self.depths = stage_depths(n_stages, base_depth, max_depth)
         self.bottom = stamp_size // 2 ** n_stages

@@ -8,12 +8,13 @@ the PSF and noise of the training stamps (Lanusse et al. 2020, section 2.2).
   membership ``q(y | z)``;
 * :mod:`~galsim_deep.training.mpcc.networks` - generator, discriminator and encoder
   (sharing residual blocks);
-* :mod:`~galsim_deep.training.mpcc.forward` - the observation of a generated profile;
 * :mod:`~galsim_deep.training.mpcc.losses` - hinge loss and the terms of Eqs. 7.13-7.16;
 * :mod:`~galsim_deep.training.mpcc.model` - :class:`~galsim_deep.training.mpcc.model.MPCC`,
   the networks in physical units;
 * :mod:`~galsim_deep.training.mpcc.train` - Algorithm 1 (``galsim-deep train mpcc``);
-* :mod:`~galsim_deep.training.mpcc.export` - the hub module (``galsim-deep export``);
-* :mod:`~galsim_deep.training.mpcc.evaluate` - clustering accuracy, reconstruction error,
-  figures.
+* :mod:`~galsim_deep.training.mpcc.export` - the hub module (``galsim-deep train export``);
+* :mod:`~galsim_deep.training.mpcc.family` - the family's entry in the registry.
+
+Generated profiles are observed with :func:`galsim_deep.forward_model.observe`;
+clustering is measured by :mod:`galsim_deep.validation.clustering`.
 """

@@ -34,14 +34,11 @@ The metadata is that of a Flow-VAE module (conditions with their training
 statistics, flux convention, centring, provenance) with ``family: mpcc``,
 ``n_clusters``, the prior's parameters and the training metrics.
 """
-from pathlib import Path
-
 import tensorflow as tf
 
-from ..export import export_module
-from ..recipes import check_dataset
+from galsim_deep.training.export import export_trained
 
-__all__ = ["MPCCModule", "export_mpcc", "mpcc_metadata"]
+__all__ = ["MPCCModule", "export_mpcc"]
 
 
 class MPCCModule(tf.Module):
@@ -115,75 +112,38 @@ class MPCCModule(tf.Module):
         return {"log_prob": self.flow.log_prob(z, tf.stack(conds, axis=1))}
 
 
-def mpcc_metadata(recipe, data, name, version, model, mpcc_log=None, flow_log=None):
-    """Module metadata of a recipe's trained MPCC model.
-
-    The conditions, flux convention, centring and provenance are made as for
-    a Flow-VAE (:func:`galsim_deep.training.flow_vae.export.module_metadata`);
-    then the family-specific entries are set.
-
-    Parameters
-    ----------
-    recipe : dict
-        The loaded MPCC recipe.
-    data : StampDataset
-        Its dataset.
-    name, version : str
-    model : MPCC
-        The trained model (for the prior's parameters).
-    mpcc_log, flow_log : dict, optional
-        The run logs of the two trainings.
-
-    Returns
-    -------
-    dict
-        Metadata without ``format_version`` and ``signatures``.
-    """
-    from ..flow_vae.export import module_metadata, run_log_metrics
-
+def _prior_metadata(recipe):
+    """``extra_metadata`` of :func:`export_trained`: the mixture and its size."""
     m = recipe["mpcc"]
-    mpcc_log, flow_log = mpcc_log or {}, flow_log or {}
-    stamp_size = recipe["dataset"]["stamp_size"]
-    description = recipe["export"]["description"] or (
-        f"MPCC (GMM-prior GAN with encoder, Astorga et al. 2020) with {m['n_clusters']} "
-        f"clusters trained with recipe {recipe['name']}: {stamp_size}x{stamp_size} stamps at "
-        f"{recipe['dataset']['pixel_scale']} arcsec/pixel, conditioned on "
-        f"{', '.join(recipe['flow']['conditions'])} through a latent flow")
-    # The Flow-VAE metadata reads the latent size and step count from a 'vae' section.
-    view = dict(recipe, vae={"latent_size": m["latent_size"],
-                             "steps": int(mpcc_log.get("steps", m["steps"]))},
-                export=dict(recipe["export"], description=description))
-    meta = module_metadata(view, data, name, version, None, flow_log)
-    meta["family"] = "mpcc"
-    meta["n_clusters"] = int(m["n_clusters"])
-    meta["prior"] = {
-        "means": model.prior.means.numpy().round(6).tolist(),
-        "stddevs": model.prior.stddevs.numpy().round(6).tolist(),
-        "floor": float(m["prior_floor"]),
-        "cluster_of_sample": "argmax_k q(k | z) of the flow's z (Eq. 7.15)",
-    }
-    meta["metrics"].update(run_log_metrics("mpcc", mpcc_log))
-    meta["provenance"]["standing_batches"] = int(m["standing_batches"])
-    return meta
+
+    def add(model, meta):
+        meta["n_clusters"] = int(m["n_clusters"])
+        meta["prior"] = {
+            "means": model.prior.means.numpy().round(6).tolist(),
+            "stddevs": model.prior.stddevs.numpy().round(6).tolist(),
+            "floor": float(m["prior_floor"]),
+            "cluster_of_sample": "argmax_k q(k | z) of the flow's z (Eq. 7.15)",
+        }
+        meta["provenance"]["standing_batches"] = int(m["standing_batches"])
+
+    return add
 
 
-def export_mpcc(mpcc_checkpoint_dir, flow_checkpoint_dir, recipe, out_dir, name=None,
-                version=None, overwrite=False):
-    """Write a recipe's trained MPCC model as a module directory.
+def export_mpcc(recipe, out_dir, name=None, version=None, overwrite=False):
+    """Write a recipe's trained MPCC model (with its latent flow) as a module directory.
+
+    The generator gets its standing statistics first (the family's
+    ``restore_for_sampling``).
 
     Parameters
     ----------
-    mpcc_checkpoint_dir, flow_checkpoint_dir : str or Path
-        Folders of the MPCC and latent-flow checkpoints (normally
-        ``<output_dir>/mpcc`` and ``<output_dir>/flow``); the latest of each
-        is used.
     recipe : dict
-        The loaded MPCC recipe they were trained with.
+        The loaded MPCC recipe; the latest checkpoints of ``<output_dir>/mpcc``
+        and ``<output_dir>/flow`` are used.
     out_dir : str or Path
         The module directory to write.
     name, version : str, optional
-        Module name and version (default: the recipe's ``export`` section,
-        or the recipe name and ``1.0.0``).
+        Module name and version (default: the recipe's ``export`` section).
     overwrite : bool
         Replace an existing ``out_dir``.
 
@@ -192,19 +152,13 @@ def export_mpcc(mpcc_checkpoint_dir, flow_checkpoint_dir, recipe, out_dir, name=
     Path
         The module directory, validated by loading it back.
     """
-    from ..flow_vae.export import read_run_log
-    from ..train_latent_flow import restore_flow
-    from .train import restore_mpcc
-
-    data = check_dataset(recipe)
-    model, _ = restore_mpcc(recipe, mpcc_checkpoint_dir)
-    flow, _ = restore_flow(recipe, flow_checkpoint_dir)
     m = recipe["mpcc"]
-    model.standing_statistics(m["standing_batches"], m["batch_size"], recipe["seed"])
-    module = MPCCModule(model, flow, recipe["flow"]["conditions"])
-    name = name or recipe["export"]["name"] or recipe["name"]
-    version = version or recipe["export"]["version"]
-    meta = mpcc_metadata(recipe, data, name, version, model,
-                         read_run_log(Path(mpcc_checkpoint_dir) / "training_log.json"),
-                         read_run_log(Path(flow_checkpoint_dir) / "training_log.json"))
-    return export_module(module, out_dir, meta, module.signatures(), overwrite=overwrite)
+    size = recipe["dataset"]["stamp_size"]
+    description = (f"MPCC (GMM-prior GAN with encoder, Astorga et al. 2020) with "
+                   f"{m['n_clusters']} clusters trained with recipe {recipe['name']}: "
+                   f"{size}x{size} stamps at {recipe['dataset']['pixel_scale']} arcsec/pixel, "
+                   f"conditioned on {', '.join(recipe['flow']['conditions'])} through a "
+                   f"latent flow")
+    return export_trained(recipe, out_dir, MPCCModule, description,
+                          extra_metadata=_prior_metadata(recipe), name=name, version=version,
+                          overwrite=overwrite)

@@ -1,7 +1,7 @@
 """Generator, discriminator and encoder of the MPCC family (BigGAN-like residual networks).
 
 With ``n`` stages on ``S x S`` stamps and depths ``d(i) = min(base_depth * 2**i,
-max_depth)`` (:func:`~galsim_deep.training.flow_vae.networks.stage_depths`):
+max_depth)`` (:func:`~galsim_deep.training.resnet.stage_depths`):
 
 Generator ``p(x | z, y)``::
 
@@ -34,8 +34,9 @@ at the bottom resolution.  The first ``shared_blocks`` (3) blocks form the
 import tensorflow as tf
 import tf_keras
 
-from ..flow_vae.networks import stage_depths
+from galsim_deep.training.resnet import stage_depths
 from .spectral import SNConv2D, SNDense
+from galsim_deep.errors import InputError
 
 __all__ = ["StandingBatchNorm", "UpBlock", "DownBlock", "Generator", "Trunk",
            "DiscriminatorHead", "EncoderHead", "accumulate_standing_statistics"]
@@ -207,7 +208,7 @@ class Generator(tf_keras.layers.Layer):
                  **kwargs):
         super().__init__(**kwargs)
         if stamp_size % 2 ** n_stages:
-            raise ValueError(f"stamp_size {stamp_size} is not a multiple of 2**n_stages = "
+            raise InputError(f"stamp_size {stamp_size} is not a multiple of 2**n_stages = "
                              f"{2 ** n_stages}; use fewer stages or another stamp size")
         self.depths = stage_depths(n_stages, base_depth, max_depth)
         self.bottom = stamp_size // 2 ** n_stages
@@ -282,7 +283,7 @@ def accumulate_standing_statistics(generator, batches):
             generator(z, y, training=True)
             count += 1
         if count == 0:
-            raise ValueError("accumulate_standing_statistics needs at least one batch")
+            raise InputError("accumulate_standing_statistics needs at least one batch")
         for bn in norms:
             means, variances = zip(*bn._collected)
             bn.mean.assign(tf.add_n(list(means)) / len(means))
@@ -311,7 +312,7 @@ class Trunk(tf_keras.layers.Layer):
         super().__init__(**kwargs)
         plan = _block_plan(n_stages, base_depth, max_depth)
         if shared_blocks > len(plan):
-            raise ValueError(f"shared_blocks {shared_blocks} is more than the {len(plan)} "
+            raise InputError(f"shared_blocks {shared_blocks} is more than the {len(plan)} "
                              f"residual blocks of {n_stages} stages; lower it")
         self.embed = SNConv2D(base_depth, 1, seed=seed, name="embed")
         self.blocks = [DownBlock(d, down, True, activation, seed + 10 * (i + 1), name=f"block{i}")

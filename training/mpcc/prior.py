@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 import tensorflow as tf
+from galsim_deep.errors import InputError
 
 __all__ = ["GMMPrior"]
 
@@ -47,9 +48,9 @@ class GMMPrior(tf.Module):
                  name="gmm_prior"):
         super().__init__(name=name)
         if n_clusters < 2:
-            raise ValueError(f"a mixture prior needs n_clusters >= 2, got {n_clusters}")
+            raise InputError(f"a mixture prior needs n_clusters >= 2, got {n_clusters}")
         if floor <= 0:
-            raise ValueError(f"the standard-deviation floor must be > 0, got {floor}")
+            raise InputError(f"the standard-deviation floor must be > 0, got {floor}")
         self.n_clusters = int(n_clusters)
         self.latent_size = int(latent_size)
         self.floor = float(floor)

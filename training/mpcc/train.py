@@ -22,8 +22,8 @@ the encoder at ``optimizer.learning_rate`` (2e-4), the prior at the larger
 of (run seed, step, replica, use), and a resumed run skips the data batches
 the interrupted one used, so the same recipe gives the same weights whether
 it runs in one go or is interrupted and resumed.  Checkpoints, the run log,
-TensorBoard scalars and the progress bar work as for the Flow-VAE
-(:mod:`galsim_deep.training.train_flow_vae`).
+TensorBoard scalars and the progress bar are the
+:class:`~galsim_deep.training.loop.TrainingLoop`'s, as for every family.
 
 The generator's batch norm is trained with batch statistics; its standing
 statistics are computed at export (:mod:`galsim_deep.training.mpcc.export`).  The conditional latent
@@ -31,26 +31,24 @@ flow is trained afterwards on the frozen encoder with
 :func:`galsim_deep.training.train_latent_flow.train_latent_flow`, exactly as
 for a Flow-VAE.
 """
-import time
 from pathlib import Path
 
-import numpy as np
 import tensorflow as tf
-from tqdm.auto import tqdm
 
-from ..flow_vae.model import auto_flux_scale
-from ..optim import make_optimizer
-from ..recipes import check_dataset, recipe_digest
-from ..runtime import (RunLog, check_replica_batch, configure_determinism, make_strategy,
-                       restore_latest, snapshot_recipe, step_seed,
-                       write_scalars)
-from .forward import observe
+from galsim_deep.forward_model import observe
+from galsim_deep.training.distribute import check_replica_batch, make_strategy
+from galsim_deep.training.flux_scale import initial_flux_scale
+from galsim_deep.training.loop import TrainingLoop, snapshot_recipe
+from galsim_deep.training.optim import make_optimizer
+from galsim_deep.training.recipes import check_dataset, recipe_digest
+from galsim_deep.training.seeds import configure_determinism, step_seed
+
 from .losses import (cluster_cross_entropy, encoder_nll, hinge_discriminator_loss,
                      hinge_generator_loss, prior_regularizer)
 from .model import MPCC
+from galsim_deep.errors import InputError
 
-__all__ = ["train_mpcc", "build_mpcc", "restore_mpcc", "make_train_step", "MPCC_FIELDS",
-           "SCALARS"]
+__all__ = ["train_mpcc", "build_mpcc", "make_train_step", "MPCC_FIELDS", "SCALARS"]
 
 #: Dataset fields MPCC trains on.
 MPCC_FIELDS = ("stamp", "psf", "noise_variance", "noise_power")
@@ -67,28 +65,6 @@ def build_mpcc(recipe):
                 m["embedding_size"], m["n_stages"], m["base_depth"], m["max_depth"],
                 m["shared_blocks"], m["activation"], m["prior_floor"], m["prior_init_scale"],
                 seed=recipe["seed"])
-
-
-def restore_mpcc(recipe, checkpoint_dir=None):
-    """The model of the latest checkpoint of a recipe's MPCC run.
-
-    Parameters
-    ----------
-    recipe : dict
-        A loaded MPCC recipe.
-    checkpoint_dir : str or Path, optional
-        Default ``<output_dir>/mpcc``.
-
-    Returns
-    -------
-    model : MPCC
-    step : int
-        The step (pass of Algorithm 1) of the checkpoint.
-    """
-    checkpoint_dir = Path(checkpoint_dir or Path(recipe["output_dir"]) / "mpcc")
-    return restore_latest(checkpoint_dir, lambda: build_mpcc(recipe), "model",
-                          f"no MPCC checkpoint in {checkpoint_dir}; train the model first "
-                          f"with\n    galsim-deep train mpcc {recipe['source']}")
 
 
 def _data(recipe, skip_steps):
@@ -115,7 +91,7 @@ def _check_batches(recipe, replicas):
         n_train = len(data.indices("train"))
     need = m["batch_size"] * m["d_steps"]
     if n_train < need:
-        raise ValueError(f"the train split of {recipe['dataset']['path']} has {n_train} stamps, "
+        raise InputError(f"the train split of {recipe['dataset']['path']} has {n_train} stamps, "
                          f"fewer than the {need} of one step (mpcc.batch_size x mpcc.d_steps); "
                          f"lower mpcc.batch_size or build a larger dataset with\n    "
                          f"{recipe['dataset']['build_command']}")
@@ -272,7 +248,7 @@ def make_train_step(model, optimizers, recipe, strategy):
     return train_step
 
 
-def train_mpcc(recipe, progress=True, stop_at=None):
+def train_mpcc(recipe, progress=True, stop_at=None, init_from=None):
     """Train (or resume training) the MPCC model of a recipe.
 
     Parameters
@@ -284,20 +260,19 @@ def train_mpcc(recipe, progress=True, stop_at=None):
     stop_at : int, optional
         Stop after this step (checkpointing it) instead of ``mpcc.steps``;
         a later call resumes from there.
+    init_from : str or Path, optional
+        A new run starts from these weights: an exported MPCC module
+        directory, a run's ``mpcc`` checkpoint folder or a checkpoint.
 
     Returns
     -------
     dict
         The run log: ``steps``, ``wall_time_s``, ``seconds_per_step``,
         ``metrics`` (last scalars; ``test_cluster_accuracy`` at the end when
-        the dataset has morphology labels), ``steady_seconds_per_step`` (the
-        time per step of this session after its first, graph-building one),
-        ``checkpoint``.
+        the dataset has morphology labels), ``history``,
+        ``steady_seconds_per_step`` (the time per step of this session after
+        its first, graph-building one), ``checkpoint``.
     """
-    if recipe.get("family") != "mpcc":
-        raise ValueError(f"recipe {recipe['name']!r} is a {recipe.get('family')!r} recipe; "
-                         f"train it with `galsim-deep train flow-vae`, or pick an MPCC recipe "
-                         f"(family: mpcc), e.g. mpcc-mock-cosmos-64")
     cfg = recipe["mpcc"]
     out = Path(recipe["output_dir"]) / "mpcc"
     data = check_dataset(recipe)
@@ -320,70 +295,31 @@ def train_mpcc(recipe, progress=True, stop_at=None):
     step = optimizers["g"].iterations
     ckpt = tf.train.Checkpoint(model=model, step=step, **{f"{k}_optimizer": v
                                                            for k, v in optimizers.items()})
-    manager = tf.train.CheckpointManager(ckpt, str(out), max_to_keep=cfg["keep_checkpoints"])
-    if manager.latest_checkpoint:
-        ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-    else:
-        scale = cfg["flux_scale"]
-        if scale == "auto":
-            stamps = data.read(data.indices("train")[:2000], ["stamp"])["stamp"]
-            scale = auto_flux_scale(stamps)
-        model.flux_scale.assign(float(scale))
-    start = int(step.numpy())
-    total = min(cfg["steps"], stop_at) if stop_at is not None else cfg["steps"]
+    loop = TrainingLoop(out, ckpt, step, cfg["steps"], cfg["checkpoint_every"],
+                        cfg["summary_every"], cfg["keep_checkpoints"], desc="train MPCC",
+                        progress=progress, stop_at=stop_at,
+                        log_dir=Path(recipe["output_dir"]) / "logs" / "mpcc",
+                        hint="lower mpcc.optimizer.learning_rate or check the dataset for bad "
+                             "stamps")
+    warm = None if init_from is None else {"objects": {"model": model}, "source": init_from}
+    start = loop.restore(
+        initialize=lambda: model.flux_scale.assign(initial_flux_scale(cfg["flux_scale"], data)),
+        init_from=warm)
 
     batches = iter(strategy.experimental_distribute_dataset(_data(recipe, start)))
     train_step = make_train_step(model, optimizers, recipe, strategy)
-
-    writer = tf.summary.create_file_writer(str(Path(recipe["output_dir"]) / "logs" / "mpcc"))
-    log = RunLog(out / "training_log.json")
-    log.data.update(recipe=recipe["name"], batch_size=cfg["batch_size"], replicas=replicas,
-                    d_steps=cfg["d_steps"], e_steps=cfg["e_steps"],
-                    flux_scale=float(model.flux_scale.numpy()))
-    log.start(start)
-    scalars = {}
-    steady = None  # (time, step) after the session's first step, which builds the graphs
-    bar = tqdm(total=total, initial=min(start, total), desc="train MPCC", unit="step",
-               disable=not progress, dynamic_ncols=True)
-    try:
-        while int(step.numpy()) < total:
-            scalars = train_step(next(batches))
-            now = int(step.numpy())
-            if steady is None:
-                steady = (time.perf_counter(), now)
-            bar.update(1)
-            if now % cfg["summary_every"] == 0 or now == total:
-                scalars = {k: float(v) for k, v in scalars.items()}
-                bad = [k for k, v in scalars.items() if not np.isfinite(v)]
-                if bad:
-                    raise FloatingPointError(
-                        f"MPCC losses {bad} became non-finite at step {now}; lower "
-                        f"mpcc.optimizer.learning_rate or check the dataset for bad stamps "
-                        f"(the last good checkpoint is {manager.latest_checkpoint})")
-                bar.set_postfix(d=f"{scalars['d_loss']:.3g}", g=f"{scalars['g_loss']:.3g}",
-                                acc=f"{scalars['prior_accuracy']:.2f}")
-                write_scalars(writer, now, scalars)
-            if now % cfg["checkpoint_every"] == 0 or now == total:
-                manager.save(checkpoint_number=now)
-                log.update(now, **{k: float(v) for k, v in scalars.items()})
-    except KeyboardInterrupt:
-        manager.save(checkpoint_number=int(step.numpy()))
-        log.update(int(step.numpy()), **{k: float(v) for k, v in scalars.items()})
-        raise
-    finally:
-        bar.close()
-        writer.close()
-    if manager.latest_checkpoint is None:
-        manager.save(checkpoint_number=int(step.numpy()))
-    if steady is not None and int(step.numpy()) > steady[1]:
-        log.data["steady_seconds_per_step"] = round(
-            (time.perf_counter() - steady[0]) / (int(step.numpy()) - steady[1]), 5)
-    if int(step.numpy()) >= cfg["steps"] and "label" in data.fields:
-        from .evaluate import dataset_clustering
+    loop.log.data.update(recipe=recipe["name"], batch_size=cfg["batch_size"], replicas=replicas,
+                         d_steps=cfg["d_steps"], e_steps=cfg["e_steps"],
+                         flux_scale=float(model.flux_scale.numpy()))
+    log = loop.run(lambda: train_step(next(batches)),
+                   postfix=lambda s: {"d": f"{s['d_loss']:.3g}", "g": f"{s['g_loss']:.3g}",
+                                      "acc": f"{s['prior_accuracy']:.2f}"})
+    if log["steps"] >= cfg["steps"] and "label" in data.fields:
+        from galsim_deep.validation.clustering import dataset_clustering
 
         result = dataset_clustering(model, recipe["dataset"]["path"], split="test")
         if result is not None:
-            log.data["metrics"]["test_cluster_accuracy"] = result["accuracy"]
-    log.data["checkpoint"] = manager.latest_checkpoint
-    log.write()
-    return dict(log.data)
+            loop.log.data["metrics"]["test_cluster_accuracy"] = result["accuracy"]
+            loop.log.write()
+            log = dict(loop.log.data)
+    return log

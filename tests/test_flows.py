@@ -4,7 +4,7 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from galsim_deep.training.flows import ConditionalMAF  # noqa: E402
+from galsim_deep.flows import ConditionalMAF  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 import tf_keras
+from .errors import InputError
 
 tfb = tfp.bijectors
 
@@ -68,10 +69,10 @@ class ConditionalMAF(tf.Module):
                  name="conditional_maf"):
         super().__init__(name=name)
         if latent_size < 2:
-            raise ValueError(f"a masked autoregressive flow needs latent_size >= 2, "
+            raise InputError(f"a masked autoregressive flow needs latent_size >= 2, "
                              f"got {latent_size}")
         if condition_size < 1:
-            raise ValueError("a conditional flow needs at least one condition")
+            raise InputError("a conditional flow needs at least one condition")
         self.latent_size = int(latent_size)
         self.condition_size = int(condition_size)
         self.n_stages = int(n_stages)
@@ -136,9 +137,9 @@ class ConditionalMAF(tf.Module):
         """
         c = np.asarray(conditions, dtype=np.float64)
         if c.ndim != 2 or c.shape[1] != self.condition_size:
-            raise ValueError(f"conditions must be [N, {self.condition_size}], got {c.shape}")
+            raise InputError(f"conditions must be [N, {self.condition_size}], got {c.shape}")
         if not np.all(np.isfinite(c)):
-            raise ValueError("conditions contain NaN or infinite values; drop or fill those "
+            raise InputError("conditions contain NaN or infinite values; drop or fill those "
                              "rows of the catalogue before training the flow")
         std = c.std(axis=0)
         std = np.where(std > 0, std, 1.0)
@@ -158,9 +159,9 @@ class ConditionalMAF(tf.Module):
         """
         z = np.asarray(z, dtype=np.float64)
         if z.ndim != 2 or z.shape[1] != self.latent_size:
-            raise ValueError(f"codes must be [N, {self.latent_size}], got {z.shape}")
+            raise InputError(f"codes must be [N, {self.latent_size}], got {z.shape}")
         if not np.all(np.isfinite(z)):
-            raise ValueError("latent codes contain NaN or infinite values")
+            raise InputError("latent codes contain NaN or infinite values")
         shift = np.median(z, axis=0)
         scale = 1.4826 * np.median(np.abs(z - shift), axis=0)
         scale = np.where(scale > 0, scale, z.std(axis=0))

@@ -1,4 +1,4 @@
-"""The supervised classifier that bounds the clustering accuracy (training/mpcc/ceiling.py)."""
+"""The stamp classifier and the supervised ceiling of a clustering accuracy (training/classifier.py)."""
 import json
 
 import numpy as np
@@ -8,7 +8,7 @@ pytest.importorskip("tensorflow")
 import tensorflow as tf  # noqa: E402
 
 from galsim_deep.cli import main  # noqa: E402
-from galsim_deep.training.mpcc.ceiling import _augment, classifier_inputs  # noqa: E402
+from galsim_deep.training.classifier import _augment, classifier_inputs  # noqa: E402
 
 
 def test_classifier_inputs_known_values():
@@ -44,7 +44,7 @@ def test_augment_gives_a_rotation_or_flip_of_each_image():
 
 
 def test_classify_command_trains_resumes_and_reports(mock_dataset_path, tmp_path, capsys):
-    args = ["classify", "--dataset", str(mock_dataset_path), "--batch-size", "8", "--quiet"]
+    args = ["train", "classifier", "--dataset", str(mock_dataset_path), "--batch-size", "8", "--quiet"]
     assert main(args + ["--out", str(tmp_path / "a"), "--epochs", "2"]) == 0
     assert "supervised test accuracy" in capsys.readouterr().out
     report = json.loads((tmp_path / "a" / "ceiling.json").read_text())
@@ -57,10 +57,11 @@ def test_classify_command_trains_resumes_and_reports(mock_dataset_path, tmp_path
     assert "| true \\ predicted |" in (tmp_path / "a" / "ceiling.md").read_text()
     # One epoch, then resumed to two: the same training record as two in one go.
     assert main(args + ["--out", str(tmp_path / "b"), "--epochs", "1"]) == 0
-    # As if killed after writing epoch 2's log line but before its checkpoint.
-    log_path = tmp_path / "b" / "checkpoints" / "train_log.json"
+    # As if killed after writing epoch 2's log row but before its checkpoint.
+    log_path = tmp_path / "b" / "checkpoints" / "training_log.json"
     log = json.loads(log_path.read_text())
-    log_path.write_text(json.dumps(dict(log, train_accuracy=log["train_accuracy"] + [0.5])))
+    log_path.write_text(json.dumps(dict(log, steps=2, history=log["history"] + [
+        {"step": 2, "train_accuracy": 0.5}])))
     assert main(args + ["--out", str(tmp_path / "b"), "--epochs", "2"]) == 0
     resumed = json.loads((tmp_path / "b" / "ceiling.json").read_text())
     assert resumed["train_accuracy"] == report["train_accuracy"]
@@ -72,7 +73,7 @@ def test_classify_command_trains_resumes_and_reports(mock_dataset_path, tmp_path
 
 
 def test_classify_needs_labels(tmp_path, mock_dataset_path, capsys):
-    assert main(["classify", "--dataset", str(tmp_path / "none.h5"), "--out",
+    assert main(["train", "classifier", "--dataset", str(tmp_path / "none.h5"), "--out",
                  str(tmp_path / "r"), "--quiet"]) == 1
     assert "does not exist" in capsys.readouterr().err
     import shutil
@@ -83,6 +84,6 @@ def test_classify_needs_labels(tmp_path, mock_dataset_path, capsys):
     shutil.copy(mock_dataset_path, path)
     with h5py.File(path, "r+") as f:
         del f["label"]
-    assert main(["classify", "--dataset", str(path), "--out", str(tmp_path / "r"),
+    assert main(["train", "classifier", "--dataset", str(path), "--out", str(tmp_path / "r"),
                  "--quiet"]) == 1
     assert "label" in capsys.readouterr().err

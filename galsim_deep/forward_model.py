@@ -1,16 +1,20 @@
 """The physical forward model of a stamp, inside the TensorFlow graph.
 
 A generative model outputs the *unconvolved* light profile of a galaxy; the
-observed stamp is that profile convolved with the stamp's PSF plus noise.
-This module holds the pieces that connect the two, each a pure function of
-tensors so that gradients flow through them:
+observed stamp is that profile convolved with the stamp's PSF plus noise
+(Lanusse et al. 2020, section 2.2).  This module holds the pieces that
+connect the two, each a pure function of tensors so that gradients flow
+through them; training (the likelihood of the Flow-VAE, the observed fakes of
+MPCC) and validation (observed-space residuals) use the same ones:
 
 * :func:`convolve_psf` - FFT convolution with the stamp's effective PSF;
 * :func:`pixel_log_likelihood` - Gaussian noise, diagonal in pixel space
   (Lanusse et al. 2020, Eq. 4);
 * :func:`fourier_log_likelihood` - stationary Gaussian noise, diagonal in
   Fourier space with the stored noise power spectrum (Eq. 5);
-* :func:`total_variation` - the smoothness penalty on the unconvolved profile.
+* :func:`total_variation` - the smoothness penalty on the unconvolved profile;
+* :func:`colored_noise` and :func:`observe` - draw noise with a stored power
+  spectrum, and observe a profile as a survey would (PSF, then noise).
 
 Conventions (``docs/architecture.rst``): pixel values are flux per pixel;
 a PSF image has unit sum and is centred on pixel ``(S//2, S//2)``, which
@@ -21,9 +25,10 @@ variance ``sigma**2``.
 import math
 
 import tensorflow as tf
+from .errors import InputError
 
 __all__ = ["convolve_psf", "pixel_log_likelihood", "fourier_log_likelihood",
-           "total_variation", "rfft2_weights"]
+           "total_variation", "rfft2_weights", "colored_noise", "observe"]
 
 
 def _centred_kernel(psf, size):
@@ -64,7 +69,7 @@ def convolve_psf(image, psf, mode="zero"):
     psf = tf.convert_to_tensor(psf, tf.float32)
     s = image.shape[-1]
     if image.shape[-2] != s or psf.shape[-1] != s or psf.shape[-2] != s:
-        raise ValueError(f"convolve_psf needs square images and PSFs of the same size, "
+        raise InputError(f"convolve_psf needs square images and PSFs of the same size, "
                          f"got image {image.shape} and psf {psf.shape}; resample the PSF "
                          f"to the stamp's pixel scale and size first")
     if mode == "zero":
@@ -74,7 +79,7 @@ def convolve_psf(image, psf, mode="zero"):
         size = s
         padded = image
     else:
-        raise ValueError(f"unknown convolution mode {mode!r}; use 'zero' or 'circular'")
+        raise InputError(f"unknown convolution mode {mode!r}; use 'zero' or 'circular'")
     kernel = _centred_kernel(psf, size)
     out = tf.signal.irfft2d(tf.signal.rfft2d(padded) * tf.signal.rfft2d(kernel),
                             fft_length=[size, size])
@@ -163,7 +168,7 @@ def fourier_log_likelihood(observed, model, noise_power, min_power_fraction=1e-6
     power = tf.convert_to_tensor(noise_power, tf.float32)
     s = observed.shape[-1]
     if power.shape[-2:] != (s, s // 2 + 1):
-        raise ValueError(f"noise_power must have the rfft2 layout [S, S//2+1] = "
+        raise InputError(f"noise_power must have the rfft2 layout [S, S//2+1] = "
                          f"[{s}, {s // 2 + 1}], got {power.shape}; store it as "
                          f"|rfft2(noise)|**2 / S**2")
     floor = min_power_fraction * tf.reduce_mean(power, axis=[1, 2], keepdims=True)
@@ -193,3 +198,71 @@ def total_variation(image):
     dy = tf.abs(image[:, 1:, :] - image[:, :-1, :])
     dx = tf.abs(image[:, :, 1:] - image[:, :, :-1])
     return tf.reduce_sum(dy, axis=[1, 2]) + tf.reduce_sum(dx, axis=[1, 2])
+
+
+def colored_noise(noise_power, seed):
+    """Gaussian noise fields with given power spectra.
+
+    A white field ``w`` of unit variance has ``E|rfft2(w)|**2 = S**2``, so
+    ``irfft2(rfft2(w) * sqrt(noise_power))`` has exactly the power spectrum
+    ``noise_power`` (circularly on the stamp), and white noise of variance
+    ``sigma**2`` (``noise_power == sigma**2``) is ``sigma * w``.
+
+    Parameters
+    ----------
+    noise_power : tf.Tensor
+        float32 ``[B, S, S//2 + 1]``, ``rfft2`` layout, normalised so that
+        white noise of pixel variance ``sigma**2`` has ``sigma**2`` everywhere
+        (flux per pixel squared).
+    seed : tf.Tensor
+        int32 ``[2]`` stateless-random seed.
+
+    Returns
+    -------
+    tf.Tensor
+        float32 ``[B, S, S]`` noise, flux per pixel.
+    """
+    power = tf.convert_to_tensor(noise_power, tf.float32)
+    s = power.shape[-2]
+    if power.shape[-1] != s // 2 + 1:
+        raise InputError(f"noise_power must have the rfft2 layout [B, S, S//2+1], got "
+                         f"{power.shape}; store it as |rfft2(noise)|**2 / S**2")
+    white = tf.random.stateless_normal([tf.shape(power)[0], s, s], seed=seed)
+    amplitude = tf.complex(tf.sqrt(tf.maximum(power, 0.0)), tf.zeros_like(power))
+    return tf.signal.irfft2d(tf.signal.rfft2d(white) * amplitude, fft_length=[s, s])
+
+
+def observe(profile, psf, seed, noise_power=None, noise_variance=None, mode="zero"):
+    """Convolve profiles with PSFs and add noise: what a survey would record.
+
+    Parameters
+    ----------
+    profile : tf.Tensor
+        float32 ``[B, S, S]``, unconvolved light profiles, flux per pixel.
+    psf : tf.Tensor
+        float32 ``[B, S, S]``, effective PSFs of training stamps (unit sum,
+        centred on pixel ``(S//2, S//2)``).
+    seed : tf.Tensor
+        int32 ``[2]`` stateless-random seed of the noise.
+    noise_power : tf.Tensor, optional
+        float32 ``[B, S, S//2 + 1]``: correlated noise with these spectra.
+    noise_variance : tf.Tensor, optional
+        float32 ``[B]``: white noise of these pixel variances (used when
+        ``noise_power`` is not given).
+    mode : {'zero', 'circular'}
+        Convolution mode of :func:`convolve_psf`.
+
+    Returns
+    -------
+    tf.Tensor
+        float32 ``[B, S, S]``, flux per pixel.
+    """
+    image = convolve_psf(profile, psf, mode=mode)
+    if noise_power is not None:
+        return image + colored_noise(noise_power, seed)
+    if noise_variance is None:
+        raise InputError("observe needs noise_power or noise_variance (the training stamps' "
+                         "noise); pass one of them")
+    var = tf.convert_to_tensor(noise_variance, tf.float32)
+    white = tf.random.stateless_normal(tf.shape(image), seed=seed)
+    return image + tf.sqrt(var)[:, None, None] * white

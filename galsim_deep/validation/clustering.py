@@ -1,47 +1,34 @@
-"""Measures of a trained MPCC model: clustering accuracy, reconstruction, figures, comparison.
+"""How well a clustering model's clusters match morphology classes (``galsim-deep validate cluster``).
 
 * :func:`clustering_accuracy` - Eq. 8.1 of Astorga (2021): the fraction of
   galaxies whose cluster maps to their true class under the best one-to-one
   cluster-class mapping (the Hungarian algorithm,
   :func:`scipy.optimize.linear_sum_assignment`, on the contingency table),
   and :func:`accuracy_in_bins` - that mapping's accuracy in magnitude bins;
-* :func:`reconstruction_error` - observed stamps against their
-  reconstructions ``PSF * G(mean(x), y(x))``, as a reduced chi-squared;
-* :func:`plot_cluster_samples` - generated galaxies, one row per cluster
-  (as Fig. 8.3), the same catalog entries and normal draws in every row;
-  :func:`plot_cluster_members` - the real stamps each cluster claims most
-  surely; :func:`plot_contingency` - clusters against classes;
-* :func:`evaluate_clusters` - all of it for a module and a stamp dataset
-  (``galsim-deep cluster``), optionally with the size, ellipticity and
-  morphology comparison of :func:`galsim_deep.validation.validate`;
-* :func:`compare_reports` - one table of several validation reports (a
-  Flow-VAE and an MPCC model side by side, ``galsim-deep compare``).
-
-Figures are drawn on matplotlib's Agg canvas and written atomically.
+* :func:`dataset_clustering` - the accuracy of a live MPCC model on a
+  labelled dataset split (used at the end of training);
+* :func:`evaluate_clusters` - all of it for an exported module and a stamp
+  dataset: accuracy, reconstructions
+  (:func:`~galsim_deep.validation.reconstruction.reconstruction_error`) and
+  the figures of :mod:`~galsim_deep.validation.cluster_figures`, optionally
+  with the size, ellipticity and morphology comparison of
+  :func:`galsim_deep.validation.validate`.
 """
-import json
-import math
 from pathlib import Path
 
 import numpy as np
 
-from ..._io import atomic_path
+from ..reporting import format_number as _num
+from ..reporting import write_json, write_text
+from .cluster_figures import plot_cluster_members, plot_cluster_samples, plot_contingency
+from .reconstruction import reconstruction_error
+from ..errors import InputError, MissingFieldError
 
-__all__ = ["clustering_accuracy", "accuracy_in_bins", "format_bins", "reconstruction_error",
-           "dataset_clustering",
-           "plot_cluster_samples", "plot_cluster_members", "plot_contingency",
-           "evaluate_clusters", "compare_reports", "COMPARED_STATISTICS", "FIGURES"]
+__all__ = ["clustering_accuracy", "accuracy_in_bins", "format_bins", "dataset_clustering",
+           "evaluate_clusters", "FIGURES"]
 
 #: Figures :func:`evaluate_clusters` writes.
 FIGURES = ("cluster_samples.png", "cluster_members.png", "contingency.png")
-
-#: Statistics in the table of :func:`compare_reports`, with their labels.
-COMPARED_STATISTICS = {
-    "sigma_arcsec": "HSM size sigma [arcsec]", "g": "ellipticity |g|", "g1": "g1", "g2": "g2",
-    "gini": "Gini", "m20": "M20", "multimode": "multimode M", "intensity": "intensity I",
-    "deviation": "deviation D", "flux": "flux [stamp units]",
-}
-
 
 # ---------------------------------------------------------------------- clustering accuracy
 def clustering_accuracy(predicted, labels, n_clusters=None, n_classes=None):
@@ -73,17 +60,17 @@ def clustering_accuracy(predicted, labels, n_clusters=None, n_classes=None):
     predicted = np.asarray(predicted).ravel()
     labels = np.asarray(labels).ravel()
     if predicted.shape != labels.shape:
-        raise ValueError(f"predicted and labels must describe the same galaxies, got "
+        raise InputError(f"predicted and labels must describe the same galaxies, got "
                          f"{predicted.size} and {labels.size} values")
     if predicted.size == 0:
-        raise ValueError("clustering_accuracy needs at least one galaxy")
+        raise InputError("clustering_accuracy needs at least one galaxy")
     for name, a in (("predicted", predicted), ("labels", labels)):
         if not np.issubdtype(a.dtype, np.integer) or a.min() < 0:
-            raise ValueError(f"{name} must be non-negative integers (cluster / class indices)")
+            raise InputError(f"{name} must be non-negative integers (cluster / class indices)")
     k = int(n_clusters or predicted.max() + 1)
     c = int(n_classes or labels.max() + 1)
     if predicted.max() >= k or labels.max() >= c:
-        raise ValueError(f"indices exceed n_clusters={k} or n_classes={c}")
+        raise InputError(f"indices exceed n_clusters={k} or n_classes={c}")
     table = np.zeros((k, c), dtype=np.int64)
     np.add.at(table, (predicted, labels), 1)
     rows, cols = linear_sum_assignment(-table)
@@ -111,8 +98,10 @@ def dataset_clustering(model, dataset_path, split="test", batch_size=128):
 
     Parameters
     ----------
-    model : galsim_deep.training.mpcc.model.MPCC
-        The model (only its encoder and prior are used).
+    model : object
+        A live MPCC model with ``n_clusters`` and
+        ``cluster_probabilities(stamp, psf)`` (e.g. a training checkpoint's
+        :class:`galsim_deep.training.mpcc.model.MPCC`).
     dataset_path : str or Path
         A stamp dataset with ``label`` (mock sources).
     split : {'test', 'train', 'all'}
@@ -142,208 +131,6 @@ def dataset_clustering(model, dataset_path, split="test", batch_size=128):
                           "psf": arrays["psf"].astype(np.float32)}, batch_size)["p"]
     return clustering_accuracy(probs.argmax(axis=1), arrays["label"].astype(np.int64),
                                n_clusters=model.n_clusters, n_classes=n_classes)
-
-
-# -------------------------------------------------------------------------- reconstruction
-def reconstruction_error(stamps, reconstructions, psfs, noise_variance, mode="zero",
-                         truth=None):
-    """Observed stamps against their PSF-convolved reconstructions (and the truth, if known).
-
-    Parameters
-    ----------
-    stamps : array_like [N, S, S]
-        Observed stamps, flux per pixel.
-    reconstructions : array_like [N, S, S]
-        Unconvolved reconstructions (``decode(encode(x))``), flux per pixel.
-    psfs : array_like [N, S, S]
-        The stamps' PSFs.
-    noise_variance : array_like [N]
-        Pixel noise variance of each stamp, (flux per pixel)**2.
-    mode : {'zero', 'circular'}
-        PSF convolution mode.
-    truth : array_like [N, S, S], optional
-        The noiseless, unconvolved profiles (mock sources), flux per pixel.
-
-    Returns
-    -------
-    dict of numpy.ndarray [N]
-        ``reduced_chi2``: mean over pixels of ``(x - PSF * r)**2 / variance``
-        (1 when the residual is pure noise; exact in expectation for
-        correlated noise too, since it uses the pixel variance);
-        ``relative_residual``: ``sum (x - PSF * r)**2 / sum x**2``; with
-        ``truth``, ``truth_residual``: ``sum (r - truth)**2 / sum truth**2``,
-        the unconvolved reconstruction against the truth.
-    """
-    import tensorflow as tf
-
-    from ..physics import convolve_psf
-
-    x = np.asarray(stamps, dtype=np.float32)
-    recon = np.asarray(reconstructions, np.float32)
-    psfs = np.asarray(psfs, np.float32)
-    model = np.concatenate([  # in chunks: the zero-padded FFTs of many stamps are large
-        convolve_psf(tf.constant(recon[i:i + 256]), tf.constant(psfs[i:i + 256]),
-                     mode=mode).numpy() for i in range(0, len(x), 256)]) if len(x) else x
-    var = np.asarray(noise_variance, dtype=np.float64)
-    if np.any(~np.isfinite(var)) or np.any(var <= 0):
-        raise ValueError("noise_variance must be finite and > 0 for every stamp")
-    resid = (x.astype(np.float64) - model) ** 2
-    chi2 = resid.mean(axis=(1, 2)) / var
-    power = (x.astype(np.float64) ** 2).sum(axis=(1, 2))
-    rel = resid.sum(axis=(1, 2)) / np.where(power > 0, power, np.nan)
-    out = {"reduced_chi2": chi2, "relative_residual": rel}
-    if truth is not None:
-        from galsim_deep.validation.reconstruction import reconstruction_residuals
-
-        out["truth_residual"] = reconstruction_residuals(truth, recon)
-    return out
-
-
-# --------------------------------------------------------------------------------- figures
-def _stretch(images, scale):
-    return np.arcsinh(np.asarray(images, dtype=np.float64) / scale)
-
-
-def _save(fig, path):
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    return path
-
-
-def _grid(rows, cols, size=1.1):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(size * cols + 1.2, size * rows + 0.6))
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for ax in axes.ravel():
-        ax.set_xticks([])
-        ax.set_yticks([])
-    return fig, axes
-
-
-def plot_cluster_samples(images, path, row_labels=None, title=None):
-    """Generated galaxies, one row per cluster (Astorga 2021, Fig. 8.3).
-
-    Parameters
-    ----------
-    images : array_like [K, n, S, S]
-        ``images[k, j]``: the ``j``-th galaxy generated in cluster ``k``; the
-        same column shares one asinh stretch, so a column compares clusters
-        for the same catalog entry and normal draws.
-    path : str or Path
-        PNG file.
-    row_labels : list of str, optional
-        Label of each row (default ``y = k``).
-    title : str, optional
-
-    Returns
-    -------
-    Path
-    """
-    images = np.asarray(images, dtype=np.float64)
-    if images.ndim != 4:
-        raise ValueError(f"images must be [K, n, S, S], got shape {images.shape}")
-    k, n = images.shape[:2]
-    fig, axes = _grid(k, n)
-    for j in range(n):
-        peak = np.nanmax(images[:, j])
-        scale = 0.02 * peak if peak > 0 else 1.0
-        for i in range(k):
-            axes[i, j].imshow(_stretch(images[i, j], scale), origin="lower", cmap="gray_r")
-    for i in range(k):
-        axes[i, 0].set_ylabel(row_labels[i] if row_labels else f"y = {i}", fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=9)
-    return _save(fig, path)
-
-
-def plot_cluster_members(stamps, probabilities, path, n=8, row_labels=None):
-    """The real stamps each cluster claims most surely, one row per cluster.
-
-    Parameters
-    ----------
-    stamps : array_like [N, S, S]
-        Observed stamps.
-    probabilities : array_like [N, K]
-        ``q(y | x)``.
-    path : str or Path
-        PNG file.
-    n : int
-        Stamps per row (the ``n`` highest ``q(k | x)`` among galaxies assigned
-        to ``k``; blank panels when fewer are assigned).
-    row_labels : list of str, optional
-
-    Returns
-    -------
-    Path
-    """
-    stamps = np.asarray(stamps, dtype=np.float64)
-    probs = np.asarray(probabilities, dtype=np.float64)
-    k = probs.shape[1]
-    assigned = probs.argmax(axis=1)
-    fig, axes = _grid(k, n)
-    for i in range(k):
-        members = np.flatnonzero(assigned == i)
-        members = members[np.argsort(-probs[members, i])][:n]
-        for j, m in enumerate(members):
-            peak = np.nanmax(stamps[m])
-            axes[i, j].imshow(_stretch(stamps[m], 0.05 * peak if peak > 0 else 1.0),
-                              origin="lower", cmap="gray_r")
-        label = row_labels[i] if row_labels else f"y = {i}"
-        axes[i, 0].set_ylabel(f"{label}\n({np.sum(assigned == i)})", fontsize=8)
-    return _save(fig, path)
-
-
-def plot_contingency(contingency, path, class_names=None, mapping=None, row_names=None,
-                     row_title="cluster"):
-    """Heat map of clusters (rows) against classes (columns), counts written in.
-
-    Parameters
-    ----------
-    contingency : array_like [K, C]
-    path : str or Path
-    class_names : list of str, optional
-    mapping : dict, optional
-        Cluster -> class of the best mapping; matched cells are framed.
-    row_names : list of str, optional
-        Row labels (default ``y = i``).
-    row_title : str
-        Title of the rows' axis.
-
-    Returns
-    -------
-    Path
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Rectangle
-
-    table = np.asarray(contingency, dtype=np.float64)
-    k, c = table.shape
-    fig = Figure(figsize=(1.0 + 0.8 * c, 1.0 + 0.6 * k))
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    frac = table / np.maximum(table.sum(axis=1, keepdims=True), 1)
-    ax.imshow(frac, cmap="Blues", vmin=0, vmax=1, aspect="auto")
-    for i in range(k):
-        for j in range(c):
-            ax.text(j, i, f"{int(table[i, j])}", ha="center", va="center", fontsize=7,
-                    color="white" if frac[i, j] > 0.6 else "black")
-    for i, j in (mapping or {}).items():
-        ax.add_patch(Rectangle((int(j) - 0.5, int(i) - 0.5), 1, 1, fill=False,
-                               edgecolor="tab:red", linewidth=2))
-    ax.set_xticks(range(c))
-    ax.set_xticklabels(class_names or [str(j) for j in range(c)], rotation=40, ha="right",
-                       fontsize=8)
-    ax.set_yticks(range(k))
-    ax.set_yticklabels(row_names or [f"y = {i}" for i in range(k)], fontsize=8)
-    ax.set_xlabel("true class")
-    ax.set_ylabel(row_title)
-    fig.tight_layout()
-    return _save(fig, path)
 
 
 # ------------------------------------------------------------------------------ evaluation
@@ -379,12 +166,6 @@ def _markdown(report):
     return "\n".join(lines)
 
 
-def _num(v, digits=4):
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "n/a"
-    return f"{v:.{digits}g}"
-
-
 def accuracy_in_bins(predicted, labels, mapping, values, n_bins=4):
     """Accuracy of a fixed cluster-to-class mapping in quantile bins of a catalog column.
 
@@ -413,13 +194,13 @@ def accuracy_in_bins(predicted, labels, mapping, values, n_bins=4):
     labels = np.asarray(labels).ravel()
     values = np.asarray(values, dtype=np.float64).ravel()
     if not predicted.shape == labels.shape == values.shape:
-        raise ValueError(f"predicted, labels and values must describe the same galaxies, got "
+        raise InputError(f"predicted, labels and values must describe the same galaxies, got "
                          f"{predicted.size}, {labels.size} and {values.size} values")
     if int(n_bins) < 1:
-        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+        raise InputError(f"n_bins must be >= 1, got {n_bins}")
     ok = np.isfinite(values)
     if not ok.any():
-        raise ValueError("no finite values to bin")
+        raise InputError("no finite values to bin")
     correct = np.array([mapping.get(int(y), -1) == int(c) for y, c in zip(predicted, labels)])
     edges = np.quantile(values[ok], np.linspace(0.0, 1.0, int(n_bins) + 1))
     which = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, int(n_bins) - 1)
@@ -492,20 +273,20 @@ def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0
     needed = {"cluster", "encode", "decode", "sample_cluster"}
     missing = needed - set(model.signatures)
     if missing:
-        raise ValueError(f"module {model.metadata['name']} (family {model.metadata['family']}) "
+        raise InputError(f"module {model.metadata['name']} (family {model.metadata['family']}) "
                          f"has no {sorted(missing)} signature(s): clustering needs an MPCC "
-                         f"module, exported with `galsim-deep export` from an MPCC recipe")
+                         f"module, exported with `galsim-deep train export` from an MPCC recipe")
     dataset_path = Path(dataset_path)
     out_dir = Path(out_dir)
     with StampDataset(dataset_path) as data:
         model.check_stamp_geometry(data.stamp_size, data.pixel_scale, dataset_path)
         absent = [q for q in model.quantities if q not in data.condition_names]
         if absent:
-            raise KeyError(f"the module is conditioned on {absent}, which {dataset_path} does "
+            raise MissingFieldError(f"the module is conditioned on {absent}, which {dataset_path} does "
                            f"not have; use a dataset with those conditions")
         idx = data.indices(split)
         if len(idx) == 0:
-            raise ValueError(f"the {split!r} split of {dataset_path} is empty; choose "
+            raise InputError(f"the {split!r} split of {dataset_path} is empty; choose "
                              f"--split all or another split")
         idx = idx[select_galaxies(len(idx), n, seed)]
         fields = ["stamp", "psf", "noise_variance", "conditions"]
@@ -595,23 +376,9 @@ def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0
                              batch_size=batch_size, progress=progress)
         report["validation"] = _size_ellipticity(val)
 
-    with atomic_path(out_dir / "clustering.json") as tmp:
-        tmp.write_text(json.dumps(_jsonable(report), indent=2, sort_keys=True) + "\n")
-    with atomic_path(out_dir / "clustering.md") as tmp:
-        tmp.write_text(_markdown(report))
+    write_json(report, out_dir / "clustering.json", sort_keys=True)
+    write_text(_markdown(report), out_dir / "clustering.md")
     return report
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        return float(obj) if math.isfinite(obj) else None
-    return obj
 
 
 def _size_ellipticity(summary, statistics=("sigma_arcsec", "g")):
@@ -625,90 +392,3 @@ def _size_ellipticity(summary, statistics=("sigma_arcsec", "g")):
     return out
 
 
-# ------------------------------------------------------------------------------ comparison
-def _load_summary(path):
-    path = Path(path)
-    candidates = [path] if path.suffix == ".json" else \
-        [path / "summary.json", path / "validation" / "summary.json"]
-    for c in candidates:
-        if c.is_file():
-            return json.loads(c.read_text()), c
-    raise FileNotFoundError(f"no validation summary.json at {path}; run `galsim-deep validate "
-                            f"MODEL --dataset D --out {path}` (or `galsim-deep cluster ... "
-                            f"--validate`) first")
-
-
-def _mean_cells(summary, sample, stat):
-    """A sample's mean and its difference from the real mean, each with its error."""
-    mean = summary["means"].get(stat, {}).get(sample, {})
-    diff = summary.get("mean_differences", {}).get(sample, {}).get(stat, {})
-    return [f"{_num(mean.get('mean'))} ± {_num(mean.get('error'), 2)}",
-            f"{_num(diff.get('difference'))} ± {_num(diff.get('error'), 2)}"]
-
-
-def compare_reports(reports, out_path=None, statistics=tuple(COMPARED_STATISTICS)):
-    """One Markdown table of several models' validation reports, side by side.
-
-    For each statistic: the real sample's mean, the twin sample's (the floor
-    set by the data, see :mod:`galsim_deep.validation.samples`) when the
-    first report has one, and, per model, the generated mean and its
-    difference from the real mean with the bootstrap error.
-    When a report folder also holds ``clustering.json`` (from
-    :func:`evaluate_clusters`), the clustering accuracy and reconstruction
-    chi-squared are added.
-
-    Parameters
-    ----------
-    reports : dict
-        Column label (e.g. ``'Flow-VAE'``) -> a validation report folder (with
-        ``summary.json``, or ``validation/summary.json``) or the JSON file.
-    out_path : str or Path, optional
-        Write the table there (Markdown).
-    statistics : sequence of str
-        Statistics of the rows.
-
-    Returns
-    -------
-    str
-        The Markdown table.
-    """
-    if not reports:
-        raise ValueError("compare_reports needs at least one report (label -> folder)")
-    loaded = {label: _load_summary(p) for label, p in reports.items()}
-    labels = list(loaded)
-    first = loaded[labels[0]][0]
-    # The twin sample (mock data) is the same for every model: quoted once, as the floor.
-    twin = "twin" in first.get("samples", [])
-    header = "| statistic | real | " + ("twin (floor) | twin - real | " if twin else "") + \
-        " | ".join(f"{lab}: generated | {lab}: gen - real" for lab in labels) + " |"
-    lines = [header, "|" + "---|" * (2 + 2 * twin + 2 * len(labels))]
-    for stat in statistics:
-        if stat not in first.get("means", {}):
-            continue
-        real = first["means"][stat]["real"]
-        cells = [COMPARED_STATISTICS.get(stat, stat),
-                 f"{_num(real['mean'])} ± {_num(real['error'], 2)}"]
-        if twin:
-            cells += _mean_cells(first, "twin", stat)
-        for lab in labels:
-            cells += _mean_cells(loaded[lab][0], "generated", stat)
-        lines.append("| " + " | ".join(cells) + " |")
-    extra = []
-    for lab in labels:
-        folder = loaded[lab][1].parent
-        for candidate in (folder / "clustering.json", folder.parent / "clustering.json"):
-            if candidate.is_file():
-                c = json.loads(candidate.read_text())
-                acc = c.get("clustering", {}).get("accuracy")
-                extra.append(f"* {lab}: clustering accuracy {_num(acc, 3)}, reconstruction "
-                             f"median reduced chi2 "
-                             f"{_num(c['reconstruction']['median_reduced_chi2'], 3)}")
-                break
-    n = ", ".join(f"{lab}: {loaded[lab][0].get('n_galaxies')}" for lab in labels)
-    text = "\n".join(lines) + f"\n\nGalaxies per report: {n}.\n"
-    if extra:
-        text += "\n" + "\n".join(extra) + "\n"
-    if out_path is not None:
-        with atomic_path(Path(out_path)) as tmp:
-            tmp.write_text(text)
-    return text

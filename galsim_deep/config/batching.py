@@ -1,0 +1,219 @@
+"""The group engine: the network runs once per group of objects of an image.
+
+At the first object of a group, every object of the group has its fields and
+random normals evaluated exactly as its own build would see them (its
+``obj_num`` and its own RNG), and the group is generated in one network call;
+the other objects of the group take their stamps from it.  So a galaxy depends
+only on the config and its object number, whatever ``batch_size`` and
+``image.nproc``.  The design, and why condition fields must not depend on the
+object's stamp, is in ``docs/config.rst`` ("How batching works").
+
+Module state (per process): the current group per model, and the models whose
+out-of-range conditions were already reported.  Keys of the GalSim ``base``
+dict: the image's object range (set by :func:`start_image`) and the group size
+of its multiprocessing tasks (set by ``GroupedStampBuilder.makeTasks``).
+"""
+import warnings
+
+import numpy as np
+from galsim.config import (GetAllParams, GetNObjForImage, GetRNG, ParseValue,
+                           SetupConfigObjNum, SetupConfigRNG)
+from galsim.errors import GalSimConfigError
+
+from .. import parallel
+from ..catalog import OutOfRangeWarning
+from ..model import GenerativeGalaxyModel
+
+__all__ = ["TASKS_PER_IMAGE", "group_size", "start_image", "current_group"]
+
+#: Multiprocessing tasks wanted per image (a few per worker, for load balance).
+TASKS_PER_IMAGE = 8
+
+# The generated stamps of the current group of objects, per model (by id).
+_GROUPS = {}
+# Models (by id) whose out-of-range conditions were reported in this process.
+_RANGE_WARNED = set()
+# base-dict keys that evaluating another object's fields changes; restored after.
+_STATE_KEYS = ("obj_num", "index_key", "rng", "seed", "gd", "obj_num_rng", "obj_num_seed",
+               "obj_num_rngs", "obj_num_seeds")
+# base-dict key: (first, end) object numbers of the current image.
+_IMAGE_RANGE_KEY = "_galsim_deep_image_objects"
+# base-dict key: objects per group in the current image (set with the multiprocessing tasks).
+_GROUP_SIZE_KEY = "_galsim_deep_group_size"
+
+
+def group_size(batch_size, nobj, nproc=1):
+    """Objects per network group (and per multiprocessing task) in an image of ``nobj``.
+
+    ``batch_size``, lowered (to a multiple of ``GenerativeGalaxyModel.EVAL_ROWS``)
+    so that an image makes at least ``max(TASKS_PER_IMAGE, 4 * nproc)`` groups
+    where it can.  The images do not depend on it.
+
+    Parameters
+    ----------
+    batch_size : int
+        The model's ``batch_size`` (objects).
+    nobj : int
+        Objects in the image.
+    nproc : int
+        Processes drawing the image's stamps.
+
+    Returns
+    -------
+    int
+        Objects per group.
+    """
+    rows = GenerativeGalaxyModel.EVAL_ROWS
+    if batch_size <= rows:
+        return batch_size
+    want = -(-nobj // max(TASKS_PER_IMAGE, 4 * nproc))
+    return min(batch_size, max(rows, -(-want // rows) * rows))
+
+
+def stamp_nproc(base):
+    """The image's ``nproc`` as GalSim resolves it (<= 0: one per core).
+
+    Parameters
+    ----------
+    base : dict
+        The GalSim config being processed.
+
+    Returns
+    -------
+    int
+        Processes drawing the image's stamps.
+    """
+    image = base.get("image", {})
+    if "nproc" not in image:
+        return 1
+    nproc = ParseValue(image, "nproc", base, int)[0]
+    return parallel.cpu_count() if nproc <= 0 else nproc
+
+
+def start_image(model, base, logger):
+    """Record the object range of the image being set up and forget the last image's group.
+
+    Called from the input's ``setupImage``, when ``base['obj_num']`` is the
+    image's first object.
+
+    Parameters
+    ----------
+    model : GenerativeGalaxyModel
+        The image's model.
+    base : dict
+        The GalSim config being processed.
+    logger : logging.Logger or None
+    """
+    first = base.get("obj_num", 0)
+    try:
+        nobj = GetNObjForImage(base, base.get("image_num", 0), logger=logger)
+    except Exception:  # an image type that cannot say: batch nothing ahead
+        nobj = 1
+    base[_IMAGE_RANGE_KEY] = (first, first + max(int(nobj), 1))
+    base.pop(_GROUP_SIZE_KEY, None)
+    _GROUPS.pop(id(model), None)  # a new image: no group of the last one is reused
+
+
+def _group_of(obj_num, base, batch_size):
+    """Return the object numbers of the batch group holding ``obj_num``, and its
+    position in the image (the row of its first object)."""
+    first, end = base.get(_IMAGE_RANGE_KEY, (obj_num, obj_num + 1))
+    if not first <= obj_num < end:
+        first, end = obj_num, obj_num + 1
+    size = base.get(_GROUP_SIZE_KEY) or batch_size
+    start = first + (obj_num - first) // size * size
+    return range(start, min(end, start + size)), start - first
+
+
+def _evaluate_object(config, base, model, obj_num, req, opt, ignore):
+    """Evaluate one object's fields and random normals, as its own build would."""
+    saved = {k: base[k] for k in _STATE_KEYS if k in base}
+    try:
+        SetupConfigObjNum(base, obj_num)
+        SetupConfigRNG(base, seed_offset=1)  # the object's own RNG, as the stamp makes it
+        values, _ = GetAllParams(config, base, req=req, opt=opt, ignore=ignore)
+        normals = model.random_normal(1, GetRNG(config, base))[0]
+    finally:
+        for key in _STATE_KEYS:
+            base.pop(key, None)
+        base.update(saved)
+    return values, normals
+
+
+def _report_range_warnings(caught, model, group):
+    """Re-issue caught warnings; out-of-range ones once per model and process."""
+    for w in caught:
+        # One warning per model and process, not one per group of objects.
+        if not issubclass(w.category, OutOfRangeWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        elif id(model) not in _RANGE_WARNED:
+            _RANGE_WARNED.add(id(model))
+            warnings.warn(f"GenerativeModelGalaxy (objects {group.start}..{group.stop - 1}): "
+                          f"{w.message} Later objects outside the range are not reported "
+                          f"again in this process.", OutOfRangeWarning,
+                          stacklevel=4)  # the object's build function
+
+
+def _generate_group(config, base, model, group, first_row, req, opt, ignore):
+    """Evaluate every object of ``group`` and generate their stamps in one network call."""
+    rows = [_evaluate_object(config, base, model, n, req, opt, ignore) for n in group]
+    table = {q: np.array([values[q] for values, _ in rows], dtype=float)
+             for q in model.quantities}
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", OutOfRangeWarning)
+            conditions = model.conditions(table)
+    except ValueError as err:
+        raise GalSimConfigError(f"GenerativeModelGalaxy (objects {group.start}.."
+                                f"{group.stop - 1}): {err}") from None
+    _report_range_warnings(caught, model, group)
+    clusters = [values.get("cluster") for values, _ in rows]
+    if all(c is None for c in clusters):
+        clusters = None
+    elif any(c is None for c in clusters):
+        raise GalSimConfigError(f"GenerativeModelGalaxy (objects {group.start}.."
+                                f"{group.stop - 1}): cluster is set for some objects and not "
+                                f"for others; give every object a cluster or none")
+    try:
+        images = model.generate(conditions, np.stack([n for _, n in rows]),
+                                first_row=first_row, cluster=clusters)
+    except (ValueError, TypeError) as err:
+        raise GalSimConfigError(f"GenerativeModelGalaxy (objects {group.start}.."
+                                f"{group.stop - 1}): {err}") from None
+    options = [{k: v for k, v in values.items() if k in opt} for values, _ in rows]
+    return {"group": group, "conditions": conditions, "images": images, "options": options}
+
+
+def current_group(config, base, model, req, opt, ignore):
+    """The generated group holding the current object, generating it at its first object.
+
+    A group is reused only within the config and the image that generated it.
+
+    Parameters
+    ----------
+    config : dict
+        The object's config dict (``gal``).
+    base : dict
+        The GalSim config being processed; ``base['obj_num']`` is the object.
+    model : GenerativeGalaxyModel
+    req, opt : dict
+        Required and optional fields of an object (name -> type), as for
+        ``galsim.config.GetAllParams``.
+    ignore : list of str
+        Fields to ignore.
+
+    Returns
+    -------
+    dict
+        ``group`` (range of object numbers), ``conditions`` (dict of arrays
+        [n]), ``images`` (array [n, stamp_size, stamp_size], flux per pixel)
+        and ``options`` (per object, its values of the ``opt`` fields).
+    """
+    obj_num = base.get("obj_num", 0)
+    state = _GROUPS.get(id(model))
+    if state is None or state["base"] != id(base) or obj_num not in state["group"]:
+        group, first_row = _group_of(obj_num, base, model.batch_size)
+        state = _GROUPS[id(model)] = _generate_group(config, base, model, group, first_row,
+                                                     req, opt, ignore)
+        state["base"] = id(base)
+    return state

@@ -1,0 +1,97 @@
+"""The ``GenerativeModelGalaxy`` object type: one generated galaxy of a YAML config.
+
+In a GalSim YAML file::
+
+    gal:
+        type: GenerativeModelGalaxy
+        flux_radius: {type: Random, min: 5, max: 10}   # one field per condition,
+        mag_auto: {type: Catalog, col: mag}            # any GalSim value type
+        zphot: 0.5
+        cluster: 2          # MPCC modules only, optional: the mixture component (0..K-1)
+
+The galaxy's stamp comes from its group of objects, generated in one network
+call (:mod:`galsim_deep.config.batching`; see "How batching works" in
+``docs/config.rst``).
+"""
+import galsim
+from galsim.config import GetInputObj, GetRNG, RegisterObjectType
+
+from .. import parallel
+from . import batching
+
+__all__ = ["BuildGenerativeModelGalaxy"]
+
+#: Optional per-object fields besides the conditions (the required fields are the
+#: model's conditions, ``GenerativeGalaxyModel.sample_req_params``).
+_opt_params = {"x_interpolant": str, "k_interpolant": str, "pad_factor": float,
+               "noise_pad_size": float, "noise_pad": float, "flux_scaling": float, "area": float,
+               "exptime": float, "zero_point": float, "calculate_maxk": bool, "cluster": int}
+
+_FLUX_OPTIONS = ("flux_scaling", "area", "exptime", "zero_point")
+
+# Threads per process, once set in a GalSim multiprocessing worker.
+_WORKER_THREADS = []
+
+
+def _share_cores(base):
+    """In a GalSim multiprocessing worker, give TensorFlow this worker's share of the cores.
+
+    Done once per process, before its first network call (GalSim already runs
+    its own OpenMP loops single-threaded in its workers).
+    """
+    if "current_nproc" in base and not _WORKER_THREADS:
+        _WORKER_THREADS.append(parallel.configure_worker(base["current_nproc"],
+                                                         galsim_threads=False))
+
+
+def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
+    """Build one ``GenerativeModelGalaxy`` (GalSim object builder).
+
+    Each condition of the model is a required float field; ``x_interpolant``,
+    ``k_interpolant``, ``pad_factor``, ``calculate_maxk`` (see
+    `GenerativeGalaxyModel.profile`), ``noise_pad_size`` (arcsec) with
+    ``noise_pad`` (the padding noise's pixel variance) and the flux options
+    ``flux_scaling``, ``area`` (cm^2), ``exptime`` (s) and ``zero_point`` (AB
+    mag) are optional; so is ``cluster`` (int) for mixture-prior (MPCC) modules,
+    the cluster every object is drawn from (see `GenerativeGalaxyModel.sample`).
+
+    Returns
+    -------
+    profile : galsim.InterpolatedImage
+        The unconvolved galaxy.
+    safe : bool
+        False: every object is a new galaxy.
+    """
+    model = GetInputObj("generative_model", config, base, "GenerativeModelGalaxy")
+    ignore = list(ignore) + ["num"]
+    req = model.sample_req_params
+    opt = _opt_params
+
+    obj_num = base.get("obj_num", 0)
+    _share_cores(base)
+    group = batching.current_group(config, base, model, req, opt, ignore)
+    i = obj_num - group["group"].start
+    conditions = {q: v[i:i + 1] for q, v in group["conditions"].items()}
+    # Leave the current values of this object's fields for @gal.<condition> references.
+    for q in model.quantities:
+        if isinstance(config.get(q), dict):
+            config[q]["current"] = (float(conditions[q][0]), False, float, obj_num, "obj_num")
+
+    image = group["images"][i]
+    kwargs = dict(group["options"][i])
+    kwargs.pop("cluster", None)  # used when the group was generated
+    flux_kwargs = {k: kwargs.pop(k) for k in _FLUX_OPTIONS if k in kwargs}
+    if flux_kwargs:
+        image = image * float(model.flux_factors(conditions, images=image[None],
+                                                 **flux_kwargs)[0])
+    gsp = galsim.GSParams(**gsparams) if gsparams else None
+    noise_pad_size = kwargs.pop("noise_pad_size", 0)
+    noise = kwargs.pop("noise_pad", None)  # pixel variance of the padding noise
+    rng = GetRNG(config, base) if noise_pad_size else None
+    profile = model.profile(image, gsparams=gsp, noise_pad_size=noise_pad_size,
+                            noise=noise, rng=rng, **kwargs)
+    return profile, False
+
+
+RegisterObjectType("GenerativeModelGalaxy", BuildGenerativeModelGalaxy,
+                   input_type="generative_model")

@@ -1,0 +1,84 @@
+"""The ``generative_model`` input type: a `GenerativeGalaxyModel` per process.
+
+In a GalSim YAML file::
+
+    input:
+        generative_model:
+            file_name: 'hub:NAME'   # required: a model name, module directory or archive
+            batch_size: 64          # optional: objects per network group
+            range_policy: warn      # optional: warn | clip | error
+
+The parameters are those of `GenerativeGalaxyModel` (its ``_req_params`` and
+``_opt_params``).  The model is built without a multiprocessing proxy: each
+process loads the module once and keeps it (see "How batching works" in
+``docs/config.rst``).
+"""
+import galsim
+from galsim.config import GetAllParams, InputLoader, ParseValue, RegisterInputType
+
+from .. import parallel
+from ..model import GenerativeGalaxyModel
+from . import batching
+
+__all__ = ["GenerativeModelLoader"]
+
+# Models by their input kwargs: each process loads a given module once.
+_MODELS = {}
+
+
+def _load_model(file_name, batch_size=64, range_policy="warn"):
+    """The model of these input kwargs in this process, loaded at the first call."""
+    key = (file_name, batch_size, range_policy)
+    if key not in _MODELS:
+        _MODELS[key] = GenerativeGalaxyModel(file_name, batch_size=batch_size,
+                                             range_policy=range_policy)
+    return _MODELS[key]
+
+
+def _fall_back_to_one_process(base, logger):
+    """Set ``image.nproc`` to 1 (with a warning) if TensorFlow has run in this process.
+
+    GalSim forks its ``image.nproc`` workers, and a fork of a process in which
+    TensorFlow has run hangs at its first TensorFlow call.
+    """
+    image = base.get("image", {})
+    if ("nproc" in image and "current_nproc" not in base
+            and ParseValue(image, "nproc", base, int)[0] != 1
+            and parallel.tensorflow_started()):
+        galsim.config.LoggerWrapper(logger).warning(
+            "galsim_deep: TensorFlow has already run in this process and does not "
+            "survive GalSim's fork, so image.nproc is set to 1; run the config in a "
+            "fresh process (the galsim command) to use several")
+        image["nproc"] = 1
+
+
+class GenerativeModelLoader(InputLoader):
+    """Input loader for ``input.generative_model`` (no proxy: one model per process)."""
+
+    def __init__(self):
+        super().__init__(_load_model, use_proxy=False)
+
+    def getKwargs(self, config, base, logger):
+        """The model's kwargs: ``file_name`` (required), ``batch_size``, ``range_policy``.
+
+        Returns
+        -------
+        kwargs : dict
+        safe : bool
+            Always True: the model does not change between images.
+        """
+        kwargs, _ = GetAllParams(config, base, req=GenerativeGalaxyModel._req_params,
+                                 opt=GenerativeGalaxyModel._opt_params)
+        return kwargs, True
+
+    def setupImage(self, model, config, base, logger):
+        """Start an image's batching; keep ``image.nproc`` from hanging after TensorFlow ran.
+
+        Called by GalSim as each image is set up (``base['obj_num']`` is then
+        the image's first object).
+        """
+        batching.start_image(model, base, logger)
+        _fall_back_to_one_process(base, logger)
+
+
+RegisterInputType("generative_model", GenerativeModelLoader())

@@ -1,0 +1,113 @@
+"""The registry of model families.
+
+A *model family* is one kind of generative network (the Flow-VAE of Lanusse
+et al. 2020, the MPCC clustering GAN of Astorga 2021).  Each lives in its own
+folder of ``training/`` (networks, losses, train step, exporter) and
+describes itself with a :class:`ModelFamily`; :data:`FAMILIES` maps a
+recipe's ``family`` key to it, as the datasets' ``SOURCES`` map a source name
+to its builder.  The command line, the recipes, the latent flow, latent-code
+fits and export all dispatch through :func:`get_family`, so adding a family
+is adding a folder and one line here.
+"""
+import importlib
+from pathlib import Path
+from galsim_deep.errors import InputError
+
+__all__ = ["FAMILIES", "ModelFamily", "get_family", "family_of"]
+
+#: Family name (a recipe's ``family`` key) -> ``"module:attribute"`` of its :class:`ModelFamily`.
+FAMILIES = {
+    "flow-vae": "galsim_deep.training.flow_vae.family:FAMILY",
+    "mpcc": "galsim_deep.training.mpcc.family:FAMILY",
+}
+
+
+class ModelFamily:
+    """What the rest of the training code needs to know about a model family.
+
+    A family sets the class attributes and implements the methods below; the
+    recipe of a family has a section named :attr:`section` with the family's
+    settings (defaults :attr:`defaults`), besides the common ``dataset``,
+    ``distribute``, ``flow`` and ``export`` sections.
+    """
+
+    #: The family's name, a recipe's ``family`` value.
+    name = None
+    #: The recipe section of the model settings (its checkpoints go to ``<output_dir>/<section>``).
+    section = None
+    #: Defaults of that section (every key a recipe may set there).
+    defaults = None
+    #: Default ``export.citation`` of the family's modules.
+    citation = ""
+    #: Recipe keys (dotted) and their kinds, checked by the recipe loader:
+    #: ``{"positive_int": {...}, "non_negative_int": {...}, "positive_float": {...},
+    #: "non_negative_float": {...}, "choices": {key: (values)}}``.
+    checks = {}
+
+    def validate(self, recipe, problems):
+        """Append to ``problems`` what is wrong in the family's section beyond :attr:`checks`."""
+
+    def build(self, recipe):
+        """A new, untrained model with the recipe's sizes."""
+        raise NotImplementedError
+
+    def train(self, recipe, progress=True, stop_at=None, init_from=None):
+        """Train (or resume) the model of a recipe; return the run log (a dict)."""
+        raise NotImplementedError
+
+    def checkpoint_dir(self, recipe):
+        """Folder of the model's checkpoints, ``<output_dir>/<section>``."""
+        return Path(recipe["output_dir"]) / self.section
+
+    def restore(self, recipe, checkpoint_dir=None):
+        """The model of the latest checkpoint of a recipe's run, and its step."""
+        from galsim_deep.training.loop import restore_latest
+
+        checkpoint_dir = Path(checkpoint_dir or self.checkpoint_dir(recipe))
+        return restore_latest(checkpoint_dir, lambda: self.build(recipe), "model",
+                              f"no {self.name} checkpoint in {checkpoint_dir}; train the model "
+                              f"first with\n    galsim-deep train {self.name} "
+                              f"{recipe['source']}")
+
+    def restore_for_sampling(self, recipe, checkpoint_dir=None):
+        """The model as the exported module samples it (e.g. with standing statistics)."""
+        return self.restore(recipe, checkpoint_dir)
+
+    def latent_size(self, recipe):
+        """Dimension of the latent codes (what the latent flow models)."""
+        return int(recipe[self.section]["latent_size"])
+
+    def steps(self, recipe):
+        """Steps of a full training run."""
+        return int(recipe[self.section]["steps"])
+
+    def log_prior(self, model):
+        """``log p(z)`` of the model's own prior, a function of codes ``[B, L]`` -> ``[B]``."""
+        raise NotImplementedError
+
+    def export(self, recipe, out_dir, name=None, version=None, overwrite=False):
+        """Write the recipe's trained model (and its latent flow) as a module directory."""
+        raise NotImplementedError
+
+    def summary(self, log):
+        """Lines to print after training (default: none)."""
+        return []
+
+
+def get_family(name):
+    """The :class:`ModelFamily` registered as ``name``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the known ones.
+    """
+    if name not in FAMILIES:
+        raise InputError(f"unknown model family {name!r}; use one of {sorted(FAMILIES)}")
+    module, attribute = FAMILIES[name].split(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def family_of(recipe):
+    """The :class:`ModelFamily` of a loaded recipe (its ``family`` key)."""
+    return get_family(recipe.get("family", "flow-vae"))

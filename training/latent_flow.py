@@ -1,0 +1,352 @@
+"""Fit conditional Masked Autoregressive Flows to latent codes (``galsim-deep train flow``).
+
+Two trainers, both on :class:`~galsim_deep.training.loop.TrainingLoop`:
+
+:func:`train_latent_flow`, the latent flow of a recipe, for every model family
+with an encoder (the family's model is restored through the registry,
+:mod:`galsim_deep.training.families`), top to bottom:
+
+1. restore the trained encoder (``<output_dir>/<family section>``) and encode
+   every training stamp once with it, frozen: posterior means and standard
+   deviations, with the stamps' conditions (cached in
+   ``<output_dir>/flow/posterior.npz``);
+2. build the :class:`~galsim_deep.flows.ConditionalMAF`; on a fresh start store
+   the conditions' mean and standard deviation and the codes' robust scale in
+   it;
+3. each step: draw a batch of training galaxies and their posterior samples
+   ``z = mean + stddev * eps`` (or the means, ``flow.posterior: mean``) from a
+   stateless seed of (run seed, step, replica), and minimise
+   ``-log p(z | conditions)`` with Adam;
+4. at the end, record the mean ``log p(z | conditions)`` of the test split's
+   posterior means.
+
+:func:`fit_code_flow`, a small flow fitted in memory to codes a measurement
+gives it (the class-as-outlier protocol of
+:func:`galsim_deep.latent.anomaly.held_out_class_auroc`).
+"""
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from galsim_deep._io import atomic_path, sha256sum
+from galsim_deep.flows import ConditionalMAF
+from galsim_deep.training.distribute import check_replica_batch, make_strategy
+from galsim_deep.training.families import family_of
+from galsim_deep.training.loop import TrainingLoop, restore_latest, snapshot_recipe
+from galsim_deep.training.optim import SqrtDecay, make_optimizer
+from galsim_deep.training.recipes import check_dataset, recipe_digest
+from galsim_deep.training.seeds import configure_determinism, step_seed
+from galsim_deep.errors import InputError
+
+__all__ = ["train_latent_flow", "encode_split", "build_flow", "restore_flow", "fit_code_flow"]
+
+
+def build_flow(recipe):
+    """A new, untrained :class:`~galsim_deep.flows.ConditionalMAF` with the recipe's settings."""
+    f = recipe["flow"]
+    return ConditionalMAF(family_of(recipe).latent_size(recipe), len(f["conditions"]),
+                          n_stages=f["n_stages"], hidden_units=f["hidden_units"],
+                          log_scale_clip=f["log_scale_clip"], activation=f["activation"],
+                          seed=recipe["seed"] + 1)
+
+
+def restore_flow(recipe, checkpoint_dir=None):
+    """The latent flow of the latest checkpoint of a recipe's flow run.
+
+    Returns
+    -------
+    flow : ConditionalMAF
+    step : int
+    """
+    checkpoint_dir = Path(checkpoint_dir or Path(recipe["output_dir"]) / "flow")
+    return restore_latest(checkpoint_dir, lambda: build_flow(recipe), "flow",
+                          f"no latent-flow checkpoint in {checkpoint_dir}; train the flow "
+                          f"first with\n    galsim-deep train flow {recipe['source']}")
+
+
+def encode_split(model, recipe, data, split, batch_size=256, progress=False):
+    """Encode a dataset split with a frozen encoder.
+
+    Parameters
+    ----------
+    model : FlowVAE or MPCC
+        The trained model; its ``encode(stamp, psf)`` gives the posterior.
+    recipe : dict
+        The loaded recipe (dataset path, flow conditions).
+    data : StampDataset
+        The opened dataset.
+    split : {'train', 'test'}
+        Which split.
+    batch_size : int
+        Stamps per encoder call.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``mean``, ``stddev`` [N, L] and ``conditions`` [N, C] (the recipe's
+        ``flow.conditions`` columns, raw values).
+    """
+    from galsim_deep.datasets.reader import make_tf_dataset
+
+    columns = [list(data.condition_names).index(c) for c in recipe["flow"]["conditions"]]
+    ds = make_tf_dataset(recipe["dataset"]["path"], split=split, batch_size=batch_size,
+                         shuffle=False, seed=0, augment=False, repeat=False,
+                         fields=("stamp", "psf", "conditions"))
+    encode = tf.function(model.encode)
+    means, stds, conds = [], [], []
+    for batch in tqdm(ds, desc=f"encode {split}", unit="batch", disable=not progress):
+        mean, std = encode(batch["stamp"], batch["psf"])
+        means.append(mean.numpy())
+        stds.append(std.numpy())
+        conds.append(tf.gather(batch["conditions"], columns, axis=1).numpy())
+    if not means:
+        raise InputError(f"the {split} split of {recipe['dataset']['path']} is empty; rebuild "
+                         f"the dataset with more galaxies:\n    "
+                         f"{recipe['dataset']['build_command']}")
+    return {"mean": np.concatenate(means), "stddev": np.concatenate(stds),
+            "conditions": np.concatenate(conds).astype(np.float32)}
+
+
+def _encoder_key(recipe):
+    """Identifies the encoder's weights: its latest checkpoint and the checksum of the
+    checkpoint's index file (which holds the checksums of every tensor)."""
+    vae_ckpt = tf.train.latest_checkpoint(str(family_of(recipe).checkpoint_dir(recipe)))
+    return f"{vae_ckpt} {sha256sum(vae_ckpt + '.index')}" if vae_ckpt else "none"
+
+
+def _check_same_encoder(out, key, resuming):
+    """Refuse to resume a flow fitted to other encoder weights; record the encoder of a new one."""
+    record = out / "encoder_checkpoint.txt"
+    if resuming and record.is_file() and record.read_text().strip() != key:
+        raise InputError(
+            f"the latent flow in {out} was trained on the encoder of "
+            f"{record.read_text().split()[0]}, but the encoder is now "
+            f"{key.split()[0]} (trained further or retrained); a flow only fits the "
+            f"encoder it was trained on.  Move or delete {out} and run the command again "
+            f"to train a new flow")
+    if not resuming:
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_path(record) as tmp:
+            tmp.write_text(key + "\n")
+
+
+def _posteriors(recipe, data, progress, key):
+    """Encoded train and test splits, cached per encoder checkpoint."""
+    out = Path(recipe["output_dir"]) / "flow"
+    cache = out / "posterior.npz"
+    if cache.is_file():
+        try:
+            with np.load(cache) as f:
+                if str(f["vae_checkpoint"]) == key:
+                    return {k: f[k] for k in f.files}
+        except (OSError, ValueError, KeyError):
+            pass  # a corrupt or old cache is rebuilt
+    model = family_of(recipe).restore(recipe)[0]
+    train = encode_split(model, recipe, data, "train", progress=progress)
+    try:
+        test = encode_split(model, recipe, data, "test", progress=progress)
+    except ValueError:
+        test = {k: v[:0] for k, v in train.items()}
+    arrays = {**train, **{f"test_{k}": v for k, v in test.items()},
+              "vae_checkpoint": np.array(key)}
+    with atomic_path(cache) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+    return arrays
+
+
+def train_latent_flow(recipe, progress=True, stop_at=None):
+    """Train (or resume training) the latent flow of a recipe on its trained encoder.
+
+    Parameters
+    ----------
+    recipe : dict
+        A loaded recipe.
+    progress : bool
+        Show tqdm progress bars.
+    stop_at : int, optional
+        Stop after this step instead of ``flow.steps``.
+
+    Returns
+    -------
+    dict
+        The run log: ``steps``, ``wall_time_s``, ``seconds_per_step``,
+        ``metrics`` (``neg_log_prob``, and ``test_log_prob`` at the end),
+        ``history``, ``checkpoint``.
+    """
+    cfg = recipe["flow"]
+    out = Path(recipe["output_dir"]) / "flow"
+    data = check_dataset(recipe)
+    snapshot_recipe(recipe, out / "recipe.yaml",
+                    recipe_digest(recipe, ("dataset", family_of(recipe).section, "flow")))
+    configure_determinism(recipe["seed"], recipe["deterministic"])
+    key = _encoder_key(recipe)
+    _check_same_encoder(out, key, resuming=tf.train.latest_checkpoint(str(out)) is not None)
+    arrays = _posteriors(recipe, data, progress, key)
+    strategy = make_strategy(recipe["distribute"])
+    global_batch = cfg["batch_size"]
+    local_batch = check_replica_batch(global_batch, strategy.num_replicas_in_sync,
+                                      "flow.batch_size")
+
+    with strategy.scope():
+        flow = build_flow(recipe)
+        optimizer = make_optimizer(cfg["optimizer"])
+        optimizer.build(flow.trainable_variables)
+    step = optimizer.iterations
+    loop = TrainingLoop(out, tf.train.Checkpoint(flow=flow, optimizer=optimizer, step=step),
+                        step, cfg["steps"], cfg["checkpoint_every"], cfg["summary_every"],
+                        cfg["keep_checkpoints"], desc="train flow", progress=progress,
+                        stop_at=stop_at, log_dir=Path(recipe["output_dir"]) / "logs" / "flow",
+                        hint="lower flow.optimizer.learning_rate")
+
+    def initialize():
+        flow.adapt_conditions(arrays["conditions"])
+        flow.adapt_latents(arrays["mean"])
+
+    loop.restore(initialize)
+    means = tf.constant(arrays["mean"])
+    stds = tf.constant(arrays["stddev"])
+    conds = tf.constant(arrays["conditions"])
+    n_train = int(means.shape[0])
+    use_samples = cfg["posterior"] == "sample"
+    seed = recipe["seed"]
+
+    @tf.function
+    def train_step():
+        def replica_step():
+            ctx = tf.distribute.get_replica_context()
+            key = step_seed(seed, optimizer.iterations, ctx.replica_id_in_sync_group)
+            idx = tf.random.stateless_uniform(
+                [local_batch], seed=tf.random.experimental.stateless_fold_in(key, 0),
+                maxval=n_train, dtype=tf.int32)
+            z = tf.gather(means, idx)
+            if use_samples:
+                eps = tf.random.stateless_normal(
+                    tf.shape(z), seed=tf.random.experimental.stateless_fold_in(key, 1))
+                z = z + tf.gather(stds, idx) * eps
+            with tf.GradientTape() as tape:
+                nll = -flow.log_prob(z, tf.gather(conds, idx))
+                loss = tf.nn.compute_average_loss(nll, global_batch_size=global_batch)
+            grads = tape.gradient(loss, flow.trainable_variables)
+            optimizer.apply_gradients(zip(grads, flow.trainable_variables))
+            return loss
+
+        per_replica = strategy.run(replica_step)
+        return {"neg_log_prob": strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica,
+                                                axis=None)}
+
+    loop.log.data.update(recipe=recipe["name"], batch_size=global_batch, n_train=n_train,
+                         replicas=strategy.num_replicas_in_sync)
+    schedule = SqrtDecay(cfg["optimizer"]["learning_rate"], cfg["optimizer"]["warmup_steps"])
+    log = loop.run(train_step, postfix=lambda s: {"nll": f"{s['neg_log_prob']:.4g}"},
+                   learning_rate=schedule)
+    if len(arrays["test_mean"]):
+        test_lp = tf.reduce_mean(flow.log_prob(arrays["test_mean"], arrays["test_conditions"]))
+        loop.log.data["metrics"]["test_log_prob"] = float(test_lp)
+        loop.log.write()
+        log = dict(loop.log.data)
+    return log
+
+
+def fit_code_flow(codes, conditions, stddevs=None, steps=400, seed=0, n_stages=4,
+                  hidden_units=(64, 64), batch_size=256, learning_rate=2e-3, clip=10.0,
+                  progress=False):
+    """Fit a small conditional MAF ``p(z | conditions)`` to latent codes, in memory.
+
+    The codes are standardised per dimension with robust statistics (median,
+    and 1.4826 x the median absolute deviation) and the training values are
+    clipped to ``+-clip`` of those units: the codes of a VAE have heavy tails
+    (a few bright or odd galaxies tens of standard deviations out), and a
+    flow that contracts to fit the core would otherwise overflow float32 on
+    them and its loss turn to NaN.  The returned object scores raw,
+    unclipped codes and adds the Jacobian of the standardisation back, giving
+    the density of the raw codes.
+
+    Parameters
+    ----------
+    codes : array_like [N, L]
+        Posterior means of the training galaxies.
+    conditions : array_like [N, C]
+        Their conditions (raw catalogue values, e.g. mag_auto, flux_radius,
+        zphot).
+    stddevs : array_like [N, L], optional
+        Posterior standard deviations: when given, each step fits posterior
+        samples ``mean + stddev * eps`` rather than the means (as a module's
+        own flow is trained).
+    steps : int
+        Adam steps.
+    seed : int
+        Seeds the flow's initial weights and every batch (same seed, same flow).
+    n_stages, hidden_units
+        Size of the :class:`~galsim_deep.flows.ConditionalMAF`.
+    batch_size : int
+        Codes per step.
+    learning_rate : float
+        Adam learning rate (updates also clipped to a global gradient norm of 10).
+    clip : float
+        Training values are clipped to ``+-clip`` robust standard deviations.
+    progress : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    galsim_deep.latent.anomaly.FittedLatentFlow
+        Callable as ``log_prob(codes, conditions) -> ndarray [M]`` (nats, the
+        density of the raw codes).
+    """
+    import tf_keras
+
+    from galsim_deep.latent.anomaly import FittedLatentFlow
+
+    codes = np.asarray(codes, dtype=np.float64)
+    conditions = np.asarray(conditions, dtype=np.float64)
+    if codes.ndim != 2 or conditions.ndim != 2 or len(codes) != len(conditions):
+        raise InputError(f"codes [N, L] and conditions [N, C] must have the same N, got "
+                         f"{codes.shape} and {conditions.shape}")
+    if len(codes) < 2:
+        raise InputError(f"fitting a flow needs at least 2 codes, got {len(codes)}")
+    for what, a in (("codes", codes), ("conditions", conditions)):
+        if not np.all(np.isfinite(a)):
+            raise InputError(f"{what} contain NaN or infinite values; drop those rows")
+    shift = np.median(codes, axis=0)
+    scale = 1.4826 * np.median(np.abs(codes - shift), axis=0)
+    scale = np.where(scale > 0, scale, codes.std(axis=0))
+    scale = np.where(scale > 0, scale, 1.0)
+
+    flow = ConditionalMAF(codes.shape[1], conditions.shape[1], n_stages=n_stages,
+                          hidden_units=hidden_units, seed=seed)
+    optimizer = tf_keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=10.0,
+                                         jit_compile=False)
+    optimizer.build(flow.trainable_variables)  # slots now, so the step is traced once
+    step = optimizer.iterations
+    loop = TrainingLoop(None, tf.train.Checkpoint(flow=flow), step, int(steps),
+                        checkpoint_every=max(int(steps), 1), summary_every=max(int(steps), 1),
+                        desc="fit latent flow", progress=progress,
+                        hint=f"lower learning_rate (now {learning_rate})")
+    loop.restore(lambda: flow.adapt_conditions(conditions))  # the flow starts as the identity
+    means = tf.constant((codes - shift) / scale, tf.float32)
+    sigmas = tf.constant(np.zeros_like(codes) if stddevs is None
+                         else np.asarray(stddevs, np.float64) / scale, tf.float32)
+    conds = tf.constant(conditions, tf.float32)
+    n = len(codes)
+    batch = min(int(batch_size), n)
+
+    @tf.function
+    def train_step():
+        key = tf.stack([tf.constant(seed, tf.int64), step])
+        idx = tf.random.stateless_uniform([batch], seed=key, maxval=n, dtype=tf.int32)
+        eps = tf.random.stateless_normal([batch, codes.shape[1]], seed=key + [0, 1 << 40])
+        z = tf.clip_by_value(tf.gather(means, idx) + tf.gather(sigmas, idx) * eps,
+                             -float(clip), float(clip))
+        with tf.GradientTape() as tape:
+            loss = -tf.reduce_mean(flow.log_prob(z, tf.gather(conds, idx)))
+        grads = tape.gradient(loss, flow.trainable_variables)
+        optimizer.apply_gradients(zip(grads, flow.trainable_variables))
+        return {"loss": loss}
+
+    loop.run(train_step)
+    return FittedLatentFlow(flow, shift, scale)
