@@ -73,8 +73,9 @@ def condition_arrays(cat, conditions, column_map=None, range_policy="warn"):
     KeyError
         A condition column is missing (naming the missing and available columns).
     ValueError
-        NaN or inf values (naming the rows), unequal column lengths, an empty
-        catalog, or out-of-range values with ``range_policy='error'``.
+        NaN or inf values (naming the rows), unequal column lengths, or
+        out-of-range values with ``range_policy='error'``.  An empty catalog
+        gives empty arrays.
     TypeError
         An unsupported catalog type or a non-numeric column.
     """
@@ -122,6 +123,4 @@ def condition_arrays(cat, conditions, column_map=None, range_policy="warn"):
     if len(lengths) > 1:
         raise InputError(f"condition columns have different lengths "
                          f"{ {k: len(v) for k, v in out.items()} }")
-    if lengths == {0}:
-        raise InputError("the catalog has no rows")
     return out

@@ -3,10 +3,10 @@ import numpy as np
 
 from . import hub
 from .catalog import RANGE_POLICIES, condition_arrays
-from .module_format import IMAGE_OUTPUT, RANDOM_INPUT, check_signatures, read_metadata
 from .errors import InputError, InputTypeError
+from .module_format import IMAGE_OUTPUT, RANDOM_INPUT, check_signatures, read_metadata
 
-__all__ = ["GenerativeGalaxyModel", "as_deviate"]
+__all__ = ["GenerativeGalaxyModel", "as_deviate", "rotation_angles"]
 
 # Loaded SavedModels by module directory: each process loads a module's graph
 # once, however many GenerativeGalaxyModel objects (or unpickled copies of
@@ -43,7 +43,36 @@ def as_deviate(rng):
     if isinstance(rng, galsim.BaseDeviate):
         return rng
     raise InputTypeError(f"rng must be None, an int seed or a galsim.BaseDeviate, "
-                    f"got {type(rng).__name__}")
+                         f"got {type(rng).__name__}")
+
+
+def rotation_angles(n, rng):
+    """Position angles (radians, uniform in [0, 2 pi)) of ``n`` galaxies of one call.
+
+    A population of galaxies has no preferred direction, so every generated
+    profile is rotated by its own uniformly random angle (the network's own
+    orientations need not be isotropic).  The angles come from a NumPy
+    generator seeded by the state of ``rng`` when the call starts, without
+    advancing it: the network's draws are exactly those of ``rotate=False``,
+    and galaxy ``i`` gets the same angle whatever the batch size.
+
+    Parameters
+    ----------
+    n : int
+        Galaxies.
+    rng : galsim.BaseDeviate
+        The call's deviate (its state is read, not advanced).
+
+    Returns
+    -------
+    ndarray [n]
+        float64 radians.
+    """
+    import hashlib
+
+    digest = hashlib.sha256(("rotation:" + rng.serialize()).encode()).digest()
+    generator = np.random.default_rng(int.from_bytes(digest[:16], "little"))
+    return generator.uniform(0.0, 2.0 * np.pi, size=int(n))
 
 
 class GenerativeGalaxyModel:
@@ -389,13 +418,14 @@ class GenerativeGalaxyModel:
                                 first_row)["probabilities"]
 
     def sample_arrays(self, cat, rng=None, batch_size=None, column_map=None,
-                      range_policy=None, progress=False, cluster=None):
+                      range_policy=None, progress=False, cluster=None, rotate=True):
         """Yield generated stamps as numpy arrays, batch by batch.
 
         Parameters
         ----------
-        cat, rng, batch_size, column_map, range_policy, cluster
-            As in :meth:`sample`.
+        cat, rng, batch_size, column_map, range_policy, cluster, rotate
+            As in :meth:`sample`.  A rotated stamp is the rotated profile
+            drawn back on the stamp's grid (``method='no_pixel'``).
         progress : bool
             Show a tqdm progress bar.
 
@@ -404,8 +434,39 @@ class GenerativeGalaxyModel:
         ndarray [n, stamp_size, stamp_size]
             One batch of unconvolved stamps (flux per pixel, module units).
         """
+        rng = as_deviate(rng)
         conds = self.conditions(cat, column_map=column_map, range_policy=range_policy)
-        yield from self._batches(conds, rng, batch_size, progress, cluster)
+        n = len(next(iter(conds.values())))
+        angles = rotation_angles(n, rng) if rotate else None
+        start = 0
+        for images in self._batches(conds, rng, batch_size, progress, cluster):
+            stop = start + len(images)
+            if angles is not None:
+                images = np.stack([self.rotated_stamp(a, t) for a, t in
+                                   zip(images, angles[start:stop])]).astype(np.float32)
+            yield images
+            start = stop
+
+    def rotated_stamp(self, array, angle):
+        """A stamp's profile rotated by ``angle`` (radians, counter-clockwise) and drawn
+        back on the stamp's grid (``method='no_pixel'``, the stamps' convention).
+
+        Parameters
+        ----------
+        array : ndarray [stamp_size, stamp_size]
+        angle : float
+            radians.
+
+        Returns
+        -------
+        ndarray [stamp_size, stamp_size]
+            float64, flux per pixel.
+        """
+        import galsim
+
+        s = self.stamp_size
+        return self.profile(array, angle=angle).drawImage(
+            nx=s, ny=s, scale=self.pixel_scale, method="no_pixel", dtype=np.float64).array
 
     def _batches(self, conds, rng, batch_size, progress, cluster=None):
         """Yield generated stamps for checked condition arrays, ``batch_size`` at a time."""
@@ -482,7 +543,8 @@ class GenerativeGalaxyModel:
     def sample(self, cat, rng=None, batch_size=None, x_interpolant=None, k_interpolant=None,
                pad_factor=4, noise_pad_size=0, noise=None, gsparams=None, column_map=None,
                range_policy=None, flux_scaling=None, area=None, exptime=None,
-               zero_point=None, progress=False, calculate_maxk=False, cluster=None):
+               zero_point=None, progress=False, calculate_maxk=False, cluster=None,
+               rotate=True):
         """Sample unconvolved galaxy light profiles conditioned on a catalog.
 
         Parameters
@@ -515,16 +577,24 @@ class GenerativeGalaxyModel:
             ``n_clusters - 1``) of every galaxy, or one per row.  The same
             ``rng`` gives the same latent draws with or without it, so a
             cluster changes only the morphology family of each galaxy.
+        rotate : bool
+            Rotate each profile by its own uniformly random angle
+            (:func:`rotation_angles`; default), so that the population is
+            isotropic whatever the network learned.  False gives the
+            network's own orientation (reconstructions, tests); the network's
+            draws are the same either way.
 
         Returns
         -------
         list of galsim.InterpolatedImage
             One profile per row (also for a single row), centred on the origin
             as the training stamps were, in the module's flux units unless
-            rescaled.
+            rescaled.  An empty catalog gives an empty list.
         """
         rng = as_deviate(rng)
         conds = self.conditions(cat, column_map=column_map, range_policy=range_policy)
+        n = len(next(iter(conds.values())))
+        angles = rotation_angles(n, rng) if rotate else np.zeros(n)
         rescale = any(v is not None for v in (flux_scaling, area, exptime, zero_point))
         profiles, start = [], 0
         for images in self._batches(conds, rng, batch_size, progress, cluster):
@@ -534,18 +604,20 @@ class GenerativeGalaxyModel:
                 factors = self.flux_factors(batch, flux_scaling, area, exptime, zero_point,
                                             images=images)
                 images = images * factors[:, None, None].astype(np.float32)
-            for array in images:
+            for array, angle in zip(images, angles[start:stop]):
                 profiles.append(self.profile(array, x_interpolant=x_interpolant,
                                              k_interpolant=k_interpolant,
                                              pad_factor=pad_factor,
                                              noise_pad_size=noise_pad_size, noise=noise,
                                              rng=rng, gsparams=gsparams,
-                                             calculate_maxk=calculate_maxk))
+                                             calculate_maxk=calculate_maxk,
+                                             angle=angle if rotate else None))
             start = stop
         return profiles
 
     def profile(self, array, x_interpolant=None, k_interpolant=None, pad_factor=4,
-                noise_pad_size=0, noise=None, rng=None, gsparams=None, calculate_maxk=False):
+                noise_pad_size=0, noise=None, rng=None, gsparams=None, calculate_maxk=False,
+                angle=None):
         """Wrap one generated stamp as a ``galsim.InterpolatedImage``.
 
         The stamp's true centre (its geometric centre, between pixels for even
@@ -573,6 +645,11 @@ class GenerativeGalaxyModel:
             (~0.3 ms per galaxy) and can only lower ``maxk``; it changes nothing
             once the profile is convolved with any PSF whose ``maxk`` is lower,
             as every ground-based or HST PSF's is (see ``docs/performance.rst``).
+        angle : float, optional
+            Rotate the profile by this angle (radians, counter-clockwise) about
+            its centre: the stamp is given a rotated pixel grid (a
+            ``galsim.JacobianWCS``), which is exact (no resampling); the
+            profile's ``image`` is then the stamp with that WCS.
 
         Returns
         -------
@@ -580,8 +657,14 @@ class GenerativeGalaxyModel:
         """
         import galsim
 
-        image = galsim.Image(np.ascontiguousarray(array, dtype=np.float64),
-                             scale=self.pixel_scale)
+        if angle is None:
+            wcs = galsim.PixelScale(self.pixel_scale)
+        else:
+            # A rotated pixel grid: the InterpolatedImage of the stamp, rotated exactly
+            # (no resampling), and still a galsim.InterpolatedImage.
+            c, s = np.cos(angle) * self.pixel_scale, np.sin(angle) * self.pixel_scale
+            wcs = galsim.JacobianWCS(c, -s, s, c)
+        image = galsim.Image(np.ascontiguousarray(array, dtype=np.float64), wcs=wcs)
         kwargs = {}
         if noise_pad_size:
             kwargs.update(noise_pad=noise, noise_pad_size=noise_pad_size, rng=rng)

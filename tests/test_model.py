@@ -148,9 +148,39 @@ def test_different_seeds_differ_and_deviate_advances(model):
 
 
 def test_images_non_negative_and_sized(model):
-    arrays = np.concatenate(list(model.sample_arrays(_cat(10), rng=0, batch_size=4)))
+    arrays = np.concatenate(list(model.sample_arrays(_cat(10), rng=0, batch_size=4,
+                                                     rotate=False)))
     assert arrays.shape == (10, 32, 32) and arrays.dtype == np.float32
     assert arrays.min() >= 0
+
+
+def test_rotation_is_exact_uniform_and_leaves_the_network_draw(model):
+    """Rotated profiles are the network's own profiles turned by angles uniform in [0, 2 pi)
+    drawn from the rng's state: the same draws, the same angles whatever the batch size."""
+    from galsim_deep.model import rotation_angles
+
+    cat = _cat(40)
+    plain = model.sample(cat, rng=7, rotate=False)
+    turned = model.sample(cat, rng=7)
+    angles = rotation_angles(40, galsim.BaseDeviate(7))
+    assert np.all((angles >= 0) & (angles < 2 * np.pi))
+    np.testing.assert_array_equal(rotation_angles(40, galsim.BaseDeviate(7)), angles)
+    assert not np.allclose(angles, rotation_angles(40, galsim.BaseDeviate(8)))
+    for a, b, theta in zip(plain, turned, angles):
+        assert isinstance(b, galsim.InterpolatedImage)
+        np.testing.assert_array_equal(a.image.array, b.image.array)  # one network draw
+        want = a.rotate(theta * galsim.radians).drawImage(nx=24, ny=24, scale=0.04).array
+        np.testing.assert_allclose(b.drawImage(nx=24, ny=24, scale=0.04).array, want,
+                                   rtol=1e-5, atol=1e-6 * want.max())
+    again = model.sample(cat, rng=7, batch_size=3)
+    for a, b in zip(turned, again):
+        np.testing.assert_array_equal(a.drawImage(nx=16, ny=16, scale=0.05).array,
+                                      b.drawImage(nx=16, ny=16, scale=0.05).array)
+    # sample_arrays draws the rotated profile back on the stamp's grid: flux kept.
+    rotated = np.concatenate(list(model.sample_arrays(cat, rng=7)))
+    unrotated = np.concatenate(list(model.sample_arrays(cat, rng=7, rotate=False)))
+    np.testing.assert_allclose(rotated.sum(axis=(1, 2)), unrotated.sum(axis=(1, 2)), rtol=0.02)
+    assert not np.allclose(rotated, unrotated)
 
 
 def test_symmetric_profile_comes_back_centred(gaussian_module_path):

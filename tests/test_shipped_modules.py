@@ -50,7 +50,7 @@ def test_shipped_model_samples(entry):
     model = galsim_deep.GenerativeGalaxyModel(f"hub:{entry['name']}@{entry['version']}")
     assert model.quantities == ["mag_auto", "flux_radius", "zphot"]
     cat = {"mag_auto": [22.0, 23.5], "flux_radius": [6.0, 10.0], "zphot": [0.5, 1.0]}
-    images = np.concatenate(list(model.sample_arrays(cat, rng=1)))
+    images = np.concatenate(list(model.sample_arrays(cat, rng=1, rotate=False)))
     assert images.shape == (2, model.stamp_size, model.stamp_size)
     assert np.all(images >= 0) and np.all(np.isfinite(images))
     # The flux follows the magnitude: 1.5 mag fainter is ~4x less flux (within a factor 2).
@@ -66,8 +66,8 @@ def test_shipped_mpcc_model_clusters_and_samples_a_chosen_cluster():
     # Cluster 3 is the spheroids' (93% of its test galaxies are spheroids) and cluster 5 the
     # disturbed galaxies' (it holds 79% of them): the "contingency" of
     # hub_modules/reports/mpcc-mock-cosmos-64/clustering.json.
-    spheroids = np.concatenate(list(model.sample_arrays(cat, rng=3, cluster=3)))
-    disturbed = np.concatenate(list(model.sample_arrays(cat, rng=3, cluster=5)))
+    spheroids = np.concatenate(list(model.sample_arrays(cat, rng=3, cluster=3, rotate=False)))
+    disturbed = np.concatenate(list(model.sample_arrays(cat, rng=3, cluster=5, rotate=False)))
     assert np.all(spheroids >= 0) and np.all(np.isfinite(disturbed))
     assert not np.allclose(spheroids, disturbed)
     # Their morphology: the rotational asymmetry A = sum|I - I_180| / sum|I| (about the

@@ -15,6 +15,7 @@ of its multiprocessing tasks (set by ``GroupedStampBuilder.makeTasks``).
 """
 import warnings
 
+import galsim
 import numpy as np
 from galsim.config import (GetAllParams, GetNObjForImage, GetRNG, ParseValue,
                            SetupConfigObjNum, SetupConfigRNG)
@@ -132,7 +133,12 @@ def _evaluate_object(config, base, model, obj_num, req, opt, ignore):
         SetupConfigObjNum(base, obj_num)
         SetupConfigRNG(base, seed_offset=1)  # the object's own RNG, as the stamp makes it
         values, _ = GetAllParams(config, base, req=req, opt=opt, ignore=ignore)
-        normals = model.random_normal(1, GetRNG(config, base))[0]
+        rng = GetRNG(config, base)
+        normals = model.random_normal(1, rng)[0]
+        if values.get("rotate", True):
+            # After the normals, from the object's own RNG: the network draw is the same
+            # with or without rotation.
+            values["rotation"] = 2.0 * np.pi * galsim.UniformDeviate(rng)()
     finally:
         for key in _STATE_KEYS:
             base.pop(key, None)
@@ -180,7 +186,8 @@ def _generate_group(config, base, model, group, first_row, req, opt, ignore):
     except (ValueError, TypeError) as err:
         raise GalSimConfigError(f"GenerativeModelGalaxy (objects {group.start}.."
                                 f"{group.stop - 1}): {err}") from None
-    options = [{k: v for k, v in values.items() if k in opt} for values, _ in rows]
+    options = [{k: v for k, v in values.items() if k in opt or k == "rotation"}
+               for values, _ in rows]
     return {"group": group, "conditions": conditions, "images": images, "options": options}
 
 

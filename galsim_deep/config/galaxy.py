@@ -8,6 +8,7 @@ In a GalSim YAML file::
         mag_auto: {type: Catalog, col: mag}            # any GalSim value type
         zphot: 0.5
         cluster: 2          # MPCC modules only, optional: the mixture component (0..K-1)
+        rotate: true        # optional (default true): a uniformly random position angle
 
 The galaxy's stamp comes from its group of objects, generated in one network
 call (:mod:`galsim_deep.config.batching`; see "How batching works" in
@@ -25,7 +26,8 @@ __all__ = ["BuildGenerativeModelGalaxy"]
 #: model's conditions, ``GenerativeGalaxyModel.sample_req_params``).
 _opt_params = {"x_interpolant": str, "k_interpolant": str, "pad_factor": float,
                "noise_pad_size": float, "noise_pad": float, "flux_scaling": float, "area": float,
-               "exptime": float, "zero_point": float, "calculate_maxk": bool, "cluster": int}
+               "exptime": float, "zero_point": float, "calculate_maxk": bool, "cluster": int,
+               "rotate": bool}
 
 _FLUX_OPTIONS = ("flux_scaling", "area", "exptime", "zero_point")
 
@@ -53,7 +55,10 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
     ``noise_pad`` (the padding noise's pixel variance) and the flux options
     ``flux_scaling``, ``area`` (cm^2), ``exptime`` (s) and ``zero_point`` (AB
     mag) are optional; so is ``cluster`` (int) for mixture-prior (MPCC) modules,
-    the cluster every object is drawn from (see `GenerativeGalaxyModel.sample`).
+    the cluster every object is drawn from (see `GenerativeGalaxyModel.sample`),
+    and ``rotate`` (bool, default true): each galaxy is rotated by a uniformly
+    random angle drawn from its own RNG after its normals, so the population
+    is isotropic (false: the network's own orientation).
 
     Returns
     -------
@@ -80,6 +85,8 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
     image = group["images"][i]
     kwargs = dict(group["options"][i])
     kwargs.pop("cluster", None)  # used when the group was generated
+    kwargs.pop("rotate", None)
+    angle = kwargs.pop("rotation", None)
     flux_kwargs = {k: kwargs.pop(k) for k in _FLUX_OPTIONS if k in kwargs}
     if flux_kwargs:
         image = image * float(model.flux_factors(conditions, images=image[None],
@@ -89,7 +96,7 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
     noise = kwargs.pop("noise_pad", None)  # pixel variance of the padding noise
     rng = GetRNG(config, base) if noise_pad_size else None
     profile = model.profile(image, gsparams=gsp, noise_pad_size=noise_pad_size,
-                            noise=noise, rng=rng, **kwargs)
+                            noise=noise, rng=rng, angle=angle, **kwargs)
     return profile, False
 
 
