@@ -58,6 +58,10 @@ class SimulationSettings:
     range_policy : {'warn', 'clip', 'error'}
         Conditions outside the model's training range (see
         `GenerativeGalaxyModel`).
+    rotate : bool
+        Turn each galaxy by a uniformly random angle drawn from its own seed
+        after its normals (default True: an isotropic population; False, the
+        network's own orientation).
     center : tuple of float or None
         ``(ra, dec)`` in degrees of the field centre, for catalogs with
         ``ra``/``dec`` (default: the middle of each field's galaxies).
@@ -74,6 +78,7 @@ class SimulationSettings:
     seed: int = 0
     batch_size: int = 64
     range_policy: str = "warn"
+    rotate: bool = True
     center: tuple = None
 
     def __post_init__(self):
