@@ -5,15 +5,28 @@ BIN := $(VENV)/bin
 # Install (or update) the package whenever its packaging files change.
 STAMP := $(VENV)/.installed
 
-.PHONY: env test test-fast docs demo benchmark clean
+.PHONY: env demo-env test docs demo benchmark clean
 
 env: $(STAMP)
 
+# Everything (all extras, tests, docs): what `make test` and `make docs` need.
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing galsim_deep with every extra into $(VENV) (a few minutes the first time)"
 	$(BIN)/python -m pip install --quiet --upgrade pip wheel
-	$(BIN)/python -m pip install --quiet -e ".[test,docs]"
+	$(BIN)/python -m pip install --quiet -e ".[all,test,docs]"
 	touch $(STAMP)
+
+# The demo needs sampling and the field previews only: the [simulate] extra.
+DEMO_STAMP := $(VENV)/.installed-demo
+demo-env: $(DEMO_STAMP)
+
+$(DEMO_STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing galsim_deep[simulate] into $(VENV) (a few minutes the first time)"
+	$(BIN)/python -m pip install --quiet --upgrade pip wheel
+	$(BIN)/python -m pip install --quiet -e ".[simulate]"
+	touch $(DEMO_STAMP)
 
 test: env
 	$(BIN)/python -m pytest tests
@@ -21,7 +34,7 @@ test: env
 docs: env
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
-demo: env
+demo: demo-env
 	$(BIN)/galsim-deep demo --out demo_output
 
 benchmark: env

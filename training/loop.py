@@ -331,12 +331,13 @@ def warm_start(objects, source):
 
 
 def restore_latest(checkpoint_dir, build, key, missing):
-    """Build an object and restore it from the latest checkpoint of a folder.
+    """Build an object and restore it from the latest checkpoint of a folder (or a checkpoint).
 
     Parameters
     ----------
     checkpoint_dir : str or Path
-        Folder of a ``tf.train.CheckpointManager``.
+        Folder of a ``tf.train.CheckpointManager`` (its latest checkpoint is
+        used), or one checkpoint's path prefix (``.../ckpt-2500``).
     build : callable
         Returns the object to restore into (its variables must exist).
     key : str
@@ -350,7 +351,10 @@ def restore_latest(checkpoint_dir, build, key, missing):
     obj, step : object, int
         The restored object and the step of the checkpoint.
     """
-    latest = tf.train.latest_checkpoint(str(checkpoint_dir))
+    if Path(str(checkpoint_dir) + ".index").is_file():
+        latest = str(checkpoint_dir)
+    else:
+        latest = tf.train.latest_checkpoint(str(checkpoint_dir))
     if latest is None:
         raise MissingInputError(missing)
     obj = build()

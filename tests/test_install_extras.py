@@ -1,0 +1,46 @@
+"""The lean install: sampling needs no extra; the optional features name their extra."""
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+from galsim_deep import _extras
+
+
+def _hide(monkeypatch, *hidden):
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in hidden else find_spec(name, *a))
+
+
+@pytest.mark.parametrize("package, extra", [("galsim_deep.validation", "validate"),
+                                            ("galsim_deep.latent", "validate")])
+def test_a_missing_extra_is_named(monkeypatch, package, extra):
+    _hide(monkeypatch, "statmorph", "sklearn")
+    for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+        monkeypatch.delitem(sys.modules, name)
+    with pytest.raises(ImportError, match=rf"galsim_deep\[{extra}\]") as err:
+        importlib.import_module(package)
+    assert "statmorph" in str(err.value) or "sklearn" in str(err.value)
+
+
+def test_require_passes_when_installed():
+    _extras.require("validate", "the tests")  # the test environment has every extra
+    with pytest.raises(KeyError):
+        _extras.require("no-such-extra", "nothing")
+
+
+def test_the_runtime_imports_no_optional_package():
+    """``import galsim_deep`` (sampling, YAML types, hub) imports none of the extras'
+    packages and no training code; building the command line imports no extra either."""
+    optional = sorted({m for mods in _extras.EXTRAS.values() for m in mods})
+    code = ("import sys, galsim_deep; "
+            "print(sorted(m for m in sys.modules if m.startswith('galsim_deep.training'))); "
+            "import galsim_deep.cli; galsim_deep.cli.build_parser(); "
+            f"print(sorted(m for m in {optional!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.strip().splitlines()
+    assert lines[-2] == "[]" and lines[-1] == "[]", lines

@@ -1,0 +1,135 @@
+"""Quick scores of a training checkpoint on mock test galaxies: learning curves and ablations.
+
+Exporting a module and running the full validation takes tens of minutes; a
+training run is followed, and short ablation runs are compared, with these
+cheaper measures of the live autoencoder of a checkpoint (any family with
+``encode``/``decode``) on the first ``n`` galaxies of a mock split, all in
+the units of each stamp's noise:
+
+``reduced_chi2``
+    mean over pixels of ``(stamp - PSF * decode(encode(stamp)))**2 / sigma**2``:
+    how well the reconstruction fits its data (1 = down to the noise);
+``truth_chi2``
+    the same for the PSF-convolved reconstruction against the PSF-convolved
+    noiseless truth (0 = perfect, what the noise allows is below 1);
+``truth_residual``
+    ``sum((recon - truth)**2) / sum(truth**2)`` of the unconvolved profiles
+    (dominated by the cuspy central pixels the PSF erases: a secondary
+    measure);
+``border_flux``
+    fraction of the reconstruction's flux in the outer ``border`` pixels of
+    the stamp, beside the truth's.
+
+Medians come with a bootstrap standard error.  ``galsim-deep validate
+checkpoint RECIPE`` prints them (``--all`` for every checkpoint on disk).
+"""
+import numpy as np
+import tensorflow as tf
+
+from galsim_deep.errors import InputError
+from galsim_deep.forward_model import convolve_psf
+from galsim_deep.training.families import family_of
+from galsim_deep.training.recipes import check_dataset
+
+__all__ = ["border_fraction", "score_checkpoint", "checkpoint_steps"]
+
+
+def border_fraction(images, border=4):
+    """Fraction of each image's flux in its outer ``border`` pixels.
+
+    Parameters
+    ----------
+    images : ndarray [N, S, S]
+    border : int
+        Width of the border, pixels.
+
+    Returns
+    -------
+    ndarray [N]
+    """
+    images = np.asarray(images, dtype=np.float64)
+    inner = images[:, border:-border, border:-border].sum(axis=(1, 2))
+    total = images.sum(axis=(1, 2))
+    return (total - inner) / np.where(total > 0, total, np.nan)
+
+
+def _median_error(values, seed=0, n_boot=200):
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    rng = np.random.default_rng(seed)
+    boots = [np.median(rng.choice(values, len(values))) for _ in range(n_boot)]
+    return float(np.median(values)), float(np.std(boots))
+
+
+def checkpoint_steps(recipe):
+    """Steps of the model checkpoints of a recipe's run that are on disk, ascending."""
+    folder = family_of(recipe).checkpoint_dir(recipe)
+    state = tf.train.get_checkpoint_state(str(folder))
+    if state is None:
+        return []
+    return sorted(int(p.rsplit("-", 1)[1]) for p in state.all_model_checkpoint_paths)
+
+
+def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, border=4):
+    """Score the autoencoder of one checkpoint of a recipe's run on mock galaxies.
+
+    Parameters
+    ----------
+    recipe : dict
+        A loaded recipe whose dataset is a mock dataset (with ``truth``).
+    n : int
+        The first ``n`` galaxies of the split.
+    split : {'test', 'train'}
+    step : int, optional
+        The checkpoint's step (default: the latest).
+    batch_size : int
+        Galaxies per network call.
+    border : int
+        Border width of ``border_flux``, pixels.
+
+    Returns
+    -------
+    dict
+        ``step``, ``n``, and for ``reduced_chi2``, ``truth_chi2``,
+        ``truth_residual``, ``border_flux`` and ``truth_border_flux`` the
+        ``median`` and its bootstrap ``error``.
+    """
+    from galsim_deep.validation.reconstruction import (mock_split_arrays,
+                                                       reconstruction_residuals)
+
+    family = family_of(recipe)
+    check_dataset(recipe)
+    folder = family.checkpoint_dir(recipe)
+    if step is None:
+        model, step = family.restore_for_sampling(recipe)
+    else:
+        steps = checkpoint_steps(recipe)
+        if step not in steps:
+            raise InputError(f"no checkpoint of step {step} in {folder} (there are {steps})")
+        model, step = family.restore_for_sampling(recipe, folder / f"ckpt-{step}")
+    arrays, _ = mock_split_arrays(recipe["dataset"]["path"], split,
+                                  ["stamp", "psf", "noise_variance", "truth"], n)
+    mode = recipe[family.section]["convolution"]
+    out = {k: [] for k in ("reduced_chi2", "truth_chi2", "recon")}
+    for start in range(0, len(arrays["stamp"]), batch_size):
+        part = {k: tf.constant(v[start:start + batch_size], tf.float32)
+                for k, v in arrays.items() if k != "label"}
+        mean, _ = model.encode(part["stamp"], part["psf"])
+        recon = model.decode(mean)
+        conv = convolve_psf(recon, part["psf"], mode=mode)
+        truth = convolve_psf(part["truth"], part["psf"], mode=mode)
+        var = part["noise_variance"][:, None, None]
+        out["reduced_chi2"].append(tf.reduce_mean((part["stamp"] - conv) ** 2 / var,
+                                                  axis=[1, 2]).numpy())
+        out["truth_chi2"].append(tf.reduce_mean((truth - conv) ** 2 / var, axis=[1, 2]).numpy())
+        out["recon"].append(recon.numpy())
+    recon = np.concatenate(out.pop("recon"))
+    values = {k: np.concatenate(v) for k, v in out.items()}
+    values["truth_residual"] = reconstruction_residuals(arrays["truth"], recon)
+    values["border_flux"] = border_fraction(recon, border)
+    values["truth_border_flux"] = border_fraction(arrays["truth"], border)
+    report = {"step": int(step), "n": int(len(recon)), "split": split}
+    for key, v in values.items():
+        median, error = _median_error(v)
+        report[key] = {"median": median, "error": error, "mean": float(np.nanmean(v))}
+    return report
