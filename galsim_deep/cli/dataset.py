@@ -5,9 +5,15 @@
 * ``galsim-deep dataset info file.h5``: attributes, fields, split and label counts;
 * ``galsim-deep dataset show file.h5 --out grid.png``: a grid of stamps, truths and PSFs;
 * ``galsim-deep dataset compare a.h5 b.h5``: means and spreads of the conditions and
-  of HSM sizes and ellipticities.
+  of HSM sizes and ellipticities;
+* ``galsim-deep dataset population --population cosmos-25.2 --out fig.png``: a mock
+  population's marginals beside the published measurements, and the fraction lost to
+  the stamp.
 """
 import sys
+
+from galsim_deep.datasets.population import POPULATIONS
+from ..errors import InputError
 
 __all__ = ["register"]
 
@@ -37,7 +43,8 @@ def register(subparsers):
     b.add_argument("--out", required=True, help="output HDF5 file")
     b.add_argument("--stamp-size", type=int, default=64, help="stamp size in pixels (default 64)")
     b.add_argument("--pixel-scale", type=float, default=0.03,
-                   help="pixel scale in arcsec/pixel (default 0.03)")
+                   help="pixel scale in arcsec/pixel (default 0.03; with --psf hst a whole "
+                        "multiple of 0.03, e.g. 0.06: drawn at 0.03 and binned)")
     b.add_argument("--processes", type=int, default=None,
                    help="worker processes (default: all CPUs)")
     b.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -64,15 +71,45 @@ def register(subparsers):
                    help="GalSim quality cut (default marginal)")
     m = b.add_argument_group("mock-cosmos source")
     m.add_argument("--psf", default=None, choices=["hst", "optical"],
-                   help="real HST PSF images (default; 0.03\"/pixel only) or optical PSFs")
+                   help="real HST PSF images (default; 0.03\"/pixel or a whole multiple, "
+                        "binned) or optical PSFs (any pixel scale)")
     m.add_argument("--noise", default=None, choices=["cosmos", "white"],
                    help="COSMOS correlated noise (default) or white noise")
+    m.add_argument("--population", default=None, choices=list(POPULATIONS),
+                   help="galaxy population: cosmos-example (default: a smoothed copy of the 96 "
+                        "real example galaxies, I <~ 22.5), cosmos-25.2 (the COSMOS 25.2 sample, "
+                        "mag_auto <= 25.2) or great3-deep (same as --deep)")
     m.add_argument("--deep", action="store_true",
-                   help="GalSim's 'deep' population: 1.5 mag fainter, 0.6x smaller")
+                   help="legacy: --population great3-deep (GalSim's GREAT3 recipe, 1.5 mag "
+                        "fainter and 0.6x smaller; reaches only I ~ 24 with the example "
+                        "catalog: use --population cosmos-25.2 for the 25.2 sample)")
     b.add_argument("--max-flux-radius", type=float, default=None,
                    help="selection: largest flux_radius in pixels of 0.03\" (mock default: a "
                         "quarter of the stamp width)")
     b.set_defaults(func=_build)
+
+    pp = sub.add_parser(
+        "population", help="plot a mock population's marginals against published measurements",
+        description="Draw galaxies of a mock-COSMOS population and plot their number counts, "
+                    "size-magnitude and redshift-magnitude relations beside the published "
+                    "measurements, and the fraction lost to the stamp; print the numbers.")
+    pp.add_argument("--population", default="cosmos-25.2", choices=list(POPULATIONS),
+                    help="population (default cosmos-25.2)")
+    pp.add_argument("--out", required=True, help="PNG file to write")
+    pp.add_argument("--n", type=int, default=100000,
+                    help="galaxies drawn (default 100000)")
+    pp.add_argument("--n-structure", type=int, default=20000,
+                    help="of which this many get a half-light radius (default 20000)")
+    pp.add_argument("--stamp-size", type=int, default=64,
+                    help="stamp size whose selection sets the fraction lost (default 64)")
+    pp.add_argument("--pixel-scale", type=float, default=0.06,
+                    help="pixel scale of those stamps in arcsec/pixel (default 0.06)")
+    pp.add_argument("--max-flux-radius", type=float, default=None,
+                    help="selection: largest flux_radius in pixels of 0.03\" (default: a quarter "
+                         "of the stamp width)")
+    pp.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    pp.add_argument("--json", default=None, help="also write the numbers to this JSON file")
+    pp.set_defaults(func=_population)
 
     i = sub.add_parser("info", help="print a dataset's attributes and contents")
     i.add_argument("path", help="HDF5 stamp dataset")
@@ -102,20 +139,6 @@ def register(subparsers):
     c.set_defaults(func=_compare)
 
 
-def _guard(func):
-    """Print OS errors (existing files, permissions) as one-line errors."""
-    def wrapped(args):
-        try:
-            return func(args)
-        except OSError as err:
-            if isinstance(err, FileNotFoundError):
-                raise
-            print(f"galsim-deep dataset: error: {err}", file=sys.stderr)
-            return 1
-    return wrapped
-
-
-@_guard
 def _build(args):
     import time
     from pathlib import Path
@@ -128,24 +151,34 @@ def _build(args):
         try:
             n = int(args.n)
         except ValueError:
-            raise ValueError(f"--n must be a whole number of galaxies or 'all', got {args.n!r}")
+            raise InputError(f"--n must be a whole number of galaxies or 'all', got {args.n!r}")
     options = {}
     for key, value in (("cosmos_dir", args.cosmos_dir), ("file_name", args.cosmos_file),
                        ("sample", args.sample), ("exclusion_level", args.exclusion_level),
                        ("psf", args.psf), ("noise", args.noise),
+                       ("population", args.population),
                        ("max_flux_radius", args.max_flux_radius)):
         if value is not None:
             options[key] = value
     if args.deep:
+        if args.population not in (None, "great3-deep"):
+            raise InputError(f"--deep is --population great3-deep and cannot be combined with "
+                             f"--population {args.population}: drop --deep")
+        options.pop("population", None)
         options["deep"] = True
+        if args.source == "mock-cosmos":
+            print("galsim-deep dataset: note: --deep is the legacy name of --population "
+                  "great3-deep (GalSim's GREAT3 recipe, which reaches only I ~ 24 with the "
+                  "example catalog); the COSMOS 25.2 sample is --population cosmos-25.2",
+                  file=sys.stderr)
     flags = {"cosmos_dir": "--cosmos-dir", "file_name": "--cosmos-file", "sample": "--sample",
              "exclusion_level": "--exclusion-level", "psf": "--psf", "noise": "--noise",
-             "deep": "--deep"}
-    wrong = {"cosmos": ("psf", "noise", "deep"),
+             "deep": "--deep", "population": "--population"}
+    wrong = {"cosmos": ("psf", "noise", "deep", "population"),
              "mock-cosmos": ("cosmos_dir", "file_name", "sample", "exclusion_level")}[args.source]
     bad = [flags[k] for k in wrong if k in options]
     if bad:
-        raise ValueError(f"{', '.join(bad)} do(es) not apply to --source {args.source}")
+        raise InputError(f"{', '.join(bad)} do(es) not apply to --source {args.source}")
     start = time.perf_counter()
     out = build_dataset(args.source, n, args.out, stamp_size=args.stamp_size,
                         pixel_scale=args.pixel_scale, seed=args.seed, processes=args.processes,
@@ -216,19 +249,17 @@ def _info(args):
     return 0
 
 
-@_guard
 def _show(args):
     from galsim_deep.datasets.figures import plot_grid
 
     if args.n < 1 or args.columns < 1:
-        raise ValueError("--n (rows) and --columns must be >= 1")
+        raise InputError("--n (rows) and --columns must be >= 1")
     out = plot_grid(args.path, args.out, n=args.n * args.columns, split=args.split,
                     seed=args.seed, columns=args.columns, title=args.title)
     print(f"wrote {out}")
     return 0
 
 
-@_guard
 def _compare(args):
     import json
 
@@ -247,4 +278,25 @@ def _compare(args):
     if args.json:
         with atomic_path(args.json) as tmp:
             tmp.write_text(json.dumps(dict(zip(labels, summaries)), indent=1))
+    return 0
+
+
+def _population(args):
+    import json
+
+    from galsim_deep._io import atomic_path
+    from galsim_deep.datasets.figures import plot_population
+    from galsim_deep.datasets.summary import marginals_table
+
+    if args.n < 100 or args.n_structure < 1:
+        raise InputError("--n must be >= 100 and --n-structure >= 1")
+    m = plot_population(args.out, population=args.population, n=args.n,
+                        n_structure=args.n_structure, seed=args.seed,
+                        stamp_size=args.stamp_size, pixel_scale=args.pixel_scale,
+                        max_flux_radius=args.max_flux_radius)
+    print(marginals_table(m))
+    print(f"wrote {args.out}")
+    if args.json:
+        with atomic_path(args.json) as tmp:
+            tmp.write_text(json.dumps({k: v for k, v in m.items() if k != "catalog"}, indent=1))
     return 0

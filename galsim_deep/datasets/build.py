@@ -37,6 +37,7 @@ from .._version import __version__
 from .format import (CONDITIONS, FIELDS, FLUX_CONVENTION, FORMAT_NAME, FORMAT_VERSION,
                      MAX_STAMP_SIZE, MIN_STAMP_SIZE, PARAMETRIC_COLUMNS, SPLIT_NAMES, dumps,
                      field_shape)
+from ..errors import InputError, InputTypeError
 
 __all__ = ["build_dataset", "SOURCES", "make_source", "partial_path", "split_indices"]
 
@@ -53,7 +54,7 @@ def _source_class(source):
     import importlib
 
     if source not in SOURCES:
-        raise ValueError(f"unknown source {source!r}: choose one of {', '.join(sorted(SOURCES))}")
+        raise InputError(f"unknown source {source!r}: choose one of {', '.join(sorted(SOURCES))}")
     module, name = SOURCES[source].split(":")
     return getattr(importlib.import_module(module), name)
 
@@ -78,7 +79,7 @@ def make_source(source, stamp_size, pixel_scale, seed, **options):
     valid = [p for p in params if p not in ("self", "stamp_size", "pixel_scale", "seed")]
     unknown = sorted(set(options) - set(valid))
     if unknown:
-        raise ValueError(f"unknown option(s) {', '.join(unknown)} for source {source!r}: its "
+        raise InputError(f"unknown option(s) {', '.join(unknown)} for source {source!r}: its "
                          f"options are {', '.join(valid)}")
     return cls(stamp_size, pixel_scale, seed, **options)
 
@@ -115,12 +116,12 @@ def split_indices(n, n_test, seed):
 
 def _check_int(name, value, minimum=None, maximum=None):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
+        raise InputTypeError(f"{name} must be an integer, got {value!r}")
     value = int(value)
     if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        raise InputError(f"{name} must be >= {minimum}, got {value}")
     if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+        raise InputError(f"{name} must be <= {maximum}, got {value}")
     return value
 
 
@@ -242,15 +243,15 @@ def build_dataset(source, n, out, stamp_size=64, pixel_scale=0.03, seed=0, proce
     if n is not None:
         n = _check_int("n", n, minimum=1)
     elif source != "cosmos":
-        raise ValueError(f"n=None (all galaxies) is only possible for the cosmos source; "
+        raise InputError(f"n=None (all galaxies) is only possible for the cosmos source; "
                          f"give the number of {source} galaxies")
     stamp_size = _check_int("stamp_size", stamp_size, MIN_STAMP_SIZE, MAX_STAMP_SIZE)
     try:
         pixel_scale = float(pixel_scale)
     except (TypeError, ValueError):
-        raise TypeError(f"pixel_scale must be a number of arcsec/pixel, got {pixel_scale!r}")
+        raise InputTypeError(f"pixel_scale must be a number of arcsec/pixel, got {pixel_scale!r}")
     if not (math.isfinite(pixel_scale) and pixel_scale > 0):
-        raise ValueError(f"pixel_scale must be a positive number of arcsec/pixel, got "
+        raise InputError(f"pixel_scale must be a positive number of arcsec/pixel, got "
                          f"{pixel_scale}")
     seed = _check_int("seed", seed, minimum=0)
     if processes is None:
@@ -258,16 +259,16 @@ def build_dataset(source, n, out, stamp_size=64, pixel_scale=0.03, seed=0, proce
     processes = _check_int("processes", processes, minimum=1)
     chunk_size = _check_int("chunk_size", chunk_size, minimum=1)
     if not 0 <= float(test_fraction) < 1:
-        raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction}")
+        raise InputError(f"test_fraction must be in [0, 1), got {test_fraction}")
     out = Path(out)
     if out.is_dir():
-        raise ValueError(f"out={out} is a directory: give a file name such as {out / 'stamps.h5'}")
+        raise InputError(f"out={out} is a directory: give a file name such as {out / 'stamps.h5'}")
     if out.exists() and not overwrite:
-        raise ValueError(f"{out} already exists: pass overwrite=True (--overwrite) to rebuild it, "
+        raise InputError(f"{out} already exists: pass overwrite=True (--overwrite) to rebuild it, "
                          "or choose another output file")
     partial = partial_path(out)
     if partial.exists() and not partial.is_dir():
-        raise ValueError(f"{partial} exists and is not a partial-build folder: remove it")
+        raise InputError(f"{partial} exists and is not a partial-build folder: remove it")
 
     src = make_source(source, stamp_size, pixel_scale, seed, **source_options)
     n = src.plan(n)
@@ -307,7 +308,7 @@ def _prepare_partial(partial, manifest, overwrite):
         if old != manifest:
             has_chunks = any(partial.glob("chunk_*.npz"))
             if has_chunks and not overwrite:
-                raise ValueError(
+                raise InputError(
                     f"{partial} holds a partial build with other settings ({_diff(old, manifest)})"
                     ": rerun with the same settings to resume it, or pass overwrite=True "
                     "(--overwrite) to discard it")
@@ -398,7 +399,7 @@ def _assemble(src, partial, tasks, out, manifest, split):
                         for j, ds in enumerate(conds):
                             ds[start:stop] = z["conditions"][:, j]
                 except (OSError, ValueError, KeyError) as err:
-                    raise RuntimeError(f"chunk file {path} is unreadable ({err}): delete it and "
+                    raise InputError(f"chunk file {path} is unreadable ({err}): delete it and "
                                        "rerun the same build to redraw it") from err
             ds = f.create_dataset("split", data=split, chunks=(min(n, 4096),),
                                   compression="gzip", compression_opts=4)

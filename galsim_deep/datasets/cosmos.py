@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .format import COSMOS_PIXEL_SCALE
+from ..errors import InputError, MissingInputError
 
 __all__ = ["CosmosSource", "SAMPLES", "EXCLUSION_LEVELS", "resolve_cosmos_files"]
 
@@ -72,23 +73,23 @@ def resolve_cosmos_files(cosmos_dir=None, sample="25.2", file_name=None,
     import galsim
 
     if sample not in SAMPLES:
-        raise ValueError(f"unknown COSMOS sample {sample!r}: choose one of {', '.join(SAMPLES)}")
+        raise InputError(f"unknown COSMOS sample {sample!r}: choose one of {', '.join(SAMPLES)}")
     if exclusion_level not in EXCLUSION_LEVELS:
-        raise ValueError(f"unknown exclusion_level {exclusion_level!r}: choose one of "
+        raise InputError(f"unknown exclusion_level {exclusion_level!r}: choose one of "
                          f"{', '.join(EXCLUSION_LEVELS)}")
     how = _HOW_TO_GET.format(sample=sample)
     if cosmos_dir is None:
         cosmos_dir = Path(galsim.meta_data.share_dir) / f"COSMOS_{sample}_training_sample"
     cosmos_dir = Path(cosmos_dir)
     if not cosmos_dir.is_dir():
-        raise FileNotFoundError(f"COSMOS directory {cosmos_dir} does not exist: {how}")
+        raise MissingInputError(f"COSMOS directory {cosmos_dir} does not exist: {how}")
     name = file_name or f"real_galaxy_catalog_{sample}.fits"
     needed = [name, name.replace(".fits", "_fits.fits")]
     if exclusion_level in ("marginal", "bad_stamp"):
         needed.append(name.replace(".fits", "_selection.fits"))
     missing = [n for n in needed if not (cosmos_dir / n).is_file()]
     if missing:
-        raise FileNotFoundError(f"COSMOS directory {cosmos_dir} is incomplete, missing "
+        raise MissingInputError(f"COSMOS directory {cosmos_dir} is incomplete, missing "
                                 f"{', '.join(missing)}: {how}")
     return cosmos_dir, name
 
@@ -117,7 +118,7 @@ class CosmosSource:
     def __init__(self, stamp_size, pixel_scale, seed, cosmos_dir=None, sample="25.2",
                  file_name=None, exclusion_level="marginal", max_flux_radius=None):
         if abs(pixel_scale - COSMOS_PIXEL_SCALE) > 1e-9:
-            raise ValueError(f"the cosmos source keeps the original HST pixels of "
+            raise InputError(f"the cosmos source keeps the original HST pixels of "
                              f"{COSMOS_PIXEL_SCALE} arcsec: use pixel_scale={COSMOS_PIXEL_SCALE} "
                              f"(--pixel-scale {COSMOS_PIXEL_SCALE}), got {pixel_scale}")
         self.stamp_size = int(stamp_size)
@@ -152,7 +153,7 @@ class CosmosSource:
             return galsim.COSMOSCatalog(file_name=self.file_name, dir=str(self.cosmos_dir),
                                         exclusion_level=self.exclusion_level)
         except OSError as err:
-            raise FileNotFoundError(
+            raise MissingInputError(
                 f"cannot read the COSMOS catalogs in {self.cosmos_dir} ({err}): the files are "
                 f"missing or corrupt; {_HOW_TO_GET.format(sample=self.sample)}") from err
 
@@ -173,7 +174,7 @@ class CosmosSource:
         if n is None:
             n = len(orig)
         if n > len(orig):
-            raise ValueError(f"only {len(orig)} COSMOS galaxies in {self.cosmos_dir} pass "
+            raise InputError(f"only {len(orig)} COSMOS galaxies in {self.cosmos_dir} pass "
                              f"exclusion_level={self.exclusion_level!r}"
                              + ("" if self.max_flux_radius is None else
                                 f" and flux_radius <= {self.max_flux_radius}")
@@ -193,7 +194,7 @@ class CosmosSource:
         missing = sorted(Path(n).name for n in names if not Path(n.strip()).is_file())
         if missing:
             shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-            raise FileNotFoundError(
+            raise MissingInputError(
                 f"COSMOS directory {self.cosmos_dir} is incomplete: {len(missing)} image files "
                 f"named in {self.file_name} are missing ({shown}); "
                 + _HOW_TO_GET.format(sample=self.sample))
@@ -235,7 +236,7 @@ class CosmosSource:
         s = self.stamp_size
         scale = float(self._real.pixel_scale[orig])
         if abs(scale - self.pixel_scale) > 1e-9:
-            raise ValueError(f"COSMOS galaxy {orig} has pixel scale {scale}, not "
+            raise InputError(f"COSMOS galaxy {orig} has pixel scale {scale}, not "
                              f"{self.pixel_scale}: this catalog cannot be used at that scale")
         gal = self._real.getGalImage(orig).array
         psf_image = self._real.getPSFImage(orig)

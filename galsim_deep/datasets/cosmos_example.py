@@ -15,8 +15,10 @@ the real 4 GB sample::
     cat = galsim.COSMOSCatalog(file_name=EXAMPLE_FILE_NAME, dir=d)
     gal = cat.makeGalaxy(0, gal_type="real")
 
-:func:`load_example_catalog` returns the catalog columns (used to derive the
-mock-COSMOS populations).
+The shipped files themselves are read by :mod:`galsim_deep.datasets.example_data`
+(:func:`load_example_catalog`, :func:`example_psf_images`, :func:`example_data_dir`,
+re-exported here); imports flow one way: ``example_data`` <- ``psf`` <-
+``cosmos_example``.
 """
 import json
 import math
@@ -27,121 +29,22 @@ import numpy as np
 
 from .._io import atomic_directory, atomic_path, sha256sum
 from .._version import __version__
+from .example_data import (COPIED_FILES, EXAMPLE_FILE_NAME, check_data_dir,
+                           example_data_dir, example_psf_images, load_example_catalog)
+from .psf import centre_psf
+from ..errors import InputError, MissingInputError
 
 __all__ = ["EXAMPLE_FILE_NAME", "EXAMPLE_IMAGE_FILE", "NOISE_FILE_NAME", "example_data_dir",
            "load_example_catalog", "example_psf_images", "build_example_directory",
            "is_example_directory"]
 
-#: Name of the real-galaxy catalog of the example sample (``file_name`` for GalSim).
-EXAMPLE_FILE_NAME = "real_galaxy_catalog_23.5_example.fits"
 #: Name of the galaxy image file the catalog points to (built by :func:`build_example_directory`).
 EXAMPLE_IMAGE_FILE = "real_galaxy_images.fits"
 #: Name of the COSMOS noise correlation-function file (ships in the GalSim wheel).
 NOISE_FILE_NAME = "acs_I_unrot_sci_20_cf.fits"
-_PSF_FILE = "real_galaxy_PSF_images.fits"
-_COPIED = (EXAMPLE_FILE_NAME, EXAMPLE_FILE_NAME.replace(".fits", "_fits.fits"),
-           EXAMPLE_FILE_NAME.replace(".fits", "_selection.fits"), _PSF_FILE)
+_COPIED = COPIED_FILES
 _MARKER = "EXAMPLE_BUILD.json"
 _BUILD_VERSION = 2
-
-
-def example_data_dir():
-    """Folder of the shipped example catalogs and real HST PSF images.
-
-    Returns
-    -------
-    pathlib.Path
-    """
-    return Path(__file__).resolve().parent / "cosmos_example"
-
-
-def _check_data_dir():
-    d = example_data_dir()
-    missing = [name for name in _COPIED if not (d / name).is_file()]
-    if missing:
-        raise FileNotFoundError(
-            f"the COSMOS example files {missing} are missing from {d}: reinstall galsim_deep "
-            "(pip install -e .) so that its package data is present")
-    return d
-
-
-def load_example_catalog(exclusion_level="marginal"):
-    """Catalog columns of the 100 real COSMOS example galaxies.
-
-    Parameters
-    ----------
-    exclusion_level : {'none', 'bad_stamp', 'bad_fits', 'marginal'}
-        GalSim's quality cut (``galsim.COSMOSCatalog``); the Lanusse et al. (2020)
-        training sets use ``'marginal'`` (96 of the 100 galaxies pass).
-
-    Returns
-    -------
-    astropy.table.Table
-        One row per selected galaxy with ``IDENT``, ``mag_auto`` (AB mag),
-        ``flux_radius`` (pixels of 0.03 arcsec), ``zphot``, ``sersic_hlr``
-        (arcsec, the single-Sersic fit's half-light radius), ``sersic_n``,
-        ``sersic_q``, ``sersic_beta`` (radians), ``sersic_flux`` (counts/s),
-        ``bulge_to_total`` (the de Vaucouleurs + exponential fit's B/T, -1 when
-        that fit failed), ``bulge_disk_size_ratio``, ``bulgefit_ok``,
-        ``WEIGHT``, ``NOISE_VARIANCE`` ((counts/s)^2), ``PSF_HDU`` and
-        ``index`` (row in the full catalog).
-    """
-    import galsim
-    from astropy.io import fits
-    from astropy.table import Table
-
-    d = _check_data_dir()
-    cat = galsim.COSMOSCatalog(file_name=EXAMPLE_FILE_NAME, dir=str(d), use_real=False,
-                               exclusion_level=exclusion_level)
-    idx = np.asarray(cat.orig_index)
-    par = fits.getdata(d / _COPIED[1])
-    real = fits.getdata(d / EXAMPLE_FILE_NAME)
-    if not np.array_equal(par["IDENT"], real["IDENT"]):
-        raise ValueError(f"the example catalogs in {d} disagree on IDENT: reinstall galsim_deep")
-    status = par["fit_status"]
-    bulge_ok = (status[:, 0] > 0) & (status[:, 0] < 5)
-    bf = par["bulgefit"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(bf[:, 1] > 0, bf[:, 9] / bf[:, 1], np.nan)
-    t = Table()
-    t["index"] = idx
-    t["IDENT"] = np.asarray(par["IDENT"][idx], dtype=np.int64)
-    t["mag_auto"] = np.asarray(par["mag_auto"][idx], dtype=float)
-    t["flux_radius"] = np.asarray(par["flux_radius"][idx], dtype=float)
-    t["zphot"] = np.asarray(par["zphot"][idx], dtype=float)
-    t["sersic_hlr"] = np.asarray(par["hlr"][idx, 0], dtype=float)
-    t["sersic_n"] = np.asarray(par["sersicfit"][idx, 2], dtype=float)
-    t["sersic_q"] = np.asarray(par["sersicfit"][idx, 3], dtype=float)
-    t["sersic_beta"] = np.asarray(par["sersicfit"][idx, 7], dtype=float)
-    t["sersic_flux"] = np.asarray(par["flux"][idx, 0], dtype=float)
-    t["bulge_to_total"] = np.asarray(par["fit_dvc_btt"][idx], dtype=float)
-    t["bulge_disk_size_ratio"] = ratio[idx]
-    t["bulgefit_ok"] = bulge_ok[idx]
-    t["WEIGHT"] = np.asarray(real["WEIGHT"][idx], dtype=float)
-    t["NOISE_VARIANCE"] = np.asarray(real["NOISE_VARIANCE"][idx], dtype=float)
-    t["PSF_HDU"] = np.asarray(real["PSF_HDU"][idx], dtype=np.int32)
-    t["mag_auto"].unit = "mag"
-    t["flux_radius"].unit = "pix"
-    t["sersic_hlr"].unit = "arcsec"
-    t.meta["exclusion_level"] = exclusion_level
-    t.meta["source"] = str(d / EXAMPLE_FILE_NAME)
-    return t
-
-
-def example_psf_images():
-    """The 100 real HST/ACS F814W PSF images of the example sample.
-
-    Returns
-    -------
-    list of numpy.ndarray
-        float64 images at 0.03 arcsec/pixel (effective PSFs, pixel response
-        included), in ``PSF_HDU`` order, as stored (not normalised).
-    """
-    from astropy.io import fits
-
-    d = _check_data_dir()
-    with fits.open(d / _PSF_FILE, memmap=False) as hdus:
-        return [np.ascontiguousarray(h.data, dtype=np.float64) for h in hdus]
 
 
 def _stamp_size_for(flux_radius):
@@ -225,24 +128,22 @@ def build_example_directory(out_dir, seed=0, overwrite=False):
     import galsim
     from astropy.io import fits
 
-    from .psf import centre_psf
-
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)
     out_dir = Path(out_dir)
     if is_example_directory(out_dir, seed=seed):
         return out_dir
     if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"{out_dir} exists and is not a directory: choose another out_dir")
+        raise InputError(f"{out_dir} exists and is not a directory: choose another out_dir")
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        raise ValueError(f"{out_dir} exists and is not a complete example directory built with "
+        raise InputError(f"{out_dir} exists and is not a complete example directory built with "
                          f"seed={seed}: pass overwrite=True to replace it, or choose another "
                          "out_dir")
-    src = _check_data_dir()
+    src = check_data_dir()
     noise_src = Path(galsim.meta_data.share_dir) / NOISE_FILE_NAME
     if not noise_src.is_file():
-        raise FileNotFoundError(f"GalSim's COSMOS noise file {noise_src} is missing: reinstall "
+        raise MissingInputError(f"GalSim's COSMOS noise file {noise_src} is missing: reinstall "
                                 "galsim (pip install --force-reinstall galsim)")
 
     with atomic_directory(out_dir) as tmp:
@@ -258,7 +159,7 @@ def build_example_directory(out_dir, seed=0, overwrite=False):
         n_gal = len(real)
         order = np.argsort(real["GAL_HDU"])
         if not np.array_equal(np.asarray(real["GAL_HDU"])[order], np.arange(n_gal)):
-            raise ValueError("the example catalog's GAL_HDU is not 0..N-1: reinstall galsim_deep")
+            raise InputError("the example catalog's GAL_HDU is not 0..N-1: reinstall galsim_deep")
         hdus = []
         for i in order:
             scale = float(real["PIXEL_SCALE"][i])

@@ -18,6 +18,7 @@ import json
 import math
 
 import numpy as np
+from ..errors import InputError, InputTypeError
 
 __all__ = [
     "FORMAT_NAME", "FORMAT_VERSION", "ZERO_POINT", "COSMOS_PIXEL_SCALE", "HST_COLLECTING_AREA_M2",
@@ -181,17 +182,17 @@ def sersic_from_parametric(row, gsparams=None, sersic_prec=0.0):
 
     row = np.asarray(row, dtype=float).ravel()
     if row.shape != (len(PARAMETRIC_COLUMNS),):
-        raise ValueError(f"a parametric row has {len(PARAMETRIC_COLUMNS)} values "
+        raise InputError(f"a parametric row has {len(PARAMETRIC_COLUMNS)} values "
                          f"{PARAMETRIC_COLUMNS}, got shape {row.shape}: pass one row of the "
                          "'parametric' field, e.g. arrays['parametric'][i]")
     if not np.all(np.isfinite(row)):
-        raise ValueError(f"parametric row has non-finite values {row.tolist()}: drop this "
+        raise InputError(f"parametric row has non-finite values {row.tolist()}: drop this "
                          "galaxy or rebuild the dataset")
     flux, hlr, n, q, beta = row
     if hlr <= 0:
-        raise ValueError(f"parametric half_light_radius must be > 0 arcsec, got {hlr}")
+        raise InputError(f"parametric half_light_radius must be > 0 arcsec, got {hlr}")
     if not 0 < q <= 1:
-        raise ValueError(f"parametric axis ratio q must be in (0, 1], got {q}")
+        raise InputError(f"parametric axis ratio q must be in (0, 1], got {q}")
     n = float(np.clip(n, 0.3, 6.2))
     if sersic_prec > 0:
         n = round(n / sersic_prec) * sersic_prec
@@ -213,4 +214,4 @@ def _json_default(obj):
         return float(obj)
     if isinstance(obj, np.ndarray):
         return obj.tolist()
-    raise TypeError(f"cannot store {type(obj).__name__} in a JSON attribute")
+    raise InputTypeError(f"cannot store {type(obj).__name__} in a JSON attribute")

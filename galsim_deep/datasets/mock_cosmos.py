@@ -4,8 +4,10 @@ Galaxy ``i`` of a build with seed ``seed`` is drawn with the random generator
 ``numpy.random.default_rng(numpy.random.SeedSequence([seed, i]))``, in this order:
 
 1. its conditions ``(mag_auto, flux_radius, zphot)`` from the population of
-   :mod:`galsim_deep.datasets.population` (a smoothed copy of the real COSMOS
-   catalog), re-drawn until ``flux_radius`` fits the stamp (the selection);
+   :mod:`galsim_deep.datasets.population` (``'cosmos-example'``, a smoothed
+   copy of the real COSMOS catalog, by default; ``'cosmos-25.2'``, the COSMOS
+   25.2 sample; ``'great3-deep'``), re-drawn until ``flux_radius`` fits the
+   stamp (the selection);
 2. its smooth-profile parameters from the population's conditional
    distribution, then its morphology class and structure
    (:mod:`galsim_deep.datasets.morphology`);
@@ -17,13 +19,24 @@ So :func:`sample_conditions` with the same seed returns exactly the
 conditions of a build's galaxies, and :func:`make_galaxy` is the function the
 build uses for the truth profile.  Each galaxy depends only on ``(seed, i)``:
 the result does not depend on the number of processes.
+
+With ``psf='hst'`` the pixel scale is 0.03 arcsec or a whole multiple ``f x
+0.03``: the observed stamp (galaxy convolved with the 0.03 arcsec effective
+PSF, plus COSMOS noise) is then drawn at 0.03 arcsec on an ``f S x f S`` grid
+and binned ``f x f`` (sum), the PSF image likewise, and ``noise_power`` is
+the exact spectrum of the binned noise (:mod:`galsim_deep.datasets.binning`,
+:func:`galsim_deep.datasets.noise.binned_power`); the truth is drawn directly
+at the stamp's scale.
 """
 import math
 
 import numpy as np
 
-from .format import (CONDITIONS, COSMOS_PIXEL_SCALE, flux_from_mag)
+from .binning import bin_pixels, draw_binned
+from .format import CONDITIONS, COSMOS_PIXEL_SCALE, flux_from_mag
 from .morphology import CLASS_NAMES, build_galaxy
+from .population import get_population, resolve_population
+from ..errors import InputError, InputTypeError
 
 __all__ = ["sample_conditions", "make_galaxy", "make_mock_galaxy", "galaxy_rng",
            "default_max_flux_radius", "MockCosmosSource"]
@@ -52,7 +65,9 @@ def default_max_flux_radius(stamp_size, pixel_scale):
 
     A quarter of the stamp width: ``0.25 * stamp_size * pixel_scale / 0.03``
     (16 pixels = 0.48 arcsec for 64 x 64 stamps at 0.03 arcsec/pixel, where a
-    galaxy's light out to about 2 x its observed half-light radius stays in the stamp).
+    galaxy's light out to about 2 x its observed half-light radius stays in the stamp;
+    32 pixels = 0.96 arcsec for 64 x 64 stamps at 0.06 arcsec/pixel, which keep 99.4% of
+    the ``'cosmos-25.2'`` population).
     """
     return MAX_FLUX_RADIUS_FRACTION * stamp_size * pixel_scale / COSMOS_PIXEL_SCALE
 
@@ -66,20 +81,20 @@ def _as_generator(rng):
         return np.random.default_rng(int(rng.raw()))
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
         return np.random.default_rng(np.random.SeedSequence(int(rng)))
-    raise TypeError(f"rng must be a numpy.random.Generator, a galsim.BaseDeviate or an int seed, "
+    raise InputTypeError(f"rng must be a numpy.random.Generator, a galsim.BaseDeviate or an int seed, "
                     f"got {type(rng).__name__}: pass e.g. numpy.random.default_rng(42)")
 
 
 def _check_positive_int(name, value, minimum=1):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
+        raise InputTypeError(f"{name} must be an integer, got {value!r}")
     if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        raise InputError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
 
 
 def sample_conditions(n, seed, stamp_size=64, pixel_scale=COSMOS_PIXEL_SCALE,
-                      max_flux_radius=None, deep=False):
+                      max_flux_radius=None, deep=False, population=None):
     """Draw the conditions of ``n`` mock-COSMOS galaxies.
 
     Parameters
@@ -97,7 +112,10 @@ def sample_conditions(n, seed, stamp_size=64, pixel_scale=COSMOS_PIXEL_SCALE,
         Largest ``flux_radius`` in pixels of 0.03 arcsec (default:
         :func:`default_max_flux_radius`).
     deep : bool, optional
-        Use the "deep" population (1.5 mag fainter, 0.6 x smaller).
+        Legacy: ``population='great3-deep'`` (1.5 mag fainter, 0.6 x smaller).
+    population : str, optional
+        ``'cosmos-example'`` (default), ``'cosmos-25.2'`` or ``'great3-deep'``
+        (:mod:`galsim_deep.datasets.population`).
 
     Returns
     -------
@@ -107,11 +125,9 @@ def sample_conditions(n, seed, stamp_size=64, pixel_scale=COSMOS_PIXEL_SCALE,
     """
     from astropy.table import Table
 
-    from .population import get_population
-
     n = _check_positive_int("n", n)
     seed = _check_positive_int("seed", seed, minimum=0)
-    pop = get_population(deep)
+    pop = get_population(deep, population)
     fr_max = (default_max_flux_radius(stamp_size, pixel_scale) if max_flux_radius is None
               else float(max_flux_radius))
     rows = np.array([pop.sample_conditions(galaxy_rng(seed, i), fr_max) for i in range(n)])
@@ -122,13 +138,13 @@ def sample_conditions(n, seed, stamp_size=64, pixel_scale=COSMOS_PIXEL_SCALE,
         t[name].description = description
     t["mag_auto"].unit = "mag"
     t["flux_radius"].unit = "pix"
-    t.meta.update(seed=seed, max_flux_radius=fr_max, deep=bool(deep),
+    t.meta.update(seed=seed, max_flux_radius=fr_max, deep=bool(deep), population=pop.name,
                   source="galsim_deep.datasets.mock_cosmos.sample_conditions")
     return t
 
 
 def make_mock_galaxy(mag_auto, flux_radius, zphot, rng, max_extent=0.9, deep=False,
-                     gsparams=None):
+                     gsparams=None, population=None):
     """The mock galaxy for given conditions, with its label and parametric description.
 
     Parameters
@@ -144,28 +160,29 @@ def make_mock_galaxy(mag_auto, flux_radius, zphot, rng, max_extent=0.9, deep=Fal
     max_extent : float, optional
         Radius (arcsec) inside which extended features are kept (default 0.9).
     deep : bool, optional
-        Draw the structure from the "deep" population.
+        Legacy: ``population='great3-deep'``.
     gsparams : galsim.GSParams, optional
         Applied to the profile.
+    population : str, optional
+        Population whose conditional structure is drawn (default ``'cosmos-example'``).
 
     Returns
     -------
     galsim_deep.datasets.morphology.MockGalaxy
     """
-    from .population import get_population
-
     rng = _as_generator(rng)
     for name, value in (("mag_auto", mag_auto), ("flux_radius", flux_radius), ("zphot", zphot)):
         if not np.isfinite(value):
-            raise ValueError(f"{name} must be finite, got {value}: drop or fix this catalog row")
+            raise InputError(f"{name} must be finite, got {value}: drop or fix this catalog row")
     if flux_radius <= 0:
-        raise ValueError(f"flux_radius must be > 0 pixels of 0.03 arcsec, got {flux_radius}")
-    structure = get_population(deep).sample_structure(rng, mag_auto, flux_radius, zphot)
+        raise InputError(f"flux_radius must be > 0 pixels of 0.03 arcsec, got {flux_radius}")
+    structure = get_population(deep, population).sample_structure(rng, mag_auto, flux_radius,
+                                                                  zphot)
     return build_galaxy(float(flux_from_mag(mag_auto)), structure, mag_auto, flux_radius,
                         zphot, rng, max_extent=max_extent, gsparams=gsparams)
 
 
-def make_galaxy(mag_auto, flux_radius, zphot, rng, max_extent=0.9, deep=False):
+def make_galaxy(mag_auto, flux_radius, zphot, rng, max_extent=0.9, deep=False, population=None):
     """Unconvolved mock-COSMOS galaxy profile for given conditions.
 
     Parameters
@@ -181,7 +198,9 @@ def make_galaxy(mag_auto, flux_radius, zphot, rng, max_extent=0.9, deep=False):
     max_extent : float, optional
         Radius in arcsec inside which extended features are kept (default 0.9).
     deep : bool, optional
-        Use the "deep" population.
+        Legacy: ``population='great3-deep'``.
+    population : str, optional
+        ``'cosmos-example'`` (default), ``'cosmos-25.2'`` or ``'great3-deep'``.
 
     Returns
     -------
@@ -191,7 +210,8 @@ def make_galaxy(mag_auto, flux_radius, zphot, rng, max_extent=0.9, deep=False):
         Morphology class, an index into
         :data:`galsim_deep.datasets.morphology.CLASS_NAMES`.
     """
-    gal = make_mock_galaxy(mag_auto, flux_radius, zphot, rng, max_extent=max_extent, deep=deep)
+    gal = make_mock_galaxy(mag_auto, flux_radius, zphot, rng, max_extent=max_extent, deep=deep,
+                           population=population)
     return gal.profile, gal.label
 
 
@@ -203,19 +223,24 @@ class MockCosmosSource:
     stamp_size : int
         pixels.
     pixel_scale : float
-        arcsec/pixel (0.03 with ``psf='hst'``).
+        arcsec/pixel: with ``psf='hst'``, 0.03 or a whole multiple ``f x 0.03``
+        (rendered at 0.03 and binned ``f x f``, see the module docstring).
     seed : int
         Build seed.
     psf : {'hst', 'optical'}, optional
         The 100 real HST PSF images (default) or optical PSFs with random
-        aberrations (any pixel scale).
+        aberrations (any pixel scale, drawn directly at it).
     noise : {'cosmos', 'white'}, optional
-        COSMOS correlated noise (default) or white noise of the same variance.
+        COSMOS correlated noise (default) or white noise of the same variance
+        (per 0.03 arcsec pixel before binning).
     deep : bool, optional
-        Use the "deep" population.
+        Legacy: ``population='great3-deep'``.
     max_flux_radius : float, optional
         Selection: largest ``flux_radius`` (pixels of 0.03 arcsec); default
         :func:`default_max_flux_radius`.
+    population : {'cosmos-example', 'cosmos-25.2', 'great3-deep'}, optional
+        The population (:mod:`galsim_deep.datasets.population`); default
+        ``'cosmos-example'``.
     """
 
     name = "mock-cosmos"
@@ -223,27 +248,30 @@ class MockCosmosSource:
               "label", "psf_id")
 
     def __init__(self, stamp_size, pixel_scale, seed, psf="hst", noise="cosmos", deep=False,
-                 max_flux_radius=None):
+                 max_flux_radius=None, population=None):
+        from .binning import binning_factor
         from .psf import PSF_MODELS
 
         if psf not in PSF_MODELS:
-            raise ValueError(f"unknown psf {psf!r} for mock-cosmos: choose one of "
+            raise InputError(f"unknown psf {psf!r} for mock-cosmos: choose one of "
                              f"{', '.join(PSF_MODELS)}")
-        if psf == "hst" and abs(pixel_scale - COSMOS_PIXEL_SCALE) > 1e-9:
-            raise ValueError(f"psf='hst' uses the real HST PSF images at {COSMOS_PIXEL_SCALE} "
-                             f"arcsec/pixel; for pixel_scale={pixel_scale} use psf='optical' "
-                             "(--psf optical)")
+        self.population = resolve_population(population, deep)
+        # psf='hst': the real PSF images and the COSMOS noise are at 0.03"; coarser stamps
+        # are drawn at 0.03" on a grid `binning` times larger and binned.
+        self.binning = (binning_factor(pixel_scale, COSMOS_PIXEL_SCALE,
+                                       what="psf='hst' (the real HST PSF images)")
+                        if psf == "hst" else 1)
         if noise not in ("cosmos", "white"):
-            raise ValueError(f"unknown noise {noise!r}: choose 'cosmos' or 'white'")
+            raise InputError(f"unknown noise {noise!r}: choose 'cosmos' or 'white'")
         if max_flux_radius is not None and not float(max_flux_radius) > 1.0:
-            raise ValueError(f"max_flux_radius must be > 1 pixel of 0.03 arcsec, got "
+            raise InputError(f"max_flux_radius must be > 1 pixel of 0.03 arcsec, got "
                              f"{max_flux_radius}")
         self.stamp_size = int(stamp_size)
         self.pixel_scale = float(pixel_scale)
         self.seed = int(seed)
         self.psf_model = psf
         self.noise_model = noise
-        self.deep = bool(deep)
+        self.deep = self.population == "great3-deep"
         self.max_flux_radius = (default_max_flux_radius(stamp_size, pixel_scale)
                                 if max_flux_radius is None else float(max_flux_radius))
         self.max_extent = 0.45 * self.stamp_size * self.pixel_scale
@@ -257,40 +285,63 @@ class MockCosmosSource:
 
     def options(self):
         """The settings that define the build (stored in the resume manifest)."""
-        return {"psf": self.psf_model, "noise": self.noise_model, "deep": self.deep,
-                "max_flux_radius": self.max_flux_radius}
+        options = {"psf": self.psf_model, "noise": self.noise_model, "deep": self.deep,
+                   "max_flux_radius": self.max_flux_radius}
+        # The two original populations keep their original manifest (so that their partial
+        # builds resume); 'deep' tells them apart.
+        if self.population not in ("cosmos-example", "great3-deep"):
+            options["population"] = self.population
+        return options
 
     def plan(self, n):
         """Number of examples of a build of ``n`` (any ``n`` >= 1 is possible)."""
         if n is None:
-            raise ValueError("mock-cosmos needs a number of galaxies: pass n (--n N)")
+            raise InputError("mock-cosmos needs a number of galaxies: pass n (--n N)")
         return int(n)
 
     def setup(self):
         """Load the population, PSFs and noise model (once per process)."""
         if self._ready:
             return
-        from .cosmos_example import load_example_catalog
-        from .noise import cosmos_noise, noise_power
-        from .population import get_population
-        from .psf import make_psf_set
-
         import galsim
 
+        from .example_data import load_example_catalog
+        from .noise import binned_power, cosmos_noise, noise_power, pixel_variance
+        from .psf import make_psf_set
+
         self._gsparams = galsim.GSParams(**BUILD_GSPARAMS)
-        self._population = get_population(self.deep)
+        self._population = get_population(population=self.population)
         self._psf_profiles = {}
         self._psfs = make_psf_set(self.psf_model, self.stamp_size, self.pixel_scale, self.seed)
         self._variances = np.sort(np.asarray(load_example_catalog()["NOISE_VARIANCE"], float))
-        if self.noise_model == "cosmos":
-            self._unit_noise = cosmos_noise()
-            self._unit_power = noise_power(self._unit_noise, self.stamp_size, self.pixel_scale)
+        f = self.binning
+        if f == 1:
+            if self.noise_model == "cosmos":
+                self._unit_noise = cosmos_noise()
+                self._unit_power = noise_power(self._unit_noise, self.stamp_size,
+                                               self.pixel_scale)
+            else:
+                self._unit_noise = galsim.UncorrelatedNoise(1.0, scale=self.pixel_scale)
+                self._unit_power = np.ones((self.stamp_size, self.stamp_size // 2 + 1))
+            self._unit_variance = 1.0
         else:
-            import galsim
-
-            self._unit_noise = galsim.UncorrelatedNoise(1.0, scale=self.pixel_scale)
-            self._unit_power = np.ones((self.stamp_size, self.stamp_size // 2 + 1))
+            fine = self.fine_scale
+            n = f * self.stamp_size
+            if self.noise_model == "cosmos":
+                self._unit_noise = cosmos_noise()
+                self._unit_power = noise_power(self._unit_noise, self.stamp_size,
+                                               self.pixel_scale, binning=f)
+            else:
+                self._unit_noise = galsim.UncorrelatedNoise(1.0, scale=fine)
+                self._unit_power = binned_power(np.ones((n, n)), f)
+            # Pixel variance of the binned unit-variance noise (f^2 for white noise).
+            self._unit_variance = pixel_variance(self._unit_power)
         self._ready = True
+
+    @property
+    def fine_scale(self):
+        """arcsec/pixel at which stamps are drawn before binning (``pixel_scale / binning``)."""
+        return COSMOS_PIXEL_SCALE if self.binning > 1 else self.pixel_scale
 
     def make(self, index):
         """Draw example ``index``: a dict of per-example arrays (see ``FIELDS``)."""
@@ -301,8 +352,8 @@ class MockCosmosSource:
         self.setup()
         rng = galaxy_rng(self.seed, index)
         mag, fr, z = self._population.sample_conditions(rng, self.max_flux_radius)
-        gal = make_mock_galaxy(mag, fr, z, rng, max_extent=self.max_extent, deep=self.deep,
-                               gsparams=self._gsparams)
+        gal = make_mock_galaxy(mag, fr, z, rng, max_extent=self.max_extent,
+                               population=self.population, gsparams=self._gsparams)
         psf_id = int(rng.integers(len(self._psfs)))
         variance = float(rng.choice(self._variances))
         noise_seed = int(rng.integers(1, 2 ** 31 - 1))
@@ -312,13 +363,21 @@ class MockCosmosSource:
         if psf is None:
             psf = self._psf_profiles[psf_id] = self._psfs.profile(psf_id).withGSParams(
                 self._gsparams)
-        obs = galsim.Convolve(gal.profile, psf).drawImage(
-            nx=s, ny=s, scale=p, method="no_pixel", dtype=np.float64).array
-        obs = obs + math.sqrt(variance) * draw_noise(self._unit_noise, s, p, noise_seed)
+        # With binning f > 1: drawn at 0.03" on an f S grid (same true centre) and summed
+        # f x f, i.e. the galaxy convolved with the effective PSF of the coarse pixel.
+        f = self.binning
+        obs = draw_binned(galsim.Convolve(gal.profile, psf), s, p, f)
+        if f == 1:
+            obs = obs + math.sqrt(variance) * draw_noise(self._unit_noise, s, p, noise_seed)
+            stamp_variance = variance
+        else:
+            noise = draw_noise(self._unit_noise, f * s, self.fine_scale, noise_seed)
+            obs = obs + math.sqrt(variance) * bin_pixels(noise, f)
+            stamp_variance = variance * self._unit_variance
         return {
             "stamp": obs,
             "psf": self._psfs.image(psf_id),
-            "noise_variance": variance,
+            "noise_variance": stamp_variance,
             "noise_power": variance * self._unit_power,
             "conditions": np.array([mag, fr, z]),
             "parametric": gal.parametric,
@@ -330,9 +389,7 @@ class MockCosmosSource:
 
     def attrs(self):
         """Root attributes describing the source."""
-        from .population import get_population
-
-        pop = get_population(self.deep)
+        pop = get_population(population=self.population)
         selection = dict(pop.describe())
         selection.update({
             "max_flux_radius_pixels_0.03": self.max_flux_radius,
@@ -347,16 +404,37 @@ class MockCosmosSource:
         noise_desc = ("COSMOS HST/ACS F814W correlated noise (galsim.getCOSMOSNoise, "
                       "acs_I_unrot_sci_20_cf.fits)" if self.noise_model == "cosmos"
                       else "white Gaussian noise")
+        if self.binning > 1:
+            f = self.binning
+            selection["pixel_binning"] = f
+            selection["noise_variance"] = (
+                f"drawn uniformly from the NOISE_VARIANCE of the real catalog (per 0.03 arcsec "
+                f"pixel), times {self._binned_unit_variance():.6g}, the pixel variance of unit "
+                f"noise binned {f} x {f}")
+            noise_desc += (f" of the catalog's variance per 0.03 arcsec pixel, drawn at 0.03 "
+                           f"arcsec on a {f * self.stamp_size} x {f * self.stamp_size} grid and "
+                           f"binned {f} x {f} (sum); noise_power is the exact spectrum of the "
+                           "binned noise")
         from .psf import HSTPSFSet, OpticalPSFSet
 
-        psf_desc = (HSTPSFSet.description if self.psf_model == "hst"
+        psf_desc = (HSTPSFSet(self.stamp_size, self.pixel_scale).description
+                    if self.psf_model == "hst"
                     else OpticalPSFSet(self.stamp_size, self.pixel_scale, self.seed).description)
+        truth_desc = ("noiseless unconvolved mock galaxy drawn with method='no_pixel' at the "
+                      "stamp's true centre")
+        if self.binning > 1:
+            truth_desc += (f" at the stamp's {self.pixel_scale:g} arcsec/pixel (the stamp is "
+                           f"drawn at 0.03 arcsec and binned {self.binning} x {self.binning})")
         return {
             "selection": selection,
             "psf_description": psf_desc,
             "noise_description": noise_desc,
             "class_names": list(CLASS_NAMES),
-            "truth_description": "noiseless unconvolved mock galaxy drawn with "
-                                 "method='no_pixel' at the stamp's true centre",
+            "truth_description": truth_desc,
             "seed_scheme": "galaxy i uses numpy.random.default_rng(SeedSequence([seed, i]))",
         }
+
+    def _binned_unit_variance(self):
+        if not self._ready:
+            self.setup()
+        return self._unit_variance

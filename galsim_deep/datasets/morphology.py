@@ -197,10 +197,15 @@ def build_galaxy(flux, structure, mag_auto, flux_radius, zphot, rng, max_extent=
         Total flux (HST F814W counts/s).
     structure : dict
         Output of :meth:`galsim_deep.datasets.population.CosmosPopulation.sample_structure`:
-        ``hlr`` (arcsec), ``q``, ``bulge_to_total``, ``bulge_disk_size_ratio``.
+        ``hlr`` (arcsec), ``q``, ``bulge_to_total``, ``bulge_disk_size_ratio``, and
+        optionally ``class_conditions``: ``(mag_auto, flux_radius, zphot)`` that set
+        the class probabilities and structure strength instead of the conditions
+        (the donor's, for galaxies extrapolated below the real data by
+        :class:`~galsim_deep.datasets.population.Cosmos252Population`).
     mag_auto, flux_radius, zphot : float
-        The conditions (AB mag, pixels of 0.03 arcsec, redshift); they set the
-        class probabilities and the strength of the structure.
+        The conditions (AB mag, pixels of 0.03 arcsec, redshift); unless
+        ``structure`` has ``class_conditions``, they set the class probabilities
+        and the strength of the structure.
     rng : numpy.random.Generator
         Consumed deterministically.
     max_extent : float, optional
@@ -219,8 +224,10 @@ def build_galaxy(flux, structure, mag_auto, flux_radius, zphot, rng, max_extent=
     q = float(structure["q"])
     btt = float(structure["bulge_to_total"])
     ratio = float(structure["bulge_disk_size_ratio"])
-    strength = structure_strength(mag_auto, flux_radius)
-    probs = class_probabilities(btt, strength, zphot)
+    class_mag, class_fr, class_z = structure.get("class_conditions",
+                                                 (mag_auto, flux_radius, zphot))
+    strength = structure_strength(class_mag, class_fr)
+    probs = class_probabilities(btt, strength, class_z)
     label = int(rng.choice(len(CLASS_NAMES), p=probs))
     name = CLASS_NAMES[label]
     # Make the classes visually distinct: spheroids are bulge-dominated, the

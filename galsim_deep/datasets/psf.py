@@ -7,12 +7,19 @@ same way, normalised to unit sum and with its centroid on pixel
 ``(S//2, S//2)`` (``docs/architecture.rst``; see :func:`centre_psf`).
 
 * :class:`HSTPSFSet` - the 100 real HST/ACS F814W PSF images of the COSMOS
-  example sample (0.03 arcsec/pixel only).
+  example sample, at 0.03 arcsec/pixel or at a whole multiple ``f x 0.03``
+  (drawn at 0.03 on a grid ``f`` times larger and binned ``f x f``, exactly:
+  see :mod:`galsim_deep.datasets.binning`).
 * :class:`OpticalPSFSet` - ``galsim.OpticalPSF`` for HST's aperture (2.4 m,
   33% obscuration, 4 struts) at 814 nm with random low-order aberrations,
   convolved with the pixel at any pixel scale.
 """
 import numpy as np
+
+from .binning import binning_factor, draw_binned, fine_offset
+from .example_data import example_psf_images
+from .format import COSMOS_PIXEL_SCALE
+from ..errors import InputError
 
 __all__ = ["draw_psf_image", "centre_psf", "HSTPSFSet", "OpticalPSFSet", "make_psf_set", "PSF_MODELS"]
 
@@ -20,17 +27,24 @@ __all__ = ["draw_psf_image", "centre_psf", "HSTPSFSet", "OpticalPSFSet", "make_p
 PSF_MODELS = ("hst", "optical")
 
 
-def draw_psf_image(psf, stamp_size, pixel_scale):
+def draw_psf_image(psf, stamp_size, pixel_scale, binning=1):
     """Draw an effective PSF on an ``S x S`` stamp, unit sum, centred on pixel (S//2, S//2).
 
     Parameters
     ----------
     psf : galsim.GSObject
-        Effective PSF (pixel response included), centred at its origin.
+        Effective PSF (pixel response included), centred at its origin: the
+        response of a pixel of ``pixel_scale / binning`` arcsec.
     stamp_size : int
         Stamp size S in pixels.
     pixel_scale : float
-        arcsec/pixel.
+        arcsec/pixel of the stamp.
+    binning : int, optional
+        ``f``: draw ``psf`` at ``pixel_scale / f`` on an ``f S x f S`` grid,
+        with its centre on the fine position of coarse pixel ``(S//2, S//2)``
+        (:func:`~galsim_deep.datasets.binning.fine_offset`), and sum ``f x f``
+        blocks: the effective PSF of the ``pixel_scale`` pixel.  Default 1
+        (drawn directly).
 
     Returns
     -------
@@ -39,13 +53,13 @@ def draw_psf_image(psf, stamp_size, pixel_scale):
     captured : float
         Fraction of the PSF's flux inside the stamp before normalisation.
     """
-    # The true centre of an even stamp lies half a pixel below pixel S//2 on each axis.
-    offset = (0.5, 0.5) if stamp_size % 2 == 0 else (0.0, 0.0)
-    image = psf.drawImage(nx=stamp_size, ny=stamp_size, scale=pixel_scale, method="no_pixel",
-                          offset=offset, dtype=np.float64).array
+    f = int(binning)
+    # The true centre of an even stamp lies half a pixel below pixel S//2 on each axis
+    # (f / 2 fine pixels on the fine grid of a binned stamp).
+    image = draw_binned(psf, stamp_size, pixel_scale, f, offset=fine_offset(stamp_size, f))
     total = image.sum()
     if not total > 0:
-        raise ValueError("the PSF drawn on the stamp has no positive flux: the stamp is too small "
+        raise InputError("the PSF drawn on the stamp has no positive flux: the stamp is too small "
                          "for this PSF, use a larger stamp_size")
     return image / total, float(total / psf.flux)
 
@@ -83,11 +97,20 @@ def centre_psf(psf, pixel_scale, size=65):
 
 
 class _PSFSet:
-    """Common caching of profiles and stamp images (per process)."""
+    """Common caching of profiles and stamp images (per process).
+
+    ``binning`` (``f``) is 1 when the profiles are effective PSFs of the stamp's
+    pixel; otherwise they are effective PSFs of pixels ``f`` times smaller
+    (``profile_scale = pixel_scale / f``), and stamps and PSF images are drawn
+    at ``profile_scale`` on grids ``f`` times larger and binned.
+    """
+
+    binning = 1
 
     def __init__(self, stamp_size, pixel_scale):
         self.stamp_size = int(stamp_size)
         self.pixel_scale = float(pixel_scale)
+        self.profile_scale = self.pixel_scale / self.binning
         self._profiles = {}
         self._images = {}
 
@@ -100,7 +123,7 @@ class _PSFSet:
         if not 0 <= i < self.n:
             raise IndexError(f"PSF index {i} out of range 0..{self.n - 1}")
         if i not in self._profiles:
-            self._profiles[i] = centre_psf(self._make_profile(i), self.pixel_scale)
+            self._profiles[i] = centre_psf(self._make_profile(i), self.profile_scale)
         return self._profiles[i]
 
     def image(self, i):
@@ -108,7 +131,7 @@ class _PSFSet:
         i = int(i)
         if i not in self._images:
             self._images[i] = draw_psf_image(self.profile(i), self.stamp_size,
-                                             self.pixel_scale)[0]
+                                             self.pixel_scale, binning=self.binning)[0]
         return self._images[i]
 
 
@@ -120,8 +143,11 @@ class HSTPSFSet(_PSFSet):
     stamp_size : int
         Stamp size in pixels.
     pixel_scale : float
-        Must be 0.03 arcsec/pixel: the images are effective PSFs (pixel
-        response included) at COSMOS's 0.03 arcsec pixels.
+        0.03 arcsec/pixel or a whole multiple ``f x 0.03`` (0.06, 0.09, ...).
+        The images are effective PSFs (pixel response included) at COSMOS's
+        0.03 arcsec pixels; at ``f x 0.03`` they are drawn at 0.03 on an
+        ``f S x f S`` grid and binned ``f x f`` (:attr:`binning` = ``f``),
+        which gives the effective PSF of the coarse pixel exactly.
     """
 
     description = ("real HST/ACS F814W PSF images of the 100 COSMOS example galaxies "
@@ -130,22 +156,23 @@ class HSTPSFSet(_PSFSet):
                    "uniformly at random per stamp (psf_id = HDU)")
 
     def __init__(self, stamp_size, pixel_scale):
-        from .format import COSMOS_PIXEL_SCALE
-
-        if abs(pixel_scale - COSMOS_PIXEL_SCALE) > 1e-9:
-            raise ValueError(f"the real HST PSF images are effective PSFs at {COSMOS_PIXEL_SCALE} "
-                             f"arcsec/pixel and cannot be used at pixel_scale={pixel_scale}: use "
-                             f"pixel_scale={COSMOS_PIXEL_SCALE}, or psf='optical' (--psf optical)")
+        self.binning = binning_factor(pixel_scale, COSMOS_PIXEL_SCALE,
+                                      what="psf='hst' (the real HST PSF images)")
         super().__init__(stamp_size, pixel_scale)
-        from .cosmos_example import example_psf_images
-
+        self.profile_scale = COSMOS_PIXEL_SCALE
         self._arrays = example_psf_images()
         self.n = len(self._arrays)
+        if self.binning > 1:
+            self.description = (
+                f"{HSTPSFSet.description}; drawn at 0.03 arcsec/pixel on a "
+                f"{self.binning * self.stamp_size} x {self.binning * self.stamp_size} grid and "
+                f"binned {self.binning} x {self.binning} (sum) to {self.pixel_scale:g} "
+                "arcsec/pixel: the effective PSF of the coarse pixel")
 
     def _make_profile(self, i):
         import galsim
 
-        return galsim.InterpolatedImage(galsim.Image(self._arrays[i], scale=self.pixel_scale),
+        return galsim.InterpolatedImage(galsim.Image(self._arrays[i], scale=self.profile_scale),
                                         flux=1.0)
 
 
@@ -220,4 +247,4 @@ def make_psf_set(model, stamp_size, pixel_scale, seed):
         return HSTPSFSet(stamp_size, pixel_scale)
     if model == "optical":
         return OpticalPSFSet(stamp_size, pixel_scale, seed)
-    raise ValueError(f"unknown PSF model {model!r}: choose one of {', '.join(PSF_MODELS)}")
+    raise InputError(f"unknown PSF model {model!r}: choose one of {', '.join(PSF_MODELS)}")

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .format import FIELDS, FORMAT_NAME, FORMAT_VERSION, REQUIRED_ATTRS, SPLIT_NAMES
+from ..errors import InputError, MissingFieldError, MissingInputError
 
 __all__ = ["StampDataset", "make_tf_dataset", "iterate_numpy", "DEFAULT_TF_FIELDS"]
 
@@ -57,23 +58,23 @@ class StampDataset:
 
         self.path = Path(path)
         if self.path.is_dir():
-            raise ValueError(f"{self.path} is a directory, not a stamp dataset file"
+            raise InputError(f"{self.path} is a directory, not a stamp dataset file"
                              + (": it is an unfinished build; rerun the same `galsim-deep "
                                 "dataset build` command to finish it"
                                 if self.path.name.endswith(".partial") else ""))
         if not self.path.exists():
             if partial_path(self.path).is_dir():
-                raise FileNotFoundError(
+                raise MissingInputError(
                     f"{self.path} is not finished: its build stopped and left "
                     f"{partial_path(self.path)}; rerun the same `galsim-deep dataset build` "
                     "command (or build_dataset call) to resume it")
-            raise FileNotFoundError(f"no stamp dataset at {self.path}: build one with "
+            raise MissingInputError(f"no stamp dataset at {self.path}: build one with "
                                     "`galsim-deep dataset build --source mock-cosmos --n N "
                                     f"--out {self.path}`")
         try:
             self._file = h5py.File(self.path, "r")
         except OSError as err:
-            raise ValueError(f"{self.path} cannot be read as HDF5 ({err}): the file is truncated "
+            raise InputError(f"{self.path} cannot be read as HDF5 ({err}): the file is truncated "
                              "or corrupt; rebuild it with `galsim-deep dataset build`") from err
         try:
             self._check()
@@ -85,28 +86,28 @@ class StampDataset:
         attrs = self._file.attrs
         fmt = _text(attrs.get("format", ""))
         if fmt != FORMAT_NAME:
-            raise ValueError(f"{self.path} is not a galsim_deep stamp dataset (attribute "
+            raise InputError(f"{self.path} is not a galsim_deep stamp dataset (attribute "
                              f"format={fmt!r}, expected {FORMAT_NAME!r}): build one with "
                              "`galsim-deep dataset build`")
         version = int(attrs.get("format_version", -1))
         if version > FORMAT_VERSION:
-            raise ValueError(f"{self.path} has format_version {version}, newer than this "
+            raise InputError(f"{self.path} has format_version {version}, newer than this "
                              f"galsim_deep reads ({FORMAT_VERSION}): upgrade galsim_deep")
         missing = [a for a in REQUIRED_ATTRS if a not in attrs]
         if missing:
-            raise ValueError(f"{self.path} lacks the attributes {missing}: the file is "
+            raise InputError(f"{self.path} lacks the attributes {missing}: the file is "
                              "incomplete; rebuild it with `galsim-deep dataset build`")
         n = self.n_examples
         for name in ("stamp", "psf", "noise_variance", "noise_power", "split"):
             if name not in self._file:
-                raise ValueError(f"{self.path} lacks the field {name!r}: the file is "
+                raise InputError(f"{self.path} lacks the field {name!r}: the file is "
                                  "incomplete; rebuild it")
             if self._file[name].shape[0] != n:
-                raise ValueError(f"{self.path}: field {name!r} has {self._file[name].shape[0]} "
+                raise InputError(f"{self.path}: field {name!r} has {self._file[name].shape[0]} "
                                  f"examples, the file says n_examples={n}; rebuild it")
         for name in self.condition_names:
             if f"conditions/{name}" not in self._file:
-                raise ValueError(f"{self.path} lacks conditions/{name}: rebuild it")
+                raise InputError(f"{self.path} lacks conditions/{name}: rebuild it")
 
     # -- context manager -------------------------------------------------------------------
     def close(self):
@@ -206,7 +207,7 @@ class StampDataset:
         split : {'train', 'test', 'all'}
         """
         if split not in _SPLITS:
-            raise ValueError(f"unknown split {split!r}: choose one of {', '.join(_SPLITS)}")
+            raise InputError(f"unknown split {split!r}: choose one of {', '.join(_SPLITS)}")
         if split == "all":
             return np.arange(self.n_examples, dtype=np.int64)
         values = self._file["split"][...]
@@ -224,7 +225,7 @@ class StampDataset:
         if missing:
             hint = (" (only mock sources have 'truth' and 'label')"
                     if {"truth", "label"} & set(missing) else "")
-            raise KeyError(f"field(s) {missing} not in {self.path} ({self.source}){hint}; "
+            raise MissingFieldError(f"field(s) {missing} not in {self.path} ({self.source}){hint}; "
                            f"available: {', '.join(available)}")
         return fields
 
@@ -312,7 +313,7 @@ def iterate_numpy(path, split="train", batch_size=64, shuffle=False, seed=0, fie
 
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
             or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
     with StampDataset(path) as ds:
         fields = ds._check_fields(fields)
         idx = ds.indices(split)
@@ -374,13 +375,13 @@ def make_tf_dataset(path, split="train", batch_size=64, shuffle=True, seed=0, au
 
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
             or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
     meta = StampDataset(path)
     try:
         fields = meta._check_fields(list(fields))
         idx = meta.indices(split)
         if len(idx) == 0:
-            raise ValueError(f"{path} has no examples in split {split!r}: choose another split")
+            raise InputError(f"{path} has no examples in split {split!r}: choose another split")
         sample = meta.read(idx[:1], fields)
         per_example = sum(v.nbytes for v in sample.values())
         if in_memory is None:

@@ -26,6 +26,7 @@ class FlowVAEFamily(ModelFamily):
         "convolution": "zero",
         "free_bits": 4.0,
         "tv_factor": 0.01,
+        "l1_factor": 0.0,
         "transverse_fraction": 0.5,
         "transverse_decay_steps": 1000,
         "bottleneck_l2": 1.0,
@@ -47,7 +48,8 @@ class FlowVAEFamily(ModelFamily):
                          "vae.optimizer.warmup_steps"},
         "non_negative_int": {"vae.transverse_decay_steps", "vae.bottleneck_decay_steps"},
         "positive_float": {"vae.optimizer.learning_rate"},
-        "non_negative_float": {"vae.free_bits", "vae.tv_factor", "vae.bottleneck_l2"},
+        "non_negative_float": {"vae.free_bits", "vae.tv_factor", "vae.l1_factor",
+                               "vae.bottleneck_l2"},
     }
 
     def validate(self, recipe, problems):

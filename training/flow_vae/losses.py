@@ -5,13 +5,16 @@ Per stamp, the loss minimised is::
     - log p(x | z)                    likelihood through the PSF and the noise
     + max(free_bits, KL(q(z|x) || N(0, I)))
     + tv_factor * TV(profile / sigma)  smoothness of the unconvolved profile
+    + l1_factor * sum|profile / sigma|  sparsity: the sky around a galaxy is dark
     + w(step) * |h_in - h_out|**2     bottleneck l2, decaying to zero
 
 with ``log p(x | z)`` from :func:`~galsim_deep.forward_model.pixel_log_likelihood`
 (Eq. 4) or :func:`~galsim_deep.forward_model.fourier_log_likelihood` (Eq. 5)
 of ``convolve_psf(decoder(z), psf)``.  The total variation is measured in
 units of the stamp's noise standard deviation, so ``tv_factor`` is relative to
-the chi-square.  Free bits are applied to each stamp's KL divergence.
+the chi-square; so is the L1 norm (a Laplace prior on the unconvolved profile,
+which pulls the faint light the noise cannot constrain towards zero; 0 by
+default).  Free bits are applied to each stamp's KL divergence.
 """
 import tensorflow as tf
 
@@ -70,7 +73,7 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
         Training step (drives the decays).
     config : dict
         The recipe's ``vae`` section: ``likelihood`` ('pixel' | 'fourier'),
-        ``free_bits``, ``tv_factor``, ``transverse_fraction``,
+        ``free_bits``, ``tv_factor``, ``l1_factor``, ``transverse_fraction``,
         ``transverse_decay_steps``, ``bottleneck_l2``, ``bottleneck_decay_steps``,
         ``convolution`` ('zero' | 'circular').
     seed : tf.Tensor
@@ -80,7 +83,7 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
     -------
     dict of tf.Tensor
         ``loss`` [B] (what is minimised), ``neg_log_likelihood``, ``kl``,
-        ``tv``, ``bottleneck_l2`` [B], ``reduced_chi2`` [B] (mean squared
+        ``tv``, ``l1`` (in noise units), ``bottleneck_l2`` [B], ``reduced_chi2`` [B] (mean squared
         pixel residual over the noise variance, a diagnostic: about 1 for a
         good fit), the scalars ``transverse_fraction`` and
         ``bottleneck_weight``, and ``profile`` [B, S, S].
@@ -100,9 +103,10 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
     # Diagnostic: mean squared residual in units of the pixel noise (1 for a perfect fit).
     reduced_chi2 = tf.reduce_mean(tf.square((batch["stamp"] - convolved) / sigma), axis=[1, 2])
     tv = physics.total_variation(out["profile"] / sigma)
+    l1 = tf.reduce_sum(tf.abs(out["profile"] / sigma), axis=[1, 2])
     loss = (-log_like + free_bits_kl(kl, config["free_bits"]) + config["tv_factor"] * tv
-            + weight * out["bottleneck_l2"])
+            + config.get("l1_factor", 0.0) * l1 + weight * out["bottleneck_l2"])
     return {"loss": loss, "neg_log_likelihood": -log_like, "reduced_chi2": reduced_chi2,
-            "kl": kl, "tv": tv,
+            "kl": kl, "tv": tv, "l1": l1,
             "bottleneck_l2": out["bottleneck_l2"], "transverse_fraction": fraction,
             "bottleneck_weight": weight, "profile": out["profile"]}

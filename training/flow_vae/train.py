@@ -38,7 +38,7 @@ __all__ = ["train_flow_vae", "build_flow_vae", "VAE_FIELDS"]
 #: Dataset fields the VAE trains on (``noise_power`` only for the Fourier likelihood).
 VAE_FIELDS = ("stamp", "psf", "noise_variance", "noise_power")
 
-_SCALARS = ("loss", "neg_log_likelihood", "reduced_chi2", "kl", "tv", "bottleneck_l2")
+_SCALARS = ("loss", "neg_log_likelihood", "reduced_chi2", "kl", "tv", "l1", "bottleneck_l2")
 
 
 def build_flow_vae(recipe):
