@@ -83,7 +83,7 @@ def tiny_flow_vae_recipe(mock_dataset_path, tmp_path_factory):
 def tiny_flow_vae_module_path(tiny_flow_vae_recipe, tmp_path_factory):
     """The Flow-VAE module (encode, decode, log_prob, sample) exported from
     ``tiny_flow_vae_recipe``."""
-    from galsim_deep.training.flow_vae.export import export_flow_vae
+    from galsim_deep.training.families import get_family
 
-    return export_flow_vae(tiny_flow_vae_recipe,
-                           tmp_path_factory.mktemp("tiny_flow_vae_module") / "module")
+    return get_family("flow-vae").export(
+        tiny_flow_vae_recipe, tmp_path_factory.mktemp("tiny_flow_vae_module") / "module")

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -212,3 +213,30 @@ def test_mirrored_strategy_on_two_logical_cpus(mock_dataset_path, tmp_path):
     assert result["flow"]["replicas"] == 2 and result["flow"]["steps"] == 2
     assert np.isfinite(result["vae"]["metrics"]["loss"])
     assert np.isfinite(result["flow"]["metrics"]["neg_log_prob"])
+
+
+def test_warm_start_from_a_module_or_a_run(tiny_flow_vae_recipe, tiny_flow_vae_module_path,
+                                           mock_dataset_path, tmp_path):
+    """--init-from: a new run starts from an exported module's weights (or a run's
+    checkpoint); the flux unit is set from the new data; another architecture is refused."""
+    from galsim_deep.training.families import get_family
+
+    family = get_family("flow-vae")
+    source, _ = family.restore(tiny_flow_vae_recipe)
+    for i, init in enumerate((tiny_flow_vae_module_path,
+                              Path(tiny_flow_vae_recipe["output_dir"]) / "vae")):
+        recipe = _recipe(mock_dataset_path, tmp_path / f"warm{i}")
+        log = family.train(recipe, progress=False, stop_at=0, init_from=init)
+        assert log["steps"] == 0 and log["init_from"]
+        model, step = family.restore(recipe)
+        assert step == 0
+        for a, b in zip(_weights(model), _weights(source)):
+            np.testing.assert_array_equal(a, b)
+        # Resuming ignores init_from: the run goes on from its own checkpoint.
+        assert family.train(recipe, progress=False, stop_at=1, init_from=init)["steps"] == 1
+    other = _recipe(mock_dataset_path, tmp_path / "other", "vae.max_depth=4")
+    with pytest.raises(ValueError, match="do not fit this model"):
+        family.train(other, progress=False, stop_at=0, init_from=tiny_flow_vae_module_path)
+    with pytest.raises(FileNotFoundError, match="cannot warm-start"):
+        family.train(_recipe(mock_dataset_path, tmp_path / "none"), progress=False, stop_at=0,
+                     init_from=tmp_path / "no-such-module")

@@ -61,6 +61,13 @@ def test_metadata_and_signatures(trained):
     assert meta["metrics"]["mpcc_training_time_s"] > 0
     assert 0 <= meta["metrics"]["mpcc_test_cluster_accuracy"] <= 1
     assert np.array(meta["prior"]["stddevs"]).min() >= 0.5  # the floor
+    np.testing.assert_allclose(meta["prior"]["weights"], 1 / 3, rtol=1e-5)
+    flux = meta["generator_flux"]
+    assert flux["mode"] == "catalog" and flux["decode"] == "unit"
+    assert flux["magnitude_condition"] == "mag_auto"
+    assert flux["zero_point"] == pytest.approx(25.94)
+    assert meta["input_normalisation"] == "per_galaxy"
+    assert meta["provenance"]["generator_ema_decay"] == pytest.approx(0.999)
     assert len(sha256sum(trained["module"].with_name("module.tar.gz"))) == 64
 
 
@@ -82,8 +89,11 @@ def test_sample_is_decode_of_the_flow_and_sample_cluster_fixes_y(trained, loaded
     flow, _ = restore_flow(recipe)
     model, _ = restore_mpcc(recipe)
     z = flow.sample_from_normal(eps, np.stack([conds[c] for c in CONDITIONS], axis=1)).numpy()
-    np.testing.assert_allclose(loaded.signatures["decode"](z=z)["image"].numpy(), image,
-                               rtol=1e-5, atol=1e-8)
+    # decode gives the unit-flux shape; sample gives it the catalog flux of its mag_auto.
+    flux = 10.0 ** (-0.4 * (conds["mag_auto"] - 25.94))
+    shape = loaded.signatures["decode"](z=z)["image"].numpy()
+    np.testing.assert_allclose(shape.sum(axis=(1, 2)), 1.0, rtol=1e-4)
+    np.testing.assert_allclose(shape * flux[:, None, None], image, rtol=1e-4, atol=1e-8)
     own = model.prior.assign(z).numpy()
     same = loaded.signatures["sample_cluster"](**conds, random_normal=eps, cluster=own)
     np.testing.assert_allclose(same["image"].numpy(), image, rtol=1e-4, atol=1e-7)
@@ -95,6 +105,30 @@ def test_sample_is_decode_of_the_flow_and_sample_cluster_fixes_y(trained, loaded
                                             cluster=np.full(n, 3, np.int32))
     lp = loaded.signatures["log_prob"](z=z, **conds)["log_prob"].numpy()
     assert lp.shape == (n,) and np.all(np.isfinite(lp))
+
+
+def test_exported_profiles_have_the_catalog_flux_of_their_magnitude(trained, loaded):
+    """The module samples with the moving-average generator (and its standing statistics)
+    and scales every shape to the flux of its mag_auto, cluster fixed or not."""
+    from galsim_deep.training.mpcc.family import FAMILY
+
+    n = 5
+    conds = _conditions(n)
+    eps = np.random.default_rng(1).normal(size=(n, 4)).astype(np.float32)
+    flux = 10.0 ** (-0.4 * (conds["mag_auto"] - 25.94))
+    image = loaded.signatures["sample"](**conds, random_normal=eps)["image"].numpy()
+    np.testing.assert_allclose(image.sum(axis=(1, 2)), flux, rtol=1e-4)
+    fixed = loaded.signatures["sample_cluster"](**conds, random_normal=eps,
+                                                cluster=np.full(n, 2, np.int32))["image"]
+    np.testing.assert_allclose(fixed.numpy().sum(axis=(1, 2)), flux, rtol=1e-4)
+    # The sampling generator is the moving average with its standing statistics.
+    model, _ = FAMILY.restore_for_sampling(_recipe(trained["dataset"], trained["run"]))
+    assert model.sampling_generator is model.generator_ema
+    z = np.random.default_rng(2).normal(size=(n, 4)).astype(np.float32)
+    np.testing.assert_allclose(loaded.signatures["decode"](z=z)["image"].numpy(),
+                               model.decode(z).numpy(), rtol=1e-4, atol=1e-9)
+    assert not np.allclose(model.generate(z, model.prior.assign(z), ema=False).numpy(),
+                           model.decode(z).numpy())
 
 
 def test_cluster_signature_is_the_membership_of_the_posterior_mean(trained, loaded):
@@ -138,15 +172,15 @@ def test_sample_with_a_cluster_through_the_api_and_yaml(trained, loaded, tiny_mo
 
     model = GenerativeGalaxyModel(str(trained["module"]), batch_size=4)
     cat = _conditions(6)
-    free = np.concatenate(list(model.sample_arrays(cat, rng=7)))
+    free = np.concatenate(list(model.sample_arrays(cat, rng=7, rotate=False)))
     # The same latent draws, each galaxy moved into cluster 1: the sample_cluster signature.
     eps = model.random_normal(6, galsim.BaseDeviate(7))
     expected = loaded.signatures["sample_cluster"](
         **cat, random_normal=eps, cluster=np.ones(6, np.int32))["image"].numpy()
-    fixed = np.concatenate(list(model.sample_arrays(cat, rng=7, cluster=1)))
+    fixed = np.concatenate(list(model.sample_arrays(cat, rng=7, cluster=1, rotate=False)))
     np.testing.assert_allclose(fixed, expected, rtol=1e-5, atol=1e-8)
     assert not np.allclose(fixed, free)
-    per_row = np.concatenate(list(model.sample_arrays(cat, rng=7, cluster=[1] * 6)))
+    per_row = np.concatenate(list(model.sample_arrays(cat, rng=7, cluster=[1] * 6, rotate=False)))
     np.testing.assert_array_equal(per_row, fixed)
     assert len(model.sample(cat, rng=7, cluster=2)) == 6
     with pytest.raises(ValueError, match=r"0\.\.2"):
@@ -203,7 +237,7 @@ def test_cluster_report_through_the_cli(trained, tmp_path, capsys):
     assert report["reconstruction"]["median_truth_residual"] > 0  # mock data have the truth
     for name in ("cluster_samples.png", "cluster_members.png", "contingency.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "clustering accuracy" in (out / "clustering.md").read_text()
+    assert "| one-to-one (Hungarian) |" in (out / "clustering.md").read_text()
     assert '"accuracy"' in capsys.readouterr().out
     # The size and ellipticity comparison of galsim_deep.validation, hooked in.
     summary = json.loads((out / "validation" / "summary.json").read_text())
@@ -279,7 +313,8 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 from galsim_deep.training.recipes import load_recipe
 from galsim_deep.training.mpcc.train import train_mpcc
 recipe = load_recipe("mpcc-tiny", [f"dataset.path={sys.argv[1]}", f"output_dir={sys.argv[2]}",
-                                   "distribute.strategy=mirrored", "mpcc.steps=1"])
+                                   "distribute.strategy=mirrored", "mpcc.steps=1",
+                                   "mpcc.learn_weights=true"])
 print("RESULT", json.dumps(train_mpcc(recipe, progress=False)))
 """
 
@@ -298,5 +333,8 @@ def test_mirrored_strategy_on_two_logical_cpus(mock_dataset_path, tmp_path):
     log = json.loads(line[len("RESULT "):])
     assert log["replicas"] == 2 and log["steps"] == 1
     assert all(np.isfinite(v) for v in log["metrics"].values())
-    # Averaged over the global batch: the prior's terms are those of the one prior.
-    assert log["metrics"]["prior_stddev"] == pytest.approx(1.0, abs=0.01)
+    # Averaged over the global batch: the prior's terms are those of the one prior (which
+    # starts at sigma = 2.15 with equal weights; q(y) of the data summed over the replicas).
+    assert log["metrics"]["prior_stddev"] == pytest.approx(2.15, abs=0.01)
+    assert log["metrics"]["prior_weight_max"] == pytest.approx(1 / 3, abs=0.01)
+    assert 0 <= log["metrics"]["weight_kl"] < 1

@@ -10,10 +10,12 @@ One small network and one trainer serve two measurements:
   can reach depends on the data as much as on the model; no unsupervised
   method should be expected to beat this number;
 * the **two-sample classifier test** of validation (real against generated
-  stamps), which gives its trainer :func:`fit_stamp_classifier` to
-  :mod:`galsim_deep.validation.c2st`.
+  stamps, :mod:`galsim_deep.validation.c2st`), to which ``galsim-deep
+  validate`` passes :func:`fit_stamp_classifier` and :func:`predict_classes`
+  (the runtime package never imports this one).
 
-The classifier sees each stamp in units of its own noise,
+The classifier sees each stamp in units of its own noise
+(:func:`~galsim_deep.validation.c2st.classifier_inputs`, re-exported here),
 ``asinh(stamp / sigma)`` (``sigma`` the pixel noise standard deviation, the
 ``asinh`` so that bright cores do not swamp faint structure), and its PSF
 divided by the PSF's peak, as two channels.  Four stages of 3x3 convolutions
@@ -33,41 +35,13 @@ import numpy as np
 import tensorflow as tf
 
 from galsim_deep.reporting import write_json, write_text
+from galsim_deep.validation.c2st import classifier_inputs
 from galsim_deep.training.loop import TrainingLoop
 from galsim_deep.training.seeds import configure_determinism, step_seed
 from galsim_deep.errors import InputError, MissingFieldError, MissingInputError
 
-__all__ = ["classifier_inputs", "build_classifier", "fit_stamp_classifier",
+__all__ = ["classifier_inputs", "build_classifier", "fit_stamp_classifier", "predict_classes",
            "train_ceiling_classifier"]
-
-
-def classifier_inputs(stamps, psfs, noise_variance):
-    """The classifier's two input channels.
-
-    Parameters
-    ----------
-    stamps, psfs : ndarray [N, S, S]
-        Observed stamps (flux per pixel) and their effective PSFs.
-    noise_variance : ndarray [N]
-        Pixel noise variance of each stamp (flux per pixel squared).
-
-    Returns
-    -------
-    ndarray [N, S, S, 2], float32
-        ``asinh(stamp / sigma)`` and ``psf / max(psf)``.
-    """
-    stamps = np.asarray(stamps, dtype=np.float64)
-    psfs = np.asarray(psfs, dtype=np.float64)
-    var = np.asarray(noise_variance, dtype=np.float64).reshape(-1, 1, 1)
-    if stamps.ndim != 3 or psfs.shape != stamps.shape or var.shape[0] != stamps.shape[0]:
-        raise InputError(f"stamps {stamps.shape}, psfs {psfs.shape} and noise_variance "
-                         f"({var.shape[0]}) must be [N, S, S], [N, S, S] and [N]")
-    if not np.all(var > 0):
-        raise InputError("noise_variance must be positive; the dataset is corrupt: rebuild it")
-    peak = psfs.max(axis=(1, 2), keepdims=True)
-    if not np.all(peak > 0):
-        raise InputError("a PSF image has no positive pixel; the dataset is corrupt: rebuild it")
-    return np.stack([np.arcsinh(stamps / np.sqrt(var)), psfs / peak], axis=-1).astype(np.float32)
 
 
 def build_classifier(stamp_size, n_classes, depths=(16, 32, 64, 64), dense=64):

@@ -17,6 +17,7 @@ import tarfile
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 
 from galsim_deep._io import atomic_directory, atomic_path, sha256sum
 from galsim_deep._version import __version__
@@ -25,7 +26,99 @@ from galsim_deep.module_format import (FORMAT_VERSION, METADATA_FILE, check_sign
 from galsim_deep.errors import ExistsError, InputError, InputTypeError
 
 __all__ = ["export_trained", "export_module", "module_metadata", "make_archive",
-           "signature_spec", "run_log_metrics"]
+           "signature_spec", "signature_specs", "GeneratorModule", "run_log_metrics"]
+
+
+def signature_specs(stamp_size, latent_size, condition_names):
+    """The ``tf.TensorSpec`` of every signature input of a module, by name.
+
+    ``conditions`` is the list of one float32 ``[N]`` spec per condition;
+    ``random_normal`` and ``z`` are float32 ``[N, latent_size]``; ``image`` and
+    ``psf`` float32 ``[N, S, S]``; ``cluster`` int32 ``[N]``.
+    """
+    s, n = int(stamp_size), int(latent_size)
+    return {"conditions": [tf.TensorSpec([None], tf.float32, name=c) for c in condition_names],
+            "random_normal": tf.TensorSpec([None, n], tf.float32, name="random_normal"),
+            "z": tf.TensorSpec([None, n], tf.float32, name="z"),
+            "image": tf.TensorSpec([None, s, s], tf.float32, name="image"),
+            "psf": tf.TensorSpec([None, s, s], tf.float32, name="psf"),
+            "cluster": tf.TensorSpec([None], tf.int32, name="cluster")}
+
+
+class GeneratorModule(tf.Module):
+    """What every exported generator holds and signs (``docs/module_format.rst``).
+
+    A family's module subclasses it, keeps its network under its own
+    attribute (``vae``, ``model``: the name its modules always had,
+    which warm starts look up) and returns it from ``network``; it may
+    add signatures to :meth:`signatures`.
+
+    ``sample``
+        one float32 ``[N]`` input per condition and ``random_normal``
+        float32 ``[N, L]`` -> ``{"image": [N, S, S]}``:
+        ``z = flow.forward(random_normal | conditions)``,
+        ``image = network.decode(z)``, unconvolved, noise-free, >= 0,
+        flux per pixel, centred on the stamp's true centre;
+    ``encode``
+        ``image``, ``psf`` -> ``{"mean", "stddev": [N, L]}``;
+    ``decode``
+        ``z`` -> ``{"image"}``;
+    ``log_prob``
+        ``z`` and the conditions -> ``{"log_prob": [N]}``, the latent
+        flow's ``log p(z | conditions)``.
+
+    Parameters
+    ----------
+    network : tf.Module
+        The trained model, with ``stamp_size``, ``latent_size``,
+        ``encode`` and ``decode``.
+    flow : ConditionalMAF
+        The latent flow trained on its encoder.
+    condition_names : sequence of str
+        The flow's conditions, in its order.
+    name : str
+    """
+
+    def __init__(self, network, flow, condition_names, name):
+        super().__init__(name=name)
+        self.flow = flow
+        self.condition_names = tuple(condition_names)
+        spec = signature_specs(network.stamp_size, network.latent_size,
+                               self.condition_names)
+        self.sample = tf.function(
+            self._sample, input_signature=spec["conditions"] + [spec["random_normal"]])
+        self.encode = tf.function(self._encode,
+                                  input_signature=[spec["image"], spec["psf"]])
+        self.decode = tf.function(self._decode, input_signature=[spec["z"]])
+        self.log_prob = tf.function(self._log_prob,
+                                    input_signature=[spec["z"]] + spec["conditions"])
+
+    @property
+    def network(self):
+        raise NotImplementedError
+
+    def signatures(self):
+        """Signature name -> ``tf.function``, for :func:`export_module`."""
+        return {"sample": self.sample, "encode": self.encode, "decode": self.decode,
+                "log_prob": self.log_prob}
+
+    def latent(self, conditions, random_normal):
+        """``z = flow.forward(random_normal | conditions)``."""
+        return self.flow.sample_from_normal(random_normal, tf.stack(conditions, axis=1))
+
+    def _sample(self, *inputs):
+        *conds, random_normal = inputs
+        return {"image": self.network.decode(self.latent(conds, random_normal))}
+
+    def _encode(self, image, psf):
+        mean, stddev = self.network.encode(image, psf)
+        return {"mean": mean, "stddev": stddev}
+
+    def _decode(self, z):
+        return {"image": self.network.decode(z)}
+
+    def _log_prob(self, z, *conds):
+        return {"log_prob": self.flow.log_prob(z, tf.stack(conds, axis=1))}
 
 
 def run_log_metrics(prefix, log):
@@ -219,8 +312,6 @@ def export_module(module, out_dir, metadata, signatures, overwrite=False):
     Path
         ``out_dir``, validated by reloading it.
     """
-    import tensorflow as tf
-
     out_dir = Path(out_dir)
     if out_dir.exists() and not overwrite:
         raise ExistsError(f"{out_dir} exists; choose another --out or pass overwrite=True")

@@ -86,7 +86,10 @@ class ModelFamily:
         raise NotImplementedError
 
     def export(self, recipe, out_dir, name=None, version=None, overwrite=False):
-        """Write the recipe's trained model (and its latent flow) as a module directory."""
+        """Write the recipe's trained model (and its latent flow) as a module directory
+        (:func:`galsim_deep.training.export.export_trained` with the family's module
+        class); ``name`` and ``version`` default to the recipe's ``export`` section.
+        Returns the module directory."""
         raise NotImplementedError
 
     def summary(self, log):

@@ -205,13 +205,26 @@ def latent_fit_report(recipe, n=300, steps=300, learning_rate=0.03, split="test"
         raise InputError(f"n must be a positive integer, got {n!r}")
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
-    check_dataset(recipe)
+    data = check_dataset(recipe)
     path = recipe["dataset"]["path"]
-    arrays, class_names = mock_split_arrays(path, split,
-                                            ["stamp", "psf", "noise_variance", "truth"], n)
+    arrays, class_names = mock_split_arrays(
+        path, split, ["stamp", "psf", "noise_variance", "truth", "conditions"], n)
     family = family_of(recipe)
     # As the exported module samples it (an MPCC generator with its standing statistics).
     model, _ = family.restore_for_sampling(recipe)
+    # A generator of unit-flux shapes (MPCC generator_flux 'catalog') draws each galaxy with
+    # the catalog flux of its mag_auto, as it was trained and as its module samples.
+    flux = None
+    if getattr(model, "generator_flux", "free") == "catalog":
+        names = list(data.condition_names)
+        flux = model.flux_of_magnitude(
+            arrays["conditions"][:, names.index("mag_auto")].astype(np.float32)).numpy()
+
+    def decoder(start, stop):
+        if flux is None:
+            return model.decode
+        return lambda z: model.decode(z, flux=flux[start:stop])
+
     convolution = recipe[family.section]["convolution"]
     prior = family.log_prior(model)
     codes = {"encoder": [], "map": [], "best_code": []}
@@ -223,10 +236,11 @@ def latent_fit_report(recipe, n=300, steps=300, learning_rate=0.03, split="test"
         part = {k: v[start:start + batch_size] for k, v in arrays.items()}
         mean, _ = model.encode(tf.constant(part["stamp"], tf.float32),
                                tf.constant(part["psf"], tf.float32))
-        posterior = map_objective(model.decode, part["stamp"], part["psf"],
+        decode = decoder(start, start + len(part["stamp"]))
+        posterior = map_objective(decode, part["stamp"], part["psf"],
                                   part["noise_variance"], prior, convolution)
         z_map, loss_map = fit_codes(posterior, mean, steps, learning_rate)
-        z_best, _ = fit_codes(truth_objective(model.decode, part["truth"]), mean, steps,
+        z_best, _ = fit_codes(truth_objective(decode, part["truth"]), mean, steps,
                               learning_rate)
         for key, z in (("encoder", mean.numpy()), ("map", z_map), ("best_code", z_best)):
             codes[key].append(z)
@@ -236,7 +250,8 @@ def latent_fit_report(recipe, n=300, steps=300, learning_rate=0.03, split="test"
             neg_log_posterior[key].append(objective)
             chi2[key].append(2 * (objective + prior(z).numpy()) / pixels)
     codes = {k: np.concatenate(v) for k, v in codes.items()}
-    profiles = {k: np.concatenate([model.decode(z[i:i + batch_size]).numpy()
+    profiles = {k: np.concatenate([decoder(i, i + len(z[i:i + batch_size]))(
+                                       z[i:i + batch_size]).numpy()
                                    for i in range(0, count, batch_size)])
                 for k, z in codes.items()}
     fits = fit_sersics(arrays["stamp"], arrays["psf"], arrays["noise_variance"],

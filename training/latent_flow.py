@@ -197,11 +197,11 @@ def train_latent_flow(recipe, progress=True, stop_at=None):
         optimizer = make_optimizer(cfg["optimizer"])
         optimizer.build(flow.trainable_variables)
     step = optimizer.iterations
-    loop = TrainingLoop(out, tf.train.Checkpoint(flow=flow, optimizer=optimizer, step=step),
-                        step, cfg["steps"], cfg["checkpoint_every"], cfg["summary_every"],
-                        cfg["keep_checkpoints"], desc="train flow", progress=progress,
-                        stop_at=stop_at, log_dir=Path(recipe["output_dir"]) / "logs" / "flow",
-                        hint="lower flow.optimizer.learning_rate")
+    loop = TrainingLoop.for_section(
+        cfg, out, tf.train.Checkpoint(flow=flow, optimizer=optimizer, step=step), step,
+        desc="train flow", progress=progress, stop_at=stop_at,
+        log_dir=Path(recipe["output_dir"]) / "logs" / "flow",
+        hint="lower flow.optimizer.learning_rate")
 
     def initialize():
         flow.adapt_conditions(arrays["conditions"])

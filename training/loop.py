@@ -163,6 +163,14 @@ class TrainingLoop:
                                                       max_to_keep=int(keep_checkpoints))
         self.log = RunLog(None if self.out_dir is None else self.out_dir / RUN_LOG)
 
+    @classmethod
+    def for_section(cls, section, out_dir, checkpoint, step, **kwargs):
+        """A loop with the run settings of a recipe section (``vae``, ``flow``, ``mpcc``):
+        its ``steps``, ``checkpoint_every``, ``summary_every`` and ``keep_checkpoints``;
+        ``kwargs`` as for the constructor."""
+        return cls(out_dir, checkpoint, step, section["steps"], section["checkpoint_every"],
+                   section["summary_every"], section["keep_checkpoints"], **kwargs)
+
     @property
     def latest_checkpoint(self):
         """Path prefix of the newest checkpoint (None if none or in memory)."""
@@ -320,10 +328,11 @@ def warm_start(objects, source):
     else:
         raise MissingInputError(f"cannot warm-start from {path}: no such checkpoint or module "
                                 f"directory")
-    status = tf.train.Checkpoint(**objects).restore(prefix)
     try:
+        # read(), not restore(): a module's variables hold no save counter to bind.
+        status = tf.train.Checkpoint(**objects).read(prefix)
         status.assert_existing_objects_matched()
-    except AssertionError as err:
+    except (AssertionError, ValueError) as err:
         raise InputError(f"the weights in {source} do not fit this model (another "
                          f"architecture or family?): {str(err).splitlines()[0]}") from None
     status.expect_partial()

@@ -80,10 +80,12 @@ class FlowVAEFamily(ModelFamily):
         return standard_normal
 
     def export(self, recipe, out_dir, name=None, version=None, overwrite=False):
-        from .export import export_flow_vae
+        from galsim_deep.training.export import export_trained
 
-        return export_flow_vae(recipe, out_dir, name=name, version=version,
-                               overwrite=overwrite)
+        from .export import FlowVAEModule, description
+
+        return export_trained(recipe, out_dir, FlowVAEModule, description(recipe), name=name,
+                              version=version, overwrite=overwrite)
 
 
 FAMILY = FlowVAEFamily()

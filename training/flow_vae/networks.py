@@ -30,8 +30,7 @@ initialisers.
 import tensorflow as tf
 import tf_keras
 
-from galsim_deep.training.resnet import stage_depths
-from galsim_deep.errors import InputError
+from galsim_deep.training.resnet import bottom_size, stage_depths
 
 __all__ = ["ResidualBlock", "Encoder", "Decoder", "mix_transverse"]
 
@@ -176,11 +175,8 @@ class Decoder(tf_keras.layers.Layer):
     def __init__(self, stamp_size, n_stages, base_depth=16, max_depth=512,
                  activation="elu", seed=0, output_bias=-6.0, **kwargs):
         super().__init__(**kwargs)
-        if stamp_size % 2 ** n_stages:
-            raise InputError(f"stamp_size {stamp_size} is not a multiple of 2**n_stages = "
-                             f"{2 ** n_stages}; use fewer stages or another stamp size")
         self.depths = stage_depths(n_stages, base_depth, max_depth)
-        self.bottom = stamp_size // 2 ** n_stages
+        self.bottom = bottom_size(stamp_size, n_stages)
         self.act = tf_keras.activations.get(activation)
         self.unbottleneck = tf_keras.layers.Dense(
             self.bottom * self.bottom * self.depths[-1], name="unbottleneck",

@@ -99,12 +99,11 @@ def train_flow_vae(recipe, progress=True, stop_at=None, init_from=None):
         optimizer = make_optimizer(cfg["optimizer"])
         optimizer.build(model.trainable_variables)
     step = optimizer.iterations
-    loop = TrainingLoop(out, tf.train.Checkpoint(model=model, optimizer=optimizer, step=step),
-                        step, cfg["steps"], cfg["checkpoint_every"], cfg["summary_every"],
-                        cfg["keep_checkpoints"], desc="train VAE", progress=progress,
-                        stop_at=stop_at, log_dir=Path(recipe["output_dir"]) / "logs" / "vae",
-                        hint="lower vae.optimizer.learning_rate or check the dataset for bad "
-                             "stamps")
+    loop = TrainingLoop.for_section(
+        cfg, out, tf.train.Checkpoint(model=model, optimizer=optimizer, step=step), step,
+        desc="train VAE", progress=progress, stop_at=stop_at,
+        log_dir=Path(recipe["output_dir"]) / "logs" / "vae",
+        hint="lower vae.optimizer.learning_rate or check the dataset for bad stamps")
     warm = None
     if init_from is not None:
         module = (Path(init_from) / "saved_model.pb").is_file()

@@ -1,6 +1,8 @@
 """Export a trained MPCC model (GAN + encoder + prior + latent flow) as a galsim_deep module.
 
-Before saving, the generator's batch norm gets its *standing statistics*
+Before saving, the generator that samples (the moving average of the
+generator's weights when the recipe keeps one, ``mpcc.ema_decay``) gets its
+batch norm's *standing statistics*
 (:meth:`~galsim_deep.training.mpcc.model.MPCC.standing_statistics`): the average batch statistics of
 ``mpcc.standing_batches`` batches drawn from the prior.  The module's
 signatures (``docs/module_format.rst``; ``K`` clusters, latent size ``J``):
@@ -10,8 +12,11 @@ signatures (``docs/module_format.rst``; ``K`` clusters, latent size ``J``):
     ``[N, J]`` -> ``{"image": [N, S, S]}``, exactly the inputs of a Flow-VAE's
     ``sample``.  ``z = flow.forward(random_normal | conditions)``, the cluster
     is the one ``z`` belongs to, ``y = argmax_k q(k | z)`` (Eq. 7.15), and
-    ``image = G(z, y)``.  All randomness, the cluster's included, is in
-    ``random_normal``; ``GenerativeGalaxyModel`` treats both families alike.
+    ``image = G(z, y)``; with ``mpcc.generator_flux: catalog`` the unit-flux
+    shape times ``10**(-0.4 (mag_auto - zero_point))``, so every profile has
+    the catalog flux of its ``mag_auto``.  All randomness, the cluster's
+    included, is in ``random_normal``; ``GenerativeGalaxyModel`` treats both
+    families alike.
 ``sample_cluster``
     the inputs of ``sample`` and ``cluster`` int32 ``[N]`` in ``0 .. K-1``
     -> ``{"image"}``: ``z`` as in ``sample``, moved into cluster ``y`` keeping
@@ -25,24 +30,35 @@ signatures (``docs/module_format.rst``; ``K`` clusters, latent size ``J``):
 ``encode``
     ``image``, ``psf`` -> ``{"mean", "stddev": [N, J]}``.
 ``decode``
-    ``z`` float32 ``[N, J]`` -> ``{"image"}``, ``G(z, argmax_k q(k | z))``.
+    ``z`` float32 ``[N, J]`` -> ``{"image"}``, ``G(z, argmax_k q(k | z))``; a
+    ``catalog`` module has no magnitude here and returns the unit-flux shape
+    (metadata ``generator_flux.decode: unit``): multiply by the galaxy's
+    flux.
 ``log_prob``
     ``z`` and one ``[N]`` input per condition -> ``{"log_prob": [N]}``, the
     latent flow's ``log p(z | conditions)``.
 
 The metadata is that of a Flow-VAE module (conditions with their training
 statistics, flux convention, centring, provenance) with ``family: mpcc``,
-``n_clusters``, the prior's parameters and the training metrics.
+``n_clusters``, the prior's parameters (and weights), ``generator_flux``,
+``input_normalisation`` and the training metrics.
 """
 import tensorflow as tf
 
-from galsim_deep.training.export import export_trained
+from galsim_deep.errors import InputError
+from galsim_deep.training.export import GeneratorModule, signature_specs
 
-__all__ = ["MPCCModule", "export_mpcc"]
+from .family import MAGNITUDE_CONDITION
+
+__all__ = ["MPCCModule", "description", "prior_metadata"]
 
 
-class MPCCModule(tf.Module):
-    """The exported MPCC model: its variables, the latent flow's, and the signatures.
+class MPCCModule(GeneratorModule):
+    """The exported MPCC model (``model``, with standing statistics) and the latent flow.
+
+    The common signatures of :class:`~galsim_deep.training.export.GeneratorModule`
+    (``decode`` puts a code in its own cluster), plus ``sample_cluster`` and
+    ``cluster``.
 
     Parameters
     ----------
@@ -55,37 +71,40 @@ class MPCCModule(tf.Module):
     """
 
     def __init__(self, model, flow, condition_names):
-        super().__init__(name="mpcc_module")
+        super().__init__(model, flow, condition_names, name="mpcc_module")
         self.model = model
-        self.flow = flow
-        self.condition_names = tuple(condition_names)
-        s, n_latent = model.stamp_size, model.latent_size
-        conds = [tf.TensorSpec([None], tf.float32, name=c) for c in self.condition_names]
-        rn = tf.TensorSpec([None, n_latent], tf.float32, name="random_normal")
-        z_spec = tf.TensorSpec([None, n_latent], tf.float32, name="z")
-        image = tf.TensorSpec([None, s, s], tf.float32, name="image")
-        psf = tf.TensorSpec([None, s, s], tf.float32, name="psf")
-        cluster = tf.TensorSpec([None], tf.int32, name="cluster")
-        self.sample = tf.function(self._sample, input_signature=conds + [rn])
-        self.sample_cluster = tf.function(self._sample_cluster,
-                                          input_signature=conds + [rn, cluster])
-        self.cluster = tf.function(self._cluster, input_signature=[image, psf])
-        self.encode = tf.function(self._encode, input_signature=[image, psf])
-        self.decode = tf.function(self._decode, input_signature=[z_spec])
-        self.log_prob = tf.function(self._log_prob, input_signature=[z_spec] + conds)
+        self.magnitude_index = None
+        if model.generator_flux == "catalog":
+            if MAGNITUDE_CONDITION not in self.condition_names:
+                raise InputError(f"an MPCC model with generator_flux 'catalog' needs the "
+                                 f"{MAGNITUDE_CONDITION} condition to set its fluxes; its "
+                                 f"flow has {list(self.condition_names)}")
+            self.magnitude_index = self.condition_names.index(MAGNITUDE_CONDITION)
+        spec = signature_specs(model.stamp_size, model.latent_size, self.condition_names)
+        self.sample_cluster = tf.function(
+            self._sample_cluster,
+            input_signature=spec["conditions"] + [spec["random_normal"], spec["cluster"]])
+        self.cluster = tf.function(self._cluster, input_signature=[spec["image"], spec["psf"]])
+
+    @property
+    def network(self):
+        return self.model
 
     def signatures(self):
         """Signature name -> ``tf.function``, for :func:`export_module`."""
-        return {"sample": self.sample, "sample_cluster": self.sample_cluster,
-                "cluster": self.cluster, "encode": self.encode, "decode": self.decode,
-                "log_prob": self.log_prob}
+        return {**super().signatures(), "sample_cluster": self.sample_cluster,
+                "cluster": self.cluster}
 
-    def _latent(self, conds, random_normal):
-        return self.flow.sample_from_normal(random_normal, tf.stack(conds, axis=1))
+    def _flux(self, conds):
+        """The catalog flux of each row's magnitude (None for a 'free' model)."""
+        if self.magnitude_index is None:
+            return None
+        return self.model.flux_of_magnitude(conds[self.magnitude_index])
 
     def _sample(self, *inputs):
         *conds, random_normal = inputs
-        return {"image": self.model.decode(self._latent(conds, random_normal))}
+        return {"image": self.model.decode(self.latent(conds, random_normal),
+                                           flux=self._flux(conds))}
 
     def _sample_cluster(self, *inputs):
         *conds, random_normal, cluster = inputs
@@ -95,25 +114,16 @@ class MPCCModule(tf.Module):
                   tf.debugging.assert_less(cluster, k,
                                            message=f"cluster must be in 0..{k - 1}")]
         with tf.control_dependencies(checks):
-            z = self.model.prior.move_to_cluster(self._latent(conds, random_normal), cluster)
-            return {"image": self.model.generate(z, cluster)}
+            z = self.model.prior.move_to_cluster(self.latent(conds, random_normal), cluster)
+            return {"image": self.model.generate(z, cluster, flux=self._flux(conds))}
 
     def _cluster(self, image, psf):
         return {"probabilities": self.model.cluster_probabilities(image, psf)}
 
-    def _encode(self, image, psf):
-        mean, stddev = self.model.encode(image, psf)
-        return {"mean": mean, "stddev": stddev}
 
-    def _decode(self, z):
-        return {"image": self.model.decode(z)}
-
-    def _log_prob(self, z, *conds):
-        return {"log_prob": self.flow.log_prob(z, tf.stack(conds, axis=1))}
-
-
-def _prior_metadata(recipe):
-    """``extra_metadata`` of :func:`export_trained`: the mixture and its size."""
+def prior_metadata(recipe):
+    """``extra_metadata`` of :func:`~galsim_deep.training.export.export_trained`: the
+    mixture and its size."""
     m = recipe["mpcc"]
 
     def add(model, meta):
@@ -121,44 +131,32 @@ def _prior_metadata(recipe):
         meta["prior"] = {
             "means": model.prior.means.numpy().round(6).tolist(),
             "stddevs": model.prior.stddevs.numpy().round(6).tolist(),
+            "weights": model.prior.weights.numpy().round(6).tolist(),
+            "learned_weights": bool(m["learn_weights"]),
             "floor": float(m["prior_floor"]),
             "cluster_of_sample": "argmax_k q(k | z) of the flow's z (Eq. 7.15)",
         }
+        if model.generator_flux == "catalog":
+            meta["generator_flux"] = {
+                "mode": "catalog", "magnitude_condition": MAGNITUDE_CONDITION,
+                "zero_point": float(model.zero_point.numpy()),
+                "sample": f"unit-flux shape times 10**(-0.4 ({MAGNITUDE_CONDITION} - "
+                          f"zero_point))",
+                "decode": "unit"}
+        else:
+            meta["generator_flux"] = {"mode": "free", "decode": "flux per pixel"}
+        meta["input_normalisation"] = m["input_normalisation"]
         meta["provenance"]["standing_batches"] = int(m["standing_batches"])
+        meta["provenance"]["generator_ema_decay"] = float(m["ema_decay"])
 
     return add
 
 
-def export_mpcc(recipe, out_dir, name=None, version=None, overwrite=False):
-    """Write a recipe's trained MPCC model (with its latent flow) as a module directory.
-
-    The generator gets its standing statistics first (the family's
-    ``restore_for_sampling``).
-
-    Parameters
-    ----------
-    recipe : dict
-        The loaded MPCC recipe; the latest checkpoints of ``<output_dir>/mpcc``
-        and ``<output_dir>/flow`` are used.
-    out_dir : str or Path
-        The module directory to write.
-    name, version : str, optional
-        Module name and version (default: the recipe's ``export`` section).
-    overwrite : bool
-        Replace an existing ``out_dir``.
-
-    Returns
-    -------
-    Path
-        The module directory, validated by loading it back.
-    """
+def description(recipe):
+    """The default one-line description of a recipe's MPCC module."""
     m = recipe["mpcc"]
     size = recipe["dataset"]["stamp_size"]
-    description = (f"MPCC (GMM-prior GAN with encoder, Astorga et al. 2020) with "
-                   f"{m['n_clusters']} clusters trained with recipe {recipe['name']}: "
-                   f"{size}x{size} stamps at {recipe['dataset']['pixel_scale']} arcsec/pixel, "
-                   f"conditioned on {', '.join(recipe['flow']['conditions'])} through a "
-                   f"latent flow")
-    return export_trained(recipe, out_dir, MPCCModule, description,
-                          extra_metadata=_prior_metadata(recipe), name=name, version=version,
-                          overwrite=overwrite)
+    return (f"MPCC (GMM-prior GAN with encoder, Astorga et al. 2020) with {m['n_clusters']} "
+            f"clusters trained with recipe {recipe['name']}: {size}x{size} stamps at "
+            f"{recipe['dataset']['pixel_scale']} arcsec/pixel, conditioned on "
+            f"{', '.join(recipe['flow']['conditions'])} through a latent flow")

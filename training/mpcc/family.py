@@ -2,11 +2,50 @@
 from galsim_deep.training.families import ModelFamily
 from galsim_deep.training.recipes import REQUIRED, check_flux_scale, check_stamp_stages
 
-__all__ = ["MPCCFamily", "FAMILY"]
+# Plain-Python choices (no TensorFlow import when recipes are loaded).
+INIT_CHOICES = ("orthogonal", "normal")
+KERNEL_INIT_CHOICES = ("normal_0.02", "glorot")
+CONDITIONING_CHOICES = ("conditional_batch_norm", "concat")
+NORMALISATION_CHOICES = ("per_galaxy", "global")
+GENERATOR_FLUX_CHOICES = ("catalog", "free")
+#: The condition whose catalog flux a ``generator_flux: catalog`` model's profiles get.
+MAGNITUDE_CONDITION = "mag_auto"
+
+__all__ = ["MPCCFamily", "FAMILY", "LEGACY"]
+
+#: The ``mpcc`` settings of release 1.1 (``mpcc-mock-cosmos-64`` 1.1.0), where they differ
+#: from the defaults: what a recipe sets to reproduce that model.
+LEGACY = {
+    "prior_init": "normal",
+    "prior_init_stddev": 1.0,
+    "spectral_norm_all": False,
+    "init": "glorot",
+    "cluster_conditioning": "concat",
+    "ema_decay": 0.0,
+    "input_normalisation": "global",
+    "generator_flux": "free",
+    "e_steps": 2,
+    "prior_optimizer": {"name": "adam", "learning_rate": 0.0006, "beta_1": 0.0,
+                        "beta_2": 0.999, "warmup_steps": None},
+}
+
+
+def _number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 class MPCCFamily(ModelFamily):
     """GMM-prior GAN with an encoder (Astorga 2021); recipe section ``mpcc``.
+
+    The defaults are the thesis's settings (sections 6.3.3, 7.2, 8.1) where it
+    gives them: orthogonal initial means of the prior, prior learning rate
+    1.6e-3 (single-channel data), ``e_steps`` 4, spectral normalisation and
+    ``N(0, 0.02)`` initialisation in all three networks, the cluster through
+    conditional batch norm, plus a moving average of the generator, a
+    per-galaxy normalisation of the clustering path's input and unit-flux
+    shapes scaled by the catalog flux (``docs/mpcc.rst`` lists what each
+    option changes and why).  :data:`LEGACY` holds the settings of release
+    1.1 (``mpcc-mock-cosmos-64``).
 
     ``optimizer`` / ``prior_optimizer`` are Adam with a constant learning
     rate (``warmup_steps: null``) unless ``warmup_steps`` is set.
@@ -30,13 +69,22 @@ class MPCCFamily(ModelFamily):
         "convolution": "zero",
         "noise": "power",
         "prior_floor": 0.5,
+        "prior_init": "orthogonal",
         "prior_init_scale": 1.0,
+        "prior_init_stddev": 2.15,
+        "learn_weights": False,
         "prior_weight": 0.01,
+        "spectral_norm_all": True,
+        "init": "normal_0.02",
+        "cluster_conditioning": "conditional_batch_norm",
+        "ema_decay": 0.999,
+        "input_normalisation": "per_galaxy",
+        "generator_flux": "catalog",
         "d_steps": 4,
         "e_steps": 4,
         "optimizer": {"name": "adam", "learning_rate": 0.0002, "beta_1": 0.0, "beta_2": 0.999,
                       "warmup_steps": None},
-        "prior_optimizer": {"name": "adam", "learning_rate": 0.0006, "beta_1": 0.0,
+        "prior_optimizer": {"name": "adam", "learning_rate": 0.0016, "beta_1": 0.0,
                             "beta_2": 0.999, "warmup_steps": None},
         "standing_batches": 20,
         "steps": REQUIRED,
@@ -50,7 +98,12 @@ class MPCCFamily(ModelFamily):
                     "mpcc.noise": ("power", "variance"),
                     "mpcc.optimizer.name": ("adam",),
                     "mpcc.prior_optimizer.name": ("adam",),
-                    "mpcc.activation": ("relu", "elu", "leaky_relu", "swish")},
+                    "mpcc.activation": ("relu", "elu", "leaky_relu", "swish"),
+                    "mpcc.prior_init": INIT_CHOICES,
+                    "mpcc.init": KERNEL_INIT_CHOICES,
+                    "mpcc.cluster_conditioning": CONDITIONING_CHOICES,
+                    "mpcc.input_normalisation": NORMALISATION_CHOICES,
+                    "mpcc.generator_flux": GENERATOR_FLUX_CHOICES},
         "positive_int": {"mpcc.n_clusters", "mpcc.latent_size", "mpcc.embedding_size",
                          "mpcc.n_stages", "mpcc.base_depth", "mpcc.max_depth", "mpcc.d_steps",
                          "mpcc.e_steps", "mpcc.standing_batches", "mpcc.steps",
@@ -58,8 +111,9 @@ class MPCCFamily(ModelFamily):
                          "mpcc.keep_checkpoints"},
         "non_negative_int": {"mpcc.shared_blocks"},
         "positive_float": {"mpcc.optimizer.learning_rate", "mpcc.prior_optimizer.learning_rate",
-                           "mpcc.prior_floor", "mpcc.prior_init_scale"},
-        "non_negative_float": {"mpcc.prior_weight"},
+                           "mpcc.prior_floor", "mpcc.prior_init_scale",
+                           "mpcc.prior_init_stddev"},
+        "non_negative_float": {"mpcc.prior_weight", "mpcc.ema_decay"},
     }
 
     def validate(self, recipe, problems):
@@ -70,6 +124,25 @@ class MPCCFamily(ModelFamily):
         if isinstance(k, int) and not isinstance(k, bool) and k < 2:
             problems.append(f"mpcc.n_clusters must be >= 2 (a mixture of one Gaussian has no "
                             f"clusters), got {k}")
+        floor, start = m["prior_floor"], m["prior_init_stddev"]
+        if all(_number(v) and v > 0 for v in (floor, start)) and start <= floor:
+            problems.append(f"mpcc.prior_init_stddev {start} must be above mpcc.prior_floor "
+                            f"{floor} (the standard deviations never go below the floor); "
+                            f"raise it")
+        for key in ("learn_weights", "spectral_norm_all"):
+            if not isinstance(m[key], bool):
+                problems.append(f"mpcc.{key} must be true or false, got {m[key]!r}")
+        decay = m["ema_decay"]
+        if _number(decay) and decay >= 1:
+            problems.append(f"mpcc.ema_decay must be in [0, 1) (0: no moving average of the "
+                            f"generator), got {decay}")
+        conds = recipe["flow"]["conditions"]
+        if m["generator_flux"] == "catalog" and isinstance(conds, list) and \
+                MAGNITUDE_CONDITION not in conds:
+            problems.append(f"mpcc.generator_flux 'catalog' scales the generated shapes by the "
+                            f"flux of the {MAGNITUDE_CONDITION} condition, which "
+                            f"flow.conditions lacks; add {MAGNITUDE_CONDITION} to "
+                            f"flow.conditions or set mpcc.generator_flux: free")
         blocks, n = m["shared_blocks"], m["n_stages"]
         if all(isinstance(v, int) and not isinstance(v, bool) for v in (blocks, n)) \
                 and blocks > n + 1:
@@ -107,9 +180,13 @@ class MPCCFamily(ModelFamily):
         return model.prior.log_prob
 
     def export(self, recipe, out_dir, name=None, version=None, overwrite=False):
-        from .export import export_mpcc
+        from galsim_deep.training.export import export_trained
 
-        return export_mpcc(recipe, out_dir, name=name, version=version, overwrite=overwrite)
+        from .export import MPCCModule, description, prior_metadata
+
+        return export_trained(recipe, out_dir, MPCCModule, description(recipe),
+                              extra_metadata=prior_metadata(recipe), name=name,
+                              version=version, overwrite=overwrite)
 
     def summary(self, log):
         acc = log.get("metrics", {}).get("test_cluster_accuracy")

@@ -5,15 +5,22 @@ max_depth)`` (:func:`~galsim_deep.training.resnet.stage_depths`):
 
 Generator ``p(x | z, y)``::
 
-    [z, embedding(y)]  (latent_size + embedding_size)
+    z (latent_size)  [conditioning 'conditional_batch_norm']
+    or [z, embedding(y)] (latent_size + embedding_size)  [conditioning 'concat']
       -> dense -> [S / 2**n, S / 2**n, d(n)]
       -> n up-blocks (batch norm, activation, x2 nearest upsampling, 3x3
          convolution, batch norm, activation, 3x3 convolution, plus an
          upsampled 1x1 shortcut), depth d(i+1) -> d(i)
       -> batch norm, activation, 1x1 convolution, softplus  -> [S, S] >= 0
 
-The output is the unconvolved, noise-free light profile in network units
-(``flux_scale`` flux per pixel).  Batch norm uses the batch's statistics in
+The cluster reaches the generator in one of two ways (Astorga 2021, section
+8.1.4): ``'conditional_batch_norm'``, the thesis's choice for simple
+single-channel data (MNIST, Omniglot), where every batch norm of the
+up-blocks takes its gain and bias from its own embedding of ``y``
+(:class:`ConditionalBatchNorm`) and ``z`` alone enters the dense layer; or
+``'concat'``, a learned embedding of ``y`` concatenated with ``z`` at the
+input only (release 1.1).  The output is the unconvolved, noise-free light
+profile in network units.  Batch norm uses the batch's statistics in
 training and stored *standing statistics* otherwise
 (:class:`StandingBatchNorm`; set by :func:`accumulate_standing_statistics`
 before export, as BigGAN does).
@@ -27,19 +34,28 @@ at the bottom resolution.  The first ``shared_blocks`` (3) blocks form the
 
 * :class:`DiscriminatorHead` - the remaining blocks (spectrally normalised),
   activation, sum over pixels, spectrally normalised dense -> one logit;
-* :class:`EncoderHead` - its own copy of the remaining blocks (ordinary
-  convolutions), activation, dense -> mean and standard deviation of the
-  Gaussian ``q(z | x)``, as the Flow-VAE encoder.
+* :class:`EncoderHead` - its own copy of the remaining blocks, activation,
+  dense -> mean and standard deviation of the Gaussian ``q(z | x)``, as the
+  Flow-VAE encoder.
+
+``spectral`` switches spectral normalisation (:mod:`~galsim_deep.training.mpcc.spectral`)
+on for the generator and the encoder head too (the discriminator side always
+has it), and ``init`` picks the kernels' initialisation, Glorot uniform or
+the thesis's ``N(0, 0.02)`` (section 6.3.3, ``mpcc.init``).
 """
 import tensorflow as tf
 import tf_keras
 
-from galsim_deep.training.resnet import stage_depths
-from .spectral import SNConv2D, SNDense
+from galsim_deep.training.resnet import bottom_size, stage_depths
+from .spectral import SNConv2D, SNDense, kernel_initializer
 from galsim_deep.errors import InputError
 
-__all__ = ["StandingBatchNorm", "UpBlock", "DownBlock", "Generator", "Trunk",
-           "DiscriminatorHead", "EncoderHead", "accumulate_standing_statistics"]
+__all__ = ["StandingBatchNorm", "ConditionalBatchNorm", "UpBlock", "DownBlock", "Generator",
+           "Trunk", "DiscriminatorHead", "EncoderHead", "accumulate_standing_statistics",
+           "ema_update", "CONDITIONING_CHOICES"]
+
+#: How the cluster ``y`` reaches the generator.
+CONDITIONING_CHOICES = ("conditional_batch_norm", "concat")
 
 
 def _activation(name):
@@ -48,12 +64,20 @@ def _activation(name):
     return tf_keras.activations.get(name)
 
 
-def _conv(depth, kernel, seed, spectral, name=None):
+def _conv(depth, kernel, seed, spectral, name=None, init="glorot", bias=0.0):
     if spectral:
-        return SNConv2D(depth, kernel, seed=seed, name=name)
+        return SNConv2D(depth, kernel, seed=seed, name=name, init=init, bias=bias)
     return tf_keras.layers.Conv2D(
         depth, kernel, padding="same", name=name,
-        kernel_initializer=tf_keras.initializers.GlorotUniform(seed=seed))
+        kernel_initializer=kernel_initializer(init, seed),
+        bias_initializer=tf_keras.initializers.Constant(bias) if bias else "zeros")
+
+
+def _dense(units, seed, spectral, name=None, init="glorot"):
+    if spectral:
+        return SNDense(units, seed=seed, name=name, init=init)
+    return tf_keras.layers.Dense(units, name=name,
+                                 kernel_initializer=kernel_initializer(init, seed))
 
 
 class StandingBatchNorm(tf_keras.layers.Layer):
@@ -97,6 +121,67 @@ class StandingBatchNorm(tf_keras.layers.Layer):
         return tf.nn.batch_normalization(x, mean, variance, self.beta, self.gamma, self.epsilon)
 
 
+class ConditionalBatchNorm(StandingBatchNorm):
+    """Batch normalisation whose gain and bias depend on the cluster (de Vries et al. 2017).
+
+    ``out = (x - mean) / sqrt(variance + epsilon) * (1 + G[y]) + B[y]``, with
+    ``G`` and ``B`` learned embeddings ``[K, C]`` of the cluster, one pair
+    per layer (Astorga 2021, section 8.1.4, third method; BigGAN's gain
+    ``1 + embedding``).  The statistics are those of the whole batch (in
+    training) or the standing ones, as :class:`StandingBatchNorm`; with every
+    row of ``G`` equal to ``g`` and of ``B`` equal to ``b`` it is that layer
+    with ``gamma = 1 + g`` and ``beta = b``.
+
+    Parameters
+    ----------
+    n_clusters : int
+        ``K``.
+    init : {'normal_0.02', 'glorot'}
+        ``'normal_0.02'``: the embeddings start as ``N(0, 0.02**2)`` draws;
+        otherwise at zero (plain batch norm at the start).
+    seed : int
+    epsilon : float
+    """
+
+    def __init__(self, n_clusters, init="normal_0.02", seed=0, epsilon=1e-5, **kwargs):
+        super().__init__(epsilon=epsilon, **kwargs)
+        self.n_clusters = int(n_clusters)
+        self.init = init
+        self.seed = int(seed)
+
+    def build(self, input_shape):
+        c = int(input_shape[-1])
+        k = self.n_clusters
+
+        def start(offset):
+            if self.init == "normal_0.02":
+                return tf_keras.initializers.RandomNormal(stddev=0.02, seed=self.seed + offset)
+            return "zeros"
+
+        self.gain = self.add_weight(name="gain_embedding", shape=[k, c], initializer=start(0))
+        self.bias = self.add_weight(name="bias_embedding", shape=[k, c], initializer=start(1))
+        self.mean = self.add_weight(name="mean", shape=[c], initializer="zeros",
+                                    trainable=False)
+        self.variance = self.add_weight(name="variance", shape=[c], initializer="ones",
+                                        trainable=False)
+        tf_keras.layers.Layer.build(self, input_shape)
+
+    def call(self, x, y, training=False):
+        """Normalise ``x`` ``[B, ..., C]`` with the gains and biases of clusters ``y`` ``[B]``."""
+        if training:
+            axes = list(range(len(x.shape) - 1))
+            mean, variance = tf.nn.moments(x, axes=axes)
+            if self._collected is not None:
+                self._collected.append((mean, variance))
+        else:
+            mean, variance = self.mean, self.variance
+        y = tf.convert_to_tensor(y, tf.int32)
+        shape = tf.concat([tf.shape(y), tf.ones([len(x.shape) - 2], tf.int32), [-1]], 0)
+        gain = tf.reshape(1.0 + tf.gather(self.gain, y), shape)
+        bias = tf.reshape(tf.gather(self.bias, y), shape)
+        return (x - mean) * tf.math.rsqrt(variance + self.epsilon) * gain + bias
+
+
 class UpBlock(tf_keras.layers.Layer):
     """Generator residual block that doubles the resolution (BigGAN style).
 
@@ -108,24 +193,44 @@ class UpBlock(tf_keras.layers.Layer):
         Activation name.
     seed : int
         Seeds the initialisers.
+    n_clusters : int, optional
+        With a number, both batch norms are :class:`ConditionalBatchNorm` on
+        the cluster; without, plain :class:`StandingBatchNorm`.
+    spectral : bool
+        Spectrally normalised convolutions.
+    init : {'glorot', 'normal_0.02'}
+        Kernel (and conditional-batch-norm embedding) initialisation.
     """
 
-    def __init__(self, depth, activation="relu", seed=0, **kwargs):
+    def __init__(self, depth, activation="relu", seed=0, n_clusters=None, spectral=False,
+                 init="glorot", **kwargs):
         super().__init__(**kwargs)
         self.act = _activation(activation)
-        self.bn1 = StandingBatchNorm(name="bn1")
-        self.bn2 = StandingBatchNorm(name="bn2")
-        self.conv1 = _conv(depth, 3, seed, False, name="conv1")
-        self.conv2 = _conv(depth, 3, seed + 1, False, name="conv2")
-        self.shortcut = _conv(depth, 1, seed + 2, False, name="shortcut")
+        self.conditional = n_clusters is not None
+        if self.conditional:
+            self.bn1 = ConditionalBatchNorm(n_clusters, init, seed + 3, name="bn1")
+            self.bn2 = ConditionalBatchNorm(n_clusters, init, seed + 5, name="bn2")
+        else:
+            self.bn1 = StandingBatchNorm(name="bn1")
+            self.bn2 = StandingBatchNorm(name="bn2")
+        self.conv1 = _conv(depth, 3, seed, spectral, name="conv1", init=init)
+        self.conv2 = _conv(depth, 3, seed + 1, spectral, name="conv2", init=init)
+        self.shortcut = _conv(depth, 1, seed + 2, spectral, name="shortcut", init=init)
         self.up = tf_keras.layers.UpSampling2D(2, interpolation="nearest")
 
-    def call(self, x, training=False):
-        """``[B, H, W, C]`` -> ``[B, 2H, 2W, depth]``."""
-        h = self.up(self.act(self.bn1(x, training=training)))
-        h = self.conv1(h)
-        h = self.conv2(self.act(self.bn2(h, training=training)))
-        return h + self.shortcut(self.up(x))
+    def _norm(self, bn, x, y, training):
+        return bn(x, y, training=training) if self.conditional else bn(x, training=training)
+
+    def call(self, x, y=None, training=False, refine=False):
+        """``[B, H, W, C]`` (clusters ``y`` ``[B]``) -> ``[B, 2H, 2W, depth]``.
+
+        ``training``: batch statistics in batch norm; ``refine``: refine the
+        spectral-norm estimates (spectral convolutions only).
+        """
+        h = self.up(self.act(self._norm(self.bn1, x, y, training)))
+        h = self.conv1(h, training=refine)
+        h = self.conv2(self.act(self._norm(self.bn2, h, y, training)), training=refine)
+        return h + self.shortcut(self.up(x), training=refine)
 
 
 class DownBlock(tf_keras.layers.Layer):
@@ -148,15 +253,19 @@ class DownBlock(tf_keras.layers.Layer):
         Activation name.
     seed : int
         Seeds the initialisers.
+    init : {'glorot', 'normal_0.02'}
+        Kernel initialisation.
     """
 
-    def __init__(self, depth, down=True, spectral=True, activation="relu", seed=0, **kwargs):
+    def __init__(self, depth, down=True, spectral=True, activation="relu", seed=0,
+                 init="glorot", **kwargs):
         super().__init__(**kwargs)
         self.depth = int(depth)
         self.down = bool(down)
         self.act = _activation(activation)
-        self.conv1 = _conv(depth, 3, seed, spectral, name="conv1")
-        self.conv2 = _conv(depth, 3, seed + 1, spectral, name="conv2")
+        self.init = init
+        self.conv1 = _conv(depth, 3, seed, spectral, name="conv1", init=init)
+        self.conv2 = _conv(depth, 3, seed + 1, spectral, name="conv2", init=init)
         self.spectral = spectral
         self.shortcut = None
         self._seed = seed
@@ -164,7 +273,8 @@ class DownBlock(tf_keras.layers.Layer):
 
     def build(self, input_shape):
         if int(input_shape[-1]) != self.depth or self.down:
-            self.shortcut = _conv(self.depth, 1, self._seed + 2, self.spectral, name="shortcut")
+            self.shortcut = _conv(self.depth, 1, self._seed + 2, self.spectral, name="shortcut",
+                                  init=self.init)
         super().build(input_shape)
 
     def call(self, x, training=False):
@@ -192,7 +302,7 @@ class Generator(tf_keras.layers.Layer):
         ``S``, pixels; a multiple of ``2**n_stages``.
     latent_size, n_clusters, embedding_size : int
         Sizes of ``z``, of the number of clusters and of the learned
-        embedding of ``y``.
+        embedding of ``y`` (``'concat'`` only).
     n_stages, base_depth, max_depth : int
         Network sizes.
     activation : str
@@ -201,33 +311,42 @@ class Generator(tf_keras.layers.Layer):
         Seeds the initialisers.
     output_bias : float
         Initial bias before the softplus (a faint flat start).
+    conditioning : {'concat', 'conditional_batch_norm'}
+        How ``y`` enters (module docstring).
+    spectral : bool
+        Spectrally normalised dense layer and convolutions.
+    init : {'glorot', 'normal_0.02'}
+        Kernel and embedding initialisation (``'glorot'``: the concatenated
+        embedding starts as ``N(0, 1)`` draws, the conditional batch norms
+        as plain ones).
     """
 
     def __init__(self, stamp_size, latent_size, n_clusters, embedding_size, n_stages,
                  base_depth=16, max_depth=64, activation="relu", seed=0, output_bias=-4.0,
-                 **kwargs):
+                 conditioning="concat", spectral=False, init="glorot", **kwargs):
         super().__init__(**kwargs)
-        if stamp_size % 2 ** n_stages:
-            raise InputError(f"stamp_size {stamp_size} is not a multiple of 2**n_stages = "
-                             f"{2 ** n_stages}; use fewer stages or another stamp size")
+        if conditioning not in CONDITIONING_CHOICES:
+            raise InputError(f"unknown cluster conditioning {conditioning!r}; use one of "
+                             f"{list(CONDITIONING_CHOICES)}")
+        self.conditioning = conditioning
         self.depths = stage_depths(n_stages, base_depth, max_depth)
-        self.bottom = stamp_size // 2 ** n_stages
+        self.bottom = bottom_size(stamp_size, n_stages)
         self.act = _activation(activation)
-        self.embedding = self.add_weight(
-            name="cluster_embedding", shape=[int(n_clusters), int(embedding_size)],
-            initializer=tf_keras.initializers.RandomNormal(stddev=1.0, seed=seed + 3))
-        self.dense = tf_keras.layers.Dense(
-            self.bottom * self.bottom * self.depths[-1], name="dense",
-            kernel_initializer=tf_keras.initializers.GlorotUniform(seed=seed + 4))
+        if conditioning == "concat":
+            self.embedding = self.add_weight(
+                name="cluster_embedding", shape=[int(n_clusters), int(embedding_size)],
+                initializer=tf_keras.initializers.RandomNormal(
+                    stddev=0.02 if init == "normal_0.02" else 1.0, seed=seed + 3))
+        self.dense = _dense(self.bottom * self.bottom * self.depths[-1], seed + 4, spectral,
+                            name="dense", init=init)
+        cbn = n_clusters if conditioning == "conditional_batch_norm" else None
         self.blocks = [UpBlock(self.depths[i], activation, seed + 10 * (i + 1),
-                               name=f"up{i}") for i in reversed(range(n_stages))]
+                               n_clusters=cbn, spectral=spectral, init=init, name=f"up{i}")
+                       for i in reversed(range(n_stages))]
         self.bn = StandingBatchNorm(name="bn_out")
-        self.out = tf_keras.layers.Conv2D(
-            1, 1, name="profile",
-            kernel_initializer=tf_keras.initializers.GlorotUniform(seed=seed + 5),
-            bias_initializer=tf_keras.initializers.Constant(output_bias))
+        self.out = _conv(1, 1, seed + 5, spectral, name="profile", init=init, bias=output_bias)
 
-    def call(self, z, y, training=False):
+    def call(self, z, y, training=False, refine=None):
         """Generate profiles.
 
         Parameters
@@ -238,18 +357,25 @@ class Generator(tf_keras.layers.Layer):
             int32 ``[B]`` clusters.
         training : bool
             Batch statistics (training) or standing statistics in batch norm.
+        refine : bool, optional
+            Refine the spectral-norm estimates (default: ``training``).
 
         Returns
         -------
         tf.Tensor
             float32 ``[B, S, S]`` >= 0, network units.
         """
-        e = tf.gather(self.embedding, tf.convert_to_tensor(y, tf.int32))
-        h = self.dense(tf.concat([tf.convert_to_tensor(z, tf.float32), e], axis=-1))
+        refine = training if refine is None else refine
+        y = tf.convert_to_tensor(y, tf.int32)
+        z = tf.convert_to_tensor(z, tf.float32)
+        if self.conditioning == "concat":
+            h = self.dense(tf.concat([z, tf.gather(self.embedding, y)], axis=-1), training=refine)
+        else:
+            h = self.dense(z, training=refine)
         h = tf.reshape(h, [-1, self.bottom, self.bottom, self.depths[-1]])
         for block in self.blocks:
-            h = block(h, training=training)
-        h = self.out(self.act(self.bn(h, training=training)))
+            h = block(h, y, training=training, refine=refine)
+        h = self.out(self.act(self.bn(h, training=training)), training=refine)
         return tf.nn.softplus(h)[..., 0]
 
     def batch_norms(self):
@@ -259,9 +385,19 @@ class Generator(tf_keras.layers.Layer):
             out += [block.bn1, block.bn2]
         return out + [self.bn]
 
+    def spectral_layers(self):
+        """Every spectrally normalised layer of the generator, in a fixed order (none
+        without ``spectral``)."""
+        layers = [self.dense]
+        for block in self.blocks:
+            layers += [block.conv1, block.conv2, block.shortcut]
+        return [layer for layer in layers + [self.out] if isinstance(layer, (SNConv2D, SNDense))]
+
 
 def accumulate_standing_statistics(generator, batches):
     """Set the generator's batch-norm statistics to their average over batches.
+
+    The generator's spectral-norm estimates (if any) are left as they were.
 
     Parameters
     ----------
@@ -275,6 +411,8 @@ def accumulate_standing_statistics(generator, batches):
         The number of batches averaged.
     """
     norms = generator.batch_norms()
+    spectral = getattr(generator, "spectral_layers", lambda: [])()
+    saved = [layer.u.numpy() for layer in spectral]
     for bn in norms:
         object.__setattr__(bn, "_collected", [])
     count = 0
@@ -291,7 +429,30 @@ def accumulate_standing_statistics(generator, batches):
     finally:
         for bn in norms:
             object.__setattr__(bn, "_collected", None)
+        for layer, u in zip(spectral, saved):
+            layer.u.assign(u)
     return count
+
+
+def ema_update(average, current, decay):
+    """One step of an exponential moving average of weights: ``a <- decay a + (1 - decay) w``.
+
+    Parameters
+    ----------
+    average : sequence of tf.Variable
+        The averaged weights (updated in place).
+    current : sequence of tf.Tensor or tf.Variable
+        The current weights, in the same order and shapes.
+    decay : float
+        In ``[0, 1)``; 0 copies ``current``.
+    """
+    average, current = list(average), list(current)
+    if len(average) != len(current):
+        raise InputError(f"ema_update needs as many averaged weights as weights, got "
+                         f"{len(average)} and {len(current)}")
+    d = float(decay)
+    for a, w in zip(average, current):
+        a.assign(d * a + (1.0 - d) * tf.convert_to_tensor(w, a.dtype))
 
 
 class Trunk(tf_keras.layers.Layer):
@@ -305,17 +466,20 @@ class Trunk(tf_keras.layers.Layer):
         How many of the first blocks the trunk holds (3 in Astorga 2021).
     activation : str
     seed : int
+    init : {'glorot', 'normal_0.02'}
+        Kernel initialisation.
     """
 
     def __init__(self, n_stages, base_depth=16, max_depth=64, shared_blocks=3,
-                 activation="relu", seed=0, **kwargs):
+                 activation="relu", seed=0, init="glorot", **kwargs):
         super().__init__(**kwargs)
         plan = _block_plan(n_stages, base_depth, max_depth)
         if shared_blocks > len(plan):
             raise InputError(f"shared_blocks {shared_blocks} is more than the {len(plan)} "
                              f"residual blocks of {n_stages} stages; lower it")
-        self.embed = SNConv2D(base_depth, 1, seed=seed, name="embed")
-        self.blocks = [DownBlock(d, down, True, activation, seed + 10 * (i + 1), name=f"block{i}")
+        self.embed = SNConv2D(base_depth, 1, seed=seed, name="embed", init=init)
+        self.blocks = [DownBlock(d, down, True, activation, seed + 10 * (i + 1), init=init,
+                                 name=f"block{i}")
                        for i, (d, down) in enumerate(plan[:shared_blocks])]
 
     def call(self, x, training=False):
@@ -331,18 +495,19 @@ class DiscriminatorHead(tf_keras.layers.Layer):
 
     Parameters
     ----------
-    n_stages, base_depth, max_depth, shared_blocks, activation, seed
+    n_stages, base_depth, max_depth, shared_blocks, activation, seed, init
         As for :class:`Trunk`.
     """
 
     def __init__(self, n_stages, base_depth=16, max_depth=64, shared_blocks=3,
-                 activation="relu", seed=0, **kwargs):
+                 activation="relu", seed=0, init="glorot", **kwargs):
         super().__init__(**kwargs)
         plan = _block_plan(n_stages, base_depth, max_depth)
         self.act = _activation(activation)
-        self.blocks = [DownBlock(d, down, True, activation, seed + 10 * (i + 1), name=f"block{i}")
+        self.blocks = [DownBlock(d, down, True, activation, seed + 10 * (i + 1), init=init,
+                                 name=f"block{i}")
                        for i, (d, down) in enumerate(plan) if i >= shared_blocks]
-        self.logit = SNDense(1, seed=seed + 7, name="logit")
+        self.logit = SNDense(1, seed=seed + 7, name="logit", init=init)
 
     def call(self, h, training=False):
         """Trunk features -> float32 ``[B]`` logits (unbounded; hinge loss)."""
@@ -358,28 +523,33 @@ class EncoderHead(tf_keras.layers.Layer):
     Parameters
     ----------
     latent_size : int
-    n_stages, base_depth, max_depth, shared_blocks, activation, seed
+    n_stages, base_depth, max_depth, shared_blocks, activation, seed, init
         As for :class:`Trunk`.
+    spectral : bool
+        Spectrally normalised blocks and posterior layer (the thesis); else
+        ordinary ones.
     """
 
     def __init__(self, latent_size, n_stages, base_depth=16, max_depth=64, shared_blocks=3,
-                 activation="relu", seed=0, **kwargs):
+                 activation="relu", seed=0, spectral=False, init="glorot", **kwargs):
         super().__init__(**kwargs)
         plan = _block_plan(n_stages, base_depth, max_depth)
         self.latent_size = int(latent_size)
         self.act = _activation(activation)
-        self.blocks = [DownBlock(d, down, False, activation, seed + 10 * (i + 1),
+        self.blocks = [DownBlock(d, down, spectral, activation, seed + 10 * (i + 1), init=init,
                                  name=f"block{i}")
                        for i, (d, down) in enumerate(plan) if i >= shared_blocks]
         self.flatten = tf_keras.layers.Flatten()
-        self.posterior = tf_keras.layers.Dense(
-            2 * latent_size, name="posterior",
-            kernel_initializer=tf_keras.initializers.GlorotUniform(seed=seed + 9))
+        self.posterior = _dense(2 * latent_size, seed + 9, spectral, name="posterior",
+                                init=init)
 
     def call(self, h, training=False):
-        """Trunk features -> (mean, stddev), float32 ``[B, latent_size]`` each."""
+        """Trunk features -> (mean, stddev), float32 ``[B, latent_size]`` each.
+
+        ``training`` refines the spectral-norm estimates (spectral layers only).
+        """
         for block in self.blocks:
             h = block(h, training=training)
-        params = self.posterior(self.flatten(self.act(h)))
+        params = self.posterior(self.flatten(self.act(h)), training=training)
         mean, raw = tf.split(params, 2, axis=-1)
         return mean, tf.nn.softplus(raw) + 1e-4

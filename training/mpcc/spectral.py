@@ -8,12 +8,40 @@ vector ``u`` (``[units]``, not trainable) is refined by one step,
 every call in training mode (the refined ``u`` is stored), and used as it is
 otherwise.  Gradients flow through ``sigma`` with ``u`` and ``v`` held fixed,
 as in Miyato et al.  The discriminator of the MPCC family is built from these
-layers, which bounds its Lipschitz constant.
+layers, which bounds its Lipschitz constant; with ``mpcc.spectral_norm_all``
+(the thesis, section 6.3.3) the generator and the encoder head are too.
+
+Kernels start from :func:`kernel_initializer`: Glorot uniform or the
+``N(0, 0.02)`` of BigGAN and the thesis (section 6.3.3).
 """
 import tensorflow as tf
 import tf_keras
 
-__all__ = ["spectral_norm", "SNConv2D", "SNDense"]
+from galsim_deep.errors import InputError
+
+__all__ = ["spectral_norm", "SNConv2D", "SNDense", "kernel_initializer", "INIT_CHOICES"]
+
+#: Kernel initialisations of :func:`kernel_initializer`.
+INIT_CHOICES = ("normal_0.02", "glorot")
+
+
+def kernel_initializer(kind, seed):
+    """A seeded kernel initialiser: ``'glorot'`` (uniform) or ``'normal_0.02'``, ``N(0, 0.02**2)``.
+
+    Parameters
+    ----------
+    kind : {'glorot', 'normal_0.02'}
+    seed : int
+
+    Returns
+    -------
+    tf_keras.initializers.Initializer
+    """
+    if kind == "glorot":
+        return tf_keras.initializers.GlorotUniform(seed=seed)
+    if kind == "normal_0.02":
+        return tf_keras.initializers.RandomNormal(mean=0.0, stddev=0.02, seed=seed)
+    raise InputError(f"unknown initialisation {kind!r}; use one of {list(INIT_CHOICES)}")
 
 
 def spectral_norm(matrix, u, iterations=1):
@@ -75,22 +103,32 @@ class SNConv2D(_SpectralMixin, tf_keras.layers.Layer):
         Seeds the kernel initialiser and ``u``.
     iterations : int
         Power-iteration steps per training call.
+    init : {'glorot', 'normal_0.02'}
+        Kernel initialisation (:func:`kernel_initializer`).
+    bias : float
+        Initial bias.
     """
 
-    def __init__(self, filters, kernel_size, strides=1, seed=0, iterations=1, **kwargs):
+    def __init__(self, filters, kernel_size, strides=1, seed=0, iterations=1, init="glorot",
+                 bias=0.0, **kwargs):
         super().__init__(**kwargs)
         self.filters = int(filters)
         self.kernel_size = int(kernel_size)
         self.strides = int(strides)
         self.seed = int(seed)
         self.iterations = int(iterations)
+        self.init = init
+        self.bias_start = float(bias)
 
     def build(self, input_shape):
         k = self.kernel_size
         self.kernel = self.add_weight(
             name="kernel", shape=[k, k, int(input_shape[-1]), self.filters],
-            initializer=tf_keras.initializers.GlorotUniform(seed=self.seed))
-        self.bias = self.add_weight(name="bias", shape=[self.filters], initializer="zeros")
+            initializer=kernel_initializer(self.init, self.seed))
+        self.bias = self.add_weight(
+            name="bias", shape=[self.filters],
+            initializer=tf_keras.initializers.Constant(self.bias_start) if self.bias_start
+            else "zeros")
         self._make_u(self.filters, self.seed)
         super().build(input_shape)
 
@@ -111,18 +149,21 @@ class SNDense(_SpectralMixin, tf_keras.layers.Layer):
         Seeds the kernel initialiser and ``u``.
     iterations : int
         Power-iteration steps per training call.
+    init : {'glorot', 'normal_0.02'}
+        Kernel initialisation (:func:`kernel_initializer`).
     """
 
-    def __init__(self, units, seed=0, iterations=1, **kwargs):
+    def __init__(self, units, seed=0, iterations=1, init="glorot", **kwargs):
         super().__init__(**kwargs)
         self.units = int(units)
         self.seed = int(seed)
         self.iterations = int(iterations)
+        self.init = init
 
     def build(self, input_shape):
         self.kernel = self.add_weight(
             name="kernel", shape=[int(input_shape[-1]), self.units],
-            initializer=tf_keras.initializers.GlorotUniform(seed=self.seed))
+            initializer=kernel_initializer(self.init, self.seed))
         self.bias = self.add_weight(name="bias", shape=[self.units], initializer="zeros")
         self._make_u(self.units, self.seed)
         super().build(input_shape)

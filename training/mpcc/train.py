@@ -4,21 +4,26 @@ One training *step* is one pass of Algorithm 1, top to bottom:
 
 1. **Discriminator**, ``d_steps`` (4) times: take a batch of real stamps with
    their PSFs and noise; draw clusters ``y ~ p(y)`` and codes
-   ``z ~ p(z | y)``; generate ``G(z, y)``, convolve each profile with a real
-   stamp's PSF and add noise with that stamp's noise power spectrum
-   (:func:`~galsim_deep.training.mpcc.forward.observe`); update ``D`` (shared trunk + head) on the
-   hinge loss.
+   ``z ~ p(z | y)``; generate ``G(z, y)`` (with ``generator_flux: catalog``
+   a unit-flux shape times the catalog flux of the real stamp it is paired
+   with), convolve each profile with that real stamp's PSF and add noise
+   with its noise power spectrum (:func:`~galsim_deep.forward_model.observe`);
+   update ``D`` (shared trunk + head) on the hinge loss.
 2. **Generator**, once: new ``(y, z)``, observed as above; update ``G`` and,
    through ``z = mu_y + sigma_y * eps``, the prior's means and standard
-   deviations on ``-D(x_fake)``.
+   deviations on ``-D(x_fake)``; then one step of the generator's moving
+   average (``ema_decay``).
 3. **Encoder**, ``e_steps`` times: new ``(y, z)``, observed as above; update
    the encoder (shared trunk + head) on Eq. 7.13 (the code ``z`` held
    fixed); on the first of these steps also update the prior on Eq. 7.14
-   plus ``lambda_p`` times Eq. 7.16.
+   plus ``lambda_p`` times Eq. 7.16 (and, with ``learn_weights``, the
+   weights' ``D_KL(p(y) || q(y))`` against the mean membership of a real
+   batch, :func:`~galsim_deep.training.mpcc.losses.mixture_weight_kl`).
 
 Four Adam optimizers (``beta_1 = 0``, ``beta_2 = 0.999``): ``D``, ``G`` and
 the encoder at ``optimizer.learning_rate`` (2e-4), the prior at the larger
-``prior_optimizer.learning_rate``.  All randomness comes from stateless seeds
+``prior_optimizer.learning_rate`` (1.6e-3, the thesis's value for
+single-channel images, section 8.1.4).  All randomness comes from stateless seeds
 of (run seed, step, replica, use), and a resumed run skips the data batches
 the interrupted one used, so the same recipe gives the same weights whether
 it runs in one go or is interrupted and resumed.  Checkpoints, the run log,
@@ -44,16 +49,20 @@ from galsim_deep.training.recipes import check_dataset, recipe_digest
 from galsim_deep.training.seeds import configure_determinism, step_seed
 
 from .losses import (cluster_cross_entropy, encoder_nll, hinge_discriminator_loss,
-                     hinge_generator_loss, prior_regularizer)
+                     hinge_generator_loss, mixture_weight_kl, prior_regularizer)
+from .family import MAGNITUDE_CONDITION
 from .model import MPCC
 from galsim_deep.errors import InputError
 
-__all__ = ["train_mpcc", "build_mpcc", "make_train_step", "MPCC_FIELDS", "SCALARS"]
+__all__ = ["train_mpcc", "build_mpcc", "make_train_step", "MPCC_FIELDS", "SCALARS",
+           "MAGNITUDE_CONDITION", "dataset_zero_point"]
 
-#: Dataset fields MPCC trains on.
+#: Dataset fields MPCC trains on (plus ``conditions`` with ``generator_flux: catalog``).
 MPCC_FIELDS = ("stamp", "psf", "noise_variance", "noise_power")
 
-#: Scalars of each step (TensorBoard, run log).
+
+#: Scalars of each step (TensorBoard, run log); with ``learn_weights`` also
+#: ``weight_kl`` and ``prior_weight_max``.
 SCALARS = ("d_loss", "d_real", "d_fake", "g_loss", "encoder_nll", "cluster_ce", "prior_reg",
            "prior_accuracy", "latent_mse", "prior_stddev", "prior_separation")
 
@@ -64,14 +73,25 @@ def build_mpcc(recipe):
     return MPCC(recipe["dataset"]["stamp_size"], m["n_clusters"], m["latent_size"],
                 m["embedding_size"], m["n_stages"], m["base_depth"], m["max_depth"],
                 m["shared_blocks"], m["activation"], m["prior_floor"], m["prior_init_scale"],
-                seed=recipe["seed"])
+                seed=recipe["seed"], prior_init=m["prior_init"],
+                prior_init_stddev=m["prior_init_stddev"], learn_weights=m["learn_weights"],
+                spectral_norm_all=m["spectral_norm_all"], init=m["init"],
+                cluster_conditioning=m["cluster_conditioning"], ema_decay=m["ema_decay"],
+                input_normalisation=m["input_normalisation"],
+                generator_flux=m["generator_flux"])
+
+
+def _fields(recipe):
+    m = recipe["mpcc"]
+    fields = MPCC_FIELDS if m["noise"] == "power" else MPCC_FIELDS[:3]
+    return fields + (("conditions",) if m["generator_flux"] == "catalog" else ())
 
 
 def _data(recipe, skip_steps):
     from galsim_deep.datasets.reader import make_tf_dataset
 
     m = recipe["mpcc"]
-    fields = MPCC_FIELDS if m["noise"] == "power" else MPCC_FIELDS[:3]
+    fields = _fields(recipe)
     # One element per step: the d_steps real batches of the discriminator updates (on
     # several devices, each replica takes its share and splits it into d_steps batches).
     ds = make_tf_dataset(recipe["dataset"]["path"], split="train",
@@ -80,6 +100,15 @@ def _data(recipe, skip_steps):
                          repeat=True, fields=fields, drop_remainder=True)
     # A resumed run continues where the interrupted one stopped in the data stream.
     return ds.skip(skip_steps) if skip_steps else ds
+
+
+def dataset_zero_point(data):
+    """The AB zero point of a dataset's flux unit (its ``flux_convention``; default the
+    COSMOS convention's 25.94)."""
+    from galsim_deep.datasets import format as dataset_format
+
+    convention = getattr(data, "flux_convention", None) or dataset_format.FLUX_CONVENTION
+    return float(convention.get("zero_point", dataset_format.ZERO_POINT))
 
 
 def _check_batches(recipe, replicas):
@@ -97,7 +126,7 @@ def _check_batches(recipe, replicas):
                          f"{recipe['dataset']['build_command']}")
 
 
-def make_train_step(model, optimizers, recipe, strategy):
+def make_train_step(model, optimizers, recipe, strategy, magnitude_index=None):
     """The function running one pass of Algorithm 1 on a distributed batch.
 
     Each update (of ``D``, of ``G`` and the prior, of the encoder) is its own
@@ -113,6 +142,9 @@ def make_train_step(model, optimizers, recipe, strategy):
     recipe : dict
         The loaded recipe.
     strategy : tf.distribute.Strategy
+    magnitude_index : int, optional
+        Column of ``mag_auto`` in the batches' ``conditions`` (needed with
+        ``generator_flux: catalog``).
 
     Returns
     -------
@@ -131,6 +163,11 @@ def make_train_step(model, optimizers, recipe, strategy):
     mode = m["convolution"]
     use_power = m["noise"] == "power"
     weight = float(m["prior_weight"])
+    catalog = m["generator_flux"] == "catalog"
+    learn_weights = bool(m["learn_weights"])
+    if catalog and magnitude_index is None:
+        raise InputError("generator_flux 'catalog' needs the column of mag_auto in the "
+                         "dataset's conditions (magnitude_index)")
     d_opt, g_opt, e_opt, p_opt = (optimizers[k] for k in ("d", "g", "e", "prior"))
     fold = tf.random.experimental.stateless_fold_in
     step = g_opt.iterations  # the pass of Algorithm 1 (G is updated once per pass)
@@ -142,14 +179,17 @@ def make_train_step(model, optimizers, recipe, strategy):
         """Clusters y ~ p(y) and normals for z ~ p(z | y), from (seed, step, replica, stream)."""
         ctx = tf.distribute.get_replica_context()
         key = fold(step_seed(seed, step, ctx.replica_id_in_sync_group), stream)
-        y = tf.random.stateless_uniform([b], seed=fold(key, 0), maxval=k_clusters,
-                                        dtype=tf.int32)
+        y = model.prior.sample_clusters(b, fold(key, 0))
         eps = tf.random.stateless_normal([b, latent], seed=fold(key, 1))
         return y, eps, fold(key, 2)
 
     def fake(z, y, parts, j, noise_seed):
-        """Generated profiles observed with the PSFs and noise of real batch ``j``."""
-        profile = model.generate(z, y, training=True)
+        """Generated profiles observed with the PSFs and noise (and, with catalog fluxes,
+        the fluxes) of real batch ``j``."""
+        flux = None
+        if catalog:
+            flux = model.flux_of_magnitude(parts["conditions"][j][:, magnitude_index])
+        profile = model.generate(z, y, training=True, flux=flux)
         noise = {"noise_power": parts["noise_power"][j]} if use_power else \
             {"noise_variance": parts["noise_variance"][j]}
         return observe(profile, parts["psf"][j], noise_seed, mode=mode, **noise)
@@ -173,7 +213,8 @@ def make_train_step(model, optimizers, recipe, strategy):
 
     def g_replica(parts):
         y, eps, noise_seed = draw(1001)
-        g_vars, p_vars = model.generator_variables, model.prior_variables
+        # The weights have no gradient here: y ~ p(y) is a discrete draw.
+        g_vars, p_vars = model.generator_variables, [model.prior.means, model.prior.rho]
         with tf.GradientTape() as tape:
             x_fake = fake(model.prior.sample(y, eps), y, parts, 0, noise_seed)
             loss = average(hinge_generator_loss(model.discriminate(x_fake, parts["psf"][0])))
@@ -190,13 +231,23 @@ def make_train_step(model, optimizers, recipe, strategy):
         out = {}
         with tf.GradientTape() as tape:
             z = model.prior.sample(y, eps)
-            mean, stddev = model.encode(x_fake, parts["psf"][j])
+            mean, stddev = model.encode(x_fake, parts["psf"][j], training=True)
             nll = average(encoder_nll(tf.stop_gradient(z), mean, stddev, n_pixels))
             total = nll
             if with_prior:
                 logits = model.prior.membership_logits(z)
                 ce = average(cluster_cross_entropy(logits, y))
-                reg = prior_regularizer(model.prior.stddevs) / replicas
+                if learn_weights:
+                    phi = model.prior.weights
+                    reg = prior_regularizer(model.prior.stddevs, phi) / replicas
+                    # q(y) of the data: the mean membership of a real batch (held fixed).
+                    real_mean, _ = model.encode(parts["stamp"][j], parts["psf"][j])
+                    q_y = strategy_sum(tf.reduce_sum(
+                        tf.stop_gradient(model.prior.membership(real_mean)), axis=0) / global_b)
+                    kl = mixture_weight_kl(phi, q_y) / replicas
+                    total = total + kl
+                else:
+                    reg = prior_regularizer(model.prior.stddevs) / replicas
                 total = total + ce + weight * reg
         grads = tape.gradient(total, e_vars + p_vars if with_prior else e_vars)
         e_opt.apply_gradients(zip(grads[:len(e_vars)], e_vars))
@@ -205,6 +256,8 @@ def make_train_step(model, optimizers, recipe, strategy):
             hits = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), y),
                            tf.float32)
             out.update(cluster_ce=ce, prior_reg=reg, prior_accuracy=average(hits))
+            if learn_weights:
+                out.update(weight_kl=kl, prior_weight_max=tf.reduce_max(phi) / replicas)
         out["encoder_nll"] = nll
         out["latent_mse"] = average(tf.reduce_mean(tf.square(mean - tf.stop_gradient(z)),
                                                    axis=-1))
@@ -214,6 +267,11 @@ def make_train_step(model, optimizers, recipe, strategy):
         out["prior_stddev"] = tf.reduce_mean(sds) / replicas
         out["prior_separation"] = (tf.reduce_sum(dist * off) / tf.reduce_sum(off)) / replicas
         return out
+
+    def strategy_sum(value):
+        """Sum a per-replica value over the replicas (inside a replica function)."""
+        ctx = tf.distribute.get_replica_context()
+        return value if replicas == 1 else ctx.all_reduce(tf.distribute.ReduceOp.SUM, value)
 
     def reduce(per_replica):
         return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
@@ -229,7 +287,9 @@ def make_train_step(model, optimizers, recipe, strategy):
 
     @tf.function
     def g_update(parts):
-        return reduce(strategy.run(g_replica, args=(parts,)))
+        out = reduce(strategy.run(g_replica, args=(parts,)))
+        model.update_ema()
+        return out
 
     @tf.function
     def e_update(parts, i, with_prior):
@@ -295,19 +355,24 @@ def train_mpcc(recipe, progress=True, stop_at=None, init_from=None):
     step = optimizers["g"].iterations
     ckpt = tf.train.Checkpoint(model=model, step=step, **{f"{k}_optimizer": v
                                                            for k, v in optimizers.items()})
-    loop = TrainingLoop(out, ckpt, step, cfg["steps"], cfg["checkpoint_every"],
-                        cfg["summary_every"], cfg["keep_checkpoints"], desc="train MPCC",
-                        progress=progress, stop_at=stop_at,
-                        log_dir=Path(recipe["output_dir"]) / "logs" / "mpcc",
-                        hint="lower mpcc.optimizer.learning_rate or check the dataset for bad "
-                             "stamps")
+    loop = TrainingLoop.for_section(
+        cfg, out, ckpt, step, desc="train MPCC", progress=progress, stop_at=stop_at,
+        log_dir=Path(recipe["output_dir"]) / "logs" / "mpcc",
+        hint="lower mpcc.optimizer.learning_rate or check the dataset for bad stamps")
     warm = None if init_from is None else {"objects": {"model": model}, "source": init_from}
-    start = loop.restore(
-        initialize=lambda: model.flux_scale.assign(initial_flux_scale(cfg["flux_scale"], data)),
-        init_from=warm)
+    def initialize():
+        model.flux_scale.assign(initial_flux_scale(cfg["flux_scale"], data))
+        if cfg["generator_flux"] == "catalog":
+            model.zero_point.assign(dataset_zero_point(data))
+        model.reset_ema()
 
+    start = loop.restore(initialize=initialize, init_from=warm)
+
+    magnitude_index = None
+    if cfg["generator_flux"] == "catalog":
+        magnitude_index = list(data.condition_names).index(MAGNITUDE_CONDITION)
     batches = iter(strategy.experimental_distribute_dataset(_data(recipe, start)))
-    train_step = make_train_step(model, optimizers, recipe, strategy)
+    train_step = make_train_step(model, optimizers, recipe, strategy, magnitude_index)
     loop.log.data.update(recipe=recipe["name"], batch_size=cfg["batch_size"], replicas=replicas,
                          d_steps=cfg["d_steps"], e_steps=cfg["e_steps"],
                          flux_scale=float(model.flux_scale.numpy()))
