@@ -6,7 +6,7 @@ tf = pytest.importorskip("tensorflow")
 
 from galsim_deep import forward_model as physics  # noqa: E402
 from galsim_deep.training.flow_vae import losses  # noqa: E402
-from galsim_deep.training.flow_vae.model import FlowVAE  # noqa: E402
+from galsim_deep.training.flow_vae.autoencoder import FlowVAE  # noqa: E402
 from galsim_deep.training.flow_vae.networks import (Decoder, ResidualBlock,  # noqa: E402
                                                     mix_transverse)
 from galsim_deep.training.flux_scale import auto_flux_scale  # noqa: E402

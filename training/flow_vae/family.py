@@ -82,7 +82,7 @@ class FlowVAEFamily(ModelFamily):
     def export(self, recipe, out_dir, name=None, version=None, overwrite=False):
         from galsim_deep.training.export import export_trained
 
-        from .export import FlowVAEModule, description
+        from .module import FlowVAEModule, description
 
         return export_trained(recipe, out_dir, FlowVAEModule, description(recipe), name=name,
                               version=version, overwrite=overwrite)

@@ -3,7 +3,7 @@
 The trainer, top to bottom:
 
 1. check the dataset, seed everything, pick the ``tf.distribute`` strategy;
-2. build the :class:`~galsim_deep.training.flow_vae.model.FlowVAE` and its
+2. build the :class:`~galsim_deep.training.flow_vae.autoencoder.FlowVAE` and its
    optimizer in the strategy's scope, and hand them to the
    :class:`~galsim_deep.training.loop.TrainingLoop`, which resumes from the
    latest checkpoint of ``<output_dir>/vae`` or starts afresh (optionally from
@@ -31,7 +31,7 @@ from galsim_deep.training.seeds import configure_determinism, step_seed
 from galsim_deep.training.flux_scale import initial_flux_scale
 
 from .losses import flow_vae_loss
-from .model import FlowVAE
+from .autoencoder import FlowVAE
 
 __all__ = ["train_flow_vae", "build_flow_vae", "VAE_FIELDS"]
 
@@ -42,7 +42,7 @@ _SCALARS = ("loss", "neg_log_likelihood", "reduced_chi2", "kl", "tv", "l1", "bot
 
 
 def build_flow_vae(recipe):
-    """A new, untrained :class:`~galsim_deep.training.flow_vae.model.FlowVAE` with the
+    """A new, untrained :class:`~galsim_deep.training.flow_vae.autoencoder.FlowVAE` with the
     recipe's sizes."""
     vae = recipe["vae"]
     return FlowVAE(recipe["dataset"]["stamp_size"], vae["latent_size"], vae["n_stages"],

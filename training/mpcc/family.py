@@ -182,7 +182,7 @@ class MPCCFamily(ModelFamily):
     def export(self, recipe, out_dir, name=None, version=None, overwrite=False):
         from galsim_deep.training.export import export_trained
 
-        from .export import MPCCModule, description, prior_metadata
+        from .module import MPCCModule, description, prior_metadata
 
         return export_trained(recipe, out_dir, MPCCModule, description(recipe),
                               extra_metadata=prior_metadata(recipe), name=name,

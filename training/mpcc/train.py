@@ -31,7 +31,7 @@ TensorBoard scalars and the progress bar are the
 :class:`~galsim_deep.training.loop.TrainingLoop`'s, as for every family.
 
 The generator's batch norm is trained with batch statistics; its standing
-statistics are computed at export (:mod:`galsim_deep.training.mpcc.export`).  The conditional latent
+statistics are computed at export (:mod:`galsim_deep.training.mpcc.module`).  The conditional latent
 flow is trained afterwards on the frozen encoder with
 :func:`galsim_deep.training.train_latent_flow.train_latent_flow`, exactly as
 for a Flow-VAE.
@@ -51,7 +51,7 @@ from galsim_deep.training.seeds import configure_determinism, step_seed
 from .losses import (cluster_cross_entropy, encoder_nll, hinge_discriminator_loss,
                      hinge_generator_loss, mixture_weight_kl, prior_regularizer)
 from .family import MAGNITUDE_CONDITION
-from .model import MPCC
+from .gan import MPCC
 from galsim_deep.errors import InputError
 
 __all__ = ["train_mpcc", "build_mpcc", "make_train_step", "MPCC_FIELDS", "SCALARS",
@@ -68,7 +68,7 @@ SCALARS = ("d_loss", "d_real", "d_fake", "g_loss", "encoder_nll", "cluster_ce", 
 
 
 def build_mpcc(recipe):
-    """A new, untrained :class:`~galsim_deep.training.mpcc.model.MPCC` with the recipe's sizes."""
+    """A new, untrained :class:`~galsim_deep.training.mpcc.gan.MPCC` with the recipe's sizes."""
     m = recipe["mpcc"]
     return MPCC(recipe["dataset"]["stamp_size"], m["n_clusters"], m["latent_size"],
                 m["embedding_size"], m["n_stages"], m["base_depth"], m["max_depth"],

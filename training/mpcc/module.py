@@ -3,7 +3,7 @@
 Before saving, the generator that samples (the moving average of the
 generator's weights when the recipe keeps one, ``mpcc.ema_decay``) gets its
 batch norm's *standing statistics*
-(:meth:`~galsim_deep.training.mpcc.model.MPCC.standing_statistics`): the average batch statistics of
+(:meth:`~galsim_deep.training.mpcc.gan.MPCC.standing_statistics`): the average batch statistics of
 ``mpcc.standing_batches`` batches drawn from the prior.  The module's
 signatures (``docs/module_format.rst``; ``K`` clusters, latent size ``J``):
 
