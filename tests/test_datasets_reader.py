@@ -176,6 +176,40 @@ def test_make_tf_dataset_batches(mock_dataset_path):
         make_tf_dataset(mock_dataset_path, fields=("weight",))
 
 
+def test_make_tf_dataset_repeats_oversample(mock_dataset_path):
+    """``repeats`` sets how often each example appears per epoch."""
+    with StampDataset(mock_dataset_path) as meta:
+        train_ident = meta.arrays("train", ["ident"])["ident"]
+    n = len(train_ident)
+    repeats = np.ones(n, int)
+    repeats[0], repeats[1] = 3, 0
+    once = make_tf_dataset(mock_dataset_path, batch_size=5, repeat=False, fields=("ident",),
+                           repeats=repeats)
+    idents = np.concatenate([b["ident"].numpy() for b in once])
+    assert len(idents) == n + 1
+    assert np.sum(idents == train_ident[0]) == 3 and np.sum(idents == train_ident[1]) == 0
+    assert sorted(set(idents)) == sorted(set(train_ident) - {train_ident[1]})
+    for bad in (np.ones(n - 1, int), np.zeros(n, int), -repeats, repeats.astype(float)):
+        with pytest.raises(ValueError, match="repeats must be"):
+            make_tf_dataset(mock_dataset_path, fields=("ident",), repeats=bad)
+
+
+def test_training_oversamples_bright_galaxies(mock_dataset_path, tmp_path):
+    from galsim_deep.training.data import oversampling_repeats
+    from galsim_deep.training.recipes import load_recipe
+
+    with StampDataset(mock_dataset_path) as meta:
+        mag = meta.arrays("train", ["conditions"])["conditions"][:, 0]
+    sets = [f"dataset.path={mock_dataset_path}", f"output_dir={tmp_path}"]
+    assert oversampling_repeats(load_recipe("tiny", sets)) is None
+    cut = float(np.median(mag))
+    repeats = oversampling_repeats(load_recipe("tiny", sets + [
+        f"dataset.oversample_below_mag={cut}", "dataset.oversample_factor=4"]))
+    np.testing.assert_array_equal(repeats, np.where(mag < cut, 4, 1))
+    with pytest.raises(ValueError, match="oversample_below_mag must be null or a magnitude"):
+        load_recipe("tiny", sets + ["dataset.oversample_below_mag=bright"])
+
+
 def test_make_tf_dataset_is_seeded(mock_dataset_path):
     def first_idents(seed, **kw):
         ds = make_tf_dataset(mock_dataset_path, batch_size=4, seed=seed, fields=("ident",), **kw)

@@ -65,6 +65,8 @@ COMMON_DEFAULTS = {
         "stamp_size": _REQUIRED,
         "pixel_scale": _REQUIRED,
         "augment": True,
+        "oversample_below_mag": None,
+        "oversample_factor": 1,
     },
     "distribute": {
         "strategy": "default",
@@ -101,7 +103,7 @@ _CHECKS = {
         "flow.optimizer.name": ("adafactor", "adam"),
         "flow.posterior": ("sample", "mean"),
     },
-    "positive_int": {"dataset.stamp_size", "flow.n_stages", "flow.steps", "flow.batch_size",
+    "positive_int": {"dataset.stamp_size", "dataset.oversample_factor", "flow.n_stages", "flow.steps", "flow.batch_size",
                      "flow.checkpoint_every", "flow.summary_every", "flow.keep_checkpoints",
                      "flow.optimizer.warmup_steps"},
     "non_negative_int": {"seed"},
@@ -270,6 +272,10 @@ def _validate(recipe, problems):
         v = _get(recipe, key)
         if v is not None and not (isinstance(v, str) and v.strip()):
             problems.append(f"{key} must be a non-empty string, got {v!r}")
+    below = recipe["dataset"]["oversample_below_mag"]
+    if below is not None and not _is_number(below):
+        problems.append(f"dataset.oversample_below_mag must be null or a magnitude (AB mag), "
+                        f"got {below!r}")
     for key in ("deterministic", "dataset.augment"):
         if not isinstance(_get(recipe, key), bool):
             problems.append(f"{key} must be true or false, got {_get(recipe, key)!r}")

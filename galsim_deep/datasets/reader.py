@@ -334,7 +334,8 @@ def iterate_numpy(path, split="train", batch_size=64, shuffle=False, seed=0, fie
 
 
 def make_tf_dataset(path, split="train", batch_size=64, shuffle=True, seed=0, augment=False,
-                    repeat=True, fields=DEFAULT_TF_FIELDS, drop_remainder=False, in_memory=None):
+                    repeat=True, fields=DEFAULT_TF_FIELDS, drop_remainder=False, in_memory=None,
+                    repeats=None):
     """A ``tf.data.Dataset`` of batches from a stamp dataset.
 
     Parameters
@@ -359,8 +360,11 @@ def make_tf_dataset(path, split="train", batch_size=64, shuffle=True, seed=0, au
     drop_remainder : bool, optional
         Drop the last, smaller batch of an epoch (gives static batch shapes).
     in_memory : bool, optional
-        Load the split into memory (default: when it takes less than 2 GB) or read
+        Load the split into memory (default: when it takes less than 4 GB) or read
         each batch from the file.
+    repeats : array_like of int, optional
+        How many times each example of the split appears in an epoch
+        (default once): oversampling rare examples, e.g. bright galaxies.
 
     Returns
     -------
@@ -385,7 +389,7 @@ def make_tf_dataset(path, split="train", batch_size=64, shuffle=True, seed=0, au
         sample = meta.read(idx[:1], fields)
         per_example = sum(v.nbytes for v in sample.values())
         if in_memory is None:
-            in_memory = per_example * len(idx) < 2 * 1024 ** 3
+            in_memory = per_example * len(idx) < 4 * 1024 ** 3
         if in_memory:
             data = meta.read(idx, fields)
     finally:
@@ -403,9 +407,19 @@ def make_tf_dataset(path, split="train", batch_size=64, shuffle=True, seed=0, au
     dtypes = {k: tf.as_dtype(cast(k, v).dtype) for k, v in sample.items()}
     shapes = {k: v.shape[1:] for k, v in sample.items()}
     n = len(idx)
-    positions = tf.data.Dataset.range(n)
+    if repeats is None:
+        positions = tf.data.Dataset.range(n)
+    else:
+        repeats = np.asarray(repeats)
+        if repeats.shape != (n,) or repeats.dtype.kind not in "iu" or np.any(repeats < 0) \
+                or not repeats.any():
+            raise InputError(f"repeats must be {n} non-negative integers (one per example of "
+                             f"the {split!r} split), not all zero")
+        positions = tf.data.Dataset.from_tensor_slices(
+            np.repeat(np.arange(n, dtype=np.int64), repeats))
+    epoch = n if repeats is None else int(repeats.sum())
     if shuffle:
-        positions = positions.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+        positions = positions.shuffle(epoch, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         positions = positions.repeat()
     batches = positions.batch(batch_size, drop_remainder=drop_remainder).enumerate()

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from galsim_deep.training.data import training_batches
 from galsim_deep.training.distribute import check_replica_batch, make_strategy
 from galsim_deep.training.loop import TrainingLoop, snapshot_recipe
 from galsim_deep.training.optim import SqrtDecay, make_optimizer
@@ -47,18 +48,6 @@ def build_flow_vae(recipe):
     vae = recipe["vae"]
     return FlowVAE(recipe["dataset"]["stamp_size"], vae["latent_size"], vae["n_stages"],
                    vae["base_depth"], vae["max_depth"], vae["activation"], seed=recipe["seed"])
-
-
-def _data(recipe, skip_steps):
-    from galsim_deep.datasets.reader import make_tf_dataset
-
-    fields = VAE_FIELDS if recipe["vae"]["likelihood"] == "fourier" else VAE_FIELDS[:3]
-    ds = make_tf_dataset(recipe["dataset"]["path"], split="train",
-                         batch_size=recipe["vae"]["batch_size"], shuffle=True,
-                         seed=recipe["seed"], augment=recipe["dataset"]["augment"],
-                         repeat=True, fields=fields, drop_remainder=True)
-    # A resumed run continues where the interrupted one stopped in the data stream.
-    return ds.skip(skip_steps) if skip_steps else ds
 
 
 def train_flow_vae(recipe, progress=True, stop_at=None, init_from=None):
@@ -112,7 +101,9 @@ def train_flow_vae(recipe, progress=True, stop_at=None, init_from=None):
         initialize=lambda: model.flux_scale.assign(initial_flux_scale(cfg["flux_scale"], data)),
         init_from=warm)
 
-    batches = iter(strategy.experimental_distribute_dataset(_data(recipe, start)))
+    fields = VAE_FIELDS if cfg["likelihood"] == "fourier" else VAE_FIELDS[:3]
+    batches = iter(strategy.experimental_distribute_dataset(
+        training_batches(recipe, global_batch, fields, start)))
     seed = recipe["seed"]
 
     @tf.function

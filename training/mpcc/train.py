@@ -41,6 +41,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from galsim_deep.forward_model import observe
+from galsim_deep.training.data import training_batches
 from galsim_deep.training.distribute import check_replica_batch, make_strategy
 from galsim_deep.training.flux_scale import initial_flux_scale
 from galsim_deep.training.loop import TrainingLoop, snapshot_recipe
@@ -85,21 +86,6 @@ def _fields(recipe):
     m = recipe["mpcc"]
     fields = MPCC_FIELDS if m["noise"] == "power" else MPCC_FIELDS[:3]
     return fields + (("conditions",) if m["generator_flux"] == "catalog" else ())
-
-
-def _data(recipe, skip_steps):
-    from galsim_deep.datasets.reader import make_tf_dataset
-
-    m = recipe["mpcc"]
-    fields = _fields(recipe)
-    # One element per step: the d_steps real batches of the discriminator updates (on
-    # several devices, each replica takes its share and splits it into d_steps batches).
-    ds = make_tf_dataset(recipe["dataset"]["path"], split="train",
-                         batch_size=m["batch_size"] * m["d_steps"], shuffle=True,
-                         seed=recipe["seed"], augment=recipe["dataset"]["augment"],
-                         repeat=True, fields=fields, drop_remainder=True)
-    # A resumed run continues where the interrupted one stopped in the data stream.
-    return ds.skip(skip_steps) if skip_steps else ds
 
 
 def dataset_zero_point(data):
@@ -371,7 +357,10 @@ def train_mpcc(recipe, progress=True, stop_at=None, init_from=None):
     magnitude_index = None
     if cfg["generator_flux"] == "catalog":
         magnitude_index = list(data.condition_names).index(MAGNITUDE_CONDITION)
-    batches = iter(strategy.experimental_distribute_dataset(_data(recipe, start)))
+    # One element per step: the d_steps real batches of the discriminator updates (on several
+    # devices, each replica takes its share and splits it into d_steps batches).
+    batches = iter(strategy.experimental_distribute_dataset(
+        training_batches(recipe, cfg["batch_size"] * cfg["d_steps"], _fields(recipe), start)))
     train_step = make_train_step(model, optimizers, recipe, strategy, magnitude_index)
     loop.log.data.update(recipe=recipe["name"], batch_size=cfg["batch_size"], replicas=replicas,
                          d_steps=cfg["d_steps"], e_steps=cfg["e_steps"],
