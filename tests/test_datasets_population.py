@@ -91,7 +91,7 @@ def test_number_counts_sampler():
 def test_faint_number_counts_follow_the_published_counts(pop):
     """Counts per 0.5 mag from mag_ref to 25.2 agree with the COSMOS2020 table (chi^2), and
     so does the faint-end slope (same estimator on both), within the sampling error."""
-    from galsim_deep.datasets.summary import _exp_slope_mle
+    from galsim_deep.datasets.population_stats import _exp_slope_mle
 
     rng = np.random.default_rng(3)
     mag = pop.counts.ppf(rng.random(40000))

@@ -121,9 +121,12 @@ def register(subparsers):
     s.add_argument("--out", required=True, help="PNG file to write")
     s.add_argument("--n", type=int, default=2, help="rows of galaxies (default 2)")
     s.add_argument("--columns", type=int, default=4, help="galaxies per row (default 4)")
-    s.add_argument("--split", default="all", choices=["train", "test", "all"])
-    s.add_argument("--seed", type=int, default=0, help="seed of the choice of galaxies")
-    s.add_argument("--title", default=None)
+    s.add_argument("--split", default="all", choices=["train", "test", "all"],
+                   help="which galaxies to draw from (default all)")
+    s.add_argument("--seed", type=int, default=0,
+                   help="seed of the choice of galaxies (default 0)")
+    s.add_argument("--title", default=None,
+                   help="figure title (default: the source and stamp geometry)")
     s.set_defaults(func=_show)
 
     c = sub.add_parser("compare", help="compare populations: conditions and HSM size / |g|")
@@ -250,7 +253,7 @@ def _info(args):
 
 
 def _show(args):
-    from galsim_deep.datasets.figures import plot_grid
+    from galsim_deep.datasets.plots import plot_grid
 
     if args.n < 1 or args.columns < 1:
         raise InputError("--n (rows) and --columns must be >= 1")
@@ -264,7 +267,8 @@ def _compare(args):
     import json
 
     from galsim_deep._io import atomic_path
-    from galsim_deep.datasets.summary import catalog_summary, compare_table, population_summary
+    from galsim_deep.datasets.population_stats import (catalog_summary, compare_table,
+                                                       population_summary)
 
     summaries, labels = [], []
     for path in args.paths:
@@ -285,8 +289,8 @@ def _population(args):
     import json
 
     from galsim_deep._io import atomic_path
-    from galsim_deep.datasets.figures import plot_population
-    from galsim_deep.datasets.summary import marginals_table
+    from galsim_deep.datasets.plots import plot_population
+    from galsim_deep.datasets.population_stats import marginals_table
 
     if args.n < 100 or args.n_structure < 1:
         raise InputError("--n must be >= 100 and --n-structure >= 1")

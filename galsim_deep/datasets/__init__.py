@@ -25,6 +25,6 @@ Modules (one job each; import them directly, nothing heavy is imported here):
   :mod:`~galsim_deep.datasets.binning` - stamps at whole multiples of 0.03" (drawn at
   0.03" and binned).
 * :mod:`~galsim_deep.datasets.augment` - rotations and flips consistent across fields.
-* :mod:`~galsim_deep.datasets.figures`, :mod:`~galsim_deep.datasets.summary` - grids
+* :mod:`~galsim_deep.datasets.plots`, :mod:`~galsim_deep.datasets.population_stats` - grids
   of stamps, population statistics, a population's marginals against published ones.
 """

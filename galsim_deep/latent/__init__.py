@@ -10,9 +10,9 @@
 * :mod:`~galsim_deep.latent.probe` - a logistic-regression probe;
 * :mod:`~galsim_deep.latent.outliers` - stars, cosmic rays, hot pixels and
   noise-only stamps made with a dataset's PSFs and noise;
-* :mod:`~galsim_deep.latent.report` - the measures of ``galsim-deep
+* :mod:`~galsim_deep.latent.latent_report` - the measures of ``galsim-deep
   latent-report``; :mod:`~galsim_deep.latent.gallery` and
-  :mod:`~galsim_deep.latent.figures` - the PNGs.
+  :mod:`~galsim_deep.latent.plots` - the PNGs.
 
 TensorFlow is imported only by the functions that run a network.  Needs the
 ``[validate]`` extra (scikit-learn, matplotlib).
@@ -27,7 +27,7 @@ from .codes import LatentCodes, encode_dataset, read_codes  # noqa: E402
 from .gallery import anomaly_gallery, similar_gallery  # noqa: E402
 from .outliers import NON_GALAXY_KINDS, make_non_galaxy_stamps, noise_from_power  # noqa: E402
 from .probe import linear_probe  # noqa: E402
-from .report import latent_report  # noqa: E402
+from .latent_report import latent_report  # noqa: E402
 from .search import SimilarityIndex, precision_at_k  # noqa: E402
 
 __all__ = [

@@ -11,7 +11,7 @@ import numpy as np
 
 from .anomaly import flow_anomaly_score
 from .codes import read_codes
-from .figures import plot_stamp_rows
+from .plots import plot_stamp_rows
 from .search import SimilarityIndex
 from ..errors import InputError
 

@@ -143,10 +143,10 @@ def plot_population(out, population="cosmos-25.2", n=100000, n_structure=20000, 
     out : str or Path
         PNG file (written atomically).
     population, n, n_structure, seed, stamp_size, pixel_scale, max_flux_radius
-        See :func:`galsim_deep.datasets.summary.population_marginals`.
+        See :func:`galsim_deep.datasets.population_stats.population_marginals`.
     dpi : int, optional
     marginals : dict, optional
-        A :func:`~galsim_deep.datasets.summary.population_marginals` result to
+        A :func:`~galsim_deep.datasets.population_stats.population_marginals` result to
         plot instead of drawing one.
 
     Returns
@@ -160,7 +160,7 @@ def plot_population(out, population="cosmos-25.2", n=100000, n_structure=20000, 
     import matplotlib.pyplot as plt
 
     from .._io import atomic_path
-    from .summary import population_marginals
+    from .population_stats import population_marginals
 
     m = marginals or population_marginals(population, n=n, n_structure=n_structure, seed=seed,
                                           stamp_size=stamp_size, pixel_scale=pixel_scale,

@@ -10,30 +10,11 @@ Stamps are shown with an ``arcsinh`` stretch scaled by each stamp's noise (as
 ``galsim-deep dataset show`` does), so faint structure and bright cores are
 both visible, from -0.5 to the stamp's maximum.
 """
-from pathlib import Path
-
 import numpy as np
 
-from .._io import atomic_path
+from ..reporting import new_figure, save_figure
 
 __all__ = ["plot_stamp_rows", "plot_confusion", "plot_roc", "plot_precision"]
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, out, dpi):
-    plt = _pyplot()
-    with atomic_path(out, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=dpi)
-    plt.close(fig)
-    return Path(out)
 
 
 def _noise_sigma(stamp):
@@ -60,10 +41,9 @@ def plot_stamp_rows(rows, out, title=None, dpi=90):
     -------
     Path
     """
-    plt = _pyplot()
     n_cols = max(len(panels) for _, panels in rows)
-    fig, axes = plt.subplots(len(rows), n_cols, figsize=(1.45 * n_cols + 0.4,
-                                                         1.7 * len(rows) + 0.5), squeeze=False)
+    fig, axes = new_figure(len(rows), n_cols, layout=None,
+                           figsize=(1.45 * n_cols + 0.4, 1.7 * len(rows) + 0.5))
     for ax in axes.ravel():
         ax.set_axis_off()
     for r, (label, panels) in enumerate(rows):
@@ -83,7 +63,7 @@ def plot_stamp_rows(rows, out, title=None, dpi=90):
         fig.suptitle(title, fontsize=8.5)
     fig.subplots_adjust(left=0.04, right=0.99, bottom=0.01,
                         top=1 - 0.8 / fig.get_figheight(), wspace=0.06, hspace=0.55)
-    return _save(fig, out, dpi)
+    return save_figure(fig, out, dpi)
 
 
 def plot_confusion(confusion, names, out, title=None, dpi=100):
@@ -98,10 +78,11 @@ def plot_confusion(confusion, names, out, title=None, dpi=100):
     title : str, optional
     dpi : int
     """
-    plt = _pyplot()
     m = np.asarray(confusion, dtype=float)
     frac = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(names), 0.8 + 0.65 * len(names)))
+    fig, axes = new_figure(figsize=(1.0 + 0.75 * len(names), 0.8 + 0.65 * len(names)),
+                           layout="tight")
+    ax = axes[0, 0]
     ax.imshow(frac, cmap="Blues", vmin=0, vmax=1)
     for i in range(len(names)):
         for j in range(len(names)):
@@ -113,8 +94,7 @@ def plot_confusion(confusion, names, out, title=None, dpi=100):
     ax.set_ylabel("true", fontsize=8)
     if title:
         ax.set_title(title, fontsize=8)
-    fig.tight_layout()
-    return _save(fig, out, dpi)
+    return save_figure(fig, out, dpi)
 
 
 def plot_roc(curves, out, title=None, dpi=100):
@@ -131,8 +111,8 @@ def plot_roc(curves, out, title=None, dpi=100):
     """
     from sklearn.metrics import roc_auc_score, roc_curve
 
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    fig, axes = new_figure(figsize=(4.2, 4.0), layout="tight")
+    ax = axes[0, 0]
     for label, (scores, truth) in curves.items():
         fpr, tpr, _ = roc_curve(truth, scores)
         ax.plot(fpr, tpr, lw=1.2, label=f"{label} (AUROC {roc_auc_score(truth, scores):.3f})")
@@ -142,8 +122,7 @@ def plot_roc(curves, out, title=None, dpi=100):
     ax.legend(fontsize=6.5, loc="lower right")
     if title:
         ax.set_title(title, fontsize=8)
-    fig.tight_layout()
-    return _save(fig, out, dpi)
+    return save_figure(fig, out, dpi)
 
 
 def plot_precision(precision, chance, out, k=10, title=None, dpi=100):
@@ -160,11 +139,11 @@ def plot_precision(precision, chance, out, k=10, title=None, dpi=100):
     title : str, optional
     dpi : int
     """
-    plt = _pyplot()
     names = list(chance)
     x = np.arange(len(names))
     width = 0.8 / (len(precision) + 1)
-    fig, ax = plt.subplots(figsize=(1.2 + 0.8 * len(names), 3.2))
+    fig, axes = new_figure(figsize=(1.2 + 0.8 * len(names), 3.2), layout="tight")
+    ax = axes[0, 0]
     for i, (metric, values) in enumerate(precision.items()):
         ax.bar(x + i * width, [values[n] for n in names], width, label=metric)
     ax.bar(x + len(precision) * width, [chance[n] for n in names], width, color="0.7",
@@ -175,5 +154,4 @@ def plot_precision(precision, chance, out, k=10, title=None, dpi=100):
     ax.legend(fontsize=7)
     if title:
         ax.set_title(title, fontsize=8)
-    fig.tight_layout()
-    return _save(fig, out, dpi)
+    return save_figure(fig, out, dpi)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_path
+from ..reporting import format_number, write_json, write_text
 from .._version import __version__
 from .anomaly import auroc, finite_order, flow_anomaly_score, held_out_class_auroc
 from .codes import encode_dataset, read_codes
@@ -79,10 +79,6 @@ def _encode_stamps(model, stamps, psfs, conditions, progress, what):
     return np.concatenate(means), np.concatenate(lps)
 
 
-def _fmt(x, spec=".3f"):
-    return "n/a" if x is None else format(x, spec)
-
-
 def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, k=10,
                   flow_steps=400, n_non_galaxy=500, held_out_classes=None, seed=0,
                   progress=True):
@@ -130,7 +126,7 @@ def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, 
     """
     from ..datasets.reader import StampDataset
     from ..model import GenerativeGalaxyModel
-    from .figures import plot_confusion, plot_precision, plot_roc, plot_stamp_rows
+    from .plots import plot_confusion, plot_precision, plot_roc, plot_stamp_rows
 
     t0 = time.time()
     out = Path(out)
@@ -201,7 +197,7 @@ def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, 
     if curves:
         plot_roc(curves, out / "held_out_class_roc.png",
                  title=f"class as outlier (flow fitted without it): mean AUROC "
-                       f"{_fmt(held_mean)}")
+                       f"{format_number(held_mean, 3)}")
 
     # 3. non-galaxy stamps --------------------------------------------------------------
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x0DD]))
@@ -259,10 +255,8 @@ def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, 
                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
                 "galsim_deep_version": __version__},
     }
-    with atomic_path(out / "report.json") as tmp:
-        tmp.write_text(json.dumps(report, indent=2) + "\n")
-    with atomic_path(out / "report.md") as tmp:
-        tmp.write_text(_markdown(report))
+    write_json(report, out / "report.json")
+    write_text(_markdown(report), out / "report.md")
     return report
 
 
@@ -290,8 +284,8 @@ def _markdown(r):
              "## Class-as-outlier AUROC (flow fitted without the class)", "",
              "| class | AUROC | outliers | inliers |", "|---|---|---|---|"]
     for name, v in r["held_out_class"]["by_class"].items():
-        lines.append(f"| {name} | {_fmt(v['auroc'])} | {v['n_outliers']} | {v['n_inliers']} |")
-    lines += [f"| **mean** | **{_fmt(r['held_out_class']['mean_auroc'])}** | | |", "",
+        lines.append(f"| {name} | {format_number(v['auroc'], 3)} | {v['n_outliers']} | {v['n_inliers']} |")
+    lines += [f"| **mean** | **{format_number(r['held_out_class']['mean_auroc'], 3)}** | | |", "",
               "## Non-galaxy stamps (module's flow, -log p)", "",
               "| kind | AUROC | stamps |", "|---|---|---|"]
     for kind, v in r["non_galaxy"].items():
