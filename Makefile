@@ -4,18 +4,34 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Install (or update) the package whenever its packaging files change.
 STAMP := $(VENV)/.installed
+# BlendingToolKit pins astropy < 7 and numpy < 2.3, which the main environment cannot
+# have: galsim_deep.btk is tested in an environment of its own (the [btk] extra).
+BTK_VENV ?= .venv-btk
+BTK_BIN := $(BTK_VENV)/bin
+BTK_STAMP := $(BTK_VENV)/.installed
 
-.PHONY: env demo-env test docs demo benchmark clean
+.PHONY: env btk-env demo-env test test-main test-btk docs demo benchmark benchmark-btk \
+	btk-figure clean
 
 env: $(STAMP)
 
 # Everything (all extras, tests, docs): what `make test` and `make docs` need.
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "installing galsim_deep with every extra into $(VENV) (a few minutes the first time)"
+	@echo "installing galsim_deep with every extra (TensorFlow, GalSim, statmorph, dask, sphinx...) into $(VENV): a few minutes the first time"
 	$(BIN)/python -m pip install --quiet --upgrade pip wheel
 	$(BIN)/python -m pip install --quiet -e ".[all,test,docs]"
 	touch $(STAMP)
+
+# The BTK tests' environment: galsim_deep[btk,test], with BTK's pins.
+btk-env: $(BTK_STAMP)
+
+$(BTK_STAMP): setup.cfg pyproject.toml
+	test -x $(BTK_BIN)/python || $(PYTHON) -m venv $(BTK_VENV)
+	@echo "installing galsim_deep[btk,test] (BlendingToolKit 1.0.9, astropy 6, numpy < 2.3) into $(BTK_VENV) for the BTK tests: a few minutes the first time"
+	$(BTK_BIN)/python -m pip install --quiet --upgrade pip wheel
+	$(BTK_BIN)/python -m pip install --quiet -e ".[btk,test]"
+	touch $(BTK_STAMP)
 
 # The demo needs sampling and the field previews only: the [simulate] extra.
 DEMO_STAMP := $(VENV)/.installed-demo
@@ -23,13 +39,19 @@ demo-env: $(DEMO_STAMP)
 
 $(DEMO_STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "installing galsim_deep[simulate] into $(VENV) (a few minutes the first time)"
+	@echo "installing galsim_deep[simulate] into $(VENV): TensorFlow (~600 MB), TensorFlow Probability, GalSim, astropy, h5py, dask and matplotlib."
+	@echo "This takes 1 to 5 minutes the first time; pip lists each package as it collects it."
 	$(BIN)/python -m pip install --quiet --upgrade pip wheel
-	$(BIN)/python -m pip install --quiet -e ".[simulate]"
+	$(BIN)/python -m pip install --progress-bar off -e ".[simulate]"
 	touch $(DEMO_STAMP)
 
-test: env
+test: test-main test-btk
+
+test-main: env
 	$(BIN)/python -m pytest tests
+
+test-btk: btk-env
+	$(BTK_BIN)/python -m pytest tests/test_btk.py -p no:cacheprovider
 
 docs: env
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
@@ -40,5 +62,14 @@ demo: demo-env
 benchmark: env
 	$(BIN)/python benchmarks/run_benchmarks.py --out benchmarks/results.json
 
+# Cost per galaxy of BTK blends: galsim_deep's generator beside BTK's own (in .venv-btk).
+benchmark-btk: btk-env
+	$(BTK_BIN)/python benchmarks/bench_btk.py --out benchmarks/btk.json
+
+# The figure of docs/btk.rst: a BTK blend batch of generated and of parametric galaxies.
+btk-figure: btk-env
+	GALSIM_DEEP_EXAMPLES_OUT=docs/_static $(BTK_BIN)/python examples/plot_04_btk_blends.py
+
 clean:
-	rm -rf $(VENV) docs/_build .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(BTK_VENV) docs/_build docs/auto_examples docs/sg_execution_times.rst \
+		.pytest_cache build *.egg-info

@@ -2,14 +2,21 @@
 
 ``import galsim_deep`` (or ``modules: [galsim_deep]`` in a GalSim YAML file)
 registers the config types ``generative_model`` (input) and
-``GenerativeModelGalaxy`` (object).
+``GenerativeModelGalaxy`` (object).  It also keeps TensorFlow's start-up lines
+that look like failures and are not (``failed call to cuInit`` on a machine
+without a GPU, ...) off stderr: see :mod:`galsim_deep._tensorflow`
+(``GALSIM_DEEP_TF_LOGS=all`` keeps them).
 """
-from ._version import __version__
-from .catalog import OutOfRangeWarning
-from .hub import HubError
-from .model import GenerativeGalaxyModel
-from .module_format import ModuleFormatError
-from . import config  # noqa: F401  (registers the GalSim config types)
+from . import _tensorflow
+
+_tensorflow.install()  # before anything imports TensorFlow
+
+from ._version import __version__  # noqa: E402
+from .catalog import OutOfRangeWarning  # noqa: E402
+from .hub import HubError  # noqa: E402
+from .model import GenerativeGalaxyModel  # noqa: E402
+from .module_format import ModuleFormatError  # noqa: E402
+from . import config  # noqa: F401,E402  (registers the GalSim config types)
 
 __all__ = ["GenerativeGalaxyModel", "HubError", "ModuleFormatError", "OutOfRangeWarning",
            "__version__"]

@@ -4,19 +4,118 @@ Accepted catalogs: astropy ``Table``, numpy structured arrays (and record
 arrays), dicts of arrays or scalars, and pandas ``DataFrame`` objects.  Extra
 columns are ignored; a mapping may rename columns.
 """
+import os
+import sys
 import warnings
 
 import numpy as np
 from .errors import InputError, InputTypeError, MissingFieldError
 
-__all__ = ["OutOfRangeWarning", "RANGE_POLICIES", "condition_arrays"]
+__all__ = ["OutOfRangeWarning", "RANGE_POLICIES", "condition_arrays", "in_range",
+           "reset_range_warnings", "warn_out_of_range"]
 
 #: What to do with condition values outside a module's training range.
 RANGE_POLICIES = ("warn", "clip", "error")
 
+# (model, condition) pairs whose out-of-range values were reported in this process.
+_RANGE_REPORTED = set()
+# Source files of this package: a warning points at the first caller outside them.
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
 
 class OutOfRangeWarning(UserWarning):
-    """Condition values lie outside the range a module was trained on."""
+    """Condition values lie outside the range a module was trained on.
+
+    Attributes
+    ----------
+    condition : str or None
+        The condition's name.
+    low, high : float or None
+        The training range (the condition's unit).
+    rows : ndarray of int
+        Rows of the catalog outside the range.
+    """
+
+    def __init__(self, message, condition=None, low=None, high=None, rows=()):
+        super().__init__(message)
+        self.condition, self.low, self.high = condition, low, high
+        self.rows = np.asarray(rows, dtype=int)
+
+
+def reset_range_warnings():
+    """Forget which out-of-range conditions were reported: each is reported again once.
+
+    Out-of-range values are reported once per model and condition per process
+    (:func:`warn_out_of_range`); tests and notebooks that want to see them again
+    call this.
+    """
+    _RANGE_REPORTED.clear()
+
+
+def _caller_stacklevel():
+    """The ``stacklevel`` of the first frame outside galsim_deep (and BlendingToolKit, which
+    calls galsim_deep.btk), seen from the caller's ``warnings.warn``: the warning then
+    points at the user's line, however deep the packages' own calls are."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and (frame.f_code.co_filename.startswith(_PACKAGE_DIR)
+                                 or frame.f_globals.get("__name__", "").startswith("btk.")):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def warn_out_of_range(warning, key):
+    """Issue an :class:`OutOfRangeWarning` once per ``key`` and condition per process.
+
+    Parameters
+    ----------
+    warning : OutOfRangeWarning
+        The warning (its ``condition`` attribute names the condition).
+    key : str or None
+        Identifies the model (its module directory); None reports every time.
+
+    Returns
+    -------
+    bool
+        True if the warning was issued.
+    """
+    if key is not None:
+        if (key, warning.condition) in _RANGE_REPORTED:
+            return False
+        _RANGE_REPORTED.add((key, warning.condition))
+    warnings.warn(warning, stacklevel=_caller_stacklevel())
+    return True
+
+
+def in_range(cat, conditions, column_map=None):
+    """Which rows of a catalog lie inside a module's training ranges.
+
+    Parameters
+    ----------
+    cat : Table, structured array, dict or DataFrame
+        The catalog, one row per galaxy.
+    conditions : list of dict
+        The module's ``metadata['conditions']`` (name, min, max, ...).
+    column_map : dict, optional
+        As in :func:`condition_arrays`.
+
+    Returns
+    -------
+    ndarray of bool [N]
+        True where every condition lies in [min, max] (NaN counts as outside).
+    """
+    column_map = dict(column_map or {})
+    available = _column_names(cat)
+    missing = [column_map.get(c["name"], c["name"]) for c in conditions
+               if column_map.get(c["name"], c["name"]) not in available]
+    if missing:
+        raise MissingFieldError(f"the catalog lacks the condition column(s) {missing}; it has "
+                                f"{available}. Rename the columns or pass column_map.")
+    mask = None
+    for cond in conditions:
+        values = _column(cat, column_map.get(cond["name"], cond["name"]))
+        inside = (values >= cond["min"]) & (values <= cond["max"])
+        mask = inside if mask is None else mask & inside
+    return mask
 
 
 def _column_names(cat):
@@ -46,7 +145,8 @@ def _column(cat, name):
                         f"{np.atleast_1d(np.asarray(col))[:3]!r}") from None
 
 
-def condition_arrays(cat, conditions, column_map=None, range_policy="warn"):
+def condition_arrays(cat, conditions, column_map=None, range_policy="warn", source=None,
+                     warn_key=None):
     """Extract and check the conditioning columns of a catalog.
 
     Parameters
@@ -61,6 +161,12 @@ def condition_arrays(cat, conditions, column_map=None, range_policy="warn"):
     range_policy : {'warn', 'clip', 'error'}
         What to do with values outside the training range [min, max]:
         warn (default), clip to the range, or raise ``ValueError``.
+    source : str, optional
+        The model's name, for the messages.
+    warn_key : str, optional
+        Identifies the model: its out-of-range warnings are issued once per
+        condition per process (see :func:`warn_out_of_range`); None warns at
+        every call.
 
     Returns
     -------
@@ -108,16 +214,22 @@ def condition_arrays(cat, conditions, column_map=None, range_policy="warn"):
         outside = np.flatnonzero((values < lo) | (values > hi))
         if outside.size:
             unit = cond.get("unit", "")
-            msg = (f"{outside.size} value(s) of {name!r} lie outside the training range "
-                   f"[{lo:g}, {hi:g}] {unit} (rows {', '.join(map(str, outside[:10]))}"
-                   f"{' ...' if outside.size > 10 else ''}); the model extrapolates there.")
+            where = f"{source}: " if source else ""
+            msg = (f"{where}{outside.size} of {values.size} value(s) of {name!r} lie outside the "
+                   f"training range [{lo:g}, {hi:g}] {unit} (rows "
+                   f"{', '.join(map(str, outside[:10]))}{' ...' if outside.size > 10 else ''}); "
+                   f"the model extrapolates there.")
             if range_policy == "error":
                 raise InputError(msg + " Use range_policy='clip' or 'warn' to sample anyway.")
             if range_policy == "clip":
                 values = np.clip(values, lo, hi)
             else:
-                warnings.warn(msg + " Pass range_policy='clip' to clip or 'error' to refuse.",
-                              OutOfRangeWarning, stacklevel=3)
+                warn_out_of_range(OutOfRangeWarning(
+                    msg + f" Pass range_policy='clip' to clip them to the range or 'error' to "
+                          f"refuse them" + ("; later values of this condition outside the range "
+                                            "are not reported again in this process."
+                                            if warn_key is not None else "."),
+                    condition=name, low=lo, high=hi, rows=outside), warn_key)
         out[name] = values.astype(np.float32)
     lengths = {len(v) for v in out.values()}
     if len(lengths) > 1:

@@ -6,10 +6,15 @@ renders an LSST-like single-visit field with sky noise, and writes:
 
 - ``field.fits``: the image (counts), with the settings in its header;
 - ``field.png``: a preview;
-- ``gallery.png``: generated galaxies beside mock-truth galaxies of the same
-  conditions, unconvolved, at the model's own pixel scale.
+- ``gallery.png``: for a few catalog rows, several generated galaxies beside
+  a mock truth and a Sérsic profile of the same conditions, unconvolved, at
+  the model's own pixel scale, in a linear and an asinh stretch
+  (:func:`draw_gallery`).
+
+The conditions are drawn from the mock-COSMOS population and kept inside the
+model's training range (:meth:`GenerativeGalaxyModel.in_range
+<galsim_deep.GenerativeGalaxyModel.in_range>`).
 """
-import json
 from pathlib import Path
 
 import numpy as np
@@ -80,63 +85,119 @@ def render_field(model, cat, field_size=512, seed=2026, settings=LSST_LIKE, prog
     return field
 
 
-def draw_gallery(model, cat, out, seed=2026, n=8):
-    """Save a PNG: generated galaxies (top) beside mock-truth ones (bottom), same conditions.
+def draw_gallery(model, cat, out, seed=2026, n=4, draws=4):
+    """Save a PNG: for ``n`` catalog rows, ``draws`` generated galaxies, a mock truth and a
+    Sérsic profile of the same conditions, in a linear and an asinh stretch.
 
-    Both rows are unconvolved and noiseless, drawn at the model's pixel scale;
-    each column shares one colour scale.
+    A row's conditions (magnitude, size, redshift) do not fix a galaxy: the
+    model draws a different one each time, and so does the mock-COSMOS
+    population the truth comes from.  One generated galaxy beside one truth
+    invites a one-to-one comparison they cannot support; several draws per
+    row show the spread of shapes a condition allows.  The Sérsic column is
+    the single-Sérsic approximation of the mock truth's smooth part (its
+    total flux, half-light radius, index, axis ratio and angle): what a
+    parametric simulation would draw.  Everything is unconvolved and
+    noiseless, at the model's pixel scale; each catalog row shares one colour
+    scale (its brightest pixel).
+
+    Parameters
+    ----------
+    model : galsim_deep.GenerativeGalaxyModel
+        The generator.
+    cat : astropy.table.Table
+        Conditions (``mag_auto``, ``flux_radius``, ``zphot``); the first ``n``
+        rows are drawn.
+    out : str or Path
+        PNG to write.
+    seed : int
+        Seed of the generated galaxies and of the mock truths.
+    n : int
+        Catalog rows.
+    draws : int
+        Generated galaxies per row.
+
+    Returns
+    -------
+    Path
+        ``out``.
     """
     import galsim
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .datasets.mock_cosmos import make_galaxy
+    from . import reporting
+    from .datasets.mock_cosmos import make_mock_galaxy
 
     rows = cat[:n]
-    generated = np.concatenate(list(model.sample_arrays(rows, rng=seed)))
+    repeated = rows[np.repeat(np.arange(len(rows)), draws)]
+    generated = np.concatenate(list(model.sample_arrays(repeated, rng=seed)))
+    generated = generated.reshape(len(rows), draws, model.stamp_size, model.stamp_size)
     size, scale = model.stamp_size, model.pixel_scale
-    truths = []
+    truths, sersics = [], []
     for i, row in enumerate(rows):
-        profile, _ = make_galaxy(row["mag_auto"], row["flux_radius"], row["zphot"],
-                                 rng=galsim.BaseDeviate(seed + 100 + i))
-        truths.append(profile.drawImage(nx=size, ny=size, scale=scale, method="no_pixel").array)
-    fig, axes = plt.subplots(2, n, figsize=(1.6 * n, 3.7))
+        mock = make_mock_galaxy(row["mag_auto"], row["flux_radius"], row["zphot"],
+                                rng=galsim.BaseDeviate(seed + 100 + i))
+        flux, hlr, n_sersic, q, beta = (float(v) for v in mock.parametric)
+        sersic = galsim.Sersic(n=n_sersic, half_light_radius=hlr, flux=flux).shear(
+            q=q, beta=beta * galsim.radians)
+        for profile, store in ((mock.profile, truths), (sersic, sersics)):
+            store.append(profile.drawImage(nx=size, ny=size, scale=scale,
+                                           method="no_pixel").array)
+    titles = [f"generated {k + 1}" for k in range(draws)] + ["mock truth\n(one draw)",
+                                                              "Sérsic of\nthe truth"]
+    fig, axes = reporting.new_figure(2 * len(rows), draws + 2, size=(1.35, 1.35),
+                                     layout=None)
+    fig.subplots_adjust(left=0.1, right=0.99, top=0.93, bottom=0.01, wspace=0.04,
+                        hspace=0.08)
     for i, row in enumerate(rows):
-        vmax = max(generated[i].max(), truths[i].max())
-        for r, (img, label) in enumerate(((generated[i], "generated"), (truths[i], "mock truth"))):
-            ax = axes[r, i]
-            ax.imshow(np.arcsinh(img / (0.05 * vmax)), origin="lower", cmap="magma")
-            ax.set_xticks([])
-            ax.set_yticks([])
+        images = list(generated[i]) + [truths[i], sersics[i]]
+        vmax = max(float(img.max()) for img in images) or 1.0
+        for j, img in enumerate(images):
+            linear, stretched = axes[2 * i, j], axes[2 * i + 1, j]
+            linear.imshow(img, origin="lower", cmap="magma", vmin=0, vmax=vmax)
+            stretched.imshow(np.arcsinh(np.clip(img, 0, None) / (0.01 * vmax)), origin="lower",
+                             cmap="magma", vmin=0, vmax=np.arcsinh(100.0))
+            for ax in (linear, stretched):
+                ax.set_xticks([])
+                ax.set_yticks([])
             if i == 0:
-                ax.set_ylabel(label)
-        axes[0, i].set_title(f"i={row['mag_auto']:.1f}\nr={row['flux_radius']:.1f}px "
-                             f"z={row['zphot']:.2f}", fontsize=7)
-    fig.suptitle(f"{model.metadata['name']}: unconvolved, {scale}\"/pixel", fontsize=9)
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+                linear.set_title(titles[j], fontsize=7)
+        axes[2 * i, 0].set_ylabel(f"i={row['mag_auto']:.1f} r={row['flux_radius']:.1f}px\n"
+                                  f"z={row['zphot']:.2f}  linear", fontsize=6)
+        axes[2 * i + 1, 0].set_ylabel("asinh", fontsize=6)
+    fig.suptitle(f"{model.metadata['name']}: {draws} draws per catalog row beside a mock truth "
+                 f"and a Sérsic of the same row (unconvolved, {scale}\"/pixel)", fontsize=8)
+    return reporting.save_figure(fig, out)
 
 
 def _save_preview(field, out):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from . import reporting
 
     sigma = np.sqrt(float(field.header["SKYLEVEL"]))
-    fig, ax = plt.subplots(figsize=(7, 7))
+    fig, axes = reporting.new_figure(1, 1, size=(7, 7))
+    ax = axes[0, 0]
     ax.imshow(np.arcsinh(field.array / (3 * sigma)), origin="lower", cmap="gray_r",
               vmin=-1, vmax=6)
     ax.set_title("galsim_deep demo: LSST-like visit, 0.2\"/pixel, Kolmogorov PSF 0.7\"")
     ax.set_xticks([])
     ax.set_yticks([])
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=100, format="png", bbox_inches="tight")
-    plt.close(fig)
+    reporting.save_figure(fig, out, dpi=100)
+
+
+def _conditions_in_range(model, n, seed):
+    """The first ``n`` mock-COSMOS conditions of ``seed`` inside the model's training range."""
+    from .datasets.mock_cosmos import sample_conditions
+
+    drawn = n
+    while True:
+        cat = sample_conditions(drawn, seed, stamp_size=model.stamp_size,
+                                pixel_scale=model.pixel_scale)
+        inside = cat[model.in_range(cat)]
+        if len(inside) >= n:
+            return inside[:n]
+        if drawn >= 64 * n:
+            raise InputError(f"only {len(inside)} of {drawn} mock-COSMOS galaxies lie inside the "
+                             f"training range of {model.metadata['name']} "
+                             f"({model.condition_ranges}); give the demo another model")
+        drawn *= 4
 
 
 def run_demo(out_dir, model_name=DEFAULT_MODEL, n_galaxies=250, field_size=512, seed=2026,
@@ -149,7 +210,7 @@ def run_demo(out_dir, model_name=DEFAULT_MODEL, n_galaxies=250, field_size=512, 
         Paths of ``field.fits``, ``field.png``, ``gallery.png`` and the
         ``summary.json`` describing the run.
     """
-    from .datasets.mock_cosmos import sample_conditions
+    from . import reporting
     from .model import GenerativeGalaxyModel
 
     if n_galaxies < 1 or field_size < 64:
@@ -157,8 +218,7 @@ def run_demo(out_dir, model_name=DEFAULT_MODEL, n_galaxies=250, field_size=512, 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model = GenerativeGalaxyModel(model_name)
-    cat = sample_conditions(n_galaxies, seed, stamp_size=model.stamp_size,
-                            pixel_scale=model.pixel_scale)
+    cat = _conditions_in_range(model, n_galaxies, seed)
     field = render_field(model, cat, field_size=field_size, seed=seed, progress=progress)
     paths = {"field": out_dir / "field.fits", "preview": out_dir / "field.png",
              "gallery": out_dir / "gallery.png", "summary": out_dir / "summary.json"}
@@ -172,6 +232,5 @@ def run_demo(out_dir, model_name=DEFAULT_MODEL, n_galaxies=250, field_size=512, 
     summary = {"model": model_name, "module": model.metadata["name"],
                "n_galaxies": n_galaxies, "field_size_pixels": field_size, "seed": seed,
                "settings": LSST_LIKE, "files": {k: str(v) for k, v in paths.items()}}
-    with atomic_path(paths["summary"]) as tmp:
-        tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    reporting.write_json(summary, paths["summary"])
     return paths

@@ -2,7 +2,8 @@
 import numpy as np
 
 from . import hub
-from .catalog import RANGE_POLICIES, condition_arrays
+from ._tensorflow import filtered_stderr
+from .catalog import RANGE_POLICIES, condition_arrays, in_range
 from .errors import InputError, InputTypeError
 from .module_format import IMAGE_OUTPUT, RANDOM_INPUT, check_signatures, read_metadata
 
@@ -12,6 +13,9 @@ __all__ = ["GenerativeGalaxyModel", "as_deviate", "rotation_angles"]
 # once, however many GenerativeGalaxyModel objects (or unpickled copies of
 # one, as GalSim's multiprocessing makes) refer to it.
 _LOADED = {}
+
+# (module directory, signature) pairs already called once in this process.
+_CALLED = set()
 
 # Up to this many normals are drawn one call at a time, beyond it with
 # GalSim's (OpenMP) generate(): both give the same numbers.
@@ -144,6 +148,37 @@ class GenerativeGalaxyModel:
         return {q: float for q in self.quantities}
 
     @property
+    def condition_ranges(self):
+        """The training range ``(min, max)`` of each condition, in its unit (dict by name;
+        ``galsim-deep hub info NAME`` prints them)."""
+        return {c["name"]: (float(c["min"]), float(c["max"]))
+                for c in self.metadata["conditions"]}
+
+    @property
+    def n_clusters(self):
+        """Mixture components of a mixture-prior (MPCC) module (``cluster=`` takes 0 to
+        ``n_clusters - 1``); None for a module without clusters."""
+        k = self.metadata.get("n_clusters")
+        return None if k is None else int(k)
+
+    def in_range(self, cat, column_map=None):
+        """Which rows of a catalog lie inside the training range of every condition.
+
+        Parameters
+        ----------
+        cat : astropy Table, numpy structured array, dict of arrays, or DataFrame
+            One row per galaxy with the model's :attr:`quantities`.
+        column_map : dict, optional
+            Condition name -> catalog column name.
+
+        Returns
+        -------
+        ndarray of bool [N]
+            ``cat[model.in_range(cat)]`` samples without extrapolation.
+        """
+        return in_range(cat, self.metadata["conditions"], column_map=column_map)
+
+    @property
     def signatures(self):
         """Names of the module's signatures (``sample`` and optional ones)."""
         return sorted(self.metadata["signatures"])
@@ -168,7 +203,8 @@ class GenerativeGalaxyModel:
             if key not in _LOADED:
                 import tensorflow_hub
 
-                loaded = tensorflow_hub.load(key)
+                with filtered_stderr():  # TensorFlow's harmless start-up lines
+                    loaded = tensorflow_hub.load(key)
                 check_signatures(loaded, self.metadata, source=key)
                 _LOADED[key] = loaded
             self._loaded = _LOADED[key]
@@ -181,7 +217,9 @@ class GenerativeGalaxyModel:
     def conditions(self, cat, column_map=None, range_policy=None):
         """Return the checked float32 condition arrays of a catalog (see `catalog.condition_arrays`)."""
         return condition_arrays(cat, self.metadata["conditions"], column_map=column_map,
-                                range_policy=range_policy or self.range_policy)
+                                range_policy=range_policy or self.range_policy,
+                                source=f"model {self.metadata['name']}",
+                                warn_key=str(self.module_dir))
 
     def random_normal(self, n, rng):
         """Draw the ``[n, latent_size]`` float32 standard normals for ``n`` galaxies.
@@ -281,7 +319,15 @@ class GenerativeGalaxyModel:
                   for q, a in arrays.items()}
         blocks = {}
         for i in range(0, lead + n + tail, k):
-            out = fn(**{q: tf.constant(a[i:i + k]) for q, a in padded.items()})
+            inputs = {q: tf.constant(a[i:i + k]) for q, a in padded.items()}
+            if (self.module_dir, name) in _CALLED:
+                out = fn(**inputs)
+            else:
+                # The first call optimises the graph, and TensorFlow's optimiser may print
+                # "remapper failed" (harmless: that pass is skipped, the numbers are the same).
+                with filtered_stderr():
+                    out = fn(**inputs)
+                _CALLED.add((self.module_dir, name))
             for key, value in out.items():
                 blocks.setdefault(key, []).append(value.numpy())
         return {key: np.concatenate(v)[lead:lead + n] for key, v in blocks.items()}

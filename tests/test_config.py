@@ -10,6 +10,7 @@ import pytest
 from astropy.io import fits
 
 import galsim_deep  # noqa: F401  (registers the config types)
+from galsim_deep.catalog import reset_range_warnings
 from galsim_deep.config import batching, input_model
 from galsim_deep.model import GenerativeGalaxyModel
 
@@ -174,7 +175,7 @@ def test_out_of_range_error_policy_is_a_config_error(tiny_module_path):
 def test_out_of_range_is_reported_once_per_model_not_per_group(tiny_module_path):
     cfg = _config(tiny_module_path, batch_size=4, mag_auto=30.0)  # 10 objects, 3 groups
     batching._GROUPS.clear()
-    batching._RANGE_WARNED.clear()
+    reset_range_warnings()
     with pytest.warns(galsim_deep.OutOfRangeWarning) as record:
         galsim.config.BuildImage(cfg)
         galsim.config.BuildImage(_config(tiny_module_path, batch_size=4, mag_auto=30.0))
@@ -191,3 +192,59 @@ def test_bad_input_options_are_reported(tiny_module_path, tmp_path):
     cfg = _config(tmp_path / "missing")
     with pytest.raises(galsim_deep.HubError):
         galsim.config.BuildImage(cfg)
+
+
+@pytest.mark.parametrize("image", [
+    {"type": "Scattered", "size": 48, "nobjects": 0},
+    {"type": "Scattered", "size": 48, "nobjects": 0, "nproc": 2},
+    {"type": "Tiled", "nx_tiles": 0, "ny_tiles": 3, "stamp_size": 16},
+])
+def test_no_objects_gives_an_image_without_galaxies(tiny_module_path, monkeypatch, image):
+    calls = []
+    monkeypatch.setattr(GenerativeGalaxyModel, "generate",
+                        lambda self, *args, **kwargs: calls.append(args))
+    cfg = _config(tiny_module_path)
+    cfg["image"] = dict(image, pixel_scale=0.2, random_seed=5,
+                        noise={"type": "Gaussian", "sigma": 1.0})
+    batching._GROUPS.clear()
+    built = galsim.config.BuildImage(cfg)
+    assert calls == []  # the network never runs
+    if image["type"] == "Scattered":
+        assert built.array.shape == (48, 48)
+        assert 0.8 < built.array.std() < 1.2  # only the noise
+    else:  # GalSim's own answer for an image of no tiles
+        assert built is None or built.array.size == 0
+
+
+def test_conditions_draw_the_numbers_a_galaxy_of_galsim_would_draw(tiny_module_path):
+    """A Scattered image draws each object's position before its galaxy: the conditions get
+    the random numbers after those (and the PSF's), as a GalSim galaxy's own fields do, so
+    they are not a function of the position."""
+    image = {"type": "Scattered", "size": 64, "pixel_scale": 0.2, "nobjects": 12,
+             "random_seed": 31, "stamp_size": 24,
+             "image_pos": {"type": "XY", "x": {"type": "Random", "min": 1, "max": 64},
+                           "y": {"type": "Random", "min": 1, "max": 64}}}
+    psf = {"type": "Gaussian", "fwhm": {"type": "Random", "min": 0.6, "max": 0.9}}
+    ours = _config(tiny_module_path, batch_size=16, flux_radius=7.0,
+                   mag_auto={"type": "Random", "min": 20, "max": 23})
+    ours.update(image=dict(image), psf=dict(psf))
+    reference = {"image": dict(image), "psf": dict(psf),
+                 "gal": {"type": "Gaussian", "sigma": 0.3,
+                         "flux": {"type": "Random", "min": 20, "max": 23}}}
+    batching._GROUPS.clear()
+    values = {}
+    for name, cfg in (("ours", ours), ("reference", reference)):
+        cfg = galsim.config.CopyConfig(cfg)
+        galsim.config.ProcessInput(cfg)
+        galsim.config.SetupConfigImageNum(cfg, 0, 0)
+        galsim.config.SetupConfigImageSize(cfg, 64, 64)
+        galsim.config.SetupInputsForImage(cfg, None)
+        rows = []
+        for k in range(12):
+            galsim.config.BuildStamp(cfg, obj_num=k)
+            field = cfg["gal"]["mag_auto" if name == "ours" else "flux"]["current"][0]
+            rows.append((cfg["image_pos"].x, cfg["image_pos"].y, field))
+        values[name] = np.array(rows)
+    np.testing.assert_allclose(values["ours"], values["reference"], rtol=1e-7)  # float32
+    x, _, mag = values["ours"].T
+    assert abs(np.corrcoef(x, mag)[0, 1]) < 0.9  # not the position's draw

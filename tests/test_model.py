@@ -9,6 +9,7 @@ from astropy.table import Table
 
 import galsim_deep
 from galsim_deep import GenerativeGalaxyModel, OutOfRangeWarning
+from galsim_deep.catalog import reset_range_warnings
 
 
 def _cat(n=3):
@@ -106,6 +107,7 @@ def test_wrong_types(model):
 def test_out_of_range_policies(model):
     d = _cat()
     d["mag_auto"][0] = 27.5  # training range is [20, 25.2]
+    reset_range_warnings()
     with pytest.warns(OutOfRangeWarning, match=r"mag_auto.*rows 0"):
         warned = model.sample(d, rng=2)
     with pytest.raises(ValueError, match="outside the training range"):
@@ -247,3 +249,72 @@ def test_check_stamp_geometry_names_both_geometries_and_the_fix(tiny_module_path
         model.check_stamp_geometry(64, 0.03, "d.h5")
     with pytest.raises(ValueError, match="--pixel-scale 0.03"):
         model.check_stamp_geometry(32, 0.05, "d.h5")
+
+
+@pytest.mark.parametrize("kind", ["table", "dict", "structured"])
+def test_empty_catalog_gives_empty_list(model, kind):
+    names = ["flux_radius", "mag_auto", "zphot"]
+    if kind == "table":
+        cat = Table(names=names, dtype=[float] * 3)
+    elif kind == "dict":
+        cat = {k: np.zeros(0) for k in names}
+    else:
+        cat = np.zeros(0, dtype=[(k, float) for k in names])
+    assert model.sample(cat, rng=1) == []
+    assert [a.shape for a in model.sample_arrays(cat, rng=1)] == []
+    # ...and the deviate is left where it was: the next galaxy is the same either way.
+    rng_a, rng_b = galsim.BaseDeviate(3), galsim.BaseDeviate(3)
+    model.sample(cat, rng=rng_a)
+    np.testing.assert_array_equal(model.sample(_cat(1), rng=rng_a)[0].image.array,
+                                  model.sample(_cat(1), rng=rng_b)[0].image.array)
+
+
+def test_out_of_range_warning_points_at_the_callers_line_once_per_condition(model):
+    d = _cat()
+    d["mag_auto"][:] = 27.5
+    d["zphot"][1] = 9.0
+    reset_range_warnings()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.sample(d, rng=2)
+        list(model.sample_arrays(d, rng=2))  # the same model and conditions: not again
+        model.sample(d, rng=2, range_policy="clip")  # clipped: nothing to report
+    ranges = [w for w in caught if issubclass(w.category, OutOfRangeWarning)]
+    assert sorted(w.message.condition for w in ranges) == ["mag_auto", "zphot"]
+    for w in ranges:
+        assert w.filename == __file__, w.filename  # the user's line, not galsim_deep/model.py
+        assert "range_policy='clip'" in str(w.message)
+        assert "not reported again" in str(w.message)
+    mag = next(w.message for w in ranges if w.message.condition == "mag_auto")
+    lo, hi = model.condition_ranges["mag_auto"]
+    assert (mag.low, mag.high) == (lo, hi) and f"[{lo:g}, {hi:g}]" in str(mag)
+    assert mag.rows.tolist() == [0, 1, 2]
+    # Another model object of the same module shares the record; a reset reports again.
+    other = GenerativeGalaxyModel(model.file_name)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        other.sample(d, rng=2)
+        reset_range_warnings()
+        other.sample(d, rng=2)
+    assert len([w for w in caught if issubclass(w.category, OutOfRangeWarning)]) == 2
+
+
+def test_condition_ranges_and_in_range(model):
+    ranges = model.condition_ranges
+    assert list(ranges) == model.quantities
+    assert all(lo < hi for lo, hi in ranges.values())
+    d = _cat(4)
+    for name, (lo, hi) in ranges.items():
+        d[name][:] = 0.5 * (lo + hi)
+    d["mag_auto"][1] = ranges["mag_auto"][1] + 0.1
+    d["zphot"][3] = np.nan
+    np.testing.assert_array_equal(model.in_range(d), [True, False, True, False])
+    renamed = {("MAG" if k == "mag_auto" else k): v for k, v in d.items()}
+    np.testing.assert_array_equal(model.in_range(renamed, column_map={"mag_auto": "MAG"}),
+                                  [True, False, True, False])
+    with pytest.raises(KeyError, match="mag_auto"):
+        model.in_range(renamed)
+
+
+def test_n_clusters_attribute(model):
+    assert model.n_clusters is None  # a module without a mixture prior

@@ -62,7 +62,8 @@ def test_two_dask_workers_equal_single_process(serial_run, tiny_module_path):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(fits.getdata(ref["mosaics"][0]),
                                   fits.getdata(result["mosaics"][0]))
-    assert not list((out / "stamps").glob("*.npz"))  # intermediate files removed
+    assert not (out / "stamps").exists()  # intermediate files removed, and their folder
+    assert not (serial_run["dir"] / "serial" / "stamps").exists()
 
 
 def test_mosaic_is_the_tiles_and_holds_galaxies(serial_run):

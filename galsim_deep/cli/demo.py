@@ -9,8 +9,10 @@ def register(subparsers):
     p.add_argument("--out", default="demo_output", help="output folder (default demo_output)")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"model (default {DEFAULT_MODEL})")
     p.add_argument("--n", type=int, default=250, help="number of galaxies (default 250)")
-    p.add_argument("--field-size", type=int, default=512, help="field side, pixels of 0.2\"")
-    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--field-size", type=int, default=512,
+                   help="field side in pixels of 0.2\" (default 512, at least 64)")
+    p.add_argument("--seed", type=int, default=2026,
+                   help="seed of the conditions, positions, galaxies and noise (default 2026)")
     p.set_defaults(func=_demo)
 
 

@@ -35,7 +35,8 @@ def register(subparsers):
                        help="sky brightness, AB mag/arcsec^2, for Poisson noise (default 20.5)")
     noise.add_argument("--no-noise", action="store_true", help="noiseless images")
     p.add_argument("--seed", type=int, default=0, help="seed of the run (default 0)")
-    p.add_argument("--batch-size", type=int, default=64, help="galaxies per network call")
+    p.add_argument("--batch-size", type=int, default=64,
+                   help="galaxies per network call (default 64); the images do not depend on it")
     p.add_argument("--range-policy", choices=["warn", "clip", "error"], default="warn",
                    help="conditions outside the training range (default warn)")
     p.add_argument("--center", type=float, nargs=2, default=None, metavar=("RA", "DEC"),

@@ -8,8 +8,8 @@ only on the config and its object number, whatever ``batch_size`` and
 ``image.nproc``.  The design, and why condition fields must not depend on the
 object's stamp, is in ``docs/config.rst`` ("How batching works").
 
-Module state (per process): the current group per model, and the models whose
-out-of-range conditions were already reported.  Keys of the GalSim ``base``
+Module state (per process): the current group per model (the models whose
+out-of-range conditions were already reported are in :mod:`galsim_deep.catalog`).  Keys of the GalSim ``base``
 dict: the image's object range (set by :func:`start_image`) and the group size
 of its multiprocessing tasks (set by ``GroupedStampBuilder.makeTasks``).
 """
@@ -17,8 +17,9 @@ import warnings
 
 import galsim
 import numpy as np
-from galsim.config import (GetAllParams, GetNObjForImage, GetRNG, ParseValue,
-                           SetupConfigObjNum, SetupConfigRNG)
+from galsim.config import (GetAllParams, GetNObjForImage, GetRNG, LoggerWrapper, ParseValue,
+                           SetupConfigObjNum, UpdateGSParams, valid_stamp_types)
+from galsim.config.stamp import stamp_ignore
 from galsim.errors import GalSimConfigError
 
 from .. import parallel
@@ -32,11 +33,10 @@ TASKS_PER_IMAGE = 8
 
 # The generated stamps of the current group of objects, per model (by id).
 _GROUPS = {}
-# Models (by id) whose out-of-range conditions were reported in this process.
-_RANGE_WARNED = set()
 # base-dict keys that evaluating another object's fields changes; restored after.
 _STATE_KEYS = ("obj_num", "index_key", "rng", "seed", "gd", "obj_num_rng", "obj_num_seed",
-               "obj_num_rngs", "obj_num_seeds")
+               "obj_num_rngs", "obj_num_seeds", "image_pos", "world_pos", "uv_pos", "sky_pos",
+               "stamp_center", "stamp_offset", "stamp_xsize", "stamp_ysize", "wcs")
 # base-dict key: (first, end) object numbers of the current image.
 _IMAGE_RANGE_KEY = "_galsim_deep_image_objects"
 # base-dict key: objects per group in the current image (set with the multiprocessing tasks).
@@ -126,12 +126,37 @@ def _group_of(obj_num, base, batch_size):
     return range(start, min(end, start + size)), start - first
 
 
-def _evaluate_object(config, base, model, obj_num, req, opt, ignore):
-    """Evaluate one object's fields and random normals, as its own build would."""
+def _stamp_prelude(base, logger):
+    """Make the random draws an object's stamp makes before its galaxy is built.
+
+    GalSim's ``BuildStamp`` seeds the object's RNG, then draws its position
+    (``image_pos``, ``world_pos``: random for a ``Scattered`` image), decides
+    whether to skip it and builds its PSF, and only then builds the galaxy.
+    Evaluating the galaxy's fields without these draws would give them the
+    random numbers of the position (a galaxy's magnitude would follow its x).
+    """
+    stamp = base.get("stamp") or {"type": "Basic"}
+    builder = valid_stamp_types[stamp.get("type", "Basic")]
+    builder.setupRNG(stamp, base, logger)
+    xsize, ysize, image_pos, world_pos = builder.setup(stamp, base, 0, 0, stamp_ignore, logger)
+    builder.locateStamp(stamp, base, xsize, ysize, image_pos, world_pos, logger)
+    gsparams = UpdateGSParams({}, stamp["gsparams"], base) if "gsparams" in stamp else {}
+    builder.getSkip(stamp, base, logger)
+    builder.buildPSF(stamp, base, gsparams, logger)
+
+
+def _evaluate_object(config, base, model, obj_num, req, opt, ignore, logger=None):
+    """Evaluate one object's fields and random normals, as its own build would.
+
+    The object's RNG makes, in order, the draws of its stamp before the galaxy
+    (:func:`_stamp_prelude`), its condition fields, its normals and its
+    rotation; its state after them is kept (``rng_state``), so that the
+    object's build continues from there (``shear``, noise padding...).
+    """
     saved = {k: base[k] for k in _STATE_KEYS if k in base}
     try:
         SetupConfigObjNum(base, obj_num)
-        SetupConfigRNG(base, seed_offset=1)  # the object's own RNG, as the stamp makes it
+        _stamp_prelude(base, LoggerWrapper(logger))
         values, _ = GetAllParams(config, base, req=req, opt=opt, ignore=ignore)
         rng = GetRNG(config, base)
         normals = model.random_normal(1, rng)[0]
@@ -139,6 +164,7 @@ def _evaluate_object(config, base, model, obj_num, req, opt, ignore):
             # After the normals, from the object's own RNG: the network draw is the same
             # with or without rotation.
             values["rotation"] = 2.0 * np.pi * galsim.UniformDeviate(rng)()
+        values["rng_state"] = rng.serialize()
     finally:
         for key in _STATE_KEYS:
             base.pop(key, None)
@@ -146,23 +172,50 @@ def _evaluate_object(config, base, model, obj_num, req, opt, ignore):
     return values, normals
 
 
-def _report_range_warnings(caught, model, group):
-    """Re-issue caught warnings; out-of-range ones once per model and process."""
+def _report_range_warnings(caught, group):
+    """Re-issue caught warnings, naming the objects of the group.
+
+    The model reports out-of-range values once per condition and process
+    (:func:`galsim_deep.catalog.warn_out_of_range`), not once per group of objects.
+    """
     for w in caught:
-        # One warning per model and process, not one per group of objects.
         if not issubclass(w.category, OutOfRangeWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        elif id(model) not in _RANGE_WARNED:
-            _RANGE_WARNED.add(id(model))
-            warnings.warn(f"GenerativeModelGalaxy (objects {group.start}..{group.stop - 1}): "
-                          f"{w.message} Later objects outside the range are not reported "
-                          f"again in this process.", OutOfRangeWarning,
-                          stacklevel=4)  # the object's build function
+            continue
+        m = w.message
+        warnings.warn(OutOfRangeWarning(f"GenerativeModelGalaxy (objects {group.start}.."
+                                        f"{group.stop - 1}): {m}", condition=m.condition,
+                                        low=m.low, high=m.high, rows=m.rows + group.start),
+                      stacklevel=4)  # the object's build function
 
 
-def _generate_group(config, base, model, group, first_row, req, opt, ignore):
+def _pop_current(node, saved):
+    """Remove the cached values (``'current'``, not safe) of a config tree, keeping them in
+    ``saved`` as (dict, value) pairs."""
+    if isinstance(node, dict):
+        current = node.get("current")
+        if isinstance(current, tuple) and len(current) == 5 and not current[1]:
+            saved.append((node, node.pop("current")))
+        for value in node.values():
+            _pop_current(value, saved)
+    elif isinstance(node, list):
+        for value in node:
+            _pop_current(value, saved)
+
+
+def _generate_group(config, base, model, group, first_row, req, opt, ignore, logger=None):
     """Evaluate every object of ``group`` and generate their stamps in one network call."""
-    rows = [_evaluate_object(config, base, model, n, req, opt, ignore) for n in group]
+    # The object being built has cached its position and PSF; evaluating it again must draw
+    # them again, as a fresh build of it would (its cached values are put back after).
+    saved = []
+    for section in ("image", "stamp", "psf", "gal"):
+        _pop_current(base.get(section), saved)
+    try:
+        rows = [_evaluate_object(config, base, model, n, req, opt, ignore, logger)
+                for n in group]
+    finally:
+        for node, current in saved:
+            node["current"] = current
     table = {q: np.array([values[q] for values, _ in rows], dtype=float)
              for q in model.quantities}
     try:
@@ -172,7 +225,7 @@ def _generate_group(config, base, model, group, first_row, req, opt, ignore):
     except ValueError as err:
         raise GalSimConfigError(f"GenerativeModelGalaxy (objects {group.start}.."
                                 f"{group.stop - 1}): {err}") from None
-    _report_range_warnings(caught, model, group)
+    _report_range_warnings(caught, group)
     clusters = [values.get("cluster") for values, _ in rows]
     if all(c is None for c in clusters):
         clusters = None
@@ -186,12 +239,12 @@ def _generate_group(config, base, model, group, first_row, req, opt, ignore):
     except (ValueError, TypeError) as err:
         raise GalSimConfigError(f"GenerativeModelGalaxy (objects {group.start}.."
                                 f"{group.stop - 1}): {err}") from None
-    options = [{k: v for k, v in values.items() if k in opt or k == "rotation"}
+    options = [{k: v for k, v in values.items() if k in opt or k in ("rotation", "rng_state")}
                for values, _ in rows]
     return {"group": group, "conditions": conditions, "images": images, "options": options}
 
 
-def current_group(config, base, model, req, opt, ignore):
+def current_group(config, base, model, req, opt, ignore, logger=None):
     """The generated group holding the current object, generating it at its first object.
 
     A group is reused only within the config and the image that generated it.
@@ -221,6 +274,6 @@ def current_group(config, base, model, req, opt, ignore):
     if state is None or state["base"] != id(base) or obj_num not in state["group"]:
         group, first_row = _group_of(obj_num, base, model.batch_size)
         state = _GROUPS[id(model)] = _generate_group(config, base, model, group, first_row,
-                                                     req, opt, ignore)
+                                                     req, opt, ignore, logger)
         state["base"] = id(base)
     return state

@@ -74,7 +74,7 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
 
     obj_num = base.get("obj_num", 0)
     _share_cores(base)
-    group = batching.current_group(config, base, model, req, opt, ignore)
+    group = batching.current_group(config, base, model, req, opt, ignore, logger)
     i = obj_num - group["group"].start
     conditions = {q: v[i:i + 1] for q, v in group["conditions"].items()}
     # Leave the current values of this object's fields for @gal.<condition> references.
@@ -87,6 +87,9 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
     kwargs.pop("cluster", None)  # used when the group was generated
     kwargs.pop("rotate", None)
     angle = kwargs.pop("rotation", None)
+    # The object's RNG continues after the draws of its fields, normals and rotation, as
+    # if they had been made here (for shear, noise padding... drawn after the galaxy).
+    GetRNG(config, base).reset(galsim.BaseDeviate(kwargs.pop("rng_state")))
     flux_kwargs = {k: kwargs.pop(k) for k in _FLUX_OPTIONS if k in kwargs}
     if flux_kwargs:
         image = image * float(model.flux_factors(conditions, images=image[None],

@@ -199,6 +199,10 @@ def simulate(catalog, out_dir, settings=None, scheduler=None, n_workers=None,
     if not keep_stamps:
         for f in (out_dir / "stamps").glob("*.npz"):
             f.unlink()
+        try:
+            (out_dir / "stamps").rmdir()  # the folder too, unless something else is in it
+        except OSError:
+            pass
     n_gal = sum(len(r["rows"]) for field in plan["fields"].values()
                 for r in field["rows"].values())
     return {"tiles": [str(job[4]) for job in jobs], "mosaics": mosaics,
