@@ -160,7 +160,7 @@ def test_latent_report(tiny_flow_vae_module_path, labelled_dataset, tmp_path, ca
         assert (out / f"{png}.png").stat().st_size > 5000
     assert "Precision@5" in (out / "report.md").read_text()
     # A second run reuses the codes it finds (same model, dataset, split and size).
-    from galsim_deep.latent.report import _codes_for
+    from galsim_deep.latent.latent_report import _codes_for
 
     stamp = (out / "codes_test.h5").stat().st_mtime_ns
     again = _codes_for(GenerativeGalaxyModel(str(tiny_flow_vae_module_path)), labelled_dataset,

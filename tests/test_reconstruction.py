@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from galsim_deep.cli import main
-from galsim_deep.validation.reconstruction import by_class, reconstruction_residuals
-from galsim_deep.validation.sersic_fit import _convolve, fit_sersic, sersic_image
+from galsim_deep.validation.reconstruction import (by_class, observed_chi2,
+                                                   reconstruction_residuals)
+from galsim_deep.validation.sersic_fit import (PSFConvolver, _convolve, convolve_stamps,
+                                               fit_bulge_disk, fit_sersic, sersic_image)
 
 S, SCALE = 48, 0.03
 
@@ -55,6 +57,46 @@ def test_fit_sersic_recovers_the_parameters_of_a_noisy_convolved_sersic():
     assert reconstruction_residuals(truth[None], fit.image[None])[0] < 0.01
 
 
+def test_psf_convolver_is_the_forward_model():
+    rng = np.random.default_rng(1)
+    image, psf = rng.random((S, S)), _gaussian_psf()
+    # (the Gaussian PSF image is float32, so scipy convolves in single precision)
+    np.testing.assert_allclose(PSFConvolver(psf)(image), _convolve(image, psf), atol=1e-6)
+    np.testing.assert_allclose(convolve_stamps(image[None], psf[None])[0],
+                               PSFConvolver(psf)(image), atol=1e-12)
+
+
+def test_fit_bulge_disk_recovers_a_noisy_convolved_bulge_plus_disk():
+    psf = _gaussian_psf()
+    bulge = sersic_image(S, SCALE, 0.08, 4.0, 0.1, 0.05, x0=0.3, y0=-0.2, flux=30.0)
+    disk = sersic_image(S, SCALE, 0.3, 1.0, -0.3, 0.2, x0=0.3, y0=-0.2, flux=70.0)
+    rng = np.random.default_rng(0)
+    stamp = _convolve(bulge + disk, psf) + rng.normal(0.0, 0.02, (S, S))
+    sersic = fit_sersic(stamp, psf, 4e-4, SCALE)
+    fit = fit_bulge_disk(stamp, psf, 4e-4, SCALE, start=sersic)
+    # The bulge-disk split of the light is degenerate at this noise; the total is not.
+    assert fit.flux_bulge + fit.flux_disk == pytest.approx(100.0, rel=0.03)
+    assert fit.bulge_to_total == pytest.approx(0.3, abs=0.08)
+    assert fit.hlr_disk == pytest.approx(0.3, rel=0.05)
+    assert (fit.g1_disk, fit.g2_disk) == pytest.approx((-0.3, 0.2), abs=0.05)
+    assert fit.reduced_chi2 == pytest.approx(1.0, abs=0.1)
+    # The two-component model is the right one here: better than one Sérsic.
+    assert fit.reduced_chi2 < sersic.reduced_chi2
+    truth = (bulge + disk)[None]
+    assert reconstruction_residuals(truth, fit.image[None])[0] < \
+        reconstruction_residuals(truth, sersic.image[None])[0]
+    with pytest.raises(ValueError, match="same shape"):
+        fit_bulge_disk(np.zeros((8, 8)), np.zeros((9, 9)), 1.0, SCALE)
+
+
+def test_observed_chi2_in_units_of_the_noise():
+    truth = np.zeros((2, 8, 8))
+    est = truth + np.array([0.1, 0.2])[:, None, None]
+    np.testing.assert_allclose(observed_chi2(truth, est, np.array([0.01, 0.01])), [1.0, 4.0])
+    with pytest.raises(ValueError, match="must be"):
+        observed_chi2(truth, est[:1], np.ones(2))
+
+
 def test_fit_sersic_rejects_bad_input():
     with pytest.raises(ValueError, match="same shape"):
         fit_sersic(np.zeros((8, 8)), np.zeros((9, 9)), 1.0, SCALE)
@@ -68,7 +110,7 @@ def test_reconstruct_command_writes_the_report(tiny_flow_vae_module_path, mock_d
                                                tmp_path, capsys):
     out = tmp_path / "rec"
     assert main(["validate", "reconstruct", str(tiny_flow_vae_module_path), "--dataset",
-                 str(mock_dataset_path), "--out", str(out), "--quiet"]) == 0
+                 str(mock_dataset_path), "--out", str(out), "--quiet", "--processes", "1"]) == 0
     report = json.loads((out / "reconstruction.json").read_text())
     assert report["n"] == 2  # the tiny dataset's test split
     for key in ("model", "fitted_sersic", "true_sersic"):
@@ -78,10 +120,18 @@ def test_reconstruct_command_writes_the_report(tiny_flow_vae_module_path, mock_d
     assert (report["fitted_sersic"]["median_relative_residual"]
             < report["model"]["median_relative_residual"])
     assert (out / "reconstruction.png").stat().st_size > 0
+    assert (out / "reconstruction_unconvolved.png").stat().st_size > 0
     md = (out / "reconstruction.md").read_text()
     assert "fitted to the stamp" in md and "| class | galaxies |" in md
+    assert "## In observed space (primary)" in md and "Caveat" in md
     assert sum(c["n"] for c in report["by_class"].values()) == report["n"]
-    assert "median relative residual" in capsys.readouterr().out
+    # Observed space: the noisy stamp scores its noise (about 1); the truth is rebuilt exactly.
+    obs = report["observed"]
+    assert obs["noiseless_truth"]["method"] == "analytic"
+    assert obs["estimates"]["observed_stamp"]["median"] == pytest.approx(1.0, abs=0.25)
+    for key in ("model", "bulge_disk", "fitted_sersic", "true_sersic"):
+        assert np.isfinite(obs["estimates"][key]["median"])
+    assert "median chi2 in observed space" in capsys.readouterr().out
 
 
 def test_residuals_by_class_known_values():

@@ -9,15 +9,23 @@ from galsim_deep.validation import pipeline, report, samples, statistics, summar
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
+# Every measure but clustering (the toy module has no clusters, no encoder) on 24 galaxies;
+# the two-sample classifiers switch TensorFlow's op determinism on: restored afterwards.
+pytestmark = pytest.mark.usefixtures("restore_op_determinism")
+
+FAST = ["--isotropy-n", "300", "--c2st-epochs", "2", "--shear-n", "6"]
+
 
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory, tiny_module_path, mock_dataset_path):
     from galsim_deep.cli import main
 
     out = tmp_path_factory.mktemp("validation") / "report"
+    # (a module fixture runs before the per-test cache isolation: its own reference cache)
+    refs = tmp_path_factory.mktemp("references")
     status = main(["validate", "report", str(tiny_module_path), "--dataset", str(mock_dataset_path),
                    "--out", str(out), "--n", "0", "--split", "all", "--processes", "1",
-                   "--seed", "3", "--quiet"])
+                   "--seed", "3", "--quiet", "--reference-cache", str(refs)] + FAST)
     assert status == 0
     return out
 
@@ -37,17 +45,46 @@ def test_report_files_exist(report_dir):
     # No temporary files or resume cache left behind.
     assert not [p.name for p in report_dir.iterdir() if p.name.startswith(".")]
     md = (report_dir / "summary.md").read_text()
-    for heading in ("## Means", "## Differences of means to real", "## Distances to real",
+    for heading in ("## Headline", "## Twin check", "## Isotropy", "## Shear response",
+                    "## Two-sample classifier test", "## Clean profiles", "## Means",
+                    "## Differences of means to real", "## Distances to real",
                     "## Size and flux residuals", "## Failed measurements"):
         assert heading in md
-    assert "perfect conditional generator" in md and "| twin |" in md
-    for name in report.FIGURES:
+    assert "not a floor" in md and "| twin |" in md and "floor set" not in md
+    assert "Verdict:" in md and "the twins' pool" in md
+    assert "| measure | generated | parametric | twin | real |" in md
+    for name in report.FIGURES + ("isotropy.png", "radial_profiles.png", "c2st_most_fake.png"):
         assert f"({name})" in md
+        assert (report_dir / name).read_bytes().startswith(PNG_MAGIC)
+    assert "reconstruction (the module has no ['decode', 'encode'] signature)" in md
+    assert "clustering (the module has no clusters" in md
 
 
 def test_report_json_structure(report_json, mock_dataset_path):
     r = report_json
     assert r["n_galaxies"] == 24  # the whole mock dataset (split 'all')
+    assert r["run"]["measures"] == list(pipeline.MEASURES)
+    assert set(r["run"]["skipped"]) == {"reconstruction", "clustering"}
+    assert r["run"]["rotated"] and r["run"]["twin_rendering"]["method"] == "analytic"
+    assert "--isotropy-n 300" in r["run"]["command"] or r["run"]["command"].startswith(
+        "galsim-deep validate report")
+    iso = r["isotropy"]["samples"]
+    assert set(iso) == {"generated (rotated)", "generated (unrotated)", "real", "parametric",
+                        "twin"}
+    assert iso["generated (rotated)"]["n"] == 300 and iso["real"]["n"] == 24
+    assert set(r["shear_response"]["samples"]) == {"generated", "real", "parametric", "twin"}
+    assert r["shear_response"]["n"] == 6
+    assert set(r["c2st"]["tests"]) == {"generated vs real", "parametric vs real", "twin vs real",
+                                       "noiseless generated vs truth", "noiseless twin vs truth"}
+    for t in r["c2st"]["tests"].values():
+        assert 0 <= t["accuracy"] <= 1 and t["n_test"] == 24
+    assert set(r["profiles"]["border"]) >= {"truth", "generated", "twin", "parametric"}
+    tc = r["twin_check"]
+    assert set(tc["versions"]) == {"real", "own_analytic", "own_truth_image", "twin_analytic",
+                                   "twin_truth_image"}
+    # The own galaxy through the real path differs from its stamp by its noise only.
+    assert abs(tc["versions"]["own_analytic"]["flux"]["relative"]) < 0.05
+    assert tc["population"]["n"] == 24 and "real_minus_population" in tc["population"]["g"]
     assert r["samples"] == list(samples.SAMPLES) and r["reference"] == "real"
     assert r["statistics"] == list(report.SUMMARY_STATISTICS)
     assert r["run"]["source"] == "mock-cosmos" and r["run"]["stamp_size"] == 32
@@ -72,6 +109,7 @@ def test_report_json_structure(report_json, mock_dataset_path):
 def test_report_numbers_match_the_measurements(report_dir, report_json):
     meas, conds, index = pipeline.load_measurements(report_dir / "measurements.npz")
     assert sorted(index) == list(range(24))
+    # A second report on the same galaxies reuses the model-independent references.
     assert set(meas) == set(samples.SAMPLES)
     real, par, gen = meas["real"], meas["parametric"], meas["generated"]
     for stat in ("sigma_arcsec", "g", "gini", "m20", "deviation"):
@@ -94,6 +132,34 @@ def test_report_numbers_match_the_measurements(report_dir, report_json):
     for m in meas.values():
         assert np.all(m["sigma_arcsec"][np.isfinite(m["sigma_arcsec"])] > 0)
         assert np.all(m["g"][np.isfinite(m["g"])] < 1)
+
+
+def test_measures_can_be_chosen_and_references_are_reused(tmp_path, tiny_module_path,
+                                                           gaussian_module_path,
+                                                           mock_dataset_path):
+    cache = tmp_path / "refs"
+    first = pipeline.validate(tiny_module_path, mock_dataset_path, tmp_path / "a", n=6,
+                              processes=1, progress=False, measures="morphology,profiles",
+                              reference_cache=cache)
+    assert first["run"]["measures"] == ["morphology", "profiles"]
+    assert "isotropy" not in first and "profiles" in first and "means" in first
+    stored = sorted(p.name for p in next(cache.iterdir()).iterdir())
+    assert "reference_draws.pkl" in stored and "real-0000000.npz" in stored
+    assert "generated-0000000.npz" not in stored  # the model's own measures are not shared
+    # Another model on the same galaxies: the same references, read back.
+    second = pipeline.validate(gaussian_module_path, mock_dataset_path, tmp_path / "b", n=6,
+                               processes=1, progress=False, measures=["morphology"],
+                               reference_cache=cache)
+    assert second["means"]["gini"]["real"] == first["means"]["gini"]["real"]
+    assert second["means"]["gini"]["twin"] == first["means"]["gini"]["twin"]
+    with pytest.raises(ValueError, match="unknown measure"):
+        pipeline.validate(tiny_module_path, mock_dataset_path, tmp_path / "c", n=2,
+                          measures="isotropy,sharpness", progress=False)
+    # The two-sample test needs a trainer: skipped with the reason when none is given.
+    third = pipeline.validate(tiny_module_path, mock_dataset_path, tmp_path / "d", n=4,
+                              processes=1, progress=False, measures="c2st",
+                              reference_cache=False)
+    assert "fit_two_sample_classifier" in third["run"]["skipped"]["c2st"]
 
 
 def test_samples_are_reproducible(tiny_module_path, mock_dataset_path):

@@ -154,18 +154,58 @@ def test_twin_sample_is_the_twin_truth_observed_like_the_galaxy(tiny_module_path
     np.testing.assert_allclose(drawn.twin_distance,
                                [np.sqrt(((z[train] - z[i]) ** 2).sum(axis=1)).min()
                                 for i in drawn.index], rtol=1e-5)
-    # Each twin stamp is the twin's truth through this galaxy's PSF, with this galaxy's noise.
+    # Each twin stamp is the twin's analytic profile (rebuilt from the mock build, as the real
+    # stamps were drawn) through this galaxy's PSF, with this galaxy's noise.
+    from galsim_deep.validation.mock_truth import analytic_profiles
+
+    profiles, info = analytic_profiles(mock_dataset_path, drawn.twin_index)
+    assert info["method"] == "analytic" and drawn.twin_rendering["method"] == "analytic"
     for k, i in enumerate(drawn.index):
+        expected = sp.observe(profiles[k], sp.psf_profile(a["psf"][k], scale), size, scale,
+                              a["noise_power"][k], [2, int(i), 3])
+        np.testing.assert_array_equal(drawn.stamps["twin"][k], expected)
+    # twin_rendering='truth': the twin's truth image instead (the old path).
+    old = sp.draw_samples(mock_dataset_path, model, n=5, split="test", seed=2, progress=False,
+                          twin_rendering="truth")
+    assert old.twin_rendering["method"] == "truth"
+    for k, i in enumerate(old.index):
         expected = sp.observe(sp.truth_profile(truth[k], scale),
                               sp.psf_profile(a["psf"][k], scale), size, scale,
                               a["noise_power"][k], [2, int(i), 3])
-        np.testing.assert_array_equal(drawn.stamps["twin"][k], expected)
+        np.testing.assert_array_equal(old.stamps["twin"][k], expected)
+    with pytest.raises(ValueError, match="twin_rendering"):
+        sp.draw_samples(mock_dataset_path, model, n=2, twin_rendering="pixels", progress=False)
     # split 'all': the pool is the whole dataset and a galaxy is never its own twin.
     every = sp.draw_samples(mock_dataset_path, model, n=None, split="all", seed=2,
                             progress=False)
     assert np.all(every.twin_index != every.index)
     assert "twin" not in sp.draw_samples(mock_dataset_path, model, n=2, seed=2, twin=False,
                                          progress=False).stamps
+
+
+def test_generated_sample_is_what_model_sample_gives(tiny_module_path, mock_dataset_path):
+    """Rotated by the angles model.sample draws (rotate=False: the network's orientation);
+    the network's own stamps are kept unrotated."""
+    from galsim_deep import GenerativeGalaxyModel
+    from galsim_deep.datasets.reader import StampDataset
+
+    model = GenerativeGalaxyModel(tiny_module_path)
+    rot = sp.draw_samples(mock_dataset_path, model, n=3, seed=4, progress=False, twin=False)
+    flat = sp.draw_samples(mock_dataset_path, model, n=3, seed=4, progress=False, twin=False,
+                           rotate=False)
+    np.testing.assert_array_equal(rot.unconvolved["generated"], flat.unconvolved["generated"])
+    assert flat.angles is None and rot.rotated and not flat.rotated
+    with StampDataset(mock_dataset_path) as ds:
+        a = ds.read(rot.index, ["psf", "noise_power", "conditions"])
+        scale, size = float(ds.pixel_scale), int(ds.stamp_size)
+    cat = {q: a["conditions"][:, k] for k, q in enumerate(["mag_auto", "flux_radius", "zphot"])}
+    profiles = model.sample(cat, rng=sp.model_seed(4))  # rotated, as users get them
+    for k, i in enumerate(rot.index):
+        expected = sp.observe(profiles[k], sp.psf_profile(a["psf"][k], scale), size, scale,
+                              a["noise_power"][k], [4, int(i), 2])
+        np.testing.assert_allclose(rot.stamps["generated"][k], expected, rtol=0,
+                                   atol=1e-9 * np.abs(expected).max())
+    assert not np.allclose(rot.stamps["generated"], flat.stamps["generated"])
 
 
 def test_twin_needs_a_truth(tmp_path, tiny_module_path, mock_dataset_path):

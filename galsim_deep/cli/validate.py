@@ -1,11 +1,13 @@
 """``galsim-deep validate report|reconstruct|cluster|latent|latent-fit|compare``: every measurement.
 
-* ``validate report MODEL --dataset D --out R`` - real, parametric (Sérsic),
-  twin and generated galaxies of a dataset side by side: sizes, shapes, Gini,
-  M20, M, I, D;
+* ``validate report MODEL --dataset D --out R [--measures ...]`` - every measure
+  of a model beside its references (real, parametric, twin): morphology
+  (sizes, shapes, Gini, M20, M, I, D), isotropy, shear response, two-sample
+  classifier tests, clean profiles, observed-space reconstructions and
+  clustering (:mod:`galsim_deep.validation.pipeline`);
 * ``validate reconstruct MODEL --dataset D --out R`` - reconstructions of mock
-  galaxies against the truth and Sérsic fits;
-* ``validate cluster MODEL --dataset D --out R`` - clustering accuracy and
+  galaxies in observed space beside Sérsic and bulge+disk fits;
+* ``validate cluster MODEL --dataset D --out R`` - both clustering accuracies and
   per-cluster figures of an MPCC module;
 * ``validate latent --model M --dataset D --out R`` - linear probe, anomaly
   AUROCs and precision@k of a module's latent codes;
@@ -36,16 +38,21 @@ def register(subparsers):
                            description="Measure a model against real (or mock) galaxies. "
                                        "Every command writes JSON, Markdown and PNG files "
                                        "into its report folder.")
+    from ..validation.pipeline import MEASURES
+
     p = subparsers.add_parser(
         "report",
-        help="compare real, parametric and generated galaxies (sizes, shapes, Gini, M20, M, I, D)",
-        description="Draw the real, parametric (Sersic) and generated versions of the galaxies "
-                    "of a stamp dataset with matched PSF and noise, measure HSM moments and "
-                    "statmorph statistics, and write PNG figures, summary.md and summary.json "
-                    "into the report directory.  On mock datasets a fourth sample, the twin "
-                    "(the truth of the training galaxy nearest in the conditions, observed "
-                    "like the galaxy), measures the floor set by the data.  An interrupted "
-                    "run resumes.")
+        help="every measure of a model beside real, parametric and twin galaxies",
+        description="Draw the real, parametric (Sersic), generated (rotated as model.sample "
+                    "gives them) and, on mock datasets, twin versions of the galaxies of a "
+                    "stamp dataset with matched PSF and noise, and run the measures: "
+                    "morphology (HSM, Gini, M20, M, I, D), isotropy, shear response, "
+                    "two-sample classifier tests (C2ST), clean profiles, observed-space "
+                    "reconstructions (modules with an encoder, mock data) and clustering "
+                    "(MPCC modules, labelled data).  Writes summary.json, summary.md and PNG "
+                    "figures into the report directory.  The twin (the training galaxy "
+                    "nearest in the conditions, observed like the galaxy) is a reference with "
+                    "its own measured bias.  An interrupted run resumes.")
     p.add_argument("model", help="hub:NAME[@VERSION], a module directory, archive or URL")
     p.add_argument("--dataset", required=True, help="stamp dataset (HDF5) conditioning the model")
     p.add_argument("--out", required=True, help="report directory (created)")
@@ -61,16 +68,43 @@ def register(subparsers):
                    help="galaxies per model evaluation (default: the model's)")
     p.add_argument("--no-twin", action="store_true",
                    help="skip the twin sample (drawn by default when the dataset has a truth)")
+    p.add_argument("--measures", default=None, metavar="LIST",
+                   help=f"comma-separated measures to run (default all: {','.join(MEASURES)})")
+    p.add_argument("--isotropy-n", type=int, default=10000,
+                   help="generated galaxies of the isotropy measure (default 10000)")
+    p.add_argument("--shear-n", type=int, default=300,
+                   help="galaxies of the shear-response measure, the report's first ones "
+                        "(default 300; 0 = all)")
+    p.add_argument("--psf-fwhm", type=float, default=0.1,
+                   help="FWHM in arcsec of the round Gaussian PSF of the isotropy and shear "
+                        "measures (default 0.1)")
+    p.add_argument("--c2st-epochs", type=int, default=20,
+                   help="training epochs of each two-sample classifier (default 20)")
+    p.add_argument("--unrotated", action="store_true",
+                   help="generated galaxies in the network's own orientation (rotate=False) "
+                        "instead of rotated as model.sample gives them")
+    p.add_argument("--twin-rendering", default="analytic", choices=("analytic", "truth"),
+                   help="draw the twins from their rebuilt analytic profiles (default; as the "
+                        "real stamps were drawn) or from their truth images")
+    p.add_argument("--reference-cache", default=None, metavar="DIR",
+                   help="folder keeping the model-independent results (real, parametric and "
+                        "twin measures, parametric fits) for other models' reports on the same "
+                        "galaxies (default: validation-references in the galsim_deep cache)")
+    p.add_argument("--no-reference-cache", action="store_true",
+                   help="compute the references afresh and do not keep them")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_report)
 
     p = subparsers.add_parser(
         "reconstruct",
-        help="compare a module's reconstructions of mock galaxies with the truth and Sersic fits",
-        description="Encode each stamp of a mock dataset with its PSF, decode it, and compare "
-                    "the unconvolved reconstruction with the noiseless truth, beside the best "
-                    "single-Sersic fit to the same stamp through its PSF and the mock's own "
-                    "Sersic component.  Writes reconstruction.json, .md and .png.")
+        help="a module's reconstructions of mock galaxies in observed space, beside Sersic and "
+             "bulge+disk fits",
+        description="Encode each stamp of a mock dataset with its PSF, decode it, convolve it "
+                    "with the PSF and compare it with the noiseless observed truth (chi2 in "
+                    "units of the noise), beside the best single-Sersic and bulge+disk fits "
+                    "to the same stamp and the mock's own Sersic; the unconvolved comparison "
+                    "with the truth is kept as a secondary measure.  Writes "
+                    "reconstruction.json, .md and two PNGs.")
     p.add_argument("model", help="hub:NAME[@VERSION], a module directory, archive or URL")
     p.add_argument("--dataset", required=True, help="mock stamp dataset (HDF5) with the truth")
     p.add_argument("--out", required=True, help="report directory (created)")
@@ -78,6 +112,9 @@ def register(subparsers):
                    help="the first N galaxies of the split (default 1000; 0 = all)")
     p.add_argument("--split", default="test", choices=("test", "train"),
                    help="dataset split (default test)")
+    p.add_argument("--processes", type=int, default=None,
+                   help="worker processes of the parametric fits (default: all cores)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap errors (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_reconstruct)
 
@@ -106,9 +143,11 @@ def register(subparsers):
                         "MPCC module",
         description="Assign the galaxies of a stamp dataset to the clusters of an MPCC module "
                     "(q(y|x)), measure the clustering accuracy against the dataset's labels "
-                    "with the best one-to-one cluster-class mapping (Hungarian algorithm), "
-                    "the reconstruction error, and draw generated samples and real members "
-                    "of each cluster. Writes clustering.json, clustering.md and PNG figures.")
+                    "with two mappings (each cluster to its most frequent class, as the "
+                    "thesis; and the best one-to-one mapping, with the best accuracy equal-"
+                    "weight clusters can reach on the class mix), per magnitude quartile, the "
+                    "reconstruction error, and draw generated samples and real members of each "
+                    "cluster. Writes clustering.json, clustering.md and PNG figures.")
     p.add_argument("model", help="hub:NAME, a module directory or a .tar.gz archive")
     p.add_argument("--dataset", required=True, help="stamp dataset (HDF5) to assign")
     p.add_argument("--out", required=True, help="report folder")
@@ -170,23 +209,45 @@ def register(subparsers):
 
 
 def _report(args):
+    import shlex
+    import sys
+
     from ..errors import InputError
     from ..validation.pipeline import validate
 
     if args.n < 0:
         raise InputError(f"--n must be >= 0 (0 = every galaxy of the split), got {args.n}")
+    for name in ("isotropy-n", "c2st-epochs", "processes", "batch-size"):
+        _positive(f"--{name}", getattr(args, name.replace("-", "_")))
+    _positive("--shear-n", args.shear_n, zero_ok=True)
+    classifier = None
+    measures = None if args.measures is None else args.measures
+    if measures is None or "c2st" in measures:
+        # The two-sample test trains a network: the trainer comes from the training package
+        # (the runtime validation code never imports it).
+        from ..training.classifier import fit_two_sample_classifier, predict_classes
+
+        classifier = (fit_two_sample_classifier, predict_classes)
+    command = "galsim-deep " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
+        if sys.argv and sys.argv[0].endswith("galsim-deep") else None
     report = validate(args.model, args.dataset, args.out, n=args.n or None, split=args.split,
                       seed=args.seed, processes=args.processes, batch_size=args.batch_size,
-                      twin=False if args.no_twin else None, progress=not args.quiet)
-    others = [s for s in report["samples"] if s != report["reference"]]
-    print(f"validated {report['run']['model_name']} on {report['n_galaxies']} galaxies "
+                      twin=False if args.no_twin else None, progress=not args.quiet,
+                      measures=measures, classifier=classifier, isotropy_n=args.isotropy_n,
+                      rotate=not args.unrotated, psf_fwhm=args.psf_fwhm,
+                      c2st_epochs=args.c2st_epochs, shear_n=args.shear_n or None,
+                      twin_rendering=args.twin_rendering, command=command,
+                      reference_cache=False if args.no_reference_cache else args.reference_cache)
+    from ..validation.report import headline_rows
+
+    print(f"validated {report['run']['model_name']} on {report['run']['n_galaxies']} galaxies "
           f"in {report['run']['total_seconds']:.1f} s; report in {args.out}")
-    for stat in ("sigma_arcsec", "g", "gini", "m20", "multimode", "intensity", "deviation"):
-        cells = []
-        for s in others:
-            w = report["distances"][s][stat]["wasserstein"]
-            cells.append(f"W({s})={'n/a' if w is None else format(w, '.4g')}")
-        print(f"  {stat:13s} " + "  ".join(cells))
+    for row in headline_rows(report):
+        print("  " + row[0] + ": generated " + (row[1] or "n/a")
+              + "".join(f"; {name} {cell}" for name, cell in zip(("parametric", "twin", "real"),
+                                                                  row[2:]) if cell))
+    for measure, reason in report["run"]["skipped"].items():
+        print(f"  skipped {measure}: {reason}")
     return 0
 
 
@@ -197,14 +258,19 @@ def _reconstruct(args):
 
     if args.n < 0:
         raise InputError(f"--n must be >= 0 (0 = every galaxy of the split), got {args.n}")
+    _positive("--processes", args.processes)
+    from ..validation.statistics import default_processes
+
     report = reconstruction_report(GenerativeGalaxyModel(args.model), args.dataset,
-                                   split=args.split, n=args.n or None, progress=not args.quiet)
+                                   split=args.split, n=args.n or None, progress=not args.quiet,
+                                   processes=args.processes or default_processes(),
+                                   seed=args.seed)
     write_reconstruction_report(report, args.out)
     print(f"reconstructed {report['n']} galaxies; report in {args.out}")
-    for key in ("model", "fitted_sersic", "true_sersic"):
-        s = report[key]
+    for key, s in report["observed"]["estimates"].items():
         better = s["fraction_model_better"]
-        print(f"  {key:14s} median relative residual {s['median_relative_residual']:.4f}"
+        print(f"  {key:14s} median chi2 in observed space {s['median']:.4g} ± "
+              f"{s['median_error']:.2g}"
               + ("" if better is None else f"  (module better for {100 * better:.1f}%)"))
     return 0
 
@@ -235,8 +301,10 @@ def _cluster(args):
     summary = {"n_galaxies": report["n_galaxies"], "cluster_counts": report["cluster_counts"],
                "reconstruction": report["reconstruction"]}
     if "clustering" in report:
-        summary["accuracy"] = report["clustering"]["accuracy"]
-        summary["mapping"] = report["clustering"]["mapping"]
+        c = report["clustering"]
+        summary.update(majority_accuracy=c["majority_accuracy"], accuracy=c["accuracy"],
+                       one_to_one_cap=c["one_to_one_cap"], mapping=c["mapping"],
+                       majority_mapping=c["majority_mapping"])
     if "validation" in report:
         summary["validation"] = report["validation"]
     print(json.dumps(summary, indent=2, default=str))
@@ -245,7 +313,7 @@ def _cluster(args):
 
 
 def _latent_report(args):
-    from ..latent.report import latent_report
+    from ..latent.latent_report import latent_report
 
     for name, value in (("--max-train", args.max_train), ("--max-test", args.max_test),
                         ("--flow-steps", args.flow_steps)):

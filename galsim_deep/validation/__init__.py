@@ -4,31 +4,41 @@ Needs the ``[validate]`` extra (statmorph, photutils, scikit-learn,
 matplotlib): importing this package without it raises an ``ImportError``
 naming the extra.
 
+* :mod:`~galsim_deep.validation.pipeline`: :func:`validate`, the whole run
+  (``galsim-deep validate report``), every measure beside its references;
+* :mod:`~galsim_deep.validation.samples`: the real, parametric, generated
+  (rotated as ``model.sample`` gives them) and twin samples of a dataset, with
+  matched PSF and noise; :mod:`~galsim_deep.validation.mock_truth`: the
+  analytic profiles of mock galaxies, rebuilt from the build;
+  :mod:`~galsim_deep.validation.twin`: is a twin bias the rendering's or the
+  matching's?
+* :mod:`~galsim_deep.validation.isotropy`: mean ellipticities, rotated and
+  unrotated; :mod:`~galsim_deep.validation.shear`: shear response ``m``, ``c``
+  (REGAUSS); :mod:`~galsim_deep.validation.c2st`: two-sample classifier test
+  (the trainer is an argument); :mod:`~galsim_deep.validation.profiles`: light
+  in the border and outside the truth's aperture;
+* :mod:`~galsim_deep.validation.reconstruction`,
+  :mod:`~galsim_deep.validation.sersic_fit`: reconstructions in observed space
+  beside Sérsic and bulge+disk fits;
+* :mod:`~galsim_deep.validation.clustering`, :mod:`~galsim_deep.validation.cluster_figures`:
+  clustering accuracies (majority and one-to-one) of a mixture-prior (MPCC) model;
 * :mod:`~galsim_deep.validation.statistics`: per-galaxy HSM moments and
   statmorph Gini, M20, M, I, D on a noisy PSF-convolved stamp;
-* :mod:`~galsim_deep.validation.samples`: the real, parametric and generated
-  samples of a dataset, with matched PSF and noise;
-* :mod:`~galsim_deep.validation.summary`: differences of means, binned
+  :mod:`~galsim_deep.validation.summary`: differences of means, binned
   residuals, two-sample distances, failure fractions;
 * :mod:`~galsim_deep.validation.report`: figures, Markdown and JSON;
-* :mod:`~galsim_deep.validation.pipeline`: :func:`validate`, the whole run
-  (``galsim-deep validate report``);
-* :mod:`~galsim_deep.validation.reconstruction`: reconstructions of mock
-  galaxies against their truth and Sérsic fits;
-* :mod:`~galsim_deep.validation.clustering`, :mod:`~galsim_deep.validation.cluster_figures`:
-  clustering accuracy of a mixture-prior (MPCC) model;
-* :mod:`~galsim_deep.validation.compare`: several reports in one table.
+  :mod:`~galsim_deep.validation.compare`: several reports in one table.
 
-Nothing here imports TensorFlow at import time.
+Nothing here imports TensorFlow or ``galsim_deep.training`` at import time.
 """
 from .._extras import require
 
 require("validate", "galsim_deep.validation")
 
-from .pipeline import load_measurements, validate  # noqa: E402
+from .pipeline import MEASURES, load_measurements, validate  # noqa: E402
 from .samples import SAMPLES, draw_samples  # noqa: E402
 from .statistics import STATISTICS, measure_stamp, measure_stamps  # noqa: E402
 from .summary import summarize  # noqa: E402
 
-__all__ = ["validate", "load_measurements", "draw_samples", "SAMPLES", "STATISTICS",
+__all__ = ["validate", "MEASURES", "load_measurements", "draw_samples", "SAMPLES", "STATISTICS",
            "measure_stamp", "measure_stamps", "summarize"]

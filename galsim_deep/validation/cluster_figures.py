@@ -103,7 +103,7 @@ def plot_cluster_members(stamps, probabilities, path, n=8, row_labels=None):
 
 
 def plot_contingency(contingency, path, class_names=None, mapping=None, row_names=None,
-                     row_title="cluster"):
+                     row_title="cluster", majority=None):
     """Heat map of clusters (rows) against classes (columns), counts written in.
 
     Parameters
@@ -112,7 +112,10 @@ def plot_contingency(contingency, path, class_names=None, mapping=None, row_name
     path : str or Path
     class_names : list of str, optional
     mapping : dict, optional
-        Cluster -> class of the best mapping; matched cells are framed.
+        Cluster -> class of the best one-to-one mapping; matched cells are
+        framed in red.
+    majority : dict, optional
+        Cluster -> most frequent class; those cells get a dashed blue frame.
     row_names : list of str, optional
         Row labels (default ``y = i``).
     row_title : str
@@ -134,6 +137,9 @@ def plot_contingency(contingency, path, class_names=None, mapping=None, row_name
         for j in range(c):
             ax.text(j, i, f"{int(table[i, j])}", ha="center", va="center", fontsize=7,
                     color="white" if frac[i, j] > 0.6 else "black")
+    for i, j in (majority or {}).items():
+        ax.add_patch(Rectangle((int(j) - 0.42, int(i) - 0.42), 0.84, 0.84, fill=False,
+                               edgecolor="tab:cyan", linewidth=1.5, linestyle="--"))
     for i, j in (mapping or {}).items():
         ax.add_patch(Rectangle((int(j) - 0.5, int(i) - 0.5), 1, 1, fill=False,
                                edgecolor="tab:red", linewidth=2))

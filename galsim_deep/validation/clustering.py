@@ -1,10 +1,18 @@
 """How well a clustering model's clusters match morphology classes (``galsim-deep validate cluster``).
 
-* :func:`clustering_accuracy` - Eq. 8.1 of Astorga (2021): the fraction of
-  galaxies whose cluster maps to their true class under the best one-to-one
-  cluster-class mapping (the Hungarian algorithm,
-  :func:`scipy.optimize.linear_sum_assignment`, on the contingency table),
-  and :func:`accuracy_in_bins` - that mapping's accuracy in magnitude bins;
+* :func:`clustering_accuracy` - the fraction of galaxies whose cluster maps
+  to their true class, under two mappings: **majority** (each cluster to its
+  most frequent class, several clusters may share a class: the accuracy of
+  Astorga 2021, Eq. 8.1, as the thesis's public code computes it) and
+  **one-to-one** (the best one-to-one cluster-class mapping, the Hungarian
+  algorithm, :func:`scipy.optimize.linear_sum_assignment`, on the
+  contingency table: stricter); beside them the best one-to-one accuracy
+  that ``K`` *equal-weight* clusters can reach on the class mix
+  (:func:`one_to_one_cap`: a mixture prior with fixed weights ``1/K`` cannot
+  give a class of 559 galaxies one cluster of 559 when each holds
+  ``N / K``), and the accuracy of random assignments with the same cluster
+  sizes (:func:`chance_accuracy`); :func:`accuracy_in_bins` - a mapping's
+  accuracy in magnitude bins;
 * :func:`dataset_clustering` - the accuracy of a live MPCC model on a
   labelled dataset split (used at the end of training);
 * :func:`evaluate_clusters` - all of it for an exported module and a stamp
@@ -24,39 +32,15 @@ from .cluster_figures import plot_cluster_members, plot_cluster_samples, plot_co
 from .reconstruction import reconstruction_error
 from ..errors import InputError, MissingFieldError
 
-__all__ = ["clustering_accuracy", "accuracy_in_bins", "format_bins", "dataset_clustering",
-           "evaluate_clusters", "FIGURES"]
+__all__ = ["clustering_accuracy", "majority_mapping", "one_to_one_cap", "chance_accuracy",
+           "accuracy_in_bins", "format_bins", "dataset_clustering", "evaluate_clusters",
+           "markdown_clustering", "FIGURES"]
 
 #: Figures :func:`evaluate_clusters` writes.
 FIGURES = ("cluster_samples.png", "cluster_members.png", "contingency.png")
 
 # ---------------------------------------------------------------------- clustering accuracy
-def clustering_accuracy(predicted, labels, n_clusters=None, n_classes=None):
-    """Clustering accuracy with the best one-to-one cluster-to-class mapping (Eq. 8.1).
-
-    ``ACC = max_m (1/N) sum_i 1[labels_i = m(predicted_i)]`` over one-to-one
-    maps ``m`` from clusters to classes, found by the Hungarian algorithm on
-    the contingency table.  With more clusters than classes the unmatched
-    clusters count as wrong (and vice versa).
-
-    Parameters
-    ----------
-    predicted : array_like of int, shape [N]
-        Cluster of each galaxy, ``0 .. n_clusters-1``.
-    labels : array_like of int, shape [N]
-        True class of each galaxy, ``0 .. n_classes-1``.
-    n_clusters, n_classes : int, optional
-        Table sizes (default: the largest index + 1).
-
-    Returns
-    -------
-    dict
-        ``accuracy`` (float in [0, 1]), ``n`` (galaxies), ``mapping``
-        (cluster -> class, for matched clusters), ``contingency`` (list of
-        lists, ``[n_clusters][n_classes]`` counts).
-    """
-    from scipy.optimize import linear_sum_assignment
-
+def _table(predicted, labels, n_clusters=None, n_classes=None):
     predicted = np.asarray(predicted).ravel()
     labels = np.asarray(labels).ravel()
     if predicted.shape != labels.shape:
@@ -73,10 +57,126 @@ def clustering_accuracy(predicted, labels, n_clusters=None, n_classes=None):
         raise InputError(f"indices exceed n_clusters={k} or n_classes={c}")
     table = np.zeros((k, c), dtype=np.int64)
     np.add.at(table, (predicted, labels), 1)
+    return table
+
+
+def majority_mapping(contingency):
+    """Each non-empty cluster to its most frequent class (ties: the lower class index).
+
+    Parameters
+    ----------
+    contingency : array_like [K, C]
+        Counts of galaxies per cluster and class.
+
+    Returns
+    -------
+    dict of int -> int
+        Cluster -> class; empty clusters are left out.
+    """
+    table = np.asarray(contingency)
+    return {int(k): int(np.argmax(row)) for k, row in enumerate(table) if row.sum() > 0}
+
+
+def one_to_one_cap(class_counts, n_clusters):
+    """Best one-to-one accuracy ``n_clusters`` equal-weight clusters can reach on a class mix.
+
+    Each cluster holds ``N / K`` galaxies; under a one-to-one mapping a class
+    scores at most ``min(n_c, N / K)`` galaxies through its one cluster, and
+    at most ``K`` classes are matched, so the best is
+    ``sum over the min(K, C) largest classes of min(n_c, N / K)``, over ``N``.
+
+    Parameters
+    ----------
+    class_counts : array_like of int [C]
+        Galaxies per class.
+    n_clusters : int
+        K.
+
+    Returns
+    -------
+    float
+        In [0, 1]; 1 when every class has ``N / K`` galaxies and ``K = C``.
+    """
+    counts = np.sort(np.asarray(class_counts, np.float64))[::-1]
+    k = int(n_clusters)
+    if k < 1 or counts.sum() <= 0:
+        raise InputError(f"one_to_one_cap needs K >= 1 and some galaxies, got K={n_clusters} "
+                         f"and {counts.sum():g} galaxies")
+    size = counts.sum() / k
+    return float(np.minimum(counts[:k], size).sum() / counts.sum())
+
+
+def _one_to_one(table):
+    from scipy.optimize import linear_sum_assignment
+
     rows, cols = linear_sum_assignment(-table)
-    matched = int(table[rows, cols].sum())
-    return {"accuracy": matched / predicted.size, "n": int(predicted.size),
-            "mapping": {int(r): int(cc) for r, cc in zip(rows, cols)},
+    return int(table[rows, cols].sum()), {int(r): int(cc) for r, cc in zip(rows, cols)}
+
+
+def chance_accuracy(predicted, labels, n_clusters=None, n_classes=None, n_perm=200, seed=0):
+    """Both accuracies of random assignments with the same cluster sizes.
+
+    The clusters are shuffled among the galaxies (``n_perm`` times, from
+    ``numpy.random.default_rng([seed, 0xC1A])``).
+
+    Returns
+    -------
+    dict
+        ``majority`` and ``one_to_one``: ``mean`` and ``std`` over the
+        permutations.
+    """
+    predicted = np.asarray(predicted).ravel()
+    labels = np.asarray(labels).ravel()
+    base = _table(predicted, labels, n_clusters, n_classes)
+    k, c = base.shape
+    rng = np.random.default_rng([int(seed), 0xC1A])
+    maj, one = [], []
+    for _ in range(int(n_perm)):
+        table = np.zeros((k, c), np.int64)
+        np.add.at(table, (rng.permutation(predicted), labels), 1)
+        maj.append(table.max(axis=1).sum() / predicted.size)
+        one.append(_one_to_one(table)[0] / predicted.size)
+    return {"majority": {"mean": float(np.mean(maj)), "std": float(np.std(maj, ddof=1))},
+            "one_to_one": {"mean": float(np.mean(one)), "std": float(np.std(one, ddof=1))}}
+
+
+def clustering_accuracy(predicted, labels, n_clusters=None, n_classes=None):
+    """Clustering accuracy under the one-to-one and the majority cluster-to-class mappings.
+
+    One-to-one: ``ACC = max_m (1/N) sum_i 1[labels_i = m(predicted_i)]``
+    over one-to-one maps ``m`` from clusters to classes (Hungarian algorithm
+    on the contingency table); with more clusters than classes the unmatched
+    clusters count as wrong (and vice versa).  Majority: each cluster maps to
+    its most frequent class (Astorga 2021, Eq. 8.1, as the thesis's code
+    computes it), several clusters may map to one class, so it is never
+    below the one-to-one accuracy.
+
+    Parameters
+    ----------
+    predicted : array_like of int, shape [N]
+        Cluster of each galaxy, ``0 .. n_clusters-1``.
+    labels : array_like of int, shape [N]
+        True class of each galaxy, ``0 .. n_classes-1``.
+    n_clusters, n_classes : int, optional
+        Table sizes (default: the largest index + 1).
+
+    Returns
+    -------
+    dict
+        ``accuracy`` (one-to-one, float in [0, 1]) and its ``mapping``
+        (cluster -> class, matched clusters); ``majority_accuracy`` and
+        ``majority_mapping``; ``one_to_one_cap`` (:func:`one_to_one_cap` of the
+        class counts); ``n`` (galaxies); ``contingency`` (list of lists,
+        ``[n_clusters][n_classes]`` counts).
+    """
+    table = _table(predicted, labels, n_clusters, n_classes)
+    n = int(table.sum())
+    matched, mapping = _one_to_one(table)
+    majority = majority_mapping(table)
+    return {"accuracy": matched / n, "n": n, "mapping": mapping,
+            "majority_accuracy": float(table.max(axis=1).sum() / n),
+            "majority_mapping": majority,
+            "one_to_one_cap": one_to_one_cap(table.sum(axis=0), table.shape[0]),
             "contingency": table.tolist()}
 
 
@@ -101,7 +201,7 @@ def dataset_clustering(model, dataset_path, split="test", batch_size=128):
     model : object
         A live MPCC model with ``n_clusters`` and
         ``cluster_probabilities(stamp, psf)`` (e.g. a training checkpoint's
-        :class:`galsim_deep.training.mpcc.model.MPCC`).
+        :class:`galsim_deep.training.mpcc.gan.MPCC`).
     dataset_path : str or Path
         A stamp dataset with ``label`` (mock sources).
     split : {'test', 'train', 'all'}
@@ -134,23 +234,59 @@ def dataset_clustering(model, dataset_path, split="test", batch_size=128):
 
 
 # ------------------------------------------------------------------------------ evaluation
+def markdown_clustering(acc, class_names=()):
+    """Markdown lines of a clustering accuracy (both mappings, cap, chance, quartiles).
+
+    Parameters
+    ----------
+    acc : dict
+        :func:`clustering_accuracy`, with ``chance`` (:func:`chance_accuracy`)
+        and ``by_magnitude`` / ``majority_by_magnitude``
+        (:func:`accuracy_in_bins`) when measured.
+    class_names : sequence of str
+    """
+    def name(v):
+        return class_names[v] if class_names else str(v)
+
+    k = len(acc["contingency"])
+    chance = acc.get("chance", {})
+
+    def chance_text(key):
+        c = chance.get(key)
+        return "" if not c else f"; random assignments with the same cluster sizes: " \
+                                f"{c['mean']:.3f} ± {c['std']:.3f}"
+
+    lines = ["| mapping | accuracy | what it is |", "|---|---|---|",
+             f"| majority (each cluster to its most frequent class; the thesis's code) | "
+             f"**{acc['majority_accuracy']:.3f}** | several clusters may share a class"
+             f"{chance_text('majority')} |",
+             f"| one-to-one (Hungarian) | **{acc['accuracy']:.3f}** | at most "
+             f"{acc['one_to_one_cap']:.3f} for {k} equal-weight clusters on this class mix"
+             f"{chance_text('one_to_one')} |", "",
+             "* majority mapping: " + ", ".join(f"y={c} -> {name(v)}"
+                                              for c, v in acc["majority_mapping"].items()),
+             "* one-to-one mapping: " + ", ".join(f"y={c} -> {name(v)}"
+                                                 for c, v in acc["mapping"].items())]
+    if "majority_by_magnitude" in acc:
+        lines.append("* majority mapping in magnitude quartiles (mag_auto, brightest first): "
+                     + format_bins(acc["majority_by_magnitude"]))
+    if "by_magnitude" in acc:
+        lines.append("* one-to-one mapping in magnitude quartiles: "
+                     + format_bins(acc["by_magnitude"]))
+    return lines
+
+
 def _markdown(report):
     lines = [f"# Clusters of {report['model_name']} ({report['model']})", "",
              f"{report['n_galaxies']} galaxies of the {report['split']!r} split of "
              f"`{report['dataset']}`, {report['n_clusters']} clusters.", ""]
     acc = report.get("clustering")
     if acc:
-        lines += [f"* clustering accuracy (best one-to-one mapping, Eq. 8.1): "
-                  f"**{acc['accuracy']:.3f}**",
-                  "* mapping: " + ", ".join(f"y={k} -> {report['class_names'][v]}"
-                                            if report['class_names'] else f"y={k} -> {v}"
-                                            for k, v in acc["mapping"].items())]
-        if "by_magnitude" in acc:
-            lines.append("* accuracy of that mapping in magnitude quartiles (mag_auto): "
-                         + format_bins(acc["by_magnitude"]))
+        lines += markdown_clustering(acc, report["class_names"])
     rec = report["reconstruction"]
-    lines += [f"* reconstruction reduced chi2: median {rec['median_reduced_chi2']:.3f}, "
-              f"mean {rec['mean_reduced_chi2']:.3f}",
+    lines += [f"* reconstruction of the observed stamps (encode -> decode -> PSF) against the "
+              f"noisy stamp, reduced chi2: median {rec['median_reduced_chi2']:.3f}, "
+              f"mean {rec['mean_reduced_chi2']:.3f} (1 = the noise level)",
               f"* relative residual power: median {rec['median_relative_residual']:.4f}"
               + (f"; unconvolved reconstruction against the truth: median "
                  f"{rec['median_truth_residual']:.4f}" if "median_truth_residual" in rec else ""),
@@ -164,6 +300,35 @@ def _markdown(report):
         lines.append("")
     lines += [f"Figures: {', '.join(report['figures'])}", ""]
     return "\n".join(lines)
+
+
+def cluster_summary(assigned, labels, n_clusters, n_classes=None, magnitudes=None, seed=0):
+    """:func:`clustering_accuracy` with chance levels and both mappings per magnitude quartile.
+
+    Parameters
+    ----------
+    assigned, labels : ndarray [N] of int
+        Cluster and true class of each galaxy.
+    n_clusters : int
+    n_classes : int, optional
+    magnitudes : ndarray [N], optional
+        ``mag_auto`` (AB mag) for the quartiles.
+    seed : int
+        Seed of the chance permutations.
+
+    Returns
+    -------
+    dict
+        :func:`clustering_accuracy` plus ``chance`` and, with magnitudes,
+        ``by_magnitude`` (one-to-one) and ``majority_by_magnitude``.
+    """
+    out = clustering_accuracy(assigned, labels, n_clusters=n_clusters, n_classes=n_classes)
+    out["chance"] = chance_accuracy(assigned, labels, n_clusters, n_classes, seed=seed)
+    if magnitudes is not None:
+        out["by_magnitude"] = accuracy_in_bins(assigned, labels, out["mapping"], magnitudes)
+        out["majority_by_magnitude"] = accuracy_in_bins(assigned, labels,
+                                                        out["majority_mapping"], magnitudes)
+    return out
 
 
 def accuracy_in_bins(predicted, labels, mapping, values, n_bins=4):
@@ -244,9 +409,10 @@ def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0
     n_per_cluster : int
         Columns of the figures.
     validate : bool
-        Also run :func:`galsim_deep.validation.validate` (size, ellipticity,
-        Gini, M20, M, I, D of real, parametric and generated galaxies) into
-        ``out_dir/validation`` and quote its size and ellipticity means.
+        Also run the ``morphology`` measure of :func:`galsim_deep.validation.validate`
+        (size, ellipticity, Gini, M20, M, I, D of real, parametric, generated
+        and twin galaxies) into ``out_dir/validation`` and quote its size and
+        ellipticity means (``galsim-deep validate report`` runs every measure).
     validation_n : int
         Galaxies of the validation run.
     processes : int, optional
@@ -312,13 +478,10 @@ def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0
               "n_galaxies": int(len(idx)), "n_clusters": k, "class_names": class_names,
               "cluster_counts": np.bincount(assigned, minlength=k).tolist()}
     if labelled:
-        report["clustering"] = clustering_accuracy(
-            assigned, arrays["label"].astype(np.int64), n_clusters=k,
-            n_classes=len(class_names) or None)
-        if "mag_auto" in names:
-            report["clustering"]["by_magnitude"] = accuracy_in_bins(
-                assigned, arrays["label"], report["clustering"]["mapping"],
-                arrays["conditions"][:, names.index("mag_auto")])
+        report["clustering"] = cluster_summary(
+            assigned, arrays["label"].astype(np.int64), k, len(class_names) or None,
+            arrays["conditions"][:, names.index("mag_auto")] if "mag_auto" in names else None,
+            seed=seed)
 
     posterior = _batched(call("encode"), {"image": stamps, "psf": psfs}, batch_size, "encode",
                          progress)
@@ -350,8 +513,8 @@ def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0
                            cluster=np.full(len(cols), y, np.int32))["image"].numpy())
     labels = None
     if "clustering" in report and class_names:
-        # Name a cluster by its class in the best mapping (empty clusters stay unnamed).
-        mapping = report["clustering"]["mapping"]
+        # Name a cluster by its majority class (empty clusters stay unnamed).
+        mapping = report["clustering"]["majority_mapping"]
         counts = report["cluster_counts"]
         labels = [f"y = {y}: {class_names[mapping[y]]}" if y in mapping and counts[y]
                   else f"y = {y}" for y in range(k)]
@@ -365,7 +528,8 @@ def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0
     if "clustering" in report:
         figures.append(plot_contingency(report["clustering"]["contingency"],
                                         out_dir / FIGURES[2], class_names or None,
-                                        report["clustering"]["mapping"]))
+                                        report["clustering"]["mapping"],
+                                        majority=report["clustering"]["majority_mapping"]))
     report["figures"] = [p.name for p in figures]
 
     if validate:
@@ -373,7 +537,7 @@ def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0
 
         val = run_validation(model, dataset_path, out_dir / "validation", n=validation_n,
                              split=split, seed=seed, processes=processes,
-                             batch_size=batch_size, progress=progress)
+                             batch_size=batch_size, progress=progress, measures=["morphology"])
         report["validation"] = _size_ellipticity(val)
 
     write_json(report, out_dir / "clustering.json", sort_keys=True)

@@ -38,13 +38,14 @@ def _mean_cells(summary, sample, stat):
 def compare_reports(reports, out_path=None, statistics=tuple(COMPARED_STATISTICS)):
     """One Markdown table of several models' validation reports, side by side.
 
-    For each statistic: the real sample's mean, the twin sample's (the floor
-    set by the data, see :mod:`galsim_deep.validation.samples`) when the
-    first report has one, and, per model, the generated mean and its
+    For each statistic: the real sample's mean, the twin sample's (a
+    reference with its own measured bias, see
+    :mod:`galsim_deep.validation.samples`) when the first report has one, and, per model, the generated mean and its
     difference from the real mean with the bootstrap error.
-    When a report folder also holds ``clustering.json`` (from
-    :func:`galsim_deep.validation.clustering.evaluate_clusters`), the clustering accuracy and reconstruction
-    chi-squared are added.
+    When a report has a ``clustering`` section, or its folder holds
+    ``clustering.json`` (from
+    :func:`galsim_deep.validation.clustering.evaluate_clusters`), both
+    clustering accuracies are added.
 
     Parameters
     ----------
@@ -66,9 +67,9 @@ def compare_reports(reports, out_path=None, statistics=tuple(COMPARED_STATISTICS
     loaded = {label: _load_summary(p) for label, p in reports.items()}
     labels = list(loaded)
     first = loaded[labels[0]][0]
-    # The twin sample (mock data) is the same for every model: quoted once, as the floor.
+    # The twin sample (mock data) is the same for every model: quoted once, as a reference.
     twin = "twin" in first.get("samples", [])
-    header = "| statistic | real | " + ("twin (floor) | twin - real | " if twin else "") + \
+    header = "| statistic | real | " + ("twin (reference) | twin - real | " if twin else "") + \
         " | ".join(f"{lab}: generated | {lab}: gen - real" for lab in labels) + " |"
     lines = [header, "|" + "---|" * (2 + 2 * twin + 2 * len(labels))]
     for stat in statistics:
@@ -84,15 +85,20 @@ def compare_reports(reports, out_path=None, statistics=tuple(COMPARED_STATISTICS
         lines.append("| " + " | ".join(cells) + " |")
     extra = []
     for lab in labels:
-        folder = loaded[lab][1].parent
-        for candidate in (folder / "clustering.json", folder.parent / "clustering.json"):
-            if candidate.is_file():
-                c = json.loads(candidate.read_text())
-                acc = c.get("clustering", {}).get("accuracy")
-                extra.append(f"* {lab}: clustering accuracy {_num(acc, 3)}, reconstruction "
-                             f"median reduced chi2 "
-                             f"{_num(c['reconstruction']['median_reduced_chi2'], 3)}")
-                break
+        summary, path = loaded[lab]
+        folder = path.parent
+        section = summary.get("clustering")
+        if section is None:
+            for candidate in (folder / "clustering.json", folder.parent / "clustering.json"):
+                if candidate.is_file():
+                    section = json.loads(candidate.read_text()).get("clustering")
+                    break
+        if section:
+            majority = section.get("majority_accuracy")
+            extra.append(f"* {lab}: clustering accuracy {_num(section.get('accuracy'), 3)} "
+                         f"(one-to-one)"
+                         + ("" if majority is None else
+                            f", {_num(majority, 3)} (each cluster to its majority class)"))
     n = ", ".join(f"{lab}: {loaded[lab][0].get('n_galaxies')}" for lab in labels)
     text = "\n".join(lines) + f"\n\nGalaxies per report: {n}.\n"
     if extra:

@@ -302,50 +302,218 @@ def write_figures(measurements, conditions, summary, stamps, out_dir):
     return [out_dir / f for f in FIGURES]
 
 
+def _pm(value, error, scale=1.0, digits=3, suffix=""):
+    if value is None:
+        return "n/a"
+    err = "n/a" if error is None else format_number(error * scale, 2)
+    return f"{format_number(value * scale, digits)} ± {err}{suffix}"
+
+
+def headline_rows(report):
+    """The report's headline table: one row per measure, a column per sample.
+
+    Returns
+    -------
+    list of (str, str, str, str, str)
+        ``(measure, generated, parametric, twin, real)`` cells (empty when a
+        sample has no value).
+    """
+    rows = []
+    iso = report.get("isotropy")
+    if iso:
+        for label in ("generated (rotated)", "generated (unrotated)"):
+            s = iso["samples"].get(label)
+            if not s:
+                continue
+            cells = {}
+            for name, key in (("gen", label), ("par", "parametric"), ("twin", "twin"),
+                              ("real", "real")):
+                if name != "gen" and label != "generated (rotated)":
+                    cells[name] = ""
+                    continue
+                o = iso["samples"].get(key, {}).get("overall")
+                cells[name] = "" if not o else (
+                    f"{_pm(o['e1']['mean'], o['e1']['error'], 1e3, 2)}, "
+                    f"{_pm(o['e2']['mean'], o['e2']['error'], 1e3, 2)}"
+                    + ("" if iso["samples"][key]["passed"] else " **fails**"))
+            rows.append((f"isotropy: <e1>, <e2> [1e-3], {label.split(' ')[1][1:-1]} "
+                         f"(passes if within max(3σ, 2e-3))", cells["gen"], cells["par"],
+                         cells["twin"], cells["real"]))
+    sh = report.get("shear_response")
+    if sh:
+        def m_cell(k):
+            s = sh["samples"].get(k)
+            return "" if not s else _pm(s["m"], s["m_error"], 1e3, 3)
+
+        def c_cell(k):
+            s = sh["samples"].get(k)
+            return "" if not s else (f"{_pm(s['c1'], s['c1_error'], 1e4, 2)}, "
+                                     f"{_pm(s['c2'], s['c2_error'], 1e4, 2)}")
+        rows.append(("shear response m [1e-3] (REGAUSS, noiseless)", m_cell("generated"),
+                     m_cell("parametric"), m_cell("twin"), m_cell("real")))
+        rows.append(("shear response c1, c2 [1e-4]", c_cell("generated"),
+                     c_cell("parametric"), c_cell("twin"), c_cell("real")))
+    c2 = report.get("c2st")
+    if c2:
+        t = c2["tests"]
+
+        def acc(key):
+            r = t.get(key)
+            if not r or r.get("accuracy") is None:
+                return ""
+            return _pm(r["accuracy"], r["error"]) + (" (collapsed: uninformative)"
+                                                     if r.get("collapsed") else "")
+        rows.append(("C2ST accuracy against the real stamps (0.5 = indistinguishable)",
+                     acc("generated vs real"), acc("parametric vs real"), acc("twin vs real"),
+                     "0.5 by definition"))
+        if "noiseless generated vs truth" in t:
+            rows.append(("C2ST accuracy, noiseless unconvolved stamps against the truth",
+                         acc("noiseless generated vs truth"), "",
+                         acc("noiseless twin vs truth"), "0.5 by definition"))
+    pr = report.get("profiles")
+    if pr:
+        def frac(group, key):
+            s = pr[group].get(key)
+            return "" if not s or s["median"] is None else \
+                _pm(s["median"], s["median_error"], 100, 3, "%")
+        rows.append((f"flux in the outer {pr['width']}-pixel border, median", frac("border", "generated"),
+                     frac("border", "parametric"), frac("border", "twin"), frac("border", "truth")))
+        if pr["outside"]:
+            rows.append(("flux outside the truth's 99% circle, median",
+                         frac("outside", "generated"), frac("outside", "parametric"),
+                         frac("outside", "twin"), frac("outside", "truth")))
+    rec = report.get("reconstruction")
+    if rec:
+        e = rec["observed"]["estimates"]
+
+        def med(k):
+            s = e.get(k)
+            return "" if not s else _pm(s["median"], s["median_error"])
+        rows.append(("reconstruction chi2 in observed space vs the noiseless truth, median",
+                     med("model"), f"Sérsic {med('fitted_sersic')}; bulge+disk "
+                     f"{med('bulge_disk')}", "", f"{med('observed_stamp')} (its noise)"))
+    cl = report.get("clustering")
+    if cl:
+        rows.append(("clustering accuracy: majority / one-to-one (cap for equal clusters)",
+                     f"{cl['majority_accuracy']:.3f} / {cl['accuracy']:.3f} "
+                     f"({cl['one_to_one_cap']:.3f})", "", "", ""))
+    if "mean_differences" in report:
+        md = report["mean_differences"]
+
+        def rel(sample, stat):
+            d = md.get(sample, {}).get(stat)
+            if not d or d.get("relative_difference") is None:
+                return ""
+            return f"{100 * d['relative_difference']:+.1f}% ± {100 * d['relative_error']:.1f}%"
+        for stat, label in (("sigma_arcsec", "mean HSM size"), ("g", "mean |g|"),
+                            ("flux", "mean flux")):
+            rows.append((f"{label}, minus real", rel("generated", stat), rel("parametric", stat),
+                         rel("twin", stat), ""))
+    return rows
+
+
 def markdown_summary(report):
-    """The Markdown text of the summary table.
+    """The Markdown text of the report: headline table, then one section per measure.
 
     Parameters
     ----------
     report : dict
-        The report dict (``run`` metadata plus the output of
-        :func:`galsim_deep.validation.summary.summarize`).
+        The report dict (``run`` metadata, the output of
+        :func:`galsim_deep.validation.summary.summarize` when the morphology was
+        measured, and one section per measure).
 
     Returns
     -------
     str
     """
+    from .c2st import markdown_c2st
+    from .clustering import markdown_clustering
+    from .isotropy import markdown_isotropy
+    from .profiles import markdown_profiles
+    from .shear import markdown_shear
+    from .twin import markdown_twin_check
+
     run = report["run"]
-    ref = report["reference"]
-    others = [s for s in report["samples"] if s != ref]
-    stats = report["statistics"]
+    secs = run.get("seconds") or {}
     lines = [f"# Validation report: {run['model']}", "",
              f"- model: `{run['model']}` ({run.get('model_name', '')} "
              f"{run.get('model_version', '')})",
              f"- dataset: `{run['dataset']}` (source `{run['source']}`, split `{run['split']}`)",
-             f"- galaxies: {report['n_galaxies']}, seed {run['seed']}, "
-             f"stamps {run['stamp_size']}x{run['stamp_size']} at {run['pixel_scale']}\"/pixel",
-             f"- measured with {run['processes']} processes in {run['measure_seconds']:.1f} s "
-             f"(total {run['total_seconds']:.1f} s)", "",
+             f"- galaxies: {report.get('n_galaxies', run.get('n_requested'))}, seed "
+             f"{run['seed']}, stamps {run['stamp_size']}x{run['stamp_size']} at "
+             f"{run['pixel_scale']}\"/pixel; generated galaxies "
+             f"{'rotated by random angles as model.sample gives them' if run.get('rotated', True) else 'in the network orientation (unrotated)'}",
+             f"- command: `{run.get('command', '')}`",
+             f"- time: {run['total_seconds']:.0f} s in all ("
+             + ", ".join(f"{k} {v:.0f} s" for k, v in secs.items()) + f"), "
+             f"{run['processes']} worker processes"
+             + (f", {run['cpu_seconds']:.0f} CPU seconds" if run.get("cpu_seconds") else ""),
+             ""]
+    if run.get("skipped"):
+        lines += ["Skipped: " + "; ".join(f"{k} ({v})" for k, v in run["skipped"].items()), ""]
+    rows = headline_rows(report)
+    if rows:
+        lines += ["## Headline", "",
+                  "Each measure beside its references (± one standard error). The twin is a "
+                  "reference with its own measured bias (see the twin check), not a floor.", "",
+                  "| measure | generated | parametric | twin | real |", "|---|---|---|---|---|"]
+        lines += [f"| {' | '.join(r)} |" for r in rows]
+        lines.append("")
+    if report.get("twin_check"):
+        lines += markdown_twin_check(report["twin_check"])
+    if report.get("isotropy"):
+        lines += markdown_isotropy(report["isotropy"])
+    if report.get("shear_response"):
+        lines += markdown_shear(report["shear_response"])
+    if report.get("c2st"):
+        lines += markdown_c2st(report["c2st"])
+    if report.get("profiles"):
+        lines += markdown_profiles(report["profiles"])
+    if report.get("reconstruction"):
+        from .reconstruction import markdown_reconstruction
+
+        rec = markdown_reconstruction(report["reconstruction"])
+        lines += ["## Reconstructions", "", "The full tables are in "
+                  "[reconstruction.md](reconstruction.md)."] + rec[4:]
+    if report.get("clustering"):
+        cl = report["clustering"]
+        lines += ["## Clustering", "",
+                  f"{sum(cl['cluster_counts'])} galaxies of the {cl['split']!r} split, "
+                  f"{cl['n_clusters']} clusters, {len(cl['class_names'])} classes.", ""]
+        lines += markdown_clustering(cl, cl["class_names"]) + [""]
+    if "means" in report:
+        lines += _markdown_morphology(report)
+    return "\n".join(lines)
+
+
+def _markdown_morphology(report):
+    """The morphology sections (means, differences, distances, residuals, failures)."""
+    run = report["run"]
+    ref = report["reference"]
+    others = [s for s in report["samples"] if s != ref]
+    stats = report["statistics"]
+    lines = ["## Morphology", "",
              "Statistics: HSM adaptive moments (size sigma = det(Q)^1/4, ellipticity g), "
              "flux = stamp sum, statmorph Gini, M20, multimode M, intensity I, deviation D. "
              "Errors are bootstrap standard errors over galaxies.", ""]
     if "twin" in report["samples"]:
-        lines += ["The twin sample is what a perfect conditional generator would give: the "
-                  "noiseless truth of the training galaxy nearest in the model's conditions "
+        lines += ["The twin sample is what a conditional generator that draws real galaxies "
+                  "would give: the training galaxy nearest in the model's conditions "
                   f"(median distance {format_number(run.get('twin_median_distance'), 3)} standard "
-                  "deviations), observed with each galaxy's PSF and noise. Its size and flux "
-                  "scatters are the floor set by the data for a model conditioned on those "
-                  "columns; its distances, what a perfect model reaches with this many "
-                  "galaxies.", ""]
-    lines += ["## Means", "",
+                  "deviations), drawn "
+                  + ("from its analytic profile" if run.get("twin_rendering", {}).get("method")
+                     == "analytic" else "from its truth image")
+                  + " with each galaxy's PSF and noise. Its residuals show how much galaxies "
+                  "sharing a catalog row differ; it is a reference with its own measured bias, "
+                  "not a floor: a model whose galaxies vary too little scores below it.", ""]
+    lines += ["### Means", "",
               "| statistic | " + " | ".join(report["samples"]) + " |",
               "|---|" + "---|" * len(report["samples"])]
     for stat in stats:
         row = [format_pm(report["means"][stat][s]["mean"], report["means"][stat][s]["error"])
                for s in report["samples"]]
         lines.append(f"| {stat} | " + " | ".join(row) + " |")
-    lines += ["", f"## Differences of means to {ref}", "",
+    lines += ["", f"### Differences of means to {ref}", "",
               "| statistic | " + " | ".join(f"{s} - {ref}" for s in others) + " | "
               + " | ".join(f"{s} relative" for s in others) + " |",
               "|---|" + "---|" * (2 * len(others))]
@@ -356,7 +524,7 @@ def markdown_summary(report):
                   f"{100 * d['relative_difference']:.2f}% ± {100 * d['relative_error']:.2f}%"
                   for d in diffs]
         lines.append(f"| {stat} | " + " | ".join(cells) + " |")
-    lines += ["", f"## Distances to {ref} (Wasserstein, Kolmogorov-Smirnov)", "",
+    lines += ["", f"### Distances to {ref} (Wasserstein, Kolmogorov-Smirnov)", "",
               "| statistic | " + " | ".join(f"W {s}" for s in others) + " | "
               + " | ".join(f"KS {s} (p)" for s in others) + " |",
               "|---|" + "---|" * (2 * len(others))]
@@ -365,7 +533,7 @@ def markdown_summary(report):
         cells = [format_number(x["wasserstein"]) for x in d]
         cells += [f"{format_number(x['ks_statistic'], 3)} ({format_number(x['ks_pvalue'], 2)})" for x in d]
         lines.append(f"| {stat} | " + " | ".join(cells) + " |")
-    lines += ["", f"## Size and flux residuals against {ref}", "",
+    lines += ["", f"### Size and flux residuals against {ref}", "",
               "Relative size residual (sigma - sigma_real) / sigma_real and magnitude residual "
               "-2.5 log10(flux / flux_real): median and robust scatter (half the 16-84% range).",
               "", "| sample | size median | size scatter | mag median | mag scatter |",
@@ -387,18 +555,18 @@ def markdown_summary(report):
                     lines.append(f"| {format_number(b['edges'][k], 4)} - {format_number(b['edges'][k + 1], 4)} | "
                                  f"{format_number(b['center'][k], 4)} | {b['count'][k]} | "
                                  f"{format_number(b['median'][k], 3)} | {format_number(b['scatter'][k], 3)} |")
-    lines += ["", "## Failed measurements (fraction)", "",
+    lines += ["", "### Failed measurements (fraction)", "",
               "| sample | any | any flag | " + " | ".join(stats) + " |",
               "|---|---|---|" + "---|" * len(stats)]
     for s in report["samples"]:
         f = report["failure_fractions"][s]
         lines.append(f"| {s} | {format_number(f['any'], 3)} | {format_number(f.get('any_flag'), 3)} | "
                      + " | ".join(format_number(f[st], 3) for st in stats) + " |")
-    lines += ["", "## Figures", ""]
+    lines += ["", "### Figures", ""]
     for name in FIGURES:
         lines.append(f"![{name[:-4]}]({name})")
     lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 def write_markdown(report, path):

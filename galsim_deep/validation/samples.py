@@ -15,17 +15,26 @@ noise power spectrum (Lanusse et al. 2020, section 4.4):
     truncated far outside the stamp (:func:`parametric_profile`), convolved
     with the PSF, plus noise.
 ``generated``
-    A model sample conditioned on the galaxy's own conditioning columns
-    (:meth:`galsim_deep.GenerativeGalaxyModel.sample`), convolved with the PSF,
+    A model sample conditioned on the galaxy's own conditioning columns, as
+    :meth:`galsim_deep.GenerativeGalaxyModel.sample` gives it: rotated by its
+    own uniformly random angle (:func:`galsim_deep.model.rotation_angles`;
+    ``rotate=False``: the network's own orientation), convolved with the PSF,
     plus noise.
 ``twin`` (datasets with a ``truth`` field: the mock sources)
-    What a *perfect* conditional generator would give: the noiseless truth of
-    another real galaxy, the one of the training split nearest in the model's
-    conditioning columns (:func:`select_twins`), observed exactly as the
-    generated sample is (the galaxy's PSF and noise).  Its residuals against
-    ``real`` are the floor set by the data itself: the spread of sizes, shapes
-    and fluxes among galaxies that share a catalog row, which no model
-    conditioned on those columns can go below.
+    A *reference*, what a conditional generator that draws real galaxies
+    would give: another real galaxy, the one of the training split nearest in
+    the model's conditioning columns (:func:`select_twins`), observed with
+    this galaxy's PSF and noise.  Its residuals against ``real`` show the
+    spread of sizes, shapes and fluxes among galaxies that share a catalog
+    row.  It is a reference with its own measured bias, not a floor: a model
+    whose galaxies vary less than real ones at fixed conditions scores below
+    it.  The twin is drawn from its **analytic** profile, rebuilt from the
+    mock build (:mod:`~galsim_deep.validation.mock_truth`), exactly as the
+    real stamps were drawn; an ``InterpolatedImage`` of its pixel-sampled
+    truth (``twin_rendering='truth'``, and the fallback when the profile
+    cannot be rebuilt) is a fainter, less concentrated galaxy than the real
+    stamp shows (the cusps of bulges fall between pixel centres), which
+    biased the twin's flux and ellipticity (see the report's ``twin_check``).
 
 The PSF is the dataset's ``psf`` image, an *effective* PSF (pixel response
 included) centred on pixel ``(S//2, S//2)``, used as a
@@ -40,8 +49,10 @@ white noise; the noise already in the real stamps is left as it is.  Every
 draw is seeded: the galaxy of example index ``j`` in the dataset gets the
 noise of ``numpy.random.default_rng([seed, j, k])`` (``k`` = 1 parametric, 2
 generated, 3 twin), and the ``i``-th selected galaxy the ``i``-th latent numbers of
-``galsim.BaseDeviate(model_seed(seed))``, so a run is reproducible and its
-stamps do not depend on the batch size or the number of worker processes.
+``galsim.BaseDeviate(model_seed(seed))`` and the ``i``-th angle of
+:func:`galsim_deep.model.rotation_angles` for that deviate (as ``model.sample``
+would), so a run is reproducible and its stamps do not depend on the batch
+size or the number of worker processes.
 """
 import math
 from dataclasses import dataclass, field
@@ -49,14 +60,19 @@ from dataclasses import dataclass, field
 import numpy as np
 from ..errors import InputError, MissingFieldError
 
-__all__ = ["SAMPLES", "ValidationSamples", "select_galaxies", "select_twins", "psf_profile",
+__all__ = ["SAMPLES", "TWIN_RENDERINGS", "ValidationSamples", "select_galaxies", "select_twins", "psf_profile",
            "parametric_profile", "truth_profile", "model_seed", "noise_field", "observe",
            "draw_samples"]
 
 #: Names of the samples, in report order (``twin`` only for datasets with a truth).
 SAMPLES = ("real", "parametric", "generated", "twin")
 
-_NOISE_STREAM = {"parametric": 1, "generated": 2, "twin": 3}
+_NOISE_STREAM = {"parametric": 1, "generated": 2, "twin": 3, "own_truth_image": 4,
+                 "own_analytic": 5, "twin_truth_image": 6}
+
+#: How the twin sample is drawn: ``'analytic'`` (its rebuilt profile, as the real stamps
+#: were drawn; the default) or ``'truth'`` (an InterpolatedImage of its stored truth).
+TWIN_RENDERINGS = ("analytic", "truth")
 
 
 @dataclass
@@ -89,6 +105,30 @@ class ValidationSamples:
         Example index of each galaxy's twin (None without a twin sample).
     twin_distance : ndarray [N] or None
         Distance of each twin in conditioning space (standard deviations).
+    psfs : ndarray [N, S, S] or None
+        Each galaxy's effective PSF image.
+    parametric : ndarray [N, 5] or None
+        Each galaxy's parametric row.
+    labels : ndarray [N] or None
+        Mock morphology class of each galaxy (None without labels).
+    class_names : list of str
+    unconvolved : dict of str -> ndarray [N, S, S]
+        Noiseless, unconvolved stamps: ``generated`` (the network's output,
+        before the rotation), ``truth`` and ``twin`` (stored truths, mock data).
+    profiles : dict of str -> list
+        Analytic profiles (``galsim.GSObject`` or None where not rebuilt) of the
+        ``real`` galaxies and their ``twin`` s (mock data).
+    rotated : bool
+        Whether the generated galaxies were rotated.
+    angles : ndarray [N] or None
+        Their rotation angles (radians).
+    twin_rendering : dict
+        How the twins were drawn: ``method`` (``'analytic'``, ``'partial'`` or
+        ``'truth'``) and the checks of :func:`~galsim_deep.validation.mock_truth.analytic_profiles`.
+    noiseless_real : ndarray [N, S, S] or None
+        Mock data: each galaxy's observed stamp without its noise (its rebuilt
+        profile through its PSF; the truth image through it where the
+        profile could not be rebuilt).
     """
 
     stamps: dict
@@ -102,6 +142,16 @@ class ValidationSamples:
     failed_draws: dict = field(default_factory=dict)
     twin_index: np.ndarray = None
     twin_distance: np.ndarray = None
+    psfs: np.ndarray = None
+    parametric: np.ndarray = None
+    labels: np.ndarray = None
+    class_names: list = field(default_factory=list)
+    unconvolved: dict = field(default_factory=dict)
+    profiles: dict = field(default_factory=dict)
+    rotated: bool = True
+    angles: np.ndarray = None
+    twin_rendering: dict = field(default_factory=dict)
+    noiseless_real: np.ndarray = None
 
 
 def model_seed(seed):
@@ -371,7 +421,8 @@ def observe(profile, psf, stamp_size, pixel_scale, noise_power, seed):
 
 
 def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=None,
-                 sersic_prec=0.05, twin=None, progress=True):
+                 sersic_prec=0.05, twin=None, progress=True, rotate=True,
+                 twin_rendering="analytic", cache=None):
     """Draw the real, parametric, generated (and twin) samples of a dataset split.
 
     Parameters
@@ -397,15 +448,31 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
         has a ``truth`` field.
     progress : bool
         Show tqdm progress bars.
+    rotate : bool
+        Rotate each generated galaxy by its own random angle, as
+        :meth:`~galsim_deep.GenerativeGalaxyModel.sample` does by default
+        (False: the network's own orientation).
+    twin_rendering : {'analytic', 'truth'}
+        Draw the twins from their rebuilt analytic profiles (as the real stamps
+        were drawn; falls back to the truth image galaxy by galaxy where the
+        profile cannot be rebuilt) or from InterpolatedImages of their stored
+        truths.
+    cache : callable, optional
+        ``cache(name, fn)`` returns ``fn()`` or its saved result: the
+        model-independent draws (parametric and twin stamps, rebuilt profiles,
+        noiseless real stamps) go through it, so that the validation of
+        several models on the same galaxies draws them once.
 
     Returns
     -------
     ValidationSamples
     """
-    from tqdm.auto import tqdm
-
     from ..datasets.reader import StampDataset
+    from ..model import as_deviate, rotation_angles
 
+    if twin_rendering not in TWIN_RENDERINGS:
+        raise InputError(f"twin_rendering must be one of {TWIN_RENDERINGS}, got "
+                         f"{twin_rendering!r}")
     fields = ["stamp", "psf", "noise_variance", "noise_power", "parametric", "conditions"]
     with StampDataset(dataset_path) as dataset:
         names = list(dataset.condition_names)
@@ -419,10 +486,13 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
             raise InputError(f"the {split!r} split of {dataset_path} is empty; use --split all "
                              f"or another split")
         idx = split_index[select_galaxies(len(split_index), n, seed)]
-        arrays = dataset.read(idx, fields)
+        has_truth = "truth" in dataset.fields
+        has_label = "label" in dataset.fields
+        arrays = dataset.read(idx, fields + (["truth"] if has_truth else [])
+                              + (["label"] if has_label else []))
         size, scale = int(dataset.stamp_size), float(dataset.pixel_scale)
         source = str(dataset.source)
-        has_truth = "truth" in dataset.fields
+        class_names = list(dataset.class_names) if has_label else []
         if twin and not has_truth:
             raise InputError(f"the twin sample needs the noiseless truth, which {dataset_path} "
                              f"(source {source}) does not have; only mock datasets do: "
@@ -444,9 +514,67 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
                   for k, name in enumerate(names)}
     count = len(idx)
 
-    out = {"real": stamps}
-    failed = {"parametric": 0, "generated": 0}
+    def references():
+        return _reference_draws(dataset_path, idx, psfs, noise_power, parametric, size, scale,
+                                seed, sersic_prec, has_truth, twin_index,
+                                twin_truth if twin_index is not None else None,
+                                twin_rendering, progress)
 
+    refs = references() if cache is None else cache("reference_draws", references)
+    out = {"real": stamps, "parametric": refs["parametric"]}
+    failed = {"parametric": refs["failed"]["parametric"], "generated": 0}
+    unconvolved, profiles = {}, dict(refs["profiles"])
+
+    # Generated stamps are drawn batch by batch as model.sample makes them: the same latent
+    # numbers and the same rotation angles (read from the deviate before it is used), so
+    # that only one batch of InterpolatedImage profiles is alive at a time.  The network's
+    # own (unrotated) stamps are kept for the clean-profile measures.
+    cat = {q: conditions[q] for q in model.quantities}
+    rng = as_deviate(model_seed(seed))
+    angles = rotation_angles(count, rng) if rotate else None
+    gen = np.empty((count, size, size))
+    native = np.empty((count, model.stamp_size, model.stamp_size), np.float32)
+    i = 0
+    for images in model.sample_arrays(cat, rng=rng, batch_size=batch_size, progress=progress,
+                                      rotate=False):
+        for array in images:
+            native[i] = array
+            prof = model.profile(array, angle=None if angles is None else angles[i])
+            gen[i] = observe(prof, psf_profile(psfs[i], scale), size, scale, noise_power[i],
+                             [int(seed), int(idx[i]), _NOISE_STREAM["generated"]])
+            failed["generated"] += int(np.isnan(gen[i, 0, 0]))
+            i += 1
+    out["generated"] = gen
+    unconvolved["generated"] = native
+    if has_truth:
+        unconvolved["truth"] = np.asarray(arrays["truth"], np.float64)
+    if twin_index is not None:
+        unconvolved["twin"] = np.asarray(twin_truth, np.float64)
+        out["twin"] = refs["twin"]
+        failed["twin"] = refs["failed"]["twin"]
+    rendering = refs["rendering"]
+
+    return ValidationSamples(stamps=out, noise_variance=noise_variance,
+                             noise_power=noise_power, conditions=conditions, index=idx,
+                             pixel_scale=scale, stamp_size=size, source=source,
+                             failed_draws=failed, twin_index=twin_index,
+                             twin_distance=twin_distance, psfs=psfs, parametric=parametric,
+                             labels=(np.asarray(arrays["label"], np.int64) if has_label
+                                     else None),
+                             class_names=class_names, unconvolved=unconvolved,
+                             profiles=profiles, rotated=bool(rotate), angles=angles,
+                             twin_rendering=rendering, noiseless_real=refs["noiseless_real"])
+
+
+def _reference_draws(dataset_path, idx, psfs, noise_power, parametric, size, scale, seed,
+                     sersic_prec, has_truth, twin_index, twin_truth, twin_rendering, progress):
+    """The model-independent part of :func:`draw_samples` (see its ``cache``)."""
+    from tqdm.auto import tqdm
+
+    from .mock_truth import analytic_profiles, render_observed
+
+    count = len(idx)
+    failed = {"parametric": 0}
     par = np.empty((count, size, size))
     for i in tqdm(range(count), desc="parametric", unit="gal", disable=not progress):
         try:
@@ -458,35 +586,39 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
         par[i] = observe(gal, psf_profile(psfs[i], scale), size, scale, noise_power[i],
                          [int(seed), int(idx[i]), _NOISE_STREAM["parametric"]])
         failed["parametric"] += int(np.isnan(par[i, 0, 0]))
-    out["parametric"] = par
+    refs = {"parametric": par, "failed": failed, "profiles": {}, "rendering": {},
+            "noiseless_real": None, "twin": None}
+    if has_truth:
+        profs, refs["rendering"]["real"] = analytic_profiles(
+            dataset_path, idx, progress=progress, desc="analytic profiles (real)")
+        refs["profiles"]["real"] = profs
+        from ..datasets.reader import StampDataset
 
-    # Generated stamps are drawn batch by batch (as model.sample would make them:
-    # the same latent numbers, the same profiles), so that only one batch of
-    # InterpolatedImage profiles is alive at a time.
-    cat = {q: conditions[q] for q in model.quantities}
-    gen = np.empty((count, size, size))
-    i = 0
-    for images in model.sample_arrays(cat, rng=model_seed(seed), batch_size=batch_size,
-                                      progress=progress):
-        for array in images:
-            gen[i] = observe(model.profile(array), psf_profile(psfs[i], scale), size, scale,
-                             noise_power[i], [int(seed), int(idx[i]), _NOISE_STREAM["generated"]])
-            failed["generated"] += int(np.isnan(gen[i, 0, 0]))
-            i += 1
-    out["generated"] = gen
-
+        with StampDataset(dataset_path) as data:
+            truth = data.read(idx, ["truth"])["truth"]
+        noiseless = np.empty((count, size, size))
+        for k in tqdm(range(count), desc="noiseless real", unit="gal", disable=not progress):
+            prof = profs[k] if profs[k] is not None else truth_profile(truth[k], scale)
+            noiseless[k] = render_observed(prof, psf_profile(psfs[k], scale), size, scale)
+        refs["noiseless_real"] = noiseless
     if twin_index is not None:
+        profs, info = analytic_profiles(dataset_path, twin_index, progress=progress,
+                                        desc="analytic profiles (twins)")
+        refs["profiles"]["twin"] = profs
+        refs["rendering"]["twin"] = info
         tw = np.empty((count, size, size))
         failed["twin"] = 0
-        for i in tqdm(range(count), desc="twin", unit="gal", disable=not progress):
-            tw[i] = observe(truth_profile(twin_truth[i], scale), psf_profile(psfs[i], scale),
-                            size, scale, noise_power[i],
-                            [int(seed), int(idx[i]), _NOISE_STREAM["twin"]])
-            failed["twin"] += int(np.isnan(tw[i, 0, 0]))
-        out["twin"] = tw
-
-    return ValidationSamples(stamps=out, noise_variance=noise_variance,
-                             noise_power=noise_power, conditions=conditions, index=idx,
-                             pixel_scale=scale, stamp_size=size, source=source,
-                             failed_draws=failed, twin_index=twin_index,
-                             twin_distance=twin_distance)
+        used = 0
+        for k in tqdm(range(count), desc="twin", unit="gal", disable=not progress):
+            prof = profs[k] if twin_rendering == "analytic" else None
+            used += prof is not None
+            if prof is None:
+                prof = truth_profile(twin_truth[k], scale)
+            tw[k] = observe(prof, psf_profile(psfs[k], scale), size, scale, noise_power[k],
+                            [int(seed), int(idx[k]), _NOISE_STREAM["twin"]])
+            failed["twin"] += int(np.isnan(tw[k, 0, 0]))
+        refs["twin"] = tw
+        refs["rendering"]["method"] = ("truth" if used == 0 else
+                                       "analytic" if used == count else "partial")
+        refs["rendering"]["n_analytic"] = int(used)
+    return refs

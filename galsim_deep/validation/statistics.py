@@ -235,24 +235,60 @@ def measure_hsm(image, pixel_scale, badpix=None, guess_sigmas=(5.0, 2.0, 10.0)):
             "hsm_flux": nan, "ok": False}
 
 
+#: Position tolerance (pixels) of the asymmetry centre behind the Gini segmentation
+#: (statmorph uses 1e-6 pixel).  Changes Gini and M20 by less than 2e-4 on 64x64 mock
+#: stamps (M, I, D not at all) and saves a third of the measuring time.
+ASYMMETRY_CENTER_XTOL = 1e-3
+
+
 def _morphology_class():
     """statmorph's SourceMorphology, restricted to Gini, M20 and M, I, D.
 
     statmorph evaluates every statistic it knows in its constructor
     (including Sérsic fits); the subclass evaluates only those needed here,
-    with statmorph's own code.  Falls back to the full class if statmorph's
-    internals change.
+    with statmorph's own code, and finds the asymmetry centre (through which
+    the Petrosian radius sets the Gini segmentation) to
+    :data:`ASYMMETRY_CENTER_XTOL` pixels instead of 1e-6.  Falls back to the
+    full class if statmorph's internals change.
     """
     import statmorph
 
     base = statmorph.SourceMorphology
     if not hasattr(base, "_calculate_morphology"):
         return base
+    needed = ("_asymmetry_function", "_cutout_stamp_maskzeroed", "_xc_stamp",
+              "_petro_fraction_cas", "_rpetro_circ_centroid", "_x_maxval_stamp")
+    fast_center = all(hasattr(base, name) for name in needed)
+
+    from astropy.utils import lazyproperty
 
     class _GiniM20MID(base):
         def _calculate_morphology(self):
             for name in MORPHOLOGY_STATISTICS:
                 _ = self[name]
+
+        if fast_center:
+            @lazyproperty
+            def _asymmetry_center(self):
+                # statmorph's own search (statmorph 0.7), with a looser position tolerance.
+                from scipy import optimize
+
+                args = (self._cutout_stamp_maskzeroed, "cas")
+                centroid = np.array([self._xc_stamp, self._yc_stamp])
+                center = optimize.fmin(self._asymmetry_function, centroid, args=args,
+                                       xtol=ASYMMETRY_CENTER_XTOL, disp=False)
+                dist = self._petro_fraction_cas * self._rpetro_circ_centroid
+                if np.linalg.norm(center - centroid) > dist:
+                    self.flag = max(self.flag, 1)
+                    brightest = np.array([self._x_maxval_stamp, self._y_maxval_stamp])
+                    center = optimize.fmin(self._asymmetry_function, brightest, args=args,
+                                           xtol=ASYMMETRY_CENTER_XTOL, disp=False)
+                    if np.linalg.norm(center - brightest) > dist:
+                        self.flag = 2
+                        center = centroid
+                if self._cutout_stamp_maskzeroed[int(center[1]), int(center[0])] == 0:
+                    self.flag = 2
+                return center
 
     return _GiniM20MID
 
@@ -433,7 +469,18 @@ def worker_pool(processes=None):
     if processes < 1:
         raise InputError(f"processes must be >= 1, got {processes}")
     return ProcessPoolExecutor(max_workers=processes,
-                               mp_context=multiprocessing.get_context("spawn"))
+                               mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker)
+
+
+def _init_worker():
+    """One BLAS thread per worker: the workers already use every core, and BLAS threads
+    competing for them make the many small linear-algebra calls several times slower."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - comes with scikit-learn
+        return
+    threadpool_limits(limits=1)
 
 
 def measure_stamps(stamps, pixel_scale, noise_variance, noise_power=None, settings=None,
