@@ -23,6 +23,9 @@ convolved with the band's PSF, with BTK's shifts, shear, rotation and noise::
 It needs the optional extra ``[btk]`` (``pip install "galsim_deep[btk]"``);
 importing this module without BTK raises an ``ImportError`` naming it.  See
 ``docs/btk.rst``.
+
+Length: one BTK generator with the two catalog adapters it needs (CatSim sizes, the
+COSMOS example); half of the lines are docstrings of BTK's interface.
 """
 from ._extras import require
 

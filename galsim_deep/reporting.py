@@ -15,7 +15,7 @@ import numpy as np
 
 from ._io import atomic_path
 
-__all__ = ["new_figure", "save_figure", "jsonable", "write_json", "write_text",
+__all__ = ["new_figure", "save_figure", "plot_examples", "jsonable", "write_json", "write_text",
            "format_number", "format_pm"]
 
 
@@ -63,6 +63,40 @@ def save_figure(fig, path, dpi=110):
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=dpi, format="png")
     return path
+
+
+def plot_examples(stamps, path, n=8):
+    """A gallery of the first ``n`` galaxies in each sample (rows), same stretch per column.
+
+    Parameters
+    ----------
+    stamps : dict of str -> ndarray [N, S, S]
+        Observed stamps of each sample.
+    path : str or Path
+        PNG file to write.
+    n : int
+        Number of galaxies shown.
+    """
+    samples = list(stamps)
+    count = min(n, len(next(iter(stamps.values()))))
+    fig, axes = new_figure(len(samples), max(1, count), size=(1.5, 1.6))
+    for c in range(count):
+        ref = np.asarray(stamps[samples[0]][c], dtype=np.float64)
+        finite = ref[np.isfinite(ref)]
+        peak = float(np.max(finite)) if finite.size else 1.0
+        noise = float(np.std(finite[finite < np.percentile(finite, 50)])) if finite.size else 1.0
+        soft = max(noise, 1e-3 * abs(peak), 1e-30)
+        vmax = np.arcsinh(max(peak, soft) / soft)
+        for r, s in enumerate(samples):
+            ax = axes[r, c]
+            ax.imshow(np.arcsinh(np.asarray(stamps[s][c], dtype=np.float64) / soft),
+                      origin="lower", cmap="magma", vmin=-1.0, vmax=vmax)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(s)
+    fig.suptitle("Examples (arcsinh stretch, same per column)")
+    save_figure(fig, path)
 
 
 def jsonable(obj):

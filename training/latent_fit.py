@@ -309,7 +309,7 @@ def write_latent_fit_report(report, out_dir, n_examples=8):
     """
     from galsim_deep._io import atomic_path
     from galsim_deep.reporting import write_json
-    from galsim_deep.validation.report import plot_examples
+    from galsim_deep.reporting import plot_examples
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

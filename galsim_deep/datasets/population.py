@@ -66,6 +66,9 @@ Populations
        bulge/disk size ratio and its morphology class mix are the donor's
        (**assumption**: galaxy shapes and the mix of structures do not change
        between I = 22.5 and 25.2, only sizes and redshifts do).
+
+Length: the two populations (the example's 100 galaxies, COSMOS to 25.2) and their
+number counts; the 25.2 population extends the first and needs its internals.
 """
 import math
 

@@ -21,6 +21,10 @@
   the figures of :mod:`~galsim_deep.validation.cluster_figures`, optionally
   with the size, ellipticity and morphology comparison of
   :func:`galsim_deep.validation.validate`.
+
+Length: one measure, from contingency tables (both mappings, the one-to-one cap, chance
+level) to the dataset pass, per-magnitude bins and the Markdown section; the figures are
+in :mod:`~galsim_deep.validation.cluster_figures`.
 """
 from pathlib import Path
 

@@ -42,6 +42,10 @@ is saved under ``OUT/.cache-<fingerprint>/``, so an interrupted run resumes
 where it stopped (the fingerprint covers the model, the dataset, the
 selection, the seed and every setting, so a changed input never reuses stale
 results); the cache is removed once the report is complete.
+
+Length: the driver of ``galsim-deep validate report``: the measure registry, the caches
+that let an interrupted run resume and let other models reuse the references, timing,
+and one small runner per measure; the measures themselves live in their modules.
 """
 import hashlib
 import json

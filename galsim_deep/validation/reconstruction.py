@@ -37,6 +37,9 @@ convention (a Sérsic fit); read it with that caveat.
 Works for every module with ``encode`` and ``decode`` signatures (both
 families) on mock data (the truth is needed).  ``galsim-deep validate
 reconstruct`` runs it and writes JSON, Markdown and PNGs.
+
+Length: one measure with its two metrics (observed-space chi2, the unconvolved residual
+kept as a secondary one), its mock-truth loading and its report.
 """
 from pathlib import Path
 
@@ -281,6 +284,15 @@ def by_class(res, labels, class_names, reference="model", key="fraction_model_be
     return out
 
 
+def _require_truth_fields(data, dataset, fields):
+    """Raise MissingFieldError unless the open dataset has every field (mock truth)."""
+    missing = [f for f in fields if f not in data.fields]
+    if missing:
+        raise MissingFieldError(f"{dataset} has no {missing} field (only mock datasets know the "
+                                f"truth); build one with galsim-deep dataset build --source "
+                                f"mock-cosmos")
+
+
 def mock_split_arrays(dataset, split, fields, n=None):
     """The first ``n`` galaxies of a split of a mock dataset, with their class labels.
 
@@ -314,11 +326,7 @@ def mock_split_arrays(dataset, split, fields, n=None):
     from galsim_deep.datasets.reader import StampDataset
 
     with StampDataset(dataset) as data:
-        missing = [f for f in fields if f not in data.fields]
-        if missing:
-            raise MissingFieldError(f"{dataset} has no {missing} field (only mock datasets know the "
-                           f"truth); build one with galsim-deep dataset build --source "
-                           f"mock-cosmos")
+        _require_truth_fields(data, dataset, fields)
         class_names = data.class_names
         arrays = data.arrays(split, fields=list(fields) + (["label"] if class_names else []))
     if n is not None:
@@ -389,11 +397,7 @@ def reconstruction_report(model, dataset, split="test", n=None, progress=False, 
     else:
         chosen = np.asarray(indices, np.int64)
         with StampDataset(dataset) as data:
-            missing = [f for f in fields if f not in data.fields]
-            if missing:
-                raise MissingFieldError(f"{dataset} has no {missing} field (only mock datasets "
-                                        f"know the truth); build one with galsim-deep dataset "
-                                        f"build --source mock-cosmos")
+            _require_truth_fields(data, dataset, fields)
             class_names = data.class_names
             arrays = data.read(chosen, fields + (["label"] if class_names else []))
         split = "selected"
@@ -552,7 +556,7 @@ def write_reconstruction_report(report, out_dir, n_examples=8):
         The files written.
     """
     from ..reporting import write_json, write_text
-    from .report import plot_examples
+    from ..reporting import plot_examples
     from .sersic_fit import convolve_stamps
 
     out_dir = Path(out_dir)

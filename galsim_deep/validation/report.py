@@ -21,14 +21,18 @@ The figures are analogues of Lanusse et al. (2020), Figs. 6-9:
 All figures are drawn with matplotlib's Agg canvas (no display, no global
 pyplot state) and written atomically; so are ``summary.md`` and
 ``summary.json``.
+
+Length: the morphology section's figures and the Markdown of the whole report, which
+lays out every measure's headline row; each measure's own section lives in its module.
 """
 import numpy as np
 
-from ..reporting import format_number, format_pm, new_figure, save_figure, write_text
+from ..reporting import (format_number, format_pm, new_figure, plot_examples, save_figure,
+                         write_text)
 
 __all__ = ["SUMMARY_STATISTICS", "LABELS", "FIGURES", "plot_sizes_ellipticities",
            "plot_residuals", "plot_morphology_histograms", "plot_2d_histograms",
-           "plot_examples", "write_figures", "markdown_summary", "write_markdown"]
+           "write_figures", "markdown_summary", "write_markdown"]
 
 #: Statistics in the summary table, in order.
 SUMMARY_STATISTICS = ("sigma_arcsec", "g1", "g2", "g", "flux", "gini", "m20", "multimode",
@@ -244,40 +248,6 @@ def _mass_levels(h, fractions=(0.9, 0.68, 0.38)):
     levels = sorted({float(values[min(np.searchsorted(cum, f), values.size - 1)])
                      for f in fractions})
     return [v for v in levels if v > 0] if len(levels) > 1 or levels[0] > 0 else []
-
-
-def plot_examples(stamps, path, n=8):
-    """A gallery of the first ``n`` galaxies in each sample (rows), same stretch per column.
-
-    Parameters
-    ----------
-    stamps : dict of str -> ndarray [N, S, S]
-        Observed stamps of each sample.
-    path : str or Path
-        PNG file to write.
-    n : int
-        Number of galaxies shown.
-    """
-    samples = list(stamps)
-    count = min(n, len(next(iter(stamps.values()))))
-    fig, axes = new_figure(len(samples), max(1, count), size=(1.5, 1.6))
-    for c in range(count):
-        ref = np.asarray(stamps[samples[0]][c], dtype=np.float64)
-        finite = ref[np.isfinite(ref)]
-        peak = float(np.max(finite)) if finite.size else 1.0
-        noise = float(np.std(finite[finite < np.percentile(finite, 50)])) if finite.size else 1.0
-        soft = max(noise, 1e-3 * abs(peak), 1e-30)
-        vmax = np.arcsinh(max(peak, soft) / soft)
-        for r, s in enumerate(samples):
-            ax = axes[r, c]
-            ax.imshow(np.arcsinh(np.asarray(stamps[s][c], dtype=np.float64) / soft),
-                      origin="lower", cmap="magma", vmin=-1.0, vmax=vmax)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if c == 0:
-                ax.set_ylabel(s)
-    fig.suptitle("Examples (arcsinh stretch, same per column)")
-    save_figure(fig, path)
 
 
 def write_figures(measurements, conditions, summary, stamps, out_dir):

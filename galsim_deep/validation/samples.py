@@ -53,6 +53,10 @@ generated, 3 twin), and the ``i``-th selected galaxy the ``i``-th latent numbers
 :func:`galsim_deep.model.rotation_angles` for that deviate (as ``model.sample``
 would), so a run is reproducible and its stamps do not depend on the batch
 size or the number of worker processes.
+
+Length: the four samples of a report (real, parametric, twin, generated) must be drawn
+by one code path so that they differ only in the profile; their selection, twin matching
+and rendering stay together for that reason.
 """
 import math
 from dataclasses import dataclass, field

@@ -30,6 +30,9 @@ Both fits convolve with the PSF by the zero-padded FFT of
 :func:`galsim_deep.forward_model.convolve_psf` (the operator the networks
 train through), computed here in numpy with the PSF's transform computed once
 per stamp (:class:`PSFConvolver`, :func:`convolve_stamps`).
+
+Length: the two parametric baselines (single Sérsic, bulge+disk) share their renderer,
+PSF convolver and the parallel fitting driver.
 """
 from dataclasses import dataclass
 
@@ -295,14 +298,20 @@ def fit_sersic(stamp, psf, noise_variance, pixel_scale, max_nfev=400):
         return _fit_sersic(stamp, psf, noise_variance, pixel_scale, max_nfev)
 
 
-def _fit_sersic(stamp, psf, noise_variance, pixel_scale, max_nfev):
+def _fit_inputs(name, stamp, psf, noise_variance):
+    """The stamp and PSF of a fit as float64 arrays, or an InputError naming the problem."""
     stamp = np.asarray(stamp, np.float64)
     psf = np.asarray(psf, np.float64)
     if stamp.ndim != 2 or stamp.shape[0] != stamp.shape[1] or psf.shape != stamp.shape:
-        raise InputError(f"fit_sersic needs a square stamp and a PSF of the same shape, got "
+        raise InputError(f"{name} needs a square stamp and a PSF of the same shape, got "
                          f"{stamp.shape} and {psf.shape}")
     if not np.isfinite(stamp).all() or not noise_variance > 0:
-        raise InputError("fit_sersic needs a finite stamp and a positive noise_variance")
+        raise InputError(f"{name} needs a finite stamp and a positive noise_variance")
+    return stamp, psf
+
+
+def _fit_sersic(stamp, psf, noise_variance, pixel_scale, max_nfev):
+    stamp, psf = _fit_inputs("fit_sersic", stamp, psf, noise_variance)
     size = stamp.shape[0]
     sigma = np.sqrt(noise_variance)
     convolve = PSFConvolver(psf)
@@ -403,13 +412,7 @@ def fit_bulge_disk(stamp, psf, noise_variance, pixel_scale, start=None, max_nfev
 
 
 def _fit_bulge_disk(stamp, psf, noise_variance, pixel_scale, start, max_nfev):
-    stamp = np.asarray(stamp, np.float64)
-    psf = np.asarray(psf, np.float64)
-    if stamp.ndim != 2 or stamp.shape[0] != stamp.shape[1] or psf.shape != stamp.shape:
-        raise InputError(f"fit_bulge_disk needs a square stamp and a PSF of the same shape, got "
-                         f"{stamp.shape} and {psf.shape}")
-    if not np.isfinite(stamp).all() or not noise_variance > 0:
-        raise InputError("fit_bulge_disk needs a finite stamp and a positive noise_variance")
+    stamp, psf = _fit_inputs("fit_bulge_disk", stamp, psf, noise_variance)
     size = stamp.shape[0]
     sigma = np.sqrt(noise_variance)
     convolve = PSFConvolver(psf)

@@ -35,6 +35,9 @@ kept).
 :func:`measure_stamps` measures many stamps in a pool of worker processes
 (the ``spawn`` start method, so it is safe after TensorFlow is loaded); this
 module imports neither TensorFlow nor anything that does.
+
+Length: one job, measuring stamps (segmentation, HSM, statmorph) and its worker pool;
+the statmorph adapter is most of it.
 """
 import math
 import multiprocessing

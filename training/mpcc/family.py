@@ -8,8 +8,6 @@ KERNEL_INIT_CHOICES = ("normal_0.02", "glorot")
 CONDITIONING_CHOICES = ("conditional_batch_norm", "concat")
 NORMALISATION_CHOICES = ("per_galaxy", "global")
 GENERATOR_FLUX_CHOICES = ("catalog", "free")
-#: The condition whose catalog flux a ``generator_flux: catalog`` model's profiles get.
-MAGNITUDE_CONDITION = "mag_auto"
 
 __all__ = ["MPCCFamily", "FAMILY", "LEGACY"]
 
@@ -136,6 +134,8 @@ class MPCCFamily(ModelFamily):
         if _number(decay) and decay >= 1:
             problems.append(f"mpcc.ema_decay must be in [0, 1) (0: no moving average of the "
                             f"generator), got {decay}")
+        from .module import MAGNITUDE_CONDITION
+
         conds = recipe["flow"]["conditions"]
         if m["generator_flux"] == "catalog" and isinstance(conds, list) and \
                 MAGNITUDE_CONDITION not in conds:

@@ -48,7 +48,9 @@ import tensorflow as tf
 from galsim_deep.errors import InputError
 from galsim_deep.training.export import GeneratorModule, signature_specs
 
-from .family import MAGNITUDE_CONDITION
+#: The condition whose catalog flux a ``generator_flux: catalog`` model's profiles get.
+MAGNITUDE_CONDITION = "mag_auto"
+
 
 __all__ = ["MPCCModule", "description", "prior_metadata"]
 

@@ -42,6 +42,10 @@ at the bottom resolution.  The first ``shared_blocks`` (3) blocks form the
 on for the generator and the encoder head too (the discriminator side always
 has it), and ``init`` picks the kernels' initialisation, Glorot uniform or
 the thesis's ``N(0, 0.02)`` (section 6.3.3, ``mpcc.init``).
+
+Length: the generator, the discriminator trunk and the encoder/clustering heads share
+their building layers (spectral convolutions, conditional batch norm, standing
+statistics); split apart they would import each other.
 """
 import tensorflow as tf
 import tf_keras

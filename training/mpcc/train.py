@@ -40,6 +40,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from galsim_deep.errors import InputError
 from galsim_deep.forward_model import observe
 from galsim_deep.training.data import training_batches
 from galsim_deep.training.distribute import check_replica_batch, make_strategy
@@ -49,14 +50,13 @@ from galsim_deep.training.optim import make_optimizer
 from galsim_deep.training.recipes import check_dataset, recipe_digest
 from galsim_deep.training.seeds import configure_determinism, step_seed
 
+from .gan import MPCC
 from .losses import (cluster_cross_entropy, encoder_nll, hinge_discriminator_loss,
                      hinge_generator_loss, mixture_weight_kl, prior_regularizer)
-from .family import MAGNITUDE_CONDITION
-from .gan import MPCC
-from galsim_deep.errors import InputError
+from .module import MAGNITUDE_CONDITION
 
 __all__ = ["train_mpcc", "build_mpcc", "make_train_step", "MPCC_FIELDS", "SCALARS",
-           "MAGNITUDE_CONDITION", "dataset_zero_point"]
+           "dataset_zero_point"]
 
 #: Dataset fields MPCC trains on (plus ``conditions`` with ``generator_flux: catalog``).
 MPCC_FIELDS = ("stamp", "psf", "noise_variance", "noise_power")
