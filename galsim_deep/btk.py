@@ -1,7 +1,7 @@
 """BlendingToolKit (BTK 1.x) blends of galaxies sampled from a generative model.
 
 :class:`GenerativeModelGenerator` is a ``btk.draw_blends.DrawBlendsGenerator``,
-the BTK 1.x successor of the ``GalsimHubGenerator`` of BTK 0.9: BTK picks the
+for BTK 1.x what the ``GalsimHubGenerator`` of BTK 0.9 was: BTK picks the
 galaxies of each blend from its catalog and places them (a sampling
 function); the generator samples the morphology of every galaxy of a
 mini-batch in one network call from the catalog's conditioning columns, then

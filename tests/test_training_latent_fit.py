@@ -125,7 +125,7 @@ def test_cli_writes_the_report(tiny_flow_vae_recipe, tmp_path, capsys):
     summary = json.loads((out / "latent_fit.json").read_text())
     assert summary["n"] == 4 and summary["steps"] == 3
     md = (out / "latent_fit.md").read_text()
-    assert "best code for the truth (decoder floor)" in md and "| class |" in md
+    assert "best code for the truth (decoder's best-code residual)" in md and "| class |" in md
     assert (out / "latent_fit.png").stat().st_size > 0
     assert "best_code" in capsys.readouterr().out
 

@@ -657,7 +657,7 @@ def test_mpcc_recipes_load_with_the_paper_settings():
 
 
 def test_the_thesis_settings_are_the_defaults_and_the_shipped_recipe_keeps_release_1_1():
-    from galsim_deep.training.mpcc import family, model, networks, prior, spectral
+    from galsim_deep.training.mpcc import family, gan, networks, prior, spectral
     from galsim_deep.training.recipes import recipe_defaults
 
     m = recipe_defaults("mpcc")["mpcc"]
@@ -670,8 +670,8 @@ def test_the_thesis_settings_are_the_defaults_and_the_shipped_recipe_keeps_relea
     assert family.INIT_CHOICES == prior.INIT_CHOICES
     assert family.KERNEL_INIT_CHOICES == spectral.INIT_CHOICES
     assert family.CONDITIONING_CHOICES == networks.CONDITIONING_CHOICES
-    assert family.NORMALISATION_CHOICES == model.NORMALISATION_CHOICES
-    assert family.GENERATOR_FLUX_CHOICES == model.GENERATOR_FLUX_CHOICES
+    assert family.NORMALISATION_CHOICES == gan.NORMALISATION_CHOICES
+    assert family.GENERATOR_FLUX_CHOICES == gan.GENERATOR_FLUX_CHOICES
     # mpcc-mock-cosmos-64 documents the shipped 1.1.0 module: it sets every legacy value.
     shipped = load_recipe("mpcc-mock-cosmos-64")["mpcc"]
     for key, value in family.LEGACY.items():

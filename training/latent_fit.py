@@ -15,9 +15,9 @@ galaxy by galaxy, with the network weights fixed, tell them apart:
   would give instead of the encoder.
 * **best code for the truth** (mock data only) - the code that minimises the
   relative residual between the decoded profile and the noiseless truth
-  itself.  No encoder, however good, can do better with this decoder: it
-  measures the decoder's floor.  (Adam from the encoder's code finds a local
-  optimum, so the floor is an upper bound.)
+  itself: the decoder's best-code residual.  An encoder could do better with
+  this decoder only where Adam from the encoder's code stops at a local
+  optimum, so it is an upper bound on the decoder's best, not a floor.
 
 Both fits start from the encoder's posterior mean, run Adam on the code and
 keep, galaxy by galaxy, the best code seen, so neither is ever worse than the
@@ -286,7 +286,7 @@ def latent_fit_report(recipe, n=300, steps=300, learning_rate=0.03, split="test"
 
 _LABELS = {"encoder": "encoder's code (posterior mean)",
            "map": "MAP code (fit to the stamp through its PSF)",
-           "best_code": "best code for the truth (decoder floor)",
+           "best_code": "best code for the truth (decoder's best-code residual)",
            "fitted_sersic": "Sérsic fitted to the stamp through its PSF"}
 
 

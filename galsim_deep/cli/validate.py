@@ -124,7 +124,7 @@ def register(subparsers):
         description="On a recipe's latest training checkpoint and its mock dataset, compare "
                     "the reconstruction residual against the noiseless truth of the "
                     "encoder's code, of the MAP code (fitted to the stamp through its PSF) "
-                    "and of the best code for the truth (the decoder's floor), beside a "
+                    "and of the best code for the truth (the decoder's best-code residual), beside a "
                     "Sersic fit.  Writes latent_fit.json, .md and .png.")
     add_recipe_args(p)
     p.add_argument("--out", required=True, help="report directory (created)")

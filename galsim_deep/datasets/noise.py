@@ -12,7 +12,7 @@ the stamp's noise was drawn from.
 
 Binned stamps (:mod:`galsim_deep.datasets.binning`): noise drawn at the native
 scale on an ``N = f S`` grid, with power ``P_N`` (in the same normalisation on
-that grid), then summed over ``f x f`` blocks, has on the ``S`` grid exactly
+that grid), then summed over ``f x f`` blocks, has on the ``S`` grid exactly::
 
     noise_power_S(q) = (1 / f^2) sum_{a in {0..f-1}^2} |H(q + S a)|^2 P_N(q + S a)
 

@@ -12,8 +12,8 @@ descriptions of the same stamp:
   the mock-COSMOS galaxies (56% of which are such two-component profiles with
   nothing else);
 * the **true Sérsic** (the dataset's ``parametric`` field, mock data): the
-  single Sérsic the mock generator derived from its bulge and disk, an
-  oracle no method has on real data.
+  single Sérsic the mock generator derived from its bulge and disk: information
+  no method has on real data, yet not a bound (the fits above can beat it).
 
 **The primary measure is in observed space**, as Lanusse et al. (2020)
 compare models: each estimate is convolved with the stamp's PSF (the
@@ -461,7 +461,7 @@ def reconstruction_report(model, dataset, split="test", n=None, progress=False, 
 
 _ESTIMATES = {"model": "module (encode -> decode)", "bulge_disk": "bulge+disk fitted to the stamp",
               "fitted_sersic": "Sérsic fitted to the stamp",
-              "true_sersic": "true Sérsic of the mock (oracle)",
+              "true_sersic": "true Sérsic of the mock (its generator's parameters)",
               "observed_stamp": "the noisy stamp itself"}
 
 
