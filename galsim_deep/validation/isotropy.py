@@ -322,7 +322,7 @@ def mean_with_error(values, threshold=THRESHOLD):
     -------
     dict
         ``mean``, ``error`` (standard deviation / sqrt(n)), ``n``,
-        ``significance`` (|mean| / error), ``limit`` (``max(3 error,
+        ``significance`` (``|mean| / error``), ``limit`` (``max(3 error,
         threshold)``) and ``passed`` (``|mean| <= limit``); None values when
         fewer than 2 finite values.
     """
