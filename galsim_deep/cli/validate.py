@@ -38,8 +38,6 @@ def register(subparsers):
                            description="Measure a model against real (or mock) galaxies. "
                                        "Every command writes JSON, Markdown and PNG files "
                                        "into its report folder.")
-    from ..validation.pipeline import MEASURES
-
     p = subparsers.add_parser(
         "report",
         help="every measure of a model beside real, parametric and twin galaxies",
@@ -69,7 +67,7 @@ def register(subparsers):
     p.add_argument("--no-twin", action="store_true",
                    help="skip the twin sample (drawn by default when the dataset has a truth)")
     p.add_argument("--measures", default=None, metavar="LIST",
-                   help=f"comma-separated measures to run (default all: {','.join(MEASURES)})")
+                   help="comma-separated measures to run (default: all; an unknown name lists them)")
     p.add_argument("--isotropy-n", type=int, default=10000,
                    help="generated galaxies of the isotropy measure (default 10000)")
     p.add_argument("--shear-n", type=int, default=300,
