@@ -34,7 +34,10 @@ from galsim_deep.forward_model import convolve_psf
 from galsim_deep.training.families import family_of
 from galsim_deep.training.recipes import check_dataset
 
-__all__ = ["border_fraction", "score_checkpoint", "checkpoint_steps", "MAG_BINS"]
+__all__ = ["border_fraction", "score_checkpoint", "checkpoint_steps", "MAG_BINS", "SCORES"]
+
+#: The scores of :func:`score_checkpoint`, in the order tables show them.
+SCORES = ("reduced_chi2", "truth_chi2", "truth_residual", "border_flux", "truth_border_flux")
 
 #: Edges of the ``mag_auto`` bins (AB mag) of the per-bin medians.
 MAG_BINS = (-np.inf, 22.0, 23.5, 24.5, np.inf)

@@ -1,4 +1,5 @@
-"""``galsim-deep validate report|reconstruct|cluster|latent|latent-fit|compare``: every measurement.
+"""``galsim-deep validate ...``: every measurement (report, reconstruct, checkpoint, cluster,
+latent, latent-fit, compare).
 
 * ``validate report MODEL --dataset D --out R [--measures ...]`` - every measure
   of a model beside its references (real, parametric, twin): morphology
@@ -11,6 +12,8 @@
   per-cluster figures of an MPCC module;
 * ``validate latent --model M --dataset D --out R`` - linear probe, anomaly
   AUROCs and precision@k of a module's latent codes;
+* ``validate checkpoint RECIPE [--all]`` - quick scores of a training run's
+  checkpoints on mock test galaxies (learning curves, ablations);
 * ``validate latent-fit RECIPE --out R`` - codes fitted through a training
   checkpoint's decoder: is the reconstruction error the encoder's?
 * ``validate compare LABEL=DIR ...`` - several validation reports in one table.
@@ -67,7 +70,8 @@ def register(subparsers):
     p.add_argument("--no-twin", action="store_true",
                    help="skip the twin sample (drawn by default when the dataset has a truth)")
     p.add_argument("--measures", default=None, metavar="LIST",
-                   help="comma-separated measures to run (default: all; an unknown name lists them)")
+                   help="comma-separated measures to run (default: all; an unknown name lists "
+                        "them)")
     p.add_argument("--isotropy-n", type=int, default=10000,
                    help="generated galaxies of the isotropy measure (default 10000)")
     p.add_argument("--shear-n", type=int, default=300,
@@ -122,7 +126,8 @@ def register(subparsers):
         description="On a recipe's latest training checkpoint and its mock dataset, compare "
                     "the reconstruction residual against the noiseless truth of the "
                     "encoder's code, of the MAP code (fitted to the stamp through its PSF) "
-                    "and of the best code for the truth (the decoder's best-code residual), beside a "
+                    "and of the best code for the truth (the decoder's best-code residual), "
+                    "beside a "
                     "Sersic fit.  Writes latent_fit.json, .md and .png.")
     add_recipe_args(p)
     p.add_argument("--out", required=True, help="report directory (created)")
@@ -135,6 +140,26 @@ def register(subparsers):
                    help="dataset split (default test)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_latent_fit)
+
+    p = subparsers.add_parser(
+        "checkpoint",
+        help="quick scores of a run's checkpoints on mock test galaxies (learning curves)",
+        description="Score the autoencoder of training checkpoints of a recipe's run on the "
+                    "first N galaxies of its mock dataset: reduced chi2 of the reconstruction "
+                    "against its stamp, chi2 against the noiseless observed truth, the "
+                    "unconvolved residual and the fraction of flux in the stamp border beside "
+                    "the truth's, with bootstrap errors, overall and per mag_auto bin.  Prints "
+                    "a table; --out writes the scores as JSON.")
+    add_recipe_args(p)
+    p.add_argument("--step", type=int, action="append", default=None, metavar="STEP",
+                   help="checkpoint step to score (repeatable; default: the latest)")
+    p.add_argument("--all", action="store_true", help="score every checkpoint on disk")
+    p.add_argument("--n", type=int, default=500,
+                   help="the first N galaxies of the split (default 500)")
+    p.add_argument("--split", default="test", choices=("test", "train"),
+                   help="dataset split (default test)")
+    p.add_argument("--out", default=None, help="JSON file of the scores (written atomically)")
+    p.set_defaults(func=_checkpoint)
 
     p = subparsers.add_parser(
         "cluster", help="clustering accuracy, reconstruction and per-cluster figures of an "
@@ -284,6 +309,44 @@ def _latent_fit(args):
     for key, s in report["residuals"].items():
         print(f"  {key:14s} median relative residual {s['median_relative_residual']:.4f}")
     return 0
+
+
+def _checkpoint(args):
+    from ..errors import InputError, MissingInputError
+    from ..reporting import write_json
+    from ..training.checkpoint_scores import SCORES, checkpoint_steps, score_checkpoint
+
+    _positive("--n", args.n)
+    recipe = recipe_from_args(args)
+    on_disk = checkpoint_steps(recipe)
+    if not on_disk:
+        raise MissingInputError(f"the run of recipe {recipe['name']!r} in "
+                                f"{recipe['output_dir']} has no checkpoint yet; train it first "
+                                f"(galsim-deep train ...)")
+    steps = on_disk if args.all else (args.step or [on_disk[-1]])
+    missing = [s for s in steps if s not in on_disk]
+    if missing:
+        raise InputError(f"no checkpoint at step(s) {missing}; on disk: {on_disk}")
+    scores = []
+    for step in steps:
+        score = score_checkpoint(recipe, n=args.n, split=args.split, step=step)
+        scores.append(score)
+        cells = [f"{key} {score[key]['median']:.3f}±{score[key]['error']:.3f} ["
+                 + " ".join(f"{b['median']:.2f}" for b in score[key]["bins"]) + "]"
+                 for key in SCORES]
+        print(f"step {step:6d}: " + " | ".join(cells), flush=True)
+    edges = scores[0]["mag_bins"]
+    print("(medians ± bootstrap error [per mag_auto bin: "
+          + ", ".join(_bin_label(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])) + "])")
+    if args.out:
+        write_json({"recipe": recipe["name"], "output_dir": str(recipe["output_dir"]),
+                    "scores": scores}, args.out)
+    return 0
+
+
+def _bin_label(low, high):
+    return (f"<{high:g}" if low == float("-inf") else
+            f">{low:g}" if high == float("inf") else f"{low:g}-{high:g}")
 
 
 def _cluster(args):

@@ -1,0 +1,60 @@
+"""Quick checkpoint scores (training/checkpoint_scores.py), ``galsim-deep validate checkpoint``."""
+import json
+
+import numpy as np
+import pytest
+
+from galsim_deep.cli import main
+from galsim_deep.datasets.reader import StampDataset
+from galsim_deep.training.checkpoint_scores import (MAG_BINS, SCORES, border_fraction,
+                                                    checkpoint_steps, score_checkpoint)
+
+
+def test_border_fraction_of_known_images():
+    flat = np.ones((1, 10, 10))
+    centre = np.zeros((1, 10, 10))
+    centre[0, 5, 5] = 3.0
+    empty = np.zeros((1, 10, 10))
+    frac = border_fraction(np.concatenate([flat, centre, empty]), border=2)
+    assert frac[0] == pytest.approx(1 - 36 / 100)  # 6x6 inner pixels of 10x10
+    assert frac[1] == 0.0
+    assert np.isnan(frac[2])  # no flux: no fraction
+
+
+def _args(recipe):
+    return ["validate", "checkpoint", "tiny", "--set", f"dataset.path={recipe['dataset']['path']}",
+            "--set", f"output_dir={recipe['output_dir']}"]
+
+
+def test_scores_of_the_tiny_run(tiny_flow_vae_recipe, tmp_path, capsys):
+    steps = checkpoint_steps(tiny_flow_vae_recipe)
+    assert steps and steps == sorted(steps)
+    out = tmp_path / "scores.json"
+    args = ["--n", "12", "--split", "train", "--out", str(out)]
+    assert main(_args(tiny_flow_vae_recipe) + args) == 0
+    printed = capsys.readouterr().out
+    assert f"step {steps[-1]:6d}:" in printed and "<22" in printed and ">24.5" in printed
+    scores = json.loads(out.read_text())["scores"]
+    assert [s["step"] for s in scores] == [steps[-1]]
+    score = scores[0]
+    assert score["n"] == 12 and set(SCORES) <= set(score)
+    assert sum(b["n"] for b in score["reduced_chi2"]["bins"]) == 12
+    assert len(score["reduced_chi2"]["bins"]) == len(MAG_BINS) - 1
+    # The truth's border flux is a property of the data alone: recompute it.
+    with StampDataset(tiny_flow_vae_recipe["dataset"]["path"]) as data:
+        truth = data.arrays("train", fields=["truth"])["truth"][:12]
+    assert score["truth_border_flux"]["median"] == pytest.approx(
+        float(np.nanmedian(border_fraction(truth))), rel=1e-5)
+    assert score["reduced_chi2"]["median"] > 0 and np.isfinite(score["truth_chi2"]["median"])
+    # the library function gives the same numbers
+    again = score_checkpoint(tiny_flow_vae_recipe, n=12, split="train", step=steps[-1])
+    assert again["reduced_chi2"]["median"] == pytest.approx(score["reduced_chi2"]["median"],
+                                                           rel=1e-5)
+
+
+def test_a_missing_checkpoint_is_named(tiny_flow_vae_recipe, tmp_path, capsys):
+    assert main(_args(tiny_flow_vae_recipe) + ["--step", "999999", "--n", "4"]) == 1
+    assert "no checkpoint at step(s) [999999]" in capsys.readouterr().err
+    empty = dict(tiny_flow_vae_recipe, output_dir=str(tmp_path / "nothing"))
+    assert main(_args(empty) + ["--n", "4"]) == 1
+    assert "has no checkpoint yet" in capsys.readouterr().err
