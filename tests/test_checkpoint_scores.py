@@ -46,6 +46,7 @@ def test_scores_of_the_tiny_run(tiny_flow_vae_recipe, tmp_path, capsys):
     assert score["truth_border_flux"]["median"] == pytest.approx(
         float(np.nanmedian(border_fraction(truth))), rel=1e-5)
     assert score["reduced_chi2"]["median"] > 0 and np.isfinite(score["truth_chi2"]["median"])
+    assert score["flux_bias"]["median"] > -1 and np.isfinite(score["flux_bias"]["error"])
     # the library function gives the same numbers
     again = score_checkpoint(tiny_flow_vae_recipe, n=12, split="train", step=steps[-1])
     assert again["reduced_chi2"]["median"] == pytest.approx(score["reduced_chi2"]["median"],

@@ -18,7 +18,11 @@ the units of each stamp's noise:
     measure);
 ``border_flux``
     fraction of the reconstruction's flux in the outer ``border`` pixels of
-    the stamp, beside the truth's.
+    the stamp, beside the truth's;
+``flux_bias``
+    ``sum(recon) / sum(truth) - 1`` of the unconvolved profiles: a sparsity
+    prior (``l1_factor``) trades the flux spread into the sky against the
+    faint galaxies' own flux, and this shows the price.
 
 Medians come with a bootstrap standard error, for all galaxies and in bins
 of ``mag_auto`` (:data:`MAG_BINS`): in a population to F814W 25.2 most
@@ -37,7 +41,8 @@ from galsim_deep.training.recipes import check_dataset
 __all__ = ["border_fraction", "score_checkpoint", "checkpoint_steps", "MAG_BINS", "SCORES"]
 
 #: The scores of :func:`score_checkpoint`, in the order tables show them.
-SCORES = ("reduced_chi2", "truth_chi2", "truth_residual", "border_flux", "truth_border_flux")
+SCORES = ("reduced_chi2", "truth_chi2", "truth_residual", "border_flux", "truth_border_flux",
+          "flux_bias")
 
 #: Edges of the ``mag_auto`` bins (AB mag) of the per-bin medians.
 MAG_BINS = (-np.inf, 22.0, 23.5, 24.5, np.inf)
@@ -101,11 +106,9 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
     Returns
     -------
     dict
-        ``step``, ``n``, ``mag_bins``, and for ``reduced_chi2``,
-        ``truth_chi2``, ``truth_residual``, ``border_flux`` and
-        ``truth_border_flux`` the ``median`` and its bootstrap ``error``, the
-        ``mean``, and per magnitude bin (``bins``) the median, its error and
-        the count ``n``.
+        ``step``, ``n``, ``mag_bins``, and for each of :data:`SCORES` the
+        ``median`` and its bootstrap ``error``, the ``mean``, and per
+        magnitude bin (``bins``) the median, its error and the count ``n``.
     """
     from galsim_deep.validation.reconstruction import (mock_split_arrays,
                                                        reconstruction_residuals)
@@ -150,6 +153,9 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
     values["truth_residual"] = reconstruction_residuals(arrays["truth"], recon)
     values["border_flux"] = border_fraction(recon, border)
     values["truth_border_flux"] = border_fraction(arrays["truth"], border)
+    truth_flux = arrays["truth"].sum(axis=(1, 2)).astype(np.float64)
+    values["flux_bias"] = recon.sum(axis=(1, 2)) / np.where(truth_flux > 0, truth_flux,
+                                                            np.nan) - 1
     report = {"step": int(step), "n": int(len(recon)), "split": split,
               "mag_bins": [float(e) for e in MAG_BINS]}
     which = np.digitize(mag, MAG_BINS[1:-1])
