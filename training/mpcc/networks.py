@@ -113,15 +113,19 @@ class StandingBatchNorm(tf_keras.layers.Layer):
                                         trainable=False)
         super().build(input_shape)
 
+    def statistics(self, x, training=False):
+        """Per-channel mean and variance: of the batch ``x`` (``training``; recorded while
+        standing statistics are collected) or the standing ones."""
+        if not training:
+            return self.mean, self.variance
+        mean, variance = tf.nn.moments(x, axes=list(range(len(x.shape) - 1)))
+        if self._collected is not None:
+            self._collected.append((mean, variance))
+        return mean, variance
+
     def call(self, x, training=False):
         """Normalise ``x`` ``[..., C]`` with batch (``training``) or standing statistics."""
-        if training:
-            axes = list(range(len(x.shape) - 1))
-            mean, variance = tf.nn.moments(x, axes=axes)
-            if self._collected is not None:
-                self._collected.append((mean, variance))
-        else:
-            mean, variance = self.mean, self.variance
+        mean, variance = self.statistics(x, training)
         return tf.nn.batch_normalization(x, mean, variance, self.beta, self.gamma, self.epsilon)
 
 
@@ -172,13 +176,7 @@ class ConditionalBatchNorm(StandingBatchNorm):
 
     def call(self, x, y, training=False):
         """Normalise ``x`` ``[B, ..., C]`` with the gains and biases of clusters ``y`` ``[B]``."""
-        if training:
-            axes = list(range(len(x.shape) - 1))
-            mean, variance = tf.nn.moments(x, axes=axes)
-            if self._collected is not None:
-                self._collected.append((mean, variance))
-        else:
-            mean, variance = self.mean, self.variance
+        mean, variance = self.statistics(x, training)
         y = tf.convert_to_tensor(y, tf.int32)
         shape = tf.concat([tf.shape(y), tf.ones([len(x.shape) - 2], tf.int32), [-1]], 0)
         gain = tf.reshape(1.0 + tf.gather(self.gain, y), shape)
