@@ -183,13 +183,15 @@ def _save_preview(field, out):
 
 
 def _conditions_in_range(model, n, seed):
-    """The first ``n`` mock-COSMOS conditions of ``seed`` inside the model's training range."""
+    """The first ``n`` mock-COSMOS conditions of ``seed`` inside the model's training range,
+    drawn from the population the model was trained on (its ``provenance.population``)."""
     from .datasets.mock_cosmos import sample_conditions
 
+    population = model.metadata.get("provenance", {}).get("population")
     drawn = n
     while True:
         cat = sample_conditions(drawn, seed, stamp_size=model.stamp_size,
-                                pixel_scale=model.pixel_scale)
+                                pixel_scale=model.pixel_scale, population=population)
         inside = cat[model.in_range(cat)]
         if len(inside) >= n:
             return inside[:n]

@@ -37,7 +37,7 @@ __all__ = ["HubError", "cache_dir", "is_offline", "load_index", "find_entry", "r
 
 #: The shipped default model: what ``make demo``, ``galsim-deep simulate`` and the
 #: latent tools use when no model is named.
-DEFAULT_MODEL = "hub:flow-vae-mock-cosmos-64"
+DEFAULT_MODEL = "hub:flow-vae-mock-cosmos-25.2"
 
 #: Version of the ``index.json`` layout.
 INDEX_FORMAT_VERSION = 1

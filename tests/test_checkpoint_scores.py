@@ -59,3 +59,33 @@ def test_a_missing_checkpoint_is_named(tiny_flow_vae_recipe, tmp_path, capsys):
     empty = dict(tiny_flow_vae_recipe, output_dir=str(tmp_path / "nothing"))
     assert main(_args(empty) + ["--n", "4"]) == 1
     assert "has no checkpoint yet" in capsys.readouterr().err
+
+
+def test_an_existing_scores_file_is_extended_and_plotted(tiny_flow_vae_recipe, tmp_path,
+                                                         capsys):
+    steps = checkpoint_steps(tiny_flow_vae_recipe)
+    out, figure = tmp_path / "scores.json", tmp_path / "curve.png"
+    common = ["--n", "8", "--split", "train", "--out", str(out)]
+    assert main(_args(tiny_flow_vae_recipe) + common + ["--step", str(steps[0])]) == 0
+    # Mark the stored score: a second run must keep it rather than score that step again.
+    stored = json.loads(out.read_text())
+    stored["scores"][0]["reduced_chi2"]["median"] = 123.0
+    out.write_text(json.dumps(stored))
+    capsys.readouterr()
+    assert main(_args(tiny_flow_vae_recipe) + common + ["--all", "--figure", str(figure)]) == 0
+    scores = json.loads(out.read_text())["scores"]
+    assert [s["step"] for s in scores] == steps
+    assert scores[0]["reduced_chi2"]["median"] == 123.0
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the open magnitude bins survive the JSON round trip (no "nan-22" labels)
+    assert "<22" in capsys.readouterr().out
+    capsys.readouterr()
+    # Scores of other galaxies (another n) are not mixed into the same curve.
+    assert main(_args(tiny_flow_vae_recipe) + ["--n", "6", "--split", "train", "--out",
+                                               str(out)]) == 1
+    assert "holds scores of other galaxies" in capsys.readouterr().err
+    # Nor is a scores file of another run.
+    stored["output_dir"] = "/elsewhere"
+    out.write_text(json.dumps(stored))
+    assert main(_args(tiny_flow_vae_recipe) + common) == 1
+    assert "give another --out" in capsys.readouterr().err

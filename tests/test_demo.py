@@ -30,3 +30,27 @@ def test_demo_writes_field_preview_gallery(tmp_path):
     again = run_demo(tmp_path / "again", model_name=str(module), n_galaxies=12, field_size=128,
                      seed=3, progress=False)
     np.testing.assert_array_equal(fits.getdata(again["field"]), data)
+
+
+class _RangeModel:
+    """What ``_conditions_in_range`` reads of a model: geometry, metadata and a range test."""
+
+    stamp_size, pixel_scale = 64, 0.06
+
+    def __init__(self, population=None):
+        self.metadata = {"name": "range-model",
+                         "provenance": {"population": population} if population else {}}
+
+    def in_range(self, cat):
+        return np.ones(len(cat), bool)
+
+
+def test_demo_catalogue_comes_from_the_model_s_training_population():
+    from galsim_deep.demo import _conditions_in_range
+
+    deep = _conditions_in_range(_RangeModel("cosmos-25.2"), 200, seed=3)
+    bright = _conditions_in_range(_RangeModel(), 200, seed=3)
+    # The 25.2 population is mostly fainter than the example galaxies (all brighter than
+    # I ~ 22.5, smoothed): most of its draws lie where the example population has none.
+    assert np.mean(deep["mag_auto"] > 23.5) > 0.4
+    assert np.mean(bright["mag_auto"] > 23.5) < 0.05

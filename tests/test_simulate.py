@@ -217,3 +217,15 @@ def test_dask_is_the_optional_extra_simulate(monkeypatch):
         importlib.import_module("galsim_deep.simulate.distributed")
     with pytest.raises(ImportError, match=r"galsim_deep\[simulate\]"):
         from galsim_deep.simulate import SamplerPlugin  # noqa: F401
+
+
+def test_mock_catalog_draws_the_model_s_population_inside_its_stamp():
+    from galsim_deep.simulate.plan import mock_catalog
+
+    deep = mock_catalog(300, (100, 100), seed=1, model_stamp_size=64, model_pixel_scale=0.06,
+                        population="cosmos-25.2")
+    example = mock_catalog(300, (100, 100), seed=1)
+    assert np.mean(deep["mag_auto"] > 23.5) > 0.4 > np.mean(example["mag_auto"] > 23.5)
+    # flux_radius (pixels of 0.03") is bounded by the stamp: 64 x 0.06" holds larger galaxies
+    assert example["flux_radius"].max() <= 16.0 < deep["flux_radius"].max() <= 32.0
+    assert deep["x"].min() >= 0.5 and deep["x"].max() <= 100.5

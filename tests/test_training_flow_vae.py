@@ -204,3 +204,22 @@ def test_sqrt_decay_schedule():
         SqrtDecay(0.001, 0)
     with pytest.raises(ValueError, match="adam"):
         make_optimizer({"name": "sgd", "learning_rate": 0.1, "warmup_steps": 1})
+
+
+def test_global_clipnorm_reaches_the_optimizer_and_is_checked():
+    from galsim_deep.errors import InputError
+    from galsim_deep.training.recipes import load_recipe
+
+    adam = {"name": "adam", "learning_rate": 0.1, "warmup_steps": None}
+    assert make_optimizer(adam).global_clipnorm is None
+    clipped = make_optimizer(dict(adam, global_clipnorm=10.0))
+    assert clipped.global_clipnorm == 10.0
+    # the clipped gradient has the global norm asked for, its direction kept
+    g = clipped._clip_gradients([tf.constant([3e4, 4e4])])[0].numpy()
+    np.testing.assert_allclose(g, [6.0, 8.0], rtol=1e-6)
+    assert make_optimizer({"name": "adafactor", "learning_rate": 0.01, "warmup_steps": None,
+                           "global_clipnorm": 1.0}).global_clipnorm == 1.0
+    assert load_recipe("tiny", overrides=["flow.optimizer.global_clipnorm=10"])[
+        "flow"]["optimizer"]["global_clipnorm"] == 10
+    with pytest.raises(InputError, match="global_clipnorm must be a number > 0"):
+        load_recipe("tiny", overrides=["flow.optimizer.global_clipnorm=-1"])

@@ -22,13 +22,20 @@ the units of each stamp's noise:
 ``flux_bias``
     ``sum(recon) / sum(truth) - 1`` of the unconvolved profiles: a sparsity
     prior (``l1_factor``) trades the flux spread into the sky against the
-    faint galaxies' own flux, and this shows the price.
+    faint galaxies' own flux, and this shows the price;
+``g_bias``
+    ``|g(recon)| - |g(truth)|``, the HSM reduced-shear modulus of each
+    unconvolved profile seen through a round Gaussian PSF of FWHM 0.1"
+    (:data:`SHAPE_PSF_FWHM`), beside ``truth_g`` (``|g(truth)|``): a model
+    whose reconstructions of noisy galaxies are rounder than the galaxies
+    shows it here (its ``mean`` is the mean-|g| difference).
 
 Medians come with a bootstrap standard error, for all galaxies and in bins
 of ``mag_auto`` (:data:`MAG_BINS`): in a population to F814W 25.2 most
 galaxies are faint and fit to the noise whatever the model, so the bright
 bins are where models differ.  ``galsim-deep validate
-checkpoint RECIPE`` prints them (``--all`` for every checkpoint on disk).
+checkpoint RECIPE`` prints them (``--all`` for every checkpoint on disk) and
+:func:`plot_learning_curve` draws them against the training step.
 """
 import numpy as np
 import tensorflow as tf
@@ -38,11 +45,15 @@ from galsim_deep.forward_model import convolve_psf
 from galsim_deep.training.families import family_of
 from galsim_deep.training.recipes import check_dataset
 
-__all__ = ["border_fraction", "score_checkpoint", "checkpoint_steps", "MAG_BINS", "SCORES"]
+__all__ = ["border_fraction", "hsm_g", "score_checkpoint", "checkpoint_steps",
+           "plot_learning_curve", "MAG_BINS", "SCORES", "SHAPE_PSF_FWHM"]
 
 #: The scores of :func:`score_checkpoint`, in the order tables show them.
 SCORES = ("reduced_chi2", "truth_chi2", "truth_residual", "border_flux", "truth_border_flux",
-          "flux_bias")
+          "flux_bias", "g_bias", "truth_g")
+
+#: FWHM (arcsec) of the round Gaussian PSF through which ``g_bias`` measures shapes.
+SHAPE_PSF_FWHM = 0.1
 
 #: Edges of the ``mag_auto`` bins (AB mag) of the per-bin medians.
 MAG_BINS = (-np.inf, 22.0, 23.5, 24.5, np.inf)
@@ -65,6 +76,39 @@ def border_fraction(images, border=4):
     inner = images[:, border:-border, border:-border].sum(axis=(1, 2))
     total = images.sum(axis=(1, 2))
     return (total - inner) / np.where(total > 0, total, np.nan)
+
+
+def hsm_g(images, pixel_scale, psf_fwhm=SHAPE_PSF_FWHM):
+    """HSM reduced-shear modulus |g| of unconvolved stamps seen through a round PSF.
+
+    Parameters
+    ----------
+    images : array_like, shape [N, S, S]
+        Unconvolved profiles sampled at ``pixel_scale``.
+    pixel_scale : float
+        arcsec/pixel.
+    psf_fwhm : float
+        FWHM (arcsec) of the round Gaussian PSF.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``|g|`` per stamp; NaN where the adaptive moments fail (an empty stamp).
+    """
+    import galsim
+
+    psf = galsim.Gaussian(fwhm=psf_fwhm)
+    out = np.full(len(images), np.nan)
+    for i, image in enumerate(np.asarray(images, np.float64)):
+        if not image.sum() > 0:
+            continue
+        profile = galsim.InterpolatedImage(galsim.Image(image, scale=pixel_scale))
+        drawn = galsim.Convolve(profile, psf).drawImage(nx=image.shape[1], ny=image.shape[0],
+                                                         scale=pixel_scale)
+        moments = drawn.FindAdaptiveMom(strict=False)
+        if moments.moments_status == 0:
+            out[i] = moments.observed_shape.g
+    return out
 
 
 def _median_error(values, seed=0, n_boot=200):
@@ -156,6 +200,9 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
     truth_flux = arrays["truth"].sum(axis=(1, 2)).astype(np.float64)
     values["flux_bias"] = recon.sum(axis=(1, 2)) / np.where(truth_flux > 0, truth_flux,
                                                             np.nan) - 1
+    scale = float(recipe["dataset"]["pixel_scale"])
+    values["truth_g"] = hsm_g(arrays["truth"], scale)
+    values["g_bias"] = hsm_g(recon, scale) - values["truth_g"]
     report = {"step": int(step), "n": int(len(recon)), "split": split,
               "mag_bins": [float(e) for e in MAG_BINS]}
     which = np.digitize(mag, MAG_BINS[1:-1])
@@ -166,3 +213,65 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
                                      n=int(np.sum(which == b)))
                                 for b in range(len(MAG_BINS) - 1)]}
     return report
+
+
+#: Panels of :func:`plot_learning_curve`: score, axis label, a reference line.
+_CURVE_PANELS = (("reduced_chi2", "reduced χ² vs the stamp", 1.0),
+                 ("truth_chi2", "χ² vs the noiseless truth", 0.0),
+                 ("border_flux", "border flux fraction", "truth_border_flux"),
+                 ("flux_bias", "flux bias (recon / truth − 1)", 0.0),
+                 ("g_bias", "|g| recon − |g| truth", 0.0))
+
+
+def plot_learning_curve(scores, path, title=None):
+    """Draw checkpoint scores against the training step (a learning curve), as PNG.
+
+    Parameters
+    ----------
+    scores : list of dict
+        Results of :func:`score_checkpoint`, one per step, on the same galaxies.
+    path : str or Path
+        The PNG file (written atomically).
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    Path
+        ``path``.  Each panel shows the median over all galaxies with its
+        bootstrap error (solid) and the median of the brightest ``mag_auto``
+        bin (dashed), where models differ most; grey lines are what a perfect
+        model scores (χ² = 1 against the stamp, 0 against the truth, the
+        truth's own border flux, no flux bias).
+    """
+    from galsim_deep.reporting import new_figure, save_figure
+
+    if not scores:
+        raise InputError("no checkpoint scores to plot; score checkpoints first")
+    if len({(s["n"], s["split"]) for s in scores}) > 1:
+        raise InputError("the scores are of different galaxies (n or split differ); a learning "
+                         "curve compares checkpoints on the same galaxies")
+    scores = sorted(scores, key=lambda s: s["step"])
+    steps = np.array([s["step"] for s in scores])
+    edges = scores[0]["mag_bins"]
+    fig, axes = new_figure(1, len(_CURVE_PANELS), size=(3.0, 3.0))
+    for ax, (key, label, reference) in zip(axes[0], _CURVE_PANELS):
+        median = np.array([s[key]["median"] for s in scores])
+        error = np.array([s[key]["error"] for s in scores])
+        bright = np.array([s[key]["bins"][0]["median"] for s in scores])
+        ax.errorbar(steps, median, error, marker="o", ms=3, label="all galaxies")
+        ax.plot(steps, bright, "--", marker=".", label=f"mag_auto < {edges[1]:g}")
+        if isinstance(reference, str):
+            ax.plot(steps, [s[reference]["median"] for s in scores], color="0.5", lw=1,
+                    label="truth")
+        elif reference > 0 or not key.endswith("chi2"):
+            ax.axhline(reference, color="0.5", lw=1)
+        if key.endswith("chi2"):
+            ax.set_yscale("log")  # early checkpoints are orders of magnitude off
+        ax.set_xlabel("training step")
+        ax.set_title(label, fontsize=9)
+    axes[0, 0].legend(fontsize=7)
+    axes[0, 2].legend(fontsize=7)
+    if title:
+        fig.suptitle(f"{title} ({scores[0]['n']} {scores[0]['split']} galaxies)", fontsize=10)
+    return save_figure(fig, path)

@@ -181,6 +181,19 @@ def module_metadata(recipe, data, name, version, description, model_log=None, fl
     if "mag_auto" in recipe["flow"]["conditions"]:
         flux["magnitude_condition"] = "mag_auto"
     metrics = {**run_log_metrics(family.section, model_log), **run_log_metrics("flow", flow_log)}
+    provenance = {
+        "dataset": str(Path(recipe["dataset"]["path"]).name),
+        "dataset_build_command": recipe["dataset"]["build_command"],
+        "recipe": recipe["name"],
+        "steps": int(model_log.get("steps", family.steps(recipe))),
+        "flow_steps": int(flow_log.get("steps", recipe["flow"]["steps"])),
+        "seed": int(recipe["seed"]),
+    }
+    # A mock dataset names the population its conditions were drawn from: the demo and
+    # examples draw their catalogues from it.
+    population = data.attrs.get("build_options", {})
+    if isinstance(population, dict) and population.get("population"):
+        provenance["population"] = str(population["population"])
     return {
         "name": name, "version": version, "description": description, "family": family.name,
         "pixel_scale": float(recipe["dataset"]["pixel_scale"]),
@@ -191,14 +204,7 @@ def module_metadata(recipe, data, name, version, description, model_log=None, fl
                       "description": "galaxy centred on the stamp's geometric centre, as in "
                                      "the training stamps"},
         "conditions": conditions,
-        "provenance": {
-            "dataset": str(Path(recipe["dataset"]["path"]).name),
-            "dataset_build_command": recipe["dataset"]["build_command"],
-            "recipe": recipe["name"],
-            "steps": int(model_log.get("steps", family.steps(recipe))),
-            "flow_steps": int(flow_log.get("steps", recipe["flow"]["steps"])),
-            "seed": int(recipe["seed"]),
-        },
+        "provenance": provenance,
         "metrics": metrics,
         "citation": recipe["export"]["citation"],
     }

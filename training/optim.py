@@ -57,7 +57,11 @@ def make_optimizer(config):
         "warmup_steps": int or None}``, and for Adam optionally ``beta_1``
         and ``beta_2`` (default 0.9 and 0.999; the GANs of the MPCC family
         use ``beta_1 = 0``).  ``warmup_steps: None`` gives a constant
-        learning rate.
+        learning rate.  ``global_clipnorm`` (optional, default None: no
+        clipping) rescales each step's gradients to at most that global norm:
+        a few codes tens of standard deviations out (the brightest galaxies'
+        in a VAE's latent space) otherwise give a latent flow steps that make
+        it diverge.
 
     Returns
     -------
@@ -70,11 +74,14 @@ def make_optimizer(config):
     else:
         schedule = SqrtDecay(config["learning_rate"], config["warmup_steps"])
     name = config["name"]
+    clip = config.get("global_clipnorm")
+    clip = None if clip is None else float(clip)
     if name == "adafactor":
-        return tf_keras.optimizers.Adafactor(learning_rate=schedule, jit_compile=False)
+        return tf_keras.optimizers.Adafactor(learning_rate=schedule, global_clipnorm=clip,
+                                             jit_compile=False)
     if name == "adam":
         return tf_keras.optimizers.Adam(learning_rate=schedule,
                                         beta_1=float(config.get("beta_1", 0.9)),
                                         beta_2=float(config.get("beta_2", 0.999)),
-                                        jit_compile=False)
+                                        global_clipnorm=clip, jit_compile=False)
     raise InputError(f"unknown optimizer {name!r}; use 'adafactor' or 'adam'")

@@ -79,7 +79,8 @@ COMMON_DEFAULTS = {
         "log_scale_clip": [-5.0, 3.0],
         "activation": "relu",
         "posterior": "sample",
-        "optimizer": {"name": "adam", "learning_rate": 0.001, "warmup_steps": 1000},
+        "optimizer": {"name": "adam", "learning_rate": 0.001, "warmup_steps": 1000,
+                      "global_clipnorm": None},
         "steps": _REQUIRED,
         "batch_size": 256,
         "checkpoint_every": 1000,
@@ -107,7 +108,8 @@ _CHECKS = {
                      "flow.checkpoint_every", "flow.summary_every", "flow.keep_checkpoints",
                      "flow.optimizer.warmup_steps"},
     "non_negative_int": {"seed"},
-    "positive_float": {"dataset.pixel_scale", "flow.optimizer.learning_rate"},
+    "positive_float": {"dataset.pixel_scale", "flow.optimizer.learning_rate",
+                       "flow.optimizer.global_clipnorm"},
     "non_negative_float": set(),
 }
 

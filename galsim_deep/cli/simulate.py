@@ -86,7 +86,15 @@ def _simulate(args):
         kwargs["zero_point"] = args.zero_point
     settings = SimulationSettings(**kwargs)
     if args.make_mock_catalog:
-        cat = mock_catalog(args.make_mock_catalog, settings.field_size, seed=args.seed)
+        # the conditions of the population the model was trained on, inside its stamp
+        from ..hub import resolve
+        from ..module_format import read_metadata
+
+        meta = read_metadata(resolve(settings.model))
+        cat = mock_catalog(args.make_mock_catalog, settings.field_size, seed=args.seed,
+                           model_stamp_size=meta["stamp_size"],
+                           model_pixel_scale=meta["pixel_scale"],
+                           population=meta.get("provenance", {}).get("population"))
         path = Path(args.catalog)
         with atomic_path(path) as tmp:
             fmt = "ascii.ecsv" if path.suffix.lower() == ".ecsv" else "fits"

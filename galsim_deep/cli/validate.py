@@ -19,6 +19,9 @@ latent, latent-fit, compare).
 * ``validate compare LABEL=DIR ...`` - several validation reports in one table.
 """
 import json
+from pathlib import Path
+
+import numpy as np
 
 from . import add_group
 from .train import add_recipe_args, recipe_from_args
@@ -149,7 +152,8 @@ def register(subparsers):
                     "against its stamp, chi2 against the noiseless observed truth, the "
                     "unconvolved residual and the fraction of flux in the stamp border beside "
                     "the truth's, with bootstrap errors, overall and per mag_auto bin.  Prints "
-                    "a table; --out writes the scores as JSON.")
+                    "a table; --out writes the scores as JSON (steps it already holds for the "
+                    "same galaxies are kept, not scored again) and --figure the learning curve.")
     add_recipe_args(p)
     p.add_argument("--step", type=int, action="append", default=None, metavar="STEP",
                    help="checkpoint step to score (repeatable; default: the latest)")
@@ -158,7 +162,11 @@ def register(subparsers):
                    help="the first N galaxies of the split (default 500)")
     p.add_argument("--split", default="test", choices=("test", "train"),
                    help="dataset split (default test)")
-    p.add_argument("--out", default=None, help="JSON file of the scores (written atomically)")
+    p.add_argument("--out", default=None,
+                   help="JSON file of the scores (written atomically; an existing one is "
+                        "extended)")
+    p.add_argument("--figure", default=None,
+                   help="PNG learning curve of every score in --out (or of those computed)")
     p.set_defaults(func=_checkpoint)
 
     p = subparsers.add_parser(
@@ -314,7 +322,8 @@ def _latent_fit(args):
 def _checkpoint(args):
     from ..errors import InputError, MissingInputError
     from ..reporting import write_json
-    from ..training.checkpoint_scores import SCORES, checkpoint_steps, score_checkpoint
+    from ..training.checkpoint_scores import (SCORES, checkpoint_steps, plot_learning_curve,
+                                              score_checkpoint)
 
     _positive("--n", args.n)
     recipe = recipe_from_args(args)
@@ -327,21 +336,71 @@ def _checkpoint(args):
     missing = [s for s in steps if s not in on_disk]
     if missing:
         raise InputError(f"no checkpoint at step(s) {missing}; on disk: {on_disk}")
-    scores = []
+    # Earlier scores are kept when they hold every score of this version.
+    scores = {s["step"]: s for s in _earlier_scores(args.out, recipe, args.n, args.split)
+              if set(SCORES) <= set(s)}
     for step in steps:
-        score = score_checkpoint(recipe, n=args.n, split=args.split, step=step)
-        scores.append(score)
+        if step in scores:
+            score = scores[step]
+        else:
+            score = scores[step] = score_checkpoint(recipe, n=args.n, split=args.split,
+                                                    step=step)
         cells = [f"{key} {score[key]['median']:.3f}±{score[key]['error']:.3f} ["
                  + " ".join(f"{b['median']:.2f}" for b in score[key]["bins"]) + "]"
                  for key in SCORES]
         print(f"step {step:6d}: " + " | ".join(cells), flush=True)
-    edges = scores[0]["mag_bins"]
+    edges = next(iter(scores.values()))["mag_bins"]
     print("(medians ± bootstrap error [per mag_auto bin: "
           + ", ".join(_bin_label(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])) + "])")
+    scores = [scores[s] for s in sorted(scores)]
     if args.out:
         write_json({"recipe": recipe["name"], "output_dir": str(recipe["output_dir"]),
                     "scores": scores}, args.out)
+    if args.figure:
+        plot_learning_curve(scores, args.figure, title=f"{recipe['name']}: learning curve")
+        print(f"learning curve written to {args.figure}")
     return 0
+
+
+def _earlier_scores(path, recipe, n, split):
+    """The scores an earlier ``--out`` file holds for the same run and galaxies."""
+    from ..errors import InputError
+
+    if not path or not Path(path).is_file():
+        return []
+    try:
+        earlier = json.loads(Path(path).read_text())
+        same_run = earlier["output_dir"] == str(recipe["output_dir"])
+        scores = earlier["scores"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise InputError(f"--out {path} exists but is not a scores file of galsim-deep "
+                         f"validate checkpoint ({err}); give a new path or remove it") from None
+    if not same_run:
+        raise InputError(f"--out {path} holds the scores of the run in {earlier['output_dir']}, "
+                         f"not {recipe['output_dir']}; give another --out")
+    other = {(s.get("n"), s.get("split")) for s in scores} - {(n, split)}
+    if other:
+        raise InputError(f"--out {path} holds scores of other galaxies (n, split = "
+                         f"{sorted(other)}), not n={n} of split {split!r}; a learning curve "
+                         f"compares checkpoints on the same galaxies: give another --out")
+    # JSON has no NaN or infinity: write_json stores a missing median (an empty magnitude
+    # bin) and the open ends of the magnitude bins as null.
+    scores = [_null_to_nan(s) for s in scores]
+    for s in scores:
+        edges = s["mag_bins"]
+        s["mag_bins"] = [-np.inf if np.isnan(edges[0]) else edges[0], *edges[1:-1],
+                         np.inf if np.isnan(edges[-1]) else edges[-1]]
+    return scores
+
+
+def _null_to_nan(obj):
+    if obj is None:
+        return float("nan")
+    if isinstance(obj, dict):
+        return {k: _null_to_nan(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_null_to_nan(v) for v in obj]
+    return obj
 
 
 def _bin_label(low, high):

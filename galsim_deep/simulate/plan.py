@@ -328,7 +328,8 @@ def _neighbours(tile, field):
             for i in range(tile.i - 1, tile.i + 2) if (i, j) in by_index]
 
 
-def mock_catalog(n, field_size, seed=0, model_stamp_size=64):
+def mock_catalog(n, field_size, seed=0, model_stamp_size=64, model_pixel_scale=0.03,
+                 population=None):
     """A catalog of ``n`` mock-COSMOS galaxies at uniform random positions of a field.
 
     Parameters
@@ -340,7 +341,13 @@ def mock_catalog(n, field_size, seed=0, model_stamp_size=64):
     seed : int
         Seed of the conditions and positions.
     model_stamp_size : int
-        Stamp size (pixels of 0.03 arcsec) that bounds ``flux_radius``.
+        Stamp size (pixels) that bounds ``flux_radius``.
+    model_pixel_scale : float
+        arcsec/pixel of that stamp.
+    population : str, optional
+        Mock population of the conditions (:mod:`galsim_deep.datasets.population`;
+        default ``'cosmos-example'``); a model's ``provenance.population`` names
+        the one it was trained on.
 
     Returns
     -------
@@ -352,7 +359,8 @@ def mock_catalog(n, field_size, seed=0, model_stamp_size=64):
 
     size = np.atleast_1d(field_size)
     nx, ny = int(size[0]), int(size[-1])
-    cat = sample_conditions(n, seed, stamp_size=model_stamp_size)
+    cat = sample_conditions(n, seed, stamp_size=model_stamp_size,
+                            pixel_scale=model_pixel_scale, population=population)
     rng = np.random.default_rng([int(seed), 7])
     cat["x"] = rng.uniform(0.5, nx + 0.5, n)
     cat["y"] = rng.uniform(0.5, ny + 0.5, n)
