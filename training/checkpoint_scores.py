@@ -28,7 +28,7 @@ the units of each stamp's noise:
     unconvolved profile seen through a round Gaussian PSF of FWHM 0.1"
     (:data:`SHAPE_PSF_FWHM`), beside ``truth_g`` (``|g(truth)|``): a model
     whose reconstructions of noisy galaxies are rounder than the galaxies
-    shows it here (its ``mean`` is the mean-|g| difference).
+    shows it here (its ``mean`` is the difference of the mean ``|g|``).
 
 Medians come with a bootstrap standard error, for all galaxies and in bins
 of ``mag_auto`` (:data:`MAG_BINS`): in a population to F814W 25.2 most
@@ -79,7 +79,7 @@ def border_fraction(images, border=4):
 
 
 def hsm_g(images, pixel_scale, psf_fwhm=SHAPE_PSF_FWHM):
-    """HSM reduced-shear modulus |g| of unconvolved stamps seen through a round PSF.
+    """HSM reduced-shear modulus ``|g|`` of unconvolved stamps seen through a round PSF.
 
     Parameters
     ----------
