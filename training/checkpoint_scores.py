@@ -25,8 +25,8 @@ the units of each stamp's noise:
     faint galaxies' own flux, and this shows the price;
 ``g_bias``
     ``|g(recon)| - |g(truth)|``, the HSM reduced-shear modulus of each
-    unconvolved profile seen through a round Gaussian PSF of FWHM 0.1"
-    (:data:`SHAPE_PSF_FWHM`), beside ``truth_g`` (``|g(truth)|``): a model
+    unconvolved profile seen through the round Gaussian PSF of the isotropy
+    measure (:data:`~galsim_deep.validation.isotropy.ROUND_PSF_FWHM`, 0.1"), beside ``truth_g`` (``|g(truth)|``): a model
     whose reconstructions of noisy galaxies are rounder than the galaxies
     shows it here (its ``mean`` is the difference of the mean ``|g|``).
 
@@ -44,16 +44,14 @@ from galsim_deep.errors import InputError
 from galsim_deep.forward_model import convolve_psf
 from galsim_deep.training.families import family_of
 from galsim_deep.training.recipes import check_dataset
+from galsim_deep.validation.isotropy import ROUND_PSF_FWHM, measure_shape
 
 __all__ = ["border_fraction", "hsm_g", "score_checkpoint", "checkpoint_steps",
-           "plot_learning_curve", "MAG_BINS", "SCORES", "SHAPE_PSF_FWHM"]
+           "plot_learning_curve", "MAG_BINS", "SCORES"]
 
 #: The scores of :func:`score_checkpoint`, in the order tables show them.
 SCORES = ("reduced_chi2", "truth_chi2", "truth_residual", "border_flux", "truth_border_flux",
           "flux_bias", "g_bias", "truth_g")
-
-#: FWHM (arcsec) of the round Gaussian PSF through which ``g_bias`` measures shapes.
-SHAPE_PSF_FWHM = 0.1
 
 #: Edges of the ``mag_auto`` bins (AB mag) of the per-bin medians.
 MAG_BINS = (-np.inf, 22.0, 23.5, 24.5, np.inf)
@@ -78,7 +76,7 @@ def border_fraction(images, border=4):
     return (total - inner) / np.where(total > 0, total, np.nan)
 
 
-def hsm_g(images, pixel_scale, psf_fwhm=SHAPE_PSF_FWHM):
+def hsm_g(images, pixel_scale, psf_fwhm=ROUND_PSF_FWHM):
     """HSM reduced-shear modulus ``|g|`` of unconvolved stamps seen through a round PSF.
 
     Parameters
@@ -93,7 +91,8 @@ def hsm_g(images, pixel_scale, psf_fwhm=SHAPE_PSF_FWHM):
     Returns
     -------
     numpy.ndarray
-        ``|g|`` per stamp; NaN where the adaptive moments fail (an empty stamp).
+        ``|g|`` per stamp (:func:`~galsim_deep.validation.isotropy.measure_shape`);
+        NaN for an empty stamp or where the adaptive moments fail.
     """
     import galsim
 
@@ -105,9 +104,8 @@ def hsm_g(images, pixel_scale, psf_fwhm=SHAPE_PSF_FWHM):
         profile = galsim.InterpolatedImage(galsim.Image(image, scale=pixel_scale))
         drawn = galsim.Convolve(profile, psf).drawImage(nx=image.shape[1], ny=image.shape[0],
                                                          scale=pixel_scale)
-        moments = drawn.FindAdaptiveMom(strict=False)
-        if moments.moments_status == 0:
-            out[i] = moments.observed_shape.g
+        shape = measure_shape(drawn.array)
+        out[i] = np.hypot(shape["g1"], shape["g2"])
     return out
 
 
