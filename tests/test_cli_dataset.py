@@ -84,3 +84,15 @@ def test_existing_output_is_protected(tmp_path, capsys, mock_dataset_path):
     with h5py.File(out, "r") as f:
         assert f.attrs["n_examples"] == 24
     np.testing.assert_equal(out.read_bytes(), mock_dataset_path.read_bytes())
+
+
+def test_extra_depth_is_a_mock_option(tmp_path, capsys):
+    out = tmp_path / "deep.h5"
+    assert main(["dataset", "build", "--source", "cosmos", "--n", "2", "--out", str(out),
+                 "--extra-depth", "1"]) == 1
+    assert "--extra-depth do(es) not apply to --source cosmos" in capsys.readouterr().err
+    assert main(["dataset", "build", "--source", "mock-cosmos", "--n", "3", "--stamp-size", "32",
+                 "--out", str(out), "--processes", "1", "--n-test", "1", "--no-progress",
+                 "--extra-depth", "1.5"]) == 0
+    with h5py.File(out, "r") as f:
+        assert "1.5 mag deeper" in f.attrs["noise_description"]

@@ -202,6 +202,30 @@ def test_mock_source_rejects_bad_options():
         MockCosmosSource(32, 0.03, 0, noise="pink")
     with pytest.raises(ValueError, match="max_flux_radius"):
         MockCosmosSource(32, 0.03, 0, max_flux_radius=0.5)
+    for bad in (-0.5, 7.0, float("nan"), "deep"):
+        with pytest.raises(ValueError, match="extra_depth"):
+            MockCosmosSource(32, 0.03, 0, extra_depth=bad)
+
+
+def test_extra_depth_scales_only_the_noise():
+    """The same galaxies and noise patterns, the noise 10**(-0.4 m) times smaller."""
+    from galsim_deep.datasets.mock_cosmos import MockCosmosSource
+
+    a, b, c = (MockCosmosSource(32, 0.06, 3, population="cosmos-25.2", extra_depth=m).make(5)
+               for m in (0.0, 1.0, 2.0))
+    r = 10 ** -0.4
+    np.testing.assert_array_equal(a["truth"], b["truth"])
+    np.testing.assert_array_equal(a["psf"], c["psf"])
+    assert b["noise_variance"] == pytest.approx(a["noise_variance"] * r ** 2, rel=1e-12)
+    np.testing.assert_allclose(b["noise_power"], a["noise_power"] * r ** 2, rtol=1e-6)
+    # stamp = galaxy + sigma * noise: differences of depths are the noise alone, scaled.
+    np.testing.assert_allclose(b["stamp"] - c["stamp"], r * (a["stamp"] - b["stamp"]),
+                               atol=1e-9 * np.abs(a["stamp"]).max())
+    assert np.abs(a["stamp"] - b["stamp"]).max() > 0
+    src = MockCosmosSource(32, 0.06, 3, population="cosmos-25.2", extra_depth=1.0)
+    assert src.options()["extra_depth"] == 1.0
+    assert "1 mag deeper" in src.attrs()["noise_description"]
+    assert "extra_depth" not in MockCosmosSource(32, 0.06, 3).options()  # old manifests resume
 
 
 def test_galaxy_rng_depends_only_on_seed_and_index():

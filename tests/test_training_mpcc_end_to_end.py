@@ -338,3 +338,31 @@ def test_mirrored_strategy_on_two_logical_cpus(mock_dataset_path, tmp_path):
     assert log["metrics"]["prior_stddev"] == pytest.approx(2.15, abs=0.01)
     assert log["metrics"]["prior_weight_max"] == pytest.approx(1 / 3, abs=0.01)
     assert 0 <= log["metrics"]["weight_kl"] < 1
+
+
+def test_checkpoint_scores_of_an_mpcc_run_carry_its_clustering(trained, tmp_path, capsys):
+    """The learning curve of an MPCC run: clustering accuracy beside the autoencoder scores."""
+    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.training.mpcc.family import FAMILY
+    from galsim_deep.validation.clustering import clustering_accuracy
+
+    out, figure = tmp_path / "scores.json", tmp_path / "curve.png"
+    sets = ["--set", f"dataset.path={trained['dataset']}", "--set", f"output_dir={trained['run']}"]
+    assert main(["validate", "checkpoint", "mpcc-tiny", *sets, "--n", "8", "--split", "train",
+                 "--out", str(out), "--figure", str(figure)]) == 0
+    assert "clustering majority" in capsys.readouterr().out
+    c = json.loads(out.read_text())["scores"][-1]["clustering"]
+    # The same numbers from the checkpoint's clustering head directly.
+    model, _ = FAMILY.restore_for_sampling(_recipe(trained["dataset"], trained["run"]))
+    with StampDataset(trained["dataset"]) as data:
+        a = data.arrays("train", fields=["stamp", "psf", "label"])
+        n_classes = len(data.class_names)
+    probs = model.cluster_probabilities(tf.constant(a["stamp"][:8], tf.float32),
+                                        tf.constant(a["psf"][:8], tf.float32)).numpy()
+    direct = clustering_accuracy(probs.argmax(1), a["label"][:8].astype(np.int64),
+                                 n_clusters=3, n_classes=n_classes)
+    assert c["majority"]["value"] == pytest.approx(direct["majority_accuracy"])
+    assert c["one_to_one"]["value"] == pytest.approx(direct["accuracy"])
+    assert c["majority"]["value"] >= c["one_to_one"]["value"]
+    assert sum(c["by_magnitude"]["count"]) == 8 == c["n"]
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

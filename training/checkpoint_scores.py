@@ -30,6 +30,13 @@ the units of each stamp's noise:
     whose reconstructions of noisy galaxies are rounder than the galaxies
     shows it here (its ``mean`` is the difference of the mean ``|g|``).
 
+A mixture-prior (MPCC) model on a labelled mock dataset is also scored by
+``clustering``: the cluster of each galaxy (``argmax q(y | x)`` of the
+checkpoint's clustering head) against its mock class, both mappings of
+:func:`~galsim_deep.validation.clustering.cluster_summary` (majority, the
+thesis's Eq. 8.1, and one-to-one), with their chance levels and per
+``mag_auto`` quartile: the learning curve of clustering accuracy.
+
 Medians come with a bootstrap standard error, for all galaxies and in bins
 of ``mag_auto`` (:data:`MAG_BINS`): in a population to F814W 25.2 most
 galaxies are faint and fit to the noise whatever the model, so the bright
@@ -46,7 +53,7 @@ from galsim_deep.training.families import family_of
 from galsim_deep.training.recipes import check_dataset
 from galsim_deep.validation.isotropy import ROUND_PSF_FWHM, measure_shape
 
-__all__ = ["border_fraction", "hsm_g", "score_checkpoint", "checkpoint_steps",
+__all__ = ["border_fraction", "hsm_g", "score_checkpoint", "clustering_score", "checkpoint_steps",
            "plot_learning_curve", "MAG_BINS", "SCORES"]
 
 #: The scores of :func:`score_checkpoint`, in the order tables show them.
@@ -151,6 +158,8 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
         ``step``, ``n``, ``mag_bins``, and for each of :data:`SCORES` the
         ``median`` and its bootstrap ``error``, the ``mean``, and per
         magnitude bin (``bins``) the median, its error and the count ``n``.
+        For a mixture-prior model on a labelled dataset, ``clustering``
+        (:func:`clustering_score`).
     """
     from galsim_deep.validation.reconstruction import (mock_split_arrays,
                                                        reconstruction_residuals)
@@ -165,8 +174,9 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
         if step not in steps:
             raise InputError(f"no checkpoint of step {step} in {folder} (there are {steps})")
         model, step = family.restore_for_sampling(recipe, folder / f"ckpt-{step}")
-    arrays, _ = mock_split_arrays(recipe["dataset"]["path"], split,
-                                  ["stamp", "psf", "noise_variance", "truth", "conditions"], n)
+    arrays, class_names = mock_split_arrays(
+        recipe["dataset"]["path"], split,
+        ["stamp", "psf", "noise_variance", "truth", "conditions"], n)
     from galsim_deep.datasets.reader import StampDataset
 
     with StampDataset(recipe["dataset"]["path"]) as data:
@@ -203,6 +213,8 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
     values["g_bias"] = hsm_g(recon, scale) - values["truth_g"]
     report = {"step": int(step), "n": int(len(recon)), "split": split,
               "mag_bins": [float(e) for e in MAG_BINS]}
+    if hasattr(model, "cluster_probabilities") and arrays.get("label") is not None:
+        report["clustering"] = clustering_score(model, arrays, class_names, mag, batch_size)
     which = np.digitize(mag, MAG_BINS[1:-1])
     for key, v in values.items():
         median, error = _median_error(v)
@@ -211,6 +223,54 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
                                      n=int(np.sum(which == b)))
                                 for b in range(len(MAG_BINS) - 1)]}
     return report
+
+
+def clustering_score(model, arrays, class_names, magnitudes, batch_size=100):
+    """Clustering accuracy of a mixture-prior model's clustering head on labelled stamps.
+
+    Parameters
+    ----------
+    model : object
+        A live model with ``n_clusters`` and ``cluster_probabilities(stamp, psf)``
+        (an MPCC checkpoint).
+    arrays : dict
+        ``stamp``, ``psf`` ([N, S, S], flux per pixel) and ``label`` ([N], mock
+        class) of the galaxies.
+    class_names : sequence of str
+        The mock classes.
+    magnitudes : ndarray [N]
+        ``mag_auto`` (AB mag) of the galaxies, for the quartiles.
+    batch_size : int
+        Stamps per network call.
+
+    Returns
+    -------
+    dict
+        ``majority`` and ``one_to_one`` accuracy, each with its binomial
+        standard ``error``; ``chance`` (both mappings, mean over permuted
+        assignments); ``majority_by_magnitude`` and ``by_magnitude`` (one-to-one)
+        in ``mag_auto`` quartiles (``edges``, ``count``, ``accuracy``);
+        ``contingency`` (clusters x classes).
+    """
+    from galsim_deep.validation.clustering import cluster_summary
+
+    probs = np.concatenate([
+        model.cluster_probabilities(
+            tf.constant(arrays["stamp"][i:i + batch_size], tf.float32),
+            tf.constant(arrays["psf"][i:i + batch_size], tf.float32)).numpy()
+        for i in range(0, len(arrays["stamp"]), batch_size)])
+    summary = cluster_summary(probs.argmax(axis=1), np.asarray(arrays["label"], np.int64),
+                              model.n_clusters, len(class_names) or None, magnitudes=magnitudes)
+    n = summary["n"]
+
+    def with_error(p):
+        return {"value": float(p), "error": float(np.sqrt(p * (1 - p) / n))}
+
+    return {"majority": with_error(summary["majority_accuracy"]),
+            "one_to_one": with_error(summary["accuracy"]), "n": n,
+            "chance": summary["chance"], "by_magnitude": summary["by_magnitude"],
+            "majority_by_magnitude": summary["majority_by_magnitude"],
+            "contingency": summary["contingency"]}
 
 
 #: Panels of :func:`plot_learning_curve`: score, axis label, a reference line.
@@ -240,7 +300,9 @@ def plot_learning_curve(scores, path, title=None):
         bootstrap error (solid) and the median of the brightest ``mag_auto``
         bin (dashed), where models differ most; grey lines are what a perfect
         model scores (χ² = 1 against the stamp, 0 against the truth, the
-        truth's own border flux, no flux bias).
+        truth's own border flux, no flux bias).  Scores with ``clustering``
+        (an MPCC run) add a panel of both clustering accuracies, the faintest
+        quartile's and chance.
     """
     from galsim_deep.reporting import new_figure, save_figure
 
@@ -252,7 +314,10 @@ def plot_learning_curve(scores, path, title=None):
     scores = sorted(scores, key=lambda s: s["step"])
     steps = np.array([s["step"] for s in scores])
     edges = scores[0]["mag_bins"]
-    fig, axes = new_figure(1, len(_CURVE_PANELS), size=(3.0, 3.0))
+    clustering = all("clustering" in s for s in scores)
+    fig, axes = new_figure(1, len(_CURVE_PANELS) + clustering, size=(3.0, 3.0))
+    if clustering:
+        _plot_clustering(axes[0, -1], steps, [s["clustering"] for s in scores])
     for ax, (key, label, reference) in zip(axes[0], _CURVE_PANELS):
         median = np.array([s[key]["median"] for s in scores])
         error = np.array([s[key]["error"] for s in scores])
@@ -273,3 +338,16 @@ def plot_learning_curve(scores, path, title=None):
     if title:
         fig.suptitle(f"{title} ({scores[0]['n']} {scores[0]['split']} galaxies)", fontsize=10)
     return save_figure(fig, path)
+
+
+def _plot_clustering(ax, steps, clustering):
+    for key, label in (("majority", "majority (Eq. 8.1)"), ("one_to_one", "one-to-one")):
+        ax.errorbar(steps, [c[key]["value"] for c in clustering],
+                    [c[key]["error"] for c in clustering], marker="o", ms=3, label=label)
+    ax.plot(steps, [c["majority_by_magnitude"]["accuracy"][-1] for c in clustering], "--",
+            marker=".", label="majority, faintest quartile")
+    ax.plot(steps, [c["chance"]["majority"]["mean"] for c in clustering], color="0.5", lw=1,
+            label="chance (majority)")
+    ax.set_xlabel("training step")
+    ax.set_title("clustering accuracy", fontsize=9)
+    ax.legend(fontsize=7)

@@ -83,6 +83,10 @@ def register(subparsers):
                    help="legacy: --population great3-deep (GalSim's GREAT3 recipe, 1.5 mag "
                         "fainter and 0.6x smaller; reaches only I ~ 24 with the example "
                         "catalog: use --population cosmos-25.2 for the 25.2 sample)")
+    m.add_argument("--extra-depth", type=float, default=None, metavar="MAG",
+                   help="stamps MAG magnitudes deeper than COSMOS: noise variance times "
+                        "10**(-0.8 MAG), same galaxies and noise patterns (default 0; for "
+                        "experiments on signal-to-noise)")
     b.add_argument("--max-flux-radius", type=float, default=None,
                    help="selection: largest flux_radius in pixels of 0.03\" (mock default: a "
                         "quarter of the stamp width)")
@@ -160,7 +164,8 @@ def _build(args):
                        ("sample", args.sample), ("exclusion_level", args.exclusion_level),
                        ("psf", args.psf), ("noise", args.noise),
                        ("population", args.population),
-                       ("max_flux_radius", args.max_flux_radius)):
+                       ("max_flux_radius", args.max_flux_radius),
+                       ("extra_depth", args.extra_depth)):
         if value is not None:
             options[key] = value
     if args.deep:
@@ -176,8 +181,8 @@ def _build(args):
                   file=sys.stderr)
     flags = {"cosmos_dir": "--cosmos-dir", "file_name": "--cosmos-file", "sample": "--sample",
              "exclusion_level": "--exclusion-level", "psf": "--psf", "noise": "--noise",
-             "deep": "--deep", "population": "--population"}
-    wrong = {"cosmos": ("psf", "noise", "deep", "population"),
+             "deep": "--deep", "population": "--population", "extra_depth": "--extra-depth"}
+    wrong = {"cosmos": ("psf", "noise", "deep", "population", "extra_depth"),
              "mock-cosmos": ("cosmos_dir", "file_name", "sample", "exclusion_level")}[args.source]
     bad = [flags[k] for k in wrong if k in options]
     if bad:

@@ -151,7 +151,9 @@ def register(subparsers):
                     "first N galaxies of its mock dataset: reduced chi2 of the reconstruction "
                     "against its stamp, chi2 against the noiseless observed truth, the "
                     "unconvolved residual and the fraction of flux in the stamp border beside "
-                    "the truth's, with bootstrap errors, overall and per mag_auto bin.  Prints "
+                    "the truth's, with bootstrap errors, overall and per mag_auto bin; for an "
+                    "MPCC run, the clustering accuracy (majority and one-to-one, per mag_auto "
+                    "quartile).  Prints "
                     "a table; --out writes the scores as JSON (steps it already holds for the "
                     "same galaxies are kept, not scored again) and --figure the learning curve.")
     add_recipe_args(p)
@@ -348,6 +350,14 @@ def _checkpoint(args):
         cells = [f"{key} {score[key]['median']:.3f}±{score[key]['error']:.3f} ["
                  + " ".join(f"{b['median']:.2f}" for b in score[key]["bins"]) + "]"
                  for key in SCORES]
+        if "clustering" in score:
+            c = score["clustering"]
+            cells.append(f"clustering majority {c['majority']['value']:.3f}±"
+                         f"{c['majority']['error']:.3f} one-to-one "
+                         f"{c['one_to_one']['value']:.3f}±{c['one_to_one']['error']:.3f} "
+                         "[majority per mag quartile: "
+                         + " ".join(f"{a:.2f}" for a in c["majority_by_magnitude"]["accuracy"])
+                         + "]")
         print(f"step {step:6d}: " + " | ".join(cells), flush=True)
     edges = next(iter(scores.values()))["mag_bins"]
     print("(medians ± bootstrap error [per mag_auto bin: "

@@ -238,6 +238,15 @@ class MockCosmosSource:
     max_flux_radius : float, optional
         Selection: largest ``flux_radius`` (pixels of 0.03 arcsec); default
         :func:`default_max_flux_radius`.
+    extra_depth : float, optional
+        Make the stamps this many magnitudes deeper than COSMOS (default 0):
+        the noise variance of every stamp is the catalog's times
+        ``10**(-0.8 * extra_depth)``, as a ``10**(0.8 * extra_depth)`` times
+        longer background-limited exposure gives.  The galaxies, PSFs and
+        noise patterns stay those of the same seed at COSMOS depth; only the
+        noise amplitude changes.  For experiments on how the data's
+        signal-to-noise ratio shapes a model (a survey's own stamps do not
+        get deeper).
     population : {'cosmos-example', 'cosmos-25.2', 'great3-deep'}, optional
         The population (:mod:`galsim_deep.datasets.population`); default
         ``'cosmos-example'``.
@@ -248,7 +257,7 @@ class MockCosmosSource:
               "label", "psf_id")
 
     def __init__(self, stamp_size, pixel_scale, seed, psf="hst", noise="cosmos", deep=False,
-                 max_flux_radius=None, population=None):
+                 max_flux_radius=None, population=None, extra_depth=0.0):
         from .binning import binning_factor
         from .psf import PSF_MODELS
 
@@ -266,6 +275,15 @@ class MockCosmosSource:
         if max_flux_radius is not None and not float(max_flux_radius) > 1.0:
             raise InputError(f"max_flux_radius must be > 1 pixel of 0.03 arcsec, got "
                              f"{max_flux_radius}")
+        try:
+            extra_depth = float(extra_depth)
+        except (TypeError, ValueError):
+            raise InputError(f"extra_depth must be a number of magnitudes, got "
+                             f"{extra_depth!r}") from None
+        if not (math.isfinite(extra_depth) and 0.0 <= extra_depth <= 5.0):
+            raise InputError(f"extra_depth must be between 0 and 5 magnitudes, got "
+                             f"{extra_depth}")
+        self.extra_depth = extra_depth
         self.stamp_size = int(stamp_size)
         self.pixel_scale = float(pixel_scale)
         self.seed = int(seed)
@@ -291,6 +309,8 @@ class MockCosmosSource:
         # builds resume); 'deep' tells them apart.
         if self.population not in ("cosmos-example", "great3-deep"):
             options["population"] = self.population
+        if self.extra_depth:
+            options["extra_depth"] = self.extra_depth
         return options
 
     def plan(self, n):
@@ -355,7 +375,7 @@ class MockCosmosSource:
         gal = make_mock_galaxy(mag, fr, z, rng, max_extent=self.max_extent,
                                population=self.population, gsparams=self._gsparams)
         psf_id = int(rng.integers(len(self._psfs)))
-        variance = float(rng.choice(self._variances))
+        variance = float(rng.choice(self._variances)) * 10.0 ** (-0.8 * self.extra_depth)
         noise_seed = int(rng.integers(1, 2 ** 31 - 1))
         s, p = self.stamp_size, self.pixel_scale
         truth = gal.profile.drawImage(nx=s, ny=s, scale=p, method="no_pixel", dtype=np.float64)
@@ -404,6 +424,10 @@ class MockCosmosSource:
         noise_desc = ("COSMOS HST/ACS F814W correlated noise (galsim.getCOSMOSNoise, "
                       "acs_I_unrot_sci_20_cf.fits)" if self.noise_model == "cosmos"
                       else "white Gaussian noise")
+        if self.extra_depth:
+            selection["extra_depth_mag"] = self.extra_depth
+            noise_desc += (f", {self.extra_depth:g} mag deeper than COSMOS (the variance times "
+                           f"10**(-0.8 * {self.extra_depth:g}))")
         if self.binning > 1:
             f = self.binning
             selection["pixel_binning"] = f
