@@ -114,6 +114,18 @@ def test_report_on_the_tiny_flow_vae(tiny_flow_vae_recipe, tmp_path):
     assert sum(c["n"] for c in report["by_class"].values()) == 5
     assert report["clustering_accuracy"] == {}  # a Flow-VAE has no clusters
     assert report["arrays"]["codes"]["map"].shape == (5, tiny_flow_vae_recipe["vae"]["latent_size"])
+    # |g| of the codes' profiles: the groups partition the galaxies, and each mean difference
+    # is the difference of the means where every galaxy is measured.
+    from galsim_deep.training.checkpoint_scores import hsm_g
+
+    ell = report["ellipticity"]
+    assert ell["bright"]["n"] + ell["faint"]["n"] == ell["all"]["n"] == 5
+    truth_g = hsm_g(report["arrays"]["truth"], tiny_flow_vae_recipe["dataset"]["pixel_scale"])
+    assert ell["all"]["truth_g"] == pytest.approx(np.nanmean(truth_g))
+    enc_g = hsm_g(report["arrays"]["profiles"]["encoder"],
+                  tiny_flow_vae_recipe["dataset"]["pixel_scale"])
+    ok = np.isfinite(enc_g - truth_g)
+    assert ell["all"]["encoder"]["g_bias"] == pytest.approx(np.mean((enc_g - truth_g)[ok]))
 
 
 def test_cli_writes_the_report(tiny_flow_vae_recipe, tmp_path, capsys):
@@ -126,6 +138,7 @@ def test_cli_writes_the_report(tiny_flow_vae_recipe, tmp_path, capsys):
     assert summary["n"] == 4 and summary["steps"] == 3
     md = (out / "latent_fit.md").read_text()
     assert "best code for the truth (decoder's best-code residual)" in md and "| class |" in md
+    assert "Mean HSM |g|" in md and "| truth |" in md
     assert (out / "latent_fit.png").stat().st_size > 0
     assert "best_code" in capsys.readouterr().out
 

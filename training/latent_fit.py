@@ -40,6 +40,7 @@ from galsim_deep.training.recipes import check_dataset
 from galsim_deep.errors import InputError
 
 __all__ = ["fit_codes", "truth_objective", "map_objective", "latent_fit_report",
+           "ellipticity_of_codes", "FAINT_MAG",
            "write_latent_fit_report"]
 
 
@@ -192,6 +193,8 @@ def latent_fit_report(recipe, n=300, steps=300, learning_rate=0.03, split="test"
         code; ``clustering_accuracy``, for a mixture-prior (MPCC) model on a
         labelled dataset, the accuracy (Eq. 8.1) of the clusters the
         encoder's, the MAP and the best codes fall in (empty otherwise); the
+        ``ellipticity``, the mean ``|g|`` of each estimate's profile against
+        the truth's, bright and faint (:func:`ellipticity_of_codes`); the
         per-galaxy arrays (``stamps``, ``truth``, ``codes``,
         ``profiles``, ``residuals``, ``labels`` and ``neg_log_posterior``, the
         MAP objective of the encoder's and the MAP code) under ``"arrays"``.
@@ -268,7 +271,11 @@ def latent_fit_report(recipe, n=300, steps=300, learning_rate=0.03, split="test"
             clusters = model.prior.assign(z).numpy()
             clustering[key] = clustering_accuracy(clusters, labels, model.n_clusters,
                                                   len(class_names))["accuracy"]
+    mag = arrays["conditions"][:, list(data.condition_names).index("mag_auto")]
+    ellipticity = ellipticity_of_codes(profiles, arrays["truth"], mag,
+                                       float(recipe["dataset"]["pixel_scale"]))
     return {"n": count, "split": split, "dataset": str(path), "recipe": recipe["name"],
+            "ellipticity": ellipticity,
             "steps": int(steps), "learning_rate": float(learning_rate),
             "residuals": {k: residual_summary(r, res["best_code"] if k != "best_code" else None,
                                               "fraction_best_code_better")
@@ -282,6 +289,55 @@ def latent_fit_report(recipe, n=300, steps=300, learning_rate=0.03, split="test"
                        "profiles": profiles, "residuals": res, "labels": labels,
                        "neg_log_posterior": {k: np.concatenate(v)
                                              for k, v in neg_log_posterior.items()}}}
+
+
+#: mag_auto (AB mag) that splits the galaxies of :func:`ellipticity_of_codes` in two.
+FAINT_MAG = 23.5
+
+
+def ellipticity_of_codes(profiles, truth, mag_auto, pixel_scale):
+    """Mean ``|g|`` of the profile of each kind of code against the truth's, bright and faint.
+
+    Parameters
+    ----------
+    profiles : dict of str -> ndarray [N, S, S]
+        Unconvolved profiles (flux per pixel) of each estimate.
+    truth : ndarray [N, S, S]
+        The noiseless unconvolved truths.
+    mag_auto : ndarray [N]
+        AB mag, to split the galaxies at :data:`FAINT_MAG`.
+    pixel_scale : float
+        arcsec/pixel.
+
+    Returns
+    -------
+    dict
+        For ``all``, ``bright`` (``mag_auto`` < 23.5) and ``faint``: ``n`` and
+        the truth's mean ``|g|``, and for each estimate its mean ``|g|``, the
+        mean per-galaxy difference from the truth's (``g_bias``) and that
+        mean's standard error; ``|g|`` is HSM's through the round 0.1" PSF of
+        :func:`~galsim_deep.training.checkpoint_scores.hsm_g` (galaxies it
+        cannot measure are left out of the differences).
+    """
+    from galsim_deep.training.checkpoint_scores import hsm_g
+
+    g_truth = hsm_g(truth, pixel_scale)
+    g = {k: hsm_g(v, pixel_scale) for k, v in profiles.items()}
+    mag_auto = np.asarray(mag_auto, np.float64)
+    out = {}
+    for group, sel in (("all", np.isfinite(mag_auto)), ("bright", mag_auto < FAINT_MAG),
+                       ("faint", mag_auto >= FAINT_MAG)):
+        row = {"n": int(sel.sum()), "truth_g": float(np.nanmean(g_truth[sel]))
+               if sel.any() else float("nan")}
+        for key, values in g.items():
+            diff = (values - g_truth)[sel]
+            diff = diff[np.isfinite(diff)]
+            row[key] = {"mean_g": float(np.nanmean(values[sel])) if sel.any() else float("nan"),
+                        "g_bias": float(diff.mean()) if len(diff) else float("nan"),
+                        "error": float(diff.std(ddof=1) / np.sqrt(len(diff)))
+                        if len(diff) > 1 else float("nan")}
+        out[group] = row
+    return out
 
 
 _LABELS = {"encoder": "encoder's code (posterior mean)",
@@ -332,6 +388,17 @@ def write_latent_fit_report(report, out_dir, n_examples=8):
         rows.append(f"| {label} | {s['median_relative_residual']:.4f} | "
                     f"{s['mean_relative_residual']:.4f} | "
                     f"{'' if better is None else f'{100 * better:.1f}%'} |")
+    rows += ["", f"Mean HSM |g| (round 0.1\" PSF) of each estimate, and its mean difference "
+             f"from the truth's galaxy by galaxy (standard error); bright: mag_auto < "
+             f"{FAINT_MAG}:", "",
+             "| estimate | all | bright | faint |", "|---|---|---|---|"]
+    ell = summary["ellipticity"]
+    rows.append("| truth | " + " | ".join(f"{ell[grp]['truth_g']:.3f} (n = {ell[grp]['n']})"
+                                          for grp in ("all", "bright", "faint")) + " |")
+    for key, label in _LABELS.items():
+        rows.append(f"| {label} | " + " | ".join(
+            f"{ell[grp][key]['mean_g']:.3f} ({ell[grp][key]['g_bias']:+.3f} ± "
+            f"{ell[grp][key]['error']:.3f})" for grp in ("all", "bright", "faint")) + " |")
     if summary["clustering_accuracy"]:
         acc = summary["clustering_accuracy"]
         rows += ["", "Clustering accuracy (Eq. 8.1) of the cluster each code falls in: "

@@ -9,7 +9,11 @@ with an encoder (the family's model is restored through the registry,
 1. restore the trained encoder (``<output_dir>/<family section>``) and encode
    every training stamp once with it, frozen: posterior means and standard
    deviations, with the stamps' conditions (cached in
-   ``<output_dir>/flow/posterior.npz``);
+   ``<output_dir>/flow/posterior.npz``); with ``flow.refine_steps`` > 0 each
+   mean is then refined by that many Adam steps on the galaxy's own posterior
+   ``log p(stamp | z) + log p(z)`` through the frozen decoder
+   (:func:`refine_codes`, semi-amortised inference: it closes the encoder's
+   amortisation gap, which makes faint galaxies' codes too round);
 2. build the :class:`~galsim_deep.flows.ConditionalMAF`; on a fresh start store
    the conditions' mean and standard deviation and the codes' robust scale in
    it;
@@ -24,6 +28,7 @@ with an encoder (the family's model is restored through the registry,
 gives it (the class-as-outlier protocol of
 :func:`galsim_deep.latent.anomaly.held_out_class_auroc`).
 """
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +45,8 @@ from galsim_deep.training.recipes import check_dataset, recipe_digest
 from galsim_deep.training.seeds import configure_determinism, step_seed
 from galsim_deep.errors import InputError
 
-__all__ = ["train_latent_flow", "encode_split", "build_flow", "restore_flow", "fit_code_flow"]
+__all__ = ["refine_codes", "train_latent_flow", "encode_split", "build_flow", "restore_flow",
+           "fit_code_flow"]
 
 
 def build_flow(recipe):
@@ -66,7 +72,55 @@ def restore_flow(recipe, checkpoint_dir=None):
                           f"first with\n    galsim-deep train flow {recipe['source']}")
 
 
-def encode_split(model, recipe, data, split, batch_size=256, progress=False):
+def refine_codes(model, recipe, stamp, psf, noise_variance, mean):
+    """Refine encoder means by ``flow.refine_steps`` Adam steps on each galaxy's posterior.
+
+    Each code moves towards the maximum of ``log p(stamp | z) + log p(z)``
+    (the pixel likelihood of the PSF-convolved decoded profile under the
+    stamp's Gaussian noise, plus the family's prior;
+    :func:`~galsim_deep.training.latent_fit.map_objective`), starting from the
+    encoder's mean and keeping, galaxy by galaxy, the best code met
+    (:func:`~galsim_deep.training.latent_fit.fit_codes`), so no code is worse
+    than the encoder's by that measure.
+
+    Parameters
+    ----------
+    model : FlowVAE
+        The trained model (frozen); ``decode(z)`` gives unconvolved profiles
+        in flux per pixel.
+    recipe : dict
+        The loaded recipe: ``flow.refine_steps``, ``flow.refine_learning_rate``
+        (code units) and the family's ``convolution``.
+    stamp, psf : array_like [B, S, S]
+        Observed stamps (flux per pixel) and their PSFs.
+    noise_variance : array_like [B]
+        Pixel noise variance of each stamp, (flux per pixel)^2.
+    mean : array_like [B, L]
+        The encoder's posterior means.
+
+    Returns
+    -------
+    numpy.ndarray [B, L]
+        The refined codes (``mean`` itself when ``refine_steps`` is 0).
+    """
+    from galsim_deep.training.latent_fit import fit_codes, map_objective
+
+    cfg = recipe["flow"]
+    if not cfg["refine_steps"]:
+        return np.asarray(mean)
+    if getattr(model, "generator_flux", "free") == "catalog":
+        raise InputError("flow.refine_steps needs a decoder that sets each galaxy's flux "
+                         "itself; this model draws unit-flux shapes scaled by the catalog "
+                         "magnitude (an MPCC generator_flux: catalog), so set "
+                         "flow.refine_steps: 0")
+    family = family_of(recipe)
+    objective = map_objective(model.decode, stamp, psf, noise_variance,
+                              family.log_prior(model), recipe[family.section]["convolution"])
+    return fit_codes(objective, mean, cfg["refine_steps"], cfg["refine_learning_rate"])[0]
+
+
+def encode_split(model, recipe, data, split, batch_size=256, progress=False, parts_dir=None,
+                 key=""):
     """Encode a dataset split with a frozen encoder.
 
     Parameters
@@ -83,26 +137,48 @@ def encode_split(model, recipe, data, split, batch_size=256, progress=False):
         Stamps per encoder call.
     progress : bool
         Show a progress bar.
+    parts_dir : str or Path, optional
+        Keep each batch's result there as it is done (``<split>-<batch>.npz``,
+        written atomically, tagged with ``key``), and take the batches already
+        there with the same ``key`` instead of computing them again: an
+        interrupted refinement (an hour on a CPU for 50,000 galaxies) resumes.
+    key : str
+        Identifies the encoder and the refinement settings (see ``parts_dir``).
 
     Returns
     -------
     dict of numpy.ndarray
         ``mean``, ``stddev`` [N, L] and ``conditions`` [N, C] (the recipe's
-        ``flow.conditions`` columns, raw values).
+        ``flow.conditions`` columns, raw values); with ``flow.refine_steps``
+        > 0 the means are refined codes (:func:`refine_codes`).
     """
     from galsim_deep.datasets.reader import make_tf_dataset
 
     columns = [list(data.condition_names).index(c) for c in recipe["flow"]["conditions"]]
     ds = make_tf_dataset(recipe["dataset"]["path"], split=split, batch_size=batch_size,
                          shuffle=False, seed=0, augment=False, repeat=False,
-                         fields=("stamp", "psf", "conditions"))
+                         fields=("stamp", "psf", "conditions", "noise_variance"))
     encode = tf.function(model.encode)
     means, stds, conds = [], [], []
-    for batch in tqdm(ds, desc=f"encode {split}", unit="batch", disable=not progress):
-        mean, std = encode(batch["stamp"], batch["psf"])
-        means.append(mean.numpy())
-        stds.append(std.numpy())
-        conds.append(tf.gather(batch["conditions"], columns, axis=1).numpy())
+    refine = recipe["flow"]["refine_steps"] > 0
+    desc = f"encode and refine {split}" if refine else f"encode {split}"
+    for i, batch in enumerate(tqdm(ds, desc=desc, unit="batch", disable=not progress)):
+        part = Path(parts_dir) / f"{split}-{i:05d}.npz" if parts_dir else None
+        done = _read_part(part, key)
+        if done is None:
+            mean, std = encode(batch["stamp"], batch["psf"])
+            done = {"mean": refine_codes(model, recipe, batch["stamp"], batch["psf"],
+                                         batch["noise_variance"], mean),
+                    "stddev": std.numpy(),
+                    "conditions": tf.gather(batch["conditions"], columns, axis=1).numpy()}
+            if part is not None:
+                part.parent.mkdir(parents=True, exist_ok=True)
+                with atomic_path(part) as tmp:
+                    with open(tmp, "wb") as fh:
+                        np.savez(fh, key=np.array(key), **done)
+        means.append(done["mean"])
+        stds.append(done["stddev"])
+        conds.append(done["conditions"])
     if not means:
         raise InputError(f"the {split} split of {recipe['dataset']['path']} is empty; rebuild "
                          f"the dataset with more galaxies:\n    "
@@ -111,11 +187,28 @@ def encode_split(model, recipe, data, split, batch_size=256, progress=False):
             "conditions": np.concatenate(conds).astype(np.float32)}
 
 
+def _read_part(path, key):
+    """A batch :func:`encode_split` kept in ``path`` for ``key``, or None."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        with np.load(path) as f:
+            if str(f["key"]) == key:
+                return {k: f[k] for k in ("mean", "stddev", "conditions")}
+    except (OSError, ValueError, KeyError):
+        pass  # a corrupt or stale part is computed again
+    return None
+
+
 def _encoder_key(recipe):
     """Identifies the encoder's weights: its latest checkpoint and the checksum of the
     checkpoint's index file (which holds the checksums of every tensor)."""
     vae_ckpt = tf.train.latest_checkpoint(str(family_of(recipe).checkpoint_dir(recipe)))
-    return f"{vae_ckpt} {sha256sum(vae_ckpt + '.index')}" if vae_ckpt else "none"
+    key = f"{vae_ckpt} {sha256sum(vae_ckpt + '.index')}" if vae_ckpt else "none"
+    cfg = recipe["flow"]
+    if cfg["refine_steps"]:  # refined codes are other codes: cached apart
+        key += f" refined {cfg['refine_steps']} steps at {cfg['refine_learning_rate']}"
+    return key
 
 
 def _check_same_encoder(out, key, resuming):
@@ -146,9 +239,13 @@ def _posteriors(recipe, data, progress, key):
         except (OSError, ValueError, KeyError):
             pass  # a corrupt or old cache is rebuilt
     model = family_of(recipe).restore(recipe)[0]
-    train = encode_split(model, recipe, data, "train", progress=progress)
+    # Refinement is slow: its batches are kept as they finish, so an interruption resumes.
+    parts = out / "posterior.parts" if recipe["flow"]["refine_steps"] else None
+    train = encode_split(model, recipe, data, "train", progress=progress, parts_dir=parts,
+                         key=key)
     try:
-        test = encode_split(model, recipe, data, "test", progress=progress)
+        test = encode_split(model, recipe, data, "test", progress=progress, parts_dir=parts,
+                            key=key)
     except ValueError:
         test = {k: v[:0] for k, v in train.items()}
     arrays = {**train, **{f"test_{k}": v for k, v in test.items()},
@@ -156,6 +253,8 @@ def _posteriors(recipe, data, progress, key):
     with atomic_path(cache) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
+    if parts is not None:
+        shutil.rmtree(parts, ignore_errors=True)
     return arrays
 
 

@@ -317,7 +317,9 @@ def _latent_fit(args):
     write_latent_fit_report(report, args.out)
     print(f"fitted the codes of {report['n']} galaxies; report in {args.out}")
     for key, s in report["residuals"].items():
-        print(f"  {key:14s} median relative residual {s['median_relative_residual']:.4f}")
+        faint = report["ellipticity"]["faint"][key]
+        print(f"  {key:14s} median relative residual {s['median_relative_residual']:.4f}"
+              f"  |g| - truth's, mag_auto >= 23.5: {faint['g_bias']:+.3f} ± {faint['error']:.3f}")
     return 0
 
 
