@@ -1,4 +1,4 @@
-"""``flow.refine_steps``: encoder means refined on each galaxy's posterior before the latent flow."""
+"""``flow.refine_steps``: encoder means refined on each galaxy's posterior before the flow."""
 import shutil
 
 import numpy as np
