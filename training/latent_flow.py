@@ -55,7 +55,7 @@ def build_flow(recipe):
     return ConditionalMAF(family_of(recipe).latent_size(recipe), len(f["conditions"]),
                           n_stages=f["n_stages"], hidden_units=f["hidden_units"],
                           log_scale_clip=f["log_scale_clip"], activation=f["activation"],
-                          seed=recipe["seed"] + 1)
+                          tail_threshold=f["tail_threshold"], seed=recipe["seed"] + 1)
 
 
 def restore_flow(recipe, checkpoint_dir=None):
