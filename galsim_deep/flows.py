@@ -162,6 +162,11 @@ class ConditionalMAF(tf.Module):
                                             name="latent_shift")
             self.latent_scale = tf.Variable(tf.ones([latent_size]), trainable=False,
                                             name="latent_scale")
+            # Draws are clipped to the training codes' range, see sample_from_normal.
+            self.latent_low = tf.Variable(tf.fill([latent_size], -np.inf), trainable=False,
+                                          name="latent_low")
+            self.latent_high = tf.Variable(tf.fill([latent_size], np.inf), trainable=False,
+                                           name="latent_high")
         # Build every network now, so checkpoints restore into existing variables.
         eps = tf.zeros([1, self.latent_size])
         cond = tf.zeros([1, self.condition_size])
@@ -204,10 +209,12 @@ class ConditionalMAF(tf.Module):
         self.condition_std.assign(std.astype(np.float32))
 
     def adapt_latents(self, z):
-        """Store a robust location and scale of the training codes (median, 1.4826 MAD).
+        """Store a robust location and scale of the training codes (median, 1.4826 MAD),
+        and their range.
 
         The flow then models the standardised codes, so it starts (as the
-        identity) close to their distribution whatever the encoder's scale.
+        identity) close to their distribution whatever the encoder's scale;
+        :meth:`sample_from_normal` clips its draws to the range.
 
         Parameters
         ----------
@@ -225,6 +232,8 @@ class ConditionalMAF(tf.Module):
         scale = np.where(scale > 0, scale, 1.0)
         self.latent_shift.assign(shift.astype(np.float32))
         self.latent_scale.assign(scale.astype(np.float32))
+        self.latent_low.assign(z.min(axis=0).astype(np.float32))
+        self.latent_high.assign(z.max(axis=0).astype(np.float32))
 
     def standardize(self, conditions):
         """Return ``(conditions - mean) / std`` with the stored statistics."""
@@ -269,7 +278,16 @@ class ConditionalMAF(tf.Module):
 
     # -- the public maps --------------------------------------------------------
     def sample_from_normal(self, eps, conditions):
-        """Map standard-normal draws to latent codes: ``z = forward(eps | conditions)``.
+        """Map standard-normal draws to latent codes: ``z = forward(eps | conditions)``,
+        clipped per coordinate to the range of the training codes.
+
+        The clip keeps the generator on codes of the kind it was trained on: a
+        flow extrapolates badly where the training codes are few (the
+        brightest, largest galaxies), and a draw far beyond every training code
+        decodes to a nonsense image (fluxes 1e30 times the catalogue's).  The
+        run log of ``galsim-deep train flow`` records the fraction of draws
+        the clip changes.  Flows whose :meth:`adapt_latents` predates the
+        clip have an infinite range and are not clipped.
 
         Parameters
         ----------
@@ -283,8 +301,9 @@ class ConditionalMAF(tf.Module):
         tf.Tensor
             float32 ``[N, L]``.
         """
-        return self.bijector().forward(tf.convert_to_tensor(eps, tf.float32),
-                                       **self.bijector_kwargs(conditions))
+        z = self.bijector().forward(tf.convert_to_tensor(eps, tf.float32),
+                                    **self.bijector_kwargs(conditions))
+        return tf.clip_by_value(z, self.latent_low, self.latent_high)
 
     def inverse(self, z, conditions):
         """Map latent codes back to ``eps``: ``eps = inverse(z | conditions)``."""

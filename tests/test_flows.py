@@ -12,7 +12,10 @@ def flow():
     f = ConditionalMAF(latent_size=4, condition_size=2, n_stages=3, hidden_units=(16, 16),
                        seed=3)
     f.adapt_conditions(np.array([[20.0, 5.0], [24.0, 15.0], [22.0, 10.0]]))
-    f.adapt_latents(np.random.default_rng(0).normal(2.0, 3.0, size=(50, 4)))
+    codes = np.random.default_rng(0).normal(2.0, 3.0, size=(50, 4))
+    # Two far codes widen the range the draws are clipped to: these tests check the
+    # bijection, test_draws_are_clipped_to_the_training_range the clip.
+    f.adapt_latents(np.concatenate([codes, [[-1e4] * 4, [1e4] * 4]]))
     _randomise(f)
     return f
 
@@ -243,3 +246,18 @@ def test_tails_tame_the_gradient_of_a_code_far_out():
     assert grad_norm(tailed, far) < 1e-3 * grad_norm(plain, far)
     near = [[0.7, -1.0]]
     np.testing.assert_allclose(grad_norm(tailed, near), grad_norm(plain, near), rtol=1e-5)
+
+
+def test_draws_are_clipped_to_the_training_range():
+    f = ConditionalMAF(2, 1, n_stages=2, hidden_units=(8,), seed=2)
+    unclipped = f.sample_from_normal(tf.constant([[0.5, -4.0]]), tf.zeros([1, 1])).numpy()
+    np.testing.assert_allclose(unclipped, [[0.5, -4.0]])  # no range yet: the identity
+    codes = np.random.default_rng(3).normal(0.0, 1.0, size=(500, 2))
+    f.adapt_latents(codes)
+    np.testing.assert_allclose(f.latent_low.numpy(), codes.min(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(f.latent_high.numpy(), codes.max(axis=0), rtol=1e-6)
+    eps = tf.constant([[0.1, -0.2], [40.0, -40.0]])
+    z = f.sample_from_normal(eps, tf.zeros([2, 1])).numpy()
+    raw = f.bijector().forward(eps, **f.bijector_kwargs(tf.zeros([2, 1]))).numpy()
+    np.testing.assert_allclose(z[0], raw[0], rtol=1e-6)  # inside the range: unchanged
+    np.testing.assert_allclose(z[1], [codes[:, 0].max(), codes[:, 1].min()], rtol=1e-6)

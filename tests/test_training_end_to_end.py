@@ -114,6 +114,7 @@ def test_run_logs_and_tensorboard_scalars(trained):
     assert vae_log["steps"] == 6 and vae_log["wall_time_s"] > 0
     flow_log = json.loads((run / "flow" / "training_log.json").read_text())
     assert flow_log["steps"] == 10 and np.isfinite(flow_log["metrics"]["test_log_prob"])
+    assert 0.0 <= flow_log["metrics"]["clipped_draw_fraction"] < 0.5
     scalars = read_scalars(run / "logs" / "vae")
     assert [s for s, _ in scalars["loss"]] == [2, 4, 6]
     assert all(np.isfinite(v) for _, v in scalars["reduced_chi2"])

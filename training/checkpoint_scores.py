@@ -51,6 +51,7 @@ from galsim_deep.errors import InputError
 from galsim_deep.forward_model import convolve_psf
 from galsim_deep.training.families import family_of
 from galsim_deep.training.recipes import check_dataset
+from galsim_deep.validation.clustering import batched_call
 from galsim_deep.validation.isotropy import ROUND_PSF_FWHM, measure_shape
 
 __all__ = ["border_fraction", "hsm_g", "score_checkpoint", "clustering_score", "checkpoint_steps",
@@ -182,26 +183,27 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
     with StampDataset(recipe["dataset"]["path"]) as data:
         mag = arrays["conditions"][:, list(data.condition_names).index("mag_auto")]
     mode = recipe[family.section]["convolution"]
-    out = {k: [] for k in ("reduced_chi2", "truth_chi2", "recon")}
-    for start in range(0, len(arrays["stamp"]), batch_size):
-        part = {k: tf.constant(v[start:start + batch_size], tf.float32)
-                for k, v in arrays.items() if k not in ("label", "conditions")}
-        mean, _ = model.encode(part["stamp"], part["psf"])
+
+    def score_batch(stamp, psf, noise_variance, truth, mag):
+        stamp, psf, truth = (tf.constant(a, tf.float32) for a in (stamp, psf, truth))
+        mean, _ = model.encode(stamp, psf)
         if getattr(model, "generator_flux", "free") == "catalog":
             # A generator of unit-flux shapes draws each galaxy with its catalog flux.
-            recon = model.decode(mean, flux=model.flux_of_magnitude(
-                tf.constant(mag[start:start + batch_size], tf.float32)))
+            recon = model.decode(mean, flux=model.flux_of_magnitude(tf.constant(mag,
+                                                                                tf.float32)))
         else:
             recon = model.decode(mean)
-        conv = convolve_psf(recon, part["psf"], mode=mode)
-        truth = convolve_psf(part["truth"], part["psf"], mode=mode)
-        var = part["noise_variance"][:, None, None]
-        out["reduced_chi2"].append(tf.reduce_mean((part["stamp"] - conv) ** 2 / var,
-                                                  axis=[1, 2]).numpy())
-        out["truth_chi2"].append(tf.reduce_mean((truth - conv) ** 2 / var, axis=[1, 2]).numpy())
-        out["recon"].append(recon.numpy())
-    recon = np.concatenate(out.pop("recon"))
-    values = {k: np.concatenate(v) for k, v in out.items()}
+        conv = convolve_psf(recon, psf, mode=mode)
+        var = tf.constant(noise_variance, tf.float32)[:, None, None]
+        return {"reduced_chi2": tf.reduce_mean((stamp - conv) ** 2 / var, axis=[1, 2]),
+                "truth_chi2": tf.reduce_mean(
+                    (convolve_psf(truth, psf, mode=mode) - conv) ** 2 / var, axis=[1, 2]),
+                "recon": recon}
+
+    values = batched_call(score_batch, {
+        "stamp": arrays["stamp"], "psf": arrays["psf"], "truth": arrays["truth"],
+        "noise_variance": arrays["noise_variance"], "mag": mag}, batch_size)
+    recon = values.pop("recon")
     values["truth_residual"] = reconstruction_residuals(arrays["truth"], recon)
     values["border_flux"] = border_fraction(recon, border)
     values["truth_border_flux"] = border_fraction(arrays["truth"], border)
@@ -254,11 +256,9 @@ def clustering_score(model, arrays, class_names, magnitudes, batch_size=100):
     """
     from galsim_deep.validation.clustering import cluster_summary
 
-    probs = np.concatenate([
-        model.cluster_probabilities(
-            tf.constant(arrays["stamp"][i:i + batch_size], tf.float32),
-            tf.constant(arrays["psf"][i:i + batch_size], tf.float32)).numpy()
-        for i in range(0, len(arrays["stamp"]), batch_size)])
+    probs = batched_call(lambda image, psf: {"p": model.cluster_probabilities(image, psf)},
+                         {"image": np.asarray(arrays["stamp"], np.float32),
+                          "psf": np.asarray(arrays["psf"], np.float32)}, batch_size)["p"]
     summary = cluster_summary(probs.argmax(axis=1), np.asarray(arrays["label"], np.int64),
                               model.n_clusters, len(class_names) or None, magnitudes=magnitudes)
     n = summary["n"]

@@ -45,7 +45,7 @@ from galsim_deep.training.recipes import check_dataset, recipe_digest
 from galsim_deep.training.seeds import configure_determinism, step_seed
 from galsim_deep.errors import InputError
 
-__all__ = ["refine_codes", "train_latent_flow", "encode_split", "build_flow", "restore_flow",
+__all__ = ["refine_codes", "train_latent_flow", "clipped_draw_fraction", "encode_split", "build_flow", "restore_flow",
            "fit_code_flow"]
 
 
@@ -274,7 +274,8 @@ def train_latent_flow(recipe, progress=True, stop_at=None):
     -------
     dict
         The run log: ``steps``, ``wall_time_s``, ``seconds_per_step``,
-        ``metrics`` (``neg_log_prob``, and ``test_log_prob`` at the end),
+        ``metrics`` (``neg_log_prob``; at the end ``test_log_prob`` and
+        ``clipped_draw_fraction``, see :func:`clipped_draw_fraction`),
         ``history``, ``checkpoint``.
     """
     cfg = recipe["flow"]
@@ -343,12 +344,38 @@ def train_latent_flow(recipe, progress=True, stop_at=None):
     schedule = SqrtDecay(cfg["optimizer"]["learning_rate"], cfg["optimizer"]["warmup_steps"])
     log = loop.run(train_step, postfix=lambda s: {"nll": f"{s['neg_log_prob']:.4g}"},
                    learning_rate=schedule)
+    metrics = loop.log.data["metrics"]
     if len(arrays["test_mean"]):
         test_lp = tf.reduce_mean(flow.log_prob(arrays["test_mean"], arrays["test_conditions"]))
-        loop.log.data["metrics"]["test_log_prob"] = float(test_lp)
-        loop.log.write()
-        log = dict(loop.log.data)
-    return log
+        metrics["test_log_prob"] = float(test_lp)
+    metrics["clipped_draw_fraction"] = clipped_draw_fraction(flow, arrays["conditions"], seed)
+    loop.log.write()
+    return dict(loop.log.data)
+
+
+def clipped_draw_fraction(flow, conditions, seed, n=10000):
+    """Fraction of the flow's draws that its clip to the training codes' range changes.
+
+    Parameters
+    ----------
+    flow : ConditionalMAF
+    conditions : ndarray [N, C]
+        Raw conditions to draw at (resampled with replacement).
+    seed : int
+        Seeds the resampling and the standard-normal draws.
+    n : int
+        Number of draws.
+
+    Returns
+    -------
+    float
+    """
+    rng = np.random.default_rng(seed)
+    cond = tf.constant(np.asarray(conditions, np.float32)[rng.integers(0, len(conditions), n)])
+    eps = tf.constant(rng.standard_normal((n, flow.latent_size)).astype(np.float32))
+    raw = flow.bijector().forward(eps, **flow.bijector_kwargs(cond))
+    inside = (raw >= flow.latent_low) & (raw <= flow.latent_high)
+    return float(1.0 - np.mean(np.all(inside.numpy(), axis=1)))
 
 
 def fit_code_flow(codes, conditions, stddevs=None, steps=400, seed=0, n_stages=4,

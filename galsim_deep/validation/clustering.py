@@ -36,7 +36,7 @@ from .cluster_figures import plot_cluster_members, plot_cluster_samples, plot_co
 from .reconstruction import reconstruction_error
 from ..errors import InputError, MissingFieldError
 
-__all__ = ["clustering_accuracy", "majority_mapping", "one_to_one_cap", "chance_accuracy",
+__all__ = ["batched_call", "clustering_accuracy", "majority_mapping", "one_to_one_cap", "chance_accuracy",
            "accuracy_in_bins", "format_bins", "dataset_clustering", "evaluate_clusters",
            "markdown_clustering", "FIGURES"]
 
@@ -184,8 +184,28 @@ def clustering_accuracy(predicted, labels, n_clusters=None, n_classes=None):
             "contingency": table.tolist()}
 
 
-def _batched(fn, arrays, batch_size, desc=None, progress=False):
-    """Apply ``fn(**batch)`` to slices of equal-length arrays; concatenate dict outputs."""
+def batched_call(fn, arrays, batch_size, desc=None, progress=False):
+    """Apply ``fn(**batch)`` to slices of equal-length arrays; concatenate dict outputs.
+
+    Parameters
+    ----------
+    fn : callable
+        Takes the arrays' slices as keyword arguments and returns a dict of
+        arrays (or tensors) with the slice's length first.
+    arrays : dict of ndarray
+        Equal-length arrays, sliced along their first axis.
+    batch_size : int
+        Rows per call.
+    desc : str, optional
+        tqdm label.
+    progress : bool
+        Show a tqdm bar.
+
+    Returns
+    -------
+    dict of ndarray
+        Each output of ``fn`` concatenated over the batches.
+    """
     from tqdm.auto import tqdm
 
     n = len(next(iter(arrays.values())))
@@ -231,7 +251,7 @@ def dataset_clustering(model, dataset_path, split="test", batch_size=128):
         arrays = data.read(idx, ["stamp", "psf", "label"])
         n_classes = len(data.class_names) or None
     fn = tf.function(lambda image, psf: {"p": model.cluster_probabilities(image, psf)})
-    probs = _batched(fn, {"image": arrays["stamp"].astype(np.float32),
+    probs = batched_call(fn, {"image": arrays["stamp"].astype(np.float32),
                           "psf": arrays["psf"].astype(np.float32)}, batch_size)["p"]
     return clustering_accuracy(probs.argmax(axis=1), arrays["label"].astype(np.int64),
                                n_clusters=model.n_clusters, n_classes=n_classes)
@@ -474,7 +494,7 @@ def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0
         fn = model._signature(name)
         return lambda **kw: {key: v.numpy() for key, v in fn(**kw).items()}
 
-    probs = _batched(call("cluster"), {"image": stamps, "psf": psfs}, batch_size,
+    probs = batched_call(call("cluster"), {"image": stamps, "psf": psfs}, batch_size,
                      "assign clusters", progress)["probabilities"]
     assigned = probs.argmax(axis=1)
     report = {"model": model.file_name, "model_name": model.metadata["name"],
@@ -487,9 +507,9 @@ def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0
             arrays["conditions"][:, names.index("mag_auto")] if "mag_auto" in names else None,
             seed=seed)
 
-    posterior = _batched(call("encode"), {"image": stamps, "psf": psfs}, batch_size, "encode",
+    posterior = batched_call(call("encode"), {"image": stamps, "psf": psfs}, batch_size, "encode",
                          progress)
-    recon = _batched(call("decode"), {"z": posterior["mean"]}, batch_size, "reconstruct",
+    recon = batched_call(call("decode"), {"z": posterior["mean"]}, batch_size, "reconstruct",
                      progress)["image"]
     err = reconstruction_error(stamps, recon, psfs, arrays["noise_variance"],
                                truth=arrays.get("truth"))
