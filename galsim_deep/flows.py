@@ -17,16 +17,12 @@ Probability bijectors, from a standard normal ``eps`` to ``z``::
 * conditions are standardised inside the graph with a stored mean and
   standard deviation (:meth:`ConditionalMAF.adapt_conditions`), so raw
   catalogue values go in;
-* with ``tail_threshold`` set, a fixed :class:`ExponentialTails` map follows
-  the stages: the identity within ``+-tail_threshold`` and exponential beyond,
-  so the stages themselves see the codes' heavy tails logarithmically
-  compressed (an encoder gives a few bright galaxies codes hundreds of robust
-  standard deviations out; without it, one such code in a batch overflows the
-  float32 gradient and training stops);
 * the last step is a stored affine map, ``z = shift + scale * z'`` with the
   training codes' median and MAD (:meth:`ConditionalMAF.adapt_latents`), and
   every stage starts as the identity, so training starts from a sensible
-  density whatever the encoder's scale.
+  density whatever the encoder's scale;
+* draws are clipped to the training codes' range
+  (:meth:`ConditionalMAF.sample_from_normal`).
 
 All randomness of :meth:`ConditionalMAF.sample_from_normal` comes from its
 ``eps`` argument.
@@ -43,54 +39,7 @@ from .errors import InputError
 
 tfb = tfp.bijectors
 
-__all__ = ["ConditionalMAF", "ExponentialTails"]
-
-
-class ExponentialTails(tfb.Bijector):
-    """Elementwise bijector: the identity on ``[-c, c]``, exponential beyond.
-
-    ``forward(y) = y`` for ``|y| <= c`` and ``sign(y) * (c + expm1(|y| - c))``
-    otherwise; the inverse, ``sign(x) * (c + log1p(|x| - c))`` beyond ``c``,
-    compresses heavy tails logarithmically (``x = 300`` becomes ``y ~ 10.7``
-    for ``c = 5``).  The map and its first derivative are continuous at
-    ``+-c``.  ``log |d forward / d y| = max(|y| - c, 0)``.
-
-    Parameters
-    ----------
-    threshold : float
-        ``c`` > 0, in the units of ``y`` (robust standard deviations of the
-        codes in :class:`ConditionalMAF`).
-    """
-
-    def __init__(self, threshold, validate_args=False, name="exponential_tails"):
-        parameters = dict(locals())
-        if not float(threshold) > 0:
-            raise InputError(f"ExponentialTails threshold must be > 0, got {threshold!r}")
-        with tf.name_scope(name) as name:
-            self.threshold = float(threshold)
-            super().__init__(forward_min_event_ndims=0, is_constant_jacobian=False,
-                             validate_args=validate_args, parameters=parameters, name=name)
-
-    @classmethod
-    def _parameter_properties(cls, dtype):
-        return {}
-
-    def _excess(self, x):
-        return tf.maximum(tf.abs(x) - self.threshold, 0.0)
-
-    def _forward(self, y):
-        return tf.where(tf.abs(y) > self.threshold,
-                        tf.sign(y) * (self.threshold + tf.math.expm1(self._excess(y))), y)
-
-    def _inverse(self, x):
-        return tf.where(tf.abs(x) > self.threshold,
-                        tf.sign(x) * (self.threshold + tf.math.log1p(self._excess(x))), x)
-
-    def _forward_log_det_jacobian(self, y):
-        return self._excess(y)
-
-    def _inverse_log_det_jacobian(self, x):
-        return -tf.math.log1p(self._excess(x))
+__all__ = ["ConditionalMAF"]
 
 
 class ConditionalMAF(tf.Module):
@@ -109,9 +58,6 @@ class ConditionalMAF(tf.Module):
         paper).
     log_scale_clip : (float, float)
         Bounds of each stage's log-scale output.
-    tail_threshold : float or None
-        When set, an :class:`ExponentialTails` map with this threshold (in
-        robust standard deviations of the training codes) follows the stages.
     activation : str
         Activation of the masked dense layers.
     seed : int
@@ -122,7 +68,7 @@ class ConditionalMAF(tf.Module):
 
     def __init__(self, latent_size, condition_size, n_stages=8, hidden_units=(256, 256),
                  log_scale_clip=(-5.0, 3.0), activation="relu", seed=0,
-                 tail_threshold=None, name="conditional_maf"):
+                 name="conditional_maf"):
         super().__init__(name=name)
         if latent_size < 2:
             raise InputError(f"a masked autoregressive flow needs latent_size >= 2, "
@@ -133,7 +79,6 @@ class ConditionalMAF(tf.Module):
         self.condition_size = int(condition_size)
         self.n_stages = int(n_stages)
         self.log_scale_clip = (float(log_scale_clip[0]), float(log_scale_clip[1]))
-        self.tail_threshold = None if tail_threshold is None else float(tail_threshold)
         with self.name_scope:
             self.condition_mean = tf.Variable(tf.zeros([condition_size]), trainable=False,
                                               name="condition_mean")
@@ -264,8 +209,6 @@ class ConditionalMAF(tf.Module):
                 shift_and_log_scale_fn=self._shift_and_log_scale_fn(made), name=f"maf_{i}"))
             if i < self.n_stages - 1:
                 parts.append(tfb.Permute(self.permutations[i], name=f"permute_{i}"))
-        if self.tail_threshold is not None:
-            parts.append(ExponentialTails(self.tail_threshold, name="tails"))
         parts += [tfb.Scale(self.latent_scale, name="latent_scale"),
                   tfb.Shift(self.latent_shift, name="latent_shift")]
         # Chain applies its list right to left: parts[0] acts first on eps.
@@ -284,7 +227,7 @@ class ConditionalMAF(tf.Module):
         The clip keeps the generator on codes of the kind it was trained on: a
         flow extrapolates badly where the training codes are few (the
         brightest, largest galaxies), and a draw far beyond every training code
-        decodes to a nonsense image (fluxes 1e30 times the catalogue's).  The
+        decodes to nonsense (non-finite or absurdly bright images).  The
         run log of ``galsim-deep train flow`` records the fraction of draws
         the clip changes.  Flows whose :meth:`adapt_latents` predates the
         clip have an infinite range and are not clipped.

@@ -121,6 +121,31 @@ def test_run_logs_and_tensorboard_scalars(trained):
     assert [s for s, _ in read_scalars(run / "logs" / "flow")["neg_log_prob"]] == [5, 10]
 
 
+def test_flow_skips_the_steps_whose_gradient_overflows(trained, tmp_path, monkeypatch):
+    """One code 1e17 out, as far beyond the median as float32 allows a finite loss: every
+    batch holding it overflows the gradient; those steps are skipped and counted, and the
+    flow stays finite (unguarded, Adam turns its weights to NaN)."""
+    import shutil
+
+    import galsim_deep.training.latent_flow as latent_flow
+
+    shutil.copytree(trained["run"] / "vae", tmp_path / "vae")
+    encoded = latent_flow._posteriors
+
+    def with_outlier(*args):
+        arrays = dict(encoded(*args))
+        arrays["mean"] = arrays["mean"].copy()
+        arrays["mean"][0, 0] = 1e17
+        return arrays
+
+    monkeypatch.setattr(latent_flow, "_posteriors", with_outlier)
+    log = train_latent_flow(_recipe(trained["dataset"], tmp_path), progress=False)
+    assert log["steps"] == 10 and 1 <= log["metrics"]["skipped_steps"] <= 10
+    assert np.isfinite(log["metrics"]["test_log_prob"])
+    flow, _ = restore_flow(_recipe(trained["dataset"], tmp_path))
+    assert all(np.all(np.isfinite(w)) for w in _weights(flow))
+
+
 def test_resume_equals_uninterrupted_and_same_seed_same_run(mock_dataset_path, tmp_path):
     # Two runs of the same recipe and seed, one interrupted after 2 steps and resumed.
     straight = _recipe(mock_dataset_path, tmp_path / "a", "vae.steps=4")

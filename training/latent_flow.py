@@ -15,14 +15,15 @@ with an encoder (the family's model is restored through the registry,
    (:func:`refine_codes`, semi-amortised inference: it closes the encoder's
    amortisation gap, which makes faint galaxies' codes too round);
 2. build the :class:`~galsim_deep.flows.ConditionalMAF`; on a fresh start store
-   the conditions' mean and standard deviation and the codes' robust scale in
-   it;
+   the conditions' mean and standard deviation and the codes' robust scale and
+   range in it;
 3. each step: draw a batch of training galaxies and their posterior samples
    ``z = mean + stddev * eps`` (or the means, ``flow.posterior: mean``) from a
    stateless seed of (run seed, step, replica), and minimise
-   ``-log p(z | conditions)`` with Adam;
+   ``-log p(z | conditions)`` with Adam, skipping (and counting) a step whose
+   gradient is not finite;
 4. at the end, record the mean ``log p(z | conditions)`` of the test split's
-   posterior means.
+   posterior means and the fraction of draws clipped to the codes' range.
 
 :func:`fit_code_flow`, a small flow fitted in memory to codes a measurement
 gives it (the class-as-outlier protocol of
@@ -45,8 +46,8 @@ from galsim_deep.training.recipes import check_dataset, recipe_digest
 from galsim_deep.training.seeds import configure_determinism, step_seed
 from galsim_deep.errors import InputError
 
-__all__ = ["refine_codes", "train_latent_flow", "clipped_draw_fraction", "encode_split", "build_flow", "restore_flow",
-           "fit_code_flow"]
+__all__ = ["refine_codes", "train_latent_flow", "clipped_draw_fraction", "encode_split",
+           "build_flow", "restore_flow", "fit_code_flow"]
 
 
 def build_flow(recipe):
@@ -55,7 +56,7 @@ def build_flow(recipe):
     return ConditionalMAF(family_of(recipe).latent_size(recipe), len(f["conditions"]),
                           n_stages=f["n_stages"], hidden_units=f["hidden_units"],
                           log_scale_clip=f["log_scale_clip"], activation=f["activation"],
-                          tail_threshold=f["tail_threshold"], seed=recipe["seed"] + 1)
+                          seed=recipe["seed"] + 1)
 
 
 def restore_flow(recipe, checkpoint_dir=None):
@@ -274,7 +275,8 @@ def train_latent_flow(recipe, progress=True, stop_at=None):
     -------
     dict
         The run log: ``steps``, ``wall_time_s``, ``seconds_per_step``,
-        ``metrics`` (``neg_log_prob``; at the end ``test_log_prob`` and
+        ``metrics`` (``neg_log_prob``, ``skipped_steps``: steps skipped for a
+        non-finite gradient; at the end ``test_log_prob`` and
         ``clipped_draw_fraction``, see :func:`clipped_draw_fraction`),
         ``history``, ``checkpoint``.
     """
@@ -296,6 +298,10 @@ def train_latent_flow(recipe, progress=True, stop_at=None):
         flow = build_flow(recipe)
         optimizer = make_optimizer(cfg["optimizer"])
         optimizer.build(flow.trainable_variables)
+        # Steps skipped for a non-finite gradient in this session (see train_step); the
+        # run log adds the earlier sessions' count.
+        skipped = tf.Variable(0.0, trainable=False,
+                              aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
     step = optimizer.iterations
     loop = TrainingLoop.for_section(
         cfg, out, tf.train.Checkpoint(flow=flow, optimizer=optimizer, step=step), step,
@@ -308,6 +314,7 @@ def train_latent_flow(recipe, progress=True, stop_at=None):
         flow.adapt_latents(arrays["mean"])
 
     loop.restore(initialize)
+    before = float(loop.log.data.get("metrics", {}).get("skipped_steps", 0.0))
     means = tf.constant(arrays["mean"])
     stds = tf.constant(arrays["stddev"])
     conds = tf.constant(arrays["conditions"])
@@ -332,12 +339,18 @@ def train_latent_flow(recipe, progress=True, stop_at=None):
                 nll = -flow.log_prob(z, tf.gather(conds, idx))
                 loss = tf.nn.compute_average_loss(nll, global_batch_size=global_batch)
             grads = tape.gradient(loss, flow.trainable_variables)
+            # A batch holding one of the few codes hundreds of robust standard deviations out
+            # can overflow the float32 gradient while its loss stays finite; that replica's
+            # step is skipped (zero gradients) and counted.
+            finite = tf.math.is_finite(tf.linalg.global_norm(grads))
+            grads = [tf.where(finite, g, tf.zeros_like(g)) for g in grads]
             optimizer.apply_gradients(zip(grads, flow.trainable_variables))
-            return loss
+            return loss, 1.0 - tf.cast(finite, tf.float32)
 
-        per_replica = strategy.run(replica_step)
-        return {"neg_log_prob": strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica,
-                                                axis=None)}
+        loss, bad = strategy.run(replica_step)
+        skipped.assign_add(strategy.reduce(tf.distribute.ReduceOp.SUM, bad, axis=None))
+        return {"neg_log_prob": strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
+                "skipped_steps": skipped + before}
 
     loop.log.data.update(recipe=recipe["name"], batch_size=global_batch, n_train=n_train,
                          replicas=strategy.num_replicas_in_sync)

@@ -77,7 +77,6 @@ COMMON_DEFAULTS = {
         "n_stages": 8,
         "hidden_units": [256, 256],
         "log_scale_clip": [-5.0, 3.0],
-        "tail_threshold": 5.0,
         "activation": "relu",
         "posterior": "sample",
         "refine_steps": 0,
@@ -112,7 +111,7 @@ _CHECKS = {
                      "flow.optimizer.warmup_steps"},
     "non_negative_int": {"seed", "flow.refine_steps"},
     "positive_float": {"dataset.pixel_scale", "flow.optimizer.learning_rate",
-                       "flow.refine_learning_rate", "flow.tail_threshold",
+                       "flow.refine_learning_rate",
                        "flow.optimizer.global_clipnorm"},
     "non_negative_float": set(),
 }
