@@ -36,9 +36,9 @@ from .cluster_figures import plot_cluster_members, plot_cluster_samples, plot_co
 from .reconstruction import reconstruction_error
 from ..errors import InputError, MissingFieldError
 
-__all__ = ["batched_call", "clustering_accuracy", "majority_mapping", "one_to_one_cap", "chance_accuracy",
-           "accuracy_in_bins", "format_bins", "dataset_clustering", "evaluate_clusters",
-           "markdown_clustering", "FIGURES"]
+__all__ = ["batched_call", "clustering_accuracy", "majority_mapping", "one_to_one_cap",
+           "chance_accuracy", "accuracy_in_bins", "format_bins", "dataset_clustering",
+           "evaluate_clusters", "markdown_clustering", "FIGURES"]
 
 #: Figures :func:`evaluate_clusters` writes.
 FIGURES = ("cluster_samples.png", "cluster_members.png", "contingency.png")
