@@ -183,3 +183,23 @@ def test_draws_are_clipped_to_the_training_range():
     raw = f.bijector().forward(eps, **f.bijector_kwargs(tf.zeros([2, 1]))).numpy()
     np.testing.assert_allclose(z[0], raw[0], rtol=1e-6)  # inside the range: unchanged
     np.testing.assert_allclose(z[1], [codes[:, 0].max(), codes[:, 1].min()], rtol=1e-6)
+
+
+def test_a_flow_checkpoint_without_the_range_is_refused_with_the_fix(tmp_path):
+    """A flow run checkpointed before the clip (no latent_low/high) does not resume silently
+    unclipped: the error names the checkpoint and says to train the flow afresh."""
+    from galsim_deep.errors import InputError
+    from galsim_deep.training.loop import TrainingLoop
+
+    old = ConditionalMAF(2, 1, n_stages=1, hidden_units=(4,))
+    step = tf.Variable(0, dtype=tf.int64)
+    # An older flow: the same module without the two range variables.
+    saved = tf.train.Checkpoint(flow=tf.train.Checkpoint(**{
+        k: v for k, v in old._trackable_children().items()
+        if k not in ("latent_low", "latent_high")}), step=step)
+    saved.save(str(tmp_path / "ckpt"))
+    new = ConditionalMAF(2, 1, n_stages=1, hidden_units=(4,))
+    loop = TrainingLoop(tmp_path, tf.train.Checkpoint(flow=new, step=step), step, steps=1,
+                        progress=False)
+    with pytest.raises(InputError, match="train this part afresh"):
+        loop.restore()

@@ -195,7 +195,14 @@ class TrainingLoop:
             The step the run starts from.
         """
         if self.latest_checkpoint:
-            self.checkpoint.restore(self.latest_checkpoint).assert_existing_objects_matched()
+            status = self.checkpoint.restore(self.latest_checkpoint)
+            try:
+                status.assert_existing_objects_matched()
+            except AssertionError as err:
+                raise InputError(
+                    f"{self.latest_checkpoint} lacks variables the model has now (it was "
+                    f"written by an older galsim_deep: {str(err).splitlines()[0]}); delete "
+                    f"{self.out_dir} to train this part afresh") from None
         else:
             if init_from:
                 self.log.data["init_from"] = warm_start(init_from["objects"],
