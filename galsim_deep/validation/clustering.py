@@ -252,7 +252,7 @@ def dataset_clustering(model, dataset_path, split="test", batch_size=128):
         n_classes = len(data.class_names) or None
     fn = tf.function(lambda image, psf: {"p": model.cluster_probabilities(image, psf)})
     probs = batched_call(fn, {"image": arrays["stamp"].astype(np.float32),
-                          "psf": arrays["psf"].astype(np.float32)}, batch_size)["p"]
+                              "psf": arrays["psf"].astype(np.float32)}, batch_size)["p"]
     return clustering_accuracy(probs.argmax(axis=1), arrays["label"].astype(np.int64),
                                n_clusters=model.n_clusters, n_classes=n_classes)
 
@@ -495,7 +495,7 @@ def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0
         return lambda **kw: {key: v.numpy() for key, v in fn(**kw).items()}
 
     probs = batched_call(call("cluster"), {"image": stamps, "psf": psfs}, batch_size,
-                     "assign clusters", progress)["probabilities"]
+                         "assign clusters", progress)["probabilities"]
     assigned = probs.argmax(axis=1)
     report = {"model": model.file_name, "model_name": model.metadata["name"],
               "dataset": str(dataset_path), "split": split, "seed": int(seed),
@@ -507,10 +507,10 @@ def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0
             arrays["conditions"][:, names.index("mag_auto")] if "mag_auto" in names else None,
             seed=seed)
 
-    posterior = batched_call(call("encode"), {"image": stamps, "psf": psfs}, batch_size, "encode",
-                         progress)
+    posterior = batched_call(call("encode"), {"image": stamps, "psf": psfs}, batch_size,
+                             "encode", progress)
     recon = batched_call(call("decode"), {"z": posterior["mean"]}, batch_size, "reconstruct",
-                     progress)["image"]
+                         progress)["image"]
     err = reconstruction_error(stamps, recon, psfs, arrays["noise_variance"],
                                truth=arrays.get("truth"))
     report["reconstruction"] = {
