@@ -153,7 +153,7 @@ class ConditionalMAF(tf.Module):
         self.condition_mean.assign(c.mean(axis=0).astype(np.float32))
         self.condition_std.assign(std.astype(np.float32))
 
-    def adapt_latents(self, z):
+    def adapt_latents(self, z, stddev=None, range_sigmas=3.0):
         """Store a robust location and scale of the training codes (median, 1.4826 MAD),
         and their range.
 
@@ -164,21 +164,35 @@ class ConditionalMAF(tf.Module):
         Parameters
         ----------
         z : array_like
-            ``[N, L]`` latent codes of the training set.
+            ``[N, L]`` latent codes of the training set (posterior means).
+        stddev : array_like, optional
+            ``[N, L]`` posterior standard deviations, when the flow is fitted
+            to posterior samples: the range then covers every posterior to
+            ``range_sigmas`` standard deviations (``z -/+ range_sigmas *
+            stddev``), not only the means.
+        range_sigmas : float
+            Width of that cover, in posterior standard deviations.
         """
         z = np.asarray(z, dtype=np.float64)
         if z.ndim != 2 or z.shape[1] != self.latent_size:
             raise InputError(f"codes must be [N, {self.latent_size}], got {z.shape}")
         if not np.all(np.isfinite(z)):
             raise InputError("latent codes contain NaN or infinite values")
+        low = high = z
+        if stddev is not None:
+            stddev = np.asarray(stddev, dtype=np.float64)
+            if stddev.shape != z.shape or not np.all(np.isfinite(stddev) & (stddev >= 0)):
+                raise InputError(f"posterior standard deviations must be finite, >= 0 and "
+                                 f"shaped like the codes {z.shape}, got {stddev.shape}")
+            low, high = z - range_sigmas * stddev, z + range_sigmas * stddev
         shift = np.median(z, axis=0)
         scale = 1.4826 * np.median(np.abs(z - shift), axis=0)
         scale = np.where(scale > 0, scale, z.std(axis=0))
         scale = np.where(scale > 0, scale, 1.0)
         self.latent_shift.assign(shift.astype(np.float32))
         self.latent_scale.assign(scale.astype(np.float32))
-        self.latent_low.assign(z.min(axis=0).astype(np.float32))
-        self.latent_high.assign(z.max(axis=0).astype(np.float32))
+        self.latent_low.assign(low.min(axis=0).astype(np.float32))
+        self.latent_high.assign(high.max(axis=0).astype(np.float32))
 
     def standardize(self, conditions):
         """Return ``(conditions - mean) / std`` with the stored statistics."""

@@ -4,6 +4,7 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
+from galsim_deep.errors import InputError  # noqa: E402
 from galsim_deep.flows import ConditionalMAF  # noqa: E402
 
 
@@ -185,10 +186,27 @@ def test_draws_are_clipped_to_the_training_range():
     np.testing.assert_allclose(z[1], [codes[:, 0].max(), codes[:, 1].min()], rtol=1e-6)
 
 
+def test_the_range_of_a_flow_fitted_to_posterior_samples_covers_the_posteriors():
+    """Fitted to samples z = mean + stddev * eps, the flow's draws spread beyond the means:
+    the range is the means' -/+ 3 posterior sigma, so such draws are not clipped."""
+    f = ConditionalMAF(2, 1, n_stages=2, hidden_units=(8,), seed=2)
+    rng = np.random.default_rng(4)
+    means = rng.normal(0.0, 1.0, size=(500, 2))
+    stddev = np.full_like(means, 1.5)
+    f.adapt_latents(means, stddev)
+    np.testing.assert_allclose(f.latent_low.numpy(), means.min(axis=0) - 4.5, rtol=1e-6)
+    np.testing.assert_allclose(f.latent_high.numpy(), means.max(axis=0) + 4.5, rtol=1e-6)
+    samples = means + stddev * rng.standard_normal(means.shape)
+    inside = (samples >= f.latent_low.numpy()) & (samples <= f.latent_high.numpy())
+    assert inside.all()
+    assert not ((samples >= means.min(axis=0)) & (samples <= means.max(axis=0))).all()
+    with pytest.raises(InputError, match="standard deviations"):
+        f.adapt_latents(means, -stddev)
+
+
 def test_a_flow_checkpoint_without_the_range_is_refused_with_the_fix(tmp_path):
     """A flow run checkpointed before the clip (no latent_low/high) does not resume silently
     unclipped: the error names the checkpoint and says to train the flow afresh."""
-    from galsim_deep.errors import InputError
     from galsim_deep.training.loop import TrainingLoop
 
     old = ConditionalMAF(2, 1, n_stages=1, hidden_units=(4,))

@@ -309,9 +309,13 @@ def train_latent_flow(recipe, progress=True, stop_at=None):
         log_dir=Path(recipe["output_dir"]) / "logs" / "flow",
         hint="lower flow.optimizer.learning_rate")
 
+    use_samples = cfg["posterior"] == "sample"
+
     def initialize():
         flow.adapt_conditions(arrays["conditions"])
-        flow.adapt_latents(arrays["mean"])
+        # The clip's range covers what the flow is fitted to: the posteriors, to 3 sigma,
+        # when it fits their samples.
+        flow.adapt_latents(arrays["mean"], arrays["stddev"] if use_samples else None)
 
     loop.restore(initialize)
     before = float(loop.log.data.get("metrics", {}).get("skipped_steps", 0.0))
@@ -319,7 +323,6 @@ def train_latent_flow(recipe, progress=True, stop_at=None):
     stds = tf.constant(arrays["stddev"])
     conds = tf.constant(arrays["conditions"])
     n_train = int(means.shape[0])
-    use_samples = cfg["posterior"] == "sample"
     seed = recipe["seed"]
 
     @tf.function
