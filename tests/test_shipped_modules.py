@@ -87,3 +87,24 @@ def test_shipped_mpcc_model_clusters_and_samples_a_chosen_cluster():
     assert probs.shape == (6, 6)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
     assert list(probs[3:].argmax(axis=1)) == [5, 5, 5]  # the disturbed ones: their cluster
+
+
+def test_the_thesis_settings_mpcc_samples_its_disturbed_cluster_most_asymmetric():
+    """hub:mpcc-mock-cosmos-25.2: cluster 4 holds 75% of the disturbed test galaxies
+    (hub_modules/reports/mpcc-mock-cosmos-25.2/clustering.json); galaxies sampled in it are
+    the most asymmetric of the six clusters (at 200 conditions: mean A 0.70 against 0.32-0.46
+    for the others)."""
+    model = galsim_deep.GenerativeGalaxyModel("hub:mpcc-mock-cosmos-25.2")
+    assert model.n_clusters == 6
+    rng = np.random.default_rng(0)
+    cat = {"mag_auto": rng.uniform(20.0, 23.5, 24), "flux_radius": rng.uniform(4.0, 12.0, 24),
+           "zphot": rng.uniform(0.2, 1.5, 24)}
+
+    def asymmetry(image):
+        return np.abs(image - image[::-1, ::-1]).sum() / np.abs(image).sum()
+
+    mean_asymmetry = [
+        np.mean([asymmetry(im) for im in np.concatenate(
+            list(model.sample_arrays(cat, rng=5, cluster=k, rotate=False)))])
+        for k in range(model.n_clusters)]
+    assert int(np.argmax(mean_asymmetry)) == 4, mean_asymmetry
