@@ -14,6 +14,11 @@ INDEX = Path(hub._shipped_index())
 ENTRIES = json.loads(INDEX.read_text())["modules"]
 
 
+def asymmetry(image):
+    """Rotational asymmetry A = sum|I - I_180| / sum|I|, I_180 the stamp flipped in both axes."""
+    return np.abs(image - image[::-1, ::-1]).sum() / np.abs(image).sum()
+
+
 def test_default_model_is_a_shipped_module_and_the_demo_default():
     """galsim_deep.hub.DEFAULT_MODEL resolves to a module of hub_modules/index.json, and
     `galsim-deep demo` (its command line and run_demo) uses it when no model is named."""
@@ -71,12 +76,9 @@ def test_shipped_mpcc_model_clusters_and_samples_a_chosen_cluster():
     disturbed = np.concatenate(list(model.sample_arrays(cat, rng=3, cluster=5, rotate=False)))
     assert np.all(spheroids >= 0) and np.all(np.isfinite(disturbed))
     assert not np.allclose(spheroids, disturbed)
-    # Their morphology: the rotational asymmetry A = sum|I - I_180| / sum|I| (about the
-    # stamp's true centre) of every disturbed galaxy is well above every spheroid's (the
-    # shipped model gives about 0.19 against 0.5-0.8).
-    def asymmetry(image):
-        return np.abs(image - image[::-1, ::-1]).sum() / np.abs(image).sum()
-
+    # Their morphology: the rotational asymmetry (about the stamp's true centre) of every
+    # disturbed galaxy is well above every spheroid's (the shipped model gives about 0.19
+    # against 0.5-0.8).
     assert min(map(asymmetry, disturbed)) > 2 * max(map(asymmetry, spheroids))
     # q(y | x) of the generated profiles seen through a small PSF: a probability per cluster.
     size = model.stamp_size
@@ -99,9 +101,6 @@ def test_the_thesis_settings_mpcc_samples_its_disturbed_cluster_most_asymmetric(
     rng = np.random.default_rng(0)
     cat = {"mag_auto": rng.uniform(20.0, 23.5, 24), "flux_radius": rng.uniform(4.0, 12.0, 24),
            "zphot": rng.uniform(0.2, 1.5, 24)}
-
-    def asymmetry(image):
-        return np.abs(image - image[::-1, ::-1]).sum() / np.abs(image).sum()
 
     mean_asymmetry = [
         np.mean([asymmetry(im) for im in np.concatenate(
