@@ -288,6 +288,30 @@ def test_resume_equals_uninterrupted(trained, tmp_path):
         np.testing.assert_array_equal(x.numpy(), y.numpy())  # same seed, same run
 
 
+@pytest.mark.parametrize("source", ["run", "module"])
+def test_learnable_weights_warm_start_from_a_fixed_weights_run(trained, tmp_path, source):
+    from galsim_deep.errors import InputError
+    from galsim_deep.training.mpcc.family import FAMILY
+    from galsim_deep.training.mpcc.train import train_mpcc
+
+    init = trained["run"] / "mpcc" if source == "run" else trained["module"]
+    fixed, _ = FAMILY.restore(_recipe(trained["dataset"], trained["run"]))
+    recipe = _recipe(trained["dataset"], tmp_path / "lw", "mpcc.learn_weights=true")
+    log = train_mpcc(recipe, progress=False, stop_at=0, init_from=init)
+    assert log["steps"] == 0 and log["init_from"]
+    forked, _ = FAMILY.restore(recipe)
+    np.testing.assert_array_equal(forked.prior.weight_logits.numpy(), 0.0)  # the fixed 1/K
+    np.testing.assert_allclose(forked.prior.weights.numpy(), 1 / 3, rtol=1e-6)
+    np.testing.assert_array_equal(forked.prior.means.numpy(), fixed.prior.means.numpy())
+    for a, b in zip(fixed.generator_variables, forked.generator_variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    # Only the weight logits may be missing: a run of another width still does not fit.
+    other = _recipe(trained["dataset"], tmp_path / "wide", "mpcc.learn_weights=true",
+                    "mpcc.latent_size=5")
+    with pytest.raises(InputError, match="do not fit this model"):
+        train_mpcc(other, progress=False, stop_at=0, init_from=init)
+
+
 def test_errors_name_the_fix(trained, tmp_path, capsys):
     code = main(["train", "mpcc", "mpcc-tiny", "--set",
                  f"dataset.path={tmp_path / 'missing.h5'}", "--quiet"])

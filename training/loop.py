@@ -26,6 +26,7 @@ A loop with ``out_dir=None`` keeps everything in memory (no checkpoint, no
 files): short fits inside a measurement use it.
 """
 import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -185,9 +186,9 @@ class TrainingLoop:
             Called with no argument on a fresh start, after any warm start
             (set a flux scale, adapt a flow's standardisation).
         init_from : dict, optional
-            ``{"objects": {name: trackable}, "source": path}``: on a fresh
-            start, copy the weights of those objects from ``source`` (see
-            :func:`warm_start`).
+            ``{"objects": {name: trackable}, "source": path}`` and optionally
+            ``"optional": [checkpoint path, ...]``: on a fresh start, copy the
+            weights of those objects from ``source`` (see :func:`warm_start`).
 
         Returns
         -------
@@ -206,7 +207,8 @@ class TrainingLoop:
         else:
             if init_from:
                 self.log.data["init_from"] = warm_start(init_from["objects"],
-                                                        init_from["source"])
+                                                        init_from["source"],
+                                                        init_from.get("optional", ()))
             if initialize is not None:
                 initialize()
         return int(self.step.numpy())
@@ -296,7 +298,7 @@ def _floats(scalars):
     return {k: float(v) for k, v in scalars.items()}
 
 
-def warm_start(objects, source):
+def warm_start(objects, source, optional=()):
     """Copy weights into new objects from a checkpoint or an exported module.
 
     Parameters
@@ -308,6 +310,11 @@ def warm_start(objects, source):
     source : str or Path
         A checkpoint prefix, a folder of checkpoints (its latest is used), or
         an exported module directory (its ``variables/`` are read).
+    optional : sequence of str
+        Checkpoint paths of variables ``source`` may lack, which then keep
+        their initial values (``"model/prior/weight_logits"``: an MPCC with
+        learnable mixture weights started from one trained with fixed ``1/K``,
+        whose zero logits are those weights).
 
     Returns
     -------
@@ -318,9 +325,9 @@ def warm_start(objects, source):
     ------
     FileNotFoundError
         When ``source`` holds no checkpoint or module.
-    ValueError
-        When a variable of ``objects`` is missing from ``source`` or has
-        another shape (another architecture).
+    InputError
+        When a variable of ``objects`` (not in ``optional``) is missing from
+        ``source`` or has another shape (another architecture).
     """
     path = Path(source)
     if (path / "saved_model.pb").is_file():
@@ -336,14 +343,39 @@ def warm_start(objects, source):
         raise MissingInputError(f"cannot warm-start from {path}: no such checkpoint or module "
                                 f"directory")
     try:
+        skipped = _missing_variables(objects, prefix, optional) if optional else []
         # read(), not restore(): a module's variables hold no save counter to bind.
         status = tf.train.Checkpoint(**objects).read(prefix)
-        status.assert_existing_objects_matched()
+        if not skipped:
+            status.assert_existing_objects_matched()
     except (AssertionError, ValueError) as err:
         raise InputError(f"the weights in {source} do not fit this model (another "
                          f"architecture or family?): {str(err).splitlines()[0]}") from None
     status.expect_partial()
     return prefix
+
+
+def _missing_variables(objects, prefix, optional):
+    """Which of the ``optional`` variables of ``objects`` the checkpoint ``prefix`` lacks.
+
+    Raises ``ValueError`` when it lacks another variable of an object it holds,
+    the check of ``assert_existing_objects_matched`` (objects the checkpoint
+    does not hold at all, as a GAN's discriminator in an exported module, keep
+    their initial values).
+    """
+    def paths(checkpoint_prefix):
+        return {name.split("/.ATTRIBUTES/")[0] for name, _ in tf.train.list_variables(checkpoint_prefix)
+                if "/.ATTRIBUTES/" in name}
+    have = paths(prefix)
+    with tempfile.TemporaryDirectory() as tmp:
+        wanted = paths(tf.train.Checkpoint(**objects).write(str(Path(tmp) / "objects")))
+    held = {path.rsplit("/", i)[0] for path in have for i in range(path.count("/") + 1)}
+    missing = wanted - have
+    unexpected = sorted(p for p in missing - set(optional) if p.rsplit("/", 1)[0] in held)
+    if unexpected:
+        raise ValueError(f"{len(unexpected)} variables of this model are not in it "
+                         f"({', '.join(unexpected[:3])}{', ...' if len(unexpected) > 3 else ''})")
+    return sorted(missing & set(optional))
 
 
 def restore_latest(checkpoint_dir, build, key, missing):

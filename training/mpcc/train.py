@@ -308,7 +308,9 @@ def train_mpcc(recipe, progress=True, stop_at=None, init_from=None):
         a later call resumes from there.
     init_from : str or Path, optional
         A new run starts from these weights: an exported MPCC module
-        directory, a run's ``mpcc`` checkpoint folder or a checkpoint.
+        directory, a run's ``mpcc`` checkpoint folder or a checkpoint.  With
+        ``mpcc.learn_weights`` it may be a run with fixed weights: the
+        learnable weights then start at that run's ``1/K``.
 
     Returns
     -------
@@ -345,7 +347,10 @@ def train_mpcc(recipe, progress=True, stop_at=None, init_from=None):
         cfg, out, ckpt, step, desc="train MPCC", progress=progress, stop_at=stop_at,
         log_dir=Path(recipe["output_dir"]) / "logs" / "mpcc",
         hint="lower mpcc.optimizer.learning_rate or check the dataset for bad stamps")
-    warm = None if init_from is None else {"objects": {"model": model}, "source": init_from}
+    # Zero weight logits are the fixed 1/K: a learnable-weights run may start from a fixed one.
+    warm = None if init_from is None else {
+        "objects": {"model": model}, "source": init_from,
+        "optional": ["model/prior/weight_logits"] if cfg["learn_weights"] else []}
     def initialize():
         model.flux_scale.assign(initial_flux_scale(cfg["flux_scale"], data))
         if cfg["generator_flux"] == "catalog":
