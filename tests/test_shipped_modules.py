@@ -94,8 +94,8 @@ def test_shipped_mpcc_model_clusters_and_samples_a_chosen_cluster():
 def test_the_thesis_settings_mpcc_samples_its_disturbed_cluster_most_asymmetric():
     """hub:mpcc-mock-cosmos-25.2: cluster 4 holds 75% of the disturbed test galaxies
     (hub_modules/reports/mpcc-mock-cosmos-25.2/clustering.json); galaxies sampled in it are
-    the most asymmetric of the six clusters (at 200 conditions: mean A 0.70 against 0.32-0.46
-    for the others)."""
+    the most asymmetric of the six clusters (1.1.0 at 200 test conditions: mean A 0.72
+    against 0.28-0.43 for the others)."""
     model = galsim_deep.GenerativeGalaxyModel("hub:mpcc-mock-cosmos-25.2")
     assert model.n_clusters == 6
     rng = np.random.default_rng(0)
