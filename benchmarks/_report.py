@@ -35,20 +35,25 @@ def print_report(res):
     if "breakdown" in res:
         print("\nwhere a generated galaxy's time goes (ms/galaxy)")
         for k, v in res["breakdown"]["ms_per_galaxy"].items():
-            print(f"  {k:45s} {v:8.3f}")
+            print(f"  {k:55s} {v:8.3f}")
     if "accuracy" in res:
         print(f"\naccuracy against {res['accuracy']['reference']}: largest |pixel diff| / peak, "
               f"|flux diff|, |e1, e2 diff|, |sigma diff| (relative)")
         for row in res["accuracy"]["rows"]:
             e = "-" if row["max_e_diff"] is None else f"{row['max_e_diff']:.1e}"
             sg = "-" if row["max_sigma_diff"] is None else f"{row['max_sigma_diff']:.1e}"
-            print(f"  {row['draw'][:42]:42s} {row['setting']:26s} "
+            print(f"  {row['draw'][:42]:42s} {row['setting'][:26]:26s} "
                   f"{row['max_pixel_diff_over_peak']:.1e} {row['max_flux_diff']:.1e} {e} {sg}")
     if "batch" in res:
         print("\nbatch size   network ms/gal   sample() ms/gal")
         for row in res["batch"]["rows"]:
             print(f"  {row['batch_size']:8d} {row['network_ms_per_galaxy']:14.3f} "
                   f"{row['sample_ms_per_galaxy']:15.3f}")
+        if res["batch"].get("blocks"):
+            print("\nnetwork block rows (EVAL_ROWS)   network ms/gal (best, median)")
+            for row in res["batch"]["blocks"]:
+                print(f"  {row['eval_rows']:8d} {row['network_ms_per_galaxy']:22.3f} "
+                      f"{row['network_median_ms_per_galaxy']:8.3f}")
     if "yaml" in res:
         r = res["yaml"]
         print(f"\nYAML vs API ({r['n']} galaxies, Tiled image): API {r['api_ms_per_galaxy']:.2f}, "
@@ -133,25 +138,37 @@ def rst_tables(paths):
                               for r in runs] for k in keys])
     for r, name in zip(runs, names):
         if "accuracy" in r:
-            table(f"Fast settings against GalSim's defaults ({name})",
-                  ["drawn", "setting", "max pixel diff / peak", "flux diff", "e1, e2 diff",
-                   "size diff"],
+            table(f"Fast settings against GalSim's defaults ({name}); largest differences "
+                  f"over the galaxies, and the mean flux difference",
+                  ["drawn", "setting", "max pixel diff / peak", "flux diff (mean)",
+                   "e1, e2 diff", "size diff"],
                   [[x["draw"], x["setting"], f"{x['max_pixel_diff_over_peak']:.1e}",
-                    f"{x['max_flux_diff']:.1e}",
+                    f"{x['max_flux_diff']:.1e}" + (f" ({x['mean_flux_diff']:+.1e})"
+                                                   if "mean_flux_diff" in x else ""),
                     "-" if x["max_e_diff"] is None else f"{x['max_e_diff']:.1e}",
                     "-" if x["max_sigma_diff"] is None else f"{x['max_sigma_diff']:.1e}"]
                    for x in r["accuracy"]["rows"]])
-    if any("batch" in r for r in runs):
-        sizes = sorted({x["batch_size"] for r in runs for x in r.get("batch", {}).get("rows", [])})
+    def side_by_side(title, part, key, first, fmt):
+        """A table of ``batch[part]`` rows keyed by ``key``, one column per run."""
+        values = sorted({x[key] for r in runs for x in r.get("batch", {}).get(part, [])})
         rows = []
-        for b in sizes:
-            row = [b]
+        for v in values:
+            row = [v]
             for r in runs:
-                found = [x for x in r.get("batch", {}).get("rows", []) if x["batch_size"] == b]
-                row.append(f"{found[0]['network_ms_per_galaxy']:.2f} / "
-                           f"{found[0]['sample_ms_per_galaxy']:.2f}" if found else "-")
+                found = [x for x in r.get("batch", {}).get(part, []) if x[key] == v]
+                row.append(fmt(found[0]) if found else "-")
             rows.append(row)
-        table("Batch size: network / sample() ms per galaxy", ["batch_size"] + names, rows)
+        table(title, [first] + names, rows)
+
+    if any("batch" in r for r in runs):
+        side_by_side("Batch size: network / sample() ms per galaxy", "rows", "batch_size",
+                     "batch_size", lambda x: f"{x['network_ms_per_galaxy']:.2f} / "
+                                             f"{x['sample_ms_per_galaxy']:.2f}")
+    if any(r.get("batch", {}).get("blocks") for r in runs):
+        side_by_side("Network block size (GenerativeGalaxyModel.EVAL_ROWS): network ms per "
+                     "galaxy", "blocks", "eval_rows", "rows per block",
+                     lambda x: f"{x['network_ms_per_galaxy']:.2f} (median "
+                               f"{x['network_median_ms_per_galaxy']:.2f})")
     rows = [["API, ms/galaxy"] + [cell(r, "yaml", "api_ms_per_galaxy") for r in runs],
             ["config in-process, ms/galaxy"] +
             [cell(r, "yaml", "yaml_in_process_ms_per_galaxy") for r in runs],

@@ -122,7 +122,8 @@ def main(argv=None):
                         help="field of the Dask runs, pixels")
     parser.add_argument("--n-memory", type=int, default=100_000)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 4, 16, 64, 256])
-    parser.add_argument("--train-steps", type=int, nargs=2, default=[5, 20])
+    parser.add_argument("--train-steps", type=int, default=20,
+                        help="steps of each training run (training section)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--merge", action="store_true",
                         help="keep the other sections of an existing --out file (same model)")
@@ -137,7 +138,7 @@ def main(argv=None):
     if args.quick:
         args.n, args.n_real, args.n_nproc, args.n_memory = 64, 16, 144, 5000
         args.n_simulate = 160
-        args.rounds, args.train_steps, args.field_size = 1, [2, 4], 256
+        args.rounds, args.train_steps, args.field_size = 1, 4, 256
         args.batch_sizes = [1, 16, 64]
     sections = [s for s in (args.only.split(",") if args.only else SECTIONS)
                 if s not in args.skip.split(",")]

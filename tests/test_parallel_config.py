@@ -80,15 +80,18 @@ def _tasks(model, nobj, nproc, first=0):
 
 
 def test_multiprocessing_tasks_are_whole_groups(tiny_module_path):
-    model = GenerativeGalaxyModel(tiny_module_path, batch_size=64)
-    tasks, base = _tasks(model, 100, nproc=2, first=1000)
-    # 100 objects: groups of 16 (a multiple of the 16-row network blocks, >= 8 groups)
-    assert [len(t) for t in tasks] == [16] * 6 + [4]
-    assert sum(tasks, []) == list(range(1000, 1100))
-    assert base[batching._GROUP_SIZE_KEY] == 16
-    assert batching._group_of(1037, base, 64) == (range(1032, 1048), 32)
-    tasks, _ = _tasks(model, 2000, nproc=2)
-    assert {len(t) for t in tasks[:-1]} == {64}  # large images: groups of batch_size
+    rows = GenerativeGalaxyModel.EVAL_ROWS
+    model = GenerativeGalaxyModel(tiny_module_path, batch_size=16 * rows)
+    tasks, base = _tasks(model, 25 * rows, nproc=2, first=1000)
+    # 25 blocks of objects: groups of 4 blocks (a multiple of the network's blocks,
+    # >= 8 groups)
+    assert [len(t) for t in tasks] == [4 * rows] * 6 + [rows]
+    assert sum(tasks, []) == list(range(1000, 1000 + 25 * rows))
+    assert base[batching._GROUP_SIZE_KEY] == 4 * rows
+    assert batching._group_of(1000 + 9 * rows, base, 16 * rows) == (
+        range(1000 + 8 * rows, 1000 + 12 * rows), 8 * rows)
+    tasks, _ = _tasks(model, 200 * rows, nproc=2)
+    assert {len(t) for t in tasks[:-1]} == {16 * rows}  # large images: groups of batch_size
     # fewer groups than processes: one stamp per task, as GalSim does (it needs a task
     # per worker to stop them)
     tasks, base = _tasks(model, 20, nproc=4)
