@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 tf = pytest.importorskip("tensorflow")
 
@@ -191,6 +192,29 @@ def test_resume_refuses_a_different_model(mock_dataset_path, tmp_path):
     with pytest.raises(ValueError, match="other model settings"):
         train_flow_vae(_recipe(mock_dataset_path, tmp_path, "vae.steps=2",
                                "vae.latent_size=5"), progress=False)
+
+
+def test_resume_accepts_a_run_from_before_a_recipe_key_was_added(mock_dataset_path, tmp_path):
+    """A run whose recipe snapshot predates a key (here ``vae.l1_factor``, added after the
+    first runs) resumes while the key keeps its default, the behaviour the run had."""
+    import json
+
+    from galsim_deep.training.loop import snapshot_recipe
+    from galsim_deep.training.recipes import recipe_digest
+
+    recipe = _recipe(mock_dataset_path, tmp_path, "vae.steps=1")
+    assert recipe["vae"]["l1_factor"] == 0.0  # the default
+    old = json.loads(recipe_digest(recipe))
+    del old["vae"]["l1_factor"]
+    path = tmp_path / "vae" / "recipe.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(yaml.safe_dump({"digest": json.dumps(old, sort_keys=True), "recipe": {}}))
+    snapshot_recipe(recipe, path, recipe_digest(recipe))  # accepted, and rewritten
+    assert yaml.safe_load(path.read_text())["digest"] == recipe_digest(recipe)
+    path.write_text(yaml.safe_dump({"digest": json.dumps(old, sort_keys=True), "recipe": {}}))
+    other = _recipe(mock_dataset_path, tmp_path, "vae.steps=1", "vae.l1_factor=0.1")
+    with pytest.raises(ValueError, match="other model settings"):
+        snapshot_recipe(other, path, recipe_digest(other))
 
 
 def test_cli_errors_name_the_fix(tmp_path, capsys):

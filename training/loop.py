@@ -411,6 +411,32 @@ def restore_latest(checkpoint_dir, build, key, missing):
     return obj, int(step.numpy())
 
 
+def _same_model(old, new, family):
+    """Whether two recipe digests describe the same model.
+
+    A key that a newer version of the package added to a section of a family's
+    recipes is absent from the digest of a run started before; that run had the
+    behaviour of the key's default (new options default to the old
+    behaviour), so the key counts as equal when the new recipe keeps the
+    default.
+    """
+    if old == new:
+        return True
+    from galsim_deep.training.recipes import recipe_defaults
+
+    try:
+        old, new = json.loads(old), json.loads(new)
+    except (TypeError, ValueError):
+        return False
+    defaults = recipe_defaults(family)
+    for section, part in new.items():
+        if isinstance(part, dict) and isinstance(old.get(section), dict):
+            for key in set(part) - set(old[section]):
+                if key in defaults.get(section, {}) and part[key] == defaults[section][key]:
+                    old[section][key] = part[key]
+    return old == new
+
+
 def snapshot_recipe(recipe, path, digest):
     """Store ``recipe`` at ``path``; refuse if a different recipe's run is there.
 
@@ -427,12 +453,13 @@ def snapshot_recipe(recipe, path, digest):
     Raises
     ------
     ValueError
-        When ``path`` holds a recipe with another digest.
+        When ``path`` holds a recipe with another digest (keys added to the
+        recipes since that run was started count as equal at their defaults).
     """
     path = Path(path)
     if path.is_file():
         old = yaml.safe_load(path.read_text()) or {}
-        if old.get("digest") != digest:
+        if not _same_model(old.get("digest"), digest, recipe.get("family", "flow-vae")):
             raise InputError(
                 f"{path.parent} holds checkpoints of a run with other model settings "
                 f"(recipe {old.get('recipe', {}).get('name')!r}); resume it with the same "
