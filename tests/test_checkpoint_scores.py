@@ -7,7 +7,8 @@ import pytest
 from galsim_deep.cli import main
 from galsim_deep.datasets.reader import StampDataset
 from galsim_deep.training.checkpoint_scores import (MAG_BINS, SCORES, border_fraction,
-                                                    checkpoint_steps, score_checkpoint)
+                                                    checkpoint_steps, hsm_g_sigma,
+                                                    score_checkpoint)
 
 
 def test_border_fraction_of_known_images():
@@ -19,6 +20,24 @@ def test_border_fraction_of_known_images():
     assert frac[0] == pytest.approx(1 - 36 / 100)  # 6x6 inner pixels of 10x10
     assert frac[1] == 0.0
     assert np.isnan(frac[2])  # no flux: no fraction
+
+
+def test_hsm_g_sigma_of_gaussians():
+    """Round Gaussians through the round 0.1" PSF and the pixel: sigma adds in quadrature,
+    |g| = 0; a sheared one keeps a diluted |g|; an empty stamp gives NaN."""
+    import galsim
+
+    scale = 0.06
+    images = [galsim.Gaussian(sigma=s).shear(g1=g1, g2=0.0).drawImage(
+        nx=64, ny=64, scale=scale, method="no_pixel").array
+        for s, g1 in ((0.2, 0.0), (0.4, 0.0), (0.3, 0.2))]
+    g, sigma = hsm_g_sigma(np.array(images + [np.zeros((64, 64))]), scale)
+    blur = np.hypot(0.1 / (2 * np.sqrt(2 * np.log(2))), scale / np.sqrt(12))  # PSF, pixel
+    assert sigma[0] == pytest.approx(np.hypot(0.2, blur) / scale, rel=2e-3)
+    assert sigma[1] == pytest.approx(np.hypot(0.4, blur) / scale, rel=2e-3)
+    assert sigma[1] / sigma[0] - 1 > 0.8  # what size_bias compares
+    assert g[0] < 1e-4 and g[1] < 1e-4 and 0.15 < g[2] < 0.2
+    assert np.isnan(g[3]) and np.isnan(sigma[3])
 
 
 def _args(recipe):
@@ -47,6 +66,7 @@ def test_scores_of_the_tiny_run(tiny_flow_vae_recipe, tmp_path, capsys):
         float(np.nanmedian(border_fraction(truth))), rel=1e-5)
     assert score["reduced_chi2"]["median"] > 0 and np.isfinite(score["truth_chi2"]["median"])
     assert score["flux_bias"]["median"] > -1 and np.isfinite(score["flux_bias"]["error"])
+    assert score["size_bias"]["median"] > -1 and np.isfinite(score["size_bias"]["mean"])
     # the library function gives the same numbers
     again = score_checkpoint(tiny_flow_vae_recipe, n=12, split="train", step=steps[-1])
     assert again["reduced_chi2"]["median"] == pytest.approx(score["reduced_chi2"]["median"],

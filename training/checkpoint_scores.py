@@ -29,6 +29,10 @@ the units of each stamp's noise:
     measure (:data:`~galsim_deep.validation.isotropy.ROUND_PSF_FWHM`, 0.1"), beside ``truth_g`` (``|g(truth)|``): a model
     whose reconstructions of noisy galaxies are rounder than the galaxies
     shows it here (its ``mean`` is the difference of the mean ``|g|``).
+``size_bias``
+    ``sigma(recon) / sigma(truth) - 1``, the HSM adaptive-moments sizes of
+    the same unconvolved profiles through the same round PSF: a model that
+    draws galaxies too compact shows it here.
 
 A mixture-prior (MPCC) model on a labelled mock dataset is also scored by
 ``clustering``: the cluster of each galaxy (``argmax q(y | x)`` of the
@@ -54,12 +58,12 @@ from galsim_deep.training.recipes import check_dataset
 from galsim_deep.validation.clustering import batched_call
 from galsim_deep.validation.isotropy import ROUND_PSF_FWHM, measure_shape
 
-__all__ = ["border_fraction", "hsm_g", "score_checkpoint", "clustering_score", "checkpoint_steps",
+__all__ = ["border_fraction", "hsm_g", "hsm_g_sigma", "score_checkpoint", "clustering_score", "checkpoint_steps",
            "plot_learning_curve", "MAG_BINS", "SCORES"]
 
 #: The scores of :func:`score_checkpoint`, in the order tables show them.
 SCORES = ("reduced_chi2", "truth_chi2", "truth_residual", "border_flux", "truth_border_flux",
-          "flux_bias", "g_bias", "truth_g")
+          "flux_bias", "g_bias", "truth_g", "size_bias")
 
 #: Edges of the ``mag_auto`` bins (AB mag) of the per-bin medians.
 MAG_BINS = (-np.inf, 22.0, 23.5, 24.5, np.inf)
@@ -84,8 +88,8 @@ def border_fraction(images, border=4):
     return (total - inner) / np.where(total > 0, total, np.nan)
 
 
-def hsm_g(images, pixel_scale, psf_fwhm=ROUND_PSF_FWHM):
-    """HSM reduced-shear modulus ``|g|`` of unconvolved stamps seen through a round PSF.
+def hsm_g_sigma(images, pixel_scale, psf_fwhm=ROUND_PSF_FWHM):
+    """HSM ``|g|`` and size of unconvolved stamps seen through a round PSF.
 
     Parameters
     ----------
@@ -98,14 +102,16 @@ def hsm_g(images, pixel_scale, psf_fwhm=ROUND_PSF_FWHM):
 
     Returns
     -------
-    numpy.ndarray
-        ``|g|`` per stamp (:func:`~galsim_deep.validation.isotropy.measure_shape`);
-        NaN for an empty stamp or where the adaptive moments fail.
+    g, sigma : numpy.ndarray
+        Reduced-shear modulus ``|g|`` and adaptive-moments size ``sigma``
+        (pixels) of each stamp through the PSF
+        (:func:`~galsim_deep.validation.isotropy.measure_shape`); NaN for an
+        empty stamp or where the adaptive moments fail.
     """
     import galsim
 
     psf = galsim.Gaussian(fwhm=psf_fwhm)
-    out = np.full(len(images), np.nan)
+    g, sigma = np.full(len(images), np.nan), np.full(len(images), np.nan)
     for i, image in enumerate(np.asarray(images, np.float64)):
         if not image.sum() > 0:
             continue
@@ -113,8 +119,13 @@ def hsm_g(images, pixel_scale, psf_fwhm=ROUND_PSF_FWHM):
         drawn = galsim.Convolve(profile, psf).drawImage(nx=image.shape[1], ny=image.shape[0],
                                                          scale=pixel_scale)
         shape = measure_shape(drawn.array)
-        out[i] = np.hypot(shape["g1"], shape["g2"])
-    return out
+        g[i], sigma[i] = np.hypot(shape["g1"], shape["g2"]), shape["sigma"]
+    return g, sigma
+
+
+def hsm_g(images, pixel_scale, psf_fwhm=ROUND_PSF_FWHM):
+    """The ``|g|`` of :func:`hsm_g_sigma`."""
+    return hsm_g_sigma(images, pixel_scale, psf_fwhm)[0]
 
 
 def _median_error(values, seed=0, n_boot=200):
@@ -211,8 +222,10 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
     values["flux_bias"] = recon.sum(axis=(1, 2)) / np.where(truth_flux > 0, truth_flux,
                                                             np.nan) - 1
     scale = float(recipe["dataset"]["pixel_scale"])
-    values["truth_g"] = hsm_g(arrays["truth"], scale)
-    values["g_bias"] = hsm_g(recon, scale) - values["truth_g"]
+    values["truth_g"], truth_sigma = hsm_g_sigma(arrays["truth"], scale)
+    g, sigma = hsm_g_sigma(recon, scale)
+    values["g_bias"] = g - values["truth_g"]
+    values["size_bias"] = sigma / truth_sigma - 1
     report = {"step": int(step), "n": int(len(recon)), "split": split,
               "mag_bins": [float(e) for e in MAG_BINS]}
     if hasattr(model, "cluster_probabilities") and arrays.get("label") is not None:
