@@ -184,8 +184,7 @@ def test_resume_equals_uninterrupted_and_same_seed_same_run(mock_dataset_path, t
 
 
 def test_resume_refuses_a_different_model(mock_dataset_path, tmp_path):
-    from galsim_deep.training.recipes import recipe_digest
-    from galsim_deep.training.loop import snapshot_recipe
+    from galsim_deep.training.recipes import recipe_digest, snapshot_recipe
 
     first = _recipe(mock_dataset_path, tmp_path, "vae.steps=1")
     snapshot_recipe(first, tmp_path / "vae" / "recipe.yaml", recipe_digest(first))
@@ -197,10 +196,7 @@ def test_resume_refuses_a_different_model(mock_dataset_path, tmp_path):
 def test_resume_accepts_a_run_from_before_a_recipe_key_was_added(mock_dataset_path, tmp_path):
     """A run whose recipe snapshot predates a key (here ``vae.l1_factor``, added after the
     first runs) resumes while the key keeps its default, the behaviour the run had."""
-    import json
-
-    from galsim_deep.training.loop import snapshot_recipe
-    from galsim_deep.training.recipes import recipe_digest
+    from galsim_deep.training.recipes import recipe_digest, snapshot_recipe
 
     recipe = _recipe(mock_dataset_path, tmp_path, "vae.steps=1")
     assert recipe["vae"]["l1_factor"] == 0.0  # the default

@@ -40,9 +40,9 @@ from galsim_deep._io import atomic_path, sha256sum
 from galsim_deep.flows import ConditionalMAF
 from galsim_deep.training.distribute import check_replica_batch, make_strategy
 from galsim_deep.training.families import family_of
-from galsim_deep.training.loop import TrainingLoop, restore_latest, snapshot_recipe
+from galsim_deep.training.loop import TrainingLoop, restore_latest
 from galsim_deep.training.optim import SqrtDecay, make_optimizer
-from galsim_deep.training.recipes import check_dataset, recipe_digest
+from galsim_deep.training.recipes import check_dataset, recipe_digest, snapshot_recipe
 from galsim_deep.training.seeds import configure_determinism, step_seed
 from galsim_deep.errors import InputError
 

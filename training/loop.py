@@ -32,13 +32,12 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-import yaml
 from tqdm.auto import tqdm
 
 from galsim_deep._io import atomic_path
 from galsim_deep.errors import DivergedError, InputError, MissingInputError
 
-__all__ = ["TrainingLoop", "RunLog", "warm_start", "restore_latest", "snapshot_recipe",
+__all__ = ["TrainingLoop", "RunLog", "warm_start", "restore_latest",
            "write_scalars", "read_scalars", "read_run_log"]
 
 #: Name of the run log beside a run's checkpoints.
@@ -409,65 +408,6 @@ def restore_latest(checkpoint_dir, build, key, missing):
     step = tf.Variable(0, dtype=tf.int64)
     tf.train.Checkpoint(**{key: obj}, step=step).restore(latest).expect_partial()
     return obj, int(step.numpy())
-
-
-def _same_model(old, new, family):
-    """Whether two recipe digests describe the same model.
-
-    A key that a newer version of the package added to a section of a family's
-    recipes is absent from the digest of a run started before; that run had the
-    behaviour of the key's default (new options default to the old
-    behaviour), so the key counts as equal when the new recipe keeps the
-    default.
-    """
-    if old == new:
-        return True
-    from galsim_deep.training.recipes import recipe_defaults
-
-    try:
-        old, new = json.loads(old), json.loads(new)
-    except (TypeError, ValueError):
-        return False
-    defaults = recipe_defaults(family)
-    for section, part in new.items():
-        if isinstance(part, dict) and isinstance(old.get(section), dict):
-            for key in set(part) - set(old[section]):
-                if key in defaults.get(section, {}) and part[key] == defaults[section][key]:
-                    old[section][key] = part[key]
-    return old == new
-
-
-def snapshot_recipe(recipe, path, digest):
-    """Store ``recipe`` at ``path``; refuse if a different recipe's run is there.
-
-    Parameters
-    ----------
-    recipe : dict
-        The loaded recipe.
-    path : str or Path
-        Where the snapshot lives (``<output_dir>/<part>/recipe.yaml``).
-    digest : str
-        :func:`~galsim_deep.training.recipes.recipe_digest` of the sections
-        that fix the checkpoint's shape.
-
-    Raises
-    ------
-    ValueError
-        When ``path`` holds a recipe with another digest (keys added to the
-        recipes since that run was started count as equal at their defaults).
-    """
-    path = Path(path)
-    if path.is_file():
-        old = yaml.safe_load(path.read_text()) or {}
-        if not _same_model(old.get("digest"), digest, recipe.get("family", "flow-vae")):
-            raise InputError(
-                f"{path.parent} holds checkpoints of a run with other model settings "
-                f"(recipe {old.get('recipe', {}).get('name')!r}); resume it with the same "
-                f"recipe, or set another output_dir (--set output_dir=DIR) or delete "
-                f"{path.parent} to start afresh")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        tmp.write_text(yaml.safe_dump({"digest": digest, "recipe": recipe}, sort_keys=True))
 
 
 def _scalar_metadata():

@@ -28,11 +28,13 @@ from pathlib import Path
 
 import yaml
 
+from galsim_deep._io import atomic_path
 from galsim_deep.training.families import FAMILIES, family_of, get_family
 from galsim_deep.errors import InputError, MissingInputError
 
 __all__ = ["COMMON_DEFAULTS", "REQUIRED", "RECIPE_DIR", "recipe_defaults", "available_recipes",
-           "load_recipe", "parse_overrides", "check_dataset", "recipe_digest"]
+           "load_recipe", "parse_overrides", "check_dataset", "recipe_digest",
+           "snapshot_recipe"]
 
 #: Folder of the recipes shipped with the package.
 RECIPE_DIR = Path(__file__).resolve().parent / "recipes"
@@ -411,6 +413,63 @@ def recipe_digest(recipe, sections=None):
         keep[section] = part
     keep["seed"] = recipe["seed"]
     return json.dumps(keep, sort_keys=True)
+
+
+def _same_model(old, new, family):
+    """Whether two recipe digests describe the same model.
+
+    A key that a newer version of the package added to a section of a family's
+    recipes is absent from the digest of a run started before; that run had the
+    behaviour of the key's default (new options default to the old
+    behaviour), so the key counts as equal when the new recipe keeps the
+    default.
+    """
+    if old == new:
+        return True
+    try:
+        old, new = json.loads(old), json.loads(new)
+    except (TypeError, ValueError):
+        return False
+    defaults = recipe_defaults(family)
+    for section, part in new.items():
+        if isinstance(part, dict) and isinstance(old.get(section), dict):
+            for key in set(part) - set(old[section]):
+                if key in defaults.get(section, {}) and part[key] == defaults[section][key]:
+                    old[section][key] = part[key]
+    return old == new
+
+
+def snapshot_recipe(recipe, path, digest):
+    """Store ``recipe`` at ``path``; refuse if a different recipe's run is there.
+
+    Parameters
+    ----------
+    recipe : dict
+        The loaded recipe.
+    path : str or Path
+        Where the snapshot lives (``<output_dir>/<part>/recipe.yaml``).
+    digest : str
+        :func:`~galsim_deep.training.recipes.recipe_digest` of the sections
+        that fix the checkpoint's shape.
+
+    Raises
+    ------
+    ValueError
+        When ``path`` holds a recipe with another digest (keys added to the
+        recipes since that run was started count as equal at their defaults).
+    """
+    path = Path(path)
+    if path.is_file():
+        old = yaml.safe_load(path.read_text()) or {}
+        if not _same_model(old.get("digest"), digest, recipe.get("family", "flow-vae")):
+            raise InputError(
+                f"{path.parent} holds checkpoints of a run with other model settings "
+                f"(recipe {old.get('recipe', {}).get('name')!r}); resume it with the same "
+                f"recipe, or set another output_dir (--set output_dir=DIR) or delete "
+                f"{path.parent} to start afresh")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        tmp.write_text(yaml.safe_dump({"digest": digest, "recipe": recipe}, sort_keys=True))
 
 
 def check_dataset(recipe):

@@ -24,9 +24,9 @@ import tensorflow as tf
 
 from galsim_deep.training.data import training_batches
 from galsim_deep.training.distribute import check_replica_batch, make_strategy
-from galsim_deep.training.loop import TrainingLoop, snapshot_recipe
+from galsim_deep.training.loop import TrainingLoop
 from galsim_deep.training.optim import SqrtDecay, make_optimizer
-from galsim_deep.training.recipes import check_dataset, recipe_digest
+from galsim_deep.training.recipes import check_dataset, recipe_digest, snapshot_recipe
 from galsim_deep.training.seeds import configure_determinism, step_seed
 
 from galsim_deep.training.flux_scale import initial_flux_scale
