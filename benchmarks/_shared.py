@@ -44,6 +44,20 @@ def best_time(fn, rounds):
     return min(times), float(np.median(times))
 
 
+def network_ms_per_galaxy(model, n, rounds, batch_size=None):
+    """The network alone, per galaxy: ``sample_arrays(..., rotate=False)`` on ``n`` galaxies
+    rounded up to whole blocks of ``model.EVAL_ROWS`` (a partial block costs a whole one;
+    ``sample()`` rotates the profile's pixel grid, a cost paid in the draw, and
+    ``sample_arrays``'s own rotation redraws each stamp).  Returns the best and the median
+    of ``rounds``, ms, and the number of galaxies timed."""
+    n = -(-n // model.EVAL_ROWS) * model.EVAL_ROWS
+    cat = catalog(n)
+    best, median = best_time(
+        lambda: [None for _ in model.sample_arrays(cat, rng=1, batch_size=batch_size,
+                                                   rotate=False)], rounds)
+    return 1e3 * best / n, 1e3 * median / n, n
+
+
 def interleaved_times(cases, rounds):
     """Time each case once per round, cases interleaved; return best and median per case."""
     times = {name: [] for name in cases}

@@ -1,5 +1,5 @@
 """``batch`` section: cost per galaxy against batch size."""
-from _shared import best_time, catalog
+from _shared import best_time, catalog, network_ms_per_galaxy
 
 
 def run(args, model):
@@ -7,35 +7,25 @@ def run(args, model):
     network's time per galaxy against its block size (``EVAL_ROWS``)."""
     rows = []
     for batch in args.batch_sizes:
-        # whole network blocks (a partial block costs a whole one); small batches pad
-        # each call to a whole block: slow
-        block = model.EVAL_ROWS
-        n = -(-min(args.n, max(2 * block, 32 * batch)) // block) * block
+        # small batches pad each call to a whole block: slow
+        net, net_median, n = network_ms_per_galaxy(
+            model, min(args.n, max(2 * model.EVAL_ROWS, 32 * batch)), args.rounds, batch)
         cat = catalog(n)
-        # The network alone: sample_arrays unrotated (sample() rotates the profile's
-        # pixel grid, a cost paid in the draw; sample_arrays(rotate=True) redraws each stamp).
-        net, net_median = best_time(
-            lambda: [None for _ in model.sample_arrays(cat, rng=1, batch_size=batch,
-                                                       rotate=False)], args.rounds)
         full = best_time(lambda: model.sample(cat, rng=1, batch_size=batch), args.rounds)[0]
-        rows.append({"batch_size": batch, "n": n, "network_ms_per_galaxy": 1e3 * net / n,
-                     "network_median_ms_per_galaxy": 1e3 * net_median / n,
+        rows.append({"batch_size": batch, "n": n, "network_ms_per_galaxy": net,
+                     "network_median_ms_per_galaxy": net_median,
                      "sample_ms_per_galaxy": 1e3 * full / n})
-    # The block size itself (GenerativeGalaxyModel.EVAL_ROWS), on the same whole blocks.
+    # The block size itself (GenerativeGalaxyModel.EVAL_ROWS), on 512 galaxies in one call.
     blocks = []
     default = model.EVAL_ROWS
-    n = 512
-    cat = catalog(n)
     for size in (16, 32, 64, 128):
         model.EVAL_ROWS = size  # this instance only
         try:
-            net, net_median = best_time(
-                lambda: [None for _ in model.sample_arrays(cat, rng=1, batch_size=n,
-                                                           rotate=False)], args.rounds)
+            net, net_median, n = network_ms_per_galaxy(model, 512, args.rounds, 512)
         finally:
             model.EVAL_ROWS = default
-        blocks.append({"eval_rows": size, "n": n, "network_ms_per_galaxy": 1e3 * net / n,
-                       "network_median_ms_per_galaxy": 1e3 * net_median / n})
+        blocks.append({"eval_rows": size, "n": n, "network_ms_per_galaxy": net,
+                       "network_median_ms_per_galaxy": net_median})
     return {"rows": rows, "eval_rows": model.EVAL_ROWS, "blocks": blocks,
             "note": f"the network always runs in blocks of {model.EVAL_ROWS} rows "
                     "(GenerativeGalaxyModel.EVAL_ROWS); batch_size sets how many "

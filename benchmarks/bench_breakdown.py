@@ -3,7 +3,8 @@ import time
 
 import numpy as np
 
-from _shared import PIXEL_SCALE, PSF_FWHM, STAMP, best_time, catalog
+from _shared import (PIXEL_SCALE, PSF_FWHM, STAMP, best_time, catalog,
+                     network_ms_per_galaxy)
 
 
 def run(args, model):
@@ -16,11 +17,9 @@ def run(args, model):
     arrays = np.concatenate(list(model.sample_arrays(cat, rng=1)))
     parts = {}
     parts["random normals"] = best_time(lambda: model.random_normal(args.n, 1), args.rounds)[0]
-    # whole network blocks (a partial block costs a whole one)
-    blocks = catalog(-(-args.n // model.EVAL_ROWS) * model.EVAL_ROWS)
-    parts[f"network (sample signature, blocks of {model.EVAL_ROWS})"] = best_time(
-        lambda: [None for _ in model.sample_arrays(blocks, rng=1, rotate=False)],
-        args.rounds)[0] * args.n / len(blocks["mag_auto"])
+    # (parts are seconds for args.n galaxies)
+    parts[f"network (sample signature, blocks of {model.EVAL_ROWS})"] = \
+        network_ms_per_galaxy(model, args.n, args.rounds)[0] * args.n / 1e3
     if "decode" in model.signatures:  # a Flow-VAE: the decoder's share of the network
         import tensorflow as tf
 
