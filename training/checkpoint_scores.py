@@ -58,8 +58,8 @@ from galsim_deep.training.recipes import check_dataset
 from galsim_deep.validation.clustering import batched_call
 from galsim_deep.validation.isotropy import ROUND_PSF_FWHM, measure_shape
 
-__all__ = ["border_fraction", "hsm_g", "hsm_g_sigma", "score_checkpoint", "clustering_score", "checkpoint_steps",
-           "plot_learning_curve", "MAG_BINS", "SCORES"]
+__all__ = ["border_fraction", "hsm_g", "hsm_g_sigma", "score_checkpoint", "clustering_score",
+           "checkpoint_steps", "plot_learning_curve", "MAG_BINS", "SCORES"]
 
 #: The scores of :func:`score_checkpoint`, in the order tables show them.
 SCORES = ("reduced_chi2", "truth_chi2", "truth_residual", "border_flux", "truth_border_flux",

@@ -461,7 +461,7 @@ def snapshot_recipe(recipe, path, digest):
     path = Path(path)
     if path.is_file():
         old = yaml.safe_load(path.read_text()) or {}
-        if not _same_model(old.get("digest"), digest, recipe.get("family", "flow-vae")):
+        if not _same_model(old.get("digest"), digest, family_of(recipe).name):
             raise InputError(
                 f"{path.parent} holds checkpoints of a run with other model settings "
                 f"(recipe {old.get('recipe', {}).get('name')!r}); resume it with the same "
