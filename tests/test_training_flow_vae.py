@@ -107,6 +107,19 @@ def test_decoder_rejects_incompatible_stamp_size():
         Decoder(20, n_stages=3)
 
 
+def test_relu_output_draws_an_exactly_dark_sky_and_softplus_does_not():
+    z = tf.random.stateless_normal([4, L], seed=[3, 4])
+    relu, _ = Decoder(S, n_stages=2, base_depth=4, max_depth=6, output_activation="relu")(z)
+    soft, _ = Decoder(S, n_stages=2, base_depth=4, max_depth=6)(z)
+    relu, soft = relu.numpy(), soft.numpy()
+    # relu starts with bias 0: some pixels are exactly 0 and some are lit, none negative
+    assert relu.min() == 0.0 and 0.05 < np.mean(relu == 0) < 0.95
+    # softplus starts from a faint floor, softplus(-6) = 2.5e-3, and is never exactly 0
+    assert soft.min() > 0 and np.median(soft) == pytest.approx(np.log1p(np.exp(-6.0)), rel=0.5)
+    with pytest.raises(ValueError, match="output_activation must be one of"):
+        Decoder(S, n_stages=2, output_activation="sigmoid")
+
+
 def test_linear_decay():
     assert float(losses.linear_decay(0.5, 0, 10)) == 0.5
     assert float(losses.linear_decay(0.5, 5, 10)) == 0.25

@@ -35,12 +35,14 @@ class FlowVAE(tf.Module):
         Network sizes (see :mod:`~galsim_deep.training.flow_vae.networks`).
     activation : str
         Activation function name.
+    output_activation : {"softplus", "relu"}
+        The decoder's last activation (:class:`Decoder`).
     seed : int
         Seeds the initialisers.
     """
 
     def __init__(self, stamp_size, latent_size, n_stages, base_depth=16, max_depth=512,
-                 activation="elu", seed=0, name="flow_vae"):
+                 activation="elu", output_activation="softplus", seed=0, name="flow_vae"):
         super().__init__(name=name)
         self.stamp_size = int(stamp_size)
         self.latent_size = int(latent_size)
@@ -49,7 +51,8 @@ class FlowVAE(tf.Module):
             self.encoder = Encoder(latent_size, n_stages, base_depth, max_depth, activation,
                                    seed=seed, name="encoder")
             self.decoder = Decoder(stamp_size, n_stages, base_depth, max_depth, activation,
-                                   seed=seed + 100000, name="decoder")
+                                   seed=seed + 100000, output_activation=output_activation,
+                                   name="decoder")
         # Build the layers now so checkpoints restore into existing variables.
         s = self.stamp_size
         mean, _, _ = self.encoder(tf.zeros([1, s, s, 2]))

@@ -21,6 +21,7 @@ class FlowVAEFamily(ModelFamily):
         "base_depth": 16,
         "max_depth": 512,
         "activation": "elu",
+        "output_activation": "softplus",
         "flux_scale": "auto",
         "likelihood": "pixel",
         "convolution": "zero",
@@ -40,6 +41,7 @@ class FlowVAEFamily(ModelFamily):
     }
     checks = {
         "choices": {"vae.likelihood": ("pixel", "fourier"),
+                    "vae.output_activation": ("softplus", "relu"),
                     "vae.convolution": ("zero", "circular"),
                     "vae.optimizer.name": ("adafactor", "adam")},
         "positive_int": {"vae.latent_size", "vae.n_stages", "vae.base_depth", "vae.max_depth",

@@ -167,14 +167,29 @@ class Decoder(tf_keras.layers.Layer):
         ``S``, pixels; a multiple of ``2**n_stages``.
     n_stages, base_depth, max_depth, activation, seed
         As for :class:`Encoder`.
-    output_bias : float
-        Initial bias before the softplus: a new decoder draws a faint flat
-        background of ``softplus(output_bias)``.
+    output_activation : {"softplus", "relu"}
+        What makes the profile non-negative.  ``softplus`` is smooth but never
+        exactly zero, so the empty sky around a galaxy keeps a faint floor;
+        ``relu`` can draw an exactly dark sky.
+    output_bias : float, optional
+        Initial bias before the output activation.  Default: -6 for softplus (a
+        new decoder draws a faint flat background of ``softplus(-6)``), 0 for
+        relu (a negative bias would start every pixel at zero, with no
+        gradient).
     """
 
+    OUTPUT_ACTIVATIONS = {"softplus": tf.nn.softplus, "relu": tf.nn.relu}
+
     def __init__(self, stamp_size, n_stages, base_depth=16, max_depth=512,
-                 activation="elu", seed=0, output_bias=-6.0, **kwargs):
+                 activation="elu", seed=0, output_activation="softplus", output_bias=None,
+                 **kwargs):
         super().__init__(**kwargs)
+        if output_activation not in self.OUTPUT_ACTIVATIONS:
+            raise ValueError(f"output_activation must be one of "
+                             f"{sorted(self.OUTPUT_ACTIVATIONS)}, got {output_activation!r}")
+        self.output_activation = self.OUTPUT_ACTIVATIONS[output_activation]
+        if output_bias is None:
+            output_bias = -6.0 if output_activation == "softplus" else 0.0
         self.depths = stage_depths(n_stages, base_depth, max_depth)
         self.bottom = bottom_size(stamp_size, n_stages)
         self.act = tf_keras.activations.get(activation)
@@ -229,5 +244,5 @@ class Decoder(tf_keras.layers.Layer):
                                    tf.random.experimental.stateless_fold_in(seed, k + 1))
             for block in blocks:
                 h = block(h)
-        profile = tf.nn.softplus(self.out(self.act(h)))
+        profile = self.output_activation(self.out(self.act(h)))
         return profile[..., 0], bottleneck

@@ -47,7 +47,8 @@ def build_flow_vae(recipe):
     recipe's sizes."""
     vae = recipe["vae"]
     return FlowVAE(recipe["dataset"]["stamp_size"], vae["latent_size"], vae["n_stages"],
-                   vae["base_depth"], vae["max_depth"], vae["activation"], seed=recipe["seed"])
+                   vae["base_depth"], vae["max_depth"], vae["activation"],
+                   output_activation=vae["output_activation"], seed=recipe["seed"])
 
 
 def train_flow_vae(recipe, progress=True, stop_at=None, init_from=None):
