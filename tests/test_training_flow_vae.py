@@ -118,6 +118,10 @@ def test_relu_output_draws_an_exactly_dark_sky_and_softplus_does_not():
     assert soft.min() > 0 and np.median(soft) == pytest.approx(np.log1p(np.exp(-6.0)), rel=0.5)
     with pytest.raises(ValueError, match="output_activation must be one of"):
         Decoder(S, n_stages=2, output_activation="sigmoid")
+    # the recipe check (which runs without TensorFlow) offers the same names
+    from galsim_deep.training.flow_vae.family import FAMILY
+    assert (set(FAMILY.checks["choices"]["vae.output_activation"])
+            == set(Decoder.OUTPUT_ACTIVATIONS))
 
 
 def test_linear_decay():

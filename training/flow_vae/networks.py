@@ -178,7 +178,8 @@ class Decoder(tf_keras.layers.Layer):
         gradient).
     """
 
-    OUTPUT_ACTIVATIONS = {"softplus": tf.nn.softplus, "relu": tf.nn.relu}
+    #: Output activations by name, each with its default initial bias.
+    OUTPUT_ACTIVATIONS = {"softplus": (tf.nn.softplus, -6.0), "relu": (tf.nn.relu, 0.0)}
 
     def __init__(self, stamp_size, n_stages, base_depth=16, max_depth=512,
                  activation="elu", seed=0, output_activation="softplus", output_bias=None,
@@ -187,9 +188,9 @@ class Decoder(tf_keras.layers.Layer):
         if output_activation not in self.OUTPUT_ACTIVATIONS:
             raise ValueError(f"output_activation must be one of "
                              f"{sorted(self.OUTPUT_ACTIVATIONS)}, got {output_activation!r}")
-        self.output_activation = self.OUTPUT_ACTIVATIONS[output_activation]
+        self.output_activation, default_bias = self.OUTPUT_ACTIVATIONS[output_activation]
         if output_bias is None:
-            output_bias = -6.0 if output_activation == "softplus" else 0.0
+            output_bias = default_bias
         self.depths = stage_depths(n_stages, base_depth, max_depth)
         self.bottom = bottom_size(stamp_size, n_stages)
         self.act = tf_keras.activations.get(activation)
