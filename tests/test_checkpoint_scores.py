@@ -6,20 +6,9 @@ import pytest
 
 from galsim_deep.cli import main
 from galsim_deep.datasets.reader import StampDataset
-from galsim_deep.training.checkpoint_scores import (MAG_BINS, SCORES, border_fraction,
-                                                    checkpoint_steps, hsm_g_sigma,
-                                                    score_checkpoint)
-
-
-def test_border_fraction_of_known_images():
-    flat = np.ones((1, 10, 10))
-    centre = np.zeros((1, 10, 10))
-    centre[0, 5, 5] = 3.0
-    empty = np.zeros((1, 10, 10))
-    frac = border_fraction(np.concatenate([flat, centre, empty]), border=2)
-    assert frac[0] == pytest.approx(1 - 36 / 100)  # 6x6 inner pixels of 10x10
-    assert frac[1] == 0.0
-    assert np.isnan(frac[2])  # no flux: no fraction
+from galsim_deep.training.checkpoint_scores import (MAG_BINS, SCORES, checkpoint_steps,
+                                                    hsm_g_sigma, score_checkpoint)
+from galsim_deep.validation.profiles import border_fraction
 
 
 def test_hsm_g_sigma_of_gaussians():
@@ -99,7 +88,12 @@ def test_an_existing_scores_file_is_extended_and_plotted(tiny_flow_vae_recipe, t
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the open magnitude bins survive the JSON round trip (no "nan-22" labels)
     assert "<22" in capsys.readouterr().out
-    capsys.readouterr()
+    # --c2st scores again the steps whose stored scores lack the classifier test
+    assert main(_args(tiny_flow_vae_recipe) + common + ["--step", str(steps[0]), "--c2st"]) == 0
+    assert "c2st_noiseless" in capsys.readouterr().out
+    rescored = json.loads(out.read_text())["scores"][0]
+    assert rescored["reduced_chi2"]["median"] != 123.0
+    assert 0 <= rescored["c2st_noiseless"]["accuracy"] <= 1
     # Scores of other galaxies (another n) are not mixed into the same curve.
     assert main(_args(tiny_flow_vae_recipe) + ["--n", "6", "--split", "train", "--out",
                                                str(out)]) == 1
@@ -109,3 +103,44 @@ def test_an_existing_scores_file_is_extended_and_plotted(tiny_flow_vae_recipe, t
     out.write_text(json.dumps(stored))
     assert main(_args(tiny_flow_vae_recipe) + common) == 1
     assert "give another --out" in capsys.readouterr().err
+
+
+def test_learning_curve_adds_a_c2st_panel_when_every_score_has_one(tmp_path, monkeypatch):
+    import galsim_deep.reporting as reporting
+    from galsim_deep.training.checkpoint_scores import plot_learning_curve
+
+    def score(step, c2st=None):
+        s = {"step": step, "n": 10, "split": "test", "mag_bins": [None, 22.0, 23.5, 24.5, None]}
+        for key in SCORES:
+            s[key] = {"median": 0.1 * step, "error": 0.01, "bins": [{"median": 0.2}] * 4}
+        if c2st is not None:
+            s["c2st_noiseless"] = {"accuracy": c2st, "error": 0.01}
+        return s
+
+    figures = []
+    save = reporting.save_figure
+    monkeypatch.setattr(reporting, "save_figure",
+                        lambda fig, path: figures.append(fig) or save(fig, path))
+    plot_learning_curve([score(1, 0.9), score(2, 0.8)], tmp_path / "with.png")
+    plot_learning_curve([score(1, 0.9), score(2)], tmp_path / "without.png")
+    n_with, n_without = (len(f.axes) for f in figures)
+    assert n_with == n_without + 1
+    title = [ax.get_title() for ax in figures[0].axes][-1]
+    assert title == "noiseless C2ST accuracy"
+    assert list(figures[0].axes[-1].lines[0].get_ydata()) == [0.9, 0.8]
+
+
+def test_noiseless_c2st_tells_a_haloed_copy_from_the_truth(tiny_flow_vae_recipe):
+    """The truths against themselves: nothing to learn; against copies on a flat floor of
+    30 noise sigmas (a decoder's faint floor, much exaggerated: 22 galaxies teach the
+    classifier little): told apart."""
+    from galsim_deep.training.checkpoint_scores import noiseless_c2st
+
+    with StampDataset(tiny_flow_vae_recipe["dataset"]["path"]) as data:
+        arrays = data.arrays("train", fields=["truth", "psf", "noise_variance"])
+    truth = arrays["truth"].astype(np.float64)
+    same = noiseless_c2st(truth, arrays, epochs=4)
+    assert same["n_test"] == len(truth) and 0 <= same["accuracy"] <= 1
+    halo = truth + 30 * np.sqrt(arrays["noise_variance"])[:, None, None]
+    told = noiseless_c2st(halo, arrays, epochs=12)
+    assert told["accuracy"] >= 0.8 and told["accuracy"] > same["accuracy"]

@@ -286,3 +286,40 @@ def test_warm_start_from_a_module_or_a_run(tiny_flow_vae_recipe, tiny_flow_vae_m
     with pytest.raises(FileNotFoundError, match="cannot warm-start"):
         family.train(_recipe(mock_dataset_path, tmp_path / "none"), progress=False, stop_at=0,
                      init_from=tmp_path / "no-such-module")
+
+
+def test_bulge_disk_model_warm_starts_and_exports(tiny_flow_vae_recipe,
+                                                  tiny_flow_vae_module_path,
+                                                  mock_dataset_path, tmp_path):
+    """A decoder with a smooth bulge + disk starts from a module without one: the shared
+    weights are copied, the output layer too when the structure joins at step 0 and
+    restarted near zero when it joins later; the trained model exports and samples."""
+    import tensorflow_hub as hub
+
+    family = get_family("flow-vae")
+    source, _ = family.restore(tiny_flow_vae_recipe)
+    source_out = source.decoder.out.kernel.numpy()
+    kernels = {}
+    for joins in (0, 3):
+        recipe = _recipe(mock_dataset_path, tmp_path / f"joins{joins}",
+                         "vae.smooth_profile=bulge_disk", "vae.output_activation=relu",
+                         f"vae.structure_from_step={joins}")
+        family.train(recipe, progress=False, stop_at=0, init_from=tiny_flow_vae_module_path)
+        model, _ = family.restore(recipe)
+        np.testing.assert_array_equal(model.encoder.trainable_variables[0].numpy(),
+                                      source.encoder.trainable_variables[0].numpy())
+        kernels[joins] = model.decoder.out.kernel.numpy()
+    np.testing.assert_array_equal(kernels[0], source_out)
+    assert np.abs(kernels[3]).max() < 0.1 * np.abs(source_out).max()
+
+    recipe = _recipe(mock_dataset_path, tmp_path / "trained", "vae.smooth_profile=bulge_disk",
+                     "vae.output_activation=relu", "vae.steps=3", "flow.steps=2")
+    train_flow_vae(recipe, progress=False)
+    train_latent_flow(recipe, progress=False)
+    module = hub.load(str(family.export(recipe, tmp_path / "module")))
+    vae, _ = family.restore(recipe)
+    z = np.random.default_rng(1).normal(size=(3, 4)).astype(np.float32)
+    decoded = module.signatures["decode"](z=z)["image"].numpy()
+    np.testing.assert_allclose(decoded, vae.decode(z).numpy(), rtol=1e-5, atol=1e-8)
+    smooth = vae.decoder.smooth(z).numpy() * float(vae.flux_scale.numpy())
+    assert np.all(decoded >= smooth * (1 - 1e-5))  # the structure only adds light

@@ -109,9 +109,9 @@ def test_decoder_rejects_incompatible_stamp_size():
 
 def test_relu_output_draws_an_exactly_dark_sky_and_softplus_does_not():
     z = tf.random.stateless_normal([4, L], seed=[3, 4])
-    relu, _ = Decoder(S, n_stages=2, base_depth=4, max_depth=6, output_activation="relu")(z)
-    soft, _ = Decoder(S, n_stages=2, base_depth=4, max_depth=6)(z)
-    relu, soft = relu.numpy(), soft.numpy()
+    relu = Decoder(S, n_stages=2, base_depth=4, max_depth=6, output_activation="relu")(z)
+    soft = Decoder(S, n_stages=2, base_depth=4, max_depth=6)(z)
+    relu, soft = relu["profile"].numpy(), soft["profile"].numpy()
     # relu starts with bias 0: some pixels are exactly 0 and some are lit, none negative
     assert relu.min() == 0.0 and 0.05 < np.mean(relu == 0) < 0.95
     # softplus starts from a faint floor, softplus(-6) = 2.5e-3, and is never exactly 0
@@ -122,6 +122,75 @@ def test_relu_output_draws_an_exactly_dark_sky_and_softplus_does_not():
     from galsim_deep.training.flow_vae.family import FAMILY
     assert (set(FAMILY.checks["choices"]["vae.output_activation"])
             == set(Decoder.OUTPUT_ACTIVATIONS))
+
+
+def test_bulge_disk_decoder_adds_smooth_light_under_its_structure():
+    from galsim_deep.training.flow_vae.family import FAMILY
+
+    assert set(FAMILY.checks["choices"]["vae.smooth_profile"]) == set(Decoder.SMOOTH_PROFILES)
+    with pytest.raises(ValueError, match="smooth_profile must be one of"):
+        Decoder(S, n_stages=2, smooth_profile="sersic")
+    decoder = Decoder(S, n_stages=2, base_depth=4, max_depth=6, output_activation="relu",
+                      smooth_profile="bulge_disk")
+    z = tf.random.stateless_normal([3, L], seed=[3, 5])
+    out = decoder(z)
+    smooth = decoder.smooth(z).numpy()
+    np.testing.assert_allclose(out["profile"].numpy(), out["structure"].numpy() + smooth,
+                               rtol=1e-6, atol=1e-7)
+    assert np.all(smooth > 0) and np.all(out["structure"].numpy() >= 0)
+    # the sparsity prior prices the structure only: same profile, other split, other l1
+    vae = FlowVAE(S, L, n_stages=2, base_depth=4, max_depth=6, output_activation="relu",
+                  smooth_profile="bulge_disk", seed=0)
+    vae.flux_scale.assign(2.0)
+    batch = _batch()
+    terms = losses.flow_vae_loss(vae, batch, tf.zeros([3, L]), tf.constant(100), dict(
+        CONFIG, l1_factor=1.0), tf.constant([0, 1]))
+    out = vae.autoencode(batch["stamp"], batch["psf"], tf.zeros([3, L]), 0.0, tf.constant([0, 1]))
+    sigma = 0.1
+    np.testing.assert_allclose(terms["l1"].numpy(),
+                               np.abs(out["structure"].numpy() / sigma).sum(axis=(1, 2)),
+                               rtol=1e-4)
+    assert np.all(out["profile"].numpy().sum(axis=(1, 2))
+                  > out["structure"].numpy().sum(axis=(1, 2)))
+
+
+def test_structure_joins_the_profile_at_structure_from_step():
+    vae = FlowVAE(S, L, n_stages=2, base_depth=4, max_depth=6, output_activation="relu",
+                  smooth_profile="bulge_disk", seed=1)
+    vae.flux_scale.assign(2.0)
+    batch, eps = _batch(), tf.zeros([3, L])
+    config = dict(CONFIG, l1_factor=0.1, structure_from_step=50)
+    out_layer = vae.decoder.out.trainable_variables
+    for step, joined in ((49, False), (50, True)):
+        with tf.GradientTape() as tape:
+            terms = losses.flow_vae_loss(vae, batch, eps, tf.constant(step), config,
+                                         tf.constant([0, 1]))
+            loss = tf.reduce_sum(terms["loss"])
+        grads = tape.gradient(loss, out_layer)
+        moved = any(g is not None and np.any(g.numpy() != 0) for g in grads)
+        assert moved == joined
+        assert (np.sum(terms["l1"].numpy()) > 0) == joined
+    # before it, the profile is the bulge + disk alone
+    mean, _ = vae.encode(batch["stamp"], batch["psf"])
+    before = vae.autoencode(batch["stamp"], batch["psf"], eps, 0.0, tf.constant([0, 1]),
+                            structure_weight=0.0)
+    np.testing.assert_allclose(before["profile"].numpy(),
+                               vae.decoder.smooth(mean).numpy() * 2.0, rtol=1e-5)
+
+
+def test_restart_structure_gives_the_output_layer_small_weights():
+    decoder = Decoder(S, n_stages=2, base_depth=4, max_depth=6, output_activation="relu",
+                      smooth_profile="bulge_disk")
+    z = tf.random.stateless_normal([4, L], seed=[1, 9])
+    decoder(z)
+    decoder.out.kernel.assign(decoder.out.kernel * 100.0)
+    decoder.out.bias.assign([3.0])
+    decoder.restart_structure(scale=0.05, seed=2)
+    assert float(decoder.out.bias[0]) == 0.0
+    assert 0 < np.abs(decoder.out.kernel.numpy()).max() < 0.05 * np.sqrt(6 / (6 + 1)) + 1e-6
+    first = decoder.out.kernel.numpy().copy()
+    decoder.restart_structure(scale=0.05, seed=2)
+    np.testing.assert_array_equal(decoder.out.kernel.numpy(), first)
 
 
 def test_linear_decay():

@@ -75,7 +75,8 @@ def test_report_json_structure(report_json, mock_dataset_path):
     assert set(r["shear_response"]["samples"]) == {"generated", "real", "parametric", "twin"}
     assert r["shear_response"]["n"] == 6
     assert set(r["c2st"]["tests"]) == {"generated vs real", "parametric vs real", "twin vs real",
-                                       "noiseless generated vs truth", "noiseless twin vs truth"}
+                                       "noiseless generated vs truth",
+                                       "noiseless parametric vs truth", "noiseless twin vs truth"}
     for t in r["c2st"]["tests"].values():
         assert 0 <= t["accuracy"] <= 1 and t["n_test"] == 24
     assert set(r["profiles"]["border"]) >= {"truth", "generated", "twin", "parametric"}

@@ -34,6 +34,17 @@ the units of each stamp's noise:
     the same unconvolved profiles through the same round PSF: a model that
     draws galaxies too compact shows it here.
 
+With ``c2st=True`` the reconstructions are also scored by ``c2st_noiseless``,
+the accuracy of the two-sample classifier test
+(:func:`~galsim_deep.validation.c2st.two_sample_test`) of the unconvolved
+reconstructions against the unconvolved truths, trained on half of the
+galaxies and scored on the other half (0.5: not told apart): the decoder's
+realism where the noise no longer hides anything.  It measures the decoder
+on codes of real stamps, not the samples of an exported model (those add the
+latent flow), and is a lower bound on how separable the two are; its
+binomial error leaves out the spread of the classifier's own training (up
+to about 0.03 between runs, :doc:`/validation`).
+
 A mixture-prior (MPCC) model on a labelled mock dataset is also scored by
 ``clustering``: the cluster of each galaxy (``argmax q(y | x)`` of the
 checkpoint's clustering head) against its mock class, both mappings of
@@ -57,8 +68,9 @@ from galsim_deep.training.families import family_of
 from galsim_deep.training.recipes import check_dataset
 from galsim_deep.validation.clustering import batched_call
 from galsim_deep.validation.isotropy import ROUND_PSF_FWHM, measure_shape
+from galsim_deep.validation.profiles import border_fraction
 
-__all__ = ["border_fraction", "hsm_g", "hsm_g_sigma", "score_checkpoint", "clustering_score",
+__all__ = ["hsm_g", "hsm_g_sigma", "score_checkpoint", "noiseless_c2st", "clustering_score",
            "checkpoint_steps", "plot_learning_curve", "MAG_BINS", "SCORES"]
 
 #: The scores of :func:`score_checkpoint`, in the order tables show them.
@@ -67,25 +79,6 @@ SCORES = ("reduced_chi2", "truth_chi2", "truth_residual", "border_flux", "truth_
 
 #: Edges of the ``mag_auto`` bins (AB mag) of the per-bin medians.
 MAG_BINS = (-np.inf, 22.0, 23.5, 24.5, np.inf)
-
-
-def border_fraction(images, border=4):
-    """Fraction of each image's flux in its outer ``border`` pixels.
-
-    Parameters
-    ----------
-    images : ndarray [N, S, S]
-    border : int
-        Width of the border, pixels.
-
-    Returns
-    -------
-    ndarray [N]
-    """
-    images = np.asarray(images, dtype=np.float64)
-    inner = images[:, border:-border, border:-border].sum(axis=(1, 2))
-    total = images.sum(axis=(1, 2))
-    return (total - inner) / np.where(total > 0, total, np.nan)
 
 
 def hsm_g_sigma(images, pixel_scale, psf_fwhm=ROUND_PSF_FWHM):
@@ -147,7 +140,8 @@ def checkpoint_steps(recipe):
     return sorted(int(p.rsplit("-", 1)[1]) for p in state.all_model_checkpoint_paths)
 
 
-def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, border=4):
+def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, border=4,
+                     c2st=False, c2st_epochs=12):
     """Score the autoencoder of one checkpoint of a recipe's run on mock galaxies.
 
     Parameters
@@ -163,6 +157,10 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
         Galaxies per network call.
     border : int
         Border width of ``border_flux``, pixels.
+    c2st : bool
+        Also run the noiseless two-sample classifier test (``c2st_noiseless``).
+    c2st_epochs : int
+        Its classifier's training epochs.
 
     Returns
     -------
@@ -171,7 +169,8 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
         ``median`` and its bootstrap ``error``, the ``mean``, and per
         magnitude bin (``bins``) the median, its error and the count ``n``.
         For a mixture-prior model on a labelled dataset, ``clustering``
-        (:func:`clustering_score`).
+        (:func:`clustering_score`); with ``c2st``, ``c2st_noiseless``
+        (``accuracy``, its binomial ``error``, ``n_test``, ``collapsed``).
     """
     from galsim_deep.validation.reconstruction import (mock_split_arrays,
                                                        reconstruction_residuals)
@@ -230,6 +229,8 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
               "mag_bins": [float(e) for e in MAG_BINS]}
     if hasattr(model, "cluster_probabilities") and arrays.get("label") is not None:
         report["clustering"] = clustering_score(model, arrays, class_names, mag, batch_size)
+    if c2st:
+        report["c2st_noiseless"] = noiseless_c2st(recon, arrays, c2st_epochs)
     which = np.digitize(mag, MAG_BINS[1:-1])
     for key, v in values.items():
         median, error = _median_error(v)
@@ -238,6 +239,33 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
                                      n=int(np.sum(which == b)))
                                 for b in range(len(MAG_BINS) - 1)]}
     return report
+
+
+def noiseless_c2st(recon, arrays, epochs=12, seed=0):
+    """Two-sample classifier test of unconvolved reconstructions against their truths.
+
+    Parameters
+    ----------
+    recon : ndarray [N, S, S]
+        Unconvolved reconstructions, flux per pixel.
+    arrays : dict
+        ``truth``, ``psf`` ([N, S, S]) and ``noise_variance`` ([N]) of the same
+        galaxies (the variance sets the classifier's stretch).
+    epochs : int
+    seed : int
+
+    Returns
+    -------
+    dict
+        ``accuracy`` and its binomial ``error``, ``n_test``, ``collapsed``.
+    """
+    from galsim_deep.training.classifier import fit_two_sample_classifier, predict_classes
+    from galsim_deep.validation.c2st import two_sample_test
+
+    r = two_sample_test(np.asarray(arrays["truth"], np.float64), np.asarray(recon, np.float64),
+                        arrays["psf"], arrays["noise_variance"], fit_two_sample_classifier,
+                        predict_classes, seed=seed, epochs=epochs, progress=False)
+    return {k: r[k] for k in ("accuracy", "error", "n_test", "collapsed")}
 
 
 def clustering_score(model, arrays, class_names, magnitudes, batch_size=100):
@@ -315,7 +343,9 @@ def plot_learning_curve(scores, path, title=None):
         model scores (χ² = 1 against the stamp, 0 against the truth, the
         truth's own border flux, no flux bias).  Scores with ``clustering``
         (an MPCC run) add a panel of both clustering accuracies, the faintest
-        quartile's and chance.
+        quartile's and chance; scores with ``c2st_noiseless`` a panel of the
+        two-sample classifier's accuracy (0.5: reconstructions not told from
+        the truths).
     """
     from galsim_deep.reporting import new_figure, save_figure
 
@@ -328,9 +358,12 @@ def plot_learning_curve(scores, path, title=None):
     steps = np.array([s["step"] for s in scores])
     edges = scores[0]["mag_bins"]
     clustering = all("clustering" in s for s in scores)
-    fig, axes = new_figure(1, len(_CURVE_PANELS) + clustering, size=(3.0, 3.0))
+    c2st = all("c2st_noiseless" in s for s in scores)
+    fig, axes = new_figure(1, len(_CURVE_PANELS) + clustering + c2st, size=(3.0, 3.0))
     if clustering:
-        _plot_clustering(axes[0, -1], steps, [s["clustering"] for s in scores])
+        _plot_clustering(axes[0, len(_CURVE_PANELS)], steps, [s["clustering"] for s in scores])
+    if c2st:
+        _plot_c2st(axes[0, -1], steps, [s["c2st_noiseless"] for s in scores])
     for ax, (key, label, reference) in zip(axes[0], _CURVE_PANELS):
         median = np.array([s[key]["median"] for s in scores])
         error = np.array([s[key]["error"] for s in scores])
@@ -351,6 +384,14 @@ def plot_learning_curve(scores, path, title=None):
     if title:
         fig.suptitle(f"{title} ({scores[0]['n']} {scores[0]['split']} galaxies)", fontsize=10)
     return save_figure(fig, path)
+
+
+def _plot_c2st(ax, steps, c2st):
+    ax.errorbar(steps, [c["accuracy"] for c in c2st], [c["error"] for c in c2st], marker="o",
+                ms=3)
+    ax.axhline(0.5, color="0.5", lw=1)
+    ax.set_xlabel("training step")
+    ax.set_title("noiseless C2ST accuracy", fontsize=9)
 
 
 def _plot_clustering(ax, steps, clustering):

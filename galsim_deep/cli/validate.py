@@ -169,6 +169,9 @@ def register(subparsers):
                         "extended)")
     p.add_argument("--figure", default=None,
                    help="PNG learning curve of every score in --out (or of those computed)")
+    p.add_argument("--c2st", action="store_true",
+                   help="also the two-sample classifier test of the unconvolved "
+                        "reconstructions against the truths (about a minute per checkpoint)")
     p.set_defaults(func=_checkpoint)
 
     p = subparsers.add_parser(
@@ -341,14 +344,15 @@ def _checkpoint(args):
     if missing:
         raise InputError(f"no checkpoint at step(s) {missing}; on disk: {on_disk}")
     # Earlier scores are kept when they hold every score of this version.
+    wanted = set(SCORES) | ({"c2st_noiseless"} if args.c2st else set())
     scores = {s["step"]: s for s in _earlier_scores(args.out, recipe, args.n, args.split)
-              if set(SCORES) <= set(s)}
+              if wanted <= set(s)}
     for step in steps:
         if step in scores:
             score = scores[step]
         else:
             score = scores[step] = score_checkpoint(recipe, n=args.n, split=args.split,
-                                                    step=step)
+                                                    step=step, c2st=args.c2st)
         cells = [f"{key} {score[key]['median']:.3f}±{score[key]['error']:.3f} ["
                  + " ".join(f"{b['median']:.2f}" for b in score[key]["bins"]) + "]"
                  for key in SCORES]
@@ -360,6 +364,9 @@ def _checkpoint(args):
                          "[majority per mag quartile: "
                          + " ".join(f"{a:.2f}" for a in c["majority_by_magnitude"]["accuracy"])
                          + "]")
+        if "c2st_noiseless" in score:
+            c = score["c2st_noiseless"]
+            cells.append(f"c2st_noiseless {c['accuracy']:.3f}±{c['error']:.3f}")
         print(f"step {step:6d}: " + " | ".join(cells), flush=True)
     edges = next(iter(scores.values()))["mag_bins"]
     print("(medians ± bootstrap error [per mag_auto bin: "

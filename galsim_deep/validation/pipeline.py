@@ -386,11 +386,16 @@ def _run_c2st(samples, classifier, seed, epochs, out_dir, progress, reference):
         # Noiseless and unconvolved: the network's own stamps against the truths (mock data).
         truth = samples.unconvolved["truth"]
         comparisons.append(("noiseless generated", samples.unconvolved["generated"], truth))
+        # A smooth reference: the mock's own single Sersic of each galaxy (drawn only
+        # when the reference is not cached yet).
+        comparisons.append(("noiseless parametric",
+                            lambda: _parametric_images(samples)["parametric"], truth))
         if "twin" in samples.unconvolved:
             comparisons.append(("noiseless twin", samples.unconvolved["twin"], truth))
     tests, figures = {}, []
     for label, other, ref in comparisons:
         def run(label=label, other=other, ref=ref):
+            other = other() if callable(other) else other
             return c2st.two_sample_test(ref, other, samples.psfs, samples.noise_variance, fit,
                                         predict, seed=seed, epochs=epochs, progress=progress,
                                         desc=f"C2ST: {label}")
@@ -409,32 +414,42 @@ def _run_c2st(samples, classifier, seed, epochs, out_dir, progress, reference):
             "epochs": int(epochs), "tests": tests, "figures": figures}
 
 
-def _run_profiles(samples, out_dir, seed):
+def _parametric_images(samples):
+    """Unconvolved smooth references of the selected galaxies, drawn like the truths.
+
+    ``parametric``: each galaxy's Sérsic row; ``exponential`` and ``de Vaucouleurs``:
+    circular profiles of its half-light radius and flux.  NaN where a row cannot be drawn.
+    """
     import galsim
 
     from galsim_deep.datasets.format import sersic_from_parametric
 
-    from . import profiles as pr
-
     size, scale = samples.stamp_size, samples.pixel_scale
-    images = {}
-    if "truth" in samples.unconvolved:
-        images["truth"] = samples.unconvolved["truth"]
-    images["generated"] = np.asarray(samples.unconvolved["generated"], np.float64)
-    if "twin" in samples.unconvolved:
-        images["twin"] = samples.unconvolved["twin"]
     par = np.full((len(samples.index), size, size), np.nan)
     expo, dev = par.copy(), par.copy()
+    draw = {"nx": size, "ny": size, "scale": scale, "method": "no_pixel"}
     for k, row in enumerate(samples.parametric):
         try:
-            draw = {"nx": size, "ny": size, "scale": scale, "method": "no_pixel"}
             par[k] = sersic_from_parametric(row).drawImage(**draw).array
             flux, hlr = float(row[0]), float(row[1])
             expo[k] = galsim.Exponential(half_light_radius=hlr, flux=flux).drawImage(**draw).array
             dev[k] = galsim.DeVaucouleurs(half_light_radius=hlr, flux=flux).drawImage(**draw).array
         except (ValueError, galsim.GalSimError):
             continue
-    images.update({"parametric": par, "exponential": expo, "de Vaucouleurs": dev})
+    return {"parametric": par, "exponential": expo, "de Vaucouleurs": dev}
+
+
+def _run_profiles(samples, out_dir, seed):
+    from . import profiles as pr
+
+    scale = samples.pixel_scale
+    images = {}
+    if "truth" in samples.unconvolved:
+        images["truth"] = samples.unconvolved["truth"]
+    images["generated"] = np.asarray(samples.unconvolved["generated"], np.float64)
+    if "twin" in samples.unconvolved:
+        images["twin"] = samples.unconvolved["twin"]
+    images.update(_parametric_images(samples))
     section = pr.profile_report(images, images.get("truth"), samples.labels,
                                 samples.class_names, seed=seed)
     section.pop("arrays")

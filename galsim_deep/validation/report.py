@@ -338,7 +338,8 @@ def headline_rows(report):
                      "0.5 by definition"))
         if "noiseless generated vs truth" in t:
             rows.append(("C2ST accuracy, noiseless unconvolved stamps against the truth",
-                         acc("noiseless generated vs truth"), "",
+                         acc("noiseless generated vs truth"),
+                         acc("noiseless parametric vs truth"),
                          acc("noiseless twin vs truth"), "0.5 by definition"))
     pr = report.get("profiles")
     if pr:

@@ -37,12 +37,15 @@ class FlowVAE(tf.Module):
         Activation function name.
     output_activation : {"softplus", "relu"}
         The decoder's last activation (:class:`Decoder`).
+    smooth_profile : {"none", "bulge_disk"}
+        An analytic bulge + disk under the decoder's image (:class:`Decoder`).
     seed : int
         Seeds the initialisers.
     """
 
     def __init__(self, stamp_size, latent_size, n_stages, base_depth=16, max_depth=512,
-                 activation="elu", output_activation="softplus", seed=0, name="flow_vae"):
+                 activation="elu", output_activation="softplus", smooth_profile="none", seed=0,
+                 name="flow_vae"):
         super().__init__(name=name)
         self.stamp_size = int(stamp_size)
         self.latent_size = int(latent_size)
@@ -52,7 +55,7 @@ class FlowVAE(tf.Module):
                                    seed=seed, name="encoder")
             self.decoder = Decoder(stamp_size, n_stages, base_depth, max_depth, activation,
                                    seed=seed + 100000, output_activation=output_activation,
-                                   name="decoder")
+                                   smooth_profile=smooth_profile, name="decoder")
         # Build the layers now so checkpoints restore into existing variables.
         s = self.stamp_size
         mean, _, _ = self.encoder(tf.zeros([1, s, s, 2]))
@@ -86,10 +89,10 @@ class FlowVAE(tf.Module):
 
     def decode(self, z):
         """Unconvolved, noise-free light profiles, float32 ``[B, S, S]`` >= 0, flux per pixel."""
-        profile, _ = self.decoder(tf.convert_to_tensor(z, tf.float32))
-        return profile * self.flux_scale
+        return self.decoder(tf.convert_to_tensor(z, tf.float32))["profile"] * self.flux_scale
 
-    def autoencode(self, stamp, psf, eps, transverse_fraction=0.0, seed=None):
+    def autoencode(self, stamp, psf, eps, transverse_fraction=0.0, seed=None,
+                   structure_weight=1.0):
         """Encode, draw ``z = mean + stddev * eps`` and decode, as in training.
 
         Parameters
@@ -102,11 +105,15 @@ class FlowVAE(tf.Module):
             Fraction of decoder activations duplicated from the encoder.
         seed : tf.Tensor, optional
             int32 ``[2]`` stateless seed of the duplication masks.
+        structure_weight : float or tf.Tensor
+            Factor of the decoder's structure image under a smooth component.
 
         Returns
         -------
         dict
-            ``profile`` [B, S, S] (flux per pixel, unconvolved), ``mean`` and
+            ``profile`` [B, S, S] (flux per pixel, unconvolved), its
+            ``structure`` (the decoder's ResNet part, the whole profile without
+            a smooth component), ``mean`` and
             ``stddev`` [B, L], ``bottleneck_l2`` [B]: the squared distance
             between the encoder's bottleneck input (held fixed) and the
             decoder's bottleneck output, summed over features.
@@ -115,9 +122,10 @@ class FlowVAE(tf.Module):
         z = mean + stddev * eps
         if seed is None:
             seed = tf.constant([0, 0], tf.int32)
-        profile, bottleneck = self.decoder(z, transverse=features,
-                                           fraction=transverse_fraction, seed=seed)
-        l2 = tf.reduce_sum(tf.square(bottleneck - tf.stop_gradient(features[-1])),
+        out = self.decoder(z, transverse=features, fraction=transverse_fraction, seed=seed,
+                           structure_weight=structure_weight)
+        l2 = tf.reduce_sum(tf.square(out["bottleneck"] - tf.stop_gradient(features[-1])),
                            axis=[1, 2, 3])
-        return {"profile": profile * self.flux_scale, "mean": mean, "stddev": stddev,
-                "bottleneck_l2": l2}
+        return {"profile": out["profile"] * self.flux_scale,
+                "structure": out["structure"] * self.flux_scale, "mean": mean,
+                "stddev": stddev, "bottleneck_l2": l2}

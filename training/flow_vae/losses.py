@@ -5,7 +5,7 @@ Per stamp, the loss minimised is::
     - log p(x | z)                    likelihood through the PSF and the noise
     + max(free_bits, KL(q(z|x) || N(0, I)))
     + tv_factor * TV(profile / sigma)  smoothness of the unconvolved profile
-    + l1_factor * sum|profile / sigma|  sparsity: the sky around a galaxy is dark
+    + l1_factor * sum|structure / sigma|  sparsity: the sky around a galaxy is dark
     + w(step) * |h_in - h_out|**2     bottleneck l2, decaying to zero
 
 with ``log p(x | z)`` from :func:`~galsim_deep.forward_model.pixel_log_likelihood`
@@ -14,7 +14,12 @@ of ``convolve_psf(decoder(z), psf)``.  The total variation is measured in
 units of the stamp's noise standard deviation, so ``tv_factor`` is relative to
 the chi-square; so is the L1 norm (a Laplace prior on the unconvolved profile,
 which pulls the faint light the noise cannot constrain towards zero; 0 by
-default).  Free bits are applied to each stamp's KL divergence.
+default).  With a smooth bulge + disk in the decoder (``smooth_profile:
+bulge_disk``) the L1 norm is that of the *structure* image only: the prior
+prices light that the smooth profile does not explain; and before step
+``structure_from_step`` the structure image is left out (the galaxies are
+fitted by the bulge + disk alone, so the smooth profile learns first).
+Free bits are applied to each stamp's KL divergence.
 """
 import tensorflow as tf
 
@@ -91,7 +96,11 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
     fraction = linear_decay(config["transverse_fraction"], step,
                             config["transverse_decay_steps"])
     weight = linear_decay(config["bottleneck_l2"], step, config["bottleneck_decay_steps"])
-    out = model.autoencode(batch["stamp"], batch["psf"], eps, fraction, seed)
+    # With a smooth bulge + disk, the structure image joins at structure_from_step.
+    structure = tf.cast(tf.cast(step, tf.float32) >= float(config.get("structure_from_step", 0)),
+                        tf.float32)
+    out = model.autoencode(batch["stamp"], batch["psf"], eps, fraction, seed,
+                           structure_weight=structure)
     convolved = physics.convolve_psf(out["profile"], batch["psf"], mode=config["convolution"])
     if config["likelihood"] == "fourier":
         log_like = physics.fourier_log_likelihood(batch["stamp"], convolved, batch["noise_power"])
@@ -103,7 +112,7 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
     # Diagnostic: mean squared residual in units of the pixel noise (1 for a perfect fit).
     reduced_chi2 = tf.reduce_mean(tf.square((batch["stamp"] - convolved) / sigma), axis=[1, 2])
     tv = physics.total_variation(out["profile"] / sigma)
-    l1 = tf.reduce_sum(tf.abs(out["profile"] / sigma), axis=[1, 2])
+    l1 = tf.reduce_sum(tf.abs(out["structure"] / sigma), axis=[1, 2])
     loss = (-log_like + free_bits_kl(kl, config["free_bits"]) + config["tv_factor"] * tv
             + config.get("l1_factor", 0.0) * l1 + weight * out["bottleneck_l2"])
     return {"loss": loss, "neg_log_likelihood": -log_like, "reduced_chi2": reduced_chi2,

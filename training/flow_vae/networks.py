@@ -16,7 +16,10 @@ with ``d(i) = min(base_depth * 2**i, max_depth)``.  The decoder mirrors it:
 one dense layer from ``z`` back to ``[S / 2**n, S / 2**n, d(n)]``, then for
 each stage from the deepest, x2 nearest-neighbour upsampling and a 3x3
 convolution to ``d(i)``, two residual blocks, and a final 1x1 convolution
-with a softplus, so the light profile is positive.
+with a softplus, so the light profile is positive.  With ``smooth_profile``
+``"bulge_disk"`` the ResNet's image is the galaxy's *structure*, added to an
+analytic bulge + disk that a small network reads from the same code
+(:class:`~galsim_deep.training.bulge_disk.BulgeDiskLayer`).
 
 The decoder accepts the encoder's per-stage activations as *transverse
 connections*: a random fraction of the decoder's activations at each stage
@@ -30,6 +33,7 @@ initialisers.
 import tensorflow as tf
 import tf_keras
 
+from galsim_deep.training.bulge_disk import BulgeDiskLayer
 from galsim_deep.training.resnet import bottom_size, stage_depths
 
 __all__ = ["ResidualBlock", "Encoder", "Decoder", "mix_transverse"]
@@ -176,18 +180,30 @@ class Decoder(tf_keras.layers.Layer):
         new decoder draws a faint flat background of ``softplus(-6)``), 0 for
         relu (a negative bias would start every pixel at zero, with no
         gradient).
+    smooth_profile : {"none", "bulge_disk"}
+        ``"bulge_disk"``: the profile is an analytic bulge + disk read from
+        ``z`` plus the ResNet's image (the *structure*); ``"none"``: the
+        ResNet's image alone.
     """
 
     #: Output activations by name, each with its default initial bias.
     OUTPUT_ACTIVATIONS = {"softplus": (tf.nn.softplus, -6.0), "relu": (tf.nn.relu, 0.0)}
+    #: Smooth components a decoder can add to its structure image.
+    SMOOTH_PROFILES = ("none", "bulge_disk")
 
     def __init__(self, stamp_size, n_stages, base_depth=16, max_depth=512,
                  activation="elu", seed=0, output_activation="softplus", output_bias=None,
-                 **kwargs):
+                 smooth_profile="none", **kwargs):
         super().__init__(**kwargs)
         if output_activation not in self.OUTPUT_ACTIVATIONS:
             raise ValueError(f"output_activation must be one of "
                              f"{sorted(self.OUTPUT_ACTIVATIONS)}, got {output_activation!r}")
+        if smooth_profile not in self.SMOOTH_PROFILES:
+            raise ValueError(f"smooth_profile must be one of {list(self.SMOOTH_PROFILES)}, "
+                             f"got {smooth_profile!r}")
+        self.smooth = (BulgeDiskLayer(stamp_size, activation=activation, seed=seed + 6666,
+                                      name="smooth")
+                       if smooth_profile == "bulge_disk" else None)
         self.output_activation, default_bias = self.OUTPUT_ACTIVATIONS[output_activation]
         if output_bias is None:
             output_bias = default_bias
@@ -209,7 +225,25 @@ class Decoder(tf_keras.layers.Layer):
             kernel_initializer=tf_keras.initializers.GlorotUniform(seed=seed + 7777),
             bias_initializer=tf_keras.initializers.Constant(output_bias))
 
-    def call(self, z, transverse=None, fraction=0.0, seed=None):
+    def restart_structure(self, scale=0.05, seed=0):
+        """Give the output layer small new weights, so the structure image starts near zero.
+
+        For a decoder that gains a smooth bulge + disk when it starts from the
+        weights of one without: their output layer drew the whole galaxy,
+        where this one's draws only what the bulge + disk does not.
+
+        Parameters
+        ----------
+        scale : float
+            The new kernel is ``scale`` times a Glorot-uniform draw; the bias is 0.
+        seed : int
+        """
+        kernel, bias = self.out.kernel, self.out.bias
+        draw = tf_keras.initializers.GlorotUniform(seed=seed)(kernel.shape)
+        kernel.assign(scale * draw)
+        bias.assign(tf.zeros_like(bias))
+
+    def call(self, z, transverse=None, fraction=0.0, seed=None, structure_weight=1.0):
         """Decode latent codes.
 
         Parameters
@@ -224,14 +258,19 @@ class Decoder(tf_keras.layers.Layer):
         seed : tf.Tensor, optional
             int32 ``[2]`` stateless seed of the duplication masks (needed with
             ``transverse``).
+        structure_weight : float or tf.Tensor
+            Factor of the structure image in the profile of a decoder with a
+            smooth component (0: the bulge + disk alone, as in the first steps of
+            a run with ``structure_from_step``).
 
         Returns
         -------
-        profile : tf.Tensor
-            float32 ``[B, S, S]`` >= 0, network units.
-        bottleneck : tf.Tensor
-            float32 ``[B, S / 2**n, S / 2**n, d(n)]``, the bottleneck output
-            (before any mixing), for the bottleneck l2 penalty.
+        dict of tf.Tensor
+            ``profile``: float32 ``[B, S, S]`` >= 0, network units;
+            ``structure``: the ResNet's part of it (all of it without a smooth
+            component); ``bottleneck``: float32 ``[B, S / 2**n, S / 2**n,
+            d(n)]``, the bottleneck output (before any mixing), for the
+            bottleneck l2 penalty.
         """
         h = tf.reshape(self.unbottleneck(z), [-1, self.bottom, self.bottom, self.depths[-1]])
         bottleneck = h
@@ -245,5 +284,8 @@ class Decoder(tf_keras.layers.Layer):
                                    tf.random.experimental.stateless_fold_in(seed, k + 1))
             for block in blocks:
                 h = block(h)
-        profile = self.output_activation(self.out(self.act(h)))
-        return profile[..., 0], bottleneck
+        structure = self.output_activation(self.out(self.act(h)))[..., 0]
+        if self.smooth is not None:
+            structure = structure_weight * structure
+        profile = structure if self.smooth is None else structure + self.smooth(z)
+        return {"profile": profile, "structure": structure, "bottleneck": bottleneck}

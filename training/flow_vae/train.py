@@ -48,7 +48,8 @@ def build_flow_vae(recipe):
     vae = recipe["vae"]
     return FlowVAE(recipe["dataset"]["stamp_size"], vae["latent_size"], vae["n_stages"],
                    vae["base_depth"], vae["max_depth"], vae["activation"],
-                   output_activation=vae["output_activation"], seed=recipe["seed"])
+                   output_activation=vae["output_activation"],
+                   smooth_profile=vae["smooth_profile"], seed=recipe["seed"])
 
 
 def train_flow_vae(recipe, progress=True, stop_at=None, init_from=None):
@@ -94,13 +95,26 @@ def train_flow_vae(recipe, progress=True, stop_at=None, init_from=None):
         desc="train VAE", progress=progress, stop_at=stop_at,
         log_dir=Path(recipe["output_dir"]) / "logs" / "vae",
         hint="lower vae.optimizer.learning_rate or check the dataset for bad stamps")
-    warm = None
+    warm, smooth = None, []
     if init_from is not None:
         module = (Path(init_from) / "saved_model.pb").is_file()
-        warm = {"objects": {"vae" if module else "model": model}, "source": init_from}
-    start = loop.restore(
-        initialize=lambda: model.flux_scale.assign(initial_flux_scale(cfg["flux_scale"], data)),
-        init_from=warm)
+        key = "vae" if module else "model"
+        # A decoder with a smooth bulge + disk starts from one without: its small
+        # network keeps its initial weights.
+        smooth = [f"{key}/decoder/smooth/{layer}/{var}" for layer in ("hidden", "params")
+                  for var in ("kernel", "bias")] if model.decoder.smooth is not None else []
+        warm = {"objects": {key: model}, "source": init_from, "optional": smooth}
+
+    def initialize():
+        model.flux_scale.assign(initial_flux_scale(cfg["flux_scale"], data))
+        # The source's output layer draws whole galaxies; a structure image that
+        # joins a fitted bulge + disk later must instead start near zero.
+        if (smooth and cfg["structure_from_step"] > 0
+                and not any("decoder/smooth/" in name for name, _ in
+                            tf.train.list_variables(loop.log.data["init_from"]))):
+            model.decoder.restart_structure(seed=recipe["seed"])
+
+    start = loop.restore(initialize=initialize, init_from=warm)
 
     fields = VAE_FIELDS if cfg["likelihood"] == "fourier" else VAE_FIELDS[:3]
     batches = iter(strategy.experimental_distribute_dataset(
