@@ -43,7 +43,7 @@ realism where the noise no longer hides anything.  It measures the decoder
 on codes of real stamps, not the samples of an exported model (those add the
 latent flow), and is a lower bound on how separable the two are; its
 binomial error leaves out the spread of the classifier's own training (up
-to about 0.03 between runs, :doc:`/validation`).
+to about 0.03 between environments, :doc:`/validation`).
 
 A mixture-prior (MPCC) model on a labelled mock dataset is also scored by
 ``clustering``: the cluster of each galaxy (``argmax q(y | x)`` of the
