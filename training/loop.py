@@ -188,6 +188,8 @@ class TrainingLoop:
             ``{"objects": {name: trackable}, "source": path}`` and optionally
             ``"optional": [checkpoint path, ...]``: on a fresh start, copy the
             weights of those objects from ``source`` (see :func:`warm_start`).
+            The run log records the checkpoint they came from (``init_from``)
+            and the optional variables it lacked (``init_skipped``).
 
         Returns
         -------
@@ -205,9 +207,8 @@ class TrainingLoop:
                     f"{self.out_dir} to train this part afresh") from None
         else:
             if init_from:
-                self.log.data["init_from"] = warm_start(init_from["objects"],
-                                                        init_from["source"],
-                                                        init_from.get("optional", ()))
+                self.log.data["init_from"], self.log.data["init_skipped"] = warm_start(
+                    init_from["objects"], init_from["source"], init_from.get("optional", ()))
             if initialize is not None:
                 initialize()
         return int(self.step.numpy())
@@ -317,8 +318,10 @@ def warm_start(objects, source, optional=()):
 
     Returns
     -------
-    str
+    prefix : str
         The checkpoint path the weights came from.
+    skipped : list of str
+        The ``optional`` variables ``source`` lacks.
 
     Raises
     ------
@@ -351,7 +354,7 @@ def warm_start(objects, source, optional=()):
         raise InputError(f"the weights in {source} do not fit this model (another "
                          f"architecture or family?): {str(err).splitlines()[0]}") from None
     status.expect_partial()
-    return prefix
+    return prefix, skipped
 
 
 def _missing_variables(objects, prefix, optional):

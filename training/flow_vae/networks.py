@@ -285,7 +285,8 @@ class Decoder(tf_keras.layers.Layer):
             for block in blocks:
                 h = block(h)
         structure = self.output_activation(self.out(self.act(h)))[..., 0]
-        if self.smooth is not None:
-            structure = structure_weight * structure
-        profile = structure if self.smooth is None else structure + self.smooth(z)
-        return {"profile": profile, "structure": structure, "bottleneck": bottleneck}
+        if self.smooth is None:
+            return {"profile": structure, "structure": structure, "bottleneck": bottleneck}
+        structure = structure_weight * structure
+        return {"profile": structure + self.smooth(z), "structure": structure,
+                "bottleneck": bottleneck}

@@ -95,7 +95,7 @@ def train_flow_vae(recipe, progress=True, stop_at=None, init_from=None):
         desc="train VAE", progress=progress, stop_at=stop_at,
         log_dir=Path(recipe["output_dir"]) / "logs" / "vae",
         hint="lower vae.optimizer.learning_rate or check the dataset for bad stamps")
-    warm, smooth = None, []
+    warm = None
     if init_from is not None:
         module = (Path(init_from) / "saved_model.pb").is_file()
         key = "vae" if module else "model"
@@ -109,9 +109,7 @@ def train_flow_vae(recipe, progress=True, stop_at=None, init_from=None):
         model.flux_scale.assign(initial_flux_scale(cfg["flux_scale"], data))
         # The source's output layer draws whole galaxies; a structure image that
         # joins a fitted bulge + disk later must instead start near zero.
-        if (smooth and cfg["structure_from_step"] > 0
-                and not any("decoder/smooth/" in name for name, _ in
-                            tf.train.list_variables(loop.log.data["init_from"]))):
+        if cfg["structure_from_step"] > 0 and loop.log.data.get("init_skipped"):
             model.decoder.restart_structure(seed=recipe["seed"])
 
     start = loop.restore(initialize=initialize, init_from=warm)
