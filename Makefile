@@ -2,8 +2,11 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Install (or update) the package whenever its packaging files change.
+# Install (or update) the package whenever its packaging files or pins change.  Every
+# environment is pinned to exact versions (constraints/: why, and how to regenerate them).
 STAMP := $(VENV)/.installed
+PIN := -c constraints/main.txt
+BTK_PIN := -c constraints/btk.txt
 # BlendingToolKit pins astropy < 7 and numpy < 2.3, which the main environment cannot
 # have: galsim_deep.btk is tested in an environment of its own (the [btk] extra).
 BTK_VENV ?= .venv-btk
@@ -16,33 +19,33 @@ BTK_STAMP := $(BTK_VENV)/.installed
 env: $(STAMP)
 
 # Everything (all extras, tests, docs): what `make test` and `make docs` need.
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg pyproject.toml constraints/main.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing galsim_deep with every extra (TensorFlow, GalSim, statmorph, dask, sphinx...) into $(VENV): a few minutes the first time"
-	$(BIN)/python -m pip install --quiet --upgrade pip wheel
-	$(BIN)/python -m pip install --quiet -e ".[all,test,docs]"
+	$(BIN)/python -m pip install --quiet $(PIN) --upgrade pip wheel setuptools
+	$(BIN)/python -m pip install --quiet $(PIN) -e ".[all,test,docs]"
 	touch $(STAMP)
 
 # The BTK tests' environment: galsim_deep[btk,test], with BTK's pins.
 btk-env: $(BTK_STAMP)
 
-$(BTK_STAMP): setup.cfg pyproject.toml
+$(BTK_STAMP): setup.cfg pyproject.toml constraints/btk.txt
 	test -x $(BTK_BIN)/python || $(PYTHON) -m venv $(BTK_VENV)
 	@echo "installing galsim_deep[btk,test] (BlendingToolKit 1.0.9, astropy 6, numpy < 2.3) into $(BTK_VENV) for the BTK tests: a few minutes the first time"
-	$(BTK_BIN)/python -m pip install --quiet --upgrade pip wheel
-	$(BTK_BIN)/python -m pip install --quiet -e ".[btk,test]"
+	$(BTK_BIN)/python -m pip install --quiet $(BTK_PIN) --upgrade pip wheel setuptools
+	$(BTK_BIN)/python -m pip install --quiet $(BTK_PIN) -e ".[btk,test]"
 	touch $(BTK_STAMP)
 
 # The demo needs sampling and the field previews only: the [simulate] extra.
 DEMO_STAMP := $(VENV)/.installed-demo
 demo-env: $(DEMO_STAMP)
 
-$(DEMO_STAMP): setup.cfg pyproject.toml
+$(DEMO_STAMP): setup.cfg pyproject.toml constraints/main.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing galsim_deep[simulate] into $(VENV): TensorFlow (~600 MB), TensorFlow Probability, GalSim, astropy, h5py, dask and matplotlib."
 	@echo "This takes 1 to 5 minutes the first time; pip lists each package as it collects it."
-	$(BIN)/python -m pip install --quiet --upgrade pip wheel
-	$(BIN)/python -m pip install --progress-bar off -e ".[simulate]"
+	$(BIN)/python -m pip install --quiet $(PIN) --upgrade pip wheel setuptools
+	$(BIN)/python -m pip install --progress-bar off $(PIN) -e ".[simulate]"
 	touch $(DEMO_STAMP)
 
 test: test-main test-btk

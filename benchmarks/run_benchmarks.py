@@ -147,6 +147,7 @@ def main(argv=None):
         parser.error(f"unknown sections {sorted(unknown)}; choose from {SECTIONS}")
 
     import galsim_deep  # (here: --help and --rst need neither GalSim nor TensorFlow)
+    from galsim_deep.reporting import package_versions
 
     tmp = None
     if args.work:
@@ -159,7 +160,7 @@ def main(argv=None):
     if args.merge and Path(args.out).is_file():
         previous = json.loads(Path(args.out).read_text())
     results = {"machine": platform.platform(), "cpus": os.cpu_count(),
-               "python": platform.python_version(), "galsim_deep": galsim_deep.__version__,
+               "python": platform.python_version(), "versions": package_versions(),
                "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
                "started": time.strftime("%Y-%m-%d %H:%M:%S"), "loadavg": {}}
 

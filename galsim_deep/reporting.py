@@ -16,7 +16,12 @@ import numpy as np
 from ._io import atomic_path
 
 __all__ = ["new_figure", "save_figure", "plot_examples", "jsonable", "write_json", "write_text",
-           "format_number", "format_pm"]
+           "format_number", "format_pm", "package_versions", "MEASURING_PACKAGES"]
+
+#: Distributions whose versions a report records: what draws, trains and measures.  Some
+#: measures move with them (the two-sample classifier tests, by up to about 0.03).
+MEASURING_PACKAGES = ("galsim", "tensorflow", "tensorflow-probability", "tf-keras", "numpy",
+                      "scipy", "statmorph", "photutils", "scikit-learn")
 
 
 def new_figure(nrows=1, ncols=1, size=(4.0, 3.4), layout="constrained", figsize=None,
@@ -149,3 +154,30 @@ def format_pm(value, error, digits=4):
     if value is None:
         return "n/a"
     return f"{format_number(value, digits)} ± {format_number(error, 2)}"
+
+
+def package_versions(names=MEASURING_PACKAGES):
+    """Installed versions of the packages a report's numbers depend on.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Distribution names (as pip knows them).
+
+    Returns
+    -------
+    dict
+        ``galsim_deep`` and each name mapped to its installed version, or ``None``
+        where it is not installed; read from the installed metadata, nothing is imported.
+    """
+    from importlib import metadata
+
+    from ._version import __version__
+
+    versions = {"galsim_deep": __version__}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions

@@ -8,6 +8,7 @@ tf = pytest.importorskip("tensorflow")
 galsim = pytest.importorskip("galsim")
 
 from galsim_deep.training import bulge_disk as bd  # noqa: E402
+from galsim_deep.validation.sersic_fit import sersic_surface_brightness  # noqa: E402
 
 
 @pytest.mark.parametrize("component", ["bulge", "disk"])
@@ -27,7 +28,7 @@ def test_the_mixture_follows_the_sersic_profile(component):
 def test_surface_brightness_has_unit_flux_and_half_of_it_inside_the_radius():
     for n in (1.0, 4.0):
         r = np.geomspace(1e-6, 1e3, 20001)
-        ring = 2 * math.pi * r * bd.sersic_surface_brightness(n, r)
+        ring = 2 * math.pi * r * sersic_surface_brightness(n, r)
         flux = np.trapezoid(ring, r)
         inside = np.trapezoid(ring[r <= 1.0], r[r <= 1.0])
         assert flux == pytest.approx(1.0, rel=2e-3)

@@ -142,5 +142,11 @@ def test_noiseless_c2st_tells_a_haloed_copy_from_the_truth(tiny_flow_vae_recipe)
     same = noiseless_c2st(truth, arrays, epochs=4)
     assert same["n_test"] == len(truth) and 0 <= same["accuracy"] <= 1
     halo = truth + 30 * np.sqrt(arrays["noise_variance"])[:, None, None]
-    told = noiseless_c2st(halo, arrays, epochs=12)
+    mag = np.linspace(21.0, 25.0, len(truth))  # galaxies in every bin of MAG_BINS
+    told = noiseless_c2st(halo, arrays, epochs=12, magnitudes=mag)
     assert told["accuracy"] >= 0.8 and told["accuracy"] > same["accuracy"]
+    # the per-magnitude accuracies are those of the same classifier, split by bin
+    bins = told["bins"]
+    assert len(bins) == 4 and sum(b["n"] for b in bins) * 2 == told["n_test"]
+    assert np.isclose(sum(b["accuracy"] * b["n"] for b in bins if b["n"]) * 2 / told["n_test"],
+                      told["accuracy"])

@@ -66,6 +66,8 @@ def test_report_json_structure(report_json, mock_dataset_path):
     assert r["run"]["measures"] == list(pipeline.MEASURES)
     assert set(r["run"]["skipped"]) == {"reconstruction", "clustering"}
     assert r["run"]["rotated"] and r["run"]["twin_rendering"]["method"] == "analytic"
+    # the packages the numbers depend on (the classifier tests move with TensorFlow's)
+    assert r["run"]["versions"]["tensorflow"] and r["run"]["versions"]["statmorph"]
     assert "--isotropy-n 300" in r["run"]["command"] or r["run"]["command"].startswith(
         "galsim-deep validate report")
     iso = r["isotropy"]["samples"]

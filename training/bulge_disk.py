@@ -32,7 +32,9 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
-__all__ = ["sersic_surface_brightness", "sersic_mixture", "COMPONENTS", "draw_sersic",
+from galsim_deep.validation.sersic_fit import sersic_surface_brightness
+
+__all__ = ["sersic_mixture", "COMPONENTS", "draw_sersic",
            "BulgeDiskLayer", "PARAMETERS"]
 
 #: The two components: Sérsic index, number of Gaussians, range of their standard deviations
@@ -55,29 +57,6 @@ PARAMETERS = (("flux", "network flux units (the model's flux_scale per pixel), b
               ("bulge_dx", "pixels"), ("bulge_dy", "pixels"),
               ("disk_half_light_radius", "pixels"), ("disk_g1", ""), ("disk_g2", ""),
               ("disk_dx", "pixels"), ("disk_dy", "pixels"))
-
-
-def sersic_surface_brightness(n, r):
-    """Surface brightness of a unit-flux Sérsic profile of half-light radius 1.
-
-    Parameters
-    ----------
-    n : float
-        Sérsic index.
-    r : array_like
-        Radii, in units of the half-light radius.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``I(r) = I_e exp(-b_n (r**(1/n) - 1))`` with ``b_n`` such that half the
-        flux falls inside ``r = 1`` and ``I_e`` such that the total flux is 1.
-    """
-    from scipy.special import gamma, gammaincinv
-
-    b = gammaincinv(2.0 * n, 0.5)
-    i_e = 1.0 / (2.0 * math.pi * n * math.exp(b) * b ** (-2.0 * n) * gamma(2.0 * n))
-    return i_e * np.exp(-b * (np.asarray(r, dtype=np.float64) ** (1.0 / n) - 1.0))
 
 
 @functools.lru_cache(maxsize=None)

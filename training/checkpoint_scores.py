@@ -39,11 +39,13 @@ the accuracy of the two-sample classifier test
 (:func:`~galsim_deep.validation.c2st.two_sample_test`) of the unconvolved
 reconstructions against the unconvolved truths, trained on half of the
 galaxies and scored on the other half (0.5: not told apart): the decoder's
-realism where the noise no longer hides anything.  It measures the decoder
-on codes of real stamps, not the samples of an exported model (those add the
-latent flow), and is a lower bound on how separable the two are; its
-binomial error leaves out the spread of the classifier's own training (up
-to about 0.03 between environments, :doc:`/validation`).
+realism where the noise no longer hides anything, overall and, from the
+same classifier, per ``mag_auto`` bin (which galaxies give the
+reconstructions away).  It measures the decoder on codes of real stamps,
+not the samples of an exported model (those add the latent flow), and is a
+lower bound on how separable the two are; its binomial error leaves out the
+spread of the classifier's own training (up to about 0.03 between
+environments, :doc:`/validation`).
 
 A mixture-prior (MPCC) model on a labelled mock dataset is also scored by
 ``clustering``: the cluster of each galaxy (``argmax q(y | x)`` of the
@@ -230,7 +232,7 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
     if hasattr(model, "cluster_probabilities") and arrays.get("label") is not None:
         report["clustering"] = clustering_score(model, arrays, class_names, mag, batch_size)
     if c2st:
-        report["c2st_noiseless"] = noiseless_c2st(recon, arrays, c2st_epochs)
+        report["c2st_noiseless"] = noiseless_c2st(recon, arrays, c2st_epochs, magnitudes=mag)
     which = np.digitize(mag, MAG_BINS[1:-1])
     for key, v in values.items():
         median, error = _median_error(v)
@@ -241,7 +243,7 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
     return report
 
 
-def noiseless_c2st(recon, arrays, epochs=12, seed=0):
+def noiseless_c2st(recon, arrays, epochs=12, seed=0, magnitudes=None):
     """Two-sample classifier test of unconvolved reconstructions against their truths.
 
     Parameters
@@ -253,11 +255,18 @@ def noiseless_c2st(recon, arrays, epochs=12, seed=0):
         galaxies (the variance sets the classifier's stretch).
     epochs : int
     seed : int
+    magnitudes : ndarray [N], optional
+        The galaxies' ``mag_auto`` (AB mag): the held-out accuracy is also given
+        per bin of :data:`MAG_BINS`, from the same classifier (which galaxies
+        give the reconstructions away).
 
     Returns
     -------
     dict
-        ``accuracy`` and its binomial ``error``, ``n_test``, ``collapsed``.
+        ``accuracy`` and its binomial ``error``, ``n_test``, ``collapsed``; with
+        ``magnitudes``, ``bins``: per magnitude bin the ``accuracy`` over both
+        stamps of its held-out galaxies, its binomial ``error`` and the
+        number ``n`` of those galaxies.
     """
     from galsim_deep.training.classifier import fit_two_sample_classifier, predict_classes
     from galsim_deep.validation.c2st import two_sample_test
@@ -265,7 +274,20 @@ def noiseless_c2st(recon, arrays, epochs=12, seed=0):
     r = two_sample_test(np.asarray(arrays["truth"], np.float64), np.asarray(recon, np.float64),
                         arrays["psf"], arrays["noise_variance"], fit_two_sample_classifier,
                         predict_classes, seed=seed, epochs=epochs, progress=False)
-    return {k: r[k] for k in ("accuracy", "error", "n_test", "collapsed")}
+    out = {k: r[k] for k in ("accuracy", "error", "n_test", "collapsed")}
+    if magnitudes is not None:
+        held_out = r["arrays"]
+        # each held-out galaxy contributes its truth (right if called real) and its
+        # reconstruction (right if called a reconstruction)
+        right = np.stack([held_out["p_other_real"] <= 0.5, held_out["p_other_other"] > 0.5])
+        which = np.digitize(np.asarray(magnitudes)[held_out["test_galaxies"]], MAG_BINS[1:-1])
+        out["bins"] = []
+        for b in range(len(MAG_BINS) - 1):
+            n = int(np.sum(which == b))
+            acc = float(right[:, which == b].mean()) if n else float("nan")
+            out["bins"].append({"accuracy": acc, "n": n, "error": (
+                float(np.sqrt(max(acc * (1 - acc), 0.5 / n) / (2 * n))) if n else float("nan"))})
+    return out
 
 
 def clustering_score(model, arrays, class_names, magnitudes, batch_size=100):

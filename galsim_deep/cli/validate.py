@@ -366,7 +366,9 @@ def _checkpoint(args):
                          + "]")
         if "c2st_noiseless" in score:
             c = score["c2st_noiseless"]
-            cells.append(f"c2st_noiseless {c['accuracy']:.3f}±{c['error']:.3f}")
+            cells.append(f"c2st_noiseless {c['accuracy']:.3f}±{c['error']:.3f}"
+                         + (" [" + " ".join(f"{b['accuracy']:.2f}" for b in c["bins"]) + "]"
+                            if "bins" in c else ""))
         print(f"step {step:6d}: " + " | ".join(cells), flush=True)
     edges = next(iter(scores.values()))["mag_bins"]
     print("(medians ± bootstrap error [per mag_auto bin: "

@@ -58,7 +58,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_path, sha256sum
-from ..reporting import write_json
+from ..reporting import package_versions, write_json
 from . import report as _report
 from . import statistics as _stats
 from .samples import SAMPLES, draw_samples
@@ -594,7 +594,6 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
     dict
         The report (what ``summary.json`` holds).
     """
-    import galsim
     import statmorph
 
     from .. import GenerativeGalaxyModel
@@ -744,8 +743,7 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
         "reference_cache": None if reference_cache is False else str(reference_dir),
         "command": command or _command(model_arg, dataset_path, out_dir, n, split, seed,
                                        measures, isotropy_n, rotate),
-        "versions": {"galsim_deep": __version__, "galsim": galsim.__version__,
-                     "statmorph": statmorph.__version__, "numpy": np.__version__},
+        "versions": package_versions(),
     }
     if measurements is not None:
         _write_measurements(out_dir / "measurements.npz", samples, measurements)

@@ -145,6 +145,28 @@ class BulgeDiskFit:
         return self.flux_bulge / total if total > 0 else float("nan")
 
 
+def sersic_surface_brightness(n, r):
+    """Surface brightness of a unit-flux Sérsic profile of half-light radius 1.
+
+    Parameters
+    ----------
+    n : float
+        Sérsic index.
+    r : array_like
+        Radii, in units of the half-light radius.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``I(r) = I_e exp(-b_n (r**(1/n) - 1))`` with ``b_n`` such that half the
+        flux falls inside ``r = 1`` and ``I_e`` such that the total flux is 1,
+        per unit area in half-light radii squared.
+    """
+    b = special.gammaincinv(2.0 * n, 0.5)
+    i_e = 1.0 / (2.0 * np.pi * n * np.exp(b) * b ** (-2.0 * n) * special.gamma(2.0 * n))
+    return i_e * np.exp(-b * (np.asarray(r, dtype=np.float64) ** (1.0 / n) - 1.0))
+
+
 def sersic_image(stamp_size, pixel_scale, half_light_radius, n, g1=0.0, g2=0.0,
                  x0=0.0, y0=0.0, flux=1.0):
     """A sheared Sérsic profile sampled at pixel centres.
@@ -183,11 +205,8 @@ def sersic_image(stamp_size, pixel_scale, half_light_radius, n, g1=0.0, g2=0.0,
     u = norm * ((1 - g1) * x - g2 * y)
     v = norm * (-g2 * x + (1 + g1) * y)
     r = np.hypot(u, v) * pixel_scale / half_light_radius
-    b = special.gammaincinv(2 * n, 0.5)
-    profile = np.exp(-b * r ** (1.0 / n))
-    # Integral of exp(-b (r/re)^(1/n)) over the plane, in arcsec^2 (the shear preserves area).
-    total = 2 * np.pi * n * half_light_radius ** 2 * special.gamma(2 * n) / b ** (2 * n)
-    return flux * profile * pixel_scale ** 2 / total
+    # (the shear preserves area: a pixel covers (pixel_scale / half_light_radius)^2)
+    return flux * sersic_surface_brightness(n, r) * (pixel_scale / half_light_radius) ** 2
 
 
 def _convolve(image, psf):
