@@ -93,3 +93,20 @@ def test_inputs_and_figure(tmp_path):
     path = c2st.plot_most_fake(_blobs(3, 2.0, 0), _blobs(3, 1.0, 1), result,
                                tmp_path / "fake.png")
     assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_accuracy_in_groups_splits_the_held_out_calls():
+    """Galaxies 1, 2, 4, 5 held out: group 0 holds 1 and 2 (3 calls of 4 right), group 1 holds
+    4 and 5 (4 of 4 right), group 2 none."""
+    result = {"arrays": {"test_galaxies": np.array([1, 2, 4, 5]),
+                         "p_other_real": np.array([0.2, 0.7, 0.1, 0.5]),
+                         "p_other_other": np.array([0.9, 0.6, 0.8, 0.51])}}
+    groups = np.array([2, 0, 0, 1, 1, 1])
+    bins = c2st.accuracy_in_groups(result, groups, 3)
+    assert [b["n"] for b in bins] == [2, 2, 0]
+    assert bins[0]["accuracy"] == pytest.approx(0.75)
+    # binomial on 4 calls, never below the error of one call more or less, as the whole test's
+    assert bins[0]["error"] == pytest.approx(np.sqrt(max(0.75 * 0.25, 1 / 4) / 4))
+    assert bins[1]["accuracy"] == 1.0  # p = 0.5 for a real stamp is called real
+    assert bins[1]["error"] == pytest.approx(np.sqrt(1 / 4 / 4))
+    assert np.isnan(bins[2]["accuracy"]) and np.isnan(bins[2]["error"])

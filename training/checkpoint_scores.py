@@ -269,24 +269,15 @@ def noiseless_c2st(recon, arrays, epochs=12, seed=0, magnitudes=None):
         number ``n`` of those galaxies.
     """
     from galsim_deep.training.classifier import fit_two_sample_classifier, predict_classes
-    from galsim_deep.validation.c2st import two_sample_test
+    from galsim_deep.validation.c2st import accuracy_in_groups, two_sample_test
 
     r = two_sample_test(np.asarray(arrays["truth"], np.float64), np.asarray(recon, np.float64),
                         arrays["psf"], arrays["noise_variance"], fit_two_sample_classifier,
                         predict_classes, seed=seed, epochs=epochs, progress=False)
     out = {k: r[k] for k in ("accuracy", "error", "n_test", "collapsed")}
     if magnitudes is not None:
-        held_out = r["arrays"]
-        # each held-out galaxy contributes its truth (right if called real) and its
-        # reconstruction (right if called a reconstruction)
-        right = np.stack([held_out["p_other_real"] <= 0.5, held_out["p_other_other"] > 0.5])
-        which = np.digitize(np.asarray(magnitudes)[held_out["test_galaxies"]], MAG_BINS[1:-1])
-        out["bins"] = []
-        for b in range(len(MAG_BINS) - 1):
-            n = int(np.sum(which == b))
-            acc = float(right[:, which == b].mean()) if n else float("nan")
-            out["bins"].append({"accuracy": acc, "n": n, "error": (
-                float(np.sqrt(max(acc * (1 - acc), 0.5 / n) / (2 * n))) if n else float("nan"))})
+        out["bins"] = accuracy_in_groups(r, np.digitize(magnitudes, MAG_BINS[1:-1]),
+                                         len(MAG_BINS) - 1)
     return out
 
 

@@ -33,7 +33,13 @@ import numpy as np
 from ..errors import InputError
 from ..reporting import format_number, new_figure, save_figure
 
-__all__ = ["classifier_inputs", "two_sample_test", "plot_most_fake", "markdown_c2st"]
+__all__ = ["classifier_inputs", "two_sample_test", "accuracy_in_groups", "plot_most_fake",
+           "markdown_c2st"]
+
+
+def _accuracy_error(accuracy, n_stamps):
+    """Binomial error of an accuracy on ``n_stamps``; at 0 or 1, that of one stamp more or less."""
+    return math.sqrt(max(accuracy * (1 - accuracy), 1.0 / n_stamps) / n_stamps)
 
 
 def classifier_inputs(stamps, psfs, noise_variance):
@@ -137,19 +143,55 @@ def two_sample_test(real, other, psfs, noise_variance, fit, predict, seed=0, epo
     model, log = result if isinstance(result, tuple) else (result, None)
     x_test, y_test = inputs(test)
     p_other = np.asarray(predict(model, x_test))[:, 1]
-    right = (p_other > 0.5) == (y_test == 1)
+    right = _called_right(p_other, y_test == 1)
     n_test = len(y_test)
     acc = float(right.mean())
     history = (log or {}).get("history") or []
     # A classifier whose outputs do not vary learned nothing: its 0.5 is not a verdict.
     collapsed = bool(np.ptp(p_other) < 1e-3)
-    # Binomial error; at an accuracy of 0 or 1, that of one stamp more or less.
-    return {"accuracy": acc, "collapsed": collapsed, "error": math.sqrt(max(acc * (1 - acc), 1.0 / n_test) / n_test),
+    return {"accuracy": acc, "collapsed": collapsed, "error": _accuracy_error(acc, n_test),
             "z": (acc - 0.5) / math.sqrt(0.25 / n_test), "n_train": int(len(y_train)),
             "n_test": int(n_test), "epochs": int(epochs),
             "train_accuracy": history[-1].get("train_accuracy") if history else None,
             "arrays": {"test_galaxies": test, "p_other_real": p_other[:len(test)],
                        "p_other_other": p_other[len(test):]}}
+
+
+def _called_right(p_other, is_other):
+    """Whether the classifier calls each stamp right: "other" where ``p_other > 0.5``."""
+    return (np.asarray(p_other) > 0.5) == np.asarray(is_other)
+
+
+def accuracy_in_groups(result, groups, n_groups):
+    """The held-out accuracy of one :func:`two_sample_test`, split by groups of galaxies.
+
+    Parameters
+    ----------
+    result : dict
+        What :func:`two_sample_test` returned (with its ``arrays``).
+    groups : ndarray [N] of int
+        The group (``0 .. n_groups - 1``) of every galaxy of the test's input
+        arrays, e.g. its magnitude bin.
+    n_groups : int
+
+    Returns
+    -------
+    list of dict
+        Per group: ``accuracy`` over both stamps (real and other) of its
+        held-out galaxies, its binomial ``error``, and ``n`` (held-out
+        galaxies); NaN accuracy and error for a group with none.
+    """
+    held_out = result["arrays"]
+    right = np.stack([_called_right(held_out["p_other_real"], False),
+                      _called_right(held_out["p_other_other"], True)])
+    which = np.asarray(groups)[held_out["test_galaxies"]]
+    out = []
+    for g in range(int(n_groups)):
+        n = int(np.sum(which == g))
+        acc = float(right[:, which == g].mean()) if n else float("nan")
+        out.append({"accuracy": acc, "n": n,
+                    "error": _accuracy_error(acc, 2 * n) if n else float("nan")})
+    return out
 
 
 def plot_most_fake(real, other, result, path, label="generated", n=8):

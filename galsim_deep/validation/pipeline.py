@@ -47,6 +47,7 @@ Length: the driver of ``galsim-deep validate report``: the measure registry, the
 that let an interrupted run resume and let other models reuse the references, timing,
 and one small runner per measure; the measures themselves live in their modules.
 """
+import functools
 import hashlib
 import json
 import pickle
@@ -374,7 +375,8 @@ def _run_shear(model, samples, seed, psf_fwhm, n_shear, progress, pool, referenc
     return out
 
 
-def _run_c2st(samples, classifier, seed, epochs, out_dir, progress, reference):
+def _run_c2st(samples, classifier, seed, epochs, out_dir, progress, reference,
+              parametric_images):
     from . import c2st
 
     fit, predict = classifier
@@ -389,7 +391,7 @@ def _run_c2st(samples, classifier, seed, epochs, out_dir, progress, reference):
         # A smooth reference: the mock's own single Sersic of each galaxy (drawn only
         # when the reference is not cached yet).
         comparisons.append(("noiseless parametric",
-                            lambda: _parametric_images(samples)["parametric"], truth))
+                            lambda: parametric_images()["parametric"], truth))
         if "twin" in samples.unconvolved:
             comparisons.append(("noiseless twin", samples.unconvolved["twin"], truth))
     tests, figures = {}, []
@@ -439,7 +441,7 @@ def _parametric_images(samples):
     return {"parametric": par, "exponential": expo, "de Vaucouleurs": dev}
 
 
-def _run_profiles(samples, out_dir, seed):
+def _run_profiles(samples, out_dir, seed, parametric_images):
     from . import profiles as pr
 
     scale = samples.pixel_scale
@@ -449,7 +451,7 @@ def _run_profiles(samples, out_dir, seed):
     images["generated"] = np.asarray(samples.unconvolved["generated"], np.float64)
     if "twin" in samples.unconvolved:
         images["twin"] = samples.unconvolved["twin"]
-    images.update(_parametric_images(samples))
+    images.update(parametric_images())
     section = pr.profile_report(images, images.get("truth"), samples.labels,
                                 samples.class_names, seed=seed)
     section.pop("arrays")
@@ -693,6 +695,8 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
                 samples, seed=seed, n_boot=n_boot, settings=cfg, progress=progress,
                 population=_twin_pool_sample(dataset_path, split, seed, 3000)))
             timings["twin_check"] = time.time() - t
+        # The smooth references' images, drawn once for the C2ST and the profiles.
+        parametric_images = functools.cache(lambda: _parametric_images(samples))
         for measure in measures:
             if measure == "morphology":
                 continue
@@ -709,10 +713,11 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
                     model, samples, seed, float(psf_fwhm), shear_n, progress, pool, reference))
             elif measure == "c2st":
                 report["c2st"] = timed("c2st", lambda: _run_c2st(
-                    samples, classifier, seed, int(c2st_epochs), out_dir, progress, reference))
+                    samples, classifier, seed, int(c2st_epochs), out_dir, progress, reference,
+                    parametric_images))
             elif measure == "profiles":
-                report["profiles"] = timed("profiles", lambda: _run_profiles(samples, out_dir,
-                                                                             seed))
+                report["profiles"] = timed("profiles", lambda: _run_profiles(
+                    samples, out_dir, seed, parametric_images))
             elif measure == "reconstruction":
                 report["reconstruction"] = timed("reconstruction", lambda: _run_reconstruction(
                     model, dataset_path, samples, processes, seed, out_dir, progress, pool,
