@@ -6,9 +6,10 @@ import pytest
 
 from galsim_deep.cli import main
 from galsim_deep.datasets.reader import StampDataset
-from galsim_deep.training.checkpoint_scores import (MAG_BINS, SCORES, checkpoint_steps,
-                                                    hsm_g_sigma, score_checkpoint)
-from galsim_deep.validation.profiles import border_fraction
+from galsim_deep.training.checkpoint_scores import (MAG_BINS, SCORES, WING_LEVEL,
+                                                    checkpoint_steps, hsm_g_sigma,
+                                                    score_checkpoint)
+from galsim_deep.validation.profiles import border_fraction, faint_fraction
 
 
 def test_hsm_g_sigma_of_gaussians():
@@ -50,9 +51,14 @@ def test_scores_of_the_tiny_run(tiny_flow_vae_recipe, tmp_path, capsys):
     assert len(score["reduced_chi2"]["bins"]) == len(MAG_BINS) - 1
     # The truth's border flux is a property of the data alone: recompute it.
     with StampDataset(tiny_flow_vae_recipe["dataset"]["path"]) as data:
-        truth = data.arrays("train", fields=["truth"])["truth"][:12]
+        arrays = data.arrays("train", fields=["truth", "noise_variance"])
+    truth = arrays["truth"][:12]
     assert score["truth_border_flux"]["median"] == pytest.approx(
         float(np.nanmedian(border_fraction(truth))), rel=1e-5)
+    wing = WING_LEVEL * np.sqrt(arrays["noise_variance"][:12])
+    assert score["truth_wing_flux"]["median"] == pytest.approx(
+        float(np.nanmedian(faint_fraction(truth, wing, border=4))), rel=1e-5)
+    assert 0 <= score["wing_flux"]["median"] <= 1
     assert score["reduced_chi2"]["median"] > 0 and np.isfinite(score["truth_chi2"]["median"])
     assert score["flux_bias"]["median"] > -1 and np.isfinite(score["flux_bias"]["error"])
     assert score["size_bias"]["median"] > -1 and np.isfinite(score["size_bias"]["mean"])
@@ -89,11 +95,16 @@ def test_an_existing_scores_file_is_extended_and_plotted(tiny_flow_vae_recipe, t
     # the open magnitude bins survive the JSON round trip (no "nan-22" labels)
     assert "<22" in capsys.readouterr().out
     # --c2st scores again the steps whose stored scores lack the classifier test
-    assert main(_args(tiny_flow_vae_recipe) + common + ["--step", str(steps[0]), "--c2st"]) == 0
+    assert main(_args(tiny_flow_vae_recipe) + common + ["--step", str(steps[0]), "--c2st",
+                                                        "--c2st-classifiers", "2"]) == 0
     assert "c2st_noiseless" in capsys.readouterr().out
     rescored = json.loads(out.read_text())["scores"][0]
     assert rescored["reduced_chi2"]["median"] != 123.0
-    assert 0 <= rescored["c2st_noiseless"]["accuracy"] <= 1
+    c2st = rescored["c2st_noiseless"]
+    assert c2st["seeds"] == [0, 1] and len(c2st["accuracies"]) == 2
+    assert 0 <= c2st["accuracy"] <= 1 and c2st["accuracy"] == c2st["accuracies"][c2st["seeds"].index(c2st["seed"])]
+    assert main(_args(tiny_flow_vae_recipe) + common + ["--c2st-classifiers", "0"]) == 1
+    assert "--c2st-classifiers must be >= 1" in capsys.readouterr().err
     # Scores of other galaxies (another n) are not mixed into the same curve.
     assert main(_args(tiny_flow_vae_recipe) + ["--n", "6", "--split", "train", "--out",
                                                str(out)]) == 1

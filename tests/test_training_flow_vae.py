@@ -124,6 +124,30 @@ def test_relu_output_draws_an_exactly_dark_sky_and_softplus_does_not():
             == set(Decoder.OUTPUT_ACTIVATIONS))
 
 
+
+def test_bilinear_upsampling_keeps_the_weights_and_draws_smoother_light():
+    from galsim_deep.training.flow_vae.family import FAMILY
+
+    assert set(FAMILY.checks["choices"]["vae.upsampling"]) == set(Decoder.UPSAMPLINGS)
+    with pytest.raises(ValueError, match="upsampling must be one of"):
+        Decoder(S, n_stages=2, upsampling="bicubic")
+    z = tf.random.stateless_normal([8, L], seed=[3, 6])
+    nearest = Decoder(S, n_stages=2, base_depth=4, max_depth=6, seed=2)
+    bilinear = Decoder(S, n_stages=2, base_depth=4, max_depth=6, seed=2, upsampling="bilinear")
+    nearest(z), bilinear(z)
+    # same weights, so a trained decoder can switch (a checkpoint of one restores the other)
+    assert [w.shape for w in nearest.weights] == [w.shape for w in bilinear.weights]
+    bilinear.set_weights(nearest.get_weights())
+
+    def total_variation(profile):
+        return (np.abs(np.diff(profile, axis=1)).mean()
+                + np.abs(np.diff(profile, axis=2)).mean())
+
+    sharp, smooth = nearest(z)["profile"].numpy(), bilinear(z)["profile"].numpy()
+    assert not np.allclose(sharp, smooth)
+    # interpolated feature maps: the same network draws less pixel-to-pixel variation
+    assert total_variation(smooth) < 0.6 * total_variation(sharp)
+
 def test_bulge_disk_decoder_adds_smooth_light_under_its_structure():
     from galsim_deep.training.flow_vae.family import FAMILY
 
@@ -239,6 +263,30 @@ def test_loss_terms_add_up(vae):
     np.testing.assert_allclose(terms["loss"].numpy(), expected.numpy(), rtol=1e-5)
     tv = physics.total_variation(out["profile"] / 0.1)
     np.testing.assert_allclose(terms["tv"].numpy(), tv.numpy(), rtol=1e-5)
+    smooth = losses.flow_vae_loss(vae, batch, eps, tf.constant(5),
+                                  dict(CONFIG, log_smooth_factor=0.3), seed)
+    np.testing.assert_allclose(smooth["loss"].numpy(),
+                               (terms["loss"] + 0.3 * terms["log_smooth"]).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(
+        terms["log_smooth"].numpy(),
+        losses.log_roughness(out["profile"] / 0.1, 1e-3).numpy(), rtol=1e-5)
+
+
+def test_log_roughness_prices_holes_not_smooth_wings():
+    r = np.hypot(*(np.indices((64, 64)) - 31.5))
+    k = 0.3
+    wing = np.exp(-k * r)[None]  # exponential profile, peak ~0.8 sigma
+    rough = losses.log_roughness(wing, 1e-12).numpy()[0]
+    # far above the floor, |grad log I|**2 = k**2 at every pixel (edges: 2 * 63 fewer pairs)
+    assert rough / (64 * 63) == pytest.approx(k ** 2, rel=0.03)
+    assert float(losses.log_roughness(np.full((1, 8, 8), 3.0), 1e-3)[0]) == 0.0
+    # the empty sky costs nothing, a hole in light 10 sigma bright costs 4 log(1e4)**2
+    flat = np.full((1, 9, 9), 10.0)
+    holed = flat.copy()
+    holed[0, 4, 4] = 0.0
+    cost = float(losses.log_roughness(holed, 1e-3)[0] - losses.log_roughness(flat, 1e-3)[0])
+    assert cost == pytest.approx(4 * np.log(10.0 / 1e-3) ** 2, rel=1e-4)
+    assert float(losses.log_roughness(np.zeros((1, 9, 9)), 1e-3)[0]) == 0.0
 
 
 def test_fourier_and_pixel_losses_agree_for_white_noise(vae):

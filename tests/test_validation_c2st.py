@@ -82,6 +82,36 @@ def test_split_keeps_each_galaxy_on_one_side_and_skips_bad_stamps():
     assert flat["collapsed"] and flat["accuracy"] == 0.5
 
 
+def test_strongest_test_is_the_most_accurate_classifier_that_learned_something():
+    """Stub classifiers, one per seed: seed 1 calls every stamp right, seed 2 every stamp
+    wrong, seed 3 answers 0.5 for all (collapsed), seed 0 calls all "real" (with outputs that
+    vary: not collapsed)."""
+    n = 20
+    real, other = np.zeros((n, S, S)), np.ones((n, S, S))
+
+    def fit(x, y, n_classes, seed=0, **kw):
+        return seed
+
+    def predict(seed, x):
+        bright = (x[:, :, :, 0].mean(axis=(1, 2)) > 0.5).astype(float)
+        p = {0: 0.3 + 0.1 * bright, 1: bright, 2: 1 - bright, 3: np.full(len(x), 0.5)}[seed]
+        return np.stack([1 - p, p], axis=1)
+
+    r = c2st.strongest_two_sample_test(real, other, _psfs(n), np.ones(n), fit, predict,
+                                       seeds=(3, 2, 0, 1))
+    assert r["seed"] == 1 and r["accuracy"] == 1.0 and not r["collapsed"]
+    assert r["seeds"] == [3, 2, 0, 1] and r["accuracies"] == [0.5, 0.0, 0.5, 1.0]
+    # Without seed 1 the best is seed 0's 0.5, not the collapsed seed 3's.
+    r = c2st.strongest_two_sample_test(real, other, _psfs(n), np.ones(n), fit, predict,
+                                       seeds=(3, 2, 0))
+    assert r["seed"] == 0 and r["accuracy"] == 0.5 and not r["collapsed"]
+    # Only collapsed classifiers: the verdict is flagged.
+    assert c2st.strongest_two_sample_test(real, other, _psfs(n), np.ones(n), fit, predict,
+                                          seeds=(3,))["collapsed"]
+    with pytest.raises(ValueError, match="at least one seed"):
+        c2st.strongest_two_sample_test(real, other, _psfs(n), np.ones(n), fit, predict, seeds=())
+
+
 def test_inputs_and_figure(tmp_path):
     x = c2st.classifier_inputs(_blobs(3, 2.0, 0), _psfs(3), np.full(3, 0.01))
     assert x.shape == (3, S, S, 2) and x.dtype == np.float32

@@ -18,6 +18,32 @@ def test_border_fraction_of_known_images():
         pr.border_fraction(flat, 10)
 
 
+def test_faint_fraction_of_a_gaussian_and_of_a_truncated_one():
+    sigma = 3.0  # pixels
+    img = galsim.Gaussian(sigma=sigma, flux=1.0).drawImage(
+        nx=64, ny=64, scale=1.0, method="no_pixel").array
+    peak = img.max()
+    # Pixels below peak * exp(-r0^2 / 2 s^2) are those beyond r0; a Gaussian
+    # holds exp(-r0^2 / 2 s^2) of its flux there (r0 = 2 sigma: e^-2 = 0.135).
+    threshold = peak * np.exp(-2.0)
+    assert pr.faint_fraction(img[None], threshold)[0] == pytest.approx(np.exp(-2), abs=0.02)
+    # The same profile cut where it falls below the threshold has no faint light;
+    # one threshold per stamp broadcasts, and an empty stamp gives NaN.
+    truncated = np.where(img >= threshold, img, 0.0)
+    both = pr.faint_fraction(np.stack([img, truncated, 0 * img]), [threshold] * 3)
+    assert both[1] == 0.0 and both[0] > 0.1 and np.isnan(both[2])
+    # The border's faint light is left out when asked: a flat frame of faint
+    # light around the galaxy counts in full, inside the border only.
+    halo = img + np.where(np.pad(np.zeros((56, 56)), 4, constant_values=1) > 0, 1e-5, 0.0)
+    edge = 1e-5 * (64 ** 2 - 56 ** 2) / halo.sum()
+    assert pr.faint_fraction(halo[None], threshold)[0] == pytest.approx(
+        pr.faint_fraction(halo[None], threshold, border=4)[0] + edge, rel=1e-9)
+    with pytest.raises(ValueError, match="finite"):
+        pr.faint_fraction(img[None], np.nan)
+    with pytest.raises(ValueError, match="border width"):
+        pr.faint_fraction(img[None], threshold, border=32)
+
+
 def test_aperture_and_outside_fraction_of_a_gaussian():
     sigma = 3.0  # pixels
     img = galsim.Gaussian(sigma=sigma).drawImage(nx=64, ny=64, scale=1.0, method="no_pixel").array

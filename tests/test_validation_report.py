@@ -79,8 +79,12 @@ def test_report_json_structure(report_json, mock_dataset_path):
     assert set(r["c2st"]["tests"]) == {"generated vs real", "parametric vs real", "twin vs real",
                                        "noiseless generated vs truth",
                                        "noiseless parametric vs truth", "noiseless twin vs truth"}
+    assert r["c2st"]["classifiers"] == r["run"]["c2st_classifiers"] == 3  # the default
     for t in r["c2st"]["tests"].values():
         assert 0 <= t["accuracy"] <= 1 and t["n_test"] == 24
+        # the verdict is the most accurate of the three classifiers that learned something
+        assert t["seeds"] == [3, 4, 5]  # from the report's seed
+        assert t["accuracy"] == t["accuracies"][t["seeds"].index(t["seed"])]
     assert set(r["profiles"]["border"]) >= {"truth", "generated", "twin", "parametric"}
     tc = r["twin_check"]
     assert set(tc["versions"]) == {"real", "own_analytic", "own_truth_image", "twin_analytic",

@@ -19,6 +19,14 @@ the units of each stamp's noise:
 ``border_flux``
     fraction of the reconstruction's flux in the outer ``border`` pixels of
     the stamp, beside the truth's;
+``wing_flux``
+    fraction of the reconstruction's flux in pixels fainter than
+    :data:`WING_LEVEL` (a tenth) of the stamp's noise standard deviation,
+    inside the same ``border`` (the edge's light is ``border_flux``), beside
+    the truth's (``truth_wing_flux``): the light of the wings, which the
+    noise hides from the likelihood.  A profile that stops where the noise
+    begins has less of it than the truth; patches of faint light in the
+    empty sky add to it;
 ``flux_bias``
     ``sum(recon) / sum(truth) - 1`` of the unconvolved profiles: a sparsity
     prior (``l1_factor``) trades the flux spread into the sky against the
@@ -36,8 +44,9 @@ the units of each stamp's noise:
 
 With ``c2st=True`` the reconstructions are also scored by ``c2st_noiseless``,
 the accuracy of the two-sample classifier test
-(:func:`~galsim_deep.validation.c2st.two_sample_test`) of the unconvolved
-reconstructions against the unconvolved truths, trained on half of the
+(:func:`~galsim_deep.validation.c2st.strongest_two_sample_test`: the most
+accurate of ``c2st_classifiers`` classifiers) of the unconvolved
+reconstructions against the unconvolved truths, each trained on half of the
 galaxies and scored on the other half (0.5: not told apart): the decoder's
 realism where the noise no longer hides anything, overall and, from the
 same classifier, per ``mag_auto`` bin (which galaxies give the
@@ -70,14 +79,18 @@ from galsim_deep.training.families import family_of
 from galsim_deep.training.recipes import check_dataset
 from galsim_deep.validation.clustering import batched_call
 from galsim_deep.validation.isotropy import ROUND_PSF_FWHM, measure_shape
-from galsim_deep.validation.profiles import border_fraction
+from galsim_deep.validation.profiles import border_fraction, faint_fraction
 
 __all__ = ["hsm_g", "hsm_g_sigma", "score_checkpoint", "noiseless_c2st", "clustering_score",
-           "checkpoint_steps", "plot_learning_curve", "MAG_BINS", "SCORES"]
+           "checkpoint_steps", "plot_learning_curve", "MAG_BINS", "SCORES", "WING_LEVEL"]
 
 #: The scores of :func:`score_checkpoint`, in the order tables show them.
 SCORES = ("reduced_chi2", "truth_chi2", "truth_residual", "border_flux", "truth_border_flux",
-          "flux_bias", "g_bias", "truth_g", "size_bias")
+          "wing_flux", "truth_wing_flux", "flux_bias", "g_bias", "truth_g", "size_bias")
+
+#: Pixels fainter than this fraction of the noise standard deviation are the wings
+#: (``wing_flux``).
+WING_LEVEL = 0.1
 
 #: Edges of the ``mag_auto`` bins (AB mag) of the per-bin medians.
 MAG_BINS = (-np.inf, 22.0, 23.5, 24.5, np.inf)
@@ -143,7 +156,7 @@ def checkpoint_steps(recipe):
 
 
 def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, border=4,
-                     c2st=False, c2st_epochs=12):
+                     c2st=False, c2st_epochs=12, c2st_classifiers=3):
     """Score the autoencoder of one checkpoint of a recipe's run on mock galaxies.
 
     Parameters
@@ -162,7 +175,10 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
     c2st : bool
         Also run the noiseless two-sample classifier test (``c2st_noiseless``).
     c2st_epochs : int
-        Its classifier's training epochs.
+        Its classifiers' training epochs.
+    c2st_classifiers : int
+        Its classifiers (seeds ``0 .. c2st_classifiers - 1``); the most accurate is
+        the verdict: one classifier alone can miss a difference that is there.
 
     Returns
     -------
@@ -219,6 +235,9 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
     values["truth_residual"] = reconstruction_residuals(arrays["truth"], recon)
     values["border_flux"] = border_fraction(recon, border)
     values["truth_border_flux"] = border_fraction(arrays["truth"], border)
+    wing = WING_LEVEL * np.sqrt(arrays["noise_variance"])
+    values["wing_flux"] = faint_fraction(recon, wing, border)
+    values["truth_wing_flux"] = faint_fraction(arrays["truth"], wing, border)
     truth_flux = arrays["truth"].sum(axis=(1, 2)).astype(np.float64)
     values["flux_bias"] = recon.sum(axis=(1, 2)) / np.where(truth_flux > 0, truth_flux,
                                                             np.nan) - 1
@@ -232,7 +251,8 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
     if hasattr(model, "cluster_probabilities") and arrays.get("label") is not None:
         report["clustering"] = clustering_score(model, arrays, class_names, mag, batch_size)
     if c2st:
-        report["c2st_noiseless"] = noiseless_c2st(recon, arrays, c2st_epochs, magnitudes=mag)
+        report["c2st_noiseless"] = noiseless_c2st(recon, arrays, c2st_epochs,
+                                                  seeds=range(int(c2st_classifiers)), magnitudes=mag)
     which = np.digitize(mag, MAG_BINS[1:-1])
     for key, v in values.items():
         median, error = _median_error(v)
@@ -243,7 +263,7 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
     return report
 
 
-def noiseless_c2st(recon, arrays, epochs=12, seed=0, magnitudes=None):
+def noiseless_c2st(recon, arrays, epochs=12, seeds=(0,), magnitudes=None):
     """Two-sample classifier test of unconvolved reconstructions against their truths.
 
     Parameters
@@ -254,7 +274,9 @@ def noiseless_c2st(recon, arrays, epochs=12, seed=0, magnitudes=None):
         ``truth``, ``psf`` ([N, S, S]) and ``noise_variance`` ([N]) of the same
         galaxies (the variance sets the classifier's stretch).
     epochs : int
-    seed : int
+    seeds : sequence of int
+        One classifier per seed; the most accurate one is the verdict
+        (:func:`~galsim_deep.validation.c2st.strongest_two_sample_test`).
     magnitudes : ndarray [N], optional
         The galaxies' ``mag_auto`` (AB mag): the held-out accuracy is also given
         per bin of :data:`MAG_BINS`, from the same classifier (which galaxies
@@ -263,18 +285,22 @@ def noiseless_c2st(recon, arrays, epochs=12, seed=0, magnitudes=None):
     Returns
     -------
     dict
-        ``accuracy`` and its binomial ``error``, ``n_test``, ``collapsed``; with
+        ``accuracy`` and its binomial ``error``, ``n_test``, ``collapsed``,
+        ``seed`` (of the most accurate classifier), ``seeds`` and every
+        classifier's ``accuracies``; with
         ``magnitudes``, ``bins``: per magnitude bin the ``accuracy`` over both
         stamps of its held-out galaxies, its binomial ``error`` and the
         number ``n`` of those galaxies.
     """
     from galsim_deep.training.classifier import fit_two_sample_classifier, predict_classes
-    from galsim_deep.validation.c2st import accuracy_in_groups, two_sample_test
+    from galsim_deep.validation.c2st import accuracy_in_groups, strongest_two_sample_test
 
-    r = two_sample_test(np.asarray(arrays["truth"], np.float64), np.asarray(recon, np.float64),
-                        arrays["psf"], arrays["noise_variance"], fit_two_sample_classifier,
-                        predict_classes, seed=seed, epochs=epochs, progress=False)
-    out = {k: r[k] for k in ("accuracy", "error", "n_test", "collapsed")}
+    r = strongest_two_sample_test(np.asarray(arrays["truth"], np.float64),
+                                  np.asarray(recon, np.float64), arrays["psf"],
+                                  arrays["noise_variance"], fit_two_sample_classifier,
+                                  predict_classes, seeds=seeds, epochs=epochs, progress=False)
+    out = {k: r[k] for k in ("accuracy", "error", "n_test", "collapsed", "seed", "seeds",
+                             "accuracies")}
     if magnitudes is not None:
         out["bins"] = accuracy_in_groups(r, np.digitize(magnitudes, MAG_BINS[1:-1]),
                                          len(MAG_BINS) - 1)

@@ -85,6 +85,9 @@ def register(subparsers):
                         "measures (default 0.1)")
     p.add_argument("--c2st-epochs", type=int, default=20,
                    help="training epochs of each two-sample classifier (default 20)")
+    p.add_argument("--c2st-classifiers", type=int, default=3,
+                   help="classifiers per two-sample test, one per seed; the most accurate is "
+                        "the verdict, as one training can miss a difference (default 3)")
     p.add_argument("--unrotated", action="store_true",
                    help="generated galaxies in the network's own orientation (rotate=False) "
                         "instead of rotated as model.sample gives them")
@@ -171,7 +174,11 @@ def register(subparsers):
                    help="PNG learning curve of every score in --out (or of those computed)")
     p.add_argument("--c2st", action="store_true",
                    help="also the two-sample classifier test of the unconvolved "
-                        "reconstructions against the truths (about a minute per checkpoint)")
+                        "reconstructions against the truths (about a minute per checkpoint "
+                        "and classifier)")
+    p.add_argument("--c2st-classifiers", type=int, default=3,
+                   help="classifiers of the --c2st test, one per seed; the most accurate is "
+                        "the verdict, as one training can miss a difference (default 3)")
     p.set_defaults(func=_checkpoint)
 
     p = subparsers.add_parser(
@@ -253,7 +260,7 @@ def _report(args):
 
     if args.n < 0:
         raise InputError(f"--n must be >= 0 (0 = every galaxy of the split), got {args.n}")
-    for name in ("isotropy-n", "c2st-epochs", "processes", "batch-size"):
+    for name in ("isotropy-n", "c2st-epochs", "c2st-classifiers", "processes", "batch-size"):
         _positive(f"--{name}", getattr(args, name.replace("-", "_")))
     _positive("--shear-n", args.shear_n, zero_ok=True)
     classifier = None
@@ -271,7 +278,8 @@ def _report(args):
                       twin=False if args.no_twin else None, progress=not args.quiet,
                       measures=measures, classifier=classifier, isotropy_n=args.isotropy_n,
                       rotate=not args.unrotated, psf_fwhm=args.psf_fwhm,
-                      c2st_epochs=args.c2st_epochs, shear_n=args.shear_n or None,
+                      c2st_epochs=args.c2st_epochs, c2st_classifiers=args.c2st_classifiers,
+                      shear_n=args.shear_n or None,
                       twin_rendering=args.twin_rendering, command=command,
                       reference_cache=False if args.no_reference_cache else args.reference_cache)
     from ..validation.report import headline_rows
@@ -333,6 +341,7 @@ def _checkpoint(args):
                                               score_checkpoint)
 
     _positive("--n", args.n)
+    _positive("--c2st-classifiers", args.c2st_classifiers)
     recipe = recipe_from_args(args)
     on_disk = checkpoint_steps(recipe)
     if not on_disk:
@@ -343,16 +352,20 @@ def _checkpoint(args):
     missing = [s for s in steps if s not in on_disk]
     if missing:
         raise InputError(f"no checkpoint at step(s) {missing}; on disk: {on_disk}")
-    # Earlier scores are kept when they hold every score of this version.
+    # Earlier scores are kept when they hold every score of this version (and a C2ST of as
+    # many classifiers).
     wanted = set(SCORES) | ({"c2st_noiseless"} if args.c2st else set())
+    seeds = list(range(args.c2st_classifiers))
     scores = {s["step"]: s for s in _earlier_scores(args.out, recipe, args.n, args.split)
-              if wanted <= set(s)}
+              if wanted <= set(s)
+              and (not args.c2st or s["c2st_noiseless"].get("seeds") == seeds)}
     for step in steps:
         if step in scores:
             score = scores[step]
         else:
             score = scores[step] = score_checkpoint(recipe, n=args.n, split=args.split,
-                                                    step=step, c2st=args.c2st)
+                                                    step=step, c2st=args.c2st,
+                                                    c2st_classifiers=args.c2st_classifiers)
         cells = [f"{key} {score[key]['median']:.3f}±{score[key]['error']:.3f} ["
                  + " ".join(f"{b['median']:.2f}" for b in score[key]["bins"]) + "]"
                  for key in SCORES]
@@ -368,7 +381,10 @@ def _checkpoint(args):
             c = score["c2st_noiseless"]
             cells.append(f"c2st_noiseless {c['accuracy']:.3f}±{c['error']:.3f}"
                          + (" [" + " ".join(f"{b['accuracy']:.2f}" for b in c["bins"]) + "]"
-                            if "bins" in c else ""))
+                            if "bins" in c else "")
+                         + (" (each classifier: "
+                            + " ".join(f"{a:.3f}" for a in c["accuracies"]) + ")"
+                            if "accuracies" in c else ""))
         print(f"step {step:6d}: " + " | ".join(cells), flush=True)
     edges = next(iter(scores.values()))["mag_bins"]
     print("(medians ± bootstrap error [per mag_auto bin: "

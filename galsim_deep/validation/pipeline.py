@@ -375,7 +375,7 @@ def _run_shear(model, samples, seed, psf_fwhm, n_shear, progress, pool, referenc
     return out
 
 
-def _run_c2st(samples, classifier, seed, epochs, out_dir, progress, reference,
+def _run_c2st(samples, classifier, seed, epochs, n_classifiers, out_dir, progress, reference,
               parametric_images):
     from . import c2st
 
@@ -398,12 +398,13 @@ def _run_c2st(samples, classifier, seed, epochs, out_dir, progress, reference,
     for label, other, ref in comparisons:
         def run(label=label, other=other, ref=ref):
             other = other() if callable(other) else other
-            return c2st.two_sample_test(ref, other, samples.psfs, samples.noise_variance, fit,
-                                        predict, seed=seed, epochs=epochs, progress=progress,
-                                        desc=f"C2ST: {label}")
+            return c2st.strongest_two_sample_test(
+                ref, other, samples.psfs, samples.noise_variance, fit, predict,
+                seeds=range(seed, seed + n_classifiers), epochs=epochs, progress=progress,
+                desc=f"C2ST: {label}")
         trainer = getattr(fit, "__qualname__", type(fit).__name__)
         r = run() if "generated" in label else \
-            reference(f"c2st {label} e{epochs} {trainer}", run)
+            reference(f"c2st {label} e{epochs} k{n_classifiers} {trainer}", run)
         r = dict(r)
         arrays = r.pop("arrays")
         tests[f"{label} vs {'truth' if label.startswith('noiseless') else 'real'}"] = r
@@ -413,7 +414,8 @@ def _run_c2st(samples, classifier, seed, epochs, out_dir, progress, reference,
             c2st.plot_most_fake(ref, other, dict(r, arrays=arrays), out_dir / name, label=label)
             figures.append(name)
     return {"classifier": f"{getattr(fit, '__module__', '')}.{getattr(fit, '__qualname__', fit)}",
-            "epochs": int(epochs), "tests": tests, "figures": figures}
+            "epochs": int(epochs), "classifiers": int(n_classifiers), "tests": tests,
+            "figures": figures}
 
 
 def _parametric_images(samples):
@@ -523,7 +525,8 @@ def default_reference_cache():
 def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, processes=None,
              batch_size=None, settings=None, block_size=256, n_boot=1000, twin=None,
              progress=True, measures=None, classifier=None, isotropy_n=10000, rotate=True,
-             psf_fwhm=0.1, c2st_epochs=20, shear_n=300, twin_rendering="analytic",
+             psf_fwhm=0.1, c2st_epochs=20, c2st_classifiers=3, shear_n=300,
+             twin_rendering="analytic",
              reference_cache=None, command=None):
     """Compare real, parametric, generated (and twin) galaxies by every measure; write the report.
 
@@ -576,6 +579,9 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
         FWHM (arcsec) of the Gaussian PSF of the isotropy and shear measures.
     c2st_epochs : int
         Training epochs of each two-sample classifier.
+    c2st_classifiers : int
+        Classifiers per two-sample test (seeds ``seed ..``); the most accurate
+        is the test's verdict (:func:`~galsim_deep.validation.c2st.strongest_two_sample_test`).
     shear_n : int or None
         Galaxies of the shear-response measure (the report's first ones;
         None: all of them).
@@ -617,7 +623,8 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
         raise InputError(f"n must be >= 1 galaxies, got {n}")
     if int(block_size) < 1:
         raise InputError(f"block_size must be >= 1, got {block_size}")
-    for name, value in (("isotropy_n", isotropy_n), ("c2st_epochs", c2st_epochs)):
+    for name, value in (("isotropy_n", isotropy_n), ("c2st_epochs", c2st_epochs),
+                        ("c2st_classifiers", c2st_classifiers)):
         if int(value) < 1:
             raise InputError(f"{name} must be >= 1, got {value}")
     if shear_n is not None and int(shear_n) < 3:
@@ -651,7 +658,7 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
     fingerprint = _fingerprint(dict(common, module=_module_digest(model.module_dir),
                                     rotate=bool(rotate), isotropy_n=int(isotropy_n),
                                     psf_fwhm=float(psf_fwhm), c2st_epochs=int(c2st_epochs),
-                                    shear_n=shear_n))
+                                    c2st_classifiers=int(c2st_classifiers), shear_n=shear_n))
     cache_dir = out_dir / f".cache-{fingerprint}"
     if reference_cache is None:
         reference_cache = default_reference_cache()
@@ -713,8 +720,8 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
                     model, samples, seed, float(psf_fwhm), shear_n, progress, pool, reference))
             elif measure == "c2st":
                 report["c2st"] = timed("c2st", lambda: _run_c2st(
-                    samples, classifier, seed, int(c2st_epochs), out_dir, progress, reference,
-                    parametric_images))
+                    samples, classifier, seed, int(c2st_epochs), int(c2st_classifiers), out_dir,
+                    progress, reference, parametric_images))
             elif measure == "profiles":
                 report["profiles"] = timed("profiles", lambda: _run_profiles(
                     samples, out_dir, seed, parametric_images))
@@ -742,7 +749,8 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
         "twin_median_distance": (None if samples.twin_distance is None
                                  else float(np.median(samples.twin_distance))),
         "measures": measures, "skipped": skipped, "isotropy_n": int(isotropy_n),
-        "psf_fwhm": float(psf_fwhm), "c2st_epochs": int(c2st_epochs), "shear_n": shear_n,
+        "psf_fwhm": float(psf_fwhm), "c2st_epochs": int(c2st_epochs),
+        "c2st_classifiers": int(c2st_classifiers), "shear_n": shear_n,
         "draw_seconds": t_draw - t0, "measure_seconds": timings.get("morphology"),
         "seconds": timings, "total_seconds": None, "fingerprint": fingerprint,
         "reference_cache": None if reference_cache is False else str(reference_dir),

@@ -8,6 +8,10 @@ stamps (the network's native output, before any rotation) beside the truth:
 
 * :func:`border_fraction` - the fraction of a stamp's flux in its outer
   ``width`` pixels (4 by default);
+* :func:`faint_fraction` - the fraction of a stamp's flux in pixels fainter
+  than a threshold (a tenth of the noise, say), inside its border: the
+  light of the wings, which a profile that stops where the noise hides it
+  lacks;
 * :func:`outside_fraction` - the fraction outside a circle around the
   stamp's true centre, here the circle holding 99% of the **truth's** flux
   (:func:`aperture_radius`): a generated galaxy of the same catalog row
@@ -26,9 +30,9 @@ import numpy as np
 from ..errors import InputError
 from ..reporting import format_number, new_figure, save_figure
 
-__all__ = ["BORDER_WIDTH", "border_fraction", "aperture_radius", "outside_fraction",
-           "radial_profiles", "summarize_fractions", "profile_report", "plot_radial_profiles",
-           "markdown_profiles"]
+__all__ = ["BORDER_WIDTH", "border_fraction", "faint_fraction", "aperture_radius",
+           "outside_fraction", "radial_profiles", "summarize_fractions", "profile_report",
+           "plot_radial_profiles", "markdown_profiles"]
 
 #: Width (pixels) of the stamp border.
 BORDER_WIDTH = 4
@@ -66,6 +70,43 @@ def border_fraction(images, width=BORDER_WIDTH):
     inner = images[:, w:s - w, w:s - w].sum(axis=(1, 2))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, (total - inner) / total, np.nan)
+
+
+def faint_fraction(images, threshold, border=0):
+    """Fraction of each stamp's flux in its pixels fainter than a threshold.
+
+    Parameters
+    ----------
+    images : ndarray [N, S, S]
+        Unconvolved stamps, flux per pixel.
+    threshold : float or ndarray [N]
+        Flux per pixel, one for all stamps or one per stamp (for example a
+        tenth of each stamp's noise standard deviation).
+    border : int
+        Leave out the faint pixels of the outer ``border`` pixels of the
+        stamp (whose light :func:`border_fraction` measures), so that light
+        at the stamp's edge does not stand in for missing wings.
+
+    Returns
+    -------
+    ndarray [N]
+        ``sum(image[faint]) / sum(image)``, the faint pixels counted inside
+        the border only; NaN where the total flux is not positive.
+    """
+    images = _check(images)
+    s = images.shape[1]
+    w = int(border)
+    if not 0 <= w < s // 2:
+        raise InputError(f"the border width must be between 0 and {s // 2 - 1} pixels, got "
+                         f"{border}")
+    threshold = np.broadcast_to(np.asarray(threshold, np.float64), images.shape[:1])
+    if not np.all(np.isfinite(threshold)):
+        raise InputError("the faint-pixel threshold must be finite")
+    total = images.sum(axis=(1, 2))
+    inner = images[:, w:s - w, w:s - w]
+    faint = np.where(inner < threshold[:, None, None], inner, 0.0).sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, faint / total, np.nan)
 
 
 def _radius_grid(size):

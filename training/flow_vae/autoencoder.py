@@ -39,13 +39,15 @@ class FlowVAE(tf.Module):
         The decoder's last activation (:class:`Decoder`).
     smooth_profile : {"none", "bulge_disk"}
         An analytic bulge + disk under the decoder's image (:class:`Decoder`).
+    upsampling : {"nearest", "bilinear"}
+        The decoder's interpolation between stages (:class:`Decoder`).
     seed : int
         Seeds the initialisers.
     """
 
     def __init__(self, stamp_size, latent_size, n_stages, base_depth=16, max_depth=512,
-                 activation="elu", output_activation="softplus", smooth_profile="none", seed=0,
-                 name="flow_vae"):
+                 activation="elu", output_activation="softplus", smooth_profile="none",
+                 upsampling="nearest", seed=0, name="flow_vae"):
         super().__init__(name=name)
         self.stamp_size = int(stamp_size)
         self.latent_size = int(latent_size)
@@ -55,7 +57,8 @@ class FlowVAE(tf.Module):
                                    seed=seed, name="encoder")
             self.decoder = Decoder(stamp_size, n_stages, base_depth, max_depth, activation,
                                    seed=seed + 100000, output_activation=output_activation,
-                                   smooth_profile=smooth_profile, name="decoder")
+                                   smooth_profile=smooth_profile, upsampling=upsampling,
+                                   name="decoder")
         # Build the layers now so checkpoints restore into existing variables.
         s = self.stamp_size
         mean, _, _ = self.encoder(tf.zeros([1, s, s, 2]))

@@ -23,6 +23,7 @@ class FlowVAEFamily(ModelFamily):
         "activation": "elu",
         "output_activation": "softplus",
         "smooth_profile": "none",
+        "upsampling": "nearest",
         "structure_from_step": 0,
         "flux_scale": "auto",
         "likelihood": "pixel",
@@ -30,6 +31,8 @@ class FlowVAEFamily(ModelFamily):
         "free_bits": 4.0,
         "tv_factor": 0.01,
         "l1_factor": 0.0,
+        "log_smooth_factor": 0.0,
+        "log_smooth_floor": 1e-3,
         "transverse_fraction": 0.5,
         "transverse_decay_steps": 1000,
         "bottleneck_l2": 1.0,
@@ -45,6 +48,7 @@ class FlowVAEFamily(ModelFamily):
         "choices": {"vae.likelihood": ("pixel", "fourier"),
                     "vae.output_activation": ("softplus", "relu"),
                     "vae.smooth_profile": ("none", "bulge_disk"),
+                    "vae.upsampling": ("nearest", "bilinear"),
                     "vae.convolution": ("zero", "circular"),
                     "vae.optimizer.name": ("adafactor", "adam")},
         "positive_int": {"vae.latent_size", "vae.n_stages", "vae.base_depth", "vae.max_depth",
@@ -53,9 +57,9 @@ class FlowVAEFamily(ModelFamily):
                          "vae.optimizer.warmup_steps"},
         "non_negative_int": {"vae.transverse_decay_steps", "vae.bottleneck_decay_steps",
                              "vae.structure_from_step"},
-        "positive_float": {"vae.optimizer.learning_rate"},
+        "positive_float": {"vae.optimizer.learning_rate", "vae.log_smooth_floor"},
         "non_negative_float": {"vae.free_bits", "vae.tv_factor", "vae.l1_factor",
-                               "vae.bottleneck_l2"},
+                               "vae.log_smooth_factor", "vae.bottleneck_l2"},
     }
 
     def validate(self, recipe, problems):

@@ -6,6 +6,7 @@ Per stamp, the loss minimised is::
     + max(free_bits, KL(q(z|x) || N(0, I)))
     + tv_factor * TV(profile / sigma)  smoothness of the unconvolved profile
     + l1_factor * sum|structure / sigma|  sparsity: the sky around a galaxy is dark
+    + log_smooth_factor * R(profile / sigma)  smooth wings: roughness of the log profile
     + w(step) * |h_in - h_out|**2     bottleneck l2, decaying to zero
 
 with ``log p(x | z)`` from :func:`~galsim_deep.forward_model.pixel_log_likelihood`
@@ -19,13 +20,19 @@ bulge_disk``) the L1 norm is that of the *structure* image only: the prior
 prices light that the smooth profile does not explain; and before step
 ``structure_from_step`` the structure image is left out (the galaxies are
 fitted by the bulge + disk alone, so the smooth profile learns first).
-Free bits are applied to each stamp's KL divergence.
+Free bits are applied to each stamp's KL divergence.  ``R`` is
+:func:`log_roughness`: a galaxy's surface brightness falls smoothly in its
+wings, also where the noise hides it, so the squared neighbour differences of
+``log(profile / sigma + log_smooth_floor)`` price patches and holes of the
+faint light that neither the likelihood nor the priors above see (0 by
+default).
 """
 import tensorflow as tf
 
 from galsim_deep import forward_model as physics
 
-__all__ = ["linear_decay", "kl_standard_normal", "free_bits_kl", "flow_vae_loss"]
+__all__ = ["linear_decay", "kl_standard_normal", "free_bits_kl", "log_roughness",
+           "flow_vae_loss"]
 
 
 def linear_decay(initial, step, decay_steps):
@@ -62,6 +69,33 @@ def free_bits_kl(kl, free_bits):
     return tf.maximum(tf.cast(free_bits, tf.float32), kl)
 
 
+def log_roughness(image, floor):
+    """Roughness of the logarithm of images: squared differences of neighbours' logs.
+
+    Parameters
+    ----------
+    image : tf.Tensor
+        float32 ``[B, S, S]`` >= 0, a profile in units of the noise standard
+        deviation.
+    floor : float
+        Added before the logarithm (same units): light far below it counts as
+        sky, so the empty sky costs nothing.
+
+    Returns
+    -------
+    tf.Tensor
+        float32 ``[B]``, ``sum (w[i+1, j] - w[i, j])**2 + sum (w[i, j+1] -
+        w[i, j])**2`` with ``w = log(image + floor)``: 0 for a flat image,
+        about ``k**2`` per pixel for an exponential profile ``exp(-k r)``
+        (``r`` in pixels) far above the floor; a one-pixel hole in light far
+        above the floor costs about ``4 log(image / floor)**2``.
+    """
+    log_image = tf.math.log(tf.maximum(tf.convert_to_tensor(image, tf.float32), 0.0) + floor)
+    dy = log_image[:, 1:, :] - log_image[:, :-1, :]
+    dx = log_image[:, :, 1:] - log_image[:, :, :-1]
+    return tf.reduce_sum(tf.square(dy), axis=[1, 2]) + tf.reduce_sum(tf.square(dx), axis=[1, 2])
+
+
 def flow_vae_loss(model, batch, eps, step, config, seed):
     """Per-stamp loss terms of one batch.
 
@@ -78,7 +112,8 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
         Training step (drives the decays).
     config : dict
         The recipe's ``vae`` section: ``likelihood`` ('pixel' | 'fourier'),
-        ``free_bits``, ``tv_factor``, ``l1_factor``, ``transverse_fraction``,
+        ``free_bits``, ``tv_factor``, ``l1_factor``, ``log_smooth_factor``,
+        ``log_smooth_floor``, ``transverse_fraction``,
         ``transverse_decay_steps``, ``bottleneck_l2``, ``bottleneck_decay_steps``,
         ``convolution`` ('zero' | 'circular').
     seed : tf.Tensor
@@ -88,10 +123,11 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
     -------
     dict of tf.Tensor
         ``loss`` [B] (what is minimised), ``neg_log_likelihood``, ``kl``,
-        ``tv``, ``l1`` (in noise units), ``bottleneck_l2`` [B], ``reduced_chi2`` [B] (mean squared
-        pixel residual over the noise variance, a diagnostic: about 1 for a
-        good fit), the scalars ``transverse_fraction`` and
-        ``bottleneck_weight``, and ``profile`` [B, S, S].
+        ``tv``, ``l1`` (in noise units), ``log_smooth`` (:func:`log_roughness`),
+        ``bottleneck_l2`` [B], ``reduced_chi2`` [B] (mean squared pixel
+        residual over the noise variance, a diagnostic: about 1 for a good fit),
+        the scalars ``transverse_fraction`` and ``bottleneck_weight``, and
+        ``profile`` [B, S, S].
     """
     fraction = linear_decay(config["transverse_fraction"], step,
                             config["transverse_decay_steps"])
@@ -113,9 +149,11 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
     reduced_chi2 = tf.reduce_mean(tf.square((batch["stamp"] - convolved) / sigma), axis=[1, 2])
     tv = physics.total_variation(out["profile"] / sigma)
     l1 = tf.reduce_sum(tf.abs(out["structure"] / sigma), axis=[1, 2])
+    log_smooth = log_roughness(out["profile"] / sigma, config.get("log_smooth_floor", 1e-3))
     loss = (-log_like + free_bits_kl(kl, config["free_bits"]) + config["tv_factor"] * tv
-            + config.get("l1_factor", 0.0) * l1 + weight * out["bottleneck_l2"])
+            + config.get("l1_factor", 0.0) * l1
+            + config.get("log_smooth_factor", 0.0) * log_smooth + weight * out["bottleneck_l2"])
     return {"loss": loss, "neg_log_likelihood": -log_like, "reduced_chi2": reduced_chi2,
-            "kl": kl, "tv": tv, "l1": l1,
+            "kl": kl, "tv": tv, "l1": l1, "log_smooth": log_smooth,
             "bottleneck_l2": out["bottleneck_l2"], "transverse_fraction": fraction,
             "bottleneck_weight": weight, "profile": out["profile"]}

@@ -184,16 +184,23 @@ class Decoder(tf_keras.layers.Layer):
         ``"bulge_disk"``: the profile is an analytic bulge + disk read from
         ``z`` plus the ResNet's image (the *structure*); ``"none"``: the
         ResNet's image alone.
+    upsampling : {"nearest", "bilinear"}
+        How each stage doubles its feature maps before its convolution:
+        ``"nearest"`` copies every cell into a 2x2 block, ``"bilinear"``
+        interpolates between cells.  Both have no weights, so a decoder can
+        switch between them and keep its trained weights.
     """
 
     #: Output activations by name, each with its default initial bias.
     OUTPUT_ACTIVATIONS = {"softplus": (tf.nn.softplus, -6.0), "relu": (tf.nn.relu, 0.0)}
     #: Smooth components a decoder can add to its structure image.
     SMOOTH_PROFILES = ("none", "bulge_disk")
+    #: Interpolations of the feature maps between stages.
+    UPSAMPLINGS = ("nearest", "bilinear")
 
     def __init__(self, stamp_size, n_stages, base_depth=16, max_depth=512,
                  activation="elu", seed=0, output_activation="softplus", output_bias=None,
-                 smooth_profile="none", **kwargs):
+                 smooth_profile="none", upsampling="nearest", **kwargs):
         super().__init__(**kwargs)
         if output_activation not in self.OUTPUT_ACTIVATIONS:
             raise ValueError(f"output_activation must be one of "
@@ -201,6 +208,9 @@ class Decoder(tf_keras.layers.Layer):
         if smooth_profile not in self.SMOOTH_PROFILES:
             raise ValueError(f"smooth_profile must be one of {list(self.SMOOTH_PROFILES)}, "
                              f"got {smooth_profile!r}")
+        if upsampling not in self.UPSAMPLINGS:
+            raise ValueError(f"upsampling must be one of {list(self.UPSAMPLINGS)}, "
+                             f"got {upsampling!r}")
         self.smooth = (BulgeDiskLayer(stamp_size, activation=activation, seed=seed + 6666,
                                       name="smooth")
                        if smooth_profile == "bulge_disk" else None)
@@ -219,7 +229,7 @@ class Decoder(tf_keras.layers.Layer):
             self.up.append(_conv(self.depths[i], 3, seed + 10 * i + 6, name=f"stage{i}_up"))
             self.blocks.append([ResidualBlock(self.depths[i], activation, seed + 10 * i + 7 + j,
                                               name=f"stage{i}_block{j}") for j in range(2)])
-        self.upsample = tf_keras.layers.UpSampling2D(2, interpolation="nearest")
+        self.upsample = tf_keras.layers.UpSampling2D(2, interpolation=upsampling)
         self.out = tf_keras.layers.Conv2D(
             1, 1, name="profile",
             kernel_initializer=tf_keras.initializers.GlorotUniform(seed=seed + 7777),

@@ -39,7 +39,8 @@ __all__ = ["train_flow_vae", "build_flow_vae", "VAE_FIELDS"]
 #: Dataset fields the VAE trains on (``noise_power`` only for the Fourier likelihood).
 VAE_FIELDS = ("stamp", "psf", "noise_variance", "noise_power")
 
-_SCALARS = ("loss", "neg_log_likelihood", "reduced_chi2", "kl", "tv", "l1", "bottleneck_l2")
+_SCALARS = ("loss", "neg_log_likelihood", "reduced_chi2", "kl", "tv", "l1", "log_smooth",
+            "bottleneck_l2")
 
 
 def build_flow_vae(recipe):
@@ -49,7 +50,8 @@ def build_flow_vae(recipe):
     return FlowVAE(recipe["dataset"]["stamp_size"], vae["latent_size"], vae["n_stages"],
                    vae["base_depth"], vae["max_depth"], vae["activation"],
                    output_activation=vae["output_activation"],
-                   smooth_profile=vae["smooth_profile"], seed=recipe["seed"])
+                   smooth_profile=vae["smooth_profile"], upsampling=vae["upsampling"],
+                   seed=recipe["seed"])
 
 
 def train_flow_vae(recipe, progress=True, stop_at=None, init_from=None):
