@@ -9,6 +9,15 @@ from pathlib import Path
 from _shared import PIXEL_SCALE, PSF_FWHM, STAMP
 
 
+def _bias(row, key):
+    """``mean +- error`` of an accuracy row's mean signed difference ``mean_<key>_diff``."""
+    value = row.get(f"mean_{key}_diff")
+    if value is None:
+        return "-"
+    mean, error = value if isinstance(value, list) else (value, float("nan"))
+    return f"{mean:+.1e} +- {error:.0e}"
+
+
 def print_report(res):
     """Print the results of a run as plain-text tables."""
     print(f"\nmodel: {res['model']}\nmachine: {res['machine']}, {res['cpus']} CPUs")
@@ -32,10 +41,21 @@ def print_report(res):
                   f"{row['median_ms_per_galaxy']:8.2f}")
         print(f"  generated / Sersic = {r['generated_over_sersic']:.2f} (target <= 2); "
               f"generated / real = {r['generated_over_real']:.2f} (target < 1)")
+        if "generated_over_parametric" in r:
+            print(f"  generated / COSMOSCatalog parametric = "
+                  f"{r['generated_over_parametric']:.2f} (target <= 1.5, stretch <= 1.0; "
+                  f"with the exact rotation: {r['exact_rotation_over_parametric']:.2f})")
     if "breakdown" in res:
         print("\nwhere a generated galaxy's time goes (ms/galaxy)")
         for k, v in res["breakdown"]["ms_per_galaxy"].items():
             print(f"  {k:55s} {v:8.3f}")
+    if "network" in res:
+        print("\nthe network (latent flow + decoder), ms/galaxy      best   median")
+        for row in res["network"]["rows"]:
+            print(f"  {row['case']:45s} {row['ms_per_galaxy']:7.3f} "
+                  f"{row['median_ms_per_galaxy']:7.3f}")
+        print(f"  target <= {res['network']['target_ms_per_galaxy']} ms: "
+              f"{'met' if res['network']['target_met'] else 'missed'}")
     if "accuracy" in res:
         print(f"\naccuracy against {res['accuracy']['reference']}: largest |pixel diff| / peak, "
               f"|flux diff|, |e1, e2 diff|, |sigma diff| (relative)")
@@ -44,6 +64,15 @@ def print_report(res):
             sg = "-" if row["max_sigma_diff"] is None else f"{row['max_sigma_diff']:.1e}"
             print(f"  {row['draw'][:42]:42s} {row['setting'][:26]:26s} "
                   f"{row['max_pixel_diff_over_peak']:.1e} {row['max_flux_diff']:.1e} {e} {sg}")
+        if "isotropy" in res["accuracy"]:
+            r = res["accuracy"]["isotropy"]
+            print(f"  isotropy of {r['n']} generated galaxies, rotated by default "
+                  f"({'met' if r['rotated']['passed'] else 'missed'}; unrotated: "
+                  f"{'met' if r['unrotated']['passed'] else 'missed'}), mean +- error [1e-3]:")
+            for key in ("rotated", "unrotated"):
+                cells = [f"{c} {1e3 * v['mean']:+.1f} +- {1e3 * v['error']:.1f}"
+                         for c, v in r[key]["overall"].items()]
+                print(f"    {key:10s} " + ", ".join(cells))
     if "batch" in res:
         print("\nbatch size   network ms/gal   sample() ms/gal")
         for row in res["batch"]["rows"]:
@@ -61,6 +90,19 @@ def print_report(res):
               f"{r['yaml_over_api_throughput']:.2f} x API (target >= 0.8); `galsim` command "
               f"{r['galsim_command_ms_per_galaxy']:.2f} ms/galaxy + "
               f"{r['galsim_command_startup_s']:.1f} s start-up")
+        if "field" in r:
+            f = r["field"]
+            print(f"  `galsim` field of {f['nobjects']} objects (Scattered 1024x1024, start-up "
+                  f"included)        wall s   start-up s   ms/object")
+            for kind, row in f["rows"].items():
+                print(f"    {kind:58s} {row['wall_s']:7.2f} {row['startup_s']:10.2f} "
+                      f"{row['ms_per_object']:11.2f}")
+            print(f"    generated / parametric = {f['generated_over_parametric']:.2f} "
+                  f"(target <= 2); per object {f['per_object_ratio']:.2f}")
+        if "startup" in r:
+            print(f"  start-up of a fresh process, s (total {r['startup']['total_s']:.2f})")
+            for step, value in r["startup"]["steps_s"].items():
+                print(f"    {step:62s} {value:6.2f}")
     if "nproc" in res:
         r = res["nproc"]
         print("\nprocesses                     wall ms/galaxy   CPU ms/galaxy   start-up s")
@@ -125,6 +167,8 @@ def rst_tables(paths):
                     [cell(r, "end_to_end", "generated_over_sersic") for r in runs])
         rows.append(["generated / real (target < 1)"] +
                     [cell(r, "end_to_end", "generated_over_real") for r in runs])
+        rows.append(["generated / COSMOSCatalog parametric (target <= 1.5)"] +
+                    [cell(r, "end_to_end", "generated_over_parametric") for r in runs])
         table("End to end, ms per galaxy (sample, Kolmogorov 0.7\", 32x32 stamp at 0.2\")",
               ["case"] + names, rows)
     if any("breakdown" in r for r in runs):
@@ -138,15 +182,17 @@ def rst_tables(paths):
                               for r in runs] for k in keys])
     for r, name in zip(runs, names):
         if "accuracy" in r:
-            table(f"Fast settings against GalSim's defaults ({name}); largest differences "
-                  f"over the galaxies, and the mean flux difference",
+            table(f"Fast settings against their references ({name}); largest differences "
+                  f"over the galaxies, and (in brackets) the mean signed difference with its "
+                  f"standard error",
                   ["drawn", "setting", "max pixel diff / peak", "flux diff (mean)",
                    "e1, e2 diff", "size diff"],
                   [[x["draw"], x["setting"], f"{x['max_pixel_diff_over_peak']:.1e}",
-                    f"{x['max_flux_diff']:.1e}" + (f" ({x['mean_flux_diff']:+.1e})"
-                                                   if "mean_flux_diff" in x else ""),
-                    "-" if x["max_e_diff"] is None else f"{x['max_e_diff']:.1e}",
-                    "-" if x["max_sigma_diff"] is None else f"{x['max_sigma_diff']:.1e}"]
+                    f"{x['max_flux_diff']:.1e} ({_bias(x, 'flux')})",
+                    "-" if x["max_e_diff"] is None else
+                    f"{x['max_e_diff']:.1e} ({_bias(x, 'e1')}; {_bias(x, 'e2')})",
+                    "-" if x["max_sigma_diff"] is None else
+                    f"{x['max_sigma_diff']:.1e} ({_bias(x, 'sigma')})"]
                    for x in r["accuracy"]["rows"]])
     def side_by_side(title, part, key, first, fmt):
         """A table of ``batch[part]`` rows keyed by ``key``, one column per run."""

@@ -9,12 +9,13 @@ from _shared import (PIXEL_SCALE, PSF_FWHM, STAMP, best_time, catalog,
 
 def run(args, model):
     """Milliseconds per galaxy of each step: normals, network, profile, convolve and draw
-    (unrotated and rotated: a rotated profile costs more to draw)."""
+    (unrotated; rotated exactly, the rotate="exact" option and the default before
+    2026-11-25; rotated by resampling, the default)."""
     import galsim
 
     cat = catalog(args.n)
     psf = galsim.Kolmogorov(fwhm=PSF_FWHM)
-    arrays = np.concatenate(list(model.sample_arrays(cat, rng=1)))
+    arrays = np.concatenate(list(model.sample_arrays(cat, rng=1, rotate=False)))
     parts = {}
     parts["random normals"] = best_time(lambda: model.random_normal(args.n, 1), args.rounds)[0]
     # (parts are seconds for args.n galaxies)
@@ -31,21 +32,24 @@ def run(args, model):
         parts["  of which the decoder (decode signature)"] = best_time(
             lambda: [decode(z=b)["image"].numpy() for b in z], args.rounds)[0] * \
             args.n / (rows * len(z))
-    parts["rotated redraw (sample_arrays only)"] = best_time(
-        lambda: [model.rotated_stamp(a, 0.5) for a in arrays], args.rounds)[0]
+    from galsim_deep.engine import galaxy_draws, object_seeds, rotate_stamps
+
+    angles = galaxy_draws(object_seeds(1, len(arrays)), model.latent_size)[1]
+    parts["rotation by resampling (default)"] = best_time(
+        lambda: rotate_stamps(arrays, angles, model.pixel_scale), args.rounds)[0]
+    turned = rotate_stamps(arrays, angles, model.pixel_scale)
     parts["InterpolatedImage (band-limit maxk)"] = best_time(
         lambda: [model.profile(a) for a in arrays], args.rounds)[0]
     parts["InterpolatedImage (GalSim maxk)"] = best_time(
         lambda: [model.profile(a, calculate_maxk=True) for a in arrays], args.rounds)[0]
-    from galsim_deep.model import rotation_angles
-
-    angles = rotation_angles(len(arrays), galsim.BaseDeviate(1))
-    for label, angle in (("", None), (", rotated as sample() rotates", angles)):
+    cases = {"": lambda: [model.profile(a) for a in arrays],
+             ", rotated exactly (rotate='exact')":
+                 lambda: [model.profile(a, angle=t) for a, t in zip(arrays, angles)],
+             ", rotated by resampling (default)": lambda: [model.profile(a) for a in turned]}
+    for label, make in cases.items():
         draws = []
         for _ in range(args.rounds):
-            # fresh profiles: no cached Fourier image
-            profiles = [model.profile(a, angle=None if angle is None else angle[i])
-                        for i, a in enumerate(arrays)]
+            profiles = make()  # fresh profiles: no cached Fourier image
             t0 = time.perf_counter()
             for p in profiles:
                 galsim.Convolve(p, psf).drawImage(nx=STAMP, ny=STAMP, scale=PIXEL_SCALE)

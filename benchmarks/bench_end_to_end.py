@@ -32,9 +32,10 @@ def _end_to_end_cases(model, n_gen, n_real, work):
     def draw(gal):
         galsim.Convolve(gal, psf).drawImage(nx=STAMP, ny=STAMP, scale=PIXEL_SCALE)
 
-    def generated(calculate_maxk=False, pad_factor=4):
+    def generated(calculate_maxk=False, pad_factor=4, rotate=True):
         for gal in model.sample(cat, rng=1, zero_point=ZERO_POINT,
-                                calculate_maxk=calculate_maxk, pad_factor=pad_factor):
+                                calculate_maxk=calculate_maxk, pad_factor=pad_factor,
+                                rotate=rotate):
             draw(gal)
 
     def sersic(prec):
@@ -50,6 +51,8 @@ def _end_to_end_cases(model, n_gen, n_real, work):
 
     return {
         "generated (this model)": (generated, n_gen),
+        "generated, rotate='exact' (the default before 2026-11-25)":
+            (lambda: generated(rotate="exact"), n_gen),
         "generated, GalSim's per-image maxk (before)": (lambda: generated(True), n_gen),
         "generated, pad_factor=2 (an option)": (lambda: generated(pad_factor=2), n_gen),
         "galsim.Sersic, COSMOS fits, n rounded to 0.05 (as COSMOSCatalog)":
@@ -80,6 +83,11 @@ def run(args, model, work):
     gen = ref["generated (this model)"]
     sersic = ref["galsim.Sersic, COSMOS fits, n rounded to 0.05 (as COSMOSCatalog)"]
     real = ref["galsim.RealGalaxy (COSMOSCatalog gal_type='real')"]
+    parametric = ref["COSMOSCatalog gal_type='parametric' (Sersic or bulge+disk)"]
+    exact = ref["generated, rotate='exact' (the default before 2026-11-25)"]
     return {"rows": rows, "generated_over_sersic": gen / sersic,
-            "generated_over_real": gen / real,
-            "targets": {"within_2x_sersic": gen <= 2 * sersic, "faster_than_real": gen < real}}
+            "generated_over_real": gen / real, "generated_over_parametric": gen / parametric,
+            "exact_rotation_over_parametric": exact / parametric,
+            "targets": {"within_2x_sersic": gen <= 2 * sersic, "faster_than_real": gen < real,
+                        "within_1.5x_parametric": gen <= 1.5 * parametric,
+                        "within_1.0x_parametric (stretch)": gen <= parametric}}

@@ -20,6 +20,7 @@ Sections (``--only``/``--skip``, comma-separated), each timed on this machine:
                 ``galsim.Sersic`` (COSMOS fits) and ``galsim.RealGalaxy``
                 (``COSMOSCatalog``, real-format example sample), same PSF/stamp
 ``breakdown``   where a generated galaxy's time goes (network, profile, draw)
+``network``     the network's levers (XLA, threads, oneDNN, block size), fresh processes
 ``accuracy``    what the fast profile settings change in the drawn images
 ``batch``       cost per galaxy against batch size
 ``yaml``        the same job through GalSim's config (YAML) and the direct API
@@ -58,14 +59,15 @@ import bench_breakdown  # noqa: E402
 import bench_end_to_end  # noqa: E402
 import bench_load  # noqa: E402
 import bench_memory  # noqa: E402
+import bench_network  # noqa: E402
 import bench_nproc  # noqa: E402
 import bench_training  # noqa: E402
 import bench_yaml  # noqa: E402
 from _report import plot, print_report, rst_tables  # noqa: E402
 from _shared import ROOT, loadavg, write_conditions, write_json  # noqa: E402
 
-SECTIONS = ("training", "load", "end_to_end", "breakdown", "accuracy", "batch", "yaml", "nproc",
-            "memory")
+SECTIONS = ("training", "load", "end_to_end", "breakdown", "network", "accuracy", "batch", "yaml",
+            "nproc", "memory")
 
 
 # ---------------------------------------------------------------------------- models
@@ -121,6 +123,8 @@ def main(argv=None):
     parser.add_argument("--field-size", type=int, default=1024,
                         help="field of the Dask runs, pixels")
     parser.add_argument("--n-memory", type=int, default=100_000)
+    parser.add_argument("--n-iso", type=int, default=10_000,
+                        help="generated galaxies of the isotropy check (accuracy section)")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 4, 16, 64, 256])
     parser.add_argument("--train-steps", type=int, default=20,
                         help="steps of each training run (training section)")
@@ -137,6 +141,7 @@ def main(argv=None):
         return 0
     if args.quick:
         args.n, args.n_real, args.n_nproc, args.n_memory = 64, 16, 144, 5000
+        args.n_iso = 500
         args.n_simulate = 160
         args.rounds, args.train_steps, args.field_size = 1, 4, 256
         args.batch_sizes = [1, 16, 64]
@@ -198,6 +203,8 @@ def main(argv=None):
                 results[name] = bench_end_to_end.run(args, model, work)
             elif name == "breakdown":
                 results[name] = bench_breakdown.run(args, model)
+            elif name == "network":
+                results[name] = bench_network.run(args, model_path)
             elif name == "accuracy":
                 results[name] = bench_accuracy.run(args, model)
             elif name == "batch":

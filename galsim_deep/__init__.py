@@ -7,9 +7,10 @@ that look like failures and are not (``failed call to cuInit`` on a machine
 without a GPU, ...) off stderr: see :mod:`galsim_deep._tensorflow`
 (``GALSIM_DEEP_TF_LOGS=all`` keeps them).
 """
-from . import _tensorflow
+from . import _checkout, _tensorflow
 
 _tensorflow.install()  # before anything imports TensorFlow
+_checkout.install()  # galsim_deep.training and .hub_modules when run from a clone's root
 
 from ._version import __version__  # noqa: E402
 from .catalog import OutOfRangeWarning  # noqa: E402

@@ -44,14 +44,16 @@ from surveycodex.utilities import mag2counts  # noqa: E402
 from .errors import (InputError, InputTypeError, MissingFieldError,  # noqa: E402
                      MissingInputError)
 from .hub import DEFAULT_MODEL  # noqa: E402
-from .model import GenerativeGalaxyModel, as_deviate  # noqa: E402
+from .engine import galaxy_draws, render_arrays  # noqa: E402
+from .model import GenerativeGalaxyModel  # noqa: E402
 from .parallel import configure_worker, tensorflow_started  # noqa: E402
 
 __all__ = ["GenerativeModelGenerator", "CATSIM_COLUMN_MAP", "catsim_flux_radius",
            "cosmos_example_catalog", "SEED_COLUMN", "INDEX_COLUMN", "ROTATION_COLUMN"]
 
-#: Column added to every blend table: the GalSim seed of the galaxy's morphology (its
-#: latent draw and its random position angle).
+#: Column added to every blend table: the object seed of the galaxy's morphology (its
+#: latent draw and its random position angle, by the sampling engine's draws rule,
+#: :mod:`galsim_deep.engine.draws`): ``model.sample(row, rng=[gd_seed])`` is the galaxy.
 SEED_COLUMN = "gd_seed"
 #: Column added to every blend table: the galaxy's row among all galaxies of its batch.
 INDEX_COLUMN = "gd_index"
@@ -412,13 +414,9 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
             if multiprocessing.current_process().name != "MainProcess":
                 configure_worker(self.njobs)  # share the cores with the other workers
             n = len(seeds)
-            normals = np.zeros((n, model.latent_size), np.float32)
-            angles = np.zeros(n)
-            for i, seed in enumerate(seeds):
-                deviate = as_deviate(int(seed))
-                normals[i] = model.random_normal(1, deviate)[0]
-                if self.rotate:  # after the normals: the network draw is the same either way
-                    angles[i] = 2.0 * np.pi * galsim.UniformDeviate(deviate)()
+            normals, angles = galaxy_draws(seeds, model.latent_size)
+            if not self.rotate:
+                angles = np.zeros(n)
             images = []
             step = self.model_batch_size or model.batch_size
             first = int(rows[0]) if n else 0
@@ -427,13 +425,15 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
                 images.append(model.generate({q: v[start:stop] for q, v in conds.items()},
                                              normals[start:stop], first_row=first + start))
             images = np.concatenate(images) if images else np.zeros((0,) * 3, np.float32)
+            # The API's rendering (galsim_deep.engine.render_arrays): rotate by resampling.
+            arrays, _ = render_arrays(images, angles, "resample" if self.rotate else None,
+                                      model.pixel_scale)
             profiles = {}
-            for row, image, angle in zip(rows, images, angles):
+            for row, image, array in zip(rows, images, arrays):
                 if not np.isfinite(image).all() or image.sum(dtype=np.float64) <= 0:
                     profiles[int(row)] = None
                 else:
-                    profiles[int(row)] = model.profile(image,
-                                                       angle=angle if self.rotate else None)
+                    profiles[int(row)] = model.profile(array)
             self._last_sample = (key, (profiles, angles))
         start = 0
         for table in blends:
@@ -495,7 +495,8 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
             return None
         flux = mag2counts(mag, survey, filt).to_value("electron")
         gal = profile.withFlux(float(flux))
-        gal = gal.rotate(galsim.Angle(float(entry["btk_rotation"]), galsim.degrees))
+        if float(entry["btk_rotation"]) != 0.0:  # (BTK's augment_data: an exact rotation)
+            gal = gal.rotate(galsim.Angle(float(entry["btk_rotation"]), galsim.degrees))
         if self.apply_shear:
             if "g1" not in entry.colnames or "g2" not in entry.colnames:
                 raise MissingFieldError("apply_shear=True needs g1 and g2 columns in the blend "

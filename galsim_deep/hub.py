@@ -183,34 +183,40 @@ def _download(url, dest, expected_size=None):
         raise HubError(f"cannot download {url}: {err}") from None
 
 
-def _unpack(archive, dest_parent):
-    """Unpack a module archive into a new temporary folder; return the module directory."""
+def _unpack(archive, dest_parent, source):
+    """Unpack a module archive into a new temporary folder; return the module directory.
+
+    ``source`` (what the user gave: ``hub:NAME``, a URL or a path, and what to do about a
+    bad archive) names the archive in the errors, not the cache's temporary copy.
+    """
+    what, fix = source
     tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=dest_parent))
     try:
         with tarfile.open(archive, "r:*") as tar:
             tar.extractall(tmp, filter="data")
     except (tarfile.TarError, EOFError, OSError, ValueError) as err:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise HubError(f"{archive} is not a readable .tar.gz module archive ({err}): it is "
-                       f"truncated or corrupt; delete it and download it again.") from None
+        raise HubError(f"{what} is not a readable .tar.gz module archive ({err}): it is "
+                       f"truncated or corrupt. {fix}") from None
     found = sorted(p.parent for p in tmp.rglob(METADATA_FILE))
     if len(found) != 1:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise HubError(f"{archive} holds {len(found)} galsim_deep modules (files named "
+        raise HubError(f"{what} holds {len(found)} galsim_deep modules (files named "
                        f"{METADATA_FILE}); a module archive holds exactly one.")
     try:
         read_metadata(found[0])
     except ModuleFormatError as err:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise HubError(f"{archive}: {err}") from None
+        raise HubError(f"{what}: {err}") from None
     return tmp, found[0]
 
 
-def _cached_module(key, fetch, sha256=None, size=None):
+def _cached_module(key, fetch, source, sha256=None, size=None):
     """Return the cached module ``key``, creating it with ``fetch(dest)`` under a lock.
 
     ``fetch`` writes the archive to the path it is given.  The archive is
     checked (sha256, size), unpacked and renamed into ``cache_dir()/key``.
+    ``source`` is ``(what the user gave, what to do if its archive is bad)``.
     """
     from filelock import FileLock
 
@@ -235,7 +241,7 @@ def _cached_module(key, fetch, sha256=None, size=None):
                     raise HubError(f"{key}: sha256 mismatch (index {sha256}, downloaded "
                                    f"{got}): the file is corrupt or was replaced. Nothing "
                                    f"was installed; try again.")
-            tmp, module = _unpack(archive, root)
+            tmp, module = _unpack(archive, root, source)
         try:
             if target.exists():  # a stale, incomplete leftover from an old crash
                 shutil.rmtree(target)
@@ -281,12 +287,19 @@ def resolve(file_name):
                            f"hub:NAME@VERSION (letters, digits, '.', '_', '-')")
         entry = find_entry(base, version or None)
         key = f"{entry['name']}-{entry['version']}-{entry['sha256'][:12]}"
-        return _cached_module(key, _fetcher(entry["url"]), entry["sha256"], entry["size"])
+        source = (f"{name} (archive {entry['url']})",
+                  "The index's sha256 matched, so the published archive itself is bad: "
+                  "nothing was installed; report it to the index's maintainer, and run "
+                  "`galsim-deep hub verify` to re-check the other cached modules.")
+        return _cached_module(key, _fetcher(entry["url"]), source, entry["sha256"],
+                              entry["size"])
     if _is_url(name):
         import hashlib
 
         key = "url-" + hashlib.sha256(name.encode()).hexdigest()[:20]
-        return _cached_module(key, _fetcher(name))
+        source = (name, "Nothing was installed; download it again (or check the URL), and "
+                        "run `galsim-deep hub verify` to re-check the cached modules.")
+        return _cached_module(key, _fetcher(name), source)
     path = Path(name).expanduser()
     if path.is_dir():
         read_metadata(path)
@@ -296,7 +309,9 @@ def resolve(file_name):
             raise HubError(f"{path} is a file but not a .tar.gz module archive; give a "
                            f"module directory, an archive, a URL or hub:NAME")
         key = "archive-" + sha256sum(path)[:20]
-        return _cached_module(key, lambda dest: shutil.copyfile(path, dest))
+        source = (str(path), "Nothing was installed; replace it with a complete copy "
+                             "(download or export it again).")
+        return _cached_module(key, lambda dest: shutil.copyfile(path, dest), source)
     raise HubError(f"{name!r} is neither hub:NAME, a URL, nor an existing module directory "
                    f"or archive; see `galsim-deep hub list` for the shipped models.")
 

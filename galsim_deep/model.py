@@ -7,81 +7,13 @@ signatures and stamp geometry, and about half of the lines are their docstrings.
 import numpy as np
 
 from . import hub
-from ._tensorflow import filtered_stderr
 from .catalog import RANGE_POLICIES, condition_arrays, in_range
+from .engine import (EVAL_ROWS, Network, band_limit, galaxy_draws, object_seeds, render_arrays,
+                     rotate_stamps, rotated_size, rotation_mode, stamp_profile)
 from .errors import InputError, InputTypeError
-from .module_format import IMAGE_OUTPUT, RANDOM_INPUT, check_signatures, read_metadata
+from .module_format import IMAGE_OUTPUT, RANDOM_INPUT, read_metadata
 
-__all__ = ["GenerativeGalaxyModel", "as_deviate", "rotation_angles"]
-
-# Loaded SavedModels by module directory: each process loads a module's graph
-# once, however many GenerativeGalaxyModel objects (or unpickled copies of
-# one, as GalSim's multiprocessing makes) refer to it.
-_LOADED = {}
-
-# (module directory, signature) pairs already called once in this process.
-_CALLED = set()
-
-# Up to this many normals are drawn one call at a time, beyond it with
-# GalSim's (OpenMP) generate(): both give the same numbers.
-_LOOP_NORMALS = 8192
-
-
-#: The GalSim seed used for the int seed 0 (``galsim.BaseDeviate(0)`` would seed
-#: itself from the clock).
-SEED_FOR_ZERO = 0x5EED0
-
-
-def as_deviate(rng):
-    """Return a ``galsim.BaseDeviate`` for ``rng``.
-
-    Parameters
-    ----------
-    rng : None, int or galsim.BaseDeviate
-        A deviate is used as is (and advanced); an int seeds a new one
-        (``galsim.BaseDeviate(seed)``; 0 is a seed like any other here, mapped
-        to :data:`SEED_FOR_ZERO`, where GalSim itself would read the clock);
-        None seeds one from the system's entropy (not reproducible).
-    """
-    import galsim
-
-    if rng is None:
-        return galsim.BaseDeviate()
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return galsim.BaseDeviate(int(rng) if rng != 0 else SEED_FOR_ZERO)
-    if isinstance(rng, galsim.BaseDeviate):
-        return rng
-    raise InputTypeError(f"rng must be None, an int seed or a galsim.BaseDeviate, "
-                         f"got {type(rng).__name__}")
-
-
-def rotation_angles(n, rng):
-    """Position angles (radians, uniform in [0, 2 pi)) of ``n`` galaxies of one call.
-
-    A population of galaxies has no preferred direction, so every generated
-    profile is rotated by its own uniformly random angle (the network's own
-    orientations need not be isotropic).  The angles come from a NumPy
-    generator seeded by the state of ``rng`` when the call starts, without
-    advancing it: the network's draws are exactly those of ``rotate=False``,
-    and galaxy ``i`` gets the same angle whatever the batch size.
-
-    Parameters
-    ----------
-    n : int
-        Galaxies.
-    rng : galsim.BaseDeviate
-        The call's deviate (its state is read, not advanced).
-
-    Returns
-    -------
-    ndarray [n]
-        float64 radians.
-    """
-    import hashlib
-
-    digest = hashlib.sha256(("rotation:" + rng.serialize()).encode()).digest()
-    generator = np.random.default_rng(int.from_bytes(digest[:16], "little"))
-    return generator.uniform(0.0, 2.0 * np.pi, size=int(n))
+__all__ = ["GenerativeGalaxyModel"]
 
 
 class GenerativeGalaxyModel:
@@ -115,11 +47,10 @@ class GenerativeGalaxyModel:
         The module's validated metadata (see ``docs/module_format.rst``).
     """
 
-    #: Rows per network evaluation block (see :meth:`generate`): the default
-    #: ``batch_size``, one network call per batch.  Larger blocks cost less per
-    #: galaxy (the default Flow-VAE: about 2.5 ms in 16-row blocks, 2.0 in 64-row
-    #: ones; ``docs/performance.rst``); a catalog shorter than a block pays for a whole one.
-    EVAL_ROWS = 64
+    #: Rows per network evaluation block (:data:`galsim_deep.engine.EVAL_ROWS`, see
+    #: :meth:`generate`): the default ``batch_size``, one network call per batch; a
+    #: catalog shorter than a block pays for a whole one.
+    EVAL_ROWS = EVAL_ROWS
 
     # GalSim config input parameters (see galsim_deep.config).
     _req_params = {"file_name": str}
@@ -142,7 +73,7 @@ class GenerativeGalaxyModel:
         self.stamp_size = int(self.metadata["stamp_size"])
         self.pixel_scale = float(self.metadata["pixel_scale"])
         self.latent_size = int(self.metadata["latent_size"])
-        self._loaded = None
+        self.network = Network(self.module_dir, self.metadata)
 
     # galsim_hub compatibility: the names its config code used.
     @property
@@ -197,29 +128,9 @@ class GenerativeGalaxyModel:
                 f"{self.stamp_size}x{self.stamp_size} at {self.pixel_scale}\"/pixel, "
                 f"conditions {self.quantities})")
 
-    def __getstate__(self):
-        # The TensorFlow graph is not picklable; a copy in another process
-        # reloads it lazily from module_dir.
-        state = self.__dict__.copy()
-        state["_loaded"] = None
-        return state
-
     def _signature(self, name):
         """Return a loaded signature (a compiled TensorFlow concrete function)."""
-        if self._loaded is None:
-            key = str(self.module_dir)
-            if key not in _LOADED:
-                import tensorflow_hub
-
-                with filtered_stderr():  # TensorFlow's harmless start-up lines
-                    loaded = tensorflow_hub.load(key)
-                check_signatures(loaded, self.metadata, source=key)
-                _LOADED[key] = loaded
-            self._loaded = _LOADED[key]
-        if name not in self._loaded.signatures:
-            raise InputError(f"module {self.metadata['name']} has no {name!r} signature; "
-                             f"it has {self.signatures}")
-        return self._loaded.signatures[name]
+        return self.network.signature(name)
 
     # ------------------------------------------------------------------ sampling
     def conditions(self, cat, column_map=None, range_policy=None):
@@ -230,27 +141,14 @@ class GenerativeGalaxyModel:
                                 warn_key=str(self.module_dir))
 
     def random_normal(self, n, rng):
-        """Draw the ``[n, latent_size]`` float32 standard normals for ``n`` galaxies.
+        """Draw the ``[n, latent_size]`` float32 standard normals of rows ``0 .. n-1``.
 
-        The numbers come from ``galsim.GaussianDeviate(rng)`` in row order.
-        GalSim draws normals in pairs, so each galaxy consumes an even count
-        (``latent_size`` rounded up): galaxy ``i`` gets the same numbers
-        however the catalog is batched.
+        Row ``i``'s normals come from its object seed
+        (:func:`galsim_deep.engine.object_seeds` of ``rng``) by the engine's
+        draws rule (:func:`galsim_deep.engine.galaxy_draws`): the numbers
+        :meth:`sample` gives the network, whatever the batch size.
         """
-        import galsim
-
-        per_galaxy = self.latent_size + self.latent_size % 2
-        values = np.empty(n * per_galaxy, dtype=np.float64)
-        deviate = galsim.GaussianDeviate(as_deviate(rng))
-        if values.size <= _LOOP_NORMALS:
-            # GalSim's generate() runs an OpenMP loop whose start-up costs milliseconds
-            # on a busy machine; the per-value calls give the same numbers (and leave
-            # the deviate in the same state) in microseconds for one batch.
-            for i in range(values.size):
-                values[i] = deviate()
-        else:
-            deviate.generate(values)
-        return values.reshape(n, per_galaxy)[:, :self.latent_size].astype(np.float32)
+        return galaxy_draws(object_seeds(rng, n), self.latent_size)[0]
 
     def generate(self, conditions, random_normal, first_row=0, cluster=None):
         """Run the ``sample`` (or ``sample_cluster``) signature on a slice of a catalog.
@@ -283,9 +181,9 @@ class GenerativeGalaxyModel:
         arrays = {q: np.asarray(conditions[q], dtype=np.float32) for q in self.quantities}
         arrays[RANDOM_INPUT] = np.asarray(random_normal, dtype=np.float32)
         if cluster is None:
-            return self._run_blocks("sample", arrays, first_row)[IMAGE_OUTPUT]
+            return self.network.run_blocks("sample", arrays, first_row)[IMAGE_OUTPUT]
         arrays["cluster"] = self._clusters(cluster, len(arrays[RANDOM_INPUT]))
-        return self._run_blocks("sample_cluster", arrays, first_row)[IMAGE_OUTPUT]
+        return self.network.run_blocks("sample_cluster", arrays, first_row)[IMAGE_OUTPUT]
 
     def _clusters(self, cluster, n):
         """Check a ``cluster`` argument and return it as int32 ``[n]``."""
@@ -306,40 +204,6 @@ class GenerativeGalaxyModel:
         return values.astype(np.int32)
 
     # ------------------------------------------------------------ latent space
-    def _run_blocks(self, name, arrays, first_row=0):
-        """Run signature ``name`` in the fixed blocks of :meth:`generate`.
-
-        ``arrays`` maps input names to arrays with a common leading dimension;
-        returns the signature's outputs as numpy arrays of that length.
-        """
-        import tensorflow as tf
-
-        fn = self._signature(name)
-        k = self.EVAL_ROWS
-        n = len(next(iter(arrays.values())))
-        if n == 0:
-            outputs = self.metadata["signatures"][name]["outputs"]
-            return {key: np.zeros([0] + [d or 0 for d in spec["shape"][1:]], spec["dtype"])
-                    for key, spec in outputs.items()}
-        lead = first_row % k
-        tail = -(lead + n) % k
-        padded = {q: np.pad(a, [(lead, tail)] + [(0, 0)] * (a.ndim - 1), mode="edge")
-                  for q, a in arrays.items()}
-        blocks = {}
-        for i in range(0, lead + n + tail, k):
-            inputs = {q: tf.constant(a[i:i + k]) for q, a in padded.items()}
-            if (self.module_dir, name) in _CALLED:
-                out = fn(**inputs)
-            else:
-                # The first call optimises the graph, and TensorFlow's optimiser may print
-                # "remapper failed" (harmless: that pass is skipped, the numbers are the same).
-                with filtered_stderr():
-                    out = fn(**inputs)
-                _CALLED.add((self.module_dir, name))
-            for key, value in out.items():
-                blocks.setdefault(key, []).append(value.numpy())
-        return {key: np.concatenate(v)[lead:lead + n] for key, v in blocks.items()}
-
     def _stamp_inputs(self, stamps, psfs, what):
         """Check stamps [N, S, S] (or one [S, S]) and PSFs (per stamp, or one for all)."""
         s = self.stamp_size
@@ -416,7 +280,7 @@ class GenerativeGalaxyModel:
             ``q(z | stamp)`` per galaxy.
         """
         self._signature("encode")  # a clear error for modules without one
-        out = self._run_blocks("encode", self._stamp_inputs(stamps, psfs, "encode"),
+        out = self.network.run_blocks("encode", self._stamp_inputs(stamps, psfs, "encode"),
                                first_row)
         return out["mean"], out["stddev"]
 
@@ -452,7 +316,7 @@ class GenerativeGalaxyModel:
         if n != len(z):
             raise InputError(f"log_prob: {len(z)} codes but {n} rows of conditions; give one "
                              f"row of conditions per code")
-        return self._run_blocks("log_prob", {"z": z, **conds}, first_row)["log_prob"]
+        return self.network.run_blocks("log_prob", {"z": z, **conds}, first_row)["log_prob"]
 
     def cluster(self, stamps, psfs, first_row=0):
         """Cluster membership probabilities ``q(y | stamp)`` of a mixture-prior (MPCC) module.
@@ -468,18 +332,28 @@ class GenerativeGalaxyModel:
             float32 probabilities of the K mixture components (rows sum to 1).
         """
         self._signature("cluster")  # a clear error for modules without one
-        return self._run_blocks("cluster", self._stamp_inputs(stamps, psfs, "cluster"),
+        return self.network.run_blocks("cluster", self._stamp_inputs(stamps, psfs, "cluster"),
                                 first_row)["probabilities"]
 
     def sample_arrays(self, cat, rng=None, batch_size=None, column_map=None,
                       range_policy=None, progress=False, cluster=None, rotate=True):
         """Yield generated stamps as numpy arrays, batch by batch.
 
+        Always on the module's grid, :attr:`stamp_size` pixels on a side.
+        A rotated stamp is the central :attr:`stamp_size` pixels of the
+        profile :meth:`sample` returns (whose grid, :attr:`rotated_stamp_size`
+        pixels on a side, holds the turned square): the light a rotation
+        carries beyond the module's square, about 0.1% of a galaxy's flux on
+        average for the default model (``docs/performance.rst``), is cut here.
+
         Parameters
         ----------
-        cat, rng, batch_size, column_map, range_policy, cluster, rotate
-            As in :meth:`sample`.  A rotated stamp is the rotated profile
-            drawn back on the stamp's grid (``method='no_pixel'``).
+        cat, rng, batch_size, column_map, range_policy, cluster
+            As in :meth:`sample`.
+        rotate : bool or str
+            True or ``"resample"`` (default): each stamp is its rotated
+            profile drawn back on the module's grid (``"exact"`` gives the
+            same arrays here); False: the network's own stamps.
         progress : bool
             Show a tqdm progress bar.
 
@@ -488,58 +362,47 @@ class GenerativeGalaxyModel:
         ndarray [n, stamp_size, stamp_size]
             One batch of unconvolved stamps (flux per pixel, module units).
         """
-        rng = as_deviate(rng)
-        conds = self.conditions(cat, column_map=column_map, range_policy=range_policy)
-        n = len(next(iter(conds.values())))
-        angles = rotation_angles(n, rng) if rotate else None
-        start = 0
-        for images in self._batches(conds, rng, batch_size, progress, cluster):
-            stop = start + len(images)
-            if angles is not None:
-                images = np.stack([self.rotated_stamp(a, t) for a, t in
-                                   zip(images, angles[start:stop])]).astype(np.float32)
-            yield images
-            start = stop
-
-    def rotated_stamp(self, array, angle):
-        """A stamp's profile rotated by ``angle`` (radians, counter-clockwise) and drawn
-        back on the stamp's grid (``method='no_pixel'``, the stamps' convention).
-
-        Parameters
-        ----------
-        array : ndarray [stamp_size, stamp_size]
-        angle : float
-            radians.
-
-        Returns
-        -------
-        ndarray [stamp_size, stamp_size]
-            float64, flux per pixel.
-        """
-        import galsim
-
+        rotation = rotation_mode(rotate)
         s = self.stamp_size
-        return self.profile(array, angle=angle).drawImage(
-            nx=s, ny=s, scale=self.pixel_scale, method="no_pixel", dtype=np.float64).array
+        margin = (self.rotated_stamp_size - s) // 2  # even sizes: the same true centre
+        for _, images, angles, _ in self._blocks(cat, rng, batch_size, column_map,
+                                                 range_policy, progress, cluster):
+            if rotation is None:
+                yield images
+            else:
+                turned = rotate_stamps(images, angles, self.pixel_scale)
+                yield turned[:, margin:margin + s, margin:margin + s]
 
-    def _batches(self, conds, rng, batch_size, progress, cluster=None):
-        """Yield generated stamps for checked condition arrays, ``batch_size`` at a time."""
+    @property
+    def rotated_stamp_size(self):
+        """Side (pixels) of a rotated stamp: the smallest even side >= ``stamp_size * sqrt(2)``
+        (:func:`galsim_deep.engine.rotated_size`), which holds the stamp at any angle."""
+        return rotated_size(self.stamp_size)
+
+    def _blocks(self, cat, rng, batch_size, column_map, range_policy, progress, cluster=None):
+        """Check a catalog and yield ``(conditions, images, angles, seeds)`` per batch of rows.
+
+        Every row's normals and angle come from its object seed (the engine's
+        draws rule), so a row's galaxy does not depend on the batch size.
+        """
         from tqdm import tqdm
 
+        conds = self.conditions(cat, column_map=column_map, range_policy=range_policy)
+        n = len(next(iter(conds.values())))
         batch_size = self.batch_size if batch_size is None else batch_size
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise InputError(f"batch_size must be a positive int, got {batch_size!r}")
-        n = len(next(iter(conds.values())))
         if cluster is not None:
             cluster = self._clusters(cluster, n)
-        rng = as_deviate(rng)
+        seeds = object_seeds(rng, n)
+        normals, angles = galaxy_draws(seeds, self.latent_size)
         with tqdm(total=n, unit="gal", desc="sampling", disable=not progress) as bar:
             for start in range(0, n, batch_size):
                 stop = min(n, start + batch_size)
                 batch = {k: v[start:stop] for k, v in conds.items()}
-                yield self.generate(batch, self.random_normal(stop - start, rng),
-                                    first_row=start,
-                                    cluster=None if cluster is None else cluster[start:stop])
+                images = self.generate(batch, normals[start:stop], first_row=start,
+                                       cluster=None if cluster is None else cluster[start:stop])
+                yield batch, images, angles[start:stop], seeds[start:stop]
                 bar.update(stop - start)
 
     def flux_factors(self, conditions, flux_scaling=None, area=None, exptime=None,
@@ -606,9 +469,15 @@ class GenerativeGalaxyModel:
         cat : astropy Table, numpy structured array, dict of arrays, or DataFrame
             One row per galaxy with a column per condition (:attr:`quantities`);
             extra columns are ignored.
-        rng : galsim.BaseDeviate or int, optional
-            Source of all randomness; the same seed gives identical images
-            whatever ``batch_size``.
+        rng : int, galsim.BaseDeviate or array_like of int, optional
+            Source of all randomness.  Row ``i`` is drawn from its *object
+            seed*: for an int ``S``, the seed GalSim's config gives object
+            ``i`` of a file with ``image.random_seed: S``, so the YAML type
+            draws the same galaxy (and pads with noise, if asked, from
+            ``galsim.BaseDeviate`` of that seed); a deviate gives the same with its next raw
+            value; an array gives one object seed per row
+            (:func:`galsim_deep.engine.object_seeds`).  The same seed gives
+            identical images whatever ``batch_size``.
         batch_size : int, optional
             Galaxies per network evaluation (default: the model's ``batch_size``).
         x_interpolant, k_interpolant, pad_factor, noise_pad_size, noise, gsparams
@@ -631,12 +500,16 @@ class GenerativeGalaxyModel:
             ``n_clusters - 1``) of every galaxy, or one per row.  The same
             ``rng`` gives the same latent draws with or without it, so a
             cluster changes only the morphology family of each galaxy.
-        rotate : bool
-            Rotate each profile by its own uniformly random angle
-            (:func:`rotation_angles`; default), so that the population is
-            isotropic whatever the network learned.  False gives the
-            network's own orientation (reconstructions, tests); the network's
-            draws are the same either way.
+        rotate : bool or {'resample', 'exact'}
+            Rotate each profile by its own uniformly random angle, so that
+            the population is isotropic whatever the network learned.  True
+            or ``"resample"`` (default): the rotated profile is drawn on an
+            axis-aligned grid of :attr:`rotated_stamp_size` pixels, which
+            GalSim draws at the cost of an unrotated one (its accuracy:
+            ``docs/performance.rst``); ``"exact"``: the stamp on a rotated
+            pixel grid, no resampling, about 2.5x the drawing cost; False:
+            the network's own orientation (reconstructions, tests).  The
+            network's draws are the same either way.
 
         Returns
         -------
@@ -645,28 +518,24 @@ class GenerativeGalaxyModel:
             as the training stamps were, in the module's flux units unless
             rescaled.  An empty catalog gives an empty list.
         """
-        rng = as_deviate(rng)
-        conds = self.conditions(cat, column_map=column_map, range_policy=range_policy)
-        n = len(next(iter(conds.values())))
-        angles = rotation_angles(n, rng) if rotate else np.zeros(n)
+        import galsim
+
+
+        rotation = rotation_mode(rotate)
+        options = dict(x_interpolant=x_interpolant, k_interpolant=k_interpolant,
+                       pad_factor=pad_factor, noise_pad_size=noise_pad_size, noise=noise,
+                       gsparams=gsparams, calculate_maxk=calculate_maxk)
         rescale = any(v is not None for v in (flux_scaling, area, exptime, zero_point))
-        profiles, start = [], 0
-        for images in self._batches(conds, rng, batch_size, progress, cluster):
-            stop = start + len(images)
-            if rescale:
-                batch = {k: v[start:stop] for k, v in conds.items()}
-                factors = self.flux_factors(batch, flux_scaling, area, exptime, zero_point,
-                                            images=images)
-                images = images * factors[:, None, None].astype(np.float32)
-            for array, angle in zip(images, angles[start:stop]):
-                profiles.append(self.profile(array, x_interpolant=x_interpolant,
-                                             k_interpolant=k_interpolant,
-                                             pad_factor=pad_factor,
-                                             noise_pad_size=noise_pad_size, noise=noise,
-                                             rng=rng, gsparams=gsparams,
-                                             calculate_maxk=calculate_maxk,
-                                             angle=angle if rotate else None))
-            start = stop
+        profiles = []
+        for batch, images, angles, seeds in self._blocks(cat, rng, batch_size, column_map,
+                                                         range_policy, progress, cluster):
+            factors = (self.flux_factors(batch, flux_scaling, area, exptime, zero_point,
+                                         images=images) if rescale else None)
+            arrays, exact_angles = render_arrays(images, angles, rotation, self.pixel_scale,
+                                                 factors)
+            # noise padding, if any, from the row's own deviate (GalSim's object RNG)
+            profiles += [self.profile(a, angle=t, rng=galsim.BaseDeviate(int(seed)), **options)
+                         for a, t, seed in zip(arrays, exact_angles, seeds)]
         return profiles
 
     def profile(self, array, x_interpolant=None, k_interpolant=None, pad_factor=4,
@@ -680,8 +549,8 @@ class GenerativeGalaxyModel:
 
         Parameters
         ----------
-        array : ndarray [stamp_size, stamp_size]
-            A generated stamp (flux per pixel).
+        array : ndarray [S, S]
+            A generated stamp (flux per pixel), unrotated or rotated.
         x_interpolant, k_interpolant, pad_factor, gsparams
             As ``galsim.InterpolatedImage``.
         noise_pad_size : float
@@ -694,67 +563,44 @@ class GenerativeGalaxyModel:
             False (default): the profile's ``maxk`` is the stamp's band limit,
             the largest value GalSim's own calculation can return for a stamp
             of this size, pixel scale and padding (about pi / pixel_scale, in
-            1/arcsec), computed once per model (:meth:`band_limit`).  GalSim's
+            1/arcsec), computed once per process (:meth:`band_limit`).  GalSim's
             per-image calculation (True) costs an extra FFT of the padded stamp
             (~0.3 ms per galaxy) and can only lower ``maxk``; it changes nothing
             once the profile is convolved with any PSF whose ``maxk`` is lower,
             as every ground-based or HST PSF's is (see ``docs/performance.rst``).
         angle : float, optional
-            Rotate the profile by this angle (radians, counter-clockwise) about
-            its centre: the stamp is given a rotated pixel grid (a
-            ``galsim.JacobianWCS``), which is exact (no resampling); the
-            profile's ``image`` is then the stamp with that WCS.
+            Rotate the profile exactly by this angle (radians,
+            counter-clockwise) about its centre: the stamp is given a rotated
+            pixel grid (a ``galsim.JacobianWCS``, no resampling).
 
         Returns
         -------
         galsim.InterpolatedImage
         """
-        import galsim
+        maxk = None if calculate_maxk else self.band_limit(
+            x_interpolant, k_interpolant, pad_factor, gsparams, stamp_size=len(array))
+        return stamp_profile(array, self.pixel_scale, angle=angle, x_interpolant=x_interpolant,
+                             k_interpolant=k_interpolant, pad_factor=pad_factor,
+                             noise_pad_size=noise_pad_size, noise=noise, rng=rng,
+                             gsparams=gsparams, maxk=maxk)
 
-        if angle is None:
-            wcs = galsim.PixelScale(self.pixel_scale)
-        else:
-            # A rotated pixel grid: the InterpolatedImage of the stamp, rotated exactly
-            # (no resampling), and still a galsim.InterpolatedImage.
-            c, s = np.cos(angle) * self.pixel_scale, np.sin(angle) * self.pixel_scale
-            wcs = galsim.JacobianWCS(c, -s, s, c)
-        image = galsim.Image(np.ascontiguousarray(array, dtype=np.float64), wcs=wcs)
-        kwargs = {}
-        if noise_pad_size:
-            kwargs.update(noise_pad=noise, noise_pad_size=noise_pad_size, rng=rng)
-        if not calculate_maxk:
-            kwargs["_force_maxk"] = self.band_limit(x_interpolant, k_interpolant, pad_factor,
-                                                    gsparams)
-        return galsim.InterpolatedImage(image, x_interpolant=x_interpolant,
-                                        k_interpolant=k_interpolant, pad_factor=pad_factor,
-                                        use_true_center=True, gsparams=gsparams, **kwargs)
-
-    def band_limit(self, x_interpolant=None, k_interpolant=None, pad_factor=4, gsparams=None):
+    def band_limit(self, x_interpolant=None, k_interpolant=None, pad_factor=4, gsparams=None,
+                   stamp_size=None):
         """Return the largest ``maxk`` GalSim computes for a stamp of this model, in 1/arcsec.
 
-        That is the ``maxk`` of the ``galsim.InterpolatedImage`` of a single
-        bright pixel (a flat Fourier transform, non-zero up to the edge of the
-        padded stamp's Fourier grid): about ``pi / pixel_scale``.  No generated
-        stamp can need more.  Computed once per model and set of options.
+        See :func:`galsim_deep.engine.band_limit`: about ``pi / pixel_scale``.
 
         Parameters
         ----------
         x_interpolant, k_interpolant, pad_factor, gsparams
             As in :meth:`profile`.
+        stamp_size : int, optional
+            Side of the stamp (default :attr:`stamp_size`; a rotated stamp's
+            is :attr:`rotated_stamp_size`).
 
         Returns
         -------
         float
         """
-        import galsim
-
-        key = (repr(x_interpolant), repr(k_interpolant), float(pad_factor), repr(gsparams))
-        cache = self.__dict__.setdefault("_band_limits", {})
-        if key not in cache:
-            size = self.stamp_size
-            delta = galsim.Image(size, size, scale=self.pixel_scale, dtype=np.float64)
-            delta.array[size // 2, size // 2] = 1.0
-            cache[key] = galsim.InterpolatedImage(
-                delta, x_interpolant=x_interpolant, k_interpolant=k_interpolant,
-                pad_factor=pad_factor, use_true_center=True, gsparams=gsparams).maxk
-        return cache[key]
+        return band_limit(self.stamp_size if stamp_size is None else stamp_size,
+                          self.pixel_scale, x_interpolant, k_interpolant, pad_factor, gsparams)

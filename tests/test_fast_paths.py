@@ -1,5 +1,4 @@
-"""The fast paths of sampling: per-value normals, the stamp's band limit as maxk, process
-thread settings.  Each keeps the images of the slower path."""
+"""The fast paths of sampling: the stamp's band limit as maxk, process thread settings.  Each keeps the images of the slower path."""
 import galsim
 import numpy as np
 import pytest
@@ -18,30 +17,18 @@ def _cat(n, seed=0):
             "zphot": rng.uniform(0.2, 2.0, n)}
 
 
-def test_normals_drawn_one_by_one_equal_galsim_generate(model):
-    per = model.latent_size + model.latent_size % 2
-    small, large = 1000, 3000  # 6000 values (per-value loop) and 18000 (generate)
-    assert small * per <= 8192 < large * per
-    a = model.random_normal(small, 5)
-    b = model.random_normal(large, 5)
-    np.testing.assert_array_equal(a, b[:small])
-    # and the deviate ends where GalSim's generate() leaves it
-    rng = galsim.BaseDeviate(9)
-    model.random_normal(small, rng)
-    ref = galsim.BaseDeviate(9)
-    galsim.GaussianDeviate(ref).generate(np.empty(small * per))
-    assert galsim.UniformDeviate(rng)() == galsim.UniformDeviate(ref)()
-
-
 def test_band_limit_bounds_galsims_maxk(model):
     limit = model.band_limit()
     assert np.pi / model.pixel_scale <= limit < 1.03 * np.pi / model.pixel_scale
     assert model.band_limit() is limit  # computed once: the cached value itself
     for gal in model.sample(_cat(12), rng=3, calculate_maxk=True):
         assert gal.maxk <= limit * (1 + 1e-12)
-    (fast,) = model.sample(_cat(1), rng=3)
+    (fast,) = model.sample(_cat(1), rng=3, rotate=False)
     (slow,) = model.sample(_cat(1), rng=3, calculate_maxk=True, rotate=False)
     assert fast.maxk == limit
+    (turned,) = model.sample(_cat(1), rng=3)  # a rotated stamp: the band limit of its grid
+    assert turned.maxk == model.band_limit(stamp_size=model.rotated_stamp_size)
+    assert np.pi / model.pixel_scale <= turned.maxk < 1.03 * np.pi / model.pixel_scale
     ref = galsim.InterpolatedImage(galsim.Image(slow.image.array, scale=model.pixel_scale))
     assert slow.maxk == ref.maxk  # calculate_maxk=True is GalSim's own calculation
 
@@ -61,8 +48,11 @@ def test_band_limit_leaves_convolved_images_unchanged(model):
 
 
 def test_band_limit_cached_per_option_set(tiny_module_path, monkeypatch):
-    """One GalSim calculation per model and set of options, however often it is asked."""
-    fresh = GenerativeGalaxyModel(str(tiny_module_path))  # nothing cached yet
+    """One GalSim calculation per process and set of options, however often it is asked."""
+    from galsim_deep.engine import render
+
+    monkeypatch.setattr(render, "_BAND_LIMITS", {})  # nothing cached yet
+    fresh = GenerativeGalaxyModel(str(tiny_module_path))
     computed = []
     interpolated_image = galsim.InterpolatedImage
 
@@ -92,7 +82,8 @@ def test_config_option_calculate_maxk(gaussian_module_path, calculate):
     galsim.config.SetupConfigObjNum(base, 0)
     galsim.config.SetupConfigRNG(base, seed_offset=1)
     gal, _ = galsim.config.BuildGSObject(base, "gal")
-    limit = GenerativeGalaxyModel(gaussian_module_path).band_limit()
+    model = GenerativeGalaxyModel(gaussian_module_path)
+    limit = model.band_limit(stamp_size=model.rotated_stamp_size)  # rotated by default
     assert (gal.maxk < 0.5 * limit) if calculate else (gal.maxk == limit)
 
 

@@ -117,8 +117,24 @@ def test_truncated_archive_is_rejected_and_nothing_installed(server, archive, mo
     assert not [p for p in hub.cache_dir().iterdir() if p.is_dir()]
     # A truncated archive without an index entry (no size to compare) fails at unpacking.
     (server.root / "cut.tar.gz").write_bytes(data[: len(data) // 2])
-    with pytest.raises(hub.HubError, match="truncated or corrupt"):
+    with pytest.raises(hub.HubError, match="truncated or corrupt") as info:
         hub.resolve(f"{server.url}/cut.tar.gz")
+    # named by the URL the user gave, not the cache's temporary copy, and what to do
+    message = str(info.value)
+    assert message.startswith(f"{server.url}/cut.tar.gz is not a readable")
+    assert ".tmp" not in message and "galsim-deep hub verify" in message
+
+
+def test_corrupt_local_archive_is_named_by_its_path(tmp_path):
+    bad = tmp_path / "my-module.tar.gz"
+    bad.write_bytes(b"not an archive at all")
+    with pytest.raises(hub.HubError) as info:
+        hub.resolve(str(bad))
+    message = str(info.value)
+    assert message.startswith(f"{bad} is not a readable .tar.gz module archive")
+    assert "truncated or corrupt" in message and "replace it" in message
+    assert ".tmp" not in message and str(hub.cache_dir()) not in message
+    assert not [p for p in hub.cache_dir().iterdir() if p.is_dir()]  # nothing installed
 
 
 def test_wrong_checksum_is_rejected(server, archive, monkeypatch):

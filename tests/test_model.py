@@ -156,33 +156,37 @@ def test_images_non_negative_and_sized(model):
     assert arrays.min() >= 0
 
 
-def test_rotation_is_exact_uniform_and_leaves_the_network_draw(model):
-    """Rotated profiles are the network's own profiles turned by angles uniform in [0, 2 pi)
-    drawn from the rng's state: the same draws, the same angles whatever the batch size."""
-    from galsim_deep.model import rotation_angles
+def test_rotation_resamples_the_exact_rotation_and_leaves_the_network_draw(model):
+    """Rotated profiles are the network's own profiles turned by the engine's angles:
+    ``"exact"`` on a rotated pixel grid, the default resampled on an axis-aligned grid
+    that holds the turned stamp; the same draws whatever the batch size."""
+    from galsim_deep.engine import galaxy_draws, object_seeds
 
     cat = _cat(40)
     plain = model.sample(cat, rng=7, rotate=False)
+    exact = model.sample(cat, rng=7, rotate="exact")
     turned = model.sample(cat, rng=7)
-    angles = rotation_angles(40, galsim.BaseDeviate(7))
+    angles = galaxy_draws(object_seeds(7, 40), model.latent_size)[1]
     assert np.all((angles >= 0) & (angles < 2 * np.pi))
-    np.testing.assert_array_equal(rotation_angles(40, galsim.BaseDeviate(7)), angles)
-    assert not np.allclose(angles, rotation_angles(40, galsim.BaseDeviate(8)))
-    for a, b, theta in zip(plain, turned, angles):
-        assert isinstance(b, galsim.InterpolatedImage)
-        np.testing.assert_array_equal(a.image.array, b.image.array)  # one network draw
+    side = model.rotated_stamp_size
+    assert side == 46  # the smallest even side >= 32 sqrt(2)
+    for a, e, b, theta in zip(plain, exact, turned, angles):
+        assert isinstance(b, galsim.InterpolatedImage) and b.image.array.shape == (side, side)
+        np.testing.assert_array_equal(a.image.array, e.image.array)  # one network draw
         want = a.rotate(theta * galsim.radians).drawImage(nx=24, ny=24, scale=0.04).array
-        np.testing.assert_allclose(b.drawImage(nx=24, ny=24, scale=0.04).array, want,
+        np.testing.assert_allclose(e.drawImage(nx=24, ny=24, scale=0.04).array, want,
                                    rtol=1e-5, atol=1e-6 * want.max())
+        assert b.flux == pytest.approx(a.flux, rel=1e-5)  # resampled, the flux is kept
     again = model.sample(cat, rng=7, batch_size=3)
     for a, b in zip(turned, again):
-        np.testing.assert_array_equal(a.drawImage(nx=16, ny=16, scale=0.05).array,
-                                      b.drawImage(nx=16, ny=16, scale=0.05).array)
-    # sample_arrays draws the rotated profile back on the stamp's grid: flux kept.
-    rotated = np.concatenate(list(model.sample_arrays(cat, rng=7)))
-    unrotated = np.concatenate(list(model.sample_arrays(cat, rng=7, rotate=False)))
-    np.testing.assert_allclose(rotated.sum(axis=(1, 2)), unrotated.sum(axis=(1, 2)), rtol=0.02)
-    assert not np.allclose(rotated, unrotated)
+        np.testing.assert_array_equal(a.image.array, b.image.array)
+    # sample_arrays gives the profiles' central pixels, on the module's grid
+    rotated = np.concatenate(list(model.sample_arrays(cat, rng=7, batch_size=5)))
+    assert rotated.shape == (40, 32, 32)
+    for a, b in zip(rotated, turned):
+        np.testing.assert_array_equal(a, b.image.array[7:39, 7:39])
+    with pytest.raises(ValueError, match="rotate must be"):
+        model.sample(cat, rng=7, rotate="fast")
 
 
 def test_symmetric_profile_comes_back_centred(gaussian_module_path):
@@ -224,8 +228,10 @@ def test_interpolated_image_options_pass_through(model):
 
 
 def test_pickle_round_trip_reloads_lazily(model):
-    clone = pickle.loads(pickle.dumps(model))
-    assert clone._loaded is None
+    model.sample(_cat(), rng=9)  # the graph is loaded in this process...
+    state = pickle.dumps(model)
+    assert len(state) < 20_000  # ...but not pickled: a copy reloads it from module_dir
+    clone = pickle.loads(state)
     a = clone.sample(_cat(), rng=9)
     b = model.sample(_cat(), rng=9)
     np.testing.assert_array_equal(a[2].image.array, b[2].image.array)

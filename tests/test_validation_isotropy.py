@@ -3,7 +3,7 @@ import galsim
 import numpy as np
 import pytest
 
-from galsim_deep.model import rotation_angles
+from galsim_deep.engine import galaxy_draws, object_seeds
 from galsim_deep.validation import isotropy as iso
 
 S, SCALE = 32, 0.03
@@ -18,7 +18,7 @@ def _population(n, seed=0):
 
 def test_rotated_copies_are_isotropic_and_the_originals_are_not():
     gals = _population(300)
-    angles = rotation_angles(len(gals), galsim.BaseDeviate(11))
+    angles = galaxy_draws(object_seeds(11, len(gals)), 1)[1]
     rotated = [g.rotate(t * galsim.radians) for g, t in zip(gals, angles)]
     conds = {"mag_auto": np.linspace(20, 24, len(gals))}
     rot = iso.isotropy_summary(iso.profile_shapes(rotated, S, SCALE), conds)

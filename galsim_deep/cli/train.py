@@ -9,6 +9,8 @@
   trained encoder (any family);
 * ``galsim-deep train export RECIPE --out DIR`` - the trained model and flow as
   a hub module (+ ``.tar.gz``);
+* ``galsim-deep train distill TEACHER --out RUN`` - a Flow-VAE module's
+  decoder distilled into a narrower one (``--export DIR`` writes the module);
 * ``galsim-deep train classifier --dataset D --out R`` - the supervised
   classifier that bounds a clustering accuracy.
 
@@ -84,6 +86,36 @@ def register(subparsers):
                    help="also write OUT.tar.gz and print its sha256 and size")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.set_defaults(func=_export)
+
+    p = sub.add_parser(
+        "distill", help="distil a Flow-VAE module's decoder into a narrower, cheaper one",
+        description="Train a student decoder (fewer channels) to draw what a Flow-VAE "
+                    "module's decoder draws, on the codes its latent flow gives its own "
+                    "population; then, with --export, write a module with the student "
+                    "decoder and the teacher's encoder and flow. Checkpoints go to --out; "
+                    "running the same command again resumes from the latest one.")
+    p.add_argument("teacher", help="the Flow-VAE module: hub:NAME[@VERSION], a module "
+                                   "directory, archive or URL")
+    p.add_argument("--out", required=True, help="the run's folder (checkpoints, run log)")
+    p.add_argument("--teacher-recipe", default=None,
+                   help="the teacher's recipe (default: the shipped recipe its metadata names)")
+    p.add_argument("--base-depth", type=int, default=8,
+                   help="the student's channels at full resolution (default 8)")
+    p.add_argument("--max-depth", type=int, default=32,
+                   help="the student's largest channel count (default 32)")
+    p.add_argument("--steps", type=int, default=20000, help="training steps (default 20000)")
+    p.add_argument("--batch-size", type=int, default=64, help="galaxies per step (default 64)")
+    p.add_argument("--learning-rate", type=float, default=1e-3,
+                   help="Adam's initial learning rate, cosine-decayed to 0 (default 0.001)")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--export", default=None, metavar="MODULE_DIR",
+                   help="after the last step, write the distilled module here")
+    p.add_argument("--name", default=None, help="the distilled module's name (default: the "
+                                                "teacher's, with -distilled)")
+    p.add_argument("--version", default=None,
+                   help="the distilled module's version (default: the teacher's)")
+    _add_run_args(p)
+    p.set_defaults(func=_distill)
 
     p = sub.add_parser(
         "classifier", help="supervised ceiling for a clustering accuracy on a mock dataset",
@@ -184,6 +216,29 @@ def _export(args):
                      size=archive["size"])
     print(f"exported {meta['name']} {meta['version']} to {out}")
     print(json.dumps(entry, indent=2))
+    return 0
+
+
+def _distill(args):
+    from ..hub import resolve
+    from ..module_format import read_metadata
+    from ..training.distill import distill_decoder, export_distilled
+
+    log = distill_decoder(args.teacher, args.out, base_depth=args.base_depth,
+                          max_depth=args.max_depth, steps=args.steps,
+                          batch_size=args.batch_size, learning_rate=args.learning_rate,
+                          seed=args.seed, teacher_recipe=args.teacher_recipe,
+                          progress=not args.quiet, stop_at=args.stop_at)
+    _print_run("student decoder", log)
+    m = log["metrics"]
+    print(f"held-out relative error {m['test_relative_error']:.4f}; student / teacher flux "
+          f"{m['test_flux_ratio']:.4f} +- {m['test_flux_ratio_std']:.4f}")
+    if args.export and log["steps"] >= args.steps:
+        teacher = read_metadata(resolve(args.teacher))
+        out = export_distilled(args.out, args.export,
+                               args.name or f"{teacher['name']}-distilled",
+                               args.version or teacher["version"])
+        print(f"exported the distilled module to {out}")
     return 0
 
 

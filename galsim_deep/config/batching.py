@@ -24,6 +24,7 @@ from galsim.errors import GalSimConfigError
 
 from .. import parallel
 from ..catalog import OutOfRangeWarning
+from ..engine import galaxy_draws
 from ..model import GenerativeGalaxyModel
 
 __all__ = ["TASKS_PER_IMAGE", "group_size", "start_image", "current_group"]
@@ -146,12 +147,15 @@ def _stamp_prelude(base, logger):
 
 
 def _evaluate_object(config, base, model, obj_num, req, opt, ignore, logger=None):
-    """Evaluate one object's fields and random normals, as its own build would.
+    """Evaluate one object's fields, and its normals and angle, as its own build would.
 
-    The object's RNG makes, in order, the draws of its stamp before the galaxy
-    (:func:`_stamp_prelude`), its condition fields, its normals and its
-    rotation; its state after them is kept (``rng_state``), so that the
-    object's build continues from there (``shear``, noise padding...).
+    The object's RNG makes the draws of its stamp before the galaxy
+    (:func:`_stamp_prelude`), then those of its condition fields; its state
+    after them is kept (``rng_state``), so that the object's build continues
+    from there (``shear``, noise padding...).  The normals and the rotation
+    come from the object's seed by the engine's draws rule
+    (:mod:`galsim_deep.engine.draws`), on a stream of their own: the same
+    numbers as the API's row ``obj_num`` for ``rng=random_seed``.
     """
     saved = {k: base[k] for k in _STATE_KEYS if k in base}
     try:
@@ -159,17 +163,18 @@ def _evaluate_object(config, base, model, obj_num, req, opt, ignore, logger=None
         _stamp_prelude(base, LoggerWrapper(logger))
         values, _ = GetAllParams(config, base, req=req, opt=opt, ignore=ignore)
         rng = GetRNG(config, base)
-        normals = model.random_normal(1, rng)[0]
-        if values.get("rotate", True):
-            # After the normals, from the object's own RNG: the network draw is the same
-            # with or without rotation.
-            values["rotation"] = 2.0 * np.pi * galsim.UniformDeviate(rng)()
         values["rng_state"] = rng.serialize()
+        # Without image.random_seed GalSim seeds each object from the system's entropy
+        # (base['seed'] is 0): the galaxy takes a seed from that RNG, as irreproducible.
+        seed = base.get("seed") if "random_seed" in base.get("image", {}) else None
+        seed = int(seed) if seed is not None else galsim.BaseDeviate(rng).raw()
+        normals, angles = galaxy_draws([seed], model.latent_size)
+        values["rotation"] = float(angles[0])
     finally:
         for key in _STATE_KEYS:
             base.pop(key, None)
         base.update(saved)
-    return values, normals
+    return values, normals[0]
 
 
 def _report_range_warnings(caught, group):

@@ -18,6 +18,7 @@ import galsim
 from galsim.config import GetInputObj, GetRNG, RegisterObjectType
 
 from .. import parallel
+from ..engine import render_arrays, rotation_mode
 from . import batching
 
 __all__ = ["BuildGenerativeModelGalaxy"]
@@ -57,8 +58,10 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
     mag) are optional; so is ``cluster`` (int) for mixture-prior (MPCC) modules,
     the cluster every object is drawn from (see `GenerativeGalaxyModel.sample`),
     and ``rotate`` (bool, default true): each galaxy is rotated by a uniformly
-    random angle drawn from its own RNG after its normals, so the population
-    is isotropic (false: the network's own orientation).
+    random angle drawn from its object seed after its normals (the engine's
+    draws rule, :mod:`galsim_deep.engine.draws`), so the population is
+    isotropic (false: the network's own orientation).  The rotation
+    resamples, as the API's default (:meth:`GenerativeGalaxyModel.sample`).
 
     Returns
     -------
@@ -82,24 +85,25 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
         if isinstance(config.get(q), dict):
             config[q]["current"] = (float(conditions[q][0]), False, float, obj_num, "obj_num")
 
-    image = group["images"][i]
+    images = group["images"][i:i + 1]
     kwargs = dict(group["options"][i])
     kwargs.pop("cluster", None)  # used when the group was generated
-    kwargs.pop("rotate", None)
-    angle = kwargs.pop("rotation", None)
-    # The object's RNG continues after the draws of its fields, normals and rotation, as
-    # if they had been made here (for shear, noise padding... drawn after the galaxy).
+    rotation = rotation_mode(kwargs.pop("rotate", True))
+    angles = [kwargs.pop("rotation")]
+    # The object's RNG continues after the draws of its fields, as if they had been made
+    # here (for shear, noise padding... drawn after the galaxy).
     GetRNG(config, base).reset(galsim.BaseDeviate(kwargs.pop("rng_state")))
     flux_kwargs = {k: kwargs.pop(k) for k in _FLUX_OPTIONS if k in kwargs}
-    if flux_kwargs:
-        image = image * float(model.flux_factors(conditions, images=image[None],
-                                                 **flux_kwargs)[0])
+    factors = model.flux_factors(conditions, images=images, **flux_kwargs) if flux_kwargs \
+        else None
+    # The API's rendering: rotate, then scale (galsim_deep.engine.render_arrays).
+    arrays, exact_angles = render_arrays(images, angles, rotation, model.pixel_scale, factors)
     gsp = galsim.GSParams(**gsparams) if gsparams else None
     noise_pad_size = kwargs.pop("noise_pad_size", 0)
     noise = kwargs.pop("noise_pad", None)  # pixel variance of the padding noise
     rng = GetRNG(config, base) if noise_pad_size else None
-    profile = model.profile(image, gsparams=gsp, noise_pad_size=noise_pad_size,
-                            noise=noise, rng=rng, angle=angle, **kwargs)
+    profile = model.profile(arrays[0], gsparams=gsp, noise_pad_size=noise_pad_size,
+                            noise=noise, rng=rng, angle=exact_angles[0], **kwargs)
     return profile, False
 
 

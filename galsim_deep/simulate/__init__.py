@@ -33,12 +33,12 @@ from ..hub import DEFAULT_MODEL  # noqa: F401  (the default of SimulationSetting
 from ..model import GenerativeGalaxyModel
 from ..parallel import cpu_count
 from .mosaic import write_mosaic, write_preview
-from .plan import (SimulationSettings, Tile, _neighbours, galaxy_seeds, mock_catalog,
-                   plan_simulation, read_catalog, tile_seed)
+from .plan import (SimulationSettings, Tile, _neighbours, mock_catalog, plan_simulation,
+                   read_catalog, tile_seed)
 from .render import _stamps_task, _tile_task, assemble_tile, render_stamps, worker_model
 
 __all__ = ["SimulationSettings", "Tile", "read_catalog", "plan_simulation", "simulate",
-           "render_stamps", "assemble_tile", "write_mosaic", "galaxy_seeds", "tile_seed",
+           "render_stamps", "assemble_tile", "write_mosaic", "tile_seed",
            "worker_model", "SamplerPlugin", "mock_catalog", "write_preview"]
 
 #: Manifest of a run in its output folder.

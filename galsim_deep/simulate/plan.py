@@ -3,9 +3,11 @@
 Everything decided before any galaxy is drawn: what to render
 (:class:`SimulationSettings`), the catalog (:func:`read_catalog`, or
 :func:`mock_catalog`), each field's WCS and its cut into tiles, every galaxy
-given to the tile holding its centre (:func:`plan_simulation`), and the seeds
-that make the images independent of how the work is split
-(:func:`galaxy_seeds`, :func:`tile_seed`).
+given to the tile holding its centre (:func:`plan_simulation`), and the sky
+noise's seeds (:func:`tile_seed`).  A galaxy's own draws come from its
+catalog row by the sampling engine's rule (:mod:`galsim_deep.engine.draws`):
+catalog row ``r`` is the API's row ``r`` for ``rng=seed``, however the work is
+split.
 """
 import zlib
 from dataclasses import asdict, dataclass
@@ -18,7 +20,7 @@ from astropy.table import Table
 from ..errors import InputError, MissingInputError
 from ..hub import DEFAULT_MODEL
 
-__all__ = ["SimulationSettings", "Tile", "read_catalog", "plan_simulation", "galaxy_seeds",
+__all__ = ["SimulationSettings", "Tile", "read_catalog", "plan_simulation",
            "tile_seed", "mock_catalog"]
 
 _POSITION_COLUMNS = (("x", "y"), ("ra", "dec"))
@@ -188,25 +190,6 @@ def _position_columns(table, source="catalog"):
             return pair, [names[p] for p in pair]
     raise InputError(f"{source} has no position columns: it needs x and y (field pixels) or ra "
                      f"and dec (degrees); its columns are {list(table.colnames)}")
-
-
-def galaxy_seeds(seed, rows):
-    """Seed of each galaxy: a hash of the run's ``seed`` and the galaxy's catalog row.
-
-    Parameters
-    ----------
-    seed : int
-        The run's seed.
-    rows : array of int
-        Catalog rows.
-
-    Returns
-    -------
-    ndarray of int64
-        Seeds in [1, 2**31), independent of how the catalog is split.
-    """
-    states = [np.random.SeedSequence([int(seed), int(r)]).generate_state(1)[0] for r in rows]
-    return (np.asarray(states, dtype=np.int64) % (2 ** 31 - 1)) + 1
 
 
 def _field_wcs(settings, ra=None, dec=None):

@@ -22,8 +22,9 @@ import galsim
 import numpy as np
 
 from .._io import atomic_path
-from ..model import GenerativeGalaxyModel, as_deviate
-from .plan import SimulationSettings, _settings_args, galaxy_seeds, tile_seed
+from ..engine import galaxy_draws, object_seeds, render_arrays
+from ..model import GenerativeGalaxyModel
+from .plan import SimulationSettings, _settings_args, tile_seed
 
 __all__ = ["worker_model", "render_stamps", "assemble_tile"]
 
@@ -82,13 +83,9 @@ def render_stamps(model, galaxies, settings, wcs):
     if n == 0:
         return out
     conds = {q: np.asarray(v, dtype=np.float32) for q, v in galaxies["conditions"].items()}
-    normals, angles = [], np.zeros(n)
-    for k, s in enumerate(galaxy_seeds(settings.seed, rows)):
-        rng = as_deviate(int(s))
-        normals.append(model.random_normal(1, rng))
-        if settings.rotate:  # after the normals: the network draw does not depend on it
-            angles[k] = 2.0 * np.pi * galsim.UniformDeviate(rng)()
-    normals = np.concatenate(normals)
+    # Catalog row r is object r of the API's rng=seed (the engine's draws rule).
+    seeds = object_seeds(settings.seed, n, rows=rows)
+    normals, angles = galaxy_draws(seeds, model.latent_size)
     psf = galsim.Kolmogorov(fwhm=settings.psf_fwhm)
     batch = int(settings.batch_size)
     for start in range(0, n, batch):
@@ -96,9 +93,11 @@ def render_stamps(model, galaxies, settings, wcs):
         part = {q: v[start:stop] for q, v in conds.items()}
         images = model.generate(part, normals[start:stop], first_row=start)
         factors = model.flux_factors(part, zero_point=settings.zero_point, images=images)
+        arrays, _ = render_arrays(images, angles[start:stop],
+                                  "resample" if settings.rotate else None, model.pixel_scale,
+                                  factors)
         for k in range(start, stop):
-            gal = model.profile(images[k - start] * np.float32(factors[k - start]),
-                                angle=angles[k] if settings.rotate else None)
+            gal = model.profile(arrays[k - start])
             x, y = float(galaxies["x"][k]), float(galaxies["y"][k])
             center = galsim.PositionI(int(np.floor(x + 0.5)), int(np.floor(y + 0.5)))
             stamp = galsim.Convolve(gal, psf).drawImage(

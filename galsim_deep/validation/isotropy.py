@@ -11,7 +11,7 @@ distortion ``e = (Q11 - Q22, 2 Q12) / (Q11 + Q22)`` and the reduced shear
 ``g`` of the best-fitting elliptical Gaussian.  It does so twice on the same
 network draws: **rotated**, as :meth:`galsim_deep.GenerativeGalaxyModel.sample`
 returns galaxies by default (each profile rotated by its own uniformly
-random angle, :func:`galsim_deep.model.rotation_angles`), and **unrotated**
+random angle, the sampling engine's, :mod:`galsim_deep.engine`), and **unrotated**
 (``rotate=False``: the network's own orientations).
 
 :func:`isotropy_summary` gives the mean of ``e1, e2, g1, g2`` with its
@@ -28,6 +28,7 @@ import math
 
 import numpy as np
 
+from ..engine import galaxy_draws, object_seeds, rotate_stamps
 from ..errors import InputError
 from ..reporting import format_number, new_figure, save_figure
 
@@ -240,7 +241,7 @@ def _model_chunk(task):
     model, arrays, angles, psf_fwhm = task
     size, scale = model.stamp_size, model.pixel_scale
     unrotated = _shapes_chunk(([model.profile(a) for a in arrays], size, scale, psf_fwhm))
-    rotated = _shapes_chunk(([model.profile(a, angle=t) for a, t in zip(arrays, angles)],
+    rotated = _shapes_chunk(([model.profile(a) for a in rotate_stamps(arrays, angles, scale)],
                              size, scale, psf_fwhm))
     return {"unrotated": unrotated, "rotated": rotated, "e1": unrotated["e1"]}
 
@@ -253,8 +254,8 @@ def model_shapes(model, conditions, seed, psf_fwhm=ROUND_PSF_FWHM, batch_size=No
     (:meth:`~galsim_deep.GenerativeGalaxyModel.sample_arrays` with
     ``rotate=False``); the rotated one gives each profile the angle
     :meth:`~galsim_deep.GenerativeGalaxyModel.sample` would
-    (:func:`galsim_deep.model.rotation_angles`, exact rotation of the
-    ``InterpolatedImage``), so it is what a user's galaxies are.
+    (the engine's draws rule and resampled rotation, :mod:`galsim_deep.engine`), so
+    it is what a user's galaxies are.
 
     Parameters
     ----------
@@ -262,8 +263,8 @@ def model_shapes(model, conditions, seed, psf_fwhm=ROUND_PSF_FWHM, batch_size=No
     conditions : dict of str -> ndarray [N]
         One row per galaxy (the module's conditioning columns).
     seed : int
-        Seed of the latent draws (``galsim.BaseDeviate`` of
-        :func:`galsim_deep.validation.samples.model_seed` of ``[seed, 0x150]``).
+        Seed of the latent draws: the galaxies are rows ``0 .. N-1`` of
+        ``model.sample(conditions, rng=S)``, ``S`` derived from ``[seed, 0x150]``.
     psf_fwhm : float
         Round Gaussian PSF, arcsec.
     batch_size : int, optional
@@ -279,12 +280,10 @@ def model_shapes(model, conditions, seed, psf_fwhm=ROUND_PSF_FWHM, batch_size=No
     """
     from tqdm.auto import tqdm
 
-    from ..model import as_deviate, rotation_angles
-
     n = len(next(iter(conditions.values())))
     state = np.random.SeedSequence([int(seed), 0x150]).generate_state(1, dtype=np.uint32)[0]
-    rng = as_deviate(1 + int(state) % (2 ** 31 - 1))
-    angles = rotation_angles(n, rng)
+    rng = object_seeds(1 + int(state) % (2 ** 31 - 1), n)
+    angles = galaxy_draws(rng, model.latent_size)[1]
     cat = {q: conditions[q] for q in model.quantities}
     parts, futures, start = [], [], 0
     with tqdm(total=n, desc="isotropy: generated shapes", unit="gal",

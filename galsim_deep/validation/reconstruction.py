@@ -405,7 +405,7 @@ def reconstruction_report(model, dataset, split="test", n=None, progress=False, 
     psfs = arrays["psf"].astype(np.float32)
     var = np.asarray(arrays["noise_variance"], np.float64)
     mean, _ = model.encode(stamps, psfs)
-    recon = model._run_blocks("decode", {"z": mean})["image"].astype(np.float64)
+    recon = model.network.run_blocks("decode", {"z": mean})["image"].astype(np.float64)
     size, scale = model.stamp_size, model.pixel_scale
     true_sersic = np.stack([
         sersic_from_parametric(row).drawImage(nx=size, ny=size, scale=scale,

@@ -17,8 +17,9 @@ noise power spectrum (Lanusse et al. 2020, section 4.4):
 ``generated``
     A model sample conditioned on the galaxy's own conditioning columns, as
     :meth:`galsim_deep.GenerativeGalaxyModel.sample` gives it: rotated by its
-    own uniformly random angle (:func:`galsim_deep.model.rotation_angles`;
-    ``rotate=False``: the network's own orientation), convolved with the PSF,
+    own uniformly random angle (the sampling engine's draws and resampled
+    rotation, :mod:`galsim_deep.engine`; ``rotate=False``: the network's own
+    orientation), convolved with the PSF,
     plus noise.
 ``twin`` (datasets with a ``truth`` field: the mock sources)
     A *reference*, what a conditional generator that draws real galaxies
@@ -48,10 +49,8 @@ correlation on the stamp), so correlated noise (COSMOS) is matched as well as
 white noise; the noise already in the real stamps is left as it is.  Every
 draw is seeded: the galaxy of example index ``j`` in the dataset gets the
 noise of ``numpy.random.default_rng([seed, j, k])`` (``k`` = 1 parametric, 2
-generated, 3 twin), and the ``i``-th selected galaxy the ``i``-th latent numbers of
-``galsim.BaseDeviate(model_seed(seed))`` and the ``i``-th angle of
-:func:`galsim_deep.model.rotation_angles` for that deviate (as ``model.sample``
-would), so a run is reproducible and its stamps do not depend on the batch
+generated, 3 twin), and the ``i``-th selected galaxy the latent numbers and the
+angle of row ``i`` of ``model.sample(..., rng=model_seed(seed))``, so a run is reproducible and its stamps do not depend on the batch
 size or the number of worker processes.
 
 Length: the four samples of a report (real, parametric, twin, generated) must be drawn
@@ -472,7 +471,7 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
     ValidationSamples
     """
     from ..datasets.reader import StampDataset
-    from ..model import as_deviate, rotation_angles
+    from ..engine import galaxy_draws, object_seeds, rotate_stamps
 
     if twin_rendering not in TWIN_RENDERINGS:
         raise InputError(f"twin_rendering must be one of {TWIN_RENDERINGS}, got "
@@ -534,16 +533,18 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
     # that only one batch of InterpolatedImage profiles is alive at a time.  The network's
     # own (unrotated) stamps are kept for the clean-profile measures.
     cat = {q: conditions[q] for q in model.quantities}
-    rng = as_deviate(model_seed(seed))
-    angles = rotation_angles(count, rng) if rotate else None
+    seeds = object_seeds(model_seed(seed), count)
+    angles = galaxy_draws(seeds, model.latent_size)[1]
     gen = np.empty((count, size, size))
     native = np.empty((count, model.stamp_size, model.stamp_size), np.float32)
     i = 0
-    for images in model.sample_arrays(cat, rng=rng, batch_size=batch_size, progress=progress,
+    for images in model.sample_arrays(cat, rng=seeds, batch_size=batch_size, progress=progress,
                                       rotate=False):
-        for array in images:
+        rotated = rotate_stamps(images, angles[i:i + len(images)], model.pixel_scale) \
+            if rotate else images
+        for array, turned in zip(images, rotated):
             native[i] = array
-            prof = model.profile(array, angle=None if angles is None else angles[i])
+            prof = model.profile(turned)
             gen[i] = observe(prof, psf_profile(psfs[i], scale), size, scale, noise_power[i],
                              [int(seed), int(idx[i]), _NOISE_STREAM["generated"]])
             failed["generated"] += int(np.isnan(gen[i, 0, 0]))
@@ -566,7 +567,8 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
                              labels=(np.asarray(arrays["label"], np.int64) if has_label
                                      else None),
                              class_names=class_names, unconvolved=unconvolved,
-                             profiles=profiles, rotated=bool(rotate), angles=angles,
+                             profiles=profiles, rotated=bool(rotate),
+                             angles=angles if rotate else None,
                              twin_rendering=rendering, noiseless_real=refs["noiseless_real"])
 
 

@@ -1,0 +1,26 @@
+"""The sampling engine: the one path from catalog rows to galaxy profiles.
+
+Every way of asking for generated galaxies (the Python API, the YAML types,
+``galsim-deep simulate`` and the BTK generator) goes through these three steps:
+
+:mod:`~galsim_deep.engine.draws`
+    the draws rule: a row's *object seed* (GalSim config's own seed of object
+    number ``row``) gives its latent normals and its position angle;
+:mod:`~galsim_deep.engine.network`
+    the module's TensorFlow graph, loaded once per process and run in fixed
+    blocks of rows;
+:mod:`~galsim_deep.engine.render`
+    pixel arrays to ``galsim.InterpolatedImage`` profiles, rotating each
+    galaxy's pixels so that GalSim draws an axis-aligned image.
+
+So the same seed and catalog row give the same pixels whichever caller asks
+(``docs/performance.rst``, "The sampling engine").
+"""
+from .draws import SEED_FOR_ZERO, as_deviate, galaxy_draws, object_seeds
+from .network import EVAL_ROWS, Network
+from .render import (ROTATIONS, band_limit, render_arrays, rotate_stamps, rotated_size,
+                     rotation_mode, stamp_profile)
+
+__all__ = ["SEED_FOR_ZERO", "as_deviate", "object_seeds", "galaxy_draws", "EVAL_ROWS",
+           "Network", "ROTATIONS", "rotation_mode", "rotated_size", "rotate_stamps",
+           "render_arrays", "stamp_profile", "band_limit"]

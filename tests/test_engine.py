@@ -1,0 +1,169 @@
+"""The sampling engine: the draws rule, the resampled rotation, and one galaxy whichever
+caller asks for it (API, YAML, ``simulate``; the BTK generator in tests/test_btk.py)."""
+import galsim
+import numpy as np
+import pytest
+from astropy.table import Table
+
+import galsim_deep  # noqa: F401  (registers the config types)
+from galsim_deep import GenerativeGalaxyModel
+from galsim_deep.config import batching
+from galsim_deep.engine import (galaxy_draws, object_seeds, rotate_stamps, rotated_size,
+                                stamp_profile)
+
+
+def _cat(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return {"mag_auto": rng.uniform(21.0, 24.0, n), "flux_radius": rng.uniform(4.0, 10.0, n),
+            "zphot": rng.uniform(0.3, 1.5, n)}
+
+
+# ------------------------------------------------------------------- the draws rule
+def test_object_seeds_are_galsim_configs_own():
+    """rng=S gives object i the seed GalSim's config gives object i for random_seed S."""
+    seen = {}
+
+    def probe(config, base, ignore, gsparams, logger):
+        seen[base["obj_num"]] = base["seed"]
+        return galsim.Gaussian(sigma=0.1), False
+
+    galsim.config.RegisterObjectType("SeedProbe", probe)
+    cfg = {"gal": {"type": "SeedProbe"},
+           "image": {"type": "Tiled", "nx_tiles": 3, "ny_tiles": 2, "stamp_size": 8,
+                     "pixel_scale": 0.2, "random_seed": 1234}}
+    galsim.config.BuildImages(2, cfg)  # objects 0..11 over two images
+    np.testing.assert_array_equal(object_seeds(1234, 12), [seen[i] for i in range(12)])
+    np.testing.assert_array_equal(object_seeds(1234, 3, rows=[5, 0, 11]),
+                                  [seen[5], seen[0], seen[11]])
+    # a deviate: its next raw value, advancing it by one draw
+    rng = galsim.BaseDeviate(1234)
+    np.testing.assert_array_equal(object_seeds(rng, 4), object_seeds(1234, 4))
+    assert not np.array_equal(object_seeds(rng, 4), object_seeds(1234, 4))
+    # per-row seeds pass through, checked
+    np.testing.assert_array_equal(object_seeds([7, 8], 2), [7, 8])
+    with pytest.raises(ValueError, match="2 seeds for 3 rows"):
+        object_seeds([7, 8], 3)
+    with pytest.raises(TypeError, match="1-d array of ints"):
+        object_seeds(np.array([0.5, 1.0]), 2)
+
+
+def test_galaxy_draws_depend_only_on_the_seed():
+    seeds = object_seeds(3, 50)
+    normals, angles = galaxy_draws(seeds, 7)
+    assert normals.shape == (50, 7) and normals.dtype == np.float32
+    n1, a1 = galaxy_draws(seeds[17:18], 7)
+    np.testing.assert_array_equal(n1[0], normals[17])
+    assert a1[0] == angles[17]
+    assert np.all((angles >= 0) & (angles < 2 * np.pi))
+    # standard normals, uniform angles (10^4 draws: 5 sigma bounds)
+    normals, angles = galaxy_draws(object_seeds(4, 10000), 2)
+    assert abs(normals.mean()) < 5 / np.sqrt(normals.size)
+    assert abs(normals.std() - 1) < 5 / np.sqrt(2 * normals.size)
+    assert abs(angles.mean() / (2 * np.pi) - 0.5) < 5 * np.sqrt(1 / 12 / 10000)
+    # not GalSim's object RNG: the first normal is not that RNG's first Gaussian
+    gd = galsim.GaussianDeviate(galsim.BaseDeviate(int(object_seeds(4, 1)[0])))
+    assert normals[0, 0] != np.float32(gd())
+
+
+# -------------------------------------------------------------- resampled rotation
+def test_rotated_size_holds_the_stamp_at_any_angle():
+    for size in (16, 32, 63, 64):
+        side = rotated_size(size)
+        assert side % 2 == 0 and side >= size * np.sqrt(2) and side - 2 < size * np.sqrt(2)
+
+
+@pytest.mark.parametrize("angle", [0.3, 1.2, 2.9, 4.4])
+def test_resampled_rotation_matches_the_exact_one_through_a_survey_psf(angle):
+    """An elliptical bulge + disk at 0.06"/pixel, turned by resampling and exactly, seen
+    through an LSST-like PSF: flux, HSM size and ellipticity agree to 1e-3."""
+    scale, size = 0.06, 64
+    gal = (galsim.Sersic(n=1.0, half_light_radius=0.35, flux=0.7).shear(e1=0.4, e2=0.1)
+           + galsim.DeVaucouleurs(half_light_radius=0.12, flux=0.3, trunc=1.5).shear(e2=0.2))
+    stamp = gal.drawImage(nx=size, ny=size, scale=scale, method="no_pixel").array
+    (turned,) = rotate_stamps(stamp[None], [angle], scale)
+    assert turned.shape == (rotated_size(size),) * 2
+    np.testing.assert_allclose(turned.sum(), stamp.sum(), rtol=1e-6)  # flux rescaled
+    psf = galsim.Kolmogorov(fwhm=0.7)
+    drawn = [galsim.Convolve(p, psf).drawImage(nx=32, ny=32, scale=0.2)
+             for p in (stamp_profile(stamp, scale, angle=angle), stamp_profile(turned, scale))]
+    exact, resampled = (im.FindAdaptiveMom() for im in drawn)
+    assert drawn[1].array.sum() == pytest.approx(drawn[0].array.sum(), rel=1e-3)
+    assert resampled.moments_sigma == pytest.approx(exact.moments_sigma, rel=1e-3)
+    assert abs(resampled.observed_shape.e1 - exact.observed_shape.e1) < 1e-3
+    assert abs(resampled.observed_shape.e2 - exact.observed_shape.e2) < 1e-3
+    # and the rotation is real: the shape turned by 2 * angle
+    e = galsim.Shear(e1=exact.observed_shape.e1, e2=exact.observed_shape.e2)
+    unturned = galsim.Convolve(stamp_profile(stamp, scale), psf).drawImage(
+        nx=32, ny=32, scale=0.2).FindAdaptiveMom().observed_shape
+    assert e.beta.rad % np.pi == pytest.approx((unturned.beta.rad + angle) % np.pi, abs=2e-2)
+
+
+# ------------------------------------------------------------ one galaxy, every path
+def _api_arrays(module, cat, seed):
+    model = GenerativeGalaxyModel(str(module))
+    return [p.image.array for p in model.sample(cat, rng=seed)]
+
+
+def _yaml_arrays(module, cat, seed, tmp_path):
+    """The profiles a GalSim config builds for objects 0..n-1, conditions read from a
+    catalog file, image.random_seed = seed."""
+    path = tmp_path / "conditions.fits"
+    Table(cat).write(path, overwrite=True)
+    n = len(next(iter(cat.values())))
+    cfg = {"gal": {"type": "GenerativeModelGalaxy",
+                   **{q: {"type": "Catalog", "col": q} for q in cat}},
+           "image": {"type": "Tiled", "nx_tiles": n, "ny_tiles": 1, "stamp_size": 48,
+                     "pixel_scale": 0.03, "random_seed": seed},
+           "input": {"generative_model": {"file_name": str(module), "batch_size": 4},
+                     "catalog": {"file_name": str(path)}}}
+    batching._GROUPS.clear()
+    arrays = []
+
+    def keep(config, base, ignore, gsparams, logger):
+        from galsim_deep.config.galaxy import BuildGenerativeModelGalaxy
+
+        profile, safe = BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger)
+        arrays.append((base["obj_num"], profile.image.array.copy()))
+        return profile, safe
+
+    galsim.config.RegisterObjectType("KeptGenerativeModelGalaxy", keep,
+                                     input_type="generative_model")
+    cfg["gal"]["type"] = "KeptGenerativeModelGalaxy"
+    galsim.config.BuildImage(cfg)
+    return [a for _, a in sorted(arrays, key=lambda t: t[0])]
+
+
+def _simulate_arrays(module, cat, seed, monkeypatch):
+    """The arrays galsim-deep simulate's render_stamps wraps for catalog rows 0..n-1."""
+    from galsim_deep.simulate import SimulationSettings, render_stamps
+
+    model = GenerativeGalaxyModel(str(module))
+    arrays = []
+    original = GenerativeGalaxyModel.profile
+
+    def keep(self, array, *args, **kwargs):
+        arrays.append(np.array(array))
+        return original(self, array, *args, **kwargs)
+
+    monkeypatch.setattr(GenerativeGalaxyModel, "profile", keep)
+    n = len(next(iter(cat.values())))
+    settings = SimulationSettings(model=str(module), seed=seed, zero_point=None,
+                                  pixel_scale=0.2, stamp_size=16)
+    galaxies = {"rows": np.arange(n), "x": np.full(n, 20.0), "y": np.full(n, 20.0),
+                "conditions": cat}
+    render_stamps(model, galaxies, settings, galsim.PixelScale(0.2))
+    return arrays
+
+
+def test_one_seed_and_row_give_one_galaxy_through_api_yaml_and_simulate(
+        tiny_module_path, tmp_path, monkeypatch):
+    cat = _cat(6, seed=2)
+    api = _api_arrays(tiny_module_path, cat, 1234)
+    assert len(api) == 6 and api[0].shape == (46, 46)
+    for name, got in (("yaml", _yaml_arrays(tiny_module_path, cat, 1234, tmp_path)),
+                      ("simulate", _simulate_arrays(tiny_module_path, cat, 1234, monkeypatch))):
+        assert len(got) == len(api), name
+        for i, (a, b) in enumerate(zip(api, got)):
+            np.testing.assert_array_equal(a, b, err_msg=f"{name}, row {i}")
+    # and another seed is another galaxy
+    assert not np.allclose(_api_arrays(tiny_module_path, cat, 1235)[0], api[0])

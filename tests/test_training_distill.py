@@ -1,0 +1,83 @@
+"""Distilling a Flow-VAE module's decoder (training/distill.py, ``train distill``)."""
+import json
+
+import numpy as np
+import pytest
+
+from galsim_deep import GenerativeGalaxyModel
+from galsim_deep.errors import InputError
+
+pytestmark = pytest.mark.usefixtures("restore_op_determinism")
+
+
+def _cat(n=8):
+    rng = np.random.default_rng(1)
+    return {"mag_auto": rng.uniform(21, 23, n), "flux_radius": rng.uniform(4, 8, n),
+            "zphot": rng.uniform(0.3, 1.2, n)}
+
+
+@pytest.fixture(scope="module")
+def distilled(tiny_flow_vae_module_path, tmp_path_factory):
+    """A 60-step distillation of the tiny module, interrupted at step 30 and resumed, and
+    the same run uninterrupted."""
+    from galsim_deep.training.distill import distill_decoder, export_distilled
+
+    out = tmp_path_factory.mktemp("distill")
+    kwargs = dict(base_depth=4, max_depth=8, steps=60, batch_size=16, learning_rate=3e-3,
+                  checkpoint_every=30, summary_every=5, progress=False)
+    first = distill_decoder(tiny_flow_vae_module_path, out / "resumed", stop_at=30, **kwargs)
+    resumed = distill_decoder(tiny_flow_vae_module_path, out / "resumed", **kwargs)
+    straight = distill_decoder(tiny_flow_vae_module_path, out / "straight", **kwargs)
+    module = export_distilled(out / "resumed", out / "module", "tiny-distilled", "0.1.0")
+    return {"first": first, "resumed": resumed, "straight": straight, "module": module,
+            "out": out}
+
+
+def test_the_student_learns_the_teacher_and_a_resumed_run_is_the_same_run(distilled):
+    first, resumed, straight = distilled["first"], distilled["resumed"], distilled["straight"]
+    assert first["steps"] == 30 and resumed["steps"] == straight["steps"] == 60
+    history = [row["relative_error"] for row in straight["history"]]
+    assert history[-1] < 0.5 * history[0]  # it learns
+    # interrupted at step 30 and resumed: the same weights as the uninterrupted run
+    assert resumed["metrics"]["test_relative_error"] == straight["metrics"][
+        "test_relative_error"]
+    m = resumed["metrics"]
+    assert 0 <= m["test_relative_error"] < 1 and m["test_flux_ratio_std"] >= 0
+
+
+def test_the_distilled_module_keeps_the_teachers_encoder_and_flow(distilled,
+                                                                 tiny_flow_vae_module_path):
+    teacher = GenerativeGalaxyModel(tiny_flow_vae_module_path)
+    student = GenerativeGalaxyModel(distilled["module"])
+    meta = student.metadata
+    assert meta["name"] == "tiny-distilled" and meta["family"] == "flow-vae"
+    assert meta["provenance"]["distilled_from"].startswith(teacher.metadata["name"] + "@")
+    assert meta["provenance"]["distill"]["base_depth"] == 4
+    assert "distill_test_relative_error" in meta["metrics"]
+    assert student.quantities == teacher.quantities
+    rng = np.random.default_rng(0)
+    stamps = rng.normal(0, 0.01, (4, teacher.stamp_size, teacher.stamp_size))
+    psf = np.zeros((teacher.stamp_size,) * 2)
+    psf[teacher.stamp_size // 2, teacher.stamp_size // 2] = 1.0
+    for a, b in zip(teacher.encode(stamps, psf), student.encode(stamps, psf)):
+        np.testing.assert_array_equal(a, b)  # the teacher's encoder
+    z = rng.normal(size=(4, teacher.latent_size))
+    np.testing.assert_array_equal(teacher.log_prob(z, _cat(4)), student.log_prob(z, _cat(4)))
+    # the student's own decoder: other pixels, the same kind of galaxy
+    a = np.concatenate(list(teacher.sample_arrays(_cat(), rng=3, rotate=False)))
+    b = np.concatenate(list(student.sample_arrays(_cat(), rng=3, rotate=False)))
+    assert a.shape == b.shape and np.all(b >= 0) and not np.array_equal(a, b)
+
+
+def test_bad_inputs_name_the_fix(distilled, tiny_module_path, tiny_flow_vae_module_path):
+    from galsim_deep.training.distill import distill_decoder, restore_student
+
+    with pytest.raises(InputError, match="'toy' module.*Flow-VAE"):
+        distill_decoder(tiny_module_path, distilled["out"] / "toy", steps=2, progress=False)
+    settings = json.loads((distilled["out"] / "resumed" / "distill.json").read_text())
+    with pytest.raises(InputError, match="other settings.*base_depth: 4 -> 6"):
+        distill_decoder(tiny_flow_vae_module_path, distilled["out"] / "resumed",
+                        base_depth=6, max_depth=settings["max_depth"], steps=60,
+                        batch_size=16, learning_rate=3e-3, progress=False)
+    with pytest.raises(InputError, match="no distillation run"):
+        restore_student(distilled["out"] / "nothing")

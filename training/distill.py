@@ -1,0 +1,344 @@
+"""Distil a Flow-VAE module's decoder into a narrower one: the same galaxies, a cheaper network.
+
+The decoder is most of what sampling costs (``docs/performance.rst``, "The
+sampling engine").  A *student* decoder, the Flow-VAE's own
+:class:`~galsim_deep.training.flow_vae.networks.Decoder` with fewer channels,
+learns to draw what the *teacher* module's decoder draws, on the latent codes
+the teacher's latent flow gives its own population::
+
+    conditions ~ the teacher's training population (its mock-COSMOS build)
+    z = teacher_flow(eps | conditions),   eps ~ N(0, I)
+    loss = sum_pixels (student(z) - teacher(z))**2 / sum_pixels teacher(z)**2
+
+(a relative L2 error per galaxy, so faint and bright galaxies weigh alike).
+No data set is read: the teacher makes the training pairs.  The distilled
+module keeps the teacher's encoder, latent flow and flux scale, so its
+``encode`` and ``log_prob`` are the teacher's, and only ``sample`` and
+``decode`` use the student.
+
+The run checkpoints into its folder and resumes from there (one leg of a
+longer training per session); :func:`export_distilled` then writes the
+module.  ``galsim-deep train distill`` is the command.
+"""
+import json
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+import tf_keras
+
+from galsim_deep.errors import InputError
+from galsim_deep.module_format import read_metadata
+
+__all__ = ["DistilledVAE", "load_teacher", "distill_decoder", "restore_student",
+           "export_distilled", "STUDENT_DIR"]
+
+#: Subfolder of a distillation run holding its checkpoints and run log.
+STUDENT_DIR = "student"
+
+
+class DistilledVAE(tf.Module):
+    """The teacher's encoder and flux scale with a student decoder: what a Flow-VAE module
+    holds as its ``vae`` (``encode`` and ``decode`` as :class:`FlowVAE`'s).
+
+    Parameters
+    ----------
+    teacher : FlowVAE
+        The restored teacher (its encoder and flux scale are shared, not copied).
+    decoder : Decoder
+        The student.
+    """
+
+    def __init__(self, teacher, decoder):
+        super().__init__(name="flow_vae")
+        self.stamp_size, self.latent_size = teacher.stamp_size, teacher.latent_size
+        self.flux_scale = teacher.flux_scale
+        self.encoder = teacher.encoder
+        self.decoder = decoder
+
+    def encode(self, stamp, psf):
+        """The teacher's posterior ``q(z | stamp, psf)`` (see ``FlowVAE.encode``)."""
+        from galsim_deep.training.flow_vae.autoencoder import FlowVAE
+
+        return FlowVAE.encode(self, stamp, psf)  # uses encoder, flux_scale, network_input
+
+    def network_input(self, stamp, psf):
+        """As ``FlowVAE.network_input``."""
+        from galsim_deep.training.flow_vae.autoencoder import FlowVAE
+
+        return FlowVAE.network_input(self, stamp, psf)
+
+    def decode(self, z):
+        """The student's unconvolved profiles, flux per pixel (see ``FlowVAE.decode``)."""
+        return self.decoder(tf.convert_to_tensor(z, tf.float32))["profile"] * self.flux_scale
+
+
+def load_teacher(module, recipe=None):
+    """Rebuild a Flow-VAE module's autoencoder and latent flow with its weights.
+
+    Parameters
+    ----------
+    module : str or Path
+        ``hub:NAME``, a module directory, archive or URL.
+    recipe : str or Path, optional
+        The recipe the module was trained with (its architecture); default:
+        the shipped recipe its metadata names (``provenance.recipe``).
+
+    Returns
+    -------
+    vae : FlowVAE
+    flow : ConditionalMAF
+    recipe : dict
+    metadata : dict
+    module_dir : Path
+    """
+    from galsim_deep import hub
+    from galsim_deep.training.flow_vae.train import build_flow_vae
+    from galsim_deep.training.latent_flow import build_flow
+    from galsim_deep.training.loop import warm_start
+    from galsim_deep.training.recipes import available_recipes, load_recipe
+
+    module_dir = hub.resolve(module)
+    metadata = read_metadata(module_dir)
+    if metadata["family"] != "flow-vae":
+        raise InputError(f"{module} is a {metadata['family']!r} module; distillation takes a "
+                         f"Flow-VAE module's decoder (family 'flow-vae')")
+    if recipe is None:
+        recipe = metadata.get("provenance", {}).get("recipe")
+        if recipe not in available_recipes(None):
+            raise InputError(f"{module} was trained with recipe {recipe!r}, which is not a "
+                             f"shipped recipe; pass the teacher's recipe file "
+                             f"(--teacher-recipe PATH)")
+    recipe = load_recipe(recipe)
+    vae, flow = build_flow_vae(recipe), build_flow(recipe)
+    warm_start({"vae": vae, "flow": flow}, module_dir)
+    return vae, flow, recipe, metadata, module_dir
+
+
+def _student(recipe, base_depth, max_depth, seed):
+    """A new decoder with the teacher recipe's geometry and the given channel counts."""
+    from galsim_deep.training.flow_vae.networks import Decoder
+
+    v = recipe["vae"]
+    decoder = Decoder(recipe["dataset"]["stamp_size"], v["n_stages"], base_depth, max_depth,
+                      v["activation"], seed=seed, output_activation=v["output_activation"],
+                      upsampling=v["upsampling"], name="decoder")
+    decoder(tf.zeros([1, v["latent_size"]]))  # build, so checkpoints restore into it
+    return decoder
+
+
+def _condition_pool(recipe, metadata, n, seed):
+    """float32 ``[n, C]`` conditions of the teacher's population, in its flow's order."""
+    from galsim_deep.datasets.mock_cosmos import sample_conditions
+
+    provenance = metadata.get("provenance", {})
+    population = provenance.get("population")
+    if population is None and "mock-cosmos" not in provenance.get("dataset_build_command", ""):
+        raise InputError("the teacher was not trained on a mock-COSMOS build (its metadata's "
+                         "provenance names none), whose population the training pairs are "
+                         "drawn from; distil a module trained on mock-COSMOS")
+    # (a mock build that names no population drew sample_conditions' default one)
+    table = sample_conditions(n, seed, stamp_size=metadata["stamp_size"],
+                              pixel_scale=metadata["pixel_scale"], population=population)
+    return np.stack([np.asarray(table[c], np.float32) for c in recipe["flow"]["conditions"]],
+                    axis=1)
+
+
+def _pairs(flow, teacher, conditions, key, batch_size):
+    """A batch of training pairs: codes of the teacher's flow and its decoder's profiles."""
+    idx = tf.random.stateless_uniform([batch_size], seed=tf.random.experimental.
+                                      stateless_fold_in(key, 0),
+                                      maxval=int(conditions.shape[0]), dtype=tf.int32)
+    eps = tf.random.stateless_normal([batch_size, teacher.latent_size],
+                                     seed=tf.random.experimental.stateless_fold_in(key, 1))
+    z = flow.sample_from_normal(eps, tf.gather(conditions, idx))
+    return z, teacher.decoder(z)["profile"]
+
+
+def relative_error(student, target):
+    """Per galaxy ``sum (student - target)**2 / sum target**2``, float32 ``[B]``."""
+    err = tf.reduce_sum(tf.square(student - target), axis=[1, 2])
+    return err / tf.maximum(tf.reduce_sum(tf.square(target), axis=[1, 2]), 1e-30)
+
+
+def distill_decoder(teacher, out_dir, base_depth=8, max_depth=32, steps=20000, batch_size=64,
+                    learning_rate=1e-3, seed=0, teacher_recipe=None, checkpoint_every=500,
+                    summary_every=50, progress=True, stop_at=None):
+    """Train (or resume) a student decoder on a teacher module's codes and profiles.
+
+    Parameters
+    ----------
+    teacher : str or Path
+        The Flow-VAE module (``hub:NAME``, directory, archive, URL).
+    out_dir : str or Path
+        The run's folder: checkpoints and run log in ``out_dir/student``, the
+        run's settings in ``out_dir/distill.json`` (a resumed run must ask
+        for the same ones).
+    base_depth, max_depth : int
+        The student's channels (the teacher's are its recipe's).
+    steps, batch_size : int
+        Training steps and galaxies per step.
+    learning_rate : float
+        Adam's initial learning rate, decayed to zero over ``steps`` (cosine).
+    seed : int
+        Seeds the student's weights, the condition pool and every batch.
+    teacher_recipe : str or Path, optional
+        See :func:`load_teacher`.
+    checkpoint_every, summary_every : int
+        Steps between checkpoints, and between rows of the run log's history.
+    progress : bool
+    stop_at : int, optional
+        Stop after this step (with a checkpoint); run again to resume.
+
+    Returns
+    -------
+    dict
+        The run log (``metrics``: the last ``relative_error``, and on the
+        held-out batch ``test_relative_error`` with ``test_flux_ratio``, the
+        mean and spread of student flux over teacher flux).
+    """
+    from galsim_deep.training.loop import TrainingLoop
+    from galsim_deep.training.seeds import step_seed
+
+    out_dir = Path(out_dir)
+    settings = {"teacher": str(teacher), "teacher_recipe": None if teacher_recipe is None
+                else str(teacher_recipe), "base_depth": int(base_depth),
+                "max_depth": int(max_depth), "steps": int(steps), "batch_size": int(batch_size),
+                "learning_rate": float(learning_rate), "seed": int(seed)}
+    _check_settings(out_dir, settings)
+    vae, flow, recipe, metadata, _ = load_teacher(teacher, teacher_recipe)
+    student = _student(recipe, base_depth, max_depth, seed)
+    conditions = tf.constant(_condition_pool(recipe, metadata, 50000, seed))
+    schedule = tf_keras.optimizers.schedules.CosineDecay(float(learning_rate), int(steps))
+    optimizer = tf_keras.optimizers.Adam(schedule)
+    optimizer.build(student.trainable_variables)
+    step = optimizer.iterations
+    loop = TrainingLoop(out_dir / STUDENT_DIR,
+                        tf.train.Checkpoint(decoder=student, optimizer=optimizer, step=step),
+                        step, steps, checkpoint_every=checkpoint_every,
+                        summary_every=summary_every,
+                        desc="distil decoder", progress=progress, stop_at=stop_at,
+                        hint="lower the learning rate (--learning-rate)")
+    loop.restore()
+
+    @tf.function
+    def train_step():
+        z, target = _pairs(flow, vae, conditions, step_seed(seed, optimizer.iterations),
+                           batch_size)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(relative_error(student(z)["profile"], target))
+        grads = tape.gradient(loss, student.trainable_variables)
+        optimizer.apply_gradients(zip(grads, student.trainable_variables))
+        return {"relative_error": loss}
+
+    loop.log.data.update(teacher=metadata["name"] + "@" + metadata["version"],
+                         student={"base_depth": int(base_depth), "max_depth": int(max_depth)},
+                         batch_size=int(batch_size))
+    loop.run(train_step, postfix=lambda s: {"rel_err": f"{s['relative_error']:.4f}"},
+             learning_rate=lambda n: float(schedule(n)))
+    loop.log.data["metrics"].update(held_out_scores(vae, student, flow, conditions, seed))
+    loop.log.write()
+    return dict(loop.log.data)
+
+
+def held_out_scores(teacher, student, flow, conditions, seed, n=1024):
+    """The student against the teacher on ``n`` pairs no training step draws (a stream of
+    their own): mean relative error, and the flux ratio's mean and spread."""
+    from galsim_deep.training.seeds import step_seed
+
+    key = step_seed(seed, 0, 7)  # training steps draw from step_seed(seed, step): no stream
+    z, target = _pairs(flow, teacher, conditions, key, n)
+    out = student(z)["profile"]
+    ratio = (tf.reduce_sum(out, axis=[1, 2]) / tf.reduce_sum(target, axis=[1, 2])).numpy()
+    return {"test_relative_error": float(tf.reduce_mean(relative_error(out, target))),
+            "test_flux_ratio": float(np.mean(ratio)),
+            "test_flux_ratio_std": float(np.std(ratio))}
+
+
+def _check_settings(out_dir, settings):
+    """Write the run's settings, or check that a resumed run asks for the same ones."""
+    from galsim_deep._io import atomic_path
+
+    path = out_dir / "distill.json"
+    if path.is_file():
+        old = json.loads(path.read_text())
+        changed = sorted(k for k in settings if old.get(k) != settings[k])
+        if changed:
+            raise InputError(f"{out_dir} holds a distillation run with other settings "
+                             f"({', '.join(f'{k}: {old.get(k)!r} -> {settings[k]!r}' for k in changed)}); "
+                             f"use a new --out folder, or the same settings to resume")
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(settings, indent=1))
+
+
+def restore_student(out_dir):
+    """The teacher and the latest student of a distillation run.
+
+    Returns
+    -------
+    distilled : DistilledVAE
+    flow : ConditionalMAF
+    recipe, metadata : dict
+        The teacher's.
+    log : dict
+        The student's run log.
+    """
+    from galsim_deep.training.loop import read_run_log, restore_latest
+
+    out_dir = Path(out_dir)
+    path = out_dir / "distill.json"
+    if not path.is_file():
+        raise InputError(f"{out_dir} holds no distillation run (no distill.json); run "
+                         f"`galsim-deep train distill TEACHER --out {out_dir}` first")
+    settings = json.loads(path.read_text())
+    vae, flow, recipe, metadata, _ = load_teacher(settings["teacher"],
+                                                  settings["teacher_recipe"])
+    student, _ = restore_latest(
+        out_dir / STUDENT_DIR,
+        lambda: _student(recipe, settings["base_depth"], settings["max_depth"],
+                         settings["seed"]),
+        "decoder", f"no student checkpoint in {out_dir / STUDENT_DIR}")
+    return (DistilledVAE(vae, student), flow, recipe, metadata,
+            read_run_log(out_dir / STUDENT_DIR))
+
+
+def export_distilled(out_dir, module_dir, name, version, overwrite=False):
+    """Write a distillation run's latest student, with its teacher's encoder and flow, as a
+    module.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The distillation run.
+    module_dir : str or Path
+        The module directory to write.
+    name, version : str
+        The new module's name and version.
+    overwrite : bool
+
+    Returns
+    -------
+    Path
+        The module directory, validated by loading it back.
+    """
+    from galsim_deep.training.export import export_module, run_log_metrics
+    from galsim_deep.training.flow_vae.module import FlowVAEModule
+
+    distilled, flow, recipe, teacher_meta, log = restore_student(out_dir)
+    settings = json.loads((Path(out_dir) / "distill.json").read_text())
+    module = FlowVAEModule(distilled, flow, recipe["flow"]["conditions"])
+    meta = {k: v for k, v in teacher_meta.items() if k not in ("format_version", "signatures")}
+    teacher = f"{teacher_meta['name']}@{teacher_meta['version']}"
+    meta.update(name=name, version=version,
+                description=(f"{teacher} with its decoder distilled into one of "
+                             f"{settings['base_depth']}/{settings['max_depth']} channels "
+                             f"({int(log.get('steps', 0))} steps); encoder and latent flow "
+                             f"are the teacher's"))
+    meta["provenance"] = dict(teacher_meta.get("provenance", {}), distilled_from=teacher,
+                              distill={k: settings[k] for k in
+                                       ("base_depth", "max_depth", "steps", "batch_size",
+                                        "learning_rate", "seed")})
+    meta["metrics"] = dict(teacher_meta.get("metrics", {}), **run_log_metrics("distill", log))
+    return export_module(module, module_dir, meta, module.signatures(), overwrite=overwrite)
