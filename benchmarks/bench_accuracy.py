@@ -68,10 +68,17 @@ def run(args, model):
     turned = rotate_stamps(arrays, angles, model.pixel_scale)
     draws["HST-like Airy (2.4 m, 814 nm), 0.03\"/pixel"] = lambda g: galsim.Convolve(
         g, galsim.Airy(lam=814.0, diam=2.4)).drawImage(nx=128, ny=128, scale=0.03)
+    # The first try, rejected: resampled onto the stamp's own grid, its corners cut.
+    own_grid = [model.profile(a, angle=t).drawImage(
+        nx=model.stamp_size, ny=model.stamp_size, scale=model.pixel_scale, method="no_pixel",
+        dtype=np.float64).array for a, t in zip(arrays, angles)]
     for dname, draw in draws.items():
         compare(dname, draw, "rotation by resampling (default), against the exact one",
                 lambda i: model.profile(arrays[i], angle=angles[i]),
                 lambda i: model.profile(turned[i]))
+        compare(dname, draw, "resampled on the stamp's own grid (rejected)",
+                lambda i: model.profile(arrays[i], angle=angles[i]),
+                lambda i: model.profile(own_grid[i]))
     return {"reference": "calculate_maxk=True, pad_factor=4 (GalSim's defaults); the exact "
                          "rotation for the resampled one", "rows": rows,
             "isotropy": isotropy(args, model)}

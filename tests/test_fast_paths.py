@@ -1,4 +1,5 @@
-"""The fast paths of sampling: the stamp's band limit as maxk, process thread settings.  Each keeps the images of the slower path."""
+"""The fast paths of sampling: the stamp's band limit as maxk, process thread settings.
+Each keeps the images of the slower path."""
 import galsim
 import numpy as np
 import pytest

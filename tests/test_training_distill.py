@@ -81,3 +81,31 @@ def test_bad_inputs_name_the_fix(distilled, tiny_module_path, tiny_flow_vae_modu
                         batch_size=16, learning_rate=3e-3, progress=False)
     with pytest.raises(InputError, match="no distillation run"):
         restore_student(distilled["out"] / "nothing")
+
+
+def test_comparison_with_the_teacher_pairs_the_draws(distilled, tiny_flow_vae_module_path):
+    from galsim_deep.training.distill import compare_with_teacher
+
+    same = compare_with_teacher(tiny_flow_vae_module_path, tiny_flow_vae_module_path, n=12)
+    assert same["n"] > 0
+    assert same["flux_ratio"] == [1.0, 0.0] and same["size_ratio"] == [1.0, 0.0]
+    assert same["g_difference"] == [0.0, 0.0]
+    other = compare_with_teacher(distilled["module"], tiny_flow_vae_module_path, n=12)
+    assert other["n"] > 0 and other["flux_ratio"] != [1.0, 0.0]
+    assert np.isfinite(other["size_ratio"]).all()
+
+
+def test_the_command_trains_exports_and_compares(tiny_flow_vae_module_path, tmp_path, capsys):
+    from galsim_deep.cli import main
+
+    args = ["train", "distill", str(tiny_flow_vae_module_path), "--out", str(tmp_path / "run"),
+            "--base-depth", "4", "--max-depth", "8", "--steps", "6", "--batch-size", "8",
+            "--export", str(tmp_path / "module"), "--compare", "6", "--quiet"]
+    assert main(args + ["--stop-at", "3"]) == 0
+    assert not (tmp_path / "module").exists()  # exported only after the last step
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "held-out relative error" in out and "exported the distilled module" in out
+    scores = json.loads((tmp_path / "run" / "compare.json").read_text())
+    assert scores["n"] > 0 and len(scores["flux_ratio"]) == 2
+    assert GenerativeGalaxyModel(tmp_path / "module").metadata["name"].endswith("-distilled")

@@ -30,8 +30,9 @@ import tf_keras
 from galsim_deep.errors import InputError
 from galsim_deep.module_format import read_metadata
 
-__all__ = ["DistilledVAE", "load_teacher", "distill_decoder", "restore_student",
-           "export_distilled", "STUDENT_DIR"]
+__all__ = ["DistilledVAE", "load_teacher", "distill_decoder", "held_out_scores",
+           "relative_error", "restore_student", "export_distilled", "compare_with_teacher",
+           "STUDENT_DIR"]
 
 #: Subfolder of a distillation run holding its checkpoints and run log.
 STUDENT_DIR = "student"
@@ -198,8 +199,9 @@ def distill_decoder(teacher, out_dir, base_depth=8, max_depth=32, steps=20000, b
         mean and spread of student flux over teacher flux).
     """
     from galsim_deep.training.loop import TrainingLoop
-    from galsim_deep.training.seeds import step_seed
+    from galsim_deep.training.seeds import configure_determinism, step_seed
 
+    configure_determinism(seed)  # the same seed gives bit-identical runs on CPU
     out_dir = Path(out_dir)
     settings = {"teacher": str(teacher), "teacher_recipe": None if teacher_recipe is None
                 else str(teacher_recipe), "base_depth": int(base_depth),
@@ -262,11 +264,12 @@ def _check_settings(out_dir, settings):
     path = out_dir / "distill.json"
     if path.is_file():
         old = json.loads(path.read_text())
-        changed = sorted(k for k in settings if old.get(k) != settings[k])
+        changed = [f"{k}: {old.get(k)!r} -> {settings[k]!r}" for k in sorted(settings)
+                   if old.get(k) != settings[k]]
         if changed:
             raise InputError(f"{out_dir} holds a distillation run with other settings "
-                             f"({', '.join(f'{k}: {old.get(k)!r} -> {settings[k]!r}' for k in changed)}); "
-                             f"use a new --out folder, or the same settings to resume")
+                             f"({', '.join(changed)}); use a new --out folder, or the same "
+                             f"settings to resume")
         return
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
@@ -342,3 +345,76 @@ def export_distilled(out_dir, module_dir, name, version, overwrite=False):
                                         "learning_rate", "seed")})
     meta["metrics"] = dict(teacher_meta.get("metrics", {}), **run_log_metrics("distill", log))
     return export_module(module, module_dir, meta, module.signatures(), overwrite=overwrite)
+
+
+def compare_with_teacher(student, teacher, n=2000, seed=1, psf_fwhm=0.1):
+    """A distilled module against its teacher, galaxy by galaxy, on the same draws.
+
+    Both modules share the latent flow, so the same conditions and normals
+    give both the same code ``z``: each galaxy is the teacher's and the
+    student's drawing of one code.  Each unrotated stamp is convolved with a
+    round Gaussian PSF of FWHM ``psf_fwhm`` and measured with HSM adaptive
+    moments at the module's pixel scale.
+
+    Parameters
+    ----------
+    student, teacher : str or Path
+        The modules (any name :class:`~galsim_deep.GenerativeGalaxyModel`
+        takes).
+    n : int
+        Galaxies, drawn from the teacher's population (a stream the training
+        pairs do not use).
+    seed : int
+    psf_fwhm : float
+        arcsec.
+
+    Returns
+    -------
+    dict
+        ``n`` (galaxies both measured) and, each as ``[mean, standard
+        error]``: ``flux_ratio``, ``size_ratio`` (HSM sigma), ``g_difference``
+        (student ``|g|`` minus teacher ``|g|``), ``teacher_mean_g`` and
+        ``student_mean_g``, ``teacher_mean_size`` and ``student_mean_size``
+        (sigma, arcsec).
+    """
+    import galsim
+
+    from galsim_deep import GenerativeGalaxyModel
+    from galsim_deep.datasets.mock_cosmos import sample_conditions
+
+    models = {"teacher": GenerativeGalaxyModel(teacher), "student": GenerativeGalaxyModel(student)}
+    t = models["teacher"]
+    names = t.quantities
+    population = t.metadata.get("provenance", {}).get("population")
+    table = sample_conditions(n, 1000 + int(seed), stamp_size=t.stamp_size,
+                              pixel_scale=t.pixel_scale, population=population)
+    cat = {q: np.asarray(table[q], np.float64) for q in names}
+    psf = galsim.Gaussian(fwhm=psf_fwhm)
+    measured = {}
+    for key, model in models.items():
+        images = np.concatenate(list(model.sample_arrays(cat, rng=seed, rotate=False,
+                                                         range_policy="clip")))
+        rows = []
+        for image in images:
+            drawn = galsim.Convolve(model.profile(image), psf).drawImage(
+                nx=model.stamp_size, ny=model.stamp_size, scale=model.pixel_scale)
+            mom = drawn.FindAdaptiveMom(strict=False)
+            ok = mom.moments_status == 0
+            g = mom.observed_shape.g if ok else np.nan
+            rows.append((image.sum(dtype=np.float64),
+                         mom.moments_sigma * model.pixel_scale if ok else np.nan, g))
+        measured[key] = np.array(rows)
+    t_, s_ = measured["teacher"], measured["student"]
+    good = np.isfinite(t_).all(axis=1) & np.isfinite(s_).all(axis=1) & (t_[:, 0] > 0)
+
+    def mean_error(x):
+        x = np.asarray(x)[good]
+        return [float(x.mean()), float(x.std() / np.sqrt(max(len(x), 1)))]
+
+    return {"n": int(good.sum()), "psf_fwhm": float(psf_fwhm),
+            "flux_ratio": mean_error(s_[:, 0] / t_[:, 0]),
+            "size_ratio": mean_error(s_[:, 1] / t_[:, 1]),
+            "g_difference": mean_error(s_[:, 2] - t_[:, 2]),
+            "teacher_mean_g": mean_error(t_[:, 2]), "student_mean_g": mean_error(s_[:, 2]),
+            "teacher_mean_size": mean_error(t_[:, 1]),
+            "student_mean_size": mean_error(s_[:, 1])}

@@ -114,6 +114,12 @@ def register(subparsers):
                                                 "teacher's, with -distilled)")
     p.add_argument("--version", default=None,
                    help="the distilled module's version (default: the teacher's)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --export module")
+    p.add_argument("--compare", type=int, default=0, metavar="N",
+                   help="after --export, measure N galaxies of the distilled module against "
+                        "the teacher's, draw for draw (flux, HSM size, |g|), into "
+                        "OUT/compare.json")
     _add_run_args(p)
     p.set_defaults(func=_distill)
 
@@ -237,9 +243,31 @@ def _distill(args):
         teacher = read_metadata(resolve(args.teacher))
         out = export_distilled(args.out, args.export,
                                args.name or f"{teacher['name']}-distilled",
-                               args.version or teacher["version"])
+                               args.version or teacher["version"], overwrite=args.overwrite)
         print(f"exported the distilled module to {out}")
+        if args.compare:
+            _compare(out, args)
     return 0
+
+
+def _compare(module, args):
+    """Measure the distilled module against its teacher and write OUT/compare.json."""
+    from pathlib import Path
+
+    from .._io import atomic_path
+    from ..training.distill import compare_with_teacher
+
+    scores = compare_with_teacher(module, args.teacher, n=args.compare)
+    with atomic_path(Path(args.out) / "compare.json") as tmp:
+        tmp.write_text(json.dumps(scores, indent=1))
+    print(f"against the teacher, {scores['n']} galaxies (mean +- error): student / teacher "
+          f"flux {_pm(scores['flux_ratio'])}, size {_pm(scores['size_ratio'])}; |g| "
+          f"difference {_pm(scores['g_difference'])} (teacher <|g|> "
+          f"{_pm(scores['teacher_mean_g'])}, student {_pm(scores['student_mean_g'])})")
+
+
+def _pm(value):
+    return f"{value[0]:.4f} +- {value[1]:.4f}"
 
 
 def _classifier(args):

@@ -1,0 +1,149 @@
+"""The latent-space side of a module: encoding stamps, the flow's density, clusters.
+
+:class:`LatentSpace` is a part of :class:`galsim_deep.GenerativeGalaxyModel` (it
+uses the model's ``network``, ``metadata``, ``stamp_size``, ``pixel_scale`` and
+``conditions``): the signatures other than ``sample``, run in the engine's
+fixed blocks like it.
+"""
+import numpy as np
+
+from ..errors import InputError
+
+__all__ = ["LatentSpace"]
+
+
+class LatentSpace:
+    """``encode``, ``log_prob`` and ``cluster`` of a module (mixed into
+    :class:`galsim_deep.GenerativeGalaxyModel`)."""
+
+    def _stamp_inputs(self, stamps, psfs, what):
+        """Check stamps [N, S, S] (or one [S, S]) and PSFs (per stamp, or one for all)."""
+        s = self.stamp_size
+        stamps = np.asarray(stamps, dtype=np.float32)
+        psfs = np.asarray(psfs, dtype=np.float32)
+        if stamps.ndim == 2:
+            stamps = stamps[None]
+        if stamps.ndim != 3 or stamps.shape[1:] != (s, s):
+            raise InputError(f"{what}: stamps must be [N, {s}, {s}] (the module's stamp_size at "
+                             f"{self.pixel_scale}\"/pixel), got shape {stamps.shape}; cut or "
+                             f"redraw the stamps at that size and pixel scale")
+        if psfs.ndim == 2:
+            psfs = np.broadcast_to(psfs, stamps.shape)
+        if psfs.shape != stamps.shape:
+            raise InputError(f"{what}: psfs must be one [{s}, {s}] image or one per stamp "
+                             f"{stamps.shape}, got shape {psfs.shape}")
+        for label, a in (("stamps", stamps), ("psfs", psfs)):
+            bad = ~np.isfinite(a).all(axis=(1, 2))
+            if bad.any():
+                raise InputError(f"{what}: {label} {np.flatnonzero(bad)[:10].tolist()} contain "
+                                 f"NaN or infinite pixels; mask or replace them (e.g. by noise) "
+                                 f"before encoding")
+        return {"image": stamps, "psf": np.ascontiguousarray(psfs)}
+
+    def check_stamp_geometry(self, stamp_size, pixel_scale, source):
+        """Raise unless stamps of ``stamp_size`` pixels at ``pixel_scale`` arcsec fit the module.
+
+        Parameters
+        ----------
+        stamp_size : int
+            Pixels on a side of the stamps (e.g. a dataset's).
+        pixel_scale : float
+            arcsec per pixel of the stamps.
+        source : str
+            What the stamps come from, for the message (e.g. a dataset path).
+
+        Raises
+        ------
+        ValueError
+            Naming both geometries and the command that builds a matching dataset.
+        """
+        if int(stamp_size) != self.stamp_size or \
+                abs(float(pixel_scale) - self.pixel_scale) > 1e-9:
+            raise InputError(
+                f"{source} has {stamp_size}x{stamp_size} stamps at {pixel_scale}\"/pixel but "
+                f"module {self.metadata['name']} works on {self.stamp_size}x{self.stamp_size} "
+                f"at {self.pixel_scale}\"/pixel; build a matching dataset with `galsim-deep "
+                f"dataset build --stamp-size {self.stamp_size} --pixel-scale "
+                f"{self.pixel_scale} ...`")
+
+    def encode(self, stamps, psfs, first_row=0):
+        """Posterior mean and standard deviation of the latent code of observed stamps.
+
+        Runs the module's ``encode`` signature (Flow-VAE modules have one) in
+        the fixed blocks of :meth:`generate`, so a stamp's code does not depend
+        on how the stamps are batched.
+
+        Parameters
+        ----------
+        stamps : array_like [N, stamp_size, stamp_size] (or one [S, S])
+            Observed, PSF-convolved, noisy stamps in the module's flux units
+            (flux per pixel), at the module's :attr:`pixel_scale` (arcsec), the
+            galaxy on the stamp's true centre.
+        psfs : array_like [N, S, S] or [S, S]
+            Effective PSF images (unit sum, centred on pixel (S//2, S//2)), one
+            per stamp or one for all.
+        first_row : int
+            Index of the first stamp in the whole list (for the block alignment).
+
+        Returns
+        -------
+        mean, stddev : ndarray [N, L]
+            float32 mean and standard deviation of the Gaussian posterior
+            ``q(z | stamp)`` per galaxy.
+        """
+        self._signature("encode")  # a clear error for modules without one
+        out = self.network.run_blocks("encode", self._stamp_inputs(stamps, psfs, "encode"),
+                               first_row)
+        return out["mean"], out["stddev"]
+
+    def log_prob(self, z, conditions, first_row=0, column_map=None, range_policy=None):
+        """Log-density of latent codes under the module's latent flow, ``log p(z | conditions)``.
+
+        Parameters
+        ----------
+        z : array_like [N, L]
+            Latent codes (e.g. the means from :meth:`encode`).
+        conditions : catalog or dict of arrays
+            One row per code with the module's :attr:`quantities` (as for
+            :meth:`sample`).
+        first_row : int
+            Index of the first row in the whole list (for the block alignment).
+        column_map, range_policy
+            As in :meth:`sample`.
+
+        Returns
+        -------
+        ndarray [N]
+            float32 ``log p(z | conditions)`` in nats.
+        """
+        self._signature("log_prob")  # a clear error for modules without one
+        width = self.metadata["signatures"]["log_prob"]["inputs"]["z"]["shape"][1]
+        z = np.asarray(z, dtype=np.float32)
+        if z.ndim != 2 or (width is not None and z.shape[1] != width):
+            raise InputError(f"log_prob: z must be [N, {width}] latent codes, got shape {z.shape}")
+        if not np.all(np.isfinite(z)):
+            raise InputError("log_prob: z contains NaN or infinite values; drop those rows")
+        conds = self.conditions(conditions, column_map=column_map, range_policy=range_policy)
+        n = len(next(iter(conds.values())))
+        if n != len(z):
+            raise InputError(f"log_prob: {len(z)} codes but {n} rows of conditions; give one "
+                             f"row of conditions per code")
+        return self.network.run_blocks("log_prob", {"z": z, **conds}, first_row)["log_prob"]
+
+    def cluster(self, stamps, psfs, first_row=0):
+        """Cluster membership probabilities ``q(y | stamp)`` of a mixture-prior (MPCC) module.
+
+        Parameters
+        ----------
+        stamps, psfs, first_row
+            As in :meth:`encode`.
+
+        Returns
+        -------
+        ndarray [N, K]
+            float32 probabilities of the K mixture components (rows sum to 1).
+        """
+        self._signature("cluster")  # a clear error for modules without one
+        return self.network.run_blocks("cluster", self._stamp_inputs(stamps, psfs, "cluster"),
+                                first_row)["probabilities"]
+
