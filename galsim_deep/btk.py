@@ -426,8 +426,7 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
                                              normals[start:stop], first_row=first + start))
             images = np.concatenate(images) if images else np.zeros((0,) * 3, np.float32)
             # The API's rendering (galsim_deep.engine.render_arrays): rotate by resampling.
-            arrays, _ = render_arrays(images, angles, "resample" if self.rotate else None,
-                                      model.pixel_scale)
+            arrays, _ = render_arrays(images, angles, self.rotate, model.pixel_scale)
             profiles = {}
             for row, image, array in zip(rows, images, arrays):
                 if not np.isfinite(image).all() or image.sum(dtype=np.float64) <= 0:

@@ -10,9 +10,9 @@ import numpy as np
 
 from . import hub
 from .catalog import RANGE_POLICIES, condition_arrays, in_range
+from .engine import (EVAL_ROWS, Network, band_limit, galaxy_draws, object_seeds,
+                     render_arrays, rotate_stamps, rotated_size, rotation_mode, stamp_profile)
 from .engine.latent import LatentSpace
-from .engine import (EVAL_ROWS, Network, band_limit, galaxy_draws, object_seeds, render_arrays,
-                     rotate_stamps, rotated_size, rotation_mode, stamp_profile)
 from .errors import InputError, InputTypeError
 from .module_format import IMAGE_OUTPUT, RANDOM_INPUT, read_metadata
 
@@ -404,8 +404,9 @@ class GenerativeGalaxyModel(LatentSpace):
                                          images=images) if rescale else None)
             arrays, exact_angles = render_arrays(images, angles, rotation, self.pixel_scale,
                                                  factors)
-            # noise padding, if any, from the row's own deviate (GalSim's object RNG)
-            profiles += [self.profile(a, angle=t, rng=galsim.BaseDeviate(int(seed)), **options)
+            # noise padding, if asked for, from the row's own deviate (GalSim's object RNG)
+            profiles += [self.profile(a, angle=t, rng=galsim.BaseDeviate(int(seed))
+                                      if noise_pad_size else None, **options)
                          for a, t, seed in zip(arrays, exact_angles, seeds)]
         return profiles
 

@@ -128,8 +128,8 @@ def _student(recipe, base_depth, max_depth, seed):
     return decoder
 
 
-def _condition_pool(recipe, metadata, n, seed):
-    """float32 ``[n, C]`` conditions of the teacher's population, in its flow's order."""
+def _population(metadata, n, seed):
+    """An astropy Table of ``n`` conditions of a module's mock-COSMOS training population."""
     from galsim_deep.datasets.mock_cosmos import sample_conditions
 
     provenance = metadata.get("provenance", {})
@@ -139,8 +139,13 @@ def _condition_pool(recipe, metadata, n, seed):
                          "provenance names none), whose population the training pairs are "
                          "drawn from; distil a module trained on mock-COSMOS")
     # (a mock build that names no population drew sample_conditions' default one)
-    table = sample_conditions(n, seed, stamp_size=metadata["stamp_size"],
-                              pixel_scale=metadata["pixel_scale"], population=population)
+    return sample_conditions(n, seed, stamp_size=metadata["stamp_size"],
+                             pixel_scale=metadata["pixel_scale"], population=population)
+
+
+def _condition_pool(recipe, metadata, n, seed):
+    """float32 ``[n, C]`` conditions of the teacher's population, in its flow's order."""
+    table = _population(metadata, n, seed)
     return np.stack([np.asarray(table[c], np.float32) for c in recipe["flow"]["conditions"]],
                     axis=1)
 
@@ -380,15 +385,11 @@ def compare_with_teacher(student, teacher, n=2000, seed=1, psf_fwhm=0.1):
     import galsim
 
     from galsim_deep import GenerativeGalaxyModel
-    from galsim_deep.datasets.mock_cosmos import sample_conditions
 
     models = {"teacher": GenerativeGalaxyModel(teacher), "student": GenerativeGalaxyModel(student)}
     t = models["teacher"]
-    names = t.quantities
-    population = t.metadata.get("provenance", {}).get("population")
-    table = sample_conditions(n, 1000 + int(seed), stamp_size=t.stamp_size,
-                              pixel_scale=t.pixel_scale, population=population)
-    cat = {q: np.asarray(table[q], np.float64) for q in names}
+    table = _population(t.metadata, n, 1000 + int(seed))
+    cat = {q: np.asarray(table[q], np.float64) for q in t.quantities}
     psf = galsim.Gaussian(fwhm=psf_fwhm)
     measured = {}
     for key, model in models.items():

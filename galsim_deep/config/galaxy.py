@@ -18,7 +18,7 @@ import galsim
 from galsim.config import GetInputObj, GetRNG, RegisterObjectType
 
 from .. import parallel
-from ..engine import render_arrays, rotation_mode
+from ..engine import render_arrays
 from . import batching
 
 __all__ = ["BuildGenerativeModelGalaxy"]
@@ -88,7 +88,7 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
     images = group["images"][i:i + 1]
     kwargs = dict(group["options"][i])
     kwargs.pop("cluster", None)  # used when the group was generated
-    rotation = rotation_mode(kwargs.pop("rotate", True))
+    rotate = kwargs.pop("rotate", True)
     angles = [kwargs.pop("rotation")]
     # The object's RNG continues after the draws of its fields, as if they had been made
     # here (for shear, noise padding... drawn after the galaxy).
@@ -97,7 +97,7 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
     factors = model.flux_factors(conditions, images=images, **flux_kwargs) if flux_kwargs \
         else None
     # The API's rendering: rotate, then scale (galsim_deep.engine.render_arrays).
-    arrays, exact_angles = render_arrays(images, angles, rotation, model.pixel_scale, factors)
+    arrays, exact_angles = render_arrays(images, angles, rotate, model.pixel_scale, factors)
     gsp = galsim.GSParams(**gsparams) if gsparams else None
     noise_pad_size = kwargs.pop("noise_pad_size", 0)
     noise = kwargs.pop("noise_pad", None)  # pixel variance of the padding noise

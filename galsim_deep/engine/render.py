@@ -190,7 +190,7 @@ def band_limit(stamp_size, pixel_scale, x_interpolant=None, k_interpolant=None, 
     return _BAND_LIMITS[key]
 
 
-def render_arrays(images, angles, rotation, pixel_scale, factors=None):
+def render_arrays(images, angles, rotate, pixel_scale, factors=None):
     """The pixel arrays of a batch's profiles, and the angle each profile still turns by.
 
     The one order every caller follows: rotate the network's stamps
@@ -202,8 +202,8 @@ def render_arrays(images, angles, rotation, pixel_scale, factors=None):
         The network's (unrotated) stamps.
     angles : array_like [N]
         Position angles, radians.
-    rotation : None or str
-        None (no rotation) or one of :data:`ROTATIONS`.
+    rotate : bool, None or str
+        As :func:`rotation_mode` reads it (True: ``"resample"``).
     pixel_scale : float
         arcsec per pixel.
     factors : array_like [N], optional
@@ -216,6 +216,7 @@ def render_arrays(images, angles, rotation, pixel_scale, factors=None):
     profile_angles : list
         Per row: the angle of an exact rotation (``"exact"``), else None.
     """
+    rotation = rotation_mode(rotate)
     arrays = rotate_stamps(images, angles, pixel_scale) if rotation == "resample" else images
     if factors is not None:
         arrays = arrays * np.asarray(factors)[:, None, None].astype(np.float32)

@@ -93,9 +93,8 @@ def render_stamps(model, galaxies, settings, wcs):
         part = {q: v[start:stop] for q, v in conds.items()}
         images = model.generate(part, normals[start:stop], first_row=start)
         factors = model.flux_factors(part, zero_point=settings.zero_point, images=images)
-        arrays, _ = render_arrays(images, angles[start:stop],
-                                  "resample" if settings.rotate else None, model.pixel_scale,
-                                  factors)
+        arrays, _ = render_arrays(images, angles[start:stop], settings.rotate,
+                                  model.pixel_scale, factors)
         for k in range(start, stop):
             gal = model.profile(arrays[k - start])
             x, y = float(galaxies["x"][k]), float(galaxies["y"][k])
