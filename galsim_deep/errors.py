@@ -10,7 +10,7 @@ subclass of the built-in exception it would otherwise be
 bug and keeps its traceback.
 """
 
-__all__ = ["GalsimDeepError", "InputError", "InputTypeError", "MissingInputError",
+__all__ = ["chosen_names", "GalsimDeepError", "InputError", "InputTypeError", "MissingInputError",
            "MissingFieldError", "ExistsError", "DivergedError"]
 
 
@@ -44,3 +44,21 @@ class ExistsError(GalsimDeepError, FileExistsError):
 
 class DivergedError(GalsimDeepError, FloatingPointError):
     """A training loss became NaN or infinite."""
+
+
+def chosen_names(given, available, what):
+    """The names a user chose (a sequence, or a comma-separated string), in their order.
+
+    Raises
+    ------
+    InputError
+        Naming the unknown names (or the empty choice) and the available ones.
+    """
+    if isinstance(given, str):
+        given = [n.strip() for n in given.split(",") if n.strip()]
+    given = list(given)
+    unknown = [n for n in given if n not in available]
+    if unknown or not given:
+        raise InputError(f"unknown {what}(s) {unknown or given}; choose among "
+                         f"{', '.join(available)} (comma separated)")
+    return given

@@ -6,6 +6,7 @@ import pytest
 from scipy import stats
 
 from galsim_deep.validation import pipeline, report, samples, statistics, summary
+from galsim_deep.validation.measures.morphology import measure_all
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -13,7 +14,8 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # the two-sample classifiers switch TensorFlow's op determinism on: restored afterwards.
 pytestmark = pytest.mark.usefixtures("restore_op_determinism")
 
-FAST = ["--isotropy-n", "300", "--c2st-epochs", "2", "--shear-n", "6"]
+FAST = ["--isotropy-n", "300", "--c2st-epochs", "2", "--shear-n", "6",
+        "--views", "hst-noiseless,lsst-visit-i"]
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +48,16 @@ def test_report_files_exist(report_dir):
     assert not [p.name for p in report_dir.iterdir() if p.name.startswith(".")]
     md = (report_dir / "summary.md").read_text()
     for heading in ("## Headline", "## Twin check", "## Isotropy", "## Shear response",
-                    "## Two-sample classifier test", "## Clean profiles", "## Means",
+                    "## Two-sample classifier test", "## Survey views", "## Clean profiles",
+                    "## Means",
                     "## Differences of means to real", "## Distances to real",
                     "## Size and flux residuals", "## Failed measurements"):
         assert heading in md
     assert "not a floor" in md and "| twin |" in md and "floor set" not in md
     assert "Verdict:" in md and "the twins' pool" in md
     assert "| measure | generated | parametric | twin | real |" in md
-    for name in report.FIGURES + ("isotropy.png", "radial_profiles.png", "c2st_most_fake.png"):
+    for name in report.FIGURES + ("isotropy.png", "radial_profiles.png", "c2st_most_fake.png",
+                                  "survey_views.png"):
         assert f"({name})" in md
         assert (report_dir / name).read_bytes().startswith(PNG_MAGIC)
     assert "reconstruction (the module has no ['decode', 'encode'] signature)" in md
@@ -85,6 +89,16 @@ def test_report_json_structure(report_json, mock_dataset_path):
         # the verdict is the most accurate of the three classifiers that learned something
         assert t["seeds"] == [3, 4, 5]  # from the report's seed
         assert t["accuracy"] == t["accuracies"][t["seeds"].index(t["seed"])]
+    sv = r["survey_views"]
+    assert list(sv["views"]) == ["hst-noiseless", "lsst-visit-i"] and sv["dilation"] == 1.05
+    assert sum(sv["bin_counts"]) == 24 and len(sv["bins"]) == 3
+    for view in sv["views"].values():
+        assert set(view["tests"]) == {"generated", "parametric", "control", "dilated"}
+        for t in view["tests"].values():
+            assert 0 <= t["accuracy"] <= 1 and t["seeds"] == [3, 4, 5] and len(t["bins"]) == 3
+            assert sum(b["n"] for b in t["bins"]) == t["n_test"] // 2  # held-out galaxies
+        assert view["verdict"] and view["power"] in ("sees", "is blind to")
+    assert sv["views"]["lsst-visit-i"]["stamp_size"] == 8  # 0.96" at 0.2": 5 pixels, 8 at least
     assert set(r["profiles"]["border"]) >= {"truth", "generated", "twin", "parametric"}
     tc = r["twin_check"]
     assert set(tc["versions"]) == {"real", "own_analytic", "own_truth_image", "twin_analytic",
@@ -148,7 +162,7 @@ def test_measures_can_be_chosen_and_references_are_reused(tmp_path, tiny_module_
     first = pipeline.validate(tiny_module_path, mock_dataset_path, tmp_path / "a", n=6,
                               processes=1, progress=False, measures="morphology,profiles",
                               reference_cache=cache)
-    assert first["run"]["measures"] == ["morphology", "profiles"]
+    assert first["run"]["measures"] == ["profiles", "morphology"]  # the registry order
     assert "isotropy" not in first and "profiles" in first and "means" in first
     stored = sorted(p.name for p in next(cache.iterdir()).iterdir())
     assert "reference_draws.pkl" in stored and "real-0000000.npz" in stored
@@ -198,7 +212,7 @@ def test_interrupted_measurements_resume(tmp_path, tiny_module_path, mock_datase
     drawn = samples.draw_samples(mock_dataset_path, model, n=4, split="all", seed=1,
                                  progress=False)
     cache = tmp_path / ".cache"
-    first = pipeline._measure_all(drawn, cache, 1, dict(statistics.DEFAULT_SETTINGS), 2, False)
+    first = measure_all(drawn, cache, 1, dict(statistics.DEFAULT_SETTINGS), 2, False)
     blocks = sorted(cache.glob("*.npz"))
     assert len(blocks) == 8  # 4 samples (twin included: a mock dataset) x 2 blocks of 2
     # A finished block is reused as it is (marked here), a truncated one is measured again.
@@ -207,7 +221,7 @@ def test_interrupted_measurements_resume(tmp_path, tiny_module_path, mock_datase
     with open(cache / "real-0000000.npz", "wb") as f:
         np.savez(f, **marked)
     (cache / "generated-0000002.npz").write_bytes(b"PK\x03\x04 truncated")
-    again = pipeline._measure_all(drawn, cache, 1, dict(statistics.DEFAULT_SETTINGS), 2, False)
+    again = measure_all(drawn, cache, 1, dict(statistics.DEFAULT_SETTINGS), 2, False)
     np.testing.assert_array_equal(again["real"]["gini"][:2], [0.123, 0.456])
     np.testing.assert_array_equal(again["generated"]["gini"], first["generated"]["gini"])
     np.testing.assert_array_equal(again["parametric"]["sigma"], first["parametric"]["sigma"])

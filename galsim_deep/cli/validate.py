@@ -34,9 +34,22 @@ def _positive(name, value, zero_ok=False):
         raise InputError(f"{name} must be {'>= 0' if zero_ok else '>= 1'}, got {value}")
 
 
+def _add_measure_options(parser):
+    """One flag per measure option of the registry, with its type and default."""
+    from ..validation.measures import measure_options
+
+    for option in measure_options().values():
+        default = 0 if option.default is None else option.default
+        parser.add_argument(option.flag, type=option.type, default=default,
+                            choices=option.choices,
+                            help=f"{option.help} (default {default}"
+                                 + ("; 0 = all" if option.zero_means_all else "") + ")")
+
+
 def register(subparsers):
     """Add the ``validate`` command group."""
     from ..hub import DEFAULT_MODEL
+    from ..validation.measures import MEASURES
 
     subparsers = add_group(subparsers, "validate",
                            help="measure models: statistics, reconstructions, clusters, latent "
@@ -73,21 +86,9 @@ def register(subparsers):
     p.add_argument("--no-twin", action="store_true",
                    help="skip the twin sample (drawn by default when the dataset has a truth)")
     p.add_argument("--measures", default=None, metavar="LIST",
-                   help="comma-separated measures to run (default: all; an unknown name lists "
-                        "them)")
-    p.add_argument("--isotropy-n", type=int, default=10000,
-                   help="generated galaxies of the isotropy measure (default 10000)")
-    p.add_argument("--shear-n", type=int, default=300,
-                   help="galaxies of the shear-response measure, the report's first ones "
-                        "(default 300; 0 = all)")
-    p.add_argument("--psf-fwhm", type=float, default=0.1,
-                   help="FWHM in arcsec of the round Gaussian PSF of the isotropy and shear "
-                        "measures (default 0.1)")
-    p.add_argument("--c2st-epochs", type=int, default=20,
-                   help="training epochs of each two-sample classifier (default 20)")
-    p.add_argument("--c2st-classifiers", type=int, default=3,
-                   help="classifiers per two-sample test, one per seed; the most accurate is "
-                        "the verdict, as one training can miss a difference (default 3)")
+                   help="comma-separated measures to run, among "
+                        f"{', '.join(MEASURES)} (default: all)")
+    _add_measure_options(p)
     p.add_argument("--unrotated", action="store_true",
                    help="generated galaxies in the network's own orientation (rotate=False) "
                         "instead of rotated as model.sample gives them")
@@ -256,32 +257,31 @@ def _report(args):
     import sys
 
     from ..errors import InputError
+    from ..validation.measures import MEASURES, measure_options, parse_measures
     from ..validation.pipeline import validate
 
     if args.n < 0:
         raise InputError(f"--n must be >= 0 (0 = every galaxy of the split), got {args.n}")
-    for name in ("isotropy-n", "c2st-epochs", "c2st-classifiers", "processes", "batch-size"):
+    for name in ("processes", "batch-size"):
         _positive(f"--{name}", getattr(args, name.replace("-", "_")))
-    _positive("--shear-n", args.shear_n, zero_ok=True)
+    measures = parse_measures(args.measures)
     classifier = None
-    measures = None if args.measures is None else args.measures
-    if measures is None or "c2st" in measures:
-        # The two-sample test trains a network: the trainer comes from the training package
+    if any(MEASURES[m].needs_classifier for m in measures):
+        # The two-sample tests train a network: the trainer comes from the training package
         # (the runtime validation code never imports it).
         from ..training.classifier import fit_two_sample_classifier, predict_classes
 
         classifier = (fit_two_sample_classifier, predict_classes)
+    options = {name: getattr(args, name) for name in measure_options()}
     command = "galsim-deep " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
         if sys.argv and sys.argv[0].endswith("galsim-deep") else None
     report = validate(args.model, args.dataset, args.out, n=args.n or None, split=args.split,
                       seed=args.seed, processes=args.processes, batch_size=args.batch_size,
                       twin=False if args.no_twin else None, progress=not args.quiet,
-                      measures=measures, classifier=classifier, isotropy_n=args.isotropy_n,
-                      rotate=not args.unrotated, psf_fwhm=args.psf_fwhm,
-                      c2st_epochs=args.c2st_epochs, c2st_classifiers=args.c2st_classifiers,
-                      shear_n=args.shear_n or None,
+                      measures=measures, classifier=classifier, rotate=not args.unrotated,
                       twin_rendering=args.twin_rendering, command=command,
-                      reference_cache=False if args.no_reference_cache else args.reference_cache)
+                      reference_cache=False if args.no_reference_cache else args.reference_cache,
+                      **options)
     from ..validation.report import headline_rows
 
     print(f"validated {report['run']['model_name']} on {report['run']['n_galaxies']} galaxies "

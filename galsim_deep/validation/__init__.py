@@ -6,6 +6,8 @@ naming the extra.
 
 * :mod:`~galsim_deep.validation.pipeline`: :func:`validate`, the whole run
   (``galsim-deep validate report``), every measure beside its references;
+  :mod:`~galsim_deep.validation.measures`: the registry of measures
+  (:data:`MEASURES`), one file per measure;
 * :mod:`~galsim_deep.validation.samples`: the real, parametric, generated
   (rotated as ``model.sample`` gives them) and twin samples of a dataset, with
   matched PSF and noise; :mod:`~galsim_deep.validation.mock_truth`: the

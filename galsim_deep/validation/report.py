@@ -22,8 +22,10 @@ All figures are drawn with matplotlib's Agg canvas (no display, no global
 pyplot state) and written atomically; so are ``summary.md`` and
 ``summary.json``.
 
-Length: the morphology section's figures and the Markdown of the whole report, which
-lays out every measure's headline row; each measure's own section lives in its module.
+The Markdown of the whole report is laid out here: the run, the headline table (each
+measure's rows, :meth:`~galsim_deep.validation.measures.Measure.headline`) and each
+measure's section (:meth:`~galsim_deep.validation.measures.Measure.markdown`), in the
+registry's order.
 """
 import numpy as np
 
@@ -32,7 +34,8 @@ from ..reporting import (format_number, format_pm, new_figure, plot_examples, sa
 
 __all__ = ["SUMMARY_STATISTICS", "LABELS", "FIGURES", "plot_sizes_ellipticities",
            "plot_residuals", "plot_morphology_histograms", "plot_2d_histograms",
-           "write_figures", "markdown_summary", "write_markdown"]
+           "write_figures", "headline_rows", "markdown_summary", "markdown_morphology",
+           "write_markdown", "pm"]
 
 #: Statistics in the summary table, in order.
 SUMMARY_STATISTICS = ("sigma_arcsec", "g1", "g2", "g", "flux", "gini", "m20", "multimode",
@@ -272,7 +275,8 @@ def write_figures(measurements, conditions, summary, stamps, out_dir):
     return [out_dir / f for f in FIGURES]
 
 
-def _pm(value, error, scale=1.0, digits=3, suffix=""):
+def pm(value, error, scale=1.0, digits=3, suffix=""):
+    """``value ± error`` (both times ``scale``), ``n/a`` for a missing value or error."""
     if value is None:
         return "n/a"
     err = "n/a" if error is None else format_number(error * scale, 2)
@@ -280,7 +284,7 @@ def _pm(value, error, scale=1.0, digits=3, suffix=""):
 
 
 def headline_rows(report):
-    """The report's headline table: one row per measure, a column per sample.
+    """The report's headline table: the rows of every measure in the report, in report order.
 
     Returns
     -------
@@ -288,98 +292,13 @@ def headline_rows(report):
         ``(measure, generated, parametric, twin, real)`` cells (empty when a
         sample has no value).
     """
+    from .measures import MEASURES
+
     rows = []
-    iso = report.get("isotropy")
-    if iso:
-        for label in ("generated (rotated)", "generated (unrotated)"):
-            s = iso["samples"].get(label)
-            if not s:
-                continue
-            cells = {}
-            for name, key in (("gen", label), ("par", "parametric"), ("twin", "twin"),
-                              ("real", "real")):
-                if name != "gen" and label != "generated (rotated)":
-                    cells[name] = ""
-                    continue
-                o = iso["samples"].get(key, {}).get("overall")
-                cells[name] = "" if not o else (
-                    f"{_pm(o['e1']['mean'], o['e1']['error'], 1e3, 2)}, "
-                    f"{_pm(o['e2']['mean'], o['e2']['error'], 1e3, 2)}"
-                    + ("" if iso["samples"][key]["passed"] else " **fails**"))
-            rows.append((f"isotropy: <e1>, <e2> [1e-3], {label.split(' ')[1][1:-1]} "
-                         f"(passes if within max(3σ, 2e-3))", cells["gen"], cells["par"],
-                         cells["twin"], cells["real"]))
-    sh = report.get("shear_response")
-    if sh:
-        def m_cell(k):
-            s = sh["samples"].get(k)
-            return "" if not s else _pm(s["m"], s["m_error"], 1e3, 3)
-
-        def c_cell(k):
-            s = sh["samples"].get(k)
-            return "" if not s else (f"{_pm(s['c1'], s['c1_error'], 1e4, 2)}, "
-                                     f"{_pm(s['c2'], s['c2_error'], 1e4, 2)}")
-        rows.append(("shear response m [1e-3] (REGAUSS, noiseless)", m_cell("generated"),
-                     m_cell("parametric"), m_cell("twin"), m_cell("real")))
-        rows.append(("shear response c1, c2 [1e-4]", c_cell("generated"),
-                     c_cell("parametric"), c_cell("twin"), c_cell("real")))
-    c2 = report.get("c2st")
-    if c2:
-        t = c2["tests"]
-
-        def acc(key):
-            r = t.get(key)
-            if not r or r.get("accuracy") is None:
-                return ""
-            return _pm(r["accuracy"], r["error"]) + (" (collapsed: uninformative)"
-                                                     if r.get("collapsed") else "")
-        rows.append(("C2ST accuracy against the real stamps (0.5 = indistinguishable)",
-                     acc("generated vs real"), acc("parametric vs real"), acc("twin vs real"),
-                     "0.5 by definition"))
-        if "noiseless generated vs truth" in t:
-            rows.append(("C2ST accuracy, noiseless unconvolved stamps against the truth",
-                         acc("noiseless generated vs truth"),
-                         acc("noiseless parametric vs truth"),
-                         acc("noiseless twin vs truth"), "0.5 by definition"))
-    pr = report.get("profiles")
-    if pr:
-        def frac(group, key):
-            s = pr[group].get(key)
-            return "" if not s or s["median"] is None else \
-                _pm(s["median"], s["median_error"], 100, 3, "%")
-        rows.append((f"flux in the outer {pr['width']}-pixel border, median", frac("border", "generated"),
-                     frac("border", "parametric"), frac("border", "twin"), frac("border", "truth")))
-        if pr["outside"]:
-            rows.append(("flux outside the truth's 99% circle, median",
-                         frac("outside", "generated"), frac("outside", "parametric"),
-                         frac("outside", "twin"), frac("outside", "truth")))
-    rec = report.get("reconstruction")
-    if rec:
-        e = rec["observed"]["estimates"]
-
-        def med(k):
-            s = e.get(k)
-            return "" if not s else _pm(s["median"], s["median_error"])
-        rows.append(("reconstruction chi2 in observed space vs the noiseless truth, median",
-                     med("model"), f"Sérsic {med('fitted_sersic')}; bulge+disk "
-                     f"{med('bulge_disk')}", "", f"{med('observed_stamp')} (its noise)"))
-    cl = report.get("clustering")
-    if cl:
-        rows.append(("clustering accuracy: majority / one-to-one (cap for equal clusters)",
-                     f"{cl['majority_accuracy']:.3f} / {cl['accuracy']:.3f} "
-                     f"({cl['one_to_one_cap']:.3f})", "", "", ""))
-    if "mean_differences" in report:
-        md = report["mean_differences"]
-
-        def rel(sample, stat):
-            d = md.get(sample, {}).get(stat)
-            if not d or d.get("relative_difference") is None:
-                return ""
-            return f"{100 * d['relative_difference']:+.1f}% ± {100 * d['relative_error']:.1f}%"
-        for stat, label in (("sigma_arcsec", "mean HSM size"), ("g", "mean |g|"),
-                            ("flux", "mean flux")):
-            rows.append((f"{label}, minus real", rel("generated", stat), rel("parametric", stat),
-                         rel("twin", stat), ""))
+    for measure in MEASURES.values():
+        section = measure.section_of(report)
+        if section:
+            rows += measure.headline(section, report)
     return rows
 
 
@@ -397,12 +316,7 @@ def markdown_summary(report):
     -------
     str
     """
-    from .c2st import markdown_c2st
-    from .clustering import markdown_clustering
-    from .isotropy import markdown_isotropy
-    from .profiles import markdown_profiles
-    from .shear import markdown_shear
-    from .twin import markdown_twin_check
+    from .measures import MEASURES
 
     run = report["run"]
     secs = run.get("seconds") or {}
@@ -430,34 +344,14 @@ def markdown_summary(report):
                   "| measure | generated | parametric | twin | real |", "|---|---|---|---|---|"]
         lines += [f"| {' | '.join(r)} |" for r in rows]
         lines.append("")
-    if report.get("twin_check"):
-        lines += markdown_twin_check(report["twin_check"])
-    if report.get("isotropy"):
-        lines += markdown_isotropy(report["isotropy"])
-    if report.get("shear_response"):
-        lines += markdown_shear(report["shear_response"])
-    if report.get("c2st"):
-        lines += markdown_c2st(report["c2st"])
-    if report.get("profiles"):
-        lines += markdown_profiles(report["profiles"])
-    if report.get("reconstruction"):
-        from .reconstruction import markdown_reconstruction
-
-        rec = markdown_reconstruction(report["reconstruction"])
-        lines += ["## Reconstructions", "", "The full tables are in "
-                  "[reconstruction.md](reconstruction.md)."] + rec[4:]
-    if report.get("clustering"):
-        cl = report["clustering"]
-        lines += ["## Clustering", "",
-                  f"{sum(cl['cluster_counts'])} galaxies of the {cl['split']!r} split, "
-                  f"{cl['n_clusters']} clusters, {len(cl['class_names'])} classes.", ""]
-        lines += markdown_clustering(cl, cl["class_names"]) + [""]
-    if "means" in report:
-        lines += _markdown_morphology(report)
+    for measure in MEASURES.values():
+        section = measure.section_of(report)
+        if section:
+            lines += measure.markdown(section, report)
     return "\n".join(lines)
 
 
-def _markdown_morphology(report):
+def markdown_morphology(report):
     """The morphology sections (means, differences, distances, residuals, failures)."""
     run = report["run"]
     ref = report["reference"]
