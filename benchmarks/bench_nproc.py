@@ -1,5 +1,5 @@
 """``nproc`` section: ``galsim file.yaml`` with image.nproc and output.nproc = 1, 2, and
-``galsim-deep simulate`` on 0 (in-process), 1 and 2 Dask workers.
+``galsim-deep field render`` on 0 (in-process), 1 and 2 Dask workers.
 """
 import json
 import os
@@ -46,7 +46,7 @@ def _run_configs(runs, path, env=None):
 
 
 def run(args, model_path, work):
-    """GalSim's image.nproc and output.nproc = 1, 2, and `galsim-deep simulate` on 1, 2 workers.
+    """GalSim's image.nproc and output.nproc = 1, 2, and `galsim-deep field render` on 1, 2 workers.
 
     The image.nproc configs run in one fresh process (TensorFlow must not have run before
     GalSim forks, so the nproc = 2 runs come first); two image sizes give the per-galaxy

@@ -18,7 +18,7 @@ def run(args, work):
     if not data.exists():
         run_command([cli_path(), "dataset", "build", "--source", "mock-cosmos", "--n", "320",
                      "--stamp-size", "64", "--pixel-scale", "0.03", "--seed", "3",
-                     "--processes", "1", "--no-progress", "--out", str(data)])
+                     "--processes", "1", "--quiet", "--out", str(data)])
     n = args.train_steps
     rows = []
 

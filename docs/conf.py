@@ -14,6 +14,11 @@ copyright = "2026, galsim_deep developers"
 from galsim_deep._version import __version__ as release  # noqa: E402
 
 version = release
+
+# The command-line reference is generated from the parser (never edited by hand).
+from galsim_deep.cli.reference import reference_rst  # noqa: E402
+
+(DOCS / "cli.rst").write_text(reference_rst())
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",

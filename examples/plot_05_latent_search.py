@@ -34,7 +34,7 @@ if not dataset.exists():
     assert galsim_deep(["dataset", "build", "--source", "mock-cosmos", "--n", "120",
                         "--stamp-size", str(model.stamp_size),
                         "--pixel-scale", str(model.pixel_scale), "--seed", "5",
-                        "--out", str(dataset), "--no-progress"]) == 0
+                        "--out", str(dataset), "--quiet"]) == 0
 
 # %%
 # Encode it

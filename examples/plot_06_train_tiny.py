@@ -6,13 +6,13 @@ The whole chain on a CPU in about a minute: build a dataset, train a
 Flow-VAE, train its latent flow, export a module, sample it.  ``tiny`` is a
 smoke-test recipe (``training/recipes/tiny.yaml``: 32 x 32 stamps, a handful of
 steps), so the galaxies it makes are blobs; the shipped recipes
-(``galsim-deep train flow-vae --help`` lists them) train real models the same
+(``galsim-deep model train --help`` lists them) train real models the same
 way.  On the command line::
 
     galsim-deep dataset build --source mock-cosmos --n 24 --stamp-size 32 \\
         --pixel-scale 0.03 --seed 1 --out data/tiny.h5
-    galsim-deep train flow-vae tiny --with-flow
-    galsim-deep train export tiny --out modules/tiny --archive
+    galsim-deep model train tiny --with-flow
+    galsim-deep hub export tiny --out modules/tiny --archive
 
 Each ``--set KEY=VALUE`` overrides a key of the recipe; here the dataset and
 output folders.
@@ -41,19 +41,19 @@ for folder in (run, module):
 # -------------------------------------------------------------
 assert galsim_deep(["dataset", "build", "--source", "mock-cosmos", "--n", "24",
                     "--stamp-size", "32", "--pixel-scale", "0.03", "--seed", "1",
-                    "--out", str(dataset), "--overwrite", "--no-progress"]) == 0
+                    "--out", str(dataset), "--overwrite", "--quiet"]) == 0
 
 # %%
 # Train the Flow-VAE, then its latent flow
 # ----------------------------------------
 # Running the same command again would resume from the latest checkpoint (an
 # interrupted run continues where it stopped).
-assert galsim_deep(["train", "flow-vae", "tiny", *overrides, "--with-flow", "--quiet"]) == 0
+assert galsim_deep(["model", "train", "tiny", *overrides, "--with-flow", "--quiet"]) == 0
 
 # %%
 # Export the module and sample it
 # -------------------------------
-assert galsim_deep(["train", "export", "tiny", *overrides, "--out", str(module),
+assert galsim_deep(["hub", "export", "tiny", *overrides, "--out", str(module),
                     "--overwrite"]) == 0
 model = GenerativeGalaxyModel(module)
 print(model)

@@ -10,10 +10,10 @@ fewer steps::
 
     galsim-deep dataset build --source mock-cosmos --n 120 --stamp-size 64 \\
         --pixel-scale 0.03 --seed 5 --out data/mine.h5
-    galsim-deep train flow-vae mock-cosmos-64 --init-from hub:flow-vae-mock-cosmos-64 \\
+    galsim-deep model train mock-cosmos-64 --init-from hub:flow-vae-mock-cosmos-64 \\
         --set dataset.path=data/mine.h5 --set output_dir=runs/mine \\
         --set vae.steps=200 --set flow.steps=500 --with-flow
-    galsim-deep train export mock-cosmos-64 --set output_dir=runs/mine \\
+    galsim-deep hub export mock-cosmos-64 --set output_dir=runs/mine \\
         --name my-model --version 0.1.0 --out modules/my-model
 
 Here a few steps only, to show the chain (about a minute): use hundreds of
@@ -42,7 +42,7 @@ if not dataset.exists():
     assert galsim_deep(["dataset", "build", "--source", "mock-cosmos", "--n", "120",
                         "--stamp-size", str(shipped.stamp_size),
                         "--pixel-scale", str(shipped.pixel_scale), "--seed", "5",
-                        "--out", str(dataset), "--no-progress"]) == 0
+                        "--out", str(dataset), "--quiet"]) == 0
 
 # %%
 # Fine-tune the autoencoder and its latent flow
@@ -53,10 +53,10 @@ overrides = ["--set", f"dataset.path={dataset}", "--set", f"output_dir={run}",
              "--set", "vae.checkpoint_every=4", "--set", "vae.summary_every=2",
              "--set", "flow.steps=20", "--set", "flow.batch_size=32",
              "--set", "flow.checkpoint_every=20", "--set", "flow.summary_every=10"]
-assert galsim_deep(["train", "flow-vae", recipe, "--init-from", DEFAULT_MODEL, *overrides,
+assert galsim_deep(["model", "train", recipe, "--init-from", DEFAULT_MODEL, *overrides,
                     "--with-flow", "--quiet"]) == 0
 module = OUT / "modules" / "fine-tuned"
-assert galsim_deep(["train", "export", recipe, *overrides, "--name", "my-fine-tuned",
+assert galsim_deep(["hub", "export", recipe, *overrides, "--name", "my-fine-tuned",
                     "--version", "0.1.0", "--out", str(module), "--overwrite"]) == 0
 
 # %%

@@ -242,7 +242,7 @@ class ConditionalMAF(tf.Module):
         flow extrapolates badly where the training codes are few (the
         brightest, largest galaxies), and a draw far beyond every training code
         decodes to nonsense (non-finite or absurdly bright images).  The
-        run log of ``galsim-deep train flow`` records the fraction of draws
+        run log of ``galsim-deep model train-flow`` records the fraction of draws
         the clip changes.  Flows whose :meth:`adapt_latents` predates the
         clip have an infinite range and are not clipped.
 

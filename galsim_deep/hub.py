@@ -35,7 +35,7 @@ from .errors import GalsimDeepError, InputTypeError
 __all__ = ["HubError", "cache_dir", "is_offline", "load_index", "find_entry", "resolve",
            "verify_entry", "INDEX_FORMAT_VERSION", "DEFAULT_MODEL"]
 
-#: The shipped default model: what ``make demo``, ``galsim-deep simulate`` and the
+#: The shipped default model: what ``make demo``, ``galsim-deep field render`` and the
 #: latent tools use when no model is named.
 DEFAULT_MODEL = "hub:flow-vae-mock-cosmos-25.2"
 

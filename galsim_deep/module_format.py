@@ -230,7 +230,7 @@ def read_metadata(module_dir):
     if not meta_path.is_file():
         raise ModuleFormatError(
             f"{module_dir} has no {METADATA_FILE}: it is not a galsim_deep module (modules "
-            f"are written by `galsim-deep train export`), or it was copied incompletely.")
+            f"are written by `galsim-deep hub export`), or it was copied incompletely.")
     if not (module_dir / "saved_model.pb").is_file():
         raise ModuleFormatError(
             f"{module_dir} has no saved_model.pb: the module is incomplete or corrupt; "

@@ -4,7 +4,7 @@ A sampling process spends its time in two thread pools: TensorFlow's (the
 network) and GalSim's OpenMP one (a few C++ loops).  By default each sizes
 itself to every core of the machine, so ``nproc`` processes on ``nproc`` cores
 start ``nproc**2`` busy threads that fight for the cores.  Worker processes
-(GalSim's ``nproc`` workers, the Dask workers of ``galsim-deep simulate``)
+(GalSim's ``nproc`` workers, the Dask workers of ``galsim-deep field render``)
 call :func:`configure_worker` once, before their first network evaluation, to
 share the cores out instead.
 

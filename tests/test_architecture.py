@@ -113,3 +113,23 @@ def test_no_import_circles(top_level_only):
     graph = {name: {t for t in targets if not name.startswith(t + ".")}
              for name, targets in graph.items()}
     assert _cycle(graph) is None, _cycle(graph)
+
+
+#: Training modules that score a live checkpoint with the validation measures (learning
+#: curves, latent-code fits, the stamp classifier's report, MPCC's clustering at the end of
+#: a run). Every other training module (networks, losses, steps, the loop, recipes,
+#: export, the bulge+disk layer) builds and trains models without the validation package.
+TRAINING_DIAGNOSTICS = {"galsim_deep.training.checkpoint_scores",
+                        "galsim_deep.training.latent_fit", "galsim_deep.training.classifier",
+                        "galsim_deep.training.mpcc.train"}
+
+
+def test_building_and_training_a_model_imports_no_validation():
+    modules = _modules()
+    graph = _imports(modules, top_level_only=False)
+    importers = {name for name, targets in graph.items()
+                 if name.startswith("galsim_deep.training")
+                 and any(t.startswith("galsim_deep.validation") for t in targets)}
+    assert importers <= TRAINING_DIAGNOSTICS, sorted(importers - TRAINING_DIAGNOSTICS)
+    # The list is exact: a module that stops importing validation leaves it.
+    assert importers == TRAINING_DIAGNOSTICS, sorted(TRAINING_DIAGNOSTICS - importers)

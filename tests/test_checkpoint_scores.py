@@ -1,4 +1,4 @@
-"""Quick checkpoint scores (training/checkpoint_scores.py), ``galsim-deep validate checkpoint``."""
+"""Quick checkpoint scores (training/checkpoint_scores.py), ``galsim-deep validation checkpoint``."""
 import json
 
 import numpy as np
@@ -31,7 +31,7 @@ def test_hsm_g_sigma_of_gaussians():
 
 
 def _args(recipe):
-    return ["validate", "checkpoint", "tiny", "--set", f"dataset.path={recipe['dataset']['path']}",
+    return ["validation", "checkpoint", "tiny", "--set", f"dataset.path={recipe['dataset']['path']}",
             "--set", f"output_dir={recipe['output_dir']}"]
 
 

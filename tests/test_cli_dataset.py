@@ -12,7 +12,7 @@ def test_build_info_show_compare(tmp_path, capsys):
     out = tmp_path / "cli.h5"
     rc = main(["dataset", "build", "--source", "mock-cosmos", "--n", "6", "--stamp-size", "32",
                "--pixel-scale", "0.03", "--out", str(out), "--processes", "1", "--seed", "2",
-               "--n-test", "2", "--no-progress"])
+               "--n-test", "2", "--quiet"])
     assert rc == 0
     printed = capsys.readouterr().out
     assert "wrote" in printed and "galaxies/s" in printed and "4 train, 2 test" in printed
@@ -92,7 +92,7 @@ def test_extra_depth_is_a_mock_option(tmp_path, capsys):
                  "--extra-depth", "1"]) == 1
     assert "--extra-depth do(es) not apply to --source cosmos" in capsys.readouterr().err
     assert main(["dataset", "build", "--source", "mock-cosmos", "--n", "3", "--stamp-size", "32",
-                 "--out", str(out), "--processes", "1", "--n-test", "1", "--no-progress",
+                 "--out", str(out), "--processes", "1", "--n-test", "1", "--quiet",
                  "--extra-depth", "1.5"]) == 0
     with h5py.File(out, "r") as f:
         assert "1.5 mag deeper" in f.attrs["noise_description"]

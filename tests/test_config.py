@@ -148,13 +148,29 @@ def test_model_loaded_once_per_process(tiny_module_path):
     assert len(input_model._MODELS) == before
 
 
-def test_fixed_conditions_give_the_api_result(gaussian_module_path):
-    """With fixed conditions, a config galaxy equals the API sample with the object's RNG."""
-    cfg = _config(gaussian_module_path, flux_radius=4.0, mag_auto=22.0, zphot=1.0)
+@pytest.mark.parametrize("module", ["gaussian_module_path", "tiny_module_path"])
+def test_fixed_conditions_give_the_api_result(module, request):
+    """With fixed conditions, a config galaxy is the API's sample of the object's seed, pixel
+    for pixel (the toy network's galaxies are not round: its random rotation is compared too)."""
+    path = request.getfixturevalue(module)
+    cfg = _config(path, flux_radius=4.0, mag_auto=22.0, zphot=1.0)
     cfg["image"] = {"type": "Single", "size": 32, "pixel_scale": 0.03, "random_seed": 7}
     cfg["stamp"] = {"draw_method": "no_pixel"}
+    batching._GROUPS.clear()
     image = galsim.config.BuildImage(cfg)
-    np.testing.assert_allclose(image.array.sum(), 10 ** (-0.4 * (22 - 25.94)), rtol=2e-2)
+    model = GenerativeGalaxyModel(path)
+    # rng=7: row 0 gets GalSim config's seed of object 0 for random_seed 7.
+    (galaxy,) = model.sample({"flux_radius": [4.0], "mag_auto": [22.0], "zphot": [1.0]}, rng=7)
+    expected = galaxy.drawImage(nx=32, ny=32, scale=0.03, method="no_pixel").array
+    np.testing.assert_allclose(image.array, expected, rtol=0, atol=1e-6 * expected.max())
+    if module == "gaussian_module_path":
+        # The round Gaussian holds its catalog flux inside the stamp.
+        np.testing.assert_allclose(image.array.sum(), 10 ** (-0.4 * (22 - 25.94)), rtol=2e-2)
+    else:
+        # Another seed is another galaxy: the comparison above can fail.
+        other = model.sample({"flux_radius": [4.0], "mag_auto": [22.0], "zphot": [1.0]},
+                             rng=8)[0].drawImage(nx=32, ny=32, scale=0.03, method="no_pixel")
+        assert np.abs(other.array - expected).max() > 0.01 * expected.max()
 
 
 def test_missing_condition_field_names_it(tiny_module_path):

@@ -45,6 +45,16 @@ def test_same_seed_same_arrays_whatever_the_process_count(reference, tmp_path):
     assert not np.array_equal(_arrays(other)["stamp"], _arrays(reference)["stamp"])
 
 
+def test_the_same_build_writes_the_same_bytes(reference, tmp_path):
+    """A report's dataset SHA-256 names the data: no build time is stored in the file."""
+    from galsim_deep._io import sha256sum
+
+    time.sleep(1.1)  # a build time (to the second) would differ now
+    again = build_dataset("mock-cosmos", 12, tmp_path / "again.h5", processes=1, chunk_size=4,
+                          **SMALL)
+    assert sha256sum(again) == sha256sum(reference)
+
+
 def test_resume_after_an_exception(reference, tmp_path, monkeypatch):
     out = tmp_path / "resumed.h5"
     real_write = build_module._write_chunk

@@ -221,7 +221,7 @@ def test_cli_population_figure_and_build_errors(tmp_path, capsys):
     assert exit_.value.code == 2
     # The legacy --deep still builds the GREAT3 'deep' population, and says what it is.
     assert main(["dataset", "build", "--source", "mock-cosmos", "--n", "2", "--out", out,
-                 "--stamp-size", "24", "--deep", "--processes", "1", "--no-progress"]) == 0
+                 "--stamp-size", "24", "--deep", "--processes", "1", "--quiet"]) == 0
     assert "--population great3-deep" in capsys.readouterr().err
     with h5py.File(out, "r") as f:
         assert __import__("json").loads(f.attrs["selection"])["name"] == "great3-deep"

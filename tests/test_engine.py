@@ -134,7 +134,7 @@ def _yaml_arrays(module, cat, seed, tmp_path):
 
 
 def _simulate_arrays(module, cat, seed, monkeypatch):
-    """The arrays galsim-deep simulate's render_stamps wraps for catalog rows 0..n-1."""
+    """The arrays galsim-deep field render's render_stamps wraps for catalog rows 0..n-1."""
     from galsim_deep.simulate import SimulationSettings, render_stamps
 
     model = GenerativeGalaxyModel(str(module))

@@ -139,7 +139,7 @@ def test_similar_and_anomalies(codes_path, tiny_flow_vae_module_path, mock_datas
 
 def test_latent_report(tiny_flow_vae_module_path, labelled_dataset, tmp_path, capsys):
     out = tmp_path / "report"
-    args = ["validate", "latent", "--model", str(tiny_flow_vae_module_path), "--dataset",
+    args = ["validation", "latent", "--model", str(tiny_flow_vae_module_path), "--dataset",
             str(labelled_dataset), "--out", str(out), "--flow-steps", "20", "--n-non-galaxy",
             "6", "--held-out-classes", "spheroid", "-k", "5", "--quiet"]
     assert main(args) == 0

@@ -8,8 +8,9 @@ import pytest
 from galsim_deep.cli import main
 from galsim_deep.validation.reconstruction import (by_class, observed_chi2,
                                                    reconstruction_residuals)
+from galsim_deep.sersic import sersic_image
 from galsim_deep.validation.sersic_fit import (PSFConvolver, _convolve, convolve_stamps,
-                                               fit_bulge_disk, fit_sersic, sersic_image)
+                                               fit_bulge_disk, fit_sersic)
 
 S, SCALE = 48, 0.03
 
@@ -109,7 +110,7 @@ def test_fit_sersic_rejects_bad_input():
 def test_reconstruct_command_writes_the_report(tiny_flow_vae_module_path, mock_dataset_path,
                                                tmp_path, capsys):
     out = tmp_path / "rec"
-    assert main(["validate", "reconstruct", str(tiny_flow_vae_module_path), "--dataset",
+    assert main(["validation", "reconstruct", str(tiny_flow_vae_module_path), "--dataset",
                  str(mock_dataset_path), "--out", str(out), "--quiet", "--processes", "1"]) == 0
     report = json.loads((out / "reconstruction.json").read_text())
     assert report["n"] == 2  # the tiny dataset's test split
@@ -156,7 +157,7 @@ def test_residuals_by_class_known_values():
 
 
 def test_reconstruct_names_a_missing_dataset(tiny_flow_vae_module_path, tmp_path, capsys):
-    assert main(["validate", "reconstruct", str(tiny_flow_vae_module_path), "--dataset",
+    assert main(["validation", "reconstruct", str(tiny_flow_vae_module_path), "--dataset",
                  str(tmp_path / "missing.h5"), "--out", str(tmp_path / "o")]) == 1
     assert "missing.h5" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()

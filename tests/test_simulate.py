@@ -1,4 +1,4 @@
-"""``galsim-deep simulate``: tiles on Dask equal the single-process result, resume, positions,
+"""``galsim-deep field render``: tiles on Dask equal the single-process result, resume, positions,
 fluxes, WCS, fields, bad input, Dask as an optional extra."""
 import importlib
 import importlib.util
@@ -185,14 +185,14 @@ def test_bad_inputs_name_the_problem_and_the_fix(tiny_module_path, tmp_path):
 
 def test_cli_with_a_mock_catalog(tiny_module_path, tmp_path):
     cat = tmp_path / "mock.ecsv"
-    assert main(["simulate", str(cat), "--out", str(tmp_path / "out"), "--model",
+    assert main(["field", "render", str(cat), "--out", str(tmp_path / "out"), "--model",
                  str(tiny_module_path), "--make-mock-catalog", "6", "--field-size", "48", "40",
                  "--tile-size", "24", "--stamp-size", "16", "--workers", "0", "--quiet",
                  "--range-policy", "clip"]) == 0
     assert len(Table.read(cat)) == 6
     assert fits.getdata(tmp_path / "out" / "mosaic.fits").shape == (40, 48)
     assert len(list((tmp_path / "out" / "tiles").glob("*.fits"))) == 4
-    assert main(["simulate", str(cat), "--out", str(tmp_path / "o2"), "--column", "bad"]) == 1
+    assert main(["field", "render", str(cat), "--out", str(tmp_path / "o2"), "--column", "bad"]) == 1
 
 
 def test_dask_is_the_optional_extra_simulate(monkeypatch):

@@ -44,7 +44,7 @@ def test_augment_gives_a_rotation_or_flip_of_each_image():
 
 
 def test_classify_command_trains_resumes_and_reports(mock_dataset_path, tmp_path, capsys):
-    args = ["train", "classifier", "--dataset", str(mock_dataset_path), "--batch-size", "8", "--quiet"]
+    args = ["validation", "ceiling", "--dataset", str(mock_dataset_path), "--batch-size", "8", "--quiet"]
     assert main(args + ["--out", str(tmp_path / "a"), "--epochs", "2"]) == 0
     assert "supervised test accuracy" in capsys.readouterr().out
     report = json.loads((tmp_path / "a" / "ceiling.json").read_text())
@@ -73,7 +73,7 @@ def test_classify_command_trains_resumes_and_reports(mock_dataset_path, tmp_path
 
 
 def test_classify_needs_labels(tmp_path, mock_dataset_path, capsys):
-    assert main(["train", "classifier", "--dataset", str(tmp_path / "none.h5"), "--out",
+    assert main(["validation", "ceiling", "--dataset", str(tmp_path / "none.h5"), "--out",
                  str(tmp_path / "r"), "--quiet"]) == 1
     assert "does not exist" in capsys.readouterr().err
     import shutil
@@ -84,6 +84,6 @@ def test_classify_needs_labels(tmp_path, mock_dataset_path, capsys):
     shutil.copy(mock_dataset_path, path)
     with h5py.File(path, "r+") as f:
         del f["label"]
-    assert main(["train", "classifier", "--dataset", str(path), "--out", str(tmp_path / "r"),
+    assert main(["validation", "ceiling", "--dataset", str(path), "--out", str(tmp_path / "r"),
                  "--quiet"]) == 1
     assert "label" in capsys.readouterr().err

@@ -98,7 +98,7 @@ def test_comparison_with_the_teacher_pairs_the_draws(distilled, tiny_flow_vae_mo
 def test_the_command_trains_exports_and_compares(tiny_flow_vae_module_path, tmp_path, capsys):
     from galsim_deep.cli import main
 
-    args = ["train", "distill", str(tiny_flow_vae_module_path), "--out", str(tmp_path / "run"),
+    args = ["model", "distill", str(tiny_flow_vae_module_path), "--out", str(tmp_path / "run"),
             "--base-depth", "4", "--max-depth", "8", "--steps", "6", "--batch-size", "8",
             "--export", str(tmp_path / "module"), "--compare", "6", "--quiet"]
     assert main(args + ["--stop-at", "3"]) == 0

@@ -40,9 +40,9 @@ def trained(mock_dataset_path, tmp_path_factory):
     """The tiny recipe trained and exported through the command line."""
     out = tmp_path_factory.mktemp("tiny_run")
     sets = ["--set", f"dataset.path={mock_dataset_path}", "--set", f"output_dir={out / 'run'}"]
-    assert main(["train", "flow-vae", "tiny", *sets, "--with-flow", "--quiet"]) == 0
+    assert main(["model", "train", "tiny", *sets, "--with-flow", "--quiet"]) == 0
     module = out / "module"
-    assert main(["train", "export", "tiny", *sets, "--out", str(module), "--archive"]) == 0
+    assert main(["hub", "export", "tiny", *sets, "--out", str(module), "--archive"]) == 0
     return {"run": out / "run", "module": module, "dataset": mock_dataset_path}
 
 
@@ -106,7 +106,9 @@ def test_model_samples_through_galsim(trained):
     from astropy.table import Table
 
     gals = model.sample(Table(cat), rng=galsim.BaseDeviate(3))
-    assert len(gals) == 2 and all(g.flux > 0 for g in gals)
+    from checks import assert_samples_are_galsim_profiles
+
+    assert_samples_are_galsim_profiles(model, gals, cat)
 
 
 def test_run_logs_and_tensorboard_scalars(trained):
@@ -215,17 +217,17 @@ def test_resume_accepts_a_run_from_before_a_recipe_key_was_added(mock_dataset_pa
 
 def test_cli_errors_name_the_fix(tmp_path, capsys):
     missing = tmp_path / "missing.h5"
-    code = main(["train", "flow-vae", "tiny", "--set", f"dataset.path={missing}",
+    code = main(["model", "train", "tiny", "--set", f"dataset.path={missing}",
                  "--set", f"output_dir={tmp_path / 'run'}", "--quiet"])
     err = capsys.readouterr().err
     assert code == 1 and "galsim-deep dataset build" in err and str(missing) in err
-    code = main(["train", "flow", "tiny", "--set", f"output_dir={tmp_path / 'run'}",
+    code = main(["model", "train-flow", "tiny", "--set", f"output_dir={tmp_path / 'run'}",
                  "--set", "vae.latent_dim=3"])
     assert code == 1 and "not a recipe key" in capsys.readouterr().err
 
 
 def test_flow_needs_a_trained_vae(mock_dataset_path, tmp_path):
-    with pytest.raises(FileNotFoundError, match="galsim-deep train flow-vae"):
+    with pytest.raises(FileNotFoundError, match="galsim-deep model train"):
         train_latent_flow(_recipe(mock_dataset_path, tmp_path), progress=False)
 
 

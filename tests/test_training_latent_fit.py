@@ -132,7 +132,7 @@ def test_cli_writes_the_report(tiny_flow_vae_recipe, tmp_path, capsys):
     sets = ["--set", f"dataset.path={tiny_flow_vae_recipe['dataset']['path']}",
             "--set", f"output_dir={tiny_flow_vae_recipe['output_dir']}"]
     out = tmp_path / "fit"
-    assert main(["validate", "latent-fit", "tiny", *sets, "--out", str(out), "--n", "4", "--steps", "3",
+    assert main(["validation", "latent-fit", "tiny", *sets, "--out", str(out), "--n", "4", "--steps", "3",
                  "--split", "train", "--quiet"]) == 0
     summary = json.loads((out / "latent_fit.json").read_text())
     assert summary["n"] == 4 and summary["steps"] == 3
@@ -146,8 +146,8 @@ def test_cli_writes_the_report(tiny_flow_vae_recipe, tmp_path, capsys):
 def test_errors_name_the_fix(tiny_flow_vae_recipe, tmp_path, capsys):
     sets = ["--set", f"dataset.path={tiny_flow_vae_recipe['dataset']['path']}"]
     # No checkpoint in another output folder: says how to train one.
-    assert main(["validate", "latent-fit", "tiny", *sets, "--set", f"output_dir={tmp_path / 'none'}",
+    assert main(["validation", "latent-fit", "tiny", *sets, "--set", f"output_dir={tmp_path / 'none'}",
                  "--out", str(tmp_path / "x")]) == 1
-    assert "galsim-deep train flow-vae" in capsys.readouterr().err
+    assert "galsim-deep model train" in capsys.readouterr().err
     with pytest.raises(ValueError, match="n must be a positive integer"):
         latent_fit_report(tiny_flow_vae_recipe, n=0, progress=False)

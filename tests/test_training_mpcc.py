@@ -627,7 +627,7 @@ def test_compare_reports_puts_models_side_by_side(tmp_path):
     assert "0.21" in row and "0.25" in row and "0.05" in row
     assert "MPCC: clustering accuracy 0.9 (one-to-one)" in text
     assert (tmp_path / "table.md").read_text() == text
-    with pytest.raises(FileNotFoundError, match="galsim-deep validate"):
+    with pytest.raises(FileNotFoundError, match="galsim-deep validation"):
         compare_reports({"x": tmp_path / "missing"})
     # A report with the twin sample: the reference is quoted once, before the models.
     summary = _summary(0.2, 0.21)

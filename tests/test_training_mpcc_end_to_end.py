@@ -27,9 +27,9 @@ def trained(mock_dataset_path, tmp_path_factory):
     """The mpcc-tiny recipe trained and exported through the command line."""
     out = tmp_path_factory.mktemp("mpcc_run")
     sets = ["--set", f"dataset.path={mock_dataset_path}", "--set", f"output_dir={out / 'run'}"]
-    assert main(["train", "mpcc", "mpcc-tiny", *sets, "--with-flow", "--quiet"]) == 0
+    assert main(["model", "train", "mpcc-tiny", *sets, "--with-flow", "--quiet"]) == 0
     module = out / "module"
-    assert main(["train", "export", "mpcc-tiny", *sets, "--out", str(module), "--archive"]) == 0
+    assert main(["hub", "export", "mpcc-tiny", *sets, "--out", str(module), "--archive"]) == 0
     return {"run": out / "run", "module": module, "dataset": mock_dataset_path}
 
 
@@ -159,9 +159,9 @@ def test_model_samples_through_galsim(trained):
     assert model.latent_size == 4 and "sample_cluster" in model.signatures
     cat = Table({"mag_auto": [21.0, 22.0], "flux_radius": [5.0, 6.0], "zphot": [0.5, 0.7]})
     gals = model.sample(cat, rng=galsim.BaseDeviate(3))
-    again = model.sample(cat, rng=galsim.BaseDeviate(3))
-    assert len(gals) == 2 and all(g.flux > 0 for g in gals)
-    assert [g.flux for g in gals] == [g.flux for g in again]
+    from checks import assert_samples_are_galsim_profiles
+
+    assert_samples_are_galsim_profiles(model, gals, cat)
 
 
 def test_sample_with_a_cluster_through_the_api_and_yaml(trained, loaded, tiny_module_path):
@@ -209,6 +209,13 @@ def test_run_log_and_scalars(trained):
     log = json.loads((trained["run"] / "mpcc" / "training_log.json").read_text())
     assert log["steps"] == 4 and log["d_steps"] == 2 and log["e_steps"] == 2
     assert 0 <= log["metrics"]["test_cluster_accuracy"] <= 1
+    # The majority mapping (the thesis's Eq. 8.1) is never below the one-to-one mapping.
+    assert log["metrics"]["test_cluster_majority_accuracy"] >= \
+        log["metrics"]["test_cluster_accuracy"]
+    from galsim_deep.training.families import get_family
+
+    (line,) = get_family("mpcc").summary(log)
+    assert "majority (Astorga 2021, Eq. 8.1)" in line and "one-to-one" in line
     scalars = read_scalars(trained["run"] / "logs" / "mpcc")
     assert [s for s, _ in scalars["d_loss"]] == [2, 4]
     for name in ("g_loss", "encoder_nll", "cluster_ce", "prior_reg", "prior_accuracy"):
@@ -220,7 +227,7 @@ def test_run_log_and_scalars(trained):
 
 def test_cluster_report_through_the_cli(trained, tmp_path, capsys):
     out = tmp_path / "report"
-    assert main(["validate", "cluster", str(trained["module"]), "--dataset", str(trained["dataset"]),
+    assert main(["validation", "cluster", str(trained["module"]), "--dataset", str(trained["dataset"]),
                  "--out", str(out), "--split", "all", "--per-cluster", "3", "--validate",
                  "--validation-n", "4", "--processes", "1", "--quiet"]) == 0
     report = json.loads((out / "clustering.json").read_text())
@@ -245,7 +252,7 @@ def test_cluster_report_through_the_cli(trained, tmp_path, capsys):
     quoted = report["validation"]["sigma_arcsec"]
     assert quoted["real"] == summary["means"]["sigma_arcsec"]["real"]["mean"]
     # ... and the side-by-side table of two reports.
-    assert main(["validate", "compare", f"A={out}", f"B={out / 'validation'}", "--out",
+    assert main(["validation", "compare", f"A={out}", f"B={out / 'validation'}", "--out",
                  str(tmp_path / "t.md")]) == 0
     table = (tmp_path / "t.md").read_text()
     assert "A: generated" in table and "B: gen - real" in table and "HSM size" in table
@@ -255,7 +262,7 @@ def test_latent_fit_on_the_mpcc_checkpoint(trained, tmp_path, capsys):
     """The codes fitted through the generator (mixture prior, standing statistics)."""
     out = tmp_path / "fit"
     sets = ["--set", f"dataset.path={trained['dataset']}", "--set", f"output_dir={trained['run']}"]
-    assert main(["validate", "latent-fit", "mpcc-tiny", *sets, "--out", str(out), "--n", "4",
+    assert main(["validation", "latent-fit", "mpcc-tiny", *sets, "--out", str(out), "--n", "4",
                  "--steps", "5", "--split", "train", "--quiet"]) == 0
     res = json.loads((out / "latent_fit.json").read_text())["residuals"]
     # Each galaxy's best code is at least as good as the encoder's, so is the median.
@@ -266,7 +273,7 @@ def test_latent_fit_on_the_mpcc_checkpoint(trained, tmp_path, capsys):
     # 4 galaxies, one-to-one mapping: a whole number of them right, at least one.
     assert set(acc) == {"encoder", "map", "best_code"}
     assert all(v * 4 == pytest.approx(round(v * 4)) and 0.25 <= v <= 1 for v in acc.values())
-    assert "Clustering accuracy" in (out / "latent_fit.md").read_text()
+    assert "One-to-one clustering accuracy" in (out / "latent_fit.md").read_text()
 
 
 def test_resume_equals_uninterrupted(trained, tmp_path):
@@ -313,20 +320,20 @@ def test_learnable_weights_warm_start_from_a_fixed_weights_run(trained, tmp_path
 
 
 def test_errors_name_the_fix(trained, tmp_path, capsys):
-    code = main(["train", "mpcc", "mpcc-tiny", "--set",
+    code = main(["model", "train", "mpcc-tiny", "--set",
                  f"dataset.path={tmp_path / 'missing.h5'}", "--quiet"])
     assert code == 1 and "galsim-deep dataset build" in capsys.readouterr().err
-    code = main(["train", "flow-vae", "mpcc-tiny", "--set", f"output_dir={tmp_path}"])
-    assert code == 1 and "galsim-deep train mpcc" in capsys.readouterr().err
-    code = main(["train", "mpcc", "tiny", "--set", f"output_dir={tmp_path}"])
-    assert code == 1 and "galsim-deep train flow-vae" in capsys.readouterr().err
-    code = main(["train", "mpcc", "mpcc-tiny", "--set", f"dataset.path={trained['dataset']}",
+    code = main(["model", "train", "mpcc-tiny", "--set", f"output_dir={tmp_path}"])
+    assert code == 1 and "galsim-deep model train" in capsys.readouterr().err
+    code = main(["model", "train", "tiny", "--set", f"output_dir={tmp_path}"])
+    assert code == 1 and "galsim-deep model train" in capsys.readouterr().err
+    code = main(["model", "train", "mpcc-tiny", "--set", f"dataset.path={trained['dataset']}",
                  "--set", f"output_dir={tmp_path / 'big'}", "--set", "mpcc.batch_size=20",
                  "--quiet"])
     assert code == 1 and "lower mpcc.batch_size" in capsys.readouterr().err
-    code = main(["train", "export", "mpcc-tiny", "--set", f"dataset.path={trained['dataset']}",
+    code = main(["hub", "export", "mpcc-tiny", "--set", f"dataset.path={trained['dataset']}",
                  "--set", f"output_dir={tmp_path / 'none'}", "--out", str(tmp_path / "m")])
-    assert code == 1 and "galsim-deep train mpcc" in capsys.readouterr().err
+    assert code == 1 and "galsim-deep model train" in capsys.readouterr().err
 
 
 _DISTRIBUTED = """
@@ -372,7 +379,7 @@ def test_checkpoint_scores_of_an_mpcc_run_carry_its_clustering(trained, tmp_path
 
     out, figure = tmp_path / "scores.json", tmp_path / "curve.png"
     sets = ["--set", f"dataset.path={trained['dataset']}", "--set", f"output_dir={trained['run']}"]
-    assert main(["validate", "checkpoint", "mpcc-tiny", *sets, "--n", "8", "--split", "train",
+    assert main(["validation", "checkpoint", "mpcc-tiny", *sets, "--n", "8", "--split", "train",
                  "--out", str(out), "--figure", str(figure)]) == 0
     assert "clustering majority" in capsys.readouterr().out
     c = json.loads(out.read_text())["scores"][-1]["clustering"]

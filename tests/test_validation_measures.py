@@ -61,7 +61,7 @@ def test_the_command_has_a_flag_per_option_and_the_report_records_them(capsys):
     from galsim_deep.cli import main
 
     with pytest.raises(SystemExit):
-        main(["validate", "report", "--help"])
+        main(["validation", "report", "--help"])
     text = capsys.readouterr().out
     for option in ms.measure_options().values():
         assert option.flag in text

@@ -25,7 +25,7 @@ def report_dir(tmp_path_factory, tiny_module_path, mock_dataset_path):
     out = tmp_path_factory.mktemp("validation") / "report"
     # (a module fixture runs before the per-test cache isolation: its own reference cache)
     refs = tmp_path_factory.mktemp("references")
-    status = main(["validate", "report", str(tiny_module_path), "--dataset", str(mock_dataset_path),
+    status = main(["validation", "report", str(tiny_module_path), "--dataset", str(mock_dataset_path),
                    "--out", str(out), "--n", "0", "--split", "all", "--processes", "1",
                    "--seed", "3", "--quiet", "--reference-cache", str(refs)] + FAST)
     assert status == 0
@@ -73,7 +73,7 @@ def test_report_json_structure(report_json, mock_dataset_path):
     # the packages the numbers depend on (the classifier tests move with TensorFlow's)
     assert r["run"]["versions"]["tensorflow"] and r["run"]["versions"]["statmorph"]
     assert "--isotropy-n 300" in r["run"]["command"] or r["run"]["command"].startswith(
-        "galsim-deep validate report")
+        "galsim-deep validation report")
     iso = r["isotropy"]["samples"]
     assert set(iso) == {"generated (rotated)", "generated (unrotated)", "real", "parametric",
                         "twin"}
@@ -90,14 +90,17 @@ def test_report_json_structure(report_json, mock_dataset_path):
         assert t["seeds"] == [3, 4, 5]  # from the report's seed
         assert t["accuracy"] == t["accuracies"][t["seeds"].index(t["seed"])]
     sv = r["survey_views"]
-    assert list(sv["views"]) == ["hst-noiseless", "lsst-visit-i"] and sv["dilation"] == 1.05
+    assert list(sv["views"]) == ["hst-noiseless", "lsst-visit-i"]
+    assert sv["dilations"] == ["size x1.05", "size x1.2"]
     assert sum(sv["bin_counts"]) == 24 and len(sv["bins"]) == 3
     for view in sv["views"].values():
-        assert set(view["tests"]) == {"generated", "parametric", "control", "dilated"}
+        assert set(view["tests"]) == {"generated", "parametric", "control", "size x1.05",
+                                      "size x1.2"}
         for t in view["tests"].values():
             assert 0 <= t["accuracy"] <= 1 and t["seeds"] == [3, 4, 5] and len(t["bins"]) == 3
             assert sum(b["n"] for b in t["bins"]) == t["n_test"] // 2  # held-out galaxies
-        assert view["verdict"] and view["power"] in ("sees", "is blind to")
+        assert view["verdict"] and view["power"] in ("size x1.05", "size x1.2", "none")
+        assert len(view["bin_verdicts"]) == 3
     assert sv["views"]["lsst-visit-i"]["stamp_size"] == 8  # 0.96" at 0.2": 5 pixels, 8 at least
     assert set(r["profiles"]["border"]) >= {"truth", "generated", "twin", "parametric"}
     tc = r["twin_check"]
@@ -231,7 +234,7 @@ def test_bad_inputs_name_the_problem_and_the_fix(tmp_path, tiny_module_path, moc
                                                 capsys):
     from galsim_deep.cli import main
 
-    status = main(["validate", "report", str(tiny_module_path), "--dataset", str(tmp_path / "nope.h5"),
+    status = main(["validation", "report", str(tiny_module_path), "--dataset", str(tmp_path / "nope.h5"),
                    "--out", str(tmp_path / "r"), "--quiet"])
     assert status == 1
     err = capsys.readouterr().err
@@ -242,6 +245,6 @@ def test_bad_inputs_name_the_problem_and_the_fix(tmp_path, tiny_module_path, moc
 
     with pytest.raises(KeyError, match="sersic_index"):
         samples.draw_samples(mock_dataset_path, OtherModel(), n=2, progress=False)
-    assert main(["validate", "report", str(tiny_module_path), "--dataset", str(mock_dataset_path),
+    assert main(["validation", "report", str(tiny_module_path), "--dataset", str(mock_dataset_path),
                  "--out", str(tmp_path / "r"), "--n", "-3", "--quiet"]) == 1
     assert "--n must be" in capsys.readouterr().err

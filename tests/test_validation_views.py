@@ -118,14 +118,29 @@ def test_controls_are_other_galaxies_of_the_same_magnitude_bin():
 
 
 def test_verdicts_follow_the_numbers():
-    def tests(g, p, c=0.5, d=0.9, e=0.01):
+    sizes = sv.dilation_tests([1.05, 1.2])
+    assert sizes == ["size x1.05", "size x1.2"]
+
+    def tests(g, p, c=0.5, d=(0.51, 0.9), e=0.01):
         return {k: {"accuracy": a, "error": e} for k, a in
-                zip(sv.TESTS, (g, p, c, d))}
-    assert sv._verdict(tests(0.51, 0.7)) == ("indistinguishable from the truth", "sees")
-    assert sv._verdict(tests(0.6, 0.7))[0] == "told apart, but less than a Sérsic"
-    assert sv._verdict(tests(0.8, 0.7))[0] == "told apart, more than a Sérsic"
-    assert sv._verdict(tests(0.7, 0.71))[0] == "told apart, as much as a Sérsic"
-    assert sv._verdict(tests(0.7, 0.7, d=0.51))[1] == "is blind to"
+                zip(list(sv.TESTS) + sizes, (g, p, c) + d)}
+    assert sv.verdict(tests(0.51, 0.7), sizes) == ("indistinguishable from the truth",
+                                                   "size x1.2")
+    assert sv.verdict(tests(0.6, 0.7), sizes)[0] == "told apart, less than a Sérsic"
+    assert sv.verdict(tests(0.8, 0.7), sizes)[0] == "told apart, more than a Sérsic"
+    assert sv.verdict(tests(0.7, 0.71), sizes)[0] == "told apart, as much as a Sérsic"
+    assert sv.verdict(tests(0.7, 0.7, d=(0.6, 0.9)), sizes)[1] == "size x1.05"
+    assert sv.verdict(tests(0.7, 0.7, d=(0.5, 0.52)), sizes)[1] == "none"
+    assert sv.verdict(tests(float("nan"), 0.7), sizes) == ("n/a", "n/a")  # an empty bin
+
+
+def test_dilations_are_checked():
+    from galsim_deep.errors import InputError
+
+    assert sv._dilations("1.05, 1.2") == [1.05, 1.2]
+    for bad in ("", "0.9", "1.2,1.05", "big", "1.1,1.1"):
+        with pytest.raises(InputError, match="views_dilations must be increasing"):
+            sv._dilations(bad)
 
 
 def test_the_docs_example_of_a_user_view_loads(tmp_path):

@@ -66,7 +66,7 @@ thesis's Eq. 8.1, and one-to-one), with their chance levels and per
 Medians come with a bootstrap standard error, for all galaxies and in bins
 of ``mag_auto`` (:data:`MAG_BINS`): in a population to F814W 25.2 most
 galaxies are faint and fit to the noise whatever the model, so the bright
-bins are where models differ.  ``galsim-deep validate
+bins are where models differ.  ``galsim-deep validation
 checkpoint RECIPE`` prints them (``--all`` for every checkpoint on disk) and
 :func:`plot_learning_curve` draws them against the training step.
 """

@@ -1,4 +1,4 @@
-"""Convolutional classifiers of galaxy stamps (``galsim-deep train classifier``).
+"""Convolutional classifiers of galaxy stamps (``galsim-deep validation ceiling``).
 
 One small network and one trainer serve two measurements:
 

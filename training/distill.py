@@ -18,7 +18,7 @@ module keeps the teacher's encoder, latent flow and flux scale, so its
 
 The run checkpoints into its folder and resumes from there (one leg of a
 longer training per session); :func:`export_distilled` then writes the
-module.  ``galsim-deep train distill`` is the command.
+module.  ``galsim-deep model distill`` is the command.
 """
 import json
 from pathlib import Path
@@ -299,7 +299,7 @@ def restore_student(out_dir):
     path = out_dir / "distill.json"
     if not path.is_file():
         raise InputError(f"{out_dir} holds no distillation run (no distill.json); run "
-                         f"`galsim-deep train distill TEACHER --out {out_dir}` first")
+                         f"`galsim-deep model distill TEACHER --out {out_dir}` first")
     settings = json.loads(path.read_text())
     vae, flow, recipe, metadata, _ = load_teacher(settings["teacher"],
                                                   settings["teacher_recipe"])

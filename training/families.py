@@ -66,7 +66,7 @@ class ModelFamily:
         checkpoint_dir = Path(checkpoint_dir or self.checkpoint_dir(recipe))
         return restore_latest(checkpoint_dir, lambda: self.build(recipe), "model",
                               f"no {self.name} checkpoint in {checkpoint_dir}; train the model "
-                              f"first with\n    galsim-deep train {self.name} "
+                              f"first with\n    galsim-deep model train {self.name} "
                               f"{recipe['source']}")
 
     def restore_for_sampling(self, recipe, checkpoint_dir=None):

@@ -24,7 +24,7 @@ keep, galaxy by galaxy, the best code seen, so neither is ever worse than the
 encoder by its own objective.  They need gradients through the decoder, so
 they run on the live model of a training checkpoint: TensorFlow does not give
 gradients through the functions of a loaded SavedModel (a hub module).
-``galsim-deep validate latent-fit RECIPE`` writes the comparison with the encoder and
+``galsim-deep validation latent-fit RECIPE`` writes the comparison with the encoder and
 the fitted Sérsic profile, per mock morphology class, and for an MPCC model
 the clustering accuracy of each kind of code.
 """
@@ -191,7 +191,7 @@ def latent_fit_report(recipe, n=300, steps=300, learning_rate=0.03, split="test"
         ``by_class`` the same per mock morphology class; ``map_reduced_chi2``,
         the median reduced chi^2 of the stamps under the encoder's and the MAP
         code; ``clustering_accuracy``, for a mixture-prior (MPCC) model on a
-        labelled dataset, the accuracy (Eq. 8.1) of the clusters the
+        labelled dataset, the one-to-one accuracy of the clusters the
         encoder's, the MAP and the best codes fall in (empty otherwise); the
         ``ellipticity``, the mean ``|g|`` of each estimate's profile against
         the truth's, bright and faint (:func:`ellipticity_of_codes`); the
@@ -401,7 +401,8 @@ def write_latent_fit_report(report, out_dir, n_examples=8):
             f"{ell[grp][key]['error']:.3f})" for grp in ("all", "bright", "faint")) + " |")
     if summary["clustering_accuracy"]:
         acc = summary["clustering_accuracy"]
-        rows += ["", "Clustering accuracy (Eq. 8.1) of the cluster each code falls in: "
+        rows += ["", "One-to-one clustering accuracy (Hungarian mapping) of the cluster each "
+                 "code falls in: "
                  + ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in acc.items()) + "."]
     if summary["by_class"]:
         rows += ["", "Median residual per mock morphology class (last column: the fraction "

@@ -1,4 +1,4 @@
-"""Fit conditional Masked Autoregressive Flows to latent codes (``galsim-deep train flow``).
+"""Fit conditional Masked Autoregressive Flows to latent codes (``galsim-deep model train-flow``).
 
 Two trainers, both on :class:`~galsim_deep.training.loop.TrainingLoop`:
 
@@ -70,7 +70,7 @@ def restore_flow(recipe, checkpoint_dir=None):
     checkpoint_dir = Path(checkpoint_dir or Path(recipe["output_dir"]) / "flow")
     return restore_latest(checkpoint_dir, lambda: build_flow(recipe), "flow",
                           f"no latent-flow checkpoint in {checkpoint_dir}; train the flow "
-                          f"first with\n    galsim-deep train flow {recipe['source']}")
+                          f"first with\n    galsim-deep model train-flow {recipe['source']}")
 
 
 def refine_codes(model, recipe, stamp, psf, noise_variance, mean):

@@ -1,11 +1,17 @@
-"""The ``galsim-deep`` command line, one command group per noun.
+"""The ``galsim-deep`` command line: one grammar, ``galsim-deep NOUN VERB [ARGS]``.
 
-``galsim-deep hub | dataset | train | validate | latent | simulate | demo ...``;
-each group lives in its own module of this package and exposes
-``register(subparsers)``, which adds its parser(s) and sets ``func`` (called
-with the parsed arguments, returning an exit status).  Heavy imports
-(TensorFlow, GalSim) happen inside the command functions, so
-``galsim-deep --help`` is fast.
+``galsim-deep hub | dataset | model | validation | latent | field ...`` (and
+``demo``); each noun's group lives in its own module of this package and
+exposes ``register(subparsers)``, which adds its parser(s) and sets ``func``
+(called with the parsed arguments, returning an exit status).  Every group's
+sub-commands are listed as ``COMMAND``, and every command that shows progress
+bars takes ``--quiet``.  Heavy imports (TensorFlow, GalSim) happen inside the
+command functions, so ``galsim-deep --help`` is fast.
+
+Spellings of the previous release (``train ...``, ``validate ...``,
+``simulate``, ``--no-progress``) still work for one release: they are hidden
+from the help, run the same code and print one line naming the new spelling
+(:func:`deprecate`, :func:`deprecated_flag`).
 
 The project's own errors (:class:`galsim_deep.errors.GalsimDeepError`: bad
 input, with a message naming the fix) are printed as one line with exit
@@ -16,7 +22,7 @@ import importlib
 import sys
 
 #: Modules of ``galsim_deep.cli`` that register command groups, in help order.
-COMMAND_MODULES = ["hub", "dataset", "train", "validate", "latent", "simulate", "demo"]
+COMMAND_MODULES = ["hub", "dataset", "model", "validation", "latent", "field", "demo"]
 
 
 def build_parser():
@@ -35,11 +41,88 @@ def build_parser():
 
 
 def add_group(subparsers, name, help, description=None):
-    """Add a command group ``name`` and return its sub-command parsers (one is required)."""
-    group = subparsers.add_parser(name, help=help, description=description or help)
+    """Add a command group ``name`` and return its sub-command parsers (one is required).
+
+    ``help=None`` adds a hidden group (an old spelling, see :func:`deprecate`).
+    """
+    kwargs = {} if help is None else {"help": help}
+    group = subparsers.add_parser(name, description=description or help, **kwargs)
     sub = group.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
     sub.required = True
     return sub
+
+
+def add_recipe_args(p):
+    """Add the RECIPE argument and ``--set KEY=VALUE`` overrides to a command's parser."""
+    from ..training.recipes import available_recipes
+
+    p.add_argument("recipe", help="shipped recipe name (" + ", ".join(available_recipes(None))
+                                  + ") or path of a recipe YAML file")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a recipe key, e.g. --set vae.steps=100 (repeatable)")
+
+
+def recipe_from_args(args):
+    """Load the recipe named by :func:`add_recipe_args`'s arguments, with its overrides."""
+    from ..training.recipes import load_recipe
+
+    return load_recipe(args.recipe, args.overrides)
+
+
+def command_help(hidden, text):
+    """``add_parser`` keywords of a command: its help line, or none when ``hidden`` (an old
+    spelling: argparse lists only the commands that have a help)."""
+    return {} if hidden else {"help": text}
+
+
+class HiddenCommands:
+    """A group's sub-command adder that leaves every command out of the help (an old group
+    name registering the same commands as the new one)."""
+
+    def __init__(self, sub):
+        self.sub = sub
+
+    def add_parser(self, name, help=None, **kwargs):
+        return self.sub.add_parser(name, **kwargs)
+
+
+def deprecate(parser, old, new):
+    """Mark a parser reached by an old spelling: running it prints one line naming ``new``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    old, new : str
+        The old and the new spelling after ``galsim-deep``, e.g. ``"train export"``
+        and ``"hub export"``.
+    """
+    parser.set_defaults(deprecated=(old, new))
+
+
+def deprecate_group(sub, old, new):
+    """:func:`deprecate` every command of an old group name (``validate X`` -> ``validation X``)."""
+    for name, parser in sub.choices.items():
+        deprecate(parser, f"{old} {name}", f"{new} {name}")
+
+
+def deprecated_flag(new):
+    """An ``argparse`` action for an old flag spelling: sets ``new``'s (boolean) destination and
+    prints the deprecation line (``--no-progress`` -> ``--quiet``)."""
+    class DeprecatedFlag(argparse.Action):
+        def __init__(self, option_strings, dest, **kwargs):
+            kwargs.setdefault("help", argparse.SUPPRESS)
+            super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+        def __call__(self, parser, namespace, values, option_string=None):
+            setattr(namespace, self.dest, True)
+            _warn_deprecated(option_string, new)
+
+    return DeprecatedFlag
+
+
+def _warn_deprecated(old, new):
+    print(f"galsim-deep: '{old}' is deprecated and goes in the next release; use '{new}' "
+          f"(same arguments)", file=sys.stderr)
 
 
 def main(argv=None):
@@ -48,6 +131,8 @@ def main(argv=None):
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "deprecated", None):
+        _warn_deprecated(*(f"galsim-deep {spelling}" for spelling in args.deprecated))
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

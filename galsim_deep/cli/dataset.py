@@ -1,7 +1,8 @@
 """``galsim-deep dataset``: build, inspect and look at stamp datasets.
 
-* ``galsim-deep dataset build --source {cosmos,mock-cosmos} --n N --out file.h5``
-  (``--stamp-size``, ``--pixel-scale``, ``--processes``, ``--seed`` ...);
+* ``galsim-deep dataset build --source SOURCE --n N --out file.h5`` (a source of
+  the registry ``galsim_deep.datasets.build.SOURCES``; ``--stamp-size``,
+  ``--pixel-scale``, ``--processes``, ``--seed``, ``--quiet`` ...);
 * ``galsim-deep dataset info file.h5``: attributes, fields, split and label counts;
 * ``galsim-deep dataset show file.h5 --out grid.png``: a grid of stamps, truths and PSFs;
 * ``galsim-deep dataset compare a.h5 b.h5``: means and spreads of the conditions and
@@ -12,7 +13,9 @@
 """
 import sys
 
+from galsim_deep.datasets.build import SOURCES
 from galsim_deep.datasets.population import POPULATIONS
+from . import deprecated_flag
 from ..errors import InputError
 
 __all__ = ["register"]
@@ -23,7 +26,7 @@ def register(subparsers):
     parser = subparsers.add_parser(
         "dataset", help="build, inspect and plot HDF5 stamp datasets (training data)",
         description="Build, inspect and plot HDF5 stamp datasets (see docs/datasets.rst).")
-    sub = parser.add_subparsers(dest="dataset_command", metavar="SUBCOMMAND")
+    sub = parser.add_subparsers(dest="dataset_command", metavar="COMMAND")
 
     def no_subcommand(args):
         parser.print_help()
@@ -35,8 +38,8 @@ def register(subparsers):
                        description="Build an HDF5 stamp dataset.  Interrupted builds resume when "
                                    "the same command is run again; the same seed gives the same "
                                    "arrays whatever --processes is.")
-    b.add_argument("--source", required=True, choices=["cosmos", "mock-cosmos"],
-                   help="where the galaxies come from")
+    b.add_argument("--source", required=True, choices=list(SOURCES),
+                   help="where the galaxies come from (the registry of sources)")
     b.add_argument("--n", required=True,
                    help="number of galaxies ('all' with --source cosmos: every galaxy passing "
                         "the cuts)")
@@ -56,7 +59,8 @@ def register(subparsers):
                    help="galaxies per unit of work / resume granularity (default 32)")
     b.add_argument("--overwrite", action="store_true",
                    help="replace an existing output file (atomically, when the new one is done)")
-    b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+    b.add_argument("--no-progress", dest="quiet", action=deprecated_flag("--quiet"))
     g = b.add_argument_group("cosmos source")
     g.add_argument("--cosmos-dir", default=None,
                    help="folder of the COSMOS sample (default: where galsim_download_cosmos puts "
@@ -190,7 +194,7 @@ def _build(args):
     start = time.perf_counter()
     out = build_dataset(args.source, n, args.out, stamp_size=args.stamp_size,
                         pixel_scale=args.pixel_scale, seed=args.seed, processes=args.processes,
-                        progress=not args.no_progress, overwrite=args.overwrite,
+                        progress=not args.quiet, overwrite=args.overwrite,
                         test_fraction=args.test_fraction, n_test=args.n_test,
                         chunk_size=args.chunk_size, **options)
     elapsed = time.perf_counter() - start

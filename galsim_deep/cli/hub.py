@@ -1,11 +1,17 @@
-"""``galsim-deep hub list|info|download|verify``: the module index and cache."""
+"""``galsim-deep hub list|info|download|verify|export``: modules, their index and cache.
+
+``export`` writes a trained run as a module (the previous release's ``galsim-deep
+train export``, which still works with a deprecation line).
+"""
 import json
+
+from . import add_group, add_recipe_args, command_help, recipe_from_args
 
 
 def register(subparsers):
     """Add the ``hub`` command group."""
-    hub = subparsers.add_parser("hub", help="list, inspect, download and verify hub modules")
-    sub = hub.add_subparsers(dest="hub_command", metavar="ACTION", required=True)
+    sub = add_group(subparsers, "hub",
+                    help="list, inspect, download, verify and export hub modules")
 
     p = sub.add_parser("list", help="list the modules of the index(es)")
     p.set_defaults(func=_list)
@@ -28,6 +34,49 @@ def register(subparsers):
     p.add_argument("--load", action="store_true",
                    help="also load each module with TensorFlow and check its signatures (slow)")
     p.set_defaults(func=_verify)
+    add_export(sub, "export")
+
+
+def add_export(sub, name, hidden=False):
+    """The ``export`` command: a trained run as a hub module."""
+    p = sub.add_parser(
+        name, **command_help(hidden, "write a trained run (model and latent flow) as a hub "
+                                     "module (+ .tar.gz)"),
+        description="Export the latest checkpoints of a recipe's run as a galsim_deep module "
+                    "(SavedModel + metadata with sample, encode, decode and log_prob "
+                    "signatures; MPCC adds sample_cluster and cluster) and print its "
+                    "index.json entry.")
+    add_recipe_args(p)
+    p.add_argument("--out", required=True, help="module directory to write")
+    p.add_argument("--name", default=None, help="module name (default: the recipe's)")
+    p.add_argument("--version", default=None, help="module version (default: the recipe's)")
+    p.add_argument("--archive", action="store_true",
+                   help="also write OUT.tar.gz and print its sha256 and size")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    p.set_defaults(func=_export)
+    return p
+
+
+def _export(args):
+    from pathlib import Path
+
+    from ..module_format import read_metadata
+    from ..training.export import make_archive
+    from ..training.families import family_of
+
+    recipe = recipe_from_args(args)
+    out = family_of(recipe).export(recipe, args.out, name=args.name, version=args.version,
+                                   overwrite=args.overwrite)
+    meta = read_metadata(out)
+    entry = {"name": meta["name"], "version": meta["version"],
+             "description": meta["description"]}
+    if args.archive:
+        archive = make_archive(out)
+        entry.update(url=Path(archive["path"]).name, sha256=archive["sha256"],
+                     size=archive["size"])
+    print(f"exported {meta['name']} {meta['version']} to {out}")
+    print(json.dumps(entry, indent=2))
+    return 0
 
 
 def _entries():

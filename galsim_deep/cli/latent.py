@@ -8,7 +8,7 @@
 * ``galsim-deep latent anomalies --codes codes.h5 --out anomalies.png`` - the
   least and most likely galaxies under the latent flow.
 
-Their measurement, ``galsim-deep validate latent``, is with the other measures.
+Their measurement, ``galsim-deep validation latent``, is with the other measures.
 """
 import json
 

@@ -21,7 +21,6 @@ and OpenMP in the parent); as with any ``multiprocessing`` code, a script that
 calls :func:`build_dataset` with ``processes > 1`` must do so under
 ``if __name__ == "__main__":``.
 """
-import datetime
 import inspect
 import json
 import math
@@ -420,8 +419,6 @@ def _assemble(src, partial, tasks, out, manifest, split):
             root["n_test"] = int(split.sum())
             root["galsim_version"] = galsim.__version__
             root["galsim_deep_version"] = __version__
-            root["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(
-                timespec="seconds")
             root["flux_convention"] = dumps(FLUX_CONVENTION)
             root["psf_description"] = attrs["psf_description"]
             root["build_options"] = dumps(manifest["options"])

@@ -103,7 +103,7 @@ FIELDS = {
 #: Root attributes every finished file has.
 REQUIRED_ATTRS = ("format", "format_version", "source", "pixel_scale", "stamp_size",
                   "condition_names", "selection", "seed", "n_examples", "galsim_version",
-                  "galsim_deep_version", "created", "flux_convention", "psf_description")
+                  "galsim_deep_version", "flux_convention", "psf_description")
 
 
 def field_shape(name, n_examples, stamp_size):

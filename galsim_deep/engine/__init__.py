@@ -1,7 +1,7 @@
 """The sampling engine: the one path from catalog rows to galaxy profiles.
 
 Every way of asking for generated galaxies (the Python API, the YAML types,
-``galsim-deep simulate`` and the BTK generator) goes through these three steps:
+``galsim-deep field render`` and the BTK generator) goes through these three steps:
 
 :mod:`~galsim_deep.engine.draws`
     the draws rule: a row's *object seed* (GalSim config's own seed of object

@@ -7,7 +7,7 @@ One rule, whichever way a galaxy is asked for:
    ``image.random_seed`` is ``S``: ``galsim.BaseDeviate(S).raw() + row + 1``
    (:func:`object_seeds`).  A YAML galaxy uses its object's own seed, so the
    API's row ``i`` and the YAML's object ``i`` are the same galaxy;
-   ``galsim-deep simulate`` uses the catalog row, the BTK generator a seed per
+   ``galsim-deep field render`` uses the catalog row, the BTK generator a seed per
    blend entry (its ``gd_seed`` column).
 2. the object seed seeds a NumPy generator on a stream of its own (the seed
    and a tag, through ``numpy.random.SeedSequence``), which draws the

@@ -1,4 +1,4 @@
-"""The latent-space measures of a model on a labelled stamp dataset (``galsim-deep validate latent``).
+"""The latent-space measures of a model on a labelled stamp dataset (``galsim-deep validation latent``).
 
 :func:`latent_report` encodes a dataset's training and test splits with a
 module's encoder and measures, on the test split:

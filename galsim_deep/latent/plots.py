@@ -4,7 +4,7 @@
   neighbours for ``galsim-deep latent similar``, the least and most likely galaxies
   for ``galsim-deep latent anomalies``);
 * :func:`plot_confusion`, :func:`plot_roc`, :func:`plot_precision` - the
-  figures of ``galsim-deep validate latent``.
+  figures of ``galsim-deep validation latent``.
 
 Stamps are shown with an ``arcsinh`` stretch scaled by each stamp's noise (as
 ``galsim-deep dataset show`` does), so faint structure and bright cores are

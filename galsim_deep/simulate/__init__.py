@@ -1,4 +1,4 @@
-"""Render survey fields from a catalog, tile by tile, on Dask (``galsim-deep simulate``).
+"""Render survey fields from a catalog, tile by tile, on Dask (``galsim-deep field render``).
 
 A field is cut into square tiles and every galaxy belongs to the tile holding
 its centre.  Each tile takes two tasks: ``stamps`` samples its galaxies and

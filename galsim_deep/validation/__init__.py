@@ -1,11 +1,14 @@
 """Validation: measures of generated galaxies against real, parametric and twin ones.
 
 Needs the ``[validate]`` extra (statmorph, photutils, scikit-learn,
-matplotlib): importing this package without it raises an ``ImportError``
-naming the extra.
+matplotlib) to measure: :func:`validate` and the names below raise an
+``ImportError`` naming the extra without it.  The package itself and the
+registry of measures (:mod:`~galsim_deep.validation.measures`) import
+without it, so that the command line lists the measures and their options
+in a lean install.
 
 * :mod:`~galsim_deep.validation.pipeline`: :func:`validate`, the whole run
-  (``galsim-deep validate report``), every measure beside its references;
+  (``galsim-deep validation report``), every measure beside its references;
   :mod:`~galsim_deep.validation.measures`: the registry of measures
   (:data:`MEASURES`), one file per measure;
 * :mod:`~galsim_deep.validation.samples`: the real, parametric, generated
@@ -33,14 +36,22 @@ naming the extra.
 
 Nothing here imports TensorFlow or ``galsim_deep.training`` at import time.
 """
+import importlib
+
 from .._extras import require
 
-require("validate", "galsim_deep.validation")
+#: Public name -> the module that defines it (imported on first use, after checking the extra).
+_EXPORTS = {"validate": "pipeline", "MEASURES": "measures", "load_measurements": "pipeline",
+            "draw_samples": "samples", "SAMPLES": "samples", "STATISTICS": "statistics",
+            "measure_stamp": "statistics", "measure_stamps": "statistics",
+            "summarize": "summary"}
 
-from .pipeline import MEASURES, load_measurements, validate  # noqa: E402
-from .samples import SAMPLES, draw_samples  # noqa: E402
-from .statistics import STATISTICS, measure_stamp, measure_stamps  # noqa: E402
-from .summary import summarize  # noqa: E402
+__all__ = list(_EXPORTS)
 
-__all__ = ["validate", "MEASURES", "load_measurements", "draw_samples", "SAMPLES", "STATISTICS",
-           "measure_stamp", "measure_stamps", "summarize"]
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name != "MEASURES":
+        require("validate", "galsim_deep.validation")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)

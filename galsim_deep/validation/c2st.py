@@ -18,7 +18,7 @@ progress=..., desc=...)`` returning a model (or a model and its log) and
 ``predict(model, x)`` returning class probabilities, as
 :func:`galsim_deep.training.classifier.fit_two_sample_classifier` and
 :func:`~galsim_deep.training.classifier.predict_classes` do (the
-``galsim-deep validate`` command passes those).  A classifier that learns
+``galsim-deep validation`` command passes those).  A classifier that learns
 nothing outputs one class for every stamp and scores exactly 0.5: the report
 flags such a test as uninformative (``collapsed``) rather than as a pass.  The classifier sees
 :func:`classifier_inputs`: ``asinh(stamp / sigma)`` and the PSF.

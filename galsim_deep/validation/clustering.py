@@ -1,4 +1,4 @@
-"""How well a clustering model's clusters match morphology classes (``galsim-deep validate cluster``).
+"""How well a clustering model's clusters match morphology classes (``galsim-deep validation cluster``).
 
 * :func:`clustering_accuracy` - the fraction of galaxies whose cluster maps
   to their true class, under two mappings: **majority** (each cluster to its
@@ -436,7 +436,7 @@ def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0
         Also run the ``morphology`` measure of :func:`galsim_deep.validation.validate`
         (size, ellipticity, Gini, M20, M, I, D of real, parametric, generated
         and twin galaxies) into ``out_dir/validation`` and quote its size and
-        ellipticity means (``galsim-deep validate report`` runs every measure).
+        ellipticity means (``galsim-deep validation report`` runs every measure).
     validation_n : int
         Galaxies of the validation run.
     processes : int, optional
@@ -465,7 +465,7 @@ def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0
     if missing:
         raise InputError(f"module {model.metadata['name']} (family {model.metadata['family']}) "
                          f"has no {sorted(missing)} signature(s): clustering needs an MPCC "
-                         f"module, exported with `galsim-deep train export` from an MPCC recipe")
+                         f"module, exported with `galsim-deep hub export` from an MPCC recipe")
     dataset_path = Path(dataset_path)
     out_dir = Path(out_dir)
     with StampDataset(dataset_path) as data:

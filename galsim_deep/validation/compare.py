@@ -1,4 +1,4 @@
-"""One table of several models' validation reports, side by side (``galsim-deep validate compare``)."""
+"""One table of several models' validation reports, side by side (``galsim-deep validation compare``)."""
 import json
 from pathlib import Path
 
@@ -22,8 +22,8 @@ def _load_summary(path):
     for c in candidates:
         if c.is_file():
             return json.loads(c.read_text()), c
-    raise MissingInputError(f"no validation summary.json at {path}; run `galsim-deep validate report "
-                            f"MODEL --dataset D --out {path}` (or `galsim-deep validate cluster ... "
+    raise MissingInputError(f"no validation summary.json at {path}; run `galsim-deep validation report "
+                            f"MODEL --dataset D --out {path}` (or `galsim-deep validation cluster ... "
                             f"--validate`) first")
 
 

@@ -1,6 +1,6 @@
 """The validation run: draw the samples, run the registered measures, write the report.
 
-:func:`validate` is what ``galsim-deep validate report`` runs.  It draws the
+:func:`validate` is what ``galsim-deep validation report`` runs.  It draws the
 real, parametric, generated and (mock data) twin samples of a dataset's
 galaxies with matched PSF and noise (:mod:`~galsim_deep.validation.samples`)
 and runs each measure of the registry
@@ -154,6 +154,9 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
     dict
         The report (what ``summary.json`` holds).
     """
+    from .._extras import require
+
+    require("validate", "galsim_deep.validation.validate")
     import statmorph
 
     from .. import GenerativeGalaxyModel
@@ -295,7 +298,7 @@ def _selected_indices(dataset_path, split, n, seed):
 def _command(model, dataset, out_dir, n, split, seed, measures, options, rotate):
     from .measures import measure_options
 
-    parts = ["galsim-deep validate report", str(model), "--dataset", str(dataset), "--out",
+    parts = ["galsim-deep validation report", str(model), "--dataset", str(dataset), "--out",
              str(out_dir), "--n", str(n or 0), "--seed", str(seed)]
     if split != "test":
         parts += ["--split", split]

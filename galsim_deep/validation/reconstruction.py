@@ -35,7 +35,7 @@ so it favours whichever estimate happens to share the truth's sampling
 convention (a Sérsic fit); read it with that caveat.
 
 Works for every module with ``encode`` and ``decode`` signatures (both
-families) on mock data (the truth is needed).  ``galsim-deep validate
+families) on mock data (the truth is needed).  ``galsim-deep validation
 reconstruct`` runs it and writes JSON, Markdown and PNGs.
 
 Length: one measure with its two metrics (observed-space chi2, the unconvolved residual

@@ -1,4 +1,4 @@
-"""Train the Flow-VAE autoencoder of a recipe (``galsim-deep train flow-vae``).
+"""Train the Flow-VAE autoencoder of a recipe (``galsim-deep model train``).
 
 The trainer, top to bottom:
 

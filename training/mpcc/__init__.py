@@ -11,8 +11,8 @@ the PSF and noise of the training stamps (Lanusse et al. 2020, section 2.2).
 * :mod:`~galsim_deep.training.mpcc.losses` - hinge loss and the terms of Eqs. 7.13-7.16;
 * :mod:`~galsim_deep.training.mpcc.gan` - :class:`~galsim_deep.training.mpcc.gan.MPCC`,
   the networks in physical units;
-* :mod:`~galsim_deep.training.mpcc.train` - Algorithm 1 (``galsim-deep train mpcc``);
-* :mod:`~galsim_deep.training.mpcc.module` - the hub module (``galsim-deep train export``);
+* :mod:`~galsim_deep.training.mpcc.train` - Algorithm 1 (``galsim-deep model train``);
+* :mod:`~galsim_deep.training.mpcc.module` - the hub module (``galsim-deep hub export``);
 * :mod:`~galsim_deep.training.mpcc.family` - the family's entry in the registry.
 
 Generated profiles are observed with :func:`galsim_deep.forward_model.observe`;

@@ -1,4 +1,4 @@
-"""Train the MPCC model of a recipe: Algorithm 1 of Astorga (2021) (``galsim-deep train mpcc``).
+"""Train the MPCC model of a recipe: Algorithm 1 of Astorga (2021) (``galsim-deep model train``).
 
 One training *step* is one pass of Algorithm 1, top to bottom:
 
@@ -379,6 +379,8 @@ def train_mpcc(recipe, progress=True, stop_at=None, init_from=None):
         result = dataset_clustering(model, recipe["dataset"]["path"], split="test")
         if result is not None:
             loop.log.data["metrics"]["test_cluster_accuracy"] = result["accuracy"]
+            loop.log.data["metrics"]["test_cluster_majority_accuracy"] = \
+                result["majority_accuracy"]
             loop.log.write()
             log = dict(loop.log.data)
     return log

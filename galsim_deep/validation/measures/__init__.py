@@ -1,6 +1,6 @@
 """The registry of validation measures: one file per measure.
 
-A *measure* is one section of a validation report (``galsim-deep validate
+A *measure* is one section of a validation report (``galsim-deep validation
 report``): the isotropy, the shear response, the two-sample classifier
 tests...  Each lives in a module of this package that defines ``MEASURE``, an
 instance of a :class:`Measure` subclass saying
@@ -198,7 +198,7 @@ class Measure:
         if self.needs_classifier and ctx.classifier is None:
             return ("no classifier trainer was given: pass classifier=(fit, predict), e.g. "
                     "galsim_deep.training.classifier.fit_two_sample_classifier and "
-                    "predict_classes (galsim-deep validate report does)")
+                    "predict_classes (galsim-deep validation report does)")
         return None
 
     def run(self, ctx):

@@ -130,7 +130,7 @@ def load_measurements(path):
 
     path = Path(path)
     if not path.exists():
-        raise MissingInputError(f"{path} does not exist; run `galsim-deep validate` to make "
+        raise MissingInputError(f"{path} does not exist; run `galsim-deep validation` to make "
                                 f"the report first")
     measurements, conditions = {}, {}
     with np.load(path) as data:

@@ -1,30 +1,34 @@
-"""``galsim-deep validate ...``: every measurement (report, reconstruct, checkpoint, cluster,
-latent, latent-fit, compare).
+"""``galsim-deep validation ...``: every measurement and every validation report.
 
-* ``validate report MODEL --dataset D --out R [--measures ...]`` - every measure
-  of a model beside its references (real, parametric, twin): morphology
-  (sizes, shapes, Gini, M20, M, I, D), isotropy, shear response, two-sample
-  classifier tests, clean profiles, observed-space reconstructions and
-  clustering (:mod:`galsim_deep.validation.pipeline`);
-* ``validate reconstruct MODEL --dataset D --out R`` - reconstructions of mock
+* ``validation report MODEL --dataset D --out R [--measures ...]`` - every
+  measure of a model beside its references (real, parametric, twin): the
+  registry of :mod:`galsim_deep.validation.measures` (morphology, isotropy,
+  shear response, two-sample classifier tests, survey views, clean profiles,
+  observed-space reconstructions, clustering), each measure's options as flags;
+* ``validation reconstruct MODEL --dataset D --out R`` - reconstructions of mock
   galaxies in observed space beside Sérsic and bulge+disk fits;
-* ``validate cluster MODEL --dataset D --out R`` - both clustering accuracies and
-  per-cluster figures of an MPCC module;
-* ``validate latent --model M --dataset D --out R`` - linear probe, anomaly
+* ``validation cluster MODEL --dataset D --out R`` - both clustering accuracies
+  and per-cluster figures of an MPCC module;
+* ``validation ceiling --dataset D --out R`` - the supervised classifier that
+  bounds a clustering accuracy;
+* ``validation latent --model M --dataset D --out R`` - linear probe, anomaly
   AUROCs and precision@k of a module's latent codes;
-* ``validate checkpoint RECIPE [--all]`` - quick scores of a training run's
+* ``validation checkpoint RECIPE [--all]`` - quick scores of a training run's
   checkpoints on mock test galaxies (learning curves, ablations);
-* ``validate latent-fit RECIPE --out R`` - codes fitted through a training
+* ``validation latent-fit RECIPE --out R`` - codes fitted through a training
   checkpoint's decoder: is the reconstruction error the encoder's?
-* ``validate compare LABEL=DIR ...`` - several validation reports in one table.
+* ``validation compare LABEL=DIR ...`` - several validation reports in one table.
+
+The previous release's ``galsim-deep validate ...`` and ``galsim-deep train
+classifier`` still work, with a deprecation line.
 """
 import json
 from pathlib import Path
 
 import numpy as np
 
-from . import add_group
-from .train import add_recipe_args, recipe_from_args
+from . import (HiddenCommands, add_group, add_recipe_args, command_help, deprecate_group,
+               recipe_from_args)
 
 
 def _positive(name, value, zero_ok=False):
@@ -47,16 +51,26 @@ def _add_measure_options(parser):
 
 
 def register(subparsers):
-    """Add the ``validate`` command group."""
+    """Add the ``validation`` command group, and the previous release's ``validate`` (hidden)."""
+    sub = add_group(subparsers, "validation",
+                    help="measure models: reports, reconstructions, clusters, latent space",
+                    description="Measure a model against real (or mock) galaxies. Every "
+                                "command writes JSON, Markdown and PNG files into its report "
+                                "folder.")
+    _add_commands(sub)
+    add_ceiling(sub, "ceiling")
+    old = add_group(subparsers, "validate", help=None,
+                    description="The previous release's spelling (deprecated): use galsim-deep "
+                                "validation.")
+    _add_commands(HiddenCommands(old))
+    deprecate_group(old, "validate", "validation")
+
+
+def _add_commands(subparsers):
+    """The group's commands (``subparsers``: the group's, or a :class:`HiddenCommands`)."""
     from ..hub import DEFAULT_MODEL
     from ..validation.measures import MEASURES
 
-    subparsers = add_group(subparsers, "validate",
-                           help="measure models: statistics, reconstructions, clusters, latent "
-                                "space",
-                           description="Measure a model against real (or mock) galaxies. "
-                                       "Every command writes JSON, Markdown and PNG files "
-                                       "into its report folder.")
     p = subparsers.add_parser(
         "report",
         help="every measure of a model beside real, parametric and twin galaxies",
@@ -64,7 +78,8 @@ def register(subparsers):
                     "gives them) and, on mock datasets, twin versions of the galaxies of a "
                     "stamp dataset with matched PSF and noise, and run the measures: "
                     "morphology (HSM, Gini, M20, M, I, D), isotropy, shear response, "
-                    "two-sample classifier tests (C2ST), clean profiles, observed-space "
+                    "two-sample classifier tests (C2ST), survey views, clean profiles, "
+                    "observed-space "
                     "reconstructions (modules with an encoder, mock data) and clustering "
                     "(MPCC modules, labelled data).  Writes summary.json, summary.md and PNG "
                     "figures into the report directory.  The twin (the training galaxy "
@@ -347,7 +362,7 @@ def _checkpoint(args):
     if not on_disk:
         raise MissingInputError(f"the run of recipe {recipe['name']!r} in "
                                 f"{recipe['output_dir']} has no checkpoint yet; train it first "
-                                f"(galsim-deep train ...)")
+                                f"(galsim-deep model train ...)")
     steps = on_disk if args.all else (args.step or [on_disk[-1]])
     missing = [s for s in steps if s not in on_disk]
     if missing:
@@ -512,4 +527,37 @@ def _compare(args):
         label, path = item.split("=", 1)
         reports[label] = path
     print(compare_reports(reports, out_path=args.out))
+    return 0
+
+
+def add_ceiling(sub, name, hidden=False):
+    """The ``ceiling`` command: the supervised classifier that bounds a clustering accuracy."""
+    p = sub.add_parser(
+        name, **command_help(hidden, "supervised ceiling for a clustering accuracy on a mock "
+                                     "dataset"),
+        description="Train a small convolutional classifier with the morphology labels of a "
+                    "mock dataset's training split and score it on the test split: how "
+                    "separable the classes are in these noisy stamps, the number to read a "
+                    "clustering accuracy against. Writes ceiling.json, ceiling.md and "
+                    "ceiling_confusion.png; an interrupted run resumes at its last epoch.")
+    p.add_argument("--dataset", required=True, help="mock stamp dataset (HDF5) with labels")
+    p.add_argument("--out", required=True, help="report folder")
+    p.add_argument("--epochs", type=int, default=8,
+                   help="passes over the training split (default 8)")
+    p.add_argument("--batch-size", type=int, default=64, help="stamps per step (default 64)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the weights, shuffling and augmentation (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_ceiling)
+    return p
+
+
+def _ceiling(args):
+    from ..training.classifier import train_ceiling_classifier
+
+    report = train_ceiling_classifier(args.dataset, args.out, epochs=args.epochs,
+                                      batch_size=args.batch_size, seed=args.seed,
+                                      progress=not args.quiet)
+    print(f"supervised test accuracy {report['accuracy']:.3f} on {report['n_test']} galaxies "
+          f"({report['seconds']:.0f} s); report written to {args.out}")
     return 0

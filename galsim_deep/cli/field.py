@@ -1,6 +1,11 @@
-"""``galsim-deep simulate CATALOG --out DIR``: render survey fields by tiles on Dask."""
+"""``galsim-deep field render CATALOG --out DIR``: render survey fields by tiles on Dask.
+
+The previous release's ``galsim-deep simulate CATALOG ...`` still works, with a
+deprecation line.
+"""
 from pathlib import Path
 
+from . import add_group, deprecate
 from .._io import atomic_path
 from ..errors import InputError
 from ..hub import DEFAULT_MODEL
@@ -8,15 +13,24 @@ from ..simulate import SimulationSettings, mock_catalog, simulate
 
 
 def register(subparsers):
-    """Add the ``simulate`` command."""
-    p = subparsers.add_parser(
-        "simulate", help="render large fields from a catalog, tile by tile, on Dask",
-        description="Render the fields of a catalog (FITS or ECSV: x/y in field pixels or "
-                    "ra/dec in degrees, the model's condition columns, optionally a 'field' "
-                    "column) into FITS tiles and a mosaic, on a Dask LocalCluster (default) or "
-                    "a cluster's scheduler.  Each worker loads the model once.  Interrupted "
-                    "runs resume: run the same command again.  Results do not depend on the "
-                    "number of workers.")
+    """Add the ``field`` command group, and the previous release's ``simulate`` (hidden)."""
+    sub = add_group(subparsers, "field", help="render large fields from a catalog, tile by "
+                                              "tile, on Dask")
+    _add_render_args(sub.add_parser("render", help="render the fields of a catalog into FITS "
+                                                   "tiles and a mosaic",
+                                    description=_RENDER))
+    deprecate(_add_render_args(subparsers.add_parser("simulate", description=_RENDER)),
+              "simulate", "field render")
+
+
+_RENDER = ("Render the fields of a catalog (FITS or ECSV: x/y in field pixels or ra/dec in "
+           "degrees, the model's condition columns, optionally a 'field' column) into FITS "
+           "tiles and a mosaic, on a Dask LocalCluster (default) or a cluster's scheduler.  "
+           "Each worker loads the model once.  Interrupted runs resume: run the same command "
+           "again.  Results do not depend on the number of workers.")
+
+
+def _add_render_args(p):
     p.add_argument("catalog", help="catalog file (.fits or .ecsv)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--model", default=None, help=f"model (default {DEFAULT_MODEL})")
@@ -59,7 +73,8 @@ def register(subparsers):
     p.add_argument("--overwrite", action="store_true",
                    help="replace a run made with other settings in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_simulate)
+    p.set_defaults(func=_render)
+    return p
 
 
 def _column_map(items):
@@ -73,7 +88,7 @@ def _column_map(items):
     return mapping
 
 
-def _simulate(args):
+def _render(args):
     if len(args.field_size) not in (1, 2):
         raise InputError("--field-size takes NX or NX NY (pixels)")
     kwargs = dict(model=args.model or DEFAULT_MODEL, field_size=tuple(args.field_size),

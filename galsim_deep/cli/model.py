@@ -1,0 +1,237 @@
+"""``galsim-deep model train|train-flow|distill ...``: everything that fits weights.
+
+* ``galsim-deep model train RECIPE`` - train the model of a recipe, whatever
+  its family (the recipe's ``family`` key: ``flow-vae``, ``mpcc``;
+  :mod:`galsim_deep.training.families`); ``--init-from hub:NAME|PATH``
+  starts a new run from an exported module's (or a run's) weights, to
+  fine-tune a shipped model on one's own stamps; ``--with-flow`` then trains
+  the latent flow;
+* ``galsim-deep model train-flow RECIPE`` - the conditional latent flow on the
+  trained encoder (any family);
+* ``galsim-deep model distill TEACHER --out RUN`` - a Flow-VAE module's
+  decoder distilled into a narrower one (``--export DIR`` writes the module).
+
+A trained run becomes a module with ``galsim-deep hub export RECIPE``, and the
+supervised ceiling of a clustering accuracy is ``galsim-deep validation
+ceiling``.  A RECIPE is a shipped recipe's name (``galsim-deep model train
+--help`` lists them) or the path of a recipe YAML file; ``--set KEY=VALUE``
+overrides any of its keys (``--set vae.steps=2000 --set dataset.path=my.h5``).
+Running the same command again resumes an interrupted run from its latest
+checkpoint.  The previous release's ``galsim-deep train ...`` spellings still
+work, with a deprecation line.
+"""
+import json
+
+from . import add_group, add_recipe_args, command_help, recipe_from_args
+
+
+def _add_run_args(p):
+    p.add_argument("--stop-at", type=int, default=None, metavar="STEP",
+                   help="stop (with a checkpoint) after this step; run again to resume")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def register(subparsers):
+    """Add the ``model`` command group, and the previous release's ``train`` group (hidden)."""
+    from . import deprecate
+    from .hub import add_export
+    from .validation import add_ceiling
+
+    sub = add_group(subparsers, "model", help="train models from recipes, distil decoders",
+                    description="Train the parts of a model from a recipe: first the model of "
+                                "its family (model train), then the latent flow on the frozen "
+                                "encoder (model train-flow); then export it as a hub module "
+                                "(hub export). Checkpoints go to the recipe's output_dir; "
+                                "running the same command again resumes from the latest one.")
+    add_train(sub, "train")
+    add_train_flow(sub, "train-flow")
+    add_distill(sub, "distill")
+
+    # galsim-deep train ... (the previous release): hidden, each command naming its new home.
+    from ..training.families import FAMILIES
+
+    old = add_group(subparsers, "train", help=None,
+                    description="The previous release's spelling (deprecated): use galsim-deep "
+                                "model train / model train-flow / model distill, hub export "
+                                "and validation ceiling.")
+    for name in FAMILIES:
+        deprecate(add_train(old, name, family=name), f"train {name}", "model train")
+    deprecate(add_train_flow(old, "flow", hidden=True), "train flow", "model train-flow")
+    deprecate(add_export(old, "export", hidden=True), "train export", "hub export")
+    deprecate(add_distill(old, "distill", hidden=True), "train distill", "model distill")
+    deprecate(add_ceiling(old, "classifier", hidden=True), "train classifier",
+              "validation ceiling")
+
+
+def add_train(sub, name, family=None):
+    """The ``train`` command (``family``: the previous release's per-family spelling, hidden)."""
+    from ..training.families import FAMILIES
+
+    p = sub.add_parser(name, **command_help(family is not None, "train the model of a recipe (its "
+                                     "family: " + ", ".join(FAMILIES) + ")"),
+                       description="Train the model of a recipe: the family its 'family' key "
+                                   "names (" + ", ".join(FAMILIES) + "), checkpoints in its "
+                                   "output_dir.  Run the same command again to resume.")
+    add_recipe_args(p)
+    p.add_argument("--init-from", default=None, metavar="MODEL",
+                   help="start a new run from these weights: hub:NAME[@VERSION], an "
+                        "exported module directory or archive, or a run's checkpoint "
+                        "folder (fine-tuning; ignored when resuming)")
+    p.add_argument("--with-flow", action="store_true",
+                   help="then train the latent flow too (as `galsim-deep model train-flow`)")
+    _add_run_args(p)
+    p.set_defaults(func=_train_model, family=family)
+    return p
+
+
+def add_train_flow(sub, name, hidden=False):
+    """The ``train-flow`` command."""
+    p = sub.add_parser(
+        name, **command_help(hidden, "train the conditional latent flow on a trained encoder"),
+        description="Encode the training split with the frozen encoder and fit the "
+                    "conditional Masked Autoregressive Flow p(z | conditions).")
+    add_recipe_args(p)
+    _add_run_args(p)
+    p.set_defaults(func=_train_flow)
+    return p
+
+
+def add_distill(sub, name, hidden=False):
+    """The ``distill`` command."""
+    p = sub.add_parser(
+        name, **command_help(hidden, "distil a Flow-VAE module's decoder into a narrower, cheaper one"),
+        description="Train a student decoder (fewer channels) to draw what a Flow-VAE "
+                    "module's decoder draws, on the codes its latent flow gives its own "
+                    "population; then, with --export, write a module with the student "
+                    "decoder and the teacher's encoder and flow. Checkpoints go to --out; "
+                    "running the same command again resumes from the latest one.")
+    p.add_argument("teacher", help="the Flow-VAE module: hub:NAME[@VERSION], a module "
+                                   "directory, archive or URL")
+    p.add_argument("--out", required=True, help="the run's folder (checkpoints, run log)")
+    p.add_argument("--teacher-recipe", default=None,
+                   help="the teacher's recipe (default: the shipped recipe its metadata names)")
+    p.add_argument("--base-depth", type=int, default=8,
+                   help="the student's channels at full resolution (default 8)")
+    p.add_argument("--max-depth", type=int, default=32,
+                   help="the student's largest channel count (default 32)")
+    p.add_argument("--steps", type=int, default=20000, help="training steps (default 20000)")
+    p.add_argument("--batch-size", type=int, default=64, help="galaxies per step (default 64)")
+    p.add_argument("--learning-rate", type=float, default=1e-3,
+                   help="Adam's initial learning rate, cosine-decayed to 0 (default 0.001)")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--export", default=None, metavar="MODULE_DIR",
+                   help="after the last step, write the distilled module here")
+    p.add_argument("--name", default=None, help="the distilled module's name (default: the "
+                                                "teacher's, with -distilled)")
+    p.add_argument("--version", default=None,
+                   help="the distilled module's version (default: the teacher's)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --export module")
+    p.add_argument("--compare", type=int, default=0, metavar="N",
+                   help="after --export, measure N galaxies of the distilled module against "
+                        "the teacher's, draw for draw (flux, HSM size, |g|), into "
+                        "OUT/compare.json")
+    _add_run_args(p)
+    p.set_defaults(func=_distill)
+    return p
+
+
+def _print_run(what, log):
+    rate = log.get("seconds_per_step")
+    rate = f", {rate:.3f} s/step" if rate else ""
+    print(f"{what}: {log['steps']} steps in {log['wall_time_s']:.1f} s of training{rate}; "
+          f"checkpoint {log.get('checkpoint')}")
+
+
+def _init_source(name):
+    """A local path for ``--init-from``: hub names and archives are resolved to modules."""
+    from pathlib import Path
+
+    from ..hub import resolve
+
+    path = Path(name).expanduser()
+    if path.is_dir() or Path(str(path) + ".index").is_file():
+        return path
+    return resolve(name)
+
+
+def _train_model(args):
+    from ..errors import InputError
+    from ..training.families import get_family
+
+    recipe = recipe_from_args(args)
+    family = get_family(recipe.get("family", "flow-vae"))
+    if args.family is not None and args.family != family.name:
+        raise InputError(f"recipe {recipe['name']!r} is a {family.name!r} recipe, not "
+                         f"{args.family!r}; train it with `galsim-deep model train "
+                         f"{args.recipe}`")
+    init = None if args.init_from is None else _init_source(args.init_from)
+    log = family.train(recipe, progress=not args.quiet, stop_at=args.stop_at, init_from=init)
+    _print_run(family.name, log)
+    for line in family.summary(log):
+        print(line)
+    done = log["steps"] >= family.steps(recipe)
+    if args.with_flow and done:
+        return _train_flow(args, recipe)
+    if done:
+        print(f"next: galsim-deep model train-flow {args.recipe}")
+    return 0
+
+
+def _train_flow(args, recipe=None):
+    from ..training.latent_flow import train_latent_flow
+
+    chained = recipe is not None  # after `model train --with-flow`: --stop-at was the model's
+    recipe = recipe or recipe_from_args(args)
+    log = train_latent_flow(recipe, progress=not args.quiet,
+                            stop_at=None if chained else args.stop_at)
+    _print_run("latent flow", log)
+    if "test_log_prob" in log["metrics"]:
+        print(f"mean log p(z | conditions) of the test split: "
+              f"{log['metrics']['test_log_prob']:.3f} nats")
+    return 0
+
+
+def _distill(args):
+    from ..hub import resolve
+    from ..module_format import read_metadata
+    from ..training.distill import distill_decoder, export_distilled
+
+    log = distill_decoder(args.teacher, args.out, base_depth=args.base_depth,
+                          max_depth=args.max_depth, steps=args.steps,
+                          batch_size=args.batch_size, learning_rate=args.learning_rate,
+                          seed=args.seed, teacher_recipe=args.teacher_recipe,
+                          progress=not args.quiet, stop_at=args.stop_at)
+    _print_run("student decoder", log)
+    m = log["metrics"]
+    print(f"held-out relative error {m['test_relative_error']:.4f}; student / teacher flux "
+          f"{m['test_flux_ratio']:.4f} +- {m['test_flux_ratio_std']:.4f}")
+    if args.export and log["steps"] >= args.steps:
+        teacher = read_metadata(resolve(args.teacher))
+        out = export_distilled(args.out, args.export,
+                               args.name or f"{teacher['name']}-distilled",
+                               args.version or teacher["version"], overwrite=args.overwrite)
+        print(f"exported the distilled module to {out}")
+        if args.compare:
+            _compare(out, args)
+    return 0
+
+
+def _compare(module, args):
+    """Measure the distilled module against its teacher and write OUT/compare.json."""
+    from pathlib import Path
+
+    from .._io import atomic_path
+    from ..training.distill import compare_with_teacher
+
+    scores = compare_with_teacher(module, args.teacher, n=args.compare)
+    with atomic_path(Path(args.out) / "compare.json") as tmp:
+        tmp.write_text(json.dumps(scores, indent=1))
+    print(f"against the teacher, {scores['n']} galaxies (mean +- error): student / teacher "
+          f"flux {_pm(scores['flux_ratio'])}, size {_pm(scores['size_ratio'])}; |g| "
+          f"difference {_pm(scores['g_difference'])} (teacher <|g|> "
+          f"{_pm(scores['teacher_mean_g'])}, student {_pm(scores['student_mean_g'])})")
+
+
+def _pm(value):
+    return f"{value[0]:.4f} +- {value[1]:.4f}"

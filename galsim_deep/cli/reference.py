@@ -1,0 +1,74 @@
+"""``docs/cli.rst``, generated from the parser: every listed command's ``--help``.
+
+``docs/conf.py`` writes the page before Sphinx reads the sources, so the
+reference cannot drift from the code.  The previous release's spellings
+(hidden from the help) are listed at the end with their new names.
+"""
+import argparse
+
+__all__ = ["commands", "reference_rst"]
+
+
+def _listed(action):
+    """The sub-commands a sub-parsers action lists in the help (the hidden ones have no help)."""
+    names = [choice.dest for choice in action._choices_actions]
+    return [(name, action.choices[name]) for name in names]
+
+
+def commands(parser=None):
+    """Every listed command: ``(words, parser)``, e.g. ``(("validation", "report"), parser)``."""
+    from . import build_parser
+
+    parser = parser or build_parser()
+    found = []
+
+    def walk(words, p):
+        subs = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            found.append((tuple(words), p))
+            return
+        for name, child in _listed(subs[0]):
+            walk(words + [name], child)
+    walk([], parser)
+    return found
+
+
+def _deprecated(parser):
+    """``(old, new)`` spellings of the hidden commands."""
+    pairs = []
+
+    def walk(p):
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for child in action.choices.values():
+                    old = child.get_default("deprecated")
+                    if old:
+                        pairs.append(old)
+                    walk(child)
+    walk(parser)
+    return sorted(set(pairs))
+
+
+def reference_rst():
+    """The reStructuredText of the command-line reference."""
+    from . import build_parser
+
+    parser = build_parser()
+    lines = ["Command-line reference", "======================", "",
+             "Generated from the parser (``galsim_deep/cli/reference.py``) when the docs are "
+             "built.  One grammar: ``galsim-deep NOUN VERB [ARGUMENTS]``; every command that "
+             "shows progress bars takes ``--quiet``.", "",
+             ".. code-block:: text", ""]
+    lines += ["   " + line for line in parser.format_help().splitlines()] + [""]
+    for words, p in commands(parser):
+        title = "galsim-deep " + " ".join(words)
+        lines += [title, "-" * len(title), "", ".. code-block:: text", ""]
+        lines += [("   " + line).rstrip() for line in p.format_help().splitlines()] + [""]
+    lines += ["Spellings of the previous release", "---------------------------------", "",
+              "They run the same code for one more release, printing one line that names the "
+              "new spelling.", "", ".. list-table::", "   :header-rows: 1", "",
+              "   * - previous", "     - now"]
+    for old, new in _deprecated(parser):
+        lines += [f"   * - ``galsim-deep {old}``", f"     - ``galsim-deep {new}``"]
+    lines += ["   * - ``--no-progress`` (``dataset build``)", "     - ``--quiet``", ""]
+    return "\n".join(lines)
