@@ -4,7 +4,7 @@ Train and export the tiny recipe
 
 The whole chain on a CPU in about a minute: build a dataset, train a
 Flow-VAE, train its latent flow, export a module, sample it.  ``tiny`` is a
-smoke-test recipe (``training/recipes/tiny.yaml``: 32 x 32 stamps, a handful of
+smoke-test recipe (``training/shipped_recipes/tiny.yaml``: 32 x 32 stamps, a handful of
 steps), so the galaxies it makes are blobs; the shipped recipes
 (``galsim-deep model train --help`` lists them) train real models the same
 way.  On the command line::

@@ -7,7 +7,8 @@ import pytest
 from galsim_deep import GenerativeGalaxyModel
 from galsim_deep.errors import InputError
 
-pytestmark = pytest.mark.usefixtures("restore_op_determinism")
+# Trains networks (over ~20 s of fixtures on 2 cores): `pytest -m "not slow"` skips it.
+pytestmark = [pytest.mark.usefixtures("restore_op_determinism"), pytest.mark.slow]
 
 
 def _cat(n=8):

@@ -15,7 +15,8 @@ CONDITIONS = ("mag_auto", "flux_radius", "zphot")
 
 
 # Training switches TF op determinism on for the process: restore it after this file.
-pytestmark = pytest.mark.usefixtures("restore_op_determinism")
+# Trains networks (over ~20 s of fixtures on 2 cores): `pytest -m "not slow"` skips it.
+pytestmark = [pytest.mark.usefixtures("restore_op_determinism"), pytest.mark.slow]
 
 
 def _recipe(dataset, out, *extra):

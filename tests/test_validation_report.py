@@ -12,7 +12,8 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 # Every measure but clustering (the toy module has no clusters, no encoder) on 24 galaxies;
 # the two-sample classifiers switch TensorFlow's op determinism on: restored afterwards.
-pytestmark = pytest.mark.usefixtures("restore_op_determinism")
+# Trains networks (over ~20 s of fixtures on 2 cores): `pytest -m "not slow"` skips it.
+pytestmark = [pytest.mark.usefixtures("restore_op_determinism"), pytest.mark.slow]
 
 FAST = ["--isotropy-n", "300", "--c2st-epochs", "2", "--shear-n", "6",
         "--views", "hst-noiseless,lsst-visit-i"]
@@ -248,3 +249,22 @@ def test_bad_inputs_name_the_problem_and_the_fix(tmp_path, tiny_module_path, moc
     assert main(["validation", "report", str(tiny_module_path), "--dataset", str(mock_dataset_path),
                  "--out", str(tmp_path / "r"), "--n", "-3", "--quiet"]) == 1
     assert "--n must be" in capsys.readouterr().err
+
+
+def test_compare_puts_the_survey_views_of_reports_in_one_table(report_dir, tmp_path, capsys):
+    from galsim_deep.cli import main
+
+    assert main(["validation", "compare", f"toy={report_dir}", f"again={report_dir}",
+                 "--table", "survey-views", "--out", str(tmp_path / "t.md")]) == 0
+    text = (tmp_path / "t.md").read_text()
+    assert "| model | magnitude | hst-noiseless | lsst-visit-i |" in text
+    assert "| toy | all |" in text and "| again | all |" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ")][1:]
+    assert len(rows) == 2 * 4  # two reports, overall and three magnitude bins
+    words = ("indistinguishable", "not told apart, weak test", "told apart", "n/a")
+    assert all(any(w in cell for w in words) for row in rows for cell in row.split("|")[3:-1])
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "summary.json").write_text('{"run": {}}')
+    assert main(["validation", "compare", f"x={tmp_path / 'plain'}",
+                 "--table", "survey-views"]) == 1
+    assert "--measures survey_views" in capsys.readouterr().err

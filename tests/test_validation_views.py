@@ -131,6 +131,9 @@ def test_verdicts_follow_the_numbers():
     assert sv.verdict(tests(0.7, 0.71), sizes)[0] == "told apart, as much as a Sérsic"
     assert sv.verdict(tests(0.7, 0.7, d=(0.6, 0.9)), sizes)[1] == "size x1.05"
     assert sv.verdict(tests(0.7, 0.7, d=(0.5, 0.52)), sizes)[1] == "none"
+    # Not told apart by a classifier that sees no known change either: a weak test.
+    assert sv.verdict(tests(0.51, 0.7, d=(0.5, 0.52)), sizes) == (
+        "not told apart (weak test)", "none")
     assert sv.verdict(tests(float("nan"), 0.7), sizes) == ("n/a", "n/a")  # an empty bin
 
 

@@ -4,7 +4,7 @@ A recipe names the dataset (its file and the command that builds it), the
 model sizes, the loss options, the optimizers, the numbers of steps, the
 batch sizes, the seed, the checkpoint interval, the output folder, the
 distribution strategy and the latent flow's settings.  The recipes shipped
-with the package live in ``training/recipes/`` and are addressed by name
+with the package live in ``training/shipped_recipes/`` and are addressed by name
 (``mock-cosmos-64``, ``cosmos-128``, ``tiny``; ``mpcc-mock-cosmos-64``,
 ``mpcc-cosmos-128``, ``mpcc-tiny``); any other recipe is a path to a ``.yaml``
 file.
@@ -37,7 +37,7 @@ __all__ = ["COMMON_DEFAULTS", "REQUIRED", "RECIPE_DIR", "recipe_defaults", "avai
            "snapshot_recipe"]
 
 #: Folder of the recipes shipped with the package.
-RECIPE_DIR = Path(__file__).resolve().parent / "recipes"
+RECIPE_DIR = Path(__file__).resolve().parent / "shipped_recipes"
 
 class _Required:
     """The marker of a key a recipe must set (one object, kept by ``copy.deepcopy``)."""

@@ -264,6 +264,10 @@ def _add_commands(subparsers):
                    help="a column label and a report folder (with summary.json or "
                         "validation/summary.json), e.g. Flow-VAE=reports/flow-vae")
     p.add_argument("--out", default=None, help="write the table to this Markdown file")
+    p.add_argument("--table", default="all", choices=("all", "morphology", "survey-views"),
+                   help="the morphology means, the survey views' verdicts (reports with a "
+                        "survey_views section, or a survey_views/ folder), or both (default "
+                        "all)")
     p.set_defaults(func=_compare)
 
 
@@ -518,7 +522,9 @@ def _latent_report(args):
 
 def _compare(args):
     from ..errors import InputError
-    from ..validation.compare import compare_reports
+    from ..errors import MissingInputError
+    from ..reporting import write_text
+    from ..validation.compare import compare_reports, survey_view_table
 
     reports = {}
     for item in args.reports:
@@ -526,7 +532,20 @@ def _compare(args):
             raise InputError(f"{item!r} is not LABEL=DIR; write e.g. Flow-VAE=reports/flow-vae")
         label, path = item.split("=", 1)
         reports[label] = path
-    print(compare_reports(reports, out_path=args.out))
+    parts = []
+    if args.table in ("all", "morphology"):
+        parts.append(compare_reports(reports))
+    if args.table in ("all", "survey-views"):
+        try:
+            parts.append("Survey views: generated / Sérsic accuracy against the truth, and "
+                         "the verdict\n\n" + survey_view_table(reports))
+        except MissingInputError:
+            if args.table != "all":
+                raise
+    text = "\n".join(parts)
+    if args.out:
+        write_text(text, args.out)
+    print(text)
     return 0
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from ..reporting import format_number as _num, write_text
 from ..errors import InputError, MissingInputError
 
-__all__ = ["compare_reports", "COMPARED_STATISTICS"]
+__all__ = ["compare_reports", "survey_view_table", "COMPARED_STATISTICS"]
 
 #: Statistics in the table of :func:`compare_reports`, with their labels.
 COMPARED_STATISTICS = {
@@ -103,6 +103,78 @@ def compare_reports(reports, out_path=None, statistics=tuple(COMPARED_STATISTICS
     text = "\n".join(lines) + f"\n\nGalaxies per report: {n}.\n"
     if extra:
         text += "\n" + "\n".join(extra) + "\n"
+    if out_path is not None:
+        write_text(text, out_path)
+    return text
+
+
+#: Short words of the survey-view verdicts
+#: (:func:`galsim_deep.validation.measures.survey_views.verdict`).
+_SHORT = {"indistinguishable from the truth": "indistinguishable",
+          "not told apart (weak test)": "not told apart, weak test",
+          "told apart, less than a Sérsic": "told apart, < Sérsic",
+          "told apart, as much as a Sérsic": "told apart, ≈ Sérsic",
+          "told apart, more than a Sérsic": "told apart, > Sérsic", "n/a": "n/a"}
+
+
+def _survey_section(path):
+    """The ``survey_views`` section of a report folder (or of its ``survey_views/``)."""
+    path = Path(path)
+    for candidate in (path / "summary.json", path / "survey_views" / "summary.json", path):
+        if candidate.is_file() and candidate.suffix == ".json":
+            section = json.loads(candidate.read_text()).get("survey_views")
+            if section:
+                return section
+    raise MissingInputError(f"no survey_views section in {path} (summary.json or "
+                            f"survey_views/summary.json); run `galsim-deep validation report "
+                            f"MODEL --dataset D --out {path} --measures survey_views` first")
+
+
+def survey_view_table(reports, out_path=None):
+    """Which survey's view each model is fit for: one Markdown table of the survey views.
+
+    A row per model and magnitude bin, a column per view; each cell the
+    generated and Sérsic classifier accuracies against the truth and the
+    verdict in short words (*indistinguishable*, *not told apart, weak
+    test*, *told apart* less than, as much as or more than a Sérsic;
+    :func:`~galsim_deep.validation.measures.survey_views.verdict`).
+
+    Parameters
+    ----------
+    reports : dict
+        Row label -> a report folder whose ``summary.json`` (or
+        ``survey_views/summary.json``) has a ``survey_views`` section.
+    out_path : str or Path, optional
+        Write the table there (Markdown).
+
+    Returns
+    -------
+    str
+    """
+    if not reports:
+        raise InputError("survey_view_table needs at least one report (label -> folder)")
+    sections = {label: _survey_section(p) for label, p in reports.items()}
+    views = list(next(iter(sections.values()))["views"])
+    lines = ["| model | magnitude | " + " | ".join(views) + " |",
+             "|---|---|" + "---|" * len(views)]
+    for label, section in sections.items():
+        bins = ["all"] + list(section["bins"])
+        for b, name in enumerate(bins):
+            cells = []
+            for view in views:
+                v = section["views"].get(view)
+                if v is None:
+                    cells.append("")
+                    continue
+                tests = v["tests"]
+                pick = (lambda t: t) if b == 0 else (lambda t: t["bins"][b - 1])
+                words, _ = (v["verdict"], v["power"]) if b == 0 else v["bin_verdicts"][b - 1]
+                gen, par = pick(tests["generated"]), pick(tests["parametric"])
+                cells.append("n/a" if words == "n/a" else
+                             f"{gen['accuracy']:.2f} / {par['accuracy']:.2f}: "
+                             f"{_SHORT.get(words, words)}")
+            lines.append(f"| {label if b == 0 else ''} | {name} | " + " | ".join(cells) + " |")
+    text = "\n".join(lines) + "\n"
     if out_path is not None:
         write_text(text, out_path)
     return text

@@ -102,11 +102,13 @@ def verdict(tests, dilations):
     Returns
     -------
     (str, str)
-        Generated against the truth: *indistinguishable from the truth* when
-        its accuracy is within 2 sigma of the control's, else *told apart*,
-        *less than*, *as much as* or *more than a Sérsic* by the same rule;
-        and the smallest injected change the classifier detects (2 sigma above
-        the control), or ``none``.  NaN accuracies (an empty bin): ``n/a``.
+        Generated against the truth: within 2 sigma of the control's accuracy,
+        *indistinguishable from the truth* where the classifier detects one of
+        the injected size changes, *not told apart (weak test)* where it
+        detects none of them; else *told apart*, *less than*, *as much as* or
+        *more than a Sérsic* by the same rule.  And the smallest injected
+        change the classifier detects (2 sigma above the control), or
+        ``none``.  NaN accuracies (an empty bin): ``n/a``.
     """
     def acc(name):
         t = tests[name]
@@ -117,15 +119,15 @@ def verdict(tests, dilations):
     c, ec = acc("control")
     if not all(np.isfinite([g, p, c])):
         return "n/a", "n/a"
+    seen = [name for name in dilations if acc(name)[0] - c > 2 * np.hypot(acc(name)[1], ec)]
     if g - c <= 2 * np.hypot(eg, ec):
-        words = "indistinguishable from the truth"
+        words = "indistinguishable from the truth" if seen else "not told apart (weak test)"
     elif g < p - 2 * np.hypot(eg, ep):
         words = "told apart, less than a Sérsic"
     elif g > p + 2 * np.hypot(eg, ep):
         words = "told apart, more than a Sérsic"
     else:
         words = "told apart, as much as a Sérsic"
-    seen = [name for name in dilations if acc(name)[0] - c > 2 * np.hypot(acc(name)[1], ec)]
     return words, (seen[0] if seen else "none")
 
 
@@ -238,10 +240,11 @@ class SurveyViews(Measure):
                  "on held-out galaxies ± binomial error, 0.5 = indistinguishable. Per bin of "
                  "catalog magnitude (galaxies: " + ", ".join(
                      f"{b} {n}" for b, n in zip(section["bins"], section["bin_counts"]))
-                 + "). Verdict: *indistinguishable* when the generated accuracy is within 2 "
-                 "sigma of the control's, else told apart *less than*, *as much as* or *more "
-                 "than a Sérsic* by the same rule; *sees*: the smallest known size change "
-                 "detected (2 sigma above the control).", "",
+                 + "). Verdict: generated accuracy within 2 sigma of the control's: "
+                 "*indistinguishable* where the classifier detects a known size change, *not "
+                 "told apart (weak test)* where it detects none; else told apart *less than*, "
+                 "*as much as* or *more than a Sérsic* by the same rule. *Sees*: the smallest "
+                 "known size change detected (2 sigma above the control).", "",
                  "| view | magnitude | " + " | ".join(tests) + " | verdict | sees |",
                  "|---|---|" + "---|" * (len(tests) + 2)]
         for name, v in section["views"].items():
