@@ -27,7 +27,7 @@ def reference_profiles(samples, which, sersic_prec=0.05):
     list of galsim.GSObject (None where a row cannot be drawn), or None
         None when the dataset has no truth for ``real`` or ``twin``.
     """
-    from .samples import parametric_profile, truth_profile
+    from .observe import parametric_profile, truth_profile
 
     scale, size = samples.pixel_scale, samples.stamp_size
     n = len(samples.index)

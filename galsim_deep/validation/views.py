@@ -200,7 +200,7 @@ def observe_in_view(view, profiles, samples, seed, stream, progress=False, desc=
     """
     from tqdm.auto import tqdm
 
-    from .samples import observe, psf_profile
+    from .observe import observe, psf_profile
 
     scale = view.scale(samples.pixel_scale)
     size = view_stamp_size(view, samples.stamp_size, samples.pixel_scale)
