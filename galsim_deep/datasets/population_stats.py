@@ -204,6 +204,7 @@ def population_marginals(population="cosmos-25.2", n=100000, n_structure=20000, 
         ``published`` (the constants) and the population's description.
     """
     from . import population as P
+    from .example_data import load_example_catalog
     from .mock_cosmos import default_max_flux_radius
 
     pop = P.get_population(population=population)
@@ -259,7 +260,7 @@ def population_marginals(population="cosmos-25.2", n=100000, n_structure=20000, 
         fits["size_slope_published"] = P.SIZE_SLOPE
         fits["z_slope_published"] = P.Z_SLOPE
         fits["mag_ref"] = mag_ref
-    cat = P.load_example_catalog()
+    cat = load_example_catalog()
     return {
         "population": pop.name, "n": int(len(mag)), "n_structure": n_s, "seed": int(seed),
         "stamp_size": int(stamp_size), "pixel_scale": float(pixel_scale),
