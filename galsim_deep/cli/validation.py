@@ -44,9 +44,10 @@ def _add_measure_options(parser):
 
     for option in measure_options().values():
         default = 0 if option.default is None else option.default
+        shown = "none" if default == "" else default
         parser.add_argument(option.flag, type=option.type, default=default,
                             choices=option.choices,
-                            help=f"{option.help} (default {default}"
+                            help=f"{option.help} (default {shown}"
                                  + ("; 0 = all" if option.zero_means_all else "") + ")")
 
 

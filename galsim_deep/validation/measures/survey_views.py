@@ -37,8 +37,8 @@ from ..references import reference_profiles
 
 VIEWS = Option("views", str, "all", "survey views of the survey_views measure, comma "
                "separated, or 'all'")
-VIEWS_FILE = Option("views_file", str, "", "YAML file of survey views (default: the shipped "
-                    "survey_views.yaml)")
+VIEWS_FILE = Option("views_file", str, "", "YAML file of survey views; none: the shipped "
+                    "survey_views.yaml")
 VIEWS_MAG_EDGES = Option("views_mag_edges", str, "22.5,24", "edges of the catalog-magnitude "
                          "bins of the survey views (AB mag, comma separated)")
 VIEWS_DILATIONS = Option("views_dilations", str, "1.05,1.2", "size factors of the known "
