@@ -43,10 +43,9 @@ def build_parser():
 def add_group(subparsers, name, help, description=None):
     """Add a command group ``name`` and return its sub-command parsers (one is required).
 
-    ``help=None`` adds a hidden group (an old spelling, see :func:`deprecate`).
+    ``subparsers`` may be a :class:`HiddenCommands` (an old group name, hidden from the help).
     """
-    kwargs = {} if help is None else {"help": help}
-    group = subparsers.add_parser(name, description=description or help, **kwargs)
+    group = subparsers.add_parser(name, help=help, description=description or help)
     sub = group.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
     sub.required = True
     return sub
@@ -69,15 +68,10 @@ def recipe_from_args(args):
     return load_recipe(args.recipe, args.overrides)
 
 
-def command_help(hidden, text):
-    """``add_parser`` keywords of a command: its help line, or none when ``hidden`` (an old
-    spelling: argparse lists only the commands that have a help)."""
-    return {} if hidden else {"help": text}
-
-
 class HiddenCommands:
-    """A group's sub-command adder that leaves every command out of the help (an old group
-    name registering the same commands as the new one)."""
+    """A sub-command adder that leaves its commands out of the help (argparse lists only the
+    commands that have a help): the previous release's spellings, registered by the same
+    builders as the new ones (see :func:`deprecate`)."""
 
     def __init__(self, sub):
         self.sub = sub

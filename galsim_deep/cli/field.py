@@ -5,7 +5,7 @@ deprecation line.
 """
 from pathlib import Path
 
-from . import add_group, deprecate
+from . import HiddenCommands, add_group, deprecate
 from .._io import atomic_path
 from ..errors import InputError
 from ..hub import DEFAULT_MODEL
@@ -19,8 +19,9 @@ def register(subparsers):
     _add_render_args(sub.add_parser("render", help="render the fields of a catalog into FITS "
                                                    "tiles and a mosaic",
                                     description=_RENDER))
-    deprecate(_add_render_args(subparsers.add_parser("simulate", description=_RENDER)),
-              "simulate", "field render")
+    old = HiddenCommands(subparsers).add_parser("simulate", help="the previous release's "
+                                                "field rendering", description=_RENDER)
+    deprecate(_add_render_args(old), "simulate", "field render")
 
 
 _RENDER = ("Render the fields of a catalog (FITS or ECSV: x/y in field pixels or ra/dec in "

@@ -5,7 +5,7 @@ train export``, which still works with a deprecation line).
 """
 import json
 
-from . import add_group, add_recipe_args, command_help, recipe_from_args
+from . import add_group, add_recipe_args, recipe_from_args
 
 
 def register(subparsers):
@@ -37,11 +37,10 @@ def register(subparsers):
     add_export(sub, "export")
 
 
-def add_export(sub, name, hidden=False):
+def add_export(sub, name):
     """The ``export`` command: a trained run as a hub module."""
     p = sub.add_parser(
-        name, **command_help(hidden, "write a trained run (model and latent flow) as a hub "
-                                     "module (+ .tar.gz)"),
+        name, help="write a trained run (model and latent flow) as a hub module (+ .tar.gz)",
         description="Export the latest checkpoints of a recipe's run as a galsim_deep module "
                     "(SavedModel + metadata with sample, encode, decode and log_prob "
                     "signatures; MPCC adds sample_cluster and cluster) and print its "

@@ -22,7 +22,7 @@ work, with a deprecation line.
 """
 import json
 
-from . import add_group, add_recipe_args, command_help, recipe_from_args
+from . import HiddenCommands, add_group, add_recipe_args, recipe_from_args
 
 
 def _add_run_args(p):
@@ -50,25 +50,26 @@ def register(subparsers):
     # galsim-deep train ... (the previous release): hidden, each command naming its new home.
     from ..training.families import FAMILIES
 
-    old = add_group(subparsers, "train", help=None,
-                    description="The previous release's spelling (deprecated): use galsim-deep "
-                                "model train / model train-flow / model distill, hub export "
-                                "and validation ceiling.")
+    old = HiddenCommands(add_group(
+        HiddenCommands(subparsers), "train", help="the previous release's training commands",
+        description="The previous release's spelling (deprecated): use galsim-deep model "
+                    "train / model train-flow / model distill, hub export and validation "
+                    "ceiling."))
     for name in FAMILIES:
         deprecate(add_train(old, name, family=name), f"train {name}", "model train")
-    deprecate(add_train_flow(old, "flow", hidden=True), "train flow", "model train-flow")
-    deprecate(add_export(old, "export", hidden=True), "train export", "hub export")
-    deprecate(add_distill(old, "distill", hidden=True), "train distill", "model distill")
-    deprecate(add_ceiling(old, "classifier", hidden=True), "train classifier",
-              "validation ceiling")
+    deprecate(add_train_flow(old, "flow"), "train flow", "model train-flow")
+    deprecate(add_export(old, "export"), "train export", "hub export")
+    deprecate(add_distill(old, "distill"), "train distill", "model distill")
+    deprecate(add_ceiling(old, "classifier"), "train classifier", "validation ceiling")
 
 
 def add_train(sub, name, family=None):
-    """The ``train`` command (``family``: the previous release's per-family spelling, hidden)."""
+    """The ``train`` command (``family``: the previous release's per-family spelling, which
+    also checks the recipe's family)."""
     from ..training.families import FAMILIES
 
-    p = sub.add_parser(name, **command_help(family is not None, "train the model of a recipe (its "
-                                     "family: " + ", ".join(FAMILIES) + ")"),
+    p = sub.add_parser(name, help="train the model of a recipe (its family: "
+                                  + ", ".join(FAMILIES) + ")",
                        description="Train the model of a recipe: the family its 'family' key "
                                    "names (" + ", ".join(FAMILIES) + "), checkpoints in its "
                                    "output_dir.  Run the same command again to resume.")
@@ -84,10 +85,10 @@ def add_train(sub, name, family=None):
     return p
 
 
-def add_train_flow(sub, name, hidden=False):
+def add_train_flow(sub, name):
     """The ``train-flow`` command."""
     p = sub.add_parser(
-        name, **command_help(hidden, "train the conditional latent flow on a trained encoder"),
+        name, help="train the conditional latent flow on a trained encoder",
         description="Encode the training split with the frozen encoder and fit the "
                     "conditional Masked Autoregressive Flow p(z | conditions).")
     add_recipe_args(p)
@@ -96,10 +97,10 @@ def add_train_flow(sub, name, hidden=False):
     return p
 
 
-def add_distill(sub, name, hidden=False):
+def add_distill(sub, name):
     """The ``distill`` command."""
     p = sub.add_parser(
-        name, **command_help(hidden, "distil a Flow-VAE module's decoder into a narrower, cheaper one"),
+        name, help="distil a Flow-VAE module's decoder into a narrower, cheaper one",
         description="Train a student decoder (fewer channels) to draw what a Flow-VAE "
                     "module's decoder draws, on the codes its latent flow gives its own "
                     "population; then, with --export, write a module with the student "

@@ -27,8 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import (HiddenCommands, add_group, add_recipe_args, command_help, deprecate_group,
-               recipe_from_args)
+from . import HiddenCommands, add_group, add_recipe_args, deprecate_group, recipe_from_args
 
 
 def _positive(name, value, zero_ok=False):
@@ -60,8 +59,8 @@ def register(subparsers):
                                 "folder.")
     _add_commands(sub)
     add_ceiling(sub, "ceiling")
-    old = add_group(subparsers, "validate", help=None,
-                    description="The previous release's spelling (deprecated): use galsim-deep "
+    old = add_group(HiddenCommands(subparsers), "validate",
+                    help="the previous release's validation commands", description="The previous release's spelling (deprecated): use galsim-deep "
                                 "validation.")
     _add_commands(HiddenCommands(old))
     deprecate_group(old, "validate", "validation")
@@ -522,8 +521,7 @@ def _latent_report(args):
 
 
 def _compare(args):
-    from ..errors import InputError
-    from ..errors import MissingInputError
+    from ..errors import InputError, MissingInputError
     from ..reporting import write_text
     from ..validation.compare import compare_reports, survey_view_table
 
@@ -550,11 +548,10 @@ def _compare(args):
     return 0
 
 
-def add_ceiling(sub, name, hidden=False):
+def add_ceiling(sub, name):
     """The ``ceiling`` command: the supervised classifier that bounds a clustering accuracy."""
     p = sub.add_parser(
-        name, **command_help(hidden, "supervised ceiling for a clustering accuracy on a mock "
-                                     "dataset"),
+        name, help="supervised ceiling for a clustering accuracy on a mock dataset",
         description="Train a small convolutional classifier with the morphology labels of a "
                     "mock dataset's training split and score it on the test split: how "
                     "separable the classes are in these noisy stamps, the number to read a "

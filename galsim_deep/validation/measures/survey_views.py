@@ -34,6 +34,7 @@ import numpy as np
 from . import Measure, Option
 from .c2st import C2ST_CLASSIFIERS, C2ST_EPOCHS, two_sample_test
 from ..references import reference_profiles
+from ...errors import InputError
 
 VIEWS = Option("views", str, "all", "survey views of the survey_views measure, comma "
                "separated, or 'all'")
@@ -56,8 +57,6 @@ def dilation_tests(dilations):
 
 
 def _dilations(text):
-    from ...errors import InputError
-
     try:
         factors = [float(f) for f in str(text).split(",") if f.strip()]
     except ValueError:
@@ -160,8 +159,6 @@ class SurveyViews(Measure):
                            None if opt["views"] == "all" else opt["views"])
         edges = [float(e) for e in opt["views_mag_edges"].split(",") if e.strip()]
         if edges != sorted(edges):
-            from ...errors import InputError
-
             raise InputError(f"views_mag_edges must increase, got {opt['views_mag_edges']!r}")
         factors = _dilations(opt["views_dilations"])
         dilations = dilation_tests(factors)
