@@ -1,4 +1,5 @@
-"""Quick checkpoint scores (training/checkpoint_scores.py), ``galsim-deep validation checkpoint``."""
+"""Quick checkpoint scores (galsim_deep/diagnostics/checkpoint_scores.py), ``galsim-deep
+validation checkpoint``."""
 import json
 
 import numpy as np
@@ -6,9 +7,9 @@ import pytest
 
 from galsim_deep.cli import main
 from galsim_deep.datasets.reader import StampDataset
-from galsim_deep.training.checkpoint_scores import (MAG_BINS, SCORES, WING_LEVEL,
-                                                    checkpoint_steps, hsm_g_sigma,
-                                                    score_checkpoint)
+from galsim_deep.diagnostics.checkpoint_scores import (MAG_BINS, SCORES, WING_LEVEL,
+                                                       checkpoint_steps, hsm_g_sigma,
+                                                       score_checkpoint)
 from galsim_deep.validation.profiles import border_fraction, faint_fraction
 
 
@@ -118,7 +119,7 @@ def test_an_existing_scores_file_is_extended_and_plotted(tiny_flow_vae_recipe, t
 
 def test_learning_curve_adds_a_c2st_panel_when_every_score_has_one(tmp_path, monkeypatch):
     import galsim_deep.reporting as reporting
-    from galsim_deep.training.checkpoint_scores import plot_learning_curve
+    from galsim_deep.diagnostics.checkpoint_scores import plot_learning_curve
 
     def score(step, c2st=None):
         s = {"step": step, "n": 10, "split": "test", "mag_bins": [None, 22.0, 23.5, 24.5, None]}
@@ -145,7 +146,7 @@ def test_noiseless_c2st_tells_a_haloed_copy_from_the_truth(tiny_flow_vae_recipe)
     """The truths against themselves: nothing to learn; against copies on a flat floor of
     30 noise sigmas (a decoder's faint floor, much exaggerated: 22 galaxies teach the
     classifier little): told apart."""
-    from galsim_deep.training.checkpoint_scores import noiseless_c2st
+    from galsim_deep.diagnostics.checkpoint_scores import noiseless_c2st
 
     with StampDataset(tiny_flow_vae_recipe["dataset"]["path"]) as data:
         arrays = data.arrays("train", fields=["truth", "psf", "noise_variance"])

@@ -206,7 +206,8 @@ def test_training_oversamples_bright_galaxies(mock_dataset_path, tmp_path):
     repeats = oversampling_repeats(load_recipe("tiny", sets + [
         f"dataset.oversample_below_mag={cut}", "dataset.oversample_factor=4"]))
     np.testing.assert_array_equal(repeats, np.where(mag < cut, 4, 1))
-    with pytest.raises(ValueError, match="oversample_below_mag must be null or a magnitude"):
+    with pytest.raises(ValueError,
+                       match=r"oversample_below_mag must be null or a number \(AB mag\)"):
         load_recipe("tiny", sets + ["dataset.oversample_below_mag=bright"])
 
 

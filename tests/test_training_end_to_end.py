@@ -19,6 +19,7 @@ from galsim_deep.training.families import get_family  # noqa: E402
 from galsim_deep.training.flow_vae.train import train_flow_vae  # noqa: E402
 from galsim_deep.training.latent_flow import restore_flow, train_latent_flow  # noqa: E402
 from galsim_deep.training.loop import read_scalars  # noqa: E402
+from galsim_deep.training.runner import run_family  # noqa: E402
 
 restore_flow_vae = get_family("flow-vae").restore
 
@@ -275,20 +276,20 @@ def test_warm_start_from_a_module_or_a_run(tiny_flow_vae_recipe, tiny_flow_vae_m
     for i, init in enumerate((tiny_flow_vae_module_path,
                               Path(tiny_flow_vae_recipe["output_dir"]) / "vae")):
         recipe = _recipe(mock_dataset_path, tmp_path / f"warm{i}")
-        log = family.train(recipe, progress=False, stop_at=0, init_from=init)
+        log = run_family(recipe, family, progress=False, stop_at=0, init_from=init)
         assert log["steps"] == 0 and log["init_from"]
         model, step = family.restore(recipe)
         assert step == 0
         for a, b in zip(_weights(model), _weights(source)):
             np.testing.assert_array_equal(a, b)
         # Resuming ignores init_from: the run goes on from its own checkpoint.
-        assert family.train(recipe, progress=False, stop_at=1, init_from=init)["steps"] == 1
+        assert run_family(recipe, family, progress=False, stop_at=1, init_from=init)["steps"] == 1
     other = _recipe(mock_dataset_path, tmp_path / "other", "vae.max_depth=4")
     with pytest.raises(ValueError, match="do not fit this model"):
-        family.train(other, progress=False, stop_at=0, init_from=tiny_flow_vae_module_path)
+        run_family(other, family, progress=False, stop_at=0, init_from=tiny_flow_vae_module_path)
     with pytest.raises(FileNotFoundError, match="cannot warm-start"):
-        family.train(_recipe(mock_dataset_path, tmp_path / "none"), progress=False, stop_at=0,
-                     init_from=tmp_path / "no-such-module")
+        run_family(_recipe(mock_dataset_path, tmp_path / "none"), family, progress=False,
+                   stop_at=0, init_from=tmp_path / "no-such-module")
 
 
 def test_bulge_disk_model_warm_starts_and_exports(tiny_flow_vae_recipe,
@@ -307,7 +308,7 @@ def test_bulge_disk_model_warm_starts_and_exports(tiny_flow_vae_recipe,
         recipe = _recipe(mock_dataset_path, tmp_path / f"joins{joins}",
                          "vae.smooth_profile=bulge_disk", "vae.output_activation=relu",
                          f"vae.structure_from_step={joins}")
-        family.train(recipe, progress=False, stop_at=0, init_from=tiny_flow_vae_module_path)
+        run_family(recipe, family, progress=False, stop_at=0, init_from=tiny_flow_vae_module_path)
         model, _ = family.restore(recipe)
         np.testing.assert_array_equal(model.encoder.trainable_variables[0].numpy(),
                                       source.encoder.trainable_variables[0].numpy())

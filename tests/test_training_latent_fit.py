@@ -1,4 +1,5 @@
-"""Latent-code fits through a trained decoder (galsim_deep.training.latent_fit)."""
+"""Latent-code fits through a trained decoder (galsim_deep.training.latent_fit) and their
+report (galsim_deep.diagnostics.latent_fit)."""
 import json
 
 import numpy as np
@@ -8,8 +9,8 @@ from scipy import signal
 
 from galsim_deep.cli import main
 from galsim_deep.training.families import get_family
-from galsim_deep.training.latent_fit import (fit_codes, latent_fit_report, map_objective,
-                                             truth_objective)
+from galsim_deep.diagnostics.latent_fit import latent_fit_report
+from galsim_deep.training.latent_fit import fit_codes, map_objective, truth_objective
 
 pytestmark = pytest.mark.usefixtures("restore_op_determinism")
 
@@ -116,7 +117,7 @@ def test_report_on_the_tiny_flow_vae(tiny_flow_vae_recipe, tmp_path):
     assert report["arrays"]["codes"]["map"].shape == (5, tiny_flow_vae_recipe["vae"]["latent_size"])
     # |g| of the codes' profiles: the groups partition the galaxies, and each mean difference
     # is the difference of the means where every galaxy is measured.
-    from galsim_deep.training.checkpoint_scores import hsm_g
+    from galsim_deep.diagnostics.checkpoint_scores import hsm_g
 
     ell = report["ellipticity"]
     assert ell["bright"]["n"] + ell["faint"]["n"] == ell["all"]["n"] == 5

@@ -700,7 +700,7 @@ flow: {steps: 10}
 
 
 @pytest.mark.parametrize("change, message", [
-    ("mpcc: {steps: 10, n_stages: 3, n_clusters: 1}", "n_clusters must be >= 2"),
+    ("mpcc: {steps: 10, n_stages: 3, n_clusters: 1}", "n_clusters must be an integer >= 2"),
     ("mpcc: {steps: 10, n_stages: 2, shared_blocks: 4}", "shared_blocks 4 is more than"),
     ("mpcc: {steps: 10, n_stages: 6}", "multiple of 2\\*\\*mpcc.n_stages"),
     ("mpcc: {steps: 10, n_stages: 3, noise: pink}", "mpcc.noise must be one of"),
@@ -708,7 +708,7 @@ flow: {steps: 10}
     ("mpcc: {steps: 10, n_stages: 3, latent_dim: 3}", "unknown key mpcc.latent_dim"),
     ("vae: {steps: 10}", "unknown key vae"),
     ("mpcc: {steps: 10, n_stages: 3, prior_init_stddev: 0.4}", "must be above mpcc.prior_floor"),
-    ("mpcc: {steps: 10, n_stages: 3, ema_decay: 1.0}", "ema_decay must be in"),
+    ("mpcc: {steps: 10, n_stages: 3, ema_decay: 1.0}", "ema_decay must be a number in"),
     ("mpcc: {steps: 10, n_stages: 3, prior_init: ortho}", "mpcc.prior_init must be one of"),
     ("mpcc: {steps: 10, n_stages: 3, cluster_conditioning: film}",
      "mpcc.cluster_conditioning must be one of"),

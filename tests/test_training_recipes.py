@@ -69,7 +69,7 @@ def test_minimal_recipe_gets_defaults(tmp_path):
     ("vae: {steps: 10, latent_dim: 3}", "unknown key vae.latent_dim"),
     ("vae: {steps: 10, likelihood: poisson}", "vae.likelihood must be one of"),
     ("vae: {steps: 10, output_activation: exp}", "vae.output_activation must be one of"),
-    ("vae: {steps: 10, transverse_fraction: 2}", r"transverse_fraction must be in \[0, 1\]"),
+    ("vae: {steps: 10, transverse_fraction: 2}", r"transverse_fraction must be a number in \[0, 1\]"),
     ("vae: {steps: 10, n_stages: 6}", "multiple of 2\\*\\*vae.n_stages"),
     ("vae: {steps: 10, flux_scale: -1}", "flux_scale must be 'auto' or a number"),
     ("vae: {steps: ten}", "vae.steps must be an integer"),

@@ -1,25 +1,23 @@
-"""Convolutional classifiers of galaxy stamps (``galsim-deep validation ceiling``).
+"""Convolutional classifiers of galaxy stamps: the network and its trainers.
 
 One small network and one trainer serve two measurements:
 
 * the **supervised ceiling** of a clustering accuracy
-  (:func:`train_ceiling_classifier`): trained *with* the mock morphology
-  labels on the training split and scored on the test split.  At the COSMOS
-  noise level the knots of a faint clumpy galaxy or the arms of a small
-  spiral may not be in the stamp at all, so what an unsupervised clustering
-  can reach depends on the data as much as on the model; no unsupervised
-  method should be expected to beat this number;
+  (:func:`~galsim_deep.diagnostics.ceiling.train_ceiling_classifier`,
+  ``galsim-deep validation ceiling``): trained *with* the mock morphology
+  labels on the training split and scored on the test split;
 * the **two-sample classifier test** of validation (real against generated
   stamps, :mod:`galsim_deep.validation.c2st`), to which ``galsim-deep
   validate`` passes :func:`fit_two_sample_classifier` (the same network with
   batch normalisation) and :func:`predict_classes` (the runtime package never
   imports this one).
 
-The classifier sees each stamp in units of its own noise
-(:func:`~galsim_deep.validation.c2st.classifier_inputs`, re-exported here),
-``asinh(stamp / sigma)`` (``sigma`` the pixel noise standard deviation, the
-``asinh`` so that bright cores do not swamp faint structure), and its PSF
-divided by the PSF's peak, as two channels.  Four stages of 3x3 convolutions
+The classifier sees each stamp in units of its own noise, ``asinh(stamp /
+sigma)`` (``sigma`` the pixel noise standard deviation, the ``asinh`` so that
+bright cores do not swamp faint structure), and its PSF divided by the PSF's
+peak, as two channels: the caller prepares them with
+:func:`~galsim_deep.validation.c2st.classifier_inputs` (this module imports no
+validation code).  Four stages of 3x3 convolutions
 (16, 32, 64, 64 channels, each followed by 2x2 max pooling but the last),
 global average pooling, a dense layer of 64 and the class logits.  Training:
 Adam, cross-entropy, random rotations by multiples of 90 degrees and flips
@@ -29,20 +27,15 @@ checkpoint after each; an interrupted run resumes at the last finished epoch
 and ends with the same weights, because each epoch's shuffling and
 augmentation come from (``seed``, epoch).
 """
-import time
-from pathlib import Path
-
 import numpy as np
 import tensorflow as tf
 
-from galsim_deep.reporting import write_json, write_text
-from galsim_deep.validation.c2st import classifier_inputs
 from galsim_deep.training.loop import TrainingLoop
 from galsim_deep.training.seeds import configure_determinism, step_seed
-from galsim_deep.errors import InputError, MissingFieldError, MissingInputError
+from galsim_deep.errors import InputError
 
-__all__ = ["classifier_inputs", "build_classifier", "fit_stamp_classifier",
-           "fit_two_sample_classifier", "predict_classes", "train_ceiling_classifier"]
+__all__ = ["build_classifier", "fit_stamp_classifier", "fit_two_sample_classifier",
+           "predict_classes"]
 
 
 def build_classifier(stamp_size, n_classes, depths=(16, 32, 64, 64), dense=64,
@@ -100,22 +93,6 @@ def _augment(images, seed):
     return flip * tf.reverse(out, axis=[2]) + (1.0 - flip) * out
 
 
-def _read(dataset, split):
-    from galsim_deep.datasets.reader import StampDataset
-
-    with StampDataset(dataset) as data:
-        if "label" not in data.fields:
-            raise MissingFieldError(f"{dataset} has no 'label' field (only mock datasets know the "
-                           f"morphology classes); build one with galsim-deep dataset build "
-                           f"--source mock-cosmos")
-        arrays = data.arrays(split, fields=["stamp", "psf", "noise_variance", "label",
-                                            "conditions"])
-        names, classes = list(data.condition_names), list(data.class_names)
-    if not len(arrays["label"]):
-        raise InputError(f"the {split!r} split of {dataset} is empty")
-    return arrays, names, classes
-
-
 def fit_stamp_classifier(x_train, y_train, n_classes, out_dir=None, epochs=8, batch_size=64,
                          learning_rate=1e-3, seed=0, settings=None, progress=True,
                          desc="train classifier", batch_norm=False):
@@ -124,7 +101,7 @@ def fit_stamp_classifier(x_train, y_train, n_classes, out_dir=None, epochs=8, ba
     Parameters
     ----------
     x_train : ndarray [N, S, S, 2]
-        Inputs from :func:`classifier_inputs`.
+        Inputs from :func:`~galsim_deep.validation.c2st.classifier_inputs`.
     y_train : ndarray [N] of int
         Classes ``0 .. n_classes-1``.
     n_classes : int
@@ -230,7 +207,11 @@ def fit_two_sample_classifier(x_train, y_train, n_classes, seed=0, epochs=20, pr
 
 
 def predict_classes(model, x, batch_size=256):
-    """Class probabilities ``[N, n_classes]`` of inputs from :func:`classifier_inputs`."""
+    """Class probabilities ``[N, n_classes]`` of prepared classifier inputs.
+
+    ``x`` ([N, S, S, 2]) comes from
+    :func:`~galsim_deep.validation.c2st.classifier_inputs`.
+    """
     logits = [model(np.asarray(x[i:i + batch_size], np.float32), training=False).numpy()
               for i in range(0, len(x), batch_size)]
     if not logits:
@@ -239,96 +220,3 @@ def predict_classes(model, x, batch_size=256):
     logits -= logits.max(axis=1, keepdims=True)
     p = np.exp(logits)
     return p / p.sum(axis=1, keepdims=True)
-
-
-def train_ceiling_classifier(dataset, out_dir, epochs=8, batch_size=64, learning_rate=1e-3,
-                             seed=0, progress=True):
-    """Train the supervised classifier on the training split, score it on the test split.
-
-    Parameters
-    ----------
-    dataset : str or Path
-        A mock stamp dataset (with ``label``).
-    out_dir : str or Path
-        Report folder (created); ``checkpoints/`` inside holds one checkpoint
-        per epoch and the run log, from which an interrupted run resumes.
-    epochs : int
-        Passes over the training split.
-    batch_size : int
-        Stamps per step.
-    learning_rate : float
-        Adam's step size.
-    seed : int
-        Seed of the weights, the shuffling and the augmentation.
-    progress : bool
-        Show a progress bar.
-
-    Returns
-    -------
-    dict
-        What ``ceiling.json`` holds: ``accuracy`` on the test split,
-        ``confusion`` ([class][predicted] counts), ``class_names``,
-        ``by_magnitude`` (accuracy in mag_auto quartiles, see
-        :func:`~galsim_deep.validation.clustering.accuracy_in_bins`),
-        ``epochs``, ``train_accuracy`` per epoch, ``seconds`` (wall time of
-        this call: a resumed run counts only what it added).
-    """
-    from galsim_deep.validation.cluster_figures import plot_contingency
-    from galsim_deep.validation.clustering import accuracy_in_bins
-
-    t0 = time.time()
-    dataset, out_dir = Path(dataset), Path(out_dir)
-    if not dataset.is_file():
-        raise MissingInputError(f"dataset {dataset} does not exist; build it with galsim-deep "
-                                f"dataset build --source mock-cosmos")
-    train, names, classes = _read(dataset, "train")
-    test, _, _ = _read(dataset, "test")
-    n_classes = len(classes) or int(max(train["label"].max(), test["label"].max())) + 1
-    x_train = classifier_inputs(train["stamp"], train["psf"], train["noise_variance"])
-    x_test = classifier_inputs(test["stamp"], test["psf"], test["noise_variance"])
-    model, log = fit_stamp_classifier(x_train, train["label"], n_classes,
-                                      out_dir / "checkpoints", epochs, batch_size,
-                                      learning_rate, seed, {"dataset": str(dataset)}, progress)
-    predicted = predict_classes(model, x_test).argmax(axis=1)
-    labels = test["label"].astype(np.int64)
-    confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(confusion, (labels, predicted), 1)
-    report = {"dataset": str(dataset), "n_train": int(len(x_train)), "n_test": int(len(labels)),
-              "class_names": classes, "accuracy": float((predicted == labels).mean()),
-              "confusion": confusion.tolist(), "epochs": int(epochs),
-              "batch_size": int(batch_size), "learning_rate": float(learning_rate),
-              "seed": int(seed),
-              "train_accuracy": [row["train_accuracy"] for row in log["history"]],
-              "seconds": time.time() - t0}
-    if "mag_auto" in names:
-        identity = {k: k for k in range(n_classes)}
-        report["by_magnitude"] = accuracy_in_bins(
-            predicted, labels, identity, test["conditions"][:, names.index("mag_auto")])
-    plot_contingency(confusion.T, out_dir / "ceiling_confusion.png", classes or None,
-                     {k: k for k in range(n_classes)}, row_names=classes or None,
-                     row_title="predicted class")
-    write_json(report, out_dir / "ceiling.json")
-    write_text(_markdown(report), out_dir / "ceiling.md")
-    return report
-
-
-def _markdown(report):
-    from galsim_deep.validation.clustering import format_bins
-
-    lines = ["# Supervised ceiling for the clustering accuracy", "",
-             f"A convolutional classifier trained with the labels of the {report['n_train']} "
-             f"training galaxies of `{report['dataset']}` ({report['epochs']} epochs), scored "
-             f"on the {report['n_test']} test galaxies.", "",
-             f"* test accuracy: **{report['accuracy']:.3f}**",
-             f"* training accuracy by epoch: "
-             + ", ".join(f"{a:.3f}" for a in report["train_accuracy"])]
-    if "by_magnitude" in report:
-        lines.append("* test accuracy in magnitude quartiles (mag_auto): "
-                     + format_bins(report["by_magnitude"]))
-    names = report["class_names"] or [str(k) for k in range(len(report["confusion"]))]
-    lines += ["", "| true \\ predicted | " + " | ".join(names) + " |",
-              "|---|" + "---|" * len(names)]
-    for name, row in zip(names, report["confusion"]):
-        lines.append(f"| {name} | " + " | ".join(str(v) for v in row) + " |")
-    lines += ["", f"{report['seconds']:.0f} s.", ""]
-    return "\n".join(lines)

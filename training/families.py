@@ -27,33 +27,46 @@ class ModelFamily:
 
     A family sets the class attributes and implements the methods below; the
     recipe of a family has a section named :attr:`section` with the family's
-    settings (defaults :attr:`defaults`), besides the common ``dataset``,
-    ``distribute``, ``flow`` and ``export`` sections.
+    settings (typed by :attr:`schema`), besides the common ``dataset``,
+    ``distribute``, ``flow`` and ``export`` sections.  Training goes through
+    :func:`~galsim_deep.training.runner.run_family` with the family's
+    :attr:`trainer_class`, which supplies its state, initialisation and step.
     """
 
     #: The family's name, a recipe's ``family`` value.
     name = None
     #: The recipe section of the model settings (its checkpoints go to ``<output_dir>/<section>``).
     section = None
-    #: Defaults of that section (every key a recipe may set there).
-    defaults = None
+    #: The keys of that section: each one's default, type and range
+    #: (:mod:`~galsim_deep.training.recipe_schema`).
+    schema = {}
     #: Default ``export.citation`` of the family's modules.
     citation = ""
-    #: Recipe keys (dotted) and their kinds, checked by the recipe loader:
-    #: ``{"positive_int": {...}, "non_negative_int": {...}, "positive_float": {...},
-    #: "non_negative_float": {...}, "choices": {key: (values)}}``.
-    checks = {}
+
+    @property
+    def defaults(self):
+        """The defaults of :attr:`schema` (every key a recipe may set in the section)."""
+        from galsim_deep.training.recipe_schema import defaults_of
+
+        return defaults_of(self.schema)
 
     def validate(self, recipe, problems):
-        """Append to ``problems`` what is wrong in the family's section beyond :attr:`checks`."""
+        """Append to ``problems`` what is wrong between keys (each key's own type and range
+        passed :attr:`schema` already)."""
 
     def build(self, recipe):
         """A new, untrained model with the recipe's sizes."""
         raise NotImplementedError
 
-    def train(self, recipe, progress=True, stop_at=None, init_from=None):
-        """Train (or resume) the model of a recipe; return the run log (a dict)."""
-        raise NotImplementedError
+    #: ``"module:attribute"`` of the family's
+    #: :class:`~galsim_deep.training.runner.FamilyTrainer` (imported only to train, so that
+    #: loading a recipe needs no TensorFlow).
+    trainer_class = None
+
+    def trainer(self):
+        """The family's :class:`~galsim_deep.training.runner.FamilyTrainer`."""
+        module, attribute = self.trainer_class.split(":")
+        return getattr(importlib.import_module(module), attribute)()
 
     def checkpoint_dir(self, recipe):
         """Folder of the model's checkpoints, ``<output_dir>/<section>``."""

@@ -358,8 +358,8 @@ def train_latent_flow(recipe, progress=True, stop_at=None):
     loop.log.data.update(recipe=recipe["name"], batch_size=global_batch, n_train=n_train,
                          replicas=strategy.num_replicas_in_sync)
     schedule = SqrtDecay(cfg["optimizer"]["learning_rate"], cfg["optimizer"]["warmup_steps"])
-    log = loop.run(train_step, postfix=lambda s: {"nll": f"{s['neg_log_prob']:.4g}"},
-                   learning_rate=schedule)
+    loop.run(train_step, postfix=lambda s: {"nll": f"{s['neg_log_prob']:.4g}"},
+             learning_rate=schedule)
     metrics = loop.log.data["metrics"]
     if len(arrays["test_mean"]):
         test_lp = tf.reduce_mean(flow.log_prob(arrays["test_mean"], arrays["test_conditions"]))

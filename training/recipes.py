@@ -29,94 +29,71 @@ from pathlib import Path
 import yaml
 
 from galsim_deep._io import atomic_path
-from galsim_deep.training.families import FAMILIES, family_of, get_family
 from galsim_deep.errors import InputError, MissingInputError
+from galsim_deep.training.families import FAMILIES, family_of, get_family
+from galsim_deep.training.recipe_schema import (REQUIRED, Bool, Choice, Int, Interval, Names,
+                                                Number, Sizes, Text, check_values,
+                                                defaults_of, run_keys)
 
-__all__ = ["COMMON_DEFAULTS", "REQUIRED", "RECIPE_DIR", "recipe_defaults", "available_recipes",
+__all__ = ["COMMON_SCHEMA", "COMMON_DEFAULTS", "REQUIRED", "RECIPE_DIR", "recipe_defaults",
+           "available_recipes",
            "load_recipe", "parse_overrides", "check_dataset", "recipe_digest",
            "snapshot_recipe"]
 
 #: Folder of the recipes shipped with the package.
 RECIPE_DIR = Path(__file__).resolve().parent / "shipped_recipes"
 
-class _Required:
-    """The marker of a key a recipe must set (one object, kept by ``copy.deepcopy``)."""
-
-    def __deepcopy__(self, memo):
-        return self
-
-    def __repr__(self):
-        return "REQUIRED"
-
-
-_REQUIRED = _Required()
-
-#: Every key that recipes of all families share, with its default (``_REQUIRED`` marks
-#: keys a recipe must set).  A family adds its own section (``vae``, ``mpcc``): see
-#: :func:`recipe_defaults`.
-COMMON_DEFAULTS = {
-    "name": _REQUIRED,
-    "family": "flow-vae",
-    "description": "",
-    "seed": 0,
-    "deterministic": True,
-    "output_dir": _REQUIRED,
+#: The keys that recipes of all families share: each key's default, type and range
+#: (:mod:`~galsim_deep.training.recipe_schema`).  A family adds its own section (``vae``,
+#: ``mpcc``): see :func:`recipe_defaults`.
+COMMON_SCHEMA = {
+    "name": Text(),
+    "family": Choice("flow-vae", tuple(FAMILIES)),
+    "description": Text("", empty=True),
+    "seed": Int(0, low=0),
+    "deterministic": Bool(True),
+    "output_dir": Text(),
     "dataset": {
-        "path": _REQUIRED,
-        "build_command": _REQUIRED,
-        "stamp_size": _REQUIRED,
-        "pixel_scale": _REQUIRED,
-        "augment": True,
-        "oversample_below_mag": None,
-        "oversample_factor": 1,
+        "path": Text(),
+        "build_command": Text(),
+        "stamp_size": Int(low=1),
+        "pixel_scale": Number(low=0, low_open=True, why="arcsec per pixel"),
+        "augment": Bool(True),
+        "oversample_below_mag": Number(None, nullable=True, why="AB mag"),
+        "oversample_factor": Int(1, low=1),
     },
     "distribute": {
-        "strategy": "default",
-        "devices": None,
+        "strategy": Choice("default", ("default", "mirrored")),
+        "devices": Names(None, what="device names such as ['/cpu:0', '/cpu:1']",
+                         nullable=True),
     },
     "flow": {
-        "conditions": ["mag_auto", "flux_radius", "zphot"],
-        "n_stages": 8,
-        "hidden_units": [256, 256],
-        "log_scale_clip": [-5.0, 3.0],
-        "activation": "relu",
-        "posterior": "sample",
-        "refine_steps": 0,
-        "refine_learning_rate": 0.1,
-        "optimizer": {"name": "adam", "learning_rate": 0.001, "warmup_steps": 1000,
-                      "global_clipnorm": None},
-        "steps": _REQUIRED,
-        "batch_size": 256,
-        "checkpoint_every": 1000,
-        "summary_every": 100,
-        "keep_checkpoints": 3,
+        "conditions": Names(["mag_auto", "flux_radius", "zphot"], what="column names"),
+        "n_stages": Int(8, low=1),
+        "hidden_units": Sizes([256, 256]),
+        "log_scale_clip": Interval([-5.0, 3.0]),
+        "activation": Text("relu"),
+        "posterior": Choice("sample", ("sample", "mean")),
+        "refine_steps": Int(0, low=0),
+        "refine_learning_rate": Number(0.1, low=0, low_open=True),
+        "optimizer": {
+            "name": Choice("adam", ("adafactor", "adam")),
+            "learning_rate": Number(0.001, low=0, low_open=True),
+            "warmup_steps": Int(1000, low=1),
+            "global_clipnorm": Number(None, low=0, low_open=True, nullable=True),
+        },
+        **run_keys(batch_size=256, checkpoint_every=1000, summary_every=100),
     },
     "export": {
-        "name": None,
-        "version": "1.0.0",
-        "description": "",
-        "citation": "",
+        "name": Text(None, nullable=True),
+        "version": Text("1.0.0"),
+        "description": Text("", empty=True),
+        "citation": Text("", empty=True),
     },
 }
 
-#: Marks a key a recipe must set.
-REQUIRED = _REQUIRED
-
-_CHECKS = {
-    "choices": {
-        "distribute.strategy": ("default", "mirrored"),
-        "flow.optimizer.name": ("adafactor", "adam"),
-        "flow.posterior": ("sample", "mean"),
-    },
-    "positive_int": {"dataset.stamp_size", "dataset.oversample_factor", "flow.n_stages", "flow.steps", "flow.batch_size",
-                     "flow.checkpoint_every", "flow.summary_every", "flow.keep_checkpoints",
-                     "flow.optimizer.warmup_steps"},
-    "non_negative_int": {"seed", "flow.refine_steps"},
-    "positive_float": {"dataset.pixel_scale", "flow.optimizer.learning_rate",
-                       "flow.refine_learning_rate",
-                       "flow.optimizer.global_clipnorm"},
-    "non_negative_float": set(),
-}
+#: The defaults of :data:`COMMON_SCHEMA` (:data:`REQUIRED` marks keys a recipe must set).
+COMMON_DEFAULTS = defaults_of(COMMON_SCHEMA)
 
 
 def recipe_defaults(family):
@@ -136,7 +113,7 @@ def recipe_defaults(family):
     fam = get_family(family)
     out = copy.deepcopy(COMMON_DEFAULTS)
     out["family"] = fam.name
-    out[fam.section] = copy.deepcopy(fam.defaults)
+    out[fam.section] = defaults_of(fam.schema)
     out["export"]["citation"] = fam.citation
     return out
 
@@ -202,7 +179,7 @@ def _merge(defaults, given, where, problems):
             out[key] = _merge(default, sub if sub is not None else {}, path, problems)
         elif key in given:
             out[key] = copy.deepcopy(given[key])
-        elif default is _REQUIRED:
+        elif default is REQUIRED:
             problems.append(f"{path} is required; add it to the recipe")
             out[key] = None
         else:
@@ -210,125 +187,38 @@ def _merge(defaults, given, where, problems):
     return out
 
 
-def _get(recipe, dotted):
-    node = recipe
-    for part in dotted.split("."):
-        node = node[part]
-    return node
-
-
 def _set(recipe, dotted, value):
     parts = dotted.split(".")
-    node = recipe
-    for i, part in enumerate(parts[:-1]):
-        if not isinstance(node, dict) or part not in node or not isinstance(node[part], dict):
-            raise InputError(f"override key {dotted!r}: {'.'.join(parts[:i + 1])} is not a "
-                             f"section of a recipe")
-        node = node[part]
-    if not isinstance(node, dict) or parts[-1] not in node:
-        raise InputError(f"override key {dotted!r} is not a recipe key; see "
-                         f"galsim_deep.training.recipes.recipe_defaults() for the keys")
-    node[parts[-1]] = value
-
-
-def _is_int(v):
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _present(recipe, dotted):
-    return dotted.split(".")[0] in recipe
-
-
-def _check_kinds(recipe, checks, problems):
-    """Check the keys of ``checks`` (see :attr:`ModelFamily.checks`) present in ``recipe``."""
-    positive = checks.get("positive_int", set())
-    for key in sorted((positive | checks.get("non_negative_int", set()))):
-        if not _present(recipe, key):
-            continue
-        v = _get(recipe, key)
-        low = 1 if key in positive else 0
-        if v is not None and not (_is_int(v) and v >= low):
-            problems.append(f"{key} must be an integer >= {low}, got {v!r}")
-    positive = checks.get("positive_float", set())
-    for key in sorted(positive | checks.get("non_negative_float", set())):
-        if not _present(recipe, key):
-            continue
-        v = _get(recipe, key)
-        if v is None:
-            continue
-        if not _is_number(v) or (v <= 0 if key in positive else v < 0) or v != v:
-            sign = "> 0" if key in positive else ">= 0"
-            problems.append(f"{key} must be a number {sign}, got {v!r}")
-    for key, choices in checks.get("choices", {}).items():
-        if not _present(recipe, key):
-            continue
-        v = _get(recipe, key)
-        if v not in choices:
-            problems.append(f"{key} must be one of {list(choices)}, got {v!r}")
+    node, where = recipe, "the recipe"
+    for i, part in enumerate(parts):
+        keys = ", ".join(sorted(node))
+        if part not in node:
+            raise InputError(f"override key {dotted!r} is not a recipe key: {where} has "
+                             f"{keys}; fix the spelling")
+        if i == len(parts) - 1:
+            node[part] = value
+        elif not isinstance(node[part], dict):
+            raise InputError(f"override key {dotted!r}: {'.'.join(parts[:i + 1])} is a key, "
+                             f"not a section")
+        else:
+            node, where = node[part], ".".join(parts[:i + 1])
 
 
 def _validate(recipe, problems):
     family = family_of(recipe)
-    _check_kinds(recipe, _CHECKS, problems)
-    _check_kinds(recipe, family.checks, problems)
-    for key in ("name", "output_dir", "dataset.path", "dataset.build_command"):
-        v = _get(recipe, key)
-        if v is not None and not (isinstance(v, str) and v.strip()):
-            problems.append(f"{key} must be a non-empty string, got {v!r}")
-    below = recipe["dataset"]["oversample_below_mag"]
-    if below is not None and not _is_number(below):
-        problems.append(f"dataset.oversample_below_mag must be null or a magnitude (AB mag), "
-                        f"got {below!r}")
-    for key in ("deterministic", "dataset.augment"):
-        if not isinstance(_get(recipe, key), bool):
-            problems.append(f"{key} must be true or false, got {_get(recipe, key)!r}")
-    family.validate(recipe, problems)
-    _validate_flow(recipe, problems)
-    devices = recipe["distribute"]["devices"]
-    if devices is not None and not (isinstance(devices, list)
-                                    and all(isinstance(d, str) for d in devices)):
-        problems.append(f"distribute.devices must be null or a list of device names such as "
-                        f"['/cpu:0', '/cpu:1'], got {devices!r}")
+    check_values(recipe, COMMON_SCHEMA, problems)
+    check_values(recipe[family.section], family.schema, problems, family.section)
+    if not problems:
+        family.validate(recipe, problems)
 
 
 def check_stamp_stages(recipe, section, problems):
-    """Problems with ``<section>.n_stages`` against the stamp size, and the latent size."""
+    """Problems with ``<section>.n_stages`` against the stamp size (each of the
+    ``n_stages`` halves the stamp)."""
     s, n = recipe["dataset"]["stamp_size"], recipe[section]["n_stages"]
-    if _is_int(s) and _is_int(n) and n >= 1 and s % 2 ** n:
+    if s % 2 ** n:
         problems.append(f"dataset.stamp_size {s} must be a multiple of 2**{section}.n_stages = "
                         f"{2 ** n}; change {section}.n_stages")
-    latent = recipe[section]["latent_size"]
-    if _is_int(latent) and latent < 2:
-        problems.append(f"{section}.latent_size must be >= 2 (the latent flow is "
-                        f"autoregressive)")
-
-
-def check_flux_scale(recipe, section, problems):
-    """Problems with ``<section>.flux_scale`` ('auto' or a positive number)."""
-    scale = recipe[section]["flux_scale"]
-    if scale != "auto" and not (_is_number(scale) and scale > 0):
-        problems.append(f"{section}.flux_scale must be 'auto' or a number > 0 (flux per "
-                        f"pixel), got {scale!r}")
-
-
-def _validate_flow(recipe, problems):
-    flow = recipe["flow"]
-    conds = flow["conditions"]
-    if not (isinstance(conds, list) and conds and all(isinstance(c, str) for c in conds)
-            and len(set(conds)) == len(conds)):
-        problems.append(f"flow.conditions must be a non-empty list of distinct column names, "
-                        f"got {conds!r}")
-    units = flow["hidden_units"]
-    if not (isinstance(units, list) and units and all(_is_int(u) and u > 0 for u in units)):
-        problems.append(f"flow.hidden_units must be a list of positive integers, got {units!r}")
-    clip = flow["log_scale_clip"]
-    if not (isinstance(clip, list) and len(clip) == 2 and all(_is_number(c) for c in clip)
-            and clip[0] < clip[1]):
-        problems.append(f"flow.log_scale_clip must be [low, high] with low < high, got {clip!r}")
 
 
 def load_recipe(name_or_path, overrides=None):

@@ -159,6 +159,7 @@ def _init_source(name):
 def _train_model(args):
     from ..errors import InputError
     from ..training.families import get_family
+    from ..training.runner import run_family
 
     recipe = recipe_from_args(args)
     family = get_family(recipe.get("family", "flow-vae"))
@@ -167,7 +168,8 @@ def _train_model(args):
                          f"{args.family!r}; train it with `galsim-deep model train "
                          f"{args.recipe}`")
     init = None if args.init_from is None else _init_source(args.init_from)
-    log = family.train(recipe, progress=not args.quiet, stop_at=args.stop_at, init_from=init)
+    log = run_family(recipe, family, progress=not args.quiet, stop_at=args.stop_at,
+                     init_from=init)
     _print_run(family.name, log)
     for line in family.summary(log):
         print(line)

@@ -339,7 +339,7 @@ def _reconstruct(args):
 
 
 def _latent_fit(args):
-    from ..training.latent_fit import latent_fit_report, write_latent_fit_report
+    from ..diagnostics.latent_fit import latent_fit_report, write_latent_fit_report
 
     report = latent_fit_report(recipe_from_args(args), n=args.n, steps=args.steps,
                                learning_rate=args.learning_rate, split=args.split,
@@ -356,8 +356,8 @@ def _latent_fit(args):
 def _checkpoint(args):
     from ..errors import InputError, MissingInputError
     from ..reporting import write_json
-    from ..training.checkpoint_scores import (SCORES, checkpoint_steps, plot_learning_curve,
-                                              score_checkpoint)
+    from ..diagnostics.checkpoint_scores import (SCORES, checkpoint_steps,
+                                                 plot_learning_curve, score_checkpoint)
 
     _positive("--n", args.n)
     _positive("--c2st-classifiers", args.c2st_classifiers)
@@ -570,7 +570,7 @@ def add_ceiling(sub, name):
 
 
 def _ceiling(args):
-    from ..training.classifier import train_ceiling_classifier
+    from ..diagnostics.ceiling import train_ceiling_classifier
 
     report = train_ceiling_classifier(args.dataset, args.out, epochs=args.epochs,
                                       batch_size=args.batch_size, seed=args.seed,

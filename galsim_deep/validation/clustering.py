@@ -1,6 +1,7 @@
 """How well a clustering model's clusters match morphology classes (``galsim-deep validation cluster``).
 
-* :func:`clustering_accuracy` - the fraction of galaxies whose cluster maps
+* :func:`clustering_accuracy` (defined in :mod:`galsim_deep.cluster_accuracy`, which
+  training shares) - the fraction of galaxies whose cluster maps
   to their true class, under two mappings: **majority** (each cluster to its
   most frequent class, several clusters may share a class: the accuracy of
   Astorga 2021, Eq. 8.1, as the thesis's public code computes it) and
@@ -13,8 +14,6 @@
   ``N / K``), and the accuracy of random assignments with the same cluster
   sizes (:func:`chance_accuracy`); :func:`accuracy_in_bins` - a mapping's
   accuracy in magnitude bins;
-* :func:`dataset_clustering` - the accuracy of a live MPCC model on a
-  labelled dataset split (used at the end of training);
 * :func:`evaluate_clusters` - all of it for an exported module and a stamp
   dataset: accuracy, reconstructions
   (:func:`~galsim_deep.validation.reconstruction.reconstruction_error`) and
@@ -34,154 +33,18 @@ from ..reporting import format_number as _num
 from ..reporting import write_json, write_text
 from .cluster_figures import plot_cluster_members, plot_cluster_samples, plot_contingency
 from .reconstruction import reconstruction_error
+from ..cluster_accuracy import (chance_accuracy, clustering_accuracy, majority_mapping,
+                               one_to_one_cap)
 from ..errors import InputError, MissingFieldError
 
 __all__ = ["batched_call", "clustering_accuracy", "majority_mapping", "one_to_one_cap",
-           "chance_accuracy", "accuracy_in_bins", "format_bins", "dataset_clustering",
+           "chance_accuracy", "accuracy_in_bins", "format_bins",
            "evaluate_clusters", "markdown_clustering", "FIGURES"]
 
 #: Figures :func:`evaluate_clusters` writes.
 FIGURES = ("cluster_samples.png", "cluster_members.png", "contingency.png")
 
 # ---------------------------------------------------------------------- clustering accuracy
-def _table(predicted, labels, n_clusters=None, n_classes=None):
-    predicted = np.asarray(predicted).ravel()
-    labels = np.asarray(labels).ravel()
-    if predicted.shape != labels.shape:
-        raise InputError(f"predicted and labels must describe the same galaxies, got "
-                         f"{predicted.size} and {labels.size} values")
-    if predicted.size == 0:
-        raise InputError("clustering_accuracy needs at least one galaxy")
-    for name, a in (("predicted", predicted), ("labels", labels)):
-        if not np.issubdtype(a.dtype, np.integer) or a.min() < 0:
-            raise InputError(f"{name} must be non-negative integers (cluster / class indices)")
-    k = int(n_clusters or predicted.max() + 1)
-    c = int(n_classes or labels.max() + 1)
-    if predicted.max() >= k or labels.max() >= c:
-        raise InputError(f"indices exceed n_clusters={k} or n_classes={c}")
-    table = np.zeros((k, c), dtype=np.int64)
-    np.add.at(table, (predicted, labels), 1)
-    return table
-
-
-def majority_mapping(contingency):
-    """Each non-empty cluster to its most frequent class (ties: the lower class index).
-
-    Parameters
-    ----------
-    contingency : array_like [K, C]
-        Counts of galaxies per cluster and class.
-
-    Returns
-    -------
-    dict of int -> int
-        Cluster -> class; empty clusters are left out.
-    """
-    table = np.asarray(contingency)
-    return {int(k): int(np.argmax(row)) for k, row in enumerate(table) if row.sum() > 0}
-
-
-def one_to_one_cap(class_counts, n_clusters):
-    """Best one-to-one accuracy ``n_clusters`` equal-weight clusters can reach on a class mix.
-
-    Each cluster holds ``N / K`` galaxies; under a one-to-one mapping a class
-    scores at most ``min(n_c, N / K)`` galaxies through its one cluster, and
-    at most ``K`` classes are matched, so the best is
-    ``sum over the min(K, C) largest classes of min(n_c, N / K)``, over ``N``.
-
-    Parameters
-    ----------
-    class_counts : array_like of int [C]
-        Galaxies per class.
-    n_clusters : int
-        K.
-
-    Returns
-    -------
-    float
-        In [0, 1]; 1 when every class has ``N / K`` galaxies and ``K = C``.
-    """
-    counts = np.sort(np.asarray(class_counts, np.float64))[::-1]
-    k = int(n_clusters)
-    if k < 1 or counts.sum() <= 0:
-        raise InputError(f"one_to_one_cap needs K >= 1 and some galaxies, got K={n_clusters} "
-                         f"and {counts.sum():g} galaxies")
-    size = counts.sum() / k
-    return float(np.minimum(counts[:k], size).sum() / counts.sum())
-
-
-def _one_to_one(table):
-    from scipy.optimize import linear_sum_assignment
-
-    rows, cols = linear_sum_assignment(-table)
-    return int(table[rows, cols].sum()), {int(r): int(cc) for r, cc in zip(rows, cols)}
-
-
-def chance_accuracy(predicted, labels, n_clusters=None, n_classes=None, n_perm=200, seed=0):
-    """Both accuracies of random assignments with the same cluster sizes.
-
-    The clusters are shuffled among the galaxies (``n_perm`` times, from
-    ``numpy.random.default_rng([seed, 0xC1A])``).
-
-    Returns
-    -------
-    dict
-        ``majority`` and ``one_to_one``: ``mean`` and ``std`` over the
-        permutations.
-    """
-    predicted = np.asarray(predicted).ravel()
-    labels = np.asarray(labels).ravel()
-    base = _table(predicted, labels, n_clusters, n_classes)
-    k, c = base.shape
-    rng = np.random.default_rng([int(seed), 0xC1A])
-    maj, one = [], []
-    for _ in range(int(n_perm)):
-        table = np.zeros((k, c), np.int64)
-        np.add.at(table, (rng.permutation(predicted), labels), 1)
-        maj.append(table.max(axis=1).sum() / predicted.size)
-        one.append(_one_to_one(table)[0] / predicted.size)
-    return {"majority": {"mean": float(np.mean(maj)), "std": float(np.std(maj, ddof=1))},
-            "one_to_one": {"mean": float(np.mean(one)), "std": float(np.std(one, ddof=1))}}
-
-
-def clustering_accuracy(predicted, labels, n_clusters=None, n_classes=None):
-    """Clustering accuracy under the one-to-one and the majority cluster-to-class mappings.
-
-    One-to-one: ``ACC = max_m (1/N) sum_i 1[labels_i = m(predicted_i)]``
-    over one-to-one maps ``m`` from clusters to classes (Hungarian algorithm
-    on the contingency table); with more clusters than classes the unmatched
-    clusters count as wrong (and vice versa).  Majority: each cluster maps to
-    its most frequent class (Astorga 2021, Eq. 8.1, as the thesis's code
-    computes it), several clusters may map to one class, so it is never
-    below the one-to-one accuracy.
-
-    Parameters
-    ----------
-    predicted : array_like of int, shape [N]
-        Cluster of each galaxy, ``0 .. n_clusters-1``.
-    labels : array_like of int, shape [N]
-        True class of each galaxy, ``0 .. n_classes-1``.
-    n_clusters, n_classes : int, optional
-        Table sizes (default: the largest index + 1).
-
-    Returns
-    -------
-    dict
-        ``accuracy`` (one-to-one, float in [0, 1]) and its ``mapping``
-        (cluster -> class, matched clusters); ``majority_accuracy`` and
-        ``majority_mapping``; ``one_to_one_cap`` (:func:`one_to_one_cap` of the
-        class counts); ``n`` (galaxies); ``contingency`` (list of lists,
-        ``[n_clusters][n_classes]`` counts).
-    """
-    table = _table(predicted, labels, n_clusters, n_classes)
-    n = int(table.sum())
-    matched, mapping = _one_to_one(table)
-    majority = majority_mapping(table)
-    return {"accuracy": matched / n, "n": n, "mapping": mapping,
-            "majority_accuracy": float(table.max(axis=1).sum() / n),
-            "majority_mapping": majority,
-            "one_to_one_cap": one_to_one_cap(table.sum(axis=0), table.shape[0]),
-            "contingency": table.tolist()}
 
 
 def batched_call(fn, arrays, batch_size, desc=None, progress=False):
@@ -217,47 +80,6 @@ def batched_call(fn, arrays, batch_size, desc=None, progress=False):
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
-def dataset_clustering(model, dataset_path, split="test", batch_size=128):
-    """Clustering accuracy of a trained MPCC model on a labelled dataset split.
-
-    Parameters
-    ----------
-    model : object
-        A live MPCC model with ``n_clusters`` and
-        ``cluster_probabilities(stamp, psf)`` (e.g. a training checkpoint's
-        :class:`galsim_deep.training.mpcc.gan.MPCC`).
-    dataset_path : str or Path
-        A stamp dataset with ``label`` (mock sources).
-    split : {'test', 'train', 'all'}
-    batch_size : int
-        Stamps per encoder call.
-
-    Returns
-    -------
-    dict or None
-        :func:`clustering_accuracy` of ``argmax q(y | x)``; None when the
-        dataset has no labels or the split is empty.
-    """
-    import tensorflow as tf
-
-    from galsim_deep.datasets.reader import StampDataset
-
-    with StampDataset(dataset_path) as data:
-        if "label" not in data.fields:
-            return None
-        idx = data.indices(split)
-        if len(idx) == 0:
-            return None
-        arrays = data.read(idx, ["stamp", "psf", "label"])
-        n_classes = len(data.class_names) or None
-    fn = tf.function(lambda image, psf: {"p": model.cluster_probabilities(image, psf)})
-    probs = batched_call(fn, {"image": arrays["stamp"].astype(np.float32),
-                              "psf": arrays["psf"].astype(np.float32)}, batch_size)["p"]
-    return clustering_accuracy(probs.argmax(axis=1), arrays["label"].astype(np.int64),
-                               n_clusters=model.n_clusters, n_classes=n_classes)
-
-
-# ------------------------------------------------------------------------------ evaluation
 def markdown_clustering(acc, class_names=()):
     """Markdown lines of a clustering accuracy (both mappings, cap, chance, quartiles).
 

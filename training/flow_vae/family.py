@@ -2,7 +2,8 @@
 import math
 
 from galsim_deep.training.families import ModelFamily
-from galsim_deep.training.recipes import REQUIRED, check_flux_scale, check_stamp_stages
+from galsim_deep.training.recipe_schema import Choice, Int, Number, Text, run_keys
+from galsim_deep.training.recipes import check_stamp_stages
 
 __all__ = ["FlowVAEFamily", "FAMILY"]
 
@@ -12,62 +13,42 @@ class FlowVAEFamily(ModelFamily):
 
     name = "flow-vae"
     section = "vae"
+    trainer_class = "galsim_deep.training.flow_vae.train:FlowVAETrainer"
     citation = ("Lanusse F., Mandelbaum R., Ravanbakhsh S., Li C.-L., Freeman P., "
                 "Poczos B., 2021, MNRAS 504, 5543, 'Deep generative models for "
                 "galaxy image simulations' (arXiv:2008.03833)")
-    defaults = {
-        "latent_size": 16,
-        "n_stages": 4,
-        "base_depth": 16,
-        "max_depth": 512,
-        "activation": "elu",
-        "output_activation": "softplus",
-        "smooth_profile": "none",
-        "upsampling": "nearest",
-        "structure_from_step": 0,
-        "flux_scale": "auto",
-        "likelihood": "pixel",
-        "convolution": "zero",
-        "free_bits": 4.0,
-        "tv_factor": 0.01,
-        "l1_factor": 0.0,
-        "log_smooth_factor": 0.0,
-        "log_smooth_floor": 1e-3,
-        "transverse_fraction": 0.5,
-        "transverse_decay_steps": 1000,
-        "bottleneck_l2": 1.0,
-        "bottleneck_decay_steps": 1000,
-        "optimizer": {"name": "adafactor", "learning_rate": 0.001, "warmup_steps": 1000},
-        "steps": REQUIRED,
-        "batch_size": 64,
-        "checkpoint_every": 500,
-        "summary_every": 50,
-        "keep_checkpoints": 3,
-    }
-    checks = {
-        "choices": {"vae.likelihood": ("pixel", "fourier"),
-                    "vae.output_activation": ("softplus", "relu"),
-                    "vae.smooth_profile": ("none", "bulge_disk"),
-                    "vae.upsampling": ("nearest", "bilinear"),
-                    "vae.convolution": ("zero", "circular"),
-                    "vae.optimizer.name": ("adafactor", "adam")},
-        "positive_int": {"vae.latent_size", "vae.n_stages", "vae.base_depth", "vae.max_depth",
-                         "vae.steps", "vae.batch_size", "vae.checkpoint_every",
-                         "vae.summary_every", "vae.keep_checkpoints",
-                         "vae.optimizer.warmup_steps"},
-        "non_negative_int": {"vae.transverse_decay_steps", "vae.bottleneck_decay_steps",
-                             "vae.structure_from_step"},
-        "positive_float": {"vae.optimizer.learning_rate", "vae.log_smooth_floor"},
-        "non_negative_float": {"vae.free_bits", "vae.tv_factor", "vae.l1_factor",
-                               "vae.log_smooth_factor", "vae.bottleneck_l2"},
+    schema = {
+        "latent_size": Int(16, low=2, why="the latent flow is autoregressive"),
+        "n_stages": Int(4, low=1),
+        "base_depth": Int(16, low=1),
+        "max_depth": Int(512, low=1),
+        "activation": Text("elu"),
+        "output_activation": Choice("softplus", ("softplus", "relu")),
+        "smooth_profile": Choice("none", ("none", "bulge_disk")),
+        "upsampling": Choice("nearest", ("nearest", "bilinear")),
+        "structure_from_step": Int(0, low=0),
+        "flux_scale": Number("auto", low=0, low_open=True, also=("auto",),
+                             why="flux per pixel"),
+        "likelihood": Choice("pixel", ("pixel", "fourier")),
+        "convolution": Choice("zero", ("zero", "circular")),
+        "free_bits": Number(4.0, low=0),
+        "tv_factor": Number(0.01, low=0),
+        "l1_factor": Number(0.0, low=0),
+        "log_smooth_factor": Number(0.0, low=0),
+        "log_smooth_floor": Number(1e-3, low=0, low_open=True),
+        "transverse_fraction": Number(0.5, low=0, high=1),
+        "transverse_decay_steps": Int(1000, low=0),
+        "bottleneck_l2": Number(1.0, low=0),
+        "bottleneck_decay_steps": Int(1000, low=0),
+        "optimizer": {
+            "name": Choice("adafactor", ("adafactor", "adam")),
+            "learning_rate": Number(0.001, low=0, low_open=True),
+            "warmup_steps": Int(1000, low=1),
+        },
+        **run_keys(batch_size=64, checkpoint_every=500, summary_every=50),
     }
 
     def validate(self, recipe, problems):
-        fraction = recipe["vae"]["transverse_fraction"]
-        if not (isinstance(fraction, (int, float)) and not isinstance(fraction, bool)
-                and 0 <= fraction <= 1):
-            problems.append(f"vae.transverse_fraction must be in [0, 1], got {fraction!r}")
-        check_flux_scale(recipe, "vae", problems)
         check_stamp_stages(recipe, "vae", problems)
 
     def build(self, recipe):
@@ -75,10 +56,6 @@ class FlowVAEFamily(ModelFamily):
 
         return build_flow_vae(recipe)
 
-    def train(self, recipe, progress=True, stop_at=None, init_from=None):
-        from .train import train_flow_vae
-
-        return train_flow_vae(recipe, progress=progress, stop_at=stop_at, init_from=init_from)
 
     def log_prior(self, model):
         import tensorflow as tf

@@ -1,6 +1,7 @@
 """The MPCC family as the registry sees it (:mod:`galsim_deep.training.families`)."""
 from galsim_deep.training.families import ModelFamily
-from galsim_deep.training.recipes import REQUIRED, check_flux_scale, check_stamp_stages
+from galsim_deep.training.recipe_schema import Bool, Choice, Int, Number, run_keys
+from galsim_deep.training.recipes import check_stamp_stages
 
 # Plain-Python choices (no TensorFlow import when recipes are loaded).
 INIT_CHOICES = ("orthogonal", "normal")
@@ -28,8 +29,13 @@ LEGACY = {
 }
 
 
-def _number(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+def _adam(learning_rate):
+    """Schema of an Adam optimizer section (constant rate unless ``warmup_steps`` is set)."""
+    return {"name": Choice("adam", ("adam",)),
+            "learning_rate": Number(learning_rate, low=0, low_open=True),
+            "beta_1": Number(0.0, low=0, high=1, high_open=True),
+            "beta_2": Number(0.999, low=0, high=1, high_open=True),
+            "warmup_steps": Int(None, low=1, nullable=True, why="null: a constant rate")}
 
 
 class MPCCFamily(ModelFamily):
@@ -51,123 +57,70 @@ class MPCCFamily(ModelFamily):
 
     name = "mpcc"
     section = "mpcc"
+    trainer_class = "galsim_deep.training.mpcc.train:MPCCTrainer"
     citation = ("Astorga N., Huijse P., Estevez P. A., Forster F., 2020, ECCV, 'MPCC: "
                 "Matching Priors and Conditionals for Clustering' (arXiv:2008.09641); "
                 "Lanusse F. et al., 2021, MNRAS 504, 5543 (arXiv:2008.03833)")
-    defaults = {
-        "n_clusters": 6,
-        "latent_size": 16,
-        "embedding_size": 16,
-        "n_stages": 4,
-        "base_depth": 16,
-        "max_depth": 64,
-        "shared_blocks": 3,
-        "activation": "relu",
-        "flux_scale": "auto",
-        "convolution": "zero",
-        "noise": "power",
-        "prior_floor": 0.5,
-        "prior_init": "orthogonal",
-        "prior_init_scale": 1.0,
-        "prior_init_stddev": 2.15,
-        "learn_weights": False,
-        "prior_weight": 0.01,
-        "spectral_norm_all": True,
-        "init": "normal_0.02",
-        "cluster_conditioning": "conditional_batch_norm",
-        "ema_decay": 0.999,
-        "input_normalisation": "per_galaxy",
-        "generator_flux": "catalog",
-        "d_steps": 4,
-        "e_steps": 4,
-        "optimizer": {"name": "adam", "learning_rate": 0.0002, "beta_1": 0.0, "beta_2": 0.999,
-                      "warmup_steps": None},
-        "prior_optimizer": {"name": "adam", "learning_rate": 0.0016, "beta_1": 0.0,
-                            "beta_2": 0.999, "warmup_steps": None},
-        "standing_batches": 20,
-        "steps": REQUIRED,
-        "batch_size": 50,
-        "checkpoint_every": 500,
-        "summary_every": 50,
-        "keep_checkpoints": 3,
-    }
-    checks = {
-        "choices": {"mpcc.convolution": ("zero", "circular"),
-                    "mpcc.noise": ("power", "variance"),
-                    "mpcc.optimizer.name": ("adam",),
-                    "mpcc.prior_optimizer.name": ("adam",),
-                    "mpcc.activation": ("relu", "elu", "leaky_relu", "swish"),
-                    "mpcc.prior_init": INIT_CHOICES,
-                    "mpcc.init": KERNEL_INIT_CHOICES,
-                    "mpcc.cluster_conditioning": CONDITIONING_CHOICES,
-                    "mpcc.input_normalisation": NORMALISATION_CHOICES,
-                    "mpcc.generator_flux": GENERATOR_FLUX_CHOICES},
-        "positive_int": {"mpcc.n_clusters", "mpcc.latent_size", "mpcc.embedding_size",
-                         "mpcc.n_stages", "mpcc.base_depth", "mpcc.max_depth", "mpcc.d_steps",
-                         "mpcc.e_steps", "mpcc.standing_batches", "mpcc.steps",
-                         "mpcc.batch_size", "mpcc.checkpoint_every", "mpcc.summary_every",
-                         "mpcc.keep_checkpoints"},
-        "non_negative_int": {"mpcc.shared_blocks"},
-        "positive_float": {"mpcc.optimizer.learning_rate", "mpcc.prior_optimizer.learning_rate",
-                           "mpcc.prior_floor", "mpcc.prior_init_scale",
-                           "mpcc.prior_init_stddev"},
-        "non_negative_float": {"mpcc.prior_weight", "mpcc.ema_decay"},
+    schema = {
+        "n_clusters": Int(6, low=2, why="a mixture of one Gaussian has no clusters"),
+        "latent_size": Int(16, low=2, why="the latent flow is autoregressive"),
+        "embedding_size": Int(16, low=1),
+        "n_stages": Int(4, low=1),
+        "base_depth": Int(16, low=1),
+        "max_depth": Int(64, low=1),
+        "shared_blocks": Int(3, low=0),
+        "activation": Choice("relu", ("relu", "elu", "leaky_relu", "swish")),
+        "flux_scale": Number("auto", low=0, low_open=True, also=("auto",),
+                             why="flux per pixel"),
+        "convolution": Choice("zero", ("zero", "circular")),
+        "noise": Choice("power", ("power", "variance")),
+        "prior_floor": Number(0.5, low=0, low_open=True),
+        "prior_init": Choice("orthogonal", INIT_CHOICES),
+        "prior_init_scale": Number(1.0, low=0, low_open=True),
+        "prior_init_stddev": Number(2.15, low=0, low_open=True),
+        "learn_weights": Bool(False),
+        "prior_weight": Number(0.01, low=0),
+        "spectral_norm_all": Bool(True),
+        "init": Choice("normal_0.02", KERNEL_INIT_CHOICES),
+        "cluster_conditioning": Choice("conditional_batch_norm", CONDITIONING_CHOICES),
+        "ema_decay": Number(0.999, low=0, high=1, high_open=True,
+                            why="0: no moving average of the generator"),
+        "input_normalisation": Choice("per_galaxy", NORMALISATION_CHOICES),
+        "generator_flux": Choice("catalog", GENERATOR_FLUX_CHOICES),
+        "d_steps": Int(4, low=1),
+        "e_steps": Int(4, low=1),
+        "optimizer": _adam(0.0002),
+        "prior_optimizer": _adam(0.0016),
+        "standing_batches": Int(20, low=1),
+        **run_keys(batch_size=50, checkpoint_every=500, summary_every=50),
     }
 
     def validate(self, recipe, problems):
         m = recipe["mpcc"]
-        check_flux_scale(recipe, "mpcc", problems)
         check_stamp_stages(recipe, "mpcc", problems)
-        k = m["n_clusters"]
-        if isinstance(k, int) and not isinstance(k, bool) and k < 2:
-            problems.append(f"mpcc.n_clusters must be >= 2 (a mixture of one Gaussian has no "
-                            f"clusters), got {k}")
         floor, start = m["prior_floor"], m["prior_init_stddev"]
-        if all(_number(v) and v > 0 for v in (floor, start)) and start <= floor:
+        if start <= floor:
             problems.append(f"mpcc.prior_init_stddev {start} must be above mpcc.prior_floor "
                             f"{floor} (the standard deviations never go below the floor); "
                             f"raise it")
-        for key in ("learn_weights", "spectral_norm_all"):
-            if not isinstance(m[key], bool):
-                problems.append(f"mpcc.{key} must be true or false, got {m[key]!r}")
-        decay = m["ema_decay"]
-        if _number(decay) and decay >= 1:
-            problems.append(f"mpcc.ema_decay must be in [0, 1) (0: no moving average of the "
-                            f"generator), got {decay}")
         from .module import MAGNITUDE_CONDITION
 
-        conds = recipe["flow"]["conditions"]
-        if m["generator_flux"] == "catalog" and isinstance(conds, list) and \
-                MAGNITUDE_CONDITION not in conds:
+        if m["generator_flux"] == "catalog" and \
+                MAGNITUDE_CONDITION not in recipe["flow"]["conditions"]:
             problems.append(f"mpcc.generator_flux 'catalog' scales the generated shapes by the "
                             f"flux of the {MAGNITUDE_CONDITION} condition, which "
                             f"flow.conditions lacks; add {MAGNITUDE_CONDITION} to "
                             f"flow.conditions or set mpcc.generator_flux: free")
-        blocks, n = m["shared_blocks"], m["n_stages"]
-        if all(isinstance(v, int) and not isinstance(v, bool) for v in (blocks, n)) \
-                and blocks > n + 1:
-            problems.append(f"mpcc.shared_blocks {blocks} is more than the discriminator's "
-                            f"{n + 1} residual blocks (mpcc.n_stages + 1); lower it")
-        for part in ("optimizer", "prior_optimizer"):
-            opt = m[part]
-            for beta in ("beta_1", "beta_2"):
-                v = opt[beta]
-                if not (isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1):
-                    problems.append(f"mpcc.{part}.{beta} must be a number in [0, 1), got {v!r}")
-            w = opt["warmup_steps"]
-            if w is not None and not (isinstance(w, int) and not isinstance(w, bool) and w >= 1):
-                problems.append(f"mpcc.{part}.warmup_steps must be null (constant learning "
-                                f"rate) or an integer >= 1, got {w!r}")
+        if m["shared_blocks"] > m["n_stages"] + 1:
+            problems.append(f"mpcc.shared_blocks {m['shared_blocks']} is more than the "
+                            f"discriminator's {m['n_stages'] + 1} residual blocks "
+                            f"(mpcc.n_stages + 1); lower it")
 
     def build(self, recipe):
         from .train import build_mpcc
 
         return build_mpcc(recipe)
 
-    def train(self, recipe, progress=True, stop_at=None, init_from=None):
-        from .train import train_mpcc
-
-        return train_mpcc(recipe, progress=progress, stop_at=stop_at, init_from=init_from)
 
     def restore_for_sampling(self, recipe, checkpoint_dir=None):
         """The model with the generator's standing batch-norm statistics, as exported."""

@@ -27,8 +27,9 @@ single-channel images, section 8.1.4).  All randomness comes from stateless seed
 of (run seed, step, replica, use), and a resumed run skips the data batches
 the interrupted one used, so the same recipe gives the same weights whether
 it runs in one go or is interrupted and resumed.  Checkpoints, the run log,
-TensorBoard scalars and the progress bar are the
-:class:`~galsim_deep.training.loop.TrainingLoop`'s, as for every family.
+TensorBoard scalars and the progress bar are those of
+:func:`~galsim_deep.training.runner.run_family`, as for every family;
+:class:`MPCCTrainer` gives it MPCC's state, initialisation and step.
 
 The generator's batch norm is trained with batch statistics; its standing
 statistics are computed at export (:mod:`galsim_deep.training.mpcc.module`).  The conditional latent
@@ -36,27 +37,26 @@ flow is trained afterwards on the frozen encoder with
 :func:`galsim_deep.training.train_latent_flow.train_latent_flow`, exactly as
 for a Flow-VAE.
 """
-from pathlib import Path
-
+import numpy as np
 import tensorflow as tf
 
+from galsim_deep.cluster_accuracy import clustering_accuracy
 from galsim_deep.errors import InputError
 from galsim_deep.forward_model import observe
-from galsim_deep.training.data import training_batches
-from galsim_deep.training.distribute import check_replica_batch, make_strategy
+from galsim_deep.training.distribute import check_replica_batch
 from galsim_deep.training.flux_scale import initial_flux_scale
-from galsim_deep.training.loop import TrainingLoop
+from galsim_deep.training.families import get_family
 from galsim_deep.training.optim import make_optimizer
-from galsim_deep.training.recipes import check_dataset, recipe_digest, snapshot_recipe
-from galsim_deep.training.seeds import configure_determinism, step_seed
+from galsim_deep.training.runner import FamilyTrainer, TrainState, run_family
+from galsim_deep.training.seeds import step_seed
 
 from .gan import MPCC
 from .losses import (cluster_cross_entropy, encoder_nll, hinge_discriminator_loss,
                      hinge_generator_loss, mixture_weight_kl, prior_regularizer)
 from .module import MAGNITUDE_CONDITION
 
-__all__ = ["train_mpcc", "build_mpcc", "make_train_step", "MPCC_FIELDS", "SCALARS",
-           "dataset_zero_point"]
+__all__ = ["MPCCTrainer", "train_mpcc", "build_mpcc", "make_train_step", "split_clustering",
+           "MPCC_FIELDS", "SCALARS", "dataset_zero_point"]
 
 #: Dataset fields MPCC trains on (plus ``conditions`` with ``generator_flux: catalog``).
 MPCC_FIELDS = ("stamp", "psf", "noise_variance", "noise_power")
@@ -294,93 +294,132 @@ def make_train_step(model, optimizers, recipe, strategy, magnitude_index=None):
     return train_step
 
 
-def train_mpcc(recipe, progress=True, stop_at=None, init_from=None):
-    """Train (or resume training) the MPCC model of a recipe.
+class MPCCTrainer(FamilyTrainer):
+    """MPCC's state, initialisation and step for
+    :func:`~galsim_deep.training.runner.run_family`."""
 
-    Parameters
-    ----------
-    recipe : dict
-        A loaded MPCC recipe (:func:`~galsim_deep.training.recipes.load_recipe`).
-    progress : bool
-        Show a tqdm progress bar.
-    stop_at : int, optional
-        Stop after this step (checkpointing it) instead of ``mpcc.steps``;
-        a later call resumes from there.
-    init_from : str or Path, optional
-        A new run starts from these weights: an exported MPCC module
-        directory, a run's ``mpcc`` checkpoint folder or a checkpoint.  With
-        ``mpcc.learn_weights`` it may be a run with fixed weights: the
-        learnable weights then start at that run's ``1/K``.
+    section = "mpcc"
+    #: Checkpoint names of the four optimizers (``d``, ``g``, ``e``, ``prior``).
+    OPTIMIZERS = {"d": "d_optimizer", "g": "g_optimizer", "e": "e_optimizer",
+                  "prior": "prior_optimizer"}
 
-    Returns
-    -------
-    dict
-        The run log: ``steps``, ``wall_time_s``, ``seconds_per_step``,
-        ``metrics`` (last scalars; ``test_cluster_accuracy`` at the end when
-        the dataset has morphology labels), ``history``,
-        ``steady_seconds_per_step`` (the time per step of this session after
-        its first, graph-building one), ``checkpoint``.
-    """
-    cfg = recipe["mpcc"]
-    out = Path(recipe["output_dir"]) / "mpcc"
-    data = check_dataset(recipe)
-    snapshot_recipe(recipe, out / "recipe.yaml", recipe_digest(recipe, ("dataset", "mpcc")))
-    configure_determinism(recipe["seed"], recipe["deterministic"])
-    strategy = make_strategy(recipe["distribute"])
-    replicas = strategy.num_replicas_in_sync
-    _check_batches(recipe, replicas)
+    def fields(self, recipe):
+        return _fields(recipe)
 
-    with strategy.scope():
+    def stamps_per_step(self, recipe):
+        # The d_steps real batches of the discriminator updates (on several devices, each
+        # replica takes its share and splits it into d_steps batches).
+        return recipe["mpcc"]["batch_size"] * recipe["mpcc"]["d_steps"]
+
+    def check(self, recipe, replicas):
+        _check_batches(recipe, replicas)
+
+    def create_state(self, recipe):
+        cfg = recipe["mpcc"]
         model = build_mpcc(recipe)
-        optimizers = {"d": make_optimizer(cfg["optimizer"]),
-                      "g": make_optimizer(cfg["optimizer"]),
-                      "e": make_optimizer(cfg["optimizer"]),
-                      "prior": make_optimizer(cfg["prior_optimizer"])}
-        optimizers["d"].build(model.discriminator_variables)
-        optimizers["g"].build(model.generator_variables)
-        optimizers["e"].build(model.encoder_variables)
-        optimizers["prior"].build(model.prior_variables)
-    step = optimizers["g"].iterations
-    ckpt = tf.train.Checkpoint(model=model, step=step, **{f"{k}_optimizer": v
-                                                           for k, v in optimizers.items()})
-    loop = TrainingLoop.for_section(
-        cfg, out, ckpt, step, desc="train MPCC", progress=progress, stop_at=stop_at,
-        log_dir=Path(recipe["output_dir"]) / "logs" / "mpcc",
-        hint="lower mpcc.optimizer.learning_rate or check the dataset for bad stamps")
-    # Zero weight logits are the fixed 1/K: a learnable-weights run may start from a fixed one.
-    warm = None if init_from is None else {
-        "objects": {"model": model}, "source": init_from,
-        "optional": ["model/prior/weight_logits"] if cfg["learn_weights"] else []}
-    def initialize():
+        optimizers = {k: make_optimizer(cfg["prior_optimizer" if k == "prior" else "optimizer"])
+                      for k in self.OPTIMIZERS}
+        for k, variables in (("d", model.discriminator_variables),
+                             ("g", model.generator_variables),
+                             ("e", model.encoder_variables),
+                             ("prior", model.prior_variables)):
+            optimizers[k].build(variables)
+        return TrainState(model, optimizers["g"].iterations,
+                          {self.OPTIMIZERS[k]: v for k, v in optimizers.items()})
+
+    def warm_start(self, recipe, state, init_from):
+        # Zero weight logits are the fixed 1/K: a learnable-weights run may start from a
+        # fixed one.
+        optional = ["model/prior/weight_logits"] if recipe["mpcc"]["learn_weights"] else []
+        return {"objects": {"model": state.model}, "source": init_from, "optional": optional}
+
+    def initialize(self, recipe, state, data, loop):
+        cfg, model = recipe["mpcc"], state.model
         model.flux_scale.assign(initial_flux_scale(cfg["flux_scale"], data))
         if cfg["generator_flux"] == "catalog":
             model.zero_point.assign(dataset_zero_point(data))
         model.reset_ema()
 
-    start = loop.restore(initialize=initialize, init_from=warm)
+    def make_step(self, recipe, state, data, strategy):
+        magnitude_index = None
+        if recipe["mpcc"]["generator_flux"] == "catalog":
+            magnitude_index = list(data.condition_names).index(MAGNITUDE_CONDITION)
+        optimizers = {k: state.optimizers[name] for k, name in self.OPTIMIZERS.items()}
+        return make_train_step(state.model, optimizers, recipe, strategy, magnitude_index)
 
-    magnitude_index = None
-    if cfg["generator_flux"] == "catalog":
-        magnitude_index = list(data.condition_names).index(MAGNITUDE_CONDITION)
-    # One element per step: the d_steps real batches of the discriminator updates (on several
-    # devices, each replica takes its share and splits it into d_steps batches).
-    batches = iter(strategy.experimental_distribute_dataset(
-        training_batches(recipe, cfg["batch_size"] * cfg["d_steps"], _fields(recipe), start)))
-    train_step = make_train_step(model, optimizers, recipe, strategy, magnitude_index)
-    loop.log.data.update(recipe=recipe["name"], batch_size=cfg["batch_size"], replicas=replicas,
-                         d_steps=cfg["d_steps"], e_steps=cfg["e_steps"],
-                         flux_scale=float(model.flux_scale.numpy()))
-    log = loop.run(lambda: train_step(next(batches)),
-                   postfix=lambda s: {"d": f"{s['d_loss']:.3g}", "g": f"{s['g_loss']:.3g}",
-                                      "acc": f"{s['prior_accuracy']:.2f}"})
-    if log["steps"] >= cfg["steps"] and "label" in data.fields:
-        from galsim_deep.validation.clustering import dataset_clustering
+    def postfix(self, scalars):
+        return {"d": f"{scalars['d_loss']:.3g}", "g": f"{scalars['g_loss']:.3g}",
+                "acc": f"{scalars['prior_accuracy']:.2f}"}
 
-        result = dataset_clustering(model, recipe["dataset"]["path"], split="test")
-        if result is not None:
-            loop.log.data["metrics"]["test_cluster_accuracy"] = result["accuracy"]
-            loop.log.data["metrics"]["test_cluster_majority_accuracy"] = \
-                result["majority_accuracy"]
-            loop.log.write()
-            log = dict(loop.log.data)
-    return log
+    def log_fields(self, recipe, state):
+        cfg = recipe["mpcc"]
+        return {"d_steps": cfg["d_steps"], "e_steps": cfg["e_steps"],
+                "flux_scale": float(state.model.flux_scale.numpy())}
+
+    def finish(self, recipe, state, loop, log):
+        """A finished run on a labelled dataset scores its test split's clustering."""
+        if log["steps"] < recipe["mpcc"]["steps"]:
+            return log
+        result = split_clustering(state.model, recipe["dataset"]["path"])
+        if result is None:
+            return log
+        metrics = loop.log.data["metrics"]
+        metrics["test_cluster_accuracy"] = result["accuracy"]
+        metrics["test_cluster_majority_accuracy"] = result["majority_accuracy"]
+        loop.log.write()
+        return dict(loop.log.data)
+
+
+def split_clustering(model, dataset_path, split="test", batch_size=128):
+    """Clustering accuracy of a live MPCC model on a labelled dataset split.
+
+    Parameters
+    ----------
+    model : MPCC
+        A live model (``n_clusters``, ``cluster_probabilities(stamp, psf)``).
+    dataset_path : str or Path
+        A stamp dataset; only one with ``label`` (mock sources) is scored.
+    split : {'test', 'train', 'all'}
+    batch_size : int
+        Stamps per encoder call.
+
+    Returns
+    -------
+    dict or None
+        :func:`~galsim_deep.cluster_accuracy.clustering_accuracy` of
+        ``argmax q(y | x)``; None when the dataset has no labels or the split
+        is empty.
+    """
+    from galsim_deep.datasets.reader import StampDataset
+
+    with StampDataset(dataset_path) as data:
+        if "label" not in data.fields:
+            return None
+        idx = data.indices(split)
+        if len(idx) == 0:
+            return None
+        arrays = data.read(idx, ["stamp", "psf", "label"])
+        n_classes = len(data.class_names) or None
+    probabilities = tf.function(model.cluster_probabilities)
+    assigned = np.concatenate([
+        np.argmax(probabilities(arrays["stamp"][i:i + batch_size].astype(np.float32),
+                                arrays["psf"][i:i + batch_size].astype(np.float32)), axis=1)
+        for i in range(0, len(idx), batch_size)])
+    return clustering_accuracy(assigned, arrays["label"].astype(np.int64),
+                               n_clusters=model.n_clusters, n_classes=n_classes)
+
+
+def train_mpcc(recipe, progress=True, stop_at=None, init_from=None):
+    """Train (or resume training) the MPCC model of a recipe:
+    :func:`~galsim_deep.training.runner.run_family` with :class:`MPCCTrainer`.
+
+    ``init_from`` may be an exported MPCC module directory, a run's ``mpcc``
+    checkpoint folder or a checkpoint; with ``mpcc.learn_weights`` it may be a
+    run with fixed weights (the learnable weights then start at that run's
+    ``1/K``).  The run log is :func:`~galsim_deep.training.runner.run_family`'s,
+    whose ``metrics`` gain ``test_cluster_accuracy`` and
+    ``test_cluster_majority_accuracy`` at the end of a run on a dataset with
+    morphology labels.
+    """
+    return run_family(recipe, get_family("mpcc"), progress=progress, stop_at=stop_at,
+                      init_from=init_from)

@@ -1,0 +1,19 @@
+"""Diagnostics: live training checkpoints and runs scored with the validation measures.
+
+A top layer beside the command line.  Diagnostics may import both
+:mod:`galsim_deep.training` and :mod:`galsim_deep.validation`; only the
+command line (:mod:`galsim_deep.cli`) imports them, and nothing in training or
+validation imports them (``tests/test_architecture.py``, :doc:`/architecture`).
+
+* :mod:`~galsim_deep.diagnostics.checkpoint_scores` - quick scores of a
+  checkpoint's autoencoder on mock galaxies: learning curves and ablations
+  (``galsim-deep validation checkpoint``);
+* :mod:`~galsim_deep.diagnostics.latent_fit` - latent-code fits through a
+  checkpoint's decoder against the encoder and the fitted Sérsic profile
+  (``galsim-deep validation latent-fit``);
+* :mod:`~galsim_deep.diagnostics.ceiling` - the supervised ceiling classifier
+  of a clustering accuracy (``galsim-deep validation ceiling``).
+
+Nothing is imported here: each submodule loads TensorFlow and the training
+code only when it is imported itself.
+"""
