@@ -91,6 +91,11 @@ def register(subparsers):
                    help="stamps MAG magnitudes deeper than COSMOS: noise variance times "
                         "10**(-0.8 MAG), same galaxies and noise patterns (default 0; for "
                         "experiments on signal-to-noise)")
+    m.add_argument("--bands", default=None, metavar="BANDS",
+                   help="comma-separated HST ACS bands (F435W, F606W, F775W, F814W, F850LP): "
+                        "each galaxy also in these bands, its bulge, disk, knots and companion "
+                        "with their own SEDs; F814W stays the mono build's (default: F814W "
+                        "only)")
     b.add_argument("--max-flux-radius", type=float, default=None,
                    help="selection: largest flux_radius in pixels of 0.03\" (mock default: a "
                         "quarter of the stamp width)")
@@ -118,6 +123,29 @@ def register(subparsers):
     pp.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     pp.add_argument("--json", default=None, help="also write the numbers to this JSON file")
     pp.set_defaults(func=_population)
+
+    co = sub.add_parser(
+        "colours", help="plot a multi-band mock's colours and spectral types against published "
+                        "ones",
+        description="Draw galaxies of a mock-COSMOS population with their component SEDs, as "
+                    "a multi-band build does, and plot F606W - F814W against redshift (with "
+                    "the template tracks) and magnitude, and the spectral-type fractions "
+                    "against magnitude beside Benitez (2000) and Driver et al. (1995); print "
+                    "the numbers.")
+    co.add_argument("--population", default="cosmos-25.2", choices=list(POPULATIONS),
+                    help="population (default cosmos-25.2)")
+    co.add_argument("--out", required=True, help="PNG file to write")
+    co.add_argument("--n", type=int, default=20000, help="galaxies drawn (default 20000)")
+    co.add_argument("--band", default="F606W",
+                    help="the band of the colour BAND - F814W (default F606W)")
+    co.add_argument("--stamp-size", type=int, default=64,
+                    help="stamp size whose selection applies (default 64)")
+    co.add_argument("--pixel-scale", type=float, default=0.06,
+                    help="pixel scale of those stamps in arcsec/pixel (default 0.06)")
+    co.add_argument("--seed", type=int, default=0, help="the build seed (default 0)")
+    co.add_argument("--json", default=None, help="also write the numbers to this JSON file")
+    co.add_argument("--quiet", action="store_true", help="no progress bar")
+    co.set_defaults(func=_colours)
 
     i = sub.add_parser("info", help="print a dataset's attributes and contents")
     i.add_argument("path", help="HDF5 stamp dataset")
@@ -169,7 +197,7 @@ def _build(args):
                        ("psf", args.psf), ("noise", args.noise),
                        ("population", args.population),
                        ("max_flux_radius", args.max_flux_radius),
-                       ("extra_depth", args.extra_depth)):
+                       ("extra_depth", args.extra_depth), ("bands", args.bands)):
         if value is not None:
             options[key] = value
     if args.deep:
@@ -185,8 +213,9 @@ def _build(args):
                   file=sys.stderr)
     flags = {"cosmos_dir": "--cosmos-dir", "file_name": "--cosmos-file", "sample": "--sample",
              "exclusion_level": "--exclusion-level", "psf": "--psf", "noise": "--noise",
-             "deep": "--deep", "population": "--population", "extra_depth": "--extra-depth"}
-    wrong = {"cosmos": ("psf", "noise", "deep", "population", "extra_depth"),
+             "deep": "--deep", "population": "--population", "extra_depth": "--extra-depth",
+             "bands": "--bands"}
+    wrong = {"cosmos": ("psf", "noise", "deep", "population", "extra_depth", "bands"),
              "mock-cosmos": ("cosmos_dir", "file_name", "sample", "exclusion_level")}[args.source]
     bad = [flags[k] for k in wrong if k in options]
     if bad:
@@ -249,7 +278,7 @@ def _info(args):
         print(f"  {key}: {value}")
     print("fields:")
     for name, f in fields.items():
-        print(f"  {name:15s} {f['dtype']:8s} {str(tuple(f['shape'])):18s} "
+        print(f"  {name:20s} {f['dtype']:8s} {str(tuple(f['shape'])):20s} "
               f"chunks={tuple(f['chunks'])} {f['compression'] or ''}")
     print("conditions (all examples):")
     for name, s in stats.items():
@@ -312,4 +341,36 @@ def _population(args):
     if args.json:
         with atomic_path(args.json) as tmp:
             tmp.write_text(json.dumps({k: v for k, v in m.items() if k != "catalog"}, indent=1))
+    return 0
+
+
+def _colours(args):
+    import json
+
+    from galsim_deep._io import atomic_path
+    from galsim_deep.datasets.colour_stats import (TYPE_NAMES, colour_sample, colour_summary,
+                                                   plot_colours)
+
+    sample = colour_sample(args.population, args.n, args.seed, args.stamp_size,
+                           args.pixel_scale, band=args.band, progress=not args.quiet)
+    summary = colour_summary(sample)
+    plot_colours(sample, summary, args.out, band=args.band)
+    print(f"{'F814W':>11s} {'n':>6s}  " + "  ".join(f"{t:>17s}" for t in TYPE_NAMES)
+          + "   (mock / Benitez 2000)")
+    for b in summary["by_magnitude"]:
+        cells = "  ".join(f"{f:.3f}+-{e:.3f}/{r:.3f}" for f, e, r in
+                          zip(b["fractions"], b["errors"], b["benitez"]))
+        print(f"{b['lo']:5.1f}-{b['hi']:4.1f} {b['n']:6d}  {cells}")
+    o = summary["overall"]
+    print(f"E/S0 to F814W 24.5: {o['fraction_e_to_24.5']:.3f} +- {o['error']:.3f} "
+          f"(Driver et al. 1995: {o['driver_1995']:.3f} +- {o['driver_1995_error']:.3f})")
+    print(f"{'zphot':>9s} {'n':>6s}  {args.band}-F814W median [16%, 84%]  E/S0")
+    for b in summary["by_redshift"]:
+        if b["n"]:
+            print(f"{b['lo']:4.2f}-{b['hi']:4.2f} {b['n']:6d}  {b['colour_median']:.2f} "
+                  f"[{b['colour_p16']:.2f}, {b['colour_p84']:.2f}]  {b['fraction_e']:.3f}")
+    print(f"wrote {args.out}")
+    if args.json:
+        with atomic_path(args.json) as tmp:
+            tmp.write_text(json.dumps(summary, indent=1))
     return 0

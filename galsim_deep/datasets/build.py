@@ -35,7 +35,7 @@ from .._io import atomic_path
 from .._version import __version__
 from .format import (CONDITIONS, FIELDS, FLUX_CONVENTION, FORMAT_NAME, FORMAT_VERSION,
                      MAX_STAMP_SIZE, MIN_STAMP_SIZE, PARAMETRIC_COLUMNS, SPLIT_NAMES, dumps,
-                     field_shape)
+                     condition_metadata, field_shape)
 from ..errors import InputError, InputTypeError
 
 __all__ = ["build_dataset", "SOURCES", "make_source", "partial_path", "split_indices"]
@@ -369,12 +369,17 @@ def _assemble(src, partial, tasks, out, manifest, split):
     with np.load(_chunk_file(partial, 0)) as z:
         fields = [f for f in z.files if f != "conditions"]
     attrs = src.attrs()
+    n_bands = len(attrs.get("bands", ())) or 1
+    condition_names = (src.condition_names() if hasattr(src, "condition_names")
+                       else list(CONDITIONS))
     with atomic_path(out) as tmp:
         with h5py.File(tmp, "w") as f:
             datasets = {}
             for name in fields:
-                shape = field_shape(name, n, s)
-                chunks = (1,) + shape[1:] if len(shape) == 3 else (min(n, 4096),) + shape[1:]
+                shape = field_shape(name, n, s, n_bands)
+                # Images are read by example; scalars and rows by blocks of examples.
+                chunks = ((1,) + shape[1:] if "S" in FIELDS[name][1]
+                          else (min(n, 4096),) + shape[1:])
                 ds = f.create_dataset(name, shape=shape, dtype=FIELDS[name][0], chunks=chunks,
                                       compression="gzip", compression_opts=4, shuffle=True)
                 ds.attrs["unit"] = FIELDS[name][2]
@@ -383,7 +388,8 @@ def _assemble(src, partial, tasks, out, manifest, split):
             datasets["parametric"].attrs["columns"] = list(PARAMETRIC_COLUMNS)
             group = f.create_group("conditions")
             conds = []
-            for name, (unit, description) in CONDITIONS.items():
+            for name in condition_names:
+                unit, description = condition_metadata(name)
                 ds = group.create_dataset(name, shape=(n,), dtype="float32",
                                           chunks=(min(n, 4096),), compression="gzip",
                                           compression_opts=4, shuffle=True)
@@ -411,7 +417,7 @@ def _assemble(src, partial, tasks, out, manifest, split):
             root["source"] = manifest["source"]
             root["pixel_scale"] = float(manifest["pixel_scale"])
             root["stamp_size"] = int(s)
-            root["condition_names"] = list(CONDITIONS)
+            root["condition_names"] = list(condition_names)
             root["selection"] = dumps(attrs["selection"])
             root["seed"] = int(manifest["seed"])
             root["n_examples"] = int(n)
@@ -427,3 +433,8 @@ def _assemble(src, partial, tasks, out, manifest, split):
                     root[key] = attrs[key]
             if "class_names" in attrs:
                 root["class_names"] = list(attrs["class_names"])
+            for key in ("bands", "band_zero_points", "sed_names", "component_names"):
+                if key in attrs:
+                    root[key] = list(attrs[key])
+            if "band_description" in attrs:
+                root["band_description"] = attrs["band_description"]

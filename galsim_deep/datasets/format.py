@@ -24,7 +24,7 @@ __all__ = [
     "FORMAT_NAME", "FORMAT_VERSION", "ZERO_POINT", "COSMOS_PIXEL_SCALE", "HST_COLLECTING_AREA_M2",
     "FLUX_CONVENTION", "SPLIT_NAMES", "CONDITIONS", "FIELDS", "PARAMETRIC_COLUMNS",
     "REQUIRED_ATTRS", "MIN_STAMP_SIZE", "MAX_STAMP_SIZE", "flux_from_mag", "mag_from_flux",
-    "sersic_from_parametric", "field_shape",
+    "sersic_from_parametric", "field_shape", "BAND_FIELDS", "condition_metadata",
 ]
 
 #: Value of the root attribute ``format``.
@@ -62,6 +62,20 @@ CONDITIONS = {
     "zphot": ("", "photometric redshift (COSMOS 30-band photo-z)"),
 }
 
+
+
+def condition_metadata(name):
+    """``(unit, description)`` of a condition column: one of :data:`CONDITIONS`, or
+    ``mag_<band>`` (the AB magnitude of the whole galaxy in a band of a multi-band file)."""
+    if name in CONDITIONS:
+        return CONDITIONS[name]
+    if name.startswith("mag_"):
+        return ("mag (AB)", f"{name[4:].upper()} AB magnitude of the whole galaxy (multi-band "
+                            f"mock: the sum of its components' fluxes in the band)")
+    raise InputError(f"unknown condition column {name!r}: use one of {list(CONDITIONS)} or "
+                     f"mag_<band>")
+
+
 #: Columns of the ``parametric`` field (single-Sersic description).
 PARAMETRIC_COLUMNS = ("flux", "half_light_radius", "sersic_n", "q", "beta")
 _PARAMETRIC_UNITS = ("HST F814W counts/s", "arcsec", "", "", "radians")
@@ -98,7 +112,29 @@ FIELDS = {
                                   "class_names (mock sources only)", False),
     "psf_id": ("int32", ("N",), "", "which PSF of the source's PSF set the stamp uses "
                                    "(catalog PSF_HDU for cosmos)", False),
+    # Multi-band datasets (root attribute `bands`, B of them, the reference band F814W first,
+    # whose arrays equal the mono fields above); fluxes in counts/s of each band, AB zero
+    # points in the root attribute band_zero_points.
+    "stamp_bands": ("float32", ("N", "B", "S", "S"), "counts/s per pixel of each band",
+                    "observed galaxy in each band (as stamp)", False),
+    "psf_bands": ("float32", ("N", "B", "S", "S"), "", "effective PSF of each band (as psf)",
+                  False),
+    "noise_variance_bands": ("float32", ("N", "B"), "(counts/s of each band)^2",
+                             "pixel noise variance of each band (as noise_variance)", False),
+    "noise_power_bands": ("float32", ("N", "B", "S", "H"), "(counts/s of each band)^2",
+                          "noise power spectrum of each band (as noise_power)", False),
+    "truth_bands": ("float32", ("N", "B", "S", "S"), "counts/s per pixel of each band",
+                    "noiseless unconvolved galaxy in each band (as truth)", False),
+    "component_sed": ("int32", ("N", "K"), "", "SED template of each component (index into "
+                      "the root attribute sed_names; -1: no such component), components "
+                      "named in the root attribute component_names", False),
+    "component_flux": ("float32", ("N", "K", "B"), "counts/s of each band",
+                       "flux of each component in each band", False),
 }
+
+#: The fields of a multi-band dataset besides the mono ones.
+BAND_FIELDS = ("stamp_bands", "psf_bands", "noise_variance_bands", "noise_power_bands",
+               "truth_bands", "component_sed", "component_flux")
 
 #: Root attributes every finished file has.
 REQUIRED_ATTRS = ("format", "format_version", "source", "pixel_scale", "stamp_size",
@@ -106,7 +142,7 @@ REQUIRED_ATTRS = ("format", "format_version", "source", "pixel_scale", "stamp_si
                   "galsim_deep_version", "flux_convention", "psf_description")
 
 
-def field_shape(name, n_examples, stamp_size):
+def field_shape(name, n_examples, stamp_size, n_bands=1):
     """Return the shape of field ``name`` for a file of ``n_examples`` stamps.
 
     Parameters
@@ -117,13 +153,17 @@ def field_shape(name, n_examples, stamp_size):
         Number of examples N.
     stamp_size : int
         Stamp size S in pixels.
+    n_bands : int, optional
+        Number of bands B of a multi-band file.
 
     Returns
     -------
     tuple of int
     """
+    from .morphology import COMPONENTS
+
     sizes = {"N": n_examples, "S": stamp_size, "H": stamp_size // 2 + 1,
-             "P": len(PARAMETRIC_COLUMNS)}
+             "P": len(PARAMETRIC_COLUMNS), "B": n_bands, "K": len(COMPONENTS)}
     return tuple(sizes[t] for t in FIELDS[name][1])
 
 

@@ -27,13 +27,20 @@ and binned ``f x f`` (sum), the PSF image likewise, and ``noise_power`` is
 the exact spectrum of the binned noise (:mod:`galsim_deep.datasets.binning`,
 :func:`galsim_deep.datasets.noise.binned_power`); the truth is drawn directly
 at the stamp's scale.
+
+With ``bands`` (e.g. ``['F814W', 'F606W']``) each galaxy also comes in those
+HST bands, its components with their own SEDs
+(:mod:`galsim_deep.datasets.mock_colours`); the F814W fields stay those of the
+mono build of the same seed, bit for bit.
 """
 import math
 
 import numpy as np
 
 from .binning import bin_pixels, draw_binned
-from .format import CONDITIONS, COSMOS_PIXEL_SCALE, flux_from_mag
+from .format import BAND_FIELDS, CONDITIONS, COSMOS_PIXEL_SCALE, flux_from_mag
+from .mock_colours import (COLOUR_STREAM, BandObserver, band_attrs, band_fields,
+                           band_magnitude_name, mock_bands)
 from .morphology import CLASS_NAMES, build_galaxy
 from .population import get_population, resolve_population
 from ..errors import InputError, InputTypeError
@@ -250,6 +257,11 @@ class MockCosmosSource:
     population : {'cosmos-example', 'cosmos-25.2', 'great3-deep'}, optional
         The population (:mod:`galsim_deep.datasets.population`); default
         ``'cosmos-example'``.
+    bands : sequence of str, optional
+        HST ACS bands to draw besides F814W (``['F606W']``, or
+        ``'F814W,F606W'``): adds the band fields and one ``mag_<band>``
+        condition per extra band (:mod:`~galsim_deep.datasets.mock_colours`).
+        Default: F814W only (a mono dataset).
     """
 
     name = "mock-cosmos"
@@ -257,7 +269,7 @@ class MockCosmosSource:
               "label", "psf_id")
 
     def __init__(self, stamp_size, pixel_scale, seed, psf="hst", noise="cosmos", deep=False,
-                 max_flux_radius=None, population=None, extra_depth=0.0):
+                 max_flux_radius=None, population=None, extra_depth=0.0, bands=None):
         from .binning import binning_factor
         from .psf import PSF_MODELS
 
@@ -293,6 +305,9 @@ class MockCosmosSource:
         self.max_flux_radius = (default_max_flux_radius(stamp_size, pixel_scale)
                                 if max_flux_radius is None else float(max_flux_radius))
         self.max_extent = 0.45 * self.stamp_size * self.pixel_scale
+        self.bands = None if bands is None else mock_bands(bands)
+        if self.bands:
+            self.fields = self.fields + BAND_FIELDS
         self._ready = False
 
     def __getstate__(self):
@@ -311,7 +326,14 @@ class MockCosmosSource:
             options["population"] = self.population
         if self.extra_depth:
             options["extra_depth"] = self.extra_depth
+        if self.bands:
+            options["bands"] = list(self.bands)
         return options
+
+    def condition_names(self):
+        """The condition columns: ``mag_auto``, ``flux_radius``, ``zphot``, then
+        ``mag_<band>`` of each band besides F814W."""
+        return list(CONDITIONS) + [band_magnitude_name(b) for b in (self.bands or [])[1:]]
 
     def plan(self, n):
         """Number of examples of a build of ``n`` (any ``n`` >= 1 is possible)."""
@@ -356,6 +378,9 @@ class MockCosmosSource:
                 self._unit_power = binned_power(np.ones((n, n)), f)
             # Pixel variance of the binned unit-variance noise (f^2 for white noise).
             self._unit_variance = pixel_variance(self._unit_power)
+        self._observers = [BandObserver(b, self._psfs, self.stamp_size, self.pixel_scale,
+                                        self.binning, self.fine_scale)
+                           for b in (self.bands or [])[1:]]
         self._ready = True
 
     @property
@@ -394,7 +419,7 @@ class MockCosmosSource:
             noise = draw_noise(self._unit_noise, f * s, self.fine_scale, noise_seed)
             obs = obs + math.sqrt(variance) * bin_pixels(noise, f)
             stamp_variance = variance * self._unit_variance
-        return {
+        example = {
             "stamp": obs,
             "psf": self._psfs.image(psf_id),
             "noise_variance": stamp_variance,
@@ -406,6 +431,15 @@ class MockCosmosSource:
             "label": gal.label,
             "psf_id": psf_id,
         }
+        if self.bands:
+            example.update(self._make_bands(index, gal, mag, z, psf_id, variance, example))
+        return example
+
+    def _make_bands(self, index, gal, mag, z, psf_id, variance, mono):
+        """The band fields of galaxy ``index`` (its F814W ones are ``mono``'s)."""
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, index, COLOUR_STREAM]))
+        return band_fields(gal, mag, z, self.bands, self._observers, psf_id, variance,
+                           self._unit_noise, mono, rng)
 
     def attrs(self):
         """Root attributes describing the source."""
@@ -449,7 +483,7 @@ class MockCosmosSource:
         if self.binning > 1:
             truth_desc += (f" at the stamp's {self.pixel_scale:g} arcsec/pixel (the stamp is "
                            f"drawn at 0.03 arcsec and binned {self.binning} x {self.binning})")
-        return {
+        out = {
             "selection": selection,
             "psf_description": psf_desc,
             "noise_description": noise_desc,
@@ -457,6 +491,11 @@ class MockCosmosSource:
             "truth_description": truth_desc,
             "seed_scheme": "galaxy i uses numpy.random.default_rng(SeedSequence([seed, i]))",
         }
+        if self.bands:
+            out.update(band_attrs(self.bands))
+            out["seed_scheme"] += (f"; its colours and band noise SeedSequence([seed, i, "
+                                   f"{COLOUR_STREAM:#x}])")
+        return out
 
     def _binned_unit_variance(self):
         if not self._ready:

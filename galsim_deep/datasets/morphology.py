@@ -25,11 +25,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["CLASS_NAMES", "class_probabilities", "structure_strength", "MockGalaxy",
+__all__ = ["CLASS_NAMES", "COMPONENTS", "class_probabilities", "structure_strength", "MockGalaxy",
            "build_galaxy", "bulge_disk_half_light_radius", "sersic_n_equivalent"]
 
 #: Morphology classes (the ``label`` field indexes this list).
 CLASS_NAMES = ("spheroid", "disk", "clumpy", "spiral", "disturbed", "pair")
+
+#: The parts of a mock galaxy (:attr:`MockGalaxy.components`), in this order.
+COMPONENTS = ("bulge", "disk", "structure", "companion")
 
 
 def structure_strength(mag_auto, flux_radius):
@@ -155,12 +158,19 @@ class MockGalaxy:
         approximation of the smooth bulge + disk, with the galaxy's total flux.
     params : dict
         Every drawn parameter (for inspection and tests).
+    components : dict
+        The profile's parts, :data:`~galsim_deep.datasets.morphology.COMPONENTS` -> ``galsim.GSObject`` (F814W
+        counts/s) or None when the galaxy has none: the ``bulge``, the
+        ``disk``, the ``structure`` (knots, arms, clumps and tails) and the
+        ``companion`` of a pair.  Their sum is ``profile``; a colour mock gives
+        each its own SED.
     """
 
     profile: object
     label: int
     parametric: np.ndarray
     params: dict = field(default_factory=dict)
+    components: dict = field(default_factory=dict)
 
     @property
     def class_name(self):
@@ -347,11 +357,15 @@ def build_galaxy(flux, structure, mag_auto, flux_radius, zphot, rng, max_extent=
 
     smooth_flux = (1.0 - f_struct) * flux
     pieces = []
+    components = dict.fromkeys(COMPONENTS)
+    if extra:
+        components["companion" if name == "pair" else "structure"] = galsim.Add(extra)
     if btt > 0:
         bulge = galsim.DeVaucouleurs(half_light_radius=r_bulge, flux=btt * smooth_flux)
         if q_b < 1:
             bulge = bulge.shear(q=q_b, beta=beta_b * galsim.radians)
         pieces.append(bulge)
+        components["bulge"] = bulge
     if btt < 1:
         disk = galsim.Exponential(half_light_radius=r_disk, flux=(1 - btt) * smooth_flux)
         if q_d < 1:
@@ -359,11 +373,15 @@ def build_galaxy(flux, structure, mag_auto, flux_radius, zphot, rng, max_extent=
         if disk_shift != (0.0, 0.0):
             disk = disk.shift(*disk_shift)
         pieces.append(disk)
+        components["disk"] = disk
     profile = galsim.Add(pieces + extra)
     if gsparams is not None:
         profile = profile.withGSParams(gsparams)
+        components = {k: None if c is None else c.withGSParams(gsparams)
+                      for k, c in components.items()}
 
     n_eq = sersic_n_equivalent(btt, ratio)
     q_main, beta_main = (q_b, beta_b) if btt >= 0.5 else (q_d, beta_d)
     parametric = np.array([flux, hlr, n_eq, q_main, beta_main % math.pi], dtype=np.float64)
-    return MockGalaxy(profile=profile, label=label, parametric=parametric, params=params)
+    return MockGalaxy(profile=profile, label=label, parametric=parametric, params=params,
+                      components=components)

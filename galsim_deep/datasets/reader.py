@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .format import FIELDS, FORMAT_NAME, FORMAT_VERSION, REQUIRED_ATTRS, SPLIT_NAMES
+from .format import BAND_FIELDS, FIELDS, FORMAT_NAME, FORMAT_VERSION, REQUIRED_ATTRS, SPLIT_NAMES
 from ..errors import InputError, MissingFieldError, MissingInputError
 
 __all__ = ["StampDataset", "make_tf_dataset", "iterate_numpy", "DEFAULT_TF_FIELDS"]
@@ -194,6 +194,17 @@ class StampDataset:
         return [_text(v) for v in self._file.attrs["class_names"]]
 
     @property
+    def bands(self):
+        """Bands of a multi-band dataset, reference (F814W) first; empty for a mono one."""
+        return [_text(v) for v in self._file.attrs.get("bands", [])]
+
+    @property
+    def band_zero_points(self):
+        """AB zero point of each band (dict; fluxes in counts/s of the band)."""
+        return dict(zip(self.bands, (float(v) for v in
+                                     self._file.attrs.get("band_zero_points", []))))
+
+    @property
     def fields(self):
         """Per-example fields available (including the pseudo-field ``conditions``)."""
         names = [k for k in self._file if k in FIELDS]
@@ -225,6 +236,9 @@ class StampDataset:
         if missing:
             hint = (" (only mock sources have 'truth' and 'label')"
                     if {"truth", "label"} & set(missing) else "")
+            if set(BAND_FIELDS) & set(missing) and not self.bands:
+                hint = (" (a mono dataset: build a multi-band one with `galsim-deep dataset "
+                        "build --source mock-cosmos --bands F814W,F606W ...`)")
             raise MissingFieldError(f"field(s) {missing} not in {self.path} ({self.source}){hint}; "
                            f"available: {', '.join(available)}")
         return fields

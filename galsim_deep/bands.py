@@ -1,0 +1,189 @@
+"""Bandpasses and SED templates of colour galaxies, named as astronomers name them.
+
+* :data:`BANDS` - the bandpasses GalSim ships, by filter name: HST ACS
+  (``F435W``, ``F606W``, ``F775W``, ``F814W``, ``F850LP``), HST WFC3
+  (``F275W``, ``F336W``, ``F105W``, ``F125W``, ``F160W``), LSST
+  (``LSST_u`` ... ``LSST_y``) and Roman (``Roman_R062`` ... ``Roman_K213``,
+  from :func:`galsim.roman.getBandpasses`).  :func:`get_bandpass` also takes
+  any ``galsim.Bandpass``.
+* :data:`SED_TEMPLATES` - the four Coleman, Wu & Weedman (1980) templates
+  GalSim ships, extended to the UV and near-IR (``CWW_E_ext``,
+  ``CWW_Sbc_ext``, ``CWW_Scd_ext``, ``CWW_Im_ext``: elliptical, Sbc, Scd
+  and irregular); :func:`sed_template` redshifts one.
+* :func:`zero_point` - the AB zero point of a band in the flux unit of the
+  datasets and modules: counts/s through the HST collecting area, the
+  convention of GalSim's ``COSMOSCatalog`` whose F814W zero point is 25.94
+  (:data:`galsim_deep.datasets.format.ZERO_POINT`).  Other bands keep that
+  anchor: ``25.94 + zp_AB(band) - zp_AB(F814W)``, with GalSim's AB zero
+  points of the bandpasses; F606W gets 26.50, the published ACS F606W AB zero
+  point to 0.01 mag.
+* :func:`flux_ratios` - the flux of an SED in each band over its flux in a
+  reference band, in those units: what turns a component's F814W flux into
+  its flux in any band.
+
+Plain GalSim; no TensorFlow.
+"""
+import functools
+import math
+
+import numpy as np
+
+from .errors import InputError, InputTypeError
+
+__all__ = ["BANDS", "REFERENCE_BAND", "SED_TEMPLATES", "get_bandpass", "band_name",
+           "zero_point", "sed_template", "flux_ratios", "check_coverage",
+           "effective_wavelength"]
+
+#: The band of the catalog magnitudes (``mag_auto``) and of the mono datasets' flux unit.
+REFERENCE_BAND = "F814W"
+
+_ACS = ("F435W", "F606W", "F775W", "F814W", "F850LP")
+_WFC3 = {"F275W": "uvis", "F336W": "uvis", "F105W": "ir", "F125W": "ir", "F160W": "ir"}
+_ROMAN = ("R062", "Z087", "Y106", "J129", "H158", "F184", "K213", "W146")
+
+#: Band name -> where its throughput comes from (a file of GalSim's share folder, or
+#: ``galsim.roman``).
+BANDS = {**{b: f"ACS_wfc_{b}.dat" for b in _ACS},
+         **{b: f"WFC3_{kind}_{b}.dat" for b, kind in _WFC3.items()},
+         **{f"LSST_{b}": f"LSST_{b}.dat" for b in "ugrizy"},
+         **{f"Roman_{b}": "galsim.roman.getBandpasses" for b in _ROMAN}}
+
+#: Names of the SED templates (GalSim's ``share/SEDs``), bluest last.
+SED_TEMPLATES = ("CWW_E_ext", "CWW_Sbc_ext", "CWW_Scd_ext", "CWW_Im_ext")
+
+
+def band_name(band):
+    """The canonical name of a band (``'f606w'`` -> ``'F606W'``, ``'lsst_r'`` -> ``'LSST_r'``).
+
+    Raises
+    ------
+    InputError
+        For a name not in :data:`BANDS`, listing them.
+    """
+    if not isinstance(band, str):
+        raise InputTypeError(f"a band is a name such as 'F606W' or 'LSST_r', got "
+                             f"{type(band).__name__}")
+    for name in BANDS:
+        if name.lower() == band.strip().lower():
+            return name
+    raise InputError(f"unknown band {band!r}; use one of {', '.join(BANDS)}, or pass a "
+                     f"galsim.Bandpass with an AB zero point")
+
+
+@functools.lru_cache(maxsize=None)
+def _bandpass(name):
+    import galsim
+
+    if name.startswith("Roman_"):
+        import galsim.roman
+
+        bandpass = galsim.roman.getBandpasses(AB_zeropoint=True)[name[len("Roman_"):]]
+    else:
+        bandpass = galsim.Bandpass(BANDS[name], wave_type="nm")
+    return bandpass.withZeropoint("AB").thin(rel_err=1e-4)
+
+
+def get_bandpass(band):
+    """The ``galsim.Bandpass`` of a band, with its AB zero point.
+
+    Parameters
+    ----------
+    band : str or galsim.Bandpass
+        A name of :data:`BANDS` (any case) or a bandpass (returned as it is;
+        it needs a zero point for :func:`zero_point`).
+    """
+    import galsim
+
+    if isinstance(band, galsim.Bandpass):
+        return band
+    return _bandpass(band_name(band))
+
+
+def effective_wavelength(band):
+    """Effective wavelength of a band (nm)."""
+    return float(get_bandpass(band).effective_wavelength)
+
+
+def zero_point(band):
+    """AB zero point of a band for fluxes in counts/s through the HST collecting area.
+
+    ``mag = zero_point(band) - 2.5 log10(flux)``; 25.94 for F814W (GalSim's
+    COSMOS convention), the other bands shifted by the difference of their
+    AB zero points (module docstring).
+    """
+    from .datasets.format import ZERO_POINT
+
+    bandpass = get_bandpass(band)
+    if bandpass.zeropoint is None:
+        raise InputError("the bandpass has no zero point: pass "
+                         "bandpass.withZeropoint('AB')")
+    return ZERO_POINT + float(bandpass.zeropoint) - float(
+        get_bandpass(REFERENCE_BAND).zeropoint)
+
+
+@functools.lru_cache(maxsize=None)
+def _template(name):
+    import galsim
+
+    return galsim.SED(f"{name}.sed", wave_type="Ang", flux_type="flambda")
+
+
+def sed_template(name, redshift):
+    """One of :data:`SED_TEMPLATES` at a redshift (a ``galsim.SED``, unnormalised).
+
+    Raises
+    ------
+    InputError
+        For an unknown name or a redshift that is not a finite number >= 0.
+    """
+    if name not in SED_TEMPLATES:
+        raise InputError(f"unknown SED template {name!r}; use one of "
+                         f"{', '.join(SED_TEMPLATES)}")
+    redshift = float(redshift)
+    if not (math.isfinite(redshift) and redshift >= 0):
+        raise InputError(f"redshift must be a finite number >= 0, got {redshift}")
+    return _template(name).atRedshift(redshift)
+
+
+def check_coverage(band, redshift):
+    """Raise unless the SED templates at ``redshift`` cover the whole of ``band``.
+
+    The templates reach 2205 nm in the rest frame, so a near-IR band needs a
+    high enough redshift (``Roman_K213`` ends at 2415 nm: z >= 0.095).
+    """
+    bandpass = get_bandpass(band)
+    blue, red = (float(x) * (1.0 + float(redshift))
+                 for x in (_template(SED_TEMPLATES[0]).blue_limit,
+                           _template(SED_TEMPLATES[0]).red_limit))
+    if bandpass.blue_limit < blue or bandpass.red_limit > red:
+        name = band if isinstance(band, str) else "the bandpass"
+        raise InputError(
+            f"{name} ({bandpass.blue_limit:.0f}-{bandpass.red_limit:.0f} nm) is outside the "
+            f"SED templates' {blue:.0f}-{red:.0f} nm at redshift {float(redshift):.3g}; draw "
+            f"this galaxy in a band inside that range")
+
+
+def flux_ratios(template, redshift, bands, reference=REFERENCE_BAND):
+    """Flux of a template in each band over its flux in ``reference`` (counts/s units).
+
+    Parameters
+    ----------
+    template : str
+        A name of :data:`SED_TEMPLATES`.
+    redshift : float
+    bands : sequence of str or galsim.Bandpass
+    reference : str, optional
+        Default F814W.
+
+    Returns
+    -------
+    numpy.ndarray [len(bands)]
+        ``flux(band) / flux(reference)``; a galaxy component of F814W flux
+        ``f`` has flux ``f * ratio`` in the band (the ratios of photon rates
+        through the same collecting area).
+    """
+    for band in (reference, *bands):
+        check_coverage(band, redshift)
+    sed = sed_template(template, redshift)
+    ref = sed.calculateFlux(get_bandpass(reference))
+    return np.array([sed.calculateFlux(get_bandpass(b)) / ref for b in bands])
