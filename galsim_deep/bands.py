@@ -32,7 +32,11 @@ from .errors import InputError, InputTypeError
 
 __all__ = ["BANDS", "REFERENCE_BAND", "SED_TEMPLATES", "get_bandpass", "band_name",
            "zero_point", "sed_template", "flux_ratios", "check_coverage",
-           "effective_wavelength"]
+           "effective_wavelength", "REDSHIFT_GRID", "flux_ratio_table", "interpolate_ratios"]
+
+#: Redshifts (0 to 6 in steps of 0.01) at which :func:`flux_ratio_table` tabulates the
+#: templates' colours; a galaxy's colours are interpolated linearly in between.
+REDSHIFT_GRID = np.round(np.arange(0.0, 6.0 + 1e-9, 0.01), 2)
 
 #: The band of the catalog magnitudes (``mag_auto``) and of the mono datasets' flux unit.
 REFERENCE_BAND = "F814W"
@@ -187,3 +191,74 @@ def flux_ratios(template, redshift, bands, reference=REFERENCE_BAND):
     sed = sed_template(template, redshift)
     ref = sed.calculateFlux(get_bandpass(reference))
     return np.array([sed.calculateFlux(get_bandpass(b)) / ref for b in bands])
+
+
+@functools.lru_cache(maxsize=32)
+def _ratio_table(bands, reference):
+    out = np.full((len(SED_TEMPLATES), len(bands), len(REDSHIFT_GRID)), np.nan)
+    ref = get_bandpass(reference)
+    for t, name in enumerate(SED_TEMPLATES):
+        for i, z in enumerate(REDSHIFT_GRID):
+            sed = _template(name).atRedshift(float(z))
+            base = sed.calculateFlux(ref)
+            for j, band in enumerate(bands):
+                bandpass = get_bandpass(band)
+                if (bandpass.blue_limit >= sed.blue_limit and bandpass.red_limit <= sed.red_limit
+                        and ref.red_limit <= sed.red_limit):
+                    out[t, j, i] = sed.calculateFlux(bandpass) / base
+    out.setflags(write=False)
+    return out
+
+
+def flux_ratio_table(bands, reference=REFERENCE_BAND):
+    """:func:`flux_ratios` of every template in every band on :data:`REDSHIFT_GRID`.
+
+    Parameters
+    ----------
+    bands : sequence of str
+        Band names (:data:`BANDS`).
+    reference : str, optional
+        Default F814W.
+
+    Returns
+    -------
+    numpy.ndarray [len(SED_TEMPLATES), len(bands), len(REDSHIFT_GRID)]
+        Read-only; NaN where the templates at that redshift do not cover the
+        band (:func:`check_coverage`).
+    """
+    return _ratio_table(tuple(band_name(b) for b in bands), band_name(reference))
+
+
+def interpolate_ratios(table, redshift):
+    """A :func:`flux_ratio_table` at given redshifts, linearly interpolated.
+
+    Parameters
+    ----------
+    table : numpy.ndarray [T, B, Z]
+    redshift : array_like [N]
+        In ``[0, 6]``.
+
+    Returns
+    -------
+    numpy.ndarray [N, T, B]
+
+    Raises
+    ------
+    InputError
+        For a redshift outside the grid or a band the templates do not cover
+        at that redshift.
+    """
+    z = np.atleast_1d(np.asarray(redshift, dtype=float))
+    top = REDSHIFT_GRID[-1]
+    if not np.all(np.isfinite(z)) or np.any(z < 0) or np.any(z > top):
+        raise InputError(f"redshifts must be in [0, {top:g}] for the SED templates, got "
+                         f"{z.min():.3g} .. {z.max():.3g}")
+    x = z / 0.01
+    i = np.minimum(np.floor(x).astype(int), len(REDSHIFT_GRID) - 2)
+    w = (x - i)[:, None, None]
+    out = (1 - w) * np.moveaxis(table[..., i], -1, 0) + w * np.moveaxis(table[..., i + 1], -1, 0)
+    if np.isnan(out).any():
+        raise InputError("a band lies outside the SED templates' wavelength range at some of "
+                         "these redshifts (see galsim_deep.bands.check_coverage); draw those "
+                         "galaxies in bands the templates cover")
+    return out

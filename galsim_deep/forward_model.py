@@ -14,7 +14,9 @@ MPCC) and validation (observed-space residuals) use the same ones:
   Fourier space with the stored noise power spectrum (Eq. 5);
 * :func:`total_variation` - the smoothness penalty on the unconvolved profile;
 * :func:`colored_noise` and :func:`observe` - draw noise with a stored power
-  spectrum, and observe a profile as a survey would (PSF, then noise).
+  spectrum, and observe a profile as a survey would (PSF, then noise);
+* :func:`template_ratios` and :func:`band_profiles` - a chromatic galaxy in
+  each band: its component images times their SEDs' flux in the band.
 
 Conventions (``docs/architecture.rst``): pixel values are flux per pixel;
 a PSF image has unit sum and is centred on pixel ``(S//2, S//2)``, which
@@ -28,7 +30,8 @@ import tensorflow as tf
 from .errors import InputError
 
 __all__ = ["convolve_psf", "pixel_log_likelihood", "fourier_log_likelihood",
-           "total_variation", "rfft2_weights", "colored_noise", "observe"]
+           "total_variation", "rfft2_weights", "colored_noise", "observe", "template_ratios",
+           "band_profiles"]
 
 
 def _centred_kernel(psf, size):
@@ -266,3 +269,62 @@ def observe(profile, psf, seed, noise_power=None, noise_variance=None, mode="zer
     var = tf.convert_to_tensor(noise_variance, tf.float32)
     white = tf.random.stateless_normal(tf.shape(image), seed=seed)
     return image + tf.sqrt(var)[:, None, None] * white
+
+
+def template_ratios(table, redshift, dz=0.01):
+    """A table of the templates' flux ratios, linearly interpolated at each galaxy's redshift.
+
+    Parameters
+    ----------
+    table : tf.Tensor
+        float32 ``[T, B, Z]``: :func:`galsim_deep.bands.flux_ratio_table`, the
+        flux of template ``t`` in band ``b`` over its flux in the reference
+        band at redshifts ``0, dz, 2 dz, ...``.
+    redshift : tf.Tensor
+        float32 ``[N]``, clipped to the table's range.
+    dz : float
+        The table's redshift step.
+
+    Returns
+    -------
+    tf.Tensor
+        float32 ``[N, T, B]``.
+    """
+    table = tf.convert_to_tensor(table, tf.float32)
+    n_z = tf.shape(table)[-1]
+    x = tf.clip_by_value(tf.convert_to_tensor(redshift, tf.float32) / dz, 0.0,
+                         tf.cast(n_z - 1, tf.float32))
+    i = tf.minimum(tf.cast(tf.floor(x), tf.int32), n_z - 2)
+    w = (x - tf.cast(i, tf.float32))[:, None, None]
+    lower = tf.transpose(tf.gather(table, i, axis=-1), [2, 0, 1])
+    upper = tf.transpose(tf.gather(table, i + 1, axis=-1), [2, 0, 1])
+    return (1.0 - w) * lower + w * upper
+
+
+def band_profiles(components, sed_weights, ratios):
+    """A chromatic galaxy's profile in each band.
+
+    The SED of component ``k`` is the mixture ``sum_t w_kt SED_t`` of the
+    templates, each scaled to unit flux in the reference band, so the
+    component's image is its reference-band light and its flux in band ``b``
+    is ``f_kb = sum_t w_kt r_tb`` times it: ``profile_b = sum_k f_kb I_k``.
+
+    Parameters
+    ----------
+    components : tf.Tensor
+        float32 ``[N, K, S, S]``: reference-band component images.
+    sed_weights : tf.Tensor
+        float32 ``[N, K, T]``: template weights of each component (sum 1).
+    ratios : tf.Tensor
+        float32 ``[N, T, B]``: :func:`template_ratios` at the galaxies'
+        redshifts.
+
+    Returns
+    -------
+    profiles : tf.Tensor
+        float32 ``[N, B, S, S]``.
+    fluxes : tf.Tensor
+        float32 ``[N, K, B]``: ``f_kb``.
+    """
+    fluxes = tf.einsum("nkt,ntb->nkb", sed_weights, ratios)
+    return tf.einsum("nkb,nkxy->nbxy", fluxes, components), fluxes

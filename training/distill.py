@@ -53,6 +53,7 @@ class DistilledVAE(tf.Module):
     def __init__(self, teacher, decoder):
         super().__init__(name="flow_vae")
         self.stamp_size, self.latent_size = teacher.stamp_size, teacher.latent_size
+        self.n_bands, self.n_components = teacher.n_bands, teacher.n_components
         self.flux_scale = teacher.flux_scale
         self.encoder = teacher.encoder
         self.decoder = decoder

@@ -61,6 +61,8 @@ COMMON_SCHEMA = {
         "augment": Bool(True),
         "oversample_below_mag": Number(None, nullable=True, why="AB mag"),
         "oversample_factor": Int(1, low=1),
+        "bands": Names(None, what="band names, F814W first, such as ['F814W', 'F606W'] "
+                                  "(a multi-band dataset's)", nullable=True),
     },
     "distribute": {
         "strategy": Choice("default", ("default", "mirrored")),
@@ -401,6 +403,10 @@ def check_dataset(recipe):
         raise InputError(f"dataset {path} has pixel_scale {data.pixel_scale} arcsec but recipe "
                          f"{recipe['name']!r} expects {ds['pixel_scale']}; rebuild the dataset "
                          f"with\n    {ds['build_command']}")
+    if ds["bands"] is not None and list(ds["bands"]) != data.bands:
+        raise InputError(f"dataset {path} has the bands {data.bands or ['F814W (mono)']} but "
+                         f"recipe {recipe['name']!r} expects dataset.bands = {ds['bands']}; "
+                         f"build it with\n    {ds['build_command']}")
     missing = [c for c in recipe["flow"]["conditions"] if c not in list(data.condition_names)]
     if missing:
         raise InputError(f"dataset {path} has no condition column(s) {missing} (it has "

@@ -16,6 +16,9 @@ left-right flip), provided each field is transformed about its own centre:
   and cut back to ``[S, S//2 + 1]``: it is exactly the power spectrum of the
   transformed noise.
 
+The band fields of a multi-band dataset (``stamp_bands``, ``psf_bands``,
+``noise_power_bands``, ``truth_bands``: one image per band) are transformed
+like the field of the same name without ``_bands``, every band alike.
 Scalars (``noise_variance``, ``conditions``, labels ...) are unchanged.
 The transform of example ``k`` is: flip left-right if ``flip``, then rotate
 by ``rotation`` x 90 degrees counter-clockwise (``numpy.rot90`` convention on
@@ -73,20 +76,21 @@ def augment_numpy(example, rotation, flip):
     dict of numpy.ndarray
     """
     out = {}
-    for key, value in example.items():
+    for band_key, value in example.items():
+        key = band_key.removesuffix("_bands")
         if key in CENTRED_FIELDS:
-            out[key] = np.ascontiguousarray(_d4_centre_np(value, rotation, flip))
+            out[band_key] = np.ascontiguousarray(_d4_centre_np(value, rotation, flip))
         elif key == "psf":
             c = value.shape[-1] // 2
             y = np.roll(value, (-c, -c), axis=(-2, -1))
-            out[key] = np.ascontiguousarray(np.roll(_d4_origin_np(y, rotation, flip), (c, c),
-                                                    axis=(-2, -1)))
+            out[band_key] = np.ascontiguousarray(np.roll(_d4_origin_np(y, rotation, flip),
+                                                         (c, c), axis=(-2, -1)))
         elif key == "noise_power":
             s = value.shape[-2]
             full = _d4_origin_np(full_power(value, s), rotation, flip)
-            out[key] = np.ascontiguousarray(full[..., : s // 2 + 1])
+            out[band_key] = np.ascontiguousarray(full[..., : s // 2 + 1])
         else:
-            out[key] = value
+            out[band_key] = value
     return out
 
 
@@ -125,7 +129,8 @@ def augment_tf(batch, rotation, flip):
     Parameters
     ----------
     batch : dict of tf.Tensor
-        Batched fields (``[B, S, S]`` images, ``[B, S, S//2+1]`` noise power).
+        Batched fields (``[B, S, S]`` images, ``[B, S, S//2+1]`` noise power;
+        band fields ``[B, nb, S, S]`` and ``[B, nb, S, S//2+1]``).
     rotation : tf.Tensor
         int32 ``[B]``, rotations by 90 degrees (0-3).
     flip : tf.Tensor
@@ -139,20 +144,34 @@ def augment_tf(batch, rotation, flip):
     import tensorflow as tf
 
     out = dict(batch)
-    for key in CENTRED_FIELDS:
-        if key in batch:
-            out[key] = _select_d4(batch[key], rotation, flip, origin=False)
-    if "psf" in batch:
-        psf = batch["psf"]
-        c = tf.shape(psf)[-1] // 2
-        y = tf.roll(psf, [-c, -c], axis=[1, 2])
-        out["psf"] = tf.roll(_select_d4(y, rotation, flip, origin=True), [c, c], axis=[1, 2])
-    if "noise_power" in batch:
-        p = batch["noise_power"]
-        s = tf.shape(p)[1]
-        h = tf.shape(p)[2]
-        neg_rows = tf.roll(tf.reverse(p, axis=[1]), 1, axis=1)
-        cols = tf.range(s - h, 0, -1)
-        full = tf.concat([p, tf.gather(neg_rows, cols, axis=2)], axis=2)
-        out["noise_power"] = _select_d4(full, rotation, flip, origin=True)[:, :, :h]
+    for band_key, value in batch.items():
+        key = band_key.removesuffix("_bands")
+        if key not in IMAGE_FIELDS:
+            continue
+        bands = band_key != key
+        if bands:   # [B, nb, S, W] -> [B * nb, S, W]: every band of an example alike
+            shape = tf.shape(value)
+            value = tf.reshape(value, tf.concat([[-1], shape[2:]], 0))
+            rot, flp = (tf.repeat(x, shape[1]) for x in (rotation, flip))
+        else:
+            rot, flp = rotation, flip
+        out[band_key] = _transform_tf(key, value, rot, flp)
+        if bands:
+            out[band_key] = tf.reshape(out[band_key], shape)
     return out
+
+
+def _transform_tf(key, x, rotation, flip):
+    import tensorflow as tf
+
+    if key in CENTRED_FIELDS:
+        return _select_d4(x, rotation, flip, origin=False)
+    if key == "psf":
+        c = tf.shape(x)[-1] // 2
+        y = tf.roll(x, [-c, -c], axis=[1, 2])
+        return tf.roll(_select_d4(y, rotation, flip, origin=True), [c, c], axis=[1, 2])
+    s, h = tf.shape(x)[1], tf.shape(x)[2]
+    neg_rows = tf.roll(tf.reverse(x, axis=[1]), 1, axis=1)
+    cols = tf.range(s - h, 0, -1)
+    full = tf.concat([x, tf.gather(neg_rows, cols, axis=2)], axis=2)
+    return _select_d4(full, rotation, flip, origin=True)[:, :, :h]

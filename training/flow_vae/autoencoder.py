@@ -11,11 +11,18 @@
   is in the dataset's flux per pixel, unconvolved and centred like the
   training galaxies.
 
+A *chromatic* Flow-VAE (``n_components > 0``) encodes the stamps of all
+``n_bands`` bands at once (one stamp and one PSF channel per band) and
+decodes ``K`` component images with their SED-template weights
+(:class:`~.networks.Decoder`); its profile in each band is
+:func:`galsim_deep.forward_model.band_profiles`.
+
 The latent flow of the paper's "Flow-VAE" is a separate
 :class:`~galsim_deep.flows.ConditionalMAF`, trained afterwards on the
 frozen encoder.
 """
 import tensorflow as tf
+import tf_keras
 
 from .networks import Decoder, Encoder
 
@@ -43,33 +50,84 @@ class FlowVAE(tf.Module):
         The decoder's interpolation between stages (:class:`Decoder`).
     seed : int
         Seeds the initialisers.
+    n_bands : int, optional
+        Bands of the encoder's input (1: mono).
+    n_components, n_templates : int, optional
+        A chromatic decoder's components and SED templates (0: mono).
     """
 
     def __init__(self, stamp_size, latent_size, n_stages, base_depth=16, max_depth=512,
                  activation="elu", output_activation="softplus", smooth_profile="none",
-                 upsampling="nearest", seed=0, name="flow_vae"):
+                 upsampling="nearest", seed=0, name="flow_vae", n_bands=1, n_components=0,
+                 n_templates=4):
         super().__init__(name=name)
         self.stamp_size = int(stamp_size)
         self.latent_size = int(latent_size)
+        self.n_bands = int(n_bands)
+        self.n_components = int(n_components)
         with self.name_scope:
             self.flux_scale = tf.Variable(1.0, trainable=False, name="flux_scale")
             self.encoder = Encoder(latent_size, n_stages, base_depth, max_depth, activation,
-                                   seed=seed, name="encoder")
+                                   seed=seed, n_bands=self.n_bands, name="encoder")
             self.decoder = Decoder(stamp_size, n_stages, base_depth, max_depth, activation,
                                    seed=seed + 100000, output_activation=output_activation,
                                    smooth_profile=smooth_profile, upsampling=upsampling,
+                                   n_components=n_components, n_templates=n_templates,
                                    name="decoder")
         # Build the layers now so checkpoints restore into existing variables.
         s = self.stamp_size
-        mean, _, _ = self.encoder(tf.zeros([1, s, s, 2]))
+        mean, _, _ = self.encoder(tf.zeros([1, s, s, 2 * self.n_bands]))
         self.decoder(mean)
 
+    def adapt_mono_weights(self, mono, seed=0):
+        """Start a chromatic model from a mono model's weights.
+
+        Every layer the two share (same shape) is copied; the multi-band
+        embedding takes the mono embedding's weights on the reference band's
+        stamp and PSF channels (band 0) and zeros on the others; component 0
+        takes the mono output layer, the other components small new weights
+        and the mono bias; the SED weights start uniform.  So the model starts
+        as the mono one in the reference band (its other components add a
+        faint floor) and encodes from the reference band alone.
+
+        Parameters
+        ----------
+        mono : FlowVAE
+            A mono model of the same sizes (``n_bands=1``, ``n_components=0``),
+            e.g. warm-started from a module or a run.
+        seed : int
+            Seed of the new components' weights.
+        """
+        for part in ("encoder", "decoder"):
+            for src, dst in zip(getattr(mono, part).variables, getattr(self, part).variables):
+                if src.shape == dst.shape:
+                    dst.assign(src)
+        embed = self.encoder.embed_bands
+        kernel = tf.zeros_like(embed.kernel).numpy()
+        kernel[:, :, 0, :] = mono.encoder.embed.kernel.numpy()[:, :, 0, :]
+        kernel[:, :, self.n_bands, :] = mono.encoder.embed.kernel.numpy()[:, :, 1, :]
+        embed.kernel.assign(kernel)
+        embed.bias.assign(mono.encoder.embed.bias)
+        out = self.decoder.components_out
+        draw = 0.05 * tf_keras.initializers.GlorotUniform(seed=seed)(out.kernel.shape).numpy()
+        draw[..., 0] = mono.decoder.out.kernel.numpy()[..., 0]
+        out.kernel.assign(draw)
+        out.bias.assign(tf.fill(out.bias.shape, float(mono.decoder.out.bias.numpy()[0])))
+        sed = self.decoder.sed_logits
+        sed.kernel.assign(tf.zeros_like(sed.kernel))
+        sed.bias.assign(tf.zeros_like(sed.bias))
+
     def network_input(self, stamp, psf):
-        """Stack ``stamp / flux_scale`` and ``psf / max(psf)`` as ``[B, S, S, 2]``."""
+        """Stack ``stamp / flux_scale`` and ``psf / max(psf)`` as ``[B, S, S, 2]`` (mono:
+        ``[B, S, S]`` inputs), or every band's stamps then every band's PSFs as
+        ``[B, S, S, 2 nb]`` (chromatic: ``[B, nb, S, S]`` inputs)."""
         stamp = tf.convert_to_tensor(stamp, tf.float32)
         psf = tf.convert_to_tensor(psf, tf.float32)
-        peak = tf.reduce_max(psf, axis=[1, 2], keepdims=True)
-        return tf.stack([stamp / self.flux_scale, psf / peak], axis=-1)
+        peak = tf.reduce_max(psf, axis=[-2, -1], keepdims=True)
+        if self.n_bands == 1 and stamp.shape.rank == 3:
+            return tf.stack([stamp / self.flux_scale, psf / peak], axis=-1)
+        channels = tf.concat([stamp / self.flux_scale, psf / peak], axis=1)
+        return tf.transpose(channels, [0, 2, 3, 1])
 
     def encode(self, stamp, psf):
         """Posterior ``q(z | stamp, psf)``.
@@ -91,8 +149,16 @@ class FlowVAE(tf.Module):
         return mean, stddev
 
     def decode(self, z):
-        """Unconvolved, noise-free light profiles, float32 ``[B, S, S]`` >= 0, flux per pixel."""
+        """Unconvolved, noise-free light profiles, float32 ``[B, S, S]`` >= 0, flux per pixel
+        (a chromatic model's: in the reference band)."""
         return self.decoder(tf.convert_to_tensor(z, tf.float32))["profile"] * self.flux_scale
+
+    def decode_components(self, z):
+        """A chromatic model's ``components`` ``[B, K, S, S]`` (reference-band flux per
+        pixel) and ``sed_weights`` ``[B, K, T]``."""
+        out = self.decoder(tf.convert_to_tensor(z, tf.float32))
+        return {"components": out["components"] * self.flux_scale,
+                "sed_weights": out["sed_weights"]}
 
     def autoencode(self, stamp, psf, eps, transverse_fraction=0.0, seed=None,
                    structure_weight=1.0):
@@ -119,7 +185,8 @@ class FlowVAE(tf.Module):
             a smooth component), ``mean`` and
             ``stddev`` [B, L], ``bottleneck_l2`` [B]: the squared distance
             between the encoder's bottleneck input (held fixed) and the
-            decoder's bottleneck output, summed over features.
+            decoder's bottleneck output, summed over features; a chromatic
+            model's also ``components`` and ``sed_weights``.
         """
         mean, stddev, features = self.encoder(self.network_input(stamp, psf))
         z = mean + stddev * eps
@@ -129,6 +196,10 @@ class FlowVAE(tf.Module):
                            structure_weight=structure_weight)
         l2 = tf.reduce_sum(tf.square(out["bottleneck"] - tf.stop_gradient(features[-1])),
                            axis=[1, 2, 3])
-        return {"profile": out["profile"] * self.flux_scale,
-                "structure": out["structure"] * self.flux_scale, "mean": mean,
-                "stddev": stddev, "bottleneck_l2": l2}
+        result = {"profile": out["profile"] * self.flux_scale,
+                  "structure": out["structure"] * self.flux_scale, "mean": mean,
+                  "stddev": stddev, "bottleneck_l2": l2}
+        if self.n_components:
+            result.update(components=out["components"] * self.flux_scale,
+                          sed_weights=out["sed_weights"])
+        return result

@@ -26,6 +26,9 @@ class FlowVAEFamily(ModelFamily):
         "output_activation": Choice("softplus", ("softplus", "relu")),
         "smooth_profile": Choice("none", ("none", "bulge_disk")),
         "upsampling": Choice("nearest", ("nearest", "bilinear")),
+        "components": Int(0, low=0, why="0: a mono model; K > 0: a chromatic one, K "
+                                          "component images with their SEDs, trained on "
+                                          "dataset.bands"),
         "structure_from_step": Int(0, low=0),
         "flux_scale": Number("auto", low=0, low_open=True, also=("auto",),
                              why="flux per pixel"),
@@ -50,6 +53,20 @@ class FlowVAEFamily(ModelFamily):
 
     def validate(self, recipe, problems):
         check_stamp_stages(recipe, "vae", problems)
+        vae, bands = recipe["vae"], recipe["dataset"]["bands"]
+        if vae["components"] and (bands is None or len(bands) < 2 or bands[0] != "F814W"):
+            problems.append(f"vae.components {vae['components']} (a chromatic model) needs "
+                            f"dataset.bands: the multi-band dataset's bands, F814W first, "
+                            f"e.g. [F814W, F606W]; got {bands}")
+        if bands is not None and not vae["components"]:
+            problems.append("dataset.bands is set but vae.components is 0: set vae.components "
+                            "(e.g. 3) to train a chromatic model, or remove dataset.bands")
+        if vae["components"] and vae["smooth_profile"] != "none":
+            problems.append("a chromatic model (vae.components > 0) draws no smooth profile: "
+                            "set vae.smooth_profile: none")
+        if vae["components"] and "zphot" not in recipe["flow"]["conditions"]:
+            problems.append("a chromatic model redshifts its SED templates to zphot: add zphot "
+                            "to flow.conditions")
 
     def build(self, recipe):
         from .train import build_flow_vae

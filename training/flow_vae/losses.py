@@ -9,7 +9,9 @@ Per stamp, the loss minimised is::
     + log_smooth_factor * R(profile / sigma)  smooth wings: roughness of the log profile
     + w(step) * |h_in - h_out|**2     bottleneck l2, decaying to zero
 
-with ``log p(x | z)`` from :func:`~galsim_deep.forward_model.pixel_log_likelihood`
+(a chromatic model's terms summed over its bands, each band's profile
+:func:`~galsim_deep.forward_model.band_profiles` of its components), with
+``log p(x | z)`` from :func:`~galsim_deep.forward_model.pixel_log_likelihood`
 (Eq. 4) or :func:`~galsim_deep.forward_model.fourier_log_likelihood` (Eq. 5)
 of ``convolve_psf(decoder(z), psf)``.  The total variation is measured in
 units of the stamp's noise standard deviation, so ``tv_factor`` is relative to
@@ -105,7 +107,12 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
         The autoencoder.
     batch : dict
         ``stamp`` [B, S, S], ``psf`` [B, S, S], ``noise_variance`` [B] and,
-        for the Fourier likelihood, ``noise_power`` [B, S, S//2+1].
+        for the Fourier likelihood, ``noise_power`` [B, S, S//2+1]; for a
+        chromatic model the same with a band axis after the first
+        (``[B, nb, S, S]``, ``[B, nb]``) and ``ratios`` [B, T, nb]
+        (:func:`~galsim_deep.forward_model.template_ratios` at each galaxy's
+        redshift): the likelihood and the priors then sum over the bands
+        (``reduced_chi2`` averages them).
     eps : tf.Tensor
         float32 ``[B, L]`` standard-normal draws for the reparametrisation.
     step : tf.Tensor
@@ -137,19 +144,43 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
                         tf.float32)
     out = model.autoencode(batch["stamp"], batch["psf"], eps, fraction, seed,
                            structure_weight=structure)
-    convolved = physics.convolve_psf(out["profile"], batch["psf"], mode=config["convolution"])
+    profile, structure_image = out["profile"], out["structure"]
+    stamp, psf, variance = batch["stamp"], batch["psf"], batch["noise_variance"]
+    power = batch.get("noise_power")
+    n_bands = None
+    if "ratios" in batch:
+        # A chromatic model: every band's profile is fitted to its stamp, the terms of a
+        # galaxy summed over its bands.
+        bands, _ = physics.band_profiles(out["components"], out["sed_weights"],
+                                         batch["ratios"])
+        n_bands = tf.shape(bands)[1]
+
+        def flat(x):
+            return tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], 0))
+
+        profile = structure_image = flat(bands)
+        stamp, psf, variance = flat(stamp), flat(psf), tf.reshape(variance, [-1])
+        power = None if power is None else flat(power)
+
+    def per_galaxy(x):
+        return x if n_bands is None else tf.reduce_sum(tf.reshape(x, [-1, n_bands]), axis=1)
+
+    convolved = physics.convolve_psf(profile, psf, mode=config["convolution"])
     if config["likelihood"] == "fourier":
-        log_like = physics.fourier_log_likelihood(batch["stamp"], convolved, batch["noise_power"])
+        log_like = physics.fourier_log_likelihood(stamp, convolved, power)
     else:
-        log_like = physics.pixel_log_likelihood(batch["stamp"], convolved,
-                                                batch["noise_variance"])
+        log_like = physics.pixel_log_likelihood(stamp, convolved, variance)
+    log_like = per_galaxy(log_like)
     kl = kl_standard_normal(out["mean"], out["stddev"])
-    sigma = tf.sqrt(batch["noise_variance"])[:, None, None]
+    sigma = tf.sqrt(variance)[:, None, None]
     # Diagnostic: mean squared residual in units of the pixel noise (1 for a perfect fit).
-    reduced_chi2 = tf.reduce_mean(tf.square((batch["stamp"] - convolved) / sigma), axis=[1, 2])
-    tv = physics.total_variation(out["profile"] / sigma)
-    l1 = tf.reduce_sum(tf.abs(out["structure"] / sigma), axis=[1, 2])
-    log_smooth = log_roughness(out["profile"] / sigma, config.get("log_smooth_floor", 1e-3))
+    reduced_chi2 = per_galaxy(tf.reduce_mean(tf.square((stamp - convolved) / sigma),
+                                             axis=[1, 2]))
+    if n_bands is not None:
+        reduced_chi2 = reduced_chi2 / tf.cast(n_bands, tf.float32)
+    tv = per_galaxy(physics.total_variation(profile / sigma))
+    l1 = per_galaxy(tf.reduce_sum(tf.abs(structure_image / sigma), axis=[1, 2]))
+    log_smooth = per_galaxy(log_roughness(profile / sigma, config.get("log_smooth_floor", 1e-3)))
     loss = (-log_like + free_bits_kl(kl, config["free_bits"]) + config["tv_factor"] * tv
             + config.get("l1_factor", 0.0) * l1
             + config.get("log_smooth_factor", 0.0) * log_smooth + weight * out["bottleneck_l2"])

@@ -109,15 +109,24 @@ class Encoder(tf_keras.layers.Layer):
         Activation function name.
     seed : int
         Seeds the initialisers.
+    n_bands : int, optional
+        Bands of the input (1: a stamp and its PSF).  With more, the input has
+        one stamp and one PSF channel per band and the embedding is the
+        attribute ``embed_bands``, so a mono checkpoint's ``embed`` is not read
+        into it (:meth:`FlowVAE.adapt_mono_weights
+        <galsim_deep.training.flow_vae.autoencoder.FlowVAE.adapt_mono_weights>`).
     """
 
     def __init__(self, latent_size, n_stages, base_depth=16, max_depth=512,
-                 activation="elu", seed=0, **kwargs):
+                 activation="elu", seed=0, n_bands=1, **kwargs):
         super().__init__(**kwargs)
         self.latent_size = latent_size
         depths = stage_depths(n_stages, base_depth, max_depth)
         self.act = tf_keras.activations.get(activation)
-        self.embed = _conv(base_depth, 1, seed, name="embed")
+        if n_bands > 1:
+            self.embed_bands = _conv(base_depth, 1, seed, name="embed_bands")
+        else:
+            self.embed = _conv(base_depth, 1, seed, name="embed")
         self.blocks = []
         self.down = []
         for i in range(n_stages):
@@ -137,7 +146,7 @@ class Encoder(tf_keras.layers.Layer):
         ----------
         x : tf.Tensor
             float32 ``[B, S, S, 2]``: the stamp in network units and the PSF
-            divided by its peak value.
+            divided by its peak value (``[B, S, S, 2 nb]`` with ``nb`` bands).
 
         Returns
         -------
@@ -148,7 +157,7 @@ class Encoder(tf_keras.layers.Layer):
             (``[B, S / 2**i, S / 2**i, d(i)]``), then the bottleneck input
             ``[B, S / 2**n, S / 2**n, d(n)]``: the transverse connections.
         """
-        h = self.embed(x)
+        h = (self.embed_bands if hasattr(self, "embed_bands") else self.embed)(x)
         features = []
         for blocks, down in zip(self.blocks, self.down):
             for block in blocks:
@@ -189,6 +198,14 @@ class Decoder(tf_keras.layers.Layer):
         ``"nearest"`` copies every cell into a 2x2 block, ``"bilinear"``
         interpolates between cells.  Both have no weights, so a decoder can
         switch between them and keep its trained weights.
+    n_components : int, optional
+        0 (default): one image, a mono galaxy.  ``K > 0``: a chromatic galaxy,
+        ``K`` component images (one output channel each, layer
+        ``components``) whose sum is the reference-band profile, and for each
+        component the weights of ``n_templates`` SED templates (a dense layer
+        ``sed_logits`` read from ``z``, softmax over the templates).
+    n_templates : int, optional
+        Number of SED templates (with ``n_components``; default 4).
     """
 
     #: Output activations by name, each with its default initial bias.
@@ -200,7 +217,8 @@ class Decoder(tf_keras.layers.Layer):
 
     def __init__(self, stamp_size, n_stages, base_depth=16, max_depth=512,
                  activation="elu", seed=0, output_activation="softplus", output_bias=None,
-                 smooth_profile="none", upsampling="nearest", **kwargs):
+                 smooth_profile="none", upsampling="nearest", n_components=0, n_templates=4,
+                 **kwargs):
         super().__init__(**kwargs)
         if output_activation not in self.OUTPUT_ACTIVATIONS:
             raise ValueError(f"output_activation must be one of "
@@ -230,10 +248,32 @@ class Decoder(tf_keras.layers.Layer):
             self.blocks.append([ResidualBlock(self.depths[i], activation, seed + 10 * i + 7 + j,
                                               name=f"stage{i}_block{j}") for j in range(2)])
         self.upsample = tf_keras.layers.UpSampling2D(2, interpolation=upsampling)
-        self.out = tf_keras.layers.Conv2D(
-            1, 1, name="profile",
+        self.n_components = int(n_components)
+        self.n_templates = int(n_templates)
+        if self.n_components and smooth_profile != "none":
+            raise ValueError("a chromatic decoder (n_components > 0) draws no smooth profile: "
+                             "set smooth_profile='none'")
+        output = tf_keras.layers.Conv2D(
+            max(1, self.n_components), 1,
+            name="components" if self.n_components else "profile",
             kernel_initializer=tf_keras.initializers.GlorotUniform(seed=seed + 7777),
             bias_initializer=tf_keras.initializers.Constant(output_bias))
+        # A chromatic decoder's output layer has another attribute (checkpoint) name: a mono
+        # checkpoint's is adapted into it, not read (FlowVAE.adapt_mono_weights).
+        if self.n_components:
+            self.components_out = output
+        else:
+            self.out = output
+        self.sed_logits = (tf_keras.layers.Dense(
+            self.n_components * self.n_templates, name="sed_logits",
+            kernel_initializer=tf_keras.initializers.GlorotUniform(seed=seed + 5555))
+            if self.n_components else None)
+
+    @property
+    def output_layer(self):
+        """The last 1x1 convolution (``components_out`` of a chromatic decoder, else
+        ``out``)."""
+        return self.components_out if self.n_components else self.out
 
     def restart_structure(self, scale=0.05, seed=0):
         """Give the output layer small new weights, so the structure image starts near zero.
@@ -276,11 +316,14 @@ class Decoder(tf_keras.layers.Layer):
         Returns
         -------
         dict of tf.Tensor
-            ``profile``: float32 ``[B, S, S]`` >= 0, network units;
-            ``structure``: the ResNet's part of it (all of it without a smooth
-            component); ``bottleneck``: float32 ``[B, S / 2**n, S / 2**n,
-            d(n)]``, the bottleneck output (before any mixing), for the
-            bottleneck l2 penalty.
+            ``profile``: float32 ``[B, S, S]`` >= 0, network units (a
+            chromatic decoder's: in the reference band, the sum of its
+            components); ``structure``: the ResNet's part of it (all of it
+            without a smooth component); ``bottleneck``: float32 ``[B, S /
+            2**n, S / 2**n, d(n)]``, the bottleneck output (before any
+            mixing), for the bottleneck l2 penalty; a chromatic decoder's also
+            ``components`` ``[B, K, S, S]`` and ``sed_weights`` ``[B, K, T]``
+            (each component's template weights, summing to 1).
         """
         h = tf.reshape(self.unbottleneck(z), [-1, self.bottom, self.bottom, self.depths[-1]])
         bottleneck = h
@@ -294,7 +337,14 @@ class Decoder(tf_keras.layers.Layer):
                                    tf.random.experimental.stateless_fold_in(seed, k + 1))
             for block in blocks:
                 h = block(h)
-        structure = self.output_activation(self.out(self.act(h)))[..., 0]
+        images = self.output_activation(self.output_layer(self.act(h)))
+        if self.n_components:
+            components = tf.transpose(images, [0, 3, 1, 2])
+            logits = tf.reshape(self.sed_logits(z), [-1, self.n_components, self.n_templates])
+            profile = tf.reduce_sum(components, axis=1)
+            return {"profile": profile, "structure": profile, "bottleneck": bottleneck,
+                    "components": components, "sed_weights": tf.nn.softmax(logits, axis=-1)}
+        structure = images[..., 0]
         if self.smooth is None:
             return {"profile": structure, "structure": structure, "bottleneck": bottleneck}
         structure = structure_weight * structure

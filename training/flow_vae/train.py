@@ -20,6 +20,8 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from galsim_deep.bands import SED_TEMPLATES, flux_ratio_table
+from galsim_deep.forward_model import template_ratios
 from galsim_deep.training.flux_scale import initial_flux_scale
 from galsim_deep.training.families import get_family
 from galsim_deep.training.optim import SqrtDecay, make_optimizer
@@ -38,15 +40,18 @@ _SCALARS = ("loss", "neg_log_likelihood", "reduced_chi2", "kl", "tv", "l1", "log
             "bottleneck_l2")
 
 
-def build_flow_vae(recipe):
+def build_flow_vae(recipe, mono=False):
     """A new, untrained :class:`~galsim_deep.training.flow_vae.autoencoder.FlowVAE` with the
-    recipe's sizes."""
+    recipe's sizes (``mono``: the mono model of those sizes, whatever ``vae.components``)."""
     vae = recipe["vae"]
     return FlowVAE(recipe["dataset"]["stamp_size"], vae["latent_size"], vae["n_stages"],
                    vae["base_depth"], vae["max_depth"], vae["activation"],
                    output_activation=vae["output_activation"],
                    smooth_profile=vae["smooth_profile"], upsampling=vae["upsampling"],
-                   seed=recipe["seed"])
+                   seed=recipe["seed"],
+                   n_bands=1 if mono else len(recipe["dataset"]["bands"] or [None]),
+                   n_components=0 if mono else vae["components"],
+                   n_templates=len(SED_TEMPLATES))
 
 
 class FlowVAETrainer(FamilyTrainer):
@@ -56,7 +61,10 @@ class FlowVAETrainer(FamilyTrainer):
     section = "vae"
 
     def fields(self, recipe):
-        return VAE_FIELDS if recipe["vae"]["likelihood"] == "fourier" else VAE_FIELDS[:3]
+        fields = VAE_FIELDS if recipe["vae"]["likelihood"] == "fourier" else VAE_FIELDS[:3]
+        if recipe["vae"]["components"]:
+            return tuple(f"{f}_bands" for f in fields) + ("conditions",)
+        return fields
 
     def create_state(self, recipe):
         model = build_flow_vae(recipe)
@@ -67,15 +75,22 @@ class FlowVAETrainer(FamilyTrainer):
     def warm_start(self, recipe, state, init_from):
         module = (Path(init_from) / "saved_model.pb").is_file()
         key = "vae" if module else "model"
+        target = state.model
+        if state.model.n_components:
+            # A chromatic model: a mono one of the same sizes reads the weights, and
+            # initialize() adapts them (FlowVAE.adapt_mono_weights).
+            target = self._mono = build_flow_vae(recipe, mono=True)
         # A decoder with a smooth bulge + disk starts from one without: its small
         # network keeps its initial weights.
         smooth = ([f"{key}/decoder/smooth/{layer}/{var}" for layer in ("hidden", "params")
                    for var in ("kernel", "bias")]
-                  if state.model.decoder.smooth is not None else [])
-        return {"objects": {key: state.model}, "source": init_from, "optional": smooth}
+                  if target.decoder.smooth is not None else [])
+        return {"objects": {key: target}, "source": init_from, "optional": smooth}
 
     def initialize(self, recipe, state, data, loop):
         cfg = recipe["vae"]
+        if getattr(self, "_mono", None) is not None:
+            state.model.adapt_mono_weights(self._mono, seed=recipe["seed"])
         state.model.flux_scale.assign(initial_flux_scale(cfg["flux_scale"], data))
         # The source's output layer draws whole galaxies; a structure image that
         # joins a fitted bulge + disk later must instead start near zero.
@@ -86,10 +101,12 @@ class FlowVAETrainer(FamilyTrainer):
         cfg, seed = recipe["vae"], recipe["seed"]
         model, optimizer = state.model, state.optimizers["optimizer"]
         global_batch = cfg["batch_size"]
+        inputs = _band_inputs(recipe, data) if cfg["components"] else (lambda batch: batch)
 
         @tf.function
         def train_step(batch):
             def replica_step(batch):
+                batch = inputs(batch)
                 ctx = tf.distribute.get_replica_context()
                 key = step_seed(seed, optimizer.iterations, ctx.replica_id_in_sync_group)
                 eps = tf.random.stateless_normal(
@@ -120,6 +137,21 @@ class FlowVAETrainer(FamilyTrainer):
 
     def log_fields(self, recipe, state):
         return {"flux_scale": float(state.model.flux_scale.numpy())}
+
+
+def _band_inputs(recipe, data):
+    """The loss's inputs of a chromatic model from a batch of band fields: each field
+    under its mono name with the band axis, and ``ratios`` of the SED templates at the
+    galaxies' ``zphot``."""
+    table = tf.constant(flux_ratio_table(recipe["dataset"]["bands"]), tf.float32)
+    z_column = list(data.condition_names).index("zphot")
+
+    def inputs(batch):
+        out = {k.removesuffix("_bands"): v for k, v in batch.items() if k.endswith("_bands")}
+        out["ratios"] = template_ratios(table, batch["conditions"][:, z_column])
+        return out
+
+    return inputs
 
 
 def train_flow_vae(recipe, progress=True, stop_at=None, init_from=None):

@@ -1,0 +1,123 @@
+"""The chromatic Flow-VAE: component images with SEDs, trained through every band."""
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from galsim_deep import bands as B  # noqa: E402
+from galsim_deep import forward_model as physics  # noqa: E402
+from galsim_deep.datasets.augment import augment_numpy, augment_tf  # noqa: E402
+from galsim_deep.datasets.build import build_dataset  # noqa: E402
+from galsim_deep.datasets.reader import StampDataset  # noqa: E402
+from galsim_deep.training.families import get_family  # noqa: E402
+from galsim_deep.training.recipes import load_recipe  # noqa: E402
+from galsim_deep.training.runner import run_family  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("restore_op_determinism")
+BANDS = ["F814W", "F606W"]
+
+
+@pytest.fixture(scope="module")
+def colour_dataset(tmp_path_factory):
+    """The tiny recipe's galaxies (seed 1) in F814W and F606W."""
+    return build_dataset("mock-cosmos", 24, tmp_path_factory.mktemp("colour") / "c.h5",
+                         stamp_size=32, pixel_scale=0.03, seed=1, processes=1, progress=False,
+                         bands=BANDS)
+
+
+def _recipe(dataset, out, *extra):
+    return load_recipe("tiny", [f"dataset.path={dataset}", f"output_dir={out}",
+                                f"dataset.bands={BANDS}", "vae.components=2", *extra])
+
+
+def test_template_ratios_in_the_graph_equal_the_table_interpolation():
+    table = B.flux_ratio_table(BANDS)
+    z = np.array([0.0, 0.337, 1.234, 2.5], np.float32)
+    np.testing.assert_allclose(physics.template_ratios(table, z).numpy(),
+                               B.interpolate_ratios(table, z), rtol=1e-5)
+    # The reference band's ratio is 1 for every template and redshift.
+    np.testing.assert_allclose(table[:, 0], 1.0)
+
+
+def test_band_profiles_are_components_times_their_sed_fluxes():
+    rng = np.random.default_rng(0)
+    components = rng.random((3, 2, 8, 8)).astype(np.float32)
+    weights = rng.dirichlet(np.ones(4), size=(3, 2)).astype(np.float32)
+    ratios = physics.template_ratios(B.flux_ratio_table(BANDS), np.array([0.3, 0.8, 1.6],
+                                                                          np.float32))
+    profiles, fluxes = physics.band_profiles(components, weights, ratios)
+    np.testing.assert_allclose(profiles[:, 0].numpy(), components.sum(axis=1), rtol=1e-5)
+    expected = np.einsum("nkt,ntb->nkb", weights, ratios.numpy())
+    np.testing.assert_allclose(fluxes.numpy(), expected, rtol=1e-5)
+    np.testing.assert_allclose(profiles[:, 1].numpy(),
+                               np.einsum("nk,nkxy->nxy", expected[:, :, 1], components),
+                               rtol=1e-5)
+
+
+def test_band_fields_augment_like_the_mono_fields(colour_dataset):
+    with StampDataset(colour_dataset) as data:
+        batch = data.read(np.arange(4), ["stamp_bands", "psf_bands", "noise_power_bands",
+                                         "stamp"])
+    rot, flip = np.array([1, 2, 3, 0]), np.array([True, False, True, True])
+    out = augment_tf({k: tf.constant(v) for k, v in batch.items()}, tf.constant(rot),
+                     tf.constant(flip))
+    for i in range(4):
+        ref = augment_numpy({k: v[i] for k, v in batch.items()}, rot[i], flip[i])
+        for key in batch:
+            np.testing.assert_array_equal(out[key][i].numpy(), ref[key], err_msg=key)
+        np.testing.assert_array_equal(ref["stamp_bands"][0], ref["stamp"])
+
+
+def test_chromatic_recipe_errors_name_the_fix(colour_dataset, mock_dataset_path, tmp_path):
+    with pytest.raises(ValueError, match="needs dataset.bands"):
+        load_recipe("tiny", ["vae.components=2"])
+    with pytest.raises(ValueError, match="vae.components is 0"):
+        load_recipe("tiny", [f"dataset.bands={BANDS}"])
+    with pytest.raises(ValueError, match="add zphot to flow.conditions"):
+        _recipe(colour_dataset, tmp_path, "flow.conditions=[mag_auto]")
+    recipe = _recipe(mock_dataset_path, tmp_path / "mono-data")
+    with pytest.raises(ValueError, match="expects dataset.bands"):
+        run_family(recipe, get_family("flow-vae"), progress=False, stop_at=0)
+
+
+def test_chromatic_model_trains_through_every_band(colour_dataset, tmp_path):
+    family = get_family("flow-vae")
+    recipe = _recipe(colour_dataset, tmp_path / "run")
+    log = run_family(recipe, family, progress=False)
+    assert log["steps"] == 6 and np.all(np.isfinite(list(log["metrics"].values())))
+    model, step = family.restore(recipe)
+    assert step == 6 and model.n_bands == 2 and model.n_components == 2
+    z = tf.random.stateless_normal([3, model.latent_size], seed=[1, 2])
+    out = model.decode_components(z)
+    assert out["components"].shape == (3, 2, 32, 32)
+    np.testing.assert_allclose(out["sed_weights"].numpy().sum(axis=-1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(model.decode(z).numpy(), out["components"].numpy().sum(axis=1),
+                               rtol=1e-4, atol=1e-7)
+
+
+def test_warm_start_from_a_mono_module_reproduces_it_in_the_reference_band(
+        colour_dataset, tiny_flow_vae_module_path, tmp_path):
+    import tensorflow_hub as hub
+
+    family = get_family("flow-vae")
+    recipe = _recipe(colour_dataset, tmp_path / "warm")
+    log = run_family(recipe, family, progress=False, stop_at=0,
+                     init_from=tiny_flow_vae_module_path)
+    assert log["init_from"] and log["init_skipped"] == []
+    model, _ = family.restore(recipe)
+    mono = hub.load(str(tiny_flow_vae_module_path))
+    z = tf.random.stateless_normal([4, model.latent_size], seed=[3, 4])
+    components = model.decode_components(z)["components"].numpy()
+    expected = mono.signatures["decode"](z=z)["image"].numpy()
+    # Component 0 is the mono decoder; the other starts as a featureless floor (the mono
+    # output bias under small new weights).
+    np.testing.assert_allclose(components[:, 0], expected, rtol=1e-4, atol=1e-6)
+    floor = components[:, 1]
+    assert floor.max() < 2 * np.median(floor) and floor.min() > 0.5 * np.median(floor)
+    # The encoder reads the F814W stamp and PSF as the mono one did.
+    with StampDataset(colour_dataset) as data:
+        a = data.read(np.arange(4), ["stamp_bands", "psf_bands", "stamp", "psf"])
+    mean, _ = model.encode(a["stamp_bands"], a["psf_bands"])
+    mono_mean = mono.signatures["encode"](image=tf.constant(a["stamp"]),
+                                         psf=tf.constant(a["psf"]))["mean"]
+    np.testing.assert_allclose(mean.numpy(), mono_mean.numpy(), rtol=1e-4, atol=1e-5)
