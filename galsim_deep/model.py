@@ -12,6 +12,7 @@ from . import hub
 from .catalog import RANGE_POLICIES, condition_arrays, in_range
 from .engine import (EVAL_ROWS, Network, band_limit, galaxy_draws, object_seeds,
                      render_arrays, rotate_stamps, rotated_size, rotation_mode, stamp_profile)
+from .engine.colour import band_arrays, chromatic_info, chromatic_profile, component_seds
 from .engine.latent import LatentSpace
 from .errors import InputError, InputTypeError
 from .module_format import IMAGE_OUTPUT, RANDOM_INPUT, read_metadata
@@ -48,6 +49,11 @@ class GenerativeGalaxyModel(LatentSpace):
         Random normal numbers drawn per galaxy.
     metadata : dict
         The module's validated metadata (see ``docs/module_format.rst``).
+    chromatic : dict or None
+        A chromatic module's ``chromatic`` metadata (its training bands, SED
+        templates, components): :meth:`sample` then returns
+        ``galsim.ChromaticObject`` profiles and :meth:`sample_arrays` takes
+        ``bands``.  None for a mono module.
     """
 
     #: Rows per network evaluation block (:data:`galsim_deep.engine.EVAL_ROWS`, see
@@ -77,6 +83,7 @@ class GenerativeGalaxyModel(LatentSpace):
         self.pixel_scale = float(self.metadata["pixel_scale"])
         self.latent_size = int(self.metadata["latent_size"])
         self.network = Network(self.module_dir, self.metadata)
+        self.chromatic = chromatic_info(self.metadata)
 
     # galsim_hub compatibility: the names its config code used.
     @property
@@ -207,7 +214,8 @@ class GenerativeGalaxyModel(LatentSpace):
         return values.astype(np.int32)
 
     def sample_arrays(self, cat, rng=None, batch_size=None, column_map=None,
-                      range_policy=None, progress=False, cluster=None, rotate=True):
+                      range_policy=None, progress=False, cluster=None, rotate=True,
+                      bands=None):
         """Yield generated stamps as numpy arrays, batch by batch.
 
         Always on the module's grid, :attr:`stamp_size` pixels on a side.
@@ -227,22 +235,37 @@ class GenerativeGalaxyModel(LatentSpace):
             same arrays here); False: the network's own stamps.
         progress : bool
             Show a tqdm progress bar.
+        bands : sequence of str, optional
+            Chromatic modules only: the galaxies in these bands (names of
+            :data:`galsim_deep.bands.BANDS`, e.g. ``["LSST_g", "LSST_r"]``),
+            each band in its counts/s of the module's convention
+            (:func:`galsim_deep.engine.colour.band_arrays`).
 
         Yields
         ------
         ndarray [n, stamp_size, stamp_size]
-            One batch of unconvolved stamps (flux per pixel, module units).
+            One batch of unconvolved stamps (flux per pixel, module units);
+            with ``bands``, ``[n, len(bands), stamp_size, stamp_size]``.
         """
         rotation = rotation_mode(rotate)
+        if bands is not None and not self.chromatic:
+            raise InputError(f"bands= needs a chromatic module; {self.metadata['name']} is "
+                             f"mono: drop bands=, or load a chromatic module")
         s = self.stamp_size
         margin = (self.rotated_stamp_size - s) // 2  # even sizes: the same true centre
-        for _, images, angles, _ in self._blocks(cat, rng, batch_size, column_map,
-                                                 range_policy, progress, cluster):
-            if rotation is None:
-                yield images
-            else:
-                turned = rotate_stamps(images, angles, self.pixel_scale)
-                yield turned[:, margin:margin + s, margin:margin + s]
+        for batch, images, angles, _ in self._blocks(cat, rng, batch_size, column_map,
+                                                     range_policy, progress, cluster,
+                                                     components=bands is not None):
+            if bands is not None:
+                images = band_arrays(images["components"], images["sed_weights"],
+                                     batch[self.chromatic["redshift_condition"]], bands)
+            shape = images.shape
+            images = images.reshape((-1, s, s))
+            if rotation is not None:
+                turned = rotate_stamps(images, np.repeat(angles, len(images) // len(angles)),
+                                       self.pixel_scale)
+                images = turned[:, margin:margin + s, margin:margin + s]
+            yield images.reshape(shape)
 
     @property
     def rotated_stamp_size(self):
@@ -250,8 +273,10 @@ class GenerativeGalaxyModel(LatentSpace):
         (:func:`galsim_deep.engine.rotated_size`), which holds the stamp at any angle."""
         return rotated_size(self.stamp_size)
 
-    def _blocks(self, cat, rng, batch_size, column_map, range_policy, progress, cluster=None):
-        """Check a catalog and yield ``(conditions, images, angles, seeds)`` per batch of rows.
+    def _blocks(self, cat, rng, batch_size, column_map, range_policy, progress, cluster=None,
+                components=False):
+        """Check a catalog and yield ``(conditions, images, angles, seeds)`` per batch of rows
+        (``components``: a chromatic module's ``sample_components`` outputs as ``images``).
 
         Every row's normals and angle come from its object seed (the engine's
         draws rule), so a row's galaxy does not depend on the batch size.
@@ -271,8 +296,13 @@ class GenerativeGalaxyModel(LatentSpace):
                 stop = min(n, start + batch_size)
                 batch = {k: v[start:stop] for k, v in conds.items()}
                 normals, angles = galaxy_draws(seeds[start:stop], self.latent_size)
-                images = self.generate(batch, normals, first_row=start,
-                                       cluster=None if cluster is None else cluster[start:stop])
+                if components:
+                    arrays = {q: np.asarray(batch[q], np.float32) for q in self.quantities}
+                    arrays[RANDOM_INPUT] = np.asarray(normals, np.float32)
+                    images = self.network.run_blocks("sample_components", arrays, start)
+                else:
+                    images = self.generate(batch, normals, first_row=start, cluster=None
+                                           if cluster is None else cluster[start:stop])
                 yield batch, images, angles, seeds[start:stop]
                 bar.update(stop - start)
 
@@ -387,10 +417,25 @@ class GenerativeGalaxyModel(LatentSpace):
         list of galsim.InterpolatedImage
             One profile per row (also for a single row), centred on the origin
             as the training stamps were, in the module's flux units unless
-            rescaled.  An empty catalog gives an empty list.
+            rescaled.  An empty catalog gives an empty list.  A chromatic
+            module gives ``galsim.ChromaticObject`` profiles instead
+            (:func:`galsim_deep.engine.colour.chromatic_profile`), to draw
+            through any bandpass with its ``area`` and ``exptime``, normalised
+            to the catalog's magnitude in the module's reference band; the
+            flux options do not apply to them.
         """
         import galsim
 
+        if self.chromatic:
+            if any(v is not None for v in (flux_scaling, area, exptime, zero_point)):
+                raise InputError("a chromatic galaxy's SEDs carry its flux: draw it with "
+                                 "drawImage(bandpass, area=..., exptime=...) instead of "
+                                 "flux_scaling, area, exptime or zero_point")
+            return self._chromatic(cat, rng, batch_size, column_map, range_policy, progress,
+                                   rotate, dict(x_interpolant=x_interpolant,
+                                                k_interpolant=k_interpolant,
+                                                pad_factor=pad_factor, gsparams=gsparams,
+                                                calculate_maxk=calculate_maxk))
 
         rotation = rotation_mode(rotate)
         options = dict(x_interpolant=x_interpolant, k_interpolant=k_interpolant,
@@ -408,6 +453,27 @@ class GenerativeGalaxyModel(LatentSpace):
             profiles += [self.profile(a, angle=t, rng=galsim.BaseDeviate(int(seed))
                                       if noise_pad_size else None, **options)
                          for a, t, seed in zip(arrays, exact_angles, seeds)]
+        return profiles
+
+    def _chromatic(self, cat, rng, batch_size, column_map, range_policy, progress, rotate,
+                   options):
+        """:meth:`sample` of a chromatic module: components, rotated alike, times their SEDs."""
+        rotation = rotation_mode(rotate)
+        info = self.chromatic
+        profiles = []
+        for batch, out, angles, _ in self._blocks(cat, rng, batch_size, column_map,
+                                                  range_policy, progress, components=True):
+            parts = out["components"]
+            n, k = parts.shape[:2]
+            arrays, turns = render_arrays(parts.reshape((n * k,) + parts.shape[2:]),
+                                          np.repeat(angles, k), rotation, self.pixel_scale)
+            for i in range(n):
+                seds = component_seds(out["sed_weights"][i],
+                                      float(batch[info["redshift_condition"]][i]),
+                                      info["sed_templates"], info["reference_band"])
+                images = [self.profile(arrays[i * k + j], angle=turns[i * k + j], **options)
+                          for j in range(k)]
+                profiles.append(chromatic_profile(images, seds))
         return profiles
 
     def profile(self, array, x_interpolant=None, k_interpolant=None, pad_factor=4,

@@ -49,7 +49,9 @@ _REQUIRED = {
     "signatures": dict,
     "provenance": dict,
 }
-_OPTIONAL = {"metrics": dict, "citation": str, "license": str}
+_OPTIONAL = {"metrics": dict, "citation": str, "license": str, "chromatic": dict}
+_CHROMATIC_REQUIRED = {"bands": list, "reference_band": str, "sed_templates": list,
+                       "n_components": int, "redshift_condition": str}
 _CONDITION_REQUIRED = {"name": str, "unit": str, "description": str,
                        "min": float, "max": float, "mean": float, "std": float}
 _FLUX_REQUIRED = {"unit": str, "convention": str}
@@ -160,6 +162,9 @@ def validate_metadata(meta, source="metadata"):
                             f"{list(CENTERING_CONVENTIONS)}, got {conv!r}")
     if isinstance(meta.get("provenance"), dict):
         _check_fields(meta["provenance"], _PROVENANCE_REQUIRED, {}, "metadata.provenance",
+                      problems)
+    if "chromatic" in meta and isinstance(meta["chromatic"], dict):
+        _check_fields(meta["chromatic"], _CHROMATIC_REQUIRED, {}, "metadata.chromatic",
                       problems)
     names = []
     if isinstance(meta.get("conditions"), list):

@@ -29,19 +29,21 @@ __all__ = ["export_trained", "export_module", "module_metadata", "make_archive",
            "signature_spec", "signature_specs", "GeneratorModule", "run_log_metrics"]
 
 
-def signature_specs(stamp_size, latent_size, condition_names):
+def signature_specs(stamp_size, latent_size, condition_names, n_bands=1):
     """The ``tf.TensorSpec`` of every signature input of a module, by name.
 
     ``conditions`` is the list of one float32 ``[N]`` spec per condition;
     ``random_normal`` and ``z`` are float32 ``[N, latent_size]``; ``image`` and
-    ``psf`` float32 ``[N, S, S]``; ``cluster`` int32 ``[N]``.
+    ``psf`` float32 ``[N, S, S]`` (a chromatic module's encoder input: ``[N,
+    n_bands, S, S]``); ``cluster`` int32 ``[N]``.
     """
     s, n = int(stamp_size), int(latent_size)
+    image = [None, s, s] if n_bands == 1 else [None, int(n_bands), s, s]
     return {"conditions": [tf.TensorSpec([None], tf.float32, name=c) for c in condition_names],
             "random_normal": tf.TensorSpec([None, n], tf.float32, name="random_normal"),
             "z": tf.TensorSpec([None, n], tf.float32, name="z"),
-            "image": tf.TensorSpec([None, s, s], tf.float32, name="image"),
-            "psf": tf.TensorSpec([None, s, s], tf.float32, name="psf"),
+            "image": tf.TensorSpec(image, tf.float32, name="image"),
+            "psf": tf.TensorSpec(image, tf.float32, name="psf"),
             "cluster": tf.TensorSpec([None], tf.int32, name="cluster")}
 
 
@@ -84,7 +86,7 @@ class GeneratorModule(tf.Module):
         self.flow = flow
         self.condition_names = tuple(condition_names)
         spec = signature_specs(network.stamp_size, network.latent_size,
-                               self.condition_names)
+                               self.condition_names, getattr(network, "n_bands", 1))
         self.sample = tf.function(
             self._sample, input_signature=spec["conditions"] + [spec["random_normal"]])
         self.encode = tf.function(self._encode,

@@ -156,9 +156,13 @@ def encode_split(model, recipe, data, split, batch_size=256, progress=False, par
     from galsim_deep.datasets.reader import make_tf_dataset
 
     columns = [list(data.condition_names).index(c) for c in recipe["flow"]["conditions"]]
+    # A chromatic model encodes every band; its codes are refined in the reference band
+    # (F814W, the mono fields), whose profile is the sum of its components.
+    bands = getattr(model, "n_components", 0) > 0
     ds = make_tf_dataset(recipe["dataset"]["path"], split=split, batch_size=batch_size,
                          shuffle=False, seed=0, augment=False, repeat=False,
-                         fields=("stamp", "psf", "conditions", "noise_variance"))
+                         fields=("stamp", "psf", "conditions", "noise_variance")
+                         + (("stamp_bands", "psf_bands") if bands else ()))
     encode = tf.function(model.encode)
     means, stds, conds = [], [], []
     refine = recipe["flow"]["refine_steps"] > 0
@@ -167,7 +171,8 @@ def encode_split(model, recipe, data, split, batch_size=256, progress=False, par
         part = Path(parts_dir) / f"{split}-{i:05d}.npz" if parts_dir else None
         done = _read_part(part, key)
         if done is None:
-            mean, std = encode(batch["stamp"], batch["psf"])
+            mean, std = (encode(batch["stamp_bands"], batch["psf_bands"]) if bands
+                         else encode(batch["stamp"], batch["psf"]))
             done = {"mean": refine_codes(model, recipe, batch["stamp"], batch["psf"],
                                          batch["noise_variance"], mean),
                     "stddev": std.numpy(),

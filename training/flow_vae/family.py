@@ -86,10 +86,17 @@ class FlowVAEFamily(ModelFamily):
     def export(self, recipe, out_dir, name=None, version=None, overwrite=False):
         from galsim_deep.training.export import export_trained
 
-        from .module import FlowVAEModule, description
+        from .module import FlowVAEModule, chromatic_metadata, description
 
-        return export_trained(recipe, out_dir, FlowVAEModule, description(recipe), name=name,
-                              version=version, overwrite=overwrite)
+        chromatic = chromatic_metadata(recipe)
+
+        def extra(model, meta):
+            if chromatic is not None:
+                meta["chromatic"] = chromatic
+
+        return export_trained(recipe, out_dir, FlowVAEModule, description(recipe),
+                              extra_metadata=extra, name=name, version=version,
+                              overwrite=overwrite)
 
 
 FAMILY = FlowVAEFamily()

@@ -16,13 +16,27 @@ defines the module's signatures (``docs/module_format.rst``):
 ``log_prob``
     ``z`` ``[N, L]`` and one ``[N]`` input per condition  ->  ``{"log_prob": [N]}``.
 
+A chromatic model's module (``vae.components > 0``) adds, with the metadata
+entry ``chromatic`` (:func:`chromatic_metadata`):
+
+``sample_components``
+    the inputs of ``sample``  ->  ``{"components": [N, K, S, S], "sed_weights":
+    [N, K, T]}``: the reference-band component images (their sum is
+    ``sample``'s image) and each component's SED-template weights;
+``decode_components``
+    ``z``  ->  the same;
+
+and its ``encode`` takes every band: ``image``, ``psf`` ``[N, nb, S, S]``.
+
 The family's ``export`` hands the class to
 :func:`galsim_deep.training.export.export_trained`, which restores the two
 checkpoints of a recipe's run, gathers the metadata and writes the module.
 """
-from galsim_deep.training.export import GeneratorModule
+import tensorflow as tf
 
-__all__ = ["FlowVAEModule", "description"]
+from galsim_deep.training.export import GeneratorModule, signature_specs
+
+__all__ = ["FlowVAEModule", "description", "chromatic_metadata"]
 
 
 class FlowVAEModule(GeneratorModule):
@@ -44,10 +58,42 @@ class FlowVAEModule(GeneratorModule):
     def __init__(self, vae, flow, condition_names):
         super().__init__(vae, flow, condition_names, name="flow_vae_module")
         self.vae = vae
+        if getattr(vae, "n_components", 0):
+            spec = signature_specs(vae.stamp_size, vae.latent_size, self.condition_names)
+            self.sample_components = tf.function(
+                self._sample_components,
+                input_signature=spec["conditions"] + [spec["random_normal"]])
+            self.decode_components = tf.function(vae.decode_components,
+                                                 input_signature=[spec["z"]])
 
     @property
     def network(self):
         return self.vae
+
+    def signatures(self):
+        out = super().signatures()
+        if getattr(self.vae, "n_components", 0):
+            out.update(sample_components=self.sample_components,
+                       decode_components=self.decode_components)
+        return out
+
+    def _sample_components(self, *inputs):
+        *conds, random_normal = inputs
+        return self.vae.decode_components(self.latent(conds, random_normal))
+
+
+def chromatic_metadata(recipe):
+    """The metadata entry ``chromatic`` of a chromatic recipe's module (None for a mono one):
+    its training ``bands`` (reference first), ``reference_band``, ``sed_templates``,
+    ``n_components`` and ``redshift_condition``."""
+    if not recipe["vae"]["components"]:
+        return None
+    from galsim_deep.bands import SED_TEMPLATES
+
+    return {"bands": list(recipe["dataset"]["bands"]),
+            "reference_band": recipe["dataset"]["bands"][0],
+            "sed_templates": list(SED_TEMPLATES), "n_components": recipe["vae"]["components"],
+            "redshift_condition": "zphot"}
 
 
 def description(recipe):

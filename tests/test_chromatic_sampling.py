@@ -1,0 +1,97 @@
+"""A chromatic module end to end: train the tiny chromatic recipe, export, sample colour
+galaxies through GalSim bandpasses and as band arrays."""
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+import galsim  # noqa: E402
+
+from galsim_deep import GenerativeGalaxyModel  # noqa: E402
+from galsim_deep import bands as B  # noqa: E402
+from galsim_deep.datasets.build import build_dataset  # noqa: E402
+from galsim_deep.errors import InputError  # noqa: E402
+from galsim_deep.training.families import get_family  # noqa: E402
+from galsim_deep.training.latent_flow import train_latent_flow  # noqa: E402
+from galsim_deep.training.recipes import load_recipe  # noqa: E402
+from galsim_deep.training.runner import run_family  # noqa: E402
+
+pytestmark = [pytest.mark.usefixtures("restore_op_determinism"), pytest.mark.slow]
+BANDS = ["F814W", "F606W"]
+
+
+@pytest.fixture(scope="module")
+def colour_module(tmp_path_factory):
+    out = tmp_path_factory.mktemp("colour_module")
+    data = build_dataset("mock-cosmos", 24, out / "c.h5", stamp_size=32, pixel_scale=0.03,
+                         seed=1, processes=1, progress=False, bands=BANDS)
+    recipe = load_recipe("tiny", [f"dataset.path={data}", f"output_dir={out / 'run'}",
+                                  f"dataset.bands={BANDS}", "vae.components=2",
+                                  "flow.conditions=[mag_auto, flux_radius, zphot, mag_f606w]"])
+    family = get_family("flow-vae")
+    run_family(recipe, family, progress=False)
+    train_latent_flow(recipe, progress=False)
+    return family.export(recipe, out / "module")
+
+
+def _catalog(n=4):
+    return {"mag_auto": np.linspace(20.5, 22.5, n), "flux_radius": np.full(n, 6.0),
+            "zphot": np.linspace(0.3, 1.2, n), "mag_f606w": np.linspace(21.0, 23.5, n)}
+
+
+def test_metadata_and_signatures_of_a_chromatic_module(colour_module):
+    model = GenerativeGalaxyModel(str(colour_module))
+    info = model.chromatic
+    assert info["bands"] == BANDS and info["n_components"] == 2
+    assert info["sed_templates"] == list(B.SED_TEMPLATES)
+    assert {"sample_components", "decode_components"} <= set(model.signatures)
+    assert model.quantities == ["mag_auto", "flux_radius", "zphot", "mag_f606w"]
+
+
+def test_chromatic_profiles_keep_the_reference_band_and_draw_through_any_bandpass(
+        colour_module):
+    model = GenerativeGalaxyModel(str(colour_module))
+    cat = _catalog()
+    # Unrotated, so that the arrays keep every pixel of the profiles (a rotated array is
+    # cropped to the module's square, a rotated profile is not).
+    profiles = model.sample(cat, rng=5, rotate=False)
+    assert all(isinstance(p, galsim.ChromaticObject) for p in profiles)
+    # The sum of the components is the mono sample, so the reference-band magnitude is
+    # the one of the reference-band image in the module's convention.
+    mono = np.concatenate(list(model.sample_arrays(cat, rng=5, rotate=False)))
+    arrays = np.concatenate(list(model.sample_arrays(
+        cat, rng=5, rotate=False, bands=["F814W", "F606W", "LSST_r"])))
+    assert arrays.shape == (4, 3, 32, 32)
+    np.testing.assert_allclose(arrays[:, 0], mono, rtol=1e-4, atol=1e-6 * mono.max())
+    for i, gal in enumerate(profiles):
+        for j, band in enumerate(["F814W", "F606W", "LSST_r"]):
+            expected = B.zero_point(band) - 2.5 * np.log10(arrays[i, j].sum())
+            assert gal.calculateMagnitude(B.get_bandpass(band)) == pytest.approx(expected,
+                                                                                abs=0.01)
+    # Drawn through a survey's bandpass with its area and exposure, like any GalSim galaxy.
+    image = model.sample(cat, rng=5)[0].drawImage(B.get_bandpass("LSST_g"), nx=40, ny=40,
+                                                  scale=0.2, area=3.2e5, exptime=30.0)
+    assert np.isfinite(image.array).all() and image.array.sum() > 0
+
+
+def test_same_seed_same_colour_galaxies_whatever_the_batch(colour_module):
+    model = GenerativeGalaxyModel(str(colour_module))
+    a = np.concatenate(list(model.sample_arrays(_catalog(5), rng=9, bands=["LSST_g"],
+                                                batch_size=2)))
+    b = np.concatenate(list(model.sample_arrays(_catalog(5), rng=9, bands=["LSST_g"])))
+    np.testing.assert_array_equal(a, b)
+
+
+def test_colour_errors_name_the_fix(colour_module, tiny_module_path):
+    model = GenerativeGalaxyModel(str(colour_module))
+    with pytest.raises(InputError, match="unknown band 'LSST_w'"):
+        next(model.sample_arrays(_catalog(), rng=1, bands=["LSST_w"]))
+    with pytest.raises(InputError, match="drawImage\\(bandpass, area"):
+        model.sample(_catalog(), rng=1, area=1e4)
+    with pytest.raises(InputError, match="outside the SED templates"):
+        next(model.sample_arrays(dict(_catalog(), zphot=np.full(4, 0.01)), rng=1,
+                                 bands=["Roman_K213"]))
+    mono = GenerativeGalaxyModel(str(tiny_module_path))
+    with pytest.raises(InputError, match="bands= needs a chromatic module"):
+        next(mono.sample_arrays({q: np.ones(2) for q in mono.quantities}, rng=1,
+                                bands=["LSST_r"]))
