@@ -297,9 +297,7 @@ class GenerativeGalaxyModel(LatentSpace):
                 batch = {k: v[start:stop] for k, v in conds.items()}
                 normals, angles = galaxy_draws(seeds[start:stop], self.latent_size)
                 if components:
-                    arrays = {q: np.asarray(batch[q], np.float32) for q in self.quantities}
-                    arrays[RANDOM_INPUT] = np.asarray(normals, np.float32)
-                    images = self.network.run_blocks("sample_components", arrays, start)
+                    images = self.generate_components(batch, normals, first_row=start)
                 else:
                     images = self.generate(batch, normals, first_row=start, cluster=None
                                            if cluster is None else cluster[start:stop])
@@ -457,24 +455,36 @@ class GenerativeGalaxyModel(LatentSpace):
 
     def _chromatic(self, cat, rng, batch_size, column_map, range_policy, progress, rotate,
                    options):
-        """:meth:`sample` of a chromatic module: components, rotated alike, times their SEDs."""
-        rotation = rotation_mode(rotate)
+        """:meth:`sample` of a chromatic module, batch by batch."""
+        z = self.chromatic["redshift_condition"]
+        return [self.colour_profile(parts, weights, float(redshift), angle, rotate, **options)
+                for batch, out, angles, _ in self._blocks(cat, rng, batch_size, column_map,
+                                                          range_policy, progress,
+                                                          components=True)
+                for parts, weights, redshift, angle in zip(out["components"],
+                                                           out["sed_weights"], batch[z], angles)]
+
+    def generate_components(self, conditions, random_normal, first_row=0):
+        """:meth:`generate` of a chromatic module's ``sample_components`` signature: a dict of
+        ``components`` ``[N, K, S, S]`` and ``sed_weights`` ``[N, K, T]``."""
+        arrays = {q: np.asarray(conditions[q], dtype=np.float32) for q in self.quantities}
+        arrays[RANDOM_INPUT] = np.asarray(random_normal, dtype=np.float32)
+        return self.network.run_blocks("sample_components", arrays, first_row)
+
+    def colour_profile(self, components, sed_weights, redshift, angle, rotate=True,
+                       **options):
+        """One chromatic galaxy: its components, rotated alike by ``angle`` (radians, as
+        ``rotate`` says), times their SEDs at ``redshift``
+        (:func:`galsim_deep.engine.colour.chromatic_profile`); ``options`` as
+        :meth:`profile`'s."""
+        k = len(components)
+        arrays, turns = render_arrays(np.asarray(components), np.repeat(angle, k),
+                                      rotation_mode(rotate), self.pixel_scale)
         info = self.chromatic
-        profiles = []
-        for batch, out, angles, _ in self._blocks(cat, rng, batch_size, column_map,
-                                                  range_policy, progress, components=True):
-            parts = out["components"]
-            n, k = parts.shape[:2]
-            arrays, turns = render_arrays(parts.reshape((n * k,) + parts.shape[2:]),
-                                          np.repeat(angles, k), rotation, self.pixel_scale)
-            for i in range(n):
-                seds = component_seds(out["sed_weights"][i],
-                                      float(batch[info["redshift_condition"]][i]),
-                                      info["sed_templates"], info["reference_band"])
-                images = [self.profile(arrays[i * k + j], angle=turns[i * k + j], **options)
-                          for j in range(k)]
-                profiles.append(chromatic_profile(images, seds))
-        return profiles
+        seds = component_seds(sed_weights, redshift, info["sed_templates"],
+                              info["reference_band"])
+        return chromatic_profile([self.profile(a, angle=t, **options)
+                                  for a, t in zip(arrays, turns)], seds)
 
     def profile(self, array, x_interpolant=None, k_interpolant=None, pad_factor=4,
                 noise_pad_size=0, noise=None, rng=None, gsparams=None, calculate_maxk=False,

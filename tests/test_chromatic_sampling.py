@@ -95,3 +95,28 @@ def test_colour_errors_name_the_fix(colour_module, tiny_module_path):
     with pytest.raises(InputError, match="bands= needs a chromatic module"):
         next(mono.sample_arrays({q: np.ones(2) for q in mono.quantities}, rng=1,
                                 bands=["LSST_r"]))
+
+
+def test_yaml_draws_the_api_colour_galaxy_through_the_image_bandpass(colour_module):
+    from galsim_deep.config import batching
+
+    gal = {"type": "GenerativeModelGalaxy", "mag_auto": 21.0, "flux_radius": 6.0,
+           "zphot": 0.6, "mag_f606w": 21.8}
+    def config(**bandpass):
+        image = {"type": "Single", "size": 32, "pixel_scale": 0.03, "random_seed": 7,
+                 **bandpass}
+        return {"gal": dict(gal), "image": image, "stamp": {"draw_method": "no_pixel"},
+                "input": {"generative_model": {"file_name": str(colour_module)}}}
+
+    batching._GROUPS.clear()
+    image = galsim.config.BuildImage(config(bandpass={"file_name": "LSST_r.dat",
+                                                      "wave_type": "nm"}))
+    model = GenerativeGalaxyModel(str(colour_module))
+    (galaxy,) = model.sample({k: [v] for k, v in gal.items() if k != "type"}, rng=7)
+    bandpass = galsim.Bandpass("LSST_r.dat", wave_type="nm")
+    expected = galaxy.drawImage(bandpass, nx=32, ny=32, scale=0.03, method="no_pixel").array
+    np.testing.assert_allclose(image.array, expected, rtol=0, atol=1e-5 * expected.max())
+    # Without a bandpass, the config says how to give one.
+    batching._GROUPS.clear()
+    with pytest.raises(galsim.GalSimConfigError, match="image.bandpass"):
+        galsim.config.BuildImage(config())

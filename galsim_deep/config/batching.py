@@ -239,8 +239,10 @@ def _generate_group(config, base, model, group, first_row, req, opt, ignore, log
                                 f"{group.stop - 1}): cluster is set for some objects and not "
                                 f"for others; give every object a cluster or none")
     try:
-        images = model.generate(conditions, np.stack([n for _, n in rows]),
-                                first_row=first_row, cluster=clusters)
+        normals = np.stack([n for _, n in rows])
+        images = (model.generate_components(conditions, normals, first_row=first_row)
+                  if model.chromatic else
+                  model.generate(conditions, normals, first_row=first_row, cluster=clusters))
     except (ValueError, TypeError) as err:
         raise GalSimConfigError(f"GenerativeModelGalaxy (objects {group.start}.."
                                 f"{group.stop - 1}): {err}") from None
@@ -271,8 +273,10 @@ def current_group(config, base, model, req, opt, ignore, logger=None):
     -------
     dict
         ``group`` (range of object numbers), ``conditions`` (dict of arrays
-        [n]), ``images`` (array [n, stamp_size, stamp_size], flux per pixel)
-        and ``options`` (per object, its values of the ``opt`` fields).
+        [n]), ``images`` (array [n, stamp_size, stamp_size], flux per pixel;
+        a chromatic module's ``components`` and ``sed_weights``, see
+        :meth:`~galsim_deep.GenerativeGalaxyModel.generate_components`) and
+        ``options`` (per object, its values of the ``opt`` fields).
     """
     obj_num = base.get("obj_num", 0)
     state = _GROUPS.get(id(model))

@@ -85,6 +85,8 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
         if isinstance(config.get(q), dict):
             config[q]["current"] = (float(conditions[q][0]), False, float, obj_num, "obj_num")
 
+    if model.chromatic:
+        return _colour_galaxy(config, base, model, group, i, conditions, gsparams), False
     images = group["images"][i:i + 1]
     kwargs = dict(group["options"][i])
     kwargs.pop("cluster", None)  # used when the group was generated
@@ -105,6 +107,30 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
     profile = model.profile(arrays[0], gsparams=gsp, noise_pad_size=noise_pad_size,
                             noise=noise, rng=rng, angle=exact_angles[0], **kwargs)
     return profile, False
+
+
+def _colour_galaxy(config, base, model, group, i, conditions, gsparams):
+    """A chromatic module's object: its components times their SEDs, drawn by GalSim through
+    the image's ``bandpass``."""
+    kwargs = dict(group["options"][i])
+    flux = [k for k in _FLUX_OPTIONS + ("noise_pad_size", "noise_pad", "cluster")
+            if k in kwargs]
+    if flux:
+        raise galsim.GalSimConfigError(
+            f"GenerativeModelGalaxy: {', '.join(flux)} do(es) not apply to the chromatic module "
+            f"{model.metadata['name']}: its SEDs carry the flux; set image.bandpass and the "
+            f"image's area/exptime (GalSim's chromatic config)")
+    if base.get("bandpass") is None:
+        raise galsim.GalSimConfigError(
+            f"GenerativeModelGalaxy: {model.metadata['name']} draws colour galaxies; give the "
+            f"image a bandpass, e.g. image.bandpass: {{file_name: LSST_r.dat, wave_type: nm}}")
+    GetRNG(config, base).reset(galsim.BaseDeviate(kwargs.pop("rng_state")))
+    z = float(conditions[model.chromatic["redshift_condition"]][0])
+    out = group["images"]
+    return model.colour_profile(out["components"][i], out["sed_weights"][i], z,
+                                kwargs.pop("rotation"), kwargs.pop("rotate", True),
+                                gsparams=galsim.GSParams(**gsparams) if gsparams else None,
+                                **kwargs)
 
 
 RegisterObjectType("GenerativeModelGalaxy", BuildGenerativeModelGalaxy,
