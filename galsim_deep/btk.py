@@ -44,7 +44,9 @@ from surveycodex.utilities import mag2counts  # noqa: E402
 from .errors import (InputError, InputTypeError, MissingFieldError,  # noqa: E402
                      MissingInputError)
 from .hub import DEFAULT_MODEL  # noqa: E402
+from .bands import BANDS, band_name  # noqa: E402
 from .engine import galaxy_draws, render_arrays  # noqa: E402
+from .engine.colour import ColourGalaxy  # noqa: E402
 from .model import GenerativeGalaxyModel  # noqa: E402
 from .parallel import configure_worker, tensorflow_started  # noqa: E402
 
@@ -204,7 +206,13 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
     (``augment_data``), sheared by the catalog's ``g1``, ``g2``
     (``apply_shear``), convolved with the band's PSF, shifted to its
     ``ra``, ``dec`` (arcsec from the stamp centre) and drawn at the survey's
-    pixel scale.  The morphology is the same in every band and survey.
+    pixel scale.  The morphology is the same in every band and survey.  A
+    chromatic model (``model.chromatic``) instead draws every band from the one
+    colour galaxy: its components weighted by their SEDs' flux in the band
+    (:class:`~galsim_deep.engine.colour.ColourGalaxy`), its magnitude there the
+    catalog's reference-band magnitude (``mag_auto``) plus the model's colour;
+    the catalog then needs no magnitude column per band, and every band must
+    be one of :data:`galsim_deep.bands.BANDS` (``LSST_r``, ...).
 
     Magnitudes, as BTK's own generators read them: a column
     ``'{survey}_{band}'`` (e.g. ``LSST_r``) if the catalog has one, else
@@ -342,10 +350,15 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
         return mapping
 
     def _check_compatibility(self, survey):
-        """Check the catalog type and that each band of ``survey`` has a magnitude."""
+        """Check the catalog type and that each band of ``survey`` has a magnitude (a
+        chromatic model: a bandpass in :data:`galsim_deep.bands.BANDS`)."""
         if type(self.catalog).__name__ not in self.compatible_catalogs:
             raise InputTypeError(f"the catalog is a {type(self.catalog).__name__}; "
                                  f"{type(self).__name__} takes {self.compatible_catalogs}")
+        if self.model.chromatic:
+            for band in survey.available_filters:
+                _survey_band(survey, band)
+            return
         columns = self.catalog.table.colnames
         for band in survey.available_filters:
             try:
@@ -388,12 +401,18 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
             float32 arrays, one value per galaxy in blend order, checked as
             :meth:`GenerativeGalaxyModel.conditions` checks them.
         """
+        return self.model.conditions(self._catalog_values(blends),
+                                     range_policy=self.range_policy)
+
+    def _catalog_values(self, blends):
+        """The catalog's values of the model's conditions, as given (before any range
+        policy)."""
         values = {}
         for name, col in self.column_map.items():
             parts = [np.atleast_1d(np.asarray(col(t) if callable(col) else t[col], dtype=float))
                      for t in blends]
             values[name] = np.concatenate(parts) if parts else np.zeros(0)
-        return self.model.conditions(values, range_policy=self.range_policy)
+        return values
 
     def _sample(self, blends):
         """Sample the profiles of every galaxy of ``blends`` in one network call.
@@ -420,10 +439,15 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
             images = []
             step = self.model_batch_size or model.batch_size
             first = int(rows[0]) if n else 0
+            generate = model.generate_components if model.chromatic else model.generate
             for start in range(0, n, step):
                 stop = min(n, start + step)
-                images.append(model.generate({q: v[start:stop] for q, v in conds.items()},
-                                             normals[start:stop], first_row=first + start))
+                images.append(generate({q: v[start:stop] for q, v in conds.items()},
+                                       normals[start:stop], first_row=first + start))
+            if model.chromatic:
+                profiles = self._colour_profiles(blends, conds, rows, images, angles)
+                self._last_sample = (key, (profiles, angles))
+                return self._set_rotations(blends, profiles, angles)
             images = np.concatenate(images) if images else np.zeros((0,) * 3, np.float32)
             # The API's rendering (galsim_deep.engine.render_arrays): rotate by resampling.
             arrays, _ = render_arrays(images, angles, self.rotate, model.pixel_scale)
@@ -434,11 +458,39 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
                 else:
                     profiles[int(row)] = model.profile(array)
             self._last_sample = (key, (profiles, angles))
+        return self._set_rotations(blends, profiles, angles)
+
+    @staticmethod
+    def _set_rotations(blends, profiles, angles):
         start = 0
         for table in blends:
             stop = start + len(table)
             table[ROTATION_COLUMN] = np.degrees(angles[start:stop])
             start = stop
+        return profiles
+
+    def _colour_profiles(self, blends, conds, rows, outputs, angles):
+        """A chromatic model's galaxies as :class:`~galsim_deep.engine.colour.ColourGalaxy`
+        (None where a galaxy has no positive flux), their components rotated alike."""
+        model = self.model
+        info = model.chromatic
+        parts = np.concatenate([o["components"] for o in outputs]) if outputs else []
+        weights = np.concatenate([o["sed_weights"] for o in outputs]) if outputs else []
+        # The flux follows the catalog's own magnitude, not a clipped condition.
+        magnitude = self._catalog_values(blends)[
+            model.metadata["flux"].get("magnitude_condition", "mag_auto")]
+        profiles = {}
+        for i, row in enumerate(rows):
+            if not np.isfinite(parts[i]).all() or parts[i].sum(dtype=np.float64) <= 0:
+                profiles[int(row)] = None
+                continue
+            k = len(parts[i])
+            arrays, _ = render_arrays(parts[i], np.repeat(angles[i], k), self.rotate,
+                                      model.pixel_scale)
+            profiles[int(row)] = ColourGalaxy(
+                [model.profile(a) for a in arrays], weights[i],
+                float(conds[info["redshift_condition"]][i]), float(magnitude[i]),
+                info["reference_band"])
         return profiles
 
     def _render_mini_batch(self, catalog_list, psf, wcs, survey, seedseq_minibatch):
@@ -488,7 +540,10 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
             ``not_drawn_{band}`` set to 1) for a galaxy that cannot be drawn.
         """
         profile = self._profiles.get(int(entry[INDEX_COLUMN])) if self._profiles else None
-        mag = self.magnitude(entry, survey, filt)
+        if isinstance(profile, ColourGalaxy):
+            profile, mag = profile.in_band(_survey_band(survey, filt.name))
+        else:
+            mag = self.magnitude(entry, survey, filt)
         if profile is None or not np.isfinite(mag):
             entry["not_drawn_" + filt.name] = 1
             return None
@@ -504,6 +559,18 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
         final = galsim.Convolve(gal, psf).shift(float(entry["ra"]), float(entry["dec"]))
         slen = self._get_pix_stamp_size(survey)
         return final.drawImage(nx=slen, ny=slen, scale=survey.pixel_scale.to_value("arcsec"))
+
+
+def _survey_band(survey, band):
+    """The :data:`galsim_deep.bands.BANDS` name of a survey's band (``LSST`` ``r`` ->
+    ``LSST_r``), for a chromatic model."""
+    name = f"{survey.name}_{band}"
+    try:
+        return band_name(name)
+    except InputError:
+        raise InputError(f"the chromatic model draws bands through GalSim's bandpasses "
+                         f"({', '.join(BANDS)}); survey {survey.name} band {band!r} has none "
+                         f"({name}): draw that survey with a mono model") from None
 
 
 def _check_add_noise(value):

@@ -280,3 +280,47 @@ def test_empty_blends_and_bad_arguments(catalog):
     cond = gen.conditions([catalog.table[:5]])
     np.testing.assert_allclose(cond["flux_radius"],
                                np.minimum(catalog.table["flux_radius"][:5], 9), rtol=1e-6)
+
+
+@needs_btk
+def test_a_chromatic_model_draws_every_band_from_one_colour_galaxy(catalog, tmp_path):
+    """Each band: the galaxy's components weighted by their SEDs' flux there, its magnitude
+    the catalog's F814W one plus the model's colour (no per-band magnitude needed)."""
+    import btk
+
+    from galsim_deep import GenerativeGalaxyModel
+    from galsim_deep.bands import interpolate_ratios, flux_ratio_table, zero_point
+    from galsim_deep.btk import INDEX_COLUMN
+    from surveycodex.utilities import mag2counts
+    from toy_modules import train_colour_module
+
+    model = GenerativeGalaxyModel(str(train_colour_module(tmp_path)), range_policy="clip")
+    surveys = btk.survey.get_surveys("LSST")
+    generator = _generator(catalog, surveys, model=model, batch_size=4,
+                           column_map={"mag_auto": "MAG",
+                                       "mag_f606w": lambda t: t["MAG"] + 0.5})
+    batch = next(generator)
+    bands = [f"LSST_{b}" for b in surveys.available_filters]
+    shapes = []
+    for i, blend in enumerate(batch.catalog_list):
+        for j, entry in enumerate(blend):
+            drawn = batch.isolated_images[i, j].sum(axis=(1, 2))
+            galaxy = generator._last_sample[1][0][int(entry[INDEX_COLUMN])]
+            mags = [galaxy.in_band(b)[1] for b in bands]
+            target = [mag2counts(m, surveys, surveys.get_filter(f)).to_value("electron")
+                      for m, f in zip(mags, surveys.available_filters)]
+            # Each band holds the model's colour (PSF wings and the stamp edge cost < 3%).
+            np.testing.assert_allclose(drawn, target, rtol=0.03)
+            # Its reference-band magnitude is the catalog's, its colour the SED mixture's.
+            ratios = interpolate_ratios(flux_ratio_table(["LSST_r"]), [galaxy.redshift])[0]
+            flux_r = (galaxy.fluxes * (galaxy.sed_weights @ ratios[:, 0])).sum()
+            expected = (float(entry["MAG"]) + zero_point("LSST_r") - zero_point("F814W")
+                        - 2.5 * np.log10(flux_r / galaxy.fluxes.sum()))
+            assert galaxy.in_band("LSST_r")[1] == pytest.approx(expected, abs=1e-9)
+            shapes.append(drawn)
+    assert shapes
+    # A survey band with no bandpass is refused with the fix.
+    euclid = btk.survey.get_surveys("Euclid_VIS")
+    with pytest.raises(Exception, match="draw that survey with a mono model"):
+        next(_generator(catalog, euclid, model=model, batch_size=2,
+                        column_map={"mag_auto": "MAG", "mag_f606w": lambda t: t["MAG"]}))

@@ -9,12 +9,7 @@ import galsim  # noqa: E402
 
 from galsim_deep import GenerativeGalaxyModel  # noqa: E402
 from galsim_deep import bands as B  # noqa: E402
-from galsim_deep.datasets.build import build_dataset  # noqa: E402
 from galsim_deep.errors import InputError  # noqa: E402
-from galsim_deep.training.families import get_family  # noqa: E402
-from galsim_deep.training.latent_flow import train_latent_flow  # noqa: E402
-from galsim_deep.training.recipes import load_recipe  # noqa: E402
-from galsim_deep.training.runner import run_family  # noqa: E402
 
 pytestmark = [pytest.mark.usefixtures("restore_op_determinism"), pytest.mark.slow]
 BANDS = ["F814W", "F606W"]
@@ -22,16 +17,9 @@ BANDS = ["F814W", "F606W"]
 
 @pytest.fixture(scope="module")
 def colour_module(tmp_path_factory):
-    out = tmp_path_factory.mktemp("colour_module")
-    data = build_dataset("mock-cosmos", 24, out / "c.h5", stamp_size=32, pixel_scale=0.03,
-                         seed=1, processes=1, progress=False, bands=BANDS)
-    recipe = load_recipe("tiny", [f"dataset.path={data}", f"output_dir={out / 'run'}",
-                                  f"dataset.bands={BANDS}", "vae.components=2",
-                                  "flow.conditions=[mag_auto, flux_radius, zphot, mag_f606w]"])
-    family = get_family("flow-vae")
-    run_family(recipe, family, progress=False)
-    train_latent_flow(recipe, progress=False)
-    return family.export(recipe, out / "module")
+    from toy_modules import train_colour_module
+
+    return train_colour_module(tmp_path_factory.mktemp("colour_module"), BANDS)
 
 
 def _catalog(n=4):

@@ -110,3 +110,23 @@ def export_toy(kind, out_dir, stamp_size=32, conditions=CONDITIONS, **kwargs):
     latent = model.sample.input_signature[-1].shape[1]
     meta = metadata(f"toy-{kind}", stamp_size, latent, conditions=conditions)
     return export_module(model, out_dir, meta, {"sample": model.sample})
+
+
+def train_colour_module(out_dir, bands=("F814W", "F606W")):
+    """The ``tiny`` recipe made chromatic (two components) on a tiny multi-band mock, trained
+    (6 steps, flow 10 steps) and exported: a real chromatic module in seconds."""
+    from galsim_deep.datasets.build import build_dataset
+    from galsim_deep.training.families import get_family
+    from galsim_deep.training.latent_flow import train_latent_flow
+    from galsim_deep.training.recipes import load_recipe
+    from galsim_deep.training.runner import run_family
+
+    data = build_dataset("mock-cosmos", 24, out_dir / "c.h5", stamp_size=32, pixel_scale=0.03,
+                         seed=1, processes=1, progress=False, bands=list(bands))
+    recipe = load_recipe("tiny", [f"dataset.path={data}", f"output_dir={out_dir / 'run'}",
+                                  f"dataset.bands={list(bands)}", "vae.components=2",
+                                  "flow.conditions=[mag_auto, flux_radius, zphot, mag_f606w]"])
+    family = get_family("flow-vae")
+    run_family(recipe, family, progress=False)
+    train_latent_flow(recipe, progress=False)
+    return family.export(recipe, out_dir / "module")

@@ -26,7 +26,7 @@ from ..bands import (REFERENCE_BAND, flux_ratio_table, get_bandpass, interpolate
 from ..errors import InputError
 
 __all__ = ["chromatic_info", "band_arrays", "component_seds", "chromatic_profile",
-           "photons_per_count"]
+           "photons_per_count", "ColourGalaxy"]
 
 
 def chromatic_info(metadata):
@@ -112,3 +112,51 @@ def chromatic_profile(component_profiles, seds):
     if not terms:
         raise InputError("a chromatic galaxy with no light: its components are all empty")
     return galsim.Add(terms)
+
+
+class ColourGalaxy:
+    """One chromatic galaxy as achromatic profiles band by band (what a blend simulator
+    that draws each band with its own PSF and zero point needs).
+
+    Parameters
+    ----------
+    components : list of galsim.GSObject
+        The reference-band component profiles (module flux units), rotated alike.
+    sed_weights : ndarray [K, T]
+    redshift : float
+    magnitude : float
+        The galaxy's AB magnitude in the reference band (the catalog's).
+    reference : str
+    """
+
+    def __init__(self, components, sed_weights, redshift, magnitude, reference=REFERENCE_BAND):
+        self.components = list(components)
+        self.fluxes = np.array([c.flux for c in self.components], np.float64)
+        self.sed_weights = np.asarray(sed_weights, np.float64)
+        self.redshift = float(redshift)
+        self.magnitude = float(magnitude)
+        self.reference = reference
+
+    def in_band(self, band):
+        """``(profile, magnitude)`` in ``band``: the components weighted by their flux in the
+        band (a ``galsim.Sum``, total flux 1) and the galaxy's AB magnitude there, the
+        reference magnitude plus the model's colour.
+
+        Raises
+        ------
+        InputError
+            For an unknown band or one the templates do not cover at this redshift.
+        """
+        import galsim
+
+        ratios = interpolate_ratios(flux_ratio_table([band], self.reference),
+                                    [self.redshift])[0, :, 0]               # [T]
+        fluxes = self.fluxes * (self.sed_weights @ ratios)                    # [K]
+        total, reference = fluxes.sum(), self.fluxes.sum()
+        if not (total > 0 and reference > 0):
+            raise InputError(f"a galaxy with no light in {band}: it cannot be drawn there")
+        colour = (zero_point(band) - zero_point(self.reference)
+                  - 2.5 * np.log10(total / reference))
+        parts = [c.withFlux(float(f / total)) for c, f in zip(self.components, fluxes)
+                 if f > 0]
+        return galsim.Add(parts), self.magnitude + float(colour)
