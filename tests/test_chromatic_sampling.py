@@ -108,3 +108,23 @@ def test_yaml_draws_the_api_colour_galaxy_through_the_image_bandpass(colour_modu
     batching._GROUPS.clear()
     with pytest.raises(galsim.GalSimConfigError, match="image.bandpass"):
         galsim.config.BuildImage(config())
+
+
+def test_validation_report_measures_the_colours(colour_module, tmp_path):
+    import json
+
+    from galsim_deep.validation import validate
+
+    out = tmp_path / "report"
+    validate(str(colour_module), colour_module.parent / "c.h5", out, n=12, split="all",
+             seed=0, processes=1, measures="colours", progress=False,
+             reference_cache=tmp_path / "refs")
+    section = json.loads((out / "summary.json").read_text())["colours"]
+    assert section["bands"] == BANDS and section["n"] == 12
+    entry = section["per_band"]["F606W"]
+    # The truth's colours are the catalog's up to the light outside the stamp.
+    assert entry["colour"]["truth"]["median"] < 0.1
+    assert entry["colour"]["generated"]["median"] is not None
+    assert entry["hlr_ratio"]["wasserstein_sersic"] > 0
+    text = (out / "summary.md").read_text()
+    assert "## Colours" in text and "W(Sérsic, truth)" in text

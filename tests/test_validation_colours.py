@@ -1,0 +1,62 @@
+"""The colours measure: colours, colour gradients and per-band shapes of chromatic galaxies."""
+import numpy as np
+import pytest
+
+from galsim_deep.validation.colours import colour_section, colours, half_light_radii
+
+
+def _gaussians(sigmas, size=48, scale=0.05, fluxes=None):
+    y, x = np.indices((size, size)) - (size - 1) / 2.0
+    out = []
+    for k, s in enumerate(sigmas):
+        g = np.exp(-0.5 * (x ** 2 + y ** 2) * scale ** 2 / s ** 2)
+        out.append(g / g.sum() * (1.0 if fluxes is None else fluxes[k]))
+    return np.array(out)
+
+
+def test_half_light_radius_of_gaussians_is_their_analytic_one():
+    sigmas = np.array([0.1, 0.2, 0.3])
+    radii = half_light_radii(_gaussians(sigmas), 0.05)
+    np.testing.assert_allclose(radii, np.sqrt(2 * np.log(2)) * sigmas, rtol=0.015)
+    assert np.isnan(half_light_radii(np.zeros((1, 8, 8)), 0.1)[0])
+
+
+def test_colours_follow_the_zero_points_and_the_fluxes():
+    images = np.stack([_gaussians([0.2, 0.2], fluxes=[1.0, 2.0]),
+                       _gaussians([0.2, 0.2], fluxes=[10 ** -0.4, 1.0])], axis=0)  # [N=2, B=2]
+    c = colours(images, 0, [25.94, 26.50])
+    np.testing.assert_allclose(c[:, 0], 0.0)
+    np.testing.assert_allclose(c[0, 1], 0.56 - 2.5 * np.log10(2.0), atol=1e-9)
+    np.testing.assert_allclose(c[1, 1], 0.56 - 1.0, atol=1e-9)
+
+
+def test_colour_section_of_a_perfect_model_and_of_a_gradient():
+    rng = np.random.default_rng(0)
+    n = 40
+    ref = rng.uniform(0.1, 0.25, n)
+    blue = ref * rng.uniform(1.05, 1.3, n)             # larger in the blue: a colour gradient
+    truth = np.stack([np.array([_gaussians([a])[0], _gaussians([b], fluxes=[0.8])[0]])
+                      for a, b in zip(ref, blue)])
+    catalog = np.zeros((n, 2))
+    catalog[:, 1] = colours(truth, 0, [25.94, 26.50])[:, 1] + rng.normal(0, 0.01, n)
+    perfect = colour_section(truth, truth, catalog, catalog, ["F814W", "F606W"],
+                             [25.94, 26.50], 0.05, n_boot=100)
+    entry = perfect["per_band"]["F606W"]
+    assert entry["colour"]["generated"]["median"] == pytest.approx(
+        entry["colour"]["truth"]["median"])
+    assert entry["colour"]["twin"]["median"] == 0.0
+    assert entry["hlr_ratio"]["wasserstein_generated"] == 0.0
+    assert entry["hlr_ratio"]["mean"]["difference"] == pytest.approx(0.0)
+    # A single-SED Sérsic has ratio 1: its distance is the mean gradient.
+    ratio = half_light_radii(truth, 0.05)
+    np.testing.assert_allclose(entry["hlr_ratio"]["wasserstein_sersic"],
+                               np.mean(np.abs(ratio[:, 1] / ratio[:, 0] - 1)), rtol=1e-6)
+    assert entry["hlr_ratio"]["mean"]["mean_y"] > 1.05
+    # A model that has no gradient misses the truth's by the same amount.
+    flat = np.stack([np.array([_gaussians([a])[0], _gaussians([a], fluxes=[0.8])[0]])
+                     for a in ref])
+    none = colour_section(flat, truth, catalog, None, ["F814W", "F606W"], [25.94, 26.50],
+                          0.05, n_boot=100)["per_band"]["F606W"]["hlr_ratio"]
+    assert none["wasserstein_generated"] == pytest.approx(
+        entry["hlr_ratio"]["wasserstein_sersic"], rel=0.02)
+    assert none["mean"]["difference"] < -0.05
