@@ -12,6 +12,7 @@ from . import hub
 from .catalog import RANGE_POLICIES, condition_arrays, in_range
 from .engine import (EVAL_ROWS, Network, band_limit, galaxy_draws, object_seeds,
                      render_arrays, rotate_stamps, rotated_size, rotation_mode, stamp_profile)
+from .bands import zero_point
 from .engine.colour import band_arrays, chromatic_info, chromatic_profile, component_seds
 from .engine.latent import LatentSpace
 from .errors import InputError, InputTypeError
@@ -419,8 +420,9 @@ class GenerativeGalaxyModel(LatentSpace):
             module gives ``galsim.ChromaticObject`` profiles instead
             (:func:`galsim_deep.engine.colour.chromatic_profile`), to draw
             through any bandpass with its ``area`` and ``exptime``, normalised
-            to the catalog's magnitude in the module's reference band; the
-            flux options do not apply to them.
+            to the catalog's magnitude in the module's reference band (its
+            ``flux.magnitude_condition``, ``mag_auto``), its colours the
+            model's; the flux options do not apply to them.
         """
         import galsim
 
@@ -457,12 +459,15 @@ class GenerativeGalaxyModel(LatentSpace):
                    options):
         """:meth:`sample` of a chromatic module, batch by batch."""
         z = self.chromatic["redshift_condition"]
-        return [self.colour_profile(parts, weights, float(redshift), angle, rotate, **options)
+        mag = self.metadata["flux"].get("magnitude_condition")
+        return [self.colour_profile(parts, weights, float(batch[z][k]), angles[k], rotate,
+                                    magnitude=None if mag is None else float(batch[mag][k]),
+                                    **options)
                 for batch, out, angles, _ in self._blocks(cat, rng, batch_size, column_map,
                                                           range_policy, progress,
                                                           components=True)
-                for parts, weights, redshift, angle in zip(out["components"],
-                                                           out["sed_weights"], batch[z], angles)]
+                for k, (parts, weights) in enumerate(zip(out["components"],
+                                                         out["sed_weights"]))]
 
     def generate_components(self, conditions, random_normal, first_row=0):
         """:meth:`generate` of a chromatic module's ``sample_components`` signature: a dict of
@@ -472,14 +477,20 @@ class GenerativeGalaxyModel(LatentSpace):
         return self.network.run_blocks("sample_components", arrays, first_row)
 
     def colour_profile(self, components, sed_weights, redshift, angle, rotate=True,
-                       **options):
+                       magnitude=None, **options):
         """One chromatic galaxy: its components, rotated alike by ``angle`` (radians, as
         ``rotate`` says), times their SEDs at ``redshift``
-        (:func:`galsim_deep.engine.colour.chromatic_profile`); ``options`` as
-        :meth:`profile`'s."""
+        (:func:`galsim_deep.engine.colour.chromatic_profile`), scaled so that its AB
+        magnitude in the reference band is ``magnitude`` (None: the network's flux);
+        ``options`` as :meth:`profile`'s."""
         k = len(components)
+        factor = None
+        if magnitude is not None:
+            total = float(np.sum(components, dtype=np.float64))
+            target = 10.0 ** (-0.4 * (magnitude - zero_point(self.chromatic["reference_band"])))
+            factor = np.full(k, target / total if total > 0 else 0.0)
         arrays, turns = render_arrays(np.asarray(components), np.repeat(angle, k),
-                                      rotation_mode(rotate), self.pixel_scale)
+                                      rotation_mode(rotate), self.pixel_scale, factor)
         info = self.chromatic
         seds = component_seds(sed_weights, redshift, info["sed_templates"],
                               info["reference_band"])

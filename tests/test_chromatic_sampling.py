@@ -44,18 +44,21 @@ def test_chromatic_profiles_keep_the_reference_band_and_draw_through_any_bandpas
     # cropped to the module's square, a rotated profile is not).
     profiles = model.sample(cat, rng=5, rotate=False)
     assert all(isinstance(p, galsim.ChromaticObject) for p in profiles)
-    # The sum of the components is the mono sample, so the reference-band magnitude is
-    # the one of the reference-band image in the module's convention.
+    # The sum of the components is the mono sample.
     mono = np.concatenate(list(model.sample_arrays(cat, rng=5, rotate=False)))
     arrays = np.concatenate(list(model.sample_arrays(
         cat, rng=5, rotate=False, bands=["F814W", "F606W", "LSST_r"])))
     assert arrays.shape == (4, 3, 32, 32)
     np.testing.assert_allclose(arrays[:, 0], mono, rtol=1e-4, atol=1e-6 * mono.max())
+    # Each profile has the catalog's F814W magnitude and the model's colours.
     for i, gal in enumerate(profiles):
+        reference = gal.calculateMagnitude(B.get_bandpass("F814W"))
+        assert reference == pytest.approx(cat["mag_auto"][i], abs=1e-4)
         for j, band in enumerate(["F814W", "F606W", "LSST_r"]):
-            expected = B.zero_point(band) - 2.5 * np.log10(arrays[i, j].sum())
-            assert gal.calculateMagnitude(B.get_bandpass(band)) == pytest.approx(expected,
-                                                                                abs=0.01)
+            colour = (B.zero_point(band) - B.zero_point("F814W")
+                      - 2.5 * np.log10(arrays[i, j].sum() / arrays[i, 0].sum()))
+            assert gal.calculateMagnitude(B.get_bandpass(band)) - reference == pytest.approx(
+                colour, abs=0.01)
     # Drawn through a survey's bandpass with its area and exposure, like any GalSim galaxy.
     image = model.sample(cat, rng=5)[0].drawImage(B.get_bandpass("LSST_g"), nx=40, ny=40,
                                                   scale=0.2, area=3.2e5, exptime=30.0)

@@ -126,9 +126,11 @@ def _colour_galaxy(config, base, model, group, i, conditions, gsparams):
             f"image a bandpass, e.g. image.bandpass: {{file_name: LSST_r.dat, wave_type: nm}}")
     GetRNG(config, base).reset(galsim.BaseDeviate(kwargs.pop("rng_state")))
     z = float(conditions[model.chromatic["redshift_condition"]][0])
+    mag = model.metadata["flux"].get("magnitude_condition")
     out = group["images"]
     return model.colour_profile(out["components"][i], out["sed_weights"][i], z,
                                 kwargs.pop("rotation"), kwargs.pop("rotate", True),
+                                magnitude=None if mag is None else float(conditions[mag][0]),
                                 gsparams=galsim.GSParams(**gsparams) if gsparams else None,
                                 **kwargs)
 
