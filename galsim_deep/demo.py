@@ -9,7 +9,11 @@ renders an LSST-like single-visit field with sky noise, and writes:
 - ``gallery.png``: for a few catalog rows, several generated galaxies beside
   a mock truth and a Sérsic profile of the same conditions, unconvolved, at
   the model's own pixel scale, in a linear and an asinh stretch
-  (:func:`draw_gallery`).
+  (:func:`draw_gallery`);
+- with a chromatic module (the hub's default colour model, when shipped),
+  ``field_gri.png`` and ``gallery_gri.png``: the same field through LSST g,
+  r, i as a colour composite, and colour galaxies beside mock truths
+  (:mod:`galsim_deep.demo_colour`).
 
 The conditions are drawn from the mock-COSMOS population and kept inside the
 model's training range (:meth:`GenerativeGalaxyModel.in_range
@@ -35,7 +39,8 @@ LSST_LIKE = {
 }
 
 
-def render_field(model, cat, field_size=512, seed=2026, settings=LSST_LIKE, progress=True):
+def render_field(model, cat, field_size=512, seed=2026, settings=LSST_LIKE, progress=True,
+                 positions=False):
     """Render a field of generated galaxies at random positions.
 
     Parameters
@@ -53,36 +58,51 @@ def render_field(model, cat, field_size=512, seed=2026, settings=LSST_LIKE, prog
         (AB mag), ``exptime`` (s), ``sky_mag`` (AB mag/arcsec^2).
     progress : bool
         Show progress bars.
+    positions : bool
+        Also return the galaxies' pixel positions ``[N, 2]`` (x, y).
 
     Returns
     -------
     galsim.ImageF
-        The noisy field in counts (sky subtracted).
+        The noisy field in counts (sky subtracted) (and the positions).
     """
     import galsim
     from tqdm import tqdm
 
-    zero_point = settings["zero_point_1s"] + 2.5 * np.log10(settings["exptime"])
     rng = galsim.BaseDeviate(seed)
-    profiles = model.sample(cat, rng=rng, zero_point=zero_point, progress=progress)
+    draw = {}
+    if model.chromatic:   # a colour galaxy: drawn through LSST i with LSST's area and exposure
+        from .bands import get_bandpass
+        from .demo_colour import LSST_AREA_CM2
+
+        bandpass = get_bandpass("LSST_i")
+        draw = {"bandpass": bandpass, "area": LSST_AREA_CM2, "exptime": settings["exptime"]}
+        zero_point = float(bandpass.zeropoint) + 2.5 * np.log10(LSST_AREA_CM2
+                                                                 * settings["exptime"])
+        profiles = model.sample(cat, rng=rng, progress=progress)
+    else:
+        zero_point = settings["zero_point_1s"] + 2.5 * np.log10(settings["exptime"])
+        profiles = model.sample(cat, rng=rng, zero_point=zero_point, progress=progress)
     psf = galsim.Kolmogorov(fwhm=settings["psf_fwhm"])
     scale = settings["pixel_scale"]
     field = galsim.ImageF(field_size, field_size, scale=scale)
     ud = galsim.UniformDeviate(seed + 1)
+    where = []
     for gal in tqdm(profiles, desc="drawing", unit="gal", disable=not progress):
         x = 1 + ud() * (field_size - 1)
         y = 1 + ud() * (field_size - 1)
+        where.append((x, y))
         final = galsim.Convolve(gal, psf)
         center = galsim.PositionI(int(np.floor(x + 0.5)), int(np.floor(y + 0.5)))
         stamp = final.drawImage(nx=48, ny=48, scale=scale, center=center,
-                                offset=galsim.PositionD(x - center.x, y - center.y))
+                                offset=galsim.PositionD(x - center.x, y - center.y), **draw)
         overlap = stamp.bounds & field.bounds
         if overlap.isDefined():
             field[overlap] += stamp[overlap]
     sky_per_pixel = 10 ** (-0.4 * (settings["sky_mag"] - zero_point)) * scale ** 2
     field.addNoise(galsim.PoissonNoise(galsim.BaseDeviate(seed + 2), sky_level=sky_per_pixel))
     field.header = galsim.FitsHeader(header={"ZP": zero_point, "SKYLEVEL": sky_per_pixel})
-    return field
+    return (field, np.array(where).reshape(-1, 2)) if positions else field
 
 
 def draw_gallery(model, cat, out, seed=2026, n=4, draws=4):
@@ -182,17 +202,27 @@ def _save_preview(field, out):
     reporting.save_figure(fig, out, dpi=100)
 
 
-def _conditions_in_range(model, n, seed):
+def _conditions_in_range(model, n, seed, colour=None):
     """The first ``n`` mock-COSMOS conditions of ``seed`` inside the model's training range,
-    drawn from the population the model was trained on (its ``provenance.population``)."""
+    drawn from the population the model was trained on (its ``provenance.population``),
+    with the ``mag_<band>`` columns the models (``model``, ``colour``) take: each galaxy's
+    own colour in the multi-band mock (:func:`galsim_deep.datasets.colour_stats.colour_sample`)."""
+    from .datasets.colour_stats import colour_sample
     from .datasets.mock_cosmos import sample_conditions
 
     population = model.metadata.get("provenance", {}).get("population")
+    wanted = [q for m in (model, colour) if m is not None for q in m.quantities
+              if q.startswith("mag_") and q != "mag_auto"]
     drawn = n
     while True:
         cat = sample_conditions(drawn, seed, stamp_size=model.stamp_size,
                                 pixel_scale=model.pixel_scale, population=population)
-        inside = cat[model.in_range(cat)]
+        for name in dict.fromkeys(wanted):
+            sample = colour_sample(population or "cosmos-example", drawn, seed,
+                                   model.stamp_size, model.pixel_scale, band=name[4:].upper())
+            cat[name] = cat["mag_auto"] + sample["colour"]
+        inside = cat[model.in_range(cat) & (colour.in_range(cat) if colour is not None
+                                            else True)]
         if len(inside) >= n:
             return inside[:n]
         if drawn >= 64 * n:
@@ -202,15 +232,56 @@ def _conditions_in_range(model, n, seed):
         drawn *= 4
 
 
+def _colour_model(model, name):
+    """The chromatic module of the colour part: ``model`` itself if chromatic, else ``name``
+    (None: no colour part; ``'auto'``: :data:`~galsim_deep.hub.DEFAULT_COLOUR_MODEL` when the
+    hub index has it)."""
+    from . import hub
+    from .model import GenerativeGalaxyModel
+
+    if model.chromatic:
+        return model
+    if name == "auto":
+        name = hub.DEFAULT_COLOUR_MODEL if hub.has_module(hub.DEFAULT_COLOUR_MODEL) else None
+    return None if name is None else GenerativeGalaxyModel(name)
+
+
+def _colour_part(model, cat, positions, field_size, seed, out_dir, progress):
+    """``field_gri.png`` and ``gallery_gri.png`` of a chromatic module."""
+    from . import demo_colour, reporting
+
+    fields = demo_colour.render_colour_field(model, cat, positions, field_size, LSST_LIKE,
+                                             seed, progress)
+    sigma = max(float(np.std(f.array)) for f in fields.values())
+    rgb = demo_colour.lupton_rgb([fields[b].array for b in demo_colour.GRI], 2 * sigma)
+    paths = {"field_gri": out_dir / "field_gri.png", "gallery_gri": out_dir / "gallery_gri.png"}
+    fig, axes = reporting.new_figure(1, 1, size=(7, 7))
+    axes[0, 0].imshow(rgb, origin="lower")
+    axes[0, 0].set_title(f"{model.metadata['name']}: LSST g, r, i visits (blue, green, red)")
+    axes[0, 0].set_xticks([])
+    axes[0, 0].set_yticks([])
+    reporting.save_figure(fig, paths["field_gri"], dpi=100)
+    demo_colour.draw_colour_gallery(model, cat, paths["gallery_gri"], seed=seed)
+    return paths
+
+
 def run_demo(out_dir, model_name=DEFAULT_MODEL, n_galaxies=250, field_size=512, seed=2026,
-             progress=True):
+             progress=True, colour_model_name="auto"):
     """Run the demo job and write its files into ``out_dir``.
+
+    Parameters
+    ----------
+    colour_model_name : str or None
+        The chromatic module of the colour part (``field_gri.png``,
+        ``gallery_gri.png``: :mod:`galsim_deep.demo_colour`); ``'auto'``
+        (default): ``model_name`` if it is chromatic, else the hub's default
+        colour model where the index has it; None: none.
 
     Returns
     -------
     dict
-        Paths of ``field.fits``, ``field.png``, ``gallery.png`` and the
-        ``summary.json`` describing the run.
+        Paths of ``field.fits``, ``field.png``, ``gallery.png``, the colour
+        part's files and the ``summary.json`` describing the run.
     """
     from . import reporting
     from .model import GenerativeGalaxyModel
@@ -220,8 +291,10 @@ def run_demo(out_dir, model_name=DEFAULT_MODEL, n_galaxies=250, field_size=512, 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model = GenerativeGalaxyModel(model_name)
-    cat = _conditions_in_range(model, n_galaxies, seed)
-    field = render_field(model, cat, field_size=field_size, seed=seed, progress=progress)
+    colour = _colour_model(model, colour_model_name)
+    cat = _conditions_in_range(model, n_galaxies, seed, colour)
+    field, positions = render_field(model, cat, field_size=field_size, seed=seed,
+                                    progress=progress, positions=True)
     paths = {"field": out_dir / "field.fits", "preview": out_dir / "field.png",
              "gallery": out_dir / "gallery.png", "summary": out_dir / "summary.json"}
     field.header["MODEL"] = model.metadata["name"]
@@ -231,7 +304,10 @@ def run_demo(out_dir, model_name=DEFAULT_MODEL, n_galaxies=250, field_size=512, 
         field.write(str(tmp))
     _save_preview(field, paths["preview"])
     draw_gallery(model, cat, paths["gallery"], seed=seed)
+    if colour is not None:
+        paths.update(_colour_part(colour, cat, positions, field_size, seed, out_dir, progress))
     summary = {"model": model_name, "module": model.metadata["name"],
+               "colour_module": None if colour is None else colour.metadata["name"],
                "n_galaxies": n_galaxies, "field_size_pixels": field_size, "seed": seed,
                "settings": LSST_LIKE, "files": {k: str(v) for k, v in paths.items()}}
     reporting.write_json(summary, paths["summary"])

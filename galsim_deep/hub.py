@@ -33,11 +33,15 @@ from .module_format import METADATA_FILE, ModuleFormatError, read_metadata
 from .errors import GalsimDeepError, InputTypeError
 
 __all__ = ["HubError", "cache_dir", "is_offline", "load_index", "find_entry", "resolve",
-           "verify_entry", "INDEX_FORMAT_VERSION", "DEFAULT_MODEL"]
+           "verify_entry", "INDEX_FORMAT_VERSION", "DEFAULT_MODEL", "DEFAULT_COLOUR_MODEL",
+           "has_module"]
 
 #: The shipped default model: what ``make demo``, ``galsim-deep field render`` and the
 #: latent tools use when no model is named.
 DEFAULT_MODEL = "hub:flow-vae-mock-cosmos-25.2"
+
+#: The shipped default colour (chromatic) model: the demo's LSST gri field.
+DEFAULT_COLOUR_MODEL = "hub:flow-vae-mock-cosmos-25.2-colour"
 
 #: Version of the ``index.json`` layout.
 INDEX_FORMAT_VERSION = 1
@@ -159,6 +163,16 @@ def find_entry(name, version=None):
                        f"{_index_locations()}; available: {sorted(known) or 'none'}. "
                        f"See `galsim-deep hub list`.")
     return max(candidates, key=lambda e: _version_key(e["version"]))
+
+
+def has_module(name):
+    """Whether a module index lists ``name`` (``hub:NAME`` or ``NAME``)."""
+    name = name.split(":", 1)[1] if name.startswith("hub:") else name
+    try:
+        find_entry(name)
+    except HubError:
+        return False
+    return True
 
 
 def _download(url, dest, expected_size=None):

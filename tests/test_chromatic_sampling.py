@@ -131,3 +131,28 @@ def test_validation_report_measures_the_colours(colour_module, tmp_path):
     assert entry["hlr_ratio"]["wasserstein_sersic"] > 0
     text = (out / "summary.md").read_text()
     assert "## Colours" in text and "W(Sérsic, truth)" in text
+
+
+def test_demo_writes_the_gri_field_and_colour_gallery(colour_module, tmp_path):
+    import json
+
+    from galsim_deep.demo import run_demo
+
+    paths = run_demo(tmp_path / "demo", model_name=str(colour_module), n_galaxies=20,
+                     field_size=96, progress=False)
+    for key in ("field", "preview", "gallery", "field_gri", "gallery_gri"):
+        assert paths[key].is_file(), key
+    assert paths["field_gri"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = json.loads(paths["summary"].read_text())
+    assert summary["colour_module"] == summary["module"]
+
+
+def test_mock_truth_profile_keeps_the_f814w_magnitude():
+    from galsim_deep.demo_colour import mock_truth_profile
+
+    row = {"mag_auto": 22.0, "flux_radius": 6.0, "zphot": 0.7}
+    truth = mock_truth_profile(row, seed=3)
+    assert truth.calculateMagnitude(B.get_bandpass("F814W")) == pytest.approx(22.0, abs=1e-3)
+    # Its colour is its components' templates': every template is redder than a flat
+    # spectrum (F606W - F814W > 0 in AB) at z = 0.7.
+    assert truth.calculateMagnitude(B.get_bandpass("F606W")) > 22.0
