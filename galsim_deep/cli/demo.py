@@ -13,12 +13,17 @@ def register(subparsers):
                    help="field side in pixels of 0.2\" (default 512, at least 64)")
     p.add_argument("--seed", type=int, default=2026,
                    help="seed of the conditions, positions, galaxies and noise (default 2026)")
+    p.add_argument("--colour-model", default="auto",
+                   help="chromatic model of the LSST gri field and colour gallery ('auto', the "
+                        "default: --model if chromatic, else the hub's default colour model "
+                        "when the index has it; 'none': no colour part)")
     p.set_defaults(func=_demo)
 
 
 def _demo(args):
+    colour = None if args.colour_model.lower() == "none" else args.colour_model
     paths = run_demo(args.out, model_name=args.model, n_galaxies=args.n,
-                     field_size=args.field_size, seed=args.seed)
+                     field_size=args.field_size, seed=args.seed, colour_model_name=colour)
     for name, path in paths.items():
         print(f"{name:8s} {path}")
     return 0
