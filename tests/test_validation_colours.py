@@ -60,3 +60,24 @@ def test_colour_section_of_a_perfect_model_and_of_a_gradient():
     assert none["wasserstein_generated"] == pytest.approx(
         entry["hlr_ratio"]["wasserstein_sersic"], rel=0.02)
     assert none["mean"]["difference"] < -0.05
+
+
+def test_isotropy_per_band_of_rotated_galaxies():
+    import galsim
+
+    rng = np.random.default_rng(1)
+    n = 60
+    stamps = []
+    for _ in range(n):
+        gal = galsim.Gaussian(sigma=0.2).shear(g1=0.3, g2=0.0)
+        rotated = gal.rotate(float(rng.uniform(0, 2 * np.pi)) * galsim.radians)
+        image = rotated.drawImage(nx=32, ny=32, scale=0.05, method="no_pixel").array
+        stamps.append([image, 0.5 * image])
+    stamps = np.array(stamps)
+    out = colour_section(stamps, stamps, np.zeros((n, 2)), None, ["F814W", "F606W"],
+                         [25.94, 26.5], 0.05, n_boot=100, rotated=stamps)["isotropy"]
+    for band in ("F814W", "F606W"):
+        for g in ("g1", "g2"):
+            entry = out[band][g]
+            # |g| = 0.3 at random angles: the mean is 0 within a few errors of 0.3 / sqrt(2 n).
+            assert abs(entry["mean_x"]) < 4 * entry["error_x"] and 0.01 < entry["error_x"] < 0.05

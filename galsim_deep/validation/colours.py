@@ -90,19 +90,22 @@ def half_light_radii(images, pixel_scale, subsample=4):
     return out.reshape(images.shape[:-2])
 
 
-def ellipticities(images):
-    """``|g|`` of each unconvolved image from its adaptive moments (HSM); NaN on failure."""
+def ellipticities(images, components=False):
+    """``|g|`` of each unconvolved image from its adaptive moments (HSM); NaN on failure
+    (``components``: ``(g1, g2)`` as a last axis of 2)."""
     import galsim
 
     images = np.asarray(images, np.float64)
-    out = np.full(images.shape[:-2], np.nan).ravel()
+    out = np.full((int(np.prod(images.shape[:-2])), 2), np.nan)
     for i, image in enumerate(images.reshape((-1,) + images.shape[-2:])):
         try:
             moments = galsim.hsm.FindAdaptiveMom(galsim.Image(image), strict=True)
         except galsim.GalSimHSMError:
             continue
-        out[i] = moments.observed_shape.g
-    return out.reshape(images.shape[:-2])
+        out[i] = moments.observed_shape.g1, moments.observed_shape.g2
+    if components:
+        return out.reshape(images.shape[:-2] + (2,))
+    return np.hypot(out[:, 0], out[:, 1]).reshape(images.shape[:-2])
 
 
 def median_abs(values, n_boot=500, seed=0):
@@ -118,7 +121,7 @@ def median_abs(values, n_boot=500, seed=0):
 
 
 def colour_section(generated, truth, catalog_colour, twin_colour, bands, zero_points,
-                   pixel_scale, n_boot=500, seed=0):
+                   pixel_scale, n_boot=500, seed=0, rotated=None):
     """The ``colours`` section of a validation report.
 
     Parameters
@@ -136,6 +139,9 @@ def colour_section(generated, truth, catalog_colour, twin_colour, bands, zero_po
     pixel_scale : float
     n_boot, seed : int
         The bootstrap of the errors.
+    rotated : ndarray [N, B, S, S], optional
+        The generated galaxies rotated by their random angles: each band's mean
+        ``g1``, ``g2`` (``isotropy[band]``), which must be 0 within its error.
 
     Returns
     -------
@@ -178,4 +184,10 @@ def colour_section(generated, truth, catalog_colour, twin_colour, bands, zero_po
                 "wasserstein_generated": distances(gen_ratio, true_ratio)["wasserstein"],
                 "wasserstein_sersic": distances(sersic_ratio, true_ratio)["wasserstein"]}}
         out["per_band"][band] = entry
+    if rotated is not None:
+        g = ellipticities(rotated, components=True)                          # [N, B, 2]
+        zero = np.zeros(len(g))
+        out["isotropy"] = {band: {name: mean_difference(g[:, b, k], zero, n_boot, seed)
+                                  for k, name in enumerate(("g1", "g2"))}
+                           for b, band in enumerate(bands)}
     return out

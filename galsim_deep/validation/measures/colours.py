@@ -11,7 +11,9 @@ true band images (:func:`galsim_deep.validation.colours.colour_section`):
   galaxy of the nearest conditions: the scatter at fixed conditions);
 * the colour gradient: ``r_half(band) / r_half(F814W)``, generated and
   single-SED Sérsic (1: no gradient) against the truth's;
-* each band's mean half-light radius and ``|g|`` against the truth's.
+* each band's mean half-light radius and ``|g|`` against the truth's;
+* each band's isotropy: the mean ``g1``, ``g2`` of the same galaxies rotated
+  by their random angles (the angle is the same in every band).
 """
 import numpy as np
 
@@ -58,12 +60,12 @@ class Colours(Measure):
         twin = None if samples.twin_index is None else catalog_colours(
             np.asarray(samples.twin_index))
         table = {q: np.asarray(samples.conditions[q]) for q in ctx.model.quantities}
-        generated = np.concatenate(list(ctx.model.sample_arrays(
-            table, rng=model_seed(ctx.seed), batch_size=ctx.batch_size, rotate=False,
-            bands=bands, progress=ctx.progress)))
+        generated, rotated = (np.concatenate(list(ctx.model.sample_arrays(
+            table, rng=model_seed(ctx.seed), batch_size=ctx.batch_size, rotate=rotate,
+            bands=bands, progress=ctx.progress))) for rotate in (False, True))
         return colour_section(generated, truth, catalog, twin, bands,
                               [zero_point(b) for b in bands], samples.pixel_scale,
-                              n_boot=ctx.n_boot, seed=ctx.seed)
+                              n_boot=ctx.n_boot, seed=ctx.seed, rotated=rotated)
 
     def headline(self, section, report):
         rows = []
@@ -79,7 +81,8 @@ class Colours(Measure):
         def pm(d, key="difference", scale=1.0, digits=3):
             if d.get(key) is None:
                 return "n/a"
-            error = d["relative_error" if key == "relative_difference" else "error"]
+            error = d[{"relative_difference": "relative_error",
+                       "mean_x": "error_x"}.get(key, "error")]
             return f"{scale * d[key]:+.{digits}f} ± {scale * error:.{digits}f}"
 
         lines = ["## Colours", "",
@@ -101,6 +104,11 @@ class Colours(Measure):
         for band, entry in section["shapes"].items():
             lines.append(f"| {band} | {pm(entry['hlr_arcsec'], 'relative_difference', 100, 1)}% "
                          f"| {pm(entry['g'], 'relative_difference', 100, 1)}% |")
+        if section.get("isotropy"):
+            lines += ["", "| band | mean g1 of the rotated galaxies | mean g2 |", "|---|---|---|"]
+            for band, entry in section["isotropy"].items():
+                lines.append(f"| {band} | {pm(entry['g1'], 'mean_x')} | "
+                             f"{pm(entry['g2'], 'mean_x')} |")
         lines += ["", "The truth's colour residual is the stamp's edge (light outside it) and "
                   "float rounding; the twin's is the scatter of colours at fixed conditions; "
                   "a single-SED Sérsic has the same profile in every band (r½ ratio 1).", ""]
