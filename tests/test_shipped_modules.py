@@ -53,9 +53,12 @@ def test_shipped_archive_matches_its_index_entry(entry):
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e["name"] for e in ENTRIES])
 def test_shipped_model_samples(entry):
     model = galsim_deep.GenerativeGalaxyModel(f"hub:{entry['name']}@{entry['version']}")
-    assert model.quantities == ["mag_auto", "flux_radius", "zphot"]
+    assert model.quantities[:3] == ["mag_auto", "flux_radius", "zphot"]
     cat = {"mag_auto": [22.0] * 32 + [23.4] * 32, "flux_radius": [6.0] * 32 + [10.0] * 32,
            "zphot": [0.5] * 32 + [1.0] * 32}
+    if model.chromatic:   # the colour condition of a chromatic module
+        assert model.quantities[3:] == ["mag_f606w"]
+        cat["mag_f606w"] = [22.7] * 32 + [24.2] * 32
     images = np.concatenate(list(model.sample_arrays(cat, rng=1, rotate=False)))
     assert images.shape == (64, model.stamp_size, model.stamp_size)
     assert np.all(images >= 0) and np.all(np.isfinite(images))

@@ -93,6 +93,14 @@ def test_chromatic_model_trains_through_every_band(colour_dataset, tmp_path):
     np.testing.assert_allclose(out["sed_weights"].numpy().sum(axis=-1), 1.0, rtol=1e-5)
     np.testing.assert_allclose(model.decode(z).numpy(), out["components"].numpy().sum(axis=1),
                                rtol=1e-4, atol=1e-7)
+    # The template weights learn like every other layer (Adafactor scales a weight's steps by
+    # its size: logits starting at zero stayed uniform in a first run of the default).
+    from galsim_deep.training.flow_vae.train import build_flow_vae
+
+    initial = build_flow_vae(recipe).decoder.sed_logits
+    for trained, start in zip(model.decoder.sed_logits.weights, initial.weights):
+        change = np.sqrt(np.mean((trained.numpy() - start.numpy()) ** 2))
+        assert change > 0.01 * np.sqrt(np.mean(start.numpy() ** 2)), trained.name
 
 
 def test_warm_start_from_a_mono_module_reproduces_it_in_the_reference_band(
@@ -114,6 +122,9 @@ def test_warm_start_from_a_mono_module_reproduces_it_in_the_reference_band(
     np.testing.assert_allclose(components[:, 0], expected, rtol=1e-4, atol=1e-6)
     floor = components[:, 1]
     assert floor.max() < 2 * np.median(floor) and floor.min() > 0.5 * np.median(floor)
+    # The template weights start non-uniform, so that they can learn (zeroed logits did not).
+    weights = model.decode_components(z)["sed_weights"].numpy()
+    assert np.std(weights) > 0.01
     # The encoder reads the F814W stamp and PSF as the mono one did.
     with StampDataset(colour_dataset) as data:
         a = data.read(np.arange(4), ["stamp_bands", "psf_bands", "stamp", "psf"])

@@ -86,9 +86,10 @@ class FlowVAE(tf.Module):
         embedding takes the mono embedding's weights on the reference band's
         stamp and PSF channels (band 0) and zeros on the others; component 0
         takes the mono output layer, the other components small new weights
-        and the mono bias; the SED weights start uniform.  So the model starts
-        as the mono one in the reference band (its other components add a
-        faint floor) and encodes from the reference band alone.
+        and the mono bias; the SED layer keeps its initial (random, non-zero)
+        weights.  So the model starts as the mono one in the reference band
+        (its other components add a faint floor) and encodes from the
+        reference band alone.
 
         Parameters
         ----------
@@ -113,9 +114,6 @@ class FlowVAE(tf.Module):
         draw[..., 0] = mono.decoder.out.kernel.numpy()[..., 0]
         out.kernel.assign(draw)
         out.bias.assign(tf.fill(out.bias.shape, float(mono.decoder.out.bias.numpy()[0])))
-        sed = self.decoder.sed_logits
-        sed.kernel.assign(tf.zeros_like(sed.kernel))
-        sed.bias.assign(tf.zeros_like(sed.bias))
 
     def network_input(self, stamp, psf):
         """Stack ``stamp / flux_scale`` and ``psf / max(psf)`` as ``[B, S, S, 2]`` (mono:

@@ -264,9 +264,12 @@ class Decoder(tf_keras.layers.Layer):
             self.components_out = output
         else:
             self.out = output
+        # Non-zero initial logits: Adafactor scales a weight's steps by its size, so weights
+        # that start at zero barely move (the template weights then stay uniform).
         self.sed_logits = (tf_keras.layers.Dense(
             self.n_components * self.n_templates, name="sed_logits",
-            kernel_initializer=tf_keras.initializers.GlorotUniform(seed=seed + 5555))
+            kernel_initializer=tf_keras.initializers.GlorotUniform(seed=seed + 5555),
+            bias_initializer=tf_keras.initializers.RandomNormal(stddev=0.5, seed=seed + 5556))
             if self.n_components else None)
 
     @property
