@@ -40,7 +40,7 @@ __all__ = ["HubError", "cache_dir", "is_offline", "load_index", "find_entry", "r
 #: latent tools use when no model is named.
 DEFAULT_MODEL = "hub:flow-vae-mock-cosmos-25.2"
 
-#: The shipped default colour (chromatic) model: the demo's LSST gri field.
+#: The shipped default chromatic module, which the demo draws its LSST gri field with.
 DEFAULT_COLOUR_MODEL = "hub:flow-vae-mock-cosmos-25.2-colour"
 
 #: Version of the ``index.json`` layout.

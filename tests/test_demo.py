@@ -36,6 +36,7 @@ class _RangeModel:
     """What ``_conditions_in_range`` reads of a model: geometry, metadata and a range test."""
 
     stamp_size, pixel_scale = 64, 0.06
+    quantities = ["mag_auto", "flux_radius", "zphot"]
 
     def __init__(self, population=None):
         self.metadata = {"name": "range-model",
