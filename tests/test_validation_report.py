@@ -69,7 +69,8 @@ def test_report_json_structure(report_json, mock_dataset_path):
     r = report_json
     assert r["n_galaxies"] == 24  # the whole mock dataset (split 'all')
     assert r["run"]["measures"] == list(pipeline.MEASURES)
-    assert set(r["run"]["skipped"]) == {"reconstruction", "clustering"}
+    # the toy module has no encoder and no clusters, and is mono (no colours)
+    assert set(r["run"]["skipped"]) == {"reconstruction", "clustering", "colours"}
     assert r["run"]["rotated"] and r["run"]["twin_rendering"]["method"] == "analytic"
     # the packages the numbers depend on (the classifier tests move with TensorFlow's)
     assert r["run"]["versions"]["tensorflow"] and r["run"]["versions"]["statmorph"]
