@@ -149,6 +149,15 @@ def sed_template(name, redshift):
     return _template(name).atRedshift(redshift)
 
 
+def _covers(bandpass, redshift):
+    """``(covered, blue, red)``: whether the templates at ``redshift`` span the whole of
+    ``bandpass``, and their wavelength range there (nm)."""
+    blue, red = (float(x) * (1.0 + float(redshift))
+                 for x in (_template(SED_TEMPLATES[0]).blue_limit,
+                           _template(SED_TEMPLATES[0]).red_limit))
+    return bandpass.blue_limit >= blue and bandpass.red_limit <= red, blue, red
+
+
 def check_coverage(band, redshift):
     """Raise unless the SED templates at ``redshift`` cover the whole of ``band``.
 
@@ -156,10 +165,8 @@ def check_coverage(band, redshift):
     high enough redshift (``Roman_K213`` ends at 2415 nm: z >= 0.095).
     """
     bandpass = get_bandpass(band)
-    blue, red = (float(x) * (1.0 + float(redshift))
-                 for x in (_template(SED_TEMPLATES[0]).blue_limit,
-                           _template(SED_TEMPLATES[0]).red_limit))
-    if bandpass.blue_limit < blue or bandpass.red_limit > red:
+    covered, blue, red = _covers(bandpass, redshift)
+    if not covered:
         name = band if isinstance(band, str) else "the bandpass"
         raise InputError(
             f"{name} ({bandpass.blue_limit:.0f}-{bandpass.red_limit:.0f} nm) is outside the "
@@ -197,15 +204,16 @@ def flux_ratios(template, redshift, bands, reference=REFERENCE_BAND):
 def _ratio_table(bands, reference):
     out = np.full((len(SED_TEMPLATES), len(bands), len(REDSHIFT_GRID)), np.nan)
     ref = get_bandpass(reference)
-    for t, name in enumerate(SED_TEMPLATES):
-        for i, z in enumerate(REDSHIFT_GRID):
+    for i, z in enumerate(REDSHIFT_GRID):
+        if not _covers(ref, z)[0]:
+            continue
+        covered = [_covers(get_bandpass(band), z)[0] for band in bands]
+        for t, name in enumerate(SED_TEMPLATES):
             sed = _template(name).atRedshift(float(z))
             base = sed.calculateFlux(ref)
             for j, band in enumerate(bands):
-                bandpass = get_bandpass(band)
-                if (bandpass.blue_limit >= sed.blue_limit and bandpass.red_limit <= sed.red_limit
-                        and ref.red_limit <= sed.red_limit):
-                    out[t, j, i] = sed.calculateFlux(bandpass) / base
+                if covered[j]:
+                    out[t, j, i] = sed.calculateFlux(get_bandpass(band)) / base
     out.setflags(write=False)
     return out
 

@@ -20,6 +20,13 @@ import numpy as np
 from . import Measure
 
 
+def _median_cell(entry, missing="n/a"):
+    """``median ± error`` of a :func:`~galsim_deep.validation.colours.median_abs` entry."""
+    if entry is None or entry["median"] is None:
+        return missing
+    return f"{entry['median']:.3f} ± {entry['error']:.3f}"
+
+
 class Colours(Measure):
     name = "colours"
     order = 48
@@ -71,10 +78,9 @@ class Colours(Measure):
         rows = []
         for band, entry in section["per_band"].items():
             colour = entry["colour"]
-            cell = (lambda c: "" if c is None or c["median"] is None
-                    else f"{c['median']:.3f} ± {c['error']:.3f}")
-            rows.append((f"median |{band} - F814W - catalog| (mag)", cell(colour["generated"]),
-                         "", cell(colour["twin"]), cell(colour["truth"])))
+            rows.append((f"median |{band} - F814W - catalog| (mag)",
+                         _median_cell(colour["generated"], ""), "",
+                         _median_cell(colour["twin"], ""), _median_cell(colour["truth"], "")))
         return rows
 
     def markdown(self, section, report):
@@ -93,10 +99,9 @@ class Colours(Measure):
                  "|---|---|---|---|---|---|---|"]
         for band, entry in section["per_band"].items():
             c, h = entry["colour"], entry["hlr_ratio"]
-            cell = (lambda x: "n/a" if x is None or x["median"] is None
-                    else f"{x['median']:.3f} ± {x['error']:.3f}")
-            lines.append(f"| {band} | {cell(c['generated'])} | {cell(c['truth'])} | "
-                         f"{cell(c['twin'])} | {pm(h['mean'])} (truth "
+            lines.append(f"| {band} | {_median_cell(c['generated'])} | "
+                         f"{_median_cell(c['truth'])} | {_median_cell(c['twin'])} | "
+                         f"{pm(h['mean'])} (truth "
                          f"{h['mean']['mean_y']:.3f}) | {h['wasserstein_generated']:.4f} | "
                          f"{h['wasserstein_sersic']:.4f} |")
         lines += ["", "| band | r½ generated - truth (relative) | \\|g\\| generated - truth "
