@@ -32,7 +32,9 @@ print(model.metadata["name"], model.chromatic)
 # %%
 # Four galaxies of one magnitude and size at increasing redshift
 # --------------------------------------------------------------
-# The fourth condition is the F606W magnitude: the catalog's colour.
+# The fourth condition is the F606W magnitude: the catalog's colour, which each
+# galaxy then has (``colours='catalog'``, the default: its SED weights tilted to it;
+# ``GenerativeGalaxyModel(name, colours='model')`` keeps the network's own).
 z = np.array([0.3, 0.6, 0.9, 1.2])
 cat = {"mag_auto": np.full(4, 21.0), "flux_radius": np.full(4, 8.0), "zphot": z,
        "mag_f606w": 21.0 + np.array([0.5, 0.8, 1.1, 0.9])}
@@ -40,7 +42,8 @@ galaxies = model.sample(cat, rng=galsim.BaseDeviate(7), range_policy="clip")
 for gal, redshift in zip(galaxies, z):
     mags = {b: gal.calculateMagnitude(get_bandpass(b))
             for b in ("F814W", "LSST_g", "LSST_r", "LSST_i", "Roman_H158")}
-    print(f"z={redshift:.1f}  " + "  ".join(f"{b} {m:.2f}" for b, m in mags.items()))
+    print(f"z={redshift:.1f}  " + "  ".join(f"{b} {m:.2f}" for b, m in mags.items())
+          + f"  F606W-F814W {gal.calculateMagnitude(get_bandpass('F606W')) - mags['F814W']:.3f}")
 
 # %%
 # Drawn through LSST g, r, i and Roman H158

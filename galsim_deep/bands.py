@@ -31,7 +31,7 @@ import numpy as np
 from .errors import InputError, InputTypeError
 
 __all__ = ["BANDS", "REFERENCE_BAND", "SED_TEMPLATES", "get_bandpass", "band_name",
-           "zero_point", "sed_template", "flux_ratios", "check_coverage",
+           "zero_point", "band_magnitude_name", "sed_template", "flux_ratios", "check_coverage",
            "effective_wavelength", "REDSHIFT_GRID", "flux_ratio_table", "interpolate_ratios"]
 
 #: Redshifts (0 to 6 in steps of 0.01) at which :func:`flux_ratio_table` tabulates the
@@ -123,6 +123,12 @@ def zero_point(band):
                          "bandpass.withZeropoint('AB')")
     return ZERO_POINT + float(bandpass.zeropoint) - float(
         get_bandpass(REFERENCE_BAND).zeropoint)
+
+
+def band_magnitude_name(band):
+    """The catalog column of a band's AB magnitude (``'F606W'`` -> ``'mag_f606w'``); the
+    reference band's is ``mag_auto``."""
+    return "mag_auto" if band_name(band) == REFERENCE_BAND else f"mag_{band_name(band).lower()}"
 
 
 @functools.lru_cache(maxsize=None)

@@ -13,7 +13,8 @@ from .catalog import RANGE_POLICIES, condition_arrays, in_range
 from .engine import (EVAL_ROWS, Network, band_limit, galaxy_draws, object_seeds,
                      render_arrays, rotate_stamps, rotated_size, rotation_mode, stamp_profile)
 from .bands import zero_point
-from .engine.colour import band_arrays, chromatic_info, chromatic_profile, component_seds
+from .engine.colour import (band_arrays, catalog_sed_weights, chromatic_info, chromatic_profile,
+                           colour_mode, component_seds)
 from .engine.latent import LatentSpace
 from .errors import InputError, InputTypeError
 from .module_format import IMAGE_OUTPUT, RANDOM_INPUT, read_metadata
@@ -37,6 +38,13 @@ class GenerativeGalaxyModel(LatentSpace):
         Galaxies per network evaluation in :meth:`sample` (default 64).
     range_policy : {'warn', 'clip', 'error'}
         Default treatment of condition values outside the training range.
+    colours : {'catalog', 'model'}, optional
+        Chromatic modules only.  ``'catalog'`` (the default of a module
+        conditioned on a band magnitude such as ``mag_f606w``): each galaxy's
+        SED weights are tilted so that its colours in the module's training
+        bands are its catalog row's, as its reference-band flux is its
+        catalog magnitude (:func:`galsim_deep.engine.colour.match_colours`);
+        ``'model'``: the network's own colours.
 
     Attributes
     ----------
@@ -64,11 +72,11 @@ class GenerativeGalaxyModel(LatentSpace):
 
     # GalSim config input parameters (see galsim_deep.config).
     _req_params = {"file_name": str}
-    _opt_params = {"batch_size": int, "range_policy": str}
+    _opt_params = {"batch_size": int, "range_policy": str, "colours": str}
     _single_params = []
     _takes_rng = False
 
-    def __init__(self, file_name, batch_size=64, range_policy="warn"):
+    def __init__(self, file_name, batch_size=64, range_policy="warn", colours=None):
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise InputError(f"batch_size must be a positive int, got {batch_size!r}")
         if range_policy not in RANGE_POLICIES:
@@ -85,6 +93,7 @@ class GenerativeGalaxyModel(LatentSpace):
         self.latent_size = int(self.metadata["latent_size"])
         self.network = Network(self.module_dir, self.metadata)
         self.chromatic = chromatic_info(self.metadata)
+        self.colours = colour_mode(self.metadata, colours)
 
     # galsim_hub compatibility: the names its config code used.
     @property
@@ -474,7 +483,11 @@ class GenerativeGalaxyModel(LatentSpace):
         ``components`` ``[N, K, S, S]`` and ``sed_weights`` ``[N, K, T]``."""
         arrays = {q: np.asarray(conditions[q], dtype=np.float32) for q in self.quantities}
         arrays[RANDOM_INPUT] = np.asarray(random_normal, dtype=np.float32)
-        return self.network.run_blocks("sample_components", arrays, first_row)
+        out = self.network.run_blocks("sample_components", arrays, first_row)
+        if self.colours == "catalog":
+            out["sed_weights"] = catalog_sed_weights(out["components"], out["sed_weights"],
+                                                     conditions, self.metadata)
+        return out
 
     def colour_profile(self, components, sed_weights, redshift, angle, rotate=True,
                        magnitude=None, **options):

@@ -50,7 +50,7 @@ def test_chromatic_profiles_keep_the_reference_band_and_draw_through_any_bandpas
         cat, rng=5, rotate=False, bands=["F814W", "F606W", "LSST_r"])))
     assert arrays.shape == (4, 3, 32, 32)
     np.testing.assert_allclose(arrays[:, 0], mono, rtol=1e-4, atol=1e-6 * mono.max())
-    # Each profile has the catalog's F814W magnitude and the model's colours.
+    # Each profile has the catalog's F814W magnitude and its arrays' colours.
     for i, gal in enumerate(profiles):
         reference = gal.calculateMagnitude(B.get_bandpass("F814W"))
         assert reference == pytest.approx(cat["mag_auto"][i], abs=1e-4)
@@ -63,6 +63,33 @@ def test_chromatic_profiles_keep_the_reference_band_and_draw_through_any_bandpas
     image = model.sample(cat, rng=5)[0].drawImage(B.get_bandpass("LSST_g"), nx=40, ny=40,
                                                   scale=0.2, area=3.2e5, exptime=30.0)
     assert np.isfinite(image.array).all() and image.array.sum() > 0
+
+
+def test_catalog_colours_by_default_and_the_network_s_on_request(colour_module):
+    cat = _catalog()
+    matched = GenerativeGalaxyModel(str(colour_module))
+    own = GenerativeGalaxyModel(str(colour_module), colours="model")
+    assert (matched.colours, own.colours) == ("catalog", "model")
+    bands = ["F814W", "F606W", "LSST_g"]
+
+    def colours(model):
+        arrays = np.concatenate(list(model.sample_arrays(cat, rng=3, rotate=False,
+                                                         bands=bands)))
+        flux = arrays.sum(axis=(2, 3))
+        return np.array([B.zero_point(b) - B.zero_point("F814W") for b in bands]) - 2.5 * \
+            np.log10(flux / flux[:, :1]), arrays
+
+    (got, arrays), (theirs, own_arrays) = colours(matched), colours(own)
+    np.testing.assert_allclose(got[:, 1], cat["mag_f606w"] - cat["mag_auto"], atol=2e-3)
+    # The reference-band images are the network's either way (to float rounding of the
+    # weights' sum); only the SEDs move.
+    np.testing.assert_allclose(arrays[:, 0], own_arrays[:, 0], rtol=1e-6)
+    assert np.abs(theirs[:, 1] - got[:, 1]).max() > 0.01
+    # The GalSim profile carries the same colour.
+    gal = matched.sample(cat, rng=3, rotate=False)[2]
+    colour = gal.calculateMagnitude(B.get_bandpass("F606W")) - gal.calculateMagnitude(
+        B.get_bandpass("F814W"))
+    assert colour == pytest.approx(cat["mag_f606w"][2] - cat["mag_auto"][2], abs=0.01)
 
 
 def test_same_seed_same_colour_galaxies_whatever_the_batch(colour_module):
@@ -82,6 +109,16 @@ def test_colour_errors_name_the_fix(colour_module, tiny_module_path):
     with pytest.raises(InputError, match="outside the SED templates"):
         next(model.sample_arrays(dict(_catalog(), zphot=np.full(4, 0.01)), rng=1,
                                  bands=["Roman_K213"]))
+    with pytest.raises(InputError, match="colours must be one of"):
+        GenerativeGalaxyModel(str(colour_module), colours="sed")
+    with pytest.raises(InputError, match="needs a chromatic module"):
+        GenerativeGalaxyModel(str(tiny_module_path), colours="catalog")
+    # A chromatic encoder takes one stamp per training band.
+    with pytest.raises(InputError, match=r"\[N, 2, 32, 32\] \(the bands F814W, F606W\)"):
+        model.encode(np.zeros((3, 32, 32)), np.zeros((3, 32, 32)))
+    mean, stddev = model.encode(np.random.default_rng(0).normal(0, 1e-3, (3, 2, 32, 32)),
+                                np.full((2, 32, 32), 1 / 32 ** 2))
+    assert mean.shape == stddev.shape == (3, model.latent_size) and np.isfinite(mean).all()
     mono = GenerativeGalaxyModel(str(tiny_module_path))
     with pytest.raises(InputError, match="bands= needs a chromatic module"):
         next(mono.sample_arrays({q: np.ones(2) for q in mono.quantities}, rng=1,
@@ -93,11 +130,14 @@ def test_yaml_draws_the_api_colour_galaxy_through_the_image_bandpass(colour_modu
 
     gal = {"type": "GenerativeModelGalaxy", "mag_auto": 21.0, "flux_radius": 6.0,
            "zphot": 0.6, "mag_f606w": 21.8}
-    def config(**bandpass):
+    def config(colours=None, **bandpass):
         image = {"type": "Single", "size": 32, "pixel_scale": 0.03, "random_seed": 7,
                  **bandpass}
+        model = {"file_name": str(colour_module)}
+        if colours:
+            model["colours"] = colours
         return {"gal": dict(gal), "image": image, "stamp": {"draw_method": "no_pixel"},
-                "input": {"generative_model": {"file_name": str(colour_module)}}}
+                "input": {"generative_model": model}}
 
     batching._GROUPS.clear()
     image = galsim.config.BuildImage(config(bandpass={"file_name": "LSST_r.dat",
@@ -107,6 +147,16 @@ def test_yaml_draws_the_api_colour_galaxy_through_the_image_bandpass(colour_modu
     bandpass = galsim.Bandpass("LSST_r.dat", wave_type="nm")
     expected = galaxy.drawImage(bandpass, nx=32, ny=32, scale=0.03, method="no_pixel").array
     np.testing.assert_allclose(image.array, expected, rtol=0, atol=1e-5 * expected.max())
+    # The input's `colours: model` is the API's colours='model': the network's own colours.
+    batching._GROUPS.clear()
+    own_image = galsim.config.BuildImage(config("model", bandpass={"file_name": "LSST_r.dat",
+                                                                  "wave_type": "nm"}))
+    (own,) = GenerativeGalaxyModel(str(colour_module), colours="model").sample(
+        {k: [v] for k, v in gal.items() if k != "type"}, rng=7)
+    own_expected = own.drawImage(bandpass, nx=32, ny=32, scale=0.03, method="no_pixel").array
+    np.testing.assert_allclose(own_image.array, own_expected, rtol=0,
+                               atol=1e-5 * own_expected.max())
+    assert np.abs(own_expected - expected).max() > 1e-3 * expected.max()
     # Without a bandpass, the config says how to give one.
     batching._GROUPS.clear()
     with pytest.raises(galsim.GalSimConfigError, match="image.bandpass"):
@@ -129,8 +179,19 @@ def test_validation_report_measures_the_colours(colour_module, tmp_path):
     assert entry["colour"]["truth"]["median"] < 0.1
     assert entry["colour"]["generated"]["median"] is not None
     assert entry["hlr_ratio"]["wasserstein_sersic"] > 0
+    # The default matches the catalog's colours; the network's own are reported beside.
+    assert section["mode"] == "catalog"
+    assert entry["colour"]["generated"]["median"] < 2e-3 < entry["colour"]["network"]["median"]
+    # The module's reconstructions of the observed test galaxies, with the network's SEDs.
+    assert entry["colour"]["autoencoder"]["median"] > 0
+    assert "the autoencoder's" in (out / "summary.md").read_text()
+    held = section["held_out"]["per_band"]
+    assert set(held) == {"F435W", "LSST_u", "LSST_g", "LSST_z", "LSST_y", "Roman_H158"}
+    assert set(held["LSST_g"]["generated"]) == {"catalog", "model"}
+    assert held["LSST_g"]["generated"]["model"]["median_abs"]["median"] > 0
     text = (out / "summary.md").read_text()
     assert "## Colours" in text and "W(Sérsic, truth)" in text
+    assert "bands the model was not trained on" in text
 
 
 def test_demo_writes_the_gri_field_and_colour_gallery(colour_module, tmp_path):

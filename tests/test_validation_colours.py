@@ -2,7 +2,10 @@
 import numpy as np
 import pytest
 
-from galsim_deep.validation.colours import colour_section, colours, half_light_radii
+from galsim_deep import bands as B
+from galsim_deep.validation.colours import (centre_outskirts_colours, colour_section, colours,
+                                            half_light_radii,
+                                            held_out_section, template_fluxes)
 
 
 def _gaussians(sigmas, size=48, scale=0.05, fluxes=None):
@@ -45,6 +48,9 @@ def test_colour_section_of_a_perfect_model_and_of_a_gradient():
     assert entry["colour"]["generated"]["median"] == pytest.approx(
         entry["colour"]["truth"]["median"])
     assert entry["colour"]["twin"]["median"] == 0.0
+    # Galaxies more than 0.01 mag off the catalog: here, where the 0.01 mag noise put them.
+    off = np.abs(colours(truth, 0, [25.94, 26.50])[:, 1] - catalog[:, 1]) > 0.01
+    assert entry["colour"]["off_by_0.01"] == off.sum() and 0 < off.sum() < n
     assert entry["hlr_ratio"]["wasserstein_generated"] == 0.0
     assert entry["hlr_ratio"]["mean"]["difference"] == pytest.approx(0.0)
     # A single-SED Sérsic has ratio 1: its distance is the mean gradient.
@@ -60,6 +66,25 @@ def test_colour_section_of_a_perfect_model_and_of_a_gradient():
     assert none["wasserstein_generated"] == pytest.approx(
         entry["hlr_ratio"]["wasserstein_sersic"], rel=0.02)
     assert none["mean"]["difference"] < -0.05
+    # Larger in the blue band: a bluer outskirts, a redder centre (F606W - F814W larger
+    # inside); the flat model and a Sérsic have none.
+    centre = entry["centre_outskirts"]
+    assert centre["mean"]["mean_y"] > 0.1 and centre["wasserstein_generated"] == 0.0
+    flat_centre = colour_section(flat, truth, catalog, None, ["F814W", "F606W"],
+                                 [25.94, 26.50], 0.05, n_boot=100)["per_band"]["F606W"]
+    np.testing.assert_allclose(flat_centre["centre_outskirts"]["mean"]["mean_x"], 0.0,
+                               atol=1e-9)
+    assert flat_centre["centre_outskirts"]["wasserstein_generated"] == pytest.approx(
+        centre["wasserstein_sersic"])
+
+
+def test_centre_outskirts_colour_of_a_red_core():
+    core = _gaussians([0.1], fluxes=[1.0])[0]
+    disk = _gaussians([0.4], fluxes=[1.0])[0]
+    # F814W: core + disk; F606W: a fainter core (red) on the same disk.
+    images = np.array([[core + disk, 0.5 * core + disk]])
+    got = centre_outskirts_colours(images, np.array([3.0]), [25.0, 25.0])
+    assert got[0, 0] == 0.0 and got[0, 1] > 0.3
 
 
 def test_isotropy_per_band_of_rotated_galaxies():
@@ -81,3 +106,34 @@ def test_isotropy_per_band_of_rotated_galaxies():
             entry = out[band][g]
             # |g| = 0.3 at random angles: the mean is 0 within a few errors of 0.3 / sqrt(2 n).
             assert abs(entry["mean_x"]) < 4 * entry["error_x"] and 0.01 < entry["error_x"] < 0.05
+
+
+def test_template_fluxes_are_the_components_templates_at_their_redshift():
+    flux = np.array([[2.0, 1.0, 0.0], [0.5, 0.0, 3.0]])
+    sed = np.array([[0, 3, -1], [1, -1, 2]])
+    z = np.array([0.4, 1.3])
+    got = template_fluxes(flux, sed, z, ["F814W", "LSST_g"])
+    np.testing.assert_allclose(got[:, 0], [3.0, 3.5], rtol=1e-6)        # F814W: the fluxes
+    expected = [2.0 * B.flux_ratios("CWW_E_ext", 0.4, ["LSST_g"])[0]
+                + 1.0 * B.flux_ratios("CWW_Im_ext", 0.4, ["LSST_g"])[0],
+                0.5 * B.flux_ratios("CWW_Sbc_ext", 1.3, ["LSST_g"])[0]
+                + 3.0 * B.flux_ratios("CWW_Scd_ext", 1.3, ["LSST_g"])[0]]
+    # The table is interpolated in redshift (steps of 0.01): exact on its grid.
+    np.testing.assert_allclose(got[:, 1], expected, rtol=1e-4)
+
+
+def test_held_out_section_of_a_perfect_and_a_biased_model():
+    rng = np.random.default_rng(1)
+    truth = rng.uniform(1.0, 3.0, (200, 3))
+    zps = [25.94, 26.0, 27.0]
+    redder = truth * np.array([1.0, 10 ** -0.04, 1.0])       # 0.1 mag redder in band 1
+    out = held_out_section({"catalog": truth, "model": redder}, truth, truth[::-1],
+                           ["LSST_g", "LSST_z"], zps, n_boot=50)
+    g = out["per_band"]["LSST_g"]
+    assert g["generated"]["catalog"]["median_abs"]["median"] == pytest.approx(0.0, abs=1e-12)
+    assert g["generated"]["model"]["bias"]["difference"] == pytest.approx(0.1, abs=1e-9)
+    assert out["per_band"]["LSST_z"]["generated"]["model"]["median_abs"]["median"] == \
+        pytest.approx(0.0, abs=1e-12)
+    assert g["twin"]["median_abs"]["median"] > 0.05
+    assert held_out_section({"model": truth}, truth, None, ["LSST_g", "LSST_z"],
+                            zps)["per_band"]["LSST_g"]["twin"] is None

@@ -26,12 +26,12 @@ __all__ = ["GenerativeModelLoader"]
 _MODELS = {}
 
 
-def _load_model(file_name, batch_size=64, range_policy="warn"):
+def _load_model(file_name, batch_size=64, range_policy="warn", colours=None):
     """The model of these input kwargs in this process, loaded at the first call."""
-    key = (file_name, batch_size, range_policy)
+    key = (file_name, batch_size, range_policy, colours)
     if key not in _MODELS:
         _MODELS[key] = GenerativeGalaxyModel(file_name, batch_size=batch_size,
-                                             range_policy=range_policy)
+                                             range_policy=range_policy, colours=colours)
     return _MODELS[key]
 
 
@@ -59,7 +59,8 @@ class GenerativeModelLoader(InputLoader):
         super().__init__(_load_model, use_proxy=False)
 
     def getKwargs(self, config, base, logger):
-        """The model's kwargs: ``file_name`` (required), ``batch_size``, ``range_policy``.
+        """The model's kwargs: ``file_name`` (required), ``batch_size``, ``range_policy``,
+        ``colours`` (a chromatic module's, ``GenerativeGalaxyModel``'s).
 
         Returns
         -------

@@ -40,7 +40,7 @@ from .morphology import COMPONENTS
 
 __all__ = ["MOCK_BANDS", "COLOUR_STREAM", "BENITEZ_2000", "TYPE_WEIGHTS", "mock_bands",
            "benitez_fractions", "type_probabilities", "assign_seds", "component_fluxes", "band_fluxes",
-           "band_magnitude_name", "band_attrs", "band_fields", "BandObserver"]
+           "band_attrs", "band_fields", "BandObserver"]
 
 #: The bands a mock-COSMOS dataset can have: HST ACS, whose PSF the F814W images stand for.
 MOCK_BANDS = ("F435W", "F606W", "F775W", "F814W", "F850LP")
@@ -71,11 +71,6 @@ def mock_bands(bands):
     if len(out) < 2:
         raise InputError("bands needs a band besides F814W (e.g. --bands F814W,F606W)")
     return out
-
-
-def band_magnitude_name(band):
-    """The condition column of a band's magnitude (``'F606W'`` -> ``'mag_f606w'``)."""
-    return f"mag_{band.lower()}"
 
 
 #: Benitez (2000, ApJ 536, 571, Table 1): spectral type -> (fraction at F814W = 20, decline

@@ -39,10 +39,10 @@ import numpy as np
 
 from .binning import bin_pixels, draw_binned
 from .format import BAND_FIELDS, CONDITIONS, COSMOS_PIXEL_SCALE, flux_from_mag
-from .mock_colours import (COLOUR_STREAM, BandObserver, band_attrs, band_fields,
-                           band_magnitude_name, mock_bands)
+from .mock_colours import COLOUR_STREAM, BandObserver, band_attrs, band_fields, mock_bands
 from .morphology import CLASS_NAMES, build_galaxy
 from .population import get_population, resolve_population
+from ..bands import band_magnitude_name
 from ..errors import InputError, InputTypeError
 
 __all__ = ["sample_conditions", "make_galaxy", "make_mock_galaxy", "galaxy_rng",

@@ -17,21 +17,66 @@ galaxy's redshift, each scaled to unit flux in the reference band, so:
 * :func:`band_arrays` - the galaxy's pixels in named bands (``LSST_r``,
   ``F606W``, ...), in each band's counts/s of the module's convention
   (:func:`galsim_deep.bands.zero_point` turns a sum into an AB magnitude),
-  from the templates' flux ratios tabulated in redshift.
+  from the templates' flux ratios tabulated in redshift;
+* :func:`match_colours` - the SED weights tilted, galaxy by galaxy, so that
+  its colours in the module's training bands are the catalog's (what
+  ``GenerativeGalaxyModel(..., colours="catalog")`` does, as the reference
+  band's flux is scaled to the catalog magnitude).
 """
 import numpy as np
 
-from ..bands import (REFERENCE_BAND, flux_ratio_table, get_bandpass, interpolate_ratios,
-                     sed_template, zero_point)
+from ..bands import (REFERENCE_BAND, band_magnitude_name, flux_ratio_table, get_bandpass,
+                     interpolate_ratios, sed_template, zero_point)
 from ..errors import InputError
 
-__all__ = ["chromatic_info", "band_arrays", "component_seds", "chromatic_profile",
-           "photons_per_count", "ColourGalaxy"]
+__all__ = ["chromatic_info", "COLOUR_MODES", "colour_mode", "colour_conditions", "band_arrays", "match_colours",
+           "catalog_sed_weights", "component_seds", "chromatic_profile", "photons_per_count",
+           "ColourGalaxy"]
 
 
 def chromatic_info(metadata):
     """A module's ``chromatic`` metadata entry, or None for a mono module."""
     return metadata.get("chromatic")
+
+
+def colour_conditions(metadata):
+    """``{band: condition}`` of a chromatic module's training bands after the reference whose
+    AB magnitude (``mag_<band>``, :func:`galsim_deep.bands.band_magnitude_name`) is one of
+    its conditions: the catalog colours :func:`catalog_sed_weights` can match."""
+    info = chromatic_info(metadata) or {}
+    names = {c["name"] for c in metadata["conditions"]}
+    return {band: band_magnitude_name(band) for band in info.get("bands", [])[1:]
+            if band_magnitude_name(band) in names}
+
+
+#: What ``GenerativeGalaxyModel(..., colours=)`` takes.
+COLOUR_MODES = ("catalog", "model")
+
+
+def colour_mode(metadata, colours=None):
+    """A model's colour mode: ``'catalog'`` (each galaxy's colours in the module's training
+    bands are its catalog row's, :func:`catalog_sed_weights`), ``'model'`` (the network's own
+    SED weights) or None for a mono module.  The default, None, is ``'catalog'`` where the
+    module is conditioned on a colour (:func:`colour_conditions`), else ``'model'``.
+
+    Raises
+    ------
+    InputError
+        For another value, ``'catalog'`` of a module without a colour condition, or any value
+        but None of a mono module.
+    """
+    if not chromatic_info(metadata):
+        if colours is not None:
+            raise _mono_error(metadata, f"colours={colours!r}")
+        return None
+    if colours is None:
+        return "catalog" if colour_conditions(metadata) else "model"
+    if colours not in COLOUR_MODES:
+        raise InputError(f"colours must be one of {COLOUR_MODES}, got {colours!r}")
+    if colours == "catalog" and not colour_conditions(metadata):
+        raise InputError(f"colours='catalog' needs a module conditioned on a band magnitude "
+                         f"(mag_<band>); {metadata['name']} is not: use colours='model'")
+    return colours
 
 
 def _mono_error(metadata, what):
@@ -70,6 +115,136 @@ def band_arrays(components, sed_weights, redshift, bands, reference=REFERENCE_BA
     fluxes = np.einsum("nkt,ntb->nkb", np.asarray(sed_weights, np.float64), ratios)
     return np.einsum("nkb,nkxy->nbxy", fluxes, np.asarray(components, np.float64)).astype(
         np.float32)
+
+
+def match_colours(fluxes, sed_weights, ratios, targets, max_iter=100, tol=1e-7,
+                  max_tilt=200.0):
+    """Tilt each galaxy's SED weights so that its band-to-reference flux ratios are
+    ``targets``.
+
+    Every component's weights are multiplied by ``exp(sum_c beta_c s_tc)``
+    and renormalised, ``s_tc = -ln r_tc`` the template's colour (in nepers)
+    in colour band ``c``, with one ``beta`` per galaxy and colour band shared
+    by its components: the galaxy turns redder (``beta > 0``) or bluer as a
+    whole (each component's colour moves the same way), and its
+    reference-band images are untouched (every template has unit reference
+    flux).  ``beta`` solves ``ln F_c(beta) =
+    ln target_c`` by damped Newton steps (one band: ``F_c`` falls
+    monotonically with ``beta``, a unique root).  A target beyond what the
+    templates reach (redder than all-reddest) ends at the nearest reachable
+    colour, ``|beta| = max_tilt``.
+
+    Parameters
+    ----------
+    fluxes : ndarray [N, K]
+        Each component's reference-band flux.
+    sed_weights : ndarray [N, K, T]
+        Template weights (each row sums to 1, all > 0 as a softmax's).
+    ratios : ndarray [N, T, C]
+        The templates' flux ratios in the ``C`` colour bands at each galaxy's
+        redshift (:func:`galsim_deep.bands.interpolate_ratios`).
+    targets : ndarray [N, C]
+        Wanted ``flux(band) / flux(reference)`` of each galaxy, > 0.
+
+    Returns
+    -------
+    ndarray [N, K, T]
+        float64 weights; a galaxy without reference light keeps its own.
+    """
+    fluxes = np.asarray(fluxes, np.float64)
+    weights = np.asarray(sed_weights, np.float64)
+    ratios = np.asarray(ratios, np.float64)
+    goal = np.log(np.asarray(targets, np.float64))                      # [N, C]
+    s = -np.log(ratios)                                                 # [N, T, C]
+    log_w = np.log(np.maximum(weights, 1e-300))
+    total = np.maximum(fluxes.sum(axis=1), 1e-300)
+
+    def state(i, beta):
+        """Tilted weights, band fluxes and log residuals of the galaxies ``i``."""
+        logits = log_w[i] + np.einsum("ntc,nc->nt", s[i], beta)[:, None, :]
+        w = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        w /= w.sum(axis=-1, keepdims=True)                              # [n, K, T]
+        band = np.einsum("nk,nkt,ntc->nc", fluxes[i], w, ratios[i]) / total[i, None]
+        return w, band, np.log(band) - goal[i]
+
+    beta = np.zeros(goal.shape)
+    damping = np.full(len(beta), 1e-3)
+    w, band, res = weights.copy(), np.ones(goal.shape), np.zeros(goal.shape)
+    todo = np.flatnonzero(fluxes.sum(axis=1) > 0)  # a galaxy without light keeps its weights
+    w[todo], band[todo], res[todo] = state(todo, beta[todo])
+    for _ in range(max_iter):
+        todo = todo[np.sum(res[todo] ** 2, axis=1) >= tol ** 2]
+        if not todo.size:
+            break
+        i = todo
+        mean_s = np.einsum("nkt,ntc->nkc", w[i], s[i])                 # [n, K, C]
+        # d ln F_c / d beta_d = sum_k f_k sum_t w_kt r_tc (s_td - mean_s_kd) / F_c
+        jac = np.einsum("nk,nkt,ntc,nktd->ncd", fluxes[i], w[i], ratios[i],
+                        s[i][:, None, :, :] - mean_s[:, :, None, :]) / (
+            total[i, None] * band[i])[:, :, None]
+        normal = np.einsum("nec,ned->ncd", jac, jac)
+        gradient = np.einsum("nec,ne->nc", jac, res[i])
+        scale = np.einsum("ncc->nc", normal) + 1e-300                   # diag(J^T J)
+        cost = np.sum(res[i] ** 2, axis=1)
+        moved = np.zeros(len(i), bool)
+        pending = np.arange(len(i))
+        # Levenberg-Marquardt: a galaxy's step that does not lower its squared residual
+        # is retried with more damping (towards a short gradient step).
+        for _ in range(40):
+            j = i[pending]
+            lam = damping[j][:, None] * scale[pending]
+            step = -np.linalg.solve(normal[pending] + lam[:, :, None] * np.eye(len(lam[0])),
+                                    gradient[pending][..., None])[..., 0]
+            step *= np.minimum(1.0, 5.0 / np.maximum(np.linalg.norm(step, axis=1),
+                                                     1e-300))[:, None]
+            trial = np.clip(beta[j] + step, -max_tilt, max_tilt)
+            w_t, band_t, res_t = state(j, trial)
+            better = np.sum(res_t ** 2, axis=1) < cost[pending]
+            k = j[better]
+            beta[k], w[k], band[k], res[k] = trial[better], w_t[better], band_t[better], \
+                res_t[better]
+            damping[k] = np.maximum(damping[k] / 3.0, 1e-9)
+            damping[j[~better]] *= 4.0
+            moved[pending[better]] = True
+            pending = pending[~better]
+            if not pending.size:
+                break
+        todo = i[moved]                           # a galaxy no step improves is done
+    return w
+
+
+def catalog_sed_weights(components, sed_weights, conditions, metadata):
+    """A chromatic module's SED weights matched to the catalog's colours
+    (:func:`match_colours`), for ``GenerativeGalaxyModel(..., colours="catalog")``.
+
+    Parameters
+    ----------
+    components : ndarray [N, K, S, S]
+    sed_weights : ndarray [N, K, T]
+    conditions : dict of ndarray [N]
+        The rows' conditions, with the redshift and the magnitude of every
+        band of :func:`colour_conditions` and the reference's
+        (``flux.magnitude_condition``).
+    metadata : dict
+        The module's.
+
+    Returns
+    -------
+    ndarray [N, K, T]
+        float32.
+    """
+    info, colour = chromatic_info(metadata), colour_conditions(metadata)
+    reference = metadata["flux"]["magnitude_condition"]
+    bands = list(colour)
+    ratios = interpolate_ratios(flux_ratio_table(bands, info["reference_band"]),
+                                conditions[info["redshift_condition"]])
+    mag_ref = np.asarray(conditions[reference], np.float64)
+    targets = np.stack([10.0 ** (-0.4 * ((np.asarray(conditions[colour[b]], np.float64)
+                                          - mag_ref)
+                                         - (zero_point(b) - zero_point(info["reference_band"]))))
+                        for b in bands], axis=1)
+    fluxes = np.asarray(components, np.float64).sum(axis=(-2, -1))
+    return match_colours(fluxes, sed_weights, ratios, targets).astype(np.float32)
 
 
 def component_seds(sed_weights, redshift, templates, reference=REFERENCE_BAND):

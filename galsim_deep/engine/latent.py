@@ -17,23 +17,29 @@ class LatentSpace:
     :class:`galsim_deep.GenerativeGalaxyModel`)."""
 
     def _stamp_inputs(self, stamps, psfs, what):
-        """Check stamps [N, S, S] (or one [S, S]) and PSFs (per stamp, or one for all)."""
+        """Check stamps [N, S, S] (or one [S, S]; a chromatic module's [N, B, S, S] in its
+        training bands) and PSFs (per stamp, or one for all)."""
         s = self.stamp_size
+        bands = (self.metadata.get("chromatic") or {}).get("bands")
+        shape = (len(bands), s, s) if bands else (s, s)
+        wanted = ("[N, " + ", ".join(map(str, shape)) + "]"
+                  + (f" (the bands {', '.join(bands)})" if bands else ""))
         stamps = np.asarray(stamps, dtype=np.float32)
         psfs = np.asarray(psfs, dtype=np.float32)
-        if stamps.ndim == 2:
+        if stamps.ndim == len(shape):
             stamps = stamps[None]
-        if stamps.ndim != 3 or stamps.shape[1:] != (s, s):
-            raise InputError(f"{what}: stamps must be [N, {s}, {s}] (the module's stamp_size at "
-                             f"{self.pixel_scale}\"/pixel), got shape {stamps.shape}; cut or "
+        if stamps.shape[1:] != shape:
+            raise InputError(f"{what}: stamps must be {wanted} at the module's stamp_size and "
+                             f"{self.pixel_scale}\"/pixel, got shape {stamps.shape}; cut or "
                              f"redraw the stamps at that size and pixel scale")
-        if psfs.ndim == 2:
+        if psfs.shape == shape:
             psfs = np.broadcast_to(psfs, stamps.shape)
         if psfs.shape != stamps.shape:
-            raise InputError(f"{what}: psfs must be one [{s}, {s}] image or one per stamp "
+            raise InputError(f"{what}: psfs must be one {list(shape)} image or one per stamp "
                              f"{stamps.shape}, got shape {psfs.shape}")
+        axes = tuple(range(1, stamps.ndim))
         for label, a in (("stamps", stamps), ("psfs", psfs)):
-            bad = ~np.isfinite(a).all(axis=(1, 2))
+            bad = ~np.isfinite(a).all(axis=axes)
             if bad.any():
                 raise InputError(f"{what}: {label} {np.flatnonzero(bad)[:10].tolist()} contain "
                                  f"NaN or infinite pixels; mask or replace them (e.g. by noise) "
@@ -78,10 +84,13 @@ class LatentSpace:
         stamps : array_like [N, stamp_size, stamp_size] (or one [S, S])
             Observed, PSF-convolved, noisy stamps in the module's flux units
             (flux per pixel), at the module's :attr:`pixel_scale` (arcsec), the
-            galaxy on the stamp's true centre.
+            galaxy on the stamp's true centre; a chromatic module's are
+            ``[N, B, S, S]``, one image per training band (``chromatic['bands']``
+            of its metadata, in that order).
         psfs : array_like [N, S, S] or [S, S]
             Effective PSF images (unit sum, centred on pixel (S//2, S//2)), one
-            per stamp or one for all.
+            per stamp or one for all (a chromatic module's: ``[N, B, S, S]`` or
+            ``[B, S, S]``).
         first_row : int
             Index of the first stamp in the whole list (for the block alignment).
 

@@ -12,14 +12,22 @@ Pure NumPy functions of unconvolved, noiseless band images ``[N, B, S, S]``
   colour against the catalog's, the half-light radius ratio between bands
   (the colour gradient) against the truth's and against a single-SED
   Sérsic's (1 exactly: the same profile in every band), and each band's
-  size and ellipticity.
+  size and ellipticity;
+* :func:`template_fluxes` and :func:`held_out_section` - colours in bands
+  the model was not trained on (LSST, Roman) against the mock truth's, whose
+  components' SED templates and F814W fluxes the dataset stores.
 """
 import numpy as np
 
 from ..errors import InputError
 from .summary import distances, mean_difference
 
-__all__ = ["colours", "half_light_radii", "ellipticities", "median_abs", "colour_section"]
+__all__ = ["colours", "flux_colours", "half_light_radii", "centre_outskirts_colours", "ellipticities", "median_abs", "colour_section",
+           "HELD_OUT_BANDS", "template_fluxes", "held_out_section"]
+
+#: Bands a two-band (F814W, F606W) model never saw, from the UV to the near-IR, in which
+#: the ``colours`` measure compares its colours with the truth's.
+HELD_OUT_BANDS = ("F435W", "LSST_u", "LSST_g", "LSST_z", "LSST_y", "Roman_H158")
 
 
 def colours(images, reference_index, zero_points):
@@ -39,7 +47,13 @@ def colours(images, reference_index, zero_points):
     ndarray [N, B]
         NaN where a flux is not positive.
     """
-    flux = np.asarray(images, np.float64).sum(axis=(-2, -1))
+    return flux_colours(np.asarray(images, np.float64).sum(axis=(-2, -1)), reference_index,
+                        zero_points)
+
+
+def flux_colours(flux, reference_index, zero_points):
+    """:func:`colours` from fluxes ``[N, B]`` (counts/s) instead of images."""
+    flux = np.asarray(flux, np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         mags = np.asarray(zero_points, np.float64) - 2.5 * np.log10(flux)
     mags[~(flux > 0)] = np.nan
@@ -90,6 +104,39 @@ def half_light_radii(images, pixel_scale, subsample=4):
     return out.reshape(images.shape[:-2])
 
 
+def centre_outskirts_colours(images, radius, zero_points, reference_index=0):
+    """Colour of each galaxy's centre minus that of its outskirts, per band.
+
+    The centre is the light of the pixels whose centres lie within ``radius``
+    of the stamp's true centre, the outskirts the rest of the stamp; a
+    galaxy whose profile is the same in every band (a single-SED Sérsic)
+    gives 0, a red bulge in a blue disk a positive ``F606W - F814W``
+    difference.
+
+    Parameters
+    ----------
+    images : ndarray [N, B, S, S]
+    radius : ndarray [N]
+        Pixels (e.g. the reference band's half-light radius).
+    zero_points : sequence of float [B]
+    reference_index : int
+
+    Returns
+    -------
+    ndarray [N, B]
+        ``(band - reference)_centre - (band - reference)_outskirts`` (mag);
+        NaN where either part has no light.
+    """
+    images = np.asarray(images, np.float64)
+    s = images.shape[-1]
+    y, x = np.indices((s, s)) - (s - 1) / 2.0
+    inside = (np.hypot(x, y)[None] <= np.asarray(radius, np.float64)[:, None, None])
+    centre = np.einsum("nbxy,nxy->nb", images, inside)
+    outskirts = images.sum(axis=(-2, -1)) - centre
+    return (flux_colours(centre, reference_index, zero_points)
+            - flux_colours(outskirts, reference_index, zero_points))
+
+
 def ellipticities(images, components=False):
     """``|g|`` of each unconvolved image from its adaptive moments (HSM); NaN on failure
     (``components``: ``(g1, g2)`` as a last axis of 2)."""
@@ -121,7 +168,7 @@ def median_abs(values, n_boot=500, seed=0):
 
 
 def colour_section(generated, truth, catalog_colour, twin_colour, bands, zero_points,
-                   pixel_scale, n_boot=500, seed=0, rotated=None):
+                   pixel_scale, n_boot=500, seed=0, rotated=None, other_colours=None):
     """The ``colours`` section of a validation report.
 
     Parameters
@@ -142,16 +189,25 @@ def colour_section(generated, truth, catalog_colour, twin_colour, bands, zero_po
     rotated : ndarray [N, B, S, S], optional
         The generated galaxies rotated by their random angles: each band's mean
         ``g1``, ``g2`` (``isotropy[band]``), which must be 0 within its error.
+    other_colours : dict of ndarray [N, B], optional
+        More colours of the same galaxies to compare with the catalog's, each
+        reported as ``colour[label]``: ``'network'``, the network's own SED
+        weights where ``generated`` had its colours matched to the catalog's
+        (``colours='catalog'``); ``'autoencoder'``, the module's reconstruction
+        of each observed test galaxy (what the autoencoder alone reaches).
 
     Returns
     -------
     dict
         ``bands``; per band after the reference (``per_band[band]``):
         ``colour`` (median ``|generated - catalog|`` colour with its error, the
-        same for the truth and the twin), ``hlr_ratio`` (the generated,
+        same for the truth and the twin, and ``off_by_0.01`` the number of
+        generated galaxies more than 0.01 mag off or without light), ``hlr_ratio`` (the generated,
         true and Sérsic r_half(band) / r_half(reference): means with errors,
         and the Wasserstein distances of the generated and the Sérsic ratios
-        to the true ones), and per band (``shapes[band]``) the mean
+        to the true ones), ``centre_outskirts`` (the same of the colour
+        inside the reference band's r_half minus the colour outside,
+        :func:`centre_outskirts_colours`; a Sérsic's is 0), and per band (``shapes[band]``) the mean
         half-light radius and ``|g|`` of generated against true.
     """
     generated, truth = np.asarray(generated), np.asarray(truth)
@@ -163,6 +219,8 @@ def colour_section(generated, truth, catalog_colour, twin_colour, bands, zero_po
     gen_r, true_r = half_light_radii(generated, pixel_scale), half_light_radii(truth,
                                                                                 pixel_scale)
     gen_g, true_g = ellipticities(generated), ellipticities(truth)
+    gen_co = centre_outskirts_colours(generated, gen_r[:, 0] / pixel_scale, zero_points)
+    true_co = centre_outskirts_colours(truth, true_r[:, 0] / pixel_scale, zero_points)
     out = {"bands": list(bands), "n": int(len(generated)), "per_band": {}, "shapes": {}}
     for b, band in enumerate(bands):
         out["shapes"][band] = {
@@ -176,13 +234,22 @@ def colour_section(generated, truth, catalog_colour, twin_colour, bands, zero_po
         entry = {
             "colour": {
                 "generated": median_abs(gen_colour[:, b] - catalog_colour[:, b], n_boot, seed),
+                "off_by_0.01": int(np.sum(~(np.abs(gen_colour[:, b] - catalog_colour[:, b])
+                                            <= 0.01))),
                 "truth": median_abs(true_colour[:, b] - catalog_colour[:, b], n_boot, seed),
                 "twin": (None if twin_colour is None else
-                         median_abs(twin_colour[:, b] - catalog_colour[:, b], n_boot, seed))},
+                         median_abs(twin_colour[:, b] - catalog_colour[:, b], n_boot, seed)),
+                **{label: median_abs(c[:, b] - catalog_colour[:, b], n_boot, seed)
+                   for label, c in (other_colours or {}).items()}},
             "hlr_ratio": {
                 "mean": mean_difference(gen_ratio, true_ratio, n_boot, seed),
                 "wasserstein_generated": distances(gen_ratio, true_ratio)["wasserstein"],
-                "wasserstein_sersic": distances(sersic_ratio, true_ratio)["wasserstein"]}}
+                "wasserstein_sersic": distances(sersic_ratio, true_ratio)["wasserstein"]},
+            "centre_outskirts": {
+                "mean": mean_difference(gen_co[:, b], true_co[:, b], n_boot, seed),
+                "wasserstein_generated": distances(gen_co[:, b], true_co[:, b])["wasserstein"],
+                "wasserstein_sersic": distances(np.zeros(len(true_co)),
+                                                true_co[:, b])["wasserstein"]}}
         out["per_band"][band] = entry
     if rotated is not None:
         g = ellipticities(rotated, components=True)                          # [N, B, 2]
@@ -191,3 +258,75 @@ def colour_section(generated, truth, catalog_colour, twin_colour, bands, zero_po
                                   for k, name in enumerate(("g1", "g2"))}
                            for b, band in enumerate(bands)}
     return out
+
+
+def template_fluxes(reference_flux, component_sed, redshift, bands):
+    """Fluxes in ``bands`` of galaxies made of components with one SED template each (the
+    mock truth): ``sum_k f_k r(t_k, z, band)``.
+
+    Parameters
+    ----------
+    reference_flux : ndarray [N, K]
+        Each component's F814W flux (counts/s; the dataset's ``component_flux[..., 0]``).
+    component_sed : ndarray of int [N, K]
+        Its template's index in :data:`galsim_deep.bands.SED_TEMPLATES`, -1 for none.
+    redshift : ndarray [N]
+    bands : sequence of str
+
+    Returns
+    -------
+    ndarray [N, len(bands)]
+        Counts/s of each band (module convention), the templates' flux ratios
+        interpolated in redshift as the models' are.
+    """
+    from ..bands import flux_ratio_table, interpolate_ratios
+
+    ratios = interpolate_ratios(flux_ratio_table(bands), redshift)      # [N, T, B]
+    sed = np.asarray(component_sed)
+    picked = np.take_along_axis(ratios, np.maximum(sed, 0)[:, :, None], axis=1)  # [N, K, B]
+    flux = np.where(sed >= 0, np.asarray(reference_flux, np.float64), 0.0)
+    return np.einsum("nk,nkb->nb", flux, picked)
+
+
+def held_out_section(generated, truth, twin, bands, zero_points, n_boot=500, seed=0):
+    """Colours ``band - F814W`` in bands outside the model's training against the truth's.
+
+    Parameters
+    ----------
+    generated : dict of ndarray [N, 1 + B]
+        Per colour mode (``'catalog'``, ``'model'``), the generated galaxies'
+        fluxes in F814W and ``bands``.
+    truth, twin : ndarray [N, 1 + B]
+        The true galaxies' fluxes (:func:`template_fluxes`) and their twins'
+        (the test galaxy of the nearest conditions: the scatter of colours at
+        fixed conditions, what a perfect conditional model would show), or
+        None.
+    bands : sequence of str
+    zero_points : sequence of float [1 + B]
+        F814W's first.
+    n_boot, seed : int
+
+    Returns
+    -------
+    dict
+        ``bands`` and per band: for each mode ``generated[mode]`` the median
+        ``|generated - truth|`` colour with its error (:func:`median_abs`) and
+        the mean colour difference (``bias``, with its bootstrap error), and
+        ``twin`` the same of the twins.
+    """
+    def colour(flux):
+        return flux_colours(flux, 0, zero_points)[:, 1:]
+
+    true = colour(truth)
+
+    def compare(values):
+        return [{"median_abs": median_abs(values[:, b] - true[:, b], n_boot, seed),
+                 "bias": mean_difference(values[:, b], true[:, b], n_boot, seed)}
+                for b in range(len(bands))]
+
+    modes = {mode: compare(colour(flux)) for mode, flux in generated.items()}
+    twins = None if twin is None else compare(colour(twin))
+    return {"bands": list(bands),
+            "per_band": {band: {"generated": {m: modes[m][b] for m in modes},
+                                "twin": None if twins is None else twins[b]}
+                         for b, band in enumerate(bands)}}

@@ -8,9 +8,18 @@ true band images (:func:`galsim_deep.validation.colours.colour_section`):
 * the colour ``band - F814W`` of each galaxy against its catalog colour
   (``mag_<band> - mag_auto``), median of the absolute differences, beside
   the truth's own (which the stamp's edge limits) and the twin's (the
-  galaxy of the nearest conditions: the scatter at fixed conditions);
-* the colour gradient: ``r_half(band) / r_half(F814W)``, generated and
-  single-SED Sérsic (1: no gradient) against the truth's;
+  galaxy of the nearest conditions: the scatter at fixed conditions); for a
+  model that matches the catalog's colours (``colours='catalog'``, zero by
+  construction) also the network's own colours, and, for a module with
+  ``encode`` and ``decode_components`` signatures, the colours of its
+  reconstructions of the observed test galaxies (the autoencoder's share of
+  the error);
+* colours in bands outside the training (:data:`~galsim_deep.validation.colours.HELD_OUT_BANDS`:
+  F435W, LSST u g z y, Roman H158) against the mock truth's, whose
+  components' templates and fluxes the dataset stores, in both colour modes;
+* the colour gradients: ``r_half(band) / r_half(F814W)`` and the colour of
+  the centre (inside the F814W ``r_half``) minus the outskirts', generated
+  and single-SED Sérsic (1 and 0: no gradient) against the truth's;
 * each band's mean half-light radius and ``|g|`` against the truth's;
 * each band's isotropy: the mean ``g1``, ``g2`` of the same galaxies rotated
   by their random angles (the angle is the same in every band).
@@ -25,6 +34,21 @@ def _median_cell(entry, missing="n/a"):
     if entry is None or entry["median"] is None:
         return missing
     return f"{entry['median']:.3f} ± {entry['error']:.3f}"
+
+
+def _autoencoder_colours(model, dataset_path, index, redshift, bands, zero_points):
+    """Colours ``[N, B]`` of the module's reconstructions of the observed test galaxies (the
+    encoder's mean code, decoded with the network's own SED weights)."""
+    from ...datasets.reader import StampDataset
+    from ...engine.colour import band_arrays
+    from ..colours import flux_colours
+
+    with StampDataset(dataset_path) as data:
+        observed = data.read(index, ["stamp_bands", "psf_bands"])
+    mean, _ = model.encode(observed["stamp_bands"], observed["psf_bands"])
+    rec = model.network.run_blocks("decode_components", {"z": mean})
+    flux = band_arrays(rec["components"], rec["sed_weights"], redshift, bands).sum(axis=(-2, -1))
+    return flux_colours(flux, 0, zero_points)
 
 
 class Colours(Measure):
@@ -44,43 +68,96 @@ class Colours(Measure):
         return None
 
     def run(self, ctx):
-        from ...bands import zero_point
+        import copy
+
+        from ...bands import band_magnitude_name, zero_point
         from ...datasets.reader import StampDataset
-        from ..colours import colour_section
+        from ..colours import (HELD_OUT_BANDS, colour_section, colours, held_out_section,
+                               template_fluxes)
         from ..samples import model_seed
 
         samples = ctx.samples
+        index = np.asarray(samples.index)
+        twin_index = None if samples.twin_index is None else np.asarray(samples.twin_index)
         with StampDataset(ctx.dataset_path) as data:
             bands, names = data.bands, list(data.condition_names)
-            truth = data.read(samples.index, ["truth_bands"])["truth_bands"]
+            truth = data.read(index, ["truth_bands"])["truth_bands"]
             conditions = data.read(np.arange(data.n_examples), ["conditions"])["conditions"]
+            parts = (data.read(np.arange(data.n_examples), ["component_flux", "component_sed"])
+                     if "component_sed" in data.fields else None)
 
-        def catalog_colours(index):
-            out = np.zeros((len(index), len(bands)))
+        def catalog_colours(rows):
+            out = np.zeros((len(rows), len(bands)))
             for b, band in enumerate(bands[1:], start=1):
-                name = f"mag_{band.lower()}"
-                out[:, b] = (conditions[index, names.index(name)]
-                             - conditions[index, names.index("mag_auto")])
+                out[:, b] = (conditions[rows, names.index(band_magnitude_name(band))]
+                             - conditions[rows, names.index("mag_auto")])
             return out
 
-        catalog = catalog_colours(np.asarray(samples.index))
-        twin = None if samples.twin_index is None else catalog_colours(
-            np.asarray(samples.twin_index))
+        catalog = catalog_colours(index)
+        twin = None if twin_index is None else catalog_colours(twin_index)
         table = {q: np.asarray(samples.conditions[q]) for q in ctx.model.quantities}
-        generated, rotated = (np.concatenate(list(ctx.model.sample_arrays(
-            table, rng=model_seed(ctx.seed), batch_size=ctx.batch_size, rotate=rotate,
-            bands=bands, progress=ctx.progress))) for rotate in (False, True))
-        return colour_section(generated, truth, catalog, twin, bands,
-                              [zero_point(b) for b in bands], samples.pixel_scale,
-                              n_boot=ctx.n_boot, seed=ctx.seed, rotated=rotated)
+        held_out = [b for b in HELD_OUT_BANDS if b not in bands] if parts else []
+        everything = list(bands) + held_out
+        # The colour modes: the model as loaded and, where it matches the catalog's colours,
+        # the network's own (the same galaxies: the same seeds, reference-band images).
+        models = {ctx.model.colours: ctx.model}
+        if ctx.model.colours == "catalog":
+            models["model"] = copy.copy(ctx.model)
+            models["model"].colours = "model"
+
+        def draw(model, rotate, which):
+            return np.concatenate(list(model.sample_arrays(
+                table, rng=model_seed(ctx.seed), batch_size=ctx.batch_size, rotate=rotate,
+                bands=which, progress=ctx.progress)))
+
+        unrotated = {mode: draw(m, False, everything) for mode, m in models.items()}
+        generated = unrotated[ctx.model.colours][:, :len(bands)]
+        rotated = draw(ctx.model, True, bands)
+        zero_points = [zero_point(b) for b in bands]
+        others = {}
+        if ctx.model.colours == "catalog":
+            others["network"] = colours(unrotated["model"][:, :len(bands)], 0, zero_points)
+        if {"encode", "decode_components"} <= set(ctx.model.signatures) and \
+                list(bands) == list(ctx.model.chromatic["bands"]):
+            others["autoencoder"] = _autoencoder_colours(
+                ctx.model, ctx.dataset_path, index, conditions[index, names.index("zphot")],
+                bands, zero_points)
+        section = colour_section(generated, truth, catalog, twin, bands, zero_points,
+                                 samples.pixel_scale, n_boot=ctx.n_boot, seed=ctx.seed,
+                                 rotated=rotated, other_colours=others)
+        section["mode"] = ctx.model.colours
+        if held_out:
+            z = conditions[:, names.index("zphot")]
+            reference = [bands[0]] + held_out
+            true_flux = template_fluxes(parts["component_flux"][..., 0],
+                                        parts["component_sed"], z, reference)
+            section["held_out"] = held_out_section(
+                {mode: a[:, [0] + list(range(len(bands), len(everything)))].sum(axis=(2, 3))
+                 for mode, a in unrotated.items()},
+                true_flux[index], None if twin_index is None else true_flux[twin_index],
+                held_out, [zero_point(b) for b in reference], n_boot=ctx.n_boot, seed=ctx.seed)
+        return section
 
     def headline(self, section, report):
         rows = []
         for band, entry in section["per_band"].items():
             colour = entry["colour"]
-            rows.append((f"median |{band} - F814W - catalog| (mag)",
+            rows.append((f"median |{band} - F814W - catalog| (mag), colours "
+                         f"'{section.get('mode', 'model')}'",
                          _median_cell(colour["generated"], ""), "",
                          _median_cell(colour["twin"], ""), _median_cell(colour["truth"], "")))
+            for label, what in (("network", "the network's own"),
+                                ("autoencoder", "the autoencoder's reconstructions")):
+                if colour.get(label):
+                    rows.append((f"median |{band} - F814W - catalog| (mag), {what}",
+                                 _median_cell(colour[label], ""), "",
+                                 _median_cell(colour["twin"], ""),
+                                 _median_cell(colour["truth"], "")))
+        for band, entry in section.get("held_out", {}).get("per_band", {}).items():
+            for mode, d in entry["generated"].items():
+                rows.append((f"median |{band} - F814W - truth| (mag), colours '{mode}'",
+                             _median_cell(d["median_abs"], ""), "",
+                             _median_cell((entry["twin"] or {}).get("median_abs"), ""), ""))
         return rows
 
     def markdown(self, section, report):
@@ -91,19 +168,58 @@ class Colours(Measure):
                        "mean_x": "error_x"}.get(key, "error")]
             return f"{scale * d[key]:+.{digits}f} ± {scale * error:.{digits}f}"
 
+        mode = section.get("mode", "model")
         lines = ["## Colours", "",
                  f"{section['n']} galaxies, unrotated, in {', '.join(section['bands'])} "
-                 "(noiseless, unconvolved), against their true band images.", "",
-                 "| band | median \\|colour - catalog\\| generated | truth | twin | "
-                 "r½ ratio generated - truth | W(generated, truth) | W(Sérsic, truth) |",
-                 "|---|---|---|---|---|---|---|"]
+                 f"(noiseless, unconvolved), against their true band images; colours "
+                 f"'{mode}'" + (" (each galaxy's SEDs tilted to its catalog colour: the "
+                                "network's own colours are the next column)"
+                                if mode == "catalog" else " (the network's own)") + ".", "",
+                 "| band | median \\|colour - catalog\\| generated | the network's own | "
+                 "the autoencoder's | truth | twin | r½ ratio generated - truth | "
+                 "W(generated, truth) | W(Sérsic, truth) |",
+                 "|---|---|---|---|---|---|---|---|---|"]
         for band, entry in section["per_band"].items():
             c, h = entry["colour"], entry["hlr_ratio"]
-            lines.append(f"| {band} | {_median_cell(c['generated'])} | "
-                         f"{_median_cell(c['truth'])} | {_median_cell(c['twin'])} | "
+            own = c.get("network") or (c["generated"] if mode == "model" else None)
+            lines.append(f"| {band} | {_median_cell(c['generated'])} | {_median_cell(own)} | "
+                         f"{_median_cell(c.get('autoencoder'))} | {_median_cell(c['truth'])} | "
+                         f"{_median_cell(c['twin'])} | "
                          f"{pm(h['mean'])} (truth "
                          f"{h['mean']['mean_y']:.3f}) | {h['wasserstein_generated']:.4f} | "
                          f"{h['wasserstein_sersic']:.4f} |")
+        for band, entry in section["per_band"].items():
+            off = entry["colour"].get("off_by_0.01")
+            if off is not None:
+                lines += ["", f"{band}: {off} of {section['n']} generated galaxies are more "
+                          "than 0.01 mag off their catalog colour" + (
+                              " (beyond what the tilted templates reach at their redshift)"
+                              if mode == "catalog" else "") + "."]
+        held = section.get("held_out")
+        if held:
+            modes = list(next(iter(held["per_band"].values()))["generated"])
+            lines += ["", "Colours ``band - F814W`` in bands the model was not trained on, "
+                      "against the truth's (its components' SED templates):", "",
+                      "| band | " + " | ".join(f"median \\|Δ\\| '{m}' | mean Δ '{m}'"
+                                               for m in modes) + " | twin median \\|Δ\\| |",
+                      "|---|" + "---|---|" * len(modes) + "---|"]
+            for band, entry in held["per_band"].items():
+                cells = []
+                for m in modes:
+                    d = entry["generated"][m]
+                    cells += [_median_cell(d["median_abs"]), pm(d["bias"])]
+                twin = _median_cell((entry["twin"] or {}).get("median_abs"))
+                lines.append(f"| {band} | " + " | ".join(cells) + f" | {twin} |")
+        lines += ["", "Colour of the centre (inside the F814W r½) minus the outskirts' "
+                  "(a single-SED Sérsic: 0):", "",
+                  "| band | generated - truth | truth's mean | W(generated, truth) | "
+                  "W(Sérsic, truth) |", "|---|---|---|---|---|"]
+        for band, entry in section["per_band"].items():
+            c = entry.get("centre_outskirts")
+            if c:
+                lines.append(f"| {band} | {pm(c['mean'])} | {c['mean']['mean_y']:+.3f} | "
+                             f"{c['wasserstein_generated']:.4f} | "
+                             f"{c['wasserstein_sersic']:.4f} |")
         lines += ["", "| band | r½ generated - truth (relative) | \\|g\\| generated - truth "
                   "(relative) |", "|---|---|---|"]
         for band, entry in section["shapes"].items():
@@ -116,7 +232,13 @@ class Colours(Measure):
                              f"{pm(entry['g2'], 'mean_x')} |")
         lines += ["", "The truth's colour residual is the stamp's edge (light outside it) and "
                   "float rounding; the twin's is the scatter of colours at fixed conditions; "
-                  "a single-SED Sérsic has the same profile in every band (r½ ratio 1).", ""]
+                  "a single-SED Sérsic has the same profile in every band (r½ ratio 1); the "
+                  "autoencoder's is the module's reconstruction of each observed test galaxy "
+                  "(encoder mean, the network's own SEDs): the part of the colour error that "
+                  "the latent flow does not add.  With "
+                  "colours 'catalog' the training-band colour matches the catalog's by "
+                  "construction (to the templates' reach): the network's own column and the "
+                  "held-out bands are the test of its SEDs.", ""]
         return lines
 
 
