@@ -184,11 +184,14 @@ def test_validation_report_measures_the_colours(colour_module, tmp_path):
     assert entry["colour"]["generated"]["median"] < 2e-3 < entry["colour"]["network"]["median"]
     # The module's reconstructions of the observed test galaxies, with the network's SEDs.
     assert entry["colour"]["autoencoder"]["median"] > 0
+    # The true profiles fitted to the noisy stamps: noise, so not 0, but no model error.
+    assert 0 < entry["colour"]["matched_filter"]["median"] < 0.5
     assert "the autoencoder's" in (out / "summary.md").read_text()
     held = section["held_out"]["per_band"]
     assert set(held) == {"F435W", "LSST_u", "LSST_g", "LSST_z", "LSST_y", "Roman_H158"}
     assert set(held["LSST_g"]["generated"]) == {"catalog", "model"}
     assert held["LSST_g"]["generated"]["model"]["median_abs"]["median"] > 0
+    assert 0.0 <= section["held_out"]["one_template"] <= 1.0
     text = (out / "summary.md").read_text()
     assert "## Colours" in text and "W(Sérsic, truth)" in text
     assert "bands the model was not trained on" in text

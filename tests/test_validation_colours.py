@@ -4,8 +4,8 @@ import pytest
 
 from galsim_deep import bands as B
 from galsim_deep.validation.colours import (centre_outskirts_colours, colour_section, colours,
-                                            half_light_radii,
-                                            held_out_section, template_fluxes)
+                                            half_light_radii, held_out_section,
+                                            matched_filter_fluxes, template_fluxes)
 
 
 def _gaussians(sigmas, size=48, scale=0.05, fluxes=None):
@@ -137,3 +137,23 @@ def test_held_out_section_of_a_perfect_and_a_biased_model():
     assert g["twin"]["median_abs"]["median"] > 0.05
     assert held_out_section({"model": truth}, truth, None, ["LSST_g", "LSST_z"],
                             zps)["per_band"]["LSST_g"]["twin"] is None
+
+
+def test_matched_filter_fluxes_of_noiseless_and_noisy_stamps():
+    truth = _gaussians([0.1, 0.2, 0.15], fluxes=[2.0, 1.0, 0.5])[:, None]      # [3, 1, S, S]
+    psf = _gaussians([0.08])[0]                                               # unit sum
+    s = truth.shape[-1]
+    observed = np.fft.irfft2(np.fft.rfft2(truth) * np.fft.rfft2(np.fft.ifftshift(psf)),
+                             s=(s, s))
+    # A noiseless stamp gives the true flux.
+    got = matched_filter_fluxes(observed, truth, np.broadcast_to(psf, truth.shape))
+    np.testing.assert_allclose(got[:, 0], [2.0, 1.0, 0.5], rtol=1e-6)
+    # With noise: unbiased, with the scatter of sigma / sqrt(sum(P^2)), P the unit-flux template.
+    rng = np.random.default_rng(4)
+    sigma = 2e-3
+    noisy = observed[:1] + rng.normal(0.0, sigma, (2000, 1, s, s))
+    flux = matched_filter_fluxes(noisy, np.repeat(truth[:1], 2000, 0),
+                                 np.broadcast_to(psf, noisy.shape))[:, 0]
+    expected = sigma / np.sqrt(((observed[0, 0] / 2.0) ** 2).sum())
+    assert flux.mean() == pytest.approx(2.0, abs=4 * expected / np.sqrt(2000))
+    assert flux.std() == pytest.approx(expected, rel=0.08)

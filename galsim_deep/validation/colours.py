@@ -22,7 +22,8 @@ import numpy as np
 from ..errors import InputError
 from .summary import distances, mean_difference
 
-__all__ = ["colours", "flux_colours", "half_light_radii", "centre_outskirts_colours", "ellipticities", "median_abs", "colour_section",
+__all__ = ["colours", "flux_colours", "half_light_radii", "matched_filter_fluxes",
+           "centre_outskirts_colours", "ellipticities", "median_abs", "colour_section",
            "HELD_OUT_BANDS", "template_fluxes", "held_out_section"]
 
 #: Bands a two-band (F814W, F606W) model never saw, from the UV to the near-IR, in which
@@ -102,6 +103,37 @@ def half_light_radii(images, pixel_scale, subsample=4):
             t = 0.0 if c[j] == c[j - 1] else (0.5 * total - c[j - 1]) / (c[j] - c[j - 1])
             out[start + i] = (r[j - 1] + t * (r[j] - r[j - 1])) * pixel_scale
     return out.reshape(images.shape[:-2])
+
+
+def matched_filter_fluxes(stamps, truth, psfs):
+    """Each band's flux from a fit of the true profile's shape to the noisy stamp.
+
+    The truth convolved with the band's PSF is the template ``P``; its
+    amplitude is the least-squares ``sum(P d) / sum(P^2)`` (the weights of
+    white noise, whose variance, one number per stamp, cancels; the stamps'
+    correlated noise makes it a little less than optimal).  With the exact
+    shape known, this is about the best flux, and so colour, that one noisy
+    stamp allows: a reference for a model that must also learn the shape
+    (an oracle, not a reachable estimator).
+
+    Parameters
+    ----------
+    stamps, truth, psfs : ndarray [N, B, S, S]
+        Observed stamps, unconvolved truths, effective PSFs (unit sum, centred
+        on pixel ``(S//2, S//2)``).
+
+    Returns
+    -------
+    ndarray [N, B]
+        Fluxes in the stamps' units (NaN where the template has no light).
+    """
+    stamps, truth = np.asarray(stamps, np.float64), np.asarray(truth, np.float64)
+    size = stamps.shape[-2:]
+    kernel = np.fft.rfft2(np.fft.ifftshift(np.asarray(psfs, np.float64), axes=(-2, -1)))
+    template = np.fft.irfft2(np.fft.rfft2(truth) * kernel, s=size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        amplitude = (template * stamps).sum(axis=(-2, -1)) / (template ** 2).sum(axis=(-2, -1))
+    return amplitude * truth.sum(axis=(-2, -1))
 
 
 def centre_outskirts_colours(images, radius, zero_points, reference_index=0):
@@ -194,7 +226,9 @@ def colour_section(generated, truth, catalog_colour, twin_colour, bands, zero_po
         reported as ``colour[label]``: ``'network'``, the network's own SED
         weights where ``generated`` had its colours matched to the catalog's
         (``colours='catalog'``); ``'autoencoder'``, the module's reconstruction
-        of each observed test galaxy (what the autoencoder alone reaches).
+        of each observed test galaxy (what the autoencoder alone reaches);
+        ``'matched_filter'``, the true profiles fitted to the noisy stamps
+        (:func:`matched_filter_fluxes`: the colour information of the data).
 
     Returns
     -------
