@@ -77,7 +77,6 @@ def run(model, mono, n, rounds, own=None):
              "colour, 6 LSST bands (GalSim chromatic)": lambda: colour(bandpasses),
              "colour, 1 band (LSST r)": lambda: colour(bandpasses[2:3])}
     if own is not None:
-        own.sample({k: v[:2] for k, v in cat.items()}, rng=0)
         cases["colour, 6 LSST bands, the network's own colours"] = lambda: colour(bandpasses,
                                                                                    own)
     timed = interleaved_times(cases, rounds)
@@ -102,8 +101,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as work:
         write_conditions(Path(work))
     model = GenerativeGalaxyModel(args.model, range_policy="clip")
-    own = (GenerativeGalaxyModel(args.model, range_policy="clip", colours="model")
-           if model.colours == "catalog" else None)
+    own = model.with_colours("model") if model.colours == "catalog" else None
     result = run(model, GenerativeGalaxyModel(args.mono, range_policy="clip"), args.n,
                  args.rounds, own)
     result.update(model=args.model, mono=args.mono, colours=model.colours)

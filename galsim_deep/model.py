@@ -95,6 +95,22 @@ class GenerativeGalaxyModel(LatentSpace):
         self.chromatic = chromatic_info(self.metadata)
         self.colours = colour_mode(self.metadata, colours)
 
+    def with_colours(self, colours):
+        """This model with another colour mode (``'catalog'`` or ``'model'``, see the
+        class's ``colours``), sharing its loaded network: the same seeds give the same
+        reference-band galaxies, only the SEDs differ.
+
+        Raises
+        ------
+        InputError
+            As the ``colours`` argument of the class.
+        """
+        import copy
+
+        other = copy.copy(self)
+        other.colours = colour_mode(self.metadata, colours)
+        return other
+
     # galsim_hub compatibility: the names its config code used.
     @property
     def random_variables(self):

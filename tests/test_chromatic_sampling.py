@@ -80,6 +80,12 @@ def test_catalog_colours_by_default_and_the_network_s_on_request(colour_module):
             np.log10(flux / flux[:, :1]), arrays
 
     (got, arrays), (theirs, own_arrays) = colours(matched), colours(own)
+    # with_colours: the same network in the other mode, the same galaxies.
+    switched = matched.with_colours("model")
+    assert switched.network is matched.network and matched.colours == "catalog"
+    np.testing.assert_array_equal(colours(switched)[1], own_arrays)
+    with pytest.raises(InputError, match="colours must be one of"):
+        matched.with_colours("sed")
     np.testing.assert_allclose(got[:, 1], cat["mag_f606w"] - cat["mag_auto"], atol=2e-3)
     # The reference-band images are the network's either way (to float rounding of the
     # weights' sum); only the SEDs move.

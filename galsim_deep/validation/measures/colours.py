@@ -66,8 +66,6 @@ class Colours(Measure):
         return None
 
     def run(self, ctx):
-        import copy
-
         from ...bands import band_magnitude_name, zero_point
         from ...datasets.reader import StampDataset
         from ..colours import (HELD_OUT_BANDS, colour_section, colours, flux_colours,
@@ -101,8 +99,7 @@ class Colours(Measure):
         # the network's own (the same galaxies: the same seeds, reference-band images).
         models = {ctx.model.colours: ctx.model}
         if ctx.model.colours == "catalog":
-            models["model"] = copy.copy(ctx.model)
-            models["model"].colours = "model"
+            models["model"] = ctx.model.with_colours("model")
 
         def draw(model, rotate, which):
             return np.concatenate(list(model.sample_arrays(
