@@ -66,6 +66,12 @@ def test_colour_section_of_a_perfect_model_and_of_a_gradient():
     assert none["wasserstein_generated"] == pytest.approx(
         entry["hlr_ratio"]["wasserstein_sersic"], rel=0.02)
     assert none["mean"]["difference"] < -0.05
+    # The perfect model is closer than the Sérsic by the Sérsic's whole distance, well beyond
+    # its error; the flat model is no closer than the Sérsic (the same ratios, 1).
+    margin = entry["hlr_ratio"]["margin"]
+    assert margin["difference"] == pytest.approx(entry["hlr_ratio"]["wasserstein_sersic"])
+    assert margin["difference"] > 5 * margin["error"] > 0
+    assert abs(none["margin"]["difference"]) < 0.02 * margin["difference"] + 1e-3
     # Larger in the blue band: a bluer outskirts, a redder centre (F606W - F814W larger
     # inside); the flat model and a Sérsic have none.
     centre = entry["centre_outskirts"]

@@ -49,6 +49,12 @@ def _autoencoder_colours(model, observed, redshift, bands, zero_points):
     return flux_colours(flux, 0, zero_points)
 
 
+def _margin(entry):
+    """`` (closer by +x ± e)``: W(Sérsic) - W(generated) with its bootstrap error."""
+    m = entry.get("margin")
+    return "" if not m else f" (generated closer by {m['difference']:+.4f} ± {m['error']:.4f})"
+
+
 class Colours(Measure):
     name = "colours"
     order = 48
@@ -190,7 +196,7 @@ class Colours(Measure):
                          f"{_median_cell(c['twin'])} | "
                          f"{pm(h['mean'])} (truth "
                          f"{h['mean']['mean_y']:.3f}) | {h['wasserstein_generated']:.4f} | "
-                         f"{h['wasserstein_sersic']:.4f} |")
+                         f"{h['wasserstein_sersic']:.4f}{_margin(h)} |")
         for band, entry in section["per_band"].items():
             off = entry["colour"].get("off_by_0.01")
             if off is not None:
@@ -228,7 +234,7 @@ class Colours(Measure):
             if c:
                 lines.append(f"| {band} | {pm(c['mean'])} | {c['mean']['mean_y']:+.3f} | "
                              f"{c['wasserstein_generated']:.4f} | "
-                             f"{c['wasserstein_sersic']:.4f} |")
+                             f"{c['wasserstein_sersic']:.4f}{_margin(c)} |")
         lines += ["", "| band | r½ generated - truth (relative) | \\|g\\| generated - truth "
                   "(relative) |", "|---|---|---|"]
         for band, entry in section["shapes"].items():
