@@ -117,6 +117,11 @@ def test_colour_errors_name_the_fix(colour_module, tiny_module_path):
                                  bands=["Roman_K213"]))
     with pytest.raises(InputError, match="colours must be one of"):
         GenerativeGalaxyModel(str(colour_module), colours="sed")
+    # A catalog without the colour column: the error names it and the columns there are.
+    no_colour = {k: v for k, v in _catalog().items() if k != "mag_f606w"}
+    with pytest.raises(KeyError, match="mag_f606w") as err:
+        model.sample(no_colour, rng=1)
+    assert "zphot" in str(err.value)
     with pytest.raises(InputError, match="needs a chromatic module"):
         GenerativeGalaxyModel(str(tiny_module_path), colours="catalog")
     # A chromatic encoder takes one stamp per training band.

@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 from galsim_deep import bands as B
-from galsim_deep.validation.colours import (centre_outskirts_colours, colour_section, colours,
-                                            half_light_radii, held_out_section,
+from galsim_deep.validation.colours import (centre_outskirts_colours, colour_section,
+                                            colour_slope, colours, half_light_radii,
+                                            held_out_section,
                                             matched_filter_fluxes, template_fluxes)
 
 
@@ -53,6 +54,11 @@ def test_colour_section_of_a_perfect_model_and_of_a_gradient():
     assert entry["colour"]["off_by_0.01"] == off.sum() and 0 < off.sum() < n
     assert entry["hlr_ratio"]["wasserstein_generated"] == 0.0
     assert entry["hlr_ratio"]["mean"]["difference"] == pytest.approx(0.0)
+    # The perfect model's colour slope is the truth's (here every galaxy has the same
+    # colour, the catalog's spread is its 0.01 mag noise: slope 0 for both).
+    slope = entry["colour_slope"]["generated"]
+    assert slope == entry["colour_slope"]["truth"]
+    assert slope["slope"] == pytest.approx(0.0, abs=1e-6)
     # A single-SED Sérsic has ratio 1: its distance is the mean gradient.
     ratio = half_light_radii(truth, 0.05)
     np.testing.assert_allclose(entry["hlr_ratio"]["wasserstein_sersic"],
@@ -163,3 +169,22 @@ def test_matched_filter_fluxes_of_noiseless_and_noisy_stamps():
     expected = sigma / np.sqrt(((observed[0, 0] / 2.0) ** 2).sum())
     assert flux.mean() == pytest.approx(2.0, abs=4 * expected / np.sqrt(2000))
     assert flux.std() == pytest.approx(expected, rel=0.08)
+
+
+def test_colour_slope_tells_a_model_that_ignores_the_catalog_from_noise():
+    rng = np.random.default_rng(2)
+    catalog = rng.normal(0.8, 0.4, 4000)
+    # Noisy colours that follow the catalog: slope 1 within its error, which is the
+    # regression's sigma / (sd(x) sqrt(n)).
+    noisy = catalog + rng.normal(0.0, 0.2, catalog.size)
+    got = colour_slope(noisy, catalog, n_boot=200)
+    assert got["slope"] == pytest.approx(1.0, abs=4 * got["error"])
+    assert got["error"] == pytest.approx(0.2 / (0.4 * np.sqrt(catalog.size)), rel=0.2)
+    # Colours pulled a quarter of the way from the mean: slope 0.25, though their median
+    # |colour - catalog| (0.2) is no worse than the noisy ones' (0.13).
+    shrunk = 0.8 + 0.25 * (catalog - 0.8) + rng.normal(0.0, 0.05, catalog.size)
+    assert colour_slope(shrunk, catalog, n_boot=200)["slope"] == pytest.approx(0.25, abs=0.01)
+    # NaN rows are dropped; no spread in the catalog colour gives no slope.
+    noisy[:10] = np.nan
+    assert colour_slope(noisy, catalog, n_boot=20)["n"] == catalog.size - 10
+    assert colour_slope(catalog, np.ones_like(catalog))["slope"] is None

@@ -24,7 +24,8 @@ from .summary import distances, mean_difference
 
 __all__ = ["colours", "flux_colours", "half_light_radii", "matched_filter_fluxes",
            "centre_outskirts_colours", "ellipticities", "median_abs", "colour_section",
-           "wasserstein_margin", "HELD_OUT_BANDS", "template_fluxes", "held_out_section"]
+           "wasserstein_margin", "colour_slope", "HELD_OUT_BANDS", "template_fluxes",
+           "held_out_section"]
 
 #: Bands a two-band (F814W, F606W) model never saw, from the UV to the near-IR, in which
 #: the ``colours`` measure compares its colours with the truth's.
@@ -199,6 +200,32 @@ def median_abs(values, n_boot=500, seed=0):
             "n": int(values.size)}
 
 
+def colour_slope(colour, catalog_colour, n_boot=500, seed=0):
+    """Least-squares slope of galaxies' colours on their catalog colours, with its bootstrap
+    error (rows with a NaN dropped): 1 where the colours follow the catalog's, 0 where they
+    ignore it (every galaxy given the mean colour).  A median ``|colour - catalog|`` does not
+    tell the two apart from noise; the slope does.
+
+    Returns
+    -------
+    dict
+        ``slope``, ``error``, ``n`` (``slope`` None with fewer than 3 rows or no spread).
+    """
+    values = np.stack([np.asarray(catalog_colour, np.float64), np.asarray(colour, np.float64)])
+    x, y = values[:, np.isfinite(values).all(axis=0)]
+    if x.size < 3 or np.ptp(x) == 0:
+        return {"slope": None, "error": None, "n": int(x.size)}
+
+    def slope(i):
+        dx = x[i] - x[i].mean()
+        return float(np.sum(dx * (y[i] - y[i].mean())) / np.sum(dx * dx))
+
+    rng = np.random.default_rng(seed)
+    boots = [slope(rng.integers(0, x.size, x.size)) for _ in range(n_boot)]
+    return {"slope": slope(np.arange(x.size)), "error": float(np.std(boots, ddof=1)),
+            "n": int(x.size)}
+
+
 def colour_section(generated, truth, catalog_colour, twin_colour, bands, zero_points,
                    pixel_scale, n_boot=500, seed=0, rotated=None, other_colours=None):
     """The ``colours`` section of a validation report.
@@ -236,7 +263,9 @@ def colour_section(generated, truth, catalog_colour, twin_colour, bands, zero_po
         ``bands``; per band after the reference (``per_band[band]``):
         ``colour`` (median ``|generated - catalog|`` colour with its error, the
         same for the truth and the twin, and ``off_by_0.01`` the number of
-        generated galaxies more than 0.01 mag off or without light), ``hlr_ratio`` (the generated,
+        generated galaxies more than 0.01 mag off or without light), ``colour_slope`` (the
+        slope of each of those colours on the catalog's, :func:`colour_slope`, keyed as
+        ``colour``), ``hlr_ratio`` (the generated,
         true and Sérsic r_half(band) / r_half(reference): means with errors,
         and the Wasserstein distances of the generated and the Sérsic ratios
         to the true ones, with ``margin`` the second minus the first and its
@@ -276,6 +305,10 @@ def colour_section(generated, truth, catalog_colour, twin_colour, bands, zero_po
                          median_abs(twin_colour[:, b] - catalog_colour[:, b], n_boot, seed)),
                 **{label: median_abs(c[:, b] - catalog_colour[:, b], n_boot, seed)
                    for label, c in (other_colours or {}).items()}},
+            "colour_slope": {
+                label: colour_slope(c[:, b], catalog_colour[:, b], n_boot, seed)
+                for label, c in (("generated", gen_colour), ("truth", true_colour),
+                                 *(other_colours or {}).items())},
             "hlr_ratio": _gradient(gen_ratio, sersic_ratio, true_ratio, n_boot, seed),
             "centre_outskirts": _gradient(gen_co[:, b], np.zeros(len(true_co)), true_co[:, b],
                                           n_boot, seed)}

@@ -204,6 +204,19 @@ class Colours(Measure):
                           "than 0.01 mag off their catalog colour" + (
                               " (beyond what the tilted templates reach at their redshift)"
                               if mode == "catalog" else "") + "."]
+            slopes = entry.get("colour_slope")
+            if slopes:
+                cells = [f"{what} {slopes[label]['slope']:.3f} ± {slopes[label]['error']:.3f}"
+                         for label, what in (("generated", "generated"),
+                                             ("network", "the network's own"),
+                                             ("autoencoder", "the autoencoder's"),
+                                             ("matched_filter", "true profiles fitted to the "
+                                                                "stamps"),
+                                             ("truth", "truth"))
+                         if (slopes.get(label) or {}).get("slope") is not None]
+                lines += ["", f"{band}: slope of the colour on the catalog colour (least "
+                          "squares; 1: it follows the catalog's, 0: every galaxy has the mean "
+                          "colour): " + "; ".join(cells) + "."]
         held = section.get("held_out")
         if held:
             modes = list(next(iter(held["per_band"].values()))["generated"])
