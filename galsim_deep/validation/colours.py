@@ -200,6 +200,17 @@ def median_abs(values, n_boot=500, seed=0):
             "n": int(values.size)}
 
 
+def _paired_bootstrap(statistic, arrays, n_boot, seed):
+    """``statistic(*arrays)`` of values of the same galaxies (rows with a NaN in any array
+    dropped), its bootstrap error (the galaxies resampled together) and the number of rows."""
+    values = np.stack([np.asarray(a, np.float64) for a in arrays])
+    values = values[:, np.isfinite(values).all(axis=0)]
+    n = values.shape[1]
+    rng = np.random.default_rng(seed)
+    boots = [statistic(*values[:, rng.integers(0, n, n)]) for _ in range(n_boot)]
+    return float(statistic(*values)), float(np.std(boots, ddof=1)), int(n)
+
+
 def colour_slope(colour, catalog_colour, n_boot=500, seed=0):
     """Least-squares slope of galaxies' colours on their catalog colours, with its bootstrap
     error (rows with a NaN dropped): 1 where the colours follow the catalog's, 0 where they
@@ -211,19 +222,17 @@ def colour_slope(colour, catalog_colour, n_boot=500, seed=0):
     dict
         ``slope``, ``error``, ``n`` (``slope`` None with fewer than 3 rows or no spread).
     """
-    values = np.stack([np.asarray(catalog_colour, np.float64), np.asarray(colour, np.float64)])
-    x, y = values[:, np.isfinite(values).all(axis=0)]
+    x = np.asarray(catalog_colour, np.float64)
+    x = x[np.isfinite(x) & np.isfinite(np.asarray(colour, np.float64))]
     if x.size < 3 or np.ptp(x) == 0:
         return {"slope": None, "error": None, "n": int(x.size)}
 
-    def slope(i):
-        dx = x[i] - x[i].mean()
-        return float(np.sum(dx * (y[i] - y[i].mean())) / np.sum(dx * dx))
+    def slope(x, y):
+        dx = x - x.mean()
+        return np.sum(dx * (y - y.mean())) / np.sum(dx * dx)
 
-    rng = np.random.default_rng(seed)
-    boots = [slope(rng.integers(0, x.size, x.size)) for _ in range(n_boot)]
-    return {"slope": slope(np.arange(x.size)), "error": float(np.std(boots, ddof=1)),
-            "n": int(x.size)}
+    value, error, n = _paired_bootstrap(slope, (catalog_colour, colour), n_boot, seed)
+    return {"slope": value, "error": error, "n": n}
 
 
 def colour_section(generated, truth, catalog_colour, twin_colour, bands, zero_points,
@@ -335,17 +344,11 @@ def wasserstein_margin(generated, reference, truth, n_boot=500, seed=0):
     """
     from scipy.stats import wasserstein_distance
 
-    values = np.stack([np.asarray(a, np.float64) for a in (generated, reference, truth)])
-    values = values[:, np.isfinite(values).all(axis=0)]
-
     def margin(g, r, t):
         return wasserstein_distance(r, t) - wasserstein_distance(g, t)
 
-    n = values.shape[1]
-    rng = np.random.default_rng(seed)
-    boots = [margin(*values[:, rng.integers(0, n, n)]) for _ in range(n_boot)]
-    return {"difference": float(margin(*values)), "error": float(np.std(boots, ddof=1)),
-            "n": int(n)}
+    value, error, n = _paired_bootstrap(margin, (generated, reference, truth), n_boot, seed)
+    return {"difference": value, "error": error, "n": n}
 
 
 def _gradient(generated, sersic, truth, n_boot, seed):

@@ -30,6 +30,13 @@ import numpy as np
 from . import Measure
 
 
+#: The colours beside the generated ones (``colour_section``'s ``other_colours``), as the
+#: report names them.
+_OTHER_COLOURS = (("network", "the network's own"),
+                  ("autoencoder", "the autoencoder's reconstructions"),
+                  ("matched_filter", "true profiles fitted to the stamps"))
+
+
 def _median_cell(entry, missing="n/a"):
     """``median ± error`` of a :func:`~galsim_deep.validation.colours.median_abs` entry."""
     if entry is None or entry["median"] is None:
@@ -153,9 +160,7 @@ class Colours(Measure):
                          f"'{section.get('mode', 'model')}'",
                          _median_cell(colour["generated"], ""), "",
                          _median_cell(colour["twin"], ""), _median_cell(colour["truth"], "")))
-            for label, what in (("network", "the network's own"),
-                                ("autoencoder", "the autoencoder's reconstructions"),
-                                ("matched_filter", "true profiles fitted to the stamps")):
+            for label, what in _OTHER_COLOURS:
                 if colour.get(label):
                     rows.append((f"median |{band} - F814W - catalog| (mag), {what}",
                                  _median_cell(colour[label], ""), "",
@@ -207,11 +212,7 @@ class Colours(Measure):
             slopes = entry.get("colour_slope")
             if slopes:
                 cells = [f"{what} {slopes[label]['slope']:.3f} ± {slopes[label]['error']:.3f}"
-                         for label, what in (("generated", "generated"),
-                                             ("network", "the network's own"),
-                                             ("autoencoder", "the autoencoder's"),
-                                             ("matched_filter", "true profiles fitted to the "
-                                                                "stamps"),
+                         for label, what in (("generated", "generated"), *_OTHER_COLOURS,
                                              ("truth", "truth"))
                          if (slopes.get(label) or {}).get("slope") is not None]
                 lines += ["", f"{band}: slope of the colour on the catalog colour (least "
