@@ -45,7 +45,7 @@ from .errors import (InputError, InputTypeError, MissingFieldError,  # noqa: E40
                      MissingInputError)
 from .hub import DEFAULT_MODEL  # noqa: E402
 from .bands import BANDS, band_name  # noqa: E402
-from .engine import galaxy_draws, render_arrays  # noqa: E402
+from .engine import batch as engine  # noqa: E402
 from .engine.colour import ColourGalaxy  # noqa: E402
 from .model import GenerativeGalaxyModel  # noqa: E402
 from .parallel import configure_worker, tensorflow_started  # noqa: E402
@@ -433,30 +433,17 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
             if multiprocessing.current_process().name != "MainProcess":
                 configure_worker(self.njobs)  # share the cores with the other workers
             n = len(seeds)
-            normals, angles = galaxy_draws(seeds, model.latent_size)
-            if not self.rotate:
-                angles = np.zeros(n)
-            images = []
             step = self.model_batch_size or model.batch_size
             first = int(rows[0]) if n else 0
-            generate = model.generate_components if model.chromatic else model.generate
-            for start in range(0, n, step):
-                stop = min(n, start + step)
-                images.append(generate({q: v[start:stop] for q, v in conds.items()},
-                                       normals[start:stop], first_row=first + start))
-            if model.chromatic:
-                profiles = self._colour_profiles(blends, conds, rows, images, angles)
-                self._last_sample = (key, (profiles, angles))
-                return self._set_rotations(blends, profiles, angles)
-            images = np.concatenate(images) if images else np.zeros((0,) * 3, np.float32)
-            # The API's rendering (galsim_deep.engine.render_arrays): rotate by resampling.
-            arrays, _ = render_arrays(images, angles, self.rotate, model.pixel_scale)
-            profiles = {}
-            for row, image, array in zip(rows, images, arrays):
-                if not np.isfinite(image).all() or image.sum(dtype=np.float64) <= 0:
-                    profiles[int(row)] = None
-                else:
-                    profiles[int(row)] = model.profile(array)
+            # The flux follows the catalog's own magnitude, not a clipped condition (the
+            # engine's flux rule).
+            magnitudes = self._catalog_values(blends).get(
+                model.metadata["flux"].get("magnitude_condition"))
+            batches = list(engine.catalog_batches(model, conds, seeds, step, self.rotate,
+                                                  magnitudes=magnitudes, first_row=first))
+            angles = np.concatenate([b.angles for b in batches]) if batches else np.zeros(0)
+            made = [g for batch in batches for g in batch.band_galaxies()]
+            profiles = {int(row): g for row, g in zip(rows, made)}
             self._last_sample = (key, (profiles, angles))
         return self._set_rotations(blends, profiles, angles)
 
@@ -467,30 +454,6 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
             stop = start + len(table)
             table[ROTATION_COLUMN] = np.degrees(angles[start:stop])
             start = stop
-        return profiles
-
-    def _colour_profiles(self, blends, conds, rows, outputs, angles):
-        """A chromatic model's galaxies as :class:`~galsim_deep.engine.colour.ColourGalaxy`
-        (None where a galaxy has no positive flux), their components rotated alike."""
-        model = self.model
-        info = model.chromatic
-        parts = np.concatenate([o["components"] for o in outputs]) if outputs else []
-        weights = np.concatenate([o["sed_weights"] for o in outputs]) if outputs else []
-        # The flux follows the catalog's own magnitude, not a clipped condition.
-        magnitude = self._catalog_values(blends)[
-            model.metadata["flux"].get("magnitude_condition", "mag_auto")]
-        profiles = {}
-        for i, row in enumerate(rows):
-            if not np.isfinite(parts[i]).all() or parts[i].sum(dtype=np.float64) <= 0:
-                profiles[int(row)] = None
-                continue
-            k = len(parts[i])
-            arrays, _ = render_arrays(parts[i], np.repeat(angles[i], k), self.rotate,
-                                      model.pixel_scale)
-            profiles[int(row)] = ColourGalaxy(
-                [model.profile(a) for a in arrays], weights[i],
-                float(conds[info["redshift_condition"]][i]), float(magnitude[i]),
-                info["reference_band"])
         return profiles
 
     def _render_mini_batch(self, catalog_list, psf, wcs, survey, seedseq_minibatch):

@@ -11,8 +11,8 @@ import warnings
 import numpy as np
 from .errors import InputError, InputTypeError, MissingFieldError
 
-__all__ = ["OutOfRangeWarning", "RANGE_POLICIES", "condition_arrays", "in_range",
-           "reset_range_warnings", "warn_out_of_range"]
+__all__ = ["OutOfRangeWarning", "RANGE_POLICIES", "condition_arrays", "catalog_values",
+           "in_range", "reset_range_warnings", "warn_out_of_range"]
 
 #: What to do with condition values outside a module's training range.
 RANGE_POLICIES = ("warn", "clip", "error")
@@ -143,6 +143,28 @@ def _column(cat, name):
     except (TypeError, ValueError):
         raise InputTypeError(f"catalog column {name!r} must be numeric, got values like "
                         f"{np.atleast_1d(np.asarray(col))[:3]!r}") from None
+
+
+def catalog_values(cat, name, column_map=None):
+    """A condition's values as the catalog gives them, before any range policy.
+
+    Parameters
+    ----------
+    cat : Table, structured array, dict or DataFrame
+    name : str or None
+        The condition (e.g. a module's ``flux.magnitude_condition``).
+    column_map : dict, optional
+        Condition name -> catalog column, as for :func:`condition_arrays`.
+
+    Returns
+    -------
+    ndarray or None
+        float64 values; None for ``name`` None.  Call it after
+        :func:`condition_arrays`, which checks the column.
+    """
+    if name is None:
+        return None
+    return _column(cat, dict(column_map or {}).get(name, name))
 
 
 def condition_arrays(cat, conditions, column_map=None, range_policy="warn", source=None,

@@ -126,14 +126,16 @@ def _config(module, batch_size=4, **gal):
 
 
 def test_network_runs_once_per_batch_group(tiny_module_path, monkeypatch):
+    from galsim_deep.engine import batch as engine
+
     calls = []
-    original = GenerativeGalaxyModel.generate
+    original = engine.run_network
 
-    def counting(self, conditions, random_normal, first_row=0, cluster=None):
-        calls.append((len(random_normal), first_row))
-        return original(self, conditions, random_normal, first_row, cluster)
+    def counting(model, conditions, normals, first_row=0, cluster=None):
+        calls.append((len(normals), first_row))
+        return original(model, conditions, normals, first_row, cluster)
 
-    monkeypatch.setattr(GenerativeGalaxyModel, "generate", counting)
+    monkeypatch.setattr(engine, "run_network", counting)
     batching._GROUPS.clear()
     image = galsim.config.BuildImage(_config(tiny_module_path, batch_size=4))
     assert calls == [(4, 0), (4, 4), (2, 8)]  # 10 objects in groups of 4
@@ -216,9 +218,10 @@ def test_bad_input_options_are_reported(tiny_module_path, tmp_path):
     {"type": "Tiled", "nx_tiles": 0, "ny_tiles": 3, "stamp_size": 16},
 ])
 def test_no_objects_gives_an_image_without_galaxies(tiny_module_path, monkeypatch, image):
+    from galsim_deep.engine import batch as engine
+
     calls = []
-    monkeypatch.setattr(GenerativeGalaxyModel, "generate",
-                        lambda self, *args, **kwargs: calls.append(args))
+    monkeypatch.setattr(engine, "run_network", lambda *args, **kwargs: calls.append(args))
     cfg = _config(tiny_module_path)
     cfg["image"] = dict(image, pixel_scale=0.2, random_seed=5,
                         noise={"type": "Gaussian", "sigma": 1.0})

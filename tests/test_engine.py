@@ -138,14 +138,16 @@ def _simulate_arrays(module, cat, seed, monkeypatch):
     from galsim_deep.simulate import SimulationSettings, render_stamps
 
     model = GenerativeGalaxyModel(str(module))
+    from galsim_deep.engine import batch as engine
+
     arrays = []
-    original = GenerativeGalaxyModel.profile
+    original = engine.galaxy_profile
 
-    def keep(self, array, *args, **kwargs):
+    def keep(array, *args, **kwargs):
         arrays.append(np.array(array))
-        return original(self, array, *args, **kwargs)
+        return original(array, *args, **kwargs)
 
-    monkeypatch.setattr(GenerativeGalaxyModel, "profile", keep)
+    monkeypatch.setattr(engine, "galaxy_profile", keep)
     n = len(next(iter(cat.values())))
     settings = SimulationSettings(model=str(module), seed=seed, zero_point=None,
                                   pixel_scale=0.2, stamp_size=16)
@@ -167,3 +169,57 @@ def test_one_seed_and_row_give_one_galaxy_through_api_yaml_and_simulate(
             np.testing.assert_array_equal(a, b, err_msg=f"{name}, row {i}")
     # and another seed is another galaxy
     assert not np.allclose(_api_arrays(tiny_module_path, cat, 1235)[0], api[0])
+
+
+# ------------------------------------------------------------- the flux rule under 'clip'
+def test_clipped_conditions_keep_the_catalogs_own_magnitude_in_api_yaml_and_simulate(
+        tiny_module_path, tmp_path):
+    """With range_policy='clip', the network sees the clipped magnitude (its morphology), but
+    a flux set from a magnitude (zero_point) is the catalog's own, in every path."""
+    from galsim_deep.simulate import SimulationSettings, render_stamps
+
+    cat = {"mag_auto": np.array([18.0, 22.0, 26.5]), "flux_radius": np.array([5.0, 6.0, 7.0]),
+           "zphot": np.array([0.5, 0.8, 1.1])}       # mag 18 and 26.5 lie outside [20, 25.2]
+    zp = 30.0
+    want = 10.0 ** (-0.4 * (cat["mag_auto"] - zp))
+    model = GenerativeGalaxyModel(str(tiny_module_path), range_policy="clip")
+    api = [p.flux for p in model.sample(cat, rng=3, zero_point=zp, rotate=False)]
+    np.testing.assert_allclose(api, want, rtol=1e-5)
+    # the network itself saw the clipped value: its stamps are those of mag 20 and 25.2
+    clipped = dict(cat, mag_auto=np.clip(cat["mag_auto"], 20.0, 25.2))
+    np.testing.assert_array_equal(
+        np.concatenate(list(model.sample_arrays(cat, rng=3, rotate=False))),
+        np.concatenate(list(model.sample_arrays(clipped, rng=3, rotate=False))))
+    # YAML: the same flux for each object
+    path = tmp_path / "conditions.fits"
+    Table(cat).write(path, overwrite=True)
+    cfg = {"gal": {"type": "GenerativeModelGalaxy", "zero_point": zp,
+                   **{q: {"type": "Catalog", "col": q} for q in cat}},
+           "image": {"type": "Tiled", "nx_tiles": 3, "ny_tiles": 1, "stamp_size": 48,
+                     "pixel_scale": 0.03, "random_seed": 3},
+           "input": {"generative_model": {"file_name": str(tiny_module_path),
+                                          "range_policy": "clip"},
+                     "catalog": {"file_name": str(path)}}}
+    fluxes = {}
+
+    def keep(config, base, ignore, gsparams, logger):
+        from galsim_deep.config.galaxy import BuildGenerativeModelGalaxy
+
+        profile, safe = BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger)
+        fluxes[base["obj_num"]] = profile.flux
+        return profile, safe
+
+    galsim.config.RegisterObjectType("FluxKeptGenerativeModelGalaxy", keep,
+                                     input_type="generative_model")
+    cfg["gal"]["type"] = "FluxKeptGenerativeModelGalaxy"
+    batching._GROUPS.clear()
+    galsim.config.BuildImage(cfg)
+    np.testing.assert_allclose([fluxes[i] for i in range(3)], want, rtol=1e-5)
+    # field render: the tile's galaxies carry the catalog magnitudes (plan_simulation)
+    settings = SimulationSettings(model=str(tiny_module_path), seed=3, zero_point=zp,
+                                  pixel_scale=0.2, stamp_size=64, range_policy="clip",
+                                  psf_fwhm=0.7)
+    galaxies = {"rows": np.arange(3), "x": np.full(3, 40.0), "y": np.full(3, 40.0),
+                "conditions": model.conditions(cat), "magnitudes": cat["mag_auto"]}
+    stamps = render_stamps(model, galaxies, settings, galsim.PixelScale(0.2))["stamps"]
+    np.testing.assert_allclose(stamps.sum(axis=(1, 2)), want, rtol=2e-3)  # in the stamp

@@ -202,6 +202,55 @@ def test_structure_joins_the_profile_at_structure_from_step():
                                vae.decoder.smooth(mean).numpy() * 2.0, rtol=1e-5)
 
 
+def test_multiplicative_structure_modulates_the_smooth_light_within_its_bound():
+    from galsim_deep.training.flow_vae.family import FAMILY
+
+    assert set(FAMILY.schema["structure"].choices) == set(Decoder.STRUCTURES)
+    with pytest.raises(ValueError, match="modulates a smooth profile"):
+        Decoder(S, n_stages=2, structure="multiplicative")
+    with pytest.raises(ValueError, match="structure must be one of"):
+        Decoder(S, n_stages=2, smooth_profile="bulge_disk", structure="both")
+    a = 1.5
+    decoder = Decoder(S, n_stages=2, base_depth=4, max_depth=6, smooth_profile="bulge_disk",
+                      structure="multiplicative", max_log_modulation=a)
+    z = tf.random.stateless_normal([3, L], seed=[3, 5])
+    decoder(z)
+    # large output weights drive the modulation to its bound, not beyond
+    decoder.out.kernel.assign(decoder.out.kernel * 1e4)
+    out = decoder(z)
+    smooth = decoder.smooth(z).numpy()
+    m = out["modulation"].numpy()
+    assert np.all(np.abs(m) <= a + 1e-6) and np.abs(m).max() > 0.99 * a
+    np.testing.assert_allclose(out["profile"].numpy(), smooth * np.exp(m), rtol=1e-5)
+    np.testing.assert_allclose(out["structure"].numpy(), out["profile"].numpy() - smooth,
+                               rtol=1e-5, atol=1e-6)
+    ratio = out["profile"].numpy() / smooth
+    assert ratio.min() >= np.exp(-a) * (1 - 1e-5) and ratio.max() <= np.exp(a) * (1 + 1e-5)
+    # no light where the smooth profile is dark: the profile is zero exactly where it is
+    assert np.all((out["profile"].numpy() > 0) == (smooth > 0))
+    # a new (or restarted) output layer starts as the smooth profile itself
+    fresh = Decoder(S, n_stages=2, base_depth=4, max_depth=6, smooth_profile="bulge_disk",
+                    structure="multiplicative", seed=3)
+    first = fresh(z)
+    assert float(fresh.out.bias[0]) == 0.0
+    fresh.restart_structure(scale=0.0, seed=1)
+    np.testing.assert_allclose(fresh(z)["profile"].numpy(), fresh.smooth(z).numpy(), rtol=1e-6)
+    assert np.abs(first["modulation"].numpy()).max() < 1.0
+    # structure_weight 0: the bulge + disk alone
+    np.testing.assert_allclose(decoder(z, structure_weight=0.0)["profile"].numpy(), smooth,
+                               rtol=1e-6)
+
+
+def test_recipe_refuses_a_multiplicative_structure_without_a_smooth_profile():
+    from galsim_deep.training.recipes import load_recipe
+
+    with pytest.raises(ValueError, match="vae.smooth_profile: bulge_disk"):
+        load_recipe("tiny", ["vae.structure=multiplicative"])
+    recipe = load_recipe("tiny", ["vae.structure=multiplicative",
+                                  "vae.smooth_profile=bulge_disk"])
+    assert recipe["vae"]["max_log_modulation"] == 3.0
+
+
 def test_restart_structure_gives_the_output_layer_small_weights():
     decoder = Decoder(S, n_stages=2, base_depth=4, max_depth=6, output_activation="relu",
                       smooth_profile="bulge_disk")

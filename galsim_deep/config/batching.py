@@ -24,7 +24,8 @@ from galsim.errors import GalSimConfigError
 
 from .. import parallel
 from ..catalog import OutOfRangeWarning
-from ..engine import galaxy_draws
+from ..catalog import catalog_values
+from ..engine import batch as engine
 from ..model import GenerativeGalaxyModel
 
 __all__ = ["TASKS_PER_IMAGE", "group_size", "start_image", "current_group"]
@@ -147,15 +148,15 @@ def _stamp_prelude(base, logger):
 
 
 def _evaluate_object(config, base, model, obj_num, req, opt, ignore, logger=None):
-    """Evaluate one object's fields, and its normals and angle, as its own build would.
+    """Evaluate one object's fields, and its object seed, as its own build would.
 
     The object's RNG makes the draws of its stamp before the galaxy
     (:func:`_stamp_prelude`), then those of its condition fields; its state
     after them is kept (``rng_state``), so that the object's build continues
-    from there (``shear``, noise padding...).  The normals and the rotation
-    come from the object's seed by the engine's draws rule
-    (:mod:`galsim_deep.engine.draws`), on a stream of their own: the same
-    numbers as the API's row ``obj_num`` for ``rng=random_seed``.
+    from there (``shear``, noise padding...).  The engine draws the normals and
+    the rotation from the object's seed (:mod:`galsim_deep.engine.draws`), on a
+    stream of their own: the same numbers as the API's row ``obj_num`` for
+    ``rng=random_seed``.
     """
     saved = {k: base[k] for k in _STATE_KEYS if k in base}
     try:
@@ -167,14 +168,12 @@ def _evaluate_object(config, base, model, obj_num, req, opt, ignore, logger=None
         # Without image.random_seed GalSim seeds each object from the system's entropy
         # (base['seed'] is 0): the galaxy takes a seed from that RNG, as irreproducible.
         seed = base.get("seed") if "random_seed" in base.get("image", {}) else None
-        seed = int(seed) if seed is not None else galsim.BaseDeviate(rng).raw()
-        normals, angles = galaxy_draws([seed], model.latent_size)
-        values["rotation"] = float(angles[0])
+        values["object_seed"] = int(seed) if seed is not None else galsim.BaseDeviate(rng).raw()
     finally:
         for key in _STATE_KEYS:
             base.pop(key, None)
         base.update(saved)
-    return values, normals[0]
+    return values
 
 
 def _report_range_warnings(caught, group):
@@ -221,7 +220,7 @@ def _generate_group(config, base, model, group, first_row, req, opt, ignore, log
     finally:
         for node, current in saved:
             node["current"] = current
-    table = {q: np.array([values[q] for values, _ in rows], dtype=float)
+    table = {q: np.array([values[q] for values in rows], dtype=float)
              for q in model.quantities}
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -231,7 +230,7 @@ def _generate_group(config, base, model, group, first_row, req, opt, ignore, log
         raise GalSimConfigError(f"GenerativeModelGalaxy (objects {group.start}.."
                                 f"{group.stop - 1}): {err}") from None
     _report_range_warnings(caught, group)
-    clusters = [values.get("cluster") for values, _ in rows]
+    clusters = [values.get("cluster") for values in rows]
     if all(c is None for c in clusters):
         clusters = None
     elif any(c is None for c in clusters):
@@ -239,16 +238,18 @@ def _generate_group(config, base, model, group, first_row, req, opt, ignore, log
                                 f"{group.stop - 1}): cluster is set for some objects and not "
                                 f"for others; give every object a cluster or none")
     try:
-        normals = np.stack([n for _, n in rows])
-        images = (model.generate_components(conditions, normals, first_row=first_row)
-                  if model.chromatic else
-                  model.generate(conditions, normals, first_row=first_row, cluster=clusters))
+        # the catalog's own magnitudes set fluxes, also where the condition is clipped
+        batch = engine.sample(model, conditions, [values["object_seed"] for values in rows],
+                              first_row=first_row,
+                              rotate=[values.get("rotate", True) for values in rows],
+                              cluster=clusters, magnitudes=catalog_values(
+                                  table, model.metadata["flux"].get("magnitude_condition")))
     except (ValueError, TypeError) as err:
         raise GalSimConfigError(f"GenerativeModelGalaxy (objects {group.start}.."
                                 f"{group.stop - 1}): {err}") from None
-    options = [{k: v for k, v in values.items() if k in opt or k in ("rotation", "rng_state")}
-               for values, _ in rows]
-    return {"group": group, "conditions": conditions, "images": images, "options": options}
+    options = [{k: v for k, v in values.items() if k in opt or k == "rng_state"}
+               for values in rows]
+    return {"group": group, "batch": batch, "options": options}
 
 
 def current_group(config, base, model, req, opt, ignore, logger=None):
@@ -272,11 +273,9 @@ def current_group(config, base, model, req, opt, ignore, logger=None):
     Returns
     -------
     dict
-        ``group`` (range of object numbers), ``conditions`` (dict of arrays
-        [n]), ``images`` (array [n, stamp_size, stamp_size], flux per pixel;
-        a chromatic module's ``components`` and ``sed_weights``, see
-        :meth:`~galsim_deep.GenerativeGalaxyModel.generate_components`) and
-        ``options`` (per object, its values of the ``opt`` fields).
+        ``group`` (range of object numbers), ``batch`` (the group's
+        :class:`~galsim_deep.engine.batch.SampledBatch`) and ``options`` (per
+        object, its values of the ``opt`` fields and its RNG state).
     """
     obj_num = base.get("obj_num", 0)
     state = _GROUPS.get(id(model))

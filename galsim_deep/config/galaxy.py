@@ -18,7 +18,7 @@ import galsim
 from galsim.config import GetInputObj, GetRNG, RegisterObjectType
 
 from .. import parallel
-from ..engine import render_arrays
+from ..engine import batch as engine
 from . import batching
 
 __all__ = ["BuildGenerativeModelGalaxy"]
@@ -79,42 +79,40 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
     _share_cores(base)
     group = batching.current_group(config, base, model, req, opt, ignore, logger)
     i = obj_num - group["group"].start
-    conditions = {q: v[i:i + 1] for q, v in group["conditions"].items()}
+    batch = group["batch"]
     # Leave the current values of this object's fields for @gal.<condition> references.
     for q in model.quantities:
         if isinstance(config.get(q), dict):
-            config[q]["current"] = (float(conditions[q][0]), False, float, obj_num, "obj_num")
-
-    if model.chromatic:
-        return _colour_galaxy(config, base, model, group, i, conditions, gsparams), False
-    images = group["images"][i:i + 1]
+            config[q]["current"] = (float(batch.conditions[q][i]), False, float, obj_num,
+                                    "obj_num")
     kwargs = dict(group["options"][i])
-    kwargs.pop("cluster", None)  # used when the group was generated
-    rotate = kwargs.pop("rotate", True)
-    angles = [kwargs.pop("rotation")]
+    for used in ("cluster", "rotate"):  # used when the group was sampled
+        kwargs.pop(used, None)
     # The object's RNG continues after the draws of its fields, as if they had been made
     # here (for shear, noise padding... drawn after the galaxy).
     GetRNG(config, base).reset(galsim.BaseDeviate(kwargs.pop("rng_state")))
     flux_kwargs = {k: kwargs.pop(k) for k in _FLUX_OPTIONS if k in kwargs}
-    factors = model.flux_factors(conditions, images=images, **flux_kwargs) if flux_kwargs \
-        else None
-    # The API's rendering: rotate, then scale (galsim_deep.engine.render_arrays).
-    arrays, exact_angles = render_arrays(images, angles, rotate, model.pixel_scale, factors)
     gsp = galsim.GSParams(**gsparams) if gsparams else None
+    if batch.chromatic:
+        _check_colour_options(model, base, flux_kwargs, kwargs)
+        return batch.galaxies([i], gsparams=gsp, **kwargs)[0], False
+    factors = None
+    if flux_kwargs:  # the API's rule: computed on the unrotated stamp, applied after rotation
+        factors = [engine.flux_factors(model.metadata, 1, stamps=batch.stamps[i:i + 1],
+                                       magnitudes=None if batch.magnitudes is None
+                                       else batch.magnitudes[i:i + 1], **flux_kwargs)[0]]
     noise_pad_size = kwargs.pop("noise_pad_size", 0)
     noise = kwargs.pop("noise_pad", None)  # pixel variance of the padding noise
-    rng = GetRNG(config, base) if noise_pad_size else None
-    profile = model.profile(arrays[0], gsparams=gsp, noise_pad_size=noise_pad_size,
-                            noise=noise, rng=rng, angle=exact_angles[0], **kwargs)
+    rngs = [GetRNG(config, base)] if noise_pad_size else None
+    profile = batch.galaxies([i], factors=factors, rngs=rngs, noise_pad_size=noise_pad_size,
+                             noise=noise, gsparams=gsp, **kwargs)[0]
     return profile, False
 
 
-def _colour_galaxy(config, base, model, group, i, conditions, gsparams):
-    """A chromatic module's object: its components times their SEDs, drawn by GalSim through
-    the image's ``bandpass``."""
-    kwargs = dict(group["options"][i])
-    flux = [k for k in _FLUX_OPTIONS + ("noise_pad_size", "noise_pad", "cluster")
-            if k in kwargs]
+def _check_colour_options(model, base, flux_kwargs, kwargs):
+    """A chromatic module's object: its SEDs carry the flux, drawn by GalSim through the
+    image's ``bandpass``."""
+    flux = list(flux_kwargs) + [k for k in ("noise_pad_size", "noise_pad") if k in kwargs]
     if flux:
         raise galsim.GalSimConfigError(
             f"GenerativeModelGalaxy: {', '.join(flux)} do(es) not apply to the chromatic module "
@@ -124,15 +122,6 @@ def _colour_galaxy(config, base, model, group, i, conditions, gsparams):
         raise galsim.GalSimConfigError(
             f"GenerativeModelGalaxy: {model.metadata['name']} draws colour galaxies; give the "
             f"image a bandpass, e.g. image.bandpass: {{file_name: LSST_r.dat, wave_type: nm}}")
-    GetRNG(config, base).reset(galsim.BaseDeviate(kwargs.pop("rng_state")))
-    z = float(conditions[model.chromatic["redshift_condition"]][0])
-    mag = model.metadata["flux"].get("magnitude_condition")
-    out = group["images"]
-    return model.colour_profile(out["components"][i], out["sed_weights"][i], z,
-                                kwargs.pop("rotation"), kwargs.pop("rotate", True),
-                                magnitude=None if mag is None else float(conditions[mag][0]),
-                                gsparams=galsim.GSParams(**gsparams) if gsparams else None,
-                                **kwargs)
 
 
 RegisterObjectType("GenerativeModelGalaxy", BuildGenerativeModelGalaxy,

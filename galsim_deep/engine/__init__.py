@@ -1,7 +1,10 @@
 """The sampling engine: the one path from catalog rows to galaxy profiles.
 
 Every way of asking for generated galaxies (the Python API, the YAML types,
-``galsim-deep field render`` and the BTK generator) goes through these three steps:
+``galsim-deep field render``, the BTK generator and the validation samples) calls
+:func:`galsim_deep.engine.batch.sample` once per block of catalog rows and turns the
+:class:`~galsim_deep.engine.batch.SampledBatch` it returns into profiles or arrays.
+The batch is made of three steps:
 
 :mod:`~galsim_deep.engine.draws`
     the draws rule: a row's *object seed* (GalSim config's own seed of object
@@ -11,16 +14,19 @@ Every way of asking for generated galaxies (the Python API, the YAML types,
     blocks of rows;
 :mod:`~galsim_deep.engine.render`
     pixel arrays to ``galsim.InterpolatedImage`` profiles, rotating each
-    galaxy's pixels so that GalSim draws an axis-aligned image.
+    galaxy's pixels so that GalSim draws an axis-aligned image;
+
+and a chromatic module's SEDs and colours come from :mod:`~galsim_deep.engine.colour`.
 
 So the same seed and catalog row give the same pixels whichever caller asks
 (``docs/performance.rst``, "The sampling engine").
 """
 from .draws import SEED_FOR_ZERO, as_deviate, galaxy_draws, object_seeds
 from .network import EVAL_ROWS, Network
-from .render import (ROTATIONS, band_limit, render_arrays, rotate_stamps, rotated_size,
+from .batch import SampledBatch, sample
+from .render import (ROTATIONS, band_limit, galaxy_profile, rotate_stamps, rotated_size,
                      rotation_mode, stamp_profile)
 
-__all__ = ["SEED_FOR_ZERO", "as_deviate", "object_seeds", "galaxy_draws", "EVAL_ROWS",
+__all__ = ["sample", "SampledBatch", "SEED_FOR_ZERO", "as_deviate", "object_seeds", "galaxy_draws", "EVAL_ROWS",
            "Network", "ROTATIONS", "rotation_mode", "rotated_size", "rotate_stamps",
-           "render_arrays", "stamp_profile", "band_limit"]
+           "stamp_profile", "galaxy_profile", "band_limit"]

@@ -1,20 +1,41 @@
 """The latent-space side of a module: encoding stamps, the flow's density, clusters.
 
-:class:`LatentSpace` is a part of :class:`galsim_deep.GenerativeGalaxyModel` (it
-uses the model's ``network``, ``metadata``, ``stamp_size``, ``pixel_scale`` and
-``conditions``): the signatures other than ``sample``, run in the engine's
-fixed blocks like it.
+:class:`LatentSpace` is a component that a :class:`galsim_deep.GenerativeGalaxyModel`
+holds (``model.latent``): it runs the signatures other than ``sample`` on the model's
+:class:`~galsim_deep.engine.network.Network`, in the engine's fixed blocks like it, and
+checks its inputs against the module's metadata.  The model's ``encode``,
+``log_prob``, ``cluster`` and ``check_stamp_geometry`` are these.
 """
 import numpy as np
 
+from ..catalog import condition_arrays
 from ..errors import InputError
 
 __all__ = ["LatentSpace"]
 
 
 class LatentSpace:
-    """``encode``, ``log_prob`` and ``cluster`` of a module (mixed into
-    :class:`galsim_deep.GenerativeGalaxyModel`)."""
+    """``encode``, ``log_prob`` and ``cluster`` of a module.
+
+    Parameters
+    ----------
+    network : galsim_deep.engine.network.Network
+        The module's network.
+    metadata : dict
+        Its validated metadata.
+    range_policy : {'warn', 'clip', 'error'}
+        Default treatment of conditions outside the training range (:meth:`log_prob`).
+    """
+
+    def __init__(self, network, metadata, range_policy="warn"):
+        self.network = network
+        self.metadata = metadata
+        self.range_policy = range_policy
+        self.stamp_size = int(metadata["stamp_size"])
+        self.pixel_scale = float(metadata["pixel_scale"])
+
+    def _signature(self, name):
+        return self.network.signature(name)
 
     def _stamp_inputs(self, stamps, psfs, what):
         """Check stamps [N, S, S] (or one [S, S]; a chromatic module's [N, B, S, S] in its
@@ -132,7 +153,10 @@ class LatentSpace:
             raise InputError(f"log_prob: z must be [N, {width}] latent codes, got shape {z.shape}")
         if not np.all(np.isfinite(z)):
             raise InputError("log_prob: z contains NaN or infinite values; drop those rows")
-        conds = self.conditions(conditions, column_map=column_map, range_policy=range_policy)
+        conds = condition_arrays(conditions, self.metadata["conditions"], column_map=column_map,
+                                 range_policy=range_policy or self.range_policy,
+                                 source=f"model {self.metadata['name']}",
+                                 warn_key=str(self.network.module_dir))
         n = len(next(iter(conds.values())))
         if n != len(z):
             raise InputError(f"log_prob: {len(z)} codes but {n} rows of conditions; give one "

@@ -21,8 +21,8 @@ import math
 
 import numpy as np
 
-__all__ = ["ROTATIONS", "rotation_mode", "rotated_size", "stamp_profile", "rotate_stamps",
-           "render_arrays", "band_limit"]
+__all__ = ["ROTATIONS", "rotation_mode", "rotated_size", "stamp_profile", "galaxy_profile",
+           "rotate_stamps", "band_limit"]
 
 #: How a rotated galaxy is rendered (``rotate=True`` means the first).
 ROTATIONS = ("resample", "exact")
@@ -118,6 +118,21 @@ def stamp_profile(array, pixel_scale, angle=None, x_interpolant=None, k_interpol
                                     use_true_center=True, gsparams=gsparams, **kwargs)
 
 
+def galaxy_profile(array, pixel_scale, angle=None, calculate_maxk=False, x_interpolant=None,
+                   k_interpolant=None, pad_factor=4, gsparams=None, **noise):
+    """A generated stamp as GalSim draws it: :func:`stamp_profile` with the stamp's band
+    limit as its ``maxk`` (:func:`band_limit`), or GalSim's own calculation with
+    ``calculate_maxk`` (an extra FFT of the padded stamp, ~0.3 ms, that can only lower
+    ``maxk`` and changes nothing once convolved with a PSF of lower ``maxk``, as every
+    ground-based or HST PSF's is; ``docs/performance.rst``).  ``noise``:
+    ``noise_pad_size``, ``noise`` and ``rng`` of :func:`stamp_profile`."""
+    maxk = None if calculate_maxk else band_limit(len(array), pixel_scale, x_interpolant,
+                                                  k_interpolant, pad_factor, gsparams)
+    return stamp_profile(array, pixel_scale, angle=angle, x_interpolant=x_interpolant,
+                         k_interpolant=k_interpolant, pad_factor=pad_factor, gsparams=gsparams,
+                         maxk=maxk, **noise)
+
+
 def rotate_stamps(images, angles, pixel_scale):
     """Rotate stamps by resampling: each rotated profile drawn back on an axis-aligned grid.
 
@@ -188,38 +203,3 @@ def band_limit(stamp_size, pixel_scale, x_interpolant=None, k_interpolant=None, 
             delta, x_interpolant=x_interpolant, k_interpolant=k_interpolant,
             pad_factor=pad_factor, use_true_center=True, gsparams=gsparams).maxk
     return _BAND_LIMITS[key]
-
-
-def render_arrays(images, angles, rotate, pixel_scale, factors=None):
-    """The pixel arrays of a batch's profiles, and the angle each profile still turns by.
-
-    The one order every caller follows: rotate the network's stamps
-    (``"resample"``), then multiply by the flux factors (float32).
-
-    Parameters
-    ----------
-    images : ndarray [N, S, S]
-        The network's (unrotated) stamps.
-    angles : array_like [N]
-        Position angles, radians.
-    rotate : bool, None or str
-        As :func:`rotation_mode` reads it (True: ``"resample"``).
-    pixel_scale : float
-        arcsec per pixel.
-    factors : array_like [N], optional
-        Flux factors (computed on the unrotated stamps).
-
-    Returns
-    -------
-    arrays : ndarray [N, R, R]
-        float32 (``R = S`` unless resampled).
-    profile_angles : list
-        Per row: the angle of an exact rotation (``"exact"``), else None.
-    """
-    rotation = rotation_mode(rotate)
-    arrays = rotate_stamps(images, angles, pixel_scale) if rotation == "resample" else images
-    if factors is not None:
-        arrays = arrays * np.asarray(factors)[:, None, None].astype(np.float32)
-    if rotation == "exact":
-        return arrays, [float(a) for a in angles]
-    return arrays, [None] * len(arrays)

@@ -213,7 +213,7 @@ def _field_wcs(settings, ra=None, dec=None):
     return galsim.TanWCS(affine, world_origin=world, units=galsim.arcsec), center
 
 
-def plan_simulation(cat, settings, conditions):
+def plan_simulation(cat, settings, conditions, magnitudes=None):
     """Cut the fields into tiles and give every galaxy to the tile holding its centre.
 
     Parameters
@@ -223,6 +223,10 @@ def plan_simulation(cat, settings, conditions):
     settings : SimulationSettings
     conditions : dict of str -> ndarray
         The checked condition arrays of every row (``model.conditions(cat)``).
+    magnitudes : ndarray, optional
+        Every row's catalog magnitude in the module's flux band, before any range
+        policy (:func:`galsim_deep.catalog.catalog_values`): the tiles' galaxies carry
+        it as ``magnitudes``, which sets their flux.
 
     Returns
     -------
@@ -271,6 +275,8 @@ def plan_simulation(cat, settings, conditions):
                 by_tile[tile.name] = {"rows": rows[sel], "x": x[sel], "y": y[sel],
                                       "conditions": {q: v[rows[sel]]
                                                      for q, v in conditions.items()}}
+                if magnitudes is not None:
+                    by_tile[tile.name]["magnitudes"] = magnitudes[rows[sel]]
         fields[str(name)] = {"wcs": wcs, "center": center, "tiles": tiles, "rows": by_tile,
                              "shape": (ntx, nty)}
     return {"fields": fields, "n_outside": n_outside}

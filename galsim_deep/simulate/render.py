@@ -22,7 +22,8 @@ import galsim
 import numpy as np
 
 from .._io import atomic_path
-from ..engine import galaxy_draws, object_seeds, render_arrays
+from ..engine import batch as engine
+from ..engine import object_seeds
 from ..model import GenerativeGalaxyModel
 from .plan import SimulationSettings, _settings_args, tile_seed
 
@@ -83,20 +84,17 @@ def render_stamps(model, galaxies, settings, wcs):
     if n == 0:
         return out
     conds = {q: np.asarray(v, dtype=np.float32) for q, v in galaxies["conditions"].items()}
+    magnitudes = galaxies.get("magnitudes")
     # Catalog row r is object r of the API's rng=seed (the engine's draws rule).
     seeds = object_seeds(settings.seed, n, rows=rows)
-    normals, angles = galaxy_draws(seeds, model.latent_size)
     psf = galsim.Kolmogorov(fwhm=settings.psf_fwhm)
-    batch = int(settings.batch_size)
-    for start in range(0, n, batch):
-        stop = min(n, start + batch)
-        part = {q: v[start:stop] for q, v in conds.items()}
-        images = model.generate(part, normals[start:stop], first_row=start)
-        factors = model.flux_factors(part, zero_point=settings.zero_point, images=images)
-        arrays, _ = render_arrays(images, angles[start:stop], settings.rotate,
-                                  model.pixel_scale, factors)
-        for k in range(start, stop):
-            gal = model.profile(arrays[k - start])
+    batches = engine.catalog_batches(model, conds, seeds, int(settings.batch_size),
+                                     settings.rotate, magnitudes=magnitudes)
+    k = 0
+    for batch in batches:
+        factors = engine.flux_factors(model.metadata, len(batch), zero_point=settings.zero_point,
+                                      stamps=batch.stamps, magnitudes=batch.magnitudes)
+        for gal in batch.galaxies(factors=factors):
             x, y = float(galaxies["x"][k]), float(galaxies["y"][k])
             center = galsim.PositionI(int(np.floor(x + 0.5)), int(np.floor(y + 0.5)))
             stamp = galsim.Convolve(gal, psf).drawImage(
@@ -104,6 +102,7 @@ def render_stamps(model, galaxies, settings, wcs):
                 offset=galsim.PositionD(x - center.x, y - center.y), dtype=np.float32)
             out["xmin"][k], out["ymin"][k] = stamp.bounds.xmin, stamp.bounds.ymin
             out["stamps"][k] = stamp.array
+            k += 1
     return out
 
 

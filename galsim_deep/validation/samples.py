@@ -299,7 +299,7 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
     ValidationSamples
     """
     from ..datasets.reader import StampDataset
-    from ..engine import galaxy_draws, object_seeds, rotate_stamps
+    from ..engine import object_seeds
 
     if twin_rendering not in TWIN_RENDERINGS:
         raise InputError(f"twin_rendering must be one of {TWIN_RENDERINGS}, got "
@@ -356,23 +356,21 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
     failed = {"parametric": refs["failed"]["parametric"], "generated": 0}
     unconvolved, profiles = {}, dict(refs["profiles"])
 
-    # Generated stamps are drawn batch by batch as model.sample makes them: the same latent
-    # numbers and the same rotation angles (read from the deviate before it is used), so
-    # that only one batch of InterpolatedImage profiles is alive at a time.  The network's
-    # own (unrotated) stamps are kept for the clean-profile measures.
+    # Generated stamps are drawn batch by batch as model.sample makes them (the same object
+    # seeds, so the same latent numbers and rotation angles), so that only one batch of
+    # InterpolatedImage profiles is alive at a time.  The network's own (unrotated)
+    # stamps are kept for the clean-profile measures.
     cat = {q: conditions[q] for q in model.quantities}
     seeds = object_seeds(model_seed(seed), count)
-    angles = galaxy_draws(seeds, model.latent_size)[1]
     gen = np.empty((count, size, size))
     native = np.empty((count, model.stamp_size, model.stamp_size), np.float32)
+    angles = np.empty(count)
     i = 0
-    for images in model.sample_arrays(cat, rng=seeds, batch_size=batch_size, progress=progress,
-                                      rotate=False):
-        rotated = rotate_stamps(images, angles[i:i + len(images)], model.pixel_scale) \
-            if rotate else images
-        for array, turned in zip(images, rotated):
+    for batch in model.batches(cat, rng=seeds, batch_size=batch_size, progress=progress,
+                               rotate=rotate):
+        angles[i:i + len(batch)] = batch.angles
+        for array, prof in zip(batch.stamps, batch.profiles()):
             native[i] = array
-            prof = model.profile(turned)
             gen[i] = observe(prof, psf_profile(psfs[i], scale), size, scale, noise_power[i],
                              [int(seed), int(idx[i]), _NOISE_STREAM["generated"]])
             failed["generated"] += int(np.isnan(gen[i, 0, 0]))

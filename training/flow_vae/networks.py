@@ -19,7 +19,11 @@ convolution to ``d(i)``, two residual blocks, and a final 1x1 convolution
 with a softplus, so the light profile is positive.  With ``smooth_profile``
 ``"bulge_disk"`` the ResNet's image is the galaxy's *structure*, added to an
 analytic bulge + disk that a small network reads from the same code
-(:class:`~galsim_deep.training.bulge_disk.BulgeDiskLayer`).
+(:class:`~galsim_deep.training.bulge_disk.BulgeDiskLayer`); with ``structure``
+``"multiplicative"`` it *modulates* the bulge + disk instead,
+``profile = smooth * exp(m)`` with ``m = A tanh(r / A)`` the ResNet's bounded
+log-modulation: no light appears where the smooth profile is dark, and the
+wings continue the smooth profile's below the noise.
 
 The decoder accepts the encoder's per-stage activations as *transverse
 connections*: a random fraction of the decoder's activations at each stage
@@ -206,6 +210,14 @@ class Decoder(tf_keras.layers.Layer):
         ``sed_logits`` read from ``z``, softmax over the templates).
     n_templates : int, optional
         Number of SED templates (with ``n_components``; default 4).
+    structure : {"additive", "multiplicative"}
+        With a smooth profile, how the ResNet's image joins it: added to it
+        (a non-negative structure image), or multiplying it by ``exp(m)``,
+        ``m = max_log_modulation * tanh(r / max_log_modulation)`` for the
+        ResNet's raw output ``r`` (the output activation is then not used).
+    max_log_modulation : float
+        ``A``, the largest ``|m|``: the structure changes the smooth light by
+        at most a factor ``exp(A)`` either way (default 3: 20x).
     """
 
     #: Output activations by name, each with its default initial bias.
@@ -214,11 +226,13 @@ class Decoder(tf_keras.layers.Layer):
     SMOOTH_PROFILES = ("none", "bulge_disk")
     #: Interpolations of the feature maps between stages.
     UPSAMPLINGS = ("nearest", "bilinear")
+    #: How the structure image joins a smooth profile.
+    STRUCTURES = ("additive", "multiplicative")
 
     def __init__(self, stamp_size, n_stages, base_depth=16, max_depth=512,
                  activation="elu", seed=0, output_activation="softplus", output_bias=None,
                  smooth_profile="none", upsampling="nearest", n_components=0, n_templates=4,
-                 **kwargs):
+                 structure="additive", max_log_modulation=3.0, **kwargs):
         super().__init__(**kwargs)
         if output_activation not in self.OUTPUT_ACTIVATIONS:
             raise ValueError(f"output_activation must be one of "
@@ -229,12 +243,22 @@ class Decoder(tf_keras.layers.Layer):
         if upsampling not in self.UPSAMPLINGS:
             raise ValueError(f"upsampling must be one of {list(self.UPSAMPLINGS)}, "
                              f"got {upsampling!r}")
+        if structure not in self.STRUCTURES:
+            raise ValueError(f"structure must be one of {list(self.STRUCTURES)}, "
+                             f"got {structure!r}")
+        if structure == "multiplicative" and smooth_profile == "none":
+            raise ValueError("structure='multiplicative' modulates a smooth profile: set "
+                             "smooth_profile='bulge_disk'")
+        if not max_log_modulation > 0:
+            raise ValueError(f"max_log_modulation must be > 0, got {max_log_modulation!r}")
+        self.structure = structure
+        self.max_log_modulation = float(max_log_modulation)
         self.smooth = (BulgeDiskLayer(stamp_size, activation=activation, seed=seed + 6666,
                                       name="smooth")
                        if smooth_profile == "bulge_disk" else None)
         self.output_activation, default_bias = self.OUTPUT_ACTIVATIONS[output_activation]
-        if output_bias is None:
-            output_bias = default_bias
+        if output_bias is None:  # a modulation starts at exp(0) = 1
+            output_bias = 0.0 if structure == "multiplicative" else default_bias
         self.depths = stage_depths(n_stages, base_depth, max_depth)
         self.bottom = bottom_size(stamp_size, n_stages)
         self.act = tf_keras.activations.get(activation)
@@ -326,7 +350,10 @@ class Decoder(tf_keras.layers.Layer):
             2**n, S / 2**n, d(n)]``, the bottleneck output (before any
             mixing), for the bottleneck l2 penalty; a chromatic decoder's also
             ``components`` ``[B, K, S, S]`` and ``sed_weights`` ``[B, K, T]``
-            (each component's template weights, summing to 1).
+            (each component's template weights, summing to 1).  A
+            multiplicative decoder's ``structure`` is ``profile - smooth``
+            (the light the modulation adds or removes) and it also returns
+            ``modulation``, ``m`` ``[B, S, S]``.
         """
         h = tf.reshape(self.unbottleneck(z), [-1, self.bottom, self.bottom, self.depths[-1]])
         bottleneck = h
@@ -340,7 +367,15 @@ class Decoder(tf_keras.layers.Layer):
                                    tf.random.experimental.stateless_fold_in(seed, k + 1))
             for block in blocks:
                 h = block(h)
-        images = self.output_activation(self.output_layer(self.act(h)))
+        raw = self.output_layer(self.act(h))
+        if self.structure == "multiplicative":
+            a = self.max_log_modulation
+            modulation = structure_weight * a * tf.tanh(raw[..., 0] / a)
+            smooth = self.smooth(z)
+            profile = smooth * tf.exp(modulation)
+            return {"profile": profile, "structure": profile - smooth,
+                    "modulation": modulation, "bottleneck": bottleneck}
+        images = self.output_activation(raw)
         if self.n_components:
             components = tf.transpose(images, [0, 3, 1, 2])
             logits = tf.reshape(self.sed_logits(z), [-1, self.n_components, self.n_templates])

@@ -48,6 +48,7 @@ def build_flow_vae(recipe, mono=False):
                    vae["base_depth"], vae["max_depth"], vae["activation"],
                    output_activation=vae["output_activation"],
                    smooth_profile=vae["smooth_profile"], upsampling=vae["upsampling"],
+                   structure=vae["structure"], max_log_modulation=vae["max_log_modulation"],
                    seed=recipe["seed"],
                    n_bands=1 if mono else len(recipe["dataset"]["bands"] or [None]),
                    n_components=0 if mono else vae["components"],
@@ -94,7 +95,9 @@ class FlowVAETrainer(FamilyTrainer):
         state.model.flux_scale.assign(initial_flux_scale(cfg["flux_scale"], data))
         # The source's output layer draws whole galaxies; a structure image that
         # joins a fitted bulge + disk later must instead start near zero.
-        if cfg["structure_from_step"] > 0 and loop.log.data.get("init_skipped"):
+        # A multiplicative structure starts as exp(0) = 1 times the bulge + disk.
+        restart = cfg["structure_from_step"] > 0 or cfg["structure"] == "multiplicative"
+        if restart and loop.log.data.get("init_skipped"):
             state.model.decoder.restart_structure(seed=recipe["seed"])
 
     def make_step(self, recipe, state, data, strategy):
