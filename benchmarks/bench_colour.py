@@ -48,7 +48,7 @@ def run(model, mono, n, rounds, own=None):
     """Milliseconds per galaxy of each case, and the ratios to the mono galaxy."""
     import galsim
 
-    from galsim_deep.bands import get_bandpass
+    from galsim_deep.physics.bands import get_bandpass
 
     psf = galsim.Kolmogorov(fwhm=PSF_FWHM)
     cat = catalog(n)

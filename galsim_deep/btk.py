@@ -44,7 +44,7 @@ from surveycodex.utilities import mag2counts  # noqa: E402
 from .errors import (InputError, InputTypeError, MissingFieldError,  # noqa: E402
                      MissingInputError)
 from .hub import DEFAULT_MODEL  # noqa: E402
-from .bands import BANDS, band_name  # noqa: E402
+from .physics.bands import BANDS, band_name  # noqa: E402
 from .engine import batch as engine  # noqa: E402
 from .engine.colour import ColourGalaxy  # noqa: E402
 from .model import GenerativeGalaxyModel  # noqa: E402
@@ -212,7 +212,7 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
     (:class:`~galsim_deep.engine.colour.ColourGalaxy`), its magnitude there the
     catalog's reference-band magnitude (``mag_auto``) plus the model's colour;
     the catalog then needs no magnitude column per band, and every band must
-    be one of :data:`galsim_deep.bands.BANDS` (``LSST_r``, ...).
+    be one of :data:`galsim_deep.physics.bands.BANDS` (``LSST_r``, ...).
 
     Magnitudes, as BTK's own generators read them: a column
     ``'{survey}_{band}'`` (e.g. ``LSST_r``) if the catalog has one, else
@@ -351,7 +351,7 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
 
     def _check_compatibility(self, survey):
         """Check the catalog type and that each band of ``survey`` has a magnitude (a
-        chromatic model: a bandpass in :data:`galsim_deep.bands.BANDS`)."""
+        chromatic model: a bandpass in :data:`galsim_deep.physics.bands.BANDS`)."""
         if type(self.catalog).__name__ not in self.compatible_catalogs:
             raise InputTypeError(f"the catalog is a {type(self.catalog).__name__}; "
                                  f"{type(self).__name__} takes {self.compatible_catalogs}")
@@ -525,7 +525,7 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
 
 
 def _survey_band(survey, band):
-    """The :data:`galsim_deep.bands.BANDS` name of a survey's band (``LSST`` ``r`` ->
+    """The :data:`galsim_deep.physics.bands.BANDS` name of a survey's band (``LSST`` ``r`` ->
     ``LSST_r``), for a chromatic model."""
     name = f"{survey.name}_{band}"
     try:

@@ -1,10 +1,11 @@
 """The import rules of docs/architecture.rst, read from the source files.
 
-The runtime (``galsim_deep`` except the top layers ``cli`` and ``diagnostics``) never
-imports ``galsim_deep.training``; only ``cli`` imports ``galsim_deep.diagnostics`` (which
-may import both training and validation); training imports no validation module; every
-folder with an ``__init__.py`` is installed; and module-level imports inside the project
-form no circle.
+Every module belongs to one layer of :data:`LAYERS` and imports only from its own layer
+or those below (no arrow runs up); the runtime (``galsim_deep`` except the top layer)
+never imports ``galsim_deep.training``, though training lies below the tools; only
+``cli`` imports ``galsim_deep.diagnostics``; training imports no validation module;
+every folder with an ``__init__.py`` is installed; and module-level imports inside the
+project form no circle.
 """
 import ast
 from pathlib import Path
@@ -30,8 +31,9 @@ def _modules():
     return found
 
 
-def _resolve(module, node, is_package):
-    """Absolute names a ``from``/``import`` statement refers to."""
+def _resolve(module, node, is_package, known=None):
+    """Absolute names a ``from``/``import`` statement refers to (with ``known`` module
+    names, ``from package import module`` refers to the module only)."""
     if isinstance(node, ast.Import):
         return [alias.name for alias in node.names]
     base = module.split(".") if is_package else module.split(".")[:-1]
@@ -40,7 +42,10 @@ def _resolve(module, node, is_package):
         prefix = ".".join(base + ([node.module] if node.module else []))
     else:
         prefix = node.module
-    return [prefix] + [f"{prefix}.{alias.name}" for alias in node.names]
+    names = [f"{prefix}.{alias.name}" for alias in node.names]
+    if known is not None and all(n in known for n in names):
+        return names
+    return [prefix] + names
 
 
 def _imports(modules, top_level_only):
@@ -51,14 +56,71 @@ def _imports(modules, top_level_only):
         targets = set()
         for node in nodes:
             if isinstance(node, (ast.Import, ast.ImportFrom)):
-                targets.update(t for t in _resolve(name, node, is_package) if t in modules)
+                targets.update(t for t in _resolve(name, node, is_package, modules)
+                               if t in modules)
         graph[name] = targets - {name}
     return graph
 
 
+#: The layers, bottom first: each module belongs to the layer of its longest listed prefix
+#: and may import only from its own layer and those below (docs/architecture.rst).
+LAYERS = (
+    ("foundation", ("galsim_deep.errors", "galsim_deep._io", "galsim_deep._tensorflow",
+                    "galsim_deep._extras", "galsim_deep._checkout", "galsim_deep._version",
+                    "galsim_deep.parallel", "galsim_deep.reporting",
+                    "galsim_deep.module_format", "galsim_deep.catalog",
+                    "galsim_deep.cluster_accuracy")),
+    ("physics", ("galsim_deep.physics", "galsim_deep.density")),
+    ("data", ("galsim_deep.datasets", "galsim_deep.hub", "galsim_deep.hub_modules")),
+    ("engine", ("galsim_deep.engine",)),
+    ("model", ("galsim_deep.model",)),
+    ("callers", ("galsim_deep.config", "galsim_deep.simulate", "galsim_deep.btk")),
+    ("package", ("galsim_deep",)),     # galsim_deep/__init__.py: the public names
+    ("training", ("galsim_deep.training",)),
+    ("tools", ("galsim_deep.validation", "galsim_deep.latent", "galsim_deep.demo")),
+    ("top", ("galsim_deep.cli", "galsim_deep.diagnostics")),
+)
+
 #: The top layers: they may import every other part (the command line, and the diagnostics
 #: that score live training checkpoints with the validation measures).
-TOP_LAYERS = ("galsim_deep.cli", "galsim_deep.diagnostics")
+TOP_LAYERS = LAYERS[-1][1]
+
+
+def _layer(name):
+    """Index in :data:`LAYERS` of a module's layer (its longest listed prefix)."""
+    best = None
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (name == prefix or name.startswith(prefix + ".")) and (
+                    best is None or len(prefix) > best[1]):
+                best = (index, len(prefix))
+    return None if best is None else best[0]
+
+
+def _upward(graph):
+    """The arrows of an import graph that run up the layers."""
+    return sorted(f"{name} ({LAYERS[_layer(name)][0]}) -> {target} "
+                  f"({LAYERS[_layer(target)][0]})"
+                  for name, targets in graph.items() for target in targets
+                  if _layer(target) > _layer(name))
+
+
+def test_every_module_has_a_layer_and_no_arrow_runs_up():
+    modules = _modules()
+    assert not [name for name in modules if _layer(name) is None]
+    up = _upward(_imports(modules, top_level_only=False))
+    assert not up, up
+
+
+def test_the_layer_rule_catches_an_upward_arrow():
+    assert _layer("galsim_deep.training.loop") < _layer("galsim_deep.validation.c2st")
+    # the pair this layout resolved: the physics never imports a dataset module
+    graph = {"galsim_deep.physics.bands": {"galsim_deep.datasets.format"},
+             "galsim_deep.datasets.format": {"galsim_deep.physics.bands"},
+             "galsim_deep.engine.batch": {"galsim_deep.model"}}
+    assert _upward(graph) == [
+        "galsim_deep.engine.batch (engine) -> galsim_deep.model (model)",
+        "galsim_deep.physics.bands (physics) -> galsim_deep.datasets.format (data)"]
 
 
 def test_runtime_never_imports_training():

@@ -289,7 +289,7 @@ def test_a_chromatic_model_draws_every_band_from_one_colour_galaxy(catalog, tmp_
     import btk
 
     from galsim_deep import GenerativeGalaxyModel
-    from galsim_deep.bands import interpolate_ratios, flux_ratio_table, zero_point
+    from galsim_deep.physics.bands import interpolate_ratios, flux_ratio_table, zero_point
     from galsim_deep.btk import INDEX_COLUMN
     from surveycodex.utilities import mag2counts
     from toy_modules import train_colour_module

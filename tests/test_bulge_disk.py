@@ -8,7 +8,7 @@ tf = pytest.importorskip("tensorflow")
 galsim = pytest.importorskip("galsim")
 
 from galsim_deep.training import bulge_disk as bd  # noqa: E402
-from galsim_deep.sersic import sersic_surface_brightness  # noqa: E402
+from galsim_deep.physics.sersic import sersic_surface_brightness  # noqa: E402
 
 
 @pytest.mark.parametrize("component", ["bulge", "disk"])

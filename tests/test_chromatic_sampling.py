@@ -8,7 +8,7 @@ tf = pytest.importorskip("tensorflow")
 import galsim  # noqa: E402
 
 from galsim_deep import GenerativeGalaxyModel  # noqa: E402
-from galsim_deep import bands as B  # noqa: E402
+from galsim_deep.physics import bands as B  # noqa: E402
 from galsim_deep.errors import InputError  # noqa: E402
 
 pytestmark = [pytest.mark.usefixtures("restore_op_determinism"), pytest.mark.slow]
@@ -223,7 +223,7 @@ def test_demo_writes_the_gri_field_and_colour_gallery(colour_module, tmp_path):
 
 
 def test_mock_truth_profile_keeps_the_f814w_magnitude():
-    from galsim_deep.demo_colour import mock_truth_profile
+    from galsim_deep.demo.colour import mock_truth_profile
 
     row = {"mag_auto": 22.0, "flux_radius": 6.0, "zphot": 0.7}
     truth = mock_truth_profile(row, seed=3)

@@ -3,7 +3,7 @@ numerical checks of the template tilt, no TensorFlow."""
 import numpy as np
 import pytest
 
-from galsim_deep import bands as B
+from galsim_deep.physics import bands as B
 from galsim_deep.engine.colour import COLOUR_MODES, colour_conditions, colour_mode, match_colours
 from galsim_deep.errors import InputError
 

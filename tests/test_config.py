@@ -11,7 +11,7 @@ from astropy.io import fits
 
 import galsim_deep  # noqa: F401  (registers the config types)
 from galsim_deep.catalog import reset_range_warnings
-from galsim_deep.config import batching, input_model
+from galsim_deep.config import batching
 from galsim_deep.model import GenerativeGalaxyModel
 
 GALSIM = str(Path(sys.executable).with_name("galsim"))
@@ -142,12 +142,18 @@ def test_network_runs_once_per_batch_group(tiny_module_path, monkeypatch):
     assert image.array.sum() > 0
 
 
-def test_model_loaded_once_per_process(tiny_module_path):
-    cfg = _config(tiny_module_path)
-    galsim.config.BuildImage(cfg)
-    before = len(input_model._MODELS)
+def test_model_loaded_once_per_process(tiny_module_path, monkeypatch):
+    """The engine's one cache: a second config of the same module loads no graph."""
+    import tensorflow_hub
+
+    from galsim_deep.engine import network
+
     galsim.config.BuildImage(_config(tiny_module_path))
-    assert len(input_model._MODELS) == before
+    assert str(tiny_module_path) in {str(k) for k in network._LOADED}
+    loads = []
+    monkeypatch.setattr(tensorflow_hub, "load", lambda *a, **k: loads.append(a))
+    galsim.config.BuildImage(_config(tiny_module_path))
+    assert loads == []
 
 
 @pytest.mark.parametrize("module", ["gaussian_module_path", "tiny_module_path"])

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from galsim_deep import bands as B
+from galsim_deep.physics import bands as B
 from galsim_deep.datasets.build import build_dataset
 from galsim_deep.datasets.mock_colours import (MOCK_BANDS, assign_seds, band_fluxes,
                                                component_fluxes, mock_bands)

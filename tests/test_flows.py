@@ -5,7 +5,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from galsim_deep.errors import InputError  # noqa: E402
-from galsim_deep.flows import ConditionalMAF  # noqa: E402
+from galsim_deep.density.flows import ConditionalMAF  # noqa: E402
 
 
 @pytest.fixture(scope="module")

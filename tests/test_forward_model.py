@@ -6,7 +6,7 @@ import scipy.stats
 
 tf = pytest.importorskip("tensorflow")
 
-from galsim_deep import forward_model as physics  # noqa: E402
+from galsim_deep.physics import forward_model as physics  # noqa: E402
 
 
 def _gaussian(s, cx, cy, sigma):

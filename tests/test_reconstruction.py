@@ -8,7 +8,7 @@ import pytest
 from galsim_deep.cli import main
 from galsim_deep.validation.reconstruction import (by_class, observed_chi2,
                                                    reconstruction_residuals)
-from galsim_deep.sersic import sersic_image
+from galsim_deep.physics.sersic import sersic_image
 from galsim_deep.validation.sersic_fit import (PSFConvolver, _convolve, convolve_stamps,
                                                fit_bulge_disk, fit_sersic)
 

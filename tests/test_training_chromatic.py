@@ -4,8 +4,8 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from galsim_deep import bands as B  # noqa: E402
-from galsim_deep import forward_model as physics  # noqa: E402
+from galsim_deep.physics import bands as B  # noqa: E402
+from galsim_deep.physics import forward_model as physics  # noqa: E402
 from galsim_deep.datasets.augment import augment_numpy, augment_tf  # noqa: E402
 from galsim_deep.datasets.build import build_dataset  # noqa: E402
 from galsim_deep.datasets.reader import StampDataset  # noqa: E402
@@ -132,3 +132,34 @@ def test_warm_start_from_a_mono_module_reproduces_it_in_the_reference_band(
     mono_mean = mono.signatures["encode"](image=tf.constant(a["stamp"]),
                                          psf=tf.constant(a["psf"]))["mean"]
     np.testing.assert_allclose(mean.numpy(), mono_mean.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_the_graphs_band_fluxes_follow_the_runtimes_one_rule():
+    """physics.forward_model.band_profiles (training, TensorFlow) gives the fluxes of
+    engine.colour.band_fluxes (sampling, numpy), and ColourGalaxy.in_band (BTK) its colour."""
+    import galsim
+
+    from galsim_deep.engine.colour import ColourGalaxy, band_arrays, band_fluxes
+
+    rng = np.random.default_rng(4)
+    z = np.array([0.05, 0.337, 1.234, 2.0])
+    weights = rng.dirichlet(np.ones(len(B.SED_TEMPLATES)), size=(4, 3))
+    components = rng.random((4, 3, 8, 8))
+    want = band_fluxes(weights, z, BANDS)
+    assert want.shape == (4, 3, len(BANDS))
+    np.testing.assert_allclose(want[..., 0], 1.0, rtol=1e-12)  # the reference band
+    ratios = physics.template_ratios(B.flux_ratio_table(BANDS), z.astype(np.float32))
+    profiles, fluxes = physics.band_profiles(components.astype(np.float32),
+                                             weights.astype(np.float32), ratios)
+    np.testing.assert_allclose(fluxes.numpy(), want, rtol=1e-5)
+    np.testing.assert_allclose(profiles.numpy(), band_arrays(components, weights, z, BANDS),
+                               rtol=1e-5)
+    parts = [galsim.Gaussian(sigma=0.1 * (k + 1), flux=float(components[1, k].sum()))
+             for k in range(3)]
+    galaxy = ColourGalaxy(parts, weights[1], z[1], magnitude=22.0)
+    _, magnitude = galaxy.in_band(BANDS[1])
+    band, ref = (want[1] * components[1].sum(axis=(1, 2))[:, None]).sum(axis=0)[[1, 0]]
+    assert magnitude == pytest.approx(22.0 + B.zero_point(BANDS[1]) - B.zero_point(BANDS[0])
+                                      - 2.5 * np.log10(band / ref), abs=1e-9)
+    # one redshift grid: the graph's step is the table's
+    assert B.REDSHIFT_GRID[1] - B.REDSHIFT_GRID[0] == pytest.approx(B.REDSHIFT_STEP)

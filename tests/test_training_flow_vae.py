@@ -4,7 +4,7 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from galsim_deep import forward_model as physics  # noqa: E402
+from galsim_deep.physics import forward_model as physics  # noqa: E402
 from galsim_deep.training.flow_vae import losses  # noqa: E402
 from galsim_deep.training.flow_vae.autoencoder import FlowVAE  # noqa: E402
 from galsim_deep.training.flow_vae.networks import (Decoder, ResidualBlock,  # noqa: E402

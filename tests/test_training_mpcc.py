@@ -11,7 +11,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from galsim_deep.training.mpcc import losses  # noqa: E402
-from galsim_deep.forward_model import colored_noise, observe  # noqa: E402
+from galsim_deep.physics.forward_model import colored_noise, observe  # noqa: E402
 from galsim_deep.validation.clustering import accuracy_in_bins, clustering_accuracy  # noqa: E402
 from galsim_deep.validation.compare import compare_reports  # noqa: E402
 from galsim_deep.validation.reconstruction import reconstruction_error  # noqa: E402
@@ -22,7 +22,7 @@ from galsim_deep.training.mpcc.networks import (ConditionalBatchNorm,  # noqa: E
 from galsim_deep.training.mpcc.prior import (GMMPrior, initial_means,  # noqa: E402
                                               own_component_fraction)
 from galsim_deep.training.mpcc.spectral import SNConv2D, SNDense, spectral_norm  # noqa: E402
-from galsim_deep.forward_model import convolve_psf  # noqa: E402
+from galsim_deep.physics.forward_model import convolve_psf  # noqa: E402
 from galsim_deep.training.recipes import load_recipe  # noqa: E402
 
 

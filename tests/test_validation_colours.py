@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from galsim_deep import bands as B
+from galsim_deep.physics import bands as B
 from galsim_deep.validation.colours import (centre_outskirts_colours, colour_section,
                                             colour_slope, colours, half_light_radii,
                                             held_out_section,

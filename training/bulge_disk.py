@@ -32,7 +32,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from galsim_deep.sersic import sersic_surface_brightness
+from galsim_deep.physics.sersic import sersic_surface_brightness
 
 __all__ = ["sersic_mixture", "COMPONENTS", "draw_sersic",
            "BulgeDiskLayer", "PARAMETERS"]

@@ -38,7 +38,7 @@ validation latent-fit RECIPE``).
 import numpy as np
 import tensorflow as tf
 
-from galsim_deep.forward_model import convolve_psf
+from galsim_deep.physics.forward_model import convolve_psf
 from galsim_deep.errors import InputError
 
 __all__ = ["fit_codes", "truth_objective", "map_objective"]
@@ -126,7 +126,7 @@ def map_objective(decode, stamp, psf, noise_variance, prior_log_prob, convolutio
 
     ``0.5 * sum((psf * decode(z) - stamp)^2) / noise_variance - log p(z)``
     (nats), ``*`` the FFT convolution of training
-    (:func:`~galsim_deep.forward_model.convolve_psf`).
+    (:func:`~galsim_deep.physics.forward_model.convolve_psf`).
 
     Parameters
     ----------

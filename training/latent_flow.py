@@ -14,7 +14,7 @@ with an encoder (the family's model is restored through the registry,
    ``log p(stamp | z) + log p(z)`` through the frozen decoder
    (:func:`refine_codes`, semi-amortised inference: it closes the encoder's
    amortisation gap, which makes faint galaxies' codes too round);
-2. build the :class:`~galsim_deep.flows.ConditionalMAF`; on a fresh start store
+2. build the :class:`~galsim_deep.density.flows.ConditionalMAF`; on a fresh start store
    the conditions' mean and standard deviation and the codes' robust scale and
    range in it;
 3. each step: draw a batch of training galaxies and their posterior samples
@@ -37,7 +37,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from galsim_deep._io import atomic_path, sha256sum
-from galsim_deep.flows import ConditionalMAF
+from galsim_deep.density.flows import ConditionalMAF, FittedLatentFlow
 from galsim_deep.training.distribute import check_replica_batch, make_strategy
 from galsim_deep.training.families import family_of
 from galsim_deep.training.loop import TrainingLoop, restore_latest
@@ -51,7 +51,7 @@ __all__ = ["refine_codes", "train_latent_flow", "clipped_draw_fraction", "encode
 
 
 def build_flow(recipe):
-    """A new, untrained :class:`~galsim_deep.flows.ConditionalMAF` with the recipe's settings."""
+    """A new, untrained :class:`~galsim_deep.density.flows.ConditionalMAF` with the recipe's settings."""
     f = recipe["flow"]
     return ConditionalMAF(family_of(recipe).latent_size(recipe), len(f["conditions"]),
                           n_stages=f["n_stages"], hidden_units=f["hidden_units"],
@@ -429,7 +429,7 @@ def fit_code_flow(codes, conditions, stddevs=None, steps=400, seed=0, n_stages=4
     seed : int
         Seeds the flow's initial weights and every batch (same seed, same flow).
     n_stages, hidden_units
-        Size of the :class:`~galsim_deep.flows.ConditionalMAF`.
+        Size of the :class:`~galsim_deep.density.flows.ConditionalMAF`.
     batch_size : int
         Codes per step.
     learning_rate : float
@@ -441,13 +441,12 @@ def fit_code_flow(codes, conditions, stddevs=None, steps=400, seed=0, n_stages=4
 
     Returns
     -------
-    galsim_deep.latent.anomaly.FittedLatentFlow
+    galsim_deep.density.flows.FittedLatentFlow
         Callable as ``log_prob(codes, conditions) -> ndarray [M]`` (nats, the
         density of the raw codes).
     """
     import tf_keras
 
-    from galsim_deep.latent.anomaly import FittedLatentFlow
 
     codes = np.asarray(codes, dtype=np.float64)
     conditions = np.asarray(conditions, dtype=np.float64)

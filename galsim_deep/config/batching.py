@@ -14,6 +14,7 @@ dict: the image's object range (set by :func:`start_image`) and the group size
 of its multiprocessing tasks (set by ``GroupedStampBuilder.makeTasks``).
 """
 import warnings
+import weakref
 
 import galsim
 import numpy as np
@@ -23,8 +24,7 @@ from galsim.config.stamp import stamp_ignore
 from galsim.errors import GalSimConfigError
 
 from .. import parallel
-from ..catalog import OutOfRangeWarning
-from ..catalog import catalog_values
+from ..catalog import OutOfRangeWarning, catalog_values
 from ..engine import batch as engine
 from ..model import GenerativeGalaxyModel
 
@@ -33,8 +33,9 @@ __all__ = ["TASKS_PER_IMAGE", "group_size", "start_image", "current_group"]
 #: Multiprocessing tasks wanted per image (a few per worker, for load balance).
 TASKS_PER_IMAGE = 8
 
-# The generated stamps of the current group of objects, per model (by id).
-_GROUPS = {}
+# The sampled batch of the current group of objects, per model (a model's entry goes
+# with it).
+_GROUPS = weakref.WeakKeyDictionary()
 # base-dict keys that evaluating another object's fields changes; restored after.
 _STATE_KEYS = ("obj_num", "index_key", "rng", "seed", "gd", "obj_num_rng", "obj_num_seed",
                "obj_num_rngs", "obj_num_seeds", "image_pos", "world_pos", "uv_pos", "sky_pos",
@@ -114,7 +115,7 @@ def start_image(model, base, logger):
         nobj = 1
     base[_IMAGE_RANGE_KEY] = (first, first + max(int(nobj), 1))
     base.pop(_GROUP_SIZE_KEY, None)
-    _GROUPS.pop(id(model), None)  # a new image: no group of the last one is reused
+    _GROUPS.pop(model, None)  # a new image: no group of the last one is reused
 
 
 def _group_of(obj_num, base, batch_size):
@@ -278,10 +279,10 @@ def current_group(config, base, model, req, opt, ignore, logger=None):
         object, its values of the ``opt`` fields and its RNG state).
     """
     obj_num = base.get("obj_num", 0)
-    state = _GROUPS.get(id(model))
+    state = _GROUPS.get(model)
     if state is None or state["base"] != id(base) or obj_num not in state["group"]:
         group, first_row = _group_of(obj_num, base, model.batch_size)
-        state = _GROUPS[id(model)] = _generate_group(config, base, model, group, first_row,
+        state = _GROUPS[model] = _generate_group(config, base, model, group, first_row,
                                                      req, opt, ignore, logger)
         state["base"] = id(base)
     return state

@@ -22,19 +22,6 @@ from . import batching
 
 __all__ = ["GenerativeModelLoader"]
 
-# Models by their input kwargs: each process loads a given module once.
-_MODELS = {}
-
-
-def _load_model(file_name, batch_size=64, range_policy="warn", colours=None):
-    """The model of these input kwargs in this process, loaded at the first call."""
-    key = (file_name, batch_size, range_policy, colours)
-    if key not in _MODELS:
-        _MODELS[key] = GenerativeGalaxyModel(file_name, batch_size=batch_size,
-                                             range_policy=range_policy, colours=colours)
-    return _MODELS[key]
-
-
 def _fall_back_to_one_process(base, logger):
     """Set ``image.nproc`` to 1 (with a warning) if TensorFlow has run in this process.
 
@@ -53,10 +40,11 @@ def _fall_back_to_one_process(base, logger):
 
 
 class GenerativeModelLoader(InputLoader):
-    """Input loader for ``input.generative_model`` (no proxy: one model per process)."""
+    """Input loader for ``input.generative_model`` (no proxy: each process has its own model,
+    whose network the engine loads once per process, :mod:`galsim_deep.engine.network`)."""
 
     def __init__(self):
-        super().__init__(_load_model, use_proxy=False)
+        super().__init__(GenerativeGalaxyModel, use_proxy=False)
 
     def getKwargs(self, config, base, logger):
         """The model's kwargs: ``file_name`` (required), ``batch_size``, ``range_policy``,

@@ -28,7 +28,7 @@ the template tracks only (which bound it, the data's trend is not tested).
 """
 import numpy as np
 
-from ..bands import SED_TEMPLATES, flux_ratios, zero_point
+from ..physics.bands import SED_TEMPLATES, flux_ratios, zero_point
 from ..errors import InputError
 from .mock_colours import (COLOUR_STREAM, assign_seds, band_fluxes, benitez_fractions,
                            component_fluxes)

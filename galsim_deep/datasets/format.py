@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 from ..errors import InputError, InputTypeError
+from ..physics.bands import ZERO_POINT  # the flux convention, re-exported
 
 __all__ = [
     "FORMAT_NAME", "FORMAT_VERSION", "ZERO_POINT", "COSMOS_PIXEL_SCALE", "HST_COLLECTING_AREA_M2",
@@ -32,9 +33,6 @@ FORMAT_NAME = "galsim_deep.stamps"
 #: Value of the root attribute ``format_version``.
 FORMAT_VERSION = 1
 
-#: AB zero point of GalSim's COSMOS flux convention: ``mag = ZERO_POINT - 2.5 log10(flux)``
-#: with flux in HST F814W counts/s (``galsim.GalaxySample.getBandpass``).
-ZERO_POINT = 25.94
 #: Pixel scale of the COSMOS HST/ACS stamps (arcsec/pixel); ``flux_radius`` is in these pixels.
 COSMOS_PIXEL_SCALE = 0.03
 #: HST effective collecting area used by ``galsim.COSMOSCatalog`` (m^2).

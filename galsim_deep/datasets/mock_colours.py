@@ -3,10 +3,10 @@
 A multi-band mock-COSMOS galaxy is the mono galaxy of the same seed (the same
 F814W profile, stamp, PSF and noise: its F814W arrays are bit-identical) whose
 four :data:`~galsim_deep.datasets.morphology.COMPONENTS` each get one of the
-:data:`~galsim_deep.bands.SED_TEMPLATES`, redshifted to the galaxy's
+:data:`~galsim_deep.physics.bands.SED_TEMPLATES`, redshifted to the galaxy's
 ``zphot``.  A component keeps its F814W flux, so the galaxy's F814W
 magnitude stays ``mag_auto``; its flux in band ``b`` is that flux times the
-template's ratio of photon rates (:func:`galsim_deep.bands.flux_ratios`).  A
+template's ratio of photon rates (:func:`galsim_deep.physics.bands.flux_ratios`).  A
 red bulge inside a blue disk with blue knots then has the colour gradient of
 a real spiral: the galaxy is smaller and more concentrated in F814W than in
 F606W.
@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from ..bands import (REFERENCE_BAND, SED_TEMPLATES, band_name, effective_wavelength,
+from ..physics.bands import (REFERENCE_BAND, SED_TEMPLATES, band_name, effective_wavelength,
                      flux_ratios, zero_point)
 from ..errors import InputError
 from .morphology import COMPONENTS
@@ -133,7 +133,7 @@ def assign_seds(galaxy, zphot, mag_auto, rng):
     Returns
     -------
     numpy.ndarray of int32, shape [K]
-        One per component (K = 4), index into :data:`~galsim_deep.bands.SED_TEMPLATES`, -1 for a component
+        One per component (K = 4), index into :data:`~galsim_deep.physics.bands.SED_TEMPLATES`, -1 for a component
         the galaxy lacks.
     """
     kind = int(rng.choice(3, p=type_probabilities(mag_auto, galaxy.class_name)))

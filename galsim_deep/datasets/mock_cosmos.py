@@ -42,7 +42,7 @@ from .format import BAND_FIELDS, CONDITIONS, COSMOS_PIXEL_SCALE, flux_from_mag
 from .mock_colours import COLOUR_STREAM, BandObserver, band_attrs, band_fields, mock_bands
 from .morphology import CLASS_NAMES, build_galaxy
 from .population import get_population, resolve_population
-from ..bands import band_magnitude_name
+from ..physics.bands import band_magnitude_name
 from ..errors import InputError, InputTypeError
 
 __all__ = ["sample_conditions", "make_galaxy", "make_mock_galaxy", "galaxy_rng",

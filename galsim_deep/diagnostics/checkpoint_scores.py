@@ -74,7 +74,7 @@ import numpy as np
 import tensorflow as tf
 
 from galsim_deep.errors import InputError
-from galsim_deep.forward_model import convolve_psf
+from galsim_deep.physics.forward_model import convolve_psf
 from galsim_deep.training.families import family_of
 from galsim_deep.training.recipes import check_dataset
 from galsim_deep.validation.clustering import batched_call

@@ -27,6 +27,6 @@ from .batch import SampledBatch, sample
 from .render import (ROTATIONS, band_limit, galaxy_profile, rotate_stamps, rotated_size,
                      rotation_mode, stamp_profile)
 
-__all__ = ["sample", "SampledBatch", "SEED_FOR_ZERO", "as_deviate", "object_seeds", "galaxy_draws", "EVAL_ROWS",
-           "Network", "ROTATIONS", "rotation_mode", "rotated_size", "rotate_stamps",
-           "stamp_profile", "galaxy_profile", "band_limit"]
+__all__ = ["sample", "SampledBatch", "SEED_FOR_ZERO", "as_deviate", "object_seeds",
+           "galaxy_draws", "EVAL_ROWS", "Network", "ROTATIONS", "rotation_mode", "rotated_size",
+           "rotate_stamps", "stamp_profile", "galaxy_profile", "band_limit"]

@@ -26,7 +26,7 @@ saw: clipping changes the morphology the network extrapolates to, never the flux
 """
 import numpy as np
 
-from ..bands import zero_point as band_zero_point
+from ..physics.bands import zero_point as band_zero_point
 from ..errors import InputError, InputTypeError
 from ..module_format import IMAGE_OUTPUT, RANDOM_INPUT
 from .colour import (ColourGalaxy, band_arrays, catalog_sed_weights, chromatic_profile,
@@ -34,7 +34,8 @@ from .colour import (ColourGalaxy, band_arrays, catalog_sed_weights, chromatic_p
 from .draws import galaxy_draws
 from .render import galaxy_profile, rotate_stamps, rotated_size, rotation_mode
 
-__all__ = ["sample", "catalog_batches", "run_network", "SampledBatch", "flux_factors", "check_clusters"]
+__all__ = ["sample", "catalog_batches", "run_network", "SampledBatch", "flux_factors",
+           "check_clusters"]
 
 
 def _rotations(rotate, n):
@@ -304,7 +305,7 @@ class SampledBatch:
         ----------
         bands : sequence of str, optional
             Chromatic modules only: the galaxies in these bands (names of
-            :data:`galsim_deep.bands.BANDS`), each in its counts/s of the module's
+            :data:`galsim_deep.physics.bands.BANDS`), each in its counts/s of the module's
             convention (:func:`~galsim_deep.engine.colour.band_arrays`).
 
         Returns

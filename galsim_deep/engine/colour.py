@@ -16,7 +16,7 @@ galaxy's redshift, each scaled to unit flux in the reference band, so:
   like any GalSim chromatic object;
 * :func:`band_arrays` - the galaxy's pixels in named bands (``LSST_r``,
   ``F606W``, ...), in each band's counts/s of the module's convention
-  (:func:`galsim_deep.bands.zero_point` turns a sum into an AB magnitude),
+  (:func:`galsim_deep.physics.bands.zero_point` turns a sum into an AB magnitude),
   from the templates' flux ratios tabulated in redshift;
 * :func:`match_colours` - the SED weights tilted, galaxy by galaxy, so that
   its colours in the module's training bands are the catalog's (what
@@ -25,11 +25,12 @@ galaxy's redshift, each scaled to unit flux in the reference band, so:
 """
 import numpy as np
 
-from ..bands import (REFERENCE_BAND, band_magnitude_name, flux_ratio_table, get_bandpass,
+from ..physics.bands import (REFERENCE_BAND, band_magnitude_name, flux_ratio_table, get_bandpass,
                      interpolate_ratios, sed_template, zero_point)
 from ..errors import InputError
 
-__all__ = ["chromatic_info", "COLOUR_MODES", "colour_mode", "colour_conditions", "band_arrays", "match_colours",
+__all__ = ["chromatic_info", "COLOUR_MODES", "colour_mode", "colour_conditions", "band_fluxes",
+           "band_arrays", "match_colours",
            "catalog_sed_weights", "component_seds", "chromatic_profile", "photons_per_count",
            "ColourGalaxy"]
 
@@ -41,7 +42,7 @@ def chromatic_info(metadata):
 
 def colour_conditions(metadata):
     """``{band: condition}`` of a chromatic module's training bands after the reference whose
-    AB magnitude (``mag_<band>``, :func:`galsim_deep.bands.band_magnitude_name`) is one of
+    AB magnitude (``mag_<band>``, :func:`galsim_deep.physics.bands.band_magnitude_name`) is one of
     its conditions: the catalog colours :func:`catalog_sed_weights` can match."""
     info = chromatic_info(metadata) or {}
     names = {c["name"] for c in metadata["conditions"]}
@@ -92,6 +93,31 @@ def photons_per_count(reference=REFERENCE_BAND):
     return 10.0 ** (-0.4 * (zero_point(reference) - float(get_bandpass(reference).zeropoint)))
 
 
+def band_fluxes(sed_weights, redshift, bands, reference=REFERENCE_BAND):
+    """The one rule for a galaxy's light in a band: component ``k``'s flux in band ``b`` per
+    unit of its reference-band flux, ``f_kb = sum_t w_kt r_tb(z)``, ``r_tb(z)`` template
+    ``t``'s band-to-reference flux ratio (:func:`galsim_deep.physics.bands.flux_ratio_table`)
+    interpolated linearly in redshift.  The numpy pixels (:func:`band_arrays`), the BTK
+    bands (:meth:`ColourGalaxy.in_band`) and, in TensorFlow, the training's forward model
+    (:func:`galsim_deep.physics.forward_model.band_profiles`, tested against this) use it;
+    GalSim's own SEDs (:func:`component_seds`) integrate to it.
+
+    Parameters
+    ----------
+    sed_weights : ndarray [N, K, T]
+    redshift : array_like [N]
+    bands : sequence of str
+    reference : str
+
+    Returns
+    -------
+    ndarray [N, K, B]
+        float64.
+    """
+    ratios = interpolate_ratios(flux_ratio_table(bands, reference), redshift)   # [N, T, B]
+    return np.einsum("nkt,ntb->nkb", np.asarray(sed_weights, np.float64), ratios)
+
+
 def band_arrays(components, sed_weights, redshift, bands, reference=REFERENCE_BAND):
     """Galaxies in each of ``bands``: ``sum_k f_kb I_k``.
 
@@ -103,7 +129,7 @@ def band_arrays(components, sed_weights, redshift, bands, reference=REFERENCE_BA
         Template weights.
     redshift : ndarray [N]
     bands : sequence of str
-        Band names (:data:`galsim_deep.bands.BANDS`).
+        Band names (:data:`galsim_deep.physics.bands.BANDS`).
     reference : str
 
     Returns
@@ -111,8 +137,7 @@ def band_arrays(components, sed_weights, redshift, bands, reference=REFERENCE_BA
     ndarray [N, len(bands), S, S]
         float32, each band's counts/s per pixel (module convention).
     """
-    ratios = interpolate_ratios(flux_ratio_table(bands, reference), redshift)   # [N, T, B]
-    fluxes = np.einsum("nkt,ntb->nkb", np.asarray(sed_weights, np.float64), ratios)
+    fluxes = band_fluxes(sed_weights, redshift, bands, reference)
     return np.einsum("nkb,nkxy->nbxy", fluxes, np.asarray(components, np.float64)).astype(
         np.float32)
 
@@ -142,7 +167,7 @@ def match_colours(fluxes, sed_weights, ratios, targets, max_iter=100, tol=1e-7,
         Template weights (each row sums to 1, all > 0 as a softmax's).
     ratios : ndarray [N, T, C]
         The templates' flux ratios in the ``C`` colour bands at each galaxy's
-        redshift (:func:`galsim_deep.bands.interpolate_ratios`).
+        redshift (:func:`galsim_deep.physics.bands.interpolate_ratios`).
     targets : ndarray [N, C]
         Wanted ``flux(band) / flux(reference)`` of each galaxy, > 0.
 
@@ -324,9 +349,8 @@ class ColourGalaxy:
         """
         import galsim
 
-        ratios = interpolate_ratios(flux_ratio_table([band], self.reference),
-                                    [self.redshift])[0, :, 0]               # [T]
-        fluxes = self.fluxes * (self.sed_weights @ ratios)                    # [K]
+        fluxes = self.fluxes * band_fluxes(self.sed_weights[None], [self.redshift], [band],
+                                           self.reference)[0, :, 0]           # [K]
         total, reference = fluxes.sum(), self.fluxes.sum()
         if not (total > 0 and reference > 0):
             raise InputError(f"a galaxy with no light in {band}: it cannot be drawn there")

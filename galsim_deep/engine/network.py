@@ -14,9 +14,9 @@ __all__ = ["EVAL_ROWS", "Network"]
 #: many rows, aligned on multiples of it in the catalog (``docs/performance.rst``).
 EVAL_ROWS = 64
 
-# Loaded SavedModels by module directory: each process loads a module's graph once,
-# however many models (or unpickled copies of one, as GalSim's multiprocessing makes)
-# refer to it.
+# The process's one model cache: loaded SavedModels by module directory.  Each process
+# loads a module's graph once, however many GenerativeGalaxyModel objects (cheap: the
+# metadata only), unpickled copies of one (GalSim's multiprocessing) or callers refer to it.
 _LOADED = {}
 
 # (module directory, signature) pairs already called once in this process.

@@ -17,7 +17,7 @@ Two scores, both "higher = more anomalous":
 :func:`held_out_class_auroc` implements the class-as-outlier protocol: fit a
 small conditional flow on the codes of every class but one (with a trainer it
 is given, :func:`galsim_deep.training.latent_flow.fit_code_flow`) and ask how
-well ``-log p`` picks out the missing class; :class:`FittedLatentFlow` scores
+well ``-log p`` picks out the missing class; :class:`~galsim_deep.density.flows.FittedLatentFlow` scores
 codes under such a fitted flow.
 """
 import numpy as np
@@ -25,7 +25,7 @@ from ..errors import InputError
 
 __all__ = ["flow_anomaly_score", "gaussian_entropy", "gaussian_log_prob",
            "information_score", "mixture_prior", "module_information_score", "auroc",
-           "finite_order", "FittedLatentFlow", "held_out_class_auroc"]
+           "finite_order", "held_out_class_auroc"]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -244,47 +244,6 @@ def finite_order(scores):
                     np.where(scores == -np.inf, low - 1.0, scores))
 
 
-class FittedLatentFlow:
-    """A conditional MAF fitted on standardised codes, ``u = (z - shift) / scale``.
-
-    Parameters
-    ----------
-    flow : ConditionalMAF
-        The flow of ``p(u | conditions)``.
-    shift, scale : ndarray [L]
-        The standardisation of the codes.
-    """
-
-    def __init__(self, flow, shift, scale):
-        self.flow = flow
-        self.shift = np.asarray(shift, dtype=np.float64)
-        self.scale = np.asarray(scale, dtype=np.float64)
-
-    def log_prob(self, codes, conditions, batch_size=4096):
-        """``log p(z | conditions)`` of raw codes (nats): the flow's density of the
-        standardised codes minus ``sum(log scale)``.
-
-        Parameters
-        ----------
-        codes : array_like [M, L]
-        conditions : array_like [M, C]
-        batch_size : int
-            Codes per flow evaluation.
-
-        Returns
-        -------
-        ndarray [M]
-        """
-        u = (np.asarray(codes, dtype=np.float64) - self.shift) / self.scale
-        conditions = np.asarray(conditions, dtype=np.float32)
-        out = [self.flow.log_prob(u[i:i + batch_size].astype(np.float32),
-                                  conditions[i:i + batch_size]).numpy().astype(np.float64)
-               for i in range(0, len(u), batch_size)]
-        return (np.concatenate(out) if out else np.zeros(0)) - np.sum(np.log(self.scale))
-
-    __call__ = log_prob
-
-
 def held_out_class_auroc(codes, conditions, labels, is_train, held_out, fit_flow,
                          stddevs=None, seed=0, **flow_options):
     """Class-as-outlier AUROC: fit a flow without one class, score the test galaxies.
@@ -299,7 +258,7 @@ def held_out_class_auroc(codes, conditions, labels, is_train, held_out, fit_flow
         The class left out of the fit; its test galaxies are the outliers.
     fit_flow : callable
         ``fit_flow(codes, conditions, stddevs, seed=..., **flow_options)`` ->
-        a :class:`FittedLatentFlow`: the trainer of the flow,
+        a :class:`~galsim_deep.density.flows.FittedLatentFlow`: the trainer of the flow,
         :func:`galsim_deep.training.latent_flow.fit_code_flow` (a training
         job: the runtime does not import the training code).
     stddevs : array_like [N, L], optional

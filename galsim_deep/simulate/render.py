@@ -14,7 +14,7 @@ if its file exists (so interrupted runs resume):
     8 neighbours' that reach into it, in a fixed order, then the sky noise
     (its own seed); written as ``tiles/<field>_<i>_<j>.fits``.
 
-Each process loads the model once (:func:`worker_model`).
+Each process loads the network once (:func:`worker_model`).
 """
 from pathlib import Path
 
@@ -29,11 +29,9 @@ from .plan import SimulationSettings, _settings_args, tile_seed
 
 __all__ = ["worker_model", "render_stamps", "assemble_tile"]
 
-_WORKER_MODELS = {}
-
-
 def worker_model(model, batch_size=64, range_policy="warn"):
-    """The model of this process, loaded once (TensorFlow graph included).
+    """The model, its network loaded in this process (once per process: the engine's one
+    cache, :mod:`galsim_deep.engine.network`).
 
     Parameters
     ----------
@@ -48,12 +46,9 @@ def worker_model(model, batch_size=64, range_policy="warn"):
     -------
     GenerativeGalaxyModel
     """
-    key = (str(model), int(batch_size), range_policy)
-    if key not in _WORKER_MODELS:
-        m = GenerativeGalaxyModel(model, batch_size=int(batch_size), range_policy=range_policy)
-        m._signature("sample")
-        _WORKER_MODELS[key] = m
-    return _WORKER_MODELS[key]
+    m = GenerativeGalaxyModel(model, batch_size=int(batch_size), range_policy=range_policy)
+    m._signature("sample")
+    return m
 
 
 def render_stamps(model, galaxies, settings, wcs):

@@ -42,7 +42,7 @@ def colours(images, reference_index, zero_points):
     reference_index : int
         The reference band's position.
     zero_points : sequence of float [B]
-        AB zero points (:func:`galsim_deep.bands.zero_point`).
+        AB zero points (:func:`galsim_deep.physics.bands.zero_point`).
 
     Returns
     -------
@@ -369,7 +369,7 @@ def template_fluxes(reference_flux, component_sed, redshift, bands):
     reference_flux : ndarray [N, K]
         Each component's F814W flux (counts/s; the dataset's ``component_flux[..., 0]``).
     component_sed : ndarray of int [N, K]
-        Its template's index in :data:`galsim_deep.bands.SED_TEMPLATES`, -1 for none.
+        Its template's index in :data:`galsim_deep.physics.bands.SED_TEMPLATES`, -1 for none.
     redshift : ndarray [N]
     bands : sequence of str
 
@@ -379,7 +379,7 @@ def template_fluxes(reference_flux, component_sed, redshift, bands):
         Counts/s of each band (module convention), the templates' flux ratios
         interpolated in redshift as the models' are.
     """
-    from ..bands import flux_ratio_table, interpolate_ratios
+    from ..physics.bands import flux_ratio_table, interpolate_ratios
 
     ratios = interpolate_ratios(flux_ratio_table(bands), redshift)      # [N, T, B]
     sed = np.asarray(component_sed)

@@ -205,7 +205,7 @@ def reconstruction_error(stamps, reconstructions, psfs, noise_variance, mode="ze
     """
     import tensorflow as tf
 
-    from ..forward_model import convolve_psf
+    from ..physics.forward_model import convolve_psf
 
     x = np.asarray(stamps, dtype=np.float32)
     recon = np.asarray(reconstructions, np.float32)

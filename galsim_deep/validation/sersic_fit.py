@@ -4,7 +4,7 @@ A generative model's reconstruction of a galaxy starts from the noisy,
 PSF-convolved stamp; so does the parametric description a survey catalog
 gives (the COSMOS catalog's Sérsic fits).  :func:`fit_sersic` makes that
 description for a stamp with the same forward model the networks train
-through (:mod:`galsim_deep.forward_model`): a Sérsic profile sampled at
+through (:mod:`galsim_deep.physics.forward_model`): a Sérsic profile sampled at
 pixel centres (the convention of the datasets' ``truth`` field), convolved
 with the stamp's effective PSF by zero-padded FFT, compared with the stamp
 under Gaussian pixel noise of the stamp's variance.  The unconvolved fitted
@@ -27,7 +27,7 @@ for four classes of six, knots, arms, tails or a companion), so this is the
 fair parametric baseline on mock data, where a single Sérsic is not.
 
 Both fits convolve with the PSF by the zero-padded FFT of
-:func:`galsim_deep.forward_model.convolve_psf` (the operator the networks
+:func:`galsim_deep.physics.forward_model.convolve_psf` (the operator the networks
 train through), computed here in numpy with the PSF's transform computed once
 per stamp (:class:`PSFConvolver`, :func:`convolve_stamps`).
 
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, signal
 from ..errors import InputError
-from ..sersic import sersic_image
+from ..physics.sersic import sersic_image
 
 __all__ = ["SersicFit", "BulgeDiskFit", "PSFConvolver", "convolve_stamps",
            "fit_sersic", "fit_sersics", "fit_bulge_disk", "fit_bulge_disks", "fit_parametric"]
@@ -144,7 +144,7 @@ class PSFConvolver:
 
     ``PSFConvolver(psf)(image)`` equals
     ``scipy.signal.fftconvolve(image, psf, mode='full')[c:c + S, c:c + S]``
-    (``c = S // 2``), which is :func:`galsim_deep.forward_model.convolve_psf`
+    (``c = S // 2``), which is :func:`galsim_deep.physics.forward_model.convolve_psf`
     with ``mode='zero'``: a PSF centred on pixel ``(S//2, S//2)`` does not
     shift the image.
 

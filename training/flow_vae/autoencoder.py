@@ -15,10 +15,10 @@ A *chromatic* Flow-VAE (``n_components > 0``) encodes the stamps of all
 ``n_bands`` bands at once (one stamp and one PSF channel per band) and
 decodes ``K`` component images with their SED-template weights
 (:class:`~.networks.Decoder`); its profile in each band is
-:func:`galsim_deep.forward_model.band_profiles`.
+:func:`galsim_deep.physics.forward_model.band_profiles`.
 
 The latent flow of the paper's "Flow-VAE" is a separate
-:class:`~galsim_deep.flows.ConditionalMAF`, trained afterwards on the
+:class:`~galsim_deep.density.flows.ConditionalMAF`, trained afterwards on the
 frozen encoder.
 """
 import tensorflow as tf

@@ -10,9 +10,9 @@ Per stamp, the loss minimised is::
     + w(step) * |h_in - h_out|**2     bottleneck l2, decaying to zero
 
 (a chromatic model's terms summed over its bands, each band's profile
-:func:`~galsim_deep.forward_model.band_profiles` of its components), with
-``log p(x | z)`` from :func:`~galsim_deep.forward_model.pixel_log_likelihood`
-(Eq. 4) or :func:`~galsim_deep.forward_model.fourier_log_likelihood` (Eq. 5)
+:func:`~galsim_deep.physics.forward_model.band_profiles` of its components), with
+``log p(x | z)`` from :func:`~galsim_deep.physics.forward_model.pixel_log_likelihood`
+(Eq. 4) or :func:`~galsim_deep.physics.forward_model.fourier_log_likelihood` (Eq. 5)
 of ``convolve_psf(decoder(z), psf)``.  The total variation is measured in
 units of the stamp's noise standard deviation, so ``tv_factor`` is relative to
 the chi-square; so is the L1 norm (a Laplace prior on the unconvolved profile,
@@ -31,7 +31,7 @@ default).
 """
 import tensorflow as tf
 
-from galsim_deep import forward_model as physics
+from galsim_deep.physics import forward_model as physics
 
 __all__ = ["linear_decay", "kl_standard_normal", "free_bits_kl", "log_roughness",
            "flow_vae_loss"]
@@ -110,7 +110,7 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
         for the Fourier likelihood, ``noise_power`` [B, S, S//2+1]; for a
         chromatic model the same with a band axis after the first
         (``[B, nb, S, S]``, ``[B, nb]``) and ``ratios`` [B, T, nb]
-        (:func:`~galsim_deep.forward_model.template_ratios` at each galaxy's
+        (:func:`~galsim_deep.physics.forward_model.template_ratios` at each galaxy's
         redshift): the likelihood and the priors then sum over the bands
         (``reduced_chi2`` averages them).
     eps : tf.Tensor

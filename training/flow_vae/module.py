@@ -88,7 +88,7 @@ def chromatic_metadata(recipe):
     ``n_components`` and ``redshift_condition``."""
     if not recipe["vae"]["components"]:
         return None
-    from galsim_deep.bands import SED_TEMPLATES
+    from galsim_deep.physics.bands import SED_TEMPLATES
 
     return {"bands": list(recipe["dataset"]["bands"]),
             "reference_band": recipe["dataset"]["bands"][0],

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from galsim_deep.bands import SED_TEMPLATES, flux_ratio_table
-from galsim_deep.forward_model import template_ratios
+from galsim_deep.physics.bands import SED_TEMPLATES, flux_ratio_table
+from galsim_deep.physics.forward_model import template_ratios
 from galsim_deep.training.flux_scale import initial_flux_scale
 from galsim_deep.training.families import get_family
 from galsim_deep.training.optim import SqrtDecay, make_optimizer

@@ -7,7 +7,7 @@ One training *step* is one pass of Algorithm 1, top to bottom:
    ``z ~ p(z | y)``; generate ``G(z, y)`` (with ``generator_flux: catalog``
    a unit-flux shape times the catalog flux of the real stamp it is paired
    with), convolve each profile with that real stamp's PSF and add noise
-   with its noise power spectrum (:func:`~galsim_deep.forward_model.observe`);
+   with its noise power spectrum (:func:`~galsim_deep.physics.forward_model.observe`);
    update ``D`` (shared trunk + head) on the hinge loss.
 2. **Generator**, once: new ``(y, z)``, observed as above; update ``G`` and,
    through ``z = mu_y + sigma_y * eps``, the prior's means and standard
@@ -42,7 +42,7 @@ import tensorflow as tf
 
 from galsim_deep.cluster_accuracy import clustering_accuracy
 from galsim_deep.errors import InputError
-from galsim_deep.forward_model import observe
+from galsim_deep.physics.forward_model import observe
 from galsim_deep.training.distribute import check_replica_batch
 from galsim_deep.training.flux_scale import initial_flux_scale
 from galsim_deep.training.families import get_family

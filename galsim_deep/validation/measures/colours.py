@@ -79,7 +79,7 @@ class Colours(Measure):
         return None
 
     def run(self, ctx):
-        from ...bands import band_magnitude_name, zero_point
+        from ...physics.bands import band_magnitude_name, zero_point
         from ...datasets.reader import StampDataset
         from ..colours import (HELD_OUT_BANDS, colour_section, colours, flux_colours,
                                held_out_section, matched_filter_fluxes, template_fluxes)

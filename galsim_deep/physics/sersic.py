@@ -8,7 +8,7 @@ no validation code.  numpy and scipy only.
 """
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["sersic_surface_brightness", "sersic_image", "pixel_grid"]
 

@@ -13,7 +13,7 @@ renders an LSST-like single-visit field with sky noise, and writes:
 - with a chromatic module (the hub's default colour model, when shipped),
   ``field_gri.png`` and ``gallery_gri.png``: the same field through LSST g,
   r, i as a colour composite, and colour galaxies beside mock truths
-  (:mod:`galsim_deep.demo_colour`).
+  (:mod:`galsim_deep.demo.colour`).
 
 The conditions are drawn from the mock-COSMOS population and kept inside the
 model's training range (:meth:`GenerativeGalaxyModel.in_range
@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_path
-from .hub import DEFAULT_MODEL
-from .errors import InputError
+from .._io import atomic_path
+from ..hub import DEFAULT_MODEL
+from ..errors import InputError
 
 __all__ = ["DEFAULT_MODEL", "LSST_LIKE", "render_field", "draw_gallery", "run_demo"]
 
@@ -72,8 +72,8 @@ def render_field(model, cat, field_size=512, seed=2026, settings=LSST_LIKE, prog
     rng = galsim.BaseDeviate(seed)
     draw = {}
     if model.chromatic:   # a colour galaxy: drawn through LSST i with LSST's area and exposure
-        from .bands import get_bandpass
-        from .demo_colour import LSST_AREA_CM2
+        from ..physics.bands import get_bandpass
+        from .colour import LSST_AREA_CM2
 
         bandpass = get_bandpass("LSST_i")
         draw = {"bandpass": bandpass, "area": LSST_AREA_CM2, "exptime": settings["exptime"]}
@@ -143,8 +143,8 @@ def draw_gallery(model, cat, out, seed=2026, n=4, draws=4):
     """
     import galsim
 
-    from . import reporting
-    from .datasets.mock_cosmos import make_mock_galaxy
+    from .. import reporting
+    from ..datasets.mock_cosmos import make_mock_galaxy
 
     rows = cat[:n]
     repeated = rows[np.repeat(np.arange(len(rows)), draws)]
@@ -189,7 +189,7 @@ def draw_gallery(model, cat, out, seed=2026, n=4, draws=4):
 
 
 def _save_preview(field, out):
-    from . import reporting
+    from .. import reporting
 
     sigma = np.sqrt(float(field.header["SKYLEVEL"]))
     fig, axes = reporting.new_figure(1, 1, size=(7, 7))
@@ -207,8 +207,8 @@ def _conditions_in_range(model, n, seed, colour=None):
     drawn from the population the model was trained on (its ``provenance.population``),
     with the ``mag_<band>`` columns the models (``model``, ``colour``) take: each galaxy's
     own colour in the multi-band mock (:func:`galsim_deep.datasets.colour_stats.colour_sample`)."""
-    from .datasets.colour_stats import colour_sample
-    from .datasets.mock_cosmos import sample_conditions
+    from ..datasets.colour_stats import colour_sample
+    from ..datasets.mock_cosmos import sample_conditions
 
     population = model.metadata.get("provenance", {}).get("population")
     wanted = [q for m in (model, colour) if m is not None for q in m.quantities
@@ -236,8 +236,8 @@ def _colour_model(model, name):
     """The chromatic module of the colour part: ``model`` itself if chromatic, else ``name``
     (None: no colour part; ``'auto'``: :data:`~galsim_deep.hub.DEFAULT_COLOUR_MODEL` when the
     hub index has it)."""
-    from . import hub
-    from .model import GenerativeGalaxyModel
+    from .. import hub
+    from ..model import GenerativeGalaxyModel
 
     if model.chromatic:
         return model
@@ -248,7 +248,8 @@ def _colour_model(model, name):
 
 def _colour_part(model, cat, positions, field_size, seed, out_dir, progress):
     """``field_gri.png`` and ``gallery_gri.png`` of a chromatic module."""
-    from . import demo_colour, reporting
+    from . import colour as demo_colour
+    from .. import reporting
 
     fields = demo_colour.render_colour_field(model, cat, positions, field_size, LSST_LIKE,
                                              seed, progress)
@@ -273,7 +274,7 @@ def run_demo(out_dir, model_name=DEFAULT_MODEL, n_galaxies=250, field_size=512, 
     ----------
     colour_model_name : str or None
         The chromatic module of the colour part (``field_gri.png``,
-        ``gallery_gri.png``: :mod:`galsim_deep.demo_colour`); ``'auto'``
+        ``gallery_gri.png``: :mod:`galsim_deep.demo.colour`); ``'auto'``
         (default): ``model_name`` if it is chromatic, else the hub's default
         colour model where the index has it; None: none.
 
@@ -283,8 +284,8 @@ def run_demo(out_dir, model_name=DEFAULT_MODEL, n_galaxies=250, field_size=512, 
         Paths of ``field.fits``, ``field.png``, ``gallery.png``, the colour
         part's files and the ``summary.json`` describing the run.
     """
-    from . import reporting
-    from .model import GenerativeGalaxyModel
+    from .. import reporting
+    from ..model import GenerativeGalaxyModel
 
     if n_galaxies < 1 or field_size < 64:
         raise InputError("n_galaxies must be >= 1 and field_size >= 64 pixels")

@@ -12,8 +12,8 @@ demo`` also writes
 """
 import numpy as np
 
-from .bands import get_bandpass
-from .engine.colour import photons_per_count
+from ..physics.bands import get_bandpass
+from ..engine.colour import photons_per_count
 
 __all__ = ["GRI", "LSST_GRI_SKY", "render_colour_field", "mock_truth_profile",
            "draw_colour_gallery", "lupton_rgb"]
@@ -87,10 +87,10 @@ def mock_truth_profile(row, seed, population=None):
     SED units of :func:`galsim_deep.engine.colour.component_seds`."""
     import galsim
 
-    from .bands import SED_TEMPLATES, sed_template
-    from .datasets.mock_colours import assign_seds
-    from .datasets.mock_cosmos import make_mock_galaxy
-    from .datasets.morphology import COMPONENTS
+    from ..physics.bands import SED_TEMPLATES, sed_template
+    from ..datasets.mock_colours import assign_seds
+    from ..datasets.mock_cosmos import make_mock_galaxy
+    from ..datasets.morphology import COMPONENTS
 
     gal = make_mock_galaxy(row["mag_auto"], row["flux_radius"], row["zphot"],
                            rng=galsim.BaseDeviate(seed), population=population)
@@ -106,7 +106,7 @@ def mock_truth_profile(row, seed, population=None):
 def draw_colour_gallery(model, cat, out, seed=2026, n=4, draws=3):
     """PNG: per catalog row, ``draws`` generated galaxies and one mock truth, unconvolved, as
     gri composites at the model's pixel scale (each row shares one stretch)."""
-    from . import reporting
+    from .. import reporting
 
     rows = cat[:n]
     population = model.metadata.get("provenance", {}).get("population")

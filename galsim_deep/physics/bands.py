@@ -13,7 +13,7 @@
 * :func:`zero_point` - the AB zero point of a band in the flux unit of the
   datasets and modules: counts/s through the HST collecting area, the
   convention of GalSim's ``COSMOSCatalog`` whose F814W zero point is 25.94
-  (:data:`galsim_deep.datasets.format.ZERO_POINT`).  Other bands keep that
+  (:data:`ZERO_POINT`).  Other bands keep that
   anchor: ``25.94 + zp_AB(band) - zp_AB(F814W)``, with GalSim's AB zero
   points of the bandpasses; F606W gets 26.50, the published ACS F606W AB zero
   point to 0.01 mag.
@@ -28,18 +28,28 @@ import math
 
 import numpy as np
 
-from .errors import InputError, InputTypeError
+from ..errors import InputError, InputTypeError
 
-__all__ = ["BANDS", "REFERENCE_BAND", "SED_TEMPLATES", "get_bandpass", "band_name",
+__all__ = ["BANDS", "REFERENCE_BAND", "ZERO_POINT", "SED_TEMPLATES", "get_bandpass", "band_name",
            "zero_point", "band_magnitude_name", "sed_template", "flux_ratios", "check_coverage",
-           "effective_wavelength", "REDSHIFT_GRID", "flux_ratio_table", "interpolate_ratios"]
+           "effective_wavelength", "REDSHIFT_STEP", "REDSHIFT_GRID", "flux_ratio_table",
+           "interpolate_ratios"]
+
+#: Step of :data:`REDSHIFT_GRID`: the one definition of the colour tables' redshift grid
+#: (the TensorFlow forward model's :func:`~galsim_deep.physics.forward_model.template_ratios`
+#: reads it too).
+REDSHIFT_STEP = 0.01
 
 #: Redshifts (0 to 6 in steps of 0.01) at which :func:`flux_ratio_table` tabulates the
 #: templates' colours; a galaxy's colours are interpolated linearly in between.
-REDSHIFT_GRID = np.round(np.arange(0.0, 6.0 + 1e-9, 0.01), 2)
+REDSHIFT_GRID = np.round(np.arange(0.0, 6.0 + 1e-9, REDSHIFT_STEP), 2)
 
 #: The band of the catalog magnitudes (``mag_auto``) and of the mono datasets' flux unit.
 REFERENCE_BAND = "F814W"
+
+#: AB zero point of GalSim's COSMOS flux convention: ``mag = ZERO_POINT - 2.5 log10(flux)``
+#: with flux in HST F814W counts/s (``galsim.GalaxySample.getBandpass``).
+ZERO_POINT = 25.94
 
 _ACS = ("F435W", "F606W", "F775W", "F814W", "F850LP")
 _WFC3 = {"F275W": "uvis", "F336W": "uvis", "F105W": "ir", "F125W": "ir", "F160W": "ir"}
@@ -115,8 +125,6 @@ def zero_point(band):
     COSMOS convention), the other bands shifted by the difference of their
     AB zero points (module docstring).
     """
-    from .datasets.format import ZERO_POINT
-
     bandpass = get_bandpass(band)
     if bandpass.zeropoint is None:
         raise InputError("the bandpass has no zero point: pass "
@@ -267,12 +275,12 @@ def interpolate_ratios(table, redshift):
     if not np.all(np.isfinite(z)) or np.any(z < 0) or np.any(z > top):
         raise InputError(f"redshifts must be in [0, {top:g}] for the SED templates, got "
                          f"{z.min():.3g} .. {z.max():.3g}")
-    x = z / 0.01
+    x = z / REDSHIFT_STEP
     i = np.minimum(np.floor(x).astype(int), len(REDSHIFT_GRID) - 2)
     w = (x - i)[:, None, None]
     out = (1 - w) * np.moveaxis(table[..., i], -1, 0) + w * np.moveaxis(table[..., i + 1], -1, 0)
     if np.isnan(out).any():
         raise InputError("a band lies outside the SED templates' wavelength range at some of "
-                         "these redshifts (see galsim_deep.bands.check_coverage); draw those "
-                         "galaxies in bands the templates cover")
+                         "these redshifts (see galsim_deep.physics.bands.check_coverage); draw "
+                         "those galaxies in bands the templates cover")
     return out

@@ -27,7 +27,8 @@ variance ``sigma**2``.
 import math
 
 import tensorflow as tf
-from .errors import InputError
+from ..errors import InputError
+from .bands import REDSHIFT_STEP
 
 __all__ = ["convolve_psf", "pixel_log_likelihood", "fourier_log_likelihood",
            "total_variation", "rfft2_weights", "colored_noise", "observe", "template_ratios",
@@ -271,13 +272,13 @@ def observe(profile, psf, seed, noise_power=None, noise_variance=None, mode="zer
     return image + tf.sqrt(var)[:, None, None] * white
 
 
-def template_ratios(table, redshift, dz=0.01):
+def template_ratios(table, redshift, dz=REDSHIFT_STEP):
     """A table of the templates' flux ratios, linearly interpolated at each galaxy's redshift.
 
     Parameters
     ----------
     table : tf.Tensor
-        float32 ``[T, B, Z]``: :func:`galsim_deep.bands.flux_ratio_table`, the
+        float32 ``[T, B, Z]``: :func:`galsim_deep.physics.bands.flux_ratio_table`, the
         flux of template ``t`` in band ``b`` over its flux in the reference
         band at redshifts ``0, dz, 2 dz, ...``.
     redshift : tf.Tensor

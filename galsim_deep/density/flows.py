@@ -35,11 +35,11 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 import tf_keras
-from .errors import InputError
+from ..errors import InputError
 
 tfb = tfp.bijectors
 
-__all__ = ["ConditionalMAF"]
+__all__ = ["ConditionalMAF", "FittedLatentFlow"]
 
 
 class ConditionalMAF(tf.Module):
@@ -294,3 +294,44 @@ class ConditionalMAF(tf.Module):
         eps = bij.inverse(z, **kwargs)
         base = tf.reduce_sum(-0.5 * tf.square(eps) - 0.5 * np.log(2 * np.pi), axis=-1)
         return base + bij.inverse_log_det_jacobian(z, event_ndims=1, **kwargs)
+
+
+class FittedLatentFlow:
+    """A conditional MAF fitted on standardised codes, ``u = (z - shift) / scale``.
+
+    Parameters
+    ----------
+    flow : ConditionalMAF
+        The flow of ``p(u | conditions)``.
+    shift, scale : ndarray [L]
+        The standardisation of the codes.
+    """
+
+    def __init__(self, flow, shift, scale):
+        self.flow = flow
+        self.shift = np.asarray(shift, dtype=np.float64)
+        self.scale = np.asarray(scale, dtype=np.float64)
+
+    def log_prob(self, codes, conditions, batch_size=4096):
+        """``log p(z | conditions)`` of raw codes (nats): the flow's density of the
+        standardised codes minus ``sum(log scale)``.
+
+        Parameters
+        ----------
+        codes : array_like [M, L]
+        conditions : array_like [M, C]
+        batch_size : int
+            Codes per flow evaluation.
+
+        Returns
+        -------
+        ndarray [M]
+        """
+        u = (np.asarray(codes, dtype=np.float64) - self.shift) / self.scale
+        conditions = np.asarray(conditions, dtype=np.float32)
+        out = [self.flow.log_prob(u[i:i + batch_size].astype(np.float32),
+                                  conditions[i:i + batch_size]).numpy().astype(np.float64)
+               for i in range(0, len(u), batch_size)]
+        return (np.concatenate(out) if out else np.zeros(0)) - np.sum(np.log(self.scale))
+
+    __call__ = log_prob
