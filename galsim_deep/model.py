@@ -1,10 +1,8 @@
-"""``GenerativeGalaxyModel``: sample galaxy light profiles from a galsim_deep module.
-
-The public object over the sampling engine (:mod:`galsim_deep.engine`): it reads a
-module's metadata, checks catalogs and turns the engine's
-:class:`~galsim_deep.engine.batch.SampledBatch` of each batch of rows into profiles or
-arrays; its latent space is the :class:`~galsim_deep.engine.latent.LatentSpace` it holds.
-"""
+"""``GenerativeGalaxyModel``: the public object over the sampling engine
+(:mod:`galsim_deep.engine`).  It reads a module's metadata, checks catalogs and turns the
+engine's :class:`~galsim_deep.engine.batch.SampledBatch` of each batch of rows into
+profiles or arrays; its latent space is the :class:`~galsim_deep.engine.latent.LatentSpace`
+it holds."""
 import copy
 
 import numpy as np
@@ -46,8 +44,12 @@ class GenerativeGalaxyModel:
     ----------
     quantities : list of str
         The conditioning columns a catalog must have, in the module's order.
-    stamp_size, pixel_scale, latent_size
-        Stamp side (pixels), pixel scale (arcsec), normals drawn per galaxy.
+    stamp_size : int
+        Side of the generated stamps, pixels.
+    pixel_scale : float
+        Their pixel scale, arcsec.
+    latent_size : int
+        Random normals drawn per galaxy.
     metadata : dict
         The module's validated metadata (``docs/module_format.rst``).
     chromatic : dict or None
@@ -112,10 +114,9 @@ class GenerativeGalaxyModel:
 
     @property
     def n_clusters(self):
-        """An MPCC module's mixture components (``cluster=`` takes 0 to ``n_clusters - 1``),
-        else None."""
-        return None if self.metadata.get("n_clusters") is None else \
-            int(self.metadata["n_clusters"])
+        """An MPCC module's mixture components (``cluster=`` 0 .. ``n_clusters - 1``), or None."""
+        k = self.metadata.get("n_clusters")
+        return None if k is None else int(k)
 
     def in_range(self, cat, column_map=None):
         """ndarray of bool [N]: the catalog rows inside the training range of every

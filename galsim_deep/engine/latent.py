@@ -25,6 +25,13 @@ class LatentSpace:
         Its validated metadata.
     range_policy : {'warn', 'clip', 'error'}
         Default treatment of conditions outside the training range (:meth:`log_prob`).
+
+    Attributes
+    ----------
+    stamp_size : int
+        Side of the module's stamps, pixels.
+    pixel_scale : float
+        Their pixel scale, arcsec.
     """
 
     def __init__(self, network, metadata, range_policy="warn"):
