@@ -241,6 +241,26 @@ def test_multiplicative_structure_modulates_the_smooth_light_within_its_bound():
                                rtol=1e-6)
 
 
+def test_modulation_prior_prices_the_log_modulation_squared():
+    vae = FlowVAE(S, L, n_stages=2, base_depth=4, max_depth=6, smooth_profile="bulge_disk",
+                  structure="multiplicative", seed=2)
+    vae.flux_scale.assign(2.0)
+    vae.decoder.out.kernel.assign(vae.decoder.out.kernel * 50.0)  # a modulation far from 0
+    batch, eps, key = _batch(), tf.zeros([3, L]), tf.constant([0, 1])
+    out = vae.autoencode(batch["stamp"], batch["psf"], eps, 0.0, key)  # no transverse mixing
+    want = np.square(out["modulation"].numpy()).sum(axis=(1, 2))
+    assert np.all(want > 0)
+    terms = {f: losses.flow_vae_loss(vae, batch, eps, tf.constant(20), dict(
+        CONFIG, modulation_l2=f), key) for f in (0.0, 0.25)}
+    np.testing.assert_allclose(terms[0.25]["modulation"].numpy(), want, rtol=1e-5)
+    np.testing.assert_allclose(terms[0.25]["loss"].numpy() - terms[0.0]["loss"].numpy(),
+                               0.25 * want, rtol=1e-4)
+    # a decoder without a modulation has none to price
+    plain = losses.flow_vae_loss(FlowVAE(S, L, n_stages=2, base_depth=4, max_depth=6),
+                                 batch, eps, tf.constant(20), dict(CONFIG, modulation_l2=1.0), key)
+    np.testing.assert_array_equal(plain["modulation"].numpy(), 0.0)
+
+
 def test_recipe_refuses_a_multiplicative_structure_without_a_smooth_profile():
     from galsim_deep.training.recipes import load_recipe
 

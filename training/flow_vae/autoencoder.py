@@ -189,7 +189,8 @@ class FlowVAE(tf.Module):
             ``stddev`` [B, L], ``bottleneck_l2`` [B]: the squared distance
             between the encoder's bottleneck input (held fixed) and the
             decoder's bottleneck output, summed over features; a chromatic
-            model's also ``components`` and ``sed_weights``.
+            model's also ``components`` and ``sed_weights``; a multiplicative
+            structure's ``modulation`` ``m`` [B, S, S].
         """
         mean, stddev, features = self.encoder(self.network_input(stamp, psf))
         z = mean + stddev * eps
@@ -205,4 +206,6 @@ class FlowVAE(tf.Module):
         if self.n_components:
             result.update(components=out["components"] * self.flux_scale,
                           sed_weights=out["sed_weights"])
+        if "modulation" in out:
+            result["modulation"] = out["modulation"]
         return result

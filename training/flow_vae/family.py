@@ -29,6 +29,8 @@ class FlowVAEFamily(ModelFamily):
         "structure": Choice("additive", ("additive", "multiplicative")),
         "max_log_modulation": Number(3.0, low=0, low_open=True,
                                      why="bound of a multiplicative structure's log-modulation"),
+        "modulation_l2": Number(0.0, low=0,
+                                why="prior sum m^2 on a multiplicative structure's modulation"),
         "components": Int(0, low=0, why="0: a mono model; K > 0: a chromatic one, K "
                                           "component images with their SEDs, trained on "
                                           "dataset.bands"),

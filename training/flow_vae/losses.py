@@ -7,6 +7,7 @@ Per stamp, the loss minimised is::
     + tv_factor * TV(profile / sigma)  smoothness of the unconvolved profile
     + l1_factor * sum|structure / sigma|  sparsity: the sky around a galaxy is dark
     + log_smooth_factor * R(profile / sigma)  smooth wings: roughness of the log profile
+    + modulation_l2 * sum m**2        a multiplicative structure stays 1 where unconstrained
     + w(step) * |h_in - h_out|**2     bottleneck l2, decaying to zero
 
 (a chromatic model's terms summed over its bands, each band's profile
@@ -120,7 +121,7 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
     config : dict
         The recipe's ``vae`` section: ``likelihood`` ('pixel' | 'fourier'),
         ``free_bits``, ``tv_factor``, ``l1_factor``, ``log_smooth_factor``,
-        ``log_smooth_floor``, ``transverse_fraction``,
+        ``log_smooth_floor``, ``modulation_l2``, ``transverse_fraction``,
         ``transverse_decay_steps``, ``bottleneck_l2``, ``bottleneck_decay_steps``,
         ``convolution`` ('zero' | 'circular').
     seed : tf.Tensor
@@ -131,6 +132,7 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
     dict of tf.Tensor
         ``loss`` [B] (what is minimised), ``neg_log_likelihood``, ``kl``,
         ``tv``, ``l1`` (in noise units), ``log_smooth`` (:func:`log_roughness`),
+        ``modulation`` (``sum m^2`` of a multiplicative structure, else 0),
         ``bottleneck_l2`` [B], ``reduced_chi2`` [B] (mean squared pixel
         residual over the noise variance, a diagnostic: about 1 for a good fit),
         the scalars ``transverse_fraction`` and ``bottleneck_weight``, and
@@ -181,10 +183,15 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
     tv = per_galaxy(physics.total_variation(profile / sigma))
     l1 = per_galaxy(tf.reduce_sum(tf.abs(structure_image / sigma), axis=[1, 2]))
     log_smooth = per_galaxy(log_roughness(profile / sigma, config.get("log_smooth_floor", 1e-3)))
+    # A multiplicative structure's log-modulation: where the noise hides the light, the prior
+    # keeps it at 0, so the light there is the smooth profile's own.
+    modulation = (tf.reduce_sum(tf.square(out["modulation"]), axis=[1, 2])
+                  if "modulation" in out else tf.zeros_like(kl))
     loss = (-log_like + free_bits_kl(kl, config["free_bits"]) + config["tv_factor"] * tv
             + config.get("l1_factor", 0.0) * l1
-            + config.get("log_smooth_factor", 0.0) * log_smooth + weight * out["bottleneck_l2"])
+            + config.get("log_smooth_factor", 0.0) * log_smooth + weight * out["bottleneck_l2"]
+            + config.get("modulation_l2", 0.0) * modulation)
     return {"loss": loss, "neg_log_likelihood": -log_like, "reduced_chi2": reduced_chi2,
-            "kl": kl, "tv": tv, "l1": l1, "log_smooth": log_smooth,
+            "kl": kl, "tv": tv, "l1": l1, "log_smooth": log_smooth, "modulation": modulation,
             "bottleneck_l2": out["bottleneck_l2"], "transverse_fraction": fraction,
             "bottleneck_weight": weight, "profile": out["profile"]}

@@ -37,7 +37,7 @@ __all__ = ["FlowVAETrainer", "train_flow_vae", "build_flow_vae", "VAE_FIELDS"]
 VAE_FIELDS = ("stamp", "psf", "noise_variance", "noise_power")
 
 _SCALARS = ("loss", "neg_log_likelihood", "reduced_chi2", "kl", "tv", "l1", "log_smooth",
-            "bottleneck_l2")
+            "modulation", "bottleneck_l2")
 
 
 def build_flow_vae(recipe, mono=False):
