@@ -8,7 +8,7 @@ import copy
 import numpy as np
 
 from . import hub
-from .catalog import RANGE_POLICIES, catalog_values, condition_arrays, in_range
+from .catalog import RANGE_POLICIES, catalog_values, in_range
 from .engine import (EVAL_ROWS, Network, band_limit, galaxy_draws, galaxy_profile, object_seeds,
                      rotated_size)
 from .engine import batch as engine
@@ -140,11 +140,8 @@ class GenerativeGalaxyModel:
     # ------------------------------------------------------------------ sampling
     def conditions(self, cat, column_map=None, range_policy=None):
         """The checked float32 condition arrays of a catalog
-        (:func:`galsim_deep.catalog.condition_arrays`)."""
-        return condition_arrays(cat, self.metadata["conditions"], column_map=column_map,
-                                range_policy=range_policy or self.range_policy,
-                                source=f"model {self.metadata['name']}",
-                                warn_key=str(self.module_dir))
+        (:meth:`galsim_deep.engine.network.Network.conditions`)."""
+        return self.network.conditions(cat, column_map, range_policy or self.range_policy)
 
     def random_normal(self, n, rng):
         """The ``[n, latent_size]`` float32 normals :meth:`sample` gives rows ``0 .. n-1``

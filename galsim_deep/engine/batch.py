@@ -159,8 +159,8 @@ def run_network(model, conditions, normals, first_row=0, cluster=None):
     dict
         ``conditions`` (float32, the module's), ``stamps`` [N, S, S] (a chromatic
         module's reference band: the sum of its components), and for a chromatic module
-        ``components`` [N, K, S, S] and ``sed_weights`` [N, K, T] (the catalog's colours
-        with ``model.colours == 'catalog'``).
+        ``components`` [N, K, S, S] and ``sed_weights`` [N, K, T] (the network's own;
+        :attr:`SampledBatch.sed_weights` tilts them to the catalog's colours, when asked).
     """
     arrays = {q: np.asarray(conditions[q], dtype=np.float32) for q in model.quantities}
     out = {"conditions": dict(arrays)}
@@ -173,9 +173,6 @@ def run_network(model, conditions, normals, first_row=0, cluster=None):
                              f"{model.metadata['name']} is chromatic")
         parts = model.network.run_blocks("sample_components", arrays, first_row)
         out["components"], out["sed_weights"] = parts["components"], parts["sed_weights"]
-        if model.colours == "catalog":
-            out["sed_weights"] = catalog_sed_weights(out["components"], out["sed_weights"],
-                                                     conditions, model.metadata)
         out["stamps"] = out["components"].sum(axis=1)
     elif cluster is None:
         out["stamps"] = model.network.run_blocks("sample", arrays, first_row)[IMAGE_OUTPUT]
@@ -254,9 +251,8 @@ class SampledBatch:
     stamps : ndarray [N, S, S]
         float32 unrotated profiles in the module's flux units (a chromatic module's: in
         its reference band).
-    components, sed_weights : ndarray or None
-        A chromatic module's ``[N, K, S, S]`` reference-band components and ``[N, K, T]``
-        SED-template weights (the catalog's colours with ``colours='catalog'``).
+    components : ndarray or None
+        A chromatic module's ``[N, K, S, S]`` reference-band components.
     magnitudes : ndarray [N] or None
         The catalog's AB magnitudes in the module's flux band.
     """
@@ -268,10 +264,24 @@ class SampledBatch:
         self.chromatic = model.chromatic
         self.conditions, self.seeds, self.normals = conditions, seeds, normals
         self.rotations = list(rotations)
-        self.angles = np.where([r is not None for r in self.rotations], angles, 0.0) \
-            if len(angles) else np.zeros(0)
-        self.stamps, self.components, self.sed_weights = stamps, components, sed_weights
+        self.angles = np.where(np.array([r is not None for r in self.rotations], bool),
+                               angles, 0.0)
+        self.stamps, self.components = stamps, components
         self.magnitudes = magnitudes
+        self._network_sed_weights, self._sed_weights = sed_weights, None
+        self._catalog_colours = model.colours == "catalog"
+
+    @property
+    def sed_weights(self):
+        """A chromatic module's ``[N, K, T]`` SED-template weights (None for a mono one): the
+        network's own, or with ``colours='catalog'`` tilted to the catalog's colours
+        (:func:`~galsim_deep.engine.colour.catalog_sed_weights`), computed at the first use:
+        a caller that needs only the reference band does not pay for the tilt."""
+        if self._sed_weights is None and self._network_sed_weights is not None:
+            self._sed_weights = (catalog_sed_weights(self.components, self._network_sed_weights,
+                                                     self.conditions, self.metadata)
+                                 if self._catalog_colours else self._network_sed_weights)
+        return self._sed_weights
 
     def __len__(self):
         return len(self.seeds)

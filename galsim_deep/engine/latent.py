@@ -8,7 +8,6 @@ checks its inputs against the module's metadata.  The model's ``encode``,
 """
 import numpy as np
 
-from ..catalog import condition_arrays
 from ..errors import InputError
 
 __all__ = ["LatentSpace"]
@@ -160,10 +159,8 @@ class LatentSpace:
             raise InputError(f"log_prob: z must be [N, {width}] latent codes, got shape {z.shape}")
         if not np.all(np.isfinite(z)):
             raise InputError("log_prob: z contains NaN or infinite values; drop those rows")
-        conds = condition_arrays(conditions, self.metadata["conditions"], column_map=column_map,
-                                 range_policy=range_policy or self.range_policy,
-                                 source=f"model {self.metadata['name']}",
-                                 warn_key=str(self.network.module_dir))
+        conds = self.network.conditions(conditions, column_map,
+                                        range_policy or self.range_policy)
         n = len(next(iter(conds.values())))
         if n != len(z):
             raise InputError(f"log_prob: {len(z)} codes but {n} rows of conditions; give one "

@@ -5,6 +5,7 @@ TensorFlow places the graph on a GPU when it sees one (``docs/performance.rst``,
 """
 import numpy as np
 
+from ..catalog import condition_arrays
 from ..errors import InputError
 from ..module_format import check_signatures
 
@@ -37,6 +38,15 @@ class Network:
     def __init__(self, module_dir, metadata):
         self.module_dir = module_dir
         self.metadata = metadata
+
+    def conditions(self, cat, column_map=None, range_policy="warn"):
+        """The checked float32 arrays of the module's conditions in a catalog
+        (:func:`galsim_deep.catalog.condition_arrays`; out-of-range values reported once
+        per module and condition in a process)."""
+        return condition_arrays(cat, self.metadata["conditions"], column_map=column_map,
+                                range_policy=range_policy,
+                                source=f"model {self.metadata['name']}",
+                                warn_key=str(self.module_dir))
 
     def signature(self, name):
         """Return a loaded signature (a compiled TensorFlow concrete function)."""
