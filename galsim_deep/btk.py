@@ -24,8 +24,9 @@ It needs the optional extra ``[btk]`` (``pip install "galsim_deep[btk]"``);
 importing this module without BTK raises an ``ImportError`` naming it.  See
 ``docs/btk.rst``.
 
-Length: one BTK generator with the two catalog adapters it needs (CatSim sizes, the
-COSMOS example); half of the lines are docstrings of BTK's interface.
+Length: one BTK generator; half of the lines are docstrings of BTK's interface.  The
+two catalog adapters it re-exports (CatSim sizes, the COSMOS example) are in
+:mod:`galsim_deep.btk_catalogs`.
 """
 from ._extras import require
 
@@ -41,8 +42,8 @@ from btk.draw_blends import DrawBlendsGenerator  # noqa: E402
 from btk.utils import DEFAULT_SEED  # noqa: E402
 from surveycodex.utilities import mag2counts  # noqa: E402
 
-from .errors import (InputError, InputTypeError, MissingFieldError,  # noqa: E402
-                     MissingInputError)
+from .btk_catalogs import catsim_flux_radius, cosmos_example_catalog  # noqa: E402
+from .errors import InputError, InputTypeError, MissingFieldError  # noqa: E402
 from .hub import DEFAULT_MODEL  # noqa: E402
 from .physics.bands import BANDS, band_name  # noqa: E402
 from .engine import batch as engine  # noqa: E402
@@ -76,84 +77,12 @@ if not hasattr(BlendBatch, "survey_name"):
 _MORPHOLOGY_TAG = 0x6A1A
 
 
-def catsim_flux_radius(table, psf_fwhm=0.095, pixel_scale=0.03):
-    """An estimate of COSMOS ``flux_radius`` (pixels of 0.03") for CatSim galaxies.
-
-    The flux-weighted mean of the bulge and disk half-light radii
-    (``sqrt(a * b)``, arcsec), added in quadrature to the half-light radius of
-    a Gaussian HST/ACS F814W PSF of FWHM ``psf_fwhm`` (SExtractor's
-    ``FLUX_RADIUS`` is measured on the PSF-convolved image).  An approximation:
-    CatSim has no COSMOS measurement.
-
-    Parameters
-    ----------
-    table : astropy.table.Table or Row
-        CatSim columns ``a_d``, ``b_d``, ``a_b``, ``b_b`` (arcsec),
-        ``fluxnorm_disk``, ``fluxnorm_bulge``, ``fluxnorm_agn``.
-    psf_fwhm : float
-        FWHM of the PSF the radius is measured through, arcsec.
-    pixel_scale : float
-        arcsec per pixel of the returned radius.
-
-    Returns
-    -------
-    ndarray
-        Radii in pixels of ``pixel_scale``.
-    """
-    disk = np.asarray(table["fluxnorm_disk"], dtype=float)
-    bulge = np.asarray(table["fluxnorm_bulge"], dtype=float)
-    total = disk + bulge
-    total = np.where(total > 0, total, 1.0)
-    hlr_d = np.sqrt(np.asarray(table["a_d"], float) * np.asarray(table["b_d"], float))
-    hlr_b = np.sqrt(np.asarray(table["a_b"], float) * np.asarray(table["b_b"], float))
-    hlr = (disk * hlr_d + bulge * hlr_b) / total
-    psf_hlr = 0.5 * psf_fwhm  # a Gaussian's half-light radius is half its FWHM
-    return np.hypot(hlr, psf_hlr) / pixel_scale
-
-
 #: Default ``column_map`` for a ``btk.catalog.CatsimCatalog`` and a COSMOS-conditioned
 #: model (conditions ``mag_auto``, ``flux_radius``, ``zphot``): the i-band magnitude,
 #: :func:`catsim_flux_radius` and the true redshift.  Used for the conditions the
 #: catalog has no column of.
 CATSIM_COLUMN_MAP = {"mag_auto": "i_ab", "flux_radius": catsim_flux_radius,
                      "zphot": "redshift"}
-
-
-def cosmos_example_catalog(directory=None, exclusion_level="marginal"):
-    """BTK's ``CosmosCatalog`` of the 100 COSMOS example galaxies shipped with galsim_deep.
-
-    Parameters
-    ----------
-    directory : str or Path, optional
-        A real-format directory written by
-        :func:`galsim_deep.datasets.cosmos_example.build_example_directory`
-        (needed by BTK's ``CosmosGenerator(gal_type='real')``, which reads the
-        galaxy images); default: the shipped catalog files, enough for
-        :class:`GenerativeModelGenerator` and ``gal_type='parametric'``.
-    exclusion_level : str
-        GalSim's quality cut (96 of the 100 galaxies pass ``'marginal'``).
-
-    Returns
-    -------
-    btk.catalog.CosmosCatalog
-        Its table has BTK's ``ra``, ``dec``, ``MAG`` (F814W AB mag) and
-        ``btk_index`` and the conditions ``mag_auto``, ``flux_radius``
-        (pixels of 0.03"), ``zphot``.
-    """
-    from pathlib import Path
-
-    from btk.catalog import CosmosCatalog
-
-    from .datasets.example_data import EXAMPLE_FILE_NAME, check_data_dir
-
-    folder = check_data_dir() if directory is None else Path(directory)
-    files = [folder / EXAMPLE_FILE_NAME, folder / EXAMPLE_FILE_NAME.replace(".fits", "_fits.fits")]
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        raise MissingInputError(f"{missing} do not exist; pass a directory written by "
-                                f"galsim_deep.datasets.cosmos_example.build_example_directory, "
-                                f"or no directory for the shipped catalog")
-    return CosmosCatalog.from_file([str(f) for f in files], exclusion_level=exclusion_level)
 
 
 class _SeededBlends:

@@ -74,7 +74,8 @@ LAYERS = (
     ("data", ("galsim_deep.datasets", "galsim_deep.hub", "galsim_deep.hub_modules")),
     ("engine", ("galsim_deep.engine",)),
     ("model", ("galsim_deep.model",)),
-    ("callers", ("galsim_deep.config", "galsim_deep.simulate", "galsim_deep.btk")),
+    ("callers", ("galsim_deep.config", "galsim_deep.simulate", "galsim_deep.btk",
+                 "galsim_deep.btk_catalogs")),
     ("package", ("galsim_deep",)),     # galsim_deep/__init__.py: the public names
     ("training", ("galsim_deep.training",)),
     ("tools", ("galsim_deep.validation", "galsim_deep.latent", "galsim_deep.demo")),

@@ -9,8 +9,9 @@ from galsim_deep.cli import main
 from galsim_deep.validation.reconstruction import (by_class, observed_chi2,
                                                    reconstruction_residuals)
 from galsim_deep.physics.sersic import sersic_image
-from galsim_deep.validation.sersic_fit import (PSFConvolver, _convolve, convolve_stamps,
-                                               fit_bulge_disk, fit_sersic)
+from galsim_deep.validation.psf_convolution import _convolve
+from galsim_deep.validation.sersic_fit import (PSFConvolver, convolve_stamps, fit_bulge_disk,
+                                               fit_sersic)
 
 S, SCALE = 48, 0.03
 

@@ -7,6 +7,7 @@ import pytest
 from scipy import ndimage
 from scipy.optimize import brentq
 
+from galsim_deep.validation import segmentation
 from galsim_deep.validation import statistics as st
 
 STAMP = 48
@@ -98,7 +99,7 @@ def test_multimode_intensity_deviation_of_double_and_single_gaussians(gaussian):
 
 def test_smoothed_noise_sigma_matches_simulated_noise():
     n = 64
-    kernel = st._gaussian_kernel(1.0)
+    kernel = segmentation._gaussian_kernel(1.0)
     rng = np.random.default_rng(1)
     white = rng.normal(0.0, 2.0, (200, n, n))
     smooth = np.array([ndimage.convolve(w, kernel, mode="wrap") for w in white])

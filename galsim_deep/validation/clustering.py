@@ -16,7 +16,7 @@
   accuracy in magnitude bins;
 * :func:`evaluate_clusters` - all of it for an exported module and a stamp
   dataset: accuracy, reconstructions
-  (:func:`~galsim_deep.validation.reconstruction.reconstruction_error`) and
+  (:func:`~galsim_deep.validation.reconstruction_metrics.reconstruction_error`) and
   the figures of :mod:`~galsim_deep.validation.cluster_figures`, optionally
   with the size, ellipticity and morphology comparison of
   :func:`galsim_deep.validation.validate`.
@@ -32,7 +32,7 @@ import numpy as np
 from ..reporting import format_number as _num
 from ..reporting import write_json, write_text
 from .cluster_figures import plot_cluster_members, plot_cluster_samples, plot_contingency
-from .reconstruction import reconstruction_error
+from .reconstruction_metrics import reconstruction_error
 from ..cluster_accuracy import (chance_accuracy, clustering_accuracy, majority_mapping,
                                one_to_one_cap)
 from ..errors import InputError, MissingFieldError
@@ -313,7 +313,7 @@ def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0
             model.metadata["signatures"]["cluster"]["outputs"]["probabilities"]["shape"][1])
 
     def call(name):
-        fn = model._signature(name)
+        fn = model.network.signature(name)
         return lambda **kw: {key: v.numpy() for key, v in fn(**kw).items()}
 
     probs = batched_call(call("cluster"), {"image": stamps, "psf": psfs}, batch_size,
@@ -352,7 +352,7 @@ def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0
     normals = model.random_normal(len(cols), galsim.BaseDeviate(int(seed)))
     conds = {q: arrays["conditions"][cols, names.index(q)].astype(np.float32)
              for q in model.quantities}
-    sample = model._signature("sample_cluster")
+    sample = model.network.signature("sample_cluster")
     rows = []
     for y in range(k):
         rows.append(sample(**conds, random_normal=normals,

@@ -22,8 +22,8 @@ twins and the real galaxies is the selection's.
 import numpy as np
 
 from ..reporting import format_number
-from .statistics import (DEFAULT_SETTINGS, _gaussian_kernel, measure_hsm, segment_galaxy,
-                         smoothed_noise_sigma)
+from .segmentation import _gaussian_kernel
+from .statistics import DEFAULT_SETTINGS, measure_hsm, segment_galaxy, smoothed_noise_sigma
 from .summary import distances, mean_difference
 
 __all__ = ["hsm_and_flux", "twin_check", "markdown_twin_check"]

@@ -43,15 +43,20 @@ on for the generator and the encoder head too (the discriminator side always
 has it), and ``init`` picks the kernels' initialisation, Glorot uniform or
 the thesis's ``N(0, 0.02)`` (section 6.3.3, ``mpcc.init``).
 
-Length: the generator, the discriminator trunk and the encoder/clustering heads share
-their building layers (spectral convolutions, conditional batch norm, standing
-statistics); split apart they would import each other.
+The building layers (batch norms with standing statistics, conditional batch
+norm, the residual up and down blocks) are in
+:mod:`galsim_deep.training.mpcc.layers`, and re-exported here.
+
+Length: the generator (with its standing statistics and weight averages), and the
+discriminator trunk and the two heads, which share one block plan.
 """
 import tensorflow as tf
 import tf_keras
 
 from galsim_deep.training.resnet import bottom_size, stage_depths
-from .spectral import SNConv2D, SNDense, kernel_initializer
+from .layers import (ConditionalBatchNorm, DownBlock, StandingBatchNorm, UpBlock,
+                     activation_function, conv_layer, dense_layer)
+from .spectral import SNConv2D, SNDense
 from galsim_deep.errors import InputError
 
 __all__ = ["StandingBatchNorm", "ConditionalBatchNorm", "UpBlock", "DownBlock", "Generator",
@@ -60,233 +65,6 @@ __all__ = ["StandingBatchNorm", "ConditionalBatchNorm", "UpBlock", "DownBlock", 
 
 #: How the cluster ``y`` reaches the generator.
 CONDITIONING_CHOICES = ("conditional_batch_norm", "concat")
-
-
-def _activation(name):
-    if name == "leaky_relu":
-        return lambda x: tf.nn.leaky_relu(x, 0.2)
-    return tf_keras.activations.get(name)
-
-
-def _conv(depth, kernel, seed, spectral, name=None, init="glorot", bias=0.0):
-    if spectral:
-        return SNConv2D(depth, kernel, seed=seed, name=name, init=init, bias=bias)
-    return tf_keras.layers.Conv2D(
-        depth, kernel, padding="same", name=name,
-        kernel_initializer=kernel_initializer(init, seed),
-        bias_initializer=tf_keras.initializers.Constant(bias) if bias else "zeros")
-
-
-def _dense(units, seed, spectral, name=None, init="glorot"):
-    if spectral:
-        return SNDense(units, seed=seed, name=name, init=init)
-    return tf_keras.layers.Dense(units, name=name,
-                                 kernel_initializer=kernel_initializer(init, seed))
-
-
-class StandingBatchNorm(tf_keras.layers.Layer):
-    """Batch normalisation over all but the channel axis, with standing statistics.
-
-    In training the batch's mean and variance normalise it; otherwise the
-    stored ``mean`` and ``variance`` do.  Those are not running averages:
-    :func:`accumulate_standing_statistics` sets them to the average batch
-    statistics of many generator batches at once, after training.
-
-    Parameters
-    ----------
-    epsilon : float
-        Added to the variance.
-    """
-
-    def __init__(self, epsilon=1e-5, **kwargs):
-        super().__init__(**kwargs)
-        self.epsilon = float(epsilon)
-        object.__setattr__(self, "_collected", None)  # not tracked by Keras
-
-    def build(self, input_shape):
-        c = int(input_shape[-1])
-        self.gamma = self.add_weight(name="gamma", shape=[c], initializer="ones")
-        self.beta = self.add_weight(name="beta", shape=[c], initializer="zeros")
-        self.mean = self.add_weight(name="mean", shape=[c], initializer="zeros",
-                                    trainable=False)
-        self.variance = self.add_weight(name="variance", shape=[c], initializer="ones",
-                                        trainable=False)
-        super().build(input_shape)
-
-    def statistics(self, x, training=False):
-        """Per-channel mean and variance: of the batch ``x`` (``training``; recorded while
-        standing statistics are collected) or the standing ones."""
-        if not training:
-            return self.mean, self.variance
-        mean, variance = tf.nn.moments(x, axes=list(range(len(x.shape) - 1)))
-        if self._collected is not None:
-            self._collected.append((mean, variance))
-        return mean, variance
-
-    def call(self, x, training=False):
-        """Normalise ``x`` ``[..., C]`` with batch (``training``) or standing statistics."""
-        mean, variance = self.statistics(x, training)
-        return tf.nn.batch_normalization(x, mean, variance, self.beta, self.gamma, self.epsilon)
-
-
-class ConditionalBatchNorm(StandingBatchNorm):
-    """Batch normalisation whose gain and bias depend on the cluster (de Vries et al. 2017).
-
-    ``out = (x - mean) / sqrt(variance + epsilon) * (1 + G[y]) + B[y]``, with
-    ``G`` and ``B`` learned embeddings ``[K, C]`` of the cluster, one pair
-    per layer (Astorga 2021, section 8.1.4, third method; BigGAN's gain
-    ``1 + embedding``).  The statistics are those of the whole batch (in
-    training) or the standing ones, as :class:`StandingBatchNorm`; with every
-    row of ``G`` equal to ``g`` and of ``B`` equal to ``b`` it is that layer
-    with ``gamma = 1 + g`` and ``beta = b``.
-
-    Parameters
-    ----------
-    n_clusters : int
-        ``K``.
-    init : {'normal_0.02', 'glorot'}
-        ``'normal_0.02'``: the embeddings start as ``N(0, 0.02**2)`` draws;
-        otherwise at zero (plain batch norm at the start).
-    seed : int
-    epsilon : float
-    """
-
-    def __init__(self, n_clusters, init="normal_0.02", seed=0, epsilon=1e-5, **kwargs):
-        super().__init__(epsilon=epsilon, **kwargs)
-        self.n_clusters = int(n_clusters)
-        self.init = init
-        self.seed = int(seed)
-
-    def build(self, input_shape):
-        c = int(input_shape[-1])
-        k = self.n_clusters
-
-        def start(offset):
-            if self.init == "normal_0.02":
-                return tf_keras.initializers.RandomNormal(stddev=0.02, seed=self.seed + offset)
-            return "zeros"
-
-        self.gain = self.add_weight(name="gain_embedding", shape=[k, c], initializer=start(0))
-        self.bias = self.add_weight(name="bias_embedding", shape=[k, c], initializer=start(1))
-        self.mean = self.add_weight(name="mean", shape=[c], initializer="zeros",
-                                    trainable=False)
-        self.variance = self.add_weight(name="variance", shape=[c], initializer="ones",
-                                        trainable=False)
-        tf_keras.layers.Layer.build(self, input_shape)
-
-    def call(self, x, y, training=False):
-        """Normalise ``x`` ``[B, ..., C]`` with the gains and biases of clusters ``y`` ``[B]``."""
-        mean, variance = self.statistics(x, training)
-        y = tf.convert_to_tensor(y, tf.int32)
-        shape = tf.concat([tf.shape(y), tf.ones([len(x.shape) - 2], tf.int32), [-1]], 0)
-        gain = tf.reshape(1.0 + tf.gather(self.gain, y), shape)
-        bias = tf.reshape(tf.gather(self.bias, y), shape)
-        return (x - mean) * tf.math.rsqrt(variance + self.epsilon) * gain + bias
-
-
-class UpBlock(tf_keras.layers.Layer):
-    """Generator residual block that doubles the resolution (BigGAN style).
-
-    Parameters
-    ----------
-    depth : int
-        Output channels.
-    activation : str
-        Activation name.
-    seed : int
-        Seeds the initialisers.
-    n_clusters : int, optional
-        With a number, both batch norms are :class:`ConditionalBatchNorm` on
-        the cluster; without, plain :class:`StandingBatchNorm`.
-    spectral : bool
-        Spectrally normalised convolutions.
-    init : {'glorot', 'normal_0.02'}
-        Kernel (and conditional-batch-norm embedding) initialisation.
-    """
-
-    def __init__(self, depth, activation="relu", seed=0, n_clusters=None, spectral=False,
-                 init="glorot", **kwargs):
-        super().__init__(**kwargs)
-        self.act = _activation(activation)
-        self.conditional = n_clusters is not None
-        if self.conditional:
-            self.bn1 = ConditionalBatchNorm(n_clusters, init, seed + 3, name="bn1")
-            self.bn2 = ConditionalBatchNorm(n_clusters, init, seed + 5, name="bn2")
-        else:
-            self.bn1 = StandingBatchNorm(name="bn1")
-            self.bn2 = StandingBatchNorm(name="bn2")
-        self.conv1 = _conv(depth, 3, seed, spectral, name="conv1", init=init)
-        self.conv2 = _conv(depth, 3, seed + 1, spectral, name="conv2", init=init)
-        self.shortcut = _conv(depth, 1, seed + 2, spectral, name="shortcut", init=init)
-        self.up = tf_keras.layers.UpSampling2D(2, interpolation="nearest")
-
-    def _norm(self, bn, x, y, training):
-        return bn(x, y, training=training) if self.conditional else bn(x, training=training)
-
-    def call(self, x, y=None, training=False, refine=False):
-        """``[B, H, W, C]`` (clusters ``y`` ``[B]``) -> ``[B, 2H, 2W, depth]``.
-
-        ``training``: batch statistics in batch norm; ``refine``: refine the
-        spectral-norm estimates (spectral convolutions only).
-        """
-        h = self.up(self.act(self._norm(self.bn1, x, y, training)))
-        h = self.conv1(h, training=refine)
-        h = self.conv2(self.act(self._norm(self.bn2, h, y, training)), training=refine)
-        return h + self.shortcut(self.up(x), training=refine)
-
-
-class DownBlock(tf_keras.layers.Layer):
-    """Pre-activation residual block of the discriminator / encoder, optionally halving.
-
-    ``x -> conv3(act(conv3(act(x))))`` (average-pooled x2 when ``down``) plus a
-    shortcut (1x1 convolution, pooled when ``down``; the identity when the
-    depth is unchanged and nothing is pooled).
-
-    Parameters
-    ----------
-    depth : int
-        Output channels.
-    down : bool
-        Halve the resolution.
-    spectral : bool
-        Spectrally normalised convolutions (discriminator side) or ordinary
-        ones (encoder head).
-    activation : str
-        Activation name.
-    seed : int
-        Seeds the initialisers.
-    init : {'glorot', 'normal_0.02'}
-        Kernel initialisation.
-    """
-
-    def __init__(self, depth, down=True, spectral=True, activation="relu", seed=0,
-                 init="glorot", **kwargs):
-        super().__init__(**kwargs)
-        self.depth = int(depth)
-        self.down = bool(down)
-        self.act = _activation(activation)
-        self.init = init
-        self.conv1 = _conv(depth, 3, seed, spectral, name="conv1", init=init)
-        self.conv2 = _conv(depth, 3, seed + 1, spectral, name="conv2", init=init)
-        self.spectral = spectral
-        self.shortcut = None
-        self._seed = seed
-        self.pool = tf_keras.layers.AveragePooling2D(2)
-
-    def build(self, input_shape):
-        if int(input_shape[-1]) != self.depth or self.down:
-            self.shortcut = _conv(self.depth, 1, self._seed + 2, self.spectral, name="shortcut",
-                                  init=self.init)
-        super().build(input_shape)
-
-    def call(self, x, training=False):
-        """``[B, H, W, C]`` -> ``[B, H', W', depth]`` (``H' = H/2`` when ``down``)."""
-        h = self.conv1(self.act(x), training=training)
-        h = self.conv2(self.act(h), training=training)
-        skip = x if self.shortcut is None else self.shortcut(x, training=training)
-        if self.down:
-            h, skip = self.pool(h), self.pool(skip)
-        return h + skip
 
 
 def _block_plan(n_stages, base_depth, max_depth):
@@ -333,20 +111,21 @@ class Generator(tf_keras.layers.Layer):
         self.conditioning = conditioning
         self.depths = stage_depths(n_stages, base_depth, max_depth)
         self.bottom = bottom_size(stamp_size, n_stages)
-        self.act = _activation(activation)
+        self.act = activation_function(activation)
         if conditioning == "concat":
             self.embedding = self.add_weight(
                 name="cluster_embedding", shape=[int(n_clusters), int(embedding_size)],
                 initializer=tf_keras.initializers.RandomNormal(
                     stddev=0.02 if init == "normal_0.02" else 1.0, seed=seed + 3))
-        self.dense = _dense(self.bottom * self.bottom * self.depths[-1], seed + 4, spectral,
-                            name="dense", init=init)
+        self.dense = dense_layer(self.bottom * self.bottom * self.depths[-1], seed + 4,
+                                 spectral, name="dense", init=init)
         cbn = n_clusters if conditioning == "conditional_batch_norm" else None
         self.blocks = [UpBlock(self.depths[i], activation, seed + 10 * (i + 1),
                                n_clusters=cbn, spectral=spectral, init=init, name=f"up{i}")
                        for i in reversed(range(n_stages))]
         self.bn = StandingBatchNorm(name="bn_out")
-        self.out = _conv(1, 1, seed + 5, spectral, name="profile", init=init, bias=output_bias)
+        self.out = conv_layer(1, 1, seed + 5, spectral, name="profile", init=init,
+                              bias=output_bias)
 
     def call(self, z, y, training=False, refine=None):
         """Generate profiles.
@@ -505,7 +284,7 @@ class DiscriminatorHead(tf_keras.layers.Layer):
                  activation="relu", seed=0, init="glorot", **kwargs):
         super().__init__(**kwargs)
         plan = _block_plan(n_stages, base_depth, max_depth)
-        self.act = _activation(activation)
+        self.act = activation_function(activation)
         self.blocks = [DownBlock(d, down, True, activation, seed + 10 * (i + 1), init=init,
                                  name=f"block{i}")
                        for i, (d, down) in enumerate(plan) if i >= shared_blocks]
@@ -537,13 +316,13 @@ class EncoderHead(tf_keras.layers.Layer):
         super().__init__(**kwargs)
         plan = _block_plan(n_stages, base_depth, max_depth)
         self.latent_size = int(latent_size)
-        self.act = _activation(activation)
+        self.act = activation_function(activation)
         self.blocks = [DownBlock(d, down, spectral, activation, seed + 10 * (i + 1), init=init,
                                  name=f"block{i}")
                        for i, (d, down) in enumerate(plan) if i >= shared_blocks]
         self.flatten = tf_keras.layers.Flatten()
-        self.posterior = _dense(2 * latent_size, seed + 9, spectral, name="posterior",
-                                init=init)
+        self.posterior = dense_layer(2 * latent_size, seed + 9, spectral, name="posterior",
+                                     init=init)
 
     def call(self, h, training=False):
         """Trunk features -> (mean, stddev), float32 ``[B, latent_size]`` each.
