@@ -26,24 +26,26 @@ $(STAMP): setup.cfg pyproject.toml constraints/main.txt
 	$(BIN)/python -m pip install --quiet $(PIN) -e ".[all,test,docs]"
 	touch $(STAMP)
 
-# The BTK tests' environment: galsim_deep[btk,test], with BTK's pins.
+# The BTK tests' environment: galsim_deep[btk,tensorflow,test] with BTK's pins, and tf2onnx
+# (the tests export small modules, with their portable copies).
 btk-env: $(BTK_STAMP)
 
 $(BTK_STAMP): setup.cfg pyproject.toml constraints/btk.txt
 	test -x $(BTK_BIN)/python || $(PYTHON) -m venv $(BTK_VENV)
-	@echo "installing galsim_deep[btk,test] (BlendingToolKit 1.0.9, astropy 6, numpy < 2.3) into $(BTK_VENV) for the BTK tests: a few minutes the first time"
+	@echo "installing galsim_deep[btk,tensorflow,test] (BlendingToolKit 1.0.9, astropy 6, numpy < 2.3) into $(BTK_VENV) for the BTK tests: a few minutes the first time"
 	$(BTK_BIN)/python -m pip install --quiet $(BTK_PIN) --upgrade pip wheel setuptools
-	$(BTK_BIN)/python -m pip install --quiet $(BTK_PIN) -e ".[btk,test]"
+	$(BTK_BIN)/python -m pip install --quiet $(BTK_PIN) -e ".[btk,tensorflow,test]" tf2onnx onnx
 	touch $(BTK_STAMP)
 
-# The demo needs sampling and the field previews only: the [simulate] extra.
+# The demo needs sampling and the field previews only: the [simulate] extra, no TensorFlow
+# (the shipped default modules sample through their portable copies in ONNX Runtime).
 DEMO_STAMP := $(VENV)/.installed-demo
 demo-env: $(DEMO_STAMP)
 
 $(DEMO_STAMP): setup.cfg pyproject.toml constraints/main.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "installing galsim_deep[simulate] into $(VENV): TensorFlow (~600 MB), TensorFlow Probability, GalSim, astropy, h5py, dask and matplotlib."
-	@echo "This takes 1 to 5 minutes the first time; pip lists each package as it collects it."
+	@echo "installing galsim_deep[simulate] into $(VENV): GalSim, ONNX Runtime, astropy, h5py, dask and matplotlib (no TensorFlow)."
+	@echo "This takes about a minute the first time; pip lists each package as it collects it."
 	$(BIN)/python -m pip install --quiet $(PIN) --upgrade pip wheel setuptools
 	$(BIN)/python -m pip install --progress-bar off $(PIN) -e ".[simulate]"
 	touch $(DEMO_STAMP)
@@ -63,7 +65,10 @@ docs: env
 demo: demo-env
 	$(BIN)/galsim-deep demo --out demo_output
 
+# The cost issue's targets first (each generated row beside its parametric reference, the
+# network in ONNX Runtime and in TensorFlow), then every section of the full benchmark.
 benchmark: env
+	$(BIN)/python benchmarks/bench_cost.py --out benchmarks/cost.json
 	$(BIN)/python benchmarks/run_benchmarks.py --out benchmarks/results.json
 
 # Cost per galaxy of BTK blends: galsim_deep's generator beside BTK's own (in .venv-btk).

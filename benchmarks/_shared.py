@@ -159,6 +159,15 @@ def yaml_config(model_path, ntiles, nproc=1, out=None, nfiles=1):
     return cfg
 
 
+def draw_stamp(gal, psf, bandpass=None):
+    """Convolve a galaxy with ``psf`` and draw the benchmarks' stamp (through ``bandpass``,
+    for a chromatic galaxy)."""
+    import galsim
+
+    args = () if bandpass is None else (bandpass,)
+    galsim.Convolve(gal, psf).drawImage(*args, nx=STAMP, ny=STAMP, scale=PIXEL_SCALE)
+
+
 def write_json(results, path):
     """Write the results dict to ``path`` as JSON (atomically: never half-written)."""
     from galsim_deep._io import atomic_path

@@ -24,7 +24,7 @@ def run(args, model):
     if "decode" in model.signatures:  # a Flow-VAE: the decoder's share of the network
         import tensorflow as tf
 
-        decode = model._signature("decode")
+        decode = model.network.signature("decode")
         rows = model.EVAL_ROWS
         z = [tf.constant(np.random.default_rng(0).normal(size=(rows, model.latent_size))
                          .astype(np.float32)) for _ in range(0, args.n, rows)]

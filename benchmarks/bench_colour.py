@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tempfile  # noqa: E402
 
-from _shared import (PIXEL_SCALE, PSF_FWHM, STAMP, catalog, interleaved_times,  # noqa: E402
+from _shared import (PSF_FWHM, catalog, draw_stamp, interleaved_times,  # noqa: E402
                      loadavg, write_conditions)
 
 LSST = [f"LSST_{b}" for b in "ugrizy"]
@@ -58,11 +58,7 @@ def run(model, mono, n, rounds, own=None):
         m.sample({k: v[:2] for k, v in cat.items()}, rng=0)   # loads the graph
 
     def draw(gal, bandpass=None):
-        final = galsim.Convolve(gal, psf)
-        if bandpass is None:
-            final.drawImage(nx=STAMP, ny=STAMP, scale=PIXEL_SCALE)
-        else:
-            final.drawImage(bandpass, nx=STAMP, ny=STAMP, scale=PIXEL_SCALE)
+        draw_stamp(gal, psf, bandpass)
 
     def mono_case():
         for gal in mono.sample({q: cat[q] for q in mono.quantities}, rng=1):

@@ -14,7 +14,7 @@ def run(args, model_path):
         m = galsim_deep.GenerativeGalaxyModel({model_path!r})
         t_meta = time.perf_counter() - t0
         t0 = time.perf_counter()
-        m._signature("sample")
+        m.network.runner("sample")
         t_graph = time.perf_counter() - t0
         cat = {{"mag_auto": [23.0], "flux_radius": [6.0], "zphot": [0.8]}}
         t0 = time.perf_counter()

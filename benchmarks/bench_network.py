@@ -22,7 +22,7 @@ if {threads}:
     tf.config.threading.set_intra_op_parallelism_threads({threads})
 from galsim_deep import GenerativeGalaxyModel
 model = GenerativeGalaxyModel({model!r})
-fn = model._signature("sample")
+fn = model.network.signature("sample")
 if {xla}:
     fn = tf.function(lambda fn=fn, **kw: fn(**kw), jit_compile=True)
 rows = {rows}

@@ -123,7 +123,7 @@ import galsim_deep
 t.append(time.perf_counter())
 model = galsim_deep.GenerativeGalaxyModel({model!r})
 t.append(time.perf_counter())
-model._signature("sample")
+model.network.runner("sample")
 t.append(time.perf_counter())
 cat = {{q: [0.5 * (lo + hi)] for q, (lo, hi) in model.condition_ranges.items()}}
 model.sample(cat, rng=1)

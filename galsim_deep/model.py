@@ -39,6 +39,10 @@ class GenerativeGalaxyModel:
         band magnitude such as ``mag_f606w``) tilts each galaxy's SED weights to its
         catalog colours (:func:`galsim_deep.engine.colour.match_colours`); ``'model'``
         keeps the network's own.
+    runtime : {'auto', 'onnx', 'tensorflow'}, optional
+        Where the network runs (:mod:`galsim_deep.engine.runtimes`): ``'auto'`` uses the
+        module's portable copy with ONNX Runtime where both exist, else TensorFlow;
+        default ``$GALSIM_DEEP_RUNTIME``, else ``'auto'``.
 
     Attributes
     ----------
@@ -64,11 +68,12 @@ class GenerativeGalaxyModel:
 
     # GalSim config input parameters (see galsim_deep.config).
     _req_params = {"file_name": str}
-    _opt_params = {"batch_size": int, "range_policy": str, "colours": str}
+    _opt_params = {"batch_size": int, "range_policy": str, "colours": str, "runtime": str}
     _single_params = []
     _takes_rng = False
 
-    def __init__(self, file_name, batch_size=64, range_policy="warn", colours=None):
+    def __init__(self, file_name, batch_size=64, range_policy="warn", colours=None,
+                 runtime=None):
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise InputError(f"batch_size must be a positive int, got {batch_size!r}")
         if range_policy not in RANGE_POLICIES:
@@ -83,7 +88,7 @@ class GenerativeGalaxyModel:
         self.stamp_size = int(self.metadata["stamp_size"])
         self.pixel_scale = float(self.metadata["pixel_scale"])
         self.latent_size = int(self.metadata["latent_size"])
-        self.network = Network(self.module_dir, self.metadata)
+        self.network = Network(self.module_dir, self.metadata, runtime)
         self.latent = LatentSpace(self.network, self.metadata, range_policy)
         self.chromatic = chromatic_info(self.metadata)
         self.colours = colour_mode(self.metadata, colours)
@@ -133,9 +138,6 @@ class GenerativeGalaxyModel:
                 f"{self.metadata['version']}, {self.metadata['family']}, "
                 f"{self.stamp_size}x{self.stamp_size} at {self.pixel_scale}\"/pixel, "
                 f"conditions {self.quantities})")
-
-    def _signature(self, name):
-        return self.network.signature(name)
 
     # ------------------------------------------------------------------ sampling
     def conditions(self, cat, column_map=None, range_policy=None):

@@ -12,8 +12,6 @@ import json
 import math
 from pathlib import Path
 
-from .errors import GalsimDeepError
-
 __all__ = [
     "FORMAT_VERSION", "METADATA_FILE", "ModuleFormatError", "read_metadata",
     "validate_metadata", "check_signatures", "sample_signature_spec",
@@ -49,7 +47,12 @@ _REQUIRED = {
     "signatures": dict,
     "provenance": dict,
 }
-_OPTIONAL = {"metrics": dict, "citation": str, "license": str, "chromatic": dict}
+_OPTIONAL = {"metrics": dict, "citation": str, "license": str, "chromatic": dict,
+             "portable": dict}
+_PORTABLE_REQUIRED = {"format": str, "opset": int, "converter": str, "signatures": dict}
+_PORTABLE_SIGNATURE_REQUIRED = {"file": str, "sha256": str, "max_relative_difference": float}
+#: Formats of a module's portable copy (run by galsim_deep.engine.runtimes).
+PORTABLE_FORMATS = ("onnx",)
 _CHROMATIC_REQUIRED = {"bands": list, "reference_band": str, "sed_templates": list,
                        "n_components": int, "redshift_condition": str}
 _CONDITION_REQUIRED = {"name": str, "unit": str, "description": str,
@@ -166,6 +169,8 @@ def validate_metadata(meta, source="metadata"):
     if "chromatic" in meta and isinstance(meta["chromatic"], dict):
         _check_fields(meta["chromatic"], _CHROMATIC_REQUIRED, {}, "metadata.chromatic",
                       problems)
+    if "portable" in meta and isinstance(meta["portable"], dict):
+        _check_portable(meta, problems)
     names = []
     if isinstance(meta.get("conditions"), list):
         if not meta["conditions"]:
@@ -207,6 +212,23 @@ def validate_metadata(meta, source="metadata"):
                                 f"(format_version {FORMAT_VERSION}):\n  - "
                                 + "\n  - ".join(problems))
     return meta
+
+
+def _check_portable(meta, problems):
+    portable = meta["portable"]
+    _check_fields(portable, _PORTABLE_REQUIRED, {}, "metadata.portable", problems)
+    if portable.get("format") not in PORTABLE_FORMATS:
+        problems.append(f"metadata.portable.format must be one of {list(PORTABLE_FORMATS)}, "
+                        f"got {portable.get('format')!r}")
+    for name, entry in (portable.get("signatures") or {}).items():
+        where = f"metadata.portable.signatures.{name}"
+        _check_fields(entry, _PORTABLE_SIGNATURE_REQUIRED, {}, where, problems)
+        if name not in (meta.get("signatures") or {}):
+            problems.append(f"{where}: the module has no {name!r} signature")
+        if isinstance(entry, dict) and isinstance(entry.get("file"), str) and (
+                entry["file"].startswith("/") or ".." in Path(entry["file"]).parts):
+            problems.append(f"{where}.file must be a path inside the module, got "
+                            f"{entry['file']!r}")
 
 
 def read_metadata(module_dir):

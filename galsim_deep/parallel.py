@@ -1,7 +1,7 @@
 """Process settings for running many galaxy samplers side by side.
 
-A sampling process spends its time in two thread pools: TensorFlow's (the
-network) and GalSim's OpenMP one (a few C++ loops).  By default each sizes
+A sampling process spends its time in two thread pools: the network's (TensorFlow's
+or ONNX Runtime's) and GalSim's OpenMP one (a few C++ loops).  By default each sizes
 itself to every core of the machine, so ``nproc`` processes on ``nproc`` cores
 start ``nproc**2`` busy threads that fight for the cores.  Worker processes
 (GalSim's ``nproc`` workers, the Dask workers of ``galsim-deep field render``)
@@ -17,7 +17,20 @@ import os
 import sys
 from .errors import InputError
 
-__all__ = ["cpu_count", "tensorflow_started", "set_tensorflow_threads", "configure_worker"]
+__all__ = ["cpu_count", "tensorflow_started", "set_tensorflow_threads", "configure_worker",
+           "worker_threads"]
+
+# The network's threads in this process, set by configure_worker (None: the runtime's
+# default, every core).
+_WORKER = {"threads": None}
+
+
+def worker_threads():
+    """The threads :func:`configure_worker` gave this process's network (None: not called).
+
+    The network's runtime applies them when it loads (:mod:`galsim_deep.engine.runtimes`),
+    so a worker that samples with ONNX Runtime never imports TensorFlow."""
+    return _WORKER["threads"]
 
 
 def cpu_count():
@@ -82,8 +95,9 @@ def set_tensorflow_threads(intra_op, inter_op=None):
 def configure_worker(nproc, threads=None, galsim_threads=True):
     """Share this machine's cores among ``nproc`` worker processes, from inside one of them.
 
-    Sets TensorFlow's thread counts (if it has not run yet in this process)
-    and, with ``galsim_threads``, GalSim's OpenMP threads to ``threads``.
+    Gives the network ``threads`` (TensorFlow's thread counts, if it has not run yet in
+    this process, or ONNX Runtime's, as the network loads: :func:`worker_threads`)
+    and, with ``galsim_threads``, GalSim's OpenMP threads.
 
     Parameters
     ----------
@@ -104,7 +118,9 @@ def configure_worker(nproc, threads=None, galsim_threads=True):
 
     if threads is None:
         threads = max(1, cpu_count() // max(1, int(nproc)))
-    set_tensorflow_threads(threads)
+    _WORKER["threads"] = int(threads)
+    if "tensorflow" in sys.modules:
+        set_tensorflow_threads(threads)
     if galsim_threads:
         galsim.set_omp_threads(threads)
     return threads

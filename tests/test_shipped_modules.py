@@ -113,3 +113,21 @@ def test_the_thesis_settings_mpcc_samples_its_disturbed_cluster_most_asymmetric(
             list(model.sample_arrays(cat, rng=5, cluster=k, rotate=False)))])
         for k in range(model.n_clusters)]
     assert int(np.argmax(mean_asymmetry)) == 4, mean_asymmetry
+
+
+def test_the_default_samples_without_tensorflow_to_float32_precision():
+    """The default's portable copy (ONNX Runtime) against its SavedModel (TensorFlow): the
+    same galaxies, 99% of rows within 1e-5 of their peak, every row and flux within 1e-3
+    (the worst rows lie at the bright edge of the training range)."""
+    from galsim_deep.training.portable import relative_differences
+
+    models = {r: galsim_deep.GenerativeGalaxyModel(hub.DEFAULT_MODEL, runtime=r)
+              for r in ("onnx", "tensorflow")}
+    assert galsim_deep.GenerativeGalaxyModel(hub.DEFAULT_MODEL).network.runtime == "onnx"
+    rng = np.random.default_rng(3)
+    cat = {q: rng.uniform(lo, hi, 256) for q, (lo, hi) in models["onnx"].condition_ranges.items()}
+    a, b = (np.concatenate(list(m.sample_arrays(cat, rng=4, rotate=False)))
+            for m in models.values())
+    rows = relative_differences({"image": b}, {"image": a})
+    assert np.percentile(rows, 99) <= 1e-5 and rows.max() <= 1e-3
+    np.testing.assert_allclose(a.sum(axis=(1, 2)), b.sum(axis=(1, 2)), rtol=1e-3)

@@ -241,6 +241,31 @@ def test_multiplicative_structure_modulates_the_smooth_light_within_its_bound():
                                rtol=1e-6)
 
 
+def test_modulation_floor_fades_the_structure_where_the_smooth_light_is_faint():
+    with pytest.raises(ValueError, match="modulation_floor must be >= 0"):
+        Decoder(S, n_stages=2, smooth_profile="bulge_disk", structure="multiplicative",
+                modulation_floor=-0.1)
+    z = tf.random.stateless_normal([3, L], seed=[4, 6])
+    kwargs = dict(n_stages=2, base_depth=4, max_depth=6, smooth_profile="bulge_disk",
+                  structure="multiplicative", max_log_modulation=2.0, seed=5)
+    free, faded = Decoder(S, **kwargs), Decoder(S, modulation_floor=0.05, **kwargs)
+    free(z), faded(z)
+    faded.set_weights(free.get_weights())
+    for decoder in (free, faded):
+        decoder.out.kernel.assign(decoder.out.kernel * 1e3)  # a modulation near its bound
+    smooth = free.smooth(z).numpy()
+    np.testing.assert_allclose(faded.smooth(z).numpy(), smooth, rtol=1e-6)
+    m_free, m_faded = free(z)["modulation"].numpy(), faded(z)["modulation"].numpy()
+    gate = smooth / (smooth + 0.05 * smooth.max(axis=(1, 2), keepdims=True))
+    np.testing.assert_allclose(m_faded, m_free * gate, rtol=1e-4, atol=1e-6)
+    # at the peak nearly all of it, where the smooth light is 1% of its peak at most a sixth
+    peak = smooth == smooth.max(axis=(1, 2), keepdims=True)
+    faint = smooth < 0.01 * smooth.max(axis=(1, 2), keepdims=True)
+    assert faint.any()
+    assert np.all(np.abs(m_faded[faint]) <= np.abs(m_free[faint]) / 6 + 1e-7)
+    np.testing.assert_allclose(m_faded[peak], m_free[peak] / 1.05, rtol=1e-4)
+
+
 def test_modulation_prior_prices_the_log_modulation_squared():
     vae = FlowVAE(S, L, n_stages=2, base_depth=4, max_depth=6, smooth_profile="bulge_disk",
                   structure="multiplicative", seed=2)
@@ -259,6 +284,25 @@ def test_modulation_prior_prices_the_log_modulation_squared():
     plain = losses.flow_vae_loss(FlowVAE(S, L, n_stages=2, base_depth=4, max_depth=6),
                                  batch, eps, tf.constant(20), dict(CONFIG, modulation_l2=1.0), key)
     np.testing.assert_array_equal(plain["modulation"].numpy(), 0.0)
+
+
+def test_below_noise_modulation_prior_is_free_inside_the_galaxy():
+    sigma = tf.constant([[[2.0]]])
+    smooth = tf.constant([[[0.0, 2.0, 6.0, 200.0]]])
+    out = {"profile": smooth * 1.5, "structure": smooth * 0.5}  # smooth * exp(m) - smooth
+    w = losses.modulation_weight(out, sigma, {"modulation_weighting": "below_noise"}).numpy()
+    np.testing.assert_allclose(w, [[[1.0, 0.5, 0.1, 1e-4]]], rtol=1e-3)
+    assert float(losses.modulation_weight(out, sigma, {})) == 1.0  # uniform by default
+    # in the loss: the same modulation costs less where the galaxy is bright
+    vae = FlowVAE(S, L, n_stages=2, base_depth=4, max_depth=6, smooth_profile="bulge_disk",
+                  structure="multiplicative", seed=2)
+    vae.flux_scale.assign(2.0)
+    vae.decoder.out.kernel.assign(vae.decoder.out.kernel * 50.0)
+    batch, eps, key = _batch(), tf.zeros([3, L]), tf.constant([0, 1])
+    terms = {w: losses.flow_vae_loss(vae, batch, eps, tf.constant(20), dict(
+        CONFIG, modulation_l2=1.0, modulation_weighting=w), key)["modulation"].numpy()
+        for w in ("uniform", "below_noise")}
+    assert np.all(terms["below_noise"] < terms["uniform"]) and np.all(terms["below_noise"] > 0)
 
 
 def test_recipe_refuses_a_multiplicative_structure_without_a_smooth_profile():

@@ -338,7 +338,8 @@ def export_distilled(out_dir, module_dir, name, version, overwrite=False):
     distilled, flow, recipe, teacher_meta, log = restore_student(out_dir)
     settings = json.loads((Path(out_dir) / "distill.json").read_text())
     module = FlowVAEModule(distilled, flow, recipe["flow"]["conditions"])
-    meta = {k: v for k, v in teacher_meta.items() if k not in ("format_version", "signatures")}
+    meta = {k: v for k, v in teacher_meta.items()
+            if k not in ("format_version", "signatures", "portable")}
     teacher = f"{teacher_meta['name']}@{teacher_meta['version']}"
     meta.update(name=name, version=version,
                 description=(f"{teacher} with its decoder distilled into one of "
@@ -350,7 +351,8 @@ def export_distilled(out_dir, module_dir, name, version, overwrite=False):
                                        ("base_depth", "max_depth", "steps", "batch_size",
                                         "learning_rate", "seed")})
     meta["metrics"] = dict(teacher_meta.get("metrics", {}), **run_log_metrics("distill", log))
-    return export_module(module, module_dir, meta, module.signatures(), overwrite=overwrite)
+    return export_module(module, module_dir, meta, module.signatures(), overwrite=overwrite,
+                         portable=True)
 
 
 def compare_with_teacher(student, teacher, n=2000, seed=1, psf_fwhm=0.1):

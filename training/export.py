@@ -257,7 +257,8 @@ def export_trained(recipe, out_dir, make_module, description, extra_metadata=Non
                            read_run_log(Path(recipe["output_dir"]) / "flow"))
     if extra_metadata is not None:
         extra_metadata(model, meta)
-    return export_module(module, out_dir, meta, module.signatures(), overwrite=overwrite)
+    return export_module(module, out_dir, meta, module.signatures(), overwrite=overwrite,
+                         portable=True)
 
 
 def signature_spec(fn):
@@ -294,7 +295,7 @@ def _tensor_spec(spec):
             "shape": [None if d is None else int(d) for d in spec.shape.as_list()]}
 
 
-def export_module(module, out_dir, metadata, signatures, overwrite=False):
+def export_module(module, out_dir, metadata, signatures, overwrite=False, portable=False):
     """Save a generator as a galsim_deep module directory.
 
     Parameters
@@ -305,7 +306,8 @@ def export_module(module, out_dir, metadata, signatures, overwrite=False):
         The module directory to create.
     metadata : dict
         Module metadata (see ``docs/module_format.rst``) without the
-        ``format_version`` and ``signatures`` entries, which are filled in here;
+        ``format_version`` and ``signatures`` entries, which are filled in here (and
+        ``portable``, dropped: ``portable=True`` writes this module's own);
         ``provenance.package_version`` and ``provenance.date`` default to this
         package's version and today's date.
     signatures : dict
@@ -314,6 +316,9 @@ def export_module(module, out_dir, metadata, signatures, overwrite=False):
     overwrite : bool
         Replace an existing ``out_dir`` (atomically, once the new module is
         complete).  Default False: an existing directory is an error.
+    portable : bool
+        Also write the sampling signatures' portable copy (ONNX, checked against
+        TensorFlow: :func:`galsim_deep.training.portable.add_portable_copy`).
 
     Returns
     -------
@@ -326,6 +331,7 @@ def export_module(module, out_dir, metadata, signatures, overwrite=False):
     if "sample" not in signatures:
         raise InputError("signatures must include 'sample', the conditional sampler")
     meta = json.loads(json.dumps(metadata))  # a deep copy that is JSON for sure
+    meta.pop("portable", None)  # another graph's copy: only add_portable_copy writes one
     meta["format_version"] = FORMAT_VERSION
     meta["signatures"] = {name: signature_spec(fn) for name, fn in signatures.items()}
     prov = meta.setdefault("provenance", {})
@@ -340,6 +346,10 @@ def export_module(module, out_dir, metadata, signatures, overwrite=False):
         (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
         read_metadata(tmp)
         check_signatures(tf.saved_model.load(str(tmp)), meta, source=str(out_dir))
+        if portable:
+            from galsim_deep.training.portable import add_portable_copy
+
+            add_portable_copy(tmp, progress=False)
     return out_dir
 
 

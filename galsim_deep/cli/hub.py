@@ -1,4 +1,5 @@
-"""``galsim-deep hub list|info|download|verify|export``: modules, their index and cache.
+"""``galsim-deep hub list|info|download|verify|export|portable``: modules, their index and
+cache.
 
 ``export`` writes a trained run as a module (the previous release's ``galsim-deep
 train export``, which still works with a deprecation line).
@@ -35,6 +36,21 @@ def register(subparsers):
                    help="also load each module with TensorFlow and check its signatures (slow)")
     p.set_defaults(func=_verify)
     add_export(sub, "export")
+
+    p = sub.add_parser(
+        "portable", help="add a portable (ONNX) copy of a module's sampling signatures",
+        description="Convert a module directory's sampling signatures to ONNX (tf2onnx), check "
+                    "each against TensorFlow on random inputs (1e-5 of each row's peak) and "
+                    "record them in its metadata, so that it samples without TensorFlow "
+                    "(docs/performance.rst).  Modules exported by `hub export` have one already. "
+                    "Needs the [train] extra (TensorFlow and tf2onnx).")
+    p.add_argument("module", help="an unpacked module directory (changed in place)")
+    p.add_argument("--version", default=None,
+                   help="also set the module's version: its files change, so publish it as a "
+                        "new version")
+    p.add_argument("--archive", action="store_true",
+                   help="also write MODULE.tar.gz and print its index.json entry")
+    p.set_defaults(func=_portable)
 
 
 def add_export(sub, name):
@@ -75,6 +91,33 @@ def _export(args):
                      size=archive["size"])
     print(f"exported {meta['name']} {meta['version']} to {out}")
     print(json.dumps(entry, indent=2))
+    return 0
+
+
+def _portable(args):
+    from pathlib import Path
+
+    from .._io import atomic_path
+    from ..module_format import METADATA_FILE, read_metadata
+    from ..training.export import make_archive
+    from ..training.portable import add_portable_copy
+
+    module = Path(args.module)
+    meta = read_metadata(module)
+    if args.version:
+        meta["version"] = args.version
+        with atomic_path(module / METADATA_FILE, suffix=".json") as tmp:
+            tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    portable = add_portable_copy(module)
+    for name, entry in portable["signatures"].items():
+        print(f"{name}: {entry['file']}, max |onnx - tensorflow| / peak "
+              f"{entry['max_relative_difference']:.1e}")
+    if args.archive:
+        archive = make_archive(module)
+        print(json.dumps({"name": meta["name"], "version": meta["version"],
+                          "description": meta["description"],
+                          "url": Path(archive["path"]).name, "sha256": archive["sha256"],
+                          "size": archive["size"]}, indent=2))
     return 0
 
 

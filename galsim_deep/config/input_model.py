@@ -7,6 +7,7 @@ In a GalSim YAML file::
             file_name: 'hub:NAME'   # required: a model name, module directory or archive
             batch_size: 64          # optional: objects per network group
             range_policy: warn      # optional: warn | clip | error
+            runtime: auto           # optional: auto | onnx | tensorflow
 
 The parameters are those of `GenerativeGalaxyModel` (its ``_req_params`` and
 ``_opt_params``).  The model is built without a multiprocessing proxy: each
@@ -48,7 +49,7 @@ class GenerativeModelLoader(InputLoader):
 
     def getKwargs(self, config, base, logger):
         """The model's kwargs: ``file_name`` (required), ``batch_size``, ``range_policy``,
-        ``colours`` (a chromatic module's, ``GenerativeGalaxyModel``'s).
+        ``colours`` (a chromatic module's), ``runtime`` (``GenerativeGalaxyModel``'s).
 
         Returns
         -------

@@ -1,27 +1,20 @@
-"""The module's network: its TensorFlow graph, loaded once per process, run in fixed blocks.
+"""The module's network: loaded once per process, run in fixed blocks.
 
-TensorFlow places the graph on a GPU when it sees one (``docs/performance.rst``,
-"On a GPU"); nothing here chooses a device.
+Each signature runs in the runtime :func:`~galsim_deep.engine.runtimes.choose_runtime`
+picks: TensorFlow (the SavedModel; it places the graph on a GPU when it sees one,
+``docs/performance.rst``, "On a GPU") or ONNX Runtime (the module's portable copy).
 """
 import numpy as np
 
 from ..catalog import condition_arrays
 from ..errors import InputError
-from ..module_format import check_signatures
+from .runtimes import _LOADED, RUNTIMES, choose_runtime, sampling_signatures, saved_model
 
-__all__ = ["EVAL_ROWS", "Network"]
+__all__ = ["EVAL_ROWS", "Network", "saved_model"]
 
 #: Rows per network evaluation block: the network always runs on blocks of this
 #: many rows, aligned on multiples of it in the catalog (``docs/performance.rst``).
 EVAL_ROWS = 64
-
-# The process's one model cache: loaded SavedModels by module directory.  Each process
-# loads a module's graph once, however many GenerativeGalaxyModel objects (cheap: the
-# metadata only), unpickled copies of one (GalSim's multiprocessing) or callers refer to it.
-_LOADED = {}
-
-# (module directory, signature) pairs already called once in this process.
-_CALLED = set()
 
 
 class Network:
@@ -33,11 +26,17 @@ class Network:
         The unpacked module.
     metadata : dict
         Its validated metadata (signatures, name).
+    runtime : {'auto', 'onnx', 'tensorflow'}, optional
+        Where the signatures run (:func:`~galsim_deep.engine.runtimes.choose_runtime`;
+        None: ``$GALSIM_DEEP_RUNTIME``, else ``'auto'``).
     """
 
-    def __init__(self, module_dir, metadata):
+    def __init__(self, module_dir, metadata, runtime=None):
         self.module_dir = module_dir
         self.metadata = metadata
+        #: Where the sampling signature runs (a clear error now if it cannot).
+        self.runtime = choose_runtime(runtime, metadata, sampling_signatures(metadata)[0])
+        self._requested = runtime
 
     def conditions(self, cat, column_map=None, range_policy="warn"):
         """The checked float32 arrays of the module's conditions in a catalog
@@ -48,23 +47,25 @@ class Network:
                                 source=f"model {self.metadata['name']}",
                                 warn_key=str(self.module_dir))
 
-    def signature(self, name):
-        """Return a loaded signature (a compiled TensorFlow concrete function)."""
-        key = str(self.module_dir)
-        if key not in _LOADED:
-            import tensorflow_hub
-
-            from .._tensorflow import filtered_stderr
-
-            with filtered_stderr():  # TensorFlow's harmless start-up lines
-                loaded = tensorflow_hub.load(key)
-            check_signatures(loaded, self.metadata, source=key)
-            _LOADED[key] = loaded
-        signatures = _LOADED[key].signatures
-        if name not in signatures:
+    def _check_name(self, name):
+        if name not in self.metadata["signatures"]:
             raise InputError(f"module {self.metadata['name']} has no {name!r} signature; "
                              f"it has {sorted(self.metadata['signatures'])}")
-        return signatures[name]
+
+    def signature(self, name):
+        """Return a loaded TensorFlow signature (a compiled concrete function)."""
+        self._check_name(name)
+        return saved_model(self.module_dir, self.metadata).signatures[name]
+
+    def runner(self, name):
+        """Signature ``name`` in its runtime: a callable from a dict of input arrays to a
+        dict of output arrays, loaded once per process."""
+        self._check_name(name)
+        runtime = choose_runtime(self._requested, self.metadata, name)
+        key = (str(self.module_dir), runtime, name)
+        if key not in _LOADED:
+            _LOADED[key] = RUNTIMES[runtime](self.module_dir, self.metadata, name)
+        return _LOADED[key]
 
     def run_blocks(self, name, arrays, first_row=0):
         """Run signature ``name`` on rows ``first_row ..`` of a catalog, in fixed blocks.
@@ -90,11 +91,7 @@ class Network:
         dict of str -> ndarray
             The signature's outputs, N rows each.
         """
-        import tensorflow as tf
-
-        from .._tensorflow import filtered_stderr
-
-        fn = self.signature(name)
+        run = self.runner(name)
         k = EVAL_ROWS
         n = len(next(iter(arrays.values())))
         if n == 0:
@@ -107,15 +104,6 @@ class Network:
                   for q, a in arrays.items()}
         blocks = {}
         for i in range(0, lead + n + tail, k):
-            inputs = {q: tf.constant(a[i:i + k]) for q, a in padded.items()}
-            if (self.module_dir, name) in _CALLED:
-                out = fn(**inputs)
-            else:
-                # The first call optimises the graph, and TensorFlow's optimiser may print
-                # "remapper failed" (harmless: that pass is skipped, the numbers are the same).
-                with filtered_stderr():
-                    out = fn(**inputs)
-                _CALLED.add((self.module_dir, name))
-            for key, value in out.items():
-                blocks.setdefault(key, []).append(value.numpy())
+            for key, value in run({q: a[i:i + k] for q, a in padded.items()}).items():
+                blocks.setdefault(key, []).append(value)
         return {key: np.concatenate(v)[lead:lead + n] for key, v in blocks.items()}

@@ -47,7 +47,7 @@ def worker_model(model, batch_size=64, range_policy="warn"):
     GenerativeGalaxyModel
     """
     m = GenerativeGalaxyModel(model, batch_size=int(batch_size), range_policy=range_policy)
-    m._signature("sample")
+    m.network.runner("sample")
     return m
 
 

@@ -50,8 +50,9 @@ class FlowVAE(tf.Module):
         The decoder's interpolation between stages (:class:`Decoder`).
     structure : {"additive", "multiplicative"}
         How the decoder's image joins its smooth profile (:class:`Decoder`).
-    max_log_modulation : float
-        The bound of a multiplicative structure's log-modulation (:class:`Decoder`).
+    max_log_modulation, modulation_floor : float
+        The bound of a multiplicative structure's log-modulation, and the
+        fraction of the smooth light's peak where it fades (:class:`Decoder`).
     seed : int
         Seeds the initialisers.
     n_bands : int, optional
@@ -63,7 +64,8 @@ class FlowVAE(tf.Module):
     def __init__(self, stamp_size, latent_size, n_stages, base_depth=16, max_depth=512,
                  activation="elu", output_activation="softplus", smooth_profile="none",
                  upsampling="nearest", seed=0, name="flow_vae", n_bands=1, n_components=0,
-                 n_templates=4, structure="additive", max_log_modulation=3.0):
+                 n_templates=4, structure="additive", max_log_modulation=3.0,
+                 modulation_floor=0.0):
         super().__init__(name=name)
         self.stamp_size = int(stamp_size)
         self.latent_size = int(latent_size)
@@ -78,7 +80,8 @@ class FlowVAE(tf.Module):
                                    smooth_profile=smooth_profile, upsampling=upsampling,
                                    n_components=n_components, n_templates=n_templates,
                                    structure=structure,
-                                   max_log_modulation=max_log_modulation, name="decoder")
+                                   max_log_modulation=max_log_modulation,
+                                   modulation_floor=modulation_floor, name="decoder")
         # Build the layers now so checkpoints restore into existing variables.
         s = self.stamp_size
         mean, _, _ = self.encoder(tf.zeros([1, s, s, 2 * self.n_bands]))

@@ -29,8 +29,12 @@ class FlowVAEFamily(ModelFamily):
         "structure": Choice("additive", ("additive", "multiplicative")),
         "max_log_modulation": Number(3.0, low=0, low_open=True,
                                      why="bound of a multiplicative structure's log-modulation"),
+        "modulation_floor": Number(0.0, low=0,
+                                   why="fraction of the smooth light's peak below which a "
+                                       "multiplicative structure's modulation fades"),
         "modulation_l2": Number(0.0, low=0,
-                                why="prior sum m^2 on a multiplicative structure's modulation"),
+                                why="prior sum w m^2 on a multiplicative structure's modulation"),
+        "modulation_weighting": Choice("uniform", ("uniform", "below_noise")),
         "components": Int(0, low=0, why="0: a mono model; K > 0: a chromatic one, K "
                                           "component images with their SEDs, trained on "
                                           "dataset.bands"),

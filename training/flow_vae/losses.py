@@ -7,7 +7,7 @@ Per stamp, the loss minimised is::
     + tv_factor * TV(profile / sigma)  smoothness of the unconvolved profile
     + l1_factor * sum|structure / sigma|  sparsity: the sky around a galaxy is dark
     + log_smooth_factor * R(profile / sigma)  smooth wings: roughness of the log profile
-    + modulation_l2 * sum m**2        a multiplicative structure stays 1 where unconstrained
+    + modulation_l2 * sum w m**2      a multiplicative structure stays 1 where unconstrained
     + w(step) * |h_in - h_out|**2     bottleneck l2, decaying to zero
 
 (a chromatic model's terms summed over its bands, each band's profile
@@ -35,7 +35,7 @@ import tensorflow as tf
 from galsim_deep.physics import forward_model as physics
 
 __all__ = ["linear_decay", "kl_standard_normal", "free_bits_kl", "log_roughness",
-           "flow_vae_loss"]
+           "modulation_weight", "flow_vae_loss"]
 
 
 def linear_decay(initial, step, decay_steps):
@@ -97,6 +97,36 @@ def log_roughness(image, floor):
     dy = log_image[:, 1:, :] - log_image[:, :-1, :]
     dx = log_image[:, :, 1:] - log_image[:, :, :-1]
     return tf.reduce_sum(tf.square(dy), axis=[1, 2]) + tf.reduce_sum(tf.square(dx), axis=[1, 2])
+
+
+def modulation_weight(out, sigma, config):
+    """Per-pixel weight ``w`` of the modulation prior ``modulation_l2 * sum w m**2``.
+
+    ``modulation_weighting: uniform`` (default): 1 everywhere.  ``below_noise``:
+    ``w = 1 / (1 + (s / sigma)**2)`` for the smooth light ``s`` (the bulge + disk,
+    before its modulation) and the stamp's noise ``sigma``: about 1 where the smooth
+    light is below the noise, where the likelihood cannot see a modulation, and
+    falling as ``(sigma / s)**2`` inside the galaxy, where it can.
+
+    Parameters
+    ----------
+    out : dict
+        The decoder's outputs (``profile``, ``structure``: a multiplicative
+        decoder's ``profile - smooth``).
+    sigma : tf.Tensor
+        float32 ``[B, 1, 1]``, the noise standard deviation in the profile's units.
+    config : dict
+        The ``vae`` section.
+
+    Returns
+    -------
+    tf.Tensor
+        float32 ``[B, S, S]`` (or a scalar 1).
+    """
+    if config.get("modulation_weighting", "uniform") == "uniform":
+        return tf.constant(1.0)
+    smooth = out["profile"] - out["structure"]
+    return 1.0 / (1.0 + tf.square(smooth / sigma))
 
 
 def flow_vae_loss(model, batch, eps, step, config, seed):
@@ -185,7 +215,8 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
     log_smooth = per_galaxy(log_roughness(profile / sigma, config.get("log_smooth_floor", 1e-3)))
     # A multiplicative structure's log-modulation: where the noise hides the light, the prior
     # keeps it at 0, so the light there is the smooth profile's own.
-    modulation = (tf.reduce_sum(tf.square(out["modulation"]), axis=[1, 2])
+    modulation = (tf.reduce_sum(modulation_weight(out, sigma, config)
+                                * tf.square(out["modulation"]), axis=[1, 2])
                   if "modulation" in out else tf.zeros_like(kl))
     loss = (-log_like + free_bits_kl(kl, config["free_bits"]) + config["tv_factor"] * tv
             + config.get("l1_factor", 0.0) * l1

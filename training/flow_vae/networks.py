@@ -23,7 +23,10 @@ analytic bulge + disk that a small network reads from the same code
 ``"multiplicative"`` it *modulates* the bulge + disk instead,
 ``profile = smooth * exp(m)`` with ``m = A tanh(r / A)`` the ResNet's bounded
 log-modulation: no light appears where the smooth profile is dark, and the
-wings continue the smooth profile's below the noise.
+wings continue the smooth profile's below the noise.  With a
+``modulation_floor`` ``f`` the modulation also fades where the smooth light
+is faint, ``m = A tanh(r / A) * s / (s + f * max(s))``: structure lives only
+where the galaxy is, and its outskirts are the smooth profile's.
 
 The decoder accepts the encoder's per-stage activations as *transverse
 connections*: a random fraction of the decoder's activations at each stage
@@ -218,6 +221,11 @@ class Decoder(tf_keras.layers.Layer):
     max_log_modulation : float
         ``A``, the largest ``|m|``: the structure changes the smooth light by
         at most a factor ``exp(A)`` either way (default 3: 20x).
+    modulation_floor : float
+        ``f`` >= 0: a multiplicative structure's log-modulation is multiplied by
+        ``s / (s + f * max(s))`` for the smooth light ``s`` (its maximum over
+        each stamp), so it is halved where the smooth light is ``f`` times its
+        peak and vanishes below (default 0: no fading).
     """
 
     #: Output activations by name, each with its default initial bias.
@@ -232,7 +240,7 @@ class Decoder(tf_keras.layers.Layer):
     def __init__(self, stamp_size, n_stages, base_depth=16, max_depth=512,
                  activation="elu", seed=0, output_activation="softplus", output_bias=None,
                  smooth_profile="none", upsampling="nearest", n_components=0, n_templates=4,
-                 structure="additive", max_log_modulation=3.0, **kwargs):
+                 structure="additive", max_log_modulation=3.0, modulation_floor=0.0, **kwargs):
         super().__init__(**kwargs)
         if output_activation not in self.OUTPUT_ACTIVATIONS:
             raise ValueError(f"output_activation must be one of "
@@ -251,8 +259,11 @@ class Decoder(tf_keras.layers.Layer):
                              "smooth_profile='bulge_disk'")
         if not max_log_modulation > 0:
             raise ValueError(f"max_log_modulation must be > 0, got {max_log_modulation!r}")
+        if not modulation_floor >= 0:
+            raise ValueError(f"modulation_floor must be >= 0, got {modulation_floor!r}")
         self.structure = structure
         self.max_log_modulation = float(max_log_modulation)
+        self.modulation_floor = float(modulation_floor)
         self.smooth = (BulgeDiskLayer(stamp_size, activation=activation, seed=seed + 6666,
                                       name="smooth")
                        if smooth_profile == "bulge_disk" else None)
@@ -372,6 +383,9 @@ class Decoder(tf_keras.layers.Layer):
             a = self.max_log_modulation
             modulation = structure_weight * a * tf.tanh(raw[..., 0] / a)
             smooth = self.smooth(z)
+            if self.modulation_floor > 0:
+                peak = tf.reduce_max(smooth, axis=[1, 2], keepdims=True)
+                modulation = modulation * smooth / (smooth + self.modulation_floor * peak)
             profile = smooth * tf.exp(modulation)
             return {"profile": profile, "structure": profile - smooth,
                     "modulation": modulation, "bottleneck": bottleneck}

@@ -49,6 +49,7 @@ def build_flow_vae(recipe, mono=False):
                    output_activation=vae["output_activation"],
                    smooth_profile=vae["smooth_profile"], upsampling=vae["upsampling"],
                    structure=vae["structure"], max_log_modulation=vae["max_log_modulation"],
+                   modulation_floor=vae["modulation_floor"],
                    seed=recipe["seed"],
                    n_bands=1 if mono else len(recipe["dataset"]["bands"] or [None]),
                    n_components=0 if mono else vae["components"],

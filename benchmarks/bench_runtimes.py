@@ -1,0 +1,137 @@
+"""The network alone, ms per galaxy: the module's portable copy in ONNX Runtime (several
+session settings) beside its SavedModel in TensorFlow, in one process.
+
+Prints a table and writes JSON::
+
+    python benchmarks/bench_runtimes.py [--model hub:flow-vae-mock-cosmos-25.2]
+        [--rounds 5] [--out benchmarks/runtimes.json]
+
+Each case runs the ``sample`` signature (latent flow + decoder) on the same
+64-row block (the engine's block, :data:`galsim_deep.engine.EVAL_ROWS`) four
+times per round; the best round is kept and the rounds are interleaved.  The
+last column is the largest difference from TensorFlow over a stamp's peak; the
+agreement over 2,048 random rows follows the table.
+"""
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _shared import loadavg, write_json  # noqa: E402
+
+
+def run(model_name, rounds, calls=4):
+    import numpy as np
+    import onnxruntime
+    import tensorflow as tf
+
+    from galsim_deep import GenerativeGalaxyModel
+    from galsim_deep.engine import EVAL_ROWS
+    from galsim_deep.training.portable import max_relative_difference
+
+    model = GenerativeGalaxyModel(model_name, runtime="tensorflow")
+    entry = model.metadata["portable"]["signatures"]["sample"]
+    path = str(Path(model.module_dir) / entry["file"])
+    rng = np.random.default_rng(0)
+    n = EVAL_ROWS
+    feeds = {q: rng.uniform(lo, hi, n).astype(np.float32)
+             for q, (lo, hi) in model.condition_ranges.items()}
+    feeds["random_normal"] = rng.standard_normal((n, model.latent_size)).astype(np.float32)
+    onnxruntime.set_default_logger_severity(3)
+
+    def session(threads=0, spinning=True):
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        if not spinning:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+    sessions = {"ONNX Runtime, default (every core)": session(),
+                "ONNX Runtime, 2 threads": session(2),
+                "ONNX Runtime, 1 thread": session(1),
+                "ONNX Runtime, no spinning": session(spinning=False)}
+    fn = model.network.signature("sample")
+    tensors = {q: tf.constant(a) for q, a in feeds.items()}
+    cases = {name: (lambda s=s: {"image": s.run(["image"], feeds)[0]})
+             for name, s in sessions.items()}
+    cases["TensorFlow (reference)"] = lambda: {"image": fn(**tensors)["image"].numpy()}
+    reference = cases["TensorFlow (reference)"]()
+    outputs = {name: case() for name, case in cases.items()}   # also the first calls
+    best = {name: float("inf") for name in cases}
+    for _ in range(rounds):
+        for name, case in cases.items():
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                case()
+            best[name] = min(best[name], (time.perf_counter() - t0) / (calls * n))
+    rows = [{"case": name, "ms_per_galaxy": 1e3 * best[name],
+             "ratio_to_tensorflow": best[name] / best["TensorFlow (reference)"],
+             "max_relative_difference": max_relative_difference(reference, outputs[name])}
+            for name in cases]
+    return {"model": model_name, "rows_per_block": n, "rounds": rounds, "rows": rows,
+            "agreement": agreement(model, fn, sessions["ONNX Runtime, default (every core)"]),
+            "loadavg": loadavg()}
+
+
+def agreement(model, fn, session, blocks=32, seed=5):
+    """How far the portable copy's stamps are from TensorFlow's over ``blocks`` blocks of
+    random rows (conditions uniform over the training ranges): the distribution of
+    ``max |onnx - tf| / max |tf|`` per row and of the relative flux difference."""
+    import numpy as np
+    import tensorflow as tf
+
+    from galsim_deep.engine import EVAL_ROWS
+    from galsim_deep.training.portable import relative_differences
+
+    rng = np.random.default_rng(seed)
+    peak, flux, mags = [], [], []
+    for _ in range(blocks):
+        feeds = {q: rng.uniform(lo, hi, EVAL_ROWS).astype(np.float32)
+                 for q, (lo, hi) in model.condition_ranges.items()}
+        feeds["random_normal"] = rng.standard_normal(
+            (EVAL_ROWS, model.latent_size)).astype(np.float32)
+        ref = fn(**{q: tf.constant(a) for q, a in feeds.items()})["image"].numpy()
+        ref = ref.astype(np.float64)
+        got = session.run(["image"], feeds)[0].astype(np.float64)
+        peak.append(relative_differences({"image": ref}, {"image": got}))
+        flux.append(np.abs(got.sum(axis=(1, 2)) / ref.sum(axis=(1, 2)) - 1))
+        mags.append(feeds["mag_auto"])
+    peak, flux, mags = map(np.concatenate, (peak, flux, mags))
+    worst = np.argsort(peak)[-5:]
+    return {"rows": int(len(peak)),
+            "peak_relative": {"median": float(np.median(peak)),
+                              "p99": float(np.percentile(peak, 99)), "max": float(peak.max()),
+                              "fraction_above_1e-5": float((peak > 1e-5).mean())},
+            "flux_relative": {"median": float(np.median(flux)),
+                              "p99": float(np.percentile(flux, 99)), "max": float(flux.max())},
+            "worst_rows_mag_auto": [float(m) for m in mags[worst]]}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="hub:flow-vae-mock-cosmos-25.2")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--out", default="benchmarks/runtimes.json")
+    args = parser.parse_args(argv)
+    result = run(args.model, args.rounds)
+    print(f"{'case':36s} {'ms/galaxy':>10s} {'x TF':>6s} {'max |diff| / peak':>18s}")
+    for row in result["rows"]:
+        print(f"{row['case']:36s} {row['ms_per_galaxy']:10.3f} {row['ratio_to_tensorflow']:6.2f} "
+              f"{row['max_relative_difference']:18.1e}")
+    a = result["agreement"]
+    print(f"\nagreement over {a['rows']} random rows: max |onnx - tf| / peak median "
+          f"{a['peak_relative']['median']:.1e}, 99% {a['peak_relative']['p99']:.1e}, max "
+          f"{a['peak_relative']['max']:.1e} ({100 * a['peak_relative']['fraction_above_1e-5']:.2f}"
+          f"% of rows above 1e-5; the worst at mag_auto {a['worst_rows_mag_auto']}); flux "
+          f"median {a['flux_relative']['median']:.1e}, max {a['flux_relative']['max']:.1e}")
+    write_json(result, args.out)
+    print(f"\nwrote {args.out}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

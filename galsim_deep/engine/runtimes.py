@@ -1,0 +1,228 @@
+"""Where a module's network runs: TensorFlow, the reference, or the module's portable copy.
+
+A module is a TensorFlow SavedModel.  A module exported with a *portable copy*
+(metadata entry ``portable``, ``docs/module_format.rst``) also holds its
+sampling signatures as ONNX graphs, converted from the SavedModel and checked
+against it when they were written (:mod:`galsim_deep.training.portable`).
+ONNX Runtime runs them without TensorFlow: it imports in 0.1 s where
+TensorFlow takes about 4 s, and it is a 80 MB install against about 2 GB, so a
+GalSim user who only samples shipped modules needs no TensorFlow at all
+(``docs/performance.rst``, "Start-up").
+
+:data:`RUNTIMES` is the registry: ``"tensorflow"`` and ``"onnx"``, each a
+class built from ``(module_dir, metadata, signature)`` whose instances map a
+dict of input arrays to a dict of output arrays.  :func:`choose_runtime` picks
+one per model: the ``runtime`` a caller asks for, else the environment
+variable :data:`RUNTIME_ENV`, else ``"auto"``: the portable copy where the
+module has one for the signature and ``onnxruntime`` is installed, TensorFlow
+otherwise.  Both give the same galaxies to float32 precision: on the default
+module, ``|onnx - tensorflow|`` is 5.9e-7 of a stamp's peak in the median row,
+within 1e-5 in 99.8% of rows and 1.3e-4 at worst (the brightest edge of the
+training range), fluxes within 1.3e-4 (``benchmarks/bench_runtimes.py``;
+tested).  Within one runtime a row's pixels do not depend on the caller, the
+batch size or the process (:meth:`~galsim_deep.engine.network.Network.run_blocks`).
+"""
+import hashlib
+import importlib.util
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..module_format import ModuleFormatError, check_signatures
+from ..parallel import set_tensorflow_threads, worker_threads
+
+__all__ = ["RUNTIMES", "RUNTIME_CHOICES", "RUNTIME_ENV", "choose_runtime",
+           "TensorFlowSignature", "OnnxSignature", "has_portable_copy", "saved_model", "sampling_signatures"]
+
+#: Environment variable naming the default runtime (``auto``, ``onnx`` or ``tensorflow``).
+RUNTIME_ENV = "GALSIM_DEEP_RUNTIME"
+
+
+# The process's one model cache: loaded SavedModels by module directory, and runnable
+# signatures by (module directory, runtime, signature).  Each process loads a module's graph
+# once, however many GenerativeGalaxyModel objects (cheap: the metadata only), unpickled
+# copies of one (GalSim's multiprocessing) or callers refer to it.
+_LOADED = {}
+
+
+def _forget_sessions_after_fork():
+    # An ONNX Runtime session's thread pool does not survive fork: a forked child (GalSim's
+    # image.nproc workers) makes its own session at its first call (0.2 s).
+    for key in [k for k in _LOADED if isinstance(k, tuple) and k[1] == "onnx"]:
+        del _LOADED[key]
+
+
+os.register_at_fork(after_in_child=_forget_sessions_after_fork)
+
+
+def saved_model(module_dir, metadata):
+    """The module's SavedModel, loaded once per process and checked against its metadata."""
+    key = str(module_dir)
+    if key not in _LOADED:
+        import tensorflow_hub
+
+        from .._tensorflow import filtered_stderr
+
+        with filtered_stderr():  # TensorFlow's harmless start-up lines
+            loaded = tensorflow_hub.load(key)
+        check_signatures(loaded, metadata, source=key)
+        _LOADED[key] = loaded
+    return _LOADED[key]
+
+
+def _installed(package):
+    return importlib.util.find_spec(package) is not None
+
+
+def sampling_signatures(metadata):
+    """The signatures :func:`galsim_deep.engine.batch.run_network` runs for a module: a
+    chromatic module's ``sample_components``; else ``sample`` and, for a mixture-prior
+    module, ``sample_cluster``."""
+    if "chromatic" in metadata:
+        return ["sample_components"]
+    return [s for s in ("sample", "sample_cluster") if s in metadata["signatures"]]
+
+
+def has_portable_copy(metadata, signature):
+    """True if the module's metadata lists a portable copy of ``signature``."""
+    return signature in metadata.get("portable", {}).get("signatures", {})
+
+
+class TensorFlowSignature:
+    """A signature of the module's SavedModel, run by TensorFlow (the reference).
+
+    Parameters
+    ----------
+    module_dir : str or Path
+    metadata : dict
+        The module's validated metadata.
+    signature : str
+        The signature's name.
+    """
+
+    name = "tensorflow"
+
+    def __init__(self, module_dir, metadata, signature):
+        if not _installed("tensorflow"):
+            raise InputError(
+                f"module {metadata['name']}: its {signature!r} signature has no portable copy "
+                f"here and TensorFlow is not installed: `pip install 'galsim_deep[tensorflow]'`")
+        from .._tensorflow import filtered_stderr
+
+        if worker_threads():
+            set_tensorflow_threads(worker_threads())
+        self._fn = saved_model(module_dir, metadata).signatures[signature]
+        self._filtered_stderr = filtered_stderr
+        self._called = False
+
+    def __call__(self, inputs):
+        import tensorflow as tf
+
+        tensors = {q: tf.constant(a) for q, a in inputs.items()}
+        if self._called:
+            out = self._fn(**tensors)
+        else:
+            # The first call optimises the graph, and TensorFlow's optimiser may print
+            # "remapper failed" (harmless: that pass is skipped, the numbers are the same).
+            with self._filtered_stderr():
+                out = self._fn(**tensors)
+            self._called = True
+        return {key: value.numpy() for key, value in out.items()}
+
+
+class OnnxSignature:
+    """A signature's portable copy (ONNX), run by ONNX Runtime on the CPU.
+
+    The file is checked against the sha256 its metadata records before it is
+    loaded, and its inputs and outputs against the signature's.
+
+    Parameters
+    ----------
+    module_dir : str or Path
+    metadata : dict
+    signature : str
+    """
+
+    name = "onnx"
+
+    def __init__(self, module_dir, metadata, signature):
+        if not _installed("onnxruntime"):
+            raise InputError("runtime 'onnx' needs ONNX Runtime: `pip install onnxruntime`, "
+                             "or use runtime='tensorflow'")
+        import onnxruntime
+
+        onnxruntime.set_default_logger_severity(3)  # the converter's nearest-neighbour notice
+        entry = metadata["portable"]["signatures"][signature]
+        path = Path(module_dir) / entry["file"]
+        if not path.is_file():
+            raise ModuleFormatError(f"{module_dir}: the portable copy {entry['file']} of "
+                                    f"{signature!r} is missing: download or export the module "
+                                    f"again")
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            raise ModuleFormatError(f"{path}: its sha256 differs from the metadata's: the "
+                                    f"portable copy is corrupt; download or export the module "
+                                    f"again")
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = worker_threads() or 0  # 0: every core
+        self._session = onnxruntime.InferenceSession(data, options,
+                                                     providers=["CPUExecutionProvider"])
+        spec = metadata["signatures"][signature]
+        got = ({i.name for i in self._session.get_inputs()},
+               [o.name for o in self._session.get_outputs()])
+        if got[0] != set(spec["inputs"]) or set(got[1]) != set(spec["outputs"]):
+            raise ModuleFormatError(f"{path}: inputs {sorted(got[0])} and outputs "
+                                    f"{sorted(got[1])} differ from the signature's "
+                                    f"{sorted(spec['inputs'])} and {sorted(spec['outputs'])}")
+        self._outputs = got[1]
+
+    def __call__(self, inputs):
+        values = self._session.run(self._outputs, {q: np.ascontiguousarray(a)
+                                                   for q, a in inputs.items()})
+        return dict(zip(self._outputs, values))
+
+
+#: The runtimes by name.
+RUNTIMES = {"tensorflow": TensorFlowSignature, "onnx": OnnxSignature}
+
+#: What a caller may ask for: a runtime's name, or ``"auto"``.
+RUNTIME_CHOICES = ("auto", *RUNTIMES)
+
+
+def choose_runtime(requested, metadata, signature):
+    """The runtime that runs ``signature``: its name in :data:`RUNTIMES`.
+
+    Parameters
+    ----------
+    requested : str or None
+        ``"auto"``, ``"onnx"`` or ``"tensorflow"``; None reads :data:`RUNTIME_ENV`
+        (default ``"auto"``).
+    metadata : dict
+        The module's metadata.
+    signature : str
+
+    Returns
+    -------
+    str
+        ``requested`` itself, or for ``"auto"``: ``"onnx"`` where the module has a
+        portable copy of ``signature`` and ``onnxruntime`` is installed, else
+        ``"tensorflow"``.
+    """
+    if requested is None:
+        requested = os.environ.get(RUNTIME_ENV, "auto")
+    if requested not in RUNTIME_CHOICES:
+        raise InputError(f"runtime must be one of {list(RUNTIME_CHOICES)}, got {requested!r}"
+                         + (f" (from ${RUNTIME_ENV})" if requested ==
+                            os.environ.get(RUNTIME_ENV) else ""))
+    if requested == "onnx" and not has_portable_copy(metadata, signature):
+        raise InputError(
+            f"module {metadata['name']} has no portable copy of its {signature!r} signature: "
+            f"add one with `galsim-deep hub portable MODULE_DIR` (needs TensorFlow and "
+            f"tf2onnx), or use runtime='tensorflow'")
+    if requested != "auto":
+        return requested
+    if has_portable_copy(metadata, signature) and _installed("onnxruntime"):
+        return "onnx"
+    return "tensorflow"

@@ -1,0 +1,169 @@
+"""Where the network runs: TensorFlow, or the module's portable (ONNX) copy in ONNX Runtime."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from galsim_deep import GenerativeGalaxyModel
+from galsim_deep.engine import runtimes
+from galsim_deep.errors import InputError
+from galsim_deep.module_format import METADATA_FILE, ModuleFormatError, read_metadata
+
+CATALOG = {"mag_auto": np.linspace(20.5, 25.0, 70), "flux_radius": np.linspace(2.0, 30.0, 70),
+           "zphot": np.linspace(0.1, 3.0, 70)}
+
+
+def _stamps(model, batch_size=None):
+    return np.concatenate(list(model.sample_arrays(CATALOG, rng=11, batch_size=batch_size,
+                                                   range_policy="clip")))
+
+
+def test_a_trained_modules_export_holds_a_portable_copy_that_matches_tensorflow(
+        tiny_flow_vae_module_path):
+    meta = read_metadata(tiny_flow_vae_module_path)
+    entry = meta["portable"]["signatures"]["sample"]
+    assert meta["portable"]["format"] == "onnx" and list(meta["portable"]["signatures"]) == [
+        "sample"]
+    assert entry["max_relative_difference"] <= 1e-5
+    onnx = GenerativeGalaxyModel(tiny_flow_vae_module_path, runtime="onnx")
+    tf = GenerativeGalaxyModel(tiny_flow_vae_module_path, runtime="tensorflow")
+    assert GenerativeGalaxyModel(tiny_flow_vae_module_path).network.runtime == "onnx"  # auto
+    a, b = _stamps(onnx), _stamps(tf)
+    peak = np.abs(b).max(axis=(1, 2))
+    assert np.all(np.abs(a - b).max(axis=(1, 2)) <= 1e-5 * peak)
+    np.testing.assert_allclose(a.sum(axis=(1, 2)), b.sum(axis=(1, 2)), rtol=1e-5)
+    # within ONNX Runtime a row's pixels do not depend on the batch it was asked in
+    np.testing.assert_array_equal(_stamps(onnx, batch_size=7), a)
+
+
+def test_sampling_from_a_portable_copy_needs_no_tensorflow(tiny_flow_vae_module_path, tmp_path):
+    """A process where TensorFlow cannot be imported samples the same pixels."""
+    script = tmp_path / "no_tf.py"
+    script.write_text(
+        "import sys\n"
+        "for name in ('tensorflow', 'tf_keras', 'tensorflow_hub', 'tensorflow_probability'):\n"
+        "    sys.modules[name] = None  # as if not installed\n"
+        "import numpy as np\n"
+        "from galsim_deep import GenerativeGalaxyModel\n"
+        f"cat = {json.dumps({k: v.tolist() for k, v in CATALOG.items()})}\n"
+        f"model = GenerativeGalaxyModel({str(tiny_flow_vae_module_path)!r})\n"
+        "out = np.concatenate(list(model.sample_arrays(cat, rng=11, range_policy='clip')))\n"
+        f"np.save({str(tmp_path / 'out.npy')!r}, out)\n"
+        "print(model.network.runtime)\n")
+    env = {k: v for k, v in os.environ.items() if k != runtimes.RUNTIME_ENV}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split()[-1] == "onnx"
+    here = _stamps(GenerativeGalaxyModel(tiny_flow_vae_module_path, runtime="onnx"))
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), here)
+
+
+def test_runtime_choice_and_its_errors(tiny_module_path, monkeypatch):
+    # a module without a portable copy: auto is TensorFlow, onnx is refused with the fix
+    assert GenerativeGalaxyModel(tiny_module_path).network.runtime == "tensorflow"
+    with pytest.raises(InputError, match="no portable copy.*galsim-deep hub portable"):
+        GenerativeGalaxyModel(tiny_module_path, runtime="onnx")
+    with pytest.raises(InputError, match=r"runtime must be one of \['auto', 'tensorflow', "
+                                         r"'onnx'\], got 'jax'"):
+        GenerativeGalaxyModel(tiny_module_path, runtime="jax")
+    monkeypatch.setenv(runtimes.RUNTIME_ENV, "torch")
+    with pytest.raises(InputError, match=r"got 'torch' \(from \$GALSIM_DEEP_RUNTIME\)"):
+        GenerativeGalaxyModel(tiny_module_path)
+    monkeypatch.setenv(runtimes.RUNTIME_ENV, "tensorflow")
+    assert GenerativeGalaxyModel(tiny_module_path).network.runtime == "tensorflow"
+    # onnxruntime missing: auto falls back to TensorFlow, onnx names the install
+    meta = {"name": "m", "signatures": {"sample": {}},
+            "portable": {"signatures": {"sample": {}}}}
+    assert runtimes.choose_runtime("auto", meta, "sample") == "onnx"
+    monkeypatch.setattr(runtimes, "_installed", lambda package: package != "onnxruntime")
+    assert runtimes.choose_runtime("auto", meta, "sample") == "tensorflow"
+    with pytest.raises(InputError, match="pip install onnxruntime"):
+        runtimes.OnnxSignature("nowhere", meta, "sample")
+    with pytest.raises(InputError, match="no portable copy of its 'sample_cluster'"):
+        runtimes.choose_runtime("onnx", meta, "sample_cluster")
+
+
+def test_a_corrupt_or_misplaced_portable_copy_is_refused(tiny_flow_vae_module_path, tmp_path):
+    module = tmp_path / "module"
+    shutil.copytree(tiny_flow_vae_module_path, module)
+    meta = read_metadata(module)
+    onnx_file = module / meta["portable"]["signatures"]["sample"]["file"]
+    data = bytearray(onnx_file.read_bytes())
+    data[-1] ^= 0xFF
+    onnx_file.write_bytes(bytes(data))
+    with pytest.raises(ModuleFormatError, match="sha256 differs.*download or export"):
+        runtimes.OnnxSignature(module, meta, "sample")
+    onnx_file.unlink()
+    with pytest.raises(ModuleFormatError, match="portable copy portable/sample.onnx of "
+                                                "'sample' is missing"):
+        runtimes.OnnxSignature(module, meta, "sample")
+    meta["portable"]["signatures"]["sample"]["file"] = "../elsewhere.onnx"
+    meta["portable"]["signatures"]["decode_all"] = meta["portable"]["signatures"]["sample"]
+    meta["portable"]["format"] = "tflite"
+    (module / METADATA_FILE).write_text(json.dumps(meta))
+    with pytest.raises(ModuleFormatError) as info:
+        read_metadata(module)
+    message = str(info.value)
+    assert "must be a path inside the module, got '../elsewhere.onnx'" in message
+    assert "metadata.portable.signatures.decode_all: the module has no 'decode_all'" in message
+    assert "metadata.portable.format must be one of ['onnx'], got 'tflite'" in message
+
+
+def test_broadcast_args_is_converted_to_onnx_broadcasting():
+    """The one latent-flow op tf2onnx lacks: its ONNX form gives TensorFlow's shapes."""
+    import onnxruntime
+    import tensorflow as tf
+    import tf2onnx
+
+    from galsim_deep.training import portable
+
+    portable._register_broadcast_args()
+    specs = [tf.TensorSpec([None], tf.int32, name="s0"), tf.TensorSpec([None], tf.int32,
+                                                                        name="s1")]
+
+    @tf.function(input_signature=specs)
+    def shape(s0, s1):
+        return {"shape": tf.raw_ops.BroadcastArgs(s0=s0, s1=s1)}
+
+    proto, _ = tf2onnx.convert.from_function(shape, input_signature=specs,
+                                             opset=portable.OPSET)
+    assert "BroadcastArgs" not in {node.op_type for node in proto.graph.node}
+    session = onnxruntime.InferenceSession(proto.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    for s0, s1 in [([3, 1], [1, 4]), ([2, 1, 5], [4, 1]), ([64, 16], [16]), ([1], [7, 2])]:
+        feeds = {"s0": np.array(s0, np.int32), "s1": np.array(s1, np.int32)}
+        want = shape(**feeds)["shape"].numpy()
+        got = session.run(None, feeds)[0]
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+
+
+def test_hub_portable_adds_a_checked_copy_and_a_new_version(tiny_module_path, tmp_path,
+                                                            capsys):
+    from galsim_deep.cli import main
+
+    module = tmp_path / "toy"
+    shutil.copytree(tiny_module_path, module)
+    assert "portable" not in read_metadata(module)
+    assert main(["hub", "portable", str(module), "--version", "0.0.2", "--archive"]) == 0
+    meta = read_metadata(module)
+    assert meta["version"] == "0.0.2"
+    assert meta["portable"]["signatures"]["sample"]["max_relative_difference"] <= 1e-5
+    entry = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert entry["version"] == "0.0.2" and (tmp_path / entry["url"]).is_file()
+    a = _stamps(GenerativeGalaxyModel(module, runtime="onnx"))
+    b = _stamps(GenerativeGalaxyModel(module, runtime="tensorflow"))
+    assert np.all(np.abs(a - b).max(axis=(1, 2)) <= 1e-5 * np.abs(b).max(axis=(1, 2)))
+
+
+def test_a_forked_child_makes_its_own_onnx_sessions(monkeypatch):
+    loaded = {"/m": "saved model", ("/m", "onnx", "sample"): "session",
+              ("/m", "tensorflow", "sample"): "signature"}
+    monkeypatch.setattr(runtimes, "_LOADED", loaded)
+    runtimes._forget_sessions_after_fork()
+    assert loaded == {"/m": "saved model", ("/m", "tensorflow", "sample"): "signature"}
