@@ -10,7 +10,7 @@ from ..catalog import condition_arrays
 from ..errors import InputError
 from .runtimes import _LOADED, RUNTIMES, choose_runtime, sampling_signatures, saved_model
 
-__all__ = ["EVAL_ROWS", "Network", "saved_model"]
+__all__ = ["EVAL_ROWS", "Network"]
 
 #: Rows per network evaluation block: the network always runs on blocks of this
 #: many rows, aligned on multiples of it in the catalog (``docs/performance.rst``).

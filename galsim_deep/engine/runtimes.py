@@ -5,7 +5,7 @@ A module is a TensorFlow SavedModel.  A module exported with a *portable copy*
 sampling signatures as ONNX graphs, converted from the SavedModel and checked
 against it when they were written (:mod:`galsim_deep.training.portable`).
 ONNX Runtime runs them without TensorFlow: it imports in 0.1 s where
-TensorFlow takes about 4 s, and it is a 80 MB install against about 2 GB, so a
+TensorFlow takes about 4 s, and it is an 80 MB install against about 2 GB, so a
 GalSim user who only samples shipped modules needs no TensorFlow at all
 (``docs/performance.rst``, "Start-up").
 
@@ -34,7 +34,8 @@ from ..module_format import ModuleFormatError, check_signatures
 from ..parallel import set_tensorflow_threads, worker_threads
 
 __all__ = ["RUNTIMES", "RUNTIME_CHOICES", "RUNTIME_ENV", "choose_runtime",
-           "TensorFlowSignature", "OnnxSignature", "has_portable_copy", "saved_model", "sampling_signatures"]
+           "TensorFlowSignature", "OnnxSignature", "has_portable_copy", "saved_model",
+           "sampling_signatures"]
 
 #: Environment variable naming the default runtime (``auto``, ``onnx`` or ``tensorflow``).
 RUNTIME_ENV = "GALSIM_DEEP_RUNTIME"
