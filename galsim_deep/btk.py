@@ -49,7 +49,8 @@ from .physics.bands import BANDS, band_name  # noqa: E402
 from .engine import batch as engine  # noqa: E402
 from .engine.colour import ColourGalaxy  # noqa: E402
 from .model import GenerativeGalaxyModel  # noqa: E402
-from .parallel import configure_worker, tensorflow_started  # noqa: E402
+from .engine.runtimes import network_ran  # noqa: E402
+from .parallel import configure_worker  # noqa: E402
 
 __all__ = ["GenerativeModelGenerator", "CATSIM_COLUMN_MAP", "catsim_flux_radius",
            "cosmos_example_catalog", "SEED_COLUMN", "INDEX_COLUMN", "ROTATION_COLUMN"]
@@ -308,9 +309,10 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
     # -------------------------------------------------------------- sampling
     def __next__(self):
         """The next batch of blends (a BTK ``BlendBatch`` or ``MultiResolutionBlendBatch``)."""
-        if self.njobs > 1 and tensorflow_started():
-            warnings.warn(f"GenerativeModelGenerator: TensorFlow has already run in this "
-                          f"process and does not survive a fork, so njobs={self.njobs} is set "
+        if self.njobs > 1 and network_ran():
+            warnings.warn(f"GenerativeModelGenerator: the network (TensorFlow or ONNX "
+                          f"Runtime) has already run in this process and does not survive a "
+                          f"fork, so njobs={self.njobs} is set "
                           f"to 1 (the batches do not depend on njobs); use njobs > 1 from a "
                           f"process that has not sampled yet", RuntimeWarning, stacklevel=2)
             self.njobs = 1

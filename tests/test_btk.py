@@ -126,7 +126,7 @@ def test_one_morphology_in_every_band_and_whatever_the_mini_batches(catalog, mon
     # galaxies are the same, since each is drawn from its own seed.
     monkeypatch.setattr(btk.draw_blends, "multiprocess",
                         lambda func, args, njobs=1, verbose=False: [func(*a) for a in args])
-    monkeypatch.setattr(gd_btk, "tensorflow_started", lambda: False)
+    monkeypatch.setattr(gd_btk, "network_ran", lambda: False)
     three = next(_generator(catalog, lsst, batch_size=6, add_noise="none", njobs=3))
     np.testing.assert_array_equal(three.isolated_images, iso)
     np.testing.assert_array_equal(three.blend_images, one.blend_images)

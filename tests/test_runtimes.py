@@ -161,9 +161,27 @@ def test_hub_portable_adds_a_checked_copy_and_a_new_version(tiny_module_path, tm
     assert np.all(np.abs(a - b).max(axis=(1, 2)) <= 1e-5 * np.abs(b).max(axis=(1, 2)))
 
 
-def test_a_forked_child_makes_its_own_onnx_sessions(monkeypatch):
-    loaded = {"/m": "saved model", ("/m", "onnx", "sample"): "session",
-              ("/m", "tensorflow", "sample"): "signature"}
-    monkeypatch.setattr(runtimes, "_LOADED", loaded)
-    runtimes._forget_sessions_after_fork()
-    assert loaded == {"/m": "saved model", ("/m", "tensorflow", "sample"): "signature"}
+@pytest.mark.timeout(240)
+def test_nproc_after_onnx_runtime_ran_falls_back_to_one_process(tiny_flow_vae_module_path,
+                                                                caplog):
+    """An ONNX Runtime session, like TensorFlow, does not survive GalSim's fork: a YAML run
+    with image.nproc 2 after an in-process sample uses one process instead of hanging."""
+    import logging
+
+    import galsim
+
+    model = GenerativeGalaxyModel(tiny_flow_vae_module_path, range_policy="clip")
+    model.sample({k: v[:1] for k, v in CATALOG.items()}, rng=0)
+    assert runtimes.network_ran()
+    cfg = {"gal": {"type": "GenerativeModelGalaxy", "mag_auto": 22.0, "flux_radius": 6.0,
+                   "zphot": 0.5},
+           "image": {"type": "Tiled", "nx_tiles": 3, "ny_tiles": 3, "stamp_size": 32,
+                     "pixel_scale": 0.03, "random_seed": 3, "nproc": 2},
+           "input": {"generative_model": {"file_name": str(tiny_flow_vae_module_path),
+                                          "range_policy": "clip", "runtime": "onnx"}}}
+    logger = logging.getLogger("test_onnx_nproc_fallback")
+    with caplog.at_level(logging.WARNING, logger="test_onnx_nproc_fallback"):
+        image = galsim.config.BuildImage(galsim.config.CopyConfig(cfg), logger=logger).array
+    assert "(TensorFlow or ONNX Runtime)" in caplog.text and "nproc is set to 1" in caplog.text
+    cfg["image"]["nproc"] = 1
+    np.testing.assert_array_equal(image, galsim.config.BuildImage(cfg).array)

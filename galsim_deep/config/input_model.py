@@ -17,26 +17,27 @@ process loads the module once and keeps it (see "How batching works" in
 import galsim
 from galsim.config import GetAllParams, InputLoader, ParseValue, RegisterInputType
 
-from .. import parallel
+from ..engine.runtimes import network_ran
 from ..model import GenerativeGalaxyModel
 from . import batching
 
 __all__ = ["GenerativeModelLoader"]
 
 def _fall_back_to_one_process(base, logger):
-    """Set ``image.nproc`` to 1 (with a warning) if TensorFlow has run in this process.
+    """Set ``image.nproc`` to 1 (with a warning) if a network has run in this process.
 
     GalSim forks its ``image.nproc`` workers, and a fork of a process in which
-    TensorFlow has run hangs at its first TensorFlow call.
+    TensorFlow or ONNX Runtime has run hangs at its first network call
+    (:func:`galsim_deep.engine.runtimes.network_ran`).
     """
     image = base.get("image", {})
     if ("nproc" in image and "current_nproc" not in base
             and ParseValue(image, "nproc", base, int)[0] != 1
-            and parallel.tensorflow_started()):
+            and network_ran()):
         galsim.config.LoggerWrapper(logger).warning(
-            "galsim_deep: TensorFlow has already run in this process and does not "
-            "survive GalSim's fork, so image.nproc is set to 1; run the config in a "
-            "fresh process (the galsim command) to use several")
+            "galsim_deep: the network (TensorFlow or ONNX Runtime) has already run in this "
+            "process and does not survive GalSim's fork, so image.nproc is set to 1; run the "
+            "config in a fresh process (the galsim command) to use several")
         image["nproc"] = 1
 
 
