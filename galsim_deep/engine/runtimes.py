@@ -108,8 +108,6 @@ class TensorFlowSignature:
         The signature's name.
     """
 
-    name = "tensorflow"
-
     def __init__(self, module_dir, metadata, signature):
         if not _installed("tensorflow"):
             raise InputError(
@@ -150,8 +148,6 @@ class OnnxSignature:
     metadata : dict
     signature : str
     """
-
-    name = "onnx"
 
     def __init__(self, module_dir, metadata, signature):
         if not _installed("onnxruntime"):
