@@ -12,9 +12,11 @@ import json
 import math
 from pathlib import Path
 
+from ._io import atomic_path
+
 __all__ = [
     "FORMAT_VERSION", "METADATA_FILE", "ModuleFormatError", "read_metadata",
-    "validate_metadata", "check_signatures", "sample_signature_spec",
+    "validate_metadata", "write_metadata", "check_signatures", "sample_signature_spec",
 ]
 
 #: The newest module format version this package reads and writes.
@@ -268,6 +270,14 @@ def read_metadata(module_dir):
         raise ModuleFormatError(f"{meta_path} is not valid JSON ({err}); the module is "
                                 f"corrupt: download or export it again.") from None
     return validate_metadata(meta, source=str(meta_path))
+
+
+def write_metadata(module_dir, meta):
+    """Check a metadata dict (:func:`validate_metadata`) and write it as a module
+    directory's :data:`METADATA_FILE` (atomically: a reader never sees half of it)."""
+    validate_metadata(meta, source=f"metadata for {module_dir}")
+    with atomic_path(Path(module_dir) / METADATA_FILE, suffix=".json") as tmp:
+        tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
 
 def _spec_of(tensor_spec):

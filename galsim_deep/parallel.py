@@ -10,8 +10,9 @@ share the cores out instead.
 
 TensorFlow's thread pools cannot be resized once it has run an operation, and
 they do not survive ``fork``: a process forked after TensorFlow ran hangs at
-its first TensorFlow call.  :func:`tensorflow_started` tells whether forking
-is still safe.
+its first TensorFlow call (ONNX Runtime's neither: the callers that fork ask
+:func:`galsim_deep.engine.runtimes.network_ran`, which also asks
+:func:`tensorflow_started`).
 """
 import os
 import sys

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from galsim_deep._io import atomic_directory, atomic_path, sha256sum
 from galsim_deep._version import __version__
-from galsim_deep.module_format import (FORMAT_VERSION, METADATA_FILE, check_signatures,
+from galsim_deep.module_format import (FORMAT_VERSION, check_signatures, write_metadata,
                                        read_metadata, validate_metadata)
 from galsim_deep.errors import ExistsError, InputError, InputTypeError
 
@@ -343,13 +343,14 @@ def export_module(module, out_dir, metadata, signatures, overwrite=False, portab
         tf.saved_model.save(module, str(tmp),
                             signatures={name: fn.get_concrete_function()
                                         for name, fn in signatures.items()})
-        (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        write_metadata(tmp, meta)
         read_metadata(tmp)
-        check_signatures(tf.saved_model.load(str(tmp)), meta, source=str(out_dir))
+        loaded = tf.saved_model.load(str(tmp))
+        check_signatures(loaded, meta, source=str(out_dir))
         if portable:
             from galsim_deep.training.portable import add_portable_copy
 
-            add_portable_copy(tmp, progress=False)
+            add_portable_copy(tmp, progress=False, loaded=loaded)
     return out_dir
 
 

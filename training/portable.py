@@ -20,15 +20,15 @@ One TensorFlow op of the latent flow has no tf2onnx converter:
 layers' broadcasting).  :class:`_BroadcastArgs` writes it as ONNX's own
 broadcasting: ``Shape(Expand(ConstantOfShape(s0), s1))``.
 """
-import json
 import logging
+from pathlib import Path
 
 import numpy as np
 
 from galsim_deep._io import atomic_path, sha256sum
 from galsim_deep.engine.runtimes import sampling_signatures
 from galsim_deep.errors import InputError
-from galsim_deep.module_format import METADATA_FILE, read_metadata, validate_metadata
+from galsim_deep.module_format import read_metadata, write_metadata
 
 __all__ = ["TOLERANCE", "WORST_TOLERANCE", "OPSET", "add_portable_copy",
            "relative_differences", "max_relative_difference"]
@@ -110,7 +110,7 @@ def _check_inputs(meta, signature, seed):
     return inputs
 
 
-def add_portable_copy(module_dir, seed=0, progress=True):
+def add_portable_copy(module_dir, seed=0, progress=True, version=None, loaded=None):
     """Convert a module's sampling signatures to ONNX, check them, and record them.
 
     Parameters
@@ -122,6 +122,11 @@ def add_portable_copy(module_dir, seed=0, progress=True):
         Seeds the random inputs of the check.
     progress : bool
         Show a progress bar over the signatures.
+    version : str, optional
+        Also give the module this version (its files change: publish it as a new one).
+    loaded : object, optional
+        The module's SavedModel, already loaded (``tf.saved_model.load``; else loaded
+        here): the reference outputs.
 
     Returns
     -------
@@ -134,8 +139,6 @@ def add_portable_copy(module_dir, seed=0, progress=True):
         If a copy differs from TensorFlow by more than :data:`TOLERANCE` in more than
         1% of the rows, or by more than :data:`WORST_TOLERANCE` in any.
     """
-    from pathlib import Path
-
     import onnxruntime
     import tensorflow as tf
     import tf2onnx
@@ -145,7 +148,8 @@ def add_portable_copy(module_dir, seed=0, progress=True):
     tf.get_logger().setLevel(logging.ERROR)  # the TF1 freezing API tf2onnx calls is deprecated
     module_dir = Path(module_dir)
     meta = read_metadata(module_dir)
-    loaded = tf.saved_model.load(str(module_dir))
+    if loaded is None:
+        loaded = tf.saved_model.load(str(module_dir))
     _register_broadcast_args()
     portable = {"format": "onnx", "opset": OPSET, "converter": f"tf2onnx {tf2onnx.__version__}",
                 "signatures": {}}
@@ -186,7 +190,7 @@ def add_portable_copy(module_dir, seed=0, progress=True):
                                         "sha256": sha256sum(target),
                                         "max_relative_difference": worst}
     meta["portable"] = portable
-    validate_metadata(meta, source=str(module_dir))
-    with atomic_path(module_dir / METADATA_FILE, suffix=".json") as tmp:
-        tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    if version is not None:
+        meta["version"] = version
+    write_metadata(module_dir, meta)
     return portable

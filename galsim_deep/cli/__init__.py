@@ -61,6 +61,15 @@ def add_recipe_args(p):
                    help="override a recipe key, e.g. --set vae.steps=100 (repeatable)")
 
 
+def positive(name, value, zero_ok=False):
+    """Refuse a count option below 1 (``zero_ok``: below 0) with an error naming it; None
+    (an option left unset) passes."""
+    from ..errors import InputError
+
+    if value is not None and value < (0 if zero_ok else 1):
+        raise InputError(f"{name} must be {'>= 0' if zero_ok else '>= 1'}, got {value}")
+
+
 def recipe_from_args(args):
     """Load the recipe named by :func:`add_recipe_args`'s arguments, with its overrides."""
     from ..training.recipes import load_recipe

@@ -97,18 +97,13 @@ def _export(args):
 def _portable(args):
     from pathlib import Path
 
-    from .._io import atomic_path
-    from ..module_format import METADATA_FILE, read_metadata
+    from ..module_format import read_metadata
     from ..training.export import make_archive
     from ..training.portable import add_portable_copy
 
     module = Path(args.module)
+    portable = add_portable_copy(module, version=args.version)
     meta = read_metadata(module)
-    if args.version:
-        meta["version"] = args.version
-        with atomic_path(module / METADATA_FILE, suffix=".json") as tmp:
-            tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    portable = add_portable_copy(module)
     for name, entry in portable["signatures"].items():
         print(f"{name}: {entry['file']}, max |onnx - tensorflow| / peak "
               f"{entry['max_relative_difference']:.1e}")

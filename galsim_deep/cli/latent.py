@@ -12,7 +12,7 @@ Their measurement, ``galsim-deep validation latent``, is with the other measures
 """
 import json
 
-from . import add_group
+from . import add_group, positive
 
 __all__ = ["register"]
 
@@ -75,18 +75,11 @@ def register(subparsers):
     p.add_argument("--json", action="store_true", help="print the rankings as JSON")
     p.set_defaults(func=_anomalies)
 
-def _positive(name, value):
-    from ..errors import InputError
-
-    if value < 1:
-        raise InputError(f"{name} must be >= 1, got {value}")
-
-
 def _encode(args):
     from ..latent.codes import encode_dataset, read_codes
 
     if args.max_galaxies is not None:
-        _positive("--max-galaxies", args.max_galaxies)
+        positive("--max-galaxies", args.max_galaxies)
     out = encode_dataset(args.model, args.dataset, args.out, split=args.split,
                          chunk_size=args.chunk_size, overwrite=args.overwrite,
                          progress=not args.quiet, max_galaxies=args.max_galaxies)
@@ -99,7 +92,7 @@ def _encode(args):
 def _similar(args):
     from ..latent.gallery import similar_gallery
 
-    _positive("-k", args.k)
+    positive("-k", args.k)
     res = similar_gallery(args.codes, args.query, args.out, k=args.k, metric=args.metric,
                           model=args.model)
     if args.json:
@@ -116,7 +109,7 @@ def _similar(args):
 def _anomalies(args):
     from ..latent.gallery import anomaly_gallery
 
-    _positive("-n", args.n)
+    positive("-n", args.n)
     res = anomaly_gallery(args.codes, args.out, n=args.n, score=args.score)
     if args.json:
         print(json.dumps({**res, "out": str(res["out"])}, indent=2))

@@ -27,15 +27,8 @@ The two commands that take a RECIPE and score a training run (``latent-fit``,
 """
 import json
 
-from . import HiddenCommands, add_group, deprecate_group
+from . import HiddenCommands, add_group, deprecate_group, positive
 from .validation_runs import add_run_commands
-
-
-def _positive(name, value, zero_ok=False):
-    from ..errors import InputError
-
-    if value is not None and value < (0 if zero_ok else 1):
-        raise InputError(f"{name} must be {'>= 0' if zero_ok else '>= 1'}, got {value}")
 
 
 def _add_measure_options(parser):
@@ -230,7 +223,7 @@ def _report(args):
     if args.n < 0:
         raise InputError(f"--n must be >= 0 (0 = every galaxy of the split), got {args.n}")
     for name in ("processes", "batch-size"):
-        _positive(f"--{name}", getattr(args, name.replace("-", "_")))
+        positive(f"--{name}", getattr(args, name.replace("-", "_")))
     measures = parse_measures(args.measures)
     classifier = None
     if any(MEASURES[m].needs_classifier for m in measures):
@@ -269,7 +262,7 @@ def _reconstruct(args):
 
     if args.n < 0:
         raise InputError(f"--n must be >= 0 (0 = every galaxy of the split), got {args.n}")
-    _positive("--processes", args.processes)
+    positive("--processes", args.processes)
     from ..validation.statistics import default_processes
 
     report = reconstruction_report(GenerativeGalaxyModel(args.model), args.dataset,
@@ -290,7 +283,7 @@ def _cluster(args):
     from ..validation.clustering import evaluate_clusters
 
     for name in ("n", "batch-size", "per-cluster", "validation-n", "processes"):
-        _positive(name, getattr(args, name.replace("-", "_")))
+        positive(name, getattr(args, name.replace("-", "_")))
     report = evaluate_clusters(args.model, args.dataset, args.out, split=args.split, n=args.n,
                                seed=args.seed, batch_size=args.batch_size,
                                n_per_cluster=args.per_cluster, validate=args.validate,
@@ -315,9 +308,9 @@ def _latent_report(args):
 
     for name, value in (("--max-train", args.max_train), ("--max-test", args.max_test),
                         ("--flow-steps", args.flow_steps)):
-        _positive(name, value, zero_ok=True)
-    _positive("-k", args.k)
-    _positive("--n-non-galaxy", args.n_non_galaxy)
+        positive(name, value, zero_ok=True)
+    positive("-k", args.k)
+    positive("--n-non-galaxy", args.n_non_galaxy)
     from ..training.latent_flow import fit_code_flow
 
     r = latent_report(args.model, args.dataset, args.out, fit_code_flow,

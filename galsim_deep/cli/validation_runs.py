@@ -17,14 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import add_recipe_args, recipe_from_args
-
-
-def _positive(name, value):
-    from ..errors import InputError
-
-    if value is not None and value < 1:
-        raise InputError(f"{name} must be >= 1, got {value}")
+from . import add_recipe_args, positive, recipe_from_args
 
 
 def add_run_commands(subparsers):
@@ -107,8 +100,8 @@ def _checkpoint(args):
     from ..diagnostics.checkpoint_scores import (SCORES, checkpoint_steps,
                                                  plot_learning_curve, score_checkpoint)
 
-    _positive("--n", args.n)
-    _positive("--c2st-classifiers", args.c2st_classifiers)
+    positive("--n", args.n)
+    positive("--c2st-classifiers", args.c2st_classifiers)
     recipe = recipe_from_args(args)
     on_disk = checkpoint_steps(recipe)
     if not on_disk:

@@ -10,8 +10,9 @@ The batch is made of three steps:
     the draws rule: a row's *object seed* (GalSim config's own seed of object
     number ``row``) gives its latent normals and its position angle;
 :mod:`~galsim_deep.engine.network`
-    the module's TensorFlow graph, loaded once per process and run in fixed
-    blocks of rows;
+    the module's network, loaded once per process (in TensorFlow, or its
+    portable copy in ONNX Runtime: :mod:`~galsim_deep.engine.runtimes`) and
+    run in fixed blocks of rows;
 :mod:`~galsim_deep.engine.render`
     pixel arrays to ``galsim.InterpolatedImage`` profiles, rotating each
     galaxy's pixels so that GalSim draws an axis-aligned image;

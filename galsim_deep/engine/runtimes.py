@@ -113,12 +113,9 @@ class TensorFlowSignature:
             raise InputError(
                 f"module {metadata['name']}: its {signature!r} signature has no portable copy "
                 f"here and TensorFlow is not installed: `pip install 'galsim_deep[tensorflow]'`")
-        from .._tensorflow import filtered_stderr
-
         if worker_threads():
             set_tensorflow_threads(worker_threads())
         self._fn = saved_model(module_dir, metadata).signatures[signature]
-        self._filtered_stderr = filtered_stderr
         self._called = False
 
     def __call__(self, inputs):
@@ -128,9 +125,11 @@ class TensorFlowSignature:
         if self._called:
             out = self._fn(**tensors)
         else:
+            from .._tensorflow import filtered_stderr
+
             # The first call optimises the graph, and TensorFlow's optimiser may print
             # "remapper failed" (harmless: that pass is skipped, the numbers are the same).
-            with self._filtered_stderr():
+            with filtered_stderr():
                 out = self._fn(**tensors)
             self._called = True
         return {key: value.numpy() for key, value in out.items()}
