@@ -13,11 +13,11 @@ _tensorflow.install()  # before anything imports TensorFlow
 _checkout.install()  # galsim_deep.training and .hub_modules when run from a clone's root
 
 from ._version import __version__  # noqa: E402
-from .catalog import OutOfRangeWarning  # noqa: E402
+from .catalog import ColourRangeWarning, OutOfRangeWarning  # noqa: E402
 from .hub import HubError  # noqa: E402
 from .model import GenerativeGalaxyModel  # noqa: E402
 from .module_format import ModuleFormatError  # noqa: E402
 from . import config  # noqa: F401,E402  (registers the GalSim config types)
 
 __all__ = ["GenerativeGalaxyModel", "HubError", "ModuleFormatError", "OutOfRangeWarning",
-           "__version__"]
+           "ColourRangeWarning", "__version__"]

@@ -11,8 +11,8 @@ import warnings
 import numpy as np
 from .errors import InputError, InputTypeError, MissingFieldError
 
-__all__ = ["OutOfRangeWarning", "RANGE_POLICIES", "condition_arrays", "catalog_values",
-           "in_range", "reset_range_warnings", "warn_out_of_range"]
+__all__ = ["OutOfRangeWarning", "ColourRangeWarning", "RANGE_POLICIES", "condition_arrays",
+           "catalog_values", "in_range", "reset_range_warnings", "warn_out_of_range"]
 
 #: What to do with condition values outside a module's training range.
 RANGE_POLICIES = ("warn", "clip", "error")
@@ -40,6 +40,16 @@ class OutOfRangeWarning(UserWarning):
         super().__init__(message)
         self.condition, self.low, self.high = condition, low, high
         self.rows = np.asarray(rows, dtype=int)
+
+
+class ColourRangeWarning(OutOfRangeWarning):
+    """Catalog colours lie outside what a chromatic module's SED templates reach at the
+    galaxies' redshifts (:func:`galsim_deep.engine.colour_range.check_catalog_colours`).
+
+    ``condition`` names the colour (``'F606W - F814W'``), ``rows`` the catalog rows; a
+    colour's reachable range differs from row to row, so ``low`` and ``high`` are None
+    and the message gives each row's.
+    """
 
 
 def reset_range_warnings():

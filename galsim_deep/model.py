@@ -13,6 +13,7 @@ from .engine import (EVAL_ROWS, Network, band_limit, galaxy_draws, galaxy_profil
                      rotated_size)
 from .engine import batch as engine
 from .engine.colour import chromatic_info, colour_mode
+from .engine.colour_range import check_catalog_colours
 from .engine.latent import LatentSpace
 from .errors import InputError
 from .module_format import RANDOM_INPUT, read_metadata
@@ -143,7 +144,13 @@ class GenerativeGalaxyModel:
     def conditions(self, cat, column_map=None, range_policy=None):
         """The checked float32 condition arrays of a catalog
         (:meth:`galsim_deep.engine.network.Network.conditions`)."""
-        return self.network.conditions(cat, column_map, range_policy or self.range_policy)
+        policy = range_policy or self.range_policy
+        conditions = self.network.conditions(cat, column_map, policy)
+        if self.colours == "catalog":
+            conditions = check_catalog_colours(conditions, self.metadata, policy,
+                                               f"model {self.metadata['name']}",
+                                               str(self.network.module_dir))
+        return conditions
 
     def random_normal(self, n, rng):
         """The ``[n, latent_size]`` float32 normals :meth:`sample` gives rows ``0 .. n-1``

@@ -324,3 +324,20 @@ def test_a_chromatic_model_draws_every_band_from_one_colour_galaxy(catalog, tmp_
     with pytest.raises(Exception, match="draw that survey with a mono model"):
         next(_generator(catalog, euclid, model=model, batch_size=2,
                         column_map={"mag_auto": "MAG", "mag_f606w": lambda t: t["MAG"]}))
+
+
+@needs_btk
+def test_a_colour_the_templates_cannot_reach_warns_as_in_the_api(catalog, tmp_path):
+    """The BTK generator checks catalog colours as the API and YAML do."""
+    import btk
+
+    from galsim_deep import ColourRangeWarning, GenerativeGalaxyModel
+    from galsim_deep.catalog import reset_range_warnings
+    from toy_modules import train_colour_module
+
+    reset_range_warnings()
+    model = GenerativeGalaxyModel(str(train_colour_module(tmp_path)))
+    with pytest.warns(ColourRangeWarning, match="F606W - F814W.*nearest reachable colour"):
+        next(_generator(catalog, btk.survey.get_surveys("LSST"), model=model, batch_size=2,
+                        range_policy="warn", column_map={"mag_auto": "MAG",
+                                                         "mag_f606w": lambda t: t["MAG"] + 4.0}))

@@ -162,3 +162,35 @@ def test_noiseless_c2st_tells_a_haloed_copy_from_the_truth(tiny_flow_vae_recipe)
     assert len(bins) == 4 and sum(b["n"] for b in bins) * 2 == told["n_test"]
     assert np.isclose(sum(b["accuracy"] * b["n"] for b in bins if b["n"]) * 2 / told["n_test"],
                       told["accuracy"])
+
+
+def test_smooth_head_scores_tell_one_blob_for_all_from_a_spread_population():
+    import tensorflow as tf
+
+    from galsim_deep.diagnostics.checkpoint_scores import smooth_head_scores
+    from galsim_deep.training.flow_vae.autoencoder import FlowVAE
+
+    model = FlowVAE(16, 4, n_stages=2, base_depth=4, max_depth=6, smooth_profile="bulge_disk",
+                    structure="multiplicative", seed=0)
+    model.flux_scale.assign(2.0)
+    rng = np.random.default_rng(0)
+    truth = np.exp(rng.normal(0, 1, 50))[:, None, None] * np.ones((50, 16, 16)) / 256
+    same = smooth_head_scores(model, np.zeros((50, 4), np.float32), truth)
+    assert same["flux_range_ratio"] == pytest.approx(0.0, abs=1e-6)
+    p = model.decoder.smooth.parameters(tf.zeros([1, 4]))
+    assert same["mean_disk_shear"] == pytest.approx(
+        float(np.hypot(p["disk_g1"][0], p["disk_g2"][0])), rel=1e-5)
+    assert same["percentiles"]["flux"][1] == pytest.approx(float(p["flux"][0]) * 2.0, rel=1e-5)
+    # A head whose log-flux follows the truth's: range ratio and correlation near 1.
+    kernel = np.zeros(model.decoder.smooth.params.kernel.shape, np.float32)
+    model.decoder.smooth.params.kernel.assign(kernel)
+    model.decoder.smooth.hidden.kernel.assign(np.eye(4, model.decoder.smooth.hidden.units,
+                                                     dtype=np.float32))
+    kernel[0, 0] = 1.0  # log flux = elu(z0) + bias: linear for z0 > 0
+    model.decoder.smooth.params.kernel.assign(kernel)
+    log_truth = np.log(truth.sum(axis=(1, 2)))
+    codes = np.zeros((50, 4), np.float32)
+    codes[:, 0] = log_truth - log_truth.min() + 0.1
+    spread = smooth_head_scores(model, codes, truth)
+    assert spread["flux_range_ratio"] == pytest.approx(1.0, rel=1e-3)
+    assert spread["log_flux_correlation"] == pytest.approx(1.0, abs=1e-6)

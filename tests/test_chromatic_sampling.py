@@ -231,3 +231,65 @@ def test_mock_truth_profile_keeps_the_f814w_magnitude():
     # Its colour is its components' templates': every template is redder than a flat
     # spectrum (F606W - F814W > 0 in AB) at z = 0.7.
     assert truth.calculateMagnitude(B.get_bandpass("F606W")) > 22.0
+
+
+def test_unreachable_colours_warn_clip_or_refuse_alike_in_the_api_and_yaml(colour_module):
+    import warnings
+
+    from galsim_deep import ColourRangeWarning
+    from galsim_deep.catalog import reset_range_warnings
+    from galsim_deep.config import batching
+    from galsim_deep.engine.colour_range import reachable_colours
+
+    model = GenerativeGalaxyModel(str(colour_module))
+    # Every condition inside the training ranges: only the colours are out of reach.
+    cat = _catalog(4)
+    cat["mag_auto"] = np.array([21.0, 21.5, 23.0, 22.0])
+    cat["zphot"] = np.array([0.3, 0.1, 0.1, 0.9])
+    cat["mag_f606w"] = cat["mag_auto"] + np.array([0.5, 3.0, -2.0, 1.0])
+    bluest, reddest = reachable_colours(model.metadata, cat["zphot"])["F606W"]
+    assert reddest[1] < 3.0 and bluest[2] > -2.0
+    assert bluest[0] < 0.5 < reddest[0] and bluest[3] < 1.0 < reddest[3]
+    expected = np.clip(cat["mag_f606w"] - cat["mag_auto"], bluest, reddest)
+
+    def colours(policy):
+        arrays = np.concatenate(list(model.sample_arrays(cat, rng=3, rotate=False,
+                                                         bands=["F814W", "F606W"],
+                                                         range_policy=policy)))
+        flux = arrays.sum(axis=(2, 3))
+        return (B.zero_point("F606W") - B.zero_point("F814W")
+                - 2.5 * np.log10(flux[:, 1] / flux[:, 0]))
+
+    reset_range_warnings()
+    with pytest.warns(ColourRangeWarning, match=r"2 of 4 catalog colour\(s\) F606W - F814W") \
+            as caught:
+        warned = colours("warn")
+    message = str(caught[0].message)
+    assert "row 1: +3.00 asked" in message and f"{reddest[1]:+.2f}]" in message
+    assert "range_policy='clip'" in message
+    np.testing.assert_array_equal(caught[0].message.rows, [1, 2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ColourRangeWarning)
+        clipped = colours("clip")
+    # Either way the galaxy is drawn at the nearest reachable colour.
+    np.testing.assert_allclose(warned, expected, atol=2e-3)
+    np.testing.assert_allclose(clipped, expected, atol=2e-3)
+    with pytest.raises(InputError, match="outside what the SED templates reach.*"
+                                         "range_policy='clip'"):
+        colours("error")
+    # YAML: the same warning, naming the objects.
+    reset_range_warnings()
+    batching._GROUPS.clear()
+
+    def config(**model):
+        return {"gal": {"type": "GenerativeModelGalaxy", "mag_auto": 21.0, "flux_radius": 6.0,
+                        "zphot": 0.1, "mag_f606w": 24.0},
+                "image": {"type": "Single", "size": 32, "pixel_scale": 0.03, "random_seed": 7,
+                          "bandpass": {"file_name": "LSST_r.dat", "wave_type": "nm"}},
+                "stamp": {"draw_method": "no_pixel"},
+                "input": {"generative_model": {"file_name": str(colour_module), **model}}}
+    with pytest.warns(ColourRangeWarning, match=r"objects 0\.\.0.*row 0: \+3\.00 asked"):
+        galsim.config.BuildImage(config())
+    batching._GROUPS.clear()
+    with pytest.raises(Exception, match="outside what the SED templates reach"):
+        galsim.config.BuildImage(config(range_policy="error"))

@@ -1,10 +1,13 @@
 """Matching a chromatic galaxy's colours to its catalog row (engine.colour.match_colours):
-numerical checks of the template tilt, no TensorFlow."""
+numerical checks of the template tilt; a colour galaxy band by band (engine.colour.
+ColourGalaxy).  No TensorFlow."""
 import numpy as np
 import pytest
 
 from galsim_deep.physics import bands as B
-from galsim_deep.engine.colour import COLOUR_MODES, colour_conditions, colour_mode, match_colours
+from galsim_deep.engine.colour import (COLOUR_MODES, ColourGalaxy, band_fluxes,
+                                       colour_conditions, colour_mode, match_colours)
+from galsim_deep.engine.render import galaxy_profile
 from galsim_deep.errors import InputError
 
 
@@ -85,3 +88,69 @@ def test_colour_mode_defaults_to_catalog_where_the_module_has_a_colour_condition
     with pytest.raises(InputError, match="needs a chromatic module"):
         colour_mode(_metadata(["mag_auto"], chromatic=False), "catalog")
     assert colour_mode(_metadata(["mag_auto"], chromatic=False)) is None
+
+
+# ------------------------------------------------------------------ ColourGalaxy
+SCALE = 0.06  # arcsec per pixel of the synthetic components
+
+
+def _components(size=40):
+    """Three components of one galaxy (a round bulge, an offset elongated disk, an offset
+    knot) and a fourth of negative flux, module flux per pixel, float32 [4, S, S]."""
+    y, x = (np.mgrid[:size, :size] - (size - 1) / 2.0) * SCALE     # arcsec
+
+    def blob(flux, sigma, q=1.0, dx=0.0, dy=0.0):
+        r2 = ((x - dx) / sigma) ** 2 + ((y - dy) / (q * sigma)) ** 2
+        image = np.exp(-0.5 * r2)
+        return flux * image / image.sum()
+
+    return np.stack([blob(3.0, 0.12), blob(5.0, 0.35, q=0.5, dx=0.1),
+                     blob(0.8, 0.08, dx=-0.3, dy=0.25), blob(-0.2, 0.1, dy=-0.2)]
+                    ).astype(np.float32)
+
+
+def _sed_weights(k, seed=2):
+    return np.random.default_rng(seed).dirichlet(np.ones(len(B.SED_TEMPLATES)), size=k)
+
+
+@pytest.mark.parametrize("angle", [None, 0.6])
+def test_a_colour_galaxy_in_a_band_is_one_image_that_draws_as_its_components(angle):
+    """One InterpolatedImage per band (one FFT through a PSF), drawn as the sum of the
+    components each at its flux in the band (the former galsim.Add of K profiles)."""
+    import galsim
+
+    arrays, weights, z, mag = _components(), _sed_weights(4), 0.7, 22.3
+    galaxy = ColourGalaxy(arrays, SCALE, weights, z, mag, angle=angle)
+    np.testing.assert_allclose(galaxy.fluxes, arrays.sum(axis=(1, 2), dtype=np.float64))
+    psf = galsim.Moffat(beta=3, fwhm=0.7)
+    for band in ["LSST_r", "LSST_i"]:
+        profile, magnitude = galaxy.in_band(band)
+        assert isinstance(profile, galsim.InterpolatedImage)
+        fluxes = galaxy.fluxes * band_fluxes(weights[None], [z], [band])[0, :, 0]
+        total = fluxes.sum()
+        assert fluxes[-1] < 0 < fluxes[:-1].min()           # the last one adds nothing
+        assert profile.flux == pytest.approx(fluxes[:-1].sum() / total, rel=1e-6)
+        old = galsim.Add([galaxy_profile(a, SCALE, angle).withFlux(float(f / total))
+                          for a, f in zip(arrays, fluxes) if f > 0])
+        want = galsim.Convolve(old, psf).drawImage(nx=48, ny=48, scale=0.2).array
+        got = galsim.Convolve(profile, psf).drawImage(nx=48, ny=48, scale=0.2).array
+        assert np.abs(got - want).max() <= 1e-5 * want.max()
+        assert magnitude == pytest.approx(
+            mag + B.zero_point(band) - B.zero_point("F814W")
+            - 2.5 * np.log10(total / galaxy.fluxes.sum()), abs=1e-12)
+    parts = galaxy.components
+    assert len(parts) == 4 and all(isinstance(p, galsim.InterpolatedImage) for p in parts)
+    assert parts[1].flux == pytest.approx(float(galaxy.fluxes[1]), rel=1e-6)
+    with pytest.raises(AttributeError):
+        galaxy.components = []
+
+
+def test_a_colour_galaxy_refuses_unknown_bands_and_bands_without_light():
+    galaxy = ColourGalaxy(_components(), SCALE, _sed_weights(4), 0.7, 22.0)
+    with pytest.raises(InputError, match="unknown band 'LSST_w'"):
+        galaxy.in_band("LSST_w")
+    dark = ColourGalaxy(np.zeros((2, 16, 16), np.float32), SCALE, _sed_weights(2), 0.7, 22.0)
+    with pytest.raises(InputError, match="a galaxy with no light in LSST_r"):
+        dark.in_band("LSST_r")
+    with pytest.raises(InputError, match=r"\[K, S, S\]"):
+        ColourGalaxy(np.zeros((16, 16), np.float32), SCALE, _sed_weights(1), 0.7, 22.0)

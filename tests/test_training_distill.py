@@ -110,3 +110,25 @@ def test_the_command_trains_exports_and_compares(tiny_flow_vae_module_path, tmp_
     scores = json.loads((tmp_path / "run" / "compare.json").read_text())
     assert scores["n"] > 0 and len(scores["flux_ratio"]) == 2
     assert GenerativeGalaxyModel(tmp_path / "module").metadata["name"].endswith("-distilled")
+
+
+def test_a_smooth_teacher_s_student_draws_the_same_bulge_disk_and_structure():
+    """A teacher with a bulge + disk under a multiplicative structure gives its student the
+    same smooth profile (its weights copied) and structure, with the student's channels."""
+    import tensorflow as tf
+
+    from galsim_deep.training.distill import _student
+    from galsim_deep.training.flow_vae.train import build_flow_vae
+    from galsim_deep.training.recipes import load_recipe
+
+    recipe = load_recipe("tiny", ["vae.smooth_profile=bulge_disk",
+                                  "vae.structure=multiplicative", "vae.max_log_modulation=2"])
+    teacher = build_flow_vae(recipe).decoder
+    student = _student(recipe, 2, 4, seed=3, teacher=teacher)
+    assert student.structure == "multiplicative" and student.max_log_modulation == 2.0
+    assert student.depths[0] == 2
+    for mine, theirs in zip(student.smooth.get_weights(), teacher.smooth.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+    z = tf.random.stateless_normal([3, recipe["vae"]["latent_size"]], seed=[4, 2])
+    np.testing.assert_array_equal(student.smooth(z).numpy(), teacher.smooth(z).numpy())
+    assert _student(load_recipe("tiny"), 2, 4, seed=3).smooth is None

@@ -470,3 +470,32 @@ def test_global_clipnorm_reaches_the_optimizer_and_is_checked():
         "flow"]["optimizer"]["global_clipnorm"] == 10
     with pytest.raises(InputError, match="global_clipnorm must be null or a number > 0"):
         load_recipe("tiny", overrides=["flow.optimizer.global_clipnorm=-1"])
+
+
+def test_the_bulge_disk_network_may_train_with_its_own_clipped_adam():
+    from galsim_deep.training.flow_vae.train import (SMOOTH_CLIPNORM, FlowVAETrainer,
+                                                     split_smooth_variables)
+    from galsim_deep.training.recipes import load_recipe
+
+    smooth = ["vae.smooth_profile=bulge_disk", "vae.structure=multiplicative"]
+    shared = FlowVAETrainer().create_state(load_recipe("tiny", smooth))
+    assert list(shared.optimizers) == ["optimizer"]
+    recipe = load_recipe("tiny", smooth + ["vae.smooth_learning_rate=0.01"])
+    state = FlowVAETrainer().create_state(recipe)
+    own, rest = split_smooth_variables(state.model, recipe)
+    names = sorted(v.name for v in own)
+    assert len(own) == 4 and all("smooth" in n for n in names)
+    assert not {id(v) for v in own} & {id(v) for v in rest}
+    assert len(own) + len(rest) == len(state.model.trainable_variables)
+    adam = state.optimizers["smooth_optimizer"]
+    assert adam.global_clipnorm == SMOOTH_CLIPNORM
+    assert float(adam.learning_rate) == pytest.approx(0.01)  # before its warm-up ends
+    # One step of a huge gradient moves each weight by about the learning rate, not more.
+    before = [v.numpy().copy() for v in own]
+    adam.apply_gradients([(tf.fill(v.shape, 1e12), v) for v in own])
+    moved = max(np.abs(v.numpy() - b).max() for v, b in zip(own, before))
+    assert 0.005 < moved < 0.011
+    # A decoder without a smooth profile has nothing to split off.
+    plain = load_recipe("tiny", ["vae.smooth_learning_rate=0.01"])
+    model = FlowVAETrainer().create_state(plain).model
+    assert split_smooth_variables(model, plain)[0] == []

@@ -35,7 +35,7 @@ import tf_keras
 from galsim_deep.physics.sersic import sersic_surface_brightness
 
 __all__ = ["sersic_mixture", "COMPONENTS", "draw_sersic",
-           "BulgeDiskLayer", "PARAMETERS"]
+           "BulgeDiskLayer", "PARAMETERS", "MAX_LOG_FLUX"]
 
 #: The two components: Sérsic index, number of Gaussians, range of their standard deviations
 #: (units of the half-light radius) and the radii (same units) over which the mixture is
@@ -48,6 +48,11 @@ COMPONENTS = {
     "disk": {"n": 1.0, "n_gaussians": 10, "sigma_range": (0.1, 2.77),
              "fit_range": (1e-2, 8.0)},
 }
+
+#: Largest log-flux (network flux units) :class:`BulgeDiskLayer` draws: 1.6e5, ten times a
+#: magnitude-18 galaxy's; e^30 let a far-out code's bulge overflow the float32 chi^2 (a run
+#: went non-finite at step 100, ``docs/flow_vae.rst``, "The bulge + disk network never learned").
+MAX_LOG_FLUX = 12.0
 
 #: The parameters :class:`BulgeDiskLayer` reads from a latent code, in order, with their
 #: units.
@@ -141,7 +146,7 @@ class BulgeDiskLayer(tf_keras.layers.Layer):
     """Reads a bulge + disk's :data:`PARAMETERS` from a latent code and draws it.
 
     ``z -> Dense(hidden, activation) -> Dense(12)``, then bounded maps to the
-    parameters: ``flux = exp(a)``; ``B/T = sigmoid(a)``; half-light radius
+    parameters: ``flux = exp(min(a, MAX_LOG_FLUX))``; ``B/T = sigmoid(a)``; half-light radius
     ``initial_radius * exp(3.5 tanh(a / 3.5))`` pixels (0.03 to 33 times the
     initial radius); shear ``(g1, g2) = 0.9 tanh(|a|) a / |a|`` (axis ratio
     >= 0.05); offsets ``max_offset * tanh(a / max_offset)`` pixels.  The last
@@ -201,7 +206,8 @@ class BulgeDiskLayer(tf_keras.layers.Layer):
         """
         raw = self.params(self.hidden(z))
         a = tf.unstack(raw, axis=-1)
-        out = {"flux": tf.exp(tf.minimum(a[0], 30.0)), "bulge_fraction": tf.sigmoid(a[1])}
+        out = {"flux": tf.exp(tf.minimum(a[0], MAX_LOG_FLUX)),
+               "bulge_fraction": tf.sigmoid(a[1])}
         for k, name in ((2, "bulge"), (7, "disk")):
             out[f"{name}_half_light_radius"] = self.initial_radius * tf.exp(
                 3.5 * tf.tanh(a[k] / 3.5))

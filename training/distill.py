@@ -117,15 +117,25 @@ def load_teacher(module, recipe=None):
     return vae, flow, recipe, metadata, module_dir
 
 
-def _student(recipe, base_depth, max_depth, seed):
-    """A new decoder with the teacher recipe's geometry and the given channel counts."""
+def _student(recipe, base_depth, max_depth, seed, teacher=None):
+    """A new decoder with the teacher recipe's geometry and the given channel counts.
+
+    A teacher with a smooth bulge + disk gives the student the same smooth profile and
+    structure; with ``teacher`` (its live decoder) the student's bulge + disk network starts
+    from the teacher's weights, so only the structure is learnt from scratch.
+    """
     from galsim_deep.training.flow_vae.networks import Decoder
 
     v = recipe["vae"]
     decoder = Decoder(recipe["dataset"]["stamp_size"], v["n_stages"], base_depth, max_depth,
                       v["activation"], seed=seed, output_activation=v["output_activation"],
-                      upsampling=v["upsampling"], name="decoder")
+                      upsampling=v["upsampling"], smooth_profile=v.get("smooth_profile", "none"),
+                      structure=v.get("structure", "additive"),
+                      max_log_modulation=v.get("max_log_modulation", 3.0),
+                      modulation_floor=v.get("modulation_floor", 0.0), name="decoder")
     decoder(tf.zeros([1, v["latent_size"]]))  # build, so checkpoints restore into it
+    if teacher is not None and decoder.smooth is not None:
+        decoder.smooth.set_weights(teacher.smooth.get_weights())
     return decoder
 
 
@@ -215,7 +225,7 @@ def distill_decoder(teacher, out_dir, base_depth=8, max_depth=32, steps=20000, b
                 "learning_rate": float(learning_rate), "seed": int(seed)}
     _check_settings(out_dir, settings)
     vae, flow, recipe, metadata, _ = load_teacher(teacher, teacher_recipe)
-    student = _student(recipe, base_depth, max_depth, seed)
+    student = _student(recipe, base_depth, max_depth, seed, teacher=vae.decoder)
     conditions = tf.constant(_condition_pool(recipe, metadata, 50000, seed))
     schedule = tf_keras.optimizers.schedules.CosineDecay(float(learning_rate), int(steps))
     optimizer = tf_keras.optimizers.Adam(schedule)

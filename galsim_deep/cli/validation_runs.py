@@ -137,6 +137,11 @@ def _checkpoint(args):
                          "[majority per mag quartile: "
                          + " ".join(f"{a:.2f}" for a in c["majority_by_magnitude"]["accuracy"])
                          + "]")
+        if "smooth_head" in score:
+            h = score["smooth_head"]
+            cells.append(f"bulge + disk head: log-flux range {h['flux_range_ratio']:.2f} of the "
+                         f"truth's, correlation {h['log_flux_correlation']:.2f}, mean disk "
+                         f"shear {h['mean_disk_shear']:.2f}")
         if "c2st_noiseless" in score:
             c = score["c2st_noiseless"]
             cells.append(f"c2st_noiseless {c['accuracy']:.3f}±{c['error']:.3f}"

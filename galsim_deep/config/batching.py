@@ -188,7 +188,7 @@ def _report_range_warnings(caught, group):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
             continue
         m = w.message
-        warnings.warn(OutOfRangeWarning(f"GenerativeModelGalaxy (objects {group.start}.."
+        warnings.warn(w.category(f"GenerativeModelGalaxy (objects {group.start}.."
                                         f"{group.stop - 1}): {m}", condition=m.condition,
                                         low=m.low, high=m.high, rows=m.rows + group.start),
                       stacklevel=4)  # the object's build function

@@ -56,6 +56,12 @@ lower bound on how separable the two are; its binomial error leaves out the
 spread of the classifier's own training (up to about 0.03 between
 environments, :doc:`/validation`).
 
+A decoder with a smooth bulge + disk (``vae.smooth_profile: bulge_disk``) is
+also scored by ``smooth_head`` (:func:`smooth_head_scores`): whether the small
+network that reads the bulge + disk from the code gives each galaxy its own
+flux, size and shape, or nearly the same blob to all (as it did in the
+multiplicative legs, ``docs/flow_vae.rst``).
+
 A mixture-prior (MPCC) model on a labelled mock dataset is also scored by
 ``clustering``: the cluster of each galaxy (``argmax q(y | x)`` of the
 checkpoint's clustering head) against its mock class, both mappings of
@@ -81,8 +87,9 @@ from galsim_deep.validation.clustering import batched_call
 from galsim_deep.validation.isotropy import ROUND_PSF_FWHM, measure_shape
 from galsim_deep.validation.profiles import border_fraction, faint_fraction
 
-__all__ = ["hsm_g", "hsm_g_sigma", "score_checkpoint", "noiseless_c2st", "clustering_score",
-           "checkpoint_steps", "plot_learning_curve", "MAG_BINS", "SCORES", "WING_LEVEL"]
+__all__ = ["hsm_g", "hsm_g_sigma", "score_checkpoint", "smooth_head_scores", "noiseless_c2st",
+           "clustering_score", "checkpoint_steps", "plot_learning_curve", "MAG_BINS", "SCORES",
+           "WING_LEVEL"]
 
 #: The scores of :func:`score_checkpoint`, in the order tables show them.
 SCORES = ("reduced_chi2", "truth_chi2", "truth_residual", "border_flux", "truth_border_flux",
@@ -226,12 +233,12 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
         return {"reduced_chi2": tf.reduce_mean((stamp - conv) ** 2 / var, axis=[1, 2]),
                 "truth_chi2": tf.reduce_mean(
                     (convolve_psf(truth, psf, mode=mode) - conv) ** 2 / var, axis=[1, 2]),
-                "recon": recon}
+                "recon": recon, "codes": mean}
 
     values = batched_call(score_batch, {
         "stamp": arrays["stamp"], "psf": arrays["psf"], "truth": arrays["truth"],
         "noise_variance": arrays["noise_variance"], "mag": mag}, batch_size)
-    recon = values.pop("recon")
+    recon, codes = values.pop("recon"), values.pop("codes")
     values["truth_residual"] = reconstruction_residuals(arrays["truth"], recon)
     values["border_flux"] = border_fraction(recon, border)
     values["truth_border_flux"] = border_fraction(arrays["truth"], border)
@@ -248,6 +255,8 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
     values["size_bias"] = sigma / truth_sigma - 1
     report = {"step": int(step), "n": int(len(recon)), "split": split,
               "mag_bins": [float(e) for e in MAG_BINS]}
+    if getattr(getattr(model, "decoder", None), "smooth", None) is not None:
+        report["smooth_head"] = smooth_head_scores(model, codes, arrays["truth"])
     if hasattr(model, "cluster_probabilities") and arrays.get("label") is not None:
         report["clustering"] = clustering_score(model, arrays, class_names, mag, batch_size)
     if c2st:
@@ -261,6 +270,52 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
                                      n=int(np.sum(which == b)))
                                 for b in range(len(MAG_BINS) - 1)]}
     return report
+
+
+def smooth_head_scores(model, codes, truth):
+    """How much the bulge + disk a decoder reads from each code varies from galaxy to galaxy.
+
+    Parameters
+    ----------
+    model : FlowVAE
+        A live model whose decoder has a smooth bulge + disk.
+    codes : ndarray [N, L]
+        The galaxies' codes (encoder means).
+    truth : ndarray [N, S, S]
+        Their unconvolved truths (flux per pixel).
+
+    Returns
+    -------
+    dict
+        ``percentiles`` (5, 50, 95) of the bulge + disk's ``flux`` (flux per pixel summed,
+        the truth's units), of the truth's flux (``truth_flux``), of ``bulge_fraction``,
+        ``disk_half_light_radius`` (pixels) and the disk's ``|g|``; ``flux_range_ratio``:
+        the 5-95% range of ``log flux`` over the truth's (1: as spread as the truth, 0:
+        one flux for all); ``log_flux_correlation`` with the truth's; ``mean_disk_shear``:
+        the modulus of the mean disk ``(g1, g2)`` (0 for an isotropic population: a
+        preferred direction shows here).
+    """
+    p = {k: v.numpy().astype(np.float64)
+         for k, v in model.decoder.smooth.parameters(tf.constant(codes, tf.float32)).items()}
+    flux = p["flux"] * float(model.flux_scale.numpy())
+    truth_flux = np.asarray(truth, np.float64).sum(axis=(1, 2))
+    ok = (flux > 0) & (truth_flux > 0)
+    log_f, log_t = np.log(flux[ok]), np.log(truth_flux[ok])
+
+    def spread(v):
+        lo, hi = np.percentile(v, [5, 95])
+        return hi - lo
+
+    def pct(v):
+        return [float(x) for x in np.percentile(v, [5, 50, 95])]
+    disk_g = np.hypot(p["disk_g1"], p["disk_g2"])
+    return {"percentiles": {"flux": pct(flux), "truth_flux": pct(truth_flux),
+                            "bulge_fraction": pct(p["bulge_fraction"]),
+                            "disk_half_light_radius": pct(p["disk_half_light_radius"]),
+                            "disk_g": pct(disk_g)},
+            "flux_range_ratio": float(spread(log_f) / spread(log_t)),
+            "log_flux_correlation": float(np.corrcoef(log_f, log_t)[0, 1]),
+            "mean_disk_shear": float(np.hypot(p["disk_g1"].mean(), p["disk_g2"].mean()))}
 
 
 def noiseless_c2st(recon, arrays, epochs=12, seeds=(0,), magnitudes=None):

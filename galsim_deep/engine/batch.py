@@ -432,15 +432,17 @@ class SampledBatch:
 
     def colour_galaxies(self, rows=None):
         """A chromatic module's rows band by band: :class:`~galsim_deep.engine.colour.
-        ColourGalaxy`, its reference magnitude the catalog's."""
+        ColourGalaxy` (its rotated component arrays, wrapped as :meth:`profiles` wraps a
+        stamp: one ``galsim.InterpolatedImage`` per band), its reference magnitude the
+        catalog's."""
         if not self.chromatic:
             raise InputError(f"colour galaxies need a chromatic module; "
                              f"{self.metadata['name']} is mono")
         rows = list(range(len(self))) if rows is None else list(rows)
-        return [ColourGalaxy([self._profile(a, angle, False, {}) for a in arrays],
-                             self.sed_weights[i],
+        return [ColourGalaxy(arrays, self.pixel_scale, self.sed_weights[i],
                              float(self.conditions[self.chromatic["redshift_condition"]][i]),
-                             float(self.magnitudes[i]), self.chromatic["reference_band"])
+                             float(self.magnitudes[i]), self.chromatic["reference_band"],
+                             angle=angle)
                 for i, (arrays, angle) in zip(rows, self._rendered(self.components, rows))]
 
     def usable(self):

@@ -21,13 +21,17 @@ galaxy's redshift, each scaled to unit flux in the reference band, so:
 * :func:`match_colours` - the SED weights tilted, galaxy by galaxy, so that
   its colours in the module's training bands are the catalog's (what
   ``GenerativeGalaxyModel(..., colours="catalog")`` does, as the reference
-  band's flux is scaled to the catalog magnitude).
+  band's flux is scaled to the catalog magnitude);
+* :class:`ColourGalaxy` - the galaxy band by band for a simulator whose PSFs are
+  achromatic (the BTK generator): in each band one ``galsim.InterpolatedImage``, drawn
+  with one FFT, and its AB magnitude.
 """
 import numpy as np
 
 from ..physics.bands import (REFERENCE_BAND, band_magnitude_name, flux_ratio_table, get_bandpass,
                      interpolate_ratios, sed_template, zero_point)
 from ..errors import InputError
+from .render import galaxy_profile
 
 __all__ = ["chromatic_info", "COLOUR_MODES", "colour_mode", "colour_conditions", "band_fluxes",
            "band_arrays", "match_colours",
@@ -315,47 +319,99 @@ def chromatic_profile(component_profiles, seds):
 
 
 class ColourGalaxy:
-    """One chromatic galaxy as achromatic profiles band by band (what a blend simulator
-    that draws each band with its own PSF and zero point needs).
+    """One chromatic galaxy band by band: in each band one achromatic
+    ``galsim.InterpolatedImage`` (what a blend simulator that draws each band with its own
+    achromatic PSF and zero point needs, such as the BTK generator).
+
+    In band ``b`` the galaxy is ``sum_k f_kb I_k``, ``f_kb`` component ``k``'s flux in the
+    band per unit of its reference-band flux (:func:`band_fluxes`): one image, so drawing
+    it through a PSF costs one FFT, not one per component.  A chromatic PSF needs the
+    ``galsim.ChromaticObject`` of :func:`chromatic_profile` instead.
 
     Parameters
     ----------
-    components : list of galsim.GSObject
-        The reference-band component profiles (module flux units), rotated alike.
+    arrays : ndarray [K, S, S]
+        The reference-band component images, rotated alike (module flux per pixel, the
+        arrays of ``SampledBatch``; kept as float32, read-only).
+    pixel_scale : float
+        arcsec per pixel of ``arrays``.
     sed_weights : ndarray [K, T]
+        The components' SED-template weights.
     redshift : float
     magnitude : float
         The galaxy's AB magnitude in the reference band (the catalog's).
     reference : str
+        The reference band (:data:`galsim_deep.physics.bands.BANDS`).
+    angle : float, optional
+        An exact rotation (radians, counter-clockwise) of the images' pixel grid
+        (:func:`~galsim_deep.engine.render.stamp_profile`); None for an axis-aligned grid.
+    calculate_maxk : bool
+        GalSim's own ``maxk`` instead of the stamp's band limit.
+    x_interpolant, k_interpolant, pad_factor, gsparams
+        How each image is wrapped (:func:`~galsim_deep.engine.render.galaxy_profile`).
+
+    Attributes
+    ----------
+    arrays : ndarray [K, S, S]
+        The component images (float32, read-only).
+    fluxes : ndarray [K]
+        float64, each component's reference-band flux (module flux units).
     """
 
-    def __init__(self, components, sed_weights, redshift, magnitude, reference=REFERENCE_BAND):
-        self.components = list(components)
-        self.fluxes = np.array([c.flux for c in self.components], np.float64)
+    def __init__(self, arrays, pixel_scale, sed_weights, redshift, magnitude,
+                 reference=REFERENCE_BAND, angle=None, calculate_maxk=False,
+                 x_interpolant=None, k_interpolant=None, pad_factor=4, gsparams=None):
+        arrays = np.asarray(arrays, np.float32).view()
+        arrays.flags.writeable = False
+        if arrays.ndim != 3:
+            raise InputError(f"a colour galaxy's component arrays are [K, S, S], got shape "
+                             f"{arrays.shape}")
+        self.arrays, self.pixel_scale = arrays, float(pixel_scale)
+        self.angle = None if angle is None else float(angle)
+        self.calculate_maxk = bool(calculate_maxk)
+        self.options = dict(x_interpolant=x_interpolant, k_interpolant=k_interpolant,
+                            pad_factor=pad_factor, gsparams=gsparams)
+        self.fluxes = arrays.sum(axis=(1, 2), dtype=np.float64)
         self.sed_weights = np.asarray(sed_weights, np.float64)
         self.redshift = float(redshift)
         self.magnitude = float(magnitude)
         self.reference = reference
+        self._components = None
+
+    def _profile(self, array):
+        return galaxy_profile(array, self.pixel_scale, self.angle, self.calculate_maxk,
+                              **self.options)
+
+    @property
+    def components(self):
+        """The reference-band component profiles (``galsim.InterpolatedImage``, module flux
+        units), made at the first use."""
+        if self._components is None:
+            self._components = [self._profile(a) for a in self.arrays]
+        return list(self._components)
 
     def in_band(self, band):
-        """``(profile, magnitude)`` in ``band``: the components weighted by their flux in the
-        band (a ``galsim.Sum``, total flux 1) and the galaxy's AB magnitude there, the
-        reference magnitude plus the model's colour.
+        """``(profile, magnitude)`` in ``band``: the galaxy's image there as one
+        ``galsim.InterpolatedImage``, ``sum_k f_kb I_k / F_b`` (``F_b = sum_k f_kb
+        flux_k``, so a total flux of 1; a component of non-positive flux in the band adds
+        nothing, so that a negative one leaves a total above 1), and its AB magnitude
+        there, the reference magnitude plus the model's colour.
 
         Raises
         ------
         InputError
-            For an unknown band or one the templates do not cover at this redshift.
+            For an unknown band, one the templates do not cover at this redshift, or a
+            galaxy with no light in the band.
         """
-        import galsim
-
-        fluxes = self.fluxes * band_fluxes(self.sed_weights[None], [self.redshift], [band],
-                                           self.reference)[0, :, 0]           # [K]
+        ratios = band_fluxes(self.sed_weights[None], [self.redshift], [band],
+                             self.reference)[0, :, 0]                             # [K]
+        fluxes = self.fluxes * ratios
         total, reference = fluxes.sum(), self.fluxes.sum()
         if not (total > 0 and reference > 0):
             raise InputError(f"a galaxy with no light in {band}: it cannot be drawn there")
         colour = (zero_point(band) - zero_point(self.reference)
                   - 2.5 * np.log10(total / reference))
-        parts = [c.withFlux(float(f / total)) for c, f in zip(self.components, fluxes)
-                 if f > 0]
-        return galsim.Add(parts), self.magnitude + float(colour)
+        # Component k at flux f_kb flux_k / F_b is its image times f_kb / F_b.
+        weights = np.where(fluxes > 0, ratios / total, 0.0)
+        image = np.einsum("k,kxy->xy", weights, self.arrays, dtype=np.float64)
+        return self._profile(image), self.magnitude + float(colour)

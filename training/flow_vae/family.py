@@ -32,6 +32,9 @@ class FlowVAEFamily(ModelFamily):
         "modulation_floor": Number(0.0, low=0,
                                    why="fraction of the smooth light's peak below which a "
                                        "multiplicative structure's modulation fades"),
+        "smooth_learning_rate": Number(0.0, low=0,
+                                       why="Adam's rate for the bulge + disk network (0: "
+                                           "the autoencoder's optimizer trains it)"),
         "modulation_l2": Number(0.0, low=0,
                                 why="prior sum w m^2 on a multiplicative structure's modulation"),
         "modulation_weighting": Choice("uniform", ("uniform", "below_noise")),
