@@ -129,10 +129,9 @@ def _student(recipe, base_depth, max_depth, seed, teacher=None):
     v = recipe["vae"]
     decoder = Decoder(recipe["dataset"]["stamp_size"], v["n_stages"], base_depth, max_depth,
                       v["activation"], seed=seed, output_activation=v["output_activation"],
-                      upsampling=v["upsampling"], smooth_profile=v.get("smooth_profile", "none"),
-                      structure=v.get("structure", "additive"),
-                      max_log_modulation=v.get("max_log_modulation", 3.0),
-                      modulation_floor=v.get("modulation_floor", 0.0), name="decoder")
+                      upsampling=v["upsampling"], smooth_profile=v["smooth_profile"],
+                      structure=v["structure"], max_log_modulation=v["max_log_modulation"],
+                      modulation_floor=v["modulation_floor"], name="decoder")
     decoder(tf.zeros([1, v["latent_size"]]))  # build, so checkpoints restore into it
     if teacher is not None and decoder.smooth is not None:
         decoder.smooth.set_weights(teacher.smooth.get_weights())

@@ -345,10 +345,8 @@ class ColourGalaxy:
     angle : float, optional
         An exact rotation (radians, counter-clockwise) of the images' pixel grid
         (:func:`~galsim_deep.engine.render.stamp_profile`); None for an axis-aligned grid.
-    calculate_maxk : bool
-        GalSim's own ``maxk`` instead of the stamp's band limit.
-    x_interpolant, k_interpolant, pad_factor, gsparams
-        How each image is wrapped (:func:`~galsim_deep.engine.render.galaxy_profile`).
+        Each image is wrapped by :func:`~galsim_deep.engine.render.galaxy_profile` with its
+        default options.
 
     Attributes
     ----------
@@ -359,8 +357,7 @@ class ColourGalaxy:
     """
 
     def __init__(self, arrays, pixel_scale, sed_weights, redshift, magnitude,
-                 reference=REFERENCE_BAND, angle=None, calculate_maxk=False,
-                 x_interpolant=None, k_interpolant=None, pad_factor=4, gsparams=None):
+                 reference=REFERENCE_BAND, angle=None):
         arrays = np.asarray(arrays, np.float32).view()
         arrays.flags.writeable = False
         if arrays.ndim != 3:
@@ -368,9 +365,6 @@ class ColourGalaxy:
                              f"{arrays.shape}")
         self.arrays, self.pixel_scale = arrays, float(pixel_scale)
         self.angle = None if angle is None else float(angle)
-        self.calculate_maxk = bool(calculate_maxk)
-        self.options = dict(x_interpolant=x_interpolant, k_interpolant=k_interpolant,
-                            pad_factor=pad_factor, gsparams=gsparams)
         self.fluxes = arrays.sum(axis=(1, 2), dtype=np.float64)
         self.sed_weights = np.asarray(sed_weights, np.float64)
         self.redshift = float(redshift)
@@ -379,8 +373,7 @@ class ColourGalaxy:
         self._components = None
 
     def _profile(self, array):
-        return galaxy_profile(array, self.pixel_scale, self.angle, self.calculate_maxk,
-                              **self.options)
+        return galaxy_profile(array, self.pixel_scale, self.angle)
 
     @property
     def components(self):
