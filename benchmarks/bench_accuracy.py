@@ -65,7 +65,7 @@ def run(args, model):
     from galsim_deep.engine import galaxy_draws, object_seeds, rotate_stamps
 
     angles = galaxy_draws(object_seeds(2, n), model.latent_size)[1]
-    turned = rotate_stamps(arrays, angles, model.pixel_scale)
+    turned = rotate_stamps(arrays, angles)
     draws["HST-like Airy (2.4 m, 814 nm), 0.03\"/pixel"] = lambda g: galsim.Convolve(
         g, galsim.Airy(lam=814.0, diam=2.4)).drawImage(nx=128, ny=128, scale=0.03)
     # The first try, rejected: resampled onto the stamp's own grid, its corners cut.

@@ -275,17 +275,23 @@ class GenerativeGalaxyModel:
                 noise_pad_size=0, noise=None, rng=None, gsparams=None, calculate_maxk=False,
                 angle=None):
         """One stamp (flux per pixel) as a ``galsim.InterpolatedImage`` centred on its true
-        centre (:func:`galsim_deep.engine.galaxy_profile`; ``angle``: an exact rotation)."""
+        centre (:func:`galsim_deep.engine.galaxy_profile`; ``angle``: an exact rotation; a
+        resampled rotation's larger grid is padded like the model's stamp)."""
         return galaxy_profile(array, self.pixel_scale, angle, calculate_maxk, x_interpolant,
-                              k_interpolant, pad_factor, gsparams,
+                              k_interpolant, pad_factor, gsparams, stamp_size=self.stamp_size,
                               noise_pad_size=noise_pad_size, noise=noise, rng=rng)
 
     def band_limit(self, x_interpolant=None, k_interpolant=None, pad_factor=4, gsparams=None,
                    stamp_size=None):
         """The largest ``maxk`` (1/arcsec) GalSim computes for a stamp of this model
-        (:func:`galsim_deep.engine.band_limit`, about ``pi / pixel_scale``)."""
-        return band_limit(self.stamp_size if stamp_size is None else stamp_size,
-                          self.pixel_scale, x_interpolant, k_interpolant, pad_factor, gsparams)
+        (:func:`galsim_deep.engine.band_limit`, about ``pi / pixel_scale``); with a larger
+        ``stamp_size`` (a resampled rotation's grid), for that grid padded as
+        :func:`~galsim_deep.engine.galaxy_profile` pads it, like the model's stamp."""
+        size = self.stamp_size if stamp_size is None else int(stamp_size)
+        if size > self.stamp_size:
+            pad_factor = pad_factor * self.stamp_size / size
+        return band_limit(size, self.pixel_scale, x_interpolant, k_interpolant, pad_factor,
+                          gsparams)
 
     # ----------------- latent space: the methods of the LatentSpace the model holds
     def encode(self, stamps, psfs, first_row=0):

@@ -228,6 +228,32 @@ def test_extra_depth_scales_only_the_noise():
     assert "extra_depth" not in MockCosmosSource(32, 0.06, 3).options()  # old manifests resume
 
 
+def test_a_deep_subset_makes_only_its_fraction_deeper():
+    """deep_fraction: the chosen galaxies get the extra depth, the others are the plain
+    build's, bit for bit; about that fraction is chosen; bad values are refused."""
+    from galsim_deep.datasets.mock_cosmos import MockCosmosSource
+
+    kw = dict(population="cosmos-25.2")
+    plain = MockCosmosSource(32, 0.06, 3, **kw)
+    deep = MockCosmosSource(32, 0.06, 3, extra_depth=2.0, **kw)
+    subset = MockCosmosSource(32, 0.06, 3, extra_depth=2.0, deep_fraction=0.3, **kw)
+    chosen = [subset.is_deep(i) for i in range(400)]
+    assert abs(np.mean(chosen) - 0.3) < 5 * np.sqrt(0.3 * 0.7 / 400)
+    picks = [i for i in range(12) if chosen[i]][:1] + [i for i in range(12) if not chosen[i]][:1]
+    assert len(picks) == 2
+    for i, reference in zip(picks, (deep, plain)):
+        got, want = subset.make(i), reference.make(i)
+        np.testing.assert_array_equal(got["stamp"], want["stamp"])
+        assert got["noise_variance"] == want["noise_variance"]
+    assert subset.options()["deep_fraction"] == 0.3 and "deep_fraction" not in deep.options()
+    assert "a random 0.3 of the galaxies" in subset.attrs()["noise_description"]
+    for bad in (0.0, 1.5, float("nan"), "half"):
+        with pytest.raises(ValueError, match="deep_fraction"):
+            MockCosmosSource(32, 0.06, 3, extra_depth=2.0, deep_fraction=bad)
+    with pytest.raises(ValueError, match="set extra_depth"):
+        MockCosmosSource(32, 0.06, 3, deep_fraction=0.5)
+
+
 def test_galaxy_rng_depends_only_on_seed_and_index():
     a = galaxy_rng(3, 10).random(4)
     np.testing.assert_array_equal(a, galaxy_rng(3, 10).random(4))

@@ -206,7 +206,7 @@ def test_multiplicative_structure_modulates_the_smooth_light_within_its_bound():
     from galsim_deep.training.flow_vae.family import FAMILY
 
     assert set(FAMILY.schema["structure"].choices) == set(Decoder.STRUCTURES)
-    with pytest.raises(ValueError, match="modulates a smooth profile"):
+    with pytest.raises(ValueError, match="needs a smooth profile"):
         Decoder(S, n_stages=2, structure="multiplicative")
     with pytest.raises(ValueError, match="structure must be one of"):
         Decoder(S, n_stages=2, smooth_profile="bulge_disk", structure="both")
@@ -313,6 +313,34 @@ def test_recipe_refuses_a_multiplicative_structure_without_a_smooth_profile():
     recipe = load_recipe("tiny", ["vae.structure=multiplicative",
                                   "vae.smooth_profile=bulge_disk"])
     assert recipe["vae"]["max_log_modulation"] == 3.0
+
+
+def test_a_decoder_without_structure_draws_its_bulge_disk_alone():
+    """structure='none': no ResNet (only the bulge + disk network's weights), the profile is
+    exactly the smooth light, the structure and bottleneck outputs are zero, and the
+    recipe refuses it without a smooth profile."""
+    from galsim_deep.training.recipes import load_recipe
+
+    with pytest.raises(ValueError, match="needs a smooth profile"):
+        Decoder(S, n_stages=2, structure="none")
+    with pytest.raises(ValueError, match="vae.smooth_profile: bulge_disk"):
+        load_recipe("tiny", ["vae.structure=none"])
+    decoder = Decoder(S, n_stages=2, base_depth=4, max_depth=6, smooth_profile="bulge_disk",
+                      structure="none")
+    z = tf.random.stateless_normal([3, L], seed=[1, 2])
+    out = decoder(z)
+    assert {v.name.split("/")[1] for v in decoder.trainable_variables} == {"smooth"}
+    np.testing.assert_array_equal(out["profile"].numpy(), decoder.smooth(z).numpy())
+    assert not out["structure"].numpy().any() and not out["bottleneck"].numpy().any()
+    assert out["bottleneck"].shape[0] == 3
+    # the whole model trains: its loss is finite, the sparsity prior on the structure is zero
+    vae = FlowVAE(S, L, n_stages=2, base_depth=4, max_depth=6, smooth_profile="bulge_disk",
+                  structure="none", seed=0)
+    vae.flux_scale.assign(2.0)
+    terms = losses.flow_vae_loss(vae, _batch(), tf.zeros([3, L]), tf.constant(5), dict(
+        CONFIG, l1_factor=1.0), tf.constant([0, 1]))
+    assert np.all(np.isfinite(terms["loss"].numpy()))
+    assert not terms["l1"].numpy().any()
 
 
 def test_restart_structure_gives_the_output_layer_small_weights():

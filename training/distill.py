@@ -112,6 +112,10 @@ def load_teacher(module, recipe=None):
                              f"shipped recipe; pass the teacher's recipe file "
                              f"(--teacher-recipe PATH)")
     recipe = load_recipe(recipe)
+    if recipe["vae"]["structure"] == "none":
+        raise InputError(f"{module}'s decoder is a bulge + disk alone (vae.structure: none): "
+                         f"it has no convolutional network to distil, and already costs less "
+                         f"than a student would")
     vae, flow = build_flow_vae(recipe), build_flow(recipe)
     warm_start({"vae": vae, "flow": flow}, module_dir)
     return vae, flow, recipe, metadata, module_dir

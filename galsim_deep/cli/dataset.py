@@ -91,6 +91,10 @@ def register(subparsers):
                    help="stamps MAG magnitudes deeper than COSMOS: noise variance times "
                         "10**(-0.8 MAG), same galaxies and noise patterns (default 0; for "
                         "experiments on signal-to-noise)")
+    m.add_argument("--deep-fraction", type=float, default=None, metavar="F",
+                   help="with --extra-depth: only this random fraction of the galaxies is "
+                        "made deeper, a deep subset (default 1: all); the other galaxies and "
+                        "every noise pattern are those of the build without it")
     m.add_argument("--bands", default=None, metavar="BANDS",
                    help="comma-separated HST ACS bands (F435W, F606W, F775W, F814W, F850LP): "
                         "each galaxy also in these bands, its bulge, disk, knots and companion "
@@ -197,7 +201,8 @@ def _build(args):
                        ("psf", args.psf), ("noise", args.noise),
                        ("population", args.population),
                        ("max_flux_radius", args.max_flux_radius),
-                       ("extra_depth", args.extra_depth), ("bands", args.bands)):
+                       ("extra_depth", args.extra_depth),
+                       ("deep_fraction", args.deep_fraction), ("bands", args.bands)):
         if value is not None:
             options[key] = value
     if args.deep:

@@ -220,7 +220,7 @@ def build_dataset(source, n, out, stamp_size=64, pixel_scale=0.03, seed=0, proce
     **source_options
         Options of the source: for ``mock-cosmos`` ``psf`` ('hst' or 'optical'),
         ``noise`` ('cosmos' or 'white'), ``deep``, ``population``,
-        ``max_flux_radius``, ``extra_depth`` (mag); for
+        ``max_flux_radius``, ``extra_depth`` (mag), ``deep_fraction``; for
         ``cosmos`` ``cosmos_dir``, ``sample`` ('25.2' or '23.5'), ``file_name``,
         ``exclusion_level``, ``max_flux_radius``.
 

@@ -59,6 +59,9 @@ __all__ = ["sample_conditions", "make_galaxy", "make_mock_galaxy", "galaxy_rng",
 #: 0.5%) halves the FFT sizes; the stamps change by less than 1% of the noise sigma.
 BUILD_GSPARAMS = {"folding_threshold": 0.02}
 
+#: Third entry of the seed sequence of a galaxy's deep-subset draw (``deep_fraction``).
+DEEP_STREAM = 0xDEE9
+
 
 class MockCosmosSource:
     """Builder source ``mock-cosmos`` (see the module docstring).
@@ -92,6 +95,14 @@ class MockCosmosSource:
         noise amplitude changes.  For experiments on how the data's
         signal-to-noise ratio shapes a model (a survey's own stamps do not
         get deeper).
+    deep_fraction : float, optional
+        With ``extra_depth``, only this fraction of the galaxies (in (0, 1];
+        default 1: all) is made deeper: a *deep subset*, as a programme
+        with a small deep field beside its wide one has.  Galaxy ``i`` is
+        deep when a uniform draw of its own stream
+        (``SeedSequence([seed, i, DEEP_STREAM])``) is below the fraction, so
+        the other galaxies, and every galaxy's noise pattern, are the same as
+        in the build without it.
     population : {'cosmos-example', 'cosmos-25.2', 'great3-deep'}, optional
         The population (:mod:`galsim_deep.datasets.population`); default
         ``'cosmos-example'``.
@@ -107,7 +118,8 @@ class MockCosmosSource:
               "label", "psf_id")
 
     def __init__(self, stamp_size, pixel_scale, seed, psf="hst", noise="cosmos", deep=False,
-                 max_flux_radius=None, population=None, extra_depth=0.0, bands=None):
+                 max_flux_radius=None, population=None, extra_depth=0.0, bands=None,
+                 deep_fraction=1.0):
         from .binning import binning_factor
         from .psf import PSF_MODELS
 
@@ -134,6 +146,17 @@ class MockCosmosSource:
             raise InputError(f"extra_depth must be between 0 and 5 magnitudes, got "
                              f"{extra_depth}")
         self.extra_depth = extra_depth
+        try:
+            deep_fraction = float(deep_fraction)
+        except (TypeError, ValueError):
+            raise InputError(f"deep_fraction must be a number in (0, 1], got "
+                             f"{deep_fraction!r}") from None
+        if not 0.0 < deep_fraction <= 1.0:
+            raise InputError(f"deep_fraction must be in (0, 1], got {deep_fraction}")
+        if deep_fraction < 1.0 and not extra_depth:
+            raise InputError("deep_fraction makes a fraction of the stamps deeper by "
+                             "extra_depth: set extra_depth (--extra-depth MAG) too")
+        self.deep_fraction = deep_fraction
         self.stamp_size = int(stamp_size)
         self.pixel_scale = float(pixel_scale)
         self.seed = int(seed)
@@ -164,6 +187,8 @@ class MockCosmosSource:
             options["population"] = self.population
         if self.extra_depth:
             options["extra_depth"] = self.extra_depth
+        if self.deep_fraction < 1.0:
+            options["deep_fraction"] = self.deep_fraction
         if self.bands:
             options["bands"] = list(self.bands)
         return options
@@ -238,7 +263,8 @@ class MockCosmosSource:
         gal = make_mock_galaxy(mag, fr, z, rng, max_extent=self.max_extent,
                                population=self.population, gsparams=self._gsparams)
         psf_id = int(rng.integers(len(self._psfs)))
-        variance = float(rng.choice(self._variances)) * 10.0 ** (-0.8 * self.extra_depth)
+        variance = float(rng.choice(self._variances)) * 10.0 ** (-0.8 * self.extra_depth
+                                                                 * self.is_deep(index))
         noise_seed = int(rng.integers(1, 2 ** 31 - 1))
         s, p = self.stamp_size, self.pixel_scale
         truth = gal.profile.drawImage(nx=s, ny=s, scale=p, method="no_pixel", dtype=np.float64)
@@ -273,6 +299,14 @@ class MockCosmosSource:
             example.update(self._make_bands(index, gal, mag, z, psf_id, variance, example))
         return example
 
+    def is_deep(self, index):
+        """Whether galaxy ``index`` gets the ``extra_depth`` (all of them unless
+        ``deep_fraction`` < 1; its own random stream, so the rest of the build is unchanged)."""
+        if self.deep_fraction >= 1.0:
+            return True
+        draw = np.random.default_rng(np.random.SeedSequence([self.seed, index, DEEP_STREAM]))
+        return bool(draw.random() < self.deep_fraction)
+
     def _make_bands(self, index, gal, mag, z, psf_id, variance, mono):
         """The band fields of galaxy ``index`` (its F814W ones are ``mono``'s)."""
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, index, COLOUR_STREAM]))
@@ -298,8 +332,12 @@ class MockCosmosSource:
                       else "white Gaussian noise")
         if self.extra_depth:
             selection["extra_depth_mag"] = self.extra_depth
-            noise_desc += (f", {self.extra_depth:g} mag deeper than COSMOS (the variance times "
-                           f"10**(-0.8 * {self.extra_depth:g}))")
+            subset = ("" if self.deep_fraction >= 1.0 else
+                      f" for a random {self.deep_fraction:g} of the galaxies (a deep subset)")
+            if subset:
+                selection["deep_fraction"] = self.deep_fraction
+            noise_desc += (f", {self.extra_depth:g} mag deeper than COSMOS{subset} (the "
+                           f"variance times 10**(-0.8 * {self.extra_depth:g}))")
         if self.binning > 1:
             f = self.binning
             selection["pixel_binning"] = f

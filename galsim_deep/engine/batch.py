@@ -270,6 +270,7 @@ class SampledBatch:
         self.magnitudes = magnitudes
         self._network_sed_weights, self._sed_weights = sed_weights, None
         self._catalog_colours = model.colours == "catalog"
+        self._turned = {}  # "stamps" / "components": {row: its images resampled}
 
     @property
     def sed_weights(self):
@@ -287,17 +288,35 @@ class SampledBatch:
         return len(self.seeds)
 
     # ---------------------------------------------------------------- pixels
-    def _rendered(self, images, rows=None, factors=None):
+    def _resampled(self, images, rows):
+        """{row: its images ``[k, R, R]`` turned onto the rotated grid} for the rows of
+        ``rows`` that ask for a resampled rotation, in one vectorised call."""
+        turn = [i for i in rows if self.rotations[i] == "resample"]
+        if not turn:
+            return {}
+        parts = images.shape[1]
+        stack = rotate_stamps(np.reshape(images[turn], (-1,) + images.shape[2:]),
+                              np.repeat(self.angles[turn], parts))
+        return dict(zip(turn, stack.reshape((len(turn), parts) + stack.shape[1:])))
+
+    def _rendered(self, images, rows=None, factors=None, key=None):
         """Per row: its images ``[k, S, S]`` rotated as the row asks (resampled onto the
         rotated grid), times its flux factor (``factors`` one per row of ``rows``; float32,
-        after the rotation), and the angle of an exact rotation (else None)."""
-        rows = range(len(self)) if rows is None else rows
+        after the rotation), and the angle of an exact rotation (else None).  With a
+        ``key`` (images that belong to the batch), the whole batch's rows are resampled at
+        the first call and kept: a caller that asks row by row, as GalSim's config does,
+        still gets the block's vectorised rotation."""
+        rows = list(range(len(self)) if rows is None else rows)
+        if key is None:
+            turned = self._resampled(images, rows)
+        elif key in self._turned:
+            turned = self._turned[key]
+        else:
+            turned = self._turned[key] = self._resampled(images, range(len(self)))
         out = []
         for k, i in enumerate(rows):
             mode, angle = self.rotations[i], float(self.angles[i])
-            arrays = images[i]
-            if mode == "resample":
-                arrays = rotate_stamps(arrays, np.repeat(angle, len(arrays)), self.pixel_scale)
+            arrays = turned[i] if mode == "resample" else images[i]
             if factors is not None:  # one factor per row, or per component of the row
                 f = np.asarray(factors[k], np.float64).astype(np.float32)
                 arrays = arrays * (f[:, None, None] if f.ndim else f)
@@ -386,7 +405,7 @@ class SampledBatch:
         rows = list(range(len(self))) if rows is None else list(rows)
         out = []
         for k, (i, (arrays, angle)) in enumerate(zip(rows, self._rendered(
-                self.stamps[:, None], rows, factors))):
+                self.stamps[:, None], rows, factors, key="stamps"))):
             rng = None
             if noise_pad_size:
                 rng = rngs[k] if rngs is not None else galsim.BaseDeviate(int(self.seeds[i]))
@@ -396,7 +415,7 @@ class SampledBatch:
 
     def _profile(self, array, angle, calculate_maxk, options, **noise):
         return galaxy_profile(array, self.pixel_scale, angle, calculate_maxk, **options,
-                              **noise)
+                              stamp_size=self.stamps.shape[-1], **noise)
 
     def _reference_factor(self, i):
         """A chromatic row's factor to its catalog magnitude in the reference band."""
@@ -410,7 +429,8 @@ class SampledBatch:
     def _colour_profile(self, i, calculate_maxk, options):
         factor = self._reference_factor(i)
         [(arrays, angle)] = self._rendered(self.components, [i],
-                                           None if factor is None else [factor])
+                                           None if factor is None else [factor],
+                                           key="components")
         info = self.chromatic
         seds = component_seds(self.sed_weights[i],
                               float(self.conditions[info["redshift_condition"]][i]),
@@ -442,8 +462,9 @@ class SampledBatch:
         return [ColourGalaxy(arrays, self.pixel_scale, self.sed_weights[i],
                              float(self.conditions[self.chromatic["redshift_condition"]][i]),
                              float(self.magnitudes[i]), self.chromatic["reference_band"],
-                             angle=angle)
-                for i, (arrays, angle) in zip(rows, self._rendered(self.components, rows))]
+                             angle=angle, stamp_size=self.components.shape[-1])
+                for i, (arrays, angle) in zip(rows, self._rendered(self.components, rows,
+                                                                   key="components"))]
 
     def usable(self):
         """ndarray [N] of bool: rows whose stamp is finite with positive flux."""

@@ -347,6 +347,9 @@ class ColourGalaxy:
         (:func:`~galsim_deep.engine.render.stamp_profile`); None for an axis-aligned grid.
         Each image is wrapped by :func:`~galsim_deep.engine.render.galaxy_profile` with its
         default options.
+    stamp_size : int, optional
+        The module's stamp side (pixels), which ``galaxy_profile``'s padding counts in
+        when ``arrays`` are a resampled rotation's larger grid (default: their side).
 
     Attributes
     ----------
@@ -357,7 +360,7 @@ class ColourGalaxy:
     """
 
     def __init__(self, arrays, pixel_scale, sed_weights, redshift, magnitude,
-                 reference=REFERENCE_BAND, angle=None):
+                 reference=REFERENCE_BAND, angle=None, stamp_size=None):
         arrays = np.asarray(arrays, np.float32).view()
         arrays.flags.writeable = False
         if arrays.ndim != 3:
@@ -365,6 +368,7 @@ class ColourGalaxy:
                              f"{arrays.shape}")
         self.arrays, self.pixel_scale = arrays, float(pixel_scale)
         self.angle = None if angle is None else float(angle)
+        self.stamp_size = stamp_size
         self.fluxes = arrays.sum(axis=(1, 2), dtype=np.float64)
         self.sed_weights = np.asarray(sed_weights, np.float64)
         self.redshift = float(redshift)
@@ -373,7 +377,7 @@ class ColourGalaxy:
         self._components = None
 
     def _profile(self, array):
-        return galaxy_profile(array, self.pixel_scale, self.angle)
+        return galaxy_profile(array, self.pixel_scale, self.angle, stamp_size=self.stamp_size)
 
     @property
     def components(self):

@@ -241,7 +241,7 @@ def _model_chunk(task):
     model, arrays, angles, psf_fwhm = task
     size, scale = model.stamp_size, model.pixel_scale
     unrotated = _shapes_chunk(([model.profile(a) for a in arrays], size, scale, psf_fwhm))
-    rotated = _shapes_chunk(([model.profile(a) for a in rotate_stamps(arrays, angles, scale)],
+    rotated = _shapes_chunk(([model.profile(a) for a in rotate_stamps(arrays, angles)],
                              size, scale, psf_fwhm))
     return {"unrotated": unrotated, "rotated": rotated, "e1": unrotated["e1"]}
 

@@ -48,8 +48,9 @@ class FlowVAE(tf.Module):
         An analytic bulge + disk under the decoder's image (:class:`Decoder`).
     upsampling : {"nearest", "bilinear"}
         The decoder's interpolation between stages (:class:`Decoder`).
-    structure : {"additive", "multiplicative"}
-        How the decoder's image joins its smooth profile (:class:`Decoder`).
+    structure : {"additive", "multiplicative", "none"}
+        How the decoder's image joins its smooth profile, or none: the smooth profile
+        alone (:class:`Decoder`).
     max_log_modulation, modulation_floor : float
         The bound of a multiplicative structure's log-modulation, and the
         fraction of the smooth light's peak where it fades (:class:`Decoder`).

@@ -26,7 +26,7 @@ class FlowVAEFamily(ModelFamily):
         "output_activation": Choice("softplus", ("softplus", "relu")),
         "smooth_profile": Choice("none", ("none", "bulge_disk")),
         "upsampling": Choice("nearest", ("nearest", "bilinear")),
-        "structure": Choice("additive", ("additive", "multiplicative")),
+        "structure": Choice("additive", ("additive", "multiplicative", "none")),
         "max_log_modulation": Number(3.0, low=0, low_open=True,
                                      why="bound of a multiplicative structure's log-modulation"),
         "modulation_floor": Number(0.0, low=0,
@@ -76,9 +76,9 @@ class FlowVAEFamily(ModelFamily):
         if vae["components"] and vae["smooth_profile"] != "none":
             problems.append("a chromatic model (vae.components > 0) draws no smooth profile: "
                             "set vae.smooth_profile: none")
-        if vae["structure"] == "multiplicative" and vae["smooth_profile"] == "none":
-            problems.append("vae.structure: multiplicative modulates a smooth profile: set "
-                            "vae.smooth_profile: bulge_disk")
+        if vae["structure"] in ("multiplicative", "none") and vae["smooth_profile"] == "none":
+            problems.append(f"vae.structure: {vae['structure']} needs a smooth profile: set "
+                            f"vae.smooth_profile: bulge_disk")
         if vae["components"] and "zphot" not in recipe["flow"]["conditions"]:
             problems.append("a chromatic model redshifts its SED templates to zphot: add zphot "
                             "to flow.conditions")

@@ -213,11 +213,13 @@ class Decoder(tf_keras.layers.Layer):
         ``sed_logits`` read from ``z``, softmax over the templates).
     n_templates : int, optional
         Number of SED templates (with ``n_components``; default 4).
-    structure : {"additive", "multiplicative"}
+    structure : {"additive", "multiplicative", "none"}
         With a smooth profile, how the ResNet's image joins it: added to it
         (a non-negative structure image), or multiplying it by ``exp(m)``,
         ``m = max_log_modulation * tanh(r / max_log_modulation)`` for the
-        ResNet's raw output ``r`` (the output activation is then not used).
+        ResNet's raw output ``r`` (the output activation is then not used);
+        ``"none"``: the smooth profile alone, with no ResNet at all (a
+        bulge + disk read from ``z``; its ``structure`` output is zero).
     max_log_modulation : float
         ``A``, the largest ``|m|``: the structure changes the smooth light by
         at most a factor ``exp(A)`` either way (default 3: 20x).
@@ -235,7 +237,7 @@ class Decoder(tf_keras.layers.Layer):
     #: Interpolations of the feature maps between stages.
     UPSAMPLINGS = ("nearest", "bilinear")
     #: How the structure image joins a smooth profile.
-    STRUCTURES = ("additive", "multiplicative")
+    STRUCTURES = ("additive", "multiplicative", "none")
 
     def __init__(self, stamp_size, n_stages, base_depth=16, max_depth=512,
                  activation="elu", seed=0, output_activation="softplus", output_bias=None,
@@ -254,9 +256,9 @@ class Decoder(tf_keras.layers.Layer):
         if structure not in self.STRUCTURES:
             raise ValueError(f"structure must be one of {list(self.STRUCTURES)}, "
                              f"got {structure!r}")
-        if structure == "multiplicative" and smooth_profile == "none":
-            raise ValueError("structure='multiplicative' modulates a smooth profile: set "
-                             "smooth_profile='bulge_disk'")
+        if structure in ("multiplicative", "none") and smooth_profile == "none":
+            raise ValueError(f"structure={structure!r} needs a smooth profile: set "
+                             f"smooth_profile='bulge_disk'")
         if not max_log_modulation > 0:
             raise ValueError(f"max_log_modulation must be > 0, got {max_log_modulation!r}")
         if not modulation_floor >= 0:
@@ -268,6 +270,14 @@ class Decoder(tf_keras.layers.Layer):
                                       name="smooth")
                        if smooth_profile == "bulge_disk" else None)
         self.output_activation, default_bias = self.OUTPUT_ACTIVATIONS[output_activation]
+        self.n_components = int(n_components)
+        self.n_templates = int(n_templates)
+        if self.n_components and smooth_profile != "none":
+            raise ValueError("a chromatic decoder (n_components > 0) draws no smooth profile: "
+                             "set smooth_profile='none'")
+        self.sed_logits = None
+        if structure == "none":  # the bulge + disk alone: no ResNet
+            return
         if output_bias is None:  # a modulation starts at exp(0) = 1
             output_bias = 0.0 if structure == "multiplicative" else default_bias
         self.depths = stage_depths(n_stages, base_depth, max_depth)
@@ -283,11 +293,6 @@ class Decoder(tf_keras.layers.Layer):
             self.blocks.append([ResidualBlock(self.depths[i], activation, seed + 10 * i + 7 + j,
                                               name=f"stage{i}_block{j}") for j in range(2)])
         self.upsample = tf_keras.layers.UpSampling2D(2, interpolation=upsampling)
-        self.n_components = int(n_components)
-        self.n_templates = int(n_templates)
-        if self.n_components and smooth_profile != "none":
-            raise ValueError("a chromatic decoder (n_components > 0) draws no smooth profile: "
-                             "set smooth_profile='none'")
         output = tf_keras.layers.Conv2D(
             max(1, self.n_components), 1,
             name="components" if self.n_components else "profile",
@@ -366,6 +371,10 @@ class Decoder(tf_keras.layers.Layer):
             (the light the modulation adds or removes) and it also returns
             ``modulation``, ``m`` ``[B, S, S]``.
         """
+        if self.structure == "none":
+            smooth = self.smooth(z)
+            return {"profile": smooth, "structure": tf.zeros_like(smooth),
+                    "bottleneck": tf.zeros(tf.stack([tf.shape(z)[0], 1, 1, 1]))}
         h = tf.reshape(self.unbottleneck(z), [-1, self.bottom, self.bottom, self.depths[-1]])
         bottleneck = h
         if transverse is not None:

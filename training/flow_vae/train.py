@@ -131,7 +131,8 @@ class FlowVAETrainer(FamilyTrainer):
         # The source's output layer draws whole galaxies; a structure image that
         # joins a fitted bulge + disk later must instead start near zero.
         # A multiplicative structure starts as exp(0) = 1 times the bulge + disk.
-        restart = cfg["structure_from_step"] > 0 or cfg["structure"] == "multiplicative"
+        restart = cfg["structure"] != "none" and (cfg["structure_from_step"] > 0
+                                                  or cfg["structure"] == "multiplicative")
         if restart and loop.log.data.get("init_skipped"):
             state.model.decoder.restart_structure(seed=recipe["seed"])
 
