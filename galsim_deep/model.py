@@ -9,8 +9,8 @@ import numpy as np
 
 from . import hub
 from .catalog import RANGE_POLICIES, catalog_values, in_range
-from .engine import (EVAL_ROWS, Network, band_limit, galaxy_draws, galaxy_profile, object_seeds,
-                     rotated_size)
+from .engine import (EVAL_ROWS, Network, band_limit, galaxy_draws, galaxy_profile,
+                     grid_pad_factor, object_seeds, rotated_size)
 from .engine import batch as engine
 from .engine.colour import chromatic_info, colour_mode
 from .engine.colour_range import check_catalog_colours
@@ -288,10 +288,8 @@ class GenerativeGalaxyModel:
         ``stamp_size`` (a resampled rotation's grid), for that grid padded as
         :func:`~galsim_deep.engine.galaxy_profile` pads it, like the model's stamp."""
         size = self.stamp_size if stamp_size is None else int(stamp_size)
-        if size > self.stamp_size:
-            pad_factor = pad_factor * self.stamp_size / size
-        return band_limit(size, self.pixel_scale, x_interpolant, k_interpolant, pad_factor,
-                          gsparams)
+        return band_limit(size, self.pixel_scale, x_interpolant, k_interpolant,
+                          grid_pad_factor(pad_factor, size, self.stamp_size), gsparams)
 
     # ----------------- latent space: the methods of the LatentSpace the model holds
     def encode(self, stamps, psfs, first_row=0):

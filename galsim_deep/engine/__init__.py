@@ -25,9 +25,9 @@ So the same seed and catalog row give the same pixels whichever caller asks
 from .draws import SEED_FOR_ZERO, as_deviate, galaxy_draws, object_seeds
 from .network import EVAL_ROWS, Network
 from .batch import SampledBatch, sample
-from .render import (ROTATIONS, band_limit, galaxy_profile, rotate_stamps, rotated_size,
-                     rotation_mode, stamp_profile)
+from .render import (ROTATIONS, band_limit, galaxy_profile, grid_pad_factor, rotate_stamps,
+                     rotated_size, rotation_mode, stamp_profile)
 
 __all__ = ["sample", "SampledBatch", "SEED_FOR_ZERO", "as_deviate", "object_seeds",
            "galaxy_draws", "EVAL_ROWS", "Network", "ROTATIONS", "rotation_mode", "rotated_size",
-           "rotate_stamps", "stamp_profile", "galaxy_profile", "band_limit"]
+           "rotate_stamps", "stamp_profile", "galaxy_profile", "grid_pad_factor", "band_limit"]

@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import InputError
 
 __all__ = ["ROTATIONS", "rotation_mode", "rotated_size", "stamp_profile", "galaxy_profile",
-           "rotate_stamps", "band_limit"]
+           "grid_pad_factor", "rotate_stamps", "band_limit"]
 
 #: How a rotated galaxy is rendered (``rotate=True`` means the first).
 ROTATIONS = ("resample", "exact")
@@ -134,13 +134,22 @@ def galaxy_profile(array, pixel_scale, angle=None, calculate_maxk=False, x_inter
     pixels, the Fourier grid of the unrotated stamp, and not to ``pad_factor`` times its
     own side, which would cost a larger FFT per profile for the same pixels
     (``docs/performance.rst``)."""
-    if stamp_size is not None and stamp_size < len(array):
-        pad_factor = pad_factor * stamp_size / len(array)
+    pad_factor = grid_pad_factor(pad_factor, len(array), stamp_size)
     maxk = None if calculate_maxk else band_limit(len(array), pixel_scale, x_interpolant,
                                                   k_interpolant, pad_factor, gsparams)
     return stamp_profile(array, pixel_scale, angle=angle, x_interpolant=x_interpolant,
                          k_interpolant=k_interpolant, pad_factor=pad_factor, gsparams=gsparams,
                          maxk=maxk, **noise)
+
+
+def grid_pad_factor(pad_factor, side, stamp_size=None):
+    """The ``pad_factor`` that pads a grid of ``side`` pixels to ``pad_factor * stamp_size``
+    pixels when it is larger than the model's stamp (a resampled rotation's grid,
+    :func:`rotated_size`), so that it gets the unrotated stamp's Fourier grid;
+    ``pad_factor`` itself otherwise (or without ``stamp_size``)."""
+    if stamp_size is not None and stamp_size < side:
+        return pad_factor * stamp_size / side
+    return pad_factor
 
 
 def rotate_stamps(images, angles):

@@ -167,6 +167,15 @@ class MeasureContext:
         """The dataset has noiseless unconvolved truths (mock sources)."""
         return "truth" in self.samples.unconvolved
 
+    @property
+    def stamp_mismatch(self):
+        """Why the model's stamps cannot be compared pixel by pixel with the dataset's
+        (their sizes differ), or None when they can."""
+        if self.model.stamp_size != self.samples.stamp_size:
+            return (f"the module's {self.model.stamp_size}-pixel stamps differ from the "
+                    f"dataset's {self.samples.stamp_size}-pixel ones")
+        return None
+
 
 class Measure:
     """One section of a validation report.  Subclasses set the attributes and

@@ -15,10 +15,7 @@ class CleanProfiles(Measure):
     summary = "flux in the stamp border and outside the truth's 99% circle, radial profiles"
 
     def applies(self, ctx):
-        if ctx.model.stamp_size != ctx.samples.stamp_size:
-            return (f"the module's {ctx.model.stamp_size}-pixel stamps differ from the "
-                    f"dataset's {ctx.samples.stamp_size}-pixel ones")
-        return None
+        return ctx.stamp_mismatch
 
     def run(self, ctx):
         from .. import profiles as pr

@@ -16,10 +16,7 @@ class Texture(Measure):
     def applies(self, ctx):
         if not ctx.has_truth:
             return "needs noiseless truths (a mock dataset): a noisy stamp's high-k power is noise"
-        if ctx.model.stamp_size != ctx.samples.stamp_size:
-            return (f"the module's {ctx.model.stamp_size}-pixel stamps differ from the "
-                    f"dataset's {ctx.samples.stamp_size}-pixel ones")
-        return None
+        return ctx.stamp_mismatch
 
     def run(self, ctx):
         from .. import texture
