@@ -161,3 +161,64 @@ def test_the_graphs_band_fluxes_follow_the_runtimes_one_rule():
                                       - 2.5 * np.log10(band / ref), abs=1e-9)
     # one redshift grid: the graph's step is the table's
     assert B.REDSHIFT_GRID[1] - B.REDSHIFT_GRID[0] == pytest.approx(B.REDSHIFT_STEP)
+
+
+def test_the_redshift_sed_head_reads_the_redshift():
+    from galsim_deep.training.flow_vae.networks import SEDHead
+
+    head = SEDHead(3, 4, seed=0)
+    z = tf.random.stateless_normal([5, 16], seed=[5, 6])
+    redshift = tf.constant([0.1, 0.5, 1.0, 2.0, 3.0])
+    weights = head(z, redshift).numpy()
+    assert weights.shape == (5, 3, 4) and np.all(weights > 0)
+    np.testing.assert_allclose(weights.sum(axis=-1), 1.0, rtol=1e-6)
+    # The same code at another redshift gets other template weights.
+    moved = head(z, redshift + 0.5).numpy()
+    assert np.abs(moved - weights).max() > 1e-3
+    # A negative redshift (a bad catalog value) is read as 0, not as a NaN.
+    np.testing.assert_array_equal(head(z[:1], [-0.5]).numpy(), head(z[:1], [0.0]).numpy())
+    with tf.GradientTape() as tape:
+        first = head(z, redshift)[:, :, 0]
+    grads = tape.gradient(first, head.trainable_variables)
+    assert all(g is not None and np.abs(g.numpy()).max() > 0 for g in grads)
+
+
+def test_a_redshift_sed_head_warm_starts_from_a_chromatic_run_and_exports_with_zphot(
+        colour_dataset, tmp_path):
+    from galsim_deep import GenerativeGalaxyModel
+    from galsim_deep.training.latent_flow import train_latent_flow
+
+    family = get_family("flow-vae")
+    with pytest.raises(ValueError, match="vae.sed_redshift is for a chromatic model"):
+        load_recipe("tiny", ["vae.sed_redshift=true"])
+    source = _recipe(colour_dataset, tmp_path / "source")
+    run_family(source, family, progress=False, stop_at=3)
+    recipe = _recipe(colour_dataset, tmp_path / "run", "vae.sed_redshift=true",
+                     "flow.conditions=[mag_auto, flux_radius, zphot, mag_f606w]")
+    log = run_family(recipe, family, progress=False, stop_at=0,
+                     init_from=tmp_path / "source" / "vae")
+    # Everything but the new head comes from the chromatic run (no mono adaptation).
+    assert sorted(log["init_skipped"]) == sorted(
+        f"model/decoder/sed_head/{layer}/{var}" for layer in ("hidden", "logits")
+        for var in ("kernel", "bias"))
+    start, _ = family.restore(recipe)
+    before, _ = family.restore(source)
+    z = tf.random.stateless_normal([3, start.latent_size], seed=[7, 8])
+    redshift = tf.constant([0.3, 0.8, 1.5])
+    np.testing.assert_array_equal(start.decode_components(z, redshift)["components"].numpy(),
+                                  before.decode_components(z)["components"].numpy())
+    with pytest.raises(ValueError, match="pass redshift"):
+        start.decode_components(z)
+    run_family(recipe, family, progress=False)
+    train_latent_flow(recipe, progress=False)
+    module = family.export(recipe, tmp_path / "module")
+    model = GenerativeGalaxyModel(str(module), colours="model")
+    assert "zphot" in model.network.metadata["signatures"]["decode_components"]["inputs"]
+    rec = model.network.run_blocks("decode_components", {
+        "z": np.repeat(z.numpy()[:1], 2, axis=0), "zphot": np.array([0.3, 1.5], np.float32)})
+    assert np.abs(rec["sed_weights"][0] - rec["sed_weights"][1]).max() > 1e-4
+    np.testing.assert_array_equal(rec["components"][0], rec["components"][1])
+    cat = {"mag_auto": np.full(2, 21.0), "flux_radius": np.full(2, 6.0),
+           "zphot": np.array([0.3, 1.5]), "mag_f606w": np.full(2, 21.5)}
+    arrays = np.concatenate(list(model.sample_arrays(cat, rng=3, bands=BANDS)))
+    assert arrays.shape == (2, 2, 32, 32) and np.all(np.isfinite(arrays))

@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 from galsim_deep._io import atomic_path
 from galsim_deep.errors import DivergedError, InputError, MissingInputError
 
-__all__ = ["TrainingLoop", "RunLog", "warm_start", "restore_latest",
+__all__ = ["TrainingLoop", "RunLog", "warm_start", "checkpoint_prefix", "restore_latest",
            "write_scalars", "read_scalars", "read_run_log"]
 
 #: Name of the run log beside a run's checkpoints.
@@ -331,19 +331,7 @@ def warm_start(objects, source, optional=()):
         When a variable of ``objects`` (not in ``optional``) is missing from
         ``source`` or has another shape (another architecture).
     """
-    path = Path(source)
-    if (path / "saved_model.pb").is_file():
-        prefix = str(path / "variables" / "variables")
-    elif path.is_dir():
-        prefix = tf.train.latest_checkpoint(str(path))
-        if prefix is None:
-            raise MissingInputError(f"{path} holds no checkpoint and no exported module; give "
-                                    f"a run folder, a checkpoint or a module directory")
-    elif Path(str(path) + ".index").is_file():
-        prefix = str(path)
-    else:
-        raise MissingInputError(f"cannot warm-start from {path}: no such checkpoint or module "
-                                f"directory")
+    prefix = checkpoint_prefix(source)
     try:
         skipped = _missing_variables(objects, prefix, optional) if optional else []
         # read(), not restore(): a module's variables hold no save counter to bind.
@@ -355,6 +343,30 @@ def warm_start(objects, source, optional=()):
                          f"architecture or family?): {str(err).splitlines()[0]}") from None
     status.expect_partial()
     return prefix, skipped
+
+
+def checkpoint_prefix(source):
+    """The checkpoint path prefix of a warm start's ``source``: an exported module
+    directory's ``variables/variables``, a folder's latest checkpoint, or a checkpoint.
+
+    Raises
+    ------
+    MissingInputError
+        When ``source`` is none of these.
+    """
+    path = Path(source)
+    if (path / "saved_model.pb").is_file():
+        return str(path / "variables" / "variables")
+    if path.is_dir():
+        prefix = tf.train.latest_checkpoint(str(path))
+        if prefix is None:
+            raise MissingInputError(f"{path} holds no checkpoint and no exported module; give "
+                                    f"a run folder, a checkpoint or a module directory")
+        return prefix
+    if Path(str(path) + ".index").is_file():
+        return str(path)
+    raise MissingInputError(f"cannot warm-start from {path}: no such checkpoint or module "
+                            f"directory")
 
 
 def _missing_variables(objects, prefix, optional):

@@ -60,13 +60,17 @@ class FlowVAE(tf.Module):
         Bands of the encoder's input (1: mono).
     n_components, n_templates : int, optional
         A chromatic decoder's components and SED templates (0: mono).
+    sed_redshift : bool, optional
+        A chromatic decoder's SED head also reads the redshift
+        (:class:`~.networks.SEDHead`); :meth:`decode_components` and
+        :meth:`autoencode` then take ``redshift``.
     """
 
     def __init__(self, stamp_size, latent_size, n_stages, base_depth=16, max_depth=512,
                  activation="elu", output_activation="softplus", smooth_profile="none",
                  upsampling="nearest", seed=0, name="flow_vae", n_bands=1, n_components=0,
                  n_templates=4, structure="additive", max_log_modulation=3.0,
-                 modulation_floor=0.0):
+                 modulation_floor=0.0, sed_redshift=False):
         super().__init__(name=name)
         self.stamp_size = int(stamp_size)
         self.latent_size = int(latent_size)
@@ -82,11 +86,13 @@ class FlowVAE(tf.Module):
                                    n_components=n_components, n_templates=n_templates,
                                    structure=structure,
                                    max_log_modulation=max_log_modulation,
-                                   modulation_floor=modulation_floor, name="decoder")
+                                   modulation_floor=modulation_floor,
+                                   sed_redshift=sed_redshift, name="decoder")
+        self.sed_redshift = bool(sed_redshift)
         # Build the layers now so checkpoints restore into existing variables.
         s = self.stamp_size
         mean, _, _ = self.encoder(tf.zeros([1, s, s, 2 * self.n_bands]))
-        self.decoder(mean)
+        self.decoder(mean, redshift=tf.zeros([1]) if self.sed_redshift else None)
 
     def adapt_mono_weights(self, mono, seed=0):
         """Start a chromatic model from a mono model's weights.
@@ -160,15 +166,18 @@ class FlowVAE(tf.Module):
         (a chromatic model's: in the reference band)."""
         return self.decoder(tf.convert_to_tensor(z, tf.float32))["profile"] * self.flux_scale
 
-    def decode_components(self, z):
+    def decode_components(self, z, redshift=None):
         """A chromatic model's ``components`` ``[B, K, S, S]`` (reference-band flux per
-        pixel) and ``sed_weights`` ``[B, K, T]``."""
-        out = self.decoder(tf.convert_to_tensor(z, tf.float32))
+        pixel) and ``sed_weights`` ``[B, K, T]``; ``redshift`` float32 ``[B]`` is needed
+        when the SED head reads it (``sed_redshift``)."""
+        if self.sed_redshift and redshift is None:
+            raise ValueError("this model's SED head reads the redshift: pass redshift")
+        out = self.decoder(tf.convert_to_tensor(z, tf.float32), redshift=redshift)
         return {"components": out["components"] * self.flux_scale,
                 "sed_weights": out["sed_weights"]}
 
     def autoencode(self, stamp, psf, eps, transverse_fraction=0.0, seed=None,
-                   structure_weight=1.0):
+                   structure_weight=1.0, redshift=None):
         """Encode, draw ``z = mean + stddev * eps`` and decode, as in training.
 
         Parameters
@@ -183,6 +192,8 @@ class FlowVAE(tf.Module):
             int32 ``[2]`` stateless seed of the duplication masks.
         structure_weight : float or tf.Tensor
             Factor of the decoder's structure image under a smooth component.
+        redshift : tf.Tensor, optional
+            float32 ``[B]``, for an SED head that reads it (``sed_redshift``).
 
         Returns
         -------
@@ -196,12 +207,14 @@ class FlowVAE(tf.Module):
             model's also ``components`` and ``sed_weights``; a multiplicative
             structure's ``modulation`` ``m`` [B, S, S].
         """
+        if self.n_components and self.sed_redshift and redshift is None:
+            raise ValueError("this model's SED head reads the redshift: pass redshift")
         mean, stddev, features = self.encoder(self.network_input(stamp, psf))
         z = mean + stddev * eps
         if seed is None:
             seed = tf.constant([0, 0], tf.int32)
         out = self.decoder(z, transverse=features, fraction=transverse_fraction, seed=seed,
-                           structure_weight=structure_weight)
+                           structure_weight=structure_weight, redshift=redshift)
         l2 = tf.reduce_sum(tf.square(out["bottleneck"] - tf.stop_gradient(features[-1])),
                            axis=[1, 2, 3])
         result = {"profile": out["profile"] * self.flux_scale,

@@ -2,7 +2,7 @@
 import math
 
 from galsim_deep.training.families import ModelFamily
-from galsim_deep.training.recipe_schema import Choice, Int, Number, Text, run_keys
+from galsim_deep.training.recipe_schema import Bool, Choice, Int, Number, Text, run_keys
 from galsim_deep.training.recipes import check_stamp_stages
 
 __all__ = ["FlowVAEFamily", "FAMILY"]
@@ -41,6 +41,8 @@ class FlowVAEFamily(ModelFamily):
         "components": Int(0, low=0, why="0: a mono model; K > 0: a chromatic one, K "
                                           "component images with their SEDs, trained on "
                                           "dataset.bands"),
+        "sed_redshift": Bool(False, why="a chromatic model's SED head also reads zphot (the "
+                                        "template weights of a colour depend on it)"),
         "structure_from_step": Int(0, low=0),
         "flux_scale": Number("auto", low=0, low_open=True, also=("auto",),
                              why="flux per pixel"),
@@ -79,6 +81,9 @@ class FlowVAEFamily(ModelFamily):
         if vae["structure"] in ("multiplicative", "none") and vae["smooth_profile"] == "none":
             problems.append(f"vae.structure: {vae['structure']} needs a smooth profile: set "
                             f"vae.smooth_profile: bulge_disk")
+        if vae["sed_redshift"] and not vae["components"]:
+            problems.append("vae.sed_redshift is for a chromatic model: set vae.components "
+                            "(e.g. 3) or remove vae.sed_redshift")
         if vae["components"] and "zphot" not in recipe["flow"]["conditions"]:
             problems.append("a chromatic model redshifts its SED templates to zphot: add zphot "
                             "to flow.conditions")

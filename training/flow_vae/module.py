@@ -24,7 +24,8 @@ entry ``chromatic`` (:func:`chromatic_metadata`):
     [N, K, T]}``: the reference-band component images (their sum is
     ``sample``'s image) and each component's SED-template weights;
 ``decode_components``
-    ``z``  ->  the same;
+    ``z`` (and ``zphot`` ``[N]`` where the SED head reads the redshift,
+    ``vae.sed_redshift``)  ->  the same;
 
 and its ``encode`` takes every band: ``image``, ``psf`` ``[N, nb, S, S]``.
 
@@ -63,8 +64,13 @@ class FlowVAEModule(GeneratorModule):
             self.sample_components = tf.function(
                 self._sample_components,
                 input_signature=spec["conditions"] + [spec["random_normal"]])
-            self.decode_components = tf.function(vae.decode_components,
-                                                 input_signature=[spec["z"]])
+            if getattr(vae, "sed_redshift", False):
+                self.decode_components = tf.function(
+                    self._decode_components_at,
+                    input_signature=[spec["z"], tf.TensorSpec([None], tf.float32, name="zphot")])
+            else:
+                self.decode_components = tf.function(self._decode_components,
+                                                     input_signature=[spec["z"]])
 
     @property
     def network(self):
@@ -77,9 +83,18 @@ class FlowVAEModule(GeneratorModule):
                        decode_components=self.decode_components)
         return out
 
+    def _decode_components(self, z):
+        return self.vae.decode_components(z)
+
+    def _decode_components_at(self, z, zphot):
+        return self.vae.decode_components(z, zphot)
+
     def _sample_components(self, *inputs):
         *conds, random_normal = inputs
-        return self.vae.decode_components(self.latent(conds, random_normal))
+        z = self.latent(conds, random_normal)
+        if getattr(self.vae, "sed_redshift", False):
+            return self.vae.decode_components(z, conds[self.condition_names.index("zphot")])
+        return self.vae.decode_components(z)
 
 
 def chromatic_metadata(recipe):

@@ -43,7 +43,7 @@ import tf_keras
 from galsim_deep.training.bulge_disk import BulgeDiskLayer
 from galsim_deep.training.resnet import bottom_size, stage_depths
 
-__all__ = ["ResidualBlock", "Encoder", "Decoder", "mix_transverse"]
+__all__ = ["ResidualBlock", "Encoder", "SEDHead", "Decoder", "mix_transverse"]
 
 
 def _conv(depth, kernel, seed, strides=1, **kwargs):
@@ -178,6 +178,57 @@ class Encoder(tf_keras.layers.Layer):
         return mean, stddev, features
 
 
+def _sed_logits_layer(units, seed, name):
+    """The dense layer of a chromatic decoder's SED-template logits.  Its initial logits
+    are not zero: Adafactor scales a weight's steps by its size, so weights that start at
+    zero barely move (the template weights then stay uniform)."""
+    return tf_keras.layers.Dense(
+        units, name=name, kernel_initializer=tf_keras.initializers.GlorotUniform(seed=seed),
+        bias_initializer=tf_keras.initializers.RandomNormal(stddev=0.5, seed=seed + 1))
+
+
+class SEDHead(tf_keras.layers.Layer):
+    """Each component's SED-template weights from the latent code *and the redshift*.
+
+    A colour is a property of the galaxy, but the template weights that give
+    it depend on where the templates' features fall at the galaxy's redshift
+    (the 4000 A break crosses F606W near z = 0.5): a head that reads ``z``
+    alone can only give each code one set of weights at every redshift.  This
+    head reads ``[z, log(1 + redshift)]`` through one hidden layer, so the
+    weights can change with the redshift at fixed code.
+
+    Parameters
+    ----------
+    n_components, n_templates : int
+        ``K`` components, ``T`` templates.
+    hidden : int, optional
+        Width of the hidden layer (default 64).
+    activation : str
+        The hidden layer's activation.
+    seed : int
+    """
+
+    def __init__(self, n_components, n_templates, hidden=64, activation="elu", seed=0,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.n_components, self.n_templates = int(n_components), int(n_templates)
+        self.hidden = tf_keras.layers.Dense(
+            hidden, activation=activation, name="hidden",
+            kernel_initializer=tf_keras.initializers.GlorotUniform(seed=seed))
+        self.logits = _sed_logits_layer(self.n_components * self.n_templates, seed + 1,
+                                        name="logits")
+
+    def call(self, z, redshift):
+        """float32 ``[B, K, T]`` template weights (each component's sum to 1) for codes
+        ``z`` ``[B, L]`` at redshifts ``redshift`` ``[B]``."""
+        redshift = tf.convert_to_tensor(redshift, tf.float32)
+        # log(1 + z), written so: ONNX has no Log1p (the module's portable copy).
+        x = tf.concat([z, tf.math.log(1.0 + tf.maximum(redshift, 0.0))[:, None]], axis=-1)
+        logits = tf.reshape(self.logits(self.hidden(x)),
+                            [-1, self.n_components, self.n_templates])
+        return tf.nn.softmax(logits, axis=-1)
+
+
 class Decoder(tf_keras.layers.Layer):
     """Maps a latent code to a positive light profile in network units.
 
@@ -228,6 +279,11 @@ class Decoder(tf_keras.layers.Layer):
         ``s / (s + f * max(s))`` for the smooth light ``s`` (its maximum over
         each stamp), so it is halved where the smooth light is ``f`` times its
         peak and vanishes below (default 0: no fading).
+    sed_redshift : bool, optional
+        A chromatic decoder's SED head reads the galaxy's redshift beside
+        ``z`` (:class:`SEDHead`): the template weights that give a colour
+        depend on the redshift, which the code alone does not hold.  Its
+        ``call`` then takes ``redshift``.
     """
 
     #: Output activations by name, each with its default initial bias.
@@ -242,7 +298,8 @@ class Decoder(tf_keras.layers.Layer):
     def __init__(self, stamp_size, n_stages, base_depth=16, max_depth=512,
                  activation="elu", seed=0, output_activation="softplus", output_bias=None,
                  smooth_profile="none", upsampling="nearest", n_components=0, n_templates=4,
-                 structure="additive", max_log_modulation=3.0, modulation_floor=0.0, **kwargs):
+                 structure="additive", max_log_modulation=3.0, modulation_floor=0.0,
+                 sed_redshift=False, **kwargs):
         super().__init__(**kwargs)
         if output_activation not in self.OUTPUT_ACTIVATIONS:
             raise ValueError(f"output_activation must be one of "
@@ -275,7 +332,10 @@ class Decoder(tf_keras.layers.Layer):
         if self.n_components and smooth_profile != "none":
             raise ValueError("a chromatic decoder (n_components > 0) draws no smooth profile: "
                              "set smooth_profile='none'")
-        self.sed_logits = None
+        if sed_redshift and not self.n_components:
+            raise ValueError("sed_redshift is for a chromatic decoder (n_components > 0)")
+        self.sed_redshift = bool(sed_redshift)
+        self.sed_logits = self.sed_head = None
         if structure == "none":  # the bulge + disk alone: no ResNet
             return
         if output_bias is None:  # a modulation starts at exp(0) = 1
@@ -304,13 +364,12 @@ class Decoder(tf_keras.layers.Layer):
             self.components_out = output
         else:
             self.out = output
-        # Non-zero initial logits: Adafactor scales a weight's steps by its size, so weights
-        # that start at zero barely move (the template weights then stay uniform).
-        self.sed_logits = (tf_keras.layers.Dense(
-            self.n_components * self.n_templates, name="sed_logits",
-            kernel_initializer=tf_keras.initializers.GlorotUniform(seed=seed + 5555),
-            bias_initializer=tf_keras.initializers.RandomNormal(stddev=0.5, seed=seed + 5556))
-            if self.n_components else None)
+        if self.n_components and self.sed_redshift:
+            self.sed_head = SEDHead(self.n_components, self.n_templates, activation=activation,
+                                    seed=seed + 5555, name="sed_head")
+        elif self.n_components:
+            self.sed_logits = _sed_logits_layer(self.n_components * self.n_templates,
+                                                seed + 5555, name="sed_logits")
 
     @property
     def output_layer(self):
@@ -336,7 +395,8 @@ class Decoder(tf_keras.layers.Layer):
         kernel.assign(scale * draw)
         bias.assign(tf.zeros_like(bias))
 
-    def call(self, z, transverse=None, fraction=0.0, seed=None, structure_weight=1.0):
+    def call(self, z, transverse=None, fraction=0.0, seed=None, structure_weight=1.0,
+             redshift=None):
         """Decode latent codes.
 
         Parameters
@@ -355,6 +415,10 @@ class Decoder(tf_keras.layers.Layer):
             Factor of the structure image in the profile of a decoder with a
             smooth component (0: the bulge + disk alone, as in the first steps of
             a run with ``structure_from_step``).
+        redshift : tf.Tensor, optional
+            float32 ``[B]``, the galaxies' redshifts, for an SED head that
+            reads them (``sed_redshift``); without them such a decoder
+            returns no ``sed_weights``.
 
         Returns
         -------
@@ -401,10 +465,16 @@ class Decoder(tf_keras.layers.Layer):
         images = self.output_activation(raw)
         if self.n_components:
             components = tf.transpose(images, [0, 3, 1, 2])
-            logits = tf.reshape(self.sed_logits(z), [-1, self.n_components, self.n_templates])
             profile = tf.reduce_sum(components, axis=1)
-            return {"profile": profile, "structure": profile, "bottleneck": bottleneck,
-                    "components": components, "sed_weights": tf.nn.softmax(logits, axis=-1)}
+            out = {"profile": profile, "structure": profile, "bottleneck": bottleneck,
+                   "components": components}
+            if self.sed_head is None:
+                logits = tf.reshape(self.sed_logits(z),
+                                    [-1, self.n_components, self.n_templates])
+                out["sed_weights"] = tf.nn.softmax(logits, axis=-1)
+            elif redshift is not None:
+                out["sed_weights"] = self.sed_head(z, redshift)
+            return out
         structure = images[..., 0]
         if self.smooth is None:
             return {"profile": structure, "structure": structure, "bottleneck": bottleneck}

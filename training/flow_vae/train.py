@@ -24,6 +24,7 @@ from galsim_deep.physics.bands import SED_TEMPLATES, flux_ratio_table
 from galsim_deep.physics.forward_model import template_ratios
 from galsim_deep.training.flux_scale import initial_flux_scale
 from galsim_deep.training.families import get_family
+from galsim_deep.training.loop import checkpoint_prefix
 from galsim_deep.training.optim import SqrtDecay, make_optimizer
 from galsim_deep.training.runner import FamilyTrainer, TrainState, run_family
 from galsim_deep.training.seeds import step_seed
@@ -54,7 +55,8 @@ def build_flow_vae(recipe, mono=False):
                    seed=recipe["seed"],
                    n_bands=1 if mono else len(recipe["dataset"]["bands"] or [None]),
                    n_components=0 if mono else vae["components"],
-                   n_templates=len(SED_TEMPLATES))
+                   n_templates=len(SED_TEMPLATES),
+                   sed_redshift=bool(vae["sed_redshift"]) and not mono)
 
 
 #: Global gradient norm the bulge + disk network's own optimizer clips to: a few bright
@@ -112,16 +114,19 @@ class FlowVAETrainer(FamilyTrainer):
         module = (Path(init_from) / "saved_model.pb").is_file()
         key = "vae" if module else "model"
         target = state.model
-        if state.model.n_components:
-            # A chromatic model: a mono one of the same sizes reads the weights, and
-            # initialize() adapts them (FlowVAE.adapt_mono_weights).
+        if state.model.n_components and not _is_chromatic(init_from):
+            # A chromatic model from a mono one: a mono model of the same sizes reads the
+            # weights, and initialize() adapts them (FlowVAE.adapt_mono_weights).
             target = self._mono = build_flow_vae(recipe, mono=True)
-        # A decoder with a smooth bulge + disk starts from one without: its small
-        # network keeps its initial weights.
-        smooth = ([f"{key}/decoder/smooth/{layer}/{var}" for layer in ("hidden", "params")
-                   for var in ("kernel", "bias")]
-                  if target.decoder.smooth is not None else [])
-        return {"objects": {key: target}, "source": init_from, "optional": smooth}
+        # A decoder with a smooth bulge + disk starts from one without, and an SED head
+        # that reads the redshift from one that did not: these keep their initial weights.
+        optional = ([f"{key}/decoder/smooth/{layer}/{var}" for layer in ("hidden", "params")
+                     for var in ("kernel", "bias")]
+                    if target.decoder.smooth is not None else [])
+        if target.decoder.sed_head is not None:
+            optional += [f"{key}/decoder/sed_head/{layer}/{var}" for layer in ("hidden", "logits")
+                         for var in ("kernel", "bias")]
+        return {"objects": {key: target}, "source": init_from, "optional": optional}
 
     def initialize(self, recipe, state, data, loop):
         cfg = recipe["vae"]
@@ -182,16 +187,24 @@ class FlowVAETrainer(FamilyTrainer):
         return {"flux_scale": float(state.model.flux_scale.numpy())}
 
 
+def _is_chromatic(source):
+    """Whether the weights of a warm start's ``source`` are a chromatic model's (they hold
+    the decoder's component layer)."""
+    return any("decoder/components_out/" in name
+               for name, _ in tf.train.list_variables(checkpoint_prefix(source)))
+
+
 def _band_inputs(recipe, data):
     """The loss's inputs of a chromatic model from a batch of band fields: each field
-    under its mono name with the band axis, and ``ratios`` of the SED templates at the
-    galaxies' ``zphot``."""
+    under its mono name with the band axis, ``ratios`` of the SED templates at the
+    galaxies' ``zphot``, and that ``redshift`` (which an SED head may read)."""
     table = tf.constant(flux_ratio_table(recipe["dataset"]["bands"]), tf.float32)
     z_column = list(data.condition_names).index("zphot")
 
     def inputs(batch):
         out = {k.removesuffix("_bands"): v for k, v in batch.items() if k.endswith("_bands")}
-        out["ratios"] = template_ratios(table, batch["conditions"][:, z_column])
+        out["redshift"] = batch["conditions"][:, z_column]
+        out["ratios"] = template_ratios(table, out["redshift"])
         return out
 
     return inputs

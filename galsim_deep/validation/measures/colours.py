@@ -51,7 +51,10 @@ def _autoencoder_colours(model, observed, redshift, bands, zero_points):
     from ..colours import flux_colours
 
     mean, _ = model.encode(observed["stamp_bands"], observed["psf_bands"])
-    rec = model.network.run_blocks("decode_components", {"z": mean})
+    inputs = {"z": mean}
+    if "zphot" in model.network.metadata["signatures"]["decode_components"]["inputs"]:
+        inputs["zphot"] = np.asarray(redshift, np.float32)  # an SED head that reads it
+    rec = model.network.run_blocks("decode_components", inputs)
     flux = band_arrays(rec["components"], rec["sed_weights"], redshift, bands).sum(axis=(-2, -1))
     return flux_colours(flux, 0, zero_points)
 
