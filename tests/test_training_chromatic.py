@@ -183,7 +183,7 @@ def test_the_redshift_sed_head_reads_the_redshift():
     assert all(g is not None and np.abs(g.numpy()).max() > 0 for g in grads)
 
 
-def test_a_redshift_sed_head_warm_starts_from_a_chromatic_run_and_exports_with_zphot(
+def test_a_redshift_sed_head_warm_starts_from_a_chromatic_run_or_module_and_exports_zphot(
         colour_dataset, tmp_path):
     from galsim_deep import GenerativeGalaxyModel
     from galsim_deep.training.latent_flow import train_latent_flow
@@ -191,22 +191,28 @@ def test_a_redshift_sed_head_warm_starts_from_a_chromatic_run_and_exports_with_z
     family = get_family("flow-vae")
     with pytest.raises(ValueError, match="vae.sed_redshift is for a chromatic model"):
         load_recipe("tiny", ["vae.sed_redshift=true"])
-    source = _recipe(colour_dataset, tmp_path / "source")
+    conditions = "flow.conditions=[mag_auto, flux_radius, zphot, mag_f606w]"
+    source = _recipe(colour_dataset, tmp_path / "source", conditions)
     run_family(source, family, progress=False, stop_at=3)
-    recipe = _recipe(colour_dataset, tmp_path / "run", "vae.sed_redshift=true",
-                     "flow.conditions=[mag_auto, flux_radius, zphot, mag_f606w]")
-    log = run_family(recipe, family, progress=False, stop_at=0,
-                     init_from=tmp_path / "source" / "vae")
-    # Everything but the new head comes from the chromatic run (no mono adaptation).
-    assert sorted(log["init_skipped"]) == sorted(
-        f"model/decoder/sed_head/{layer}/{var}" for layer in ("hidden", "logits")
-        for var in ("kernel", "bias"))
-    start, _ = family.restore(recipe)
+    train_latent_flow(source, progress=False)
+    source_module = family.export(source, tmp_path / "source-module")
     before, _ = family.restore(source)
-    z = tf.random.stateless_normal([3, start.latent_size], seed=[7, 8])
+    z = tf.random.stateless_normal([3, before.latent_size], seed=[7, 8])
     redshift = tf.constant([0.3, 0.8, 1.5])
-    np.testing.assert_array_equal(start.decode_components(z, redshift)["components"].numpy(),
-                                  before.decode_components(z)["components"].numpy())
+    # From the run's checkpoints (weights by name) or its module (weights by position), every
+    # weight but the SED head's is the source's; the head that reads the redshift is new.
+    for name, init_from in (("from-run", tmp_path / "source" / "vae"),
+                            ("run", source_module)):
+        recipe = _recipe(colour_dataset, tmp_path / name, "vae.sed_redshift=true", conditions)
+        log = run_family(recipe, family, progress=False, stop_at=0, init_from=init_from)
+        assert log["init_from"] and log["init_skipped"] == []
+        start, _ = family.restore(recipe)
+        np.testing.assert_array_equal(
+            start.decode_components(z, redshift)["components"].numpy(),
+            before.decode_components(z)["components"].numpy(), err_msg=name)
+        mean, _ = start.encode(*[tf.ones([2, 2, 32, 32])] * 2)
+        np.testing.assert_array_equal(mean.numpy(),
+                                      before.encode(*[tf.ones([2, 2, 32, 32])] * 2)[0].numpy())
     with pytest.raises(ValueError, match="pass redshift"):
         start.decode_components(z)
     run_family(recipe, family, progress=False)
@@ -222,3 +228,21 @@ def test_a_redshift_sed_head_warm_starts_from_a_chromatic_run_and_exports_with_z
            "zphot": np.array([0.3, 1.5]), "mag_f606w": np.full(2, 21.5)}
     arrays = np.concatenate(list(model.sample_arrays(cat, rng=3, bands=BANDS)))
     assert arrays.shape == (2, 2, 32, 32) and np.all(np.isfinite(arrays))
+    # A run of the new head warm-starts a run of the same layout directly (no copy).
+    again = _recipe(colour_dataset, tmp_path / "again", "vae.sed_redshift=true", conditions)
+    run_family(again, family, progress=False, stop_at=0, init_from=module)
+    copy, _ = family.restore(again)
+    np.testing.assert_array_equal(copy.decode_components(z, redshift)["sed_weights"].numpy(),
+                                  family.restore(recipe)[0].decode_components(
+                                      z, redshift)["sed_weights"].numpy())
+
+
+def test_a_multi_band_mock_s_analytic_profiles_are_rebuilt(colour_dataset):
+    # The band magnitudes follow mag_auto, flux_radius, zphot in the conditions; the F814W
+    # truth is the mono build's, so the validation's analytic truths are rebuilt for it too
+    # (before, every galaxy of a multi-band dataset fell back to its truth image).
+    from galsim_deep.validation.mock_truth import analytic_profiles
+
+    profiles, info = analytic_profiles(colour_dataset, np.arange(6))
+    assert info["method"] == "analytic" and info["n_failed"] == 0
+    assert info["max_truth_error"] < 1e-5 and all(p is not None for p in profiles)

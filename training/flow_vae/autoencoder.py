@@ -130,6 +130,28 @@ class FlowVAE(tf.Module):
         out.kernel.assign(draw)
         out.bias.assign(tf.fill(out.bias.shape, float(mono.decoder.out.bias.numpy()[0])))
 
+    def copy_weights(self, source):
+        """Copy every encoder and decoder weight of a chromatic model of the same sizes but
+        its SED head's (``source``'s head may read other inputs: ``sed_redshift``); this
+        model's head keeps its own.
+
+        Raises
+        ------
+        ValueError
+            When the two differ elsewhere (other sizes or components).
+        """
+        def weights(model):
+            head = {id(v) for layer in (model.decoder.sed_logits, model.decoder.sed_head)
+                    if layer is not None for v in layer.weights}
+            return [v for v in model.encoder.variables + model.decoder.variables
+                    if id(v) not in head]
+        src, dst = weights(source), weights(self)
+        if [v.shape for v in src] != [v.shape for v in dst]:
+            raise ValueError("copy_weights needs a chromatic model of the same sizes and "
+                             "components")
+        for s, d in zip(src, dst):
+            d.assign(s)
+
     def network_input(self, stamp, psf):
         """Stack ``stamp / flux_scale`` and ``psf / max(psf)`` as ``[B, S, S, 2]`` (mono:
         ``[B, S, S]`` inputs), or every band's stamps then every band's PSFs as

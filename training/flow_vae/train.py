@@ -20,6 +20,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from galsim_deep.module_format import METADATA_FILE, read_metadata
 from galsim_deep.physics.bands import SED_TEMPLATES, flux_ratio_table
 from galsim_deep.physics.forward_model import template_ratios
 from galsim_deep.training.flux_scale import initial_flux_scale
@@ -42,10 +43,14 @@ _SCALARS = ("loss", "neg_log_likelihood", "reduced_chi2", "kl", "tv", "l1", "log
             "modulation", "bottleneck_l2")
 
 
-def build_flow_vae(recipe, mono=False):
+def build_flow_vae(recipe, mono=False, sed_redshift=None):
     """A new, untrained :class:`~galsim_deep.training.flow_vae.autoencoder.FlowVAE` with the
-    recipe's sizes (``mono``: the mono model of those sizes, whatever ``vae.components``)."""
+    recipe's sizes (``mono``: the mono model of those sizes, whatever ``vae.components``;
+    ``sed_redshift``: whether a chromatic model's SED head reads the redshift, None: as the
+    recipe says)."""
     vae = recipe["vae"]
+    if sed_redshift is None:
+        sed_redshift = bool(vae["sed_redshift"])
     return FlowVAE(recipe["dataset"]["stamp_size"], vae["latent_size"], vae["n_stages"],
                    vae["base_depth"], vae["max_depth"], vae["activation"],
                    output_activation=vae["output_activation"],
@@ -56,7 +61,7 @@ def build_flow_vae(recipe, mono=False):
                    n_bands=1 if mono else len(recipe["dataset"]["bands"] or [None]),
                    n_components=0 if mono else vae["components"],
                    n_templates=len(SED_TEMPLATES),
-                   sed_redshift=bool(vae["sed_redshift"]) and not mono)
+                   sed_redshift=sed_redshift and not mono)
 
 
 #: Global gradient norm the bulge + disk network's own optimizer clips to: a few bright
@@ -114,24 +119,29 @@ class FlowVAETrainer(FamilyTrainer):
         module = (Path(init_from) / "saved_model.pb").is_file()
         key = "vae" if module else "model"
         target = state.model
-        if state.model.n_components and not _is_chromatic(init_from):
-            # A chromatic model from a mono one: a mono model of the same sizes reads the
-            # weights, and initialize() adapts them (FlowVAE.adapt_mono_weights).
-            target = self._mono = build_flow_vae(recipe, mono=True)
-        # A decoder with a smooth bulge + disk starts from one without, and an SED head
-        # that reads the redshift from one that did not: these keep their initial weights.
-        optional = ([f"{key}/decoder/smooth/{layer}/{var}" for layer in ("hidden", "params")
-                     for var in ("kernel", "bias")]
-                    if target.decoder.smooth is not None else [])
-        if target.decoder.sed_head is not None:
-            optional += [f"{key}/decoder/sed_head/{layer}/{var}" for layer in ("hidden", "logits")
-                         for var in ("kernel", "bias")]
-        return {"objects": {key: target}, "source": init_from, "optional": optional}
+        if state.model.n_components:
+            chromatic, sed_redshift = _source_layout(init_from)
+            if not chromatic or sed_redshift != state.model.sed_redshift:
+                # A model of the source's own layout reads the weights (a module's are
+                # stored by position), and initialize() copies them: from a mono model
+                # (FlowVAE.adapt_mono_weights), or every weight but the SED head's from a
+                # chromatic one whose head reads other inputs (FlowVAE.copy_weights).
+                target = self._source = build_flow_vae(recipe, mono=not chromatic,
+                                                       sed_redshift=sed_redshift)
+        # A decoder with a smooth bulge + disk starts from one without: its small
+        # network keeps its initial weights.
+        smooth = ([f"{key}/decoder/smooth/{layer}/{var}" for layer in ("hidden", "params")
+                   for var in ("kernel", "bias")]
+                  if target.decoder.smooth is not None else [])
+        return {"objects": {key: target}, "source": init_from, "optional": smooth}
 
     def initialize(self, recipe, state, data, loop):
         cfg = recipe["vae"]
-        if getattr(self, "_mono", None) is not None:
-            state.model.adapt_mono_weights(self._mono, seed=recipe["seed"])
+        source = getattr(self, "_source", None)
+        if source is not None and source.n_components:
+            state.model.copy_weights(source)
+        elif source is not None:
+            state.model.adapt_mono_weights(source, seed=recipe["seed"])
         state.model.flux_scale.assign(initial_flux_scale(cfg["flux_scale"], data))
         # The source's output layer draws whole galaxies; a structure image that
         # joins a fitted bulge + disk later must instead start near zero.
@@ -187,11 +197,18 @@ class FlowVAETrainer(FamilyTrainer):
         return {"flux_scale": float(state.model.flux_scale.numpy())}
 
 
-def _is_chromatic(source):
-    """Whether the weights of a warm start's ``source`` are a chromatic model's (they hold
-    the decoder's component layer)."""
-    return any("decoder/components_out/" in name
-               for name, _ in tf.train.list_variables(checkpoint_prefix(source)))
+def _source_layout(source):
+    """``(chromatic, sed_redshift)`` of a warm start's weights: whether they are a chromatic
+    model's, and whether its SED head reads the redshift (a module's metadata says both; a
+    checkpoint's variable names do)."""
+    path = Path(source)
+    if (path / METADATA_FILE).is_file():
+        meta = read_metadata(path)
+        decode = meta["signatures"].get("decode_components")
+        return "chromatic" in meta, bool(decode) and "zphot" in decode["inputs"]
+    names = [name for name, _ in tf.train.list_variables(checkpoint_prefix(source))]
+    return (any("decoder/components_out/" in name for name in names),
+            any("decoder/sed_head/" in name for name in names))
 
 
 def _band_inputs(recipe, data):
