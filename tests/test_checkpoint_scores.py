@@ -119,7 +119,7 @@ def test_an_existing_scores_file_is_extended_and_plotted(tiny_flow_vae_recipe, t
 
 def test_learning_curve_adds_a_c2st_panel_when_every_score_has_one(tmp_path, monkeypatch):
     import galsim_deep.reporting as reporting
-    from galsim_deep.diagnostics.checkpoint_scores import plot_learning_curve
+    from galsim_deep.diagnostics.learning_curve import plot_learning_curve
 
     def score(step, c2st=None):
         s = {"step": step, "n": 10, "split": "test", "mag_bins": [None, 22.0, 23.5, 24.5, None]}

@@ -228,6 +228,14 @@ def test_a_redshift_sed_head_warm_starts_from_a_chromatic_run_or_module_and_expo
            "zphot": np.array([0.3, 1.5]), "mag_f606w": np.full(2, 21.5)}
     arrays = np.concatenate(list(model.sample_arrays(cat, rng=3, bands=BANDS)))
     assert arrays.shape == (2, 2, 32, 32) and np.all(np.isfinite(arrays))
+    # The checkpoint scores of a chromatic run: in F814W like a mono one, plus its
+    # reconstructions' colours against the catalog's.
+    from galsim_deep.diagnostics.checkpoint_scores import score_checkpoint
+
+    score = score_checkpoint(recipe, n=8, split="train")
+    entry = score["colours"]["F606W"]
+    assert entry["median_abs"]["n"] == 8 and entry["median_abs"]["median"] > 0
+    assert np.isfinite(entry["slope"]["slope"]) and np.isfinite(score["reduced_chi2"]["median"])
     # A run of the new head warm-starts a run of the same layout directly (no copy).
     again = _recipe(colour_dataset, tmp_path / "again", "vae.sed_redshift=true", conditions)
     run_family(again, family, progress=False, stop_at=0, init_from=module)
@@ -246,3 +254,13 @@ def test_a_multi_band_mock_s_analytic_profiles_are_rebuilt(colour_dataset):
     profiles, info = analytic_profiles(colour_dataset, np.arange(6))
     assert info["method"] == "analytic" and info["n_failed"] == 0
     assert info["max_truth_error"] < 1e-5 and all(p is not None for p in profiles)
+
+
+def test_held_out_r2_sees_a_linear_signal_and_not_noise():
+    from galsim_deep.diagnostics.checkpoint_scores import held_out_r2
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3))
+    y = 2 * x[:, 0] - x[:, 2] + 0.1 * rng.normal(size=400)
+    assert held_out_r2(x, y) > 0.99
+    assert abs(held_out_r2(rng.normal(size=(400, 3)), y)) < 0.05

@@ -97,8 +97,8 @@ def _latent_fit(args):
 def _checkpoint(args):
     from ..errors import InputError, MissingInputError
     from ..reporting import write_json
-    from ..diagnostics.checkpoint_scores import (SCORES, checkpoint_steps,
-                                                 plot_learning_curve, score_checkpoint)
+    from ..diagnostics.checkpoint_scores import SCORES, checkpoint_steps, score_checkpoint
+    from ..diagnostics.learning_curve import plot_learning_curve
 
     positive("--n", args.n)
     positive("--c2st-classifiers", args.c2st_classifiers)
@@ -142,6 +142,12 @@ def _checkpoint(args):
             cells.append(f"bulge + disk head: log-flux range {h['flux_range_ratio']:.2f} of the "
                          f"truth's, correlation {h['log_flux_correlation']:.2f}, mean disk "
                          f"shear {h['mean_disk_shear']:.2f}")
+        for band, c in score.get("colours", {}).items():
+            cells.append(f"{band} - F814W of the reconstructions: median |colour - catalog| "
+                         f"{c['median_abs']['median']:.3f}±{c['median_abs']['error']:.3f}, "
+                         f"slope on the catalog's {c['slope']['slope']:.3f}±"
+                         f"{c['slope']['error']:.3f}, explained by the codes "
+                         f"{c['code_r2']:.3f} (by zphot alone {c['redshift_r2']:.3f})")
         if "c2st_noiseless" in score:
             c = score["c2st_noiseless"]
             cells.append(f"c2st_noiseless {c['accuracy']:.3f}±{c['error']:.3f}"

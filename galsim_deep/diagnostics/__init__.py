@@ -8,6 +8,8 @@ validation imports them (``tests/test_architecture.py``, :doc:`/architecture`).
 * :mod:`~galsim_deep.diagnostics.checkpoint_scores` - quick scores of a
   checkpoint's autoencoder on mock galaxies: learning curves and ablations
   (``galsim-deep validation checkpoint``);
+* :mod:`~galsim_deep.diagnostics.learning_curve` - those scores drawn against
+  the training step (``galsim-deep validation checkpoint --figure``);
 * :mod:`~galsim_deep.diagnostics.latent_fit` - latent-code fits through a
   checkpoint's decoder against the encoder and the fitted Sérsic profile
   (``galsim-deep validation latent-fit``);

@@ -62,6 +62,11 @@ network that reads the bulge + disk from the code gives each galaxy its own
 flux, size and shape, or nearly the same blob to all (as it did in the
 multiplicative legs, ``docs/flow_vae.rst``).
 
+A chromatic model (``vae.components`` > 0) encodes every band, is scored in
+its reference band (F814W) like a mono one, and also by ``colours``
+(:func:`colour_scores`): its reconstructions' colours against the catalog's,
+the learning curve of the network's colour.
+
 A mixture-prior (MPCC) model on a labelled mock dataset is also scored by
 ``clustering``: the cluster of each galaxy (``argmax q(y | x)`` of the
 checkpoint's clustering head) against its mock class, both mappings of
@@ -74,7 +79,8 @@ of ``mag_auto`` (:data:`MAG_BINS`): in a population to F814W 25.2 most
 galaxies are faint and fit to the noise whatever the model, so the bright
 bins are where models differ.  ``galsim-deep validation
 checkpoint RECIPE`` prints them (``--all`` for every checkpoint on disk) and
-:func:`plot_learning_curve` draws them against the training step.
+:func:`~galsim_deep.diagnostics.learning_curve.plot_learning_curve` draws them
+against the training step.
 """
 import numpy as np
 import tensorflow as tf
@@ -87,9 +93,9 @@ from galsim_deep.validation.clustering import batched_call
 from galsim_deep.validation.isotropy import ROUND_PSF_FWHM, measure_shape
 from galsim_deep.validation.profiles import border_fraction, faint_fraction
 
-__all__ = ["hsm_g", "hsm_g_sigma", "score_checkpoint", "smooth_head_scores", "noiseless_c2st",
-           "clustering_score", "checkpoint_steps", "plot_learning_curve", "MAG_BINS", "SCORES",
-           "WING_LEVEL"]
+__all__ = ["hsm_g", "hsm_g_sigma", "score_checkpoint", "smooth_head_scores", "colour_scores",
+           "held_out_r2", "noiseless_c2st", "clustering_score", "checkpoint_steps", "MAG_BINS",
+           "SCORES", "WING_LEVEL"]
 
 #: The scores of :func:`score_checkpoint`, in the order tables show them.
 SCORES = ("reduced_chi2", "truth_chi2", "truth_residual", "border_flux", "truth_border_flux",
@@ -210,18 +216,23 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
         if step not in steps:
             raise InputError(f"no checkpoint of step {step} in {folder} (there are {steps})")
         model, step = family.restore_for_sampling(recipe, folder / f"ckpt-{step}")
+    # A chromatic model encodes every band; its profile is the reference band's (F814W).
+    chromatic = getattr(model, "n_components", 0) > 0
+    band_fields = ["stamp_bands", "psf_bands"] if chromatic else []
     arrays, class_names = mock_split_arrays(
         recipe["dataset"]["path"], split,
-        ["stamp", "psf", "noise_variance", "truth", "conditions"], n)
+        ["stamp", "psf", "noise_variance", "truth", "conditions"] + band_fields, n)
     from galsim_deep.datasets.reader import StampDataset
 
     with StampDataset(recipe["dataset"]["path"]) as data:
-        mag = arrays["conditions"][:, list(data.condition_names).index("mag_auto")]
+        names, bands = list(data.condition_names), data.bands
+    mag = arrays["conditions"][:, names.index("mag_auto")]
     mode = recipe[family.section]["convolution"]
 
-    def score_batch(stamp, psf, noise_variance, truth, mag):
+    def score_batch(stamp, psf, noise_variance, truth, mag, stamp_bands=None, psf_bands=None):
         stamp, psf, truth = (tf.constant(a, tf.float32) for a in (stamp, psf, truth))
-        mean, _ = model.encode(stamp, psf)
+        mean, _ = (model.encode(stamp_bands, psf_bands) if chromatic
+                   else model.encode(stamp, psf))
         if getattr(model, "generator_flux", "free") == "catalog":
             # A generator of unit-flux shapes draws each galaxy with its catalog flux.
             recon = model.decode(mean, flux=model.flux_of_magnitude(tf.constant(mag,
@@ -237,7 +248,8 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
 
     values = batched_call(score_batch, {
         "stamp": arrays["stamp"], "psf": arrays["psf"], "truth": arrays["truth"],
-        "noise_variance": arrays["noise_variance"], "mag": mag}, batch_size)
+        "noise_variance": arrays["noise_variance"], "mag": mag,
+        **{key: arrays[key] for key in band_fields}}, batch_size)
     recon, codes = values.pop("recon"), values.pop("codes")
     values["truth_residual"] = reconstruction_residuals(arrays["truth"], recon)
     values["border_flux"] = border_fraction(recon, border)
@@ -257,6 +269,9 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
               "mag_bins": [float(e) for e in MAG_BINS]}
     if getattr(getattr(model, "decoder", None), "smooth", None) is not None:
         report["smooth_head"] = smooth_head_scores(model, codes, arrays["truth"])
+    if chromatic:
+        report["colours"] = colour_scores(model, codes, arrays["conditions"], names, bands,
+                                          batch_size)
     if hasattr(model, "cluster_probabilities") and arrays.get("label") is not None:
         report["clustering"] = clustering_score(model, arrays, class_names, mag, batch_size)
     if c2st:
@@ -270,6 +285,85 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
                                      n=int(np.sum(which == b)))
                                 for b in range(len(MAG_BINS) - 1)]}
     return report
+
+
+def colour_scores(model, codes, conditions, condition_names, bands, batch_size=100):
+    """A chromatic checkpoint's reconstructions' colours against the catalog's.
+
+    The codes are decoded with the network's own SED weights (at each galaxy's ``zphot``
+    where the SED head reads it) and drawn in every band (the ``colours`` measure's
+    "autoencoder" entries, for a checkpoint rather than a module).
+
+    Parameters
+    ----------
+    model : FlowVAE
+        A chromatic model.
+    codes : ndarray [N, L]
+        The encoder's means of the galaxies.
+    conditions : ndarray [N, C]
+        Their dataset conditions, named by ``condition_names``.
+    bands : sequence of str
+        The dataset's bands, the reference (F814W) first.
+    batch_size : int
+
+    Returns
+    -------
+    dict
+        Per band after the first: ``median_abs`` (median ``|band - F814W - catalog|``,
+        AB mag, with its bootstrap error), ``slope`` (of the colours on the catalog's,
+        :func:`~galsim_deep.validation.colours.colour_slope`), and how much of the catalog
+        colour's variance a linear function of ``[code, zphot]`` explains, ``code_r2``
+        (beside ``zphot`` alone, ``redshift_r2``; :func:`held_out_r2`): whether the codes
+        carry the colour at all.
+    """
+    from galsim_deep.engine.colour import band_arrays
+    from galsim_deep.physics.bands import band_magnitude_name, zero_point
+    from galsim_deep.validation.colours import colour_slope, flux_colours, median_abs
+
+    redshift = conditions[:, condition_names.index("zphot")].astype(np.float32)
+
+    def decode(z, redshift):
+        out = (model.decode_components(z, redshift) if getattr(model, "sed_redshift", False)
+               else model.decode_components(z))
+        return {"components": out["components"], "sed_weights": out["sed_weights"]}
+
+    parts = batched_call(decode, {"z": codes, "redshift": redshift}, batch_size)
+    flux = band_arrays(parts["components"], parts["sed_weights"], redshift,
+                       bands).sum(axis=(-2, -1))
+    colour = flux_colours(flux, 0, [zero_point(b) for b in bands])
+    reference = conditions[:, condition_names.index("mag_auto")]
+    out = {}
+    for b, band in enumerate(bands[1:], start=1):
+        catalog = conditions[:, condition_names.index(band_magnitude_name(band))] - reference
+        out[band] = {"median_abs": median_abs(colour[:, b] - catalog),
+                     "slope": colour_slope(colour[:, b], catalog),
+                     "code_r2": held_out_r2(np.column_stack([codes, redshift]), catalog),
+                     "redshift_r2": held_out_r2(redshift[:, None], catalog)}
+    return out
+
+
+def held_out_r2(features, target, seed=0):
+    """The fraction of ``target``'s variance a least-squares linear function of ``features``
+    explains on held-out rows: fitted on a random half (``seed``), scored on the other.
+
+    Parameters
+    ----------
+    features : ndarray [N, F]
+    target : ndarray [N]
+
+    Returns
+    -------
+    float
+        ``1 - var(residual) / var(target)`` on the held-out half (0: no better than the
+        mean; can be negative).
+    """
+    features, target = np.asarray(features, np.float64), np.asarray(target, np.float64)
+    order = np.random.default_rng(seed).permutation(len(target))
+    fit, held = order[:len(target) // 2], order[len(target) // 2:]
+    design = np.column_stack([features, np.ones(len(target))])
+    coef, *_ = np.linalg.lstsq(design[fit], target[fit], rcond=None)
+    residual = target[held] - design[held] @ coef
+    return float(1.0 - np.var(residual) / np.var(target[held]))
 
 
 def smooth_head_scores(model, codes, truth):
@@ -406,96 +500,3 @@ def clustering_score(model, arrays, class_names, magnitudes, batch_size=100):
             "chance": summary["chance"], "by_magnitude": summary["by_magnitude"],
             "majority_by_magnitude": summary["majority_by_magnitude"],
             "contingency": summary["contingency"]}
-
-
-#: Panels of :func:`plot_learning_curve`: score, axis label, a reference line.
-_CURVE_PANELS = (("reduced_chi2", "reduced χ² vs the stamp", 1.0),
-                 ("truth_chi2", "χ² vs the noiseless truth", 0.0),
-                 ("border_flux", "border flux fraction", "truth_border_flux"),
-                 ("flux_bias", "flux bias (recon / truth − 1)", 0.0),
-                 ("g_bias", "|g| recon − |g| truth", 0.0))
-
-
-def plot_learning_curve(scores, path, title=None):
-    """Draw checkpoint scores against the training step (a learning curve), as PNG.
-
-    Parameters
-    ----------
-    scores : list of dict
-        Results of :func:`score_checkpoint`, one per step, on the same galaxies.
-    path : str or Path
-        The PNG file (written atomically).
-    title : str, optional
-        Figure title.
-
-    Returns
-    -------
-    Path
-        ``path``.  Each panel shows the median over all galaxies with its
-        bootstrap error (solid) and the median of the brightest ``mag_auto``
-        bin (dashed), where models differ most; grey lines are what a perfect
-        model scores (χ² = 1 against the stamp, 0 against the truth, the
-        truth's own border flux, no flux bias).  Scores with ``clustering``
-        (an MPCC run) add a panel of both clustering accuracies, the faintest
-        quartile's and chance; scores with ``c2st_noiseless`` a panel of the
-        two-sample classifier's accuracy (0.5: reconstructions not told from
-        the truths).
-    """
-    from galsim_deep.reporting import new_figure, save_figure
-
-    if not scores:
-        raise InputError("no checkpoint scores to plot; score checkpoints first")
-    if len({(s["n"], s["split"]) for s in scores}) > 1:
-        raise InputError("the scores are of different galaxies (n or split differ); a learning "
-                         "curve compares checkpoints on the same galaxies")
-    scores = sorted(scores, key=lambda s: s["step"])
-    steps = np.array([s["step"] for s in scores])
-    edges = scores[0]["mag_bins"]
-    clustering = all("clustering" in s for s in scores)
-    c2st = all("c2st_noiseless" in s for s in scores)
-    fig, axes = new_figure(1, len(_CURVE_PANELS) + clustering + c2st, size=(3.0, 3.0))
-    if clustering:
-        _plot_clustering(axes[0, len(_CURVE_PANELS)], steps, [s["clustering"] for s in scores])
-    if c2st:
-        _plot_c2st(axes[0, -1], steps, [s["c2st_noiseless"] for s in scores])
-    for ax, (key, label, reference) in zip(axes[0], _CURVE_PANELS):
-        median = np.array([s[key]["median"] for s in scores])
-        error = np.array([s[key]["error"] for s in scores])
-        bright = np.array([s[key]["bins"][0]["median"] for s in scores])
-        ax.errorbar(steps, median, error, marker="o", ms=3, label="all galaxies")
-        ax.plot(steps, bright, "--", marker=".", label=f"mag_auto < {edges[1]:g}")
-        if isinstance(reference, str):
-            ax.plot(steps, [s[reference]["median"] for s in scores], color="0.5", lw=1,
-                    label="truth")
-        elif reference > 0 or not key.endswith("chi2"):
-            ax.axhline(reference, color="0.5", lw=1)
-        if key.endswith("chi2"):
-            ax.set_yscale("log")  # early checkpoints are orders of magnitude off
-        ax.set_xlabel("training step")
-        ax.set_title(label, fontsize=9)
-    axes[0, 0].legend(fontsize=7)
-    axes[0, 2].legend(fontsize=7)
-    if title:
-        fig.suptitle(f"{title} ({scores[0]['n']} {scores[0]['split']} galaxies)", fontsize=10)
-    return save_figure(fig, path)
-
-
-def _plot_c2st(ax, steps, c2st):
-    ax.errorbar(steps, [c["accuracy"] for c in c2st], [c["error"] for c in c2st], marker="o",
-                ms=3)
-    ax.axhline(0.5, color="0.5", lw=1)
-    ax.set_xlabel("training step")
-    ax.set_title("noiseless C2ST accuracy", fontsize=9)
-
-
-def _plot_clustering(ax, steps, clustering):
-    for key, label in (("majority", "majority (Eq. 8.1)"), ("one_to_one", "one-to-one")):
-        ax.errorbar(steps, [c[key]["value"] for c in clustering],
-                    [c[key]["error"] for c in clustering], marker="o", ms=3, label=label)
-    ax.plot(steps, [c["majority_by_magnitude"]["accuracy"][-1] for c in clustering], "--",
-            marker=".", label="majority, faintest quartile")
-    ax.plot(steps, [c["chance"]["majority"]["mean"] for c in clustering], color="0.5", lw=1,
-            label="chance (majority)")
-    ax.set_xlabel("training step")
-    ax.set_title("clustering accuracy", fontsize=9)
-    ax.legend(fontsize=7)

@@ -1,0 +1,108 @@
+"""Learning curves: checkpoint scores drawn against the training step (PNG).
+
+:func:`plot_learning_curve` draws the scores of
+:func:`~galsim_deep.diagnostics.checkpoint_scores.score_checkpoint`, one per
+checkpoint on the same galaxies: the fit, the wings, the flux and shape biases
+(all galaxies and the brightest ``mag_auto`` bin), and, where scored, the
+clustering accuracy and the noiseless two-sample test.
+"""
+import numpy as np
+
+from galsim_deep.errors import InputError
+
+__all__ = ["plot_learning_curve"]
+
+
+#: Panels of :func:`plot_learning_curve`: score, axis label, a reference line.
+_CURVE_PANELS = (("reduced_chi2", "reduced χ² vs the stamp", 1.0),
+                 ("truth_chi2", "χ² vs the noiseless truth", 0.0),
+                 ("border_flux", "border flux fraction", "truth_border_flux"),
+                 ("flux_bias", "flux bias (recon / truth − 1)", 0.0),
+                 ("g_bias", "|g| recon − |g| truth", 0.0))
+
+
+def plot_learning_curve(scores, path, title=None):
+    """Draw checkpoint scores against the training step (a learning curve), as PNG.
+
+    Parameters
+    ----------
+    scores : list of dict
+        Results of
+        :func:`~galsim_deep.diagnostics.checkpoint_scores.score_checkpoint`, one
+        per step, on the same galaxies.
+    path : str or Path
+        The PNG file (written atomically).
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    Path
+        ``path``.  Each panel shows the median over all galaxies with its
+        bootstrap error (solid) and the median of the brightest ``mag_auto``
+        bin (dashed), where models differ most; grey lines are what a perfect
+        model scores (χ² = 1 against the stamp, 0 against the truth, the
+        truth's own border flux, no flux bias).  Scores with ``clustering``
+        (an MPCC run) add a panel of both clustering accuracies, the faintest
+        quartile's and chance; scores with ``c2st_noiseless`` a panel of the
+        two-sample classifier's accuracy (0.5: reconstructions not told from
+        the truths).
+    """
+    from galsim_deep.reporting import new_figure, save_figure
+
+    if not scores:
+        raise InputError("no checkpoint scores to plot; score checkpoints first")
+    if len({(s["n"], s["split"]) for s in scores}) > 1:
+        raise InputError("the scores are of different galaxies (n or split differ); a learning "
+                         "curve compares checkpoints on the same galaxies")
+    scores = sorted(scores, key=lambda s: s["step"])
+    steps = np.array([s["step"] for s in scores])
+    edges = scores[0]["mag_bins"]
+    clustering = all("clustering" in s for s in scores)
+    c2st = all("c2st_noiseless" in s for s in scores)
+    fig, axes = new_figure(1, len(_CURVE_PANELS) + clustering + c2st, size=(3.0, 3.0))
+    if clustering:
+        _plot_clustering(axes[0, len(_CURVE_PANELS)], steps, [s["clustering"] for s in scores])
+    if c2st:
+        _plot_c2st(axes[0, -1], steps, [s["c2st_noiseless"] for s in scores])
+    for ax, (key, label, reference) in zip(axes[0], _CURVE_PANELS):
+        median = np.array([s[key]["median"] for s in scores])
+        error = np.array([s[key]["error"] for s in scores])
+        bright = np.array([s[key]["bins"][0]["median"] for s in scores])
+        ax.errorbar(steps, median, error, marker="o", ms=3, label="all galaxies")
+        ax.plot(steps, bright, "--", marker=".", label=f"mag_auto < {edges[1]:g}")
+        if isinstance(reference, str):
+            ax.plot(steps, [s[reference]["median"] for s in scores], color="0.5", lw=1,
+                    label="truth")
+        elif reference > 0 or not key.endswith("chi2"):
+            ax.axhline(reference, color="0.5", lw=1)
+        if key.endswith("chi2"):
+            ax.set_yscale("log")  # early checkpoints are orders of magnitude off
+        ax.set_xlabel("training step")
+        ax.set_title(label, fontsize=9)
+    axes[0, 0].legend(fontsize=7)
+    axes[0, 2].legend(fontsize=7)
+    if title:
+        fig.suptitle(f"{title} ({scores[0]['n']} {scores[0]['split']} galaxies)", fontsize=10)
+    return save_figure(fig, path)
+
+
+def _plot_c2st(ax, steps, c2st):
+    ax.errorbar(steps, [c["accuracy"] for c in c2st], [c["error"] for c in c2st], marker="o",
+                ms=3)
+    ax.axhline(0.5, color="0.5", lw=1)
+    ax.set_xlabel("training step")
+    ax.set_title("noiseless C2ST accuracy", fontsize=9)
+
+
+def _plot_clustering(ax, steps, clustering):
+    for key, label in (("majority", "majority (Eq. 8.1)"), ("one_to_one", "one-to-one")):
+        ax.errorbar(steps, [c[key]["value"] for c in clustering],
+                    [c[key]["error"] for c in clustering], marker="o", ms=3, label=label)
+    ax.plot(steps, [c["majority_by_magnitude"]["accuracy"][-1] for c in clustering], "--",
+            marker=".", label="majority, faintest quartile")
+    ax.plot(steps, [c["chance"]["majority"]["mean"] for c in clustering], color="0.5", lw=1,
+            label="chance (majority)")
+    ax.set_xlabel("training step")
+    ax.set_title("clustering accuracy", fontsize=9)
+    ax.legend(fontsize=7)
