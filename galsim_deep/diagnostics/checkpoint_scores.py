@@ -322,12 +322,9 @@ def colour_scores(model, codes, conditions, condition_names, bands, batch_size=1
 
     redshift = conditions[:, condition_names.index("zphot")].astype(np.float32)
 
-    def decode(z, redshift):
-        out = (model.decode_components(z, redshift) if getattr(model, "sed_redshift", False)
-               else model.decode_components(z))
-        return {"components": out["components"], "sed_weights": out["sed_weights"]}
-
-    parts = batched_call(decode, {"z": codes, "redshift": redshift}, batch_size)
+    # (a head that does not read the redshift ignores it)
+    parts = batched_call(model.decode_components, {"z": codes, "redshift": redshift},
+                         batch_size)
     flux = band_arrays(parts["components"], parts["sed_weights"], redshift,
                        bands).sum(axis=(-2, -1))
     colour = flux_colours(flux, 0, [zero_point(b) for b in bands])

@@ -88,11 +88,19 @@ class FlowVAE(tf.Module):
                                    max_log_modulation=max_log_modulation,
                                    modulation_floor=modulation_floor,
                                    sed_redshift=sed_redshift, name="decoder")
-        self.sed_redshift = bool(sed_redshift)
         # Build the layers now so checkpoints restore into existing variables.
         s = self.stamp_size
         mean, _, _ = self.encoder(tf.zeros([1, s, s, 2 * self.n_bands]))
         self.decoder(mean, redshift=tf.zeros([1]) if self.sed_redshift else None)
+
+    @property
+    def sed_redshift(self):
+        """Whether the decoder's SED head reads the redshift (:class:`~.networks.SEDHead`)."""
+        return self.decoder.sed_redshift
+
+    def _require_redshift(self, redshift):
+        if self.sed_redshift and redshift is None:
+            raise ValueError("this model's SED head reads the redshift: pass redshift")
 
     def adapt_mono_weights(self, mono, seed=0):
         """Start a chromatic model from a mono model's weights.
@@ -191,9 +199,8 @@ class FlowVAE(tf.Module):
     def decode_components(self, z, redshift=None):
         """A chromatic model's ``components`` ``[B, K, S, S]`` (reference-band flux per
         pixel) and ``sed_weights`` ``[B, K, T]``; ``redshift`` float32 ``[B]`` is needed
-        when the SED head reads it (``sed_redshift``)."""
-        if self.sed_redshift and redshift is None:
-            raise ValueError("this model's SED head reads the redshift: pass redshift")
+        when the SED head reads it (``sed_redshift``), ignored otherwise."""
+        self._require_redshift(redshift)
         out = self.decoder(tf.convert_to_tensor(z, tf.float32), redshift=redshift)
         return {"components": out["components"] * self.flux_scale,
                 "sed_weights": out["sed_weights"]}
@@ -229,8 +236,7 @@ class FlowVAE(tf.Module):
             model's also ``components`` and ``sed_weights``; a multiplicative
             structure's ``modulation`` ``m`` [B, S, S].
         """
-        if self.n_components and self.sed_redshift and redshift is None:
-            raise ValueError("this model's SED head reads the redshift: pass redshift")
+        self._require_redshift(redshift)
         mean, stddev, features = self.encoder(self.network_input(stamp, psf))
         z = mean + stddev * eps
         if seed is None:

@@ -64,7 +64,7 @@ class FlowVAEModule(GeneratorModule):
             self.sample_components = tf.function(
                 self._sample_components,
                 input_signature=spec["conditions"] + [spec["random_normal"]])
-            if getattr(vae, "sed_redshift", False):
+            if vae.sed_redshift:
                 self.decode_components = tf.function(
                     self._decode_components_at,
                     input_signature=[spec["z"], tf.TensorSpec([None], tf.float32, name="zphot")])
@@ -92,7 +92,7 @@ class FlowVAEModule(GeneratorModule):
     def _sample_components(self, *inputs):
         *conds, random_normal = inputs
         z = self.latent(conds, random_normal)
-        if getattr(self.vae, "sed_redshift", False):
+        if self.vae.sed_redshift:
             return self.vae.decode_components(z, conds[self.condition_names.index("zphot")])
         return self.vae.decode_components(z)
 

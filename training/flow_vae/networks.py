@@ -364,7 +364,7 @@ class Decoder(tf_keras.layers.Layer):
             self.components_out = output
         else:
             self.out = output
-        if self.n_components and self.sed_redshift:
+        if self.sed_redshift:
             self.sed_head = SEDHead(self.n_components, self.n_templates, activation=activation,
                                     seed=seed + 5555, name="sed_head")
         elif self.n_components:
