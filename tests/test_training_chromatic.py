@@ -183,6 +183,69 @@ def test_the_redshift_sed_head_reads_the_redshift():
     assert all(g is not None and np.abs(g.numpy()).max() > 0 for g in grads)
 
 
+def test_a_colour_sed_head_reads_the_catalog_colours_clipped():
+    from galsim_deep.training.flow_vae.networks import SEDHead
+
+    head = SEDHead(3, 4, seed=0, n_colours=1)
+    z = tf.random.stateless_normal([4, 16], seed=[1, 2])
+    redshift = tf.constant([0.3, 0.3, 1.0, 1.0])
+    blue, red = head(z, redshift, [[0.0]] * 4).numpy(), head(z, redshift, [[1.0]] * 4).numpy()
+    np.testing.assert_allclose(red.sum(axis=-1), 1.0, rtol=1e-6)
+    assert np.abs(red - blue).max() > 1e-3  # another colour, other template weights
+    # A catalog sentinel reads as the clip, not as a colour 99 mag red.
+    np.testing.assert_array_equal(head(z, redshift, [[99.0]] * 4).numpy(),
+                                  head(z, redshift, [[SEDHead.COLOUR_CLIP]] * 4).numpy())
+    with pytest.raises(ValueError, match="pass colours"):
+        head(z, redshift)
+    with pytest.raises(ValueError, match="set sed_redshift"):
+        from galsim_deep.training.flow_vae.networks import Decoder
+
+        Decoder(32, 2, n_components=2, sed_colours=1)
+
+
+def test_a_colour_sed_head_trains_exports_its_magnitudes_and_is_told_from_its_layout(
+        colour_dataset, tmp_path):
+    from galsim_deep import GenerativeGalaxyModel
+    from galsim_deep.training.flow_vae.train import _source_layout
+    from galsim_deep.training.latent_flow import train_latent_flow
+
+    family = get_family("flow-vae")
+    with pytest.raises(ValueError, match="set vae.sed_redshift: true too"):
+        _recipe(colour_dataset, tmp_path / "x", "vae.sed_colours=true",
+                "flow.conditions=[mag_auto, flux_radius, zphot, mag_f606w]")
+    with pytest.raises(ValueError, match="add mag_f606w to flow.conditions"):
+        _recipe(colour_dataset, tmp_path / "x", "vae.sed_colours=true", "vae.sed_redshift=true",
+                "flow.conditions=[mag_auto, flux_radius, zphot]")
+    recipe = _recipe(colour_dataset, tmp_path / "run", "vae.sed_colours=true",
+                     "vae.sed_redshift=true",
+                     "flow.conditions=[mag_auto, flux_radius, zphot, mag_f606w]")
+    run_family(recipe, family, progress=False, stop_at=2)
+    train_latent_flow(recipe, progress=False)
+    module = family.export(recipe, tmp_path / "module")
+    assert _source_layout(tmp_path / "run" / "vae") == (True, True, True)
+    assert _source_layout(module) == (True, True, True)
+    model = GenerativeGalaxyModel(str(module), colours="model")
+    spec = model.network.metadata["signatures"]["decode_components"]["inputs"]
+    assert sorted(spec) == ["mag_auto", "mag_f606w", "z", "zphot"]
+    z = np.repeat(tf.random.stateless_normal([1, spec["z"]["shape"][1]], seed=[3, 4]).numpy(),
+                  2, axis=0)
+    rec = model.network.run_blocks("decode_components", {
+        "z": z, "zphot": np.full(2, 0.8, np.float32), "mag_auto": np.full(2, 22.0, np.float32),
+        "mag_f606w": np.array([22.2, 23.2], np.float32)})
+    assert np.abs(rec["sed_weights"][0] - rec["sed_weights"][1]).max() > 1e-4
+    np.testing.assert_array_equal(rec["components"][0], rec["components"][1])
+    # The module reads the colour, not the magnitudes: the same colour 1 mag fainter.
+    fainter = model.network.run_blocks("decode_components", {
+        "z": z, "zphot": np.full(2, 0.8, np.float32), "mag_auto": np.full(2, 23.0, np.float32),
+        "mag_f606w": np.array([23.2, 24.2], np.float32)})
+    np.testing.assert_allclose(fainter["sed_weights"], rec["sed_weights"], rtol=1e-5)
+    # Sampling reads the colour from the catalog (the flow's fourth condition).
+    cat = {"mag_auto": np.full(2, 21.0), "flux_radius": np.full(2, 6.0),
+           "zphot": np.full(2, 0.8), "mag_f606w": np.array([21.2, 22.5])}
+    arrays = np.concatenate(list(model.sample_arrays(cat, rng=3, bands=BANDS)))
+    assert arrays.shape == (2, 2, 32, 32) and np.all(np.isfinite(arrays))
+
+
 def test_a_redshift_sed_head_warm_starts_from_a_chromatic_run_or_module_and_exports_zphot(
         colour_dataset, tmp_path):
     from galsim_deep import GenerativeGalaxyModel

@@ -321,21 +321,22 @@ def colour_scores(model, codes, conditions, condition_names, bands, batch_size=1
     from galsim_deep.validation.colours import colour_slope, flux_colours, median_abs
 
     redshift = conditions[:, condition_names.index("zphot")].astype(np.float32)
-
-    # (a head that does not read the redshift ignores it)
-    parts = batched_call(model.decode_components, {"z": codes, "redshift": redshift},
-                         batch_size)
+    reference = conditions[:, condition_names.index("mag_auto")]
+    catalog = np.column_stack([conditions[:, condition_names.index(band_magnitude_name(b))]
+                               - reference for b in bands[1:]]).astype(np.float32)
+    # (a head that does not read the redshift or the colours ignores them)
+    parts = batched_call(model.decode_components,
+                         {"z": codes, "redshift": redshift, "colours": catalog}, batch_size)
     flux = band_arrays(parts["components"], parts["sed_weights"], redshift,
                        bands).sum(axis=(-2, -1))
     colour = flux_colours(flux, 0, [zero_point(b) for b in bands])
-    reference = conditions[:, condition_names.index("mag_auto")]
     out = {}
     for b, band in enumerate(bands[1:], start=1):
-        catalog = conditions[:, condition_names.index(band_magnitude_name(band))] - reference
-        out[band] = {"median_abs": median_abs(colour[:, b] - catalog),
-                     "slope": colour_slope(colour[:, b], catalog),
-                     "code_r2": held_out_r2(np.column_stack([codes, redshift]), catalog),
-                     "redshift_r2": held_out_r2(redshift[:, None], catalog)}
+        target = catalog[:, b - 1]
+        out[band] = {"median_abs": median_abs(colour[:, b] - target),
+                     "slope": colour_slope(colour[:, b], target),
+                     "code_r2": held_out_r2(np.column_stack([codes, redshift]), target),
+                     "redshift_r2": held_out_r2(redshift[:, None], target)}
     return out
 
 

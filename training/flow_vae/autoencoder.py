@@ -64,13 +64,18 @@ class FlowVAE(tf.Module):
         A chromatic decoder's SED head also reads the redshift
         (:class:`~.networks.SEDHead`); :meth:`decode_components` and
         :meth:`autoencode` then take ``redshift``.
+    sed_colours : bool, optional
+        With ``sed_redshift``, the head also reads the catalog colour of each
+        band after the reference (``n_bands - 1`` colours, ``mag_band -
+        mag_auto``); :meth:`decode_components` and :meth:`autoencode` then take
+        ``colours``.
     """
 
     def __init__(self, stamp_size, latent_size, n_stages, base_depth=16, max_depth=512,
                  activation="elu", output_activation="softplus", smooth_profile="none",
                  upsampling="nearest", seed=0, name="flow_vae", n_bands=1, n_components=0,
                  n_templates=4, structure="additive", max_log_modulation=3.0,
-                 modulation_floor=0.0, sed_redshift=False):
+                 modulation_floor=0.0, sed_redshift=False, sed_colours=False):
         super().__init__(name=name)
         self.stamp_size = int(stamp_size)
         self.latent_size = int(latent_size)
@@ -87,20 +92,31 @@ class FlowVAE(tf.Module):
                                    structure=structure,
                                    max_log_modulation=max_log_modulation,
                                    modulation_floor=modulation_floor,
-                                   sed_redshift=sed_redshift, name="decoder")
+                                   sed_redshift=sed_redshift,
+                                   sed_colours=self.n_bands - 1 if sed_colours else 0,
+                                   name="decoder")
         # Build the layers now so checkpoints restore into existing variables.
         s = self.stamp_size
         mean, _, _ = self.encoder(tf.zeros([1, s, s, 2 * self.n_bands]))
-        self.decoder(mean, redshift=tf.zeros([1]) if self.sed_redshift else None)
+        self.decoder(mean, redshift=tf.zeros([1]) if self.sed_redshift else None,
+                     colours=tf.zeros([1, self.n_bands - 1]) if self.sed_colours else None)
 
     @property
     def sed_redshift(self):
         """Whether the decoder's SED head reads the redshift (:class:`~.networks.SEDHead`)."""
         return self.decoder.sed_redshift
 
-    def _require_redshift(self, redshift):
+    @property
+    def sed_colours(self):
+        """Whether the decoder's SED head also reads the catalog colours."""
+        return bool(self.decoder.sed_colours)
+
+    def _require_sed_inputs(self, redshift, colours):
         if self.sed_redshift and redshift is None:
             raise ValueError("this model's SED head reads the redshift: pass redshift")
+        if self.sed_colours and colours is None:
+            raise ValueError("this model's SED head reads the catalog colours: pass colours "
+                             "(mag_band - mag_auto of each band after the reference)")
 
     def adapt_mono_weights(self, mono, seed=0):
         """Start a chromatic model from a mono model's weights.
@@ -196,17 +212,19 @@ class FlowVAE(tf.Module):
         (a chromatic model's: in the reference band)."""
         return self.decoder(tf.convert_to_tensor(z, tf.float32))["profile"] * self.flux_scale
 
-    def decode_components(self, z, redshift=None):
+    def decode_components(self, z, redshift=None, colours=None):
         """A chromatic model's ``components`` ``[B, K, S, S]`` (reference-band flux per
         pixel) and ``sed_weights`` ``[B, K, T]``; ``redshift`` float32 ``[B]`` is needed
-        when the SED head reads it (``sed_redshift``), ignored otherwise."""
-        self._require_redshift(redshift)
-        out = self.decoder(tf.convert_to_tensor(z, tf.float32), redshift=redshift)
+        when the SED head reads it (``sed_redshift``), ``colours`` ``[B, n_bands - 1]``
+        (AB mag) when it reads those (``sed_colours``); each is ignored otherwise."""
+        self._require_sed_inputs(redshift, colours)
+        out = self.decoder(tf.convert_to_tensor(z, tf.float32), redshift=redshift,
+                           colours=colours)
         return {"components": out["components"] * self.flux_scale,
                 "sed_weights": out["sed_weights"]}
 
     def autoencode(self, stamp, psf, eps, transverse_fraction=0.0, seed=None,
-                   structure_weight=1.0, redshift=None):
+                   structure_weight=1.0, redshift=None, colours=None):
         """Encode, draw ``z = mean + stddev * eps`` and decode, as in training.
 
         Parameters
@@ -223,6 +241,9 @@ class FlowVAE(tf.Module):
             Factor of the decoder's structure image under a smooth component.
         redshift : tf.Tensor, optional
             float32 ``[B]``, for an SED head that reads it (``sed_redshift``).
+        colours : tf.Tensor, optional
+            float32 ``[B, n_bands - 1]``, AB mag, for an SED head that reads them
+            (``sed_colours``).
 
         Returns
         -------
@@ -236,13 +257,14 @@ class FlowVAE(tf.Module):
             model's also ``components`` and ``sed_weights``; a multiplicative
             structure's ``modulation`` ``m`` [B, S, S].
         """
-        self._require_redshift(redshift)
+        self._require_sed_inputs(redshift, colours)
         mean, stddev, features = self.encoder(self.network_input(stamp, psf))
         z = mean + stddev * eps
         if seed is None:
             seed = tf.constant([0, 0], tf.int32)
         out = self.decoder(z, transverse=features, fraction=transverse_fraction, seed=seed,
-                           structure_weight=structure_weight, redshift=redshift)
+                           structure_weight=structure_weight, redshift=redshift,
+                           colours=colours)
         l2 = tf.reduce_sum(tf.square(out["bottleneck"] - tf.stop_gradient(features[-1])),
                            axis=[1, 2, 3])
         result = {"profile": out["profile"] * self.flux_scale,

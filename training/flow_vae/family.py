@@ -1,4 +1,5 @@
 """The Flow-VAE family as the registry sees it (:mod:`galsim_deep.training.families`)."""
+import functools
 import math
 
 from galsim_deep.training.families import ModelFamily
@@ -43,6 +44,9 @@ class FlowVAEFamily(ModelFamily):
                                           "dataset.bands"),
         "sed_redshift": Bool(False, why="a chromatic model's SED head also reads zphot (the "
                                         "template weights of a colour depend on it)"),
+        "sed_colours": Bool(False, why="with sed_redshift, the SED head also reads the "
+                                       "catalog colours mag_band - mag_auto (a condition, "
+                                       "as the latent flow's)"),
         "structure_from_step": Int(0, low=0),
         "flux_scale": Number("auto", low=0, low_open=True, also=("auto",),
                              why="flux per pixel"),
@@ -84,6 +88,17 @@ class FlowVAEFamily(ModelFamily):
         if vae["sed_redshift"] and not vae["components"]:
             problems.append("vae.sed_redshift is for a chromatic model: set vae.components "
                             "(e.g. 3) or remove vae.sed_redshift")
+        if vae["sed_colours"] and not vae["sed_redshift"]:
+            problems.append("vae.sed_colours is for an SED head that reads the redshift: set "
+                            "vae.sed_redshift: true too")
+        if vae["sed_colours"] and bands:
+            from galsim_deep.physics.bands import band_magnitude_name
+
+            missing = [band_magnitude_name(b) for b in bands
+                       if band_magnitude_name(b) not in recipe["flow"]["conditions"]]
+            if missing:
+                problems.append(f"vae.sed_colours reads each band's magnitude as a condition: "
+                                f"add {', '.join(missing)} to flow.conditions")
         if vae["components"] and "zphot" not in recipe["flow"]["conditions"]:
             problems.append("a chromatic model redshifts its SED templates to zphot: add zphot "
                             "to flow.conditions")
@@ -114,7 +129,13 @@ class FlowVAEFamily(ModelFamily):
             if chromatic is not None:
                 meta["chromatic"] = chromatic
 
-        return export_trained(recipe, out_dir, FlowVAEModule, description(recipe),
+        make_module = FlowVAEModule
+        if chromatic is not None:
+            from galsim_deep.physics.bands import band_magnitude_name
+
+            make_module = functools.partial(FlowVAEModule, magnitudes=[
+                band_magnitude_name(b) for b in chromatic["bands"]])
+        return export_trained(recipe, out_dir, make_module, description(recipe),
                               extra_metadata=extra, name=name, version=version,
                               overwrite=overwrite)
 

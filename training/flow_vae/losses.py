@@ -142,9 +142,9 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
         chromatic model the same with a band axis after the first
         (``[B, nb, S, S]``, ``[B, nb]``) and ``ratios`` [B, T, nb]
         (:func:`~galsim_deep.physics.forward_model.template_ratios` at each galaxy's
-        redshift), and ``redshift`` [B] for an SED head that reads it: the
-        likelihood and the priors then sum over the bands (``reduced_chi2``
-        averages them).
+        redshift), ``redshift`` [B] and ``colours`` [B, nb - 1] for an SED head
+        that reads them: the likelihood and the priors then sum over the bands
+        (``reduced_chi2`` averages them).
     eps : tf.Tensor
         float32 ``[B, L]`` standard-normal draws for the reparametrisation.
     step : tf.Tensor
@@ -176,7 +176,8 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
     structure = tf.cast(tf.cast(step, tf.float32) >= float(config.get("structure_from_step", 0)),
                         tf.float32)
     out = model.autoencode(batch["stamp"], batch["psf"], eps, fraction, seed,
-                           structure_weight=structure, redshift=batch.get("redshift"))
+                           structure_weight=structure, redshift=batch.get("redshift"),
+                           colours=batch.get("colours"))
     profile, structure_image = out["profile"], out["structure"]
     stamp, psf, variance = batch["stamp"], batch["psf"], batch["noise_variance"]
     power = batch.get("noise_power")

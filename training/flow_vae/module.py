@@ -25,7 +25,9 @@ entry ``chromatic`` (:func:`chromatic_metadata`):
     ``sample``'s image) and each component's SED-template weights;
 ``decode_components``
     ``z`` (and ``zphot`` ``[N]`` where the SED head reads the redshift,
-    ``vae.sed_redshift``)  ->  the same;
+    ``vae.sed_redshift``, and every band's magnitude ``mag_auto``,
+    ``mag_f606w``... ``[N]`` where it also reads the catalog colours,
+    ``vae.sed_colours``)  ->  the same;
 
 and its ``encode`` takes every band: ``image``, ``psf`` ``[N, nb, S, S]``.
 
@@ -56,25 +58,35 @@ class FlowVAEModule(GeneratorModule):
         Names of the flow's conditions, in its order.
     """
 
-    def __init__(self, vae, flow, condition_names):
+    def __init__(self, vae, flow, condition_names, magnitudes=()):
         super().__init__(vae, flow, condition_names, name="flow_vae_module")
         self.vae = vae
+        self.magnitudes = list(magnitudes)
+        if vae.sed_colours and len(self.magnitudes) != vae.n_bands:
+            raise ValueError(f"this model's SED head reads {vae.n_bands - 1} catalog "
+                             f"colour(s): pass magnitudes, the {vae.n_bands} bands' magnitude "
+                             f"columns (the reference's first), got {self.magnitudes}")
         if getattr(vae, "n_components", 0):
             spec = signature_specs(vae.stamp_size, vae.latent_size, self.condition_names)
             self.sample_components = tf.function(
                 self._sample_components,
                 input_signature=spec["conditions"] + [spec["random_normal"]])
-            if vae.sed_redshift:
-                self.decode_components = tf.function(
-                    self._decode_components_at,
-                    input_signature=[spec["z"], tf.TensorSpec([None], tf.float32, name="zphot")])
-            else:
-                self.decode_components = tf.function(self._decode_components,
-                                                     input_signature=[spec["z"]])
+            self.decode_components = tf.function(
+                self._decode_components,
+                input_signature=[spec["z"]] + [tf.TensorSpec([None], tf.float32, name=name)
+                                               for name in self.head_inputs])
 
     @property
     def network(self):
         return self.vae
+
+    @property
+    def head_inputs(self):
+        """The catalog columns a chromatic model's SED head reads: ``zphot`` where it reads
+        the redshift, then the bands' magnitudes where it reads the colours (their
+        differences from the reference band's)."""
+        return ((["zphot"] if self.vae.sed_redshift else [])
+                + (self.magnitudes if self.vae.sed_colours else []))
 
     def signatures(self):
         out = super().signatures()
@@ -83,18 +95,24 @@ class FlowVAEModule(GeneratorModule):
                        decode_components=self.decode_components)
         return out
 
-    def _decode_components(self, z):
-        return self.vae.decode_components(z)
+    def _decode_components(self, z, *head_inputs):
+        return self._decode_with_head(z, dict(zip(self.head_inputs, head_inputs)))
 
-    def _decode_components_at(self, z, zphot):
-        return self.vae.decode_components(z, zphot)
+    def _decode_with_head(self, z, catalog):
+        """Decode codes with the SED head's inputs read from ``catalog`` (columns by name)."""
+        inputs = {}
+        if self.vae.sed_redshift:
+            inputs["redshift"] = catalog["zphot"]
+        if self.vae.sed_colours:
+            reference, *others = self.magnitudes
+            inputs["colours"] = tf.stack([catalog[m] - catalog[reference] for m in others],
+                                         axis=1)
+        return self.vae.decode_components(z, **inputs)
 
     def _sample_components(self, *inputs):
         *conds, random_normal = inputs
-        z = self.latent(conds, random_normal)
-        if self.vae.sed_redshift:
-            return self.vae.decode_components(z, conds[self.condition_names.index("zphot")])
-        return self.vae.decode_components(z)
+        return self._decode_with_head(self.latent(conds, random_normal),
+                            dict(zip(self.condition_names, conds)))
 
 
 def chromatic_metadata(recipe):

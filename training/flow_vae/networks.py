@@ -188,7 +188,8 @@ def _sed_logits_layer(units, seed, name):
 
 
 class SEDHead(tf_keras.layers.Layer):
-    """Each component's SED-template weights from the latent code *and the redshift*.
+    """Each component's SED-template weights from the latent code *and the redshift* (and,
+    optionally, the catalog's colours).
 
     A colour is a property of the galaxy, but the template weights that give
     it depend on where the templates' features fall at the galaxy's redshift
@@ -196,6 +197,12 @@ class SEDHead(tf_keras.layers.Layer):
     alone can only give each code one set of weights at every redshift.  This
     head reads ``[z, log(1 + redshift)]`` through one hidden layer, so the
     weights can change with the redshift at fixed code.
+
+    With ``n_colours > 0`` it also reads the galaxy's catalog colours
+    (``mag_band - mag_auto``, AB mag, clipped to +-:attr:`COLOUR_CLIP`), as the
+    latent flow reads its catalog conditions: which templates give that
+    colour at that redshift, and how it splits between the components (the
+    colour gradient), are what the head learns from the pixels.
 
     Parameters
     ----------
@@ -206,24 +213,39 @@ class SEDHead(tf_keras.layers.Layer):
     activation : str
         The hidden layer's activation.
     seed : int
+    n_colours : int, optional
+        ``C``, catalog colours read beside the code (default 0).
     """
 
+    #: Largest ``|colour|`` (AB mag) the head reads: a catalog's sentinel (99, -99) reads as
+    #: an extreme colour, not as a value far outside the training.
+    COLOUR_CLIP = 5.0
+
     def __init__(self, n_components, n_templates, hidden=64, activation="elu", seed=0,
-                 **kwargs):
+                 n_colours=0, **kwargs):
         super().__init__(**kwargs)
         self.n_components, self.n_templates = int(n_components), int(n_templates)
+        self.n_colours = int(n_colours)
         self.hidden = tf_keras.layers.Dense(
             hidden, activation=activation, name="hidden",
             kernel_initializer=tf_keras.initializers.GlorotUniform(seed=seed))
         self.logits = _sed_logits_layer(self.n_components * self.n_templates, seed + 1,
                                         name="logits")
 
-    def call(self, z, redshift):
+    def call(self, z, redshift, colours=None):
         """float32 ``[B, K, T]`` template weights (each component's sum to 1) for codes
-        ``z`` ``[B, L]`` at redshifts ``redshift`` ``[B]``."""
+        ``z`` ``[B, L]`` at redshifts ``redshift`` ``[B]`` (and, with ``n_colours``, of
+        catalog colours ``colours`` ``[B, C]``, AB mag)."""
         redshift = tf.convert_to_tensor(redshift, tf.float32)
         # log(1 + z), written so: ONNX has no Log1p (the module's portable copy).
-        x = tf.concat([z, tf.math.log(1.0 + tf.maximum(redshift, 0.0))[:, None]], axis=-1)
+        inputs = [z, tf.math.log(1.0 + tf.maximum(redshift, 0.0))[:, None]]
+        if self.n_colours:
+            if colours is None:
+                raise ValueError("this SED head reads the catalog colours: pass colours")
+            clip = self.COLOUR_CLIP
+            inputs.append(tf.clip_by_value(tf.reshape(tf.convert_to_tensor(colours, tf.float32),
+                                                      [-1, self.n_colours]), -clip, clip))
+        x = tf.concat(inputs, axis=-1)
         logits = tf.reshape(self.logits(self.hidden(x)),
                             [-1, self.n_components, self.n_templates])
         return tf.nn.softmax(logits, axis=-1)
@@ -284,6 +306,10 @@ class Decoder(tf_keras.layers.Layer):
         ``z`` (:class:`SEDHead`): the template weights that give a colour
         depend on the redshift, which the code alone does not hold.  Its
         ``call`` then takes ``redshift``.
+    sed_colours : int, optional
+        With ``sed_redshift``, the head also reads this many catalog colours
+        (:class:`SEDHead`'s ``n_colours``; default 0); ``call`` then takes
+        ``colours``.
     """
 
     #: Output activations by name, each with its default initial bias.
@@ -299,7 +325,7 @@ class Decoder(tf_keras.layers.Layer):
                  activation="elu", seed=0, output_activation="softplus", output_bias=None,
                  smooth_profile="none", upsampling="nearest", n_components=0, n_templates=4,
                  structure="additive", max_log_modulation=3.0, modulation_floor=0.0,
-                 sed_redshift=False, **kwargs):
+                 sed_redshift=False, sed_colours=0, **kwargs):
         super().__init__(**kwargs)
         if output_activation not in self.OUTPUT_ACTIVATIONS:
             raise ValueError(f"output_activation must be one of "
@@ -334,7 +360,11 @@ class Decoder(tf_keras.layers.Layer):
                              "set smooth_profile='none'")
         if sed_redshift and not self.n_components:
             raise ValueError("sed_redshift is for a chromatic decoder (n_components > 0)")
+        if sed_colours and not sed_redshift:
+            raise ValueError("sed_colours is for an SED head that reads the redshift: set "
+                             "sed_redshift")
         self.sed_redshift = bool(sed_redshift)
+        self.sed_colours = int(sed_colours)
         self.sed_logits = self.sed_head = None
         if structure == "none":  # the bulge + disk alone: no ResNet
             return
@@ -366,7 +396,8 @@ class Decoder(tf_keras.layers.Layer):
             self.out = output
         if self.sed_redshift:
             self.sed_head = SEDHead(self.n_components, self.n_templates, activation=activation,
-                                    seed=seed + 5555, name="sed_head")
+                                    seed=seed + 5555, n_colours=self.sed_colours,
+                                    name="sed_head")
         elif self.n_components:
             self.sed_logits = _sed_logits_layer(self.n_components * self.n_templates,
                                                 seed + 5555, name="sed_logits")
@@ -396,7 +427,7 @@ class Decoder(tf_keras.layers.Layer):
         bias.assign(tf.zeros_like(bias))
 
     def call(self, z, transverse=None, fraction=0.0, seed=None, structure_weight=1.0,
-             redshift=None):
+             redshift=None, colours=None):
         """Decode latent codes.
 
         Parameters
@@ -419,6 +450,9 @@ class Decoder(tf_keras.layers.Layer):
             float32 ``[B]``, the galaxies' redshifts, for an SED head that
             reads them (``sed_redshift``); without them such a decoder
             returns no ``sed_weights``.
+        colours : tf.Tensor, optional
+            float32 ``[B, C]``, the galaxies' catalog colours (AB mag), for an SED
+            head that reads them (``sed_colours``).
 
         Returns
         -------
@@ -473,7 +507,7 @@ class Decoder(tf_keras.layers.Layer):
                                     [-1, self.n_components, self.n_templates])
                 out["sed_weights"] = tf.nn.softmax(logits, axis=-1)
             elif redshift is not None:
-                out["sed_weights"] = self.sed_head(z, redshift)
+                out["sed_weights"] = self.sed_head(z, redshift, colours)
             return out
         structure = images[..., 0]
         if self.smooth is None:

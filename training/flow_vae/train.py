@@ -21,7 +21,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from galsim_deep.module_format import METADATA_FILE, read_metadata
-from galsim_deep.physics.bands import SED_TEMPLATES, flux_ratio_table
+from galsim_deep.physics.bands import SED_TEMPLATES, band_magnitude_name, flux_ratio_table
 from galsim_deep.physics.forward_model import template_ratios
 from galsim_deep.training.flux_scale import initial_flux_scale
 from galsim_deep.training.families import get_family
@@ -43,14 +43,16 @@ _SCALARS = ("loss", "neg_log_likelihood", "reduced_chi2", "kl", "tv", "l1", "log
             "modulation", "bottleneck_l2")
 
 
-def build_flow_vae(recipe, mono=False, sed_redshift=None):
+def build_flow_vae(recipe, mono=False, sed_redshift=None, sed_colours=None):
     """A new, untrained :class:`~galsim_deep.training.flow_vae.autoencoder.FlowVAE` with the
     recipe's sizes (``mono``: the mono model of those sizes, whatever ``vae.components``;
-    ``sed_redshift``: whether a chromatic model's SED head reads the redshift, None: as the
-    recipe says)."""
+    ``sed_redshift``, ``sed_colours``: whether a chromatic model's SED head reads the
+    redshift, and the catalog colours, None: as the recipe says)."""
     vae = recipe["vae"]
     if sed_redshift is None:
         sed_redshift = bool(vae["sed_redshift"])
+    if sed_colours is None:
+        sed_colours = bool(vae["sed_colours"])
     return FlowVAE(recipe["dataset"]["stamp_size"], vae["latent_size"], vae["n_stages"],
                    vae["base_depth"], vae["max_depth"], vae["activation"],
                    output_activation=vae["output_activation"],
@@ -61,7 +63,8 @@ def build_flow_vae(recipe, mono=False, sed_redshift=None):
                    n_bands=1 if mono else len(recipe["dataset"]["bands"] or [None]),
                    n_components=0 if mono else vae["components"],
                    n_templates=len(SED_TEMPLATES),
-                   sed_redshift=sed_redshift and not mono)
+                   sed_redshift=sed_redshift and not mono,
+                   sed_colours=sed_colours and not mono)
 
 
 #: Global gradient norm the bulge + disk network's own optimizer clips to: a few bright
@@ -120,14 +123,16 @@ class FlowVAETrainer(FamilyTrainer):
         key = "vae" if module else "model"
         target = state.model
         if state.model.n_components:
-            chromatic, sed_redshift = _source_layout(init_from)
-            if not chromatic or sed_redshift != state.model.sed_redshift:
+            chromatic, sed_redshift, sed_colours = _source_layout(init_from)
+            if not chromatic or (sed_redshift, sed_colours) != (state.model.sed_redshift,
+                                                                state.model.sed_colours):
                 # A model of the source's own layout reads the weights (a module's are
                 # stored by position), and initialize() copies them: from a mono model
                 # (FlowVAE.adapt_mono_weights), or every weight but the SED head's from a
                 # chromatic one whose head reads other inputs (FlowVAE.copy_weights).
                 target = self._source = build_flow_vae(recipe, mono=not chromatic,
-                                                       sed_redshift=sed_redshift)
+                                                       sed_redshift=sed_redshift,
+                                                       sed_colours=sed_colours)
         # A decoder with a smooth bulge + disk starts from one without: its small
         # network keeps its initial weights.
         smooth = ([f"{key}/decoder/smooth/{layer}/{var}" for layer in ("hidden", "params")
@@ -198,30 +203,44 @@ class FlowVAETrainer(FamilyTrainer):
 
 
 def _source_layout(source):
-    """``(chromatic, sed_redshift)`` of a warm start's weights: whether they are a chromatic
-    model's, and whether its SED head reads the redshift (a module's metadata says both; a
-    checkpoint's variable names do)."""
+    """``(chromatic, sed_redshift, sed_colours)`` of a warm start's weights: whether they are
+    a chromatic model's, and whether its SED head reads the redshift, and the catalog
+    colours (a module's metadata says all three; a checkpoint's variable names and the
+    head's input width do)."""
     path = Path(source)
     if (path / METADATA_FILE).is_file():
         meta = read_metadata(path)
         decode = meta["signatures"].get("decode_components")
-        return "chromatic" in meta, bool(decode) and "zphot" in decode["inputs"]
-    names = [name for name, _ in tf.train.list_variables(checkpoint_prefix(source))]
-    return (any("decoder/components_out/" in name for name in names),
-            any("decoder/sed_head/" in name for name in names))
+        inputs = decode["inputs"] if decode else {}
+        return "chromatic" in meta, "zphot" in inputs, "mag_auto" in inputs
+    shapes = dict(tf.train.list_variables(checkpoint_prefix(source)))
+    head = [shape for name, shape in shapes.items()
+            if "decoder/sed_head/hidden/kernel/" in name and "OPTIMIZER" not in name]
+    latent = [shape[0] for name, shape in shapes.items()
+              if "decoder/unbottleneck/kernel/" in name and "OPTIMIZER" not in name]
+    return (any("decoder/components_out/" in name for name in shapes), bool(head),
+            bool(head) and head[0][0] > latent[0] + 1)  # the head reads [z, zphot, colours]
 
 
 def _band_inputs(recipe, data):
     """The loss's inputs of a chromatic model from a batch of band fields: each field
     under its mono name with the band axis, ``ratios`` of the SED templates at the
-    galaxies' ``zphot``, and that ``redshift`` (which an SED head may read)."""
-    table = tf.constant(flux_ratio_table(recipe["dataset"]["bands"]), tf.float32)
-    z_column = list(data.condition_names).index("zphot")
+    galaxies' ``zphot``, that ``redshift`` and the catalog ``colours`` ``mag_band -
+    mag_auto`` of the bands after the reference (which an SED head may read)."""
+    bands = recipe["dataset"]["bands"]
+    table = tf.constant(flux_ratio_table(bands), tf.float32)
+    names = list(data.condition_names)
+    z_column = names.index("zphot")
+    colour_columns = ([names.index(band_magnitude_name(b)) for b in bands[1:]]
+                      if recipe["vae"]["sed_colours"] else [])
 
     def inputs(batch):
         out = {k.removesuffix("_bands"): v for k, v in batch.items() if k.endswith("_bands")}
         out["redshift"] = batch["conditions"][:, z_column]
         out["ratios"] = template_ratios(table, out["redshift"])
+        if colour_columns:
+            magnitudes = tf.gather(batch["conditions"], colour_columns, axis=1)
+            out["colours"] = magnitudes - batch["conditions"][:, names.index("mag_auto"), None]
         return out
 
     return inputs

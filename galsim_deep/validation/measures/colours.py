@@ -44,18 +44,22 @@ def _median_cell(entry, missing="n/a"):
     return f"{entry['median']:.3f} ± {entry['error']:.3f}"
 
 
-def _autoencoder_colours(model, observed, redshift, bands, zero_points):
+def _autoencoder_colours(model, observed, catalog, bands, zero_points):
     """Colours ``[N, B]`` of the module's reconstructions of the observed test galaxies (the
-    encoder's mean code, decoded with the network's own SED weights)."""
+    encoder's mean code, decoded with the network's own SED weights); ``catalog`` maps
+    condition names to their ``[N]`` columns (the SED head may read ``zphot`` and the
+    bands' magnitudes)."""
     from ...engine.colour import band_arrays
     from ..colours import flux_colours
 
     mean, _ = model.encode(observed["stamp_bands"], observed["psf_bands"])
     inputs = {"z": mean}
-    if "zphot" in model.network.metadata["signatures"]["decode_components"]["inputs"]:
-        inputs["zphot"] = np.asarray(redshift, np.float32)  # an SED head that reads it
+    for name in model.network.metadata["signatures"]["decode_components"]["inputs"]:
+        if name != "z":  # what an SED head reads beside the code
+            inputs[name] = np.asarray(catalog[name], np.float32)
     rec = model.network.run_blocks("decode_components", inputs)
-    flux = band_arrays(rec["components"], rec["sed_weights"], redshift, bands).sum(axis=(-2, -1))
+    flux = band_arrays(rec["components"], rec["sed_weights"], catalog["zphot"],
+                       bands).sum(axis=(-2, -1))
     return flux_colours(flux, 0, zero_points)
 
 
@@ -132,7 +136,7 @@ class Colours(Measure):
         if {"encode", "decode_components"} <= set(ctx.model.signatures) and \
                 list(bands) == list(ctx.model.chromatic["bands"]):
             others["autoencoder"] = _autoencoder_colours(
-                ctx.model, observed, conditions[index, names.index("zphot")], bands,
+                ctx.model, observed, dict(zip(names, conditions[index].T)), bands,
                 zero_points)
         others["matched_filter"] = flux_colours(matched_filter_fluxes(
             observed["stamp_bands"], truth, observed["psf_bands"]), 0, zero_points)
