@@ -244,6 +244,18 @@ def test_a_colour_sed_head_trains_exports_its_magnitudes_and_is_told_from_its_la
            "zphot": np.full(2, 0.8), "mag_f606w": np.array([21.2, 22.5])}
     arrays = np.concatenate(list(model.sample_arrays(cat, rng=3, bands=BANDS)))
     assert arrays.shape == (2, 2, 32, 32) and np.all(np.isfinite(arrays))
+    # The colours measure's reconstructions pass the head every column it reads.
+    from galsim_deep.validation.measures.colours import _autoencoder_colours
+
+    with StampDataset(colour_dataset) as data:
+        observed = data.read(np.arange(4), ["stamp_bands", "psf_bands", "conditions"])
+        catalog = dict(zip(data.condition_names, observed["conditions"].T))
+    zero_points = [B.zero_point(b) for b in BANDS]
+    colours = _autoencoder_colours(model, observed, catalog, BANDS, zero_points)
+    assert colours.shape == (4, 2) and np.all(np.isfinite(colours))
+    redder = dict(catalog, mag_f606w=catalog["mag_f606w"] + 1.0)
+    assert np.abs(_autoencoder_colours(model, observed, redder, BANDS, zero_points)[:, 1]
+                  - colours[:, 1]).max() > 1e-4
 
 
 def test_a_redshift_sed_head_warm_starts_from_a_chromatic_run_or_module_and_exports_zphot(
