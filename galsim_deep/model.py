@@ -12,7 +12,7 @@ from .catalog import RANGE_POLICIES, catalog_values, in_range
 from .engine import (EVAL_ROWS, Network, band_limit, galaxy_draws, galaxy_profile,
                      grid_pad_factor, object_seeds, rotated_size)
 from .engine import batch as engine
-from .engine.colour import chromatic_info, colour_mode
+from .engine.colour import chromatic_info, colour_mode, head_reads_colours
 from .engine.colour_range import check_catalog_colours
 from .engine.latent import LatentSpace
 from .errors import InputError
@@ -146,7 +146,7 @@ class GenerativeGalaxyModel:
         (:meth:`galsim_deep.engine.network.Network.conditions`)."""
         policy = range_policy or self.range_policy
         conditions = self.network.conditions(cat, column_map, policy)
-        if self.colours == "catalog":
+        if self.colours == "catalog" or (self.chromatic and head_reads_colours(self.metadata)):
             conditions = check_catalog_colours(conditions, self.metadata, policy,
                                                f"model {self.metadata['name']}",
                                                str(self.network.module_dir))

@@ -239,6 +239,17 @@ def test_a_colour_sed_head_trains_exports_its_magnitudes_and_is_told_from_its_la
         "z": z, "zphot": np.full(2, 0.8, np.float32), "mag_auto": np.full(2, 23.0, np.float32),
         "mag_f606w": np.array([23.2, 24.2], np.float32)})
     np.testing.assert_allclose(fainter["sed_weights"], rec["sed_weights"], rtol=1e-5)
+    # The network's own colours read the catalog's, so an unreachable one is named in both
+    # colour modes (F606W - F814W = 3 at z = 0.1: no template is that red).
+    from galsim_deep.catalog import ColourRangeWarning
+    from galsim_deep.errors import InputError
+
+    far = {"mag_auto": np.array([21.0, 21.0]), "flux_radius": np.full(2, 6.0),
+           "zphot": np.array([0.1, 0.1]), "mag_f606w": np.array([21.3, 24.0])}
+    with pytest.warns(ColourRangeWarning, match=r"1 of 2 .*row 1: \+3.00 asked"):
+        model.conditions(far)
+    with pytest.raises(InputError, match="reachable colour\.$"):  # no colours='model' way out
+        GenerativeGalaxyModel(str(module), colours="model", range_policy="error").conditions(far)
     # Sampling reads the colour from the catalog (the flow's fourth condition).
     cat = {"mag_auto": np.full(2, 21.0), "flux_radius": np.full(2, 6.0),
            "zphot": np.full(2, 0.8), "mag_f606w": np.array([21.2, 22.5])}

@@ -54,6 +54,14 @@ def colour_conditions(metadata):
             if band_magnitude_name(band) in names}
 
 
+def head_reads_colours(metadata):
+    """Whether a chromatic module's SED head reads the catalog colours (recipe
+    ``vae.sed_colours``: its ``decode_components`` signature takes the band magnitudes), so
+    that its own colours (``colours='model'``) follow the catalog's too."""
+    decode = metadata.get("signatures", {}).get("decode_components") or {}
+    return any(name in decode.get("inputs", {}) for name in colour_conditions(metadata).values())
+
+
 #: What ``GenerativeGalaxyModel(..., colours=)`` takes.
 COLOUR_MODES = ("catalog", "model")
 

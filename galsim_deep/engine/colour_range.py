@@ -6,7 +6,9 @@ template's at its redshift (:func:`reachable_colours`), whatever the network
 or the catalog asks.  :func:`check_catalog_colours` finds the catalog rows
 whose colours lie outside, and applies the model's ``range_policy`` as
 :func:`galsim_deep.catalog.condition_arrays` does for conditions outside
-their training range: it is called by ``GenerativeGalaxyModel.conditions``,
+their training range: it is called by ``GenerativeGalaxyModel.conditions``
+(with catalog colours, and with the network's own where its SED head reads
+the catalog colour, :func:`~galsim_deep.engine.colour.head_reads_colours`),
 which the API, the YAML input and the BTK generator all go through.
 """
 import numpy as np
@@ -14,7 +16,7 @@ import numpy as np
 from ..catalog import ColourRangeWarning, warn_out_of_range
 from ..errors import InputError
 from ..physics.bands import flux_ratio_table, interpolate_ratios, zero_point
-from .colour import chromatic_info, colour_conditions
+from .colour import chromatic_info, colour_conditions, head_reads_colours
 
 __all__ = ["reachable_colours", "check_catalog_colours"]
 
@@ -93,8 +95,10 @@ def check_catalog_colours(conditions, metadata, range_policy="warn", source="", 
                f"{name} (AB mag) lie outside what the SED templates reach at the galaxy's "
                f"redshift ({shown}).")
         if range_policy == "error":
-            raise InputError(msg + " Use range_policy='clip' to draw them at the nearest "
-                                   "reachable colour, or colours='model'.")
+            # colours='model' is a way out only where the network does not read the colour.
+            other = "" if head_reads_colours(metadata) else ", or colours='model'"
+            raise InputError(msg + f" Use range_policy='clip' to draw them at the nearest "
+                                   f"reachable colour{other}.")
         if range_policy == "clip":
             clipped = np.clip(asked, bluest, reddest)
             out[names[band]] = (reference + clipped).astype(np.float32)
