@@ -140,6 +140,16 @@ def test_learning_curve_adds_a_c2st_panel_when_every_score_has_one(tmp_path, mon
     title = [ax.get_title() for ax in figures[0].axes][-1]
     assert title == "noiseless C2ST accuracy"
     assert list(figures[0].axes[-1].lines[0].get_ydata()) == [0.9, 0.8]
+    # A chromatic run's colours: two more panels, before the C2ST's.
+    chromatic = [score(1, 0.9), score(2, 0.8)]
+    for s, slope in zip(chromatic, (0.3, 0.7)):
+        s["colours"] = {"F606W": {"median_abs": {"median": 0.2, "error": 0.01},
+                                  "slope": {"slope": slope, "error": 0.02}}}
+    plot_learning_curve(chromatic, tmp_path / "colours.png")
+    axes = figures[-1].axes
+    assert len(axes) == n_with + 2 and axes[-1].get_title() == "noiseless C2ST accuracy"
+    assert axes[-2].get_title() == "colour slope on the catalog's"
+    assert list(axes[-2].lines[0].get_ydata()) == [0.3, 0.7]
 
 
 def test_noiseless_c2st_tells_a_haloed_copy_from_the_truth(tiny_flow_vae_recipe):

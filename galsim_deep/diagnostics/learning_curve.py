@@ -4,7 +4,7 @@
 :func:`~galsim_deep.diagnostics.checkpoint_scores.score_checkpoint`, one per
 checkpoint on the same galaxies: the fit, the wings, the flux and shape biases
 (all galaxies and the brightest ``mag_auto`` bin), and, where scored, the
-clustering accuracy and the noiseless two-sample test.
+clustering accuracy, the noiseless two-sample test and a chromatic run's colours.
 """
 import numpy as np
 
@@ -46,7 +46,9 @@ def plot_learning_curve(scores, path, title=None):
         (an MPCC run) add a panel of both clustering accuracies, the faintest
         quartile's and chance; scores with ``c2st_noiseless`` a panel of the
         two-sample classifier's accuracy (0.5: reconstructions not told from
-        the truths).
+        the truths); a chromatic run's (``colours``) two panels of its
+        reconstructions' colours against the catalog's, per band: the median
+        ``|Δcolour|`` and the slope (1: they follow the catalog).
     """
     from galsim_deep.reporting import new_figure, save_figure
 
@@ -60,7 +62,12 @@ def plot_learning_curve(scores, path, title=None):
     edges = scores[0]["mag_bins"]
     clustering = all("clustering" in s for s in scores)
     c2st = all("c2st_noiseless" in s for s in scores)
-    fig, axes = new_figure(1, len(_CURVE_PANELS) + clustering + c2st, size=(3.0, 3.0))
+    colours = all("colours" in s for s in scores)
+    fig, axes = new_figure(1, len(_CURVE_PANELS) + clustering + c2st + 2 * colours,
+                           size=(3.0, 3.0))
+    if colours:
+        _plot_colours(axes[0, -2 - c2st:len(axes[0]) - c2st], steps,
+                      [s["colours"] for s in scores])
     if clustering:
         _plot_clustering(axes[0, len(_CURVE_PANELS)], steps, [s["clustering"] for s in scores])
     if c2st:
@@ -93,6 +100,20 @@ def _plot_c2st(ax, steps, c2st):
     ax.axhline(0.5, color="0.5", lw=1)
     ax.set_xlabel("training step")
     ax.set_title("noiseless C2ST accuracy", fontsize=9)
+
+
+def _plot_colours(axes, steps, colours):
+    for band in colours[0]:
+        for ax, key, value in ((axes[0], "median_abs", "median"), (axes[1], "slope", "slope")):
+            ax.errorbar(steps, [c[band][key][value] for c in colours],
+                        [c[band][key]["error"] for c in colours], marker="o", ms=3,
+                        label=f"{band} − F814W")
+    axes[1].axhline(1.0, color="0.5", lw=1)
+    titles = ("median |colour − catalog| (mag)", "colour slope on the catalog's")
+    for ax, title in zip(axes, titles):
+        ax.set_xlabel("training step")
+        ax.set_title(title, fontsize=9)
+    axes[0].legend(fontsize=7)
 
 
 def _plot_clustering(ax, steps, clustering):
