@@ -112,7 +112,7 @@ class FlowVAEModule(GeneratorModule):
     def _sample_components(self, *inputs):
         *conds, random_normal = inputs
         return self._decode_with_head(self.latent(conds, random_normal),
-                            dict(zip(self.condition_names, conds)))
+                                      dict(zip(self.condition_names, conds)))
 
 
 def chromatic_metadata(recipe):

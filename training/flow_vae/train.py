@@ -212,6 +212,7 @@ def _source_layout(source):
         meta = read_metadata(path)
         decode = meta["signatures"].get("decode_components")
         inputs = decode["inputs"] if decode else {}
+        # a colour head's signature takes the bands' magnitudes, the reference's mag_auto
         return "chromatic" in meta, "zphot" in inputs, "mag_auto" in inputs
     shapes = dict(tf.train.list_variables(checkpoint_prefix(source)))
     head = [shape for name, shape in shapes.items()
