@@ -321,6 +321,7 @@ def test_a_redshift_sed_head_warm_starts_from_a_chromatic_run_or_module_and_expo
     score = score_checkpoint(recipe, n=8, split="train")
     entry = score["colours"]["F606W"]
     assert entry["median_abs"]["n"] == 8 and entry["median_abs"]["median"] > 0
+    assert sum(b["n"] for b in entry["median_abs_bins"]) == 8  # per mag_auto bin
     assert np.isfinite(entry["slope"]["slope"]) and np.isfinite(score["reduced_chi2"]["median"])
     # A run of the new head warm-starts a run of the same layout directly (no copy).
     again = _recipe(colour_dataset, tmp_path / "again", "vae.sed_redshift=true", conditions)

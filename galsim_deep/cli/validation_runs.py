@@ -144,8 +144,11 @@ def _checkpoint(args):
                          f"shear {h['mean_disk_shear']:.2f}")
         for band, c in score.get("colours", {}).items():
             cells.append(f"{band} - F814W of the reconstructions: median |colour - catalog| "
-                         f"{c['median_abs']['median']:.3f}±{c['median_abs']['error']:.3f}, "
-                         f"slope on the catalog's {c['slope']['slope']:.3f}±"
+                         f"{c['median_abs']['median']:.3f}±{c['median_abs']['error']:.3f}"
+                         + (" [" + " ".join("n/a" if m["median"] is None else f"{m['median']:.3f}"
+                                            for m in c["median_abs_bins"]) + "]"
+                            if "median_abs_bins" in c else "")
+                         + f", slope on the catalog's {c['slope']['slope']:.3f}±"
                          f"{c['slope']['error']:.3f}, explained by the codes "
                          f"{c['code_r2']:.3f} (by zphot alone {c['redshift_r2']:.3f})")
         if "c2st_noiseless" in score:

@@ -314,7 +314,8 @@ def colour_scores(model, codes, conditions, condition_names, bands, batch_size=1
         :func:`~galsim_deep.validation.colours.colour_slope`), and how much of the catalog
         colour's variance a linear function of ``[code, zphot]`` explains, ``code_r2``
         (beside ``zphot`` alone, ``redshift_r2``; :func:`held_out_r2`): whether the codes
-        carry the colour at all.
+        carry the colour at all; ``median_abs_bins``, the median in each ``mag_auto`` bin of
+        :data:`MAG_BINS` (where the colour error lives).
     """
     from galsim_deep.engine.colour import band_arrays
     from galsim_deep.physics.bands import band_magnitude_name, zero_point
@@ -333,7 +334,10 @@ def colour_scores(model, codes, conditions, condition_names, bands, batch_size=1
     out = {}
     for b, band in enumerate(bands[1:], start=1):
         target = catalog[:, b - 1]
+        which = np.digitize(reference, MAG_BINS[1:-1])
         out[band] = {"median_abs": median_abs(colour[:, b] - target),
+                     "median_abs_bins": [median_abs((colour[:, b] - target)[which == k])
+                                         for k in range(len(MAG_BINS) - 1)],
                      "slope": colour_slope(colour[:, b], target),
                      "code_r2": held_out_r2(np.column_stack([codes, redshift]), target),
                      "redshift_r2": held_out_r2(redshift[:, None], target)}
