@@ -121,7 +121,7 @@ def _markdown(report):
              f"training galaxies of `{report['dataset']}` ({report['epochs']} epochs), scored "
              f"on the {report['n_test']} test galaxies.", "",
              f"* test accuracy: **{report['accuracy']:.3f}**",
-             f"* training accuracy by epoch: "
+             "* training accuracy by epoch: "
              + ", ".join(f"{a:.3f}" for a in report["train_accuracy"])]
     if "by_magnitude" in report:
         lines.append("* test accuracy in magnitude quartiles (mag_auto): "
