@@ -62,11 +62,13 @@ class FlowVAEModule(GeneratorModule):
         super().__init__(vae, flow, condition_names, name="flow_vae_module")
         self.vae = vae
         self.magnitudes = list(magnitudes)
-        if vae.sed_colours and len(self.magnitudes) != vae.n_bands:
-            raise ValueError(f"this model's SED head reads {vae.n_bands - 1} catalog "
-                             f"colour(s): pass magnitudes, the {vae.n_bands} bands' magnitude "
-                             f"columns (the reference's first), got {self.magnitudes}")
+        # (a mono network, e.g. a distilled decoder, has no SED head)
         if getattr(vae, "n_components", 0):
+            if vae.sed_colours and len(self.magnitudes) != vae.n_bands:
+                raise ValueError(f"this model's SED head reads {vae.n_bands - 1} catalog "
+                                 f"colour(s): pass magnitudes, the {vae.n_bands} bands' "
+                                 f"magnitude columns (the reference's first), got "
+                                 f"{self.magnitudes}")
             spec = signature_specs(vae.stamp_size, vae.latent_size, self.condition_names)
             self.sample_components = tf.function(
                 self._sample_components,
