@@ -164,7 +164,7 @@ def test_the_graphs_band_fluxes_follow_the_runtimes_one_rule():
 
 
 def test_the_redshift_sed_head_reads_the_redshift():
-    from galsim_deep.training.flow_vae.networks import SEDHead
+    from galsim_deep.training.flow_vae.sed_head import SEDHead
 
     head = SEDHead(3, 4, seed=0)
     z = tf.random.stateless_normal([5, 16], seed=[5, 6])
@@ -184,7 +184,7 @@ def test_the_redshift_sed_head_reads_the_redshift():
 
 
 def test_a_colour_sed_head_reads_the_catalog_colours_clipped():
-    from galsim_deep.training.flow_vae.networks import SEDHead
+    from galsim_deep.training.flow_vae.sed_head import SEDHead
 
     head = SEDHead(3, 4, seed=0, n_colours=1)
     z = tf.random.stateless_normal([4, 16], seed=[1, 2])

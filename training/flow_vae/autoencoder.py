@@ -62,7 +62,7 @@ class FlowVAE(tf.Module):
         A chromatic decoder's components and SED templates (0: mono).
     sed_redshift : bool, optional
         A chromatic decoder's SED head also reads the redshift
-        (:class:`~.networks.SEDHead`); :meth:`decode_components` and
+        (:class:`~.sed_head.SEDHead`); :meth:`decode_components` and
         :meth:`autoencode` then take ``redshift``.
     sed_colours : bool, optional
         With ``sed_redshift``, the head also reads the catalog colour of each
@@ -103,7 +103,7 @@ class FlowVAE(tf.Module):
 
     @property
     def sed_redshift(self):
-        """Whether the decoder's SED head reads the redshift (:class:`~.networks.SEDHead`)."""
+        """Whether the decoder's SED head reads the redshift (:class:`~.sed_head.SEDHead`)."""
         return self.decoder.sed_redshift
 
     @property
