@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from galsim_deep.physics import bands as B
-from galsim_deep.validation.colours import (centre_outskirts_colours, colour_section,
+from galsim_deep.validation.colours import (catalog_colours, centre_outskirts_colours,
+                                            colour_section,
                                             colour_slope, colours, half_light_radii,
                                             held_out_section,
                                             matched_filter_fluxes, template_fluxes)
@@ -188,3 +189,14 @@ def test_colour_slope_tells_a_model_that_ignores_the_catalog_from_noise():
     noisy[:10] = np.nan
     assert colour_slope(noisy, catalog, n_boot=20)["n"] == catalog.size - 10
     assert colour_slope(catalog, np.ones_like(catalog))["slope"] is None
+
+
+def test_catalog_colours_are_band_magnitudes_minus_mag_auto_by_column_name():
+    names = ["mag_auto", "flux_radius", "zphot", "mag_f606w", "mag_lsst_g"]
+    table = np.array([[22.0, 5.0, 0.5, 22.4, 23.1],
+                      [24.5, 3.0, 1.2, 24.3, 25.0]], np.float32)
+    got = catalog_colours(table, names, ["F814W", "F606W", "LSST_g"])
+    assert got.dtype == np.float64 and got.shape == (2, 3)
+    np.testing.assert_allclose(got, [[0.0, 0.4, 1.1], [0.0, -0.2, 0.5]], atol=1e-5)
+    with pytest.raises(ValueError, match="mag_f435w"):  # a band without its column
+        catalog_colours(table, names, ["F814W", "F435W"])

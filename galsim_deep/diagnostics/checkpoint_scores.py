@@ -318,23 +318,22 @@ def colour_scores(model, codes, conditions, condition_names, bands, batch_size=1
         :data:`MAG_BINS` (where the colour error lives).
     """
     from galsim_deep.engine.colour import band_arrays
-    from galsim_deep.physics.bands import band_magnitude_name, zero_point
-    from galsim_deep.validation.colours import colour_slope, flux_colours, median_abs
+    from galsim_deep.physics.bands import zero_point
+    from galsim_deep.validation.colours import (catalog_colours, colour_slope, flux_colours,
+                                                median_abs)
 
     redshift = conditions[:, condition_names.index("zphot")].astype(np.float32)
-    reference = conditions[:, condition_names.index("mag_auto")]
-    catalog = np.column_stack([conditions[:, condition_names.index(band_magnitude_name(b))]
-                               - reference for b in bands[1:]]).astype(np.float32)
+    catalog = catalog_colours(conditions, condition_names, bands)[:, 1:].astype(np.float32)
     # (a head that does not read the redshift or the colours ignores them)
     parts = batched_call(model.decode_components,
                          {"z": codes, "redshift": redshift, "colours": catalog}, batch_size)
     flux = band_arrays(parts["components"], parts["sed_weights"], redshift,
                        bands).sum(axis=(-2, -1))
     colour = flux_colours(flux, 0, [zero_point(b) for b in bands])
+    which = np.digitize(conditions[:, condition_names.index("mag_auto")], MAG_BINS[1:-1])
     out = {}
     for b, band in enumerate(bands[1:], start=1):
         target = catalog[:, b - 1]
-        which = np.digitize(reference, MAG_BINS[1:-1])
         out[band] = {"median_abs": median_abs(colour[:, b] - target),
                      "median_abs_bins": [median_abs((colour[:, b] - target)[which == k])
                                          for k in range(len(MAG_BINS) - 1)],

@@ -22,10 +22,10 @@ import numpy as np
 from ..errors import InputError
 from .summary import distances, mean_difference
 
-__all__ = ["colours", "flux_colours", "half_light_radii", "matched_filter_fluxes",
-           "centre_outskirts_colours", "ellipticities", "median_abs", "colour_section",
-           "wasserstein_margin", "colour_slope", "HELD_OUT_BANDS", "template_fluxes",
-           "held_out_section"]
+__all__ = ["colours", "flux_colours", "catalog_colours", "half_light_radii",
+           "matched_filter_fluxes", "centre_outskirts_colours", "ellipticities", "median_abs",
+           "colour_section", "wasserstein_margin", "colour_slope", "HELD_OUT_BANDS",
+           "template_fluxes", "held_out_section"]
 
 #: Bands a two-band (F814W, F606W) model never saw, from the UV to the near-IR, in which
 #: the ``colours`` measure compares its colours with the truth's.
@@ -60,6 +60,31 @@ def flux_colours(flux, reference_index, zero_points):
         mags = np.asarray(zero_points, np.float64) - 2.5 * np.log10(flux)
     mags[~(flux > 0)] = np.nan
     return mags - mags[:, [reference_index]]
+
+
+def catalog_colours(conditions, condition_names, bands):
+    """Catalog colours ``mag_band - mag_auto`` (AB mag) of the rows of a condition table.
+
+    Parameters
+    ----------
+    conditions : ndarray [N, C]
+        Condition rows, their columns named by ``condition_names``.
+    condition_names : sequence of str
+    bands : sequence of str
+        The bands, the reference (F814W, ``mag_auto``) first; each one's magnitude
+        column is :func:`galsim_deep.physics.bands.band_magnitude_name`.
+
+    Returns
+    -------
+    ndarray [N, B]
+        float64 (the differences taken in the table's own precision); column 0, the
+        reference's, is 0.
+    """
+    from ..physics.bands import band_magnitude_name
+
+    names = list(condition_names)
+    magnitudes = np.asarray(conditions)[:, [names.index(band_magnitude_name(b)) for b in bands]]
+    return (magnitudes - magnitudes[:, [0]]).astype(np.float64)
 
 
 def half_light_radii(images, pixel_scale, subsample=4):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from galsim_deep.engine.colour import head_reads_colours
 from galsim_deep.module_format import METADATA_FILE, read_metadata
 from galsim_deep.physics.bands import SED_TEMPLATES, band_magnitude_name, flux_ratio_table
 from galsim_deep.physics.forward_model import template_ratios
@@ -211,9 +212,8 @@ def _source_layout(source):
     if (path / METADATA_FILE).is_file():
         meta = read_metadata(path)
         decode = meta["signatures"].get("decode_components")
-        inputs = decode["inputs"] if decode else {}
-        # a colour head's signature takes the bands' magnitudes, the reference's mag_auto
-        return "chromatic" in meta, "zphot" in inputs, "mag_auto" in inputs
+        return ("chromatic" in meta, bool(decode) and "zphot" in decode["inputs"],
+                head_reads_colours(meta))
     shapes = dict(tf.train.list_variables(checkpoint_prefix(source)))
     head = [shape for name, shape in shapes.items()
             if "decoder/sed_head/hidden/kernel/" in name and "OPTIMIZER" not in name]
@@ -231,7 +231,7 @@ def _band_inputs(recipe, data):
     bands = recipe["dataset"]["bands"]
     table = tf.constant(flux_ratio_table(bands), tf.float32)
     names = list(data.condition_names)
-    z_column = names.index("zphot")
+    z_column, reference_column = names.index("zphot"), names.index("mag_auto")
     colour_columns = ([names.index(band_magnitude_name(b)) for b in bands[1:]]
                       if recipe["vae"]["sed_colours"] else [])
 
@@ -241,7 +241,7 @@ def _band_inputs(recipe, data):
         out["ratios"] = template_ratios(table, out["redshift"])
         if colour_columns:
             magnitudes = tf.gather(batch["conditions"], colour_columns, axis=1)
-            out["colours"] = magnitudes - batch["conditions"][:, names.index("mag_auto"), None]
+            out["colours"] = magnitudes - batch["conditions"][:, reference_column, None]
         return out
 
     return inputs

@@ -86,10 +86,11 @@ class Colours(Measure):
         return None
 
     def run(self, ctx):
-        from ...physics.bands import band_magnitude_name, zero_point
+        from ...physics.bands import zero_point
         from ...datasets.reader import StampDataset
-        from ..colours import (HELD_OUT_BANDS, colour_section, colours, flux_colours,
-                               held_out_section, matched_filter_fluxes, template_fluxes)
+        from ..colours import (HELD_OUT_BANDS, catalog_colours, colour_section, colours,
+                               flux_colours, held_out_section, matched_filter_fluxes,
+                               template_fluxes)
         from ..samples import model_seed
 
         samples = ctx.samples
@@ -103,15 +104,9 @@ class Colours(Measure):
             parts = (data.read(np.arange(data.n_examples), ["component_flux", "component_sed"])
                      if "component_sed" in data.fields else None)
 
-        def catalog_colours(rows):
-            out = np.zeros((len(rows), len(bands)))
-            for b, band in enumerate(bands[1:], start=1):
-                out[:, b] = (conditions[rows, names.index(band_magnitude_name(band))]
-                             - conditions[rows, names.index("mag_auto")])
-            return out
-
-        catalog = catalog_colours(index)
-        twin = None if twin_index is None else catalog_colours(twin_index)
+        catalog = catalog_colours(conditions[index], names, bands)
+        twin = (None if twin_index is None
+                else catalog_colours(conditions[twin_index], names, bands))
         table = {q: np.asarray(samples.conditions[q]) for q in ctx.model.quantities}
         held_out = [b for b in HELD_OUT_BANDS if b not in bands] if parts else []
         everything = list(bands) + held_out
