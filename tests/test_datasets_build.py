@@ -156,7 +156,7 @@ def test_partial_build_with_other_settings(tmp_path, monkeypatch):
     (dict(seed=-2), ValueError, "seed must be >= 0"),
     (dict(processes=0), ValueError, "processes must be >= 1"),
     (dict(test_fraction=1.5), ValueError, "test_fraction"),
-    (dict(n_test=8), ValueError, "n_test must be <= 7"),
+    (dict(n_test=9), ValueError, "n_test must be <= 8"),
     (dict(colour="red"), ValueError, "unknown option.*colour"),
 ])
 def test_bad_arguments(tmp_path, kwargs, error, match):
@@ -165,6 +165,18 @@ def test_bad_arguments(tmp_path, kwargs, error, match):
     with pytest.raises(error, match=match):
         build_dataset(**args)
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_evaluation_file_is_all_test(tmp_path):
+    """n_test == n: an evaluation file, every galaxy in the test split, none to train on."""
+    from galsim_deep.datasets.reader import make_tf_dataset
+
+    out = tmp_path / "eval.h5"
+    build_dataset("mock-cosmos", 4, out, n_test=4, processes=1, progress=False)
+    with h5py.File(out, "r") as f:
+        assert f.attrs["n_test"] == 4 and f["split"][:].tolist() == [1, 1, 1, 1]
+    with pytest.raises(ValueError, match="no examples in split 'train'"):
+        make_tf_dataset(out, split="train", batch_size=2)
 
 
 def test_directory_as_output(tmp_path):

@@ -123,3 +123,25 @@ def test_a_held_out_class_scores_as_anomalous():
     heavy = fit_latent_flow(tailed, conditions[fit], steps=5, n_stages=2, hidden_units=(8, 8))
     lp = heavy(tailed, conditions[fit])
     assert np.all(np.isfinite(lp[3:])) and np.all(lp[:3] < lp[3:].min())
+
+
+def test_fitted_flow_samples_the_codes_it_was_fitted_to():
+    """FittedLatentFlow.sample: the same seed gives the same codes; the draws follow the
+    fitted codes' conditional mean and spread, in raw (unstandardised) units."""
+    pytest.importorskip("tensorflow")
+    from galsim_deep.training.latent_flow import fit_code_flow
+
+    rng = np.random.default_rng(3)
+    conditions = rng.uniform(-1, 1, size=(2000, 1))
+    codes = np.concatenate([100 + 20 * conditions, 5 + 0.5 * rng.standard_normal((2000, 1))],
+                           axis=1)
+    flow = fit_code_flow(codes, conditions, steps=400, seed=0, n_stages=2,
+                         hidden_units=(16, 16), learning_rate=5e-3)
+    rows = np.full((3000, 1), 0.5)
+    draws = flow.sample(rows, seed=7)
+    np.testing.assert_array_equal(draws, flow.sample(rows, seed=7))
+    assert not np.array_equal(draws, flow.sample(rows, seed=8))
+    assert draws.shape == (3000, 2)
+    assert np.mean(draws[:, 0]) == pytest.approx(110.0, abs=2.0)  # 100 + 20 * 0.5
+    assert np.mean(draws[:, 1]) == pytest.approx(5.0, abs=0.1)
+    assert np.std(draws[:, 1]) == pytest.approx(0.5, rel=0.2)

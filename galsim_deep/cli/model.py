@@ -8,6 +8,9 @@
   the latent flow;
 * ``galsim-deep model train-flow RECIPE`` - the conditional latent flow on the
   trained encoder (any family);
+* ``galsim-deep model train-long RECIPE --eval FILE`` - a long Flow-VAE run in
+  legs that scores its reconstructions every 2,500 steps and its samples every
+  10,000 on an evaluation file (:mod:`galsim_deep.diagnostics.long_run`);
 * ``galsim-deep model distill TEACHER --out RUN`` - a Flow-VAE module's
   decoder distilled into a narrower one (``--export DIR`` writes the module).
 
@@ -45,6 +48,7 @@ def register(subparsers):
                                 "running the same command again resumes from the latest one.")
     add_train(sub, "train")
     add_train_flow(sub, "train-flow")
+    add_train_long(sub, "train-long")
     add_distill(sub, "distill")
 
     # galsim-deep train ... (the previous release): hidden, each command naming its new home.
@@ -95,6 +99,76 @@ def add_train_flow(sub, name):
     _add_run_args(p)
     p.set_defaults(func=_train_flow)
     return p
+
+
+def add_train_long(sub, name):
+    """The ``train-long`` command."""
+    p = sub.add_parser(
+        name, help="a long Flow-VAE run in legs, scoring itself on an evaluation file",
+        description="Train a Flow-VAE recipe to its vae.steps in legs of --score-every steps; "
+                    "after each leg score the checkpoint's reconstructions of the evaluation "
+                    "file (and, every --sample-every steps, its samples through a quick "
+                    "latent flow), append the scores to OUTPUT_DIR/learning_curve.json and "
+                    "redraw its figures.  The same command continues the run after any "
+                    "interruption, with its optimizer state, and scores what was not scored.")
+    add_recipe_args(p)
+    p.add_argument("--eval", required=True, metavar="FILE",
+                   help="the evaluation file: a mock dataset with a new seed, every galaxy in "
+                        "its test split (dataset build ... --n 8000 --n-test 8000 --seed 55)")
+    p.add_argument("--score-every", type=int, default=2500,
+                   help="steps between reconstruction scores (default 2500)")
+    p.add_argument("--sample-every", type=int, default=10000,
+                   help="steps between sample scores, a multiple of --score-every "
+                        "(default 10000)")
+    p.add_argument("--n-score", type=int, default=2000,
+                   help="evaluation galaxies of the reconstruction scores (default 2000)")
+    p.add_argument("--n-shear", type=int, default=3000,
+                   help="evaluation galaxies of the shear scores (default 3000)")
+    p.add_argument("--shear-psfs", default="gaussian-0.1,euclid-vis,lsst-i",
+                   help="survey PSFs of the shear scores, comma separated")
+    p.add_argument("--flat-window", type=int, default=20000,
+                   help="stop early once every tracked curve is flat over this many steps "
+                        "(0: never; default 20000)")
+    p.add_argument("--reference", default=None, metavar="MODEL",
+                   help="a Flow-VAE module scored once on the same galaxies (hub:NAME[@VERSION] "
+                        "or a module directory), with --reference-recipe")
+    p.add_argument("--reference-recipe", default=None,
+                   help="the recipe of --reference's network (a shipped name or a path)")
+    p.add_argument("--processes", type=int, default=None,
+                   help="worker processes of the shear measure (default: every CPU)")
+    _add_run_args(p)
+    p.set_defaults(func=_train_long)
+    return p
+
+
+def _train_long(args):
+    from ..errors import InputError
+    from ..diagnostics.long_run import flat_curves, train_long
+    from ..training.recipes import load_recipe
+    from . import positive
+
+    for option in ("score_every", "sample_every", "n_score", "n_shear"):
+        positive(f"--{option.replace('_', '-')}", getattr(args, option))
+    if (args.reference is None) != (args.reference_recipe is None):
+        raise InputError("--reference and --reference-recipe go together: the module and the "
+                         "recipe of its network (e.g. --reference "
+                         "hub:flow-vae-mock-cosmos-25.2@1.1.1 --reference-recipe "
+                         "mock-cosmos-25.2-64)")
+    recipe = recipe_from_args(args)
+    curve = train_long(
+        recipe, args.eval, score_every=args.score_every, sample_every=args.sample_every,
+        n_score=args.n_score, stop_at=args.stop_at, flat_window=args.flat_window,
+        reference=None if args.reference is None else _init_source(args.reference),
+        reference_recipe=None if args.reference is None else load_recipe(args.reference_recipe),
+        sample_options={"n_shear": args.n_shear,
+                        "shear_psfs": [p.strip() for p in args.shear_psfs.split(",")]},
+        processes=args.processes, progress=not args.quiet)
+    stopped = curve["stopped"]
+    print(f"stopped at step {stopped['step']} ({stopped['reason']}); "
+          f"{len(curve['rows'])} scored steps in {recipe['output_dir']}/learning_curve.json")
+    for name, s in flat_curves(curve)["scores"].items():
+        print(f"  {name}: slope {s['slope']:+.3g} +- {s['error']:.2g} per 10,000 steps")
+    return 0
 
 
 def add_distill(sub, name):

@@ -213,7 +213,8 @@ def build_dataset(source, n, out, stamp_size=64, pixel_scale=0.03, seed=0, proce
         Fraction of examples in the test split when ``n_test`` is not given
         (default 0.1, rounded, at least 1 when ``n >= 2``).
     n_test : int, optional
-        Number of test examples.
+        Number of test examples, up to ``n``: an *evaluation file*, all of whose
+        galaxies are in the test split, scores checkpoints without a training split.
     chunk_size : int, optional
         Examples per chunk of work (default 32): an interruption loses at most
         the chunks in progress.
@@ -276,7 +277,7 @@ def build_dataset(source, n, out, stamp_size=64, pixel_scale=0.03, seed=0, proce
         n_test = int(round(float(test_fraction) * n))
         if test_fraction > 0 and n >= 2:
             n_test = max(1, n_test)
-    n_test = _check_int("n_test", n_test, minimum=0, maximum=max(0, n - 1))
+    n_test = _check_int("n_test", n_test, minimum=0, maximum=n)  # n: an evaluation file
 
     manifest = {
         "format": FORMAT_NAME, "format_version": FORMAT_VERSION,

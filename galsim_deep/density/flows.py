@@ -335,3 +335,34 @@ class FittedLatentFlow:
         return (np.concatenate(out) if out else np.zeros(0)) - np.sum(np.log(self.scale))
 
     __call__ = log_prob
+
+    def sample(self, conditions, seed, clip=10.0, batch_size=4096):
+        """Draw one raw code per row of ``conditions``: ``z = shift + scale * u`` with
+        ``u`` the flow's draw from standard-normal ``eps`` of
+        ``numpy.random.default_rng(seed)``, clipped to ``+-clip`` (the range
+        :func:`~galsim_deep.training.latent_flow.fit_code_flow` trained on).
+
+        Parameters
+        ----------
+        conditions : array_like [M, C]
+            Raw catalogue values.
+        seed : int or sequence of int
+            All the randomness (same seed, same codes).
+        clip : float
+            Robust standard deviations the standardised draws are clipped to.
+        batch_size : int
+            Codes per flow evaluation.
+
+        Returns
+        -------
+        ndarray [M, L]
+        """
+        conditions = np.asarray(conditions, dtype=np.float32)
+        eps = np.random.default_rng(seed).standard_normal(
+            (len(conditions), len(self.shift))).astype(np.float32)
+        out = [self.flow.sample_from_normal(eps[i:i + batch_size],
+                                            conditions[i:i + batch_size]).numpy()
+               for i in range(0, len(eps), batch_size)]
+        u = np.clip(np.concatenate(out) if out else np.zeros((0, len(self.shift))),
+                    -clip, clip)
+        return self.shift + self.scale * u

@@ -169,7 +169,7 @@ def checkpoint_steps(recipe):
 
 
 def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, border=4,
-                     c2st=False, c2st_epochs=12, c2st_classifiers=3):
+                     c2st=False, c2st_epochs=12, c2st_classifiers=3, checkpoint=None):
     """Score the autoencoder of one checkpoint of a recipe's run on mock galaxies.
 
     Parameters
@@ -192,6 +192,10 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
     c2st_classifiers : int
         Its classifiers (seeds ``0 .. c2st_classifiers - 1``); the most accurate is
         the verdict: one classifier alone can miss a difference that is there.
+    checkpoint : str or Path, optional
+        A checkpoint's path prefix to score instead of the run's own (``step``
+        is then ignored): a copy the long run keeps
+        (:mod:`galsim_deep.diagnostics.long_run`).
 
     Returns
     -------
@@ -209,7 +213,9 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
     family = family_of(recipe)
     check_dataset(recipe)
     folder = family.checkpoint_dir(recipe)
-    if step is None:
+    if checkpoint is not None:
+        model, step = family.restore_for_sampling(recipe, checkpoint)
+    elif step is None:
         model, step = family.restore_for_sampling(recipe)
     else:
         steps = checkpoint_steps(recipe)

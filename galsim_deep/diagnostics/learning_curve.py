@@ -10,7 +10,7 @@ import numpy as np
 
 from galsim_deep.errors import InputError
 
-__all__ = ["plot_learning_curve"]
+__all__ = ["plot_learning_curve", "plot_sample_curve"]
 
 
 #: Panels of :func:`plot_learning_curve`: score, axis label, a reference line.
@@ -21,7 +21,7 @@ _CURVE_PANELS = (("reduced_chi2", "reduced χ² vs the stamp", 1.0),
                  ("g_bias", "|g| recon − |g| truth", 0.0))
 
 
-def plot_learning_curve(scores, path, title=None):
+def plot_learning_curve(scores, path, title=None, references=None):
     """Draw checkpoint scores against the training step (a learning curve), as PNG.
 
     Parameters
@@ -34,6 +34,9 @@ def plot_learning_curve(scores, path, title=None):
         The PNG file (written atomically).
     title : str, optional
         Figure title.
+    references : dict, optional
+        Name -> scores of a reference model (the previous default) on the same
+        galaxies, drawn as dotted lines at its brightest bin's median.
 
     Returns
     -------
@@ -83,6 +86,9 @@ def plot_learning_curve(scores, path, title=None):
                     label="truth")
         elif reference > 0 or not key.endswith("chi2"):
             ax.axhline(reference, color="0.5", lw=1)
+        for name, ref in (references or {}).items():
+            ax.axhline(ref[key]["bins"][0]["median"], color="C3", ls=":", lw=1,
+                       label=f"{name}, mag_auto < {edges[1]:g}")
         if key.endswith("chi2"):
             ax.set_yscale("log")  # early checkpoints are orders of magnitude off
         ax.set_xlabel("training step")
@@ -127,3 +133,82 @@ def _plot_clustering(ax, steps, clustering):
     ax.set_xlabel("training step")
     ax.set_title("clustering accuracy", fontsize=9)
     ax.legend(fontsize=7)
+
+
+def plot_sample_curve(curve, path, title=None):
+    """Draw a long run's sample scores against the training step, as PNG.
+
+    Parameters
+    ----------
+    curve : dict
+        A long run's learning curve (:class:`~galsim_deep.diagnostics.long_run.LearningCurve`
+        data): rows with ``samples``
+        (:func:`~galsim_deep.diagnostics.sample_scores.score_samples`), the
+        ``eval_reference`` (the Sérsic rows' scores on the same galaxies) and any
+        ``references`` (the previous default, scored the same way).
+    path : str or Path
+        The PNG file (written atomically).
+    title : str, optional
+
+    Returns
+    -------
+    Path
+        ``path``: one panel per survey view (the brightest bin's two-sample accuracy
+        against the truths, with the Sérsic rows' as a grey band of +-2 sigma), one
+        of the shear biases' differences from the truth's per survey PSF (the grey
+        band is LSST's budget, +-2e-3) and one of the mean ``|g|``, size and flux
+        over the truths' (minus 1).  Dotted lines are the references'.
+    """
+    from galsim_deep.reporting import new_figure, save_figure
+
+    rows = [r for r in curve["rows"] if "samples" in r]
+    if not rows:
+        raise InputError("no sample scores to plot; the long run scores samples every "
+                         "sample_every steps")
+    steps = np.array([r["step"] for r in rows])
+    samples = [r["samples"] for r in rows]
+    views = list(samples[0]["views"])
+    refs = {name: ref["samples"] for name, ref in curve.get("references", {}).items()
+            if "samples" in ref}
+    baseline = curve.get("eval_reference", {})
+    fig, axes = new_figure(1, len(views) + 2, size=(3.2, 3.0))
+    for ax, view in zip(axes[0], views):
+        bright = [s["views"][view]["generated"]["bins"][0] for s in samples]
+        ax.errorbar(steps, [b["accuracy"] for b in bright], [b["error"] for b in bright],
+                    marker="o", ms=3, label=f"generated, {samples[0]['mag_bins'][0]}")
+        sersic = baseline.get("views", {}).get(view, {}).get("parametric")
+        if sersic:
+            b = sersic["bins"][0]
+            ax.axhspan(b["accuracy"] - 2 * b["error"], b["accuracy"] + 2 * b["error"],
+                       color="0.85", label="Sérsic ±2σ")
+        for name, ref in refs.items():
+            ax.axhline(ref["views"][view]["generated"]["bins"][0]["accuracy"], color="C3",
+                       ls=":", label=name)
+        ax.axhline(0.5, color="0.5", lw=1)
+        ax.set_title(f"{view}: C2ST accuracy", fontsize=9)
+        ax.legend(fontsize=7)
+    ax = axes[0, len(views)]
+    for k, psf in enumerate(samples[0]["shear"]):
+        dm = np.array([s["shear"][psf]["difference"]["dm"] for s in samples], np.float64)
+        ax.errorbar(steps + 150 * k, dm[:, 0] * 1e3, dm[:, 1] * 1e3, marker="o", ms=3,
+                    color=f"C{k}", label=psf)
+        for ref in refs.values():
+            ax.axhline(ref["shear"][psf]["difference"]["dm"][0] * 1e3, color=f"C{k}", ls=":")
+    ax.axhspan(-2, 2, color="0.9")
+    ax.set_title("shear Δm, generated − truth (×10⁻³)", fontsize=9)
+    ax.legend(fontsize=7)
+    ax = axes[0, len(views) + 1]
+    for k, key in enumerate(("g", "size", "flux")):
+        ax.errorbar(steps, [s["shapes"][key]["ratio"] * 100 for s in samples],
+                    [s["shapes"][key]["error"] * 100 for s in samples], marker="o", ms=3,
+                    color=f"C{k}", label=f"mean {key}")
+        for ref in refs.values():
+            ax.axhline(ref["shapes"][key]["ratio"] * 100, color=f"C{k}", ls=":")
+    ax.axhline(0, color="0.5", lw=1)
+    ax.set_title("samples / truth − 1 (%)", fontsize=9)
+    ax.legend(fontsize=7)
+    for ax in axes[0]:
+        ax.set_xlabel("training step")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)

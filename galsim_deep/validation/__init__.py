@@ -20,8 +20,10 @@ in a lean install.
 * :mod:`~galsim_deep.validation.isotropy`: mean ellipticities, rotated and
   unrotated; :mod:`~galsim_deep.validation.shear`: shear response ``m``, ``c``
   (REGAUSS); :mod:`~galsim_deep.validation.c2st`: two-sample classifier test
-  (the trainer is an argument); :mod:`~galsim_deep.validation.profiles`: light
-  in the border and outside the truth's aperture;
+  (the trainer is an argument), :mod:`~galsim_deep.validation.c2st_features`:
+  its feature classifier (boosted trees) and the stronger of several kinds;
+  :mod:`~galsim_deep.validation.profiles`: light in the border and outside the
+  truth's aperture;
 * :mod:`~galsim_deep.validation.reconstruction`,
   :mod:`~galsim_deep.validation.sersic_fit`: reconstructions in observed space
   beside Sérsic and bulge+disk fits;

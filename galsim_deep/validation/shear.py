@@ -34,13 +34,30 @@ profile, which is precisely what is being tested, while metacalibration
 removes most of that dependence by construction (and needs an extra package
 and deconvolution with a PSF image): the HSM response difference between
 generated and real galaxies is the more sensitive test of their profiles.
+
+Survey PSFs.  ``psf=`` names a view of :data:`SHEAR_PSFS` (or passes a
+:class:`ShearPSF`): the PSF's profile and FWHM, and the pixel scale and stamp
+the galaxies are drawn at, e.g. ``"euclid-vis"`` (Gaussian 0.16" at
+0.1"/pixel) or ``"lsst-i"`` (Kolmogorov 0.7" at 0.2"/pixel).  Every view keeps
+the anisotropy :data:`PSF_SHEAR` and draws without the pixel response, the
+galaxies and the PSF image alike.  The default ``"gaussian-0.1"`` is the
+measure above, unchanged.  REGAUSS is exact for Gaussians only where galaxy
+and PSF are well sampled: a 0.16" PSF at 0.1"/pixel (1.6 pixels per FWHM),
+like 0.1" at 0.06"/pixel, is not, and galaxies of a pixel or two get an
+aliasing bias, in both samples.  :func:`shear_bias_difference` gives ``m``
+and ``c`` of one sample minus another's (generated minus truth), with the
+bootstrap errors of the two independent samples added in quadrature.
 """
+from dataclasses import dataclass
+from typing import Optional
+
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, InputTypeError
 from ..reporting import format_number
 
-__all__ = ["SHEAR", "ROTATIONS", "PSF_SHEAR", "shear_measurements", "shear_bias", "shear_response",
+__all__ = ["SHEAR", "ROTATIONS", "PSF_SHEAR", "ShearPSF", "SHEAR_PSFS", "shear_psf",
+           "shear_measurements", "shear_bias", "shear_bias_difference", "shear_response",
            "markdown_shear"]
 
 #: The applied shear, each component, both signs.
@@ -57,6 +74,112 @@ PSF_SHEAR = (0.03, 0.03)
 
 # Columns of the measurement array: unsheared, +g1, -g1, +g2, -g2.
 _CONFIGS = ((0.0, 0.0), (1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0))
+
+#: PSF profiles a :class:`ShearPSF` may have.
+_PSF_KINDS = ("gaussian", "kolmogorov")
+
+
+@dataclass(frozen=True)
+class ShearPSF:
+    """A view the galaxies' shear response is measured through: a PSF and its pixels.
+
+    Parameters
+    ----------
+    name : str
+    kind : str
+        ``"gaussian"`` or ``"kolmogorov"``: the PSF's profile (before the
+        anisotropy :data:`PSF_SHEAR`).
+    fwhm : float
+        FWHM of the PSF, arcsec.
+    pixel_scale : float or None
+        arcsec per pixel of the images measured; None: the galaxies' own.
+    stamp_size : int or None
+        Pixels of a side of the images measured; None: the galaxies' own stamp
+        where ``pixel_scale`` is None, otherwise the galaxies' field of view
+        (their stamp size times their pixel scale, arcsec) grown by 4 FWHM of
+        the PSF (2 on each side, where the PSF spreads the galaxy's outskirts),
+        in pixels of ``pixel_scale``, rounded up to an even number: 64 pixels of
+        0.06" (3.84") give 46 pixels at 0.1" through a 0.16" PSF (4.48") and 34
+        at 0.2" through a 0.7" PSF (6.64").
+    description : str
+        One line, for reports.
+    """
+
+    name: str
+    kind: str
+    fwhm: float
+    pixel_scale: Optional[float] = None
+    stamp_size: Optional[int] = None
+    description: str = ""
+
+    def __post_init__(self):
+        if self.kind not in _PSF_KINDS:
+            raise InputError(f"ShearPSF {self.name!r}: kind must be one of {_PSF_KINDS}, "
+                             f"got {self.kind!r}")
+        if not np.isfinite(self.fwhm) or self.fwhm <= 0:
+            raise InputError(f"ShearPSF {self.name!r}: fwhm must be > 0 arcsec, got {self.fwhm}")
+        if self.pixel_scale is not None and not (np.isfinite(self.pixel_scale)
+                                                 and self.pixel_scale > 0):
+            raise InputError(f"ShearPSF {self.name!r}: pixel_scale must be > 0 arcsec or None, "
+                             f"got {self.pixel_scale}")
+        if self.stamp_size is not None and int(self.stamp_size) < 8:
+            raise InputError(f"ShearPSF {self.name!r}: stamp_size must be >= 8 pixels or None, "
+                             f"got {self.stamp_size}")
+
+    def view(self, stamp_size, pixel_scale):
+        """Stamp size (pixels) and pixel scale (arcsec) of galaxies of ``stamp_size`` pixels of
+        ``pixel_scale`` arcsec seen through this PSF (see the class's ``stamp_size``)."""
+        if self.pixel_scale is None:
+            return int(self.stamp_size or stamp_size), float(pixel_scale)
+        scale = float(self.pixel_scale)
+        if self.stamp_size is not None:
+            return int(self.stamp_size), scale
+        side = int(np.ceil((int(stamp_size) * float(pixel_scale) + 4.0 * self.fwhm) / scale - 1e-9))
+        return side + side % 2, scale
+
+    def profile(self, psf_shear=PSF_SHEAR):
+        """The PSF as a galsim.GSObject, with the reduced shear ``psf_shear`` (its anisotropy)."""
+        import galsim
+
+        make = galsim.Gaussian if self.kind == "gaussian" else galsim.Kolmogorov
+        psf = make(fwhm=float(self.fwhm))
+        if psf_shear[0] or psf_shear[1]:
+            psf = psf.shear(g1=psf_shear[0], g2=psf_shear[1])
+        return psf
+
+
+#: Named views of :func:`shear_measurements`: name -> :class:`ShearPSF`.
+SHEAR_PSFS = {p.name: p for p in (
+    ShearPSF("gaussian-0.1", "gaussian", 0.1, None, None,
+             "Gaussian PSF of FWHM 0.1\" at the galaxies' own pixels (the default)"),
+    ShearPSF("euclid-vis", "gaussian", 0.16, 0.1, None,
+             "Euclid VIS-like: Gaussian PSF of FWHM 0.16\" at 0.1\"/pixel"),
+    ShearPSF("lsst-i", "kolmogorov", 0.7, 0.2, None,
+             "LSST i-like: Kolmogorov PSF of FWHM 0.7\" at 0.2\"/pixel"),
+)}
+
+
+def shear_psf(psf=None, psf_fwhm=None):
+    """The :class:`ShearPSF` of ``psf`` (a name of :data:`SHEAR_PSFS` or a ShearPSF).
+
+    ``psf_fwhm`` (arcsec) with no ``psf`` is a Gaussian of that FWHM at the galaxies' own
+    pixels (the measure's original argument); neither is ``"gaussian-0.1"``.
+    """
+    if psf is None:
+        if psf_fwhm is None:
+            return SHEAR_PSFS["gaussian-0.1"]
+        return ShearPSF(f"gaussian-{float(psf_fwhm):g}", "gaussian", float(psf_fwhm), None, None,
+                        f"Gaussian PSF of FWHM {float(psf_fwhm):g}\" at the galaxies' own pixels")
+    if psf_fwhm is not None:
+        raise InputError("give psf (a survey PSF) or psf_fwhm (a Gaussian at the galaxies' "
+                         "pixels), not both")
+    if isinstance(psf, ShearPSF):
+        return psf
+    if not isinstance(psf, str):
+        raise InputTypeError(f"psf must be a name of SHEAR_PSFS or a ShearPSF, got {type(psf)}")
+    if psf not in SHEAR_PSFS:
+        raise InputError(f"unknown shear PSF {psf!r}; known: {', '.join(sorted(SHEAR_PSFS))}")
+    return SHEAR_PSFS[psf]
 
 
 def _regauss(image, psf_image):
@@ -75,10 +198,8 @@ def _measure_chunk(task):
     """Worker: the distortions of a chunk of profiles (see :func:`shear_measurements`)."""
     import galsim
 
-    profiles, stamp_size, pixel_scale, psf_fwhm, psf_shear, shear, rotations = task
-    psf = galsim.Gaussian(fwhm=float(psf_fwhm))
-    if psf_shear[0] or psf_shear[1]:
-        psf = psf.shear(g1=psf_shear[0], g2=psf_shear[1])
+    profiles, stamp_size, pixel_scale, psf_spec, psf_shear, shear, rotations = task
+    psf = psf_spec.profile(psf_shear)
     psf_image = psf.drawImage(nx=stamp_size, ny=stamp_size, scale=pixel_scale,
                               method="no_pixel")
     out = np.full((len(profiles), len(rotations), len(_CONFIGS), 2), np.nan)
@@ -100,21 +221,23 @@ def _measure_chunk(task):
     return out
 
 
-def shear_measurements(profiles, stamp_size, pixel_scale, psf_fwhm=0.1, shear=SHEAR,
+def shear_measurements(profiles, stamp_size, pixel_scale, psf_fwhm=None, shear=SHEAR,
                        progress=False, desc="shear response", psf_shear=PSF_SHEAR,
-                       rotations=ROTATIONS, pool=None, chunk_size=8):
-    """REGAUSS distortions of each profile, in 4 rotations x 5 shears.
+                       rotations=ROTATIONS, pool=None, chunk_size=8, psf=None):
+    """REGAUSS distortions of each profile, in R rotations x 5 shears, through a PSF.
 
     Parameters
     ----------
     profiles : iterable of galsim.GSObject or None
         Unconvolved galaxies centred on the origin (None: NaN).
     stamp_size : int
-        Pixels.
+        Pixels of the galaxies' stamps.
     pixel_scale : float
-        arcsec per pixel.
-    psf_fwhm : float
-        Round Gaussian PSF, arcsec.
+        arcsec per pixel of the galaxies' stamps.  With them the PSF's
+        :meth:`ShearPSF.view` sets the images measured.
+    psf_fwhm : float, optional
+        With no ``psf``: a Gaussian PSF of this FWHM (arcsec) at the galaxies'
+        pixels (with ``psf``: an error).
     shear : float
         Magnitude of the applied reduced shear.
     progress : bool
@@ -128,6 +251,9 @@ def shear_measurements(profiles, stamp_size, pixel_scale, psf_fwhm=0.1, shear=SH
         Worker processes to draw and measure in.
     chunk_size : int
         Profiles per task.
+    psf : str or ShearPSF, optional
+        A name of :data:`SHEAR_PSFS` or a :class:`ShearPSF`; neither this nor
+        ``psf_fwhm``: ``"gaussian-0.1"``.
 
     Returns
     -------
@@ -140,8 +266,10 @@ def shear_measurements(profiles, stamp_size, pixel_scale, psf_fwhm=0.1, shear=SH
     """
     from tqdm.auto import tqdm
 
+    spec = shear_psf(psf, psf_fwhm)
+    size, scale = spec.view(stamp_size, pixel_scale)
     profiles = list(profiles)
-    tasks = [(profiles[i:i + chunk_size], int(stamp_size), float(pixel_scale), float(psf_fwhm),
+    tasks = [(profiles[i:i + chunk_size], size, scale, spec,
               tuple(float(v) for v in psf_shear), float(shear), tuple(rotations))
              for i in range(0, len(profiles), int(chunk_size))]
     parts = []
@@ -219,10 +347,44 @@ def shear_bias(e, shear=SHEAR, n_boot=500, seed=0):
     return out
 
 
-def shear_response(profiles, stamp_size, pixel_scale, psf_fwhm=0.1, shear=SHEAR, n_boot=500,
+def shear_bias_difference(e_a, e_b, shear=SHEAR, n_boot=500, seed=0):
+    """Shear bias of sample ``a`` minus sample ``b`` (e.g. generated minus truth).
+
+    The samples are independent (not the same galaxies): each is bootstrapped
+    on its own by :func:`shear_bias` (``R`` recomputed in each resample, the
+    same ``seed`` for both) and the errors are added in quadrature.
+
+    Parameters
+    ----------
+    e_a, e_b : ndarray [N, R, 5, 2]
+        :func:`shear_measurements` of each sample (through the same PSF).
+    shear, n_boot, seed
+        See :func:`shear_bias`.
+
+    Returns
+    -------
+    dict
+        ``dm1, dm2, dm`` (their mean), ``dc1, dc2``, each ``(value, error)``
+        (``(None, None)`` where a sample has fewer than 3 galaxies); ``n_a``,
+        ``n_b`` (galaxies used); ``a``, ``b``: the samples' :func:`shear_bias`.
+    """
+    a, b = (shear_bias(e, shear, n_boot, seed) for e in (e_a, e_b))
+    out = {}
+    for k in ("m1", "m2", "m", "c1", "c2"):
+        if a[k] is None or b[k] is None:
+            out[f"d{k}"] = (None, None)
+        else:
+            out[f"d{k}"] = (a[k] - b[k], float(np.hypot(a[f"{k}_error"], b[f"{k}_error"])))
+    out.update(n_a=a["n"], n_b=b["n"], a=a, b=b)
+    return out
+
+
+def shear_response(profiles, stamp_size, pixel_scale, psf_fwhm=None, shear=SHEAR, n_boot=500,
                    seed=0, progress=False, desc="shear response", psf_shear=PSF_SHEAR,
-                   rotations=ROTATIONS, pool=None):
+                   rotations=ROTATIONS, pool=None, psf=None):
     """:func:`shear_bias` of :func:`shear_measurements` of a list of profiles.
+
+    ``psf`` and ``psf_fwhm``: see :func:`shear_measurements`.
 
     Returns
     -------
@@ -230,7 +392,7 @@ def shear_response(profiles, stamp_size, pixel_scale, psf_fwhm=0.1, shear=SHEAR,
         :func:`shear_bias`.
     """
     e = shear_measurements(profiles, stamp_size, pixel_scale, psf_fwhm, shear, progress, desc,
-                           psf_shear, rotations, pool)
+                           psf_shear, rotations, pool, psf=psf)
     return shear_bias(e, shear, n_boot, seed)
 
 

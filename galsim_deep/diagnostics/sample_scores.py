@@ -1,0 +1,344 @@
+"""Scores of a training checkpoint's *samples* on an evaluation file (the long run's sample scores).
+
+:func:`~galsim_deep.diagnostics.checkpoint_scores.score_checkpoint` scores a
+checkpoint's reconstructions; what a user draws are *samples*: codes from a
+latent flow given catalog rows, decoded.  A module's flow is fitted once, at
+the end of a run, on MAP-refined codes (an hour on a CPU); to follow a long run
+a checkpoint is scored with a **quick flow** instead
+(:func:`quick_code_flow`: a small conditional MAF fitted in memory to
+posterior samples of the encoder's codes of the first training stamps), which
+is enough to see how the decoder's samples move, not to ship.
+
+The samples of the evaluation file's galaxies (:class:`EvaluationGalaxies`:
+one code per catalog row, drawn with a fixed seed, unrotated) are scored
+against the same galaxies' analytic truths and their Sérsic rows, each
+observed the same way (:func:`~galsim_deep.validation.views.observe_in_view`,
+a fresh noise stream per sample):
+
+``views``
+    the two-sample classifier test in each survey view (default: HST at
+    COSMOS depth, the training stamps' own view, and HST noiseless), overall
+    and per ``mag_auto`` bin of :data:`MAG_EDGES`; the verdict is the most
+    accurate of a CNN and a gradient-boosted classifier on image features
+    (:func:`~galsim_deep.validation.c2st_features.strongest_of_classifiers`);
+``shapes``
+    the mean HSM ``|g|``, size and flux of the samples over the truths' (the
+    unconvolved profiles through the 0.1" round PSF of the checkpoint scores);
+``shear``
+    REGAUSS's multiplicative and additive biases on the samples minus those on
+    the truths (``dm``, ``dc1``, ``dc2`` with errors), noiseless, through each
+    named survey PSF (:data:`~galsim_deep.validation.shear.SHEAR_PSFS`), on
+    the galaxies brighter than ``shear_max_mag``.
+
+What does not depend on the checkpoint (the truths' and the Sérsic profiles'
+observations, their classifier test and their shear) is computed once by
+:func:`reference_scores` and kept in a cache folder.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from galsim_deep._io import atomic_path
+from galsim_deep.errors import InputError
+from galsim_deep.reporting import jsonable, write_json
+
+__all__ = ["EvaluationGalaxies", "quick_code_flow", "draw_samples", "reference_scores",
+           "score_samples", "MAG_EDGES", "SAMPLE_VIEWS", "SHEAR_PSF_NAMES"]
+
+#: Edges of the ``mag_auto`` bins of the sample scores (AB mag): the issue's bright bin
+#: (<= 22.5) and the fainter ones.
+MAG_EDGES = (22.5, 23.5, 24.5)
+
+#: Survey views of the sample scores (names in ``validation/survey_views.yaml``).
+SAMPLE_VIEWS = ("hst-cosmos", "hst-noiseless")
+
+#: Survey PSFs of the shear scores.
+SHEAR_PSF_NAMES = ("gaussian-0.1", "euclid-vis", "lsst-i")
+
+# Noise streams of observe_in_view, one per sample (as the survey-views measure).
+_STREAMS = {"truth": 101, "generated": 102, "parametric": 103}
+
+
+@dataclass
+class EvaluationGalaxies:
+    """The galaxies of an evaluation file, as the survey views observe them.
+
+    Holds what :func:`~galsim_deep.validation.views.observe_in_view` reads
+    (``index``, ``pixel_scale``, ``stamp_size``, ``psfs``, ``noise_variance``,
+    ``noise_power``), the catalog ``conditions`` with their
+    ``condition_names``, the Sérsic rows ``parametric`` and the unconvolved
+    ``truth`` images.  Build it with :meth:`load`.
+    """
+
+    path: str
+    index: np.ndarray
+    pixel_scale: float
+    stamp_size: int
+    psfs: np.ndarray
+    noise_variance: np.ndarray
+    noise_power: np.ndarray
+    conditions: np.ndarray
+    condition_names: list
+    parametric: np.ndarray
+    truth: np.ndarray
+
+    @classmethod
+    def load(cls, path, n=None):
+        """The first ``n`` galaxies (default all) of the test split of the mock dataset
+        ``path`` (an evaluation file built with ``--n-test`` equal to ``--n``)."""
+        from galsim_deep.datasets.reader import StampDataset
+
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"no evaluation file {path}; build one with a new seed, e.g.\n    "
+                             f"galsim-deep dataset build --source mock-cosmos --population "
+                             f"cosmos-25.2 --n 8000 --n-test 8000 --stamp-size 64 "
+                             f"--pixel-scale 0.06 --seed 55 --out {path}")
+        with StampDataset(path) as data:
+            if "truth" not in data.fields:
+                raise InputError(f"{path} has no truth field: an evaluation file is a mock "
+                                 f"dataset (--source mock-cosmos)")
+            index = data.indices("test")
+            if not len(index):
+                raise InputError(f"{path} has no test galaxies; build it with --n-test N")
+            index = index[:n] if n is not None else index
+            a = data.read(index, ["psf", "noise_variance", "noise_power", "conditions",
+                                  "parametric", "truth"])
+            return cls(str(path), np.asarray(index), float(data.pixel_scale),
+                       int(data.stamp_size), a["psf"], a["noise_variance"], a["noise_power"],
+                       a["conditions"], list(data.condition_names), a["parametric"], a["truth"])
+
+    def column(self, name):
+        """A catalog column (``mag_auto``) of every galaxy."""
+        return self.conditions[:, self.condition_names.index(name)]
+
+    def magnitude_bins(self):
+        """``(bin of each galaxy, labels)`` of :data:`MAG_EDGES` in ``mag_auto``."""
+        from galsim_deep.validation.measures.survey_views import magnitude_bins
+
+        return magnitude_bins(self.column("mag_auto"), MAG_EDGES)
+
+
+def quick_code_flow(model, recipe, n_codes=20000, steps=2000, seed=0, progress=False):
+    """A small conditional flow on the encoder's codes of the first ``n_codes`` training
+    stamps (posterior samples, as a module's flow with ``posterior: sample``).
+
+    Returns
+    -------
+    galsim_deep.density.flows.FittedLatentFlow
+    """
+    import tensorflow as tf
+
+    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.training.latent_flow import fit_code_flow
+
+    with StampDataset(recipe["dataset"]["path"]) as data:
+        index = data.indices("train")[:int(n_codes)]
+        columns = [list(data.condition_names).index(c) for c in recipe["flow"]["conditions"]]
+        means, stds, conds = [], [], []
+        encode = tf.function(model.encode)
+        for i in range(0, len(index), 256):
+            a = data.read(index[i:i + 256], ["stamp", "psf", "conditions"])
+            mean, std = encode(tf.constant(a["stamp"], tf.float32),
+                               tf.constant(a["psf"], tf.float32))
+            means.append(mean.numpy())
+            stds.append(std.numpy())
+            conds.append(a["conditions"][:, columns])
+    return fit_code_flow(np.concatenate(means), np.concatenate(conds), np.concatenate(stds),
+                         steps=steps, seed=seed, progress=progress)
+
+
+def draw_samples(model, flow, galaxies, conditions, seed, batch_size=200):
+    """Unconvolved samples ``[N, S, S]`` (flux per pixel, unrotated) of the galaxies'
+    catalog rows: one code each from ``flow`` (seeded), decoded.
+
+    ``conditions`` names the flow's columns (the recipe's ``flow.conditions``).
+    """
+    import tensorflow as tf
+
+    rows = np.stack([galaxies.column(c) for c in conditions], axis=1)
+    codes = flow.sample(rows, seed)
+    decode = tf.function(model.decode)
+    out = [decode(tf.constant(codes[i:i + batch_size], tf.float32)).numpy()
+           for i in range(0, len(codes), batch_size)]
+    return np.concatenate(out).astype(np.float64)
+
+
+def _profiles(images, pixel_scale):
+    from galsim_deep.validation.observe import truth_profile
+
+    return [truth_profile(im, pixel_scale) if np.all(np.isfinite(im)) and im.sum() > 0
+            else None for im in images]
+
+
+def _observed(galaxies, view_name, profiles, sample, seed):
+    from galsim_deep.validation.views import load_views, observe_in_view
+
+    view = load_views(names=[view_name])[view_name]
+    return observe_in_view(view, profiles, galaxies, seed, _STREAMS[sample])
+
+
+def _c2st(real, other, psfs, variance, groups, n_groups, seeds, epochs):
+    from galsim_deep.training.classifier import fit_two_sample_classifier, predict_classes
+    from galsim_deep.validation.c2st import accuracy_in_groups
+    from galsim_deep.validation.c2st_features import (fit_feature_classifier,
+                                                      predict_feature_classes,
+                                                      strongest_of_classifiers)
+
+    classifiers = {"cnn": (fit_two_sample_classifier, predict_classes),
+                   "features": (fit_feature_classifier, predict_feature_classes)}
+    r = strongest_of_classifiers(real, other, psfs, variance, classifiers, seeds=seeds,
+                                 epochs=epochs, progress=False)
+    out = {k: r[k] for k in ("accuracy", "error", "n_test", "collapsed", "classifier",
+                             "by_classifier")}
+    out["bins"] = accuracy_in_groups(r, groups, n_groups)
+    return out
+
+
+def _shear_sample(galaxies, shear_max_mag, n_shear):
+    """Indices (into the evaluation galaxies) of the shear measure's galaxies."""
+    bright = np.flatnonzero(galaxies.column("mag_auto") <= shear_max_mag)
+    return bright[:int(n_shear)]
+
+
+def _shear_e(profiles, galaxies, psf, pool):
+    from galsim_deep.validation.shear import shear_measurements
+
+    return shear_measurements(profiles, galaxies.stamp_size, galaxies.pixel_scale, psf=psf,
+                              pool=pool)
+
+
+def reference_scores(galaxies, cache_dir, seed=0, views=SAMPLE_VIEWS,
+                     shear_psfs=SHEAR_PSF_NAMES, shear_max_mag=24.0, n_shear=3000,
+                     classifier_seeds=(0,), epochs=12, pool=None):
+    """What the sample scores compare with, computed once and kept in ``cache_dir``.
+
+    Returns
+    -------
+    dict
+        ``truth_profile``: how the truths were made (``analytic`` profiles, or
+        the truth images); per view the Sérsic rows' classifier test against
+        the truths (``views``); per shear PSF the truths' and the Sérsic rows'
+        ``m``, ``c`` (``shear``) and the Sérsic minus the truth (``difference``).
+    """
+    import json
+
+    from galsim_deep.validation.mock_truth import analytic_profiles
+    from galsim_deep.validation.references import reference_profiles
+    from galsim_deep.validation.shear import shear_bias, shear_bias_difference
+
+    cache = Path(cache_dir)
+    summary_path = cache / "reference.json"
+    if summary_path.is_file():
+        return json.loads(summary_path.read_text())
+    cache.mkdir(parents=True, exist_ok=True)
+    analytic, info = analytic_profiles(galaxies.path, galaxies.index)
+    truth = [p if p is not None else q
+             for p, q in zip(analytic, _profiles(galaxies.truth, galaxies.pixel_scale))]
+    sersic = reference_profiles(galaxies, "parametric")
+    groups, labels = galaxies.magnitude_bins()
+    out = {"truth_profile": info["method"], "mag_bins": labels,
+           "bin_counts": np.bincount(groups, minlength=len(labels)).tolist(),
+           "views": {}, "shear": {}, "n": int(len(galaxies.index))}
+    for view in views:
+        stamps, psfs, variance = _observed(galaxies, view, truth, "truth", seed)
+        _save(cache / f"{view}-truth.npz", stamps=stamps, psfs=psfs, variance=variance)
+        sersic_obs = _observed(galaxies, view, sersic, "parametric", seed)[0]
+        out["views"][view] = {"parametric": _c2st(stamps, sersic_obs, psfs, variance, groups,
+                                                  len(labels), classifier_seeds, epochs)}
+    chosen = _shear_sample(galaxies, shear_max_mag, n_shear)
+    out["shear_galaxies"] = int(len(chosen))
+    for psf in shear_psfs:
+        e_truth = _shear_e([truth[i] for i in chosen], galaxies, psf, pool)
+        e_sersic = _shear_e([sersic[i] for i in chosen], galaxies, psf, pool)
+        _save(cache / f"shear-{psf}-truth.npz", e=e_truth)
+        out["shear"][psf] = {"truth": shear_bias(e_truth), "parametric": shear_bias(e_sersic),
+                             "difference": shear_bias_difference(e_sersic, e_truth)}
+    write_json(out, summary_path)
+    return json.loads(summary_path.read_text())
+
+
+def score_samples(model, recipe, galaxies, cache_dir, seed=0, n_codes=20000, flow_steps=2000,
+                  views=SAMPLE_VIEWS, shear_psfs=SHEAR_PSF_NAMES, shear_max_mag=24.0,
+                  n_shear=3000, classifier_seeds=(0,), epochs=12, pool=None, progress=False):
+    """Score a checkpoint's samples of the evaluation galaxies (see the module's docstring).
+
+    Parameters
+    ----------
+    model : FlowVAE
+        The checkpoint's autoencoder.
+    recipe : dict
+        Its recipe (the training dataset of the quick flow, ``flow.conditions``).
+    galaxies : EvaluationGalaxies
+    cache_dir : str or Path
+        Where :func:`reference_scores` kept the truths' observations.
+    seed : int
+        Seeds the quick flow, the codes and the noise.
+    n_codes, flow_steps : int
+        Training stamps and steps of :func:`quick_code_flow`.
+    views, shear_psfs, shear_max_mag, n_shear, classifier_seeds, epochs, pool
+        As :func:`reference_scores` (the same values: the comparisons share its cache).
+    progress : bool
+
+    Returns
+    -------
+    dict
+        ``views`` (per view ``generated``: the classifier test against the
+        truths, with ``bins``), ``shapes`` and ``shear`` (per PSF the
+        samples' ``m``, ``c`` and ``difference`` from the truths).
+    """
+    import json
+
+    from galsim_deep.diagnostics.checkpoint_scores import hsm_g_sigma
+    from galsim_deep.validation.shear import shear_bias, shear_bias_difference
+
+    cache = Path(cache_dir)
+    if not (cache / "reference.json").is_file():
+        raise InputError(f"no reference scores in {cache}; run reference_scores first")
+    flow = quick_code_flow(model, recipe, n_codes, flow_steps, seed, progress)
+    images = draw_samples(model, flow, galaxies, recipe["flow"]["conditions"], seed)
+    profiles = _profiles(images, galaxies.pixel_scale)
+    groups, labels = galaxies.magnitude_bins()
+    out = {"quick_flow": {"n_codes": int(n_codes), "steps": int(flow_steps)},
+           "mag_bins": labels, "views": {}, "shear": {}}
+    for view in views:
+        ref = np.load(cache / f"{view}-truth.npz")
+        generated = _observed(galaxies, view, profiles, "generated", seed)[0]
+        out["views"][view] = {"generated": _c2st(ref["stamps"], generated, ref["psfs"],
+                                                 ref["variance"], groups, len(labels),
+                                                 classifier_seeds, epochs)}
+    out["shapes"] = _shape_ratios(images, galaxies, hsm_g_sigma)
+    chosen = _shear_sample(galaxies, shear_max_mag, n_shear)
+    for psf in shear_psfs:
+        e = _shear_e([profiles[i] for i in chosen], galaxies, psf, pool)
+        e_truth = np.load(cache / f"shear-{psf}-truth.npz")["e"]
+        out["shear"][psf] = {"generated": shear_bias(e),
+                             "difference": shear_bias_difference(e, e_truth)}
+    reference = json.loads((cache / "reference.json").read_text())
+    out["reference"] = {"shear_galaxies": reference["shear_galaxies"]}
+    return jsonable(out)
+
+
+def _shape_ratios(images, galaxies, hsm_g_sigma):
+    """Mean ``|g|``, HSM size and flux of the samples over the truths' (minus 1), with
+    bootstrap errors over galaxies (the two are paired by catalog row)."""
+    g, size = hsm_g_sigma(images, galaxies.pixel_scale)
+    g_t, size_t = hsm_g_sigma(galaxies.truth, galaxies.pixel_scale)
+    flux, flux_t = images.sum(axis=(1, 2)), galaxies.truth.sum(axis=(1, 2)).astype(np.float64)
+    rng = np.random.default_rng(0)
+    out = {}
+    for name, a, b in (("g", g, g_t), ("size", size, size_t), ("flux", flux, flux_t)):
+        ok = np.isfinite(a) & np.isfinite(b)
+        a, b = a[ok], b[ok]
+        boots = [np.mean(a[i]) / np.mean(b[i]) - 1
+                 for i in rng.integers(0, len(a), (200, len(a)))]
+        out[name] = {"ratio": float(np.mean(a) / np.mean(b) - 1), "error": float(np.std(boots)),
+                     "n": int(len(a))}
+    return out
+
+
+def _save(path, **arrays):
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
