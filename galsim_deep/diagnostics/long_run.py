@@ -186,7 +186,7 @@ def train_long(recipe, eval_path, score_every=2500, sample_every=10000, n_score=
         ``flat_window`` steps is within 1 sigma of zero (0: never).
     reference, reference_recipe : str or Path, optional
         A module directory (the previous default) and its recipe, scored once
-        on the same galaxies, each part when the run first scores it.
+        on the same galaxies, before the run's own steps.
     n_codes, flow_steps : int
         The quick latent flow of the sample scores.
     sample_options : dict, optional
@@ -255,14 +255,12 @@ def train_long(recipe, eval_path, score_every=2500, sample_every=10000, n_score=
 
 def _pending(curve, recipe, sample_every):
     """``(row, checkpoint, recipe, part)`` of every score still to make: the references'
-    (their samples once the run has a step to sample), then each kept step's."""
-    kept = sorted(kept_checkpoints(recipe).items())
-    sampled = any(step % sample_every == 0 for step, _ in kept)
+    first (the baselines of every curve), then each kept step's."""
     for ref in curve.data["references"].values():
-        for part in ("reconstructions",) + (("samples",) if sampled else ()):
+        for part in ("reconstructions", "samples"):
             if part not in ref:
                 yield ref, ref["checkpoint"], ref["recipe"], part
-    for step, prefix in kept:
+    for step, prefix in sorted(kept_checkpoints(recipe).items()):
         for part in ("reconstructions",) + (("samples",) if step % sample_every == 0 else ()):
             if not curve.has(step, part):
                 yield curve.row(step), prefix, recipe, part
