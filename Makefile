@@ -70,6 +70,7 @@ demo: demo-env
 benchmark: env
 	$(BIN)/python benchmarks/bench_cost.py --out benchmarks/cost.json
 	$(BIN)/python benchmarks/run_benchmarks.py --out benchmarks/results.json
+	$(BIN)/python benchmarks/bench_rotation.py --out benchmarks/rotation.json
 
 # Cost per galaxy of BTK blends: galsim_deep's generator beside BTK's own (in .venv-btk).
 benchmark-btk: btk-env

@@ -5,7 +5,8 @@ Rotation.  Each generated galaxy is turned by its own position angle
 
 ``"resample"`` (the default, ``rotate=True``)
     the stamps of a block are turned together (:func:`rotate_stamps`: exact
-    quarter turns, then three Fourier-space shears, a sinc interpolation)
+    quarter turns, then three shears, each resampling its lines with GalSim's
+    quintic interpolant)
     onto an axis-aligned grid of :func:`rotated_size` pixels (side >=
     stamp_size * sqrt(2), so no light leaves it), each rescaled to its
     stamp's total and wrapped as an axis-aligned ``InterpolatedImage``.
@@ -158,12 +159,15 @@ def rotate_stamps(images, angles):
     Each stamp is turned by its quarter turns exactly (``numpy.rot90``), then by the
     rest, within +-45 degrees, as three shears, x by ``-tan(a / 2)`` y, y by ``sin(a)``
     x and x again (Unser, Thevenaz & Yaroslavsky 1995, IEEE Trans. Image Process. 4,
-    1371).  Each shear shifts every row (or column) by a phase ramp in Fourier space:
-    sinc interpolation, exact for a band-limited image and conserving flux.  The block
-    is transformed together (``scipy.fft``, float32), and each row's result does not
-    depend on the others.  Through survey PSFs it matches the exact rotation (a
-    rotated pixel grid) 30-100 times better than resampling each stamp with GalSim's
-    quintic interpolant, at about the same cost (``docs/performance.rst``).
+    1371).  Each shear shifts every row (or column) by its own amount, resampled with
+    GalSim's quintic interpolant (the one GalSim's own ``rotate`` of an
+    ``InterpolatedImage`` uses), applied in Fourier space (:func:`_shift_ramp`): a
+    compact kernel, so a cuspy centre rings within a few pixels of the light, not
+    along whole lines, and the flux is kept.  The block is transformed together
+    (``scipy.fft``, float32), and each row's result does not depend on the others.
+    Its ringing and cost beside GalSim's ``rotate`` are measured by
+    ``benchmarks/bench_rotation.py``, its accuracy through survey PSFs in
+    ``docs/performance.rst``.
 
     Parameters
     ----------
@@ -218,20 +222,39 @@ def rotate_stamps(images, angles):
     return (out * scale[:, None, None]).astype(np.float32)
 
 
+#: Taps of the interpolant each shear resamples a line with (GalSim's ``Quintic``: support
+#: +-3 pixels, exact for polynomials to degree 3, weights summing to 1 at every shift).
+_TAPS = 6
+
+
 def _shift_ramp(factor, length, along):
-    """``exp(-2 pi i k factor c)`` ``[N, along, length // 2 + 1]`` (complex64): the Fourier
-    phases that shift the line at coordinate ``c`` (pixels from the grid's centre, over
-    ``along`` lines) by ``factor * c`` pixels, for the ``rfft`` frequencies ``k`` of lines
-    of ``length``.  Built as running products of one step per frequency (cheaper than an
-    exponential per element; float64, so exact to float32)."""
+    """The Fourier response ``[N, along, length // 2 + 1]`` (complex64) that shifts the line
+    at coordinate ``c`` (pixels from the grid's centre, over ``along`` lines) by ``s =
+    factor * c`` pixels, resampling it with GalSim's quintic interpolant, for the ``rfft``
+    frequencies ``k`` of lines of ``length``.
+
+    A shifted line is ``out[x] = sum_j in[j] q(x - s - j)``: its spectrum is the line's
+    times ``sum_t q(m0 + t - s) exp(-2 pi i k (m0 + t))`` over the six integer offsets
+    ``m0 + t`` (``m0 = floor(s) - 2``) where the quintic ``q`` is not zero.  A compact
+    kernel confines the resampling's ringing to three pixels of the light, where the
+    ideal (sinc) shift, ``exp(-2 pi i k s)``, spreads a cuspy centre's ringing along the
+    whole line (streaks to the stamp's corners).  The weights sum to 1, so the flux
+    (``k = 0``) is kept.  The integer part's phases come from a table, not an exponential
+    per element."""
+    import galsim
     import scipy.fft
 
-    phase = -2j * np.pi * np.multiply.outer(np.asarray(factor, np.float64),
-                                            scipy.fft.rfftfreq(length))
-    ramp = np.empty((len(phase), along, phase.shape[1]), np.complex128)
-    ramp[:, 0] = np.exp(phase * (-(along - 1) / 2.0))
-    ramp[:, 1:] = np.exp(phase)[:, None, :]
-    return np.cumprod(ramp, axis=1).astype(np.complex64)
+    shift = np.multiply.outer(np.asarray(factor, np.float64),
+                              np.arange(along) - (along - 1) / 2.0)
+    first = np.floor(shift).astype(np.int64) - (_TAPS // 2 - 1)
+    offsets = np.arange(_TAPS)
+    weights = galsim.Quintic().xval((first[..., None] + offsets - shift[..., None]).ravel())
+    weights = weights.reshape(shift.shape + (_TAPS,))
+    k = scipy.fft.rfftfreq(length)
+    taps = np.exp(-2j * np.pi * np.multiply.outer(offsets, k))           # [taps, K]
+    low = int(first.min())
+    table = np.exp(-2j * np.pi * np.multiply.outer(np.arange(low, int(first.max()) + 1), k))
+    return (table[first - low] * (weights @ taps)).astype(np.complex64)
 
 
 def band_limit(stamp_size, pixel_scale, x_interpolant=None, k_interpolant=None, pad_factor=4,
