@@ -66,7 +66,8 @@ demo: demo-env
 	$(BIN)/galsim-deep demo --out demo_output
 
 # The cost issue's targets first (each generated row beside its parametric reference, the
-# network in ONNX Runtime and in TensorFlow), then every section of the full benchmark.
+# network in ONNX Runtime and in TensorFlow), then every section of the full benchmark, then
+# the rotation's ringing beside GalSim's own rotate.
 benchmark: env
 	$(BIN)/python benchmarks/bench_cost.py --out benchmarks/cost.json
 	$(BIN)/python benchmarks/run_benchmarks.py --out benchmarks/results.json

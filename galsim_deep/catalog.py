@@ -55,9 +55,9 @@ class ColourRangeWarning(OutOfRangeWarning):
 def reset_range_warnings():
     """Forget which out-of-range conditions were reported: each is reported again once.
 
-    Out-of-range values are reported once per model and condition per process
-    (:func:`warn_out_of_range`); tests and notebooks that want to see them again
-    call this.
+    Out-of-range values are reported once per model object and condition per process
+    (:func:`warn_out_of_range`); tests and notebooks that want to see them again from
+    the same model call this.
     """
     _RANGE_REPORTED.clear()
 
@@ -259,7 +259,7 @@ def condition_arrays(cat, conditions, column_map=None, range_policy="warn", sour
                 warn_out_of_range(OutOfRangeWarning(
                     msg + f" Pass range_policy='clip' to clip them to the range or 'error' to "
                           f"refuse them" + ("; later values of this condition outside the range "
-                                            "are not reported again in this process."
+                                            "are not reported again by this model."
                                             if warn_key is not None else "."),
                     condition=name, low=lo, high=hi, rows=outside), warn_key)
         out[name] = values.astype(np.float32)

@@ -149,7 +149,7 @@ class GenerativeGalaxyModel:
         if self.colours == "catalog" or (self.chromatic and head_reads_colours(self.metadata)):
             conditions = check_catalog_colours(conditions, self.metadata, policy,
                                                f"model {self.metadata['name']}",
-                                               str(self.network.module_dir))
+                                               self.network.warn_key)
         return conditions
 
     def random_normal(self, n, rng):

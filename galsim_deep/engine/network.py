@@ -4,6 +4,8 @@ Each signature runs in the runtime :func:`~galsim_deep.engine.runtimes.choose_ru
 picks: TensorFlow (the SavedModel; it places the graph on a GPU when it sees one,
 ``docs/performance.rst``, "On a GPU") or ONNX Runtime (the module's portable copy).
 """
+import itertools
+
 import numpy as np
 
 from ..catalog import condition_arrays
@@ -15,6 +17,9 @@ __all__ = ["EVAL_ROWS", "Network"]
 #: Rows per network evaluation block: the network always runs on blocks of this
 #: many rows, aligned on multiples of it in the catalog (``docs/performance.rst``).
 EVAL_ROWS = 64
+
+# Numbers the network objects of a process (their warn_key).
+_NETWORKS = itertools.count()
 
 
 class Network:
@@ -34,6 +39,10 @@ class Network:
     def __init__(self, module_dir, metadata, runtime=None):
         self.module_dir = module_dir
         self.metadata = metadata
+        #: Out-of-range conditions and colours are reported once per key and condition in a
+        #: process (:func:`galsim_deep.catalog.warn_out_of_range`): each network object, so
+        #: each model made in a process, reports them.
+        self.warn_key = f"{module_dir}#{next(_NETWORKS)}"
         #: Where the sampling signature runs (a clear error now if it cannot).
         self.runtime = choose_runtime(runtime, metadata, sampling_signatures(metadata)[0])
         self._requested = runtime
@@ -41,11 +50,11 @@ class Network:
     def conditions(self, cat, column_map=None, range_policy="warn"):
         """The checked float32 arrays of the module's conditions in a catalog
         (:func:`galsim_deep.catalog.condition_arrays`; out-of-range values reported once
-        per module and condition in a process)."""
+        per network object and condition in a process)."""
         return condition_arrays(cat, self.metadata["conditions"], column_map=column_map,
                                 range_policy=range_policy,
                                 source=f"model {self.metadata['name']}",
-                                warn_key=str(self.module_dir))
+                                warn_key=self.warn_key)
 
     def _check_name(self, name):
         if name not in self.metadata["signatures"]:
