@@ -274,3 +274,29 @@ def test_conditions_draw_the_numbers_a_galaxy_of_galsim_would_draw(tiny_module_p
     np.testing.assert_allclose(values["ours"], values["reference"], rtol=1e-7)  # float32
     x, _, mag = values["ours"].T
     assert abs(np.corrcoef(x, mag)[0, 1]) < 0.9  # not the position's draw
+
+
+def test_random_rotation_switch_and_galsims_rotate(tiny_module_path):
+    """random_rotation: false draws the network's own orientation, the API's rotate=False;
+    GalSim's rotate key keeps its meaning (an angle, after the galaxy is built), and a
+    boolean there is refused with a message naming random_rotation."""
+    model = GenerativeGalaxyModel(tiny_module_path)
+    row = {"flux_radius": [4.0], "mag_auto": [22.0], "zphot": [1.0]}
+
+    def build(**gal):
+        cfg = _config(tiny_module_path, flux_radius=4.0, mag_auto=22.0, zphot=1.0, **gal)
+        cfg["image"] = {"type": "Single", "size": 32, "pixel_scale": 0.03, "random_seed": 7}
+        cfg["stamp"] = {"draw_method": "no_pixel"}
+        batching._GROUPS.clear()
+        return galsim.config.BuildImage(cfg).array
+
+    draw = {"nx": 32, "ny": 32, "scale": 0.03, "method": "no_pixel"}
+    (plain,) = model.sample(row, rng=7, rotate=False)
+    np.testing.assert_allclose(build(random_rotation=False), plain.drawImage(**draw).array,
+                               rtol=0, atol=1e-6 * plain.drawImage(**draw).array.max())
+    turned = plain.rotate(30 * galsim.degrees).drawImage(**draw).array
+    np.testing.assert_allclose(build(random_rotation=False, rotate="30 deg"), turned, rtol=0,
+                               atol=1e-6 * turned.max())
+    with pytest.raises(galsim.GalSimConfigError, match="random_rotation: false"):
+        build(rotate=False)
+

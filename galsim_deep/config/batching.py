@@ -242,7 +242,7 @@ def _generate_group(config, base, model, group, first_row, req, opt, ignore, log
         # the catalog's own magnitudes set fluxes, also where the condition is clipped
         batch = engine.sample(model, conditions, [values["object_seed"] for values in rows],
                               first_row=first_row,
-                              rotate=[values.get("rotate", True) for values in rows],
+                              rotate=[values.get("random_rotation", True) for values in rows],
                               cluster=clusters, magnitudes=catalog_values(
                                   table, model.metadata["flux"].get("magnitude_condition")))
     except (ValueError, TypeError) as err:

@@ -8,7 +8,7 @@ In a GalSim YAML file::
         mag_auto: {type: Catalog, col: mag}            # any GalSim value type
         zphot: 0.5
         cluster: 2          # MPCC modules only, optional: the mixture component (0..K-1)
-        rotate: true        # optional (default true): a uniformly random position angle
+        random_rotation: true   # optional (default true): a uniformly random position angle
 
 The galaxy's stamp comes from its group of objects, generated in one network
 call (:mod:`galsim_deep.config.batching`; see "How batching works" in
@@ -28,7 +28,7 @@ __all__ = ["BuildGenerativeModelGalaxy"]
 _opt_params = {"x_interpolant": str, "k_interpolant": str, "pad_factor": float,
                "noise_pad_size": float, "noise_pad": float, "flux_scaling": float, "area": float,
                "exptime": float, "zero_point": float, "calculate_maxk": bool, "cluster": int,
-               "rotate": bool}
+               "random_rotation": bool}
 
 _FLUX_OPTIONS = ("flux_scaling", "area", "exptime", "zero_point")
 
@@ -57,11 +57,13 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
     ``flux_scaling``, ``area`` (cm^2), ``exptime`` (s) and ``zero_point`` (AB
     mag) are optional; so is ``cluster`` (int) for mixture-prior (MPCC) modules,
     the cluster every object is drawn from (see `GenerativeGalaxyModel.sample`),
-    and ``rotate`` (bool, default true): each galaxy is rotated by a uniformly
-    random angle drawn from its object seed after its normals (the engine's
-    draws rule, :mod:`galsim_deep.engine.draws`), so the population is
+    and ``random_rotation`` (bool, default true): each galaxy is rotated by a
+    uniformly random angle drawn from its object seed after its normals (the
+    engine's draws rule, :mod:`galsim_deep.engine.draws`), so the population is
     isotropic (false: the network's own orientation).  The rotation
     resamples, as the API's default (:meth:`GenerativeGalaxyModel.sample`).
+    GalSim's own ``rotate`` key (an angle) still turns the built galaxy; a
+    boolean there is refused, naming ``random_rotation``.
 
     Returns
     -------
@@ -70,6 +72,12 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
     safe : bool
         False: every object is a new galaxy.
     """
+    if isinstance(config.get("rotate"), bool):
+        raise galsim.GalSimConfigError(
+            f"GenerativeModelGalaxy: rotate: {str(config['rotate']).lower()} is GalSim's own "
+            f"rotation of the built galaxy, which takes an angle (rotate: 30 deg); the random "
+            f"position angle is switched with random_rotation: "
+            f"{str(config['rotate']).lower()}")
     model = GetInputObj("generative_model", config, base, "GenerativeModelGalaxy")
     ignore = list(ignore) + ["num"]
     req = model.sample_req_params
@@ -86,7 +94,7 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
             config[q]["current"] = (float(batch.conditions[q][i]), False, float, obj_num,
                                     "obj_num")
     kwargs = dict(group["options"][i])
-    for used in ("cluster", "rotate"):  # used when the group was sampled
+    for used in ("cluster", "random_rotation"):  # used when the group was sampled
         kwargs.pop(used, None)
     # The object's RNG continues after the draws of its fields, as if they had been made
     # here (for shear, noise padding... drawn after the galaxy).
