@@ -73,7 +73,8 @@ def _options():
                 processes=1, progress=False)
 
 
-def test_long_run_in_legs(mock_dataset_path, eval_path, tmp_path, restore_op_determinism):
+def test_long_run_in_legs(mock_dataset_path, eval_path, tmp_path, restore_op_determinism,
+                          capsys):
     """Interrupted after its first leg (trained by `model train --stop-at`) and run again,
     the run trains on, keeps and scores every leg's checkpoint once, samples every sample_every steps, and stops at its last
     step; a scoring lost to a kill is redone by the next call without training."""
@@ -111,6 +112,14 @@ def test_long_run_in_legs(mock_dataset_path, eval_path, tmp_path, restore_op_det
     again = train_long(recipe, eval_path, **_options())
     assert again["rows"][1]["samples"] == samples  # same seeds, same scores
     assert again["rows"][0] == curve["rows"][0]
+    # --status prints the curve as tables, without training or scoring.
+    args = ["model", "train-long", "tiny", "--eval", str(eval_path), "--set",
+            f"dataset.path={mock_dataset_path}", "--set", f"output_dir={out}", "--status"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "   * - step 3" in printed and "   * - step 6" in printed
+    assert "Samples of the evaluation galaxies" in printed and "   * - Sérsic rows" in printed
+    assert "do not span 20,000 steps" in printed
     # Other settings would compare other galaxies: refused.
     with pytest.raises(InputError, match="other settings"):
         train_long(recipe, eval_path, **dict(_options(), n_score=4))
@@ -151,6 +160,12 @@ def test_cli_refuses_sample_every_not_a_multiple(mock_dataset_path, eval_path, t
                  f"dataset.path={mock_dataset_path}", "--set", f"output_dir={tmp_path}",
                  "--score-every", "4", "--sample-every", "6", "--quiet"]) != 0
     assert "sample_every (6) must be a multiple of score_every (4)" in capsys.readouterr().err
+
+
+def test_status_without_a_curve(mock_dataset_path, eval_path, tmp_path, capsys):
+    assert main(["model", "train-long", "tiny", "--eval", str(eval_path), "--set",
+                 f"output_dir={tmp_path}", "--status"]) != 0
+    assert "no learning curve" in capsys.readouterr().err
 
 
 def test_missing_evaluation_file(mock_dataset_path, tmp_path):

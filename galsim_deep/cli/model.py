@@ -136,6 +136,9 @@ def add_train_long(sub, name):
                    help="the recipe of --reference's network (a shipped name or a path)")
     p.add_argument("--processes", type=int, default=None,
                    help="worker processes of the shear measure (default: every CPU)")
+    p.add_argument("--status", action="store_true",
+                   help="print the learning curve so far as reStructuredText tables and the "
+                        "curves' slopes, and exit (no training, no scoring)")
     _add_run_args(p)
     p.set_defaults(func=_train_long)
     return p
@@ -143,7 +146,7 @@ def add_train_long(sub, name):
 
 def _train_long(args):
     from ..errors import InputError
-    from ..diagnostics.long_run import flat_curves, train_long
+    from ..diagnostics.long_run import train_long
     from ..training.recipes import load_recipe
     from . import positive
 
@@ -155,6 +158,19 @@ def _train_long(args):
                          "hub:flow-vae-mock-cosmos-25.2@1.1.1 --reference-recipe "
                          "mock-cosmos-25.2-64)")
     recipe = recipe_from_args(args)
+    if args.status:
+        from pathlib import Path
+
+        from ..diagnostics.long_run import CURVE_FILE, LearningCurve, curve_table
+
+        path = Path(recipe["output_dir"]) / CURVE_FILE
+        if not path.is_file():
+            raise InputError(f"no learning curve at {path}: start the run with the same "
+                             f"command without --status")
+        curve = LearningCurve(path).data
+        print("\n".join(curve_table(curve)))
+        _print_slopes(curve)
+        return 0
     curve = train_long(
         recipe, args.eval, score_every=args.score_every, sample_every=args.sample_every,
         n_score=args.n_score, stop_at=args.stop_at, flat_window=args.flat_window,
@@ -166,9 +182,19 @@ def _train_long(args):
     stopped = curve["stopped"]
     print(f"stopped at step {stopped['step']} ({stopped['reason']}); "
           f"{len(curve['rows'])} scored steps in {recipe['output_dir']}/learning_curve.json")
-    for name, s in flat_curves(curve)["scores"].items():
-        print(f"  {name}: slope {s['slope']:+.3g} +- {s['error']:.2g} per 10,000 steps")
+    _print_slopes(curve, args.flat_window)
     return 0
+
+
+def _print_slopes(curve, window=20000):
+    from ..diagnostics.long_run import flat_curves
+
+    flat = flat_curves(curve, window)
+    if not flat["scores"]:
+        print(f"slopes: the scores do not span {window:,} steps yet")
+    for name, s in flat["scores"].items():
+        print(f"  {name}: slope {s['slope']:+.3g} +- {s['error']:.2g} per 10,000 steps over "
+              f"the last {window:,}")
 
 
 def add_distill(sub, name):

@@ -42,7 +42,7 @@ from galsim_deep.reporting import jsonable, write_json
 from galsim_deep.validation.statistics import worker_pool
 
 __all__ = ["LearningCurve", "train_long", "flat_curves", "tracked_scores", "kept_checkpoints",
-           "CURVE_FILE", "SCORED_DIR"]
+           "curve_table", "CURVE_FILE", "SCORED_DIR"]
 
 #: The learning-curve file in the run's ``output_dir``.
 CURVE_FILE = "learning_curve.json"
@@ -358,6 +358,58 @@ def flat_curves(curve, window=20000):
         scores[name] = {"slope": slope, "error": float(np.sqrt(cov[1, 1])), "n": int(ok.sum())}
     flat = bool(scores) and all(abs(s["slope"]) <= s["error"] for s in scores.values())
     return {"flat": flat, "scores": scores}
+
+
+def curve_table(curve):
+    """The learning curve as reStructuredText list tables (the references first, then each
+    scored step): the reconstructions' brightest-bin reduced χ², ``|g|``, size and flux
+    biases, border flux and noiseless classifier test; the samples' classifier tests per
+    view in the brightest bin, mean ``|g|``, size and flux over the truth's, and shear
+    ``dm`` per PSF (×10⁻³).  Values ± their errors."""
+    def pm(value, error, scale=1.0, digits=3):
+        if value is None or error is None:
+            return "n/a"
+        return f"{value * scale:.{digits}g} ± {error * scale:.2g}"
+
+    rows = [(name, ref) for name, ref in curve["references"].items()]
+    rows += [(f"step {r['step']:,}", r) for r in curve["rows"]]
+    recon_keys = ("reduced_chi2", "g_bias", "size_bias", "flux_bias", "border_flux")
+    lines = [".. list-table:: Reconstructions of the evaluation galaxies (brightest "
+             "``mag_auto`` bin; the noiseless test over all)", "   :header-rows: 1", "",
+             "   * - checkpoint"] + [f"     - {k}" for k in recon_keys] + [
+             "     - noiseless C2ST"]
+    for name, row in rows:
+        recon = row.get("reconstructions")
+        if not recon:
+            continue
+        bright = [recon[k]["bins"][0] for k in recon_keys]
+        c2st = recon.get("c2st_noiseless") or {}
+        lines += [f"   * - {name}"] + [f"     - {pm(b['median'], b['error'])}" for b in bright]
+        lines += [f"     - {pm(c2st.get('accuracy'), c2st.get('error'))}"]
+    sampled = [(name, row["samples"]) for name, row in rows if row.get("samples")]
+    if sampled:
+        views = list(sampled[0][1]["views"])
+        psfs = list(sampled[0][1]["shear"])
+        lines += ["", ".. list-table:: Samples of the evaluation galaxies (C2ST in the "
+                  "brightest bin; shear dm ×10⁻³, generated − truth)", "   :header-rows: 1",
+                  "", "   * - checkpoint"] + [f"     - C2ST {v}" for v in views] + [
+                  "     - mean |g|, size, flux − 1"] + [f"     - dm {p}" for p in psfs]
+        baseline = curve.get("eval_reference", {})
+        if baseline:
+            lines += ["   * - Sérsic rows"] + [
+                f"     - {pm(baseline['views'][v]['parametric']['bins'][0]['accuracy'], baseline['views'][v]['parametric']['bins'][0]['error'])}"
+                for v in views] + ["     -"] + [
+                f"     - {pm(*baseline['shear'][p]['difference']['dm'], scale=1e3)}" for p in psfs]
+        for name, samples in sampled:
+            shapes = samples["shapes"]
+            lines += [f"   * - {name}"] + [
+                f"     - {pm(samples['views'][v]['generated']['bins'][0]['accuracy'], samples['views'][v]['generated']['bins'][0]['error'])}"
+                for v in views]
+            lines += ["     - " + ", ".join(pm(shapes[k]["ratio"], shapes[k]["error"], 100, 2)
+                                            + "%" for k in ("g", "size", "flux"))]
+            lines += [f"     - {pm(*samples['shear'][p]['difference']['dm'], scale=1e3)}"
+                      for p in psfs]
+    return lines
 
 
 def _plot(curve, out):
