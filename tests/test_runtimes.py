@@ -185,3 +185,26 @@ def test_nproc_after_onnx_runtime_ran_falls_back_to_one_process(tiny_flow_vae_mo
     assert "(TensorFlow or ONNX Runtime)" in caplog.text and "nproc is set to 1" in caplog.text
     cfg["image"]["nproc"] = 1
     np.testing.assert_array_equal(image, galsim.config.BuildImage(cfg).array)
+
+
+def test_latent_tools_do_not_load_tensorflow_to_check_a_name(tiny_flow_vae_module_path,
+                                                              monkeypatch):
+    """encode checks its signature in the metadata: where TensorFlow is missing, the error
+    names the extra to install (it was a bare ModuleNotFoundError of tensorflow_hub, raised
+    while loading the SavedModel only to check the name)."""
+    from galsim_deep.engine import network as network_module
+
+    model = GenerativeGalaxyModel(tiny_flow_vae_module_path)
+
+    def no_tensorflow_hub(*args):
+        raise ModuleNotFoundError("No module named 'tensorflow_hub'")
+
+    monkeypatch.setattr(network_module, "saved_model", no_tensorflow_hub)
+    monkeypatch.setattr(network_module, "_LOADED", {})  # as in a fresh process
+    monkeypatch.setattr(runtimes, "_installed", lambda package: package != "tensorflow")
+    stamps = np.zeros((2, model.stamp_size, model.stamp_size), np.float32)
+    with pytest.raises(InputError, match=r"'encode' signature has no portable copy.*"
+                                         r"galsim_deep\[tensorflow\]"):
+        model.encode(stamps, stamps[0])
+    with pytest.raises(InputError, match="has no 'cluster' signature"):
+        model.latent.cluster(stamps, stamps[0])

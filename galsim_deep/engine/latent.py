@@ -41,7 +41,11 @@ class LatentSpace:
         self.pixel_scale = float(metadata["pixel_scale"])
 
     def _signature(self, name):
-        return self.network.signature(name)
+        """A clear error for a module without signature ``name`` (from its metadata: the
+        signature then runs where :meth:`Network.runner
+        <galsim_deep.engine.network.Network.runner>` chooses, ONNX Runtime where the
+        module has its portable copy, with no TensorFlow loaded to check a name)."""
+        self.network.check_signature(name)
 
     def _stamp_inputs(self, stamps, psfs, what):
         """Check stamps [N, S, S] (or one [S, S]; a chromatic module's [N, B, S, S] in its

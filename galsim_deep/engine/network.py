@@ -56,20 +56,22 @@ class Network:
                                 source=f"model {self.metadata['name']}",
                                 warn_key=self.warn_key)
 
-    def _check_name(self, name):
+    def check_signature(self, name):
+        """Raise an InputError naming the module's signatures if it has no ``name`` (read
+        from the metadata: nothing is loaded)."""
         if name not in self.metadata["signatures"]:
             raise InputError(f"module {self.metadata['name']} has no {name!r} signature; "
                              f"it has {sorted(self.metadata['signatures'])}")
 
     def signature(self, name):
         """Return a loaded TensorFlow signature (a compiled concrete function)."""
-        self._check_name(name)
+        self.check_signature(name)
         return saved_model(self.module_dir, self.metadata).signatures[name]
 
     def runner(self, name):
         """Signature ``name`` in its runtime: a callable from a dict of input arrays to a
         dict of output arrays, loaded once per process."""
-        self._check_name(name)
+        self.check_signature(name)
         runtime = choose_runtime(self._requested, self.metadata, name)
         key = (str(self.module_dir), runtime, name)
         if key not in _LOADED:
