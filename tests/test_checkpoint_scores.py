@@ -177,7 +177,7 @@ def test_noiseless_c2st_tells_a_haloed_copy_from_the_truth(tiny_flow_vae_recipe)
 def test_smooth_head_scores_tell_one_blob_for_all_from_a_spread_population():
     import tensorflow as tf
 
-    from galsim_deep.diagnostics.checkpoint_scores import smooth_head_scores
+    from galsim_deep.diagnostics.head_scores import smooth_head_scores
     from galsim_deep.training.flow_vae.autoencoder import FlowVAE
 
     model = FlowVAE(16, 4, n_stages=2, base_depth=4, max_depth=6, smooth_profile="bulge_disk",

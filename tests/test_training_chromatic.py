@@ -344,7 +344,7 @@ def test_a_multi_band_mock_s_analytic_profiles_are_rebuilt(colour_dataset):
 
 
 def test_held_out_r2_sees_a_linear_signal_and_not_noise():
-    from galsim_deep.diagnostics.checkpoint_scores import held_out_r2
+    from galsim_deep.diagnostics.head_scores import held_out_r2
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(400, 3))

@@ -57,14 +57,16 @@ spread of the classifier's own training (up to about 0.03 between
 environments, :doc:`/validation`).
 
 A decoder with a smooth bulge + disk (``vae.smooth_profile: bulge_disk``) is
-also scored by ``smooth_head`` (:func:`smooth_head_scores`): whether the small
+also scored by ``smooth_head``
+(:func:`~galsim_deep.diagnostics.head_scores.smooth_head_scores`): whether the small
 network that reads the bulge + disk from the code gives each galaxy its own
 flux, size and shape, or nearly the same blob to all (as it did in the
 multiplicative legs, ``docs/flow_vae.rst``).
 
 A chromatic model (``vae.components`` > 0) encodes every band, is scored in
 its reference band (F814W) like a mono one, and also by ``colours``
-(:func:`colour_scores`): its reconstructions' colours against the catalog's,
+(:func:`~galsim_deep.diagnostics.head_scores.colour_scores`): its reconstructions'
+colours against the catalog's,
 the learning curve of the network's colour.
 
 A mixture-prior (MPCC) model on a labelled mock dataset is also scored by
@@ -93,9 +95,10 @@ from galsim_deep.validation.clustering import batched_call
 from galsim_deep.validation.isotropy import ROUND_PSF_FWHM, measure_shape
 from galsim_deep.validation.profiles import border_fraction, faint_fraction
 
-__all__ = ["hsm_g", "hsm_g_sigma", "score_checkpoint", "smooth_head_scores", "colour_scores",
-           "held_out_r2", "noiseless_c2st", "clustering_score", "checkpoint_steps", "MAG_BINS",
-           "SCORES", "WING_LEVEL"]
+from .head_scores import colour_scores, smooth_head_scores
+
+__all__ = ["hsm_g", "hsm_g_sigma", "score_checkpoint", "noiseless_c2st", "clustering_score",
+           "checkpoint_steps", "MAG_BINS", "SCORES", "WING_LEVEL"]
 
 #: The scores of :func:`score_checkpoint`, in the order tables show them.
 SCORES = ("reduced_chi2", "truth_chi2", "truth_residual", "border_flux", "truth_border_flux",
@@ -277,7 +280,7 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
         report["smooth_head"] = smooth_head_scores(model, codes, arrays["truth"])
     if chromatic:
         report["colours"] = colour_scores(model, codes, arrays["conditions"], names, bands,
-                                          batch_size)
+                                          MAG_BINS, batch_size)
     if hasattr(model, "cluster_probabilities") and arrays.get("label") is not None:
         report["clustering"] = clustering_score(model, arrays, class_names, mag, batch_size)
     if c2st:
@@ -291,132 +294,6 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
                                      n=int(np.sum(which == b)))
                                 for b in range(len(MAG_BINS) - 1)]}
     return report
-
-
-def colour_scores(model, codes, conditions, condition_names, bands, batch_size=100):
-    """A chromatic checkpoint's reconstructions' colours against the catalog's.
-
-    The codes are decoded with the network's own SED weights (at each galaxy's ``zphot``
-    where the SED head reads it) and drawn in every band (the ``colours`` measure's
-    "autoencoder" entries, for a checkpoint rather than a module).
-
-    Parameters
-    ----------
-    model : FlowVAE
-        A chromatic model.
-    codes : ndarray [N, L]
-        The encoder's means of the galaxies.
-    conditions : ndarray [N, C]
-        Their dataset conditions, named by ``condition_names``.
-    bands : sequence of str
-        The dataset's bands, the reference (F814W) first.
-    batch_size : int
-
-    Returns
-    -------
-    dict
-        Per band after the first: ``median_abs`` (median ``|band - F814W - catalog|``,
-        AB mag, with its bootstrap error), ``slope`` (of the colours on the catalog's,
-        :func:`~galsim_deep.validation.colours.colour_slope`), and how much of the catalog
-        colour's variance a linear function of ``[code, zphot]`` explains, ``code_r2``
-        (beside ``zphot`` alone, ``redshift_r2``; :func:`held_out_r2`): whether the codes
-        carry the colour at all; ``median_abs_bins``, the median in each ``mag_auto`` bin of
-        :data:`MAG_BINS` (where the colour error lives).
-    """
-    from galsim_deep.engine.colour import band_arrays
-    from galsim_deep.physics.bands import zero_point
-    from galsim_deep.validation.colours import (catalog_colours, colour_slope, flux_colours,
-                                                median_abs)
-
-    redshift = conditions[:, condition_names.index("zphot")].astype(np.float32)
-    catalog = catalog_colours(conditions, condition_names, bands)[:, 1:].astype(np.float32)
-    # (a head that does not read the redshift or the colours ignores them)
-    parts = batched_call(model.decode_components,
-                         {"z": codes, "redshift": redshift, "colours": catalog}, batch_size)
-    flux = band_arrays(parts["components"], parts["sed_weights"], redshift,
-                       bands).sum(axis=(-2, -1))
-    colour = flux_colours(flux, 0, [zero_point(b) for b in bands])
-    which = np.digitize(conditions[:, condition_names.index("mag_auto")], MAG_BINS[1:-1])
-    out = {}
-    for b, band in enumerate(bands[1:], start=1):
-        target = catalog[:, b - 1]
-        out[band] = {"median_abs": median_abs(colour[:, b] - target),
-                     "median_abs_bins": [median_abs((colour[:, b] - target)[which == k])
-                                         for k in range(len(MAG_BINS) - 1)],
-                     "slope": colour_slope(colour[:, b], target),
-                     "code_r2": held_out_r2(np.column_stack([codes, redshift]), target),
-                     "redshift_r2": held_out_r2(redshift[:, None], target)}
-    return out
-
-
-def held_out_r2(features, target, seed=0):
-    """The fraction of ``target``'s variance a least-squares linear function of ``features``
-    explains on held-out rows: fitted on a random half (``seed``), scored on the other.
-
-    Parameters
-    ----------
-    features : ndarray [N, F]
-    target : ndarray [N]
-
-    Returns
-    -------
-    float
-        ``1 - var(residual) / var(target)`` on the held-out half (0: no better than the
-        mean; can be negative).
-    """
-    features, target = np.asarray(features, np.float64), np.asarray(target, np.float64)
-    order = np.random.default_rng(seed).permutation(len(target))
-    fit, held = order[:len(target) // 2], order[len(target) // 2:]
-    design = np.column_stack([features, np.ones(len(target))])
-    coef, *_ = np.linalg.lstsq(design[fit], target[fit], rcond=None)
-    residual = target[held] - design[held] @ coef
-    return float(1.0 - np.var(residual) / np.var(target[held]))
-
-
-def smooth_head_scores(model, codes, truth):
-    """How much the bulge + disk a decoder reads from each code varies from galaxy to galaxy.
-
-    Parameters
-    ----------
-    model : FlowVAE
-        A live model whose decoder has a smooth bulge + disk.
-    codes : ndarray [N, L]
-        The galaxies' codes (encoder means).
-    truth : ndarray [N, S, S]
-        Their unconvolved truths (flux per pixel).
-
-    Returns
-    -------
-    dict
-        ``percentiles`` (5, 50, 95) of the bulge + disk's ``flux`` (flux per pixel summed,
-        the truth's units), of the truth's flux (``truth_flux``), of ``bulge_fraction``,
-        ``disk_half_light_radius`` (pixels) and the disk's ``|g|``; ``flux_range_ratio``:
-        the 5-95% range of ``log flux`` over the truth's (1: as spread as the truth, 0:
-        one flux for all); ``log_flux_correlation`` with the truth's; ``mean_disk_shear``:
-        the modulus of the mean disk ``(g1, g2)`` (0 for an isotropic population: a
-        preferred direction shows here).
-    """
-    p = {k: v.numpy().astype(np.float64)
-         for k, v in model.decoder.smooth.parameters(tf.constant(codes, tf.float32)).items()}
-    flux = p["flux"] * float(model.flux_scale.numpy())
-    truth_flux = np.asarray(truth, np.float64).sum(axis=(1, 2))
-    ok = (flux > 0) & (truth_flux > 0)
-    log_f, log_t = np.log(flux[ok]), np.log(truth_flux[ok])
-
-    def spread(v):
-        lo, hi = np.percentile(v, [5, 95])
-        return hi - lo
-
-    def pct(v):
-        return [float(x) for x in np.percentile(v, [5, 50, 95])]
-    disk_g = np.hypot(p["disk_g1"], p["disk_g2"])
-    return {"percentiles": {"flux": pct(flux), "truth_flux": pct(truth_flux),
-                            "bulge_fraction": pct(p["bulge_fraction"]),
-                            "disk_half_light_radius": pct(p["disk_half_light_radius"]),
-                            "disk_g": pct(disk_g)},
-            "flux_range_ratio": float(spread(log_f) / spread(log_t)),
-            "log_flux_correlation": float(np.corrcoef(log_f, log_t)[0, 1]),
-            "mean_disk_shear": float(np.hypot(p["disk_g1"].mean(), p["disk_g2"].mean()))}
 
 
 def noiseless_c2st(recon, arrays, epochs=12, seeds=(0,), magnitudes=None):
