@@ -55,3 +55,18 @@ def test_demo_catalogue_comes_from_the_model_s_training_population():
     # I ~ 22.5, smoothed): most of its draws lie where the example population has none.
     assert np.mean(deep["mag_auto"] > 23.5) > 0.4
     assert np.mean(bright["mag_auto"] > 23.5) < 0.05
+
+
+def test_the_demo_catalog_is_inside_the_shipped_colour_model_s_reach():
+    """The demo's own catalog (the shipped default and colour models, its seed and size)
+    raises no unreachable colour: under range_policy='error' it passes the colour check."""
+    from galsim_deep import GenerativeGalaxyModel
+    from galsim_deep.demo import _conditions_in_range
+    from galsim_deep.engine.colour_range import check_catalog_colours
+    from galsim_deep.hub import DEFAULT_COLOUR_MODEL, DEFAULT_MODEL
+
+    model = GenerativeGalaxyModel(DEFAULT_MODEL)
+    colour = GenerativeGalaxyModel(DEFAULT_COLOUR_MODEL)
+    cat = _conditions_in_range(model, 250, 2026, colour=colour)
+    conditions = colour.network.conditions(cat, range_policy="error")
+    check_catalog_colours(conditions, colour.metadata, range_policy="error")
