@@ -229,3 +229,23 @@ def test_mock_catalog_draws_the_model_s_population_inside_its_stamp():
     # flux_radius (pixels of 0.03") is bounded by the stamp: 64 x 0.06" holds larger galaxies
     assert example["flux_radius"].max() <= 16.0 < deep["flux_radius"].max() <= 32.0
     assert deep["x"].min() >= 0.5 and deep["x"].max() <= 100.5
+
+
+def test_mock_catalog_made_for_a_model_lies_inside_its_training_ranges():
+    """With the module's conditions, every row is inside their ranges (the default model's
+    own catalog drew mag_auto, flux_radius or zphot outside them, and the run warned about
+    the project's own catalog); the same seed gives the same rows."""
+    from galsim_deep.catalog import in_range
+    from galsim_deep.hub import DEFAULT_MODEL, resolve
+    from galsim_deep.module_format import read_metadata
+    from galsim_deep.simulate.plan import mock_catalog
+
+    meta = read_metadata(resolve(DEFAULT_MODEL))
+    options = dict(model_stamp_size=meta["stamp_size"], model_pixel_scale=meta["pixel_scale"],
+                   population=meta["provenance"]["population"])
+    free = mock_catalog(20000, (100, 100), seed=2026, **options)
+    assert (~in_range(free, meta["conditions"])).sum() == 4  # what the option is for
+    cat = mock_catalog(20000, (100, 100), seed=2026, conditions=meta["conditions"], **options)
+    assert len(cat) == 20000 and in_range(cat, meta["conditions"]).all()
+    again = mock_catalog(20000, (100, 100), seed=2026, conditions=meta["conditions"], **options)
+    np.testing.assert_array_equal(cat["mag_auto"], again["mag_auto"])

@@ -110,7 +110,8 @@ def _render(args):
         cat = mock_catalog(args.make_mock_catalog, settings.field_size, seed=args.seed,
                            model_stamp_size=meta["stamp_size"],
                            model_pixel_scale=meta["pixel_scale"],
-                           population=meta.get("provenance", {}).get("population"))
+                           population=meta.get("provenance", {}).get("population"),
+                           conditions=meta["conditions"])
         path = Path(args.catalog)
         with atomic_path(path) as tmp:
             fmt = "ascii.ecsv" if path.suffix.lower() == ".ecsv" else "fits"

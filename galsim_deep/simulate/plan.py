@@ -17,6 +17,7 @@ import galsim
 import numpy as np
 from astropy.table import Table
 
+from ..catalog import in_range
 from ..errors import InputError, MissingInputError
 from ..hub import DEFAULT_MODEL
 
@@ -318,7 +319,7 @@ def _neighbours(tile, field):
 
 
 def mock_catalog(n, field_size, seed=0, model_stamp_size=64, model_pixel_scale=0.03,
-                 population=None):
+                 population=None, conditions=None):
     """A catalog of ``n`` mock-COSMOS galaxies at uniform random positions of a field.
 
     Parameters
@@ -337,6 +338,10 @@ def mock_catalog(n, field_size, seed=0, model_stamp_size=64, model_pixel_scale=0
         Mock population of the conditions (:mod:`galsim_deep.datasets.population`;
         default ``'cosmos-example'``); a model's ``provenance.population`` names
         the one it was trained on.
+    conditions : list of dict, optional
+        A module's ``conditions`` metadata: only galaxies inside their training ranges
+        are kept (the first ``n`` of a larger draw), so that the model is not asked to
+        extrapolate on the catalog made for it.
 
     Returns
     -------
@@ -348,8 +353,20 @@ def mock_catalog(n, field_size, seed=0, model_stamp_size=64, model_pixel_scale=0
 
     size = np.atleast_1d(field_size)
     nx, ny = int(size[0]), int(size[-1])
-    cat = sample_conditions(n, seed, stamp_size=model_stamp_size,
-                            pixel_scale=model_pixel_scale, population=population)
+    drawn = n
+    while True:
+        cat = sample_conditions(drawn, seed, stamp_size=model_stamp_size,
+                                pixel_scale=model_pixel_scale, population=population)
+        if conditions is None:
+            break
+        cat = cat[in_range(cat, conditions)]
+        if len(cat) >= n or drawn >= 64 * n:
+            break
+        drawn *= 4
+    if len(cat) < n:
+        raise InputError(f"only {len(cat)} of {drawn} mock-COSMOS galaxies lie inside the "
+                         f"model's training ranges; use a catalog of your own")
+    cat = cat[:n]
     rng = np.random.default_rng([int(seed), 7])
     cat["x"] = rng.uniform(0.5, nx + 0.5, n)
     cat["y"] = rng.uniform(0.5, ny + 0.5, n)
