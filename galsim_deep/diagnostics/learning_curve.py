@@ -93,8 +93,13 @@ def plot_learning_curve(scores, path, title=None, references=None):
             ax.set_yscale("log")  # early checkpoints are orders of magnitude off
         ax.set_xlabel("training step")
         ax.set_title(label, fontsize=9)
-    axes[0, 0].legend(fontsize=7)
-    axes[0, 2].legend(fontsize=7)
+    # One legend below the panels: inside them it hid the reference lines it names.
+    entries = {}
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
+    fig.legend(list(entries.values()), list(entries), loc="outside lower center",
+               ncol=len(entries), fontsize=8)
     if title:
         fig.suptitle(f"{title} ({scores[0]['n']} {scores[0]['split']} galaxies)", fontsize=10)
     return save_figure(fig, path)
