@@ -125,7 +125,8 @@ def add_train_long(sub, name):
     p.add_argument("--n-shear", type=int, default=3000,
                    help="evaluation galaxies of the shear scores (default 3000)")
     p.add_argument("--shear-psfs", default="gaussian-0.1,euclid-vis,lsst-i",
-                   help="survey PSFs of the shear scores, comma separated")
+                   help="survey PSFs of the shear scores, comma separated (default "
+                        "gaussian-0.1,euclid-vis,lsst-i)")
     p.add_argument("--flat-window", type=int, default=20000,
                    help="stop early once every tracked curve is flat over this many steps "
                         "(0: never; default 20000)")
