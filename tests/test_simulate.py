@@ -249,3 +249,22 @@ def test_mock_catalog_made_for_a_model_lies_inside_its_training_ranges():
     assert len(cat) == 20000 and in_range(cat, meta["conditions"]).all()
     again = mock_catalog(20000, (100, 100), seed=2026, conditions=meta["conditions"], **options)
     np.testing.assert_array_equal(cat["mag_auto"], again["mag_auto"])
+
+
+def test_first_inside_draws_more_then_refuses():
+    """first_inside draws n, 4n, 16n, 64n rows until n pass, then names what they missed."""
+    from astropy.table import Table
+
+    from galsim_deep.datasets.mock_galaxies import first_inside
+    from galsim_deep.errors import InputError
+
+    sizes = []
+
+    def draw(m):
+        sizes.append(m)
+        return Table({"v": np.arange(m)})
+
+    cat = first_inside(draw, lambda t: t["v"] % 10 == 0, 5, "every tenth")
+    assert sizes == [5, 20, 80] and list(cat["v"]) == [0, 10, 20, 30, 40]
+    with pytest.raises(InputError, match="only 0 of 320 mock-COSMOS galaxies lie inside nothing"):
+        first_inside(draw, lambda t: t["v"] < 0, 5, "nothing")

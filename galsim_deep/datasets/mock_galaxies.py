@@ -21,7 +21,7 @@ from .morphology import build_galaxy
 from .population import get_population
 from ..errors import InputError, InputTypeError
 
-__all__ = ["sample_conditions", "make_galaxy", "make_mock_galaxy", "galaxy_rng",
+__all__ = ["sample_conditions", "first_inside", "make_galaxy", "make_mock_galaxy", "galaxy_rng",
            "default_max_flux_radius"]
 
 #: Largest flux_radius, as a fraction of the stamp width, that the default selection accepts.
@@ -70,6 +70,39 @@ def _check_positive_int(name, value, minimum=1):
     if value < minimum:
         raise InputError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def first_inside(draw, keep, n, what):
+    """The first ``n`` rows of a mock catalog that ``keep``: ``draw(m)`` is drawn for
+    ``m = n, 4n, 16n, 64n`` (a catalog of ``m`` rows, the same first rows whatever ``m``,
+    as :func:`sample_conditions`) until ``n`` of its rows pass.
+
+    Parameters
+    ----------
+    draw : callable
+        ``draw(m) -> astropy.table.Table`` of ``m`` rows.
+    keep : callable
+        ``keep(table) -> ndarray of bool``: the rows to keep (e.g. inside a model's
+        training ranges).
+    n : int
+    what : str
+        What the rows must lie inside, for the error.
+
+    Raises
+    ------
+    InputError
+        When fewer than ``n`` of ``64 n`` rows pass.
+    """
+    drawn = int(n)
+    while True:
+        cat = draw(drawn)
+        cat = cat[keep(cat)]
+        if len(cat) >= n:
+            return cat[:n]
+        if drawn >= 64 * n:
+            raise InputError(f"only {len(cat)} of {drawn} mock-COSMOS galaxies lie inside "
+                             f"{what}; use a catalog of your own (or another model)")
+        drawn *= 4
 
 
 def sample_conditions(n, seed, stamp_size=64, pixel_scale=COSMOS_PIXEL_SCALE,

@@ -208,28 +208,25 @@ def _conditions_in_range(model, n, seed, colour=None):
     with the ``mag_<band>`` columns the models (``model``, ``colour``) take: each galaxy's
     own colour in the multi-band mock (:func:`galsim_deep.datasets.colour_stats.colour_sample`)."""
     from ..datasets.colour_stats import colour_sample
-    from ..datasets.mock_cosmos import sample_conditions
+    from ..datasets.mock_galaxies import first_inside, sample_conditions
 
     population = model.metadata.get("provenance", {}).get("population")
     wanted = [q for m in (model, colour) if m is not None for q in m.quantities
               if q.startswith("mag_") and q != "mag_auto"]
-    drawn = n
-    while True:
+
+    def draw(drawn):
         cat = sample_conditions(drawn, seed, stamp_size=model.stamp_size,
                                 pixel_scale=model.pixel_scale, population=population)
         for name in dict.fromkeys(wanted):
             sample = colour_sample(population or "cosmos-example", drawn, seed,
                                    model.stamp_size, model.pixel_scale, band=name[4:].upper())
             cat[name] = cat["mag_auto"] + sample["colour"]
-        inside = cat[model.in_range(cat) & (colour.in_range(cat) if colour is not None
-                                            else True)]
-        if len(inside) >= n:
-            return inside[:n]
-        if drawn >= 64 * n:
-            raise InputError(f"only {len(inside)} of {drawn} mock-COSMOS galaxies lie inside the "
-                             f"training range of {model.metadata['name']} "
-                             f"({model.condition_ranges}); give the demo another model")
-        drawn *= 4
+        return cat
+
+    def keep(cat):
+        return model.in_range(cat) & (colour.in_range(cat) if colour is not None else True)
+
+    return first_inside(draw, keep, n, f"the training range of {model.metadata['name']}")
 
 
 def _colour_model(model, name):

@@ -349,24 +349,17 @@ def mock_catalog(n, field_size, seed=0, model_stamp_size=64, model_pixel_scale=0
         ``x``, ``y`` (field pixels, 1-based), ``mag_auto``, ``flux_radius``, ``zphot``.
     """
     # (the dataset code is needed only for mock catalogs)
-    from ..datasets.mock_cosmos import sample_conditions
+    from ..datasets.mock_galaxies import first_inside, sample_conditions
 
     size = np.atleast_1d(field_size)
     nx, ny = int(size[0]), int(size[-1])
-    drawn = n
-    while True:
-        cat = sample_conditions(drawn, seed, stamp_size=model_stamp_size,
-                                pixel_scale=model_pixel_scale, population=population)
-        if conditions is None:
-            break
-        cat = cat[in_range(cat, conditions)]
-        if len(cat) >= n or drawn >= 64 * n:
-            break
-        drawn *= 4
-    if len(cat) < n:
-        raise InputError(f"only {len(cat)} of {drawn} mock-COSMOS galaxies lie inside the "
-                         f"model's training ranges; use a catalog of your own")
-    cat = cat[:n]
+    def draw(m):
+        return sample_conditions(m, seed, stamp_size=model_stamp_size,
+                                 pixel_scale=model_pixel_scale, population=population)
+
+    cat = (draw(n) if conditions is None else
+           first_inside(draw, lambda t: in_range(t, conditions), n, "the model's training "
+                        "ranges"))
     rng = np.random.default_rng([int(seed), 7])
     cat["x"] = rng.uniform(0.5, nx + 0.5, n)
     cat["y"] = rng.uniform(0.5, ny + 0.5, n)
