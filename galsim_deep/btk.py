@@ -285,7 +285,7 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
         if type(self.catalog).__name__ not in self.compatible_catalogs:
             raise InputTypeError(f"the catalog is a {type(self.catalog).__name__}; "
                                  f"{type(self).__name__} takes {self.compatible_catalogs}")
-        if self.model.chromatic:
+        if self.model.kind.draws_through_bandpass:
             for band in survey.available_filters:
                 _survey_band(survey, band)
             return
@@ -332,8 +332,13 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
             float32 arrays, one value per galaxy in blend order, checked as
             :meth:`GenerativeGalaxyModel.conditions` checks them.
         """
-        return self.model.conditions(self._catalog_values(blends),
-                                     range_policy=self.range_policy)
+        return self._catalog_rows(blends)[0]
+
+    def _catalog_rows(self, blends):
+        """The blends' checked conditions and catalog magnitudes (the engine's one step
+        before sampling, :meth:`~galsim_deep.engine.kinds.SamplingKind.catalog_rows`)."""
+        return self.model.kind.catalog_rows(self._catalog_values(blends),
+                                            range_policy=self.range_policy)
 
     def _catalog_values(self, blends):
         """The catalog's values of the model's conditions, as given (before any range
@@ -352,7 +357,7 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
         stamp has no positive flux) and sets each table's ``gd_rotation``.
         """
         model = self.model
-        conds = self.conditions(blends)
+        conds, magnitudes = self._catalog_rows(blends)
         seeds = np.concatenate([np.asarray(t[SEED_COLUMN], dtype=np.int64) for t in blends]
                                ) if blends else np.zeros(0, np.int64)
         rows = np.concatenate([np.asarray(t[INDEX_COLUMN], dtype=np.int64) for t in blends]
@@ -366,11 +371,7 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
             n = len(seeds)
             step = self.model_batch_size or model.batch_size
             first = int(rows[0]) if n else 0
-            # The flux follows the catalog's own magnitude, not a clipped condition (the
-            # engine's flux rule).
-            magnitudes = self._catalog_values(blends).get(
-                model.metadata["flux"].get("magnitude_condition"))
-            batches = list(engine.catalog_batches(model, conds, seeds, step, self.rotate,
+            batches = list(engine.catalog_batches(model.kind, conds, seeds, step, self.rotate,
                                                   magnitudes=magnitudes, first_row=first))
             angles = np.concatenate([b.angles for b in batches]) if batches else np.zeros(0)
             made = [g for batch in batches for g in batch.band_galaxies()]

@@ -1,19 +1,15 @@
 """``GenerativeGalaxyModel``: the public object over the sampling engine
-(:mod:`galsim_deep.engine`).  It reads a module's metadata, checks catalogs and turns the
-engine's :class:`~galsim_deep.engine.batch.SampledBatch` of each batch of rows into
-profiles or arrays; its latent space is the :class:`~galsim_deep.engine.latent.LatentSpace`
-it holds."""
+(:mod:`galsim_deep.engine`): a module's metadata, its sampling kind and latent space."""
 import copy
 
 import numpy as np
 
 from . import hub
-from .catalog import RANGE_POLICIES, catalog_values, in_range
+from .catalog import RANGE_POLICIES, in_range
 from .engine import (EVAL_ROWS, Network, band_limit, galaxy_draws, galaxy_profile,
                      grid_pad_factor, object_seeds, rotated_size)
 from .engine import batch as engine
-from .engine.colour import chromatic_info, colour_mode, head_reads_colours
-from .engine.colour_range import check_catalog_colours
+from .engine.kinds import make_kind
 from .engine.latent import LatentSpace
 from .errors import InputError
 from .module_format import RANDOM_INPUT, read_metadata
@@ -57,9 +53,9 @@ class GenerativeGalaxyModel:
         Random normals drawn per galaxy.
     metadata : dict
         The module's validated metadata (``docs/module_format.rst``).
-    chromatic : dict or None
-        A chromatic module's ``chromatic`` metadata: :meth:`sample` then returns
-        ``galsim.ChromaticObject`` profiles and :meth:`sample_arrays` takes ``bands``.
+    kind : galsim_deep.engine.kinds.SamplingKind
+        The module's sampling kind, chosen once from its metadata: what its network
+        runs and what the outputs become.
     latent : galsim_deep.engine.latent.LatentSpace
         The module's latent-space signatures (``encode``, ``log_prob``, ``cluster``).
     """
@@ -90,15 +86,25 @@ class GenerativeGalaxyModel:
         self.pixel_scale = float(self.metadata["pixel_scale"])
         self.latent_size = int(self.metadata["latent_size"])
         self.network = Network(self.module_dir, self.metadata, runtime)
-        self.latent = LatentSpace(self.network, self.metadata, range_policy)
-        self.chromatic = chromatic_info(self.metadata)
-        self.colours = colour_mode(self.metadata, colours)
+        self.kind = make_kind(self.network, self.metadata, colours)
+        self.latent = LatentSpace(self.kind, range_policy)
+
+    @property
+    def chromatic(self):
+        """A chromatic module's ``chromatic`` metadata, else None: :meth:`sample` then returns
+        ``galsim.ChromaticObject`` profiles and :meth:`sample_arrays` takes ``bands``."""
+        return self.kind.chromatic
+
+    @property
+    def colours(self):
+        """The colour mode, ``'catalog'`` or ``'model'`` (None for a one-band module)."""
+        return self.kind.colours
 
     def with_colours(self, colours):
         """This model with another colour mode (``'catalog'`` or ``'model'``), sharing its
         loaded network: the same seeds give the same reference-band galaxies."""
         other = copy.copy(self)
-        other.colours = colour_mode(self.metadata, colours)
+        other.kind = self.kind.with_colours(colours)
         return other
 
     # galsim_hub compatibility: the names its config code used.
@@ -121,8 +127,7 @@ class GenerativeGalaxyModel:
     @property
     def n_clusters(self):
         """An MPCC module's mixture components (``cluster=`` 0 .. ``n_clusters - 1``), or None."""
-        k = self.metadata.get("n_clusters")
-        return None if k is None else int(k)
+        return getattr(self.kind, "n_clusters", None)
 
     def in_range(self, cat, column_map=None):
         """ndarray of bool [N]: the catalog rows inside the training range of every
@@ -143,14 +148,8 @@ class GenerativeGalaxyModel:
     # ------------------------------------------------------------------ sampling
     def conditions(self, cat, column_map=None, range_policy=None):
         """The checked float32 condition arrays of a catalog
-        (:meth:`galsim_deep.engine.network.Network.conditions`)."""
-        policy = range_policy or self.range_policy
-        conditions = self.network.conditions(cat, column_map, policy)
-        if self.colours == "catalog" or (self.chromatic and head_reads_colours(self.metadata)):
-            conditions = check_catalog_colours(conditions, self.metadata, policy,
-                                               f"model {self.metadata['name']}",
-                                               self.network.warn_key)
-        return conditions
+        (:meth:`galsim_deep.engine.kinds.SamplingKind.catalog_rows`)."""
+        return self.kind.catalog_rows(cat, column_map, range_policy or self.range_policy)[0]
 
     def random_normal(self, n, rng):
         """The ``[n, latent_size]`` float32 normals :meth:`sample` gives rows ``0 .. n-1``
@@ -162,7 +161,8 @@ class GenerativeGalaxyModel:
         of given latent normals ``[N, latent_size]``, ``conditions`` as :meth:`conditions`
         gives them, ``first_row`` the first row's place in the catalog and ``cluster`` an
         MPCC module's clusters (:func:`galsim_deep.engine.batch.run_network`)."""
-        return engine.run_network(self, conditions, random_normal, first_row, cluster)["stamps"]
+        return engine.run_network(self.kind, conditions, random_normal, first_row,
+                                  cluster)["stamps"]
 
     def batches(self, cat, rng=None, batch_size=None, column_map=None, range_policy=None,
                 progress=False, cluster=None, rotate=True):
@@ -170,14 +170,12 @@ class GenerativeGalaxyModel:
         batch of rows (:func:`galsim_deep.engine.batch.catalog_batches`), what
         :meth:`sample` and :meth:`sample_arrays` are made of.  Arguments as in
         :meth:`sample`."""
-        conds = self.conditions(cat, column_map=column_map, range_policy=range_policy)
+        conds, magnitudes = self.kind.catalog_rows(cat, column_map,
+                                                   range_policy or self.range_policy)
         n = len(next(iter(conds.values())))
-        # the catalog's own magnitudes set fluxes, also where the condition is clipped
-        magnitudes = catalog_values(cat, self.metadata["flux"].get("magnitude_condition"),
-                                    column_map)
         batch_size = self.batch_size if batch_size is None else batch_size
-        return engine.catalog_batches(self, conds, object_seeds(rng, n), batch_size, rotate,
-                                      cluster, magnitudes, progress)
+        return engine.catalog_batches(self.kind, conds, object_seeds(rng, n), batch_size,
+                                      rotate, cluster, magnitudes, progress)
 
     def sample_arrays(self, cat, rng=None, batch_size=None, column_map=None,
                       range_policy=None, progress=False, cluster=None, rotate=True,
@@ -188,9 +186,7 @@ class GenerativeGalaxyModel:
         e.g. ``["LSST_g", "LSST_r"]``): ``[n, len(bands), stamp_size, stamp_size]``, each
         band in its counts/s of the module's convention.  The other arguments as in
         :meth:`sample`."""
-        if bands is not None and not self.chromatic:
-            raise InputError(f"bands= needs a chromatic module; {self.metadata['name']} is "
-                             f"mono: drop bands=, or load a chromatic module")
+        self.kind.check_options(bands=bands)
         for batch in self.batches(cat, rng, batch_size, column_map, range_policy, progress,
                                   cluster, rotate):
             yield batch.arrays(bands)
@@ -253,15 +249,11 @@ class GenerativeGalaxyModel:
             its ``area`` and ``exptime``, normalised to the catalog's magnitude in the
             module's reference band; the flux options do not apply to them.
         """
-        if self.chromatic and any(v is not None
-                                  for v in (flux_scaling, area, exptime, zero_point)):
-            raise InputError("a chromatic galaxy's SEDs carry its flux: draw it with "
-                             "drawImage(bandpass, area=..., exptime=...) instead of "
-                             "flux_scaling, area, exptime or zero_point")
+        rescale = any(v is not None for v in (flux_scaling, area, exptime, zero_point))
+        self.kind.check_options(flux=rescale)
         options = dict(x_interpolant=x_interpolant, k_interpolant=k_interpolant,
                        pad_factor=pad_factor, noise_pad_size=noise_pad_size, noise=noise,
                        gsparams=gsparams, calculate_maxk=calculate_maxk)
-        rescale = any(v is not None for v in (flux_scaling, area, exptime, zero_point))
         profiles = []
         for batch in self.batches(cat, rng, batch_size, column_map, range_policy, progress,
                                   cluster, rotate):
@@ -303,7 +295,3 @@ class GenerativeGalaxyModel:
     def cluster(self, stamps, psfs, first_row=0):
         """:meth:`galsim_deep.engine.latent.LatentSpace.cluster`."""
         return self.latent.cluster(stamps, psfs, first_row)
-
-    def check_stamp_geometry(self, stamp_size, pixel_scale, source):
-        """:meth:`galsim_deep.engine.latent.LatentSpace.check_stamp_geometry`."""
-        self.latent.check_stamp_geometry(stamp_size, pixel_scale, source)

@@ -50,7 +50,7 @@ _REQUIRED = {
     "provenance": dict,
 }
 _OPTIONAL = {"metrics": dict, "citation": str, "license": str, "chromatic": dict,
-             "portable": dict}
+             "portable": dict, "sampling_kind": str}
 _PORTABLE_REQUIRED = {"format": str, "opset": int, "converter": str, "signatures": dict}
 _PORTABLE_SIGNATURE_REQUIRED = {"file": str, "sha256": str, "max_relative_difference": float}
 #: Formats of a module's portable copy (run by galsim_deep.engine.runtimes).

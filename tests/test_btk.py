@@ -341,3 +341,31 @@ def test_a_colour_the_templates_cannot_reach_warns_as_in_the_api(catalog, tmp_pa
         next(_generator(catalog, btk.survey.get_surveys("LSST"), model=model, batch_size=2,
                         range_policy="warn", column_map={"mag_auto": "MAG",
                                                          "mag_f606w": lambda t: t["MAG"] + 4.0}))
+
+
+@needs_btk
+def test_a_new_family_s_kind_draws_through_btk(catalog, tmp_path):
+    """The toy family of tests/toy_kind.py (one new sampling kind): each blend galaxy is the
+    API's galaxy of its row and seed, a sum of the kind's two parts, at its catalog flux."""
+    import btk
+
+    from galsim_deep import GenerativeGalaxyModel
+    from toy_kind import PartsKind, export_parts_module
+
+    model = GenerativeGalaxyModel(str(export_parts_module(tmp_path / "parts")),
+                                  range_policy="clip")
+    assert isinstance(model.kind, PartsKind)
+    lsst = btk.survey.get_surveys("LSST")
+    gen = _generator(catalog, lsst, model=model, batch_size=4, add_noise="none",
+                     column_map={"mag_auto": "MAG"})
+    batch = next(gen)
+    profiles = gen._last_sample[1][0]
+    seeds = np.concatenate([np.asarray(t["gd_seed"]) for t in batch.catalog_list])
+    api = model.sample(gen.conditions(batch.catalog_list), rng=seeds)
+    assert len(profiles) == len(api) >= 4
+    for index, profile in profiles.items():
+        assert isinstance(profile, galsim.Sum)
+        for part, expected in zip(profile.obj_list, api[index].obj_list):
+            np.testing.assert_array_equal(part.image.array, expected.image.array)
+    errors = _flux_errors(batch, lambda entry, band: entry[f"LSST_{band}"])
+    assert np.abs(errors).max() < 0.03, np.abs(errors).max(axis=0)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from galsim_deep.physics import bands as B
+from galsim_deep.engine.kinds import kind_class
 from galsim_deep.engine.colour import (COLOUR_MODES, ColourGalaxy, band_fluxes,
                                        colour_conditions, colour_mode, match_colours)
 from galsim_deep.engine.render import galaxy_profile
@@ -85,9 +86,12 @@ def test_colour_mode_defaults_to_catalog_where_the_module_has_a_colour_condition
         colour_mode(with_colour, "sed")
     with pytest.raises(InputError, match="use colours='model'"):
         colour_mode(without, "catalog")
+    # A one-band kind has no colour mode, and refuses one.
+    mono = dict(_metadata(["mag_auto"], chromatic=False), signatures={"sample": {}},
+                latent_size=4, stamp_size=8, pixel_scale=0.1)
+    assert kind_class(mono)(None, mono).colours is None
     with pytest.raises(InputError, match="needs a chromatic module"):
-        colour_mode(_metadata(["mag_auto"], chromatic=False), "catalog")
-    assert colour_mode(_metadata(["mag_auto"], chromatic=False)) is None
+        kind_class(mono)(None, mono, "catalog")
 
 
 # ------------------------------------------------------------------ ColourGalaxy

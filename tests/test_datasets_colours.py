@@ -6,8 +6,8 @@ import pytest
 
 from galsim_deep.physics import bands as B
 from galsim_deep.datasets.build import build_dataset
-from galsim_deep.datasets.mock_colours import (MOCK_BANDS, assign_seds, band_fluxes,
-                                               component_fluxes, mock_bands)
+from galsim_deep.datasets.mock_colours import (MOCK_BANDS, assign_seds, component_fluxes,
+                                               mock_bands)
 from galsim_deep.datasets.mock_cosmos import galaxy_rng, make_mock_galaxy
 from galsim_deep.datasets.reader import StampDataset
 from galsim_deep.errors import InputError
@@ -50,6 +50,57 @@ def test_band_names_templates_and_coverage_errors_name_the_fix():
         "CWW_E_ext", 0.2, ["F606W"])[0]
 
 
+def test_the_one_band_flux_rule_is_the_exact_integration_on_its_redshift_grid():
+    """physics.bands.band_fluxes (the models' rule: weights times the templates' table,
+    interpolated in redshift) with one template per component is exact_band_fluxes (the
+    mock truth's rule: each template integrated at the galaxy's redshift) on the grid."""
+    bands = ["F814W", "F435W", "LSST_g", "Roman_H158"]
+    rng = np.random.default_rng(56)
+    z = B.REDSHIFT_GRID[rng.integers(10, 300, 6)]
+    templates = rng.integers(-1, len(B.SED_TEMPLATES), (6, 3))
+    flux = rng.uniform(0.5, 2.0, (6, 3))
+    one_hot = (templates[..., None] == np.arange(len(B.SED_TEMPLATES))).astype(float)
+    exact = B.exact_band_fluxes(flux, templates, z, bands)               # [N, K, B]
+    np.testing.assert_allclose(exact, flux[..., None] * B.band_fluxes(one_hot, z, bands),
+                               rtol=1e-12)
+    assert not exact[templates < 0].any()
+    np.testing.assert_allclose(exact[..., 0], np.where(templates >= 0, flux, 0), rtol=1e-12)
+    # The rule is linear in the weights; the reference band's flux ratio is 1.
+    weights = rng.dirichlet(np.ones(len(B.SED_TEMPLATES)), size=(6, 3))
+    per_template = B.band_fluxes(np.broadcast_to(np.eye(4), (6, 4, 4)), z, bands)
+    np.testing.assert_allclose(B.band_fluxes(weights, z, bands),
+                               np.einsum("nkt,ntb->nkb", weights, per_template), rtol=1e-12)
+    np.testing.assert_allclose(per_template[..., 0], 1.0, rtol=1e-12)
+    # One galaxy: [K] fluxes and templates, a scalar redshift, as the mock calls it.
+    np.testing.assert_array_equal(B.exact_band_fluxes(flux[0], templates[0], z[0], bands),
+                                  exact[0])
+    # Unknown bands and templates, bad shapes: errors that name the fix.
+    for rule in (lambda b: B.band_fluxes(weights, z, b),
+                 lambda b: B.exact_band_fluxes(flux, templates, z, b)):
+        with pytest.raises(InputError, match="unknown band 'LSST_w'; use one of F435W.*"
+                                             "galsim.Bandpass"):
+            rule(["F814W", "LSST_w"])
+    with pytest.raises(InputError, match="indices into SED_TEMPLATES"):
+        B.exact_band_fluxes(flux, templates + 2, z, bands)
+    with pytest.raises(InputError, match="one redshift per galaxy"):
+        B.exact_band_fluxes(flux, templates, z[:2], bands)
+    with pytest.raises(InputError, match="finite numbers >= 0"):
+        B.exact_band_fluxes(flux, templates, -z, bands)
+
+
+def test_ab_colour_of_a_flux_ratio_and_back():
+    offset = B.zero_point("F606W") - B.zero_point("F814W")
+    assert B.ab_colour(1.0, "F606W") == pytest.approx(offset, abs=1e-15)
+    assert B.ab_colour(10.0, "f606w", "F814W") == pytest.approx(offset - 2.5, abs=1e-12)
+    ratio = np.array([[0.3, 1.0], [2.0, 7.5]])
+    colour = B.ab_colour(ratio, "LSST_g", "LSST_i")
+    assert colour.shape == (2, 2)
+    np.testing.assert_allclose(B.colour_flux_ratio(colour, "LSST_g", "LSST_i"), ratio,
+                               rtol=1e-13)
+    with pytest.raises(InputError, match="unknown band 'F999W'; use one of"):
+        B.ab_colour(1.0, "F999W")
+
+
 def test_mock_bands_are_hst_acs_with_f814w_first():
     assert mock_bands("F606W") == ["F814W", "F606W"]
     assert mock_bands(["f435w", "F814W", "F606W"]) == ["F814W", "F435W", "F606W"]
@@ -71,8 +122,12 @@ def test_components_sum_to_the_galaxy_and_keep_its_f814w_flux():
         assert fluxes.sum() == pytest.approx(gal.profile.flux, rel=1e-9)
         seds = assign_seds(gal, 0.7, 21.5, np.random.default_rng(i))
         assert np.all((seds >= 0) == (fluxes > 0))
-        per_band = band_fluxes(fluxes, seds, 0.7, ["F814W", "F606W"])
+        per_band = B.exact_band_fluxes(fluxes, seds, 0.7, ["F814W", "F606W"])
         np.testing.assert_allclose(per_band[:, 0], fluxes, rtol=1e-12)
+        for k in np.flatnonzero(seds >= 0):      # each component: its template's ratio
+            np.testing.assert_allclose(per_band[k, 1], fluxes[k] * B.flux_ratios(
+                B.SED_TEMPLATES[seds[k]], 0.7, ["F606W"])[0], rtol=1e-15)
+        assert not per_band[seds < 0].any()
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +188,27 @@ def test_band_fluxes_magnitudes_psfs_and_noise(two_builds):
     # Each band has its own noise: the residual stamps are not the F814W noise scaled.
     assert not np.allclose(multi["stamp_bands"][:, 1] - multi["stamp_bands"][:, 1].mean(),
                            multi["stamp_bands"][:, 0] - multi["stamp_bands"][:, 0].mean())
+
+
+def test_validation_measures_the_mock_truths_colours_as_the_mock_made_them(two_builds):
+    """validation.colours.template_fluxes, from what the dataset stores (each component's
+    F814W flux and template, the float32 zphot), gives the colours of the band fluxes the
+    mock made (component_flux) to 1e-6 mag; the models' interpolated table does not."""
+    from galsim_deep.validation.colours import flux_colours, template_fluxes
+
+    _, multi, bands, zero_points, names = two_builds
+    made = multi["component_flux"].astype(np.float64)              # [N, K, B]
+    z = multi["conditions"][:, names.index("zphot")]
+    zps = [zero_points[b] for b in bands]
+    want = flux_colours(made.sum(axis=1), 0, zps)
+    got = flux_colours(template_fluxes(made[..., 0], multi["component_sed"], z, bands), 0,
+                       zps)
+    assert np.isfinite(want).all() and np.abs(want[:, 1:]).min() > 0.05
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+    # The table interpolated in redshift (the models' rule) misses them by more.
+    one_hot = (multi["component_sed"][..., None] == np.arange(len(B.SED_TEMPLATES)))
+    table = (made[..., :1] * B.band_fluxes(one_hot, z, bands)).sum(axis=1)
+    assert np.abs(flux_colours(table, 0, zps) - want).max() > 1e-5
 
 
 def test_red_bulge_blue_disk_galaxies_are_mostly_larger_in_the_blue(two_builds):

@@ -68,5 +68,5 @@ def test_the_demo_catalog_is_inside_the_shipped_colour_model_s_reach():
     model = GenerativeGalaxyModel(DEFAULT_MODEL)
     colour = GenerativeGalaxyModel(DEFAULT_COLOUR_MODEL)
     cat = _conditions_in_range(model, 250, 2026, colour=colour)
-    conditions = colour.network.conditions(cat, range_policy="error")
+    conditions = colour.network.condition_arrays(cat, range_policy="error")
     check_catalog_colours(conditions, colour.metadata, range_policy="error")

@@ -156,3 +156,31 @@ def test_total_variation():
     img[0, 1, 1] = 2.0  # a single bright pixel: 4 edges of height 2
     img[1] = np.arange(4, dtype=np.float32)[None, :]  # a ramp: 3 steps of 1 in 4 rows
     np.testing.assert_allclose(physics.total_variation(img).numpy(), [8.0, 12.0])
+
+
+def test_the_graphs_band_fluxes_are_the_one_numpy_rule_on_random_bands():
+    """forward_model.template_ratios + band_profiles (TensorFlow, for the training's
+    gradients) equal physics.bands.band_fluxes and engine.colour.band_arrays (numpy, the one
+    band-flux rule) to float32 precision, on random bands, redshifts and SED weights."""
+    from galsim_deep.engine.colour import band_arrays
+    from galsim_deep.physics import bands as B
+
+    rng = np.random.default_rng(56)
+    n, k, t = 12, 3, len(B.SED_TEMPLATES)
+    for _ in range(4):
+        bands = [str(b) for b in rng.choice(list(B.BANDS), size=4, replace=False)]
+        table = B.flux_ratio_table(bands)
+        covered = ~np.isnan(table).any(axis=(0, 1))             # [Z]: every band, template
+        steps = np.flatnonzero(covered[:-1] & covered[1:])
+        z = B.REDSHIFT_GRID[rng.choice(steps, n)] + rng.uniform(0, B.REDSHIFT_STEP, n)
+        z[:2] = B.REDSHIFT_GRID[steps[0]], B.REDSHIFT_GRID[steps[-1] + 1]  # the ends
+        z = z.astype(np.float32)                                 # the graph's precision
+        weights = rng.dirichlet(np.full(t, 0.5), size=(n, k)).astype(np.float32)
+        components = rng.random((n, k, 6, 6)).astype(np.float32)
+        want = B.band_fluxes(weights, z, bands)                  # float64, [N, K, B]
+        profiles, fluxes = physics.band_profiles(components, weights,
+                                                 physics.template_ratios(table, z))
+        np.testing.assert_allclose(fluxes.numpy(), want, rtol=2e-6, err_msg=str(bands))
+        np.testing.assert_allclose(profiles.numpy(),
+                                   band_arrays(components, weights, z, bands),
+                                   rtol=2e-6, atol=1e-7, err_msg=str(bands))

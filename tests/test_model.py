@@ -250,11 +250,11 @@ def test_bad_constructor_arguments(tiny_module_path, tmp_path):
 
 def test_check_stamp_geometry_names_both_geometries_and_the_fix(tiny_module_path):
     model = galsim_deep.GenerativeGalaxyModel(str(tiny_module_path))
-    model.check_stamp_geometry(32, 0.03, "ok.h5")  # the module's own geometry passes
+    model.latent.check_stamp_geometry(32, 0.03, "ok.h5")  # the module's own geometry passes
     with pytest.raises(ValueError, match=r"d\.h5 has 64x64 stamps.*32x32.*--stamp-size 32"):
-        model.check_stamp_geometry(64, 0.03, "d.h5")
+        model.latent.check_stamp_geometry(64, 0.03, "d.h5")
     with pytest.raises(ValueError, match="--pixel-scale 0.03"):
-        model.check_stamp_geometry(32, 0.05, "d.h5")
+        model.latent.check_stamp_geometry(32, 0.05, "d.h5")
 
 
 @pytest.mark.parametrize("kind", ["table", "dict", "structured"])

@@ -136,8 +136,10 @@ def test_warm_start_from_a_mono_module_reproduces_it_in_the_reference_band(
 
 def test_the_graphs_band_fluxes_follow_the_runtimes_one_rule():
     """physics.forward_model.band_profiles (training, TensorFlow) gives the fluxes of
-    engine.colour.band_fluxes (sampling, numpy), and ColourGalaxy.in_band (BTK) its colour."""
-    from galsim_deep.engine.colour import ColourGalaxy, band_arrays, band_fluxes
+    physics.bands.band_fluxes (sampling, numpy), and ColourGalaxy.in_band (BTK) its colour
+    (random bands: tests/test_forward_model.py)."""
+    from galsim_deep.engine.colour import ColourGalaxy, band_arrays
+    from galsim_deep.physics.bands import band_fluxes
 
     rng = np.random.default_rng(4)
     z = np.array([0.05, 0.337, 1.234, 2.0])

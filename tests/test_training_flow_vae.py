@@ -481,6 +481,25 @@ def test_sqrt_decay_schedule():
         make_optimizer({"name": "sgd", "learning_rate": 0.1, "warmup_steps": 1})
 
 
+def test_a_cool_down_anneals_the_rate_linearly_to_zero_at_the_last_step():
+    plain, cooled = SqrtDecay(0.001, 100), SqrtDecay(0.001, 100, cooldown_steps=1000,
+                                                     total_steps=10000)
+    # Before the cool-down the two schedules agree; over it the rate falls linearly.
+    for step in (0, 399, 8999):
+        assert float(cooled(step)) == pytest.approx(float(plain(step)))
+    # Update k (0-based) of a 10,000-step run has (10000 - k) / 1000 of the rate: the
+    # last one 1/1000, none after the run's end.
+    assert float(cooled(9499)) == pytest.approx(0.501 * float(plain(9499)), rel=1e-5)
+    assert float(cooled(9999)) == pytest.approx(0.001 * float(plain(9999)), rel=1e-4)
+    assert float(cooled(10000)) == 0.0 and float(cooled(12000)) == 0.0
+    opt = make_optimizer({"name": "adam", "learning_rate": 0.001, "warmup_steps": 100,
+                          "cooldown_steps": 1000}, total_steps=10000)
+    assert float(opt.learning_rate) == pytest.approx(0.001)  # at step 0
+    with pytest.raises(ValueError, match="total steps"):
+        make_optimizer({"name": "adam", "learning_rate": 0.001, "warmup_steps": 100,
+                        "cooldown_steps": 1000})
+
+
 def test_global_clipnorm_reaches_the_optimizer_and_is_checked():
     from galsim_deep.errors import InputError
     from galsim_deep.training.recipes import load_recipe

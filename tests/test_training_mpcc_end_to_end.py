@@ -150,6 +150,36 @@ def test_cluster_signature_is_the_membership_of_the_posterior_mean(trained, load
                                atol=1e-6)
 
 
+def test_latent_tools_run_from_the_portable_copy(trained, monkeypatch):
+    """The export's portable copy holds encode, log_prob and cluster: without TensorFlow they
+    run in ONNX Runtime and agree with TensorFlow by the rule they were checked by."""
+    from galsim_deep import GenerativeGalaxyModel
+    from galsim_deep.module_format import read_metadata
+    from galsim_deep.training.portable import TOLERANCE, relative_differences
+    from latent_runtimes import loaded_runtimes, observed, without_tensorflow
+
+    assert sorted(read_metadata(trained["module"])["portable"]["signatures"]) == [
+        "cluster", "encode", "log_prob", "sample", "sample_cluster"]
+    stamps, psfs, catalog = observed(trained["dataset"])
+    models = {}
+    for runtime in ("tensorflow", "auto"):
+        if runtime == "auto":
+            without_tensorflow(monkeypatch)
+        model = GenerativeGalaxyModel(trained["module"], runtime=runtime, range_policy="clip")
+        mean, stddev = model.encode(stamps, psfs)
+        models[runtime] = {"mean": mean, "stddev": stddev,
+                           "probabilities": model.cluster(stamps, psfs),
+                           "log_prob": model.log_prob(models.get("tensorflow", {}).get(
+                               "mean", mean), catalog)}
+    assert loaded_runtimes() == {("onnx", "encode"), ("onnx", "cluster"), ("onnx", "log_prob")}
+    tf_out, onnx_out = models["tensorflow"], models["auto"]
+    for keys, rule in ((("mean", "stddev"), {"joint": True}), (("probabilities",), {}),
+                       (("log_prob",), {"floor": 1.0})):
+        rows = relative_differences({k: tf_out[k] for k in keys}, {k: onnx_out[k] for k in keys},
+                                    **rule)
+        assert rows.max() <= TOLERANCE, (keys, rows.max())
+
+
 def test_model_samples_through_galsim(trained):
     galsim = pytest.importorskip("galsim")
     from astropy.table import Table

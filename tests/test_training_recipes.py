@@ -21,7 +21,8 @@ def test_paper_recipe_follows_table_1():
     assert vae["latent_size"] == 16 and vae["base_depth"] == 16 and vae["max_depth"] == 512
     assert vae["free_bits"] == 4.0 and vae["tv_factor"] == 0.01
     assert vae["optimizer"] == {"name": "adafactor", "learning_rate": 0.001,
-                                "warmup_steps": vae["optimizer"]["warmup_steps"]}
+                                "warmup_steps": vae["optimizer"]["warmup_steps"],
+                                "cooldown_steps": 0}
     assert vae["batch_size"] == 64 and vae["steps"] == 125000
     assert flow["n_stages"] == 8 and flow["hidden_units"] == [256, 256]
     assert flow["optimizer"]["name"] == "adam" and flow["optimizer"]["learning_rate"] == 0.001

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from galsim_deep.errors import InputError
 from galsim_deep.physics import bands as B
 from galsim_deep.validation.colours import (catalog_colours, centre_outskirts_colours,
                                             colour_section,
@@ -131,8 +132,13 @@ def test_template_fluxes_are_the_components_templates_at_their_redshift():
                 + 1.0 * B.flux_ratios("CWW_Im_ext", 0.4, ["LSST_g"])[0],
                 0.5 * B.flux_ratios("CWW_Sbc_ext", 1.3, ["LSST_g"])[0]
                 + 3.0 * B.flux_ratios("CWW_Scd_ext", 1.3, ["LSST_g"])[0]]
-    # The table is interpolated in redshift (steps of 0.01): exact on its grid.
-    np.testing.assert_allclose(got[:, 1], expected, rtol=1e-4)
+    # Each template integrated exactly at the galaxy's redshift, as the mock made them
+    # (physics.bands.exact_band_fluxes), not the models' table interpolated in redshift.
+    np.testing.assert_allclose(got[:, 1], expected, rtol=1e-14)
+    with pytest.raises(InputError, match="unknown band 'LSST_w'; use one of F435W"):
+        template_fluxes(flux, sed, z, ["F814W", "LSST_w"])
+    with pytest.raises(InputError, match="Roman_K213 .* outside the SED templates"):
+        template_fluxes(flux, sed, np.array([0.05, 1.3]), ["F814W", "Roman_K213"])
 
 
 def test_held_out_section_of_a_perfect_and_a_biased_model():

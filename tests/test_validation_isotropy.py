@@ -86,6 +86,63 @@ def test_model_shapes_of_round_gaussians(gaussian_module_path):
                                rtol=2e-3)
 
 
+def _drawn(profile, size=32, scale=SCALE):
+    return profile.drawImage(nx=size, ny=size, scale=scale, method="no_pixel").array
+
+
+def test_generated_galaxies_are_what_model_sample_gives(tiny_module_path):
+    """The measure's galaxies come from the sampling engine: rotated, the profiles
+    model.sample gives for the same seed, pixel for pixel when drawn; unrotated, those of
+    rotate=False; whatever the batch and chunk sizes."""
+    from galsim_deep import GenerativeGalaxyModel
+
+    model = GenerativeGalaxyModel(tiny_module_path)
+    n = 11
+    conds = {"mag_auto": np.linspace(21, 24, n), "flux_radius": np.linspace(3, 8, n),
+             "zphot": np.linspace(0.2, 1.5, n)}
+    chunks = list(iso.model_galaxies(model, conds, seed=5, batch_size=4, chunk_size=3))
+    assert [len(r) for r, _ in chunks] == [3, 1, 3, 1, 3]  # chunks within each batch
+    rotated = [p for r, _ in chunks for p in r]
+    unrotated = [p for _, u in chunks for p in u]
+    rng = iso.isotropy_seed(5)
+    for mine, theirs in ((rotated, model.sample(conds, rng=rng)),
+                         (unrotated, model.sample(conds, rng=rng, rotate=False))):
+        assert len(mine) == len(theirs) == n
+        for a, b in zip(mine, theirs):
+            np.testing.assert_array_equal(_drawn(a), _drawn(b))
+    # The same network draws, turned: the same flux, other pixels.
+    for a, b in zip(rotated, unrotated):
+        assert not np.array_equal(_drawn(a), _drawn(b))
+        assert a.flux == pytest.approx(b.flux, rel=1e-3)
+    again = [p for r, _ in iso.model_galaxies(model, conds, seed=5) for p in r]
+    for a, b in zip(rotated, again):
+        np.testing.assert_array_equal(_drawn(a), _drawn(b))
+    assert iso.isotropy_seed(0) != iso.isotropy_seed(1) and iso.isotropy_seed(0) >= 1
+
+
+def test_model_shapes_are_the_shapes_of_the_engine_galaxies(tiny_module_path):
+    """model_shapes measures model_galaxies' profiles, here and in worker processes."""
+    from galsim_deep import GenerativeGalaxyModel
+    from galsim_deep.validation.statistics import worker_pool
+
+    model = GenerativeGalaxyModel(tiny_module_path)
+    n = 20
+    conds = {"mag_auto": np.linspace(21, 24, n), "flux_radius": np.linspace(3, 8, n),
+             "zphot": np.linspace(0.2, 1.5, n)}
+    shapes = iso.model_shapes(model, conds, seed=2, batch_size=8)
+    pairs = list(iso.model_galaxies(model, conds, seed=2))
+    for k, key in enumerate(("rotated", "unrotated")):
+        expected = iso.profile_shapes([p for pair in pairs for p in pair[k]], model.stamp_size,
+                                      model.pixel_scale)
+        for comp in iso.COMPONENTS + ("sigma",):
+            np.testing.assert_array_equal(shapes[key][comp], expected[comp])
+    with worker_pool(2) as pool:
+        there = iso.model_shapes(model, conds, seed=2, batch_size=8, pool=pool)
+    for key in ("rotated", "unrotated"):
+        for comp in iso.COMPONENTS:
+            np.testing.assert_array_equal(shapes[key][comp], there[key][comp])
+
+
 def test_plot_and_markdown(tmp_path):
     gals = _population(40)
     summary = iso.isotropy_summary(iso.profile_shapes(gals, S, SCALE),

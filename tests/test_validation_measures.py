@@ -127,3 +127,22 @@ def test_the_architecture_docs_example_measure_runs(tmp_path, tiny_module_path, 
                                reference_cache=False, peak_quantile=0.9)
     assert report["peak"]["quantile"] == 0.9 and report["peak"]["peak"]["truth"] > 0
     assert "## Peak" in (tmp_path / "r" / "summary.md").read_text()
+
+
+def test_validation_samples_only_through_the_sampling_engine():
+    """No validation file draws latent numbers or angles, rotates stamps, rebuilds a generated
+    profile or calls a TensorFlow signature by hand: generated galaxies come from the
+    engine's batches, latent codes from model.latent (both pick the runtime)."""
+    import re
+    from pathlib import Path
+
+    import galsim_deep.validation as validation
+
+    root = Path(validation.__file__).parent
+    files = sorted(root.rglob("*.py"))
+    assert len(files) > 30
+    for path in files:
+        text = path.read_text()
+        for pattern in (r"\brotate_stamps\b", r"\bgalaxy_draws\b", r"\brandom_normal\(",
+                        r"\.signature\(", r"\bmodel\.profile\("):
+            assert not re.search(pattern, text), f"{path.relative_to(root)} has {pattern}"

@@ -185,12 +185,14 @@ def test_twin_sample_is_the_twin_truth_observed_like_the_galaxy(tiny_module_path
 
 def test_generated_sample_is_what_model_sample_gives(tiny_module_path, mock_dataset_path):
     """Rotated by the angles model.sample draws (rotate=False: the network's orientation);
-    the network's own stamps are kept unrotated."""
+    the network's own stamps are kept unrotated, and the engine's batches, whose profiles
+    are model.sample's (over several batches)."""
     from galsim_deep import GenerativeGalaxyModel
     from galsim_deep.datasets.reader import StampDataset
 
     model = GenerativeGalaxyModel(tiny_module_path)
-    rot = sp.draw_samples(mock_dataset_path, model, n=3, seed=4, progress=False, twin=False)
+    rot = sp.draw_samples(mock_dataset_path, model, n=3, seed=4, progress=False, twin=False,
+                          batch_size=1)
     flat = sp.draw_samples(mock_dataset_path, model, n=3, seed=4, progress=False, twin=False,
                            rotate=False)
     np.testing.assert_array_equal(rot.unconvolved["generated"], flat.unconvolved["generated"])
@@ -206,6 +208,16 @@ def test_generated_sample_is_what_model_sample_gives(tiny_module_path, mock_data
         np.testing.assert_allclose(rot.stamps["generated"][k], expected, rtol=0,
                                    atol=1e-9 * np.abs(expected).max())
     assert not np.allclose(rot.stamps["generated"], flat.stamps["generated"])
+    # The profiles the measures draw again are the engine's, the same as model.sample's.
+    flat_profiles = model.sample(cat, rng=sp.model_seed(4), rotate=False)
+    for drawn, expected in ((rot, profiles), (flat, flat_profiles)):
+        mine = drawn.generated_profiles()
+        assert len(mine) == len(drawn.index) == len(expected) >= 2
+        assert len(drawn.generated_profiles(1)) == 1
+        for a, b in zip(mine, expected):
+            np.testing.assert_array_equal(
+                a.drawImage(nx=size, ny=size, scale=scale, method="no_pixel").array,
+                b.drawImage(nx=size, ny=size, scale=scale, method="no_pixel").array)
 
 
 def test_twin_needs_a_truth(tmp_path, tiny_module_path, mock_dataset_path):

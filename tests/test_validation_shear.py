@@ -178,3 +178,26 @@ def test_unknown_psf_names_the_known_ones():
         sh.shear_response(_gaussians(1), S, SCALE, 0.1, psf="lsst-i")
     with pytest.raises(InputError, match="kind"):
         sh.ShearPSF("x", "moffat", 0.5)
+
+
+def test_the_measure_shears_the_galaxies_model_sample_gives(tmp_path, tiny_module_path,
+                                                            mock_dataset_path):
+    """The report's generated shear response is that of model.sample's profiles (the sampling
+    engine's, rotated as users get them), not of profiles rebuilt from the stamps."""
+    from galsim_deep import GenerativeGalaxyModel
+    from galsim_deep.validation import pipeline
+    from galsim_deep.validation import samples as sp
+
+    model = GenerativeGalaxyModel(tiny_module_path)
+    report = pipeline.validate(model, mock_dataset_path, tmp_path / "r", n=4, split="all",
+                               seed=3, processes=1, progress=False, measures="shear",
+                               shear_n=3, reference_cache=False, twin=False)
+    drawn = sp.draw_samples(mock_dataset_path, model, n=4, split="all", seed=3,
+                            progress=False, twin=False)
+    cat = {q: drawn.conditions[q] for q in model.quantities}
+    expected = sh.shear_response(model.sample(cat, rng=sp.model_seed(3))[:3], model.stamp_size,
+                                 model.pixel_scale, 0.1, seed=3)
+    got = report["shear_response"]["samples"]["generated"]
+    assert got["n"] == 3
+    for key in ("m", "m1", "m2", "c1", "c2", "R", "m_error", "c1_error"):
+        assert got[key] == pytest.approx(expected[key], rel=1e-12, abs=1e-15), key

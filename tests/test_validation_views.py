@@ -158,3 +158,43 @@ def test_the_docs_example_of_a_user_view_loads(tmp_path):
     fwhm = view.psf_profile().drawImage(nx=200, ny=200, scale=0.005,
                                         method="no_pixel").calculateFWHM()
     assert 0.11 < fwhm < 0.2
+
+
+class _Observed(Exception):
+    """Raised by the stand-in two-sample test once it holds the generated stamps."""
+
+
+def test_the_measure_observes_the_galaxies_model_sample_gives(tmp_path, tiny_module_path,
+                                                             mock_dataset_path, monkeypatch):
+    """The generated galaxies a view observes are model.sample's profiles (the sampling
+    engine's, rotated as users get them), not profiles rebuilt from the stamps."""
+    from galsim_deep import GenerativeGalaxyModel
+    from galsim_deep.validation import measures as ms
+    from galsim_deep.validation import samples as sp
+
+    model = GenerativeGalaxyModel(tiny_module_path)
+    samples = sp.draw_samples(mock_dataset_path, model, n=6, split="all", seed=2,
+                              progress=False, twin=False, batch_size=4)
+    seen = {}
+
+    def stand_in(ctx, label, reference, other, cached=True, psfs=None, noise_variance=None):
+        if label.endswith(" generated"):
+            seen["generated"] = other()
+            raise _Observed
+        return {"accuracy": 0.5, "error": 0.1, "collapsed": False, "arrays": None}
+
+    monkeypatch.setattr(sv, "two_sample_test", stand_in)
+    ctx = ms.MeasureContext(
+        model=model, samples=samples, dataset_path=mock_dataset_path, split="all", seed=2,
+        options=ms.parse_options({"views": "hst-noiseless"}), settings={}, processes=1,
+        pool=None, batch_size=None, n_boot=10, block_size=256, out_dir=tmp_path,
+        cache_dir=tmp_path, reference=lambda name, fn: fn(), reference_dir=tmp_path,
+        classifier=(None, None), progress=False)
+    with pytest.raises(_Observed):
+        sv.MEASURE.run(ctx)
+    cat = {q: samples.conditions[q] for q in model.quantities}
+    view = vw.load_views(names="hst-noiseless")["hst-noiseless"]
+    expected, _, _ = vw.observe_in_view(view, model.sample(cat, rng=sp.model_seed(2)), samples,
+                                        2, 21)
+    assert seen["generated"].shape == expected.shape == (6, 32, 32)
+    np.testing.assert_array_equal(seen["generated"], expected)

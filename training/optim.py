@@ -21,7 +21,12 @@ __all__ = ["SqrtDecay", "make_optimizer"]
 
 
 class SqrtDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
-    """``lr(step) = base * min(1, sqrt(warmup_steps / step))``.
+    """``lr(step) = base * min(1, sqrt(warmup_steps / step))``, optionally cooled down to zero.
+
+    With ``cooldown_steps`` > 0 the rate is also multiplied by
+    ``min(1, (total_steps - k) / cooldown_steps)`` at update ``k`` (0-based): it falls
+    linearly to zero over the run's last ``cooldown_steps`` steps (a run trained at a high rate and annealed at its
+    end, as warmup-stable-decay schedules do).
 
     Parameters
     ----------
@@ -29,25 +34,39 @@ class SqrtDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
         Learning rate during the warm-up.
     warmup_steps : int
         Steps at constant ``base`` before the ``1/sqrt(step)`` decay (>= 1).
+    cooldown_steps : int, optional
+        Steps of the linear cool-down before ``total_steps`` (default 0: none).
+    total_steps : int, optional
+        The run's last step (needed with ``cooldown_steps``).
     """
 
-    def __init__(self, base, warmup_steps):
+    def __init__(self, base, warmup_steps, cooldown_steps=0, total_steps=None):
         if base <= 0:
             raise InputError(f"learning_rate must be > 0, got {base}")
         if warmup_steps < 1:
             raise InputError(f"warmup_steps must be >= 1, got {warmup_steps}")
+        if cooldown_steps < 0 or (cooldown_steps and not total_steps):
+            raise InputError(f"cooldown_steps must be >= 0 and needs the run's total steps, "
+                             f"got cooldown_steps={cooldown_steps}, total_steps={total_steps}")
         self.base = float(base)
         self.warmup_steps = int(warmup_steps)
+        self.cooldown_steps = int(cooldown_steps)
+        self.total_steps = None if total_steps is None else int(total_steps)
 
     def __call__(self, step):
         step = tf.maximum(tf.cast(step, tf.float32) + 1.0, 1.0)
-        return self.base * tf.minimum(1.0, tf.sqrt(self.warmup_steps / step))
+        rate = self.base * tf.minimum(1.0, tf.sqrt(self.warmup_steps / step))
+        if self.cooldown_steps:
+            left = (float(self.total_steps) + 1.0 - step) / float(self.cooldown_steps)
+            rate = rate * tf.clip_by_value(left, 0.0, 1.0)
+        return rate
 
     def get_config(self):
-        return {"base": self.base, "warmup_steps": self.warmup_steps}
+        return {"base": self.base, "warmup_steps": self.warmup_steps,
+                "cooldown_steps": self.cooldown_steps, "total_steps": self.total_steps}
 
 
-def make_optimizer(config):
+def make_optimizer(config, total_steps=None):
     """Build the optimizer a recipe's ``optimizer`` section describes.
 
     Parameters
@@ -61,7 +80,11 @@ def make_optimizer(config):
         clipping) rescales each step's gradients to at most that global norm:
         a few codes tens of standard deviations out (the brightest galaxies'
         in a VAE's latent space) otherwise give a latent flow steps that make
-        it diverge.
+        it diverge.  ``cooldown_steps`` (optional, default 0) anneals the rate
+        linearly to zero over the last steps before ``total_steps``
+        (:class:`SqrtDecay`).
+    total_steps : int, optional
+        The run's last step (with ``cooldown_steps``).
 
     Returns
     -------
@@ -72,7 +95,8 @@ def make_optimizer(config):
     if config.get("warmup_steps") is None:
         schedule = float(config["learning_rate"])
     else:
-        schedule = SqrtDecay(config["learning_rate"], config["warmup_steps"])
+        schedule = SqrtDecay(config["learning_rate"], config["warmup_steps"],
+                             config.get("cooldown_steps", 0), total_steps)
     name = config["name"]
     clip = config.get("global_clipnorm")
     clip = None if clip is None else float(clip)

@@ -302,6 +302,9 @@ def recipe_digest(recipe, sections=None):
         for volatile in ("steps", "checkpoint_every", "summary_every", "keep_checkpoints",
                          "path", "build_command", "augment", "standing_batches"):
             part.pop(volatile, None)
+        if isinstance(part.get("optimizer"), dict):  # a cool-down anneals the same model
+            part["optimizer"] = {k: v for k, v in part["optimizer"].items()
+                                 if k != "cooldown_steps"}
         keep[section] = part
     keep["seed"] = recipe["seed"]
     return json.dumps(keep, sort_keys=True)

@@ -17,12 +17,13 @@ ROOMS = {
     "hub": (0.52, 0.52, 0.22, 0.40, "#e4f1dc", "modules\nhub_modules/\n+ galsim_deep/hub.py",
             "SavedModel + metadata\nindex.json, cache\nhub:NAME"),
     "runtime": (0.77, 0.52, 0.22, 0.40, "#efe3f3", "runtime plugin\ngalsim_deep/",
-                "GenerativeGalaxyModel\n-> galsim.InterpolatedImage\nconfig/ (YAML types)\n"
-                "simulate/, forward_model"),
+                "GenerativeGalaxyModel\nengine/: draws, network,\nsampling kinds (KINDS:\n"
+                "mono, clusters, chromatic)\n-> SampledBatch -> profiles\n"
+                "config/ (YAML), simulate/, btk"),
     "validation": (0.40, 0.04, 0.30, 0.34, "#f3f3d9", "validation\ngalsim_deep/validation/, latent/",
                    "real / parametric / twin / generated\nisotropy, C2ST, clusters\nlatent probes"),
     "cli": (0.02, 0.04, 0.30, 0.34, "#eeeeee", "command line\ngalsim_deep/cli/",
-            "galsim-deep hub | dataset | train\n| validate | latent | simulate | demo"),
+            "galsim-deep hub | dataset | model\n| validation | latent | field | demo"),
 }
 PATH = [("datasets", "training", "stamps.h5"), ("training", "hub", "export"),
         ("hub", "runtime", "sample"), ("runtime", "validation", "measure"),

@@ -38,12 +38,16 @@ def register(subparsers):
     add_export(sub, "export")
 
     p = sub.add_parser(
-        "portable", help="add a portable (ONNX) copy of a module's sampling signatures",
-        description="Convert a module directory's sampling signatures to ONNX (tf2onnx), check "
-                    "each against TensorFlow on random inputs (1e-5 of each row's peak) and "
-                    "record them in its metadata, so that it samples without TensorFlow "
-                    "(docs/performance.rst).  Modules exported by `hub export` have one already. "
-                    "Needs the [train] extra (TensorFlow and tf2onnx).")
+        "portable", help="add a portable (ONNX) copy of a module's sampling and latent "
+                         "signatures",
+        description="Convert a module directory's sampling signatures, and its encode, "
+                    "log_prob and cluster where it has them, to ONNX (tf2onnx), check each "
+                    "against TensorFlow on random inputs (1e-5 of each row's peak) and record "
+                    "them in its metadata, so that it samples, and its latent tools run, "
+                    "without TensorFlow (docs/performance.rst).  A latent signature tf2onnx "
+                    "cannot convert is left out with a warning (it runs in TensorFlow).  "
+                    "Modules exported by `hub export` have one already.  Needs the [train] "
+                    "extra (TensorFlow and tf2onnx).")
     p.add_argument("module", help="an unpacked module directory (changed in place)")
     p.add_argument("--version", default=None,
                    help="also set the module's version: its files change, so publish it as a "

@@ -24,7 +24,7 @@ from galsim.config.stamp import stamp_ignore
 from galsim.errors import GalSimConfigError
 
 from .. import parallel
-from ..catalog import OutOfRangeWarning, catalog_values
+from ..catalog import OutOfRangeWarning
 from ..engine import batch as engine
 from ..model import GenerativeGalaxyModel
 
@@ -226,7 +226,8 @@ def _generate_group(config, base, model, group, first_row, req, opt, ignore, log
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", OutOfRangeWarning)
-            conditions = model.conditions(table)
+            conditions, magnitudes = model.kind.catalog_rows(table,
+                                                             range_policy=model.range_policy)
     except ValueError as err:
         raise GalSimConfigError(f"GenerativeModelGalaxy (objects {group.start}.."
                                 f"{group.stop - 1}): {err}") from None
@@ -239,12 +240,10 @@ def _generate_group(config, base, model, group, first_row, req, opt, ignore, log
                                 f"{group.stop - 1}): cluster is set for some objects and not "
                                 f"for others; give every object a cluster or none")
     try:
-        # the catalog's own magnitudes set fluxes, also where the condition is clipped
-        batch = engine.sample(model, conditions, [values["object_seed"] for values in rows],
+        batch = engine.sample(model.kind, conditions, [values["object_seed"] for values in rows],
                               first_row=first_row,
                               rotate=[values.get("random_rotation", True) for values in rows],
-                              cluster=clusters, magnitudes=catalog_values(
-                                  table, model.metadata["flux"].get("magnitude_condition")))
+                              cluster=clusters, magnitudes=magnitudes)
     except (ValueError, TypeError) as err:
         raise GalSimConfigError(f"GenerativeModelGalaxy (objects {group.start}.."
                                 f"{group.stop - 1}): {err}") from None

@@ -101,7 +101,7 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
     GetRNG(config, base).reset(galsim.BaseDeviate(kwargs.pop("rng_state")))
     flux_kwargs = {k: kwargs.pop(k) for k in _FLUX_OPTIONS if k in kwargs}
     gsp = galsim.GSParams(**gsparams) if gsparams else None
-    if batch.chromatic:
+    if model.kind.draws_through_bandpass:
         _check_colour_options(model, base, flux_kwargs, kwargs)
         return batch.galaxies([i], gsparams=gsp, **kwargs)[0], False
     factors = None

@@ -28,10 +28,9 @@ the template tracks only (which bound it, the data's trend is not tested).
 """
 import numpy as np
 
-from ..physics.bands import SED_TEMPLATES, flux_ratios, zero_point
+from ..physics.bands import SED_TEMPLATES, ab_colour, exact_band_fluxes, flux_ratios
 from ..errors import InputError
-from .mock_colours import (COLOUR_STREAM, assign_seds, band_fluxes, benitez_fractions,
-                           component_fluxes)
+from .mock_colours import COLOUR_STREAM, assign_seds, benitez_fractions, component_fluxes
 from .mock_cosmos import default_max_flux_radius, galaxy_rng, make_mock_galaxy
 from .population import get_population
 
@@ -84,11 +83,10 @@ def colour_sample(population="cosmos-25.2", n=20000, seed=0, stamp_size=64, pixe
         gal = make_mock_galaxy(mag, fr, z, rng, max_extent=max_extent, population=population)
         seds = assign_seds(gal, z, mag, np.random.default_rng(
             np.random.SeedSequence([seed, i, COLOUR_STREAM])))
-        flux = band_fluxes(component_fluxes(gal), seds, z, bands)
+        flux = exact_band_fluxes(component_fluxes(gal), seds, z, bands)
         total = flux.sum(axis=0)
         out["mag_auto"][i], out["zphot"][i] = mag, z
-        out["colour"][i] = (zero_point(band) - zero_point("F814W")
-                            - 2.5 * np.log10(total[1] / total[0]))
+        out["colour"][i] = ab_colour(total[1] / total[0], band, "F814W")
         out["type"][i] = _TEMPLATE_TYPE[seds[int(np.argmax(flux[:, 0]))]]
         out["label"][i] = gal.label
     return out
@@ -159,9 +157,8 @@ def plot_colours(sample, summary, path, band="F606W"):
         sel = kind == t
         ax.scatter(z[sel], colour[sel], s=2, alpha=0.3, color=c, label=TYPE_NAMES[t])
     grid = np.linspace(0.0, 3.0, 61)
-    offset = zero_point(band) - zero_point("F814W")
     for name, style in zip(SED_TEMPLATES, ("-", "--", "-.", ":")):
-        track = [offset - 2.5 * np.log10(flux_ratios(name, zz, [band])[0]) for zz in grid]
+        track = [ab_colour(flux_ratios(name, zz, [band])[0], band, "F814W") for zz in grid]
         ax.plot(grid, track, "k", ls=style, lw=1, label=name.replace("_ext", ""))
     ax.set(xlabel="zphot", ylabel=label, title="colour against redshift")
     ax.legend(fontsize=6, markerscale=4)

@@ -6,7 +6,9 @@ four :data:`~galsim_deep.datasets.morphology.COMPONENTS` each get one of the
 :data:`~galsim_deep.physics.bands.SED_TEMPLATES`, redshifted to the galaxy's
 ``zphot``.  A component keeps its F814W flux, so the galaxy's F814W
 magnitude stays ``mag_auto``; its flux in band ``b`` is that flux times the
-template's ratio of photon rates (:func:`galsim_deep.physics.bands.flux_ratios`).  A
+template's ratio of photon rates, integrated exactly at the galaxy's redshift
+(:func:`galsim_deep.physics.bands.exact_band_fluxes`, the rule validation measures the
+truth by; stored as the dataset's ``component_flux``).  A
 red bulge inside a blue disk with blue knots then has the colour gradient of
 a real spiral: the galaxy is smaller and more concentrated in F814W than in
 F606W.
@@ -34,12 +36,12 @@ import math
 import numpy as np
 
 from ..physics.bands import (REFERENCE_BAND, SED_TEMPLATES, band_name, effective_wavelength,
-                     flux_ratios, zero_point)
+                             exact_band_fluxes, zero_point)
 from ..errors import InputError
 from .morphology import COMPONENTS
 
 __all__ = ["MOCK_BANDS", "COLOUR_STREAM", "BENITEZ_2000", "TYPE_WEIGHTS", "mock_bands",
-           "benitez_fractions", "type_probabilities", "assign_seds", "component_fluxes", "band_fluxes",
+           "benitez_fractions", "type_probabilities", "assign_seds", "component_fluxes",
            "band_attrs", "band_fields", "BandObserver"]
 
 #: The bands a mock-COSMOS dataset can have: HST ACS, whose PSF the F814W images stand for.
@@ -156,25 +158,6 @@ def component_fluxes(galaxy):
                      float(galaxy.components[k].flux) for k in COMPONENTS])
 
 
-def band_fluxes(fluxes, seds, zphot, bands):
-    """Flux of each component in each band (counts/s), ``[len(COMPONENTS), len(bands)]``.
-
-    Parameters
-    ----------
-    fluxes : array_like [K]
-        F814W fluxes (:func:`component_fluxes`).
-    seds : array_like of int [K]
-        :func:`assign_seds`.
-    zphot : float
-    bands : sequence of str
-    """
-    out = np.zeros((len(COMPONENTS), len(bands)))
-    for k, (flux, sed) in enumerate(zip(fluxes, seds)):
-        if sed >= 0:
-            out[k] = flux * flux_ratios(SED_TEMPLATES[sed], zphot, bands)
-    return out
-
-
 class BandObserver:
     """Draws the truth and the observed stamp of a galaxy's components in one band.
 
@@ -281,11 +264,12 @@ def band_fields(galaxy, mag_auto, zphot, bands, observers, psf_id, variance, uni
     -------
     dict
         ``<field>_bands`` ``[B, ...]`` (F814W first, ``mono``'s arrays),
-        ``component_sed`` ``[K]``, ``component_flux`` ``[K, B]`` and the
+        ``component_sed`` ``[K]``, ``component_flux`` ``[K, B]`` (counts/s,
+        :func:`galsim_deep.physics.bands.exact_band_fluxes`) and the
         ``conditions`` with one ``mag_<band>`` per extra band appended.
     """
     seds = assign_seds(galaxy, zphot, mag_auto, rng)
-    fluxes = band_fluxes(component_fluxes(galaxy), seds, zphot, bands)
+    fluxes = exact_band_fluxes(component_fluxes(galaxy), seds, zphot, bands)     # [K, B]
     components = [galaxy.components[k] for k in COMPONENTS]
     rows = {key: [mono[key]] for key in ("truth", "stamp", "psf", "noise_variance",
                                          "noise_power")}

@@ -71,7 +71,8 @@ def render_field(model, cat, field_size=512, seed=2026, settings=LSST_LIKE, prog
 
     rng = galsim.BaseDeviate(seed)
     draw = {}
-    if model.chromatic:   # a colour galaxy: drawn through LSST i with LSST's area and exposure
+    if model.kind.draws_through_bandpass:
+        # a colour galaxy: drawn through LSST i with LSST's area and exposure
         from ..physics.bands import get_bandpass
         from .colour import LSST_AREA_CM2
 
@@ -236,7 +237,7 @@ def _colour_model(model, name):
     from .. import hub
     from ..model import GenerativeGalaxyModel
 
-    if model.chromatic:
+    if model.kind.draws_through_bandpass:
         return model
     if name == "auto":
         name = hub.DEFAULT_COLOUR_MODEL if hub.has_module(hub.DEFAULT_COLOUR_MODEL) else None

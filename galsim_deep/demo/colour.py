@@ -13,7 +13,6 @@ demo`` also writes
 import numpy as np
 
 from ..physics.bands import get_bandpass
-from ..engine.colour import photons_per_count
 
 __all__ = ["GRI", "LSST_GRI_SKY", "render_colour_field", "mock_truth_profile",
            "draw_colour_gallery", "lupton_rgb"]
@@ -83,24 +82,24 @@ def lupton_rgb(images, stretch, q=8):
 
 def mock_truth_profile(row, seed, population=None):
     """A mock-COSMOS truth of a catalog row as a ``galsim.ChromaticObject``: its components
-    times their templates (:mod:`galsim_deep.datasets.mock_colours`), F814W flux kept, in the
-    SED units of :func:`galsim_deep.engine.colour.component_seds`."""
+    times their templates (:mod:`galsim_deep.datasets.mock_colours`), F814W flux kept: the
+    SEDs of :func:`galsim_deep.engine.colour.component_seds` with one template each (weight
+    1), which GalSim integrates through a band as
+    :func:`galsim_deep.physics.bands.exact_band_fluxes` does."""
     import galsim
 
-    from ..physics.bands import SED_TEMPLATES, sed_template
+    from ..physics.bands import SED_TEMPLATES
     from ..datasets.mock_colours import assign_seds
     from ..datasets.mock_cosmos import make_mock_galaxy
     from ..datasets.morphology import COMPONENTS
+    from ..engine.colour import chromatic_profile, component_seds
 
     gal = make_mock_galaxy(row["mag_auto"], row["flux_radius"], row["zphot"],
                            rng=galsim.BaseDeviate(seed), population=population)
     seds = assign_seds(gal, row["zphot"], row["mag_auto"], np.random.default_rng(seed))
-    reference = get_bandpass("F814W")
-    scale = photons_per_count("F814W")
-    parts = [gal.components[name] * (sed_template(SED_TEMPLATES[t], row["zphot"])
-                                     .withFlux(1.0, reference) * scale)
-             for name, t in zip(COMPONENTS, seds) if t >= 0]
-    return galsim.Add(parts)
+    one_hot = (seds[:, None] == np.arange(len(SED_TEMPLATES))).astype(np.float64)  # [K, T]
+    return chromatic_profile([gal.components.get(name) for name in COMPONENTS],
+                             component_seds(one_hot, row["zphot"], SED_TEMPLATES, "F814W"))
 
 
 def draw_colour_gallery(model, cat, out, seed=2026, n=4, draws=3):

@@ -17,17 +17,20 @@ The batch is made of three steps:
     pixel arrays to ``galsim.InterpolatedImage`` profiles, rotating each
     galaxy's pixels so that GalSim draws an axis-aligned image;
 
-and a chromatic module's SEDs and colours come from :mod:`~galsim_deep.engine.colour`.
+and what the network's outputs become (one-band profiles, colour galaxies with SEDs from
+:mod:`~galsim_deep.engine.colour`, a mixture prior's chosen cluster) is the module's
+*sampling kind*, chosen once from its metadata (:mod:`~galsim_deep.engine.kinds`).
 
 So the same seed and catalog row give the same pixels whichever caller asks
 (``docs/performance.rst``, "The sampling engine").
 """
 from .draws import SEED_FOR_ZERO, as_deviate, galaxy_draws, object_seeds
 from .network import EVAL_ROWS, Network
+from .kinds import KINDS, SamplingKind, register_kind
 from .batch import SampledBatch, sample
 from .render import (ROTATIONS, band_limit, galaxy_profile, grid_pad_factor, rotate_stamps,
                      rotated_size, rotation_mode, stamp_profile)
 
-__all__ = ["sample", "SampledBatch", "SEED_FOR_ZERO", "as_deviate", "object_seeds",
-           "galaxy_draws", "EVAL_ROWS", "Network", "ROTATIONS", "rotation_mode", "rotated_size",
+__all__ = ["sample", "SampledBatch", "KINDS", "SamplingKind", "register_kind", "SEED_FOR_ZERO",
+           "as_deviate", "object_seeds", "galaxy_draws", "EVAL_ROWS", "Network", "ROTATIONS", "rotation_mode", "rotated_size",
            "rotate_stamps", "stamp_profile", "galaxy_profile", "grid_pad_factor", "band_limit"]

@@ -17,7 +17,8 @@ galaxy's redshift, each scaled to unit flux in the reference band, so:
 * :func:`band_arrays` - the galaxy's pixels in named bands (``LSST_r``,
   ``F606W``, ...), in each band's counts/s of the module's convention
   (:func:`galsim_deep.physics.bands.zero_point` turns a sum into an AB magnitude),
-  from the templates' flux ratios tabulated in redshift;
+  by the one band-flux rule, :func:`galsim_deep.physics.bands.band_fluxes` (the
+  templates' flux ratios tabulated in redshift);
 * :func:`match_colours` - the SED weights tilted, galaxy by galaxy, so that
   its colours in the module's training bands are the catalog's (what
   ``GenerativeGalaxyModel(..., colours="catalog")`` does, as the reference
@@ -28,12 +29,15 @@ galaxy's redshift, each scaled to unit flux in the reference band, so:
 """
 import numpy as np
 
-from ..physics.bands import (REFERENCE_BAND, band_magnitude_name, flux_ratio_table, get_bandpass,
-                     interpolate_ratios, sed_template, zero_point)
+from ..physics.bands import (REFERENCE_BAND, ab_colour, band_fluxes, band_magnitude_name,
+                             colour_flux_ratio, flux_ratio_table, get_bandpass,
+                             interpolate_ratios, sed_template, zero_point)
 from ..errors import InputError
 from .render import galaxy_profile
 
-__all__ = ["chromatic_info", "COLOUR_MODES", "colour_mode", "colour_conditions", "band_fluxes",
+# band_fluxes, the one band-flux rule, is galsim_deep.physics.bands.band_fluxes (imported
+# here for the callers that import it from this module).
+__all__ = ["chromatic_info", "COLOUR_MODES", "colour_mode", "colour_conditions",
            "band_arrays", "match_colours",
            "catalog_sed_weights", "component_seds", "chromatic_profile", "photons_per_count",
            "ColourGalaxy"]
@@ -67,21 +71,17 @@ COLOUR_MODES = ("catalog", "model")
 
 
 def colour_mode(metadata, colours=None):
-    """A model's colour mode: ``'catalog'`` (each galaxy's colours in the module's training
-    bands are its catalog row's, :func:`catalog_sed_weights`), ``'model'`` (the network's own
-    SED weights) or None for a mono module.  The default, None, is ``'catalog'`` where the
-    module is conditioned on a colour (:func:`colour_conditions`), else ``'model'``.
+    """A chromatic module's colour mode: ``'catalog'`` (each galaxy's colours in the module's
+    training bands are its catalog row's, :func:`catalog_sed_weights`) or ``'model'`` (the
+    network's own SED weights).  The default, None, is ``'catalog'`` where the module is
+    conditioned on a colour (:func:`colour_conditions`), else ``'model'``.  (A one-band
+    kind refuses any colour mode: :class:`~galsim_deep.engine.kinds.SamplingKind`.)
 
     Raises
     ------
     InputError
-        For another value, ``'catalog'`` of a module without a colour condition, or any value
-        but None of a mono module.
+        For another value, or ``'catalog'`` of a module without a colour condition.
     """
-    if not chromatic_info(metadata):
-        if colours is not None:
-            raise _mono_error(metadata, f"colours={colours!r}")
-        return None
     if colours is None:
         return "catalog" if colour_conditions(metadata) else "model"
     if colours not in COLOUR_MODES:
@@ -92,12 +92,6 @@ def colour_mode(metadata, colours=None):
     return colours
 
 
-def _mono_error(metadata, what):
-    return InputError(f"{what} needs a chromatic module (metadata entry 'chromatic'); "
-                      f"{metadata['name']} is mono: draw it in one band, or use a chromatic "
-                      f"module such as hub:flow-vae-mock-cosmos-25.2-colour")
-
-
 def photons_per_count(reference=REFERENCE_BAND):
     """photons/s/cm^2 (GalSim's SED units) of one count/s of the module convention in the
     reference band: ``10**(-0.4 (25.94 - zp_AB))``, ``zp_AB`` GalSim's AB zero point of the
@@ -105,33 +99,9 @@ def photons_per_count(reference=REFERENCE_BAND):
     return 10.0 ** (-0.4 * (zero_point(reference) - float(get_bandpass(reference).zeropoint)))
 
 
-def band_fluxes(sed_weights, redshift, bands, reference=REFERENCE_BAND):
-    """The one rule for a galaxy's light in a band: component ``k``'s flux in band ``b`` per
-    unit of its reference-band flux, ``f_kb = sum_t w_kt r_tb(z)``, ``r_tb(z)`` template
-    ``t``'s band-to-reference flux ratio (:func:`galsim_deep.physics.bands.flux_ratio_table`)
-    interpolated linearly in redshift.  The numpy pixels (:func:`band_arrays`), the BTK
-    bands (:meth:`ColourGalaxy.in_band`) and, in TensorFlow, the training's forward model
-    (:func:`galsim_deep.physics.forward_model.band_profiles`, tested against this) use it;
-    GalSim's own SEDs (:func:`component_seds`) integrate to it.
-
-    Parameters
-    ----------
-    sed_weights : ndarray [N, K, T]
-    redshift : array_like [N]
-    bands : sequence of str
-    reference : str
-
-    Returns
-    -------
-    ndarray [N, K, B]
-        float64.
-    """
-    ratios = interpolate_ratios(flux_ratio_table(bands, reference), redshift)   # [N, T, B]
-    return np.einsum("nkt,ntb->nkb", np.asarray(sed_weights, np.float64), ratios)
-
-
 def band_arrays(components, sed_weights, redshift, bands, reference=REFERENCE_BAND):
-    """Galaxies in each of ``bands``: ``sum_k f_kb I_k``.
+    """Galaxies in each of ``bands``: ``sum_k f_kb I_k``, ``f_kb`` the one band-flux rule
+    (:func:`galsim_deep.physics.bands.band_fluxes`).
 
     Parameters
     ----------
@@ -276,9 +246,8 @@ def catalog_sed_weights(components, sed_weights, conditions, metadata):
     ratios = interpolate_ratios(flux_ratio_table(bands, info["reference_band"]),
                                 conditions[info["redshift_condition"]])
     mag_ref = np.asarray(conditions[reference], np.float64)
-    targets = np.stack([10.0 ** (-0.4 * ((np.asarray(conditions[colour[b]], np.float64)
-                                          - mag_ref)
-                                         - (zero_point(b) - zero_point(info["reference_band"]))))
+    targets = np.stack([colour_flux_ratio(np.asarray(conditions[colour[b]], np.float64)
+                                          - mag_ref, b, info["reference_band"])
                         for b in bands], axis=1)
     fluxes = np.asarray(components, np.float64).sum(axis=(-2, -1))
     return match_colours(fluxes, sed_weights, ratios, targets).astype(np.float32)
@@ -332,7 +301,8 @@ class ColourGalaxy:
     achromatic PSF and zero point needs, such as the BTK generator).
 
     In band ``b`` the galaxy is ``sum_k f_kb I_k``, ``f_kb`` component ``k``'s flux in the
-    band per unit of its reference-band flux (:func:`band_fluxes`): one image, so drawing
+    band per unit of its reference-band flux (the one rule,
+    :func:`galsim_deep.physics.bands.band_fluxes`): one image, so drawing
     it through a PSF costs one FFT, not one per component.  A chromatic PSF needs the
     ``galsim.ChromaticObject`` of :func:`chromatic_profile` instead.
 
@@ -414,8 +384,7 @@ class ColourGalaxy:
         total, reference = fluxes.sum(), self.fluxes.sum()
         if not (total > 0 and reference > 0):
             raise InputError(f"a galaxy with no light in {band}: it cannot be drawn there")
-        colour = (zero_point(band) - zero_point(self.reference)
-                  - 2.5 * np.log10(total / reference))
+        colour = ab_colour(total / reference, band, self.reference)
         # Component k at flux f_kb flux_k / F_b is its image times f_kb / F_b.
         weights = np.where(fluxes > 0, ratios / total, 0.0)
         image = np.einsum("k,kxy->xy", weights, self.arrays, dtype=np.float64)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..catalog import ColourRangeWarning, warn_out_of_range
 from ..errors import InputError
-from ..physics.bands import flux_ratio_table, interpolate_ratios, zero_point
+from ..physics.bands import ab_colour, flux_ratio_table, interpolate_ratios
 from .colour import chromatic_info, colour_conditions, head_reads_colours
 
 __all__ = ["reachable_colours", "check_catalog_colours"]
@@ -45,8 +45,7 @@ def reachable_colours(metadata, redshift):
                                 np.asarray(redshift, np.float64))         # [N, T, C]
     out = {}
     for c, band in enumerate(bands):
-        colour = (zero_point(band) - zero_point(info["reference_band"])
-                  - 2.5 * np.log10(ratios[:, :, c]))
+        colour = ab_colour(ratios[:, :, c], band, info["reference_band"])
         out[band] = (colour.min(axis=1), colour.max(axis=1))
     return out
 

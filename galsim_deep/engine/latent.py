@@ -4,7 +4,11 @@
 holds (``model.latent``): it runs the signatures other than ``sample`` on the model's
 :class:`~galsim_deep.engine.network.Network`, in the engine's fixed blocks like it, and
 checks its inputs against the module's metadata.  The model's ``encode``,
-``log_prob``, ``cluster`` and ``check_stamp_geometry`` are these.
+``log_prob`` and ``cluster`` are these.  Each signature runs where
+:meth:`Network.runner <galsim_deep.engine.network.Network.runner>` puts it: in
+ONNX Runtime where the module's portable copy holds it (each one tf2onnx
+converts, in the modules exported now: ``docs/latent.rst``), else in
+TensorFlow, whose absence the call names with the extra to install.
 """
 import numpy as np
 
@@ -18,10 +22,8 @@ class LatentSpace:
 
     Parameters
     ----------
-    network : galsim_deep.engine.network.Network
-        The module's network.
-    metadata : dict
-        Its validated metadata.
+    kind : galsim_deep.engine.kinds.SamplingKind
+        The module's sampling kind (its network, metadata and the stamps ``encode`` takes).
     range_policy : {'warn', 'clip', 'error'}
         Default treatment of conditions outside the training range (:meth:`log_prob`).
 
@@ -33,12 +35,12 @@ class LatentSpace:
         Their pixel scale, arcsec.
     """
 
-    def __init__(self, network, metadata, range_policy="warn"):
-        self.network = network
-        self.metadata = metadata
+    def __init__(self, kind, range_policy="warn"):
+        self.network, self.metadata = kind.network, kind.metadata
+        self._stamp_shape = kind.stamp_shape
         self.range_policy = range_policy
-        self.stamp_size = int(metadata["stamp_size"])
-        self.pixel_scale = float(metadata["pixel_scale"])
+        self.stamp_size = int(kind.stamp_size)
+        self.pixel_scale = float(kind.pixel_scale)
 
     def _signature(self, name):
         """A clear error for a module without signature ``name`` (from its metadata: the
@@ -48,13 +50,10 @@ class LatentSpace:
         self.network.check_signature(name)
 
     def _stamp_inputs(self, stamps, psfs, what):
-        """Check stamps [N, S, S] (or one [S, S]; a chromatic module's [N, B, S, S] in its
-        training bands) and PSFs (per stamp, or one for all)."""
-        s = self.stamp_size
-        bands = (self.metadata.get("chromatic") or {}).get("bands")
-        shape = (len(bands), s, s) if bands else (s, s)
-        wanted = ("[N, " + ", ".join(map(str, shape)) + "]"
-                  + (f" (the bands {', '.join(bands)})" if bands else ""))
+        """Check stamps [N, S, S] (or one [S, S]; the kind's :attr:`~galsim_deep.engine.
+        kinds.SamplingKind.stamp_shape`, a chromatic module's [N, B, S, S] in its training
+        bands) and PSFs (per stamp, or one for all)."""
+        shape, wanted = self._stamp_shape
         stamps = np.asarray(stamps, dtype=np.float32)
         psfs = np.asarray(psfs, dtype=np.float32)
         if stamps.ndim == len(shape):
@@ -163,7 +162,7 @@ class LatentSpace:
             raise InputError(f"log_prob: z must be [N, {width}] latent codes, got shape {z.shape}")
         if not np.all(np.isfinite(z)):
             raise InputError("log_prob: z contains NaN or infinite values; drop those rows")
-        conds = self.network.conditions(conditions, column_map,
+        conds = self.network.condition_arrays(conditions, column_map,
                                         range_policy or self.range_policy)
         n = len(next(iter(conds.values())))
         if n != len(z):

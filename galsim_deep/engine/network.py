@@ -10,7 +10,8 @@ import numpy as np
 
 from ..catalog import condition_arrays
 from ..errors import InputError
-from .runtimes import _LOADED, RUNTIMES, choose_runtime, sampling_signatures, saved_model
+from .kinds import kind_class
+from .runtimes import _LOADED, RUNTIMES, choose_runtime, saved_model
 
 __all__ = ["EVAL_ROWS", "Network"]
 
@@ -44,10 +45,11 @@ class Network:
         #: each model made in a process, reports them.
         self.warn_key = f"{module_dir}#{next(_NETWORKS)}"
         #: Where the sampling signature runs (a clear error now if it cannot).
-        self.runtime = choose_runtime(runtime, metadata, sampling_signatures(metadata)[0])
+        self.runtime = choose_runtime(runtime, metadata,
+                                      kind_class(metadata).sampling_signatures(metadata)[0])
         self._requested = runtime
 
-    def conditions(self, cat, column_map=None, range_policy="warn"):
+    def condition_arrays(self, cat, column_map=None, range_policy="warn"):
         """The checked float32 arrays of the module's conditions in a catalog
         (:func:`galsim_deep.catalog.condition_arrays`; out-of-range values reported once
         per network object and condition in a process)."""

@@ -2,12 +2,17 @@
 
 A module is a TensorFlow SavedModel.  A module exported with a *portable copy*
 (metadata entry ``portable``, ``docs/module_format.rst``) also holds its
-sampling signatures as ONNX graphs, converted from the SavedModel and checked
-against it when they were written (:mod:`galsim_deep.training.portable`).
-ONNX Runtime runs them without TensorFlow: a fresh process draws its first
-galaxy in 0.73 s instead of 6.35 s, and ONNX Runtime is a 78 MB install where
-TensorFlow is 1.9 GB, so a GalSim user who only samples shipped modules needs no
-TensorFlow at all (``docs/performance.rst``, "Start-up without TensorFlow").
+sampling signatures as ONNX graphs, and its latent tools' (``encode``,
+``log_prob``, ``cluster``) where it has them and tf2onnx converts them,
+converted from the SavedModel and checked against it when they were written
+(:mod:`galsim_deep.training.portable`).  ONNX Runtime runs them without
+TensorFlow; a signature without a copy runs in TensorFlow, and where
+TensorFlow is not installed :class:`TensorFlowSignature` says that it needs
+the ``[tensorflow]`` extra.  Sampling from the portable copy, a fresh process
+draws its first galaxy in 0.73 s instead of 6.35 s, and ONNX Runtime is a 78 MB
+install where TensorFlow is 1.9 GB, so a GalSim user who only samples shipped
+modules needs no TensorFlow at all (``docs/performance.rst``, "Start-up
+without TensorFlow").
 
 :data:`RUNTIMES` is the registry: ``"tensorflow"`` and ``"onnx"``, each a
 class built from ``(module_dir, metadata, signature)`` whose instances map a
@@ -35,7 +40,7 @@ from ..parallel import set_tensorflow_threads, tensorflow_started, worker_thread
 
 __all__ = ["RUNTIMES", "RUNTIME_CHOICES", "RUNTIME_ENV", "choose_runtime",
            "TensorFlowSignature", "OnnxSignature", "has_portable_copy", "saved_model",
-           "sampling_signatures", "network_ran"]
+           "network_ran"]
 
 #: Environment variable naming the default runtime (``auto``, ``onnx`` or ``tensorflow``).
 RUNTIME_ENV = "GALSIM_DEEP_RUNTIME"
@@ -82,15 +87,6 @@ def _installed(package):
     return importlib.util.find_spec(package) is not None
 
 
-def sampling_signatures(metadata):
-    """The signatures :func:`galsim_deep.engine.batch.run_network` runs for a module: a
-    chromatic module's ``sample_components``; else ``sample`` and, for a mixture-prior
-    module, ``sample_cluster``."""
-    if "chromatic" in metadata:
-        return ["sample_components"]
-    return [s for s in ("sample", "sample_cluster") if s in metadata["signatures"]]
-
-
 def has_portable_copy(metadata, signature):
     """True if the module's metadata lists a portable copy of ``signature``."""
     return signature in metadata.get("portable", {}).get("signatures", {})
@@ -112,7 +108,8 @@ class TensorFlowSignature:
         if not _installed("tensorflow"):
             raise InputError(
                 f"module {metadata['name']}: its {signature!r} signature has no portable copy "
-                f"here and TensorFlow is not installed: `pip install 'galsim_deep[tensorflow]'`")
+                f"(ONNX) here, so it needs TensorFlow, which is not installed: `pip install "
+                f"'galsim_deep[tensorflow]'`")
         if worker_threads():
             set_tensorflow_threads(worker_threads())
         self._fn = saved_model(module_dir, metadata).signatures[signature]

@@ -66,7 +66,7 @@ def _check_compatible(model, ds):
         raise InputError(f"module {model.metadata['name']} has no 'encode' signature "
                          f"(signatures: {model.signatures}); latent codes need an encoder, "
                          f"e.g. a Flow-VAE module")
-    model.check_stamp_geometry(ds.stamp_size, ds.pixel_scale, ds.path)
+    model.latent.check_stamp_geometry(ds.stamp_size, ds.pixel_scale, ds.path)
     missing = [q for q in model.quantities if q not in ds.condition_names]
     if missing and "log_prob" in model.signatures:
         raise InputError(f"{ds.path} lacks the condition(s) {missing} that module "

@@ -16,7 +16,10 @@ MPCC) and validation (observed-space residuals) use the same ones:
 * :func:`colored_noise` and :func:`observe` - draw noise with a stored power
   spectrum, and observe a profile as a survey would (PSF, then noise);
 * :func:`template_ratios` and :func:`band_profiles` - a chromatic galaxy in
-  each band: its component images times their SEDs' flux in the band.
+  each band: its component images times their SEDs' flux in the band, the
+  TensorFlow copy (for the training's gradients) of the one band-flux rule,
+  :func:`galsim_deep.physics.bands.band_fluxes`, tested equal to it to float32
+  precision on random bands, redshifts and weights.
 
 Conventions (``docs/architecture.rst``): pixel values are flux per pixel;
 a PSF image has unit sum and is centred on pixel ``(S//2, S//2)``, which
@@ -309,6 +312,8 @@ def band_profiles(components, sed_weights, ratios):
     templates, each scaled to unit flux in the reference band, so the
     component's image is its reference-band light and its flux in band ``b``
     is ``f_kb = sum_t w_kt r_tb`` times it: ``profile_b = sum_k f_kb I_k``.
+    With :func:`template_ratios`, ``f_kb`` is the one band-flux rule,
+    :func:`galsim_deep.physics.bands.band_fluxes`, in TensorFlow.
 
     Parameters
     ----------

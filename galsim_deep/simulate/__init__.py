@@ -28,7 +28,6 @@ from tqdm import tqdm
 
 from .. import hub
 from .._io import atomic_path, sha256sum
-from ..catalog import catalog_values
 from ..errors import InputError
 from ..hub import DEFAULT_MODEL  # noqa: F401  (the default of SimulationSettings.model)
 from ..model import GenerativeGalaxyModel
@@ -137,9 +136,7 @@ def simulate(catalog, out_dir, settings=None, scheduler=None, n_workers=None,
         raise InputError(f"model {settings.model} declares no flux.magnitude_condition, so "
                          "galaxy fluxes cannot follow catalog magnitudes: use a module with "
                          "a magnitude condition (such as mag_auto)")
-    conditions = model.conditions(cat, column_map=column_map)
-    # fluxes follow the catalog's own magnitudes, also where a condition is clipped
-    magnitudes = catalog_values(cat, model.metadata["flux"]["magnitude_condition"], column_map)
+    conditions, magnitudes = model.kind.catalog_rows(cat, column_map, model.range_policy)
     plan = plan_simulation(cat, settings, conditions, magnitudes)
     out_dir.mkdir(parents=True, exist_ok=True)
     _check_manifest(out_dir, _manifest(settings, catalog, model), overwrite)

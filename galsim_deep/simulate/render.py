@@ -83,7 +83,7 @@ def render_stamps(model, galaxies, settings, wcs):
     # Catalog row r is object r of the API's rng=seed (the engine's draws rule).
     seeds = object_seeds(settings.seed, n, rows=rows)
     psf = galsim.Kolmogorov(fwhm=settings.psf_fwhm)
-    batches = engine.catalog_batches(model, conds, seeds, int(settings.batch_size),
+    batches = engine.catalog_batches(model.kind, conds, seeds, int(settings.batch_size),
                                      settings.rotate, magnitudes=magnitudes)
     k = 0
     for batch in batches:

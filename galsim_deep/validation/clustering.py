@@ -69,15 +69,41 @@ def batched_call(fn, arrays, batch_size, desc=None, progress=False):
     dict of ndarray
         Each output of ``fn`` concatenated over the batches.
     """
+    return _in_slices(lambda rows, first_row: fn(**{k: v[rows] for k, v in arrays.items()}),
+                      len(next(iter(arrays.values()))), batch_size, desc, progress)
+
+
+def _in_slices(fn, n, batch_size, desc=None, progress=False):
+    """``fn(rows, first_row)`` over slices of ``batch_size`` of ``n`` rows; its dict outputs
+    concatenated.
+
+    ``fn`` runs the engine on the rows of ``rows`` (a slice), the first being row
+    ``first_row``: the engine runs them in its fixed blocks
+    (:meth:`~galsim_deep.engine.network.Network.run_blocks`), so a row's result does not
+    depend on ``batch_size``.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(rows, first_row)`` -> dict of arrays with the slice's length first.
+    n, batch_size : int
+        Rows in all, and per call.
+    desc : str, optional
+        tqdm label.
+    progress : bool
+        Show a tqdm bar.
+
+    Returns
+    -------
+    dict of ndarray
+    """
     from tqdm.auto import tqdm
 
-    n = len(next(iter(arrays.values())))
     out = {}
     for start in tqdm(range(0, n, batch_size), desc=desc, unit="batch", disable=not progress):
-        res = fn(**{k: v[start:start + batch_size] for k, v in arrays.items()})
-        for k, v in res.items():
-            out.setdefault(k, []).append(np.asarray(v))
-    return {k: np.concatenate(v) for k, v in out.items()}
+        for key, value in fn(slice(start, start + batch_size), start).items():
+            out.setdefault(key, []).append(np.asarray(value))
+    return {key: np.concatenate(v) for key, v in out.items()}
 
 
 def markdown_clustering(acc, class_names=()):
@@ -274,8 +300,6 @@ def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0
         means), ``cluster_counts``, ``figures`` and, with ``validate``,
         ``validation``.
     """
-    import galsim
-
     from galsim_deep import GenerativeGalaxyModel
     from galsim_deep.datasets.reader import StampDataset
     from galsim_deep.validation.samples import select_galaxies
@@ -291,7 +315,7 @@ def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0
     dataset_path = Path(dataset_path)
     out_dir = Path(out_dir)
     with StampDataset(dataset_path) as data:
-        model.check_stamp_geometry(data.stamp_size, data.pixel_scale, dataset_path)
+        model.latent.check_stamp_geometry(data.stamp_size, data.pixel_scale, dataset_path)
         absent = [q for q in model.quantities if q not in data.condition_names]
         if absent:
             raise MissingFieldError(f"the module is conditioned on {absent}, which {dataset_path} does "
@@ -311,13 +335,21 @@ def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0
     psfs = arrays["psf"].astype(np.float32)
     k = int(model.metadata.get("n_clusters") or
             model.metadata["signatures"]["cluster"]["outputs"]["probabilities"]["shape"][1])
+    count = len(stamps)
 
-    def call(name):
-        fn = model.network.signature(name)
-        return lambda **kw: {key: v.numpy() for key, v in fn(**kw).items()}
+    # The latent signatures through the model's LatentSpace, in the runtime it picks (ONNX
+    # Runtime where the module has a portable copy); decode, which has no engine method,
+    # through the network's runner likewise.
+    def cluster(rows, first):
+        return {"p": model.latent.cluster(stamps[rows], psfs[rows], first)}
 
-    probs = batched_call(call("cluster"), {"image": stamps, "psf": psfs}, batch_size,
-                         "assign clusters", progress)["probabilities"]
+    def encode(rows, first):
+        return {"mean": model.latent.encode(stamps[rows], psfs[rows], first)[0]}
+
+    def decode(rows, first):
+        return model.network.run_blocks("decode", {"z": mean[rows]}, first)
+
+    probs = _in_slices(cluster, count, batch_size, "assign clusters", progress)["p"]
     assigned = probs.argmax(axis=1)
     report = {"model": model.file_name, "model_name": model.metadata["name"],
               "dataset": str(dataset_path), "split": split, "seed": int(seed),
@@ -329,10 +361,8 @@ def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0
             arrays["conditions"][:, names.index("mag_auto")] if "mag_auto" in names else None,
             seed=seed)
 
-    posterior = batched_call(call("encode"), {"image": stamps, "psf": psfs}, batch_size,
-                             "encode", progress)
-    recon = batched_call(call("decode"), {"z": posterior["mean"]}, batch_size, "reconstruct",
-                         progress)["image"]
+    mean = _in_slices(encode, count, batch_size, "encode", progress)["mean"]
+    recon = _in_slices(decode, count, batch_size, "reconstruct", progress)["image"]
     err = reconstruction_error(stamps, recon, psfs, arrays["noise_variance"],
                                truth=arrays.get("truth"))
     report["reconstruction"] = {
@@ -345,18 +375,16 @@ def evaluate_clusters(model, dataset_path, out_dir, split="test", n=None, seed=0
         report["reconstruction"]["median_truth_residual"] = \
             float(np.nanmedian(err["truth_residual"]))
 
-    # Figures: the same n_per_cluster catalog entries and normal draws in every row.
+    # Figures: the same n_per_cluster catalog entries and object seeds (so latent draws) in
+    # every row, one row per cluster, in the network's orientation (the sampling engine's
+    # batches with cluster=y and rotate=False).
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0xC1]))
     cols = rng.choice(len(idx), size=min(n_per_cluster, len(idx)), replace=False)
-    normals = model.random_normal(len(cols), galsim.BaseDeviate(int(seed)))
-    conds = {q: arrays["conditions"][cols, names.index(q)].astype(np.float32)
-             for q in model.quantities}
-    sample = model.network.signature("sample_cluster")
-    rows = []
-    for y in range(k):
-        rows.append(sample(**conds, random_normal=normals,
-                           cluster=np.full(len(cols), y, np.int32))["image"].numpy())
+    conds = {q: arrays["conditions"][cols, names.index(q)] for q in model.quantities}
+    rows = [np.concatenate([batch.stamps for batch in model.batches(
+        conds, rng=int(seed), batch_size=batch_size, cluster=y, rotate=False)])
+        for y in range(k)]
     labels = None
     if "clustering" in report and class_names:
         # Name a cluster by its majority class (empty clusters stay unnamed).

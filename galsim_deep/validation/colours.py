@@ -15,7 +15,9 @@ Pure NumPy functions of unconvolved, noiseless band images ``[N, B, S, S]``
   size and ellipticity;
 * :func:`template_fluxes` and :func:`held_out_section` - colours in bands
   the model was not trained on (LSST, Roman) against the mock truth's, whose
-  components' SED templates and F814W fluxes the dataset stores.
+  components' SED templates and F814W fluxes the dataset stores: measured as
+  the mock made them, each template integrated exactly at the galaxy's
+  redshift (:func:`galsim_deep.physics.bands.exact_band_fluxes`).
 """
 import numpy as np
 
@@ -387,7 +389,10 @@ def _gradient(generated, sersic, truth, n_boot, seed):
 
 def template_fluxes(reference_flux, component_sed, redshift, bands):
     """Fluxes in ``bands`` of galaxies made of components with one SED template each (the
-    mock truth): ``sum_k f_k r(t_k, z, band)``.
+    mock truth), measured the way the mock made them: ``sum_k f_k r(t_k, z, band)``, each
+    ratio ``r`` the template at the galaxy's redshift integrated exactly through both
+    bandpasses (:func:`galsim_deep.physics.bands.exact_band_fluxes`, the rule of the
+    dataset's ``component_flux``), not the models' table interpolated in redshift.
 
     Parameters
     ----------
@@ -396,21 +401,25 @@ def template_fluxes(reference_flux, component_sed, redshift, bands):
     component_sed : ndarray of int [N, K]
         Its template's index in :data:`galsim_deep.physics.bands.SED_TEMPLATES`, -1 for none.
     redshift : ndarray [N]
+        The galaxies' ``zphot``.
     bands : sequence of str
+        Band names (:data:`galsim_deep.physics.bands.BANDS`).
 
     Returns
     -------
     ndarray [N, len(bands)]
-        Counts/s of each band (module convention), the templates' flux ratios
-        interpolated in redshift as the models' are.
-    """
-    from ..physics.bands import flux_ratio_table, interpolate_ratios
+        float64 counts/s of each band (module convention).
 
-    ratios = interpolate_ratios(flux_ratio_table(bands), redshift)      # [N, T, B]
-    sed = np.asarray(component_sed)
-    picked = np.take_along_axis(ratios, np.maximum(sed, 0)[:, :, None], axis=1)  # [N, K, B]
-    flux = np.where(sed >= 0, np.asarray(reference_flux, np.float64), 0.0)
-    return np.einsum("nk,nkb->nb", flux, picked)
+    Raises
+    ------
+    InputError
+        For an unknown band (listing the known ones) or one the templates do not cover at
+        some galaxy's redshift.
+    """
+    from ..physics.bands import exact_band_fluxes
+
+    return exact_band_fluxes(reference_flux, np.asarray(component_sed), redshift,
+                             bands).sum(axis=-2)
 
 
 def held_out_section(generated, truth, twin, bands, zero_points, n_boot=500, seed=0):

@@ -28,12 +28,12 @@ import math
 
 import numpy as np
 
-from ..engine import galaxy_draws, object_seeds, rotate_stamps
 from ..errors import InputError
 from ..reporting import format_number, new_figure, save_figure
 
 __all__ = ["ROUND_PSF_FWHM", "THRESHOLD", "COMPONENTS", "measure_shape", "profile_shapes",
-           "regauss_shapes", "model_shapes", "resample_conditions", "mean_with_error",
+           "regauss_shapes", "isotropy_seed", "model_galaxies", "model_shapes",
+           "resample_conditions", "mean_with_error",
            "isotropy_summary", "plot_isotropy", "markdown_isotropy"]
 
 #: FWHM (arcsec) of the round Gaussian PSF the shapes are measured through.
@@ -83,21 +83,6 @@ def _stack(rows):
     return {k: np.array([r[k] for r in rows], dtype=np.float64) for k in COMPONENTS + ("sigma",)}
 
 
-def _map(fn, tasks, pool, bar):
-    """Results of ``fn`` over ``tasks`` in order, in ``pool`` (or here), updating ``bar``."""
-    results = []
-    if pool is None:
-        for task in tasks:
-            results.append(fn(task))
-            bar.update(len(results[-1]["e1"]) if isinstance(results[-1], dict)
-                       else len(results[-1]))
-    else:
-        for out in pool.map(fn, tasks):
-            results.append(out)
-            bar.update(len(out["e1"]) if isinstance(out, dict) else len(out))
-    return results
-
-
 def _shapes_chunk(task):
     """Worker: shapes of a chunk of profiles through a round Gaussian PSF."""
     import galsim
@@ -120,10 +105,8 @@ def _shapes_chunk(task):
 
 
 def _concat(parts):
-    keys = COMPONENTS + ("sigma",)
-    if not parts:
-        return {k: np.zeros(0) for k in keys}
-    return {k: np.concatenate([p[k] for p in parts]) for k in keys}
+    return {k: np.concatenate([p[k] for p in parts] or [np.zeros(0)])
+            for k in COMPONENTS + ("sigma",)}
 
 
 def profile_shapes(profiles, stamp_size, pixel_scale, psf_fwhm=ROUND_PSF_FWHM, progress=False,
@@ -159,8 +142,12 @@ def profile_shapes(profiles, stamp_size, pixel_scale, psf_fwhm=ROUND_PSF_FWHM, p
     profiles = list(profiles)
     tasks = [(profiles[i:i + chunk_size], int(stamp_size), float(pixel_scale), float(psf_fwhm))
              for i in range(0, len(profiles), int(chunk_size))]
+    parts = []
     with tqdm(total=len(profiles), desc=desc, unit="gal", disable=not progress) as bar:
-        return _concat(_map(_shapes_chunk, tasks, pool, bar))
+        for out in (map if pool is None else pool.map)(_shapes_chunk, tasks):
+            parts.append(out)
+            bar.update(len(out["e1"]))
+    return _concat(parts)
 
 
 def regauss_shapes(stamps, psfs, noise_variance, pixel_scale, progress=False,
@@ -236,26 +223,21 @@ def resample_conditions(conditions, n, seed):
     return {k: np.asarray(v)[rows] for k, v in conditions.items()}
 
 
-def _model_chunk(task):
-    """Worker: shapes of generated stamps, unrotated and rotated."""
-    model, arrays, angles, psf_fwhm = task
-    size, scale = model.stamp_size, model.pixel_scale
-    unrotated = _shapes_chunk(([model.profile(a) for a in arrays], size, scale, psf_fwhm))
-    rotated = _shapes_chunk(([model.profile(a) for a in rotate_stamps(arrays, angles)],
-                             size, scale, psf_fwhm))
-    return {"unrotated": unrotated, "rotated": rotated, "e1": unrotated["e1"]}
+def isotropy_seed(seed):
+    """The ``rng`` of ``model.sample`` that gives the isotropy measure's galaxies: ``seed``
+    through ``numpy.random.SeedSequence([seed, 0x150])`` into 1 .. 2**31 - 1 (reproducible)."""
+    state = np.random.SeedSequence([int(seed), 0x150]).generate_state(1, dtype=np.uint32)[0]
+    return 1 + int(state) % (2 ** 31 - 1)
 
 
-def model_shapes(model, conditions, seed, psf_fwhm=ROUND_PSF_FWHM, batch_size=None,
-                 progress=False, pool=None):
-    """HSM shapes of a module's galaxies, rotated (the default sampling) and unrotated.
+def model_galaxies(model, conditions, seed, batch_size=None, chunk_size=16):
+    """Yield a module's galaxies, rotated and unrotated, ``chunk_size`` rows at a time.
 
-    Both versions use the same network draws
-    (:meth:`~galsim_deep.GenerativeGalaxyModel.sample_arrays` with
-    ``rotate=False``); the rotated one gives each profile the angle
-    :meth:`~galsim_deep.GenerativeGalaxyModel.sample` would
-    (the engine's draws rule and resampled rotation, :mod:`galsim_deep.engine`), so
-    it is what a user's galaxies are.
+    Both come from the sampling engine (:meth:`~galsim_deep.GenerativeGalaxyModel.batches`,
+    :meth:`SampledBatch.profiles <galsim_deep.engine.batch.SampledBatch.profiles>`; a
+    chromatic module's in its reference band): a pass with ``rotate=True`` and one with
+    ``rotate=False`` over the same rows and object seeds, so on the same network draws.  The
+    rotated ones are ``model.sample(conditions, rng=isotropy_seed(seed))``.
 
     Parameters
     ----------
@@ -263,12 +245,49 @@ def model_shapes(model, conditions, seed, psf_fwhm=ROUND_PSF_FWHM, batch_size=No
     conditions : dict of str -> ndarray [N]
         One row per galaxy (the module's conditioning columns).
     seed : int
-        Seed of the latent draws: the galaxies are rows ``0 .. N-1`` of
-        ``model.sample(conditions, rng=S)``, ``S`` derived from ``[seed, 0x150]``.
+        See :func:`isotropy_seed`.
+    batch_size : int, optional
+        Galaxies per network evaluation (the galaxies do not depend on it).
+    chunk_size : int
+
+    Yields
+    ------
+    rotated, unrotated : list of galsim.InterpolatedImage
+    """
+    cat = {q: conditions[q] for q in model.quantities}
+    rng = isotropy_seed(seed)
+    for turned, plain in zip(model.batches(cat, rng=rng, batch_size=batch_size, rotate=True),
+                             model.batches(cat, rng=rng, batch_size=batch_size, rotate=False)):
+        for start in range(0, len(turned), int(chunk_size)):
+            rows = range(start, min(len(turned), start + int(chunk_size)))
+            yield turned.profiles(rows), plain.profiles(rows)
+
+
+def _model_chunk(task):
+    """Worker: shapes of a chunk of generated galaxies, rotated and unrotated."""
+    rotated, unrotated, size, scale, psf_fwhm = task
+    return {"rotated": _shapes_chunk((rotated, size, scale, psf_fwhm)),
+            "unrotated": _shapes_chunk((unrotated, size, scale, psf_fwhm))}
+
+
+#: Chunks of generated galaxies that wait for a worker at most (their profiles' memory).
+_PENDING = 64
+
+
+def model_shapes(model, conditions, seed, psf_fwhm=ROUND_PSF_FWHM, batch_size=None,
+                 progress=False, pool=None):
+    """HSM shapes of a module's galaxies, rotated (the default sampling) and unrotated.
+
+    Both are the sampling engine's, on the same network draws (:func:`model_galaxies`):
+    the rotated ones are what a user's galaxies are.
+
+    Parameters
+    ----------
+    model, conditions, seed, batch_size
+        As for :func:`model_galaxies`: the galaxies are rows ``0 .. N-1`` of
+        ``model.sample(conditions, rng=isotropy_seed(seed))``.
     psf_fwhm : float
         Round Gaussian PSF, arcsec.
-    batch_size : int, optional
-        Galaxies per network evaluation.
     progress : bool
     pool : concurrent.futures.Executor, optional
         Worker processes for the drawing and measuring (the network runs here).
@@ -280,30 +299,18 @@ def model_shapes(model, conditions, seed, psf_fwhm=ROUND_PSF_FWHM, batch_size=No
     """
     from tqdm.auto import tqdm
 
-    n = len(next(iter(conditions.values())))
-    state = np.random.SeedSequence([int(seed), 0x150]).generate_state(1, dtype=np.uint32)[0]
-    rng = object_seeds(1 + int(state) % (2 ** 31 - 1), n)
-    angles = galaxy_draws(rng, model.latent_size)[1]
-    cat = {q: conditions[q] for q in model.quantities}
-    parts, futures, start = [], [], 0
-    with tqdm(total=n, desc="isotropy: generated shapes", unit="gal",
-              disable=not progress) as bar:
-        for images in model.sample_arrays(cat, rng=rng, batch_size=batch_size, rotate=False):
-            for i in range(0, len(images), 16):
-                chunk = images[i:i + 16]
-                task = (model, chunk, angles[start:start + len(chunk)], float(psf_fwhm))
-                start += len(chunk)
-                if pool is None:
-                    parts.append(_model_chunk(task))
-                    bar.update(len(chunk))
-                else:
-                    futures.append(pool.submit(_model_chunk, task))
-            while futures and futures[0].done():
-                parts.append(futures.pop(0).result())
-                bar.update(len(parts[-1]["e1"]))
-        for f in futures:
-            parts.append(f.result())
-            bar.update(len(parts[-1]["e1"]))
+    parts, futures = [], []
+    with tqdm(total=len(next(iter(conditions.values()))), desc="isotropy: generated shapes",
+              unit="gal", disable=not progress) as bar:
+        for chunk in model_galaxies(model, conditions, seed, batch_size):
+            task = (*chunk, model.stamp_size, model.pixel_scale, float(psf_fwhm))
+            futures.append(pool.submit(_model_chunk, task) if pool else _model_chunk(task))
+            while futures and (not pool or futures[0].done() or len(futures) > _PENDING):
+                parts.append(futures.pop(0) if not pool else futures.pop(0).result())
+                bar.update(len(parts[-1]["rotated"]["e1"]))
+        for future in futures:
+            parts.append(future.result())
+            bar.update(len(parts[-1]["rotated"]["e1"]))
     return {key: _concat([p[key] for p in parts]) for key in ("rotated", "unrotated")}
 
 
@@ -345,9 +352,7 @@ def _binned(shapes, column, n_bins, threshold):
         return None
     edges = np.unique(np.quantile(col[ok], np.linspace(0, 1, n_bins + 1)))
     which = np.clip(np.searchsorted(edges, col, side="right") - 1, 0, len(edges) - 2)
-    out = {"edges": edges.tolist(), "center": [], "count": []}
-    for comp in COMPONENTS:
-        out[comp] = []
+    out = {"edges": edges.tolist(), "center": [], "count": [], **{c: [] for c in COMPONENTS}}
     for b in range(len(edges) - 1):
         sel = ok & (which == b)
         out["center"].append(float(np.median(col[sel])) if sel.any() else None)
@@ -416,11 +421,7 @@ def plot_isotropy(summaries, path, threshold=THRESHOLD, components=("e1", "e2"))
     -------
     Path
     """
-    columns = []
-    for s in summaries.values():
-        for c in s["bins"]:
-            if c not in columns:
-                columns.append(c)
+    columns = list(dict.fromkeys(c for s in summaries.values() for c in s["bins"]))
     fig, axes = new_figure(len(components), 1 + len(columns), size=(3.4, 2.8))
     labels = list(summaries)
     for r, comp in enumerate(components):

@@ -205,7 +205,7 @@ def reconstruction_report(model, dataset, split="test", n=None, progress=False, 
 
     fields = ["stamp", "psf", "noise_variance", "truth", "parametric"]
     with StampDataset(dataset) as data:
-        model.check_stamp_geometry(data.stamp_size, data.pixel_scale, dataset)
+        model.latent.check_stamp_geometry(data.stamp_size, data.pixel_scale, dataset)
     if indices is None:
         arrays, class_names = mock_split_arrays(dataset, split, fields, n)
         with StampDataset(dataset) as data:

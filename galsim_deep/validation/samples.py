@@ -134,6 +134,9 @@ class ValidationSamples:
         Mock data: each galaxy's observed stamp without its noise (its rebuilt
         profile through its PSF; the truth image through it where the
         profile could not be rebuilt).
+    batches : list of galsim_deep.engine.batch.SampledBatch
+        The sampling engine's batches of the generated galaxies, in order: their profiles
+        come from here (:meth:`generated_profiles`), as the generated stamps did.
     """
 
     stamps: dict
@@ -157,6 +160,36 @@ class ValidationSamples:
     angles: np.ndarray = None
     twin_rendering: dict = field(default_factory=dict)
     noiseless_real: np.ndarray = None
+    batches: list = field(default_factory=list, repr=False, compare=False)
+
+    def generated_profiles(self, n=None):
+        """The generated galaxies' unconvolved profiles, as the sampling engine makes them.
+
+        The profiles the ``generated`` stamps were drawn from (:meth:`SampledBatch.profiles
+        <galsim_deep.engine.batch.SampledBatch.profiles>` of :attr:`batches`: rotated as
+        :meth:`~galsim_deep.GenerativeGalaxyModel.sample` rotates them, or not with
+        ``rotate=False``; a chromatic module's in its reference band), made anew at each
+        call, so that callers can draw them without keeping every profile alive.
+
+        Parameters
+        ----------
+        n : int, optional
+            The first ``n`` galaxies (default: all).
+
+        Returns
+        -------
+        list of galsim.InterpolatedImage
+        """
+        if not self.batches and len(self.unconvolved.get("generated", ())):
+            raise InputError("these samples hold no sampling batches: draw them with "
+                             "draw_samples to get the generated profiles")
+        out = []
+        for batch in self.batches:
+            rows = len(batch) if n is None else min(len(batch), int(n) - len(out))
+            if rows <= 0:
+                break
+            out += batch.profiles(range(rows))
+        return out
 
 
 def model_seed(seed):
@@ -359,15 +392,17 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
     # Generated stamps are drawn batch by batch as model.sample makes them (the same object
     # seeds, so the same latent numbers and rotation angles), so that only one batch of
     # InterpolatedImage profiles is alive at a time.  The network's own (unrotated)
-    # stamps are kept for the clean-profile measures.
+    # stamps are kept for the clean-profile measures, and the batches for the measures
+    # that draw the generated profiles again (ValidationSamples.generated_profiles).
     cat = {q: conditions[q] for q in model.quantities}
     seeds = object_seeds(model_seed(seed), count)
     gen = np.empty((count, size, size))
     native = np.empty((count, model.stamp_size, model.stamp_size), np.float32)
     angles = np.empty(count)
-    i = 0
+    batches, i = [], 0
     for batch in model.batches(cat, rng=seeds, batch_size=batch_size, progress=progress,
                                rotate=rotate):
+        batches.append(batch)
         angles[i:i + len(batch)] = batch.angles
         for array, prof in zip(batch.stamps, batch.profiles()):
             native[i] = array
@@ -395,7 +430,8 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
                              class_names=class_names, unconvolved=unconvolved,
                              profiles=profiles, rotated=bool(rotate),
                              angles=angles if rotate else None,
-                             twin_rendering=rendering, noiseless_real=refs["noiseless_real"])
+                             twin_rendering=rendering, noiseless_real=refs["noiseless_real"],
+                             batches=batches)
 
 
 def _reference_draws(dataset_path, idx, psfs, noise_power, parametric, size, scale, seed,

@@ -65,6 +65,8 @@ class FlowVAEFamily(ModelFamily):
             "name": Choice("adafactor", ("adafactor", "adam")),
             "learning_rate": Number(0.001, low=0, low_open=True),
             "warmup_steps": Int(1000, low=1),
+            # the rate falls linearly to zero over the run's last steps (training/optim.py)
+            "cooldown_steps": Int(0, low=0),
         },
         **run_keys(batch_size=64, checkpoint_every=500, summary_every=50),
     }

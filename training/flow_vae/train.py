@@ -107,7 +107,7 @@ class FlowVAETrainer(FamilyTrainer):
 
     def create_state(self, recipe):
         model = build_flow_vae(recipe)
-        optimizer = make_optimizer(recipe["vae"]["optimizer"])
+        optimizer = make_optimizer(recipe["vae"]["optimizer"], recipe["vae"]["steps"])
         smooth, rest = split_smooth_variables(model, recipe)
         optimizer.build(rest)
         optimizers = {"optimizer": optimizer}
@@ -197,7 +197,8 @@ class FlowVAETrainer(FamilyTrainer):
 
     def learning_rate(self, recipe):
         optimizer = recipe["vae"]["optimizer"]
-        return SqrtDecay(optimizer["learning_rate"], optimizer["warmup_steps"])
+        return SqrtDecay(optimizer["learning_rate"], optimizer["warmup_steps"],
+                         optimizer["cooldown_steps"], recipe["vae"]["steps"])
 
     def log_fields(self, recipe, state):
         return {"flux_scale": float(state.model.flux_scale.numpy())}

@@ -142,12 +142,15 @@ class Colours(Measure):
         if held_out:
             z = conditions[:, names.index("zphot")]
             reference = [bands[0]] + held_out
-            true_flux = template_fluxes(parts["component_flux"][..., 0],
-                                        parts["component_sed"], z, reference)
+
+            def true_flux(rows):  # the exact integration, for the compared rows only
+                return template_fluxes(parts["component_flux"][rows, ..., 0],
+                                       parts["component_sed"][rows], z[rows], reference)
+
             section["held_out"] = held_out_section(
                 {mode: a[:, [0] + list(range(len(bands), len(everything)))].sum(axis=(2, 3))
                  for mode, a in unrotated.items()},
-                true_flux[index], None if twin_index is None else true_flux[twin_index],
+                true_flux(index), None if twin_index is None else true_flux(twin_index),
                 held_out, [zero_point(b) for b in reference], n_boot=ctx.n_boot, seed=ctx.seed)
             sed = parts["component_sed"][index]
             section["held_out"]["one_template"] = float(np.mean(

@@ -1,8 +1,10 @@
 """Measure ``shear``: multiplicative and additive shear bias of REGAUSS on the galaxies.
 
 See :mod:`galsim_deep.validation.shear`.  The generated galaxies are the
-report's first ``shear_n``, rotated as the user gets them; the references'
-responses are kept in the references' cache.
+report's first ``shear_n``, the sampling engine's profiles of its generated
+stamps (rotated as the user gets them,
+:meth:`~galsim_deep.validation.samples.ValidationSamples.generated_profiles`);
+the references' responses are kept in the references' cache.
 """
 import numpy as np
 
@@ -43,9 +45,7 @@ class ShearResponse(Measure):
         samples, model, seed = ctx.samples, ctx.model, ctx.seed
         psf_fwhm, n_shear = float(ctx.options["psf_fwhm"]), ctx.options["shear_n"]
         n = len(samples.index) if n_shear is None else min(int(n_shear), len(samples.index))
-        angles = samples.angles
-        generated = [model.profile(a, angle=None if angles is None else angles[k])
-                     for k, a in enumerate(samples.unconvolved["generated"][:n])]
+        generated = samples.generated_profiles(n)  # the engine's, as the generated stamps
         out = {"shear": sh.SHEAR, "psf_fwhm": psf_fwhm, "psf_shear": list(sh.PSF_SHEAR),
                "rotations": list(sh.ROTATIONS), "n": n, "samples": {}}
         out["samples"]["generated"] = sh.shear_response(

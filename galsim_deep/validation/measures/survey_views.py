@@ -3,9 +3,12 @@
 For each survey view (:mod:`galsim_deep.validation.views`: HST noiseless and
 at COSMOS depth, Euclid VIS wide, LSST 10-year i coadd, LSST single i visit),
 the report's true galaxies (their analytic profiles, mock datasets), the
-generated ones (rotated as ``model.sample`` gives them) and their single-Sérsic
-rows are observed through the view's PSF, pixels and noise, and a classifier
-two-sample test (:mod:`galsim_deep.validation.c2st`) is trained for each of
+generated ones (the sampling engine's profiles, rotated as ``model.sample``
+gives them:
+:meth:`~galsim_deep.validation.samples.ValidationSamples.generated_profiles`)
+and their single-Sérsic rows are observed through the view's PSF, pixels and
+noise, and a classifier two-sample test (:mod:`galsim_deep.validation.c2st`)
+is trained for each of
 
 ``generated``
     the model's galaxies against the truths;
@@ -162,14 +165,12 @@ class SurveyViews(Measure):
             raise InputError(f"views_mag_edges must increase, got {opt['views_mag_edges']!r}")
         factors = _dilations(opt["views_dilations"])
         dilations = dilation_tests(factors)
-        samples, model = ctx.samples, ctx.model
+        samples = ctx.samples
         groups, labels = magnitude_bins(samples.conditions["mag_auto"], edges)
         truth = reference_profiles(samples, "real")
-        angles = samples.angles
         profiles = {
             "truth": truth,
-            "generated": [model.profile(a, angle=None if angles is None else angles[k])
-                          for k, a in enumerate(samples.unconvolved["generated"])],
+            "generated": samples.generated_profiles(),  # the engine's: the generated stamps'
             "parametric": reference_profiles(samples, "parametric"),
             "control": [truth[j] for j in shuffled_within(groups, ctx.seed)],
         }

@@ -1,0 +1,250 @@
+"""The sampling kind: what a family's module is at run time, and the registry of kinds.
+
+A module's family decides how it samples: which signature runs, what extra inputs it
+takes, what its outputs are and how they become arrays, GalSim profiles or galaxies band
+by band.  A :class:`SamplingKind` owns all of that for one family, so the engine
+(:mod:`galsim_deep.engine.batch`), the model, the YAML types and the BTK generator ask the
+kind and never the module's keys.  :data:`KINDS` is the registry; :func:`kind_class`
+chooses a module's kind once, from its metadata:
+
+* the metadata entry ``sampling_kind`` names it (``docs/module_format.rst``);
+* a module written before that entry existed is claimed by the first registered kind
+  whose :meth:`SamplingKind.claims` says so (``chromatic``: a ``chromatic`` entry;
+  ``clusters``: a ``sample_cluster`` signature), else it is ``mono``.
+
+A new family is one subclass and one :func:`register_kind` call (the test suite adds a
+toy family that way, ``tests/test_sampling_kinds.py``).
+"""
+import numpy as np
+
+from ...catalog import catalog_values
+from ...errors import InputError
+from ...module_format import IMAGE_OUTPUT, RANDOM_INPUT, ModuleFormatError
+
+__all__ = ["KINDS", "SamplingKind", "register_kind", "kind_class", "make_kind"]
+
+#: The sampling kinds by name (:func:`register_kind`).
+KINDS = {}
+
+
+def register_kind(cls):
+    """Register a :class:`SamplingKind` subclass under its ``name`` (usable as a decorator).
+
+    Raises
+    ------
+    InputError
+        For a class without a name, or a name already taken by another class.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, SamplingKind) and cls.name):
+        raise InputError(f"register_kind takes a SamplingKind subclass with a name, got {cls!r}")
+    if KINDS.get(cls.name, cls) is not cls:
+        raise InputError(f"a sampling kind {cls.name!r} is already registered "
+                         f"({KINDS[cls.name].__module__}.{KINDS[cls.name].__name__})")
+    KINDS[cls.name] = cls
+    return cls
+
+
+def kind_class(metadata):
+    """The :class:`SamplingKind` subclass of a module (module docstring)."""
+    name = metadata.get("sampling_kind")
+    if name is None:
+        claimed = [cls for cls in KINDS.values() if cls.claims(metadata)]
+        return claimed[0] if claimed else KINDS["mono"]
+    if name not in KINDS:
+        raise ModuleFormatError(
+            f"module {metadata['name']} has sampling_kind {name!r}, which this galsim_deep does "
+            f"not know (it knows {sorted(KINDS)}): upgrade galsim_deep, or import the package "
+            f"that registers that kind (galsim_deep.engine.kinds.register_kind) first")
+    return KINDS[name]
+
+
+def make_kind(network, metadata, colours=None):
+    """The module's sampling kind, made once per model (:func:`kind_class`)."""
+    return kind_class(metadata)(network, metadata, colours)
+
+
+class SamplingKind:
+    """How one family's modules sample; the base class is the plain (mono) kind.
+
+    A kind is made once per model from its :class:`~galsim_deep.engine.network.Network` and
+    metadata.  Subclasses set :attr:`name` and :attr:`signature` and override what differs:
+    :meth:`run` (the network call and its outputs), :meth:`galaxies`, :meth:`band_galaxies`
+    and :meth:`band_images` (what the outputs become), :meth:`check_options` and
+    :meth:`check_conditions` (what callers may ask), :attr:`stamp_shape` (what ``encode`` takes).
+
+    Parameters
+    ----------
+    network : galsim_deep.engine.network.Network
+    metadata : dict
+        The module's validated metadata.
+    colours : str, optional
+        A colour mode; only a kind that draws colour galaxies takes one.
+
+    Attributes
+    ----------
+    quantities : list of str
+        The conditions, in the module's order.
+    latent_size : int
+        Normals drawn per galaxy.
+    stamp_size : int
+        Side of the network's stamps, pixels.
+    pixel_scale : float
+        Their pixel scale, arcsec.
+    colours : str or None
+        The colour mode (None for a kind without colours).
+    chromatic : dict or None
+        The module's ``chromatic`` entry where the kind draws colour galaxies.
+    """
+
+    #: The kind's name in :data:`KINDS` (and in a module's ``sampling_kind``).
+    name = None
+    #: The signature :meth:`run` calls.
+    signature = "sample"
+    #: Whether the kind's galaxies carry SEDs (drawn through a bandpass; the flux options
+    #: and noise padding do not apply; the YAML image needs a ``bandpass``).
+    draws_through_bandpass = False
+
+    def __init__(self, network, metadata, colours=None):
+        self.network, self.metadata = network, metadata
+        self.quantities = [c["name"] for c in metadata["conditions"]]
+        self.latent_size = int(metadata["latent_size"])
+        self.stamp_size = int(metadata["stamp_size"])
+        self.pixel_scale = float(metadata["pixel_scale"])
+        self.chromatic = None
+        self.colours = self._colour_mode(colours)
+
+    @classmethod
+    def claims(cls, metadata):
+        """Whether a module without ``sampling_kind`` is of this kind (default: never)."""
+        return False
+
+    @classmethod
+    def sampling_signatures(cls, metadata):
+        """The signatures this kind runs to sample (the first chooses the runtime; the
+        portable copy holds them all)."""
+        return [cls.signature]
+
+    def _colour_mode(self, colours):
+        if colours is not None:
+            raise InputError(f"colours={colours!r} needs a chromatic module (metadata entry "
+                             f"'chromatic'); {self.metadata['name']} is {self.name}: draw it "
+                             f"in one band, or use a chromatic module such as "
+                             f"hub:flow-vae-mock-cosmos-25.2-colour")
+        return None
+
+    def with_colours(self, colours):
+        """This kind in another colour mode, on the same network."""
+        return type(self)(self.network, self.metadata, colours)
+
+    @property
+    def stamp_shape(self):
+        """The shape of one stamp ``encode`` takes, and its description for errors."""
+        s = self.stamp_size
+        return (s, s), f"[N, {s}, {s}]"
+
+    # ------------------------------------------------------------ what callers ask
+    def check_conditions(self, conditions, range_policy="warn"):
+        """The kind's own checks of a catalog's conditions, after the module's range check
+        (:meth:`catalog_rows`); the base kind has none."""
+        return conditions
+
+    def catalog_rows(self, cat, column_map=None, range_policy="warn"):
+        """The one step before the engine: a catalog's checked conditions and its own
+        magnitudes.
+
+        Every caller (the API, the YAML type, ``galsim-deep field render``, the BTK
+        generator) reads a catalog here, so that a condition outside the training range
+        is treated by one rule and a galaxy's flux follows its catalog magnitude even
+        where ``range_policy='clip'`` clipped the condition the network sees.
+
+        Parameters
+        ----------
+        cat : Table, structured array, dict or DataFrame
+            One row per galaxy.
+        column_map : dict, optional
+            Condition name -> catalog column.
+        range_policy : {'warn', 'clip', 'error'}
+
+        Returns
+        -------
+        conditions : dict of str -> ndarray [N]
+            float32, checked against the training ranges under ``range_policy``
+            (:meth:`Network.condition_arrays
+            <galsim_deep.engine.network.Network.condition_arrays>`) and by the kind
+            (:meth:`check_conditions`).
+        magnitudes : ndarray [N] or None
+            float64 values of the module's ``flux.magnitude_condition`` as the catalog
+            gives them (None for a module without one).
+        """
+        conditions = self.check_conditions(
+            self.network.condition_arrays(cat, column_map, range_policy), range_policy)
+        return conditions, catalog_values(cat, self.metadata["flux"].get("magnitude_condition"),
+                                          column_map)
+
+    def check_options(self, flux=False, bands=None, cluster=None):
+        """Raise a clear error for a sampling option this kind does not take.
+
+        Parameters
+        ----------
+        flux : bool
+            Whether flux options (``flux_scaling``, ``area``, ``exptime``,
+            ``zero_point``) are given.
+        bands : sequence of str, optional
+            Bands asked of :meth:`band_images`.
+        cluster : optional
+            A ``cluster=`` argument.
+        """
+        if bands is not None:
+            raise InputError(f"bands= needs a chromatic module; {self.metadata['name']} is "
+                             f"{self.name}: drop bands=, or load a chromatic module")
+        if cluster is not None:
+            self.check_clusters(cluster, 1)
+
+    def check_clusters(self, cluster, n):
+        """A ``cluster=`` argument as int32 ``[n]``; only a mixture-prior kind takes one."""
+        raise InputError(f"cluster= needs a mixture-prior (MPCC) module with a "
+                         f"'sample_cluster' signature; {self.metadata['name']} is {self.name} "
+                         f"with {sorted(self.metadata['signatures'])}")
+
+    # ------------------------------------------------------------ the network
+    def network_inputs(self, conditions, normals):
+        """The float32 input arrays of :attr:`signature`."""
+        arrays = {q: np.asarray(conditions[q], dtype=np.float32) for q in self.quantities}
+        arrays[RANDOM_INPUT] = np.asarray(normals, dtype=np.float32)
+        return arrays
+
+    def run(self, conditions, normals, first_row=0, cluster=None):
+        """Run the network on rows ``first_row ..`` of a catalog, in the engine's fixed
+        blocks (:meth:`~galsim_deep.engine.network.Network.run_blocks`).
+
+        Returns
+        -------
+        dict
+            ``stamps`` [N, S, S]: the unrotated profiles in the module's flux units (a
+            colour kind's reference band), and the kind's other outputs by name
+            (kept on the batch as :attr:`~galsim_deep.engine.batch.SampledBatch.parts`).
+        """
+        if cluster is not None:
+            self.check_clusters(cluster, len(normals))
+        out = self.network.run_blocks(self.signature, self.network_inputs(conditions, normals),
+                                      first_row)
+        return {"stamps": out[IMAGE_OUTPUT]}
+
+    # ------------------------------------------------------------ what outputs become
+    def galaxies(self, batch, rows=None, factors=None, rngs=None, noise_pad_size=0, noise=None,
+                 calculate_maxk=False, **options):
+        """GalSim profiles of a batch's rows (:meth:`SampledBatch.galaxies
+        <galsim_deep.engine.batch.SampledBatch.galaxies>`): ``galsim.InterpolatedImage``."""
+        return batch.profiles(rows, factors, rngs, noise_pad_size, noise, calculate_maxk,
+                              **options)
+
+    def band_galaxies(self, batch, rows):
+        """What a simulator that draws band by band needs of the given rows (the BTK
+        generator): the same profiles as :meth:`galaxies`."""
+        return batch.profiles(rows)
+
+    def band_images(self, batch, bands=None):
+        """Unrotated images ``[N, k, S, S]`` that :meth:`SampledBatch.arrays
+        <galsim_deep.engine.batch.SampledBatch.arrays>` rotates: the stamp (k = 1), or
+        one image per band of a colour kind."""
+        return batch.stamps[:, None]
