@@ -19,6 +19,7 @@ __all__ = ["FAMILIES", "ModelFamily", "get_family", "family_of"]
 FAMILIES = {
     "flow-vae": "galsim_deep.training.flow_vae.family:FAMILY",
     "mpcc": "galsim_deep.training.mpcc.family:FAMILY",
+    "equivariant-vae": "galsim_deep.training.equivariant_vae.family:FAMILY",
 }
 
 
