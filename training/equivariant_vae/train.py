@@ -29,7 +29,7 @@ import tensorflow as tf
 
 from galsim_deep.errors import InputError
 from galsim_deep.training.families import get_family
-from galsim_deep.training.flow_vae.losses import flow_vae_loss
+from galsim_deep.training.flow_vae.train import loss_gradients
 from galsim_deep.training.flux_scale import initial_flux_scale
 from galsim_deep.training.optim import SqrtDecay, make_optimizer
 from galsim_deep.training.runner import FamilyTrainer, TrainState, run_family
@@ -190,17 +190,8 @@ class EquivariantVAETrainer(FamilyTrainer):
         @tf.function
         def vae_step(batch):
             def replica_step(batch):
-                ctx = tf.distribute.get_replica_context()
-                key = step_seed(seed, optimizer.iterations, ctx.replica_id_in_sync_group)
-                eps = tf.random.stateless_normal(
-                    [tf.shape(batch["stamp"])[0], model.latent_size],
-                    seed=tf.random.experimental.stateless_fold_in(key, 0))
-                with tf.GradientTape() as tape:
-                    terms = flow_vae_loss(model, batch, eps, optimizer.iterations, cfg,
-                                          tf.random.experimental.stateless_fold_in(key, 1))
-                    loss = tf.nn.compute_average_loss(terms["loss"],
-                                                      global_batch_size=global_batch)
-                grads = tape.gradient(loss, vae_vars)
+                terms, grads = loss_gradients(model, batch, optimizer.iterations, cfg, seed,
+                                              global_batch, vae_vars)
                 optimizer.apply_gradients(zip(grads, vae_vars))
                 # How well defined the poses are (a diagnostic; no gradient).
                 terms["pose_strength"] = tf.stop_gradient(

@@ -35,6 +35,7 @@ from .losses import flow_vae_loss
 from .autoencoder import FlowVAE
 
 __all__ = ["FlowVAETrainer", "train_flow_vae", "build_flow_vae", "split_smooth_variables",
+           "loss_gradients",
            "SMOOTH_CLIPNORM", "VAE_FIELDS"]
 
 #: Dataset fields the VAE trains on (``noise_power`` only for the Fourier likelihood).
@@ -91,6 +92,47 @@ def split_smooth_variables(model, recipe):
         return [], variables
     ids = {id(v) for v in model.decoder.smooth.trainable_variables}
     return ([v for v in variables if id(v) in ids], [v for v in variables if id(v) not in ids])
+
+
+def loss_gradients(model, batch, iteration, cfg, seed, global_batch, variables):
+    """One replica's Flow-VAE loss terms and the gradients of its share of the batch loss.
+
+    The step's randomness (the posterior sample's normals, the loss's own draws) comes from
+    :func:`~galsim_deep.training.seeds.step_seed` of the run seed, the step and the replica,
+    so a resumed or re-run step draws the same numbers.
+
+    Parameters
+    ----------
+    model : FlowVAE
+        Or a model with its ``latent_size`` and what :func:`flow_vae_loss` reads.
+    batch : dict of tf.Tensor
+        The replica's stamps, PSFs and noise.
+    iteration : tf.Variable
+        The optimizer's step counter.
+    cfg : dict
+        The recipe's ``vae`` section.
+    seed : int
+        The run's seed.
+    global_batch : int
+        Stamps per step over every replica.
+    variables : list of tf.Variable
+        What the gradients are taken of.
+
+    Returns
+    -------
+    terms : dict of tf.Tensor
+        :func:`flow_vae_loss`'s per-stamp terms.
+    grads : list of tf.Tensor
+    """
+    ctx = tf.distribute.get_replica_context()
+    key = step_seed(seed, iteration, ctx.replica_id_in_sync_group)
+    eps = tf.random.stateless_normal([tf.shape(batch["stamp"])[0], model.latent_size],
+                                     seed=tf.random.experimental.stateless_fold_in(key, 0))
+    with tf.GradientTape() as tape:
+        terms = flow_vae_loss(model, batch, eps, iteration, cfg,
+                              tf.random.experimental.stateless_fold_in(key, 1))
+        loss = tf.nn.compute_average_loss(terms["loss"], global_batch_size=global_batch)
+    return terms, tape.gradient(loss, variables)
 
 
 class FlowVAETrainer(FamilyTrainer):
@@ -169,17 +211,8 @@ class FlowVAETrainer(FamilyTrainer):
         def train_step(batch):
             def replica_step(batch):
                 batch = inputs(batch)
-                ctx = tf.distribute.get_replica_context()
-                key = step_seed(seed, optimizer.iterations, ctx.replica_id_in_sync_group)
-                eps = tf.random.stateless_normal(
-                    [tf.shape(batch["stamp"])[0], model.latent_size],
-                    seed=tf.random.experimental.stateless_fold_in(key, 0))
-                with tf.GradientTape() as tape:
-                    terms = flow_vae_loss(model, batch, eps, optimizer.iterations, cfg,
-                                          tf.random.experimental.stateless_fold_in(key, 1))
-                    loss = tf.nn.compute_average_loss(terms["loss"],
-                                                      global_batch_size=global_batch)
-                grads = tape.gradient(loss, smooth + rest)
+                terms, grads = loss_gradients(model, batch, optimizer.iterations, cfg, seed,
+                                              global_batch, smooth + rest)
                 if smooth:
                     smooth_optimizer.apply_gradients(zip(grads[:len(smooth)], smooth))
                 optimizer.apply_gradients(zip(grads[len(smooth):], rest))
