@@ -21,11 +21,7 @@ class PartsKind(SamplingKind):
     name = NAME
     signature = "sample_parts"
 
-    def run(self, conditions, normals, first_row=0, cluster=None):
-        if cluster is not None:
-            self.check_clusters(cluster, len(normals))
-        out = self.network.run_blocks(self.signature, self.network_inputs(conditions, normals),
-                                      first_row)
+    def outputs(self, out):
         return {"stamps": out["parts"].sum(axis=1), "parts": out["parts"]}
 
     def galaxies(self, batch, rows=None, factors=None, rngs=None, noise_pad_size=0, noise=None,

@@ -9,7 +9,7 @@ and resumed run reads exactly the batches of an uninterrupted one.
 """
 import numpy as np
 
-__all__ = ["training_batches", "oversampling_repeats"]
+__all__ = ["training_batches", "oversampling_repeats", "labelled_predictions"]
 
 
 def oversampling_repeats(recipe):
@@ -67,3 +67,45 @@ def training_batches(recipe, batch_size, fields, skip_steps=0):
                          repeats=oversampling_repeats(recipe))
     # A resumed run continues where the interrupted one stopped in the data stream.
     return ds.skip(skip_steps) if skip_steps else ds
+
+
+def labelled_predictions(scores, dataset_path, split="test", batch_size=128):
+    """A live model's predicted class of every labelled stamp of a dataset split.
+
+    Parameters
+    ----------
+    scores : callable
+        ``scores(stamp, psf)`` -> ``[n, K]`` class scores (logits or probabilities) of
+        float32 stamps and PSFs; it is compiled with ``tf.function``.
+    dataset_path : str or Path
+        A stamp dataset; only one with ``label`` (mock sources) is scored.
+    split : {'test', 'train', 'all'}
+    batch_size : int
+        Stamps per call.
+
+    Returns
+    -------
+    dict or None
+        ``predicted`` (``argmax`` of the scores) and ``label``, int64 ``[N]``, and
+        ``n_classes`` (the dataset's class count, or None); None when the dataset has no
+        labels or the split is empty.
+    """
+    import tensorflow as tf
+
+    from galsim_deep.datasets.reader import StampDataset
+
+    with StampDataset(dataset_path) as data:
+        if "label" not in data.fields:
+            return None
+        idx = data.indices(split)
+        if len(idx) == 0:
+            return None
+        arrays = data.read(idx, ["stamp", "psf", "label"])
+        n_classes = len(data.class_names) or None
+    scores = tf.function(scores)
+    predicted = np.concatenate([
+        np.argmax(scores(arrays["stamp"][i:i + batch_size].astype(np.float32),
+                         arrays["psf"][i:i + batch_size].astype(np.float32)), axis=1)
+        for i in range(0, len(idx), batch_size)])
+    return {"predicted": predicted.astype(np.int64), "label": arrays["label"].astype(np.int64),
+            "n_classes": n_classes}

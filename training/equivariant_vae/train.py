@@ -28,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from galsim_deep.errors import InputError
+from galsim_deep.training.data import labelled_predictions
 from galsim_deep.training.families import get_family
 from galsim_deep.training.flow_vae.train import loss_gradients
 from galsim_deep.training.flux_scale import initial_flux_scale
@@ -310,21 +311,10 @@ def class_scores(model, dataset_path, split="test", batch_size=128):
         ``majority_accuracy`` (always answering the split's most common class) and
         ``predicted`` ``[N]``; None without labels or on an empty split.
     """
-    from galsim_deep.datasets.reader import StampDataset
-
-    with StampDataset(dataset_path) as data:
-        if "label" not in data.fields:
-            return None
-        idx = data.indices(split)
-        if len(idx) == 0:
-            return None
-        arrays = data.read(idx, ["stamp", "psf", "label"])
-    classify = tf.function(model.classify)
-    predicted = np.concatenate([
-        np.argmax(classify(arrays["stamp"][i:i + batch_size].astype(np.float32),
-                           arrays["psf"][i:i + batch_size].astype(np.float32)), axis=1)
-        for i in range(0, len(idx), batch_size)])
-    label = arrays["label"].astype(np.int64)
+    got = labelled_predictions(model.classify, dataset_path, split, batch_size)
+    if got is None:
+        return None
+    predicted, label = got["predicted"], got["label"]
     return {"accuracy": float(np.mean(predicted == label)),
             "majority_accuracy": float(np.bincount(label).max() / len(label)),
             "predicted": predicted}

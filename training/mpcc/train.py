@@ -43,6 +43,7 @@ import tensorflow as tf
 from galsim_deep.cluster_accuracy import clustering_accuracy
 from galsim_deep.errors import InputError
 from galsim_deep.physics.forward_model import observe
+from galsim_deep.training.data import labelled_predictions
 from galsim_deep.training.distribute import check_replica_batch
 from galsim_deep.training.flux_scale import initial_flux_scale
 from galsim_deep.training.families import get_family
@@ -390,23 +391,11 @@ def split_clustering(model, dataset_path, split="test", batch_size=128):
         ``argmax q(y | x)``; None when the dataset has no labels or the split
         is empty.
     """
-    from galsim_deep.datasets.reader import StampDataset
-
-    with StampDataset(dataset_path) as data:
-        if "label" not in data.fields:
-            return None
-        idx = data.indices(split)
-        if len(idx) == 0:
-            return None
-        arrays = data.read(idx, ["stamp", "psf", "label"])
-        n_classes = len(data.class_names) or None
-    probabilities = tf.function(model.cluster_probabilities)
-    assigned = np.concatenate([
-        np.argmax(probabilities(arrays["stamp"][i:i + batch_size].astype(np.float32),
-                                arrays["psf"][i:i + batch_size].astype(np.float32)), axis=1)
-        for i in range(0, len(idx), batch_size)])
-    return clustering_accuracy(assigned, arrays["label"].astype(np.int64),
-                               n_clusters=model.n_clusters, n_classes=n_classes)
+    got = labelled_predictions(model.cluster_probabilities, dataset_path, split, batch_size)
+    if got is None:
+        return None
+    return clustering_accuracy(got["predicted"], got["label"], n_clusters=model.n_clusters,
+                               n_classes=got["n_classes"])
 
 
 def train_mpcc(recipe, progress=True, stop_at=None, init_from=None):

@@ -68,7 +68,7 @@ class SamplingKind:
 
     A kind is made once per model from its :class:`~galsim_deep.engine.network.Network` and
     metadata.  Subclasses set :attr:`name` and :attr:`signature` and override what differs:
-    :meth:`run` (the network call and its outputs), :meth:`galaxies`, :meth:`band_galaxies`
+    :meth:`signature_inputs` and :meth:`outputs` (the network call and its outputs), :meth:`galaxies`, :meth:`band_galaxies`
     and :meth:`band_images` (what the outputs become), :meth:`check_options` and
     :meth:`check_conditions` (what callers may ask), :attr:`stamp_shape` (what ``encode`` takes).
 
@@ -181,8 +181,9 @@ class SamplingKind:
         return conditions, catalog_values(cat, self.metadata["flux"].get("magnitude_condition"),
                                           column_map)
 
-    def check_options(self, flux=False, bands=None, cluster=None):
-        """Raise a clear error for a sampling option this kind does not take.
+    def check_options(self, flux=False, bands=None):
+        """Raise a clear error for a sampling option this kind does not take (``cluster=`` is
+        checked by :meth:`check_clusters`).
 
         Parameters
         ----------
@@ -191,14 +192,10 @@ class SamplingKind:
             ``zero_point``) are given.
         bands : sequence of str, optional
             Bands asked of :meth:`band_images`.
-        cluster : optional
-            A ``cluster=`` argument.
         """
         if bands is not None:
             raise InputError(f"bands= needs a chromatic module; {self.metadata['name']} is "
                              f"{self.name}: drop bands=, or load a chromatic module")
-        if cluster is not None:
-            self.check_clusters(cluster, 1)
 
     def check_clusters(self, cluster, n):
         """A ``cluster=`` argument as int32 ``[n]``; only a mixture-prior kind takes one."""
@@ -207,11 +204,20 @@ class SamplingKind:
                          f"with {sorted(self.metadata['signatures'])}")
 
     # ------------------------------------------------------------ the network
-    def network_inputs(self, conditions, normals):
-        """The float32 input arrays of :attr:`signature`."""
+    def signature_inputs(self, conditions, normals, cluster=None):
+        """The signature :meth:`run` calls and its float32 inputs: :attr:`signature` with the
+        conditions and ``random_normal`` (a ``cluster`` is refused by :meth:`check_clusters`
+        unless the kind takes one)."""
+        if cluster is not None:
+            self.check_clusters(cluster, len(normals))
         arrays = {q: np.asarray(conditions[q], dtype=np.float32) for q in self.quantities}
         arrays[RANDOM_INPUT] = np.asarray(normals, dtype=np.float32)
-        return arrays
+        return self.signature, arrays
+
+    def outputs(self, out):
+        """What :meth:`run` returns of the signature's outputs: ``stamps`` (the ``image``
+        output) and the kind's other outputs by name."""
+        return {"stamps": out[IMAGE_OUTPUT]}
 
     def run(self, conditions, normals, first_row=0, cluster=None):
         """Run the network on rows ``first_row ..`` of a catalog, in the engine's fixed
@@ -222,13 +228,11 @@ class SamplingKind:
         dict
             ``stamps`` [N, S, S]: the unrotated profiles in the module's flux units (a
             colour kind's reference band), and the kind's other outputs by name
-            (kept on the batch as :attr:`~galsim_deep.engine.batch.SampledBatch.parts`).
+            (kept on the batch as :attr:`~galsim_deep.engine.batch.SampledBatch.parts`):
+            :meth:`outputs` of the signature :meth:`signature_inputs` names.
         """
-        if cluster is not None:
-            self.check_clusters(cluster, len(normals))
-        out = self.network.run_blocks(self.signature, self.network_inputs(conditions, normals),
-                                      first_row)
-        return {"stamps": out[IMAGE_OUTPUT]}
+        signature, inputs = self.signature_inputs(conditions, normals, cluster)
+        return self.outputs(self.network.run_blocks(signature, inputs, first_row))
 
     # ------------------------------------------------------------ what outputs become
     def galaxies(self, batch, rows=None, factors=None, rngs=None, noise_pad_size=0, noise=None,

@@ -58,21 +58,17 @@ class ChromaticKind(SamplingKind):
                                                self.network.warn_key)
         return conditions
 
-    def check_options(self, flux=False, bands=None, cluster=None):
+    def check_options(self, flux=False, bands=None):
         if flux:
             raise InputError("a chromatic galaxy's SEDs carry its flux: draw it with "
                              "drawImage(bandpass, area=..., exptime=...) instead of "
                              "flux_scaling, area, exptime or zero_point")
-        if cluster is not None:
-            self.check_clusters(cluster, 1)
 
-    def run(self, conditions, normals, first_row=0, cluster=None):
-        if cluster is not None:
-            self.check_clusters(cluster, len(normals))
-        parts = self.network.run_blocks(self.signature, self.network_inputs(conditions, normals),
-                                        first_row)
-        return {"stamps": parts["components"].sum(axis=1), "components": parts["components"],
-                "network_sed_weights": parts["sed_weights"]}
+    def outputs(self, out):
+        """The reference-band stamps (the components' sum), the ``components`` and the
+        network's own SED weights (:meth:`sed_weights` tilts them, when asked)."""
+        return {"stamps": out["components"].sum(axis=1), "components": out["components"],
+                "network_sed_weights": out["sed_weights"]}
 
     # ------------------------------------------------------------ SEDs
     def sed_weights(self, batch):

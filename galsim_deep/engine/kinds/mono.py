@@ -3,7 +3,6 @@
 import numpy as np
 
 from ...errors import InputError, InputTypeError
-from ...module_format import IMAGE_OUTPUT
 from .base import SamplingKind, register_kind
 
 __all__ = ["MonoKind", "ClustersKind"]
@@ -60,15 +59,10 @@ class ClustersKind(SamplingKind):
                              f"{np.unique(values[(values < 0) | (values >= k)]).tolist()}")
         return values.astype(np.int32)
 
-    def check_options(self, flux=False, bands=None, cluster=None):
-        super().check_options(flux, bands)
-        if cluster is not None and np.ndim(cluster) == 0:
-            self.check_clusters(cluster, 1)
-
-    def run(self, conditions, normals, first_row=0, cluster=None):
+    def signature_inputs(self, conditions, normals, cluster=None):
+        """``sample``'s inputs, or with ``cluster`` ``sample_cluster``'s (each row's cluster)."""
         if cluster is None:
-            return super().run(conditions, normals, first_row)
-        arrays = self.network_inputs(conditions, normals)
+            return super().signature_inputs(conditions, normals)
+        _, arrays = super().signature_inputs(conditions, normals)
         arrays["cluster"] = self.check_clusters(cluster, len(normals))
-        out = self.network.run_blocks("sample_cluster", arrays, first_row)
-        return {"stamps": out[IMAGE_OUTPUT]}
+        return "sample_cluster", arrays
