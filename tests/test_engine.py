@@ -204,7 +204,7 @@ def _simulate_arrays(module, cat, seed, monkeypatch):
                                   pixel_scale=0.2, stamp_size=16)
     galaxies = {"rows": np.arange(n), "x": np.full(n, 20.0), "y": np.full(n, 20.0),
                 "conditions": cat}
-    render_stamps(model, galaxies, settings, galsim.PixelScale(0.2))
+    render_stamps(model, galaxies, settings, galsim.PixelScale(0.2), block=False)
     return arrays
 
 

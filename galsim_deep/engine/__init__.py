@@ -16,6 +16,8 @@ The batch is made of three steps:
 :mod:`~galsim_deep.engine.render`
     pixel arrays to ``galsim.InterpolatedImage`` profiles, rotating each
     galaxy's pixels so that GalSim draws an axis-aligned image;
+    or, where a block of galaxies shares its PSF and pixel scale,
+    :mod:`~galsim_deep.engine.block` draws the block's stamps at once;
 
 and what the network's outputs become (one-band profiles, colour galaxies with SEDs from
 :mod:`~galsim_deep.engine.colour`, a mixture prior's chosen cluster) is the module's

@@ -24,6 +24,7 @@ import numpy as np
 from .._io import atomic_path
 from ..engine import batch as engine
 from ..engine import object_seeds
+from ..engine.block import draw_batch, local_pixel_scale
 from ..model import GenerativeGalaxyModel
 from .plan import SimulationSettings, _settings_args, tile_seed
 
@@ -51,8 +52,13 @@ def worker_model(model, batch_size=64, range_policy="warn"):
     return m
 
 
-def render_stamps(model, galaxies, settings, wcs):
+def render_stamps(model, galaxies, settings, wcs, block=True):
     """Sample, convolve and draw the postage stamps of one tile's galaxies.
+
+    Where the field's WCS is one pixel scale at every galaxy (a field placed by pixel
+    positions) a batch is drawn in one block (:func:`galsim_deep.engine.block.draw_batch`,
+    to 1e-4 of GalSim's drawing of each galaxy); elsewhere (a TAN field, whose local
+    frame turns across the sky) each galaxy is a GalSim profile convolved and drawn.
 
     Parameters
     ----------
@@ -65,6 +71,9 @@ def render_stamps(model, galaxies, settings, wcs):
         PSF, stamp size, zero point, seed and batch size.
     wcs : galsim.BaseWCS
         The field's WCS.
+    block : bool
+        Draw in blocks where the WCS allows (default); False draws every galaxy with
+        GalSim (the reference the block is tested and timed against).
 
     Returns
     -------
@@ -85,10 +94,21 @@ def render_stamps(model, galaxies, settings, wcs):
     psf = galsim.Kolmogorov(fwhm=settings.psf_fwhm)
     batches = engine.catalog_batches(model.kind, conds, seeds, int(settings.batch_size),
                                      settings.rotate, magnitudes=magnitudes)
+    xs, ys = (np.asarray(galaxies[c], np.float64) for c in ("x", "y"))
+    corner, centres = _stamp_frames(xs, ys, size)
+    scale = _block_scale(wcs, xs, ys) if block else None
     k = 0
     for batch in batches:
         factors = engine.flux_factors(model.metadata, len(batch), zero_point=settings.zero_point,
                                       stamps=batch.stamps, magnitudes=batch.magnitudes)
+        rows = slice(k, k + len(batch))
+        drawn = None if scale is None else draw_batch(batch, psf, size, scale, centres[rows],
+                                                      factors)
+        if drawn is not None:
+            out["stamps"][rows] = drawn
+            out["xmin"][rows], out["ymin"][rows] = corner[rows, 0], corner[rows, 1]
+            k += len(batch)
+            continue
         for gal in batch.galaxies(factors=factors):
             x, y = float(galaxies["x"][k]), float(galaxies["y"][k])
             center = galsim.PositionI(int(np.floor(x + 0.5)), int(np.floor(y + 0.5)))
@@ -99,6 +119,22 @@ def render_stamps(model, galaxies, settings, wcs):
             out["stamps"][k] = stamp.array
             k += 1
     return out
+
+
+def _stamp_frames(x, y, size):
+    """Each stamp's lower-left pixel [n, 2] (1-based field pixels, as GalSim's
+    ``drawImage(center=...)`` lays it) and the galaxy's centre on it [n, 2] (0-based index)."""
+    nearest = np.floor(np.stack([x, y], axis=-1) + 0.5)
+    half = (size - 1) // 2
+    return (nearest - half).astype(np.int64), half + np.stack([x, y], axis=-1) - nearest
+
+
+def _block_scale(wcs, x, y):
+    """The one pixel scale of the WCS at every galaxy (arcsec), or None."""
+    scales = {local_pixel_scale(wcs.local(galsim.PositionD(float(a), float(b))))
+              for a, b in zip(x, y)} if not wcs.isUniform() else \
+        {local_pixel_scale(wcs.local(galsim.PositionD(0.0, 0.0)))}
+    return scales.pop() if len(scales) == 1 and None not in scales else None
 
 
 def assemble_tile(tile, stamp_sets, settings, wcs):
@@ -115,6 +151,9 @@ def assemble_tile(tile, stamp_sets, settings, wcs):
         Stamp size, zero point, sky brightness and seed.
     wcs : galsim.BaseWCS
         The field's WCS.
+    block : bool
+        Draw in blocks where the WCS allows (default); False draws every galaxy with
+        GalSim (the reference the block is tested and timed against).
 
     Returns
     -------

@@ -247,6 +247,16 @@ class SamplingKind:
         generator): the same profiles as :meth:`galaxies`."""
         return batch.profiles(rows)
 
+    def block_images(self, batch, factors=None):
+        """The rows' images ``[N, R, R]`` (rotated, times their flux factors) that a block
+        drawing through one PSF draws (:func:`galsim_deep.engine.block.draw_batch`), or
+        None where a galaxy is not one image through one PSF: an exact rotation (a
+        rotated pixel grid) or a colour kind's SEDs."""
+        rendered = batch.rendered("stamps", factors=factors)
+        if any(angle is not None for _, angle in rendered):
+            return None
+        return np.stack([arrays[0] for arrays, _ in rendered])
+
     def band_images(self, batch, bands=None):
         """Unrotated images ``[N, k, S, S]`` that :meth:`SampledBatch.arrays
         <galsim_deep.engine.batch.SampledBatch.arrays>` rotates: the stamp (k = 1), or

@@ -131,6 +131,10 @@ class ChromaticKind(SamplingKind):
                              angle=angle, stamp_size=size)
                 for i, (arrays, angle) in zip(rows, batch.rendered("components", rows))]
 
+    def block_images(self, batch, factors=None):
+        """None: a colour galaxy is drawn through a bandpass, component by component."""
+        return None
+
     def band_images(self, batch, bands=None):
         """The reference-band stamp, or the galaxies in ``bands`` (names of
         :data:`galsim_deep.physics.bands.BANDS`), each in its counts/s of the module's
