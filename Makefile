@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PIN := -c constraints/main.txt
 BTK_PIN := -c constraints/btk.txt
 # BlendingToolKit pins astropy < 7 and numpy < 2.3, which the main environment cannot
-# have: galsim_deep.btk is tested in an environment of its own (the [btk] extra).
+# have: galsim_deep.api.btk is tested in an environment of its own (the [btk] extra).
 BTK_VENV ?= .venv-btk
 BTK_BIN := $(BTK_VENV)/bin
 BTK_STAMP := $(BTK_VENV)/.installed

@@ -311,7 +311,7 @@ def plot(res, path):
             ax.legend()
     fig.suptitle(f"galsim_deep benchmarks: {res['model'][:70]}", fontsize=9)
     fig.tight_layout()
-    from galsim_deep._io import atomic_path
+    from galsim_deep.core.files import atomic_path
 
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")

@@ -105,7 +105,7 @@ def write_conditions(work):
 
     path = work / "conditions.fits"
     if not path.exists() or len(Table.read(path)) < N_CONDITIONS:
-        from galsim_deep.datasets.mock_cosmos import sample_conditions
+        from galsim_deep.data.mock_cosmos import sample_conditions
 
         table = sample_conditions(N_CONDITIONS, seed=0)
         table.meta.clear()
@@ -170,7 +170,7 @@ def draw_stamp(gal, psf, bandpass=None):
 
 def write_json(results, path):
     """Write the results dict to ``path`` as JSON (atomically: never half-written)."""
-    from galsim_deep._io import atomic_path
+    from galsim_deep.core.files import atomic_path
 
     with atomic_path(path) as t:
         t.write_text(json.dumps(results, indent=2, default=float) + "\n")

@@ -11,7 +11,7 @@ pixel-scale field.  Cases, interleaved round by round in one process (best of
 ``--rounds``), per galaxy:
 
 ``field stamps``
-    :func:`galsim_deep.simulate.render_stamps` on ``n`` galaxies (network, rotation
+    :func:`galsim_deep.api.simulate.render_stamps` on ``n`` galaxies (network, rotation
     and drawing): in blocks (the default) and galaxy by galaxy (``block=False``),
     against ``COSMOSCatalog(...).makeGalaxy(gal_type='parametric')`` convolved and
     drawn on the same stamps at the same places;
@@ -45,12 +45,12 @@ def run(args, work):
     import galsim
 
     from galsim_deep import GenerativeGalaxyModel
-    from galsim_deep.datasets.cosmos_example import EXAMPLE_FILE_NAME, build_example_directory
+    from galsim_deep.data.cosmos_example import EXAMPLE_FILE_NAME, build_example_directory
     from galsim_deep.engine import batch as engine
     from galsim_deep.engine.block import draw_batch
     from galsim_deep.engine.draws import object_seeds
-    from galsim_deep.simulate import SimulationSettings, render_stamps
-    from galsim_deep.simulate.render import _stamp_frames
+    from galsim_deep.api.simulate import SimulationSettings, render_stamps
+    from galsim_deep.api.simulate.render import _stamp_frames
 
     cosmos = galsim.COSMOSCatalog(file_name=EXAMPLE_FILE_NAME,
                                   dir=str(build_example_directory(work / "cosmos", seed=1)))

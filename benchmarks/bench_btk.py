@@ -4,10 +4,10 @@ The same batch of blends (BTK's ``DefaultSampling``: 1 to 3 galaxies within
 3" of the centre of a 24" stamp, F814W <= 23.5, from the 96 COSMOS example
 galaxies shipped with galsim_deep) drawn in the six LSST bands with noise by
 
-- ``galsim_deep.btk.GenerativeModelGenerator`` (the default model);
+- ``galsim_deep.api.btk.GenerativeModelGenerator`` (the default model);
 - BTK's ``CosmosGenerator(gal_type='real')``: GalSim ``RealGalaxy`` images
   (the real-format example directory of
-  :func:`galsim_deep.datasets.cosmos_example.build_example_directory`);
+  :func:`galsim_deep.data.cosmos_example.build_example_directory`);
 - BTK's ``CosmosGenerator(gal_type='parametric')``: the COSMOS Sersic or
   bulge + disk fits;
 - BTK's ``CatsimGenerator`` on a CatSim-like table of the same rows: an
@@ -54,9 +54,9 @@ def _catalogs(work):
     import btk
     from astropy.table import Table
 
-    from galsim_deep.btk import cosmos_example_catalog
-    from galsim_deep.datasets.cosmos_example import build_example_directory
-    from galsim_deep.datasets.example_data import load_example_catalog
+    from galsim_deep.api.btk import cosmos_example_catalog
+    from galsim_deep.data.cosmos_example import build_example_directory
+    from galsim_deep.data.example_data import load_example_catalog
 
     folder = build_example_directory(work / "cosmos_example", seed=1)
     cosmos = cosmos_example_catalog(folder)
@@ -109,8 +109,8 @@ def _flux_errors(batch):
 def run(args):
     import btk
 
-    from galsim_deep.btk import GenerativeModelGenerator
-    from galsim_deep.hub import DEFAULT_MODEL
+    from galsim_deep.api.btk import GenerativeModelGenerator
+    from galsim_deep.data.hub import DEFAULT_MODEL
 
     work = Path(tempfile.mkdtemp(prefix="bench-btk-"))
     cosmos, catsim = _catalogs(work)
@@ -175,7 +175,7 @@ def main():
 
     import btk
 
-    from galsim_deep import reporting
+    from galsim_deep.core import reporting
 
     start = time.perf_counter()
     result = run(args)

@@ -106,7 +106,7 @@ def main(argv=None):
         print(f"{row['case']:50s} {row['ms_per_galaxy']:10.2f} "
               f"{row['median_ms_per_galaxy']:8.2f} {row['ratio_to_mono']:7.2f}")
     if args.out:
-        from galsim_deep._io import atomic_path
+        from galsim_deep.core.files import atomic_path
 
         with atomic_path(args.out) as tmp:
             Path(tmp).write_text(json.dumps(result, indent=1, default=float))

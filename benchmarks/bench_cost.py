@@ -103,7 +103,7 @@ def run(args, work):
 
     from bench_yaml import run_field
     from galsim_deep import GenerativeGalaxyModel
-    from galsim_deep.datasets.cosmos_example import EXAMPLE_FILE_NAME, build_example_directory
+    from galsim_deep.data.cosmos_example import EXAMPLE_FILE_NAME, build_example_directory
     from galsim_deep.physics.bands import get_bandpass
 
     cosmos_dir = str(build_example_directory(work / "cosmos_example", seed=1))

@@ -15,10 +15,10 @@ def _end_to_end_cases(model, n_gen, n_real, work):
     """The timed cases: name -> (function drawing the galaxies, number of galaxies)."""
     import galsim
 
-    from galsim_deep.datasets.cosmos_example import (EXAMPLE_FILE_NAME,
+    from galsim_deep.data.cosmos_example import (EXAMPLE_FILE_NAME,
                                                      build_example_directory,
                                                      load_example_catalog)
-    from galsim_deep.datasets.format import sersic_from_parametric
+    from galsim_deep.data.format import sersic_from_parametric
 
     psf = galsim.Kolmogorov(fwhm=PSF_FWHM)
     cat = catalog(n_gen)

@@ -1,6 +1,6 @@
 """Benchmark latent-space similarity search: index build and k-NN query time vs index size.
 
-Compares :class:`galsim_deep.latent.search.SimilarityIndex` (scikit-learn
+Compares :class:`galsim_deep.tools.latent.search.SimilarityIndex` (scikit-learn
 ``NearestNeighbors``: KD-tree, and brute force) with faiss's exact
 ``IndexFlatIP`` when ``faiss`` is importable.  The codes are drawn from a
 mixture of 6 Gaussians in ``--latent-size`` dimensions (like the codes of a
@@ -32,7 +32,7 @@ def _time(fn):
 
 
 def bench(sizes, dim, n_queries, k):
-    from galsim_deep.latent.search import SimilarityIndex
+    from galsim_deep.tools.latent.search import SimilarityIndex
 
     try:
         import faiss
@@ -84,7 +84,7 @@ def main(argv=None):
     for r in rows:
         print(f"{r['backend']:20s} {r['n']:9d} {r['build_s']:8.3f} "
               f"{r['query_ms_per_code']:14.4f} {r['recall_vs_kd_tree']:7.4f}")
-    from galsim_deep._io import atomic_path
+    from galsim_deep.core.files import atomic_path
 
     result = {"rows": rows, "latent_size": args.latent_size, "queries": args.queries,
               "k": args.k, "cpu_count": os.cpu_count(), "platform": platform.platform()}

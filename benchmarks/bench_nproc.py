@@ -103,7 +103,7 @@ def run(args, model_path, work):
     out["output_speedup_2_over_1"] = a["wall_s"] / b["wall_s"]
     out["output_cpu_efficiency_2"] = a["cpu_s"] / b["cpu_s"]
 
-    from galsim_deep.simulate import mock_catalog
+    from galsim_deep.api.simulate import mock_catalog
 
     field = int(args.field_size)
     sizes = (args.n_simulate // 8, args.n_simulate)

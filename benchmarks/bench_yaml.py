@@ -76,7 +76,7 @@ def run_field(args, model_path, work, nobjects=FIELD_OBJECTS):
 
     from _shared import CONDITIONS
 
-    from galsim_deep.datasets.cosmos_example import EXAMPLE_FILE_NAME, build_example_directory
+    from galsim_deep.data.cosmos_example import EXAMPLE_FILE_NAME, build_example_directory
 
     cosmos_dir = build_example_directory(work / "cosmos_example", seed=1)
     kinds = {

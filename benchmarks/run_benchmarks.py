@@ -73,8 +73,8 @@ SECTIONS = ("training", "load", "end_to_end", "breakdown", "network", "accuracy"
 # ---------------------------------------------------------------------------- models
 def resolve_model(name, work):
     """Return (path or name, label) of the model to benchmark."""
-    from galsim_deep import hub  # (here, as in main: --help and --rst stay fast)
-    from galsim_deep.hub import DEFAULT_MODEL
+    from galsim_deep.data import hub  # (here, as in main: --help and --rst stay fast)
+    from galsim_deep.data.hub import DEFAULT_MODEL
 
     if name in (None, "default"):
         try:
@@ -152,7 +152,7 @@ def main(argv=None):
         parser.error(f"unknown sections {sorted(unknown)}; choose from {SECTIONS}")
 
     import galsim_deep  # (here: --help and --rst need neither GalSim nor TensorFlow)
-    from galsim_deep.reporting import package_versions
+    from galsim_deep.core.reporting import package_versions
 
     tmp = None
     if args.work:

@@ -1,6 +1,6 @@
 """sphinx-gallery image scraper for the examples: the PNG files each code block wrote.
 
-The examples write their figures through :mod:`galsim_deep.reporting` (no
+The examples write their figures through :mod:`galsim_deep.core.reporting` (no
 pyplot), into the folder ``GALSIM_DEEP_EXAMPLES_OUT`` that ``conf.py`` sets;
 after each code block this scraper shows the PNG files written or rewritten
 there since the last block.

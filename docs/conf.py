@@ -29,7 +29,7 @@ extensions = [
 napoleon_numpy_docstring = True
 napoleon_google_docstring = False
 # BlendingToolKit cannot share the documentation's environment (its pins): the API page
-# documents galsim_deep.btk against mocks of its two packages.
+# documents galsim_deep.api.btk against mocks of its two packages.
 autodoc_mock_imports = ["btk", "surveycodex"]
 autodoc_typehints = "none"
 exclude_patterns = ["_build"]

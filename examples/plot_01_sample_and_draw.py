@@ -14,8 +14,8 @@ import galsim
 import numpy as np
 
 import galsim_deep
-from galsim_deep import reporting
-from galsim_deep.hub import DEFAULT_MODEL
+from galsim_deep.core import reporting
+from galsim_deep.data.hub import DEFAULT_MODEL
 
 OUT = Path(os.environ.get("GALSIM_DEEP_EXAMPLES_OUT", "example_output"))
 

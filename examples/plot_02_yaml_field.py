@@ -21,7 +21,7 @@ import galsim
 import numpy as np
 
 import galsim_deep  # noqa: F401  (registers the YAML types, as modules: [galsim_deep] does)
-from galsim_deep import reporting
+from galsim_deep.core import reporting
 
 OUT = Path(os.environ.get("GALSIM_DEEP_EXAMPLES_OUT", "example_output"))
 # (sphinx-gallery runs the examples from their folder, without __file__)

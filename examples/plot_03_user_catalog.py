@@ -15,8 +15,8 @@ import numpy as np
 from astropy.table import Table
 
 import galsim_deep
-from galsim_deep import reporting
-from galsim_deep.hub import DEFAULT_MODEL
+from galsim_deep.core import reporting
+from galsim_deep.data.hub import DEFAULT_MODEL
 
 OUT = Path(os.environ.get("GALSIM_DEEP_EXAMPLES_OUT", "example_output"))
 model = galsim_deep.GenerativeGalaxyModel(DEFAULT_MODEL)

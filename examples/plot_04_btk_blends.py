@@ -2,7 +2,7 @@
 Blends for BlendingToolKit (BTK)
 ================================
 
-:class:`galsim_deep.btk.GenerativeModelGenerator` is a BTK 1.x
+:class:`galsim_deep.api.btk.GenerativeModelGenerator` is a BTK 1.x
 ``DrawBlendsGenerator``: BTK picks and places the galaxies of each blend from
 its catalog, the generator samples their morphology from a generative model
 (one network call per mini-batch), draws it in every band with each band's
@@ -24,9 +24,9 @@ from pathlib import Path
 import btk
 import numpy as np
 
-from galsim_deep import reporting
-from galsim_deep.btk import GenerativeModelGenerator, cosmos_example_catalog
-from galsim_deep.hub import DEFAULT_MODEL
+from galsim_deep.api.btk import GenerativeModelGenerator, cosmos_example_catalog
+from galsim_deep.core import reporting
+from galsim_deep.data.hub import DEFAULT_MODEL
 
 OUT = Path(os.environ.get("GALSIM_DEEP_EXAMPLES_OUT", "example_output"))
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from galsim_deep import GenerativeGalaxyModel
 from galsim_deep.cli import main as galsim_deep
-from galsim_deep.hub import DEFAULT_MODEL
+from galsim_deep.data.hub import DEFAULT_MODEL
 
 OUT = Path(os.environ.get("GALSIM_DEEP_EXAMPLES_OUT", "example_output"))
 model = GenerativeGalaxyModel(DEFAULT_MODEL)

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from galsim_deep import GenerativeGalaxyModel, reporting
+from galsim_deep import GenerativeGalaxyModel
+from galsim_deep.core import reporting
 from galsim_deep.cli import main as galsim_deep
 
 OUT = Path(os.environ.get("GALSIM_DEEP_EXAMPLES_OUT", "example_output"))

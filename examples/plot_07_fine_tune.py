@@ -24,9 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from galsim_deep import GenerativeGalaxyModel, reporting
+from galsim_deep import GenerativeGalaxyModel
+from galsim_deep.core import reporting
 from galsim_deep.cli import main as galsim_deep
-from galsim_deep.hub import DEFAULT_MODEL
+from galsim_deep.data.hub import DEFAULT_MODEL
 
 OUT = Path(os.environ.get("GALSIM_DEEP_EXAMPLES_OUT", "example_output"))
 shipped = GenerativeGalaxyModel(DEFAULT_MODEL)

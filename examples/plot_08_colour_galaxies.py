@@ -16,10 +16,10 @@ import galsim
 import numpy as np
 
 import galsim_deep
-from galsim_deep import reporting
+from galsim_deep.core import reporting
 from galsim_deep.physics.bands import get_bandpass
-from galsim_deep.demo.colour import lupton_rgb
-from galsim_deep.hub import DEFAULT_COLOUR_MODEL
+from galsim_deep.tools.demo.colour import lupton_rgb
+from galsim_deep.data.hub import DEFAULT_COLOUR_MODEL
 
 OUT = Path(os.environ.get("GALSIM_DEEP_EXAMPLES_OUT", "example_output"))
 

@@ -34,7 +34,7 @@ def gaussian_module_path(tmp_path_factory):
 @pytest.fixture(scope="session")
 def mock_dataset_path(tmp_path_factory):
     """A tiny mock-COSMOS dataset (32x32 stamps at 0.03", 24 galaxies)."""
-    from galsim_deep.datasets.build import build_dataset
+    from galsim_deep.data.build import build_dataset
 
     out = tmp_path_factory.mktemp("datasets") / "mock.h5"
     return build_dataset("mock-cosmos", 24, out, stamp_size=32, pixel_scale=0.03, seed=1,

@@ -5,7 +5,7 @@ import numpy as np
 
 def observed(dataset):
     """Every stamp, PSF and condition row of a dataset (stamps as ``encode`` wants them)."""
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.reader import StampDataset
 
     with StampDataset(dataset) as data:
         arrays = data.read(np.arange(data.n_examples), ["stamp", "psf", "conditions"])

@@ -1,11 +1,12 @@
 """The import rules of docs/architecture.rst, read from the source files.
 
 Every module belongs to one layer of :data:`LAYERS` and imports only from its own layer
-or those below (no arrow runs up); the runtime (``galsim_deep`` except the top layer)
-never imports ``galsim_deep.training``, though training lies below the tools; only
-``cli`` imports ``galsim_deep.diagnostics``; training imports no validation module;
-every folder with an ``__init__.py`` is installed; and module-level imports inside the
-project form no circle.
+or those below (no arrow runs up); galsim_deep/ holds one folder per layer
+(:data:`FOLDERS`) beside its __init__.py and _version.py; the runtime (``galsim_deep``
+except the top layer) never imports ``galsim_deep.training``, though training lies below
+the tools; only ``cli`` imports ``galsim_deep.diagnostics``; training imports no
+validation module; every folder with an ``__init__.py`` is installed; and module-level
+imports inside the project form no circle.
 """
 import ast
 from pathlib import Path
@@ -63,24 +64,27 @@ def _imports(modules, top_level_only):
 
 
 #: The layers, bottom first: each module belongs to the layer of its longest listed prefix
-#: and may import only from its own layer and those below (docs/architecture.rst).
+#: and may import only from its own layer and those below (docs/architecture.rst).  Each
+#: layer has its folder under galsim_deep/ (:data:`FOLDERS`).
 LAYERS = (
-    ("foundation", ("galsim_deep.errors", "galsim_deep._io", "galsim_deep._tensorflow",
-                    "galsim_deep._extras", "galsim_deep._checkout", "galsim_deep._version",
-                    "galsim_deep.parallel", "galsim_deep.reporting",
-                    "galsim_deep.module_format", "galsim_deep.catalog",
-                    "galsim_deep.cluster_accuracy")),
-    ("physics", ("galsim_deep.physics", "galsim_deep.density")),
-    ("data", ("galsim_deep.datasets", "galsim_deep.hub", "galsim_deep.hub_modules")),
+    ("foundation", ("galsim_deep.core", "galsim_deep._version")),
+    ("physics", ("galsim_deep.physics",)),
+    ("data", ("galsim_deep.data", "galsim_deep.hub_modules")),
     ("engine", ("galsim_deep.engine",)),
-    ("model", ("galsim_deep.model",)),
-    ("callers", ("galsim_deep.config", "galsim_deep.simulate", "galsim_deep.btk",
-                 "galsim_deep.btk_catalogs")),
+    ("model", ("galsim_deep.api.model",)),
+    ("callers", ("galsim_deep.api",)),
     ("package", ("galsim_deep",)),     # galsim_deep/__init__.py: the public names
     ("training", ("galsim_deep.training",)),
-    ("tools", ("galsim_deep.validation", "galsim_deep.latent", "galsim_deep.demo")),
+    ("tools", ("galsim_deep.tools",)),
     ("top", ("galsim_deep.cli", "galsim_deep.diagnostics")),
 )
+
+#: The folders of galsim_deep/ -> the layers their modules belong to: one each, but for
+#: api/, the public object (api/model.py, the model layer) beneath its callers.  Beside
+#: them the root holds only __init__.py (the package layer) and _version.py.
+FOLDERS = {"core": ("foundation",), "physics": ("physics",), "data": ("data",),
+           "engine": ("engine",), "api": ("model", "callers"), "tools": ("tools",),
+           "diagnostics": ("top",), "cli": ("top",)}
 
 #: The top layers: they may import every other part (the command line, and the diagnostics
 #: that score live training checkpoints with the validation measures).
@@ -114,14 +118,31 @@ def test_every_module_has_a_layer_and_no_arrow_runs_up():
 
 
 def test_the_layer_rule_catches_an_upward_arrow():
-    assert _layer("galsim_deep.training.loop") < _layer("galsim_deep.validation.c2st")
+    assert _layer("galsim_deep.training.loop") < _layer("galsim_deep.tools.validation.two_sample")
+    assert _layer("galsim_deep.api.model") < _layer("galsim_deep.api.btk")
     # the pair this layout resolved: the physics never imports a dataset module
-    graph = {"galsim_deep.physics.bands": {"galsim_deep.datasets.format"},
-             "galsim_deep.datasets.format": {"galsim_deep.physics.bands"},
-             "galsim_deep.engine.batch": {"galsim_deep.model"}}
+    graph = {"galsim_deep.physics.bands": {"galsim_deep.data.format"},
+             "galsim_deep.data.format": {"galsim_deep.physics.bands"},
+             "galsim_deep.engine.batch": {"galsim_deep.api.model"}}
     assert _upward(graph) == [
-        "galsim_deep.engine.batch (engine) -> galsim_deep.model (model)",
-        "galsim_deep.physics.bands (physics) -> galsim_deep.datasets.format (data)"]
+        "galsim_deep.engine.batch (engine) -> galsim_deep.api.model (model)",
+        "galsim_deep.physics.bands (physics) -> galsim_deep.data.format (data)"]
+
+
+def test_the_root_holds_the_layer_folders_only():
+    """galsim_deep/ shows the layers: __init__.py, _version.py and one folder per layer
+    (:data:`FOLDERS`), every module of a folder in that folder's layer."""
+    root = ROOT / "galsim_deep"
+    entries = {p.name for p in root.iterdir() if p.name != "__pycache__"}
+    assert entries == {"__init__.py", "_version.py", *FOLDERS}, sorted(entries)
+    modules = _modules()
+    for folder, layers in FOLDERS.items():
+        found = {LAYERS[_layer(name)][0] for name in modules
+                 if name.startswith(f"galsim_deep.{folder}.") or name == f"galsim_deep.{folder}"}
+        assert found == set(layers), (folder, sorted(found))
+    # and each layer has its folder, but the package's own __init__.py and training/
+    homes = {layer for layers in FOLDERS.values() for layer in layers}
+    assert homes == {name for name, _ in LAYERS} - {"package", "training"}
 
 
 def test_runtime_never_imports_training():
@@ -148,10 +169,10 @@ def test_only_the_command_line_imports_the_diagnostics():
 
 
 def test_resolve_reads_relative_imports():
-    node = ast.parse("from ..module_format import read_metadata").body[0]
-    assert _resolve("galsim_deep.training.export", node, False)[0] == "galsim_deep.module_format"
-    node = ast.parse("from . import hub").body[0]
-    assert "galsim_deep.hub" in _resolve("galsim_deep", node, True)
+    node = ast.parse("from ..core.module_format import read_metadata").body[0]
+    assert _resolve("galsim_deep.api.model", node, False)[0] == "galsim_deep.core.module_format"
+    node = ast.parse("from .data import hub").body[0]
+    assert "galsim_deep.data.hub" in _resolve("galsim_deep", node, True)
 
 
 def _cycle(graph):
@@ -207,7 +228,7 @@ def test_training_imports_no_validation_module():
     graph = _imports(modules, top_level_only=False)
     importers = sorted(f"{name} -> {target}" for name, targets in graph.items()
                        if name.startswith("galsim_deep.training") for target in targets
-                       if target.startswith(("galsim_deep.validation",
+                       if target.startswith(("galsim_deep.tools.validation",
                                              "galsim_deep.diagnostics")))
     assert not importers, importers
 

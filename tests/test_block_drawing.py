@@ -5,7 +5,7 @@ import pytest
 
 from galsim_deep.engine.block import BlockDrawing, block_drawing, local_pixel_scale
 from galsim_deep.engine.render import band_limit, galaxy_profile, rotate_stamps, rotated_size
-from galsim_deep.errors import InputError
+from galsim_deep.core.errors import InputError
 
 MODEL_SCALE, SIDE = 0.03, 64
 #: GalSim converged: its own drawing with folding and maxk thresholds tightened 50 and 10
@@ -153,7 +153,7 @@ def test_field_stamps_drawn_in_blocks_match_galsim(tiny_module_path, stamp_size)
     """galsim-deep field render's stamps: drawn in blocks (the default on a pixel-scale
     field) and by GalSim galaxy by galaxy, at the same place, to 1e-4 of the peak."""
     from galsim_deep import GenerativeGalaxyModel
-    from galsim_deep.simulate import SimulationSettings, render_stamps
+    from galsim_deep.api.simulate import SimulationSettings, render_stamps
 
     model = GenerativeGalaxyModel(str(tiny_module_path))
     rng = np.random.default_rng(4)

@@ -1,4 +1,4 @@
-"""galsim_deep.btk: BlendingToolKit 1.x blends of generated galaxies.
+"""galsim_deep.api.btk: BlendingToolKit 1.x blends of generated galaxies.
 
 BTK pins astropy < 7 and numpy < 2.3, which conflict with the main test
 environment, so ``make test`` runs this file a second time in its own
@@ -29,16 +29,16 @@ def test_missing_btk_raises_an_import_error_naming_the_extra(monkeypatch):
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *args: None if name == "btk" else real_find_spec(name, *args))
-    monkeypatch.delitem(sys.modules, "galsim_deep.btk", raising=False)
+    monkeypatch.delitem(sys.modules, "galsim_deep.api.btk", raising=False)
     with pytest.raises(ImportError, match=r'pip install "galsim_deep\[btk\]"') as info:
-        importlib.import_module("galsim_deep.btk")
-    assert info.value.name == "btk" and "galsim_deep.btk" in str(info.value)
+        importlib.import_module("galsim_deep.api.btk")
+    assert info.value.name == "btk" and "galsim_deep.api.btk" in str(info.value)
 
 
 # ---------------------------------------------------------------------------- with BTK
 @pytest.fixture(scope="module")
 def catalog():
-    from galsim_deep.btk import cosmos_example_catalog
+    from galsim_deep.api.btk import cosmos_example_catalog
 
     cat = cosmos_example_catalog()
     for band, colour in COLOURS.items():
@@ -55,7 +55,7 @@ def _sampling(seed=1, stamp_size=24.0, max_shift=3.0, max_number=3, min_number=1
 
 
 def _generator(catalog, surveys, seed=7, sampling_seed=1, **kwargs):
-    from galsim_deep.btk import GenerativeModelGenerator
+    from galsim_deep.api.btk import GenerativeModelGenerator
 
     kwargs.setdefault("range_policy", "clip")  # example galaxies reach flux_radius 56 px
     sampling = _sampling(sampling_seed, **kwargs.pop("sampling", {}))
@@ -112,7 +112,7 @@ def test_one_morphology_in_every_band_and_whatever_the_mini_batches(catalog, mon
     import btk
     import btk.draw_blends
 
-    import galsim_deep.btk as gd_btk
+    import galsim_deep.api.btk as gd_btk
 
     # The same PSF in every band: an isolated galaxy's bands then differ by their flux only.
     lsst = btk.survey.get_surveys("LSST", psf_func=lambda survey, filt: galsim.Gaussian(fwhm=0.7))
@@ -146,7 +146,7 @@ def test_each_blend_galaxy_is_the_api_galaxy_of_its_row_and_seed(catalog):
     batch = next(gen)
     tables = batch.catalog_list
     profiles = gen._last_sample[1][0]  # gd_index -> the profile the generator drew
-    conditions = gen.conditions(tables)
+    conditions = gen.blend_conditions(tables)
     seeds = np.concatenate([np.asarray(t["gd_seed"]) for t in tables])
     api = gen.model.sample(conditions, rng=seeds)
     assert len(api) == len(seeds) == len(profiles) >= 5
@@ -196,7 +196,7 @@ def test_catsim_catalog_with_the_default_column_map():
     import btk
     from astropy.table import Table
 
-    from galsim_deep.btk import CATSIM_COLUMN_MAP, catsim_flux_radius
+    from galsim_deep.api.btk import CATSIM_COLUMN_MAP, catsim_flux_radius
 
     rng = np.random.default_rng(5)
     n = 30
@@ -214,7 +214,7 @@ def test_catsim_catalog_with_the_default_column_map():
     fr = catsim_flux_radius(table)
     assert np.all((fr > 3) & (fr < 20))  # pixels of 0.03": COSMOS-like sizes
     lsst = btk.survey.get_surveys("LSST")
-    from galsim_deep.btk import GenerativeModelGenerator
+    from galsim_deep.api.btk import GenerativeModelGenerator
 
     sampling = btk.sampling_functions.DefaultSampling(max_number=2, stamp_size=12.0,
                                                       max_shift=1.5, max_mag=23.5, seed=2)
@@ -251,8 +251,8 @@ class _SometimesEmpty:
 def test_empty_blends_and_bad_arguments(catalog):
     import btk
 
-    from galsim_deep.btk import GenerativeModelGenerator
-    from galsim_deep.errors import InputError, MissingFieldError
+    from galsim_deep.api.btk import GenerativeModelGenerator
+    from galsim_deep.core.errors import InputError, MissingFieldError
 
     lsst = btk.survey.get_surveys("LSST")
     sampling = _SometimesEmpty(_sampling(stamp_size=6.0, max_shift=1.0))
@@ -277,7 +277,7 @@ def test_empty_blends_and_bad_arguments(catalog):
     gen = GenerativeModelGenerator(
         catalog, _sampling(stamp_size=6.0, max_shift=1.0), lsst, batch_size=2, seed=3,
         range_policy="clip", column_map={"flux_radius": lambda t: np.minimum(t["flux_radius"], 9)})
-    cond = gen.conditions([catalog.table[:5]])
+    cond = gen.blend_conditions([catalog.table[:5]])
     np.testing.assert_allclose(cond["flux_radius"],
                                np.minimum(catalog.table["flux_radius"][:5], 9), rtol=1e-6)
 
@@ -290,7 +290,7 @@ def test_a_chromatic_model_draws_every_band_from_one_colour_galaxy(catalog, tmp_
 
     from galsim_deep import GenerativeGalaxyModel
     from galsim_deep.physics.bands import interpolate_ratios, flux_ratio_table, zero_point
-    from galsim_deep.btk import INDEX_COLUMN
+    from galsim_deep.api.btk import INDEX_COLUMN
     from surveycodex.utilities import mag2counts
     from toy_modules import train_colour_module
 
@@ -332,7 +332,7 @@ def test_a_colour_the_templates_cannot_reach_warns_as_in_the_api(catalog, tmp_pa
     import btk
 
     from galsim_deep import ColourRangeWarning, GenerativeGalaxyModel
-    from galsim_deep.catalog import reset_range_warnings
+    from galsim_deep.core.catalog import reset_range_warnings
     from toy_modules import train_colour_module
 
     reset_range_warnings()
@@ -361,7 +361,7 @@ def test_a_new_family_s_kind_draws_through_btk(catalog, tmp_path):
     batch = next(gen)
     profiles = gen._last_sample[1][0]
     seeds = np.concatenate([np.asarray(t["gd_seed"]) for t in batch.catalog_list])
-    api = model.sample(gen.conditions(batch.catalog_list), rng=seeds)
+    api = model.sample(gen.blend_conditions(batch.catalog_list), rng=seeds)
     assert len(profiles) == len(api) >= 4
     for index, profile in profiles.items():
         assert isinstance(profile, galsim.Sum)

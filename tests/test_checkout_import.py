@@ -1,11 +1,11 @@
 """Python started in the clone's root imports the source folder ``galsim_deep/``: it must
-import as the installed package does (``galsim_deep._checkout``)."""
+import as the installed package does (``galsim_deep.core.checkout``)."""
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-from galsim_deep import _checkout
+from galsim_deep.core import checkout
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,10 +25,10 @@ def _run_in_root(code):
 
 
 def test_package_dir_mapping_is_read_from_setup_cfg():
-    folders = _checkout.subpackage_folders(ROOT)
+    folders = checkout.subpackage_folders(ROOT)
     assert folders == {"galsim_deep.training": ROOT / "training",
                        "galsim_deep.hub_modules": ROOT / "hub_modules"}
-    assert _checkout.subpackage_folders(ROOT / "tests") == {}  # no setup.cfg: no mapping
+    assert checkout.subpackage_folders(ROOT / "tests") == {}  # no setup.cfg: no mapping
 
 
 def test_the_source_tree_imports_as_the_installed_package_from_the_clone_root():
@@ -50,7 +50,7 @@ def test_the_source_tree_imports_as_the_installed_package_from_the_clone_root():
 def test_the_mapping_steps_aside_for_an_installed_subpackage():
     """The finder is last on sys.meta_path: a real mapping (an editable or plain install)
     resolves the subpackages first; and it is installed once."""
-    finders = [f for f in sys.meta_path if isinstance(f, _checkout._CheckoutFinder)]
+    finders = [f for f in sys.meta_path if isinstance(f, checkout._CheckoutFinder)]
     assert len(finders) == 1 and sys.meta_path.index(finders[0]) > 0
-    _checkout.install()
-    assert len([f for f in sys.meta_path if isinstance(f, _checkout._CheckoutFinder)]) == 1
+    checkout.install()
+    assert len([f for f in sys.meta_path if isinstance(f, checkout._CheckoutFinder)]) == 1

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from galsim_deep.cli import main
-from galsim_deep.datasets.reader import StampDataset
+from galsim_deep.data.reader import StampDataset
 from galsim_deep.diagnostics.checkpoint_scores import (MAG_BINS, SCORES, WING_LEVEL,
                                                        checkpoint_steps, hsm_g_sigma,
                                                        score_checkpoint)
-from galsim_deep.validation.profiles import border_fraction, faint_fraction
+from galsim_deep.tools.validation.halo_light import border_fraction, faint_fraction
 
 
 def test_hsm_g_sigma_of_gaussians():
@@ -118,7 +118,7 @@ def test_an_existing_scores_file_is_extended_and_plotted(tiny_flow_vae_recipe, t
 
 
 def test_learning_curve_adds_a_c2st_panel_when_every_score_has_one(tmp_path, monkeypatch):
-    import galsim_deep.reporting as reporting
+    import galsim_deep.core.reporting as reporting
     from galsim_deep.diagnostics.learning_curve import plot_learning_curve
 
     def score(step, c2st=None):

@@ -9,7 +9,7 @@ import galsim  # noqa: E402
 
 from galsim_deep import GenerativeGalaxyModel  # noqa: E402
 from galsim_deep.physics import bands as B  # noqa: E402
-from galsim_deep.errors import InputError  # noqa: E402
+from galsim_deep.core.errors import InputError  # noqa: E402
 
 pytestmark = [pytest.mark.usefixtures("restore_op_determinism"), pytest.mark.slow]
 BANDS = ["F814W", "F606W"]
@@ -137,7 +137,7 @@ def test_colour_errors_name_the_fix(colour_module, tiny_module_path):
 
 
 def test_yaml_draws_the_api_colour_galaxy_through_the_image_bandpass(colour_module):
-    from galsim_deep.config import batching
+    from galsim_deep.api.config import batching
 
     gal = {"type": "GenerativeModelGalaxy", "mag_auto": 21.0, "flux_radius": 6.0,
            "zphot": 0.6, "mag_f606w": 21.8}
@@ -177,7 +177,7 @@ def test_yaml_draws_the_api_colour_galaxy_through_the_image_bandpass(colour_modu
 def test_validation_report_measures_the_colours(colour_module, tmp_path):
     import json
 
-    from galsim_deep.validation import validate
+    from galsim_deep.tools.validation import validate
 
     out = tmp_path / "report"
     validate(str(colour_module), colour_module.parent / "c.h5", out, n=12, split="all",
@@ -211,7 +211,7 @@ def test_validation_report_measures_the_colours(colour_module, tmp_path):
 def test_demo_writes_the_gri_field_and_colour_gallery(colour_module, tmp_path):
     import json
 
-    from galsim_deep.demo import run_demo
+    from galsim_deep.tools.demo import run_demo
 
     paths = run_demo(tmp_path / "demo", model_name=str(colour_module), n_galaxies=20,
                      field_size=96, progress=False)
@@ -223,7 +223,7 @@ def test_demo_writes_the_gri_field_and_colour_gallery(colour_module, tmp_path):
 
 
 def test_mock_truth_profile_keeps_the_f814w_magnitude():
-    from galsim_deep.demo.colour import mock_truth_profile
+    from galsim_deep.tools.demo.colour import mock_truth_profile
 
     row = {"mag_auto": 22.0, "flux_radius": 6.0, "zphot": 0.7}
     truth = mock_truth_profile(row, seed=3)
@@ -237,8 +237,8 @@ def test_unreachable_colours_warn_clip_or_refuse_alike_in_the_api_and_yaml(colou
     import warnings
 
     from galsim_deep import ColourRangeWarning
-    from galsim_deep.catalog import reset_range_warnings
-    from galsim_deep.config import batching
+    from galsim_deep.api.config import batching
+    from galsim_deep.core.catalog import reset_range_warnings
     from galsim_deep.engine.colour_range import reachable_colours
 
     model = GenerativeGalaxyModel(str(colour_module))

@@ -41,9 +41,9 @@ def test_one_metavar_and_one_progress_flag():
 
 
 def test_choices_come_from_the_registries():
-    from galsim_deep.datasets.build import SOURCES
-    from galsim_deep.datasets.population import POPULATIONS
-    from galsim_deep.validation.measures import MEASURES
+    from galsim_deep.data.build import SOURCES
+    from galsim_deep.data.population import POPULATIONS
+    from galsim_deep.tools.validation.measures import MEASURES
 
     parser = dict((" ".join(w), p) for w, p in commands())
     build = {a.dest: a for a in parser["dataset build"]._actions}

@@ -73,7 +73,7 @@ def test_every_option_has_help_and_states_its_default():
 
 def test_hub_verify_is_fast_and_load_checks_the_graph(tiny_module_path, tmp_path, monkeypatch,
                                                       capsys):
-    from galsim_deep import hub
+    from galsim_deep.data import hub
 
     archive = make_archive(tiny_module_path, tmp_path / "toy.tar.gz")
     index = tmp_path / "index.json"

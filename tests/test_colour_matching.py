@@ -9,7 +9,7 @@ from galsim_deep.engine.kinds import kind_class
 from galsim_deep.engine.colour import (COLOUR_MODES, ColourGalaxy, band_fluxes,
                                        colour_conditions, colour_mode, match_colours)
 from galsim_deep.engine.render import galaxy_profile
-from galsim_deep.errors import InputError
+from galsim_deep.core.errors import InputError
 
 
 def _galaxies(n, bands, seed=0):

@@ -10,9 +10,9 @@ import pytest
 from astropy.io import fits
 
 import galsim_deep  # noqa: F401  (registers the config types)
-from galsim_deep.catalog import reset_range_warnings
-from galsim_deep.config import batching
-from galsim_deep.model import GenerativeGalaxyModel
+from galsim_deep.api.config import batching
+from galsim_deep.api.model import GenerativeGalaxyModel
+from galsim_deep.core.catalog import reset_range_warnings
 
 GALSIM = str(Path(sys.executable).with_name("galsim"))
 

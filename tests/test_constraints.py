@@ -8,7 +8,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from galsim_deep.reporting import package_versions
+from galsim_deep.core.reporting import package_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,10 +5,10 @@ import h5py
 import numpy as np
 import pytest
 
-from galsim_deep.datasets.binning import bin_pixels, binning_factor, draw_binned, fine_offset
-from galsim_deep.datasets.noise import (binned_power, cosmos_noise, draw_noise, noise_power,
+from galsim_deep.data.binning import bin_pixels, binning_factor, draw_binned, fine_offset
+from galsim_deep.data.noise import (binned_power, cosmos_noise, draw_noise, noise_power,
                                         pixel_variance)
-from galsim_deep.datasets.psf import HSTPSFSet, draw_psf_image
+from galsim_deep.data.psf import HSTPSFSet, draw_psf_image
 
 
 def _centroid(image):
@@ -124,7 +124,7 @@ def test_binned_white_noise():
 
 
 def test_psf_hst_rejects_non_integer_binning():
-    from galsim_deep.datasets.mock_cosmos import MockCosmosSource
+    from galsim_deep.data.mock_cosmos import MockCosmosSource
 
     with pytest.raises(ValueError, match=r"whole multiple of 0.03.*0.03 or 0.06.*psf='optical'"):
         MockCosmosSource(32, 0.05, 0)
@@ -136,10 +136,10 @@ def test_psf_hst_rejects_non_integer_binning():
 
 
 def test_mock_build_at_twice_the_hst_pixel(tmp_path):
-    from galsim_deep.datasets.build import build_dataset
-    from galsim_deep.datasets.example_data import load_example_catalog
-    from galsim_deep.datasets.mock_cosmos import sample_conditions
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.build import build_dataset
+    from galsim_deep.data.example_data import load_example_catalog
+    from galsim_deep.data.mock_cosmos import sample_conditions
+    from galsim_deep.data.reader import StampDataset
 
     out = build_dataset("mock-cosmos", 6, tmp_path / "b.h5", stamp_size=32, pixel_scale=0.06,
                         seed=4, processes=1, progress=False, population="cosmos-25.2")

@@ -9,8 +9,8 @@ import h5py
 import numpy as np
 import pytest
 
-from galsim_deep.datasets import build as build_module
-from galsim_deep.datasets.build import build_dataset, partial_path, split_indices
+from galsim_deep.data import build as build_module
+from galsim_deep.data.build import build_dataset, partial_path, split_indices
 
 SMALL = dict(stamp_size=32, pixel_scale=0.03, seed=3, progress=False)
 
@@ -47,7 +47,7 @@ def test_same_seed_same_arrays_whatever_the_process_count(reference, tmp_path):
 
 def test_the_same_build_writes_the_same_bytes(reference, tmp_path):
     """A report's dataset SHA-256 names the data: no build time is stored in the file."""
-    from galsim_deep._io import sha256sum
+    from galsim_deep.core.files import sha256sum
 
     time.sleep(1.1)  # a build time (to the second) would differ now
     again = build_dataset("mock-cosmos", 12, tmp_path / "again.h5", processes=1, chunk_size=4,
@@ -86,7 +86,7 @@ def test_resume_after_killing_the_build(reference, tmp_path):
     out = tmp_path / "killed.h5"
     # A build slowed down to 0.2 s per galaxy, killed (SIGKILL) after 3 finished chunks.
     code = ("import time\n"
-            "import galsim_deep.datasets.build as b\n"
+            "import galsim_deep.data.build as b\n"
             "write = b._write_chunk\n"
             "b._write_chunk = lambda *a: (time.sleep(0.2), write(*a))[1]\n"
             f"b.build_dataset('mock-cosmos', 12, {str(out)!r}, stamp_size=32, pixel_scale=0.03, "
@@ -169,7 +169,7 @@ def test_bad_arguments(tmp_path, kwargs, error, match):
 
 def test_evaluation_file_is_all_test(tmp_path):
     """n_test == n: an evaluation file, every galaxy in the test split, none to train on."""
-    from galsim_deep.datasets.reader import make_tf_dataset
+    from galsim_deep.data.reader import make_tf_dataset
 
     out = tmp_path / "eval.h5"
     build_dataset("mock-cosmos", 4, out, n_test=4, processes=1, progress=False)

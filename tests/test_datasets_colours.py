@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from galsim_deep.physics import bands as B
-from galsim_deep.datasets.build import build_dataset
-from galsim_deep.datasets.mock_colours import (MOCK_BANDS, assign_seds, component_fluxes,
+from galsim_deep.data.build import build_dataset
+from galsim_deep.data.mock_colours import (MOCK_BANDS, assign_seds, component_fluxes,
                                                mock_bands)
-from galsim_deep.datasets.mock_cosmos import galaxy_rng, make_mock_galaxy
-from galsim_deep.datasets.reader import StampDataset
-from galsim_deep.errors import InputError
+from galsim_deep.data.mock_cosmos import galaxy_rng, make_mock_galaxy
+from galsim_deep.data.reader import StampDataset
+from galsim_deep.core.errors import InputError
 
 
 def test_zero_points_keep_the_cosmos_anchor_and_flat_spectra_have_no_colour():
@@ -194,7 +194,7 @@ def test_validation_measures_the_mock_truths_colours_as_the_mock_made_them(two_b
     """validation.colours.template_fluxes, from what the dataset stores (each component's
     F814W flux and template, the float32 zphot), gives the colours of the band fluxes the
     mock made (component_flux) to 1e-6 mag; the models' interpolated table does not."""
-    from galsim_deep.validation.colours import flux_colours, template_fluxes
+    from galsim_deep.tools.validation.band_colours import flux_colours, template_fluxes
 
     _, multi, bands, zero_points, names = two_builds
     made = multi["component_flux"].astype(np.float64)              # [N, K, B]
@@ -247,7 +247,7 @@ def test_cli_builds_bands_and_refuses_them_for_cosmos(tmp_path, capsys):
 
 
 def test_colour_sample_is_the_builds_colours(two_builds):
-    from galsim_deep.datasets.colour_stats import colour_sample
+    from galsim_deep.data.colour_stats import colour_sample
 
     _, multi, _, _, _ = two_builds
     sample = colour_sample("cosmos-example", n=16, seed=4, stamp_size=32, pixel_scale=0.03)
@@ -262,7 +262,7 @@ def test_colour_sample_is_the_builds_colours(two_builds):
 
 
 def test_benitez_fractions_and_type_probabilities():
-    from galsim_deep.datasets.mock_colours import benitez_fractions, type_probabilities
+    from galsim_deep.data.mock_colours import benitez_fractions, type_probabilities
 
     f = benitez_fractions([19.0, 20.0, 25.0])
     np.testing.assert_allclose(f.sum(axis=1), 1.0)

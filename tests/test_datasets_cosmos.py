@@ -4,7 +4,7 @@ import shutil
 import numpy as np
 import pytest
 
-from galsim_deep.datasets.cosmos_example import (EXAMPLE_FILE_NAME, EXAMPLE_IMAGE_FILE,
+from galsim_deep.data.cosmos_example import (EXAMPLE_FILE_NAME, EXAMPLE_IMAGE_FILE,
                                                  build_example_directory, is_example_directory,
                                                  load_example_catalog)
 
@@ -19,7 +19,7 @@ def example_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cosmos_dataset(example_dir, tmp_path_factory):
-    from galsim_deep.datasets.build import build_dataset
+    from galsim_deep.data.build import build_dataset
 
     out = tmp_path_factory.mktemp("cosmos") / "cosmos.h5"
     return build_dataset("cosmos", 12, out, stamp_size=48, seed=4, processes=1, progress=False,
@@ -65,7 +65,7 @@ def test_example_directory_is_cached_and_protected(example_dir, tmp_path):
 def test_cosmos_dataset_matches_catalog(cosmos_dataset, example_dir):
     import galsim
 
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.reader import StampDataset
 
     with StampDataset(cosmos_dataset) as ds:
         assert ds.source == "cosmos"
@@ -98,9 +98,9 @@ def test_cosmos_dataset_matches_catalog(cosmos_dataset, example_dir):
 
 
 def test_cosmos_noise_padding_small_original(example_dir, tmp_path):
-    from galsim_deep.datasets.build import build_dataset
-    from galsim_deep.datasets.cosmos import _paste_centred
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.build import build_dataset
+    from galsim_deep.data.cosmos import _paste_centred
+    from galsim_deep.data.reader import StampDataset
 
     # 200-pixel stamps are larger than most originals: the rest is padded with noise.
     out = build_dataset("cosmos", 2, tmp_path / "big.h5", stamp_size=200, seed=0, processes=1,
@@ -117,7 +117,7 @@ def test_cosmos_noise_padding_small_original(example_dir, tmp_path):
 
 
 def test_missing_cosmos_directory_says_how_to_get_it(tmp_path):
-    from galsim_deep.datasets.build import build_dataset
+    from galsim_deep.data.build import build_dataset
 
     with pytest.raises(FileNotFoundError, match="galsim_download_cosmos"):
         build_dataset("cosmos", 4, tmp_path / "x.h5", cosmos_dir=tmp_path / "missing",
@@ -126,7 +126,7 @@ def test_missing_cosmos_directory_says_how_to_get_it(tmp_path):
 
 
 def test_incomplete_cosmos_directory_says_how_to_get_it(example_dir, tmp_path):
-    from galsim_deep.datasets.build import build_dataset
+    from galsim_deep.data.build import build_dataset
 
     partial = tmp_path / "partial"
     shutil.copytree(example_dir, partial)
@@ -142,7 +142,7 @@ def test_incomplete_cosmos_directory_says_how_to_get_it(example_dir, tmp_path):
 
 
 def test_cosmos_bad_arguments(example_dir, tmp_path):
-    from galsim_deep.datasets.build import build_dataset
+    from galsim_deep.data.build import build_dataset
 
     with pytest.raises(ValueError, match="only 96"):
         build_dataset("cosmos", 500, tmp_path / "x.h5", cosmos_dir=example_dir, progress=False,

@@ -5,8 +5,8 @@ import h5py
 import numpy as np
 import pytest
 
-from galsim_deep.datasets import format as fmt
-from galsim_deep.datasets.augment import full_power
+from galsim_deep.data import format as fmt
+from galsim_deep.data.augment import full_power
 
 
 def _fft_convolve(image, psf):
@@ -121,7 +121,7 @@ def test_truth_is_centred_on_true_centre(mock_dataset_path):
 
 
 def test_flux_zero_point_matches_galsim_cosmos_catalog():
-    from galsim_deep.datasets.cosmos_example import load_example_catalog
+    from galsim_deep.data.cosmos_example import load_example_catalog
 
     cat = load_example_catalog("none")
     assert fmt.flux_from_mag(fmt.ZERO_POINT) == pytest.approx(1.0)
@@ -166,7 +166,7 @@ def test_parametric_rows_draw(mock_dataset_path):
 
 
 def test_correlated_noise_power_matches_realisations():
-    from galsim_deep.datasets.noise import cosmos_noise, draw_noise, noise_power
+    from galsim_deep.data.noise import cosmos_noise, draw_noise, noise_power
 
     cn = cosmos_noise()
     s = 32

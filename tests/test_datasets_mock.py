@@ -3,11 +3,11 @@ import h5py
 import numpy as np
 import pytest
 
-from galsim_deep.datasets import morphology
-from galsim_deep.datasets.format import flux_from_mag
-from galsim_deep.datasets.mock_cosmos import (default_max_flux_radius, galaxy_rng, make_galaxy,
+from galsim_deep.data import morphology
+from galsim_deep.data.format import flux_from_mag
+from galsim_deep.data.mock_cosmos import (default_max_flux_radius, galaxy_rng, make_galaxy,
                                               make_mock_galaxy, sample_conditions)
-from galsim_deep.datasets.population import VARIABLES, CosmosPopulation, get_population
+from galsim_deep.data.population import VARIABLES, CosmosPopulation, get_population
 
 
 def test_sample_conditions_table_and_selection():
@@ -154,7 +154,7 @@ def test_smooth_component_half_light_radius():
 
 
 def test_psf_sets():
-    from galsim_deep.datasets.psf import HSTPSFSet, OpticalPSFSet, make_psf_set
+    from galsim_deep.data.psf import HSTPSFSet, OpticalPSFSet, make_psf_set
 
     hst = HSTPSFSet(32, 0.03)
     assert len(hst) == 100
@@ -174,8 +174,8 @@ def test_psf_sets():
 
 
 def test_mock_build_optical_psf_white_noise(tmp_path):
-    from galsim_deep.datasets.build import build_dataset
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.build import build_dataset
+    from galsim_deep.data.reader import StampDataset
 
     out = build_dataset("mock-cosmos", 4, tmp_path / "opt.h5", stamp_size=24, pixel_scale=0.06,
                         seed=2, processes=1, progress=False, psf="optical", noise="white")
@@ -192,7 +192,7 @@ def test_mock_build_optical_psf_white_noise(tmp_path):
 
 
 def test_mock_source_rejects_bad_options():
-    from galsim_deep.datasets.mock_cosmos import MockCosmosSource
+    from galsim_deep.data.mock_cosmos import MockCosmosSource
 
     with pytest.raises(ValueError, match="psf='optical'"):
         MockCosmosSource(32, 0.05, 0)
@@ -209,7 +209,7 @@ def test_mock_source_rejects_bad_options():
 
 def test_extra_depth_scales_only_the_noise():
     """The same galaxies and noise patterns, the noise 10**(-0.4 m) times smaller."""
-    from galsim_deep.datasets.mock_cosmos import MockCosmosSource
+    from galsim_deep.data.mock_cosmos import MockCosmosSource
 
     a, b, c = (MockCosmosSource(32, 0.06, 3, population="cosmos-25.2", extra_depth=m).make(5)
                for m in (0.0, 1.0, 2.0))
@@ -231,7 +231,7 @@ def test_extra_depth_scales_only_the_noise():
 def test_a_deep_subset_makes_only_its_fraction_deeper():
     """deep_fraction: the chosen galaxies get the extra depth, the others are the plain
     build's, bit for bit; about that fraction is chosen; bad values are refused."""
-    from galsim_deep.datasets.mock_cosmos import MockCosmosSource
+    from galsim_deep.data.mock_cosmos import MockCosmosSource
 
     kw = dict(population="cosmos-25.2")
     plain = MockCosmosSource(32, 0.06, 3, **kw)

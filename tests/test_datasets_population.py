@@ -3,10 +3,10 @@ import h5py
 import numpy as np
 import pytest
 
-from galsim_deep.datasets import population as P
-from galsim_deep.datasets.mock_cosmos import (MockCosmosSource, default_max_flux_radius,
+from galsim_deep.data import population as P
+from galsim_deep.data.mock_cosmos import (MockCosmosSource, default_max_flux_radius,
                                               make_mock_galaxy, sample_conditions)
-from galsim_deep.datasets.morphology import structure_strength
+from galsim_deep.data.morphology import structure_strength
 
 # sample_conditions(5, seed=5) of the original populations before 'cosmos-25.2' existed.
 OLD_CONDITIONS = [[21.629334478236895, 14.648381111402182, 0.7374918611463605],
@@ -91,7 +91,7 @@ def test_number_counts_sampler():
 def test_faint_number_counts_follow_the_published_counts(pop):
     """Counts per 0.5 mag from mag_ref to 25.2 agree with the COSMOS2020 table (chi^2), and
     so does the faint-end slope (same estimator on both), within the sampling error."""
-    from galsim_deep.datasets.population_stats import _exp_slope_mle
+    from galsim_deep.data.population_stats import _exp_slope_mle
 
     rng = np.random.default_rng(3)
     mag = pop.counts.ppf(rng.random(40000))

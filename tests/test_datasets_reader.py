@@ -3,8 +3,8 @@ import h5py
 import numpy as np
 import pytest
 
-from galsim_deep.datasets.augment import augment_numpy, augment_tf
-from galsim_deep.datasets.reader import StampDataset, iterate_numpy, make_tf_dataset
+from galsim_deep.data.augment import augment_numpy, augment_tf
+from galsim_deep.data.reader import StampDataset, iterate_numpy, make_tf_dataset
 
 ALL_IMAGES = ("stamp", "truth", "psf", "noise_power")
 

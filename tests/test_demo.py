@@ -4,7 +4,7 @@ import json
 import numpy as np
 from astropy.io import fits
 
-from galsim_deep.demo import LSST_LIKE, run_demo
+from galsim_deep.tools.demo import LSST_LIKE, run_demo
 
 
 def test_demo_writes_field_preview_gallery(tmp_path):
@@ -47,7 +47,7 @@ class _RangeModel:
 
 
 def test_demo_catalogue_comes_from_the_model_s_training_population():
-    from galsim_deep.demo import _conditions_in_range
+    from galsim_deep.tools.demo import _conditions_in_range
 
     deep = _conditions_in_range(_RangeModel("cosmos-25.2"), 200, seed=3)
     bright = _conditions_in_range(_RangeModel(), 200, seed=3)
@@ -61,9 +61,9 @@ def test_the_demo_catalog_is_inside_the_shipped_colour_model_s_reach():
     """The demo's own catalog (the shipped default and colour models, its seed and size)
     raises no unreachable colour: under range_policy='error' it passes the colour check."""
     from galsim_deep import GenerativeGalaxyModel
-    from galsim_deep.demo import _conditions_in_range
+    from galsim_deep.data.hub import DEFAULT_COLOUR_MODEL, DEFAULT_MODEL
     from galsim_deep.engine.colour_range import check_catalog_colours
-    from galsim_deep.hub import DEFAULT_COLOUR_MODEL, DEFAULT_MODEL
+    from galsim_deep.tools.demo import _conditions_in_range
 
     model = GenerativeGalaxyModel(DEFAULT_MODEL)
     colour = GenerativeGalaxyModel(DEFAULT_COLOUR_MODEL)

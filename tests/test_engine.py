@@ -7,7 +7,7 @@ from astropy.table import Table
 
 import galsim_deep  # noqa: F401  (registers the config types)
 from galsim_deep import GenerativeGalaxyModel
-from galsim_deep.config import batching
+from galsim_deep.api.config import batching
 from galsim_deep.engine import (galaxy_draws, galaxy_profile, object_seeds, rotate_stamps,
                                 rotated_size, stamp_profile)
 
@@ -171,7 +171,7 @@ def _yaml_arrays(module, cat, seed, tmp_path):
     arrays = []
 
     def keep(config, base, ignore, gsparams, logger):
-        from galsim_deep.config.galaxy import BuildGenerativeModelGalaxy
+        from galsim_deep.api.config.galaxy import BuildGenerativeModelGalaxy
 
         profile, safe = BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger)
         arrays.append((base["obj_num"], profile.image.array.copy()))
@@ -186,7 +186,7 @@ def _yaml_arrays(module, cat, seed, tmp_path):
 
 def _simulate_arrays(module, cat, seed, monkeypatch):
     """The arrays galsim-deep field render's render_stamps wraps for catalog rows 0..n-1."""
-    from galsim_deep.simulate import SimulationSettings, render_stamps
+    from galsim_deep.api.simulate import SimulationSettings, render_stamps
 
     model = GenerativeGalaxyModel(str(module))
     from galsim_deep.engine import batch as engine
@@ -227,7 +227,7 @@ def test_clipped_conditions_keep_the_catalogs_own_magnitude_in_api_yaml_and_simu
         tiny_module_path, tmp_path):
     """With range_policy='clip', the network sees the clipped magnitude (its morphology), but
     a flux set from a magnitude (zero_point) is the catalog's own, in every path."""
-    from galsim_deep.simulate import SimulationSettings, render_stamps
+    from galsim_deep.api.simulate import SimulationSettings, render_stamps
 
     cat = {"mag_auto": np.array([18.0, 22.0, 26.5]), "flux_radius": np.array([5.0, 6.0, 7.0]),
            "zphot": np.array([0.5, 0.8, 1.1])}       # mag 18 and 26.5 lie outside [20, 25.2]
@@ -254,7 +254,7 @@ def test_clipped_conditions_keep_the_catalogs_own_magnitude_in_api_yaml_and_simu
     fluxes = {}
 
     def keep(config, base, ignore, gsparams, logger):
-        from galsim_deep.config.galaxy import BuildGenerativeModelGalaxy
+        from galsim_deep.api.config.galaxy import BuildGenerativeModelGalaxy
 
         profile, safe = BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger)
         fluxes[base["obj_num"]] = profile.flux

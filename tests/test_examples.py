@@ -31,7 +31,7 @@ def _code_blocks(path, language):
 
 @pytest.mark.parametrize("page", ["README.md", "docs/quickstart.rst"])
 def test_first_python_example_runs_on_the_default_model_without_warnings(page):
-    from galsim_deep.catalog import OutOfRangeWarning, reset_range_warnings
+    from galsim_deep.core.catalog import OutOfRangeWarning, reset_range_warnings
 
     code = _code_blocks(ROOT / page, "python")[0]
     assert "GenerativeGalaxyModel" in code and "model.sample" in code
@@ -83,7 +83,7 @@ def test_yaml_example_runs_with_the_galsim_executable(name, tmp_path):
 
 def test_catalog_example_columns_lie_in_the_default_models_range():
     from galsim_deep import GenerativeGalaxyModel
-    from galsim_deep.hub import DEFAULT_MODEL
+    from galsim_deep.data.hub import DEFAULT_MODEL
 
     rows = np.loadtxt(EXAMPLES / "galaxies.txt")
     cat = {"mag_auto": rows[:, 2], "flux_radius": rows[:, 3], "zphot": rows[:, 4]}

@@ -4,7 +4,8 @@ import galsim
 import numpy as np
 import pytest
 
-from galsim_deep import GenerativeGalaxyModel, parallel
+from galsim_deep import GenerativeGalaxyModel
+from galsim_deep.core import parallel
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from galsim_deep import hub
-from galsim_deep.module_format import METADATA_FILE, ModuleFormatError
+from galsim_deep.core.module_format import METADATA_FILE, ModuleFormatError
+from galsim_deep.data import hub
 from galsim_deep.training.export import make_archive
 
 
@@ -147,7 +147,8 @@ def test_wrong_checksum_is_rejected(server, archive, monkeypatch):
 def test_two_processes_downloading_at_once(server, archive, monkeypatch, tmp_path):
     index = _publish(server, archive)
     script = ("import sys; from galsim_deep import hub; "
-              "p = hub.resolve('hub:toy'); from galsim_deep.module_format import read_metadata; "
+              "p = hub.resolve('hub:toy'); "
+              "from galsim_deep.core.module_format import read_metadata; "
               "read_metadata(p); print(p)")
     env = dict(__import__("os").environ, GALSIM_DEEP_INDEX=index)
     procs = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,

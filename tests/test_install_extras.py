@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from galsim_deep import _extras
+from galsim_deep.core import extras
 
 
 def _hide(monkeypatch, *hidden):
@@ -14,43 +14,43 @@ def _hide(monkeypatch, *hidden):
                         lambda name, *a: None if name in hidden else find_spec(name, *a))
 
 
-@pytest.mark.parametrize("package, name, extra", [("galsim_deep.validation", "validate",
+@pytest.mark.parametrize("package, name, extra", [("galsim_deep.tools.validation", "validate",
                                                    "validate"),
-                                                  ("galsim_deep.latent", None, "validate")])
+                                                  ("galsim_deep.tools.latent", None, "validate")])
 def test_a_missing_extra_is_named(monkeypatch, package, name, extra):
     _hide(monkeypatch, "statmorph", "sklearn")
     for module in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
         monkeypatch.delitem(sys.modules, module)
     with pytest.raises(ImportError, match=rf"galsim_deep\[{extra}\]") as err:
-        # galsim_deep.validation imports (its registry of measures serves the command
+        # galsim_deep.tools.validation imports (its registry of measures serves the command
         # line's help); what measures needs the extra.
         getattr(importlib.import_module(package), name or "__name__")
     assert "statmorph" in str(err.value) or "sklearn" in str(err.value)
     if name:
-        from galsim_deep.validation.pipeline import validate
+        from galsim_deep.tools.validation.pipeline import validate
 
         with pytest.raises(ImportError, match=rf"galsim_deep\[{extra}\]"):
             validate("hub:x", "no.h5", "out")
 
 
 def test_require_passes_when_installed():
-    _extras.require("validate", "the tests")  # the test environment has every extra
+    extras.require("validate", "the tests")  # the test environment has every extra
     with pytest.raises(KeyError):
-        _extras.require("no-such-extra", "nothing")
+        extras.require("no-such-extra", "nothing")
 
 
 def test_the_runtime_imports_no_optional_package():
     """``import galsim_deep`` (sampling, YAML types, hub) imports none of the extras'
     packages and no training code; building the command line imports no extra either."""
-    optional = sorted({m for mods in _extras.EXTRAS.values() for m in mods})
+    optional = sorted({m for mods in extras.EXTRAS.values() for m in mods})
     code = ("import sys, galsim_deep; "
             "print(sorted(m for m in sys.modules if m.startswith('galsim_deep.training'))); "
             "import galsim_deep.cli; galsim_deep.cli.build_parser(); "
             f"print(sorted(m for m in {optional!r} if m in sys.modules)); "
             # the packages that require an extra at import would fail in a lean install; of
             # the validation package, only the registry of measures (for the help) loads
-            "print(sorted(m for m in sys.modules if m.startswith(('galsim_deep.validation', "
-            "'galsim_deep.latent')) and m.split('.')[2:3] not in ([], ['measures'], "
+            "print(sorted(m for m in sys.modules if m.startswith(('galsim_deep.tools.validation', "
+            "'galsim_deep.tools.latent')) and m.split('.')[3:4] not in ([], ['measures'], "
             "['references'])))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=300)

@@ -3,7 +3,7 @@ and a held-out class found by a flow fitted without it."""
 import numpy as np
 import pytest
 
-from galsim_deep.latent.anomaly import (auroc, flow_anomaly_score, gaussian_entropy,
+from galsim_deep.tools.latent.anomaly import (auroc, flow_anomaly_score, gaussian_entropy,
                                         gaussian_log_prob, information_score)
 
 LOG2 = np.log(2.0)
@@ -74,7 +74,7 @@ def test_information_score_hand_computed_values():
 def test_the_fitted_flow_starts_as_the_identity():
     """An 8-stage flow of the size that once overflowed starts as the standard normal."""
     pytest.importorskip("tensorflow")
-    from galsim_deep.density.flows import ConditionalMAF
+    from galsim_deep.physics.flows import ConditionalMAF
 
     rng = np.random.default_rng(0)
     z = rng.normal(size=(500, 6)).astype(np.float32)
@@ -98,7 +98,7 @@ def _synthetic(seed):
 
 def test_a_held_out_class_scores_as_anomalous():
     pytest.importorskip("tensorflow")
-    from galsim_deep.latent.anomaly import held_out_class_auroc
+    from galsim_deep.tools.latent.anomaly import held_out_class_auroc
     from galsim_deep.training.latent_flow import fit_code_flow as fit_latent_flow
 
     codes, conditions, labels, is_train = _synthetic(0)

@@ -9,15 +9,15 @@ pytest.importorskip("tensorflow")
 
 from galsim_deep import GenerativeGalaxyModel  # noqa: E402
 from galsim_deep.cli import main  # noqa: E402
-from galsim_deep.latent import codes as codes_module  # noqa: E402
-from galsim_deep.latent.codes import read_codes  # noqa: E402
-from galsim_deep.latent.search import SimilarityIndex  # noqa: E402
+from galsim_deep.tools.latent import codes as codes_module  # noqa: E402
+from galsim_deep.tools.latent.codes import read_codes  # noqa: E402
+from galsim_deep.tools.latent.search import SimilarityIndex  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def labelled_dataset(tmp_path_factory):
     """48 mock galaxies (32x32 at 0.03"), half of them in the test split."""
-    from galsim_deep.datasets.build import build_dataset
+    from galsim_deep.data.build import build_dataset
 
     return build_dataset("mock-cosmos", 48, tmp_path_factory.mktemp("latent") / "mock48.h5",
                          stamp_size=32, pixel_scale=0.03, seed=3, processes=1,
@@ -34,7 +34,7 @@ def codes_path(tiny_flow_vae_module_path, labelled_dataset, tmp_path_factory):
 
 def test_encode_writes_what_the_model_computes(codes_path, tiny_flow_vae_module_path,
                                                labelled_dataset):
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.reader import StampDataset
 
     codes = read_codes(codes_path)
     with StampDataset(labelled_dataset) as ds:
@@ -117,7 +117,7 @@ def test_similar_and_anomalies(codes_path, tiny_flow_vae_module_path, mock_datas
     assert main(["latent", "similar", f"{mock_dataset_path}:2", "--codes", str(codes_path), "-k", "3",
                  "--metric", "euclidean", "--out", str(tmp_path / "other.png"), "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.reader import StampDataset
 
     with StampDataset(mock_dataset_path) as ds:
         data = ds.read([2], ["stamp", "psf"])
@@ -160,7 +160,7 @@ def test_latent_report(tiny_flow_vae_module_path, labelled_dataset, tmp_path, ca
         assert (out / f"{png}.png").stat().st_size > 5000
     assert "Precision@5" in (out / "report.md").read_text()
     # A second run reuses the codes it finds (same model, dataset, split and size).
-    from galsim_deep.latent.latent_report import _codes_for
+    from galsim_deep.tools.latent.latent_report import _codes_for
 
     stamp = (out / "codes_test.h5").stat().st_mtime_ns
     again = _codes_for(GenerativeGalaxyModel(str(tiny_flow_vae_module_path)), labelled_dataset,

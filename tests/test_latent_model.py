@@ -152,7 +152,7 @@ def test_errors_name_the_problem_and_the_fix(toy, tiny_module_path):
 
 
 def test_information_score_of_a_mixture_prior_module(toy):
-    from galsim_deep.latent.anomaly import (information_score, mixture_prior,
+    from galsim_deep.tools.latent.anomaly import (information_score, mixture_prior,
                                             module_information_score)
 
     model = toy["model"]
@@ -169,10 +169,10 @@ def test_information_score_of_a_mixture_prior_module(toy):
 
 
 def test_codes_file_of_a_mixture_prior_module(toy, mock_dataset_path, tmp_path):
-    from galsim_deep.datasets.reader import StampDataset
-    from galsim_deep.latent.anomaly import module_information_score
-    from galsim_deep.latent.codes import encode_dataset, read_codes
-    from galsim_deep.latent.gallery import anomaly_gallery
+    from galsim_deep.data.reader import StampDataset
+    from galsim_deep.tools.latent.anomaly import module_information_score
+    from galsim_deep.tools.latent.codes import encode_dataset, read_codes
+    from galsim_deep.tools.latent.gallery import anomaly_gallery
 
     model = toy["model"]
     out = encode_dataset(model, mock_dataset_path, tmp_path / "codes.h5", split="train",

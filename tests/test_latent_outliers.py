@@ -3,13 +3,13 @@ power spectrum, artefacts, determinism, and stamps made from a real dataset row.
 import numpy as np
 import pytest
 
-from galsim_deep.latent.outliers import (cosmic_ray_stamp, hot_pixel_stamp,
+from galsim_deep.tools.latent.outliers import (cosmic_ray_stamp, hot_pixel_stamp,
                                          make_non_galaxy_stamps, noise_from_power, star_stamp)
 
 
 def _psf(size):
     galsim = pytest.importorskip("galsim")
-    from galsim_deep.datasets.psf import draw_psf_image
+    from galsim_deep.data.psf import draw_psf_image
 
     return draw_psf_image(galsim.Gaussian(sigma=0.05), size, 0.03)[0]
 
@@ -56,8 +56,8 @@ def test_artefacts_carry_the_flux_near_the_centre_and_are_seeded():
 
 
 def test_stamps_from_dataset_rows(mock_dataset_path):
-    from galsim_deep.datasets.format import flux_from_mag
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.format import flux_from_mag
+    from galsim_deep.data.reader import StampDataset
 
     rows = [0, 3, 7]
     with StampDataset(mock_dataset_path) as ds:

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from galsim_deep.latent.probe import linear_probe
+from galsim_deep.tools.latent.probe import linear_probe
 
 
 def _blobs(n_per, seed, separation=6.0, dim=5, k=3):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from galsim_deep.latent.search import SimilarityIndex, precision_at_k
+from galsim_deep.tools.latent.search import SimilarityIndex, precision_at_k
 
 
 def _codes(n=300, dim=8, seed=0):

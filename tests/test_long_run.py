@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from galsim_deep.cli import main
-from galsim_deep.errors import InputError
+from galsim_deep.core.errors import InputError
 from galsim_deep.diagnostics.long_run import (CURVE_FILE, LearningCurve, flat_curves,
                                            kept_checkpoints, train_long)
 
@@ -59,7 +59,7 @@ def test_curve_rows_stay_sorted(tmp_path):
 @pytest.fixture(scope="module")
 def eval_path(tmp_path_factory):
     """A tiny evaluation file: a new seed, every galaxy in the test split."""
-    from galsim_deep.datasets.build import build_dataset
+    from galsim_deep.data.build import build_dataset
 
     return build_dataset("mock-cosmos", 16, tmp_path_factory.mktemp("eval") / "eval.h5",
                          stamp_size=32, pixel_scale=0.03, seed=2, n_test=16, processes=1,

@@ -9,7 +9,7 @@ from astropy.table import Table
 
 import galsim_deep
 from galsim_deep import GenerativeGalaxyModel, OutOfRangeWarning
-from galsim_deep.catalog import reset_range_warnings
+from galsim_deep.core.catalog import reset_range_warnings
 
 
 def _cat(n=3):
@@ -288,7 +288,7 @@ def test_out_of_range_warning_points_at_the_callers_line_once_per_condition(mode
     ranges = [w for w in caught if issubclass(w.category, OutOfRangeWarning)]
     assert sorted(w.message.condition for w in ranges) == ["mag_auto", "zphot"]
     for w in ranges:
-        assert w.filename == __file__, w.filename  # the user's line, not galsim_deep/model.py
+        assert w.filename == __file__, w.filename  # the user's line, not galsim_deep/api/model.py
         assert "range_policy='clip'" in str(w.message)
         assert "not reported again" in str(w.message)
     mag = next(w.message for w in ranges if w.message.condition == "mag_auto")

@@ -6,7 +6,7 @@ import shutil
 import pytest
 import tensorflow as tf
 
-from galsim_deep.module_format import (FORMAT_VERSION, METADATA_FILE, ModuleFormatError,
+from galsim_deep.core.module_format import (FORMAT_VERSION, METADATA_FILE, ModuleFormatError,
                                        check_signatures, read_metadata, validate_metadata)
 from galsim_deep.training.export import export_module
 

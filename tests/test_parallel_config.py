@@ -12,8 +12,8 @@ import pytest
 from astropy.io import fits
 
 import galsim_deep  # noqa: F401  (registers the config types)
-from galsim_deep.config import batching, stamp
-from galsim_deep.model import GenerativeGalaxyModel
+from galsim_deep.api.config import batching, stamp
+from galsim_deep.api.model import GenerativeGalaxyModel
 
 GALSIM = str(Path(sys.executable).with_name("galsim"))
 

@@ -12,8 +12,8 @@ tf = pytest.importorskip("tensorflow")  # the exporter's
 from latent_runtimes import loaded_runtimes, observed, without_tensorflow  # noqa: E402
 
 from galsim_deep import GenerativeGalaxyModel  # noqa: E402
-from galsim_deep.errors import InputError  # noqa: E402
-from galsim_deep.module_format import read_metadata  # noqa: E402
+from galsim_deep.core.errors import InputError  # noqa: E402
+from galsim_deep.core.module_format import read_metadata  # noqa: E402
 
 S, L = 32, 3
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from galsim_deep.cli import main
-from galsim_deep.validation.reconstruction import (by_class, observed_chi2,
+from galsim_deep.tools.validation.reconstruction_fits import (by_class, observed_chi2,
                                                    reconstruction_residuals)
 from galsim_deep.physics.sersic import sersic_image
-from galsim_deep.validation.psf_convolution import _convolve
-from galsim_deep.validation.sersic_fit import (PSFConvolver, convolve_stamps, fit_bulge_disk,
+from galsim_deep.tools.validation.psf_convolution import _convolve
+from galsim_deep.tools.validation.sersic_fit import (PSFConvolver, convolve_stamps, fit_bulge_disk,
                                                fit_sersic)
 
 S, SCALE = 48, 0.03

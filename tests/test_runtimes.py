@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from galsim_deep import GenerativeGalaxyModel
+from galsim_deep.core.errors import InputError
+from galsim_deep.core.module_format import METADATA_FILE, ModuleFormatError, read_metadata
 from galsim_deep.engine import runtimes
-from galsim_deep.errors import InputError
-from galsim_deep.module_format import METADATA_FILE, ModuleFormatError, read_metadata
 
 CATALOG = {"mag_auto": np.linspace(20.5, 25.0, 70), "flux_radius": np.linspace(2.0, 30.0, 70),
            "zphot": np.linspace(0.1, 3.0, 70)}
@@ -193,8 +193,8 @@ def test_latent_tools_do_not_load_tensorflow_to_check_a_name(tiny_flow_vae_modul
     """encode checks its signature in the metadata: where TensorFlow is missing, the error
     names the extra to install (it was a bare ModuleNotFoundError of tensorflow_hub, raised
     while loading the SavedModel only to check the name)."""
+    from galsim_deep.core.module_format import write_metadata
     from galsim_deep.engine import network as network_module
-    from galsim_deep.module_format import write_metadata
 
     module = tmp_path / "module"  # a module whose portable copy has no encode
     shutil.copytree(tiny_flow_vae_module_path, module)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import galsim_deep
-from galsim_deep import hub
-from galsim_deep._io import sha256sum
+from galsim_deep.core.files import sha256sum
+from galsim_deep.data import hub
 
 INDEX = Path(hub._shipped_index())
 ENTRIES = json.loads(INDEX.read_text())["modules"]
@@ -20,13 +20,13 @@ def asymmetry(image):
 
 
 def test_default_model_is_a_shipped_module_and_the_demo_default():
-    """galsim_deep.hub.DEFAULT_MODEL resolves to a module of hub_modules/index.json, and
+    """galsim_deep.data.hub.DEFAULT_MODEL resolves to a module of hub_modules/index.json, and
     `galsim-deep demo` (its command line and run_demo) uses it when no model is named."""
     import inspect
 
     from galsim_deep.cli import build_parser
-    from galsim_deep.demo import run_demo
-    from galsim_deep.module_format import read_metadata
+    from galsim_deep.core.module_format import read_metadata
+    from galsim_deep.tools.demo import run_demo
 
     assert hub.DEFAULT_MODEL.startswith("hub:")
     name, _, version = hub.DEFAULT_MODEL[len("hub:"):].partition("@")

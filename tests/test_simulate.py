@@ -10,10 +10,10 @@ import pytest
 from astropy.io import fits
 from astropy.table import Table
 
-from galsim_deep import simulate as sim
+from galsim_deep.api import simulate as sim
 from galsim_deep.cli import main
-from galsim_deep.simulate import render
-from galsim_deep.simulate import SimulationSettings, simulate
+from galsim_deep.api.simulate import render
+from galsim_deep.api.simulate import SimulationSettings, simulate
 
 ZP = 30.0
 
@@ -196,9 +196,9 @@ def test_cli_with_a_mock_catalog(tiny_module_path, tmp_path):
 
 
 def test_dask_is_the_optional_extra_simulate(monkeypatch):
-    """Importing galsim_deep, galsim_deep.simulate or the command line never imports Dask;
+    """Importing galsim_deep, galsim_deep.api.simulate or the command line never imports Dask;
     without Dask, what needs it fails naming the pip extra."""
-    code = ("import sys, galsim_deep, galsim_deep.simulate, galsim_deep.cli; "
+    code = ("import sys, galsim_deep, galsim_deep.api.simulate, galsim_deep.cli; "
             "galsim_deep.cli.build_parser(); "
             "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -212,15 +212,15 @@ def test_dask_is_the_optional_extra_simulate(monkeypatch):
         return None if name in ("dask", "distributed") else find_spec(name, *args, **kwargs)
 
     monkeypatch.setattr(importlib.util, "find_spec", without_dask)
-    monkeypatch.delitem(sys.modules, "galsim_deep.simulate.distributed", raising=False)
+    monkeypatch.delitem(sys.modules, "galsim_deep.api.simulate.distributed", raising=False)
     with pytest.raises(ImportError, match=r'pip install "galsim_deep\[simulate\]"'):
-        importlib.import_module("galsim_deep.simulate.distributed")
+        importlib.import_module("galsim_deep.api.simulate.distributed")
     with pytest.raises(ImportError, match=r"galsim_deep\[simulate\]"):
-        from galsim_deep.simulate import SamplerPlugin  # noqa: F401
+        from galsim_deep.api.simulate import SamplerPlugin  # noqa: F401
 
 
 def test_mock_catalog_draws_the_model_s_population_inside_its_stamp():
-    from galsim_deep.simulate.plan import mock_catalog
+    from galsim_deep.api.simulate.plan import mock_catalog
 
     deep = mock_catalog(300, (100, 100), seed=1, model_stamp_size=64, model_pixel_scale=0.06,
                         population="cosmos-25.2")
@@ -235,10 +235,10 @@ def test_mock_catalog_made_for_a_model_lies_inside_its_training_ranges():
     """With the module's conditions, every row is inside their ranges (the default model's
     own catalog drew mag_auto, flux_radius or zphot outside them, and the run warned about
     the project's own catalog); the same seed gives the same rows."""
-    from galsim_deep.catalog import in_range
-    from galsim_deep.hub import DEFAULT_MODEL, resolve
-    from galsim_deep.module_format import read_metadata
-    from galsim_deep.simulate.plan import mock_catalog
+    from galsim_deep.api.simulate.plan import mock_catalog
+    from galsim_deep.core.catalog import in_range
+    from galsim_deep.core.module_format import read_metadata
+    from galsim_deep.data.hub import DEFAULT_MODEL, resolve
 
     meta = read_metadata(resolve(DEFAULT_MODEL))
     options = dict(model_stamp_size=meta["stamp_size"], model_pixel_scale=meta["pixel_scale"],
@@ -255,8 +255,8 @@ def test_first_inside_draws_more_then_refuses():
     """first_inside draws n, 4n, 16n, 64n rows until n pass, then names what they missed."""
     from astropy.table import Table
 
-    from galsim_deep.datasets.mock_galaxies import first_inside
-    from galsim_deep.errors import InputError
+    from galsim_deep.core.errors import InputError
+    from galsim_deep.data.mock_galaxies import first_inside
 
     sizes = []
 

@@ -3,7 +3,7 @@ import os
 import subprocess
 import sys
 
-from galsim_deep import _tensorflow
+from galsim_deep.core import tensorflow_logs
 
 # A new process: import galsim_deep, then start TensorFlow and run an operation (the GPU
 # search), as the galsim-deep command and `modules: [galsim_deep]` do.
@@ -23,20 +23,20 @@ def test_start_up_lines_are_dropped_unless_asked_for():
     quiet = _run({})
     assert quiet.returncode == 0 and "ran 2.0" in quiet.stdout, quiet.stderr
     assert "after" in quiet.stderr  # Python's own stderr still shows
-    for pattern in _tensorflow.HARMLESS:
+    for pattern in tensorflow_logs.HARMLESS:
         assert pattern not in quiet.stderr, quiet.stderr
     # The same process with every line kept: TensorFlow does print them on this machine
     # (so the check above could fail), and only harmless ones were dropped.
     loud = _run({"GALSIM_DEEP_TF_LOGS": "all", "TF_CPP_MIN_LOG_LEVEL": "0"})
     assert loud.returncode == 0
-    assert any(pattern in loud.stderr for pattern in _tensorflow.HARMLESS), loud.stderr
+    assert any(pattern in loud.stderr for pattern in tensorflow_logs.HARMLESS), loud.stderr
     kept = [line for line in loud.stderr.splitlines()
-            if line.strip() and not any(p in line for p in _tensorflow.HARMLESS)]
+            if line.strip() and not any(p in line for p in tensorflow_logs.HARMLESS)]
     assert all(line in quiet.stderr or line.startswith(("I0000", "W0000")) for line in kept), kept
 
 
 def test_filtered_stderr_keeps_every_other_line(capfd):
-    with _tensorflow.filtered_stderr():
+    with tensorflow_logs.filtered_stderr():
         os.write(2, b"I0000 00:00:1 port.cc:153] oneDNN custom operations are on. ...\n")
         os.write(2, b"E0000 something that went wrong\n")
         print("a Python warning line", file=sys.stderr)
@@ -48,6 +48,6 @@ def test_filtered_stderr_keeps_every_other_line(capfd):
 
 def test_filtered_stderr_can_be_switched_off(capfd, monkeypatch):
     monkeypatch.setenv("GALSIM_DEEP_TF_LOGS", "all")
-    with _tensorflow.filtered_stderr():
+    with tensorflow_logs.filtered_stderr():
         os.write(2, b"E0000 failed call to cuInit: kept on request\n")
     assert "kept on request" in capfd.readouterr().err

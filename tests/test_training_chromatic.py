@@ -6,9 +6,9 @@ tf = pytest.importorskip("tensorflow")
 
 from galsim_deep.physics import bands as B  # noqa: E402
 from galsim_deep.physics import forward_model as physics  # noqa: E402
-from galsim_deep.datasets.augment import augment_numpy, augment_tf  # noqa: E402
-from galsim_deep.datasets.build import build_dataset  # noqa: E402
-from galsim_deep.datasets.reader import StampDataset  # noqa: E402
+from galsim_deep.data.augment import augment_numpy, augment_tf  # noqa: E402
+from galsim_deep.data.build import build_dataset  # noqa: E402
+from galsim_deep.data.reader import StampDataset  # noqa: E402
 from galsim_deep.training.families import get_family  # noqa: E402
 from galsim_deep.training.recipes import load_recipe  # noqa: E402
 from galsim_deep.training.runner import run_family  # noqa: E402
@@ -243,8 +243,8 @@ def test_a_colour_sed_head_trains_exports_its_magnitudes_and_is_told_from_its_la
     np.testing.assert_allclose(fainter["sed_weights"], rec["sed_weights"], rtol=1e-5)
     # The network's own colours read the catalog's, so an unreachable one is named in both
     # colour modes (F606W - F814W = 3 at z = 0.1: no template is that red).
-    from galsim_deep.catalog import ColourRangeWarning
-    from galsim_deep.errors import InputError
+    from galsim_deep.core.catalog import ColourRangeWarning
+    from galsim_deep.core.errors import InputError
 
     far = {"mag_auto": np.array([21.0, 21.0]), "flux_radius": np.full(2, 6.0),
            "zphot": np.array([0.1, 0.1]), "mag_f606w": np.array([21.3, 24.0])}
@@ -258,7 +258,7 @@ def test_a_colour_sed_head_trains_exports_its_magnitudes_and_is_told_from_its_la
     arrays = np.concatenate(list(model.sample_arrays(cat, rng=3, bands=BANDS)))
     assert arrays.shape == (2, 2, 32, 32) and np.all(np.isfinite(arrays))
     # The colours measure's reconstructions pass the head every column it reads.
-    from galsim_deep.validation.measures.colours import _autoencoder_colours
+    from galsim_deep.tools.validation.measures.colours import _autoencoder_colours
 
     with StampDataset(colour_dataset) as data:
         observed = data.read(np.arange(4), ["stamp_bands", "psf_bands", "conditions"])
@@ -338,7 +338,7 @@ def test_a_multi_band_mock_s_analytic_profiles_are_rebuilt(colour_dataset):
     # The band magnitudes follow mag_auto, flux_radius, zphot in the conditions; the F814W
     # truth is the mono build's, so the validation's analytic truths are rebuilt for it too
     # (before, every galaxy of a multi-band dataset fell back to its truth image).
-    from galsim_deep.validation.mock_truth import analytic_profiles
+    from galsim_deep.tools.validation.mock_truth import analytic_profiles
 
     profiles, info = analytic_profiles(colour_dataset, np.arange(6))
     assert info["method"] == "analytic" and info["n_failed"] == 0

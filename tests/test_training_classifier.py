@@ -1,5 +1,6 @@
-"""The stamp classifier (training/classifier.py), its inputs (validation/c2st.py) and the
-supervised ceiling of a clustering accuracy (galsim_deep/diagnostics/ceiling.py)."""
+"""The stamp classifier (training/classifier.py), its inputs
+(galsim_deep/tools/validation/two_sample.py) and the supervised ceiling of a clustering
+accuracy (galsim_deep/diagnostics/ceiling.py)."""
 import json
 
 import numpy as np
@@ -9,8 +10,8 @@ pytest.importorskip("tensorflow")
 import tensorflow as tf  # noqa: E402
 
 from galsim_deep.cli import main  # noqa: E402
+from galsim_deep.tools.validation.two_sample import classifier_inputs  # noqa: E402
 from galsim_deep.training.classifier import _augment  # noqa: E402
-from galsim_deep.validation.c2st import classifier_inputs  # noqa: E402
 
 
 def test_classifier_inputs_known_values():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from galsim_deep import GenerativeGalaxyModel
-from galsim_deep.errors import InputError
+from galsim_deep.core.errors import InputError
 
 # Trains networks (over ~20 s of fixtures on 2 cores): `pytest -m "not slow"` skips it.
 pytestmark = [pytest.mark.usefixtures("restore_op_determinism"), pytest.mark.slow]

@@ -80,7 +80,7 @@ def test_exported_module_samples_positive_images(trained, capsys):
 
 
 def test_export_metadata_and_archive(trained, capsys):
-    from galsim_deep.module_format import read_metadata
+    from galsim_deep.core.module_format import read_metadata
 
     meta = read_metadata(trained["module"])
     assert meta["family"] == "flow-vae" and meta["latent_size"] == 4
@@ -93,7 +93,7 @@ def test_export_metadata_and_archive(trained, capsys):
     assert set(meta["signatures"]) == {"sample", "encode", "decode", "log_prob"}
     archive = trained["module"].with_name("module.tar.gz")
     assert archive.is_file()
-    from galsim_deep._io import sha256sum
+    from galsim_deep.core.files import sha256sum
 
     assert len(sha256sum(archive)) == 64
 

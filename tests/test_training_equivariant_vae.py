@@ -8,7 +8,7 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from galsim_deep.errors import InputError  # noqa: E402
+from galsim_deep.core.errors import InputError  # noqa: E402
 from galsim_deep.training.equivariant_vae import rotation  # noqa: E402
 from galsim_deep.training.equivariant_vae.networks import PoseNetwork, half_angle  # noqa: E402
 from galsim_deep.training.equivariant_vae.train import labelled_positions  # noqa: E402
@@ -241,7 +241,7 @@ def test_tiny_recipe_trains_and_resumes_to_the_same_weights(trained):
 
 @pytest.mark.slow
 def test_module_metadata_and_signatures(trained):
-    from galsim_deep.module_format import read_metadata
+    from galsim_deep.core.module_format import read_metadata
 
     meta = read_metadata(trained["module"])
     assert meta["family"] == "equivariant-vae" and meta["sampling_kind"] == "mono"
@@ -286,7 +286,7 @@ def test_sample_turns_the_canonical_galaxy_by_the_last_normal(trained):
 def test_samples_through_the_api_and_yaml_with_the_same_pixels(trained):
     galsim = pytest.importorskip("galsim")
     from galsim_deep import GenerativeGalaxyModel
-    from galsim_deep.config import batching
+    from galsim_deep.api.config import batching
 
     model = GenerativeGalaxyModel(str(trained["module"]))
     cat = {"mag_auto": np.array([21.0, 22.0]), "flux_radius": np.array([5.0, 6.0]),
@@ -343,7 +343,7 @@ def test_codes_are_pose_free_unlike_the_flow_vaes(trained, mock_dataset_path,
     interpolation then changes its noise, and the pose is equivariant to the interpolation's
     accuracy) its code moves much less than the Flow-VAE's."""
     from galsim_deep import GenerativeGalaxyModel
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.reader import StampDataset
 
     with StampDataset(mock_dataset_path) as data:
         arrays = data.read(data.indices("train")[:8], ["stamp", "psf"])

@@ -501,7 +501,7 @@ def test_a_cool_down_anneals_the_rate_linearly_to_zero_at_the_last_step():
 
 
 def test_global_clipnorm_reaches_the_optimizer_and_is_checked():
-    from galsim_deep.errors import InputError
+    from galsim_deep.core.errors import InputError
     from galsim_deep.training.recipes import load_recipe
 
     adam = {"name": "adam", "learning_rate": 0.1, "warmup_steps": None}

@@ -12,9 +12,10 @@ tf = pytest.importorskip("tensorflow")
 
 from galsim_deep.training.mpcc import losses  # noqa: E402
 from galsim_deep.physics.forward_model import colored_noise, observe  # noqa: E402
-from galsim_deep.validation.clustering import accuracy_in_bins, clustering_accuracy  # noqa: E402
-from galsim_deep.validation.compare import compare_reports  # noqa: E402
-from galsim_deep.validation.reconstruction_metrics import reconstruction_error  # noqa: E402
+from galsim_deep.tools.validation.cluster_match import (accuracy_in_bins,  # noqa: E402
+                                                       clustering_accuracy)
+from galsim_deep.tools.validation.compare import compare_reports  # noqa: E402
+from galsim_deep.tools.validation.reconstruction_metrics import reconstruction_error  # noqa: E402
 from galsim_deep.training.mpcc.gan import MPCC, catalog_flux, per_galaxy_scale  # noqa: E402
 from galsim_deep.training.mpcc.networks import (ConditionalBatchNorm,  # noqa: E402
                                                  Generator, StandingBatchNorm,

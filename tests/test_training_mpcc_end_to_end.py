@@ -48,8 +48,8 @@ def _conditions(n):
 
 
 def test_metadata_and_signatures(trained):
-    from galsim_deep._io import sha256sum
-    from galsim_deep.module_format import read_metadata
+    from galsim_deep.core.files import sha256sum
+    from galsim_deep.core.module_format import read_metadata
 
     meta = read_metadata(trained["module"])
     assert meta["family"] == "mpcc" and meta["n_clusters"] == 3 and meta["latent_size"] == 4
@@ -133,7 +133,7 @@ def test_exported_profiles_have_the_catalog_flux_of_their_magnitude(trained, loa
 
 
 def test_cluster_signature_is_the_membership_of_the_posterior_mean(trained, loaded):
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.reader import StampDataset
 
     with StampDataset(trained["dataset"]) as data:
         arrays = data.read(np.arange(5), ["stamp", "psf"])
@@ -154,7 +154,7 @@ def test_latent_tools_run_from_the_portable_copy(trained, monkeypatch):
     """The export's portable copy holds encode, log_prob and cluster: without TensorFlow they
     run in ONNX Runtime and agree with TensorFlow by the rule they were checked by."""
     from galsim_deep import GenerativeGalaxyModel
-    from galsim_deep.module_format import read_metadata
+    from galsim_deep.core.module_format import read_metadata
     from galsim_deep.training.portable import TOLERANCE, relative_differences
     from latent_runtimes import loaded_runtimes, observed, without_tensorflow
 
@@ -199,7 +199,7 @@ def test_sample_with_a_cluster_through_the_api_and_yaml(trained, loaded, tiny_mo
     galsim = pytest.importorskip("galsim")
 
     from galsim_deep import GenerativeGalaxyModel
-    from galsim_deep.config import batching
+    from galsim_deep.api.config import batching
 
     model = GenerativeGalaxyModel(str(trained["module"]), batch_size=4)
     cat = _conditions(6)
@@ -277,7 +277,7 @@ def test_cluster_report_through_the_cli(trained, tmp_path, capsys):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| one-to-one (Hungarian) |" in (out / "clustering.md").read_text()
     assert '"accuracy"' in capsys.readouterr().out
-    # The size and ellipticity comparison of galsim_deep.validation, hooked in.
+    # The size and ellipticity comparison of galsim_deep.tools.validation, hooked in.
     summary = json.loads((out / "validation" / "summary.json").read_text())
     assert summary["run"]["model_family"] == "mpcc" and summary["n_galaxies"] == 4
     quoted = report["validation"]["sigma_arcsec"]
@@ -328,7 +328,7 @@ def test_resume_equals_uninterrupted(trained, tmp_path):
 
 @pytest.mark.parametrize("source", ["run", "module"])
 def test_learnable_weights_warm_start_from_a_fixed_weights_run(trained, tmp_path, source):
-    from galsim_deep.errors import InputError
+    from galsim_deep.core.errors import InputError
     from galsim_deep.training.mpcc.family import FAMILY
     from galsim_deep.training.mpcc.train import train_mpcc
 
@@ -404,9 +404,9 @@ def test_mirrored_strategy_on_two_logical_cpus(mock_dataset_path, tmp_path):
 
 def test_checkpoint_scores_of_an_mpcc_run_carry_its_clustering(trained, tmp_path, capsys):
     """The learning curve of an MPCC run: clustering accuracy beside the autoencoder scores."""
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.reader import StampDataset
+    from galsim_deep.tools.validation.cluster_match import clustering_accuracy
     from galsim_deep.training.mpcc.family import FAMILY
-    from galsim_deep.validation.clustering import clustering_accuracy
 
     out, figure = tmp_path / "scores.json", tmp_path / "curve.png"
     sets = ["--set", f"dataset.path={trained['dataset']}", "--set", f"output_dir={trained['run']}"]

@@ -6,7 +6,7 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from galsim_deep.datasets.reader import StampDataset  # noqa: E402
+from galsim_deep.data.reader import StampDataset  # noqa: E402
 from galsim_deep.training.families import family_of  # noqa: E402
 from galsim_deep.training.latent_fit import map_objective  # noqa: E402
 from galsim_deep.training.latent_flow import (encode_split, refine_codes,  # noqa: E402

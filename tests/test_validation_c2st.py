@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from galsim_deep.validation import c2st
+from galsim_deep.tools.validation import two_sample
 
 S = 16
 
@@ -34,7 +34,7 @@ def trainer():
 
 def test_same_distribution_gives_one_half(trainer):
     n = 160
-    r = c2st.two_sample_test(_blobs(n, 2.0, 1), _blobs(n, 2.0, 2), _psfs(n),
+    r = two_sample.two_sample_test(_blobs(n, 2.0, 1), _blobs(n, 2.0, 2), _psfs(n),
                              np.full(n, 0.05 ** 2), *trainer, seed=0, epochs=4)
     assert r["n_test"] == n  # the held-out half of the galaxies, both samples
     assert abs(r["accuracy"] - 0.5) < 0.15
@@ -45,7 +45,7 @@ def test_same_distribution_gives_one_half(trainer):
 
 def test_clearly_different_samples_give_one(trainer):
     n = 160
-    r = c2st.two_sample_test(_blobs(n, 1.0, 3), _blobs(n, 3.5, 4), _psfs(n),
+    r = two_sample.two_sample_test(_blobs(n, 1.0, 3), _blobs(n, 3.5, 4), _psfs(n),
                              np.full(n, 0.05 ** 2), *trainer, seed=0, epochs=6)
     assert r["accuracy"] > 0.9 and r["z"] > 8
 
@@ -65,7 +65,7 @@ def test_split_keeps_each_galaxy_on_one_side_and_skips_bad_stamps():
         p = (np.arcsinh(1.0) * 0.99 < x[:, :, :, 0].mean(axis=(1, 2))).astype(float)
         return np.stack([1 - p, p], axis=1)
 
-    r = c2st.two_sample_test(real, other, _psfs(n), np.ones(n), fit, predict, seed=5)
+    r = two_sample.two_sample_test(real, other, _psfs(n), np.ones(n), fit, predict, seed=5)
     assert not r["collapsed"]
     # At an accuracy of 1 the error is that of one stamp: 1 / n_test.
     assert r["accuracy"] == 1.0 and r["error"] == pytest.approx(1 / r["n_test"])
@@ -75,9 +75,9 @@ def test_split_keeps_each_galaxy_on_one_side_and_skips_bad_stamps():
     # Pairs are never split: the training half holds the other galaxies, both samples.
     assert len(set(test)) == len(test) == r["n_test"] // 2
     with pytest.raises(ValueError, match="same galaxies"):
-        c2st.two_sample_test(real, other[:5], _psfs(n), np.ones(n), fit, predict)
+        two_sample.two_sample_test(real, other[:5], _psfs(n), np.ones(n), fit, predict)
     # A classifier that answers the same for every stamp is flagged, not read as a pass.
-    flat = c2st.two_sample_test(real, other, _psfs(n), np.ones(n), fit,
+    flat = two_sample.two_sample_test(real, other, _psfs(n), np.ones(n), fit,
                                 lambda m, x: np.full((len(x), 2), 0.5), seed=5)
     assert flat["collapsed"] and flat["accuracy"] == 0.5
 
@@ -97,30 +97,31 @@ def test_strongest_test_is_the_most_accurate_classifier_that_learned_something()
         p = {0: 0.3 + 0.1 * bright, 1: bright, 2: 1 - bright, 3: np.full(len(x), 0.5)}[seed]
         return np.stack([1 - p, p], axis=1)
 
-    r = c2st.strongest_two_sample_test(real, other, _psfs(n), np.ones(n), fit, predict,
+    r = two_sample.strongest_two_sample_test(real, other, _psfs(n), np.ones(n), fit, predict,
                                        seeds=(3, 2, 0, 1))
     assert r["seed"] == 1 and r["accuracy"] == 1.0 and not r["collapsed"]
     assert r["seeds"] == [3, 2, 0, 1] and r["accuracies"] == [0.5, 0.0, 0.5, 1.0]
     # Without seed 1 the best is seed 0's 0.5, not the collapsed seed 3's.
-    r = c2st.strongest_two_sample_test(real, other, _psfs(n), np.ones(n), fit, predict,
+    r = two_sample.strongest_two_sample_test(real, other, _psfs(n), np.ones(n), fit, predict,
                                        seeds=(3, 2, 0))
     assert r["seed"] == 0 and r["accuracy"] == 0.5 and not r["collapsed"]
     # Only collapsed classifiers: the verdict is flagged.
-    assert c2st.strongest_two_sample_test(real, other, _psfs(n), np.ones(n), fit, predict,
+    assert two_sample.strongest_two_sample_test(real, other, _psfs(n), np.ones(n), fit, predict,
                                           seeds=(3,))["collapsed"]
     with pytest.raises(ValueError, match="at least one seed"):
-        c2st.strongest_two_sample_test(real, other, _psfs(n), np.ones(n), fit, predict, seeds=())
+        two_sample.strongest_two_sample_test(real, other, _psfs(n), np.ones(n), fit, predict,
+                                             seeds=())
 
 
 def test_inputs_and_figure(tmp_path):
-    x = c2st.classifier_inputs(_blobs(3, 2.0, 0), _psfs(3), np.full(3, 0.01))
+    x = two_sample.classifier_inputs(_blobs(3, 2.0, 0), _psfs(3), np.full(3, 0.01))
     assert x.shape == (3, S, S, 2) and x.dtype == np.float32
     assert x[..., 1].max() == pytest.approx(1.0)
     with pytest.raises(ValueError, match="noise_variance"):
-        c2st.classifier_inputs(_blobs(3, 2.0, 0), _psfs(3), np.zeros(3))
+        two_sample.classifier_inputs(_blobs(3, 2.0, 0), _psfs(3), np.zeros(3))
     result = {"arrays": {"test_galaxies": np.array([0, 2]),
                          "p_other_other": np.array([0.9, 0.2])}}
-    path = c2st.plot_most_fake(_blobs(3, 2.0, 0), _blobs(3, 1.0, 1), result,
+    path = two_sample.plot_most_fake(_blobs(3, 2.0, 0), _blobs(3, 1.0, 1), result,
                                tmp_path / "fake.png")
     assert path.read_bytes()[:4] == b"\x89PNG"
 
@@ -132,7 +133,7 @@ def test_accuracy_in_groups_splits_the_held_out_calls():
                          "p_other_real": np.array([0.2, 0.7, 0.1, 0.5]),
                          "p_other_other": np.array([0.9, 0.6, 0.8, 0.51])}}
     groups = np.array([2, 0, 0, 1, 1, 1])
-    bins = c2st.accuracy_in_groups(result, groups, 3)
+    bins = two_sample.accuracy_in_groups(result, groups, 3)
     assert [b["n"] for b in bins] == [2, 2, 0]
     assert bins[0]["accuracy"] == pytest.approx(0.75)
     # binomial on 4 calls, never below the error of one call more or less, as the whole test's

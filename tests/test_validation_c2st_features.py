@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from galsim_deep.errors import InputError
-from galsim_deep.validation import c2st, c2st_features as cf
+from galsim_deep.core.errors import InputError
+from galsim_deep.tools.validation import two_sample, two_sample_features as cf
 
 S = 32
 N = 200
@@ -46,21 +46,21 @@ def _galaxies(n, profile, seed, noise_seed, q=1.0):
 
 def test_clearly_different_samples_are_told_apart():
     real, other = _galaxies(N, "gauss", 1, 10), _galaxies(N, "exp", 2, 11, q=0.6)
-    r = c2st.two_sample_test(real, other, _psfs(N), np.ones(N), *FIT, seed=0)
+    r = two_sample.two_sample_test(real, other, _psfs(N), np.ones(N), *FIT, seed=0)
     assert r["accuracy"] > 0.85 and not r["collapsed"]
     assert r["n_test"] == N and r["train_accuracy"] > 0.85
 
 
 def test_same_generator_gives_one_half():
     real, other = _galaxies(N, "gauss", 1, 10), _galaxies(N, "gauss", 3, 12)
-    r = c2st.two_sample_test(real, other, _psfs(N), np.ones(N), *FIT, seed=0)
+    r = two_sample.two_sample_test(real, other, _psfs(N), np.ones(N), *FIT, seed=0)
     assert abs(r["accuracy"] - 0.5) <= 0.12
 
 
 def test_same_seed_same_accuracy():
     n = N // 2
     real, other = _galaxies(n, "gauss", 1, 10), _galaxies(n, "gauss", 4, 13, q=0.8)
-    runs = [c2st.two_sample_test(real, other, _psfs(n), np.ones(n), *FIT, seed=7)
+    runs = [two_sample.two_sample_test(real, other, _psfs(n), np.ones(n), *FIT, seed=7)
             for _ in range(2)]
     assert runs[0]["accuracy"] == runs[1]["accuracy"]
     np.testing.assert_array_equal(runs[0]["arrays"]["p_other_other"],
@@ -105,7 +105,7 @@ def test_strongest_of_classifiers_picks_the_feature_classifier():
     assert r["classifier"] == "features" and r["accuracy"] > 0.85
     assert r["by_classifier"] == {"useless": 0.5, "features": r["accuracy"]}
     # The split depends on the seed only, not on the classifier.
-    flat = c2st.two_sample_test(real, other, _psfs(N), np.ones(N), useless_fit,
+    flat = two_sample.two_sample_test(real, other, _psfs(N), np.ones(N), useless_fit,
                                 useless_predict, seed=0)
     np.testing.assert_array_equal(flat["arrays"]["test_galaxies"],
                                   r["arrays"]["test_galaxies"])

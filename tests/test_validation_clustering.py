@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from galsim_deep.validation import clustering as cl
+from galsim_deep.tools.validation import cluster_match as cl
 
 
 def test_both_mappings_on_a_hand_made_table():
@@ -68,9 +68,9 @@ def test_evaluate_clusters_runs_through_the_engine(tmp_path, monkeypatch):
     LatentSpace and the sampling engine (which pick the runtime), never from a TensorFlow
     signature called by hand; the results do not depend on batch_size."""
     from galsim_deep import GenerativeGalaxyModel
-    from galsim_deep.datasets.build import build_dataset
-    from galsim_deep.datasets.reader import StampDataset
-    from galsim_deep.validation.reconstruction_metrics import reconstruction_error
+    from galsim_deep.data.build import build_dataset
+    from galsim_deep.data.reader import StampDataset
+    from galsim_deep.tools.validation.reconstruction_metrics import reconstruction_error
 
     path = build_dataset("mock-cosmos", 10, tmp_path / "mock64.h5", stamp_size=64,
                          pixel_scale=0.03, seed=3, processes=1, progress=False)

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from galsim_deep.errors import InputError
+from galsim_deep.core.errors import InputError
 from galsim_deep.physics import bands as B
-from galsim_deep.validation.colours import (catalog_colours, centre_outskirts_colours,
+from galsim_deep.tools.validation.band_colours import (catalog_colours, centre_outskirts_colours,
                                             colour_section,
                                             colour_slope, colours, half_light_radii,
                                             held_out_section,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from galsim_deep.engine import galaxy_draws, object_seeds
-from galsim_deep.validation import isotropy as iso
+from galsim_deep.tools.validation import mean_ellipticity as iso
 
 S, SCALE = 32, 0.03
 
@@ -60,7 +60,7 @@ def test_mean_with_error_verdict():
 
 
 def test_shapes_in_worker_processes_match(tmp_path):
-    from galsim_deep.validation.statistics import worker_pool
+    from galsim_deep.tools.validation.statistics import worker_pool
 
     gals = _population(20, seed=4) + [None]
     here = iso.profile_shapes(gals, S, SCALE, chunk_size=4)
@@ -123,7 +123,7 @@ def test_generated_galaxies_are_what_model_sample_gives(tiny_module_path):
 def test_model_shapes_are_the_shapes_of_the_engine_galaxies(tiny_module_path):
     """model_shapes measures model_galaxies' profiles, here and in worker processes."""
     from galsim_deep import GenerativeGalaxyModel
-    from galsim_deep.validation.statistics import worker_pool
+    from galsim_deep.tools.validation.statistics import worker_pool
 
     model = GenerativeGalaxyModel(tiny_module_path)
     n = 20

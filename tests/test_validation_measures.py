@@ -1,8 +1,8 @@
 """The registry of validation measures: discovery, options, and the report's loop over it."""
 import pytest
 
-from galsim_deep.errors import InputError, InputTypeError
-from galsim_deep.validation import measures as ms
+from galsim_deep.core.errors import InputError, InputTypeError
+from galsim_deep.tools.validation import measures as ms
 
 
 def test_every_module_of_the_package_is_a_registered_measure_in_report_order():
@@ -86,7 +86,7 @@ class _Counting(ms.Measure):
 
 def test_a_new_measure_runs_through_the_loop_into_json_markdown_and_headline(
         tmp_path, tiny_module_path, mock_dataset_path, monkeypatch):
-    from galsim_deep.validation import pipeline
+    from galsim_deep.tools.validation import pipeline
 
     registry = dict(ms.MEASURES)
     registry["counting"] = _Counting()
@@ -110,12 +110,13 @@ def test_the_architecture_docs_example_measure_runs(tmp_path, tiny_module_path, 
     import re
     from pathlib import Path
 
-    from galsim_deep.validation import pipeline
+    from galsim_deep.tools.validation import pipeline
 
     text = (Path(__file__).parents[1] / "docs" / "architecture.rst").read_text()
-    block = text.split("# galsim_deep/validation/measures/peak.py", 1)[1].split("\nWhat a ", 1)[0]
-    code = re.sub(r"(?m)^    ", "", block).replace("from . import",
-                                                     "from galsim_deep.validation.measures import")
+    block = text.split("# galsim_deep/tools/validation/measures/peak.py", 1)[1]
+    block = block.split("\nWhat a ", 1)[0]
+    code = re.sub(r"(?m)^    ", "", block).replace(
+        "from . import", "from galsim_deep.tools.validation.measures import")
     namespace = {}
     exec(compile(code, "peak.py", "exec"), namespace)
     peak = namespace["MEASURE"]
@@ -136,7 +137,7 @@ def test_validation_samples_only_through_the_sampling_engine():
     import re
     from pathlib import Path
 
-    import galsim_deep.validation as validation
+    import galsim_deep.tools.validation as validation
 
     root = Path(validation.__file__).parent
     files = sorted(root.rglob("*.py"))

@@ -3,7 +3,7 @@ import galsim
 import numpy as np
 import pytest
 
-from galsim_deep.validation import profiles as pr
+from galsim_deep.tools.validation import halo_light as pr
 
 
 def test_border_fraction_of_known_images():
@@ -85,9 +85,9 @@ def test_rebuilt_mock_profiles_reproduce_the_truth_and_the_stamp(mock_dataset_pa
 
     import h5py
 
-    from galsim_deep.datasets.reader import StampDataset
-    from galsim_deep.validation.mock_truth import analytic_profiles, render_observed
-    from galsim_deep.validation.samples import psf_profile
+    from galsim_deep.data.reader import StampDataset
+    from galsim_deep.tools.validation.mock_truth import analytic_profiles, render_observed
+    from galsim_deep.tools.validation.samples import psf_profile
 
     idx = np.arange(6)
     profiles, info = analytic_profiles(mock_dataset_path, idx)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from galsim_deep.validation import pipeline, report, samples, statistics, summary
-from galsim_deep.validation.measures.morphology import measure_all
+from galsim_deep.tools.validation import pipeline, report, samples, statistics, summary
+from galsim_deep.tools.validation.measures.morphology import measure_all
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -204,7 +204,7 @@ def test_samples_are_reproducible(tiny_module_path, mock_dataset_path):
         np.testing.assert_array_equal(a.stamps[name], b.stamps[name])
     assert not np.array_equal(a.stamps["generated"], c.stamps["generated"])
     # The real sample is the dataset's own stamps.
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.reader import StampDataset
 
     with StampDataset(mock_dataset_path) as ds:
         np.testing.assert_array_equal(a.stamps["real"], ds.read(a.index, ["stamp"])["stamp"])

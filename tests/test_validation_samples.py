@@ -3,7 +3,7 @@ import galsim
 import numpy as np
 import pytest
 
-from galsim_deep.validation import samples as sp
+from galsim_deep.tools.validation import samples as sp
 
 
 def _centroid(image):
@@ -76,7 +76,7 @@ def test_select_galaxies():
 
 @pytest.mark.parametrize("row", [[20.0, 0.3, 1.0, 0.6, 0.4], [300.0, 0.8, 4.0, 0.52, 1.51]])
 def test_parametric_profile_matches_the_dataset_sersic_inside_the_stamp(row):
-    from galsim_deep.datasets.format import sersic_from_parametric
+    from galsim_deep.data.format import sersic_from_parametric
 
     psf = galsim.Gaussian(fwhm=0.1)
     size, scale = 48, 0.03
@@ -114,7 +114,7 @@ def test_truth_profile_observed_without_noise_matches_the_stamp(mock_dataset_pat
     """The truth wrapped by truth_profile and observed like the samples gives the stamp
     back within the noise (outside the point-sampled bulge cusps): same centring, flux
     and PSF convention."""
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.reader import StampDataset
 
     with StampDataset(mock_dataset_path) as ds:
         a = ds.read(np.arange(ds.n_examples), ["stamp", "truth", "psf", "noise_variance"])
@@ -133,7 +133,7 @@ def test_truth_profile_observed_without_noise_matches_the_stamp(mock_dataset_pat
 def test_twin_sample_is_the_twin_truth_observed_like_the_galaxy(tiny_module_path,
                                                                  mock_dataset_path):
     from galsim_deep import GenerativeGalaxyModel
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.reader import StampDataset
 
     model = GenerativeGalaxyModel(tiny_module_path)
     drawn = sp.draw_samples(mock_dataset_path, model, n=5, split="test", seed=2, progress=False)
@@ -156,7 +156,7 @@ def test_twin_sample_is_the_twin_truth_observed_like_the_galaxy(tiny_module_path
                                 for i in drawn.index], rtol=1e-5)
     # Each twin stamp is the twin's analytic profile (rebuilt from the mock build, as the real
     # stamps were drawn) through this galaxy's PSF, with this galaxy's noise.
-    from galsim_deep.validation.mock_truth import analytic_profiles
+    from galsim_deep.tools.validation.mock_truth import analytic_profiles
 
     profiles, info = analytic_profiles(mock_dataset_path, drawn.twin_index)
     assert info["method"] == "analytic" and drawn.twin_rendering["method"] == "analytic"
@@ -188,7 +188,7 @@ def test_generated_sample_is_what_model_sample_gives(tiny_module_path, mock_data
     the network's own stamps are kept unrotated, and the engine's batches, whose profiles
     are model.sample's (over several batches)."""
     from galsim_deep import GenerativeGalaxyModel
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.reader import StampDataset
 
     model = GenerativeGalaxyModel(tiny_module_path)
     rot = sp.draw_samples(mock_dataset_path, model, n=3, seed=4, progress=False, twin=False,

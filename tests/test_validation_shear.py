@@ -5,8 +5,8 @@ import galsim
 import numpy as np
 import pytest
 
-from galsim_deep.errors import InputError
-from galsim_deep.validation import shear as sh
+from galsim_deep.core.errors import InputError
+from galsim_deep.tools.validation import shear_response as sh
 
 S, SCALE = 32, 0.03
 
@@ -185,8 +185,8 @@ def test_the_measure_shears_the_galaxies_model_sample_gives(tmp_path, tiny_modul
     """The report's generated shear response is that of model.sample's profiles (the sampling
     engine's, rotated as users get them), not of profiles rebuilt from the stamps."""
     from galsim_deep import GenerativeGalaxyModel
-    from galsim_deep.validation import pipeline
-    from galsim_deep.validation import samples as sp
+    from galsim_deep.tools.validation import pipeline
+    from galsim_deep.tools.validation import samples as sp
 
     model = GenerativeGalaxyModel(tiny_module_path)
     report = pipeline.validate(model, mock_dataset_path, tmp_path / "r", n=4, split="all",

@@ -7,8 +7,8 @@ import pytest
 from scipy import ndimage
 from scipy.optimize import brentq
 
-from galsim_deep.validation import segmentation
-from galsim_deep.validation import statistics as st
+from galsim_deep.tools.validation import segmentation
+from galsim_deep.tools.validation import statistics as st
 
 STAMP = 48
 SCALE = 0.1  # arcsec / pixel

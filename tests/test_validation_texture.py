@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from galsim_deep.errors import InputError
-from galsim_deep.validation.texture import (K_BANDS, azimuthal_power, band_power,
+from galsim_deep.core.errors import InputError
+from galsim_deep.tools.validation.power_spectrum import (K_BANDS, azimuthal_power, band_power,
                                             markdown_texture, plot_power_spectra,
                                             texture_report)
 

@@ -4,9 +4,9 @@ import math
 import numpy as np
 import pytest
 
-from galsim_deep.errors import InputError, MissingInputError
-from galsim_deep.validation import views as vw
-from galsim_deep.validation.measures import survey_views as sv
+from galsim_deep.core.errors import InputError, MissingInputError
+from galsim_deep.tools.validation import views as vw
+from galsim_deep.tools.validation.measures import survey_views as sv
 
 
 def test_the_shipped_views_are_the_five_the_docs_cite():
@@ -30,7 +30,7 @@ def test_view_psfs_have_the_published_width(name, fwhm):
 
 
 def test_a_point_source_at_the_depth_is_detected_at_nsigma():
-    from galsim_deep.datasets.format import flux_from_mag
+    from galsim_deep.data.format import flux_from_mag
 
     for name in ("lsst-10yr-i", "lsst-visit-i"):
         view = vw.load_views()[name]
@@ -73,8 +73,8 @@ def test_bad_views_name_the_problem(tmp_path):
 
 def test_a_user_view_in_yaml_and_its_stamps(tmp_path, tiny_module_path, mock_dataset_path):
     from galsim_deep import GenerativeGalaxyModel
-    from galsim_deep.validation.references import reference_profiles
-    from galsim_deep.validation.samples import draw_samples
+    from galsim_deep.tools.validation.references import reference_profiles
+    from galsim_deep.tools.validation.samples import draw_samples
 
     path = tmp_path / "views.yaml"
     path.write_text("views:\n  ground:\n    title: a ground survey\n    pixel_scale: 0.1\n"
@@ -138,7 +138,7 @@ def test_verdicts_follow_the_numbers():
 
 
 def test_dilations_are_checked():
-    from galsim_deep.errors import InputError
+    from galsim_deep.core.errors import InputError
 
     assert sv._dilations("1.05, 1.2") == [1.05, 1.2]
     for bad in ("", "0.9", "1.2,1.05", "big", "1.1,1.1"):
@@ -150,7 +150,7 @@ def test_the_docs_example_of_a_user_view_loads(tmp_path):
     from pathlib import Path
 
     text = (Path(__file__).parents[1] / "docs" / "validation.rst").read_text()
-    block = text.split("--views NAME`` (:mod:`galsim_deep.validation.views`)::", 1)[1]
+    block = text.split("--views NAME`` (:mod:`galsim_deep.tools.validation.views`)::", 1)[1]
     block = block.split("(That entry", 1)[0]
     path = tmp_path / "views.yaml"
     path.write_text("\n".join(line[8:] for line in block.splitlines()))
@@ -169,8 +169,8 @@ def test_the_measure_observes_the_galaxies_model_sample_gives(tmp_path, tiny_mod
     """The generated galaxies a view observes are model.sample's profiles (the sampling
     engine's, rotated as users get them), not profiles rebuilt from the stamps."""
     from galsim_deep import GenerativeGalaxyModel
-    from galsim_deep.validation import measures as ms
-    from galsim_deep.validation import samples as sp
+    from galsim_deep.tools.validation import measures as ms
+    from galsim_deep.tools.validation import samples as sp
 
     model = GenerativeGalaxyModel(tiny_module_path)
     samples = sp.draw_samples(mock_dataset_path, model, n=6, split="all", seed=2,

@@ -115,7 +115,7 @@ def export_toy(kind, out_dir, stamp_size=32, conditions=CONDITIONS, **kwargs):
 def train_colour_module(out_dir, bands=("F814W", "F606W")):
     """The ``tiny`` recipe made chromatic (two components) on a tiny multi-band mock, trained
     (6 steps, flow 10 steps) and exported: a real chromatic module in seconds."""
-    from galsim_deep.datasets.build import build_dataset
+    from galsim_deep.data.build import build_dataset
     from galsim_deep.training.families import get_family
     from galsim_deep.training.latent_flow import train_latent_flow
     from galsim_deep.training.recipes import load_recipe

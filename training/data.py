@@ -30,7 +30,7 @@ def oversampling_repeats(recipe):
     -------
     ndarray of int or None
     """
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.reader import StampDataset
 
     cfg = recipe["dataset"]
     if cfg["oversample_below_mag"] is None or cfg["oversample_factor"] == 1:
@@ -59,7 +59,7 @@ def training_batches(recipe, batch_size, fields, skip_steps=0):
     -------
     tf.data.Dataset
     """
-    from galsim_deep.datasets.reader import make_tf_dataset
+    from galsim_deep.data.reader import make_tf_dataset
 
     ds = make_tf_dataset(recipe["dataset"]["path"], split="train", batch_size=batch_size,
                          shuffle=True, seed=recipe["seed"], augment=recipe["dataset"]["augment"],
@@ -92,7 +92,7 @@ def labelled_predictions(scores, dataset_path, split="test", batch_size=128):
     """
     import tensorflow as tf
 
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.reader import StampDataset
 
     with StampDataset(dataset_path) as data:
         if "label" not in data.fields:

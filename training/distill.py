@@ -27,8 +27,8 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from galsim_deep.errors import InputError
-from galsim_deep.module_format import read_metadata
+from galsim_deep.core.errors import InputError
+from galsim_deep.core.module_format import read_metadata
 
 __all__ = ["DistilledVAE", "load_teacher", "distill_decoder", "held_out_scores",
            "relative_error", "restore_student", "export_distilled", "compare_with_teacher",
@@ -94,7 +94,7 @@ def load_teacher(module, recipe=None):
     metadata : dict
     module_dir : Path
     """
-    from galsim_deep import hub
+    from galsim_deep.data import hub
     from galsim_deep.training.flow_vae.train import build_flow_vae
     from galsim_deep.training.latent_flow import build_flow
     from galsim_deep.training.loop import warm_start
@@ -144,7 +144,7 @@ def _student(recipe, base_depth, max_depth, seed, teacher=None):
 
 def _population(metadata, n, seed):
     """An astropy Table of ``n`` conditions of a module's mock-COSMOS training population."""
-    from galsim_deep.datasets.mock_cosmos import sample_conditions
+    from galsim_deep.data.mock_cosmos import sample_conditions
 
     provenance = metadata.get("provenance", {})
     population = provenance.get("population")
@@ -278,7 +278,7 @@ def held_out_scores(teacher, student, flow, conditions, seed, n=1024):
 
 def _check_settings(out_dir, settings):
     """Write the run's settings, or check that a resumed run asks for the same ones."""
-    from galsim_deep._io import atomic_path
+    from galsim_deep.core.files import atomic_path
 
     path = out_dir / "distill.json"
     if path.is_file():

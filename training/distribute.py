@@ -1,6 +1,6 @@
 """Which devices a training run uses: the ``distribute`` section of a recipe."""
 import tensorflow as tf
-from galsim_deep.errors import InputError
+from galsim_deep.core.errors import InputError
 
 __all__ = ["make_strategy", "check_replica_batch"]
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from galsim_deep._io import atomic_directory, atomic_path, sha256sum
+from galsim_deep.core.files import atomic_directory, atomic_path, sha256sum
 from galsim_deep._version import __version__
-from galsim_deep.module_format import (FORMAT_VERSION, check_signatures, write_metadata,
+from galsim_deep.core.module_format import (FORMAT_VERSION, check_signatures, write_metadata,
                                        read_metadata, validate_metadata)
-from galsim_deep.errors import ExistsError, InputError, InputTypeError
+from galsim_deep.core.errors import ExistsError, InputError, InputTypeError
 
 __all__ = ["export_trained", "export_module", "module_metadata", "make_archive",
            "signature_spec", "signature_specs", "GeneratorModule", "run_log_metrics"]
@@ -156,7 +156,7 @@ def module_metadata(recipe, data, name, version, description, model_log=None, fl
         Metadata without ``format_version`` and ``signatures``, which
         :func:`export_module` adds.
     """
-    from galsim_deep.datasets import format as dataset_format
+    from galsim_deep.data import format as dataset_format
     from galsim_deep.training.families import family_of
 
     family = family_of(recipe)

@@ -11,7 +11,7 @@ is adding a folder and one line here.
 """
 import importlib
 from pathlib import Path
-from galsim_deep.errors import InputError
+from galsim_deep.core.errors import InputError
 
 __all__ = ["FAMILIES", "ModelFamily", "get_family", "family_of"]
 

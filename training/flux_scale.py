@@ -6,7 +6,7 @@ when a run starts), and the models convert back to the dataset's flux per
 pixel on the way out.
 """
 import numpy as np
-from galsim_deep.errors import InputError
+from galsim_deep.core.errors import InputError
 
 __all__ = ["auto_flux_scale", "initial_flux_scale"]
 

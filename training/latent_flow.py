@@ -14,7 +14,7 @@ with an encoder (the family's model is restored through the registry,
    ``log p(stamp | z) + log p(z)`` through the frozen decoder
    (:func:`refine_codes`, semi-amortised inference: it closes the encoder's
    amortisation gap, which makes faint galaxies' codes too round);
-2. build the :class:`~galsim_deep.density.flows.ConditionalMAF`; on a fresh start store
+2. build the :class:`~galsim_deep.physics.flows.ConditionalMAF`; on a fresh start store
    the conditions' mean and standard deviation and the codes' robust scale and
    range in it;
 3. each step: draw a batch of training galaxies and their posterior samples
@@ -27,7 +27,7 @@ with an encoder (the family's model is restored through the registry,
 
 :func:`fit_code_flow`, a small flow fitted in memory to codes a measurement
 gives it (the class-as-outlier protocol of
-:func:`galsim_deep.latent.anomaly.held_out_class_auroc`).
+:func:`galsim_deep.tools.latent.anomaly.held_out_class_auroc`).
 """
 import shutil
 from pathlib import Path
@@ -36,22 +36,23 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from galsim_deep._io import atomic_path, sha256sum
-from galsim_deep.density.flows import ConditionalMAF, FittedLatentFlow
+from galsim_deep.core.files import atomic_path, sha256sum
+from galsim_deep.physics.flows import ConditionalMAF, FittedLatentFlow
 from galsim_deep.training.distribute import check_replica_batch, make_strategy
 from galsim_deep.training.families import family_of
 from galsim_deep.training.loop import TrainingLoop, restore_latest
 from galsim_deep.training.optim import SqrtDecay, make_optimizer
 from galsim_deep.training.recipes import check_dataset, recipe_digest, snapshot_recipe
 from galsim_deep.training.seeds import configure_determinism, step_seed
-from galsim_deep.errors import InputError
+from galsim_deep.core.errors import InputError
 
 __all__ = ["refine_codes", "train_latent_flow", "clipped_draw_fraction", "encode_split",
            "build_flow", "restore_flow", "fit_code_flow"]
 
 
 def build_flow(recipe):
-    """A new, untrained :class:`~galsim_deep.density.flows.ConditionalMAF` with the recipe's settings."""
+    """A new, untrained :class:`~galsim_deep.physics.flows.ConditionalMAF` with the recipe's
+    settings."""
     f = recipe["flow"]
     return ConditionalMAF(family_of(recipe).latent_size(recipe), len(f["conditions"]),
                           n_stages=f["n_stages"], hidden_units=f["hidden_units"],
@@ -153,7 +154,7 @@ def encode_split(model, recipe, data, split, batch_size=256, progress=False, par
         ``flow.conditions`` columns, raw values); with ``flow.refine_steps``
         > 0 the means are refined codes (:func:`refine_codes`).
     """
-    from galsim_deep.datasets.reader import make_tf_dataset
+    from galsim_deep.data.reader import make_tf_dataset
 
     columns = [list(data.condition_names).index(c) for c in recipe["flow"]["conditions"]]
     # A chromatic model encodes every band; its codes are refined in the reference band
@@ -429,7 +430,7 @@ def fit_code_flow(codes, conditions, stddevs=None, steps=400, seed=0, n_stages=4
     seed : int
         Seeds the flow's initial weights and every batch (same seed, same flow).
     n_stages, hidden_units
-        Size of the :class:`~galsim_deep.density.flows.ConditionalMAF`.
+        Size of the :class:`~galsim_deep.physics.flows.ConditionalMAF`.
     batch_size : int
         Codes per step.
     learning_rate : float
@@ -441,7 +442,7 @@ def fit_code_flow(codes, conditions, stddevs=None, steps=400, seed=0, n_stages=4
 
     Returns
     -------
-    galsim_deep.density.flows.FittedLatentFlow
+    galsim_deep.physics.flows.FittedLatentFlow
         Callable as ``log_prob(codes, conditions) -> ndarray [M]`` (nats, the
         density of the raw codes).
     """

@@ -34,8 +34,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from galsim_deep._io import atomic_path
-from galsim_deep.errors import DivergedError, InputError, MissingInputError
+from galsim_deep.core.errors import DivergedError, InputError, MissingInputError
+from galsim_deep.core.files import atomic_path
 
 __all__ = ["TrainingLoop", "RunLog", "warm_start", "checkpoint_prefix", "restore_latest",
            "write_scalars", "read_scalars", "read_run_log"]

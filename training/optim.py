@@ -15,7 +15,7 @@ Probability 0.25 uses for its layers; checkpoints hold their slots.
 """
 import tensorflow as tf
 import tf_keras
-from galsim_deep.errors import InputError
+from galsim_deep.core.errors import InputError
 
 __all__ = ["SqrtDecay", "make_optimizer"]
 

@@ -41,10 +41,10 @@ from pathlib import Path
 
 import numpy as np
 
-from galsim_deep._io import atomic_path, sha256sum
+from galsim_deep.core.errors import InputError
+from galsim_deep.core.files import atomic_path, sha256sum
+from galsim_deep.core.module_format import read_metadata, write_metadata
 from galsim_deep.engine.kinds import kind_class
-from galsim_deep.errors import InputError
-from galsim_deep.module_format import read_metadata, write_metadata
 
 __all__ = ["TOLERANCE", "WORST_TOLERANCE", "OPSET", "LATENT_SIGNATURES", "add_portable_copy",
            "latent_check_inputs", "relative_differences", "max_relative_difference"]

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import yaml
 
-from galsim_deep._io import atomic_path
-from galsim_deep.errors import InputError, MissingInputError
+from galsim_deep.core.errors import InputError, MissingInputError
+from galsim_deep.core.files import atomic_path
 from galsim_deep.training.families import FAMILIES, family_of, get_family
 from galsim_deep.training.recipe_schema import (REQUIRED, Bool, Choice, Int, Interval, Names,
                                                 Number, Sizes, Text, check_values,
@@ -377,7 +377,7 @@ def check_dataset(recipe):
 
     Returns
     -------
-    galsim_deep.datasets.reader.StampDataset
+    galsim_deep.data.reader.StampDataset
         The opened dataset.
 
     Raises
@@ -387,7 +387,7 @@ def check_dataset(recipe):
     ValueError
         If its stamp size, pixel scale or conditions do not match the recipe.
     """
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.reader import StampDataset
 
     ds = recipe["dataset"]
     path = Path(ds["path"])

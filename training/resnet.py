@@ -1,6 +1,6 @@
 """Sizes shared by the ResNets of every model family (Lanusse et al. 2020, Table 1)."""
 
-from galsim_deep.errors import InputError
+from galsim_deep.core.errors import InputError
 
 __all__ = ["stage_depths", "bottom_size"]
 

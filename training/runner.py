@@ -81,7 +81,7 @@ class FamilyTrainer:
         return recipe[self.section]["batch_size"]
 
     def check(self, recipe, replicas):
-        """Raise :class:`~galsim_deep.errors.InputError` for a run that cannot start."""
+        """Raise :class:`~galsim_deep.core.errors.InputError` for a run that cannot start."""
         key = f"{self.section}.batch_size"
         check_replica_batch(recipe[self.section]["batch_size"], replicas, key)
 

@@ -6,21 +6,21 @@ from pathlib import Path
 
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from galsim_deep.reporting import new_figure, save_figure
+from galsim_deep.core.reporting import new_figure, save_figure
 
 ROOMS = {
     # name: (x, y, w, h, colour, title, contents)
-    "datasets": (0.01, 0.52, 0.21, 0.40, "#dbe9f6", "data\ngalsim_deep/datasets/",
+    "datasets": (0.01, 0.52, 0.21, 0.40, "#dbe9f6", "data\ngalsim_deep/data/",
                  "sources (SOURCES):\nmock-cosmos, cosmos\nbuild, format, reader"),
     "training": (0.25, 0.52, 0.24, 0.40, "#fde2c8", "training\ntraining/\n= galsim_deep.training",
                  "families (FAMILIES):\nflow_vae/, mpcc/\nloop, recipes, latent_flow\nexport, classifier"),
-    "hub": (0.52, 0.52, 0.22, 0.40, "#e4f1dc", "modules\nhub_modules/\n+ galsim_deep/hub.py",
+    "hub": (0.52, 0.52, 0.22, 0.40, "#e4f1dc", "modules\nhub_modules/\n+ galsim_deep/data/hub.py",
             "SavedModel + metadata\nindex.json, cache\nhub:NAME"),
-    "runtime": (0.77, 0.52, 0.22, 0.40, "#efe3f3", "runtime plugin\ngalsim_deep/",
+    "runtime": (0.77, 0.52, 0.22, 0.40, "#efe3f3", "runtime plugin\ngalsim_deep/: core/, physics/,\nengine/, api/",
                 "GenerativeGalaxyModel\nengine/: draws, network,\nsampling kinds (KINDS:\n"
                 "mono, clusters, chromatic)\n-> SampledBatch -> profiles\n"
-                "config/ (YAML), simulate/, btk"),
-    "validation": (0.40, 0.04, 0.30, 0.34, "#f3f3d9", "validation\ngalsim_deep/validation/, latent/",
+                "api/: config (YAML), simulate, btk"),
+    "validation": (0.40, 0.04, 0.30, 0.34, "#f3f3d9", "tools\ngalsim_deep/tools/: validation/,\nlatent/, demo/",
                    "real / parametric / twin / generated\nisotropy, C2ST, clusters\nlatent probes"),
     "cli": (0.02, 0.04, 0.30, 0.34, "#eeeeee", "command line\ngalsim_deep/cli/",
             "galsim-deep hub | dataset | model\n| validation | latent | field | demo"),

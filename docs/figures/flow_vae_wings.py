@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from galsim_deep.datasets.reader import StampDataset
-from galsim_deep.reporting import new_figure, save_figure
+from galsim_deep.core.reporting import new_figure, save_figure
+from galsim_deep.data.reader import StampDataset
+from galsim_deep.tools.validation.reconstruction_fits import mock_split_arrays
 from galsim_deep.training.families import family_of
 from galsim_deep.training.recipes import load_recipe
-from galsim_deep.validation.reconstruction import mock_split_arrays
 
 #: (column title, output_dir, recipe overrides, step) of each reconstruction.
 RUNS = [

@@ -13,7 +13,7 @@ Spellings of the previous release (``train ...``, ``validate ...``,
 from the help, run the same code and print one line naming the new spelling
 (:func:`deprecate`, :func:`deprecated_flag`).
 
-The project's own errors (:class:`galsim_deep.errors.GalsimDeepError`: bad
+The project's own errors (:class:`galsim_deep.core.errors.GalsimDeepError`: bad
 input, with a message naming the fix) are printed as one line with exit
 status 1; anything else is a bug and raises with its traceback.
 """
@@ -64,7 +64,7 @@ def add_recipe_args(p):
 def positive(name, value, zero_ok=False):
     """Refuse a count option below 1 (``zero_ok``: below 0) with an error naming it; None
     (an option left unset) passes."""
-    from ..errors import InputError
+    from ..core.errors import InputError
 
     if value is not None and value < (0 if zero_ok else 1):
         raise InputError(f"{name} must be {'>= 0' if zero_ok else '>= 1'}, got {value}")
@@ -130,7 +130,7 @@ def _warn_deprecated(old, new):
 
 def main(argv=None):
     """Entry point of the ``galsim-deep`` console script."""
-    from ..errors import GalsimDeepError
+    from ..core.errors import GalsimDeepError
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """``galsim-deep dataset``: build, inspect and look at stamp datasets.
 
 * ``galsim-deep dataset build --source SOURCE --n N --out file.h5`` (a source of
-  the registry ``galsim_deep.datasets.build.SOURCES``; ``--stamp-size``,
+  the registry ``galsim_deep.data.build.SOURCES``; ``--stamp-size``,
   ``--pixel-scale``, ``--processes``, ``--seed``, ``--quiet`` ...);
 * ``galsim-deep dataset info file.h5``: attributes, fields, split and label counts;
 * ``galsim-deep dataset show file.h5 --out grid.png``: a grid of stamps, truths and PSFs;
@@ -13,10 +13,10 @@
 """
 import sys
 
-from galsim_deep.datasets.build import SOURCES
-from galsim_deep.datasets.population import POPULATIONS
+from galsim_deep.data.build import SOURCES
+from galsim_deep.data.population import POPULATIONS
 from . import deprecated_flag
-from ..errors import InputError
+from ..core.errors import InputError
 
 __all__ = ["register"]
 
@@ -186,7 +186,7 @@ def _build(args):
     import time
     from pathlib import Path
 
-    from galsim_deep.datasets.build import build_dataset
+    from galsim_deep.data.build import build_dataset
 
     if str(args.n).lower() == "all":
         n = None
@@ -232,7 +232,7 @@ def _build(args):
                         test_fraction=args.test_fraction, n_test=args.n_test,
                         chunk_size=args.chunk_size, **options)
     elapsed = time.perf_counter() - start
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.reader import StampDataset
 
     with StampDataset(out) as ds:
         n = ds.n_examples
@@ -248,7 +248,7 @@ def _info(args):
 
     import numpy as np
 
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.reader import StampDataset
 
     with StampDataset(args.path) as ds:
         attrs = ds.attrs
@@ -296,7 +296,7 @@ def _info(args):
 
 
 def _show(args):
-    from galsim_deep.datasets.plots import plot_grid
+    from galsim_deep.data.plots import plot_grid
 
     if args.n < 1 or args.columns < 1:
         raise InputError("--n (rows) and --columns must be >= 1")
@@ -309,8 +309,8 @@ def _show(args):
 def _compare(args):
     import json
 
-    from galsim_deep._io import atomic_path
-    from galsim_deep.datasets.population_stats import (catalog_summary, compare_table,
+    from galsim_deep.core.files import atomic_path
+    from galsim_deep.data.population_stats import (catalog_summary, compare_table,
                                                        population_summary)
 
     summaries, labels = [], []
@@ -331,9 +331,9 @@ def _compare(args):
 def _population(args):
     import json
 
-    from galsim_deep._io import atomic_path
-    from galsim_deep.datasets.plots import plot_population
-    from galsim_deep.datasets.population_stats import marginals_table
+    from galsim_deep.core.files import atomic_path
+    from galsim_deep.data.plots import plot_population
+    from galsim_deep.data.population_stats import marginals_table
 
     if args.n < 100 or args.n_structure < 1:
         raise InputError("--n must be >= 100 and --n-structure >= 1")
@@ -352,8 +352,8 @@ def _population(args):
 def _colours(args):
     import json
 
-    from galsim_deep._io import atomic_path
-    from galsim_deep.datasets.colour_stats import (TYPE_NAMES, colour_sample, colour_summary,
+    from galsim_deep.core.files import atomic_path
+    from galsim_deep.data.colour_stats import (TYPE_NAMES, colour_sample, colour_summary,
                                                    plot_colours)
 
     sample = colour_sample(args.population, args.n, args.seed, args.stamp_size,

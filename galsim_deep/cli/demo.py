@@ -1,6 +1,6 @@
 """``galsim-deep demo``: render a survey-like field with the default model."""
-from ..demo import run_demo
-from ..hub import DEFAULT_MODEL
+from ..data.hub import DEFAULT_MODEL
+from ..tools.demo import run_demo
 
 
 def register(subparsers):

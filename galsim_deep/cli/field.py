@@ -6,10 +6,10 @@ deprecation line.
 from pathlib import Path
 
 from . import HiddenCommands, add_group, deprecate
-from .._io import atomic_path
-from ..errors import InputError
-from ..hub import DEFAULT_MODEL
-from ..simulate import SimulationSettings, mock_catalog, simulate
+from ..api.simulate import SimulationSettings, mock_catalog, simulate
+from ..core.errors import InputError
+from ..core.files import atomic_path
+from ..data.hub import DEFAULT_MODEL
 
 
 def register(subparsers):
@@ -103,8 +103,8 @@ def _render(args):
     settings = SimulationSettings(**kwargs)
     if args.make_mock_catalog:
         # the conditions of the population the model was trained on, inside its stamp
-        from ..hub import resolve
-        from ..module_format import read_metadata
+        from ..core.module_format import read_metadata
+        from ..data.hub import resolve
 
         meta = read_metadata(resolve(settings.model))
         cat = mock_catalog(args.make_mock_catalog, settings.field_size, seed=args.seed,

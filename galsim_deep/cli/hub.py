@@ -79,7 +79,7 @@ def add_export(sub, name):
 def _export(args):
     from pathlib import Path
 
-    from ..module_format import read_metadata
+    from ..core.module_format import read_metadata
     from ..training.export import make_archive
     from ..training.families import family_of
 
@@ -101,7 +101,7 @@ def _export(args):
 def _portable(args):
     from pathlib import Path
 
-    from ..module_format import read_metadata
+    from ..core.module_format import read_metadata
     from ..training.export import make_archive
     from ..training.portable import add_portable_copy
 
@@ -121,7 +121,7 @@ def _portable(args):
 
 
 def _entries():
-    from .. import hub
+    from ..data import hub
 
     entries = []
     for location in hub._index_locations():
@@ -130,7 +130,7 @@ def _entries():
 
 
 def _list(args):
-    from .. import hub
+    from ..data import hub
 
     print(f"{'name':32s} {'version':10s} {'size':>10s}  {'cached':8s} description")
     for e in _entries():
@@ -141,7 +141,7 @@ def _list(args):
 
 
 def _info(args):
-    from ..model import GenerativeGalaxyModel
+    from ..api.model import GenerativeGalaxyModel
 
     model = GenerativeGalaxyModel(args.model)
     print(json.dumps(model.metadata, indent=2, sort_keys=True))
@@ -155,7 +155,7 @@ def _info(args):
 
 
 def _download(args):
-    from .. import hub
+    from ..data import hub
 
     for name in args.models:
         print(f"{name}: {hub.resolve(name)}")
@@ -164,7 +164,7 @@ def _download(args):
 
 def _saved_model_files(entry):
     """'ok', or what is missing from a cached module directory."""
-    from .. import hub
+    from ..data import hub
 
     key = f"{entry['name']}-{entry['version']}-{entry['sha256'][:12]}"
     folder = hub.cache_dir() / key
@@ -174,7 +174,7 @@ def _saved_model_files(entry):
 
 
 def _verify(args):
-    from .. import hub
+    from ..data import hub
 
     bad = 0
     for e in _entries():

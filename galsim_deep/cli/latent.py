@@ -19,7 +19,7 @@ __all__ = ["register"]
 
 def register(subparsers):
     """Add the ``latent`` command group."""
-    from ..hub import DEFAULT_MODEL
+    from ..data.hub import DEFAULT_MODEL
 
     subparsers = add_group(subparsers, "latent",
                            help="encode datasets, find similar galaxies and anomalies",
@@ -76,7 +76,7 @@ def register(subparsers):
     p.set_defaults(func=_anomalies)
 
 def _encode(args):
-    from ..latent.codes import encode_dataset, read_codes
+    from ..tools.latent.codes import encode_dataset, read_codes
 
     if args.max_galaxies is not None:
         positive("--max-galaxies", args.max_galaxies)
@@ -90,7 +90,7 @@ def _encode(args):
 
 
 def _similar(args):
-    from ..latent.gallery import similar_gallery
+    from ..tools.latent.gallery import similar_gallery
 
     positive("-k", args.k)
     res = similar_gallery(args.codes, args.query, args.out, k=args.k, metric=args.metric,
@@ -107,7 +107,7 @@ def _similar(args):
 
 
 def _anomalies(args):
-    from ..latent.gallery import anomaly_gallery
+    from ..tools.latent.gallery import anomaly_gallery
 
     positive("-n", args.n)
     res = anomaly_gallery(args.codes, args.out, n=args.n, score=args.score)

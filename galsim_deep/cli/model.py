@@ -146,7 +146,7 @@ def add_train_long(sub, name):
 
 
 def _train_long(args):
-    from ..errors import InputError
+    from ..core.errors import InputError
     from ..diagnostics.long_run import train_long
     from ..training.recipes import load_recipe
     from . import positive
@@ -249,7 +249,7 @@ def _init_source(name):
     """A local path for ``--init-from``: hub names and archives are resolved to modules."""
     from pathlib import Path
 
-    from ..hub import resolve
+    from ..data.hub import resolve
 
     path = Path(name).expanduser()
     if path.is_dir() or Path(str(path) + ".index").is_file():
@@ -258,7 +258,7 @@ def _init_source(name):
 
 
 def _train_model(args):
-    from ..errors import InputError
+    from ..core.errors import InputError
     from ..training.families import get_family
     from ..training.runner import run_family
 
@@ -297,8 +297,8 @@ def _train_flow(args, recipe=None):
 
 
 def _distill(args):
-    from ..hub import resolve
-    from ..module_format import read_metadata
+    from ..core.module_format import read_metadata
+    from ..data.hub import resolve
     from ..training.distill import distill_decoder, export_distilled
 
     log = distill_decoder(args.teacher, args.out, base_depth=args.base_depth,
@@ -325,7 +325,7 @@ def _compare(module, args):
     """Measure the distilled module against its teacher and write OUT/compare.json."""
     from pathlib import Path
 
-    from .._io import atomic_path
+    from ..core.files import atomic_path
     from ..training.distill import compare_with_teacher
 
     scores = compare_with_teacher(module, args.teacher, n=args.compare)

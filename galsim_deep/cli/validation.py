@@ -2,7 +2,7 @@
 
 * ``validation report MODEL --dataset D --out R [--measures ...]`` - every
   measure of a model beside its references (real, parametric, twin): the
-  registry of :mod:`galsim_deep.validation.measures` (morphology, isotropy,
+  registry of :mod:`galsim_deep.tools.validation.measures` (morphology, isotropy,
   shear response, two-sample classifier tests, survey views, clean profiles,
   observed-space reconstructions, clustering), each measure's options as flags;
 * ``validation reconstruct MODEL --dataset D --out R`` - reconstructions of mock
@@ -33,7 +33,7 @@ from .validation_runs import add_run_commands
 
 def _add_measure_options(parser):
     """One flag per measure option of the registry, with its type and default."""
-    from ..validation.measures import measure_options
+    from ..tools.validation.measures import measure_options
 
     for option in measure_options().values():
         default = 0 if option.default is None else option.default
@@ -62,8 +62,8 @@ def register(subparsers):
 
 def _add_commands(subparsers):
     """The group's commands (``subparsers``: the group's, or a :class:`HiddenCommands`)."""
-    from ..hub import DEFAULT_MODEL
-    from ..validation.measures import MEASURES
+    from ..data.hub import DEFAULT_MODEL
+    from ..tools.validation.measures import MEASURES
 
     p = subparsers.add_parser(
         "report",
@@ -216,9 +216,9 @@ def _report(args):
     import shlex
     import sys
 
-    from ..errors import InputError
-    from ..validation.measures import MEASURES, measure_options, parse_measures
-    from ..validation.pipeline import validate
+    from ..core.errors import InputError
+    from ..tools.validation.measures import MEASURES, measure_options, parse_measures
+    from ..tools.validation.pipeline import validate
 
     if args.n < 0:
         raise InputError(f"--n must be >= 0 (0 = every galaxy of the split), got {args.n}")
@@ -242,7 +242,7 @@ def _report(args):
                       twin_rendering=args.twin_rendering, command=command,
                       reference_cache=False if args.no_reference_cache else args.reference_cache,
                       **options)
-    from ..validation.report import headline_rows
+    from ..tools.validation.report import headline_rows
 
     print(f"validated {report['run']['model_name']} on {report['run']['n_galaxies']} galaxies "
           f"in {report['run']['total_seconds']:.1f} s; report in {args.out}")
@@ -256,14 +256,15 @@ def _report(args):
 
 
 def _reconstruct(args):
-    from ..errors import InputError
-    from ..model import GenerativeGalaxyModel
-    from ..validation.reconstruction import reconstruction_report, write_reconstruction_report
+    from ..api.model import GenerativeGalaxyModel
+    from ..core.errors import InputError
+    from ..tools.validation.reconstruction_fits import (reconstruction_report,
+                                                        write_reconstruction_report)
 
     if args.n < 0:
         raise InputError(f"--n must be >= 0 (0 = every galaxy of the split), got {args.n}")
     positive("--processes", args.processes)
-    from ..validation.statistics import default_processes
+    from ..tools.validation.statistics import default_processes
 
     report = reconstruction_report(GenerativeGalaxyModel(args.model), args.dataset,
                                    split=args.split, n=args.n or None, progress=not args.quiet,
@@ -280,7 +281,7 @@ def _reconstruct(args):
 
 
 def _cluster(args):
-    from ..validation.clustering import evaluate_clusters
+    from ..tools.validation.cluster_match import evaluate_clusters
 
     for name in ("n", "batch-size", "per-cluster", "validation-n", "processes"):
         positive(name, getattr(args, name.replace("-", "_")))
@@ -304,7 +305,7 @@ def _cluster(args):
 
 
 def _latent_report(args):
-    from ..latent.latent_report import latent_report
+    from ..tools.latent.latent_report import latent_report
 
     for name, value in (("--max-train", args.max_train), ("--max-test", args.max_test),
                         ("--flow-steps", args.flow_steps)):
@@ -336,9 +337,9 @@ def _latent_report(args):
 
 
 def _compare(args):
-    from ..errors import InputError, MissingInputError
-    from ..reporting import write_text
-    from ..validation.compare import compare_reports, survey_view_table
+    from ..core.errors import InputError, MissingInputError
+    from ..core.reporting import write_text
+    from ..tools.validation.compare import compare_reports, survey_view_table
 
     reports = {}
     for item in args.reports:

@@ -95,8 +95,8 @@ def _latent_fit(args):
 
 
 def _checkpoint(args):
-    from ..errors import InputError, MissingInputError
-    from ..reporting import write_json
+    from ..core.errors import InputError, MissingInputError
+    from ..core.reporting import write_json
     from ..diagnostics.checkpoint_scores import SCORES, checkpoint_steps, score_checkpoint
     from ..diagnostics.learning_curve import plot_learning_curve
 
@@ -175,7 +175,7 @@ def _checkpoint(args):
 
 def _earlier_scores(path, recipe, n, split):
     """The scores an earlier ``--out`` file holds for the same run and galaxies."""
-    from ..errors import InputError
+    from ..core.errors import InputError
 
     if not path or not Path(path).is_file():
         return []

@@ -1,7 +1,7 @@
 """Diagnostics: live training checkpoints and runs scored with the validation measures.
 
 A top layer beside the command line.  Diagnostics may import both
-:mod:`galsim_deep.training` and :mod:`galsim_deep.validation`; only the
+:mod:`galsim_deep.training` and :mod:`galsim_deep.tools.validation`; only the
 command line (:mod:`galsim_deep.cli`) imports them, and nothing in training or
 validation imports them (``tests/test_architecture.py``, :doc:`/architecture`).
 

@@ -34,7 +34,8 @@ the units of each stamp's noise:
 ``g_bias``
     ``|g(recon)| - |g(truth)|``, the HSM reduced-shear modulus of each
     unconvolved profile seen through the round Gaussian PSF of the isotropy
-    measure (:data:`~galsim_deep.validation.isotropy.ROUND_PSF_FWHM`, 0.1"), beside ``truth_g`` (``|g(truth)|``): a model
+    measure (:data:`~galsim_deep.tools.validation.mean_ellipticity.ROUND_PSF_FWHM`,
+    0.1"), beside ``truth_g`` (``|g(truth)|``): a model
     whose reconstructions of noisy galaxies are rounder than the galaxies
     shows it here (its ``mean`` is the difference of the mean ``|g|``).
 ``size_bias``
@@ -44,7 +45,7 @@ the units of each stamp's noise:
 
 With ``c2st=True`` the reconstructions are also scored by ``c2st_noiseless``,
 the accuracy of the two-sample classifier test
-(:func:`~galsim_deep.validation.c2st.strongest_two_sample_test`: the most
+(:func:`~galsim_deep.tools.validation.two_sample.strongest_two_sample_test`: the most
 accurate of ``c2st_classifiers`` classifiers) of the unconvolved
 reconstructions against the unconvolved truths, each trained on half of the
 galaxies and scored on the other half (0.5: not told apart): the decoder's
@@ -72,7 +73,7 @@ the learning curve of the network's colour.
 A mixture-prior (MPCC) model on a labelled mock dataset is also scored by
 ``clustering``: the cluster of each galaxy (``argmax q(y | x)`` of the
 checkpoint's clustering head) against its mock class, both mappings of
-:func:`~galsim_deep.validation.clustering.cluster_summary` (majority, the
+:func:`~galsim_deep.tools.validation.cluster_match.cluster_summary` (majority, the
 thesis's Eq. 8.1, and one-to-one), with their chance levels and per
 ``mag_auto`` quartile: the learning curve of clustering accuracy.
 
@@ -87,13 +88,13 @@ against the training step.
 import numpy as np
 import tensorflow as tf
 
-from galsim_deep.errors import InputError
+from galsim_deep.core.errors import InputError
 from galsim_deep.physics.forward_model import convolve_psf
 from galsim_deep.training.families import family_of
 from galsim_deep.training.recipes import check_dataset
-from galsim_deep.validation.clustering import batched_call
-from galsim_deep.validation.isotropy import ROUND_PSF_FWHM, measure_shape
-from galsim_deep.validation.profiles import border_fraction, faint_fraction
+from galsim_deep.tools.validation.cluster_match import batched_call
+from galsim_deep.tools.validation.mean_ellipticity import ROUND_PSF_FWHM, measure_shape
+from galsim_deep.tools.validation.halo_light import border_fraction, faint_fraction
 
 from .head_scores import colour_scores, smooth_head_scores
 
@@ -129,7 +130,7 @@ def hsm_g_sigma(images, pixel_scale, psf_fwhm=ROUND_PSF_FWHM):
     g, sigma : numpy.ndarray
         Reduced-shear modulus ``|g|`` and adaptive-moments size ``sigma``
         (pixels) of each stamp through the PSF
-        (:func:`~galsim_deep.validation.isotropy.measure_shape`); NaN for an
+        (:func:`~galsim_deep.tools.validation.mean_ellipticity.measure_shape`); NaN for an
         empty stamp or where the adaptive moments fail.
     """
     import galsim
@@ -210,7 +211,7 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
         (:func:`clustering_score`); with ``c2st``, ``c2st_noiseless``
         (``accuracy``, its binomial ``error``, ``n_test``, ``collapsed``).
     """
-    from galsim_deep.validation.reconstruction import (mock_split_arrays,
+    from galsim_deep.tools.validation.reconstruction_fits import (mock_split_arrays,
                                                        reconstruction_residuals)
 
     family = family_of(recipe)
@@ -231,7 +232,7 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
     arrays, class_names = mock_split_arrays(
         recipe["dataset"]["path"], split,
         ["stamp", "psf", "noise_variance", "truth", "conditions"] + band_fields, n)
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.reader import StampDataset
 
     with StampDataset(recipe["dataset"]["path"]) as data:
         names, bands = list(data.condition_names), data.bands
@@ -309,7 +310,7 @@ def noiseless_c2st(recon, arrays, epochs=12, seeds=(0,), magnitudes=None):
     epochs : int
     seeds : sequence of int
         One classifier per seed; the most accurate one is the verdict
-        (:func:`~galsim_deep.validation.c2st.strongest_two_sample_test`).
+        (:func:`~galsim_deep.tools.validation.two_sample.strongest_two_sample_test`).
     magnitudes : ndarray [N], optional
         The galaxies' ``mag_auto`` (AB mag): the held-out accuracy is also given
         per bin of :data:`MAG_BINS`, from the same classifier (which galaxies
@@ -325,8 +326,9 @@ def noiseless_c2st(recon, arrays, epochs=12, seeds=(0,), magnitudes=None):
         stamps of its held-out galaxies, its binomial ``error`` and the
         number ``n`` of those galaxies.
     """
+    from galsim_deep.tools.validation.two_sample import (accuracy_in_groups,
+                                                         strongest_two_sample_test)
     from galsim_deep.training.classifier import fit_two_sample_classifier, predict_classes
-    from galsim_deep.validation.c2st import accuracy_in_groups, strongest_two_sample_test
 
     r = strongest_two_sample_test(np.asarray(arrays["truth"], np.float64),
                                   np.asarray(recon, np.float64), arrays["psf"],
@@ -367,7 +369,7 @@ def clustering_score(model, arrays, class_names, magnitudes, batch_size=100):
         in ``mag_auto`` quartiles (``edges``, ``count``, ``accuracy``);
         ``contingency`` (clusters x classes).
     """
-    from galsim_deep.validation.clustering import cluster_summary
+    from galsim_deep.tools.validation.cluster_match import cluster_summary
 
     probs = batched_call(lambda image, psf: {"p": model.cluster_probabilities(image, psf)},
                          {"image": np.asarray(arrays["stamp"], np.float32),

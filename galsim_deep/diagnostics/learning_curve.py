@@ -8,7 +8,7 @@ clustering accuracy, the noiseless two-sample test and a chromatic run's colours
 """
 import numpy as np
 
-from galsim_deep.errors import InputError
+from galsim_deep.core.errors import InputError
 
 __all__ = ["plot_learning_curve", "plot_sample_curve"]
 
@@ -53,7 +53,7 @@ def plot_learning_curve(scores, path, title=None, references=None):
         reconstructions' colours against the catalog's, per band: the median
         ``|Δcolour|`` and the slope (1: they follow the catalog).
     """
-    from galsim_deep.reporting import new_figure, save_figure
+    from galsim_deep.core.reporting import new_figure, save_figure
 
     if not scores:
         raise InputError("no checkpoint scores to plot; score checkpoints first")
@@ -164,7 +164,7 @@ def plot_sample_curve(curve, path, title=None):
         band is LSST's budget, +-2e-3) and one of the mean ``|g|``, size and flux
         over the truths' (minus 1).  Dotted lines are the references'.
     """
-    from galsim_deep.reporting import new_figure, save_figure
+    from galsim_deep.core.reporting import new_figure, save_figure
 
     rows = [r for r in curve["rows"] if "samples" in r]
     if not rows:

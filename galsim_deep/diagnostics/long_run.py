@@ -37,9 +37,9 @@ import shutil
 
 import numpy as np
 
-from galsim_deep.errors import InputError
-from galsim_deep.reporting import jsonable, write_json
-from galsim_deep.validation.statistics import worker_pool
+from galsim_deep.core.errors import InputError
+from galsim_deep.core.reporting import jsonable, write_json
+from galsim_deep.tools.validation.statistics import worker_pool
 
 __all__ = ["LearningCurve", "train_long", "flat_curves", "tracked_scores", "kept_checkpoints",
            "curve_table", "CURVE_FILE", "SCORED_DIR"]
@@ -102,7 +102,7 @@ def kept_checkpoints(recipe):
 
 def _keep(prefix, recipe):
     """Copy the checkpoint files of ``prefix`` into the kept folder (each file atomically)."""
-    from galsim_deep._io import atomic_path
+    from galsim_deep.core.files import atomic_path
 
     folder = Path(recipe["output_dir"]) / SCORED_DIR
     folder.mkdir(parents=True, exist_ok=True)
@@ -277,7 +277,7 @@ def _add_reference(curve, module, module_recipe, recipe):
     """
     import tensorflow as tf
 
-    from galsim_deep.module_format import read_metadata
+    from galsim_deep.core.module_format import read_metadata
     from galsim_deep.training.flow_vae.train import train_flow_vae
     from galsim_deep.training.loop import checkpoint_prefix
 

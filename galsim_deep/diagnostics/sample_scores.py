@@ -13,7 +13,7 @@ The samples of the evaluation file's galaxies (:class:`EvaluationGalaxies`:
 one code per catalog row, drawn with a fixed seed, turned by a random angle as
 the sampling engine turns them) are scored
 against the same galaxies' analytic truths and their Sérsic rows, each
-observed the same way (:func:`~galsim_deep.validation.views.observe_in_view`,
+observed the same way (:func:`~galsim_deep.tools.validation.views.observe_in_view`,
 a fresh noise stream per sample):
 
 ``views``
@@ -21,14 +21,14 @@ a fresh noise stream per sample):
     COSMOS depth, the training stamps' own view, and HST noiseless), overall
     and per ``mag_auto`` bin of :data:`MAG_EDGES`; the verdict is the most
     accurate of a CNN and a gradient-boosted classifier on image features
-    (:func:`~galsim_deep.validation.c2st_features.strongest_of_classifiers`);
+    (:func:`~galsim_deep.tools.validation.two_sample_features.strongest_of_classifiers`);
 ``shapes``
     the mean HSM ``|g|``, size and flux of the samples over the truths' (the
     unconvolved profiles through the 0.1" round PSF of the checkpoint scores);
 ``shear``
     REGAUSS's multiplicative and additive biases on the samples minus those on
     the truths (``dm``, ``dc1``, ``dc2`` with errors), noiseless, through each
-    named survey PSF (:data:`~galsim_deep.validation.shear.SHEAR_PSFS`), on
+    named survey PSF (:data:`~galsim_deep.tools.validation.shear_response.SHEAR_PSFS`), on
     the galaxies brighter than ``shear_max_mag``.
 
 What does not depend on the checkpoint (the truths' and the Sérsic profiles'
@@ -40,9 +40,9 @@ from pathlib import Path
 
 import numpy as np
 
-from galsim_deep._io import atomic_path
-from galsim_deep.errors import InputError
-from galsim_deep.reporting import jsonable, write_json
+from galsim_deep.core.errors import InputError
+from galsim_deep.core.files import atomic_path
+from galsim_deep.core.reporting import jsonable, write_json
 
 __all__ = ["EvaluationGalaxies", "quick_code_flow", "draw_samples", "reference_scores",
            "score_samples", "MAG_EDGES", "SAMPLE_VIEWS", "SHEAR_PSF_NAMES"]
@@ -65,7 +65,7 @@ _STREAMS = {"truth": 101, "generated": 102, "parametric": 103}
 class EvaluationGalaxies:
     """The galaxies of an evaluation file, as the survey views observe them.
 
-    Holds what :func:`~galsim_deep.validation.views.observe_in_view` reads
+    Holds what :func:`~galsim_deep.tools.validation.views.observe_in_view` reads
     (``index``, ``pixel_scale``, ``stamp_size``, ``psfs``, ``noise_variance``,
     ``noise_power``), the catalog ``conditions`` with their
     ``condition_names``, the Sérsic rows ``parametric`` and the unconvolved
@@ -88,7 +88,7 @@ class EvaluationGalaxies:
     def load(cls, path, n=None):
         """The first ``n`` galaxies (default all) of the test split of the mock dataset
         ``path`` (an evaluation file built with ``--n-test`` equal to ``--n``)."""
-        from galsim_deep.datasets.reader import StampDataset
+        from galsim_deep.data.reader import StampDataset
 
         path = Path(path)
         if not path.is_file():
@@ -116,7 +116,7 @@ class EvaluationGalaxies:
 
     def magnitude_bins(self):
         """``(bin of each galaxy, labels)`` of :data:`MAG_EDGES` in ``mag_auto``."""
-        from galsim_deep.validation.measures.survey_views import magnitude_bins
+        from galsim_deep.tools.validation.measures.survey_views import magnitude_bins
 
         return magnitude_bins(self.column("mag_auto"), MAG_EDGES)
 
@@ -127,11 +127,11 @@ def quick_code_flow(model, recipe, n_codes=20000, steps=2000, seed=0, progress=F
 
     Returns
     -------
-    galsim_deep.density.flows.FittedLatentFlow
+    galsim_deep.physics.flows.FittedLatentFlow
     """
     import tensorflow as tf
 
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.reader import StampDataset
     from galsim_deep.training.latent_flow import fit_code_flow
 
     with StampDataset(recipe["dataset"]["path"]) as data:
@@ -171,7 +171,7 @@ def _profiles(images, pixel_scale, angles=None):
     rotated by ``angles`` (radians) if given."""
     import galsim
 
-    from galsim_deep.validation.observe import truth_profile
+    from galsim_deep.tools.validation.observe import truth_profile
 
     out = [truth_profile(im, pixel_scale) if np.all(np.isfinite(im)) and im.sum() > 0
            else None for im in images]
@@ -182,18 +182,18 @@ def _profiles(images, pixel_scale, angles=None):
 
 
 def _observed(galaxies, view_name, profiles, sample, seed):
-    from galsim_deep.validation.views import load_views, observe_in_view
+    from galsim_deep.tools.validation.views import load_views, observe_in_view
 
     view = load_views(names=[view_name])[view_name]
     return observe_in_view(view, profiles, galaxies, seed, _STREAMS[sample])
 
 
 def _c2st(real, other, psfs, variance, groups, n_groups, seeds, epochs):
-    from galsim_deep.training.classifier import fit_two_sample_classifier, predict_classes
-    from galsim_deep.validation.c2st import accuracy_in_groups
-    from galsim_deep.validation.c2st_features import (fit_feature_classifier,
+    from galsim_deep.tools.validation.two_sample import accuracy_in_groups
+    from galsim_deep.tools.validation.two_sample_features import (fit_feature_classifier,
                                                       predict_feature_classes,
                                                       strongest_of_classifiers)
+    from galsim_deep.training.classifier import fit_two_sample_classifier, predict_classes
 
     classifiers = {"cnn": (fit_two_sample_classifier, predict_classes),
                    "features": (fit_feature_classifier, predict_feature_classes)}
@@ -212,7 +212,7 @@ def _shear_sample(galaxies, shear_max_mag, n_shear):
 
 
 def _shear_e(profiles, galaxies, psf, pool):
-    from galsim_deep.validation.shear import shear_measurements
+    from galsim_deep.tools.validation.shear_response import shear_measurements
 
     return shear_measurements(profiles, galaxies.stamp_size, galaxies.pixel_scale, psf=psf,
                               pool=pool)
@@ -233,9 +233,9 @@ def reference_scores(galaxies, cache_dir, seed=0, views=SAMPLE_VIEWS,
     """
     import json
 
-    from galsim_deep.validation.mock_truth import analytic_profiles
-    from galsim_deep.validation.references import reference_profiles
-    from galsim_deep.validation.shear import shear_bias, shear_bias_difference
+    from galsim_deep.tools.validation.mock_truth import analytic_profiles
+    from galsim_deep.tools.validation.references import reference_profiles
+    from galsim_deep.tools.validation.shear_response import shear_bias, shear_bias_difference
 
     cache = Path(cache_dir)
     summary_path = cache / "reference.json"
@@ -300,7 +300,7 @@ def score_samples(model, recipe, galaxies, cache_dir, seed=0, n_codes=20000, flo
     import json
 
     from galsim_deep.diagnostics.checkpoint_scores import hsm_g_sigma
-    from galsim_deep.validation.shear import shear_bias, shear_bias_difference
+    from galsim_deep.tools.validation.shear_response import shear_bias, shear_bias_difference
 
     cache = Path(cache_dir)
     if not (cache / "reference.json").is_file():

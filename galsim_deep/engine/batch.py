@@ -26,7 +26,7 @@ saw: clipping changes the morphology the network extrapolates to, never the flux
 """
 import numpy as np
 
-from ..errors import InputError
+from ..core.errors import InputError
 from .draws import galaxy_draws
 from .render import galaxy_profile, rotate_stamps, rotated_size, rotation_mode
 

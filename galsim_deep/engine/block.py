@@ -32,7 +32,7 @@ exactly rotated or chromatic galaxy is drawn one by one, as before.
 """
 import numpy as np
 
-from ..errors import InputError
+from ..core.errors import InputError
 
 __all__ = ["BlockDrawing", "local_pixel_scale", "block_drawing", "draw_batch"]
 

@@ -32,7 +32,7 @@ import numpy as np
 from ..physics.bands import (REFERENCE_BAND, ab_colour, band_fluxes, band_magnitude_name,
                              colour_flux_ratio, flux_ratio_table, get_bandpass,
                              interpolate_ratios, sed_template, zero_point)
-from ..errors import InputError
+from ..core.errors import InputError
 from .render import galaxy_profile
 
 # band_fluxes, the one band-flux rule, is galsim_deep.physics.bands.band_fluxes (imported

@@ -5,7 +5,7 @@ SED templates' ratios, so its colour lies between the bluest and the reddest
 template's at its redshift (:func:`reachable_colours`), whatever the network
 or the catalog asks.  :func:`check_catalog_colours` finds the catalog rows
 whose colours lie outside, and applies the model's ``range_policy`` as
-:func:`galsim_deep.catalog.condition_arrays` does for conditions outside
+:func:`galsim_deep.core.catalog.condition_arrays` does for conditions outside
 their training range: it is called by ``GenerativeGalaxyModel.conditions``
 (with catalog colours, and with the network's own where its SED head reads
 the catalog colour, :func:`~galsim_deep.engine.colour.head_reads_colours`),
@@ -13,8 +13,8 @@ which the API, the YAML input and the BTK generator all go through.
 """
 import numpy as np
 
-from ..catalog import ColourRangeWarning, warn_out_of_range
-from ..errors import InputError
+from ..core.catalog import ColourRangeWarning, warn_out_of_range
+from ..core.errors import InputError
 from ..physics.bands import ab_colour, flux_ratio_table, interpolate_ratios
 from .colour import chromatic_info, colour_conditions, head_reads_colours
 
@@ -57,18 +57,19 @@ def check_catalog_colours(conditions, metadata, range_policy="warn", source="", 
     Parameters
     ----------
     conditions : dict of ndarray [N]
-        Checked condition arrays (:func:`galsim_deep.catalog.condition_arrays`) of a
+        Checked condition arrays (:func:`galsim_deep.core.catalog.condition_arrays`) of a
         chromatic module conditioned on band magnitudes (:func:`colour_conditions`).
     metadata : dict
     range_policy : {'warn', 'clip', 'error'}
-        ``'warn'``: a :class:`~galsim_deep.catalog.ColourRangeWarning` (the galaxy is drawn
+        ``'warn'``: a :class:`~galsim_deep.core.catalog.ColourRangeWarning` (the galaxy is drawn
         at the nearest reachable colour, as :func:`match_colours` ends there);
         ``'clip'``: the band magnitude is moved to the nearest reachable colour, silently;
         ``'error'``: an InputError.
     source : str
         Names the model in messages.
     warn_key : str, optional
-        Warn once per key and band in a process (:func:`galsim_deep.catalog.warn_out_of_range`).
+        Warn once per key and band in a process
+        (:func:`galsim_deep.core.catalog.warn_out_of_range`).
     tolerance : float
         AB mag beyond the reachable range that still counts as reached (default 0.01,
         below any catalog's photometric error): the mock catalog's own colours, made

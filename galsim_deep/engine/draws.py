@@ -22,7 +22,7 @@ the batch size, the block it falls in, ``nproc`` or the caller.
 """
 import numpy as np
 
-from ..errors import InputError, InputTypeError
+from ..core.errors import InputError, InputTypeError
 
 __all__ = ["SEED_FOR_ZERO", "as_deviate", "object_seeds", "galaxy_draws"]
 

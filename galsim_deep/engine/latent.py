@@ -12,7 +12,7 @@ TensorFlow, whose absence the call names with the extra to install.
 """
 import numpy as np
 
-from ..errors import InputError
+from ..core.errors import InputError
 
 __all__ = ["LatentSpace"]
 

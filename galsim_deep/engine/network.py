@@ -8,8 +8,8 @@ import itertools
 
 import numpy as np
 
-from ..catalog import condition_arrays
-from ..errors import InputError
+from ..core.catalog import condition_arrays
+from ..core.errors import InputError
 from .kinds import kind_class
 from .runtimes import _LOADED, RUNTIMES, choose_runtime, saved_model
 
@@ -41,7 +41,7 @@ class Network:
         self.module_dir = module_dir
         self.metadata = metadata
         #: Out-of-range conditions and colours are reported once per key and condition in a
-        #: process (:func:`galsim_deep.catalog.warn_out_of_range`): each network object, so
+        #: process (:func:`galsim_deep.core.catalog.warn_out_of_range`): each network object, so
         #: each model made in a process, reports them.
         self.warn_key = f"{module_dir}#{next(_NETWORKS)}"
         #: Where the sampling signature runs (a clear error now if it cannot).
@@ -51,7 +51,7 @@ class Network:
 
     def condition_arrays(self, cat, column_map=None, range_policy="warn"):
         """The checked float32 arrays of the module's conditions in a catalog
-        (:func:`galsim_deep.catalog.condition_arrays`; out-of-range values reported once
+        (:func:`galsim_deep.core.catalog.condition_arrays`; out-of-range values reported once
         per network object and condition in a process)."""
         return condition_arrays(cat, self.metadata["conditions"], column_map=column_map,
                                 range_policy=range_policy,

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from ..errors import InputError
+from ..core.errors import InputError
 
 __all__ = ["ROTATIONS", "rotation_mode", "rotated_size", "stamp_profile", "galaxy_profile",
            "grid_pad_factor", "rotate_stamps", "band_limit"]

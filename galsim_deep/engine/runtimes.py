@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
-from ..module_format import ModuleFormatError, check_signatures
-from ..parallel import set_tensorflow_threads, tensorflow_started, worker_threads
+from ..core.errors import InputError
+from ..core.module_format import ModuleFormatError, check_signatures
+from ..core.parallel import set_tensorflow_threads, tensorflow_started, worker_threads
 
 __all__ = ["RUNTIMES", "RUNTIME_CHOICES", "RUNTIME_ENV", "choose_runtime",
            "TensorFlowSignature", "OnnxSignature", "has_portable_copy", "saved_model",
@@ -59,7 +59,7 @@ _ONNX_SESSIONS = {"made": False}
 
 def network_ran():
     """True if a network has run in this process: TensorFlow
-    (:func:`galsim_deep.parallel.tensorflow_started`) or an ONNX Runtime session.
+    (:func:`galsim_deep.core.parallel.tensorflow_started`) or an ONNX Runtime session.
 
     Neither survives ``fork``: a child forked after it hangs at its first network call
     (measured for ONNX Runtime: a GalSim ``image.nproc: 2`` run after an in-process
@@ -74,7 +74,7 @@ def saved_model(module_dir, metadata):
     if key not in _LOADED:
         import tensorflow_hub
 
-        from .._tensorflow import filtered_stderr
+        from ..core.tensorflow_logs import filtered_stderr
 
         with filtered_stderr():  # TensorFlow's harmless start-up lines
             loaded = tensorflow_hub.load(key)
@@ -122,7 +122,7 @@ class TensorFlowSignature:
         if self._called:
             out = self._fn(**tensors)
         else:
-            from .._tensorflow import filtered_stderr
+            from ..core.tensorflow_logs import filtered_stderr
 
             # The first call optimises the graph, and TensorFlow's optimiser may print
             # "remapper failed" (harmless: that pass is skipped, the numbers are the same).

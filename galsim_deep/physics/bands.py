@@ -32,8 +32,8 @@
 * :func:`exact_band_fluxes` - the mock truth's fluxes: components of one
   template each, integrated exactly at the galaxy's own redshift (GalSim's
   ``calculateFlux``, :func:`flux_ratios`), as a multi-band mock dataset makes
-  them (:mod:`galsim_deep.datasets.mock_colours`) and validation measures them
-  (:func:`galsim_deep.validation.colours.template_fluxes`).  On the redshift
+  them (:mod:`galsim_deep.data.mock_colours`) and validation measures them
+  (:func:`galsim_deep.tools.validation.band_colours.template_fluxes`).  On the redshift
   grid the two rules agree exactly; halfway between grid points a template's
   interpolated colour differs from its exact one by 1e-5 to 7e-5 mag
   (median over templates and redshifts, per band) and by at most about
@@ -49,7 +49,7 @@ import math
 
 import numpy as np
 
-from ..errors import InputError, InputTypeError
+from ..core.errors import InputError, InputTypeError
 
 __all__ = ["BANDS", "REFERENCE_BAND", "ZERO_POINT", "SED_TEMPLATES", "get_bandpass", "band_name",
            "zero_point", "band_magnitude_name", "sed_template", "flux_ratios", "check_coverage",
@@ -362,9 +362,9 @@ def exact_band_fluxes(reference_flux, templates, redshift, bands, reference=REFE
     ``F_k flux_ratios(t_k, z, b)`` in band ``b``: the template at the galaxy's own
     redshift integrated through both bandpasses by GalSim (``SED.calculateFlux``), no
     table.  A multi-band mock dataset makes its components' band fluxes so
-    (:func:`galsim_deep.datasets.mock_colours.band_fields`, its ``component_flux``), and
+    (:func:`galsim_deep.data.mock_colours.band_fields`, its ``component_flux``), and
     validation measures the truth's colours in other bands so
-    (:func:`galsim_deep.validation.colours.template_fluxes`).  The models' rule,
+    (:func:`galsim_deep.tools.validation.band_colours.template_fluxes`).  The models' rule,
     :func:`band_fluxes` with one-hot weights, equals it on :data:`REDSHIFT_GRID`.
 
     Parameters

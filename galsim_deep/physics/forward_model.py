@@ -30,7 +30,7 @@ variance ``sigma**2``.
 import math
 
 import tensorflow as tf
-from ..errors import InputError
+from ..core.errors import InputError
 from .bands import REDSHIFT_STEP
 
 __all__ = ["convolve_psf", "pixel_log_likelihood", "fourier_log_likelihood",

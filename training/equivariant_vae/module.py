@@ -99,7 +99,7 @@ def metadata_entries(recipe):
     """``extra_metadata(model, meta)`` of :func:`~galsim_deep.training.export.export_trained`:
     ``latent_size`` ``L + 1`` (the ``sample`` normals), ``sampling_kind`` ``mono`` and the
     family's ``equivariant`` entry (code size, pose rule and symmetry, class names)."""
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.reader import StampDataset
 
     with StampDataset(recipe["dataset"]["path"]) as data:
         class_names = list(data.class_names)

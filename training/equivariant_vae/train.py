@@ -27,7 +27,7 @@ one.
 import numpy as np
 import tensorflow as tf
 
-from galsim_deep.errors import InputError
+from galsim_deep.core.errors import InputError
 from galsim_deep.training.data import labelled_predictions
 from galsim_deep.training.families import get_family
 from galsim_deep.training.flow_vae.train import loss_gradients
@@ -272,7 +272,7 @@ def _is_flow_vae(source):
     a checkpoint whose model has no ``vae`` part)."""
     from pathlib import Path
 
-    from galsim_deep.module_format import METADATA_FILE, read_metadata
+    from galsim_deep.core.module_format import METADATA_FILE, read_metadata
     from galsim_deep.training.loop import checkpoint_prefix
 
     if (Path(source) / METADATA_FILE).is_file():
@@ -286,7 +286,7 @@ def _warm_key(source):
     ``vae``, an equivariant module and every run's checkpoint as ``model``."""
     from pathlib import Path
 
-    from galsim_deep.module_format import METADATA_FILE
+    from galsim_deep.core.module_format import METADATA_FILE
 
     module = (Path(source) / METADATA_FILE).is_file()
     return "vae" if module and _is_flow_vae(source) else "model"

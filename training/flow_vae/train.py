@@ -21,7 +21,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from galsim_deep.engine.colour import head_reads_colours
-from galsim_deep.module_format import METADATA_FILE, read_metadata
+from galsim_deep.core.module_format import METADATA_FILE, read_metadata
 from galsim_deep.physics.bands import SED_TEMPLATES, band_magnitude_name, flux_ratio_table
 from galsim_deep.physics.forward_model import template_ratios
 from galsim_deep.training.flux_scale import initial_flux_scale

@@ -40,7 +40,7 @@ outside training).
 """
 import tensorflow as tf
 
-from galsim_deep.errors import InputError
+from galsim_deep.core.errors import InputError
 
 from .networks import (DiscriminatorHead, EncoderHead, Generator, Trunk,
                        accumulate_standing_statistics, ema_update)

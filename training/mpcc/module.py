@@ -45,7 +45,7 @@ statistics, flux convention, centring, provenance) with ``family: mpcc``,
 """
 import tensorflow as tf
 
-from galsim_deep.errors import InputError
+from galsim_deep.core.errors import InputError
 from galsim_deep.training.export import GeneratorModule, signature_specs
 
 #: The condition whose catalog flux a ``generator_flux: catalog`` model's profiles get.

@@ -57,7 +57,7 @@ from galsim_deep.training.resnet import bottom_size, stage_depths
 from .layers import (ConditionalBatchNorm, DownBlock, StandingBatchNorm, UpBlock,
                      activation_function, conv_layer, dense_layer)
 from .spectral import SNConv2D, SNDense
-from galsim_deep.errors import InputError
+from galsim_deep.core.errors import InputError
 
 __all__ = ["StandingBatchNorm", "ConditionalBatchNorm", "UpBlock", "DownBlock", "Generator",
            "Trunk", "DiscriminatorHead", "EncoderHead", "accumulate_standing_statistics",

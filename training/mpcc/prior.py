@@ -36,7 +36,7 @@ import math
 
 import numpy as np
 import tensorflow as tf
-from galsim_deep.errors import InputError
+from galsim_deep.core.errors import InputError
 
 __all__ = ["GMMPrior", "initial_means", "own_component_fraction", "INIT_CHOICES"]
 

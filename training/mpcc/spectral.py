@@ -17,7 +17,7 @@ Kernels start from :func:`kernel_initializer`: Glorot uniform or the
 import tensorflow as tf
 import tf_keras
 
-from galsim_deep.errors import InputError
+from galsim_deep.core.errors import InputError
 
 __all__ = ["spectral_norm", "SNConv2D", "SNDense", "kernel_initializer", "INIT_CHOICES"]
 

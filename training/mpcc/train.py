@@ -40,8 +40,8 @@ for a Flow-VAE.
 import numpy as np
 import tensorflow as tf
 
-from galsim_deep.cluster_accuracy import clustering_accuracy
-from galsim_deep.errors import InputError
+from galsim_deep.core.cluster_accuracy import clustering_accuracy
+from galsim_deep.core.errors import InputError
 from galsim_deep.physics.forward_model import observe
 from galsim_deep.training.data import labelled_predictions
 from galsim_deep.training.distribute import check_replica_batch
@@ -92,7 +92,7 @@ def _fields(recipe):
 def dataset_zero_point(data):
     """The AB zero point of a dataset's flux unit (its ``flux_convention``; default the
     COSMOS convention's 25.94)."""
-    from galsim_deep.datasets import format as dataset_format
+    from galsim_deep.data import format as dataset_format
 
     convention = getattr(data, "flux_convention", None) or dataset_format.FLUX_CONVENTION
     return float(convention.get("zero_point", dataset_format.ZERO_POINT))
@@ -101,7 +101,7 @@ def dataset_zero_point(data):
 def _check_batches(recipe, replicas):
     m = recipe["mpcc"]
     check_replica_batch(m["batch_size"], replicas, "mpcc.batch_size")
-    from galsim_deep.datasets.reader import StampDataset
+    from galsim_deep.data.reader import StampDataset
 
     with StampDataset(recipe["dataset"]["path"]) as data:
         n_train = len(data.indices("train"))
@@ -387,7 +387,7 @@ def split_clustering(model, dataset_path, split="test", batch_size=128):
     Returns
     -------
     dict or None
-        :func:`~galsim_deep.cluster_accuracy.clustering_accuracy` of
+        :func:`~galsim_deep.core.cluster_accuracy.clustering_accuracy` of
         ``argmax q(y | x)``; None when the dataset has no labels or the split
         is empty.
     """

@@ -17,9 +17,9 @@ toy family that way, ``tests/test_sampling_kinds.py``).
 """
 import numpy as np
 
-from ...catalog import catalog_values
-from ...errors import InputError
-from ...module_format import IMAGE_OUTPUT, RANDOM_INPUT, ModuleFormatError
+from ...core.catalog import catalog_values
+from ...core.errors import InputError
+from ...core.module_format import IMAGE_OUTPUT, RANDOM_INPUT, ModuleFormatError
 
 __all__ = ["KINDS", "SamplingKind", "register_kind", "kind_class", "make_kind"]
 

@@ -12,7 +12,7 @@ its SEDs carry it to every band: the flux options and noise padding do not apply
 """
 import numpy as np
 
-from ...errors import InputError
+from ...core.errors import InputError
 from ...physics.bands import zero_point
 from ..colour import (ColourGalaxy, band_arrays, catalog_sed_weights, chromatic_profile,
                       colour_mode, component_seds, head_reads_colours)

@@ -2,7 +2,7 @@
 ``sample`` and ``sample_cluster``, a mixture prior whose component a caller may choose)."""
 import numpy as np
 
-from ...errors import InputError, InputTypeError
+from ...core.errors import InputError, InputTypeError
 from .base import SamplingKind, register_kind
 
 __all__ = ["MonoKind", "ClustersKind"]

@@ -1,0 +1,136 @@
+"""The ``GenerativeModelGalaxy`` object type: one generated galaxy of a YAML config.
+
+In a GalSim YAML file::
+
+    gal:
+        type: GenerativeModelGalaxy
+        flux_radius: {type: Random, min: 5, max: 10}   # one field per condition,
+        mag_auto: {type: Catalog, col: mag}            # any GalSim value type
+        zphot: 0.5
+        cluster: 2          # MPCC modules only, optional: the mixture component (0..K-1)
+        random_rotation: true   # optional (default true): a uniformly random position angle
+
+The galaxy's stamp comes from its group of objects, generated in one network
+call (:mod:`galsim_deep.api.config.batching`; see "How batching works" in
+``docs/config.rst``).
+"""
+import galsim
+from galsim.config import GetInputObj, GetRNG, RegisterObjectType
+
+from ...core import parallel
+from ...engine import batch as engine
+from . import batching
+
+__all__ = ["BuildGenerativeModelGalaxy"]
+
+#: Optional per-object fields besides the conditions (the required fields are the
+#: model's conditions, ``GenerativeGalaxyModel.sample_req_params``).
+_opt_params = {"x_interpolant": str, "k_interpolant": str, "pad_factor": float,
+               "noise_pad_size": float, "noise_pad": float, "flux_scaling": float, "area": float,
+               "exptime": float, "zero_point": float, "calculate_maxk": bool, "cluster": int,
+               "random_rotation": bool}
+
+_FLUX_OPTIONS = ("flux_scaling", "area", "exptime", "zero_point")
+
+# Threads per process, once set in a GalSim multiprocessing worker.
+_WORKER_THREADS = []
+
+
+def _share_cores(base):
+    """In a GalSim multiprocessing worker, give TensorFlow this worker's share of the cores.
+
+    Done once per process, before its first network call (GalSim already runs
+    its own OpenMP loops single-threaded in its workers).
+    """
+    if "current_nproc" in base and not _WORKER_THREADS:
+        _WORKER_THREADS.append(parallel.configure_worker(base["current_nproc"],
+                                                         galsim_threads=False))
+
+
+def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
+    """Build one ``GenerativeModelGalaxy`` (GalSim object builder).
+
+    Each condition of the model is a required float field; ``x_interpolant``,
+    ``k_interpolant``, ``pad_factor``, ``calculate_maxk`` (see
+    `GenerativeGalaxyModel.profile`), ``noise_pad_size`` (arcsec) with
+    ``noise_pad`` (the padding noise's pixel variance) and the flux options
+    ``flux_scaling``, ``area`` (cm^2), ``exptime`` (s) and ``zero_point`` (AB
+    mag) are optional; so is ``cluster`` (int) for mixture-prior (MPCC) modules,
+    the cluster every object is drawn from (see `GenerativeGalaxyModel.sample`),
+    and ``random_rotation`` (bool, default true): each galaxy is rotated by a
+    uniformly random angle drawn from its object seed after its normals (the
+    engine's draws rule, :mod:`galsim_deep.engine.draws`), so the population is
+    isotropic (false: the network's own orientation).  The rotation
+    resamples, as the API's default (:meth:`GenerativeGalaxyModel.sample`).
+    GalSim's own ``rotate`` key (an angle) still turns the built galaxy; a
+    boolean there is refused, naming ``random_rotation``.
+
+    Returns
+    -------
+    profile : galsim.InterpolatedImage
+        The unconvolved galaxy.
+    safe : bool
+        False: every object is a new galaxy.
+    """
+    if isinstance(config.get("rotate"), bool):
+        raise galsim.GalSimConfigError(
+            f"GenerativeModelGalaxy: rotate: {str(config['rotate']).lower()} is GalSim's own "
+            f"rotation of the built galaxy, which takes an angle (rotate: 30 deg); the random "
+            f"position angle is switched with random_rotation: "
+            f"{str(config['rotate']).lower()}")
+    model = GetInputObj("generative_model", config, base, "GenerativeModelGalaxy")
+    ignore = list(ignore) + ["num"]
+    req = model.sample_req_params
+    opt = _opt_params
+
+    obj_num = base.get("obj_num", 0)
+    _share_cores(base)
+    group = batching.current_group(config, base, model, req, opt, ignore, logger)
+    i = obj_num - group["group"].start
+    batch = group["batch"]
+    # Leave the current values of this object's fields for @gal.<condition> references.
+    for q in model.quantities:
+        if isinstance(config.get(q), dict):
+            config[q]["current"] = (float(batch.conditions[q][i]), False, float, obj_num,
+                                    "obj_num")
+    kwargs = dict(group["options"][i])
+    for used in ("cluster", "random_rotation"):  # used when the group was sampled
+        kwargs.pop(used, None)
+    # The object's RNG continues after the draws of its fields, as if they had been made
+    # here (for shear, noise padding... drawn after the galaxy).
+    GetRNG(config, base).reset(galsim.BaseDeviate(kwargs.pop("rng_state")))
+    flux_kwargs = {k: kwargs.pop(k) for k in _FLUX_OPTIONS if k in kwargs}
+    gsp = galsim.GSParams(**gsparams) if gsparams else None
+    if model.kind.draws_through_bandpass:
+        _check_colour_options(model, base, flux_kwargs, kwargs)
+        return batch.galaxies([i], gsparams=gsp, **kwargs)[0], False
+    factors = None
+    if flux_kwargs:  # the API's rule: computed on the unrotated stamp, applied after rotation
+        factors = [engine.flux_factors(model.metadata, 1, stamps=batch.stamps[i:i + 1],
+                                       magnitudes=None if batch.magnitudes is None
+                                       else batch.magnitudes[i:i + 1], **flux_kwargs)[0]]
+    noise_pad_size = kwargs.pop("noise_pad_size", 0)
+    noise = kwargs.pop("noise_pad", None)  # pixel variance of the padding noise
+    rngs = [GetRNG(config, base)] if noise_pad_size else None
+    profile = batch.galaxies([i], factors=factors, rngs=rngs, noise_pad_size=noise_pad_size,
+                             noise=noise, gsparams=gsp, **kwargs)[0]
+    return profile, False
+
+
+def _check_colour_options(model, base, flux_kwargs, kwargs):
+    """A chromatic module's object: its SEDs carry the flux, drawn by GalSim through the
+    image's ``bandpass``."""
+    flux = list(flux_kwargs) + [k for k in ("noise_pad_size", "noise_pad") if k in kwargs]
+    if flux:
+        raise galsim.GalSimConfigError(
+            f"GenerativeModelGalaxy: {', '.join(flux)} do(es) not apply to the chromatic module "
+            f"{model.metadata['name']}: its SEDs carry the flux; set image.bandpass and the "
+            f"image's area/exptime (GalSim's chromatic config)")
+    if base.get("bandpass") is None:
+        raise galsim.GalSimConfigError(
+            f"GenerativeModelGalaxy: {model.metadata['name']} draws colour galaxies; give the "
+            f"image a bandpass, e.g. image.bandpass: {{file_name: LSST_r.dat, wave_type: nm}}")
+
+
+RegisterObjectType("GenerativeModelGalaxy", BuildGenerativeModelGalaxy,
+                   input_type="generative_model")

@@ -1,0 +1,56 @@
+"""GalSim's ``Basic`` stamp type, with multiprocessing tasks of whole object groups.
+
+With ``image.nproc``, GalSim hands each worker one stamp at a time, and a
+worker would generate the whole group of objects around every stamp it gets.
+Importing galsim_deep therefore replaces the ``Basic`` stamp type (if nothing
+else has) by :class:`GroupedStampBuilder`, whose tasks are whole groups when
+the config has a ``generative_model`` input; which process draws which stamp
+is all that changes.  See "Multiprocessing" in ``docs/config.rst``.
+"""
+from galsim.config import RegisterStampType, StampBuilder, valid_stamp_types
+
+from ..model import GenerativeGalaxyModel
+from .batching import _GROUP_SIZE_KEY, _IMAGE_RANGE_KEY, group_size, stamp_nproc
+
+__all__ = ["GroupedStampBuilder"]
+
+
+class GroupedStampBuilder(StampBuilder):
+    """GalSim's ``Basic`` stamp type, with multiprocessing tasks of whole object groups.
+
+    When the config has a ``generative_model`` input, consecutive objects of
+    one network group (see :func:`~galsim_deep.api.config.batching.group_size`)
+    form one task, so one worker generates and draws the whole group;
+    otherwise (and when an image has fewer groups than processes: GalSim needs
+    a task per worker) one stamp per task, as GalSim does.
+    """
+
+    def makeTasks(self, config, base, jobs, logger):
+        """Group the image's stamp jobs into tasks (lists of ``(job, k)``).
+
+        Also records the group size in ``base`` for the object builds.
+        """
+        models = base.get("_input_objs", {}).get("generative_model") or [None]
+        model = models[0]
+        if not isinstance(model, GenerativeGalaxyModel) or len(jobs) < 2:
+            return super().makeTasks(config, base, jobs, logger)
+        first_obj = jobs[0]["obj_num"]
+        first, _ = base.get(_IMAGE_RANGE_KEY, (first_obj, None))
+        nproc = stamp_nproc(base)
+        size = group_size(model.batch_size, len(jobs), nproc)
+        if -(-len(jobs) // size) < nproc:
+            # Fewer groups than workers: GalSim needs at least one task per worker.
+            return super().makeTasks(config, base, jobs, logger)
+        base[_GROUP_SIZE_KEY] = size
+        tasks, previous = [], None
+        for k, job in enumerate(jobs):
+            group = (job["obj_num"] - first) // size
+            if group != previous:
+                tasks.append([])
+                previous = group
+            tasks[-1].append((job, k))
+        return tasks
+
+
+if type(valid_stamp_types.get("Basic")) is StampBuilder:
+    RegisterStampType("Basic", GroupedStampBuilder())

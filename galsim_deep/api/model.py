@@ -1,0 +1,297 @@
+"""``GenerativeGalaxyModel``: the public object over the sampling engine
+(:mod:`galsim_deep.engine`): a module's metadata, its sampling kind and latent space."""
+import copy
+
+import numpy as np
+
+from ..core.catalog import RANGE_POLICIES, in_range
+from ..core.errors import InputError
+from ..core.module_format import RANDOM_INPUT, read_metadata
+from ..data import hub
+from ..engine import (EVAL_ROWS, Network, band_limit, galaxy_draws, galaxy_profile,
+                     grid_pad_factor, object_seeds, rotated_size)
+from ..engine import batch as engine
+from ..engine.kinds import make_kind
+from ..engine.latent import LatentSpace
+
+__all__ = ["GenerativeGalaxyModel"]
+
+
+class GenerativeGalaxyModel:
+    """A deep generative model of galaxy light profiles, loaded from a module.
+
+    The metadata is read now, the network once per process at its first use.
+
+    Parameters
+    ----------
+    file_name : str or Path
+        ``hub:NAME`` or ``hub:NAME@VERSION`` (``galsim-deep hub list``), a module
+        directory, a ``.tar.gz`` archive, or an http(s)/file URL of an archive.
+    batch_size : int
+        Galaxies per network evaluation in :meth:`sample` (default 64).
+    range_policy : {'warn', 'clip', 'error'}
+        Default treatment of condition values outside the training range.
+    colours : {'catalog', 'model'}, optional
+        Chromatic modules only: ``'catalog'`` (the default of a module conditioned on a
+        band magnitude such as ``mag_f606w``) tilts each galaxy's SED weights to its
+        catalog colours (:func:`galsim_deep.engine.colour.match_colours`); ``'model'``
+        keeps the network's own.
+    runtime : {'auto', 'onnx', 'tensorflow'}, optional
+        Where the network runs (:mod:`galsim_deep.engine.runtimes`): ``'auto'`` uses the
+        module's portable copy with ONNX Runtime where both exist, else TensorFlow;
+        default ``$GALSIM_DEEP_RUNTIME``, else ``'auto'``.
+
+    Attributes
+    ----------
+    quantities : list of str
+        The conditioning columns a catalog must have, in the module's order.
+    stamp_size : int
+        Side of the generated stamps, pixels.
+    pixel_scale : float
+        Their pixel scale, arcsec.
+    latent_size : int
+        Random normals drawn per galaxy.
+    metadata : dict
+        The module's validated metadata (``docs/module_format.rst``).
+    kind : galsim_deep.engine.kinds.SamplingKind
+        The module's sampling kind, chosen once from its metadata: what its network
+        runs and what the outputs become.
+    latent : galsim_deep.engine.latent.LatentSpace
+        The module's latent-space signatures (``encode``, ``log_prob``, ``cluster``).
+    """
+
+    #: Rows per network evaluation block (:data:`galsim_deep.engine.EVAL_ROWS`).
+    EVAL_ROWS = EVAL_ROWS
+
+    # GalSim config input parameters (see galsim_deep.api.config).
+    _req_params = {"file_name": str}
+    _opt_params = {"batch_size": int, "range_policy": str, "colours": str, "runtime": str}
+    _single_params = []
+    _takes_rng = False
+
+    def __init__(self, file_name, batch_size=64, range_policy="warn", colours=None,
+                 runtime=None):
+        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise InputError(f"batch_size must be a positive int, got {batch_size!r}")
+        if range_policy not in RANGE_POLICIES:
+            raise InputError(f"range_policy must be one of {RANGE_POLICIES}, "
+                             f"got {range_policy!r}")
+        self.file_name = str(file_name)
+        self.batch_size = int(batch_size)
+        self.range_policy = range_policy
+        self.module_dir = hub.resolve(file_name)
+        self.metadata = read_metadata(self.module_dir)
+        self.quantities = [c["name"] for c in self.metadata["conditions"]]
+        self.stamp_size = int(self.metadata["stamp_size"])
+        self.pixel_scale = float(self.metadata["pixel_scale"])
+        self.latent_size = int(self.metadata["latent_size"])
+        self.network = Network(self.module_dir, self.metadata, runtime)
+        self.kind = make_kind(self.network, self.metadata, colours)
+        self.latent = LatentSpace(self.kind, range_policy)
+
+    @property
+    def chromatic(self):
+        """A chromatic module's ``chromatic`` metadata, else None: :meth:`sample` then returns
+        ``galsim.ChromaticObject`` profiles and :meth:`sample_arrays` takes ``bands``."""
+        return self.kind.chromatic
+
+    @property
+    def colours(self):
+        """The colour mode, ``'catalog'`` or ``'model'`` (None for a one-band module)."""
+        return self.kind.colours
+
+    def with_colours(self, colours):
+        """This model with another colour mode (``'catalog'`` or ``'model'``), sharing its
+        loaded network: the same seeds give the same reference-band galaxies."""
+        other = copy.copy(self)
+        other.kind = self.kind.with_colours(colours)
+        return other
+
+    # galsim_hub compatibility: the names its config code used.
+    @property
+    def random_variables(self):
+        """The ``sample`` signature's random inputs (``['random_normal']``)."""
+        return [RANDOM_INPUT]
+
+    @property
+    def sample_req_params(self):
+        """GalSim config parameters required per object: a float per condition."""
+        return {q: float for q in self.quantities}
+
+    @property
+    def condition_ranges(self):
+        """The training range ``(min, max)`` of each condition, in its unit, by name."""
+        return {c["name"]: (float(c["min"]), float(c["max"]))
+                for c in self.metadata["conditions"]}
+
+    @property
+    def n_clusters(self):
+        """An MPCC module's mixture components (``cluster=`` 0 .. ``n_clusters - 1``), or None."""
+        return getattr(self.kind, "n_clusters", None)
+
+    def in_range(self, cat, column_map=None):
+        """ndarray of bool [N]: the catalog rows inside the training range of every
+        condition (``cat[model.in_range(cat)]`` samples without extrapolation)."""
+        return in_range(cat, self.metadata["conditions"], column_map=column_map)
+
+    @property
+    def signatures(self):
+        """Names of the module's signatures (``sample`` and optional ones)."""
+        return sorted(self.metadata["signatures"])
+
+    def __repr__(self):
+        return (f"GenerativeGalaxyModel({self.file_name!r}: {self.metadata['name']} "
+                f"{self.metadata['version']}, {self.metadata['family']}, "
+                f"{self.stamp_size}x{self.stamp_size} at {self.pixel_scale}\"/pixel, "
+                f"conditions {self.quantities})")
+
+    # ------------------------------------------------------------------ sampling
+    def conditions(self, cat, column_map=None, range_policy=None):
+        """The checked float32 condition arrays of a catalog
+        (:meth:`galsim_deep.engine.kinds.SamplingKind.catalog_rows`)."""
+        return self.kind.catalog_rows(cat, column_map, range_policy or self.range_policy)[0]
+
+    def random_normal(self, n, rng):
+        """The ``[n, latent_size]`` float32 normals :meth:`sample` gives rows ``0 .. n-1``
+        (the engine's draws rule, :func:`galsim_deep.engine.galaxy_draws`)."""
+        return galaxy_draws(object_seeds(rng, n), self.latent_size)[0]
+
+    def generate(self, conditions, random_normal, first_row=0, cluster=None):
+        """float32 ``[N, stamp_size, stamp_size]`` unconvolved profiles (module flux units)
+        of given latent normals ``[N, latent_size]``, ``conditions`` as :meth:`conditions`
+        gives them, ``first_row`` the first row's place in the catalog and ``cluster`` an
+        MPCC module's clusters (:func:`galsim_deep.engine.batch.run_network`)."""
+        return engine.run_network(self.kind, conditions, random_normal, first_row,
+                                  cluster)["stamps"]
+
+    def batches(self, cat, rng=None, batch_size=None, column_map=None, range_policy=None,
+                progress=False, cluster=None, rotate=True):
+        """Check a catalog and yield one :class:`~galsim_deep.engine.batch.SampledBatch` per
+        batch of rows (:func:`galsim_deep.engine.batch.catalog_batches`), what
+        :meth:`sample` and :meth:`sample_arrays` are made of.  Arguments as in
+        :meth:`sample`."""
+        conds, magnitudes = self.kind.catalog_rows(cat, column_map,
+                                                   range_policy or self.range_policy)
+        n = len(next(iter(conds.values())))
+        batch_size = self.batch_size if batch_size is None else batch_size
+        return engine.catalog_batches(self.kind, conds, object_seeds(rng, n), batch_size,
+                                      rotate, cluster, magnitudes, progress)
+
+    def sample_arrays(self, cat, rng=None, batch_size=None, column_map=None,
+                      range_policy=None, progress=False, cluster=None, rotate=True,
+                      bands=None):
+        """Yield generated stamps as numpy arrays ``[n, stamp_size, stamp_size]`` (module flux
+        per pixel), batch by batch, on the module's grid: a rotated stamp is the central
+        pixels of the profile :meth:`sample` returns.  ``bands`` (chromatic modules only,
+        e.g. ``["LSST_g", "LSST_r"]``): ``[n, len(bands), stamp_size, stamp_size]``, each
+        band in its counts/s of the module's convention.  The other arguments as in
+        :meth:`sample`."""
+        self.kind.check_options(bands=bands)
+        for batch in self.batches(cat, rng, batch_size, column_map, range_policy, progress,
+                                  cluster, rotate):
+            yield batch.arrays(bands)
+
+    @property
+    def rotated_stamp_size(self):
+        """Side (pixels) of a rotated stamp: the smallest even side >= ``stamp_size * sqrt(2)``
+        (:func:`galsim_deep.engine.rotated_size`), which holds the stamp at any angle."""
+        return rotated_size(self.stamp_size)
+
+    def sample(self, cat, rng=None, batch_size=None, x_interpolant=None, k_interpolant=None,
+               pad_factor=4, noise_pad_size=0, noise=None, gsparams=None, column_map=None,
+               range_policy=None, flux_scaling=None, area=None, exptime=None,
+               zero_point=None, progress=False, calculate_maxk=False, cluster=None,
+               rotate=True):
+        """Sample unconvolved galaxy light profiles conditioned on a catalog.
+
+        Parameters
+        ----------
+        cat : astropy Table, numpy structured array, dict of arrays, or DataFrame
+            One row per galaxy with a column per condition (:attr:`quantities`).
+        rng : int, galsim.BaseDeviate or array_like of int, optional
+            Row ``i`` is drawn from its *object seed* (:func:`galsim_deep.engine.
+            object_seeds`): for an int ``S``, GalSim config's seed of object ``i`` with
+            ``image.random_seed: S`` (the YAML type draws the same galaxy); an array is
+            one object seed per row.  Same seed, same images, whatever ``batch_size``.
+        batch_size : int, optional
+            Galaxies per network evaluation (default: the model's ``batch_size``).
+        x_interpolant, k_interpolant, pad_factor, noise_pad_size, noise, gsparams
+            Passed to ``galsim.InterpolatedImage`` (``noise`` as its ``noise_pad``; the
+            padding noise from ``galsim.BaseDeviate`` of the row's object seed).
+        calculate_maxk : bool
+            GalSim's per-image ``maxk`` instead of the stamp's band limit
+            (:func:`galsim_deep.engine.galaxy_profile`).
+        column_map : dict, optional
+            Condition name -> catalog column name.
+        range_policy : {'warn', 'clip', 'error'}, optional
+            Conditions outside the training range (default: the model's).  A flux set
+            from a magnitude uses the catalog's own magnitude, clipped or not.
+        flux_scaling, area, exptime, zero_point : optional
+            Rescale fluxes from the module's convention
+            (:func:`galsim_deep.engine.batch.flux_factors`).
+        progress : bool
+            Show a progress bar.
+        cluster : int or array_like of int, optional
+            Mixture-prior (MPCC) modules only: the cluster of every galaxy, or one per
+            row; the same ``rng`` gives the same latent draws with or without it.
+        rotate : bool or {'resample', 'exact'}
+            Turn each profile by its own uniformly random angle (an isotropic
+            population): True or ``"resample"`` (default) draws it back on an
+            axis-aligned grid of :attr:`rotated_stamp_size` pixels, ``"exact"`` gives it
+            a rotated pixel grid (2.5x the drawing cost), False keeps the network's own.
+
+        Returns
+        -------
+        list of galsim.InterpolatedImage
+            One profile per row, centred on the origin as the training stamps were, in the
+            module's flux units unless rescaled.  A chromatic module gives
+            ``galsim.ChromaticObject`` profiles instead, to draw through any bandpass with
+            its ``area`` and ``exptime``, normalised to the catalog's magnitude in the
+            module's reference band; the flux options do not apply to them.
+        """
+        rescale = any(v is not None for v in (flux_scaling, area, exptime, zero_point))
+        self.kind.check_options(flux=rescale)
+        options = dict(x_interpolant=x_interpolant, k_interpolant=k_interpolant,
+                       pad_factor=pad_factor, noise_pad_size=noise_pad_size, noise=noise,
+                       gsparams=gsparams, calculate_maxk=calculate_maxk)
+        profiles = []
+        for batch in self.batches(cat, rng, batch_size, column_map, range_policy, progress,
+                                  cluster, rotate):
+            factors = engine.flux_factors(self.metadata, len(batch), flux_scaling, area,
+                                          exptime, zero_point, batch.stamps,
+                                          batch.magnitudes) if rescale else None
+            profiles += batch.galaxies(factors=factors, **options)
+        return profiles
+
+    def profile(self, array, x_interpolant=None, k_interpolant=None, pad_factor=4,
+                noise_pad_size=0, noise=None, rng=None, gsparams=None, calculate_maxk=False,
+                angle=None):
+        """One stamp (flux per pixel) as a ``galsim.InterpolatedImage`` centred on its true
+        centre (:func:`galsim_deep.engine.galaxy_profile`; ``angle``: an exact rotation; a
+        resampled rotation's larger grid is padded like the model's stamp)."""
+        return galaxy_profile(array, self.pixel_scale, angle, calculate_maxk, x_interpolant,
+                              k_interpolant, pad_factor, gsparams, stamp_size=self.stamp_size,
+                              noise_pad_size=noise_pad_size, noise=noise, rng=rng)
+
+    def band_limit(self, x_interpolant=None, k_interpolant=None, pad_factor=4, gsparams=None,
+                   stamp_size=None):
+        """The largest ``maxk`` (1/arcsec) GalSim computes for a stamp of this model
+        (:func:`galsim_deep.engine.band_limit`, about ``pi / pixel_scale``); with a larger
+        ``stamp_size`` (a resampled rotation's grid), for that grid padded as
+        :func:`~galsim_deep.engine.galaxy_profile` pads it, like the model's stamp."""
+        size = self.stamp_size if stamp_size is None else int(stamp_size)
+        return band_limit(size, self.pixel_scale, x_interpolant, k_interpolant,
+                          grid_pad_factor(pad_factor, size, self.stamp_size), gsparams)
+
+    # ----------------- latent space: the methods of the LatentSpace the model holds
+    def encode(self, stamps, psfs, first_row=0):
+        """:meth:`galsim_deep.engine.latent.LatentSpace.encode`."""
+        return self.latent.encode(stamps, psfs, first_row)
+
+    def log_prob(self, z, conditions, first_row=0, column_map=None, range_policy=None):
+        """:meth:`galsim_deep.engine.latent.LatentSpace.log_prob`."""
+        return self.latent.log_prob(z, conditions, first_row, column_map, range_policy)
+
+    def cluster(self, stamps, psfs, first_row=0):
+        """:meth:`galsim_deep.engine.latent.LatentSpace.cluster`."""
+        return self.latent.cluster(stamps, psfs, first_row)

@@ -1,0 +1,221 @@
+"""Rendering a tile: its galaxies' stamps, then the tile image.
+
+Two steps per tile, each also a task of the distributed run
+(:mod:`galsim_deep.api.simulate.distributed`) that writes one file and is skipped
+if its file exists (so interrupted runs resume):
+
+``stamps``
+    :func:`render_stamps`: sample the tile's own galaxies (one network call
+    per ``batch_size``, in catalog order), convolve each with the Kolmogorov
+    PSF and draw its postage stamp at its exact place in the field; saved as
+    ``stamps/<field>_<i>_<j>.npz``.
+``tile``
+    :func:`assemble_tile`: add the stamps of the tile's galaxies and of its
+    8 neighbours' that reach into it, in a fixed order, then the sky noise
+    (its own seed); written as ``tiles/<field>_<i>_<j>.fits``.
+
+Each process loads the network once (:func:`worker_model`).
+"""
+from pathlib import Path
+
+import galsim
+import numpy as np
+
+from ...core.files import atomic_path
+from ...engine import batch as engine
+from ...engine import object_seeds
+from ...engine.block import draw_batch, local_pixel_scale
+from ..model import GenerativeGalaxyModel
+from .plan import SimulationSettings, _settings_args, tile_seed
+
+__all__ = ["worker_model", "render_stamps", "assemble_tile"]
+
+def worker_model(model, batch_size=64, range_policy="warn"):
+    """The model, its network loaded in this process (once per process: the engine's one
+    cache, :mod:`galsim_deep.engine.network`).
+
+    Parameters
+    ----------
+    model : str
+        Model name or path.
+    batch_size : int
+        Galaxies per network call.
+    range_policy : {'warn', 'clip', 'error'}
+        See `GenerativeGalaxyModel`.
+
+    Returns
+    -------
+    GenerativeGalaxyModel
+    """
+    m = GenerativeGalaxyModel(model, batch_size=int(batch_size), range_policy=range_policy)
+    m.network.runner("sample")
+    return m
+
+
+def render_stamps(model, galaxies, settings, wcs, block=True):
+    """Sample, convolve and draw the postage stamps of one tile's galaxies.
+
+    Where the field's WCS is one pixel scale at every galaxy (a field placed by pixel
+    positions) a batch is drawn in one block (:func:`galsim_deep.engine.block.draw_batch`,
+    to 1e-4 of GalSim's drawing of each galaxy); elsewhere (a TAN field, whose local
+    frame turns across the sky) each galaxy is a GalSim profile convolved and drawn.
+
+    Parameters
+    ----------
+    model : GenerativeGalaxyModel
+        The generator.
+    galaxies : dict
+        ``rows`` (catalog rows), ``x``, ``y`` (field pixels, 1-based) and
+        ``conditions`` (dict of arrays) of the tile's galaxies, catalog order.
+    settings : SimulationSettings
+        PSF, stamp size, zero point, seed and batch size.
+    wcs : galsim.BaseWCS
+        The field's WCS.
+    block : bool
+        Draw in blocks where the WCS allows (default); False draws every galaxy with
+        GalSim (the reference the block is tested and timed against).
+
+    Returns
+    -------
+    dict
+        ``rows`` [n], ``xmin``, ``ymin`` [n] (1-based field pixel of each
+        stamp's lower-left corner) and ``stamps`` [n, S, S] float32 (counts).
+    """
+    rows = np.asarray(galaxies["rows"], dtype=np.int64)
+    n, size = len(rows), int(settings.stamp_size)
+    out = {"rows": rows, "xmin": np.zeros(n, np.int64), "ymin": np.zeros(n, np.int64),
+           "stamps": np.zeros((n, size, size), np.float32)}
+    if n == 0:
+        return out
+    conds = {q: np.asarray(v, dtype=np.float32) for q, v in galaxies["conditions"].items()}
+    magnitudes = galaxies.get("magnitudes")
+    # Catalog row r is object r of the API's rng=seed (the engine's draws rule).
+    seeds = object_seeds(settings.seed, n, rows=rows)
+    psf = galsim.Kolmogorov(fwhm=settings.psf_fwhm)
+    batches = engine.catalog_batches(model.kind, conds, seeds, int(settings.batch_size),
+                                     settings.rotate, magnitudes=magnitudes)
+    xs, ys = (np.asarray(galaxies[c], np.float64) for c in ("x", "y"))
+    corner, centres = _stamp_frames(xs, ys, size)
+    scale = _block_scale(wcs, xs, ys) if block else None
+    k = 0
+    for batch in batches:
+        factors = engine.flux_factors(model.metadata, len(batch), zero_point=settings.zero_point,
+                                      stamps=batch.stamps, magnitudes=batch.magnitudes)
+        rows = slice(k, k + len(batch))
+        drawn = None if scale is None else draw_batch(batch, psf, size, scale, centres[rows],
+                                                      factors)
+        if drawn is not None:
+            out["stamps"][rows] = drawn
+            out["xmin"][rows], out["ymin"][rows] = corner[rows, 0], corner[rows, 1]
+            k += len(batch)
+            continue
+        for gal in batch.galaxies(factors=factors):
+            x, y = float(galaxies["x"][k]), float(galaxies["y"][k])
+            center = galsim.PositionI(int(np.floor(x + 0.5)), int(np.floor(y + 0.5)))
+            stamp = galsim.Convolve(gal, psf).drawImage(
+                nx=size, ny=size, wcs=wcs.local(galsim.PositionD(x, y)), center=center,
+                offset=galsim.PositionD(x - center.x, y - center.y), dtype=np.float32)
+            out["xmin"][k], out["ymin"][k] = stamp.bounds.xmin, stamp.bounds.ymin
+            out["stamps"][k] = stamp.array
+            k += 1
+    return out
+
+
+def _stamp_frames(x, y, size):
+    """Each stamp's lower-left pixel [n, 2] (1-based field pixels, as GalSim's
+    ``drawImage(center=...)`` lays it) and the galaxy's centre on it [n, 2] (0-based index)."""
+    nearest = np.floor(np.stack([x, y], axis=-1) + 0.5)
+    half = (size - 1) // 2
+    return (nearest - half).astype(np.int64), half + np.stack([x, y], axis=-1) - nearest
+
+
+def _block_scale(wcs, x, y):
+    """The one pixel scale of the WCS at every galaxy (arcsec), or None."""
+    scales = {local_pixel_scale(wcs.local(galsim.PositionD(float(a), float(b))))
+              for a, b in zip(x, y)} if not wcs.isUniform() else \
+        {local_pixel_scale(wcs.local(galsim.PositionD(0.0, 0.0)))}
+    return scales.pop() if len(scales) == 1 and None not in scales else None
+
+
+def assemble_tile(tile, stamp_sets, settings, wcs):
+    """Add the stamps reaching into a tile, then the sky noise.
+
+    Parameters
+    ----------
+    tile : Tile
+        The tile (its bounds in field pixels).
+    stamp_sets : list of dict
+        Outputs of :func:`render_stamps` for the tile and its neighbours, in a
+        fixed order (the stamps are added in that order).
+    settings : SimulationSettings
+        Stamp size, zero point, sky brightness and seed.
+    wcs : galsim.BaseWCS
+        The field's WCS.
+    block : bool
+        Draw in blocks where the WCS allows (default); False draws every galaxy with
+        GalSim (the reference the block is tested and timed against).
+
+    Returns
+    -------
+    galsim.ImageF
+        The tile in counts (sky subtracted), with the field's WCS and a header
+        (``ZP``, ``SKYLEVEL`` in counts per pixel, ``NSTAMPS``...).
+    """
+    image = galsim.ImageF(tile.bounds(), wcs=wcs)
+    size = int(settings.stamp_size)
+    n_own = 0
+    for stamps in stamp_sets:
+        for k in range(len(stamps["rows"])):
+            x0, y0 = int(stamps["xmin"][k]), int(stamps["ymin"][k])
+            b = galsim.BoundsI(x0, x0 + size - 1, y0, y0 + size - 1)
+            overlap = b & image.bounds
+            if not overlap.isDefined():
+                continue
+            sub = stamps["stamps"][k][overlap.ymin - y0:overlap.ymax - y0 + 1,
+                                      overlap.xmin - x0:overlap.xmax - x0 + 1]
+            image[overlap].array[:, :] += sub
+            n_own += 1
+    sky = 0.0
+    if settings.sky_mag is not None:
+        area = settings.pixel_scale ** 2
+        sky = 10 ** (-0.4 * (settings.sky_mag - settings.zero_point)) * area
+        rng = galsim.BaseDeviate(tile_seed(settings.seed, tile))
+        image.addNoise(galsim.PoissonNoise(rng, sky_level=sky))
+    image.header = galsim.FitsHeader(header={
+        "FIELD": tile.field, "TILE_I": tile.i, "TILE_J": tile.j, "ZP": settings.zero_point,
+        "SKYLEVEL": sky, "NSTAMPS": n_own, "SEED": settings.seed,
+        "PSFFWHM": settings.psf_fwhm, "MODEL": str(settings.model)[:68]})
+    return image
+
+
+def _stamps_task(path, model, galaxies, settings_dict, wcs):
+    """Task: render a tile's own galaxies and save their stamps (kept if present).
+
+    Run in this process or on a Dask worker; its arguments pickle.
+    """
+    path = Path(path)
+    if path.is_file():
+        return str(path)
+    settings = SimulationSettings(**_settings_args(settings_dict))
+    m = worker_model(model, settings.batch_size, settings.range_policy)
+    out = render_stamps(m, galaxies, settings, wcs)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **out)
+    return str(path)
+
+
+def _tile_task(path, tile, stamp_paths, settings_dict, wcs):
+    """Task: assemble a tile from its stamp files and write it (kept if present)."""
+    path = Path(path)
+    if path.is_file():
+        return str(path)
+    settings = SimulationSettings(**_settings_args(settings_dict))
+    sets = []
+    for p in stamp_paths:
+        with np.load(p) as data:
+            sets.append({k: data[k] for k in data.files})
+    image = assemble_tile(tile, sets, settings, wcs)
+    with atomic_path(path) as tmp:
+        galsim.fits.write(image, str(tmp))
+    return str(path)

@@ -1,0 +1,20 @@
+"""The foundation layer: what every other layer of ``galsim_deep`` may import.
+
+* :mod:`~galsim_deep.core.errors` - the project's errors
+  (:class:`~galsim_deep.core.errors.GalsimDeepError`);
+* :mod:`~galsim_deep.core.files` - atomic file writes and checksums;
+* :mod:`~galsim_deep.core.module_format` - the module directory format and its metadata;
+* :mod:`~galsim_deep.core.catalog` - catalog columns, condition arrays, the range policy;
+* :mod:`~galsim_deep.core.parallel` - worker processes and CPU counts;
+* :mod:`~galsim_deep.core.reporting` - figures, JSON and Markdown of every report;
+* :mod:`~galsim_deep.core.cluster_accuracy` - clustering accuracies (shared with training);
+* :mod:`~galsim_deep.core.extras` - the optional extras and the error naming a missing one;
+* :mod:`~galsim_deep.core.tensorflow_logs` - TensorFlow's harmless start-up lines kept off
+  stderr;
+* :mod:`~galsim_deep.core.checkout` - ``galsim_deep.training`` and ``.hub_modules`` when
+  Python runs in a clone's root;
+* :mod:`~galsim_deep.core.moved` - the old module paths (before the layer folders) and the
+  finder that keeps them importing.
+
+Nothing here imports another layer; nothing heavy is imported by this package.
+"""

@@ -1,0 +1,271 @@
+"""Turn user catalogs into the condition arrays a module needs, with checks.
+
+Accepted catalogs: astropy ``Table``, numpy structured arrays (and record
+arrays), dicts of arrays or scalars, and pandas ``DataFrame`` objects.  Extra
+columns are ignored; a mapping may rename columns.
+"""
+import os
+import sys
+import warnings
+
+import numpy as np
+from .errors import InputError, InputTypeError, MissingFieldError
+
+__all__ = ["OutOfRangeWarning", "ColourRangeWarning", "RANGE_POLICIES", "condition_arrays",
+           "catalog_values", "in_range", "reset_range_warnings", "warn_out_of_range"]
+
+#: What to do with condition values outside a module's training range.
+RANGE_POLICIES = ("warn", "clip", "error")
+
+# (model, condition) pairs whose out-of-range values were reported in this process.
+_RANGE_REPORTED = set()
+# Source files of the package (galsim_deep/, above core/): a warning points at the first
+# caller outside them.
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+class OutOfRangeWarning(UserWarning):
+    """Condition values lie outside the range a module was trained on.
+
+    Attributes
+    ----------
+    condition : str or None
+        The condition's name.
+    low, high : float or None
+        The training range (the condition's unit).
+    rows : ndarray of int
+        Rows of the catalog outside the range.
+    """
+
+    def __init__(self, message, condition=None, low=None, high=None, rows=()):
+        super().__init__(message)
+        self.condition, self.low, self.high = condition, low, high
+        self.rows = np.asarray(rows, dtype=int)
+
+
+class ColourRangeWarning(OutOfRangeWarning):
+    """Catalog colours lie outside what a chromatic module's SED templates reach at the
+    galaxies' redshifts (:func:`galsim_deep.engine.colour_range.check_catalog_colours`).
+
+    ``condition`` names the colour (``'F606W - F814W'``), ``rows`` the catalog rows; a
+    colour's reachable range differs from row to row, so ``low`` and ``high`` are None
+    and the message gives each row's.
+    """
+
+
+def reset_range_warnings():
+    """Forget which out-of-range conditions were reported: each is reported again once.
+
+    Out-of-range values are reported once per model object and condition per process
+    (:func:`warn_out_of_range`); tests and notebooks that want to see them again from
+    the same model call this.
+    """
+    _RANGE_REPORTED.clear()
+
+
+def _caller_stacklevel():
+    """The ``stacklevel`` of the first frame outside galsim_deep (and BlendingToolKit, which
+    calls galsim_deep.api.btk), seen from the caller's ``warnings.warn``: the warning then
+    points at the user's line, however deep the packages' own calls are."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and (frame.f_code.co_filename.startswith(_PACKAGE_DIR)
+                                 or frame.f_globals.get("__name__", "").startswith("btk.")):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def warn_out_of_range(warning, key):
+    """Issue an :class:`OutOfRangeWarning` once per ``key`` and condition per process.
+
+    Parameters
+    ----------
+    warning : OutOfRangeWarning
+        The warning (its ``condition`` attribute names the condition).
+    key : str or None
+        Identifies the model (its module directory); None reports every time.
+
+    Returns
+    -------
+    bool
+        True if the warning was issued.
+    """
+    if key is not None:
+        if (key, warning.condition) in _RANGE_REPORTED:
+            return False
+        _RANGE_REPORTED.add((key, warning.condition))
+    warnings.warn(warning, stacklevel=_caller_stacklevel())
+    return True
+
+
+def in_range(cat, conditions, column_map=None):
+    """Which rows of a catalog lie inside a module's training ranges.
+
+    Parameters
+    ----------
+    cat : Table, structured array, dict or DataFrame
+        The catalog, one row per galaxy.
+    conditions : list of dict
+        The module's ``metadata['conditions']`` (name, min, max, ...).
+    column_map : dict, optional
+        As in :func:`condition_arrays`.
+
+    Returns
+    -------
+    ndarray of bool [N]
+        True where every condition lies in [min, max] (NaN counts as outside).
+    """
+    column_map = dict(column_map or {})
+    available = _column_names(cat)
+    missing = [column_map.get(c["name"], c["name"]) for c in conditions
+               if column_map.get(c["name"], c["name"]) not in available]
+    if missing:
+        raise MissingFieldError(f"the catalog lacks the condition column(s) {missing}; it has "
+                                f"{available}. Rename the columns or pass column_map.")
+    mask = None
+    for cond in conditions:
+        values = _column(cat, column_map.get(cond["name"], cond["name"]))
+        inside = (values >= cond["min"]) & (values <= cond["max"])
+        mask = inside if mask is None else mask & inside
+    return mask
+
+
+def _column_names(cat):
+    if isinstance(cat, dict):
+        return list(cat.keys())
+    if isinstance(cat, np.ndarray) and cat.dtype.names:
+        return list(cat.dtype.names)
+    if hasattr(cat, "colnames"):  # astropy Table
+        return list(cat.colnames)
+    if hasattr(cat, "columns") and hasattr(cat, "to_numpy"):  # pandas DataFrame
+        return [str(c) for c in cat.columns]
+    raise InputTypeError(
+        f"catalog of type {type(cat).__name__} is not supported; pass an astropy Table, a "
+        f"numpy structured array, a dict of arrays or a pandas DataFrame")
+
+
+def _column(cat, name):
+    col = cat[name]
+    if hasattr(col, "to_numpy"):  # pandas Series
+        col = col.to_numpy()
+    if np.ma.isMaskedArray(col) or hasattr(col, "mask"):
+        col = np.ma.filled(np.ma.asarray(col, dtype=float), np.nan)
+    try:
+        return np.atleast_1d(np.asarray(col, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise InputTypeError(f"catalog column {name!r} must be numeric, got values like "
+                        f"{np.atleast_1d(np.asarray(col))[:3]!r}") from None
+
+
+def catalog_values(cat, name, column_map=None):
+    """A condition's values as the catalog gives them, before any range policy.
+
+    Parameters
+    ----------
+    cat : Table, structured array, dict or DataFrame
+    name : str or None
+        The condition (e.g. a module's ``flux.magnitude_condition``).
+    column_map : dict, optional
+        Condition name -> catalog column, as for :func:`condition_arrays`.
+
+    Returns
+    -------
+    ndarray or None
+        float64 values; None for ``name`` None.  Call it after
+        :func:`condition_arrays`, which checks the column.
+    """
+    if name is None:
+        return None
+    return _column(cat, dict(column_map or {}).get(name, name))
+
+
+def condition_arrays(cat, conditions, column_map=None, range_policy="warn", source=None,
+                     warn_key=None):
+    """Extract and check the conditioning columns of a catalog.
+
+    Parameters
+    ----------
+    cat : Table, structured array, dict or DataFrame
+        The catalog, one row per galaxy.
+    conditions : list of dict
+        The module's ``metadata['conditions']`` (name, unit, min, max, ...).
+    column_map : dict, optional
+        Maps a condition name to the catalog column that holds it, e.g.
+        ``{'mag_auto': 'MAG_I'}``.
+    range_policy : {'warn', 'clip', 'error'}
+        What to do with values outside the training range [min, max]:
+        warn (default), clip to the range, or raise ``ValueError``.
+    source : str, optional
+        The model's name, for the messages.
+    warn_key : str, optional
+        Identifies the model: its out-of-range warnings are issued once per
+        condition per process (see :func:`warn_out_of_range`); None warns at
+        every call.
+
+    Returns
+    -------
+    dict of str -> ndarray
+        float32 arrays of equal length, keyed by condition name, in the
+        module's order.
+
+    Raises
+    ------
+    KeyError
+        A condition column is missing (naming the missing and available columns).
+    ValueError
+        NaN or inf values (naming the rows), unequal column lengths, or
+        out-of-range values with ``range_policy='error'``.  An empty catalog
+        gives empty arrays.
+    TypeError
+        An unsupported catalog type or a non-numeric column.
+    """
+    if range_policy not in RANGE_POLICIES:
+        raise InputError(f"range_policy must be one of {RANGE_POLICIES}, got {range_policy!r}")
+    column_map = dict(column_map or {})
+    names = [c["name"] for c in conditions]
+    unknown = sorted(set(column_map) - set(names))
+    if unknown:
+        raise MissingFieldError(f"column_map renames {unknown}, which are not conditions of this "
+                       f"model; its conditions are {names}")
+    available = _column_names(cat)
+    wanted = {name: column_map.get(name, name) for name in names}
+    missing = [f"{name}" + (f" (column {col!r})" if col != name else "")
+               for name, col in wanted.items() if col not in available]
+    if missing:
+        raise MissingFieldError(f"the catalog lacks the condition column(s) {missing}; the model needs "
+                       f"{names}; the catalog has {available}. Rename the columns or pass "
+                       f"column_map={{'condition': 'your_column'}}.")
+    out = {}
+    for cond in conditions:
+        name = cond["name"]
+        values = _column(cat, wanted[name])
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            rows = ", ".join(map(str, bad[:10])) + (" ..." if bad.size > 10 else "")
+            raise InputError(f"condition {name!r} has NaN or inf values in {bad.size} row(s): "
+                             f"{rows}; remove or fill those rows before sampling.")
+        lo, hi = cond["min"], cond["max"]
+        outside = np.flatnonzero((values < lo) | (values > hi))
+        if outside.size:
+            unit = cond.get("unit", "")
+            where = f"{source}: " if source else ""
+            msg = (f"{where}{outside.size} of {values.size} value(s) of {name!r} lie outside the "
+                   f"training range [{lo:g}, {hi:g}] {unit} (rows "
+                   f"{', '.join(map(str, outside[:10]))}{' ...' if outside.size > 10 else ''}); "
+                   f"the model extrapolates there.")
+            if range_policy == "error":
+                raise InputError(msg + " Use range_policy='clip' or 'warn' to sample anyway.")
+            if range_policy == "clip":
+                values = np.clip(values, lo, hi)
+            else:
+                warn_out_of_range(OutOfRangeWarning(
+                    msg + f" Pass range_policy='clip' to clip them to the range or 'error' to "
+                          f"refuse them" + ("; later values of this condition outside the range "
+                                            "are not reported again by this model."
+                                            if warn_key is not None else "."),
+                    condition=name, low=lo, high=hi, rows=outside), warn_key)
+        out[name] = values.astype(np.float32)
+    lengths = {len(v) for v in out.values()}
+    if len(lengths) > 1:
+        raise InputError(f"condition columns have different lengths "
+                         f"{ {k: len(v) for k, v in out.items()} }")
+    return out

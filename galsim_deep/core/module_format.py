@@ -1,0 +1,322 @@
+"""The galsim_deep module format: metadata schema and validation.
+
+A galsim_deep *module* is a TensorFlow 2 SavedModel directory (loadable with
+``tensorflow_hub.load``) with a JSON metadata file, :data:`METADATA_FILE`, at
+its root.  The format is specified in ``docs/module_format.rst``; this module
+is its executable form: :func:`validate_metadata` checks a metadata dict,
+:func:`read_metadata` reads and checks a module directory without importing
+TensorFlow, and :func:`check_signatures` checks a loaded SavedModel against
+its metadata.
+"""
+import json
+import math
+from pathlib import Path
+
+from .files import atomic_path
+
+__all__ = [
+    "FORMAT_VERSION", "METADATA_FILE", "ModuleFormatError", "read_metadata",
+    "validate_metadata", "write_metadata", "check_signatures", "sample_signature_spec",
+]
+
+#: The newest module format version this package reads and writes.
+FORMAT_VERSION = 1
+
+#: Name of the metadata file at the root of a module directory.
+METADATA_FILE = "galsim_deep_module.json"
+
+#: Name of the input of the ``sample`` signature that carries all randomness.
+RANDOM_INPUT = "random_normal"
+
+#: Name of the output of the ``sample`` and ``decode`` signatures.
+IMAGE_OUTPUT = "image"
+
+#: Centring conventions a module may declare.
+CENTERING_CONVENTIONS = ("true_center",)
+
+_REQUIRED = {
+    "format_version": int,
+    "name": str,
+    "version": str,
+    "description": str,
+    "family": str,
+    "pixel_scale": float,
+    "stamp_size": int,
+    "flux": dict,
+    "centering": dict,
+    "conditions": list,
+    "latent_size": int,
+    "signatures": dict,
+    "provenance": dict,
+}
+_OPTIONAL = {"metrics": dict, "citation": str, "license": str, "chromatic": dict,
+             "portable": dict, "sampling_kind": str}
+_PORTABLE_REQUIRED = {"format": str, "opset": int, "converter": str, "signatures": dict}
+_PORTABLE_SIGNATURE_REQUIRED = {"file": str, "sha256": str, "max_relative_difference": float}
+#: Formats of a module's portable copy (run by galsim_deep.engine.runtimes).
+PORTABLE_FORMATS = ("onnx",)
+_CHROMATIC_REQUIRED = {"bands": list, "reference_band": str, "sed_templates": list,
+                       "n_components": int, "redshift_condition": str}
+_CONDITION_REQUIRED = {"name": str, "unit": str, "description": str,
+                       "min": float, "max": float, "mean": float, "std": float}
+_FLUX_REQUIRED = {"unit": str, "convention": str}
+_FLUX_OPTIONAL = {"collecting_area_cm2": float, "exptime_s": float, "zero_point": float,
+                  "magnitude_condition": str}
+_PROVENANCE_REQUIRED = {"dataset": str, "recipe": str, "steps": int,
+                        "package_version": str, "date": str}
+
+
+class ModuleFormatError(ValueError):
+    """A module directory or its metadata does not follow the module format."""
+
+
+def _type_ok(value, kind):
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _check_fields(obj, required, optional, where, problems):
+    """Append to ``problems`` every missing or mistyped field of ``obj``."""
+    if not isinstance(obj, dict):
+        problems.append(f"{where} must be a JSON object, got {type(obj).__name__}")
+        return
+    for key, kind in required.items():
+        if key not in obj:
+            problems.append(f"{where}.{key} is missing")
+        elif not _type_ok(obj[key], kind):
+            problems.append(f"{where}.{key} must be of type {kind.__name__}, "
+                            f"got {obj[key]!r}")
+    for key, kind in optional.items():
+        if key in obj and not _type_ok(obj[key], kind):
+            problems.append(f"{where}.{key} must be of type {kind.__name__}, "
+                            f"got {obj[key]!r}")
+
+
+def sample_signature_spec(condition_names, latent_size, stamp_size):
+    """Return the ``signatures['sample']`` metadata entry for a module.
+
+    Parameters
+    ----------
+    condition_names : sequence of str
+        The conditioning columns, in the module's order.
+    latent_size : int
+        Length of the ``random_normal`` input per galaxy.
+    stamp_size : int
+        Side of the output stamps, in pixels.
+
+    Returns
+    -------
+    dict
+        ``{"inputs": {...}, "outputs": {...}}`` with dtype and shape (``None``
+        for the batch dimension) of every tensor.
+    """
+    inputs = {name: {"dtype": "float32", "shape": [None]} for name in condition_names}
+    inputs[RANDOM_INPUT] = {"dtype": "float32", "shape": [None, int(latent_size)]}
+    outputs = {IMAGE_OUTPUT: {"dtype": "float32",
+                              "shape": [None, int(stamp_size), int(stamp_size)]}}
+    return {"inputs": inputs, "outputs": outputs}
+
+
+def validate_metadata(meta, source="metadata"):
+    """Check a module metadata dict against the module format.
+
+    Parameters
+    ----------
+    meta : dict
+        The parsed metadata JSON.
+    source : str
+        Where it came from, used in error messages.
+
+    Returns
+    -------
+    dict
+        ``meta`` itself, for chaining.
+
+    Raises
+    ------
+    ModuleFormatError
+        Listing every problem found, or saying that the module needs a newer
+        galsim_deep when its ``format_version`` is newer than
+        :data:`FORMAT_VERSION`.
+    """
+    if not isinstance(meta, dict):
+        raise ModuleFormatError(f"{source}: the metadata must be a JSON object, "
+                                f"got {type(meta).__name__}")
+    version = meta.get("format_version")
+    if _type_ok(version, int) and version > FORMAT_VERSION:
+        raise ModuleFormatError(
+            f"{source}: format_version {version} is newer than this galsim_deep "
+            f"reads (format_version {FORMAT_VERSION}); upgrade with "
+            f"`pip install --upgrade galsim_deep`.")
+    problems = []
+    _check_fields(meta, _REQUIRED, _OPTIONAL, "metadata", problems)
+    if _type_ok(version, int) and version < 1:
+        problems.append(f"metadata.format_version must be >= 1, got {version}")
+    for key in ("pixel_scale", "stamp_size", "latent_size"):
+        if _type_ok(meta.get(key), float) and not meta[key] > 0:
+            problems.append(f"metadata.{key} must be positive, got {meta[key]!r}")
+    if isinstance(meta.get("flux"), dict):
+        _check_fields(meta["flux"], _FLUX_REQUIRED, _FLUX_OPTIONAL, "metadata.flux", problems)
+    if isinstance(meta.get("centering"), dict):
+        conv = meta["centering"].get("convention")
+        if conv not in CENTERING_CONVENTIONS:
+            problems.append(f"metadata.centering.convention must be one of "
+                            f"{list(CENTERING_CONVENTIONS)}, got {conv!r}")
+    if isinstance(meta.get("provenance"), dict):
+        _check_fields(meta["provenance"], _PROVENANCE_REQUIRED, {}, "metadata.provenance",
+                      problems)
+    if "chromatic" in meta and isinstance(meta["chromatic"], dict):
+        _check_fields(meta["chromatic"], _CHROMATIC_REQUIRED, {}, "metadata.chromatic",
+                      problems)
+    if "portable" in meta and isinstance(meta["portable"], dict):
+        _check_portable(meta, problems)
+    names = []
+    if isinstance(meta.get("conditions"), list):
+        if not meta["conditions"]:
+            problems.append("metadata.conditions must list at least one condition")
+        for i, cond in enumerate(meta["conditions"]):
+            where = f"metadata.conditions[{i}]"
+            _check_fields(cond, _CONDITION_REQUIRED, {}, where, problems)
+            if not isinstance(cond, dict):
+                continue
+            names.append(cond.get("name"))
+            stats = [cond.get(k) for k in ("min", "max", "mean", "std")]
+            if all(_type_ok(v, float) for v in stats):
+                if not all(math.isfinite(v) for v in stats):
+                    problems.append(f"{where}: min/max/mean/std must be finite")
+                elif not stats[0] <= stats[2] <= stats[1]:
+                    problems.append(f"{where}: needs min <= mean <= max, got {stats[:3]}")
+        if len(set(names)) != len(names):
+            problems.append(f"metadata.conditions has repeated names: {names}")
+        if RANDOM_INPUT in names:
+            problems.append(f"metadata.conditions may not be named {RANDOM_INPUT!r}")
+    if isinstance(meta.get("signatures"), dict):
+        if "sample" not in meta["signatures"]:
+            problems.append("metadata.signatures must include 'sample'")
+        for sig_name, sig in meta["signatures"].items():
+            if not (isinstance(sig, dict) and isinstance(sig.get("inputs"), dict)
+                    and isinstance(sig.get("outputs"), dict)):
+                problems.append(f"metadata.signatures.{sig_name} must have 'inputs' and "
+                                f"'outputs' objects")
+        sample = meta["signatures"].get("sample")
+        if (isinstance(sample, dict) and isinstance(sample.get("inputs"), dict)
+                and not problems):
+            expected = sample_signature_spec(names, meta["latent_size"], meta["stamp_size"])
+            if sample != expected:
+                problems.append(
+                    "metadata.signatures.sample does not match the conditions, latent_size "
+                    f"and stamp_size: expected {json.dumps(expected)}, got {json.dumps(sample)}")
+    if problems:
+        raise ModuleFormatError(f"{source} does not follow the galsim_deep module format "
+                                f"(format_version {FORMAT_VERSION}):\n  - "
+                                + "\n  - ".join(problems))
+    return meta
+
+
+def _check_portable(meta, problems):
+    portable = meta["portable"]
+    _check_fields(portable, _PORTABLE_REQUIRED, {}, "metadata.portable", problems)
+    if portable.get("format") not in PORTABLE_FORMATS:
+        problems.append(f"metadata.portable.format must be one of {list(PORTABLE_FORMATS)}, "
+                        f"got {portable.get('format')!r}")
+    for name, entry in (portable.get("signatures") or {}).items():
+        where = f"metadata.portable.signatures.{name}"
+        _check_fields(entry, _PORTABLE_SIGNATURE_REQUIRED, {}, where, problems)
+        if name not in (meta.get("signatures") or {}):
+            problems.append(f"{where}: the module has no {name!r} signature")
+        if isinstance(entry, dict) and isinstance(entry.get("file"), str) and (
+                entry["file"].startswith("/") or ".." in Path(entry["file"]).parts):
+            problems.append(f"{where}.file must be a path inside the module, got "
+                            f"{entry['file']!r}")
+
+
+def read_metadata(module_dir):
+    """Read and validate the metadata of a module directory (no TensorFlow needed).
+
+    Parameters
+    ----------
+    module_dir : str or Path
+        A module directory: a SavedModel with :data:`METADATA_FILE` at its root.
+
+    Returns
+    -------
+    dict
+        The validated metadata.
+
+    Raises
+    ------
+    ModuleFormatError
+        If the directory is not a complete module or the metadata is invalid.
+    """
+    module_dir = Path(module_dir)
+    if not module_dir.is_dir():
+        raise ModuleFormatError(f"{module_dir} is not a directory; a galsim_deep module is a "
+                                f"SavedModel directory (or an archive / hub: name of one).")
+    meta_path = module_dir / METADATA_FILE
+    if not meta_path.is_file():
+        raise ModuleFormatError(
+            f"{module_dir} has no {METADATA_FILE}: it is not a galsim_deep module (modules "
+            f"are written by `galsim-deep hub export`), or it was copied incompletely.")
+    if not (module_dir / "saved_model.pb").is_file():
+        raise ModuleFormatError(
+            f"{module_dir} has no saved_model.pb: the module is incomplete or corrupt; "
+            f"download or export it again.")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ModuleFormatError(f"{meta_path} is not valid JSON ({err}); the module is "
+                                f"corrupt: download or export it again.") from None
+    return validate_metadata(meta, source=str(meta_path))
+
+
+def write_metadata(module_dir, meta):
+    """Check a metadata dict (:func:`validate_metadata`) and write it as a module
+    directory's :data:`METADATA_FILE` (atomically: a reader never sees half of it)."""
+    validate_metadata(meta, source=f"metadata for {module_dir}")
+    with atomic_path(Path(module_dir) / METADATA_FILE, suffix=".json") as tmp:
+        tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+
+
+def _spec_of(tensor_spec):
+    return {"dtype": tensor_spec.dtype.name,
+            "shape": [None if d is None else int(d) for d in tensor_spec.shape.as_list()]}
+
+
+def check_signatures(loaded, meta, source="module"):
+    """Check that a loaded SavedModel has the signatures its metadata lists.
+
+    Parameters
+    ----------
+    loaded : object
+        The result of ``tensorflow_hub.load`` / ``tf.saved_model.load``.
+    meta : dict
+        The module's validated metadata.
+    source : str
+        Used in error messages.
+
+    Raises
+    ------
+    ModuleFormatError
+        If a listed signature is missing, or its inputs or outputs differ in
+        name, dtype or shape from the metadata.
+    """
+    problems = []
+    for name, spec in meta["signatures"].items():
+        if name not in loaded.signatures:
+            problems.append(f"signature {name!r} is listed in the metadata but missing")
+            continue
+        fn = loaded.signatures[name]
+        inputs = {k: _spec_of(v) for k, v in fn.structured_input_signature[1].items()}
+        outputs = {k: _spec_of(v) for k, v in fn.structured_outputs.items()}
+        if inputs != spec["inputs"]:
+            problems.append(f"signature {name!r} inputs are {inputs}, metadata says "
+                            f"{spec['inputs']}")
+        if outputs != spec["outputs"]:
+            problems.append(f"signature {name!r} outputs are {outputs}, metadata says "
+                            f"{spec['outputs']}")
+    if problems:
+        raise ModuleFormatError(f"{source}: the SavedModel does not match its metadata:\n  - "
+                                + "\n  - ".join(problems))

@@ -1,0 +1,133 @@
+"""The demo's colour part: an LSST gri field and a colour gallery from a chromatic module.
+
+With a chromatic module (``GenerativeGalaxyModel.chromatic``), ``galsim-deep
+demo`` also writes
+
+- ``field_gri.png``: the demo field's galaxies (the same conditions and
+  positions as ``field.png``) drawn through GalSim's LSST g, r and i
+  bandpasses, each band with its own sky noise, as a colour composite
+  (:func:`astropy.visualization.make_lupton_rgb`, i as red, r green, g blue);
+- ``gallery_gri.png``: generated galaxies beside mock truths of the same
+  conditions in the same three bands (:func:`draw_colour_gallery`).
+"""
+import numpy as np
+
+from ...physics.bands import get_bandpass
+
+__all__ = ["GRI", "LSST_GRI_SKY", "render_colour_field", "mock_truth_profile",
+           "draw_colour_gallery", "lupton_rgb"]
+
+#: The composite's bands, red to blue.
+GRI = ("LSST_i", "LSST_r", "LSST_g")
+#: Dark-sky brightness of LSST's i, r, g bands (AB mag/arcsec^2; LSST SMTN-002, Table 2).
+LSST_GRI_SKY = {"LSST_i": 20.48, "LSST_r": 21.20, "LSST_g": 22.26}
+#: LSST's effective collecting area (cm^2; a 6.423 m effective diameter, SMTN-002).
+LSST_AREA_CM2 = np.pi * (642.3 / 2) ** 2
+
+
+def render_colour_field(model, cat, positions, field_size, settings, seed, progress=True):
+    """The demo field in each of :data:`GRI` (counts, sky subtracted, with noise).
+
+    Parameters
+    ----------
+    model : galsim_deep.GenerativeGalaxyModel
+        A chromatic module.
+    cat : astropy.table.Table
+        The galaxies' conditions.
+    positions : ndarray [N, 2]
+        Their pixel positions (x, y) in the field.
+    field_size : int
+    settings : dict
+        ``pixel_scale`` (arcsec), ``psf_fwhm`` (arcsec, Kolmogorov) and
+        ``exptime`` (s) of :data:`galsim_deep.tools.demo.LSST_LIKE`.
+    seed : int
+    progress : bool
+
+    Returns
+    -------
+    dict of str -> galsim.ImageF
+    """
+    import galsim
+    from tqdm import tqdm
+
+    profiles = model.sample(cat, rng=galsim.BaseDeviate(seed), progress=progress)
+    psf = galsim.Kolmogorov(fwhm=settings["psf_fwhm"])
+    scale, exptime = settings["pixel_scale"], settings["exptime"]
+    fields = {}
+    for k, band in enumerate(GRI):
+        bandpass = get_bandpass(band)
+        field = galsim.ImageF(field_size, field_size, scale=scale)
+        for gal, (x, y) in tqdm(list(zip(profiles, positions)), desc=f"drawing {band}",
+                                unit="gal", disable=not progress):
+            center = galsim.PositionI(int(np.floor(x + 0.5)), int(np.floor(y + 0.5)))
+            stamp = galsim.Convolve(gal, psf).drawImage(
+                bandpass, nx=48, ny=48, scale=scale, center=center, area=LSST_AREA_CM2,
+                exptime=exptime, offset=galsim.PositionD(x - center.x, y - center.y))
+            overlap = stamp.bounds & field.bounds
+            if overlap.isDefined():
+                field[overlap] += stamp[overlap]
+        zero_point = float(bandpass.zeropoint) + 2.5 * np.log10(LSST_AREA_CM2 * exptime)
+        sky = 10 ** (-0.4 * (LSST_GRI_SKY[band] - zero_point)) * scale ** 2
+        field.addNoise(galsim.PoissonNoise(galsim.BaseDeviate(seed + 10 + k), sky_level=sky))
+        fields[band] = field
+    return fields
+
+
+def lupton_rgb(images, stretch, q=8):
+    """``make_lupton_rgb`` of three images (red, green, blue), as uint8 ``[H, W, 3]``."""
+    from astropy.visualization import make_lupton_rgb
+
+    return make_lupton_rgb(*[np.asarray(a, np.float64) for a in images], stretch=stretch, Q=q)
+
+
+def mock_truth_profile(row, seed, population=None):
+    """A mock-COSMOS truth of a catalog row as a ``galsim.ChromaticObject``: its components
+    times their templates (:mod:`galsim_deep.data.mock_colours`), F814W flux kept: the
+    SEDs of :func:`galsim_deep.engine.colour.component_seds` with one template each (weight
+    1), which GalSim integrates through a band as
+    :func:`galsim_deep.physics.bands.exact_band_fluxes` does."""
+    import galsim
+
+    from ...physics.bands import SED_TEMPLATES
+    from ...data.mock_colours import assign_seds
+    from ...data.mock_cosmos import make_mock_galaxy
+    from ...data.morphology import COMPONENTS
+    from ...engine.colour import chromatic_profile, component_seds
+
+    gal = make_mock_galaxy(row["mag_auto"], row["flux_radius"], row["zphot"],
+                           rng=galsim.BaseDeviate(seed), population=population)
+    seds = assign_seds(gal, row["zphot"], row["mag_auto"], np.random.default_rng(seed))
+    one_hot = (seds[:, None] == np.arange(len(SED_TEMPLATES))).astype(np.float64)  # [K, T]
+    return chromatic_profile([gal.components.get(name) for name in COMPONENTS],
+                             component_seds(one_hot, row["zphot"], SED_TEMPLATES, "F814W"))
+
+
+def draw_colour_gallery(model, cat, out, seed=2026, n=4, draws=3):
+    """PNG: per catalog row, ``draws`` generated galaxies and one mock truth, unconvolved, as
+    gri composites at the model's pixel scale (each row shares one stretch)."""
+    from ...core import reporting
+
+    rows = cat[:n]
+    population = model.metadata.get("provenance", {}).get("population")
+    repeated = rows[np.repeat(np.arange(len(rows)), draws)]
+    generated = model.sample(repeated, rng=seed)
+    size, scale = model.stamp_size, model.pixel_scale
+    fig, axes = reporting.new_figure(len(rows), draws + 1, size=(1.5, 1.5), layout=None)
+    fig.subplots_adjust(left=0.12, right=0.99, top=0.9, bottom=0.01, wspace=0.04, hspace=0.06)
+    for i, row in enumerate(rows):
+        galaxies = list(generated[i * draws:(i + 1) * draws]) + [
+            mock_truth_profile(row, seed + 100 + i, population)]
+        images = [[g.drawImage(get_bandpass(b), nx=size, ny=size, scale=scale,
+                               method="no_pixel").array for b in GRI] for g in galaxies]
+        stretch = 0.1 * max(float(np.max(img)) for img in images) or 1.0
+        for j, img in enumerate(images):
+            ax = axes[i, j]
+            ax.imshow(lupton_rgb(img, stretch), origin="lower")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title("mock truth" if j == draws else f"generated {j + 1}", fontsize=7)
+        axes[i, 0].set_ylabel(f"i={row['mag_auto']:.1f} z={row['zphot']:.2f}", fontsize=6)
+    fig.suptitle(f"{model.metadata['name']}: LSST g, r, i (blue, green, red), unconvolved, "
+                 f"{scale}\"/pixel", fontsize=8)
+    return reporting.save_figure(fig, out)

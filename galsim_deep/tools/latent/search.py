@@ -1,0 +1,179 @@
+"""Similarity search in latent space: the k galaxies whose codes are nearest a query's.
+
+:class:`SimilarityIndex` wraps scikit-learn's
+:class:`~sklearn.neighbors.NearestNeighbors`.  For the low-dimensional codes of
+galsim_deep modules (L = 4 to 64) its KD-tree answers exact k-nearest-neighbour
+queries over a million codes in milliseconds per query, and it needs no
+library beyond scikit-learn (which the linear probe uses anyway).
+
+Cosine similarity is computed exactly as a Euclidean search on the codes
+normalised to unit length: for unit vectors ``|a - b|^2 = 2 (1 - cos(a, b))``,
+so both give the same order and the tree still applies (scikit-learn's
+``metric='cosine'`` would fall back to a brute-force scan).
+"""
+import numpy as np
+from ...core.errors import InputError
+
+__all__ = ["SimilarityIndex", "precision_at_k", "METRICS"]
+
+#: The similarity measures :class:`SimilarityIndex` offers.
+METRICS = ("cosine", "euclidean")
+
+
+def _as_codes(codes, what="codes"):
+    codes = np.asarray(codes, dtype=np.float64)
+    if codes.ndim != 2 or codes.shape[0] == 0 or codes.shape[1] == 0:
+        raise InputError(f"{what} must be a non-empty [N, L] array of latent codes, "
+                         f"got shape {codes.shape}")
+    if not np.all(np.isfinite(codes)):
+        bad = np.flatnonzero(~np.isfinite(codes).all(axis=1))
+        raise InputError(f"{what} rows {bad[:10].tolist()} contain NaN or infinite values; "
+                         f"drop them (or re-encode their stamps) before searching")
+    return codes
+
+
+def _unit(codes):
+    norm = np.linalg.norm(codes, axis=1, keepdims=True)
+    if np.any(norm == 0):
+        raise InputError("cosine similarity is undefined for an all-zero code; use "
+                         "metric='euclidean' or drop the zero rows")
+    return codes / norm
+
+
+class SimilarityIndex:
+    """A k-nearest-neighbour index of latent codes.
+
+    Parameters
+    ----------
+    codes : array_like [N, L]
+        The codes to search (e.g. posterior means from
+        :meth:`galsim_deep.GenerativeGalaxyModel.encode`).
+    metric : {'cosine', 'euclidean'}
+        Cosine similarity (the default: insensitive to the length of a code)
+        or Euclidean distance.
+    algorithm : str
+        scikit-learn's ``NearestNeighbors`` algorithm ('auto', 'kd_tree',
+        'ball_tree', 'brute'; default 'auto').
+
+    Examples
+    --------
+    >>> index = SimilarityIndex(codes)                          # doctest: +SKIP
+    >>> rows, similarity = index.query(codes[:1], k=10)         # doctest: +SKIP
+    """
+
+    def __init__(self, codes, metric="cosine", algorithm="auto"):
+        from sklearn.neighbors import NearestNeighbors
+
+        if metric not in METRICS:
+            raise InputError(f"metric must be one of {METRICS}, got {metric!r}")
+        self.metric = metric
+        codes = _as_codes(codes)
+        self.latent_size = codes.shape[1]
+        self._points = _unit(codes) if metric == "cosine" else codes
+        self._nn = NearestNeighbors(algorithm=algorithm, metric="euclidean")
+        self._nn.fit(self._points)
+
+    def __len__(self):
+        return len(self._points)
+
+    def query(self, codes, k=10, exclude=None):
+        """The ``k`` indexed codes most similar to each query code.
+
+        Parameters
+        ----------
+        codes : array_like [M, L] or [L]
+            Query codes.
+        k : int
+            Number of neighbours per query (at most the index size).
+        exclude : array_like of int [M], optional
+            Per query, an index row to leave out (the query's own row when the
+            query is in the index); -1 for none.
+
+        Returns
+        -------
+        rows : ndarray [M, k] of int
+            Index rows, most similar first.
+        score : ndarray [M, k] of float
+            Cosine similarity (1 = same direction; decreasing) for
+            ``metric='cosine'``, Euclidean distance (increasing) otherwise.
+        """
+        codes = _as_codes(np.atleast_2d(np.asarray(codes, dtype=np.float64)), "query codes")
+        if codes.shape[1] != self.latent_size:
+            raise InputError(f"query codes have {codes.shape[1]} dimensions, the index "
+                             f"{self.latent_size}; encode the queries with the same model")
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise InputError(f"k must be a positive integer, got {k!r}")
+        extra = 0 if exclude is None else 1
+        if k + extra > len(self):
+            raise InputError(f"k={k} neighbours asked of an index of {len(self)} codes"
+                             + (" (one excluded per query)" if extra else "")
+                             + f"; ask for at most {len(self) - extra}")
+        points = _unit(codes) if self.metric == "cosine" else codes
+        dist, rows = self._nn.kneighbors(points, n_neighbors=k + extra)
+        if exclude is not None:
+            exclude = np.broadcast_to(np.asarray(exclude, dtype=np.int64), (len(codes),))
+            keep = rows != exclude[:, None]
+            # Keep the first k of each row not excluded (one extra was fetched).
+            order = np.argsort(~keep, axis=1, kind="stable")[:, :k]
+            rows = np.take_along_axis(rows, order, axis=1)
+            dist = np.take_along_axis(dist, order, axis=1)
+        if self.metric == "cosine":
+            return rows, 1.0 - 0.5 * dist ** 2
+        return rows, dist
+
+    def neighbours_of_members(self, k=10):
+        """The ``k`` nearest other members of the index for every indexed code.
+
+        Returns
+        -------
+        rows : ndarray [N, k] of int
+            Neighbours of each row, most similar first, the row itself left out.
+        score : ndarray [N, k] of float
+            As in :meth:`query`.
+        """
+        n = len(self)
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
+            raise InputError(f"k must be an integer in 1..{n - 1} (the other codes), got {k!r}")
+        dist, rows = self._nn.kneighbors(None, n_neighbors=k)  # sklearn leaves each point out
+        if self.metric == "cosine":
+            return rows, 1.0 - 0.5 * dist ** 2
+        return rows, dist
+
+
+def precision_at_k(labels, neighbours, k=None):
+    """Fraction of each galaxy's neighbours that share its label, averaged by label.
+
+    Parameters
+    ----------
+    labels : array_like [N] of int
+        Label of every indexed galaxy.
+    neighbours : array_like [N, k] of int
+        Neighbour rows of every galaxy (itself excluded), e.g. from
+        :meth:`SimilarityIndex.neighbours_of_members`.
+    k : int, optional
+        Use the first ``k`` neighbours (default: all columns).
+
+    Returns
+    -------
+    dict
+        ``per_galaxy`` (ndarray [N]), ``by_label`` (label -> mean precision),
+        ``mean`` (over galaxies), ``macro`` (mean over labels), ``chance``
+        (label -> expected precision of random neighbours, ``(n_label - 1) /
+        (N - 1)``), ``k``.
+    """
+    labels = np.asarray(labels)
+    neighbours = np.asarray(neighbours)
+    if labels.ndim != 1 or neighbours.ndim != 2 or len(labels) != len(neighbours):
+        raise InputError(f"labels [N] and neighbours [N, k] must have the same N, got "
+                         f"{labels.shape} and {neighbours.shape}")
+    k = neighbours.shape[1] if k is None else int(k)
+    if not 1 <= k <= neighbours.shape[1]:
+        raise InputError(f"k must be in 1..{neighbours.shape[1]}, got {k}")
+    hits = labels[neighbours[:, :k]] == labels[:, None]
+    per_galaxy = hits.mean(axis=1)
+    values, counts = np.unique(labels, return_counts=True)
+    n = len(labels)
+    by_label = {v.item(): float(per_galaxy[labels == v].mean()) for v in values}
+    chance = {v.item(): float((c - 1) / max(n - 1, 1)) for v, c in zip(values, counts)}
+    return {"per_galaxy": per_galaxy, "by_label": by_label, "mean": float(per_galaxy.mean()),
+            "macro": float(np.mean(list(by_label.values()))), "chance": chance, "k": k}
