@@ -92,7 +92,7 @@ def test_rotated_grid_matches_galsim():
 
 
 def test_the_wrapped_wings_are_put_back():
-    """Without the point-source term, a Kolmogorov PSF's wings wrap ~4e-4 of the flux into
+    """Without the point-source term, a Kolmogorov PSF's wings wrap ~1.3e-3 of the flux into
     the stamp: the term is what holds the flux to 1e-4."""
     psf, stamp_size, pixel_scale = CASES["LSST-like Kolmogorov 0.7 at 0.2"]
     arrays = _model_stamps(2)
@@ -103,7 +103,7 @@ def test_the_wrapped_wings_are_put_back():
     bare = got - arrays.sum(axis=(1, 2))[:, None, None] * drawing._wrapped
     flux = want.sum(axis=(1, 2))
     assert np.all(np.abs(got.sum(axis=(1, 2)) / flux - 1) < 1e-4)
-    assert np.all(np.abs(bare.sum(axis=(1, 2)) / flux - 1) > 2e-4)
+    assert np.all(np.abs(bare.sum(axis=(1, 2)) / flux - 1) > 5e-4)
 
 
 def test_same_pixels_whatever_the_block():

@@ -46,6 +46,9 @@ PIXEL_SCALE_RTOL = 1e-6
 #: there is below 1e-5 of the flux on the stamp).
 WRAP_PERIODS = 8
 
+# threadpoolctl's view of the BLAS libraries numpy loaded (made at the first draw).
+_BLAS = []
+
 # BlockDrawing instances by their settings (a field draws thousands of blocks with one PSF).
 _CACHE = {}
 _CACHE_SIZE = 8
@@ -191,13 +194,25 @@ class BlockDrawing:
             centres = np.full((n, 2), float((self.stamp_size - 1) // 2))
         centres = np.asarray(centres, np.float64).reshape(n, 2)
         half = len(self._k) // 2
-        rows = (self._cos @ arrays) - 1j * (self._sin @ arrays)                 # [B, K, R]
-        spectra = rows.astype(np.complex64) @ self._to_kx.T * self._weights     # [B, K, K/2]
-        out_x = self._to_pixels(centres[:, 0], self._k[half:])
-        out_y = self._to_pixels(centres[:, 1], self._k)
-        images = (out_y @ spectra @ out_x.transpose(0, 2, 1)).real
+        with _one_blas_thread():
+            rows = (self._cos @ arrays) - 1j * (self._sin @ arrays)             # [B, K, R]
+            spectra = rows.astype(np.complex64) @ self._to_kx.T * self._weights  # [B, K, K/2]
+            out_x = self._to_pixels(centres[:, 0], self._k[half:])
+            out_y = self._to_pixels(centres[:, 1], self._k)
+            images = (out_y @ spectra @ out_x.transpose(0, 2, 1)).real
         fluxes = arrays.reshape(n, -1).sum(axis=1, dtype=np.float64).astype(np.float32)
         return images + fluxes[:, None, None] * self._wrapped
+
+
+def _one_blas_thread():
+    """Hold numpy's BLAS to one thread: a block's products are small, the network and the
+    other workers hold the other cores, and BLAS threads fighting them for a core made a
+    block up to ten times slower (``docs/performance.rst``, "Block drawing")."""
+    if not _BLAS:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS.append(ThreadpoolController())
+    return _BLAS[0].limit(limits=1, user_api="blas")
 
 
 def block_drawing(psf, model_side, model_scale, stamp_size, pixel_scale, maxk,

@@ -23,9 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ...core.errors import InputError
 from ...core.files import atomic_path
 from ...data.hub import DEFAULT_MODEL
-from ...core.errors import InputError
+from ...engine.batch import flux_factors
+from ...engine.block import draw_batch
 
 __all__ = ["DEFAULT_MODEL", "LSST_LIKE", "render_field", "draw_gallery", "run_demo"]
 
@@ -38,10 +40,17 @@ LSST_LIKE = {
     "sky_mag": 20.5,          # AB mag / arcsec^2
 }
 
+#: Side of each galaxy's stamp on the field, pixels (9.6 arcsec at 0.2").
+STAMP = 48
+
 
 def render_field(model, cat, field_size=512, seed=2026, settings=LSST_LIKE, progress=True,
                  positions=False):
     """Render a field of generated galaxies at random positions.
+
+    A one-band model's galaxies share the PSF and the pixel scale, so they are drawn in
+    blocks (:func:`galsim_deep.engine.block.draw_batch`); a colour model's are drawn
+    through LSST i one by one.
 
     Parameters
     ----------
@@ -70,36 +79,50 @@ def render_field(model, cat, field_size=512, seed=2026, settings=LSST_LIKE, prog
     from tqdm import tqdm
 
     rng = galsim.BaseDeviate(seed)
-    draw = {}
+    psf = galsim.Kolmogorov(fwhm=settings["psf_fwhm"])
+    scale = settings["pixel_scale"]
+    field = galsim.ImageF(field_size, field_size, scale=scale)
+    ud = galsim.UniformDeviate(seed + 1)
+    n = len(next(iter(cat.values()))) if isinstance(cat, dict) else len(cat)
+    where = np.array([(1 + ud() * (field_size - 1), 1 + ud() * (field_size - 1))
+                      for _ in range(n)]).reshape(-1, 2)
+    nearest = np.floor(where + 0.5).astype(int)
+
+    def add(stamp):
+        overlap = stamp.bounds & field.bounds
+        if overlap.isDefined():
+            field[overlap] += stamp[overlap]
+
     if model.kind.draws_through_bandpass:
         # a colour galaxy: drawn through LSST i with LSST's area and exposure
         from ...physics.bands import get_bandpass
         from .colour import LSST_AREA_CM2
 
         bandpass = get_bandpass("LSST_i")
-        draw = {"bandpass": bandpass, "area": LSST_AREA_CM2, "exptime": settings["exptime"]}
         zero_point = float(bandpass.zeropoint) + 2.5 * np.log10(LSST_AREA_CM2
                                                                  * settings["exptime"])
         profiles = model.sample(cat, rng=rng, progress=progress)
+        for k, gal in enumerate(tqdm(profiles, desc="drawing", unit="gal",
+                                     disable=not progress)):
+            add(galsim.Convolve(gal, psf).drawImage(
+                bandpass, nx=STAMP, ny=STAMP, scale=scale, area=LSST_AREA_CM2,
+                exptime=settings["exptime"], center=galsim.PositionI(*nearest[k]),
+                offset=galsim.PositionD(*(where[k] - nearest[k]))))
     else:
+        # one PSF and pixel scale for every galaxy: drawn in blocks (engine.block)
         zero_point = settings["zero_point_1s"] + 2.5 * np.log10(settings["exptime"])
-        profiles = model.sample(cat, rng=rng, zero_point=zero_point, progress=progress)
-    psf = galsim.Kolmogorov(fwhm=settings["psf_fwhm"])
-    scale = settings["pixel_scale"]
-    field = galsim.ImageF(field_size, field_size, scale=scale)
-    ud = galsim.UniformDeviate(seed + 1)
-    where = []
-    for gal in tqdm(profiles, desc="drawing", unit="gal", disable=not progress):
-        x = 1 + ud() * (field_size - 1)
-        y = 1 + ud() * (field_size - 1)
-        where.append((x, y))
-        final = galsim.Convolve(gal, psf)
-        center = galsim.PositionI(int(np.floor(x + 0.5)), int(np.floor(y + 0.5)))
-        stamp = final.drawImage(nx=48, ny=48, scale=scale, center=center,
-                                offset=galsim.PositionD(x - center.x, y - center.y), **draw)
-        overlap = stamp.bounds & field.bounds
-        if overlap.isDefined():
-            field[overlap] += stamp[overlap]
+        k = 0
+        for batch in model.batches(cat, rng=rng, progress=progress):
+            factors = flux_factors(model.metadata, len(batch), zero_point=zero_point,
+                                   stamps=batch.stamps, magnitudes=batch.magnitudes)
+            rows = slice(k, k + len(batch))
+            stamps = draw_batch(batch, psf, STAMP, scale,
+                                (STAMP - 1) // 2 + where[rows] - nearest[rows], factors)
+            for j, array in enumerate(stamps):
+                corner = nearest[k + j] - (STAMP - 1) // 2
+                add(galsim.ImageF(array, xmin=int(corner[0]), ymin=int(corner[1]),
+                                  scale=scale))
+            k += len(batch)
     sky_per_pixel = 10 ** (-0.4 * (settings["sky_mag"] - zero_point)) * scale ** 2
     field.addNoise(galsim.PoissonNoise(galsim.BaseDeviate(seed + 2), sky_level=sky_per_pixel))
     field.header = galsim.FitsHeader(header={"ZP": zero_point, "SKYLEVEL": sky_per_pixel})
