@@ -15,8 +15,10 @@ same continuous profile GalSim draws:
 
 Both transforms are separable, so the block costs four batched matrix products on a
 ``K x K`` grid of frequencies (``K`` ~ 50-150) in place of one padded FFT per galaxy.
-The frequencies run to the ``maxk`` GalSim would use (the smaller of the stamp's
-:func:`~galsim_deep.engine.render.band_limit` and the PSF's), spaced ``2 pi / L``:
+The frequencies run to the smaller of the PSF's ``maxk`` and the interpolant's reach
+(``krange`` over the model's pixel scale: the band limit of the stamp's pixels is not
+the profile's, whose interpolant carries light beyond it onto output pixels finer than
+the model's), spaced ``2 pi / L``:
 the result repeats every ``L`` arcsec, with ``L`` the output stamp's side plus 1.5 model
 stamps, so no light of the model's stamp wraps into the output one.  The PSF's own
 wings (Kolmogorov, Airy) reach further; the light they wrap is added back as a point
@@ -45,6 +47,9 @@ PIXEL_SCALE_RTOL = 1e-6
 #: longer (an Airy PSF's wings fall as r^-3, a Kolmogorov's as r^-11/3: what still wraps
 #: there is below 1e-5 of the flux on the stamp).
 WRAP_PERIODS = 8
+#: At most this many tabulated offsets per axis for the wrapped wings (every pixel of a
+#: stamp up to 64 pixels; every other pixel up to 128...).
+WRAP_POINTS = 128
 
 # threadpoolctl's view of the BLAS libraries numpy loaded (made at the first draw).
 _BLAS = []
@@ -95,15 +100,12 @@ class BlockDrawing:
         Side of the output stamps, pixels.
     pixel_scale : float
         Output pixel scale, arcsec.
-    maxk : float
-        Highest frequency drawn, 1/arcsec: the galaxy profile's ``maxk`` (GalSim's
-        ``Convolve`` takes the smaller of it and the PSF's).
     x_interpolant : str or galsim.Interpolant, optional
         The model stamps' interpolant, as their ``galsim.InterpolatedImage`` (default
         quintic).
     """
 
-    def __init__(self, psf, model_side, model_scale, stamp_size, pixel_scale, maxk,
+    def __init__(self, psf, model_side, model_scale, stamp_size, pixel_scale,
                  x_interpolant=None):
         import galsim
 
@@ -116,7 +118,7 @@ class BlockDrawing:
             if not isinstance(x_interpolant, galsim.Interpolant) else x_interpolant
         period = self.stamp_size * self.pixel_scale + 1.5 * self.model_side * self.model_scale
         dk = 2 * np.pi / period
-        half = int(np.ceil(min(float(maxk), psf.maxk) / dk))
+        half = int(np.ceil(min(interpolant.krange / self.model_scale, psf.maxk) / dk))
         through, k = self._through(psf, half, dk)
         self._k = k
         x_model = (np.arange(self.model_side) - (self.model_side - 1) / 2) * self.model_scale
@@ -130,18 +132,22 @@ class BlockDrawing:
         self._weights = (np.outer(kernel, kernel[half:] * twice)
                          * through[:, half:]).astype(np.complex64)
         # The PSF's wings beyond the period, wrapped back by the sum: the PSF drawn with a
-        # period WRAP_PERIODS times longer minus the periodic one, per unit flux.
-        middle = float((self.stamp_size - 1) // 2)  # the pixel drawImage(center=...) centres on
-        self._wrapped = (self._psf_stamp(psf, period * WRAP_PERIODS, middle)
-                         - self._psf_stamp(psf, period, middle)).astype(np.float32)
+        # period WRAP_PERIODS times longer minus the periodic one, per unit flux, tabulated
+        # against a pixel's offset from the galaxy's centre (a galaxy anywhere on its
+        # stamp: offsets to +-stamp_size pixels) (at most WRAP_POINTS per axis).  It is
+        # the far wings of copies a period away: smooth, so linear interpolation holds it.
+        step = max(1, -(-2 * self.stamp_size // WRAP_POINTS))
+        self._wrap_offsets = np.arange(-self.stamp_size, self.stamp_size + step, step)
+        x = self._wrap_offsets * self.pixel_scale
+        self._wrapped = (self._psf_at(psf, period * WRAP_PERIODS, x)
+                         - self._psf_at(psf, period, x)).astype(np.float32)
 
-    def _psf_stamp(self, psf, period, middle):
-        """The PSF and pixel on the output stamp, centred on ``middle``, as the sum over
-        frequencies ``2 pi / period`` apart (to the same highest frequency) draws it:
+    def _psf_at(self, psf, period, x):
+        """The PSF and pixel at offsets ``x`` (arcsec, per axis) from its centre, as the sum
+        over frequencies ``2 pi / period`` apart (to the same highest frequency) draws it:
         every copy of the PSF ``period`` arcsec apart added."""
         dk = 2 * np.pi / period
         half = int(np.ceil(self._k[-1] / dk - 1e-9))
-        x = (np.arange(self.stamp_size) - middle) * self.pixel_scale
         through, k = self._through(psf, half, dk)
         to_pixels = np.exp(1j * np.outer(x, k))
         return (to_pixels @ through @ to_pixels.T).real
@@ -201,7 +207,27 @@ class BlockDrawing:
             out_y = self._to_pixels(centres[:, 1], self._k)
             images = (out_y @ spectra @ out_x.transpose(0, 2, 1)).real
         fluxes = arrays.reshape(n, -1).sum(axis=1, dtype=np.float64).astype(np.float32)
-        return images + fluxes[:, None, None] * self._wrapped
+        return images + fluxes[:, None, None] * self.wrapped_wings(centres)
+
+    def wrapped_wings(self, centres):
+        """``[B, N, N]``: the PSF's wings that the sum wraps back, per unit flux, for
+        galaxies centred at ``centres`` (0-based pixel index), by linear interpolation in
+        the table of offsets."""
+        offsets = self._wrap_offsets
+        step = float(offsets[1] - offsets[0])
+
+        def weights(centre):          # [B, N]: lower table index and its weight
+            place = (np.arange(self.stamp_size)[None, :] - np.asarray(centre)[:, None]
+                     - offsets[0]) / step
+            low = np.clip(np.floor(place).astype(np.int64), 0, len(offsets) - 2)
+            return low, (place - low).astype(np.float32)
+
+        (iy, wy), (ix, wx) = weights(centres[:, 1]), weights(centres[:, 0])
+        table = self._wrapped
+        iy, wy = iy[:, :, None], wy[:, :, None]
+        ix, wx = ix[:, None, :], wx[:, None, :]
+        return ((1 - wy) * ((1 - wx) * table[iy, ix] + wx * table[iy, ix + 1])
+                + wy * ((1 - wx) * table[iy + 1, ix] + wx * table[iy + 1, ix + 1]))
 
 
 def _one_blas_thread():
@@ -215,17 +241,16 @@ def _one_blas_thread():
     return _BLAS[0].limit(limits=1, user_api="blas")
 
 
-def block_drawing(psf, model_side, model_scale, stamp_size, pixel_scale, maxk,
-                  x_interpolant=None):
+def block_drawing(psf, model_side, model_scale, stamp_size, pixel_scale, x_interpolant=None):
     """A :class:`BlockDrawing` for these settings, made once per process and kept (the
     last few; GalSim's profiles compare and hash by value)."""
     key = (psf, int(model_side), float(model_scale), int(stamp_size), float(pixel_scale),
-           float(maxk), repr(x_interpolant))
+           repr(x_interpolant))
     if key not in _CACHE:
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[key] = BlockDrawing(psf, model_side, model_scale, stamp_size, pixel_scale,
-                                   maxk, x_interpolant)
+                                   x_interpolant)
     return _CACHE[key]
 
 
@@ -258,14 +283,9 @@ def draw_batch(batch, psf, stamp_size, pixel_scale, centres=None, factors=None,
         (:meth:`~galsim_deep.engine.kinds.SamplingKind.block_images`): draw its
         :meth:`~galsim_deep.engine.batch.SampledBatch.galaxies` one by one.
     """
-    from .render import band_limit, grid_pad_factor
-
     images = batch.kind.block_images(batch, factors)
     if images is None:
         return None
-    side, model_side = images.shape[-1], batch.stamps.shape[-1]
-    maxk = band_limit(side, batch.pixel_scale, x_interpolant,
-                      pad_factor=grid_pad_factor(4, side, model_side))
-    drawing = block_drawing(psf, side, batch.pixel_scale, stamp_size, pixel_scale, maxk,
+    drawing = block_drawing(psf, images.shape[-1], batch.pixel_scale, stamp_size, pixel_scale,
                             x_interpolant)
     return drawing.draw(images, centres)
