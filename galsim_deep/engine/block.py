@@ -16,15 +16,15 @@ same continuous profile GalSim draws:
 Both transforms are separable, so the block costs four batched matrix products on a
 ``K x K`` grid of frequencies (``K`` ~ 50-150) in place of one padded FFT per galaxy.
 The frequencies run to the smaller of the PSF's ``maxk`` and the interpolant's reach
-(``krange`` over the model's pixel scale: the band limit of the stamp's pixels is not
-the profile's, whose interpolant carries light beyond it onto output pixels finer than
-the model's), spaced ``2 pi / L``:
+(``krange`` over the model's pixel scale: the interpolant carries light beyond the
+stamp's band limit onto output pixels finer than the model's), spaced ``2 pi / L``:
 the result repeats every ``L`` arcsec, with ``L`` the output stamp's side plus 1.5 model
 stamps, so no light of the model's stamp wraps into the output one.  The PSF's own
 wings (Kolmogorov, Airy) reach further; the light they wrap is added back as a point
-source's: each galaxy's flux times GalSim's own drawing of the PSF minus its periodic
-copy (a galaxy is a point seen from the ``L`` arcsec the wrapped wings come from).
-Accuracy against GalSim's drawing of the same ``InterpolatedImage`` is tested in
+source's: each galaxy's flux times the PSF summed with a period 8 times longer minus
+the periodic one, tabulated by offset from the galaxy's centre (a galaxy is a point
+seen from the ``L`` arcsec the wrapped wings come from).  Accuracy against GalSim's
+converged drawing of the same ``InterpolatedImage`` is tested in
 tests/test_block_drawing.py (every pixel to 1e-4 of the peak; flux, size and
 ellipticity to 1e-4), its cost in ``benchmarks/bench_block.py``.
 
@@ -39,8 +39,8 @@ from ..core.errors import InputError
 __all__ = ["BlockDrawing", "local_pixel_scale", "block_drawing", "draw_batch"]
 
 #: How far a local WCS may be from a uniform pixel scale and still be drawn as one: its
-#: Jacobian within this fraction of the scale (a TAN projection's shear across a few
-#: degrees is below it; a shape error of 1e-6 is 100 times below the block's accuracy).
+#: Jacobian within this fraction of the scale (a shape error of 1e-6 is 100 times below
+#: the block's accuracy; a TAN field's local frame turns by more away from its centre).
 PIXEL_SCALE_RTOL = 1e-6
 
 #: The PSF's wrapped wings are measured against its drawing with a period this many times

@@ -151,9 +151,6 @@ def assemble_tile(tile, stamp_sets, settings, wcs):
         Stamp size, zero point, sky brightness and seed.
     wcs : galsim.BaseWCS
         The field's WCS.
-    block : bool
-        Draw in blocks where the WCS allows (default); False draws every galaxy with
-        GalSim (the reference the block is tested and timed against).
 
     Returns
     -------
