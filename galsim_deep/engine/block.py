@@ -278,8 +278,8 @@ def draw_batch(batch, psf, stamp_size, pixel_scale, centres=None, factors=None,
 
     Returns
     -------
-    ndarray [N, stamp_size, stamp_size] or None
-        float32 flux per pixel; None where the batch's kind cannot be drawn in a block
+    ndarray or None
+        ``[N, stamp_size, stamp_size]`` float32 flux per pixel; None where the batch's kind cannot be drawn in a block
         (:meth:`~galsim_deep.engine.kinds.SamplingKind.block_images`): draw its
         :meth:`~galsim_deep.engine.batch.SampledBatch.galaxies` one by one.
     """
