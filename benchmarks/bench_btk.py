@@ -4,7 +4,8 @@ The same batch of blends (BTK's ``DefaultSampling``: 1 to 3 galaxies within
 3" of the centre of a 24" stamp, F814W <= 23.5, from the 96 COSMOS example
 galaxies shipped with galsim_deep) drawn in the six LSST bands with noise by
 
-- ``galsim_deep.api.btk.GenerativeModelGenerator`` (the default model);
+- ``galsim_deep.api.btk.GenerativeModelGenerator`` (the default model), GalSim one
+  by one, and again with ``block=True`` (each band's galaxies in blocks);
 - BTK's ``CosmosGenerator(gal_type='real')``: GalSim ``RealGalaxy`` images
   (the real-format example directory of
   :func:`galsim_deep.data.cosmos_example.build_example_directory`);
@@ -121,6 +122,10 @@ def run(args):
             lambda s, **kw: GenerativeModelGenerator(cosmos, _sampling(s), lsst,
                                                      model=DEFAULT_MODEL,
                                                      range_policy="clip", **kw),
+        f"galsim_deep GenerativeModelGenerator ({DEFAULT_MODEL}), block=True":
+            lambda s, **kw: GenerativeModelGenerator(cosmos, _sampling(s), lsst,
+                                                     model=DEFAULT_MODEL, range_policy="clip",
+                                                     block=True, **kw),
         "BTK CosmosGenerator(gal_type='real')":
             lambda s, **kw: btk.draw_blends.CosmosGenerator(cosmos, _sampling(s), lsst,
                                                             gal_type="real", **kw),
@@ -143,14 +148,16 @@ def run(args):
                 best = elapsed
             if batch is None:
                 batch = out
-            elif name.startswith("galsim_deep"):
+            elif name.startswith("galsim_deep") and "block=True" not in name:
                 checks["reproducible"] = _digest(out) == _digest(batch)
         n = sum(len(blend) for blend in batch.catalog_list)
         row = {"generator": name, "blends": args.batch_size, "galaxies": n,
                "bands": len(lsst.available_filters), "batch_s": best,
                "ms_per_galaxy": 1e3 * best / n,
                "ms_per_galaxy_band": 1e3 * best / n / len(lsst.available_filters)}
-        if name.startswith("galsim_deep"):
+        if "block=True" in name:   # each band in blocks (galsim_deep.api.btk_blocks)
+            checks["max_flux_error_per_band_in_blocks"] = _flux_errors(batch)
+        elif name.startswith("galsim_deep"):
             tables = [blend.copy() for blend in batch.catalog_list]
             generator._last_sample = None
             start = time.perf_counter()

@@ -373,8 +373,8 @@ def test_a_new_family_s_kind_draws_through_btk(catalog, tmp_path):
 
 @needs_btk
 def test_bands_drawn_in_blocks_match_galsim_one_by_one(catalog):
-    """Each band's galaxies drawn in one block (the default) against GalSim's drawing of
-    each at its default settings (block=False): every isolated image within 2e-4 of its
+    """Each band's galaxies drawn in one block (block=True) against GalSim's drawing of
+    each at its default settings (the default): every isolated image within 2e-4 of its
     peak (1.3e-4 at most measured, on 24" LSST stamps with galaxies up to 3" off centre,
     where GalSim's own FFT wraps its PSF's wings by ~1e-3 of the flux; the block is held
     to 1e-4 of GalSim converged in tests/test_block_drawing.py); galaxies BTK turns
@@ -382,8 +382,8 @@ def test_bands_drawn_in_blocks_match_galsim_one_by_one(catalog):
     import btk
 
     lsst = btk.survey.get_surveys("LSST")
-    block = next(_generator(catalog, lsst, batch_size=6, add_noise="none"))
-    single = next(_generator(catalog, lsst, batch_size=6, add_noise="none", block=False))
+    block = next(_generator(catalog, lsst, batch_size=6, add_noise="none", block=True))
+    single = next(_generator(catalog, lsst, batch_size=6, add_noise="none"))
     iso_b, iso_s = block.isolated_images, single.isolated_images
     peak = iso_s.max(axis=(3, 4))
     drawn = peak > 0
@@ -391,7 +391,7 @@ def test_bands_drawn_in_blocks_match_galsim_one_by_one(catalog):
     diff = np.abs(iso_b - iso_s).max(axis=(3, 4))
     assert np.all(diff[drawn] / peak[drawn] < 2e-4), (diff[drawn] / peak[drawn]).max()
     assert np.all(diff[~drawn] == 0)
-    turned = next(_generator(catalog, lsst, batch_size=3, add_noise="none", augment_data=True))
-    again = next(_generator(catalog, lsst, batch_size=3, add_noise="none", augment_data=True,
-                            block=False))
+    turned = next(_generator(catalog, lsst, batch_size=3, add_noise="none", augment_data=True,
+                             block=True))
+    again = next(_generator(catalog, lsst, batch_size=3, add_noise="none", augment_data=True))
     np.testing.assert_array_equal(turned.isolated_images, again.isolated_images)

@@ -199,9 +199,11 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
     model_batch_size : int, optional
         Galaxies per network evaluation (default: the model's ``batch_size``).
     block : bool
-        Draw each band's galaxies in blocks (:mod:`galsim_deep.api.btk_blocks`; default):
-        within 1e-4 of the peak of drawing them one by one with GalSim, which ``False``
-        does (and BTK's turned or sheared galaxies and a colour model's always get).
+        Draw each band's galaxies in blocks (:mod:`galsim_deep.api.btk_blocks`): more
+        accurate on BTK's large stamps (GalSim's own FFT wraps ~1e-3 of a galaxy's flux
+        back into a 24" stamp; the block puts it where it falls) but, on 120-pixel stamps,
+        slower (``docs/btk.rst``).  Default False: GalSim one by one, as BTK's turned or
+        sheared galaxies and a colour model's always are.
 
     Attributes
     ----------
@@ -224,7 +226,7 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
     def __init__(self, catalog, sampling_function, surveys, model=DEFAULT_MODEL,
                  column_map=None, batch_size=8, njobs=1, verbose=False, use_bar=False,
                  add_noise="all", seed=DEFAULT_SEED, apply_shear=False, augment_data=False,
-                 rotate=True, range_policy="warn", model_batch_size=None, block=True):
+                 rotate=True, range_policy="warn", model_batch_size=None, block=False):
         if isinstance(model, GenerativeGalaxyModel):
             self.model = model
         else:
