@@ -47,10 +47,9 @@ def run(args, work):
     from galsim_deep import GenerativeGalaxyModel
     from galsim_deep.data.cosmos_example import EXAMPLE_FILE_NAME, build_example_directory
     from galsim_deep.engine import batch as engine
-    from galsim_deep.engine.block import draw_batch
+    from galsim_deep.engine.block import draw_batch, stamp_frames
     from galsim_deep.engine.draws import object_seeds
     from galsim_deep.api.simulate import SimulationSettings, render_stamps
-    from galsim_deep.api.simulate.render import _stamp_frames
 
     cosmos = galsim.COSMOSCatalog(file_name=EXAMPLE_FILE_NAME,
                                   dir=str(build_example_directory(work / "cosmos", seed=1)))
@@ -64,7 +63,7 @@ def run(args, work):
                                   pixel_scale=PIXEL_SCALE, stamp_size=STAMP, psf_fwhm=PSF_FWHM)
     wcs = galsim.PixelScale(PIXEL_SCALE)
     psf = galsim.Kolmogorov(fwhm=PSF_FWHM)
-    corner, centres = _stamp_frames(x, y, STAMP)
+    corner, centres = stamp_frames(x, y, STAMP)
     nearest = corner + (STAMP - 1) // 2
 
     def parametric():

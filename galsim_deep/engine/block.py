@@ -36,7 +36,7 @@ import numpy as np
 
 from ..core.errors import InputError
 
-__all__ = ["BlockDrawing", "local_pixel_scale", "block_drawing", "draw_batch"]
+__all__ = ["BlockDrawing", "local_pixel_scale", "stamp_frames", "block_drawing", "draw_batch"]
 
 #: How far a local WCS may be from a uniform pixel scale and still be drawn as one: its
 #: Jacobian within this fraction of the scale (a shape error of 1e-6 is 100 times below
@@ -82,6 +82,31 @@ def local_pixel_scale(local_wcs, rtol=PIXEL_SCALE_RTOL):
     if max(abs(jac.dudx - jac.dvdy), abs(jac.dudy), abs(jac.dvdx)) > rtol * scale:
         return None
     return float(scale)
+
+
+def stamp_frames(x, y, stamp_size):
+    """Where GalSim's ``drawImage(nx=stamp_size, ny=stamp_size, center=nearest,
+    offset=position - nearest)`` lays each galaxy's stamp, for galaxies at ``x``, ``y``.
+
+    Parameters
+    ----------
+    x, y : array_like [n]
+        Positions, image pixels (1-based, GalSim's convention).
+    stamp_size : int
+        Stamp side, pixels.
+
+    Returns
+    -------
+    corner : ndarray [n, 2]
+        int64: each stamp's lower-left pixel (``xmin``, ``ymin``).
+    centres : ndarray [n, 2]
+        Each galaxy's centre on its stamp, 0-based pixel index (the ``centres`` of
+        :meth:`BlockDrawing.draw`).
+    """
+    position = np.stack([np.asarray(x, np.float64), np.asarray(y, np.float64)], axis=-1)
+    nearest = np.floor(position + 0.5)
+    half = (int(stamp_size) - 1) // 2
+    return (nearest - half).astype(np.int64), half + position - nearest
 
 
 class BlockDrawing:

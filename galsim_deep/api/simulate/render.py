@@ -24,7 +24,7 @@ import numpy as np
 from ...core.files import atomic_path
 from ...engine import batch as engine
 from ...engine import object_seeds
-from ...engine.block import draw_batch, local_pixel_scale
+from ...engine.block import draw_batch, local_pixel_scale, stamp_frames
 from ..model import GenerativeGalaxyModel
 from .plan import SimulationSettings, _settings_args, tile_seed
 
@@ -95,7 +95,7 @@ def render_stamps(model, galaxies, settings, wcs, block=True):
     batches = engine.catalog_batches(model.kind, conds, seeds, int(settings.batch_size),
                                      settings.rotate, magnitudes=magnitudes)
     xs, ys = (np.asarray(galaxies[c], np.float64) for c in ("x", "y"))
-    corner, centres = _stamp_frames(xs, ys, size)
+    corner, centres = stamp_frames(xs, ys, size)
     scale = _block_scale(wcs, xs, ys) if block else None
     k = 0
     for batch in batches:
@@ -119,14 +119,6 @@ def render_stamps(model, galaxies, settings, wcs, block=True):
             out["stamps"][k] = stamp.array
             k += 1
     return out
-
-
-def _stamp_frames(x, y, size):
-    """Each stamp's lower-left pixel [n, 2] (1-based field pixels, as GalSim's
-    ``drawImage(center=...)`` lays it) and the galaxy's centre on it [n, 2] (0-based index)."""
-    nearest = np.floor(np.stack([x, y], axis=-1) + 0.5)
-    half = (size - 1) // 2
-    return (nearest - half).astype(np.int64), half + np.stack([x, y], axis=-1) - nearest
 
 
 def _block_scale(wcs, x, y):

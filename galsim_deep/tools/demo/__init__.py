@@ -27,7 +27,7 @@ from ...core.errors import InputError
 from ...core.files import atomic_path
 from ...data.hub import DEFAULT_MODEL
 from ...engine.batch import flux_factors
-from ...engine.block import draw_batch
+from ...engine.block import draw_batch, stamp_frames
 
 __all__ = ["DEFAULT_MODEL", "LSST_LIKE", "render_field", "draw_gallery", "run_demo"]
 
@@ -86,7 +86,7 @@ def render_field(model, cat, field_size=512, seed=2026, settings=LSST_LIKE, prog
     n = len(next(iter(cat.values()))) if isinstance(cat, dict) else len(cat)
     where = np.array([(1 + ud() * (field_size - 1), 1 + ud() * (field_size - 1))
                       for _ in range(n)]).reshape(-1, 2)
-    nearest = np.floor(where + 0.5).astype(int)
+    corner, centres = stamp_frames(where[:, 0], where[:, 1], STAMP)
 
     def add(stamp):
         overlap = stamp.bounds & field.bounds
@@ -106,8 +106,9 @@ def render_field(model, cat, field_size=512, seed=2026, settings=LSST_LIKE, prog
                                      disable=not progress)):
             add(galsim.Convolve(gal, psf).drawImage(
                 bandpass, nx=STAMP, ny=STAMP, scale=scale, area=LSST_AREA_CM2,
-                exptime=settings["exptime"], center=galsim.PositionI(*nearest[k]),
-                offset=galsim.PositionD(*(where[k] - nearest[k]))))
+                exptime=settings["exptime"],
+                center=galsim.PositionI(*(corner[k] + (STAMP - 1) // 2).tolist()),
+                offset=galsim.PositionD(*(centres[k] - (STAMP - 1) // 2).tolist())))
     else:
         # one PSF and pixel scale for every galaxy: drawn in blocks (engine.block)
         zero_point = settings["zero_point_1s"] + 2.5 * np.log10(settings["exptime"])
@@ -116,11 +117,9 @@ def render_field(model, cat, field_size=512, seed=2026, settings=LSST_LIKE, prog
             factors = flux_factors(model.metadata, len(batch), zero_point=zero_point,
                                    stamps=batch.stamps, magnitudes=batch.magnitudes)
             rows = slice(k, k + len(batch))
-            stamps = draw_batch(batch, psf, STAMP, scale,
-                                (STAMP - 1) // 2 + where[rows] - nearest[rows], factors)
+            stamps = draw_batch(batch, psf, STAMP, scale, centres[rows], factors)
             for j, array in enumerate(stamps):
-                corner = nearest[k + j] - (STAMP - 1) // 2
-                add(galsim.ImageF(array, xmin=int(corner[0]), ymin=int(corner[1]),
+                add(galsim.ImageF(array, xmin=int(corner[k + j, 0]), ymin=int(corner[k + j, 1]),
                                   scale=scale))
             k += len(batch)
     sky_per_pixel = 10 ** (-0.4 * (settings["sky_mag"] - zero_point)) * scale ** 2
