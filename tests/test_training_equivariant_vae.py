@@ -375,3 +375,29 @@ def test_warm_start_from_a_flow_vae_module_copies_its_autoencoder(tiny_flow_vae_
     source, _ = get_family("flow-vae").restore(tiny_flow_vae_recipe)
     for a, b in zip(source.trainable_variables, model.vae.trainable_variables):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.slow
+def test_joint_coupling_trains_the_head_in_the_vae_step_and_resumes(mock_dataset_path, tmp_path,
+                                                                     restore_op_determinism):
+    """``classifier_coupling: joint``: one optimizer takes the ELBO plus the weighted class
+    NLL, so the head moves, there is no classifier optimizer, and an interrupted run resumes
+    to the straight run's weights."""
+    from galsim_deep.training.equivariant_vae.train import train_equivariant_vae
+
+    joint = ("equivariant_vae.classifier_coupling=joint",)
+    recipe = _recipe(mock_dataset_path, tmp_path / "joint", *joint)
+    start = [v.numpy() for v in FAMILY.build(recipe).classifier.trainable_variables]
+    log = train_equivariant_vae(recipe, progress=False)
+    assert np.isfinite(log["metrics"]["class_nll"]) and log["metrics"]["class_nll"] > 0
+    trainer = FAMILY.trainer()
+    assert set(trainer.create_state(recipe).optimizers) == {"optimizer"}
+    model = FAMILY.restore(recipe)[0]
+    moved = [np.abs(a - b.numpy()).max() for a, b in
+             zip(start, model.classifier.trainable_variables)]
+    assert min(moved) > 0, moved
+    resumed = _recipe(mock_dataset_path, tmp_path / "resumed", *joint)
+    train_equivariant_vae(resumed, progress=False, stop_at=3)
+    train_equivariant_vae(resumed, progress=False)
+    for a, b in zip(_weights(model), _weights(FAMILY.restore(resumed)[0])):
+        np.testing.assert_array_equal(a, b)

@@ -46,8 +46,12 @@ class EquivariantVAEFamily(ModelFamily):
         "labelled_fraction": Number(0.01, low=0, high=1,
                                     why="fraction of the training split whose labels the "
                                         "classifier sees (0: no classifier steps)"),
-        "classifier_every": Int(1, low=1, why="a classifier step after every this many "
-                                               "VAE steps (1: alternating, as the paper)"),
+        "classifier_coupling": Choice("alternating", ("alternating", "joint"),
+                                      why="alternating: the classifier's own optimizer "
+                                          "step after the VAE's (the paper); joint: its "
+                                          "NLL added to the VAE step's loss, one optimizer"),
+        "classifier_every": Int(1, low=1, why="a classifier step (or term) every this many "
+                                               "VAE steps (1: every step, as the paper)"),
         "classifier_batch_size": Int(32, low=1),
         "classifier_weight": Number(1.0, low=0, why="factor of the classifier's NLL"),
         "classifier_optimizer": {

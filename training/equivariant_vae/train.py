@@ -7,17 +7,26 @@ family's part (:class:`EquivariantVAETrainer`):
   with the recipe's sizes, the VAE's optimizer (its ``iterations`` are the run's steps) and
   the classifier's (checkpoints in ``<output_dir>/equivariant_vae``);
 * **initialisation**: the flux scale from the dataset;
-* **step**, the paper's alternating semi-supervised scheme:
+* **step**, semi-supervised, coupled one of two ways (``classifier_coupling``):
 
-  1. a VAE step on the batch (every stamp, labelled or not): the Flow-VAE's loss
-     (:func:`~galsim_deep.training.flow_vae.losses.flow_vae_loss`, the negative ELBO
-     through the PSF and the noise with free bits) of the canonical-pose autoencoder;
-     it trains the pose network, the encoder and the decoder;
-  2. every ``classifier_every`` steps, a classifier step on ``classifier_batch_size``
-     labelled galaxies drawn from the labelled set: ``classifier_weight`` times the
-     cross-entropy of the classes given the posterior mean code; it trains the classifier
-     head, the encoder and the pose network (the paper back-propagates the classifier's
-     loss into the encoder).
+  * ``alternating``, the paper's scheme:
+
+    1. a VAE step on the batch (every stamp, labelled or not): the Flow-VAE's loss
+       (:func:`~galsim_deep.training.flow_vae.losses.flow_vae_loss`, the negative ELBO
+       through the PSF and the noise with free bits) of the canonical-pose autoencoder;
+       it trains the pose network, the encoder and the decoder;
+    2. every ``classifier_every`` steps, a classifier step with its own optimizer on
+       ``classifier_batch_size`` labelled galaxies drawn from the labelled set:
+       ``classifier_weight`` times the cross-entropy of the classes given the posterior
+       mean code; it trains the classifier head, the encoder and the pose network (the
+       paper back-propagates the classifier's loss into the encoder);
+
+  * ``joint``: one step of one optimizer on the sum of the two losses, the ELBO's per
+    stamp of the batch and ``classifier_weight`` times the cross-entropy per labelled
+    galaxy (every ``classifier_every`` steps), as in Kingma et al.'s (2014) M2 objective.
+    The classifier's pull on the shared encoder is then weighed against the ELBO's in
+    each step, where the alternating steps' separate optimizer moves the encoder by its
+    own step size whatever the ELBO says (docs/equivariant_vae.rst, "What is measured").
 
 The labelled set (:func:`labelled_positions`) is a seeded choice of ``labelled_fraction``
 of the training split, held in memory; both steps draw their randomness from stateless
@@ -130,19 +139,24 @@ class EquivariantVAETrainer(FamilyTrainer):
         cfg = recipe[self.section]
         model = build_equivariant_vae(recipe)
         optimizer = make_optimizer(cfg["optimizer"])
-        optimizer.build(self.vae_variables(model))
-        classifier_optimizer = make_optimizer(cfg["classifier_optimizer"])
-        classifier_optimizer.build(self.classifier_variables(model))
+        optimizer.build(self.vae_variables(model, cfg))
+        optimizers = {"optimizer": optimizer}
+        if cfg["classifier_coupling"] == "alternating":
+            optimizers["classifier_optimizer"] = make_optimizer(cfg["classifier_optimizer"])
+            optimizers["classifier_optimizer"].build(self.classifier_variables(model))
         # The last classifier step's scalars (a VAE-only step reports them again).
         self._last = {k: tf.Variable(0.0, trainable=False, name=f"last_{k}")
                       for k in ("class_nll", "class_accuracy")}
-        return TrainState(model, optimizer.iterations,
-                          {"optimizer": optimizer, "classifier_optimizer": classifier_optimizer})
+        return TrainState(model, optimizer.iterations, optimizers)
 
     @staticmethod
-    def vae_variables(model):
-        """What a VAE step trains: the pose network, the encoder and the decoder."""
-        return list(model.pose.trainable_variables) + list(model.vae.trainable_variables)
+    def vae_variables(model, cfg=None):
+        """What a VAE step trains: the pose network, the encoder and the decoder (and, with
+        ``classifier_coupling: joint`` in ``cfg``, the classifier head)."""
+        variables = list(model.pose.trainable_variables) + list(model.vae.trainable_variables)
+        if cfg is not None and cfg["classifier_coupling"] == "joint":
+            variables += list(model.classifier.trainable_variables)
+        return variables
 
     @staticmethod
     def classifier_variables(model):
@@ -181,59 +195,84 @@ class EquivariantVAETrainer(FamilyTrainer):
         _check_labels(recipe, data)
         model = state.model
         optimizer = state.optimizers["optimizer"]
-        classifier_optimizer = state.optimizers["classifier_optimizer"]
-        vae_vars, class_vars = self.vae_variables(model), self.classifier_variables(model)
+        joint = cfg["classifier_coupling"] == "joint"
+        vae_vars, class_vars = self.vae_variables(model, cfg), self.classifier_variables(model)
         global_batch, class_batch = cfg["batch_size"], cfg["classifier_batch_size"]
         local_class_batch = class_batch // strategy.num_replicas_in_sync
         bank = self._labelled(recipe, data)
         last = self._last
 
+        def labelled_loss():
+            """This replica's share of the weighted class NLL on a seeded labelled batch,
+            and its share of the batch's accuracy."""
+            ctx = tf.distribute.get_replica_context()
+            key = step_seed(seed, optimizer.iterations, ctx.replica_id_in_sync_group, 2)
+            idx = tf.random.stateless_uniform([local_class_batch], seed=key, minval=0,
+                                              maxval=tf.shape(bank["label"])[0],
+                                              dtype=tf.int32)
+            label = tf.gather(bank["label"], idx)
+            logits = model.classify(tf.gather(bank["stamp"], idx), tf.gather(bank["psf"], idx))
+            nll = cfg["classifier_weight"] * \
+                tf.nn.sparse_softmax_cross_entropy_with_logits(label, logits)
+            right = tf.cast(tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), label),
+                            tf.float32)
+            return (tf.nn.compute_average_loss(nll, global_batch_size=class_batch),
+                    tf.reduce_sum(right) / class_batch)
+
+        def reduce(value):
+            return strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
+
         @tf.function
-        def vae_step(batch):
+        def vae_step(batch, with_classes):
             def replica_step(batch):
+                got = {}
+
+                def extra():
+                    got["class_nll"], got["class_accuracy"] = labelled_loss()
+                    return got["class_nll"]
+
                 terms, grads = loss_gradients(model, batch, optimizer.iterations, cfg, seed,
-                                              global_batch, vae_vars)
-                optimizer.apply_gradients(zip(grads, vae_vars))
+                                              global_batch, vae_vars,
+                                              extra if with_classes else None)
+                # The classifier head has no gradient in a step without the labelled term.
+                optimizer.apply_gradients((g, v) for g, v in zip(grads, vae_vars)
+                                          if g is not None)
                 # How well defined the poses are (a diagnostic; no gradient).
                 terms["pose_strength"] = tf.stop_gradient(
                     model.pose_of(batch["stamp"])["strength"])
-                return {k: tf.nn.compute_average_loss(terms[k], global_batch_size=global_batch)
-                        for k in _SCALARS}
+                out = {k: tf.nn.compute_average_loss(terms[k], global_batch_size=global_batch)
+                       for k in _SCALARS}
+                return {**out, **got}
 
             per_replica = strategy.run(replica_step, args=(batch,))
-            return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
-                    for k, v in per_replica.items()}
+            out = {k: reduce(v) for k, v in per_replica.items()}
+            for k in last:
+                if k in out:
+                    last[k].assign(out.pop(k))
+            return out
 
         @tf.function
         def classifier_step():
+            classifier_optimizer = state.optimizers["classifier_optimizer"]
+
             def replica_step():
-                ctx = tf.distribute.get_replica_context()
-                key = step_seed(seed, optimizer.iterations, ctx.replica_id_in_sync_group, 2)
-                idx = tf.random.stateless_uniform([local_class_batch], seed=key, minval=0,
-                                                  maxval=tf.shape(bank["label"])[0],
-                                                  dtype=tf.int32)
-                stamp, psf = tf.gather(bank["stamp"], idx), tf.gather(bank["psf"], idx)
-                label = tf.gather(bank["label"], idx)
                 with tf.GradientTape() as tape:
-                    logits = model.classify(stamp, psf)
-                    nll = cfg["classifier_weight"] * \
-                        tf.nn.sparse_softmax_cross_entropy_with_logits(label, logits)
-                    loss = tf.nn.compute_average_loss(nll, global_batch_size=class_batch)
+                    loss, right = labelled_loss()
                 grads = tape.gradient(loss, class_vars)
                 classifier_optimizer.apply_gradients(zip(grads, class_vars))
-                right = tf.cast(tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32),
-                                         label), tf.float32)
-                return loss, tf.reduce_sum(right) / class_batch
+                return loss, right
 
             loss, right = strategy.run(replica_step)
-            last["class_nll"].assign(strategy.reduce(tf.distribute.ReduceOp.SUM, loss, None))
-            last["class_accuracy"].assign(strategy.reduce(tf.distribute.ReduceOp.SUM, right,
-                                                          None))
+            last["class_nll"].assign(reduce(loss))
+            last["class_accuracy"].assign(reduce(right))
 
         def step(batch):
-            scalars = vae_step(batch)
+            # The step about to be taken is iterations + 1: a joint step counts as the
+            # alternating VAE step followed by its classifier step.
             now = int(optimizer.iterations.numpy())
-            if bank is not None and now % cfg["classifier_every"] == 0:
+            with_classes = bank is not None and (now + 1) % cfg["classifier_every"] == 0
+            scalars = vae_step(batch, joint and with_classes)
+            if with_classes and not joint:
                 classifier_step()
             return {**scalars, **{k: v.read_value() for k, v in last.items()}}
 

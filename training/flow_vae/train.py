@@ -94,7 +94,7 @@ def split_smooth_variables(model, recipe):
     return ([v for v in variables if id(v) in ids], [v for v in variables if id(v) not in ids])
 
 
-def loss_gradients(model, batch, iteration, cfg, seed, global_batch, variables):
+def loss_gradients(model, batch, iteration, cfg, seed, global_batch, variables, extra=None):
     """One replica's Flow-VAE loss terms and the gradients of its share of the batch loss.
 
     The step's randomness (the posterior sample's normals, the loss's own draws) comes from
@@ -117,6 +117,9 @@ def loss_gradients(model, batch, iteration, cfg, seed, global_batch, variables):
         Stamps per step over every replica.
     variables : list of tf.Variable
         What the gradients are taken of.
+    extra : callable, optional
+        Called inside the gradient tape with no arguments: a scalar loss (this replica's
+        share) added to the ELBO's, as a joint objective's other term.
 
     Returns
     -------
@@ -132,6 +135,8 @@ def loss_gradients(model, batch, iteration, cfg, seed, global_batch, variables):
         terms = flow_vae_loss(model, batch, eps, iteration, cfg,
                               tf.random.experimental.stateless_fold_in(key, 1))
         loss = tf.nn.compute_average_loss(terms["loss"], global_batch_size=global_batch)
+        if extra is not None:
+            loss += extra()
     return terms, tape.gradient(loss, variables)
 
 
