@@ -70,7 +70,7 @@ def test_runtime_choice_and_its_errors(tiny_module_path, monkeypatch):
     with pytest.raises(InputError, match="no portable copy.*galsim-deep hub portable"):
         GenerativeGalaxyModel(tiny_module_path, runtime="onnx")
     with pytest.raises(InputError, match=r"runtime must be one of \['auto', 'tensorflow', "
-                                         r"'onnx'\], got 'jax'"):
+                                         r"'onnx', 'openvino'\], got 'jax'"):
         GenerativeGalaxyModel(tiny_module_path, runtime="jax")
     monkeypatch.setenv(runtimes.RUNTIME_ENV, "torch")
     with pytest.raises(InputError, match=r"got 'torch' \(from \$GALSIM_DEEP_RUNTIME\)"):
@@ -87,6 +87,56 @@ def test_runtime_choice_and_its_errors(tiny_module_path, monkeypatch):
         runtimes.OnnxSignature("nowhere", meta, "sample")
     with pytest.raises(InputError, match="no portable copy of its 'sample_cluster'"):
         runtimes.choose_runtime("onnx", meta, "sample_cluster")
+    with pytest.raises(InputError, match="no portable copy of its 'sample_cluster'"):
+        runtimes.choose_runtime("openvino", meta, "sample_cluster")
+    monkeypatch.setattr(runtimes, "_installed", lambda package: package != "openvino")
+    with pytest.raises(InputError, match=r"pip install 'galsim_deep\[openvino\]'"):
+        runtimes.OpenVINOSignature("nowhere", meta, "sample")
+
+
+def test_openvino_runs_the_unrolled_portable_copy_in_float32(tiny_flow_vae_module_path):
+    """The latent flow's sampling loop is unrolled at export, so the copy has no ONNX Loop
+    and OpenVINO reads it; its galaxies are TensorFlow's to float32 precision, and a row's
+    pixels do not depend on the batch it was asked in.  ``auto`` stays ONNX Runtime."""
+    pytest.importorskip("openvino")
+    import onnx
+
+    meta = read_metadata(tiny_flow_vae_module_path)
+    graph = onnx.load(str(tiny_flow_vae_module_path / meta["portable"]["signatures"]["sample"]
+                          ["file"])).graph
+    assert "Loop" not in {node.op_type for node in graph.node}
+    ov = GenerativeGalaxyModel(tiny_flow_vae_module_path, runtime="openvino")
+    assert ov.network.runtime == "openvino"
+    assert GenerativeGalaxyModel(tiny_flow_vae_module_path).network.runtime == "onnx"
+    a = _stamps(ov)
+    b = _stamps(GenerativeGalaxyModel(tiny_flow_vae_module_path, runtime="tensorflow"))
+    # (the tiny untrained decoder's faint stamps: OpenVINO's float32 kernels sum in another
+    # order, 1e-4 of the peak here; 2.8e-6 on the trained default, benchmarks/runtimes.json)
+    peak = np.abs(b).max(axis=(1, 2))
+    assert np.all(np.abs(a - b).max(axis=(1, 2)) <= 1e-3 * peak)
+    np.testing.assert_allclose(a.sum(axis=(1, 2)), b.sum(axis=(1, 2)), rtol=1e-4)
+    np.testing.assert_array_equal(_stamps(ov, batch_size=7), a)
+
+
+def test_openvino_runs_the_shipped_defaults_copy_with_its_flow_loop(tmp_path):
+    """The default's copy was exported with the flow's while loop (an ONNX Loop), which
+    OpenVINO reads from memory: its galaxies are ONNX Runtime's to float32 precision; a
+    copy OpenVINO cannot read is refused naming the fallback."""
+    pytest.importorskip("openvino")
+    rows = {q: np.asarray(v[:20]) for q, v in CATALOG.items()}
+    a, b = (np.concatenate(list(GenerativeGalaxyModel(
+        "hub:flow-vae-mock-cosmos-25.2", runtime=name).sample_arrays(rows, rng=3)))
+        for name in ("openvino", "onnx"))
+    assert np.all(np.abs(a - b).max(axis=(1, 2)) <= 1e-5 * np.abs(b).max(axis=(1, 2)))
+    import hashlib
+
+    junk = b"not an onnx graph"
+    (tmp_path / "x.onnx").write_bytes(junk)
+    meta = {"name": "m", "signatures": {"sample": {"inputs": {}, "outputs": {}}},
+            "portable": {"signatures": {"sample": {
+                "file": "x.onnx", "sha256": hashlib.sha256(junk).hexdigest()}}}}
+    with pytest.raises(InputError, match="OpenVINO cannot read.*use runtime='onnx'"):
+        runtimes.OpenVINOSignature(tmp_path, meta, "sample")
 
 
 def test_a_corrupt_or_misplaced_portable_copy_is_refused(tiny_flow_vae_module_path, tmp_path):

@@ -380,9 +380,9 @@ def test_warm_start_from_a_flow_vae_module_copies_its_autoencoder(tiny_flow_vae_
 @pytest.mark.slow
 def test_joint_coupling_trains_the_head_in_the_vae_step_and_resumes(mock_dataset_path, tmp_path,
                                                                      restore_op_determinism):
-    """``classifier_coupling: joint``: one optimizer takes the ELBO plus the weighted class
-    NLL, so the head moves, there is no classifier optimizer, and an interrupted run resumes
-    to the straight run's weights."""
+    """``classifier_coupling: joint``: the ELBO plus the weighted class NLL in one step, the
+    classifier's optimizer holding the head alone, so the head moves, and an interrupted run
+    resumes to the straight run's weights."""
     from galsim_deep.training.equivariant_vae.train import train_equivariant_vae
 
     joint = ("equivariant_vae.classifier_coupling=joint",)
@@ -391,7 +391,9 @@ def test_joint_coupling_trains_the_head_in_the_vae_step_and_resumes(mock_dataset
     log = train_equivariant_vae(recipe, progress=False)
     assert np.isfinite(log["metrics"]["class_nll"]) and log["metrics"]["class_nll"] > 0
     trainer = FAMILY.trainer()
-    assert set(trainer.create_state(recipe).optimizers) == {"optimizer"}
+    held = trainer.create_state(recipe).optimizers["classifier_optimizer"].variables
+    assert sum(int(np.prod(v.shape)) for v in held) == 1 + 2 * sum(
+        int(np.prod(v.shape)) for v in FAMILY.build(recipe).classifier.trainable_variables)
     model = FAMILY.restore(recipe)[0]
     moved = [np.abs(a - b.numpy()).max() for a, b in
              zip(start, model.classifier.trainable_variables)]
@@ -401,3 +403,54 @@ def test_joint_coupling_trains_the_head_in_the_vae_step_and_resumes(mock_dataset
     train_equivariant_vae(resumed, progress=False)
     for a, b in zip(_weights(model), _weights(FAMILY.restore(resumed)[0])):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.slow
+def test_fit_on_labels_starts_from_the_runs_encoder_with_a_fresh_head(trained):
+    from galsim_deep.training.equivariant_vae.semi_supervised import fit_on_labels
+
+    recipe = trained["recipe"]
+    run, _ = FAMILY.restore(recipe)
+    bank = {"stamp": np.zeros((4, 32, 32), np.float32), "psf": np.zeros((4, 32, 32), np.float32),
+            "label": np.arange(4) % 2}
+    model = fit_on_labels(recipe, bank, 0, 0, 0.5, start=run)
+    for mine, theirs in ((model.pose, run.pose), (model.vae.encoder, run.vae.encoder)):
+        for a, b in zip(mine.variables, theirs.variables):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    fresh = FAMILY.build(recipe).classifier.variables
+    for a, b in zip(model.classifier.variables, fresh):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert float(model.flux_scale.numpy()) == 0.5
+
+
+@pytest.mark.slow
+def test_semi_supervised_table_rows_resume_and_reproduce(trained, tiny_flow_vae_module_path,
+                                                         tmp_path, monkeypatch):
+    """Every row at every fraction, accuracies with binomial errors, a figure; a rerun
+    skips the finished rows, and a fresh folder gives the same numbers."""
+    from galsim_deep.training.equivariant_vae import semi_supervised as semi
+
+    recipe = trained["recipe"]
+    result = semi.semi_supervised_test(recipe, tmp_path / "a", fractions=(0.5, 1.0), steps=3,
+                                       reference=str(tiny_flow_vae_module_path),
+                                       progress=False)
+    assert set(result["rows"]) == set(semi.ROWS)
+    for row in ("supervised", "two_step", "probe_own", "probe_reference"):
+        assert set(result["rows"][row]) == {"0.5", "1.0"}
+    for got in (g for row in result["rows"].values() for g in row.values()):
+        p = got["accuracy"]
+        assert 0 <= p <= 1 and got["error"] == pytest.approx(np.sqrt(p * (1 - p) /
+                                                                     got["n_test"]))
+    assert result["rows"]["supervised"]["0.5"]["n_train"] < \
+        result["rows"]["supervised"]["1.0"]["n_train"]
+    assert (tmp_path / "a" / "semi_supervised.png").stat().st_size > 0
+    monkeypatch.setattr(semi, "fit_on_labels", lambda *a, **k: pytest.fail("refitted"))
+    assert semi.semi_supervised_test(recipe, tmp_path / "a", fractions=(0.5, 1.0), steps=3,
+                                     reference=str(tiny_flow_vae_module_path),
+                                     progress=False)["rows"] == result["rows"]
+    monkeypatch.undo()
+    again = semi.semi_supervised_test(recipe, tmp_path / "b", fractions=(0.5,), steps=3,
+                                      reference=None, progress=False)
+    assert again["rows"]["two_step"]["0.5"] == result["rows"]["two_step"]["0.5"]
+    with pytest.raises(InputError, match=r"fractions must be in \(0, 1\]"):
+        semi.semi_supervised_test(recipe, tmp_path / "c", fractions=(0.0,), progress=False)

@@ -36,9 +36,10 @@ class GenerativeGalaxyModel:
         band magnitude such as ``mag_f606w``) tilts each galaxy's SED weights to its
         catalog colours (:func:`galsim_deep.engine.colour.match_colours`); ``'model'``
         keeps the network's own.
-    runtime : {'auto', 'onnx', 'tensorflow'}, optional
+    runtime : {'auto', 'onnx', 'openvino', 'tensorflow'}, optional
         Where the network runs (:mod:`galsim_deep.engine.runtimes`): ``'auto'`` uses the
         module's portable copy with ONNX Runtime where both exist, else TensorFlow;
+        ``'openvino'`` runs the same copy in OpenVINO, float32 (the ``[openvino]`` extra);
         default ``$GALSIM_DEEP_RUNTIME``, else ``'auto'``.
 
     Attributes

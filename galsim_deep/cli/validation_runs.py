@@ -1,13 +1,18 @@
-"""``galsim-deep validation latent-fit | checkpoint``: the commands that measure a training run.
+"""``galsim-deep validation latent-fit | checkpoint | semi-supervised``: the commands that
+measure a training run.
 
-Both take a RECIPE (``add_recipe_args``) and score the checkpoints of its run
-with :mod:`galsim_deep.diagnostics`, rather than an exported module:
+Each takes a RECIPE (``add_recipe_args``) and scores the checkpoints of its run
+with :mod:`galsim_deep.diagnostics` (or its family's own test), rather than an exported
+module:
 
 * ``validation latent-fit RECIPE --out R`` - codes fitted through a training
   checkpoint's decoder: is the reconstruction error the encoder's?
 * ``validation checkpoint RECIPE [--all]`` - quick scores of a training run's
   checkpoints on mock test galaxies (learning curves, ablations); ``--out``
-  keeps the scores in a JSON file that a later run extends.
+  keeps the scores in a JSON file that a later run extends;
+* ``validation semi-supervised RECIPE --out R`` - an equivariant-VAE run's classifier
+  against a fully supervised one and linear probes, for several labelled fractions
+  (:mod:`galsim_deep.training.equivariant_vae.semi_supervised`).
 
 :func:`add_run_commands` adds them to the ``validation`` group (and to the
 previous release's hidden ``validate``) of :mod:`galsim_deep.cli.validation`.
@@ -21,8 +26,8 @@ from . import add_recipe_args, positive, recipe_from_args
 
 
 def add_run_commands(subparsers):
-    """Add ``latent-fit`` and ``checkpoint`` (``subparsers``: the group's, or a
-    :class:`~galsim_deep.cli.HiddenCommands`)."""
+    """Add ``latent-fit``, ``checkpoint`` and ``semi-supervised`` (``subparsers``: the
+    group's, or a :class:`~galsim_deep.cli.HiddenCommands`)."""
     p = subparsers.add_parser(
         "latent-fit",
         help="fit latent codes through a trained decoder: encoder vs decoder error",
@@ -77,6 +82,29 @@ def add_run_commands(subparsers):
                    help="classifiers of the --c2st test, one per seed; the most accurate is "
                         "the verdict, as one training can miss a difference (default 3)")
     p.set_defaults(func=_checkpoint)
+
+    p = subparsers.add_parser(
+        "semi-supervised",
+        help="an equivariant-VAE run's classifier against fully supervised ones and probes",
+        description="The semi-supervised test of Nishikawa-Toomey, Smith & Gal on a trained "
+                    "equivariant-VAE run and its mock dataset: test accuracy on the six "
+                    "morphology classes with a labelled fraction of the training split, for "
+                    "the classifier trained from scratch on the labels alone, the run's "
+                    "encoder fine-tuned on them (two-step), the run's own classifier, and "
+                    "linear probes on the run's and a reference module's codes.  Writes "
+                    "semi_supervised.json (each row as it finishes; a rerun skips them) and "
+                    "semi_supervised.png.")
+    add_recipe_args(p)
+    p.add_argument("--out", required=True, help="report directory (created)")
+    p.add_argument("--fractions", type=float, nargs="+", default=[0.01, 0.1, 1.0],
+                   help="labelled fractions of the training split (default 0.01 0.1 1)")
+    p.add_argument("--steps", type=int, default=600,
+                   help="Adam steps of each classifier fit (default 600)")
+    p.add_argument("--reference", default="hub:flow-vae-mock-cosmos-25.2",
+                   help="module whose codes the reference probe reads ('none': skip)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the fits' draws (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_semi_supervised)
 
 
 def _latent_fit(args):
@@ -217,3 +245,25 @@ def _null_to_nan(obj):
 def _bin_label(low, high):
     return (f"<{high:g}" if low == float("-inf") else
             f">{low:g}" if high == float("inf") else f"{low:g}-{high:g}")
+
+
+def _semi_supervised(args):
+    from ..core.errors import InputError
+    from ..training.equivariant_vae.semi_supervised import ROWS, semi_supervised_test
+
+    positive("--steps", args.steps)
+    recipe = recipe_from_args(args)
+    if recipe["family"] != "equivariant-vae":
+        raise InputError(f"the semi-supervised test is the equivariant VAE's; recipe "
+                         f"{recipe['name']!r} is a {recipe['family']} recipe")
+    result = semi_supervised_test(recipe, args.out, args.fractions, args.steps,
+                                  None if args.reference == "none" else args.reference,
+                                  args.seed, progress=not args.quiet)
+    print(f"test accuracy on {result['n_test']} galaxies (majority class "
+          f"{result['majority']:.3f}); report in {args.out}")
+    for row in ROWS:
+        for fraction, got in sorted(result["rows"].get(row, {}).items(),
+                                    key=lambda kv: float(kv[0])):
+            print(f"  {row:16s} {float(fraction):6.2%} labelled ({got['n_train']:6d}): "
+                  f"{got['accuracy']:.3f} ± {got['error']:.3f}")
+    return 0

@@ -32,7 +32,7 @@ class Network:
         The unpacked module.
     metadata : dict
         Its validated metadata (signatures, name).
-    runtime : {'auto', 'onnx', 'tensorflow'}, optional
+    runtime : {'auto', 'onnx', 'openvino', 'tensorflow'}, optional
         Where the signatures run (:func:`~galsim_deep.engine.runtimes.choose_runtime`;
         None: ``$GALSIM_DEEP_RUNTIME``, else ``'auto'``).
     """

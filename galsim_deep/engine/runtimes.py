@@ -14,7 +14,9 @@ install where TensorFlow is 1.9 GB, so a GalSim user who only samples shipped
 modules needs no TensorFlow at all (``docs/performance.rst``, "Start-up
 without TensorFlow").
 
-:data:`RUNTIMES` is the registry: ``"tensorflow"`` and ``"onnx"``, each a
+:data:`RUNTIMES` is the registry: ``"tensorflow"``, ``"onnx"`` and ``"openvino"`` (the
+portable copy in OpenVINO, float32: the ``[openvino]`` extra; asked for by name, since
+its start-up is seconds where ONNX Runtime's is a fraction of one), each a
 class built from ``(module_dir, metadata, signature)`` whose instances map a
 dict of input arrays to a dict of output arrays.  :func:`choose_runtime` picks
 one per model: the ``runtime`` a caller asks for, else the environment
@@ -39,10 +41,11 @@ from ..core.module_format import ModuleFormatError, check_signatures
 from ..core.parallel import set_tensorflow_threads, tensorflow_started, worker_threads
 
 __all__ = ["RUNTIMES", "RUNTIME_CHOICES", "RUNTIME_ENV", "choose_runtime",
-           "TensorFlowSignature", "OnnxSignature", "has_portable_copy", "saved_model",
-           "network_ran"]
+           "TensorFlowSignature", "OnnxSignature", "OpenVINOSignature", "has_portable_copy",
+           "saved_model", "network_ran"]
 
-#: Environment variable naming the default runtime (``auto``, ``onnx`` or ``tensorflow``).
+#: Environment variable naming the default runtime (``auto``, ``onnx``, ``openvino`` or
+#: ``tensorflow``).
 RUNTIME_ENV = "GALSIM_DEEP_RUNTIME"
 
 
@@ -152,30 +155,15 @@ class OnnxSignature:
         import onnxruntime
 
         onnxruntime.set_default_logger_severity(3)  # the converter's nearest-neighbour notice
-        entry = metadata["portable"]["signatures"][signature]
-        path = Path(module_dir) / entry["file"]
-        if not path.is_file():
-            raise ModuleFormatError(f"{module_dir}: the portable copy {entry['file']} of "
-                                    f"{signature!r} is missing: download or export the module "
-                                    f"again")
-        data = path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
-            raise ModuleFormatError(f"{path}: its sha256 differs from the metadata's: the "
-                                    f"portable copy is corrupt; download or export the module "
-                                    f"again")
+        data = _portable_bytes(module_dir, metadata, signature)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = worker_threads() or 0  # 0: every core
         self._session = onnxruntime.InferenceSession(data, options,
                                                      providers=["CPUExecutionProvider"])
         _ONNX_SESSIONS["made"] = True
-        spec = metadata["signatures"][signature]
-        got = ({i.name for i in self._session.get_inputs()},
-               [o.name for o in self._session.get_outputs()])
-        if got[0] != set(spec["inputs"]) or set(got[1]) != set(spec["outputs"]):
-            raise ModuleFormatError(f"{path}: inputs {sorted(got[0])} and outputs "
-                                    f"{sorted(got[1])} differ from the signature's "
-                                    f"{sorted(spec['inputs'])} and {sorted(spec['outputs'])}")
-        self._outputs = got[1]
+        self._outputs = _check_names(module_dir, metadata, signature,
+                                     [i.name for i in self._session.get_inputs()],
+                                     [o.name for o in self._session.get_outputs()])
 
     def __call__(self, inputs):
         values = self._session.run(self._outputs, {q: np.ascontiguousarray(a)
@@ -183,8 +171,91 @@ class OnnxSignature:
         return dict(zip(self._outputs, values))
 
 
+class OpenVINOSignature:
+    """A signature's portable copy (ONNX), run by OpenVINO on the CPU in float32.
+
+    OpenVINO reads the same file as :class:`OnnxSignature`, checked the same way.  Its
+    precision is set to float32 explicitly: on CPUs with bfloat16 it would otherwise pick
+    bf16, whose fluxes differ by up to 2% (``docs/performance.rst``).
+
+    Parameters
+    ----------
+    module_dir : str or Path
+    metadata : dict
+    signature : str
+    """
+
+    def __init__(self, module_dir, metadata, signature):
+        if not _installed("openvino"):
+            raise InputError("runtime 'openvino' needs OpenVINO: `pip install "
+                             "'galsim_deep[openvino]'`, or use runtime='onnx'")
+        import openvino
+
+        data = _portable_bytes(module_dir, metadata, signature)
+        core = openvino.Core()
+        try:  # from memory: read from its path, OpenVINO 2026.4 fails on the flow's Loop
+            model = core.read_model(data, b"")
+        except RuntimeError as err:
+            why = " ".join(str(err).split())[-200:]
+            raise InputError(f"module {metadata['name']}: OpenVINO cannot read the portable "
+                             f"copy of its {signature!r} signature ({why}); use "
+                             f"runtime='onnx'") from None
+        config = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
+        if worker_threads():
+            config["INFERENCE_NUM_THREADS"] = int(worker_threads())
+        compiled = core.compile_model(model, "CPU", config)
+        self._request = compiled.create_infer_request()
+        _ONNX_SESSIONS["made"] = True
+        self._ports = list(compiled.outputs)
+        spec = metadata["signatures"][signature]
+        self._outputs = _check_names(
+            module_dir, metadata, signature,
+            [_port_name(port, spec["inputs"]) for port in compiled.inputs],
+            [_port_name(port, spec["outputs"]) for port in self._ports])
+
+    def __call__(self, inputs):
+        got = self._request.infer({q: np.ascontiguousarray(a) for q, a in inputs.items()})
+        return {name: np.array(got[port]) for name, port in zip(self._outputs, self._ports)}
+
+
+def _port_name(port, names):
+    """An OpenVINO port's name among ``names`` (a port has every name its tensor had in
+    the graph), else one of its own."""
+    own = port.get_names()
+    return next((name for name in names if name in own), port.get_any_name())
+
+
+def _portable_bytes(module_dir, metadata, signature):
+    """The ONNX file of a signature's portable copy, checked against its sha256."""
+    entry = metadata["portable"]["signatures"][signature]
+    path = Path(module_dir) / entry["file"]
+    if not path.is_file():
+        raise ModuleFormatError(f"{module_dir}: the portable copy {entry['file']} of "
+                                f"{signature!r} is missing: download or export the module "
+                                f"again")
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        raise ModuleFormatError(f"{path}: its sha256 differs from the metadata's: the "
+                                f"portable copy is corrupt; download or export the module "
+                                f"again")
+    return data
+
+
+def _check_names(module_dir, metadata, signature, inputs, outputs):
+    """The portable copy's output names, once its inputs and outputs are the signature's."""
+    spec = metadata["signatures"][signature]
+    if set(inputs) != set(spec["inputs"]) or set(outputs) != set(spec["outputs"]):
+        entry = metadata["portable"]["signatures"][signature]
+        raise ModuleFormatError(f"{Path(module_dir) / entry['file']}: "
+                                f"inputs {sorted(inputs)} and outputs {sorted(outputs)} differ "
+                                f"from the signature's {sorted(spec['inputs'])} and "
+                                f"{sorted(spec['outputs'])}")
+    return list(outputs)
+
+
 #: The runtimes by name.
-RUNTIMES = {"tensorflow": TensorFlowSignature, "onnx": OnnxSignature}
+RUNTIMES = {"tensorflow": TensorFlowSignature, "onnx": OnnxSignature,
+            "openvino": OpenVINOSignature}
 
 #: What a caller may ask for: a runtime's name, or ``"auto"``.
 RUNTIME_CHOICES = ("auto", *RUNTIMES)
@@ -196,7 +267,8 @@ def choose_runtime(requested, metadata, signature):
     Parameters
     ----------
     requested : str or None
-        ``"auto"``, ``"onnx"`` or ``"tensorflow"``; None reads :data:`RUNTIME_ENV`
+        ``"auto"``, ``"onnx"``, ``"openvino"`` or ``"tensorflow"``; None reads
+        :data:`RUNTIME_ENV`
         (default ``"auto"``).
     metadata : dict
         The module's metadata.
@@ -215,7 +287,7 @@ def choose_runtime(requested, metadata, signature):
         raise InputError(f"runtime must be one of {list(RUNTIME_CHOICES)}, got {requested!r}"
                          + (f" (from ${RUNTIME_ENV})" if requested ==
                             os.environ.get(RUNTIME_ENV) else ""))
-    if requested == "onnx" and not has_portable_copy(metadata, signature):
+    if requested in ("onnx", "openvino") and not has_portable_copy(metadata, signature):
         raise InputError(
             f"module {metadata['name']} has no portable copy of its {signature!r} signature: "
             f"add one with `galsim-deep hub portable MODULE_DIR` (needs TensorFlow and "

@@ -219,8 +219,13 @@ class ConditionalMAF(tf.Module):
         """
         parts = []
         for i, made in enumerate(self.made):
+            # unroll_loop: sampling's L sequential passes as L copies of the network in
+            # the graph, not a while loop: an exported module's portable copy then has no
+            # ONNX Loop, which OpenVINO cannot read and ONNX Runtime runs 7% slower
+            # (docs/performance.rst, "The network's runtime").
             parts.append(tfb.MaskedAutoregressiveFlow(
-                shift_and_log_scale_fn=self._shift_and_log_scale_fn(made), name=f"maf_{i}"))
+                shift_and_log_scale_fn=self._shift_and_log_scale_fn(made), name=f"maf_{i}",
+                unroll_loop=True))
             if i < self.n_stages - 1:
                 parts.append(tfb.Permute(self.permutations[i], name=f"permute_{i}"))
         parts += [tfb.Scale(self.latent_scale, name="latent_scale"),

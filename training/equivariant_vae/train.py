@@ -21,12 +21,15 @@ family's part (:class:`EquivariantVAETrainer`):
        mean code; it trains the classifier head, the encoder and the pose network (the
        paper back-propagates the classifier's loss into the encoder);
 
-  * ``joint``: one step of one optimizer on the sum of the two losses, the ELBO's per
-    stamp of the batch and ``classifier_weight`` times the cross-entropy per labelled
-    galaxy (every ``classifier_every`` steps), as in Kingma et al.'s (2014) M2 objective.
-    The classifier's pull on the shared encoder is then weighed against the ELBO's in
-    each step, where the alternating steps' separate optimizer moves the encoder by its
-    own step size whatever the ELBO says (docs/equivariant_vae.rst, "What is measured").
+  * ``joint``: one step on the sum of the two losses, the ELBO's per stamp of the batch
+    and ``classifier_weight`` times the cross-entropy per labelled galaxy (every
+    ``classifier_every`` steps), as in Kingma et al.'s (2014) M2 objective.  Each variable
+    has one optimizer: the VAE's moves the pose network, the encoder and the decoder by
+    the joint gradient, the classifier's moves the head (whose gradient is the
+    cross-entropy's alone).  The classifier's pull on the shared encoder is then weighed
+    against the ELBO's in each step, where the alternating steps' separate optimizer
+    moves the encoder by its own step size whatever the ELBO says
+    (docs/equivariant_vae.rst, "What is measured").
 
 The labelled set (:func:`labelled_positions`) is a seeded choice of ``labelled_fraction``
 of the training split, held in memory; both steps draw their randomness from stateless
@@ -139,31 +142,30 @@ class EquivariantVAETrainer(FamilyTrainer):
         cfg = recipe[self.section]
         model = build_equivariant_vae(recipe)
         optimizer = make_optimizer(cfg["optimizer"])
-        optimizer.build(self.vae_variables(model, cfg))
-        optimizers = {"optimizer": optimizer}
-        if cfg["classifier_coupling"] == "alternating":
-            optimizers["classifier_optimizer"] = make_optimizer(cfg["classifier_optimizer"])
-            optimizers["classifier_optimizer"].build(self.classifier_variables(model))
+        optimizer.build(self.vae_variables(model))
+        classifier_optimizer = make_optimizer(cfg["classifier_optimizer"])
+        classifier_optimizer.build(self.classifier_variables(model, cfg))
         # The last classifier step's scalars (a VAE-only step reports them again).
         self._last = {k: tf.Variable(0.0, trainable=False, name=f"last_{k}")
                       for k in ("class_nll", "class_accuracy")}
-        return TrainState(model, optimizer.iterations, optimizers)
+        return TrainState(model, optimizer.iterations,
+                          {"optimizer": optimizer, "classifier_optimizer": classifier_optimizer})
 
     @staticmethod
-    def vae_variables(model, cfg=None):
-        """What a VAE step trains: the pose network, the encoder and the decoder (and, with
-        ``classifier_coupling: joint`` in ``cfg``, the classifier head)."""
-        variables = list(model.pose.trainable_variables) + list(model.vae.trainable_variables)
+    def vae_variables(model):
+        """What a VAE step trains: the pose network, the encoder and the decoder."""
+        return list(model.pose.trainable_variables) + list(model.vae.trainable_variables)
+
+    @staticmethod
+    def classifier_variables(model, cfg=None):
+        """What the classifier's optimizer trains: the head, and with
+        ``classifier_coupling: alternating`` in ``cfg`` (the default) the encoder and the
+        pose network too."""
+        head = list(model.classifier.trainable_variables)
         if cfg is not None and cfg["classifier_coupling"] == "joint":
-            variables += list(model.classifier.trainable_variables)
-        return variables
-
-    @staticmethod
-    def classifier_variables(model):
-        """What a classifier step trains: the head, the encoder and the pose network."""
-        return (list(model.classifier.trainable_variables)
-                + list(model.vae.encoder.trainable_variables)
-                + list(model.pose.trainable_variables))
+            return head
+        return head + list(model.vae.encoder.trainable_variables) + \
+            list(model.pose.trainable_variables)
 
     def warm_start(self, recipe, state, init_from):
         """From another equivariant VAE (module or run): every network; from a mono Flow-VAE
@@ -195,8 +197,9 @@ class EquivariantVAETrainer(FamilyTrainer):
         _check_labels(recipe, data)
         model = state.model
         optimizer = state.optimizers["optimizer"]
+        classifier_optimizer = state.optimizers["classifier_optimizer"]
         joint = cfg["classifier_coupling"] == "joint"
-        vae_vars, class_vars = self.vae_variables(model, cfg), self.classifier_variables(model)
+        vae_vars, class_vars = self.vae_variables(model), self.classifier_variables(model, cfg)
         global_batch, class_batch = cfg["batch_size"], cfg["classifier_batch_size"]
         local_class_batch = class_batch // strategy.num_replicas_in_sync
         bank = self._labelled(recipe, data)
@@ -231,12 +234,16 @@ class EquivariantVAETrainer(FamilyTrainer):
                     got["class_nll"], got["class_accuracy"] = labelled_loss()
                     return got["class_nll"]
 
-                terms, grads = loss_gradients(model, batch, optimizer.iterations, cfg, seed,
-                                              global_batch, vae_vars,
-                                              extra if with_classes else None)
-                # The classifier head has no gradient in a step without the labelled term.
-                optimizer.apply_gradients((g, v) for g, v in zip(grads, vae_vars)
-                                          if g is not None)
+                if with_classes:  # the joint loss: the head's gradient is the NLL's alone
+                    terms, grads = loss_gradients(model, batch, optimizer.iterations, cfg,
+                                                  seed, global_batch, vae_vars + class_vars,
+                                                  extra)
+                    classifier_optimizer.apply_gradients(zip(grads[len(vae_vars):],
+                                                             class_vars))
+                else:
+                    terms, grads = loss_gradients(model, batch, optimizer.iterations, cfg,
+                                                  seed, global_batch, vae_vars)
+                optimizer.apply_gradients(zip(grads[:len(vae_vars)], vae_vars))
                 # How well defined the poses are (a diagnostic; no gradient).
                 terms["pose_strength"] = tf.stop_gradient(
                     model.pose_of(batch["stamp"])["strength"])
@@ -253,8 +260,6 @@ class EquivariantVAETrainer(FamilyTrainer):
 
         @tf.function
         def classifier_step():
-            classifier_optimizer = state.optimizers["classifier_optimizer"]
-
             def replica_step():
                 with tf.GradientTape() as tape:
                     loss, right = labelled_loss()
