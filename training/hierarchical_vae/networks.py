@@ -257,7 +257,10 @@ class TopDownDecoder(tf_keras.layers.Layer):
                         for b in range(nb)] for j, nb in enumerate(blocks)]
         self.start = self.add_weight(name="start", shape=[1, self.sides[0], self.sides[0], width],
                                      initializer="zeros", trainable=True)
-        self.to_image = _conv(1, 1, seed + 999, name="to_image")
+        # softplus(-5) = 0.007: the new decoder's sky starts near dark, not at 0.69 flux units.
+        self.to_image = tf_keras.layers.Conv2D(
+            1, 1, kernel_initializer=tf_keras.initializers.GlorotUniform(seed=seed + 999),
+            bias_initializer=tf_keras.initializers.Constant(-5.0), name="to_image")
 
     @property
     def latent_shapes(self):
