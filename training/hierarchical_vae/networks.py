@@ -60,9 +60,9 @@ def _conv(filters, kernel, seed, zero=False, scale=1.0, name=None):
 
 
 class ResBlock(tf_keras.layers.Layer):
-    """The paper's residual block: ``x + c4(g(c3(g(c2(g(c1(g(x))))))))`` (``g`` the GELU, in its tanh form).
+    """The paper's residual block: ``x + c4(g(c3(g(c2(g(c1(g(x))))))))``.
 
-    ``c1`` is 1x1 to ``middle`` channels, ``c2`` and ``c3`` 3x3, ``c4`` 1x1 to ``out``
+    ``g`` is the GELU in its tanh form; ``c1`` is 1x1 to ``middle`` channels, ``c2`` and ``c3`` 3x3, ``c4`` 1x1 to ``out``
     channels.  With ``residual`` the input is added (``out`` must equal the input's
     channels); with ``zero_last`` ``c4`` starts at zero, so a new residual block is the
     identity (and a new prior block outputs zeros: ``N(0, 1)`` with no feature change).
@@ -255,7 +255,8 @@ class TopDownDecoder(tf_keras.layers.Layer):
                                      standard_prior=(j == 0 and b == 0), proj_scale=scale,
                                      seed=seed + 1000 * j + 100 * b, name=f"stage{j}_block{b}")
                         for b in range(nb)] for j, nb in enumerate(blocks)]
-        self.start = self.add_weight(name="start", shape=[1, self.sides[0], self.sides[0], width],
+        side = self.sides[0]
+        self.start = self.add_weight(name="start", shape=[1, side, side, width],
                                      initializer="zeros", trainable=True)
         # softplus(-5) = 0.007: the new decoder's sky starts near dark, not at 0.69 flux units.
         self.to_image = tf_keras.layers.Conv2D(
