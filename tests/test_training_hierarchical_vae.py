@@ -316,3 +316,43 @@ def test_samples_through_the_api_are_galsim_profiles_with_seeded_pixels(trained)
     other = np.concatenate(list(model.sample_arrays(cat, rng=6, rotate=False)))
     assert first.shape == (2, 32, 32) and np.all(first >= 0)
     assert not np.array_equal(first, other)
+
+
+@pytest.mark.slow
+def test_yaml_config_draws_the_apis_pixels(trained):
+    """The GalSim YAML type samples the module as the API does, seed for seed."""
+    galsim = pytest.importorskip("galsim")
+    from galsim_deep import GenerativeGalaxyModel
+    from galsim_deep.api.config import batching
+
+    model = GenerativeGalaxyModel(str(trained["module"]))
+    row = {"flux_radius": [4.0], "mag_auto": [22.0], "zphot": [1.0]}
+    (plain,) = model.sample(row, rng=7, rotate=False)
+    cfg = {"gal": {"type": "GenerativeModelGalaxy", "flux_radius": 4.0, "mag_auto": 22.0,
+                   "zphot": 1.0, "random_rotation": False},
+           "image": {"type": "Single", "size": 32, "pixel_scale": 0.03, "random_seed": 7},
+           "stamp": {"draw_method": "no_pixel"},
+           "input": {"generative_model": {"file_name": str(trained["module"]),
+                                          "batch_size": 4}}}
+    batching._GROUPS.clear()
+    built = galsim.config.BuildImage(cfg).array
+    drawn = plain.drawImage(nx=32, ny=32, scale=0.03, method="no_pixel").array
+    np.testing.assert_allclose(built, drawn, rtol=0, atol=1e-6 * drawn.max())
+
+
+@pytest.mark.slow
+def test_warm_start_from_a_module_copies_every_weight(trained):
+    """``--init-from`` a hierarchical-VAE module: a new model of the same sizes takes its
+    networks' weights."""
+    from types import SimpleNamespace
+
+    from galsim_deep.training.loop import warm_start
+
+    model = FAMILY.build(trained["recipe"])
+    spec = FAMILY.trainer().warm_start(trained["recipe"], SimpleNamespace(model=model),
+                                       trained["module"])
+    warm_start(spec["objects"], spec["source"])
+    source, _ = FAMILY.restore(trained["recipe"])
+    for a, b in zip(_weights(source), _weights(model)):
+        np.testing.assert_array_equal(a, b)
+    assert float(model.flux_scale.numpy()) == float(source.flux_scale.numpy())
