@@ -9,7 +9,8 @@ checkpoints with the validation measures is :mod:`galsim_deep.diagnostics`.
 
 * :mod:`~galsim_deep.training.families` - the registry of model families
   (:mod:`~galsim_deep.training.flow_vae`, :mod:`~galsim_deep.training.mpcc`,
-  :mod:`~galsim_deep.training.equivariant_vae`);
+  :mod:`~galsim_deep.training.equivariant_vae`,
+  :mod:`~galsim_deep.training.hierarchical_vae`);
 * :mod:`~galsim_deep.training.recipes` - the YAML recipes of training runs;
 * :mod:`~galsim_deep.training.loop` - the one training loop (checkpoints,
   resume, warm start, progress, NaN stop, summaries, run log);

@@ -20,6 +20,7 @@ FAMILIES = {
     "flow-vae": "galsim_deep.training.flow_vae.family:FAMILY",
     "mpcc": "galsim_deep.training.mpcc.family:FAMILY",
     "equivariant-vae": "galsim_deep.training.equivariant_vae.family:FAMILY",
+    "hierarchical-vae": "galsim_deep.training.hierarchical_vae.family:FAMILY",
 }
 
 

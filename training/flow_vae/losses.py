@@ -35,7 +35,7 @@ import tensorflow as tf
 from galsim_deep.physics import forward_model as physics
 
 __all__ = ["linear_decay", "kl_standard_normal", "free_bits_kl", "log_roughness",
-           "modulation_weight", "flow_vae_loss"]
+           "modulation_weight", "observation_terms", "flow_vae_loss"]
 
 
 def linear_decay(initial, step, decay_steps):
@@ -129,6 +129,44 @@ def modulation_weight(out, sigma, config):
     return 1.0 / (1.0 + tf.square(smooth / sigma))
 
 
+def observation_terms(profile, stamp, psf, noise_variance, config, noise_power=None):
+    """The forward model of every stamp: ``log p(stamp | profile)`` through its PSF and noise.
+
+    The unconvolved ``profile`` is convolved with the stamp's own PSF
+    (:func:`~galsim_deep.physics.forward_model.convolve_psf`) and compared with the
+    stamp under its own Gaussian noise: the pixel likelihood (Lanusse et al. 2020, Eq. 4)
+    or the Fourier one with the noise power spectrum (Eq. 5).
+
+    Parameters
+    ----------
+    profile : tf.Tensor
+        float32 ``[B, S, S]``, unconvolved light profiles, flux per pixel.
+    stamp, psf : tf.Tensor
+        float32 ``[B, S, S]``: observed stamps (flux per pixel) and their PSFs (unit sum).
+    noise_variance : tf.Tensor
+        float32 ``[B]``, (flux per pixel)**2.
+    config : dict
+        ``likelihood`` ('pixel' | 'fourier') and ``convolution`` ('zero' | 'circular').
+    noise_power : tf.Tensor, optional
+        float32 ``[B, S, S//2+1]``, for the Fourier likelihood.
+
+    Returns
+    -------
+    dict of tf.Tensor
+        ``log_likelihood`` [B] (nats), ``reduced_chi2`` [B] (mean squared residual in
+        units of the pixel noise variance, a diagnostic: about 1 for a good fit) and
+        ``convolved`` [B, S, S].
+    """
+    convolved = physics.convolve_psf(profile, psf, mode=config["convolution"])
+    if config["likelihood"] == "fourier":
+        log_like = physics.fourier_log_likelihood(stamp, convolved, noise_power)
+    else:
+        log_like = physics.pixel_log_likelihood(stamp, convolved, noise_variance)
+    sigma = tf.sqrt(noise_variance)[:, None, None]
+    reduced_chi2 = tf.reduce_mean(tf.square((stamp - convolved) / sigma), axis=[1, 2])
+    return {"log_likelihood": log_like, "reduced_chi2": reduced_chi2, "convolved": convolved}
+
+
 def flow_vae_loss(model, batch, eps, step, config, seed):
     """Per-stamp loss terms of one batch.
 
@@ -199,17 +237,11 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
     def per_galaxy(x):
         return x if n_bands is None else tf.reduce_sum(tf.reshape(x, [-1, n_bands]), axis=1)
 
-    convolved = physics.convolve_psf(profile, psf, mode=config["convolution"])
-    if config["likelihood"] == "fourier":
-        log_like = physics.fourier_log_likelihood(stamp, convolved, power)
-    else:
-        log_like = physics.pixel_log_likelihood(stamp, convolved, variance)
-    log_like = per_galaxy(log_like)
+    observed = observation_terms(profile, stamp, psf, variance, config, power)
+    log_like = per_galaxy(observed["log_likelihood"])
     kl = kl_standard_normal(out["mean"], out["stddev"])
     sigma = tf.sqrt(variance)[:, None, None]
-    # Diagnostic: mean squared residual in units of the pixel noise (1 for a perfect fit).
-    reduced_chi2 = per_galaxy(tf.reduce_mean(tf.square((stamp - convolved) / sigma),
-                                             axis=[1, 2]))
+    reduced_chi2 = per_galaxy(observed["reduced_chi2"])
     if n_bands is not None:
         reduced_chi2 = reduced_chi2 / tf.cast(n_bands, tf.float32)
     tv = per_galaxy(physics.total_variation(profile / sigma))
