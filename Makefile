@@ -68,12 +68,13 @@ demo: demo-env
 # The cost issue's targets first (each generated row beside its parametric reference, the
 # network in ONNX Runtime and in TensorFlow), then every section of the full benchmark, then
 # the rotation's ringing beside GalSim's own rotate, then block drawing beside parametric
-# galaxies drawn on the same stamps.
+# galaxies drawn on the same stamps, then the network in each runtime beside TensorFlow.
 benchmark: env
 	$(BIN)/python benchmarks/bench_cost.py --out benchmarks/cost.json
 	$(BIN)/python benchmarks/run_benchmarks.py --out benchmarks/results.json
 	$(BIN)/python benchmarks/bench_rotation.py --out benchmarks/rotation.json
 	$(BIN)/python benchmarks/bench_block.py --out benchmarks/block.json
+	$(BIN)/python benchmarks/bench_runtimes.py --out benchmarks/runtimes.json
 
 # Cost per galaxy of BTK blends: galsim_deep's generator beside BTK's own (in .venv-btk).
 benchmark-btk: btk-env

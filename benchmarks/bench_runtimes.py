@@ -1,5 +1,5 @@
 """The network alone, ms per galaxy: the module's portable copy in ONNX Runtime (several
-session settings) beside its SavedModel in TensorFlow, in one process.
+session settings) and in OpenVINO, beside its SavedModel in TensorFlow, in one process.
 
 Prints a table and writes JSON::
 
@@ -11,6 +11,12 @@ Each case runs the ``sample`` signature (latent flow + decoder) on the same
 times per round; the best round is kept and the rounds are interleaved.  The
 last column is the largest difference from TensorFlow over a stamp's peak; the
 agreement over 2,048 random rows follows the table.
+
+The "unrolled" cases run the same network re-traced with today's code, whose latent
+flow's sampling loop is unrolled (what a module exported now holds): the module's
+variables restored into the recipe's networks, saved and converted as ``hub export``
+does.  OpenVINO cases need the ``[openvino]`` extra (skipped without it); ONNX Runtime's
+graph levels and denormal setting are the session options tried for the issue's target.
 """
 import argparse
 import os
@@ -50,14 +56,35 @@ def run(model_name, rounds, calls=4):
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
+    def variant(**config):
+        options = onnxruntime.SessionOptions()
+        for key, value in config.items():
+            if key == "level":
+                options.graph_optimization_level = value
+            else:
+                options.add_session_config_entry(key, value)
+        return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+    level = onnxruntime.GraphOptimizationLevel
     sessions = {"ONNX Runtime, default (every core)": session(),
                 "ONNX Runtime, 2 threads": session(2),
                 "ONNX Runtime, 1 thread": session(1),
-                "ONNX Runtime, no spinning": session(spinning=False)}
+                "ONNX Runtime, no spinning": session(spinning=False),
+                "ONNX Runtime, graph level EXTENDED (no NCHWc layout)":
+                    variant(level=level.ORT_ENABLE_EXTENDED),
+                "ONNX Runtime, denormals as zero":
+                    variant(**{"session.set_denormal_as_zero": "1"})}
+    unrolled = _unrolled_copy(model)
+    sessions["ONNX Runtime, unrolled flow"] = onnxruntime.InferenceSession(
+        unrolled, providers=["CPUExecutionProvider"])
     fn = model.network.signature("sample")
     tensors = {q: tf.constant(a) for q, a in feeds.items()}
     cases = {name: (lambda s=s: {"image": s.run(["image"], feeds)[0]})
              for name, s in sessions.items()}
+    for label, data in (("", Path(path).read_bytes()), (", unrolled flow", unrolled)):
+        infer = _openvino(data)
+        if infer is not None:
+            cases[f"OpenVINO float32{label}"] = lambda infer=infer: infer(feeds)
     cases["TensorFlow (reference)"] = lambda: {"image": fn(**tensors)["image"].numpy()}
     reference = cases["TensorFlow (reference)"]()
     outputs = {name: case() for name, case in cases.items()}   # also the first calls
@@ -75,6 +102,47 @@ def run(model_name, rounds, calls=4):
     return {"model": model_name, "rows_per_block": n, "rounds": rounds, "rows": rows,
             "agreement": agreement(model, fn, sessions["ONNX Runtime, default (every core)"]),
             "loadavg": loadavg()}
+
+
+def _unrolled_copy(model):
+    """The module's ``sample`` signature re-traced with today's networks (the latent flow's
+    sampling loop unrolled) and converted as ``hub export`` converts it: ONNX bytes."""
+    import tempfile
+
+    import tensorflow as tf
+
+    from galsim_deep.training.families import get_family
+    from galsim_deep.training.flow_vae.module import FlowVAEModule
+    from galsim_deep.training.latent_flow import build_flow
+    from galsim_deep.training.portable import _convert, _register_broadcast_args
+    from galsim_deep.training.recipes import load_recipe
+
+    recipe = load_recipe(model.metadata["provenance"]["recipe"])
+    vae, flow = get_family(recipe["family"]).build(recipe), build_flow(recipe)
+    tf.train.Checkpoint(vae=vae, flow=flow).read(
+        str(Path(model.module_dir) / "variables" / "variables")).assert_existing_objects_matched()
+    module = FlowVAEModule(vae, flow, recipe["flow"]["conditions"])
+    with tempfile.TemporaryDirectory() as tmp:
+        tf.saved_model.save(module, tmp, signatures=module.signatures())
+        _register_broadcast_args()
+        return _convert(tmp, "sample")
+
+
+def _openvino(data):
+    """A float32 OpenVINO call on ONNX bytes (``feeds -> {"image": ...}``), or None where
+    OpenVINO is not installed."""
+    try:
+        import openvino
+    except ImportError:
+        return None
+    core = openvino.Core()
+    compiled = core.compile_model(core.read_model(data, b""), "CPU",
+                                  {"INFERENCE_PRECISION_HINT": "f32",
+                                   "PERFORMANCE_HINT": "LATENCY"})
+    request = compiled.create_infer_request()
+    return lambda feeds: {"image": request.infer(
+        {port: feeds[next(q for q in feeds if q in port.get_names())]
+         for port in compiled.inputs})[compiled.output(0)]}
 
 
 def agreement(model, fn, session, blocks=32, seed=5):
@@ -118,9 +186,9 @@ def main(argv=None):
     parser.add_argument("--out", default="benchmarks/runtimes.json")
     args = parser.parse_args(argv)
     result = run(args.model, args.rounds)
-    print(f"{'case':36s} {'ms/galaxy':>10s} {'x TF':>6s} {'max |diff| / peak':>18s}")
+    print(f"{'case':52s} {'ms/galaxy':>10s} {'x TF':>6s} {'max |diff| / peak':>18s}")
     for row in result["rows"]:
-        print(f"{row['case']:36s} {row['ms_per_galaxy']:10.3f} {row['ratio_to_tensorflow']:6.2f} "
+        print(f"{row['case']:52s} {row['ms_per_galaxy']:10.3f} {row['ratio_to_tensorflow']:6.2f} "
               f"{row['max_relative_difference']:18.1e}")
     a = result["agreement"]
     print(f"\nagreement over {a['rows']} random rows: max |onnx - tf| / peak median "

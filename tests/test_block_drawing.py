@@ -187,3 +187,34 @@ def test_field_stamps_drawn_in_blocks_match_galsim(tiny_module_path, stamp_size)
     np.testing.assert_array_equal(render_stamps(model, galaxies, settings, tan)["stamps"],
                                   render_stamps(model, galaxies, settings, tan,
                                                 block=False)["stamps"])
+
+
+def test_model_draw_is_galsims_drawing_of_the_sampled_profiles(tiny_module_path):
+    """GenerativeGalaxyModel.draw: a block of stamps that GalSim's converged drawing of
+    sample()'s profiles gives to 1e-4 of the peak, the same whatever the batch; an exact
+    rotation is drawn by GalSim itself."""
+    from galsim_deep import GenerativeGalaxyModel
+
+    model = GenerativeGalaxyModel(str(tiny_module_path))
+    rng = np.random.default_rng(8)
+    n = 6
+    cat = {"mag_auto": rng.uniform(21, 24, n), "flux_radius": rng.uniform(4, 8, n),
+           "zphot": rng.uniform(0.3, 1.2, n)}
+    psf = galsim.Kolmogorov(fwhm=0.7)
+    images = model.draw(cat, psf, 32, 0.2, rng=3, zero_point=30.0)
+    assert len(images) == n and all(im.scale == 0.2 and im.array.shape == (32, 32)
+                                    for im in images)
+    got = np.array([im.array for im in images])
+    want = np.array([galsim.Convolve(gal, psf.withGSParams(TIGHT)).drawImage(
+        nx=32, ny=32, scale=0.2).array
+        for gal in model.sample(cat, rng=3, zero_point=30.0, gsparams=TIGHT)])
+    assert np.all(np.abs(got - want).max(axis=(1, 2)) / want.max(axis=(1, 2)) < 1e-4)
+    np.testing.assert_array_equal(
+        np.array([im.array for im in model.draw(cat, psf, 32, 0.2, rng=3, zero_point=30.0,
+                                                batch_size=4)]), got)
+    exact = model.draw(cat, psf, 32, 0.2, rng=3, rotate="exact")
+    np.testing.assert_array_equal(exact[0].array, galsim.Convolve(
+        model.sample(cat, rng=3, rotate="exact")[0], psf).drawImage(nx=32, ny=32,
+                                                                   scale=0.2).array)
+    with pytest.raises(InputError, match="stamp_size must be a positive integer"):
+        model.draw(cat, psf, 0, 0.2)
