@@ -1,0 +1,239 @@
+"""A colour galaxy as one GalSim chromatic object: component images and their SEDs.
+
+:class:`ComponentGalaxy` is what :func:`~galsim_deep.engine.colour.chromatic_profile`
+returns for a chromatic module's galaxy: ``sum_k I_k SED_k``, ``I_k`` the reference-band
+component images (``galsim.InterpolatedImage``, made by
+:func:`~galsim_deep.engine.render.galaxy_profile`) and ``SED_k`` their spectra.
+
+It is a ``galsim.ChromaticSum`` of the separable terms ``I_k * SED_k``, so that
+every GalSim path that splits a sum stays exact: ``galsim.Convolve(gal, psf).drawImage(
+bandpass)`` draws each term through the PSF (chromatic or not) with GalSim's own
+integration, one FFT per component.  That call cannot be brought to one FFT from the
+object's side: GalSim 2.8's ``ChromaticConvolution.drawImage`` either splits a
+``ChromaticSum`` term by term or, for any other inseparable object, builds an
+"effective profile" (the object drawn through the band at half its Nyquist scale,
+wrapped in a new ``InterpolatedImage`` padded four times), whose own Fourier table costs
+more than the K FFTs it saves (``docs/performance.rst``).
+
+Where one FFT per band matters the object gives the band's image itself:
+
+* :meth:`ComponentGalaxy.band_profile` - ``sum_k f_kb I_k``, ``f_kb`` the flux of
+  ``SED_k`` through the bandpass, one achromatic ``galsim.InterpolatedImage`` in
+  photons/s/cm^2: ``galsim.Convolve(gal.band_profile(bandpass), psf).drawImage(...)`` is
+  the natural call's image (for an achromatic PSF) at one FFT;
+* :meth:`ComponentGalaxy.drawImage` - the galaxy through a bandpass, drawn once from
+  that image (GalSim's ``ChromaticSum.drawImage`` draws each term);
+* :meth:`ComponentGalaxy.evaluateAtWavelength` - the monochromatic galaxy
+  ``sum_k SED_k(w) I_k`` as one ``InterpolatedImage``.
+"""
+import math
+
+import galsim
+import numpy as np
+
+from ..core.errors import InputError
+from .render import galaxy_profile
+
+__all__ = ["ComponentGalaxy"]
+
+
+def _check_seds(seds, count):
+    """The components' SEDs as a list, checked: one spectral ``galsim.SED`` (or None for a
+    component without light) per component."""
+    seds = list(seds)
+    if len(seds) != count:
+        raise InputError(f"a colour galaxy needs one SED per component: {count} component "
+                         f"images, {len(seds)} SEDs")
+    for k, sed in enumerate(seds):
+        if sed is not None and not (isinstance(sed, galsim.SED) and sed.spectral):
+            raise InputError(f"component {k}'s SED must be a spectral galsim.SED "
+                             f"(photons/s/cm^2/nm) or None, got {sed!r}")
+    return seds
+
+
+class ComponentGalaxy(galsim.ChromaticSum):
+    """A colour galaxy ``sum_k I_k SED_k`` from its component images and their SEDs.
+
+    Parameters
+    ----------
+    arrays : ndarray [K, S, S]
+        The reference-band component images (flux per pixel; kept as float32, read-only).
+    pixel_scale : float
+        arcsec per pixel of ``arrays``.
+    seds : sequence of galsim.SED or None
+        One spectral SED per component, photons/s/cm^2/nm per unit of the component's
+        image flux (:func:`~galsim_deep.engine.colour.component_seds`); None for a
+        component without light.  A component whose SED is None or whose image sums to 0
+        is left out.
+    angle : float, optional
+        An exact rotation of the images' pixel grid (radians, counter-clockwise;
+        :func:`~galsim_deep.engine.render.stamp_profile`); None for an axis-aligned grid.
+    stamp_size : int, optional
+        The module's stamp side (pixels) that ``galaxy_profile`` pads in.
+    calculate_maxk : bool
+        GalSim's own ``maxk`` per image instead of the stamp's band limit.
+    **options
+        ``x_interpolant``, ``k_interpolant``, ``pad_factor``, ``gsparams`` of
+        :func:`~galsim_deep.engine.render.galaxy_profile`.
+
+    Attributes
+    ----------
+    arrays : ndarray [K', S, S]
+        The images of the components kept (float32, read-only).
+    seds : list of galsim.SED
+        Their SEDs.
+
+    Raises
+    ------
+    InputError
+        For arrays that are not ``[K, S, S]`` or not finite, a count of SEDs other than
+        ``K``, an SED that is not spectral, or a galaxy with no light.
+    """
+
+    def __init__(self, arrays, pixel_scale, seds, angle=None, stamp_size=None,
+                 calculate_maxk=False, **options):
+        arrays = np.asarray(arrays, np.float32)
+        if arrays.ndim != 3 or arrays.shape[1] != arrays.shape[2]:
+            raise InputError(f"a colour galaxy's component arrays are [K, S, S], got shape "
+                             f"{arrays.shape}")
+        if not np.isfinite(arrays).all():
+            raise InputError("a colour galaxy's component arrays hold non-finite pixels")
+        seds = _check_seds(seds, len(arrays))
+        keep = [k for k, sed in enumerate(seds)
+                if sed is not None and arrays[k].sum(dtype=np.float64) != 0]
+        if not keep:
+            raise InputError("a chromatic galaxy with no light: its components are all empty")
+        self.arrays = arrays[keep]
+        self.arrays.flags.writeable = False
+        self.seds = [seds[k] for k in keep]
+        self.pixel_scale = float(pixel_scale)
+        self.angle = None if angle is None else float(angle)
+        self.stamp_size = None if stamp_size is None else int(stamp_size)
+        self.calculate_maxk = bool(calculate_maxk)
+        self._options = dict(options)
+        self._band_fluxes = {}
+        super().__init__([self._profile(a) * sed for a, sed in zip(self.arrays, self.seds)],
+                         gsparams=options.get("gsparams"))
+
+    # ------------------------------------------------------------------ profiles
+    def _profile(self, array):
+        """``array`` as :func:`~galsim_deep.engine.render.galaxy_profile` wraps it."""
+        return galaxy_profile(array, self.pixel_scale, self.angle, self.calculate_maxk,
+                              stamp_size=self.stamp_size, **self._options)
+
+    def _weighted(self, weights):
+        """``sum_k weights_k I_k`` as one ``galsim.InterpolatedImage``."""
+        image = np.einsum("k,kxy->xy", np.asarray(weights, np.float64), self.arrays,
+                          dtype=np.float64)
+        return self._profile(image)
+
+    def band_fluxes(self, bandpass):
+        """Each component's flux through ``bandpass`` per unit of its image flux,
+        photons/s/cm^2 (``SED_k.calculateFlux(bandpass)``, as GalSim integrates it).
+
+        Parameters
+        ----------
+        bandpass : galsim.Bandpass
+
+        Returns
+        -------
+        ndarray [K]
+            float64.
+        """
+        if bandpass not in self._band_fluxes:
+            self._band_fluxes[bandpass] = np.array(
+                [sed.calculateFlux(bandpass) for sed in self.seds], np.float64)
+        return self._band_fluxes[bandpass]
+
+    def band_profile(self, bandpass):
+        """The galaxy through ``bandpass``: ``sum_k f_kb I_k``, one achromatic
+        ``galsim.InterpolatedImage`` whose flux is the galaxy's in the band, photons/s/cm^2
+        (:meth:`band_fluxes`).  ``galsim.Convolve(gal.band_profile(bandpass),
+        psf).drawImage(...)`` is ``galsim.Convolve(gal, psf).drawImage(bandpass, ...)``
+        for an achromatic PSF, at one FFT.
+
+        Parameters
+        ----------
+        bandpass : galsim.Bandpass
+
+        Returns
+        -------
+        galsim.InterpolatedImage
+        """
+        return self._weighted(self.band_fluxes(bandpass))
+
+    # ------------------------------------------------------------------ GalSim's interface
+    def evaluateAtWavelength(self, wave):
+        """The monochromatic galaxy at ``wave`` (nm): ``sum_k SED_k(wave) I_k``, one
+        ``galsim.InterpolatedImage`` (photons/s/cm^2/nm)."""
+        return self._weighted([float(sed(wave)) for sed in self.seds])
+
+    def drawImage(self, bandpass, image=None, integrator="quadratic", **kwargs):
+        """Draw the galaxy through ``bandpass``: :meth:`band_profile` drawn once (the band
+        integral of every component is exact, so ``integrator`` is not used).  Photon
+        shooting, and photon operators that need wavelengths, go GalSim's way (each
+        component's photons with their wavelengths).  Other arguments as
+        ``galsim.GSObject.drawImage`` (``area``, ``exptime``, ``nx``, ``scale``, ...).
+
+        Returns
+        -------
+        galsim.Image
+        """
+        if kwargs.get("method") == "phot" or kwargs.get("photon_ops"):
+            return super().drawImage(bandpass, image, integrator, **kwargs)
+        self._last_bp = bandpass
+        image = self.band_profile(bandpass).drawImage(image=image, **kwargs)
+        self._last_wcs = image.wcs
+        return image
+
+    def _rebuilt(self, seds=None, **options):
+        """This galaxy with other SEDs or ``galaxy_profile`` options."""
+        return ComponentGalaxy(self.arrays, self.pixel_scale,
+                               self.seds if seds is None else seds, self.angle,
+                               self.stamp_size, self.calculate_maxk,
+                               **dict(self._options, **options))
+
+    def withScaledFlux(self, flux_ratio):
+        """The galaxy with its flux times ``flux_ratio``: a ``ComponentGalaxy`` for a number,
+        GalSim's ``ChromaticSum`` of scaled terms for an SED or a function of
+        wavelength."""
+        if isinstance(flux_ratio, (int, float, np.floating, np.integer)):
+            return self._rebuilt([sed * float(flux_ratio) for sed in self.seds])
+        return super().withScaledFlux(flux_ratio)
+
+    def withGSParams(self, gsparams=None, **kwargs):
+        """The galaxy with other ``galsim.GSParams``."""
+        if gsparams == self.gsparams and not kwargs:
+            return self
+        return self._rebuilt(gsparams=galsim.GSParams.check(gsparams, self.gsparams, **kwargs))
+
+    def _atRedshift(self, redshift):
+        return self._rebuilt([sed.atRedshift(redshift) for sed in self.seds])
+
+    def _key(self):
+        return (self.arrays.shape, self.arrays.tobytes(), self.pixel_scale, self.angle,
+                self.stamp_size, self.calculate_maxk, tuple(self.seds),
+                tuple(sorted((k, repr(v)) for k, v in self._options.items())))
+
+    def __eq__(self, other):
+        return self is other or (isinstance(other, ComponentGalaxy)
+                                 and self._key() == other._key())
+
+    def __hash__(self):
+        if not hasattr(self, "_hash"):
+            self._hash = hash(("galsim_deep.ComponentGalaxy",) + self._key())
+        return self._hash
+
+    def __repr__(self):
+        with np.printoptions(threshold=math.inf, floatmode="unique"):
+            arrays = repr(self.arrays)
+        options = "".join(f", {k}={v!r}" for k, v in sorted(self._options.items()))
+        return (f"galsim_deep.engine.colour_object.ComponentGalaxy(np.{arrays}, "
+                f"{self.pixel_scale!r}, {self.seds!r}, angle={self.angle!r}, "
+                f"stamp_size={self.stamp_size!r}, calculate_maxk={self.calculate_maxk!r}"
+                f"{options})")
+
+    def __str__(self):
+        k, s = len(self.arrays), self.arrays.shape[-1]
+        return (f"galsim_deep.ComponentGalaxy({k} components of {s}x{s} pixels at "
+                f"{self.pixel_scale}\")")
