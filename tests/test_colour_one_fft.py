@@ -144,12 +144,45 @@ def test_a_chromatic_psf_keeps_galsim_s_exact_path(psf_kind):
     assert np.abs(flat - want).max() > 1e-3 * want.max()
 
 
+def test_achromatic_transformations_keep_one_image_per_band():
+    arrays, seds = _components(), _seds()
+    gal, old = ComponentGalaxy(arrays, SCALE, seds, stamp_size=STAMP), _term_by_term(arrays,
+                                                                                      seds)
+
+    def lensed(obj):
+        return obj.shear(g1=0.05, g2=-0.03).rotate(0.3 * galsim.radians).shift(
+            0.1, -0.05).dilate(1.1).magnify(1.05).lens(0.01, 0.02, 1.02)
+
+    moved = lensed(gal)
+    assert isinstance(moved, ComponentGalaxy) and moved.jac is not None
+    bandpass, psf, kw = B.get_bandpass("LSST_i"), PSFS["Moffat 0.5\""], dict(nx=48, ny=48,
+                                                                             scale=0.2)
+    want = galsim.Convolve(lensed(old), psf).drawImage(bandpass, **kw).array
+    natural = galsim.Convolve(moved, psf).drawImage(bandpass, **kw).array
+    got, n = _count_ffts(lambda: galsim.Convolve(moved.band_profile(bandpass), psf).drawImage(
+        **kw))
+    assert n == 1
+    for image in (natural, got.array):
+        assert np.abs(image - want).max() <= 1e-4 * want.max()
+        assert image.sum() == pytest.approx(want.sum(), rel=1e-4)
+    assert moved.calculateFlux(bandpass) == pytest.approx(lensed(old).calculateFlux(bandpass),
+                                                          rel=1e-9)
+    # A transformation that is a function of wavelength: GalSim's sum of transformed terms.
+    chromatic = gal.dilate(lambda w: (w / 700.0) ** 0.1)
+    assert type(chromatic) is galsim.ChromaticSum
+    want = galsim.Convolve(old.dilate(lambda w: (w / 700.0) ** 0.1), psf).drawImage(
+        bandpass, **kw).array
+    got = galsim.Convolve(chromatic, psf).drawImage(bandpass, **kw).array
+    assert np.abs(got - want).max() <= 1e-4 * want.max()
+
+
 def test_equality_hash_scaling_and_gsparams():
     arrays, seds = _components(), _seds()
     gal = ComponentGalaxy(arrays, SCALE, seds, stamp_size=STAMP)
     same = ComponentGalaxy(arrays.copy(), SCALE, list(seds), stamp_size=STAMP)
     assert gal == same and hash(gal) == hash(same)
     assert gal != ComponentGalaxy(arrays, SCALE, seds, angle=0.3, stamp_size=STAMP)
+    assert gal != gal.shift(0.01, 0.0) and gal.shift(0.01, 0.0) == same.shift(0.01, 0.0)
     assert gal != _term_by_term(arrays, seds)
     bandpass = B.get_bandpass("LSST_i")
     brighter = gal * 2.5

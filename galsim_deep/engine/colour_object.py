@@ -72,6 +72,12 @@ class ComponentGalaxy(galsim.ChromaticSum):
         The module's stamp side (pixels) that ``galaxy_profile`` pads in.
     calculate_maxk : bool
         GalSim's own ``maxk`` per image instead of the stamp's band limit.
+    jac, offset, flux_ratio : optional
+        An achromatic transformation of every image, as ``galsim.Transform`` takes it
+        (a 2x2 Jacobian, an offset in arcsec, a flux factor); what ``shear``,
+        ``rotate``, ``shift``, ``dilate``, ``lens`` and the like of the galaxy set, so that
+        a sheared galaxy keeps :meth:`band_profile`.  (A transformation that is a
+        function of wavelength gives GalSim's ``ChromaticSum`` of transformed terms.)
     **options
         ``x_interpolant``, ``k_interpolant``, ``pad_factor``, ``gsparams`` of
         :func:`~galsim_deep.engine.render.galaxy_profile`.
@@ -91,7 +97,8 @@ class ComponentGalaxy(galsim.ChromaticSum):
     """
 
     def __init__(self, arrays, pixel_scale, seds, angle=None, stamp_size=None,
-                 calculate_maxk=False, **options):
+                 calculate_maxk=False, jac=None, offset=(0.0, 0.0), flux_ratio=1.0,
+                 **options):
         arrays = np.asarray(arrays, np.float32)
         if arrays.ndim != 3 or arrays.shape[1] != arrays.shape[2]:
             raise InputError(f"a colour galaxy's component arrays are [K, S, S], got shape "
@@ -110,6 +117,9 @@ class ComponentGalaxy(galsim.ChromaticSum):
         self.angle = None if angle is None else float(angle)
         self.stamp_size = None if stamp_size is None else int(stamp_size)
         self.calculate_maxk = bool(calculate_maxk)
+        self.jac = None if jac is None else np.array(jac, np.float64).reshape(2, 2)
+        self.offset = np.array(offset, np.float64).reshape(2)
+        self.flux_ratio = float(flux_ratio)
         self._options = dict(options)
         self._band_fluxes = {}
         super().__init__([self._profile(a) * sed for a, sed in zip(self.arrays, self.seds)],
@@ -117,9 +127,14 @@ class ComponentGalaxy(galsim.ChromaticSum):
 
     # ------------------------------------------------------------------ profiles
     def _profile(self, array):
-        """``array`` as :func:`~galsim_deep.engine.render.galaxy_profile` wraps it."""
-        return galaxy_profile(array, self.pixel_scale, self.angle, self.calculate_maxk,
-                              stamp_size=self.stamp_size, **self._options)
+        """``array`` as :func:`~galsim_deep.engine.render.galaxy_profile` wraps it,
+        transformed as the galaxy is."""
+        profile = galaxy_profile(array, self.pixel_scale, self.angle, self.calculate_maxk,
+                                 stamp_size=self.stamp_size, **self._options)
+        if self.jac is None and not self.offset.any() and self.flux_ratio == 1.0:
+            return profile
+        return galsim.Transform(profile, jac=self.jac, offset=tuple(self.offset),
+                                flux_ratio=self.flux_ratio)
 
     def _weighted(self, weights):
         """``sum_k weights_k I_k`` as one ``galsim.InterpolatedImage``."""
@@ -186,12 +201,25 @@ class ComponentGalaxy(galsim.ChromaticSum):
         self._last_wcs = image.wcs
         return image
 
-    def _rebuilt(self, seds=None, **options):
-        """This galaxy with other SEDs or ``galaxy_profile`` options."""
+    def _rebuilt(self, seds=None, transform=None, **options):
+        """This galaxy with other SEDs, transformation ``(jac, offset, flux_ratio)`` or
+        ``galaxy_profile`` options."""
+        jac, offset, flux_ratio = transform or (self.jac, self.offset, self.flux_ratio)
         return ComponentGalaxy(self.arrays, self.pixel_scale,
                                self.seds if seds is None else seds, self.angle,
-                               self.stamp_size, self.calculate_maxk,
+                               self.stamp_size, self.calculate_maxk, jac, offset, flux_ratio,
                                **dict(self._options, **options))
+
+    def _transformed(self, name, *args, **kwargs):
+        """GalSim's transformation method ``name``: an achromatic one composed with this
+        galaxy's own (a ``ComponentGalaxy``), one that is a function of wavelength
+        GalSim's way (a ``ChromaticSum`` of transformed terms)."""
+        if any(callable(v) for v in (*args, *kwargs.values())):
+            return getattr(galsim.ChromaticSum, name)(self, *args, **kwargs)
+        step = getattr(galsim.Gaussian(sigma=1.0), name)(*args, **kwargs)
+        jac = step.jac if self.jac is None else step.jac @ self.jac
+        offset = step.jac @ self.offset + np.array([step.offset.x, step.offset.y])
+        return self._rebuilt(transform=(jac, offset, self.flux_ratio * step.flux_ratio))
 
     def withScaledFlux(self, flux_ratio):
         """The galaxy with its flux times ``flux_ratio``: a ``ComponentGalaxy`` for a number,
@@ -211,8 +239,10 @@ class ComponentGalaxy(galsim.ChromaticSum):
         return self._rebuilt([sed.atRedshift(redshift) for sed in self.seds])
 
     def _key(self):
+        jac = None if self.jac is None else tuple(self.jac.ravel())
         return (self.arrays.shape, self.arrays.tobytes(), self.pixel_scale, self.angle,
-                self.stamp_size, self.calculate_maxk, tuple(self.seds),
+                self.stamp_size, self.calculate_maxk, jac, tuple(self.offset),
+                self.flux_ratio, tuple(self.seds),
                 tuple(sorted((k, repr(v)) for k, v in self._options.items())))
 
     def __eq__(self, other):
@@ -230,10 +260,29 @@ class ComponentGalaxy(galsim.ChromaticSum):
         options = "".join(f", {k}={v!r}" for k, v in sorted(self._options.items()))
         return (f"galsim_deep.engine.colour_object.ComponentGalaxy(np.{arrays}, "
                 f"{self.pixel_scale!r}, {self.seds!r}, angle={self.angle!r}, "
-                f"stamp_size={self.stamp_size!r}, calculate_maxk={self.calculate_maxk!r}"
+                f"stamp_size={self.stamp_size!r}, calculate_maxk={self.calculate_maxk!r}, "
+                f"jac={None if self.jac is None else self.jac.tolist()!r}, "
+                f"offset={self.offset.tolist()!r}, flux_ratio={self.flux_ratio!r}"
                 f"{options})")
 
     def __str__(self):
         k, s = len(self.arrays), self.arrays.shape[-1]
         return (f"galsim_deep.ComponentGalaxy({k} components of {s}x{s} pixels at "
                 f"{self.pixel_scale}\")")
+
+
+def _transformation(name):
+    """ComponentGalaxy's ``name``: GalSim's transformation of that name."""
+    def method(self, *args, **kwargs):
+        return self._transformed(name, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = (f"``galsim.ChromaticObject.{name}``: an achromatic one gives a "
+                      f"ComponentGalaxy (its images transformed alike), one that is a "
+                      f"function of wavelength GalSim's ChromaticSum of transformed terms.")
+    return method
+
+
+for _name in ("expand", "dilate", "magnify", "shear", "lens", "_lens", "rotate", "transform",
+              "shift", "_shift"):
+    setattr(ComponentGalaxy, _name, _transformation(_name))
