@@ -25,6 +25,9 @@ Where one FFT per band matters the object gives the band's image itself:
   that image (GalSim's ``ChromaticSum.drawImage`` draws each term);
 * :meth:`ComponentGalaxy.evaluateAtWavelength` - the monochromatic galaxy
   ``sum_k SED_k(w) I_k`` as one ``InterpolatedImage``.
+
+An achromatic transformation (``shear``, ``rotate``, ``shift``, ``lens``...) keeps a
+``ComponentGalaxy``: its images are transformed alike.
 """
 import math
 
