@@ -93,6 +93,19 @@ def test_drawn_through_a_band_from_one_image_as_galsim_draws_the_sum(rotated):
                 np.testing.assert_allclose(_shape(image), _shape(want), rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("redshift", [0.6, 0.637, 1.213])
+def test_band_fluxes_are_the_one_band_flux_rule_in_photons(redshift):
+    from galsim_deep.engine.colour import photons_per_count
+
+    weights = np.array([[0.8, 0.2, 0.0, 0.0], [0.0, 0.3, 0.6, 0.1], [0.0, 0.0, 0.1, 0.9]])
+    gal = ComponentGalaxy(_components(), SCALE,
+                          component_seds(weights, redshift, B.SED_TEMPLATES))
+    for band in ["LSST_g", "LSST_r", "F606W"]:
+        got = gal.band_fluxes(B.get_bandpass(band)) / photons_per_count(band)
+        rule = B.band_fluxes(weights[None], [redshift], [band])[0, :, 0]
+        np.testing.assert_allclose(got, rule, rtol=2e-4 if redshift != 0.6 else 1e-12)
+
+
 def test_its_own_draw_is_one_image_with_area_and_exposure():
     arrays, seds = _components(), _seds()
     gal, old = ComponentGalaxy(arrays, SCALE, seds, stamp_size=STAMP), _term_by_term(arrays,

@@ -147,7 +147,12 @@ class ComponentGalaxy(galsim.ChromaticSum):
 
     def band_fluxes(self, bandpass):
         """Each component's flux through ``bandpass`` per unit of its image flux,
-        photons/s/cm^2 (``SED_k.calculateFlux(bandpass)``, as GalSim integrates it).
+        photons/s/cm^2 (``SED_k.calculateFlux(bandpass)``, as GalSim integrates it, so
+        that the galaxy draws as GalSim draws its terms).  For the SEDs of
+        :func:`~galsim_deep.engine.colour.component_seds` this is the one band-flux
+        rule, :func:`galsim_deep.physics.bands.band_fluxes`, in photons: equal on its
+        redshift grid, within 2e-4 between grid points (the rule interpolates the
+        templates' ratios linearly in redshift; tested).
 
         Parameters
         ----------
