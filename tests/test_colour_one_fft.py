@@ -214,6 +214,26 @@ def test_equality_hash_scaling_and_gsparams():
     assert again.sed(650.0) == pytest.approx(gal.sed(650.0), rel=1e-9)
 
 
+def test_pickles_and_shoots_photons_galsim_s_way():
+    import pickle
+
+    gal = ComponentGalaxy(_components(), SCALE, _seds(), stamp_size=STAMP).shear(g1=0.1)
+    bandpass = B.get_bandpass("LSST_r")
+    again = pickle.loads(pickle.dumps(gal))
+    assert again == gal and again.band_profile(bandpass).flux == pytest.approx(
+        gal.band_profile(bandpass).flux)
+    # Photon shooting keeps each photon's wavelength: GalSim's sum of the terms, photon
+    # for photon.
+    arrays, seds = _components(), _seds()
+    gal = ComponentGalaxy(arrays, SCALE, seds, stamp_size=STAMP)
+    kw = dict(nx=40, ny=40, scale=0.2, method="phot", area=1e6, exptime=100.0)
+    image = gal.drawImage(bandpass, rng=galsim.BaseDeviate(3), **kw).array
+    want = _term_by_term(arrays, seds).drawImage(bandpass, rng=galsim.BaseDeviate(3),
+                                                 **kw).array
+    np.testing.assert_array_equal(image, want)
+    assert image.sum() == pytest.approx(gal.calculateFlux(bandpass) * 1e8, rel=0.05)
+
+
 def test_chromatic_profile_builds_one_from_images_and_a_sum_from_profiles():
     arrays, seds = _components(), _seds()
     gal = chromatic_profile(arrays, seds, SCALE, stamp_size=STAMP)
