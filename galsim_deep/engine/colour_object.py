@@ -125,8 +125,29 @@ class ComponentGalaxy(galsim.ChromaticSum):
         self.flux_ratio = float(flux_ratio)
         self._options = dict(options)
         self._band_fluxes = {}
-        super().__init__([self._profile(a) * sed for a, sed in zip(self.arrays, self.seds)],
-                         gsparams=options.get("gsparams"))
+        # What galsim.ChromaticSum.__init__ sets, its terms made at their first use
+        # (_obj_list): drawing through a band, or band_profile, needs none of them.
+        self._gsparams = galsim.GSParams.check(options.get("gsparams"))
+        self._propagate_gsparams = True
+        self.interpolated, self.deinterpolated, self.separable = False, self, False
+
+    @property
+    def _obj_list(self):
+        """The terms ``InterpolatedImage(I_k) * SED_k`` of GalSim's ``ChromaticSum``, made
+        at the first use (GalSim's convolution and photon shooting split the sum)."""
+        if "_terms" not in self.__dict__:
+            self._terms = [self._profile(a) * sed for a, sed in zip(self.arrays, self.seds)]
+        return self._terms
+
+    @galsim.utilities.lazy_property
+    def sed(self):
+        """The galaxy's SED, photons/s/cm^2/nm: ``sum_k SED_k`` times each image's flux."""
+        det = 1.0 if self.jac is None else abs(float(np.linalg.det(self.jac)))
+        fluxes = self.arrays.sum(axis=(1, 2), dtype=np.float64) * self.flux_ratio * det
+        sed = None
+        for flux, term in zip(fluxes, self.seds):
+            sed = term * float(flux) if sed is None else sed + term * float(flux)
+        return sed
 
     # ------------------------------------------------------------------ profiles
     def _profile(self, array):
