@@ -91,6 +91,8 @@ class ComponentGalaxy(galsim.ChromaticSum):
         The images of the components kept (float32, read-only).
     seds : list of galsim.SED
         Their SEDs.
+    jac, offset, flux_ratio
+        The galaxy's achromatic transformation (None, ``[0, 0]`` and 1 for none).
 
     Raises
     ------
@@ -203,13 +205,14 @@ class ComponentGalaxy(galsim.ChromaticSum):
         Returns
         -------
         galsim.InterpolatedImage
+            (a ``galsim.Transformation`` of one for a transformed galaxy).
         """
         return self._weighted(self.band_fluxes(bandpass))
 
     # ------------------------------------------------------------------ GalSim's interface
     def evaluateAtWavelength(self, wave):
         """The monochromatic galaxy at ``wave`` (nm): ``sum_k SED_k(wave) I_k``, one
-        ``galsim.InterpolatedImage`` (photons/s/cm^2/nm)."""
+        ``galsim.InterpolatedImage`` (photons/s/cm^2/nm; transformed as the galaxy is)."""
         return self._weighted([float(sed(wave)) for sed in self.seds])
 
     def drawImage(self, bandpass, image=None, integrator="quadratic", **kwargs):
