@@ -9,7 +9,9 @@ galaxy's redshift, each scaled to unit flux in the reference band, so:
 
 * :func:`chromatic_profile` - the galaxy as GalSim draws it through *any*
   bandpass: ``sum_k InterpolatedImage(I_k) * SED_k``, a
-  ``galsim.ChromaticObject`` whose SEDs are in photons/s/cm^2/nm, scaled so
+  :class:`~galsim_deep.engine.colour_object.ComponentGalaxy` (drawn through a band from
+  one image; its ``band_profile`` is that image, one FFT per band through an achromatic
+  PSF) whose SEDs are in photons/s/cm^2/nm, scaled so
   that its AB magnitude in the reference band is the module's (25.94 minus
   2.5 log10 of its F814W flux in the module's counts/s, GalSim's COSMOS
   convention).  Draw it with ``drawImage(bandpass, area=..., exptime=...)``
@@ -284,11 +286,45 @@ def component_seds(sed_weights, redshift, templates, reference=REFERENCE_BAND):
     return out
 
 
-def chromatic_profile(component_profiles, seds):
-    """``sum_k profile_k * SED_k``: a ``galsim.ChromaticObject`` (a ``galsim.ChromaticSum``)."""
+def chromatic_profile(components, seds, pixel_scale=None, angle=None, stamp_size=None,
+                      calculate_maxk=False, **options):
+    """``sum_k I_k * SED_k``: a ``galsim.ChromaticObject`` in photons/s/cm^2/nm.
+
+    Parameters
+    ----------
+    components : ndarray [K, S, S] or sequence of galsim.GSObject
+        The reference-band component images (flux per pixel, with ``pixel_scale``), or
+        component profiles (e.g. a parametric truth's bulge and disk).
+    seds : sequence of galsim.SED or None
+        One per component (:func:`component_seds`); None for a component without light.
+    pixel_scale : float, optional
+        arcsec per pixel of image components.
+    angle, stamp_size, calculate_maxk, **options
+        How each image is wrapped (:func:`~galsim_deep.engine.render.galaxy_profile`).
+
+    Returns
+    -------
+    galsim.ChromaticSum
+        For images a :class:`~galsim_deep.engine.colour_object.ComponentGalaxy` (drawn
+        through a bandpass from one image, ``band_profile`` for one FFT per band through
+        an achromatic PSF); for profiles ``galsim.Add`` of the terms.
+
+    Raises
+    ------
+    InputError
+        For a galaxy with no light, or images and SEDs that do not match.
+    """
     import galsim
 
-    terms = [p * sed for p, sed in zip(component_profiles, seds)
+    if not (len(components) and isinstance(components[0], (galsim.GSObject,
+                                                           galsim.ChromaticObject))):
+        from .colour_object import ComponentGalaxy
+
+        if pixel_scale is None:
+            raise InputError("chromatic_profile of component images needs their pixel_scale")
+        return ComponentGalaxy(components, pixel_scale, seds, angle, stamp_size,
+                               calculate_maxk, **options)
+    terms = [p * sed for p, sed in zip(components, seds)
              if sed is not None and p.flux != 0]
     if not terms:
         raise InputError("a chromatic galaxy with no light: its components are all empty")

@@ -102,7 +102,8 @@ class ChromaticKind(SamplingKind):
                  calculate_maxk=False, **options):
         """``galsim.ChromaticObject`` profiles: ``sum_k profile_k * SED_k``, the reference
         band's flux the catalog magnitude's
-        (:func:`~galsim_deep.engine.colour.chromatic_profile`)."""
+        (:func:`~galsim_deep.engine.colour.chromatic_profile`, a
+        :class:`~galsim_deep.engine.colour_object.ComponentGalaxy`)."""
         if noise_pad_size or factors is not None:
             raise InputError("a chromatic galaxy's SEDs carry its flux and it has no noise "
                              "padding: drop the flux and noise options")
@@ -116,8 +117,8 @@ class ChromaticKind(SamplingKind):
             seds = component_seds(weights[i], self._redshift(batch, i),
                                   self.chromatic["sed_templates"],
                                   self.chromatic["reference_band"])
-            out.append(chromatic_profile([batch.profile(a, angle, calculate_maxk, options)
-                                          for a in arrays], seds))
+            out.append(chromatic_profile(arrays, seds, batch.pixel_scale, angle,
+                                         batch.stamps.shape[-1], calculate_maxk, **options))
         return out
 
     def band_galaxies(self, batch, rows):
