@@ -75,6 +75,7 @@ benchmark: env
 	$(BIN)/python benchmarks/bench_rotation.py --out benchmarks/rotation.json
 	$(BIN)/python benchmarks/bench_block.py --out benchmarks/block.json
 	$(BIN)/python benchmarks/bench_runtimes.py --out benchmarks/runtimes.json
+	$(BIN)/python benchmarks/bench_colour_fft.py --out benchmarks/colour_fft.json
 
 # Cost per galaxy of BTK blends: galsim_deep's generator beside BTK's own (in .venv-btk).
 benchmark-btk: btk-env

@@ -356,3 +356,13 @@ def test_warm_start_from_a_module_copies_every_weight(trained):
     for a, b in zip(_weights(source), _weights(model)):
         np.testing.assert_array_equal(a, b)
     assert float(model.flux_scale.numpy()) == float(source.flux_scale.numpy())
+
+
+def test_a_latents_standard_deviation_is_bounded_and_starts_at_one():
+    """exp of the network's output clipped to LOG_STD_RANGE: 1 at 0 (a new block), finite
+    and positive however far the output runs."""
+    from galsim_deep.training.hierarchical_vae.networks import LOG_STD_RANGE, _std
+
+    out = _std(tf.constant([0.0, -1e4, 1e4, 1.5])).numpy()
+    np.testing.assert_allclose(out, [1.0, np.exp(LOG_STD_RANGE[0]), np.exp(LOG_STD_RANGE[1]),
+                                     np.exp(1.5)], rtol=1e-6)

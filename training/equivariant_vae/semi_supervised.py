@@ -241,19 +241,15 @@ def semi_supervised_test(recipe, out, fractions=(0.01, 0.1, 1.0), steps=600,
 def plot_semi_supervised(result, path):
     """Test accuracy against the labelled fraction, one line per row, with its binomial
     error bars and the majority class's accuracy."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from galsim_deep.core.files import atomic_path
+    from galsim_deep.core.reporting import new_figure, save_figure
 
     names = {"supervised": "fully supervised (labelled stamps alone)",
              "two_step": "two-step (the VAE's encoder, then the labels)",
              "joint": "joint (trained with the VAE)",
              "probe_own": "linear probe, this VAE's pose-free codes",
              "probe_reference": f"linear probe, {result['settings']['reference']} codes"}
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, axes = new_figure(figsize=(6.4, 4.2))
+    ax = axes[0, 0]
     for row in ROWS:
         got = result["rows"].get(row)
         if not got:
@@ -267,7 +263,4 @@ def plot_semi_supervised(result, path):
     ax.set_ylabel(f"test accuracy ({result['n_test']} galaxies)")
     ax.set_title(f"{result['settings']['recipe']}: six morphology classes", fontsize=10)
     ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_figure(fig, path)

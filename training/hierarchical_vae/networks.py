@@ -59,6 +59,18 @@ def _conv(filters, kernel, seed, zero=False, scale=1.0, name=None):
                                   name=name)
 
 
+#: Bounds of a latent's log standard deviation: exp(-7) = 9e-4 to exp(3) = 20.  Unbounded,
+#: one block's std overflowed (or a KL's log underflowed) and the full recipe's loss became
+#: non-finite at step 100 (2026-11-26).
+LOG_STD_RANGE = (-7.0, 3.0)
+
+
+def _std(log_std):
+    """A latent's standard deviation from its network output, ``exp`` of it clipped to
+    :data:`LOG_STD_RANGE` (the identity's 1 at an output of 0, as a new block starts)."""
+    return tf.exp(tf.clip_by_value(log_std, *LOG_STD_RANGE))
+
+
 class ResBlock(tf_keras.layers.Layer):
     """The paper's residual block: ``x + c4(g(c3(g(c2(g(c1(g(x))))))))``.
 
@@ -142,13 +154,13 @@ class TopDownBlock(tf_keras.layers.Layer):
             return zeros, tf.ones_like(zeros), h
         p = self.prior(h)
         c = self.latent
-        return p[..., :c], tf.exp(p[..., c:2 * c]), h + p[..., 2 * c:]
+        return p[..., :c], _std(p[..., c:2 * c]), h + p[..., 2 * c:]
 
     def posterior_of(self, h, a):
         """``(mean_q, std_q)`` of the state ``h`` (before the prior's change) and the
         encoder's activation ``a``."""
         q = self.posterior(tf.concat([h, a], axis=-1))
-        return q[..., :self.latent], tf.exp(q[..., self.latent:])
+        return q[..., :self.latent], _std(q[..., self.latent:])
 
     def call(self, h, a=None, eps=None):
         """Run the block.
