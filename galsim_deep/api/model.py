@@ -251,19 +251,25 @@ class GenerativeGalaxyModel:
             its ``area`` and ``exptime``, normalised to the catalog's magnitude in the
             module's reference band; the flux options do not apply to them.
         """
-        rescale = any(v is not None for v in (flux_scaling, area, exptime, zero_point))
-        self.kind.check_options(flux=rescale)
+        flux = dict(flux_scaling=flux_scaling, area=area, exptime=exptime,
+                    zero_point=zero_point)
+        self.kind.check_options(flux=any(v is not None for v in flux.values()))
         options = dict(x_interpolant=x_interpolant, k_interpolant=k_interpolant,
                        pad_factor=pad_factor, noise_pad_size=noise_pad_size, noise=noise,
                        gsparams=gsparams, calculate_maxk=calculate_maxk)
         profiles = []
         for batch in self.batches(cat, rng, batch_size, column_map, range_policy, progress,
                                   cluster, rotate):
-            factors = engine.flux_factors(self.metadata, len(batch), flux_scaling, area,
-                                          exptime, zero_point, batch.stamps,
-                                          batch.magnitudes) if rescale else None
-            profiles += batch.galaxies(factors=factors, **options)
+            profiles += batch.galaxies(factors=self._factors(batch, flux), **options)
         return profiles
+
+    def _factors(self, batch, flux):
+        """The batch's flux factors for the flux options ``flux`` (a dict of
+        :func:`~galsim_deep.engine.batch.flux_factors`' keywords), or None when none is set."""
+        if all(v is None for v in flux.values()):
+            return None
+        return engine.flux_factors(self.metadata, len(batch), stamps=batch.stamps,
+                                   magnitudes=batch.magnitudes, **flux)
 
     def draw(self, cat, psf, stamp_size, pixel_scale, rng=None, batch_size=None,
              column_map=None, range_policy=None, flux_scaling=None, area=None, exptime=None,
@@ -314,13 +320,12 @@ class GenerativeGalaxyModel:
                              f"positive number (arcsec), got {stamp_size!r} and "
                              f"{pixel_scale!r}")
         stamp_size, pixel_scale = int(stamp_size), float(pixel_scale)
-        rescale = any(v is not None for v in (flux_scaling, area, exptime, zero_point))
+        flux = dict(flux_scaling=flux_scaling, area=area, exptime=exptime,
+                    zero_point=zero_point)
         images = []
         for batch in self.batches(cat, rng, batch_size, column_map, range_policy, progress,
                                   cluster, rotate):
-            factors = engine.flux_factors(self.metadata, len(batch), flux_scaling, area,
-                                          exptime, zero_point, batch.stamps,
-                                          batch.magnitudes) if rescale else None
+            factors = self._factors(batch, flux)
             centres = np.full((len(batch), 2), (stamp_size - 1) / 2.0)
             block = draw_batch(batch, psf, stamp_size, pixel_scale, centres, factors,
                                x_interpolant)

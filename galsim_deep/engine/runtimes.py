@@ -176,7 +176,7 @@ class OpenVINOSignature:
 
     OpenVINO reads the same file as :class:`OnnxSignature`, checked the same way.  Its
     precision is set to float32 explicitly: on CPUs with bfloat16 it would otherwise pick
-    bf16, whose fluxes differ by up to 2% (``docs/performance.rst``).
+    bf16, which moves fluxes at the percent level (``docs/performance.rst``).
 
     Parameters
     ----------
