@@ -47,7 +47,9 @@ def test_shipped_archive_matches_its_index_entry(entry):
     assert archive.is_file(), f"{archive} is missing from hub_modules/"
     assert archive.stat().st_size == entry["size"]
     assert sha256sum(archive) == entry["sha256"]
-    assert entry["size"] < 10e6  # shipped modules stay small
+    # shipped modules stay small: 12 MB, for a module whose latent flow's sampling loop is
+    # unrolled in its graphs (the equivariant VAE's, 11.7 MB; docs/performance.rst)
+    assert entry["size"] < 12e6
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e["name"] for e in ENTRIES])

@@ -12,7 +12,7 @@ module:
   keeps the scores in a JSON file that a later run extends;
 * ``validation semi-supervised RECIPE --out R`` - an equivariant-VAE run's classifier
   against a fully supervised one and linear probes, for several labelled fractions
-  (:mod:`galsim_deep.training.equivariant_vae.semi_supervised`).
+  (:mod:`galsim_deep.diagnostics.semi_supervised`).
 
 :func:`add_run_commands` adds them to the ``validation`` group (and to the
 previous release's hidden ``validate``) of :mod:`galsim_deep.cli.validation`.
@@ -101,7 +101,8 @@ def add_run_commands(subparsers):
     p.add_argument("--steps", type=int, default=600,
                    help="Adam steps of each classifier fit (default 600)")
     p.add_argument("--reference", default="hub:flow-vae-mock-cosmos-25.2",
-                   help="module whose codes the reference probe reads ('none': skip)")
+                   help="module whose codes the reference probe reads ('none': skip; "
+                        "default hub:flow-vae-mock-cosmos-25.2)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fits' draws (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_semi_supervised)
@@ -249,7 +250,7 @@ def _bin_label(low, high):
 
 def _semi_supervised(args):
     from ..core.errors import InputError
-    from ..training.equivariant_vae.semi_supervised import ROWS, semi_supervised_test
+    from ..diagnostics.semi_supervised import ROWS, semi_supervised_test
 
     positive("--steps", args.steps)
     recipe = recipe_from_args(args)

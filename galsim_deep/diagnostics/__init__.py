@@ -14,7 +14,10 @@ validation imports them (``tests/test_architecture.py``, :doc:`/architecture`).
   checkpoint's decoder against the encoder and the fitted Sérsic profile
   (``galsim-deep validation latent-fit``);
 * :mod:`~galsim_deep.diagnostics.ceiling` - the supervised ceiling classifier
-  of a clustering accuracy (``galsim-deep validation ceiling``).
+  of a clustering accuracy (``galsim-deep validation ceiling``);
+* :mod:`~galsim_deep.diagnostics.semi_supervised` - an equivariant-VAE run's classifier
+  against fully supervised ones and linear probes (``galsim-deep validation
+  semi-supervised``).
 
 Nothing is imported here: each submodule loads TensorFlow and the training
 code only when it is imported itself.

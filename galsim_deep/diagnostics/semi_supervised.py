@@ -1,5 +1,8 @@
 """The semi-supervised test of the equivariant VAE (``galsim-deep validation semi-supervised``).
 
+A diagnostic: it trains classifiers on a live run's networks and reads codes through the
+latent tools' probe, so it sits above both training and tools.
+
 Nishikawa-Toomey, Smith & Gal (§2-3, Table 1) compare, for a few numbers of labelled
 images, a classifier trained from scratch on the labelled images alone with the same
 classifier trained with a VAE on every image.  :func:`semi_supervised_test` makes that
@@ -74,7 +77,8 @@ def fit_on_labels(recipe, bank, steps, seed, flux_scale, start=None, batch_size=
     import tensorflow as tf
     from tqdm.auto import trange
 
-    from .train import EquivariantVAETrainer, build_equivariant_vae
+    from galsim_deep.training.equivariant_vae.train import (EquivariantVAETrainer,
+                                                            build_equivariant_vae)
 
     from galsim_deep.training.optim import make_optimizer
 
@@ -158,7 +162,7 @@ def semi_supervised_test(recipe, out, fractions=(0.01, 0.1, 1.0), steps=600,
     from galsim_deep.tools.latent.probe import linear_probe
     from galsim_deep.training.families import get_family
 
-    from .train import class_scores, labelled_positions
+    from galsim_deep.training.equivariant_vae.train import class_scores, labelled_positions
 
     fractions = [float(f) for f in fractions]
     if not fractions or not all(0 < f <= 1 for f in fractions):
