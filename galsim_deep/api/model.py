@@ -208,7 +208,7 @@ class GenerativeGalaxyModel:
 
         Parameters
         ----------
-        cat : astropy Table, numpy structured array, dict of arrays, or DataFrame
+        cat : astropy Table, numpy structured array, dict of numpy arrays, or DataFrame
             One row per galaxy with a column per condition (:attr:`quantities`).
         rng : int, galsim.BaseDeviate or array_like of int, optional
             Row ``i`` is drawn from its *object seed* (:func:`galsim_deep.engine.

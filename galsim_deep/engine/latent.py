@@ -142,7 +142,7 @@ class LatentSpace:
         ----------
         z : array_like [N, L]
             Latent codes (e.g. the means from :meth:`encode`).
-        conditions : catalog or dict of arrays
+        conditions : catalog or dict of numpy arrays
             One row per code with the module's :attr:`quantities` (as for
             :meth:`sample`).
         first_row : int
