@@ -115,20 +115,18 @@ def _accuracy(predicted, label):
     return {"accuracy": p, "error": float(np.sqrt(p * (1 - p) / n)), "n_test": n}
 
 
-def _predict(model, stamps, psfs, batch_size=128):
-    import tensorflow as tf
-
-    scores = tf.function(model.classify)
-    return np.concatenate([np.argmax(scores(stamps[i:i + batch_size], psfs[i:i + batch_size]),
-                                     axis=1) for i in range(0, len(stamps), batch_size)])
-
-
-def _own_codes(model, stamps, psfs, batch_size=128):
-    import tensorflow as tf
-
-    encode = tf.function(lambda s, p: model.encode(s, p)[0])
-    return np.concatenate([encode(stamps[i:i + batch_size], psfs[i:i + batch_size]).numpy()
+def _in_batches(fn, stamps, psfs, batch_size=128):
+    """``fn(stamps, psfs)`` (a ``tf.function``) on consecutive batches of ``batch_size``
+    stamps, concatenated as a numpy array."""
+    return np.concatenate([np.asarray(fn(stamps[i:i + batch_size], psfs[i:i + batch_size]))
                            for i in range(0, len(stamps), batch_size)])
+
+
+def _predict(model, stamps, psfs):
+    """The class a live model's classifier gives each stamp (argmax of its logits)."""
+    import tensorflow as tf
+
+    return np.argmax(_in_batches(tf.function(model.classify), stamps, psfs), axis=1)
 
 
 def semi_supervised_test(recipe, out, fractions=(0.01, 0.1, 1.0), steps=600,
@@ -157,12 +155,14 @@ def semi_supervised_test(recipe, out, fractions=(0.01, 0.1, 1.0), steps=600,
         ``rows``: ``{row: {fraction: {accuracy, error, n_train, n_test}}}``, the settings,
         and ``majority`` (always answering the test split's most common class).
     """
+    import tensorflow as tf
+
     from galsim_deep.core.reporting import write_json
     from galsim_deep.data.reader import StampDataset
     from galsim_deep.tools.latent.probe import linear_probe
     from galsim_deep.training.families import get_family
 
-    from galsim_deep.training.equivariant_vae.train import class_scores, labelled_positions
+    from galsim_deep.training.equivariant_vae.train import labelled_positions
 
     fractions = [float(f) for f in fractions]
     if not fractions or not all(0 < f <= 1 for f in fractions):
@@ -199,14 +199,20 @@ def semi_supervised_test(recipe, out, fractions=(0.01, 0.1, 1.0), steps=600,
             rows.setdefault(row, {})[str(fraction)] = value
             write_json(result, path)
 
-        if recipe["equivariant_vae"]["labelled_fraction"] and not done(
-                "joint", recipe["equivariant_vae"]["labelled_fraction"]):
-            score = class_scores(trained, recipe["dataset"]["path"])
-            fraction = float(recipe["equivariant_vae"]["labelled_fraction"])
-            record("joint", fraction, {**_accuracy(score["predicted"], tests["label"]),
-                                       "n_train": len(labelled_positions(
-                                           len(train), fraction, recipe["seed"]))})
-        reference_model = None
+        fraction = float(recipe["equivariant_vae"]["labelled_fraction"])
+        if fraction and not done("joint", fraction):
+            record("joint", fraction, {
+                **_accuracy(_predict(trained, tests["stamp"], tests["psf"]), tests["label"]),
+                "n_train": len(labelled_positions(len(train), fraction, recipe["seed"]))})
+        # the probes' encoders, and their test codes, made once for every fraction
+        own_codes = tf.function(lambda s, p: trained.encode(s, p)[0])
+        encoders = {"probe_own": lambda s, p: _in_batches(own_codes, s, p)}
+        if reference:
+            from galsim_deep import GenerativeGalaxyModel
+
+            reference_model = GenerativeGalaxyModel(reference)  # loads on its first encode
+            encoders["probe_reference"] = lambda s, p: reference_model.encode(s, p)[0]
+        test_codes = {}
         for fraction in fractions:
             positions = labelled_positions(len(train), fraction, recipe["seed"])
             bank = data.read(train[positions], ["stamp", "psf", "label"])
@@ -223,19 +229,13 @@ def semi_supervised_test(recipe, out, fractions=(0.01, 0.1, 1.0), steps=600,
                 record(row, fraction, {**_accuracy(_predict(model, tests["stamp"],
                                                             tests["psf"]), tests["label"]),
                                        "n_train": n_train})
-            probes = [("probe_own", lambda s, p: _own_codes(trained, s, p))]
-            if reference:
-                probes.append(("probe_reference", lambda s, p: reference_model.encode(s, p)[0]))
-            for row, encode in probes:
+            for row, encode in encoders.items():
                 if done(row, fraction):
                     continue
-                if row == "probe_reference" and reference_model is None:
-                    from galsim_deep import GenerativeGalaxyModel
-
-                    reference_model = GenerativeGalaxyModel(reference)
+                if row not in test_codes:
+                    test_codes[row] = encode(tests["stamp"], tests["psf"])
                 probe = linear_probe(encode(bank["stamp"], bank["psf"]), bank["label"],
-                                     encode(tests["stamp"], tests["psf"]), tests["label"],
-                                     seed=seed)
+                                     test_codes[row], tests["label"], seed=seed)
                 record(row, fraction, {**_accuracy(probe["predictions"], tests["label"]),
                                        "n_train": n_train})
     plot_semi_supervised(result, out / "semi_supervised.png")

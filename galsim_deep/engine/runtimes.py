@@ -16,7 +16,8 @@ without TensorFlow").
 
 :data:`RUNTIMES` is the registry: ``"tensorflow"``, ``"onnx"`` and ``"openvino"`` (the
 portable copy in OpenVINO, float32: the ``[openvino]`` extra; asked for by name, since
-its start-up is seconds where ONNX Runtime's is a fraction of one), each a
+its gain on the shipped modules is within the run-to-run spread,
+``docs/performance.rst``), each a
 class built from ``(module_dir, metadata, signature)`` whose instances map a
 dict of input arrays to a dict of output arrays.  :func:`choose_runtime` picks
 one per model: the ``runtime`` a caller asks for, else the environment

@@ -26,7 +26,16 @@ import tf_keras
 
 from .networks import Decoder, Encoder
 
-__all__ = ["FlowVAE"]
+__all__ = ["FlowVAE", "stamp_and_psf_channels"]
+
+
+def stamp_and_psf_channels(stamp, psf, flux_scale):
+    """An encoder's input from mono stamps and PSFs ``[B, S, S]``: ``stamp / flux_scale``
+    and ``psf / max(psf)`` stacked as ``[B, S, S, 2]`` (float32)."""
+    stamp = tf.convert_to_tensor(stamp, tf.float32)
+    psf = tf.convert_to_tensor(psf, tf.float32)
+    peak = tf.reduce_max(psf, axis=[-2, -1], keepdims=True)
+    return tf.stack([stamp / flux_scale, psf / peak], axis=-1)
 
 
 class FlowVAE(tf.Module):
@@ -182,9 +191,9 @@ class FlowVAE(tf.Module):
         ``[B, S, S, 2 nb]`` (chromatic: ``[B, nb, S, S]`` inputs)."""
         stamp = tf.convert_to_tensor(stamp, tf.float32)
         psf = tf.convert_to_tensor(psf, tf.float32)
-        peak = tf.reduce_max(psf, axis=[-2, -1], keepdims=True)
         if self.n_bands == 1 and stamp.shape.rank == 3:
-            return tf.stack([stamp / self.flux_scale, psf / peak], axis=-1)
+            return stamp_and_psf_channels(stamp, psf, self.flux_scale)
+        peak = tf.reduce_max(psf, axis=[-2, -1], keepdims=True)
         channels = tf.concat([stamp / self.flux_scale, psf / peak], axis=1)
         return tf.transpose(channels, [0, 2, 3, 1])
 

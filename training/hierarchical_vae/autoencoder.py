@@ -22,6 +22,7 @@ import math
 
 import tensorflow as tf
 
+from galsim_deep.training.flow_vae.autoencoder import stamp_and_psf_channels
 from galsim_deep.training.flow_vae.losses import observation_terms
 
 from .networks import BottomUpEncoder, TopDownDecoder, latent_count
@@ -78,11 +79,9 @@ class HierarchicalVAE(tf.Module):
         return [tf.reshape(p, [-1, *shape]) for p, shape in zip(parts, shapes)]
 
     def network_input(self, stamp, psf):
-        """``[B, S, S, 2]``: ``stamp / flux_scale`` and ``psf / max(psf)``."""
-        stamp = tf.convert_to_tensor(stamp, tf.float32)
-        psf = tf.convert_to_tensor(psf, tf.float32)
-        peak = tf.reduce_max(psf, axis=[-2, -1], keepdims=True)
-        return tf.stack([stamp / self.flux_scale, psf / peak], axis=-1)
+        """``[B, S, S, 2]``: ``stamp / flux_scale`` and ``psf / max(psf)``
+        (:func:`~galsim_deep.training.flow_vae.autoencoder.stamp_and_psf_channels`)."""
+        return stamp_and_psf_channels(stamp, psf, self.flux_scale)
 
     # ------------------------------------------------------------ the model
     def encode(self, stamp, psf):
