@@ -337,10 +337,29 @@ def _constant_of_shape_module(value, device):
     return PlacedConstantOfShape()
 
 
+#: Ops whose newer ONNX version only widened the types (bfloat16), with the version
+#: onnx2torch 1.5.15 registers: its converter serves the newer one too.
+WIDENED_VERSIONS = {("GreaterOrEqual", 16): 12, ("LessOrEqual", 16): 12}
+
+
+def register_widened_versions():
+    """Register onnx2torch's converter of each :data:`WIDENED_VERSIONS` op for its newer
+    version (the equivariant VAE's graph has ``GreaterOrEqual`` at opset 16)."""
+    from onnx2torch.node_converters.registry import (_CONVERTER_REGISTRY,
+                                                     OperationDescription)
+
+    for (op, newer), older in WIDENED_VERSIONS.items():
+        known = OperationDescription(domain="", operation_type=op, version=older)
+        wanted = known._replace(version=newer)
+        if known in _CONVERTER_REGISTRY and wanted not in _CONVERTER_REGISTRY:
+            _CONVERTER_REGISTRY[wanted] = _CONVERTER_REGISTRY[known]
+
+
 def convert(prepared, device, host_placement=True):
     """onnx2torch GraphModule of ``prepared``, on ``device``; with ``host_placement`` the
     shape arithmetic of :func:`host_plan` stays on the CPU.  Returns (module, info)."""
     import onnx2torch
+    register_widened_versions()
     gm = onnx2torch.convert(prepared, attach_onnx_mapping=True)
     gm.eval()
     info = {"host_nodes": 0, "host_constants": 0, "placement": "all-device"}

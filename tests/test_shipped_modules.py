@@ -1,5 +1,6 @@
 """The modules shipped in hub_modules/: index, checksums, loading, sampling."""
 import json
+import warnings
 from pathlib import Path
 
 import galsim
@@ -8,6 +9,7 @@ import pytest
 
 import galsim_deep
 from galsim_deep.core.files import sha256sum
+from galsim_deep.core.module_format import EXPERIMENTAL_PREFIX, ExperimentalModuleWarning
 from galsim_deep.data import hub
 
 INDEX = Path(hub._shipped_index())
@@ -54,7 +56,13 @@ def test_shipped_archive_matches_its_index_entry(entry):
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e["name"] for e in ENTRIES])
 def test_shipped_model_samples(entry):
-    model = galsim_deep.GenerativeGalaxyModel(f"hub:{entry['name']}@{entry['version']}")
+    experimental = entry["description"].startswith(EXPERIMENTAL_PREFIX)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = galsim_deep.GenerativeGalaxyModel(f"hub:{entry['name']}@{entry['version']}")
+    warned = [w for w in caught if issubclass(w.category, ExperimentalModuleWarning)]
+    assert len(warned) == int(experimental)
+    assert model.metadata["description"].startswith(EXPERIMENTAL_PREFIX) == experimental
     assert model.quantities[:3] == ["mag_auto", "flux_radius", "zphot"]
     cat = {"mag_auto": [22.0] * 32 + [23.4] * 32, "flux_radius": [6.0] * 32 + [10.0] * 32,
            "zphot": [0.5] * 32 + [1.0] * 32}
@@ -68,6 +76,11 @@ def test_shipped_model_samples(entry):
     # for the median of 32 draws per row (single draws of an MPCC module spread by up to 25x).
     flux = images.sum(axis=(1, 2))
     ratio = np.median(flux[:32]) / np.median(flux[32:])
+    if experimental:
+        # hub_modules/README.md: the hierarchical VAE's flux does not follow the catalog (its
+        # samples fail the report); the warning above says so to every user.
+        assert "not for simulations" in entry["description"]
+        return
     assert 2.0 < ratio < 8.0
 
 

@@ -120,6 +120,13 @@ def test_elbo_is_the_negative_loss_without_free_bits(tiny_model, mock_dataset_pa
     # Free bits only raise the loss, block by block.
     bits = hierarchical_vae_loss(tiny_model, batch, eps, {**cfg, "free_bits": 1.0})["loss"]
     assert np.all(bits.numpy() >= terms["loss"].numpy())
+    # lower_kl_weight scales the lower blocks' KL alone, not the top latent's.
+    # (A large weight: the loss is ~1e4 nats in float32, the lower KL ~0.1.)
+    heavy = hierarchical_vae_loss(tiny_model, batch, eps, {**cfg, "lower_kl_weight": 101.0})
+    lower = terms["kl_blocks"].numpy()[:, 1:].sum(axis=1)
+    assert np.all(lower > 0)
+    np.testing.assert_allclose(heavy["loss"].numpy() - terms["loss"].numpy(), 100.0 * lower,
+                               rtol=2e-3)
 
 
 @pytest.mark.slow
@@ -338,6 +345,97 @@ def test_yaml_config_draws_the_apis_pixels(trained):
     built = galsim.config.BuildImage(cfg).array
     drawn = plain.drawImage(nx=32, ny=32, scale=0.03, method="no_pixel").array
     np.testing.assert_allclose(built, drawn, rtol=0, atol=1e-6 * drawn.max())
+
+
+def _stamps(dataset, n=8):
+    from galsim_deep.data.reader import StampDataset
+
+    with StampDataset(dataset) as data:
+        arrays = data.read(data.indices("all")[:n], ["stamp", "psf", "noise_variance"])
+    return tuple(arrays[k].astype(np.float32) for k in ("stamp", "psf", "noise_variance"))
+
+
+@pytest.mark.slow
+def test_elbo_signature_is_the_models_draw_and_the_api_averages_seeded_draws(
+        trained, mock_dataset_path):
+    """The module's ``elbo`` is the trained model's one-draw ELBO for the same normals; the
+    API's ``elbo`` is seeded, the same whatever the batching, and the mean of its draws."""
+    from galsim_deep import GenerativeGalaxyModel
+
+    stamp, psf, noise = _stamps(mock_dataset_path)
+    loaded = tf.saved_model.load(str(trained["module"]))
+    normals = np.random.default_rng(2).normal(size=(8, 84)).astype(np.float32)
+    signed = loaded.signatures["elbo"](image=stamp, psf=psf, noise_variance=noise,
+                                       random_normal=normals)["elbo"].numpy()
+    model, _ = FAMILY.restore(trained["recipe"])
+    own = model.elbo_of_draw(stamp, psf, noise, normals,
+                             trained["recipe"]["hierarchical_vae"]["convolution"]).numpy()
+    np.testing.assert_allclose(signed, own, rtol=1e-5)
+
+    gm = GenerativeGalaxyModel(str(trained["module"]))
+    elbo = gm.elbo(stamp, psf, noise, seed=4)
+    assert elbo.shape == (8,) and np.all(np.isfinite(elbo))
+    parts = np.concatenate([gm.elbo(stamp[:5], psf[:5], noise[:5], seed=4),
+                            gm.elbo(stamp[5:], psf[5:], noise[5:], seed=4, first_row=5)])
+    np.testing.assert_array_equal(elbo, parts)
+    assert not np.array_equal(elbo, gm.elbo(stamp, psf, noise, seed=5))
+    # Two draws: the first is the one-draw ELBO's, the second another.
+    second = 2 * gm.elbo(stamp, psf, noise, seed=4, samples=2) - elbo
+    assert np.all(np.isfinite(second)) and not np.allclose(second, elbo)
+    shuffled = np.random.default_rng(0).permuted(stamp.reshape(8, -1), axis=1)
+    assert np.median(elbo) > np.median(gm.elbo(shuffled.reshape(stamp.shape), psf, noise))
+    with pytest.raises(InputError, match="noise_variance must be finite and > 0"):
+        gm.elbo(stamp, psf, np.zeros(8))
+    with pytest.raises(InputError, match="samples must be >= 1"):
+        gm.elbo(stamp, psf, noise, samples=0)
+
+
+def test_a_module_without_an_elbo_says_so(tiny_module_path):
+    from galsim_deep import GenerativeGalaxyModel
+
+    gm = GenerativeGalaxyModel(str(tiny_module_path))
+    s = gm.stamp_size
+    with pytest.raises(InputError, match="elbo"):
+        gm.elbo(np.zeros((1, s, s)), np.full((s, s), 1.0 / s ** 2), 1.0)
+
+
+@pytest.mark.slow
+def test_latent_tools_score_stamps_by_their_elbo(trained, tmp_path_factory, capsys):
+    """``latent encode`` keeps each stamp's ELBO, ``latent anomalies --score elbo`` ranks by
+    it, and ``validation latent`` scores the non-galaxy stamps by -ELBO beside -log p."""
+    import json
+
+    from galsim_deep import GenerativeGalaxyModel
+    from galsim_deep.cli import main
+    from galsim_deep.data.build import build_dataset
+    from galsim_deep.tools.latent.codes import read_codes
+
+    tmp = tmp_path_factory.mktemp("hierarchical_latent")
+    dataset = build_dataset("mock-cosmos", 48, tmp / "mock48.h5", stamp_size=32,
+                            pixel_scale=0.03, seed=3, processes=1, progress=False, n_test=24)
+    module = str(trained["module"])
+    assert main(["latent", "encode", str(dataset), "--model", module, "--out",
+                 str(tmp / "codes.h5"), "--chunk-size", "16", "--quiet"]) == 0
+    codes = read_codes(tmp / "codes.h5")
+    stamp, psf, noise = _stamps(dataset, 48)
+    np.testing.assert_array_equal(codes.elbo, GenerativeGalaxyModel(module).elbo(stamp, psf,
+                                                                                 noise))
+    capsys.readouterr()
+    assert main(["latent", "anomalies", "--codes", str(tmp / "codes.h5"), "-n", "3",
+                 "--score", "elbo", "--out", str(tmp / "elbo.png"), "--json"]) == 0
+    ranked = json.loads(capsys.readouterr().out)
+    assert ranked["most_anomalous"] == codes.indices[np.argsort(codes.elbo)[:3]].tolist()
+
+    out = tmp / "report"
+    assert main(["validation", "latent", "--model", module, "--dataset", str(dataset), "--out",
+                 str(out), "--flow-steps", "20", "--n-non-galaxy", "6", "--held-out-classes",
+                 "spheroid", "-k", "5", "--quiet"]) == 0
+    assert "non-galaxy AUROC by -ELBO star" in capsys.readouterr().out
+    report = json.loads((out / "report.json").read_text())
+    for v in report["non_galaxy"].values():
+        assert 0 <= v["auroc_elbo"] <= 1 and np.isfinite(v["median_neg_elbo"])
+    assert (out / "non_galaxy_roc_elbo.png").stat().st_size > 5000
+    assert "AUROC, -ELBO" in (out / "report.md").read_text()
 
 
 @pytest.mark.slow

@@ -35,7 +35,8 @@ def signature_specs(stamp_size, latent_size, condition_names, n_bands=1):
     ``conditions`` is the list of one float32 ``[N]`` spec per condition;
     ``random_normal`` and ``z`` are float32 ``[N, latent_size]``; ``image`` and
     ``psf`` float32 ``[N, S, S]`` (a chromatic module's encoder input: ``[N,
-    n_bands, S, S]``); ``cluster`` int32 ``[N]``.
+    n_bands, S, S]``); ``noise_variance`` float32 ``[N]`` (each stamp's pixel noise
+    variance, (flux per pixel)**2); ``cluster`` int32 ``[N]``.
     """
     s, n = int(stamp_size), int(latent_size)
     image = [None, s, s] if n_bands == 1 else [None, int(n_bands), s, s]
@@ -44,6 +45,7 @@ def signature_specs(stamp_size, latent_size, condition_names, n_bands=1):
             "z": tf.TensorSpec([None, n], tf.float32, name="z"),
             "image": tf.TensorSpec(image, tf.float32, name="image"),
             "psf": tf.TensorSpec(image, tf.float32, name="psf"),
+            "noise_variance": tf.TensorSpec([None], tf.float32, name="noise_variance"),
             "cluster": tf.TensorSpec([None], tf.int32, name="cluster")}
 
 

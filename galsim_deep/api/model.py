@@ -6,7 +6,7 @@ import numpy as np
 
 from ..core.catalog import RANGE_POLICIES, in_range
 from ..core.errors import InputError
-from ..core.module_format import RANDOM_INPUT, read_metadata
+from ..core.module_format import RANDOM_INPUT, read_metadata, warn_if_experimental
 from ..data import hub
 from ..engine import (EVAL_ROWS, Network, band_limit, galaxy_draws, galaxy_profile,
                      grid_pad_factor, object_seeds, rotated_size)
@@ -83,6 +83,7 @@ class GenerativeGalaxyModel:
         self.range_policy = range_policy
         self.module_dir = hub.resolve(file_name)
         self.metadata = read_metadata(self.module_dir)
+        warn_if_experimental(self.metadata)
         self.quantities = [c["name"] for c in self.metadata["conditions"]]
         self.stamp_size = int(self.metadata["stamp_size"])
         self.pixel_scale = float(self.metadata["pixel_scale"])
@@ -365,6 +366,10 @@ class GenerativeGalaxyModel:
     def log_prob(self, z, conditions, first_row=0, column_map=None, range_policy=None):
         """:meth:`galsim_deep.engine.latent.LatentSpace.log_prob`."""
         return self.latent.log_prob(z, conditions, first_row, column_map, range_policy)
+
+    def elbo(self, stamps, psfs, noise_variance, seed=0, samples=1, first_row=0):
+        """:meth:`galsim_deep.engine.latent.LatentSpace.elbo`."""
+        return self.latent.elbo(stamps, psfs, noise_variance, seed, samples, first_row)
 
     def cluster(self, stamps, psfs, first_row=0):
         """:meth:`galsim_deep.engine.latent.LatentSpace.cluster`."""

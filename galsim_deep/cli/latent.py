@@ -68,9 +68,10 @@ def register(subparsers):
                     "module's latent flow and draw the most anomalous and the most typical.")
     p.add_argument("--codes", required=True, help="codes file from `galsim-deep latent encode`")
     p.add_argument("-n", type=int, default=10, help="galaxies per row (default 10)")
-    p.add_argument("--score", default="log_prob", choices=("log_prob", "information"),
-                   help="rank by -log p(z | conditions) of the latent flow (default) or by "
-                        "minus the MPCC information score (mixture-prior modules)")
+    p.add_argument("--score", default="log_prob", choices=("log_prob", "information", "elbo"),
+                   help="rank by -log p(z | conditions) of the latent flow (default), by "
+                        "minus the MPCC information score (mixture-prior modules) or by "
+                        "minus the stamp's ELBO (hierarchical-VAE modules)")
     p.add_argument("--out", required=True, help="PNG to write")
     p.add_argument("--json", action="store_true", help="print the rankings as JSON")
     p.set_defaults(func=_anomalies)

@@ -333,6 +333,9 @@ def _latent_report(args):
     print(f"  class-as-outlier mean AUROC {'n/a' if mean is None else format(mean, '.3f')}")
     print("  non-galaxy AUROC " + ", ".join(f"{k} {v['auroc']:.3f}"
                                             for k, v in r["non_galaxy"].items()))
+    if any("auroc_elbo" in v for v in r["non_galaxy"].values()):
+        print("  non-galaxy AUROC by -ELBO " + ", ".join(
+            f"{k} {v['auroc_elbo']:.3f}" for k, v in r["non_galaxy"].items()))
     print(f"  precision@{p['k']} cosine {p['cosine']['mean']:.3f}, euclidean "
           f"{p['euclidean']['mean']:.3f}")
     return 0

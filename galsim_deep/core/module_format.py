@@ -17,6 +17,7 @@ from .files import atomic_path
 __all__ = [
     "FORMAT_VERSION", "METADATA_FILE", "ModuleFormatError", "read_metadata",
     "validate_metadata", "write_metadata", "check_signatures", "sample_signature_spec",
+    "EXPERIMENTAL_PREFIX", "ExperimentalModuleWarning", "warn_if_experimental",
 ]
 
 #: The newest module format version this package reads and writes.
@@ -30,6 +31,26 @@ RANDOM_INPUT = "random_normal"
 
 #: Name of the output of the ``sample`` and ``decode`` signatures.
 IMAGE_OUTPUT = "image"
+
+#: A module whose ``description`` begins with this word is experimental: its samples failed
+#: its own report, and loading it warns (:class:`ExperimentalModuleWarning`).
+EXPERIMENTAL_PREFIX = "EXPERIMENTAL"
+
+
+class ExperimentalModuleWarning(UserWarning):
+    """A module marked experimental (its description begins with :data:`EXPERIMENTAL_PREFIX`)
+    was loaded: its galaxies are not fit for simulations; the description says why."""
+
+
+def warn_if_experimental(meta):
+    """Warn, naming the module and its description, if ``meta`` marks it experimental."""
+    import warnings
+
+    if str(meta.get("description", "")).startswith(EXPERIMENTAL_PREFIX):
+        warnings.warn(f"module {meta['name']} {meta['version']} is experimental: "
+                      f"{meta['description']}; use the default module for simulations",
+                      ExperimentalModuleWarning, stacklevel=3)
+
 
 #: Centring conventions a module may declare.
 CENTERING_CONVENTIONS = ("true_center",)

@@ -4,7 +4,7 @@
 holds (``model.latent``): it runs the signatures other than ``sample`` on the model's
 :class:`~galsim_deep.engine.network.Network`, in the engine's fixed blocks like it, and
 checks its inputs against the module's metadata.  The model's ``encode``,
-``log_prob`` and ``cluster`` are these.  Each signature runs where
+``log_prob``, ``elbo`` and ``cluster`` are these.  Each signature runs where
 :meth:`Network.runner <galsim_deep.engine.network.Network.runner>` puts it: in
 ONNX Runtime where the module's portable copy holds it (each one tf2onnx
 converts, in the modules exported now: ``docs/latent.rst``), else in
@@ -16,9 +16,12 @@ from ..core.errors import InputError
 
 __all__ = ["LatentSpace"]
 
+# Mixed into the seeds of the ELBO's posterior draws (a stream of their own).
+_ELBO_TAG = 0xE1B0
+
 
 class LatentSpace:
-    """``encode``, ``log_prob`` and ``cluster`` of a module.
+    """``encode``, ``log_prob``, ``elbo`` and ``cluster`` of a module.
 
     Parameters
     ----------
@@ -169,6 +172,62 @@ class LatentSpace:
             raise InputError(f"log_prob: {len(z)} codes but {n} rows of conditions; give one "
                              f"row of conditions per code")
         return self.network.run_blocks("log_prob", {"z": z, **conds}, first_row)["log_prob"]
+
+    def elbo(self, stamps, psfs, noise_variance, seed=0, samples=1, first_row=0):
+        """Evidence lower bound of observed stamps, a per-galaxy likelihood (nats).
+
+        ``ELBO = E_q[log p(stamp | z)] - KL(q(z | stamp) || p(z))``, the module's ``elbo``
+        signature (hierarchical-VAE modules have one) averaged over ``samples``
+        posterior draws: a lower bound of ``log p(stamp)``, the density of the stamp's
+        pixels (flux per pixel) through its PSF under its noise.  Not
+        :meth:`log_prob`, the latent flow's density of a code given the conditions.
+        Low values flag stamps the model cannot explain; but the likeliest stamp is a
+        blank sky, so it scores brightness as much as oddity (``docs/latent.rst``).
+
+        Parameters
+        ----------
+        stamps, psfs
+            As in :meth:`encode`.
+        noise_variance : float or array_like [N]
+            Each stamp's pixel noise variance, (flux per pixel)**2 (a dataset's
+            ``noise_variance``).
+        seed : int
+            Seed of the posterior draws: row ``r``'s draw ``d`` depends only on
+            ``(seed, r, d)``, so a stamp's ELBO does not depend on the batching.
+        samples : int
+            Posterior draws averaged (each one more pass of the network).
+        first_row : int
+            Index of the first stamp in the whole list (for the block alignment and the
+            draws).
+
+        Returns
+        -------
+        ndarray [N]
+            float64 ELBO per stamp, nats.
+        """
+        self._signature("elbo")  # a clear error for modules without one
+        arrays = self._stamp_inputs(stamps, psfs, "elbo")
+        n = len(arrays["image"])
+        variance = np.broadcast_to(np.asarray(noise_variance, dtype=np.float32), (n,)).copy()
+        if not (np.all(np.isfinite(variance)) and np.all(variance > 0)):
+            raise InputError("elbo: noise_variance must be finite and > 0 ((flux per "
+                             "pixel)**2), one value or one per stamp; give each stamp's "
+                             "pixel noise variance (a dataset's noise_variance)")
+        samples = int(samples)
+        if samples < 1:
+            raise InputError(f"elbo: samples must be >= 1, got {samples}")
+        width = self.metadata["signatures"]["elbo"]["inputs"]["random_normal"]["shape"][1]
+        total = np.zeros(n)
+        for draw in range(samples):
+            normals = np.stack([
+                np.random.default_rng([int(seed) & 0xFFFFFFFF, _ELBO_TAG, row, draw])
+                .standard_normal(width, dtype=np.float32)
+                for row in range(int(first_row), int(first_row) + n)]) if n else \
+                np.zeros((0, width), np.float32)
+            out = self.network.run_blocks("elbo", {**arrays, "noise_variance": variance,
+                                                   "random_normal": normals}, first_row)
+            total += out["elbo"].astype(np.float64)
+        return total / samples
 
     def cluster(self, stamps, psfs, first_row=0):
         """Cluster membership probabilities ``q(y | stamp)`` of a mixture-prior (MPCC) module.

@@ -187,17 +187,25 @@ class HierarchicalVAE(tf.Module):
             float32 ``[B]``.
         """
         stamp = tf.convert_to_tensor(stamp, tf.float32)
-        psf = tf.convert_to_tensor(psf, tf.float32)
-        noise = tf.convert_to_tensor(noise, tf.float32)
         n = self.latent_size + self.lower_size
-        config = {"likelihood": "pixel", "convolution": convolution}
         total = 0.0
         for i in range(int(samples)):
             eps = tf.random.stateless_normal([tf.shape(stamp)[0], n], seed=[int(seed), i])
-            out = self.autoencode(stamp, psf, eps)
-            like = observation_terms(out["profile"], stamp, psf, noise, config)
-            total += like["log_likelihood"] - tf.reduce_sum(out["kl"], axis=1)
+            total += self.elbo_of_draw(stamp, psf, noise, eps, convolution)
         return total / float(samples)
+
+    def elbo_of_draw(self, stamp, psf, noise, eps, convolution="zero"):
+        """One posterior draw's ELBO term per galaxy, nats: ``log p(stamp | z) - sum_k KL``
+        with ``z`` drawn from the posteriors by ``eps`` (float32 ``[B, latent_size +
+        lower_size]`` standard normals, as :meth:`autoencode`'s); :meth:`elbo` averages
+        it over seeded draws, the module's ``elbo`` signature is it."""
+        stamp = tf.convert_to_tensor(stamp, tf.float32)
+        psf = tf.convert_to_tensor(psf, tf.float32)
+        noise = tf.convert_to_tensor(noise, tf.float32)
+        out = self.autoencode(stamp, psf, eps)
+        like = observation_terms(out["profile"], stamp, psf, noise,
+                                 {"likelihood": "pixel", "convolution": convolution})
+        return like["log_likelihood"] - tf.reduce_sum(out["kl"], axis=1)
 
     def log_prior_top(self, z):
         """``log N(z; 0, I)`` of top codes ``[B, latent_size]``, nats ``[B]``."""

@@ -51,6 +51,9 @@ class HierarchicalVAEFamily(ModelFamily):
         "likelihood": FlowVAEFamily.schema["likelihood"],
         "convolution": FlowVAEFamily.schema["convolution"],
         "free_bits": Number(0.5, low=0, why="nats per latent block"),
+        "lower_kl_weight": Number(1.0, low=0, why="weight of the lower latent blocks' KL "
+                                                  "(1: the ELBO; above 1 holds their "
+                                                  "posteriors near the priors sampling uses)"),
         "tv_factor": Number(0.0, low=0),
         "optimizer": {
             "name": Choice("adam", ("adafactor", "adam")),
@@ -109,7 +112,11 @@ class HierarchicalVAEFamily(ModelFamily):
 
         from .module import HierarchicalVAEModule, description, metadata_entries
 
-        return export_trained(recipe, out_dir, HierarchicalVAEModule, description(recipe),
+        def make_module(model, flow, condition_names):
+            return HierarchicalVAEModule(model, flow, condition_names,
+                                         recipe[self.section]["convolution"])
+
+        return export_trained(recipe, out_dir, make_module, description(recipe),
                               extra_metadata=metadata_entries(recipe), name=name,
                               version=version, overwrite=overwrite)
 

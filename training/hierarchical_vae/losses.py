@@ -3,7 +3,8 @@
 Per stamp, the loss minimised is::
 
     - log p(x | z)                          the Flow-VAE's forward model
-    + sum_k max(free_bits, KL_k)             the hierarchy's KL, free bits per block
+    + max(free_bits, KL_0)                   the top latent's KL, free bits
+    + lower_kl_weight * sum_k>0 max(free_bits, KL_k)   the lower blocks' KL
     + tv_factor * TV(profile / sigma)        smoothness of the unconvolved profile
 
 with ``log p(x | z)`` the likelihood of the decoded profile convolved with the stamp's own
@@ -11,7 +12,11 @@ PSF under the stamp's own noise
 (:func:`~galsim_deep.training.flow_vae.losses.observation_terms`, shared with the
 Flow-VAE: Lanusse et al. 2020, Eq. 4 or 5), and ``KL_k = KL(q(z_k | x, z_<k) ||
 p(z_k | z_<k))`` of each latent block, the top's against ``N(0, I)`` (Andrianomena & Tang,
-Eq. 3.1 and 3.3).  With ``free_bits`` 0 and ``tv_factor`` 0 the loss is the negative ELBO.
+Eq. 3.1 and 3.3).  With ``free_bits`` 0, ``lower_kl_weight`` 1 and ``tv_factor`` 0 the
+loss is the negative ELBO.  A ``lower_kl_weight`` above 1 (a beta-VAE's weight on the lower
+blocks alone) holds the lower latents' posteriors near their priors, which sampling draws
+from, and makes the top latent, the code the flow conditions on the catalog, the cheaper
+place for what the stamp needs.
 """
 import tensorflow as tf
 
@@ -35,7 +40,8 @@ def hierarchical_vae_loss(model, batch, eps, config):
         posterior draw.
     config : dict
         The recipe's ``hierarchical_vae`` section: ``likelihood``, ``convolution``,
-        ``free_bits`` (nats per latent block), ``tv_factor``.
+        ``free_bits`` (nats per latent block), ``lower_kl_weight`` (default 1),
+        ``tv_factor``.
 
     Returns
     -------
@@ -52,8 +58,9 @@ def hierarchical_vae_loss(model, batch, eps, config):
     kl_blocks = out["kl"]
     sigma = tf.sqrt(variance)[:, None, None]
     tv = total_variation(out["profile"] / sigma)
-    loss = (-observed["log_likelihood"]
-            + tf.reduce_sum(free_bits_kl(kl_blocks, config["free_bits"]), axis=1)
+    kl_terms = free_bits_kl(kl_blocks, config["free_bits"])
+    loss = (-observed["log_likelihood"] + kl_terms[:, 0]
+            + config.get("lower_kl_weight", 1.0) * tf.reduce_sum(kl_terms[:, 1:], axis=1)
             + config["tv_factor"] * tv)
     return {"loss": loss, "neg_log_likelihood": -observed["log_likelihood"],
             "kl": tf.reduce_sum(kl_blocks, axis=1), "kl_top": kl_blocks[:, 0],

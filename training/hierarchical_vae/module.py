@@ -19,6 +19,14 @@
     priors' means (``sample`` with ``n = 0``).
 ``log_prob``
     ``z`` ``[N, L]`` and the conditions  ->  ``{"log_prob": [N]}``, the latent flow's.
+``elbo``
+    ``image``, ``psf`` float32 ``[N, S, S]``, ``noise_variance`` float32 ``[N]`` ((flux per
+    pixel)**2) and ``random_normal`` float32 ``[N, L + M]`` (the posterior draw's standard
+    normals, as ``sample``'s)  ->  ``{"elbo": [N]}``, nats: ``log p(image | z) - sum_k
+    KL(q(z_k | x, z_<k) || p(z_k | z_<k))`` for that one draw, the pixel likelihood through
+    the stamp's PSF under its noise with the recipe's ``convolution``; the mean over draws
+    bounds ``log p(image)`` from below
+    (:meth:`galsim_deep.engine.latent.LatentSpace.elbo` draws and averages).
 
 The family's ``export`` hands the class to
 :func:`galsim_deep.training.export.export_trained`, with :func:`metadata_entries`.
@@ -41,16 +49,21 @@ class HierarchicalVAEModule(GeneratorModule):
         The latent flow trained on the top latent's posteriors.
     condition_names : sequence of str
         Names of the flow's conditions, in its order.
+    convolution : {'zero', 'circular'}
+        The PSF convolution of the ``elbo`` signature (the recipe's, as in training).
     """
 
-    def __init__(self, model, flow, condition_names):
+    def __init__(self, model, flow, condition_names, convolution="zero"):
         super().__init__(model, flow, condition_names, name="hierarchical_vae_module")
         self.model = model
+        self.convolution = str(convolution)
         spec = signature_specs(model.stamp_size, model.latent_size + model.lower_size,
                                self.condition_names)
         # The top code's normals, then the lower latents'.
         self.sample = tf.function(
             self._sample, input_signature=spec["conditions"] + [spec["random_normal"]])
+        self.elbo = tf.function(self._elbo, input_signature=[
+            spec["image"], spec["psf"], spec["noise_variance"], spec["random_normal"]])
 
     @property
     def network(self):
@@ -62,6 +75,13 @@ class HierarchicalVAEModule(GeneratorModule):
         z = self.latent(conds, random_normal[:, :size])
         normals = random_normal[:, size:] if self.model.lower_size else None
         return {"image": self.model.decode(z, normals)}
+
+    def signatures(self):
+        return {**super().signatures(), "elbo": self.elbo}
+
+    def _elbo(self, image, psf, noise_variance, random_normal):
+        return {"elbo": self.model.elbo_of_draw(image, psf, noise_variance, random_normal,
+                                                self.convolution)}
 
 
 def description(recipe):

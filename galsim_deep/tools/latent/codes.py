@@ -14,6 +14,10 @@ dataset                    shape, dtype  content
 ``cluster_probabilities``  [N, K] f4     ``q(y | stamp)`` (modules with ``cluster``)
 ``information_score``      [N] f8        ``log p(z | y) + h(q(z | x))`` (modules
                                          with a mixture prior, MPCC; nats)
+``elbo``                   [N] f8        the stamp's evidence lower bound (nats;
+                                         modules with an ``elbo`` signature, the
+                                         hierarchical VAE: one posterior draw,
+                                         seed 0)
 ``conditions``             [N, C] f4     the module's conditions, from the dataset
 ``labels``                 [N] i4        morphology class (datasets with labels)
 ``indices``                [N] i8        row of each galaxy in the dataset
@@ -47,7 +51,7 @@ __all__ = ["CODES_FORMAT", "encode_dataset", "read_codes", "LatentCodes"]
 CODES_FORMAT = "galsim_deep.codes"
 CODES_FORMAT_VERSION = 1
 _ARRAYS = ("codes", "stddevs", "log_prob", "cluster_probabilities", "information_score",
-           "conditions", "labels", "indices")
+           "elbo", "conditions", "labels", "indices")
 
 
 def _partial(out):
@@ -82,7 +86,9 @@ def _manifest(model, ds, split, n, chunk_size):
 
 
 def _encode_chunk(model, ds, rows, first_row, has_labels):
-    fields = ["stamp", "psf", "conditions"] + (["label"] if has_labels else [])
+    elbo = "elbo" in model.signatures
+    fields = (["stamp", "psf", "conditions"] + (["noise_variance"] if elbo else [])
+              + (["label"] if has_labels else []))
     data = ds.read(rows, fields)
     mean, stddev = model.encode(data["stamp"], data["psf"], first_row=first_row)
     names = ds.condition_names
@@ -101,6 +107,9 @@ def _encode_chunk(model, ds, rows, first_row, has_labels):
 
         out["information_score"] = module_information_score(
             model, mean, stddev, out.get("cluster_probabilities"))
+    if elbo:
+        out["elbo"] = model.elbo(data["stamp"], data["psf"], data["noise_variance"],
+                                 first_row=first_row)
     if has_labels:
         out["labels"] = data["label"].astype(np.int32)
     return out
@@ -234,6 +243,7 @@ class LatentCodes:
     log_prob : ndarray [N] or None
     cluster_probabilities : ndarray [N, K] or None
     information_score : ndarray [N] or None
+    elbo : ndarray [N] or None
     conditions : ndarray [N, C] or None
     labels : ndarray [N] or None
     indices : ndarray [N]

@@ -129,11 +129,12 @@ def anomaly_gallery(codes_path, out, n=10, score="log_prob"):
         PNG to write: top row the most anomalous, bottom row the most typical.
     n : int
         Galaxies per row.
-    score : {'log_prob', 'information'}
+    score : {'log_prob', 'information', 'elbo'}
         Rank by ``-log p(z | conditions)`` of the module's latent flow (the
-        file's ``log_prob``; modules with a ``log_prob`` signature) or by minus
+        file's ``log_prob``; modules with a ``log_prob`` signature), by minus
         the MPCC information score (the file's ``information_score``; modules
-        with a mixture prior).
+        with a mixture prior) or by minus the stamp's ELBO (the file's ``elbo``;
+        modules with an ``elbo`` signature, the hierarchical VAE).
 
     Returns
     -------
@@ -158,8 +159,16 @@ def anomaly_gallery(codes_path, out, n=10, score="log_prob"):
         anomaly = -np.asarray(codes.information_score, dtype=np.float64)
         label = "-S"
         what = "minus the information score log p(z|y) + h(q(z|x))"
+    elif score == "elbo":
+        if codes.elbo is None:
+            raise InputError(f"{codes_path} has no elbo: its model "
+                             f"{codes.attrs['model_name']} has no elbo signature (the "
+                             f"hierarchical VAE's modules have one); use --score log_prob")
+        anomaly = -np.asarray(codes.elbo, dtype=np.float64)
+        label = "-ELBO"
+        what = "minus the stamp's evidence lower bound"
     else:
-        raise InputError(f"score must be 'log_prob' or 'information', got {score!r}")
+        raise InputError(f"score must be 'log_prob', 'information' or 'elbo', got {score!r}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise InputError(f"n must be a positive integer, got {n!r}")
     order = np.argsort(-anomaly, kind="stable")

@@ -14,7 +14,8 @@ module's encoder and measures, on the test split:
 3. **non-galaxy AUROC** - stars, cosmic rays, hot pixels and noise-only
    stamps made with the test galaxies' own PSFs, noise and fluxes
    (:mod:`galsim_deep.tools.latent.outliers`) are encoded and scored by the
-   module's own latent flow against the test galaxies;
+   module's own latent flow against the test galaxies, and, for a module
+   with an ``elbo`` signature (the hierarchical VAE), by ``-ELBO`` too;
 4. **precision@k by class** - the fraction of each test galaxy's k nearest
    test neighbours (cosine and Euclidean) sharing its class.
 
@@ -204,23 +205,28 @@ def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, 
     n_ng = min(int(n_non_galaxy), len(test))
     rows = np.sort(rng.choice(test.indices, size=n_ng, replace=False))
     galaxy_scores = flow_anomaly_score(test.log_prob)
-    non_galaxy, ng_curves, examples = {}, {}, []
+    # A module with an ELBO (the hierarchical VAE) is also scored by -ELBO, beside the flow.
+    galaxy_elbo = None if test.elbo is None else -np.asarray(test.elbo, np.float64)
+    non_galaxy, ng_curves, elbo_curves, examples = {}, {}, {}, []
     for kind in NON_GALAXY_KINDS:
         made = make_non_galaxy_stamps(dataset, kind, rows, seed=seed, progress=False)
         cond = _model_conditions(gm, dataset, made["conditions"])
         _, lp = _encode_stamps(gm, made["stamp"], made["psf"], cond, progress, kind)
-        scores = np.concatenate([galaxy_scores, -lp.astype(np.float64)])
-        truth = np.concatenate([np.zeros(len(galaxy_scores), bool), np.ones(len(lp), bool)])
-        valid = ~np.isnan(scores)  # a NaN density (not seen so far) is left out, and counted
-        non_galaxy[kind] = {"auroc": auroc(scores[valid], truth[valid]),
-                            "n_outliers": int(len(lp)), "n_inliers": int(len(galaxy_scores)),
-                            "n_nan": int(np.sum(~valid)),
-                            "median_neg_log_prob": float(np.nanmedian(-lp))}
-        ng_curves[kind] = (finite_order(scores[valid]), truth[valid])
+        entry, curve = _separation(galaxy_scores, -lp.astype(np.float64))
+        non_galaxy[kind] = {**entry, "median_neg_log_prob": float(np.nanmedian(-lp))}
+        ng_curves[kind] = curve
+        if galaxy_elbo is not None:
+            elbo = gm.elbo(made["stamp"], made["psf"], made["noise_variance"])
+            entry, elbo_curves[kind] = _separation(galaxy_elbo, -elbo)
+            non_galaxy[kind].update({"auroc_elbo": entry["auroc"],
+                                     "median_neg_elbo": float(np.nanmedian(-elbo))})
         examples.append((kind, [(made["stamp"][i], f"#{made['rows'][i]}\n-log p="
                                  f"{-lp[i]:.1f}") for i in range(min(6, len(lp)))]))
     plot_roc(ng_curves, out / "non_galaxy_roc.png",
              title="non-galaxy stamps vs test galaxies, -log p(z | conditions) of the module")
+    if elbo_curves:
+        plot_roc(elbo_curves, out / "non_galaxy_roc_elbo.png",
+                 title="non-galaxy stamps vs test galaxies, -ELBO of the module")
     plot_stamp_rows(examples, out / "non_galaxy_examples.png",
                     title="non-galaxy stamps (dataset PSFs, noise and fluxes)")
 
@@ -260,6 +266,19 @@ def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, 
     return report
 
 
+def _separation(galaxy_scores, outlier_scores):
+    """AUROC of anomaly scores (high = outlier) of outliers against galaxies, NaNs left out
+    and counted, and the ROC curve's inputs."""
+    scores = np.concatenate([galaxy_scores, outlier_scores])
+    truth = np.concatenate([np.zeros(len(galaxy_scores), bool),
+                            np.ones(len(outlier_scores), bool)])
+    valid = ~np.isnan(scores)  # a NaN density (not seen so far) is left out, and counted
+    return ({"auroc": auroc(scores[valid], truth[valid]),
+             "n_outliers": int(len(outlier_scores)), "n_inliers": int(len(galaxy_scores)),
+             "n_nan": int(np.sum(~valid))},
+            (finite_order(scores[valid]), truth[valid]))
+
+
 def _model_conditions(model, dataset, conditions):
     """The model's condition columns out of a dataset's ``conditions`` [N, C] array."""
     from ...data.reader import StampDataset
@@ -286,10 +305,11 @@ def _markdown(r):
     for name, v in r["held_out_class"]["by_class"].items():
         lines.append(f"| {name} | {format_number(v['auroc'], 3)} | {v['n_outliers']} | {v['n_inliers']} |")
     lines += [f"| **mean** | **{format_number(r['held_out_class']['mean_auroc'], 3)}** | | |", "",
-              "## Non-galaxy stamps (module's flow, -log p)", "",
-              "| kind | AUROC | stamps |", "|---|---|---|"]
+              "## Non-galaxy stamps (module's flow, -log p; -ELBO where the module has one)",
+              "", "| kind | AUROC, -log p | AUROC, -ELBO | stamps |", "|---|---|---|---|"]
     for kind, v in r["non_galaxy"].items():
-        lines.append(f"| {kind} | {v['auroc']:.3f} | {v['n_outliers']} |")
+        lines.append(f"| {kind} | {v['auroc']:.3f} | {format_number(v.get('auroc_elbo'), 3)} "
+                     f"| {v['n_outliers']} |")
     p = r["precision_at_k"]
     lines += ["", f"## Precision@{p['k']} by class", "",
               "| class | " + " | ".join(METRICS) + " | chance |",

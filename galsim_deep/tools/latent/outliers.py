@@ -171,7 +171,8 @@ def make_non_galaxy_stamps(dataset, kind, rows, seed=0, progress=False):
     -------
     dict
         ``stamp`` float32 [N, S, S], ``psf`` float32 [N, S, S], ``conditions``
-        float32 [N, C] (the borrowed rows' catalogue values), ``rows``.
+        float32 [N, C] (the borrowed rows' catalogue values), ``noise_variance`` float32
+        [N] (theirs, (flux per pixel)**2), ``rows``.
     """
     from tqdm.auto import tqdm
 
@@ -188,7 +189,7 @@ def make_non_galaxy_stamps(dataset, kind, rows, seed=0, progress=False):
         if "mag_auto" not in names and kind != "noise":
             raise InputError(f"{ds.path} has no mag_auto condition to set the flux of the "
                              f"{kind} stamps (conditions: {names})")
-        data = ds.read(rows, ["psf", "noise_power", "conditions"])
+        data = ds.read(rows, ["psf", "noise_power", "noise_variance", "conditions"])
         s, scale = ds.stamp_size, ds.pixel_scale
     finally:
         if own:
@@ -209,4 +210,5 @@ def make_non_galaxy_stamps(dataset, kind, rows, seed=0, progress=False):
             image = np.zeros((s, s))
         stamps[i] = image + noise_from_power(data["noise_power"][i], rng)
     return {"stamp": stamps, "psf": data["psf"].astype(np.float32),
-            "conditions": data["conditions"].astype(np.float32), "rows": rows}
+            "conditions": data["conditions"].astype(np.float32),
+            "noise_variance": data["noise_variance"].astype(np.float32), "rows": rows}
