@@ -118,6 +118,21 @@ def similar_gallery(codes_path, query, out, k=10, metric="cosine", model=None):
             "scores": scores.tolist(), "labels": labels, "out": Path(out)}
 
 
+#: ``anomaly_gallery``'s scores: the codes file's field, the caption's label, what the
+#: figure's title says, and the fix where a file lacks the field.
+_SCORES = {
+    "log_prob": ("log_prob", "-log p", "-log p(z | conditions) under the latent flow",
+                 "has no latent flow (log_prob signature); encode with a Flow-VAE or MPCC "
+                 "module"),
+    "information": ("information_score", "-S",
+                    "minus the information score log p(z|y) + h(q(z|x))",
+                    "has no mixture prior; use --score log_prob"),
+    "elbo": ("elbo", "-ELBO", "minus the stamp's evidence lower bound",
+             "has no elbo signature (the hierarchical VAE's modules have one); use --score "
+             "log_prob"),
+}
+
+
 def anomaly_gallery(codes_path, out, n=10, score="log_prob"):
     """Draw the ``n`` least and ``n`` most likely galaxies of a codes file.
 
@@ -142,33 +157,18 @@ def anomaly_gallery(codes_path, out, n=10, score="log_prob"):
         ``most_anomalous`` and ``most_typical`` (dataset rows), their
         ``scores`` (anomaly scores, nats), ``score``, ``out``.
     """
+    if score not in _SCORES:
+        raise InputError(f"score must be one of {', '.join(map(repr, _SCORES))}, got "
+                         f"{score!r}")
+    field, label, what, fix = _SCORES[score]
     codes = read_codes(codes_path)
-    if score == "log_prob":
-        if codes.log_prob is None:
-            raise InputError(f"{codes_path} has no log_prob: its model "
-                             f"{codes.attrs['model_name']} has no latent flow (log_prob "
-                             f"signature); encode with a Flow-VAE or MPCC module")
-        anomaly = flow_anomaly_score(codes.log_prob)
-        label = "-log p"
-        what = "-log p(z | conditions) under the latent flow"
-    elif score == "information":
-        if codes.information_score is None:
-            raise InputError(f"{codes_path} has no information_score: its model "
-                             f"{codes.attrs['model_name']} has no mixture prior; use "
-                             f"--score log_prob")
-        anomaly = -np.asarray(codes.information_score, dtype=np.float64)
-        label = "-S"
-        what = "minus the information score log p(z|y) + h(q(z|x))"
-    elif score == "elbo":
-        if codes.elbo is None:
-            raise InputError(f"{codes_path} has no elbo: its model "
-                             f"{codes.attrs['model_name']} has no elbo signature (the "
-                             f"hierarchical VAE's modules have one); use --score log_prob")
-        anomaly = -np.asarray(codes.elbo, dtype=np.float64)
-        label = "-ELBO"
-        what = "minus the stamp's evidence lower bound"
-    else:
-        raise InputError(f"score must be 'log_prob', 'information' or 'elbo', got {score!r}")
+    values = getattr(codes, field)
+    if values is None:
+        raise InputError(f"{codes_path} has no {field}: its model "
+                         f"{codes.attrs['model_name']} {fix}")
+    # Each score is a log-likelihood-like number: minus it ranks the outliers first.
+    anomaly = (flow_anomaly_score(values) if score == "log_prob"
+               else -np.asarray(values, dtype=np.float64))
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise InputError(f"n must be a positive integer, got {n!r}")
     order = np.argsort(-anomaly, kind="stable")
