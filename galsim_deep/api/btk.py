@@ -199,11 +199,12 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
     model_batch_size : int, optional
         Galaxies per network evaluation (default: the model's ``batch_size``).
     block : bool
-        Draw each band's galaxies in blocks (:mod:`galsim_deep.api.btk_blocks`): more
-        accurate on BTK's large stamps (GalSim's own FFT wraps ~1e-3 of a galaxy's flux
-        back into a 24" stamp; the block puts it where it falls) but, on 120-pixel stamps,
-        slower (``docs/btk.rst``).  Default False: GalSim one by one, as BTK's turned or
-        sheared galaxies and a colour model's always are.
+        Draw each band's galaxies in blocks (:mod:`galsim_deep.api.btk_blocks`), each on a
+        12.8" stamp added to the blend's: faster than GalSim one by one and than BTK's
+        ``CatsimGenerator`` on 24" LSST stamps, but the PSF's light beyond 6.4" of a
+        galaxy's centre is left off (its flux up to 0.4% short; ``docs/btk.rst``).
+        Default False: GalSim one by one, as BTK's turned or sheared galaxies and a colour
+        model's always are.
 
     Attributes
     ----------

@@ -12,7 +12,15 @@ import numpy as np
 
 from ..engine.block import draw_batch
 
-__all__ = ["survey_blocks", "band_blocks"]
+__all__ = ["survey_blocks", "band_blocks", "SUB_STAMP_ARCSEC"]
+
+#: Side of the stamp each galaxy is drawn on before it is added to the blend's stamp,
+#: arcsec.  A block's cost grows with the stamp's side twice over (its pixels and its
+#: frequencies): on a 24" LSST stamp (120 pixels) 1.88 ms per galaxy and band, on 64 pixels
+#: 0.55 ms.  12.8" holds a model's rotated grid (at most 5.5") with its light 6.4" around
+#: the galaxy's centre, where a Kolmogorov PSF of FWHM 0.7" (0.5") is at 1.0e-5 (2.8e-6) of
+#: its peak: what is left off is below the 1e-4 the blocks are held to.
+SUB_STAMP_ARCSEC = 12.8
 
 
 def survey_blocks(batches, rows, tables, psfs, survey, stamp_size, band_flux):
@@ -83,9 +91,16 @@ def band_blocks(batches, rows, tables, psf, stamp_size, pixel_scale, band_flux):
                             for k in take]).reshape(-1, 2) / pixel_scale + (stamp_size - 1) / 2
         factors = np.zeros(len(batch))
         factors[take] = np.asarray(fluxes) / totals
-        drawn = draw_batch(batch, psf, stamp_size, pixel_scale,
-                           _all_rows(centres, take, len(batch), stamp_size), factors)
-        out.update({int(index[k]): drawn[k] for k in take})
+        sub = min(stamp_size, 2 * int(np.ceil(SUB_STAMP_ARCSEC / pixel_scale / 2)))
+        # Each galaxy on a sub x sub stamp around the pixel nearest its centre, then added
+        # to the blend's stamp there (what falls outside the blend's stamp is left off, as
+        # when it is drawn on the blend's stamp).
+        origins = np.floor(centres + 0.5).astype(np.int64) - sub // 2 if sub < stamp_size \
+            else np.zeros_like(centres, dtype=np.int64)
+        drawn = draw_batch(batch, psf, sub, pixel_scale,
+                           _all_rows(centres - origins, take, len(batch), sub), factors)
+        for j, k in enumerate(take):
+            out[int(index[k])] = _placed(drawn[k], origins[j], stamp_size)
     return out
 
 
@@ -93,4 +108,19 @@ def _all_rows(centres, take, n, stamp_size):
     """Centres for every row of a batch (the rows not drawn at the stamp's centre)."""
     out = np.full((n, 2), (stamp_size - 1) / 2)
     out[take] = centres
+    return out
+
+
+def _placed(image, origin, stamp_size):
+    """``[stamp_size, stamp_size]``: ``image`` with its pixel (0, 0) at pixel ``origin``
+    (x, y) of a blank stamp, clipped to the stamp."""
+    if image.shape[0] == stamp_size and not np.any(origin):
+        return image
+    out = np.zeros((stamp_size, stamp_size), image.dtype)
+    side = image.shape[0]
+    x0, y0 = int(origin[0]), int(origin[1])
+    xs, ys = slice(max(x0, 0), min(x0 + side, stamp_size)), \
+        slice(max(y0, 0), min(y0 + side, stamp_size))
+    if xs.start < xs.stop and ys.start < ys.stop:
+        out[ys, xs] = image[ys.start - y0:ys.stop - y0, xs.start - x0:xs.stop - x0]
     return out
