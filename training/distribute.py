@@ -2,7 +2,7 @@
 import tensorflow as tf
 from galsim_deep.core.errors import InputError
 
-__all__ = ["make_strategy", "check_replica_batch"]
+__all__ = ["make_strategy", "check_replica_batch", "summed"]
 
 
 def make_strategy(config):
@@ -37,3 +37,13 @@ def check_replica_batch(batch_size, replicas, key):
         raise InputError(f"{key} {batch_size} is not a multiple of the {replicas} devices; "
                          f"change {key}")
     return batch_size // replicas
+
+
+def summed(strategy, replica_fn, *args):
+    """Run ``replica_fn(*args)`` on every replica of ``strategy`` and return its outputs
+    (a tensor, or a dict or tuple of them) summed over the replicas: the per-replica
+    averages of ``tf.nn.compute_average_loss`` add up to the global batch's."""
+    per_replica = strategy.run(replica_fn, args=args)
+    return tf.nest.map_structure(
+        lambda value: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None),
+        per_replica)

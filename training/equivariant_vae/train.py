@@ -41,6 +41,7 @@ import tensorflow as tf
 
 from galsim_deep.core.errors import InputError
 from galsim_deep.training.data import labelled_predictions
+from galsim_deep.training.distribute import summed
 from galsim_deep.training.families import get_family
 from galsim_deep.training.flow_vae.train import loss_gradients
 from galsim_deep.training.flux_scale import initial_flux_scale
@@ -222,9 +223,6 @@ class EquivariantVAETrainer(FamilyTrainer):
             return (tf.nn.compute_average_loss(nll, global_batch_size=class_batch),
                     tf.reduce_sum(right) / class_batch)
 
-        def reduce(value):
-            return strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
-
         @tf.function
         def vae_step(batch, with_classes):
             def replica_step(batch):
@@ -251,8 +249,7 @@ class EquivariantVAETrainer(FamilyTrainer):
                        for k in _SCALARS}
                 return {**out, **got}
 
-            per_replica = strategy.run(replica_step, args=(batch,))
-            out = {k: reduce(v) for k, v in per_replica.items()}
+            out = summed(strategy, replica_step, batch)
             for k in last:
                 if k in out:
                     last[k].assign(out.pop(k))
@@ -267,9 +264,9 @@ class EquivariantVAETrainer(FamilyTrainer):
                 classifier_optimizer.apply_gradients(zip(grads, class_vars))
                 return loss, right
 
-            loss, right = strategy.run(replica_step)
-            last["class_nll"].assign(reduce(loss))
-            last["class_accuracy"].assign(reduce(right))
+            loss, right = summed(strategy, replica_step)
+            last["class_nll"].assign(loss)
+            last["class_accuracy"].assign(right)
 
         def step(batch):
             # The step about to be taken is iterations + 1: a joint step counts as the

@@ -24,6 +24,7 @@ from galsim_deep.engine.colour import head_reads_colours
 from galsim_deep.core.module_format import METADATA_FILE, read_metadata
 from galsim_deep.physics.bands import SED_TEMPLATES, band_magnitude_name, flux_ratio_table
 from galsim_deep.physics.forward_model import template_ratios
+from galsim_deep.training.distribute import summed
 from galsim_deep.training.flux_scale import initial_flux_scale
 from galsim_deep.training.families import get_family
 from galsim_deep.training.loop import checkpoint_prefix
@@ -224,9 +225,7 @@ class FlowVAETrainer(FamilyTrainer):
                 return {k: tf.nn.compute_average_loss(terms[k], global_batch_size=global_batch)
                         for k in _SCALARS}
 
-            per_replica = strategy.run(replica_step, args=(batch,))
-            return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
-                    for k, v in per_replica.items()}
+            return summed(strategy, replica_step, batch)
 
         return train_step
 

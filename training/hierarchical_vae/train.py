@@ -17,6 +17,7 @@ interrupted and resumed.
 """
 import tensorflow as tf
 
+from galsim_deep.training.distribute import summed
 from galsim_deep.training.families import get_family
 from galsim_deep.training.flux_scale import initial_flux_scale
 from galsim_deep.training.optim import SqrtDecay, make_optimizer
@@ -86,9 +87,7 @@ class HierarchicalVAETrainer(FamilyTrainer):
                 return {k: tf.nn.compute_average_loss(terms[k], global_batch_size=global_batch)
                         for k in _SCALARS}
 
-            per_replica = strategy.run(replica_step, args=(batch,))
-            return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
-                    for k, v in per_replica.items()}
+            return summed(strategy, replica_step, batch)
 
         return train_step
 

@@ -44,7 +44,7 @@ from galsim_deep.core.cluster_accuracy import clustering_accuracy
 from galsim_deep.core.errors import InputError
 from galsim_deep.physics.forward_model import observe
 from galsim_deep.training.data import labelled_predictions
-from galsim_deep.training.distribute import check_replica_batch
+from galsim_deep.training.distribute import check_replica_batch, summed
 from galsim_deep.training.flux_scale import initial_flux_scale
 from galsim_deep.training.families import get_family
 from galsim_deep.training.optim import make_optimizer
@@ -260,27 +260,23 @@ def make_train_step(model, optimizers, recipe, strategy, magnitude_index=None):
         ctx = tf.distribute.get_replica_context()
         return value if replicas == 1 else ctx.all_reduce(tf.distribute.ReduceOp.SUM, value)
 
-    def reduce(per_replica):
-        return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
-                for k, v in per_replica.items()}
-
     @tf.function
     def split_batch(batch):
         return strategy.run(split, args=(batch,))
 
     @tf.function
     def d_update(parts, j):
-        return reduce(strategy.run(d_replica, args=(parts, j)))
+        return summed(strategy, d_replica, parts, j)
 
     @tf.function
     def g_update(parts):
-        out = reduce(strategy.run(g_replica, args=(parts,)))
+        out = summed(strategy, g_replica, parts)
         model.update_ema()
         return out
 
     @tf.function
     def e_update(parts, i, with_prior):
-        return reduce(strategy.run(e_replica, args=(parts, i, with_prior)))
+        return summed(strategy, e_replica, parts, i, with_prior)
 
     def train_step(batch):
         parts = split_batch(batch)
