@@ -23,3 +23,26 @@ def assert_samples_are_galsim_profiles(model, gals, cat):
             nx=4 * model.stamp_size, ny=4 * model.stamp_size, scale=model.pixel_scale)
         assert np.all(np.isfinite(image.array))
         np.testing.assert_allclose(image.array.sum(), g.flux, rtol=0.02)
+
+
+def trainable_weights(model):
+    """A model's trainable variables as numpy arrays, in order."""
+    return [v.numpy() for v in model.trainable_variables]
+
+
+def train_tiny_family(family, train, make_recipe, out):
+    """A family's tiny recipe trained straight, and again interrupted at step 3 and resumed;
+    its latent flow; its module.  ``train(recipe, progress, stop_at=None)`` is the family's
+    training function, ``make_recipe(output_dir)`` its loaded recipe for a run folder.
+    Returns ``recipe``, ``resumed`` (the recipes), ``log`` (the straight run's) and
+    ``module`` (its exported folder)."""
+    from galsim_deep.training.latent_flow import train_latent_flow
+
+    recipe = make_recipe(out / "run")
+    log = train(recipe, progress=False)
+    resumed = make_recipe(out / "resumed")
+    assert train(resumed, progress=False, stop_at=3)["steps"] == 3
+    train(resumed, progress=False)
+    train_latent_flow(recipe, progress=False)
+    module = family.export(recipe, out / "module")
+    return {"recipe": recipe, "resumed": resumed, "log": log, "module": module}

@@ -21,6 +21,8 @@ from galsim_deep.training.latent_flow import restore_flow, train_latent_flow  # 
 from galsim_deep.training.loop import read_scalars  # noqa: E402
 from galsim_deep.training.runner import run_family  # noqa: E402
 
+from checks import trainable_weights  # noqa: E402
+
 restore_flow_vae = get_family("flow-vae").restore
 
 
@@ -31,10 +33,6 @@ pytestmark = [pytest.mark.usefixtures("restore_op_determinism"), pytest.mark.slo
 
 def _recipe(dataset, out, *extra):
     return load_recipe("tiny", [f"dataset.path={dataset}", f"output_dir={out}", *extra])
-
-
-def _weights(model):
-    return [v.numpy() for v in model.trainable_variables]
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +146,7 @@ def test_flow_skips_the_steps_whose_gradient_overflows(trained, tmp_path, monkey
     assert log["steps"] == 10 and 1 <= log["metrics"]["skipped_steps"] <= 10
     assert np.isfinite(log["metrics"]["test_log_prob"])
     flow, _ = restore_flow(_recipe(trained["dataset"], tmp_path))
-    assert all(np.all(np.isfinite(w)) for w in _weights(flow))
+    assert all(np.all(np.isfinite(w)) for w in trainable_weights(flow))
 
 
 def test_resume_equals_uninterrupted_and_same_seed_same_run(mock_dataset_path, tmp_path):
@@ -161,13 +159,13 @@ def test_resume_equals_uninterrupted_and_same_seed_same_run(mock_dataset_path, t
     assert sorted(p.name for p in (tmp_path / "c" / "vae").glob("ckpt-*.index")) == \
         ["ckpt-2.index"]
     train_flow_vae(resumed, progress=False)
-    a, c = (_weights(restore_flow_vae(r)[0]) for r in (straight, resumed))
+    a, c = (trainable_weights(restore_flow_vae(r)[0]) for r in (straight, resumed))
     for x, z in zip(a, c):
         np.testing.assert_array_equal(x, z)  # same seed, same run, resumed or not
     # A different seed gives a different run.
     other = _recipe(mock_dataset_path, tmp_path / "d", "vae.steps=4", "seed=1")
     train_flow_vae(other, progress=False)
-    d = _weights(restore_flow_vae(other)[0])
+    d = trainable_weights(restore_flow_vae(other)[0])
     assert any(np.any(x != y) for x, y in zip(a, d))
 
     # The latent flow resumes exactly too.
@@ -280,7 +278,7 @@ def test_warm_start_from_a_module_or_a_run(tiny_flow_vae_recipe, tiny_flow_vae_m
         assert log["steps"] == 0 and log["init_from"]
         model, step = family.restore(recipe)
         assert step == 0
-        for a, b in zip(_weights(model), _weights(source)):
+        for a, b in zip(trainable_weights(model), trainable_weights(source)):
             np.testing.assert_array_equal(a, b)
         # Resuming ignores init_from: the run goes on from its own checkpoint.
         assert run_family(recipe, family, progress=False, stop_at=1, init_from=init)["steps"] == 1

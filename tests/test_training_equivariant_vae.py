@@ -15,6 +15,8 @@ from galsim_deep.training.equivariant_vae.train import labelled_positions  # noq
 from galsim_deep.training.families import get_family  # noqa: E402
 from galsim_deep.training.recipes import load_recipe  # noqa: E402
 
+from checks import train_tiny_family, trainable_weights  # noqa: E402
+
 FAMILY = get_family("equivariant-vae")
 
 
@@ -205,26 +207,15 @@ def _recipe(dataset, out, *extra):
                                             *extra])
 
 
-def _weights(model):
-    return [v.numpy() for v in model.trainable_variables]
-
-
 @pytest.fixture(scope="module")
 def trained(mock_dataset_path, tmp_path_factory, restore_op_determinism):
     """The tiny recipe trained straight, and again interrupted at step 3 and resumed; its
     latent flow; its module."""
     from galsim_deep.training.equivariant_vae.train import train_equivariant_vae
-    from galsim_deep.training.latent_flow import train_latent_flow
 
-    out = tmp_path_factory.mktemp("equivariant_tiny")
-    recipe = _recipe(mock_dataset_path, out / "run")
-    log = train_equivariant_vae(recipe, progress=False)
-    resumed = _recipe(mock_dataset_path, out / "resumed")
-    assert train_equivariant_vae(resumed, progress=False, stop_at=3)["steps"] == 3
-    train_equivariant_vae(resumed, progress=False)
-    train_latent_flow(recipe, progress=False)
-    module = FAMILY.export(recipe, out / "module")
-    return {"recipe": recipe, "resumed": resumed, "log": log, "module": module}
+    return train_tiny_family(FAMILY, train_equivariant_vae,
+                             lambda out: _recipe(mock_dataset_path, out),
+                             tmp_path_factory.mktemp("equivariant_tiny"))
 
 
 @pytest.mark.slow
@@ -234,7 +225,8 @@ def test_tiny_recipe_trains_and_resumes_to_the_same_weights(trained):
     for key in ("reduced_chi2", "kl", "class_nll", "class_accuracy", "pose_strength"):
         assert np.isfinite(log["metrics"][key]), key
     assert log["labelled_count"] == log["metrics"]["labelled_count"] > 0
-    straight, resumed = (_weights(FAMILY.restore(trained[k])[0]) for k in ("recipe", "resumed"))
+    straight, resumed = (trainable_weights(FAMILY.restore(trained[k])[0])
+                         for k in ("recipe", "resumed"))
     for a, b in zip(straight, resumed):
         np.testing.assert_array_equal(a, b)
 
@@ -401,7 +393,7 @@ def test_joint_coupling_trains_the_head_in_the_vae_step_and_resumes(mock_dataset
     resumed = _recipe(mock_dataset_path, tmp_path / "resumed", *joint)
     train_equivariant_vae(resumed, progress=False, stop_at=3)
     train_equivariant_vae(resumed, progress=False)
-    for a, b in zip(_weights(model), _weights(FAMILY.restore(resumed)[0])):
+    for a, b in zip(trainable_weights(model), trainable_weights(FAMILY.restore(resumed)[0])):
         np.testing.assert_array_equal(a, b)
 
 

@@ -13,6 +13,8 @@ from galsim_deep.training.hierarchical_vae.networks import (  # noqa: E402
     ResBlock, TopDownBlock, gaussian_kl)
 from galsim_deep.training.recipes import load_recipe  # noqa: E402
 
+from checks import train_tiny_family, trainable_weights  # noqa: E402
+
 FAMILY = get_family("hierarchical-vae")
 
 
@@ -216,26 +218,15 @@ def _recipe(dataset, out, *extra):
                                              *extra])
 
 
-def _weights(model):
-    return [v.numpy() for v in model.trainable_variables]
-
-
 @pytest.fixture(scope="module")
 def trained(mock_dataset_path, tmp_path_factory, restore_op_determinism):
     """The tiny recipe trained straight, and again interrupted at step 3 and resumed; its
     latent flow; its module."""
     from galsim_deep.training.hierarchical_vae.train import train_hierarchical_vae
-    from galsim_deep.training.latent_flow import train_latent_flow
 
-    out = tmp_path_factory.mktemp("hierarchical_tiny")
-    recipe = _recipe(mock_dataset_path, out / "run")
-    log = train_hierarchical_vae(recipe, progress=False)
-    resumed = _recipe(mock_dataset_path, out / "resumed")
-    assert train_hierarchical_vae(resumed, progress=False, stop_at=3)["steps"] == 3
-    train_hierarchical_vae(resumed, progress=False)
-    train_latent_flow(recipe, progress=False)
-    module = FAMILY.export(recipe, out / "module")
-    return {"recipe": recipe, "resumed": resumed, "log": log, "module": module}
+    return train_tiny_family(FAMILY, train_hierarchical_vae,
+                             lambda out: _recipe(mock_dataset_path, out),
+                             tmp_path_factory.mktemp("hierarchical_tiny"))
 
 
 @pytest.mark.slow
@@ -245,7 +236,8 @@ def test_tiny_recipe_trains_and_resumes_to_the_same_weights(trained):
     for key in ("loss", "reduced_chi2", "kl", "kl_top", "tv"):
         assert np.isfinite(log["metrics"][key]), key
     assert log["top_latent_size"] == 4 and log["lower_latent_size"] == 80
-    straight, resumed = (_weights(FAMILY.restore(trained[k])[0]) for k in ("recipe", "resumed"))
+    straight, resumed = (trainable_weights(FAMILY.restore(trained[k])[0])
+                         for k in ("recipe", "resumed"))
     assert len(straight) == len(resumed) > 0
     for a, b in zip(straight, resumed):
         np.testing.assert_array_equal(a, b)
@@ -451,7 +443,7 @@ def test_warm_start_from_a_module_copies_every_weight(trained):
                                        trained["module"])
     warm_start(spec["objects"], spec["source"])
     source, _ = FAMILY.restore(trained["recipe"])
-    for a, b in zip(_weights(source), _weights(model)):
+    for a, b in zip(trainable_weights(source), trainable_weights(model)):
         np.testing.assert_array_equal(a, b)
     assert float(model.flux_scale.numpy()) == float(source.flux_scale.numpy())
 
