@@ -44,7 +44,7 @@ demo-env: $(DEMO_STAMP)
 
 $(DEMO_STAMP): setup.cfg pyproject.toml constraints/main.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "installing galsim_deep[simulate] into $(VENV): GalSim, ONNX Runtime, astropy, h5py, dask and matplotlib (no TensorFlow)."
+	@echo "installing galsim_deep[simulate] into $(VENV): GalSim, ONNX Runtime, OpenVINO, astropy, h5py, dask and matplotlib (no TensorFlow)."
 	@echo "This takes about a minute the first time; pip lists each package as it collects it."
 	$(BIN)/python -m pip install --quiet $(PIN) --upgrade pip wheel setuptools
 	$(BIN)/python -m pip install --progress-bar off $(PIN) -e ".[simulate]"
@@ -54,7 +54,7 @@ test: test-main test-btk
 
 # Two worker processes (pytest-xdist): 7 minutes on the 2-core machine against 11 serially.
 test-main: env
-	$(BIN)/python -m pytest -n 2 tests
+	$(BIN)/python -m pytest -n 2 --durations=25 tests
 
 test-btk: btk-env
 	$(BTK_BIN)/python -m pytest tests/test_btk.py -p no:cacheprovider

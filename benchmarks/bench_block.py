@@ -20,6 +20,10 @@ pixel-scale field.  Cases, interleaved round by round in one process (best of
     and block drawing, and rotation, ``InterpolatedImage``, convolution and
     ``drawImage`` galaxy by galaxy, against the same parametric drawing (its whole
     cost: making the galaxy and drawing it);
+The generated rows run the network where ``runtime='auto'`` runs it (OpenVINO where it is
+installed: the result's ``runtime``); the field stamps and the API in blocks are also
+timed in ONNX Runtime (``runtime='onnx'``).
+
 ``API``
     a catalog to stamps through the API, each galaxy on its stamp's centre:
     :meth:`GenerativeGalaxyModel.draw <galsim_deep.GenerativeGalaxyModel.draw>` (in
@@ -81,11 +85,14 @@ def run(args, work):
                 center=galsim.PositionI(int(nearest[k, 0]), int(nearest[k, 1])),
                 offset=galsim.PositionD(x[k] - nearest[k, 0], y[k] - nearest[k, 1]))
 
-    render_stamps(model, {k: v[:2] if k != "conditions" else {q: c[:2] for q, c in v.items()}
-                          for k, v in galaxies.items()}, settings, wcs)   # loads the network
+    onnx = GenerativeGalaxyModel(args.model, range_policy="clip", runtime="onnx")
+    for m in (model, onnx):   # loads the network
+        render_stamps(m, {k: v[:2] if k != "conditions" else {q: c[:2] for q, c in v.items()}
+                          for k, v in galaxies.items()}, settings, wcs)
     cases = {"in blocks": lambda: render_stamps(model, galaxies, settings, wcs),
              "galaxy by galaxy": lambda: render_stamps(model, galaxies, settings, wcs,
                                                        block=False),
+             "in blocks, ONNX Runtime": lambda: render_stamps(onnx, galaxies, settings, wcs),
              REFERENCE: parametric}
     rows = _rows("field stamps", interleaved_times(cases, args.rounds), args.n)
 
@@ -133,15 +140,18 @@ def run(args, work):
 
     cases = {"in blocks": lambda: model.draw(cat, psf, STAMP, PIXEL_SCALE, rng=1,
                                              zero_point=ZERO_POINT),
-             "galaxy by galaxy": api_single, REFERENCE: api_parametric}
+             "galaxy by galaxy": api_single,
+             "in blocks, ONNX Runtime": lambda: onnx.draw(cat, psf, STAMP, PIXEL_SCALE, rng=1,
+                                                          zero_point=ZERO_POINT),
+             REFERENCE: api_parametric}
     rows += _rows("API", interleaved_times(cases, args.rounds), args.n)
-    return {"rows": rows}
+    return {"rows": rows, "runtime": model.network.runtime}
 
 
 def _rows(case, timed, n):
     ref = timed[REFERENCE][0] * 1e3 / n
     out = [{"case": case, "label": REFERENCE, "value": ref, "unit": "ms/galaxy", "ratio": 1.0}]
-    for label in ("in blocks", "galaxy by galaxy"):
+    for label in [label for label in timed if label != REFERENCE]:
         value = timed[label][0] * 1e3 / n
         out.append({"case": case, "label": f"generated, {label}", "value": value,
                     "unit": "ms/galaxy", "ratio": value / ref,

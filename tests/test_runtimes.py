@@ -1,4 +1,5 @@
 """Where the network runs: TensorFlow, or the module's portable (ONNX) copy in ONNX Runtime."""
+import importlib.util
 import json
 import os
 import shutil
@@ -12,6 +13,9 @@ from galsim_deep import GenerativeGalaxyModel
 from galsim_deep.core.errors import InputError
 from galsim_deep.core.module_format import METADATA_FILE, ModuleFormatError, read_metadata
 from galsim_deep.engine import runtimes
+
+#: What ``auto`` runs a sampling network in here: OpenVINO where it is installed.
+AUTO = "openvino" if importlib.util.find_spec("openvino") else "onnx"
 
 CATALOG = {"mag_auto": np.linspace(20.5, 25.0, 70), "flux_radius": np.linspace(2.0, 30.0, 70),
            "zphot": np.linspace(0.1, 3.0, 70)}
@@ -32,7 +36,7 @@ def test_a_trained_modules_export_holds_a_portable_copy_that_matches_tensorflow(
     assert entry["max_relative_difference"] <= 1e-5
     onnx = GenerativeGalaxyModel(tiny_flow_vae_module_path, runtime="onnx")
     tf = GenerativeGalaxyModel(tiny_flow_vae_module_path, runtime="tensorflow")
-    assert GenerativeGalaxyModel(tiny_flow_vae_module_path).network.runtime == "onnx"  # auto
+    assert GenerativeGalaxyModel(tiny_flow_vae_module_path).network.runtime == AUTO
     a, b = _stamps(onnx), _stamps(tf)
     peak = np.abs(b).max(axis=(1, 2))
     assert np.all(np.abs(a - b).max(axis=(1, 2)) <= 1e-5 * peak)
@@ -59,8 +63,8 @@ def test_sampling_from_a_portable_copy_needs_no_tensorflow(tiny_flow_vae_module_
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.split()[-1] == "onnx"
-    here = _stamps(GenerativeGalaxyModel(tiny_flow_vae_module_path, runtime="onnx"))
+    assert done.stdout.split()[-1] == AUTO
+    here = _stamps(GenerativeGalaxyModel(tiny_flow_vae_module_path, runtime=AUTO))
     np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), here)
 
 
@@ -81,6 +85,11 @@ def test_runtime_choice_and_its_errors(tiny_module_path, monkeypatch):
     meta = {"name": "m", "signatures": {"sample": {}},
             "portable": {"signatures": {"sample": {}}}}
     assert runtimes.choose_runtime("auto", meta, "sample") == "onnx"
+    # a sampling network: OpenVINO where it is installed, else ONNX Runtime
+    monkeypatch.setattr(runtimes, "_installed", lambda package: True)
+    assert runtimes.choose_runtime("auto", meta, "sample", sampling=True) == "openvino"
+    monkeypatch.setattr(runtimes, "_installed", lambda package: package != "openvino")
+    assert runtimes.choose_runtime("auto", meta, "sample", sampling=True) == "onnx"
     monkeypatch.setattr(runtimes, "_installed", lambda package: package != "onnxruntime")
     assert runtimes.choose_runtime("auto", meta, "sample") == "tensorflow"
     with pytest.raises(InputError, match="pip install onnxruntime"):
@@ -97,7 +106,9 @@ def test_runtime_choice_and_its_errors(tiny_module_path, monkeypatch):
 def test_openvino_runs_the_unrolled_portable_copy_in_float32(tiny_flow_vae_module_path):
     """The latent flow's sampling loop is unrolled at export, so the copy has no ONNX Loop
     and OpenVINO reads it; its galaxies are TensorFlow's to float32 precision, and a row's
-    pixels do not depend on the batch it was asked in.  ``auto`` stays ONNX Runtime."""
+    pixels do not depend on the batch it was asked in.  ``auto`` runs it there, and falls
+    back to ONNX Runtime where OpenVINO cannot read a copy (a copy asked for by name in
+    OpenVINO is refused)."""
     pytest.importorskip("openvino")
     import onnx
 
@@ -107,7 +118,7 @@ def test_openvino_runs_the_unrolled_portable_copy_in_float32(tiny_flow_vae_modul
     assert "Loop" not in {node.op_type for node in graph.node}
     ov = GenerativeGalaxyModel(tiny_flow_vae_module_path, runtime="openvino")
     assert ov.network.runtime == "openvino"
-    assert GenerativeGalaxyModel(tiny_flow_vae_module_path).network.runtime == "onnx"
+    assert GenerativeGalaxyModel(tiny_flow_vae_module_path).network.runtime == "openvino"
     a = _stamps(ov)
     b = _stamps(GenerativeGalaxyModel(tiny_flow_vae_module_path, runtime="tensorflow"))
     # (the tiny untrained decoder's faint stamps: OpenVINO's float32 kernels sum in another
@@ -116,6 +127,27 @@ def test_openvino_runs_the_unrolled_portable_copy_in_float32(tiny_flow_vae_modul
     assert np.all(np.abs(a - b).max(axis=(1, 2)) <= 1e-3 * peak)
     np.testing.assert_allclose(a.sum(axis=(1, 2)), b.sum(axis=(1, 2)), rtol=1e-4)
     np.testing.assert_array_equal(_stamps(ov, batch_size=7), a)
+    np.testing.assert_array_equal(_stamps(GenerativeGalaxyModel(tiny_flow_vae_module_path)), a)
+
+
+def test_auto_falls_back_to_onnx_runtime_where_openvino_cannot_read_a_copy(
+        tiny_flow_vae_module_path, monkeypatch):
+    def unreadable(module_dir, metadata, signature):
+        raise InputError("OpenVINO cannot read the portable copy; use runtime='onnx'")
+
+    monkeypatch.setattr(runtimes, "_installed", lambda package: True)
+    monkeypatch.setitem(runtimes.RUNTIMES, "openvino", unreadable)
+    monkeypatch.setattr(runtimes, "_LOADED", {})
+    network = sys.modules["galsim_deep.engine.network"]
+    monkeypatch.setattr(network, "_LOADED", runtimes._LOADED)
+    monkeypatch.setattr(network, "_UNREADABLE", set())
+    auto = GenerativeGalaxyModel(tiny_flow_vae_module_path)
+    assert auto.network.runtime == "openvino"
+    np.testing.assert_array_equal(
+        _stamps(auto), _stamps(GenerativeGalaxyModel(tiny_flow_vae_module_path,
+                                                     runtime="onnx")))
+    with pytest.raises(InputError, match="OpenVINO cannot read"):
+        _stamps(GenerativeGalaxyModel(tiny_flow_vae_module_path, runtime="openvino"))
 
 
 def test_openvino_runs_the_shipped_defaults_copy_with_its_flow_loop(tmp_path):
@@ -265,3 +297,23 @@ def test_latent_tools_do_not_load_tensorflow_to_check_a_name(tiny_flow_vae_modul
         model.encode(stamps, stamps[0])
     with pytest.raises(InputError, match="has no 'cluster' signature"):
         model.latent.cluster(stamps, stamps[0])
+
+
+def test_openvinos_softplus_is_followed_by_a_relu():
+    """OpenVINO's SoftPlus returned tiny negatives (-5e-9 of a stamp's peak) where the
+    function is positive: the runtime puts a ReLU after each, which keeps its values."""
+    ov = pytest.importorskip("openvino")
+    import openvino.opset13 as ops
+
+    x = ops.parameter([6], np.float32, name="x")
+    model = ov.Model([ops.softplus(x)], [x])
+    runtimes._non_negative_softplus(model)
+    kinds = [node.get_type_name() for node in model.get_ordered_ops()]
+    assert kinds.index("Relu") == kinds.index("SoftPlus") + 1
+    values = np.array([-200.0, -90.0, -20.0, 0.0, 3.0, 40.0], np.float32)
+    compiled = ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    out = compiled.create_infer_request().infer({0: values})[compiled.output(0)]
+    assert np.all(out >= 0)
+    # (OpenVINO's SoftPlus is 0 below x = -20, where the function is 2e-9)
+    np.testing.assert_allclose(out, np.logaddexp(0, values.astype(np.float64)), rtol=1e-5,
+                               atol=1e-8)

@@ -209,7 +209,8 @@ def test_sample_with_a_cluster_through_the_api_and_yaml(trained, loaded, tiny_mo
     expected = loaded.signatures["sample_cluster"](
         **cat, random_normal=eps, cluster=np.ones(6, np.int32))["image"].numpy()
     fixed = np.concatenate(list(model.sample_arrays(cat, rng=7, cluster=1, rotate=False)))
-    np.testing.assert_allclose(fixed, expected, rtol=1e-5, atol=1e-8)
+    # (the portable copy, in OpenVINO where it is installed: float32 sums in another order)
+    assert np.abs(fixed - expected).max() <= 1e-4 * np.abs(expected).max()
     assert not np.allclose(fixed, free)
     per_row = np.concatenate(list(model.sample_arrays(cat, rng=7, cluster=[1] * 6, rotate=False)))
     np.testing.assert_array_equal(per_row, fixed)

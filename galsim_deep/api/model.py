@@ -39,9 +39,10 @@ class GenerativeGalaxyModel:
         keeps the network's own.
     runtime : {'auto', 'onnx', 'openvino', 'tensorflow'}, optional
         Where the network runs (:mod:`galsim_deep.engine.runtimes`): ``'auto'`` uses the
-        module's portable copy with ONNX Runtime where both exist, else TensorFlow;
-        ``'openvino'`` runs the same copy in OpenVINO, float32 (the ``[openvino]`` extra);
-        default ``$GALSIM_DEEP_RUNTIME``, else ``'auto'``.
+        module's portable copy where it has one, its sampling network in OpenVINO
+        (float32) where the ``[openvino]`` extra is installed, in ONNX Runtime otherwise,
+        and TensorFlow for a module without a copy; ``'onnx'`` and ``'openvino'`` ask
+        for one runtime; default ``$GALSIM_DEEP_RUNTIME``, else ``'auto'``.
 
     Attributes
     ----------

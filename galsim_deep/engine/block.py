@@ -47,6 +47,10 @@ PIXEL_SCALE_RTOL = 1e-6
 #: longer (an Airy PSF's wings fall as r^-3, a Kolmogorov's as r^-11/3: what still wraps
 #: there is below 1e-5 of the flux on the stamp).
 WRAP_PERIODS = 8
+#: The PSF's Fourier transform is drawn out to where it falls to this fraction of its
+#: peak (GalSim's ``maxk_threshold``; its default, 1e-3, left 1.4e-4 of a galaxy's peak off
+#: through a 0.06" Gaussian at 0.03").
+MAXK_THRESHOLD = 1e-4
 #: At most this many tabulated offsets per axis for the wrapped wings (every pixel of a
 #: stamp up to 64 pixels; every other pixel up to 128...).
 WRAP_POINTS = 128
@@ -143,9 +147,14 @@ class BlockDrawing:
             if not isinstance(x_interpolant, galsim.Interpolant) else x_interpolant
         period = self.stamp_size * self.pixel_scale + 1.5 * self.model_side * self.model_scale
         dk = 2 * np.pi / period
-        half = int(np.ceil(min(interpolant.krange / self.model_scale, psf.maxk) / dk))
+        # The PSF's maxk at a threshold of MAXK_THRESHOLD (GalSim's default, 1e-3, cut a
+        # Gaussian PSF's transform where the pixels it drops are 1e-4 of the peak)
+        maxk = psf.withGSParams(maxk_threshold=min(psf.gsparams.maxk_threshold,
+                                                   MAXK_THRESHOLD)).maxk
+        half = int(np.ceil(min(interpolant.krange / self.model_scale, maxk) / dk))
         through, k = self._through(psf, half, dk)
         self._k = k
+        self._pixel_phases = {}
         x_model = (np.arange(self.model_side) - (self.model_side - 1) / 2) * self.model_scale
         phase = np.outer(k, x_model)                                            # [K, R]
         # The stamps are real, so their spectra are Hermitian: the x frequencies >= 0
@@ -193,9 +202,15 @@ class BlockDrawing:
 
     def _to_pixels(self, centres, k):
         """``[B, N, len(k)]``: the inverse transform onto output pixels ``n`` of galaxies
-        centred at ``centres`` (0-based pixel index along the axis)."""
-        x = (np.arange(self.stamp_size)[None, :] - np.asarray(centres, np.float64)[:, None])
-        return np.exp(1j * (x * self.pixel_scale)[..., None] * k).astype(np.complex64)
+        centred at ``centres`` (0-based pixel index along the axis):
+        ``exp(i k p n) exp(-i k p c)``, the first factor tabulated once per drawing."""
+        key = len(k)
+        if key not in self._pixel_phases:
+            x = np.arange(self.stamp_size) * self.pixel_scale
+            self._pixel_phases[key] = np.exp(1j * np.outer(x, k))
+        shift = np.exp(-1j * (np.asarray(centres, np.float64) * self.pixel_scale)[:, None]
+                       * k)
+        return (self._pixel_phases[key] * shift[:, None, :]).astype(np.complex64)
 
     def draw(self, arrays, centres=None):
         """Draw a block of stamps.
@@ -216,23 +231,54 @@ class BlockDrawing:
         ndarray [B, N, N]
             float32 flux per output pixel, ``N = stamp_size``.
         """
+        return self.images(*self.spectra(arrays), centres)
+
+    def spectra(self, arrays):
+        """The first half of :meth:`draw`, which does not depend on where the galaxies fall:
+        the stamps' Fourier transforms through the PSF and pixel, and their fluxes.
+
+        Parameters
+        ----------
+        arrays : ndarray [B, R, R]
+            As :meth:`draw`.
+
+        Returns
+        -------
+        spectra : ndarray [B, K, K/2]
+            complex64, on the drawing's frequencies.
+        fluxes : ndarray [B]
+            float32, each stamp's flux.
+        """
         arrays = np.asarray(arrays, np.float32)
-        n = len(arrays)
         if arrays.shape[1:] != (self.model_side, self.model_side):
             raise InputError(f"this block drawing takes stamps of {self.model_side} x "
                              f"{self.model_side} pixels, got {arrays.shape[1:]}")
+        with _one_blas_thread():
+            rows = (self._cos @ arrays) - 1j * (self._sin @ arrays)             # [B, K, R]
+            spectra = rows.astype(np.complex64) @ self._to_kx.T * self._weights  # [B, K, K/2]
+        fluxes = arrays.reshape(len(arrays), -1).sum(axis=1, dtype=np.float64)
+        return spectra, fluxes.astype(np.float32)
+
+    def images(self, spectra, fluxes, centres=None):
+        """The second half of :meth:`draw`: :meth:`spectra` onto the output stamps, each
+        galaxy centred at its ``centres`` (as :meth:`draw`'s).
+
+        Returns
+        -------
+        ndarray [B, N, N]
+            float32 flux per output pixel.
+        """
+        n = len(spectra)
         if centres is None:
             centres = np.full((n, 2), float((self.stamp_size - 1) // 2))
         centres = np.asarray(centres, np.float64).reshape(n, 2)
         half = len(self._k) // 2
         with _one_blas_thread():
-            rows = (self._cos @ arrays) - 1j * (self._sin @ arrays)             # [B, K, R]
-            spectra = rows.astype(np.complex64) @ self._to_kx.T * self._weights  # [B, K, K/2]
             out_x = self._to_pixels(centres[:, 0], self._k[half:])
             out_y = self._to_pixels(centres[:, 1], self._k)
             images = (out_y @ spectra @ out_x.transpose(0, 2, 1)).real
-        fluxes = arrays.reshape(n, -1).sum(axis=1, dtype=np.float64).astype(np.float32)
-        return images + fluxes[:, None, None] * self.wrapped_wings(centres)
+        return images + np.asarray(fluxes, np.float32)[:, None, None] * \
+            self.wrapped_wings(centres)
 
     def wrapped_wings(self, centres):
         """``[B, N, N]``: the PSF's wings that the sum wraps back, per unit flux, for

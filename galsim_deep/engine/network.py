@@ -11,13 +11,16 @@ import numpy as np
 from ..core.catalog import condition_arrays
 from ..core.errors import InputError
 from .kinds import kind_class
-from .runtimes import _LOADED, RUNTIMES, choose_runtime, saved_model
+from .runtimes import _LOADED, RUNTIMES, choose_runtime, requested_runtime, saved_model
 
 __all__ = ["EVAL_ROWS", "Network"]
 
 #: Rows per network evaluation block: the network always runs on blocks of this
 #: many rows, aligned on multiples of it in the catalog (``docs/performance.rst``).
 EVAL_ROWS = 64
+
+# (module directory, signature) whose portable copy OpenVINO could not read in this process.
+_UNREADABLE = set()
 
 # Numbers the network objects of a process (their warn_key).
 _NETWORKS = itertools.count()
@@ -45,8 +48,8 @@ class Network:
         #: each model made in a process, reports them.
         self.warn_key = f"{module_dir}#{next(_NETWORKS)}"
         #: Where the sampling signature runs (a clear error now if it cannot).
-        self.runtime = choose_runtime(runtime, metadata,
-                                      kind_class(metadata).sampling_signatures(metadata)[0])
+        self._sampling = kind_class(metadata).sampling_signatures(metadata)
+        self.runtime = choose_runtime(runtime, metadata, self._sampling[0], sampling=True)
         self._requested = runtime
 
     def condition_arrays(self, cat, column_map=None, range_policy="warn"):
@@ -74,10 +77,21 @@ class Network:
         """Signature ``name`` in its runtime: a callable from a dict of input arrays to a
         dict of output arrays, loaded once per process."""
         self.check_signature(name)
-        runtime = choose_runtime(self._requested, self.metadata, name)
+        runtime = choose_runtime(self._requested, self.metadata, name,
+                                 sampling=name in self._sampling)
+        auto = requested_runtime(self._requested) == "auto"
+        if auto and runtime == "openvino" and (str(self.module_dir), name) in _UNREADABLE:
+            runtime = "onnx"
         key = (str(self.module_dir), runtime, name)
         if key not in _LOADED:
-            _LOADED[key] = RUNTIMES[runtime](self.module_dir, self.metadata, name)
+            try:
+                _LOADED[key] = RUNTIMES[runtime](self.module_dir, self.metadata, name)
+            except InputError:
+                if not (auto and runtime == "openvino"):
+                    raise
+                # auto chose OpenVINO, which cannot read this copy: ONNX Runtime runs it
+                _UNREADABLE.add((str(self.module_dir), name))
+                return self.runner(name)
         return _LOADED[key]
 
     def run_blocks(self, name, arrays, first_row=0):

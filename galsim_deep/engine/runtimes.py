@@ -15,15 +15,14 @@ modules needs no TensorFlow at all (``docs/performance.rst``, "Start-up
 without TensorFlow").
 
 :data:`RUNTIMES` is the registry: ``"tensorflow"``, ``"onnx"`` and ``"openvino"`` (the
-portable copy in OpenVINO, float32: the ``[openvino]`` extra; asked for by name, since
-its gain on the shipped modules is within the run-to-run spread,
-``docs/performance.rst``), each a
+portable copy in OpenVINO, float32: the ``[openvino]`` extra), each a
 class built from ``(module_dir, metadata, signature)`` whose instances map a
 dict of input arrays to a dict of output arrays.  :func:`choose_runtime` picks
-one per model: the ``runtime`` a caller asks for, else the environment
-variable :data:`RUNTIME_ENV`, else ``"auto"``: the portable copy where the
-module has one for the signature and ``onnxruntime`` is installed, TensorFlow
-otherwise.  Both give the same galaxies to float32 precision: on the default
+one per signature: the ``runtime`` a caller asks for, else the environment
+variable :data:`RUNTIME_ENV`, else ``"auto"``: where the module has a portable copy of
+the signature, OpenVINO for the sampling networks where it is installed (faster than
+TensorFlow on them, ``docs/performance.rst``; a copy it cannot read falls back to ONNX
+Runtime), ONNX Runtime for the rest; TensorFlow otherwise.  Both give the same galaxies to float32 precision: on the default
 module, ``|onnx - tensorflow|`` is 5.9e-7 of a stamp's peak in the median row,
 within 1e-5 in 99.8% of rows and 1.3e-4 at worst (the brightest edge of the
 training range), fluxes within 1.3e-4 (``benchmarks/bench_runtimes.py``;
@@ -42,6 +41,7 @@ from ..core.module_format import ModuleFormatError, check_signatures
 from ..core.parallel import set_tensorflow_threads, tensorflow_started, worker_threads
 
 __all__ = ["RUNTIMES", "RUNTIME_CHOICES", "RUNTIME_ENV", "choose_runtime",
+           "requested_runtime",
            "TensorFlowSignature", "OnnxSignature", "OpenVINOSignature", "has_portable_copy",
            "saved_model", "network_ran"]
 
@@ -201,6 +201,7 @@ class OpenVINOSignature:
             raise InputError(f"module {metadata['name']}: OpenVINO cannot read the portable "
                              f"copy of its {signature!r} signature ({why}); use "
                              f"runtime='onnx'") from None
+        _non_negative_softplus(model)
         config = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
         if worker_threads():
             config["INFERENCE_NUM_THREADS"] = int(worker_threads())
@@ -217,6 +218,25 @@ class OpenVINOSignature:
     def __call__(self, inputs):
         got = self._request.infer({q: np.ascontiguousarray(a) for q, a in inputs.items()})
         return {name: np.array(got[port]) for name, port in zip(self._outputs, self._ports)}
+
+
+def _non_negative_softplus(model):
+    """Follow each SoftPlus of an OpenVINO model by a ReLU, in place.
+
+    OpenVINO's CPU SoftPlus returns values down to about -5e-9 of a stamp's peak where the
+    function is a positive number too small to hold beside it (measured on the default
+    module: 0.9% of its pixels, the darkest, at -2.6e-7 against a peak of 54), so a
+    decoder ending in SoftPlus gave negative pixels.  The ReLU restores the function's
+    range and changes nothing else."""
+    import openvino.opset13 as ops
+
+    for node in model.get_ops():
+        if node.get_type_name() == "SoftPlus":
+            out = node.output(0)
+            targets = list(out.get_target_inputs())
+            relu = ops.relu(out)
+            for target in targets:
+                target.replace_source_output(relu.output(0))
 
 
 def _port_name(port, names):
@@ -262,7 +282,19 @@ RUNTIMES = {"tensorflow": TensorFlowSignature, "onnx": OnnxSignature,
 RUNTIME_CHOICES = ("auto", *RUNTIMES)
 
 
-def choose_runtime(requested, metadata, signature):
+def requested_runtime(requested):
+    """What a caller asks for: ``requested``, or where it is None :data:`RUNTIME_ENV`'s value,
+    else ``"auto"``; checked against :data:`RUNTIME_CHOICES`."""
+    if requested is None:
+        requested = os.environ.get(RUNTIME_ENV, "auto")
+    if requested not in RUNTIME_CHOICES:
+        raise InputError(f"runtime must be one of {list(RUNTIME_CHOICES)}, got {requested!r}"
+                         + (f" (from ${RUNTIME_ENV})" if requested ==
+                            os.environ.get(RUNTIME_ENV) else ""))
+    return requested
+
+
+def choose_runtime(requested, metadata, signature, sampling=False):
     """The runtime that runs ``signature``: its name in :data:`RUNTIMES`.
 
     Parameters
@@ -274,20 +306,22 @@ def choose_runtime(requested, metadata, signature):
     metadata : dict
         The module's metadata.
     signature : str
+    sampling : bool
+        Whether ``signature`` is one of the module's sampling networks (its kind's
+        ``sampling_signatures``), most of a generated galaxy's cost on a CPU: ``"auto"``
+        runs those in OpenVINO where it is installed (float32: 0.90-0.94x TensorFlow's
+        time on the default's, where ONNX Runtime takes 1.2-1.3x, ``docs/performance.rst``),
+        the latent tools' in ONNX Runtime.
 
     Returns
     -------
     str
-        ``requested`` itself, or for ``"auto"``: ``"onnx"`` where the module has a
-        portable copy of ``signature`` and ``onnxruntime`` is installed, else
+        ``requested`` itself, or for ``"auto"``, where the module has a portable copy of
+        ``signature``: ``"openvino"`` for a ``sampling`` signature where ``openvino`` is
+        installed, else ``"onnx"`` where ``onnxruntime`` is; else
         ``"tensorflow"``.
     """
-    if requested is None:
-        requested = os.environ.get(RUNTIME_ENV, "auto")
-    if requested not in RUNTIME_CHOICES:
-        raise InputError(f"runtime must be one of {list(RUNTIME_CHOICES)}, got {requested!r}"
-                         + (f" (from ${RUNTIME_ENV})" if requested ==
-                            os.environ.get(RUNTIME_ENV) else ""))
+    requested = requested_runtime(requested)
     if requested in ("onnx", "openvino") and not has_portable_copy(metadata, signature):
         raise InputError(
             f"module {metadata['name']} has no portable copy of its {signature!r} signature: "
@@ -295,6 +329,9 @@ def choose_runtime(requested, metadata, signature):
             f"tf2onnx), or use runtime='tensorflow'")
     if requested != "auto":
         return requested
-    if has_portable_copy(metadata, signature) and _installed("onnxruntime"):
-        return "onnx"
+    if has_portable_copy(metadata, signature):
+        if sampling and _installed("openvino"):
+            return "openvino"
+        if _installed("onnxruntime"):
+            return "onnx"
     return "tensorflow"

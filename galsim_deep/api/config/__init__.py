@@ -18,10 +18,13 @@ Importing this package (``import galsim_deep`` does) registers, one module per j
 - :mod:`~galsim_deep.api.config.galaxy`: the ``GenerativeModelGalaxy`` object type;
 - :mod:`~galsim_deep.api.config.batching`: the group engine (the network runs once
   per group of objects, each object evaluated with its own RNG);
+- :mod:`~galsim_deep.api.config.blocks`: block drawing, a group's stamps through a
+  shared PSF in one Fourier step;
 - :mod:`~galsim_deep.api.config.stamp`: GalSim's ``Basic`` stamp type with
-  multiprocessing tasks of whole groups.
+  multiprocessing tasks of whole groups, drawing from the blocks where it can.
 
-How batching and ``image.nproc`` work, and why, is in ``docs/config.rst``.
+How batching, block drawing and ``image.nproc`` work, and why, is in
+``docs/config.rst``.
 """
 # (the order is the registration order: the object type names its input type)
 from .input_model import GenerativeModelLoader

@@ -19,7 +19,7 @@ from galsim.config import GetInputObj, GetRNG, RegisterObjectType
 
 from ...core import parallel
 from ...engine import batch as engine
-from . import batching
+from . import batching, blocks
 
 __all__ = ["BuildGenerativeModelGalaxy"]
 
@@ -114,6 +114,9 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
     rngs = [GetRNG(config, base)] if noise_pad_size else None
     profile = batch.galaxies([i], factors=factors, rngs=rngs, noise_pad_size=noise_pad_size,
                              noise=noise, gsparams=gsp, **kwargs)[0]
+    if not noise_pad_size and blocks.block_drawing_enabled(config, base):
+        blocks.record_galaxy(base, profile, group, i, factors[0] if factors else None,
+                             kwargs.get("x_interpolant"))
     return profile, False
 
 

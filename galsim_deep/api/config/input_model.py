@@ -7,19 +7,21 @@ In a GalSim YAML file::
             file_name: 'hub:NAME'   # required: a model name, module directory or archive
             batch_size: 64          # optional: objects per network group
             range_policy: warn      # optional: warn | clip | error
-            runtime: auto           # optional: auto | onnx | tensorflow
+            runtime: auto           # optional: auto | onnx | openvino | tensorflow
+            block_drawing: true     # optional: draw a group's stamps through a shared PSF
+                                    # in one Fourier step (false: GalSim, object by object)
 
 The parameters are those of `GenerativeGalaxyModel` (its ``_req_params`` and
-``_opt_params``).  The model is built without a multiprocessing proxy: each
-process loads the module once and keeps it (see "How batching works" in
-``docs/config.rst``).
+``_opt_params``), and ``block_drawing`` (:mod:`galsim_deep.api.config.blocks`).  The
+model is built without a multiprocessing proxy: each process loads the module once and
+keeps it (see "How batching works" in ``docs/config.rst``).
 """
 import galsim
 from galsim.config import GetAllParams, InputLoader, ParseValue, RegisterInputType
 
 from ...engine.runtimes import network_ran
 from ..model import GenerativeGalaxyModel
-from . import batching
+from . import batching, blocks
 
 __all__ = ["GenerativeModelLoader"]
 
@@ -59,7 +61,9 @@ class GenerativeModelLoader(InputLoader):
             Always True: the model does not change between images.
         """
         kwargs, _ = GetAllParams(config, base, req=GenerativeGalaxyModel._req_params,
-                                 opt=GenerativeGalaxyModel._opt_params)
+                                 opt=GenerativeGalaxyModel._opt_params, ignore=[blocks.OPTION])
+        if blocks.OPTION in config:  # the stamp builder's; checked here, once
+            ParseValue(config, blocks.OPTION, base, bool)
         return kwargs, True
 
     def setupImage(self, model, config, base, logger):

@@ -1,15 +1,19 @@
-"""GalSim's ``Basic`` stamp type, with multiprocessing tasks of whole object groups.
+"""GalSim's ``Basic`` stamp type, with multiprocessing tasks of whole object groups and
+block drawing.
 
 With ``image.nproc``, GalSim hands each worker one stamp at a time, and a
 worker would generate the whole group of objects around every stamp it gets.
 Importing galsim_deep therefore replaces the ``Basic`` stamp type (if nothing
 else has) by :class:`GroupedStampBuilder`, whose tasks are whole groups when
 the config has a ``generative_model`` input; which process draws which stamp
-is all that changes.  See "Multiprocessing" in ``docs/config.rst``.
+is all that changes.  See "Multiprocessing" in ``docs/config.rst``.  It also draws a
+generated galaxy through a shared PSF from its group's block
+(:mod:`galsim_deep.api.config.blocks`); every other stamp is GalSim's.
 """
 from galsim.config import RegisterStampType, StampBuilder, valid_stamp_types
 
 from ..model import GenerativeGalaxyModel
+from . import blocks
 from .batching import _GROUP_SIZE_KEY, _IMAGE_RANGE_KEY, group_size, stamp_nproc
 
 __all__ = ["GroupedStampBuilder"]
@@ -50,6 +54,21 @@ class GroupedStampBuilder(StampBuilder):
                 previous = group
             tasks[-1].append((job, k))
         return tasks
+
+    def buildProfile(self, config, base, psf, gsparams, logger):
+        """GalSim's profile (the galaxy convolved with the PSF); notes whether it is a
+        generated galaxy, as built, through an achromatic PSF."""
+        prof = super().buildProfile(config, base, psf, gsparams, logger)
+        blocks.record_psf(base, prof, psf)
+        return prof
+
+    def draw(self, prof, image, method, offset, config, base, logger):
+        """The stamp from its group's block where it can be
+        (:func:`~galsim_deep.api.config.blocks.draw_from_block`), else GalSim's drawing."""
+        drawn = blocks.draw_from_block(image, method, offset, base)
+        if drawn is not None:
+            return drawn
+        return super().draw(prof, image, method, offset, config, base, logger)
 
 
 if type(valid_stamp_types.get("Basic")) is StampBuilder:
