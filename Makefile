@@ -38,7 +38,7 @@ $(BTK_STAMP): setup.cfg pyproject.toml constraints/btk.txt
 	touch $(BTK_STAMP)
 
 # The demo needs sampling and the field previews only: the [simulate] extra, no TensorFlow
-# (the shipped default modules sample through their portable copies in ONNX Runtime).
+# (the shipped default modules sample through their portable copies, in OpenVINO).
 DEMO_STAMP := $(VENV)/.installed-demo
 demo-env: $(DEMO_STAMP)
 

@@ -18,6 +18,13 @@ def _bias(row, key):
     return f"{mean:+.1e} +- {error:.0e}"
 
 
+def _kind_table(title, rows, formats):
+    """Print a title, then one line per kind: its name and its values in ``formats``."""
+    print(title)
+    for kind, values in rows.items():
+        print(f"    {kind:58s} " + " ".join(format(v, spec) for v, spec in zip(values, formats)))
+
+
 def print_report(res):
     """Print the results of a run as plain-text tables."""
     print(f"\nmodel: {res['model']}\nmachine: {res['machine']}, {res['cpus']} CPUs")
@@ -92,19 +99,18 @@ def print_report(res):
               f"{r['galsim_command_startup_s']:.1f} s start-up")
         if "field" in r:
             f = r["field"]
-            print(f"  `galsim` field of {f['nobjects']} objects (Scattered 1024x1024, start-up "
-                  f"included)        wall s   start-up s   ms/object")
-            for kind, row in f["rows"].items():
-                print(f"    {kind:58s} {row['wall_s']:7.2f} {row['startup_s']:10.2f} "
-                      f"{row['ms_per_object']:11.2f}")
+            _kind_table(f"  `galsim` field of {f['nobjects']} objects (Scattered 1024x1024, "
+                        f"start-up included)        wall s   start-up s   ms/object",
+                        {kind: (row["wall_s"], row["startup_s"], row["ms_per_object"])
+                         for kind, row in f["rows"].items()}, ("7.2f", "10.2f", "11.2f"))
             print(f"    generated / parametric = {f['generated_over_parametric']:.2f} "
                   f"(target <= 1.5); per object {f['per_object_ratio']:.2f}")
         if "field_drawing" in r:
             d = r["field_drawing"]
-            print(f"  the same field in this process, the network taken off: ms/object, "
-                  f"ratio to the parametric field's whole cost")
-            for kind, value in d["ms_per_object"].items():
-                print(f"    {kind:58s} {value:7.2f} {d['ratio_to_parametric'][kind]:7.2f}")
+            _kind_table("  the same field in this process, the network taken off: ms/object, "
+                        "ratio to the parametric field's whole cost",
+                        {kind: (value, d["ratio_to_parametric"][kind])
+                         for kind, value in d["ms_per_object"].items()}, ("7.2f", "7.2f"))
         if "startup" in r:
             print(f"  start-up of a fresh process, s (total {r['startup']['total_s']:.2f})")
             for step, value in r["startup"]["steps_s"].items():

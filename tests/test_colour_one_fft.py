@@ -245,6 +245,31 @@ def test_chromatic_profile_builds_one_from_images_and_a_sum_from_profiles():
     parametric = chromatic_profile([galsim.Exponential(half_light_radius=0.5),
                                     galsim.DeVaucouleurs(half_light_radius=0.2)], seds[:2])
     assert type(parametric) is galsim.ChromaticSum
+    # a profile's missing component (a disk-only truth) is None, and left out
+    disk_only = chromatic_profile([None, galsim.Exponential(half_light_radius=0.5)],
+                                  [None, seds[1]])
+    assert type(disk_only) is galsim.ChromaticSum and len(disk_only.obj_list) == 1
+
+
+def test_the_demo_s_colour_truths_build_with_and_without_a_bulge():
+    """The demo's colour gallery draws mock-COSMOS truths, some without a bulge (the
+    first component): each is a chromatic object with light through LSST r."""
+    from galsim_deep.data.morphology import COMPONENTS
+    from galsim_deep.data.mock_cosmos import make_mock_galaxy
+    from galsim_deep.tools.demo.colour import mock_truth_profile
+
+    rows = [{"mag_auto": m, "flux_radius": r, "zphot": 0.8}
+            for m in (21.0, 23.0, 24.5) for r in (3.0, 8.0, 15.0)]
+    missing = 0
+    for seed, row in enumerate(rows):
+        truth = mock_truth_profile(row, seed)
+        gal = make_mock_galaxy(row["mag_auto"], row["flux_radius"], row["zphot"],
+                               rng=galsim.BaseDeviate(seed))
+        missing += gal.components.get(COMPONENTS[0]) is None
+        image = galsim.Convolve(truth, galsim.Gaussian(fwhm=0.7)).drawImage(
+            B.get_bandpass("LSST_r"), nx=32, ny=32, scale=0.2)
+        assert image.array.sum() > 0
+    assert missing > 0  # the case that failed
 
 
 def test_bad_input_is_refused_with_what_to_fix():

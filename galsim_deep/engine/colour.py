@@ -294,7 +294,8 @@ def chromatic_profile(components, seds, pixel_scale=None, angle=None, stamp_size
     ----------
     components : ndarray [K, S, S] or sequence of galsim.GSObject
         The reference-band component images (flux per pixel, with ``pixel_scale``), or
-        component profiles (e.g. a parametric truth's bulge and disk).
+        component profiles (e.g. a parametric truth's bulge and disk; None for a component
+        the galaxy lacks).
     seds : sequence of galsim.SED or None
         One per component (:func:`component_seds`); None for a component without light.
     pixel_scale : float, optional
@@ -316,8 +317,8 @@ def chromatic_profile(components, seds, pixel_scale=None, angle=None, stamp_size
     """
     import galsim
 
-    if not (len(components) and isinstance(components[0], (galsim.GSObject,
-                                                           galsim.ChromaticObject))):
+    given = [c for c in components if c is not None]  # a profile's missing components
+    if not (given and isinstance(given[0], (galsim.GSObject, galsim.ChromaticObject))):
         from .colour_object import ComponentGalaxy
 
         if pixel_scale is None:
@@ -325,7 +326,7 @@ def chromatic_profile(components, seds, pixel_scale=None, angle=None, stamp_size
         return ComponentGalaxy(components, pixel_scale, seds, angle, stamp_size,
                                calculate_maxk, **options)
     terms = [p * sed for p, sed in zip(components, seds)
-             if sed is not None and p.flux != 0]
+             if p is not None and sed is not None and p.flux != 0]
     if not terms:
         raise InputError("a chromatic galaxy with no light: its components are all empty")
     return galsim.Add(terms)
