@@ -22,7 +22,9 @@ one per signature: the ``runtime`` a caller asks for, else the environment
 variable :data:`RUNTIME_ENV`, else ``"auto"``: where the module has a portable copy of
 the signature, OpenVINO for the sampling networks where it is installed (faster than
 TensorFlow on them, ``docs/performance.rst``; a copy it cannot read falls back to ONNX
-Runtime), ONNX Runtime for the rest; TensorFlow otherwise.  Both give the same galaxies to float32 precision: on the default
+Runtime), ONNX Runtime for the rest; TensorFlow otherwise.  They give the same galaxies
+to float32 precision (OpenVINO within 2.4e-5 of a stamp's peak of TensorFlow's on the
+default's block, ``benchmarks/runtimes.json``): on the default
 module, ``|onnx - tensorflow|`` is 5.9e-7 of a stamp's peak in the median row,
 within 1e-5 in 99.8% of rows and 1.3e-4 at worst (the brightest edge of the
 training range), fluxes within 1.3e-4 (``benchmarks/bench_runtimes.py``;
