@@ -209,14 +209,10 @@ def _openvino(data, probe=False):
         return None
     if probe:
         return True
-    from galsim_deep.engine.runtimes import _non_negative_softplus
+    from galsim_deep.engine.runtimes import compile_openvino
 
     core = openvino.Core()
-    graph = core.read_model(data, b"")
-    _non_negative_softplus(graph)  # as the runtime runs it
-    compiled = core.compile_model(graph, "CPU",
-                                  {"INFERENCE_PRECISION_HINT": "f32",
-                                   "PERFORMANCE_HINT": "LATENCY"})
+    compiled = compile_openvino(core, core.read_model(data, b""))  # as the runtime runs it
     request = compiled.create_infer_request()
     return lambda feeds: {"image": request.infer(
         {port: feeds[next(q for q in feeds if q in port.get_names())]

@@ -43,7 +43,7 @@ from ..core.module_format import ModuleFormatError, check_signatures
 from ..core.parallel import set_tensorflow_threads, tensorflow_started, worker_threads
 
 __all__ = ["RUNTIMES", "RUNTIME_CHOICES", "RUNTIME_ENV", "choose_runtime",
-           "requested_runtime",
+           "requested_runtime", "compile_openvino",
            "TensorFlowSignature", "OnnxSignature", "OpenVINOSignature", "has_portable_copy",
            "saved_model", "network_ran"]
 
@@ -203,11 +203,7 @@ class OpenVINOSignature:
             raise InputError(f"module {metadata['name']}: OpenVINO cannot read the portable "
                              f"copy of its {signature!r} signature ({why}); use "
                              f"runtime='onnx'") from None
-        _non_negative_softplus(model)
-        config = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
-        if worker_threads():
-            config["INFERENCE_NUM_THREADS"] = int(worker_threads())
-        compiled = core.compile_model(model, "CPU", config)
+        compiled = compile_openvino(core, model)
         self._request = compiled.create_infer_request()
         _ONNX_SESSIONS["made"] = True
         self._ports = list(compiled.outputs)
@@ -220,6 +216,28 @@ class OpenVINOSignature:
     def __call__(self, inputs):
         got = self._request.infer({q: np.ascontiguousarray(a) for q, a in inputs.items()})
         return {name: np.array(got[port]) for name, port in zip(self._outputs, self._ports)}
+
+
+def compile_openvino(core, model):
+    """An OpenVINO model compiled for the CPU as :class:`OpenVINOSignature` runs it: float32,
+    each SoftPlus followed by a ReLU (:func:`_non_negative_softplus`), this worker's
+    threads.
+
+    Parameters
+    ----------
+    core : openvino.Core
+    model : openvino.Model
+        Read from a portable copy (changed in place).
+
+    Returns
+    -------
+    openvino.CompiledModel
+    """
+    _non_negative_softplus(model)
+    config = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
+    if worker_threads():
+        config["INFERENCE_NUM_THREADS"] = int(worker_threads())
+    return core.compile_model(model, "CPU", config)
 
 
 def _non_negative_softplus(model):
