@@ -1,5 +1,23 @@
 """Assertions shared by several test files."""
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
+
+#: GalSim's ``galsim`` command of this environment.
+GALSIM = str(Path(sys.executable).with_name("galsim"))
+
+
+def run_galsim(tmp_path, text, name):
+    """Write the YAML ``text`` to ``tmp_path/name.yaml`` and run the ``galsim`` command on it
+    there; it must succeed."""
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    result = subprocess.run([GALSIM, str(path)], capture_output=True, text=True, cwd=tmp_path,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
 
 
 def assert_samples_are_galsim_profiles(model, gals, cat):

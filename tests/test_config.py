@@ -1,8 +1,5 @@
 """The GalSim config types: YAML runs, batching, determinism across nproc, errors."""
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import galsim
 import numpy as np
@@ -14,7 +11,7 @@ from galsim_deep.api.config import batching
 from galsim_deep.api.model import GenerativeGalaxyModel
 from galsim_deep.core.catalog import reset_range_warnings
 
-GALSIM = str(Path(sys.executable).with_name("galsim"))
+from checks import run_galsim
 
 
 def _yaml(module, out, nproc=1, batch_size=64, extra=""):
@@ -43,20 +40,11 @@ def _yaml(module, out, nproc=1, batch_size=64, extra=""):
         {extra}""")
 
 
-def _run_galsim(tmp_path, text, name):
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(text)
-    result = subprocess.run([GALSIM, str(path)], capture_output=True, text=True, cwd=tmp_path,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
-
-
 def test_yaml_identical_with_nproc_1_and_2_and_any_batch_size(tiny_module_path, tmp_path):
     outs = {}
     for name, nproc, batch in [("a", 1, 64), ("b", 2, 64), ("c", 1, 5)]:
         out = tmp_path / f"{name}.fits"
-        _run_galsim(tmp_path, _yaml(tiny_module_path, out, nproc, batch), name)
+        run_galsim(tmp_path, _yaml(tiny_module_path, out, nproc, batch), name)
         outs[name] = fits.getdata(out)
     assert outs["a"].shape == (120, 160)
     assert outs["a"].std() > 0.001 * 1.5  # galaxies were drawn, not only noise
@@ -106,7 +94,7 @@ def test_galsim_hub_yaml_runs_after_changing_modules_and_model(tmp_path):
             generative_model :
                 file_name : '{module}'
         """)
-    _run_galsim(tmp_path, text, "demo14")
+    run_galsim(tmp_path, text, "demo14")
     image = fits.getdata(tmp_path / "output_yaml" / "demo14.fits")
     assert image.shape == (640, 640)
     assert np.isfinite(image).all()

@@ -119,14 +119,11 @@ def test_the_default_in_blocks_is_the_same_with_nproc_1_and_2(tmp_path):
     """The shipped default through the galsim command: its portable copy runs where ``auto``
     puts it (OpenVINO where installed) in GalSim's forked workers, and the field in blocks
     is the same, pixel for pixel, with one process and two."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
     import yaml
     from astropy.io import fits
 
-    galsim_command = str(Path(sys.executable).with_name("galsim"))
+    from checks import run_galsim
+
     out = {}
     for nproc in (1, 2):
         cfg = {"modules": ["galsim_deep"], "psf": {"type": "Kolmogorov", "fwhm": 0.7},
@@ -139,11 +136,7 @@ def test_the_default_in_blocks_is_the_same_with_nproc_1_and_2(tmp_path):
                "input": {"generative_model": {"file_name": "hub:flow-vae-mock-cosmos-25.2",
                                               "batch_size": 16}},
                "output": {"file_name": str(tmp_path / f"field{nproc}.fits")}}
-        path = tmp_path / f"field{nproc}.yaml"
-        path.write_text(yaml.safe_dump(cfg))
-        done = subprocess.run([galsim_command, "-v", "1", str(path)], capture_output=True,
-                              text=True, timeout=300, cwd=tmp_path)
-        assert done.returncode == 0, done.stderr[-3000:]
+        run_galsim(tmp_path, yaml.safe_dump(cfg), f"field{nproc}")
         out[nproc] = fits.getdata(tmp_path / f"field{nproc}.fits")
     assert out[1].max() > 0
     np.testing.assert_array_equal(out[1], out[2])

@@ -7,7 +7,6 @@ README's Python runs on the shipped default model without a warning.
 import re
 import shutil
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -16,9 +15,10 @@ import pytest
 import yaml
 from astropy.io import fits
 
+from checks import GALSIM
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-GALSIM = str(Path(sys.executable).with_name("galsim"))
 
 
 def _code_blocks(path, language):

@@ -2,9 +2,7 @@
 ``image.nproc``, whole-group multiprocessing tasks, TensorFlow and fork."""
 import logging
 import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import galsim
 import numpy as np
@@ -15,7 +13,7 @@ import galsim_deep  # noqa: F401  (registers the config types)
 from galsim_deep.api.config import batching, stamp
 from galsim_deep.api.model import GenerativeGalaxyModel
 
-GALSIM = str(Path(sys.executable).with_name("galsim"))
+from checks import GALSIM
 
 
 def _yaml(module, out_dir, nproc):
