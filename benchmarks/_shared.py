@@ -84,10 +84,12 @@ def children_cpu():
     return r.ru_utime + r.ru_stime
 
 
-def run_command(cmd, timeout=3600, cwd=None, cpu=False):
-    """Run a command; return its wall time (and, with ``cpu``, the CPU time of its processes)."""
+def run_command(cmd, timeout=3600, cwd=None, cpu=False, env=None):
+    """Run a command (in ``env``, default this process's environment); return its wall time
+    (and, with ``cpu``, the CPU time of its processes)."""
     t0, c0 = time.perf_counter(), children_cpu()
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd,
+                         env=env)
     if out.returncode:
         raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{out.stderr[-3000:]}")
     wall = time.perf_counter() - t0

@@ -171,6 +171,58 @@ def test_openvino_runs_the_shipped_defaults_copy_with_its_flow_loop(tmp_path):
         runtimes.OpenVINOSignature(tmp_path, meta, "sample")
 
 
+def test_openvinos_compiled_network_is_cached_and_compiled_again_where_damaged(
+        tiny_flow_vae_module_path, tmp_path, monkeypatch):
+    """The first load compiles the network and caches it (one file, written under a temporary
+    name); the next reads it and gives the same pixels; a damaged file, or a cache that
+    cannot be written, only costs a compilation; another thread count is another file."""
+    pytest.importorskip("openvino")
+    from galsim_deep.core.files import cache_dir
+
+    module = tmp_path / "module"
+    shutil.copytree(tiny_flow_vae_module_path, module)
+
+    def load():
+        """The module's sampling network loaded afresh: (its runner, its pixels)."""
+        for key in [k for k in runtimes._LOADED if k[0] == str(module)]:
+            del runtimes._LOADED[key]
+        model = GenerativeGalaxyModel(module, runtime="openvino")
+        return model.network.runner("sample"), _stamps(model)
+
+    first, pixels = load()
+    folder = cache_dir() / "openvino"
+    blobs = sorted(folder.iterdir())
+    assert not first.from_cache and len(blobs) == 1 and blobs[0].suffix == ".blob"
+    second, again = load()
+    assert second.from_cache
+    np.testing.assert_array_equal(again, pixels)
+
+    damaged = bytearray(blobs[0].read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    blobs[0].write_bytes(bytes(damaged))
+    third, again = load()
+    assert not third.from_cache and sorted(folder.iterdir()) == blobs
+    np.testing.assert_array_equal(again, pixels)
+    assert load()[0].from_cache  # written again, whole
+
+    blobs[0].unlink()
+    with monkeypatch.context() as patch:
+        patch.setattr(runtimes, "atomic_path", _unwritable)
+        fourth, again = load()
+    assert not fourth.from_cache and not any(folder.iterdir())
+    np.testing.assert_array_equal(again, pixels)
+
+    load()
+    with monkeypatch.context() as patch:
+        patch.setattr(runtimes, "worker_threads", lambda: 1)
+        assert not load()[0].from_cache
+    assert len(list(folder.iterdir())) == 2
+
+
+def _unwritable(path):
+    raise PermissionError(f"{path}: read-only")
+
+
 def test_a_corrupt_or_misplaced_portable_copy_is_refused(tiny_flow_vae_module_path, tmp_path):
     module = tmp_path / "module"
     shutil.copytree(tiny_flow_vae_module_path, module)

@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_directory", "sha256sum"]
+__all__ = ["atomic_path", "atomic_directory", "cache_dir", "sha256sum"]
 
 
 def _umask():
@@ -82,6 +82,20 @@ def atomic_directory(path):
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def cache_dir():
+    """The user cache of galsim_deep: ``GALSIM_DEEP_CACHE``, else ``~/.cache/galsim_deep``.
+
+    It holds downloaded modules (:mod:`galsim_deep.data.hub`) and the runtime's compiled
+    networks (:mod:`galsim_deep.engine.runtimes`); anything in it may be deleted.
+
+    Returns
+    -------
+    Path
+    """
+    return Path(os.environ.get("GALSIM_DEEP_CACHE",
+                               Path.home() / ".cache" / "galsim_deep")).expanduser()
 
 
 def sha256sum(path, chunk_size=1 << 20):

@@ -28,7 +28,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from ..core.files import atomic_path, sha256sum
+from ..core.files import atomic_path, cache_dir, sha256sum
 from ..core.module_format import METADATA_FILE, ModuleFormatError, read_metadata
 from ..core.errors import GalsimDeepError, InputTypeError
 
@@ -52,12 +52,6 @@ _DOWNLOAD_TIMEOUT = 60  # seconds without data before a download is abandoned
 
 class HubError(GalsimDeepError, RuntimeError):
     """A model name cannot be resolved to a valid module."""
-
-
-def cache_dir():
-    """Return the module cache directory (``GALSIM_DEEP_CACHE`` or ``~/.cache/galsim_deep``)."""
-    return Path(os.environ.get("GALSIM_DEEP_CACHE",
-                               Path.home() / ".cache" / "galsim_deep")).expanduser()
 
 
 def is_offline():
