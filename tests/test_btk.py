@@ -46,6 +46,14 @@ def catalog():
     return cat
 
 
+@pytest.fixture(scope="module")
+def colour_module(tmp_path_factory):
+    """A tiny chromatic module (F814W and F606W), trained once for the file's colour tests."""
+    from toy_modules import train_colour_module
+
+    return train_colour_module(tmp_path_factory.mktemp("colour_module"))
+
+
 def _sampling(seed=1, stamp_size=24.0, max_shift=3.0, max_number=3, min_number=1):
     import btk
 
@@ -283,7 +291,7 @@ def test_empty_blends_and_bad_arguments(catalog):
 
 
 @needs_btk
-def test_a_chromatic_model_draws_every_band_from_one_colour_galaxy(catalog, tmp_path):
+def test_a_chromatic_model_draws_every_band_from_one_colour_galaxy(catalog, colour_module):
     """Each band: the galaxy's components weighted by their SEDs' flux there, its magnitude
     the catalog's F814W one plus the model's colour (no per-band magnitude needed)."""
     import btk
@@ -292,9 +300,8 @@ def test_a_chromatic_model_draws_every_band_from_one_colour_galaxy(catalog, tmp_
     from galsim_deep.physics.bands import interpolate_ratios, flux_ratio_table, zero_point
     from galsim_deep.api.btk import INDEX_COLUMN
     from surveycodex.utilities import mag2counts
-    from toy_modules import train_colour_module
 
-    model = GenerativeGalaxyModel(str(train_colour_module(tmp_path)), range_policy="clip")
+    model = GenerativeGalaxyModel(str(colour_module), range_policy="clip")
     surveys = btk.survey.get_surveys("LSST")
     generator = _generator(catalog, surveys, model=model, batch_size=4,
                            column_map={"mag_auto": "MAG",
@@ -327,16 +334,15 @@ def test_a_chromatic_model_draws_every_band_from_one_colour_galaxy(catalog, tmp_
 
 
 @needs_btk
-def test_a_colour_the_templates_cannot_reach_warns_as_in_the_api(catalog, tmp_path):
+def test_a_colour_the_templates_cannot_reach_warns_as_in_the_api(catalog, colour_module):
     """The BTK generator checks catalog colours as the API and YAML do."""
     import btk
 
     from galsim_deep import ColourRangeWarning, GenerativeGalaxyModel
     from galsim_deep.core.catalog import reset_range_warnings
-    from toy_modules import train_colour_module
 
     reset_range_warnings()
-    model = GenerativeGalaxyModel(str(train_colour_module(tmp_path)))
+    model = GenerativeGalaxyModel(str(colour_module))
     with pytest.warns(ColourRangeWarning, match="F606W - F814W.*nearest reachable colour"):
         next(_generator(catalog, btk.survey.get_surveys("LSST"), model=model, batch_size=2,
                         range_policy="warn", column_map={"mag_auto": "MAG",

@@ -213,8 +213,9 @@ def test_openvinos_compiled_network_is_cached_and_compiled_again_where_damaged(
     np.testing.assert_array_equal(again, pixels)
 
     load()
+    threads = (runtimes.worker_threads() or 1) + 1
     with monkeypatch.context() as patch:
-        patch.setattr(runtimes, "worker_threads", lambda: 1)
+        patch.setattr(runtimes, "worker_threads", lambda: threads)
         assert not load()[0].from_cache
     assert len(list(folder.iterdir())) == 2
 

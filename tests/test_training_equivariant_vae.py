@@ -436,11 +436,11 @@ def test_semi_supervised_table_rows_resume_and_reproduce(trained, tiny_flow_vae_
     assert result["rows"]["supervised"]["0.5"]["n_train"] < \
         result["rows"]["supervised"]["1.0"]["n_train"]
     assert (tmp_path / "a" / "semi_supervised.png").stat().st_size > 0
-    monkeypatch.setattr(semi, "fit_on_labels", lambda *a, **k: pytest.fail("refitted"))
-    assert semi.semi_supervised_test(recipe, tmp_path / "a", fractions=(0.5, 1.0), steps=3,
-                                     reference=str(tiny_flow_vae_module_path),
-                                     progress=False)["rows"] == result["rows"]
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:   # (undo() would also undo the isolated cache)
+        patch.setattr(semi, "fit_on_labels", lambda *a, **k: pytest.fail("refitted"))
+        assert semi.semi_supervised_test(recipe, tmp_path / "a", fractions=(0.5, 1.0),
+                                         steps=3, reference=str(tiny_flow_vae_module_path),
+                                         progress=False)["rows"] == result["rows"]
     again = semi.semi_supervised_test(recipe, tmp_path / "b", fractions=(0.5,), steps=3,
                                       reference=None, progress=False)
     assert again["rows"]["two_step"]["0.5"] == result["rows"]["two_step"]["0.5"]
