@@ -172,6 +172,7 @@ def run_field(args, model_path, work, nobjects=FIELD_OBJECTS, variants=False):
             path.write_text(yaml.safe_dump(field_config(gal, inputs, n, path.with_suffix(
                 ".fits"))))
             commands[(kind, n)] = [galsim_path(), "-v", "0", str(path)]
+
     def cold_env():
         return {**os.environ, "GALSIM_DEEP_CACHE": tempfile.mkdtemp(dir=work)}
 
