@@ -1,6 +1,4 @@
-"""Assertions and helpers shared by several test files."""
-import os
-import shutil
+"""Assertions shared by several test files."""
 import subprocess
 import sys
 from pathlib import Path
@@ -20,33 +18,6 @@ def run_galsim(tmp_path, text, name):
                             timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
-
-
-def made_once(tmp_path_factory, name, make):
-    """``make(folder)`` run once per test session, however many pytest-xdist workers ask:
-    the first builds ``folder`` under the workers' shared temporary root, holding a file
-    lock, and the others wait for it and reuse it (a build that failed is started again).
-    For a costly module fixture whose tests xdist may spread over both workers.
-
-    Returns
-    -------
-    Path
-        ``folder``, made.
-    """
-    from filelock import FileLock
-
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent            # every worker's basetemp is a folder of this one
-    folder = root / "made_once" / name
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(f"{folder}.lock"):
-        if not (folder / ".made").exists():
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir()
-            make(folder)
-            (folder / ".made").touch()
-    return folder
 
 
 def assert_samples_are_galsim_profiles(model, gals, cat):

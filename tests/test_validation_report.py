@@ -9,8 +9,6 @@ from galsim_deep.tools.validation import pipeline, report, samples, statistics, 
 from galsim_deep.tools.validation.measures.c2st import C2ST_CLASSIFIERS
 from galsim_deep.tools.validation.measures.morphology import measure_all
 
-from checks import made_once
-
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 # Every measure but clustering (the toy module has no clusters, no encoder) on 24 galaxies;
@@ -24,19 +22,16 @@ FAST = ["--isotropy-n", "300", "--c2st-epochs", "2", "--c2st-classifiers", "2", 
 
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory, tiny_module_path, mock_dataset_path):
-    """The report, made once per session (the slowest fixture: xdist spreads this file's
-    tests over both workers, which each made it)."""
     from galsim_deep.cli import main
 
-    def make(folder):
-        # (a module fixture runs before the per-test cache isolation: its own reference cache)
-        status = main(["validation", "report", str(tiny_module_path), "--dataset",
-                       str(mock_dataset_path), "--out", str(folder / "report"), "--n", "0",
-                       "--split", "all", "--processes", "1", "--seed", "3", "--quiet",
-                       "--reference-cache", str(folder / "references")] + FAST)
-        assert status == 0
-
-    return made_once(tmp_path_factory, "validation_report", make) / "report"
+    out = tmp_path_factory.mktemp("validation") / "report"
+    # (a module fixture runs before the per-test cache isolation: its own reference cache)
+    refs = tmp_path_factory.mktemp("references")
+    status = main(["validation", "report", str(tiny_module_path), "--dataset", str(mock_dataset_path),
+                   "--out", str(out), "--n", "0", "--split", "all", "--processes", "1",
+                   "--seed", "3", "--quiet", "--reference-cache", str(refs)] + FAST)
+    assert status == 0
+    return out
 
 
 @pytest.fixture(scope="module")
