@@ -20,16 +20,16 @@ pixel-scale field.  Cases, interleaved round by round in one process (best of
     and block drawing, and rotation, ``InterpolatedImage``, convolution and
     ``drawImage`` galaxy by galaxy, against the same parametric drawing (its whole
     cost: making the galaxy and drawing it);
-The generated rows run the network where ``runtime='auto'`` runs it (OpenVINO where it is
-installed: the result's ``runtime``); the field stamps and the API in blocks are also
-timed in ONNX Runtime (``runtime='onnx'``).
-
 ``API``
     a catalog to stamps through the API, each galaxy on its stamp's centre:
     :meth:`GenerativeGalaxyModel.draw <galsim_deep.GenerativeGalaxyModel.draw>` (in
     blocks), and ``sample`` then ``galsim.Convolve(gal, psf).drawImage`` galaxy by galaxy
     (``bench_cost.py``'s API row), against the same for ``COSMOSCatalog`` parametric
     galaxies.
+
+The generated rows run the network where ``runtime='auto'`` runs it (OpenVINO where it is
+installed: the result's ``runtime``); the field stamps and the API in blocks are also
+timed in ONNX Runtime (``runtime='onnx'``).
 
 Targets (the block-drawing issue): field stamps <= 1.0x the parametric galaxies'; the
 drawing alone <= 0.5x a parametric galaxy's whole cost; the API <= 2.0x.  These are

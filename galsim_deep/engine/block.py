@@ -36,7 +36,8 @@ import numpy as np
 
 from ..core.errors import InputError
 
-__all__ = ["BlockDrawing", "local_pixel_scale", "stamp_frames", "block_drawing", "draw_batch"]
+__all__ = ["BlockDrawing", "local_pixel_scale", "stamp_frames", "block_drawing", "draw_batch",
+           "batch_drawing"]
 
 #: How far a local WCS may be from a uniform pixel scale and still be drawn as one: its
 #: Jacobian within this fraction of the scale (a shape error of 1e-6 is 100 times below
@@ -354,9 +355,22 @@ def draw_batch(batch, psf, stamp_size, pixel_scale, centres=None, factors=None,
         (:meth:`~galsim_deep.engine.kinds.SamplingKind.block_images`): draw its
         :meth:`~galsim_deep.engine.batch.SampledBatch.galaxies` one by one.
     """
+    prepared = batch_drawing(batch, psf, stamp_size, pixel_scale, factors, x_interpolant)
+    return None if prepared is None else prepared[0].draw(prepared[1], centres)
+
+
+def batch_drawing(batch, psf, stamp_size, pixel_scale, factors=None, x_interpolant=None):
+    """What :func:`draw_batch` draws: the batch's model stamps
+    (:meth:`~galsim_deep.engine.kinds.SamplingKind.block_images`) and the
+    :func:`block_drawing` that takes them through ``psf``, or None where the kind cannot be
+    drawn in a block.  Arguments as :func:`draw_batch`.
+
+    Returns
+    -------
+    (BlockDrawing, ndarray [N, R, R]) or None
+    """
     images = batch.kind.block_images(batch, factors)
     if images is None:
         return None
-    drawing = block_drawing(psf, images.shape[-1], batch.pixel_scale, stamp_size, pixel_scale,
-                            x_interpolant)
-    return drawing.draw(images, centres)
+    return block_drawing(psf, images.shape[-1], batch.pixel_scale, stamp_size, pixel_scale,
+                         x_interpolant), images

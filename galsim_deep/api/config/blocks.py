@@ -25,7 +25,7 @@ import galsim
 import numpy as np
 from galsim.config import ParseValue
 
-from ...engine.block import block_drawing, local_pixel_scale
+from ...engine.block import batch_drawing, local_pixel_scale
 
 __all__ = ["block_drawing_enabled", "record_galaxy", "record_psf", "draw_from_block"]
 
@@ -124,14 +124,14 @@ def draw_from_block(image, method, offset, base):
         return None
     blocks["psf"] = psf
     batch = state["batch"]
-    key = (nx, scale, repr(galaxy["x_interpolant"]))
+    x_interpolant = galaxy["x_interpolant"]
+    key = (nx, scale, repr(x_interpolant))
     if key not in blocks:
-        arrays = batch.kind.block_images(batch)
-        if arrays is None:      # an exact rotation: not one image through the PSF
+        prepared = batch_drawing(batch, psf, nx, scale, x_interpolant=x_interpolant)
+        if prepared is None:    # a kind whose galaxies are not one image through the PSF
             blocks[key] = None
         else:
-            drawing = block_drawing(psf, arrays.shape[-1], batch.pixel_scale, nx, scale,
-                                    galaxy["x_interpolant"])
+            drawing, arrays = prepared
             blocks[key] = (drawing, *drawing.spectra(arrays))
     if blocks[key] is None:
         return None
