@@ -18,6 +18,7 @@ __all__ = [
     "FORMAT_VERSION", "METADATA_FILE", "ModuleFormatError", "read_metadata",
     "validate_metadata", "write_metadata", "check_signatures", "sample_signature_spec",
     "EXPERIMENTAL_PREFIX", "ExperimentalModuleWarning", "warn_if_experimental",
+    "WINDOW_PROFILES", "WINDOW_UNITS",
 ]
 
 #: The newest module format version this package reads and writes.
@@ -71,11 +72,16 @@ _REQUIRED = {
     "provenance": dict,
 }
 _OPTIONAL = {"metrics": dict, "citation": str, "license": str, "chromatic": dict,
-             "portable": dict, "sampling_kind": str}
+             "portable": dict, "sampling_kind": str, "window": dict}
 _PORTABLE_REQUIRED = {"format": str, "opset": int, "converter": str, "signatures": dict}
 _PORTABLE_SIGNATURE_REQUIRED = {"file": str, "sha256": str, "max_relative_difference": float}
 #: Formats of a module's portable copy (run by galsim_deep.engine.runtimes).
 PORTABLE_FORMATS = ("onnx",)
+#: Profiles of a module's ``window`` entry (galsim_deep.engine.window).
+WINDOW_PROFILES = ("raised_cosine",)
+#: Units of its radii.
+WINDOW_UNITS = ("pixel",)
+_WINDOW_REQUIRED = {"profile": str, "inner_radius": float, "outer_radius": float, "unit": str}
 _CHROMATIC_REQUIRED = {"bands": list, "reference_band": str, "sed_templates": list,
                        "n_components": int, "redshift_condition": str}
 _CONDITION_REQUIRED = {"name": str, "unit": str, "description": str,
@@ -194,6 +200,8 @@ def validate_metadata(meta, source="metadata"):
                       problems)
     if "portable" in meta and isinstance(meta["portable"], dict):
         _check_portable(meta, problems)
+    if "window" in meta and isinstance(meta["window"], dict):
+        _check_window(meta["window"], problems)
     names = []
     if isinstance(meta.get("conditions"), list):
         if not meta["conditions"]:
@@ -252,6 +260,29 @@ def _check_portable(meta, problems):
                 entry["file"].startswith("/") or ".." in Path(entry["file"]).parts):
             problems.append(f"{where}.file must be a path inside the module, got "
                             f"{entry['file']!r}")
+
+
+def _check_window(window, problems):
+    """The ``window`` entry: a known profile and unit, and ``0 < inner_radius < outer_radius``
+    (finite), nothing else."""
+    where = "metadata.window"
+    _check_fields(window, _WINDOW_REQUIRED, {}, where, problems)
+    unknown = sorted(set(window) - set(_WINDOW_REQUIRED))
+    if unknown:
+        problems.append(f"{where} has unknown keys {unknown}; it takes "
+                        f"{sorted(_WINDOW_REQUIRED)}")
+    if "profile" in window and window["profile"] not in WINDOW_PROFILES:
+        problems.append(f"{where}.profile must be one of {list(WINDOW_PROFILES)}, got "
+                        f"{window['profile']!r}")
+    if "unit" in window and window["unit"] not in WINDOW_UNITS:
+        problems.append(f"{where}.unit must be one of {list(WINDOW_UNITS)} (radii in pixels "
+                        f"of the module's stamps), got {window['unit']!r}")
+    inner, outer = window.get("inner_radius"), window.get("outer_radius")
+    if _type_ok(inner, float) and _type_ok(outer, float) and not (
+            math.isfinite(outer) and 0 < inner < outer):
+        problems.append(f"{where} needs 0 < inner_radius < outer_radius (finite, pixels), got "
+                        f"inner_radius {inner!r} and outer_radius {outer!r}: the window is 1 "
+                        f"inside inner_radius and 0 beyond outer_radius")
 
 
 def read_metadata(module_dir):

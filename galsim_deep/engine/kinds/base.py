@@ -20,6 +20,7 @@ import numpy as np
 from ...core.catalog import catalog_values
 from ...core.errors import InputError
 from ...core.module_format import IMAGE_OUTPUT, RANDOM_INPUT, ModuleFormatError
+from ..window import module_window
 
 __all__ = ["KINDS", "SamplingKind", "register_kind", "kind_class", "make_kind"]
 
@@ -94,6 +95,9 @@ class SamplingKind:
         The colour mode (None for a kind without colours).
     chromatic : dict or None
         The module's ``chromatic`` entry where the kind draws colour galaxies.
+    window : galsim_deep.engine.window.StampWindow or None
+        The module's circular window (its metadata entry ``window``), which :meth:`run`
+        applies to every image the signature outputs; None without the entry.
     """
 
     #: The kind's name in :data:`KINDS` (and in a module's ``sampling_kind``).
@@ -111,6 +115,7 @@ class SamplingKind:
         self.stamp_size = int(metadata["stamp_size"])
         self.pixel_scale = float(metadata["pixel_scale"])
         self.chromatic = None
+        self.window = module_window(metadata)
         self.colours = self._colour_mode(colours)
 
     @classmethod
@@ -223,6 +228,13 @@ class SamplingKind:
         """Run the network on rows ``first_row ..`` of a catalog, in the engine's fixed
         blocks (:meth:`~galsim_deep.engine.network.Network.run_blocks`).
 
+        Where the module has a ``window`` (:attr:`window`), every image output of the
+        signature (an array whose last two axes are the stamp's: ``image``, a colour
+        module's ``components``) is windowed and given back its flux, image by image,
+        before :meth:`outputs` sees it (:mod:`galsim_deep.engine.window`), so every caller
+        and everything made of the outputs (a colour kind's reference band and bands) is
+        windowed alike.
+
         Returns
         -------
         dict
@@ -232,7 +244,10 @@ class SamplingKind:
             :meth:`outputs` of the signature :meth:`signature_inputs` names.
         """
         signature, inputs = self.signature_inputs(conditions, normals, cluster)
-        return self.outputs(self.network.run_blocks(signature, inputs, first_row))
+        out = self.network.run_blocks(signature, inputs, first_row)
+        if self.window is not None:
+            out = self.window.outputs(out, self.metadata["signatures"][signature]["outputs"])
+        return self.outputs(out)
 
     # ------------------------------------------------------------ what outputs become
     def galaxies(self, batch, rows=None, factors=None, rngs=None, noise_pad_size=0, noise=None,
