@@ -23,14 +23,15 @@ def test_hub_list_info_download_verify(tiny_module_path, tmp_path, monkeypatch, 
 
     assert main(["hub", "list"]) == 0
     out = capsys.readouterr().out
-    assert "toy" in out and "a toy module" in out and "not cached" in out
+    # an archive on this disk, not yet unpacked: nothing to download
+    assert "toy" in out and "a toy module" in out and "local" in out
 
     assert main(["hub", "download", "hub:toy"]) == 0
     assert "hub:toy:" in capsys.readouterr().out
     assert main(["hub", "verify"]) == 0
     assert "toy@0.1: ok" in capsys.readouterr().out
 
-    assert main(["hub", "info", "hub:toy"]) == 0
+    assert main(["hub", "info", "hub:toy", "--json"]) == 0
     assert '"latent_size": 5' in capsys.readouterr().out
 
     assert main(["hub", "info", "hub:missing"]) == 1

@@ -15,11 +15,17 @@ from the help, run the same code and print one line naming the new spelling
 
 The project's own errors (:class:`galsim_deep.core.errors.GalsimDeepError`: bad
 input, with a message naming the fix) are printed as one line with exit
-status 1; anything else is a bug and raises with its traceback.
+status 1; anything else is a bug and raises with its traceback.  Warnings are
+printed as ``galsim-deep: warning: MESSAGE``.  Where an error or a warning
+advises a keyword argument of the library (``range_policy='clip'``,
+``column_map={...}``) and the command has the flag that sets it, the advice
+names the flag instead (:data:`CLI_OPTIONS`, :func:`cli_spelling`).
 """
 import argparse
+import contextlib
 import importlib
 import sys
+import warnings
 
 #: Modules of ``galsim_deep.cli`` that register command groups, in help order.
 COMMAND_MODULES = ["hub", "dataset", "model", "validation", "latent", "field", "demo"]
@@ -128,9 +134,57 @@ def _warn_deprecated(old, new):
           f"(same arguments)", file=sys.stderr)
 
 
+#: The library's keyword arguments that commands set with a flag: keyword -> (the flag's
+#: ``argparse`` destination, its spelling of a value), for the advice of errors and
+#: warnings (:func:`galsim_deep.core.errors.reworded`).
+CLI_OPTIONS = {
+    "range_policy": ("range_policy", lambda value: f"--range-policy {value}"),
+    "column_map": ("column", lambda value: "--column CONDITION=COLUMN"),
+}
+
+
+def cli_spelling(args):
+    """How a command spells the options its errors and warnings advise.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line: an option is spelled as a flag where the command has that
+        flag (its destination is in ``args``), else left in Python.
+
+    Returns
+    -------
+    callable
+        ``spell(option)`` -> str or None, for :func:`galsim_deep.core.errors.reworded`.
+    """
+    def spell(option):
+        dest, flag = CLI_OPTIONS.get(option.name, (None, None))
+        return flag(option.value) if dest is not None and hasattr(args, dest) else None
+
+    return spell
+
+
+@contextlib.contextmanager
+def cli_warnings(spell):
+    """Print the warnings raised inside as ``galsim-deep: warning: MESSAGE`` on stderr, their
+    advice spelled by ``spell``; another package's warning also names its category and
+    line.  The previous warning display is restored on exit."""
+    from ..core.errors import reworded
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = reworded(message, spell) if isinstance(message, Warning) else str(message)
+        if not category.__module__.startswith("galsim_deep"):
+            text += f" ({category.__name__}, {filename}:{lineno})"
+        print(f"galsim-deep: warning: {text}", file=file or sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
 def main(argv=None):
     """Entry point of the ``galsim-deep`` console script."""
-    from ..core.errors import GalsimDeepError
+    from ..core.errors import GalsimDeepError, reworded
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -139,12 +193,14 @@ def main(argv=None):
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    spell = cli_spelling(args)
     try:
-        return args.func(args) or 0
+        with cli_warnings(spell):
+            return args.func(args) or 0
     except GalsimDeepError as err:
         command = " ".join(str(getattr(args, key)) for key in ("command", f"{args.command}_command")
                            if getattr(args, key, None))
-        print(f"galsim-deep {command}: error: {err}", file=sys.stderr)
+        print(f"galsim-deep {command}: error: {reworded(err, spell)}", file=sys.stderr)
         return 1
 
 

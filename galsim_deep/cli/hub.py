@@ -14,15 +14,29 @@ def register(subparsers):
     sub = add_group(subparsers, "hub",
                     help="list, inspect, download, verify and export hub modules")
 
-    p = sub.add_parser("list", help="list the modules of the index(es)")
+    p = sub.add_parser(
+        "list", help="list the modules of the index(es)",
+        description="List the modules of the index(es): name, version, archive size, where "
+                    "the module is (cached, shipped, local or remote), notes (the default "
+                    "model, the models that need TensorFlow and the experimental ones) and "
+                    "description; a legend follows the table.  A name it prints is a model "
+                    "name: `galsim-deep hub info NAME` or hub:NAME.")
     p.set_defaults(func=_list)
 
-    p = sub.add_parser("info", help="print a module's metadata")
-    p.add_argument("model", help="hub:NAME[@VERSION], a module directory, archive or URL")
+    p = sub.add_parser(
+        "info", help="print a module's conditions and their training ranges",
+        description="Print a module's description, stamps and conditions with their "
+                    "training ranges (stay inside them); --json prints its whole metadata "
+                    "instead.")
+    p.add_argument("model", help="NAME[@VERSION] as `hub list` prints it, hub:NAME[@VERSION], "
+                                 "a module directory, archive or URL")
+    p.add_argument("--json", action="store_true",
+                   help="print the module's whole metadata as JSON instead of the table")
     p.set_defaults(func=_info)
 
     p = sub.add_parser("download", help="download and unpack modules into the cache")
-    p.add_argument("models", nargs="+", help="hub:NAME[@VERSION] or URL")
+    p.add_argument("models", nargs="+",
+                   help="NAME[@VERSION] as `hub list` prints it, hub:NAME[@VERSION] or URL")
     p.set_defaults(func=_download)
 
     p = sub.add_parser(
@@ -186,28 +200,149 @@ def _entries():
     return entries
 
 
+#: What the status column of ``hub list`` says, in the legend's order.
+_STATUS = {
+    "cached": "unpacked in the cache",
+    "shipped": "in galsim_deep's package, unpacked on first use",
+    "local": "an archive on this disk, unpacked on first use",
+    "remote": "downloaded on first use",
+    "corrupt": "run `galsim-deep hub verify`",
+}
+
+
+def _status(entry):
+    """Where an index entry's module is: a key of :data:`_STATUS`."""
+    from ..data import hub
+
+    found = hub.verify_entry(entry)
+    if found == "ok":
+        return "cached"
+    if found != "not cached":
+        return "corrupt"
+    if hub.is_shipped(entry):
+        return "shipped"
+    return "local" if entry["url"].startswith("file:") else "remote"
+
+
+def _needs_tensorflow(meta):
+    """Whether a module samples only in TensorFlow (no portable copy of a sampling
+    signature); None where its metadata is not known."""
+    from ..core.module_format import ModuleFormatError
+    from ..engine.kinds import kind_class
+    from ..engine.runtimes import has_portable_copy
+
+    if meta is None:
+        return None
+    try:
+        signatures = kind_class(meta).sampling_signatures(meta)
+    except (ModuleFormatError, KeyError):
+        return None
+    return not all(has_portable_copy(meta, name) for name in signatures)
+
+
+def _notes(entry, defaults):
+    """The notes of an index entry (the legend of ``hub list`` says what they mean)."""
+    from ..core.module_format import EXPERIMENTAL_PREFIX
+    from ..data import hub
+
+    notes = [note for note, default in defaults.items()
+             if default is not None and (entry["name"], entry["version"], entry["index"])
+             == (default["name"], default["version"], default["index"])]
+    tensorflow = _needs_tensorflow(hub.entry_metadata(entry))
+    if tensorflow or tensorflow is None:
+        notes.append("tensorflow" if tensorflow else "tensorflow?")
+    if entry["description"].startswith(EXPERIMENTAL_PREFIX):
+        notes.append("experimental")
+    return notes
+
+
+def _legend(notes):
+    """What the notes of ``hub list`` mean, those shown only."""
+    from ..data import hub
+
+    meaning = {
+        "default": f"{hub.DEFAULT_MODEL}, the model used where none is named",
+        "colour-default": f"{hub.DEFAULT_COLOUR_MODEL}, the demo's colour model",
+        "tensorflow": "samples only with TensorFlow (no portable copy): pip install "
+                      "\"galsim_deep[tensorflow]\"",
+        "tensorflow?": "whether it needs TensorFlow is known once it is downloaded",
+        "experimental": "not for simulations (its description says why)",
+    }
+    return "; ".join(f"{note} = {text}" for note, text in meaning.items() if note in notes)
+
+
+def _table(header, rows, right=()):
+    """Lines of a table whose columns are as wide as their longest cell; the last column
+    is left unpadded and the columns in ``right`` are right-aligned."""
+    widths = [max(len(str(row[i])) for row in [header] + rows) for i in range(len(header))]
+
+    def line(row):
+        cells = [f"{cell:>{w}}" if i in right else f"{cell:<{w}}"
+                 for i, (cell, w) in enumerate(zip(row[:-1], widths))]
+        return "  ".join(cells + [str(row[-1])]).rstrip()
+
+    return [line(header)] + [line(row) for row in rows]
+
+
 def _list(args):
     from ..data import hub
 
-    print(f"{'name':32s} {'version':10s} {'size':>10s}  {'cached':8s} description")
+    defaults = {}
+    for note, name in (("default", hub.DEFAULT_MODEL), ("colour-default",
+                                                        hub.DEFAULT_COLOUR_MODEL)):
+        try:
+            defaults[note] = hub.find_entry(name[len("hub:"):])
+        except hub.HubError:
+            defaults[note] = None
+    rows, statuses, notes = [], [], []
     for e in _entries():
-        print(f"{e['name']:32s} {e['version']:10s} {e['size'] / 1e6:8.2f}MB  "
-              f"{hub.verify_entry(e):8s} {e['description']}")
-    print(f"\ncache: {hub.cache_dir()}")
+        status, marks = _status(e), _notes(e, defaults)
+        statuses.append(status)
+        notes.extend(marks)
+        rows.append([e["name"], e["version"], f"{e['size'] / 1e6:.1f} MB", status,
+                     ",".join(marks), e["description"]])
+    print("\n".join(_table(["name", "version", "size", "status", "notes", "description"], rows,
+                           right={2})))
+    print("\nstatus: " + "; ".join(f"{s} = {text}" for s, text in _STATUS.items()
+                                   if s in statuses))
+    if notes:
+        print("notes: " + _legend(notes))
+    print(f"cache: {hub.cache_dir()}")
     return 0
 
 
-def _info(args):
-    from ..api.model import GenerativeGalaxyModel
+def _unit(cond):
+    """A condition's unit as ``hub info`` shows it: a blank unit is a dimensionless
+    quantity (the mock-COSMOS redshift, ``zphot``)."""
+    unit = str(cond.get("unit") or "").strip()
+    if unit:
+        return unit
+    return "dimensionless (redshift)" if "redshift" in cond.get("description", "") \
+        else "dimensionless"
 
-    model = GenerativeGalaxyModel(args.model)
-    print(json.dumps(model.metadata, indent=2, sort_keys=True))
-    print(f"\nmodule directory: {model.module_dir}")
-    print(f"{model.stamp_size}x{model.stamp_size} stamps at {model.pixel_scale}\"/pixel; "
-          f"conditions and their training range (stay inside it):")
-    for cond in model.metadata["conditions"]:
-        print(f"  {cond['name']:14s} {cond['min']:9.4g} .. {cond['max']:<9.4g} "
-              f"{cond.get('unit', '')}")
+
+def _info(args):
+    from ..core.module_format import read_metadata
+    from ..data import hub
+
+    name = hub.index_name(args.model)
+    module_dir = hub.resolve(name)
+    meta = read_metadata(module_dir)
+    if args.json:
+        print(json.dumps(meta, indent=2, sort_keys=True))
+        return 0
+    tensorflow = _needs_tensorflow(meta)
+    print(f"{meta['name']} {meta['version']}: {meta['description']}")
+    print(f"module directory: {module_dir}")
+    print(f"{meta['stamp_size']}x{meta['stamp_size']} stamps at {meta['pixel_scale']}\"/pixel; "
+          + ("samples only with TensorFlow (no portable copy)" if tensorflow else
+             "samples without TensorFlow (portable copy)"))
+    print("conditions and their training range (stay inside it):")
+    rows = [[c["name"], f"{c['min']:.4g}", f"{c['max']:.4g}", _unit(c), c.get("description", "")]
+            for c in meta["conditions"]]
+    for line in _table(["condition", "min", "max", "unit", "description"], rows, right={1, 2}):
+        print("  " + line)
+    print(f"the whole metadata: galsim-deep hub info {args.model} --json")
     return 0
 
 
@@ -215,7 +350,7 @@ def _download(args):
     from ..data import hub
 
     for name in args.models:
-        print(f"{name}: {hub.resolve(name)}")
+        print(f"{name}: {hub.resolve(hub.index_name(name))}")
     return 0
 
 

@@ -9,13 +9,18 @@ import sys
 import warnings
 
 import numpy as np
-from .errors import InputError, InputTypeError, MissingFieldError
+from .errors import (Advice, InputError, InputTypeError, MissingFieldError, Option,
+                     with_advice)
 
 __all__ = ["OutOfRangeWarning", "ColourRangeWarning", "RANGE_POLICIES", "condition_arrays",
            "catalog_values", "in_range", "reset_range_warnings", "warn_out_of_range"]
 
 #: What to do with condition values outside a module's training range.
 RANGE_POLICIES = ("warn", "clip", "error")
+
+#: The fix of a catalog that lacks a condition column.
+RENAME_COLUMNS = Advice("Rename the columns or pass {}.",
+                        Option("column_map", {"condition": "your_column"}))
 
 # (model, condition) pairs whose out-of-range values were reported in this process.
 _RANGE_REPORTED = set()
@@ -35,10 +40,14 @@ class OutOfRangeWarning(UserWarning):
         The training range (the condition's unit).
     rows : ndarray of int
         Rows of the catalog outside the range.
+    advice : galsim_deep.core.errors.Advice or None
+        The options that change what happens to such values (``range_policy``), which
+        end the message (:func:`galsim_deep.core.errors.reworded`); ``body`` is the
+        message without them.
     """
 
-    def __init__(self, message, condition=None, low=None, high=None, rows=()):
-        super().__init__(message)
+    def __init__(self, message, condition=None, low=None, high=None, rows=(), advice=None):
+        super().__init__(with_advice(self, message, advice))
         self.condition, self.low, self.high = condition, low, high
         self.rows = np.asarray(rows, dtype=int)
 
@@ -120,7 +129,7 @@ def in_range(cat, conditions, column_map=None):
                if column_map.get(c["name"], c["name"]) not in available]
     if missing:
         raise MissingFieldError(f"the catalog lacks the condition column(s) {missing}; it has "
-                                f"{available}. Rename the columns or pass column_map.")
+                                f"{available}.", advice=RENAME_COLUMNS)
     mask = None
     for cond in conditions:
         values = _column(cat, column_map.get(cond["name"], cond["name"]))
@@ -231,9 +240,9 @@ def condition_arrays(cat, conditions, column_map=None, range_policy="warn", sour
     missing = [f"{name}" + (f" (column {col!r})" if col != name else "")
                for name, col in wanted.items() if col not in available]
     if missing:
-        raise MissingFieldError(f"the catalog lacks the condition column(s) {missing}; the model needs "
-                       f"{names}; the catalog has {available}. Rename the columns or pass "
-                       f"column_map={{'condition': 'your_column'}}.")
+        raise MissingFieldError(f"the catalog lacks the condition column(s) {missing}; the model "
+                                f"needs {names}; the catalog has {available}.",
+                                advice=RENAME_COLUMNS)
     out = {}
     for cond in conditions:
         name = cond["name"]
@@ -253,16 +262,20 @@ def condition_arrays(cat, conditions, column_map=None, range_policy="warn", sour
                    f"{', '.join(map(str, outside[:10]))}{' ...' if outside.size > 10 else ''}); "
                    f"the model extrapolates there.")
             if range_policy == "error":
-                raise InputError(msg + " Use range_policy='clip' or 'warn' to sample anyway.")
+                raise InputError(msg, advice=Advice("Use {} or {} to sample anyway.",
+                                                    Option("range_policy", "clip"),
+                                                    Option("range_policy", "warn")))
             if range_policy == "clip":
                 values = np.clip(values, lo, hi)
             else:
+                again = ("; later values of this condition outside the range are not "
+                         "reported again by this model." if warn_key is not None else ".")
                 warn_out_of_range(OutOfRangeWarning(
-                    msg + f" Pass range_policy='clip' to clip them to the range or 'error' to "
-                          f"refuse them" + ("; later values of this condition outside the range "
-                                            "are not reported again by this model."
-                                            if warn_key is not None else "."),
-                    condition=name, low=lo, high=hi, rows=outside), warn_key)
+                    msg, condition=name, low=lo, high=hi, rows=outside,
+                    advice=Advice("Pass {} to clip them to the range or {} to refuse them"
+                                  + again,
+                                  Option("range_policy", "clip"),
+                                  Option("range_policy", "error"))), warn_key)
         out[name] = values.astype(np.float32)
     lengths = {len(v) for v in out.values()}
     if len(lengths) > 1:

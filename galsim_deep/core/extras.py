@@ -19,8 +19,8 @@ EXTRAS = {
 }
 
 
-def require(extra, feature):
-    """Raise ``ImportError`` naming ``extra`` if one of its modules is not installed.
+def require(extra, feature, modules=None):
+    """Raise an ``ImportError`` naming ``extra`` if one of its modules is not installed.
 
     Parameters
     ----------
@@ -28,10 +28,22 @@ def require(extra, feature):
         A key of :data:`EXTRAS`.
     feature : str
         What needs it, for the message (``'galsim_deep.tools.validation'``).
+    modules : sequence of str, optional
+        The modules ``feature`` needs, where it needs only some of ``extra``'s (the demo
+        needs matplotlib of ``[simulate]``); default: all of them.
+
+    Raises
+    ------
+    galsim_deep.core.errors.MissingExtraError
+        An ``ImportError`` (and a project error, which the command line prints as one
+        line) naming the missing packages and how to install them.
     """
-    missing = [m for m in EXTRAS[extra] if importlib.util.find_spec(m) is None]
+    from .errors import MissingExtraError
+
+    missing = [m for m in (modules or EXTRAS[extra]) if importlib.util.find_spec(m) is None]
     if missing:
-        raise ImportError(
+        alone = f"\n    pip install {' '.join(missing)}\nor with the extra" if modules else ""
+        raise MissingExtraError(
             f"{feature} needs the optional packages {', '.join(missing)}, which are not "
-            f"installed; install them with\n    pip install \"galsim_deep[{extra}]\"\n"
+            f"installed; install them with{alone}\n    pip install \"galsim_deep[{extra}]\"\n"
             f"(or \"galsim_deep[all]\" for every feature)", name=missing[0])

@@ -34,7 +34,7 @@ from ..core.errors import GalsimDeepError, InputTypeError
 
 __all__ = ["HubError", "cache_dir", "is_offline", "load_index", "find_entry", "resolve",
            "verify_entry", "INDEX_FORMAT_VERSION", "DEFAULT_MODEL", "DEFAULT_COLOUR_MODEL",
-           "has_module"]
+           "has_module", "index_name", "is_shipped", "entry_metadata"]
 
 #: The shipped default model: what ``make demo``, ``galsim-deep field render`` and the
 #: latent tools use when no model is named.
@@ -167,6 +167,67 @@ def has_module(name):
     except HubError:
         return False
     return True
+
+
+def index_name(name):
+    """``hub:NAME[@VERSION]`` for a model named as ``galsim-deep hub list`` prints it.
+
+    Parameters
+    ----------
+    name : str
+        ``NAME`` or ``NAME@VERSION`` of an index entry, or any other model name.
+
+    Returns
+    -------
+    str
+        ``hub:`` + ``name`` where an index lists ``NAME`` and no file or folder of that
+        name exists here; else ``name`` unchanged (:func:`resolve` then explains).
+    """
+    name = str(name)
+    if name.startswith("hub:") or _is_url(name) or Path(name).expanduser().exists():
+        return name
+    base, _, version = name.partition("@")
+    if _NAME_RE.match(base) and (not version or _NAME_RE.match(version)) and has_module(base):
+        return f"hub:{name}"
+    return name
+
+
+def is_shipped(entry):
+    """Whether an index entry is one of the modules shipped with galsim_deep (its archive
+    is in the package: nothing to download)."""
+    return Path(entry["index"]) == _shipped_index()
+
+
+def entry_metadata(entry):
+    """An index entry's module metadata, read without unpacking anything.
+
+    Parameters
+    ----------
+    entry : dict
+        An index entry (:func:`load_index`).
+
+    Returns
+    -------
+    dict or None
+        The metadata of its cached copy, else of its archive's metadata file where the
+        archive is on this disk (a shipped module); None where neither is (an archive
+        not yet downloaded) or it cannot be read (``galsim-deep hub verify`` says why).
+    """
+    key = f"{entry['name']}-{entry['version']}-{entry['sha256'][:12]}"
+    try:
+        if (cache_dir() / key / METADATA_FILE).is_file():
+            return read_metadata(cache_dir() / key)
+        url = urllib.parse.urlparse(entry["url"])
+        archive = Path(urllib.request.url2pathname(url.path))
+        if url.scheme != "file" or not archive.is_file():
+            return None
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar:
+                if member.isfile() and Path(member.name).name == METADATA_FILE:
+                    return json.load(tar.extractfile(member))
+    except (ModuleFormatError, OSError, ValueError, tarfile.TarError, EOFError):
+        pass
+    return None
 
 
 def _download(url, dest, expected_size=None):
@@ -320,8 +381,10 @@ def resolve(file_name):
         source = (str(path), "Nothing was installed; replace it with a complete copy "
                              "(download or export it again).")
         return _cached_module(key, lambda dest: shutil.copyfile(path, dest), source)
+    listed = index_name(name)
+    hint = f" Did you mean {listed!r}?" if listed != name else ""
     raise HubError(f"{name!r} is neither hub:NAME, a URL, nor an existing module directory "
-                   f"or archive; see `galsim-deep hub list` for the shipped models.")
+                   f"or archive.{hint} See `galsim-deep hub list` for the shipped models.")
 
 
 def verify_entry(entry, load=False):

@@ -14,7 +14,7 @@ which the API, the YAML input and the BTK generator all go through.
 import numpy as np
 
 from ..core.catalog import ColourRangeWarning, warn_out_of_range
-from ..core.errors import InputError
+from ..core.errors import Advice, InputError, Option
 from ..physics.bands import ab_colour, flux_ratio_table, interpolate_ratios
 from .colour import chromatic_info, colour_conditions, head_reads_colours
 
@@ -99,15 +99,19 @@ def check_catalog_colours(conditions, metadata, range_policy="warn", source="", 
                f"redshift ({shown}).")
         if range_policy == "error":
             # colours='model' is a way out only where the network does not read the colour.
-            other = "" if head_reads_colours(metadata) else ", or colours='model'"
-            raise InputError(msg + f" Use range_policy='clip' to draw them at the nearest "
-                                   f"reachable colour{other}.")
+            clip = Option("range_policy", "clip")
+            raise InputError(msg, advice=(
+                Advice("Use {} to draw them at the nearest reachable colour.", clip)
+                if head_reads_colours(metadata) else
+                Advice("Use {} to draw them at the nearest reachable colour, or {}.", clip,
+                       Option("colours", "model"))))
         if range_policy == "clip":
             clipped = np.clip(asked, bluest, reddest)
             out[names[band]] = (reference + clipped).astype(np.float32)
         else:
             warn_out_of_range(ColourRangeWarning(
-                msg + " They are drawn at the nearest reachable colour; pass "
-                      "range_policy='clip' to do so silently or 'error' to refuse them.",
-                condition=name, rows=rows), warn_key)
+                msg, condition=name, rows=rows, advice=Advice(
+                    "They are drawn at the nearest reachable colour; pass {} to do so "
+                    "silently or {} to refuse them.", Option("range_policy", "clip"),
+                    Option("range_policy", "error"))), warn_key)
     return out

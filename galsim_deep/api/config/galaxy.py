@@ -14,8 +14,11 @@ The galaxy's stamp comes from its group of objects, generated in one network
 call (:mod:`galsim_deep.api.config.batching`; see "How batching works" in
 ``docs/config.rst``).
 """
+import difflib
+
 import galsim
 from galsim.config import GetInputObj, GetRNG, RegisterObjectType
+from galsim.config.value import standard_ignore
 
 from ...core import parallel
 from ...engine import batch as engine
@@ -82,6 +85,7 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
     ignore = list(ignore) + ["num"]
     req = model.sample_req_params
     opt = _opt_params
+    _check_fields(config, model, req, opt, ignore)
 
     obj_num = base.get("obj_num", 0)
     _share_cores(base)
@@ -118,6 +122,32 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
         blocks.record_galaxy(base, profile, group, i, factors[0] if factors else None,
                              kwargs.get("x_interpolant"))
     return profile, False
+
+
+def _check_fields(config, model, req, opt, ignore):
+    """Refuse fields the type does not know, naming each with the closest known name.
+
+    GalSim would report only a condition left missing by a misspelled field
+    (``mag:`` for ``mag_auto:``); this names the unknown field too.
+    """
+    known = set(req) | set(opt) | set(ignore) | set(standard_ignore)
+    unknown = [key for key in config if key not in known and not str(key).startswith("_")]
+    if not unknown:
+        return
+    missing = [name for name in req if name not in config]
+    fields = list(req) + sorted(opt)
+    guesses = []
+    for key in unknown:
+        # a missing condition is the likeliest meaning; else any field of the type
+        close = (difflib.get_close_matches(str(key), missing, n=1, cutoff=0.4)
+                 or difflib.get_close_matches(str(key), fields, n=1, cutoff=0.6))
+        guesses.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    raise galsim.GalSimConfigError(
+        f"GenerativeModelGalaxy: unknown field(s) {', '.join(guesses)}"
+        + (f"; the condition(s) {', '.join(map(repr, missing))} are missing" if missing
+           else "")
+        + f". {model.metadata['name']} takes one field per condition "
+          f"({', '.join(req)}) and the options {', '.join(sorted(opt))}.")
 
 
 def _check_colour_options(model, base, flux_kwargs, kwargs):

@@ -273,8 +273,7 @@ def _colour_part(model, cat, positions, field_size, seed, out_dir, progress):
 
     fields = demo_colour.render_colour_field(model, cat, positions, field_size, LSST_LIKE,
                                              seed, progress)
-    sigma = max(float(np.std(f.array)) for f in fields.values())
-    rgb = demo_colour.lupton_rgb([fields[b].array for b in demo_colour.GRI], 2 * sigma)
+    rgb = demo_colour.field_rgb(fields)
     paths = {"field_gri": out_dir / "field_gri.png", "gallery_gri": out_dir / "gallery_gri.png"}
     fig, axes = reporting.new_figure(1, 1, size=(7, 7))
     axes[0, 0].imshow(rgb, origin="lower")
@@ -303,10 +302,18 @@ def run_demo(out_dir, model_name=DEFAULT_MODEL, n_galaxies=250, field_size=512, 
     dict
         Paths of ``field.fits``, ``field.png``, ``gallery.png``, the colour
         part's files and the ``summary.json`` describing the run.
+
+    Raises
+    ------
+    galsim_deep.core.errors.MissingExtraError
+        Before any work, if matplotlib (which draws the PNG figures) is not installed.
     """
     from ...api.model import GenerativeGalaxyModel
     from ...core import reporting
+    from ...core.extras import require
 
+    # Before any work: the figures come last, after minutes of rendering.
+    require("simulate", "the demo (its PNG figures)", modules=("matplotlib",))
     if n_galaxies < 1 or field_size < 64:
         raise InputError("n_galaxies must be >= 1 and field_size >= 64 pixels")
     out_dir = Path(out_dir)

@@ -6,7 +6,8 @@ demo`` also writes
 - ``field_gri.png``: the demo field's galaxies (the same conditions and
   positions as ``field.png``) drawn through GalSim's LSST g, r and i
   bandpasses, each band with its own sky noise, as a colour composite
-  (:func:`astropy.visualization.make_lupton_rgb`, i as red, r green, g blue);
+  (:func:`sky_rgb`: an asinh stretch set by the sky noise, i as red, r green,
+  g blue);
 - ``gallery_gri.png``: generated galaxies beside mock truths of the same
   conditions in the same three bands (:func:`draw_colour_gallery`).
 """
@@ -15,7 +16,7 @@ import numpy as np
 from ...physics.bands import get_bandpass
 
 __all__ = ["GRI", "LSST_GRI_SKY", "render_colour_field", "mock_truth_profile",
-           "draw_colour_gallery", "lupton_rgb"]
+           "draw_colour_gallery", "lupton_rgb", "sky_rgb", "field_rgb"]
 
 #: The composite's bands, red to blue.
 GRI = ("LSST_i", "LSST_r", "LSST_g")
@@ -77,7 +78,67 @@ def lupton_rgb(images, stretch, q=8):
     """``make_lupton_rgb`` of three images (red, green, blue), as uint8 ``[H, W, 3]``."""
     from astropy.visualization import make_lupton_rgb
 
-    return make_lupton_rgb(*[np.asarray(a, np.float64) for a in images], stretch=stretch, Q=q)
+    # astropy divides by the intensity before masking its zeros (black pixels): harmless
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return make_lupton_rgb(*[np.asarray(a, np.float64) for a in images], stretch=stretch,
+                               Q=q)
+
+
+def sky_rgb(images, zero_points, black=1.5, softening=2.5, white=40.0):
+    """The colour composite of three noisy, sky-subtracted images: an asinh stretch (Lupton
+    et al. 2004) set by the sky noise.
+
+    Each image is first put in units of AB flux (its counts times 10^(-0.4 zero point)),
+    so that a source flat in f_nu is grey.  With sigma the largest of the bands' noise
+    (each band's median absolute deviation), every value is raised by ``black`` sigma (the
+    black point below the sky, the same in each band, so the sky is a neutral dark grey);
+    a pixel's intensity I (the mean of its three values) becomes
+    asinh(I / (``softening`` sigma)), normalised to 1 at ``white`` sigma, and its three
+    values are scaled alike, so a pixel keeps its colour (one brighter than white is
+    scaled to its brightest value).  A black point at the sky would clip each band's
+    negative noise to black and leave the other bands' positive noise as saturated red,
+    green and blue speckle.
+
+    Parameters
+    ----------
+    images : sequence of 3 ndarray [H, W]
+        Red, green, blue (counts, sky subtracted).
+    zero_points : sequence of 3 float
+        Their AB zero points (any common offset cancels).
+    black, softening, white : float
+        Black point below the sky, softening and white point above the sky, in units of
+        sigma.
+
+    Returns
+    -------
+    ndarray of uint8 [H, W, 3]
+    """
+    flux = [np.asarray(a, np.float64) * 10 ** (-0.4 * (zp - zero_points[0]))
+            for a, zp in zip(images, zero_points)]
+    centred = [a - np.median(a) for a in flux]
+    sigma = float(np.max([1.4826 * np.median(np.abs(a)) for a in centred])) or 1.0
+    rgb = np.clip(np.stack(centred, -1) + black * sigma, 0, None)
+    intensity = np.maximum(rgb.mean(-1), 1e-6 * sigma)
+    level = np.arcsinh(intensity / (softening * sigma)) / np.arcsinh(white / softening)
+    rgb *= (level / intensity)[..., None]
+    rgb /= np.maximum(1.0, rgb.max(-1))[..., None]
+    return np.round(255 * rgb).astype(np.uint8)
+
+
+def field_rgb(fields):
+    """The LSST gri composite of the demo field (:func:`sky_rgb`).
+
+    Parameters
+    ----------
+    fields : dict of str -> galsim.Image
+        Each band of :data:`GRI` (:func:`render_colour_field`).
+
+    Returns
+    -------
+    ndarray of uint8 [H, W, 3]
+    """
+    return sky_rgb([fields[band].array for band in GRI],
+                   [float(get_bandpass(band).zeropoint) for band in GRI])
 
 
 def mock_truth_profile(row, seed, population=None):
