@@ -100,7 +100,7 @@ def test_long_run_in_legs(mock_dataset_path, eval_path, tmp_path, restore_op_det
     assert 0.0 <= test["accuracy"] <= 1.0 and test["classifier"] in ("cnn", "features")
     assert set(samples["shear"]) == {"gaussian-0.1"}
     assert len(samples["shear"]["gaussian-0.1"]["difference"]["dm"]) == 2
-    assert set(samples["shapes"]) == {"g", "size", "flux"}
+    assert set(samples["shapes"]) == {"g", "size", "flux", "g_wasserstein"}
     assert curve["eval_reference"]["views"]["hst-cosmos"]["parametric"]["n_test"] > 0
     assert curve["stopped"]["reason"] == "last step"
     out = tmp_path / "run"

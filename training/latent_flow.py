@@ -77,9 +77,10 @@ def restore_flow(recipe, checkpoint_dir=None):
 def refine_codes(model, recipe, stamp, psf, noise_variance, mean):
     """Refine encoder means by ``flow.refine_steps`` Adam steps on each galaxy's posterior.
 
-    Each code moves towards the maximum of ``log p(stamp | z) + log p(z)``
+    Each code moves towards the maximum of ``log p(stamp | z) + w log p(z)``
     (the pixel likelihood of the PSF-convolved decoded profile under the
-    stamp's Gaussian noise, plus the family's prior;
+    stamp's Gaussian noise, plus the family's prior weighted by ``w``,
+    ``flow.refine_prior_weight``: 1 for the MAP, 0 for maximum likelihood;
     :func:`~galsim_deep.training.latent_fit.map_objective`), starting from the
     encoder's mean and keeping, galaxy by galaxy, the best code met
     (:func:`~galsim_deep.training.latent_fit.fit_codes`), so no code is worse
@@ -92,7 +93,7 @@ def refine_codes(model, recipe, stamp, psf, noise_variance, mean):
         in flux per pixel.
     recipe : dict
         The loaded recipe: ``flow.refine_steps``, ``flow.refine_learning_rate``
-        (code units) and the family's ``convolution``.
+        (code units), ``flow.refine_prior_weight`` and the family's ``convolution``.
     stamp, psf : array_like [B, S, S]
         Observed stamps (flux per pixel) and their PSFs.
     noise_variance : array_like [B]
@@ -116,13 +117,14 @@ def refine_codes(model, recipe, stamp, psf, noise_variance, mean):
                          "magnitude (an MPCC generator_flux: catalog), so set "
                          "flow.refine_steps: 0")
     family = family_of(recipe)
+    prior, weight = family.log_prior(model), float(cfg["refine_prior_weight"])
     objective = map_objective(model.decode, stamp, psf, noise_variance,
-                              family.log_prior(model), recipe[family.section]["convolution"])
+                              lambda z: weight * prior(z), recipe[family.section]["convolution"])
     return fit_codes(objective, mean, cfg["refine_steps"], cfg["refine_learning_rate"])[0]
 
 
 def encode_split(model, recipe, data, split, batch_size=256, progress=False, parts_dir=None,
-                 key=""):
+                 key="", limit=None):
     """Encode a dataset split with a frozen encoder.
 
     Parameters
@@ -146,6 +148,8 @@ def encode_split(model, recipe, data, split, batch_size=256, progress=False, par
         interrupted refinement (an hour on a CPU for 50,000 galaxies) resumes.
     key : str
         Identifies the encoder and the refinement settings (see ``parts_dir``).
+    limit : int, optional
+        Encode only the split's first ``limit`` stamps (``flow.max_codes``).
 
     Returns
     -------
@@ -168,7 +172,11 @@ def encode_split(model, recipe, data, split, batch_size=256, progress=False, par
     means, stds, conds = [], [], []
     refine = recipe["flow"]["refine_steps"] > 0
     desc = f"encode and refine {split}" if refine else f"encode {split}"
-    for i, batch in enumerate(tqdm(ds, desc=desc, unit="batch", disable=not progress)):
+    total = None if limit is None else -(-int(limit) // batch_size)
+    for i, batch in enumerate(tqdm(ds, desc=desc, unit="batch", total=total,
+                                   disable=not progress)):
+        if total is not None and i == total:
+            break
         part = Path(parts_dir) / f"{split}-{i:05d}.npz" if parts_dir else None
         done = _read_part(part, key)
         if done is None:
@@ -190,8 +198,8 @@ def encode_split(model, recipe, data, split, batch_size=256, progress=False, par
         raise InputError(f"the {split} split of {recipe['dataset']['path']} is empty; rebuild "
                          f"the dataset with more galaxies:\n    "
                          f"{recipe['dataset']['build_command']}")
-    return {"mean": np.concatenate(means), "stddev": np.concatenate(stds),
-            "conditions": np.concatenate(conds).astype(np.float32)}
+    return {"mean": np.concatenate(means)[:limit], "stddev": np.concatenate(stds)[:limit],
+            "conditions": np.concatenate(conds).astype(np.float32)[:limit]}
 
 
 def _read_part(path, key):
@@ -215,6 +223,10 @@ def _encoder_key(recipe):
     cfg = recipe["flow"]
     if cfg["refine_steps"]:  # refined codes are other codes: cached apart
         key += f" refined {cfg['refine_steps']} steps at {cfg['refine_learning_rate']}"
+        if cfg["refine_prior_weight"] != 1.0:
+            key += f" prior weight {cfg['refine_prior_weight']}"
+    if cfg["max_codes"] is not None:
+        key += f" first {cfg['max_codes']} training stamps"
     return key
 
 
@@ -249,7 +261,7 @@ def _posteriors(recipe, data, progress, key):
     # Refinement is slow: its batches are kept as they finish, so an interruption resumes.
     parts = out / "posterior.parts" if recipe["flow"]["refine_steps"] else None
     train = encode_split(model, recipe, data, "train", progress=progress, parts_dir=parts,
-                         key=key)
+                         key=key, limit=recipe["flow"]["max_codes"])
     try:
         test = encode_split(model, recipe, data, "test", progress=progress, parts_dir=parts,
                             key=key)

@@ -78,6 +78,9 @@ COMMON_SCHEMA = {
         "posterior": Choice("sample", ("sample", "mean")),
         "refine_steps": Int(0, low=0),
         "refine_learning_rate": Number(0.1, low=0, low_open=True),
+        "refine_prior_weight": Number(1.0, low=0, why="the weight of log p(z) in the "
+                                      "refinement's objective: 1 the MAP, 0 maximum likelihood"),
+        "max_codes": Int(None, low=1, nullable=True),
         "optimizer": {
             "name": Choice("adam", ("adafactor", "adam")),
             "learning_rate": Number(0.001, low=0, low_open=True),
@@ -85,6 +88,12 @@ COMMON_SCHEMA = {
             "global_clipnorm": Number(None, low=0, low_open=True, nullable=True),
         },
         **run_keys(batch_size=256, checkpoint_every=1000, summary_every=100),
+    },
+    "elbo_prior": {
+        "flow_learning_rate": Number(1e-4, low=0, low_open=True),
+        "encoder_learning_rate": Number(1e-5, low=0, low_open=True),
+        **run_keys(batch_size=32, checkpoint_every=250, summary_every=25),
+        "steps": Int(2000, low=1),
     },
     "export": {
         "name": Text(None, nullable=True),

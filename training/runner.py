@@ -29,11 +29,13 @@ import tensorflow as tf
 
 from galsim_deep.training.data import training_batches
 from galsim_deep.training.distribute import check_replica_batch, make_strategy
-from galsim_deep.training.loop import TrainingLoop
+from galsim_deep.core.errors import InputError
+from galsim_deep.core.files import atomic_path
+from galsim_deep.training.loop import TrainingLoop, warm_start
 from galsim_deep.training.recipes import check_dataset, recipe_digest, snapshot_recipe
 from galsim_deep.training.seeds import configure_determinism
 
-__all__ = ["TrainState", "FamilyTrainer", "run_family"]
+__all__ = ["TrainState", "FamilyTrainer", "run_family", "module_state", "adopt_module"]
 
 
 @dataclass
@@ -177,3 +179,80 @@ def run_family(recipe, family, progress=True, stop_at=None, init_from=None):
     log = loop.run(lambda: step(next(batches)), postfix=trainer.postfix,
                    learning_rate=trainer.learning_rate(recipe))
     return trainer.finish(recipe, state, loop, log)
+
+
+def module_state(recipe, family, module_dir):
+    """A :class:`TrainState` holding an exported module's network, at its training step.
+
+    Parameters
+    ----------
+    recipe : dict
+        A loaded recipe that describes the module's architecture (the warm
+        start refuses a variable of another shape).
+    family : galsim_deep.training.families.ModelFamily
+    module_dir : str or Path
+        The module directory (a resolved ``hub:NAME``).
+
+    Returns
+    -------
+    TrainState
+        ``model`` the live network (gradients flow through it, unlike the
+        module's own functions), ``step`` the step its provenance records.
+    """
+    from galsim_deep.core.module_format import read_metadata
+
+    meta = read_metadata(module_dir)
+    trainer = family.trainer()
+    state = trainer.create_state(recipe)
+    warm = trainer.warm_start(recipe, state, module_dir)
+    warm_start(warm["objects"], warm["source"], warm.get("optional", ()))
+    state.step.assign(int(meta.get("provenance", {}).get("steps", 0)))
+    return state
+
+
+def adopt_module(recipe, family, module_dir):
+    """Make an exported module's network the recipe's trained model.
+
+    The module's weights (:func:`module_state`) become the run's checkpoint,
+    so that what reads a run (``model train-flow``, ``validation latent-fit``,
+    ``hub export``) works on a shipped network whose run is not on this
+    machine: a new latent flow on a shipped decoder, for example.  Adopting
+    the same module into the same folder again does nothing.
+
+    Parameters
+    ----------
+    recipe : dict
+        A loaded recipe; its ``output_dir`` receives the checkpoint.
+    family : galsim_deep.training.families.ModelFamily
+    module_dir : str or Path
+        The module directory (a resolved ``hub:NAME``).
+
+    Returns
+    -------
+    int
+        The checkpoint's step.
+
+    Raises
+    ------
+    InputError
+        When the folder already holds a training run or another module.
+    """
+    from galsim_deep.core.module_format import read_metadata
+
+    meta = read_metadata(module_dir)
+    tag = f"{meta['name']} {meta['version']}"
+    out = family.checkpoint_dir(recipe)
+    record = out / "adopted_module.txt"
+    if tf.train.latest_checkpoint(str(out)):
+        if record.is_file() and record.read_text().strip() == tag:
+            return int(meta.get("provenance", {}).get("steps", 0))
+        raise InputError(f"{out} already holds a training run (or another module's weights); "
+                         f"adopt {tag} into a new folder: --set output_dir=runs/NEW")
+    state = module_state(recipe, family, module_dir)
+    snapshot_recipe(recipe, out / "recipe.yaml", recipe_digest(recipe))
+    step = int(state.step.numpy())
+    tf.train.CheckpointManager(state.checkpoint(), str(out), max_to_keep=1).save(
+        checkpoint_number=step)
+    with atomic_path(record) as tmp:
+        tmp.write_text(tag + "\n")
+    return step

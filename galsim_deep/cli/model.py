@@ -8,6 +8,8 @@
   the latent flow;
 * ``galsim-deep model train-flow RECIPE`` - the conditional latent flow on the
   trained encoder (any family);
+* ``galsim-deep model train-prior RECIPE`` - the latent flow refitted through the frozen
+  decoder's likelihood of the stamps (the ELBO, :mod:`galsim_deep.training.elbo_prior`);
 * ``galsim-deep model train-long RECIPE --eval FILE`` - a long Flow-VAE run in
   legs that scores its reconstructions every 2,500 steps and its samples every
   10,000 on an evaluation file (:mod:`galsim_deep.diagnostics.long_run`);
@@ -48,6 +50,7 @@ def register(subparsers):
                                 "running the same command again resumes from the latest one.")
     add_train(sub, "train")
     add_train_flow(sub, "train-flow")
+    add_train_prior(sub, "train-prior")
     add_train_long(sub, "train-long")
     add_distill(sub, "distill")
 
@@ -94,11 +97,41 @@ def add_train_flow(sub, name):
     p = sub.add_parser(
         name, help="train the conditional latent flow on a trained encoder",
         description="Encode the training split with the frozen encoder and fit the "
-                    "conditional Masked Autoregressive Flow p(z | conditions).")
+                    "conditional Masked Autoregressive Flow p(z | conditions).  With "
+                    "--from-module the encoder and decoder are an exported module's (a new "
+                    "prior for a shipped network).")
     add_recipe_args(p)
     _add_run_args(p)
+    p.add_argument("--from-module", default=None, metavar="MODULE",
+                   help="hub:NAME or a module directory whose network becomes the run's "
+                        "trained model (written as its checkpoint in an output_dir that holds "
+                        "no run; the recipe must describe its architecture)")
     p.set_defaults(func=_train_flow)
     return p
+
+
+def add_train_prior(sub, name):
+    """The ``train-prior`` command."""
+    p = sub.add_parser(
+        name, help="fit the latent flow through the frozen decoder's likelihood (ELBO)",
+        description="Starting from the run's latent flow (model train-flow) and encoder, fit "
+                    "the flow as the prior of the ELBO of the training stamps, the encoder "
+                    "fine-tuned beside it and the decoder frozen: a prior of the galaxies' "
+                    "codes rather than of codes inferred stamp by stamp (the recipe's "
+                    "elbo_prior section; checkpoints in OUTPUT_DIR/elbo_prior).")
+    add_recipe_args(p)
+    _add_run_args(p)
+    p.set_defaults(func=_train_prior)
+    return p
+
+
+def _train_prior(args):
+    from ..training.elbo_prior import train_elbo_prior
+
+    log = train_elbo_prior(recipe_from_args(args), progress=not args.quiet,
+                           stop_at=args.stop_at)
+    _print_run("ELBO prior", log)
+    return 0
 
 
 def add_train_long(sub, name):
@@ -287,6 +320,14 @@ def _train_flow(args, recipe=None):
 
     chained = recipe is not None  # after `model train --with-flow`: --stop-at was the model's
     recipe = recipe or recipe_from_args(args)
+    if getattr(args, "from_module", None):
+        from ..data.hub import resolve
+        from ..training.families import family_of
+        from ..training.runner import adopt_module
+
+        step = adopt_module(recipe, family_of(recipe), resolve(args.from_module))
+        print(f"{args.from_module}'s network is the model of {recipe['output_dir']} "
+              f"(step {step})")
     log = train_latent_flow(recipe, progress=not args.quiet,
                             stop_at=None if chained else args.stop_at)
     _print_run("latent flow", log)

@@ -30,7 +30,7 @@ The commands that take a RECIPE and score a training run (``latent-fit``,
 import json
 
 from . import HiddenCommands, add_group, deprecate_group, positive
-from .validation_runs import add_run_commands
+from .validation_runs import add_priors_command, add_run_commands
 
 
 def _add_measure_options(parser):
@@ -139,6 +139,7 @@ def _add_commands(subparsers):
     p.set_defaults(func=_reconstruct)
 
     add_run_commands(subparsers)
+    add_priors_command(subparsers)
 
     p = subparsers.add_parser(
         "cluster", help="clustering accuracy, reconstruction and per-cluster figures of an "

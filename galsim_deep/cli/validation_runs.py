@@ -108,6 +108,81 @@ def add_run_commands(subparsers):
     p.set_defaults(func=_semi_supervised)
 
 
+def add_priors_command(subparsers):
+    """Add ``priors`` (``subparsers``: the ``validation`` group's)."""
+    from ..diagnostics.prior_table import ROWS
+
+    p = subparsers.add_parser(
+        "priors",
+        help="samples against reconstructions: which part of the gap is the prior's",
+        description="Score rows of images of an evaluation file's galaxies alike (classifier "
+                    "test per survey view and magnitude bin, mean |g|, size and flux per bin, "
+                    "light far from the centre, optionally shear): the truth observed again, "
+                    "the Sersic rows, a module's reconstructions from the encoder's mean, the "
+                    "MAP and the best code for the truth, its samples, and candidate priors "
+                    "(flow:RUN, a run folder of 'model train-flow --from-module').  Each row is "
+                    "kept in OUT/rows as it finishes (a rerun scores the missing ones); the "
+                    "table is OUT/priors.md, .json and .png.")
+    p.add_argument("module", help="hub:NAME or module directory whose network draws the rows")
+    p.add_argument("--eval", required=True, metavar="FILE",
+                   help="the evaluation file (dataset build ... --n 8000 --n-test 8000 "
+                        "--seed 55)")
+    p.add_argument("--out", required=True, help="the table's folder (created)")
+    p.add_argument("--row", action="append", default=None, metavar="ROW",
+                   help=f"a row to score (repeatable): {', '.join(ROWS)} or flow:RUN "
+                        f"(default: the fixed rows)")
+    p.add_argument("--n", type=int, default=None,
+                   help="the evaluation file's first N galaxies (default all)")
+    p.add_argument("--map-steps", type=int, default=10,
+                   help="Adam steps of the MAP codes (default 10, as the shipped flow's)")
+    p.add_argument("--best-steps", type=int, default=100,
+                   help="Adam steps of the best codes for the truth (default 100)")
+    p.add_argument("--view", action="append", default=None, metavar="VIEW",
+                   help="survey view of the classifier test (repeatable; default hst-cosmos "
+                        "and hst-noiseless, the reference's views)")
+    p.add_argument("--shear", action="store_true",
+                   help="also the REGAUSS shear biases through the three survey PSFs (minutes "
+                        "per row)")
+    p.add_argument("--recipe", default=None,
+                   help="recipe describing the module's architecture (default: its provenance)")
+    p.add_argument("--seed", type=int, default=0, help="seed of codes and noise (default 0)")
+    p.add_argument("--processes", type=int, default=2,
+                   help="worker processes of the shear measure (default 2)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_priors)
+
+
+def _priors(args):
+    import shlex
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ..diagnostics.prior_table import (ROWS, LiveModule, score_row, table_lines,
+                                           write_prior_table)
+    from ..diagnostics.sample_scores import (SHEAR_PSF_NAMES, EvaluationGalaxies,
+                                             reference_scores)
+
+    positive("--n", args.n)
+    out = Path(args.out)
+    galaxies = EvaluationGalaxies.load(args.eval, args.n)
+    rows = args.row or list(ROWS)
+    live = None if set(rows) <= {"truth", "sersic"} else LiveModule(args.module, args.recipe)
+    shear = {"shear_max_mag": 99.0, "n_shear": len(galaxies.index)}
+    with ProcessPoolExecutor(args.processes) as pool:
+        reference_scores(galaxies, out / "reference", args.seed, pool=pool, **shear)
+        for name in rows:
+            print(f"scoring row {name} on {len(galaxies.index)} galaxies", flush=True)
+            score_row(name, live, galaxies, out / "reference", out, seed=args.seed,
+                      map_steps=args.map_steps, best_steps=args.best_steps,
+                      shear_psfs=SHEAR_PSF_NAMES if args.shear else (), pool=pool,
+                      views=args.view, progress=not args.quiet, **shear)
+    command = "galsim-deep " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    table = write_prior_table(out, command)
+    print("\n".join(table_lines(table)))
+    print(f"table in {out / 'priors.md'}")
+    return 0
+
+
 def _latent_fit(args):
     from ..diagnostics.latent_fit import latent_fit_report, write_latent_fit_report
 

@@ -15,6 +15,9 @@ validation imports them (``tests/test_architecture.py``, :doc:`/architecture`).
   (``galsim-deep validation latent-fit``);
 * :mod:`~galsim_deep.diagnostics.ceiling` - the supervised ceiling classifier
   of a clustering accuracy (``galsim-deep validation ceiling``);
+* :mod:`~galsim_deep.diagnostics.prior_table` - a module's reconstructions, samples
+  and candidate priors scored alike on an evaluation file: which part of the samples'
+  gap is the prior's (``galsim-deep validation priors``);
 * :mod:`~galsim_deep.diagnostics.semi_supervised` - an equivariant-VAE run's classifier
   against fully supervised ones and linear probes (``galsim-deep validation
   semi-supervised``).

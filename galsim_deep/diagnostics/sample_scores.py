@@ -35,7 +35,7 @@ What does not depend on the checkpoint (the truths' and the Sérsic profiles'
 observations, their classifier test and their shear) is computed once by
 :func:`reference_scores` and kept in a cache folder.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +45,8 @@ from galsim_deep.core.files import atomic_path
 from galsim_deep.core.reporting import jsonable, write_json
 
 __all__ = ["EvaluationGalaxies", "quick_code_flow", "draw_samples", "reference_scores",
-           "score_samples", "MAG_EDGES", "SAMPLE_VIEWS", "SHEAR_PSF_NAMES"]
+           "score_samples", "score_images", "shape_scores", "MAG_EDGES", "SAMPLE_VIEWS",
+           "SHEAR_PSF_NAMES"]
 
 #: Edges of the ``mag_auto`` bins of the sample scores (AB mag): the issue's bright bin
 #: (<= 22.5) and the fainter ones.
@@ -68,8 +69,8 @@ class EvaluationGalaxies:
     Holds what :func:`~galsim_deep.tools.validation.views.observe_in_view` reads
     (``index``, ``pixel_scale``, ``stamp_size``, ``psfs``, ``noise_variance``,
     ``noise_power``), the catalog ``conditions`` with their
-    ``condition_names``, the Sérsic rows ``parametric`` and the unconvolved
-    ``truth`` images.  Build it with :meth:`load`.
+    ``condition_names``, the Sérsic rows ``parametric``, the unconvolved
+    ``truth`` images and the observed ``stamps``.  Build it with :meth:`load`.
     """
 
     path: str
@@ -83,6 +84,8 @@ class EvaluationGalaxies:
     condition_names: list
     parametric: np.ndarray
     truth: np.ndarray
+    stamps: np.ndarray = None
+    _shapes: tuple = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def load(cls, path, n=None):
@@ -105,10 +108,20 @@ class EvaluationGalaxies:
                 raise InputError(f"{path} has no test galaxies; build it with --n-test N")
             index = index[:n] if n is not None else index
             a = data.read(index, ["psf", "noise_variance", "noise_power", "conditions",
-                                  "parametric", "truth"])
+                                  "parametric", "truth", "stamp"])
             return cls(str(path), np.asarray(index), float(data.pixel_scale),
                        int(data.stamp_size), a["psf"], a["noise_variance"], a["noise_power"],
-                       a["conditions"], list(data.condition_names), a["parametric"], a["truth"])
+                       a["conditions"], list(data.condition_names), a["parametric"], a["truth"],
+                       a["stamp"])
+
+    def truth_shapes(self):
+        """HSM ``|g|`` and size (pixels) of the truths through the 0.1" round PSF
+        (:func:`~galsim_deep.diagnostics.checkpoint_scores.hsm_g_sigma`), measured once."""
+        from galsim_deep.diagnostics.checkpoint_scores import hsm_g_sigma
+
+        if self._shapes is None:
+            self._shapes = hsm_g_sigma(self.truth, self.pixel_scale)
+        return self._shapes
 
     def column(self, name):
         """A catalog column (``mag_auto``) of every galaxy."""
@@ -293,35 +306,66 @@ def score_samples(model, recipe, galaxies, cache_dir, seed=0, n_codes=20000, flo
     Returns
     -------
     dict
+        :func:`score_images` of the samples, with the quick flow's settings.
+    """
+    flow = quick_code_flow(model, recipe, n_codes, flow_steps, seed, progress)
+    images = draw_samples(model, flow, galaxies, recipe["flow"]["conditions"], seed)
+    out = score_images(images, galaxies, cache_dir, seed, views, shear_psfs, shear_max_mag,
+                       n_shear, classifier_seeds, epochs, pool)
+    return {"quick_flow": {"n_codes": int(n_codes), "steps": int(flow_steps)}, **out}
+
+
+def score_images(images, galaxies, cache_dir, seed=0, views=SAMPLE_VIEWS,
+                 shear_psfs=SHEAR_PSF_NAMES, shear_max_mag=24.0, n_shear=3000,
+                 classifier_seeds=(0,), epochs=12, pool=None, rotate=True):
+    """Score generated images of the evaluation galaxies against their truths.
+
+    Parameters
+    ----------
+    images : ndarray [N, S, S]
+        One unconvolved, unrotated image per evaluation galaxy (flux per
+        pixel, the galaxies' stamp size and pixel scale): samples at the
+        truths' catalog rows, or reconstructions of their stamps.
+    galaxies : EvaluationGalaxies
+    cache_dir : str or Path
+        Where :func:`reference_scores` kept the truths' observations.
+    seed : int
+        Seeds the rotations and the noise.
+    views, shear_psfs, shear_max_mag, n_shear, classifier_seeds, epochs, pool
+        As :func:`reference_scores` (the same values: the comparisons share its
+        cache); an empty ``shear_psfs`` skips the shear measure.
+    rotate : bool
+        Turn each image by a random angle before it is observed, as the
+        sampling engine turns what users draw (the truths' orientations are
+        random): a decoder's preferred orientation is the isotropy measure's
+        business, not this test's.
+
+    Returns
+    -------
+    dict
         ``views`` (per view ``generated``: the classifier test against the
-        truths, with ``bins``), ``shapes`` and ``shear`` (per PSF the
-        samples' ``m``, ``c`` and ``difference`` from the truths).
+        truths, with ``bins``), ``shapes`` (:func:`shape_scores`) and ``shear``
+        (per PSF the images' ``m``, ``c`` and ``difference`` from the truths).
     """
     import json
 
-    from galsim_deep.diagnostics.checkpoint_scores import hsm_g_sigma
     from galsim_deep.tools.validation.shear_response import shear_bias, shear_bias_difference
 
     cache = Path(cache_dir)
     if not (cache / "reference.json").is_file():
         raise InputError(f"no reference scores in {cache}; run reference_scores first")
-    flow = quick_code_flow(model, recipe, n_codes, flow_steps, seed, progress)
-    images = draw_samples(model, flow, galaxies, recipe["flow"]["conditions"], seed)
-    # Each sample is turned by a random angle, as the sampling engine turns what users draw
-    # (the truths' orientations are random): a decoder's preferred orientation is the
-    # isotropy measure's business, not this test's.
-    angles = np.random.default_rng([seed, 1]).uniform(0.0, 2 * np.pi, len(images))
+    angles = (np.random.default_rng([seed, 1]).uniform(0.0, 2 * np.pi, len(images))
+              if rotate else None)
     profiles = _profiles(images, galaxies.pixel_scale, angles)
     groups, labels = galaxies.magnitude_bins()
-    out = {"quick_flow": {"n_codes": int(n_codes), "steps": int(flow_steps)},
-           "mag_bins": labels, "views": {}, "shear": {}}
+    out = {"mag_bins": labels, "views": {}, "shear": {}}
     for view in views:
         ref = np.load(cache / f"{view}-truth.npz")
         generated = _observed(galaxies, view, profiles, "generated", seed)[0]
         out["views"][view] = {"generated": _c2st(ref["stamps"], generated, ref["psfs"],
                                                  ref["variance"], groups, len(labels),
                                                  classifier_seeds, epochs)}
-    out["shapes"] = _shape_ratios(images, galaxies, hsm_g_sigma)
+    out["shapes"] = shape_scores(images, galaxies)
     chosen = _shear_sample(galaxies, shear_max_mag, n_shear)
     for psf in shear_psfs:
         e = _shear_e([profiles[i] for i in chosen], galaxies, psf, pool)
@@ -333,21 +377,60 @@ def score_samples(model, recipe, galaxies, cache_dir, seed=0, n_codes=20000, flo
     return jsonable(out)
 
 
-def _shape_ratios(images, galaxies, hsm_g_sigma):
-    """Mean ``|g|``, HSM size and flux of the samples over the truths' (minus 1), with
-    bootstrap errors over galaxies (the two are paired by catalog row)."""
+def shape_scores(images, galaxies, n_boot=200):
+    """Mean ``|g|``, HSM size and flux of images over the truths' (minus 1), overall and per
+    ``mag_auto`` bin, and the Wasserstein distance of their ``|g|`` to the truths'.
+
+    The images and the truths are paired by catalog row; errors are bootstrap
+    standard deviations over galaxies (seed 0).  ``|g|`` and size are HSM's
+    through the 0.1" round PSF of the checkpoint scores
+    (:func:`~galsim_deep.diagnostics.checkpoint_scores.hsm_g_sigma`).
+
+    Parameters
+    ----------
+    images : ndarray [N, S, S]
+        Unconvolved images of the galaxies (flux per pixel).
+    galaxies : EvaluationGalaxies
+    n_boot : int
+        Bootstrap resamplings.
+
+    Returns
+    -------
+    dict
+        ``g``, ``size``, ``flux``: ``ratio``, ``error``, ``n`` and ``bins`` (the
+        same per bin of :meth:`EvaluationGalaxies.magnitude_bins`);
+        ``g_wasserstein``: ``distance`` and ``error``.
+    """
+    from scipy.stats import wasserstein_distance
+
+    from galsim_deep.diagnostics.checkpoint_scores import hsm_g_sigma
+
     g, size = hsm_g_sigma(images, galaxies.pixel_scale)
-    g_t, size_t = hsm_g_sigma(galaxies.truth, galaxies.pixel_scale)
+    g_t, size_t = galaxies.truth_shapes()
     flux, flux_t = images.sum(axis=(1, 2)), galaxies.truth.sum(axis=(1, 2)).astype(np.float64)
+    groups, labels = galaxies.magnitude_bins()
     rng = np.random.default_rng(0)
-    out = {}
-    for name, a, b in (("g", g, g_t), ("size", size, size_t), ("flux", flux, flux_t)):
+
+    def ratio(a, b):
         ok = np.isfinite(a) & np.isfinite(b)
         a, b = a[ok], b[ok]
+        if not len(a):
+            return {"ratio": None, "error": None, "n": 0}
         boots = [np.mean(a[i]) / np.mean(b[i]) - 1
-                 for i in rng.integers(0, len(a), (200, len(a)))]
-        out[name] = {"ratio": float(np.mean(a) / np.mean(b) - 1), "error": float(np.std(boots)),
-                     "n": int(len(a))}
+                 for i in rng.integers(0, len(a), (n_boot, len(a)))]
+        return {"ratio": float(np.mean(a) / np.mean(b) - 1), "error": float(np.std(boots)),
+                "n": int(len(a))}
+
+    out = {}
+    for name, a, b in (("g", g, g_t), ("size", size, size_t), ("flux", flux, flux_t)):
+        out[name] = ratio(a, b)
+        out[name]["bins"] = {label: ratio(a[groups == k], b[groups == k])
+                             for k, label in enumerate(labels)}
+    ok_g, ok_t = g[np.isfinite(g)], g_t[np.isfinite(g_t)]
+    boots = [wasserstein_distance(rng.choice(ok_g, len(ok_g)), rng.choice(ok_t, len(ok_t)))
+             for _ in range(n_boot // 4)]
+    out["g_wasserstein"] = {"distance": float(wasserstein_distance(ok_g, ok_t)),
+                            "error": float(np.std(boots))}
     return out
 
 

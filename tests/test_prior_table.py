@@ -1,0 +1,88 @@
+"""The prior decomposition table (``galsim-deep validation priors``,
+:mod:`galsim_deep.diagnostics.prior_table`)."""
+import json
+
+import numpy as np
+import pytest
+
+from galsim_deep.core.errors import InputError
+from galsim_deep.diagnostics.prior_table import _file_name, outer_light
+
+
+def test_outer_light_of_known_images():
+    size = 64
+    y, x = np.indices((size, size)) - (size - 1) / 2.0
+    flat = np.ones((1, size, size))
+    far = np.hypot(x, y) > 28
+    out = outer_light(flat)
+    assert out["beyond_radius"]["median"] == pytest.approx(far.mean())
+    assert out["border"]["median"] == pytest.approx(1 - (size - 8) ** 2 / size ** 2)
+    # All the light in the middle: none far out; empty images are left out.
+    middle = np.zeros((2, size, size))
+    middle[0, 30:34, 30:34] = 1.0
+    out = outer_light(middle)
+    assert out["beyond_radius"]["median"] == 0.0 and out["border"]["p90"] == 0.0
+
+
+def test_row_file_names():
+    assert _file_name("map") == "map"
+    assert _file_name("flow:runs/prior-a") == "flow-prior-a"
+    assert _file_name("flow:runs/prior-a/elbo_prior") == "flow-prior-a-elbo_prior"
+
+
+@pytest.fixture(scope="module")
+def eval_path(tmp_path_factory):
+    """A tiny evaluation file: a new seed, every galaxy in the test split."""
+    from galsim_deep.data.build import build_dataset
+
+    return build_dataset("mock-cosmos", 16, tmp_path_factory.mktemp("eval") / "eval.h5",
+                         stamp_size=32, pixel_scale=0.03, seed=2, n_test=16, processes=1,
+                         progress=False)
+
+
+def test_the_table_scores_each_row_once(tiny_flow_vae_recipe, tiny_flow_vae_module_path,
+                                        eval_path, tmp_path, restore_op_determinism):
+    pytest.importorskip("tensorflow")
+    from galsim_deep.diagnostics.prior_table import (LiveModule, load_rows, score_row,
+                                                     write_prior_table)
+    from galsim_deep.diagnostics.sample_scores import EvaluationGalaxies, reference_scores
+
+    galaxies = EvaluationGalaxies.load(eval_path)
+    options = {"views": ["hst-cosmos"], "epochs": 2, "n_shear": 4, "shear_max_mag": 99.0}
+    reference_scores(galaxies, tmp_path / "reference",
+                     **dict(options, views=["hst-cosmos", "hst-noiseless"]))
+    live = LiveModule(tiny_flow_vae_module_path, tiny_flow_vae_recipe["source"])
+    run = f"flow:{tiny_flow_vae_recipe['output_dir']}"
+    for name in ("truth", "sersic", "encoder", "map", "module", run):
+        row = score_row(name, live, galaxies, tmp_path / "reference", tmp_path, map_steps=2,
+                        **options)
+        test = row["views"]["hst-cosmos"]["generated"]
+        assert 0 <= test["accuracy"] <= 1 and len(test["bins"]) == 4
+        assert set(row["shapes"]) == {"g", "size", "flux", "g_wasserstein"}
+    rows = {r["name"]: r for r in load_rows(tmp_path)}
+    assert list(rows)[:5] == ["truth", "sersic", "encoder", "map", "module"]
+    # The truths against themselves: no shape difference at all.
+    assert rows["truth"]["shapes"]["g"]["ratio"] == 0.0
+    # MAP codes start from the encoder's means and are other codes.
+    codes = {k: np.load(tmp_path / "rows" / f"{k}-codes.npz")["codes"] for k in ("encoder", "map")}
+    assert codes["map"].shape == codes["encoder"].shape
+    assert not np.array_equal(codes["map"], codes["encoder"])
+    # A row already written is read back, not scored again; another view is added to it
+    # from its kept codes, and the rest of the row stays.
+    again = score_row("encoder", None, galaxies, tmp_path / "reference", tmp_path, **options)
+    assert again == rows["encoder"]
+    wider = score_row("encoder", live, galaxies, tmp_path / "reference", tmp_path,
+                      **dict(options, views=["hst-cosmos", "hst-noiseless"]))
+    assert set(wider["views"]) == {"hst-cosmos", "hst-noiseless"}
+    assert wider["views"]["hst-cosmos"] == rows["encoder"]["views"]["hst-cosmos"]
+    assert wider["shapes"] == rows["encoder"]["shapes"]
+    write_prior_table(tmp_path, command="galsim-deep validation priors ...")
+    assert (tmp_path / "priors.png").is_file()
+    text = (tmp_path / "priors.md").read_text()
+    assert "galsim-deep validation priors ..." in text and "Sérsic rows" in text
+    assert len(json.loads((tmp_path / "priors.json").read_text())["rows"]) == 6
+    with pytest.raises(InputError, match="unknown row"):
+        score_row("prior", live, galaxies, tmp_path / "reference", tmp_path)
+    with pytest.raises(InputError, match="holds no latent flow"):
+        score_row(f"flow:{tmp_path / 'none'}", live, galaxies, tmp_path / "reference",
+                  tmp_path)
