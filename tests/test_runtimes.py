@@ -286,12 +286,14 @@ def test_hub_portable_adds_a_checked_copy_and_a_new_version(tiny_module_path, tm
     module = tmp_path / "toy"
     shutil.copytree(tiny_module_path, module)
     assert "portable" not in read_metadata(module)
-    assert main(["hub", "portable", str(module), "--version", "0.0.2", "--archive"]) == 0
+    assert main(["hub", "portable", str(module), "--version", "0.0.2", "--archive",
+                 "--description", "a toy; with its portable copy"]) == 0
     meta = read_metadata(module)
-    assert meta["version"] == "0.0.2"
+    assert meta["version"] == "0.0.2" and meta["description"] == "a toy; with its portable copy"
     assert meta["portable"]["signatures"]["sample"]["max_relative_difference"] <= 1e-5
     entry = json.loads(capsys.readouterr().out.split("\n", 1)[1])
     assert entry["version"] == "0.0.2" and (tmp_path / entry["url"]).is_file()
+    assert entry["description"] == meta["description"]  # the index entry's is the module's
     a = _stamps(GenerativeGalaxyModel(module, runtime="onnx"))
     b = _stamps(GenerativeGalaxyModel(module, runtime="tensorflow"))
     assert np.all(np.abs(a - b).max(axis=(1, 2)) <= 1e-5 * np.abs(b).max(axis=(1, 2)))

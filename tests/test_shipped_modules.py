@@ -1,5 +1,8 @@
 """The modules shipped in hub_modules/: index, checksums, loading, sampling."""
 import json
+import os
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -147,3 +150,113 @@ def test_the_default_samples_without_tensorflow_to_float32_precision():
     rows = relative_differences({"image": b}, {"image": a})
     assert np.percentile(rows, 99) <= 1e-5 and rows.max() <= 1e-3
     np.testing.assert_allclose(a.sum(axis=(1, 2)), b.sum(axis=(1, 2)), rtol=1e-3)
+
+
+#: What a process without TensorFlow runs: every shipped model, at the version ``hub:NAME``
+#: gives, samples three seeded galaxies (an MPCC module also at chosen clusters, and draws
+#: one); TensorFlow cannot be imported, as in ``pip install galsim_deep`` without extras.
+NO_TENSORFLOW = """
+import json, sys, warnings
+for name in ('tensorflow', 'tf_keras', 'tensorflow_hub', 'tensorflow_probability', 'tf2onnx'):
+    sys.modules[name] = None  # as if not installed
+import galsim
+import numpy as np
+from galsim_deep import GenerativeGalaxyModel
+
+names, out = json.loads(sys.argv[1]), sys.argv[2]
+arrays, runs = {}, {}
+for name in names:
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # the experimental module's warning
+        model = GenerativeGalaxyModel('hub:' + name)
+    rng = np.random.default_rng(7)
+    # conditions inside the training range; 'clip': the colour model's colour, drawn apart
+    # from its magnitude, at the nearest one its SEDs reach
+    cat = {q: rng.uniform(lo, hi, 3) for q, (lo, hi) in model.condition_ranges.items()}
+    arrays[name] = np.concatenate(list(model.sample_arrays(cat, rng=7, rotate=False,
+                                                           range_policy='clip')))
+    if model.n_clusters:
+        arrays[name + ' clusters'] = np.concatenate(list(model.sample_arrays(
+            cat, rng=7, rotate=False, cluster=[1, 3, 5])))
+        gal = model.sample(cat, rng=7, cluster=3)[0]
+        psf = galsim.Gaussian(fwhm=0.1)
+        arrays[name + ' drawn'] = galsim.Convolve(gal, psf).drawImage(
+            nx=32, ny=32, scale=model.pixel_scale).array
+    runs[name] = [model.metadata['version'], model.network.runtime]
+np.savez(out, **arrays)
+print(json.dumps(runs))
+"""
+
+
+def test_every_shipped_model_samples_without_tensorflow(tmp_path):
+    """The whole index in an install without TensorFlow: each model's newest version (what
+    ``hub:NAME`` resolves to) has a portable copy of every sampling signature, so `hub
+    list` marks none ``tensorflow``, and a process where TensorFlow cannot be imported
+    samples it, seeded: the same pixels as here; an MPCC module's ``cluster=`` too."""
+    from galsim_deep.cli.hub import _needs_tensorflow
+    from galsim_deep.engine.runtimes import RUNTIME_ENV
+
+    names = sorted({e["name"] for e in ENTRIES})
+    newest = {name: hub.find_entry(name) for name in names}
+    needs = [f"{n}@{e['version']}" for n, e in newest.items()
+             if _needs_tensorflow(hub.entry_metadata(e)) is not False]
+    assert not needs, f"these need TensorFlow to sample: {needs}"
+    assert any(hub.entry_metadata(e).get("n_clusters") for e in newest.values())
+
+    out = tmp_path / "samples.npz"
+    env = {k: v for k, v in os.environ.items() if k != RUNTIME_ENV}
+    done = subprocess.run([sys.executable, "-c", NO_TENSORFLOW, json.dumps(names), str(out)],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs = json.loads(done.stdout.strip().splitlines()[-1])
+    assert {n: v for n, (v, _) in runs.items()} == {n: e["version"] for n, e in newest.items()}
+    assert all(runtime != "tensorflow" for _, runtime in runs.values()), runs
+    with np.load(out) as saved:
+        there = dict(saved)
+    clustered = [n for n in names if n + " clusters" in there]
+    assert clustered == ["mpcc-mock-cosmos-25.2", "mpcc-mock-cosmos-64"]
+    for name in names:
+        images = there[name]
+        assert images.shape[0] == 3 and np.all(np.isfinite(images)) and np.all(images >= 0)
+        assert images.sum(axis=(1, 2)).min() > 0
+    # the same galaxies in this process (TensorFlow importable), from the same runtime
+    here = {}
+    for name in names:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalModuleWarning)
+            model = galsim_deep.GenerativeGalaxyModel(f"hub:{name}", runtime=runs[name][1])
+        rng = np.random.default_rng(7)
+        cat = {q: rng.uniform(lo, hi, 3) for q, (lo, hi) in model.condition_ranges.items()}
+        here[name] = np.concatenate(list(model.sample_arrays(cat, rng=7, rotate=False,
+                                                             range_policy="clip")))
+        if name in clustered:
+            here[name + " clusters"] = np.concatenate(list(model.sample_arrays(
+                cat, rng=7, rotate=False, cluster=[1, 3, 5])))
+            assert not np.allclose(here[name + " clusters"], here[name])
+            assert there[name + " drawn"].sum() > 0
+    for key, images in here.items():
+        np.testing.assert_array_equal(there[key], images, err_msg=key)
+
+
+def test_the_readme_says_which_shipped_models_sample_without_tensorflow():
+    """README.md's table "The shipped models": its column "without TensorFlow" says yes for
+    a model exactly where the version ``hub:NAME`` gives has a portable copy of every
+    sampling signature (what `hub list` leaves unmarked)."""
+    import itertools
+    import re
+
+    from galsim_deep.cli.hub import _needs_tensorflow
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    lines = text[text.index("### The shipped models"):].splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("| model"))
+    assert "without TensorFlow" in lines[header]
+    rows = itertools.takewhile(lambda line: line.startswith("|"), lines[header + 2:])
+    said = {}
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        for name in re.findall(r"`([^`]+)`", cells[0]):
+            said[name] = cells[2].startswith("yes")
+    assert set(said) == {e["name"] for e in ENTRIES}
+    for name, yes in said.items():
+        assert yes == (not _needs_tensorflow(hub.entry_metadata(hub.find_entry(name)))), name

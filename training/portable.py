@@ -379,7 +379,7 @@ def add_portable_copy(module_dir, seed=0, progress=True, version=None, loaded=No
                      disable=not progress):
         if name in latent:
             entry = _latent_copy(module_dir, loaded, name, latent_inputs[name],
-                                 f"module {meta['name']} {meta['version']}")
+                                 f"module {meta['name']} {version or meta['version']}")
             if entry is not None:
                 portable["signatures"][name] = entry
             continue

@@ -66,6 +66,9 @@ def register(subparsers):
     p.add_argument("--version", default=None,
                    help="also set the module's version: its files change, so publish it as a "
                         "new version")
+    p.add_argument("--description", default=None,
+                   help="also set the module's description, the index entry's (default: "
+                        "unchanged)")
     p.add_argument("--archive", action="store_true",
                    help="also write MODULE.tar.gz and print its index.json entry")
     p.set_defaults(func=_portable)
@@ -140,23 +143,34 @@ def _export(args):
 def _portable(args):
     from pathlib import Path
 
-    from ..core.module_format import read_metadata
-    from ..training.export import make_archive
+    from ..core.module_format import read_metadata, write_metadata
     from ..training.portable import add_portable_copy
 
     module = Path(args.module)
     portable = add_portable_copy(module, version=args.version)
     meta = read_metadata(module)
+    if args.description is not None:
+        meta["description"] = args.description
+        write_metadata(module, meta)
     for name, entry in portable["signatures"].items():
         print(f"{name}: {entry['file']}, max |onnx - tensorflow| / peak "
               f"{entry['max_relative_difference']:.1e}")
     if args.archive:
-        archive = make_archive(module)
-        print(json.dumps({"name": meta["name"], "version": meta["version"],
-                          "description": meta["description"],
-                          "url": Path(archive["path"]).name, "sha256": archive["sha256"],
-                          "size": archive["size"]}, indent=2))
+        _print_archive(module, meta)
     return 0
+
+
+def _print_archive(module, meta):
+    """Archive a module directory and print its index entry (name, version, description,
+    file, sha256, size) for hub_modules/index.json."""
+    from pathlib import Path
+
+    from ..training.export import make_archive
+
+    archive = make_archive(module)
+    print(json.dumps({"name": meta["name"], "version": meta["version"],
+                      "description": meta["description"], "url": Path(archive["path"]).name,
+                      "sha256": archive["sha256"], "size": archive["size"]}, indent=2))
 
 
 def _window(args):
@@ -181,13 +195,7 @@ def _window(args):
     write_metadata(module, meta)
     print(f"{meta['name']} {meta['version']}: window {json.dumps(meta['window'])}")
     if args.archive:
-        from ..training.export import make_archive
-
-        archive = make_archive(module)
-        print(json.dumps({"name": meta["name"], "version": meta["version"],
-                          "description": meta["description"],
-                          "url": Path(archive["path"]).name, "sha256": archive["sha256"],
-                          "size": archive["size"]}, indent=2))
+        _print_archive(module, meta)
     return 0
 
 
