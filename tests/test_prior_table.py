@@ -49,8 +49,8 @@ def test_the_table_scores_each_row_once(tiny_flow_vae_recipe, tiny_flow_vae_modu
 
     galaxies = EvaluationGalaxies.load(eval_path)
     options = {"views": ["hst-cosmos"], "epochs": 2, "n_shear": 4, "shear_max_mag": 99.0}
-    reference_scores(galaxies, tmp_path / "reference",
-                     **dict(options, views=["hst-cosmos", "hst-noiseless"]))
+    first = reference_scores(galaxies, tmp_path / "reference", shear_psfs=[], **options)
+    assert set(first["views"]) == {"hst-cosmos"} and first["shear"] == {}
     live = LiveModule(tiny_flow_vae_module_path, tiny_flow_vae_recipe["source"])
     run = f"flow:{tiny_flow_vae_recipe['output_dir']}"
     for name in ("truth", "sersic", "encoder", "map", "module", run):
@@ -71,11 +71,21 @@ def test_the_table_scores_each_row_once(tiny_flow_vae_recipe, tiny_flow_vae_modu
     # from its kept codes, and the rest of the row stays.
     again = score_row("encoder", None, galaxies, tmp_path / "reference", tmp_path, **options)
     assert again == rows["encoder"]
+    # The reference grows by the view asked for, keeping what it holds.
+    kept = (tmp_path / "reference" / "hst-cosmos-truth.npz").stat().st_mtime_ns
+    both = reference_scores(galaxies, tmp_path / "reference", shear_psfs=["gaussian-0.1"],
+                            **dict(options, views=["hst-cosmos", "hst-noiseless"]))
+    assert both["views"]["hst-cosmos"] == first["views"]["hst-cosmos"]
+    assert (tmp_path / "reference" / "hst-cosmos-truth.npz").stat().st_mtime_ns == kept
     wider = score_row("encoder", live, galaxies, tmp_path / "reference", tmp_path,
                       **dict(options, views=["hst-cosmos", "hst-noiseless"]))
     assert set(wider["views"]) == {"hst-cosmos", "hst-noiseless"}
     assert wider["views"]["hst-cosmos"] == rows["encoder"]["views"]["hst-cosmos"]
     assert wider["shapes"] == rows["encoder"]["shapes"]
+    sheared = score_row("module", live, galaxies, tmp_path / "reference", tmp_path,
+                        shear_psfs=["gaussian-0.1"], **options)
+    assert set(sheared["shear"]) == {"gaussian-0.1"}
+    assert len(sheared["shear"]["gaussian-0.1"]["difference"]["dm"]) == 2
     write_prior_table(tmp_path, command="galsim-deep validation priors ...")
     assert (tmp_path / "priors.png").is_file()
     text = (tmp_path / "priors.md").read_text()

@@ -159,8 +159,8 @@ def _priors(args):
 
     from ..diagnostics.prior_table import (ROWS, LiveModule, score_row, table_lines,
                                            write_prior_table)
-    from ..diagnostics.sample_scores import (SHEAR_PSF_NAMES, EvaluationGalaxies,
-                                             reference_scores)
+    from ..diagnostics.sample_scores import (SAMPLE_VIEWS, SHEAR_PSF_NAMES,
+                                             EvaluationGalaxies, reference_scores)
 
     positive("--n", args.n)
     out = Path(args.out)
@@ -168,14 +168,16 @@ def _priors(args):
     rows = args.row or list(ROWS)
     live = None if set(rows) <= {"truth", "sersic"} else LiveModule(args.module, args.recipe)
     shear = {"shear_max_mag": 99.0, "n_shear": len(galaxies.index)}
+    views = args.view or list(SAMPLE_VIEWS)
+    psfs = list(SHEAR_PSF_NAMES) if args.shear else []
     with ProcessPoolExecutor(args.processes) as pool:
-        reference_scores(galaxies, out / "reference", args.seed, pool=pool, **shear)
+        reference_scores(galaxies, out / "reference", args.seed, views=views, shear_psfs=psfs,
+                         pool=pool, **shear)
         for name in rows:
             print(f"scoring row {name} on {len(galaxies.index)} galaxies", flush=True)
             score_row(name, live, galaxies, out / "reference", out, seed=args.seed,
-                      map_steps=args.map_steps, best_steps=args.best_steps,
-                      shear_psfs=SHEAR_PSF_NAMES if args.shear else (), pool=pool,
-                      views=args.view, progress=not args.quiet, **shear)
+                      map_steps=args.map_steps, best_steps=args.best_steps, views=views,
+                      shear_psfs=psfs, pool=pool, progress=not args.quiet, **shear)
     command = "galsim-deep " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     table = write_prior_table(out, command)
     print("\n".join(table_lines(table)))

@@ -236,6 +236,11 @@ def reference_scores(galaxies, cache_dir, seed=0, views=SAMPLE_VIEWS,
                      classifier_seeds=(0,), epochs=12, pool=None):
     """What the sample scores compare with, computed once and kept in ``cache_dir``.
 
+    Each view and each shear PSF is kept in ``reference.json`` as it finishes:
+    an interrupted computation resumes with the parts it lacks, and a later
+    call that asks for more views or PSFs adds only those (the truths'
+    observations are in ``<view>-truth.npz`` and ``shear-<psf>-truth.npz``).
+
     Returns
     -------
     dict
@@ -252,32 +257,46 @@ def reference_scores(galaxies, cache_dir, seed=0, views=SAMPLE_VIEWS,
 
     cache = Path(cache_dir)
     summary_path = cache / "reference.json"
-    if summary_path.is_file():
-        return json.loads(summary_path.read_text())
+    out = json.loads(summary_path.read_text()) if summary_path.is_file() else None
+    chosen = _shear_sample(galaxies, shear_max_mag, n_shear)
+    if out is not None:
+        views = [v for v in views if v not in out["views"]]
+        shear_psfs = [p for p in shear_psfs if p not in out["shear"]]
+        if out.get("shear_galaxies", len(chosen)) != len(chosen):
+            raise InputError(f"{cache} holds shear references of {out['shear_galaxies']} "
+                             f"galaxies, not {len(chosen)}; use another cache folder")
+        if not views and not shear_psfs:
+            return out
     cache.mkdir(parents=True, exist_ok=True)
     analytic, info = analytic_profiles(galaxies.path, galaxies.index)
     truth = [p if p is not None else q
              for p, q in zip(analytic, _profiles(galaxies.truth, galaxies.pixel_scale))]
     sersic = reference_profiles(galaxies, "parametric")
     groups, labels = galaxies.magnitude_bins()
-    out = {"truth_profile": info["method"], "mag_bins": labels,
-           "bin_counts": np.bincount(groups, minlength=len(labels)).tolist(),
-           "views": {}, "shear": {}, "n": int(len(galaxies.index))}
+    if out is None:
+        out = {"truth_profile": info["method"], "mag_bins": labels,
+               "bin_counts": np.bincount(groups, minlength=len(labels)).tolist(),
+               "views": {}, "shear": {}, "n": int(len(galaxies.index)),
+               "shear_galaxies": int(len(chosen))}
     for view in views:
-        stamps, psfs, variance = _observed(galaxies, view, truth, "truth", seed)
-        _save(cache / f"{view}-truth.npz", stamps=stamps, psfs=psfs, variance=variance)
+        kept = cache / f"{view}-truth.npz"
+        if kept.is_file():  # observed before an interruption
+            with np.load(kept) as f:
+                stamps, psfs, variance = f["stamps"], f["psfs"], f["variance"]
+        else:
+            stamps, psfs, variance = _observed(galaxies, view, truth, "truth", seed)
+            _save(kept, stamps=stamps, psfs=psfs, variance=variance)
         sersic_obs = _observed(galaxies, view, sersic, "parametric", seed)[0]
         out["views"][view] = {"parametric": _c2st(stamps, sersic_obs, psfs, variance, groups,
                                                   len(labels), classifier_seeds, epochs)}
-    chosen = _shear_sample(galaxies, shear_max_mag, n_shear)
-    out["shear_galaxies"] = int(len(chosen))
+        write_json(out, summary_path)
     for psf in shear_psfs:
         e_truth = _shear_e([truth[i] for i in chosen], galaxies, psf, pool)
         e_sersic = _shear_e([sersic[i] for i in chosen], galaxies, psf, pool)
         _save(cache / f"shear-{psf}-truth.npz", e=e_truth)
         out["shear"][psf] = {"truth": shear_bias(e_truth), "parametric": shear_bias(e_sersic),
                              "difference": shear_bias_difference(e_sersic, e_truth)}
-    write_json(out, summary_path)
+        write_json(out, summary_path)
     return json.loads(summary_path.read_text())
 
 
