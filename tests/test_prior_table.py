@@ -53,16 +53,17 @@ def test_the_table_scores_each_row_once(tiny_flow_vae_recipe, tiny_flow_vae_modu
     assert set(first["views"]) == {"hst-cosmos"} and first["shear"] == {}
     live = LiveModule(tiny_flow_vae_module_path, tiny_flow_vae_recipe["source"])
     run = f"flow:{tiny_flow_vae_recipe['output_dir']}"
-    for name in ("truth", "sersic", "encoder", "map", "module", run):
+    for name in ("truth", "truth-stamps", "sersic", "encoder", "map", "module", run):
         row = score_row(name, live, galaxies, tmp_path / "reference", tmp_path, map_steps=2,
                         **options)
         test = row["views"]["hst-cosmos"]["generated"]
         assert 0 <= test["accuracy"] <= 1 and len(test["bins"]) == 4
         assert set(row["shapes"]) == {"g", "size", "flux", "g_wasserstein"}
     rows = {r["name"]: r for r in load_rows(tmp_path)}
-    assert list(rows)[:5] == ["truth", "sersic", "encoder", "map", "module"]
+    assert list(rows)[:6] == ["truth", "truth-stamps", "sersic", "encoder", "map", "module"]
     # The truths against themselves: no shape difference at all.
-    assert rows["truth"]["shapes"]["g"]["ratio"] == 0.0
+    for name in ("truth", "truth-stamps"):
+        assert rows[name]["shapes"]["g"]["ratio"] == 0.0
     # MAP codes start from the encoder's means and are other codes.
     codes = {k: np.load(tmp_path / "rows" / f"{k}-codes.npz")["codes"] for k in ("encoder", "map")}
     assert codes["map"].shape == codes["encoder"].shape
@@ -90,7 +91,7 @@ def test_the_table_scores_each_row_once(tiny_flow_vae_recipe, tiny_flow_vae_modu
     assert (tmp_path / "priors.png").is_file()
     text = (tmp_path / "priors.md").read_text()
     assert "galsim-deep validation priors ..." in text and "Sérsic rows" in text
-    assert len(json.loads((tmp_path / "priors.json").read_text())["rows"]) == 6
+    assert len(json.loads((tmp_path / "priors.json").read_text())["rows"]) == 7
     with pytest.raises(InputError, match="unknown row"):
         score_row("prior", live, galaxies, tmp_path / "reference", tmp_path)
     with pytest.raises(InputError, match="holds no latent flow"):

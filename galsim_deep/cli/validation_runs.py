@@ -166,7 +166,8 @@ def _priors(args):
     out = Path(args.out)
     galaxies = EvaluationGalaxies.load(args.eval, args.n)
     rows = args.row or list(ROWS)
-    live = None if set(rows) <= {"truth", "sersic"} else LiveModule(args.module, args.recipe)
+    live = (None if set(rows) <= {"truth", "truth-stamps", "sersic"}
+            else LiveModule(args.module, args.recipe))
     shear = {"shear_max_mag": 99.0, "n_shear": len(galaxies.index)}
     views = args.view or list(SAMPLE_VIEWS)
     psfs = list(SHEAR_PSF_NAMES) if args.shear else []

@@ -17,6 +17,10 @@ through its decoder):
 
 ``truth``
     the truths observed again with a fresh noise stream: the test's own 0.5;
+``truth-stamps``
+    the truths' own stamps (noiseless, unconvolved, 64 pixels), rendered and turned as the
+    generated rows are: what a decoder that drew every truth exactly would score, the
+    floor of any stamp-based generator;
 ``sersic``
     the mock's Sérsic rows;
 ``encoder``
@@ -54,7 +58,7 @@ from galsim_deep.core.reporting import jsonable, write_json
 __all__ = ["ROWS", "LiveModule", "score_row", "write_prior_table", "outer_light"]
 
 #: The fixed rows, in table order (a candidate prior is ``flow:RUN``).
-ROWS = ("truth", "sersic", "encoder", "map", "best", "module")
+ROWS = ("truth", "truth-stamps", "sersic", "encoder", "map", "best", "module")
 
 #: Radius (pixels of a 64-pixel stamp) beyond which :func:`outer_light` counts the light.
 OUTER_RADIUS = 28.0
@@ -272,8 +276,8 @@ def score_row(name, live, galaxies, cache_dir, out_dir, seed=0, map_steps=10, be
 def _row_scores(name, live, galaxies, cache_dir, rows_dir, seed, settings, views, shear_psfs,
                 progress, score_options):
     """A row's images and their scores in ``views`` and through ``shear_psfs``."""
-    from galsim_deep.diagnostics.sample_scores import (_c2st, _observed, _profiles,
-                                                       score_images, shape_scores)
+    from galsim_deep.diagnostics.sample_scores import (_c2st, _observed, score_images,
+                                                       shape_scores, truth_profiles)
 
     if name == "sersic":
         from galsim_deep.tools.validation.references import reference_profiles
@@ -293,7 +297,7 @@ def _row_scores(name, live, galaxies, cache_dir, rows_dir, seed, settings, views
     if name == "truth":  # the truths against themselves, observed with fresh noise
         groups, labels = galaxies.magnitude_bins()
         images = galaxies.truth.astype(np.float64)
-        profiles = _profiles(images, galaxies.pixel_scale)
+        profiles = truth_profiles(galaxies)[0]
         out = {"views": {}, "shear": {}, "shapes": shape_scores(images, galaxies)}
         for view in views:
             ref = np.load(Path(cache_dir) / f"{view}-truth.npz")
@@ -302,6 +306,10 @@ def _row_scores(name, live, galaxies, cache_dir, rows_dir, seed, settings, views
                 ref["stamps"], again, ref["psfs"], ref["variance"], groups, len(labels),
                 score_options.get("classifier_seeds", (0,)), score_options.get("epochs", 12))}
         return images, out
+    if name == "truth-stamps":  # a decoder that drew every truth exactly, in its stamp
+        images = galaxies.truth.astype(np.float64)
+        return images, score_images(images, galaxies, cache_dir, seed, views=views,
+                                    shear_psfs=shear_psfs, **score_options)
     if live is None:
         raise InputError(f"row {name!r} needs the module's network (LiveModule)")
     kept = rows_dir / f"{_file_name(name)}-codes.npz"
@@ -334,7 +342,9 @@ def _label(name, live, settings):
     if name.startswith("flow:"):
         return f"samples, flow of {_file_name(name)[5:]}"
     module = "" if live is None else f"{live.metadata['name']} {live.metadata['version']}"
-    return {"truth": "truth, observed again", "sersic": "Sérsic rows",
+    return {"truth": "truth, observed again",
+            "truth-stamps": "truth stamps (a decoder that draws the truth exactly)",
+            "sersic": "Sérsic rows",
             "encoder": "reconstructions, encoder's mean",
             "map": f"reconstructions, MAP codes ({settings['map_steps']} steps)",
             "best": f"reconstructions, best codes for the truth ({settings['best_steps']} steps)",

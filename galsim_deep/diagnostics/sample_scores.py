@@ -44,7 +44,8 @@ from galsim_deep.core.errors import InputError
 from galsim_deep.core.files import atomic_path
 from galsim_deep.core.reporting import jsonable, write_json
 
-__all__ = ["EvaluationGalaxies", "quick_code_flow", "draw_samples", "reference_scores",
+__all__ = ["EvaluationGalaxies", "quick_code_flow", "draw_samples", "truth_profiles",
+           "reference_scores",
            "score_samples", "score_images", "shape_scores", "MAG_EDGES", "SAMPLE_VIEWS",
            "SHEAR_PSF_NAMES"]
 
@@ -231,6 +232,23 @@ def _shear_e(profiles, galaxies, psf, pool):
                               pool=pool)
 
 
+def truth_profiles(galaxies):
+    """The truths as the sample scores observe them: each mock galaxy's rebuilt analytic
+    profile, or its truth image (an ``InterpolatedImage``) where it cannot be rebuilt.
+
+    Returns
+    -------
+    profiles : list of galsim.GSObject
+    info : dict
+        :func:`~galsim_deep.tools.validation.mock_truth.analytic_profiles`'s ``info``.
+    """
+    from galsim_deep.tools.validation.mock_truth import analytic_profiles
+
+    analytic, info = analytic_profiles(galaxies.path, galaxies.index)
+    return [p if p is not None else q
+            for p, q in zip(analytic, _profiles(galaxies.truth, galaxies.pixel_scale))], info
+
+
 def reference_scores(galaxies, cache_dir, seed=0, views=SAMPLE_VIEWS,
                      shear_psfs=SHEAR_PSF_NAMES, shear_max_mag=24.0, n_shear=3000,
                      classifier_seeds=(0,), epochs=12, pool=None):
@@ -251,7 +269,6 @@ def reference_scores(galaxies, cache_dir, seed=0, views=SAMPLE_VIEWS,
     """
     import json
 
-    from galsim_deep.tools.validation.mock_truth import analytic_profiles
     from galsim_deep.tools.validation.references import reference_profiles
     from galsim_deep.tools.validation.shear_response import shear_bias, shear_bias_difference
 
@@ -268,9 +285,7 @@ def reference_scores(galaxies, cache_dir, seed=0, views=SAMPLE_VIEWS,
         if not views and not shear_psfs:
             return out
     cache.mkdir(parents=True, exist_ok=True)
-    analytic, info = analytic_profiles(galaxies.path, galaxies.index)
-    truth = [p if p is not None else q
-             for p, q in zip(analytic, _profiles(galaxies.truth, galaxies.pixel_scale))]
+    truth, info = truth_profiles(galaxies)
     sersic = reference_profiles(galaxies, "parametric")
     groups, labels = galaxies.magnitude_bins()
     if out is None:
