@@ -91,6 +91,8 @@ def test_the_table_scores_each_row_once(tiny_flow_vae_recipe, tiny_flow_vae_modu
     assert (tmp_path / "priors.png").is_file()
     text = (tmp_path / "priors.md").read_text()
     assert "galsim-deep validation priors ..." in text and "Sérsic rows" in text
+    rst = (tmp_path / "priors.inc").read_text()
+    assert rst.count(".. list-table::") == 2 and "mean \\|g\\|, all" in rst
     assert len(json.loads((tmp_path / "priors.json").read_text())["rows"]) == 7
     with pytest.raises(InputError, match="unknown row"):
         score_row("prior", live, galaxies, tmp_path / "reference", tmp_path)

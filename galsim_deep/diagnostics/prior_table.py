@@ -373,37 +373,55 @@ def _cell(value, error=None, percent=False, digits=3):
     return f"{value:.{digits}f}" + ("" if error is None else f" ± {error:.{digits}f}")
 
 
-def table_lines(rows, view="hst-cosmos"):
-    """Markdown lines of the table: per row the classifier test in ``view`` (all and per
+def table_cells(rows, view="hst-cosmos"):
+    """The table's header and cells: per row the classifier test in ``view`` (all and per
     magnitude bin), ``|g|`` per bin, size and flux, ``|g|``'s Wasserstein distance and the
-    light beyond :data:`OUTER_RADIUS`."""
+    light beyond :data:`OUTER_RADIUS`.  Rows without that view are left out."""
+    rows = [r for r in rows if view in r["views"]]
     if not rows:
-        return ["(no rows yet)"]
+        return [], []
     bins = list(rows[0]["shapes"]["g"]["bins"])
     head = (["row", f"C2ST {view}, all"] + [f"C2ST {b}" for b in bins]
             + ["mean |g|, all"] + [f"mean |g|, {b}" for b in bins]
             + ["size", "flux", "W1(|g|)", f"light beyond r={OUTER_RADIUS:g} px, median (p90)"])
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    body = []
     for r in rows:
-        test = r["views"].get(view, {}).get("generated")
-        c2st = (["n/a"] * (1 + len(bins)) if test is None else
-                [_cell(test["accuracy"], test["error"])]
-                + [_cell(b["accuracy"], b["error"]) for b in test["bins"]])
+        test = r["views"][view]["generated"]
         s = r["shapes"]
-        g = ([_cell(s["g"]["ratio"], s["g"]["error"], True)]
-             + [_cell(b["ratio"], b["error"], True) for b in s["g"]["bins"].values()])
         far = r["outer_light"]["beyond_radius"]
-        cells = ([r["label"]] + c2st + g
-                 + [_cell(s[k]["ratio"], s[k]["error"], True) for k in ("size", "flux")]
-                 + [_cell(s["g_wasserstein"]["distance"], s["g_wasserstein"]["error"])]
-                 + [f"{100 * far['median']:.2f}% ({100 * far['p90']:.1f}%)"])
-        lines.append("| " + " | ".join(cells) + " |")
+        body.append([r["label"], _cell(test["accuracy"], test["error"])]
+                    + [_cell(b["accuracy"], b["error"]) for b in test["bins"]]
+                    + [_cell(s["g"]["ratio"], s["g"]["error"], True)]
+                    + [_cell(b["ratio"], b["error"], True) for b in s["g"]["bins"].values()]
+                    + [_cell(s[k]["ratio"], s[k]["error"], True) for k in ("size", "flux")]
+                    + [_cell(s["g_wasserstein"]["distance"], s["g_wasserstein"]["error"])]
+                    + [f"{100 * far['median']:.2f}% ({100 * far['p90']:.1f}%)"])
+    return head, body
+
+
+def table_lines(rows, view="hst-cosmos"):
+    """Markdown lines of :func:`table_cells`."""
+    head, body = table_cells(rows, view)
+    if not head:
+        return ["(no rows yet)"]
+    return (["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+            + ["| " + " | ".join(cells) + " |" for cells in body])
+
+
+def table_rst(rows, view="hst-cosmos"):
+    """reStructuredText ``list-table`` lines of :func:`table_cells` (for the docs)."""
+    head, body = table_cells(rows, view)
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for cells in [head] + body:
+        # "|" starts a substitution in reStructuredText: escape the |g| of the cells.
+        lines += [f"   {'*' if k == 0 else ' '} - " + c.replace("|", "\\|")
+                  for k, c in enumerate(cells)]
     return lines
 
 
 def write_prior_table(out_dir, command=None):
-    """Gather ``OUT/rows`` into ``priors.json``, ``priors.md`` (a table per survey view) and
-    ``priors.png``; returns the rows."""
+    """Gather ``OUT/rows`` into ``priors.json``, ``priors.md`` (a table per survey view), its
+    reStructuredText tables ``priors.inc`` and ``priors.png``; returns the rows."""
     out = Path(out_dir)
     rows = load_rows(out)
     write_json({"rows": rows, "command": command}, out / "priors.json")
@@ -425,6 +443,9 @@ def write_prior_table(out_dir, command=None):
                                          for k in ("dm", "dc1", "dc2")) + " |")
     with atomic_path(out / "priors.md") as tmp:
         tmp.write_text("\n".join(text) + "\n")
+    with atomic_path(out / "priors.inc") as tmp:
+        tmp.write_text("\n".join(sum(([f"**{v}**", ""] + table_rst(rows, v) + [""]
+                                      for v in views), [])))
     if rows:
         plot_prior_table(rows, out / "priors.png", views[0] if views else None)
     return rows
@@ -445,7 +466,7 @@ def plot_prior_table(rows, path, view):
 
     bins = list(rows[0]["shapes"]["g"]["bins"])
     x = np.arange(len(bins))
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
     for k, r in enumerate(rows):
         dx = (k - len(rows) / 2) * 0.04
         test = r["views"].get(view, {}).get("generated")
@@ -463,8 +484,9 @@ def plot_prior_table(rows, path, view):
     for ax in axes:
         ax.set_xticks(x, bins)
         ax.set_xlabel("mag_auto")
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.06 + 0.025 * ((len(rows) + 2) // 3), 1, 1))
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
