@@ -8,17 +8,11 @@ without a GPU, ...) off stderr: see :mod:`galsim_deep.core.tensorflow_logs`
 (``GALSIM_DEEP_TF_LOGS=all`` keeps them).
 
 The package holds one folder per layer (:doc:`/architecture`): ``core``, ``physics``,
-``data``, ``engine``, ``api``, ``tools``, ``diagnostics`` and ``cli``.  The module
-paths from before that layout still import, with a ``DeprecationWarning`` naming the
-new one (:mod:`galsim_deep.core.moved`).
+``data``, ``engine``, ``api``, ``tools``, ``diagnostics`` and ``cli``.
 """
-import importlib
-
-from .core import checkout as _checkout, moved as _moved, tensorflow_logs as _tf_logs
+from .core import tensorflow_logs as _tf_logs
 
 _tf_logs.install()  # before anything imports TensorFlow
-_checkout.install()  # galsim_deep.training and .hub_modules when run from a clone's root
-_moved.install()  # the old module paths (galsim_deep.hub, galsim_deep.validation, ...)
 
 from ._version import __version__  # noqa: E402
 from .core.catalog import ColourRangeWarning, OutOfRangeWarning  # noqa: E402
@@ -29,11 +23,3 @@ from .api import config as _config  # noqa: F401,E402  (registers the GalSim con
 
 __all__ = ["GenerativeGalaxyModel", "HubError", "ModuleFormatError", "OutOfRangeWarning",
            "ColourRangeWarning", "__version__"]
-
-
-def __getattr__(name):
-    # ``galsim_deep.hub`` after a plain ``import galsim_deep``: an old module path, imported
-    # through the one mechanism of the old paths (galsim_deep.core.moved), with its warning
-    if f"{__name__}.{name}" in _moved.MOVED:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

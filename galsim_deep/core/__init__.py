@@ -10,11 +10,7 @@
 * :mod:`~galsim_deep.core.cluster_accuracy` - clustering accuracies (shared with training);
 * :mod:`~galsim_deep.core.extras` - the optional extras and the error naming a missing one;
 * :mod:`~galsim_deep.core.tensorflow_logs` - TensorFlow's harmless start-up lines kept off
-  stderr;
-* :mod:`~galsim_deep.core.checkout` - ``galsim_deep.training`` and ``.hub_modules`` when
-  Python runs in a clone's root;
-* :mod:`~galsim_deep.core.moved` - the old module paths (before the layer folders) and the
-  finder that keeps them importing.
+  stderr.
 
 Nothing here imports another layer; nothing heavy is imported by this package.
 """
