@@ -94,3 +94,23 @@ def test_an_interrupted_refinement_keeps_its_finished_batches(tiny_flow_vae_reci
         other = encode_split(model, recipe, data, "train", batch_size=4, parts_dir=parts,
                              key="k2")
     np.testing.assert_allclose(other["mean"], first["mean"], rtol=1e-5, atol=1e-5)
+
+
+def test_codes_refined_toward_the_truth_fit_the_truth_better(tiny_flow_vae_recipe):
+    from galsim_deep.core.errors import InputError
+    from galsim_deep.training.latent_fit import truth_objective
+
+    recipe = tiny_flow_vae_recipe
+    model, _ = family_of(recipe).restore(recipe)
+    with StampDataset(recipe["dataset"]["path"]) as data:
+        truth = data.arrays("train", fields=["truth"])["truth"]
+        plain = encode_split(model, recipe, data, "train")
+        oracle = encode_split(model, _with(recipe, refine_steps=5, refine_target="truth"),
+                              data, "train")
+    residual = truth_objective(model.decode, truth)
+    before, after = residual(plain["mean"]).numpy(), residual(oracle["mean"]).numpy()
+    assert np.all(after <= before + 1e-6) and after.mean() < before.mean()
+    a = {k: v[:2] for k, v in plain.items()}
+    with pytest.raises(InputError, match="noiseless truth"):
+        refine_codes(model, _with(recipe, refine_steps=5, refine_target="truth"),
+                     truth[:2], truth[:2], np.ones(2), a["mean"])

@@ -74,7 +74,7 @@ def restore_flow(recipe, checkpoint_dir=None):
                           f"first with\n    galsim-deep model train-flow {recipe['source']}")
 
 
-def refine_codes(model, recipe, stamp, psf, noise_variance, mean):
+def refine_codes(model, recipe, stamp, psf, noise_variance, mean, truth=None):
     """Refine encoder means by ``flow.refine_steps`` Adam steps on each galaxy's posterior.
 
     Each code moves towards the maximum of ``log p(stamp | z) + w log p(z)``
@@ -100,17 +100,31 @@ def refine_codes(model, recipe, stamp, psf, noise_variance, mean):
         Pixel noise variance of each stamp, (flux per pixel)^2.
     mean : array_like [B, L]
         The encoder's posterior means.
+    truth : array_like [B, S, S], optional
+        The noiseless unconvolved stamps (flux per pixel), needed when
+        ``flow.refine_target`` is ``truth``: the codes then move toward the
+        best code for the truth
+        (:func:`~galsim_deep.training.latent_fit.truth_objective`), which only a
+        mock can give; a flow fitted to them is the ceiling of a prior on
+        this decoder, not a model of real data.
 
     Returns
     -------
     numpy.ndarray [B, L]
         The refined codes (``mean`` itself when ``refine_steps`` is 0).
     """
-    from galsim_deep.training.latent_fit import fit_codes, map_objective
+    from galsim_deep.training.latent_fit import fit_codes, map_objective, truth_objective
 
     cfg = recipe["flow"]
     if not cfg["refine_steps"]:
         return np.asarray(mean)
+    if cfg["refine_target"] == "truth":
+        if truth is None:
+            raise InputError("flow.refine_target: truth needs the dataset's noiseless truth "
+                             "stamps (a mock dataset's 'truth' field); set "
+                             "flow.refine_target: stamp for real data")
+        return fit_codes(truth_objective(model.decode, truth), mean, cfg["refine_steps"],
+                         cfg["refine_learning_rate"])[0]
     if getattr(model, "generator_flux", "free") == "catalog":
         raise InputError("flow.refine_steps needs a decoder that sets each galaxy's flux "
                          "itself; this model draws unit-flux shapes scaled by the catalog "
@@ -164,13 +178,19 @@ def encode_split(model, recipe, data, split, batch_size=256, progress=False, par
     # A chromatic model encodes every band; its codes are refined in the reference band
     # (F814W, the mono fields), whose profile is the sum of its components.
     bands = getattr(model, "n_components", 0) > 0
+    refine = recipe["flow"]["refine_steps"] > 0
+    to_truth = refine and recipe["flow"]["refine_target"] == "truth"
+    if to_truth and "truth" not in data.fields:
+        raise InputError(f"flow.refine_target: truth needs noiseless truth stamps, and "
+                         f"{recipe['dataset']['path']} has none (real data); set "
+                         f"flow.refine_target: stamp")
     ds = make_tf_dataset(recipe["dataset"]["path"], split=split, batch_size=batch_size,
                          shuffle=False, seed=0, augment=False, repeat=False,
                          fields=("stamp", "psf", "conditions", "noise_variance")
-                         + (("stamp_bands", "psf_bands") if bands else ()))
+                         + (("stamp_bands", "psf_bands") if bands else ())
+                         + (("truth",) if to_truth else ()))
     encode = tf.function(model.encode)
     means, stds, conds = [], [], []
-    refine = recipe["flow"]["refine_steps"] > 0
     desc = f"encode and refine {split}" if refine else f"encode {split}"
     total = None if limit is None else -(-int(limit) // batch_size)
     for i, batch in enumerate(tqdm(ds, desc=desc, unit="batch", total=total,
@@ -183,7 +203,8 @@ def encode_split(model, recipe, data, split, batch_size=256, progress=False, par
             mean, std = (encode(batch["stamp_bands"], batch["psf_bands"]) if bands
                          else encode(batch["stamp"], batch["psf"]))
             done = {"mean": refine_codes(model, recipe, batch["stamp"], batch["psf"],
-                                         batch["noise_variance"], mean),
+                                         batch["noise_variance"], mean,
+                                         truth=batch["truth"] if to_truth else None),
                     "stddev": std.numpy(),
                     "conditions": tf.gather(batch["conditions"], columns, axis=1).numpy()}
             if part is not None:
@@ -223,6 +244,8 @@ def _encoder_key(recipe):
     cfg = recipe["flow"]
     if cfg["refine_steps"]:  # refined codes are other codes: cached apart
         key += f" refined {cfg['refine_steps']} steps at {cfg['refine_learning_rate']}"
+        if cfg["refine_target"] == "truth":
+            key += " toward the truth"
         if cfg["refine_prior_weight"] != 1.0:
             key += f" prior weight {cfg['refine_prior_weight']}"
     if cfg["max_codes"] is not None:

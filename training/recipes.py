@@ -80,6 +80,10 @@ COMMON_SCHEMA = {
         "refine_learning_rate": Number(0.1, low=0, low_open=True),
         "refine_prior_weight": Number(1.0, low=0, why="the weight of log p(z) in the "
                                       "refinement's objective: 1 the MAP, 0 maximum likelihood"),
+        "refine_target": Choice("stamp", ("stamp", "truth"), why="what the refinement "
+                                "fits: the observed stamp (its posterior), or the noiseless "
+                                "truth (mock data only: the flow's ceiling, not a model of "
+                                "real data)"),
         "max_codes": Int(None, low=1, nullable=True),
         "optimizer": {
             "name": Choice("adam", ("adafactor", "adam")),
