@@ -5,8 +5,9 @@ or those below (no arrow runs up); galsim_deep/ holds one folder per layer
 (:data:`FOLDERS`) beside its __init__.py and _version.py; the runtime (``galsim_deep``
 except the top layer) never imports ``galsim_deep.training``, though training lies below
 the tools; only ``cli`` imports ``galsim_deep.diagnostics``; training imports no
-validation module; every folder with an ``__init__.py`` is installed; and module-level
-imports inside the project form no circle.
+validation module; every folder with an ``__init__.py`` is installed; module-level
+imports inside the project form no circle; a galaxy is drawn through a PSF in one module,
+engine/drawing.py; and no module of galsim_deep/ is over 500 lines, api/model.py over 300.
 """
 import ast
 from pathlib import Path
@@ -243,3 +244,85 @@ def test_setup_cfg_installs_every_package():
     listed = set(config["options"]["packages"].split())
     found = {name for name, (_, is_package) in _modules().items() if is_package}
     assert found <= listed, sorted(found - listed)
+
+
+#: Where a generated galaxy is drawn through a PSF: the one loop that draws a batch in a
+#: block where it can and one galaxy at a time through GalSim where it cannot
+#: (docs/architecture.rst, "Where a galaxy is drawn").
+DRAWING = "galsim_deep.engine.drawing"
+#: Its callers, which once each held a copy of the loop.
+DRAWING_CALLERS = ("galsim_deep.api.model", "galsim_deep.api.simulate.render",
+                   "galsim_deep.tools.demo", "galsim_deep.tools.demo.colour")
+#: The block drawing (galsim_deep.engine.block) and the two callers that draw from its
+#: blocks but leave the one-by-one drawing to their host: the YAML stamp builder (GalSim's
+#: config draws the rest) and the BTK generator's bands (BTK's render_single does).
+BLOCK_USERS = ("galsim_deep.engine.block", "galsim_deep.api.config.blocks",
+               "galsim_deep.api.btk_blocks")
+_BLOCK_NAMES = {"draw_batch", "batch_drawing", "BlockDrawing", "block_drawing"}
+
+
+def _drawing(source):
+    """``(block, galsim)``: the lines of a module's source that draw in a block (call the
+    block drawing) and that draw a profile through a PSF with GalSim (its ``drawImage``
+    calls, in a module that calls ``galsim.Convolve``)."""
+    calls = {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            calls.setdefault(name, []).append(node.lineno)
+    block = sorted(line for name in _BLOCK_NAMES for line in calls.get(name, []))
+    return block, sorted(calls.get("drawImage", [])) if "Convolve" in calls else []
+
+
+def test_a_galaxy_is_drawn_in_one_place():
+    """The loop "draw a batch in a block, or fall back to GalSim one galaxy at a time" is
+    written once, in engine/drawing.py: no other module holds both halves, the block drawing
+    is used only there and by the block users, and the callers call the loop."""
+    loops, block_users = [], []
+    for name, (path, _) in _modules().items():
+        if name == DRAWING or not name.startswith("galsim_deep.") or \
+                name.startswith(("galsim_deep.training", "galsim_deep.hub_modules")):
+            continue
+        block, one_by_one = _drawing(path.read_text())
+        if block and one_by_one:
+            loops.append(f"{name}: block drawing at {block}, GalSim at {one_by_one}")
+        if block and name not in BLOCK_USERS:
+            block_users.append(f"{name}: {block}")
+    assert not loops, loops
+    assert not block_users, block_users
+    modules = _modules()
+    for name in DRAWING_CALLERS:
+        source = modules[name][0].read_text()
+        assert "draw_galaxies(" in source, name
+        assert _drawing(source) == ([], []), (name, _drawing(source))
+    block, one_by_one = _drawing(modules[DRAWING][0].read_text())
+    assert block and one_by_one
+
+
+def test_the_drawing_rule_catches_a_second_loop():
+    source = ("def render(batches, psf):\n"
+              "    for batch in batches:\n"
+              "        drawn = draw_batch(batch, psf, 32, 0.2)\n"
+              "        if drawn is None:\n"
+              "            drawn = [galsim.Convolve(g, psf).drawImage(nx=32, ny=32).array\n"
+              "                     for g in batch.galaxies()]\n")
+    assert _drawing(source) == ([3], [5])
+    split = source.replace("galsim.Convolve(g, psf).drawImage", "image(g, psf)") + (
+        "def image(g, psf):\n"
+        "    profile = galsim.Convolve(g, psf)\n"
+        "    return profile.drawImage(nx=32, ny=32)\n")
+    assert _drawing(split) == ([3], [9])
+
+
+#: The longest a module of galsim_deep/ may be, and the public object's limit (api/model.py).
+MODULE_LINES, MODEL_LINES = 500, 300
+
+
+def test_modules_stay_short():
+    """No module of galsim_deep/ is over 500 lines, and api/model.py, the public object a
+    newcomer reads first, is at most 300: what grows goes down into the engine."""
+    lines = {str(path.relative_to(ROOT)): len(path.read_text().splitlines())
+             for path in (ROOT / "galsim_deep").rglob("*.py")}
+    assert not {p: n for p, n in lines.items() if n > MODULE_LINES}
+    assert lines[str(Path("galsim_deep", "api", "model.py"))] <= MODEL_LINES

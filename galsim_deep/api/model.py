@@ -2,26 +2,25 @@
 (:mod:`galsim_deep.engine`): a module's metadata, its sampling kind and latent space."""
 import copy
 
-import numpy as np
-
-from ..core.catalog import RANGE_POLICIES, in_range
-from ..core.errors import InputError
+from ..core.catalog import check_range_policy, in_range
 from ..core.module_format import RANDOM_INPUT, read_metadata, warn_if_experimental
 from ..data import hub
 from ..engine import (EVAL_ROWS, Network, band_limit, galaxy_draws, galaxy_profile,
                      grid_pad_factor, object_seeds, rotated_size)
 from ..engine import batch as engine
-from ..engine.block import draw_batch
+from ..engine.drawing import check_bandpass, draw_galaxies
 from ..engine.kinds import make_kind
-from ..engine.latent import LatentSpace
+from ..engine.latent import LatentMethods, LatentSpace
 
 __all__ = ["GenerativeGalaxyModel"]
 
 
-class GenerativeGalaxyModel:
+class GenerativeGalaxyModel(LatentMethods):
     """A deep generative model of galaxy light profiles, loaded from a module.
 
-    The metadata is read now, the network once per process at its first use.
+    The metadata is read now, the network once per process at its first use.  The
+    latent-space methods (``encode``, ``log_prob``, ``elbo``, ``cluster``) are
+    :attr:`latent`'s (:class:`~galsim_deep.engine.latent.LatentMethods`).
 
     Parameters
     ----------
@@ -57,10 +56,10 @@ class GenerativeGalaxyModel:
     metadata : dict
         The module's validated metadata (``docs/module_format.rst``).
     kind : galsim_deep.engine.kinds.SamplingKind
-        The module's sampling kind, chosen once from its metadata: what its network
-        runs and what the outputs become.
+        The module's sampling kind: what its network runs and what the outputs become.
     latent : galsim_deep.engine.latent.LatentSpace
-        The module's latent-space signatures (``encode``, ``log_prob``, ``cluster``).
+        The module's latent-space signatures (``encode``, ``log_prob``, ``elbo``,
+        ``cluster``).
     """
 
     #: Rows per network evaluation block (:data:`galsim_deep.engine.EVAL_ROWS`).
@@ -69,19 +68,12 @@ class GenerativeGalaxyModel:
     # GalSim config input parameters (see galsim_deep.api.config).
     _req_params = {"file_name": str}
     _opt_params = {"batch_size": int, "range_policy": str, "colours": str, "runtime": str}
-    _single_params = []
-    _takes_rng = False
 
     def __init__(self, file_name, batch_size=64, range_policy="warn", colours=None,
                  runtime=None):
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise InputError(f"batch_size must be a positive int, got {batch_size!r}")
-        if range_policy not in RANGE_POLICIES:
-            raise InputError(f"range_policy must be one of {RANGE_POLICIES}, "
-                             f"got {range_policy!r}")
+        self.batch_size = engine.check_batch_size(batch_size)
+        self.range_policy = check_range_policy(range_policy)
         self.file_name = str(file_name)
-        self.batch_size = int(batch_size)
-        self.range_policy = range_policy
         self.module_dir = hub.resolve(file_name)
         self.metadata = read_metadata(self.module_dir)
         warn_if_experimental(self.metadata)
@@ -171,25 +163,21 @@ class GenerativeGalaxyModel:
     def batches(self, cat, rng=None, batch_size=None, column_map=None, range_policy=None,
                 progress=False, cluster=None, rotate=True):
         """Check a catalog and yield one :class:`~galsim_deep.engine.batch.SampledBatch` per
-        batch of rows (:func:`galsim_deep.engine.batch.catalog_batches`), what
-        :meth:`sample` and :meth:`sample_arrays` are made of.  Arguments as in
-        :meth:`sample`."""
-        conds, magnitudes = self.kind.catalog_rows(cat, column_map,
-                                                   range_policy or self.range_policy)
-        n = len(next(iter(conds.values())))
-        batch_size = self.batch_size if batch_size is None else batch_size
-        return engine.catalog_batches(self.kind, conds, object_seeds(rng, n), batch_size,
-                                      rotate, cluster, magnitudes, progress)
+        batch of rows (:func:`galsim_deep.engine.batch.sample_catalog`), what :meth:`sample`,
+        :meth:`sample_arrays` and :meth:`draw` are made of.  Arguments as in :meth:`sample`."""
+        return engine.sample_catalog(self.kind, cat, rng,
+                                     self.batch_size if batch_size is None else batch_size,
+                                     column_map, range_policy or self.range_policy, progress,
+                                     cluster, rotate)
 
     def sample_arrays(self, cat, rng=None, batch_size=None, column_map=None,
                       range_policy=None, progress=False, cluster=None, rotate=True,
                       bands=None):
         """Yield generated stamps as numpy arrays ``[n, stamp_size, stamp_size]`` (module flux
-        per pixel), batch by batch, on the module's grid: a rotated stamp is the central
-        pixels of the profile :meth:`sample` returns.  ``bands`` (chromatic modules only,
-        e.g. ``["LSST_g", "LSST_r"]``): ``[n, len(bands), stamp_size, stamp_size]``, each
-        band in its counts/s of the module's convention.  The other arguments as in
-        :meth:`sample`."""
+        per pixel), batch by batch, on the module's grid: a rotated stamp is the central pixels
+        of the profile :meth:`sample` returns.  ``bands`` (chromatic modules only, e.g.
+        ``["LSST_g", "LSST_r"]``): ``[n, len(bands), stamp_size, stamp_size]``, each band in
+        its counts/s of the module's convention.  The other arguments as in :meth:`sample`."""
         self.kind.check_options(bands=bands)
         for batch in self.batches(cat, rng, batch_size, column_map, range_policy, progress,
                                   cluster, rotate):
@@ -223,8 +211,7 @@ class GenerativeGalaxyModel:
             Passed to ``galsim.InterpolatedImage`` (``noise`` as its ``noise_pad``; the
             padding noise from ``galsim.BaseDeviate`` of the row's object seed).
         calculate_maxk : bool
-            GalSim's per-image ``maxk`` instead of the stamp's band limit
-            (:func:`galsim_deep.engine.galaxy_profile`).
+            GalSim's per-image ``maxk``, not the stamp's band limit (:meth:`band_limit`).
         column_map : dict, optional
             Condition name -> catalog column name.
         range_policy : {'warn', 'clip', 'error'}, optional
@@ -242,16 +229,17 @@ class GenerativeGalaxyModel:
             Turn each profile by its own uniformly random angle (an isotropic
             population): True or ``"resample"`` (default) draws it back on an
             axis-aligned grid of :attr:`rotated_stamp_size` pixels, ``"exact"`` gives it
-            a rotated pixel grid (2.5x the drawing cost), False keeps the network's own.
+            a rotated pixel grid (slower to draw: ``docs/performance.rst``, "The sampling
+            engine"), False keeps the network's own.
 
         Returns
         -------
         list of galsim.InterpolatedImage
             One profile per row, centred on the origin as the training stamps were, in the
             module's flux units unless rescaled.  A chromatic module gives
-            ``galsim.ChromaticObject`` profiles instead, to draw through any bandpass with
-            its ``area`` and ``exptime``, normalised to the catalog's magnitude in the
-            module's reference band; the flux options do not apply to them.
+            ``galsim.ChromaticObject`` profiles, to draw through any bandpass with its
+            ``area`` and ``exptime``, normalised to the catalog's magnitude in the module's
+            reference band (the flux options do not apply).
         """
         flux = dict(flux_scaling=flux_scaling, area=area, exptime=exptime,
                     zero_point=zero_point)
@@ -259,85 +247,33 @@ class GenerativeGalaxyModel:
         options = dict(x_interpolant=x_interpolant, k_interpolant=k_interpolant,
                        pad_factor=pad_factor, noise_pad_size=noise_pad_size, noise=noise,
                        gsparams=gsparams, calculate_maxk=calculate_maxk)
-        profiles = []
-        for batch in self.batches(cat, rng, batch_size, column_map, range_policy, progress,
-                                  cluster, rotate):
-            profiles += batch.galaxies(factors=self._factors(batch, flux), **options)
-        return profiles
-
-    def _factors(self, batch, flux):
-        """The batch's flux factors for the flux options ``flux`` (a dict of
-        :func:`~galsim_deep.engine.batch.flux_factors`' keywords), or None when none is set."""
-        if all(v is None for v in flux.values()):
-            return None
-        return engine.flux_factors(self.metadata, len(batch), stamps=batch.stamps,
-                                   magnitudes=batch.magnitudes, **flux)
+        return [galaxy for batch in self.batches(cat, rng, batch_size, column_map,
+                                                 range_policy, progress, cluster, rotate)
+                for galaxy in batch.galaxies(factors=batch.factors(**flux), **options)]
 
     def draw(self, cat, psf, stamp_size, pixel_scale, rng=None, batch_size=None,
              column_map=None, range_policy=None, flux_scaling=None, area=None, exptime=None,
              zero_point=None, progress=False, cluster=None, rotate=True, x_interpolant=None):
-        """Draw the catalog's galaxies through one PSF, a block of stamps at once.
-
-        Each image is what ``galsim.Convolve(profile, psf).drawImage(nx=stamp_size,
-        ny=stamp_size, scale=pixel_scale)`` draws of the profile :meth:`sample` returns
-        (the galaxy on the stamp's true centre, the output pixel included), computed for a
-        whole batch in one Fourier-space step (:mod:`galsim_deep.engine.block`; 1e-4 of the
-        peak from GalSim's converged drawing, tested).  Galaxies a block cannot draw (an
-        ``"exact"`` rotation's rotated grid) are drawn by GalSim one by one.
-
-        Parameters
-        ----------
-        cat, rng, batch_size, column_map, range_policy, progress, cluster, rotate
-            As in :meth:`sample`; the same ``rng`` draws the same galaxies.
-        psf : galsim.GSObject
-            The PSF every galaxy shares (achromatic).
-        stamp_size : int
-            Side of each image, pixels.
-        pixel_scale : float
-            arcsec per pixel of the images.
-        flux_scaling, area, exptime, zero_point : optional
-            As in :meth:`sample`.
-        x_interpolant : str, optional
-            The profiles' interpolant (default quintic, as :meth:`sample`'s).
-
-        Returns
-        -------
-        list of galsim.Image
-            One ``stamp_size`` x ``stamp_size`` image per row, at ``pixel_scale``.
-
-        Raises
-        ------
-        InputError
-            For a colour module (draw :meth:`sample`'s chromatic profiles through a
-            bandpass) or a bad stamp size or pixel scale.
+        """Draw the catalog's galaxies through one PSF: one ``galsim.Image`` per row,
+        ``stamp_size`` pixels on a side at ``pixel_scale`` arcsec, what
+        ``galsim.Convolve(profile, psf).drawImage(nx=stamp_size, ny=stamp_size,
+        scale=pixel_scale)`` draws of each profile :meth:`sample` returns, a batch in one
+        block where it can be (:func:`galsim_deep.engine.drawing.draw_galaxies` says when,
+        and how close).  ``psf``: the ``galsim.GSObject`` every galaxy shares;
+        ``x_interpolant``: the profiles' (default quintic); the others as in :meth:`sample`
+        (the same ``rng``, the same galaxies).  A colour module (draw :meth:`sample`'s
+        profiles through a bandpass) or a bad stamp size or pixel scale raises InputError.
         """
         import galsim
 
-        if self.kind.chromatic:
-            raise InputError("a colour module's galaxies are drawn through a bandpass: use "
-                             "sample() and galsim.Convolve(galaxy, psf).drawImage(bandpass, "
-                             "...)")
-        if int(stamp_size) != stamp_size or stamp_size < 1 or not pixel_scale > 0:
-            raise InputError(f"stamp_size must be a positive integer and pixel_scale a "
-                             f"positive number (arcsec), got {stamp_size!r} and "
-                             f"{pixel_scale!r}")
-        stamp_size, pixel_scale = int(stamp_size), float(pixel_scale)
+        check_bandpass(self.kind)  # before any sampling
         flux = dict(flux_scaling=flux_scaling, area=area, exptime=exptime,
                     zero_point=zero_point)
-        images = []
-        for batch in self.batches(cat, rng, batch_size, column_map, range_policy, progress,
-                                  cluster, rotate):
-            factors = self._factors(batch, flux)
-            centres = np.full((len(batch), 2), (stamp_size - 1) / 2.0)
-            block = draw_batch(batch, psf, stamp_size, pixel_scale, centres, factors,
-                               x_interpolant)
-            if block is None:
-                block = [galsim.Convolve(galaxy, psf).drawImage(
-                    nx=stamp_size, ny=stamp_size, scale=pixel_scale).array
-                    for galaxy in batch.galaxies(factors=factors, x_interpolant=x_interpolant)]
-            images += [galsim.Image(np.asarray(array, np.float32), scale=pixel_scale)
-                       for array in block]
-        return images
+        batches = self.batches(cat, rng, batch_size, column_map, range_policy, progress,
+                               cluster, rotate)
+        stamps, _ = draw_galaxies(batches, psf, stamp_size, pixel_scale, flux=flux,
+                                  x_interpolant=x_interpolant)
+        return [galsim.Image(array, scale=float(pixel_scale)) for array in stamps]
 
     def profile(self, array, x_interpolant=None, k_interpolant=None, pad_factor=4,
                 noise_pad_size=0, noise=None, rng=None, gsparams=None, calculate_maxk=False,
@@ -358,20 +294,3 @@ class GenerativeGalaxyModel:
         size = self.stamp_size if stamp_size is None else int(stamp_size)
         return band_limit(size, self.pixel_scale, x_interpolant, k_interpolant,
                           grid_pad_factor(pad_factor, size, self.stamp_size), gsparams)
-
-    # ----------------- latent space: the methods of the LatentSpace the model holds
-    def encode(self, stamps, psfs, first_row=0):
-        """:meth:`galsim_deep.engine.latent.LatentSpace.encode`."""
-        return self.latent.encode(stamps, psfs, first_row)
-
-    def log_prob(self, z, conditions, first_row=0, column_map=None, range_policy=None):
-        """:meth:`galsim_deep.engine.latent.LatentSpace.log_prob`."""
-        return self.latent.log_prob(z, conditions, first_row, column_map, range_policy)
-
-    def elbo(self, stamps, psfs, noise_variance, seed=0, samples=1, first_row=0):
-        """:meth:`galsim_deep.engine.latent.LatentSpace.elbo`."""
-        return self.latent.elbo(stamps, psfs, noise_variance, seed, samples, first_row)
-
-    def cluster(self, stamps, psfs, first_row=0):
-        """:meth:`galsim_deep.engine.latent.LatentSpace.cluster`."""
-        return self.latent.cluster(stamps, psfs, first_row)

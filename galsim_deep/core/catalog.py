@@ -12,8 +12,9 @@ import numpy as np
 from .errors import (Advice, InputError, InputTypeError, MissingFieldError, Option,
                      with_advice)
 
-__all__ = ["OutOfRangeWarning", "ColourRangeWarning", "RANGE_POLICIES", "condition_arrays",
-           "catalog_values", "in_range", "reset_range_warnings", "warn_out_of_range"]
+__all__ = ["OutOfRangeWarning", "ColourRangeWarning", "RANGE_POLICIES", "check_range_policy",
+           "condition_arrays", "catalog_values", "in_range", "reset_range_warnings",
+           "warn_out_of_range"]
 
 #: What to do with condition values outside a module's training range.
 RANGE_POLICIES = ("warn", "clip", "error")
@@ -104,6 +105,14 @@ def warn_out_of_range(warning, key):
         _RANGE_REPORTED.add((key, warning.condition))
     warnings.warn(warning, stacklevel=_caller_stacklevel())
     return True
+
+
+def check_range_policy(range_policy):
+    """``range_policy`` itself, if it is one of :data:`RANGE_POLICIES`; else an InputError
+    naming them."""
+    if range_policy not in RANGE_POLICIES:
+        raise InputError(f"range_policy must be one of {RANGE_POLICIES}, got {range_policy!r}")
+    return range_policy
 
 
 def in_range(cat, conditions, column_map=None):
@@ -227,8 +236,7 @@ def condition_arrays(cat, conditions, column_map=None, range_policy="warn", sour
     TypeError
         An unsupported catalog type or a non-numeric column.
     """
-    if range_policy not in RANGE_POLICIES:
-        raise InputError(f"range_policy must be one of {RANGE_POLICIES}, got {range_policy!r}")
+    check_range_policy(range_policy)
     column_map = dict(column_map or {})
     names = [c["name"] for c in conditions]
     unknown = sorted(set(column_map) - set(names))

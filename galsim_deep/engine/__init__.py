@@ -16,12 +16,16 @@ The batch is made of three steps:
 :mod:`~galsim_deep.engine.render`
     pixel arrays to ``galsim.InterpolatedImage`` profiles, rotating each
     galaxy's pixels so that GalSim draws an axis-aligned image;
-    or, where a block of galaxies shares its PSF and pixel scale,
-    :mod:`~galsim_deep.engine.block` draws the block's stamps at once;
 
 and what the network's outputs become (one-band profiles, colour galaxies with SEDs from
 :mod:`~galsim_deep.engine.colour`, a mixture prior's chosen cluster) is the module's
 *sampling kind*, chosen once from its metadata (:mod:`~galsim_deep.engine.kinds`).
+
+A caller that wants images through a PSF (``GenerativeGalaxyModel.draw``, ``galsim-deep
+field render``, the demo) has the batches drawn by the one drawing loop,
+:func:`galsim_deep.engine.drawing.draw_galaxies`: a batch at once where its galaxies share
+their PSF and pixel scale (:mod:`~galsim_deep.engine.block`), one by one through GalSim where
+they cannot.
 
 So the same seed and catalog row give the same pixels whichever caller asks
 (``docs/performance.rst``, "The sampling engine").
@@ -30,9 +34,11 @@ from .draws import SEED_FOR_ZERO, as_deviate, galaxy_draws, object_seeds
 from .network import EVAL_ROWS, Network
 from .kinds import KINDS, SamplingKind, register_kind
 from .batch import SampledBatch, sample
+from .drawing import draw_galaxies
 from .render import (ROTATIONS, band_limit, galaxy_profile, grid_pad_factor, rotate_stamps,
                      rotated_size, rotation_mode, stamp_profile)
 
-__all__ = ["sample", "SampledBatch", "KINDS", "SamplingKind", "register_kind", "SEED_FOR_ZERO",
-           "as_deviate", "object_seeds", "galaxy_draws", "EVAL_ROWS", "Network", "ROTATIONS", "rotation_mode", "rotated_size",
-           "rotate_stamps", "stamp_profile", "galaxy_profile", "grid_pad_factor", "band_limit"]
+__all__ = ["sample", "SampledBatch", "draw_galaxies", "KINDS", "SamplingKind", "register_kind",
+           "SEED_FOR_ZERO", "as_deviate", "object_seeds", "galaxy_draws", "EVAL_ROWS", "Network",
+           "ROTATIONS", "rotation_mode", "rotated_size", "rotate_stamps", "stamp_profile",
+           "galaxy_profile", "grid_pad_factor", "band_limit"]

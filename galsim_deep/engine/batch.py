@@ -27,10 +27,11 @@ saw: clipping changes the morphology the network extrapolates to, never the flux
 import numpy as np
 
 from ..core.errors import InputError
-from .draws import galaxy_draws
+from .draws import galaxy_draws, object_seeds
 from .render import galaxy_profile, rotate_stamps, rotated_size, rotation_mode
 
-__all__ = ["sample", "catalog_batches", "run_network", "SampledBatch", "flux_factors"]
+__all__ = ["sample", "sample_catalog", "catalog_batches", "check_batch_size", "run_network",
+           "SampledBatch", "flux_factors"]
 
 
 def _rotations(rotate, n):
@@ -85,6 +86,19 @@ def sample(kind, conditions, seeds, first_row=0, rotate=True, cluster=None, magn
                         else np.asarray(magnitudes, np.float32).astype(np.float64))
 
 
+def sample_catalog(kind, cat, rng, batch_size, column_map=None, range_policy="warn",
+                   progress=False, cluster=None, rotate=True):
+    """Check a catalog now (the kind's
+    :meth:`~galsim_deep.engine.kinds.SamplingKind.catalog_rows`) and return the generator
+    of its batches (:func:`catalog_batches`), row ``i`` drawn from object seed ``i`` of
+    ``rng`` (:func:`~galsim_deep.engine.draws.object_seeds`): what
+    ``GenerativeGalaxyModel.batches`` gives."""
+    conditions, magnitudes = kind.catalog_rows(cat, column_map, range_policy)
+    seeds = object_seeds(rng, len(next(iter(conditions.values()))))
+    return catalog_batches(kind, conditions, seeds, batch_size, rotate, cluster, magnitudes,
+                           progress)
+
+
 def catalog_batches(kind, conditions, seeds, batch_size, rotate=True, cluster=None,
                     magnitudes=None, progress=False, first_row=0):
     """Yield one :class:`SampledBatch` per ``batch_size`` rows of a checked catalog.
@@ -108,8 +122,7 @@ def catalog_batches(kind, conditions, seeds, batch_size, rotate=True, cluster=No
     from tqdm import tqdm
 
     n = len(seeds)
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise InputError(f"batch_size must be a positive int, got {batch_size!r}")
+    check_batch_size(batch_size)
     if cluster is not None:
         cluster = kind.check_clusters(cluster, n)
     rotations = _rotations(rotate, n)  # a clear error before any network call
@@ -121,6 +134,13 @@ def catalog_batches(kind, conditions, seeds, batch_size, rotate=True, cluster=No
                          cluster=None if cluster is None else cluster[rows],
                          magnitudes=None if magnitudes is None else magnitudes[rows])
             bar.update(rows.stop - start)
+
+
+def check_batch_size(batch_size):
+    """``batch_size`` as an int, if it is a positive one; else an InputError."""
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise InputError(f"batch_size must be a positive int, got {batch_size!r}")
+    return int(batch_size)
 
 
 def run_network(kind, conditions, normals, first_row=0, cluster=None):
@@ -232,6 +252,15 @@ class SampledBatch:
     def __len__(self):
         return len(self.seeds)
 
+    def factors(self, flux_scaling=None, area=None, exptime=None, zero_point=None):
+        """Each row's flux factor for the flux options (:func:`flux_factors`, from the
+        unrotated stamps and the catalog's own magnitudes), or None where none is set (the
+        module's flux units: no factor at all)."""
+        if flux_scaling is None and area is None and exptime is None and zero_point is None:
+            return None
+        return flux_factors(self.metadata, len(self), flux_scaling, area, exptime, zero_point,
+                            stamps=self.stamps, magnitudes=self.magnitudes)
+
     # ---------------------------------------------------------------- pixels
     def _resampled(self, images, rows):
         """{row: its images ``[k, R, R]`` turned onto the rotated grid} for the rows of
@@ -286,9 +315,9 @@ class SampledBatch:
     def arrays(self, bands=None):
         """Pixel arrays on the module's grid, rotated as the rows ask.
 
-        A resampled rotation is cut back to the module's square (the light a rotation
-        carries beyond it, about 0.1% of a galaxy's flux for the default model, is lost);
-        an exact rotation gives the same arrays here.
+        A resampled rotation is cut back to the module's square (the little light a
+        rotation carries beyond it is lost: ``docs/performance.rst``, "The network's
+        blocks, and the rotation"); an exact rotation gives the same arrays here.
 
         Parameters
         ----------

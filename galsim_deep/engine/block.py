@@ -30,7 +30,8 @@ ellipticity to 1e-4), its cost in ``benchmarks/bench_block.py``.
 
 Only axis-aligned output pixels of one scale can be drawn this way (the output
 transform is separable only then): :func:`local_pixel_scale` says when.  A sheared,
-exactly rotated or chromatic galaxy is drawn one by one, as before.
+exactly rotated or chromatic galaxy is drawn one by one by GalSim:
+:func:`galsim_deep.engine.drawing.draw_galaxies` chooses, batch by batch.
 """
 import numpy as np
 
@@ -49,8 +50,8 @@ PIXEL_SCALE_RTOL = 1e-6
 #: there is below 1e-5 of the flux on the stamp).
 WRAP_PERIODS = 8
 #: The PSF's Fourier transform is drawn out to where it falls to this fraction of its
-#: peak (GalSim's ``maxk_threshold``; its default, 1e-3, left 1.4e-4 of a galaxy's peak off
-#: through a 0.06" Gaussian at 0.03").
+#: peak (GalSim's ``maxk_threshold``; its default, 1e-3, cuts a narrow PSF's transform
+#: where the light it leaves off is above the 1e-4 of the peak the blocks are held to).
 MAXK_THRESHOLD = 1e-4
 #: At most this many tabulated offsets per axis for the wrapped wings (every pixel of a
 #: stamp up to 64 pixels; every other pixel up to 128...).
@@ -305,7 +306,7 @@ class BlockDrawing:
 def _one_blas_thread():
     """Hold numpy's BLAS to one thread: a block's products are small, the network and the
     other workers hold the other cores, and BLAS threads fighting them for a core made a
-    block up to ten times slower (``docs/performance.rst``, "Block drawing")."""
+    block several times slower (how much: ``docs/performance.rst``, "Block drawing")."""
     if not _BLAS:
         from threadpoolctl import ThreadpoolController
 
@@ -351,9 +352,11 @@ def draw_batch(batch, psf, stamp_size, pixel_scale, centres=None, factors=None,
     Returns
     -------
     ndarray or None
-        ``[N, stamp_size, stamp_size]`` float32 flux per pixel; None where the batch's kind cannot be drawn in a block
+        ``[N, stamp_size, stamp_size]`` float32 flux per pixel; None where the batch's kind
+        cannot be drawn in a block
         (:meth:`~galsim_deep.engine.kinds.SamplingKind.block_images`): draw its
-        :meth:`~galsim_deep.engine.batch.SampledBatch.galaxies` one by one.
+        :meth:`~galsim_deep.engine.batch.SampledBatch.galaxies` one by one
+        (:func:`galsim_deep.engine.drawing.draw_galaxies` does).
     """
     prepared = batch_drawing(batch, psf, stamp_size, pixel_scale, factors, x_interpolant)
     return None if prepared is None else prepared[0].draw(prepared[1], centres)

@@ -4,7 +4,8 @@
 holds (``model.latent``): it runs the signatures other than ``sample`` on the model's
 :class:`~galsim_deep.engine.network.Network`, in the engine's fixed blocks like it, and
 checks its inputs against the module's metadata.  The model's ``encode``,
-``log_prob``, ``elbo`` and ``cluster`` are these.  Each signature runs where
+``log_prob``, ``elbo`` and ``cluster`` are these (:class:`LatentMethods`, which the model
+inherits: a new latent method is added here once).  Each signature runs where
 :meth:`Network.runner <galsim_deep.engine.network.Network.runner>` puts it: in
 ONNX Runtime where the module's portable copy holds it (each one tf2onnx
 converts, in the modules exported now: ``docs/latent.rst``), else in
@@ -14,7 +15,7 @@ import numpy as np
 
 from ..core.errors import InputError
 
-__all__ = ["LatentSpace"]
+__all__ = ["LatentSpace", "LatentMethods"]
 
 # Mixed into the seeds of the ELBO's posterior draws (a stream of their own).
 _ELBO_TAG = 0xE1B0
@@ -246,3 +247,24 @@ class LatentSpace:
         return self.network.run_blocks("cluster", self._stamp_inputs(stamps, psfs, "cluster"),
                                 first_row)["probabilities"]
 
+
+class LatentMethods:
+    """The latent-space methods of an object that holds a :class:`LatentSpace` as
+    ``latent`` (:class:`galsim_deep.GenerativeGalaxyModel`): each one is the
+    :class:`LatentSpace`'s."""
+
+    def encode(self, stamps, psfs, first_row=0):
+        """:meth:`galsim_deep.engine.latent.LatentSpace.encode`."""
+        return self.latent.encode(stamps, psfs, first_row)
+
+    def log_prob(self, z, conditions, first_row=0, column_map=None, range_policy=None):
+        """:meth:`galsim_deep.engine.latent.LatentSpace.log_prob`."""
+        return self.latent.log_prob(z, conditions, first_row, column_map, range_policy)
+
+    def elbo(self, stamps, psfs, noise_variance, seed=0, samples=1, first_row=0):
+        """:meth:`galsim_deep.engine.latent.LatentSpace.elbo`."""
+        return self.latent.elbo(stamps, psfs, noise_variance, seed, samples, first_row)
+
+    def cluster(self, stamps, psfs, first_row=0):
+        """:meth:`galsim_deep.engine.latent.LatentSpace.cluster`."""
+        return self.latent.cluster(stamps, psfs, first_row)

@@ -16,8 +16,8 @@ Rotation.  Each generated galaxy is turned by its own position angle
 ``"exact"``
     the stamp itself on a rotated pixel grid (a ``galsim.JacobianWCS``): no
     resampling, but every later draw evaluates the rotated Fourier image
-    point by point (2.4x the cost of the resampled stamp's axis-aligned draw
-    through an LSST-like PSF, ``docs/performance.rst``).
+    point by point, which costs more than the resampled stamp's axis-aligned
+    draw (how much: ``docs/performance.rst``, "The sampling engine").
 """
 import math
 
@@ -124,9 +124,9 @@ def galaxy_profile(array, pixel_scale, angle=None, calculate_maxk=False, x_inter
                    k_interpolant=None, pad_factor=4, gsparams=None, stamp_size=None, **noise):
     """A generated stamp as GalSim draws it: :func:`stamp_profile` with the stamp's band
     limit as its ``maxk`` (:func:`band_limit`), or GalSim's own calculation with
-    ``calculate_maxk`` (an extra FFT of the padded stamp, ~0.3 ms, that can only lower
-    ``maxk`` and changes nothing once convolved with a PSF of lower ``maxk``, as every
-    ground-based or HST PSF's is; ``docs/performance.rst``).  ``noise``:
+    ``calculate_maxk`` (an extra FFT of the padded stamp, which can only lower ``maxk``
+    and changes nothing once convolved with a PSF of lower ``maxk``, as every
+    ground-based or HST PSF's is; its cost: ``docs/performance.rst``).  ``noise``:
     ``noise_pad_size``, ``noise`` and ``rng`` of :func:`stamp_profile`.
 
     ``pad_factor`` counts in sides of the model's stamp, ``stamp_size`` pixels (default:

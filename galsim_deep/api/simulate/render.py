@@ -6,8 +6,9 @@ if its file exists (so interrupted runs resume):
 
 ``stamps``
     :func:`render_stamps`: sample the tile's own galaxies (one network call
-    per ``batch_size``, in catalog order), convolve each with the Kolmogorov
-    PSF and draw its postage stamp at its exact place in the field; saved as
+    per ``batch_size``, in catalog order) and draw each through the Kolmogorov
+    PSF onto its postage stamp at its exact place in the field (the engine's
+    drawing, :func:`galsim_deep.engine.drawing.draw_galaxies`); saved as
     ``stamps/<field>_<i>_<j>.npz``.
 ``tile``
     :func:`assemble_tile`: add the stamps of the tile's galaxies and of its
@@ -22,9 +23,9 @@ import galsim
 import numpy as np
 
 from ...core.files import atomic_path
-from ...engine import batch as engine
 from ...engine import object_seeds
-from ...engine.block import draw_batch, local_pixel_scale, stamp_frames
+from ...engine.batch import catalog_batches
+from ...engine.drawing import draw_galaxies
 from ..model import GenerativeGalaxyModel
 from .plan import SimulationSettings, _settings_args, tile_seed
 
@@ -53,12 +54,12 @@ def worker_model(model, batch_size=64, range_policy="warn"):
 
 
 def render_stamps(model, galaxies, settings, wcs, block=True):
-    """Sample, convolve and draw the postage stamps of one tile's galaxies.
+    """Sample the galaxies of one tile and draw their postage stamps through the PSF.
 
-    Where the field's WCS is one pixel scale at every galaxy (a field placed by pixel
-    positions) a batch is drawn in one block (:func:`galsim_deep.engine.block.draw_batch`,
-    to 1e-4 of GalSim's drawing of each galaxy); elsewhere (a TAN field, whose local
-    frame turns across the sky) each galaxy is a GalSim profile convolved and drawn.
+    :func:`galsim_deep.engine.drawing.draw_galaxies` draws them: where the field's WCS is
+    one pixel scale at every galaxy (a field placed by pixel positions) a batch at once,
+    in one block; elsewhere (a TAN field, whose local frame turns across the sky) each
+    galaxy through GalSim.
 
     Parameters
     ----------
@@ -83,50 +84,20 @@ def render_stamps(model, galaxies, settings, wcs, block=True):
     """
     rows = np.asarray(galaxies["rows"], dtype=np.int64)
     n, size = len(rows), int(settings.stamp_size)
-    out = {"rows": rows, "xmin": np.zeros(n, np.int64), "ymin": np.zeros(n, np.int64),
-           "stamps": np.zeros((n, size, size), np.float32)}
     if n == 0:
-        return out
+        return {"rows": rows, "xmin": np.zeros(0, np.int64), "ymin": np.zeros(0, np.int64),
+                "stamps": np.zeros((0, size, size), np.float32)}
     conds = {q: np.asarray(v, dtype=np.float32) for q, v in galaxies["conditions"].items()}
-    magnitudes = galaxies.get("magnitudes")
     # Catalog row r is object r of the API's rng=seed (the engine's draws rule).
     seeds = object_seeds(settings.seed, n, rows=rows)
-    psf = galsim.Kolmogorov(fwhm=settings.psf_fwhm)
-    batches = engine.catalog_batches(model.kind, conds, seeds, int(settings.batch_size),
-                                     settings.rotate, magnitudes=magnitudes)
-    xs, ys = (np.asarray(galaxies[c], np.float64) for c in ("x", "y"))
-    corner, centres = stamp_frames(xs, ys, size)
-    scale = _block_scale(wcs, xs, ys) if block else None
-    k = 0
-    for batch in batches:
-        factors = engine.flux_factors(model.metadata, len(batch), zero_point=settings.zero_point,
-                                      stamps=batch.stamps, magnitudes=batch.magnitudes)
-        rows = slice(k, k + len(batch))
-        drawn = None if scale is None else draw_batch(batch, psf, size, scale, centres[rows],
-                                                      factors)
-        if drawn is not None:
-            out["stamps"][rows] = drawn
-            out["xmin"][rows], out["ymin"][rows] = corner[rows, 0], corner[rows, 1]
-            k += len(batch)
-            continue
-        for gal in batch.galaxies(factors=factors):
-            x, y = float(galaxies["x"][k]), float(galaxies["y"][k])
-            center = galsim.PositionI(int(np.floor(x + 0.5)), int(np.floor(y + 0.5)))
-            stamp = galsim.Convolve(gal, psf).drawImage(
-                nx=size, ny=size, wcs=wcs.local(galsim.PositionD(x, y)), center=center,
-                offset=galsim.PositionD(x - center.x, y - center.y), dtype=np.float32)
-            out["xmin"][k], out["ymin"][k] = stamp.bounds.xmin, stamp.bounds.ymin
-            out["stamps"][k] = stamp.array
-            k += 1
-    return out
-
-
-def _block_scale(wcs, x, y):
-    """The one pixel scale of the WCS at every galaxy (arcsec), or None."""
-    scales = {local_pixel_scale(wcs.local(galsim.PositionD(float(a), float(b))))
-              for a, b in zip(x, y)} if not wcs.isUniform() else \
-        {local_pixel_scale(wcs.local(galsim.PositionD(0.0, 0.0)))}
-    return scales.pop() if len(scales) == 1 and None not in scales else None
+    batches = catalog_batches(model.kind, conds, seeds, int(settings.batch_size),
+                              settings.rotate, magnitudes=galaxies.get("magnitudes"))
+    xy = np.stack([np.asarray(galaxies[c], np.float64) for c in ("x", "y")], axis=-1)
+    stamps, corners = draw_galaxies(batches, galsim.Kolmogorov(fwhm=settings.psf_fwhm), size,
+                                    wcs, positions=xy, flux={"zero_point": settings.zero_point},
+                                    block=block)
+    return {"rows": rows, "xmin": corners[:, 0].copy(), "ymin": corners[:, 1].copy(),
+            "stamps": stamps}
 
 
 def assemble_tile(tile, stamp_sets, settings, wcs):

@@ -26,10 +26,9 @@ import numpy as np
 from ...core.errors import InputError
 from ...core.files import atomic_path
 from ...data.hub import DEFAULT_MODEL
-from ...engine.batch import flux_factors
-from ...engine.block import draw_batch, stamp_frames
+from ...engine.drawing import draw_galaxies
 
-__all__ = ["DEFAULT_MODEL", "LSST_LIKE", "render_field", "draw_gallery", "run_demo"]
+__all__ = ["DEFAULT_MODEL", "LSST_LIKE", "render_field", "add_stamps", "draw_gallery", "run_demo"]
 
 #: Settings of the LSST-like single visit (i band).
 LSST_LIKE = {
@@ -48,9 +47,9 @@ def render_field(model, cat, field_size=512, seed=2026, settings=LSST_LIKE, prog
                  positions=False):
     """Render a field of generated galaxies at random positions.
 
-    A one-band model's galaxies share the PSF and the pixel scale, so they are drawn in
-    blocks (:func:`galsim_deep.engine.block.draw_batch`); a colour model's are drawn
-    through LSST i one by one.
+    The engine's drawing (:func:`galsim_deep.engine.drawing.draw_galaxies`) draws them: a
+    one-band model's galaxies, which share the PSF and the pixel scale, in blocks; a colour
+    model's through LSST i, one by one.
 
     Parameters
     ----------
@@ -76,7 +75,6 @@ def render_field(model, cat, field_size=512, seed=2026, settings=LSST_LIKE, prog
         The noisy field in counts (sky subtracted) (and the positions).
     """
     import galsim
-    from tqdm import tqdm
 
     rng = galsim.BaseDeviate(seed)
     psf = galsim.Kolmogorov(fwhm=settings["psf_fwhm"])
@@ -86,13 +84,7 @@ def render_field(model, cat, field_size=512, seed=2026, settings=LSST_LIKE, prog
     n = len(next(iter(cat.values()))) if isinstance(cat, dict) else len(cat)
     where = np.array([(1 + ud() * (field_size - 1), 1 + ud() * (field_size - 1))
                       for _ in range(n)]).reshape(-1, 2)
-    corner, centres = stamp_frames(where[:, 0], where[:, 1], STAMP)
-
-    def add(stamp):
-        overlap = stamp.bounds & field.bounds
-        if overlap.isDefined():
-            field[overlap] += stamp[overlap]
-
+    batches = model.batches(cat, rng=rng, progress=progress)
     if model.kind.draws_through_bandpass:
         # a colour galaxy: drawn through LSST i with LSST's area and exposure
         from ...physics.bands import get_bandpass
@@ -101,31 +93,31 @@ def render_field(model, cat, field_size=512, seed=2026, settings=LSST_LIKE, prog
         bandpass = get_bandpass("LSST_i")
         zero_point = float(bandpass.zeropoint) + 2.5 * np.log10(LSST_AREA_CM2
                                                                  * settings["exptime"])
-        profiles = model.sample(cat, rng=rng, progress=progress)
-        for k, gal in enumerate(tqdm(profiles, desc="drawing", unit="gal",
-                                     disable=not progress)):
-            add(galsim.Convolve(gal, psf).drawImage(
-                bandpass, nx=STAMP, ny=STAMP, scale=scale, area=LSST_AREA_CM2,
-                exptime=settings["exptime"],
-                center=galsim.PositionI(*(corner[k] + (STAMP - 1) // 2).tolist()),
-                offset=galsim.PositionD(*(centres[k] - (STAMP - 1) // 2).tolist())))
+        stamps, corners = draw_galaxies(batches, psf, STAMP, scale, positions=where,
+                                        bandpass=bandpass, area=LSST_AREA_CM2,
+                                        exptime=settings["exptime"])
     else:
-        # one PSF and pixel scale for every galaxy: drawn in blocks (engine.block)
         zero_point = settings["zero_point_1s"] + 2.5 * np.log10(settings["exptime"])
-        k = 0
-        for batch in model.batches(cat, rng=rng, progress=progress):
-            factors = flux_factors(model.metadata, len(batch), zero_point=zero_point,
-                                   stamps=batch.stamps, magnitudes=batch.magnitudes)
-            rows = slice(k, k + len(batch))
-            stamps = draw_batch(batch, psf, STAMP, scale, centres[rows], factors)
-            for j, array in enumerate(stamps):
-                add(galsim.ImageF(array, xmin=int(corner[k + j, 0]), ymin=int(corner[k + j, 1]),
-                                  scale=scale))
-            k += len(batch)
+        stamps, corners = draw_galaxies(batches, psf, STAMP, scale, positions=where,
+                                        flux={"zero_point": zero_point})
+    add_stamps(field, stamps, corners)
     sky_per_pixel = 10 ** (-0.4 * (settings["sky_mag"] - zero_point)) * scale ** 2
     field.addNoise(galsim.PoissonNoise(galsim.BaseDeviate(seed + 2), sky_level=sky_per_pixel))
     field.header = galsim.FitsHeader(header={"ZP": zero_point, "SKYLEVEL": sky_per_pixel})
     return (field, np.array(where).reshape(-1, 2)) if positions else field
+
+
+def add_stamps(field, stamps, corners):
+    """Add stamps ``[N, S, S]`` to a ``galsim.Image`` with their lower-left pixels at
+    ``corners`` ``[N, 2]`` (what :func:`~galsim_deep.engine.drawing.draw_galaxies` returns),
+    in order; what falls outside the field is left off."""
+    import galsim
+
+    for array, (xmin, ymin) in zip(stamps, corners):
+        stamp = galsim.ImageF(array, xmin=int(xmin), ymin=int(ymin), scale=field.scale)
+        overlap = stamp.bounds & field.bounds
+        if overlap.isDefined():
+            field[overlap] += stamp[overlap]
 
 
 def draw_gallery(model, cat, out, seed=2026, n=4, draws=4):

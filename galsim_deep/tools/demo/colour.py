@@ -13,6 +13,7 @@ demo`` also writes
 """
 import numpy as np
 
+from ...engine.drawing import draw_galaxies
 from ...physics.bands import get_bandpass
 
 __all__ = ["GRI", "LSST_GRI_SKY", "render_colour_field", "mock_truth_profile",
@@ -49,24 +50,20 @@ def render_colour_field(model, cat, positions, field_size, settings, seed, progr
     dict of str -> galsim.ImageF
     """
     import galsim
-    from tqdm import tqdm
 
-    profiles = model.sample(cat, rng=galsim.BaseDeviate(seed), progress=progress)
+    from . import STAMP, add_stamps
+
+    batches = list(model.batches(cat, rng=galsim.BaseDeviate(seed), progress=progress))
     psf = galsim.Kolmogorov(fwhm=settings["psf_fwhm"])
     scale, exptime = settings["pixel_scale"], settings["exptime"]
     fields = {}
     for k, band in enumerate(GRI):
         bandpass = get_bandpass(band)
         field = galsim.ImageF(field_size, field_size, scale=scale)
-        for gal, (x, y) in tqdm(list(zip(profiles, positions)), desc=f"drawing {band}",
-                                unit="gal", disable=not progress):
-            center = galsim.PositionI(int(np.floor(x + 0.5)), int(np.floor(y + 0.5)))
-            stamp = galsim.Convolve(gal, psf).drawImage(
-                bandpass, nx=48, ny=48, scale=scale, center=center, area=LSST_AREA_CM2,
-                exptime=exptime, offset=galsim.PositionD(x - center.x, y - center.y))
-            overlap = stamp.bounds & field.bounds
-            if overlap.isDefined():
-                field[overlap] += stamp[overlap]
+        # the engine's drawing: a colour galaxy through the band, one by one
+        add_stamps(field, *draw_galaxies(batches, psf, STAMP, scale, positions=positions,
+                                         bandpass=bandpass, area=LSST_AREA_CM2,
+                                         exptime=exptime))
         zero_point = float(bandpass.zeropoint) + 2.5 * np.log10(LSST_AREA_CM2 * exptime)
         sky = 10 ** (-0.4 * (LSST_GRI_SKY[band] - zero_point)) * scale ** 2
         field.addNoise(galsim.PoissonNoise(galsim.BaseDeviate(seed + 10 + k), sky_level=sky))

@@ -1,0 +1,177 @@
+"""Where a generated galaxy is drawn: sampled batches through a PSF onto image stamps.
+
+:func:`draw_galaxies` is the one loop from sampled galaxies
+(:class:`~galsim_deep.engine.batch.SampledBatch`) to pixels through a survey's PSF.
+:meth:`GenerativeGalaxyModel.draw <galsim_deep.GenerativeGalaxyModel.draw>`, the field
+renderer (``galsim-deep field render``, :mod:`galsim_deep.api.simulate.render`) and the
+demo's fields (:mod:`galsim_deep.tools.demo`) call it.  Each batch is drawn one of two
+ways:
+
+* **in one block** (:mod:`galsim_deep.engine.block`) where every galaxy is one image
+  through one achromatic PSF onto pixels of one uniform, axis-aligned scale: the whole
+  batch in one Fourier step, held to 1e-4 of the peak of GalSim's converged drawing of
+  the same profile (``tests/test_block_drawing.py``);
+* **one by one through GalSim** where it cannot be: ``galsim.Convolve(galaxy,
+  psf).drawImage(...)`` of each profile :meth:`SampledBatch.galaxies
+  <galsim_deep.engine.batch.SampledBatch.galaxies>` gives.  That is a batch with an exact
+  rotation (a rotated pixel grid does not separate into the block's two axes), a colour
+  kind's galaxies (drawn through a bandpass), a WCS whose local frame changes across the
+  image (a TAN field), and ``block=False`` (the reference the blocks are tested against).
+
+Either way a galaxy at ``positions`` lands where GalSim's ``drawImage(nx=stamp_size,
+ny=stamp_size, center=nearest pixel, offset=the rest)`` puts it
+(:func:`~galsim_deep.engine.block.stamp_frames`), and without positions on its stamp's
+true centre.  Two callers use the same blocks but leave the one-by-one drawing to their
+host, so they do not call :func:`draw_galaxies`: the YAML stamp builder
+(:mod:`galsim_deep.api.config.blocks`; GalSim's config draws the rest) and the BTK
+generator's bands (:mod:`galsim_deep.api.btk_blocks`; BTK's ``render_single`` draws the
+rest).  What each way costs: ``docs/performance.rst``, "Block drawing".
+
+(Not to be confused with :mod:`~galsim_deep.engine.draws`, a galaxy's random draws.)
+"""
+import numpy as np
+
+from ..core.errors import InputError
+from .block import draw_batch, local_pixel_scale, stamp_frames
+
+__all__ = ["draw_galaxies", "check_bandpass", "uniform_pixel_scale"]
+
+
+def draw_galaxies(batches, psf, stamp_size, wcs, positions=None, flux=None, bandpass=None,
+                  x_interpolant=None, block=True, **band_options):
+    """Draw sampled galaxies through one PSF, each batch in one block where it can be.
+
+    Parameters
+    ----------
+    batches : iterable of galsim_deep.engine.batch.SampledBatch
+        The galaxies, in order (``model.batches(...)`` or
+        :func:`~galsim_deep.engine.batch.catalog_batches`).
+    psf : galsim.GSObject
+        The PSF every galaxy shares.
+    stamp_size : int
+        Side of each galaxy's stamp, pixels.
+    wcs : float or galsim.BaseWCS
+        The image's pixel scale (arcsec) or its WCS.
+    positions : array_like [N, 2], optional
+        Each galaxy's place (x, y) on the image, GalSim's 1-based pixels; its stamp is
+        laid around the nearest pixel.  Default: each galaxy on the true centre of a stamp
+        of its own.
+    flux : dict, optional
+        The flux options (``flux_scaling``, ``area``, ``exptime``, ``zero_point``:
+        :meth:`SampledBatch.factors <galsim_deep.engine.batch.SampledBatch.factors>`);
+        default: the module's flux units.
+    bandpass : galsim.Bandpass, optional
+        Colour kinds only: the band each galaxy is drawn through, one by one
+        (``band_options``, such as ``area`` and ``exptime``, go to GalSim's
+        ``drawImage`` with it).
+    x_interpolant : str, optional
+        The profiles' interpolant (default quintic).
+    block : bool
+        Draw in blocks where possible (default); False draws every galaxy with GalSim.
+
+    Returns
+    -------
+    stamps : ndarray [N, stamp_size, stamp_size]
+        float32 flux per pixel (in the units ``flux`` asks for).
+    corners : ndarray [N, 2]
+        int64: each stamp's lower-left pixel (``xmin``, ``ymin``) on the image; (1, 1)
+        without ``positions``.
+
+    Raises
+    ------
+    InputError
+        A bad stamp size or pixel scale, a colour kind without a ``bandpass`` or a one-band
+        kind with one.
+    """
+    import galsim
+
+    scale = None if isinstance(wcs, galsim.BaseWCS) else wcs
+    if int(stamp_size) != stamp_size or stamp_size < 1 or not (scale is None or scale > 0):
+        raise InputError(f"stamp_size must be a positive integer and pixel_scale a "
+                         f"positive number (arcsec), got {stamp_size!r} and {wcs!r}")
+    if band_options and bandpass is None:
+        raise InputError(f"{sorted(band_options)} apply to drawing through a bandpass: "
+                         f"pass bandpass= too, or drop them")
+    size = int(stamp_size)
+    scale = None if scale is None else float(scale)
+    if positions is None:
+        xy = np.full((1, 2), (size + 1) / 2.0)        # the stamp's true centre, 1-based
+        corners, centres = None, None
+    else:
+        xy = np.asarray(positions, np.float64).reshape(-1, 2)
+        corners, centres = stamp_frames(xy[:, 0], xy[:, 1], size)
+    block_scale = uniform_pixel_scale(wcs, xy) if block and bandpass is None else None
+    where = {"scale": scale} if scale is not None else {"wcs": wcs}
+    through = () if bandpass is None else (bandpass,)
+    stamps, k = [], 0
+    for batch in batches:
+        check_bandpass(batch.kind, bandpass)
+        n = len(batch)
+        factors = batch.factors(**(flux or {}))
+        at = np.full((n, 2), (size - 1) / 2.0) if centres is None else centres[k:k + n]
+        drawn = None if block_scale is None else draw_batch(batch, psf, size, block_scale, at,
+                                                            factors, x_interpolant)
+        if drawn is None:
+            drawn = np.empty((n, size, size), np.float32)
+            galaxies = batch.galaxies(factors=factors, x_interpolant=x_interpolant)
+            for j, galaxy in enumerate(galaxies):
+                profile = galsim.Convolve(galaxy, psf)
+                if corners is None:
+                    drawn[j] = profile.drawImage(*through, nx=size, ny=size, dtype=np.float32,
+                                                 **where, **band_options).array
+                    continue
+                stamp = profile.drawImage(*through, nx=size, ny=size, dtype=np.float32,
+                                          **_placed(xy[k + j], wcs, scale), **band_options)
+                corners[k + j] = stamp.bounds.xmin, stamp.bounds.ymin
+                drawn[j] = stamp.array
+        stamps.append(np.asarray(drawn, np.float32))
+        k += n
+    out = np.concatenate(stamps) if stamps else np.zeros((0, size, size), np.float32)
+    return out, (np.ones((len(out), 2), np.int64) if corners is None else corners[:len(out)])
+
+
+def _placed(position, wcs, scale):
+    """GalSim's ``drawImage`` arguments that put a galaxy at ``position`` (x, y, 1-based):
+    its stamp centred on the nearest pixel, the rest an offset, the WCS's local frame
+    there."""
+    import galsim
+
+    x, y = float(position[0]), float(position[1])
+    center = galsim.PositionI(int(np.floor(x + 0.5)), int(np.floor(y + 0.5)))
+    frame = {"scale": scale} if scale is not None else \
+        {"wcs": wcs.local(galsim.PositionD(x, y))}
+    return dict(center=center, offset=galsim.PositionD(x - center.x, y - center.y), **frame)
+
+
+def check_bandpass(kind, bandpass=None):
+    """An InputError unless a sampling kind's galaxies can be drawn with ``bandpass``: a
+    colour kind's only through one, a one-band kind's only without (a caller checks before
+    it samples; :func:`draw_galaxies` checks every batch)."""
+    if kind.draws_through_bandpass and bandpass is None:
+        raise InputError("a colour module's galaxies are drawn through a bandpass: use "
+                         "sample() and galsim.Convolve(galaxy, psf).drawImage(bandpass, ...)")
+    if bandpass is not None and not kind.draws_through_bandpass:
+        raise InputError("a one-band module's galaxies have no SED to draw through a "
+                         "bandpass: drop bandpass=")
+
+
+def uniform_pixel_scale(wcs, positions):
+    """The one pixel scale (arcsec) of an image at every position, or None where its WCS is
+    not one uniform, axis-aligned scale there (a sheared WCS, or a TAN field whose local
+    frame turns across the sky): the condition for drawing in a block.
+
+    Parameters
+    ----------
+    wcs : float or galsim.BaseWCS
+        A pixel scale, or the image's WCS.
+    positions : ndarray [N, 2]
+        Image positions (x, y), 1-based pixels; a uniform WCS is read at one place.
+    """
+    import galsim
+
+    if not isinstance(wcs, galsim.BaseWCS):
+        return float(wcs)
+    points = [(0.0, 0.0)] if wcs.isUniform() else positions
+    scales = {local_pixel_scale(wcs.local(galsim.PositionD(float(x), float(y))))
+              for x, y in points}
+    return scales.pop() if len(scales) == 1 and None not in scales else None
