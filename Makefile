@@ -52,10 +52,11 @@ $(DEMO_STAMP): setup.cfg pyproject.toml constraints/main.txt
 
 test: test-main test-btk
 
-# Two worker processes (pytest-xdist): about 13 minutes on the 2-core machine, most of it the
-# TensorFlow tests (the families' tiny trainings and exports, the validation report).  Whole
-# files per worker (--dist loadfile), which makes each module fixture once, measured slower:
-# the training files come last and ran on one worker.
+# Two worker processes (pytest-xdist), most of the time the TensorFlow tests (the families'
+# tiny trainings and exports, the validation report); the suite's time is written in one
+# place, docs/performance.rst, "The test suite's time".  Whole files per worker (--dist
+# loadfile), which makes each module fixture once, measured slower: the training files
+# come last and ran on one worker.
 test-main: env
 	$(BIN)/python -m pytest -n 2 --durations=25 tests
 

@@ -1,8 +1,20 @@
-"""The registry of validation measures: discovery, options, and the report's loop over it."""
+"""The registry of validation measures: its lines, options, and the report's loop over it."""
 import pytest
 
 from galsim_deep.core.errors import InputError, InputTypeError
+from galsim_deep.core.registry import Registry
 from galsim_deep.tools.validation import measures as ms
+
+
+def _registered_with(name, measure, before):
+    """A copy of :data:`MEASURES` with ``measure`` registered as ``name`` where its section
+    goes, before ``before`` (as its line in the registry would be)."""
+    entries = {}
+    for other in ms.MEASURES:
+        if other == before:
+            entries[name] = measure
+        entries[other] = ms.MEASURES.target(other)
+    return Registry("measure", entries)
 
 
 def test_every_module_of_the_package_is_a_registered_measure_in_report_order():
@@ -11,8 +23,7 @@ def test_every_module_of_the_package_is_a_registered_measure_in_report_order():
     modules = [m.name for m in pkgutil.iter_modules(ms.__path__) if not m.name.startswith("_")]
     assert sorted(m.__module__.rsplit(".", 1)[1] for m in
                   (type(x) for x in ms.MEASURES.values())) == sorted(modules)
-    orders = [m.order for m in ms.MEASURES.values()]
-    assert orders == sorted(orders)
+    assert all(ms.MEASURES[name].name == name for name in ms.MEASURES)
     # The long morphology tables come last; the twin check first.
     assert list(ms.MEASURES)[0] == "twin_check" and list(ms.MEASURES)[-1] == "morphology"
     for measure in ms.MEASURES.values():
@@ -71,7 +82,6 @@ def test_the_command_has_a_flag_per_option_and_the_report_records_them(capsys):
 class _Counting(ms.Measure):
     """A measure defined outside the package, run by the same loop (as a new file would be)."""
     name = "counting"
-    order = 65
     summary = "counts the generated galaxies"
 
     def run(self, ctx):
@@ -88,9 +98,7 @@ def test_a_new_measure_runs_through_the_loop_into_json_markdown_and_headline(
         tmp_path, tiny_module_path, mock_dataset_path, monkeypatch):
     from galsim_deep.tools.validation import pipeline
 
-    registry = dict(ms.MEASURES)
-    registry["counting"] = _Counting()
-    registry = dict(sorted(registry.items(), key=lambda kv: kv[1].order))
+    registry = _registered_with("counting", _Counting(), before="clustering")
     monkeypatch.setattr(ms, "MEASURES", registry)
     monkeypatch.setattr(pipeline, "MEASURES", registry)
     report = pipeline.validate(tiny_module_path, mock_dataset_path, tmp_path / "r", n=4, split="all",
@@ -120,7 +128,11 @@ def test_the_architecture_docs_example_measure_runs(tmp_path, tiny_module_path, 
     namespace = {}
     exec(compile(code, "peak.py", "exec"), namespace)
     peak = namespace["MEASURE"]
-    registry = dict(sorted({**ms.MEASURES, "peak": peak}.items(), key=lambda kv: kv[1].order))
+    # its line in MEASURES, after the clean profiles
+    line = re.search(r'"peak": "(.*):MEASURE",', text).group(1)
+    assert line == "galsim_deep.tools.validation.measures.peak"
+    registry = _registered_with("peak", peak, before="texture")
+    assert list(registry).index("peak") == list(registry).index("profiles") + 1
     monkeypatch.setattr(ms, "MEASURES", registry)
     monkeypatch.setattr(pipeline, "MEASURES", registry)
     report = pipeline.validate(tiny_module_path, mock_dataset_path, tmp_path / "r", n=4,

@@ -4,24 +4,26 @@ A *model family* is one kind of generative network (the Flow-VAE of Lanusse
 et al. 2020, the MPCC clustering GAN of Astorga 2021).  Each lives in its own
 folder of ``training/`` (networks, losses, train step, exporter) and
 describes itself with a :class:`ModelFamily`; :data:`FAMILIES` maps a
-recipe's ``family`` key to it, as the datasets' ``SOURCES`` map a source name
-to its builder.  The command line, the recipes, the latent flow, latent-code
-fits and export all dispatch through :func:`get_family`, so adding a family
-is adding a folder and one line here.
+recipe's ``family`` key to it, a :class:`~galsim_deep.core.registry.Registry` like
+every registry of the package (the datasets' ``SOURCES``, the sampling ``KINDS``).  The
+command line, the recipes, the latent flow, latent-code fits and export all dispatch
+through :func:`get_family`, so adding a family is adding a folder and one line here.
 """
-import importlib
 from pathlib import Path
-from galsim_deep.core.errors import InputError
+
+from galsim_deep.core.registry import Registry, import_target
 
 __all__ = ["FAMILIES", "ModelFamily", "get_family", "family_of"]
 
-#: Family name (a recipe's ``family`` key) -> ``"module:attribute"`` of its :class:`ModelFamily`.
-FAMILIES = {
+#: Family name (a recipe's ``family`` key) -> ``"module:attribute"`` of its
+#: :class:`ModelFamily`, imported when it is asked for (loading a recipe imports no
+#: TensorFlow).
+FAMILIES = Registry("model family", {
     "flow-vae": "galsim_deep.training.flow_vae.family:FAMILY",
     "mpcc": "galsim_deep.training.mpcc.family:FAMILY",
     "equivariant-vae": "galsim_deep.training.equivariant_vae.family:FAMILY",
     "hierarchical-vae": "galsim_deep.training.hierarchical_vae.family:FAMILY",
-}
+})
 
 
 class ModelFamily:
@@ -67,8 +69,7 @@ class ModelFamily:
 
     def trainer(self):
         """The family's :class:`~galsim_deep.training.runner.FamilyTrainer`."""
-        module, attribute = self.trainer_class.split(":")
-        return getattr(importlib.import_module(module), attribute)()
+        return import_target(self.trainer_class)()
 
     def checkpoint_dir(self, recipe):
         """Folder of the model's checkpoints, ``<output_dir>/<section>``."""
@@ -118,12 +119,10 @@ def get_family(name):
     Raises
     ------
     ValueError
-        For an unknown name, listing the known ones.
+        For an unknown name, listing the known ones
+        (:class:`~galsim_deep.core.registry.UnknownNameError`).
     """
-    if name not in FAMILIES:
-        raise InputError(f"unknown model family {name!r}; use one of {sorted(FAMILIES)}")
-    module, attribute = FAMILIES[name].split(":")
-    return getattr(importlib.import_module(module), attribute)
+    return FAMILIES.get(name)
 
 
 def family_of(recipe):

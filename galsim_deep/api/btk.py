@@ -202,7 +202,8 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
         Draw each band's galaxies in blocks (:mod:`galsim_deep.api.btk_blocks`), each on a
         12.8" stamp added to the blend's: faster than GalSim one by one and than BTK's
         ``CatsimGenerator`` on 24" LSST stamps, but the PSF's light beyond 6.4" of a
-        galaxy's centre is left off (its flux up to 0.4% short; ``docs/btk.rst``).
+        galaxy's centre is left off, so its flux falls a little short (how much:
+        ``docs/btk.rst``, "Checks and cost", "Bands in blocks").
         Default False: GalSim one by one, as BTK's turned or sheared galaxies and a colour
         model's always are.
 

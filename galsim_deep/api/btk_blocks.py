@@ -16,10 +16,11 @@ __all__ = ["survey_blocks", "band_blocks", "SUB_STAMP_ARCSEC"]
 
 #: Side of the stamp each galaxy is drawn on before it is added to the blend's stamp,
 #: arcsec.  A block's cost grows with the stamp's side twice over (its pixels and its
-#: frequencies): on a 24" LSST stamp (120 pixels) 1.88 ms per galaxy and band, on 64 pixels
-#: 0.55 ms.  12.8" holds a model's rotated grid (at most 5.5") with its light 6.4" around
-#: the galaxy's centre, where a Kolmogorov PSF of FWHM 0.7" (0.5") is at 1.0e-5 (2.8e-6) of
-#: its peak: what is left off is below the 1e-4 the blocks are held to.
+#: frequencies), so a small stamp is much cheaper than a whole 24" LSST blend stamp (the
+#: timings: docs/btk.rst, "Checks and cost", "Bands in blocks").  12.8" holds a model's
+#: rotated grid (at most 5.5") with its light 6.4" around the galaxy's centre, where a
+#: Kolmogorov PSF of FWHM 0.7" (0.5") is at 1.0e-5 (2.8e-6) of its peak: what is left off
+#: is below the 1e-4 the blocks are held to.
 SUB_STAMP_ARCSEC = 12.8
 
 

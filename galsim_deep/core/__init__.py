@@ -9,6 +9,8 @@
 * :mod:`~galsim_deep.core.reporting` - figures, JSON and Markdown of every report;
 * :mod:`~galsim_deep.core.cluster_accuracy` - clustering accuracies (shared with training);
 * :mod:`~galsim_deep.core.extras` - the optional extras and the error naming a missing one;
+* :mod:`~galsim_deep.core.registry` - the one registry of named plugins (sources, kinds,
+  runtimes, families, measures), imported at first use;
 * :mod:`~galsim_deep.core.tensorflow_logs` - TensorFlow's harmless start-up lines kept off
   stderr.
 

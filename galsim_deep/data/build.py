@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.files import atomic_path
+from ..core.registry import Registry
 from .._version import __version__
 from .format import (CONDITIONS, FIELDS, FLUX_CONVENTION, FORMAT_NAME, FORMAT_VERSION,
                      MAX_STAMP_SIZE, MIN_STAMP_SIZE, PARAMETRIC_COLUMNS, SPLIT_NAMES, dumps,
@@ -40,22 +41,14 @@ from ..core.errors import InputError, InputTypeError
 
 __all__ = ["build_dataset", "SOURCES", "make_source", "partial_path", "split_indices"]
 
-#: Source name -> "module:class" of its implementation.
-SOURCES = {
+#: The dataset sources: name -> ``"module:class"`` of its implementation
+#: (:class:`~galsim_deep.core.registry.Registry`, imported when a build asks for it).
+SOURCES = Registry("source", {
     "mock-cosmos": "galsim_deep.data.mock_cosmos:MockCosmosSource",
     "cosmos": "galsim_deep.data.cosmos:CosmosSource",
-}
+})
 _MANIFEST = "manifest.json"
 _SPLIT_TAG = 0x5EED5
-
-
-def _source_class(source):
-    import importlib
-
-    if source not in SOURCES:
-        raise InputError(f"unknown source {source!r}: choose one of {', '.join(sorted(SOURCES))}")
-    module, name = SOURCES[source].split(":")
-    return getattr(importlib.import_module(module), name)
 
 
 def make_source(source, stamp_size, pixel_scale, seed, **options):
@@ -73,7 +66,7 @@ def make_source(source, stamp_size, pixel_scale, seed, **options):
         Source options (see :class:`~galsim_deep.data.mock_cosmos.MockCosmosSource`
         and :class:`~galsim_deep.data.cosmos.CosmosSource`).
     """
-    cls = _source_class(source)
+    cls = SOURCES.get(source)
     params = inspect.signature(cls.__init__).parameters
     valid = [p for p in params if p not in ("self", "stamp_size", "pixel_scale", "seed")]
     unknown = sorted(set(options) - set(valid))
@@ -240,7 +233,7 @@ def build_dataset(source, n, out, stamp_size=64, pixel_scale=0.03, seed=0, proce
         For a missing or incomplete COSMOS directory (the message says how to get it).
     """
     # -- arguments ---------------------------------------------------------------------------
-    _source_class(source)
+    SOURCES.get(source)  # an unknown source fails here, naming the sources
     if n is not None:
         n = _check_int("n", n, minimum=1)
     elif source != "cosmos":

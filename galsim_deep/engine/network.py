@@ -2,7 +2,8 @@
 
 Each signature runs in the runtime :func:`~galsim_deep.engine.runtimes.choose_runtime`
 picks: TensorFlow (the SavedModel; it places the graph on a GPU when it sees one,
-``docs/performance.rst``, "On a GPU") or ONNX Runtime (the module's portable copy).
+``docs/performance.rst``, "On a GPU"), or OpenVINO or ONNX Runtime (the module's portable
+copy), in the order of :data:`~galsim_deep.engine.runtimes.AUTO_ORDER` for ``"auto"``.
 """
 import itertools
 
@@ -11,7 +12,8 @@ import numpy as np
 from ..core.catalog import condition_arrays
 from ..core.errors import InputError
 from .kinds import kind_class
-from .runtimes import _LOADED, RUNTIMES, choose_runtime, requested_runtime, saved_model
+from .runtimes import (_LOADED, RUNTIMES, auto_runtimes, choose_runtime, requested_runtime,
+                       saved_model)
 
 __all__ = ["EVAL_ROWS", "Network"]
 
@@ -19,7 +21,8 @@ __all__ = ["EVAL_ROWS", "Network"]
 #: many rows, aligned on multiples of it in the catalog (``docs/performance.rst``).
 EVAL_ROWS = 64
 
-# (module directory, signature) whose portable copy OpenVINO could not read in this process.
+# (module directory, signature, runtime): the runtimes "auto" chose that could not load the
+# signature in this process (OpenVINO that cannot read its portable copy).
 _UNREADABLE = set()
 
 # Numbers the network objects of a process (their warn_key).
@@ -77,20 +80,23 @@ class Network:
         """Signature ``name`` in its runtime: a callable from a dict of input arrays to a
         dict of output arrays, loaded once per process."""
         self.check_signature(name)
-        runtime = choose_runtime(self._requested, self.metadata, name,
-                                 sampling=name in self._sampling)
-        auto = requested_runtime(self._requested) == "auto"
-        if auto and runtime == "openvino" and (str(self.module_dir), name) in _UNREADABLE:
-            runtime = "onnx"
+        sampling = name in self._sampling
+        failed = {runtime for module_dir, signature, runtime in _UNREADABLE
+                  if (module_dir, signature) == (str(self.module_dir), name)}
+        runtime = choose_runtime(self._requested, self.metadata, name, sampling=sampling,
+                                 skip=failed)
         key = (str(self.module_dir), runtime, name)
         if key not in _LOADED:
             try:
                 _LOADED[key] = RUNTIMES[runtime](self.module_dir, self.metadata, name)
             except InputError:
-                if not (auto and runtime == "openvino"):
+                later = [r for r in auto_runtimes(self.metadata, name, sampling)
+                         if r not in failed | {runtime}]
+                if requested_runtime(self._requested) != "auto" or not later:
                     raise
-                # auto chose OpenVINO, which cannot read this copy: ONNX Runtime runs it
-                _UNREADABLE.add((str(self.module_dir), name))
+                # auto's choice cannot load this signature (OpenVINO cannot read the copy):
+                # the next choice of AUTO_ORDER runs it
+                _UNREADABLE.add((str(self.module_dir), name, runtime))
                 return self.runner(name)
         return _LOADED[key]
 

@@ -9,28 +9,29 @@ converted from the SavedModel and checked against it when they were written
 TensorFlow; a signature without a copy runs in TensorFlow, and where
 TensorFlow is not installed :class:`TensorFlowSignature` says that it needs
 the ``[tensorflow]`` extra.  Sampling from the portable copy, a fresh process
-draws its first galaxy in 0.73 s instead of 6.35 s, and ONNX Runtime is a 78 MB
-install where TensorFlow is 1.9 GB, so a GalSim user who only samples shipped
-modules needs no TensorFlow at all (``docs/performance.rst``, "Start-up
-without TensorFlow").
+starts without loading TensorFlow, and ONNX Runtime is a far smaller install, so a
+GalSim user who only samples shipped modules needs no TensorFlow at all (the start-up
+times and install sizes: ``docs/performance.rst``, "Start-up without TensorFlow, and the
+cost targets").
 
 :data:`RUNTIMES` is the registry: ``"tensorflow"``, ``"onnx"`` and ``"openvino"`` (the
 portable copy in OpenVINO, float32: the ``[openvino]`` extra), each a
 class built from ``(module_dir, metadata, signature)`` whose instances map a
 dict of input arrays to a dict of output arrays.  :func:`choose_runtime` picks
 one per signature: the ``runtime`` a caller asks for, else the environment
-variable :data:`RUNTIME_ENV`, else ``"auto"``: where the module has a portable copy of
-the signature, OpenVINO for the sampling networks where it is installed (faster than
-TensorFlow on them, ``docs/performance.rst``; a copy it cannot read falls back to ONNX
-Runtime), ONNX Runtime for the rest; TensorFlow otherwise.  They give the same galaxies
-to float32 precision (OpenVINO within 2.4e-5 of a stamp's peak of TensorFlow's on the
-default's block, ``benchmarks/runtimes.json``): on the default
-module, ``|onnx - tensorflow|`` is 5.9e-7 of a stamp's peak in the median row,
-within 1e-5 in 99.8% of rows and 1.3e-4 at worst (the brightest edge of the
-training range), fluxes within 1.3e-4 (``benchmarks/bench_runtimes.py``;
-tested).  Within one runtime a row's pixels do not depend on the caller, the
-batch size or the process (:meth:`~galsim_deep.engine.network.Network.run_blocks`).
+variable :data:`RUNTIME_ENV`, else ``"auto"``: the first choice of :data:`AUTO_ORDER`
+that can run the signature (where the module has a portable copy of it, OpenVINO for
+the sampling networks where it is installed, ONNX Runtime for the rest; TensorFlow
+otherwise), and where a choice cannot load a copy (OpenVINO cannot read every graph) the
+next one.  The runtimes give the same galaxies to float32 precision, not bit for bit:
+their float32 kernels sum in other orders (how close on the default module:
+``docs/performance.rst``, "Start-up without TensorFlow, and the cost targets" and "The
+network's runtime: OpenVINO"; ``benchmarks/runtimes.json``; a portable copy is checked
+against TensorFlow when it is written, :mod:`galsim_deep.training.portable`).  Within
+one runtime a row's pixels do not depend on the caller, the batch size or the process
+(:meth:`~galsim_deep.engine.network.Network.run_blocks`).
 """
+import dataclasses
 import hashlib
 import importlib.util
 import io
@@ -43,9 +44,10 @@ from ..core.errors import InputError
 from ..core.files import atomic_path, cache_dir
 from ..core.module_format import ModuleFormatError, check_signatures
 from ..core.parallel import set_tensorflow_threads, tensorflow_started, worker_threads
+from ..core.registry import Registry
 
-__all__ = ["RUNTIMES", "RUNTIME_CHOICES", "RUNTIME_ENV", "choose_runtime",
-           "requested_runtime", "compile_openvino",
+__all__ = ["RUNTIMES", "RUNTIME_CHOICES", "RUNTIME_ENV", "AUTO_ORDER", "AutoChoice",
+           "choose_runtime", "auto_runtimes", "requested_runtime", "compile_openvino",
            "TensorFlowSignature", "OnnxSignature", "OpenVINOSignature", "has_portable_copy",
            "saved_model", "network_ran"]
 
@@ -183,7 +185,8 @@ class OpenVINOSignature:
     precision is set to float32 explicitly: on CPUs with bfloat16 it would otherwise pick
     bf16, which moves fluxes at the percent level (``docs/performance.rst``).  The compiled
     network is cached in the user cache (``GALSIM_DEEP_CACHE``, ``openvino/``): a later
-    process imports it instead of compiling (0.18 s against 0.57 s for the default's).
+    process imports it instead of compiling, which is faster (``docs/performance.rst``,
+    "The compiled network cached, and where the issue ends").
 
     Parameters
     ----------
@@ -256,9 +259,10 @@ def _openvino_config():
     return config
 
 
-# The compiled networks' cache.  Compiling the default's sampling network takes 0.35 s of a
-# fresh process's start-up (reading 0.13 s, compiling 0.23 s); importing the compiled
-# network 0.05 s.  OpenVINO's own cache (CACHE_DIR) writes its files in place; this one
+# The compiled networks' cache.  Reading and compiling a sampling network is a sizeable part
+# of a fresh process's start-up, and importing the compiled network a small one
+# (docs/performance.rst, "The compiled network cached, and where the issue ends").
+# OpenVINO's own cache (CACHE_DIR) writes its files in place; this one
 # writes each under a temporary name and renames it (atomic_path), so GalSim's workers can
 # fill it at once, and keeps the blob's sha256 at its end so a damaged file is compiled again.
 _COMPILED_FORMAT = 1  # raise when compile_openvino changes the graph it compiles
@@ -309,11 +313,11 @@ def _write_compiled(compiled, path):
 def _non_negative_softplus(model):
     """Follow each SoftPlus of an OpenVINO model by a ReLU, in place.
 
-    OpenVINO's CPU SoftPlus returns values down to about -5e-9 of a stamp's peak where the
-    function is a positive number too small to hold beside it (measured on the default
-    module: 0.9% of its pixels, the darkest, at -2.6e-7 against a peak of 54), so a
-    decoder ending in SoftPlus gave negative pixels.  The ReLU restores the function's
-    range and changes nothing else."""
+    OpenVINO's CPU SoftPlus returns tiny negative values where the function is a positive
+    number too small to hold beside the stamp's peak (on the default module, its darkest
+    pixels: ``docs/performance.rst``, "OpenVINO by default, and YAML fields in blocks"),
+    so a decoder ending in SoftPlus gave negative pixels.  The ReLU restores the
+    function's range and changes nothing else."""
     import openvino.opset13 as ops
 
     for node in model.get_ops():
@@ -360,12 +364,57 @@ def _check_names(module_dir, metadata, signature, inputs, outputs):
     return list(outputs)
 
 
-#: The runtimes by name.
-RUNTIMES = {"tensorflow": TensorFlowSignature, "onnx": OnnxSignature,
-            "openvino": OpenVINOSignature}
+#: The runtimes by name (a :class:`~galsim_deep.core.registry.Registry`): each class is
+#: built from ``(module_dir, metadata, signature)``, and imports its runtime only then.
+RUNTIMES = Registry("runtime", {"tensorflow": TensorFlowSignature, "onnx": OnnxSignature,
+                                "openvino": OpenVINOSignature})
 
 #: What a caller may ask for: a runtime's name, or ``"auto"``.
 RUNTIME_CHOICES = ("auto", *RUNTIMES)
+
+
+@dataclasses.dataclass(frozen=True)
+class AutoChoice:
+    """One choice of ``runtime="auto"``: a runtime and when it can run a signature."""
+
+    #: A name of :data:`RUNTIMES`.
+    runtime: str
+    #: The package it needs installed (None: none checked here; its class names what is
+    #: missing).
+    package: str = None
+    #: Whether it runs the module's portable copy of the signature (so needs one).
+    portable: bool = False
+    #: Whether it runs only the module's sampling networks (its kind's
+    #: ``sampling_signatures``), not the latent tools'.
+    sampling_only: bool = False
+
+    def takes(self, metadata, signature, sampling):
+        """Whether this choice can run ``signature`` of a module here."""
+        return ((not self.portable or has_portable_copy(metadata, signature))
+                and (sampling or not self.sampling_only)
+                and (self.package is None or _installed(self.package)))
+
+
+#: What ``runtime="auto"`` runs a signature in: the first of these choices that takes it
+#: (:func:`choose_runtime`), and where that one cannot load the signature (an
+#: :class:`~galsim_deep.core.errors.InputError`: OpenVINO cannot read every portable copy)
+#: the next (:meth:`galsim_deep.engine.network.Network.runner`).  The sampling networks,
+#: most of a generated galaxy's cost on a CPU, run fastest in OpenVINO, the latent tools'
+#: signatures stay in ONNX Runtime, and TensorFlow runs what has no portable copy (the
+#: timings behind this order: ``docs/performance.rst``, "OpenVINO by default, and YAML
+#: fields in blocks").
+AUTO_ORDER = (
+    AutoChoice("openvino", package="openvino", portable=True, sampling_only=True),
+    AutoChoice("onnx", package="onnxruntime", portable=True),
+    AutoChoice("tensorflow"),
+)
+
+
+def auto_runtimes(metadata, signature, sampling=False):
+    """The runtimes ``"auto"`` may run ``signature`` in, in :data:`AUTO_ORDER`: the first is
+    its choice, the others its fallbacks."""
+    return [choice.runtime for choice in AUTO_ORDER
+            if choice.takes(metadata, signature, sampling)]
 
 
 def requested_runtime(requested):
@@ -380,7 +429,7 @@ def requested_runtime(requested):
     return requested
 
 
-def choose_runtime(requested, metadata, signature, sampling=False):
+def choose_runtime(requested, metadata, signature, sampling=False, skip=()):
     """The runtime that runs ``signature``: its name in :data:`RUNTIMES`.
 
     Parameters
@@ -394,18 +443,18 @@ def choose_runtime(requested, metadata, signature, sampling=False):
     signature : str
     sampling : bool
         Whether ``signature`` is one of the module's sampling networks (its kind's
-        ``sampling_signatures``), most of a generated galaxy's cost on a CPU: ``"auto"``
-        runs those in OpenVINO where it is installed (float32: 0.90-0.94x TensorFlow's
-        time on the default's, where ONNX Runtime takes 1.2-1.3x, ``docs/performance.rst``),
-        the latent tools' in ONNX Runtime.
+        ``sampling_signatures``): ``"auto"`` runs those in OpenVINO where it is installed,
+        the latent tools' in ONNX Runtime (:data:`AUTO_ORDER`).
+    skip : collection of str
+        Runtimes ``"auto"`` is not to choose (those that could not load the signature).
 
     Returns
     -------
     str
-        ``requested`` itself, or for ``"auto"``, where the module has a portable copy of
-        ``signature``: ``"openvino"`` for a ``sampling`` signature where ``openvino`` is
-        installed, else ``"onnx"`` where ``onnxruntime`` is; else
-        ``"tensorflow"``.
+        ``requested`` itself, or for ``"auto"`` the first runtime of
+        :func:`auto_runtimes` not in ``skip``: where the module has a portable copy of
+        ``signature``, ``"openvino"`` for a ``sampling`` signature where ``openvino`` is
+        installed, else ``"onnx"`` where ``onnxruntime`` is; else ``"tensorflow"``.
     """
     requested = requested_runtime(requested)
     if requested in ("onnx", "openvino") and not has_portable_copy(metadata, signature):
@@ -415,9 +464,5 @@ def choose_runtime(requested, metadata, signature, sampling=False):
             f"tf2onnx), or use runtime='tensorflow'")
     if requested != "auto":
         return requested
-    if has_portable_copy(metadata, signature):
-        if sampling and _installed("openvino"):
-            return "openvino"
-        if _installed("onnxruntime"):
-            return "onnx"
-    return "tensorflow"
+    choices = [r for r in auto_runtimes(metadata, signature, sampling) if r not in skip]
+    return choices[0] if choices else AUTO_ORDER[-1].runtime

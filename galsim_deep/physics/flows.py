@@ -221,9 +221,9 @@ class ConditionalMAF(tf.Module):
         for i, made in enumerate(self.made):
             # unroll_loop: sampling's L sequential passes as L copies of the network in
             # the graph, not a while loop: an exported module's portable copy then has no
-            # ONNX Loop, and OpenVINO ran it 0.91x TensorFlow's time against 1.09x with the
-            # loop (ONNX Runtime: no measurable change; docs/performance.rst, "The
-            # network's runtime").
+            # ONNX Loop, which OpenVINO runs faster without and reads from a file (ONNX
+            # Runtime: no measurable change; the timings: docs/performance.rst, "The
+            # network's runtime: OpenVINO").
             parts.append(tfb.MaskedAutoregressiveFlow(
                 shift_and_log_scale_fn=self._shift_and_log_scale_fn(made), name=f"maf_{i}",
                 unroll_loop=True))

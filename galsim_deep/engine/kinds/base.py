@@ -4,32 +4,42 @@ A module's family decides how it samples: which signature runs, what extra input
 takes, what its outputs are and how they become arrays, GalSim profiles or galaxies band
 by band.  A :class:`SamplingKind` owns all of that for one family, so the engine
 (:mod:`galsim_deep.engine.batch`), the model, the YAML types and the BTK generator ask the
-kind and never the module's keys.  :data:`KINDS` is the registry; :func:`kind_class`
-chooses a module's kind once, from its metadata:
+kind and never the module's keys.  :data:`KINDS` is the registry (a
+:class:`~galsim_deep.core.registry.Registry`, as every registry of the package);
+:func:`kind_class` chooses a module's kind once, from its metadata:
 
 * the metadata entry ``sampling_kind`` names it (``docs/module_format.rst``);
 * a module written before that entry existed is claimed by the first registered kind
   whose :meth:`SamplingKind.claims` says so (``chromatic``: a ``chromatic`` entry;
   ``clusters``: a ``sample_cluster`` signature), else it is ``mono``.
 
-A new family is one subclass and one :func:`register_kind` call (the test suite adds a
-toy family that way, ``tests/test_sampling_kinds.py``).
+A built-in kind is one line of :data:`KINDS`; a kind from another package is one subclass
+and one :func:`register_kind` call (the test suite adds a toy family that way,
+``tests/test_sampling_kinds.py``).
 """
 import numpy as np
 
 from ...core.catalog import catalog_values
 from ...core.errors import InputError
 from ...core.module_format import IMAGE_OUTPUT, RANDOM_INPUT, ModuleFormatError
+from ...core.registry import Registry
 from ..window import module_window
 
 __all__ = ["KINDS", "SamplingKind", "register_kind", "kind_class", "make_kind"]
 
-#: The sampling kinds by name (:func:`register_kind`).
-KINDS = {}
+#: The sampling kinds: name (a module's ``sampling_kind``) -> ``"module:class"`` of its
+#: :class:`SamplingKind`, in the order :func:`kind_class` asks older modules' kinds to claim
+#: them; :func:`register_kind` adds one.
+KINDS = Registry("sampling kind", {
+    "mono": "galsim_deep.engine.kinds.mono:MonoKind",
+    "clusters": "galsim_deep.engine.kinds.mono:ClustersKind",
+    "chromatic": "galsim_deep.engine.kinds.chromatic:ChromaticKind",
+})
 
 
 def register_kind(cls):
-    """Register a :class:`SamplingKind` subclass under its ``name`` (usable as a decorator).
+    """Register a :class:`SamplingKind` subclass under its ``name`` in :data:`KINDS`
+    (usable as a class decorator).
 
     Raises
     ------
@@ -38,11 +48,7 @@ def register_kind(cls):
     """
     if not (isinstance(cls, type) and issubclass(cls, SamplingKind) and cls.name):
         raise InputError(f"register_kind takes a SamplingKind subclass with a name, got {cls!r}")
-    if KINDS.get(cls.name, cls) is not cls:
-        raise InputError(f"a sampling kind {cls.name!r} is already registered "
-                         f"({KINDS[cls.name].__module__}.{KINDS[cls.name].__name__})")
-    KINDS[cls.name] = cls
-    return cls
+    return KINDS.register(cls.name, cls)
 
 
 def kind_class(metadata):

@@ -17,12 +17,11 @@ from ...physics.bands import zero_point
 from ..colour import (ColourGalaxy, band_arrays, catalog_sed_weights, chromatic_profile,
                       colour_mode, component_seds, head_reads_colours)
 from ..colour_range import check_catalog_colours
-from .base import SamplingKind, register_kind
+from .base import SamplingKind
 
 __all__ = ["ChromaticKind"]
 
 
-@register_kind
 class ChromaticKind(SamplingKind):
     """A module with a ``chromatic`` entry: components and SED weights from
     ``sample_components``."""

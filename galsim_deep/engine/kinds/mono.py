@@ -3,12 +3,11 @@
 import numpy as np
 
 from ...core.errors import InputError, InputTypeError
-from .base import SamplingKind, register_kind
+from .base import SamplingKind
 
 __all__ = ["MonoKind", "ClustersKind"]
 
 
-@register_kind
 class MonoKind(SamplingKind):
     """One image per galaxy from ``sample``: a ``galsim.InterpolatedImage`` in the module's
     flux band."""
@@ -16,7 +15,6 @@ class MonoKind(SamplingKind):
     name = "mono"
 
 
-@register_kind
 class ClustersKind(SamplingKind):
     """A mixture-prior (MPCC) module: ``sample`` draws the component from the prior,
     ``sample_cluster`` takes it from the caller (``cluster=``, 0 .. ``n_clusters - 1``)."""

@@ -84,8 +84,9 @@ class SersicFit:
 
 
 def _single_threaded():
-    """Limit BLAS to one thread: the fits' many small SVDs are 4x slower when BLAS
-    threads compete for a busy machine's cores."""
+    """Limit BLAS to one thread: the fits' many small SVDs are several times slower when
+    BLAS threads compete for a busy machine's cores (``docs/validation.rst``, "Running
+    time")."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn

@@ -16,18 +16,18 @@ instance of a :class:`Measure` subclass saying
   ``--option-name`` flags of the command, with their types, defaults and
   ranges checked in one place).
 
-:data:`MEASURES` is every module of this package with a ``MEASURE``, in the
-order of :attr:`Measure.order` (the order they run in and are written in), as
-the datasets' ``SOURCES`` and the training ``FAMILIES`` map a name to its
-implementation.  Adding a measure is adding one file here (and its test);
+:data:`MEASURES` is the registry of measures (a
+:class:`~galsim_deep.core.registry.Registry`, as the datasets' ``SOURCES`` and the
+training ``FAMILIES``): each measure's name -> the ``MEASURE`` of its module, in report
+order (the order they run in and are written in).  Adding a measure is adding one file
+here, one line in :data:`MEASURES` where its section goes, and its test;
 ``docs/architecture.rst`` walks through one.
 """
 import dataclasses
 import functools
-import importlib
-import pkgutil
 
 from ....core.errors import InputError, InputTypeError, chosen_names
+from ....core.registry import Registry
 
 __all__ = ["Measure", "Option", "MeasureContext", "MEASURES", "get_measure", "parse_measures",
            "measure_options", "parse_options"]
@@ -187,8 +187,6 @@ class Measure:
     #: Key of the section in ``summary.json`` (default: :attr:`name`); ``None`` merges the
     #: section's keys into the report's top level (the morphology's tables).
     section = ""
-    #: Position in the report: measures run and are written in increasing order.
-    order = 0.0
     #: The measure's settings.
     options = ()
     #: Figures the measure writes into the report folder.
@@ -228,33 +226,25 @@ class Measure:
         return []
 
 
-def _discover():
-    found = []
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        measure = getattr(module, "MEASURE", None)
-        if measure is None:
-            continue
-        if not isinstance(measure, Measure):
-            raise TypeError(f"{module.__name__}.MEASURE must be a Measure instance")
-        found.append(measure)
-    found.sort(key=lambda m: (m.order, m.name))
-    names = [m.name for m in found]
-    if len(set(names)) != len(names):
-        raise TypeError(f"two measures share a name: {names}")
-    return {m.name: m for m in found}
-
-
-#: Measure name -> :class:`Measure`, in report order (every module of this package).
-MEASURES = _discover()
+#: Measure name -> ``"module:MEASURE"`` of its :class:`Measure`, in report order: the
+#: twin check first, the long morphology tables last.
+MEASURES = Registry("measure", {
+    "twin_check": "galsim_deep.tools.validation.measures.twin_check:MEASURE",
+    "isotropy": "galsim_deep.tools.validation.measures.isotropy:MEASURE",
+    "shear": "galsim_deep.tools.validation.measures.shear:MEASURE",
+    "c2st": "galsim_deep.tools.validation.measures.c2st:MEASURE",
+    "survey_views": "galsim_deep.tools.validation.measures.survey_views:MEASURE",
+    "colours": "galsim_deep.tools.validation.measures.colours:MEASURE",
+    "profiles": "galsim_deep.tools.validation.measures.profiles:MEASURE",
+    "texture": "galsim_deep.tools.validation.measures.texture:MEASURE",
+    "reconstruction": "galsim_deep.tools.validation.measures.reconstruction:MEASURE",
+    "clustering": "galsim_deep.tools.validation.measures.clustering:MEASURE",
+    "morphology": "galsim_deep.tools.validation.measures.morphology:MEASURE",
+})
 
 
 def get_measure(name):
     """The registered measure ``name``; InputError listing the measures otherwise."""
-    if name not in MEASURES:
-        raise InputError(f"unknown measure {name!r}; choose among {', '.join(MEASURES)}")
     return MEASURES[name]
 
 

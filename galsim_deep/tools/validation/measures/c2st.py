@@ -44,7 +44,6 @@ def two_sample_test(ctx, label, reference, other, cached=True, psfs=None,
 
 class TwoSampleTests(Measure):
     name = "c2st"
-    order = 40
     options = (C2ST_EPOCHS, C2ST_CLASSIFIERS)
     needs_classifier = True
     figures = ("c2st_most_fake.png", "c2st_most_fake_noiseless.png")

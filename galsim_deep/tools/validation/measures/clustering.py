@@ -9,7 +9,6 @@ from . import Measure
 
 class Clustering(Measure):
     name = "clustering"
-    order = 70
     summary = "majority and one-to-one clustering accuracies (MPCC modules, labelled data)"
 
     def applies(self, ctx):

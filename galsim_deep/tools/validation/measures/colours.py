@@ -73,7 +73,6 @@ def _margin(entry):
 
 class Colours(Measure):
     name = "colours"
-    order = 48
     summary = ("a chromatic model's colours against the catalog's, colour gradients and "
                "per-band sizes and ellipticities against the truth")
 

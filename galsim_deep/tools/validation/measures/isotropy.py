@@ -45,7 +45,6 @@ def _references(samples, psf_fwhm, quantities, pool, progress):
 
 class Isotropy(Measure):
     name = "isotropy"
-    order = 20
     options = (ISOTROPY_N, PSF_FWHM)
     figures = ("isotropy.png",)
     summary = "mean ellipticity of many generated galaxies, rotated and unrotated"

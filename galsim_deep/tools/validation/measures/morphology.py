@@ -149,8 +149,7 @@ def load_measurements(path):
 class Morphology(Measure):
     name = "morphology"
     section = None  # its tables are the report's top level
-    # Written last: the long tables follow every other measure's section.
-    order = 100
+    # Last in MEASURES: the long tables follow every other measure's section.
     summary = "HSM size and shape, flux, Gini, M20, M, I, D of every sample"
 
     @property

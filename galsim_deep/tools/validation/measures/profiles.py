@@ -10,7 +10,6 @@ from . import Measure
 
 class CleanProfiles(Measure):
     name = "profiles"
-    order = 50
     figures = ("radial_profiles.png",)
     summary = "flux in the stamp border and outside the truth's 99% circle, radial profiles"
 

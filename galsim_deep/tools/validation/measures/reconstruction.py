@@ -9,7 +9,6 @@ from . import Measure
 
 class Reconstruction(Measure):
     name = "reconstruction"
-    order = 60
     figures = ("reconstruction.png", "reconstruction_unconvolved.png")
     summary = "observed-space chi2 of the reconstructions beside Sérsic and bulge+disk fits"
 

@@ -35,7 +35,6 @@ def _references(samples, n, psf_fwhm, seed, pool, progress):
 class ShearResponse(Measure):
     name = "shear"
     section = "shear_response"
-    order = 30
     options = (SHEAR_N, PSF_FWHM)
     summary = "multiplicative and additive shear bias of REGAUSS (noiseless)"
 

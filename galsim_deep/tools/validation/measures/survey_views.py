@@ -135,7 +135,6 @@ def verdict(tests, dilations):
 
 class SurveyViews(Measure):
     name = "survey_views"
-    order = 45
     options = (VIEWS, VIEWS_FILE, VIEWS_MAG_EDGES, VIEWS_DILATIONS, C2ST_EPOCHS,
                C2ST_CLASSIFIERS)
     needs_classifier = True

@@ -9,7 +9,6 @@ from . import Measure
 
 class Texture(Measure):
     name = "texture"
-    order = 55
     figures = ("power_spectra.png",)
     summary = "power spectra of the noiseless stamps: texture as excess or missing power"
 

@@ -29,7 +29,6 @@ def twin_pool_sample(dataset_path, split, seed, n):
 
 class TwinCheck(Measure):
     name = "twin_check"
-    order = 10
     summary = "is a bias of the twins from how they are drawn or how they are matched?"
 
     def applies(self, ctx):
