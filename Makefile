@@ -13,8 +13,8 @@ BTK_VENV ?= .venv-btk
 BTK_BIN := $(BTK_VENV)/bin
 BTK_STAMP := $(BTK_VENV)/.installed
 
-.PHONY: env btk-env demo-env test test-main test-btk docs demo benchmark benchmark-btk \
-	btk-figure clean
+.PHONY: env btk-env demo-env test test-main test-fast test-btk docs demo benchmark \
+	benchmark-btk btk-figure clean
 
 env: $(STAMP)
 
@@ -60,8 +60,16 @@ test: test-main test-btk
 test-main: env
 	$(BIN)/python -m pytest -n 2 --durations=25 tests
 
+# The quick loop while editing: the main suite without the tests marked slow (the families'
+# trainings end to end, the validation report: `pytest --collect-only -q -m slow tests` lists
+# them) in two processes, and its slowest tests, the next to mark slow if the loop outgrows its
+# aim (its time: docs/performance.rst).  `make test` still runs every test.  One folder of
+# tests/, mirroring the package's: .venv/bin/python -m pytest tests/engine
+test-fast: env
+	$(BIN)/python -m pytest -n 2 -m "not slow" --durations=10 tests
+
 test-btk: btk-env
-	$(BTK_BIN)/python -m pytest tests/test_btk.py -p no:cacheprovider
+	$(BTK_BIN)/python -m pytest tests/api/test_btk.py -p no:cacheprovider
 
 docs: env
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html

@@ -4,7 +4,7 @@ parametric galaxy, in the same run: time, FFTs and accuracy per galaxy (issue 58
 Prints a table and writes JSON::
 
     python benchmarks/bench_colour_fft.py [--model hub:flow-vae-mock-cosmos-25.2-colour]
-        [--n 100] [--rounds 3] [--out benchmarks/colour_fft.json]
+        [--n 100] [--rounds 3] [--chromatic-n 5] [--out benchmarks/colour_fft.json]
 
 The chromatic module samples ``n`` galaxies once (not timed; ONNX Runtime): their
 rotated component images and SEDs.  Each case then builds every galaxy's GalSim object
@@ -28,12 +28,32 @@ timing, so that no per-object cache carries over between rounds):
     GalSim's effective profile (the object drawn at half its Nyquist scale, wrapped in
     a new ``InterpolatedImage``): one FFT of the stamp, but a larger one inside that
     ``InterpolatedImage``;
+``not a sum, exact samples at GalSim's scale`` (issue 68, item 3: a candidate route)
+    the same, the object answering GalSim's request (``scale`` half the Nyquist scale,
+    ``method='no_pixel'``) with the band profile's exact samples (the quintic kernel as
+    two matrices) on a grid holding all of its light;
+``not a sum, its own grid (not the scale asked)`` (a candidate route, for its cost)
+    the same, the object answering with the band's image ``sum_k f_kb I_k`` on its own
+    pixel grid, not the scale GalSim asks for: the effective profile's cost where the
+    resampling costs nothing (an object that did this would break ``drawImage``'s
+    contract);
+``GalSim's interpolate(), 8 wavelengths`` (a candidate route, though a new call)
+    ``galsim.Convolve(gal.interpolate(waves), psf).drawImage(bandpass)``, ``waves`` 8
+    wavelengths across the band: GalSim's ``InterpolatedChromaticObject``, which a
+    convolution also draws through the effective profile;
 ``COSMOSCatalog parametric, chromatic`` (the reference)
     ``makeGalaxy(gal_type='parametric', chromatic=True)`` of GalSim's example COSMOS
     catalogue, the natural call.
 
 Accuracy: on the first 20 galaxies, the largest ``|difference| / peak`` of each case's
 stamp and its relative flux difference, against the ``ChromaticSum``.
+
+Through a chromatic PSF (``galsim.ChromaticAtmosphere`` of the Kolmogorov at 620 nm, 30
+degrees from the zenith), on the first ``--chromatic-n`` galaxies: the natural call of the
+``ComponentGalaxy`` (GalSim splits the sum: each term's effective PSF) against the same
+galaxy as an object that is not a sum (GalSim then integrates the convolution over the
+band's wavelengths itself, one FFT per wavelength, and never calls the object's
+``drawImage``): time per galaxy and the difference.
 """
 import argparse
 import os
@@ -53,12 +73,35 @@ from _shared import (PIXEL_SCALE, PSF_FWHM, STAMP, catalog, interleaved_times,  
 
 REFERENCE = "COSMOSCatalog parametric, chromatic"
 CASES = ("ComponentGalaxy, natural call", "ChromaticSum of InterpolatedImage * SED (before)",
-         "ComponentGalaxy.band_profile", "inseparable, not a ChromaticSum")
+         "ComponentGalaxy.band_profile", "inseparable, not a ChromaticSum",
+         "not a sum, exact samples at GalSim's scale",
+         "not a sum, its own grid (not the scale asked)",
+         "GalSim's interpolate(), 8 wavelengths")
 
 
-def _inseparable_class():
+def _quintic_samples(size, pixel_scale, scale):
+    """The matrix that samples a quintic-interpolated axis of ``size`` pixels at
+    ``pixel_scale`` at ``scale``, both grids centred on their true centres, on a grid that
+    holds the kernel's whole support: ``[M, size]``."""
+    import galsim
+
+    half = ((size - 1) / 2 + 3) * pixel_scale
+    m = 2 * int(np.ceil(half / scale)) + 2
+    out = (np.arange(m) - (m - 1) / 2) * scale
+    grid = (np.arange(size) - (size - 1) / 2) * pixel_scale
+    u = (out[:, None] - grid[None, :]) / pixel_scale
+    return galsim.Quintic().xval(u.ravel()).reshape(m, size)
+
+
+def _inseparable_class(answer="galsim"):
     """A ``galsim.ChromaticObject`` that is not a ``ChromaticSum``, drawn through a band
-    as a ``ComponentGalaxy`` is (what GalSim's convolution does with such an object)."""
+    as a ``ComponentGalaxy`` is (what GalSim's convolution does with such an object).
+    ``answer``: how its ``drawImage(bandpass, scale=..., method='no_pixel')`` answers
+    GalSim's effective profile: ``galsim`` (``ComponentGalaxy.drawImage``, GalSim's
+    drawing of ``band_profile`` at that scale), ``samples`` (the band profile's exact
+    samples at that scale, all of its light; axis-aligned galaxies without a
+    transformation) or ``own grid`` (the band's image on the galaxy's own pixel grid,
+    whatever the scale asked)."""
     import galsim
 
     class Inseparable(galsim.ChromaticObject):
@@ -82,7 +125,19 @@ def _inseparable_class():
             return Inseparable(self._gal * flux_ratio)
 
         def drawImage(self, bandpass, image=None, integrator="quadratic", **kwargs):
-            return self._gal.drawImage(bandpass, image=image, **kwargs)
+            gal = self._gal
+            if answer == "galsim":
+                return gal.drawImage(bandpass, image=image, **kwargs)
+            assert gal.angle is None and gal.jac is None and image is None
+            band = np.einsum("k,kxy->xy", gal.band_fluxes(bandpass), gal.arrays,
+                             dtype=np.float64)
+            if answer == "own grid":
+                return galsim.Image(band, scale=gal.pixel_scale)
+            assert kwargs.get("method") == "no_pixel"
+            scale = kwargs["scale"]
+            rows = _quintic_samples(len(band), gal.pixel_scale, scale)
+            return galsim.Image(rows @ band @ rows.T * (scale / gal.pixel_scale) ** 2,
+                                scale=scale)
 
         def __eq__(self, other):
             return isinstance(other, Inseparable) and other._gal is self._gal
@@ -125,6 +180,8 @@ def run(args, work):
     # What each galaxy is made of: rotated component images, SEDs, how they are wrapped.
     parts = [(g.arrays, g.seds, g.angle, g.stamp_size) for g in made]
     Inseparable = _inseparable_class()
+    Sampled, OwnGrid = _inseparable_class("samples"), _inseparable_class("own grid")
+    waves = np.linspace(bandpass.blue_limit, bandpass.red_limit, 8)
     kw = dict(nx=STAMP, ny=STAMP, scale=PIXEL_SCALE)
 
     def new(arrays, seds, angle, size):
@@ -141,6 +198,10 @@ def run(args, work):
             **kw),
         CASES[3]: lambda p: galsim.Convolve(Inseparable(new(*p)), psf).drawImage(bandpass,
                                                                                  **kw),
+        CASES[4]: lambda p: galsim.Convolve(Sampled(new(*p)), psf).drawImage(bandpass, **kw),
+        CASES[5]: lambda p: galsim.Convolve(OwnGrid(new(*p)), psf).drawImage(bandpass, **kw),
+        CASES[6]: lambda p: galsim.Convolve(new(*p).interpolate(waves), psf).drawImage(
+            bandpass, **kw),
     }
 
     def parametric(k):
@@ -165,12 +226,52 @@ def run(args, work):
     ffts = {name: count_ffts(lambda d=draw: d(parts[0])) for name, draw in draws.items()}
     ffts[REFERENCE] = count_ffts(lambda: parametric(0))
     reference = timed[REFERENCE][0]
+    chromatic = chromatic_psf(parts[:args.chromatic_n], new, Inseparable, bandpass, kw)
     rows = [{"case": name, "ms_per_galaxy": 1e3 * best / args.n,
              "median_ms_per_galaxy": 1e3 * median / args.n, "ratio": best / reference,
              "ffts_per_galaxy": ffts[name], **accuracy.get(name, {})}
             for name, (best, median) in timed.items()]
     return {"rows": rows, "components": int(np.mean([len(p[0]) for p in parts])),
-            "sample_ms_per_galaxy": sample_ms}
+            "sample_ms_per_galaxy": sample_ms, "chromatic_psf": chromatic}
+
+
+def chromatic_psf(parts, new, Inseparable, bandpass, kw):
+    """Through a chromatic PSF: the natural call of the ``ComponentGalaxy`` (GalSim splits
+    the sum) against the same galaxy as an object that is not a sum.  Each galaxy is drawn
+    both ways, alternately, twice, GalSim's caches emptied before each draw; the best time
+    of each, the mean over the galaxies."""
+    import galsim
+
+    psf = galsim.ChromaticAtmosphere(galsim.Kolmogorov(fwhm=PSF_FWHM), base_wavelength=620.0,
+                                     zenith_angle=30.0 * galsim.degrees)
+    draws = {"ComponentGalaxy, natural call (GalSim splits the sum)":
+             lambda p: galsim.Convolve(new(*p), psf).drawImage(bandpass, **kw),
+             "not a sum (GalSim integrates over wavelength)":
+             lambda p: galsim.Convolve(Inseparable(new(*p)), psf).drawImage(bandpass, **kw)}
+    times = {name: [] for name in draws}
+    worst = {"max_abs_diff_over_peak": 0.0, "max_rel_flux_diff": 0.0}
+    for p in parts:
+        best, images = {name: np.inf for name in draws}, {}
+        for _ in range(2):
+            for name, draw in draws.items():
+                # Each galaxy has its own SEDs: GalSim's caches of effective profiles and
+                # band integrals start empty for it, as for a new galaxy.
+                galsim.ChromaticConvolution._effective_prof_cache.clear()
+                galsim.ChromaticObject._multiplier_cache.clear()
+                t0 = time.perf_counter()
+                images[name] = draw(p).array
+                best[name] = min(best[name], time.perf_counter() - t0)
+        for name in draws:
+            times[name].append(best[name])
+        want, got = (images[name] for name in draws)
+        worst["max_abs_diff_over_peak"] = max(worst["max_abs_diff_over_peak"], float(
+            np.abs(got - want).max() / want.max()))
+        worst["max_rel_flux_diff"] = max(worst["max_rel_flux_diff"],
+                                         float(abs(got.sum() / want.sum() - 1)))
+    return {"psf": f"ChromaticAtmosphere(Kolmogorov FWHM {PSF_FWHM}\", 620 nm, 30 deg)",
+            "n": len(parts),
+            "ms_per_galaxy": {name: 1e3 * float(np.mean(t)) for name, t in times.items()},
+            "not_a_sum_against_the_natural_call": worst}
 
 
 def main(argv=None):
@@ -178,6 +279,8 @@ def main(argv=None):
     parser.add_argument("--model", default="hub:flow-vae-mock-cosmos-25.2-colour")
     parser.add_argument("--n", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--chromatic-n", type=int, default=5,
+                        help="galaxies drawn through the chromatic PSF (0: none)")
     parser.add_argument("--out", default="benchmarks/colour_fft.json")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
@@ -197,6 +300,14 @@ def main(argv=None):
               f"{row['median_ms_per_galaxy']:7.2f} {row['ratio']:6.2f} "
               f"{row['ffts_per_galaxy']:5d} {row.get('max_abs_diff_over_peak', 0):10.2e} "
               f"{row.get('max_rel_flux_diff', 0):9.2e}")
+    chromatic = result["chromatic_psf"]
+    if chromatic["n"]:
+        print(f"\nthrough {chromatic['psf']}, {chromatic['n']} galaxies:")
+        for name, ms in chromatic["ms_per_galaxy"].items():
+            print(f"  {name:56s} {ms:8.1f} ms")
+        worst = chromatic["not_a_sum_against_the_natural_call"]
+        print(f"  not a sum against the natural call: diff/peak "
+              f"{worst['max_abs_diff_over_peak']:.2e}, flux {worst['max_rel_flux_diff']:.2e}")
     print(f"(sampling the components and SEDs, not in the times above: "
           f"{result['sample_ms_per_galaxy']:.2f} ms per galaxy; {result['components']} "
           f"components)")

@@ -1,9 +1,13 @@
-"""Assertions shared by several test files."""
+"""Assertions and helpers shared by several test files (``from tests.checks import ...``)."""
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+
+#: The repository's root (tests/ sits in it), for the tests that read its files.
+ROOT = Path(__file__).resolve().parents[1]
 
 #: GalSim's ``galsim`` command of this environment.
 GALSIM = str(Path(sys.executable).with_name("galsim"))
@@ -64,3 +68,17 @@ def train_tiny_family(family, train, make_recipe, out):
     train_latent_flow(recipe, progress=False)
     module = family.export(recipe, out / "module")
     return {"recipe": recipe, "resumed": resumed, "log": log, "module": module}
+
+
+@contextlib.contextmanager
+def op_determinism_restored():
+    """Training switches TensorFlow op determinism on for the whole process; switch it back
+    off afterwards, so the tests of other areas run as they would alone."""
+    from tensorflow.python.framework import config as tf_config
+
+    before = tf_config.is_op_determinism_enabled()
+    try:
+        yield
+    finally:
+        if not before:
+            tf_config.disable_op_determinism()

@@ -1,8 +1,9 @@
 """Shared pytest fixtures: small modules exported by the project's own code, datasets."""
-import contextlib
 import os
 
 import pytest
+
+from tests.checks import op_determinism_restored
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -18,7 +19,7 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 @pytest.fixture(scope="session")
 def tiny_module_path(tmp_path_factory):
     """An untrained toy network module: 32x32 stamps at 0.03", latent size 5."""
-    from toy_modules import export_toy
+    from tests.toy_modules import export_toy
 
     return export_toy("network", tmp_path_factory.mktemp("modules") / "toy-network")
 
@@ -26,7 +27,7 @@ def tiny_module_path(tmp_path_factory):
 @pytest.fixture(scope="session")
 def gaussian_module_path(tmp_path_factory):
     """A module drawing round Gaussians centred on the stamp's true centre (32x32)."""
-    from toy_modules import export_toy
+    from tests.toy_modules import export_toy
 
     return export_toy("gaussian", tmp_path_factory.mktemp("modules") / "toy-gaussian")
 
@@ -41,23 +42,9 @@ def mock_dataset_path(tmp_path_factory):
                          processes=1, progress=False)
 
 
-@contextlib.contextmanager
-def op_determinism_restored():
-    """Training switches TensorFlow op determinism on for the whole process; switch it back
-    off afterwards, so the tests of other areas run as they would alone."""
-    from tensorflow.python.framework import config as tf_config
-
-    before = tf_config.is_op_determinism_enabled()
-    try:
-        yield
-    finally:
-        if not before:
-            tf_config.disable_op_determinism()
-
-
 @pytest.fixture(scope="module")
 def restore_op_determinism():
-    """Module fixture form of :func:`op_determinism_restored` for training test files."""
+    """Module fixture form of :func:`tests.checks.op_determinism_restored` for training test files."""
     with op_determinism_restored():
         yield
 

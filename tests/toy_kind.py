@@ -5,7 +5,7 @@ envelope) from its own signature, ``sample_parts``; its modules say
 ``sampling_kind: toy-parts``.  :class:`PartsKind` is all the runtime needs to know about
 it: it runs ``sample_parts``, keeps the parts, and makes each galaxy a ``galsim.Sum`` of
 the two parts' profiles, rotated alike.  The API, the YAML type and the BTK generator
-sample it with no other change (``tests/test_sampling_kinds.py``, ``tests/test_btk.py``).
+sample it with no other change (``tests/engine/kinds/test_kinds.py``, ``tests/api/test_btk.py``).
 """
 import numpy as np
 
@@ -44,7 +44,7 @@ def export_parts_module(out_dir, stamp_size=24):
     import tensorflow as tf
 
     from galsim_deep.training.export import export_module
-    from toy_modules import CONDITIONS, ToyNetwork, metadata
+    from tests.toy_modules import CONDITIONS, ToyNetwork, metadata
 
     class PartsNetwork(ToyNetwork):
         def __init__(self):

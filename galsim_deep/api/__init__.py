@@ -8,6 +8,6 @@
 * :mod:`~galsim_deep.api.btk` and :mod:`~galsim_deep.api.btk_catalogs` - the
   BlendingToolKit generator and its catalogs (the optional extra ``[btk]``).
 
-The callers import the model, never the reverse (``tests/test_architecture.py``).
+The callers import the model, never the reverse (``tests/project/test_architecture.py``).
 Nothing is imported here: ``import galsim_deep`` imports the model and the config types.
 """

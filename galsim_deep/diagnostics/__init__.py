@@ -3,7 +3,7 @@
 A top layer beside the command line.  Diagnostics may import both
 :mod:`galsim_deep.training` and :mod:`galsim_deep.tools.validation`; only the
 command line (:mod:`galsim_deep.cli`) imports them, and nothing in training or
-validation imports them (``tests/test_architecture.py``, :doc:`/architecture`).
+validation imports them (``tests/project/test_architecture.py``, :doc:`/architecture`).
 
 * :mod:`~galsim_deep.diagnostics.checkpoint_scores` - quick scores of a
   checkpoint's autoencoder on mock galaxies: learning curves and ablations

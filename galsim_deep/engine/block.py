@@ -25,7 +25,7 @@ source's: each galaxy's flux times the PSF summed with a period 8 times longer m
 the periodic one, tabulated by offset from the galaxy's centre (a galaxy is a point
 seen from the ``L`` arcsec the wrapped wings come from).  Accuracy against GalSim's
 converged drawing of the same ``InterpolatedImage`` is tested in
-tests/test_block_drawing.py (every pixel to 1e-4 of the peak; flux, size and
+tests/engine/test_block.py (every pixel to 1e-4 of the peak; flux, size and
 ellipticity to 1e-4), its cost in ``benchmarks/bench_block.py``.
 
 Only axis-aligned output pixels of one scale can be drawn this way (the output

@@ -8,12 +8,42 @@ component images (``galsim.InterpolatedImage``, made by
 It is a ``galsim.ChromaticSum`` of the separable terms ``I_k * SED_k``, so that
 every GalSim path that splits a sum stays exact: ``galsim.Convolve(gal, psf).drawImage(
 bandpass)`` draws each term through the PSF (chromatic or not) with GalSim's own
-integration, one FFT per component.  That call cannot be brought to one FFT from the
-object's side: GalSim 2.8's ``ChromaticConvolution.drawImage`` either splits a
-``ChromaticSum`` term by term or, for any other inseparable object, builds an
-"effective profile" (the object drawn through the band at half its Nyquist scale,
-wrapped in a new ``InterpolatedImage`` padded four times), whose own Fourier table costs
-more than the K FFTs it saves (``docs/performance.rst``).
+integration, one FFT per component.
+
+That call cannot be brought to one FFT per band from the object's side, without patching
+GalSim (issue 68, item 3; GalSim 2.8.5, line numbers of ``galsim/chromatic.py`` unless
+named; measured in ``docs/performance.rst``, "Colour: the natural call at one FFT per
+band?"):
+
+* ``galsim.Convolve`` (``convolve.py`` 65-66) makes a ``ChromaticConvolution`` of any
+  chromatic argument, no hook.  Its ``__init__`` (2683-2697) calls nothing on a
+  convolutant that names the others (only ``withGSParams`` of the combined GSParams,
+  2692), so the object never learns whether its PSF is chromatic.
+* Its ``drawImage`` splits every ``ChromaticSum`` term by term (the ``isinstance`` test
+  at 2941) before it looks at anything else: a sum is drawn one FFT per term, whatever
+  the PSF.
+* Any other inseparable object is drawn through an "effective profile"
+  (3002-3025, ``_get_effective_prof`` 2752-2779, bound at 3054, not looked up on the
+  object).  With an achromatic PSF GalSim multiplies the object by the PSF's flat SED
+  (3020) and asks it for ``drawImage(bandpass, scale=s, method='no_pixel')``, ``s`` half
+  the smallest Nyquist scale of its profiles at the band's effective wavelength and
+  edges (2758-2759, 2775), and wraps that image in a new ``InterpolatedImage`` padded
+  four times, its ``maxk`` and ``stepk`` searched (2779).  The band's image sampled at
+  half the model's pixel and padded so costs more than the K FFTs it replaces; only an
+  object that answered on its own pixel grid, not at the scale asked (which breaks
+  ``drawImage``'s contract), comes near, and even it stays above ``band_profile``.
+  With a chromatic PSF the inseparable part is the convolution of the object and the PSF,
+  which GalSim draws with ``ChromaticObject.drawImage`` (2771): an integral over the
+  band's wavelengths, one FFT each (508), never calling the object's own ``drawImage``,
+  slower than the split and not its image.
+* A separable object is drawn at the band's effective wavelength times one SED's band
+  integral (483-487); ``_fiducial_profile`` (236-243) gives the object that wavelength,
+  not the bandpass.  GalSim's own ``interpolate()`` (``InterpolatedChromaticObject``)
+  goes through the effective profile too.
+
+So no object is split for a chromatic PSF and one image for an achromatic one
+(``tests/engine/test_colour_object.py`` checks these premises on GalSim's side, so that a
+GalSim release that changes them fails it).
 
 Where one FFT per band matters the object gives the band's image itself:
 

@@ -10,7 +10,7 @@ ways:
 * **in one block** (:mod:`galsim_deep.engine.block`) where every galaxy is one image
   through one achromatic PSF onto pixels of one uniform, axis-aligned scale: the whole
   batch in one Fourier step, held to 1e-4 of the peak of GalSim's converged drawing of
-  the same profile (``tests/test_block_drawing.py``);
+  the same profile (``tests/engine/test_block.py``);
 * **one by one through GalSim** where it cannot be: ``galsim.Convolve(galaxy,
   psf).drawImage(...)`` of each profile :meth:`SampledBatch.galaxies
   <galsim_deep.engine.batch.SampledBatch.galaxies>` gives.  That is a batch with an exact

@@ -1,6 +1,7 @@
 """The networks of the hierarchical VAE (VDVAE, Child 2021, as Andrianomena & Tang, section 3.1).
 
-Three small pieces, each tested numerically (``tests/test_training_hierarchical_vae.py``):
+Three small pieces, each tested numerically
+(``tests/training/hierarchical_vae/test_hierarchical_vae.py``):
 
 * :func:`gaussian_kl` - ``KL(N(mq, sq**2) || N(mp, sp**2))`` of diagonal Gaussians;
 * :class:`ResBlock` - the paper's residual block of 4 convolutions (1x1, 3x3, 3x3, 1x1,

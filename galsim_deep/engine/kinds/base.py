@@ -15,7 +15,7 @@ kind and never the module's keys.  :data:`KINDS` is the registry (a
 
 A built-in kind is one line of :data:`KINDS`; a kind from another package is one subclass
 and one :func:`register_kind` call (the test suite adds a toy family that way,
-``tests/test_sampling_kinds.py``).
+``tests/engine/kinds/test_kinds.py``).
 """
 import numpy as np
 

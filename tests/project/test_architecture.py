@@ -1,0 +1,329 @@
+"""The import rules of docs/architecture.rst, read from the source files.
+
+Every module belongs to one layer of :data:`LAYERS` and imports only from its own layer
+or those below (no arrow runs up); galsim_deep/ holds one folder per layer
+(:data:`FOLDERS`) beside its __init__.py and _version.py; the runtime (``galsim_deep``
+except the top layer) never imports ``galsim_deep.training``, though training lies below
+the tools; only ``cli`` imports ``galsim_deep.diagnostics``; training imports no
+validation module; every folder with an ``__init__.py`` is installed; module-level
+imports inside the project form no circle; a galaxy is drawn through a PSF in one module,
+engine/drawing.py; and no module of galsim_deep/ is over 500 lines, api/model.py over 300.
+"""
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests.checks import ROOT
+
+# package_dir of setup.cfg: these folders install inside galsim_deep.
+PACKAGES = {"galsim_deep": ROOT / "galsim_deep", "galsim_deep.training": ROOT / "training",
+            "galsim_deep.hub_modules": ROOT / "hub_modules"}
+
+
+def _modules():
+    found = {}
+    for package, folder in PACKAGES.items():
+        for path in folder.rglob("*.py"):
+            parts = list(path.relative_to(folder).with_suffix("").parts)
+            is_package = parts[-1] == "__init__"
+            if is_package:
+                parts = parts[:-1]
+            name = ".".join([package, *parts])
+            found[name] = (path, is_package)
+    return found
+
+
+def _resolve(module, node, is_package, known=None):
+    """Absolute names a ``from``/``import`` statement refers to (with ``known`` module
+    names, ``from package import module`` refers to the module only)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    base = module.split(".") if is_package else module.split(".")[:-1]
+    if node.level:
+        base = base[:len(base) - (node.level - 1)]
+        prefix = ".".join(base + ([node.module] if node.module else []))
+    else:
+        prefix = node.module
+    names = [f"{prefix}.{alias.name}" for alias in node.names]
+    if known is not None and all(n in known for n in names):
+        return names
+    return [prefix] + names
+
+
+def _imports(modules, top_level_only):
+    graph = {}
+    for name, (path, is_package) in modules.items():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        nodes = tree.body if top_level_only else list(ast.walk(tree))
+        targets = set()
+        for node in nodes:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                targets.update(t for t in _resolve(name, node, is_package, modules)
+                               if t in modules)
+        graph[name] = targets - {name}
+    return graph
+
+
+#: The layers, bottom first: each module belongs to the layer of its longest listed prefix
+#: and may import only from its own layer and those below (docs/architecture.rst).  Each
+#: layer has its folder under galsim_deep/ (:data:`FOLDERS`).
+LAYERS = (
+    ("foundation", ("galsim_deep.core", "galsim_deep._version")),
+    ("physics", ("galsim_deep.physics",)),
+    ("data", ("galsim_deep.data", "galsim_deep.hub_modules")),
+    ("engine", ("galsim_deep.engine",)),
+    ("model", ("galsim_deep.api.model",)),
+    ("callers", ("galsim_deep.api",)),
+    ("package", ("galsim_deep",)),     # galsim_deep/__init__.py: the public names
+    ("training", ("galsim_deep.training",)),
+    ("tools", ("galsim_deep.tools",)),
+    ("top", ("galsim_deep.cli", "galsim_deep.diagnostics")),
+)
+
+#: The folders of galsim_deep/ -> the layers their modules belong to: one each, but for
+#: api/, the public object (api/model.py, the model layer) beneath its callers.  Beside
+#: them the root holds only __init__.py (the package layer) and _version.py.
+FOLDERS = {"core": ("foundation",), "physics": ("physics",), "data": ("data",),
+           "engine": ("engine",), "api": ("model", "callers"), "tools": ("tools",),
+           "diagnostics": ("top",), "cli": ("top",)}
+
+#: The top layers: they may import every other part (the command line, and the diagnostics
+#: that score live training checkpoints with the validation measures).
+TOP_LAYERS = LAYERS[-1][1]
+
+
+def _layer(name):
+    """Index in :data:`LAYERS` of a module's layer (its longest listed prefix)."""
+    best = None
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (name == prefix or name.startswith(prefix + ".")) and (
+                    best is None or len(prefix) > best[1]):
+                best = (index, len(prefix))
+    return None if best is None else best[0]
+
+
+def _upward(graph):
+    """The arrows of an import graph that run up the layers."""
+    return sorted(f"{name} ({LAYERS[_layer(name)][0]}) -> {target} "
+                  f"({LAYERS[_layer(target)][0]})"
+                  for name, targets in graph.items() for target in targets
+                  if _layer(target) > _layer(name))
+
+
+def test_every_module_has_a_layer_and_no_arrow_runs_up():
+    modules = _modules()
+    assert not [name for name in modules if _layer(name) is None]
+    up = _upward(_imports(modules, top_level_only=False))
+    assert not up, up
+
+
+def test_the_layer_rule_catches_an_upward_arrow():
+    assert _layer("galsim_deep.training.loop") < _layer("galsim_deep.tools.validation.two_sample")
+    assert _layer("galsim_deep.api.model") < _layer("galsim_deep.api.btk")
+    # the pair this layout resolved: the physics never imports a dataset module
+    graph = {"galsim_deep.physics.bands": {"galsim_deep.data.format"},
+             "galsim_deep.data.format": {"galsim_deep.physics.bands"},
+             "galsim_deep.engine.batch": {"galsim_deep.api.model"}}
+    assert _upward(graph) == [
+        "galsim_deep.engine.batch (engine) -> galsim_deep.api.model (model)",
+        "galsim_deep.physics.bands (physics) -> galsim_deep.data.format (data)"]
+
+
+def test_the_root_holds_the_layer_folders_only():
+    """galsim_deep/ shows the layers: __init__.py, _version.py and one folder per layer
+    (:data:`FOLDERS`), every module of a folder in that folder's layer."""
+    root = ROOT / "galsim_deep"
+    entries = {p.name for p in root.iterdir() if p.name != "__pycache__"}
+    assert entries == {"__init__.py", "_version.py", *FOLDERS}, sorted(entries)
+    modules = _modules()
+    for folder, layers in FOLDERS.items():
+        found = {LAYERS[_layer(name)][0] for name in modules
+                 if name.startswith(f"galsim_deep.{folder}.") or name == f"galsim_deep.{folder}"}
+        assert found == set(layers), (folder, sorted(found))
+    # and each layer has its folder, but the package's own __init__.py and training/
+    homes = {layer for layers in FOLDERS.values() for layer in layers}
+    assert homes == {name for name, _ in LAYERS} - {"package", "training"}
+
+
+def test_runtime_never_imports_training():
+    modules = _modules()
+    graph = _imports(modules, top_level_only=False)
+    offenders = sorted(
+        f"{name} -> {target}" for name, targets in graph.items() for target in targets
+        if name.startswith("galsim_deep.") and not name.startswith(TOP_LAYERS)
+        and not name.startswith("galsim_deep.training")
+        and target.startswith("galsim_deep.training"))
+    assert not offenders, offenders
+
+
+def test_only_the_command_line_imports_the_diagnostics():
+    modules = _modules()
+    graph = _imports(modules, top_level_only=False)
+    offenders = sorted(
+        f"{name} -> {target}" for name, targets in graph.items() for target in targets
+        if not name.startswith(TOP_LAYERS) and target.startswith("galsim_deep.diagnostics"))
+    assert not offenders, offenders
+    # The rule is read from real edges: the command line does import them.
+    assert any(t.startswith("galsim_deep.diagnostics.")
+               for t in graph["galsim_deep.cli.validation"])
+
+
+def test_resolve_reads_relative_imports():
+    node = ast.parse("from ..core.module_format import read_metadata").body[0]
+    assert _resolve("galsim_deep.api.model", node, False)[0] == "galsim_deep.core.module_format"
+    node = ast.parse("from .data import hub").body[0]
+    assert "galsim_deep.data.hub" in _resolve("galsim_deep", node, True)
+
+
+def _cycle(graph):
+    state = {}
+
+    def visit(node, stack):
+        state[node] = "open"
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state:
+                found = visit(nxt, stack)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = "done"
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node, [])
+            if found:
+                return found
+    return None
+
+
+def test_cycle_finder_finds_a_circle():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+@pytest.mark.parametrize("top_level_only", [True, False], ids=["module-level", "all"])
+def test_no_import_circles(top_level_only):
+    modules = _modules()
+    graph = _imports(modules, top_level_only)
+    # A package importing its own submodules (``from . import x`` in __init__) is how Python
+    # packages expose them, not a circle between two jobs: drop parent -> child edges.
+    graph = {name: {t for t in targets if not t.startswith(name + ".")}
+             for name, targets in graph.items()}
+    # A submodule importing its parent package's names is the reverse edge of the same thing.
+    graph = {name: {t for t in targets if not name.startswith(t + ".")}
+             for name, targets in graph.items()}
+    assert _cycle(graph) is None, _cycle(graph)
+
+
+def test_training_imports_no_validation_module():
+    """Every training module (networks, losses, steps, the runner and loop, recipes, export,
+    the classifiers, the latent-code fits) builds and trains models without the validation
+    package; scoring a live checkpoint or run with the validation measures (learning curves,
+    the latent-fit report, the supervised ceiling) is ``galsim_deep.diagnostics``."""
+    modules = _modules()
+    graph = _imports(modules, top_level_only=False)
+    importers = sorted(f"{name} -> {target}" for name, targets in graph.items()
+                       if name.startswith("galsim_deep.training") for target in targets
+                       if target.startswith(("galsim_deep.tools.validation",
+                                             "galsim_deep.diagnostics")))
+    assert not importers, importers
+
+
+def test_setup_cfg_installs_every_package():
+    """A non-editable install (``pip install .``) gets exactly the packages setup.cfg lists:
+    every folder with an ``__init__.py`` must be there."""
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    listed = set(config["options"]["packages"].split())
+    found = {name for name, (_, is_package) in _modules().items() if is_package}
+    assert found <= listed, sorted(found - listed)
+
+
+#: Where a generated galaxy is drawn through a PSF: the one loop that draws a batch in a
+#: block where it can and one galaxy at a time through GalSim where it cannot
+#: (docs/architecture.rst, "Where a galaxy is drawn").
+DRAWING = "galsim_deep.engine.drawing"
+#: Its callers, which once each held a copy of the loop.
+DRAWING_CALLERS = ("galsim_deep.api.model", "galsim_deep.api.simulate.render",
+                   "galsim_deep.tools.demo", "galsim_deep.tools.demo.colour")
+#: The block drawing (galsim_deep.engine.block) and the two callers that draw from its
+#: blocks but leave the one-by-one drawing to their host: the YAML stamp builder (GalSim's
+#: config draws the rest) and the BTK generator's bands (BTK's render_single does).
+BLOCK_USERS = ("galsim_deep.engine.block", "galsim_deep.api.config.blocks",
+               "galsim_deep.api.btk_blocks")
+_BLOCK_NAMES = {"draw_batch", "batch_drawing", "BlockDrawing", "block_drawing"}
+
+
+def _drawing(source):
+    """``(block, galsim)``: the lines of a module's source that draw in a block (call the
+    block drawing) and that draw a profile through a PSF with GalSim (its ``drawImage``
+    calls, in a module that calls ``galsim.Convolve``)."""
+    calls = {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            calls.setdefault(name, []).append(node.lineno)
+    block = sorted(line for name in _BLOCK_NAMES for line in calls.get(name, []))
+    return block, sorted(calls.get("drawImage", [])) if "Convolve" in calls else []
+
+
+def test_a_galaxy_is_drawn_in_one_place():
+    """The loop "draw a batch in a block, or fall back to GalSim one galaxy at a time" is
+    written once, in engine/drawing.py: no other module holds both halves, the block drawing
+    is used only there and by the block users, and the callers call the loop."""
+    loops, block_users = [], []
+    for name, (path, _) in _modules().items():
+        if name == DRAWING or not name.startswith("galsim_deep.") or \
+                name.startswith(("galsim_deep.training", "galsim_deep.hub_modules")):
+            continue
+        block, one_by_one = _drawing(path.read_text())
+        if block and one_by_one:
+            loops.append(f"{name}: block drawing at {block}, GalSim at {one_by_one}")
+        if block and name not in BLOCK_USERS:
+            block_users.append(f"{name}: {block}")
+    assert not loops, loops
+    assert not block_users, block_users
+    modules = _modules()
+    for name in DRAWING_CALLERS:
+        source = modules[name][0].read_text()
+        assert "draw_galaxies(" in source, name
+        assert _drawing(source) == ([], []), (name, _drawing(source))
+    block, one_by_one = _drawing(modules[DRAWING][0].read_text())
+    assert block and one_by_one
+
+
+def test_the_drawing_rule_catches_a_second_loop():
+    source = ("def render(batches, psf):\n"
+              "    for batch in batches:\n"
+              "        drawn = draw_batch(batch, psf, 32, 0.2)\n"
+              "        if drawn is None:\n"
+              "            drawn = [galsim.Convolve(g, psf).drawImage(nx=32, ny=32).array\n"
+              "                     for g in batch.galaxies()]\n")
+    assert _drawing(source) == ([3], [5])
+    split = source.replace("galsim.Convolve(g, psf).drawImage", "image(g, psf)") + (
+        "def image(g, psf):\n"
+        "    profile = galsim.Convolve(g, psf)\n"
+        "    return profile.drawImage(nx=32, ny=32)\n")
+    assert _drawing(split) == ([3], [9])
+
+
+#: The longest a module of galsim_deep/ may be, and the public object's limit (api/model.py).
+MODULE_LINES, MODEL_LINES = 500, 300
+
+
+def test_modules_stay_short():
+    """No module of galsim_deep/ is over 500 lines, and api/model.py, the public object a
+    newcomer reads first, is at most 300: what grows goes down into the engine."""
+    lines = {str(path.relative_to(ROOT)): len(path.read_text().splitlines())
+             for path in (ROOT / "galsim_deep").rglob("*.py")}
+    assert not {p: n for p, n in lines.items() if n > MODULE_LINES}
+    assert lines[str(Path("galsim_deep", "api", "model.py"))] <= MODEL_LINES
