@@ -24,6 +24,7 @@ $(STAMP): setup.cfg pyproject.toml constraints/main.txt
 	@echo "installing galsim_deep with every extra (TensorFlow, GalSim, statmorph, dask, sphinx...) into $(VENV): a few minutes the first time"
 	$(BIN)/python -m pip install --quiet $(PIN) --upgrade pip wheel setuptools
 	$(BIN)/python -m pip install --quiet $(PIN) -e ".[all,test,docs]"
+	$(BIN)/python -m pip install --quiet $(PIN) --no-deps skycatalogs  # setup.cfg, [all]: why
 	touch $(STAMP)
 
 # The BTK tests' environment: galsim_deep[btk,tensorflow,test] with BTK's pins, and tf2onnx

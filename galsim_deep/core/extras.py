@@ -16,6 +16,7 @@ EXTRAS = {
     "validate": ("statmorph", "sklearn", "matplotlib", "photutils"),
     "simulate": ("dask", "distributed", "matplotlib"),
     "btk": ("btk",),
+    "skycatalogs": ("skycatalogs",),
 }
 
 

@@ -1,0 +1,381 @@
+"""skyCatalogs objects out: galaxies drawn by a model behind skyCatalogs' object interface.
+
+:class:`GenerativeSkyCatalog` reads a region's galaxies
+(:mod:`~galsim_deep.api.skycatalogs.reader`), samples each one's morphology from a model
+conditioned on its columns, and hands out one
+:class:`GenerativeSkyObject` per galaxy: a skyCatalogs ``GalaxyObject`` whose
+``get_gsobject_components`` returns the generated galaxy instead of the bulge + disk +
+knots, so imSim's loop (components times ``get_observer_sed_components``, summed, drawn
+through a bandpass) draws it unchanged.
+
+* A **mono model** (the default) gives one component, ``'generated'``: the generated
+  profile at unit flux, whose SED is the galaxy's own (the sum of its components'
+  observer SEDs), so its flux in every band is the catalog's.
+* A **colour model** gives its components, ``'generated_0'`` ..., with the model's own
+  SEDs (normalised to the catalog's F814W magnitude and, by default, its F606W - F814W
+  colour; other bands follow the model's templates, not the catalog's SED).
+
+Every component is turned so that the generated galaxy's major axis (the weighted second
+moments of its profile, :func:`profile_orientation`) lies along the catalog's position
+angle (:func:`~galsim_deep.api.skycatalogs.reader.condition_table`), then lensed with the
+catalog's shear and magnification as skyCatalogs lenses its own.  A galaxy's draws come
+from the run's ``seed`` and its ``galaxy_id`` alone
+(:func:`~galsim_deep.api.skycatalogs.reader.object_seed`): the same seed gives the same galaxy,
+whatever the region, order or chunk it is sampled in.  The ``rng`` imSim passes is not
+used.
+"""
+import os
+from collections.abc import Sequence
+
+import galsim
+import numpy as np
+from skycatalogs.objects.base_object import load_lsst_bandpasses
+from skycatalogs.objects.galaxy_object import GalaxyObject
+from skycatalogs.skyCatalogs import SkyCatalog
+
+from .reader import catalog_sed, condition_table, galaxies, object_seed, range_report
+from ..model import GenerativeGalaxyModel
+from ...core.catalog import check_range_policy
+from ...core.errors import InputError, InputTypeError
+from ...data.hub import DEFAULT_MODEL
+
+__all__ = ["GenerativeSkyCatalog", "GenerativeSkyObject", "measure_orientation",
+           "profile_orientation", "MONO_COMPONENT", "ROUND", "OVERSAMPLING"]
+
+#: The component name of a mono model's galaxy.
+MONO_COMPONENT = "generated"
+#: A catalog galaxy rounder than this (``|g|``) has no position angle to honour: its
+#: generated galaxy is turned by a uniform angle from its object seed instead.
+ROUND = 1e-6
+
+#: A profile's orientation is measured on it drawn at this many pixels per pixel of its
+#: model (:func:`profile_orientation`).
+OVERSAMPLING = 2
+
+_LSST_BANDPASSES = {}
+
+
+def _lsst_bandpass(band):
+    """skyCatalogs' own LSST bandpass of a band (loaded once)."""
+    if not _LSST_BANDPASSES:
+        _LSST_BANDPASSES.update(load_lsst_bandpasses())
+    return _LSST_BANDPASSES[band]
+
+
+def measure_orientation(array, pixel_scale):
+    """Position angle and ellipticity of an image's light, from its second moments with a
+    circular Gaussian weight.
+
+    The weight's sigma is the image's half-light radius about its centroid, and the moments
+    are taken about the weighted centroid: one answer for every image (HSM's adaptive
+    weight fails on some lopsided galaxies, or settles on one blob or another as the galaxy
+    turns), and one that turns with the image.
+
+    Parameters
+    ----------
+    array : ndarray [S, S]
+        The image (``array[y, x]``).
+    pixel_scale : float
+        arcsec per pixel (the result does not depend on it).
+
+    Returns
+    -------
+    (float, float)
+        The major axis' angle (radians, counter-clockwise from +x) and ``|g|`` of the
+        weighted moments (rounder than the galaxy's own, as any weight makes it).
+    """
+    a = np.asarray(array, float)
+    total = a.sum()
+    if not total > 0:
+        return 0.0, 0.0
+    y, x = np.indices(a.shape, dtype=float)
+    xc, yc = (a * x).sum() / total, (a * y).sum() / total
+    r2 = ((x - xc) ** 2 + (y - yc) ** 2).ravel()
+    order = np.argsort(r2)
+    half = min(np.searchsorted(np.cumsum(a.ravel()[order]), 0.5 * total), r2.size - 1)
+    sigma2 = max(r2[order][half], 1.0)
+    w = a * np.exp(-0.5 * ((x - xc) ** 2 + (y - yc) ** 2) / sigma2)
+    xc, yc = (w * x).sum() / w.sum(), (w * y).sum() / w.sum()
+    ixx = (w * (x - xc) ** 2).sum()
+    iyy = (w * (y - yc) ** 2).sum()
+    ixy = (w * (x - xc) * (y - yc)).sum()
+    e1, e2 = (ixx - iyy) / (ixx + iyy), 2 * ixy / (ixx + iyy)
+    e = min(float(np.hypot(e1, e2)), 1.0)
+    return float(0.5 * np.arctan2(e2, e1)), e / (1 + np.sqrt(1 - e * e))
+
+
+def profile_orientation(profile, pixel_scale, size):
+    """The orientation of a profile's light: :func:`measure_orientation` of it drawn
+    without a pixel (``method='no_pixel'``) on ``size * OVERSAMPLING`` pixels of
+    ``pixel_scale / OVERSAMPLING`` arcsec.
+
+    At the model's own pixel scale a small galaxy's measured shape depends on how its
+    interpolated profile falls on the pixels (an axis-aligned stamp and the same stamp
+    turned by 30 degrees measure differently); drawn twice as finely it turns with the
+    profile (``docs/skycatalogs.rst``).
+
+    Parameters
+    ----------
+    profile : galsim.GSObject
+    pixel_scale : float
+        arcsec per pixel of the profile's model.
+    size : int
+        Pixels of the model that hold the profile (its rotated stamp size).
+
+    Returns
+    -------
+    (float, float)
+        The major axis' angle (radians, counter-clockwise from +x) and ``|g|``.
+    """
+    scale = pixel_scale / OVERSAMPLING
+    n = int(size) * OVERSAMPLING
+    image = profile.drawImage(nx=n, ny=n, scale=scale, method="no_pixel")
+    return measure_orientation(image.array, scale)
+
+
+def _gsparams(gsparams):
+    if gsparams is None or isinstance(gsparams, galsim.GSParams):
+        return gsparams
+    if isinstance(gsparams, dict):   # imSim and skyCatalogs pass GalSim config's dict
+        return galsim.GSParams(**gsparams)
+    raise InputTypeError(f"gsparams is a galsim.GSParams or a dict of its arguments, got "
+                         f"{type(gsparams).__name__}")
+
+
+class _Generated:
+    """One sampled galaxy: its components' arrays, names and SEDs, and its turn."""
+
+    __slots__ = ("arrays", "names", "seds", "rotation", "measured_angle", "measured_g")
+
+    def __init__(self, arrays, names, seds, rotation, measured_angle, measured_g):
+        self.arrays, self.names, self.seds = arrays, names, seds
+        self.rotation, self.measured_angle, self.measured_g = (rotation, measured_angle,
+                                                               measured_g)
+
+
+class GenerativeSkyCatalog(Sequence):
+    """The galaxies of a skyCatalogs region, drawn by a generative model (module docstring).
+
+    Parameters
+    ----------
+    objects : str, Path, SkyCatalog or sequence of skycatalogs GalaxyObject
+        A catalog's YAML config or the opened catalog (with ``region``), or its galaxies.
+    seed : int
+        The run's seed (>= 0): galaxy ``galaxy_id`` is sampled from
+        :func:`~galsim_deep.api.skycatalogs.reader.object_seed` of ``(seed, galaxy_id)``.
+    model : str or GenerativeGalaxyModel
+        Default the project's default model (``hub:flow-vae-mock-cosmos-25.2``).
+    region : optional
+        As :func:`~galsim_deep.api.skycatalogs.reader.galaxies` takes it (a catalog only; default:
+        all of it).
+    skycatalog_root : str, optional
+        As :func:`~galsim_deep.api.skycatalogs.reader.open_catalog` takes it.
+    range_policy : {'warn', 'clip', 'error'}, optional
+        Conditions outside the model's training range (default: the model's):
+        extrapolated with one ``OutOfRangeWarning`` per condition, clipped, or refused
+        here (an InputError giving their number).  :attr:`report` counts them.
+    colours : {'catalog', 'model'}, optional
+        A colour model's colour mode (:class:`~galsim_deep.GenerativeGalaxyModel`).
+    chunk_size : int
+        Galaxies sampled together when one of them is first asked for.
+    runtime : str, optional
+        Where the network runs (:class:`~galsim_deep.GenerativeGalaxyModel`).
+
+    Attributes
+    ----------
+    model : GenerativeGalaxyModel
+    conditions : astropy.table.Table
+        :func:`~galsim_deep.api.skycatalogs.reader.condition_table` of the galaxies, with
+        ``object_seed`` and ``target_angle`` (degrees: the angle each generated galaxy is
+        turned to).
+    report : dict
+        :func:`~galsim_deep.api.skycatalogs.reader.range_report`: how many galaxies lie outside
+        the training range.
+    """
+
+    def __init__(self, objects, seed, model=DEFAULT_MODEL, region=None, skycatalog_root=None,
+                 range_policy=None, colours=None, chunk_size=128, runtime=None):
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise InputTypeError(f"seed is an int >= 0 (the same seed gives the same "
+                                 f"galaxies), got {seed!r}")
+        if int(chunk_size) < 1:
+            raise InputError(f"chunk_size is a positive int, got {chunk_size!r}")
+        if isinstance(model, GenerativeGalaxyModel):
+            self.model = model.with_colours(colours) if colours else model
+        else:
+            self.model = GenerativeGalaxyModel(model, range_policy=range_policy or "warn",
+                                               colours=colours, runtime=runtime)
+        self.range_policy = check_range_policy(range_policy or self.model.range_policy)
+        if isinstance(objects, (str, os.PathLike, SkyCatalog)):
+            objects = galaxies(objects, region, skycatalog_root=skycatalog_root)
+        elif region is not None:
+            raise InputError("region selects galaxies of a catalog: pass the catalog's config "
+                             "(or SkyCatalog) with it, or the galaxies without it")
+        self.objects = list(objects)
+        self.seed = int(seed)
+        self.chunk_size = int(chunk_size)
+        self.conditions = condition_table(self.objects, model=self.model)
+        self.report = range_report(self.conditions, self.model, self.range_policy)
+        if self.range_policy == "error" and self.report["outside"]:
+            raise InputError(f"{self.describe()}; with range_policy='error' they are refused: "
+                             f"pass range_policy='clip' or 'warn', or select the galaxies "
+                             f"inside (model.in_range(catalog.conditions))")
+        seeds = [object_seed(self.seed, gid) for gid in self.conditions["galaxy_id"]]
+        self.conditions["object_seed"] = np.array(seeds, np.int64)
+        target = np.array(self.conditions["position_angle"], float)
+        round_ = ~(np.asarray(self.conditions["ellipticity"]) > ROUND)
+        for i in np.flatnonzero(round_):
+            target[i] = np.random.default_rng([seeds[i], 1]).uniform(0.0, 180.0)
+        self.conditions["target_angle"] = target
+        self.conditions["target_angle"].unit = "deg"
+        self._generated = {}
+        self._wrapped = {}
+
+    def describe(self):
+        """One line: how many galaxies, and how many lie outside the training range."""
+        r = self.report
+        parts = []
+        for name, c in r["by_condition"].items():
+            if c["below"]:
+                parts.append(f"{c['below']} with {name} < {c['range'][0]:g}")
+            if c["above"]:
+                parts.append(f"{c['above']} with {name} > {c['range'][1]:g}")
+        return (f"{r['objects']} galaxies, {r['with_light']} with light: {r['outside']} "
+                f"({100 * r['share_outside']:.1f}%) outside the training range of "
+                f"{self.model.file_name}" + (f" ({'; '.join(parts)})" if parts else "")
+                + f", range_policy {r['range_policy']!r}")
+
+    def __len__(self):
+        return len(self.objects)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        index = int(index)
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"galaxy {index} of {len(self)}")
+        if index not in self._wrapped:
+            self._wrapped[index] = GenerativeSkyObject(self.objects[index], self, index)
+        return self._wrapped[index]
+
+    # ------------------------------------------------------------------ sampling
+    def generated(self, row):
+        """The sampled galaxy of a row (its chunk sampled at the first call), or None for
+        a galaxy without light."""
+        if not self.conditions["has_light"][row]:
+            return None
+        if row not in self._generated:
+            start = row - row % self.chunk_size
+            self._sample([r for r in range(start, min(start + self.chunk_size, len(self)))
+                          if self.conditions["has_light"][r] and r not in self._generated])
+        return self._generated[row]
+
+    def _sample(self, rows):
+        cat = {q: np.asarray(self.conditions[q], float)[rows] for q in self.model.quantities}
+        seeds = np.asarray(self.conditions["object_seed"])[rows]
+        chromatic = self.model.chromatic is not None
+        for row, galaxy in zip(rows, self.model.sample(cat, rng=seeds, rotate=False,
+                                                       range_policy=self.range_policy)):
+            if chromatic:
+                if galaxy.jac is not None:
+                    raise InputError("a colour galaxy sampled with rotate=False came "
+                                     "transformed; this version cannot turn it")
+                arrays = np.asarray(galaxy.arrays, np.float32) * float(galaxy.flux_ratio)
+                names = [f"{MONO_COMPONENT}_{k}" for k in range(len(arrays))]
+                seds = list(galaxy.seds)
+            else:
+                arrays = np.asarray(galaxy.image.array, np.float32)[None]
+                names, seds = [MONO_COMPONENT], None
+            angle, g = profile_orientation(self.model.profile(arrays.sum(axis=0)),
+                                           self.model.pixel_scale,
+                                           self.model.rotated_stamp_size)
+            target = np.radians(float(self.conditions["target_angle"][row]))
+            self._generated[row] = _Generated(arrays, names, seds, target - angle, angle, g)
+
+    def components(self, row, gsparams=None):
+        """Component name -> ``galsim.GSObject`` of a row's generated galaxy: turned to the
+        catalog's position angle, at unit flux (mono) or the model's component fluxes
+        (colour), not yet lensed."""
+        gen = self.generated(row)
+        if gen is None:
+            return {}
+        out = {}
+        for name, array in zip(gen.names, gen.arrays):
+            profile = self.model.profile(array, gsparams=_gsparams(gsparams))
+            if gen.seds is None:
+                profile = profile.withFlux(1.0)
+            out[name] = profile.rotate(gen.rotation * galsim.radians)
+        return out
+
+
+class GenerativeSkyObject(GalaxyObject):
+    """A skyCatalogs galaxy whose light profile a generative model draws.
+
+    It is the catalog's ``GalaxyObject`` (``id``, ``ra``, ``dec``, ``object_type``,
+    ``get_native_attribute``, ``get_wl_params``, the LSST fluxes...) with the generated
+    galaxy as its components (:class:`GenerativeSkyCatalog` makes them).
+    """
+
+    def __init__(self, catalog_object, catalog, row):
+        super().__init__(catalog_object.ra, catalog_object.dec, catalog_object.id,
+                         catalog_object.object_type, catalog_object.belongs_to,
+                         catalog_object._belongs_index)
+        self._catalog_object = catalog_object
+        self._catalog = catalog
+        self._row = row
+        self._sed = None
+
+    @property
+    def catalog_object(self):
+        """The catalog's own object (its bulge + disk + knots)."""
+        return self._catalog_object
+
+    @property
+    def generation(self):
+        """What drew this galaxy: its conditions, object seed and turn (degrees)."""
+        row = self._catalog.conditions[self._row]
+        gen = self._catalog.generated(self._row)
+        info = {name: row[name].item() if hasattr(row[name], "item") else row[name]
+                for name in row.colnames}
+        if gen is not None:
+            info.update(measured_angle=float(np.degrees(gen.measured_angle)),
+                        measured_g=gen.measured_g, rotation=float(np.degrees(gen.rotation)))
+        return info
+
+    @property
+    def subcomponents(self):
+        gen = self._catalog.generated(self._row)
+        return [] if gen is None else list(gen.names)
+
+    def get_gsobject_components(self, gsparams=None, rng=None):
+        """Component name -> ``galsim.GSObject``: the generated galaxy, turned to the
+        catalog's position angle and lensed by its shear and magnification.  ``rng`` is
+        not used (the galaxy comes from the catalog's seed and its id)."""
+        g1, g2, mu = self.get_wl_params()
+        return {name: obj.lens(g1, g2, mu)
+                for name, obj in self._catalog.components(self._row, gsparams).items()}
+
+    def get_observer_sed_component(self, component, mjd=None, resolution=None):
+        """A component's observer SED (photons/s/cm^2/nm): the galaxy's own for a mono
+        model's ``'generated'``, the model's for a colour model's; None for another name."""
+        gen = self._catalog.generated(self._row)
+        if gen is None or component not in gen.names:
+            return None
+        if gen.seds is not None:
+            return gen.seds[gen.names.index(component)]
+        if self._sed is None:
+            self._sed = catalog_sed(self._catalog_object)
+        return self._sed
+
+    def get_LSST_flux(self, band, sed=None, cache=True, mjd=None, rough=False):
+        """The flux (photons/s/cm^2) in an LSST band: the catalog's for a mono model (its
+        SED is the galaxy's), the generated galaxy's own for a colour model."""
+        if self._catalog.model.chromatic is None:
+            return super().get_LSST_flux(band, sed=sed, cache=cache, mjd=mjd, rough=rough)
+        return self.get_flux(_lsst_bandpass(band), sed=sed, mjd=mjd)
+
+    def __repr__(self):
+        return (f"GenerativeSkyObject(galaxy {self.id} drawn by "
+                f"{self._catalog.model.file_name}, seed {self._catalog.seed})")
