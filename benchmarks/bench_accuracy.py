@@ -88,10 +88,10 @@ def isotropy(args, model):
     """Isotropy of the default (resampled) rotation: mean e1, e2, g1, g2 of ``args.n_iso``
     generated galaxies of the model's training population through a round Gaussian PSF
     (the validation's measure,
-    :func:`galsim_deep.tools.validation.mean_ellipticity.model_shapes`), overall, with the
+    :func:`galsim_deep.tools.validation.measures.isotropy.compute.model_shapes`), overall, with the
     verdict."""
     from galsim_deep.data.mock_cosmos import sample_conditions
-    from galsim_deep.tools.validation import mean_ellipticity as iso
+    from galsim_deep.tools.validation.measures.isotropy import compute as iso
 
     # the model's own training population (its metadata names it), in its stamp geometry
     table = sample_conditions(args.n_iso, seed=5, stamp_size=model.stamp_size,

@@ -7,7 +7,7 @@ One small network and one trainer serve two measurements:
   ``galsim-deep validation ceiling``): trained *with* the mock morphology
   labels on the training split and scored on the test split;
 * the **two-sample classifier test** of validation (real against generated
-  stamps, :mod:`galsim_deep.tools.validation.two_sample`), to which ``galsim-deep
+  stamps, :mod:`galsim_deep.tools.validation.measures.c2st.compute`), to which ``galsim-deep
   validate`` passes :func:`fit_two_sample_classifier` (the same network with
   batch normalisation) and :func:`predict_classes` (the runtime package never
   imports this one).
@@ -16,7 +16,7 @@ The classifier sees each stamp in units of its own noise, ``asinh(stamp /
 sigma)`` (``sigma`` the pixel noise standard deviation, the ``asinh`` so that
 bright cores do not swamp faint structure), and its PSF divided by the PSF's
 peak, as two channels: the caller prepares them with
-:func:`~galsim_deep.tools.validation.two_sample.classifier_inputs` (this module imports no
+:func:`~galsim_deep.tools.validation.measures.c2st.compute.classifier_inputs` (this module imports no
 validation code).  Four stages of 3x3 convolutions
 (16, 32, 64, 64 channels, each followed by 2x2 max pooling but the last),
 global average pooling, a dense layer of 64 and the class logits.  Training:
@@ -101,7 +101,7 @@ def fit_stamp_classifier(x_train, y_train, n_classes, out_dir=None, epochs=8, ba
     Parameters
     ----------
     x_train : ndarray [N, S, S, 2]
-        Inputs from :func:`~galsim_deep.tools.validation.two_sample.classifier_inputs`.
+        Inputs from :func:`~galsim_deep.tools.validation.measures.c2st.compute.classifier_inputs`.
     y_train : ndarray [N] of int
         Classes ``0 .. n_classes-1``.
     n_classes : int
@@ -189,7 +189,7 @@ def fit_stamp_classifier(x_train, y_train, n_classes, out_dir=None, epochs=8, ba
 def fit_two_sample_classifier(x_train, y_train, n_classes, seed=0, epochs=20, progress=True,
                               desc="two-sample classifier"):
     """The trainer of the two-sample classifier test
-    (:mod:`galsim_deep.tools.validation.two_sample`).
+    (:mod:`galsim_deep.tools.validation.measures.c2st.compute`).
 
     :func:`fit_stamp_classifier` in memory with batch normalisation, batches
     of 32 and Adam at 1e-3: on 1,000 stamps of real and parametric mock
@@ -211,7 +211,7 @@ def predict_classes(model, x, batch_size=256):
     """Class probabilities ``[N, n_classes]`` of prepared classifier inputs.
 
     ``x`` ([N, S, S, 2]) comes from
-    :func:`~galsim_deep.tools.validation.two_sample.classifier_inputs`.
+    :func:`~galsim_deep.tools.validation.measures.c2st.compute.classifier_inputs`.
     """
     logits = [model(np.asarray(x[i:i + batch_size], np.float32), training=False).numpy()
               for i in range(0, len(x), batch_size)]

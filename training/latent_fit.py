@@ -1,6 +1,6 @@
 """Latent-code fits through a trained decoder: is a reconstruction error the encoder's or the decoder's?
 
-An autoencoder's reconstruction of a stamp (:mod:`galsim_deep.tools.validation.reconstruction_fits`)
+An autoencoder's reconstruction of a stamp (:mod:`galsim_deep.tools.validation.measures.reconstruction.compute`)
 is the decoder applied to the code the encoder gives in one pass.  Its error
 against the unconvolved truth has two parts: the encoder may give a code that
 is not the best one (the amortisation gap), and the decoder may not be able to
@@ -111,7 +111,7 @@ def truth_objective(decode, truth):
     -------
     callable
         ``z -> tf.Tensor [B]`` (dimensionless; the measure of
-        :func:`~galsim_deep.tools.validation.reconstruction_fits.reconstruction_residuals`).
+        :func:`~galsim_deep.tools.validation.measures.reconstruction.metrics.reconstruction_residuals`).
     """
     truth = tf.convert_to_tensor(truth, tf.float32)
     norm = tf.reduce_sum(tf.square(truth), axis=[1, 2])

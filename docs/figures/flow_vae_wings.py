@@ -18,7 +18,7 @@ import numpy as np
 
 from galsim_deep.core.reporting import new_figure, save_figure
 from galsim_deep.data.reader import StampDataset
-from galsim_deep.tools.validation.reconstruction_fits import mock_split_arrays
+from galsim_deep.tools.validation.measures.reconstruction.compute import mock_split_arrays
 from galsim_deep.training.families import family_of
 from galsim_deep.training.recipes import load_recipe
 

@@ -11,7 +11,7 @@ the raw stamps under candidate windows and 1.1.2:
 * the fraction of each stamp's flux at pixel-centre radii beyond ``R_OUT`` = 28 pixels from
   the true centre (the inner edge of the border; median and 90th percentile);
 * the fraction in the outer 4-pixel frame (the border flux, median;
-  :func:`~galsim_deep.tools.validation.halo_light.border_fraction`);
+  :func:`~galsim_deep.tools.validation.measures.profiles.compute.border_fraction`);
 * the change the window causes in the mean HSM ``|g|`` and size through a 0.1" round
   Gaussian (:func:`~galsim_deep.diagnostics.checkpoint_scores.hsm_g_sigma`) and in the
   mean stamp flux, each galaxy against itself unwindowed (mean difference over the
@@ -76,7 +76,8 @@ def relative_change(after, before):
 def edge_light(images):
     """Light beyond :data:`R_OUT` (median, its error, 90th percentile) and border flux
     (median, its error), as fractions of each stamp's flux."""
-    from galsim_deep.tools.validation.halo_light import border_fraction, outside_fraction
+    from galsim_deep.tools.validation.measures.profiles.compute import (border_fraction,
+                                                                        outside_fraction)
 
     beyond, border = outside_fraction(images, R_OUT), border_fraction(images)
     return {"beyond_median": float(np.nanmedian(beyond)), "beyond_median_error":
@@ -189,7 +190,7 @@ def figure(arrays, out):
     their truths, in two asinh stretches."""
     from galsim_deep.core.reporting import new_figure, save_figure
     from galsim_deep.engine.render import rotate_stamps
-    from galsim_deep.tools.validation.halo_light import outside_fraction
+    from galsim_deep.tools.validation.measures.profiles.compute import outside_fraction
 
     beyond = outside_fraction(arrays["raw"], R_OUT)
     order = np.argsort(beyond)

@@ -261,17 +261,17 @@ def _report(args):
 def _reconstruct(args):
     from ..api.model import GenerativeGalaxyModel
     from ..core.errors import InputError
-    from ..tools.validation.reconstruction_fits import (reconstruction_report,
-                                                        write_reconstruction_report)
+    from ..tools.validation.measures.reconstruction.compute import reconstruction_report
+    from ..tools.validation.measures.reconstruction.report import write_reconstruction_report
 
     if args.n < 0:
         raise InputError(f"--n must be >= 0 (0 = every galaxy of the split), got {args.n}")
     positive("--processes", args.processes)
-    from ..tools.validation.statistics import default_processes
+    from ..core.parallel import cpu_count
 
     report = reconstruction_report(GenerativeGalaxyModel(args.model), args.dataset,
                                    split=args.split, n=args.n or None, progress=not args.quiet,
-                                   processes=args.processes or default_processes(),
+                                   processes=args.processes or cpu_count(),
                                    seed=args.seed)
     write_reconstruction_report(report, args.out)
     print(f"reconstructed {report['n']} galaxies; report in {args.out}")
@@ -284,7 +284,7 @@ def _reconstruct(args):
 
 
 def _cluster(args):
-    from ..tools.validation.cluster_match import evaluate_clusters
+    from ..tools.validation.measures.clustering.report import evaluate_clusters
 
     for name in ("n", "batch-size", "per-cluster", "validation-n", "processes"):
         positive(name, getattr(args, name.replace("-", "_")))

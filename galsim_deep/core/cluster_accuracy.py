@@ -1,7 +1,7 @@
 """Accuracy of cluster assignments against true classes (Astorga 2021, section 8.1).
 
 Plain NumPy on contingency tables, so that training (the end-of-run score of an
-MPCC run) and validation (:mod:`galsim_deep.tools.validation.cluster_match`) share one
+MPCC run) and validation (:mod:`galsim_deep.tools.validation.measures.clustering.compute`) share one
 definition:
 
 * :func:`clustering_accuracy` - one-to-one (Hungarian) and majority

@@ -13,13 +13,18 @@ they do not survive ``fork``: a process forked after TensorFlow ran hangs at
 its first TensorFlow call (ONNX Runtime's neither: the callers that fork ask
 :func:`galsim_deep.engine.runtimes.network_ran`, which also asks
 :func:`tensorflow_started`).
+
+Measurements that fan galaxies out to other processes (the validation measures, the
+diagnostics) use :func:`worker_pool`: ``spawn`` workers, safe after TensorFlow is loaded,
+each with one BLAS thread.
 """
+import multiprocessing
 import os
 import sys
 from .errors import InputError
 
 __all__ = ["cpu_count", "tensorflow_started", "set_tensorflow_threads", "configure_worker",
-           "worker_threads"]
+           "worker_threads", "worker_pool"]
 
 # The network's threads in this process, set by configure_worker (None: the runtime's
 # default, every core).
@@ -125,3 +130,45 @@ def configure_worker(nproc, threads=None, galsim_threads=True):
     if galsim_threads:
         galsim.set_omp_threads(threads)
     return threads
+
+
+def worker_pool(processes=None):
+    """A pool of worker processes, one BLAS thread each (``spawn`` start method).
+
+    The validation measures (:func:`galsim_deep.tools.validation.validate`) and the
+    diagnostics measure their galaxies in it.
+
+    Workers are started with ``spawn`` (safe after TensorFlow is loaded), so a
+    script that calls this must guard its main code with
+    ``if __name__ == "__main__":``.  A worker that dies raises
+    ``concurrent.futures.process.BrokenProcessPool`` instead of hanging.
+
+    Parameters
+    ----------
+    processes : int, optional
+        Number of workers (default: :func:`cpu_count`).
+
+    Returns
+    -------
+    concurrent.futures.ProcessPoolExecutor
+        Use as a context manager; pass it as ``pool=`` to reuse the workers
+        across calls.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    processes = cpu_count() if processes is None else int(processes)
+    if processes < 1:
+        raise InputError(f"processes must be >= 1, got {processes}")
+    return ProcessPoolExecutor(max_workers=processes,
+                               mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker)
+
+
+def _init_worker():
+    """One BLAS thread per worker: the workers already use every core, and BLAS threads
+    competing for them make the many small linear-algebra calls several times slower."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - comes with scikit-learn
+        return
+    threadpool_limits(limits=1)

@@ -7,9 +7,9 @@ level the knots of a faint clumpy galaxy or the arms of a small spiral may
 not be in the stamp at all, so what an unsupervised clustering can reach
 depends on the data as much as on the model; no unsupervised method should be
 expected to beat this number.  The classifier sees each stamp through
-:func:`~galsim_deep.tools.validation.two_sample.classifier_inputs`; the report gives the
+:func:`~galsim_deep.tools.validation.measures.c2st.compute.classifier_inputs`; the report gives the
 test accuracy, the confusion matrix and the accuracy in ``mag_auto``
-quartiles (:func:`~galsim_deep.tools.validation.cluster_match.accuracy_in_bins`).
+quartiles (:func:`~galsim_deep.tools.validation.measures.clustering.compute.accuracy_in_bins`).
 """
 import time
 from pathlib import Path
@@ -18,7 +18,7 @@ import numpy as np
 
 from galsim_deep.core.errors import InputError, MissingFieldError, MissingInputError
 from galsim_deep.core.reporting import write_json, write_text
-from galsim_deep.tools.validation.two_sample import classifier_inputs
+from galsim_deep.tools.validation.measures.c2st.compute import classifier_inputs
 from galsim_deep.training.classifier import fit_stamp_classifier, predict_classes
 
 __all__ = ["train_ceiling_classifier"]
@@ -70,12 +70,12 @@ def train_ceiling_classifier(dataset, out_dir, epochs=8, batch_size=64, learning
         What ``ceiling.json`` holds: ``accuracy`` on the test split,
         ``confusion`` ([class][predicted] counts), ``class_names``,
         ``by_magnitude`` (accuracy in mag_auto quartiles, see
-        :func:`~galsim_deep.tools.validation.cluster_match.accuracy_in_bins`),
+        :func:`~galsim_deep.tools.validation.measures.clustering.compute.accuracy_in_bins`),
         ``epochs``, ``train_accuracy`` per epoch, ``seconds`` (wall time of
         this call: a resumed run counts only what it added).
     """
-    from galsim_deep.tools.validation.cluster_figures import plot_contingency
-    from galsim_deep.tools.validation.cluster_match import accuracy_in_bins
+    from galsim_deep.tools.validation.measures.clustering.figures import plot_contingency
+    from galsim_deep.tools.validation.measures.clustering.compute import accuracy_in_bins
 
     t0 = time.time()
     dataset, out_dir = Path(dataset), Path(out_dir)
@@ -114,7 +114,7 @@ def train_ceiling_classifier(dataset, out_dir, epochs=8, batch_size=64, learning
 
 
 def _markdown(report):
-    from galsim_deep.tools.validation.cluster_match import format_bins
+    from galsim_deep.tools.validation.measures.clustering.markdown import format_bins
 
     lines = ["# Supervised ceiling for the clustering accuracy", "",
              f"A convolutional classifier trained with the labels of the {report['n_train']} "

@@ -34,7 +34,7 @@ the units of each stamp's noise:
 ``g_bias``
     ``|g(recon)| - |g(truth)|``, the HSM reduced-shear modulus of each
     unconvolved profile seen through the round Gaussian PSF of the isotropy
-    measure (:data:`~galsim_deep.tools.validation.mean_ellipticity.ROUND_PSF_FWHM`,
+    measure (:data:`~galsim_deep.tools.validation.measures.isotropy.compute.ROUND_PSF_FWHM`,
     0.1"), beside ``truth_g`` (``|g(truth)|``): a model
     whose reconstructions of noisy galaxies are rounder than the galaxies
     shows it here (its ``mean`` is the difference of the mean ``|g|``).
@@ -45,7 +45,7 @@ the units of each stamp's noise:
 
 With ``c2st=True`` the reconstructions are also scored by ``c2st_noiseless``,
 the accuracy of the two-sample classifier test
-(:func:`~galsim_deep.tools.validation.two_sample.strongest_two_sample_test`: the most
+(:func:`~galsim_deep.tools.validation.measures.c2st.compute.strongest_two_sample_test`: the most
 accurate of ``c2st_classifiers`` classifiers) of the unconvolved
 reconstructions against the unconvolved truths, each trained on half of the
 galaxies and scored on the other half (0.5: not told apart): the decoder's
@@ -73,7 +73,7 @@ the learning curve of the network's colour.
 A mixture-prior (MPCC) model on a labelled mock dataset is also scored by
 ``clustering``: the cluster of each galaxy (``argmax q(y | x)`` of the
 checkpoint's clustering head) against its mock class, both mappings of
-:func:`~galsim_deep.tools.validation.cluster_match.cluster_summary` (majority, the
+:func:`~galsim_deep.tools.validation.measures.clustering.compute.cluster_summary` (majority, the
 thesis's Eq. 8.1, and one-to-one), with their chance levels and per
 ``mag_auto`` quartile: the learning curve of clustering accuracy.
 
@@ -92,9 +92,9 @@ from galsim_deep.core.errors import InputError
 from galsim_deep.physics.forward_model import convolve_psf
 from galsim_deep.training.families import family_of
 from galsim_deep.training.recipes import check_dataset
-from galsim_deep.tools.validation.cluster_match import batched_call
-from galsim_deep.tools.validation.mean_ellipticity import ROUND_PSF_FWHM, measure_shape
-from galsim_deep.tools.validation.halo_light import border_fraction, faint_fraction
+from galsim_deep.core.batches import batched_call
+from galsim_deep.tools.validation.measures.isotropy.compute import ROUND_PSF_FWHM, measure_shape
+from galsim_deep.tools.validation.measures.profiles.compute import border_fraction, faint_fraction
 
 from .head_scores import colour_scores, smooth_head_scores
 
@@ -130,7 +130,7 @@ def hsm_g_sigma(images, pixel_scale, psf_fwhm=ROUND_PSF_FWHM):
     g, sigma : numpy.ndarray
         Reduced-shear modulus ``|g|`` and adaptive-moments size ``sigma``
         (pixels) of each stamp through the PSF
-        (:func:`~galsim_deep.tools.validation.mean_ellipticity.measure_shape`); NaN for an
+        (:func:`~galsim_deep.tools.validation.measures.isotropy.compute.measure_shape`); NaN for an
         empty stamp or where the adaptive moments fail.
     """
     import galsim
@@ -211,8 +211,9 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
         (:func:`clustering_score`); with ``c2st``, ``c2st_noiseless``
         (``accuracy``, its binomial ``error``, ``n_test``, ``collapsed``).
     """
-    from galsim_deep.tools.validation.reconstruction_fits import (mock_split_arrays,
-                                                       reconstruction_residuals)
+    from galsim_deep.tools.validation.measures.reconstruction.compute import mock_split_arrays
+    from galsim_deep.tools.validation.measures.reconstruction.metrics import \
+        reconstruction_residuals
 
     family = family_of(recipe)
     check_dataset(recipe)
@@ -310,7 +311,7 @@ def noiseless_c2st(recon, arrays, epochs=12, seeds=(0,), magnitudes=None):
     epochs : int
     seeds : sequence of int
         One classifier per seed; the most accurate one is the verdict
-        (:func:`~galsim_deep.tools.validation.two_sample.strongest_two_sample_test`).
+        (:func:`~galsim_deep.tools.validation.measures.c2st.compute.strongest_two_sample_test`).
     magnitudes : ndarray [N], optional
         The galaxies' ``mag_auto`` (AB mag): the held-out accuracy is also given
         per bin of :data:`MAG_BINS`, from the same classifier (which galaxies
@@ -326,8 +327,8 @@ def noiseless_c2st(recon, arrays, epochs=12, seeds=(0,), magnitudes=None):
         stamps of its held-out galaxies, its binomial ``error`` and the
         number ``n`` of those galaxies.
     """
-    from galsim_deep.tools.validation.two_sample import (accuracy_in_groups,
-                                                         strongest_two_sample_test)
+    from galsim_deep.tools.validation.measures.c2st.compute import (accuracy_in_groups,
+                                                                    strongest_two_sample_test)
     from galsim_deep.training.classifier import fit_two_sample_classifier, predict_classes
 
     r = strongest_two_sample_test(np.asarray(arrays["truth"], np.float64),
@@ -369,7 +370,7 @@ def clustering_score(model, arrays, class_names, magnitudes, batch_size=100):
         in ``mag_auto`` quartiles (``edges``, ``count``, ``accuracy``);
         ``contingency`` (clusters x classes).
     """
-    from galsim_deep.tools.validation.cluster_match import cluster_summary
+    from galsim_deep.tools.validation.measures.clustering.compute import cluster_summary
 
     probs = batched_call(lambda image, psf: {"p": model.cluster_probabilities(image, psf)},
                          {"image": np.asarray(arrays["stamp"], np.float32),

@@ -8,7 +8,7 @@ reconstructions' colours follow the catalog's?), with :func:`held_out_r2`.
 import numpy as np
 import tensorflow as tf
 
-from galsim_deep.tools.validation.cluster_match import batched_call
+from galsim_deep.core.batches import batched_call
 
 __all__ = ["colour_scores", "held_out_r2", "smooth_head_scores"]
 
@@ -38,7 +38,7 @@ def colour_scores(model, codes, conditions, condition_names, bands, mag_bins, ba
     dict
         Per band after the first: ``median_abs`` (median ``|band - F814W - catalog|``,
         AB mag, with its bootstrap error), ``slope`` (of the colours on the catalog's,
-        :func:`~galsim_deep.tools.validation.band_colours.colour_slope`), and how much of
+        :func:`~galsim_deep.tools.validation.measures.colours.compute.colour_slope`), and how much of
         the catalog colour's variance a linear function of ``[code, zphot]`` explains, ``code_r2``
         (beside ``zphot`` alone, ``redshift_r2``; :func:`held_out_r2`): whether the codes
         carry the colour at all; ``median_abs_bins``, the median in each ``mag_auto`` bin of
@@ -46,8 +46,9 @@ def colour_scores(model, codes, conditions, condition_names, bands, mag_bins, ba
     """
     from galsim_deep.engine.colour import band_arrays
     from galsim_deep.physics.bands import zero_point
-    from galsim_deep.tools.validation.band_colours import (catalog_colours, colour_slope,
-                                                           flux_colours, median_abs)
+    from galsim_deep.tools.validation.measures.colours.compute import (catalog_colours,
+                                                                       colour_slope, flux_colours,
+                                                                       median_abs)
 
     redshift = conditions[:, condition_names.index("zphot")].astype(np.float32)
     catalog = catalog_colours(conditions, condition_names, bands)[:, 1:].astype(np.float32)

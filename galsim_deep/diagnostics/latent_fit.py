@@ -15,8 +15,8 @@ reconstruction error from the decoder's:
   Adam from the encoder's code may stop at a local optimum).
 
 Each is compared with the encoder's code and with the fitted Sérsic profile
-(:mod:`galsim_deep.tools.validation.sersic_fit`) by the relative residual against the
-truth (:mod:`galsim_deep.tools.validation.reconstruction_fits`), per mock morphology
+(:mod:`galsim_deep.tools.validation.measures.reconstruction.sersic_fit`) by the relative residual against the
+truth (:mod:`galsim_deep.tools.validation.measures.reconstruction.compute`), per mock morphology
 class, by the HSM ``|g|`` of its profile (:func:`ellipticity_of_codes`), and
 for an MPCC model by the clustering accuracy of each kind of code.
 ``galsim-deep validation latent-fit RECIPE`` writes the report
@@ -77,10 +77,10 @@ def latent_fit_report(recipe, n=300, steps=300, learning_rate=0.03, split="test"
         ``profiles``, ``residuals``, ``labels`` and ``neg_log_posterior``, the
         MAP objective of the encoder's and the MAP code) under ``"arrays"``.
     """
-    from galsim_deep.tools.validation.reconstruction_fits import (by_class, mock_split_arrays,
-                                                       reconstruction_residuals,
-                                                       residual_summary)
-    from galsim_deep.tools.validation.sersic_fit import fit_sersics
+    from galsim_deep.tools.validation.measures.reconstruction.metrics import (
+        by_class, reconstruction_residuals, residual_summary)
+    from galsim_deep.tools.validation.measures.reconstruction.compute import mock_split_arrays
+    from galsim_deep.tools.validation.measures.reconstruction.sersic_fit import fit_sersics
 
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise InputError(f"n must be a positive integer, got {n!r}")
@@ -142,7 +142,7 @@ def latent_fit_report(recipe, n=300, steps=300, learning_rate=0.03, split="test"
     labels = arrays.get("label")
     clustering = {}
     if hasattr(model, "prior") and labels is not None:
-        from galsim_deep.tools.validation.cluster_match import clustering_accuracy
+        from galsim_deep.core.cluster_accuracy import clustering_accuracy
 
         # Which cluster each code falls in (Eq. 7.15), scored against the mock classes.
         for key, z in codes.items():

@@ -39,7 +39,7 @@ import numpy as np
 
 from galsim_deep.core.errors import InputError
 from galsim_deep.core.reporting import jsonable, write_json
-from galsim_deep.tools.validation.statistics import worker_pool
+from galsim_deep.core.parallel import worker_pool
 
 __all__ = ["LearningCurve", "train_long", "flat_curves", "tracked_scores", "kept_checkpoints",
            "curve_table", "CURVE_FILE", "SCORED_DIR"]

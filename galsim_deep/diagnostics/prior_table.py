@@ -1,16 +1,11 @@
 """The prior's share of the sample gap: one table, every row scored alike (``galsim-deep
 validation priors``).
 
-A generated galaxy is a code drawn by a prior (the latent flow, given the catalog row) and
-decoded.  How far such galaxies are from the truth splits three ways: what the decoder
-cannot draw from any code, what inferring a code from a noisy stamp loses, and what a
-prior fitted to those codes adds.  Each row of the table is one image per galaxy of an
-evaluation file (:class:`~galsim_deep.diagnostics.sample_scores.EvaluationGalaxies`),
-scored by :func:`~galsim_deep.diagnostics.sample_scores.score_images` against the same
-truths: the classifier test in each survey view (the stronger of a CNN and a
-gradient-boosted classifier on image features), the mean ``|g|``, size and flux per
-``mag_auto`` bin, the Wasserstein distance of ``|g|``, the light far from the centre, and
-optionally the shear biases.
+How far generated galaxies are from the truth splits three ways: what the decoder cannot
+draw from any code, what inferring a code from a noisy stamp loses, and what a prior
+fitted to those codes adds.  Each row is one image per galaxy of an evaluation file
+(:class:`~galsim_deep.diagnostics.sample_scores.EvaluationGalaxies`), scored alike
+against the same truths by :func:`~galsim_deep.diagnostics.sample_scores.score_images`.
 
 Rows (:data:`ROWS`; the network is a module's, loaded live so that codes can be fitted
 through its decoder):
@@ -81,14 +76,14 @@ def outer_light(images, radius=OUTER_RADIUS):
     -------
     dict
         ``beyond_radius`` and ``border`` (the outer frame of
-        :func:`~galsim_deep.tools.validation.halo_light.border_fraction`): ``median``
-        and ``p90`` of the per-image fractions (images with no positive flux left out).
+        :func:`~galsim_deep.tools.validation.measures.profiles.compute.border_fraction`):
+        ``median`` and ``p90`` of the per-image fractions (images with no positive flux left out).
     """
-    from galsim_deep.tools.validation.halo_light import border_fraction, outside_fraction
+    from galsim_deep.tools.validation.measures.profiles import compute as light
 
     out = {"radius": float(radius)}
-    for name, share in (("beyond_radius", outside_fraction(images, radius)),
-                        ("border", border_fraction(images))):
+    for name, share in (("beyond_radius", light.outside_fraction(images, radius)),
+                        ("border", light.border_fraction(images))):
         out[name] = {"median": float(np.nanmedian(share)),
                      "p90": float(np.nanpercentile(share, 90))}
     return out

@@ -13,7 +13,7 @@ The samples of the evaluation file's galaxies (:class:`EvaluationGalaxies`:
 one code per catalog row, drawn with a fixed seed, turned by a random angle as
 the sampling engine turns them) are scored
 against the same galaxies' analytic truths and their Sérsic rows, each
-observed the same way (:func:`~galsim_deep.tools.validation.views.observe_in_view`,
+observed the same way (:func:`~galsim_deep.tools.validation.measures.survey_views.views.observe_in_view`,
 a fresh noise stream per sample):
 
 ``views``
@@ -21,14 +21,14 @@ a fresh noise stream per sample):
     COSMOS depth, the training stamps' own view, and HST noiseless), overall
     and per ``mag_auto`` bin of :data:`MAG_EDGES`; the verdict is the most
     accurate of a CNN and a gradient-boosted classifier on image features
-    (:func:`~galsim_deep.tools.validation.two_sample_features.strongest_of_classifiers`);
+    (:func:`~galsim_deep.tools.validation.measures.c2st.features.strongest_of_classifiers`);
 ``shapes``
     the mean HSM ``|g|``, size and flux of the samples over the truths' (the
     unconvolved profiles through the 0.1" round PSF of the checkpoint scores);
 ``shear``
     REGAUSS's multiplicative and additive biases on the samples minus those on
     the truths (``dm``, ``dc1``, ``dc2`` with errors), noiseless, through each
-    named survey PSF (:data:`~galsim_deep.tools.validation.shear_response.SHEAR_PSFS`), on
+    named survey PSF (:data:`~galsim_deep.tools.validation.measures.shear.compute.SHEAR_PSFS`), on
     the galaxies brighter than ``shear_max_mag``.
 
 What does not depend on the checkpoint (the truths' and the Sérsic profiles'
@@ -67,7 +67,7 @@ _STREAMS = {"truth": 101, "generated": 102, "parametric": 103}
 class EvaluationGalaxies:
     """The galaxies of an evaluation file, as the survey views observe them.
 
-    Holds what :func:`~galsim_deep.tools.validation.views.observe_in_view` reads
+    Holds what :func:`~galsim_deep.tools.validation.measures.survey_views.views.observe_in_view` reads
     (``index``, ``pixel_scale``, ``stamp_size``, ``psfs``, ``noise_variance``,
     ``noise_power``), the catalog ``conditions`` with their
     ``condition_names``, the Sérsic rows ``parametric``, the unconvolved
@@ -130,7 +130,7 @@ class EvaluationGalaxies:
 
     def magnitude_bins(self):
         """``(bin of each galaxy, labels)`` of :data:`MAG_EDGES` in ``mag_auto``."""
-        from galsim_deep.tools.validation.measures.survey_views import magnitude_bins
+        from galsim_deep.tools.validation.measures.survey_views.compute import magnitude_bins
 
         return magnitude_bins(self.column("mag_auto"), MAG_EDGES)
 
@@ -196,17 +196,18 @@ def _profiles(images, pixel_scale, angles=None):
 
 
 def _observed(galaxies, view_name, profiles, sample, seed):
-    from galsim_deep.tools.validation.views import load_views, observe_in_view
+    from galsim_deep.tools.validation.measures.survey_views.views import (load_views,
+                                                                          observe_in_view)
 
     view = load_views(names=[view_name])[view_name]
     return observe_in_view(view, profiles, galaxies, seed, _STREAMS[sample])
 
 
 def _c2st(real, other, psfs, variance, groups, n_groups, seeds, epochs):
-    from galsim_deep.tools.validation.two_sample import accuracy_in_groups
-    from galsim_deep.tools.validation.two_sample_features import (fit_feature_classifier,
-                                                      predict_feature_classes,
-                                                      strongest_of_classifiers)
+    from galsim_deep.tools.validation.measures.c2st.compute import accuracy_in_groups
+    from galsim_deep.tools.validation.measures.c2st.features import (fit_feature_classifier,
+                                                                     predict_feature_classes,
+                                                                     strongest_of_classifiers)
     from galsim_deep.training.classifier import fit_two_sample_classifier, predict_classes
 
     classifiers = {"cnn": (fit_two_sample_classifier, predict_classes),
@@ -226,7 +227,7 @@ def _shear_sample(galaxies, shear_max_mag, n_shear):
 
 
 def _shear_e(profiles, galaxies, psf, pool):
-    from galsim_deep.tools.validation.shear_response import shear_measurements
+    from galsim_deep.tools.validation.measures.shear.compute import shear_measurements
 
     return shear_measurements(profiles, galaxies.stamp_size, galaxies.pixel_scale, psf=psf,
                               pool=pool)
@@ -270,7 +271,8 @@ def reference_scores(galaxies, cache_dir, seed=0, views=SAMPLE_VIEWS,
     import json
 
     from galsim_deep.tools.validation.references import reference_profiles
-    from galsim_deep.tools.validation.shear_response import shear_bias, shear_bias_difference
+    from galsim_deep.tools.validation.measures.shear.compute import (shear_bias,
+                                                                     shear_bias_difference)
 
     cache = Path(cache_dir)
     summary_path = cache / "reference.json"
@@ -383,7 +385,8 @@ def score_images(images, galaxies, cache_dir, seed=0, views=SAMPLE_VIEWS,
     """
     import json
 
-    from galsim_deep.tools.validation.shear_response import shear_bias, shear_bias_difference
+    from galsim_deep.tools.validation.measures.shear.compute import (shear_bias,
+                                                                     shear_bias_difference)
 
     cache = Path(cache_dir)
     if not (cache / "reference.json").is_file():

@@ -33,7 +33,7 @@
   template each, integrated exactly at the galaxy's own redshift (GalSim's
   ``calculateFlux``, :func:`flux_ratios`), as a multi-band mock dataset makes
   them (:mod:`galsim_deep.data.mock_colours`) and validation measures them
-  (:func:`galsim_deep.tools.validation.band_colours.template_fluxes`).  On the redshift
+  (:func:`galsim_deep.tools.validation.measures.colours.compute.template_fluxes`).  On the redshift
   grid the two rules agree exactly; halfway between grid points a template's
   interpolated colour differs from its exact one by 1e-5 to 7e-5 mag
   (median over templates and redshifts, per band) and by at most about
@@ -364,7 +364,7 @@ def exact_band_fluxes(reference_flux, templates, redshift, bands, reference=REFE
     table.  A multi-band mock dataset makes its components' band fluxes so
     (:func:`galsim_deep.data.mock_colours.band_fields`, its ``component_flux``), and
     validation measures the truth's colours in other bands so
-    (:func:`galsim_deep.tools.validation.band_colours.template_fluxes`).  The models' rule,
+    (:func:`galsim_deep.tools.validation.measures.colours.compute.template_fluxes`).  The models' rule,
     :func:`band_fluxes` with one-hot weights, equals it on :data:`REDSHIFT_GRID`.
 
     Parameters

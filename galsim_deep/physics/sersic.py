@@ -1,7 +1,7 @@
 """Sérsic profiles as formulas: the surface brightness and a sheared profile on a pixel grid.
 
 The runtime side of two users: the Sérsic and bulge+disk fits of the validation
-(:mod:`galsim_deep.tools.validation.sersic_fit`) and the analytic bulge+disk a
+(:mod:`galsim_deep.tools.validation.measures.reconstruction.sersic_fit`) and the analytic bulge+disk a
 Flow-VAE decoder can draw under its image
 (:mod:`galsim_deep.training.bulge_disk`), so that building a network loads
 no validation code.  numpy and scipy only.

@@ -194,7 +194,7 @@ def test_validation_measures_the_mock_truths_colours_as_the_mock_made_them(two_b
     """validation.colours.template_fluxes, from what the dataset stores (each component's
     F814W flux and template, the float32 zphot), gives the colours of the band fluxes the
     mock made (component_flux) to 1e-6 mag; the models' interpolated table does not."""
-    from galsim_deep.tools.validation.band_colours import flux_colours, template_fluxes
+    from galsim_deep.tools.validation.measures.colours.compute import flux_colours, template_fluxes
 
     _, multi, bands, zero_points, names = two_builds
     made = multi["component_flux"].astype(np.float64)              # [N, K, B]

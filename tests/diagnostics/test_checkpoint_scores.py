@@ -10,7 +10,7 @@ from galsim_deep.data.reader import StampDataset
 from galsim_deep.diagnostics.checkpoint_scores import (MAG_BINS, SCORES, WING_LEVEL,
                                                        checkpoint_steps, hsm_g_sigma,
                                                        score_checkpoint)
-from galsim_deep.tools.validation.halo_light import border_fraction, faint_fraction
+from galsim_deep.tools.validation.measures.profiles.compute import border_fraction, faint_fraction
 
 
 def test_hsm_g_sigma_of_gaussians():

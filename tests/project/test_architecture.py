@@ -7,7 +7,10 @@ except the top layer) never imports ``galsim_deep.training``, though training li
 the tools; only ``cli`` imports ``galsim_deep.diagnostics``; training imports no
 validation module; every folder with an ``__init__.py`` is installed; module-level
 imports inside the project form no circle; a galaxy is drawn through a PSF in one module,
-engine/drawing.py; and no module of galsim_deep/ is over 500 lines, api/model.py over 300.
+engine/drawing.py; no module imports a private name (``_x``) from another package, and
+the diagnostics take from the validation package only the names its modules list in their
+``__all__`` (the measures' public API); and no module of galsim_deep/ is over 500 lines,
+api/model.py over 300.
 """
 import ast
 from pathlib import Path
@@ -120,7 +123,7 @@ def test_every_module_has_a_layer_and_no_arrow_runs_up():
 
 
 def test_the_layer_rule_catches_an_upward_arrow():
-    assert _layer("galsim_deep.training.loop") < _layer("galsim_deep.tools.validation.two_sample")
+    assert _layer("galsim_deep.training.loop") < _layer("galsim_deep.tools.validation.measures.c2st.compute")
     assert _layer("galsim_deep.api.model") < _layer("galsim_deep.api.btk")
     # the pair this layout resolved: the physics never imports a dataset module
     graph = {"galsim_deep.physics.bands": {"galsim_deep.data.format"},
@@ -327,3 +330,91 @@ def test_modules_stay_short():
              for path in (ROOT / "galsim_deep").rglob("*.py")}
     assert not {p: n for p, n in lines.items() if n > MODULE_LINES}
     assert lines[str(Path("galsim_deep", "api", "model.py"))] <= MODEL_LINES
+
+
+def _imported_names(name, source, is_package, known):
+    """``(module, imported name)`` of each ``from ... import`` of a module's source, the
+    module absolute; a name that is itself a module of ``known`` is left out."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            module = _resolve(name, node, is_package)[0]
+            found += [(module, alias.name) for alias in node.names
+                      if f"{module}.{alias.name}" not in known]
+    return found
+
+
+def _package(name, is_package):
+    return name if is_package else name.rsplit(".", 1)[0]
+
+
+def _private_crossings(name, source, is_package, known):
+    """The private names (``_x``) a module imports from a module of another package."""
+    return sorted(f"{name} imports {attr} from {module}"
+                  for module, attr in _imported_names(name, source, is_package, known)
+                  if attr.startswith("_") and not attr.startswith("__") and module in known
+                  and _package(module, known[module][1]) != _package(name, is_package))
+
+
+def test_no_private_name_crosses_a_package():
+    """A module's ``_names`` are its own package's: another package (the diagnostics, a
+    measure) goes through public names."""
+    modules = _modules()
+    crossings = [c for name, (path, is_package) in modules.items()
+                 for c in _private_crossings(name, path.read_text(), is_package, modules)]
+    assert not crossings, crossings
+
+
+def _public_names(path):
+    """The names a module lists in its ``__all__`` (read from its source), or None."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__"
+                                                for t in node.targets):
+            return set(ast.literal_eval(node.value))
+    return None
+
+
+def _outside_api(name, source, is_package, modules, provider="galsim_deep.tools.validation"):
+    """The names a module imports from ``provider``'s modules that they do not list in
+    their ``__all__``."""
+    wrong = []
+    for module, attr in _imported_names(name, source, is_package, modules):
+        if module == provider or module.startswith(provider + "."):
+            public = _public_names(modules[module][0]) if module in modules else None
+            if attr.startswith("_") or public is None or attr not in public:
+                wrong.append(f"{name} imports {attr} from {module}")
+    return wrong
+
+
+def test_diagnostics_go_through_the_measures_public_api():
+    """The diagnostics score live checkpoints with the validation measures through their
+    public API: what each measure's modules list in ``__all__`` (its numbers in
+    ``compute``, its figures, its Markdown), never a private ``_name``."""
+    modules = _modules()
+    wrong = [w for name, (path, is_package) in modules.items()
+             if name.startswith("galsim_deep.diagnostics")
+             for w in _outside_api(name, path.read_text(), is_package, modules)]
+    assert not wrong, wrong
+    # the rule is read from real edges: the diagnostics do use the measures
+    assert any(module.startswith("galsim_deep.tools.validation.measures.")
+               for module, _ in _imported_names(
+                   "galsim_deep.diagnostics.checkpoint_scores",
+                   modules["galsim_deep.diagnostics.checkpoint_scores"][0].read_text(), False,
+                   modules))
+
+
+def test_the_public_api_rules_catch_a_private_import():
+    modules = _modules()
+    name = "galsim_deep.diagnostics.checkpoint_scores"
+    source = ("def f():\n"
+              "    from galsim_deep.tools.validation.measures.isotropy.compute import _stack\n"
+              "    from galsim_deep.tools.validation.measures.isotropy.compute import measure_shape\n"
+              "    from galsim_deep.tools.validation.measures.isotropy import Isotropy\n")
+    assert _private_crossings(name, source, False, modules) == [
+        f"{name} imports _stack from galsim_deep.tools.validation.measures.isotropy.compute"]
+    assert _outside_api(name, source, False, modules) == [
+        f"{name} imports _stack from galsim_deep.tools.validation.measures.isotropy.compute",
+        f"{name} imports Isotropy from galsim_deep.tools.validation.measures.isotropy"]
+    # within one package a private name may be shared
+    assert not _private_crossings("galsim_deep.tools.validation.measures.isotropy.figures",
+                                  "from .compute import _stack\n", False, modules)

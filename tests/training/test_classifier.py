@@ -1,5 +1,5 @@
 """The stamp classifier (training/classifier.py), its inputs
-(galsim_deep/tools/validation/two_sample.py) and the supervised ceiling of a clustering
+(galsim_deep/tools/validation/measures/c2st/compute.py) and the supervised ceiling of a clustering
 accuracy (galsim_deep/diagnostics/ceiling.py)."""
 import json
 
@@ -10,7 +10,7 @@ pytest.importorskip("tensorflow")
 import tensorflow as tf  # noqa: E402
 
 from galsim_deep.cli import main  # noqa: E402
-from galsim_deep.tools.validation.two_sample import classifier_inputs  # noqa: E402
+from galsim_deep.tools.validation.measures.c2st.compute import classifier_inputs  # noqa: E402
 from galsim_deep.training.classifier import _augment  # noqa: E402
 
 

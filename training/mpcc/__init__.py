@@ -16,5 +16,5 @@ the PSF and noise of the training stamps (Lanusse et al. 2020, section 2.2).
 * :mod:`~galsim_deep.training.mpcc.family` - the family's entry in the registry.
 
 Generated profiles are observed with :func:`galsim_deep.physics.forward_model.observe`;
-clustering is measured by :mod:`galsim_deep.tools.validation.cluster_match`.
+clustering is measured by :mod:`galsim_deep.tools.validation.measures.clustering.compute`.
 """

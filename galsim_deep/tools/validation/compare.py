@@ -44,7 +44,7 @@ def compare_reports(reports, out_path=None, statistics=tuple(COMPARED_STATISTICS
     model, the generated mean and its difference from the real mean with the bootstrap error.
     When a report has a ``clustering`` section, or its folder holds
     ``clustering.json`` (from
-    :func:`galsim_deep.tools.validation.cluster_match.evaluate_clusters`), both
+    :func:`galsim_deep.tools.validation.measures.clustering.report.evaluate_clusters`), both
     clustering accuracies are added.
 
     Parameters
@@ -109,7 +109,7 @@ def compare_reports(reports, out_path=None, statistics=tuple(COMPARED_STATISTICS
 
 
 #: Short words of the survey-view verdicts
-#: (:func:`galsim_deep.tools.validation.measures.survey_views.verdict`).
+#: (:func:`galsim_deep.tools.validation.measures.survey_views.compute.verdict`).
 _SHORT = {"indistinguishable from the truth": "indistinguishable",
           "not told apart (weak test)": "not told apart, weak test",
           "told apart, less than a Sérsic": "told apart, < Sérsic",
@@ -137,7 +137,7 @@ def survey_view_table(reports, out_path=None):
     generated and Sérsic classifier accuracies against the truth and the
     verdict in short words (*indistinguishable*, *not told apart, weak
     test*, *told apart* less than, as much as or more than a Sérsic;
-    :func:`~galsim_deep.tools.validation.measures.survey_views.verdict`).
+    :func:`~galsim_deep.tools.validation.measures.survey_views.compute.verdict`).
 
     Parameters
     ----------

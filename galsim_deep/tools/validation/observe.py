@@ -2,7 +2,7 @@
 
 The drawing primitives every sample of a validation report shares
 (:mod:`~galsim_deep.tools.validation.samples`), and the survey views
-(:mod:`~galsim_deep.tools.validation.views`): an effective PSF image as a profile,
+(:mod:`~galsim_deep.tools.validation.measures.survey_views.views`): an effective PSF image as a profile,
 a dataset's parametric row or truth image as a profile, a noise field of a
 given power spectrum, and :func:`observe`, which convolves, draws with
 ``method='no_pixel'`` and adds the noise.

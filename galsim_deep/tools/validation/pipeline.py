@@ -29,12 +29,13 @@ from pathlib import Path
 import numpy as np
 
 from ...core.files import atomic_path, sha256sum
+from ...core.parallel import cpu_count, worker_pool
 from ...core.reporting import package_versions, write_json
 from ...core.errors import InputError, MissingInputError
 from . import report as _report
-from . import statistics as _stats
 from .measures import MEASURES, MeasureContext, parse_measures, parse_options
-from .measures.morphology import MEASUREMENTS_FILE, load_measurements
+from .measures.morphology.compute import DEFAULT_SETTINGS
+from .measures.morphology.measurements import MEASUREMENTS_FILE, load_measurements
 from .samples import draw_samples
 
 __all__ = ["REPORT_FILES", "MEASURES", "validate", "load_measurements",
@@ -110,7 +111,7 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
         Galaxies per model evaluation.
     settings : dict, optional
         Measurement settings, overrides of
-        :data:`galsim_deep.tools.validation.statistics.DEFAULT_SETTINGS`.
+        :data:`galsim_deep.tools.validation.measures.morphology.compute.DEFAULT_SETTINGS`.
     block_size : int
         Galaxies per saved block of measurements (the unit of resumption).
     n_boot : int
@@ -171,7 +172,7 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--out {out_dir} is a file; give a directory for the report")
-    processes = _stats.default_processes() if processes is None else int(processes)
+    processes = cpu_count() if processes is None else int(processes)
     if processes < 1:
         raise InputError(f"processes must be >= 1, got {processes}")
     if n is not None and int(n) < 1:
@@ -180,12 +181,12 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
         raise InputError(f"block_size must be >= 1, got {block_size}")
     options = parse_options(options)
     measures = parse_measures(measures)
-    cfg = dict(_stats.DEFAULT_SETTINGS)
+    cfg = dict(DEFAULT_SETTINGS)
     cfg.update(settings or {})
-    unknown = set(cfg) - set(_stats.DEFAULT_SETTINGS)
+    unknown = set(cfg) - set(DEFAULT_SETTINGS)
     if unknown:
         raise InputError(f"unknown measurement settings {sorted(unknown)}; known: "
-                         f"{sorted(_stats.DEFAULT_SETTINGS)}")
+                         f"{sorted(DEFAULT_SETTINGS)}")
     model_arg = str(model) if not isinstance(model, GenerativeGalaxyModel) else model.file_name
     if not isinstance(model, GenerativeGalaxyModel):
         model = GenerativeGalaxyModel(model)
@@ -221,7 +222,7 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
     out_dir.mkdir(parents=True, exist_ok=True)
     timings = {"draw": t_draw - t0}
     report, skipped = {"run": {}}, {}
-    pool = _stats.worker_pool(processes) if processes > 1 else None
+    pool = worker_pool(processes) if processes > 1 else None
     ctx = MeasureContext(
         model=model, samples=samples, dataset_path=dataset_path, split=split, seed=int(seed),
         options=options, settings=cfg, processes=processes, pool=pool, batch_size=batch_size,

@@ -66,14 +66,16 @@ from .observe import (noise_field, observe, parametric_profile, psf_profile,  # 
 
 # (psf_profile, parametric_profile, truth_profile, noise_field and observe, from
 # :mod:`galsim_deep.tools.validation.observe`, stay importable from here)
-__all__ = ["SAMPLES", "TWIN_RENDERINGS", "ValidationSamples", "select_galaxies", "select_twins",
-           "model_seed", "draw_samples"]
+__all__ = ["SAMPLES", "NOISE_STREAM", "TWIN_RENDERINGS", "ValidationSamples", "select_galaxies",
+           "select_twins", "model_seed", "draw_samples"]
 
 #: Names of the samples, in report order (``twin`` only for datasets with a truth).
 SAMPLES = ("real", "parametric", "generated", "twin")
 
-_NOISE_STREAM = {"parametric": 1, "generated": 2, "twin": 3, "own_truth_image": 4,
-                 "own_analytic": 5, "twin_truth_image": 6}
+#: The stream of each sample's noise fields in their seeds ``[seed, index, stream]`` (the
+#: twin check draws its renderings from the last three).
+NOISE_STREAM = {"parametric": 1, "generated": 2, "twin": 3, "own_truth_image": 4,
+                "own_analytic": 5, "twin_truth_image": 6}
 
 #: How the twin sample is drawn: ``'analytic'`` (its rebuilt profile, as the real stamps
 #: were drawn; the default) or ``'truth'`` (an InterpolatedImage of its stored truth).
@@ -408,7 +410,7 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
         for array, prof in zip(batch.stamps, batch.profiles()):
             native[i] = array
             gen[i] = observe(prof, psf_profile(psfs[i], scale), size, scale, noise_power[i],
-                             [int(seed), int(idx[i]), _NOISE_STREAM["generated"]])
+                             [int(seed), int(idx[i]), NOISE_STREAM["generated"]])
             failed["generated"] += int(np.isnan(gen[i, 0, 0]))
             i += 1
     out["generated"] = gen
@@ -453,7 +455,7 @@ def _reference_draws(dataset_path, idx, psfs, noise_power, parametric, size, sca
             failed["parametric"] += 1
             continue
         par[i] = observe(gal, psf_profile(psfs[i], scale), size, scale, noise_power[i],
-                         [int(seed), int(idx[i]), _NOISE_STREAM["parametric"]])
+                         [int(seed), int(idx[i]), NOISE_STREAM["parametric"]])
         failed["parametric"] += int(np.isnan(par[i, 0, 0]))
     refs = {"parametric": par, "failed": failed, "profiles": {}, "rendering": {},
             "noiseless_real": None, "twin": None}
@@ -484,7 +486,7 @@ def _reference_draws(dataset_path, idx, psfs, noise_power, parametric, size, sca
             if prof is None:
                 prof = truth_profile(twin_truth[k], scale)
             tw[k] = observe(prof, psf_profile(psfs[k], scale), size, scale, noise_power[k],
-                            [int(seed), int(idx[k]), _NOISE_STREAM["twin"]])
+                            [int(seed), int(idx[k]), NOISE_STREAM["twin"]])
             failed["twin"] += int(np.isnan(tw[k, 0, 0]))
         refs["twin"] = tw
         refs["rendering"]["method"] = ("truth" if used == 0 else

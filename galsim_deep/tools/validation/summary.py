@@ -1,7 +1,7 @@
 """Summary numbers comparing the statistics of two or more samples of galaxies.
 
 All functions take plain numpy arrays, ignore NaN (failed measurements, see
-:mod:`galsim_deep.tools.validation.statistics`) and return JSON-friendly dicts of
+:mod:`galsim_deep.tools.validation.measures.morphology.compute`) and return JSON-friendly dicts of
 Python floats.  :func:`summarize` assembles them into the summary table of
 the validation report:
 
@@ -285,7 +285,7 @@ def summarize(measurements, conditions, statistics, reference="real", n_bins=6,
     ----------
     measurements : dict
         sample name -> dict of per-galaxy arrays (as returned by
-        :func:`galsim_deep.tools.validation.statistics.measure_stamps`); every
+        :func:`galsim_deep.tools.validation.measures.morphology.compute.measure_stamps`); every
         sample describes the same galaxies in the same order.
     conditions : dict of ndarray
         Conditioning columns of the galaxies, name -> values.
@@ -317,7 +317,7 @@ def summarize(measurements, conditions, statistics, reference="real", n_bins=6,
         for stat in statistics:
             if stat not in meas:
                 raise MissingFieldError(f"sample {name!r} has no statistic {stat!r}; measure it with "
-                               f"galsim_deep.tools.validation.statistics.measure_stamps")
+                               f"galsim_deep.tools.validation.measures.morphology.compute.measure_stamps")
             if len(meas[stat]) != n:
                 raise InputError(f"sample {name!r} has {len(meas[stat])} values of {stat!r}, "
                                  f"the reference has {n}: samples must describe the same galaxies")

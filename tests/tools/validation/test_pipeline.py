@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from galsim_deep.tools.validation import pipeline, report, samples, statistics, summary
+from galsim_deep.tools.validation import pipeline, samples, summary
+from galsim_deep.tools.validation.measures.morphology import compute as statistics
+from galsim_deep.tools.validation.measures.morphology.figures import FIGURES
 from galsim_deep.tools.validation.measures.c2st import C2ST_CLASSIFIERS
-from galsim_deep.tools.validation.measures.morphology import measure_all
+from galsim_deep.tools.validation.measures.morphology.measurements import measure_all
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -41,7 +43,7 @@ def report_json(report_dir):
 
 
 def test_report_files_exist(report_dir):
-    for name in report.FIGURES:
+    for name in FIGURES:
         data = (report_dir / name).read_bytes()
         assert data.startswith(PNG_MAGIC) and len(data) > 5000, name
     for name in pipeline.REPORT_FILES:
@@ -58,7 +60,7 @@ def test_report_files_exist(report_dir):
     assert "not a floor" in md and "| twin |" in md and "floor set" not in md
     assert "Verdict:" in md and "the twins' pool" in md
     assert "| measure | generated | parametric | twin | real |" in md
-    for name in report.FIGURES + ("isotropy.png", "radial_profiles.png", "c2st_most_fake.png",
+    for name in FIGURES + ("isotropy.png", "radial_profiles.png", "c2st_most_fake.png",
                                   "survey_views.png"):
         assert f"({name})" in md
         assert (report_dir / name).read_bytes().startswith(PNG_MAGIC)
@@ -114,7 +116,7 @@ def test_report_json_structure(report_json, mock_dataset_path):
     assert abs(tc["versions"]["own_analytic"]["flux"]["relative"]) < 0.05
     assert tc["population"]["n"] == 24 and "real_minus_population" in tc["population"]["g"]
     assert r["samples"] == list(samples.SAMPLES) and r["reference"] == "real"
-    assert r["statistics"] == list(report.SUMMARY_STATISTICS)
+    assert r["statistics"] == list(statistics.SUMMARY_STATISTICS)
     assert r["run"]["source"] == "mock-cosmos" and r["run"]["stamp_size"] == 32
     assert r["run"]["conditions"] == ["mag_auto", "flux_radius", "zphot"]
     assert r["run"]["failed_draws"] == {"parametric": 0, "generated": 0, "twin": 0}

@@ -12,10 +12,11 @@ tf = pytest.importorskip("tensorflow")
 
 from galsim_deep.training.mpcc import losses  # noqa: E402
 from galsim_deep.physics.forward_model import colored_noise, observe  # noqa: E402
-from galsim_deep.tools.validation.cluster_match import (accuracy_in_bins,  # noqa: E402
-                                                       clustering_accuracy)
+from galsim_deep.core.cluster_accuracy import clustering_accuracy  # noqa: E402
 from galsim_deep.tools.validation.compare import compare_reports  # noqa: E402
-from galsim_deep.tools.validation.reconstruction_metrics import reconstruction_error  # noqa: E402
+from galsim_deep.tools.validation.measures.clustering.compute import accuracy_in_bins  # noqa: E402
+from galsim_deep.tools.validation.measures.reconstruction.metrics import \
+    reconstruction_error  # noqa: E402
 from galsim_deep.training.mpcc.gan import MPCC, catalog_flux, per_galaxy_scale  # noqa: E402
 from galsim_deep.training.mpcc.networks import (ConditionalBatchNorm,  # noqa: E402
                                                  Generator, StandingBatchNorm,

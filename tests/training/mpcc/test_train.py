@@ -406,7 +406,7 @@ def test_mirrored_strategy_on_two_logical_cpus(mock_dataset_path, tmp_path):
 def test_checkpoint_scores_of_an_mpcc_run_carry_its_clustering(trained, tmp_path, capsys):
     """The learning curve of an MPCC run: clustering accuracy beside the autoencoder scores."""
     from galsim_deep.data.reader import StampDataset
-    from galsim_deep.tools.validation.cluster_match import clustering_accuracy
+    from galsim_deep.core.cluster_accuracy import clustering_accuracy
     from galsim_deep.training.mpcc.family import FAMILY
 
     out, figure = tmp_path / "scores.json", tmp_path / "curve.png"

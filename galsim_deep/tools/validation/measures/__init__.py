@@ -1,9 +1,9 @@
-"""The registry of validation measures: one file per measure.
+"""The registry of validation measures: one package per measure.
 
 A *measure* is one section of a validation report (``galsim-deep validation
 report``): the isotropy, the shear response, the two-sample classifier
-tests...  Each lives in a module of this package that defines ``MEASURE``, an
-instance of a :class:`Measure` subclass saying
+tests...  Each is a package of this one, named as the measure (``isotropy/``), whose
+``__init__.py`` defines ``MEASURE``, an instance of a :class:`Measure` subclass saying
 
 * when it applies (:meth:`Measure.applies`: ``None``, or the reason it does
   not, written in the report),
@@ -18,10 +18,19 @@ instance of a :class:`Measure` subclass saying
 
 :data:`MEASURES` is the registry of measures (a
 :class:`~galsim_deep.core.registry.Registry`, as the datasets' ``SOURCES`` and the
-training ``FAMILIES``): each measure's name -> the ``MEASURE`` of its module, in report
-order (the order they run in and are written in).  Adding a measure is adding one file
-here, one line in :data:`MEASURES` where its section goes, and its test;
-``docs/architecture.rst`` walks through one.
+training ``FAMILIES``): each measure's name -> the ``MEASURE`` of its package, in report
+order (the order they run in and are written in).
+
+One rule splits a measure's package: ``__init__.py`` holds the :class:`Measure` (and
+imports nothing heavy at module level: the command line's help loads every measure);
+``compute.py`` its numbers, arrays in and JSON-able numbers out, with no figure and no
+Markdown (a second numbers module beside it where one would pass 500 lines, named after
+what it computes: ``c2st/features.py``, ``reconstruction/sersic_fit.py``); ``figures.py``
+its figures; ``markdown.py`` its section of ``summary.md``; and, for a measure that is also
+a command of its own, ``report.py`` the files that command writes.  Other packages (the
+diagnostics) import the public names those modules list in ``__all__``.  Adding a measure
+is adding one package here, one line in :data:`MEASURES` where its section goes, and its
+tests; ``docs/architecture.rst`` walks through one.
 """
 import dataclasses
 import functools

@@ -34,6 +34,35 @@ def test_every_module_of_the_package_is_a_registered_measure_in_report_order():
     assert ms.MEASURES["shear"].key == "shear_response"
 
 
+def test_every_measure_is_one_package_split_by_one_rule():
+    """docs/architecture.rst, "How to add a validation measure": each measure is the package
+    ``measures/<name>/``, its ``MEASURE`` in ``__init__.py`` and its numbers in ``compute.py``;
+    figures are drawn only in ``figures.py`` and Markdown sections written only in
+    ``markdown.py``; ``__init__.py`` imports none of its own modules at module level (the
+    command line's help loads every measure)."""
+    import ast
+    import re
+
+    root = ROOT / "galsim_deep" / "tools" / "validation" / "measures"
+    assert sorted(p.name for p in root.iterdir() if p.name != "__pycache__") == sorted(
+        ["__init__.py", *ms.MEASURES])
+    for name in ms.MEASURES:
+        package = f"galsim_deep.tools.validation.measures.{name}"
+        assert ms.MEASURES.target(name) == f"{package}:MEASURE"
+        assert type(ms.MEASURES[name]).__module__ == package
+        folder = root / name
+        assert (folder / "__init__.py").is_file() and (folder / "compute.py").is_file(), name
+        for path in folder.glob("*.py"):
+            text = path.read_text()
+            if path.name != "figures.py":
+                assert not re.search(r"\b(new_figure|save_figure|plot_examples)\(", text), path
+            if path.name != "markdown.py":
+                assert not re.search(r"[\"']## ", text), path
+        own = [node.lineno for node in ast.parse((folder / "__init__.py").read_text()).body
+               if isinstance(node, ast.ImportFrom) and node.level == 1]
+        assert not own, f"measures/{name}/__init__.py imports its own modules at lines {own}"
+
+
 def test_measures_are_parsed_in_registry_order_and_unknown_ones_are_named():
     assert ms.parse_measures("morphology, isotropy") == ["isotropy", "morphology"]
     assert ms.parse_measures(None) == list(ms.MEASURES)
@@ -115,19 +144,24 @@ def test_a_new_measure_runs_through_the_loop_into_json_markdown_and_headline(
 
 def test_the_architecture_docs_example_measure_runs(tmp_path, tiny_module_path, mock_dataset_path,
                                                    monkeypatch):
-    """The "How to add a validation measure" example of docs/architecture.rst, as written."""
+    """The "How to add a validation measure" example of docs/architecture.rst, as written: its
+    three files made a package (here ``docs_peak``, its ``from ..`` the registry's)."""
+    import importlib
     import re
 
     from galsim_deep.tools.validation import pipeline
 
     text = (ROOT / "docs" / "architecture.rst").read_text()
-    block = text.split("# galsim_deep/tools/validation/measures/peak.py", 1)[1]
-    block = block.split("\nWhat a ", 1)[0]
-    code = re.sub(r"(?m)^    ", "", block).replace(
-        "from . import", "from galsim_deep.tools.validation.measures import")
-    namespace = {}
-    exec(compile(code, "peak.py", "exec"), namespace)
-    peak = namespace["MEASURE"]
+    package = tmp_path / "docs_peak"
+    package.mkdir()
+    for part in ("compute", "markdown", "__init__"):
+        block = text.split(f"# galsim_deep/tools/validation/measures/peak/{part}.py\n", 1)[1]
+        block = re.split(r"\n(?:What a |its section|and the measure:)", block, 1)[0]
+        code = re.sub(r"(?m)^    ", "", block).replace(
+            "from .. import", "from galsim_deep.tools.validation.measures import")
+        (package / f"{part}.py").write_text(code)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    peak = importlib.import_module("docs_peak").MEASURE
     # its line in MEASURES, after the clean profiles
     line = re.search(r'"peak": "(.*):MEASURE",', text).group(1)
     assert line == "galsim_deep.tools.validation.measures.peak"
