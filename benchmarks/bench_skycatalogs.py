@@ -61,28 +61,13 @@ def _wrap_deg(angle):
 
 
 def catalog_components(obj, rng):
-    """The catalog's own bulge, disk and knots, lensed: skyCatalogs' own
-    ``get_gsobject_components`` where the catalog has ``ellipticity_<i>_<c>_true``
-    (healpixel 9557 of the CI sample); for the older files, which have
-    ``position_angle_unlensed`` instead, as imSim's SkyCatalogObjectWrapper builds them."""
-    if "ellipticity_1_disk_true" in obj.native_columns:
-        return obj.get_gsobject_components(rng=rng)
-    g1, g2, mu = obj.get_wl_params()
-    beta = (90.0 + float(obj.get_native_attribute("position_angle_unlensed"))) * galsim.degrees
-    out = {}
-    for component in obj.subcomponents:
-        size = "disk" if component != "bulge" else "bulge"
-        a = float(obj.get_native_attribute(f"size_{size}_true"))
-        b = float(obj.get_native_attribute(f"size_minor_{size}_true"))
-        hlr = (a * b) ** 0.5
-        if component == "knots":
-            profile = galsim.RandomKnots(npoints=int(obj.get_native_attribute("n_knots")),
-                                         half_light_radius=hlr, rng=rng)
-        else:
-            n = round(float(obj.get_native_attribute(f"sersic_{component}")) * 20) / 20
-            profile = galsim.Sersic(n=n, half_light_radius=hlr)
-        out[component] = profile.shear(q=b / a, beta=beta).lens(g1, g2, mu)
-    return out
+    """The catalog's own bulge, disk and knots, lensed
+    (:func:`galsim_deep.api.skycatalogs.catalog_components`: skyCatalogs' own where the file
+    gives ellipticities, imSim's SkyCatalogObjectWrapper's where it gives
+    ``position_angle_unlensed``)."""
+    from galsim_deep.api.skycatalogs import catalog_components as components
+
+    return components(obj, rng=rng)
 
 
 def catalog_angle(obj):

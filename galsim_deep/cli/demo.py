@@ -17,13 +17,19 @@ def register(subparsers):
                    help="chromatic model of the LSST gri field and colour gallery ('auto', the "
                         "default: --model if chromatic, else the hub's default colour model "
                         "when the index has it; 'none': no colour part)")
+    p.add_argument("--skycatalogs", choices=["auto", "none"], default="auto",
+                   help="the cosmoDC2 gallery (gallery_skycatalogs.png: galaxies of the CI "
+                        "sample of skyCatalogs' wheel, its bulge + disk + knots beside ours "
+                        "through the same PSF): 'auto' (default) draws it where skyCatalogs "
+                        "is installed (the extra [skycatalogs]); 'none': not")
     p.set_defaults(func=_demo)
 
 
 def _demo(args):
     colour = None if args.colour_model.lower() == "none" else args.colour_model
     paths = run_demo(args.out, model_name=args.model, n_galaxies=args.n,
-                     field_size=args.field_size, seed=args.seed, colour_model_name=colour)
+                     field_size=args.field_size, seed=args.seed, colour_model_name=colour,
+                     skycatalogs=None if args.skycatalogs == "none" else "auto")
     for name, path in paths.items():
         print(f"{name:8s} {path}")
     return 0

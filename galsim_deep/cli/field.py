@@ -1,12 +1,16 @@
 """``galsim-deep field render CATALOG --out DIR``: render survey fields by tiles on Dask.
 
-The previous release's ``galsim-deep simulate CATALOG ...`` still works, with a
-deprecation line.
+``galsim-deep field render --skycatalog CONFIG --region RA_MIN RA_MAX DEC_MIN DEC_MAX
+--band i --out DIR`` renders a skyCatalogs region's galaxies instead, drawn by the model
+(or, ``--catalog-profiles``, the catalog's own bulge + disk + knots) through an LSST band
+(:mod:`galsim_deep.api.simulate.region`).  The previous release's ``galsim-deep simulate
+CATALOG ...`` still works, with a deprecation line.
 """
 from pathlib import Path
 
 from . import HiddenCommands, add_group, deprecate
 from ..api.simulate import SimulationSettings, mock_catalog, simulate
+from ..api.simulate.region import BAND_SKY, LSST_BANDS, STAMP_SIZE, WIDE
 from ..core.errors import InputError
 from ..core.files import atomic_path
 from ..data.hub import DEFAULT_MODEL
@@ -28,26 +32,51 @@ _RENDER = ("Render the fields of a catalog (FITS or ECSV: x/y in field pixels or
            "degrees, the model's condition columns, optionally a 'field' column) into FITS "
            "tiles and a mosaic, on a Dask LocalCluster (default) or a cluster's scheduler.  "
            "Each worker loads the model once.  Interrupted runs resume: run the same command "
-           "again.  Results do not depend on the number of workers.")
+           "again.  Results do not depend on the number of workers.  With --skycatalog "
+           "CONFIG --region RA_MIN RA_MAX DEC_MIN DEC_MAX instead of CATALOG: the galaxies "
+           "of a skyCatalogs region (the optional extra [skycatalogs]), at their sky "
+           "positions on a TAN projection around the region's centre, each with its own "
+           "SED through an LSST band, drawn by the model (or by the catalog's own bulge + "
+           "disk + knots, --catalog-profiles), in this process.")
 
 
 def _add_render_args(p):
-    p.add_argument("catalog", help="catalog file (.fits or .ecsv)")
+    p.add_argument("catalog", nargs="?", default=None,
+                   help="catalog file (.fits or .ecsv); or --skycatalog")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--model", default=None, help=f"model (default {DEFAULT_MODEL})")
-    p.add_argument("--field-size", type=int, nargs="+", default=[2048], metavar="N",
-                   help="field size in pixels: NX [NY] (default 2048)")
+    sky = p.add_argument_group("a skyCatalogs region (instead of CATALOG)")
+    sky.add_argument("--skycatalog", default=None, metavar="CONFIG",
+                     help="the skyCatalogs catalog's top-level YAML config")
+    sky.add_argument("--region", type=float, nargs=4, default=None,
+                     metavar=("RA_MIN", "RA_MAX", "DEC_MIN", "DEC_MAX"),
+                     help="the region whose galaxies to render, degrees")
+    sky.add_argument("--band", choices=LSST_BANDS, default="i",
+                     help="the LSST band (default i)")
+    sky.add_argument("--catalog-profiles", action="store_true",
+                     help="draw the catalog's own bulge + disk + knots instead of the model's "
+                          "galaxies (the comparison)")
+    sky.add_argument("--skycatalog-root", default=None, metavar="DIR",
+                     help="the folder holding the catalog's files (default: skyCatalogs' rule, "
+                          "$SKYCATALOG_ROOT or the config's skycatalog_root)")
+    p.add_argument("--field-size", type=int, nargs="+", default=None, metavar="N",
+                   help="field size in pixels: NX [NY] (default 2048; with --skycatalog the "
+                        "region's extent)")
     p.add_argument("--pixel-scale", type=float, default=0.2, help="arcsec/pixel (default 0.2)")
     p.add_argument("--tile-size", type=int, default=512, help="tile side, pixels (default 512)")
     p.add_argument("--psf-fwhm", type=float, default=0.7,
                    help="Kolmogorov PSF FWHM, arcsec (default 0.7)")
-    p.add_argument("--stamp-size", type=int, default=32,
-                   help="postage stamp side per galaxy, pixels (default 32)")
+    p.add_argument("--stamp-size", type=int, default=None,
+                   help=f"postage stamp side per galaxy, pixels (default 32; {STAMP_SIZE} "
+                        f"with --skycatalog)")
     p.add_argument("--zero-point", type=float, default=None,
-                   help="AB mag giving 1 count (default: LSST-like i band, 30 s: 31.99)")
+                   help="AB mag giving 1 count (default: LSST-like i band, 30 s: 31.99; with "
+                        "--skycatalog the band's AB zero point for Rubin's area, as imSim "
+                        "takes it, and 30 s)")
     noise = p.add_mutually_exclusive_group()
-    noise.add_argument("--sky-mag", type=float, default=20.5,
-                       help="sky brightness, AB mag/arcsec^2, for Poisson noise (default 20.5)")
+    noise.add_argument("--sky-mag", type=float, default=None,
+                       help="sky brightness, AB mag/arcsec^2, for Poisson noise (default 20.5; "
+                            "with --skycatalog the band's dark sky)")
     noise.add_argument("--no-noise", action="store_true", help="noiseless images")
     p.add_argument("--seed", type=int, default=0, help="seed of the run (default 0)")
     p.add_argument("--batch-size", type=int, default=64,
@@ -56,7 +85,7 @@ def _add_render_args(p):
                    help="conditions outside the training range (default warn)")
     p.add_argument("--center", type=float, nargs=2, default=None, metavar=("RA", "DEC"),
                    help="field centre in degrees for ra/dec catalogs (default: middle of the "
-                        "galaxies)")
+                        "galaxies; with --skycatalog the region's centre)")
     p.add_argument("--column", action="append", default=[], metavar="CONDITION=COLUMN",
                    help="read a condition from another column, e.g. mag_auto=MAG_I")
     where = p.add_mutually_exclusive_group()
@@ -90,14 +119,24 @@ def _column_map(items):
 
 
 def _render(args):
-    if len(args.field_size) not in (1, 2):
+    if args.field_size is not None and len(args.field_size) not in (1, 2):
         raise InputError("--field-size takes NX or NX NY (pixels)")
-    kwargs = dict(model=args.model or DEFAULT_MODEL, field_size=tuple(args.field_size),
+    if (args.catalog is None) == (args.skycatalog is None):
+        raise InputError("give a CATALOG file or --skycatalog CONFIG --region RA_MIN RA_MAX "
+                         "DEC_MIN DEC_MAX (one of them)")
+    if args.skycatalog is not None:
+        return _render_region(args)
+    if args.region is not None or args.catalog_profiles:
+        raise InputError("--region and --catalog-profiles select a skyCatalogs region: give "
+                         "--skycatalog CONFIG with them")
+    kwargs = dict(model=args.model or DEFAULT_MODEL,
+                  field_size=tuple(args.field_size or [2048]),
                   pixel_scale=args.pixel_scale, tile_size=args.tile_size,
-                  psf_fwhm=args.psf_fwhm, stamp_size=args.stamp_size,
-                  sky_mag=None if args.no_noise else args.sky_mag, seed=args.seed,
-                  batch_size=args.batch_size, range_policy=args.range_policy,
-                  center=args.center)
+                  psf_fwhm=args.psf_fwhm, stamp_size=args.stamp_size or 32,
+                  sky_mag=None if args.no_noise else (20.5 if args.sky_mag is None
+                                                      else args.sky_mag),
+                  seed=args.seed, batch_size=args.batch_size,
+                  range_policy=args.range_policy, center=args.center)
     if args.zero_point is not None:
         kwargs["zero_point"] = args.zero_point
     settings = SimulationSettings(**kwargs)
@@ -124,6 +163,51 @@ def _render(args):
     print(f"{result['n_galaxies']} galaxies in {result['n_tiles']} tiles "
           f"({result['n_tiles_done_before']} kept from an earlier run) in "
           f"{result['wall_time_s']:.1f} s; {result['n_outside']} outside the field")
+    for path in result["mosaics"] + result["previews"]:
+        print(f"wrote {path}")
+    print(f"tiles in {Path(args.out) / 'tiles'}")
+    return 0
+
+
+def _render_region(args):
+    """``field render --skycatalog CONFIG --region ...``: a skyCatalogs region's field."""
+    from ..api.simulate import region_settings, render_region
+    from ..core.extras import require
+
+    require("skycatalogs", "galsim-deep field render --skycatalog")
+    if args.region is None:
+        raise InputError("--skycatalog takes --region RA_MIN RA_MAX DEC_MIN DEC_MAX (degrees)")
+    other = [flag for flag, given in (("--column", args.column),
+                                      ("--make-mock-catalog", args.make_mock_catalog),
+                                      ("--scheduler", args.scheduler),
+                                      ("--workers", args.workers)) if given]
+    if other:
+        raise InputError(f"{', '.join(other)} apply to a CATALOG file: a skyCatalogs region "
+                         f"is rendered in this process from the catalog's own columns")
+    settings = region_settings(
+        args.region, args.band, pixel_scale=args.pixel_scale, field_size=args.field_size,
+        zero_point=args.zero_point, sky_mag=None if args.no_noise else (
+            BAND_SKY if args.sky_mag is None else args.sky_mag),
+        stamp_size=args.stamp_size or STAMP_SIZE, model=args.model or DEFAULT_MODEL,
+        tile_size=args.tile_size, psf_fwhm=args.psf_fwhm, seed=args.seed,
+        batch_size=args.batch_size, range_policy=args.range_policy, center=args.center)
+    result = render_region(args.skycatalog, args.region, args.out, settings, band=args.band,
+                           catalog_profiles=args.catalog_profiles,
+                           skycatalog_root=args.skycatalog_root, mosaic=not args.no_mosaic,
+                           keep_stamps=args.keep_stamps, overwrite=args.overwrite,
+                           progress=not args.quiet)
+    if "range_line" in result:
+        print(result["range_line"])
+    print(f"{result['n_galaxies']} of the region's {result['n_region']} galaxies drawn by "
+          f"{result['drawn_by']} through LSST {result['band']} (zero point "
+          f"{result['zero_point']:.2f}) in {result['n_tiles']} tiles "
+          f"({result['n_tiles_done_before']} kept from an earlier run) in "
+          f"{result['wall_time_s']:.1f} s; {result['n_outside']} outside the field")
+    if result["n_wide"]:
+        side = settings.stamp_size * settings.pixel_scale
+        print(f"{result['n_wide']} galaxies have a half-light radius over {WIDE * side:.2f}\" "
+              f"(an eighth of the {side:.1f}\" stamp): their light beyond the stamp is lost; "
+              f"raise --stamp-size to keep it")
     for path in result["mosaics"] + result["previews"]:
         print(f"wrote {path}")
     print(f"tiles in {Path(args.out) / 'tiles'}")

@@ -21,7 +21,10 @@ ways:
 Either way a galaxy at ``positions`` lands where GalSim's ``drawImage(nx=stamp_size,
 ny=stamp_size, center=nearest pixel, offset=the rest)`` puts it
 (:func:`~galsim_deep.engine.block.stamp_frames`), and without positions on its stamp's
-true centre.  Two callers use the same blocks but leave the one-by-one drawing to their
+true centre.  :func:`draw_profiles` is the one-by-one way alone, for profiles that are not
+sampled batches: the field of a skyCatalogs region (:mod:`galsim_deep.api.simulate.region`)
+draws each object's components times their SEDs through an LSST bandpass with it.  Two
+callers use the same blocks but leave the one-by-one drawing to their
 host, so they do not call :func:`draw_galaxies`: the YAML stamp builder
 (:mod:`galsim_deep.api.config.blocks`; GalSim's config draws the rest) and the BTK
 generator's bands (:mod:`galsim_deep.api.btk_blocks`; BTK's ``render_single`` draws the
@@ -34,7 +37,7 @@ import numpy as np
 from ..core.errors import InputError
 from .block import draw_batch, local_pixel_scale, stamp_frames
 
-__all__ = ["draw_galaxies", "check_bandpass", "uniform_pixel_scale"]
+__all__ = ["draw_galaxies", "draw_profiles", "check_bandpass", "uniform_pixel_scale"]
 
 
 def draw_galaxies(batches, psf, stamp_size, wcs, positions=None, flux=None, bandpass=None,
@@ -101,7 +104,6 @@ def draw_galaxies(batches, psf, stamp_size, wcs, positions=None, flux=None, band
         xy = np.asarray(positions, np.float64).reshape(-1, 2)
         corners, centres = stamp_frames(xy[:, 0], xy[:, 1], size)
     block_scale = uniform_pixel_scale(wcs, xy) if block and bandpass is None else None
-    where = {"scale": scale} if scale is not None else {"wcs": wcs}
     through = () if bandpass is None else (bandpass,)
     stamps, k = [], 0
     for batch in batches:
@@ -115,19 +117,86 @@ def draw_galaxies(batches, psf, stamp_size, wcs, positions=None, flux=None, band
             drawn = np.empty((n, size, size), np.float32)
             galaxies = batch.galaxies(factors=factors, x_interpolant=x_interpolant)
             for j, galaxy in enumerate(galaxies):
-                profile = galsim.Convolve(galaxy, psf)
-                if corners is None:
-                    drawn[j] = profile.drawImage(*through, nx=size, ny=size, dtype=np.float32,
-                                                 **where, **band_options).array
-                    continue
-                stamp = profile.drawImage(*through, nx=size, ny=size, dtype=np.float32,
-                                          **_placed(xy[k + j], wcs, scale), **band_options)
-                corners[k + j] = stamp.bounds.xmin, stamp.bounds.ymin
-                drawn[j] = stamp.array
+                drawn[j], corner = _draw_one(galaxy, psf, size, wcs, scale,
+                                             None if corners is None else xy[k + j],
+                                             through, band_options)
+                if corners is not None:
+                    corners[k + j] = corner
         stamps.append(np.asarray(drawn, np.float32))
         k += n
     out = np.concatenate(stamps) if stamps else np.zeros((0, size, size), np.float32)
     return out, (np.ones((len(out), 2), np.int64) if corners is None else corners[:len(out)])
+
+
+def draw_profiles(profiles, psf, stamp_size, wcs, positions, bandpass=None, **band_options):
+    """Draw light profiles through one PSF at their places on an image, one by one through
+    GalSim: the one-by-one half of :func:`draw_galaxies`, for profiles that are not a
+    sampled batch (a skyCatalogs object's components times their SEDs, the catalog's own
+    bulge + disk + knots: :mod:`galsim_deep.api.simulate.region`).
+
+    Parameters
+    ----------
+    profiles : sequence of galsim.GSObject, galsim.ChromaticObject or None
+        The profiles, in the units the stamps are to hold (None: a galaxy without light,
+        an empty stamp).
+    psf : galsim.GSObject
+        The PSF every profile shares.
+    stamp_size : int
+        Side of each stamp, pixels.
+    wcs : float or galsim.BaseWCS
+        The image's pixel scale (arcsec) or its WCS.
+    positions : array_like [N, 2]
+        Each profile's place (x, y) on the image, GalSim's 1-based pixels; its stamp is
+        laid around the nearest pixel, as :func:`draw_galaxies` lays it.
+    bandpass : galsim.Bandpass, optional
+        The band chromatic profiles are drawn through (``band_options``, such as ``area``
+        and ``exptime``, go to GalSim's ``drawImage`` with it).
+
+    Returns
+    -------
+    stamps : ndarray [N, stamp_size, stamp_size]
+        float32.
+    corners : ndarray [N, 2]
+        int64: each stamp's lower-left pixel (``xmin``, ``ymin``) on the image.
+    """
+    import galsim
+
+    scale = None if isinstance(wcs, galsim.BaseWCS) else float(wcs)
+    if int(stamp_size) != stamp_size or stamp_size < 1 or not (scale is None or scale > 0):
+        raise InputError(f"stamp_size must be a positive integer and pixel_scale a "
+                         f"positive number (arcsec), got {stamp_size!r} and {wcs!r}")
+    if band_options and bandpass is None:
+        raise InputError(f"{sorted(band_options)} apply to drawing through a bandpass: "
+                         f"pass bandpass= too, or drop them")
+    size = int(stamp_size)
+    profiles = list(profiles)
+    xy = np.asarray(positions, np.float64).reshape(-1, 2)
+    if len(xy) != len(profiles):
+        raise InputError(f"{len(profiles)} profiles but {len(xy)} positions: give one (x, y) "
+                         f"each")
+    corners, _ = stamp_frames(xy[:, 0], xy[:, 1], size)
+    stamps = np.zeros((len(profiles), size, size), np.float32)
+    through = () if bandpass is None else (bandpass,)
+    for j, profile in enumerate(profiles):
+        if profile is not None:
+            stamps[j], corners[j] = _draw_one(profile, psf, size, wcs, scale, xy[j], through,
+                                              band_options)
+    return stamps, corners
+
+
+def _draw_one(galaxy, psf, size, wcs, scale, position, through, band_options):
+    """One profile through the PSF with GalSim: its stamp's array and lower-left pixel, on a
+    stamp of its own (``position`` None: (1, 1)) or laid at ``position`` on the image."""
+    import galsim
+
+    profile = galsim.Convolve(galaxy, psf)
+    if position is None:
+        where = {"scale": scale} if scale is not None else {"wcs": wcs}
+        return profile.drawImage(*through, nx=size, ny=size, dtype=np.float32, **where,
+                                 **band_options).array, (1, 1)
+    stamp = profile.drawImage(*through, nx=size, ny=size, dtype=np.float32,
+                              **_placed(position, wcs, scale), **band_options)
+    return stamp.array, (stamp.bounds.xmin, stamp.bounds.ymin)
 
 
 def _placed(position, wcs, scale):

@@ -1,7 +1,8 @@
 """The engine's drawing (galsim_deep.engine.drawing.draw_galaxies), where a generated galaxy
 is drawn through a PSF: each batch in one block, or, where a block cannot draw it, by GalSim
 with exactly the call its callers made before they shared the loop (so the same seed gives
-the same images, bit for bit)."""
+the same images, bit for bit); and draw_profiles, that one-by-one drawing of profiles that
+are not sampled batches (a skyCatalogs region's objects)."""
 import types
 
 import galsim
@@ -11,7 +12,7 @@ import pytest
 from galsim_deep import GenerativeGalaxyModel
 from galsim_deep.core.errors import InputError
 from galsim_deep.engine.block import draw_batch, stamp_frames
-from galsim_deep.engine.drawing import draw_galaxies, uniform_pixel_scale
+from galsim_deep.engine.drawing import draw_galaxies, draw_profiles, uniform_pixel_scale
 
 PSF = galsim.Kolmogorov(fwhm=0.7)
 
@@ -148,3 +149,30 @@ def test_no_batches_no_stamps():
     assert corners.shape == (0, 2)
     stamps, corners = draw_galaxies([], PSF, 16, 0.2, positions=np.zeros((0, 2)))
     assert stamps.shape == (0, 16, 16) and corners.shape == (0, 2)
+
+
+def test_draw_profiles_lays_any_profile_where_draw_galaxies_lays_a_sampled_one(model):
+    """Achromatic profiles on a turning TAN field, chromatic ones through a bandpass, None
+    for a galaxy without light: each GalSim's drawing at its place, as draw_galaxies'."""
+    cat = _catalog(3)
+    tan = galsim.TanWCS(galsim.AffineTransform(0.2, 0, 0, 0.2, origin=galsim.PositionD(50, 50)),
+                        galsim.CelestialCoord(10 * galsim.degrees, -30 * galsim.degrees),
+                        units=galsim.arcsec)
+    xy = np.array([[20.0, 30.5], [60.2, 41.7], [45.0, 45.0]])
+    sampled, sampled_corners = draw_galaxies(model.batches(cat, rng=3), PSF, 24, tan,
+                                             positions=xy)
+    got, corners = draw_profiles(model.sample(cat, rng=3), PSF, 24, tan, xy)
+    np.testing.assert_array_equal(got, sampled)
+    np.testing.assert_array_equal(corners, sampled_corners)
+    band = galsim.Bandpass("LSST_r.dat", "nm")
+    sed = galsim.SED("CWW_E_ext.sed", "nm", "flambda").withFluxDensity(1.0, 600)
+    chromatic = [galsim.Exponential(half_light_radius=0.4) * sed, None]
+    got, corners = draw_profiles(chromatic, PSF, 20, 0.2, xy[:2], bandpass=band, exptime=2.0)
+    image = _placed(chromatic[0], *xy[0], 20, scale=0.2, bandpass=band, exptime=2.0)
+    np.testing.assert_array_equal(got[0], image.array)
+    assert tuple(corners[0]) == (image.bounds.xmin, image.bounds.ymin)
+    assert not got[1].any() and tuple(corners[1]) == tuple(stamp_frames(*xy[1], 20)[0])
+    with pytest.raises(InputError, match="2 profiles but 3 positions"):
+        draw_profiles(chromatic, PSF, 20, 0.2, xy)
+    with pytest.raises(InputError, match="bandpass"):
+        draw_profiles(chromatic[1:], PSF, 20, 0.2, xy[:1], exptime=2.0)

@@ -18,6 +18,9 @@ One module per job:
 - :mod:`~galsim_deep.api.simulate.mosaic`: the mosaic FITS file and its PNG preview;
 - :mod:`~galsim_deep.api.simulate.distributed`: the Dask worker plugin and run
   (needs the optional extra ``[simulate]``);
+- :mod:`~galsim_deep.api.simulate.region`: the field of a skyCatalogs region
+  (:func:`render_region`: our galaxies or the catalog's own, through an LSST band; needs
+  the optional extra ``[skycatalogs]``);
 - this package: :func:`simulate`, the driver, and the run's manifest.
 """
 import json
@@ -35,11 +38,13 @@ from ..model import GenerativeGalaxyModel
 from .mosaic import write_mosaic, write_preview
 from .plan import (SimulationSettings, Tile, _neighbours, mock_catalog, plan_simulation,
                    read_catalog, tile_seed)
+from .region import region_settings, render_region
 from .render import _stamps_task, _tile_task, assemble_tile, render_stamps, worker_model
 
 __all__ = ["SimulationSettings", "Tile", "read_catalog", "plan_simulation", "simulate",
            "render_stamps", "assemble_tile", "write_mosaic", "tile_seed",
-           "worker_model", "SamplerPlugin", "mock_catalog", "write_preview"]
+           "worker_model", "SamplerPlugin", "mock_catalog", "write_preview",
+           "render_region", "region_settings"]
 
 #: Manifest of a run in its output folder.
 MANIFEST = "simulation.json"
@@ -144,21 +149,9 @@ def simulate(catalog, out_dir, settings=None, scheduler=None, n_workers=None,
     model_ref = settings.model if scheduler else str(hub.resolve(settings.model))
     settings_dict = settings.to_dict()
 
-    jobs = []  # (field name, field, tile, stamp path, tile path)
-    for fname, field in plan["fields"].items():
-        for tile in field["tiles"]:
-            jobs.append((fname, field, tile, out_dir / "stamps" / f"{tile.name}.npz",
-                         out_dir / "tiles" / f"{tile.name}.fits"))
-    (out_dir / "stamps").mkdir(exist_ok=True)
-    (out_dir / "tiles").mkdir(exist_ok=True)
-    done_before = sum(1 for job in jobs if job[4].is_file())
-    todo = [job for job in jobs if not job[4].is_file()]
     # Stamps are needed for every tile next to an unfinished one.
-    needed = {}
-    for fname, field, tile, _, _ in todo:
-        for nb in _neighbours(tile, field):
-            needed[(fname, nb.name)] = (field, nb)
-    stamp_path = {key: out_dir / "stamps" / f"{key[1]}.npz" for key in needed}
+    jobs, todo, needed, stamp_path = _jobs(plan, out_dir)
+    done_before = len(jobs) - len(todo)
 
     bar = tqdm(total=len(jobs), initial=done_before, unit="tile", desc="simulate",
                disable=not progress)
@@ -180,6 +173,34 @@ def simulate(catalog, out_dir, settings=None, scheduler=None, n_workers=None,
     finally:
         bar.close()
 
+    return _finish(plan, jobs, todo, done_before, settings, out_dir, mosaic, keep_stamps,
+                   t_start)
+
+
+def _jobs(plan, out_dir):
+    """A run's tiles, ``(field name, field, tile, stamp path, tile path)``; those still to
+    assemble; and, per ``(field name, tile name)`` whose stamps they need (each unfinished
+    tile's and its neighbours'), ``(field, tile)`` and the stamp file."""
+    jobs = []
+    for fname, field in plan["fields"].items():
+        for tile in field["tiles"]:
+            jobs.append((fname, field, tile, out_dir / "stamps" / f"{tile.name}.npz",
+                         out_dir / "tiles" / f"{tile.name}.fits"))
+    (out_dir / "stamps").mkdir(exist_ok=True)
+    (out_dir / "tiles").mkdir(exist_ok=True)
+    todo = [job for job in jobs if not job[4].is_file()]
+    needed = {}
+    for fname, field, tile, _, _ in todo:
+        for nb in _neighbours(tile, field):
+            needed[(fname, nb.name)] = (field, nb)
+    stamp_path = {key: out_dir / "stamps" / f"{key[1]}.npz" for key in needed}
+    return jobs, todo, needed, stamp_path
+
+
+def _finish(plan, jobs, todo, done_before, settings, out_dir, mosaic, keep_stamps, t_start,
+            header=None):
+    """Write each field's mosaic and preview (again if a tile was redone), drop the stamp
+    files unless kept, and return the run's summary (:func:`simulate`)."""
     mosaics, previews = [], []
     if mosaic:
         for fname, field in plan["fields"].items():
@@ -192,7 +213,8 @@ def simulate(catalog, out_dir, settings=None, scheduler=None, n_workers=None,
                     * settings.pixel_scale ** 2)
                 write_mosaic(path, settings.field_size, field["wcs"], tiles,
                              header={"FIELD": fname, "ZP": settings.zero_point,
-                                     "SKYLEVEL": sky, "SEED": settings.seed})
+                                     "SKYLEVEL": sky, "SEED": settings.seed,
+                                     **(header or {})})
                 write_preview(path, path.with_suffix(".png"))
             mosaics.append(str(path))
             previews.append(str(path.with_suffix(".png")))

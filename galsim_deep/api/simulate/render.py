@@ -165,8 +165,9 @@ def _stamps_task(path, model, galaxies, settings_dict, wcs):
     return str(path)
 
 
-def _tile_task(path, tile, stamp_paths, settings_dict, wcs):
-    """Task: assemble a tile from its stamp files and write it (kept if present)."""
+def _tile_task(path, tile, stamp_paths, settings_dict, wcs, header=None):
+    """Task: assemble a tile from its stamp files and write it (kept if present), with
+    ``header``'s cards added to its own."""
     path = Path(path)
     if path.is_file():
         return str(path)
@@ -176,6 +177,8 @@ def _tile_task(path, tile, stamp_paths, settings_dict, wcs):
         with np.load(p) as data:
             sets.append({k: data[k] for k in data.files})
     image = assemble_tile(tile, sets, settings, wcs)
+    for key, value in (header or {}).items():
+        image.header[key] = value
     with atomic_path(path) as tmp:
         galsim.fits.write(image, str(tmp))
     return str(path)

@@ -7,7 +7,12 @@
 * :mod:`~galsim_deep.api.skycatalogs.objects` - :class:`GenerativeSkyCatalog`, whose
   items are :class:`GenerativeSkyObject`: skyCatalogs galaxies whose
   ``get_gsobject_components`` return a generated galaxy turned to the catalog's
-  position angle, with the galaxy's own SED, for imSim's loop.
+  position angle, with the galaxy's own SED, for imSim's loop;
+  :func:`observed_profile`, an object's light as imSim draws it (its components times
+  their SEDs), of our objects or of the catalog's own (:func:`catalog_components`).
+
+A field of a region, drawn either way, is ``galsim-deep field render --skycatalog``
+(:mod:`galsim_deep.api.simulate.region`).
 
 ::
 
@@ -28,12 +33,15 @@ from ...core.extras import require
 
 require("skycatalogs", "galsim_deep.api.skycatalogs")
 
-from .reader import (COMPONENTS, GALAXY_TYPES, catalog_sed, condition_table,  # noqa: E402
-                     galaxies, object_seed, open_catalog, range_report)
+from .reader import (COMPONENTS, GALAXY_TYPES, catalog_components, catalog_sed,  # noqa: E402
+                     ci_sample_config, condition_table, galaxies, object_seed, open_catalog,
+                     range_report)
 from .objects import (MONO_COMPONENT, OVERSAMPLING, ROUND, GenerativeSkyCatalog,  # noqa: E402
-                      GenerativeSkyObject, measure_orientation, profile_orientation)
+                      GenerativeSkyObject, lsst_bandpass, measure_orientation,
+                      observed_profile, profile_orientation)
 
 __all__ = ["open_catalog", "galaxies", "condition_table", "range_report", "catalog_sed",
-           "object_seed", "GenerativeSkyCatalog", "GenerativeSkyObject",
+           "catalog_components", "ci_sample_config", "object_seed", "GenerativeSkyCatalog",
+           "GenerativeSkyObject", "observed_profile", "lsst_bandpass",
            "measure_orientation", "profile_orientation", "COMPONENTS", "GALAXY_TYPES",
            "MONO_COMPONENT", "ROUND", "OVERSAMPLING"]

@@ -40,7 +40,8 @@ from ...core.errors import InputError, InputTypeError
 from ...data.hub import DEFAULT_MODEL
 
 __all__ = ["GenerativeSkyCatalog", "GenerativeSkyObject", "measure_orientation",
-           "profile_orientation", "MONO_COMPONENT", "ROUND", "OVERSAMPLING"]
+           "profile_orientation", "observed_profile", "lsst_bandpass", "MONO_COMPONENT",
+           "ROUND", "OVERSAMPLING"]
 
 #: The component name of a mono model's galaxy.
 MONO_COMPONENT = "generated"
@@ -55,11 +56,46 @@ OVERSAMPLING = 2
 _LSST_BANDPASSES = {}
 
 
-def _lsst_bandpass(band):
-    """skyCatalogs' own LSST bandpass of a band (loaded once)."""
+def lsst_bandpass(band):
+    """skyCatalogs' own LSST bandpass of a band, ``'u'`` ... ``'y'`` (loaded once; its
+    ``zeropoint`` is AB)."""
     if not _LSST_BANDPASSES:
         _LSST_BANDPASSES.update(load_lsst_bandpasses())
+    if band not in _LSST_BANDPASSES:
+        raise InputError(f"no LSST band {band!r}: choose one of {sorted(_LSST_BANDPASSES)}")
     return _LSST_BANDPASSES[band]
+
+
+def observed_profile(obj, components=None, gsparams=None, rng=None, mjd=None):
+    """A skyCatalogs object's light as imSim draws it: the sum of its components times their
+    observer SEDs (photons/s/cm^2/nm), a ``galsim.ChromaticObject`` to draw through a
+    bandpass (imSim's ``SkyCatalogInterface.getObj``).
+
+    Parameters
+    ----------
+    obj : skycatalogs BaseObject
+        A :class:`GenerativeSkyObject` or any skyCatalogs object.
+    components : dict, optional
+        Component name -> ``galsim.GSObject`` in place of the object's own
+        ``get_gsobject_components(gsparams, rng)`` (e.g.
+        :func:`~galsim_deep.api.skycatalogs.reader.catalog_components`).
+    gsparams, rng : optional
+        Passed to ``get_gsobject_components``.
+    mjd : float, optional
+        Passed to ``get_observer_sed_components``.
+
+    Returns
+    -------
+    galsim.ChromaticObject or None
+        None for an object without light (no component with an SED).
+    """
+    if components is None:
+        components = obj.get_gsobject_components(gsparams, rng)
+    seds = obj.get_observer_sed_components(mjd=mjd)
+    terms = [components[c] * seds[c] for c in components if seds.get(c) is not None]
+    if not terms:
+        return None
+    return terms[0] if len(terms) == 1 else galsim.Add(terms)
 
 
 def measure_orientation(array, pixel_scale):
@@ -374,7 +410,7 @@ class GenerativeSkyObject(GalaxyObject):
         SED is the galaxy's), the generated galaxy's own for a colour model."""
         if self._catalog.model.chromatic is None:
             return super().get_LSST_flux(band, sed=sed, cache=cache, mjd=mjd, rough=rough)
-        return self.get_flux(_lsst_bandpass(band), sed=sed, mjd=mjd)
+        return self.get_flux(lsst_bandpass(band), sed=sed, mjd=mjd)
 
     def __repr__(self):
         return (f"GenerativeSkyObject(galaxy {self.id} drawn by "

@@ -41,6 +41,7 @@ ranges.  It needs the optional extra ``[skycatalogs]``.
 """
 import os
 import zlib
+from pathlib import Path
 
 import numpy as np
 
@@ -50,7 +51,8 @@ from ...data.population import PSF_FLUX_RADIUS
 from ...physics.bands import REFERENCE_BAND, band_magnitude_name, band_name, get_bandpass
 
 __all__ = ["open_catalog", "galaxies", "condition_table", "range_report", "catalog_sed",
-           "object_seed", "COMPONENTS", "GALAXY_TYPES"]
+           "catalog_components", "object_seed", "ci_sample_config", "COMPONENTS",
+           "GALAXY_TYPES"]
 
 #: The skyCatalogs object types whose galaxies the reader knows: cosmoDC2-style galaxies
 #: (bulge, disk and knots, tophat SEDs).
@@ -184,6 +186,69 @@ def _radius(obj, component):
     a = float(obj.get_native_attribute(f"size_{component}_true"))
     b = float(obj.get_native_attribute(f"size_minor_{component}_true"))
     return float(np.sqrt(max(a, 0.0) * max(b, 0.0)))
+
+
+def catalog_components(obj, gsparams=None, rng=None):
+    """The catalog's own bulge, disk and knots of a skyCatalogs galaxy, lensed, as imSim draws
+    them: skyCatalogs' ``get_gsobject_components`` where the file gives
+    ``ellipticity_{1,2}_<component>_true``; for files with ``position_angle_unlensed``
+    instead (which that method cannot read), as imSim's ``SkyCatalogObjectWrapper`` builds
+    them (a Sersic of the component's circularised radius sheared to its axis ratio at
+    ``position_angle_unlensed + 90`` degrees; knots as ``galsim.RandomKnots`` of the
+    disk's radius).
+
+    Parameters
+    ----------
+    obj : skycatalogs GalaxyObject
+    gsparams : galsim.GSParams or dict of its arguments, optional
+    rng : galsim.BaseDeviate, optional
+        The knots' positions (default: skyCatalogs' own, from the galaxy's id).
+
+    Returns
+    -------
+    dict
+        Component name -> ``galsim.GSObject`` (unit flux before the magnification).
+    """
+    import galsim
+
+    if isinstance(gsparams, dict):   # imSim and skyCatalogs pass GalSim config's dict
+        gsparams = galsim.GSParams(**gsparams)
+    if rng is None:
+        rng = galsim.BaseDeviate(int(obj.id) if str(obj.id).isdigit()
+                                 else zlib.crc32(str(obj.id).encode()))
+    if "ellipticity_1_disk_true" in (obj.native_columns or ()):
+        own = obj.get_gsobject_components(None, rng)
+        return own if gsparams is None else {c: profile.withGSParams(gsparams)
+                                             for c, profile in own.items()}
+    _check_galaxy(obj)
+    params = gsparams
+    g1, g2, mu = obj.get_wl_params()
+    beta = (90.0 + float(obj.get_native_attribute("position_angle_unlensed"))) * galsim.degrees
+    out = {}
+    for component in obj.subcomponents:
+        size = COMPONENTS.get(component, component)
+        a = float(obj.get_native_attribute(f"size_{size}_true"))
+        b = float(obj.get_native_attribute(f"size_minor_{size}_true"))
+        hlr = (a * b) ** 0.5
+        if component == "knots":
+            profile = galsim.RandomKnots(npoints=int(obj.get_native_attribute("n_knots")),
+                                         half_light_radius=hlr, rng=rng, gsparams=params)
+        else:
+            n = round(float(obj.get_native_attribute(f"sersic_{component}")) * 20) / 20
+            profile = galsim.Sersic(n=n, half_light_radius=hlr, gsparams=params)
+        out[component] = profile.shear(q=b / a, beta=beta).lens(g1, g2, mu)
+    return out
+
+
+def ci_sample_config():
+    """The config of the cosmoDC2 sample the skyCatalogs wheel ships
+    (``skycatalogs/data/ci_sample/skyCatalog.yaml``: the tests', the docs' and the demo's),
+    or None where this skyCatalogs has none.  Open it with ``skycatalog_root`` its
+    ``parents[1]``."""
+    import skycatalogs
+
+    config = Path(skycatalogs.__file__).parent / "data" / "ci_sample" / "skyCatalog.yaml"
+    return config if config.is_file() else None
 
 
 def object_seed(seed, galaxy_id):

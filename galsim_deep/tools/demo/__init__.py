@@ -13,7 +13,11 @@ renders an LSST-like single-visit field with sky noise, and writes:
 - with a chromatic module (the hub's default colour model, when shipped),
   ``field_gri.png`` and ``gallery_gri.png``: the same field through LSST g,
   r, i as a colour composite, and colour galaxies beside mock truths
-  (:mod:`galsim_deep.tools.demo.colour`).
+  (:mod:`galsim_deep.tools.demo.colour`);
+- where skyCatalogs (the optional extra ``[skycatalogs]``) is installed,
+  ``gallery_skycatalogs.png``: cosmoDC2 galaxies of its wheel's CI sample drawn both ways
+  through the same PSF, the catalog's bulge + disk + knots above ours
+  (:mod:`galsim_deep.tools.demo.skycatalogs`).
 
 The conditions are drawn from the mock-COSMOS population and kept inside the
 model's training range (:meth:`GenerativeGalaxyModel.in_range
@@ -277,8 +281,27 @@ def _colour_part(model, cat, positions, field_size, seed, out_dir, progress):
     return paths
 
 
+def _skycatalogs_part(skycatalogs, model, seed, out_dir, paths):
+    """``gallery_skycatalogs.png`` where skyCatalogs is installed and ``skycatalogs`` is
+    ``'auto'`` (added to ``paths``); else why not, for the summary."""
+    if skycatalogs is None:
+        return "not asked for"
+    if skycatalogs != "auto":
+        raise InputError(f"skycatalogs is 'auto' or None, got {skycatalogs!r}")
+    from . import skycatalogs as demo_skycatalogs
+
+    if demo_skycatalogs.available() is None:
+        return "skyCatalogs (the extra [skycatalogs]) or its CI sample is not installed"
+    try:
+        paths["gallery_skycatalogs"] = demo_skycatalogs.draw_skycatalog_gallery(
+            out_dir / "gallery_skycatalogs.png", model=model, seed=seed)
+    except InputError as err:   # a model the CI sample's galaxies cannot condition
+        return f"not drawn: {err}"
+    return None
+
+
 def run_demo(out_dir, model_name=DEFAULT_MODEL, n_galaxies=250, field_size=512, seed=2026,
-             progress=True, colour_model_name="auto"):
+             progress=True, colour_model_name="auto", skycatalogs="auto"):
     """Run the demo job and write its files into ``out_dir``.
 
     Parameters
@@ -288,6 +311,9 @@ def run_demo(out_dir, model_name=DEFAULT_MODEL, n_galaxies=250, field_size=512, 
         ``gallery_gri.png``: :mod:`galsim_deep.tools.demo.colour`); ``'auto'``
         (default): ``model_name`` if it is chromatic, else the hub's default
         colour model where the index has it; None: none.
+    skycatalogs : {'auto', None}
+        ``'auto'`` (default): where skyCatalogs and its CI sample are installed,
+        ``gallery_skycatalogs.png`` (:mod:`galsim_deep.tools.demo.skycatalogs`); None: not.
 
     Returns
     -------
@@ -326,8 +352,10 @@ def run_demo(out_dir, model_name=DEFAULT_MODEL, n_galaxies=250, field_size=512, 
     draw_gallery(model, cat, paths["gallery"], seed=seed)
     if colour is not None:
         paths.update(_colour_part(colour, cat, positions, field_size, seed, out_dir, progress))
+    skipped = _skycatalogs_part(skycatalogs, model, seed, out_dir, paths)
     summary = {"model": model_name, "module": model.metadata["name"],
                "colour_module": None if colour is None else colour.metadata["name"],
+               "skycatalogs_gallery": skipped or "drawn",
                "n_galaxies": n_galaxies, "field_size_pixels": field_size, "seed": seed,
                "settings": LSST_LIKE, "files": {k: str(v) for k, v in paths.items()}}
     reporting.write_json(summary, paths["summary"])

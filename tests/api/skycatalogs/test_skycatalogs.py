@@ -274,5 +274,31 @@ def test_a_colour_model_gives_its_components_with_their_seds(sc, ci_galaxies, mo
         # the flux follows the catalog's own magnitude, clipped or not
         assert mag == pytest.approx(sky.conditions["mag_auto"][row], abs=0.01)
         assert obj.get_LSST_flux("r") == pytest.approx(obj.get_total_observer_sed()
-                                                       .calculateFlux(sc.objects
-                                                                      ._lsst_bandpass("r")))
+                                                       .calculateFlux(sc.lsst_bandpass("r")))
+
+
+def test_the_catalogs_own_profiles_in_both_schemas(sc, ci_config, ci_galaxies, lsst_bandpasses):
+    """catalog_components: skyCatalogs' own components where the file gives ellipticities,
+    imSim's wrapper's where it gives position_angle_unlensed, lensed; observed_profile sums
+    them times their SEDs into the catalog's own band flux, as it does our objects."""
+    assert sc.ci_sample_config() == ci_config
+    band = lsst_bandpasses["i"]
+    for obj in _both_schemas(ci_galaxies, 4):
+        comps = sc.catalog_components(obj, gsparams=galsim.GSParams(folding_threshold=1e-2),
+                                      rng=galsim.BaseDeviate(3))
+        assert set(comps) == set(obj.subcomponents) >= {"bulge", "disk"}
+        _, _, mu = obj.get_wl_params()
+        assert all(c.flux == pytest.approx(mu) for c in comps.values())
+        assert comps["bulge"].gsparams.folding_threshold == 1e-2
+        profile = sc.observed_profile(obj, components=comps)
+        assert profile.calculateFlux(band) == pytest.approx(obj.get_flux(band), rel=1e-6)
+        if "ellipticity_1_disk_true" in obj.native_columns:
+            own = obj.get_gsobject_components(None, galsim.BaseDeviate(3))
+            assert comps["disk"] == own["disk"].withGSParams(folding_threshold=1e-2)
+        else:   # the major axis along position_angle_unlensed + 90 degrees
+            image = comps["disk"].drawImage(nx=64, ny=64, scale=0.05, method="no_pixel")
+            angle, _ = sc.measure_orientation(image.array, 0.05)
+            assert (np.degrees(angle) - _catalog_angle(obj) + 90) % 180 - 90 == pytest.approx(
+                0, abs=2)
+    with pytest.raises(InputError, match="no LSST band 'w'"):
+        sc.lsst_bandpass("w")

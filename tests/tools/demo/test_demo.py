@@ -12,7 +12,7 @@ def test_demo_writes_field_preview_gallery(tmp_path):
 
     module = export_toy("network", tmp_path / "toy64", stamp_size=64)
     paths = run_demo(tmp_path / "out", model_name=str(module), n_galaxies=12, field_size=128,
-                     seed=3, progress=False)
+                     seed=3, progress=False, skycatalogs=None)
     data, header = fits.getdata(paths["field"], header=True)
     assert data.shape == (128, 128)
     assert header["NGAL"] == 12 and header["MODEL"] == "toy-network"
@@ -28,7 +28,7 @@ def test_demo_writes_field_preview_gallery(tmp_path):
     summary = json.loads(paths["summary"].read_text())
     assert summary["n_galaxies"] == 12
     again = run_demo(tmp_path / "again", model_name=str(module), n_galaxies=12, field_size=128,
-                     seed=3, progress=False)
+                     seed=3, progress=False, skycatalogs=None)
     np.testing.assert_array_equal(fits.getdata(again["field"]), data)
 
 
