@@ -28,7 +28,7 @@ gradients through the functions of a loaded SavedModel (a hub module).
 This module holds the optimisation (:func:`fit_codes`) and its two
 objectives (:func:`map_objective`, :func:`truth_objective`), which the
 latent flow's code refinement
-(:func:`~galsim_deep.training.latent_flow.refine_codes`) uses too; it imports
+(:func:`~galsim_deep.training.latent_codes.refine_codes`) uses too; it imports
 no validation code.  The report that runs both fits on a recipe's galaxies and
 compares them with the encoder and the fitted Sérsic profile, per mock
 morphology class, and for an MPCC model the clustering accuracy of each kind

@@ -151,7 +151,7 @@ class LiveModule:
         import tensorflow as tf
 
         from galsim_deep.training.latent_fit import fit_codes, truth_objective
-        from galsim_deep.training.latent_flow import refine_codes
+        from galsim_deep.training.latent_codes import refine_codes
 
         recipe = {**self.recipe, "flow": {**self.recipe["flow"], "refine_steps": int(steps),
                                           "refine_learning_rate": float(learning_rate),

@@ -13,8 +13,8 @@ from galsim_deep.data.reader import StampDataset  # noqa: E402
 from galsim_deep.training.elbo_prior import negative_elbo, train_elbo_prior  # noqa: E402
 from galsim_deep.training.families import family_of  # noqa: E402
 from galsim_deep.training.latent_fit import map_objective  # noqa: E402
-from galsim_deep.training.latent_flow import (encode_split, refine_codes,  # noqa: E402
-                                              restore_flow, train_latent_flow)
+from galsim_deep.training.latent_codes import encode_split, refine_codes  # noqa: E402
+from galsim_deep.training.latent_flow import restore_flow, train_latent_flow  # noqa: E402
 from galsim_deep.training.recipes import load_recipe  # noqa: E402
 from galsim_deep.training.runner import adopt_module  # noqa: E402
 

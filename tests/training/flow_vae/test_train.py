@@ -130,10 +130,10 @@ def test_flow_skips_the_steps_whose_gradient_overflows(trained, tmp_path, monkey
     flow stays finite (unguarded, Adam turns its weights to NaN)."""
     import shutil
 
-    import galsim_deep.training.latent_flow as latent_flow
+    import galsim_deep.training.latent_codes as latent_codes
 
     shutil.copytree(trained["run"] / "vae", tmp_path / "vae")
-    encoded = latent_flow._posteriors
+    encoded = latent_codes.flow_codes
 
     def with_outlier(*args):
         arrays = dict(encoded(*args))
@@ -141,7 +141,7 @@ def test_flow_skips_the_steps_whose_gradient_overflows(trained, tmp_path, monkey
         arrays["mean"][0, 0] = 1e17
         return arrays
 
-    monkeypatch.setattr(latent_flow, "_posteriors", with_outlier)
+    monkeypatch.setattr(latent_codes, "flow_codes", with_outlier)
     log = train_latent_flow(_recipe(trained["dataset"], tmp_path), progress=False)
     assert log["steps"] == 10 and 1 <= log["metrics"]["skipped_steps"] <= 10
     assert np.isfinite(log["metrics"]["test_log_prob"])

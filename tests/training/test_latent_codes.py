@@ -9,8 +9,8 @@ tf = pytest.importorskip("tensorflow")
 from galsim_deep.data.reader import StampDataset  # noqa: E402
 from galsim_deep.training.families import family_of  # noqa: E402
 from galsim_deep.training.latent_fit import map_objective  # noqa: E402
-from galsim_deep.training.latent_flow import (encode_split, refine_codes,  # noqa: E402
-                                              train_latent_flow)
+from galsim_deep.training.latent_codes import encode_split, refine_codes  # noqa: E402
+from galsim_deep.training.latent_flow import train_latent_flow  # noqa: E402
 from galsim_deep.training.recipes import load_recipe  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("restore_op_determinism")
