@@ -7,6 +7,9 @@
   observed-space reconstructions, clustering), each measure's options as flags;
 * ``validation reconstruct MODEL --dataset D --out R`` - reconstructions of mock
   galaxies in observed space beside Sérsic and bulge+disk fits;
+* ``validation anacal MODEL --dataset D --out R`` - the shear bias of a survey estimator,
+  AnaCal, with detection, selection and blends, on noisy fields of the generated, true and
+  Sérsic galaxies (the report's ``anacal`` measure alone);
 * ``validation cluster MODEL --dataset D --out R`` - both clustering accuracies
   and per-cluster figures of an MPCC module;
 * ``validation ceiling --dataset D --out R`` - the supervised classifier that
@@ -33,11 +36,13 @@ from . import HiddenCommands, add_group, deprecate_group, positive
 from .validation_runs import add_priors_command, add_run_commands
 
 
-def _add_measure_options(parser):
-    """One flag per measure option of the registry, with its type and default."""
-    from ..tools.validation.measures import measure_options
+def _add_measure_options(parser, measure=None, skip=()):
+    """One flag per measure option of the registry (or of one ``measure``), with its type and
+    default; ``skip``: option names left out."""
+    from ..tools.validation.measures import MEASURES, measure_options
 
-    for option in measure_options().values():
+    options = measure_options().values() if measure is None else MEASURES[measure].options
+    for option in (o for o in options if o.name not in skip):
         default = 0 if option.default is None else option.default
         shown = "none" if default == "" else default
         parser.add_argument(option.flag, type=option.type, default=default,
@@ -137,6 +142,40 @@ def _add_commands(subparsers):
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap errors (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_reconstruct)
+
+    p = subparsers.add_parser(
+        "anacal",
+        help="shear bias of AnaCal (detection, selection, blends) on the generated, true and "
+             "Sersic galaxies of a mock",
+        description="Lay the generated, true and Sersic galaxies of a mock dataset out in "
+                    "fields, isolated and blended, shear them by +-0.02 in 90-degree-rotated "
+                    "copies, observe them through a survey PSF at a stated depth with noise "
+                    "shared by the three samples, and measure the shear with AnaCal's own "
+                    "detection, selection and FPFS estimator: m and c per magnitude bin, the "
+                    "selection's part of the response, and paired differences against the "
+                    "truth.  The report's anacal measure alone: writes anacal.json, anacal.md, "
+                    "summary.json and summary.md.  Needs the anacal package.")
+    p.add_argument("model", help="hub:NAME[@VERSION], a module directory, archive or URL")
+    p.add_argument("--dataset", required=True, help="mock stamp dataset (HDF5) with the truth")
+    p.add_argument("--out", required=True, help="report directory (created)")
+    p.add_argument("--n", type=int, default=1000,
+                   help="galaxies, a seeded random subset of the split (default 1000; 0 = all)")
+    p.add_argument("--split", default="test", choices=("test", "train", "all"),
+                   help="dataset split (default test)")
+    p.add_argument("--processes", type=int, default=1,
+                   help="worker processes, one field each (default 1)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the galaxies, layouts, noise and bootstrap (default 0)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="galaxies per model evaluation (default: the model's)")
+    _add_measure_options(p, measure="anacal", skip=("anacal_n",))
+    p.add_argument("--reference-cache", default=None, metavar="DIR",
+                   help="folder keeping the model-independent draws for other models' reports "
+                        "(default: validation-references in the galsim_deep cache)")
+    p.add_argument("--no-reference-cache", action="store_true",
+                   help="draw the references afresh and do not keep them")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_anacal)
 
     add_run_commands(subparsers)
     add_priors_command(subparsers)
@@ -280,6 +319,44 @@ def _reconstruct(args):
         print(f"  {key:14s} median chi2 in observed space {s['median']:.4g} ± "
               f"{s['median_error']:.2g}"
               + ("" if better is None else f"  (module better for {100 * better:.1f}%)"))
+    return 0
+
+
+def _anacal(args):
+    import shlex
+    import sys
+
+    from ..core.errors import InputError
+    from ..tools.validation.measures import MEASURES
+    from ..tools.validation.measures.anacal.report import anacal_report
+
+    if args.n < 0:
+        raise InputError(f"--n must be >= 0 (0 = every galaxy of the split), got {args.n}")
+    for name in ("processes", "batch-size"):
+        positive(f"--{name}", getattr(args, name.replace("-", "_")))
+    options = {o.name: getattr(args, o.name) for o in MEASURES["anacal"].options
+               if o.name != "anacal_n"}
+    command = "galsim-deep " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
+        if sys.argv and sys.argv[0].endswith("galsim-deep") else None
+    report = anacal_report(args.model, args.dataset, args.out, n=args.n or None,
+                           split=args.split, seed=args.seed, processes=args.processes,
+                           batch_size=args.batch_size, progress=not args.quiet,
+                           reference_cache=(False if args.no_reference_cache
+                                            else args.reference_cache),
+                           command=command, **options)
+    from ..tools.validation.report import pm
+
+    section = report["anacal"]
+    print(f"AnaCal shear bias of {report['run']['model_name']} on {section['n_galaxies']} "
+          f"galaxies ({section['psf']}, depth {section['depth']:g}, {section['n_noise']} noise "
+          f"realisations); report in {args.out}")
+    for name, config in section["configurations"].items():
+        cells = [f"{k} {pm(s['all']['m'], s['all']['m_error'], 1e3, 3)}"
+                 for k, s in config["samples"].items()]
+        diffs = [f"{k} {pm(d['all']['dm'], d['all']['dm_error'], 1e3, 3)}"
+                 for k, d in config["differences"].items()]
+        print(f"  {name}: m [1e-3] " + "; ".join(cells))
+        print(f"  {name}: paired dm [1e-3] " + "; ".join(diffs))
     return 0
 
 

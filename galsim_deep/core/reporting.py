@@ -21,7 +21,7 @@ __all__ = ["new_figure", "save_figure", "plot_examples", "jsonable", "write_json
 #: Distributions whose versions a report records: what draws, trains and measures.  Some
 #: measures move with them (the two-sample classifier tests, by up to about 0.03).
 MEASURING_PACKAGES = ("galsim", "tensorflow", "tensorflow-probability", "tf-keras", "numpy",
-                      "scipy", "statmorph", "photutils", "scikit-learn")
+                      "scipy", "statmorph", "photutils", "scikit-learn", "anacal")
 
 
 def new_figure(nrows=1, ncols=1, size=(4.0, 3.4), layout="constrained", figsize=None,

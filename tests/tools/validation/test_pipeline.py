@@ -19,7 +19,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 pytestmark = [pytest.mark.usefixtures("restore_op_determinism"), pytest.mark.slow]
 
 FAST = ["--isotropy-n", "300", "--c2st-epochs", "2", "--c2st-classifiers", "2", "--shear-n", "6",
-        "--views", "hst-noiseless,lsst-visit-i"]
+        "--views", "hst-noiseless,lsst-visit-i", "--anacal-noise", "1"]
 
 
 @pytest.fixture(scope="module")

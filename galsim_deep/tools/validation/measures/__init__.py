@@ -241,6 +241,7 @@ MEASURES = Registry("measure", {
     "twin_check": "galsim_deep.tools.validation.measures.twin_check:MEASURE",
     "isotropy": "galsim_deep.tools.validation.measures.isotropy:MEASURE",
     "shear": "galsim_deep.tools.validation.measures.shear:MEASURE",
+    "anacal": "galsim_deep.tools.validation.measures.anacal:MEASURE",
     "c2st": "galsim_deep.tools.validation.measures.c2st:MEASURE",
     "survey_views": "galsim_deep.tools.validation.measures.survey_views:MEASURE",
     "colours": "galsim_deep.tools.validation.measures.colours:MEASURE",
