@@ -86,17 +86,7 @@ def draw_galaxies(batches, psf, stamp_size, wcs, positions=None, flux=None, band
         A bad stamp size or pixel scale, a colour kind without a ``bandpass`` or a one-band
         kind with one.
     """
-    import galsim
-
-    scale = None if isinstance(wcs, galsim.BaseWCS) else wcs
-    if int(stamp_size) != stamp_size or stamp_size < 1 or not (scale is None or scale > 0):
-        raise InputError(f"stamp_size must be a positive integer and pixel_scale a "
-                         f"positive number (arcsec), got {stamp_size!r} and {wcs!r}")
-    if band_options and bandpass is None:
-        raise InputError(f"{sorted(band_options)} apply to drawing through a bandpass: "
-                         f"pass bandpass= too, or drop them")
-    size = int(stamp_size)
-    scale = None if scale is None else float(scale)
+    size, scale = _checked_frame(stamp_size, wcs, bandpass, band_options)
     if positions is None:
         xy = np.full((1, 2), (size + 1) / 2.0)        # the stamp's true centre, 1-based
         corners, centres = None, None
@@ -159,16 +149,7 @@ def draw_profiles(profiles, psf, stamp_size, wcs, positions, bandpass=None, **ba
     corners : ndarray [N, 2]
         int64: each stamp's lower-left pixel (``xmin``, ``ymin``) on the image.
     """
-    import galsim
-
-    scale = None if isinstance(wcs, galsim.BaseWCS) else float(wcs)
-    if int(stamp_size) != stamp_size or stamp_size < 1 or not (scale is None or scale > 0):
-        raise InputError(f"stamp_size must be a positive integer and pixel_scale a "
-                         f"positive number (arcsec), got {stamp_size!r} and {wcs!r}")
-    if band_options and bandpass is None:
-        raise InputError(f"{sorted(band_options)} apply to drawing through a bandpass: "
-                         f"pass bandpass= too, or drop them")
-    size = int(stamp_size)
+    size, scale = _checked_frame(stamp_size, wcs, bandpass, band_options)
     profiles = list(profiles)
     xy = np.asarray(positions, np.float64).reshape(-1, 2)
     if len(xy) != len(profiles):
@@ -244,3 +225,19 @@ def uniform_pixel_scale(wcs, positions):
     scales = {local_pixel_scale(wcs.local(galsim.PositionD(float(x), float(y))))
               for x, y in points}
     return scales.pop() if len(scales) == 1 and None not in scales else None
+
+
+def _checked_frame(stamp_size, wcs, bandpass, band_options):
+    """``(stamp side in pixels, pixel scale in arcsec or None for a galsim WCS)``, checked,
+    and band options refused without a bandpass."""
+    import galsim
+
+    scale = None if isinstance(wcs, galsim.BaseWCS) else wcs
+    if (int(stamp_size) != stamp_size or stamp_size < 1
+            or not (scale is None or isinstance(scale, (int, float, np.number)) and scale > 0)):
+        raise InputError(f"stamp_size must be a positive integer and pixel_scale a "
+                         f"positive number (arcsec), got {stamp_size!r} and {wcs!r}")
+    if band_options and bandpass is None:
+        raise InputError(f"{sorted(band_options)} apply to drawing through a bandpass: "
+                         f"pass bandpass= too, or drop them")
+    return int(stamp_size), None if scale is None else float(scale)
