@@ -129,7 +129,7 @@ def test_the_package_registries_are_registries_and_listing_them_imports_no_runti
         "sampling kind": ["mono", "clusters", "chromatic"],
         "runtime": ["tensorflow", "onnx", "openvino"],
         "model family": ["flow-vae", "mpcc", "equivariant-vae", "hierarchical-vae"],
-        "measure": ["twin_check", "isotropy", "shear", "c2st", "survey_views", "colours",
+        "measure": ["twin_check", "isotropy", "shear", "anacal", "c2st", "survey_views", "colours",
                     "profiles", "texture", "reconstruction", "clustering", "morphology"]}
 
 
