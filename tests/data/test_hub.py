@@ -146,7 +146,7 @@ def test_wrong_checksum_is_rejected(server, archive, monkeypatch):
 
 def test_two_processes_downloading_at_once(server, archive, monkeypatch, tmp_path):
     index = _publish(server, archive)
-    script = ("import sys; from galsim_deep import hub; "
+    script = ("import sys; from galsim_deep.data import hub; "
               "p = hub.resolve('hub:toy'); "
               "from galsim_deep.core.module_format import read_metadata; "
               "read_metadata(p); print(p)")
