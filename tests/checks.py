@@ -82,3 +82,11 @@ def op_determinism_restored():
     finally:
         if not before:
             tf_config.disable_op_determinism()
+
+
+def catalog_rows(n, seed=0):
+    """``n`` catalog rows inside the tiny module's ranges (AB mag, pixels, redshift), drawn
+    from ``numpy.random.default_rng(seed)``."""
+    rng = np.random.default_rng(seed)
+    return {"mag_auto": rng.uniform(20.5, 24.0, n), "flux_radius": rng.uniform(2.0, 12.0, n),
+            "zphot": rng.uniform(0.2, 2.0, n)}

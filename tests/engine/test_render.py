@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from galsim_deep import GenerativeGalaxyModel
+from tests.checks import catalog_rows
 
 
 @pytest.fixture(scope="module")
@@ -12,22 +13,16 @@ def model(tiny_module_path):
     return GenerativeGalaxyModel(str(tiny_module_path))
 
 
-def _cat(n, seed=0):
-    rng = np.random.default_rng(seed)
-    return {"mag_auto": rng.uniform(20.5, 24.0, n), "flux_radius": rng.uniform(2.0, 12.0, n),
-            "zphot": rng.uniform(0.2, 2.0, n)}
-
-
 def test_band_limit_bounds_galsims_maxk(model):
     limit = model.band_limit()
     assert np.pi / model.pixel_scale <= limit < 1.03 * np.pi / model.pixel_scale
     assert model.band_limit() is limit  # computed once: the cached value itself
-    for gal in model.sample(_cat(12), rng=3, calculate_maxk=True):
+    for gal in model.sample(catalog_rows(12), rng=3, calculate_maxk=True):
         assert gal.maxk <= limit * (1 + 1e-12)
-    (fast,) = model.sample(_cat(1), rng=3, rotate=False)
-    (slow,) = model.sample(_cat(1), rng=3, calculate_maxk=True, rotate=False)
+    (fast,) = model.sample(catalog_rows(1), rng=3, rotate=False)
+    (slow,) = model.sample(catalog_rows(1), rng=3, calculate_maxk=True, rotate=False)
     assert fast.maxk == limit
-    (turned,) = model.sample(_cat(1), rng=3)  # a rotated stamp: the band limit of its grid
+    (turned,) = model.sample(catalog_rows(1), rng=3)  # a rotated stamp: the band limit of its grid
     assert turned.maxk == model.band_limit(stamp_size=model.rotated_stamp_size)
     assert np.pi / model.pixel_scale <= turned.maxk < 1.03 * np.pi / model.pixel_scale
     ref = galsim.InterpolatedImage(galsim.Image(slow.image.array, scale=model.pixel_scale))
@@ -36,8 +31,8 @@ def test_band_limit_bounds_galsims_maxk(model):
 
 def test_band_limit_leaves_convolved_images_unchanged(model):
     psf = galsim.Kolmogorov(fwhm=0.7)
-    fast = model.sample(_cat(8), rng=4)
-    slow = model.sample(_cat(8), rng=4, calculate_maxk=True)
+    fast = model.sample(catalog_rows(8), rng=4)
+    slow = model.sample(catalog_rows(8), rng=4, calculate_maxk=True)
     for a, b in zip(fast, slow):
         im_a = galsim.Convolve(a, psf).drawImage(nx=24, ny=24, scale=0.2)
         im_b = galsim.Convolve(b, psf).drawImage(nx=24, ny=24, scale=0.2)
