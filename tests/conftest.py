@@ -1,11 +1,38 @@
 """Shared pytest fixtures: small modules exported by the project's own code, datasets."""
+import json
 import os
+from pathlib import Path
 
 import pytest
 
 from tests.checks import op_determinism_restored
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# GALSIM_DEEP_TEST_CPU=DIR writes each test's CPU seconds (setup, call and teardown, this
+# process's and its finished subprocesses') to DIR/<worker>.json: a ranking of the tests
+# that a busy machine does not distort as it does wall times (which tests to mark slow).
+_CPU_DIR = os.environ.get("GALSIM_DEEP_TEST_CPU")
+_CPU_SECONDS = {}
+
+
+def _cpu_seconds():
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    start = _cpu_seconds()
+    yield
+    _CPU_SECONDS[item.nodeid] = _cpu_seconds() - start
+
+
+def pytest_sessionfinish(session):
+    if _CPU_DIR and _CPU_SECONDS:
+        out = Path(_CPU_DIR) / f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(_CPU_SECONDS, indent=1))
 
 
 @pytest.fixture(autouse=True)

@@ -23,6 +23,7 @@ FAMILIES = Registry("model family", {
     "mpcc": "galsim_deep.training.mpcc.family:FAMILY",
     "equivariant-vae": "galsim_deep.training.equivariant_vae.family:FAMILY",
     "hierarchical-vae": "galsim_deep.training.hierarchical_vae.family:FAMILY",
+    "image-flow": "galsim_deep.training.image_flow.family:FAMILY",
 })
 
 
@@ -46,6 +47,9 @@ class ModelFamily:
     schema = {}
     #: Default ``export.citation`` of the family's modules.
     citation = ""
+    #: Whether a latent flow (``galsim-deep model train-flow``) is trained on the model's
+    #: codes; a density of the stamps themselves (the image flow) has none.
+    has_latent_flow = True
 
     @property
     def defaults(self):

@@ -123,13 +123,16 @@ def recipe_defaults(family):
     -------
     dict
         :data:`COMMON_DEFAULTS` with ``family`` set, the family's section and
-        its ``export.citation``.
+        its ``export.citation`` (and, for a family without a latent flow, ``flow.steps``
+        set: its ``flow`` section only names the conditions).
     """
     fam = get_family(family)
     out = copy.deepcopy(COMMON_DEFAULTS)
     out["family"] = fam.name
     out[fam.section] = defaults_of(fam.schema)
     out["export"]["citation"] = fam.citation
+    if not fam.has_latent_flow:  # its flow section only names the conditions
+        out["flow"]["steps"] = 1
     return out
 
 

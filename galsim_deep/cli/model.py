@@ -308,6 +308,9 @@ def _train_model(args):
     for line in family.summary(log):
         print(line)
     done = log["steps"] >= family.steps(recipe)
+    if done and not family.has_latent_flow:  # a density of the stamps: nothing to add
+        print(f"next: galsim-deep hub export {args.recipe} --out MODULE_DIR")
+        return 0
     if args.with_flow and done:
         return _train_flow(args, recipe)
     if done:
@@ -318,11 +321,17 @@ def _train_model(args):
 def _train_flow(args, recipe=None):
     from ..training.latent_flow import train_latent_flow
 
+    from ..core.errors import InputError
+    from ..training.families import family_of
+
     chained = recipe is not None  # after `model train --with-flow`: --stop-at was the model's
     recipe = recipe or recipe_from_args(args)
+    if not family_of(recipe).has_latent_flow:
+        raise InputError(f"recipe {recipe['name']!r} is a {recipe['family']!r} recipe, whose "
+                         f"model is a density of the stamps with no latent flow; export it "
+                         f"with `galsim-deep hub export {recipe['name']} --out MODULE_DIR`")
     if getattr(args, "from_module", None):
         from ..data.hub import resolve
-        from ..training.families import family_of
         from ..training.runner import adopt_module
 
         step = adopt_module(recipe, family_of(recipe), resolve(args.from_module))

@@ -106,7 +106,7 @@ class LatentSpace:
                 f"dataset build --stamp-size {self.stamp_size} --pixel-scale "
                 f"{self.pixel_scale} ...`")
 
-    def encode(self, stamps, psfs, first_row=0):
+    def encode(self, stamps, psfs, first_row=0, conditions=None):
         """Posterior mean and standard deviation of the latent code of observed stamps.
 
         Runs the module's ``encode`` signature (Flow-VAE modules have one) in
@@ -127,6 +127,10 @@ class LatentSpace:
             ``[B, S, S]``).
         first_row : int
             Index of the first stamp in the whole list (for the block alignment).
+        conditions : catalog or dict of numpy arrays, optional
+            One row per stamp with the module's :attr:`quantities`, for a module whose
+            ``encode`` takes them and no PSF (an image flow's: ``psfs`` may be None, and
+            its code is the flow's latent, ``stddev`` 0; ``docs/image_flow.rst``).
 
         Returns
         -------
@@ -135,8 +139,15 @@ class LatentSpace:
             ``q(z | stamp)`` per galaxy.
         """
         self._signature("encode")  # a clear error for modules without one
-        out = self.network.run_blocks("encode", self._stamp_inputs(stamps, psfs, "encode"),
-                               first_row)
+        inputs = self.metadata["signatures"]["encode"]["inputs"]
+        if "psf" not in inputs:  # a flow on the stamps (image-flow): no PSF, conditions
+            arrays = self._stamp_inputs(stamps, stamps if psfs is None else psfs, "encode")
+            del arrays["psf"]
+            arrays.update(self._conditions_of(inputs, conditions, len(arrays["image"]),
+                                              "encode", "stamps"))
+        else:
+            arrays = self._stamp_inputs(stamps, psfs, "encode")
+        out = self.network.run_blocks("encode", arrays, first_row)
         return out["mean"], out["stddev"]
 
     def log_prob(self, z, conditions, first_row=0, column_map=None, range_policy=None):
@@ -145,7 +156,10 @@ class LatentSpace:
         Parameters
         ----------
         z : array_like [N, L]
-            Latent codes (e.g. the means from :meth:`encode`).
+            Latent codes (e.g. the means from :meth:`encode`); for a module whose
+            ``log_prob`` takes stamps (an image flow's, ``docs/image_flow.rst``), stamps
+            ``[N, S, S]`` (flux per pixel), whose density ``log p(stamp | conditions)``
+            it returns.
         conditions : catalog or dict of numpy arrays
             One row per code with the module's :attr:`quantities` (as for
             :meth:`sample`).
@@ -160,7 +174,15 @@ class LatentSpace:
             float32 ``log p(z | conditions)`` in nats.
         """
         self._signature("log_prob")  # a clear error for modules without one
-        width = self.metadata["signatures"]["log_prob"]["inputs"]["z"]["shape"][1]
+        inputs = self.metadata["signatures"]["log_prob"]["inputs"]
+        if "image" in inputs:  # a density of the stamps themselves (image-flow)
+            arrays = self._stamp_inputs(z, z, "log_prob")
+            del arrays["psf"]
+            arrays.update(self._conditions_of(inputs, conditions, len(arrays["image"]),
+                                              "log_prob", "stamps", column_map,
+                                              range_policy))
+            return self.network.run_blocks("log_prob", arrays, first_row)["log_prob"]
+        width = inputs["z"]["shape"][1]
         z = np.asarray(z, dtype=np.float32)
         if z.ndim != 2 or (width is not None and z.shape[1] != width):
             raise InputError(f"log_prob: z must be [N, {width}] latent codes, got shape {z.shape}")
@@ -173,6 +195,22 @@ class LatentSpace:
             raise InputError(f"log_prob: {len(z)} codes but {n} rows of conditions; give one "
                              f"row of conditions per code")
         return self.network.run_blocks("log_prob", {"z": z, **conds}, first_row)["log_prob"]
+
+    def _conditions_of(self, inputs, conditions, n, what, rows, column_map=None,
+                       range_policy=None):
+        """The condition inputs of a signature that takes them (none if it takes none)."""
+        names = [c["name"] for c in self.metadata["conditions"] if c["name"] in inputs]
+        if not names:
+            return {}
+        if conditions is None:
+            raise InputError(f"{what}: module {self.metadata['name']} needs the conditions "
+                             f"{names} of the {rows}, one row each")
+        conds = self.network.condition_arrays(conditions, column_map,
+                                              range_policy or self.range_policy)
+        if len(next(iter(conds.values()))) != n:
+            raise InputError(f"{what}: {n} {rows} but {len(next(iter(conds.values())))} rows "
+                             f"of conditions; give one row of conditions per stamp")
+        return conds
 
     def elbo(self, stamps, psfs, noise_variance, seed=0, samples=1, first_row=0):
         """Evidence lower bound of observed stamps, a per-galaxy likelihood (nats).
@@ -253,9 +291,9 @@ class LatentMethods:
     ``latent`` (:class:`galsim_deep.GenerativeGalaxyModel`): each one is the
     :class:`LatentSpace`'s."""
 
-    def encode(self, stamps, psfs, first_row=0):
+    def encode(self, stamps, psfs, first_row=0, conditions=None):
         """:meth:`galsim_deep.engine.latent.LatentSpace.encode`."""
-        return self.latent.encode(stamps, psfs, first_row)
+        return self.latent.encode(stamps, psfs, first_row, conditions)
 
     def log_prob(self, z, conditions, first_row=0, column_map=None, range_policy=None):
         """:meth:`galsim_deep.engine.latent.LatentSpace.log_prob`."""

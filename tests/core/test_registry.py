@@ -128,7 +128,8 @@ def test_the_package_registries_are_registries_and_listing_them_imports_no_runti
         "source": ["mock-cosmos", "cosmos"],
         "sampling kind": ["mono", "clusters", "chromatic"],
         "runtime": ["tensorflow", "onnx", "openvino"],
-        "model family": ["flow-vae", "mpcc", "equivariant-vae", "hierarchical-vae"],
+        "model family": ["flow-vae", "mpcc", "equivariant-vae", "hierarchical-vae",
+                         "image-flow"],
         "measure": ["twin_check", "isotropy", "shear", "anacal", "c2st", "survey_views", "colours",
                     "profiles", "texture", "reconstruction", "clustering", "morphology"]}
 
