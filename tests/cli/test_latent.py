@@ -32,6 +32,7 @@ def codes_path(tiny_flow_vae_module_path, labelled_dataset, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_encode_writes_what_the_model_computes(codes_path, tiny_flow_vae_module_path,
                                                labelled_dataset):
     from galsim_deep.data.reader import StampDataset

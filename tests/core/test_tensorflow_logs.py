@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from galsim_deep.core import tensorflow_logs
 
 # A new process: import galsim_deep, then start TensorFlow and run an operation (the GPU
@@ -19,6 +21,7 @@ def _run(env_extra):
                           env=env, timeout=300)
 
 
+@pytest.mark.slow
 def test_start_up_lines_are_dropped_unless_asked_for():
     quiet = _run({})
     assert quiet.returncode == 0 and "ran 2.0" in quiet.stdout, quiet.stderr

@@ -95,6 +95,7 @@ def test_binning_by_one_is_the_old_path():
         gal.drawImage(nx=32, ny=32, scale=0.03, method="no_pixel", dtype=np.float64).array)
 
 
+@pytest.mark.slow
 def test_binned_noise_power_matches_the_empirical_power():
     """noise_power(binning=2) = the power of many 2 x 2-binned COSMOS noise fields."""
     s, f, n_draws = 8, 2, 1500

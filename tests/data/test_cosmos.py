@@ -26,6 +26,7 @@ def cosmos_dataset(example_dir, tmp_path_factory):
                          cosmos_dir=example_dir, **COSMOS_OPTIONS)
 
 
+@pytest.mark.slow
 def test_example_directory_loads_as_real_cosmos_data(example_dir):
     import galsim
 

@@ -36,6 +36,7 @@ def _args(recipe):
             "--set", f"output_dir={recipe['output_dir']}"]
 
 
+@pytest.mark.slow
 def test_scores_of_the_tiny_run(tiny_flow_vae_recipe, tmp_path, capsys):
     steps = checkpoint_steps(tiny_flow_vae_recipe)
     assert steps and steps == sorted(steps)
@@ -77,6 +78,7 @@ def test_a_missing_checkpoint_is_named(tiny_flow_vae_recipe, tmp_path, capsys):
     assert "has no checkpoint yet" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_an_existing_scores_file_is_extended_and_plotted(tiny_flow_vae_recipe, tmp_path,
                                                          capsys):
     steps = checkpoint_steps(tiny_flow_vae_recipe)

@@ -40,6 +40,7 @@ def eval_path(tmp_path_factory):
                          progress=False)
 
 
+@pytest.mark.slow
 def test_the_table_scores_each_row_once(tiny_flow_vae_recipe, tiny_flow_vae_module_path,
                                         eval_path, tmp_path, restore_op_determinism):
     pytest.importorskip("tensorflow")

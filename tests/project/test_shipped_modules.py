@@ -189,6 +189,7 @@ print(json.dumps(runs))
 """
 
 
+@pytest.mark.slow
 def test_every_shipped_model_samples_without_tensorflow(tmp_path):
     """The whole index in an install without TensorFlow: each model's newest version (what
     ``hub:NAME`` resolves to) has a portable copy of every sampling signature, so `hub

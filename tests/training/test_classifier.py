@@ -46,6 +46,7 @@ def test_augment_gives_a_rotation_or_flip_of_each_image():
     np.testing.assert_array_equal(out, again)
 
 
+@pytest.mark.slow
 def test_classify_command_trains_resumes_and_reports(mock_dataset_path, tmp_path, capsys):
     args = ["validation", "ceiling", "--dataset", str(mock_dataset_path), "--batch-size", "8", "--quiet"]
     assert main(args + ["--out", str(tmp_path / "a"), "--epochs", "2"]) == 0

@@ -32,6 +32,7 @@ _SUMMED = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_summed_adds_every_replicas_outputs_in_their_structure():
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     proc = subprocess.run([sys.executable, "-c", _SUMMED], capture_output=True, text=True,

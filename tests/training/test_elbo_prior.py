@@ -94,6 +94,7 @@ def test_the_negative_elbo_is_likelihood_prior_and_posterior(tiny_flow_vae_recip
                                rtol=1e-4, atol=1e-2)
 
 
+@pytest.mark.slow
 def test_the_elbo_prior_moves_the_flow_and_resumes_bit_identically(tiny_flow_vae_recipe,
                                                                     tmp_path):
     settings = ["elbo_prior.steps=4", "elbo_prior.checkpoint_every=2",

@@ -72,6 +72,7 @@ def test_refine_steps_is_checked(value, message):
         load_recipe("tiny", [f"flow.refine_steps={value}"])
 
 
+@pytest.mark.slow
 def test_an_interrupted_refinement_keeps_its_finished_batches(tiny_flow_vae_recipe, tmp_path):
     recipe = _with(tiny_flow_vae_recipe, refine_steps=2)
     model, _ = family_of(recipe).restore(recipe)

@@ -115,6 +115,7 @@ def test_spectra_then_images_is_draw(tiny_module_path):
             drawing.images(spectra[i:i + 1], fluxes[i:i + 1], centres[i:i + 1])[0], whole[i])
 
 
+@pytest.mark.slow
 def test_the_default_in_blocks_is_the_same_with_nproc_1_and_2(tmp_path):
     """The shipped default through the galsim command: its portable copy runs where ``auto``
     puts it (OpenVINO where installed) in GalSim's forked workers, and the field in blocks

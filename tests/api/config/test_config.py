@@ -40,6 +40,7 @@ def _yaml(module, out, nproc=1, batch_size=64, extra=""):
         {extra}""")
 
 
+@pytest.mark.slow
 def test_yaml_identical_with_nproc_1_and_2_and_any_batch_size(tiny_module_path, tmp_path):
     outs = {}
     for name, nproc, batch in [("a", 1, 64), ("b", 2, 64), ("c", 1, 5)]:
@@ -52,6 +53,7 @@ def test_yaml_identical_with_nproc_1_and_2_and_any_batch_size(tiny_module_path, 
     np.testing.assert_array_equal(outs["a"], outs["c"])
 
 
+@pytest.mark.slow
 def test_galsim_hub_yaml_runs_after_changing_modules_and_model(tmp_path):
     """galsim_hub's demo14.yaml, with only `modules:` and the model name changed."""
     from tests.toy_modules import CONDITIONS, export_toy

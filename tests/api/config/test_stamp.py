@@ -47,6 +47,7 @@ def _yaml(module, out_dir, nproc):
         """)
 
 
+@pytest.mark.slow
 def test_galsim_job_splitting_with_nproc_equals_one_process(tiny_module_path, tmp_path):
     """`galsim f.yaml -n 2 -j 2` (the second of two jobs, drawing its file with
     image.nproc=2) writes the file a single process writes."""

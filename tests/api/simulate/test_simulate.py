@@ -52,6 +52,7 @@ def serial_run(tiny_module_path, tmp_path_factory):
     return {"dir": d, "catalog": cat, "result": result}
 
 
+@pytest.mark.slow
 def test_two_dask_workers_equal_single_process(serial_run, tiny_module_path):
     ref = serial_run["result"]
     out = serial_run["dir"] / "dask"
@@ -231,6 +232,7 @@ def test_mock_catalog_draws_the_model_s_population_inside_its_stamp():
     assert deep["x"].min() >= 0.5 and deep["x"].max() <= 100.5
 
 
+@pytest.mark.slow
 def test_mock_catalog_made_for_a_model_lies_inside_its_training_ranges():
     """With the module's conditions, every row is inside their ranges (the default model's
     own catalog drew mag_auto, flux_radius or zphot outside them, and the run warned about

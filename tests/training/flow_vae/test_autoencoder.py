@@ -80,6 +80,7 @@ def test_chromatic_recipe_errors_name_the_fix(colour_dataset, mock_dataset_path,
         run_family(recipe, get_family("flow-vae"), progress=False, stop_at=0)
 
 
+@pytest.mark.slow
 def test_chromatic_model_trains_through_every_band(colour_dataset, tmp_path):
     family = get_family("flow-vae")
     recipe = _recipe(colour_dataset, tmp_path / "run")
@@ -205,6 +206,7 @@ def test_a_colour_sed_head_reads_the_catalog_colours_clipped():
         Decoder(32, 2, n_components=2, sed_colours=1)
 
 
+@pytest.mark.slow
 def test_a_colour_sed_head_trains_exports_its_magnitudes_and_is_told_from_its_layout(
         colour_dataset, tmp_path):
     from galsim_deep import GenerativeGalaxyModel
@@ -271,6 +273,7 @@ def test_a_colour_sed_head_trains_exports_its_magnitudes_and_is_told_from_its_la
                   - colours[:, 1]).max() > 1e-4
 
 
+@pytest.mark.slow
 def test_a_redshift_sed_head_warm_starts_from_a_chromatic_run_or_module_and_exports_zphot(
         colour_dataset, tmp_path):
     from galsim_deep import GenerativeGalaxyModel

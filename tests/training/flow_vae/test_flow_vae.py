@@ -439,6 +439,7 @@ def test_fourier_and_pixel_losses_agree_for_white_noise(vae):
     np.testing.assert_allclose(fou["loss"].numpy(), pix["loss"].numpy(), rtol=1e-4)
 
 
+@pytest.mark.slow
 def test_training_steps_lower_the_loss():
     model = FlowVAE(S, L, n_stages=2, base_depth=4, max_depth=8, seed=1)
     model.flux_scale.assign(2.0)

@@ -85,6 +85,7 @@ def test_at_random_sub_pixel_offsets_the_responses_are_taken_about_each_galaxy(m
     assert np.array_equal(np.delete(moved, [1, 2, 4]), np.delete(raw, [1, 2, 4]))
 
 
+@pytest.mark.slow
 def test_m_of_the_truth_is_zero_within_its_error_in_both_layouts(measured):
     """Galaxies at random sub-pixel positions and in blends: the selection's response is
     large galaxy by galaxy, so a small run is imprecise, but consistent with m = 0."""
@@ -102,6 +103,7 @@ def test_m_of_the_truth_is_zero_within_its_error_in_both_layouts(measured):
     assert blends["unit"] == "field" and blends["n_units"] == blends["n_fields"] >= 1
 
 
+@pytest.mark.slow
 def test_a_sample_against_itself_differs_by_exactly_zero(measured):
     for config in measured["configurations"].values():
         d = config["differences"]["same_minus_real"]

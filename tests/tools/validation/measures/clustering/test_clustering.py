@@ -1,5 +1,6 @@
 """The clustering measure: chance levels, quartiles, its Markdown and its command's report."""
 import numpy as np
+import pytest
 
 from galsim_deep.tools.validation.measures.clustering import compute as cl
 from galsim_deep.tools.validation.measures.clustering import report as cluster_report
@@ -21,6 +22,7 @@ def test_chance_levels_and_quartiles():
     assert "majority" in text and "one-to-one" in text and "y=0 -> a" in text
 
 
+@pytest.mark.slow
 def test_evaluate_clusters_runs_through_the_engine(tmp_path, monkeypatch):
     """Clusters, codes and the per-cluster samples of the report come from the model's
     LatentSpace and the sampling engine (which pick the runtime), never from a TensorFlow
