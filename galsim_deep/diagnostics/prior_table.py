@@ -144,10 +144,12 @@ class LiveModule:
                                for i in range(0, len(rows), batch_size)])
 
     def fitted_codes(self, galaxies, kind, steps, learning_rate, batch_size=100,
-                     progress=False):
+                     progress=False, keep_dir=None):
         """Codes of the evaluation stamps: the encoder's means (``kind`` ``encoder``), the
         MAP codes (``map``: ``steps`` refinement steps) or the best codes for the truths
-        (``best``), batch by batch."""
+        (``best``), batch by batch.  With ``keep_dir``, each finished batch is kept there
+        (``<first row>.npy``, written whole), and a rerun with the same settings fits only
+        the batches it lacks: an interrupted fit loses at most the batch it was in."""
         import tensorflow as tf
 
         from galsim_deep.training.latent_fit import fit_codes, truth_objective
@@ -160,6 +162,10 @@ class LiveModule:
         out = []
         for i in tqdm(range(0, len(galaxies.index), batch_size), desc=f"{kind} codes",
                       disable=not progress):
+            kept = None if keep_dir is None else Path(keep_dir) / f"{i:07d}.npy"
+            if kept is not None and kept.is_file():
+                out.append(np.load(kept))
+                continue
             stamp, psf, truth = (a[i:i + batch_size] for a in
                                  (galaxies.stamps, galaxies.psfs, galaxies.truth))
             mean = encode(tf.constant(stamp, tf.float32), tf.constant(psf, tf.float32))[0]
@@ -170,6 +176,9 @@ class LiveModule:
                 mean = fit_codes(truth_objective(self.model.decode, truth), mean, int(steps),
                                  float(learning_rate))[0]
             out.append(np.asarray(mean))
+            if kept is not None:
+                with atomic_path(kept) as tmp:
+                    np.save(tmp, out[-1])
         return np.concatenate(out)
 
 
@@ -191,15 +200,18 @@ def _run_flow(run):
     return restore_flow(recipe, folder)[0]
 
 
-def _row_codes(live, name, galaxies, seed, settings, progress):
-    """The codes of a generated row."""
+def _row_codes(live, name, galaxies, seed, settings, progress, keep_dir):
+    """The codes of a generated row (a fitted row's finished batches kept under
+    ``keep_dir``)."""
     if name == "module":
         return live.sample(galaxies, seed)
     if name.startswith("flow:"):
         return live.sample(galaxies, seed, flow=_run_flow(name[5:]))
     steps, rate = {"encoder": (0, 0.1), "map": (settings["map_steps"], 0.1),
                    "best": (settings["best_steps"], 0.03)}[name]
-    return live.fitted_codes(galaxies, name, steps, rate, progress=progress)
+    # finished batches are kept beside the row (a rerun with other settings starts afresh)
+    keep = keep_dir / f"{name}-{steps}-steps-{rate:g}-seed{seed}-n{settings['n']}"
+    return live.fitted_codes(galaxies, name, steps, rate, progress=progress, keep_dir=keep)
 
 
 def score_row(name, live, galaxies, cache_dir, out_dir, seed=0, map_steps=10, best_steps=100,
@@ -312,7 +324,8 @@ def _row_scores(name, live, galaxies, cache_dir, rows_dir, seed, settings, views
         with np.load(kept) as f:
             codes = f["codes"]
     else:
-        codes = _row_codes(live, name, galaxies, seed, settings, progress)
+        codes = _row_codes(live, name, galaxies, seed, settings, progress,
+                           rows_dir / "batches")
         _save_codes(kept, codes)
     images = live.decode(codes)
     return images, score_images(images, galaxies, cache_dir, seed, views=views,
@@ -442,58 +455,7 @@ def write_prior_table(out_dir, command=None):
         tmp.write_text("\n".join(sum(([f"**{v}**", ""] + table_rst(rows, v) + [""]
                                       for v in views), [])))
     if rows:
+        from galsim_deep.diagnostics.prior_figure import plot_prior_table
+
         plot_prior_table(rows, out / "priors.png", views[0] if views else None)
     return rows
-
-
-def _values(entries, key):
-    """``entry[key]`` of each entry as floats, NaN where JSON holds null."""
-    return np.array([np.nan if e[key] is None else e[key] for e in entries], float)
-
-
-#: The reference rows' line colours in the figure (the candidates take tab20's).
-_REFERENCE_GREYS = {"truth": "0.1", "truth-stamps": "0.4", "sersic": "0.65"}
-
-
-def plot_prior_table(rows, path, view):
-    """Two panels: the classifier test in ``view`` per magnitude bin, and the mean ``|g|``
-    against the truth's per bin, one line per row."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    bins = list(rows[0]["shapes"]["g"]["bins"])
-    x = np.arange(len(bins))
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
-    # One colour and marker per row, the same in both panels (the default colour cycle
-    # repeats after ten rows); the references are grey and dashed.
-    tab20 = plt.get_cmap("tab20").colors  # pairs dark, light; 14 and 15 are greys
-    colours = [tab20[i] for i in range(0, 20, 2) if i != 14] + \
-        [tab20[i] for i in range(1, 20, 2) if i != 15]
-    markers = "osD^vP*Xph"
-    for k, r in enumerate(rows):
-        dx = (k - len(rows) / 2) * 0.04
-        grey = _REFERENCE_GREYS.get(r["name"])
-        style = dict(capsize=2, marker=markers[k % len(markers)], ls="-" if grey is None
-                     else "--", color=grey or colours[k % len(colours)])
-        test = r["views"].get(view, {}).get("generated")
-        if test is not None:
-            axes[0].errorbar(x + dx, _values(test["bins"], "accuracy"),
-                             _values(test["bins"], "error"), label=r["label"], **style)
-        g = [r["shapes"]["g"]["bins"][b] for b in bins]
-        axes[1].errorbar(x + dx, 100 * _values(g, "ratio"), 100 * _values(g, "error"),
-                         **style)
-    axes[0].axhline(0.5, color="k", lw=0.5)
-    axes[0].set_ylabel(f"classifier accuracy, {view} (0.5: not told apart)")
-    axes[1].axhline(0, color="k", lw=0.5)
-    axes[1].set_ylabel("mean |g| against the truth's (%)")
-    for ax in axes:
-        ax.set_xticks(x, bins)
-        ax.set_xlabel("mag_auto")
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False)
-    fig.tight_layout(rect=(0, 0.06 + 0.025 * ((len(rows) + 2) // 3), 1, 1))
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from galsim_deep.core.errors import InputError
-from galsim_deep.diagnostics.prior_table import _file_name, outer_light
+from galsim_deep.diagnostics.prior_table import LiveModule, _file_name, outer_light
 
 
 def test_outer_light_of_known_images():
@@ -22,6 +22,40 @@ def test_outer_light_of_known_images():
     middle[0, 30:34, 30:34] = 1.0
     out = outer_light(middle)
     assert out["beyond_radius"]["median"] == 0.0 and out["border"]["p90"] == 0.0
+
+
+def test_fitted_codes_keep_finished_batches_and_a_rerun_fits_only_the_rest(tmp_path):
+    """An interrupted fit of the evaluation file's codes loses at most its batch in progress."""
+    data = np.arange(7 * 4, dtype=np.float32).reshape(7, 2, 2)
+    read = []
+
+    class Stamps:  # counts the batches read, and interrupts the third
+        def __getitem__(self, rows):
+            read.append(rows.start)
+            if len(read) == 3 and not kept:
+                raise KeyboardInterrupt
+            return data[rows]
+
+    class Galaxies:
+        index = np.arange(7)
+        stamps, psfs, truth = Stamps(), data, data
+
+    class Model:
+        @staticmethod
+        def encode(stamp, psf):
+            return [stamp[:, 0, :] * 2.0]
+
+    live = LiveModule.__new__(LiveModule)
+    live.model, live.recipe = Model(), {"flow": {}}
+    kept = []
+    with pytest.raises(KeyboardInterrupt):
+        live.fitted_codes(Galaxies, "encoder", 0, 0.1, batch_size=3, keep_dir=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["0000000.npy", "0000003.npy"]
+    kept.append(True)
+    read.clear()
+    codes = live.fitted_codes(Galaxies, "encoder", 0, 0.1, batch_size=3, keep_dir=tmp_path)
+    assert read == [6]  # only the last batch (one galaxy) was read and encoded
+    assert np.array_equal(codes, data[:, 0, :] * 2.0)
 
 
 def test_row_file_names():
