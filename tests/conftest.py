@@ -23,13 +23,16 @@ def _cpu_seconds():
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
+    if not _CPU_DIR:
+        yield
+        return
     start = _cpu_seconds()
     yield
     _CPU_SECONDS[item.nodeid] = _cpu_seconds() - start
 
 
 def pytest_sessionfinish(session):
-    if _CPU_DIR and _CPU_SECONDS:
+    if _CPU_SECONDS:
         out = Path(_CPU_DIR) / f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(_CPU_SECONDS, indent=1))
