@@ -36,6 +36,32 @@ def pytest_sessionfinish(session):
         out = Path(_CPU_DIR) / f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(_CPU_SECONDS, indent=1))
+    elif _CPU_DIR and "PYTEST_XDIST_WORKER" not in os.environ:
+        # the controller of an xdist run: the workers' records summed per file
+        by_file = {}
+        for path in sorted(Path(_CPU_DIR).glob("gw*.json")):
+            for nodeid, seconds in json.loads(path.read_text()).items():
+                name = nodeid.split("::")[0]
+                by_file[name] = round(by_file.get(name, 0.0) + seconds, 1)
+        if by_file:
+            (Path(_CPU_DIR) / "cpu_seconds.json").write_text(json.dumps(
+                dict(sorted(by_file.items(), key=lambda kv: -kv[1])), indent=1))
+
+
+# Test files costliest first, by the CPU seconds recorded in FILE_CPU_SECONDS: with
+# `--dist loadfile --no-loadscope-reorder` (the Makefile's) the two workers then take the
+# long training files at the start and share out the short ones at the end, and each
+# file's module fixtures are built once.  Refresh the record with
+#     GALSIM_DEEP_TEST_CPU=DIR pytest -n 2 --dist loadfile tests; cp DIR/cpu_seconds.json tests/
+# (files it lacks run after those it has).
+FILE_CPU_SECONDS = Path(__file__).with_name("cpu_seconds.json")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not FILE_CPU_SECONDS.is_file():
+        return
+    cost = json.loads(FILE_CPU_SECONDS.read_text())
+    items.sort(key=lambda item: -cost.get(item.nodeid.split("::")[0], 0.0))
 
 
 @pytest.fixture(autouse=True)
@@ -104,3 +130,4 @@ def tiny_flow_vae_module_path(tiny_flow_vae_recipe, tmp_path_factory):
 
     return get_family("flow-vae").export(
         tiny_flow_vae_recipe, tmp_path_factory.mktemp("tiny_flow_vae_module") / "module")
+

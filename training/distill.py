@@ -30,7 +30,7 @@ import tf_keras
 from galsim_deep.core.errors import InputError
 from galsim_deep.core.module_format import read_metadata
 
-__all__ = ["DistilledVAE", "load_teacher", "distill_decoder", "held_out_scores",
+__all__ = ["DistilledVAE", "load_teacher", "load_distilled", "distill_decoder", "held_out_scores",
            "relative_error", "restore_student", "export_distilled", "compare_with_teacher",
            "STUDENT_DIR"]
 
@@ -119,6 +119,46 @@ def load_teacher(module, recipe=None):
     vae, flow = build_flow_vae(recipe), build_flow(recipe)
     warm_start({"vae": vae, "flow": flow}, module_dir)
     return vae, flow, recipe, metadata, module_dir
+
+
+def load_distilled(module):
+    """Rebuild a distilled module's network (the teacher's encoder, the student decoder) and
+    latent flow with its weights, live: gradients flow through them, as through
+    :func:`load_teacher`'s.
+
+    Parameters
+    ----------
+    module : str or Path
+        ``hub:NAME``, a module directory, archive or URL, written by
+        :func:`export_distilled` (its provenance records the student's channels and the
+        teacher's recipe).
+
+    Returns
+    -------
+    vae : DistilledVAE
+    flow : ConditionalMAF
+    recipe : dict
+        The teacher's recipe.
+    metadata : dict
+    """
+    from galsim_deep.data import hub
+    from galsim_deep.training.flow_vae.train import build_flow_vae
+    from galsim_deep.training.latent_flow import build_flow
+    from galsim_deep.training.loop import warm_start
+    from galsim_deep.training.recipes import load_recipe
+
+    module_dir = hub.resolve(module)
+    metadata = read_metadata(module_dir)
+    provenance = metadata.get("provenance", {})
+    settings = provenance.get("distill")
+    if not settings:
+        raise InputError(f"{module} is not a distilled module (its provenance has no "
+                         f"'distill' settings); load a teacher with load_teacher")
+    recipe = load_recipe(provenance["recipe"])
+    student = _student(recipe, settings["base_depth"], settings["max_depth"], settings["seed"])
+    vae, flow = DistilledVAE(build_flow_vae(recipe), student), build_flow(recipe)
+    warm_start({"vae": vae, "flow": flow}, module_dir)
+    return vae, flow, recipe, metadata
 
 
 def _student(recipe, base_depth, max_depth, seed, teacher=None):

@@ -95,33 +95,44 @@ class LiveModule:
     Parameters
     ----------
     module : str or Path
-        ``hub:NAME[@VERSION]`` or a module directory of a Flow-VAE.
+        ``hub:NAME[@VERSION]`` or a module directory of a Flow-VAE, or of a distilled
+        Flow-VAE (``galsim-deep model distill``: its student decoder is rebuilt from the
+        channels its provenance records).
     recipe : str, optional
         The recipe that describes its architecture (default: the module's
-        provenance ``recipe``, a shipped recipe).
+        provenance ``recipe``, a shipped recipe; ignored for a distilled module).
     """
 
     def __init__(self, module, recipe=None):
         from galsim_deep.core.module_format import read_metadata
         from galsim_deep.data.hub import resolve
+
+        self.path = resolve(module)
+        self.metadata = read_metadata(self.path)
+        if "distill" in self.metadata.get("provenance", {}):
+            # a distilled module: the teacher's recipe, with the student's channels
+            from galsim_deep.training.distill import load_distilled
+
+            self.model, self.flow, self.recipe, _ = load_distilled(self.path)
+        else:
+            self.model, self.flow, self.recipe = self._restore(module, recipe)
+        self.conditions = self.recipe["flow"]["conditions"]
+
+    def _restore(self, module, recipe):
         from galsim_deep.training.families import family_of
         from galsim_deep.training.latent_flow import build_flow
         from galsim_deep.training.loop import warm_start
         from galsim_deep.training.recipes import load_recipe
         from galsim_deep.training.runner import module_state
 
-        self.path = resolve(module)
-        self.metadata = read_metadata(self.path)
         name = recipe or self.metadata.get("provenance", {}).get("recipe")
         if not name:
             raise InputError(f"{module} records no recipe in its provenance; pass the recipe "
                              f"that describes its architecture (--recipe)")
-        self.recipe = load_recipe(name)
-        self.family = family_of(self.recipe)
-        self.model = module_state(self.recipe, self.family, self.path).model
-        self.flow = build_flow(self.recipe)
-        warm_start({"flow": self.flow}, self.path)
-        self.conditions = self.recipe["flow"]["conditions"]
+        recipe = load_recipe(name)
+        flow = build_flow(recipe)
+        warm_start({"flow": flow}, self.path)
+        return module_state(recipe, family_of(recipe), self.path).model, flow, recipe
 
     def decode(self, codes, batch_size=200):
         """Unconvolved images ``[N, S, S]`` (float64, flux per pixel) of codes ``[N, L]``."""

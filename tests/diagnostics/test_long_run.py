@@ -126,6 +126,7 @@ def test_long_run_in_legs(mock_dataset_path, eval_path, tmp_path, restore_op_det
         train_long(recipe, eval_path, **dict(_options(), n_score=4))
 
 
+@pytest.mark.extended
 @pytest.mark.slow
 def test_reference_module_is_scored_like_a_step(tiny_flow_vae_recipe, tiny_flow_vae_module_path,
                                                 mock_dataset_path, eval_path, tmp_path,

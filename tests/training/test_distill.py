@@ -110,6 +110,16 @@ def test_the_command_trains_exports_and_compares(tiny_flow_vae_module_path, tmp_
     scores = json.loads((tmp_path / "run" / "compare.json").read_text())
     assert scores["n"] > 0 and len(scores["flux_ratio"]) == 2
     assert GenerativeGalaxyModel(tmp_path / "module").metadata["name"].endswith("-distilled")
+    # rebuilt live (the prior table's LiveModule), the student decodes as the module does
+    import tensorflow as tf
+
+    from galsim_deep.diagnostics.prior_table import LiveModule
+
+    live = LiveModule(tmp_path / "module")
+    z = np.random.default_rng(2).normal(size=(3, live.flow.latent_size)).astype(np.float32)
+    decode = tf.saved_model.load(str(tmp_path / "module")).signatures["decode"]
+    np.testing.assert_allclose(live.decode(z), decode(z=tf.constant(z))["image"].numpy(),
+                               rtol=1e-5, atol=1e-7)
 
 
 def test_a_smooth_teacher_s_student_draws_the_same_bulge_disk_and_structure():

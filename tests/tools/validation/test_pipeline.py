@@ -18,7 +18,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # Trains networks (over ~20 s of fixtures on 2 cores): `pytest -m "not slow"` skips it.
 pytestmark = [pytest.mark.usefixtures("restore_op_determinism"), pytest.mark.slow]
 
-FAST = ["--isotropy-n", "300", "--c2st-epochs", "2", "--c2st-classifiers", "2", "--shear-n", "6",
+FAST = ["--isotropy-n", "300", "--c2st-epochs", "2", "--c2st-classifiers", "1", "--shear-n", "6",
         "--views", "hst-noiseless,lsst-visit-i", "--anacal-noise", "1"]
 
 
@@ -88,12 +88,13 @@ def test_report_json_structure(report_json, mock_dataset_path):
     assert set(r["c2st"]["tests"]) == {"generated vs real", "parametric vs real", "twin vs real",
                                        "noiseless generated vs truth",
                                        "noiseless parametric vs truth", "noiseless twin vs truth"}
-    assert r["c2st"]["classifiers"] == r["run"]["c2st_classifiers"] == 2
+    # one classifier per test here (the strongest of several: tests/.../c2st/test_c2st.py)
+    assert r["c2st"]["classifiers"] == r["run"]["c2st_classifiers"] == 1
     assert C2ST_CLASSIFIERS.default == 3
     for t in r["c2st"]["tests"].values():
         assert 0 <= t["accuracy"] <= 1 and t["n_test"] == 24
         # the verdict is the most accurate of the classifiers that learned something
-        assert t["seeds"] == [3, 4]  # from the report's seed
+        assert t["seeds"] == [3]  # from the report's seed
         assert t["accuracy"] == t["accuracies"][t["seeds"].index(t["seed"])]
     sv = r["survey_views"]
     assert list(sv["views"]) == ["hst-noiseless", "lsst-visit-i"]
@@ -103,7 +104,7 @@ def test_report_json_structure(report_json, mock_dataset_path):
         assert set(view["tests"]) == {"generated", "parametric", "control", "size x1.05",
                                       "size x1.2"}
         for t in view["tests"].values():
-            assert 0 <= t["accuracy"] <= 1 and t["seeds"] == [3, 4] and len(t["bins"]) == 3
+            assert 0 <= t["accuracy"] <= 1 and t["seeds"] == [3] and len(t["bins"]) == 3
             assert sum(b["n"] for b in t["bins"]) == t["n_test"] // 2  # held-out galaxies
         assert view["verdict"] and view["power"] in ("size x1.05", "size x1.2", "none")
         assert len(view["bin_verdicts"]) == 3

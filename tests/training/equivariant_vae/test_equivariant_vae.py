@@ -369,6 +369,7 @@ def test_warm_start_from_a_flow_vae_module_copies_its_autoencoder(tiny_flow_vae_
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
+@pytest.mark.extended
 @pytest.mark.slow
 def test_joint_coupling_trains_the_head_in_the_vae_step_and_resumes(mock_dataset_path, tmp_path,
                                                                      restore_op_determinism):
@@ -415,6 +416,7 @@ def test_fit_on_labels_starts_from_the_runs_encoder_with_a_fresh_head(trained):
     assert float(model.flux_scale.numpy()) == 0.5
 
 
+@pytest.mark.extended
 @pytest.mark.slow
 def test_semi_supervised_table_rows_resume_and_reproduce(trained, tiny_flow_vae_module_path,
                                                          tmp_path, monkeypatch):

@@ -273,6 +273,7 @@ def test_a_colour_sed_head_trains_exports_its_magnitudes_and_is_told_from_its_la
                   - colours[:, 1]).max() > 1e-4
 
 
+@pytest.mark.extended
 @pytest.mark.slow
 def test_a_redshift_sed_head_warm_starts_from_a_chromatic_run_or_module_and_exports_zphot(
         colour_dataset, tmp_path):

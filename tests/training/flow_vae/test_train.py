@@ -290,6 +290,7 @@ def test_warm_start_from_a_module_or_a_run(tiny_flow_vae_recipe, tiny_flow_vae_m
                    stop_at=0, init_from=tmp_path / "no-such-module")
 
 
+@pytest.mark.extended
 def test_bulge_disk_model_warm_starts_and_exports(tiny_flow_vae_recipe,
                                                   tiny_flow_vae_module_path,
                                                   mock_dataset_path, tmp_path):

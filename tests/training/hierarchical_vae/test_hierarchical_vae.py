@@ -131,6 +131,7 @@ def test_elbo_is_the_negative_loss_without_free_bits(tiny_model, mock_dataset_pa
                                rtol=2e-3)
 
 
+@pytest.mark.extended
 @pytest.mark.slow
 def test_loss_falls_over_steps_on_a_fixed_batch(mock_dataset_path):
     from galsim_deep.data.reader import StampDataset

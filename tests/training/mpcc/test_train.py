@@ -382,6 +382,7 @@ print("RESULT", json.dumps(train_mpcc(recipe, progress=False)))
 """
 
 
+@pytest.mark.extended
 def test_mirrored_strategy_on_two_logical_cpus(mock_dataset_path, tmp_path):
     import os
     import subprocess
