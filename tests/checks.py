@@ -53,21 +53,30 @@ def trainable_weights(model):
 
 
 def train_tiny_family(family, train, make_recipe, out):
-    """A family's tiny recipe trained straight, and again interrupted at step 3 and resumed;
-    its latent flow; its module.  ``train(recipe, progress, stop_at=None)`` is the family's
-    training function, ``make_recipe(output_dir)`` its loaded recipe for a run folder.
-    Returns ``recipe``, ``resumed`` (the recipes), ``log`` (the straight run's) and
+    """A family's tiny recipe trained; its latent flow; its module.  ``train(recipe,
+    progress, stop_at=None)`` is the family's training function, ``make_recipe(output_dir)``
+    its loaded recipe for a run folder.  Returns ``recipe``, ``log`` (the run's) and
     ``module`` (its exported folder)."""
     from galsim_deep.training.latent_flow import train_latent_flow
 
     recipe = make_recipe(out / "run")
     log = train(recipe, progress=False)
-    resumed = make_recipe(out / "resumed")
-    assert train(resumed, progress=False, stop_at=3)["steps"] == 3
-    train(resumed, progress=False)
     train_latent_flow(recipe, progress=False)
     module = family.export(recipe, out / "module")
-    return {"recipe": recipe, "resumed": resumed, "log": log, "module": module}
+    return {"recipe": recipe, "log": log, "module": module}
+
+
+def assert_resumes_to_the_same_weights(family, train, make_recipe, trained, out):
+    """The tiny recipe of :func:`train_tiny_family` trained again, interrupted at step 3
+    and resumed in ``out``: the same weights as ``trained``'s run."""
+    resumed = make_recipe(out)
+    assert train(resumed, progress=False, stop_at=3)["steps"] == 3
+    train(resumed, progress=False)
+    straight, again = (trainable_weights(family.restore(r)[0])
+                       for r in (trained["recipe"], resumed))
+    assert len(straight) == len(again) > 0
+    for a, b in zip(straight, again):
+        np.testing.assert_array_equal(a, b)
 
 
 @contextlib.contextmanager

@@ -68,6 +68,16 @@ def test_the_distilled_module_keeps_the_teachers_encoder_and_flow(distilled,
     a = np.concatenate(list(teacher.sample_arrays(_cat(), rng=3, rotate=False)))
     b = np.concatenate(list(student.sample_arrays(_cat(), rng=3, rotate=False)))
     assert a.shape == b.shape and np.all(b >= 0) and not np.array_equal(a, b)
+    # rebuilt live (the prior table's LiveModule), the student decodes as the module does
+    import tensorflow as tf
+
+    from galsim_deep.diagnostics.prior_table import LiveModule
+
+    live = LiveModule(distilled["module"])
+    z = z.astype(np.float32)
+    decode = tf.saved_model.load(str(distilled["module"])).signatures["decode"]
+    np.testing.assert_allclose(live.decode(z), decode(z=tf.constant(z))["image"].numpy(),
+                               rtol=1e-5, atol=1e-7)
 
 
 def test_bad_inputs_name_the_fix(distilled, tiny_module_path, tiny_flow_vae_module_path):
@@ -96,6 +106,7 @@ def test_comparison_with_the_teacher_pairs_the_draws(distilled, tiny_flow_vae_mo
     assert np.isfinite(other["size_ratio"]).all()
 
 
+@pytest.mark.extended
 def test_the_command_trains_exports_and_compares(tiny_flow_vae_module_path, tmp_path, capsys):
     from galsim_deep.cli import main
 
@@ -110,16 +121,6 @@ def test_the_command_trains_exports_and_compares(tiny_flow_vae_module_path, tmp_
     scores = json.loads((tmp_path / "run" / "compare.json").read_text())
     assert scores["n"] > 0 and len(scores["flux_ratio"]) == 2
     assert GenerativeGalaxyModel(tmp_path / "module").metadata["name"].endswith("-distilled")
-    # rebuilt live (the prior table's LiveModule), the student decodes as the module does
-    import tensorflow as tf
-
-    from galsim_deep.diagnostics.prior_table import LiveModule
-
-    live = LiveModule(tmp_path / "module")
-    z = np.random.default_rng(2).normal(size=(3, live.flow.latent_size)).astype(np.float32)
-    decode = tf.saved_model.load(str(tmp_path / "module")).signatures["decode"]
-    np.testing.assert_allclose(live.decode(z), decode(z=tf.constant(z))["image"].numpy(),
-                               rtol=1e-5, atol=1e-7)
 
 
 def test_a_smooth_teacher_s_student_draws_the_same_bulge_disk_and_structure():
