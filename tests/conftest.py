@@ -130,4 +130,3 @@ def tiny_flow_vae_module_path(tiny_flow_vae_recipe, tmp_path_factory):
 
     return get_family("flow-vae").export(
         tiny_flow_vae_recipe, tmp_path_factory.mktemp("tiny_flow_vae_module") / "module")
-

@@ -30,9 +30,9 @@ import tf_keras
 from galsim_deep.core.errors import InputError
 from galsim_deep.core.module_format import read_metadata
 
-__all__ = ["DistilledVAE", "load_teacher", "load_distilled", "distill_decoder", "held_out_scores",
-           "relative_error", "restore_student", "export_distilled", "compare_with_teacher",
-           "STUDENT_DIR"]
+__all__ = ["DistilledVAE", "load_teacher", "load_distilled", "distill_decoder",
+           "held_out_scores", "relative_error", "restore_student", "export_distilled",
+           "compare_with_teacher", "STUDENT_DIR"]
 
 #: Subfolder of a distillation run holding its checkpoints and run log.
 STUDENT_DIR = "student"
