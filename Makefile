@@ -51,9 +51,9 @@ $(DEMO_STAMP): setup.cfg pyproject.toml constraints/main.txt
 	$(BIN)/python -m pip install --progress-bar off $(PIN) -e ".[simulate]"
 	touch $(DEMO_STAMP)
 
-# The BTK environment installs while the main suite runs (mostly downloads and unpacking,
-# which the tests' two processes leave room for).  `make test-all` adds the tests marked
-# extended (setup.cfg), which CI leaves out to stay under 15 minutes.
+# The BTK environment installs while the main suite runs (10 s less than one after the
+# other on 2 cores: docs/performance.rst).  `make test-all` adds the tests marked extended
+# (setup.cfg), which CI leaves out to stay under 15 minutes.
 test:
 	$(MAKE) --no-print-directory -j2 test-main btk-env
 	$(MAKE) --no-print-directory test-btk

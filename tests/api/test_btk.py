@@ -46,11 +46,9 @@ def catalog():
     return cat
 
 
-@pytest.fixture(scope="module")
-def colour_module():
-    """The shipped chromatic model (F814W and F606W): the file's colour tests sample it,
-    no training needed in the BTK environment."""
-    return "hub:flow-vae-mock-cosmos-25.2-colour"
+# The shipped chromatic model (F814W and F606W): the file's colour tests sample it, no
+# training needed in the BTK environment.
+COLOUR_MODEL = "hub:flow-vae-mock-cosmos-25.2-colour"
 
 
 def _sampling(seed=1, stamp_size=24.0, max_shift=3.0, max_number=3, min_number=1):
@@ -290,7 +288,7 @@ def test_empty_blends_and_bad_arguments(catalog):
 
 
 @needs_btk
-def test_a_chromatic_model_draws_every_band_from_one_colour_galaxy(catalog, colour_module):
+def test_a_chromatic_model_draws_every_band_from_one_colour_galaxy(catalog):
     """Each band: the galaxy's components weighted by their SEDs' flux there, its magnitude
     the catalog's F814W one plus the model's colour (no per-band magnitude needed)."""
     import btk
@@ -300,7 +298,7 @@ def test_a_chromatic_model_draws_every_band_from_one_colour_galaxy(catalog, colo
     from galsim_deep.api.btk import INDEX_COLUMN
     from surveycodex.utilities import mag2counts
 
-    model = GenerativeGalaxyModel(str(colour_module), range_policy="clip")
+    model = GenerativeGalaxyModel(COLOUR_MODEL, range_policy="clip")
     surveys = btk.survey.get_surveys("LSST")
     generator = _generator(catalog, surveys, model=model, batch_size=4,
                            column_map={"mag_auto": "MAG",
@@ -333,7 +331,7 @@ def test_a_chromatic_model_draws_every_band_from_one_colour_galaxy(catalog, colo
 
 
 @needs_btk
-def test_a_colour_the_templates_cannot_reach_warns_as_in_the_api(catalog, colour_module):
+def test_a_colour_the_templates_cannot_reach_warns_as_in_the_api(catalog):
     """The BTK generator checks catalog colours as the API and YAML do."""
     import btk
 
@@ -341,7 +339,7 @@ def test_a_colour_the_templates_cannot_reach_warns_as_in_the_api(catalog, colour
     from galsim_deep.core.catalog import reset_range_warnings
 
     reset_range_warnings()
-    model = GenerativeGalaxyModel(str(colour_module))
+    model = GenerativeGalaxyModel(COLOUR_MODEL)
     with pytest.warns(ColourRangeWarning, match="F606W - F814W.*nearest reachable colour"):
         next(_generator(catalog, btk.survey.get_surveys("LSST"), model=model, batch_size=2,
                         range_policy="warn", column_map={"mag_auto": "MAG",
