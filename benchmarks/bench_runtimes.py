@@ -4,16 +4,21 @@ session settings) and in OpenVINO, beside its SavedModel in TensorFlow, in one p
 Prints a table and writes JSON::
 
     python benchmarks/bench_runtimes.py [--model hub:flow-vae-mock-cosmos-25.2]
-        [--rounds 5] [--out benchmarks/runtimes.json]
+        [--student MODULE] [--rounds 5] [--out benchmarks/runtimes.json]
 
 Each case runs the ``sample`` signature (latent flow + decoder) on the same
 64-row block (the engine's block, :data:`galsim_deep.engine.EVAL_ROWS`) four
 times per round; the best round is kept and the rounds are interleaved.  The
 last columns are the largest difference from TensorFlow over a stamp's peak and the mean
 relative flux difference over the block (± its standard error); the
-agreement over 2,048 random rows follows the table.  The int8 case quantizes the
-copy's convolutions with ONNX Runtime's static quantization, calibrated on 8 blocks of
-random rows: the reduced precision the issue allows only where fluxes move by <= 1e-3.
+agreement over 2,048 random rows follows the table.  The reduced-precision cases, which
+the cost issues allow only where a galaxy's flux, size and ellipticity hold: int8
+convolutions by ONNX Runtime's static quantization and by OpenVINO's post-training
+quantization (NNCF, where installed), both calibrated on 8 blocks of random rows, and
+OpenVINO's bfloat16 inference (``INFERENCE_PRECISION_HINT``, on cores with AVX512-BF16
+or AMX).  ``--student MODULE`` adds a distilled decoder's module (its teacher's flow, so
+the same rows give the same codes): its ONNX Runtime and OpenVINO float32 cases, timed in
+the same rounds, their differences from the teacher's TensorFlow stamps.
 
 The "unrolled" cases run the same network re-traced with today's code, whose latent
 flow's sampling loop is unrolled (what a module exported now holds): the module's
@@ -33,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _shared import loadavg, write_json  # noqa: E402
 
 
-def run(model_name, rounds, calls=4):
+def run(model_name, rounds, calls=4, student=None):
     import numpy as np
     import onnxruntime
     import tensorflow as tf
@@ -47,9 +52,7 @@ def run(model_name, rounds, calls=4):
     path = str(Path(model.module_dir) / entry["file"])
     rng = np.random.default_rng(0)
     n = EVAL_ROWS
-    feeds = {q: rng.uniform(lo, hi, n).astype(np.float32)
-             for q, (lo, hi) in model.condition_ranges.items()}
-    feeds["random_normal"] = rng.standard_normal((n, model.latent_size)).astype(np.float32)
+    feeds = _random_block(model, rng)
     onnxruntime.set_default_logger_severity(3)
 
     def session(threads=0, spinning=True):
@@ -87,10 +90,24 @@ def run(model_name, rounds, calls=4):
     tensors = {q: tf.constant(a) for q, a in feeds.items()}
     cases = {name: (lambda s=s: {"image": s.run(["image"], feeds)[0]})
              for name, s in sessions.items()}
-    for label, data in (("", Path(path).read_bytes()), (", unrolled flow", unrolled)):
-        infer = _openvino(data)
+    openvino_cases = {"OpenVINO float32": (Path(path).read_bytes(), "f32"),
+                      "OpenVINO float32, unrolled flow": (unrolled, "f32"),
+                      "OpenVINO bfloat16": (Path(path).read_bytes(), "bf16")}
+    nncf_int8 = _nncf_int8_copy(path, model, rng)
+    if nncf_int8 is not None:
+        openvino_cases["OpenVINO int8 convolutions (NNCF)"] = (nncf_int8, "f32")
+    if student is not None:
+        student_path = _sample_copy(student)
+        sessions["student: ONNX Runtime, default"] = onnxruntime.InferenceSession(
+            student_path, providers=["CPUExecutionProvider"])
+        cases["student: ONNX Runtime, default"] = \
+            lambda s=sessions["student: ONNX Runtime, default"]: {"image": s.run(["image"],
+                                                                                  feeds)[0]}
+        openvino_cases["student: OpenVINO float32"] = (Path(student_path).read_bytes(), "f32")
+    for name, (data, precision) in openvino_cases.items():
+        infer = _openvino(data, precision=precision)
         if infer is not None:
-            cases[f"OpenVINO float32{label}"] = lambda infer=infer: infer(feeds)
+            cases[name] = lambda infer=infer: infer(feeds)
     cases["TensorFlow (reference)"] = lambda: {"image": fn(**tensors)["image"].numpy()}
     reference = cases["TensorFlow (reference)"]()
     outputs = {name: case() for name, case in cases.items()}   # also the first calls
@@ -110,7 +127,8 @@ def run(model_name, rounds, calls=4):
              "flux_bias": float(flux[name].mean()),
              "flux_bias_error": float(flux[name].std(ddof=1) / np.sqrt(n))}
             for name in cases]
-    return {"model": model_name, "rows_per_block": n, "rounds": rounds, "rows": rows,
+    return {"model": model_name, "student": student, "rows_per_block": n, "rounds": rounds,
+            "rows": rows,
             "startup_s": startup(model_name, rounds),
             "agreement": agreement(model, fn, sessions["ONNX Runtime, default (every core)"]),
             "loadavg": loadavg()}
@@ -173,22 +191,12 @@ def _int8_copy(path, model, rng, blocks=8):
     ellipticity move by <= 1e-3."""
     import tempfile
 
-    import numpy as np
     from onnxruntime.quantization import (CalibrationDataReader, QuantFormat,
                                           quantize_static)
 
-    from galsim_deep.engine import EVAL_ROWS
-
-    def block():
-        feeds = {q: rng.uniform(lo, hi, EVAL_ROWS).astype(np.float32)
-                 for q, (lo, hi) in model.condition_ranges.items()}
-        feeds["random_normal"] = rng.standard_normal(
-            (EVAL_ROWS, model.latent_size)).astype(np.float32)
-        return feeds
-
     class Calibration(CalibrationDataReader):
         def __init__(self):
-            self.blocks = iter([block() for _ in range(blocks)])
+            self.blocks = iter([_random_block(model, rng) for _ in range(blocks)])
 
         def get_next(self):
             return next(self.blocks, None)
@@ -200,9 +208,50 @@ def _int8_copy(path, model, rng, blocks=8):
         return out.read_bytes()
 
 
-def _openvino(data, probe=False):
-    """A float32 OpenVINO call on ONNX bytes (``feeds -> {"image": ...}``), or None where
-    OpenVINO is not installed (``probe``: only whether it is)."""
+def _sample_copy(module):
+    """Path of a module's portable ``sample`` copy (a hub name or a folder)."""
+    from galsim_deep import GenerativeGalaxyModel
+
+    student = GenerativeGalaxyModel(module, runtime="onnx")
+    entry = student.metadata["portable"]["signatures"]["sample"]
+    return str(Path(student.module_dir) / entry["file"])
+
+
+def _nncf_int8_copy(path, model, rng, blocks=8):
+    """The portable copy quantized to int8 by OpenVINO's post-training quantization (NNCF;
+    calibrated on ``blocks`` blocks of random rows), as an ``openvino.Model``; None where
+    NNCF or OpenVINO is not installed."""
+    try:
+        import nncf
+        import openvino
+    except ImportError:
+        return None
+    blocks = [_random_block(model, rng) for _ in range(blocks)]
+    network = openvino.Core().read_model(Path(path).read_bytes(), b"")
+    names = [port.get_any_name() for port in network.inputs]
+    calibration = nncf.Dataset(blocks, lambda feeds: {
+        name: feeds[next(q for q in feeds if q in name)] for name in names})
+    return nncf.quantize(network, calibration, subset_size=len(blocks))
+
+
+def _random_block(model, rng):
+    """One block of random rows: conditions uniform over the training ranges, normal
+    draws for the latent flow."""
+    import numpy as np
+
+    from galsim_deep.engine import EVAL_ROWS
+
+    feeds = {q: rng.uniform(lo, hi, EVAL_ROWS).astype(np.float32)
+             for q, (lo, hi) in model.condition_ranges.items()}
+    feeds["random_normal"] = rng.standard_normal(
+        (EVAL_ROWS, model.latent_size)).astype(np.float32)
+    return feeds
+
+
+def _openvino(data, probe=False, precision="f32"):
+    """An OpenVINO call on ONNX bytes or an ``openvino.Model`` (``feeds -> {"image":
+    ...}``), compiled as the runtime compiles it but at ``precision`` ("f32" or "bf16");
+    None where OpenVINO is not installed (``probe``: only whether it is)."""
     try:
         import openvino
     except ImportError:
@@ -212,7 +261,8 @@ def _openvino(data, probe=False):
     from galsim_deep.engine.runtimes import compile_openvino
 
     core = openvino.Core()
-    compiled = compile_openvino(core, core.read_model(data, b""))  # as the runtime runs it
+    network = core.read_model(data, b"") if isinstance(data, bytes) else data
+    compiled = compile_openvino(core, network, precision)  # as the runtime runs it
     request = compiled.create_infer_request()
     return lambda feeds: {"image": request.infer(
         {port: feeds[next(q for q in feeds if q in port.get_names())]
@@ -226,16 +276,12 @@ def agreement(model, fn, session, blocks=32, seed=5):
     import numpy as np
     import tensorflow as tf
 
-    from galsim_deep.engine import EVAL_ROWS
     from galsim_deep.training.portable import relative_differences
 
     rng = np.random.default_rng(seed)
     peak, flux, mags = [], [], []
     for _ in range(blocks):
-        feeds = {q: rng.uniform(lo, hi, EVAL_ROWS).astype(np.float32)
-                 for q, (lo, hi) in model.condition_ranges.items()}
-        feeds["random_normal"] = rng.standard_normal(
-            (EVAL_ROWS, model.latent_size)).astype(np.float32)
+        feeds = _random_block(model, rng)
         ref = fn(**{q: tf.constant(a) for q, a in feeds.items()})["image"].numpy()
         ref = ref.astype(np.float64)
         got = session.run(["image"], feeds)[0].astype(np.float64)
@@ -256,10 +302,12 @@ def agreement(model, fn, session, blocks=32, seed=5):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="hub:flow-vae-mock-cosmos-25.2")
+    parser.add_argument("--student", default=None,
+                        help="a distilled module of --model (a hub name or a folder)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", default="benchmarks/runtimes.json")
     args = parser.parse_args(argv)
-    result = run(args.model, args.rounds)
+    result = run(args.model, args.rounds, student=args.student)
     print(f"{'case':56s} {'ms/galaxy':>10s} {'x TF':>6s} {'max |diff| / peak':>18s} "
           f"{'flux - TF':>20s}")
     for row in result["rows"]:

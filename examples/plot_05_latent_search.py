@@ -34,6 +34,7 @@ if not dataset.exists():
     assert galsim_deep(["dataset", "build", "--source", "mock-cosmos", "--n", "120",
                         "--stamp-size", str(model.stamp_size),
                         "--pixel-scale", str(model.pixel_scale), "--seed", "5",
+                        "--processes", "1",  # small: no worker pool, so it runs as a plain script
                         "--out", str(dataset), "--quiet"]) == 0
 
 # %%

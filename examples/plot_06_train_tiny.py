@@ -42,6 +42,7 @@ for folder in (run, module):
 # -------------------------------------------------------------
 assert galsim_deep(["dataset", "build", "--source", "mock-cosmos", "--n", "24",
                     "--stamp-size", "32", "--pixel-scale", "0.03", "--seed", "1",
+                    "--processes", "1",  # small: no worker pool, so it runs as a plain script
                     "--out", str(dataset), "--overwrite", "--quiet"]) == 0
 
 # %%

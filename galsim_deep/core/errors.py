@@ -146,6 +146,11 @@ class DivergedError(GalsimDeepError, FloatingPointError):
     """A training loss became NaN or infinite."""
 
 
+class WorkerError(GalsimDeepError, RuntimeError):
+    """A worker process died before finishing its task; the message says what is kept and
+    how to resume."""
+
+
 class MissingExtraError(GalsimDeepError, ImportError):
     """An optional package a feature needs is not installed; the message names the pip
     extra that installs it (:func:`galsim_deep.core.extras.require`)."""

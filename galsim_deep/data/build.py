@@ -37,7 +37,7 @@ from .._version import __version__
 from .format import (CONDITIONS, FIELDS, FLUX_CONVENTION, FORMAT_NAME, FORMAT_VERSION,
                      MAX_STAMP_SIZE, MIN_STAMP_SIZE, PARAMETRIC_COLUMNS, SPLIT_NAMES, dumps,
                      condition_metadata, field_shape)
-from ..core.errors import InputError, InputTypeError
+from ..core.errors import InputError, InputTypeError, WorkerError
 
 __all__ = ["build_dataset", "SOURCES", "make_source", "partial_path", "split_indices"]
 
@@ -339,20 +339,33 @@ def _run_chunks(src, partial, todo, n, done, processes, progress, label):
             finally:
                 galsim.set_omp_threads(previous)
         else:
-            ctx = multiprocessing.get_context("spawn")
-            pool = ctx.Pool(min(processes, len(todo)), initializer=_init_worker,
-                            initargs=(src, str(partial)))
-            try:
-                for count in pool.imap_unordered(_worker_chunk, todo):
-                    bar.update(count)
-                pool.close()
-            except BaseException:
-                pool.terminate()
-                raise
-            finally:
-                pool.join()
+            _run_pool(src, partial, todo, processes, bar)
     finally:
         bar.close()
+
+
+def _run_pool(src, partial, todo, processes, bar):
+    """Build ``todo`` in spawned workers.  A worker that dies (killed, out of memory, or a
+    script without a ``__main__`` guard, which every spawned worker re-runs) stops the build
+    with an error instead of a pool that waits for it forever; finished chunks are kept."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(min(processes, len(todo)),
+                               mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=(src, str(partial)))
+    try:
+        for future in as_completed([pool.submit(_worker_chunk, task) for task in todo]):
+            bar.update(future.result())
+    except BrokenProcessPool as err:
+        raise WorkerError(
+            "a dataset worker process died before finishing its chunk (finished chunks are "
+            "kept; the same command resumes). If the build was started from a script, "
+            "put the script's main code under `if __name__ == \"__main__\":` (each spawned "
+            "worker re-runs an unguarded script), or build with processes=1 "
+            "(--processes 1)") from err
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _assemble(src, partial, tasks, out, manifest, split):

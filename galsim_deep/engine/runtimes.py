@@ -231,7 +231,7 @@ class OpenVINOSignature:
         return {name: np.array(got[port]) for name, port in zip(self._outputs, self._ports)}
 
 
-def compile_openvino(core, model):
+def compile_openvino(core, model, precision="f32"):
     """An OpenVINO model compiled for the CPU as :class:`OpenVINOSignature` runs it: float32,
     each SoftPlus followed by a ReLU (:func:`_non_negative_softplus`), this worker's
     threads.
@@ -241,19 +241,22 @@ def compile_openvino(core, model):
     core : openvino.Core
     model : openvino.Model
         Read from a portable copy (changed in place).
+    precision : str, optional
+        OpenVINO's inference precision; the runtime uses "f32" (reduced precisions fail
+        the fidelity a shipped network must keep: docs/performance.rst).
 
     Returns
     -------
     openvino.CompiledModel
     """
     _non_negative_softplus(model)
-    return core.compile_model(model, "CPU", _openvino_config())
+    return core.compile_model(model, "CPU", _openvino_config(precision))
 
 
-def _openvino_config():
-    """How OpenVINO compiles and runs a network here: float32, latency, this worker's
+def _openvino_config(precision="f32"):
+    """How OpenVINO compiles and runs a network here: ``precision``, latency, this worker's
     threads."""
-    config = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
+    config = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"}
     if worker_threads():
         config["INFERENCE_NUM_THREADS"] = int(worker_threads())
     return config

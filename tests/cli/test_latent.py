@@ -138,6 +138,7 @@ def test_similar_and_anomalies(codes_path, tiny_flow_vae_module_path, mock_datas
     assert (tmp_path / "anomalies.png").stat().st_size > 5000
 
 
+@pytest.mark.slow
 def test_latent_report(tiny_flow_vae_module_path, labelled_dataset, tmp_path, capsys):
     out = tmp_path / "report"
     args = ["validation", "latent", "--model", str(tiny_flow_vae_module_path), "--dataset",

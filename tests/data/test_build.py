@@ -110,6 +110,21 @@ def test_resume_after_killing_the_build(reference, tmp_path):
     assert not partial.exists()
 
 
+def test_an_unguarded_script_gets_an_error_not_a_hang(tmp_path):
+    # Each spawned worker re-runs a script without a __main__ guard, and dies starting a
+    # pool of its own: the build must stop with the fix, not wait for the workers forever.
+    script = tmp_path / "unguarded.py"
+    script.write_text("from galsim_deep.data.build import build_dataset\n"
+                      f"build_dataset('mock-cosmos', 4, {str(tmp_path / 'u.h5')!r}, "
+                      "stamp_size=32, processes=2, chunk_size=2, progress=False)\n")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                          text=True, timeout=240)
+    assert done.returncode != 0
+    assert "WorkerError" in done.stderr and 'if __name__ == "__main__":' in done.stderr
+    assert "--processes 1" in done.stderr
+
+
 def test_finished_file_is_never_overwritten(reference, tmp_path):
     out = tmp_path / "done.h5"
     out.write_bytes(reference.read_bytes())

@@ -96,3 +96,13 @@ def test_gallery_scripts_have_a_title_and_compile(script):
     title, underline = source.split('"""')[1].strip().splitlines()[:2]
     assert title and set(underline) == {"="} and len(underline) >= len(title)
     assert "GALSIM_DEEP_EXAMPLES_OUT" in source  # figures go where the docs build finds them
+
+
+@pytest.mark.parametrize("script", sorted(EXAMPLES.glob("plot_*.py")), ids=lambda p: p.name)
+def test_gallery_script_runs_as_a_plain_script(script):
+    """A downloaded gallery script runs with ``python plot_NN.py``: it has no ``__main__``
+    guard, and the spawned workers of a dataset build would re-run it, so its builds are
+    one-process (an unguarded pool stops with an error: tests/data/test_build.py)."""
+    text = script.read_text()
+    for call in re.findall(r'\["dataset", "build".*?\]\)', text, flags=re.S):
+        assert '"--processes", "1"' in call, f"{script.name}: {call}"

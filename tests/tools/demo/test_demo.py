@@ -2,11 +2,13 @@
 import json
 
 import numpy as np
+import pytest
 from astropy.io import fits
 
 from galsim_deep.tools.demo import LSST_LIKE, run_demo
 
 
+@pytest.mark.slow
 def test_demo_writes_field_preview_gallery(tmp_path):
     from tests.toy_modules import export_toy
 

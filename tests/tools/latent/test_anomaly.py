@@ -96,6 +96,7 @@ def _synthetic(seed):
     return codes, conditions, labels, is_train
 
 
+@pytest.mark.slow
 def test_a_held_out_class_scores_as_anomalous():
     pytest.importorskip("tensorflow")
     from galsim_deep.tools.latent.anomaly import held_out_class_auroc

@@ -141,6 +141,7 @@ def test_failures_are_flagged_not_raised():
     assert r["flags"] == st.FLAG_BAD_INPUT
 
 
+@pytest.mark.slow
 def test_measure_stamps_parallel_matches_serial_and_is_reproducible():
     profiles = [galsim.Gaussian(sigma=s) for s in (0.15, 0.2, 0.25, 0.3)]
     stamps = np.array([_observe(p, seed=i) for i, p in enumerate(profiles)])
