@@ -99,7 +99,7 @@ def test_gallery_scripts_have_a_title_and_compile(script):
 
 
 @pytest.mark.parametrize("script", sorted(EXAMPLES.glob("plot_*.py")), ids=lambda p: p.name)
-def test_gallery_script_runs_as_a_plain_script(script):
+def test_gallery_script_builds_in_one_process_so_it_runs_as_a_plain_script(script):
     """A downloaded gallery script runs with ``python plot_NN.py``: it has no ``__main__``
     guard, and the spawned workers of a dataset build would re-run it, so its builds are
     one-process (an unguarded pool stops with an error: tests/data/test_build.py)."""
