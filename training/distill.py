@@ -95,9 +95,6 @@ def load_teacher(module, recipe=None):
     module_dir : Path
     """
     from galsim_deep.data import hub
-    from galsim_deep.training.flow_vae.train import build_flow_vae
-    from galsim_deep.training.latent_flow import build_flow
-    from galsim_deep.training.loop import warm_start
     from galsim_deep.training.recipes import available_recipes, load_recipe
 
     module_dir = hub.resolve(module)
@@ -116,9 +113,22 @@ def load_teacher(module, recipe=None):
         raise InputError(f"{module}'s decoder is a bulge + disk alone (vae.structure: none): "
                          f"it has no convolutional network to distil, and already costs less "
                          f"than a student would")
-    vae, flow = build_flow_vae(recipe), build_flow(recipe)
-    warm_start({"vae": vae, "flow": flow}, module_dir)
+    vae, flow = _rebuild(recipe, module_dir)
     return vae, flow, recipe, metadata, module_dir
+
+
+def _rebuild(recipe, module_dir, student=None):
+    """A module's Flow-VAE (its decoder replaced by ``student``, if given) and latent flow,
+    built from ``recipe`` and given the module's weights."""
+    from galsim_deep.training.flow_vae.train import build_flow_vae
+    from galsim_deep.training.latent_flow import build_flow
+    from galsim_deep.training.loop import warm_start
+
+    vae, flow = build_flow_vae(recipe), build_flow(recipe)
+    if student is not None:
+        vae = DistilledVAE(vae, student)
+    warm_start({"vae": vae, "flow": flow}, module_dir)
+    return vae, flow
 
 
 def load_distilled(module):
@@ -142,9 +152,6 @@ def load_distilled(module):
     metadata : dict
     """
     from galsim_deep.data import hub
-    from galsim_deep.training.flow_vae.train import build_flow_vae
-    from galsim_deep.training.latent_flow import build_flow
-    from galsim_deep.training.loop import warm_start
     from galsim_deep.training.recipes import load_recipe
 
     module_dir = hub.resolve(module)
@@ -156,8 +163,7 @@ def load_distilled(module):
                          f"'distill' settings); load a teacher with load_teacher")
     recipe = load_recipe(provenance["recipe"])
     student = _student(recipe, settings["base_depth"], settings["max_depth"], settings["seed"])
-    vae, flow = DistilledVAE(build_flow_vae(recipe), student), build_flow(recipe)
-    warm_start({"vae": vae, "flow": flow}, module_dir)
+    vae, flow = _rebuild(recipe, module_dir, student)
     return vae, flow, recipe, metadata
 
 
