@@ -22,12 +22,15 @@ The latent tools' signatures (:data:`LATENT_SIGNATURES`: ``encode``,
 checked by the same rule, on inputs like the ones they are for
 (:func:`latent_check_inputs`): the module's own samples of conditions drawn
 over their training range, convolved with random PSFs and given noise, and
-the codes ``encode`` gives them.  A row's largest value is taken over all the
-signature's outputs (``encode``'s mean and stddev are both in code units: the
-stddev of a bright galaxy's narrow posterior, 1e-4 where its code is of order
-1, is not held to 1e-5 of itself), and a one-number output (``log_prob``, in
-nats) is compared over ``max(|tensorflow|, 1)``: its error is absolute where
-the log-density is near 0.  Unlike a sampling signature's, a latent signature
+the codes ``encode`` gives them.  A code is used as a vector (distances between
+codes, their density), so a latent signature's row is compared as one: the
+Euclidean norm of the difference over the norm of the row, all the outputs
+together (``encode``'s mean and stddev are both in code units: the stddev of a
+bright galaxy's narrow posterior, 1e-4 where its code is of order 1, is not held
+to 1e-5 of itself; and an image flow's code of one number per pixel is not held
+to the extreme of its thousands of numbers), and a one-number output
+(``log_prob``, in nats) is compared over ``max(|tensorflow|, 1)``: its error is
+absolute where the log-density is near 0.  Unlike a sampling signature's, a latent signature
 that tf2onnx cannot convert, or whose copy disagrees, does not fail the
 export: it is left out (one warning says why) and runs in TensorFlow, so a
 TensorFlow-less install says it needs ``[tensorflow]``.
@@ -89,8 +92,10 @@ def _register_broadcast_args():
                           outputs=outputs, shapes=shapes, dtypes=[dtype])
 
 
-def relative_differences(reference, other, joint=False, floor=None):
-    """Per row, ``max |other - reference| / max |reference|``, the worst of the outputs.
+def relative_differences(reference, other, joint=False, floor=None, norm="peak"):
+    """Per row, ``max |other - reference| / max |reference|``, the worst of the outputs
+    (``norm='peak'``), or the norm of the difference over the norm of the row, all the
+    outputs one vector (``norm='l2'``).
 
     Parameters
     ----------
@@ -103,12 +108,25 @@ def relative_differences(reference, other, joint=False, floor=None):
         The least scale of an output of one number per row (a log-density:
         ``max(|reference|, floor)``, so that a value near 0 is held to an absolute
         error).
+    norm : {'peak', 'l2'}
+        ``'l2'``: ``|other - reference| / max(|reference|, floor)`` with ``| |`` the
+        Euclidean norm of the row over every output (``joint`` implied; ``floor`` where
+        the row is one number).
 
     Returns
     -------
     ndarray [N]
     """
     refs = {k: np.asarray(v, np.float64).reshape(len(v), -1) for k, v in reference.items()}
+    if norm == "l2":
+        ref = np.concatenate(list(refs.values()), axis=1)
+        got = np.concatenate([np.asarray(other[k], np.float64).reshape(refs[k].shape)
+                              for k in refs], axis=1)
+        least = floor if floor is not None and ref.shape[1] == 1 else np.finfo(np.float32).tiny
+        return (np.linalg.norm(got - ref, axis=1)
+                / np.maximum(np.linalg.norm(ref, axis=1), least))
+    if norm != "peak":
+        raise InputError(f"norm must be 'peak' or 'l2', got {norm!r}")
     peaks = {k: np.abs(r).max(axis=1) for k, r in refs.items()}
     if joint:
         common = np.max(list(peaks.values()), axis=0)
@@ -278,7 +296,8 @@ def _check(label, name, data, reference, inputs, **rule):
     worst, typical = float(rows.max()), float(np.percentile(rows, 99))
     if not (typical <= TOLERANCE and worst <= WORST_TOLERANCE):
         return (f"{label}: the ONNX copy of {name!r} differs from TensorFlow by "
-                f"{typical:.2e} of a row's peak in 99% of the rows (tolerance {TOLERANCE:g}) "
+                f"{typical:.2e} of a row's {'norm' if rule.get('norm') == 'l2' else 'peak'} in "
+                f"99% of the rows (tolerance {TOLERANCE:g}) "
                 f"and by {worst:.2e} at worst (tolerance {WORST_TOLERANCE:g})"), worst
     return None, worst
 
@@ -305,7 +324,7 @@ def _latent_copy(module_dir, loaded, name, inputs, label):
         error = f"{label}: {name!r} was not converted to ONNX ({_first_line(err)})"
     else:
         try:
-            error, worst = _check(label, name, data, reference, inputs, joint=True,
+            error, worst = _check(label, name, data, reference, inputs, norm="l2",
                                   floor=1.0)
         except Exception as err:
             error = (f"{label}: ONNX Runtime could not run the copy of {name!r} "

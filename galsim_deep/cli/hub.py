@@ -56,8 +56,9 @@ def register(subparsers):
                          "signatures",
         description="Convert a module directory's sampling signatures, and its encode, "
                     "log_prob and cluster where it has them, to ONNX (tf2onnx), check each "
-                    "against TensorFlow on random inputs (1e-5 of each row's peak) and record "
-                    "them in its metadata, so that it samples, and its latent tools run, "
+                    "against TensorFlow on random inputs (1e-5 of each row's peak; of the "
+                    "norm of each row's code for the latent ones) and record them in its "
+                    "metadata, so that it samples, and its latent tools run, "
                     "without TensorFlow (docs/performance.rst).  A latent signature tf2onnx "
                     "cannot convert is left out with a warning (it runs in TensorFlow).  "
                     "Modules exported by `hub export` have one already.  Needs the [train] "
@@ -144,7 +145,7 @@ def _portable(args):
     from pathlib import Path
 
     from ..core.module_format import read_metadata, write_metadata
-    from ..training.portable import add_portable_copy
+    from ..training.portable import LATENT_SIGNATURES, add_portable_copy
 
     module = Path(args.module)
     portable = add_portable_copy(module, version=args.version)
@@ -153,7 +154,8 @@ def _portable(args):
         meta["description"] = args.description
         write_metadata(module, meta)
     for name, entry in portable["signatures"].items():
-        print(f"{name}: {entry['file']}, max |onnx - tensorflow| / peak "
+        scale = "norm" if name in LATENT_SIGNATURES else "peak"  # the rule it was checked by
+        print(f"{name}: {entry['file']}, max |onnx - tensorflow| / {scale} "
               f"{entry['max_relative_difference']:.1e}")
     if args.archive:
         _print_archive(module, meta)

@@ -52,13 +52,18 @@ def register(subparsers):
     p = subparsers.add_parser(
         "similar", help="find the galaxies most similar to a query in latent space (PNG)",
         description="Nearest neighbours of a galaxy's latent code among the codes of a "
-                    "codes file (cosine similarity or Euclidean distance), drawn in a PNG.")
-    p.add_argument("query", help="a row of the encoded dataset (e.g. 42), or FILE.h5:ROW for a "
-                                 "stamp of another dataset (encoded with the codes' model)")
+                    "codes file (cosine similarity or Euclidean distance), or the galaxies "
+                    "of closest log-density, drawn in a PNG.")
+    p.add_argument("query", help="a row of the encoded dataset (e.g. 42; encoded now if the "
+                                 "codes do not hold it, such as a test galaxy against training "
+                                 "codes), or FILE.h5:ROW for a stamp of another dataset "
+                                 "(encoded with the codes' model)")
     p.add_argument("--codes", required=True, help="codes file from `galsim-deep latent encode`")
     p.add_argument("-k", type=int, default=10, help="number of neighbours (default 10)")
-    p.add_argument("--metric", default="cosine", choices=("cosine", "euclidean"),
-                   help="similarity measure (default cosine)")
+    p.add_argument("--metric", default="cosine", choices=("cosine", "euclidean", "likelihood"),
+                   help="similarity measure: cosine or Euclidean in latent space (default "
+                        "cosine), or likelihood: closest log p, the normalizing-flow "
+                        "slides' ranking (an image flow's log p(stamp | conditions))")
     p.add_argument("--model", default=None,
                    help="module encoding an external query (default: the codes' model)")
     p.add_argument("--out", required=True, help="PNG to write")

@@ -414,8 +414,9 @@ def _latent_report(args):
     if any("auroc_elbo" in v for v in r["non_galaxy"].values()):
         print("  non-galaxy AUROC by -ELBO " + ", ".join(
             f"{k} {v['auroc_elbo']:.3f}" for k, v in r["non_galaxy"].items()))
-    print(f"  precision@{p['k']} cosine {p['cosine']['mean']:.3f}, euclidean "
-          f"{p['euclidean']['mean']:.3f}")
+    print(f"  precision@{p['k']} " + ", ".join(
+        f"{m} {p[m]['mean']:.3f}" for m in ("cosine", "euclidean", "likelihood") if m in p)
+        + f"; chance {p['cosine']['chance_mean']:.3f}")
     return 0
 
 

@@ -46,6 +46,14 @@ class LatentSpace:
         self.stamp_size = int(kind.stamp_size)
         self.pixel_scale = float(kind.pixel_scale)
 
+    @property
+    def density_of_stamps(self):
+        """True where ``log_prob`` is the density of the stamps themselves, not of codes, and
+        ``encode`` takes the stamps' conditions, not their PSFs (an image flow's,
+        ``docs/image_flow.rst``)."""
+        signatures = self.metadata["signatures"]
+        return "log_prob" in signatures and "image" in signatures["log_prob"]["inputs"]
+
     def _signature(self, name):
         """A clear error for a module without signature ``name`` (from its metadata: the
         signature then runs where :meth:`Network.runner

@@ -126,9 +126,17 @@ def test_similar_and_anomalies(codes_path, tiny_flow_vae_module_path, mock_datas
                                                                         data["psf"])
     expected, _ = SimilarityIndex(codes.codes, "euclidean").query(z, k=3)
     assert res["rows"] == expected[0].tolist()
+    # By likelihood: the galaxies whose log p(z | conditions) is closest to the query's.
+    assert main(["latent", "similar", "5", "--codes", str(codes_path), "-k", "3", "--metric",
+                 "likelihood", "--out", str(tmp_path / "likelihood.png"), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    gap = np.abs(codes.log_prob.astype(np.float64) - codes.log_prob[5])
+    gap[5] = np.inf
+    assert res["rows"] == codes.indices[np.argsort(gap, kind="stable")[:3]].tolist()
+    np.testing.assert_allclose(res["scores"], np.sort(gap)[:3], rtol=1e-6)
     assert main(["latent", "similar", "999", "--codes", str(codes_path), "--out",
                  str(tmp_path / "x.png")]) == 1
-    assert "not in" in capsys.readouterr().err
+    assert "beyond the 48 rows" in capsys.readouterr().err
     assert main(["latent", "anomalies", "--codes", str(codes_path), "-n", "4", "--out",
                  str(tmp_path / "anomalies.png"), "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
@@ -157,6 +165,8 @@ def test_latent_report(tiny_flow_vae_module_path, labelled_dataset, tmp_path, ca
                for v in report["non_galaxy"].values())
     p = report["precision_at_k"]
     assert p["k"] == 5 and 0 <= p["cosine"]["mean"] <= 1
+    assert set(p) >= {"cosine", "euclidean", "likelihood"}
+    assert p["likelihood"]["chance_mean"] == p["cosine"]["chance_mean"] > 0
     for png in ("probe_confusion", "held_out_class_roc", "non_galaxy_roc", "precision_at_k",
                 "non_galaxy_examples"):
         assert (out / f"{png}.png").stat().st_size > 5000

@@ -72,7 +72,7 @@ def test_hub_list_aligns_its_columns_and_marks_default_tensorflow_experimental(c
                 ("mpcc-mock-cosmos-25.2", "1.1.0"), ("flow-vae-mock-cosmos-25.2-colour", "1.1.0")]:
         assert "tensorflow" in notes[key], key
     experimental = {c["name"] for c in cells if c["description"].startswith("EXPERIMENTAL")}
-    assert experimental == {"hierarchical-vae-mock-cosmos-25.2"}
+    assert experimental == {"hierarchical-vae-mock-cosmos-25.2", "image-flow-mock-cosmos-25.2"}
     assert {key[0] for key, n in notes.items() if "experimental" in n} == experimental
     legend = "\n".join(after)
     for word in ("status: ", "shipped = ", "notes: ", "default = ", "tensorflow = ",

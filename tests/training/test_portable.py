@@ -37,11 +37,12 @@ def test_encode_and_log_prob_run_from_the_portable_copy(tiny_flow_vae_module_pat
     mean, stddev = model.encode(stamps, psfs)
     log_p = model.log_prob(mean_tf, catalog)
     assert loaded_runtimes() == {("onnx", "encode"), ("onnx", "log_prob")}
-    # the rule the copies were checked by: a row's codes over its largest code value, a
-    # log-density over max(|log p|, 1 nat)
+    # the rule the copies were checked by: a row's codes as one vector, the norm of the
+    # difference over the norm of the codes; a log-density over max(|log p|, 1 nat)
     codes = relative_differences({"mean": mean_tf, "stddev": stddev_tf},
-                                 {"mean": mean, "stddev": stddev}, joint=True)
-    densities = relative_differences({"log_prob": log_p_tf}, {"log_prob": log_p}, floor=1.0)
+                                 {"mean": mean, "stddev": stddev}, norm="l2")
+    densities = relative_differences({"log_prob": log_p_tf}, {"log_prob": log_p}, floor=1.0,
+                                     norm="l2")
     assert codes.max() <= TOLERANCE and densities.max() <= TOLERANCE
     # within ONNX Runtime too, a stamp's code does not depend on how the stamps are batched
     part, _ = model.encode(stamps[5:11], psfs[5:11], first_row=5)
@@ -136,3 +137,20 @@ def test_the_latent_check_inputs_are_what_the_tools_are_for(tiny_flow_vae_module
             <= c["max"]
     codes = loaded.signatures["encode"](image=tf.constant(image), psf=tf.constant(psf))
     np.testing.assert_array_equal(inputs["log_prob"]["z"], codes["mean"].numpy())
+
+
+def test_the_vector_rule_takes_every_output_of_a_row_as_one_vector():
+    from galsim_deep.training.portable import relative_differences
+
+    reference = {"mean": np.array([[3.0, 0.0], [1.0, 0.0]]), "stddev": np.array([[0.0], [0.0]])}
+    other = {"mean": np.array([[3.0, 0.3], [1.0, 0.0]]), "stddev": np.array([[0.4], [0.1]])}
+    # |(0, 0.3, 0.4)| / |(3, 0, 0)| and |(0, 0, 0.1)| / |(1, 0, 0)|
+    np.testing.assert_allclose(relative_differences(reference, other, norm="l2"), [0.5 / 3, 0.1])
+    # the peak rule holds each element to the row's peak, output by output
+    np.testing.assert_allclose(relative_differences(reference, other, joint=True), [0.4 / 3, 0.1])
+    # a one-number row is held to max(|reference|, floor)
+    np.testing.assert_allclose(relative_differences({"log_prob": np.array([[0.5], [-20.0]])},
+                                                    {"log_prob": np.array([[0.6], [-20.2]])},
+                                                    floor=1.0, norm="l2"), [0.1, 0.01])
+    with pytest.raises(InputError, match="norm must be 'peak' or 'l2'"):
+        relative_differences(reference, other, norm="max")

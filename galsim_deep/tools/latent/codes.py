@@ -6,11 +6,13 @@ dataset and writes ``codes.h5``:
 =========================  ============  ===========================================
 dataset                    shape, dtype  content
 =========================  ============  ===========================================
-``codes``                  [N, L] f4     posterior mean of ``q(z | stamp)``
+``codes``                  [N, L] f4     posterior mean of ``q(z | stamp)`` (an
+                                         image flow's: the flow's latent)
 ``stddevs``                [N, L] f4     posterior standard deviation
 ``log_prob``               [N] f4        ``log p(z | conditions)`` of the module's
                                          latent flow at the mean (nats; modules with
-                                         a ``log_prob`` signature)
+                                         a ``log_prob`` signature; an image flow's:
+                                         ``log p(stamp | conditions)``)
 ``cluster_probabilities``  [N, K] f4     ``q(y | stamp)`` (modules with ``cluster``)
 ``information_score``      [N] f8        ``log p(z | y) + h(q(z | x))`` (modules
                                          with a mixture prior, MPCC; nats)
@@ -90,14 +92,18 @@ def _encode_chunk(model, ds, rows, first_row, has_labels):
     fields = (["stamp", "psf", "conditions"] + (["noise_variance"] if elbo else [])
               + (["label"] if has_labels else []))
     data = ds.read(rows, fields)
-    mean, stddev = model.encode(data["stamp"], data["psf"], first_row=first_row)
     names = ds.condition_names
+    cond = ({q: data["conditions"][:, names.index(q)] for q in model.quantities}
+            if all(q in names for q in model.quantities) else None)
+    # an image flow's encode takes the conditions and its log_prob the stamps themselves
+    mean, stddev = model.encode(data["stamp"], data["psf"], first_row=first_row,
+                                conditions=cond)
     out = {"codes": mean, "stddevs": stddev, "indices": rows.astype(np.int64)}
-    if all(q in names for q in model.quantities):
-        cond = {q: data["conditions"][:, names.index(q)] for q in model.quantities}
+    if cond is not None:
         out["conditions"] = np.stack([cond[q] for q in model.quantities], axis=1)
         if "log_prob" in model.signatures:
-            out["log_prob"] = model.log_prob(mean, cond, first_row=first_row,
+            density_of = data["stamp"] if model.latent.density_of_stamps else mean
+            out["log_prob"] = model.log_prob(density_of, cond, first_row=first_row,
                                              range_policy="clip")
     if "cluster" in model.signatures:
         out["cluster_probabilities"] = model.cluster(data["stamp"], data["psf"],

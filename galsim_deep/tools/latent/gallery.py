@@ -12,7 +12,7 @@ import numpy as np
 from .anomaly import flow_anomaly_score
 from .codes import read_codes
 from .plots import plot_stamp_rows
-from .search import SimilarityIndex
+from .search import RANKINGS, SimilarityIndex
 from ...core.errors import InputError
 
 __all__ = ["parse_query", "similar_gallery", "anomaly_gallery"]
@@ -54,6 +54,28 @@ def _stamps(dataset, rows):
         return ds.read(np.asarray(rows, dtype=np.int64), ["stamp"])["stamp"]
 
 
+def _encode_query(model, dataset, row):
+    """The code and log-density of row ``row`` of a stamp dataset, encoded by ``model``
+    (with the row's conditions where the dataset has the model's)."""
+    from ...api.model import GenerativeGalaxyModel
+    from ...data.reader import StampDataset
+
+    gm = GenerativeGalaxyModel(model)
+    with StampDataset(dataset) as ds:
+        if row >= ds.n_examples:
+            raise InputError(f"query row {row} is beyond the {ds.n_examples} rows of {dataset}")
+        data = ds.read([row], ["stamp", "psf", "conditions"])
+        names = ds.condition_names
+    cond = ({q: data["conditions"][:, names.index(q)] for q in gm.quantities}
+            if all(q in names for q in gm.quantities) else None)
+    mean, _ = gm.encode(data["stamp"], data["psf"], conditions=cond)
+    log_prob = None
+    if cond is not None and "log_prob" in gm.signatures:
+        density_of = data["stamp"] if gm.latent.density_of_stamps else mean
+        log_prob = gm.log_prob(density_of, cond, range_policy="clip")[0]
+    return data["stamp"][0], mean[0], log_prob
+
+
 def similar_gallery(codes_path, query, out, k=10, metric="cosine", model=None):
     """Find the ``k`` galaxies most similar to a query and draw them in a PNG.
 
@@ -62,55 +84,64 @@ def similar_gallery(codes_path, query, out, k=10, metric="cosine", model=None):
     codes_path : str or Path
         A ``codes.h5`` file.
     query : int or str
-        A row of the codes' dataset, or ``"FILE.h5:ROW"`` for a stamp of
-        another dataset (see :func:`parse_query`).
+        A row of the codes' dataset (encoded now if the file does not hold it: a test
+        galaxy against training codes), or ``"FILE.h5:ROW"`` for a stamp of another
+        dataset (see :func:`parse_query`).
     out : str or Path
         PNG to write: the query and its neighbours, most similar first.
     k : int
         Number of neighbours.
-    metric : {'cosine', 'euclidean'}
+    metric : {'cosine', 'euclidean', 'likelihood'}
+        By code (:data:`~.search.METRICS`), or ``likelihood``: the galaxies whose
+        log-density (the file's ``log_prob``) is closest to the query's, the
+        normalizing-flow slides' ranking (an image flow's ``log p(stamp | conditions)``).
     model : str, optional
-        Module that encodes an external query (default: the codes' model).
+        Module that encodes a query the file does not hold (default: the codes' model).
 
     Returns
     -------
     dict
         ``query`` (dataset, row), ``rows`` (dataset rows of the neighbours),
-        ``scores`` (similarity or distance), ``labels`` (class names when
-        known), ``out``.
+        ``scores`` (similarity or distance: ``|log p - log p(query)|`` in nats for
+        ``likelihood``), ``labels`` (class names when known), ``out``.
     """
+    if metric not in RANKINGS:
+        raise InputError(f"metric must be one of {RANKINGS}, got {metric!r}")
     codes = read_codes(codes_path)
-    index = SimilarityIndex(codes.codes, metric=metric)
+    by_density = metric == "likelihood"
+    if by_density and codes.log_prob is None:
+        raise InputError(f"{codes_path} has no log_prob: its model {codes.attrs['model_name']} "
+                         f"has no log_prob signature; rank by code (cosine or euclidean)")
+    index = (SimilarityIndex(codes.log_prob[:, None].astype(np.float64), "euclidean")
+             if by_density else SimilarityIndex(codes.codes, metric=metric))
     dataset, row = parse_query(query)
-    if dataset is None or Path(dataset).resolve() == codes.dataset.resolve():
+    same = dataset is None or Path(dataset).resolve() == codes.dataset.resolve()
+    held = same and np.any(codes.indices == row)
+    if held:
         at = codes.row_of(row)
-        found, scores = index.query(codes.codes[at], k=k, exclude=[at])
+        point = codes.log_prob[at:at + 1] if by_density else codes.codes[at]
+        found, scores = index.query(point, k=k, exclude=[at])
         query_stamp = _stamps(codes.dataset, [row])[0]
         query_caption = "query " + _caption(codes, at)
         query_dataset = codes.dataset
     else:
-        from ...api.model import GenerativeGalaxyModel
-        from ...data.reader import StampDataset
-
-        gm = GenerativeGalaxyModel(model or codes.attrs["model"])
-        with StampDataset(dataset) as ds:
-            if row >= ds.n_examples:
-                raise InputError(f"query row {row} is beyond the {ds.n_examples} rows of "
-                                 f"{dataset}")
-            data = ds.read([row], ["stamp", "psf"])
-        mean, _ = gm.encode(data["stamp"], data["psf"])
-        found, scores = index.query(mean[0], k=k)
-        query_stamp = data["stamp"][0]
-        query_caption = f"query {Path(dataset).name} #{row}"
-        query_dataset = Path(dataset)
+        query_dataset = codes.dataset if same else Path(dataset)
+        query_stamp, mean, log_prob = _encode_query(model or codes.attrs["model"],
+                                                    query_dataset, row)
+        if by_density and log_prob is None:
+            raise InputError(f"{query_dataset} lacks the conditions of the model, so the "
+                             f"query has no log_prob; rank by code (cosine or euclidean)")
+        found, scores = index.query([log_prob] if by_density else mean, k=k)
+        query_caption = f"query {Path(query_dataset).name} #{row}"
     found, scores = found[0], scores[0]
     stamps = _stamps(codes.dataset, codes.indices[found])
-    unit = "cos" if metric == "cosine" else "d"
+    unit = {"cosine": "cos", "euclidean": "d", "likelihood": "|Δlog p|"}[metric]
     panels = [(query_stamp, query_caption)] + [
         (stamps[j], _caption(codes, i, f"\n{unit}={scores[j]:.3f}"))
         for j, i in enumerate(found)]
+    where = "by log p" if by_density else "in the latent space"
     plot_stamp_rows([("", panels)], out,
-                    title=f"{k} nearest neighbours ({metric}) in the latent space of "
+                    title=f"{k} nearest neighbours ({metric}) {where} of "
                           f"{codes.attrs['model_name']}")
     labels = ([codes.class_names[int(codes.labels[i])] for i in found]
               if codes.labels is not None and codes.class_names else None)

@@ -17,14 +17,19 @@ module's encoder and measures, on the test split:
    module's own latent flow against the test galaxies, and, for a module
    with an ``elbo`` signature (the hierarchical VAE), by ``-ELBO`` too;
 4. **precision@k by class** - the fraction of each test galaxy's k nearest
-   test neighbours (cosine and Euclidean) sharing its class.
+   test neighbours (cosine and Euclidean in latent space, and by closeness of
+   ``log p``, :data:`~galsim_deep.tools.latent.search.RANKINGS`) sharing its class,
+   with its standard error and its distance from chance in sigma.
+
+An image flow's code is the flow's latent and its ``log p`` the density of the stamp
+(:attr:`LatentSpace.density_of_stamps <galsim_deep.engine.latent.LatentSpace.density_of_stamps>`);
+it has no class-as-outlier test (that would mean training the flow again).
 
 It writes ``report.json``, ``report.md`` and PNG figures into the output
 folder, and keeps the codes (``codes_train.h5``, ``codes_test.h5``), so a
 second run, or one resumed after an interruption, does not encode again.
 """
 import datetime
-import json
 import time
 from pathlib import Path
 
@@ -36,7 +41,7 @@ from .anomaly import auroc, finite_order, flow_anomaly_score, held_out_class_aur
 from .codes import encode_dataset, read_codes
 from .outliers import NON_GALAXY_KINDS, make_non_galaxy_stamps
 from .probe import linear_probe
-from .search import METRICS, SimilarityIndex, precision_at_k
+from .search import RANKINGS, SimilarityIndex, precision_at_k
 from ...core.errors import InputError
 
 __all__ = ["latent_report"]
@@ -73,10 +78,12 @@ def _encode_stamps(model, stamps, psfs, conditions, progress, what):
     for start in tqdm(range(0, len(stamps), step), desc=f"encode {what}", unit="batch",
                       disable=not progress):
         stop = min(start + step, len(stamps))
-        mean, _ = model.encode(stamps[start:stop], psfs[start:stop], first_row=start)
+        rows = {q: v[start:stop] for q, v in cond.items()}
+        mean, _ = model.encode(stamps[start:stop], psfs[start:stop], first_row=start,
+                               conditions=rows)
         means.append(mean)
-        lps.append(model.log_prob(mean, {q: v[start:stop] for q, v in cond.items()},
-                                  first_row=start, range_policy="clip"))
+        density_of = stamps[start:stop] if model.latent.density_of_stamps else mean
+        lps.append(model.log_prob(density_of, rows, first_row=start, range_policy="clip"))
     return np.concatenate(means), np.concatenate(lps)
 
 
@@ -177,7 +184,9 @@ def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, 
     if unknown:
         raise InputError(f"unknown class(es) {unknown} in held_out_classes; the dataset's "
                          f"classes are {names}")
-    for c in np.unique(labels):
+    # An image flow's density is of the stamps, trained on every class: leaving a class
+    # out would mean training the flow again, not fitting a small flow on its codes.
+    for c in [] if gm.latent.density_of_stamps else np.unique(labels):
         name = names[int(c)]
         if name not in chosen:
             continue
@@ -233,11 +242,16 @@ def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, 
     # 4. precision@k ----------------------------------------------------------------------
     precision, chance = {}, None
     kk = min(int(k), len(test) - 1)
-    for metric in METRICS:
-        rows_nn, _ = SimilarityIndex(test.codes, metric=metric).neighbours_of_members(kk)
+    for ranking in RANKINGS:
+        # "likelihood": the galaxies whose log-density is closest to the galaxy's (the
+        # flows slides' ranking), a Euclidean search on the one number
+        index = (SimilarityIndex(test.log_prob[:, None].astype(np.float64), "euclidean")
+                 if ranking == "likelihood" else SimilarityIndex(test.codes, metric=ranking))
+        rows_nn, _ = index.neighbours_of_members(kk)
         p = precision_at_k(test.labels, rows_nn)
-        precision[metric] = {"by_class": {names[c]: v for c, v in p["by_label"].items()},
-                             "mean": p["mean"], "macro": p["macro"]}
+        precision[ranking] = {"by_class": {names[c]: v for c, v in p["by_label"].items()},
+                              **{key: p[key] for key in ("mean", "mean_error", "macro",
+                                                         "chance_mean", "excess_sigma")}}
         chance = {names[c]: v for c, v in p["chance"].items()}
     plot_precision({m: v["by_class"] for m, v in precision.items()}, chance,
                    out / "precision_at_k.png", k=kk,
@@ -250,7 +264,10 @@ def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, 
         "probe_conditions_only": {key: baseline[key] for key in ("accuracy",
                                                                  "balanced_accuracy")},
         "held_out_class": {"by_class": held_out, "mean_auroc": held_mean,
-                           "flow_steps": int(flow_steps)},
+                           "flow_steps": int(flow_steps),
+                           **({"note": "not measured: the module's density is of the stamps "
+                                       "(an image flow), trained on every class"}
+                              if gm.latent.density_of_stamps else {})},
         "non_galaxy": non_galaxy,
         "precision_at_k": {"k": kk, "chance": chance, **precision},
         "run": {"model": gm.file_name, "model_name": gm.metadata["name"],
@@ -304,20 +321,30 @@ def _markdown(r):
              "| class | AUROC | outliers | inliers |", "|---|---|---|---|"]
     for name, v in r["held_out_class"]["by_class"].items():
         lines.append(f"| {name} | {format_number(v['auroc'], 3)} | {v['n_outliers']} | {v['n_inliers']} |")
-    lines += [f"| **mean** | **{format_number(r['held_out_class']['mean_auroc'], 3)}** | | |", "",
-              "## Non-galaxy stamps (module's flow, -log p; -ELBO where the module has one)",
+    lines += [f"| **mean** | **{format_number(r['held_out_class']['mean_auroc'], 3)}** | | |", ""]
+    if r["held_out_class"].get("note"):
+        lines += [r["held_out_class"]["note"] + ".", ""]
+    lines += ["## Non-galaxy stamps (module's flow, -log p; -ELBO where the module has one)",
               "", "| kind | AUROC, -log p | AUROC, -ELBO | stamps |", "|---|---|---|---|"]
     for kind, v in r["non_galaxy"].items():
         lines.append(f"| {kind} | {v['auroc']:.3f} | {format_number(v.get('auroc_elbo'), 3)} "
                      f"| {v['n_outliers']} |")
     p = r["precision_at_k"]
+    rankings = [m for m in RANKINGS if m in p]
     lines += ["", f"## Precision@{p['k']} by class", "",
-              "| class | " + " | ".join(METRICS) + " | chance |",
-              "|---|" + "---|" * (len(METRICS) + 1)]
+              "Each test galaxy's nearest test galaxies by its code (cosine, Euclidean) and "
+              "by closeness of log p (likelihood); chance: random neighbours.  The error is "
+              "the standard error over galaxies, which share neighbours: a guide, not a "
+              "bound.", "",
+              "| class | " + " | ".join(rankings) + " | chance |",
+              "|---|" + "---|" * (len(rankings) + 1)]
     for name in p["chance"]:
         lines.append(f"| {name} | " + " | ".join(f"{p[m]['by_class'][name]:.3f}"
-                                                 for m in METRICS)
+                                                 for m in rankings)
                      + f" | {p['chance'][name]:.3f} |")
-    lines.append("| **mean** | " + " | ".join(f"**{p[m]['mean']:.3f}**" for m in METRICS)
-                 + " | |")
+    lines.append("| **mean** | " + " | ".join(
+        f"**{p[m]['mean']:.3f} ± {format_number(p[m].get('mean_error'), 2)}**"
+        for m in rankings) + f" | {format_number(p[rankings[0]].get('chance_mean'), 3)} |")
+    lines.append("| above chance | " + " | ".join(
+        f"{format_number(p[m].get('excess_sigma'), 3)} σ" for m in rankings) + " | |")
     return "\n".join(lines) + "\n"

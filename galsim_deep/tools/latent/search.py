@@ -14,10 +14,15 @@ so both give the same order and the tree still applies (scikit-learn's
 import numpy as np
 from ...core.errors import InputError
 
-__all__ = ["SimilarityIndex", "precision_at_k", "METRICS"]
+__all__ = ["SimilarityIndex", "precision_at_k", "METRICS", "RANKINGS"]
 
 #: The similarity measures :class:`SimilarityIndex` offers.
 METRICS = ("cosine", "euclidean")
+
+#: The rankings of the latent tools: by code (:data:`METRICS`), and ``likelihood``, by
+#: closeness of the module's log-density (the normalizing-flow slides' ranking: a
+#: Euclidean search on the one number ``log p``).
+RANKINGS = METRICS + ("likelihood",)
 
 
 def _as_codes(codes, what="codes"):
@@ -140,26 +145,35 @@ class SimilarityIndex:
         return rows, dist
 
 
-def precision_at_k(labels, neighbours, k=None):
+def precision_at_k(labels, neighbours, k=None, pool_labels=None):
     """Fraction of each galaxy's neighbours that share its label, averaged by label.
 
     Parameters
     ----------
     labels : array_like [N] of int
-        Label of every indexed galaxy.
+        Label of every indexed galaxy (of every query, with ``pool_labels``).
     neighbours : array_like [N, k] of int
         Neighbour rows of every galaxy (itself excluded), e.g. from
-        :meth:`SimilarityIndex.neighbours_of_members`.
+        :meth:`SimilarityIndex.neighbours_of_members`; with ``pool_labels``, rows of the
+        pool (:meth:`SimilarityIndex.query` of the queries on the pool's index).
     k : int, optional
         Use the first ``k`` neighbours (default: all columns).
+    pool_labels : array_like [M] of int, optional
+        Labels of another set of galaxies the neighbours come from (test galaxies
+        searched among training galaxies); then a label's chance is its share of the
+        pool, ``n_label / M``.
 
     Returns
     -------
     dict
         ``per_galaxy`` (ndarray [N]), ``by_label`` (label -> mean precision),
-        ``mean`` (over galaxies), ``macro`` (mean over labels), ``chance``
-        (label -> expected precision of random neighbours, ``(n_label - 1) /
-        (N - 1)``), ``k``.
+        ``mean`` (over galaxies) and its ``mean_error`` (the standard error over
+        galaxies; galaxies that share neighbours are not independent, so it is a
+        guide, not a bound), ``macro`` (mean over labels), ``chance`` (label ->
+        expected precision of random neighbours, ``(n_label - 1) / (N - 1)``),
+        ``chance_mean`` (its mean over the galaxies, what ``mean`` would be for
+        random neighbours), ``excess_sigma`` (``(mean - chance_mean) / mean_error``),
+        ``k``.
     """
     labels = np.asarray(labels)
     neighbours = np.asarray(neighbours)
@@ -169,11 +183,19 @@ def precision_at_k(labels, neighbours, k=None):
     k = neighbours.shape[1] if k is None else int(k)
     if not 1 <= k <= neighbours.shape[1]:
         raise InputError(f"k must be in 1..{neighbours.shape[1]}, got {k}")
-    hits = labels[neighbours[:, :k]] == labels[:, None]
+    pool = labels if pool_labels is None else np.asarray(pool_labels)
+    if pool.ndim != 1 or neighbours.size and not 0 <= neighbours.min() <= neighbours.max() < len(pool):
+        raise InputError(f"neighbours must be rows of the {len(pool)} pool labels")
+    hits = pool[neighbours[:, :k]] == labels[:, None]
     per_galaxy = hits.mean(axis=1)
-    values, counts = np.unique(labels, return_counts=True)
     n = len(labels)
-    by_label = {v.item(): float(per_galaxy[labels == v].mean()) for v in values}
-    chance = {v.item(): float((c - 1) / max(n - 1, 1)) for v, c in zip(values, counts)}
+    by_label = {v.item(): float(per_galaxy[labels == v].mean()) for v in np.unique(labels)}
+    counts = {v.item(): int(c) for v, c in zip(*np.unique(pool, return_counts=True))}
+    chance = {v: (float((counts.get(v, 0) - 1) / max(n - 1, 1)) if pool_labels is None
+                  else counts.get(v, 0) / len(pool)) for v in by_label}
+    chance_mean = float(np.mean([chance[v.item()] for v in labels]))
+    error = float(per_galaxy.std(ddof=1) / np.sqrt(n)) if n > 1 else None
+    excess = ((float(per_galaxy.mean()) - chance_mean) / error) if error else None
     return {"per_galaxy": per_galaxy, "by_label": by_label, "mean": float(per_galaxy.mean()),
-            "macro": float(np.mean(list(by_label.values()))), "chance": chance, "k": k}
+            "mean_error": error, "macro": float(np.mean(list(by_label.values()))),
+            "chance": chance, "chance_mean": chance_mean, "excess_sigma": excess, "k": k}

@@ -78,6 +78,19 @@ def test_precision_at_k_on_hand_made_clusters():
     assert hand["by_label"] == {0: 0.5, 1: 0.0} and hand["macro"] == 0.25
     assert precision_at_k(np.array([0, 0, 1]), np.array([[1, 2], [0, 2], [0, 1]]),
                           k=1)["by_label"] == {0: 1.0, 1: 0.0}
+    # random neighbours' precision, averaged over the galaxies: (1/2 + 1/2 + 0) / 3
+    assert hand["chance_mean"] == pytest.approx(1 / 3)
+    error = np.std([0.5, 0.5, 0.0], ddof=1) / np.sqrt(3)
+    assert hand["mean_error"] == pytest.approx(error)
+    assert hand["excess_sigma"] == pytest.approx((1 / 3 - 1 / 3) / error, abs=1e-12)
+    assert p["excess_sigma"] is None  # every galaxy at precision 1: no scatter, no error
+    # Queries searched among another pool: chance is each label's share of the pool.
+    pooled = precision_at_k(np.array([0, 1]), np.array([[0, 1, 2], [2, 3, 3]]),
+                            pool_labels=np.array([0, 0, 1, 1]))
+    np.testing.assert_allclose(pooled["per_galaxy"], [2 / 3, 1.0])
+    assert pooled["chance"] == {0: 0.5, 1: 0.5} and pooled["chance_mean"] == 0.5
+    with pytest.raises(ValueError, match="rows of the 4 pool labels"):
+        precision_at_k(np.array([0]), np.array([[4]]), pool_labels=np.array([0, 0, 1, 1]))
 
 
 def test_bad_input_is_refused_with_the_fix():

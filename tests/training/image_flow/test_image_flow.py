@@ -201,6 +201,34 @@ def test_module_log_prob_through_the_api_is_the_flows(trained, mock_dataset_path
 
 
 @pytest.mark.slow
+def test_latent_tools_take_the_flows_latent_and_the_stamps_density(trained, mock_dataset_path,
+                                                                  tmp_path, capsys):
+    """``latent encode`` gives an image flow its conditions and keeps the density of the
+    stamps as the codes' log_prob; ``latent similar --metric likelihood`` ranks by it."""
+    import json
+
+    from galsim_deep import GenerativeGalaxyModel
+    from galsim_deep.cli import main
+    from galsim_deep.tools.latent.codes import read_codes
+
+    out = tmp_path / "codes.h5"
+    assert main(["latent", "encode", str(mock_dataset_path), "--model", str(trained["module"]),
+                 "--out", str(out), "--max-galaxies", "12", "--quiet"]) == 0
+    codes = read_codes(out)
+    stamps, cat = _stamps(mock_dataset_path, 12)
+    gm = GenerativeGalaxyModel(str(trained["module"]))
+    np.testing.assert_array_equal(codes.log_prob, gm.log_prob(stamps, cat, range_policy="clip"))
+    np.testing.assert_array_equal(codes.codes, gm.encode(stamps, None, conditions=cat)[0])
+    capsys.readouterr()
+    assert main(["latent", "similar", "3", "--codes", str(out), "-k", "4", "--metric",
+                 "likelihood", "--out", str(tmp_path / "similar.png"), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    gap = np.abs(codes.log_prob.astype(np.float64) - codes.log_prob[3])
+    gap[3] = np.inf
+    assert res["rows"] == codes.indices[np.argsort(gap, kind="stable")[:4]].tolist()
+
+
+@pytest.mark.slow
 def test_sample_signature_is_the_flow_of_the_normals(trained, mock_dataset_path):
     """``sample`` maps normals to stamps through the flow (the inverse of ``encode``)."""
     model, _ = FAMILY.restore(trained["recipe"])

@@ -13,32 +13,68 @@ part ``sum(e1 dw/dg1)`` of ``R``, ``response`` the mean response per detection a
 ``g_plus``, ``g_minus`` each sign's shear estimate.  Errors are bootstrap resamples of the
 units, drawn from the seed alone, so every sample gets the same resamples and a paired
 difference keeps what the common galaxies and noise cancel (no error from a single unit).
+
+Where ``m``'s error comes from: to first order ``m`` moves by ``sum(r_u) / R`` when the
+units' residuals ``r_u = (E_u(+) - E_u(-)) / g - (1 + m) (R_u(+) + R_u(-))`` scatter, so its
+variance is that of the ``r_u``.  The sums also hold the terms of the detections **on the
+selection weight's step** (``w <`` :data:`STEP_WEIGHT`, where the weight responds to the
+shear): ``on_step`` is their share of the detections and ``step_variance_share``
+(``Cov(r_step, r) / Var(r)``) their share of ``m``'s variance, the rest's share being one
+minus it.  ``precision`` is ``m_error`` times the root of the detections, comparable
+between runs of different sizes.
 """
 import numpy as np
 
 from .....core.errors import InputError
 
-__all__ = ["SHEAR", "QUANTITIES", "anacal_bias", "paired_difference"]
+__all__ = ["SHEAR", "QUANTITIES", "STEP_WEIGHT", "anacal_bias", "paired_difference"]
 
 #: The applied reduced shear, ``g1``, both signs.
 SHEAR = 0.02
 
 #: Quantities summed over the detections of one shear sign, in the sums' last axis
-#: (:func:`~.compute.detection_terms`); the sums hold them for ``+g`` then ``-g``.
-QUANTITIES = ("e1", "r1", "r1_sel", "e2", "r2", "w", "n")
+#: (:func:`~.compute.detection_terms`); the sums hold them for ``+g`` then ``-g``.  The last
+#: three are ``e1``, ``r1`` and ``n`` of the detections on the selection step alone.
+QUANTITIES = ("e1", "r1", "r1_sel", "e2", "r2", "w", "n", "e1_step", "r1_step", "n_step")
+
+#: A detection whose selection weight is below this is on the weight's step (a fully
+#: selected detection has ``w`` = 1, and its weight does not respond to the shear).
+STEP_WEIGHT = 0.99
 
 _NQ = len(QUANTITIES)
+_Q = {name: i for i, name in enumerate(QUANTITIES)}
+
+
+def _sign(t, name, sign):
+    """Total ``name`` of the ``+g`` (sign 0) or ``-g`` (sign 1) detections."""
+    return t[..., sign * _NQ + _Q[name]]
 
 
 def _estimates(t, shear):
-    """The estimates from totals ``t`` [..., 14] (NaN where a denominator is 0)."""
-    ep, rp, sp, e2p, r2p, _, npl = (t[..., i] for i in range(_NQ))
-    em, rm, sm, e2m, r2m, _, nmi = (t[..., _NQ + i] for i in range(_NQ))
+    """The estimates from totals ``t`` [..., 2 * len(QUANTITIES)] (NaN where a
+    denominator is 0)."""
+    ep, rp, sp, e2p, r2p, npl = (_sign(t, k, 0) for k in ("e1", "r1", "r1_sel", "e2", "r2", "n"))
+    em, rm, sm, e2m, r2m, nmi = (_sign(t, k, 1) for k in ("e1", "r1", "r1_sel", "e2", "r2", "n"))
     with np.errstate(divide="ignore", invalid="ignore"):
         r = rp + rm
         return {"m": (ep - em) / r / shear - 1.0, "c1": (ep + em) / r,
                 "c2": (e2p + e2m) / (r2p + r2m), "r_sel": (sp + sm) / r,
                 "response": r / (npl + nmi), "g_plus": ep / rp, "g_minus": em / rm}
+
+
+def _scatter_sources(units, m, shear):
+    """``on_step`` and ``step_variance_share`` (module docstring) of per-unit sums [U, 2 NQ]."""
+    def residual(e, r):
+        return ((_sign(units, e, 0) - _sign(units, e, 1)) / shear
+                - (1.0 + m) * (_sign(units, r, 0) + _sign(units, r, 1)))
+
+    n = _sign(units, "n", 0) + _sign(units, "n", 1)
+    n_step = _sign(units, "n_step", 0) + _sign(units, "n_step", 1)
+    r, r_step = residual("e1", "r1"), residual("e1_step", "r1_step")
+    var = np.sum((r - r.mean()) ** 2)
+    return {"on_step": _number(n_step.sum() / n.sum()) if n.sum() else None,
+            "step_variance_share": _number(np.sum((r_step - r_step.mean()) * (r - r.mean()))
+                                           / var) if np.isfinite(m) and var > 0 else None}
 
 
 def _check_sums(sums):
@@ -89,8 +125,13 @@ def _per_group(sum_list, shear, n_boot, seed, combine):
         est_b = combine(*[_estimates(b, shear) for b in boots])
         # one unit has no scatter to resample: no error
         result = _summarise(est, est_b, "d" if len(sums) == 2 else "", n_units > 1)
-        detected = [float(t[_NQ - 1] + t[2 * _NQ - 1]) for t in totals]
+        detected = [float(_sign(t, "n", 0) + _sign(t, "n", 1)) for t in totals]
         result["detected"] = detected if len(sums) == 2 else detected[0]
+        if len(sums) == 1:
+            error = result["m_error"]
+            result["precision"] = (error * np.sqrt(detected[0]) if error is not None
+                                   and detected[0] else None)
+            result.update(_scatter_sources(sums[0][:, bins].sum(axis=1), est["m"], shear))
         if name == "all" or name == "unmatched":
             out[name] = result
         else:
@@ -101,11 +142,13 @@ def _per_group(sum_list, shear, n_boot, seed, combine):
 def anacal_bias(sums, shear=SHEAR, n_boot=500, seed=0):
     """``m``, ``c1``, ``c2``, ``r_sel`` (the selection's fraction of the response), the mean
     ``response`` per detection and ``g_plus``, ``g_minus`` (the shear estimates of the
-    ``+g`` and ``-g`` fields), each with its bootstrap ``_error`` over units.
+    ``+g`` and ``-g`` fields), each with its bootstrap ``_error`` over units; and where
+    ``m``'s error comes from: ``precision``, ``on_step`` and ``step_variance_share``
+    (module docstring).
 
     Parameters
     ----------
-    sums : ndarray [U, B + 2, 14]
+    sums : ndarray [U, B + 2, 2 * len(QUANTITIES)]
         One sample's :func:`anacal_sums`.
     shear : float
     n_boot : int

@@ -53,7 +53,7 @@ model fit's priors, and moments without fitting epochs.
 import numpy as np
 
 from .....core.errors import InputError, InputTypeError
-from .bias import QUANTITIES, SHEAR, anacal_bias, paired_difference
+from .bias import QUANTITIES, SHEAR, STEP_WEIGHT, anacal_bias, paired_difference
 from .fields import (CONFIGURATIONS, FieldLayout, blended_fields, isolated_fields,
                      render_field, scene_positions, science_book_density)
 
@@ -138,7 +138,9 @@ def anacal_task(psf_array, pixel_scale, snr_min=SNR_MIN):
 
 
 def detection_terms(catalog, centres=None):
-    """Per detection of an AnaCal catalog: :data:`QUANTITIES` ([n, 7]) for the estimator.
+    """Per detection of an AnaCal catalog: :data:`QUANTITIES` ([n, 10]) for the estimator
+    (the last three zero unless the detection is on the selection step, ``w <``
+    :data:`~.bias.STEP_WEIGHT`).
 
     AnaCal's shear derivatives ``d*_dg`` are those of a shear about the detection's own
     pixel ``(x1_det, x2_det)``.  The isolated layout shears each galaxy about its own
@@ -164,8 +166,10 @@ def detection_terms(catalog, centres=None):
         de2 = de2 - catalog["fpfs_de2_dj1"] * dy - catalog["fpfs_de2_dj2"] * dx
         dw2 = dw2 - catalog["dwsel_dj1"] * dy - catalog["dwsel_dj2"] * dx
     sel1 = dw1 * e1
+    step = (w < STEP_WEIGHT).astype(np.float64)
     return np.stack([w * e1, de1 * w + sel1, sel1, w * e2, de2 * w + dw2 * e2, w,
-                     np.ones_like(w)], axis=1).astype(np.float64)
+                     np.ones_like(w), step * w * e1, step * (de1 * w + sel1), step],
+                    axis=1).astype(np.float64)
 
 
 def parse_configurations(configurations):
@@ -281,7 +285,7 @@ def anacal_sums(profiles, magnitudes, configuration, psf, pixel_scale, sigma, n_
 
     Returns
     -------
-    sums : dict of str -> ndarray [U, B + 2, 14]
+    sums : dict of str -> ndarray [U, B + 2, 2 * len(QUANTITIES)]
         Per unit (galaxy or field), per bin (the magnitude bins, then ``unmatched``), the
         sums of :data:`QUANTITIES` for ``+g`` then ``-g`` over both rotations and every
         noise realisation.

@@ -41,6 +41,18 @@ def _difference_rows(label, result):
     return rows
 
 
+def _scatter_rows(label, result):
+    rows = []
+    for name, entry in [("all", result["all"]), *((_range(b), b) for b in result["bins"])]:
+        if not entry.get("detected") or entry.get("precision") is None:
+            continue
+        share = entry.get("step_variance_share")
+        rows.append(f"| {label} | {name} | {format_number(entry['precision'], 3)} | "
+                    f"{format_number(100 * entry['on_step'], 2)} | "
+                    f"{'n/a' if share is None else format_number(100 * share, 3)} |")
+    return rows
+
+
 def markdown_anacal(section):
     """Markdown lines of the AnaCal section of a report."""
     lines = ["## Shear bias with AnaCal (detection, selection, blends)", "",
@@ -73,6 +85,14 @@ def markdown_anacal(section):
                       "Δresponse |", "|---|---|---|---|---|---|"]
             for label, result in config["differences"].items():
                 lines += _difference_rows(label.replace("_minus_", " − "), result)
+        scatter = [row for label, result in config["samples"].items()
+                   for row in _scatter_rows(label, result)]
+        if scatter:
+            lines += ["", "Where m's error comes from: sigma(m) sqrt(detections) (the precision "
+                      "per detection), the share of the detections on the selection weight's "
+                      "step (w < 0.99) and their share of m's variance:", "",
+                      "| sample | magnitude | sigma(m) sqrt(N) | on the step [%] | "
+                      "their share of m's variance [%] |", "|---|---|---|---|---|", *scatter]
         failed = {k: v for k, v in config.get("failed_draws", {}).items() if v}
         if failed:
             lines += ["", f"Draws GalSim could not make (left out of their fields): {failed}."]

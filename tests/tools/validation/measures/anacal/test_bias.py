@@ -55,13 +55,41 @@ def test_the_bootstrap_error_follows_the_scatter_between_units():
     noisy[:, :, 0] += 0.01 * rng.standard_normal(noisy.shape[:2]) * (s[:, :, 6] > 0)
     out = bias.anacal_bias(noisy, n_boot=400, seed=1)["all"]
     # m's scatter: sum of 400 noises of 0.01 over sum(R) ~ 400 x 1.0, divided by g
-    expected = 0.01 * np.sqrt(400) / noisy[:, :, [1, 8]].sum() / G
+    expected = 0.01 * np.sqrt(400) / noisy[:, :, [1, 1 + len(bias.QUANTITIES)]].sum() / G
     assert out["m_error"] == pytest.approx(expected, rel=0.2)
     assert abs(out["m"] - 0.01) < 4 * out["m_error"]
 
 
+@pytest.mark.parametrize("noisy_on_step", [True, False])
+def test_the_share_of_m_s_variance_goes_to_the_detections_that_scatter(noisy_on_step):
+    """Each unit: one fully selected detection per sign with an exact shear estimate, and
+    one on the selection step; noise on the step's ``e1`` gives the step all of m's variance,
+    noise on the other's none of it."""
+    rng = np.random.default_rng(3)
+    nq, q = len(bias.QUANTITIES), {k: i for i, k in enumerate(bias.QUANTITIES)}
+    s = np.zeros((300, 2, 2 * nq))
+    for u in range(300):
+        for k, sign in enumerate((1, -1)):
+            off = k * nq
+            for on_step in (False, True):
+                resp = 0.5 * (1 + 0.1 * rng.standard_normal())
+                e1 = resp * sign * G + (0.01 * rng.standard_normal()
+                                        if on_step == noisy_on_step else 0.0)
+                s[u, 0, off + q["e1"]] += e1
+                s[u, 0, off + q["r1"]] += resp
+                s[u, 0, off + q["n"]] += 1
+                if on_step:
+                    s[u, 0, off + q["e1_step"]] += e1
+                    s[u, 0, off + q["r1_step"]] += resp
+                    s[u, 0, off + q["n_step"]] += 1
+    out = bias.anacal_bias(s, n_boot=200)["all"]
+    assert out["on_step"] == pytest.approx(0.5)
+    assert out["step_variance_share"] == pytest.approx(1.0 if noisy_on_step else 0.0, abs=0.05)
+    assert out["precision"] == pytest.approx(out["m_error"] * np.sqrt(1200))
+
+
 def test_bad_sums_are_named():
-    with pytest.raises(InputError, match=r"sums must be \[units, bins, 14\]"):
+    with pytest.raises(InputError, match=r"sums must be \[units, bins, 20\]"):
         bias.anacal_bias(np.zeros((3, 4)))
     with pytest.raises(InputError, match="differ in shape"):
         bias.paired_difference(_sums(n_units=4), _sums(n_units=5))

@@ -82,7 +82,11 @@ def test_at_random_sub_pixel_offsets_the_responses_are_taken_about_each_galaxy(m
     dw2 = 2.0 - 5.0 * (-0.03) - (-7.0) * 0.02
     de2 = 0.9 - 0.2 * (-0.03) - 0.4 * 0.02
     assert moved[4] == pytest.approx(de2 * 0.5 + dw2 * (-0.2))
-    assert np.array_equal(np.delete(moved, [1, 2, 4]), np.delete(raw, [1, 2, 4]))
+    assert np.array_equal(np.delete(moved, [1, 2, 4, 8]), np.delete(raw, [1, 2, 4, 8]))
+    # w = 0.5 is on the selection step: its e1, r1 and count are the step's too
+    assert np.array_equal(moved[7:], moved[[0, 1, 6]])
+    catalog["wsel"] = np.array([1.0])
+    assert np.array_equal(ac.detection_terms(catalog)[0, 7:], np.zeros(3))
 
 
 @pytest.mark.slow
