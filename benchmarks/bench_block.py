@@ -31,9 +31,9 @@ The generated rows run the network where ``runtime='auto'`` runs it (OpenVINO wh
 installed: the result's ``runtime``); the field stamps and the API in blocks are also
 timed in ONNX Runtime (``runtime='onnx'``).
 
-Targets (the block-drawing issue): field stamps <= 1.0x the parametric galaxies'; the
-drawing alone <= 0.5x a parametric galaxy's whole cost; the API <= 2.0x.  These are
-measurements, not tests.
+Targets: field stamps <= 1.0x the parametric galaxies' (the cost issue, 68); the drawing
+alone <= 0.5x a parametric galaxy's whole cost (the block-drawing issue); ``model.draw``
+in blocks (the ``API`` row) <= 1.0x (68).  These are measurements, not tests.
 """
 import argparse
 import sys
@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _shared import (PIXEL_SCALE, PSF_FWHM, STAMP, ZERO_POINT, catalog,  # noqa: E402
                      interleaved_times, loadavg, write_conditions, write_json)
 
-TARGETS = {"field stamps": "<= 1.0x", "drawing alone": "<= 0.5x", "API": "<= 2.0x"}
+TARGETS = {"field stamps": "<= 1.0x", "drawing alone": "<= 0.5x", "API": "<= 1.0x"}
 REFERENCE = "COSMOSCatalog parametric"
 
 

@@ -36,8 +36,10 @@ the same run, interleaved (best of ``--rounds``):
     component), convolved and drawn without the bandpass; against the same
     chromatic parametric reference, timed in the same rounds.
 
-Targets (the block-drawing issue): API <= 2x parametric; YAML field <= 1.5x; start-up
-<= 1.5 s; colour <= 2.5x (both colour rows).  Nothing here is a test: these are measurements.
+Targets (the cost issue, 68): the natural call (``API``) <= 1.5x parametric; YAML field
+<= 1.2x; the first galaxy of a fresh process (``start-up``) <= 1.0 s; colour, the natural
+call, <= 2.5x (the ``one band`` row has the block-drawing issue's 2.5x).  Nothing here is
+a test: these are measurements.
 """
 import argparse
 import os
@@ -55,7 +57,7 @@ from _shared import (PIXEL_SCALE, PSF_FWHM, STAMP, ZERO_POINT, catalog,  # noqa:
                      draw_stamp, interleaved_times, loadavg, write_conditions, write_json)
 
 RUNTIMES = ("openvino", "onnx", "tensorflow")
-TARGETS = {"start-up": "<= 1.5 s", "API": "<= 2x", "YAML field": "<= 1.5x",
+TARGETS = {"start-up": "<= 1.0 s", "API": "<= 1.5x", "YAML field": "<= 1.2x",
            "colour, LSST r": "<= 2.5x", "colour, LSST r, one band": "<= 2.5x"}
 
 _FIRST_GENERATED = """

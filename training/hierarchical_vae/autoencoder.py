@@ -105,6 +105,29 @@ class HierarchicalVAE(tf.Module):
         return (tf.reshape(mean, [-1, self.latent_size]),
                 tf.reshape(std, [-1, self.latent_size]))
 
+    def encode_latents(self, stamp, psf):
+        """Posterior means of every latent, the top's first: ``z_k`` the mean of ``q(z_k |
+        x, z_<k)`` with every ``z_<k`` at its own posterior mean (the top-down pass of
+        :meth:`autoencode` without draws).
+
+        Parameters
+        ----------
+        stamp, psf : tf.Tensor
+            float32 ``[B, S, S]``.
+
+        Returns
+        -------
+        tf.Tensor
+            float32 ``[B, latent_size + lower_size]``, block after block top-down, each
+            ``[r, r, c]`` row-major (the layout of ``decode``'s ``normals`` after the top
+            code); its first ``latent_size`` columns are :meth:`encode`'s mean.
+        """
+        acts = self.encoder(self.network_input(stamp, psf))
+        _, infos = self.decoder(tf.shape(acts[0])[0], acts=acts,
+                                eps=[None] * len(self.latent_shapes))
+        return tf.concat([tf.reshape(info["mean_q"], [tf.shape(acts[0])[0], -1])
+                          for info in infos], axis=1)
+
     def decode(self, z, normals=None):
         """Unconvolved light profiles of top codes.
 

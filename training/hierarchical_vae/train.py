@@ -40,6 +40,39 @@ def build_hierarchical_vae(recipe):
                            cfg["middle"], seed=recipe["seed"])
 
 
+def network_of_module(module_dir):
+    """The networks of an exported hierarchical-VAE module, rebuilt from its recipe and
+    loaded with its weights: for what its signatures do not export, such as every latent's
+    posterior (:meth:`~.autoencoder.HierarchicalVAE.encode_latents`).
+
+    Parameters
+    ----------
+    module_dir : str or Path
+        An unpacked module (``hub.resolve('hub:NAME')`` gives the shipped one's).
+
+    Returns
+    -------
+    HierarchicalVAE
+
+    Raises
+    ------
+    InputError
+        For a module of another family, or whose weights do not fit its recipe's sizes.
+    """
+    from galsim_deep.core.errors import InputError
+    from galsim_deep.core.module_format import read_metadata
+    from galsim_deep.training.loop import warm_start
+    from galsim_deep.training.recipes import load_recipe
+
+    meta = read_metadata(module_dir)
+    if meta.get("family") != "hierarchical-vae":
+        raise InputError(f"{module_dir} is a {meta.get('family')!r} module, not a "
+                         f"hierarchical VAE's")
+    model = build_hierarchical_vae(load_recipe(meta["provenance"]["recipe"]))
+    warm_start({"model": model}, module_dir)
+    return model
+
+
 class HierarchicalVAETrainer(FamilyTrainer):
     """The hierarchical VAE's state, initialisation and step for
     :func:`~galsim_deep.training.runner.run_family`."""

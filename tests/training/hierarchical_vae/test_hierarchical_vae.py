@@ -102,6 +102,14 @@ def test_shapes_and_latent_layout(tiny_model):
                                   model.decode(z, tf.zeros([3, 80])).numpy())
     other = model.decode(z, tf.random.stateless_normal([3, 80], seed=[0, 4])).numpy()
     assert np.all(other >= 0) and other.shape == (3, 32, 32)
+    # Every latent's posterior mean, the top's first; a stamp's own, whatever its batch.
+    latents = model.encode_latents(stamp, psf).numpy()
+    assert latents.shape == (3, 84)
+    np.testing.assert_allclose(latents[:, :4], mean.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(model.encode_latents(stamp[1:2], psf[1:2]).numpy()[0],
+                               latents[1], rtol=1e-5, atol=1e-6)
+    # the lower means move with the stamp (they carry what the top code does not)
+    assert np.abs(latents[0, 4:] - latents[1, 4:]).max() > 1e-4
 
 
 def test_elbo_is_the_negative_loss_without_free_bits(tiny_model, mock_dataset_path):
@@ -301,6 +309,27 @@ def test_module_metadata_and_sample_signature(trained):
     np.testing.assert_allclose(image, expected, rtol=1e-4, atol=1e-6 * image.max())
     decoded = loaded.signatures["decode"](z=z)["image"].numpy()
     np.testing.assert_allclose(decoded[2], image[2], rtol=1e-4, atol=1e-6 * image.max())
+
+
+@pytest.mark.slow
+def test_the_networks_of_a_module_are_its_weights(trained, mock_dataset_path,
+                                                  tiny_flow_vae_module_path):
+    """network_of_module rebuilds the module's networks: their encode is its signature's,
+    and encode_latents gives every latent of the stamps (what the module does not export)."""
+    from galsim_deep.core.errors import InputError
+    from galsim_deep.data.reader import StampDataset
+    from galsim_deep.training.hierarchical_vae.train import network_of_module
+
+    model = network_of_module(trained["module"])
+    with StampDataset(mock_dataset_path) as data:
+        d = data.read(data.indices("all")[:5], ["stamp", "psf"])
+    loaded = tf.saved_model.load(str(trained["module"]))
+    mean = loaded.signatures["encode"](image=d["stamp"], psf=d["psf"])["mean"].numpy()
+    latents = model.encode_latents(d["stamp"], d["psf"]).numpy()
+    assert latents.shape == (5, 84)
+    np.testing.assert_allclose(latents[:, :4], mean, rtol=1e-5, atol=1e-6)
+    with pytest.raises(InputError, match="not a hierarchical VAE's"):
+        network_of_module(tiny_flow_vae_module_path)
 
 
 @pytest.mark.slow
