@@ -54,6 +54,10 @@ class HierarchicalVAEFamily(ModelFamily):
         "lower_kl_weight": Number(1.0, low=0, why="weight of the lower latent blocks' KL "
                                                   "(1: the ELBO; above 1 holds their "
                                                   "posteriors near the priors sampling uses)"),
+        "trainable": Choice("all", ("all", "priors"),
+                            why="which weights the loss trains: 'priors' only the lower "
+                                "latents' prior networks, the rest frozen (with --init-from: "
+                                "priors that learn where a trained model's posteriors sit)"),
         "tv_factor": Number(0.0, low=0),
         "optimizer": {
             "name": Choice("adam", ("adafactor", "adam")),

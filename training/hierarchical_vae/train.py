@@ -40,6 +40,15 @@ def build_hierarchical_vae(recipe):
                            cfg["middle"], seed=recipe["seed"])
 
 
+def trained_variables(model, trainable="all"):
+    """The variables a step trains: every trainable one (``'all'``), or the lower latents'
+    prior networks alone (``'priors'``: each top-down block's ``prior`` ResBlock, which gives
+    ``p(z_k | z_<k)`` and the state's change ``h + dh`` that sampling and training share)."""
+    if trainable == "all":
+        return model.trainable_variables
+    return [v for v in model.trainable_variables if "/prior/" in v.name]
+
+
 def network_of_module(module_dir):
     """The networks of an exported hierarchical-VAE module, rebuilt from its recipe and
     loaded with its weights: for what its signatures do not export, such as every latent's
@@ -99,7 +108,7 @@ class HierarchicalVAETrainer(FamilyTrainer):
     def make_step(self, recipe, state, data, strategy):
         cfg, seed = recipe[self.section], recipe["seed"]
         model, optimizer = state.model, state.optimizers["optimizer"]
-        variables = model.trainable_variables
+        variables = trained_variables(model, cfg["trainable"])
         global_batch = cfg["batch_size"]
         n_normals = model.latent_size + model.lower_size
 

@@ -312,6 +312,27 @@ def test_module_metadata_and_sample_signature(trained):
 
 
 @pytest.mark.slow
+def test_priors_only_training_moves_the_prior_networks_alone(trained, mock_dataset_path,
+                                                             tmp_path):
+    """``trainable: priors`` from a trained module: after two steps every prior network has
+    moved and every other weight is the module's, bit for bit."""
+    from galsim_deep.training.hierarchical_vae.train import (network_of_module,
+                                                              train_hierarchical_vae,
+                                                              trained_variables)
+
+    recipe = _recipe(mock_dataset_path, tmp_path / "priors", "hierarchical_vae.trainable=priors",
+                     "hierarchical_vae.steps=2")
+    train_hierarchical_vae(recipe, progress=False, init_from=str(trained["module"]))
+    before = network_of_module(trained["module"])
+    after, _ = FAMILY.restore(recipe)
+    priors = {v.name for v in trained_variables(after, "priors")}
+    assert len(priors) == 16 and all("/prior/" in name for name in priors)
+    moved = {a.name for a, b in zip(after.trainable_variables, before.trainable_variables)
+             if not np.array_equal(a.numpy(), b.numpy())}
+    assert moved == priors
+
+
+@pytest.mark.slow
 def test_the_networks_of_a_module_are_its_weights(trained, mock_dataset_path,
                                                   tiny_flow_vae_module_path):
     """network_of_module rebuilds the module's networks: their encode is its signature's,
