@@ -1,8 +1,9 @@
 """Measure why the hierarchical VAE's samples are not galaxies: its prior-posterior gap.
 
 Run from the repository root after the run (``runs/hierarchical-mock-cosmos-25.2-64``) and
-with ``data/mock-cosmos-25.2-64-deep10.h5``: ``python docs/figures/hierarchical_prior_gap.py``
-writes docs/_static/hierarchical_prior_gap.{png,json}.  Another run of the recipe:
+with ``data/mock-cosmos-25.2-64-deep10.h5`` (``--dataset``: another file of the same test
+galaxies): ``python docs/figures/hierarchical_prior_gap.py`` writes
+docs/_static/hierarchical_prior_gap.{png,json}.  Another run of the recipe:
 ``--set output_dir=runs/X --set hierarchical_vae.lower_kl_weight=4 --out runs/X/prior_gap``
 (a run without its latent flow gets no ``sampled`` rows).
 
@@ -56,6 +57,8 @@ def main(argv=None):
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a recipe key (as galsim-deep model train --set)")
     parser.add_argument("--out", default=str(OUT), help=f"output path without suffix ({OUT})")
+    parser.add_argument("--dataset", default=DATASET,
+                        help=f"stamp dataset of the test galaxies ({DATASET})")
     args = parser.parse_args(argv)
     out = Path(args.out)
     recipe = load_recipe(RUN, args.set)
@@ -63,7 +66,7 @@ def main(argv=None):
     model, _ = family.restore(recipe)
     has_flow = (Path(recipe["output_dir"]) / "flow").is_dir()
     flow = restore_flow(recipe)[0] if has_flow else None
-    with StampDataset(DATASET) as ds:
+    with StampDataset(args.dataset) as ds:
         rows = ds.indices("test")[:N]
         data = ds.read(rows, ["stamp", "psf", "truth", "conditions"])
         names, scale = ds.condition_names, ds.pixel_scale
@@ -104,7 +107,7 @@ def main(argv=None):
     fig.tight_layout(rect=(0.12, 0, 1, 0.95))
     save_figure(fig, out.with_suffix(".png"))
     out.with_suffix(".json").write_text(json.dumps(
-        {"note": "medians over the first 128 test galaxies of " + DATASET + " of the profile's "
+        {"note": f"medians over the first 128 test galaxies of {args.dataset} of the profile's "
                  "flux and HSM size over the truth's; written by "
                  "docs/figures/hierarchical_prior_gap.py", "run": recipe["output_dir"],
          "overrides": args.set,

@@ -54,6 +54,18 @@ class LatentSpace:
         signatures = self.metadata["signatures"]
         return "log_prob" in signatures and "image" in signatures["log_prob"]["inputs"]
 
+    def density(self, stamps, codes, conditions, first_row=0, range_policy=None):
+        """:meth:`log_prob` of what the module's density is of: the stamps themselves
+        (:attr:`density_of_stamps`), else their codes (the :meth:`encode` means).
+
+        Returns
+        -------
+        ndarray [N]
+            float32 log-density, nats.
+        """
+        return self.log_prob(stamps if self.density_of_stamps else codes, conditions,
+                             first_row, range_policy=range_policy)
+
     def _signature(self, name):
         """A clear error for a module without signature ``name`` (from its metadata: the
         signature then runs where :meth:`Network.runner

@@ -102,9 +102,8 @@ def _encode_chunk(model, ds, rows, first_row, has_labels):
     if cond is not None:
         out["conditions"] = np.stack([cond[q] for q in model.quantities], axis=1)
         if "log_prob" in model.signatures:
-            density_of = data["stamp"] if model.latent.density_of_stamps else mean
-            out["log_prob"] = model.log_prob(density_of, cond, first_row=first_row,
-                                             range_policy="clip")
+            out["log_prob"] = model.latent.density(data["stamp"], mean, cond,
+                                                   first_row=first_row, range_policy="clip")
     if "cluster" in model.signatures:
         out["cluster_probabilities"] = model.cluster(data["stamp"], data["psf"],
                                                      first_row=first_row)

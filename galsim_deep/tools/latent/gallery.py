@@ -71,8 +71,7 @@ def _encode_query(model, dataset, row):
     mean, _ = gm.encode(data["stamp"], data["psf"], conditions=cond)
     log_prob = None
     if cond is not None and "log_prob" in gm.signatures:
-        density_of = data["stamp"] if gm.latent.density_of_stamps else mean
-        log_prob = gm.log_prob(density_of, cond, range_policy="clip")[0]
+        log_prob = gm.latent.density(data["stamp"], mean, cond, range_policy="clip")[0]
     return data["stamp"][0], mean[0], log_prob
 
 

@@ -82,8 +82,8 @@ def _encode_stamps(model, stamps, psfs, conditions, progress, what):
         mean, _ = model.encode(stamps[start:stop], psfs[start:stop], first_row=start,
                                conditions=rows)
         means.append(mean)
-        density_of = stamps[start:stop] if model.latent.density_of_stamps else mean
-        lps.append(model.log_prob(density_of, rows, first_row=start, range_policy="clip"))
+        lps.append(model.latent.density(stamps[start:stop], mean, rows, first_row=start,
+                                        range_policy="clip"))
     return np.concatenate(means), np.concatenate(lps)
 
 
