@@ -59,13 +59,21 @@ def main(argv=None):
     parser.add_argument("--out", default=str(OUT), help=f"output path without suffix ({OUT})")
     parser.add_argument("--dataset", default=DATASET,
                         help=f"stamp dataset of the test galaxies ({DATASET})")
+    parser.add_argument("--module", default=None,
+                        help="measure an exported module's networks (hub:NAME or a folder) "
+                             "instead of a run's: no sampled rows (its flow is not live)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     recipe = load_recipe(RUN, args.set)
-    family = get_family("hierarchical-vae")
-    model, _ = family.restore(recipe)
-    has_flow = (Path(recipe["output_dir"]) / "flow").is_dir()
-    flow = restore_flow(recipe)[0] if has_flow else None
+    if args.module:
+        from galsim_deep.data import hub
+        from galsim_deep.training.hierarchical_vae.train import network_of_module
+
+        model, flow = network_of_module(hub.resolve(args.module)), None
+    else:
+        model, _ = get_family("hierarchical-vae").restore(recipe)
+        has_flow = (Path(recipe["output_dir"]) / "flow").is_dir()
+        flow = restore_flow(recipe)[0] if has_flow else None
     with StampDataset(args.dataset) as ds:
         rows = ds.indices("test")[:N]
         data = ds.read(rows, ["stamp", "psf", "truth", "conditions"])
@@ -110,7 +118,7 @@ def main(argv=None):
         {"note": f"medians over the first 128 test galaxies of {args.dataset} of the profile's "
                  "flux and HSM size over the truth's; written by "
                  "docs/figures/hierarchical_prior_gap.py", "run": recipe["output_dir"],
-         "overrides": args.set,
+         "overrides": args.set, "module": args.module,
          "results": results}, indent=1))
 
 
