@@ -99,3 +99,13 @@ def catalog_rows(n, seed=0):
     rng = np.random.default_rng(seed)
     return {"mag_auto": rng.uniform(20.5, 24.0, n), "flux_radius": rng.uniform(2.0, 12.0, n),
             "zphot": rng.uniform(0.2, 2.0, n)}
+
+
+def likelihood_neighbours(codes, row, k):
+    """The dataset rows ``latent similar --metric likelihood`` must give for row ``row`` of a
+    codes file that holds it, and their scores: the other galaxies whose ``log_prob`` is
+    nearest the query's, nearest first (ties in file order)."""
+    gap = np.abs(codes.log_prob.astype(np.float64) - codes.log_prob[codes.row_of(row)])
+    gap[codes.row_of(row)] = np.inf
+    order = np.argsort(gap, kind="stable")[:k]
+    return codes.indices[order].tolist(), gap[order]

@@ -12,6 +12,7 @@ from galsim_deep.cli import main  # noqa: E402
 from galsim_deep.tools.latent import codes as codes_module  # noqa: E402
 from galsim_deep.tools.latent.codes import read_codes  # noqa: E402
 from galsim_deep.tools.latent.search import SimilarityIndex  # noqa: E402
+from tests.checks import likelihood_neighbours  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -130,10 +131,9 @@ def test_similar_and_anomalies(codes_path, tiny_flow_vae_module_path, mock_datas
     assert main(["latent", "similar", "5", "--codes", str(codes_path), "-k", "3", "--metric",
                  "likelihood", "--out", str(tmp_path / "likelihood.png"), "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
-    gap = np.abs(codes.log_prob.astype(np.float64) - codes.log_prob[5])
-    gap[5] = np.inf
-    assert res["rows"] == codes.indices[np.argsort(gap, kind="stable")[:3]].tolist()
-    np.testing.assert_allclose(res["scores"], np.sort(gap)[:3], rtol=1e-6)
+    rows, gaps = likelihood_neighbours(codes, 5, 3)
+    assert res["rows"] == rows
+    np.testing.assert_allclose(res["scores"], gaps, rtol=1e-6)
     assert main(["latent", "similar", "999", "--codes", str(codes_path), "--out",
                  str(tmp_path / "x.png")]) == 1
     assert "beyond the 48 rows" in capsys.readouterr().err

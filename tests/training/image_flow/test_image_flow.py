@@ -16,7 +16,7 @@ from galsim_deep.training.image_flow.flow import ImageFlow  # noqa: E402
 from galsim_deep.training.image_flow.networks import AffineCoupling  # noqa: E402
 from galsim_deep.training.recipes import load_recipe  # noqa: E402
 
-from tests.checks import trainable_weights  # noqa: E402
+from tests.checks import likelihood_neighbours, trainable_weights  # noqa: E402
 
 FAMILY = get_family("image-flow")
 CONDITIONS = ["mag_auto", "flux_radius", "zphot"]
@@ -223,9 +223,7 @@ def test_latent_tools_take_the_flows_latent_and_the_stamps_density(trained, mock
     assert main(["latent", "similar", "3", "--codes", str(out), "-k", "4", "--metric",
                  "likelihood", "--out", str(tmp_path / "similar.png"), "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
-    gap = np.abs(codes.log_prob.astype(np.float64) - codes.log_prob[3])
-    gap[3] = np.inf
-    assert res["rows"] == codes.indices[np.argsort(gap, kind="stable")[:4]].tolist()
+    assert res["rows"] == likelihood_neighbours(codes, 3, 4)[0]
 
 
 @pytest.mark.slow
