@@ -96,7 +96,7 @@ def main():
     from galsim_deep.data.reader import StampDataset
     from galsim_deep.tools.latent.codes import read_codes
     from galsim_deep.tools.latent.plots import plot_stamp_rows
-    from galsim_deep.tools.latent.search import SimilarityIndex, precision_at_k
+    from galsim_deep.tools.latent.search import precision_at_k, ranking_index
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="the image flow's module")
@@ -106,9 +106,8 @@ def main():
     args = parser.parse_args()
 
     train, test = (read_codes(args.report / f"codes_{s}.h5") for s in ("train", "test"))
-    indexes = {"latent": SimilarityIndex(train.codes, "euclidean"),
-               "likelihood": SimilarityIndex(train.log_prob[:, None].astype(np.float64),
-                                             "euclidean")}
+    indexes = {"latent": ranking_index("euclidean", train.codes),
+               "likelihood": ranking_index("likelihood", train.codes, train.log_prob)}
     queries = {"latent": test.codes, "likelihood": test.log_prob[:, None].astype(np.float64)}
     names = train.class_names
     result = {"model": str(args.model), "k": K, "n_targets": len(test), "n_pool": len(train),

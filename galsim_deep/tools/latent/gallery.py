@@ -12,7 +12,7 @@ import numpy as np
 from .anomaly import flow_anomaly_score
 from .codes import read_codes
 from .plots import plot_stamp_rows
-from .search import RANKINGS, SimilarityIndex
+from .search import RANKINGS, ranking_index
 from ...core.errors import InputError
 
 __all__ = ["parse_query", "similar_gallery", "anomaly_gallery"]
@@ -111,8 +111,7 @@ def similar_gallery(codes_path, query, out, k=10, metric="cosine", model=None):
     if by_density and codes.log_prob is None:
         raise InputError(f"{codes_path} has no log_prob: its model {codes.attrs['model_name']} "
                          f"has no log_prob signature; rank by code (cosine or euclidean)")
-    index = (SimilarityIndex(codes.log_prob[:, None].astype(np.float64), "euclidean")
-             if by_density else SimilarityIndex(codes.codes, metric=metric))
+    index = ranking_index(metric, codes.codes, codes.log_prob)
     dataset, row = parse_query(query)
     same = dataset is None or Path(dataset).resolve() == codes.dataset.resolve()
     held = same and np.any(codes.indices == row)

@@ -41,7 +41,7 @@ from .anomaly import auroc, finite_order, flow_anomaly_score, held_out_class_aur
 from .codes import encode_dataset, read_codes
 from .outliers import NON_GALAXY_KINDS, make_non_galaxy_stamps
 from .probe import linear_probe
-from .search import RANKINGS, SimilarityIndex, precision_at_k
+from .search import RANKINGS, precision_at_k, ranking_index
 from ...core.errors import InputError
 
 __all__ = ["latent_report"]
@@ -243,11 +243,7 @@ def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, 
     precision, chance = {}, None
     kk = min(int(k), len(test) - 1)
     for ranking in RANKINGS:
-        # "likelihood": the galaxies whose log-density is closest to the galaxy's (the
-        # flows slides' ranking), a Euclidean search on the one number
-        index = (SimilarityIndex(test.log_prob[:, None].astype(np.float64), "euclidean")
-                 if ranking == "likelihood" else SimilarityIndex(test.codes, metric=ranking))
-        rows_nn, _ = index.neighbours_of_members(kk)
+        rows_nn, _ = ranking_index(ranking, test.codes, test.log_prob).neighbours_of_members(kk)
         p = precision_at_k(test.labels, rows_nn)
         precision[ranking] = {"by_class": {names[c]: v for c, v in p["by_label"].items()},
                               **{key: p[key] for key in ("mean", "mean_error", "macro",

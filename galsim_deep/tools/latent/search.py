@@ -14,7 +14,7 @@ so both give the same order and the tree still applies (scikit-learn's
 import numpy as np
 from ...core.errors import InputError
 
-__all__ = ["SimilarityIndex", "precision_at_k", "METRICS", "RANKINGS"]
+__all__ = ["SimilarityIndex", "ranking_index", "precision_at_k", "METRICS", "RANKINGS"]
 
 #: The similarity measures :class:`SimilarityIndex` offers.
 METRICS = ("cosine", "euclidean")
@@ -145,6 +145,33 @@ class SimilarityIndex:
         return rows, dist
 
 
+def ranking_index(ranking, codes, log_prob=None):
+    """The :class:`SimilarityIndex` of one of :data:`RANKINGS`: of the codes by a metric,
+    or (``likelihood``) of the one number ``log p`` of each galaxy, searched by distance.
+
+    Parameters
+    ----------
+    ranking : str
+        One of :data:`RANKINGS`.
+    codes : array_like [N, L]
+        The galaxies' codes (for ``cosine`` and ``euclidean``).
+    log_prob : array_like [N], optional
+        Their log-densities (for ``likelihood``; a query's point is then ``[log p]``).
+
+    Returns
+    -------
+    SimilarityIndex
+    """
+    if ranking not in RANKINGS:
+        raise InputError(f"ranking must be one of {RANKINGS}, got {ranking!r}")
+    if ranking != "likelihood":
+        return SimilarityIndex(codes, metric=ranking)
+    if log_prob is None:
+        raise InputError("the likelihood ranking needs each galaxy's log_prob; rank by code "
+                         "(cosine or euclidean)")
+    return SimilarityIndex(np.asarray(log_prob, np.float64)[:, None], "euclidean")
+
+
 def precision_at_k(labels, neighbours, k=None, pool_labels=None):
     """Fraction of each galaxy's neighbours that share its label, averaged by label.
 
@@ -184,7 +211,8 @@ def precision_at_k(labels, neighbours, k=None, pool_labels=None):
     if not 1 <= k <= neighbours.shape[1]:
         raise InputError(f"k must be in 1..{neighbours.shape[1]}, got {k}")
     pool = labels if pool_labels is None else np.asarray(pool_labels)
-    if pool.ndim != 1 or neighbours.size and not 0 <= neighbours.min() <= neighbours.max() < len(pool):
+    in_pool = neighbours.size == 0 or 0 <= neighbours.min() <= neighbours.max() < len(pool)
+    if pool.ndim != 1 or not in_pool:
         raise InputError(f"neighbours must be rows of the {len(pool)} pool labels")
     hits = pool[neighbours[:, :k]] == labels[:, None]
     per_galaxy = hits.mean(axis=1)

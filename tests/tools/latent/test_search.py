@@ -112,3 +112,19 @@ def test_bad_input_is_refused_with_the_fix():
         index.query(codes[:1], k=0)
     with pytest.raises(ValueError, match="same N"):
         precision_at_k(np.zeros(3), np.zeros((4, 2), int))
+
+
+def test_the_likelihood_ranking_is_by_closeness_of_log_p():
+    from galsim_deep.tools.latent.search import ranking_index
+
+    log_prob = np.array([-10.0, -3.0, -9.0, 5.0, -2.5])
+    rows, gap = ranking_index("likelihood", _codes(5, 3), log_prob).query([[-9.4]], k=3)
+    assert rows[0].tolist() == [2, 0, 1]
+    np.testing.assert_allclose(gap[0], [0.4, 0.6, 6.4])
+    codes = _codes(5, 3)
+    np.testing.assert_array_equal(ranking_index("cosine", codes).query(codes[0], k=2)[0],
+                                  SimilarityIndex(codes).query(codes[0], k=2)[0])
+    with pytest.raises(ValueError, match="needs each galaxy's log_prob"):
+        ranking_index("likelihood", codes)
+    with pytest.raises(ValueError, match="ranking must be one of"):
+        ranking_index("manhattan", codes)
