@@ -17,17 +17,28 @@ resolution of the hierarchy, and on all of them:
   stage holds ``z_0`` and four more blocks);
 * ``all``: every latent, 1,520 numbers.
 
+With ``--references``, the same classifiers on the stamps themselves, so that what the
+latents lose is visible: the first 256 principal components (seeded randomized PCA,
+fitted on the training stamps) of
+
+* ``pixels``: each observed stamp in units of its own noise (``stamp / sqrt(noise
+  variance)``), what the encoder sees;
+* ``truth``: each galaxy's noise-free profile before the PSF, in the same units, which no
+  code inferred from a noisy stamp can beat.
+
 Each group with logistic regression and gradient boosting on the first ``--n-small``
 training galaxies; ``all`` with the four classifiers on the first ``--n-train``.  Test:
 the whole test split.  Run from the repository root (TensorFlow needed)::
 
     python docs/figures/hierarchical_classify.py [--n-train 50000] [--n-small 5000] \\
-        [--out docs/_static/classify/hierarchical-latents.json]
+        [--references] [--out docs/_static/classify/hierarchical-latents.json]
 
-The codes are kept in ``runs/hierarchical-latents/`` (``--cache``) for a rerun.  About
-15 minutes on a 2-core CPU.
+The codes are kept in ``runs/hierarchical-latents/`` (``--cache``) for a rerun, and a
+rerun with the same settings keeps the groups its output already holds.  About
+15 minutes on a 2-core CPU, and about 10 more with ``--references``.
 """
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +77,44 @@ def latent_codes(model, dataset, split, n, cache, batch=256):
     return out
 
 
+def pixel_components(dataset, n_train, cache, components=256, batch=2048, seed=0):
+    """PCA features of the observed stamps and of the truths, train and test (cached).
+
+    Each stamp and truth is divided by the square root of its stamp's noise variance; the
+    PCA (``components`` components, randomized, seeded) is fitted on the training rows.
+    """
+    from sklearn.decomposition import PCA
+
+    from galsim_deep.core.files import atomic_path
+    from galsim_deep.data.reader import StampDataset
+
+    path = Path(cache) / f"pixels-{n_train}-{components}.npz"
+    if path.is_file():
+        with np.load(path) as saved:
+            return dict(saved)
+    out = {}
+    with StampDataset(dataset) as ds:
+        images = {}
+        for split, rows in (("train", ds.indices("train")[:n_train]),
+                            ("test", ds.indices("test"))):
+            parts = {"pixels": [], "truth": []}
+            for start in range(0, len(rows), batch):
+                d = ds.read(rows[start:start + batch], ["stamp", "truth", "noise_variance"])
+                sigma = np.sqrt(d["noise_variance"]).reshape(-1, 1, 1)
+                parts["pixels"].append((d["stamp"] / sigma).reshape(len(sigma), -1))
+                parts["truth"].append((d["truth"] / sigma).reshape(len(sigma), -1))
+            images[split] = {k: np.concatenate(v).astype(np.float32) for k, v in parts.items()}
+    for kind in ("pixels", "truth"):
+        pca = PCA(components, svd_solver="randomized", random_state=seed)
+        out[f"{kind}_train"] = pca.fit_transform(images["train"][kind])
+        out[f"{kind}_test"] = pca.transform(images["test"][kind])
+        out[f"{kind}_explained"] = np.asarray(pca.explained_variance_ratio_.sum())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez(tmp, **out)
+    return out
+
+
 def groups(latent_shapes):
     """Column ranges of ``top``, each resolution's latents and ``all``."""
     sizes = [int(np.prod(shape)) for shape in latent_shapes]
@@ -88,6 +137,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-train", type=int, default=50000)
     parser.add_argument("--n-small", type=int, default=5000)
+    parser.add_argument("--references", action="store_true",
+                        help="also classify 256 principal components of the stamps and truths")
     parser.add_argument("--cache", default="runs/hierarchical-latents")
     parser.add_argument("--out", default="docs/_static/classify/hierarchical-latents.json",
                         type=Path)
@@ -98,8 +149,14 @@ def main():
     test = latent_codes(model, DATASET, "test", None, args.cache)
     result = {"model": MODEL, "dataset": DATASET, "n_test": int(len(test["labels"])),
               "chance": float(np.mean(test["labels"] == np.bincount(train["labels"]).argmax())),
-              "groups": {}}
+              "n_train": args.n_train, "n_small": args.n_small, "groups": {}}
+    if args.out.is_file():  # resume: keep the groups a run with the same settings finished
+        done = json.loads(args.out.read_text())
+        if all(done.get(k) == result[k] for k in ("model", "dataset", "n_train", "n_small")):
+            result["groups"] = done["groups"]
     for name, cols in groups(model.latent_shapes).items():
+        if name in result["groups"]:
+            continue
         runs = classify_codes(train["codes"][:, cols], train["labels"], test["codes"][:, cols],
                               test["labels"], test["mag_auto"], n_train=[args.n_small],
                               classifiers=("logistic", "gradient_boosting"), what=name)
@@ -112,6 +169,22 @@ def main():
             print(f"{name:6s} ({len(cols):4d} numbers) {r['classifier']:18s} n_train "
                   f"{r['n_train']:6d}: accuracy {r['accuracy']:.3f} ± {r['error']:.3f}")
         write_json(result, args.out)  # after each group: an interruption keeps what finished
+    if args.references:
+        pcs = pixel_components(DATASET, args.n_train, args.cache)
+        result["references"] = {}
+        for kind in ("pixels", "truth"):
+            runs = classify_codes(pcs[f"{kind}_train"], train["labels"], pcs[f"{kind}_test"],
+                                  test["labels"], test["mag_auto"],
+                                  n_train=[args.n_small, args.n_train],
+                                  classifiers=("logistic", "gradient_boosting"),
+                                  what=f"{kind}, 256 principal components")
+            result["references"][kind] = {
+                "components": 256, "explained_variance": float(pcs[f"{kind}_explained"]),
+                "runs": runs}
+            for r in runs:
+                print(f"{kind:6s} (256 components) {r['classifier']:18s} n_train "
+                      f"{r['n_train']:6d}: accuracy {r['accuracy']:.3f} ± {r['error']:.3f}")
+            write_json(result, args.out)
     print(f"wrote {args.out}")
 
 
