@@ -18,6 +18,11 @@ For the first 128 test galaxies it decodes each stamp three ways and compares th
   galaxy's catalog row, the lower latents from their priors with standard normals scaled
   by a temperature T (VDVAE's sampling temperature; T = 1 is the model, T = 0 the priors'
   means).
+
+Each case's JSON entry has the medians of flux and size over the truth's, and
+``size_rank_correlation``: Spearman's rank correlation of the decoded sizes with the
+truths', which says whether the decode follows its galaxy (0 for one image whatever the
+code).
 """
 import argparse
 import json
@@ -46,6 +51,7 @@ def hsm_sigma(images, scale):
 
 def main(argv=None):
     import tensorflow as tf
+    from scipy.stats import spearmanr
 
     from galsim_deep.core.reporting import new_figure, save_figure
     from galsim_deep.data.reader import StampDataset
@@ -96,11 +102,16 @@ def main(argv=None):
     results = {}
     for name, images in cases.items():
         flux, size = images.sum(axis=(1, 2)) / truth_flux, hsm_sigma(images, scale) / truth_size
+        ok = np.isfinite(size)
         results[name] = {"median_flux_over_truth": float(np.median(flux)),
                          "median_size_over_truth": float(np.nanmedian(size)),
-                         "hsm_failures": int(np.sum(np.isnan(size)))}
+                         "hsm_failures": int(np.sum(~ok)),
+                         # does the decode follow its galaxy?  0 for one image whatever the code
+                         "size_rank_correlation": float(spearmanr(
+                             size[ok] * truth_size[ok], truth_size[ok]).statistic)}
         print(f"{name:48s} flux/truth {results[name]['median_flux_over_truth']:.3f}  "
-              f"size/truth {results[name]['median_size_over_truth']:.3f}")
+              f"size/truth {results[name]['median_size_over_truth']:.3f}  size rank "
+              f"correlation {results[name]['size_rank_correlation']:.2f}")
     fig, axes = new_figure(len(cases) + 1, 6, figsize=(10, 1.8 * (len(cases) + 1)), layout=None)
     for row, (name, images) in enumerate([("truth", data["truth"]), *cases.items()]):
         for col in range(6):
