@@ -17,7 +17,10 @@ fewer steps::
         --name my-model --version 0.1.0 --out modules/my-model
 
 Here a few steps only, to show the chain (about a minute): use hundreds of
-steps on thousands of your stamps for a real fine-tuning.
+steps on thousands of your stamps for a real fine-tuning.  The export here
+leaves out the module's portable (ONNX) copy (``--no-portable``), which takes
+most of an export's time; without it the module samples with TensorFlow, and
+``galsim-deep hub portable modules/my-model`` adds the copy later.
 """
 import os
 from pathlib import Path
@@ -62,7 +65,8 @@ assert galsim_deep(["model", "train", recipe, "--init-from", DEFAULT_MODEL, *ove
                     "--with-flow", "--quiet"]) == 0
 module = OUT / "modules" / "fine-tuned"
 assert galsim_deep(["hub", "export", recipe, *overrides, "--name", "my-fine-tuned",
-                    "--version", "0.1.0", "--out", str(module), "--overwrite"]) == 0
+                    "--version", "0.1.0", "--out", str(module), "--overwrite",
+                    "--no-portable"]) == 0
 
 # %%
 # Before and after, from the same seed

@@ -215,7 +215,7 @@ def module_metadata(recipe, data, name, version, description, model_log=None, fl
 
 
 def export_trained(recipe, out_dir, make_module, description, extra_metadata=None, name=None,
-                   version=None, overwrite=False):
+                   version=None, overwrite=False, portable=True):
     """Write a recipe's trained model and latent flow as a module directory.
 
     Parameters
@@ -236,6 +236,10 @@ def export_trained(recipe, out_dir, make_module, description, extra_metadata=Non
         or the recipe name).
     overwrite : bool
         Replace an existing ``out_dir``.
+    portable : bool
+        Also write the portable (ONNX) copy of the sampling signatures (default); without
+        it the module samples with TensorFlow only, until ``galsim-deep hub portable``
+        adds the copy.
 
     Returns
     -------
@@ -260,7 +264,7 @@ def export_trained(recipe, out_dir, make_module, description, extra_metadata=Non
     if extra_metadata is not None:
         extra_metadata(model, meta)
     return export_module(module, out_dir, meta, module.signatures(), overwrite=overwrite,
-                         portable=True)
+                         portable=portable)
 
 
 def signature_spec(fn):

@@ -105,11 +105,13 @@ class ModelFamily:
         """``log p(z)`` of the model's own prior, a function of codes ``[B, L]`` -> ``[B]``."""
         raise NotImplementedError
 
-    def export(self, recipe, out_dir, name=None, version=None, overwrite=False):
+    def export(self, recipe, out_dir, name=None, version=None, overwrite=False,
+               portable=True):
         """Write the recipe's trained model (and its latent flow) as a module directory
         (:func:`galsim_deep.training.export.export_trained` with the family's module
-        class); ``name`` and ``version`` default to the recipe's ``export`` section.
-        Returns the module directory."""
+        class); ``name`` and ``version`` default to the recipe's ``export`` section;
+        ``portable=False`` leaves out the portable (ONNX) copy, which ``galsim-deep hub
+        portable`` adds later.  Returns the module directory."""
         raise NotImplementedError
 
     def summary(self, log):

@@ -115,6 +115,10 @@ def add_export(sub, name):
     p.add_argument("--archive", action="store_true",
                    help="also write OUT.tar.gz and print its sha256 and size")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    p.add_argument("--no-portable", dest="portable", action="store_false",
+                   help="leave out the portable (ONNX) copy, which takes most of the export's "
+                        "time: the module then samples with TensorFlow only, until "
+                        "`galsim-deep hub portable OUT` adds the copy")
     p.set_defaults(func=_export)
     return p
 
@@ -128,7 +132,7 @@ def _export(args):
 
     recipe = recipe_from_args(args)
     out = family_of(recipe).export(recipe, args.out, name=args.name, version=args.version,
-                                   overwrite=args.overwrite)
+                                   overwrite=args.overwrite, portable=args.portable)
     meta = read_metadata(out)
     entry = {"name": meta["name"], "version": meta["version"],
              "description": meta["description"]}

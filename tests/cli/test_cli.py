@@ -97,3 +97,10 @@ def test_the_reference_page_has_every_command():
     for words, _ in commands():
         assert "galsim-deep " + " ".join(words) + "\n" in text
     assert "``galsim-deep train export``" in text and "``galsim-deep hub export``" in text
+
+
+def test_hub_export_writes_the_portable_copy_unless_told_not_to():
+    parser = build_parser()
+    assert parser.parse_args(["hub", "export", "tiny", "--out", "x"]).portable is True
+    assert parser.parse_args(["hub", "export", "tiny", "--out", "x",
+                              "--no-portable"]).portable is False

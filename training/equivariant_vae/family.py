@@ -90,14 +90,16 @@ class EquivariantVAEFamily(ModelFamily):
     def log_prior(self, model):
         return FlowVAEFamily.log_prior(self, model)
 
-    def export(self, recipe, out_dir, name=None, version=None, overwrite=False):
+    def export(self, recipe, out_dir, name=None, version=None, overwrite=False,
+               portable=True):
         from galsim_deep.training.export import export_trained
 
         from .module import EquivariantVAEModule, description, metadata_entries
 
         return export_trained(recipe, out_dir, EquivariantVAEModule, description(recipe),
                               extra_metadata=metadata_entries(recipe), name=name,
-                              version=version, overwrite=overwrite)
+                              version=version, overwrite=overwrite,
+                              portable=portable)
 
     def summary(self, log):
         metrics = log.get("metrics", {})

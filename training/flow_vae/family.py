@@ -120,7 +120,8 @@ class FlowVAEFamily(ModelFamily):
 
         return standard_normal
 
-    def export(self, recipe, out_dir, name=None, version=None, overwrite=False):
+    def export(self, recipe, out_dir, name=None, version=None, overwrite=False,
+               portable=True):
         from galsim_deep.training.export import export_trained
 
         from .module import FlowVAEModule, chromatic_metadata, description
@@ -139,7 +140,7 @@ class FlowVAEFamily(ModelFamily):
                 band_magnitude_name(b) for b in chromatic["bands"]])
         return export_trained(recipe, out_dir, make_module, description(recipe),
                               extra_metadata=extra, name=name, version=version,
-                              overwrite=overwrite)
+                              overwrite=overwrite, portable=portable)
 
 
 FAMILY = FlowVAEFamily()

@@ -111,7 +111,8 @@ class HierarchicalVAEFamily(ModelFamily):
 
         return standard_normal
 
-    def export(self, recipe, out_dir, name=None, version=None, overwrite=False):
+    def export(self, recipe, out_dir, name=None, version=None, overwrite=False,
+               portable=True):
         from galsim_deep.training.export import export_trained
 
         from .module import HierarchicalVAEModule, description, metadata_entries
@@ -122,7 +123,8 @@ class HierarchicalVAEFamily(ModelFamily):
 
         return export_trained(recipe, out_dir, make_module, description(recipe),
                               extra_metadata=metadata_entries(recipe), name=name,
-                              version=version, overwrite=overwrite)
+                              version=version, overwrite=overwrite,
+                              portable=portable)
 
 
 FAMILY = HierarchicalVAEFamily()

@@ -80,11 +80,12 @@ class ImageFlowFamily(ModelFamily):
         raise NotImplementedError("the image flow has no latent code for a latent flow; its "
                                   "module's log_prob is the density of the stamps")
 
-    def export(self, recipe, out_dir, name=None, version=None, overwrite=False):
+    def export(self, recipe, out_dir, name=None, version=None, overwrite=False,
+               portable=True):
         from .module import export_image_flow
 
         return export_image_flow(recipe, self, out_dir, name=name, version=version,
-                                 overwrite=overwrite)
+                                 overwrite=overwrite, portable=portable)
 
     def summary(self, log):
         bits = log.get("metrics", {}).get("bits_per_dim")

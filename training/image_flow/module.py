@@ -91,7 +91,8 @@ def description(recipe):
             f"{', '.join(recipe['flow']['conditions'])}; for its per-stamp log_prob")
 
 
-def export_image_flow(recipe, family, out_dir, name=None, version=None, overwrite=False):
+def export_image_flow(recipe, family, out_dir, name=None, version=None, overwrite=False,
+                      portable=True):
     """Write a recipe's trained image flow as a module directory (with its portable copy).
 
     Parameters
@@ -105,6 +106,9 @@ def export_image_flow(recipe, family, out_dir, name=None, version=None, overwrit
         Default: the recipe's ``export`` section (or its name).
     overwrite : bool
         Replace an existing ``out_dir``.
+    portable : bool
+        Also write the portable (ONNX) copy (default; ``galsim-deep hub portable`` adds it
+        later).
 
     Returns
     -------
@@ -135,4 +139,4 @@ def export_image_flow(recipe, family, out_dir, name=None, version=None, overwrit
         "log_prob_unit": "nats; bits per pixel = -log_prob / (stamp_size**2 * ln 2)",
     }
     return export_module(module, Path(out_dir), meta, module.signatures(),
-                         overwrite=overwrite, portable=True)
+                         overwrite=overwrite, portable=portable)

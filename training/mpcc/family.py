@@ -132,14 +132,16 @@ class MPCCFamily(ModelFamily):
     def log_prior(self, model):
         return model.prior.log_prob
 
-    def export(self, recipe, out_dir, name=None, version=None, overwrite=False):
+    def export(self, recipe, out_dir, name=None, version=None, overwrite=False,
+               portable=True):
         from galsim_deep.training.export import export_trained
 
         from .module import MPCCModule, description, prior_metadata
 
         return export_trained(recipe, out_dir, MPCCModule, description(recipe),
                               extra_metadata=prior_metadata(recipe), name=name,
-                              version=version, overwrite=overwrite)
+                              version=version, overwrite=overwrite,
+                              portable=portable)
 
     def summary(self, log):
         metrics = log.get("metrics", {})

@@ -210,6 +210,7 @@ def test_a_colour_sed_head_reads_the_catalog_colours_clipped():
 def test_a_colour_sed_head_trains_exports_its_magnitudes_and_is_told_from_its_layout(
         colour_dataset, tmp_path):
     from galsim_deep import GenerativeGalaxyModel
+    from galsim_deep.core.module_format import read_metadata
     from galsim_deep.training.flow_vae.train import _source_layout
     from galsim_deep.training.latent_flow import train_latent_flow
 
@@ -225,10 +226,13 @@ def test_a_colour_sed_head_trains_exports_its_magnitudes_and_is_told_from_its_la
                      "flow.conditions=[mag_auto, flux_radius, zphot, mag_f606w]")
     run_family(recipe, family, progress=False, stop_at=2)
     train_latent_flow(recipe, progress=False)
-    module = family.export(recipe, tmp_path / "module")
+    # without its portable copy (hub export --no-portable): the network runs in TensorFlow
+    module = family.export(recipe, tmp_path / "module", portable=False)
+    assert "portable" not in read_metadata(module)
     assert _source_layout(tmp_path / "run" / "vae") == (True, True, True)
     assert _source_layout(module) == (True, True, True)
     model = GenerativeGalaxyModel(str(module), colours="model")
+    assert model.network.runtime == "tensorflow"
     spec = model.network.metadata["signatures"]["decode_components"]["inputs"]
     assert sorted(spec) == ["mag_auto", "mag_f606w", "z", "zphot"]
     z = np.repeat(tf.random.stateless_normal([1, spec["z"]["shape"][1]], seed=[3, 4]).numpy(),
