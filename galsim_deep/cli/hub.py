@@ -118,7 +118,7 @@ def add_export(sub, name):
     p.add_argument("--no-portable", dest="portable", action="store_false",
                    help="leave out the portable (ONNX) copy, which takes most of the export's "
                         "time: the module then samples with TensorFlow only, until "
-                        "`galsim-deep hub portable OUT` adds the copy")
+                        "`galsim-deep hub portable OUT` adds the copy (default: written)")
     p.set_defaults(func=_export)
     return p
 
