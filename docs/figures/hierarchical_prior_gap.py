@@ -101,14 +101,15 @@ def main(argv=None):
             cases[f"sampled, T = {t}"] = model.decode(z, t * lower).numpy()
     results = {}
     for name, images in cases.items():
-        flux, size = images.sum(axis=(1, 2)) / truth_flux, hsm_sigma(images, scale) / truth_size
+        sigma = hsm_sigma(images, scale)
+        flux, size = images.sum(axis=(1, 2)) / truth_flux, sigma / truth_size
         ok = np.isfinite(size)
         results[name] = {"median_flux_over_truth": float(np.median(flux)),
                          "median_size_over_truth": float(np.nanmedian(size)),
                          "hsm_failures": int(np.sum(~ok)),
                          # does the decode follow its galaxy?  0 for one image whatever the code
                          "size_rank_correlation": float(spearmanr(
-                             size[ok] * truth_size[ok], truth_size[ok]).statistic)}
+                             sigma[ok], truth_size[ok]).statistic)}
         print(f"{name:48s} flux/truth {results[name]['median_flux_over_truth']:.3f}  "
               f"size/truth {results[name]['median_size_over_truth']:.3f}  size rank "
               f"correlation {results[name]['size_rank_correlation']:.2f}")

@@ -93,7 +93,8 @@ def description(recipe):
 
 def export_image_flow(recipe, family, out_dir, name=None, version=None, overwrite=False,
                       portable=True):
-    """Write a recipe's trained image flow as a module directory (with its portable copy).
+    """Write a recipe's trained image flow as a module directory (with its portable copy
+    unless ``portable=False``).
 
     Parameters
     ----------
