@@ -17,9 +17,9 @@ _tf_logs.install()  # before anything imports TensorFlow
 from ._version import __version__  # noqa: E402
 from .core.catalog import ColourRangeWarning, OutOfRangeWarning  # noqa: E402
 from .core.module_format import ModuleFormatError  # noqa: E402
-from .data.hub import HubError  # noqa: E402
+from .data.hub import HubError, YankedModuleWarning  # noqa: E402
 from .api.model import GenerativeGalaxyModel  # noqa: E402
 from .api import config as _config  # noqa: F401,E402  (registers the GalSim config types)
 
 __all__ = ["GenerativeGalaxyModel", "HubError", "ModuleFormatError", "OutOfRangeWarning",
-           "ColourRangeWarning", "__version__"]
+           "ColourRangeWarning", "YankedModuleWarning", "__version__"]

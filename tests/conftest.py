@@ -98,6 +98,16 @@ def mock_dataset_path(tmp_path_factory):
                          processes=1, progress=False)
 
 
+@pytest.fixture(scope="session")
+def eval_path(tmp_path_factory):
+    """A tiny evaluation file: a new seed, every galaxy in the test split (32x32 at 0.03")."""
+    from galsim_deep.data.build import build_dataset
+
+    return build_dataset("mock-cosmos", 24, tmp_path_factory.mktemp("eval") / "eval.h5",
+                         stamp_size=32, pixel_scale=0.03, seed=2, n_test=24, processes=1,
+                         progress=False)
+
+
 @pytest.fixture(scope="module")
 def restore_op_determinism():
     """Module fixture form of :func:`tests.checks.op_determinism_restored` for training test files."""

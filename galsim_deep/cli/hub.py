@@ -1,5 +1,8 @@
-"""``galsim-deep hub list|info|download|verify|export|portable|window``: modules, their index
-and cache.
+"""``galsim-deep hub list|info|download|verify|export|portable|window|wings|release|yank``:
+modules, their index and cache.
+
+``release`` (the release check, then the module into an index) and ``yank`` are
+:mod:`galsim_deep.cli.release`.
 
 ``export`` writes a trained run as a module (the previous release's ``galsim-deep
 train export``, which still works with a deprecation line).
@@ -7,6 +10,7 @@ train export``, which still works with a deprecation line).
 import json
 
 from . import add_group, add_recipe_args, recipe_from_args
+from .release import add_release
 
 
 def register(subparsers):
@@ -90,14 +94,47 @@ def register(subparsers):
     p.add_argument("--outer-radius", type=float, required=True, metavar="PIXELS",
                    help="radius (pixels) from which the window is 0; the stamp's inscribed "
                         "circle is stamp_size / 2")
+    _add_entry_args(p, "window")
+    p.set_defaults(func=_window)
+
+    from ..engine.wings import WINGS_DEFAULTS
+
+    p = sub.add_parser(
+        "wings", help="give a module wings: each galaxy's own outer profile, continued past "
+                      "the stamp",
+        description="Write the metadata entry 'wings' into a module directory: at run time "
+                    "each image's light beyond --match-radius half-light radii (in its "
+                    "elliptical radius) is replaced by an exponential fitted to its own "
+                    "profile between --fit-from and --match-radius, drawn on the rotated "
+                    "grid past the stamp and faded out before that grid's edge, each image "
+                    "keeping its flux (docs/module_format.rst).  A module with a window must "
+                    "start from its version without one.  The network is unchanged; the "
+                    "metadata changes, so publish the module as a new --version.")
+    p.add_argument("module", help="an unpacked module directory (changed in place)")
+    meaning = {"match_radius": "half-light radii beyond which the tail replaces the image",
+               "fit_from": "half-light radii from which the tail's exponential is fitted",
+               "min_scale": "the tail's shortest scale length, half-light radii",
+               "max_scale": "the tail's longest scale length, half-light radii",
+               "blend": "width of the blend from image to tail, matching radii",
+               "edge_margin": "pixels inside the rotated grid's inscribed circle where the "
+                              "tail has faded to zero"}
+    for key, value in WINGS_DEFAULTS.items():
+        p.add_argument("--" + key.replace("_", "-"), type=float, default=value,
+                       help=f"{meaning[key]} (default {value:g})")
+    _add_entry_args(p, "wings")
+    p.set_defaults(func=_wings)
+    add_release(sub)
+
+
+def _add_entry_args(p, what):
+    """``--version``, ``--description`` and ``--archive`` of ``hub window`` and ``hub wings``."""
     p.add_argument("--version", default=None,
                    help="also set the module's version (default: unchanged)")
     p.add_argument("--description", default=None,
-                   help="the module's new description (default: its own, with a clause "
-                        "naming the window)")
+                   help=f"the module's new description (default: its own, with a clause "
+                        f"naming the {what})")
     p.add_argument("--archive", action="store_true",
                    help="also write MODULE.tar.gz and print its index.json entry")
-    p.set_defaults(func=_window)
 
 
 def add_export(sub, name):
@@ -179,30 +216,49 @@ def _print_archive(module, meta):
                       "sha256": archive["sha256"], "size": archive["size"]}, indent=2))
 
 
-def _window(args):
+def _write_stamp_entry(args, key, entry, clause):
+    """Write a module's metadata entry ``key`` (``window`` or ``wings``, which exclude each
+    other), its description (``args.description``, or its own + ``clause``) and version,
+    then print it (and its archive's index entry with ``--archive``)."""
     from pathlib import Path
 
     from ..core.errors import InputError
     from ..core.module_format import read_metadata, write_metadata
-    from ..engine.window import window_entry
 
     module = Path(args.module)
     meta = read_metadata(module)
-    if "window" in meta:
-        raise InputError(f"{module} has a window already ({meta['window']}); start from the "
-                         f"module without one")
-    meta["window"] = window_entry(args.inner_radius, args.outer_radius)
-    meta["description"] = args.description or (
-        f"{meta['description']}; its images fade to zero before the stamp's edge (a circular "
-        f"raised-cosine window from {args.inner_radius:g} to {args.outer_radius:g} pixels, "
-        f"each image's flux kept), so a rotated galaxy shows no square outline")
+    for present in ("window", "wings"):
+        if present in meta:
+            raise InputError(f"{module} has a {present} already ({meta[present]}); start "
+                             f"from the module without one")
+    meta[key] = entry
+    meta["description"] = args.description or f"{meta['description']}; {clause}"
     if args.version is not None:
         meta["version"] = args.version
     write_metadata(module, meta)
-    print(f"{meta['name']} {meta['version']}: window {json.dumps(meta['window'])}")
+    print(f"{meta['name']} {meta['version']}: {key} {json.dumps(meta[key])}")
     if args.archive:
         _print_archive(module, meta)
     return 0
+
+
+def _window(args):
+    from ..engine.window import window_entry
+
+    return _write_stamp_entry(
+        args, "window", window_entry(args.inner_radius, args.outer_radius),
+        f"its images fade to zero before the stamp's edge (a circular raised-cosine window "
+        f"from {args.inner_radius:g} to {args.outer_radius:g} pixels, each image's flux "
+        f"kept), so a rotated galaxy shows no square outline")
+
+
+def _wings(args):
+    from ..engine.wings import WINGS_DEFAULTS, wings_entry
+
+    return _write_stamp_entry(
+        args, "wings", wings_entry(**{k: getattr(args, k) for k in WINGS_DEFAULTS}),
+        f"each galaxy's light beyond {args.match_radius:g} half-light radii continued by an "
+        f"exponential fitted to its own profile, past the stamp (each image's flux kept)")
 
 
 def _entries():
@@ -267,6 +323,8 @@ def _notes(entry, defaults):
         notes.append("tensorflow" if tensorflow else "tensorflow?")
     if entry["description"].startswith(EXPERIMENTAL_PREFIX):
         notes.append("experimental")
+    if entry.get("yanked"):
+        notes.append("yanked")
     return notes
 
 
@@ -281,6 +339,8 @@ def _legend(notes):
                       "\"galsim_deep[tensorflow]\"",
         "tensorflow?": "whether it needs TensorFlow is known once it is downloaded",
         "experimental": "not for simulations (its description says why)",
+        "yanked": "never chosen for a bare hub:NAME, only by its @VERSION, which warns "
+                  "why (the index entry's reason)",
     }
     return "; ".join(f"{note} = {text}" for note, text in meaning.items() if note in notes)
 

@@ -72,7 +72,7 @@ _REQUIRED = {
     "provenance": dict,
 }
 _OPTIONAL = {"metrics": dict, "citation": str, "license": str, "chromatic": dict,
-             "portable": dict, "sampling_kind": str, "window": dict}
+             "portable": dict, "sampling_kind": str, "window": dict, "wings": dict}
 _PORTABLE_REQUIRED = {"format": str, "opset": int, "converter": str, "signatures": dict}
 _PORTABLE_SIGNATURE_REQUIRED = {"file": str, "sha256": str, "max_relative_difference": float}
 #: Formats of a module's portable copy (run by galsim_deep.engine.runtimes).
@@ -82,6 +82,11 @@ WINDOW_PROFILES = ("raised_cosine",)
 #: Units of its radii.
 WINDOW_UNITS = ("pixel",)
 _WINDOW_REQUIRED = {"profile": str, "inner_radius": float, "outer_radius": float, "unit": str}
+#: The ``wings`` entry (galsim_deep.engine.wings): an exponential tail, its settings in
+#: half-light radii (blend in matching radii, edge_margin in pixels).
+_WINGS_REQUIRED = {"profile": str, "unit": str, "match_radius": float, "fit_from": float,
+                   "min_scale": float, "max_scale": float, "blend": float,
+                   "edge_margin": float}
 _CHROMATIC_REQUIRED = {"bands": list, "reference_band": str, "sed_templates": list,
                        "n_components": int, "redshift_condition": str}
 _CONDITION_REQUIRED = {"name": str, "unit": str, "description": str,
@@ -202,6 +207,11 @@ def validate_metadata(meta, source="metadata"):
         _check_portable(meta, problems)
     if "window" in meta and isinstance(meta["window"], dict):
         _check_window(meta["window"], problems)
+    if "wings" in meta and isinstance(meta["wings"], dict):
+        _check_wings(meta["wings"], problems)
+        if "window" in meta:
+            problems.append("metadata has both 'window' and 'wings': the wings replace the "
+                            "window's fade with the galaxy's own tail; keep one")
     names = []
     if isinstance(meta.get("conditions"), list):
         if not meta["conditions"]:
@@ -262,15 +272,19 @@ def _check_portable(meta, problems):
                             f"{entry['file']!r}")
 
 
+def _check_entry(entry, required, where, problems):
+    """An entry's required fields and types, and no key it does not take."""
+    _check_fields(entry, required, {}, where, problems)
+    unknown = sorted(set(entry) - set(required))
+    if unknown:
+        problems.append(f"{where} has unknown keys {unknown}; it takes {sorted(required)}")
+
+
 def _check_window(window, problems):
     """The ``window`` entry: a known profile and unit, and ``0 < inner_radius < outer_radius``
     (finite), nothing else."""
     where = "metadata.window"
-    _check_fields(window, _WINDOW_REQUIRED, {}, where, problems)
-    unknown = sorted(set(window) - set(_WINDOW_REQUIRED))
-    if unknown:
-        problems.append(f"{where} has unknown keys {unknown}; it takes "
-                        f"{sorted(_WINDOW_REQUIRED)}")
+    _check_entry(window, _WINDOW_REQUIRED, where, problems)
     if "profile" in window and window["profile"] not in WINDOW_PROFILES:
         problems.append(f"{where}.profile must be one of {list(WINDOW_PROFILES)}, got "
                         f"{window['profile']!r}")
@@ -283,6 +297,26 @@ def _check_window(window, problems):
         problems.append(f"{where} needs 0 < inner_radius < outer_radius (finite, pixels), got "
                         f"inner_radius {inner!r} and outer_radius {outer!r}: the window is 1 "
                         f"inside inner_radius and 0 beyond outer_radius")
+
+
+def _check_wings(wings, problems):
+    """The ``wings`` entry: profile ``exponential``, unit ``half_light_radius``, every setting
+    and nothing else, ``0 < fit_from < match_radius``, ``0 < min_scale <= max_scale``,
+    ``blend > 0``, ``edge_margin >= 0``."""
+    where = "metadata.wings"
+    _check_entry(wings, _WINGS_REQUIRED, where, problems)
+    if wings.get("profile", "exponential") != "exponential" or \
+            wings.get("unit", "half_light_radius") != "half_light_radius":
+        problems.append(f"{where} must have profile 'exponential' and unit "
+                        f"'half_light_radius', got {wings.get('profile')!r} and "
+                        f"{wings.get('unit')!r}")
+    v = {k: wings.get(k) for k in _WINGS_REQUIRED if _type_ok(wings.get(k), float)}
+    if len(v) == len(_WINGS_REQUIRED) - 2 and not (
+            0 < v["fit_from"] < v["match_radius"] and 0 < v["min_scale"] <= v["max_scale"]
+            and v["blend"] > 0 and v["edge_margin"] >= 0
+            and all(math.isfinite(x) for x in v.values())):
+        problems.append(f"{where} needs 0 < fit_from < match_radius, 0 < min_scale <= "
+                        f"max_scale, blend > 0 and edge_margin >= 0 (finite), got {v}")
 
 
 def read_metadata(module_dir):

@@ -26,15 +26,17 @@ import tarfile
 import tempfile
 import urllib.parse
 import urllib.request
+import warnings
 from pathlib import Path
 
 from ..core.files import atomic_path, cache_dir, sha256sum
 from ..core.module_format import METADATA_FILE, ModuleFormatError, read_metadata
 from ..core.errors import GalsimDeepError, InputTypeError
 
-__all__ = ["HubError", "cache_dir", "is_offline", "load_index", "find_entry", "resolve",
-           "verify_entry", "INDEX_FORMAT_VERSION", "DEFAULT_MODEL", "DEFAULT_COLOUR_MODEL",
-           "has_module", "index_name", "is_shipped", "entry_metadata"]
+__all__ = ["HubError", "YankedModuleWarning", "cache_dir", "is_offline", "load_index",
+           "find_entry", "resolve", "verify_entry", "INDEX_FORMAT_VERSION", "DEFAULT_MODEL",
+           "DEFAULT_COLOUR_MODEL", "has_module", "index_name", "is_shipped", "entry_metadata",
+           "shipped_index"]
 
 #: The shipped default model: what ``make demo``, ``galsim-deep field render`` and the
 #: latent tools use when no model is named.
@@ -54,6 +56,10 @@ class HubError(GalsimDeepError, RuntimeError):
     """A model name cannot be resolved to a valid module."""
 
 
+class YankedModuleWarning(UserWarning):
+    """A module version named explicitly is yanked in its index (the entry's reason)."""
+
+
 def is_offline():
     """Return True when ``GALSIM_DEEP_OFFLINE`` is set to a true value (1, true, yes)."""
     return os.environ.get("GALSIM_DEEP_OFFLINE", "").strip().lower() in ("1", "true", "yes")
@@ -63,15 +69,29 @@ def _is_url(name):
     return urllib.parse.urlparse(str(name)).scheme in ("http", "https", "file")
 
 
-def _shipped_index():
-    from galsim_deep import hub_modules
+def shipped_index():
+    """The path of the module index shipped with the package (``hub_modules/index.json``).
 
+    An installed package has it as ``galsim_deep.hub_modules`` (setup.cfg maps the
+    checkout's ``hub_modules/`` there).  Python started in a checkout's root imports the
+    checkout's ``galsim_deep/`` instead, which has no such subpackage: the index is then
+    the checkout's own ``hub_modules/index.json``.
+    """
+    try:
+        from galsim_deep import hub_modules
+    except ImportError:
+        checkout = Path(__file__).resolve().parents[2] / "hub_modules" / "index.json"
+        if checkout.is_file():
+            return checkout
+        raise HubError("galsim_deep.hub_modules is missing: the package is incomplete; "
+                       "reinstall it (pip install galsim_deep, or pip install . in a "
+                       "checkout)") from None
     return Path(hub_modules.__file__).with_name("index.json")
 
 
 def _index_locations():
     extra = [s.strip() for s in os.environ.get("GALSIM_DEEP_INDEX", "").split(",") if s.strip()]
-    return extra + [str(_shipped_index())]
+    return extra + [str(shipped_index())]
 
 
 def _read_url(url):
@@ -99,7 +119,8 @@ def load_index(location):
     list of dict
         The entries, each with ``name``, ``version``, ``description``,
         ``url`` (made absolute: relative URLs are relative to the index),
-        ``sha256`` and ``size`` (bytes).
+        ``sha256`` and ``size`` (bytes), and where the index gives one, ``yanked``
+        (why that version is no longer chosen for a bare name: :func:`find_entry`).
     """
     location = str(location)
     if _is_url(location):
@@ -124,6 +145,9 @@ def load_index(location):
         missing = [k for k in _INDEX_KEYS if k not in entry]
         if missing:
             raise HubError(f"module index {location}: entry {i} lacks {missing}")
+        if not isinstance(entry.get("yanked", ""), str):
+            raise HubError(f"module index {location}: entry {i}'s 'yanked' must be the "
+                           f"reason (a string), got {entry['yanked']!r}")
         entry = dict(entry)
         entry["url"] = urllib.parse.urljoin(base, entry["url"])
         entry["index"] = location
@@ -136,12 +160,18 @@ def _version_key(version):
 
 
 def find_entry(name, version=None):
-    """Return the index entry for a module name (the newest version if none is given).
+    """Return the index entry for a module name.
+
+    Without ``version``, the newest version that is not *yanked* (an entry with a
+    ``yanked`` reason, as PEP 592 yanks a release: kept for those who name its
+    version, never chosen for a bare name).  A yanked version named explicitly
+    resolves, with a :class:`YankedModuleWarning` giving the reason.
 
     Raises
     ------
     HubError
-        If no index lists the name (or that version), naming the ones that exist.
+        If no index lists the name (or that version), naming the ones that exist, or if
+        every version of the name is yanked.
     """
     candidates, known = [], set()
     for location in _index_locations():
@@ -156,7 +186,18 @@ def find_entry(name, version=None):
         raise HubError(f"no module {what!r} in the module index(es) "
                        f"{_index_locations()}; available: {sorted(known) or 'none'}. "
                        f"See `galsim-deep hub list`.")
-    return max(candidates, key=lambda e: _version_key(e["version"]))
+    if version is None:
+        kept = [e for e in candidates if not e.get("yanked")]
+        if not kept:
+            raise HubError(f"every version of {name!r} is yanked "
+                           f"({', '.join(e['version'] for e in candidates)}); name one "
+                           f"explicitly, hub:{name}@VERSION, if you must use it")
+        return max(kept, key=lambda e: _version_key(e["version"]))
+    entry = max(candidates, key=lambda e: _version_key(e["version"]))
+    if entry.get("yanked"):
+        warnings.warn(f"hub:{name}@{version} is yanked: {entry['yanked']}", YankedModuleWarning,
+                      stacklevel=2)
+    return entry
 
 
 def has_module(name):
@@ -195,7 +236,7 @@ def index_name(name):
 def is_shipped(entry):
     """Whether an index entry is one of the modules shipped with galsim_deep (its archive
     is in the package: nothing to download)."""
-    return Path(entry["index"]) == _shipped_index()
+    return Path(entry["index"]) == shipped_index()
 
 
 def entry_metadata(entry):

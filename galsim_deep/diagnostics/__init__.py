@@ -18,6 +18,10 @@ validation imports them (``tests/project/test_architecture.py``, :doc:`/architec
 * :mod:`~galsim_deep.diagnostics.prior_table` - a module's reconstructions, samples
   and candidate priors scored alike on an evaluation file: which part of the samples'
   gap is the prior's (``galsim-deep validation priors``);
+* :mod:`~galsim_deep.diagnostics.release_check` - modules as users get them, the Sérsic
+  rows and the truths' own stamps scored alike in five survey views, and the check a new
+  default passes against the previous one (``galsim-deep validation release-table``,
+  ``galsim-deep hub release``);
 * :mod:`~galsim_deep.diagnostics.semi_supervised` - an equivariant-VAE run's classifier
   against fully supervised ones and linear probes (``galsim-deep validation
   semi-supervised``).

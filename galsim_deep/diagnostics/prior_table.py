@@ -298,14 +298,8 @@ def _row_scores(name, live, galaxies, cache_dir, rows_dir, seed, settings, views
                                                        shape_scores, truth_profiles)
 
     if name == "sersic":
-        from galsim_deep.tools.validation.references import reference_profiles
-
         reference = json.loads((Path(cache_dir) / "reference.json").read_text())
-        profiles = reference_profiles(galaxies, "parametric")
-        images = np.stack([np.zeros((galaxies.stamp_size,) * 2) if p is None else
-                           p.drawImage(nx=galaxies.stamp_size, ny=galaxies.stamp_size,
-                                       scale=galaxies.pixel_scale, method="no_pixel").array
-                           for p in profiles])
+        images = galaxies.parametric_images()
         return images, {
             "views": {v: {"generated": reference["views"][v]["parametric"]} for v in views},
             "shapes": shape_scores(images, galaxies),

@@ -124,6 +124,17 @@ class EvaluationGalaxies:
             self._shapes = hsm_g_sigma(self.truth, self.pixel_scale)
         return self._shapes
 
+    def parametric_images(self):
+        """The mock's Sérsic rows drawn unconvolved on the galaxies' stamps (flux per pixel;
+        zeros where a row has no profile)."""
+        from galsim_deep.tools.validation.references import reference_profiles
+
+        size = self.stamp_size
+        return np.stack([np.zeros((size, size)) if p is None else
+                         p.drawImage(nx=size, ny=size, scale=self.pixel_scale,
+                                     method="no_pixel").array
+                         for p in reference_profiles(self, "parametric")])
+
     def column(self, name):
         """A catalog column (``mag_auto``) of every galaxy."""
         return self.conditions[:, self.condition_names.index(name)]

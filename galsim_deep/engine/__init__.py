@@ -15,7 +15,9 @@ The batch is made of three steps:
     run in fixed blocks of rows;
 :mod:`~galsim_deep.engine.render`
     pixel arrays to ``galsim.InterpolatedImage`` profiles, rotating each
-    galaxy's pixels so that GalSim draws an axis-aligned image;
+    galaxy's pixels so that GalSim draws an axis-aligned image (a module's
+    :mod:`~galsim_deep.engine.window` fades its stamps before their edge, or its
+    :mod:`~galsim_deep.engine.wings` continue each galaxy's profile past it);
 
 and what the network's outputs become (one-band profiles, colour galaxies with SEDs from
 :mod:`~galsim_deep.engine.colour`, a mixture prior's chosen cluster) is the module's

@@ -29,6 +29,7 @@ import numpy as np
 from ..core.errors import InputError
 from .draws import galaxy_draws, object_seeds
 from .render import galaxy_profile, rotate_stamps, rotated_size, rotation_mode
+from .wings import render_with_wings
 
 __all__ = ["sample", "sample_catalog", "catalog_batches", "check_batch_size", "run_network",
            "SampledBatch", "flux_factors"]
@@ -273,9 +274,18 @@ class SampledBatch:
                               np.repeat(self.angles[turn], parts))
         return dict(zip(turn, stack.reshape((len(turn), parts) + stack.shape[1:])))
 
+    def _winged(self):
+        """Every row's stamp with its wings on the rotated grid ``[N, 1, R, R]``
+        (:func:`~galsim_deep.engine.wings.render_with_wings`): the core turned where the row
+        asks for a resampled rotation (an exact rotation turns the whole grid)."""
+        turn = [r == "resample" for r in self.rotations]
+        return render_with_wings(self.kind.wings, self.stamps, self.angles, turn)[:, None]
+
     def rendered(self, images, rows=None, factors=None):
         """Per row: its images ``[k, S, S]`` rotated as the row asks (resampled onto the
         rotated grid), times its flux factor, and the angle of an exact rotation (else None).
+        A module with wings gives its stamps on the rotated grid for every row, the wings
+        painted past the stamp (:meth:`_winged`).
 
         Parameters
         ----------
@@ -294,7 +304,13 @@ class SampledBatch:
         list of (ndarray [k, S', S'], float or None)
         """
         rows = list(range(len(self)) if rows is None else rows)
-        if isinstance(images, str):
+        winged = isinstance(images, str) and images == "stamps" and \
+            getattr(self.kind, "wings", None) is not None
+        if winged:
+            if "wings" not in self._turned:
+                self._turned["wings"] = self._winged()
+            turned = images = self._turned["wings"]
+        elif isinstance(images, str):
             key = images
             images = self.stamps[:, None] if key == "stamps" else self.parts[key]
             if key not in self._turned:
@@ -305,7 +321,7 @@ class SampledBatch:
         out = []
         for k, i in enumerate(rows):
             mode, angle = self.rotations[i], float(self.angles[i])
-            arrays = turned[i] if mode == "resample" else images[i]
+            arrays = turned[i] if mode == "resample" or winged else images[i]
             if factors is not None:  # one factor per row, or per image of the row
                 f = np.asarray(factors[k], np.float64).astype(np.float32)
                 arrays = arrays * (f[:, None, None] if f.ndim else f)
@@ -335,7 +351,9 @@ class SampledBatch:
         s = images.shape[-1]
         margin = (rotated_size(s) - s) // 2  # even sizes: the same true centre
         out = np.empty(images.shape, np.float32)
-        for i, (arrays, _) in enumerate(self.rendered(images)):
+        # a one-band kind's stamps by name, so that they get the module's wings if it has any
+        rendered = self.rendered("stamps" if bands is None and images.shape[1] == 1 else images)
+        for i, (arrays, _) in enumerate(rendered):
             out[i] = arrays if arrays.shape[-1] == s else \
                 arrays[:, margin:margin + s, margin:margin + s]
         return out[:, 0] if bands is None else out

@@ -102,6 +102,44 @@ def test_hub_name_downloads_over_http_and_caches(server, archive, monkeypatch):
     assert model.metadata["name"] == "toy-network"
 
 
+def _yank(server, version, reason):
+    index_path = server.root / "index.json"
+    index = json.loads(index_path.read_text())
+    for entry in index["modules"]:
+        if entry["version"] == version:
+            entry["yanked"] = reason
+    index_path.write_text(json.dumps(index))
+
+
+def test_a_yanked_version_is_never_the_bare_name(server, archive, monkeypatch):
+    monkeypatch.setenv("GALSIM_DEEP_INDEX", _publish(server, archive, version="1.0"))
+    _publish(server, archive, version="1.1")
+    _yank(server, "1.1", "worse than 1.0 in every survey view")
+    assert hub.find_entry("toy")["version"] == "1.0"  # the newest one not yanked
+    with pytest.warns(hub.YankedModuleWarning, match="worse than 1.0 in every survey view"):
+        assert hub.resolve("hub:toy@1.1").name.startswith("toy-1.1-")
+    _yank(server, "1.0", "also bad")
+    with pytest.raises(hub.HubError, match=r"every version of 'toy' is yanked \(1.0, 1.1\)"):
+        hub.resolve("hub:toy")
+    _yank(server, "1.0", 1)
+    with pytest.raises(hub.HubError, match="'yanked' must be the reason"):
+        hub.find_entry("toy")
+
+
+def test_the_index_of_a_checkout_imported_from_its_root(monkeypatch):
+    """Python started in a checkout's root imports its galsim_deep/, which lacks the
+    installed package's galsim_deep.hub_modules: the checkout's hub_modules/ is the index."""
+    import galsim_deep
+
+    installed = hub.shipped_index()
+    monkeypatch.setitem(sys.modules, "galsim_deep.hub_modules", None)  # import fails
+    monkeypatch.delattr(galsim_deep, "hub_modules", raising=False)
+    checkout = Path(galsim_deep.__file__).resolve().parents[1] / "hub_modules" / "index.json"
+    assert hub.shipped_index() == checkout
+    assert installed.read_bytes() == checkout.read_bytes()
+    assert hub.find_entry("flow-vae-mock-cosmos-25.2")["index"] == str(checkout)
+
+
 def test_plain_url(server, archive):
     shutil.copyfile(archive["path"], server.root / "m.tar.gz")
     path = hub.resolve(f"{server.url}/m.tar.gz")

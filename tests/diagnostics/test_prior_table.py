@@ -64,16 +64,6 @@ def test_row_file_names():
     assert _file_name("flow:runs/prior-a/elbo_prior") == "flow-prior-a-elbo_prior"
 
 
-@pytest.fixture(scope="module")
-def eval_path(tmp_path_factory):
-    """A tiny evaluation file: a new seed, every galaxy in the test split."""
-    from galsim_deep.data.build import build_dataset
-
-    return build_dataset("mock-cosmos", 16, tmp_path_factory.mktemp("eval") / "eval.h5",
-                         stamp_size=32, pixel_scale=0.03, seed=2, n_test=16, processes=1,
-                         progress=False)
-
-
 @pytest.mark.slow
 def test_the_table_scores_each_row_once(tiny_flow_vae_recipe, tiny_flow_vae_module_path,
                                         eval_path, tmp_path, restore_op_determinism):

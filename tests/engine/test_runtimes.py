@@ -152,14 +152,18 @@ def test_auto_falls_back_to_onnx_runtime_where_openvino_cannot_read_a_copy(
 
 def test_openvino_runs_the_shipped_defaults_copy_with_its_flow_loop(tmp_path):
     """The default's copy was exported with the flow's while loop (an ONNX Loop), which
-    OpenVINO reads from memory: its galaxies are ONNX Runtime's to float32 precision; a
-    copy OpenVINO cannot read is refused naming the fallback."""
+    OpenVINO reads from memory: its network's stamps are ONNX Runtime's to float32
+    precision, and its galaxies nearly so once the wings' fit has carried the stamps on (a
+    fit amplifies float32 rounding a little); a copy OpenVINO cannot read is refused
+    naming the fallback."""
     pytest.importorskip("openvino")
     rows = {q: np.asarray(v[:20]) for q, v in CATALOG.items()}
-    a, b = (np.concatenate(list(GenerativeGalaxyModel(
-        "hub:flow-vae-mock-cosmos-25.2", runtime=name).sample_arrays(rows, rng=3)))
-        for name in ("openvino", "onnx"))
+    models = [GenerativeGalaxyModel("hub:flow-vae-mock-cosmos-25.2", runtime=name)
+              for name in ("openvino", "onnx")]
+    a, b = (next(m.batches(rows, rng=3)).stamps for m in models)
     assert np.all(np.abs(a - b).max(axis=(1, 2)) <= 1e-5 * np.abs(b).max(axis=(1, 2)))
+    a, b = (np.concatenate(list(m.sample_arrays(rows, rng=3))) for m in models)
+    assert np.all(np.abs(a - b).max(axis=(1, 2)) <= 1e-4 * np.abs(b).max(axis=(1, 2)))
     import hashlib
 
     junk = b"not an onnx graph"

@@ -168,8 +168,9 @@ def test_a_module_without_window_is_drawn_as_its_network_draws(tiny_module_path,
     np.testing.assert_allclose(image.sum(), drawn[0].sum(), rtol=1e-3)
 
 
-def test_the_default_module_has_no_light_beyond_its_window():
-    model = galsim_deep.GenerativeGalaxyModel(hub.DEFAULT_MODEL)
+def test_the_windowed_version_has_no_light_beyond_its_window():
+    with pytest.warns(hub.YankedModuleWarning, match="yanked"):
+        model = galsim_deep.GenerativeGalaxyModel("hub:flow-vae-mock-cosmos-25.2@1.1.2")
     window = module_window(model.metadata)
     assert window is not None and window.outer_radius <= model.stamp_size / 2
     stamps = np.concatenate(list(model.sample_arrays(CAT, rng=3, rotate=False)))

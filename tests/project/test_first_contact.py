@@ -188,7 +188,7 @@ def test_the_readme_lists_every_shipped_model_and_marks_the_experimental_ones():
     block = block[:block.index("```")]
     assert [line.split("#")[0].strip() for line in block.strip().splitlines()] == \
         ["make demo", "make test"]
-    entries = hub.load_index(hub._shipped_index())
+    entries = hub.load_index(hub.shipped_index())
     for entry in entries:
         named = re.compile(rf"[`:]{re.escape(entry['name'])}[`@]")  # `NAME` or hub:NAME
         assert named.search(text), entry["name"]

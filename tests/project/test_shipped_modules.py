@@ -16,7 +16,7 @@ from galsim_deep.core.module_format import EXPERIMENTAL_PREFIX, ExperimentalModu
 from galsim_deep.data import hub
 from tests.checks import ROOT
 
-INDEX = Path(hub._shipped_index())
+INDEX = Path(hub.shipped_index())
 ENTRIES = json.loads(INDEX.read_text())["modules"]
 
 

@@ -24,6 +24,7 @@ from ...core.errors import InputError
 from ...core.module_format import IMAGE_OUTPUT, RANDOM_INPUT, ModuleFormatError
 from ...core.registry import Registry
 from ..window import module_window
+from ..wings import module_wings
 
 __all__ = ["KINDS", "SamplingKind", "register_kind", "kind_class", "make_kind"]
 
@@ -104,6 +105,10 @@ class SamplingKind:
     window : galsim_deep.engine.window.StampWindow or None
         The module's circular window (its metadata entry ``window``), which :meth:`run`
         applies to every image the signature outputs; None without the entry.
+    wings : galsim_deep.engine.wings.StampWings or None
+        The module's wings (its metadata entry ``wings``), which the batch's rendering
+        continues each stamp with (:meth:`SampledBatch.rendered
+        <galsim_deep.engine.batch.SampledBatch.rendered>`); None without the entry.
     """
 
     #: The kind's name in :data:`KINDS` (and in a module's ``sampling_kind``).
@@ -122,6 +127,7 @@ class SamplingKind:
         self.pixel_scale = float(metadata["pixel_scale"])
         self.chromatic = None
         self.window = module_window(metadata)
+        self.wings = module_wings(metadata)
         self.colours = self._colour_mode(colours)
 
     @classmethod

@@ -13,6 +13,7 @@ its SEDs carry it to every band: the flux options and noise padding do not apply
 import numpy as np
 
 from ...core.errors import InputError
+from ...core.module_format import ModuleFormatError
 from ...physics.bands import zero_point
 from ..colour import (ColourGalaxy, band_arrays, catalog_sed_weights, chromatic_profile,
                       colour_mode, component_seds, head_reads_colours)
@@ -33,6 +34,9 @@ class ChromaticKind(SamplingKind):
     def __init__(self, network, metadata, colours=None):
         super().__init__(network, metadata, colours)
         self.chromatic = metadata["chromatic"]
+        if self.wings is not None:
+            raise ModuleFormatError("a colour module cannot have wings (its components are "
+                                    "drawn band by band); remove the metadata entry 'wings'")
 
     @classmethod
     def claims(cls, metadata):

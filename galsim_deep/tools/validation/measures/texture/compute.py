@@ -25,7 +25,7 @@ import numpy as np
 
 from .....core.errors import InputError
 
-__all__ = ["azimuthal_power", "band_power", "texture_report", "K_BANDS"]
+__all__ = ["azimuthal_power", "band_power", "median_ratio_error", "texture_report", "K_BANDS"]
 
 
 #: The frequency bands of the power ratios, cycles per pixel ``[low, high)``, with what
@@ -77,7 +77,7 @@ def band_power(k, power, low, high):
     return np.nanmean(power[:, (k >= low) & (k < high)], axis=1)
 
 
-def _median_ratio_error(values, reference, rng, n_boot):
+def median_ratio_error(values, reference, rng, n_boot):
     """Median of ``values`` over median of ``reference``, and its bootstrap error (galaxies
     resampled in both)."""
     values, reference = values[np.isfinite(values)], reference[np.isfinite(reference)]
@@ -125,7 +125,7 @@ def texture_report(images, reference="truth", seed=0, n_boot=200):
         ratios = {}
         for b, (lo, hi, _) in K_BANDS.items():
             ratio, error = ((1.0, 0.0) if name == reference else
-                            _median_ratio_error(band_power(k, power, lo, hi), ref[b], rng,
+                            median_ratio_error(band_power(k, power, lo, hi), ref[b], rng,
                                                 n_boot))
             ratios[b] = {"ratio": ratio, "error": error}
         finite = np.isfinite(power).all(axis=1)
