@@ -3,6 +3,7 @@
 import copy
 
 from ..core.catalog import check_range_policy, in_range
+from ..core.keywords import refuses_misplaced
 from ..core.module_format import RANDOM_INPUT, read_metadata, warn_if_experimental
 from ..data import hub
 from ..engine import (EVAL_ROWS, Network, band_limit, galaxy_draws, galaxy_profile,
@@ -15,6 +16,8 @@ from ..engine.latent import LatentMethods, LatentSpace
 __all__ = ["GenerativeGalaxyModel"]
 
 
+@refuses_misplaced(__init__="GenerativeGalaxyModel(NAME, ...)", sample="model.sample(cat, ...)",
+                   draw="model.draw(cat, ...)", sample_arrays="model.sample_arrays(cat, ...)")
 class GenerativeGalaxyModel(LatentMethods):
     """A deep generative model of galaxy light profiles, loaded from a module.
 
@@ -294,3 +297,4 @@ class GenerativeGalaxyModel(LatentMethods):
         size = self.stamp_size if stamp_size is None else int(stamp_size)
         return band_limit(size, self.pixel_scale, x_interpolant, k_interpolant,
                           grid_pad_factor(pad_factor, size, self.stamp_size), gsparams)
+

@@ -5,6 +5,8 @@
 * :mod:`~galsim_deep.core.files` - atomic file writes and checksums;
 * :mod:`~galsim_deep.core.module_format` - the module directory format and its metadata;
 * :mod:`~galsim_deep.core.catalog` - catalog columns, condition arrays, the range policy;
+* :mod:`~galsim_deep.core.keywords` - a keyword given to the wrong call, refused naming the
+  right one;
 * :mod:`~galsim_deep.core.parallel` - worker processes, their pool and CPU counts;
 * :mod:`~galsim_deep.core.batches` - a function run over arrays a slice at a time;
 * :mod:`~galsim_deep.core.reporting` - figures, JSON and Markdown of every report;

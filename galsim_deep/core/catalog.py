@@ -161,6 +161,18 @@ def _column_names(cat):
         f"numpy structured array, a dict of arrays or a pandas DataFrame")
 
 
+def _rows(index):
+    """Up to ten row numbers, then an ellipsis."""
+    return ", ".join(map(str, index[:10])) + (" ..." if len(index) > 10 else "")
+
+
+def _is_length(cond):
+    """Whether a condition is a size (its unit a length: pixels or arcsec) that a galaxy
+    can only have positive."""
+    unit = str(cond.get("unit", "")).lower()
+    return cond.get("min", 0) >= 0 and ("pixel" in unit or "arcsec" in unit)
+
+
 def _column(cat, name):
     col = cat[name]
     if hasattr(col, "to_numpy"):  # pandas Series
@@ -230,9 +242,10 @@ def condition_arrays(cat, conditions, column_map=None, range_policy="warn", sour
     KeyError
         A condition column is missing (naming the missing and available columns).
     ValueError
-        NaN or inf values (naming the rows), unequal column lengths, or
-        out-of-range values with ``range_policy='error'``.  An empty catalog
-        gives empty arrays.
+        Masked, NaN or inf values (naming the rows), a size (a condition in pixels or
+        arcsec) at or below zero whatever the range policy, unequal column lengths, or
+        out-of-range values with ``range_policy='error'``.  An empty catalog gives empty
+        arrays.
     TypeError
         An unsupported catalog type or a non-numeric column.
     """
@@ -254,12 +267,24 @@ def condition_arrays(cat, conditions, column_map=None, range_policy="warn", sour
     out = {}
     for cond in conditions:
         name = cond["name"]
+        column = cat[wanted[name]]
+        masked = (np.flatnonzero(np.ma.getmaskarray(column)) if hasattr(column, "mask")
+                  else np.zeros(0, int))
+        if masked.size:
+            raise InputError(f"condition {name!r} is masked (no value) in {masked.size} "
+                             f"row(s): {_rows(masked)}; remove or fill those rows before "
+                             f"sampling.")
         values = _column(cat, wanted[name])
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
-            rows = ", ".join(map(str, bad[:10])) + (" ..." if bad.size > 10 else "")
             raise InputError(f"condition {name!r} has NaN or inf values in {bad.size} row(s): "
-                             f"{rows}; remove or fill those rows before sampling.")
+                             f"{_rows(bad)}; remove or fill those rows before sampling.")
+        if _is_length(cond) and (values <= 0).any():
+            wrong = np.flatnonzero(values <= 0)
+            raise InputError(f"condition {name!r} is a size ({cond['unit']}) but is zero or "
+                             f"negative in {wrong.size} row(s): {_rows(wrong)} (e.g. "
+                             f"{values[wrong[0]]:g}); no galaxy has such a size: fix or remove "
+                             f"those rows (a catalog's missing-value code, such as -99?)")
         lo, hi = cond["min"], cond["max"]
         outside = np.flatnonzero((values < lo) | (values > hi))
         if outside.size:

@@ -182,10 +182,20 @@ def find_entry(name, version=None):
         if candidates:  # earlier indexes take precedence
             break
     if not candidates:
+        import difflib
+
         what = f"{name}@{version}" if version else name
-        raise HubError(f"no module {what!r} in the module index(es) "
-                       f"{_index_locations()}; available: {sorted(known) or 'none'}. "
-                       f"See `galsim-deep hub list`.")
+        names = sorted({k.partition("@")[0] for k in known})
+        if name in names:  # a version the index does not list
+            versions = sorted((k.partition("@")[2] for k in known if k.startswith(name + "@")),
+                              key=_version_key)
+            hint = f"its versions: {', '.join(versions)}."
+        else:
+            close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+            hint = (f"did you mean {' or '.join(f'hub:{c}' for c in close)}?" if close else
+                    f"available: {', '.join(names) or 'none'}.")
+        raise HubError(f"no module {what!r} in the module index(es) {_index_locations()}; "
+                       f"{hint} See `galsim-deep hub list`.")
     if version is None:
         kept = [e for e in candidates if not e.get("yanked")]
         if not kept:
@@ -423,6 +433,12 @@ def resolve(file_name):
                              "(download or export it again).")
         return _cached_module(key, lambda dest: shutil.copyfile(path, dest), source)
     listed = index_name(name)
+    base, _, version = str(name).partition("@")
+    if listed == name and _NAME_RE.match(base) and (not version or _NAME_RE.match(version)):
+        try:  # a bare module name the index does not list: say which it does
+            find_entry(base, version or None)
+        except HubError as err:
+            raise HubError(f"{name!r} is no file or folder here, and {err}") from None
     hint = f" Did you mean {listed!r}?" if listed != name else ""
     raise HubError(f"{name!r} is neither hub:NAME, a URL, nor an existing module directory "
                    f"or archive.{hint} See `galsim-deep hub list` for the shipped models.")

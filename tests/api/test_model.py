@@ -77,6 +77,23 @@ def test_column_map(model):
     np.testing.assert_array_equal(a[1].image.array, b[1].image.array)
 
 
+def test_a_keyword_in_the_wrong_call_is_refused_naming_the_right_one(model,
+                                                                    tiny_module_path):
+    from galsim_deep.core.errors import InputTypeError
+
+    with pytest.raises(InputTypeError, match=r"model.sample\(cat, \.\.\.\) takes no "
+                                             r"colours=: colours= belongs to "
+                                             r"GenerativeGalaxyModel\(NAME, \.\.\.\) or "
+                                             r"\.with_colours"):
+        model.sample(_cat(), colours="catalog")
+    with pytest.raises(TypeError, match=r"column_map= belongs to model.sample\(cat, \.\.\.\)"):
+        GenerativeGalaxyModel(str(tiny_module_path), column_map={"mag_auto": "MAG"})
+    with pytest.raises(TypeError, match="runtime= belongs to GenerativeGalaxyModel"):
+        model.draw(_cat(), galsim.Gaussian(fwhm=0.1), 32, 0.03, runtime="onnx")
+    with pytest.raises(TypeError, match="colour= is a keyword of no call"):
+        list(model.sample_arrays(_cat(), colour="x"))
+
+
 def test_missing_column_names_missing_and_available(model):
     d = _cat()
     del d["zphot"]
@@ -84,6 +101,21 @@ def test_missing_column_names_missing_and_available(model):
         model.sample(d)
     msg = str(err.value)
     assert "zphot" in msg and "flux_radius" in msg and "mag_auto" in msg
+
+
+def test_masked_values_and_impossible_sizes_are_refused_naming_the_rows(model):
+    from astropy.table import MaskedColumn
+
+    d = Table(_cat(4))
+    d["mag_auto"] = MaskedColumn(d["mag_auto"], mask=[False, True, False, False])
+    with pytest.raises(ValueError, match=r"'mag_auto' is masked \(no value\) in 1 row\(s\): 1;"):
+        model.sample(d, rng=1)
+    d = _cat(4)
+    d["flux_radius"][2] = -99.0  # a catalog's missing-value code
+    for policy in ("warn", "clip"):  # refused whatever the range policy: no galaxy is that
+        with pytest.raises(ValueError, match=r"'flux_radius' is a size .* zero or negative in "
+                                             r"1 row\(s\): 2 \(e.g. -99\)"):
+            model.sample(d, rng=1, range_policy=policy)
 
 
 def test_nan_names_rows(model):

@@ -214,9 +214,13 @@ def test_offline_never_touches_the_network(server, archive, monkeypatch):
 
 def test_unknown_names_list_what_exists(server, archive, monkeypatch):
     monkeypatch.setenv("GALSIM_DEEP_INDEX", _publish(server, archive))
-    with pytest.raises(hub.HubError, match=r"no module 'nope'.*toy@1.0"):
+    _publish(server, archive, name="galaxy-model")
+    with pytest.raises(hub.HubError,
+                       match=r"no module 'nope'.*available: .*galaxy-model, .*toy\."):
         hub.resolve("hub:nope")
-    with pytest.raises(hub.HubError, match="no module 'toy@9'"):
+    with pytest.raises(hub.HubError, match=r"did you mean hub:galaxy-model\?"):
+        hub.resolve("hub:galaxy-modle")
+    with pytest.raises(hub.HubError, match=r"no module 'toy@9'.*its versions: 1.0\."):
         hub.resolve("hub:toy@9")
     with pytest.raises(hub.HubError, match="not a valid hub name"):
         hub.resolve("hub:../etc")

@@ -46,9 +46,13 @@ def test_every_name_hub_list_prints_is_accepted_by_hub_info(capsys):
     for spelling in ("flow-vae-mock-cosmos-25.2@1.1.1", "hub:flow-vae-mock-cosmos-25.2@1.1.1"):
         assert main(["hub", "info", spelling]) == 0
         assert f"{entry['name']} {entry['version']}:" in capsys.readouterr().out
-    # The library names the spelling it takes.
+    # The library names the spelling it takes; a misspelled bare name, the names close to it.
     with pytest.raises(hub.HubError, match=r"Did you mean 'hub:flow-vae-mock-cosmos-25\.2'"):
         hub.resolve("flow-vae-mock-cosmos-25.2")
+    assert main(["hub", "info", "flow-vae-mock-cosmos-252"]) == 1
+    err = capsys.readouterr().err
+    assert "is no file or folder here" in err and "did you mean hub:flow-vae-mock-cosmos-25.2" \
+        in err and "neither" not in err
 
 
 def test_hub_list_aligns_its_columns_and_marks_default_tensorflow_experimental(capsys):
