@@ -108,8 +108,8 @@ def add_release(subparsers):
 
 
 def _score(args, specs):
-    """Score the references and each row of ``specs``; returns the views and the bins'
-    labels."""
+    """Score the references and each row of ``specs``; returns the rows (spec -> row), the
+    views and the bins' labels."""
     from ..diagnostics.release_check import RELEASE_VIEWS, score_release_row
     from ..diagnostics.sample_scores import EvaluationGalaxies, reference_scores
 
@@ -121,12 +121,13 @@ def _score(args, specs):
     options = {"classifier_seeds": (0,), "epochs": args.epochs}
     reference_scores(galaxies, out / "reference", args.seed, views=views, shear_psfs=(),
                      **options)
+    rows = {}
     for spec in specs:
         if not args.quiet:
             print(f"scoring {spec} on {len(galaxies.index)} galaxies", flush=True)
-        score_release_row(spec, galaxies, out / "reference", out, seed=args.seed, views=views,
-                          progress=not args.quiet, **options)
-    return views, galaxies.magnitude_bins()[1]
+        rows[spec] = score_release_row(spec, galaxies, out / "reference", out, seed=args.seed,
+                                       views=views, progress=not args.quiet, **options)
+    return rows, views, galaxies.magnitude_bins()[1]
 
 
 def _command():
@@ -138,7 +139,7 @@ def _release_table(args):
 
     named = [tuple(row.split("=", 1)[::-1]) if "=" in row else (row, "") for row in args.row]
     specs = [spec for spec, _ in named]
-    views, bins = _score(args, specs)
+    _, views, bins = _score(args, specs)
     print(write_release_table(args.out, specs, views, _command(), bin_labels=bins,
                               labels={spec: label for spec, label in named if label},
                               name=args.table))
@@ -147,15 +148,13 @@ def _release_table(args):
 
 def _release(args):
     from ..core.errors import InputError
-    from ..diagnostics.release_check import release_verdict, row_key, write_release_table
+    from ..diagnostics.release_check import release_verdict, write_release_table
 
     module = Path(args.module)
     if not module.is_dir():
         raise InputError(f"the candidate must be a module directory, got {args.module}")
     specs = [args.against, str(module), "sersic"]
-    views, bins = _score(args, specs)
-    rows = {s: json.loads((Path(args.out) / "rows" / f"{row_key(s)}.json").read_text())
-            for s in specs}
+    rows, views, bins = _score(args, specs)
     verdict = release_verdict(rows[str(module)], rows[args.against], views)
     print(write_release_table(args.out, specs, views, _command(), verdict, bins))
     if not verdict["passed"]:

@@ -18,7 +18,7 @@ __all__ = [
     "FORMAT_VERSION", "METADATA_FILE", "ModuleFormatError", "read_metadata",
     "validate_metadata", "write_metadata", "check_signatures", "sample_signature_spec",
     "EXPERIMENTAL_PREFIX", "ExperimentalModuleWarning", "warn_if_experimental",
-    "WINDOW_PROFILES", "WINDOW_UNITS",
+    "WINDOW_PROFILES", "WINDOW_UNITS", "wings_problems",
 ]
 
 #: The newest module format version this package reads and writes.
@@ -297,6 +297,14 @@ def _check_window(window, problems):
         problems.append(f"{where} needs 0 < inner_radius < outer_radius (finite, pixels), got "
                         f"inner_radius {inner!r} and outer_radius {outer!r}: the window is 1 "
                         f"inside inner_radius and 0 beyond outer_radius")
+
+
+def wings_problems(wings):
+    """What is wrong with a ``wings`` entry (:func:`_check_wings`), as sentences; empty
+    where nothing is (``galsim_deep.engine.wings.wings_entry`` checks its entries so)."""
+    problems = []
+    _check_wings(wings, problems)
+    return problems
 
 
 def _check_wings(wings, problems):

@@ -385,7 +385,7 @@ def table_cells(rows, views=RELEASE_VIEWS, bin_labels=None):
             for r in rows])
     truth = next((r["truth_outer_light"]["beyond_radius"] for r in rows
                   if "truth_outer_light" in r), None)
-    body.append(["light beyond r = 28 px, median (p90)"
+    body.append([f"light beyond r = {rows[0]['outer_light']['radius']:g} px, median (p90)"
                  + ("" if truth is None else
                     f"; truth {100 * truth['median']:.3f}% ({100 * truth['p90']:.2f}%)")] + [
         "{:.3f}% ({:.2f}%)".format(100 * r["outer_light"]["beyond_radius"]["median"],

@@ -304,8 +304,7 @@ class SampledBatch:
         list of (ndarray [k, S', S'], float or None)
         """
         rows = list(range(len(self)) if rows is None else rows)
-        winged = isinstance(images, str) and images == "stamps" and \
-            getattr(self.kind, "wings", None) is not None
+        winged = isinstance(images, str) and images == "stamps" and self.kind.wings is not None
         if winged:
             if "wings" not in self._turned:
                 self._turned["wings"] = self._winged()
@@ -352,7 +351,7 @@ class SampledBatch:
         margin = (rotated_size(s) - s) // 2  # even sizes: the same true centre
         out = np.empty(images.shape, np.float32)
         # a one-band kind's stamps by name, so that they get the module's wings if it has any
-        rendered = self.rendered("stamps" if bands is None and images.shape[1] == 1 else images)
+        rendered = self.rendered("stamps" if bands is None else images)
         for i, (arrays, _) in enumerate(rendered):
             out[i] = arrays if arrays.shape[-1] == s else \
                 arrays[:, margin:margin + s, margin:margin + s]

@@ -23,12 +23,15 @@ renders rotated galaxies on (:func:`~galsim_deep.engine.render.rotated_size`):
 * :class:`StampWings` - a module's wings, read from its metadata (:func:`module_wings`);
 * :func:`wings_entry` - the metadata entry.
 
-The tail adds light the network left out: an image's total grows by it (no rescaling), so
-the flux far from the centre follows the galaxy's profile rather than the stamp.
+The tail adds light the network left out beyond the matching radius; each galaxy is then
+rescaled to its network's total flux, so the wings move light outward without changing a
+flux.
 """
 import numpy as np
 
 from ..core.errors import InputError
+from ..core.module_format import wings_problems
+from .render import rotate_stamps, rotated_size
 
 __all__ = ["wing_parameters", "core_images", "paint_wings", "render_with_wings", "StampWings",
            "module_wings", "wings_entry", "WINGS_DEFAULTS"]
@@ -278,8 +281,6 @@ def render_with_wings(wings, stamps, angles, turn):
     ndarray [N, R, R]
         float32.
     """
-    from .render import rotate_stamps, rotated_size
-
     stamps = np.asarray(stamps, np.float32)
     n, size = len(stamps), stamps.shape[-1]
     side = rotated_size(size)
@@ -311,10 +312,9 @@ def wings_entry(**settings):
     """The metadata entry ``wings`` (``docs/module_format.rst``): ``profile``
     ``exponential``, ``unit`` ``half_light_radius`` and each setting of
     :data:`WINGS_DEFAULTS` (the defaults, or those given)."""
-    wings = StampWings(**settings)
-    s = wings.settings
-    if not (0 < s["fit_from"] < s["match_radius"] and 0 < s["min_scale"] <= s["max_scale"]
-            and s["blend"] > 0 and s["edge_margin"] >= 0):
-        raise InputError(f"wings need 0 < fit_from < match_radius, 0 < min_scale <= "
-                         f"max_scale, blend > 0 and edge_margin >= 0; got {s}")
-    return {"profile": "exponential", "unit": "half_light_radius", **s}
+    entry = {"profile": "exponential", "unit": "half_light_radius",
+             **StampWings(**settings).settings}
+    problems = wings_problems(entry)
+    if problems:
+        raise InputError("; ".join(problems))
+    return entry
