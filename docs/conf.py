@@ -12,6 +12,11 @@ author = "galsim_deep developers"
 copyright = "2026, galsim_deep developers"
 
 from galsim_deep._version import __version__ as release  # noqa: E402
+from galsim_deep.core import tensorflow_logs  # noqa: E402
+
+# The build is the project's own process: TensorFlow, which autodoc and the gallery
+# import, starts without its harmless CUDA lines (docs/quickstart.rst).
+tensorflow_logs.install()
 
 version = release
 

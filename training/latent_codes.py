@@ -58,7 +58,8 @@ def refine_codes(model, recipe, stamp, psf, noise_variance, mean, truth=None):
     numpy.ndarray [B, L]
         The refined codes (``mean`` itself when ``refine_steps`` is 0).
     """
-    from galsim_deep.training.latent_fit import fit_codes, map_objective, truth_objective
+    from galsim_deep.training.latent_fit import (fit_codes, map_objective,
+                                                 stamp_frame_decoder, truth_objective)
 
     cfg = recipe["flow"]
     if not cfg["refine_steps"]:
@@ -68,7 +69,8 @@ def refine_codes(model, recipe, stamp, psf, noise_variance, mean, truth=None):
             raise InputError("flow.refine_target: truth needs the dataset's noiseless truth "
                              "stamps (a mock dataset's 'truth' field); set "
                              "flow.refine_target: stamp for real data")
-        return fit_codes(truth_objective(model.decode, truth), mean, cfg["refine_steps"],
+        decode = stamp_frame_decoder(model, stamp)
+        return fit_codes(truth_objective(decode, truth), mean, cfg["refine_steps"],
                          cfg["refine_learning_rate"])[0]
     if getattr(model, "generator_flux", "free") == "catalog":
         raise InputError("flow.refine_steps needs a decoder that sets each galaxy's flux "
@@ -77,7 +79,7 @@ def refine_codes(model, recipe, stamp, psf, noise_variance, mean, truth=None):
                          "flow.refine_steps: 0")
     family = family_of(recipe)
     prior, weight = family.log_prior(model), float(cfg["refine_prior_weight"])
-    objective = map_objective(model.decode, stamp, psf, noise_variance,
+    objective = map_objective(stamp_frame_decoder(model, stamp), stamp, psf, noise_variance,
                               lambda z: weight * prior(z), recipe[family.section]["convolution"])
     return fit_codes(objective, mean, cfg["refine_steps"], cfg["refine_learning_rate"])[0]
 

@@ -41,7 +41,8 @@ import tensorflow as tf
 from galsim_deep.physics.forward_model import convolve_psf
 from galsim_deep.core.errors import InputError
 
-__all__ = ["fit_codes", "truth_objective", "map_objective"]
+__all__ = ["fit_codes", "fit_codes_along", "truth_objective", "map_objective",
+           "stamp_frame_decoder"]
 
 
 def fit_codes(objective, z_init, steps, learning_rate=0.03):
@@ -70,6 +71,30 @@ def fit_codes(objective, z_init, steps, learning_rate=0.03):
     """
     if not isinstance(steps, (int, np.integer)) or steps < 0:
         raise InputError(f"steps must be an integer >= 0, got {steps!r}")
+    return fit_codes_along(objective, z_init, [steps], learning_rate)[int(steps)]
+
+
+def fit_codes_along(objective, z_init, snapshots, learning_rate=0.03):
+    """:func:`fit_codes`, with the best codes kept at several step counts of one fit.
+
+    Parameters
+    ----------
+    objective, z_init, learning_rate
+        As :func:`fit_codes`.
+    snapshots : sequence of int
+        Step counts (>= 0) at which to keep the best codes met so far; the fit runs to
+        the largest.
+
+    Returns
+    -------
+    dict of int -> (ndarray [B, L], ndarray [B])
+        Per step count, the best code per galaxy and its objective, as :func:`fit_codes`
+        with that many steps returns them.
+    """
+    if not len(snapshots) or not all(isinstance(n, (int, np.integer)) and n >= 0
+                                     for n in snapshots):
+        raise InputError(f"steps must be integers >= 0, got {list(snapshots)!r}")
+    snapshots = sorted({int(n) for n in snapshots})
     if not learning_rate > 0:
         raise InputError(f"learning_rate must be > 0, got {learning_rate!r}")
     z = tf.Variable(tf.convert_to_tensor(z_init, tf.float32))
@@ -88,13 +113,34 @@ def fit_codes(objective, z_init, steps, learning_rate=0.03):
         best_loss.assign(tf.where(better, loss, best_loss))
         optimizer.apply_gradients([(tape.gradient(total, z), z)])
 
-    for _ in range(int(steps)):
-        step()
-    # The code after the last update has not been scored yet.
-    last = objective(z)
-    better = last < best_loss
-    return (tf.where(better[:, None], z, best_z).numpy(),
-            tf.where(better, last, best_loss).numpy())
+    def best():
+        # The code after the last update has not been scored yet.
+        last = objective(z)
+        better = last < best_loss
+        return (tf.where(better[:, None], z, best_z).numpy(),
+                tf.where(better, last, best_loss).numpy())
+
+    out, done = {}, 0
+    for target in snapshots:
+        for _ in range(target - done):
+            step()
+        done = target
+        out[target] = best()
+    return out
+
+
+def stamp_frame_decoder(model, stamp):
+    """``z -> profiles [B, S, S]`` in the frame of each of ``stamp`` ``[B, S, S]``.
+
+    A model whose codes hold no pose (an equivariant VAE: its ``pose_of`` measures each
+    stamp's pose, its ``decode`` draws the canonical galaxy) decodes through the pose
+    measured on the stamp, as it trains; any other model's ``decode`` as it is.  So a code
+    of a pose-free model can be fitted to its stamp like any other.
+    """
+    if not hasattr(model, "pose_of"):
+        return model.decode
+    angle = model.pose_of(tf.convert_to_tensor(stamp, tf.float32))["angle"]
+    return lambda z: model.decode_posed(z, angle)
 
 
 def truth_objective(decode, truth):

@@ -184,7 +184,10 @@ def cli_warnings(spell):
 
 def main(argv=None):
     """Entry point of the ``galsim-deep`` console script."""
+    from ..core import tensorflow_logs
     from ..core.errors import GalsimDeepError, reworded
+
+    tensorflow_logs.install()  # the command's own process: TensorFlow starts quietly
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -8,6 +8,9 @@ modules, their index and cache.
 train export``, which still works with a deprecation line).
 """
 import json
+import shutil
+import sys
+import textwrap
 
 from . import add_group, add_recipe_args, recipe_from_args
 from .release import add_release
@@ -23,8 +26,12 @@ def register(subparsers):
         description="List the modules of the index(es): name, version, archive size, where "
                     "the module is (cached, shipped, local or remote), notes (the default "
                     "model, the models that need TensorFlow and the experimental ones) and "
-                    "description; a legend follows the table.  A name it prints is a model "
-                    "name: `galsim-deep hub info NAME` or hub:NAME.")
+                    "description; a legend follows the table.  A version's description "
+                    "starts where it differs from the first of its name's, and on a terminal "
+                    "the lines are cut to its width (--full prints them whole; so does "
+                    "`galsim-deep hub info NAME@VERSION`).  A name it prints is a model name: `galsim-deep "
+                    "hub info NAME` or hub:NAME.")
+    p.add_argument("--full", action="store_true", help="print every description whole")
     p.set_defaults(func=_list)
 
     p = sub.add_parser(
@@ -358,6 +365,26 @@ def _table(header, rows, right=()):
     return [line(header)] + [line(row) for row in rows]
 
 
+def _terminal_width():
+    """The terminal's width in characters (at least 60) when the output is one, else None:
+    a listing piped to a file or another program is not cut."""
+    if not sys.stdout.isatty():
+        return None
+    return max(shutil.get_terminal_size((100, 24)).columns, 60)
+
+
+def _what_differs(description, first):
+    """A version's description from the first clause (``; `` separated) where it differs
+    from the first version's of its name, after an ellipsis; the first's whole."""
+    if description == first:
+        return description
+    mine, theirs = description.split("; "), first.split("; ")
+    shared = 0
+    while shared < min(len(mine), len(theirs)) and mine[shared] == theirs[shared]:
+        shared += 1
+    return description if shared == 0 else "…; " + "; ".join(mine[shared:])
+
+
 def _list(args):
     from ..data import hub
 
@@ -368,19 +395,26 @@ def _list(args):
             defaults[note] = hub.find_entry(name[len("hub:"):])
         except hub.HubError:
             defaults[note] = None
-    rows, statuses, notes = [], [], []
+    rows, statuses, notes, first = [], [], [], {}
     for e in _entries():
         status, marks = _status(e), _notes(e, defaults)
         statuses.append(status)
         notes.extend(marks)
+        text = e["description"]
+        if not args.full:
+            text = _what_differs(text, first.setdefault(e["name"], text))
         rows.append([e["name"], e["version"], f"{e['size'] / 1e6:.1f} MB", status,
-                     ",".join(marks), e["description"]])
-    print("\n".join(_table(["name", "version", "size", "status", "notes", "description"], rows,
-                           right={2})))
-    print("\nstatus: " + "; ".join(f"{s} = {text}" for s, text in _STATUS.items()
-                                   if s in statuses))
+                     ",".join(marks), text])
+    lines = _table(["name", "version", "size", "status", "notes", "description"], rows,
+                   right={2})
+    width = _terminal_width()
+    if width and not args.full:
+        lines = [line if len(line) <= width else line[:width - 1] + "…" for line in lines]
+    print("\n".join(lines))
+    print("\n" + textwrap.fill("status: " + "; ".join(
+        f"{s} = {text}" for s, text in _STATUS.items() if s in statuses), width or 100))
     if notes:
-        print("notes: " + _legend(notes))
+        print(textwrap.fill("notes: " + _legend(notes), width or 100))
     print(f"cache: {hub.cache_dir()}")
     return 0
 

@@ -20,6 +20,8 @@
   checkpoints on mock test galaxies (learning curves, ablations);
 * ``validation latent-fit RECIPE --out R`` - codes fitted through a training
   checkpoint's decoder: is the reconstruction error the encoder's?
+* ``validation convergence RECIPE --out R`` - codes refined for more and more MAP steps:
+  where do the likelihood and the shapes stop moving?
 * ``validation semi-supervised RECIPE --out R`` - an equivariant-VAE run's classifier
   against fully supervised ones and linear probes, for several labelled fractions;
 * ``validation compare LABEL=DIR ...`` - several validation reports in one table;
@@ -30,7 +32,7 @@ The previous release's ``galsim-deep validate ...`` and ``galsim-deep train
 classifier`` still work, with a deprecation line.
 
 The commands that take a RECIPE and score a training run (``latent-fit``,
-``checkpoint``, ``semi-supervised``) are in :mod:`galsim_deep.cli.validation_runs`.
+``convergence``, ``checkpoint``, ``semi-supervised``) are in :mod:`galsim_deep.cli.validation_runs`.
 """
 import json
 

@@ -1,5 +1,5 @@
-"""``galsim-deep validation latent-fit | checkpoint | semi-supervised``: the commands that
-measure a training run.
+"""``galsim-deep validation latent-fit | convergence | checkpoint | semi-supervised``: the
+commands that measure a training run.
 
 Each takes a RECIPE (``add_recipe_args``) and scores the checkpoints of its run
 with :mod:`galsim_deep.diagnostics` (or its family's own test), rather than an exported
@@ -7,6 +7,8 @@ module:
 
 * ``validation latent-fit RECIPE --out R`` - codes fitted through a training
   checkpoint's decoder: is the reconstruction error the encoder's?
+* ``validation convergence RECIPE --out R`` - codes refined for more and more MAP
+  steps: where do the likelihood and the shapes stop moving?
 * ``validation checkpoint RECIPE [--all]`` - quick scores of a training run's
   checkpoints on mock test galaxies (learning curves, ablations); ``--out``
   keeps the scores in a JSON file that a later run extends;
@@ -25,8 +27,22 @@ import numpy as np
 from . import add_recipe_args, positive, recipe_from_args
 
 
+def _add_fit_args(p, n):
+    """The recipe and the options shared by the commands that fit codes galaxy by galaxy."""
+    add_recipe_args(p)
+    p.add_argument("--out", required=True, help="report directory (created)")
+    p.add_argument("--n", type=int, default=n,
+                   help=f"the first N galaxies of the split (default {n})")
+    p.add_argument("--learning-rate", type=float, default=0.03,
+                   help="Adam step size in latent units (default 0.03)")
+    p.add_argument("--split", default="test", choices=("test", "train"),
+                   help="dataset split (default test)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def add_run_commands(subparsers):
-    """Add ``latent-fit``, ``checkpoint`` and ``semi-supervised`` (``subparsers``: the
+    """Add ``latent-fit``, ``convergence``, ``checkpoint`` and ``semi-supervised``
+    (``subparsers``: the
     group's, or a :class:`~galsim_deep.cli.HiddenCommands`)."""
     p = subparsers.add_parser(
         "latent-fit",
@@ -37,17 +53,24 @@ def add_run_commands(subparsers):
                     "and of the best code for the truth (the decoder's best-code residual), "
                     "beside a "
                     "Sersic fit.  Writes latent_fit.json, .md and .png.")
-    add_recipe_args(p)
-    p.add_argument("--out", required=True, help="report directory (created)")
-    p.add_argument("--n", type=int, default=300,
-                   help="the first N galaxies of the split (default 300)")
+    _add_fit_args(p, n=300)
     p.add_argument("--steps", type=int, default=300, help="Adam steps per fit (default 300)")
-    p.add_argument("--learning-rate", type=float, default=0.03,
-                   help="Adam step size in latent units (default 0.03)")
-    p.add_argument("--split", default="test", choices=("test", "train"),
-                   help="dataset split (default test)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_latent_fit)
+
+    p = subparsers.add_parser(
+        "convergence",
+        help="codes refined for more and more MAP steps: where do the shapes stop moving?",
+        description="On a recipe's latest training checkpoint and its mock dataset, refine "
+                    "the encoder's codes of the first N galaxies by Adam steps on each "
+                    "galaxy's posterior and score the codes after each of --steps: the "
+                    "negative log posterior of the stamps, the median reduced chi2 and the "
+                    "mean HSM |g| of the decoded profiles against the truths', overall and "
+                    "per mag_auto bin.  Writes convergence.json and convergence.md.")
+    _add_fit_args(p, n=1000)
+    p.add_argument("--steps", default="0,10,50,200,500",
+                   help="comma-separated step counts (default 0,10,50,200,500; 0 is the "
+                        "encoder's means)")
+    p.set_defaults(func=_convergence)
 
     p = subparsers.add_parser(
         "checkpoint",
@@ -198,6 +221,27 @@ def _latent_fit(args):
         faint = report["ellipticity"]["faint"][key]
         print(f"  {key:14s} median relative residual {s['median_relative_residual']:.4f}"
               f"  |g| - truth's, mag_auto >= 23.5: {faint['g_bias']:+.3f} ± {faint['error']:.3f}")
+    return 0
+
+
+def _convergence(args):
+    from ..core.errors import InputError
+    from ..core.reporting import write_json, write_text
+    from ..diagnostics.convergence import convergence_lines, convergence_table
+
+    positive("--n", args.n)
+    try:
+        steps = [int(s) for s in args.steps.split(",")]
+    except ValueError:
+        raise InputError(f"--steps takes comma-separated integers, e.g. 0,10,50, got "
+                         f"{args.steps!r}") from None
+    table = convergence_table(recipe_from_args(args), n=args.n, steps=steps,
+                              learning_rate=args.learning_rate, split=args.split,
+                              progress=not args.quiet)
+    write_json(table, Path(args.out) / "convergence.json")
+    lines = convergence_lines(table)
+    write_text("\n".join(lines) + "\n", Path(args.out) / "convergence.md")
+    print("\n".join(lines))
     return 0
 
 

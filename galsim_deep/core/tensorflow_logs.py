@@ -11,20 +11,23 @@ up; the network runs unoptimised by it and gives the same numbers).  They come
 from C++ code writing straight to file descriptor 2, most of them before
 TensorFlow reads ``TF_CPP_MIN_LOG_LEVEL``, so that variable cannot silence them.
 
-``import galsim_deep`` therefore (unless TensorFlow is already imported, or
-``GALSIM_DEEP_TF_LOGS=all`` is set):
+``import galsim_deep`` changes nothing in its host: no import hook, no patched
+TensorFlow.  Where the project itself starts TensorFlow, it does so quietly (unless
+TensorFlow is already imported, or ``GALSIM_DEEP_TF_LOGS=all`` is set):
 
-- sets ``TF_CPP_MIN_LOG_LEVEL=2`` if it is unset (TensorFlow's C++ INFO and
-  WARNING lines off; its ERROR lines stay);
-- installs an import hook: the first ``import tensorflow`` (whoever makes it)
-  and TensorFlow's first operation (which looks for a GPU) run with file
-  descriptor 2 captured; afterwards every captured line is written back to
-  stderr except those matching :data:`HARMLESS`;
-- :class:`~galsim_deep.GenerativeGalaxyModel` makes the first call of each
-  signature of a module the same way (the ``remapper failed`` line).
+- :func:`import_tensorflow` (the engine, before it loads a module's SavedModel) sets
+  ``TF_CPP_MIN_LOG_LEVEL=2`` if it is unset (TensorFlow's C++ INFO and WARNING lines
+  off; its ERROR lines stay), imports TensorFlow and starts its context (the GPU
+  search) with file descriptor 2 captured, then writes back every captured line
+  except those matching :data:`HARMLESS`;
+- the ``galsim-deep`` command, a process of its own, calls :func:`install`: an import
+  hook that does the same at the first ``import tensorflow`` of whichever module
+  makes it, and removes itself;
+- :class:`~galsim_deep.GenerativeGalaxyModel` makes the first call of each signature
+  of a module the same way (the ``remapper failed`` line).
 
-Nothing else is filtered: a captured line not in :data:`HARMLESS` is printed
-(after the window closes), and Python exceptions are unaffected.
+Nothing else is filtered: a captured line not in :data:`HARMLESS` is printed (after the
+window closes), and Python exceptions are unaffected.
 """
 import contextlib
 import importlib.abc
@@ -33,7 +36,8 @@ import os
 import sys
 import tempfile
 
-__all__ = ["HARMLESS", "filtered_stderr", "install", "enabled"]
+__all__ = ["HARMLESS", "filtered_stderr", "import_tensorflow", "install", "uninstall",
+           "enabled"]
 
 #: Substrings of TensorFlow start-up lines that are dropped (see the module docstring).
 HARMLESS = (
@@ -100,25 +104,32 @@ def filtered_stderr():
         capture.close()
 
 
-def _quiet_first_operation(tf_module):
-    """Run TensorFlow's context start (its GPU search, the cuInit line) in a filtered window."""
+def _start_context():
+    """Start TensorFlow's eager context (its GPU search, the cuInit line) in a filtered
+    window, so that its first operation, wherever it runs, has nothing left to print."""
     try:
         from tensorflow.python.eager import context
     except ImportError:  # pragma: no cover - another TensorFlow layout: leave it as is
         return
-    original = getattr(context.Context, "ensure_initialized", None)
-    if original is None or getattr(original, "_galsim_deep", False):
-        return
+    with filtered_stderr():
+        context.ensure_initialized()
 
-    def ensure_initialized(self):
-        if getattr(self, "_context_handle", None) is not None:
-            return original(self)
-        with filtered_stderr():
-            return original(self)
 
-    ensure_initialized._galsim_deep = True
-    ensure_initialized.__doc__ = original.__doc__
-    context.Context.ensure_initialized = ensure_initialized
+def import_tensorflow():
+    """``import tensorflow`` without its harmless start-up lines; the module.
+
+    Does what the module docstring says when TensorFlow is not yet imported and
+    filtering is on; otherwise a plain import.
+    """
+    if "tensorflow" in sys.modules or not enabled():
+        import tensorflow
+
+        return tensorflow
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with filtered_stderr():
+        import tensorflow
+    _start_context()
+    return tensorflow
 
 
 class _QuietLoader(importlib.abc.Loader):
@@ -138,7 +149,7 @@ class _QuietLoader(importlib.abc.Loader):
     def exec_module(self, module):
         with filtered_stderr():
             self._loader.exec_module(module)
-        _quiet_first_operation(module)
+        _start_context()
 
 
 class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
@@ -160,7 +171,9 @@ _HOOK = _QuietTensorFlowImport()
 
 def install():
     """Set ``TF_CPP_MIN_LOG_LEVEL`` (if unset) and the import hook, unless TensorFlow is
-    already imported or ``GALSIM_DEEP_TF_LOGS=all``.  Called by ``import galsim_deep``.
+    already imported or ``GALSIM_DEEP_TF_LOGS=all``.  For a process of the project's own
+    (the ``galsim-deep`` command, the docs build), never for a host that imports the
+    package.
 
     Returns
     -------

@@ -79,10 +79,17 @@ def sample(kind, conditions, seeds, first_row=0, rotate=True, cluster=None, magn
     mag = kind.metadata["flux"].get("magnitude_condition")
     if magnitudes is None and mag in conditions:
         magnitudes = conditions[mag]
+    rotations = _rotations(rotate, len(seeds))
+    pose = out.pop("pose", None)
+    if pose is not None:
+        # A pose-free module's canonical galaxies, turned by their own pose and the row's
+        # rotation in one resampling; a row that is not rotated keeps its own pose.
+        angles = np.where([r is None for r in rotations], pose, angles + pose)
+        rotations = [r or "resample" for r in rotations]
     # float32, the precision of the conditions: an unclipped magnitude gives the same flux
     # whether it comes from the catalog or from the conditions.
     return SampledBatch(kind, out.pop("conditions"), seeds, normals, angles,
-                        _rotations(rotate, len(seeds)), out.pop("stamps"), out,
+                        rotations, out.pop("stamps"), out,
                         None if magnitudes is None
                         else np.asarray(magnitudes, np.float32).astype(np.float64))
 

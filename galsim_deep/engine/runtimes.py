@@ -82,11 +82,12 @@ def saved_model(module_dir, metadata):
     """The module's SavedModel, loaded once per process and checked against its metadata."""
     key = str(module_dir)
     if key not in _LOADED:
+        from ..core.tensorflow_logs import filtered_stderr, import_tensorflow
+
+        import_tensorflow()  # quietly, before tensorflow_hub imports it
         import tensorflow_hub
 
-        from ..core.tensorflow_logs import filtered_stderr
-
-        with filtered_stderr():  # TensorFlow's harmless start-up lines
+        with filtered_stderr():  # TensorFlow's harmless lines of a first load
             loaded = tensorflow_hub.load(key)
         check_signatures(loaded, metadata, source=key)
         _LOADED[key] = loaded

@@ -34,8 +34,8 @@ from ..core.errors import InputError
 from .bands import REDSHIFT_STEP
 
 __all__ = ["convolve_psf", "pixel_log_likelihood", "fourier_log_likelihood",
-           "total_variation", "rfft2_weights", "colored_noise", "observe", "template_ratios",
-           "band_profiles"]
+           "total_variation", "power_beyond_psf", "rfft2_weights", "colored_noise", "observe",
+           "template_ratios", "band_profiles"]
 
 
 def _centred_kernel(psf, size):
@@ -205,6 +205,42 @@ def total_variation(image):
     dy = tf.abs(image[:, 1:, :] - image[:, :-1, :])
     dx = tf.abs(image[:, :, 1:] - image[:, :, :-1])
     return tf.reduce_sum(dy, axis=[1, 2]) + tf.reduce_sum(dx, axis=[1, 2])
+
+
+def power_beyond_psf(image, psf):
+    """The power of images in the modes their PSFs remove: an isotropic smoothness measure.
+
+    ``sum_k (1 - |T(k)|^2) |I(k)|^2 / S^2`` over the ``S x S`` FFT grid, with ``I`` the
+    image's transform and ``T`` the PSF's transfer function (normalised to 1 at k = 0).
+    By Parseval it is the image's ``sum I^2`` restricted, mode by mode, to the fraction
+    of each mode's power the PSF takes away: 0 for a PSF that passes everything, and for
+    a PSF much wider than the image, the power of everything but the mean.  As a
+    Gaussian prior on the unconvolved profile it adds to each mode the precision the PSF
+    takes from the likelihood, so a mode the data cannot see is pulled to zero and one
+    they see is left to them; unlike a total variation it has no preferred direction on
+    the pixel grid and no preference for flat patches with sharp edges.
+
+    Parameters
+    ----------
+    image : tf.Tensor
+        float32 ``[B, S, S]``, in any unit (the result is in its square).
+    psf : tf.Tensor
+        float32 ``[B, S, S]``, each stamp's PSF (its centring does not matter: only
+        ``|T|`` enters).
+
+    Returns
+    -------
+    tf.Tensor
+        float32 ``[B]``.
+    """
+    image = tf.convert_to_tensor(image, tf.float32)
+    psf = tf.convert_to_tensor(psf, tf.float32)
+    s = image.shape[-1]
+    transfer = tf.abs(tf.signal.rfft2d(psf))
+    transfer = transfer / tf.maximum(transfer[:, :1, :1], 1e-30)
+    lost = 1.0 - tf.minimum(tf.square(transfer), 1.0)
+    power = tf.square(tf.abs(tf.signal.rfft2d(image)))
+    return tf.reduce_sum(rfft2_weights(s) * lost * power, axis=[1, 2]) / float(s * s)
 
 
 def colored_noise(noise_power, seed):

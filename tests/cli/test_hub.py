@@ -13,6 +13,29 @@ def test_help_lists_commands(capsys):
     assert "hub" in capsys.readouterr().out
 
 
+def test_hub_list_fits_the_terminal_and_says_what_each_version_adds(tmp_path, monkeypatch,
+                                                                    capsys):
+    """A later version's description starts where it differs from its name's first,
+    lines are cut to the terminal's width (a terminal of 90 columns here; output to a pipe
+    is not cut), and --full prints them whole."""
+    from galsim_deep.cli import hub as hub_cli
+
+    base = "a long description of the first version, " * 4
+    index = tmp_path / "index.json"
+    index.write_text(json.dumps({"format_version": 1, "modules": [
+        {"name": "toy", "version": v, "description": d, "url": f"toy-{v}.tar.gz",
+         "sha256": "0" * 64, "size": 1}
+        for v, d in (("1.0", base), ("1.1", base + "; its portable copy"))]}))
+    monkeypatch.setenv("GALSIM_DEEP_INDEX", str(index))
+    monkeypatch.setattr(hub_cli, "_terminal_width", lambda: 90)
+    assert main(["hub", "list"]) == 0
+    table = capsys.readouterr().out.split("\n\n")[0].splitlines()
+    assert max(len(line) for line in table) <= 90
+    assert table[1].endswith("…") and "…; its" in table[2] and base not in table[2]
+    assert main(["hub", "list", "--full"]) == 0
+    assert base + "; its portable copy" in capsys.readouterr().out
+
+
 def test_hub_list_info_download_verify(tiny_module_path, tmp_path, monkeypatch, capsys):
     archive = make_archive(tiny_module_path, tmp_path / "toy.tar.gz")
     index = tmp_path / "index.json"

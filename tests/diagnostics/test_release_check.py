@@ -167,6 +167,8 @@ def test_texture_scores_see_power_the_psf_hides():
     lumpy = truth * (1 + 0.3 * rng.standard_normal(truth.shape))  # pixel-scale texture
     more = texture_scores(lumpy, galaxies, n_boot=20)
     assert more["ratio"] - 3 * more["error"] > 1
+    axis = same["axis_power"]
+    assert axis["ratio"] == axis["truth"]["ratio"] and axis["band"] == [0.2, 0.51]
 
 
 def test_hub_yank_marks_the_version_and_names_its_mistakes(gaussian_module_path, tmp_path,

@@ -158,6 +158,40 @@ def test_total_variation():
     np.testing.assert_allclose(physics.total_variation(img).numpy(), [8.0, 12.0])
 
 
+def _gaussian_psf(size, sigma):
+    y, x = np.mgrid[:size, :size] - size // 2
+    psf = np.exp(-0.5 * (x * x + y * y) / sigma ** 2)
+    return (psf / psf.sum()).astype(np.float32)
+
+
+def test_power_beyond_psf_is_parseval_weighted_by_what_the_psf_removes():
+    """Three cases with a closed form: a point PSF removes nothing (0); a PSF much wider
+    than the stamp removes every mode but the mean (the image's power less its mean's,
+    Parseval); a point image has unit power in every mode, so it costs sum_k (1 -
+    |T(k)|^2) / S^2, with T the analytic transfer of the Gaussian.  And turning the image
+    by a quarter turn or transposing it leaves the measure unchanged."""
+    rng = np.random.default_rng(3)
+    s = 16
+    image = rng.normal(size=(1, s, s)).astype(np.float32)
+    delta = np.zeros((1, s, s), np.float32)
+    delta[0, s // 2, s // 2] = 1.0
+    np.testing.assert_allclose(physics.power_beyond_psf(image, delta).numpy(), [0.0],
+                               atol=1e-4)
+    wide = _gaussian_psf(s, 40.0)[None]
+    expected = (image ** 2).sum() - image.sum() ** 2 / s ** 2
+    np.testing.assert_allclose(physics.power_beyond_psf(image, wide).numpy(), [expected],
+                               rtol=2e-3)
+    sigma = 1.5
+    k = 2 * np.pi * np.fft.fftfreq(s)
+    transfer2 = np.exp(-(k[:, None] ** 2 + k[None, :] ** 2) * sigma ** 2)
+    got = physics.power_beyond_psf(delta, _gaussian_psf(s, sigma)[None]).numpy()
+    np.testing.assert_allclose(got, [(1 - transfer2).sum() / s ** 2], rtol=1e-3)
+    turned = np.stack([image[0], np.rot90(image[0]), image[0].T])
+    psfs = np.repeat(_gaussian_psf(s, sigma)[None], 3, axis=0)
+    values = physics.power_beyond_psf(turned, psfs).numpy()
+    np.testing.assert_allclose(values, values[0], rtol=1e-5)
+
+
 def test_the_graphs_band_fluxes_are_the_one_numpy_rule_on_random_bands():
     """forward_model.template_ratios + band_profiles (TensorFlow, for the training's
     gradients) equal physics.bands.band_fluxes and engine.colour.band_arrays (numpy, the one

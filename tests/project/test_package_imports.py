@@ -4,10 +4,11 @@
 ``setup.cfg``'s ``package_dir`` installs the top-level folders ``training/`` and
 ``hub_modules/`` as ``galsim_deep.training`` and ``galsim_deep.hub_modules``: a wheel
 copies them into the package, and setuptools' editable install maps them to the clone's
-folders (PEP 660), from Python started anywhere.  The package itself adds no finder for
-that or for anything else; the one entry it puts on ``sys.meta_path`` is TensorFlow's
-quiet start (:mod:`galsim_deep.core.tensorflow_logs`), which removes itself at the first
-``import tensorflow`` and is not installed with ``GALSIM_DEEP_TF_LOGS=all``.
+folders (PEP 660), from Python started anywhere.  ``import galsim_deep`` adds no
+finder for that or for anything else, and leaves GalSim's own config types and
+TensorFlow as they are; the one import hook the project has, TensorFlow's quiet start
+(:mod:`galsim_deep.core.tensorflow_logs`), is installed by the ``galsim-deep`` command in
+its own process only.
 """
 import configparser
 import json
@@ -30,11 +31,14 @@ import json, sys
 meta_path, path_hooks = list(sys.meta_path), list(sys.path_hooks)
 import galsim_deep
 from galsim_deep.core import tensorflow_logs
+from galsim.config import StampBuilder, valid_stamp_types
 print(json.dumps({
     "meta_path": ["tensorflow_logs" if f is tensorflow_logs._HOOK else repr(f)
                   for f in sys.meta_path if f not in meta_path],
     "path_hooks": [repr(h) for h in sys.path_hooks if h not in path_hooks],
     "package": galsim_deep.__file__,
+    "basic_stamp": type(valid_stamp_types["Basic"]) is StampBuilder,
+    "tensorflow": "tensorflow" in sys.modules,
 }))
 """
 
@@ -63,11 +67,13 @@ def _python(code, cwd, **env):
     return json.loads(result.stdout.splitlines()[-1])
 
 
-@pytest.mark.parametrize("logs, added", [("all", []), ("", ["tensorflow_logs"])])
-def test_import_galsim_deep_installs_no_import_finder(tmp_path, logs, added):
+@pytest.mark.parametrize("logs", ["all", ""])
+def test_import_galsim_deep_changes_nothing_in_its_host(tmp_path, logs):
+    """No import finder or path hook, GalSim's own ``Basic`` stamp type, and TensorFlow
+    not even imported."""
     got = _python(_ADDED, tmp_path, GALSIM_DEEP_TF_LOGS=logs)
-    assert got["meta_path"] == added
-    assert got["path_hooks"] == []
+    assert got["meta_path"] == [] and got["path_hooks"] == []
+    assert got["basic_stamp"] and not got["tensorflow"]
     assert Path(got["package"]) == ROOT / "galsim_deep" / "__init__.py"
 
 

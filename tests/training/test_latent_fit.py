@@ -56,6 +56,49 @@ def test_fit_codes_keeps_each_galaxys_best_code():
     np.testing.assert_allclose(loss0, [0.01, 9.0], rtol=1e-6)
 
 
+def test_a_pose_free_model_decodes_in_each_stamps_frame():
+    """stamp_frame_decoder turns a pose-free model's canonical galaxy by the pose measured
+    on each stamp, and leaves any other model's decoder as it is."""
+    from galsim_deep.training.latent_fit import stamp_frame_decoder
+
+    class Canonical:
+        def decode(self, z):
+            return tf.ones([tf.shape(z)[0], 4, 4]) * z[:, :1, None]
+
+    class Posed(Canonical):
+        def pose_of(self, stamp):
+            return {"angle": tf.reduce_sum(stamp, axis=[1, 2])}
+
+        def decode_posed(self, z, angle):
+            return self.decode(z) * angle[:, None, None]
+
+    z = tf.constant([[2.0], [3.0]])
+    stamps = np.stack([np.full((4, 4), 0.5 / 16), np.full((4, 4), 1.0 / 16)]).astype(
+        np.float32)
+    plain = Canonical()
+    assert stamp_frame_decoder(plain, stamps) == plain.decode
+    posed = stamp_frame_decoder(Posed(), stamps)(z).numpy()
+    np.testing.assert_allclose(posed[:, 0, 0], [2.0 * 0.5, 3.0 * 1.0], rtol=1e-6)
+
+
+def test_snapshots_of_one_fit_are_the_fits_of_each_length():
+    """fit_codes_along keeps, at each step count, what a fit of that length returns."""
+    from galsim_deep.training.latent_fit import fit_codes_along
+
+    target = tf.constant([[1.0, 2.0], [-3.0, 0.5]])
+
+    def objective(z):
+        return tf.reduce_sum(tf.square(z - target) + 0.1 * tf.square(z) ** 2, axis=1)
+    start = np.zeros((2, 2), np.float32)
+    along = fit_codes_along(objective, start, [40, 0, 7], learning_rate=0.2)
+    assert sorted(along) == [0, 7, 40]
+    for steps, (z, loss) in along.items():
+        z_alone, loss_alone = fit_codes(objective, start, steps, learning_rate=0.2)
+        np.testing.assert_allclose(z, z_alone, rtol=1e-6)
+        np.testing.assert_allclose(loss, loss_alone, rtol=1e-6)
+    assert np.all(along[40][1] < along[7][1]) and np.all(along[7][1] < along[0][1])
+
+
 @pytest.mark.parametrize("steps, rate", [(-1, 0.1), (2.5, 0.1), (3, 0.0)])
 def test_fit_codes_rejects_bad_settings(steps, rate):
     with pytest.raises(ValueError, match="steps|learning_rate"):

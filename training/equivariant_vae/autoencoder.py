@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from galsim_deep.training.flow_vae.autoencoder import FlowVAE
 
-from .networks import ClassifierHead, PoseNetwork
+from .networks import ClassifierHead, MomentPose, PoseNetwork
 from .rotation import galaxy_centre, psf_centre, rotate
 
 __all__ = ["EquivariantVAE"]
@@ -38,9 +38,15 @@ class EquivariantVAE(tf.Module):
         ``latent_size`` is the size of the pose-free code.
     activation, output_activation, upsampling, seed
         The Flow-VAE's too.
+    pose : {"network", "moments"}
+        The pose's estimator: the learned equivariant transformer
+        (:class:`~galsim_deep.training.equivariant_vae.networks.PoseNetwork`) or the
+        stamp's weighted second moments
+        (:class:`~galsim_deep.training.equivariant_vae.networks.MomentPose`).
     pose_angles, pose_radii, pose_depth, pose_layers, pose_damping
-        The pose network's polar grid, width, depth and gradient damping
-        (:class:`~galsim_deep.training.equivariant_vae.networks.PoseNetwork`).
+        The pose network's polar grid, width, depth and gradient damping.
+    pose_weight_radius : float
+        The moments' Gaussian weight, pixels.
     n_classes, classifier_units : int
         The classifier head's classes and hidden width.
     interpolant : {"bilinear", "cubic"}
@@ -51,7 +57,7 @@ class EquivariantVAE(tf.Module):
                  activation="elu", output_activation="softplus", upsampling="nearest",
                  seed=0, pose_angles=32, pose_radii=16, pose_depth=16, pose_layers=3,
                  pose_damping=0.01, n_classes=6, classifier_units=64, interpolant="cubic",
-                 name="equivariant_vae"):
+                 pose="network", pose_weight_radius=6.0, name="equivariant_vae"):
         super().__init__(name=name)
         self.stamp_size = int(stamp_size)
         self.latent_size = int(latent_size)
@@ -61,9 +67,12 @@ class EquivariantVAE(tf.Module):
             self.vae = FlowVAE(stamp_size, latent_size, n_stages, base_depth, max_depth,
                                activation, output_activation=output_activation,
                                upsampling=upsampling, seed=seed)
-            self.pose = PoseNetwork(stamp_size, pose_angles, pose_radii, pose_depth,
-                                    pose_layers, activation, pose_damping, interpolant,
-                                    seed=seed + 200000, name="pose")
+            if pose == "moments":
+                self.pose = MomentPose(stamp_size, pose_weight_radius, name="pose")
+            else:
+                self.pose = PoseNetwork(stamp_size, pose_angles, pose_radii, pose_depth,
+                                        pose_layers, activation, pose_damping, interpolant,
+                                        seed=seed + 200000, name="pose")
             self.classifier = ClassifierHead(n_classes, classifier_units, activation,
                                              seed=seed + 300000, name="classifier")
         s = self.stamp_size

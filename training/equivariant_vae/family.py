@@ -11,9 +11,9 @@ __all__ = ["EquivariantVAEFamily", "FAMILY", "SHARED_KEYS"]
 #: options are left out).
 SHARED_KEYS = ("latent_size", "n_stages", "base_depth", "max_depth", "activation",
                "output_activation", "upsampling", "flux_scale", "likelihood", "convolution",
-               "free_bits", "tv_factor", "l1_factor", "log_smooth_factor", "log_smooth_floor",
-               "transverse_fraction", "transverse_decay_steps", "bottleneck_l2",
-               "bottleneck_decay_steps", "optimizer")
+               "free_bits", "tv_factor", "spectral_factor", "l1_factor", "log_smooth_factor",
+               "log_smooth_floor", "transverse_fraction", "transverse_decay_steps",
+               "bottleneck_l2", "bottleneck_decay_steps", "optimizer")
 
 
 class EquivariantVAEFamily(ModelFamily):
@@ -34,6 +34,11 @@ class EquivariantVAEFamily(ModelFamily):
         **{key: FlowVAEFamily.schema[key] for key in SHARED_KEYS},
         "interpolant": Choice("cubic", ("cubic", "bilinear"),
                               why="of the rotations and the polar resampling"),
+        "pose": Choice("network", ("network", "moments"),
+                       why="the pose's estimator: network, the learned equivariant "
+                           "transformer; moments, the stamp's weighted second moments"),
+        "pose_weight_radius": Number(6.0, low=0, low_open=True,
+                                     why="the moments' Gaussian weight, pixels"),
         "pose_angles": Int(32, low=8, why="angles of the pose network's polar grid"),
         "pose_radii": Int(16, low=2, why="radii of the pose network's polar grid"),
         "pose_depth": Int(16, low=1),
@@ -68,10 +73,6 @@ class EquivariantVAEFamily(ModelFamily):
         cfg = recipe[section]
         if recipe["dataset"]["bands"] is not None:
             problems.append("the equivariant VAE is a mono model: remove dataset.bands")
-        if recipe["flow"]["refine_steps"]:
-            problems.append("flow.refine_steps refines codes through a decoder without the "
-                            "galaxy's pose; the equivariant VAE has none to refine with: set "
-                            "flow.refine_steps: 0")
         if cfg["pose_radii"] > recipe["dataset"]["stamp_size"] // 2:
             problems.append(f"{section}.pose_radii {cfg['pose_radii']} is more than half the "
                             f"stamp ({recipe['dataset']['stamp_size']} pixels): at most one "

@@ -114,6 +114,7 @@ def metadata_entries(recipe):
             "pose_rule": "angle = 2 pi Phi(random_normal[:, code_size]), radians, CCW",
             "pose_symmetry": "pi",
             "interpolant": cfg["interpolant"],
+            "pose_estimator": cfg["pose"],
             "class_names": class_names,
             "labelled_fraction": float(cfg["labelled_fraction"]),
         }

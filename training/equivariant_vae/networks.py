@@ -30,7 +30,7 @@ import tf_keras
 
 from .rotation import polar_resample
 
-__all__ = ["PoseNetwork", "ClassifierHead", "half_angle"]
+__all__ = ["PoseNetwork", "MomentPose", "ClassifierHead", "half_angle"]
 
 
 def half_angle(c, s, damping):
@@ -139,6 +139,54 @@ class PoseNetwork(tf_keras.layers.Layer):
         cos, sin, angle = half_angle(c, s, self.damping)
         return {"cos": cos, "sin": sin, "angle": angle,
                 "strength": tf.sqrt(tf.square(c) + tf.square(s))}
+
+
+class MomentPose(tf_keras.layers.Layer):
+    """The position angle of each stamp's light from its weighted second moments.
+
+    An estimator with no weights, equivariant by construction like
+    :class:`PoseNetwork` (the moments of a turned stamp are the turned moments), for a
+    model whose codes must hold no pose from its first step, such as a fine-tune of a
+    trained Flow-VAE, where a pose network learning from scratch would move the encoder's
+    inputs while it learns.  With pixel ``(i, j)`` at ``x = j``, ``y = i`` about the
+    stamp's true centre and a circular Gaussian weight ``w`` of ``weight_radius``
+    pixels::
+
+        Q_ab = sum w I a b                     (a, b in x, y)
+        pose = atan2(2 Q_xy, Q_xx - Q_yy) / 2  in (-pi/2, pi/2]
+
+    the orientation of the light's quadrupole, modulo pi, as the pose network's.  The
+    weight keeps the noise far from the galaxy out (the unweighted moments of a faint
+    stamp are the sky's).  The pose carries no gradient: it is a measurement of the data.
+
+    Parameters
+    ----------
+    stamp_size : int
+        ``S``, pixels.
+    weight_radius : float
+        Standard deviation of the Gaussian weight, pixels.
+    """
+
+    def __init__(self, stamp_size, weight_radius=6.0, **kwargs):
+        super().__init__(**kwargs)
+        self.stamp_size, self.weight_radius = int(stamp_size), float(weight_radius)
+        offset = tf.range(self.stamp_size, dtype=tf.float32) - 0.5 * (self.stamp_size - 1)
+        y, x = tf.meshgrid(offset, offset, indexing="ij")
+        weight = tf.exp(-0.5 * (x * x + y * y) / self.weight_radius ** 2)
+        self.kernels = tf.stack([weight * (x * x - y * y), weight * 2.0 * x * y,
+                                 weight * (x * x + y * y)], axis=-1)  # [S, S, 3]
+
+    def call(self, image):
+        """Pose of stamps in network units: the dict of :meth:`PoseNetwork.call`, with
+        ``strength`` the weighted moments' ellipticity ``|(Q_xx - Q_yy, 2 Q_xy)| /
+        |Q_xx + Q_yy|``, clipped to [0, 1]."""
+        image = tf.stop_gradient(tf.convert_to_tensor(image, tf.float32))
+        q = tf.einsum("bij,ijk->bk", image, self.kernels)
+        c, s = q[:, 0], q[:, 1]
+        angle = 0.5 * tf.atan2(s, c)
+        strength = tf.sqrt(tf.square(c) + tf.square(s)) / (tf.abs(q[:, 2]) + 1e-12)
+        return {"cos": tf.cos(angle), "sin": tf.sin(angle), "angle": angle,
+                "strength": tf.minimum(strength, 1.0)}
 
 
 class ClassifierHead(tf_keras.layers.Layer):

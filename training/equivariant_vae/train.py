@@ -57,8 +57,8 @@ __all__ = ["EquivariantVAETrainer", "build_equivariant_vae", "labelled_positions
 #: Mixed into the run seed for the choice of the labelled galaxies.
 LABEL_STREAM = 0x1ABE1
 
-_SCALARS = ("loss", "neg_log_likelihood", "reduced_chi2", "kl", "tv", "l1", "bottleneck_l2",
-            "pose_strength")
+_SCALARS = ("loss", "neg_log_likelihood", "reduced_chi2", "kl", "tv", "spectral", "l1",
+            "bottleneck_l2", "pose_strength")
 
 
 def build_equivariant_vae(recipe):
@@ -71,7 +71,8 @@ def build_equivariant_vae(recipe):
         seed=recipe["seed"], pose_angles=cfg["pose_angles"], pose_radii=cfg["pose_radii"],
         pose_depth=cfg["pose_depth"], pose_layers=cfg["pose_layers"],
         pose_damping=cfg["pose_damping"], n_classes=cfg["n_classes"],
-        classifier_units=cfg["classifier_units"], interpolant=cfg["interpolant"])
+        classifier_units=cfg["classifier_units"], interpolant=cfg["interpolant"],
+        pose=cfg["pose"], pose_weight_radius=cfg["pose_weight_radius"])
 
 
 def labelled_positions(n_train, fraction, seed):

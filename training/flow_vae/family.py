@@ -54,6 +54,8 @@ class FlowVAEFamily(ModelFamily):
         "convolution": Choice("zero", ("zero", "circular")),
         "free_bits": Number(4.0, low=0),
         "tv_factor": Number(0.01, low=0),
+        "spectral_factor": Number(0.0, low=0, why="prior on the profile's power in the "
+                                                  "modes its stamp's PSF removes"),
         "l1_factor": Number(0.0, low=0),
         "log_smooth_factor": Number(0.0, low=0),
         "log_smooth_floor": Number(1e-3, low=0, low_open=True),

@@ -5,6 +5,7 @@ Per stamp, the loss minimised is::
     - log p(x | z)                    likelihood through the PSF and the noise
     + max(free_bits, KL(q(z|x) || N(0, I)))
     + tv_factor * TV(profile / sigma)  smoothness of the unconvolved profile
+    + spectral_factor * B(profile / sigma)  the power the PSF removes, pulled to zero
     + l1_factor * sum|structure / sigma|  sparsity: the sky around a galaxy is dark
     + log_smooth_factor * R(profile / sigma)  smooth wings: roughness of the log profile
     + modulation_l2 * sum w m**2      a multiplicative structure stays 1 where unconstrained
@@ -28,7 +29,12 @@ Free bits are applied to each stamp's KL divergence.  ``R`` is
 wings, also where the noise hides it, so the squared neighbour differences of
 ``log(profile / sigma + log_smooth_floor)`` price patches and holes of the
 faint light that neither the likelihood nor the priors above see (0 by
-default).
+default).  ``B`` is :func:`~galsim_deep.physics.forward_model.power_beyond_psf` with
+the stamp's own PSF: an isotropic Gaussian prior that prices each Fourier mode of the
+profile by the fraction of its power the PSF removes, so the decoder gains nothing by
+drawing structure the training stamps cannot show (0 by default; the total variation,
+by contrast, prices gradients along the pixel axes and favours flat patches with sharp,
+axis-aligned edges).
 """
 import tensorflow as tf
 
@@ -189,7 +195,8 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
         Training step (drives the decays).
     config : dict
         The recipe's ``vae`` section: ``likelihood`` ('pixel' | 'fourier'),
-        ``free_bits``, ``tv_factor``, ``l1_factor``, ``log_smooth_factor``,
+        ``free_bits``, ``tv_factor``, ``spectral_factor``, ``l1_factor``,
+        ``log_smooth_factor``,
         ``log_smooth_floor``, ``modulation_l2``, ``transverse_fraction``,
         ``transverse_decay_steps``, ``bottleneck_l2``, ``bottleneck_decay_steps``,
         ``convolution`` ('zero' | 'circular').
@@ -200,7 +207,7 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
     -------
     dict of tf.Tensor
         ``loss`` [B] (what is minimised), ``neg_log_likelihood``, ``kl``,
-        ``tv``, ``l1`` (in noise units), ``log_smooth`` (:func:`log_roughness`),
+        ``tv``, ``spectral``, ``l1`` (in noise units), ``log_smooth`` (:func:`log_roughness`),
         ``modulation`` (``sum m^2`` of a multiplicative structure, else 0),
         ``bottleneck_l2`` [B], ``reduced_chi2`` [B] (mean squared pixel
         residual over the noise variance, a diagnostic: about 1 for a good fit),
@@ -245,6 +252,8 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
     if n_bands is not None:
         reduced_chi2 = reduced_chi2 / tf.cast(n_bands, tf.float32)
     tv = per_galaxy(physics.total_variation(profile / sigma))
+    spectral = (per_galaxy(physics.power_beyond_psf(profile / sigma, psf))
+                if config.get("spectral_factor", 0.0) else tf.zeros_like(kl))
     l1 = per_galaxy(tf.reduce_sum(tf.abs(structure_image / sigma), axis=[1, 2]))
     log_smooth = per_galaxy(log_roughness(profile / sigma, config.get("log_smooth_floor", 1e-3)))
     # A multiplicative structure's log-modulation: where the noise hides the light, the prior
@@ -253,10 +262,12 @@ def flow_vae_loss(model, batch, eps, step, config, seed):
                                 * tf.square(out["modulation"]), axis=[1, 2])
                   if "modulation" in out else tf.zeros_like(kl))
     loss = (-log_like + free_bits_kl(kl, config["free_bits"]) + config["tv_factor"] * tv
+            + config.get("spectral_factor", 0.0) * spectral
             + config.get("l1_factor", 0.0) * l1
             + config.get("log_smooth_factor", 0.0) * log_smooth + weight * out["bottleneck_l2"]
             + config.get("modulation_l2", 0.0) * modulation)
     return {"loss": loss, "neg_log_likelihood": -log_like, "reduced_chi2": reduced_chi2,
-            "kl": kl, "tv": tv, "l1": l1, "log_smooth": log_smooth, "modulation": modulation,
+            "kl": kl, "tv": tv, "spectral": spectral, "l1": l1, "log_smooth": log_smooth,
+            "modulation": modulation,
             "bottleneck_l2": out["bottleneck_l2"], "transverse_fraction": fraction,
             "bottleneck_weight": weight, "profile": out["profile"]}

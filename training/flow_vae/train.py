@@ -42,8 +42,8 @@ __all__ = ["FlowVAETrainer", "train_flow_vae", "build_flow_vae", "split_smooth_v
 #: Dataset fields the VAE trains on (``noise_power`` only for the Fourier likelihood).
 VAE_FIELDS = ("stamp", "psf", "noise_variance", "noise_power")
 
-_SCALARS = ("loss", "neg_log_likelihood", "reduced_chi2", "kl", "tv", "l1", "log_smooth",
-            "modulation", "bottleneck_l2")
+_SCALARS = ("loss", "neg_log_likelihood", "reduced_chi2", "kl", "tv", "spectral", "l1",
+            "log_smooth", "modulation", "bottleneck_l2")
 
 
 def build_flow_vae(recipe, mono=False, sed_redshift=None, sed_colours=None):

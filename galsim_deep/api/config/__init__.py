@@ -20,8 +20,9 @@ Importing this package (``import galsim_deep`` does) registers, one module per j
   per group of objects, each object evaluated with its own RNG);
 - :mod:`~galsim_deep.api.config.blocks`: block drawing, a group's stamps through a
   shared PSF in one Fourier step;
-- :mod:`~galsim_deep.api.config.stamp`: GalSim's ``Basic`` stamp type with
-  multiprocessing tasks of whole groups, drawing from the blocks where it can.
+- :mod:`~galsim_deep.api.config.stamp`: the ``GenerativeBasic`` stamp type, GalSim's
+  ``Basic`` with multiprocessing tasks of whole groups, drawing from the blocks where
+  it can (GalSim's own ``Basic`` is left as it is).
 
 How batching, block drawing and ``image.nproc`` work, and why, is in
 ``docs/config.rst``.

@@ -22,6 +22,7 @@ from galsim.config import GetAllParams, InputLoader, ParseValue, RegisterInputTy
 from ...engine.runtimes import network_ran
 from ..model import GenerativeGalaxyModel
 from . import batching, blocks
+from .stamp import STAMP_TYPE
 
 __all__ = ["GenerativeModelLoader"]
 
@@ -67,11 +68,16 @@ class GenerativeModelLoader(InputLoader):
         return kwargs, True
 
     def setupImage(self, model, config, base, logger):
-        """Start an image's batching; keep ``image.nproc`` from hanging after TensorFlow ran.
+        """Start an image's batching; keep ``image.nproc`` from hanging after TensorFlow ran;
+        give a config without a ``stamp.type`` the grouped stamp type.
 
-        Called by GalSim as each image is set up (``base['obj_num']`` is then
-        the image's first object).
+        Called by GalSim as each image is set up, before its stamps (``base['obj_num']``
+        is then the image's first object).  Only a config that uses this input is
+        touched, and a ``stamp.type`` it names (``Basic`` included) is kept.
         """
+        stamp = base.setdefault("stamp", {})
+        if isinstance(stamp, dict):
+            stamp.setdefault("type", STAMP_TYPE)
         batching.start_image(model, base, logger)
         _fall_back_to_one_process(base, logger)
 

@@ -1,22 +1,29 @@
-"""GalSim's ``Basic`` stamp type, with multiprocessing tasks of whole object groups and
-block drawing.
+"""The ``GenerativeBasic`` stamp type: GalSim's ``Basic``, with multiprocessing tasks of
+whole object groups and block drawing.
 
 With ``image.nproc``, GalSim hands each worker one stamp at a time, and a
 worker would generate the whole group of objects around every stamp it gets.
-Importing galsim_deep therefore replaces the ``Basic`` stamp type (if nothing
-else has) by :class:`GroupedStampBuilder`, whose tasks are whole groups when
-the config has a ``generative_model`` input; which process draws which stamp
-is all that changes.  See "Multiprocessing" in ``docs/config.rst``.  It also draws a
-generated galaxy through a shared PSF from its group's block
-(:mod:`galsim_deep.api.config.blocks`); every other stamp is GalSim's.
+:class:`GroupedStampBuilder`'s tasks are whole groups when the config has a
+``generative_model`` input; which process draws which stamp is all that changes.
+See "Multiprocessing" in ``docs/config.rst``.  It also draws a generated galaxy
+through a shared PSF from its group's block (:mod:`galsim_deep.api.config.blocks`);
+every other stamp is GalSim's.
+
+It is registered under a new name, as GalSim's own config plugins do: GalSim's
+``Basic`` stays GalSim's.  A config with a ``generative_model`` input and no
+``stamp.type`` gets this one (the input's ``setupImage``,
+:mod:`galsim_deep.api.config.input_model`); ``stamp: {type: Basic}`` keeps GalSim's.
 """
-from galsim.config import RegisterStampType, StampBuilder, valid_stamp_types
+from galsim.config import RegisterStampType, StampBuilder
 
 from ..model import GenerativeGalaxyModel
 from . import blocks
 from .batching import _GROUP_SIZE_KEY, _IMAGE_RANGE_KEY, group_size, stamp_nproc
 
-__all__ = ["GroupedStampBuilder"]
+__all__ = ["GroupedStampBuilder", "STAMP_TYPE"]
+
+#: The stamp type's name in ``config['stamp']['type']``.
+STAMP_TYPE = "GenerativeBasic"
 
 
 class GroupedStampBuilder(StampBuilder):
@@ -71,5 +78,4 @@ class GroupedStampBuilder(StampBuilder):
         return super().draw(prof, image, method, offset, config, base, logger)
 
 
-if type(valid_stamp_types.get("Basic")) is StampBuilder:
-    RegisterStampType("Basic", GroupedStampBuilder())
+RegisterStampType(STAMP_TYPE, GroupedStampBuilder())

@@ -18,6 +18,7 @@ and one :func:`register_kind` call (the test suite adds a toy family that way,
 ``tests/engine/kinds/test_kinds.py``).
 """
 import numpy as np
+from scipy.special import ndtr
 
 from ...core.catalog import catalog_values
 from ...core.errors import InputError
@@ -26,7 +27,12 @@ from ...core.registry import Registry
 from ..window import module_window
 from ..wings import module_wings
 
-__all__ = ["KINDS", "SamplingKind", "register_kind", "kind_class", "make_kind"]
+__all__ = ["KINDS", "SamplingKind", "register_kind", "kind_class", "make_kind",
+           "CANONICAL_POSE_NORMAL"]
+
+#: The pose normal that asks a pose-free module for its canonical galaxy: 2 pi Phi(-40) is
+#: 0 in float32, so the module's own turn is the identity.
+CANONICAL_POSE_NORMAL = -40.0
 
 #: The sampling kinds: name (a module's ``sampling_kind``) -> ``"module:class"`` of its
 #: :class:`SamplingKind`, in the order :func:`kind_class` asks older modules' kinds to claim
@@ -109,6 +115,11 @@ class SamplingKind:
         The module's wings (its metadata entry ``wings``), which the batch's rendering
         continues each stamp with (:meth:`SampledBatch.rendered
         <galsim_deep.engine.batch.SampledBatch.rendered>`); None without the entry.
+    pose_normal : int or None
+        For a module whose codes hold no pose (metadata ``equivariant.pose_normal``), the
+        normal its ``sample`` turns the canonical galaxy by: :meth:`run` asks the network
+        for the canonical galaxy and returns that turn as ``pose``, which the batch adds
+        to its own rotation, so each galaxy is resampled once.
     """
 
     #: The kind's name in :data:`KINDS` (and in a module's ``sampling_kind``).
@@ -128,6 +139,7 @@ class SamplingKind:
         self.chromatic = None
         self.window = module_window(metadata)
         self.wings = module_wings(metadata)
+        self.pose_normal = metadata.get("equivariant", {}).get("pose_normal")
         self.colours = self._colour_mode(colours)
 
     @classmethod
@@ -253,13 +265,25 @@ class SamplingKind:
             ``stamps`` [N, S, S]: the unrotated profiles in the module's flux units (a
             colour kind's reference band), and the kind's other outputs by name
             (kept on the batch as :attr:`~galsim_deep.engine.batch.SampledBatch.parts`):
-            :meth:`outputs` of the signature :meth:`signature_inputs` names.
+            :meth:`outputs` of the signature :meth:`signature_inputs` names; for a
+            module with a pose normal (:attr:`pose_normal`), ``pose`` [N], radians: the
+            turn its ``sample`` would give each canonical galaxy.
         """
+        pose = None
+        if self.pose_normal is not None:
+            # The module turns its canonical galaxy by 2 pi Phi(n) with n its pose normal;
+            # far below -6 the turn is exactly 0 in float32, and the engine makes it instead.
+            pose = 2.0 * np.pi * ndtr(np.asarray(normals[:, self.pose_normal], np.float64))
+            normals = np.array(normals, np.float32)
+            normals[:, self.pose_normal] = CANONICAL_POSE_NORMAL
         signature, inputs = self.signature_inputs(conditions, normals, cluster)
         out = self.network.run_blocks(signature, inputs, first_row)
         if self.window is not None:
             out = self.window.outputs(out, self.metadata["signatures"][signature]["outputs"])
-        return self.outputs(out)
+        out = self.outputs(out)
+        if pose is not None:
+            out["pose"] = pose
+        return out
 
     # ------------------------------------------------------------ what outputs become
     def galaxies(self, batch, rows=None, factors=None, rngs=None, noise_pad_size=0, noise=None,

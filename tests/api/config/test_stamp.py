@@ -149,3 +149,59 @@ def test_nproc_after_tensorflow_ran_falls_back_to_one_process(tiny_module_path, 
     assert "image.nproc is set to 1" in caplog.text
     cfg["image"]["nproc"] = 1
     np.testing.assert_array_equal(image, galsim.config.BuildImage(cfg).array)
+
+
+# A GalSim-only config in the style of GalSim's demo 2: Sérsic galaxies, a Moffat PSF,
+# Poisson noise, two stamp processes.  `{modules}` adds the plugin or nothing.
+_GALSIM_ONLY = """\
+{modules}
+psf: {{type: Moffat, beta: 5, half_light_radius: 0.6}}
+gal:
+    type: Sersic
+    n: {{type: Random, min: 1, max: 3}}
+    half_light_radius: {{type: Random, min: 0.4, max: 1.2}}
+    flux: {{type: Random, min: 1.0e4, max: 1.0e5}}
+    ellip: {{type: EBeta, e: {{type: Random, min: 0, max: 0.6}}, beta: {{type: Random}}}}
+image:
+    type: Tiled
+    nx_tiles: 4
+    ny_tiles: 4
+    stamp_size: 32
+    pixel_scale: 0.2
+    random_seed: 1534225
+    nproc: 2
+    noise: {{type: Poisson, sky_level: 2.5e3}}
+output: {{dir: '{out}', file_name: demo.fits}}
+"""
+
+
+@pytest.mark.slow
+def test_galsim_only_configs_draw_the_same_bytes_with_the_plugin(tmp_path):
+    """The plugin changes nothing in its host: a GalSim config that does not use it writes
+    the same file, byte for byte, with `modules: [galsim_deep]` and without."""
+    files = {}
+    for name, modules in (("plain", ""), ("plugin", "modules: [galsim_deep]")):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(_GALSIM_ONLY.format(modules=modules, out=tmp_path / name))
+        result = subprocess.run([GALSIM, str(path)], cwd=tmp_path, capture_output=True,
+                                text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+        files[name] = (tmp_path / name / "demo.fits").read_bytes()
+    assert files["plain"] == files["plugin"]
+    assert fits.getdata(tmp_path / "plain" / "demo.fits").max() > 500  # galaxies: 10 sigma
+
+
+def test_only_a_config_with_the_input_gets_the_grouped_stamp_type(tiny_module_path):
+    """The input's setupImage names the grouped stamp type where the config names none, and
+    keeps a type the config names (GalSim's Basic included)."""
+    from galsim.config import StampBuilder, valid_stamp_types
+
+    from galsim_deep.api.config.input_model import GenerativeModelLoader
+
+    assert type(valid_stamp_types["Basic"]) is StampBuilder
+    assert isinstance(valid_stamp_types[stamp.STAMP_TYPE], stamp.GroupedStampBuilder)
+    model = GenerativeGalaxyModel(tiny_module_path)
+    for given, expected in (({}, stamp.STAMP_TYPE), ({"type": "Basic"}, "Basic")):
+        base = {"image": {}, "obj_num": 0, "stamp": dict(given)}
+        GenerativeModelLoader().setupImage(model, {}, base, None)
+        assert base["stamp"]["type"] == expected

@@ -10,7 +10,8 @@ tf = pytest.importorskip("tensorflow")
 
 from galsim_deep.core.errors import InputError  # noqa: E402
 from galsim_deep.training.equivariant_vae import rotation  # noqa: E402
-from galsim_deep.training.equivariant_vae.networks import PoseNetwork, half_angle  # noqa: E402
+from galsim_deep.training.equivariant_vae.networks import (MomentPose, PoseNetwork,  # noqa: E402
+                                                            half_angle)
 from galsim_deep.training.equivariant_vae.train import labelled_positions  # noqa: E402
 from galsim_deep.training.families import get_family  # noqa: E402
 from galsim_deep.training.recipes import load_recipe  # noqa: E402
@@ -138,6 +139,23 @@ def test_pose_network_is_equivariant_by_construction(interpolant):
     assert np.all(np.abs(out["angle"].numpy()) <= math.pi / 2 + 1e-6)
 
 
+@pytest.mark.parametrize("beta", [0.0, 0.4, -1.2, 1.5])
+def test_moment_pose_is_the_major_axis_and_turns_with_the_stamp(beta):
+    """The weighted moments' angle of an elliptical Gaussian is its major axis (modulo
+    pi, to 0.2 degrees on the pixel grid), turns follow it, and a round stamp has
+    strength 0 where an elongated one has its ellipticity."""
+    pose = MomentPose(48, weight_radius=6.0)
+    turns = np.array([0.0, 0.3, 1.1, math.pi / 2, 2.9])
+    stamps = np.stack([_gaussian(48, beta + a, a=5.0, b=2.5) for a in turns])
+    out = pose(stamps)
+    truth = np.degrees(np.angle(np.exp(2j * (out["angle"].numpy() - beta - turns))) / 2)
+    assert np.abs(truth).max() < 0.2, truth
+    assert np.all(np.abs(out["angle"].numpy()) <= math.pi / 2 + 1e-6)
+    round_ = pose(_gaussian(48, 0.0, a=3.0, b=3.0)[None])["strength"].numpy()[0]
+    assert round_ < 1e-4 < 0.3 < out["strength"].numpy().min() < 0.9
+    assert pose.trainable_variables == []
+
+
 def test_labelled_galaxies_are_a_seeded_nested_choice():
     one, ten, every = (labelled_positions(5000, f, seed=0) for f in (0.01, 0.1, 1.0))
     assert (len(one), len(ten), len(every)) == (50, 500, 5000)
@@ -168,7 +186,6 @@ def test_a_misspelt_key_is_a_clear_error(tmp_path):
     ("equivariant_vae.pose_angles=4", "pose_angles must be an integer >= 8"),
     ("equivariant_vae.pose_radii=20", "pose_radii 20 is more than half the stamp"),
     ("equivariant_vae.n_stages=6", "must be a multiple of 2\\*\\*equivariant_vae.n_stages"),
-    ("flow.refine_steps=10", "set flow.refine_steps: 0"),
     ("dataset.bands=[F814W, F606W]", "mono model: remove dataset.bands"),
 ])
 def test_bad_recipe_keys_are_clear_errors(override, message):
@@ -293,11 +310,13 @@ def test_samples_through_the_api_and_yaml_with_the_same_pixels(trained):
     from tests.checks import assert_samples_are_galsim_profiles
 
     assert_samples_are_galsim_profiles(model, gals, cat)
-    # rotate=False: each galaxy in the pose its own network drew; same seed, same pixels.
+    # rotate=False: each galaxy in the pose its own network drew (turned by the engine's
+    # rotation: test_the_engine_turns_the_canonical_galaxy_once_by_its_pose); same seed,
+    # same pixels.
     first = np.concatenate(list(model.sample_arrays(cat, rng=5, rotate=False)))
     again = np.concatenate(list(model.sample_arrays(cat, rng=5, rotate=False, batch_size=1)))
     np.testing.assert_array_equal(first, again)
-    assert first.shape == (2, 32, 32) and np.all(first >= 0)
+    assert first.shape == (2, 32, 32) and np.isfinite(first).all() and first.sum() > 0
 
     row = {"flux_radius": [4.0], "mag_auto": [22.0], "zphot": [1.0]}
     (plain,) = model.sample(row, rng=7, rotate=False)
@@ -355,6 +374,70 @@ def test_codes_are_pose_free_unlike_the_flow_vaes(trained, mock_dataset_path,
         flow_vae = _code_changes(lambda s, p: theirs.encode(s, p)[0], stamps, psfs, turns)
         assert np.median(equivariant) < ratio * np.median(flow_vae), (equivariant, flow_vae)
     assert _code_changes(lambda s, p: ours.encode(s, p)[0], stamps, psfs, quarter).max() < 1e-3
+
+
+@pytest.mark.slow
+def test_a_moments_pose_model_without_labels_trains_exports_and_is_pose_free(
+        mock_dataset_path, tmp_path, restore_op_determinism):
+    """``pose: moments`` and no labelled galaxies (the default's pose-free fine-tune,
+    recipe pose-mock-cosmos-25.2-64): it trains without classifier steps, its flow's codes
+    are refined through each stamp's pose, its module records the estimator, and a stamp
+    turned by quarter turns keeps its code."""
+    from galsim_deep import GenerativeGalaxyModel
+    from galsim_deep.core.module_format import read_metadata
+    from galsim_deep.data.reader import StampDataset
+    from galsim_deep.training.equivariant_vae.train import train_equivariant_vae
+
+    from galsim_deep.training.latent_flow import train_latent_flow
+
+    recipe = _recipe(mock_dataset_path, tmp_path / "run", "equivariant_vae.pose=moments",
+                     "equivariant_vae.labelled_fraction=0", "flow.refine_steps=2")
+    log = train_equivariant_vae(recipe, progress=False)
+    assert log["steps"] == 6 and log["labelled_count"] == 0
+    assert np.isfinite(log["metrics"]["pose_strength"])
+    train_latent_flow(recipe, progress=False)  # its codes refined through the stamps' poses
+    out = {"module": FAMILY.export(recipe, tmp_path / "module", portable=False)}
+    assert read_metadata(out["module"])["equivariant"]["pose_estimator"] == "moments"
+    with StampDataset(mock_dataset_path) as data:
+        arrays = data.read(data.indices("train")[:6], ["stamp", "psf"])
+    stamps, psfs = arrays["stamp"].astype(np.float32), arrays["psf"].astype(np.float32)
+    model = GenerativeGalaxyModel(str(out["module"]))
+    changes = _code_changes(lambda st, ps: model.encode(st, ps)[0], stamps, psfs,
+                            np.radians([90.0, 270.0]))
+    assert changes.max() < 1e-3, changes
+
+
+@pytest.mark.slow
+def test_the_engine_turns_the_canonical_galaxy_once_by_its_pose(trained):
+    """The engine asks the module for its canonical galaxy and turns it by the pose its
+    ``sample`` would give (2 pi Phi of the last normal) with its own rotation: with
+    rotate=False the arrays are the module's canonical stamps turned by that pose alone,
+    and a rotated row adds its drawn angle to it."""
+    from galsim_deep import GenerativeGalaxyModel
+    from galsim_deep.engine import rotate_stamps, rotated_size
+    from galsim_deep.engine.draws import galaxy_draws
+    from galsim_deep.engine.kinds.base import CANONICAL_POSE_NORMAL
+    from galsim_deep.training.equivariant_vae.module import pose_from_normal
+
+    model = GenerativeGalaxyModel(str(trained["module"]))
+    cat = {"mag_auto": np.array([21.0, 22.5]), "flux_radius": np.array([5.0, 6.0]),
+           "zphot": np.array([0.5, 0.7])}
+    (batch,) = list(model.batches(cat, rng=5, rotate=False))
+    normals, angles = galaxy_draws(batch.seeds, model.kind.latent_size)
+    pose = pose_from_normal(normals[:, -1]).numpy()
+    np.testing.assert_allclose(batch.angles, pose, rtol=1e-6)
+    canonical = normals.copy()
+    canonical[:, -1] = CANONICAL_POSE_NORMAL
+    sample = model.kind.network.run_blocks("sample", model.kind.signature_inputs(
+        {q: np.asarray(v, np.float32) for q, v in cat.items()}, canonical)[1], 0)["image"]
+    np.testing.assert_allclose(batch.stamps, sample, rtol=1e-6, atol=1e-9)
+    turned = rotate_stamps(sample, pose)
+    margin = (rotated_size(32) - 32) // 2
+    np.testing.assert_allclose(next(iter(model.sample_arrays(cat, rng=5, rotate=False))),
+                               turned[:, margin:margin + 32, margin:margin + 32],
+                               rtol=0, atol=1e-5 * turned.max())
+    (rotated,) = list(model.batches(cat, rng=5))
+    np.testing.assert_allclose(rotated.angles, angles + pose, rtol=1e-6)
 
 
 @pytest.mark.slow

@@ -411,6 +411,13 @@ def test_loss_terms_add_up(vae):
     np.testing.assert_allclose(
         terms["log_smooth"].numpy(),
         losses.log_roughness(out["profile"] / 0.1, 1e-3).numpy(), rtol=1e-5)
+    spectral = losses.flow_vae_loss(vae, batch, eps, tf.constant(5),
+                                    dict(CONFIG, spectral_factor=0.02), seed)
+    beyond = physics.power_beyond_psf(out["profile"] / 0.1, batch["psf"]).numpy()
+    assert np.all(beyond > 0) and not np.any(terms["spectral"].numpy())
+    np.testing.assert_allclose(spectral["spectral"].numpy(), beyond, rtol=1e-5)
+    np.testing.assert_allclose(spectral["loss"].numpy(),
+                               (terms["loss"] + 0.02 * beyond).numpy(), rtol=1e-5)
 
 
 def test_log_roughness_prices_holes_not_smooth_wings():
