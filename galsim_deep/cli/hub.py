@@ -411,10 +411,11 @@ def _list(args):
     if width and not args.full:
         lines = [line if len(line) <= width else line[:width - 1] + "…" for line in lines]
     print("\n".join(lines))
+    legend_width = width or 100
     print("\n" + textwrap.fill("status: " + "; ".join(
-        f"{s} = {text}" for s, text in _STATUS.items() if s in statuses), width or 100))
+        f"{s} = {text}" for s, text in _STATUS.items() if s in statuses), legend_width))
     if notes:
-        print(textwrap.fill("notes: " + _legend(notes), width or 100))
+        print(textwrap.fill("notes: " + _legend(notes), legend_width))
     print(f"cache: {hub.cache_dir()}")
     return 0
 

@@ -31,12 +31,10 @@ from galsim_deep.core.errors import InputError
 from galsim_deep.training.families import family_of
 from galsim_deep.training.latent_fit import (fit_codes_along, map_objective,
                                              stamp_frame_decoder)
+from galsim_deep.diagnostics.sample_scores import MAG_EDGES
 from galsim_deep.training.recipes import check_dataset
 
-__all__ = ["convergence_table", "convergence_lines", "MAG_EDGES", "DEFAULT_STEPS"]
-
-#: The ``mag_auto`` bin edges of the table (AB mag), those of the release check.
-MAG_EDGES = (22.5, 23.5, 24.5)
+__all__ = ["convergence_table", "convergence_lines", "DEFAULT_STEPS"]
 
 #: The step counts the issue asks for, and the encoder's own means (0).
 DEFAULT_STEPS = (0, 10, 50, 200, 500)
@@ -68,8 +66,9 @@ def convergence_table(recipe, n=1000, steps=DEFAULT_STEPS, learning_rate=0.03,
         per step count ``steps``, ``neg_log_posterior`` (mean, error), ``gain`` (the mean
         change of the negative log posterior from the encoder's means, and its error;
         the first of ``steps`` stands in for the means if 0 is not among them),
-        ``reduced_chi2`` (median) and ``g_bias``: the mean ``|g|`` of the decoded profiles over the
-        truths' minus 1, with its error, ``all`` and per bin.
+        ``reduced_chi2`` (median) and ``g_bias``: the mean ``|g|`` of the decoded profiles
+        over the truths' minus 1, with its error, ``all`` and per bin of the sample scores'
+        :data:`~galsim_deep.diagnostics.sample_scores.MAG_EDGES`.
     """
     from galsim_deep.diagnostics.checkpoint_scores import hsm_g
     from galsim_deep.tools.validation.measures.reconstruction.compute import mock_split_arrays

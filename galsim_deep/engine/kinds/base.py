@@ -18,7 +18,6 @@ and one :func:`register_kind` call (the test suite adds a toy family that way,
 ``tests/engine/kinds/test_kinds.py``).
 """
 import numpy as np
-from scipy.special import ndtr
 
 from ...core.catalog import catalog_values
 from ...core.errors import InputError
@@ -271,6 +270,8 @@ class SamplingKind:
         """
         pose = None
         if self.pose_normal is not None:
+            from scipy.special import ndtr  # here: a third of a second at every import
+
             # The module turns its canonical galaxy by 2 pi Phi(n) with n its pose normal;
             # far below -6 the turn is exactly 0 in float32, and the engine makes it instead.
             pose = 2.0 * np.pi * ndtr(np.asarray(normals[:, self.pose_normal], np.float64))
