@@ -10,8 +10,11 @@ the teacher's latent flow gives its own population::
     z = teacher_flow(eps | conditions),   eps ~ N(0, I)
     loss = sum_pixels (student(z) - teacher(z))**2 / sum_pixels teacher(z)**2
 
-(a relative L2 error per galaxy, so faint and bright galaxies weigh alike).
-No data set is read: the teacher makes the training pairs.  The distilled
+(a relative L2 error per galaxy, so faint and bright galaxies weigh alike).  That error
+is ruled by the bright core, so two optional terms make the outer light count
+(:func:`~galsim_deep.training.distill_loss.student_loss`): the error of the flux beyond a radius, relative to the galaxy's
+flux (:func:`~galsim_deep.training.distill_loss.outer_flux_error`), and the relative L2 error of each 1-pixel annulus,
+averaged over the annuli (:func:`~galsim_deep.training.distill_loss.annulus_relative_error`).  No data set is read: the teacher makes the training pairs.  The distilled
 module keeps the teacher's encoder, latent flow and flux scale, so its
 ``encode`` and ``log_prob`` are the teacher's, and only ``sample`` and
 ``decode`` use the student.
@@ -29,6 +32,8 @@ import tf_keras
 
 from galsim_deep.core.errors import InputError
 from galsim_deep.core.module_format import read_metadata
+from galsim_deep.training.distill_loss import (LOSS_DEFAULTS, loss_terms, pixel_radii,
+                                               relative_error, student_loss)
 
 __all__ = ["DistilledVAE", "load_teacher", "load_distilled", "distill_decoder",
            "held_out_scores", "relative_error", "restore_student", "export_distilled",
@@ -221,15 +226,9 @@ def _pairs(flow, teacher, conditions, key, batch_size):
     return z, teacher.decoder(z)["profile"]
 
 
-def relative_error(student, target):
-    """Per galaxy ``sum (student - target)**2 / sum target**2``, float32 ``[B]``."""
-    err = tf.reduce_sum(tf.square(student - target), axis=[1, 2])
-    return err / tf.maximum(tf.reduce_sum(tf.square(target), axis=[1, 2]), 1e-30)
-
-
 def distill_decoder(teacher, out_dir, base_depth=8, max_depth=32, steps=20000, batch_size=64,
                     learning_rate=1e-3, seed=0, teacher_recipe=None, checkpoint_every=500,
-                    summary_every=50, progress=True, stop_at=None):
+                    summary_every=50, progress=True, stop_at=None, loss=None):
     """Train (or resume) a student decoder on a teacher module's codes and profiles.
 
     Parameters
@@ -255,13 +254,20 @@ def distill_decoder(teacher, out_dir, base_depth=8, max_depth=32, steps=20000, b
     progress : bool
     stop_at : int, optional
         Stop after this step (with a checkpoint); run again to resume.
+    loss : dict, optional
+        The loss's other terms (keys of
+        :data:`~galsim_deep.training.distill_loss.LOSS_DEFAULTS`; see
+        :func:`~galsim_deep.training.distill_loss.student_loss`);
+        default: the relative L2 error alone.
 
     Returns
     -------
     dict
-        The run log (``metrics``: the last ``relative_error``, and on the
+        The run log (``metrics``: the last ``relative_error`` and ``loss``, and on the
         held-out batch ``test_relative_error`` with ``test_flux_ratio``, the
-        mean and spread of student flux over teacher flux).
+        mean and spread of student flux over teacher flux, and
+        ``test_outer_light_ratio``, the student's light beyond ``outer_radius`` over the
+        teacher's).
     """
     from galsim_deep.training.loop import TrainingLoop
     from galsim_deep.training.seeds import configure_determinism, step_seed
@@ -272,6 +278,9 @@ def distill_decoder(teacher, out_dir, base_depth=8, max_depth=32, steps=20000, b
                 else str(teacher_recipe), "base_depth": int(base_depth),
                 "max_depth": int(max_depth), "steps": int(steps), "batch_size": int(batch_size),
                 "learning_rate": float(learning_rate), "seed": int(seed)}
+    terms = loss_terms(loss)
+    # (a term at its default stays out of the settings: runs from before it resume)
+    settings.update({k: v for k, v in terms.items() if v != LOSS_DEFAULTS[k]})
     _check_settings(out_dir, settings)
     vae, flow, recipe, metadata, _ = load_teacher(teacher, teacher_recipe)
     student = _student(recipe, base_depth, max_depth, seed, teacher=vae.decoder)
@@ -293,33 +302,40 @@ def distill_decoder(teacher, out_dir, base_depth=8, max_depth=32, steps=20000, b
         z, target = _pairs(flow, vae, conditions, step_seed(seed, optimizer.iterations),
                            batch_size)
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(relative_error(student(z)["profile"], target))
-        grads = tape.gradient(loss, student.trainable_variables)
+            out = student(z)["profile"]
+            total = tf.reduce_mean(student_loss(out, target, **terms))
+        grads = tape.gradient(total, student.trainable_variables)
         optimizer.apply_gradients(zip(grads, student.trainable_variables))
-        return {"relative_error": loss}
+        return {"relative_error": tf.reduce_mean(relative_error(out, target)), "loss": total}
 
     loop.log.data.update(teacher=metadata["name"] + "@" + metadata["version"],
                          student={"base_depth": int(base_depth), "max_depth": int(max_depth)},
                          batch_size=int(batch_size))
     loop.run(train_step, postfix=lambda s: {"rel_err": f"{s['relative_error']:.4f}"},
              learning_rate=lambda n: float(schedule(n)))
-    loop.log.data["metrics"].update(held_out_scores(vae, student, flow, conditions, seed))
+    loop.log.data["metrics"].update(held_out_scores(vae, student, flow, conditions, seed,
+                                                    radius=terms["outer_radius"]))
     loop.log.write()
     return dict(loop.log.data)
 
 
-def held_out_scores(teacher, student, flow, conditions, seed, n=1024):
+def held_out_scores(teacher, student, flow, conditions, seed, n=1024,
+                    radius=LOSS_DEFAULTS["outer_radius"]):
     """The student against the teacher on ``n`` pairs no training step draws (a stream of
-    their own): mean relative error, and the flux ratio's mean and spread."""
+    their own): mean relative error, the flux ratio's mean and spread, and the ratio of
+    the light beyond ``radius`` (pixels), summed over the pairs."""
     from galsim_deep.training.seeds import step_seed
 
     key = step_seed(seed, 0, 7)  # training steps draw from step_seed(seed, step): no stream
     z, target = _pairs(flow, teacher, conditions, key, n)
     out = student(z)["profile"]
     ratio = (tf.reduce_sum(out, axis=[1, 2]) / tf.reduce_sum(target, axis=[1, 2])).numpy()
+    beyond = pixel_radii(int(target.shape[-1])) > radius
+    outer = [float(np.sum(image.numpy()[:, beyond], dtype=np.float64)) for image in (out, target)]
     return {"test_relative_error": float(tf.reduce_mean(relative_error(out, target))),
             "test_flux_ratio": float(np.mean(ratio)),
-            "test_flux_ratio_std": float(np.std(ratio))}
+            "test_flux_ratio_std": float(np.std(ratio)),
+            "test_outer_light_ratio": outer[0] / outer[1] if outer[1] > 0 else float("nan")}
 
 
 def _check_settings(out_dir, settings):
@@ -329,8 +345,8 @@ def _check_settings(out_dir, settings):
     path = out_dir / "distill.json"
     if path.is_file():
         old = json.loads(path.read_text())
-        changed = [f"{k}: {old.get(k)!r} -> {settings[k]!r}" for k in sorted(settings)
-                   if old.get(k) != settings[k]]
+        changed = [f"{k}: {old.get(k)!r} -> {settings.get(k)!r}"
+                   for k in sorted(set(old) | set(settings)) if old.get(k) != settings.get(k)]
         if changed:
             raise InputError(f"{out_dir} holds a distillation run with other settings "
                              f"({', '.join(changed)}); use a new --out folder, or the same "
@@ -408,7 +424,8 @@ def export_distilled(out_dir, module_dir, name, version, overwrite=False):
     meta["provenance"] = dict(teacher_meta.get("provenance", {}), distilled_from=teacher,
                               distill={k: settings[k] for k in
                                        ("base_depth", "max_depth", "steps", "batch_size",
-                                        "learning_rate", "seed")})
+                                        "learning_rate", "seed", *LOSS_DEFAULTS)
+                                       if k in settings})
     meta["metrics"] = dict(teacher_meta.get("metrics", {}), **run_log_metrics("distill", log))
     return export_module(module, module_dir, meta, module.signatures(), overwrite=overwrite,
                          portable=True)

@@ -256,20 +256,29 @@ def _unconverted_ops(graph):
     return ops
 
 
-def _convert(module_dir, name):
-    """The signature's ONNX graph (serialised), converted by tf2onnx.
+def _convert(loaded, name):
+    """The signature's ONNX graph (serialised), converted by tf2onnx from the module's
+    SavedModel, loaded once for all its signatures (``loaded``).
 
     Raises
     ------
     InputError
         If the graph keeps TensorFlow ops that tf2onnx has no converter for.
     """
+    import tensorflow as tf
     import tf2onnx
 
-    # tf2onnx's own SavedModel loader freezes the signature with everything it captures
-    # (variables and constants), as its command line does.
-    graph, inputs, outputs, renames = tf2onnx.tf_loader.from_saved_model(
-        str(module_dir), None, None, signatures=[name], return_tensors_to_rename=True)
+    func = loaded.signatures[name]
+    # A signature's own inputs come first in its graph, before what it captures (the
+    # variables, frozen to constants here); the ONNX graph keeps the signature's names.
+    specs = tf.nest.flatten(func.structured_input_signature)
+    inputs = [t.name for t in func.inputs[:len(specs)]]
+    outputs = [t.name for t in func.outputs]
+    renames = dict(zip(inputs, [spec.name for spec in specs]))
+    renames.update(zip(outputs, sorted(func.structured_outputs)))
+    with tf.device("/cpu:0"):
+        graph, _ = tf2onnx.tf_loader.from_trackable(loaded, func, inputs, outputs,
+                                                    large_model=False)
     proto, _ = tf2onnx.convert.from_graph_def(graph, name=name, input_names=inputs,
                                               output_names=outputs, opset=OPSET,
                                               tensors_to_rename=renames)
@@ -319,7 +328,7 @@ def _latent_copy(module_dir, loaded, name, inputs, label):
     tf2onnx_log.setLevel(logging.CRITICAL)  # an unsupported op's lines: the warning says it
     # tf2onnx's and ONNX Runtime's errors have no common type
     try:
-        data = _convert(module_dir, name)
+        data = _convert(loaded, name)
     except Exception as err:
         error = f"{label}: {name!r} was not converted to ONNX ({_first_line(err)})"
     else:
@@ -403,7 +412,7 @@ def add_portable_copy(module_dir, seed=0, progress=True, version=None, loaded=No
             if entry is not None:
                 portable["signatures"][name] = entry
             continue
-        data = _convert(module_dir, name)
+        data = _convert(loaded, name)
         inputs = _check_inputs(meta, name, seed)
         reference = _run_tensorflow(loaded.signatures[name], inputs)
         error, worst = _check(module_dir, name, data, reference, inputs)

@@ -254,6 +254,19 @@ def add_distill(sub, name):
     p.add_argument("--learning-rate", type=float, default=1e-3,
                    help="Adam's initial learning rate, cosine-decayed to 0 (default 0.001)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--outer-flux-weight", type=float, default=0.0,
+                   help="weight of the loss's outer-light term: the squared error of the "
+                        "flux beyond --outer-radius as a share of the galaxy's (default 0: "
+                        "off)")
+    p.add_argument("--outer-radius", type=float, default=28.0,
+                   help="pixels from the stamp's centre beyond which the outer light is "
+                        "counted (default 28)")
+    p.add_argument("--annulus-weight", type=float, default=0.0,
+                   help="weight of the loss's annulus term: the relative L2 error of each "
+                        "1-pixel annulus, averaged over the annuli (default 0: off)")
+    p.add_argument("--annulus-floor", type=float, default=1e-4,
+                   help="an annulus's target power counts as at least this share of the "
+                        "galaxy's (default 1e-4)")
     p.add_argument("--export", default=None, metavar="MODULE_DIR",
                    help="after the last step, write the distilled module here")
     p.add_argument("--name", default=None, help="the distilled module's name (default: the "
@@ -355,11 +368,16 @@ def _distill(args):
                           max_depth=args.max_depth, steps=args.steps,
                           batch_size=args.batch_size, learning_rate=args.learning_rate,
                           seed=args.seed, teacher_recipe=args.teacher_recipe,
-                          progress=not args.quiet, stop_at=args.stop_at)
+                          progress=not args.quiet, stop_at=args.stop_at,
+                          loss={"outer_flux_weight": args.outer_flux_weight,
+                                "outer_radius": args.outer_radius,
+                                "annulus_weight": args.annulus_weight,
+                                "annulus_floor": args.annulus_floor})
     _print_run("student decoder", log)
     m = log["metrics"]
     print(f"held-out relative error {m['test_relative_error']:.4f}; student / teacher flux "
-          f"{m['test_flux_ratio']:.4f} +- {m['test_flux_ratio_std']:.4f}")
+          f"{m['test_flux_ratio']:.4f} +- {m['test_flux_ratio_std']:.4f}, light beyond "
+          f"{args.outer_radius:g} px {m['test_outer_light_ratio']:.3f}")
     if args.export and log["steps"] >= args.steps:
         teacher = read_metadata(resolve(args.teacher))
         out = export_distilled(args.out, args.export,

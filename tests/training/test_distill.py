@@ -19,13 +19,14 @@ def _cat(n=8):
 
 @pytest.fixture(scope="module")
 def distilled(tiny_flow_vae_module_path, tmp_path_factory):
-    """A 60-step distillation of the tiny module, interrupted at step 30 and resumed, and
-    the same run uninterrupted."""
+    """A 60-step distillation of the tiny module with both outer-light terms of the loss,
+    interrupted at step 30 and resumed, and the same run uninterrupted."""
     from galsim_deep.training.distill import distill_decoder, export_distilled
 
     out = tmp_path_factory.mktemp("distill")
     kwargs = dict(base_depth=4, max_depth=8, steps=60, batch_size=16, learning_rate=3e-3,
-                  checkpoint_every=30, summary_every=5, progress=False)
+                  checkpoint_every=30, summary_every=5, progress=False,
+                  loss={"outer_flux_weight": 10.0, "outer_radius": 12.0, "annulus_weight": 0.5})
     first = distill_decoder(tiny_flow_vae_module_path, out / "resumed", stop_at=30, **kwargs)
     resumed = distill_decoder(tiny_flow_vae_module_path, out / "resumed", **kwargs)
     straight = distill_decoder(tiny_flow_vae_module_path, out / "straight", **kwargs)
@@ -44,6 +45,12 @@ def test_the_student_learns_the_teacher_and_a_resumed_run_is_the_same_run(distil
         "test_relative_error"]
     m = resumed["metrics"]
     assert 0 <= m["test_relative_error"] < 1 and m["test_flux_ratio_std"] >= 0
+    assert m["test_outer_light_ratio"] > 0
+    # the loss trained on holds the relative error and the weighted terms
+    assert all(row["loss"] > row["relative_error"] for row in straight["history"])
+    settings = json.loads((distilled["out"] / "resumed" / "distill.json").read_text())
+    assert settings["outer_flux_weight"] == 10.0 and settings["annulus_weight"] == 0.5
+    assert "annulus_floor" not in settings  # a term at its default is not recorded
 
 
 def test_the_distilled_module_keeps_the_teachers_encoder_and_flow(distilled,
@@ -54,6 +61,7 @@ def test_the_distilled_module_keeps_the_teachers_encoder_and_flow(distilled,
     assert meta["name"] == "tiny-distilled" and meta["family"] == "flow-vae"
     assert meta["provenance"]["distilled_from"].startswith(teacher.metadata["name"] + "@")
     assert meta["provenance"]["distill"]["base_depth"] == 4
+    assert meta["provenance"]["distill"]["outer_radius"] == 12.0
     assert "distill_test_relative_error" in meta["metrics"]
     assert student.quantities == teacher.quantities
     rng = np.random.default_rng(0)
@@ -90,6 +98,14 @@ def test_bad_inputs_name_the_fix(distilled, tiny_module_path, tiny_flow_vae_modu
         distill_decoder(tiny_flow_vae_module_path, distilled["out"] / "resumed",
                         base_depth=6, max_depth=settings["max_depth"], steps=60,
                         batch_size=16, learning_rate=3e-3, progress=False)
+    with pytest.raises(InputError, match="other settings.*annulus_weight: 0.5 -> None"):
+        distill_decoder(tiny_flow_vae_module_path, distilled["out"] / "resumed",
+                        base_depth=4, max_depth=settings["max_depth"], steps=60,
+                        batch_size=16, learning_rate=3e-3, progress=False,
+                        loss={"outer_flux_weight": 10.0, "outer_radius": 12.0})
+    with pytest.raises(InputError, match="unknown distillation loss term"):
+        distill_decoder(tiny_flow_vae_module_path, distilled["out"] / "new", steps=2,
+                        progress=False, loss={"outer": 1.0})
     with pytest.raises(InputError, match="no distillation run"):
         restore_student(distilled["out"] / "nothing")
 

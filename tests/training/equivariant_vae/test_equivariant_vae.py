@@ -376,7 +376,9 @@ def test_codes_are_pose_free_unlike_the_flow_vaes(trained, mock_dataset_path,
     assert _code_changes(lambda s, p: ours.encode(s, p)[0], stamps, psfs, quarter).max() < 1e-3
 
 
-@pytest.mark.slow
+# A variant of the tiny recipe's run (its MomentPose, stamp_frame_decoder and pose-free
+# codes have their own tests in CI).
+@pytest.mark.extended
 def test_a_moments_pose_model_without_labels_trains_exports_and_is_pose_free(
         mock_dataset_path, tmp_path, restore_op_determinism):
     """``pose: moments`` and no labelled galaxies (the default's pose-free fine-tune,

@@ -308,6 +308,8 @@ def test_latent_fit_on_the_mpcc_checkpoint(trained, tmp_path, capsys):
     assert "One-to-one clustering accuracy" in (out / "latent_fit.md").read_text()
 
 
+# The runner's resume (run_family), run in CI by the Flow-VAE's resumed run.
+@pytest.mark.extended
 def test_resume_equals_uninterrupted(trained, tmp_path):
     from galsim_deep.training.mpcc.family import FAMILY
     from galsim_deep.training.mpcc.train import train_mpcc
