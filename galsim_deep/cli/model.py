@@ -279,6 +279,13 @@ def add_distill(sub, name):
                    help="after --export, measure N galaxies of the distilled module against "
                         "the teacher's, draw for draw (flux, HSM size, |g|), into "
                         "OUT/compare.json")
+    p.add_argument("--judge", default=None, metavar="EVAL_FILE",
+                   help="after --export, the fidelity check on this evaluation file "
+                        "(galsim-deep validation student: the student and the teacher in one "
+                        "survey-view table, every line within 1 sigma of the teacher or in "
+                        "the student's favour), into OUT/fidelity; exit status 1 if it fails")
+    p.add_argument("--judge-n", type=int, default=None, metavar="N",
+                   help="the evaluation file's first N galaxies for --judge (default all)")
     _add_run_args(p)
     p.set_defaults(func=_distill)
     return p
@@ -386,7 +393,21 @@ def _distill(args):
         print(f"exported the distilled module to {out}")
         if args.compare:
             _compare(out, args)
+        if args.judge:
+            return 0 if _judge(out, args) else 1
     return 0
+
+
+def _judge(module, args):
+    """The fidelity check of the exported student against its teacher, in OUT/fidelity."""
+    from argparse import Namespace
+    from pathlib import Path
+
+    from .release import judge_student
+
+    scoring = Namespace(eval=args.judge, out=str(Path(args.out) / "fidelity"), n=args.judge_n,
+                        view=None, seed=0, epochs=12, quiet=args.quiet)
+    return judge_student(module, args.teacher, scoring)
 
 
 def _compare(module, args):

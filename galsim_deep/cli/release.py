@@ -7,10 +7,14 @@
   the previous default in one table and adds the candidate to a module index only if no
   view tells it from the truth more than the baseline, beyond 2 sigma of the difference;
 * ``hub yank NAME@VERSION --reason R`` keeps a version in the index but never chooses it for
-  a bare ``hub:NAME`` (a default found worse than an older version).
+  a bare ``hub:NAME`` (a default found worse than an older version);
+* ``validation student STUDENT --teacher TEACHER --eval FILE --out DIR`` scores a distilled
+  student and its teacher in one table and checks that no line puts the student farther
+  from the truth than the teacher, beyond 1 sigma of the difference
+  (:mod:`galsim_deep.diagnostics.student_check`; ``model distill --judge`` runs it).
 
-:func:`add_release_table` adds the first to the ``validation`` group,
-:func:`add_release` the other two to ``hub``.
+:func:`add_release_table` adds the first and :func:`add_student` the last to the
+``validation`` group, :func:`add_release` the other two to ``hub``.
 """
 import json
 import shlex
@@ -66,6 +70,43 @@ def add_release_table(subparsers):
                         "reStructuredText table for the docs; default release)")
     _add_scoring_args(p)
     p.set_defaults(func=_release_table)
+
+
+def add_student(subparsers):
+    """Add ``student`` (``subparsers``: the ``validation`` group's)."""
+    p = subparsers.add_parser(
+        "student", help="a distilled student's fidelity table against its teacher",
+        description="Score a distilled module (galsim-deep model distill) and its teacher "
+                    "in one survey-view table (validation release-table's rows: the same "
+                    "galaxies, codes, noise and classifiers, each module's galaxies as users "
+                    "get them) and check that no line puts the student farther from the "
+                    "truth than the teacher, beyond 1 sigma of the difference: the classifier "
+                    "test in every view (all galaxies, the brightest bin), |g|, size and "
+                    "flux, the light beyond r = 28 pixels and both texture measures.  Writes "
+                    "OUT/fidelity.md and .json; the exit status is 1 if it fails.")
+    p.add_argument("student", help="the distilled module (a directory, archive or hub name)")
+    p.add_argument("--teacher", required=True,
+                   help="its teacher, e.g. hub:flow-vae-mock-cosmos-25.2@1.1.1")
+    _add_scoring_args(p)
+    p.set_defaults(func=lambda args: 0 if judge_student(args.student, args.teacher, args)
+                   else 1)
+
+
+def judge_student(student, teacher, args):
+    """Score ``student`` and ``teacher`` with the scoring options of ``args`` (those of
+    :func:`_add_scoring_args`), write OUT/fidelity.md and .json, print the table; returns
+    whether the student passed."""
+    from ..diagnostics.release_check import write_release_table
+    from ..diagnostics.student_check import fidelity_lines, fidelity_verdict
+
+    specs = [str(teacher), str(student)]
+    rows, views, bins = _score(args, specs)
+    verdict = fidelity_verdict(rows[str(student)], rows[str(teacher)], views)
+    text = write_release_table(args.out, specs, views, _command(), bin_labels=bins,
+                               name="fidelity", verdict_text=fidelity_lines(verdict),
+                               verdict=verdict)
+    print(text)
+    return verdict["passed"]
 
 
 def add_release(subparsers):

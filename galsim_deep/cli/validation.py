@@ -26,7 +26,9 @@
   against fully supervised ones and linear probes, for several labelled fractions;
 * ``validation compare LABEL=DIR ...`` - several validation reports in one table;
 * ``validation release-table --eval FILE --out R --row M ...`` - the release check's
-  survey-view table of several models in one run (:mod:`galsim_deep.cli.release`).
+  survey-view table of several models in one run (:mod:`galsim_deep.cli.release`);
+* ``validation student STUDENT --teacher T --eval FILE --out R`` - a distilled student's
+  fidelity table against its teacher.
 
 The previous release's ``galsim-deep validate ...`` and ``galsim-deep train
 classifier`` still work, with a deprecation line.
@@ -37,7 +39,7 @@ The commands that take a RECIPE and score a training run (``latent-fit``,
 import json
 
 from . import HiddenCommands, add_group, deprecate_group, positive
-from .release import add_release_table
+from .release import add_release_table, add_student
 from .validation_runs import add_priors_command, add_run_commands
 
 
@@ -185,6 +187,7 @@ def _add_commands(subparsers):
     add_run_commands(subparsers)
     add_priors_command(subparsers)
     add_release_table(subparsers)
+    add_student(subparsers)
 
     p = subparsers.add_parser(
         "cluster", help="clustering accuracy, reconstruction and per-cluster figures of an "

@@ -62,7 +62,7 @@ OUTER_RADIUS = 28.0
 _CONTROL_STREAM = 104
 
 
-def outer_light(images, radius=OUTER_RADIUS):
+def outer_light(images, radius=OUTER_RADIUS, n_boot=200):
     """Share of each image's flux beyond ``radius`` of the stamp's centre, and in its border.
 
     Parameters
@@ -71,21 +71,33 @@ def outer_light(images, radius=OUTER_RADIUS):
         Unconvolved images (flux per pixel).
     radius : float
         Pixels from the stamp's true centre.
+    n_boot : int
+        Bootstrap resamplings for the errors.
 
     Returns
     -------
     dict
         ``beyond_radius`` and ``border`` (the outer frame of
         :func:`~galsim_deep.tools.validation.measures.profiles.compute.border_fraction`):
-        ``median`` and ``p90`` of the per-image fractions (images with no positive flux left out).
+        ``median`` and ``p90`` of the per-image fractions (images with no positive flux left
+        out), with ``median_error`` and ``p90_error``: their standard deviations over
+        ``n_boot`` bootstrap resamplings of the images (seeded: the same images give the
+        same errors).
     """
     from galsim_deep.tools.validation.measures.profiles import compute as light
 
     out = {"radius": float(radius)}
     for name, share in (("beyond_radius", light.outside_fraction(images, radius)),
                         ("border", light.border_fraction(images))):
-        out[name] = {"median": float(np.nanmedian(share)),
-                     "p90": float(np.nanpercentile(share, 90))}
+        share = share[np.isfinite(share)]
+        if not len(share):
+            out[name] = dict.fromkeys(("median", "p90", "median_error", "p90_error"), np.nan)
+            continue
+        resampled = share[np.random.default_rng(0).integers(0, len(share),
+                                                            (n_boot, len(share)))]
+        out[name] = {"median": float(np.median(share)), "p90": float(np.percentile(share, 90)),
+                     "median_error": float(np.std(np.median(resampled, axis=1))),
+                     "p90_error": float(np.std(np.percentile(resampled, 90, axis=1)))}
     return out
 
 

@@ -462,10 +462,11 @@ def verdict_lines(verdict):
 
 
 def write_release_table(out_dir, specs, views=RELEASE_VIEWS, command=None, verdict=None,
-                        bin_labels=None, labels=None, name="release"):
+                        bin_labels=None, labels=None, name="release", verdict_text=None):
     """Write ``NAME.md``, ``NAME.json`` and the docs' ``NAME.inc`` of the rows of ``specs``
     (in that order) kept in ``OUT/rows``, with the command that made them and a verdict if
-    given; ``labels`` (spec -> name) renames rows in the table (two variants of one version,
+    given (its Markdown ``verdict_text`` lines; default :func:`verdict_lines`'s);
+    ``labels`` (spec -> name) renames rows in the table (two variants of one version,
     say), not in their kept files.  Returns the Markdown text."""
     out = Path(out_dir)
     labels = labels or {}
@@ -480,7 +481,7 @@ def write_release_table(out_dir, specs, views=RELEASE_VIEWS, command=None, verdi
              f"through a 0.1\" Gaussian), ± bootstrap error.", ""]
     text += table_lines(rows, views, bin_labels) + [""]
     if verdict is not None:
-        text += verdict_lines(verdict) + [""]
+        text += (verdict_text or verdict_lines(verdict)) + [""]
     write_text("\n".join(text), out / f"{name}.md")
     write_text("\n".join(table_rst(rows, views, bin_labels)) + "\n", out / f"{name}.inc")
     write_json(jsonable({"command": command, "views": list(views), "rows": rows,

@@ -22,6 +22,18 @@ def test_outer_light_of_known_images():
     middle[0, 30:34, 30:34] = 1.0
     out = outer_light(middle)
     assert out["beyond_radius"]["median"] == 0.0 and out["border"]["p90"] == 0.0
+    assert out["beyond_radius"]["median_error"] == 0.0  # one image: no spread
+    # Images whose outer shares are spread evenly over [0, 1): the median's bootstrap error
+    # is near its large-sample value, sqrt(1 / (4 n f(median)^2)) with the density f = 1.
+    n = 400
+    shares = (np.arange(n) + 0.5) / n
+    spread = np.where(far, 1.0, 0.0)[None] * shares[:, None, None] / far.sum() \
+        + np.where(far, 0.0, 1.0)[None] * (1 - shares)[:, None, None] / (~far).sum()
+    out = outer_light(spread)
+    assert out["beyond_radius"]["median"] == pytest.approx(0.5, abs=0.01)
+    assert out["beyond_radius"]["median_error"] == pytest.approx(0.5 / np.sqrt(n), rel=0.3)
+    assert outer_light(spread) == out  # seeded
+    assert np.isnan(outer_light(np.zeros((2, size, size)))["border"]["median_error"])
 
 
 def test_fitted_codes_keep_finished_batches_and_a_rerun_fits_only_the_rest(tmp_path):

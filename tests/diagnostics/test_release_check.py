@@ -91,6 +91,19 @@ def test_rows_are_scored_alike_kept_and_resumed(gaussian_module_path, eval_path,
     table = (tmp_path / "release.md").read_text()
     assert "| measure | round | Sérsic rows |" in table
     assert (tmp_path / "release.inc").read_text().startswith(".. list-table::")
+    # A distilled student's fidelity check on the same kept rows: against itself every line
+    # is level; against the truths' own stamps the round Gaussians are worse in |g|.
+    common = ["--eval", str(eval_path), "--out", str(tmp_path), "--view", views[0],
+              "--epochs", "2", "--quiet"]
+    assert main(["validation", "student", str(gaussian_module_path), "--teacher",
+                 str(gaussian_module_path), *common]) == 0
+    level = json.loads((tmp_path / "fidelity.json").read_text())["verdict"]
+    assert level["passed"] and {c["difference"] for c in level["checks"].values()} == {0.0}
+    assert main(["validation", "student", str(gaussian_module_path), "--teacher",
+                 "truth-stamps", *common]) == 1
+    worse = json.loads((tmp_path / "fidelity.json").read_text())["verdict"]
+    assert worse["checks"]["g against the truth's"]["worse"]
+    assert "Fidelity check FAILED" in (tmp_path / "fidelity.md").read_text()
 
 
 def test_row_keys_tell_variants_of_one_version_apart(gaussian_module_path, tmp_path):

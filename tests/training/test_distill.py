@@ -123,7 +123,8 @@ def test_comparison_with_the_teacher_pairs_the_draws(distilled, tiny_flow_vae_mo
 
 
 @pytest.mark.extended
-def test_the_command_trains_exports_and_compares(tiny_flow_vae_module_path, tmp_path, capsys):
+def test_the_command_trains_exports_compares_and_judges(tiny_flow_vae_module_path, eval_path,
+                                                        tmp_path, capsys):
     from galsim_deep.cli import main
 
     args = ["model", "distill", str(tiny_flow_vae_module_path), "--out", str(tmp_path / "run"),
@@ -131,12 +132,17 @@ def test_the_command_trains_exports_and_compares(tiny_flow_vae_module_path, tmp_
             "--export", str(tmp_path / "module"), "--compare", "6", "--quiet"]
     assert main(args + ["--stop-at", "3"]) == 0
     assert not (tmp_path / "module").exists()  # exported only after the last step
-    assert main(args) == 0
+    status = main(args + ["--judge", str(eval_path)])
     out = capsys.readouterr().out
     assert "held-out relative error" in out and "exported the distilled module" in out
     scores = json.loads((tmp_path / "run" / "compare.json").read_text())
     assert scores["n"] > 0 and len(scores["flux_ratio"]) == 2
     assert GenerativeGalaxyModel(tmp_path / "module").metadata["name"].endswith("-distilled")
+    # the fidelity check: the student beside its teacher in the release table's five views
+    verdict = json.loads((tmp_path / "run" / "fidelity" / "fidelity.json").read_text())[
+        "verdict"]
+    assert status == (0 if verdict["passed"] else 1)
+    assert len(verdict["checks"]) == 5 * 2 + 6 and "Fidelity check" in out
 
 
 def test_a_smooth_teacher_s_student_draws_the_same_bulge_disk_and_structure():

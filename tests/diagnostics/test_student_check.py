@@ -1,0 +1,55 @@
+"""The student's fidelity verdict (diagnostics/student_check.py): 1 sigma of the
+difference, nearer the truth counts in the student's favour."""
+import numpy as np
+import pytest
+
+from galsim_deep.core.errors import InputError
+from galsim_deep.diagnostics.student_check import fidelity_lines, fidelity_verdict
+
+
+def _row(label, accuracy=0.6, g=-0.15, outer=0.001, outer_error=1e-4, texture=1.5,
+         axis=1.9, error=0.01):
+    """A release-table row with one view and the lines the verdict reads."""
+    test = {"accuracy": accuracy, "error": error,
+            "bins": [{"accuracy": accuracy, "error": error}]}
+    shape = {"ratio": 0.0, "error": error}
+    return {"label": label, "settings": {"n": 10}, "views": {"v": {"generated": test}},
+            "shapes": {"g": dict(shape, ratio=g), "size": shape, "flux": shape},
+            "outer_light": {"radius": 28.0, "beyond_radius": {"median": outer,
+                                                              "median_error": outer_error}},
+            "truth_outer_light": {"beyond_radius": {"median": 0.002}},
+            "texture": {"ratio": texture, "error": error,
+                        "axis_power": {"ratio": axis, "error": error,
+                                       "truth": {"ratio": 0.9, "error": error}}}}
+
+
+def test_one_sigma_of_the_difference_and_nearer_the_truth_is_better():
+    teacher = _row("teacher")
+    sigma = np.hypot(0.01, 0.01)
+    same = fidelity_verdict(_row("student"), teacher, views=["v"])
+    assert same["passed"] and {c["difference"] for c in same["checks"].values()} == {0.0}
+    # a classifier accuracy 0.9 sigma above the teacher's is within; 1.1 sigma is worse
+    assert fidelity_verdict(_row("s", accuracy=0.6 + 0.9 * sigma), teacher, ["v"])["passed"]
+    worse = fidelity_verdict(_row("s", accuracy=0.6 + 1.1 * sigma), teacher, ["v"])
+    assert not worse["passed"] and worse["checks"]["C2ST v all"]["worse"]
+    # |g| measured against the truth's: -0.10 is nearer 0 than -0.15 (better), so is +0.10,
+    # while -0.20 is farther by 0.05 = 3.5 sigma (worse)
+    assert fidelity_verdict(_row("s", g=-0.10), teacher, ["v"])["checks"][
+        "g against the truth's"]["better"]
+    assert fidelity_verdict(_row("s", g=+0.10), teacher, ["v"])["passed"]
+    assert not fidelity_verdict(_row("s", g=-0.20), teacher, ["v"])["passed"]
+    # the outer light against the truth's 0.2%: 1.5 times the teacher's 0.1% is nearer it,
+    # 0.05% is farther by 0.05% = 3.5 sigma
+    assert fidelity_verdict(_row("s", outer=0.0015), teacher, ["v"])["passed"]
+    far = fidelity_verdict(_row("s", outer=0.0005), teacher, ["v"])
+    assert far["checks"]["light beyond r = 28 px, median"]["worse"]
+    # the grid measure against the truth's 0.9, the texture against 1
+    assert not fidelity_verdict(_row("s", axis=2.0), teacher, ["v"])["passed"]
+    assert fidelity_verdict(_row("s", texture=1.2), teacher, ["v"])["passed"]
+    lines = fidelity_lines(far)
+    assert lines[0].startswith("Fidelity check FAILED") and len(lines) == 4 + len(far["checks"])
+
+
+def test_a_row_without_an_error_is_refused():
+    with pytest.raises(InputError, match="'outer light'.*new --out folder"):
+        fidelity_verdict(_row("s", outer_error=float("nan")), _row("t"), ["v"])
