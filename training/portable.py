@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from galsim_deep.core.errors import InputError
+from galsim_deep.core.extras import install_hint
 from galsim_deep.core.files import atomic_path, sha256sum
 from galsim_deep.core.module_format import read_metadata, write_metadata
 from galsim_deep.engine.kinds import kind_class
@@ -341,8 +342,8 @@ def _latent_copy(module_dir, loaded, name, inputs, label):
     finally:
         tf2onnx_log.setLevel(level)
     if error:
-        log.warning("%s; it has no portable copy and runs in TensorFlow only (`pip install "
-                    "'galsim_deep[tensorflow]'`)", error)
+        log.warning("%s; it has no portable copy and runs in TensorFlow only (%s)", error,
+                    install_hint("tensorflow"))
         (module_dir / "portable" / f"{name}.onnx").unlink(missing_ok=True)  # an older copy's
         return None
     return _write(module_dir, name, data, worst)

@@ -20,7 +20,7 @@ convolved with the band's PSF, with BTK's shifts, shear, rotation and noise::
                                          seed=0)
     batch = next(generator)   # a btk.blend_batch.BlendBatch
 
-It needs the optional extra ``[btk]`` (``pip install "galsim_deep[btk]"``);
+It needs the optional extra ``[btk]`` (``pip install ".[btk]"``);
 importing this module without BTK raises an ``ImportError`` naming it.  See
 ``docs/btk.rst``.
 

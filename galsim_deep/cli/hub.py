@@ -13,6 +13,7 @@ import sys
 import textwrap
 
 from . import add_group, add_recipe_args, recipe_from_args
+from ..core.extras import install_hint
 from .release import add_release
 
 
@@ -342,8 +343,8 @@ def _legend(notes):
     meaning = {
         "default": f"{hub.DEFAULT_MODEL}, the model used where none is named",
         "colour-default": f"{hub.DEFAULT_COLOUR_MODEL}, the demo's colour model",
-        "tensorflow": "samples only with TensorFlow (no portable copy): pip install "
-                      "\"galsim_deep[tensorflow]\"",
+        "tensorflow": "samples only with TensorFlow (no portable copy): "
+                      + install_hint("tensorflow"),
         "tensorflow?": "whether it needs TensorFlow is known once it is downloaded",
         "experimental": "not for simulations (its description says why)",
         "yanked": "never chosen for a bare hub:NAME, only by its @VERSION, which warns "

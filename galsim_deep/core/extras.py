@@ -1,14 +1,15 @@
 """Optional features and the pip extras that install them.
 
-``pip install galsim_deep`` gives sampling, the GalSim YAML types and the hub.
-Training, validation and distributed simulation need more packages, installed
-with an extra (``pip install "galsim_deep[validate]"``).  A package of such a
-feature calls :func:`require` when it is imported, so a missing extra fails at
-once with an ``ImportError`` that names the extra to install.
+galsim_deep is installed from its clone (it is on no package index): ``pip install .``
+gives sampling, the GalSim YAML types and the hub.  Training, validation and distributed
+simulation need more packages, installed with an extra (``pip install ".[validate]"`` in
+the clone; :func:`install_hint` is how every message says it).  A package of such a
+feature calls :func:`require` when it is imported, so a missing extra fails at once with an
+``ImportError`` that names the extra to install.
 """
 import importlib.util
 
-__all__ = ["EXTRAS", "require"]
+__all__ = ["EXTRAS", "require", "install_hint"]
 
 #: Extra -> the importable modules it installs (``setup.cfg`` lists their versions).
 EXTRAS = {
@@ -18,6 +19,12 @@ EXTRAS = {
     "btk": ("btk",),
     "skycatalogs": ("skycatalogs",),
 }
+
+
+def install_hint(extra):
+    """The command that installs an extra, as every message gives it:
+    ``pip install ".[EXTRA]"`` run in the galsim_deep clone."""
+    return f'pip install ".[{extra}]" (in the galsim_deep clone)'
 
 
 def require(extra, feature, modules=None):
@@ -46,5 +53,5 @@ def require(extra, feature, modules=None):
         alone = f"\n    pip install {' '.join(missing)}\nor with the extra" if modules else ""
         raise MissingExtraError(
             f"{feature} needs the optional packages {', '.join(missing)}, which are not "
-            f"installed; install them with{alone}\n    pip install \"galsim_deep[{extra}]\"\n"
-            f"(or \"galsim_deep[all]\" for every feature)", name=missing[0])
+            f"installed; install them with{alone}\n    {install_hint(extra)}\n"
+            f"(or the extra [all] for every feature)", name=missing[0])

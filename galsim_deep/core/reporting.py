@@ -50,10 +50,11 @@ def new_figure(nrows=1, ncols=1, size=(4.0, 3.4), layout="constrained", figsize=
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise ImportError("figures (PNG) need matplotlib, which is not installed; install it "
-                          "with an extra that draws them:\n    pip install "
-                          "\"galsim_deep[validate]\"  (or [simulate], [train], [all])",
-                          name="matplotlib") from None
+        from .extras import install_hint
+
+        raise ImportError(f"figures (PNG) need matplotlib, which is not installed; install it "
+                          f"with an extra that draws them:\n    {install_hint('validate')}  "
+                          f"(or [simulate], [train], [all])", name="matplotlib") from None
 
     fig = Figure(figsize=figsize or (size[0] * ncols, size[1] * nrows), layout=layout)
     FigureCanvasAgg(fig)

@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import InputError
+from ..core.extras import install_hint
 from ..core.files import atomic_path, cache_dir
 from ..core.module_format import ModuleFormatError, check_signatures
 from ..core.parallel import set_tensorflow_threads, tensorflow_started, worker_threads
@@ -119,8 +120,8 @@ class TensorFlowSignature:
         if not _installed("tensorflow"):
             raise InputError(
                 f"module {metadata['name']}: its {signature!r} signature has no portable copy "
-                f"(ONNX) here, so it needs TensorFlow, which is not installed: `pip install "
-                f"'galsim_deep[tensorflow]'`")
+                f"(ONNX) here, so it needs TensorFlow, which is not installed: "
+                f"{install_hint('tensorflow')}")
         if worker_threads():
             set_tensorflow_threads(worker_threads())
         self._fn = saved_model(module_dir, metadata).signatures[signature]
@@ -198,8 +199,8 @@ class OpenVINOSignature:
 
     def __init__(self, module_dir, metadata, signature):
         if not _installed("openvino"):
-            raise InputError("runtime 'openvino' needs OpenVINO: `pip install "
-                             "'galsim_deep[openvino]'`, or use runtime='onnx'")
+            raise InputError(f"runtime 'openvino' needs OpenVINO: {install_hint('openvino')}, "
+                             f"or use runtime='onnx'")
         import openvino
 
         data = _portable_bytes(module_dir, metadata, signature)

@@ -7,8 +7,8 @@ address.  Each worker process loads the model once and sets its threads
 while others are still sampling.
 
 Dask is the optional extra ``[simulate]``: importing this module without it
-raises an ``ImportError`` that names the extra (``pip install
-"galsim_deep[simulate]"``).  Only runs with workers need it; ``simulate(...,
+raises an ``ImportError`` that names the extra (``pip install ".[simulate]"`` in the
+clone).  Only runs with workers need it; ``simulate(...,
 n_workers=0)`` runs the same tasks in this process without Dask.
 """
 import logging

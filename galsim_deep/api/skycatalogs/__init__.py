@@ -25,7 +25,7 @@ A field of a region, drawn either way, is ``galsim-deep field render --skycatalo
         seds = obj.get_observer_sed_components()
         gal = galsim.Add([gsobjs[c] * seds[c] for c in gsobjs if c in seds])
 
-It needs the optional extra ``[skycatalogs]`` (``pip install "galsim_deep[skycatalogs]"``);
+It needs the optional extra ``[skycatalogs]`` (``pip install ".[skycatalogs]"``);
 importing it without skyCatalogs raises an ``ImportError`` naming the extra.  See
 ``docs/skycatalogs.rst``.
 """

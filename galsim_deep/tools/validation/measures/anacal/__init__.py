@@ -10,10 +10,12 @@ measure is described) and its fields
 first ``anacal_n``: generated (the sampling engine's profiles of the generated stamps,
 rotated as the user gets them), ``real`` (the mock's truths) and ``parametric`` (the
 mock's Sérsic rows), the same galaxies in the same places under the same noise.  It needs
-the ``anacal`` package (``pip install "galsim_deep[validate]"``) and a dataset with
+the ``anacal`` package (``pip install ".[validate]"``) and a dataset with
 truths (a mock).
 """
 import importlib.util
+
+from galsim_deep.core.extras import install_hint
 
 from .. import Measure, Option
 
@@ -64,7 +66,7 @@ class AnaCalShear(Measure):
 
     def applies(self, ctx):
         if importlib.util.find_spec("anacal") is None:
-            return ('AnaCal is not installed: pip install anacal (or "galsim_deep[validate]")')
+            return f"AnaCal is not installed: pip install anacal (or {install_hint('validate')})"
         if not ctx.has_truth:
             return "the dataset has no truth (a mock) to compare the generated galaxies with"
         if MAGNITUDE not in ctx.samples.conditions:
