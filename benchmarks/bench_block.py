@@ -59,7 +59,7 @@ def run(args, work):
     from galsim_deep.data.cosmos_example import EXAMPLE_FILE_NAME, build_example_directory
     from galsim_deep.engine import batch as engine
     from galsim_deep.engine.block import draw_batch, stamp_frames
-    from galsim_deep.engine.draws import object_seeds
+    from galsim_deep.engine.random_draws import object_seeds
     from galsim_deep.api.simulate import SimulationSettings, render_stamps
 
     cosmos = galsim.COSMOSCatalog(file_name=EXAMPLE_FILE_NAME,

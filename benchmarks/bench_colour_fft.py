@@ -164,7 +164,7 @@ def run(args, work):
     from galsim_deep import GenerativeGalaxyModel
     from galsim_deep.data.cosmos_example import EXAMPLE_FILE_NAME, build_example_directory
     from galsim_deep.engine.colour_object import ComponentGalaxy
-    from galsim_deep.engine.render import galaxy_profile
+    from galsim_deep.engine.profiles import galaxy_profile
     from galsim_deep.physics.bands import get_bandpass
 
     cosmos = galsim.COSMOSCatalog(file_name=EXAMPLE_FILE_NAME,

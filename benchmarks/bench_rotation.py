@@ -53,7 +53,7 @@ def main():
 
     from galsim_deep import GenerativeGalaxyModel
     from galsim_deep.engine import galaxy_profile, rotate_stamps
-    from galsim_deep.engine.render import stamp_profile
+    from galsim_deep.engine.profiles import stamp_profile
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=200, help="galaxies (default 200)")

@@ -189,7 +189,7 @@ def figure(arrays, out):
     """Generated galaxies rotated by :data:`ANGLE_DEG` before and after the window, beside
     their truths, in two asinh stretches."""
     from galsim_deep.core.reporting import new_figure, save_figure
-    from galsim_deep.engine.render import rotate_stamps
+    from galsim_deep.engine.profiles import rotate_stamps
     from galsim_deep.tools.validation.measures.profiles.compute import outside_fraction
 
     beyond = outside_fraction(arrays["raw"], R_OUT)

@@ -47,7 +47,7 @@ from .btk_catalogs import catsim_flux_radius, cosmos_example_catalog  # noqa: E4
 from ..core.errors import InputError, InputTypeError, MissingFieldError  # noqa: E402
 from ..data.hub import DEFAULT_MODEL  # noqa: E402
 from ..physics.bands import BANDS, band_name  # noqa: E402
-from ..engine import batch as engine  # noqa: E402
+from ..engine.batch import catalog_batches  # noqa: E402
 from ..engine.colour import ColourGalaxy  # noqa: E402
 from .model import GenerativeGalaxyModel  # noqa: E402
 from ..engine.runtimes import network_ran  # noqa: E402
@@ -58,7 +58,7 @@ __all__ = ["GenerativeModelGenerator", "CATSIM_COLUMN_MAP", "catsim_flux_radius"
 
 #: Column added to every blend table: the object seed of the galaxy's morphology (its
 #: latent draw and its random position angle, by the sampling engine's draws rule,
-#: :mod:`galsim_deep.engine.draws`): ``model.sample(row, rng=[gd_seed])`` is the galaxy.
+#: :mod:`galsim_deep.engine.random_draws`): ``model.sample(row, rng=[gd_seed])`` is the galaxy.
 SEED_COLUMN = "gd_seed"
 #: Column added to every blend table: the galaxy's row among all galaxies of its batch.
 INDEX_COLUMN = "gd_index"
@@ -381,7 +381,7 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
             n = len(seeds)
             step = self.model_batch_size or model.batch_size
             first = int(rows[0]) if n else 0
-            batches = list(engine.catalog_batches(model.kind, conds, seeds, step, self.rotate,
+            batches = list(catalog_batches(model.kind, conds, seeds, step, self.rotate,
                                                   magnitudes=magnitudes, first_row=first))
             angles = np.concatenate([b.angles for b in batches]) if batches else np.zeros(0)
             made = [g for batch in batches for g in batch.band_galaxies()]

@@ -8,7 +8,7 @@ from ..core.module_format import RANDOM_INPUT, read_metadata, warn_if_experiment
 from ..data import hub
 from ..engine import (EVAL_ROWS, Network, band_limit, galaxy_draws, galaxy_profile,
                      grid_pad_factor, object_seeds, rotated_size)
-from ..engine import batch as engine
+from ..engine.batch import check_batch_size, run_network, sample_catalog
 from ..engine.drawing import check_bandpass, draw_galaxies
 from ..engine.kinds import make_kind
 from ..engine.latent import LatentMethods, LatentSpace
@@ -74,7 +74,7 @@ class GenerativeGalaxyModel(LatentMethods):
 
     def __init__(self, file_name, batch_size=64, range_policy="warn", colours=None,
                  runtime=None):
-        self.batch_size = engine.check_batch_size(batch_size)
+        self.batch_size = check_batch_size(batch_size)
         self.range_policy = check_range_policy(range_policy)
         self.file_name = str(file_name)
         self.module_dir = hub.resolve(file_name)
@@ -160,7 +160,7 @@ class GenerativeGalaxyModel(LatentMethods):
         of given latent normals ``[N, latent_size]``, ``conditions`` as :meth:`conditions`
         gives them, ``first_row`` the first row's place in the catalog and ``cluster`` an
         MPCC module's clusters (:func:`galsim_deep.engine.batch.run_network`)."""
-        return engine.run_network(self.kind, conditions, random_normal, first_row,
+        return run_network(self.kind, conditions, random_normal, first_row,
                                   cluster)["stamps"]
 
     def batches(self, cat, rng=None, batch_size=None, column_map=None, range_policy=None,
@@ -168,7 +168,7 @@ class GenerativeGalaxyModel(LatentMethods):
         """Check a catalog and yield one :class:`~galsim_deep.engine.batch.SampledBatch` per
         batch of rows (:func:`galsim_deep.engine.batch.sample_catalog`), what :meth:`sample`,
         :meth:`sample_arrays` and :meth:`draw` are made of.  Arguments as in :meth:`sample`."""
-        return engine.sample_catalog(self.kind, cat, rng,
+        return sample_catalog(self.kind, cat, rng,
                                      self.batch_size if batch_size is None else batch_size,
                                      column_map, range_policy or self.range_policy, progress,
                                      cluster, rotate)

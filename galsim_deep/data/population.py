@@ -4,7 +4,7 @@ The populations are built on a smoothed copy of the real COSMOS example
 catalog (:class:`~galsim_deep.data.population_kde.CosmosPopulation`, a
 kernel density estimate: :mod:`galsim_deep.data.population_kde`); the
 COSMOS 25.2 one extends it with published relations
-(:mod:`galsim_deep.data.population_252`).  Every name of both modules can
+(:mod:`galsim_deep.data.population_cosmos_25_2`).  Every name of both modules can
 be read from here too.
 
 Populations
@@ -37,7 +37,7 @@ Populations
        (**assumption**: galaxy shapes and the mix of structures do not change
        between I = 22.5 and 25.2, only sizes and redshifts do).
 """
-from .population_252 import (GREAT3_DEEP_SIZE_SLOPE, ILBERT09_MEDIAN_Z,  # noqa: F401
+from .population_cosmos_25_2 import (GREAT3_DEEP_SIZE_SLOPE, ILBERT09_MEDIAN_Z,  # noqa: F401
                              LSST_SB_CUMULATIVE, MAG_LIMIT_25_2, MANDELBAUM14_HLR,
                              PSF_FLUX_RADIUS, SIZE_SLOPE, WEAVER22_I_COUNTS, Z_SLOPE,
                              Cosmos252Population, NumberCounts)

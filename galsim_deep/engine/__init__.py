@@ -6,14 +6,14 @@ Every way of asking for generated galaxies (the Python API, the YAML types,
 :class:`~galsim_deep.engine.batch.SampledBatch` it returns into profiles or arrays.
 The batch is made of three steps:
 
-:mod:`~galsim_deep.engine.draws`
+:mod:`~galsim_deep.engine.random_draws`
     the draws rule: a row's *object seed* (GalSim config's own seed of object
     number ``row``) gives its latent normals and its position angle;
 :mod:`~galsim_deep.engine.network`
     the module's network, loaded once per process (in TensorFlow, or its
     portable copy in ONNX Runtime: :mod:`~galsim_deep.engine.runtimes`) and
     run in fixed blocks of rows;
-:mod:`~galsim_deep.engine.render`
+:mod:`~galsim_deep.engine.profiles`
     pixel arrays to ``galsim.InterpolatedImage`` profiles, rotating each
     galaxy's pixels so that GalSim draws an axis-aligned image (a module's
     :mod:`~galsim_deep.engine.window` fades its stamps before their edge, or its
@@ -32,12 +32,12 @@ they cannot.
 So the same seed and catalog row give the same pixels whichever caller asks
 (``docs/performance.rst``, "The sampling engine").
 """
-from .draws import SEED_FOR_ZERO, as_deviate, galaxy_draws, object_seeds
+from .random_draws import SEED_FOR_ZERO, as_deviate, galaxy_draws, object_seeds
 from .network import EVAL_ROWS, Network
 from .kinds import KINDS, SamplingKind, register_kind
 from .batch import SampledBatch, sample
 from .drawing import draw_galaxies
-from .render import (ROTATIONS, band_limit, galaxy_profile, grid_pad_factor, rotate_stamps,
+from .profiles import (ROTATIONS, band_limit, galaxy_profile, grid_pad_factor, rotate_stamps,
                      rotated_size, rotation_mode, stamp_profile)
 
 __all__ = ["sample", "SampledBatch", "draw_galaxies", "KINDS", "SamplingKind", "register_kind",

@@ -14,7 +14,7 @@ returns into what it needs:
   or in named bands.
 
 The batch holds each row's object seed, latent normals and position angle (the draws
-rule, :mod:`~galsim_deep.engine.draws`), the network's unrotated stamps and the kind's
+rule, :mod:`~galsim_deep.engine.random_draws`), the network's unrotated stamps and the kind's
 other outputs (:attr:`SampledBatch.parts`), and how each row is rotated.  What the
 outputs become is the kind's (:class:`~galsim_deep.engine.kinds.SamplingKind`); the
 batch rotates and wraps pixels, so no caller draws, rotates or branches on a family.
@@ -27,8 +27,8 @@ saw: clipping changes the morphology the network extrapolates to, never the flux
 import numpy as np
 
 from ..core.errors import InputError
-from .draws import galaxy_draws, object_seeds
-from .render import galaxy_profile, rotate_stamps, rotated_size, rotation_mode
+from .random_draws import galaxy_draws, object_seeds
+from .profiles import galaxy_profile, rotate_stamps, rotated_size, rotation_mode
 from .wings import render_with_wings
 
 __all__ = ["sample", "sample_catalog", "catalog_batches", "check_batch_size", "run_network",
@@ -55,12 +55,12 @@ def sample(kind, conditions, seeds, first_row=0, rotate=True, cluster=None, magn
     conditions : dict of str -> array [N]
         The rows' checked conditions (``model.conditions``).
     seeds : array_like of int [N]
-        The rows' object seeds (:func:`~galsim_deep.engine.draws.object_seeds`).
+        The rows' object seeds (:func:`~galsim_deep.engine.random_draws.object_seeds`).
     first_row : int
         Catalog row of the first row: the network runs on fixed blocks of rows
         aligned in the catalog (:meth:`~galsim_deep.engine.network.Network.run_blocks`).
     rotate : bool, str or sequence of them
-        How the rows are rotated (:func:`~galsim_deep.engine.render.rotation_mode`), one
+        How the rows are rotated (:func:`~galsim_deep.engine.profiles.rotation_mode`), one
         value for all rows or one per row.
     cluster : array_like of int [N], optional
         Mixture-prior (MPCC) modules: each row's cluster (``sample_cluster``).
@@ -99,7 +99,7 @@ def sample_catalog(kind, cat, rng, batch_size, column_map=None, range_policy="wa
     """Check a catalog now (the kind's
     :meth:`~galsim_deep.engine.kinds.SamplingKind.catalog_rows`) and return the generator
     of its batches (:func:`catalog_batches`), row ``i`` drawn from object seed ``i`` of
-    ``rng`` (:func:`~galsim_deep.engine.draws.object_seeds`): what
+    ``rng`` (:func:`~galsim_deep.engine.random_draws.object_seeds`): what
     ``GenerativeGalaxyModel.batches`` gives."""
     conditions, magnitudes = kind.catalog_rows(cat, column_map, range_policy)
     seeds = object_seeds(rng, len(next(iter(conditions.values()))))
@@ -394,7 +394,7 @@ class SampledBatch:
             and ``noise_pad``).
         calculate_maxk : bool
             GalSim's per-image ``maxk`` instead of the stamp's band limit
-            (:func:`~galsim_deep.engine.render.galaxy_profile`).
+            (:func:`~galsim_deep.engine.profiles.galaxy_profile`).
         **options
             ``x_interpolant``, ``k_interpolant``, ``pad_factor``, ``gsparams``.
 
@@ -417,7 +417,7 @@ class SampledBatch:
 
     def profile(self, array, angle, calculate_maxk=False, options=None, **noise):
         """One rendered array as a ``galsim.InterpolatedImage``
-        (:func:`~galsim_deep.engine.render.galaxy_profile`, padded like the module's
+        (:func:`~galsim_deep.engine.profiles.galaxy_profile`, padded like the module's
         stamp)."""
         return galaxy_profile(array, self.pixel_scale, angle, calculate_maxk,
                               **(options or {}), stamp_size=self.stamps.shape[-1], **noise)

@@ -35,7 +35,7 @@ from ..physics.bands import (REFERENCE_BAND, ab_colour, band_fluxes, band_magnit
                              colour_flux_ratio, flux_ratio_table, get_bandpass,
                              interpolate_ratios, sed_template, zero_point)
 from ..core.errors import InputError
-from .render import galaxy_profile
+from .profiles import galaxy_profile
 
 # band_fluxes, the one band-flux rule, is galsim_deep.physics.bands.band_fluxes (imported
 # here for the callers that import it from this module).
@@ -301,7 +301,7 @@ def chromatic_profile(components, seds, pixel_scale=None, angle=None, stamp_size
     pixel_scale : float, optional
         arcsec per pixel of image components.
     angle, stamp_size, calculate_maxk, **options
-        How each image is wrapped (:func:`~galsim_deep.engine.render.galaxy_profile`).
+        How each image is wrapped (:func:`~galsim_deep.engine.profiles.galaxy_profile`).
 
     Returns
     -------
@@ -359,8 +359,8 @@ class ColourGalaxy:
         The reference band (:data:`galsim_deep.physics.bands.BANDS`).
     angle : float, optional
         An exact rotation (radians, counter-clockwise) of the images' pixel grid
-        (:func:`~galsim_deep.engine.render.stamp_profile`); None for an axis-aligned grid.
-        Each image is wrapped by :func:`~galsim_deep.engine.render.galaxy_profile` with its
+        (:func:`~galsim_deep.engine.profiles.stamp_profile`); None for an axis-aligned grid.
+        Each image is wrapped by :func:`~galsim_deep.engine.profiles.galaxy_profile` with its
         default options.
     stamp_size : int, optional
         The module's stamp side (pixels), which ``galaxy_profile``'s padding counts in

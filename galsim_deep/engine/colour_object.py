@@ -3,7 +3,7 @@
 :class:`ComponentGalaxy` is what :func:`~galsim_deep.engine.colour.chromatic_profile`
 returns for a chromatic module's galaxy: ``sum_k I_k SED_k``, ``I_k`` the reference-band
 component images (``galsim.InterpolatedImage``, made by
-:func:`~galsim_deep.engine.render.galaxy_profile`) and ``SED_k`` their spectra.
+:func:`~galsim_deep.engine.profiles.galaxy_profile`) and ``SED_k`` their spectra.
 
 It is a ``galsim.ChromaticSum`` of the separable terms ``I_k * SED_k``, so that
 every GalSim path that splits a sum stays exact: ``galsim.Convolve(gal, psf).drawImage(
@@ -65,7 +65,7 @@ import galsim
 import numpy as np
 
 from ..core.errors import InputError
-from .render import galaxy_profile
+from .profiles import galaxy_profile
 
 __all__ = ["ComponentGalaxy"]
 
@@ -100,7 +100,7 @@ class ComponentGalaxy(galsim.ChromaticSum):
         is left out.
     angle : float, optional
         An exact rotation of the images' pixel grid (radians, counter-clockwise;
-        :func:`~galsim_deep.engine.render.stamp_profile`); None for an axis-aligned grid.
+        :func:`~galsim_deep.engine.profiles.stamp_profile`); None for an axis-aligned grid.
     stamp_size : int, optional
         The module's stamp side (pixels) that ``galaxy_profile`` pads in.
     calculate_maxk : bool
@@ -113,7 +113,7 @@ class ComponentGalaxy(galsim.ChromaticSum):
         function of wavelength gives GalSim's ``ChromaticSum`` of transformed terms.)
     **options
         ``x_interpolant``, ``k_interpolant``, ``pad_factor``, ``gsparams`` of
-        :func:`~galsim_deep.engine.render.galaxy_profile`.
+        :func:`~galsim_deep.engine.profiles.galaxy_profile`.
 
     Attributes
     ----------
@@ -183,7 +183,7 @@ class ComponentGalaxy(galsim.ChromaticSum):
 
     # ------------------------------------------------------------------ profiles
     def _profile(self, array):
-        """``array`` as :func:`~galsim_deep.engine.render.galaxy_profile` wraps it,
+        """``array`` as :func:`~galsim_deep.engine.profiles.galaxy_profile` wraps it,
         transformed as the galaxy is."""
         profile = galaxy_profile(array, self.pixel_scale, self.angle, self.calculate_maxk,
                                  stamp_size=self.stamp_size, **self._options)

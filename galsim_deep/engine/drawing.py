@@ -29,8 +29,6 @@ host, so they do not call :func:`draw_galaxies`: the YAML stamp builder
 (:mod:`galsim_deep.api.config.blocks`; GalSim's config draws the rest) and the BTK
 generator's bands (:mod:`galsim_deep.api.btk_blocks`; BTK's ``render_single`` draws the
 rest).  What each way costs: ``docs/performance.rst``, "Block drawing".
-
-(Not to be confused with :mod:`~galsim_deep.engine.draws`, a galaxy's random draws.)
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """A circular window on the images a module's network draws: light that fades before the edge.
 
 A network can leave faint light out to the corners of its square stamp.  Seen unrotated it
-is hard to notice; once the engine turns the stamp (:func:`~galsim_deep.engine.render.
+is hard to notice; once the engine turns the stamp (:func:`~galsim_deep.engine.profiles.
 rotate_stamps`), the stamp's straight edges show in a strong stretch as a square outline.
 A module's optional metadata entry ``window`` (``docs/module_format.rst``) asks for a
 circular taper about the stamp's true centre, applied at run time to every image its

@@ -6,7 +6,7 @@ a galaxy's (and it may leave a faint pedestal out to the stamp's corners), and t
 itself ends at its edge, where a rotated galaxy would show a straight edge.  A module's
 optional metadata entry ``wings`` (``docs/module_format.rst``) replaces that outer light by
 an analytic continuation of the galaxy's own profile, drawn on the larger grid the engine
-renders rotated galaxies on (:func:`~galsim_deep.engine.render.rotated_size`):
+renders rotated galaxies on (:func:`~galsim_deep.engine.profiles.rotated_size`):
 
 * :func:`wing_parameters` - per image, its shape (axis ratio and position angle of its
   light's second moments), its half-light radius in the elliptical radius, and an
@@ -31,7 +31,7 @@ import numpy as np
 
 from ..core.errors import InputError
 from ..core.module_format import wings_problems
-from .render import rotate_stamps, rotated_size
+from .profiles import rotate_stamps, rotated_size
 
 __all__ = ["wing_parameters", "core_images", "paint_wings", "render_with_wings", "StampWings",
            "module_wings", "wings_entry", "WINGS_DEFAULTS"]
@@ -261,7 +261,7 @@ class StampWings:
 
 def render_with_wings(wings, stamps, angles, turn):
     """Stamps with their wings on the rotated grid ``[N, R, R]`` (``R``:
-    :func:`~galsim_deep.engine.render.rotated_size`), each rescaled to its stamp's total.
+    :func:`~galsim_deep.engine.profiles.rotated_size`), each rescaled to its stamp's total.
 
     Parameters
     ----------
@@ -272,7 +272,7 @@ def render_with_wings(wings, stamps, angles, turn):
         Radians, counter-clockwise.
     turn : array_like of bool [N]
         Rows whose core is turned by resampling
-        (:func:`~galsim_deep.engine.render.rotate_stamps`) and whose tail is painted at
+        (:func:`~galsim_deep.engine.profiles.rotate_stamps`) and whose tail is painted at
         their angle; the others are placed unturned (an exact rotation turns the whole
         grid later, or no rotation at all).
 

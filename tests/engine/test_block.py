@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from galsim_deep.engine.block import BlockDrawing, block_drawing, local_pixel_scale
-from galsim_deep.engine.render import galaxy_profile, rotate_stamps, rotated_size
+from galsim_deep.engine.profiles import galaxy_profile, rotate_stamps, rotated_size
 from galsim_deep.core.errors import InputError
 
 MODEL_SCALE, SIDE = 0.03, 64

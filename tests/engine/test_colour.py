@@ -8,7 +8,7 @@ from galsim_deep.physics import bands as B
 from galsim_deep.engine.kinds import kind_class
 from galsim_deep.engine.colour import (COLOUR_MODES, ColourGalaxy, band_fluxes,
                                        colour_conditions, colour_mode, match_colours)
-from galsim_deep.engine.render import galaxy_profile
+from galsim_deep.engine.profiles import galaxy_profile
 from galsim_deep.core.errors import InputError
 
 

@@ -11,7 +11,7 @@ import galsim
 from galsim_deep.core.errors import InputError
 from galsim_deep.engine.colour import chromatic_profile, component_seds
 from galsim_deep.engine.colour_object import ComponentGalaxy
-from galsim_deep.engine.render import galaxy_profile, rotate_stamps
+from galsim_deep.engine.profiles import galaxy_profile, rotate_stamps
 from galsim_deep.physics import bands as B
 
 SCALE, STAMP = 0.06, 40     # the synthetic components' pixel scale (arcsec) and side

@@ -156,7 +156,7 @@ def _evaluate_object(config, base, model, obj_num, req, opt, ignore, logger=None
     (:func:`_stamp_prelude`), then those of its condition fields; its state
     after them is kept (``rng_state``), so that the object's build continues
     from there (``shear``, noise padding...).  The engine draws the normals and
-    the rotation from the object's seed (:mod:`galsim_deep.engine.draws`), on a
+    the rotation from the object's seed (:mod:`galsim_deep.engine.random_draws`), on a
     stream of their own: the same numbers as the API's row ``obj_num`` for
     ``rng=random_seed``.
     """

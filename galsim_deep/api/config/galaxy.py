@@ -62,7 +62,7 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
     the cluster every object is drawn from (see `GenerativeGalaxyModel.sample`),
     and ``random_rotation`` (bool, default true): each galaxy is rotated by a
     uniformly random angle drawn from its object seed after its normals (the
-    engine's draws rule, :mod:`galsim_deep.engine.draws`), so the population is
+    engine's draws rule, :mod:`galsim_deep.engine.random_draws`), so the population is
     isotropic (false: the network's own orientation).  The rotation
     resamples, as the API's default (:meth:`GenerativeGalaxyModel.sample`).
     GalSim's own ``rotate`` key (an angle) still turns the built galaxy; a

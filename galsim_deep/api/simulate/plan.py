@@ -5,7 +5,7 @@ Everything decided before any galaxy is drawn: what to render
 :func:`mock_catalog`), each field's WCS and its cut into tiles, every galaxy
 given to the tile holding its centre (:func:`plan_simulation`), and the sky
 noise's seeds (:func:`tile_seed`).  A galaxy's own draws come from its
-catalog row by the sampling engine's rule (:mod:`galsim_deep.engine.draws`):
+catalog row by the sampling engine's rule (:mod:`galsim_deep.engine.random_draws`):
 catalog row ``r`` is the API's row ``r`` for ``rng=seed``, however the work is
 split.
 """

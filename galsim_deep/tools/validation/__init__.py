@@ -17,7 +17,7 @@ The run and what every measure shares:
   :mod:`~galsim_deep.tools.validation.mock_truth`: the analytic profiles of mock
   galaxies, rebuilt from the build; :mod:`~galsim_deep.tools.validation.references`: the
   references' profiles and smooth images;
-* :mod:`~galsim_deep.tools.validation.summary`: differences of means, binned residuals,
+* :mod:`~galsim_deep.tools.validation.statistics`: differences of means, binned residuals,
   two-sample distances, failure fractions;
 * :mod:`~galsim_deep.tools.validation.report`: the report's Markdown (run, headline table,
   each measure's section); :mod:`~galsim_deep.tools.validation.compare`: several reports in

@@ -46,7 +46,7 @@ def markdown_summary(report):
     ----------
     report : dict
         The report dict (``run`` metadata, the output of
-        :func:`galsim_deep.tools.validation.summary.summarize` when the morphology was
+        :func:`galsim_deep.tools.validation.statistics.summarize` when the morphology was
         measured, and one section per measure).
 
     Returns

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from galsim_deep.tools.validation import pipeline, samples, summary
+from galsim_deep.tools.validation import pipeline, samples, statistics
 from galsim_deep.tools.validation.measures.morphology import compute as statistics
 from galsim_deep.tools.validation.measures.morphology.figures import FIGURES
 from galsim_deep.tools.validation.measures.c2st import C2ST_CLASSIFIERS
@@ -151,7 +151,7 @@ def test_report_numbers_match_the_measurements(report_dir, report_json):
         d = report_json["distances"]["generated"][stat]
         assert d["wasserstein"] == pytest.approx(stats.wasserstein_distance(g, x), rel=1e-9)
         assert d["ks_statistic"] == pytest.approx(stats.ks_2samp(g, x).statistic, rel=1e-9)
-    size = summary.size_residual(gen["sigma_arcsec"], real["sigma_arcsec"])
+    size = statistics.size_residual(gen["sigma_arcsec"], real["sigma_arcsec"])
     assert report_json["residuals"]["generated"]["size"]["median"] == pytest.approx(
         np.nanmedian(size), rel=1e-9)
     # The parametric profile is the mock galaxy's own smooth main component with its

@@ -417,7 +417,7 @@ def test_the_engine_turns_the_canonical_galaxy_once_by_its_pose(trained):
     and a rotated row adds its drawn angle to it."""
     from galsim_deep import GenerativeGalaxyModel
     from galsim_deep.engine import rotate_stamps, rotated_size
-    from galsim_deep.engine.draws import galaxy_draws
+    from galsim_deep.engine.random_draws import galaxy_draws
     from galsim_deep.engine.kinds.base import CANONICAL_POSE_NORMAL
     from galsim_deep.training.equivariant_vae.module import pose_from_normal
 

@@ -22,7 +22,7 @@ Pure NumPy functions of unconvolved, noiseless band images ``[N, B, S, S]``
 import numpy as np
 
 from .....core.errors import InputError
-from ...summary import distances, mean_difference
+from ...statistics import distances, mean_difference
 
 
 __all__ = ["colours", "flux_colours", "catalog_colours", "half_light_radii",

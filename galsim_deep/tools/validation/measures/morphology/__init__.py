@@ -6,7 +6,7 @@ Each sample's stamps are measured
 worker pool (:mod:`~galsim_deep.tools.validation.measures.morphology.measurements`); a
 finished block is saved, so an interrupted run resumes, and the model-independent
 samples' blocks are kept in the references' cache.  The section (means, differences of
-means, residuals, distances, failure fractions; :mod:`galsim_deep.tools.validation.summary`)
+means, residuals, distances, failure fractions; :mod:`galsim_deep.tools.validation.statistics`)
 is the report's top level, its Markdown
 :mod:`~galsim_deep.tools.validation.measures.morphology.markdown`; the per-galaxy numbers go
 to ``measurements.npz`` and the figures of
@@ -31,7 +31,7 @@ class Morphology(Measure):
         from .compute import SUMMARY_STATISTICS
         from .figures import write_figures
         from .measurements import MEASUREMENTS_FILE, measure_all, write_measurements
-        from ...summary import summarize
+        from ...statistics import summarize
 
         samples = ctx.samples
         measurements = measure_all(samples, ctx.cache_dir, ctx.processes, ctx.settings,

@@ -109,13 +109,13 @@ def plot_residuals(measurements, conditions, summary, path, reference="real"):
     conditions : dict of ndarray
         Conditioning columns.
     summary : dict
-        The output of :func:`galsim_deep.tools.validation.summary.summarize`.
+        The output of :func:`galsim_deep.tools.validation.statistics.summarize`.
     path : str or Path
         PNG file to write.
     reference : str
         The sample residuals are taken against.
     """
-    from ...summary import magnitude_residual, size_residual
+    from ...statistics import magnitude_residual, size_residual
 
     names = list(conditions)
     fig, axes = new_figure(2, max(1, len(names)))

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..morphology.compute import DEFAULT_SETTINGS, measure_hsm
 from ..morphology.segmentation import gaussian_kernel, segment_galaxy, smoothed_noise_sigma
-from ...summary import distances, mean_difference
+from ...statistics import distances, mean_difference
 
 __all__ = ["VERSIONS", "hsm_and_flux", "twin_check"]
 

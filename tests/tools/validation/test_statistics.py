@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from galsim_deep.tools.validation import summary as sm
+from galsim_deep.tools.validation import statistics as sm
 
 
 def test_robust_scatter_of_a_gaussian_is_its_sigma():

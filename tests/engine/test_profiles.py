@@ -1,4 +1,4 @@
-"""The stamp's band limit as maxk (galsim_deep.engine.render.band_limit), the fast path of
+"""The stamp's band limit as maxk (galsim_deep.engine.profiles.band_limit), the fast path of
 sampling: it keeps the images of GalSim's own calculation."""
 import galsim
 import numpy as np
@@ -45,9 +45,9 @@ def test_band_limit_leaves_convolved_images_unchanged(model):
 
 def test_band_limit_cached_per_option_set(tiny_module_path, monkeypatch):
     """One GalSim calculation per process and set of options, however often it is asked."""
-    from galsim_deep.engine import render
+    from galsim_deep.engine import profiles
 
-    monkeypatch.setattr(render, "_BAND_LIMITS", {})  # nothing cached yet
+    monkeypatch.setattr(profiles, "_BAND_LIMITS", {})  # nothing cached yet
     fresh = GenerativeGalaxyModel(str(tiny_module_path))
     computed = []
     interpolated_image = galsim.InterpolatedImage

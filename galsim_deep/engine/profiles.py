@@ -1,7 +1,7 @@
 """Rendering: generated pixel arrays to ``galsim.InterpolatedImage`` profiles.
 
 Rotation.  Each generated galaxy is turned by its own position angle
-(:mod:`~galsim_deep.engine.draws`).  Two ways, chosen by ``rotate``:
+(:mod:`~galsim_deep.engine.random_draws`).  Two ways, chosen by ``rotate``:
 
 ``"resample"`` (the default, ``rotate=True``)
     the stamps of a block are turned together (:func:`rotate_stamps`: exact
