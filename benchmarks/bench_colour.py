@@ -24,7 +24,7 @@ draws each one through a Kolmogorov PSF (FWHM 0.7") on a 32 x 32 stamp at
     the SED weights to the catalog's F606W - F814W colour (the default
     ``colours='catalog'``), which the difference of the two rows costs.
 
-The target of issue 37: six bands cost at most six times one mono galaxy end
+The colour target: six bands cost at most six times one mono galaxy end
 to end.  Timings are the best of ``--rounds`` interleaved rounds.
 """
 import argparse

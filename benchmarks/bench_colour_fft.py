@@ -1,5 +1,5 @@
 """A colour galaxy drawn the way a GalSim user draws it, against GalSim's chromatic
-parametric galaxy, in the same run: time, FFTs and accuracy per galaxy (issue 58, item 2).
+parametric galaxy, in the same run: time, FFTs and accuracy per galaxy.
 
 Prints a table and writes JSON::
 
@@ -28,7 +28,7 @@ timing, so that no per-object cache carries over between rounds):
     GalSim's effective profile (the object drawn at half its Nyquist scale, wrapped in
     a new ``InterpolatedImage``): one FFT of the stamp, but a larger one inside that
     ``InterpolatedImage``;
-``not a sum, exact samples at GalSim's scale`` (issue 68, item 3: a candidate route)
+``not a sum, exact samples at GalSim's scale`` (a candidate route to one FFT per band)
     the same, the object answering GalSim's request (``scale`` half the Nyquist scale,
     ``method='no_pixel'``) with the band profile's exact samples (the quintic kernel as
     two matrices) on a grid holding all of its light;

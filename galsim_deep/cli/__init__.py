@@ -8,11 +8,6 @@ sub-commands are listed as ``COMMAND``, and every command that shows progress
 bars takes ``--quiet``.  Heavy imports (TensorFlow, GalSim) happen inside the
 command functions, so ``galsim-deep --help`` is fast.
 
-Spellings of the previous release (``train ...``, ``validate ...``,
-``simulate``, ``--no-progress``) still work for one release: they are hidden
-from the help, run the same code and print one line naming the new spelling
-(:func:`deprecate`, :func:`deprecated_flag`).
-
 The project's own errors (:class:`galsim_deep.core.errors.GalsimDeepError`: bad
 input, with a message naming the fix) are printed as one line with exit
 status 1; anything else is a bug and raises with its traceback.  Warnings are
@@ -47,10 +42,7 @@ def build_parser():
 
 
 def add_group(subparsers, name, help, description=None):
-    """Add a command group ``name`` and return its sub-command parsers (one is required).
-
-    ``subparsers`` may be a :class:`HiddenCommands` (an old group name, hidden from the help).
-    """
+    """Add a command group ``name`` and return its sub-command parsers (one is required)."""
     group = subparsers.add_parser(name, help=help, description=description or help)
     sub = group.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
     sub.required = True
@@ -81,57 +73,6 @@ def recipe_from_args(args):
     from ..training.recipes import load_recipe
 
     return load_recipe(args.recipe, args.overrides)
-
-
-class HiddenCommands:
-    """A sub-command adder that leaves its commands out of the help (argparse lists only the
-    commands that have a help): the previous release's spellings, registered by the same
-    builders as the new ones (see :func:`deprecate`)."""
-
-    def __init__(self, sub):
-        self.sub = sub
-
-    def add_parser(self, name, help=None, **kwargs):
-        return self.sub.add_parser(name, **kwargs)
-
-
-def deprecate(parser, old, new):
-    """Mark a parser reached by an old spelling: running it prints one line naming ``new``.
-
-    Parameters
-    ----------
-    parser : argparse.ArgumentParser
-    old, new : str
-        The old and the new spelling after ``galsim-deep``, e.g. ``"train export"``
-        and ``"hub export"``.
-    """
-    parser.set_defaults(deprecated=(old, new))
-
-
-def deprecate_group(sub, old, new):
-    """:func:`deprecate` every command of an old group name (``validate X`` -> ``validation X``)."""
-    for name, parser in sub.choices.items():
-        deprecate(parser, f"{old} {name}", f"{new} {name}")
-
-
-def deprecated_flag(new):
-    """An ``argparse`` action for an old flag spelling: sets ``new``'s (boolean) destination and
-    prints the deprecation line (``--no-progress`` -> ``--quiet``)."""
-    class DeprecatedFlag(argparse.Action):
-        def __init__(self, option_strings, dest, **kwargs):
-            kwargs.setdefault("help", argparse.SUPPRESS)
-            super().__init__(option_strings, dest, nargs=0, **kwargs)
-
-        def __call__(self, parser, namespace, values, option_string=None):
-            setattr(namespace, self.dest, True)
-            _warn_deprecated(option_string, new)
-
-    return DeprecatedFlag
-
-
-def _warn_deprecated(old, new):
-    print(f"galsim-deep: '{old}' is deprecated and goes in the next release; use '{new}' "
-          f"(same arguments)", file=sys.stderr)
 
 
 #: The library's keyword arguments that commands set with a flag: keyword -> (the flag's
@@ -191,8 +132,6 @@ def main(argv=None):
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "deprecated", None):
-        _warn_deprecated(*(f"galsim-deep {spelling}" for spelling in args.deprecated))
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -15,7 +15,6 @@ import sys
 
 from galsim_deep.data.build import SOURCES
 from galsim_deep.data.population import POPULATIONS
-from . import deprecated_flag
 from ..core.errors import InputError
 
 __all__ = ["register"]
@@ -60,7 +59,6 @@ def register(subparsers):
     b.add_argument("--overwrite", action="store_true",
                    help="replace an existing output file (atomically, when the new one is done)")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
-    b.add_argument("--no-progress", dest="quiet", action=deprecated_flag("--quiet"))
     g = b.add_argument_group("cosmos source")
     g.add_argument("--cosmos-dir", default=None,
                    help="folder of the COSMOS sample (default: where galsim_download_cosmos puts "

@@ -3,12 +3,11 @@
 ``galsim-deep field render --skycatalog CONFIG --region RA_MIN RA_MAX DEC_MIN DEC_MAX
 --band i --out DIR`` renders a skyCatalogs region's galaxies instead, drawn by the model
 (or, ``--catalog-profiles``, the catalog's own bulge + disk + knots) through an LSST band
-(:mod:`galsim_deep.api.simulate.region`).  The previous release's ``galsim-deep simulate
-CATALOG ...`` still works, with a deprecation line.
+(:mod:`galsim_deep.api.simulate.region`).
 """
 from pathlib import Path
 
-from . import HiddenCommands, add_group, deprecate
+from . import add_group
 from ..api.simulate import SimulationSettings, mock_catalog, simulate
 from ..api.simulate.region import BAND_SKY, LSST_BANDS, STAMP_SIZE, WIDE
 from ..core.errors import InputError
@@ -17,15 +16,12 @@ from ..data.hub import DEFAULT_MODEL
 
 
 def register(subparsers):
-    """Add the ``field`` command group, and the previous release's ``simulate`` (hidden)."""
+    """Add the ``field`` command group."""
     sub = add_group(subparsers, "field", help="render large fields from a catalog, tile by "
                                               "tile, on Dask")
     _add_render_args(sub.add_parser("render", help="render the fields of a catalog into FITS "
                                                    "tiles and a mosaic",
                                     description=_RENDER))
-    old = HiddenCommands(subparsers).add_parser("simulate", help="the previous release's "
-                                                "field rendering", description=_RENDER)
-    deprecate(_add_render_args(old), "simulate", "field render")
 
 
 _RENDER = ("Render the fields of a catalog (FITS or ECSV: x/y in field pixels or ra/dec in "

@@ -4,8 +4,7 @@ modules, their index and cache.
 ``release`` (the release check, then the module into an index) and ``yank`` are
 :mod:`galsim_deep.cli.release`.
 
-``export`` writes a trained run as a module (the previous release's ``galsim-deep
-train export``, which still works with a deprecation line).
+``export`` writes a trained run as a module.
 """
 import json
 import shutil

@@ -22,12 +22,11 @@ ceiling``.  A RECIPE is a shipped recipe's name (``galsim-deep model train
 --help`` lists them) or the path of a recipe YAML file; ``--set KEY=VALUE``
 overrides any of its keys (``--set vae.steps=2000 --set dataset.path=my.h5``).
 Running the same command again resumes an interrupted run from its latest
-checkpoint.  The previous release's ``galsim-deep train ...`` spellings still
-work, with a deprecation line.
+checkpoint.
 """
 import json
 
-from . import HiddenCommands, add_group, add_recipe_args, recipe_from_args
+from . import add_group, add_recipe_args, recipe_from_args
 
 
 def _add_run_args(p):
@@ -37,11 +36,7 @@ def _add_run_args(p):
 
 
 def register(subparsers):
-    """Add the ``model`` command group, and the previous release's ``train`` group (hidden)."""
-    from . import deprecate
-    from .hub import add_export
-    from .validation import add_ceiling
-
+    """Add the ``model`` command group."""
     sub = add_group(subparsers, "model", help="train models from recipes, distil decoders",
                     description="Train the parts of a model from a recipe: first the model of "
                                 "its family (model train), then the latent flow on the frozen "
@@ -54,25 +49,9 @@ def register(subparsers):
     add_train_long(sub, "train-long")
     add_distill(sub, "distill")
 
-    # galsim-deep train ... (the previous release): hidden, each command naming its new home.
-    from ..training.families import FAMILIES
 
-    old = HiddenCommands(add_group(
-        HiddenCommands(subparsers), "train", help="the previous release's training commands",
-        description="The previous release's spelling (deprecated): use galsim-deep model "
-                    "train / model train-flow / model distill, hub export and validation "
-                    "ceiling."))
-    for name in FAMILIES:
-        deprecate(add_train(old, name, family=name), f"train {name}", "model train")
-    deprecate(add_train_flow(old, "flow"), "train flow", "model train-flow")
-    deprecate(add_export(old, "export"), "train export", "hub export")
-    deprecate(add_distill(old, "distill"), "train distill", "model distill")
-    deprecate(add_ceiling(old, "classifier"), "train classifier", "validation ceiling")
-
-
-def add_train(sub, name, family=None):
-    """The ``train`` command (``family``: the previous release's per-family spelling, which
-    also checks the recipe's family)."""
+def add_train(sub, name):
+    """The ``train`` command."""
     from ..training.families import FAMILIES
 
     p = sub.add_parser(name, help="train the model of a recipe (its family: "
@@ -88,7 +67,7 @@ def add_train(sub, name, family=None):
     p.add_argument("--with-flow", action="store_true",
                    help="then train the latent flow too (as `galsim-deep model train-flow`)")
     _add_run_args(p)
-    p.set_defaults(func=_train_model, family=family)
+    p.set_defaults(func=_train_model)
     return p
 
 
@@ -311,16 +290,11 @@ def _init_source(name):
 
 
 def _train_model(args):
-    from ..core.errors import InputError
     from ..training.families import get_family
     from ..training.runner import run_family
 
     recipe = recipe_from_args(args)
     family = get_family(recipe.get("family", "flow-vae"))
-    if args.family is not None and args.family != family.name:
-        raise InputError(f"recipe {recipe['name']!r} is a {family.name!r} recipe, not "
-                         f"{args.family!r}; train it with `galsim-deep model train "
-                         f"{args.recipe}`")
     init = None if args.init_from is None else _init_source(args.init_from)
     log = run_family(recipe, family, progress=not args.quiet, stop_at=args.stop_at,
                      init_from=init)

@@ -1,8 +1,7 @@
 """``docs/cli.rst``, generated from the parser: every listed command's ``--help``.
 
 ``docs/conf.py`` writes the page before Sphinx reads the sources, so the
-reference cannot drift from the code.  The previous release's spellings
-(hidden from the help) are listed at the end with their new names.
+reference cannot drift from the code.
 """
 import argparse
 
@@ -33,22 +32,6 @@ def commands(parser=None):
     return found
 
 
-def _deprecated(parser):
-    """``(old, new)`` spellings of the hidden commands."""
-    pairs = []
-
-    def walk(p):
-        for action in p._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                for child in action.choices.values():
-                    old = child.get_default("deprecated")
-                    if old:
-                        pairs.append(old)
-                    walk(child)
-    walk(parser)
-    return sorted(set(pairs))
-
-
 def reference_rst():
     """The reStructuredText of the command-line reference."""
     from . import build_parser
@@ -64,11 +47,4 @@ def reference_rst():
         title = "galsim-deep " + " ".join(words)
         lines += [title, "-" * len(title), "", ".. code-block:: text", ""]
         lines += [("   " + line).rstrip() for line in p.format_help().splitlines()] + [""]
-    lines += ["Spellings of the previous release", "---------------------------------", "",
-              "They run the same code for one more release, printing one line that names the "
-              "new spelling.", "", ".. list-table::", "   :header-rows: 1", "",
-              "   * - previous", "     - now"]
-    for old, new in _deprecated(parser):
-        lines += [f"   * - ``galsim-deep {old}``", f"     - ``galsim-deep {new}``"]
-    lines += ["   * - ``--no-progress`` (``dataset build``)", "     - ``--quiet``", ""]
     return "\n".join(lines)

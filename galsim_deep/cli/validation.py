@@ -30,15 +30,12 @@
 * ``validation student STUDENT --teacher T --eval FILE --out R`` - a distilled student's
   fidelity table against its teacher.
 
-The previous release's ``galsim-deep validate ...`` and ``galsim-deep train
-classifier`` still work, with a deprecation line.
-
 The commands that take a RECIPE and score a training run (``latent-fit``,
 ``convergence``, ``checkpoint``, ``semi-supervised``) are in :mod:`galsim_deep.cli.validation_runs`.
 """
 import json
 
-from . import HiddenCommands, add_group, deprecate_group, positive
+from . import add_group, positive
 from .release import add_release_table, add_student
 from .validation_runs import add_priors_command, add_run_commands
 
@@ -59,7 +56,7 @@ def _add_measure_options(parser, measure=None, skip=()):
 
 
 def register(subparsers):
-    """Add the ``validation`` command group, and the previous release's ``validate`` (hidden)."""
+    """Add the ``validation`` command group."""
     sub = add_group(subparsers, "validation",
                     help="measure models: reports, reconstructions, clusters, latent space",
                     description="Measure a model against real (or mock) galaxies. Every "
@@ -67,15 +64,10 @@ def register(subparsers):
                                 "folder.")
     _add_commands(sub)
     add_ceiling(sub, "ceiling")
-    old = add_group(HiddenCommands(subparsers), "validate",
-                    help="the previous release's validation commands", description="The previous release's spelling (deprecated): use galsim-deep "
-                                "validation.")
-    _add_commands(HiddenCommands(old))
-    deprecate_group(old, "validate", "validation")
 
 
 def _add_commands(subparsers):
-    """The group's commands (``subparsers``: the group's, or a :class:`HiddenCommands`)."""
+    """The group's commands (``subparsers``: the group's)."""
     from ..data.hub import DEFAULT_MODEL
     from ..tools.validation.measures import MEASURES
 

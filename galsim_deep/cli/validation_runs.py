@@ -16,8 +16,8 @@ module:
   against a fully supervised one and linear probes, for several labelled fractions
   (:mod:`galsim_deep.diagnostics.semi_supervised`).
 
-:func:`add_run_commands` adds them to the ``validation`` group (and to the
-previous release's hidden ``validate``) of :mod:`galsim_deep.cli.validation`.
+:func:`add_run_commands` adds them to the ``validation`` group of
+:mod:`galsim_deep.cli.validation`.
 """
 import json
 from pathlib import Path
@@ -42,8 +42,7 @@ def _add_fit_args(p, n):
 
 def add_run_commands(subparsers):
     """Add ``latent-fit``, ``convergence``, ``checkpoint`` and ``semi-supervised``
-    (``subparsers``: the
-    group's, or a :class:`~galsim_deep.cli.HiddenCommands`)."""
+    (``subparsers``: the ``validation`` group's)."""
     p = subparsers.add_parser(
         "latent-fit",
         help="fit latent codes through a trained decoder: encoder vs decoder error",

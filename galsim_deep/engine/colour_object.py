@@ -10,36 +10,26 @@ every GalSim path that splits a sum stays exact: ``galsim.Convolve(gal, psf).dra
 bandpass)`` draws each term through the PSF (chromatic or not) with GalSim's own
 integration, one FFT per component.
 
-That call cannot be brought to one FFT per band from the object's side, without patching
-GalSim (issue 68, item 3; GalSim 2.8.5, line numbers of ``galsim/chromatic.py`` unless
-named; measured in ``docs/performance.rst``, "Colour: the natural call at one FFT per
-band?"):
+That call cannot be brought to one FFT per band from the object's side without patching
+GalSim (measured in ``docs/performance.rst``, "Colour: the natural call at one FFT per
+band?"), because of how GalSim's chromatic drawing is built:
 
-* ``galsim.Convolve`` (``convolve.py`` 65-66) makes a ``ChromaticConvolution`` of any
-  chromatic argument, no hook.  Its ``__init__`` (2683-2697) calls nothing on a
-  convolutant that names the others (only ``withGSParams`` of the combined GSParams,
-  2692), so the object never learns whether its PSF is chromatic.
-* Its ``drawImage`` splits every ``ChromaticSum`` term by term (the ``isinstance`` test
-  at 2941) before it looks at anything else: a sum is drawn one FFT per term, whatever
-  the PSF.
-* Any other inseparable object is drawn through an "effective profile"
-  (3002-3025, ``_get_effective_prof`` 2752-2779, bound at 3054, not looked up on the
-  object).  With an achromatic PSF GalSim multiplies the object by the PSF's flat SED
-  (3020) and asks it for ``drawImage(bandpass, scale=s, method='no_pixel')``, ``s`` half
-  the smallest Nyquist scale of its profiles at the band's effective wavelength and
-  edges (2758-2759, 2775), and wraps that image in a new ``InterpolatedImage`` padded
-  four times, its ``maxk`` and ``stepk`` searched (2779).  The band's image sampled at
-  half the model's pixel and padded so costs more than the K FFTs it replaces; only an
-  object that answered on its own pixel grid, not at the scale asked (which breaks
-  ``drawImage``'s contract), comes near, and even it stays above ``band_profile``.
-  With a chromatic PSF the inseparable part is the convolution of the object and the PSF,
-  which GalSim draws with ``ChromaticObject.drawImage`` (2771): an integral over the
-  band's wavelengths, one FFT each (508), never calling the object's own ``drawImage``,
-  slower than the split and not its image.
+* ``galsim.Convolve`` makes a ``ChromaticConvolution`` of any chromatic argument, with no
+  hook: the convolution never tells the object whether its PSF is chromatic.
+* ``ChromaticConvolution.drawImage`` splits every ``ChromaticSum`` term by term before it
+  looks at anything else: a sum is drawn one FFT per term, whatever the PSF.
+* Any other inseparable object is drawn through an "effective profile": with an
+  achromatic PSF, GalSim asks the object for its image through the bandpass at half the
+  smallest Nyquist scale of its profiles, and wraps that image in a new, padded
+  ``InterpolatedImage`` whose ``maxk`` and ``stepk`` it searches.  That image costs more
+  than the K FFTs it replaces; only an object that answered on its own pixel grid, not at
+  the scale asked (which breaks ``drawImage``'s contract), comes near, and even it stays
+  above :meth:`ComponentGalaxy.band_profile`.  With a chromatic PSF GalSim integrates the
+  convolution over the band's wavelengths, one FFT each, never calling the object's own
+  ``drawImage``: slower than the split.
 * A separable object is drawn at the band's effective wavelength times one SED's band
-  integral (483-487); ``_fiducial_profile`` (236-243) gives the object that wavelength,
-  not the bandpass.  GalSim's own ``interpolate()`` (``InterpolatedChromaticObject``)
-  goes through the effective profile too.
+  integral, and GalSim's own ``interpolate()`` (``InterpolatedChromaticObject``) goes
+  through the effective profile too.
 
 So no object is split for a chromatic PSF and one image for an achromatic one
 (``tests/engine/test_colour_object.py`` checks these premises on GalSim's side, so that a

@@ -53,50 +53,21 @@ def test_choices_come_from_the_registries():
     assert all(name in " ".join(report.split()) for name in MEASURES)
 
 
-@pytest.mark.parametrize("old, new", [
-    (["train", "flow-vae", "mock-cosmos-64"], ["model", "train", "mock-cosmos-64"]),
-    (["train", "flow", "mock-cosmos-64"], ["model", "train-flow", "mock-cosmos-64"]),
-    (["train", "export", "mock-cosmos-64", "--out", "x"], ["hub", "export", "mock-cosmos-64",
-                                                          "--out", "x"]),
-    (["train", "distill", "hub:m", "--out", "x"], ["model", "distill", "hub:m", "--out", "x"]),
-    (["train", "classifier", "--dataset", "d", "--out", "x"],
-     ["validation", "ceiling", "--dataset", "d", "--out", "x"]),
-    (["validate", "report", "m", "--dataset", "d", "--out", "x"],
-     ["validation", "report", "m", "--dataset", "d", "--out", "x"]),
-    (["simulate", "cat.fits", "--out", "x"], ["field", "render", "cat.fits", "--out", "x"]),
-])
-def test_old_spellings_run_the_same_command(old, new):
-    parser = build_parser()
-    a, b = parser.parse_args(old), parser.parse_args(new)
-    assert a.func is b.func
-    # The same arguments (the old per-family spelling also checks the recipe's family).
-    skip = {"deprecated", "family"}
-    same = {k: v for k, v in vars(a).items() if not k.endswith("command") and k not in skip}
-    assert same == {k: v for k, v in vars(b).items()
-                    if not k.endswith("command") and k not in skip}
-    assert a.deprecated == (" ".join(old[:2 if old[0] != "simulate" else 1]),
-                            " ".join(new[:2]))
-    assert getattr(b, "deprecated", None) is None
-
-
-def test_an_old_spelling_prints_one_line_naming_the_new_one(tmp_path, capsys):
-    status = main(["validate", "compare", f"a={tmp_path / 'missing'}"])
-    err = capsys.readouterr().err.splitlines()
-    assert err[0] == ("galsim-deep: 'galsim-deep validate compare' is deprecated and goes in "
-                      "the next release; use 'galsim-deep validation compare' (same arguments)")
-    assert status == 1  # and then it runs: the missing report is the command's own error
-    parser = build_parser()
-    args = parser.parse_args(["dataset", "build", "--source", "mock-cosmos", "--n", "2",
-                              "--out", "x.h5", "--no-progress"])
-    assert args.quiet is True
-    assert "'--no-progress' is deprecated" in capsys.readouterr().err
+@pytest.mark.parametrize("old", [["train", "flow-vae", "mock-cosmos-64"],
+                                 ["validate", "report", "m", "--dataset", "d", "--out", "x"],
+                                 ["simulate", "cat.fits", "--out", "x"]])
+def test_the_previous_release_s_spellings_are_gone(old, capsys):
+    """``train ...``, ``validate ...`` and ``simulate`` were deprecated for one release and
+    are gone: argparse names the commands there are."""
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(old)
+    assert f"invalid choice: '{old[0]}'" in capsys.readouterr().err
 
 
 def test_the_reference_page_has_every_command():
     text = reference_rst()
     for words, _ in commands():
         assert "galsim-deep " + " ".join(words) + "\n" in text
-    assert "``galsim-deep train export``" in text and "``galsim-deep hub export``" in text
 
 
 def test_hub_export_writes_the_portable_copy_unless_told_not_to():

@@ -1,4 +1,4 @@
-"""The equivariant-VAE family (issue 57; Nishikawa-Toomey, Smith & Gal, after Tai et al.
+"""The equivariant-VAE family (Nishikawa-Toomey, Smith & Gal, after Tai et al.
 2019's equivariant transformers): a VAE whose encoder sees each galaxy turned to a
 canonical pose and whose decoder's galaxy is turned back before the PSF, so that its codes
 carry no orientation, with a classifier from the codes trained semi-supervised.

@@ -1,4 +1,4 @@
-"""The hierarchical-VAE family (issue 57; Andrianomena & Tang, section 3.1, after Child
+"""The hierarchical-VAE family (Andrianomena & Tang, section 3.1, after Child
 2021's very deep VAE): a bottom-up ResNet encoder and a top-down decoder with latents at
 several resolutions, each top-down block computing a prior, a posterior and a latent,
 trained through each stamp's PSF and noise as the Flow-VAE.

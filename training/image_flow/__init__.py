@@ -1,4 +1,4 @@
-"""The image-flow family (issue 69, item 3): a normalizing flow of affine couplings directly
+"""The image-flow family: a normalizing flow of affine couplings directly
 on the stamps (RealNVP, Dinh et al. 2017; Glow, Kingma & Dhariwal 2018), after the
 normalizing-flow slides of the Milky Way challenge (seed 001: four affine flow layers on
 64x64 Galaxy10 DECaLS images), built from TensorFlow Probability bijectors.
