@@ -15,7 +15,7 @@ with an encoder (the family's model is restored through the registry,
    ``log p(stamp | z) + log p(z)`` through the frozen decoder
    (:func:`~galsim_deep.training.latent_codes.refine_codes`, semi-amortised inference: it closes the encoder's
    amortisation gap, which makes faint galaxies' codes too round);
-2. build the :class:`~galsim_deep.physics.flows.ConditionalMAF`; on a fresh start store
+2. build the :class:`~galsim_deep.training.maf.ConditionalMAF`; on a fresh start store
    the conditions' mean and standard deviation and the codes' robust scale and
    range in it;
 3. each step: draw a batch of training galaxies and their posterior samples
@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from galsim_deep.physics.flows import ConditionalMAF, FittedLatentFlow
+from galsim_deep.training.maf import ConditionalMAF, FittedLatentFlow
 from galsim_deep.training import latent_codes
 from galsim_deep.training.distribute import check_replica_batch, make_strategy
 from galsim_deep.training.families import family_of
@@ -50,7 +50,7 @@ __all__ = ["train_latent_flow", "clipped_draw_fraction", "build_flow", "restore_
 
 
 def build_flow(recipe):
-    """A new, untrained :class:`~galsim_deep.physics.flows.ConditionalMAF` with the recipe's
+    """A new, untrained :class:`~galsim_deep.training.maf.ConditionalMAF` with the recipe's
     settings."""
     f = recipe["flow"]
     return ConditionalMAF(family_of(recipe).latent_size(recipe), len(f["conditions"]),
@@ -239,7 +239,7 @@ def fit_code_flow(codes, conditions, stddevs=None, steps=400, seed=0, n_stages=4
     seed : int
         Seeds the flow's initial weights and every batch (same seed, same flow).
     n_stages, hidden_units
-        Size of the :class:`~galsim_deep.physics.flows.ConditionalMAF`.
+        Size of the :class:`~galsim_deep.training.maf.ConditionalMAF`.
     batch_size : int
         Codes per step.
     learning_rate : float
@@ -251,7 +251,7 @@ def fit_code_flow(codes, conditions, stddevs=None, steps=400, seed=0, n_stages=4
 
     Returns
     -------
-    galsim_deep.physics.flows.FittedLatentFlow
+    galsim_deep.training.maf.FittedLatentFlow
         Callable as ``log_prob(codes, conditions) -> ndarray [M]`` (nats, the
         density of the raw codes).
     """

@@ -2,7 +2,8 @@
 
 Plain NumPy on contingency tables, so that training (the end-of-run score of an
 MPCC run) and validation (:mod:`galsim_deep.tools.validation.measures.clustering.compute`) share one
-definition:
+definition.  It lives in the foundation because those two may not import each other
+(``tests/project/test_architecture.py``), and a clustering accuracy is no network's:
 
 * :func:`clustering_accuracy` - one-to-one (Hungarian) and majority
   (Astorga 2021, Eq. 8.1) accuracies;

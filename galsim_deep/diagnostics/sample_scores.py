@@ -152,7 +152,7 @@ def quick_code_flow(model, recipe, n_codes=20000, steps=2000, seed=0, progress=F
 
     Returns
     -------
-    galsim_deep.physics.flows.FittedLatentFlow
+    galsim_deep.training.maf.FittedLatentFlow
     """
     import tensorflow as tf
 

@@ -2,12 +2,9 @@
 (:mod:`~galsim_deep.physics.bands`), the Sérsic profile
 (:mod:`~galsim_deep.physics.sersic`) and the forward model of an observation in
 TensorFlow (:mod:`~galsim_deep.physics.forward_model`: PSF convolution, noise,
-likelihoods, a chromatic galaxy's bands); and the density model of latent codes that
-training and the latent tools share, the conditional masked autoregressive flow
-(:mod:`~galsim_deep.physics.flows`, TensorFlow Probability; sampling a shipped module
-never imports it: a module's flow is part of its exported graph).
+likelihoods, a chromatic galaxy's bands).  The density model of latent codes, a network,
+is training's (:mod:`galsim_deep.training.maf`).
 
-Nothing here imports a network, a dataset or a caller; the forward model and the
-flow are the only modules that import TensorFlow, and only when they are imported
-themselves.
+Nothing here imports a network, a dataset or a caller; the forward model is the only
+module that imports TensorFlow, and only when it is imported itself.
 """

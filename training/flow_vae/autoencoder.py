@@ -18,7 +18,7 @@ decodes ``K`` component images with their SED-template weights
 :func:`galsim_deep.physics.forward_model.band_profiles`.
 
 The latent flow of the paper's "Flow-VAE" is a separate
-:class:`~galsim_deep.physics.flows.ConditionalMAF`, trained afterwards on the
+:class:`~galsim_deep.training.maf.ConditionalMAF`, trained afterwards on the
 frozen encoder.
 """
 import tensorflow as tf

@@ -34,7 +34,7 @@ connections*: a random fraction of the decoder's activations at each stage
 resolution, which eases the early training of a deep autoencoder; the
 fraction decays to zero (section 4.2.1), after which the decoder works alone.
 
-Layers are ``tf_keras`` (see :mod:`galsim_deep.physics.flows`), with seeded
+Layers are ``tf_keras`` (see :mod:`galsim_deep.training.maf`), with seeded
 initialisers.
 """
 import tensorflow as tf

@@ -18,7 +18,7 @@ Two scores, both "higher = more anomalous":
 small conditional flow on the codes of every class but one (with a trainer it
 is given, :func:`galsim_deep.training.latent_flow.fit_code_flow`) and ask how
 well ``-log p`` picks out the missing class;
-:class:`~galsim_deep.physics.flows.FittedLatentFlow` scores codes under such a fitted flow.
+:class:`~galsim_deep.training.maf.FittedLatentFlow` scores codes under such a fitted flow.
 """
 import numpy as np
 from ...core.errors import InputError
@@ -258,7 +258,7 @@ def held_out_class_auroc(codes, conditions, labels, is_train, held_out, fit_flow
         The class left out of the fit; its test galaxies are the outliers.
     fit_flow : callable
         ``fit_flow(codes, conditions, stddevs, seed=..., **flow_options)`` ->
-        a :class:`~galsim_deep.physics.flows.FittedLatentFlow`: the trainer of the flow,
+        a :class:`~galsim_deep.training.maf.FittedLatentFlow`: the trainer of the flow,
         :func:`galsim_deep.training.latent_flow.fit_code_flow` (a training
         job: the runtime does not import the training code).
     stddevs : array_like [N, L], optional

@@ -74,7 +74,7 @@ def test_information_score_hand_computed_values():
 def test_the_fitted_flow_starts_as_the_identity():
     """An 8-stage flow of the size that once overflowed starts as the standard normal."""
     pytest.importorskip("tensorflow")
-    from galsim_deep.physics.flows import ConditionalMAF
+    from galsim_deep.training.maf import ConditionalMAF
 
     rng = np.random.default_rng(0)
     z = rng.normal(size=(500, 6)).astype(np.float32)

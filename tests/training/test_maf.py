@@ -5,7 +5,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from galsim_deep.core.errors import InputError  # noqa: E402
-from galsim_deep.physics.flows import ConditionalMAF  # noqa: E402
+from galsim_deep.training.maf import ConditionalMAF  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 import tf_keras
-from ..core.errors import InputError
+
+from galsim_deep.core.errors import InputError
 
 tfb = tfp.bijectors
 
