@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from galsim_deep.tools.validation import pipeline, samples, statistics
-from galsim_deep.tools.validation.measures.morphology import compute as statistics
+from galsim_deep.tools.validation import pipeline, samples
+from galsim_deep.tools.validation import statistics
+from galsim_deep.tools.validation.measures.morphology import compute as morphology
 from galsim_deep.tools.validation.measures.morphology.figures import FIGURES
 from galsim_deep.tools.validation.measures.c2st import C2ST_CLASSIFIERS
 from galsim_deep.tools.validation.measures.morphology.measurements import measure_all
@@ -117,7 +118,7 @@ def test_report_json_structure(report_json, mock_dataset_path):
     assert abs(tc["versions"]["own_analytic"]["flux"]["relative"]) < 0.05
     assert tc["population"]["n"] == 24 and "real_minus_population" in tc["population"]["g"]
     assert r["samples"] == list(samples.SAMPLES) and r["reference"] == "real"
-    assert r["statistics"] == list(statistics.SUMMARY_STATISTICS)
+    assert r["statistics"] == list(morphology.SUMMARY_STATISTICS)
     assert r["run"]["source"] == "mock-cosmos" and r["run"]["stamp_size"] == 32
     assert r["run"]["conditions"] == ["mag_auto", "flux_radius", "zphot"]
     assert r["run"]["failed_draws"] == {"parametric": 0, "generated": 0, "twin": 0}
@@ -222,7 +223,7 @@ def test_interrupted_measurements_resume(tmp_path, tiny_module_path, mock_datase
     drawn = samples.draw_samples(mock_dataset_path, model, n=4, split="all", seed=1,
                                  progress=False)
     cache = tmp_path / ".cache"
-    first = measure_all(drawn, cache, 1, dict(statistics.DEFAULT_SETTINGS), 2, False)
+    first = measure_all(drawn, cache, 1, dict(morphology.DEFAULT_SETTINGS), 2, False)
     blocks = sorted(cache.glob("*.npz"))
     assert len(blocks) == 8  # 4 samples (twin included: a mock dataset) x 2 blocks of 2
     # A finished block is reused as it is (marked here), a truncated one is measured again.
@@ -231,7 +232,7 @@ def test_interrupted_measurements_resume(tmp_path, tiny_module_path, mock_datase
     with open(cache / "real-0000000.npz", "wb") as f:
         np.savez(f, **marked)
     (cache / "generated-0000002.npz").write_bytes(b"PK\x03\x04 truncated")
-    again = measure_all(drawn, cache, 1, dict(statistics.DEFAULT_SETTINGS), 2, False)
+    again = measure_all(drawn, cache, 1, dict(morphology.DEFAULT_SETTINGS), 2, False)
     np.testing.assert_array_equal(again["real"]["gini"][:2], [0.123, 0.456])
     np.testing.assert_array_equal(again["generated"]["gini"], first["generated"]["gini"])
     np.testing.assert_array_equal(again["parametric"]["sigma"], first["parametric"]["sigma"])
