@@ -1,10 +1,10 @@
 """One command-line grammar: ``galsim-deep NOUN VERB``, one progress flag, one metavar,
-registries for choices, and the previous release's spellings still working."""
+registries for choices, and the previous release's spellings gone."""
 import argparse
 
 import pytest
 
-from galsim_deep.cli import build_parser, main
+from galsim_deep.cli import build_parser
 from galsim_deep.cli.reference import commands, reference_rst
 
 
