@@ -11,7 +11,10 @@ a faceted texture shows.
 
 Run from the repository root after building the evaluation file::
 
-    python docs/figures/release_gallery.py [OUT.png]
+    python docs/figures/release_gallery.py [OUT.png [LABEL=MODULE ...]]
+
+(the modules default to 1.1.1, 1.1.2 and 1.1.3; the campaign's gallery,
+``docs/_static/campaign/gallery.png``, names its own).
 """
 import sys
 import warnings
@@ -31,7 +34,7 @@ MODULES = [("1.1.1", "hub:flow-vae-mock-cosmos-25.2@1.1.1"),
 N_ROWS, CANVAS, SEED = 6, 96, 11
 
 
-def main(out=Path("docs/_static/release_gallery.png")):
+def main(out=Path("docs/_static/release_gallery.png"), modules=MODULES):
     galaxies = EvaluationGalaxies.load(EVAL, n=2000)
     mag, size = galaxies.column("mag_auto"), galaxies.column("flux_radius")
     # the brightest galaxies among the largest half: where wings and texture show
@@ -45,7 +48,7 @@ def main(out=Path("docs/_static/release_gallery.png")):
     columns = [("truth", truth_profiles(sub)[0]),
                ("Sérsic", reference_profiles(sub, "parametric"))]
     cat = {q: sub.column(q) for q in ("mag_auto", "flux_radius", "zphot")}
-    for title, name in MODULES:
+    for title, name in modules:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # 1.1.2 is yanked: named here on purpose
             columns.append((title, GenerativeGalaxyModel(name).sample(cat, rng=SEED)))
@@ -69,4 +72,6 @@ def main(out=Path("docs/_static/release_gallery.png")):
 
 
 if __name__ == "__main__":
-    print(main(*map(Path, sys.argv[1:])))
+    args = sys.argv[1:]
+    named = [tuple(a.split("=", 1)) for a in args[1:]]
+    print(main(*([Path(args[0])] if args else []), *([named] if named else [])))
