@@ -12,10 +12,10 @@ the teacher's latent flow gives its own population::
 
 (a relative L2 error per galaxy, so faint and bright galaxies weigh alike).  That error
 is ruled by the bright core, so two optional terms make the outer light count
-(:func:`~galsim_deep.training.distill_loss.student_loss`): the error of the flux beyond a radius, relative to the galaxy's
-flux (:func:`~galsim_deep.training.distill_loss.outer_flux_error`), and the relative L2 error of each 1-pixel annulus,
-averaged over the annuli (:func:`~galsim_deep.training.distill_loss.annulus_relative_error`).  No data set is read: the teacher makes the training pairs.  The distilled
-module keeps the teacher's encoder, latent flow and flux scale, so its
+(:func:`~galsim_deep.training.distill_loss.student_loss`): the error of the flux beyond a
+radius, relative to the galaxy's flux, and the relative L2 error of each 1-pixel annulus,
+averaged over the annuli.  No data set is read: the teacher makes the training pairs.
+The distilled module keeps the teacher's encoder, latent flow and flux scale, so its
 ``encode`` and ``log_prob`` are the teacher's, and only ``sample`` and
 ``decode`` use the student.
 
