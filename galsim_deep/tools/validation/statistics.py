@@ -316,8 +316,9 @@ def summarize(measurements, conditions, statistics, reference="real", n_bins=6,
     for name, meas in measurements.items():
         for stat in statistics:
             if stat not in meas:
-                raise MissingFieldError(f"sample {name!r} has no statistic {stat!r}; measure it with "
-                               f"galsim_deep.tools.validation.measures.morphology.compute.measure_stamps")
+                raise MissingFieldError(
+                    f"sample {name!r} has no statistic {stat!r}; measure it with "
+                    f"galsim_deep.tools.validation.measures.morphology.compute.measure_stamps")
             if len(meas[stat]) != n:
                 raise InputError(f"sample {name!r} has {len(meas[stat])} values of {stat!r}, "
                                  f"the reference has {n}: samples must describe the same galaxies")
