@@ -29,8 +29,8 @@ def register(subparsers):
                     "description; a legend follows the table.  A version's description "
                     "starts where it differs from the first of its name's, and on a terminal "
                     "the lines are cut to its width (--full prints them whole; so does "
-                    "`galsim-deep hub info NAME@VERSION`).  A name it prints is a model name: `galsim-deep "
-                    "hub info NAME` or hub:NAME.")
+                    "`galsim-deep hub info NAME@VERSION`).  A name it prints is a model "
+                    "name: `galsim-deep hub info NAME` or hub:NAME.")
     p.add_argument("--full", action="store_true", help="print every description whole")
     p.set_defaults(func=_list)
 

@@ -374,13 +374,12 @@ def _distill(args):
 
 def _judge(module, args):
     """The fidelity check of the exported student against its teacher, in OUT/fidelity."""
-    from argparse import Namespace
     from pathlib import Path
 
-    from .release import judge_student
+    from .release import judge_student, scoring_options
 
-    scoring = Namespace(eval=args.judge, out=str(Path(args.out) / "fidelity"), n=args.judge_n,
-                        view=None, seed=0, epochs=12, quiet=args.quiet)
+    scoring = scoring_options(args.judge, Path(args.out) / "fidelity", n=args.judge_n,
+                              quiet=args.quiet)
     return judge_student(module, args.teacher, scoring)
 
 

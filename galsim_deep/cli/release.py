@@ -16,6 +16,7 @@
 :func:`add_release_table` adds the first and :func:`add_student` the last to the
 ``validation`` group, :func:`add_release` the other two to ``hub``.
 """
+import argparse
 import json
 import shlex
 import sys
@@ -42,6 +43,17 @@ def _add_scoring_args(p):
     p.add_argument("--epochs", type=int, default=12,
                    help="epochs of the classifier test's CNN (default 12)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def scoring_options(eval_file, out, n=None, quiet=False):
+    """The options of :func:`_add_scoring_args` for another command's scoring: ``--eval``,
+    ``--out``, ``--n`` and ``--quiet`` as given, the others at their defaults."""
+    import argparse
+
+    p = argparse.ArgumentParser(add_help=False)
+    _add_scoring_args(p)
+    return p.parse_args(["--eval", str(eval_file), "--out", str(out)]
+                        + ([] if n is None else ["--n", str(n)]) + (["--quiet"] if quiet else []))
 
 
 def add_release_table(subparsers):

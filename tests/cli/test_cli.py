@@ -75,3 +75,14 @@ def test_hub_export_writes_the_portable_copy_unless_told_not_to():
     assert parser.parse_args(["hub", "export", "tiny", "--out", "x"]).portable is True
     assert parser.parse_args(["hub", "export", "tiny", "--out", "x",
                               "--no-portable"]).portable is False
+
+
+def test_another_command_s_scoring_options_are_the_release_table_s():
+    """model distill --judge scores with validation release-table's options and defaults."""
+    from galsim_deep.cli.release import scoring_options
+
+    table = build_parser().parse_args(["validation", "release-table", "--eval", "e.h5",
+                                       "--out", "o", "--row", "sersic", "--n", "5"])
+    options = vars(scoring_options("e.h5", "o", n=5))
+    assert options == {key: getattr(table, key) for key in options}
+    assert scoring_options("e.h5", "o", quiet=True).quiet is True
