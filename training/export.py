@@ -193,6 +193,8 @@ def module_metadata(recipe, data, name, version, description, model_log=None, fl
         "flow_steps": int(flow_log.get("steps", recipe["flow"]["steps"])),
         "seed": int(recipe["seed"]),
     }
+    if recipe["export"]["prior"] != "flow":  # a prior refitted through the decoder
+        provenance["prior"] = recipe["export"]["prior"]
     # A mock dataset names the population its conditions were drawn from: the demo and
     # examples draw their catalogues from it.
     population = data.attrs.get("build_options", {})
@@ -254,13 +256,16 @@ def export_trained(recipe, out_dir, make_module, description, extra_metadata=Non
     family = family_of(recipe)
     data = check_dataset(recipe)
     model, _ = family.restore_for_sampling(recipe)
-    flow, _ = restore_flow(recipe)
+    # The fitted prior the module carries: the run's latent flow, or a flow refitted
+    # through the decoder (``model train-prior``), by the recipe's ``export.prior``.
+    prior_dir = Path(recipe["output_dir"]) / recipe["export"]["prior"]
+    flow, _ = restore_flow(recipe, prior_dir)
     module = make_module(model, flow, recipe["flow"]["conditions"])
     meta = module_metadata(recipe, data, name or recipe["export"]["name"] or recipe["name"],
                            version or recipe["export"]["version"],
                            recipe["export"]["description"] or description,
                            read_run_log(family.checkpoint_dir(recipe)),
-                           read_run_log(Path(recipe["output_dir"]) / "flow"))
+                           read_run_log(prior_dir))
     if extra_metadata is not None:
         extra_metadata(model, meta)
     return export_module(module, out_dir, meta, module.signatures(), overwrite=overwrite,

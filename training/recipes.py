@@ -99,7 +99,18 @@ COMMON_SCHEMA = {
         **run_keys(batch_size=32, checkpoint_every=250, summary_every=25),
         "steps": Int(2000, low=1),
     },
+    "marginal_prior": {
+        "draws": Int(16, low=1),
+        "widen": Number(1.0, low=0, low_open=True),
+        "rounds": Int(2, low=1),
+        "max_galaxies": Int(8000, low=1, nullable=True),
+        "test_galaxies": Int(1000, low=1),
+        "learning_rate": Number(3e-4, low=0, low_open=True),
+        **run_keys(batch_size=128, checkpoint_every=250, summary_every=25),
+        "steps": Int(2000, low=1),
+    },
     "export": {
+        "prior": Text("flow"),
         "name": Text(None, nullable=True),
         "version": Text("1.0.0"),
         "description": Text("", empty=True),

@@ -9,7 +9,9 @@
 * ``galsim-deep model train-flow RECIPE`` - the conditional latent flow on the
   trained encoder (any family);
 * ``galsim-deep model train-prior RECIPE`` - the latent flow refitted through the frozen
-  decoder's likelihood of the stamps (the ELBO, :mod:`galsim_deep.training.elbo_prior`);
+  decoder's likelihood of the stamps: their importance-weighted marginal likelihood
+  (:mod:`galsim_deep.training.marginal_prior`) or, ``--objective elbo``, the ELBO
+  (:mod:`galsim_deep.training.elbo_prior`);
 * ``galsim-deep model train-long RECIPE --eval FILE`` - a long Flow-VAE run in
   legs that scores its reconstructions every 2,500 steps and its samples every
   10,000 on an evaluation file (:mod:`galsim_deep.diagnostics.long_run`);
@@ -92,24 +94,44 @@ def add_train_flow(sub, name):
 def add_train_prior(sub, name):
     """The ``train-prior`` command."""
     p = sub.add_parser(
-        name, help="fit the latent flow through the frozen decoder's likelihood (ELBO)",
-        description="Starting from the run's latent flow (model train-flow) and encoder, fit "
-                    "the flow as the prior of the ELBO of the training stamps, the encoder "
-                    "fine-tuned beside it and the decoder frozen: a prior of the galaxies' "
-                    "codes rather than of codes inferred stamp by stamp (the recipe's "
-                    "elbo_prior section; checkpoints in OUTPUT_DIR/elbo_prior).")
+        name, help="fit the latent flow through the frozen decoder's likelihood of the stamps",
+        description="Starting from the run's latent flow (model train-flow), refit it through "
+                    "the frozen decoder's likelihood of the training stamps: a prior of the "
+                    "galaxies' codes rather than of codes inferred stamp by stamp.  "
+                    "--objective marginal (the recipe's marginal_prior section; "
+                    "OUTPUT_DIR/marginal_prior) maximises an importance-weighted estimate "
+                    "of the stamps' marginal likelihood over draws kept once, in rounds "
+                    "whose proposals follow the fitted flow; --objective elbo (elbo_prior "
+                    "section; OUTPUT_DIR/elbo_prior) fits the flow as the ELBO's prior, the "
+                    "encoder fine-tuned beside it.  Export the result with --set "
+                    "export.prior=marginal_prior/round-2 (or elbo_prior).")
     add_recipe_args(p)
+    p.add_argument("--objective", choices=("marginal", "elbo"), default="marginal",
+                   help="the stamps' importance-weighted marginal likelihood (default) or the "
+                        "ELBO")
     _add_run_args(p)
     p.set_defaults(func=_train_prior)
     return p
 
 
 def _train_prior(args):
-    from ..training.elbo_prior import train_elbo_prior
+    recipe = recipe_from_args(args)
+    if args.objective == "elbo":
+        from ..training.elbo_prior import train_elbo_prior
 
-    log = train_elbo_prior(recipe_from_args(args), progress=not args.quiet,
-                           stop_at=args.stop_at)
-    _print_run("ELBO prior", log)
+        log = train_elbo_prior(recipe, progress=not args.quiet, stop_at=args.stop_at)
+        _print_run("ELBO prior", log)
+        return 0
+    from ..training.marginal_prior import train_marginal_prior
+
+    report = train_marginal_prior(recipe, progress=not args.quiet, stop_at=args.stop_at)
+    for row in report["rounds"]:
+        lm = row["test_log_marginal"]
+        ess = row["ess_train"]["all"]
+        print(f"round {row['round']}: held-out log marginal likelihood {lm['fitted']:.2f} "
+              f"nats per galaxy ({lm['change']:+.2f} +- {lm['change_error']:.2f} against the "
+              f"starting flow); effective sample size median {ess['median']:.2f} of "
+              f"{report['draws']}")
     return 0
 
 

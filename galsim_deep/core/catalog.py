@@ -2,7 +2,8 @@
 
 Accepted catalogs: astropy ``Table``, numpy structured arrays (and record
 arrays), dicts of arrays or scalars, and pandas ``DataFrame`` objects.  Extra
-columns are ignored; a mapping may rename columns.
+columns are ignored; a mapping may rename columns.  :func:`magnitude_bins` bins a
+catalog's magnitudes for the tables that report per magnitude bin.
 """
 import os
 import sys
@@ -12,7 +13,7 @@ import numpy as np
 from .errors import (Advice, InputError, InputTypeError, MissingFieldError, Option,
                      with_advice)
 
-__all__ = ["OutOfRangeWarning", "ColourRangeWarning", "RANGE_POLICIES", "check_range_policy",
+__all__ = ["magnitude_bins", "OutOfRangeWarning", "ColourRangeWarning", "RANGE_POLICIES", "check_range_policy",
            "condition_arrays", "catalog_values", "in_range", "reset_range_warnings",
            "warn_out_of_range"]
 
@@ -315,3 +316,11 @@ def condition_arrays(cat, conditions, column_map=None, range_policy="warn", sour
         raise InputError(f"condition columns have different lengths "
                          f"{ {k: len(v) for k, v in out.items()} }")
     return out
+
+
+def magnitude_bins(mags, edges):
+    """Bin of each magnitude and the bins' labels, for bin edges in AB mag."""
+    edges = [float(e) for e in edges]
+    labels = ([f"<= {edges[0]:g}"] + [f"{a:g}-{b:g}" for a, b in zip(edges, edges[1:])]
+              + [f"> {edges[-1]:g}"]) if edges else ["all"]
+    return np.digitize(np.asarray(mags, np.float64), edges, right=True), labels

@@ -72,7 +72,7 @@ def convergence_table(recipe, n=1000, steps=DEFAULT_STEPS, learning_rate=0.03,
     """
     from galsim_deep.diagnostics.checkpoint_scores import hsm_g
     from galsim_deep.tools.validation.measures.reconstruction.compute import mock_split_arrays
-    from galsim_deep.tools.validation.measures.survey_views.compute import magnitude_bins
+    from galsim_deep.core.catalog import magnitude_bins
 
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise InputError(f"n must be a positive integer, got {n!r}")

@@ -20,9 +20,9 @@ against the same observed truths (the references of
 
 Each row holds, per view, the two-sample classifier test overall and per ``mag_auto``
 bin (:data:`~galsim_deep.diagnostics.sample_scores.MAG_EDGES`; the brightest bin is the
-first), the shapes against the truths
-(:func:`~galsim_deep.diagnostics.sample_scores.shape_scores`, unrotated) and the share
-of light far from the centre
+first), the shapes against the truths (unrotated and noiseless,
+:func:`~galsim_deep.diagnostics.sample_scores.shape_scores`; both observed at COSMOS depth,
+:mod:`~galsim_deep.diagnostics.shape_ratios`) and the share of light far from the centre
 (:func:`~galsim_deep.diagnostics.prior_table.outer_light`).  Rows are kept in
 ``OUT/rows/`` as each view finishes, so an interrupted table resumes; a row scored with
 other settings (another evaluation file, number of galaxies, seed or classifier) is
@@ -37,6 +37,7 @@ import numpy as np
 
 from galsim_deep.core.errors import InputError
 from galsim_deep.core.reporting import jsonable, write_json, write_text
+from galsim_deep.diagnostics.shape_ratios import OBSERVED_SHAPES_VIEW, observed_shape_row
 
 __all__ = ["RELEASE_VIEWS", "SIGMA", "score_release_row", "release_verdict", "table_cells",
            "table_lines", "table_rst", "write_release_table", "row_key", "texture_scores",
@@ -154,7 +155,8 @@ def score_release_row(spec, galaxies, cache_dir, out_dir, seed=0, views=RELEASE_
         raise InputError(f"{path} was scored with {row['settings']}, not {settings}: a table "
                          f"compares rows of one run; use another --out folder")
     todo = [v for v in views if row is None or v not in row["views"]]
-    if row is not None and not todo and "axis_power" in row.get("texture", {}):
+    if row is not None and not todo and "axis_power" in row.get("texture", {}) \
+            and "observed_shapes" in row:
         return row
     images, profiles, stream_seed, first = _row_images(spec, galaxies, seed)
     row = row or {"spec": spec, "label": label or first.pop("label"), "settings": settings,
@@ -162,6 +164,7 @@ def score_release_row(spec, galaxies, cache_dir, out_dir, seed=0, views=RELEASE_
     if "axis_power" not in row.get("texture", {}):  # rows scored before the measure
         row["texture"] = texture_scores(images, galaxies)
     groups, labels = galaxies.magnitude_bins()
+    kept = {}  # the like-for-like shapes' view, if observed below
     for view in todo:
         if profiles is None:  # the Sérsic rows: the references' own test
             row["views"][view] = {"generated": reference["views"][view]["parametric"]}
@@ -169,6 +172,8 @@ def score_release_row(spec, galaxies, cache_dir, out_dir, seed=0, views=RELEASE_
         with np.load(cache / f"{view}-truth.npz") as ref:
             truth = {k: ref[k] for k in ("stamps", "psfs", "variance")}
         observed = _observed(galaxies, view, profiles, "generated", stream_seed)[0]
+        if view == OBSERVED_SHAPES_VIEW:
+            kept["observed"] = observed
         row["views"][view] = {"generated": _c2st(
             truth["stamps"], observed, truth["psfs"], truth["variance"], groups, len(labels),
             classifier_seeds, epochs)}
@@ -177,6 +182,9 @@ def score_release_row(spec, galaxies, cache_dir, out_dir, seed=0, views=RELEASE_
             test = row["views"][view]["generated"]
             print(f"  {row['label']}, {view}: {test['accuracy']:.3f} ± {test['error']:.3f}",
                   flush=True)
+    if "observed_shapes" not in row:
+        row["observed_shapes"] = observed_shape_row(profiles, galaxies, cache, stream_seed,
+                                                    seed, **kept)
     write_json(jsonable(row), path)
     return json.loads(path.read_text())  # as a rerun reads it back
 
@@ -399,10 +407,13 @@ def table_cells(rows, views=RELEASE_VIEWS, bin_labels=None):
             body.append([f"C2ST {view}, {which}"] + [
                 "" if view not in row["views"] else "{:.3f} ± {:.3f}".format(*_test(row, view, b))
                 for row in rows])
-    for key, name in (("g", "mean |g|"), ("size", "size"), ("flux", "flux")):
-        body.append([f"{name} against the truth's"] + [
-            f"{100 * r['shapes'][key]['ratio']:+.1f} ± {100 * r['shapes'][key]['error']:.1f}%"
-            for r in rows])
+    observed = f", both observed in {OBSERVED_SHAPES_VIEW}"
+    for part, key, name in [("shapes", "g", "mean |g|"), ("shapes", "size", "size"),
+                            ("shapes", "flux", "flux"), ("observed_shapes", "g", "mean |g|"),
+                            ("observed_shapes", "size", "size")]:
+        body.append([f"{name} against the truth's" + (observed if part != "shapes" else "")] + [
+            "" if not r.get(part) else f"{100 * r[part][key]['ratio']:+.1f} ± "
+            f"{100 * r[part][key]['error']:.1f}%" for r in rows])
     truth = next((r["truth_outer_light"]["beyond_radius"] for r in rows
                   if "truth_outer_light" in r), None)
     body.append([f"light beyond r = {rows[0]['outer_light']['radius']:g} px, median (p90)"

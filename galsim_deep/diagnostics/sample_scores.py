@@ -141,7 +141,7 @@ class EvaluationGalaxies:
 
     def magnitude_bins(self):
         """``(bin of each galaxy, labels)`` of :data:`MAG_EDGES` in ``mag_auto``."""
-        from galsim_deep.tools.validation.measures.survey_views.compute import magnitude_bins
+        from galsim_deep.core.catalog import magnitude_bins
 
         return magnitude_bins(self.column("mag_auto"), MAG_EDGES)
 
@@ -452,27 +452,17 @@ def shape_scores(images, galaxies, n_boot=200):
     from scipy.stats import wasserstein_distance
 
     from galsim_deep.diagnostics.checkpoint_scores import hsm_g_sigma
+    from galsim_deep.tools.validation.statistics import paired_mean_ratio
 
     g, size = hsm_g_sigma(images, galaxies.pixel_scale)
     g_t, size_t = galaxies.truth_shapes()
     flux, flux_t = images.sum(axis=(1, 2)), galaxies.truth.sum(axis=(1, 2)).astype(np.float64)
     groups, labels = galaxies.magnitude_bins()
     rng = np.random.default_rng(0)
-
-    def ratio(a, b):
-        ok = np.isfinite(a) & np.isfinite(b)
-        a, b = a[ok], b[ok]
-        if not len(a):
-            return {"ratio": None, "error": None, "n": 0}
-        boots = [np.mean(a[i]) / np.mean(b[i]) - 1
-                 for i in rng.integers(0, len(a), (n_boot, len(a)))]
-        return {"ratio": float(np.mean(a) / np.mean(b) - 1), "error": float(np.std(boots)),
-                "n": int(len(a))}
-
     out = {}
     for name, a, b in (("g", g, g_t), ("size", size, size_t), ("flux", flux, flux_t)):
-        out[name] = ratio(a, b)
-        out[name]["bins"] = {label: ratio(a[groups == k], b[groups == k])
+        out[name] = paired_mean_ratio(a, b, rng, n_boot)
+        out[name]["bins"] = {label: paired_mean_ratio(a[groups == k], b[groups == k], rng, n_boot)
                              for k, label in enumerate(labels)}
     ok_g, ok_t = g[np.isfinite(g)], g_t[np.isfinite(g_t)]
     boots = [wasserstein_distance(rng.choice(ok_g, len(ok_g)), rng.choice(ok_t, len(ok_t)))

@@ -83,8 +83,10 @@ def sample(kind, conditions, seeds, first_row=0, rotate=True, cluster=None, magn
     pose = out.pop("pose", None)
     if pose is not None:
         # A pose-free module's canonical galaxies, turned by their own pose and the row's
-        # rotation in one resampling; a row that is not rotated keeps its own pose.
-        angles = np.where([r is None for r in rotations], pose, angles + pose)
+        # rotation in one resampling; a row that is not rotated keeps its own pose.  The
+        # turn is kept in [0, 2 pi), as the rows' own angles are.
+        angles = np.mod(np.where([r is None for r in rotations], pose, angles + pose),
+                        2 * np.pi)
         rotations = [r or "resample" for r in rotations]
     # float32, the precision of the conditions: an unclipped magnitude gives the same flux
     # whether it comes from the catalog or from the conditions.

@@ -159,7 +159,7 @@ class _Galaxies:
         self.truth, self.psfs, self.mags = truth, psfs, np.asarray(mags)
 
     def magnitude_bins(self):
-        from galsim_deep.tools.validation.measures.survey_views.compute import magnitude_bins
+        from galsim_deep.core.catalog import magnitude_bins
 
         return magnitude_bins(self.mags, (22.5, 23.5, 24.5))
 

@@ -94,7 +94,10 @@ def test_the_negative_elbo_is_likelihood_prior_and_posterior(tiny_flow_vae_recip
                                rtol=1e-4, atol=1e-2)
 
 
-@pytest.mark.slow
+# The ELBO objective's run: its terms keep their CI test above, its loop and resume are the
+# training loop's, and `model train-prior`'s default objective (the marginal likelihood,
+# tests/training/test_marginal_prior.py) runs end to end in CI.
+@pytest.mark.extended
 def test_the_elbo_prior_moves_the_flow_and_resumes_bit_identically(tiny_flow_vae_recipe,
                                                                     tmp_path):
     settings = ["elbo_prior.steps=4", "elbo_prior.checkpoint_every=2",

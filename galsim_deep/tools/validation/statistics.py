@@ -14,7 +14,9 @@ the validation report:
 * for each statistic, the 1-D Wasserstein distance and the two-sample
   Kolmogorov-Smirnov statistic between a sample and the real one
   (:func:`distances`);
-* the fraction of failed measurements (:func:`failure_fractions`).
+* the fraction of failed measurements (:func:`failure_fractions`);
+* the ratio of two samples' means over the same galaxies, with a bootstrap error
+  (:func:`paired_mean_ratio`: the release table's shape lines).
 """
 import math
 
@@ -24,6 +26,7 @@ from ...core.errors import InputError, MissingFieldError
 __all__ = [
     "robust_scatter", "mean_difference", "distances", "binned_statistics",
     "size_residual", "magnitude_residual", "residuals", "failure_fractions", "summarize",
+    "paired_mean_ratio",
 ]
 
 
@@ -275,6 +278,33 @@ def failure_fractions(measured, names, flags=None):
     if flags is not None:
         out["any_flag"] = _float(np.mean(np.asarray(flags) != 0)) if n else None
     return out
+
+
+def paired_mean_ratio(a, b, rng, n_boot=200):
+    """``mean(a) / mean(b) - 1`` over the galaxies where both are finite, with its bootstrap
+    error.
+
+    Parameters
+    ----------
+    a, b : ndarray [N]
+        A measure of each galaxy in the sample and in its truth (paired by catalog row).
+    rng : numpy.random.Generator
+        Draws the bootstrap resamplings.
+    n_boot : int
+
+    Returns
+    -------
+    dict
+        ``ratio``, ``error`` (None where no galaxy has both) and ``n``.
+    """
+    ok = np.isfinite(a) & np.isfinite(b)
+    a, b = np.asarray(a)[ok], np.asarray(b)[ok]
+    if not len(a):
+        return {"ratio": None, "error": None, "n": 0}
+    boots = [np.mean(a[i]) / np.mean(b[i]) - 1
+             for i in rng.integers(0, len(a), (n_boot, len(a)))]
+    return {"ratio": float(np.mean(a) / np.mean(b) - 1), "error": float(np.std(boots)),
+            "n": int(len(a))}
 
 
 def summarize(measurements, conditions, statistics, reference="real", n_bins=6,

@@ -93,7 +93,8 @@ class SurveyViews(Measure):
 
     def run(self, ctx):
         from ..c2st.compute import accuracy_in_groups
-        from .compute import TESTS, dilation_tests, magnitude_bins, shuffled_within, verdict
+        from galsim_deep.core.catalog import magnitude_bins
+        from .compute import TESTS, dilation_tests, shuffled_within, verdict
         from .figures import plot_survey_views
         from .views import load_views, observe_in_view, view_stamp_size
 

@@ -1,7 +1,7 @@
 """The survey views' numbers: magnitude bins, the control's partners and the verdicts."""
 import numpy as np
 
-__all__ = ["TESTS", "dilation_tests", "magnitude_bins", "shuffled_within", "verdict"]
+__all__ = ["TESTS", "dilation_tests", "shuffled_within", "verdict"]
 
 
 #: The tests of each view against the truth (then one per dilation, ``size xF``).
@@ -11,14 +11,6 @@ TESTS = ("generated", "parametric", "control")
 def dilation_tests(dilations):
     """The names of the injected-change tests, ``size xF``."""
     return [f"size x{f:g}" for f in dilations]
-
-
-def magnitude_bins(mags, edges):
-    """Bin of each magnitude and the bins' labels, for bin edges in AB mag."""
-    edges = [float(e) for e in edges]
-    labels = ([f"<= {edges[0]:g}"] + [f"{a:g}-{b:g}" for a, b in zip(edges, edges[1:])]
-              + [f"> {edges[-1]:g}"]) if edges else ["all"]
-    return np.digitize(np.asarray(mags, np.float64), edges, right=True), labels
 
 
 def shuffled_within(groups, seed):
