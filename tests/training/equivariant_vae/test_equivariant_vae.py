@@ -414,7 +414,7 @@ def test_the_engine_turns_the_canonical_galaxy_once_by_its_pose(trained):
     """The engine asks the module for its canonical galaxy and turns it by the pose its
     ``sample`` would give (2 pi Phi of the last normal) with its own rotation: with
     rotate=False the arrays are the module's canonical stamps turned by that pose alone,
-    and a rotated row adds its drawn angle to it."""
+    and a rotated row adds its drawn angle to it (the turn kept in [0, 2 pi))."""
     from galsim_deep import GenerativeGalaxyModel
     from galsim_deep.engine import rotate_stamps, rotated_size
     from galsim_deep.engine.random_draws import galaxy_draws
@@ -439,7 +439,7 @@ def test_the_engine_turns_the_canonical_galaxy_once_by_its_pose(trained):
                                turned[:, margin:margin + 32, margin:margin + 32],
                                rtol=0, atol=1e-5 * turned.max())
     (rotated,) = list(model.batches(cat, rng=5))
-    np.testing.assert_allclose(rotated.angles, angles + pose, rtol=1e-6)
+    np.testing.assert_allclose(rotated.angles, np.mod(angles + pose, 2 * np.pi), rtol=1e-6)
 
 
 @pytest.mark.slow
