@@ -13,7 +13,8 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from galsim_deep.core.errors import InputError
-from galsim_deep.core.files import atomic_path, sha256sum
+from galsim_deep.core.files import (atomic_path, read_keyed_arrays, sha256sum,
+                                    write_keyed_arrays)
 from galsim_deep.training.families import family_of
 
 __all__ = ["refine_codes", "encode_split", "encoder_key", "check_same_encoder", "flow_codes"]
@@ -145,7 +146,7 @@ def encode_split(model, recipe, data, split, batch_size=256, progress=False, par
         if total is not None and i == total:
             break
         part = Path(parts_dir) / f"{split}-{i:05d}.npz" if parts_dir else None
-        done = _read_part(part, key)
+        done = read_keyed_arrays(part, key, ("mean", "stddev", "conditions"))
         if done is None:
             mean, std = (encode(batch["stamp_bands"], batch["psf_bands"]) if bands
                          else encode(batch["stamp"], batch["psf"]))
@@ -155,10 +156,7 @@ def encode_split(model, recipe, data, split, batch_size=256, progress=False, par
                     "stddev": std.numpy(),
                     "conditions": tf.gather(batch["conditions"], columns, axis=1).numpy()}
             if part is not None:
-                part.parent.mkdir(parents=True, exist_ok=True)
-                with atomic_path(part) as tmp:
-                    with open(tmp, "wb") as fh:
-                        np.savez(fh, key=np.array(key), **done)
+                write_keyed_arrays(part, key, done)
         means.append(done["mean"])
         stds.append(done["stddev"])
         conds.append(done["conditions"])
@@ -168,19 +166,6 @@ def encode_split(model, recipe, data, split, batch_size=256, progress=False, par
                          f"{recipe['dataset']['build_command']}")
     return {"mean": np.concatenate(means)[:limit], "stddev": np.concatenate(stds)[:limit],
             "conditions": np.concatenate(conds).astype(np.float32)[:limit]}
-
-
-def _read_part(path, key):
-    """A batch :func:`encode_split` kept in ``path`` for ``key``, or None."""
-    if path is None or not path.is_file():
-        return None
-    try:
-        with np.load(path) as f:
-            if str(f["key"]) == key:
-                return {k: f[k] for k in ("mean", "stddev", "conditions")}
-    except (OSError, ValueError, KeyError):
-        pass  # a corrupt or stale part is computed again
-    return None
 
 
 def encoder_key(recipe):

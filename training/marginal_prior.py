@@ -44,7 +44,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from galsim_deep.core.errors import InputError
-from galsim_deep.core.files import atomic_path
+from galsim_deep.core.files import read_keyed_arrays, write_keyed_arrays
 from galsim_deep.core.reporting import write_json
 from galsim_deep.training.latent_fit import map_objective, stamp_frame_decoder
 
@@ -251,7 +251,7 @@ def draw_importance_samples(model, recipe, split, center, width, conditions, col
                              f"(galaxies {lo}-{hi}); delete the run's flow/posterior.npz "
                              f"and run model train-flow again")
         part = Path(parts_dir) / f"{split}-{i:05d}.npz"
-        done = _read_part(part, key)
+        done = read_keyed_arrays(part, key, _PART_FIELDS)
         if done is None:
             m = hi - lo
             z, log_q = proposal_draws(center[lo:hi], widen * width[lo:hi], draws,
@@ -260,10 +260,7 @@ def draw_importance_samples(model, recipe, split, center, width, conditions, col
             ll = stamp_log_likelihood(model, batch["stamp"][:m], batch["psf"][:m],
                                       batch["noise_variance"][:m], z, convolution)
             done = {"z": z, "log_likelihood": ll, "log_proposal": log_q}
-            part.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_path(part) as tmp:
-                with open(tmp, "wb") as fh:
-                    np.savez(fh, key=np.array(key), **done)
+            write_keyed_arrays(part, key, done)
         for k in out:
             out[k].append(done[k])
     arrays = {k: np.concatenate(v) for k, v in out.items()}
@@ -275,18 +272,6 @@ def draw_importance_samples(model, recipe, split, center, width, conditions, col
 
 
 _PART_FIELDS = ("z", "log_likelihood", "log_proposal")
-
-
-def _read_part(path, key):
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path) as f:
-            if str(f["key"]) == key:
-                return {k: f[k] for k in _PART_FIELDS}
-    except (OSError, ValueError, KeyError):
-        pass  # a corrupt or stale part is computed again
-    return None
 
 
 def flow_log_prior(flow, z, conditions):

@@ -161,7 +161,7 @@ class GenerativeGalaxyModel(LatentMethods):
         gives them, ``first_row`` the first row's place in the catalog and ``cluster`` an
         MPCC module's clusters (:func:`galsim_deep.engine.batch.run_network`)."""
         return run_network(self.kind, conditions, random_normal, first_row,
-                                  cluster)["stamps"]
+                           cluster)["stamps"]
 
     def batches(self, cat, rng=None, batch_size=None, column_map=None, range_policy=None,
                 progress=False, cluster=None, rotate=True):
@@ -169,9 +169,9 @@ class GenerativeGalaxyModel(LatentMethods):
         batch of rows (:func:`galsim_deep.engine.batch.sample_catalog`), what :meth:`sample`,
         :meth:`sample_arrays` and :meth:`draw` are made of.  Arguments as in :meth:`sample`."""
         return sample_catalog(self.kind, cat, rng,
-                                     self.batch_size if batch_size is None else batch_size,
-                                     column_map, range_policy or self.range_policy, progress,
-                                     cluster, rotate)
+                              self.batch_size if batch_size is None else batch_size,
+                              column_map, range_policy or self.range_policy, progress,
+                              cluster, rotate)
 
     def sample_arrays(self, cat, rng=None, batch_size=None, column_map=None,
                       range_policy=None, progress=False, cluster=None, rotate=True,

@@ -48,8 +48,6 @@ def _add_scoring_args(p):
 def scoring_options(eval_file, out, n=None, quiet=False):
     """The options of :func:`_add_scoring_args` for another command's scoring: ``--eval``,
     ``--out``, ``--n`` and ``--quiet`` as given, the others at their defaults."""
-    import argparse
-
     p = argparse.ArgumentParser(add_help=False)
     _add_scoring_args(p)
     return p.parse_args(["--eval", str(eval_file), "--out", str(out)]

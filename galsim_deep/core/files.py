@@ -4,6 +4,8 @@ Every file galsim_deep writes goes through :func:`atomic_path` (or
 :func:`atomic_directory`): it is written under a temporary name in the same
 folder and renamed into place only when complete, so a reader never sees a
 half-written file and an interrupted job leaves the previous file intact.
+:func:`write_keyed_arrays` and :func:`read_keyed_arrays` keep computed arrays tagged with
+what computed them, so that an interrupted job reuses what it finished and nothing else.
 """
 import contextlib
 import os
@@ -11,7 +13,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_directory", "cache_dir", "sha256sum"]
+__all__ = ["atomic_path", "atomic_directory", "cache_dir", "sha256sum", "write_keyed_arrays",
+           "read_keyed_arrays"]
 
 
 def _umask():
@@ -107,3 +110,37 @@ def sha256sum(path, chunk_size=1 << 20):
         for block in iter(lambda: f.read(chunk_size), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def write_keyed_arrays(path, key, arrays):
+    """Write ``arrays`` (name -> array) to the ``.npz`` file ``path``, atomically, tagged
+    with ``key``: a string naming what computed them (a model, its settings), which
+    :func:`read_keyed_arrays` checks."""
+    import numpy as np
+
+    with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, key=np.asarray(key), **arrays)
+
+
+def read_keyed_arrays(path, key, fields):
+    """The arrays ``fields`` that :func:`write_keyed_arrays` kept in ``path`` for ``key``.
+
+    Returns
+    -------
+    dict or None
+        None when ``path`` is None or missing, was written for another key, or is damaged:
+        what it held is to be computed again.
+    """
+    import zipfile
+
+    import numpy as np
+
+    if path is None or not Path(path).is_file():
+        return None
+    try:
+        with np.load(path) as f:
+            if str(f["key"]) == key:
+                return {k: f[k] for k in fields}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        pass  # a damaged or stale file is computed again
+    return None

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..._version import __version__
 from ...core.errors import InputError, MissingFieldError, MissingInputError
-from ...core.files import atomic_path
+from ...core.files import read_keyed_arrays, write_keyed_arrays
 from ...core.reporting import write_json, write_text
 from ..validation.measures.clustering.compute import accuracy_in_bins
 
@@ -271,13 +271,9 @@ def encode_split(model, dataset, split, n=None, cache=None, progress=True, chunk
         key = json.dumps({"model": str(model.file_name), "version": model.metadata["version"],
                           "dataset": str(Path(dataset).resolve()), "split": split,
                           "n": int(len(rows))}, sort_keys=True)
-        if cache is not None and Path(cache).is_file():
-            try:
-                with np.load(cache) as f:
-                    if str(f["key"]) == key:
-                        return {k: f[k] for k in ("codes", "labels", "conditions", "rows")}
-            except (OSError, ValueError, KeyError, EOFError):
-                pass  # a damaged cache is encoded again
+        kept = read_keyed_arrays(cache, key, ("codes", "labels", "conditions", "rows"))
+        if kept is not None:
+            return kept
         codes, labels, conditions = [], [], []
         with tqdm(total=len(rows), desc=f"encode {split}", unit="gal",
                   disable=not progress) as bar:
@@ -292,8 +288,7 @@ def encode_split(model, dataset, split, n=None, cache=None, progress=True, chunk
     out = {"codes": np.concatenate(codes), "labels": np.concatenate(labels),
            "conditions": np.concatenate(conditions), "rows": np.asarray(rows, np.int64)}
     if cache is not None:
-        with atomic_path(cache, suffix=".npz") as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, key=np.asarray(key), **out)
+        write_keyed_arrays(cache, key, out)
     return out
 
 
