@@ -16,7 +16,9 @@ fewer steps::
     galsim-deep hub export mock-cosmos-64 --set output_dir=runs/mine \\
         --name my-model --version 0.1.0 --out modules/my-model
 
-Here a few steps only, to show the chain (about a minute): use hundreds of
+The ``vae`` section is the Flow-VAE family's; a module of another family is tuned
+through its own section (``equivariant_vae.steps`` for the shipped default, whose
+family is the equivariant VAE), as below.  Here a few steps only, to show the chain (about a minute): use hundreds of
 steps on thousands of your stamps for a real fine-tuning.  The export here
 leaves out the module's portable (ONNX) copy (``--no-portable``), which takes
 most of an export's time; without it the module samples with TensorFlow, and
@@ -31,11 +33,15 @@ from galsim_deep import GenerativeGalaxyModel
 from galsim_deep.core import reporting
 from galsim_deep.cli import main as galsim_deep
 from galsim_deep.data.hub import DEFAULT_MODEL
+from galsim_deep.training.families import get_family
 
 OUT = Path(os.environ.get("GALSIM_DEEP_EXAMPLES_OUT", "example_output"))
 shipped = GenerativeGalaxyModel(DEFAULT_MODEL)
 recipe = shipped.metadata["provenance"]["recipe"]
-print(f"{DEFAULT_MODEL} was trained with recipe {recipe}")
+# the recipe's section of the network's settings is its family's (``vae`` for a Flow-VAE,
+# ``equivariant_vae`` for the equivariant VAE, ...)
+section = get_family(shipped.metadata["family"]).section
+print(f"{DEFAULT_MODEL} was trained with recipe {recipe} (family {shipped.metadata['family']})")
 
 # %%
 # Your stamps, in the module's geometry
@@ -54,8 +60,8 @@ if not dataset.exists():
 # ---------------------------------------------
 run = OUT / "runs" / "fine-tune"
 overrides = ["--set", f"dataset.path={dataset}", "--set", f"output_dir={run}",
-             "--set", "vae.steps=4", "--set", "vae.batch_size=8",
-             "--set", "vae.checkpoint_every=4", "--set", "vae.summary_every=2",
+             "--set", f"{section}.steps=4", "--set", f"{section}.batch_size=8",
+             "--set", f"{section}.checkpoint_every=4", "--set", f"{section}.summary_every=2",
              "--set", "flow.steps=20", "--set", "flow.batch_size=32",
              "--set", "flow.checkpoint_every=20", "--set", "flow.summary_every=10",
              # the flow fitted to the encoder's codes as they are (the recipe refines each
