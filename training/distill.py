@@ -1,10 +1,14 @@
-"""Distil a Flow-VAE module's decoder into a narrower one: the same galaxies, a cheaper network.
+"""Distil a module's Flow-VAE decoder into a narrower one: the same galaxies, a cheaper network.
 
 The decoder is most of what sampling costs (``docs/performance.rst``, "The
 sampling engine").  A *student* decoder, the Flow-VAE's own
 :class:`~galsim_deep.training.flow_vae.networks.Decoder` with fewer channels,
 learns to draw what the *teacher* module's decoder draws, on the latent codes
-the teacher's latent flow gives its own population::
+the teacher's latent flow gives its own population.  The teacher is a module of a
+family that draws through a Flow-VAE decoder (its ``distillable``
+:class:`~galsim_deep.training.families.ModelFamily`): a Flow-VAE, or an equivariant VAE,
+whose decoder draws the canonical (pose 0) galaxy that the module then turns, so its
+student learns the canonical galaxies and the turn stays the module's::
 
     conditions ~ the teacher's training population (its mock-COSMOS build)
     z = teacher_flow(eps | conditions),   eps ~ N(0, I)
@@ -15,9 +19,9 @@ is ruled by the bright core, so two optional terms make the outer light count
 (:func:`~galsim_deep.training.distill_loss.student_loss`): the error of the flux beyond a
 radius, relative to the galaxy's flux, and the relative L2 error of each 1-pixel annulus,
 averaged over the annuli.  No data set is read: the teacher makes the training pairs.
-The distilled module keeps the teacher's encoder, latent flow and flux scale, so its
-``encode`` and ``log_prob`` are the teacher's, and only ``sample`` and
-``decode`` use the student.
+The distilled module keeps the teacher's encoder, latent flow and flux scale (and an
+equivariant VAE's pose and classifier), so its ``encode`` and ``log_prob`` are the
+teacher's, and only ``sample`` and ``decode`` use the student.
 
 The run checkpoints into its folder and resumes from there (one leg of a
 longer training per session); :func:`export_distilled` then writes the
@@ -37,15 +41,15 @@ from galsim_deep.training.distill_loss import (LOSS_DEFAULTS, loss_terms, pixel_
 
 __all__ = ["DistilledVAE", "load_teacher", "load_distilled", "distill_decoder",
            "held_out_scores", "relative_error", "restore_student", "export_distilled",
-           "compare_with_teacher", "STUDENT_DIR"]
+           "STUDENT_DIR"]
 
 #: Subfolder of a distillation run holding its checkpoints and run log.
 STUDENT_DIR = "student"
 
 
 class DistilledVAE(tf.Module):
-    """The teacher's encoder and flux scale with a student decoder: what a Flow-VAE module
-    holds as its ``vae`` (``encode`` and ``decode`` as :class:`FlowVAE`'s).
+    """The teacher's encoder and flux scale with a student decoder, in the place of the
+    teacher's Flow-VAE (``encode`` and ``decode`` as :class:`FlowVAE`'s).
 
     Parameters
     ----------
@@ -81,7 +85,7 @@ class DistilledVAE(tf.Module):
 
 
 def load_teacher(module, recipe=None):
-    """Rebuild a Flow-VAE module's autoencoder and latent flow with its weights.
+    """Rebuild a module's network and latent flow with its weights.
 
     Parameters
     ----------
@@ -93,20 +97,26 @@ def load_teacher(module, recipe=None):
 
     Returns
     -------
-    vae : FlowVAE
+    network : tf.Module
+        The family's network (a ``FlowVAE``, an ``EquivariantVAE``); its
+        ``family.autoencoder(network).decoder`` is what a student learns.
     flow : ConditionalMAF
     recipe : dict
     metadata : dict
     module_dir : Path
     """
     from galsim_deep.data import hub
+    from galsim_deep.training.families import FAMILIES, get_family
     from galsim_deep.training.recipes import available_recipes, load_recipe
 
     module_dir = hub.resolve(module)
     metadata = read_metadata(module_dir)
-    if metadata["family"] != "flow-vae":
-        raise InputError(f"{module} is a {metadata['family']!r} module; distillation takes a "
-                         f"Flow-VAE module's decoder (family 'flow-vae')")
+    family = FAMILIES.get(metadata["family"], None)  # (a test's toy module has none)
+    if family is None or not family.distillable:
+        known = [n for n in FAMILIES.names() if get_family(n).distillable]
+        raise InputError(f"{module} is a {metadata['family']!r} module; distillation takes "
+                         f"a module that draws through a Flow-VAE decoder (family "
+                         f"{' or '.join(map(repr, known))})")
     if recipe is None:
         recipe = metadata.get("provenance", {}).get("recipe")
         if recipe not in available_recipes(None):
@@ -114,26 +124,50 @@ def load_teacher(module, recipe=None):
                              f"shipped recipe; pass the teacher's recipe file "
                              f"(--teacher-recipe PATH)")
     recipe = load_recipe(recipe)
-    if recipe["vae"]["structure"] == "none":
+    if recipe[_section(recipe)].get("structure") == "none":
         raise InputError(f"{module}'s decoder is a bulge + disk alone (vae.structure: none): "
                          f"it has no convolutional network to distil, and already costs less "
                          f"than a student would")
-    vae, flow = _rebuild(recipe, module_dir)
-    return vae, flow, recipe, metadata, module_dir
+    network, flow = _rebuild(recipe, module_dir)
+    return network, flow, recipe, metadata, module_dir
+
+
+def _section(recipe):
+    """The recipe's section of its family's network settings (``vae``, ``equivariant_vae``)."""
+    from galsim_deep.training.families import family_of
+
+    return family_of(recipe).section
+
+
+def autoencoder(recipe, network):
+    """The Flow-VAE of a family's ``network`` whose decoder a student learns (or the
+    :class:`DistilledVAE` in its place)."""
+    from galsim_deep.training.families import family_of
+
+    return family_of(recipe).autoencoder(network)
 
 
 def _rebuild(recipe, module_dir, student=None):
-    """A module's Flow-VAE (its decoder replaced by ``student``, if given) and latent flow,
+    """A module's network (its decoder replaced by ``student``, if given) and latent flow,
     built from ``recipe`` and given the module's weights."""
-    from galsim_deep.training.flow_vae.train import build_flow_vae
+    from galsim_deep.training.families import family_of
     from galsim_deep.training.latent_flow import build_flow
     from galsim_deep.training.loop import warm_start
 
-    vae, flow = build_flow_vae(recipe), build_flow(recipe)
+    family = family_of(recipe)
+    network, flow = family.build(recipe), build_flow(recipe)
     if student is not None:
-        vae = DistilledVAE(vae, student)
-    warm_start({"vae": vae, "flow": flow}, module_dir)
-    return vae, flow
+        network = _with_student(recipe, network, student)
+    warm_start({family.module_attribute: network, "flow": flow}, module_dir)
+    return network, flow
+
+
+def _with_student(recipe, network, student):
+    """``network`` drawing with ``student`` in place of its Flow-VAE decoder."""
+    from galsim_deep.training.families import family_of
+
+    family = family_of(recipe)
+    return family.with_autoencoder(network, DistilledVAE(family.autoencoder(network), student))
 
 
 def load_distilled(module):
@@ -150,7 +184,9 @@ def load_distilled(module):
 
     Returns
     -------
-    vae : DistilledVAE
+    network : tf.Module
+        The family's network, drawing with the student (a :class:`DistilledVAE`, or an
+        equivariant VAE holding one).
     flow : ConditionalMAF
     recipe : dict
         The teacher's recipe.
@@ -168,8 +204,8 @@ def load_distilled(module):
                          f"'distill' settings); load a teacher with load_teacher")
     recipe = load_recipe(provenance["recipe"])
     student = _student(recipe, settings["base_depth"], settings["max_depth"], settings["seed"])
-    vae, flow = _rebuild(recipe, module_dir, student)
-    return vae, flow, recipe, metadata
+    network, flow = _rebuild(recipe, module_dir, student)
+    return network, flow, recipe, metadata
 
 
 def _student(recipe, base_depth, max_depth, seed, teacher=None):
@@ -179,38 +215,30 @@ def _student(recipe, base_depth, max_depth, seed, teacher=None):
     structure; with ``teacher`` (its live decoder) the student's bulge + disk network starts
     from the teacher's weights, so only the structure is learnt from scratch.
     """
+    import inspect
+
     from galsim_deep.training.flow_vae.networks import Decoder
 
-    v = recipe["vae"]
+    v = recipe[_section(recipe)]
+    # (a family's section that leaves out the Flow-VAE's smooth-profile options builds
+    # its Flow-VAE with the decoder's defaults of them)
+    defaults = inspect.signature(Decoder).parameters
+    options = {key: v.get(key, defaults[key].default)
+               for key in ("output_activation", "upsampling", "smooth_profile", "structure",
+                           "max_log_modulation", "modulation_floor")}
     decoder = Decoder(recipe["dataset"]["stamp_size"], v["n_stages"], base_depth, max_depth,
-                      v["activation"], seed=seed, output_activation=v["output_activation"],
-                      upsampling=v["upsampling"], smooth_profile=v["smooth_profile"],
-                      structure=v["structure"], max_log_modulation=v["max_log_modulation"],
-                      modulation_floor=v["modulation_floor"], name="decoder")
+                      v["activation"], seed=seed, name="decoder", **options)
     decoder(tf.zeros([1, v["latent_size"]]))  # build, so checkpoints restore into it
     if teacher is not None and decoder.smooth is not None:
         decoder.smooth.set_weights(teacher.smooth.get_weights())
     return decoder
 
 
-def _population(metadata, n, seed):
-    """An astropy Table of ``n`` conditions of a module's mock-COSMOS training population."""
-    from galsim_deep.data.mock_cosmos import sample_conditions
-
-    provenance = metadata.get("provenance", {})
-    population = provenance.get("population")
-    if population is None and "mock-cosmos" not in provenance.get("dataset_build_command", ""):
-        raise InputError("the teacher was not trained on a mock-COSMOS build (its metadata's "
-                         "provenance names none), whose population the training pairs are "
-                         "drawn from; distil a module trained on mock-COSMOS")
-    # (a mock build that names no population drew sample_conditions' default one)
-    return sample_conditions(n, seed, stamp_size=metadata["stamp_size"],
-                             pixel_scale=metadata["pixel_scale"], population=population)
-
-
 def _condition_pool(recipe, metadata, n, seed):
     """float32 ``[n, C]`` conditions of the teacher's population, in its flow's order."""
-    table = _population(metadata, n, seed)
+    from galsim_deep.data.mock_cosmos import training_population
+
+    table = training_population(metadata, n, seed)
     return np.stack([np.asarray(table[c], np.float32) for c in recipe["flow"]["conditions"]],
                     axis=1)
 
@@ -234,7 +262,8 @@ def distill_decoder(teacher, out_dir, base_depth=8, max_depth=32, steps=20000, b
     Parameters
     ----------
     teacher : str or Path
-        The Flow-VAE module (``hub:NAME``, directory, archive, URL).
+        The module (``hub:NAME``, directory, archive, URL) of a family that draws through
+        a Flow-VAE decoder (a Flow-VAE, an equivariant VAE).
     out_dir : str or Path
         The run's folder: checkpoints and run log in ``out_dir/student``, the
         run's settings in ``out_dir/distill.json`` (a resumed run must ask
@@ -282,7 +311,8 @@ def distill_decoder(teacher, out_dir, base_depth=8, max_depth=32, steps=20000, b
     # (a term at its default stays out of the settings: runs from before it resume)
     settings.update({k: v for k, v in terms.items() if v != LOSS_DEFAULTS[k]})
     _check_settings(out_dir, settings)
-    vae, flow, recipe, metadata, _ = load_teacher(teacher, teacher_recipe)
+    network, flow, recipe, metadata, _ = load_teacher(teacher, teacher_recipe)
+    vae = autoencoder(recipe, network)
     student = _student(recipe, base_depth, max_depth, seed, teacher=vae.decoder)
     conditions = tf.constant(_condition_pool(recipe, metadata, 50000, seed))
     schedule = tf_keras.optimizers.schedules.CosineDecay(float(learning_rate), int(steps))
@@ -362,7 +392,8 @@ def restore_student(out_dir):
 
     Returns
     -------
-    distilled : DistilledVAE
+    network : tf.Module
+        The teacher's network drawing with the student (:func:`load_distilled`'s).
     flow : ConditionalMAF
     recipe, metadata : dict
         The teacher's.
@@ -377,14 +408,14 @@ def restore_student(out_dir):
         raise InputError(f"{out_dir} holds no distillation run (no distill.json); run "
                          f"`galsim-deep model distill TEACHER --out {out_dir}` first")
     settings = json.loads(path.read_text())
-    vae, flow, recipe, metadata, _ = load_teacher(settings["teacher"],
-                                                  settings["teacher_recipe"])
+    network, flow, recipe, metadata, _ = load_teacher(settings["teacher"],
+                                                      settings["teacher_recipe"])
     student, _ = restore_latest(
         out_dir / STUDENT_DIR,
         lambda: _student(recipe, settings["base_depth"], settings["max_depth"],
                          settings["seed"]),
         "decoder", f"no student checkpoint in {out_dir / STUDENT_DIR}")
-    return (DistilledVAE(vae, student), flow, recipe, metadata,
+    return (_with_student(recipe, network, student), flow, recipe, metadata,
             read_run_log(out_dir / STUDENT_DIR))
 
 
@@ -408,11 +439,11 @@ def export_distilled(out_dir, module_dir, name, version, overwrite=False):
         The module directory, validated by loading it back.
     """
     from galsim_deep.training.export import export_module, run_log_metrics
-    from galsim_deep.training.flow_vae.module import FlowVAEModule
+    from galsim_deep.training.families import family_of
 
-    distilled, flow, recipe, teacher_meta, log = restore_student(out_dir)
+    network, flow, recipe, teacher_meta, log = restore_student(out_dir)
     settings = json.loads((Path(out_dir) / "distill.json").read_text())
-    module = FlowVAEModule(distilled, flow, recipe["flow"]["conditions"])
+    module = family_of(recipe).module(network, flow, recipe["flow"]["conditions"])
     meta = {k: v for k, v in teacher_meta.items()
             if k not in ("format_version", "signatures", "portable")}
     teacher = f"{teacher_meta['name']}@{teacher_meta['version']}"
@@ -429,72 +460,3 @@ def export_distilled(out_dir, module_dir, name, version, overwrite=False):
     meta["metrics"] = dict(teacher_meta.get("metrics", {}), **run_log_metrics("distill", log))
     return export_module(module, module_dir, meta, module.signatures(), overwrite=overwrite,
                          portable=True)
-
-
-def compare_with_teacher(student, teacher, n=2000, seed=1, psf_fwhm=0.1):
-    """A distilled module against its teacher, galaxy by galaxy, on the same draws.
-
-    Both modules share the latent flow, so the same conditions and normals
-    give both the same code ``z``: each galaxy is the teacher's and the
-    student's drawing of one code.  Each unrotated stamp is convolved with a
-    round Gaussian PSF of FWHM ``psf_fwhm`` and measured with HSM adaptive
-    moments at the module's pixel scale.
-
-    Parameters
-    ----------
-    student, teacher : str or Path
-        The modules (any name :class:`~galsim_deep.GenerativeGalaxyModel`
-        takes).
-    n : int
-        Galaxies, drawn from the teacher's population (a stream the training
-        pairs do not use).
-    seed : int
-    psf_fwhm : float
-        arcsec.
-
-    Returns
-    -------
-    dict
-        ``n`` (galaxies both measured) and, each as ``[mean, standard
-        error]``: ``flux_ratio``, ``size_ratio`` (HSM sigma), ``g_difference``
-        (student ``|g|`` minus teacher ``|g|``), ``teacher_mean_g`` and
-        ``student_mean_g``, ``teacher_mean_size`` and ``student_mean_size``
-        (sigma, arcsec).
-    """
-    import galsim
-
-    from galsim_deep import GenerativeGalaxyModel
-
-    models = {"teacher": GenerativeGalaxyModel(teacher), "student": GenerativeGalaxyModel(student)}
-    t = models["teacher"]
-    table = _population(t.metadata, n, 1000 + int(seed))
-    cat = {q: np.asarray(table[q], np.float64) for q in t.quantities}
-    psf = galsim.Gaussian(fwhm=psf_fwhm)
-    measured = {}
-    for key, model in models.items():
-        images = np.concatenate(list(model.sample_arrays(cat, rng=seed, rotate=False,
-                                                         range_policy="clip")))
-        rows = []
-        for image in images:
-            drawn = galsim.Convolve(model.profile(image), psf).drawImage(
-                nx=model.stamp_size, ny=model.stamp_size, scale=model.pixel_scale)
-            mom = drawn.FindAdaptiveMom(strict=False)
-            ok = mom.moments_status == 0
-            g = mom.observed_shape.g if ok else np.nan
-            rows.append((image.sum(dtype=np.float64),
-                         mom.moments_sigma * model.pixel_scale if ok else np.nan, g))
-        measured[key] = np.array(rows)
-    t_, s_ = measured["teacher"], measured["student"]
-    good = np.isfinite(t_).all(axis=1) & np.isfinite(s_).all(axis=1) & (t_[:, 0] > 0)
-
-    def mean_error(x):
-        x = np.asarray(x)[good]
-        return [float(x.mean()), float(x.std() / np.sqrt(max(len(x), 1)))]
-
-    return {"n": int(good.sum()), "psf_fwhm": float(psf_fwhm),
-            "flux_ratio": mean_error(s_[:, 0] / t_[:, 0]),
-            "size_ratio": mean_error(s_[:, 1] / t_[:, 1]),
-            "g_difference": mean_error(s_[:, 2] - t_[:, 2]),
-            "teacher_mean_g": mean_error(t_[:, 2]), "student_mean_g": mean_error(s_[:, 2]),
-            "teacher_mean_size": mean_error(t_[:, 1]),
-            "student_mean_size": mean_error(s_[:, 1])}

@@ -114,6 +114,27 @@ class ModelFamily:
         portable`` adds later.  Returns the module directory."""
         raise NotImplementedError
 
+    #: The attribute of the family's exported module that holds its network (the name
+    #: its variables are saved under, which a warm start from the module reads).
+    module_attribute = "model"
+    #: Whether the family's network draws each code's galaxy with a Flow-VAE decoder that
+    #: ``galsim-deep model distill`` can replace by a narrower one (:meth:`autoencoder`).
+    distillable = False
+
+    def autoencoder(self, network):
+        """The Flow-VAE inside a network of the family, whose ``decoder`` draws each code's
+        galaxy in the module's canonical frame (what distillation replaces)."""
+        raise NotImplementedError
+
+    def with_autoencoder(self, network, autoencoder):
+        """``network`` with its :meth:`autoencoder` replaced (by a distilled one)."""
+        raise NotImplementedError
+
+    def module(self, network, flow, condition_names):
+        """The family's exported module (:class:`~galsim_deep.training.export.
+        GeneratorModule`) of a mono network and its latent flow."""
+        raise NotImplementedError
+
     def summary(self, log):
         """Lines to print after training (default: none)."""
         return []

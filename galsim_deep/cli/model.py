@@ -15,8 +15,8 @@
 * ``galsim-deep model train-long RECIPE --eval FILE`` - a long Flow-VAE run in
   legs that scores its reconstructions every 2,500 steps and its samples every
   10,000 on an evaluation file (:mod:`galsim_deep.diagnostics.long_run`);
-* ``galsim-deep model distill TEACHER --out RUN`` - a Flow-VAE module's
-  decoder distilled into a narrower one (``--export DIR`` writes the module).
+* ``galsim-deep model distill TEACHER --out RUN`` - a module's Flow-VAE
+  decoder (a Flow-VAE's, an equivariant VAE's) distilled into a narrower one (``--export DIR`` writes the module).
 
 A trained run becomes a module with ``galsim-deep hub export RECIPE``, and the
 supervised ceiling of a clustering accuracy is ``galsim-deep validation
@@ -158,9 +158,9 @@ def add_train_long(sub, name):
                    help="evaluation galaxies of the reconstruction scores (default 2000)")
     p.add_argument("--n-shear", type=int, default=3000,
                    help="evaluation galaxies of the shear scores (default 3000)")
-    p.add_argument("--shear-psfs", default="gaussian-0.1,euclid-vis,lsst-i",
+    p.add_argument("--shear-psfs", default="gaussian-0.1,euclid-vis,lsst-10yr-i",
                    help="survey PSFs of the shear scores, comma separated (default "
-                        "gaussian-0.1,euclid-vis,lsst-i)")
+                        "gaussian-0.1,euclid-vis,lsst-10yr-i)")
     p.add_argument("--flat-window", type=int, default=20000,
                    help="stop early once every tracked curve is flat over this many steps "
                         "(0: never; default 20000)")
@@ -235,13 +235,15 @@ def _print_slopes(curve, window=20000):
 def add_distill(sub, name):
     """The ``distill`` command."""
     p = sub.add_parser(
-        name, help="distil a Flow-VAE module's decoder into a narrower, cheaper one",
-        description="Train a student decoder (fewer channels) to draw what a Flow-VAE "
-                    "module's decoder draws, on the codes its latent flow gives its own "
-                    "population; then, with --export, write a module with the student "
+        name, help="distil a module's Flow-VAE decoder into a narrower, cheaper one",
+        description="Train a student decoder (fewer channels) to draw what a module's "
+                    "Flow-VAE decoder draws (a Flow-VAE's, or an equivariant VAE's "
+                    "canonical galaxy, which the module turns by its pose), on the codes "
+                    "its latent flow gives its own population; then, with --export, write a module with the student "
                     "decoder and the teacher's encoder and flow. Checkpoints go to --out; "
                     "running the same command again resumes from the latest one.")
-    p.add_argument("teacher", help="the Flow-VAE module: hub:NAME[@VERSION], a module "
+    p.add_argument("teacher", help="the module (Flow-VAE or equivariant VAE): "
+                                   "hub:NAME[@VERSION], a module "
                                    "directory, archive or URL")
     p.add_argument("--out", required=True, help="the run's folder (checkpoints, run log)")
     p.add_argument("--teacher-recipe", default=None,
@@ -410,7 +412,7 @@ def _compare(module, args):
     from pathlib import Path
 
     from ..core.files import atomic_path
-    from ..training.distill import compare_with_teacher
+    from ..diagnostics.student_check import compare_with_teacher
 
     scores = compare_with_teacher(module, args.teacher, n=args.compare)
     with atomic_path(Path(args.out) / "compare.json") as tmp:

@@ -52,8 +52,39 @@ from .population import get_population, resolve_population
 from ..physics.bands import band_magnitude_name
 from ..core.errors import InputError
 
-__all__ = ["sample_conditions", "make_galaxy", "make_mock_galaxy", "galaxy_rng",
-           "default_max_flux_radius", "MockCosmosSource"]
+__all__ = ["sample_conditions", "training_population", "make_galaxy", "make_mock_galaxy",
+           "galaxy_rng", "default_max_flux_radius", "MockCosmosSource"]
+
+def training_population(metadata, n, seed):
+    """``n`` conditions of the mock-COSMOS population a module was trained on.
+
+    Parameters
+    ----------
+    metadata : dict
+        The module's metadata: its ``provenance.population`` (or a mock-COSMOS
+        ``dataset_build_command``, whose build drew :func:`sample_conditions`' default
+        population), ``stamp_size`` and ``pixel_scale``.
+    n, seed : int
+
+    Returns
+    -------
+    astropy.table.Table
+        :func:`sample_conditions`' columns.
+
+    Raises
+    ------
+    InputError
+        When the module was not trained on a mock-COSMOS build.
+    """
+    provenance = metadata.get("provenance", {})
+    population = provenance.get("population")
+    if population is None and "mock-cosmos" not in provenance.get("dataset_build_command", ""):
+        raise InputError(f"{metadata.get('name', 'the module')} was not trained on a "
+                         f"mock-COSMOS build (its metadata's provenance names none), whose "
+                         f"population this draws from; use a module trained on mock-COSMOS")
+    return sample_conditions(n, seed, stamp_size=metadata["stamp_size"],
+                             pixel_scale=metadata["pixel_scale"], population=population)
+
 
 #: GalSim accuracy settings of the builds: a folding threshold of 2% (GalSim's default is
 #: 0.5%) halves the FFT sizes; the stamps change by less than 1% of the noise sigma.

@@ -57,7 +57,7 @@ MAG_EDGES = (22.5, 23.5, 24.5)
 SAMPLE_VIEWS = ("hst-cosmos", "hst-noiseless")
 
 #: Survey PSFs of the shear scores.
-SHEAR_PSF_NAMES = ("gaussian-0.1", "euclid-vis", "lsst-i")
+SHEAR_PSF_NAMES = ("gaussian-0.1", "euclid-vis", "lsst-10yr-i")
 
 # Noise streams of observe_in_view, one per sample (as the survey-views measure).
 _STREAMS = {"truth": 101, "generated": 102, "parametric": 103}
@@ -289,12 +289,21 @@ def reference_scores(galaxies, cache_dir, seed=0, views=SAMPLE_VIEWS,
     summary_path = cache / "reference.json"
     out = json.loads(summary_path.read_text()) if summary_path.is_file() else None
     chosen = _shear_sample(galaxies, shear_max_mag, n_shear)
+    definitions = {p: _shear_definition(p) for p in shear_psfs}
     if out is not None:
         views = [v for v in views if v not in out["views"]]
         shear_psfs = [p for p in shear_psfs if p not in out["shear"]]
         if out.get("shear_galaxies", len(chosen)) != len(chosen):
             raise InputError(f"{cache} holds shear references of {out['shear_galaxies']} "
                              f"galaxies, not {len(chosen)}; use another cache folder")
+        kept = out.get("shear_definitions", {})
+        changed = [p for p in out["shear"] if p in definitions
+                   and kept.get(p) != definitions[p]]
+        if changed:
+            raise InputError(f"{cache} holds shear references through "
+                             f"{', '.join(changed)} as defined before (now "
+                             f"{'; '.join(str(definitions[p]) for p in changed)}); use "
+                             f"another cache folder")
         if not views and not shear_psfs:
             return out
     cache.mkdir(parents=True, exist_ok=True)
@@ -305,7 +314,7 @@ def reference_scores(galaxies, cache_dir, seed=0, views=SAMPLE_VIEWS,
         out = {"truth_profile": info["method"], "mag_bins": labels,
                "bin_counts": np.bincount(groups, minlength=len(labels)).tolist(),
                "views": {}, "shear": {}, "n": int(len(galaxies.index)),
-               "shear_galaxies": int(len(chosen))}
+               "shear_galaxies": int(len(chosen)), "shear_definitions": {}}
     for view in views:
         kept = cache / f"{view}-truth.npz"
         if kept.is_file():  # observed before an interruption
@@ -324,6 +333,7 @@ def reference_scores(galaxies, cache_dir, seed=0, views=SAMPLE_VIEWS,
         _save(cache / f"shear-{psf}-truth.npz", e=e_truth)
         out["shear"][psf] = {"truth": shear_bias(e_truth), "parametric": shear_bias(e_sersic),
                              "difference": shear_bias_difference(e_sersic, e_truth)}
+        out.setdefault("shear_definitions", {})[psf] = definitions[psf]
         write_json(out, summary_path)
     return json.loads(summary_path.read_text())
 
@@ -423,6 +433,14 @@ def score_images(images, galaxies, cache_dir, seed=0, views=SAMPLE_VIEWS,
     reference = json.loads((cache / "reference.json").read_text())
     out["reference"] = {"shear_galaxies": reference["shear_galaxies"]}
     return jsonable(out)
+
+
+def _shear_definition(psf):
+    """What a cached shear reference was measured through: the view's PSF and pixels."""
+    from galsim_deep.tools.validation.measures.shear.compute import shear_psf
+
+    spec = shear_psf(psf)
+    return {"psf": spec.psf, "pixel_scale": spec.pixel_scale, "stamp_size": spec.stamp_size}
 
 
 def shape_scores(images, galaxies, n_boot=200):

@@ -120,6 +120,16 @@ def test_the_table_scores_each_row_once(tiny_flow_vae_recipe, tiny_flow_vae_modu
     assert set(wider["views"]) == {"hst-cosmos", "hst-noiseless"}
     assert wider["views"]["hst-cosmos"] == rows["encoder"]["views"]["hst-cosmos"]
     assert wider["shapes"] == rows["encoder"]["shapes"]
+    # a reference measured through another definition of a view's PSF is refused
+    path = tmp_path / "reference" / "reference.json"
+    text = path.read_text()
+    changed = json.loads(text)
+    changed["shear_definitions"]["gaussian-0.1"]["psf"]["fwhm"] = 0.16
+    path.write_text(json.dumps(changed))
+    with pytest.raises(InputError, match="through gaussian-0.1 as defined before"):
+        reference_scores(galaxies, tmp_path / "reference", shear_psfs=["gaussian-0.1"],
+                         **options)
+    path.write_text(text)
     sheared = score_row("module", live, galaxies, tmp_path / "reference", tmp_path,
                         shear_psfs=["gaussian-0.1"], **options)
     assert set(sheared["shear"]) == {"gaussian-0.1"}

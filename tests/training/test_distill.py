@@ -1,4 +1,4 @@
-"""Distilling a Flow-VAE module's decoder (training/distill.py, ``train distill``)."""
+"""Distilling a module's Flow-VAE decoder (training/distill.py, ``model distill``)."""
 import json
 
 import numpy as np
@@ -111,7 +111,7 @@ def test_bad_inputs_name_the_fix(distilled, tiny_module_path, tiny_flow_vae_modu
 
 
 def test_comparison_with_the_teacher_pairs_the_draws(distilled, tiny_flow_vae_module_path):
-    from galsim_deep.training.distill import compare_with_teacher
+    from galsim_deep.diagnostics.student_check import compare_with_teacher
 
     same = compare_with_teacher(tiny_flow_vae_module_path, tiny_flow_vae_module_path, n=12)
     assert same["n"] > 0
@@ -165,3 +165,83 @@ def test_a_smooth_teacher_s_student_draws_the_same_bulge_disk_and_structure():
     z = tf.random.stateless_normal([3, recipe["vae"]["latent_size"]], seed=[4, 2])
     np.testing.assert_array_equal(student.smooth(z).numpy(), teacher.smooth(z).numpy())
     assert _student(load_recipe("tiny"), 2, 4, seed=3).smooth is None
+
+
+@pytest.fixture(scope="module")
+def equivariant_teacher(mock_dataset_path, tmp_path_factory):
+    """The equivariant family's tiny recipe trained, with its latent flow and module."""
+    from galsim_deep.training.equivariant_vae.train import train_equivariant_vae
+    from galsim_deep.training.families import get_family
+    from galsim_deep.training.recipes import load_recipe
+    from tests.checks import train_tiny_family
+
+    def recipe(out):
+        return load_recipe("equivariant-tiny", [f"dataset.path={mock_dataset_path}",
+                                                f"output_dir={out}"])
+
+    return train_tiny_family(get_family("equivariant-vae"), train_equivariant_vae, recipe,
+                             tmp_path_factory.mktemp("equivariant_teacher"))
+
+
+def test_an_equivariant_teacher_s_student_draws_the_canonical_galaxy_the_module_turns(
+        equivariant_teacher, tmp_path):
+    """A pose-free module's student learns the canonical (pose 0) galaxies; the module it
+    is exported in turns them by the pose normal as the teacher's did, and keeps the
+    teacher's encoder, pose, classifier and latent flow."""
+    import tensorflow as tf
+
+    from galsim_deep.training.distill import distill_decoder, export_distilled
+    from galsim_deep.training.equivariant_vae.module import pose_from_normal
+    from galsim_deep.training.equivariant_vae.rotation import galaxy_centre, rotate
+
+    teacher_path = equivariant_teacher["module"]
+    log = distill_decoder(teacher_path, tmp_path / "run", base_depth=4, max_depth=8, steps=12,
+                          batch_size=8, learning_rate=3e-3, checkpoint_every=12,
+                          summary_every=3, progress=False)
+    assert log["steps"] == 12 and 0 <= log["metrics"]["test_relative_error"] < 1
+    module = export_distilled(tmp_path / "run", tmp_path / "module", "eq-distilled", "0.1.0")
+    teacher, student = GenerativeGalaxyModel(teacher_path), GenerativeGalaxyModel(module)
+    meta = student.metadata
+    assert meta["family"] == "equivariant-vae" and meta["latent_size"] == 5
+    assert meta["equivariant"] == teacher.metadata["equivariant"]
+    assert meta["provenance"]["distill"]["base_depth"] == 4
+    rng = np.random.default_rng(0)
+    size = teacher.stamp_size
+    stamps = rng.normal(0, 0.01, (4, size, size)) + _gaussian_stamps(size, 4)
+    psf = np.zeros((size, size))
+    psf[size // 2, size // 2] = 1.0
+    # the teacher's encoder, through its pose, and its flow (the two modules may run them
+    # in different runtimes, TensorFlow or their portable copies: float32 rounding apart)
+    for a, b in zip(teacher.encode(stamps, psf), student.encode(stamps, psf)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    z = rng.normal(size=(4, 4))
+    np.testing.assert_allclose(teacher.log_prob(z, _cat(4)), student.log_prob(z, _cat(4)),
+                               rtol=1e-5)
+    t_sig, s_sig = (tf.saved_model.load(str(p)).signatures for p in (teacher_path, module))
+    x = {"image": tf.constant(stamps, tf.float32),
+         "psf": tf.constant(np.broadcast_to(psf, stamps.shape), tf.float32)}
+    np.testing.assert_array_equal(t_sig["classify"](**x)["probabilities"].numpy(),
+                                  s_sig["classify"](**x)["probabilities"].numpy())
+    # sample = turn(student's canonical galaxy, 2 pi Phi(last normal))
+    conds = {q: tf.constant(v.astype(np.float32)) for q, v in _cat(4).items()}
+    normals = rng.normal(size=(4, 5)).astype(np.float32)
+    image = s_sig["sample"](**conds, random_normal=normals)["image"].numpy()
+    latent = s_sig["sample"](**conds, random_normal=np.concatenate(
+        [normals[:, :4], np.full((4, 1), -30.0, np.float32)], axis=1))["image"].numpy()
+    angle = pose_from_normal(normals[:, 4])
+    turned = tf.nn.relu(rotate(tf.constant(latent), tf.cos(angle), tf.sin(angle),
+                               galaxy_centre(size), meta["equivariant"]["interpolant"]))
+    np.testing.assert_allclose(image, turned.numpy(), rtol=1e-4, atol=1e-6 * image.max())
+    teacher_image = t_sig["sample"](**conds, random_normal=normals)["image"].numpy()
+    assert image.shape == teacher_image.shape and not np.array_equal(image, teacher_image)
+
+
+def _gaussian_stamps(size, n):
+    """``n`` elliptical Gaussian galaxies on ``size`` pixels, turned to four angles."""
+    y, x = np.mgrid[:size, :size] - size / 2 + 0.5
+    out = []
+    for k in range(n):
+        c, s = np.cos(0.7 * k), np.sin(0.7 * k)
+        u, v = c * x + s * y, -s * x + c * y
+        out.append(np.exp(-0.5 * ((u / 3.0) ** 2 + (v / 1.5) ** 2)))
+    return np.array(out)

@@ -91,6 +91,20 @@ class EquivariantVAEFamily(ModelFamily):
     def log_prior(self, model):
         return FlowVAEFamily.log_prior(self, model)
 
+    distillable = True
+
+    def autoencoder(self, network):
+        return network.vae  # its decoder draws the canonical (pose 0) galaxy
+
+    def with_autoencoder(self, network, autoencoder):
+        network.vae = autoencoder
+        return network
+
+    def module(self, network, flow, condition_names):
+        from .module import EquivariantVAEModule
+
+        return EquivariantVAEModule(network, flow, condition_names)
+
     def export(self, recipe, out_dir, name=None, version=None, overwrite=False,
                portable=True):
         from galsim_deep.training.export import export_trained

@@ -122,6 +122,20 @@ class FlowVAEFamily(ModelFamily):
 
         return standard_normal
 
+    module_attribute = "vae"
+    distillable = True
+
+    def autoencoder(self, network):
+        return network
+
+    def with_autoencoder(self, network, autoencoder):
+        return autoencoder
+
+    def module(self, network, flow, condition_names):
+        from .module import FlowVAEModule
+
+        return FlowVAEModule(network, flow, condition_names)
+
     def export(self, recipe, out_dir, name=None, version=None, overwrite=False,
                portable=True):
         from galsim_deep.training.export import export_trained

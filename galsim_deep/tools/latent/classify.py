@@ -230,7 +230,7 @@ def code_description(model):
         return (f"posterior mean of the top latent z_0 ({width} numbers) of the {family} "
                 f"module; its {h.get('lower_normals', 'n/a')} lower latents' posteriors are "
                 f"not returned by the module's encode signature, so they are not in the code")
-    if family == "equivariant-vae":
+    if "equivariant" in meta:  # a pose-free code (the equivariant family's metadata entry)
         return (f"posterior mean of the pose-free code ({width} numbers; each stamp turned to "
                 f"its canonical pose first)")
     return f"posterior mean of q(z | stamp) ({width} numbers) of the {family} module"

@@ -16,6 +16,7 @@ truths (a mock).
 import importlib.util
 
 from galsim_deep.core.extras import install_hint
+from galsim_deep.tools.validation.measures.shear.compute import SURVEY_PSF_NAMES
 
 from .. import Measure, Option
 
@@ -25,8 +26,8 @@ ANACAL_NOISE = Option("anacal_noise", int, 8, "noise realisations of each AnaCal
                       "rotation, shared by the samples", minimum=1)
 ANACAL_DEPTH = Option("anacal_depth", float, 26.8, "5-sigma point-source depth (AB mag) of the "
                       "AnaCal fields", minimum=10.0)
-ANACAL_PSF = Option("anacal_psf", str, "lsst-i", "survey PSF and pixels of the AnaCal fields",
-                    choices=("lsst-i", "euclid-vis"))
+ANACAL_PSF = Option("anacal_psf", str, "lsst-10yr-i", "survey PSF and pixels of the AnaCal "
+                    "fields (a survey view's)", choices=SURVEY_PSF_NAMES)
 ANACAL_CONFIGS = Option("anacal_configs", str, "isolated,blends", "AnaCal layouts, comma-"
                         "separated: isolated (a grid) and blends (random positions)")
 ANACAL_DENSITY = Option("anacal_density", float, 0.0, "galaxies per arcmin^2 of the AnaCal "

@@ -53,6 +53,7 @@ model fit's priors, and moments without fitting epochs.
 import numpy as np
 
 from .....core.errors import InputError, InputTypeError
+from ..shear.compute import SURVEY_PSF_NAMES
 from .bias import QUANTITIES, SHEAR, STEP_WEIGHT, anacal_bias, paired_difference
 from .fields import (CONFIGURATIONS, FieldLayout, blended_fields, isolated_fields,
                      render_field, scene_positions, science_book_density)
@@ -72,8 +73,8 @@ SNR_MIN = 5.0
 #: Arcsec within which a detection in a blended field belongs to a galaxy.
 MATCH_RADIUS = 1.0
 
-#: The survey PSFs a field may be observed through (views of ``SHEAR_PSFS`` with pixels).
-ANACAL_PSFS = ("lsst-i", "euclid-vis")
+#: The survey PSFs a field may be observed through (the survey views of ``SHEAR_PSFS``).
+ANACAL_PSFS = SURVEY_PSF_NAMES
 
 #: 5-sigma point-source depth (AB): LSST's ten-year i band (Ivezic et al. 2019).
 DEFAULT_DEPTH = 26.8
@@ -343,7 +344,7 @@ def anacal_sums(profiles, magnitudes, configuration, psf, pixel_scale, sigma, n_
     return sums, info
 
 
-def anacal_shear(profiles, magnitudes, zero_point, flux="catalog", psf="lsst-i",
+def anacal_shear(profiles, magnitudes, zero_point, flux="catalog", psf="lsst-10yr-i",
                  depth=DEFAULT_DEPTH, n_noise=8, configurations=CONFIGURATIONS,
                  mag_edges=DEFAULT_MAG_EDGES, density=None, shear=SHEAR, snr_min=SNR_MIN,
                  n_boot=500, seed=0, reference="real", pool=None, progress=False):

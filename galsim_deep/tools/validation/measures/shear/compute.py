@@ -36,9 +36,11 @@ and deconvolution with a PSF image): the HSM response difference between
 generated and real galaxies is the more sensitive test of their profiles.
 
 Survey PSFs.  ``psf=`` names a view of :data:`SHEAR_PSFS` (or passes a
-:class:`ShearPSF`): the PSF's profile and FWHM, and the pixel scale and stamp
-the galaxies are drawn at, e.g. ``"euclid-vis"`` (Gaussian 0.16" at
-0.1"/pixel) or ``"lsst-i"`` (Kolmogorov 0.7" at 0.2"/pixel).  Every view keeps
+:class:`ShearPSF`): the PSF's profile, and the pixel scale and stamp the galaxies are
+drawn at.  Besides the default, each is a survey view of ``survey_views.yaml`` with its
+own PSF and pixels, the one definition of each survey that every measure uses: e.g.
+``"euclid-vis"`` (Airy and Gaussian, 0.16" FWHM, at 0.1"/pixel) or ``"lsst-10yr-i"``
+(Kolmogorov 0.71" at 0.2"/pixel); a new survey view is a new shear view.  Every view keeps
 the anisotropy :data:`PSF_SHEAR` and draws without the pixel response, the
 galaxies and the PSF image alike.  The default ``"gaussian-0.1"`` is the
 measure above, unchanged.  REGAUSS is exact for Gaussians only where galaxy
@@ -55,7 +57,8 @@ import numpy as np
 
 from .....core.errors import InputError, InputTypeError
 
-__all__ = ["SHEAR", "ROTATIONS", "PSF_SHEAR", "ShearPSF", "SHEAR_PSFS", "shear_psf",
+__all__ = ["SHEAR", "ROTATIONS", "PSF_SHEAR", "ShearPSF", "LAB_PSF", "SHEAR_PSFS",
+           "SURVEY_PSF_NAMES", "shear_psf",
            "shear_measurements", "shear_bias", "shear_bias_difference", "shear_response"]
 
 
@@ -74,10 +77,6 @@ PSF_SHEAR = (0.03, 0.03)
 # Columns of the measurement array: unsheared, +g1, -g1, +g2, -g2.
 _CONFIGS = ((0.0, 0.0), (1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0))
 
-#: PSF profiles a :class:`ShearPSF` may have.
-_PSF_KINDS = ("gaussian", "kolmogorov")
-
-
 @dataclass(frozen=True)
 class ShearPSF:
     """A view the galaxies' shear response is measured through: a PSF and its pixels.
@@ -85,11 +84,9 @@ class ShearPSF:
     Parameters
     ----------
     name : str
-    kind : str
-        ``"gaussian"`` or ``"kolmogorov"``: the PSF's profile (before the
-        anisotropy :data:`PSF_SHEAR`).
-    fwhm : float
-        FWHM of the PSF, arcsec.
+    psf : dict
+        GalSim config of the PSF (before the anisotropy :data:`PSF_SHEAR`), as a survey
+        view's (``{type: Kolmogorov, fwhm: 0.71}``).
     pixel_scale : float or None
         arcsec per pixel of the images measured; None: the galaxies' own.
     stamp_size : int or None
@@ -98,25 +95,22 @@ class ShearPSF:
         (their stamp size times their pixel scale, arcsec) grown by 4 FWHM of
         the PSF (2 on each side, where the PSF spreads the galaxy's outskirts),
         in pixels of ``pixel_scale``, rounded up to an even number: 64 pixels of
-        0.06" (3.84") give 46 pixels at 0.1" through a 0.16" PSF (4.48") and 34
-        at 0.2" through a 0.7" PSF (6.64").
+        0.06" (3.84") give 34 at 0.2" through a 0.71" PSF (6.68").
     description : str
         One line, for reports.
     """
 
     name: str
-    kind: str
-    fwhm: float
+    psf: dict
     pixel_scale: Optional[float] = None
     stamp_size: Optional[int] = None
     description: str = ""
 
     def __post_init__(self):
-        if self.kind not in _PSF_KINDS:
-            raise InputError(f"ShearPSF {self.name!r}: kind must be one of {_PSF_KINDS}, "
-                             f"got {self.kind!r}")
-        if not np.isfinite(self.fwhm) or self.fwhm <= 0:
-            raise InputError(f"ShearPSF {self.name!r}: fwhm must be > 0 arcsec, got {self.fwhm}")
+        if not (isinstance(self.psf, dict) and "type" in self.psf):
+            raise InputError(f"ShearPSF {self.name!r}: psf must be a GalSim config dict with "
+                             f"a 'type' (e.g. {{type: Kolmogorov, fwhm: 0.7}}), got "
+                             f"{self.psf!r}")
         if self.pixel_scale is not None and not (np.isfinite(self.pixel_scale)
                                                  and self.pixel_scale > 0):
             raise InputError(f"ShearPSF {self.name!r}: pixel_scale must be > 0 arcsec or None, "
@@ -124,6 +118,29 @@ class ShearPSF:
         if self.stamp_size is not None and int(self.stamp_size) < 8:
             raise InputError(f"ShearPSF {self.name!r}: stamp_size must be >= 8 pixels or None, "
                              f"got {self.stamp_size}")
+
+    @classmethod
+    def from_view(cls, view):
+        """The shear view of a survey view (its PSF and pixels; the shear measure adds no
+        noise).
+
+        Parameters
+        ----------
+        view : galsim_deep.tools.validation.measures.survey_views.views.SurveyView
+            A view with its own pixel scale and PSF (not the dataset's).
+        """
+        if "dataset" in (view.pixel_scale, view.psf):
+            raise InputError(f"survey view {view.name!r} observes through the dataset's own "
+                             f"PSFs and pixels, which the shear measure does not draw; use a "
+                             f"view with its own psf and pixel_scale")
+        return cls(view.name, dict(view.psf), float(view.pixel_scale), None, view.title)
+
+    @property
+    def fwhm(self):
+        """FWHM of the PSF (without the anisotropy), arcsec."""
+        psf = self.profile((0.0, 0.0))
+        fwhm = getattr(psf, "fwhm", None)
+        return float(fwhm if fwhm is not None else psf.calculateFWHM())
 
     def view(self, stamp_size, pixel_scale):
         """Stamp size (pixels) and pixel scale (arcsec) of galaxies of ``stamp_size`` pixels of
@@ -138,24 +155,38 @@ class ShearPSF:
 
     def profile(self, psf_shear=PSF_SHEAR):
         """The PSF as a galsim.GSObject, with the reduced shear ``psf_shear`` (its anisotropy)."""
-        import galsim
+        import copy
 
-        make = galsim.Gaussian if self.kind == "gaussian" else galsim.Kolmogorov
-        psf = make(fwhm=float(self.fwhm))
+        import galsim.config
+
+        # (GalSim's config builder writes into the dicts it reads: give it a copy)
+        psf, _ = galsim.config.BuildGSObject({"psf": copy.deepcopy(self.psf)}, "psf")
         if psf_shear[0] or psf_shear[1]:
             psf = psf.shear(g1=psf_shear[0], g2=psf_shear[1])
         return psf
 
 
-#: Named views of :func:`shear_measurements`: name -> :class:`ShearPSF`.
-SHEAR_PSFS = {p.name: p for p in (
-    ShearPSF("gaussian-0.1", "gaussian", 0.1, None, None,
-             "Gaussian PSF of FWHM 0.1\" at the galaxies' own pixels (the default)"),
-    ShearPSF("euclid-vis", "gaussian", 0.16, 0.1, None,
-             "Euclid VIS-like: Gaussian PSF of FWHM 0.16\" at 0.1\"/pixel"),
-    ShearPSF("lsst-i", "kolmogorov", 0.7, 0.2, None,
-             "LSST i-like: Kolmogorov PSF of FWHM 0.7\" at 0.2\"/pixel"),
-)}
+#: The default view: a round Gaussian PSF of FWHM 0.1" at the galaxies' own pixels.
+LAB_PSF = ShearPSF("gaussian-0.1", {"type": "Gaussian", "fwhm": 0.1}, None, None,
+                   "Gaussian PSF of FWHM 0.1\" at the galaxies' own pixels (the default)")
+
+
+def _survey_psfs():
+    """The shear views of the shipped survey views that have their own PSF and pixels."""
+    from ..survey_views.views import load_views
+
+    return {name: ShearPSF.from_view(view) for name, view in load_views().items()
+            if "dataset" not in (view.pixel_scale, view.psf)}
+
+
+#: Named views of :func:`shear_measurements`: name -> :class:`ShearPSF`; besides
+#: :data:`LAB_PSF`, one per shipped survey view with its own PSF and pixels
+#: (``survey_views.yaml``, the one definition of each survey).
+SHEAR_PSFS = {LAB_PSF.name: LAB_PSF, **_survey_psfs()}
+
+#: The names of :data:`SHEAR_PSFS` that are survey views (their own PSF and pixels).
+SURVEY_PSF_NAMES = tuple(name for name, spec in SHEAR_PSFS.items()
+                         if spec.pixel_scale is not None)
 
 
 def shear_psf(psf=None, psf_fwhm=None):
@@ -166,8 +197,9 @@ def shear_psf(psf=None, psf_fwhm=None):
     """
     if psf is None:
         if psf_fwhm is None:
-            return SHEAR_PSFS["gaussian-0.1"]
-        return ShearPSF(f"gaussian-{float(psf_fwhm):g}", "gaussian", float(psf_fwhm), None, None,
+            return LAB_PSF
+        return ShearPSF(f"gaussian-{float(psf_fwhm):g}",
+                        {"type": "Gaussian", "fwhm": float(psf_fwhm)}, None, None,
                         f"Gaussian PSF of FWHM {float(psf_fwhm):g}\" at the galaxies' own pixels")
     if psf_fwhm is not None:
         raise InputError("give psf (a survey PSF) or psf_fwhm (a Gaussian at the galaxies' "

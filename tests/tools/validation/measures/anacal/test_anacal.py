@@ -14,7 +14,7 @@ def test_the_measure_is_registered_after_the_shear_with_its_options():
     assert names.index("anacal") == names.index("shear") + 1
     options = ms.parse_options({})
     assert options["anacal_n"] == 1000 and options["anacal_noise"] == 8
-    assert options["anacal_configs"] == "isolated,blends" and options["anacal_psf"] == "lsst-i"
+    assert options["anacal_configs"] == "isolated,blends" and options["anacal_psf"] == "lsst-10yr-i"
     # the options' defaults are the numbers module's (which the help does not import)
     from galsim_deep.tools.validation.measures.anacal import compute
 

@@ -39,7 +39,7 @@ def test_on_pixel_centres_the_shear_is_recovered_to_within_its_error(magnitudes)
     """Isolated galaxies on pixel centres: AnaCal's selection weight does not move with the
     shear, so the estimator is precise, and recovers g = +-0.02 within its error, noiseless
     (m, c vanish) and at the LSST depth."""
-    psf = shear_psf("lsst-i").profile()
+    psf = shear_psf("lsst-10yr-i").profile()
     galaxies = {"real": _exponentials(magnitudes[:64])}
     for depth in (40.0, ac.DEFAULT_DEPTH):
         sigma = ac.noise_sigma(ac.psf_image(psf, 0.2), depth)
@@ -62,7 +62,7 @@ def test_at_random_sub_pixel_offsets_the_responses_are_taken_about_each_galaxy(m
     to the centre (``detection_terms(catalog, centres)``) they recover the shear galaxy by
     galaxy, so 64 galaxies give m to about 1e-3; AnaCal's own derivatives scatter by the
     selection step times the offset, tens of times more (their mean is still right)."""
-    psf = shear_psf("lsst-i").profile()
+    psf = shear_psf("lsst-10yr-i").profile()
     sigma = ac.noise_sigma(ac.psf_image(psf, 0.2), 40.0)
     galaxies = {"real": _exponentials(magnitudes[:64])}
     sums, _ = ac.anacal_sums(galaxies, magnitudes[:64], "isolated", psf, 0.2, sigma,
@@ -119,7 +119,7 @@ def test_a_sample_against_itself_differs_by_exactly_zero(measured):
 
 
 def test_noise_sigma_makes_the_stated_depth_and_the_density_the_science_book_counts():
-    psf = ac.psf_image(shear_psf("lsst-i").profile(), 0.2)
+    psf = ac.psf_image(shear_psf("lsst-10yr-i").profile(), 0.2)
     sigma = ac.noise_sigma(psf, 25.0)
     flux = 10 ** (-0.4 * (25.0 - ac.MAG_ZERO))
     # a point source at the depth, weighted by the PSF: S/N 5
@@ -161,7 +161,7 @@ class _PicklingPool:
 
 
 def test_fields_run_in_a_worker_pool_as_in_this_process(magnitudes):
-    psf = shear_psf("lsst-i").profile()
+    psf = shear_psf("lsst-10yr-i").profile()
     galaxies = {"real": _exponentials(magnitudes[:12])}
     sigma = ac.noise_sigma(ac.psf_image(psf, 0.2), ac.DEFAULT_DEPTH)
     here, info = ac.anacal_sums(galaxies, magnitudes[:12], "blends", psf, 0.2, sigma, n_noise=1,

@@ -105,11 +105,36 @@ def test_survey_views_and_their_stamps():
     """Stamp rule: the galaxies' field of view + 4 FWHM, in the view's pixels, even."""
     psfs = sh.SHEAR_PSFS
     assert psfs["gaussian-0.1"].view(64, 0.06) == (64, 0.06)
-    assert psfs["euclid-vis"].view(64, 0.06) == (46, 0.1)   # (3.84 + 0.64) / 0.1 = 44.8
-    assert psfs["lsst-i"].view(64, 0.06) == (34, 0.2)       # (3.84 + 2.8) / 0.2 = 33.2
-    assert psfs["lsst-i"].kind == "kolmogorov" and psfs["euclid-vis"].fwhm == 0.16
-    assert sh.ShearPSF("x", "gaussian", 0.3, 0.2, 20).view(64, 0.06) == (20, 0.2)
-    assert pickle.loads(pickle.dumps(psfs["lsst-i"])) == psfs["lsst-i"]
+    # Airy (725 nm, 1.2 m, obscuration 0.3) and Gaussian 0.088": FWHM 0.145" (0.16" with
+    # its 0.1" pixel)
+    assert psfs["euclid-vis"].fwhm == pytest.approx(0.145, abs=0.002)
+    assert psfs["euclid-vis"].view(64, 0.06) == (46, 0.1)   # (3.84 + 0.58) / 0.1 = 44.2
+    assert psfs["lsst-10yr-i"].view(64, 0.06) == (34, 0.2)  # (3.84 + 2.84) / 0.2 = 33.4
+    assert psfs["lsst-10yr-i"].fwhm == pytest.approx(0.71)
+    assert sh.ShearPSF("x", {"type": "Gaussian", "fwhm": 0.3}, 0.2, 20).view(64, 0.06) == \
+        (20, 0.2)
+    assert pickle.loads(pickle.dumps(psfs["lsst-10yr-i"])) == psfs["lsst-10yr-i"]
+
+
+def test_every_survey_view_with_its_own_psf_is_a_shear_view_of_the_same_psf():
+    """One definition of each survey: the shear views are the survey views' PSFs and pixels
+    (no noise: the shear measure draws none), and the dataset's own views are not among
+    them."""
+    from galsim_deep.tools.validation.measures.survey_views.views import load_views
+
+    views = load_views()
+    own = {n for n, v in views.items() if "dataset" not in (v.pixel_scale, v.psf)}
+    assert own and set(sh.SHEAR_PSFS) == own | {"gaussian-0.1"}
+    for name in own:
+        spec, view = sh.SHEAR_PSFS[name], views[name]
+        assert spec.pixel_scale == view.pixel_scale
+        # the shear view draws without the pixel; the survey view's profile has it
+        with_pixel = galsim.Convolve(spec.profile((0.0, 0.0)), galsim.Pixel(view.pixel_scale))
+        a = with_pixel.drawImage(nx=32, ny=32, scale=0.05, method="no_pixel").array
+        b = view.psf_profile().drawImage(nx=32, ny=32, scale=0.05, method="no_pixel").array
+        np.testing.assert_allclose(a, b, atol=1e-12)
+    with pytest.raises(InputError, match="dataset's own PSFs"):
+        sh.ShearPSF.from_view(views["hst-cosmos"])
 
 
 def _resolved_gaussians(n, seed=3):
@@ -120,22 +145,24 @@ def _resolved_gaussians(n, seed=3):
         e=rng.uniform(0.0, 0.4), beta=rng.uniform(0, np.pi) * galsim.radians) for _ in range(n)]
 
 
-def test_gaussians_through_euclid_vis_have_no_shear_bias():
+def test_gaussians_through_a_gaussian_psf_at_survey_pixels_have_no_shear_bias():
     """A Gaussian galaxy through a Gaussian PSF at 0.1"/pixel: REGAUSS exact again, m = c = 0."""
-    r = sh.shear_response(_resolved_gaussians(20), 64, 0.06, psf="euclid-vis", n_boot=200)
+    psf = sh.ShearPSF("gaussian-0.16-at-0.1", {"type": "Gaussian", "fwhm": 0.16}, 0.1)
+    r = sh.shear_response(_resolved_gaussians(20), 64, 0.06, psf=psf, n_boot=200)
     assert r["n"] == 20 and r["failed"] == 0.0
     assert abs(r["m"]) < 1e-3 and r["m_error"] < 1e-3
     assert abs(r["c1"]) < 5e-5 and abs(r["c2"]) < 5e-5
     assert 0.9 < r["R"] < 1.0
 
 
-def test_gaussians_through_lsst_i_in_a_process_pool():
+def test_gaussians_through_lsst_in_a_process_pool():
     """A Kolmogorov PSF: finite m and c; the worker builds the PSF from its (picklable) spec."""
     from concurrent.futures import ProcessPoolExecutor
 
     profiles = _resolved_gaussians(12)
     with ProcessPoolExecutor(1) as pool:
-        e = sh.shear_measurements(profiles, 64, 0.06, psf="lsst-i", pool=pool, chunk_size=6)
+        e = sh.shear_measurements(profiles, 64, 0.06, psf="lsst-10yr-i", pool=pool,
+                                  chunk_size=6)
     assert e.shape == (12, len(sh.ROTATIONS), 5, 2)
     r = sh.shear_bias(e, n_boot=100)
     assert r["n"] == 12 and r["failed"] == 0.0
@@ -173,11 +200,11 @@ def test_bias_difference_sees_a_sample_sheared_more(gaussian_measurements):
 
 def test_unknown_psf_names_the_known_ones():
     with pytest.raises(InputError,
-                       match="unknown shear PSF 'hst'.*euclid-vis.*gaussian-0.1.*lsst-i"):
+                       match="unknown shear PSF 'hst'.*euclid-vis.*gaussian-0.1.*lsst-10yr-i"):
         sh.shear_measurements(_gaussians(1), S, SCALE, psf="hst")
     with pytest.raises(InputError, match="not both"):
-        sh.shear_response(_gaussians(1), S, SCALE, 0.1, psf="lsst-i")
-    with pytest.raises(InputError, match="kind"):
+        sh.shear_response(_gaussians(1), S, SCALE, 0.1, psf="lsst-10yr-i")
+    with pytest.raises(InputError, match="GalSim config dict"):
         sh.ShearPSF("x", "moffat", 0.5)
 
 
