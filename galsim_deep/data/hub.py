@@ -371,6 +371,24 @@ def _cached_module(key, fetch, source, sha256=None, size=None):
     return target
 
 
+def _check_local_archive(name, entry):
+    """Refuse, with the fix, an index entry whose archive is a file that is not on this disk:
+    an older version of a shipped module, which a plain install leaves out."""
+    url = urllib.parse.urlparse(entry["url"])
+    if url.scheme != "file" or Path(urllib.request.url2pathname(url.path)).is_file():
+        return
+    if is_shipped(entry):
+        raise HubError(f"{name} is listed in the shipped index, but its archive is not in "
+                       f"this installation: a plain install carries the newest version of "
+                       f"each module only (hub:{entry['name']} without @VERSION).  Older "
+                       f"versions are in the repository's hub_modules/: install the package "
+                       f"from a clone with `pip install -e .`, or point GALSIM_DEEP_INDEX at "
+                       f"the clone's hub_modules/index.json.")
+    raise HubError(f"{name}: the archive {entry['url']} that its index "
+                   f"({entry['index']}) lists is not on this disk; restore it or fix the "
+                   f"index's url.")
+
+
 def _fetcher(url):
     return lambda dest: _download(url, dest)
 
@@ -407,6 +425,8 @@ def resolve(file_name):
                            f"hub:NAME@VERSION (letters, digits, '.', '_', '-')")
         entry = find_entry(base, version or None)
         key = f"{entry['name']}-{entry['version']}-{entry['sha256'][:12]}"
+        if not (cache_dir() / key / METADATA_FILE).is_file():
+            _check_local_archive(name, entry)
         source = (f"{name} (archive {entry['url']})",
                   "The index's sha256 matched, so the published archive itself is bad: "
                   "nothing was installed; report it to the index's maintainer, and run "

@@ -255,3 +255,45 @@ def test_verify_reports_corruption(server, archive, monkeypatch):
     assert hub.verify_entry(entry, load=True) == "ok"
     (path / METADATA_FILE).write_text("{")
     assert hub.verify_entry(entry).startswith("corrupt")
+
+
+def _packaged_archives():
+    """The hub archives setup.cfg's package_data puts in a plain install."""
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(Path(__file__).resolve().parents[2] / "setup.cfg")
+    patterns = config["options.package_data"]["galsim_deep.hub_modules"].split()
+    return {p for p in patterns if p.endswith(".tar.gz")}
+
+
+def test_a_plain_install_carries_what_each_bare_name_resolves_to_and_nothing_older():
+    index = hub.load_index(hub.shipped_index())
+    newest = {Path(hub.find_entry(name)["url"]).name for name in {e["name"] for e in index}}
+    assert _packaged_archives() == newest
+    assert all("*" not in p for p in _packaged_archives())  # named, never a glob
+
+
+def test_an_older_version_missing_from_a_plain_install_names_the_fix(tmp_path, monkeypatch,
+                                                                     archive):
+    """A plain install leaves the older archives out: naming one says where they are; an
+    extra index's missing archive names that index."""
+    shipped = tmp_path / "installed" / "index.json"
+    shipped.parent.mkdir()
+    shutil.copyfile(archive["path"], shipped.parent / "toy-2.0.tar.gz")
+    entries = [{"name": "toy", "version": v, "description": "toy", "url": f"toy-{v}.tar.gz",
+                "sha256": archive["sha256"], "size": archive["size"]} for v in ("1.0", "2.0")]
+    shipped.write_text(json.dumps({"format_version": 1, "modules": entries}))
+    monkeypatch.setattr(hub, "shipped_index", lambda: shipped)
+    monkeypatch.delenv("GALSIM_DEEP_INDEX", raising=False)
+    assert (hub.resolve("hub:toy") / METADATA_FILE).is_file()  # the newest is there
+    with pytest.raises(hub.HubError, match="not in this installation.*newest version of "
+                                           "each module only.*pip install -e"):
+        hub.resolve("hub:toy@1.0")
+    extra = tmp_path / "extra" / "index.json"
+    extra.parent.mkdir()
+    extra.write_text(json.dumps({"format_version": 1, "modules": [
+        dict(entries[0], name="other")]}))
+    monkeypatch.setenv("GALSIM_DEEP_INDEX", str(extra))
+    with pytest.raises(hub.HubError, match="other.*is not on this disk.*fix the index"):
+        hub.resolve("hub:other")
