@@ -25,6 +25,10 @@ from pathlib import Path
 from . import positive
 
 
+#: Galaxies (the first to mag_auto 24) of a student's shear lines.
+SHEAR_GALAXIES = 3000
+
+
 def _add_scoring_args(p):
     p.add_argument("--eval", required=True, metavar="FILE",
                    help="the evaluation file (galsim-deep dataset build --source mock-cosmos "
@@ -92,26 +96,45 @@ def add_student(subparsers):
                     "get them) and check that no line puts the student farther from the "
                     "truth than the teacher, beyond 1 sigma of the difference: the classifier "
                     "test in every view (all galaxies, the brightest bin), |g|, size and "
-                    "flux, the light beyond r = 28 pixels and both texture measures.  Writes "
-                    "OUT/fidelity.md and .json; the exit status is 1 if it fails.")
+                    "flux, the light beyond r = 28 pixels, both texture measures and shear m "
+                    "through three PSFs (judged by the error of the paired difference: the "
+                    "same galaxies drawn by both).  Writes OUT/fidelity.md and .json; the "
+                    "exit status is 1 if it fails.")
     p.add_argument("student", help="the distilled module (a directory, archive or hub name)")
     p.add_argument("--teacher", required=True,
                    help="its teacher, e.g. hub:flow-vae-mock-cosmos-25.2@1.1.1")
+    p.add_argument("--shear-galaxies", type=int, default=SHEAR_GALAXIES, metavar="N",
+                   help=f"galaxies (the first to mag_auto 24) of the shear lines; 0: none "
+                        f"(default {SHEAR_GALAXIES})")
     _add_scoring_args(p)
-    p.set_defaults(func=lambda args: 0 if judge_student(args.student, args.teacher, args)
-                   else 1)
+    p.set_defaults(func=lambda args: 0 if judge_student(args.student, args.teacher, args,
+                                                        args.shear_galaxies) else 1)
 
 
-def judge_student(student, teacher, args):
+def judge_student(student, teacher, args, shear_galaxies=SHEAR_GALAXIES):
     """Score ``student`` and ``teacher`` with the scoring options of ``args`` (those of
-    :func:`_add_scoring_args`), write OUT/fidelity.md and .json, print the table; returns
-    whether the student passed."""
+    :func:`_add_scoring_args`) and, unless ``shear_galaxies`` is 0, their shear ``m``
+    through the sample scores' three PSFs on that many galaxies to mag_auto 24
+    (:func:`~galsim_deep.diagnostics.student_check.paired_shear_scores`); write
+    OUT/fidelity.md and .json, print the table; returns whether the student passed."""
+    from ..core.errors import InputError
     from ..diagnostics.release_check import write_release_table
-    from ..diagnostics.student_check import fidelity_lines, fidelity_verdict
+    from ..diagnostics.sample_scores import EvaluationGalaxies
+    from ..diagnostics.student_check import (fidelity_lines, fidelity_verdict,
+                                             paired_shear_scores)
 
+    if shear_galaxies < 0:
+        raise InputError(f"--shear-galaxies must be >= 0 (0: no shear lines), got "
+                         f"{shear_galaxies}")
     specs = [str(teacher), str(student)]
     rows, views, bins = _score(args, specs)
-    verdict = fidelity_verdict(rows[str(student)], rows[str(teacher)], views)
+    shear = None
+    if shear_galaxies:
+        galaxies = EvaluationGalaxies.load(args.eval, args.n)
+        shear = paired_shear_scores(str(student), str(teacher), galaxies,
+                                    Path(args.out) / "reference", args.out, args.seed,
+                                    n=shear_galaxies, progress=not args.quiet)
+    verdict = fidelity_verdict(rows[str(student)], rows[str(teacher)], views, shear=shear)
     text = write_release_table(args.out, specs, views, _command(), bin_labels=bins,
                                name="fidelity", verdict_text=fidelity_lines(verdict),
                                verdict=verdict)

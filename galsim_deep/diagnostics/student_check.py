@@ -18,28 +18,30 @@ import numpy as np
 from galsim_deep.core.errors import InputError
 from galsim_deep.diagnostics.release_check import RELEASE_VIEWS, release_verdict
 
-__all__ = ["FIDELITY_SIGMA", "fidelity_verdict", "fidelity_lines", "compare_with_teacher"]
+__all__ = ["FIDELITY_SIGMA", "fidelity_verdict", "fidelity_lines", "paired_shear_scores",
+           "compare_with_teacher"]
 
 #: How many sigma of the difference a student may be worse than its teacher by.
 FIDELITY_SIGMA = 1.0
 
 
-def _line(name, student, teacher, target, sigma):
+def _line(name, student, teacher, target, sigma, error=None):
     """One line: ``student`` and ``teacher`` are ``[value, error]``; ``target`` the truth's
-    value (None: lower is better, as a classifier's accuracy)."""
+    value (None: lower is better, as a classifier's accuracy); ``error`` the difference's
+    (default: the two errors in quadrature)."""
     (s, es), (t, et) = student, teacher
     if not all(np.isfinite([s, es, t, et])):
         raise InputError(f"the fidelity line {name!r} has no value or error in a row "
                          f"(student {student}, teacher {teacher}); score both rows in a new "
                          f"--out folder")
     ds, dt = (s, t) if target is None else (abs(s - target), abs(t - target))
-    error = float(np.hypot(es, et))
+    error = float(np.hypot(es, et)) if error is None else float(error)
     return {"student": [s, es], "teacher": [t, et], "target": target,
             "difference": float(ds - dt), "error": error,
             "worse": bool(ds - dt > sigma * error), "better": bool(ds - dt < -sigma * error)}
 
 
-def fidelity_verdict(student, teacher, views=RELEASE_VIEWS, sigma=FIDELITY_SIGMA):
+def fidelity_verdict(student, teacher, views=RELEASE_VIEWS, sigma=FIDELITY_SIGMA, shear=None):
     """Whether a student passes its fidelity table against its teacher.
 
     Parameters
@@ -50,6 +52,9 @@ def fidelity_verdict(student, teacher, views=RELEASE_VIEWS, sigma=FIDELITY_SIGMA
     views : sequence of str
     sigma : float
         The allowed margin, in standard errors of the difference.
+    shear : dict, optional
+        :func:`paired_shear_scores`: a line per PSF, the student's and the teacher's ``m``
+        against the truths', judged by the error of their paired difference.
 
     Returns
     -------
@@ -78,6 +83,9 @@ def fidelity_verdict(student, teacher, views=RELEASE_VIEWS, sigma=FIDELITY_SIGMA
     checks["power along the pixel axes over the diagonals"] = _line(
         "axis power", *[[x["ratio"], x["error"]] for x in axis], axis[1]["truth"]["ratio"],
         sigma)
+    for psf, x in (shear or {}).items():
+        checks[f"shear m, {psf} PSF"] = _line(f"shear {psf}", x["student"], x["teacher"],
+                                              x["truth"], sigma, error=x["paired"][1])
     return {"passed": not any(v["worse"] for v in checks.values()), "sigma": sigma,
             "student": student["label"], "teacher": teacher["label"], "checks": checks}
 
@@ -99,6 +107,82 @@ def fidelity_lines(verdict):
                                                                     *c["teacher"])
                      + f"{truth} | {c['difference']:+.3g} ± {c['error']:.2g} | {state} |")
     return lines
+
+
+def paired_shear_scores(student, teacher, galaxies, cache_dir, out_dir, seed=0,
+                        psfs=None, max_mag=24.0, n=3000, pool=None, progress=False):
+    """Shear ``m`` of a student's and its teacher's galaxies, as users get them, through
+    survey PSFs, beside the truths', with the error of their paired difference.
+
+    The two modules draw the same galaxies (the evaluation galaxies' catalog rows, one
+    seed: the same codes and angles), so their difference is bootstrapped over galaxies
+    resampled together (:func:`~galsim_deep.tools.validation.measures.shear.paired.
+    paired_shear_difference`): what makes one galaxy's response extreme in both cancels.
+    Each module's distortions are kept in ``OUT/rows/<row>-shear-<psf>.npz`` (a rerun
+    reads them back); the truths' are the references' (``cache_dir``).
+
+    Parameters
+    ----------
+    student, teacher : str
+        Module names (``hub:NAME[@VERSION]``, directories, archives).
+    galaxies : EvaluationGalaxies
+    cache_dir, out_dir : str or Path
+        The release table's references and folder.
+    seed : int
+    psfs : sequence of str, optional
+        Names of :data:`~galsim_deep.tools.validation.measures.shear.compute.SHEAR_PSFS`
+        (default the sample scores' three).
+    max_mag, n : float, int
+        The shear measure's galaxies: the first ``n`` with ``mag_auto <= max_mag``.
+    pool : concurrent.futures.Executor, optional
+    progress : bool
+
+    Returns
+    -------
+    dict
+        Per PSF: ``student``, ``teacher`` (``[m, error]``), ``truth`` (``m``), ``paired``
+        (``[m_student - m_teacher, error]``) and ``n``.
+    """
+    from pathlib import Path
+
+    from galsim_deep.diagnostics.release_check import _row_images, row_key
+    from galsim_deep.diagnostics.sample_scores import (SHEAR_PSF_NAMES, _save, _shear_e,
+                                                       _shear_sample, reference_scores)
+    from galsim_deep.tools.validation.measures.shear.compute import shear_bias
+    from galsim_deep.tools.validation.measures.shear.paired import paired_shear_difference
+
+    psfs = list(SHEAR_PSF_NAMES if psfs is None else psfs)
+    reference = reference_scores(galaxies, cache_dir, seed, views=(), shear_psfs=psfs,
+                                 shear_max_mag=max_mag, n_shear=n, pool=pool)
+    chosen = _shear_sample(galaxies, max_mag, n)
+    if len(chosen) < 3:
+        raise InputError(f"the shear lines need at least 3 evaluation galaxies with mag_auto "
+                         f"<= {max_mag:g}; the file has {len(chosen)}: use a larger "
+                         f"evaluation file, or no shear lines (--shear-galaxies 0)")
+    rows = Path(out_dir) / "rows"
+    rows.mkdir(parents=True, exist_ok=True)
+    measured = {}
+    for spec in (student, teacher):
+        profiles = None
+        for psf in psfs:
+            path = rows / f"{row_key(spec)}-shear-{psf}.npz"
+            if not path.is_file():
+                if profiles is None:
+                    profiles = _row_images(spec, galaxies, seed)[1]
+                if progress:
+                    print(f"  shear of {spec} through {psf}, {len(chosen)} galaxies",
+                          flush=True)
+                _save(path, e=_shear_e([profiles[i] for i in chosen], galaxies, psf, pool))
+            with np.load(path) as f:
+                measured[spec, psf] = f["e"]
+    out = {}
+    for psf in psfs:
+        s, t = (shear_bias(measured[spec, psf]) for spec in (student, teacher))
+        pair = paired_shear_difference(measured[student, psf], measured[teacher, psf])
+        out[psf] = {"student": [s["m"], s["m_error"]], "teacher": [t["m"], t["m_error"]],
+                    "truth": reference["shear"][psf]["truth"]["m"],
+                    "paired": list(pair["dm"]), "n": pair["n"]}
+    return out
 
 
 def compare_with_teacher(student, teacher, n=2000, seed=1, psf_fwhm=0.1):

@@ -53,3 +53,18 @@ def test_one_sigma_of_the_difference_and_nearer_the_truth_is_better():
 def test_a_row_without_an_error_is_refused():
     with pytest.raises(InputError, match="'outer light'.*new --out folder"):
         fidelity_verdict(_row("s", outer_error=float("nan")), _row("t"), ["v"])
+
+
+def test_shear_lines_are_judged_by_the_error_of_the_paired_difference():
+    """m of the same galaxies drawn by both: a student 2 x 10^-3 farther from the truth's m
+    than its teacher fails when their paired difference is known to 10^-3, though each m
+    alone is known to 10^-2 only."""
+    shear = {"lsst-10yr-i": {"student": [0.052, 0.01], "teacher": [0.050, 0.01],
+                             "truth": 0.030, "paired": [0.002, 0.001], "n": 100}}
+    verdict = fidelity_verdict(_row("s"), _row("t"), ["v"], shear=shear)
+    line = verdict["checks"]["shear m, lsst-10yr-i PSF"]
+    assert line["worse"] and not verdict["passed"]
+    assert line["difference"] == pytest.approx(0.002) and line["error"] == 0.001
+    nearer = dict(shear["lsst-10yr-i"], student=[0.048, 0.01], paired=[-0.002, 0.001])
+    assert fidelity_verdict(_row("s"), _row("t"), ["v"],
+                            shear={"lsst-10yr-i": nearer})["passed"]

@@ -142,7 +142,9 @@ def test_the_command_trains_exports_compares_and_judges(tiny_flow_vae_module_pat
     verdict = json.loads((tmp_path / "run" / "fidelity" / "fidelity.json").read_text())[
         "verdict"]
     assert status == (0 if verdict["passed"] else 1)
-    assert len(verdict["checks"]) == 5 * 2 + 6 and "Fidelity check" in out
+    assert len(verdict["checks"]) == 5 * 2 + 6 + 3 and "Fidelity check" in out
+    shear = verdict["checks"]["shear m, lsst-10yr-i PSF"]
+    assert np.isfinite(shear["difference"]) and shear["error"] >= 0
 
 
 def test_a_smooth_teacher_s_student_draws_the_same_bulge_disk_and_structure():

@@ -314,11 +314,11 @@ def shear_measurements(profiles, stamp_size, pixel_scale, psf_fwhm=None, shear=S
     return np.concatenate(parts)
 
 
-def _bias(e, shear):
-    """m1, c1, m2, c2, R of the galaxies in ``e`` ([N, R, 5, 2], finite where drawn)."""
+def _galaxy_shears(e, shear):
+    """Each galaxy's shear estimates ``g(+g)``, ``g(-g)`` per component ``[2, N]`` each,
+    and the sample's responsivity ``R``, from ``e`` ([N, R, 5, 2], finite where drawn)."""
     unsheared = e[:, 0, 0, :]
     resp = 1.0 - np.mean(np.sum(unsheared ** 2, axis=-1)) / 2.0
-    out = {"R": resp}
 
     def to_shear(mean_e):
         # A galaxy's mean distortion over its rotations, corrected by the responsivity,
@@ -326,11 +326,18 @@ def _bias(e, shear):
         d = np.clip(mean_e / resp, -0.999, 0.999)
         return d / (1.0 + np.sqrt(1.0 - d * d))
 
-    for comp, (plus, minus) in ((0, (1, 2)), (1, (3, 4))):
-        gp = to_shear(e[:, :, plus, comp].mean(axis=1))   # mean over the rotations
-        gm = to_shear(e[:, :, minus, comp].mean(axis=1))
-        out[f"m{comp + 1}"] = float(np.mean(gp - gm) / (2 * shear) - 1.0)
-        out[f"c{comp + 1}"] = float(np.mean(gp + gm) / 2.0)
+    plus = np.stack([to_shear(e[:, :, p, c].mean(axis=1)) for c, p in ((0, 1), (1, 3))])
+    minus = np.stack([to_shear(e[:, :, m, c].mean(axis=1)) for c, m in ((0, 2), (1, 4))])
+    return plus, minus, resp
+
+
+def _bias(e, shear):
+    """m1, c1, m2, c2, R of the galaxies in ``e`` ([N, R, 5, 2], finite where drawn)."""
+    plus, minus, resp = _galaxy_shears(e, shear)
+    out = {"R": resp}
+    for comp in (0, 1):
+        out[f"m{comp + 1}"] = float(np.mean(plus[comp] - minus[comp]) / (2 * shear) - 1.0)
+        out[f"c{comp + 1}"] = float(np.mean(plus[comp] + minus[comp]) / 2.0)
     out["m"] = 0.5 * (out["m1"] + out["m2"])
     return out
 
