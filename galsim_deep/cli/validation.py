@@ -36,7 +36,7 @@ The commands that take a RECIPE and score a training run (``latent-fit``,
 import json
 
 from . import add_group, positive
-from .release import add_release_table, add_student
+from .release import add_release_table, add_shear_outliers, add_student
 from .validation_runs import add_priors_command, add_run_commands
 
 
@@ -180,6 +180,7 @@ def _add_commands(subparsers):
     add_priors_command(subparsers)
     add_release_table(subparsers)
     add_student(subparsers)
+    add_shear_outliers(subparsers)
 
     p = subparsers.add_parser(
         "cluster", help="clustering accuracy, reconstruction and per-cluster figures of an "
