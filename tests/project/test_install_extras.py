@@ -50,11 +50,14 @@ def test_the_runtime_imports_no_optional_package():
             "import galsim_deep.cli; galsim_deep.cli.build_parser(); "
             f"print(sorted(m for m in {optional!r} if m in sys.modules)); "
             # the packages that require an extra at import would fail in a lean install; of
-            # the validation package, only the registry of measures and each measure's package
-            # (its Measure, for the help) load, not the modules that compute, draw or write
+            # the validation package, only the registry of measures, each measure's package
+            # (its Measure, for the help) and the survey definitions whose names the options
+            # offer (the survey views and the shear views made of them: NumPy and PyYAML)
+            # load, not the modules that compute, draw or write
             "print(sorted(m for m in sys.modules if m.startswith(('galsim_deep.tools.validation', "
             "'galsim_deep.tools.latent')) and m.split('.')[3:] not in ([], ['measures'], "
-            "['references']) and not (m.split('.')[3:4] == ['measures'] and "
+            "['references'], ['measures', 'survey_views', 'views'], "
+            "['measures', 'shear', 'compute']) and not (m.split('.')[3:4] == ['measures'] and "
             "len(m.split('.')) == 5)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=300)

@@ -99,7 +99,8 @@ def test_setup_cfg_maps_the_top_level_folders_into_the_package():
         "galsim_deep": "galsim_deep", "galsim_deep.training": "training",
         "galsim_deep.hub_modules": "hub_modules"}
     data = config["options.package_data"]["galsim_deep.hub_modules"].replace(",", " ").split()
-    assert {"index.json", "*.tar.gz"} <= set(data)
+    # (which archives: tests/data/test_hub.py, each bare name's newest version)
+    assert "index.json" in data and any(p.endswith(".tar.gz") for p in data)
 
 
 def test_no_module_edits_the_import_system_but_the_tensorflow_lines():
