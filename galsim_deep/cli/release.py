@@ -163,6 +163,8 @@ def add_shear_outliers(subparsers):
                    help=f"the first N evaluation galaxies to mag_auto 24 (default "
                         f"{SHEAR_GALAXIES})")
     p.add_argument("--seed", type=int, default=0, help="the samples' seed (default 0)")
+    p.add_argument("--raw", action="store_true",
+                   help="the network's own pixels, without the module's window or wings")
     p.add_argument("--quiet", action="store_true", help="no summary lines")
     p.set_defaults(func=_shear_outliers)
 
@@ -174,7 +176,7 @@ def _shear_outliers(args):
     positive("--k", args.k)
     positive("--n", args.n)
     result = shear_outliers(args.model, EvaluationGalaxies.load(args.eval), args.out,
-                            args.psf, args.k, args.n, seed=args.seed)
+                            args.psf, args.k, args.n, seed=args.seed, raw=args.raw)
     if not args.quiet:
         print("\n".join(outlier_lines(result)))
     return 0

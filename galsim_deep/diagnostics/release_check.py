@@ -94,12 +94,15 @@ def _settings(galaxies, seed, classifier_seeds, epochs):
             "classifier_seeds": [int(s) for s in classifier_seeds], "epochs": int(epochs)}
 
 
-def _module_samples(spec, galaxies, seed):
+def _module_samples(spec, galaxies, seed, raw=False):
     """The module's engine batches at the galaxies' catalog rows (rotated as ``sample``
-    turns them) and its unrotated arrays (the same galaxies), with the label."""
+    turns them) and its unrotated arrays (the same galaxies), with the label; ``raw``: the
+    network's own pixels, without the window or wings the module's metadata names."""
     from galsim_deep import GenerativeGalaxyModel
 
     model = GenerativeGalaxyModel(spec)
+    if raw:
+        model.kind.window = model.kind.wings = None
     cat = {q: galaxies.column(q) for q in model.quantities}
     with warnings.catch_warnings():  # a few truths lie past the training box: as users do
         warnings.simplefilter("ignore")
@@ -189,7 +192,7 @@ def score_release_row(spec, galaxies, cache_dir, out_dir, seed=0, views=RELEASE_
     return json.loads(path.read_text())  # as a rerun reads it back
 
 
-def _row_images(spec, galaxies, seed):
+def _row_images(spec, galaxies, seed, raw=False):
     """A row's unrotated images, its profiles to observe (None for the Sérsic rows, whose
     test is the references'), the noise seed and what the row records first (its label, a
     module's sampling time)."""
@@ -208,7 +211,7 @@ def _row_images(spec, galaxies, seed):
         return (images, _stamp_profiles(images, galaxies.pixel_scale, seed, module), seed,
                 {"label": "truth stamps" + (f", drawn as {module} draws" if module else "")})
     start = time.perf_counter()
-    batches, images, name = _module_samples(spec, galaxies, seed)
+    batches, images, name = _module_samples(spec, galaxies, seed, raw)
     seconds = (time.perf_counter() - start) / max(len(images), 1)
     return images, _EngineProfiles(batches), seed, {"label": name,
                                                     "seconds_per_galaxy": seconds}

@@ -25,7 +25,7 @@ FRAME_PIXELS = 4
 
 
 def shear_outliers(spec, galaxies, out_dir, psf="lsst-10yr-i", k=10, n=3000, max_mag=24.0,
-                   seed=0, pool=None, progress=False):
+                   seed=0, raw=False, pool=None, progress=False):
     """Measure a module's galaxies through ``psf`` and report the ``k`` that sway ``m``.
 
     Parameters
@@ -35,7 +35,7 @@ def shear_outliers(spec, galaxies, out_dir, psf="lsst-10yr-i", k=10, n=3000, max
     galaxies : EvaluationGalaxies
     out_dir : str or Path
         Writes ``shear_outliers.json``, ``.md`` and ``.png``; the distortions are kept in
-        ``e-<psf>.npz`` (a rerun reads them back).
+        ``e-<psf>[-raw].npz`` (a rerun reads them back).
     psf : str
         A name of :data:`~galsim_deep.tools.validation.measures.shear.compute.SHEAR_PSFS`.
     k : int
@@ -45,6 +45,9 @@ def shear_outliers(spec, galaxies, out_dir, psf="lsst-10yr-i", k=10, n=3000, max
         scores' shear galaxies).
     seed : int
         The samples' seed (as the release table's).
+    raw : bool
+        The network's own pixels, without the window or wings the module applies (what
+        a module's decoder draws, as the prior table's ``module`` row measures it).
     pool : concurrent.futures.Executor, optional
     progress : bool
 
@@ -70,8 +73,8 @@ def shear_outliers(spec, galaxies, out_dir, psf="lsst-10yr-i", k=10, n=3000, max
     if len(chosen) <= k:
         raise InputError(f"{len(chosen)} evaluation galaxies to mag_auto {max_mag:g}, not "
                          f"more than k = {k}; use a larger evaluation file or a smaller k")
-    images, profiles, _, first = _row_images(str(spec), galaxies, seed)
-    kept = out / f"e-{psf}.npz"
+    images, profiles, _, first = _row_images(str(spec), galaxies, seed, raw)
+    kept = out / f"e-{psf}{'-raw' if raw else ''}.npz"
     if not kept.is_file():
         _save(kept, e=_shear_e([profiles[i] for i in chosen], galaxies, psf, pool),
               index=chosen)
@@ -93,7 +96,8 @@ def shear_outliers(spec, galaxies, out_dir, psf="lsst-10yr-i", k=10, n=3000, max
                      "hsm_sigma": _hsm_sigma(profiles[i], spec_psf, size, scale),
                      "frame_light": _frame_light(images[i]),
                      "truth_frame_light": _frame_light(galaxies.truth[i])})
-    result = {"module": first["label"], "spec": str(spec), "psf": psf,
+    result = {"module": first["label"] + (", raw network" if raw else ""), "spec": str(spec),
+              "raw": bool(raw), "psf": psf,
               "psf_sigma": float(psf_sigma * scale),
               "n": int(np.isfinite(galaxy_responses(e)).sum()), "all": report["all"], "without": report["without"],
               "median": report["median"], "mad": report["mad"], "k": int(k),

@@ -37,3 +37,8 @@ def test_the_command_names_the_galaxies_farthest_from_the_median_share(
         shear_outliers(str(gaussian_module_path), EvaluationGalaxies.load(eval_path), out,
                        k=500)
     assert main(args[:-2] + ["500", "--quiet"]) == 1  # the same, as the command says it
+    # the network's own pixels: the toy has neither window nor wings, so the same galaxies
+    assert main(args + ["--raw"]) == 0
+    raw = json.loads((out / "shear_outliers.json").read_text())
+    assert raw["raw"] and (out / "e-lsst-10yr-i-raw.npz").is_file()
+    assert raw["all"] == result["all"] and raw["module"].endswith(", raw network")
