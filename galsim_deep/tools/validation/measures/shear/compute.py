@@ -58,7 +58,7 @@ import numpy as np
 from .....core.errors import InputError, InputTypeError
 
 __all__ = ["SHEAR", "ROTATIONS", "PSF_SHEAR", "ShearPSF", "LAB_PSF", "SHEAR_PSFS",
-           "SURVEY_PSF_NAMES", "shear_psf",
+           "SURVEY_PSF_NAMES", "shear_psf", "valid_distortions",
            "shear_measurements", "shear_bias", "shear_bias_difference", "shear_response"]
 
 
@@ -213,16 +213,32 @@ def shear_psf(psf=None, psf_fwhm=None):
     return SHEAR_PSFS[psf]
 
 
+def valid_distortions(e):
+    """``e`` (``[..., 2]``) with every distortion of 1 or more set to NaN: a failure
+    (:func:`_regauss`), also in distortions kept from before the rule."""
+    e = np.array(e, np.float64)
+    e[~(np.hypot(e[..., 0], e[..., 1]) < 1.0)] = np.nan
+    return e
+
+
 def _regauss(image, psf_image):
+    """REGAUSS's PSF-corrected distortion of one noiseless image, NaN where it fails.
+
+    A distortion ``|e| >= 1`` is no shape (``(a^2 - b^2) / (a^2 + b^2) < 1``): REGAUSS
+    returns one with status 0 when its adaptive weight locks onto a core the PSF's size
+    (resolution factor near 0) and the correction divides by it, and one such galaxy
+    (``|e| = 11``) moved a sample's ``m`` by 0.026 (``docs/flow_vae.rst``, "Which galaxies
+    decide the shear error").  It counts as a failure."""
     import galsim
 
     try:
         res = galsim.hsm.EstimateShear(image, psf_image, shear_est="REGAUSS", strict=False)
     except (galsim.GalSimError, RuntimeError, ValueError):
         return float("nan"), float("nan")
-    if res.correction_status != 0:
+    e1, e2 = float(res.corrected_e1), float(res.corrected_e2)
+    if res.correction_status != 0 or not np.hypot(e1, e2) < 1.0:
         return float("nan"), float("nan")
-    return float(res.corrected_e1), float(res.corrected_e2)
+    return e1, e2
 
 
 def _measure_chunk(task):
@@ -348,8 +364,8 @@ def shear_bias(e, shear=SHEAR, n_boot=500, seed=0):
     Parameters
     ----------
     e : ndarray [N, R, 5, 2]
-        Distortions of N galaxies in R rotations; galaxies with a NaN where a
-        value was drawn are left out.
+        Distortions of N galaxies in R rotations; galaxies with a NaN or a distortion of
+        1 or more (:func:`valid_distortions`) where a value was drawn are left out.
     shear : float
         The applied shear.
     n_boot : int
@@ -368,6 +384,7 @@ def shear_bias(e, shear=SHEAR, n_boot=500, seed=0):
     if e.ndim != 4 or e.shape[2:] != (len(_CONFIGS), 2) or e.shape[1] < 1:
         raise InputError(f"e must be [N, rotations, {len(_CONFIGS)}, 2] (shear_measurements), "
                          f"got {e.shape}")
+    e = valid_distortions(e)
     ok = np.isfinite(e[:, 0, 0]).all(axis=-1) & np.isfinite(e[:, :, 1:]).all(axis=(1, 2, 3))
     n_all = len(e)
     e = e[ok]

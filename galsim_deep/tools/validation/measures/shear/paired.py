@@ -17,7 +17,7 @@ error.
 import numpy as np
 
 from .....core.errors import InputError
-from .compute import _CONFIGS, SHEAR, _bias, _galaxy_shears
+from .compute import _CONFIGS, SHEAR, _bias, _galaxy_shears, valid_distortions
 
 __all__ = ["paired_shear_difference", "galaxy_responses", "response_outliers"]
 
@@ -29,7 +29,7 @@ def _check(e, name="e"):
     if e.ndim != 4 or e.shape[2:] != (len(_CONFIGS), 2) or e.shape[1] < 1:
         raise InputError(f"{name} must be [N, rotations, {len(_CONFIGS)}, 2] "
                          f"(shear_measurements), got {e.shape}")
-    return e
+    return valid_distortions(e)
 
 
 def _finite(e):

@@ -229,3 +229,31 @@ def test_the_measure_shears_the_galaxies_model_sample_gives(tmp_path, tiny_modul
     assert got["n"] == 3
     for key in ("m", "m1", "m2", "c1", "c2", "R", "m_error", "c1_error"):
         assert got[key] == pytest.approx(expected[key], rel=1e-12, abs=1e-15), key
+
+
+def test_a_distortion_of_one_or_more_is_a_failure(monkeypatch):
+    """REGAUSS can return |e| = 11 with status 0 (its weight locked onto a core the PSF's
+    size); no shape has |e| >= 1, so the measure counts it as failed, as a bad status."""
+    class Result:
+        correction_status = 0
+        corrected_e1, corrected_e2 = 10.98, -2.32
+
+    image = galsim.Gaussian(sigma=0.1).drawImage(nx=S, ny=S, scale=SCALE)
+    monkeypatch.setattr(galsim.hsm, "EstimateShear", lambda *a, **k: Result())
+    assert np.isnan(sh._regauss(image, image)).all()
+    Result.corrected_e1, Result.corrected_e2 = 0.6, -0.7  # |e| = 0.92: a shape
+    assert sh._regauss(image, image) == (0.6, -0.7)
+    Result.correction_status = 1
+    assert np.isnan(sh._regauss(image, image)).all()
+
+
+def test_distortions_kept_from_before_the_rule_are_read_with_it(gaussian_measurements):
+    """A kept measurement with |e| >= 1 (from before the rule) leaves its galaxy out of m,
+    as a NaN does."""
+    e = gaussian_measurements.copy()
+    e[5, 0, 1] = (10.98, -2.32)
+    a, b = sh.shear_bias(e), sh.shear_bias(np.delete(gaussian_measurements, 5, axis=0))
+    assert a["n"] == 39 and a["failed"] == pytest.approx(1 / 40)
+    assert a["m"] == b["m"] and a["R"] == b["R"]
+    assert np.isnan(sh.valid_distortions([[1.0, 0.0], [0.6, 0.79]])).tolist() == [
+        [True, True], [False, False]]
