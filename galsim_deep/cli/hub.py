@@ -283,6 +283,8 @@ _STATUS = {
     "shipped": "in galsim_deep's package, unpacked on first use",
     "local": "an archive on this disk, unpacked on first use",
     "remote": "downloaded on first use",
+    "absent": "an older version this install leaves out: in the clone's hub_modules/ "
+              "(docs/hub.rst, \"Older versions\")",
     "corrupt": "run `galsim-deep hub verify`",
 }
 
@@ -296,6 +298,8 @@ def _status(entry):
         return "cached"
     if found != "not cached":
         return "corrupt"
+    if hub.archive_missing(entry):
+        return "absent"
     if hub.is_shipped(entry):
         return "shipped"
     return "local" if entry["url"].startswith("file:") else "remote"

@@ -35,7 +35,8 @@ from ..core.errors import GalsimDeepError, InputTypeError
 
 __all__ = ["HubError", "YankedModuleWarning", "cache_dir", "is_offline", "load_index",
            "find_entry", "resolve", "verify_entry", "INDEX_FORMAT_VERSION", "DEFAULT_MODEL",
-           "DEFAULT_COLOUR_MODEL", "has_module", "index_name", "is_shipped", "entry_metadata",
+           "DEFAULT_COLOUR_MODEL", "has_module", "index_name", "is_shipped", "archive_missing",
+           "entry_metadata",
            "shipped_index"]
 
 #: The shipped default model: what ``make demo``, ``galsim-deep field render`` and the
@@ -371,11 +372,17 @@ def _cached_module(key, fetch, source, sha256=None, size=None):
     return target
 
 
+def archive_missing(entry):
+    """Whether an index entry's archive is a file that is not on this disk (an older version
+    of a shipped module in a plain install, which carries each name's newest only)."""
+    url = urllib.parse.urlparse(entry["url"])
+    return url.scheme == "file" and not Path(urllib.request.url2pathname(url.path)).is_file()
+
+
 def _check_local_archive(name, entry):
     """Refuse, with the fix, an index entry whose archive is a file that is not on this disk:
     an older version of a shipped module, which a plain install leaves out."""
-    url = urllib.parse.urlparse(entry["url"])
-    if url.scheme != "file" or Path(urllib.request.url2pathname(url.path)).is_file():
+    if not archive_missing(entry):
         return
     if is_shipped(entry):
         raise HubError(f"{name} is listed in the shipped index, but its archive is not in "

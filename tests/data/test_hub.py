@@ -290,6 +290,9 @@ def test_an_older_version_missing_from_a_plain_install_names_the_fix(tmp_path, m
     with pytest.raises(hub.HubError, match="not in this installation.*newest version of "
                                            "each module only.*pip install -e"):
         hub.resolve("hub:toy@1.0")
+    from galsim_deep.cli.hub import _status
+
+    assert [_status(hub.find_entry("toy", v)) for v in ("1.0", "2.0")] == ["absent", "cached"]
     extra = tmp_path / "extra" / "index.json"
     extra.parent.mkdir()
     extra.write_text(json.dumps({"format_version": 1, "modules": [
