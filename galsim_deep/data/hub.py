@@ -18,6 +18,7 @@ processes (GalSim with nproc > 1, MPI ranks) never see a half-written module.
 With ``GALSIM_DEEP_OFFLINE=1`` nothing touches the network: only cached or
 local modules resolve.
 """
+import functools
 import json
 import os
 import re
@@ -270,10 +271,9 @@ def entry_metadata(entry):
         if (cache_dir() / key / METADATA_FILE).is_file():
             return read_metadata(cache_dir() / key)
         url = urllib.parse.urlparse(entry["url"])
-        archive = Path(urllib.request.url2pathname(url.path))
-        if url.scheme != "file" or not archive.is_file():
+        if url.scheme != "file" or archive_missing(entry):
             return None
-        with tarfile.open(archive, "r:gz") as tar:
+        with tarfile.open(urllib.request.url2pathname(url.path), "r:gz") as tar:
             for member in tar:
                 if member.isfile() and Path(member.name).name == METADATA_FILE:
                     return json.load(tar.extractfile(member))
@@ -385,19 +385,13 @@ def _check_local_archive(name, entry):
     if not archive_missing(entry):
         return
     if is_shipped(entry):
-        raise HubError(f"{name} is listed in the shipped index, but its archive is not in "
-                       f"this installation: a plain install carries the newest version of "
-                       f"each module only (hub:{entry['name']} without @VERSION).  Older "
-                       f"versions are in the repository's hub_modules/: install the package "
-                       f"from a clone with `pip install -e .`, or point GALSIM_DEEP_INDEX at "
+        raise HubError(f"{name} is listed in the shipped index, but its archive is not in this "
+                       f"installation: a plain install carries the newest version of each "
+                       f"module only.  Older versions are in a clone's hub_modules/: install "
+                       f"from the clone with `pip install -e .`, or set GALSIM_DEEP_INDEX to "
                        f"the clone's hub_modules/index.json.")
-    raise HubError(f"{name}: the archive {entry['url']} that its index "
-                   f"({entry['index']}) lists is not on this disk; restore it or fix the "
-                   f"index's url.")
-
-
-def _fetcher(url):
-    return lambda dest: _download(url, dest)
+    raise HubError(f"{name}: the archive {entry['url']} that its index ({entry['index']}) "
+                   f"lists is not on this disk; restore it or fix the index's url.")
 
 
 def resolve(file_name):
@@ -438,7 +432,7 @@ def resolve(file_name):
                   "The index's sha256 matched, so the published archive itself is bad: "
                   "nothing was installed; report it to the index's maintainer, and run "
                   "`galsim-deep hub verify` to re-check the other cached modules.")
-        return _cached_module(key, _fetcher(entry["url"]), source, entry["sha256"],
+        return _cached_module(key, functools.partial(_download, entry["url"]), source, entry["sha256"],
                               entry["size"])
     if _is_url(name):
         import hashlib
@@ -446,7 +440,7 @@ def resolve(file_name):
         key = "url-" + hashlib.sha256(name.encode()).hexdigest()[:20]
         source = (name, "Nothing was installed; download it again (or check the URL), and "
                         "run `galsim-deep hub verify` to re-check the cached modules.")
-        return _cached_module(key, _fetcher(name), source)
+        return _cached_module(key, functools.partial(_download, name), source)
     path = Path(name).expanduser()
     if path.is_dir():
         read_metadata(path)

@@ -30,6 +30,7 @@ refused rather than mixed in.
 """
 import hashlib
 import json
+import time
 import warnings
 from pathlib import Path
 
@@ -96,8 +97,7 @@ def _settings(galaxies, seed, classifier_seeds, epochs):
 
 def _module_samples(spec, galaxies, seed, raw=False):
     """The module's engine batches at the galaxies' catalog rows (rotated as ``sample``
-    turns them) and its unrotated arrays (the same galaxies), with the label; ``raw``: the
-    network's own pixels, without the window or wings the module's metadata names."""
+    turns them), its unrotated arrays and label; ``raw``: without its window or wings."""
     from galsim_deep import GenerativeGalaxyModel
 
     model = GenerativeGalaxyModel(spec)
@@ -108,8 +108,7 @@ def _module_samples(spec, galaxies, seed, raw=False):
         warnings.simplefilter("ignore")
         batches = list(model.batches(cat, rng=seed))
         arrays = np.concatenate(list(model.sample_arrays(cat, rng=seed, rotate=False)))
-    label = f"{model.metadata['name']} {model.metadata['version']}"
-    return batches, arrays.astype(np.float64), label
+    return batches, arrays.astype(np.float64), "{name} {version}".format(**model.metadata)
 
 
 def score_release_row(spec, galaxies, cache_dir, out_dir, seed=0, views=RELEASE_VIEWS,
@@ -196,8 +195,6 @@ def _row_images(spec, galaxies, seed, raw=False):
     """A row's unrotated images, its profiles to observe (None for the Sérsic rows, whose
     test is the references'), the noise seed and what the row records first (its label, a
     module's sampling time)."""
-    import time
-
     if spec == "sersic":
         return galaxies.parametric_images(), None, seed, {"label": "Sérsic rows"}
     if spec == "truth":
