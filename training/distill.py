@@ -419,7 +419,7 @@ def restore_student(out_dir):
             read_run_log(out_dir / STUDENT_DIR))
 
 
-def export_distilled(out_dir, module_dir, name, version, overwrite=False):
+def export_distilled(out_dir, module_dir, name, version, overwrite=False, portable=True):
     """Write a distillation run's latest student, with its teacher's encoder and flow, as a
     module.
 
@@ -432,6 +432,8 @@ def export_distilled(out_dir, module_dir, name, version, overwrite=False):
     name, version : str
         The new module's name and version.
     overwrite : bool
+    portable : bool
+        Write the portable (ONNX) copy (``galsim-deep hub portable`` adds it later).
 
     Returns
     -------
@@ -459,4 +461,4 @@ def export_distilled(out_dir, module_dir, name, version, overwrite=False):
                                        if k in settings})
     meta["metrics"] = dict(teacher_meta.get("metrics", {}), **run_log_metrics("distill", log))
     return export_module(module, module_dir, meta, module.signatures(), overwrite=overwrite,
-                         portable=True)
+                         portable=portable)

@@ -171,20 +171,51 @@ def test_a_smooth_teacher_s_student_draws_the_same_bulge_disk_and_structure():
 
 @pytest.fixture(scope="module")
 def equivariant_teacher(mock_dataset_path, tmp_path_factory):
-    """The equivariant family's tiny recipe trained, with its latent flow and module."""
+    """The equivariant family's tiny recipe trained, with its latent flow, exported without
+    its portable copy (TensorFlow samples it; the conversion is most of an export's time)."""
     from galsim_deep.training.equivariant_vae.train import train_equivariant_vae
     from galsim_deep.training.families import get_family
+    from galsim_deep.training.latent_flow import train_latent_flow
     from galsim_deep.training.recipes import load_recipe
-    from tests.checks import train_tiny_family
 
-    def recipe(out):
-        return load_recipe("equivariant-tiny", [f"dataset.path={mock_dataset_path}",
-                                                f"output_dir={out}"])
+    out = tmp_path_factory.mktemp("equivariant_teacher")
+    recipe = load_recipe("equivariant-tiny", [f"dataset.path={mock_dataset_path}",
+                                              f"output_dir={out / 'run'}"])
+    train_equivariant_vae(recipe, progress=False)
+    train_latent_flow(recipe, progress=False)
+    return {"module": get_family("equivariant-vae").export(recipe, out / "module",
+                                                           portable=False)}
 
-    return train_tiny_family(get_family("equivariant-vae"), train_equivariant_vae, recipe,
-                             tmp_path_factory.mktemp("equivariant_teacher"))
+
+def test_every_distillable_family_says_where_its_decoder_sits():
+    """The family hooks distillation uses, on untrained networks (no training, no export):
+    the student takes the place of the Flow-VAE decoder inside the family's network, and
+    the network then draws the student's (canonical) galaxy."""
+    import tensorflow as tf
+
+    from galsim_deep.training.distill import DistilledVAE, _student
+    from galsim_deep.training.families import FAMILIES, get_family
+    from galsim_deep.training.recipes import load_recipe
+
+    assert [n for n in FAMILIES.names() if get_family(n).distillable] == [
+        "flow-vae", "equivariant-vae"]
+    for name, attribute in (("tiny", "vae"), ("equivariant-tiny", "model")):
+        recipe = load_recipe(name)
+        family = get_family(recipe["family"])
+        assert family.module_attribute == attribute
+        network = family.build(recipe)
+        student = _student(recipe, 2, 4, seed=3)
+        drawn = family.with_autoencoder(
+            network, DistilledVAE(family.autoencoder(network), student))
+        assert family.autoencoder(drawn).decoder is student
+        z = tf.random.stateless_normal([2, family.latent_size(recipe)], seed=[1, 2])
+        expected = student(z)["profile"] * family.autoencoder(drawn).flux_scale
+        np.testing.assert_allclose(drawn.decode(z).numpy(), expected.numpy(), rtol=1e-6)
+    with pytest.raises(NotImplementedError):
+        get_family("mpcc").autoencoder(None)
 
 
+@pytest.mark.extended
 def test_an_equivariant_teacher_s_student_draws_the_canonical_galaxy_the_module_turns(
         equivariant_teacher, tmp_path):
     """A pose-free module's student learns the canonical (pose 0) galaxies; the module it
@@ -201,7 +232,8 @@ def test_an_equivariant_teacher_s_student_draws_the_canonical_galaxy_the_module_
                           batch_size=8, learning_rate=3e-3, checkpoint_every=12,
                           summary_every=3, progress=False)
     assert log["steps"] == 12 and 0 <= log["metrics"]["test_relative_error"] < 1
-    module = export_distilled(tmp_path / "run", tmp_path / "module", "eq-distilled", "0.1.0")
+    module = export_distilled(tmp_path / "run", tmp_path / "module", "eq-distilled", "0.1.0",
+                              portable=False)
     teacher, student = GenerativeGalaxyModel(teacher_path), GenerativeGalaxyModel(module)
     meta = student.metadata
     assert meta["family"] == "equivariant-vae" and meta["latent_size"] == 5
@@ -212,13 +244,11 @@ def test_an_equivariant_teacher_s_student_draws_the_canonical_galaxy_the_module_
     stamps = rng.normal(0, 0.01, (4, size, size)) + _gaussian_stamps(size, 4)
     psf = np.zeros((size, size))
     psf[size // 2, size // 2] = 1.0
-    # the teacher's encoder, through its pose, and its flow (the two modules may run them
-    # in different runtimes, TensorFlow or their portable copies: float32 rounding apart)
+    # the teacher's encoder, through its pose, and its flow
     for a, b in zip(teacher.encode(stamps, psf), student.encode(stamps, psf)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(a, b)
     z = rng.normal(size=(4, 4))
-    np.testing.assert_allclose(teacher.log_prob(z, _cat(4)), student.log_prob(z, _cat(4)),
-                               rtol=1e-5)
+    np.testing.assert_array_equal(teacher.log_prob(z, _cat(4)), student.log_prob(z, _cat(4)))
     t_sig, s_sig = (tf.saved_model.load(str(p)).signatures for p in (teacher_path, module))
     x = {"image": tf.constant(stamps, tf.float32),
          "psf": tf.constant(np.broadcast_to(psf, stamps.shape), tf.float32)}
