@@ -58,7 +58,7 @@ if not dataset.exists():
 # %%
 # Fine-tune the autoencoder and its latent flow
 # ---------------------------------------------
-run = OUT / "runs" / "fine-tune"
+run = OUT / "runs" / f"fine-tune-{recipe}"  # a run folder per recipe: a new default, a new run
 overrides = ["--set", f"dataset.path={dataset}", "--set", f"output_dir={run}",
              "--set", f"{section}.steps=4", "--set", f"{section}.batch_size=8",
              "--set", f"{section}.checkpoint_every=4", "--set", f"{section}.summary_every=2",
