@@ -18,7 +18,7 @@ import numpy as np
 
 from galsim_deep.core.errors import InputError
 
-__all__ = ["shear_outliers", "FRAME_PIXELS"]
+__all__ = ["shear_outliers", "module_distortions", "FRAME_PIXELS"]
 
 #: Width (pixels of the module's stamp) of the outer frame whose light is reported.
 FRAME_PIXELS = 4
@@ -35,7 +35,8 @@ def shear_outliers(spec, galaxies, out_dir, psf="lsst-10yr-i", k=10, n=3000, max
     galaxies : EvaluationGalaxies
     out_dir : str or Path
         Writes ``shear_outliers.json``, ``.md`` and ``.png``; the distortions are kept in
-        ``e-<psf>[-raw].npz`` (a rerun reads them back).
+        ``e-<psf>[-raw].npz`` (:func:`module_distortions`: a rerun for the same module,
+        seed and galaxies reads them back).
     psf : str
         A name of :data:`~galsim_deep.tools.validation.measures.shear.compute.SHEAR_PSFS`.
     k : int
@@ -62,7 +63,7 @@ def shear_outliers(spec, galaxies, out_dir, psf="lsst-10yr-i", k=10, n=3000, max
     """
     from galsim_deep.core.reporting import write_json, write_text
     from galsim_deep.diagnostics.release_check import _row_images
-    from galsim_deep.diagnostics.sample_scores import _save, _shear_e, _shear_sample
+    from galsim_deep.diagnostics.sample_scores import _shear_sample
     from galsim_deep.tools.validation.measures.shear.compute import shear_psf
     from galsim_deep.tools.validation.measures.shear.paired import (galaxy_responses,
                                                                     response_outliers)
@@ -74,14 +75,8 @@ def shear_outliers(spec, galaxies, out_dir, psf="lsst-10yr-i", k=10, n=3000, max
         raise InputError(f"{len(chosen)} evaluation galaxies to mag_auto {max_mag:g}, not "
                          f"more than k = {k}; use a larger evaluation file or a smaller k")
     images, profiles, _, first = _row_images(str(spec), galaxies, seed, raw)
-    kept = out / f"e-{psf}{'-raw' if raw else ''}.npz"
-    if not kept.is_file():
-        _save(kept, e=_shear_e([profiles[i] for i in chosen], galaxies, psf, pool),
-              index=chosen)
-    with np.load(kept) as f:
-        if not np.array_equal(f["index"], chosen):
-            raise InputError(f"{kept} holds other galaxies' distortions; use another --out")
-        e = f["e"]
+    e = module_distortions(spec, lambda: profiles, galaxies, chosen, psf, seed,
+                           out / f"e-{psf}{'-raw' if raw else ''}.npz", raw, pool)
     report = response_outliers(e, k)
     spec_psf = shear_psf(psf)
     size, scale = spec_psf.view(galaxies.stamp_size, galaxies.pixel_scale)
@@ -99,7 +94,8 @@ def shear_outliers(spec, galaxies, out_dir, psf="lsst-10yr-i", k=10, n=3000, max
     result = {"module": first["label"] + (", raw network" if raw else ""), "spec": str(spec),
               "raw": bool(raw), "psf": psf,
               "psf_sigma": float(psf_sigma * scale),
-              "n": int(np.isfinite(galaxy_responses(e)).sum()), "all": report["all"], "without": report["without"],
+              "n": int(np.isfinite(galaxy_responses(e)).sum()), "all": report["all"],
+              "without": report["without"],
               "median": report["median"], "mad": report["mad"], "k": int(k),
               "median_frame_light": float(np.median([_frame_light(images[i])
                                                      for i in chosen])),
@@ -109,6 +105,53 @@ def shear_outliers(spec, galaxies, out_dir, psf="lsst-10yr-i", k=10, n=3000, max
     write_text("\n".join(outlier_lines(result)) + "\n", out / "shear_outliers.md")
     _figure(images, galaxies, rows, out / "shear_outliers.png", result)
     return result
+
+
+def module_distortions(spec, profiles, galaxies, chosen, psf, seed, path, raw=False,
+                       pool=None):
+    """The shear measure's distortions of a module's galaxies ``chosen`` (evaluation
+    indices) through ``psf``, kept in ``path`` with what computed them (the module, its
+    seed, the galaxies, the PSF's definition), so that a rerun reads them back and
+    nothing else does.
+
+    Parameters
+    ----------
+    spec : str
+        The module (its row key, with a digest of its files, tags the kept arrays).
+    profiles : callable
+        Returns the module's profiles of every evaluation galaxy (called only when the
+        distortions are not kept).
+    galaxies : EvaluationGalaxies
+    chosen : ndarray of int
+    psf : str
+    seed : int
+    path : str or Path
+    raw : bool
+        Whether the profiles are the network's own pixels (recorded in the key).
+    pool : concurrent.futures.Executor, optional
+
+    Returns
+    -------
+    ndarray [N, R, 5, 2]
+    """
+    import hashlib
+
+    from galsim_deep.core.files import read_keyed_arrays, write_keyed_arrays
+    from galsim_deep.diagnostics.release_check import row_key
+    from galsim_deep.diagnostics.sample_scores import _shear_definition, _shear_e
+
+    chosen = np.asarray(chosen, np.int64)
+    key = json.dumps({"module": row_key(str(spec)), "raw": bool(raw), "seed": int(seed),
+                      "psf": _shear_definition(psf), "eval": Path(galaxies.path).name,
+                      "galaxies": hashlib.sha256(chosen.tobytes()).hexdigest()[:16]},
+                     sort_keys=True)
+    kept = read_keyed_arrays(path, key, ("e",))
+    if kept is not None:
+        return kept["e"]
+    every = profiles()
+    e = _shear_e([every[i] for i in chosen], galaxies, psf, pool)
+    write_keyed_arrays(path, key, {"e": e})
+    return e
 
 
 def _frame_light(image):

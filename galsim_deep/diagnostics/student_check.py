@@ -143,11 +143,13 @@ def paired_shear_scores(student, teacher, galaxies, cache_dir, out_dir, seed=0,
         Per PSF: ``student``, ``teacher`` (``[m, error]``), ``truth`` (``m``), ``paired``
         (``[m_student - m_teacher, error]``) and ``n``.
     """
+    import functools
     from pathlib import Path
 
     from galsim_deep.diagnostics.release_check import _row_images, row_key
-    from galsim_deep.diagnostics.sample_scores import (SHEAR_PSF_NAMES, _save, _shear_e,
-                                                       _shear_sample, reference_scores)
+    from galsim_deep.diagnostics.sample_scores import (SHEAR_PSF_NAMES, _shear_sample,
+                                                       reference_scores)
+    from galsim_deep.diagnostics.shear_outliers import module_distortions
     from galsim_deep.tools.validation.measures.shear.compute import shear_bias
     from galsim_deep.tools.validation.measures.shear.paired import paired_shear_difference
 
@@ -163,18 +165,16 @@ def paired_shear_scores(student, teacher, galaxies, cache_dir, out_dir, seed=0,
     rows.mkdir(parents=True, exist_ok=True)
     measured = {}
     for spec in (student, teacher):
-        profiles = None
+        @functools.cache  # the module's galaxies, sampled once if any PSF needs them
+        def profiles(spec=spec):
+            if progress:
+                print(f"  shear of {spec}, {len(chosen)} galaxies", flush=True)
+            return _row_images(spec, galaxies, seed)[1]
+
         for psf in psfs:
-            path = rows / f"{row_key(spec)}-shear-{psf}.npz"
-            if not path.is_file():
-                if profiles is None:
-                    profiles = _row_images(spec, galaxies, seed)[1]
-                if progress:
-                    print(f"  shear of {spec} through {psf}, {len(chosen)} galaxies",
-                          flush=True)
-                _save(path, e=_shear_e([profiles[i] for i in chosen], galaxies, psf, pool))
-            with np.load(path) as f:
-                measured[spec, psf] = f["e"]
+            measured[spec, psf] = module_distortions(
+                spec, profiles, galaxies, chosen, psf, seed,
+                rows / f"{row_key(spec)}-shear-{psf}.npz", pool=pool)
     out = {}
     for psf in psfs:
         s, t = (shear_bias(measured[spec, psf]) for spec in (student, teacher))
