@@ -18,8 +18,9 @@ fewer steps::
 
 The ``vae`` section is the Flow-VAE family's; a module of another family is tuned
 through its own section (``equivariant_vae.steps`` for the shipped default, whose
-family is the equivariant VAE), as below.  Here a few steps only, to show the chain (about a minute): use hundreds of
-steps on thousands of your stamps for a real fine-tuning.  The export here
+family is the equivariant VAE), as below.  Here a few steps only, to show the chain
+(about a minute): use hundreds of steps on thousands of your stamps for a real
+fine-tuning.  The export here
 leaves out the module's portable (ONNX) copy (``--no-portable``), which takes
 most of an export's time; without it the module samples with TensorFlow, and
 ``galsim-deep hub portable modules/my-model`` adds the copy later.

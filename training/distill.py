@@ -139,14 +139,6 @@ def _section(recipe):
     return family_of(recipe).section
 
 
-def autoencoder(recipe, network):
-    """The Flow-VAE of a family's ``network`` whose decoder a student learns (or the
-    :class:`DistilledVAE` in its place)."""
-    from galsim_deep.training.families import family_of
-
-    return family_of(recipe).autoencoder(network)
-
-
 def _rebuild(recipe, module_dir, student=None):
     """A module's network (its decoder replaced by ``student``, if given) and latent flow,
     built from ``recipe`` and given the module's weights."""
@@ -298,6 +290,7 @@ def distill_decoder(teacher, out_dir, base_depth=8, max_depth=32, steps=20000, b
         ``test_outer_light_ratio``, the student's light beyond ``outer_radius`` over the
         teacher's).
     """
+    from galsim_deep.training.families import family_of
     from galsim_deep.training.loop import TrainingLoop
     from galsim_deep.training.seeds import configure_determinism, step_seed
 
@@ -312,7 +305,7 @@ def distill_decoder(teacher, out_dir, base_depth=8, max_depth=32, steps=20000, b
     settings.update({k: v for k, v in terms.items() if v != LOSS_DEFAULTS[k]})
     _check_settings(out_dir, settings)
     network, flow, recipe, metadata, _ = load_teacher(teacher, teacher_recipe)
-    vae = autoencoder(recipe, network)
+    vae = family_of(recipe).autoencoder(network)  # whose decoder the student learns
     student = _student(recipe, base_depth, max_depth, seed, teacher=vae.decoder)
     conditions = tf.constant(_condition_pool(recipe, metadata, 50000, seed))
     schedule = tf_keras.optimizers.schedules.CosineDecay(float(learning_rate), int(steps))

@@ -16,7 +16,8 @@
   legs that scores its reconstructions every 2,500 steps and its samples every
   10,000 on an evaluation file (:mod:`galsim_deep.diagnostics.long_run`);
 * ``galsim-deep model distill TEACHER --out RUN`` - a module's Flow-VAE
-  decoder (a Flow-VAE's, an equivariant VAE's) distilled into a narrower one (``--export DIR`` writes the module).
+  decoder (a Flow-VAE's, an equivariant VAE's) distilled into a narrower one
+  (``--export DIR`` writes the module).
 
 A trained run becomes a module with ``galsim-deep hub export RECIPE``, and the
 supervised ceiling of a clustering accuracy is ``galsim-deep validation
@@ -239,8 +240,9 @@ def add_distill(sub, name):
         description="Train a student decoder (fewer channels) to draw what a module's "
                     "Flow-VAE decoder draws (a Flow-VAE's, or an equivariant VAE's "
                     "canonical galaxy, which the module turns by its pose), on the codes "
-                    "its latent flow gives its own population; then, with --export, write a module with the student "
-                    "decoder and the teacher's encoder and flow. Checkpoints go to --out; "
+                    "its latent flow gives its own population; then, with --export, write "
+                    "a module with the student decoder and the teacher's encoder and flow. "
+                    "Checkpoints go to --out; "
                     "running the same command again resumes from the latest one.")
     p.add_argument("teacher", help="the module (Flow-VAE or equivariant VAE): "
                                    "hub:NAME[@VERSION], a module "

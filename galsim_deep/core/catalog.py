@@ -13,9 +13,9 @@ import numpy as np
 from .errors import (Advice, InputError, InputTypeError, MissingFieldError, Option,
                      with_advice)
 
-__all__ = ["magnitude_bins", "OutOfRangeWarning", "ColourRangeWarning", "RANGE_POLICIES", "check_range_policy",
-           "condition_arrays", "catalog_values", "in_range", "reset_range_warnings",
-           "warn_out_of_range"]
+__all__ = ["magnitude_bins", "OutOfRangeWarning", "ColourRangeWarning", "RANGE_POLICIES",
+           "check_range_policy", "condition_arrays", "catalog_values", "in_range",
+           "reset_range_warnings", "warn_out_of_range"]
 
 #: What to do with condition values outside a module's training range.
 RANGE_POLICIES = ("warn", "clip", "error")

@@ -432,8 +432,8 @@ def resolve(file_name):
                   "The index's sha256 matched, so the published archive itself is bad: "
                   "nothing was installed; report it to the index's maintainer, and run "
                   "`galsim-deep hub verify` to re-check the other cached modules.")
-        return _cached_module(key, functools.partial(_download, entry["url"]), source, entry["sha256"],
-                              entry["size"])
+        return _cached_module(key, functools.partial(_download, entry["url"]), source,
+                              entry["sha256"], entry["size"])
     if _is_url(name):
         import hashlib
 
