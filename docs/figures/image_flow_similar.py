@@ -14,6 +14,11 @@ galaxy):
   (:func:`~galsim_deep.tools.latent.search.precision_at_k` with the training labels as the
   pool) is set against that class's share of the training galaxies, what ten random
   training galaxies would give;
+* the same by the **catalog** columns alone (``mag_auto``, ``flux_radius``, ``zphot``,
+  standardised), the reference a representation of the image should beat;
+* the same by the **footprint** ranking: Euclidean distance between the central windows
+  of the latents (:func:`~galsim_deep.tools.latent.search.footprint`, the central 16x16
+  pixels' share of the code), the galaxy without its sky;
 * **the figure**: two targets and the top ten of each ranking: a test galaxy of the
   ``spiral`` class, and an image from outside the mock, a two-armed logarithmic spiral
   (an exponential disc whose light is modulated along arms of 20-degree pitch, with a small
@@ -96,22 +101,36 @@ def main():
     from galsim_deep.data.reader import StampDataset
     from galsim_deep.tools.latent.codes import read_codes
     from galsim_deep.tools.latent.plots import plot_stamp_rows
-    from galsim_deep.tools.latent.search import precision_at_k, ranking_index
+    from galsim_deep.tools.latent.search import (FOOTPRINT_CELLS, SimilarityIndex, footprint,
+                                                 precision_at_k, ranking_index)
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="the image flow's module")
     parser.add_argument("--report", required=True, type=Path,
                         help="folder of its latent report (codes_train.h5, codes_test.h5)")
     parser.add_argument("--out", default="docs/_static/image_flow_similar", type=Path)
+    parser.add_argument("--cells", type=int, default=FOOTPRINT_CELLS,
+                        help=f"side of the footprint's window in latent cells (default "
+                             f"{FOOTPRINT_CELLS})")
     args = parser.parse_args()
 
     train, test = (read_codes(args.report / f"codes_{s}.h5") for s in ("train", "test"))
+    gm = GenerativeGalaxyModel(str(args.model))
+    shape = gm.latent.latent_shape
     indexes = {"latent": ranking_index("euclidean", train.codes),
-               "likelihood": ranking_index("likelihood", train.codes, train.log_prob)}
-    queries = {"latent": test.codes, "likelihood": test.log_prob[:, None].astype(np.float64)}
+               "likelihood": ranking_index("likelihood", train.codes, train.log_prob),
+               "footprint": SimilarityIndex(footprint(train.codes, shape, args.cells),
+                                            "euclidean")}
+    queries = {"latent": test.codes, "likelihood": test.log_prob[:, None].astype(np.float64),
+               "footprint": footprint(test.codes, shape, args.cells)}
+    # A reference that needs no image: the catalogue's own columns, standardised with the
+    # training galaxies' mean and spread.
+    mean, spread = train.conditions.mean(axis=0), train.conditions.std(axis=0)
+    indexes["catalog"] = ranking_index("euclidean", (train.conditions - mean) / spread)
+    queries["catalog"] = (test.conditions - mean) / spread
     names = train.class_names
     result = {"model": str(args.model), "k": K, "n_targets": len(test), "n_pool": len(train),
-              "rankings": {}}
+              "footprint_cells": args.cells, "rankings": {}}
     for ranking, index in indexes.items():
         rows, _ = index.query(queries[ranking], k=K)
         p = precision_at_k(test.labels, rows, pool_labels=train.labels)
@@ -123,7 +142,6 @@ def main():
         print(f"{ranking:10s}: purity of the top {K} {p['mean']:.3f} ± {p['mean_error']:.3f}, "
               f"random {p['chance_mean']:.3f} ({p['excess_sigma']:+.1f} sigma)")
 
-    gm = GenerativeGalaxyModel(str(args.model))
     spiral_class = names.index("spiral")
     target_at = int(np.flatnonzero(test.labels == spiral_class)[0])
     target_row = int(test.indices[target_at])
@@ -142,7 +160,8 @@ def main():
     with StampDataset(DATASET) as ds:
         for label, (stamp, code, log_prob, caption) in targets.items():
             entry = {"caption": caption, "log_prob": log_prob}
-            for ranking, point in (("latent", code), ("likelihood", [log_prob])):
+            for ranking, point in (("latent", code), ("likelihood", [log_prob]),
+                                   ("footprint", footprint(code[None], shape, args.cells)[0])):
                 rows, score = indexes[ranking].query(np.asarray(point, np.float64), k=K)
                 found = train.indices[rows[0]]
                 stamps = ds.read(np.sort(found), ["stamp"])["stamp"]
@@ -150,7 +169,7 @@ def main():
                 classes = [names[int(c)] for c in train.labels[rows[0]]]
                 entry[ranking] = {"rows": found.tolist(), "classes": classes,
                                   "scores": score[0].tolist()}
-                unit = "d" if ranking == "latent" else "|Δlog p|"
+                unit = "|Δlog p|" if ranking == "likelihood" else "d"
                 figure_rows.append((f"{label}\nby {ranking}", [(stamp, f"target\n{caption}")] + [
                     (stamps[j], f"#{found[j]} {classes[j]}\n{unit}={score[0][j]:.3g}")
                     for j in range(K)]))
@@ -158,7 +177,8 @@ def main():
     args.out.parent.mkdir(parents=True, exist_ok=True)
     plot_stamp_rows(figure_rows, args.out.with_suffix(".png"),
                     title=f"the {K} training galaxies nearest each target in the image flow's "
-                          f"latent space and by log p ({len(train)} training galaxies)")
+                          f"latent space, by log p and in the latent's central window "
+                          f"(footprint) ({len(train)} training galaxies)")
     write_json(result, args.out.with_suffix(".json"))
     print(f"wrote {args.out.with_suffix('.png')} and {args.out.with_suffix('.json')}")
 

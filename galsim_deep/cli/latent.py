@@ -60,10 +60,13 @@ def register(subparsers):
                                  "(encoded with the codes' model)")
     p.add_argument("--codes", required=True, help="codes file from `galsim-deep latent encode`")
     p.add_argument("-k", type=int, default=10, help="number of neighbours (default 10)")
-    p.add_argument("--metric", default="cosine", choices=("cosine", "euclidean", "likelihood"),
+    p.add_argument("--metric", default="cosine",
+                   choices=("cosine", "euclidean", "likelihood", "footprint"),
                    help="similarity measure: cosine or Euclidean in latent space (default "
-                        "cosine), or likelihood: closest log p, the normalizing-flow "
-                        "slides' ranking (an image flow's log p(stamp | conditions))")
+                        "cosine), likelihood: closest log p, the normalizing-flow "
+                        "slides' ranking (an image flow's log p(stamp | conditions)), or "
+                        "footprint: Euclidean on the central window of an image flow's "
+                        "latent, the galaxy without its sky")
     p.add_argument("--model", default=None,
                    help="module encoding an external query (default: the codes' model)")
     p.add_argument("--out", required=True, help="PNG to write")

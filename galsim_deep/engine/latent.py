@@ -54,6 +54,12 @@ class LatentSpace:
         signatures = self.metadata["signatures"]
         return "log_prob" in signatures and "image" in signatures["log_prob"]["inputs"]
 
+    @property
+    def latent_shape(self):
+        """``[H, W, C]`` of a spatial code (an image flow's latent, row-major), else None."""
+        shape = self.metadata.get("image_flow", {}).get("latent_shape")
+        return None if shape is None else [int(v) for v in shape]
+
     def density(self, stamps, codes, conditions, first_row=0, range_policy=None):
         """:meth:`log_prob` of what the module's density is of: the stamps themselves
         (:attr:`density_of_stamps`), else their codes (the :meth:`encode` means).

@@ -12,7 +12,7 @@ import numpy as np
 from .anomaly import flow_anomaly_score
 from .codes import read_codes
 from .plots import plot_stamp_rows
-from .search import RANKINGS, ranking_index
+from .search import RANKINGS, footprint, ranking_index
 from ...core.errors import InputError
 
 __all__ = ["parse_query", "similar_gallery", "anomaly_gallery"]
@@ -75,6 +75,20 @@ def _encode_query(model, dataset, row):
     return data["stamp"][0], mean[0], log_prob
 
 
+def _latent_shape(model):
+    """An image flow's latent shape from its module's metadata (no network loaded)."""
+    from ...core.module_format import read_metadata
+    from ...data.hub import resolve
+
+    meta = read_metadata(resolve(str(model)))
+    shape = meta.get("image_flow", {}).get("latent_shape")
+    if shape is None:
+        raise InputError(f"module {meta['name']} ({meta['family']}) has no spatial latent; the "
+                         f"footprint ranking is for an image flow's codes: use cosine or "
+                         f"euclidean")
+    return [int(v) for v in shape]
+
+
 def similar_gallery(codes_path, query, out, k=10, metric="cosine", model=None):
     """Find the ``k`` galaxies most similar to a query and draw them in a PNG.
 
@@ -90,10 +104,12 @@ def similar_gallery(codes_path, query, out, k=10, metric="cosine", model=None):
         PNG to write: the query and its neighbours, most similar first.
     k : int
         Number of neighbours.
-    metric : {'cosine', 'euclidean', 'likelihood'}
+    metric : {'cosine', 'euclidean', 'likelihood', 'footprint'}
         By code (:data:`~.search.METRICS`), or ``likelihood``: the galaxies whose
         log-density (the file's ``log_prob``) is closest to the query's, the
-        normalizing-flow slides' ranking (an image flow's ``log p(stamp | conditions)``).
+        normalizing-flow slides' ranking (an image flow's ``log p(stamp | conditions)``),
+        or ``footprint`` (an image flow's codes): Euclidean on the central window of the
+        latent (:func:`~.search.footprint`), the galaxy without its sky.
     model : str, optional
         Module that encodes a query the file does not hold (default: the codes' model).
 
@@ -104,20 +120,22 @@ def similar_gallery(codes_path, query, out, k=10, metric="cosine", model=None):
         ``scores`` (similarity or distance: ``|log p - log p(query)|`` in nats for
         ``likelihood``), ``labels`` (class names when known), ``out``.
     """
-    if metric not in RANKINGS:
-        raise InputError(f"metric must be one of {RANKINGS}, got {metric!r}")
+    if metric not in RANKINGS + ("footprint",):
+        raise InputError(f"metric must be one of {RANKINGS + ('footprint',)}, got {metric!r}")
     codes = read_codes(codes_path)
     by_density = metric == "likelihood"
     if by_density and codes.log_prob is None:
         raise InputError(f"{codes_path} has no log_prob: its model {codes.attrs['model_name']} "
                          f"has no log_prob signature; rank by code (cosine or euclidean)")
-    index = ranking_index(metric, codes.codes, codes.log_prob)
+    shape = _latent_shape(model or codes.attrs["model"]) if metric == "footprint" else None
+    index = ranking_index(metric, codes.codes, codes.log_prob, latent_shape=shape)
+    point_of = (lambda code: footprint(np.atleast_2d(code), shape)) if shape else np.asarray
     dataset, row = parse_query(query)
     same = dataset is None or Path(dataset).resolve() == codes.dataset.resolve()
     held = same and np.any(codes.indices == row)
     if held:
         at = codes.row_of(row)
-        point = codes.log_prob[at:at + 1] if by_density else codes.codes[at]
+        point = codes.log_prob[at:at + 1] if by_density else point_of(codes.codes[at])
         found, scores = index.query(point, k=k, exclude=[at])
         query_stamp = _stamps(codes.dataset, [row])[0]
         query_caption = "query " + _caption(codes, at)
@@ -129,11 +147,11 @@ def similar_gallery(codes_path, query, out, k=10, metric="cosine", model=None):
         if by_density and log_prob is None:
             raise InputError(f"{query_dataset} lacks the conditions of the model, so the "
                              f"query has no log_prob; rank by code (cosine or euclidean)")
-        found, scores = index.query([log_prob] if by_density else mean, k=k)
+        found, scores = index.query([log_prob] if by_density else point_of(mean), k=k)
         query_caption = f"query {Path(query_dataset).name} #{row}"
     found, scores = found[0], scores[0]
     stamps = _stamps(codes.dataset, codes.indices[found])
-    unit = {"cosine": "cos", "euclidean": "d", "likelihood": "|Δlog p|"}[metric]
+    unit = {"cosine": "cos", "euclidean": "d", "likelihood": "|Δlog p|", "footprint": "d"}[metric]
     panels = [(query_stamp, query_caption)] + [
         (stamps[j], _caption(codes, i, f"\n{unit}={scores[j]:.3f}"))
         for j, i in enumerate(found)]

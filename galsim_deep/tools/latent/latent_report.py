@@ -23,7 +23,11 @@ module's encoder and measures, on the test split:
 
 An image flow's code is the flow's latent and its ``log p`` the density of the stamp
 (:attr:`LatentSpace.density_of_stamps <galsim_deep.engine.latent.LatentSpace.density_of_stamps>`);
-it has no class-as-outlier test (that would mean training the flow again).
+it has no class-as-outlier test (that would mean training the flow again).  Its
+non-galaxy stamps are also scored against three backgrounds
+(:mod:`galsim_deep.tools.latent.background`: ``auroc_sky_ratio``,
+``auroc_complexity``, ``auroc_catalog_ratio``), and its precision@k has a ``footprint``
+ranking, the central window of its latent (:func:`~galsim_deep.tools.latent.search.footprint`).
 
 It writes ``report.json``, ``report.md`` and PNG figures into the output
 folder, and keeps the codes (``codes_train.h5``, ``codes_test.h5``), so a
@@ -38,13 +42,18 @@ import numpy as np
 from ...core.reporting import format_number, write_json, write_text
 from ..._version import __version__
 from .anomaly import auroc, finite_order, flow_anomaly_score, held_out_class_auroc
+from .background import BACKGROUND_SCORES, background_scores
 from .codes import encode_dataset, read_codes
 from .outliers import NON_GALAXY_KINDS, make_non_galaxy_stamps
 from .probe import linear_probe
 from .search import RANKINGS, precision_at_k, ranking_index
 from ...core.errors import InputError
 
-__all__ = ["latent_report"]
+__all__ = ["latent_report", "N_REFERENCE_ROWS"]
+
+#: Reference catalog rows of an image flow's ``catalog_ratio`` score
+#: (:func:`~galsim_deep.tools.latent.background.catalog_ratio`).
+N_REFERENCE_ROWS = 16
 
 #: The shipped default model the report is meant for.
 
@@ -130,7 +139,9 @@ def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, 
     dict
         What ``report.json`` holds: ``probe``, ``held_out_class``,
         ``non_galaxy``, ``precision_at_k`` and ``run`` (model, dataset, sizes,
-        timings).
+        timings); for an image flow also ``galaxy_percentiles`` (16th, 50th and 84th
+        percentiles of the test galaxies' ``log p`` and background scores, the
+        non-galaxy kinds' in their entries).
     """
     from ...api.model import GenerativeGalaxyModel
     from ...data.reader import StampDataset
@@ -216,7 +227,10 @@ def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, 
     galaxy_scores = flow_anomaly_score(test.log_prob)
     # A module with an ELBO (the hierarchical VAE) is also scored by -ELBO, beside the flow.
     galaxy_elbo = None if test.elbo is None else -np.asarray(test.elbo, np.float64)
+    # A density of stamps (an image flow) is also measured against three backgrounds.
+    background = _Background(gm, dataset, test, seed) if gm.latent.density_of_stamps else None
     non_galaxy, ng_curves, elbo_curves, examples = {}, {}, {}, []
+    background_curves = {name: {} for name in BACKGROUND_SCORES}
     for kind in NON_GALAXY_KINDS:
         made = make_non_galaxy_stamps(dataset, kind, rows, seed=seed, progress=False)
         cond = _model_conditions(gm, dataset, made["conditions"])
@@ -224,6 +238,12 @@ def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, 
         entry, curve = _separation(galaxy_scores, -lp.astype(np.float64))
         non_galaxy[kind] = {**entry, "median_neg_log_prob": float(np.nanmedian(-lp))}
         ng_curves[kind] = curve
+        if background is not None:
+            non_galaxy[kind]["log_prob_percentiles"] = _percentiles(lp)
+            for name, (auc, curve, spread) in background.separation(made, cond, lp).items():
+                non_galaxy[kind][f"auroc_{name}"] = auc
+                non_galaxy[kind][f"{name}_percentiles"] = spread
+                background_curves[name][kind] = curve
         if galaxy_elbo is not None:
             elbo = gm.elbo(made["stamp"], made["psf"], made["noise_variance"])
             entry, elbo_curves[kind] = _separation(galaxy_elbo, -elbo)
@@ -236,14 +256,20 @@ def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, 
     if elbo_curves:
         plot_roc(elbo_curves, out / "non_galaxy_roc_elbo.png",
                  title="non-galaxy stamps vs test galaxies, -ELBO of the module")
+    for name, by_kind in background_curves.items():
+        if by_kind:
+            plot_roc(by_kind, out / f"non_galaxy_roc_{name}.png",
+                     title=f"non-galaxy stamps vs test galaxies, {name} score of the module")
     plot_stamp_rows(examples, out / "non_galaxy_examples.png",
                     title="non-galaxy stamps (dataset PSFs, noise and fluxes)")
 
     # 4. precision@k ----------------------------------------------------------------------
     precision, chance = {}, None
     kk = min(int(k), len(test) - 1)
-    for ranking in RANKINGS:
-        rows_nn, _ = ranking_index(ranking, test.codes, test.log_prob).neighbours_of_members(kk)
+    shape = gm.latent.latent_shape
+    for ranking in RANKINGS + (("footprint",) if shape else ()):
+        rows_nn, _ = ranking_index(ranking, test.codes, test.log_prob,
+                                   latent_shape=shape).neighbours_of_members(kk)
         p = precision_at_k(test.labels, rows_nn)
         precision[ranking] = {"by_class": {names[c]: v for c, v in p["by_label"].items()},
                               **{key: p[key] for key in ("mean", "mean_error", "macro",
@@ -265,6 +291,7 @@ def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, 
                                        "(an image flow), trained on every class"}
                               if gm.latent.density_of_stamps else {})},
         "non_galaxy": non_galaxy,
+        **({"galaxy_percentiles": background.summary(test.log_prob)} if background else {}),
         "precision_at_k": {"k": kk, "chance": chance, **precision},
         "run": {"model": gm.file_name, "model_name": gm.metadata["name"],
                 "model_version": gm.metadata["version"], "dataset": str(Path(dataset).resolve()),
@@ -277,6 +304,53 @@ def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, 
     write_json(report, out / "report.json")
     write_text(_markdown(report), out / "report.md")
     return report
+
+
+class _Background:
+    """The :data:`~.background.BACKGROUND_SCORES` of the test galaxies, and their
+    separation from non-galaxy stamps; the catalog ratio's reference rows are
+    :data:`N_REFERENCE_ROWS` training rows drawn with the report's seed."""
+
+    def __init__(self, model, dataset, test, seed):
+        from ...data.reader import StampDataset
+
+        self.model, self.dataset = model, dataset
+        with StampDataset(dataset) as ds:
+            train = ds.indices("train")
+            rng = np.random.default_rng(np.random.SeedSequence([seed, 0xB6]))
+            picked = np.sort(rng.choice(train, min(N_REFERENCE_ROWS, len(train)),
+                                        replace=False))
+            self.references = _model_conditions(model, dataset,
+                                                ds.read(picked, ["conditions"])["conditions"])
+            data = ds.read(test.indices, ["stamp", "noise_power", "noise_variance"])
+        self.galaxies = background_scores(model, data["stamp"], test.conditions,
+                                          test.log_prob, data["noise_power"],
+                                          data["noise_variance"], self.references)
+
+    def separation(self, made, conditions, log_prob):
+        """score name -> (AUROC, ROC inputs) of one kind's stamps against the galaxies."""
+        from ...data.reader import StampDataset
+
+        with StampDataset(self.dataset) as ds:
+            power = ds.read(made["rows"], ["noise_power"])["noise_power"]
+        scores = background_scores(self.model, made["stamp"], conditions, log_prob, power,
+                                   made["noise_variance"], self.references)
+        result = {}
+        for name in BACKGROUND_SCORES:
+            entry, curve = _separation(self.galaxies[name], scores[name])
+            result[name] = (entry["auroc"], curve, _percentiles(scores[name]))
+        return result
+
+    def summary(self, log_prob):
+        """Percentiles of the galaxies' ``log p`` and of each of their scores."""
+        return {"log_prob": _percentiles(log_prob),
+                **{name: _percentiles(self.galaxies[name]) for name in BACKGROUND_SCORES}}
+
+
+def _percentiles(values):
+    """The 16th, 50th and 84th percentiles, as a dict."""
+    p16, p50, p84 = np.nanpercentile(np.asarray(values, np.float64), [16, 50, 84])
+    return {"p16": float(p16), "median": float(p50), "p84": float(p84)}
 
 
 def _separation(galaxy_scores, outlier_scores):
@@ -320,13 +394,18 @@ def _markdown(r):
     lines += [f"| **mean** | **{format_number(r['held_out_class']['mean_auroc'], 3)}** | | |", ""]
     if r["held_out_class"].get("note"):
         lines += [r["held_out_class"]["note"] + ".", ""]
-    lines += ["## Non-galaxy stamps (module's flow, -log p; -ELBO where the module has one)",
-              "", "| kind | AUROC, -log p | AUROC, -ELBO | stamps |", "|---|---|---|---|"]
+    extra = [n for n in BACKGROUND_SCORES
+             if any(f"auroc_{n}" in v for v in r["non_galaxy"].values())]
+    lines += ["## Non-galaxy stamps (module's flow, -log p; -ELBO where the module has one; "
+              "an image flow's background-corrected scores)", "",
+              "| kind | AUROC, -log p | AUROC, -ELBO | " + "".join(f"{n} | " for n in extra)
+              + "stamps |", "|---|---|---|" + "---|" * len(extra) + "---|"]
     for kind, v in r["non_galaxy"].items():
         lines.append(f"| {kind} | {v['auroc']:.3f} | {format_number(v.get('auroc_elbo'), 3)} "
-                     f"| {v['n_outliers']} |")
+                     "| " + "".join(f"{v[f'auroc_{n}']:.3f} | " for n in extra)
+                     + f"{v['n_outliers']} |")
     p = r["precision_at_k"]
-    rankings = [m for m in RANKINGS if m in p]
+    rankings = [m for m in RANKINGS + ("footprint",) if m in p]
     lines += ["", f"## Precision@{p['k']} by class", "",
               "Each test galaxy's nearest test galaxies by its code (cosine, Euclidean) and "
               "by closeness of log p (likelihood); chance: random neighbours.  The error is "

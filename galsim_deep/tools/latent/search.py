@@ -14,7 +14,8 @@ so both give the same order and the tree still applies (scikit-learn's
 import numpy as np
 from ...core.errors import InputError
 
-__all__ = ["SimilarityIndex", "ranking_index", "precision_at_k", "METRICS", "RANKINGS"]
+__all__ = ["SimilarityIndex", "ranking_index", "precision_at_k", "footprint", "METRICS",
+           "RANKINGS", "FOOTPRINT_CELLS"]
 
 #: The similarity measures :class:`SimilarityIndex` offers.
 METRICS = ("cosine", "euclidean")
@@ -23,6 +24,43 @@ METRICS = ("cosine", "euclidean")
 #: closeness of the module's log-density (the normalizing-flow slides' ranking: a
 #: Euclidean search on the one number ``log p``).
 RANKINGS = METRICS + ("likelihood",)
+
+#: Cells on a side of the central window of a spatial code that :func:`footprint` keeps:
+#: 8 cells of an image flow's squeezed latent are the central 16x16 pixels of its stamp.
+FOOTPRINT_CELLS = 8
+
+
+def footprint(codes, latent_shape, cells=FOOTPRINT_CELLS):
+    """The central ``cells x cells`` window of spatial codes, flattened: the galaxy's part.
+
+    An image flow's code (``docs/image_flow.rst``) is its latent ``[H, W, C]``, row-major,
+    one number per pixel and aligned with the stamp (each cell a 2x2 block of pixels after
+    the squeeze): most of it is sky.  Its central window is the code of the pixels where
+    the galaxies sit, a representation that follows the galaxy rather than its sky.
+
+    Parameters
+    ----------
+    codes : array_like [N, H * W * C]
+        Spatial codes, row-major ``[H, W, C]``.
+    latent_shape : sequence of 3 int
+        ``[H, W, C]`` (an image flow's metadata ``image_flow.latent_shape``).
+    cells : int
+        Side of the window in cells, at most ``min(H, W)``.
+
+    Returns
+    -------
+    ndarray [N, cells * cells * C]
+    """
+    codes = _as_codes(codes)
+    h, w, c = (int(v) for v in latent_shape)
+    if codes.shape[1] != h * w * c:
+        raise InputError(f"codes of size {codes.shape[1]} are not spatial codes of shape "
+                         f"{[h, w, c]}; the footprint ranking is for an image flow's latent")
+    if not 1 <= int(cells) <= min(h, w):
+        raise InputError(f"cells must be between 1 and {min(h, w)}, got {cells}")
+    top, left = (h - int(cells)) // 2, (w - int(cells)) // 2
+    window = codes.reshape(-1, h, w, c)[:, top:top + int(cells), left:left + int(cells)]
+    return window.reshape(len(codes), -1)
 
 
 def _as_codes(codes, what="codes"):
@@ -145,25 +183,35 @@ class SimilarityIndex:
         return rows, dist
 
 
-def ranking_index(ranking, codes, log_prob=None):
+def ranking_index(ranking, codes, log_prob=None, latent_shape=None):
     """The :class:`SimilarityIndex` of one of :data:`RANKINGS`: of the codes by a metric,
-    or (``likelihood``) of the one number ``log p`` of each galaxy, searched by distance.
+    or (``likelihood``) of the one number ``log p`` of each galaxy, searched by distance;
+    or ``footprint``, Euclidean on the :func:`footprint` of spatial codes.
 
     Parameters
     ----------
     ranking : str
-        One of :data:`RANKINGS`.
+        One of :data:`RANKINGS` or ``footprint``.
     codes : array_like [N, L]
-        The galaxies' codes (for ``cosine`` and ``euclidean``).
+        The galaxies' codes (for ``cosine``, ``euclidean`` and ``footprint``).
     log_prob : array_like [N], optional
         Their log-densities (for ``likelihood``; a query's point is then ``[log p]``).
+    latent_shape : sequence of 3 int, optional
+        The codes' spatial shape (for ``footprint``; a query's point is then its
+        footprint).
 
     Returns
     -------
     SimilarityIndex
     """
-    if ranking not in RANKINGS:
-        raise InputError(f"ranking must be one of {RANKINGS}, got {ranking!r}")
+    if ranking not in RANKINGS + ("footprint",):
+        raise InputError(f"ranking must be one of {RANKINGS + ('footprint',)}, got "
+                         f"{ranking!r}")
+    if ranking == "footprint":
+        if latent_shape is None:
+            raise InputError("the footprint ranking needs the codes' spatial shape "
+                             "(latent_shape: an image flow's latent)")
+        return SimilarityIndex(footprint(codes, latent_shape), "euclidean")
     if ranking != "likelihood":
         return SimilarityIndex(codes, metric=ranking)
     if log_prob is None:

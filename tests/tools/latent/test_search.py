@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from galsim_deep.tools.latent.search import SimilarityIndex, precision_at_k
+from galsim_deep.core.errors import InputError
+from galsim_deep.tools.latent.search import SimilarityIndex, precision_at_k, ranking_index
 
 
 def _codes(n=300, dim=8, seed=0):
@@ -128,3 +129,29 @@ def test_the_likelihood_ranking_is_by_closeness_of_log_p():
         ranking_index("likelihood", codes)
     with pytest.raises(ValueError, match="ranking must be one of"):
         ranking_index("manhattan", codes)
+
+
+def test_footprint_keeps_the_central_window_of_a_spatial_code():
+    from galsim_deep.tools.latent.search import footprint
+
+    shape = (6, 6, 2)
+    codes = np.arange(2 * 72, dtype=float).reshape(2, 72)
+    window = footprint(codes, shape, cells=2)
+    grid = codes.reshape(2, 6, 6, 2)
+    np.testing.assert_array_equal(window, grid[:, 2:4, 2:4].reshape(2, 8))
+    assert footprint(codes, shape, cells=6).shape == (2, 72)
+    with pytest.raises(InputError, match="not spatial codes of shape"):
+        footprint(codes[:, :70], shape)
+    with pytest.raises(InputError, match="cells must be between 1 and 6"):
+        footprint(codes, shape, cells=7)
+    # the ranking searches the window alone: a code whose sky differs but whose centre
+    # matches is the nearest
+    shape = (10, 10, 1)
+    codes = np.random.default_rng(0).normal(size=(5, 100))
+    query = codes[3].reshape(1, 10, 10).copy()
+    query[:, 0] += 100.0
+    rows, _ = ranking_index("footprint", codes, latent_shape=shape).query(
+        footprint(query.reshape(1, -1), shape), k=1)
+    assert rows[0][0] == 3
+    with pytest.raises(InputError, match="needs the codes' spatial shape"):
+        ranking_index("footprint", codes)

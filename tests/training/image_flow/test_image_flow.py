@@ -227,6 +227,41 @@ def test_latent_tools_take_the_flows_latent_and_the_stamps_density(trained, mock
 
 
 @pytest.mark.slow
+def test_latent_report_measures_the_flow_against_its_backgrounds(trained, mock_dataset_path,
+                                                                 tmp_path, capsys):
+    """``validation latent`` scores an image flow's non-galaxy stamps against the three
+    backgrounds too and ranks by the footprint of its latent; ``latent similar --metric
+    footprint`` is that ranking."""
+    import json
+
+    from galsim_deep.cli import main
+    from galsim_deep.tools.latent.background import BACKGROUND_SCORES
+    from galsim_deep.tools.latent.codes import read_codes
+    from galsim_deep.tools.latent.search import footprint, ranking_index
+
+    out = tmp_path / "report"
+    assert main(["validation", "latent", "--model", str(trained["module"]), "--dataset",
+                 str(mock_dataset_path), "--out", str(out), "--n-non-galaxy", "2", "-k", "1",
+                 "--quiet"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    for entry in report["non_galaxy"].values():
+        assert all(0 <= entry[f"auroc_{name}"] <= 1 for name in BACKGROUND_SCORES)
+    for name in BACKGROUND_SCORES:
+        assert (out / f"non_galaxy_roc_{name}.png").stat().st_size > 5000
+        assert name in (out / "report.md").read_text()
+    assert 0 <= report["precision_at_k"]["footprint"]["mean"] <= 1
+    codes = read_codes(out / "codes_train.h5")
+    capsys.readouterr()
+    assert main(["latent", "similar", str(codes.indices[0]), "--codes",
+                 str(out / "codes_train.h5"), "-k", "3", "--metric", "footprint", "--out",
+                 str(tmp_path / "similar.png"), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    rows, _ = ranking_index("footprint", codes.codes, latent_shape=[16, 16, 4]).query(
+        footprint(codes.codes[:1], [16, 16, 4]), k=3, exclude=[0])
+    assert res["rows"] == codes.indices[rows[0]].tolist()
+
+
+@pytest.mark.slow
 def test_sample_signature_is_the_flow_of_the_normals(trained, mock_dataset_path):
     """``sample`` maps normals to stamps through the flow (the inverse of ``encode``)."""
     model, _ = FAMILY.restore(trained["recipe"])
