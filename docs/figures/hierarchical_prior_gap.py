@@ -19,6 +19,11 @@ For the first 128 test galaxies it decodes each stamp three ways and compares th
   by a temperature T (VDVAE's sampling temperature; T = 1 is the model, T = 0 the priors'
   means).
 
+The JSON's ``kl_per_block_nats`` is the KL of each latent block's posterior against its
+prior, the mean over the galaxies, top latent first: how the model shares the galaxy
+between its top code and the lower latents.  ``--recipe`` names another run's recipe
+(``hierarchical-top-mock-cosmos-25.2-64``).
+
 Each case's JSON entry has the medians of flux and size over the truth's, and
 ``size_rank_correlation``: Spearman's rank correlation of the decoded sizes with the
 truths', which says whether the decode follows its galaxy (0 for one image whatever the
@@ -60,6 +65,7 @@ def main(argv=None):
     from galsim_deep.training.recipes import load_recipe
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--recipe", default=RUN, help=f"the run's recipe ({RUN})")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a recipe key (as galsim-deep model train --set)")
     parser.add_argument("--out", default=str(OUT), help=f"output path without suffix ({OUT})")
@@ -70,7 +76,7 @@ def main(argv=None):
                              "instead of a run's: no sampled rows (its flow is not live)")
     args = parser.parse_args(argv)
     out = Path(args.out)
-    recipe = load_recipe(RUN, args.set)
+    recipe = load_recipe(args.recipe, args.set)
     if args.module:
         from galsim_deep.data import hub
         from galsim_deep.training.hierarchical_vae.train import network_of_module
@@ -92,7 +98,12 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     top = rng.standard_normal((N, model.latent_size)).astype(np.float32)
     lower = rng.standard_normal((N, model.lower_size)).astype(np.float32)
-    cases = {"posterior": model.autoencode(stamp, psf)["profile"].numpy(),
+    fit = model.autoencode(stamp, psf)
+    # the KL each latent block carries, top first: where the model puts the galaxy
+    kl_per_block = fit["kl"].numpy().mean(axis=0)
+    print("mean KL per block (nats), top first: "
+          + " ".join(f"{v:.2f}" for v in kl_per_block))
+    cases = {"posterior": fit["profile"].numpy(),
              "prior means below the galaxy's own top code":
                  model.decode(model.encode(stamp, psf)[0]).numpy()}
     if flow is not None:
@@ -131,6 +142,7 @@ def main(argv=None):
                  "flux and HSM size over the truth's; written by "
                  "docs/figures/hierarchical_prior_gap.py", "run": recipe["output_dir"],
          "overrides": args.set, "module": args.module,
+         "kl_per_block_nats": [float(v) for v in kl_per_block],
          "results": results}, indent=1))
 
 

@@ -54,6 +54,19 @@ class HierarchicalVAEFamily(ModelFamily):
         "lower_kl_weight": Number(1.0, low=0, why="weight of the lower latent blocks' KL "
                                                   "(1: the ELBO; above 1 holds their "
                                                   "posteriors near the priors sampling uses)"),
+        "top_free_bits": Number(None, low=0, nullable=True,
+                                why="nats the top latent carries free of its KL (null: "
+                                    "free_bits): room for the galaxy in the code the catalog "
+                                    "reaches"),
+        "prior_path_weight": Number(0.0, low=0,
+                                    why="weight of the stamp's likelihood under the top "
+                                        "code's image with the lower latents at their "
+                                        "priors' means (the sampling path); 0: none"),
+        "lower_kl_warmup": {
+            "start_weight": Number(1.0, low=0, why="the lower blocks' KL weight at step 0, "
+                                                   "falling linearly to lower_kl_weight"),
+            "steps": Int(0, low=0, why="steps of the fall (0: no warm-up)"),
+        },
         "trainable": Choice("all", ("all", "priors"),
                             why="which weights the loss trains: 'priors' only the lower "
                                 "latents' prior networks, the rest frozen (with --init-from: "

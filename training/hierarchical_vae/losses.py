@@ -3,9 +3,10 @@
 Per stamp, the loss minimised is::
 
     - log p(x | z)                          the Flow-VAE's forward model
-    + max(free_bits, KL_0)                   the top latent's KL, free bits
-    + lower_kl_weight * sum_k>0 max(free_bits, KL_k)   the lower blocks' KL
+    + max(top_free_bits, KL_0)               the top latent's KL, free bits
+    + w(step) * sum_k>0 max(free_bits, KL_k)  the lower blocks' KL
     + tv_factor * TV(profile / sigma)        smoothness of the unconvolved profile
+    - prior_path_weight * log p(x | z_0, lower latents at their priors' means)
 
 with ``log p(x | z)`` the likelihood of the decoded profile convolved with the stamp's own
 PSF under the stamp's own noise
@@ -17,16 +18,56 @@ loss is the negative ELBO.  A ``lower_kl_weight`` above 1 (a beta-VAE's weight o
 blocks alone) holds the lower latents' posteriors near their priors, which sampling draws
 from, and makes the top latent, the code the flow conditions on the catalog, the cheaper
 place for what the stamp needs.
+
+Two keys steer the galaxy into the top latent, the code the catalog reaches: the top
+latent's own free bits (``top_free_bits``, default ``free_bits``), nats it carries at no
+cost, and a warm-up of the lower blocks' weight, ``w(step)`` falling linearly from
+``lower_kl_warmup.start_weight`` to ``lower_kl_weight`` over ``lower_kl_warmup.steps``
+(:func:`lower_kl_weight`): early in training the lower latents are dear, so the decoder
+first learns to draw the galaxy from the top code, and the lower blocks then add what it
+misses (a KL warm-up per block, as in Sønderby et al. 2016's, but towards the top).
+
+A third, ``prior_path_weight``, adds the likelihood of the stamp under the image that the
+top code alone draws, every lower latent at its prior's mean (:meth:`decode
+<galsim_deep.training.hierarchical_vae.autoencoder.HierarchicalVAE.decode>`, the path
+sampling takes): the top code must then carry the galaxy, and the priors learn to draw it
+from there.  It is an auxiliary term, not part of the ELBO.
 """
 import tensorflow as tf
 
 from galsim_deep.physics.forward_model import total_variation
 from galsim_deep.training.flow_vae.losses import free_bits_kl, observation_terms
 
-__all__ = ["hierarchical_vae_loss"]
+__all__ = ["hierarchical_vae_loss", "lower_kl_weight"]
 
 
-def hierarchical_vae_loss(model, batch, eps, config):
+def lower_kl_weight(config, step):
+    """The lower blocks' KL weight at a step: ``lower_kl_warmup.start_weight`` falling
+    linearly to ``lower_kl_weight`` over ``lower_kl_warmup.steps``, then constant.
+
+    Parameters
+    ----------
+    config : dict
+        The recipe's ``hierarchical_vae`` section.
+    step : int or tf.Tensor
+        The training step (the optimizer's iterations).
+
+    Returns
+    -------
+    tf.Tensor
+        float32 scalar.
+    """
+    final = tf.constant(float(config.get("lower_kl_weight", 1.0)), tf.float32)
+    warmup = config.get("lower_kl_warmup") or {}
+    steps = int(warmup.get("steps", 0))
+    if steps == 0:
+        return final
+    start = tf.constant(float(warmup.get("start_weight", 1.0)), tf.float32)
+    left = tf.maximum(0.0, 1.0 - tf.cast(step, tf.float32) / float(steps))
+    return final + (start - final) * left
+
+
+def hierarchical_vae_loss(model, batch, eps, config, step=0):
     """Per-stamp loss terms of one batch.
 
     Parameters
@@ -40,8 +81,11 @@ def hierarchical_vae_loss(model, batch, eps, config):
         posterior draw.
     config : dict
         The recipe's ``hierarchical_vae`` section: ``likelihood``, ``convolution``,
-        ``free_bits`` (nats per latent block), ``lower_kl_weight`` (default 1),
-        ``tv_factor``.
+        ``free_bits`` (nats per latent block), ``top_free_bits`` (default
+        ``free_bits``), ``lower_kl_weight`` (default 1), ``lower_kl_warmup``,
+        ``prior_path_weight`` (default 0), ``tv_factor``.
+    step : int or tf.Tensor
+        The training step, for the lower blocks' warm-up (:func:`lower_kl_weight`).
 
     Returns
     -------
@@ -49,7 +93,8 @@ def hierarchical_vae_loss(model, batch, eps, config):
         ``loss`` [B] (what is minimised), ``neg_log_likelihood`` [B] (nats), ``kl`` [B]
         (the sum over blocks, nats, no free bits), ``kl_top`` [B] (the top latent's),
         ``kl_blocks`` [B, K], ``tv`` [B] (noise units), ``reduced_chi2`` [B], ``profile``
-        [B, S, S].
+        [B, S, S], ``prior_path_chi2`` [B] (the reduced chi2 of the prior path's image; 0
+        without ``prior_path_weight``).
     """
     stamp, psf, variance = batch["stamp"], batch["psf"], batch["noise_variance"]
     out = model.autoencode(stamp, psf, eps)
@@ -58,11 +103,23 @@ def hierarchical_vae_loss(model, batch, eps, config):
     kl_blocks = out["kl"]
     sigma = tf.sqrt(variance)[:, None, None]
     tv = total_variation(out["profile"] / sigma)
-    kl_terms = free_bits_kl(kl_blocks, config["free_bits"])
-    loss = (-observed["log_likelihood"] + kl_terms[:, 0]
-            + config.get("lower_kl_weight", 1.0) * tf.reduce_sum(kl_terms[:, 1:], axis=1)
+    top_free_bits = config.get("top_free_bits")
+    top_free_bits = config["free_bits"] if top_free_bits is None else top_free_bits
+    loss = (-observed["log_likelihood"] + free_bits_kl(kl_blocks[:, 0], top_free_bits)
+            + lower_kl_weight(config, step)
+            * tf.reduce_sum(free_bits_kl(kl_blocks[:, 1:], config["free_bits"]), axis=1)
             + config["tv_factor"] * tv)
+    prior_path_chi2 = tf.zeros_like(loss)
+    weight = float(config.get("prior_path_weight", 0.0))
+    if weight:
+        top = model.latent_size
+        z_top = out["mean"] + out["stddev"] * eps[:, :top]
+        prior_path = observation_terms(model.decode(z_top), stamp, psf, variance, config,
+                                       batch.get("noise_power"))
+        loss -= weight * prior_path["log_likelihood"]
+        prior_path_chi2 = prior_path["reduced_chi2"]
     return {"loss": loss, "neg_log_likelihood": -observed["log_likelihood"],
+            "prior_path_chi2": prior_path_chi2,
             "kl": tf.reduce_sum(kl_blocks, axis=1), "kl_top": kl_blocks[:, 0],
             "kl_blocks": kl_blocks, "tv": tv, "reduced_chi2": observed["reduced_chi2"],
             "profile": out["profile"]}

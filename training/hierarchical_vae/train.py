@@ -29,7 +29,8 @@ from .losses import hierarchical_vae_loss
 
 __all__ = ["HierarchicalVAETrainer", "build_hierarchical_vae", "train_hierarchical_vae"]
 
-_SCALARS = ("loss", "neg_log_likelihood", "reduced_chi2", "kl", "kl_top", "tv")
+_SCALARS = ("loss", "neg_log_likelihood", "reduced_chi2", "kl", "kl_top", "tv",
+            "prior_path_chi2")
 
 
 def build_hierarchical_vae(recipe):
@@ -121,7 +122,8 @@ class HierarchicalVAETrainer(FamilyTrainer):
                 eps = tf.random.stateless_normal([tf.shape(batch["stamp"])[0], n_normals],
                                                  seed=key)
                 with tf.GradientTape() as tape:
-                    terms = hierarchical_vae_loss(model, batch, eps, cfg)
+                    terms = hierarchical_vae_loss(model, batch, eps, cfg,
+                                                  step=optimizer.iterations)
                     loss = tf.nn.compute_average_loss(terms["loss"],
                                                       global_batch_size=global_batch)
                 grads = tape.gradient(loss, variables)

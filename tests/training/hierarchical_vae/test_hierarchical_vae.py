@@ -138,6 +138,43 @@ def test_elbo_is_the_negative_loss_without_free_bits(tiny_model, mock_dataset_pa
     assert np.all(lower > 0)
     np.testing.assert_allclose(heavy["loss"].numpy() - terms["loss"].numpy(), 100.0 * lower,
                                rtol=2e-3)
+    # top_free_bits: the top latent's KL below it costs nothing, the lower blocks unchanged
+    top = terms["kl_blocks"].numpy()[:, 0]
+    roomy = hierarchical_vae_loss(tiny_model, batch, eps, {**cfg, "top_free_bits": 50.0})
+    np.testing.assert_allclose(roomy["loss"].numpy() - terms["loss"].numpy(), 50.0 - top,
+                               rtol=2e-3)
+    # prior_path_weight adds the stamp's likelihood under the top code's own image, the
+    # lower latents at their priors' means (the sampling path)
+    from galsim_deep.training.flow_vae.losses import observation_terms
+
+    path = hierarchical_vae_loss(tiny_model, batch, eps, {**cfg, "prior_path_weight": 2.0})
+    fit = tiny_model.autoencode(batch["stamp"], batch["psf"], eps)
+    z_top = fit["mean"] + fit["stddev"] * eps[:, :4]
+    like = observation_terms(tiny_model.decode(z_top), batch["stamp"], batch["psf"],
+                             batch["noise_variance"], cfg)
+    np.testing.assert_allclose(path["loss"].numpy() - terms["loss"].numpy(),
+                               -2.0 * like["log_likelihood"].numpy(), rtol=1e-3)
+    np.testing.assert_allclose(path["prior_path_chi2"].numpy(), like["reduced_chi2"].numpy(),
+                               rtol=1e-5)
+    assert np.all(terms["prior_path_chi2"].numpy() == 0)
+    # the warm-up: at step 0 the start weight, halfway between, then lower_kl_weight
+    warm = {**cfg, "lower_kl_warmup": {"start_weight": 101.0, "steps": 10}}
+    for step, weight in ((0, 101.0), (5, 51.0), (10, 1.0), (40, 1.0)):
+        loss = hierarchical_vae_loss(tiny_model, batch, eps, warm, step=step)["loss"]
+        np.testing.assert_allclose(loss.numpy() - terms["loss"].numpy(), (weight - 1) * lower,
+                                   rtol=2e-3, atol=1e-3)
+
+
+def test_lower_kl_weight_falls_linearly_over_the_warm_up():
+    from galsim_deep.training.hierarchical_vae.losses import lower_kl_weight
+
+    cfg = {"lower_kl_weight": 2.0, "lower_kl_warmup": {"start_weight": 10.0, "steps": 4}}
+    assert [float(lower_kl_weight(cfg, s)) for s in (0, 1, 2, 4, 9)] == [10.0, 8.0, 6.0,
+                                                                          2.0, 2.0]
+    assert float(lower_kl_weight({"lower_kl_weight": 3.0}, 7)) == 3.0
+    recipe = load_recipe("hierarchical-tiny")["hierarchical_vae"]
+    assert recipe["top_free_bits"] is None and recipe["lower_kl_warmup"]["steps"] == 0
+    assert recipe["prior_path_weight"] == 0.0
 
 
 @pytest.mark.extended
