@@ -79,9 +79,26 @@ test-main: env
 # aim (its time: docs/performance.rst).  `make test` runs the slow tests too, `make test-all`
 # the extended ones as well.  One folder of tests/, mirroring the package's:
 # .venv/bin/python -m pytest tests/engine
-test-fast: env
-	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow and not extended" \
-		--durations=10 tests
+#
+# It runs in an environment of its own, .venv-fast: galsim_deep[simulate,test] (GalSim, ONNX
+# Runtime, OpenVINO, no TensorFlow: about a third of .venv's size), so a first loop needs no
+# 3.7 GB install.  The tests that need what it lacks (TensorFlow, the validation extras) are
+# reported as skipped with the package named (tests/conftest.py, GALSIM_DEEP_LEAN_TESTS);
+# `make test` runs them.
+FAST_VENV ?= .venv-fast
+FAST_BIN := $(FAST_VENV)/bin
+FAST_STAMP := $(FAST_VENV)/.installed
+
+$(FAST_STAMP): setup.cfg pyproject.toml constraints/main.txt
+	test -x $(FAST_BIN)/python || $(PYTHON) -m venv $(FAST_VENV)
+	@echo "installing galsim_deep[simulate,test] (no TensorFlow) into $(FAST_VENV) for the quick loop"
+	$(FAST_BIN)/python -m pip install --quiet $(PIN) --upgrade pip wheel setuptools
+	$(FAST_BIN)/python -m pip install --quiet $(PIN) -e ".[simulate,test]"
+	touch $(FAST_STAMP)
+
+test-fast: $(FAST_STAMP)
+	GALSIM_DEEP_LEAN_TESTS=1 $(FAST_BIN)/python -m pytest -n 2 --dist loadfile \
+		--no-loadscope-reorder -m "not slow and not extended" --durations=10 tests
 
 test-btk: btk-env
 	$(BTK_BIN)/python -m pytest -n 2 tests/api/test_btk.py -p no:cacheprovider
@@ -113,5 +130,5 @@ btk-figure: btk-env
 	GALSIM_DEEP_EXAMPLES_OUT=docs/_static $(BTK_BIN)/python examples/plot_04_btk_blends.py
 
 clean:
-	rm -rf $(VENV) $(BTK_VENV) docs/_build docs/auto_examples docs/sg_execution_times.rst \
+	rm -rf $(VENV) $(BTK_VENV) $(FAST_VENV) docs/_build docs/auto_examples docs/sg_execution_times.rst \
 		.pytest_cache build *.egg-info

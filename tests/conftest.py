@@ -1,6 +1,7 @@
 """Shared pytest fixtures: small modules exported by the project's own code, datasets."""
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,50 @@ def pytest_sessionfinish(session):
         if by_file:
             (Path(_CPU_DIR) / "cpu_seconds.json").write_text(json.dumps(
                 dict(sorted(by_file.items(), key=lambda kv: -kv[1])), indent=1))
+
+
+# The lean loop (`make test-fast`, GALSIM_DEEP_LEAN_TESTS=1): the environment holds only the
+# [simulate,test] extras, no TensorFlow, so a test file or a test that needs a package it
+# lacks is reported as skipped, naming the package, instead of failing.  Only there: in the
+# full environment a missing package fails, and a missing galsim_deep module always does.
+LEAN = os.environ.get("GALSIM_DEEP_LEAN_TESTS") == "1"
+_NO_MODULE = re.compile(r"No module named '([\w.]+)'")
+
+
+def _optional_missing(text):
+    """What a failure's message says is missing, where it is an optional package; else
+    None."""
+    found = _NO_MODULE.search(text)
+    if found and found.group(1).split(".")[0] not in ("galsim_deep", "tests"):
+        return f"needs {found.group(1)}, which the lean environment lacks"
+    if "MissingExtraError" in text or "needs the optional packages" in text:
+        return "needs an optional extra the lean environment lacks"
+    if "needs TensorFlow, which is not installed" in text:
+        return "needs TensorFlow (a module without a portable copy), which the lean " \
+               "environment lacks"
+    return None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    report = outcome.get_result()
+    if LEAN and report.failed:
+        reason = _optional_missing(str(report.longrepr))
+        if reason:
+            report.outcome = "skipped"
+            report.longrepr = (str(collector.path), 0, f"Skipped: {reason}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if LEAN and report.failed and call.excinfo is not None:
+        reason = _optional_missing(f"{call.excinfo.typename}: {call.excinfo.value}")
+        if reason:
+            report.outcome = "skipped"
+            report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {reason}")
 
 
 # Test files costliest first, by the CPU seconds recorded in FILE_CPU_SECONDS: with
