@@ -30,8 +30,8 @@ Each group with logistic regression and gradient boosting on the first ``--n-sma
 training galaxies; ``all`` with the four classifiers on the first ``--n-train``.  Test:
 the whole test split.  Run from the repository root (TensorFlow needed)::
 
-    python docs/figures/hierarchical_classify.py [--n-train 50000] [--n-small 5000] \\
-        [--references] [--out docs/_static/classify/hierarchical-latents.json]
+    python docs/figures/hierarchical_classify.py [--model MODULE] [--n-train 50000] \\
+        [--n-small 5000] [--references] [--out docs/_static/classify/hierarchical-latents.json]
 
 The codes are kept in ``runs/hierarchical-latents/`` (``--cache``) for a rerun, and a
 rerun with the same settings keeps the groups its output already holds.  About
@@ -139,15 +139,22 @@ def main():
     parser.add_argument("--n-small", type=int, default=5000)
     parser.add_argument("--references", action="store_true",
                         help="also classify 256 principal components of the stamps and truths")
-    parser.add_argument("--cache", default="runs/hierarchical-latents")
+    parser.add_argument("--model", default=MODEL,
+                        help=f"the hierarchical VAE's module (default {MODEL})")
+    parser.add_argument("--cache", default=None,
+                        help="folder of the codes (default runs/hierarchical-latents, with "
+                             "the module's folder name appended for another --model)")
     parser.add_argument("--out", default="docs/_static/classify/hierarchical-latents.json",
                         type=Path)
     args = parser.parse_args()
 
-    model = network_of_module(hub.resolve(MODEL))
-    train = latent_codes(model, DATASET, "train", args.n_train, args.cache)
-    test = latent_codes(model, DATASET, "test", None, args.cache)
-    result = {"model": MODEL, "dataset": DATASET, "n_test": int(len(test["labels"])),
+    module = hub.resolve(args.model)
+    model = network_of_module(module)
+    cache = args.cache or ("runs/hierarchical-latents" if args.model == MODEL
+                           else f"runs/hierarchical-latents-{module.name}")
+    train = latent_codes(model, DATASET, "train", args.n_train, cache)
+    test = latent_codes(model, DATASET, "test", None, cache)
+    result = {"model": args.model, "dataset": DATASET, "n_test": int(len(test["labels"])),
               "chance": float(np.mean(test["labels"] == np.bincount(train["labels"]).argmax())),
               "n_train": args.n_train, "n_small": args.n_small, "groups": {}}
     if args.out.is_file():  # resume: keep the groups a run with the same settings finished
@@ -170,7 +177,7 @@ def main():
                   f"{r['n_train']:6d}: accuracy {r['accuracy']:.3f} ± {r['error']:.3f}")
         write_json(result, args.out)  # after each group: an interruption keeps what finished
     if args.references:
-        pcs = pixel_components(DATASET, args.n_train, args.cache)
+        pcs = pixel_components(DATASET, args.n_train, cache)
         result["references"] = {}
         for kind in ("pixels", "truth"):
             runs = classify_codes(pcs[f"{kind}_train"], train["labels"], pcs[f"{kind}_test"],
