@@ -12,7 +12,7 @@ import numpy as np
 from .anomaly import flow_anomaly_score
 from .codes import read_codes
 from .plots import plot_stamp_rows
-from .search import RANKINGS, footprint, ranking_index
+from .search import EVERY_RANKING, footprint, ranking_index
 from ...core.errors import InputError
 
 __all__ = ["parse_query", "similar_gallery", "anomaly_gallery"]
@@ -120,8 +120,8 @@ def similar_gallery(codes_path, query, out, k=10, metric="cosine", model=None):
         ``scores`` (similarity or distance: ``|log p - log p(query)|`` in nats for
         ``likelihood``), ``labels`` (class names when known), ``out``.
     """
-    if metric not in RANKINGS + ("footprint",):
-        raise InputError(f"metric must be one of {RANKINGS + ('footprint',)}, got {metric!r}")
+    if metric not in EVERY_RANKING:
+        raise InputError(f"metric must be one of {EVERY_RANKING}, got {metric!r}")
     codes = read_codes(codes_path)
     by_density = metric == "likelihood"
     if by_density and codes.log_prob is None:

@@ -46,7 +46,7 @@ from .background import BACKGROUND_SCORES, background_scores
 from .codes import encode_dataset, read_codes
 from .outliers import NON_GALAXY_KINDS, make_non_galaxy_stamps
 from .probe import linear_probe
-from .search import RANKINGS, precision_at_k, ranking_index
+from .search import EVERY_RANKING, RANKINGS, precision_at_k, ranking_index
 from ...core.errors import InputError
 
 __all__ = ["latent_report", "N_REFERENCE_ROWS"]
@@ -267,7 +267,7 @@ def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, 
     precision, chance = {}, None
     kk = min(int(k), len(test) - 1)
     shape = gm.latent.latent_shape
-    for ranking in RANKINGS + (("footprint",) if shape else ()):
+    for ranking in EVERY_RANKING if shape else RANKINGS:
         rows_nn, _ = ranking_index(ranking, test.codes, test.log_prob,
                                    latent_shape=shape).neighbours_of_members(kk)
         p = precision_at_k(test.labels, rows_nn)
@@ -328,7 +328,8 @@ class _Background:
                                           data["noise_variance"], self.references)
 
     def separation(self, made, conditions, log_prob):
-        """score name -> (AUROC, ROC inputs) of one kind's stamps against the galaxies."""
+        """score name -> (AUROC, ROC inputs, percentiles of the kind's scores) of one kind's
+        stamps against the galaxies."""
         from ...data.reader import StampDataset
 
         with StampDataset(self.dataset) as ds:
@@ -405,7 +406,7 @@ def _markdown(r):
                      "| " + "".join(f"{v[f'auroc_{n}']:.3f} | " for n in extra)
                      + f"{v['n_outliers']} |")
     p = r["precision_at_k"]
-    rankings = [m for m in RANKINGS + ("footprint",) if m in p]
+    rankings = [m for m in EVERY_RANKING if m in p]
     lines += ["", f"## Precision@{p['k']} by class", "",
               "Each test galaxy's nearest test galaxies by its code (cosine, Euclidean) and "
               "by closeness of log p (likelihood); chance: random neighbours.  The error is "

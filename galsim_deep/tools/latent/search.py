@@ -15,7 +15,7 @@ import numpy as np
 from ...core.errors import InputError
 
 __all__ = ["SimilarityIndex", "ranking_index", "precision_at_k", "footprint", "METRICS",
-           "RANKINGS", "FOOTPRINT_CELLS"]
+           "RANKINGS", "EVERY_RANKING", "FOOTPRINT_CELLS"]
 
 #: The similarity measures :class:`SimilarityIndex` offers.
 METRICS = ("cosine", "euclidean")
@@ -24,6 +24,10 @@ METRICS = ("cosine", "euclidean")
 #: closeness of the module's log-density (the normalizing-flow slides' ranking: a
 #: Euclidean search on the one number ``log p``).
 RANKINGS = METRICS + ("likelihood",)
+
+#: Every ranking :func:`ranking_index` builds: :data:`RANKINGS`, and ``footprint`` for the
+#: spatial codes of an image flow (:func:`footprint`).
+EVERY_RANKING = RANKINGS + ("footprint",)
 
 #: Cells on a side of the central window of a spatial code that :func:`footprint` keeps:
 #: 8 cells of an image flow's squeezed latent are the central 16x16 pixels of its stamp.
@@ -204,9 +208,8 @@ def ranking_index(ranking, codes, log_prob=None, latent_shape=None):
     -------
     SimilarityIndex
     """
-    if ranking not in RANKINGS + ("footprint",):
-        raise InputError(f"ranking must be one of {RANKINGS + ('footprint',)}, got "
-                         f"{ranking!r}")
+    if ranking not in EVERY_RANKING:
+        raise InputError(f"ranking must be one of {EVERY_RANKING}, got {ranking!r}")
     if ranking == "footprint":
         if latent_shape is None:
             raise InputError("the footprint ranking needs the codes' spatial shape "
