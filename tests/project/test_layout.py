@@ -38,6 +38,8 @@ PROJECT = {
     "test_install_extras.py": "what the lean install imports and how each optional extra is "
                               "named, across the package",
     "test_layout.py": "this file: the layout of tests/ itself",
+    "test_lean_loop.py": "the lean loop's rule in tests/conftest.py (make test-fast): a "
+                         "missing optional package is a skip there only",
     "test_package_imports.py": "how a clone and an install import the three installed folders "
                                "(setup.cfg's package_dir)",
     "test_shipped_modules.py": "the modules shipped in hub_modules/: index, checksums, "
