@@ -15,10 +15,17 @@ import numpy as np
 
 from ..core.errors import InputError
 
-__all__ = ["LatentSpace", "LatentMethods"]
+__all__ = ["LatentSpace", "LatentMethods", "spatial_latent_shape"]
 
 # Mixed into the seeds of the ELBO's posterior draws (a stream of their own).
 _ELBO_TAG = 0xE1B0
+
+
+def spatial_latent_shape(metadata):
+    """``[H, W, C]`` of a module's spatial code from its metadata (an image flow's latent,
+    row-major), else None."""
+    shape = metadata.get("image_flow", {}).get("latent_shape")
+    return None if shape is None else [int(v) for v in shape]
 
 
 class LatentSpace:
@@ -57,8 +64,7 @@ class LatentSpace:
     @property
     def latent_shape(self):
         """``[H, W, C]`` of a spatial code (an image flow's latent, row-major), else None."""
-        shape = self.metadata.get("image_flow", {}).get("latent_shape")
-        return None if shape is None else [int(v) for v in shape]
+        return spatial_latent_shape(self.metadata)
 
     def density(self, stamps, codes, conditions, first_row=0, range_policy=None):
         """:meth:`log_prob` of what the module's density is of: the stamps themselves

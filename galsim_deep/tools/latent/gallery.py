@@ -79,14 +79,15 @@ def _latent_shape(model):
     """An image flow's latent shape from its module's metadata (no network loaded)."""
     from ...core.module_format import read_metadata
     from ...data.hub import resolve
+    from ...engine.latent import spatial_latent_shape
 
     meta = read_metadata(resolve(str(model)))
-    shape = meta.get("image_flow", {}).get("latent_shape")
+    shape = spatial_latent_shape(meta)
     if shape is None:
         raise InputError(f"module {meta['name']} ({meta['family']}) has no spatial latent; the "
                          f"footprint ranking is for an image flow's codes: use cosine or "
                          f"euclidean")
-    return [int(v) for v in shape]
+    return shape
 
 
 def similar_gallery(codes_path, query, out, k=10, metric="cosine", model=None):
