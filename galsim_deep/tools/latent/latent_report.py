@@ -314,7 +314,7 @@ class _Background:
     def __init__(self, model, dataset, test, seed):
         from ...data.reader import StampDataset
 
-        self.model, self.dataset = model, dataset
+        self.model = model
         with StampDataset(dataset) as ds:
             train = ds.indices("train")
             rng = np.random.default_rng(np.random.SeedSequence([seed, 0xB6]))
@@ -330,12 +330,9 @@ class _Background:
     def separation(self, made, conditions, log_prob):
         """score name -> (AUROC, ROC inputs, percentiles of the kind's scores) of one kind's
         stamps against the galaxies."""
-        from ...data.reader import StampDataset
-
-        with StampDataset(self.dataset) as ds:
-            power = ds.read(made["rows"], ["noise_power"])["noise_power"]
-        scores = background_scores(self.model, made["stamp"], conditions, log_prob, power,
-                                   made["noise_variance"], self.references)
+        scores = background_scores(self.model, made["stamp"], conditions, log_prob,
+                                   made["noise_power"], made["noise_variance"],
+                                   self.references)
         result = {}
         for name in BACKGROUND_SCORES:
             entry, curve = _separation(self.galaxies[name], scores[name])

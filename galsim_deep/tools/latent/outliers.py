@@ -172,7 +172,8 @@ def make_non_galaxy_stamps(dataset, kind, rows, seed=0, progress=False):
     dict
         ``stamp`` float32 [N, S, S], ``psf`` float32 [N, S, S], ``conditions``
         float32 [N, C] (the borrowed rows' catalogue values), ``noise_variance`` float32
-        [N] (theirs, (flux per pixel)**2), ``rows``.
+        [N] and ``noise_power`` float32 [N, S, S//2 + 1] (theirs, (flux per pixel)**2: what
+        each stamp's noise was drawn with), ``rows``.
     """
     from tqdm.auto import tqdm
 
@@ -211,4 +212,5 @@ def make_non_galaxy_stamps(dataset, kind, rows, seed=0, progress=False):
         stamps[i] = image + noise_from_power(data["noise_power"][i], rng)
     return {"stamp": stamps, "psf": data["psf"].astype(np.float32),
             "conditions": data["conditions"].astype(np.float32),
-            "noise_variance": data["noise_variance"].astype(np.float32), "rows": rows}
+            "noise_variance": data["noise_variance"].astype(np.float32),
+            "noise_power": data["noise_power"].astype(np.float32), "rows": rows}

@@ -61,12 +61,13 @@ def test_stamps_from_dataset_rows(mock_dataset_path):
 
     rows = [0, 3, 7]
     with StampDataset(mock_dataset_path) as ds:
-        data = ds.read(rows, ["psf", "noise_variance", "conditions"])
+        data = ds.read(rows, ["psf", "noise_power", "noise_variance", "conditions"])
         mag = data["conditions"][:, ds.condition_names.index("mag_auto")]
     stars = make_non_galaxy_stamps(mock_dataset_path, "star", rows, seed=4)
     assert stars["stamp"].shape == (3, 32, 32) and stars["stamp"].dtype == np.float32
     np.testing.assert_array_equal(stars["psf"], data["psf"])
     np.testing.assert_array_equal(stars["conditions"], data["conditions"])
+    np.testing.assert_array_equal(stars["noise_power"], data["noise_power"])
     noise_sd = 5 * np.sqrt(data["noise_variance"]) * 32
     np.testing.assert_allclose(stars["stamp"].sum(axis=(1, 2)), flux_from_mag(mag),
                                atol=float(noise_sd.max()))
