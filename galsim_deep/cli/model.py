@@ -272,6 +272,13 @@ def add_distill(sub, name):
     p.add_argument("--annulus-floor", type=float, default=1e-4,
                    help="an annulus's target power counts as at least this share of the "
                         "galaxy's (default 1e-4)")
+    p.add_argument("--flat-magnitude-share", type=float, default=0.0, metavar="F",
+                   help="the share of each batch drawn flat in mag_auto (0.5-mag bins) "
+                        "rather than as the teacher's population, which holds few of the "
+                        "bright, large galaxies (default 0)")
+    p.add_argument("--init-from", default=None, metavar="RUN",
+                   help="start the student from another distillation run's latest student "
+                        "(its folder) or a checkpoint, of the same channels: a fine-tuning")
     p.add_argument("--export", default=None, metavar="MODULE_DIR",
                    help="after the last step, write the distilled module here")
     p.add_argument("--name", default=None, help="the distilled module's name (default: the "
@@ -379,7 +386,9 @@ def _distill(args):
                           loss={"outer_flux_weight": args.outer_flux_weight,
                                 "outer_radius": args.outer_radius,
                                 "annulus_weight": args.annulus_weight,
-                                "annulus_floor": args.annulus_floor})
+                                "annulus_floor": args.annulus_floor},
+                          flat_magnitude_share=args.flat_magnitude_share,
+                          init_from=args.init_from)
     _print_run("student decoder", log)
     m = log["metrics"]
     print(f"held-out relative error {m['test_relative_error']:.4f}; student / teacher flux "

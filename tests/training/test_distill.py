@@ -53,6 +53,48 @@ def test_the_student_learns_the_teacher_and_a_resumed_run_is_the_same_run(distil
     assert "annulus_floor" not in settings  # a term at its default is not recorded
 
 
+def test_a_fine_tuning_starts_from_the_run_it_names_and_draws_bright_galaxies_more(
+        distilled, tiny_flow_vae_module_path):
+    from galsim_deep.training.distill import distill_decoder
+
+    out = distilled["out"] / "fine-tuned"
+    kwargs = dict(base_depth=4, max_depth=8, batch_size=16, learning_rate=1e-3,
+                  checkpoint_every=30, summary_every=5, progress=False, seed=1,
+                  loss={"outer_flux_weight": 10.0, "outer_radius": 12.0,
+                        "annulus_weight": 0.5})
+    tuned = distill_decoder(tiny_flow_vae_module_path, out, steps=10,
+                            init_from=distilled["out"] / "resumed",
+                            flat_magnitude_share=0.5, **kwargs)
+    fresh = distill_decoder(tiny_flow_vae_module_path, distilled["out"] / "fresh", steps=10,
+                            **kwargs)
+    # from the trained student's weights, not from scratch: its first batch's error is
+    # the trained one's scale
+    first = [row["relative_error"] for row in (tuned["history"][0], fresh["history"][0])]
+    assert first[0] < 0.5 * first[1]
+    assert tuned["init_from"].endswith("ckpt-60")
+    settings = json.loads((out / "distill.json").read_text())
+    assert settings["flat_magnitude_share"] == 0.5
+    assert settings["init_from"] == str(distilled["out"] / "resumed")
+    with pytest.raises(InputError, match="other settings"):  # resumed with another share
+        distill_decoder(tiny_flow_vae_module_path, out, steps=10, flat_magnitude_share=0.2,
+                        init_from=distilled["out"] / "resumed", **kwargs)
+
+
+def test_the_pool_weights_draw_a_share_flat_in_magnitude():
+    from galsim_deep.training.distill import pool_log_weights
+
+    # bins (from the brightest) [20, 20.5) with 1 row, [20.5, 21) with 3, [21, 21.5) with 6
+    mags = np.array([20.0] + [20.6] * 3 + [21.2] * 6)
+    p = np.exp(pool_log_weights(mags, 0.5).astype(np.float64))
+    np.testing.assert_allclose(p.sum(), 1.0, rtol=1e-6)
+    # each bin: half of its population share plus half of a third
+    for sel, count in ((mags < 20.5, 1), ((mags > 20.5) & (mags < 21), 3), (mags > 21, 6)):
+        np.testing.assert_allclose(p[sel].sum(), 0.5 * count / 10 + 0.5 / 3, rtol=1e-6)
+    np.testing.assert_allclose(np.exp(pool_log_weights(mags, 0.0)), 0.1, rtol=1e-6)
+    with pytest.raises(InputError, match=r"\[0, 1\]"):
+        pool_log_weights(mags, 1.5)
+
+
 def test_the_distilled_module_keeps_the_teachers_encoder_and_flow(distilled,
                                                                  tiny_flow_vae_module_path):
     teacher = GenerativeGalaxyModel(tiny_flow_vae_module_path)
