@@ -38,10 +38,11 @@ from galsim_deep.core.errors import InputError
 from galsim_deep.core.module_format import read_metadata
 from galsim_deep.training.distill_loss import (LOSS_DEFAULTS, loss_terms, pixel_radii,
                                                relative_error, student_loss)
+from galsim_deep.training.distill_pool import check_flat_share, training_pairs, weighted_pool
 
 __all__ = ["DistilledVAE", "load_teacher", "load_distilled", "distill_decoder",
-           "held_out_scores", "pool_log_weights", "relative_error", "restore_student",
-           "export_distilled", "STUDENT_DIR"]
+           "held_out_scores", "relative_error", "restore_student", "export_distilled",
+           "STUDENT_DIR"]
 
 #: Subfolder of a distillation run holding its checkpoints and run log.
 STUDENT_DIR = "student"
@@ -226,50 +227,6 @@ def _student(recipe, base_depth, max_depth, seed, teacher=None):
     return decoder
 
 
-def _condition_pool(recipe, metadata, n, seed):
-    """float32 ``[n, C]`` conditions of the teacher's population, in its flow's order."""
-    from galsim_deep.data.mock_cosmos import training_population
-
-    table = training_population(metadata, n, seed)
-    return np.stack([np.asarray(table[c], np.float32) for c in recipe["flow"]["conditions"]],
-                    axis=1)
-
-
-def pool_log_weights(magnitudes, flat_share, bin_width=0.5):
-    """Log-probabilities of drawing each pool row, float32 ``[n]``: a share ``flat_share``
-    of the draws flat in magnitude (each ``bin_width``-mag bin alike, a row by its bin's
-    count), the rest as the population (each row alike).
-
-    The population holds few bright galaxies (0.7% below ``mag_auto`` 20 for mock-COSMOS
-    to 25.2), which are also the largest, and those are where a student trained on the
-    population alone lost most of their light (docs/flow_vae.rst).
-    """
-    m = np.asarray(magnitudes, np.float64)
-    if not 0.0 <= flat_share <= 1.0:
-        raise InputError(f"the pool's flat-magnitude share must lie in [0, 1], got "
-                         f"{flat_share:g}")
-    bins = np.floor((m - m.min()) / bin_width).astype(int)
-    counts = np.bincount(bins)
-    p = (1.0 - flat_share) / len(m) + flat_share / (np.count_nonzero(counts) * counts[bins])
-    return np.log(p).astype(np.float32)
-
-
-def _pairs(flow, teacher, conditions, key, batch_size, log_weights=None):
-    """A batch of training pairs: codes of the teacher's flow and its decoder's profiles
-    (rows of ``conditions`` drawn alike, or by ``log_weights``)."""
-    row_key = tf.random.experimental.stateless_fold_in(key, 0)
-    if log_weights is None:
-        idx = tf.random.stateless_uniform([batch_size], seed=row_key,
-                                          maxval=int(conditions.shape[0]), dtype=tf.int32)
-    else:
-        idx = tf.random.stateless_categorical(log_weights[None], batch_size, seed=row_key,
-                                              dtype=tf.int32)[0]
-    eps = tf.random.stateless_normal([batch_size, teacher.latent_size],
-                                     seed=tf.random.experimental.stateless_fold_in(key, 1))
-    z = flow.sample_from_normal(eps, tf.gather(conditions, idx))
-    return z, teacher.decoder(z)["profile"]
-
-
 def distill_decoder(teacher, out_dir, base_depth=8, max_depth=32, steps=20000, batch_size=64,
                     learning_rate=1e-3, seed=0, teacher_recipe=None, checkpoint_every=500,
                     summary_every=50, progress=True, stop_at=None, loss=None,
@@ -307,7 +264,7 @@ def distill_decoder(teacher, out_dir, base_depth=8, max_depth=32, steps=20000, b
         default: the relative L2 error alone.
     flat_magnitude_share : float
         The share of each batch's galaxies drawn flat in ``mag_auto`` rather than as the
-        population (:func:`pool_log_weights`; default 0).
+        population (:func:`~galsim_deep.training.distill_pool.pool_log_weights`; default 0).
     init_from : str or Path, optional
         A distillation run's folder (its latest student) or a checkpoint whose student of
         the same channels starts this run (a fine-tuning; only on a fresh start).
@@ -332,6 +289,7 @@ def distill_decoder(teacher, out_dir, base_depth=8, max_depth=32, steps=20000, b
                 "max_depth": int(max_depth), "steps": int(steps), "batch_size": int(batch_size),
                 "learning_rate": float(learning_rate), "seed": int(seed)}
     terms = loss_terms(loss)
+    check_flat_share(flat_magnitude_share)  # before the settings are written
     # (a term at its default stays out of the settings: runs from before it resume)
     settings.update({k: v for k, v in terms.items() if v != LOSS_DEFAULTS[k]})
     if flat_magnitude_share:
@@ -342,12 +300,8 @@ def distill_decoder(teacher, out_dir, base_depth=8, max_depth=32, steps=20000, b
     network, flow, recipe, metadata, _ = load_teacher(teacher, teacher_recipe)
     vae = family_of(recipe).autoencoder(network)  # whose decoder the student learns
     student = _student(recipe, base_depth, max_depth, seed, teacher=vae.decoder)
-    pool = _condition_pool(recipe, metadata, 50000, seed)
-    conditions = tf.constant(pool)
-    log_weights = None
-    if flat_magnitude_share:
-        log_weights = tf.constant(pool_log_weights(
-            pool[:, recipe["flow"]["conditions"].index("mag_auto")], flat_magnitude_share))
+    conditions, log_weights = weighted_pool(recipe, metadata, 50000, seed,
+                                            flat_magnitude_share)
     schedule = tf_keras.optimizers.schedules.CosineDecay(float(learning_rate), int(steps))
     optimizer = tf_keras.optimizers.Adam(schedule)
     optimizer.build(student.trainable_variables)
@@ -358,14 +312,16 @@ def distill_decoder(teacher, out_dir, base_depth=8, max_depth=32, steps=20000, b
                         summary_every=summary_every,
                         desc="distil decoder", progress=progress, stop_at=stop_at,
                         hint="lower the learning rate (--learning-rate)")
-    loop.restore(init_from=None if init_from is None else {
-        "objects": {"decoder": student}, "source": str(Path(init_from) / STUDENT_DIR)
-        if (Path(init_from) / STUDENT_DIR).is_dir() else str(init_from)})
+    if init_from is not None and (Path(init_from) / STUDENT_DIR).is_dir():
+        init_from = Path(init_from) / STUDENT_DIR  # a run's folder: its latest student
+    loop.restore(init_from=None if init_from is None else
+                 {"objects": {"decoder": student}, "source": str(init_from)})
 
     @tf.function
     def train_step():
-        z, target = _pairs(flow, vae, conditions, step_seed(seed, optimizer.iterations),
-                           batch_size, log_weights)
+        z, target = training_pairs(flow, vae, conditions,
+                                   step_seed(seed, optimizer.iterations), batch_size,
+                                   log_weights)
         with tf.GradientTape() as tape:
             out = student(z)["profile"]
             total = tf.reduce_mean(student_loss(out, target, **terms))
@@ -392,7 +348,7 @@ def held_out_scores(teacher, student, flow, conditions, seed, n=1024,
     from galsim_deep.training.seeds import step_seed
 
     key = step_seed(seed, 0, 7)  # training steps draw from step_seed(seed, step): no stream
-    z, target = _pairs(flow, teacher, conditions, key, n)
+    z, target = training_pairs(flow, teacher, conditions, key, n)
     out = student(z)["profile"]
     ratio = (tf.reduce_sum(out, axis=[1, 2]) / tf.reduce_sum(target, axis=[1, 2])).numpy()
     beyond = pixel_radii(int(target.shape[-1])) > radius

@@ -80,21 +80,6 @@ def test_a_fine_tuning_starts_from_the_run_it_names_and_draws_bright_galaxies_mo
                         init_from=distilled["out"] / "resumed", **kwargs)
 
 
-def test_the_pool_weights_draw_a_share_flat_in_magnitude():
-    from galsim_deep.training.distill import pool_log_weights
-
-    # bins (from the brightest) [20, 20.5) with 1 row, [20.5, 21) with 3, [21, 21.5) with 6
-    mags = np.array([20.0] + [20.6] * 3 + [21.2] * 6)
-    p = np.exp(pool_log_weights(mags, 0.5).astype(np.float64))
-    np.testing.assert_allclose(p.sum(), 1.0, rtol=1e-6)
-    # each bin: half of its population share plus half of a third
-    for sel, count in ((mags < 20.5, 1), ((mags > 20.5) & (mags < 21), 3), (mags > 21, 6)):
-        np.testing.assert_allclose(p[sel].sum(), 0.5 * count / 10 + 0.5 / 3, rtol=1e-6)
-    np.testing.assert_allclose(np.exp(pool_log_weights(mags, 0.0)), 0.1, rtol=1e-6)
-    with pytest.raises(InputError, match=r"\[0, 1\]"):
-        pool_log_weights(mags, 1.5)
-
-
 def test_the_distilled_module_keeps_the_teachers_encoder_and_flow(distilled,
                                                                  tiny_flow_vae_module_path):
     teacher = GenerativeGalaxyModel(tiny_flow_vae_module_path)
