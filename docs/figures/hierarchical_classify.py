@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 DATASET = "data/mock-cosmos-25.2-64.h5"
-MODEL = "hub:hierarchical-vae-mock-cosmos-25.2"
+MODEL = "hub:hierarchical-vae-mock-cosmos-25.2@0.1.0"
 
 
 def latent_codes(model, dataset, split, n, cache, batch=256):
