@@ -171,7 +171,9 @@ class HierarchicalVAE(tf.Module):
         dict
             ``profile`` [B, S, S] (flux per pixel, unconvolved), ``kl`` [B, K] (nats, of
             each latent block ``KL(q(z_k | x, z_<k) || p(z_k | z_<k))``, the top's
-            first), ``mean`` and ``stddev`` [B, latent_size] (the top latent's posterior).
+            first), ``mean`` and ``stddev`` [B, latent_size] (the top latent's posterior),
+            ``z_top`` [B, latent_size] (the top code drawn from it, the mean without
+            ``eps``).
         """
         acts = self.encoder(self.network_input(stamp, psf))
         parts = (self.split(eps, self.latent_shapes) if eps is not None
@@ -180,7 +182,8 @@ class HierarchicalVAE(tf.Module):
         return {"profile": image * self.flux_scale,
                 "kl": tf.stack([info["kl"] for info in infos], axis=1),
                 "mean": tf.reshape(infos[0]["mean_q"], [-1, self.latent_size]),
-                "stddev": tf.reshape(infos[0]["std_q"], [-1, self.latent_size])}
+                "stddev": tf.reshape(infos[0]["std_q"], [-1, self.latent_size]),
+                "z_top": tf.reshape(infos[0]["z"], [-1, self.latent_size])}
 
     def elbo(self, stamp, psf, noise, seed=0, samples=1, convolution="zero"):
         """Evidence lower bound of each galaxy, nats (Eq. 3.1 with the hierarchy's KL).

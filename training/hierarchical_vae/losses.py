@@ -112,10 +112,8 @@ def hierarchical_vae_loss(model, batch, eps, config, step=0):
     prior_path_chi2 = tf.zeros_like(loss)
     weight = float(config.get("prior_path_weight", 0.0))
     if weight:
-        top = model.latent_size
-        z_top = out["mean"] + out["stddev"] * eps[:, :top]
-        prior_path = observation_terms(model.decode(z_top), stamp, psf, variance, config,
-                                       batch.get("noise_power"))
+        prior_path = observation_terms(model.decode(out["z_top"]), stamp, psf, variance,
+                                       config, batch.get("noise_power"))
         loss -= weight * prior_path["log_likelihood"]
         prior_path_chi2 = prior_path["reduced_chi2"]
     return {"loss": loss, "neg_log_likelihood": -observed["log_likelihood"],
