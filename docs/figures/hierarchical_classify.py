@@ -33,7 +33,8 @@ the whole test split.  Run from the repository root (TensorFlow needed)::
     python docs/figures/hierarchical_classify.py [--model MODULE] [--n-train 50000] \\
         [--n-small 5000] [--references] [--out docs/_static/classify/hierarchical-latents.json]
 
-The codes are kept in ``runs/hierarchical-latents/`` (``--cache``) for a rerun, and a
+The codes are kept in ``runs/hierarchical-latents/`` (``--cache``) for a rerun, tagged
+with the module's name and version (another module's codes are computed again), and a
 rerun with the same settings keeps the groups its output already holds.  About
 15 minutes on a 2-core CPU, and about 10 more with ``--references``.
 """
@@ -47,18 +48,20 @@ DATASET = "data/mock-cosmos-25.2-64.h5"
 MODEL = "hub:hierarchical-vae-mock-cosmos-25.2@0.1.0"
 
 
-def latent_codes(model, dataset, split, n, cache, batch=256):
-    """Every latent's posterior mean of the first ``n`` galaxies of a split (cached)."""
+def latent_codes(model, dataset, split, n, cache, key, batch=256):
+    """Every latent's posterior mean of the first ``n`` galaxies of a split (cached under
+    ``key``, the module that computed them: another module's file is computed again)."""
     import tensorflow as tf
     from tqdm.auto import tqdm
 
-    from galsim_deep.core.files import atomic_path
+    from galsim_deep.core.files import read_keyed_arrays, write_keyed_arrays
     from galsim_deep.data.reader import StampDataset
 
     path = Path(cache) / f"{split}-{n}.npz"
-    if path.is_file():
-        with np.load(path) as saved:
-            return dict(saved)
+    fields = ("codes", "labels", "mag_auto", "rows")
+    saved = read_keyed_arrays(path, key, fields)
+    if saved is not None:
+        return saved
     encode = tf.function(model.encode_latents)
     with StampDataset(dataset) as ds:
         rows = ds.indices(split)[:n]
@@ -72,8 +75,7 @@ def latent_codes(model, dataset, split, n, cache, batch=256):
     out = {"codes": np.concatenate(codes), "labels": np.concatenate(labels),
            "mag_auto": np.concatenate(mags), "rows": np.asarray(rows)}
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path, suffix=".npz") as tmp:
-        np.savez(tmp, **out)
+    write_keyed_arrays(path, key, out)
     return out
 
 
@@ -129,6 +131,7 @@ def groups(latent_shapes):
 
 
 def main():
+    from galsim_deep.core.module_format import read_metadata
     from galsim_deep.core.reporting import write_json
     from galsim_deep.data import hub
     from galsim_deep.tools.latent.classify import CLASSIFIERS, classify_codes
@@ -152,8 +155,10 @@ def main():
     model = network_of_module(module)
     cache = args.cache or ("runs/hierarchical-latents" if args.model == MODEL
                            else f"runs/hierarchical-latents-{module.name}")
-    train = latent_codes(model, DATASET, "train", args.n_train, cache)
-    test = latent_codes(model, DATASET, "test", None, cache)
+    meta = read_metadata(module)
+    key = f"{meta['name']} {meta['version']} {DATASET}"
+    train = latent_codes(model, DATASET, "train", args.n_train, cache, key)
+    test = latent_codes(model, DATASET, "test", None, cache, key)
     result = {"model": args.model, "dataset": DATASET, "n_test": int(len(test["labels"])),
               "chance": float(np.mean(test["labels"] == np.bincount(train["labels"]).argmax())),
               "n_train": args.n_train, "n_small": args.n_small, "groups": {}}
