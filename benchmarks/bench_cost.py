@@ -36,9 +36,9 @@ the same run, interleaved (best of ``--rounds``):
     component), convolved and drawn without the bandpass; against the same
     chromatic parametric reference, timed in the same rounds.
 
-Targets (the cost issue, 68): the natural call (``API``) <= 1.5x parametric; YAML field
-<= 1.2x; the first galaxy of a fresh process (``start-up``) <= 1.0 s; colour, the natural
-call, <= 2.5x (the ``one band`` row has the block-drawing issue's 2.5x).  Nothing here is
+Targets (the student issue, 83): the natural call (``API``) <= 2.0x parametric (the cost
+issue's 1.5x before it); YAML field <= 1.2x; the first galaxy of a fresh process
+(``start-up``) <= 1.0 s; colour, the natural call, <= 2.5x (the cost issue's) (the ``one band`` row has the block-drawing issue's 2.5x).  Nothing here is
 a test: these are measurements.
 """
 import argparse
@@ -57,7 +57,7 @@ from _shared import (PIXEL_SCALE, PSF_FWHM, STAMP, ZERO_POINT, catalog,  # noqa:
                      draw_stamp, interleaved_times, loadavg, write_conditions, write_json)
 
 RUNTIMES = ("openvino", "onnx", "tensorflow")
-TARGETS = {"start-up": "<= 1.0 s", "API": "<= 1.5x", "YAML field": "<= 1.2x",
+TARGETS = {"start-up": "<= 1.0 s", "API": "<= 2.0x", "YAML field": "<= 1.2x",
            "colour, LSST r": "<= 2.5x", "colour, LSST r, one band": "<= 2.5x"}
 
 _FIRST_GENERATED = """

@@ -230,7 +230,7 @@ def _student(recipe, base_depth, max_depth, seed, teacher=None):
 def distill_decoder(teacher, out_dir, base_depth=8, max_depth=32, steps=20000, batch_size=64,
                     learning_rate=1e-3, seed=0, teacher_recipe=None, checkpoint_every=500,
                     summary_every=50, progress=True, stop_at=None, loss=None,
-                    flat_magnitude_share=0.0, init_from=None):
+                    flat_magnitude_share=0.0, init_from=None, clip_norm=None):
     """Train (or resume) a student decoder on a teacher module's codes and profiles.
 
     Parameters
@@ -268,11 +268,19 @@ def distill_decoder(teacher, out_dir, base_depth=8, max_depth=32, steps=20000, b
     init_from : str or Path, optional
         A distillation run's folder (its latest student) or a checkpoint whose student of
         the same channels starts this run (a fine-tuning; only on a fresh start).
+    clip_norm : float, optional
+        Clip each step's gradients to this global norm before Adam (default: none).  The
+        teacher's flow draws a few codes far outside the bulk (its clip keeps the range
+        of every training posterior); one such step's gradient may be what throws a
+        student into the dark state some runs fall into and never leave (the docs'
+        "Distilling the decoder" page follows the runs that test it).
 
     Returns
     -------
     dict
-        The run log (``metrics``: the last ``relative_error`` and ``loss``, and on the
+        The run log (``history``: per row the batch's ``relative_error`` and ``loss`` and
+        ``gradient_norm_peak``, the largest gradient norm since the row before, before any
+        clipping; ``metrics``: the last ``relative_error`` and ``loss``, and on the
         held-out batch ``test_relative_error`` with ``test_flux_ratio``, the
         mean and spread of student flux over teacher flux, and
         ``test_outer_light_ratio``, the student's light beyond ``outer_radius`` over the
@@ -296,6 +304,11 @@ def distill_decoder(teacher, out_dir, base_depth=8, max_depth=32, steps=20000, b
         settings["flat_magnitude_share"] = float(flat_magnitude_share)
     if init_from is not None:
         settings["init_from"] = str(init_from)
+    if clip_norm is not None:
+        if not float(clip_norm) > 0:
+            raise InputError(f"clip_norm must be a positive gradient norm, not {clip_norm!r}; "
+                             f"leave it out for no clipping")
+        settings["clip_norm"] = float(clip_norm)
     _check_settings(out_dir, settings)
     network, flow, recipe, metadata, _ = load_teacher(teacher, teacher_recipe)
     vae = family_of(recipe).autoencoder(network)  # whose decoder the student learns
@@ -303,7 +316,8 @@ def distill_decoder(teacher, out_dir, base_depth=8, max_depth=32, steps=20000, b
     conditions, log_weights = weighted_pool(recipe, metadata, 50000, seed,
                                             flat_magnitude_share)
     schedule = tf_keras.optimizers.schedules.CosineDecay(float(learning_rate), int(steps))
-    optimizer = tf_keras.optimizers.Adam(schedule)
+    optimizer = tf_keras.optimizers.Adam(
+        schedule, global_clipnorm=None if clip_norm is None else float(clip_norm))
     optimizer.build(student.trainable_variables)
     step = optimizer.iterations
     loop = TrainingLoop(out_dir / STUDENT_DIR,
@@ -317,6 +331,8 @@ def distill_decoder(teacher, out_dir, base_depth=8, max_depth=32, steps=20000, b
     loop.restore(init_from=None if init_from is None else
                  {"objects": {"decoder": student}, "source": str(init_from)})
 
+    peak = tf.Variable(0.0, trainable=False)  # the largest gradient norm since the last row
+
     @tf.function
     def train_step():
         z, target = training_pairs(flow, vae, conditions,
@@ -326,8 +342,11 @@ def distill_decoder(teacher, out_dir, base_depth=8, max_depth=32, steps=20000, b
             out = student(z)["profile"]
             total = tf.reduce_mean(student_loss(out, target, **terms))
         grads = tape.gradient(total, student.trainable_variables)
+        highest = tf.maximum(peak, tf.linalg.global_norm(grads))  # before any clipping
         optimizer.apply_gradients(zip(grads, student.trainable_variables))
-        return {"relative_error": tf.reduce_mean(relative_error(out, target)), "loss": total}
+        peak.assign(tf.where(optimizer.iterations % summary_every == 0, 0.0, highest))
+        return {"relative_error": tf.reduce_mean(relative_error(out, target)), "loss": total,
+                "gradient_norm_peak": highest}
 
     loop.log.data.update(teacher=metadata["name"] + "@" + metadata["version"],
                          student={"base_depth": int(base_depth), "max_depth": int(max_depth)},
@@ -448,7 +467,8 @@ def export_distilled(out_dir, module_dir, name, version, overwrite=False, portab
     meta["provenance"] = dict(teacher_meta.get("provenance", {}), distilled_from=teacher,
                               distill={k: settings[k] for k in
                                        ("base_depth", "max_depth", "steps", "batch_size",
-                                        "learning_rate", "seed", *LOSS_DEFAULTS)
+                                        "learning_rate", "seed", "clip_norm",
+                                        *LOSS_DEFAULTS)
                                        if k in settings})
     meta["metrics"] = dict(teacher_meta.get("metrics", {}), **run_log_metrics("distill", log))
     return export_module(module, module_dir, meta, module.signatures(), overwrite=overwrite,

@@ -279,6 +279,9 @@ def add_distill(sub, name):
     p.add_argument("--init-from", default=None, metavar="RUN",
                    help="start the student from another distillation run's latest student "
                         "(its folder) or a checkpoint, of the same channels: a fine-tuning")
+    p.add_argument("--clip-norm", type=float, default=None, metavar="NORM",
+                   help="clip each step's gradients to this global norm (default: none); "
+                        "steadies a student that the flow's rare far-out codes throw dark")
     p.add_argument("--export", default=None, metavar="MODULE_DIR",
                    help="after the last step, write the distilled module here")
     p.add_argument("--name", default=None, help="the distilled module's name (default: the "
@@ -388,7 +391,7 @@ def _distill(args):
                                 "annulus_weight": args.annulus_weight,
                                 "annulus_floor": args.annulus_floor},
                           flat_magnitude_share=args.flat_magnitude_share,
-                          init_from=args.init_from)
+                          init_from=args.init_from, clip_norm=args.clip_norm)
     _print_run("student decoder", log)
     m = log["metrics"]
     print(f"held-out relative error {m['test_relative_error']:.4f}; student / teacher flux "

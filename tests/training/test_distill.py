@@ -115,6 +115,33 @@ def test_the_distilled_module_keeps_the_teachers_encoder_and_flow(distilled,
                                rtol=1e-5, atol=1e-7)
 
 
+def test_clipping_the_gradients_bounds_each_step_and_is_part_of_the_run(
+        distilled, tiny_flow_vae_module_path):
+    """--clip-norm: each step's gradients clipped to a global norm before Adam; a norm far
+    below Adam's epsilon leaves the student where it started, and a run asked for another
+    norm is refused."""
+    from galsim_deep.training.distill import distill_decoder
+
+    kwargs = dict(base_depth=4, max_depth=8, steps=6, batch_size=16, learning_rate=3e-3,
+                  checkpoint_every=30, summary_every=1, progress=False)
+    out = distilled["out"] / "clipped"
+    frozen = distill_decoder(tiny_flow_vae_module_path, out, clip_norm=1e-14, **kwargs)
+    free = distill_decoder(tiny_flow_vae_module_path, distilled["out"] / "free", **kwargs)
+    errors = {name: [row["relative_error"] for row in log["history"]]
+              for name, log in (("frozen", frozen), ("free", free))}
+    assert errors["frozen"][0] == pytest.approx(errors["free"][0])  # the same first batch
+    assert errors["frozen"][-1] == pytest.approx(errors["frozen"][0], rel=1e-3)
+    assert errors["free"][-1] < 0.9 * errors["free"][0]
+    # the run log keeps the gradients' norm before the clip
+    assert all(row["gradient_norm_peak"] > 1e-6 for row in frozen["history"])
+    assert json.loads((out / "distill.json").read_text())["clip_norm"] == 1e-14
+    with pytest.raises(InputError, match="other settings.*clip_norm"):
+        distill_decoder(tiny_flow_vae_module_path, out, **kwargs)
+    with pytest.raises(InputError, match="positive gradient norm"):
+        distill_decoder(tiny_flow_vae_module_path, distilled["out"] / "bad", clip_norm=0,
+                        **kwargs)
+
+
 def test_bad_inputs_name_the_fix(distilled, tiny_module_path, tiny_flow_vae_module_path):
     from galsim_deep.training.distill import distill_decoder, restore_student
 
