@@ -19,7 +19,8 @@ pixel-scale field.  Cases, interleaved round by round in one process (best of
     the same, the network excluded (its batches sampled once beforehand): rotation
     and block drawing, and rotation, ``InterpolatedImage``, convolution and
     ``drawImage`` galaxy by galaxy, against the same parametric drawing (its whole
-    cost: making the galaxy and drawing it);
+    cost: making the galaxy and drawing it); with ``--split-drawing`` also in blocks with
+    the module's wings off and with the rows unrotated, to see what each costs;
 ``API``
     a catalog to stamps through the API, each galaxy on its stamp's centre:
     :meth:`GenerativeGalaxyModel.draw <galsim_deep.GenerativeGalaxyModel.draw>` (in
@@ -106,7 +107,7 @@ def run(args, work):
         batch._turned.clear()    # the rotation is part of the drawing's cost
         return batch
 
-    def drawing(block):
+    def drawing(block, batches=batches):
         k = 0
         for batch in batches:
             batch = fresh(batch)
@@ -126,6 +127,16 @@ def run(args, work):
 
     cases = {"in blocks": lambda: drawing(True), "galaxy by galaxy": lambda: drawing(False),
              REFERENCE: parametric}
+    if args.split_drawing:  # the same rows without the module's wings, and unturned
+        bare = GenerativeGalaxyModel(args.model, range_policy="clip")
+        bare.kind.wings = None
+        split = {"in blocks, without the wings": (bare.kind, True),
+                 "in blocks, unturned": (model.kind, False)}
+        for label, (kind, rotate) in split.items():
+            other = list(engine.catalog_batches(kind, galaxies["conditions"], seeds,
+                                                int(settings.batch_size), rotate,
+                                                magnitudes=galaxies["magnitudes"]))
+            cases[label] = lambda other=other: drawing(True, other)
     rows += _rows("drawing alone", interleaved_times(cases, args.rounds), args.n)
 
     # the API end to end, as bench_cost's API row: a catalog to stamps at the stamp centre
@@ -164,6 +175,9 @@ def main(argv=None):
     parser.add_argument("--model", default="hub:flow-vae-mock-cosmos-25.2")
     parser.add_argument("--n", type=int, default=512, help="galaxies per timed case")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--split-drawing", action="store_true",
+                        help="also time the drawing alone without the module's wings and "
+                             "without the turn (rows unrotated)")
     parser.add_argument("--out", default="benchmarks/block.json")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()

@@ -21,8 +21,9 @@ or AMX).  ``--student MODULE[=LABEL]`` (one or more) adds a distilled decoder's 
 (its teacher's flow, so the same rows give the same codes): its ONNX Runtime and OpenVINO
 float32 cases, timed in the same rounds, their differences from the teacher's TensorFlow
 stamps.  "The latent flow alone" is the ``sample`` copy cut at its decoder's input (the
-flow and the clip to the codes' range): the part of the network a student decoder keeps.  ``--float32-only`` keeps the runtimes' default float32 cases (students against
-their teacher) and drops the session variants and the reduced precisions.
+flow and the clip to the codes' range): the part of the network a student decoder keeps.
+``--float32-only`` keeps the runtimes' default float32 cases (students against their
+teacher) and drops the session variants and the reduced precisions.
 
 The "unrolled" cases run the same network re-traced with today's code, whose latent
 flow's sampling loop is unrolled (what a module exported now holds): the module's

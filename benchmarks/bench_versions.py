@@ -2,8 +2,8 @@
 
 Prints a table and writes JSON::
 
-    python benchmarks/bench_versions.py --model hub:flow-vae-mock-cosmos-25.2@1.1.2 \
-        --model hub:flow-vae-mock-cosmos-25.2@1.1.1 --model hub:flow-vae-mock-cosmos-25.2@1.1.3 \
+    python benchmarks/bench_versions.py --model hub:flow-vae-mock-cosmos-25.2@1.1.2 \\
+        --model hub:flow-vae-mock-cosmos-25.2@1.1.1 --model hub:flow-vae-mock-cosmos-25.2@1.1.3 \\
         [--n 400] [--rounds 5] [--out benchmarks/versions.json]
 
 Each model samples ``n`` galaxies (``model.sample``, rotated as users get them: the ``sample

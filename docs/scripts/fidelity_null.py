@@ -8,16 +8,17 @@ angles and noise, so what could move a classifier line between two modules that 
 same galaxies is the classifiers' own training.  This script scores the teacher's row again
 with other classifier seeds (the same galaxies, images, noise, references and epochs as the
 fidelity folder's seed-0 row), judges each against the seed-0 row with the fidelity rule,
-and writes, per classifier line, the difference in units of its error and the verdict.  With ``--student MODULE`` it also scores the student at each other seed
-and judges it against the teacher's row of the same seed: whether the student's classifier
-lines hold their verdicts when only the classifiers change::
+and writes, per classifier line, the difference in units of its error and the verdict.
+With ``--student MODULE`` it also scores the student at each other seed and judges it
+against the teacher's row of the same seed: whether the student's classifier lines hold
+their verdicts when only the classifiers change::
 
     python docs/scripts/fidelity_null.py hub:flow-vae-mock-cosmos-25.2@2.0.0 \\
         --fidelity runs/distill/v2-4-32/fidelity --eval data/mock-cosmos-25.2-64-eval.h5 \\
         --seeds 1 --scratch runs/distill/null --out docs/_static/fidelity_null.json
-    python docs/scripts/fidelity_null.py hub:flow-vae-mock-cosmos-25.2@2.0.0 \
-        --student runs/distill/v2-4-32/module \
-        --fidelity runs/distill/v2-4-32/fidelity --eval data/mock-cosmos-25.2-64-eval.h5 \
+    python docs/scripts/fidelity_null.py hub:flow-vae-mock-cosmos-25.2@2.0.0 \\
+        --student runs/distill/v2-4-32/module \\
+        --fidelity runs/distill/v2-4-32/fidelity --eval data/mock-cosmos-25.2-64-eval.h5 \\
         --seeds 1 --scratch runs/distill/null --out docs/_static/fidelity_null_v2_4_32.json
 
 The other lines (shapes, outer light, texture, shear) do not depend on the classifiers; with

@@ -6,7 +6,7 @@ Reads the posterior means ``docs/figures/hierarchical_classify.py`` cached for a
 catalogue quantity of the stamps on the first ``--n-train`` training galaxies, and writes
 the coefficient of determination R² on the test split::
 
-    python docs/scripts/hierarchical_top_probe.py runs/hierarchical-latents-module \
+    python docs/scripts/hierarchical_top_probe.py runs/hierarchical-latents-module \\
         --out runs/hierarchical-top/top_probe.json
 """
 import argparse

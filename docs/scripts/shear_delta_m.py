@@ -5,7 +5,7 @@ A release or fidelity table's folder keeps each row's shear distortions
 prints ``m`` of both and their difference ``Δm`` with its bootstrap error, and writes them
 as JSON::
 
-    python docs/scripts/shear_delta_m.py runs/distill/v2-4-32/fidelity \
+    python docs/scripts/shear_delta_m.py runs/distill/v2-4-32/fidelity \\
         flow-vae-mock-cosmos-25.2-2.0.0-16a84d18 --out docs/_static/shear_delta_m_2.0.0.json
 """
 import argparse

@@ -8,8 +8,8 @@ error, the share of the student's flux deficit its worst galaxies hold, those ga
 catalogue rows, and the per-galaxy relative L2 error against the teacher in the bin
 ``--bin`` (the brightest by default)::
 
-    python docs/scripts/student_flux.py runs/distill/v2-4-32/module \
-        --teacher hub:flow-vae-mock-cosmos-25.2@2.0.0 \
+    python docs/scripts/student_flux.py runs/distill/v2-4-32/module \\
+        --teacher hub:flow-vae-mock-cosmos-25.2@2.0.0 \\
         --eval data/mock-cosmos-25.2-64-eval.h5 --out docs/_static/student_flux_v2_4_32.json
 """
 import argparse
