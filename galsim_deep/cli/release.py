@@ -108,23 +108,33 @@ def add_student(subparsers):
     p.add_argument("--shear-galaxies", type=int, default=SHEAR_GALAXIES, metavar="N",
                    help=f"galaxies (the first to mag_auto 24) of the shear lines; 0: none "
                         f"(default {SHEAR_GALAXIES})")
+    p.add_argument("--sigma", type=float, default=None, metavar="S",
+                   help="the margin: a line fails when the student is farther from the truth "
+                        "than its teacher by more than S standard errors of the difference "
+                        "(default 1, the student issue's; the release check's is 2)")
     _add_scoring_args(p)
     p.set_defaults(func=lambda args: 0 if judge_student(args.student, args.teacher, args,
-                                                        args.shear_galaxies) else 1)
+                                                        args.shear_galaxies,
+                                                        args.sigma) else 1)
 
 
-def judge_student(student, teacher, args, shear_galaxies=SHEAR_GALAXIES):
+def judge_student(student, teacher, args, shear_galaxies=SHEAR_GALAXIES, sigma=None):
     """Score ``student`` and ``teacher`` with the scoring options of ``args`` (those of
     :func:`_add_scoring_args`) and, unless ``shear_galaxies`` is 0, their shear ``m``
     through the sample scores' three PSFs on that many galaxies to mag_auto 24
-    (:func:`~galsim_deep.diagnostics.student_check.paired_shear_scores`); write
+    (:func:`~galsim_deep.diagnostics.student_check.paired_shear_scores`); judge each line
+    at ``sigma`` standard errors of the difference (None: ``FIDELITY_SIGMA``); write
     OUT/fidelity.md and .json, print the table; returns whether the student passed."""
     from ..diagnostics.release_check import write_release_table
     from ..diagnostics.sample_scores import EvaluationGalaxies
-    from ..diagnostics.student_check import (fidelity_lines, fidelity_verdict,
-                                             paired_shear_scores)
+    from ..diagnostics.student_check import (FIDELITY_SIGMA, fidelity_lines,
+                                             fidelity_verdict, paired_shear_scores)
 
     positive("--shear-galaxies", shear_galaxies, zero_ok=True)
+    sigma = FIDELITY_SIGMA if sigma is None else sigma
+    if not 0 < sigma < float("inf"):
+        from ..core.errors import InputError
+        raise InputError(f"--sigma must be a positive number of standard errors, got {sigma}")
     specs = [str(teacher), str(student)]
     rows, views, bins = _score(args, specs)
     shear = None
@@ -133,7 +143,8 @@ def judge_student(student, teacher, args, shear_galaxies=SHEAR_GALAXIES):
         shear = paired_shear_scores(str(student), str(teacher), galaxies,
                                     Path(args.out) / "reference", args.out, args.seed,
                                     n=shear_galaxies, progress=not args.quiet)
-    verdict = fidelity_verdict(rows[str(student)], rows[str(teacher)], views, shear=shear)
+    verdict = fidelity_verdict(rows[str(student)], rows[str(teacher)], views, sigma=sigma,
+                               shear=shear)
     text = write_release_table(args.out, specs, views, _command(), bin_labels=bins,
                                name="fidelity", verdict_text=fidelity_lines(verdict),
                                verdict=verdict)

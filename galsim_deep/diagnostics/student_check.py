@@ -97,16 +97,24 @@ def fidelity_lines(verdict):
              f"{verdict['teacher']} (worse = farther from the truth than the teacher by more "
              f"than {verdict['sigma']:g} sigma of the difference; for a classifier, a higher "
              f"accuracy).", "",
-             "| line | student | teacher | truth | difference | verdict |",
-             "|---|---|---|---|---|---|"]
+             "| line | student | teacher | truth | difference | in sigma | verdict |",
+             "|---|---|---|---|---|---|---|"]
     for name, c in verdict["checks"].items():
         state = "worse" if c["worse"] else "better" if c["better"] else "within"
         truth = "" if c["target"] is None else f"{c['target']:.4g}"
         lines.append(f"| {name.replace('|', '')} | "
                      + "{:.4g} ± {:.2g} | {:.4g} ± {:.2g} | ".format(*c["student"],
                                                                     *c["teacher"])
-                     + f"{truth} | {c['difference']:+.3g} ± {c['error']:.2g} | {state} |")
+                     + f"{truth} | {c['difference']:+.3g} ± {c['error']:.2g} | "
+                     + f"{_in_sigma(c):+.2f} | {state} |")
     return lines
+
+
+def _in_sigma(line):
+    """A line's difference in standard errors of the difference (positive: the student
+    farther from the truth than its teacher)."""
+    return line["difference"] / line["error"] if line["error"] > 0 else float(
+        np.sign(line["difference"]) * np.inf)
 
 
 def paired_shear_scores(student, teacher, galaxies, cache_dir, out_dir, seed=0,

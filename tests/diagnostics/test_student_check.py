@@ -68,3 +68,32 @@ def test_shear_lines_are_judged_by_the_error_of_the_paired_difference():
     nearer = dict(shear["lsst-10yr-i"], student=[0.048, 0.01], paired=[-0.002, 0.001])
     assert fidelity_verdict(_row("s"), _row("t"), ["v"],
                             shear={"lsst-10yr-i": nearer})["passed"]
+
+
+def test_a_wider_margin_passes_a_line_the_default_fails_and_the_table_gives_each_line_in_sigma():
+    """1.5 sigma worse fails at the issue's 1 sigma and passes at the release check's 2; the
+    table's 'in sigma' column is the difference over its error, signed."""
+    teacher = _row("teacher")
+    sigma = np.hypot(0.01, 0.01)
+    student = _row("s", accuracy=0.6 + 1.5 * sigma, g=-0.10)
+    assert not fidelity_verdict(student, teacher, ["v"])["passed"]
+    wide = fidelity_verdict(student, teacher, ["v"], sigma=2.0)
+    assert wide["passed"] and wide["sigma"] == 2.0
+    lines = fidelity_lines(wide)
+    assert "2 sigma of the difference" in lines[0] and "| in sigma |" in lines[2]
+    row = {line.split("|")[1].strip(): line.split("|")[-3].strip() for line in lines[4:]}
+    assert row["C2ST v all"] == "+1.50"
+    assert row["g against the truth's"] == f"{-0.05 / sigma:+.2f}"
+
+
+def test_validation_student_refuses_a_margin_that_is_not_positive(tmp_path):
+    """--sigma 0 would fail every line that is not better: refused before any scoring."""
+    from galsim_deep.cli import build_parser
+    from galsim_deep.cli.release import judge_student
+
+    args = build_parser().parse_args(["validation", "student", "s", "--teacher", "t",
+                                      "--eval", str(tmp_path / "missing.h5"),
+                                      "--out", str(tmp_path / "out"), "--sigma", "0"])
+    assert args.sigma == 0.0
+    with pytest.raises(InputError, match="--sigma must be a positive number"):
+        judge_student(args.student, args.teacher, args, args.shear_galaxies, args.sigma)
