@@ -13,6 +13,14 @@ BTK_VENV ?= .venv-btk
 BTK_BIN := $(BTK_VENV)/bin
 BTK_STAMP := $(BTK_VENV)/.installed
 
+# Every environment is made the same way: pip installs the installers (pinned, uv among
+# them), then uv installs the package and its extras at the pins.  uv fetches and unpacks
+# the wheels in parallel: a clean main environment in about 15 s where pip took 65-100 s
+# (docs/performance.rst, "The test suite's time"), which CI and a new user's first
+# `make demo` wait for.
+bootstrap = $(1)/python -m pip install --quiet $(2) --upgrade pip wheel setuptools uv
+uv_install = $(1)/uv pip install --python $(1)/python $(2)
+
 .PHONY: env btk-env demo-env test test-all test-main test-fast test-btk docs demo benchmark \
 	benchmark-btk btk-figure clean
 
@@ -22,9 +30,9 @@ env: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml constraints/main.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing galsim_deep with every extra (TensorFlow, GalSim, statmorph, dask, sphinx...) into $(VENV): a few minutes the first time"
-	$(BIN)/python -m pip install --quiet $(PIN) --upgrade pip wheel setuptools
-	$(BIN)/python -m pip install --quiet $(PIN) -e ".[all,test,docs]"
-	$(BIN)/python -m pip install --quiet $(PIN) --no-deps skycatalogs  # setup.cfg, [all]: why
+	$(call bootstrap,$(BIN),$(PIN))
+	$(call uv_install,$(BIN),$(PIN)) --quiet -e ".[all,test,docs]"
+	$(call uv_install,$(BIN),$(PIN)) --quiet --no-deps skycatalogs  # setup.cfg, [all]: why
 	touch $(STAMP)
 
 # The BTK tests' environment: galsim_deep[btk,tensorflow,test] with BTK's pins, and tf2onnx
@@ -34,8 +42,8 @@ btk-env: $(BTK_STAMP)
 $(BTK_STAMP): setup.cfg pyproject.toml constraints/btk.txt
 	test -x $(BTK_BIN)/python || $(PYTHON) -m venv $(BTK_VENV)
 	@echo "installing galsim_deep[btk,tensorflow,test] (BlendingToolKit 1.0.9, astropy 6, numpy < 2.3) into $(BTK_VENV) for the BTK tests: a few minutes the first time"
-	$(BTK_BIN)/python -m pip install --quiet $(BTK_PIN) --upgrade pip wheel setuptools
-	$(BTK_BIN)/python -m pip install --quiet $(BTK_PIN) -e ".[btk,tensorflow,test]" tf2onnx onnx
+	$(call bootstrap,$(BTK_BIN),$(BTK_PIN))
+	$(call uv_install,$(BTK_BIN),$(BTK_PIN)) --quiet -e ".[btk,tensorflow,test]" tf2onnx onnx
 	touch $(BTK_STAMP)
 
 # The demo needs sampling and the field previews only: the [simulate] extra, no TensorFlow
@@ -46,9 +54,9 @@ demo-env: $(DEMO_STAMP)
 $(DEMO_STAMP): setup.cfg pyproject.toml constraints/main.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing galsim_deep[simulate] into $(VENV): GalSim, ONNX Runtime, OpenVINO, astropy, h5py, dask and matplotlib (no TensorFlow)."
-	@echo "This takes about a minute the first time; pip lists each package as it collects it."
-	$(BIN)/python -m pip install --quiet $(PIN) --upgrade pip wheel setuptools
-	$(BIN)/python -m pip install --progress-bar off $(PIN) -e ".[simulate]"
+	@echo "This takes well under a minute the first time; uv lists the packages it installs."
+	$(call bootstrap,$(BIN),$(PIN))
+	$(call uv_install,$(BIN),$(PIN)) -e ".[simulate]"
 	touch $(DEMO_STAMP)
 
 # The BTK environment installs while the main suite runs (10 s less than one after the
@@ -92,8 +100,8 @@ FAST_STAMP := $(FAST_VENV)/.installed
 $(FAST_STAMP): setup.cfg pyproject.toml constraints/main.txt
 	test -x $(FAST_BIN)/python || $(PYTHON) -m venv $(FAST_VENV)
 	@echo "installing galsim_deep[simulate,test] (no TensorFlow) into $(FAST_VENV) for the quick loop"
-	$(FAST_BIN)/python -m pip install --quiet $(PIN) --upgrade pip wheel setuptools
-	$(FAST_BIN)/python -m pip install --quiet $(PIN) -e ".[simulate,test]"
+	$(call bootstrap,$(FAST_BIN),$(PIN))
+	$(call uv_install,$(FAST_BIN),$(PIN)) --quiet -e ".[simulate,test]"
 	touch $(FAST_STAMP)
 
 test-fast: $(FAST_STAMP)

@@ -46,8 +46,8 @@ def test_every_requirement_is_pinned_within_its_range(constraints, extras):
         assert name in pins, f"{req.name} is not pinned in constraints/{constraints}"
         assert req.specifier.contains(pins[name], prereleases=True), \
             f"constraints/{constraints} pins {req.name}=={pins[name]}, outside {req}"
-    # the installer itself is pinned too, so a rebuilt environment is the same one
-    assert {"pip", "setuptools", "wheel"} <= set(pins)
+    # the installers themselves are pinned too, so a rebuilt environment is the same one
+    assert {"pip", "setuptools", "wheel", "uv"} <= set(pins)
 
 
 def test_package_versions_reads_the_installed_metadata():
