@@ -15,9 +15,8 @@ BTK_STAMP := $(BTK_VENV)/.installed
 
 # Every environment is made the same way: pip installs the installers (pinned, uv among
 # them), then uv installs the package and its extras at the pins.  uv fetches and unpacks
-# the wheels in parallel: a clean main environment in about 15 s where pip took 65-100 s
-# (docs/performance.rst, "The test suite's time"), which CI and a new user's first
-# `make demo` wait for.
+# the wheels in parallel, several times faster than pip, which CI and a new user's first
+# `make demo` wait for (docs/performance.rst, "The test suite's time").
 bootstrap = $(1)/python -m pip install --quiet $(2) --upgrade pip wheel setuptools uv
 uv_install = $(1)/uv pip install --python $(1)/python $(2)
 
@@ -29,7 +28,7 @@ env: $(STAMP)
 # Everything (all extras, tests, docs): what `make test` and `make docs` need.
 $(STAMP): setup.cfg pyproject.toml constraints/main.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "installing galsim_deep with every extra (TensorFlow, GalSim, statmorph, dask, sphinx...) into $(VENV): a few minutes the first time"
+	@echo "installing galsim_deep with every extra (TensorFlow, GalSim, statmorph, dask, sphinx...) into $(VENV): about a minute the first time"
 	$(call bootstrap,$(BIN),$(PIN))
 	$(call uv_install,$(BIN),$(PIN)) --quiet -e ".[all,test,docs]"
 	$(call uv_install,$(BIN),$(PIN)) --quiet --no-deps skycatalogs  # setup.cfg, [all]: why
@@ -41,7 +40,7 @@ btk-env: $(BTK_STAMP)
 
 $(BTK_STAMP): setup.cfg pyproject.toml constraints/btk.txt
 	test -x $(BTK_BIN)/python || $(PYTHON) -m venv $(BTK_VENV)
-	@echo "installing galsim_deep[btk,tensorflow,test] (BlendingToolKit 1.0.9, astropy 6, numpy < 2.3) into $(BTK_VENV) for the BTK tests: a few minutes the first time"
+	@echo "installing galsim_deep[btk,tensorflow,test] (BlendingToolKit 1.0.9, astropy 6, numpy < 2.3) into $(BTK_VENV) for the BTK tests: about a minute the first time"
 	$(call bootstrap,$(BTK_BIN),$(BTK_PIN))
 	$(call uv_install,$(BTK_BIN),$(BTK_PIN)) --quiet -e ".[btk,tensorflow,test]" tf2onnx onnx
 	touch $(BTK_STAMP)
