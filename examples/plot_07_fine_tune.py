@@ -3,8 +3,9 @@ Fine-tune a shipped model on your own stamps
 ============================================
 
 ``--init-from`` starts a new training run from an exported module's weights
-(``hub:NAME``, a module directory or archive) instead of random ones; the run
-then continues on your dataset, which must have the module's stamp size and
+(``hub:NAME``, a module directory or archive) instead of random ones (a module whose
+decoder is a distilled student, as the shipped default's, starts it from its teacher);
+the run then continues on your dataset, which must have the module's stamp size and
 pixel scale.  The recipe is the module's own (its metadata names it), with
 fewer steps::
 

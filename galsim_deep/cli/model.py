@@ -66,7 +66,8 @@ def add_train(sub, name):
     p.add_argument("--init-from", default=None, metavar="MODEL",
                    help="start a new run from these weights: hub:NAME[@VERSION], an "
                         "exported module directory or archive, or a run's checkpoint "
-                        "folder (fine-tuning; ignored when resuming)")
+                        "folder (fine-tuning; ignored when resuming); a distilled module "
+                        "starts the run from its teacher, whose network the recipe builds")
     p.add_argument("--with-flow", action="store_true",
                    help="then train the latent flow too (as `galsim-deep model train-flow`)")
     _add_run_args(p)
@@ -314,15 +315,24 @@ def _print_run(what, log):
 
 
 def _init_source(name):
-    """A local path for ``--init-from``: hub names and archives are resolved to modules."""
+    """A local path for ``--init-from``: hub names and archives are resolved to modules.  A
+    distilled module (its decoder a student of fewer channels than the recipe's) starts
+    the run from its teacher, whose network the recipe describes."""
+    import sys
     from pathlib import Path
 
+    from ..core.module_format import METADATA_FILE, read_metadata
     from ..data.hub import resolve
 
     path = Path(name).expanduser()
-    if path.is_dir() or Path(str(path) + ".index").is_file():
-        return path
-    return resolve(name)
+    source = path if path.is_dir() or Path(str(path) + ".index").is_file() else resolve(name)
+    if (Path(source) / METADATA_FILE).is_file():
+        teacher = read_metadata(source).get("provenance", {}).get("distilled_from")
+        if teacher:
+            print(f"--init-from {name}: its decoder is a distilled student; the run starts "
+                  f"from its teacher, hub:{teacher}", file=sys.stderr)
+            return _init_source(f"hub:{teacher}")
+    return source
 
 
 def _train_model(args):

@@ -86,3 +86,19 @@ def test_another_command_s_scoring_options_are_the_release_table_s():
     options = vars(scoring_options("e.h5", "o", n=5))
     assert options == {key: getattr(table, key) for key in options}
     assert scoring_options("e.h5", "o", quiet=True).quiet is True
+
+
+def test_init_from_a_distilled_module_starts_from_its_teacher(capsys):
+    """A distilled module's decoder has fewer channels than its recipe's network, so
+    --init-from takes the teacher it names; a module that is not distilled is itself."""
+    from galsim_deep.cli.model import _init_source
+    from galsim_deep.core.module_format import read_metadata
+    from galsim_deep.data.hub import resolve
+
+    student = "hub:flow-vae-mock-cosmos-25.2-distilled"
+    teacher = read_metadata(resolve(student))["provenance"]["distilled_from"]
+    source = _init_source(student)
+    assert source == resolve(f"hub:{teacher}")
+    assert "distilled_from" not in read_metadata(source).get("provenance", {})
+    assert f"starts from its teacher, hub:{teacher}" in capsys.readouterr().err
+    assert _init_source(f"hub:{teacher}") == source
