@@ -38,8 +38,9 @@ the same run, interleaved (best of ``--rounds``):
 
 Targets (the student issue, 83): the natural call (``API``) <= 2.0x parametric (the cost
 issue's 1.5x before it); YAML field <= 1.2x; the first galaxy of a fresh process
-(``start-up``) <= 1.0 s; colour, the natural call, <= 2.5x (the cost issue's) (the ``one band`` row has the block-drawing issue's 2.5x).  Nothing here is
-a test: these are measurements.
+(``start-up``) <= 1.0 s; colour, the natural call, <= 2.5x (the cost issue's; the ``one
+band`` row has the block-drawing issue's 2.5x).  Nothing here is a test: these are
+measurements.
 """
 import argparse
 import os

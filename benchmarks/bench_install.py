@@ -12,7 +12,6 @@ Each environment downloads about 1 GB (TensorFlow, OpenVINO, ...), so the times 
 network; run it when nothing else is downloading.
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _shared import ROOT, loadavg
+from _shared import ROOT, loadavg, write_json
 
 EXTRAS = ".[all,test,docs]"
 PINS = ["-c", str(ROOT / "constraints" / "main.txt")]
@@ -75,9 +74,7 @@ def main(argv=None):
               "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "extras": EXTRAS, "rows": rows, "same_packages": same,
               "uv_over_pip": round(rows["uv"]["seconds"] / rows["pip"]["seconds"], 3)}
-    tmp_out = Path(args.out).with_suffix(".json.tmp")
-    tmp_out.write_text(json.dumps(result, indent=1) + "\n")
-    tmp_out.replace(args.out)
+    write_json(result, args.out)
     return 0 if same else 1
 
 
