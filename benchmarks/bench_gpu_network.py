@@ -314,8 +314,11 @@ def main(argv=None):
     warnings.filterwarnings("ignore", message="Using a non-tuple sequence")
     import onnx
     importlib.import_module("onnx2torch")   # fails early if missing
-    import onnxruntime
     import torch
+
+    from galsim_deep.engine.runtimes import import_onnxruntime
+
+    onnxruntime = import_onnxruntime()  # without its usage telemetry
     if args.device is None:
         args.device = "cuda" if torch.cuda.is_available() else "cpu"
     if args.threads:

@@ -49,8 +49,11 @@ NETWORK_TARGET_MS = 0.8
 
 def run(model_name, rounds, calls=4, students=(), float32_only=False):
     import numpy as np
-    import onnxruntime
     import tensorflow as tf
+
+    from galsim_deep.engine.runtimes import import_onnxruntime
+
+    onnxruntime = import_onnxruntime()  # without its usage telemetry
 
     from galsim_deep import GenerativeGalaxyModel
     from galsim_deep.engine import EVAL_ROWS
@@ -265,9 +268,11 @@ def _nncf_int8_copy(path, model, rng, blocks=8):
     """The portable copy quantized to int8 by OpenVINO's post-training quantization (NNCF;
     calibrated on ``blocks`` blocks of random rows), as an ``openvino.Model``; None where
     NNCF or OpenVINO is not installed."""
+    from galsim_deep.engine.runtimes import import_openvino
+
     try:
+        openvino = import_openvino()  # without its usage telemetry, before NNCF imports it
         import nncf
-        import openvino
     except ImportError:
         return None
     blocks = [_random_block(model, rng) for _ in range(blocks)]
@@ -296,8 +301,10 @@ def _openvino(data, probe=False, precision="f32"):
     """An OpenVINO call on ONNX bytes or an ``openvino.Model`` (``feeds -> {"image":
     ...}``), compiled as the runtime compiles it but at ``precision`` ("f32" or "bf16");
     None where OpenVINO is not installed (``probe``: only whether it is)."""
+    from galsim_deep.engine.runtimes import import_openvino
+
     try:
-        import openvino
+        openvino = import_openvino()  # without its usage telemetry
     except ImportError:
         return None
     if probe:

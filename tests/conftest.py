@@ -9,6 +9,9 @@ import pytest
 from tests.checks import op_determinism_restored
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# No usage telemetry from ONNX Runtime in any test process (tests/engine/test_runtimes.py
+# checks that the package opts out by itself, in processes without this setting).
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 # GALSIM_DEEP_TEST_CPU=DIR writes each test's CPU seconds (setup, call and teardown, this
 # process's and its finished subprocesses') to DIR/<worker>.json: a ranking of the tests

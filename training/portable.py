@@ -293,8 +293,9 @@ def _convert(loaded, name):
 def _check(label, name, data, reference, inputs, **rule):
     """Run the copy on ``inputs``; the error that refuses it (naming ``label``; None if it
     passes) and its worst row (:func:`relative_differences` with ``rule``)."""
-    import onnxruntime
+    from galsim_deep.engine.runtimes import import_onnxruntime
 
+    onnxruntime = import_onnxruntime()
     onnxruntime.set_default_logger_severity(3)
     session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
     outputs = [o.name for o in session.get_outputs()]

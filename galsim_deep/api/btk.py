@@ -47,7 +47,9 @@ from .btk_catalogs import catsim_flux_radius, cosmos_example_catalog  # noqa: E4
 from ..core.errors import InputError, InputTypeError, MissingFieldError  # noqa: E402
 from ..data.hub import DEFAULT_MODEL  # noqa: E402
 from ..physics.bands import BANDS, band_name  # noqa: E402
+from ..core.catalog import SHAPE_COLUMNS  # noqa: E402
 from ..engine.batch import catalog_batches  # noqa: E402
+from ..engine.shapes import check_shapes  # noqa: E402
 from ..engine.colour import ColourGalaxy  # noqa: E402
 from .model import GenerativeGalaxyModel  # noqa: E402
 from ..engine.runtimes import network_ran  # noqa: E402
@@ -167,6 +169,12 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
         ``{'flux_radius': lambda t: t['hlr'] / 0.03}``).  Conditions not
         named are read from the column of the same name; for a
         ``CatsimCatalog``, :data:`CATSIM_COLUMN_MAP` fills those it lacks.
+        The optional shape columns ``'q'`` (axis ratio b/a) and ``'beta'``
+        (position angle of the major axis, degrees, GalSim's convention) are
+        read the same way where the catalog has them or the map names them
+        (e.g. ``{'q': lambda t: t['b_d'] / t['a_d']}``): each galaxy then has
+        that shape exactly (:mod:`galsim_deep.engine.shapes`; its
+        ``gd_rotation`` is 0).
     batch_size : int
         Blends per batch.
     njobs : int
@@ -259,11 +267,12 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
                 f"btk.catalog.CosmosCatalog.from_file([...]) or CatsimCatalog.from_file(...)")
         columns = list(catalog.table.colnames)
         given = dict(column_map or {})
-        unknown = sorted(set(given) - set(self.model.quantities))
+        unknown = sorted(set(given) - set(self.model.quantities) - set(SHAPE_COLUMNS))
         if unknown:
             raise MissingFieldError(f"column_map names {unknown}, which are not conditions of "
                                     f"{self.model.metadata['name']}; its conditions are "
-                                    f"{self.model.quantities}")
+                                    f"{self.model.quantities} (and the optional shape "
+                                    f"columns {list(SHAPE_COLUMNS)})")
         mapping = {}
         for name in self.model.quantities:
             if name in given:
@@ -274,13 +283,16 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
                 mapping[name] = CATSIM_COLUMN_MAP[name]
             else:
                 mapping[name] = name  # reported missing below
+        for name in SHAPE_COLUMNS:  # a galaxy's shape, where the catalog or the map gives it
+            if name in given or name in columns:
+                mapping[name] = given.get(name, name)
         missing = [f"{name} (column {col!r})" if col != name else name
                    for name, col in mapping.items()
                    if isinstance(col, str) and col not in columns]
         if missing:
             raise MissingFieldError(
-                f"the BTK catalog lacks the condition column(s) {missing} that "
-                f"{self.model.metadata['name']} needs ({self.model.quantities}); its columns "
+                f"the BTK catalog lacks the column(s) {missing} that "
+                f"{self.model.metadata['name']} reads ({self.model.quantities}); its columns "
                 f"are {columns}. Pass column_map={{'condition': 'catalog_column'}} (or a "
                 f"function of the blend table) for each of them.")
         for name, col in mapping.items():
@@ -382,13 +394,22 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
             step = self.model_batch_size or model.batch_size
             first = int(rows[0]) if n else 0
             batches = list(catalog_batches(model.kind, conds, seeds, step, self.rotate,
-                                                  magnitudes=magnitudes, first_row=first))
+                                           magnitudes=magnitudes, first_row=first,
+                                           shapes=self._shapes(blends, n)))
             angles = np.concatenate([b.angles for b in batches]) if batches else np.zeros(0)
             made = [g for batch in batches for g in batch.band_galaxies()]
             profiles = {int(row): g for row, g in zip(rows, made)}
             self._last_sample = (key, (profiles, angles, batches, rows))
         self._batches = self._last_sample[1][2:]
         return self._set_rotations(blends, profiles, angles)
+
+    def _shapes(self, blends, n):
+        """The blends' shapes (``q``, ``beta`` in degrees; None where the catalog gives
+        none), checked (:func:`~galsim_deep.engine.shapes.check_shapes`)."""
+        values = self._catalog_values(blends)
+        shapes = {name: values.get(name) for name in SHAPE_COLUMNS}
+        check_shapes(shapes["q"], shapes["beta"], n, source="BTK catalog")
+        return shapes
 
     @staticmethod
     def _set_rotations(blends, profiles, angles):

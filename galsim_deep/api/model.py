@@ -11,6 +11,7 @@ from ..engine import (EVAL_ROWS, Network, band_limit, galaxy_draws, galaxy_profi
 from ..engine.batch import check_batch_size, run_network, sample_catalog
 from ..engine.drawing import check_bandpass, draw_galaxies
 from ..engine.kinds import make_kind
+from ..engine.shape_prior import use_population_shapes
 from ..engine.latent import LatentMethods, LatentSpace
 
 __all__ = ["GenerativeGalaxyModel"]
@@ -45,6 +46,11 @@ class GenerativeGalaxyModel(LatentMethods):
         (float32) where the ``[openvino]`` extra is installed, in ONNX Runtime otherwise,
         and TensorFlow for a module without a copy; ``'onnx'`` and ``'openvino'`` ask
         for one runtime; default ``$GALSIM_DEEP_RUNTIME``, else ``'auto'``.
+    shapes : {'population', 'network'}, optional
+        The axis ratio of a galaxy whose catalog row gives no ``q``: ``'population'``
+        (the default where the module ships the catalog's population of shapes,
+        :mod:`galsim_deep.engine.shape_prior`) draws it from that population, ``'network'``
+        keeps the network's own (the only choice where the module ships none).
 
     Attributes
     ----------
@@ -70,10 +76,11 @@ class GenerativeGalaxyModel(LatentMethods):
 
     # GalSim config input parameters (see galsim_deep.api.config).
     _req_params = {"file_name": str}
-    _opt_params = {"batch_size": int, "range_policy": str, "colours": str, "runtime": str}
+    _opt_params = {"batch_size": int, "range_policy": str, "colours": str, "runtime": str,
+                   "shapes": str}
 
     def __init__(self, file_name, batch_size=64, range_policy="warn", colours=None,
-                 runtime=None):
+                 runtime=None, shapes=None):
         self.batch_size = check_batch_size(batch_size)
         self.range_policy = check_range_policy(range_policy)
         self.file_name = str(file_name)
@@ -86,6 +93,7 @@ class GenerativeGalaxyModel(LatentMethods):
         self.latent_size = int(self.metadata["latent_size"])
         self.network = Network(self.module_dir, self.metadata, runtime)
         self.kind = make_kind(self.network, self.metadata, colours)
+        use_population_shapes(self.kind, shapes)
         self.latent = LatentSpace(self.kind, range_policy)
 
     @property
@@ -202,7 +210,7 @@ class GenerativeGalaxyModel(LatentMethods):
         Parameters
         ----------
         cat : astropy Table, numpy structured array, dict of numpy arrays, or DataFrame
-            One row per galaxy with a column per condition (:attr:`quantities`).
+            A row per galaxy, a column per condition (:attr:`quantities`) [+ ``q``, ``beta``].
         rng : int, galsim.BaseDeviate or array_like of int, optional
             Row ``i`` is drawn from its *object seed* (:func:`galsim_deep.engine.
             object_seeds`): for an int ``S``, GalSim config's seed of object ``i`` with
@@ -216,7 +224,7 @@ class GenerativeGalaxyModel(LatentMethods):
         calculate_maxk : bool
             GalSim's per-image ``maxk``, not the stamp's band limit (:meth:`band_limit`).
         column_map : dict, optional
-            Condition name -> catalog column name.
+            Condition, or shape (:mod:`~galsim_deep.engine.shapes`) -> catalog column.
         range_policy : {'warn', 'clip', 'error'}, optional
             Conditions outside the training range (default: the model's).  A flux set
             from a magnitude uses the catalog's own magnitude, clipped or not.
@@ -282,8 +290,10 @@ class GenerativeGalaxyModel(LatentMethods):
                 noise_pad_size=0, noise=None, rng=None, gsparams=None, calculate_maxk=False,
                 angle=None):
         """One stamp (flux per pixel) as a ``galsim.InterpolatedImage`` centred on its true
-        centre (:func:`galsim_deep.engine.galaxy_profile`; ``angle``: an exact rotation; a
-        resampled rotation's larger grid is padded like the model's stamp)."""
+        centre (:func:`galsim_deep.engine.galaxy_profile`; ``angle``: an exact rotation, in
+        radians, or an exact linear map ``[[dudx, dudy], [dvdx, dvdy]]`` such as a catalog
+        shape's, :mod:`galsim_deep.engine.shapes`; a resampled rotation's larger grid is
+        padded like the model's stamp)."""
         return galaxy_profile(array, self.pixel_scale, angle, calculate_maxk, x_interpolant,
                               k_interpolant, pad_factor, gsparams, stamp_size=self.stamp_size,
                               noise_pad_size=noise_pad_size, noise=noise, rng=rng)

@@ -5,8 +5,15 @@
 exposes ``register(subparsers)``, which adds its parser(s) and sets ``func``
 (called with the parsed arguments, returning an exit status).  Every group's
 sub-commands are listed as ``COMMAND``, and every command that shows progress
-bars takes ``--quiet``.  Heavy imports (TensorFlow, GalSim) happen inside the
-command functions, so ``galsim-deep --help`` is fast.
+bars takes ``--quiet``.
+
+Start-up: :func:`main` imports only the module of the group a command names (the others
+get a parser holding their help line, :data:`COMMANDS`), heavy imports (TensorFlow,
+GalSim) happen inside the command functions, and in the console script's process
+``import galsim_deep`` imports nothing else (``galsim_deep/__init__.py``), so
+``galsim-deep --help`` imports neither GalSim nor NumPy and ``hub list`` no GalSim
+(``benchmarks/bench_cli.py``, ``benchmarks/cli.json``).  Every command but those of
+:data:`LIGHT_COMMANDS` registers the package's GalSim config types before it runs.
 
 The project's own errors (:class:`galsim_deep.core.errors.GalsimDeepError`: bad
 input, with a message naming the fix) are printed as one line with exit
@@ -22,12 +29,41 @@ import importlib
 import sys
 import warnings
 
+#: The command groups, in help order, and the line ``galsim-deep --help`` shows for each
+#: (each group's module of this package registers its parser with that line).
+COMMANDS = {
+    "hub": "list, inspect, download, verify and export hub modules",
+    "dataset": "build, inspect and plot HDF5 stamp datasets (training data)",
+    "model": "train models from recipes, distil decoders",
+    "validation": "measure models: reports, reconstructions, clusters, latent space",
+    "latent": "encode datasets, find similar galaxies and anomalies",
+    "field": "render large fields from a catalog, tile by tile, on Dask",
+    "demo": "render an LSST-like field with a generative model",
+}
+
 #: Modules of ``galsim_deep.cli`` that register command groups, in help order.
-COMMAND_MODULES = ["hub", "dataset", "model", "validation", "latent", "field", "demo"]
+COMMAND_MODULES = list(COMMANDS)
+
+#: Commands that need neither GalSim nor the package's GalSim config types: the console
+#: script runs them without importing either (``galsim_deep/__init__.py``).
+LIGHT_COMMANDS = {("hub", "list"), ("hub", "info")}
 
 
-def build_parser():
-    """Return the top-level ``argparse`` parser with every command group registered."""
+def build_parser(groups=None):
+    """Return the top-level ``argparse`` parser.
+
+    Parameters
+    ----------
+    groups : iterable of str, optional
+        The command groups to register in full (their modules are imported); the others
+        get a parser holding only their help line (:data:`COMMANDS`), so that
+        ``galsim-deep --help``, or a command of one group, imports no other group's
+        module.  Default: every group.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
     from .._version import __version__
 
     parser = argparse.ArgumentParser(
@@ -36,9 +72,20 @@ def build_parser():
                     "validation and simulations.")
     parser.add_argument("--version", action="version", version=f"galsim_deep {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    full = set(COMMAND_MODULES if groups is None else groups)
     for name in COMMAND_MODULES:
-        importlib.import_module(f"{__name__}.{name}").register(subparsers)
+        if name in full:
+            importlib.import_module(f"{__name__}.{name}").register(subparsers)
+        else:
+            subparsers.add_parser(name, help=COMMANDS[name], add_help=False)
     return parser
+
+
+def _named_group(argv):
+    """The command group an argument list names (its first word that is not an option),
+    or None."""
+    word = next((arg for arg in argv if not arg.startswith("-")), None)
+    return word if word in COMMANDS else None
 
 
 def add_group(subparsers, name, help, description=None):
@@ -130,11 +177,15 @@ def main(argv=None):
 
     tensorflow_logs.install()  # the command's own process: TensorFlow starts quietly
 
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    group = _named_group(argv)
+    parser = build_parser([group] if group else [])
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if (args.command, getattr(args, f"{args.command}_command", None)) not in LIGHT_COMMANDS:
+        from ..api import config  # noqa: F401  (GalSim's config types, for YAML and fields)
     spell = cli_spelling(args)
     try:
         with cli_warnings(spell):

@@ -15,6 +15,7 @@ import sys
 
 from galsim_deep.data.build import SOURCES
 from galsim_deep.data.population import POPULATIONS
+from . import COMMANDS
 from ..core.errors import InputError
 
 __all__ = ["register"]
@@ -23,7 +24,7 @@ __all__ = ["register"]
 def register(subparsers):
     """Add the ``dataset`` command group to the ``galsim-deep`` parser."""
     parser = subparsers.add_parser(
-        "dataset", help="build, inspect and plot HDF5 stamp datasets (training data)",
+        "dataset", help=COMMANDS["dataset"],
         description="Build, inspect and plot HDF5 stamp datasets (see docs/datasets.rst).")
     sub = parser.add_subparsers(dest="dataset_command", metavar="COMMAND")
 

@@ -1,11 +1,12 @@
 """``galsim-deep demo``: render a survey-like field with the default model."""
+from . import COMMANDS
 from ..data.hub import DEFAULT_MODEL
 from ..tools.demo import run_demo
 
 
 def register(subparsers):
     """Add the ``demo`` command."""
-    p = subparsers.add_parser("demo", help="render an LSST-like field with a generative model")
+    p = subparsers.add_parser("demo", help=COMMANDS["demo"])
     p.add_argument("--out", default="demo_output", help="output folder (default demo_output)")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"model (default {DEFAULT_MODEL})")
     p.add_argument("--n", type=int, default=250, help="number of galaxies (default 250)")

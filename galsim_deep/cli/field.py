@@ -7,7 +7,7 @@
 """
 from pathlib import Path
 
-from . import add_group
+from . import COMMANDS, add_group
 from ..api.simulate import SimulationSettings, mock_catalog, simulate
 from ..api.simulate.region import BAND_SKY, LSST_BANDS, STAMP_SIZE, WIDE
 from ..core.errors import InputError
@@ -17,8 +17,7 @@ from ..data.hub import DEFAULT_MODEL
 
 def register(subparsers):
     """Add the ``field`` command group."""
-    sub = add_group(subparsers, "field", help="render large fields from a catalog, tile by "
-                                              "tile, on Dask")
+    sub = add_group(subparsers, "field", help=COMMANDS["field"])
     _add_render_args(sub.add_parser("render", help="render the fields of a catalog into FITS "
                                                    "tiles and a mosaic",
                                     description=_RENDER))

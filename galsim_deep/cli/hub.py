@@ -1,5 +1,5 @@
-"""``galsim-deep hub list|info|download|verify|export|portable|window|wings|release|yank``:
-modules, their index and cache.
+"""``galsim-deep hub list|info|download|verify|export|portable|window|wings|shape-prior|
+release|yank``: modules, their index and cache.
 
 ``release`` (the release check, then the module into an index) and ``yank`` are
 :mod:`galsim_deep.cli.release`.
@@ -11,28 +11,16 @@ import shutil
 import sys
 import textwrap
 
-from . import add_group, add_recipe_args, recipe_from_args
+from . import COMMANDS, add_group, add_recipe_args, recipe_from_args
 from ..core.extras import install_hint
 from .release import add_release
 
 
 def register(subparsers):
     """Add the ``hub`` command group."""
-    sub = add_group(subparsers, "hub",
-                    help="list, inspect, download, verify and export hub modules")
+    sub = add_group(subparsers, "hub", help=COMMANDS["hub"])
 
-    p = sub.add_parser(
-        "list", help="list the modules of the index(es)",
-        description="List the modules of the index(es): name, version, archive size, where "
-                    "the module is (cached, shipped, local or remote), notes (the default "
-                    "model, the models that need TensorFlow and the experimental ones) and "
-                    "description; a legend follows the table.  A version's description "
-                    "starts where it differs from the first of its name's, and on a terminal "
-                    "the lines are cut to its width (--full prints them whole; so does "
-                    "`galsim-deep hub info NAME@VERSION`).  A name it prints is a model "
-                    "name: `galsim-deep hub info NAME` or hub:NAME.")
-    p.add_argument("--full", action="store_true", help="print every description whole")
-    p.set_defaults(func=_list)
+    _add_list(sub)
 
     p = sub.add_parser(
         "info", help="print a module's conditions and their training ranges",
@@ -104,7 +92,7 @@ def register(subparsers):
     _add_entry_args(p, "window")
     p.set_defaults(func=_window)
 
-    from ..engine.wings import WINGS_DEFAULTS
+    from ..core.module_format import WINGS_DEFAULTS
 
     p = sub.add_parser(
         "wings", help="give a module wings: each galaxy's own outer profile, continued past "
@@ -130,7 +118,58 @@ def register(subparsers):
                        help=f"{meaning[key]} (default {value:g})")
     _add_entry_args(p, "wings")
     p.set_defaults(func=_wings)
+    _add_shape_prior(sub)
     add_release(sub)
+
+
+def _add_shape_prior(sub):
+    """Add ``hub shape-prior``."""
+    p = sub.add_parser(
+        "shape-prior", help="ship the catalog's population of axis ratios in a module",
+        description="Write the metadata entry 'shape_prior' into a module directory: the "
+                    "axis ratios of --galaxies mock galaxies of --population, "
+                    "as quantiles in cells of the conditions (--bins); at run time a galaxy "
+                    "whose catalog row gives no q draws its axis ratio from its cell "
+                    "(docs/shapes.rst).  The network is unchanged; the metadata changes, "
+                    "so publish the module as a new --version.")
+    p.add_argument("module", help="an unpacked module directory (changed in place)")
+    p.add_argument("--population", default="cosmos-25.2",
+                   help="the mock population the module was trained on (default cosmos-25.2)")
+    p.add_argument("--galaxies", type=int, default=40000,
+                   help="mock galaxies to fit (default 40000)")
+    p.add_argument("--seed", type=int, default=2_940_000,
+                   help="their seed: use one no training or evaluation set uses")
+    p.add_argument("--bins", default="mag_auto=5,flux_radius=5,zphot=3",
+                   help="cells per condition, NAME=N,... (default %(default)s)")
+    p.add_argument("--levels", type=int, default=32,
+                   help="quantiles per cell (default 32)")
+    p.add_argument("--axis-ratio", choices=("moments", "sersic"), default="moments",
+                   help="the truths' axis ratios: their adaptive moments on the module's "
+                        "grid, the shape a mapped galaxy is given (default), or their "
+                        "single-Sersic fits (the datasets' parametric row)")
+    _add_entry_args(p, "population of shapes")
+    p.set_defaults(func=_shape_prior)
+
+
+def _add_list(sub):
+    """Add ``hub list``."""
+    p = sub.add_parser(
+        "list", help="list the modules of the index(es)",
+        description="List the modules of the index(es), each name's versions together and "
+                    "in order: version (* marks the one a bare hub:NAME gives), archive "
+                    "size, where the module is (cached, shipped, local or remote), notes "
+                    "(the default model, the models that need TensorFlow, the experimental "
+                    "and the yanked ones) and description; a legend follows the table.  "
+                    "Versions this install cannot sample (they need TensorFlow, which is "
+                    "not installed, or their archive is not in this install) are left out "
+                    "and counted (--all lists them).  On a terminal the lines are cut to "
+                    "its width (--full prints them whole; so does "
+                    "`galsim-deep hub info NAME@VERSION`).  A name it prints is a model "
+                    "name: `galsim-deep hub info NAME` or hub:NAME.")
+    p.add_argument("--full", action="store_true", help="print every description whole")
+    p.add_argument("--all", action="store_true",
+                   help="also list the versions this install cannot sample")
+    p.set_defaults(func=_list)
 
 
 def _add_entry_args(p, what):
@@ -259,6 +298,47 @@ def _window(args):
         f"kept), so a rotated galaxy shows no square outline")
 
 
+def _shape_prior(args):
+    from pathlib import Path
+
+    from ..core.errors import InputError
+    from ..core.module_format import read_metadata, write_metadata
+    from ..data.mock_galaxies import sample_shapes
+    import functools
+
+    from ..engine.shape_prior import fit_shape_prior
+    from ..engine.shapes import profile_shape
+
+    try:
+        bins = {k: int(v) for k, v in (item.split("=") for item in args.bins.split(","))}
+    except ValueError:
+        raise InputError(f"--bins is NAME=N,... (e.g. mag_auto=5,flux_radius=5), got "
+                         f"{args.bins!r}") from None
+    module = Path(args.module)
+    meta = read_metadata(module)
+    measure = None if args.axis_ratio == "sersic" else functools.partial(
+        profile_shape, stamp_size=meta["stamp_size"], pixel_scale=meta["pixel_scale"])
+    shapes = sample_shapes(args.galaxies, args.seed, args.population, progress=True,
+                           measure=measure)
+    what = ("single-Sersic axis ratios" if measure is None else
+            "adaptive-moment axis ratios (as the engine measures a stamp)")
+    meta["shape_prior"] = fit_shape_prior(
+        shapes, shapes["q"], bins, levels=args.levels,
+        source=f"the {what} of {args.galaxies} mock galaxies (population "
+               f"{args.population}, seed {args.seed})")
+    meta["description"] = args.description or (
+        f"{meta['description']}; a galaxy whose catalog gives no axis ratio draws one from "
+        f"the training catalog's, given its {', '.join(bins)}")
+    if args.version is not None:
+        meta["version"] = args.version
+    write_metadata(module, meta)
+    print(f"{meta['name']} {meta['version']}: shape_prior of {args.galaxies} galaxies, "
+          f"cells {bins}")
+    if args.archive:
+        _print_archive(module, meta)
+    return 0
+
+
 def _wings(args):
     from ..engine.wings import WINGS_DEFAULTS, wings_entry
 
@@ -377,16 +457,47 @@ def _terminal_width():
     return max(shutil.get_terminal_size((100, 24)).columns, 60)
 
 
-def _what_differs(description, first):
-    """A version's description from the first clause (``; `` separated) where it differs
-    from the first version's of its name, after an ellipsis; the first's whole."""
-    if description == first:
-        return description
-    mine, theirs = description.split("; "), first.split("; ")
-    shared = 0
-    while shared < min(len(mine), len(theirs)) and mine[shared] == theirs[shared]:
-        shared += 1
-    return description if shared == 0 else "…; " + "; ".join(mine[shared:])
+def _listed_entries():
+    """The index entries as ``hub list`` shows them: each name's versions together (names
+    in the order the indexes first list them; an earlier index's versions first) and in
+    version order; each with the entry ``hub:NAME`` gives (None where every version is
+    yanked)."""
+    from ..data import hub
+
+    entries = _entries()
+    names = list(dict.fromkeys(e["name"] for e in entries))
+    indexes = list(dict.fromkeys(e["index"] for e in entries))
+    entries.sort(key=lambda e: (names.index(e["name"]), indexes.index(e["index"]),
+                                hub._version_key(e["version"])))
+    bare = {}
+    for name in names:
+        try:
+            bare[name] = hub.find_entry(name)
+        except hub.HubError:
+            bare[name] = None
+    return entries, bare
+
+
+def _same(entry, other):
+    return other is not None and (entry["name"], entry["version"], entry["index"]) == (
+        other["name"], other["version"], other["index"])
+
+
+def _tensorflow_installed():
+    import importlib.util
+
+    return importlib.util.find_spec("tensorflow") is not None
+
+
+def _why_not_here(status, marks, tensorflow):
+    """Why this install cannot sample a listed version (None where it can): its archive is
+    not here (``absent``), or it needs TensorFlow and ``tensorflow`` (whether TensorFlow is
+    installed) is False."""
+    if status == "absent":
+        return "absent"
+    if "tensorflow" in marks and not tensorflow:
+        return "tensorflow"
+    return None
 
 
 def _list(args):
@@ -399,29 +510,52 @@ def _list(args):
             defaults[note] = hub.find_entry(name[len("hub:"):])
         except hub.HubError:
             defaults[note] = None
-    rows, statuses, notes, first = [], [], [], {}
-    for e in _entries():
+    entries, bare = _listed_entries()
+    tensorflow = _tensorflow_installed()
+    rows, statuses, notes, hidden = [], [], [], []
+    for e in entries:
         status, marks = _status(e), _notes(e, defaults)
+        why = _why_not_here(status, marks, tensorflow)
+        if why and not args.all:
+            hidden.append(why)
+            continue
         statuses.append(status)
         notes.extend(marks)
-        text = e["description"]
-        if not args.full:
-            text = _what_differs(text, first.setdefault(e["name"], text))
-        rows.append([e["name"], e["version"], f"{e['size'] / 1e6:.1f} MB", status,
-                     ",".join(marks), text])
-    lines = _table(["name", "version", "size", "status", "notes", "description"], rows,
-                   right={2})
+        rows.append([e["name"], e["version"], "*" if _same(e, bare[e["name"]]) else "",
+                     f"{e['size'] / 1e6:.1f} MB", status, ",".join(marks), e["description"]])
+    lines = _table(["name", "version", "", "size", "status", "notes", "description"], rows,
+                   right={3})
     width = _terminal_width()
     if width and not args.full:
         lines = [line if len(line) <= width else line[:width - 1] + "…" for line in lines]
     print("\n".join(lines))
-    legend_width = width or 100
-    print("\n" + textwrap.fill("status: " + "; ".join(
-        f"{s} = {text}" for s, text in _STATUS.items() if s in statuses), legend_width))
-    if notes:
-        print(textwrap.fill("notes: " + _legend(notes), legend_width))
-    print(f"cache: {hub.cache_dir()}")
+    _print_legend(statuses, notes, hidden, width or 100)
     return 0
+
+
+def _print_legend(statuses, notes, hidden, width):
+    """The legend under ``hub list``'s table: the marks, statuses and notes it shows, what
+    it left out, and the cache."""
+    import functools
+
+    from ..data import hub
+
+    fill = functools.partial(textwrap.fill, width=width, break_on_hyphens=False)
+    print("\n" + fill("*: the version a bare hub:NAME gives (its newest version that is not "
+                      "yanked)"))
+    print(fill("status: " + "; ".join(
+        f"{s} = {text}" for s, text in _STATUS.items() if s in statuses)))
+    if notes:
+        print(fill("notes: " + _legend(notes)))
+    if hidden:
+        why = {"tensorflow": "need TensorFlow, which is not installed: "
+                             + install_hint("tensorflow"),
+               "absent": "are older versions this install leaves out (docs/hub.rst, "
+                         "\"Older versions\")"}
+        parts = [f"{hidden.count(k)} {text}" for k, text in why.items() if k in hidden]
+        print(fill(f"not listed: {len(hidden)} version(s) this install cannot sample "
+                   f"({'; '.join(parts)}); --all lists them"))
+    print(f"cache: {hub.cache_dir()}")
 
 
 def _unit(cond):
@@ -455,8 +589,21 @@ def _info(args):
             for c in meta["conditions"]]
     for line in _table(["condition", "min", "max", "unit", "description"], rows, right={1, 2}):
         print("  " + line)
+    print(_shapes_line(meta))
     print(f"the whole metadata: galsim-deep hub info {args.model} --json")
     return 0
+
+
+def _shapes_line(meta):
+    """What ``hub info`` says of a module's shapes (docs/shapes.rst)."""
+    if "image_flow" in meta:
+        return ("shapes: its samples are noisy observed stamps, whose moments are not a "
+                "galaxy's: a catalog's q and beta map them, but not to a galaxy's shape")
+    prior = meta.get("shape_prior")
+    without = (f"its axis ratio from the catalog's population, given its "
+               f"{', '.join(prior['conditions'])}" if prior else "its network's own axis ratio")
+    return (f"shapes: a catalog's q and beta give each galaxy that shape exactly; without q, "
+            f"{without} (docs/shapes.rst)")
 
 
 def _download(args):

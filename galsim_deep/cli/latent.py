@@ -15,7 +15,7 @@ Their measurement, ``galsim-deep validation latent``, is with the other measures
 """
 import json
 
-from . import add_group, positive
+from . import COMMANDS, add_group, positive
 
 __all__ = ["register"]
 
@@ -25,7 +25,7 @@ def register(subparsers):
     from ..data.hub import DEFAULT_MODEL
 
     subparsers = add_group(subparsers, "latent",
-                           help="encode datasets, find similar galaxies and anomalies",
+                           help=COMMANDS["latent"],
                            description="Latent-space tools of a module with an encoder.")
     p = subparsers.add_parser(
         "encode", help="encode a stamp dataset into latent codes (codes.h5)",

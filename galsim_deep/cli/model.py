@@ -29,7 +29,7 @@ checkpoint.
 """
 import json
 
-from . import add_group, add_recipe_args, recipe_from_args
+from . import COMMANDS, add_group, add_recipe_args, recipe_from_args
 
 
 def _add_run_args(p):
@@ -40,7 +40,7 @@ def _add_run_args(p):
 
 def register(subparsers):
     """Add the ``model`` command group."""
-    sub = add_group(subparsers, "model", help="train models from recipes, distil decoders",
+    sub = add_group(subparsers, "model", help=COMMANDS["model"],
                     description="Train the parts of a model from a recipe: first the model of "
                                 "its family (model train), then the latent flow on the frozen "
                                 "encoder (model train-flow); then export it as a hub module "

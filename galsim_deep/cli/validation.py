@@ -35,7 +35,7 @@ The commands that take a RECIPE and score a training run (``latent-fit``,
 """
 import json
 
-from . import add_group, positive
+from . import COMMANDS, add_group, positive
 from .release import add_release_table, add_shear_outliers, add_student
 from .validation_runs import add_priors_command, add_run_commands
 
@@ -58,7 +58,7 @@ def _add_measure_options(parser, measure=None, skip=()):
 def register(subparsers):
     """Add the ``validation`` command group."""
     sub = add_group(subparsers, "validation",
-                    help="measure models: reports, reconstructions, clusters, latent space",
+                    help=COMMANDS["validation"],
                     description="Measure a model against real (or mock) galaxies. Every "
                                 "command writes JSON, Markdown and PNG files into its report "
                                 "folder.")

@@ -14,11 +14,17 @@ from .errors import (Advice, InputError, InputTypeError, MissingFieldError, Opti
                      with_advice)
 
 __all__ = ["magnitude_bins", "OutOfRangeWarning", "ColourRangeWarning", "RANGE_POLICIES",
-           "check_range_policy", "condition_arrays", "catalog_values", "in_range",
+           "check_range_policy", "condition_arrays", "catalog_values", "shape_columns",
+           "SHAPE_COLUMNS", "in_range",
            "reset_range_warnings", "warn_out_of_range"]
 
 #: What to do with condition values outside a module's training range.
 RANGE_POLICIES = ("warn", "clip", "error")
+
+#: Optional columns of a galaxy's shape, read beside any module's conditions: the axis ratio
+#: b/a and the position angle of the major axis (degrees), as ``galsim.Shear(q=, beta=)``
+#: (:mod:`galsim_deep.engine.shapes`).
+SHAPE_COLUMNS = ("q", "beta")
 
 #: The fix of a catalog that lacks a condition column.
 RENAME_COLUMNS = Advice("Rename the columns or pass {}.",
@@ -209,6 +215,41 @@ def catalog_values(cat, name, column_map=None):
     return _column(cat, dict(column_map or {}).get(name, name))
 
 
+def shape_columns(cat, column_map=None):
+    """A catalog's optional shape columns (:data:`SHAPE_COLUMNS`), as it gives them.
+
+    Parameters
+    ----------
+    cat : Table, structured array, dict or DataFrame
+    column_map : dict, optional
+        May rename ``'q'`` and ``'beta'`` as it renames conditions.
+
+    Returns
+    -------
+    dict of str -> ndarray or None
+        float64 values of ``q`` and ``beta`` (masked values as NaN, which the engine
+        refuses), None for a column the catalog does not have.
+
+    Raises
+    ------
+    MissingFieldError
+        ``column_map`` names a shape column the catalog does not have.
+    """
+    column_map = dict(column_map or {})
+    available = _column_names(cat)
+    out = {}
+    for name in SHAPE_COLUMNS:
+        column = column_map.get(name, name)
+        if column in available:
+            out[name] = _column(cat, column)
+        elif name in column_map:
+            raise MissingFieldError(f"column_map reads the shape column {name!r} from "
+                                    f"{column!r}, which the catalog lacks; it has {available}")
+        else:
+            out[name] = None
+    return out
+
+
 def condition_arrays(cat, conditions, column_map=None, range_policy="warn", source=None,
                      warn_key=None):
     """Extract and check the conditioning columns of a catalog.
@@ -253,10 +294,10 @@ def condition_arrays(cat, conditions, column_map=None, range_policy="warn", sour
     check_range_policy(range_policy)
     column_map = dict(column_map or {})
     names = [c["name"] for c in conditions]
-    unknown = sorted(set(column_map) - set(names))
+    unknown = sorted(set(column_map) - set(names) - set(SHAPE_COLUMNS))
     if unknown:
         raise MissingFieldError(f"column_map renames {unknown}, which are not conditions of this "
-                       f"model; its conditions are {names}")
+                       f"model; its conditions are {names}, its shapes {list(SHAPE_COLUMNS)}")
     available = _column_names(cat)
     wanted = {name: column_map.get(name, name) for name in names}
     missing = [f"{name}" + (f" (column {col!r})" if col != name else "")

@@ -18,7 +18,7 @@ __all__ = [
     "FORMAT_VERSION", "METADATA_FILE", "ModuleFormatError", "read_metadata",
     "validate_metadata", "write_metadata", "check_signatures", "sample_signature_spec",
     "EXPERIMENTAL_PREFIX", "ExperimentalModuleWarning", "warn_if_experimental",
-    "WINDOW_PROFILES", "WINDOW_UNITS", "wings_problems",
+    "WINDOW_PROFILES", "WINDOW_UNITS", "wings_problems", "shape_prior_problems",
 ]
 
 #: The newest module format version this package reads and writes.
@@ -72,7 +72,8 @@ _REQUIRED = {
     "provenance": dict,
 }
 _OPTIONAL = {"metrics": dict, "citation": str, "license": str, "chromatic": dict,
-             "portable": dict, "sampling_kind": str, "window": dict, "wings": dict}
+             "portable": dict, "sampling_kind": str, "window": dict, "wings": dict,
+             "shape_prior": dict}
 _PORTABLE_REQUIRED = {"format": str, "opset": int, "converter": str, "signatures": dict}
 _PORTABLE_SIGNATURE_REQUIRED = {"file": str, "sha256": str, "max_relative_difference": float}
 #: Formats of a module's portable copy (run by galsim_deep.engine.runtimes).
@@ -87,6 +88,13 @@ _WINDOW_REQUIRED = {"profile": str, "inner_radius": float, "outer_radius": float
 _WINGS_REQUIRED = {"profile": str, "unit": str, "match_radius": float, "fit_from": float,
                    "min_scale": float, "max_scale": float, "blend": float,
                    "edge_margin": float}
+#: The ``wings`` entry's settings and their defaults: the matching radius and the start of
+#: the fit in half-light radii; the tail's scale length bounds, in half-light radii; the
+#: blend's width in matching radii; the margin (pixels) of the grid's inscribed circle the
+#: tail ends at (here, not in galsim_deep.engine.wings, so that the command line's help
+#: reads them without NumPy).
+WINGS_DEFAULTS = {"match_radius": 2.5, "fit_from": 1.5, "min_scale": 0.5, "max_scale": 1.3,
+                  "blend": 0.2, "edge_margin": 2.0}
 _CHROMATIC_REQUIRED = {"bands": list, "reference_band": str, "sed_templates": list,
                        "n_components": int, "redshift_condition": str}
 _CONDITION_REQUIRED = {"name": str, "unit": str, "description": str,
@@ -205,13 +213,7 @@ def validate_metadata(meta, source="metadata"):
                       problems)
     if "portable" in meta and isinstance(meta["portable"], dict):
         _check_portable(meta, problems)
-    if "window" in meta and isinstance(meta["window"], dict):
-        _check_window(meta["window"], problems)
-    if "wings" in meta and isinstance(meta["wings"], dict):
-        _check_wings(meta["wings"], problems)
-        if "window" in meta:
-            problems.append("metadata has both 'window' and 'wings': the wings replace the "
-                            "window's fade with the galaxy's own tail; keep one")
+    _check_stamp_entries(meta, problems)
     names = []
     if isinstance(meta.get("conditions"), list):
         if not meta["conditions"]:
@@ -232,6 +234,8 @@ def validate_metadata(meta, source="metadata"):
             problems.append(f"metadata.conditions has repeated names: {names}")
         if RANDOM_INPUT in names:
             problems.append(f"metadata.conditions may not be named {RANDOM_INPUT!r}")
+    if isinstance(meta.get("shape_prior"), dict):
+        problems += shape_prior_problems(meta["shape_prior"], names)  # names the conditions
     if isinstance(meta.get("signatures"), dict):
         if "sample" not in meta["signatures"]:
             problems.append("metadata.signatures must include 'sample'")
@@ -297,6 +301,49 @@ def _check_window(window, problems):
         problems.append(f"{where} needs 0 < inner_radius < outer_radius (finite, pixels), got "
                         f"inner_radius {inner!r} and outer_radius {outer!r}: the window is 1 "
                         f"inside inner_radius and 0 beyond outer_radius")
+
+
+def _check_stamp_entries(meta, problems):
+    """The entries that change the engine's images: ``window`` and ``wings`` (one at most)."""
+    if "window" in meta and isinstance(meta["window"], dict):
+        _check_window(meta["window"], problems)
+    if "wings" in meta and isinstance(meta["wings"], dict):
+        _check_wings(meta["wings"], problems)
+        if "window" in meta:
+            problems.append("metadata has both 'window' and 'wings': the wings replace the "
+                            "window's fade with the galaxy's own tail; keep one")
+
+
+def shape_prior_problems(entry, condition_names):
+    """What is wrong with a ``shape_prior`` entry (galsim_deep.engine.shape_prior: the
+    quantiles of the catalog's axis ratios in cells of conditions), as sentences; empty
+    where nothing is."""
+    where = "metadata.shape_prior"
+    missing = [k for k in ("variable", "conditions", "edges", "levels", "quantiles")
+               if k not in entry]
+    if missing:
+        return [f"{where} lacks {missing}"]
+    problems = []
+    if entry["variable"] != "q":
+        problems.append(f"{where}.variable must be 'q', got {entry['variable']!r}")
+    unknown = sorted(set(entry["conditions"]) - set(condition_names))
+    if unknown or len(entry["edges"]) != len(entry["conditions"]):
+        problems.append(f"{where} needs one list of edges per condition, each a condition of "
+                        f"the module's {list(condition_names)}; got {entry['conditions']}")
+        return problems
+    cells = [entry["quantiles"]]
+    for edges in entry["edges"]:       # walk down the nested table, checking each level
+        if any(not isinstance(c, list) or len(c) != len(edges) + 1 for c in cells):
+            return problems + [f"{where}.quantiles must hold len(edges) + 1 cells per "
+                               f"condition"]
+        cells = [inner for c in cells for inner in c]
+    levels = int(entry["levels"]) + 1
+    if any(not isinstance(c, list) or len(c) != levels or
+           any(not 0 < v <= 1 for v in c) or any(b < a for a, b in zip(c, c[1:]))
+           for c in cells):
+        problems.append(f"{where}.quantiles: each cell must rise through {levels} axis "
+                        f"ratios in (0, 1]")
+    return problems
 
 
 def wings_problems(wings):

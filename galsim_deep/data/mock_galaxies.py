@@ -22,7 +22,7 @@ from .population import get_population
 from ..core.errors import InputError, InputTypeError
 
 __all__ = ["sample_conditions", "first_inside", "make_galaxy", "make_mock_galaxy", "galaxy_rng",
-           "default_max_flux_radius"]
+           "default_max_flux_radius", "sample_shapes"]
 
 #: Largest flux_radius, as a fraction of the stamp width, that the default selection accepts.
 MAX_FLUX_RADIUS_FRACTION = 0.25
@@ -153,6 +153,46 @@ def sample_conditions(n, seed, stamp_size=64, pixel_scale=COSMOS_PIXEL_SCALE,
     t.meta.update(seed=seed, max_flux_radius=fr_max, deep=bool(deep), population=pop.name,
                   source="galsim_deep.data.mock_cosmos.sample_conditions")
     return t
+
+
+def sample_shapes(n, seed, population="cosmos-25.2", progress=False, measure=None):
+    """The conditions and catalog shapes of ``n`` mock galaxies: what a module's population
+    of shapes is fitted to (:func:`galsim_deep.engine.shape_prior.fit_shape_prior`).
+
+    Parameters
+    ----------
+    n : int
+        Galaxies.
+    seed : int
+        Galaxy ``i``'s conditions come from :func:`galaxy_rng` ``(seed, i)`` (as
+        :func:`sample_conditions`), its structure from ``(seed + 1, i)``.
+    population : str
+        The mock population (:mod:`galsim_deep.data.population`).
+    progress : bool
+        Show a progress bar.
+    measure : callable, optional
+        ``profile -> (q, beta in radians)``: the shapes are instead each truth's as it
+        measures them (``galsim-deep hub shape-prior`` passes the adaptive moments the
+        engine gives a mapped galaxy, :func:`galsim_deep.engine.shapes.measured_shapes`).
+
+    Returns
+    -------
+    dict of str -> ndarray [n]
+        ``mag_auto``, ``flux_radius``, ``zphot``, and ``q`` and ``beta`` (degrees): the
+        single-Sersic approximation's axis ratio and position angle (the datasets'
+        ``parametric`` row), or with ``measure`` the truth's own.
+    """
+    from tqdm import tqdm
+
+    table = sample_conditions(n, seed=seed, population=population)
+    out = {c: np.asarray(table[c], np.float64) for c in CONDITIONS}
+    shapes = np.empty((n, 2))
+    for i in tqdm(range(n), desc="mock shapes", disable=not progress):
+        galaxy = make_mock_galaxy(*(out[c][i] for c in CONDITIONS), galaxy_rng(seed + 1, i),
+                                  population=population)
+        shapes[i] = galaxy.parametric[3:5] if measure is None else measure(galaxy.profile)
+    out["q"], out["beta"] = shapes[:, 0], np.degrees(shapes[:, 1]) % 180.0
+    return out
 
 
 def make_mock_galaxy(mag_auto, flux_radius, zphot, rng, max_extent=0.9, deep=False,

@@ -27,8 +27,10 @@ saw: clipping changes the morphology the network extrapolates to, never the flux
 import numpy as np
 
 from ..core.errors import InputError
-from .random_draws import galaxy_draws, object_seeds
-from .profiles import galaxy_profile, rotate_stamps, rotated_size, rotation_mode
+from ..core.catalog import shape_columns
+from .random_draws import galaxy_draws, object_seeds, shape_uniforms
+from .profiles import galaxy_profile, map_stamps, rotate_stamps, rotated_size, rotation_mode
+from .shapes import check_shapes, measured_shapes, shape_jacobians
 from .wings import render_with_wings
 
 __all__ = ["sample", "sample_catalog", "catalog_batches", "check_batch_size", "run_network",
@@ -45,7 +47,8 @@ def _rotations(rotate, n):
     return [rotation_mode(rotate)] * n
 
 
-def sample(kind, conditions, seeds, first_row=0, rotate=True, cluster=None, magnitudes=None):
+def sample(kind, conditions, seeds, first_row=0, rotate=True, cluster=None, magnitudes=None,
+           q=None, beta=None, allow_missing_shapes=False):
     """Run the network on a block of catalog rows: the one sampling step of every caller.
 
     Parameters
@@ -68,6 +71,9 @@ def sample(kind, conditions, seeds, first_row=0, rotate=True, cluster=None, magn
         The catalog's own AB magnitudes in the module's flux band (its
         ``flux.magnitude_condition``), before any clipping; default: that condition's
         values.
+    q, beta : array_like [N], optional
+        Each row's shape, b/a and degrees (:mod:`~galsim_deep.engine.shapes`, which says
+        how ``rotate`` maps it); ``allow_missing_shapes``: NaN is a row without one.
 
     Returns
     -------
@@ -88,12 +94,62 @@ def sample(kind, conditions, seeds, first_row=0, rotate=True, cluster=None, magn
         angles = np.mod(np.where([r is None for r in rotations], pose, angles + pose),
                         2 * np.pi)
         rotations = [r or "resample" for r in rotations]
+    shapes = _row_shapes(kind, out["conditions"], seeds, q, beta, angles, rotations, rotate,
+                         allow_missing_shapes)
+    if shapes is not None:  # a shaped row is turned by its shape's map, not resampled
+        rotations = [None if shaped else r for r, shaped in zip(rotations, shapes["rows"])]
     # float32, the precision of the conditions: an unclipped magnitude gives the same flux
     # whether it comes from the catalog or from the conditions.
     return SampledBatch(kind, out.pop("conditions"), seeds, normals, angles,
                         rotations, out.pop("stamps"), out,
                         None if magnitudes is None
-                        else np.asarray(magnitudes, np.float32).astype(np.float64))
+                        else np.asarray(magnitudes, np.float32).astype(np.float64), shapes)
+
+
+def _row_shapes(kind, conditions, seeds, q, beta, angles, rotations, rotate, allow_missing):
+    """:func:`_shape_request` of the rows, ``q`` drawn from the module's population of shapes
+    where a row gives none (and the kind has one)."""
+    if kind.shape_prior is not None:
+        q = _population_q(kind, conditions, seeds, q)
+    return _shape_request(q, beta, angles, rotations, _asks_resampling(rotate, len(seeds)),
+                          allow_missing)
+
+
+def _population_q(kind, conditions, seeds, q):
+    """The rows' axis ratios: the catalog's where given, else drawn from the module's
+    population of shapes with each row's own uniform number."""
+    drawn = kind.shape_prior.sample(conditions, shape_uniforms(seeds, kind.latent_size))
+    if q is None:
+        return drawn
+    q = np.asarray(q, np.float64)
+    return np.where(np.isnan(q), drawn, q)
+
+
+def _asks_resampling(rotate, n):
+    """Per row, whether ``rotate`` names ``'resample'`` itself (not True): a shaped row is
+    then mapped by resampling, otherwise exactly."""
+    values = rotate if isinstance(rotate, (list, tuple, np.ndarray)) else [rotate] * n
+    return np.array([isinstance(r, str) and r == "resample" for r in values], bool)
+
+
+def _shape_request(q, beta, angles, rotations, resampled, allow_missing):
+    """The rows' checked shapes: ``q``, ``beta`` (radians, NaN where not given), ``turn``
+    (the angle a row without ``beta`` turns its own by: its drawn angle where it is
+    rotated), ``rows`` (bool, the rows given a shape) and ``exact`` (bool, the rows mapped
+    exactly: all but those whose ``rotate`` is ``'resample'`` itself); None where no row
+    is."""
+    n = len(angles)
+    q, beta = check_shapes(q, beta, n, allow_missing=allow_missing)
+    if q is None and beta is None:
+        return None
+    q = np.full(n, np.nan) if q is None else q
+    beta = np.full(n, np.nan) if beta is None else beta
+    rows = ~(np.isnan(q) & np.isnan(beta))
+    if not rows.any():
+        return None
+    turn = np.where([r is not None for r in rotations], angles, 0.0)
+    exact = ~np.asarray(resampled, bool)
+    return {"q": q, "beta": beta, "turn": turn, "rows": rows, "exact": exact}
 
 
 def sample_catalog(kind, cat, rng, batch_size, column_map=None, range_policy="warn",
@@ -104,13 +160,16 @@ def sample_catalog(kind, cat, rng, batch_size, column_map=None, range_policy="wa
     ``rng`` (:func:`~galsim_deep.engine.random_draws.object_seeds`): what
     ``GenerativeGalaxyModel.batches`` gives."""
     conditions, magnitudes = kind.catalog_rows(cat, column_map, range_policy)
-    seeds = object_seeds(rng, len(next(iter(conditions.values()))))
+    n = len(next(iter(conditions.values())))
+    shapes = shape_columns(cat, column_map)
+    check_shapes(shapes["q"], shapes["beta"], n)  # a clear error before any network call
+    seeds = object_seeds(rng, n)
     return catalog_batches(kind, conditions, seeds, batch_size, rotate, cluster, magnitudes,
-                           progress)
+                           progress, shapes=shapes)
 
 
 def catalog_batches(kind, conditions, seeds, batch_size, rotate=True, cluster=None,
-                    magnitudes=None, progress=False, first_row=0):
+                    magnitudes=None, progress=False, first_row=0, shapes=None):
     """Yield one :class:`SampledBatch` per ``batch_size`` rows of a checked catalog.
 
     Parameters
@@ -128,6 +187,9 @@ def catalog_batches(kind, conditions, seeds, batch_size, rotate=True, cluster=No
         Show a tqdm progress bar.
     first_row : int
         The catalog row of the first row (the network's block alignment).
+    shapes : dict, optional
+        ``q`` and ``beta`` (degrees), each ndarray [N] or None: the rows' shapes
+        (:func:`sample`).
     """
     from tqdm import tqdm
 
@@ -135,14 +197,18 @@ def catalog_batches(kind, conditions, seeds, batch_size, rotate=True, cluster=No
     check_batch_size(batch_size)
     if cluster is not None:
         cluster = kind.check_clusters(cluster, n)
-    rotations = _rotations(rotate, n)  # a clear error before any network call
+    _rotations(rotate, n)  # a clear error before any network call
+    per_row = isinstance(rotate, (list, tuple, np.ndarray))
+    rotate = list(rotate) if per_row else rotate
+    shapes = {k: v for k, v in (shapes or {}).items() if v is not None}
     with tqdm(total=n, unit="gal", desc="sampling", disable=not progress) as bar:
         for start in range(0, n, batch_size):
             rows = slice(start, min(n, start + batch_size))
             yield sample(kind, {k: v[rows] for k, v in conditions.items()}, seeds[rows],
-                         first_row=first_row + start, rotate=rotations[rows],
+                         first_row=first_row + start, rotate=rotate[rows] if per_row else rotate,
                          cluster=None if cluster is None else cluster[rows],
-                         magnitudes=None if magnitudes is None else magnitudes[rows])
+                         magnitudes=None if magnitudes is None else magnitudes[rows],
+                         **{k: v[rows] for k, v in shapes.items()})
             bar.update(rows.stop - start)
 
 
@@ -244,10 +310,14 @@ class SampledBatch:
         and SED weights); a kind may keep what it derives from them here.
     magnitudes : ndarray [N] or None
         The catalog's AB magnitudes in the module's flux band.
+    shaped : ndarray [N] of bool
+        Rows given a shape by the catalog (:mod:`~galsim_deep.engine.shapes`): their
+        images are unrotated (``angles`` 0) and GalSim maps their pixel grid by
+        :meth:`shape_maps`.
     """
 
     def __init__(self, kind, conditions, seeds, normals, angles, rotations, stamps, parts=None,
-                 magnitudes=None):
+                 magnitudes=None, shapes=None):
         self.kind = kind
         self.metadata = kind.metadata
         self.pixel_scale = float(kind.pixel_scale)
@@ -257,6 +327,9 @@ class SampledBatch:
                                angles, 0.0)
         self.stamps, self.parts = stamps, dict(parts or {})
         self.magnitudes = magnitudes
+        self._shapes = shapes
+        self.shaped = np.zeros(len(seeds), bool) if shapes is None else shapes["rows"]
+        self._maps = None  # [N, 2, 2]: the shaped rows' linear maps, made at the first use
         self._turned = {}  # image name: {row: its images resampled}
 
     def __len__(self):
@@ -282,6 +355,29 @@ class SampledBatch:
         stack = rotate_stamps(np.reshape(images[turn], (-1,) + images.shape[2:]),
                               np.repeat(self.angles[turn], parts))
         return dict(zip(turn, stack.reshape((len(turn), parts) + stack.shape[1:])))
+
+    def shape_maps(self):
+        """``[N, 2, 2]``: each row's area-keeping linear map to the shape its catalog asks
+        (:func:`~galsim_deep.engine.shapes.shape_jacobians`, from the adaptive moments of
+        the light it is drawn with: its stamp, with the module's wings where it has
+        them); the identity for a row without a shape."""
+        if self._maps is None:
+            maps = np.broadcast_to(np.eye(2), (len(self), 2, 2)).copy()
+            rows = np.flatnonzero(self.shaped)
+            if rows.size:
+                images = self.stamps if self.kind.wings is None else self._winged_images()[:, 0]
+                g = measured_shapes(images[rows])
+                maps[rows] = shape_jacobians(g[:, 0], g[:, 1], self._shapes["q"][rows],
+                                             self._shapes["beta"][rows],
+                                             self._shapes["turn"][rows])
+            self._maps = maps
+        return self._maps
+
+    def _winged_images(self):
+        """:meth:`_winged`, made once per batch."""
+        if "wings" not in self._turned:
+            self._turned["wings"] = self._winged()
+        return self._turned["wings"]
 
     def _winged(self):
         """Every row's stamp with its wings on the rotated grid ``[N, 1, R, R]``
@@ -310,30 +406,57 @@ class SampledBatch:
 
         Returns
         -------
-        list of (ndarray [k, S', S'], float or None)
+        list of (ndarray [k, S', S'], float, ndarray [2, 2] or None)
+            The arrays and the exact map of their pixel grid: an exact rotation's angle, a
+            shaped row's linear map (:meth:`shape_maps`), or None for an axis-aligned
+            grid.
         """
         rows = list(range(len(self)) if rows is None else rows)
         winged = isinstance(images, str) and images == "stamps" and self.kind.wings is not None
+        key = images if isinstance(images, str) else None
         if winged:
-            if "wings" not in self._turned:
-                self._turned["wings"] = self._winged()
-            turned = images = self._turned["wings"]
-        elif isinstance(images, str):
-            key = images
+            turned = images = self._winged_images()
+        elif key is not None:
             images = self.stamps[:, None] if key == "stamps" else self.parts[key]
             if key not in self._turned:
                 self._turned[key] = self._resampled(images, range(len(self)))
             turned = self._turned[key]
         else:
             turned = self._resampled(images, rows)
+        mapped = self._mapped(images, rows if key is None else range(len(self)), key)
         out = []
         for k, i in enumerate(rows):
             mode, angle = self.rotations[i], float(self.angles[i])
-            arrays = turned[i] if mode == "resample" or winged else images[i]
+            frame = angle if mode == "exact" else None
+            if i in mapped:
+                arrays = mapped[i]
+            elif self.shaped[i]:  # an exact shape: the stamp itself on its mapped grid
+                arrays, frame = images[i], self.shape_maps()[i]
+            else:
+                arrays = turned[i] if mode == "resample" or winged else images[i]
             if factors is not None:  # one factor per row, or per image of the row
                 f = np.asarray(factors[k], np.float64).astype(np.float32)
                 arrays = arrays * (f[:, None, None] if f.ndim else f)
-            out.append((arrays, angle if mode == "exact" else None))
+            out.append((arrays, frame))
+        return out
+
+    def _mapped(self, images, rows, key=None):
+        """{row: its images ``[k, R, R]`` mapped to its catalog shape and resampled onto the
+        rotated grid} for the shaped rows of ``rows`` that are resampled
+        (:func:`~galsim_deep.engine.profiles.map_stamps`); kept by image name."""
+        cache = ("shape", key)
+        if key is not None and cache in self._turned:
+            return self._turned[cache]
+        rows = [i for i in rows if self.shaped[i] and not self._shapes["exact"][i]]
+        out = {}
+        if rows:
+            parts = images.shape[1]
+            stack = map_stamps(np.reshape(images[rows], (-1,) + images.shape[2:]),
+                               np.repeat(self.shape_maps()[rows], parts, axis=0),
+                               rotated_size(self.stamps.shape[-1]))
+            out = dict(zip(rows, stack.reshape((len(rows), parts) + stack.shape[1:])))
+        if key is not None:
+            self._turned[cache] = out
         return out
 
     def arrays(self, bands=None):
@@ -341,7 +464,8 @@ class SampledBatch:
 
         A resampled rotation is cut back to the module's square (the little light a
         rotation carries beyond it is lost: ``docs/performance.rst``, "The network's
-        blocks, and the rotation"); an exact rotation gives the same arrays here.
+        blocks, and the rotation"); an exact rotation gives the same arrays here.  A
+        shaped row is its mapped profile sampled at the square's pixel centres.
 
         Parameters
         ----------
@@ -361,10 +485,24 @@ class SampledBatch:
         out = np.empty(images.shape, np.float32)
         # a one-band kind's stamps by name, so that they get the module's wings if it has any
         rendered = self.rendered("stamps" if bands is None else images)
-        for i, (arrays, _) in enumerate(rendered):
+        for i, (arrays, frame) in enumerate(rendered):
+            if frame is not None and self.shaped[i]:
+                out[i] = [self._mapped_array(a, frame, s) for a in arrays]
+                continue
             out[i] = arrays if arrays.shape[-1] == s else \
                 arrays[:, margin:margin + s, margin:margin + s]
         return out[:, 0] if bands is None else out
+
+    def _mapped_array(self, array, jacobian, side):
+        """An image mapped by a shaped row's linear map, sampled back on the module's
+        ``side``-pixel grid (GalSim's interpolant, no pixel response: the values the
+        mapped profile has at the pixel centres)."""
+        import galsim
+
+        profile = galaxy_profile(array, self.pixel_scale, jacobian,
+                                 stamp_size=self.stamps.shape[-1])
+        return profile.drawImage(nx=side, ny=side, scale=self.pixel_scale, method="no_pixel",
+                                 dtype=np.float32).array
 
     # -------------------------------------------------------------- profiles
     def galaxies(self, rows=None, factors=None, rngs=None, noise_pad_size=0, noise=None,

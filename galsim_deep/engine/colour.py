@@ -35,7 +35,7 @@ from ..physics.bands import (REFERENCE_BAND, ab_colour, band_fluxes, band_magnit
                              colour_flux_ratio, flux_ratio_table, get_bandpass,
                              interpolate_ratios, sed_template, zero_point)
 from ..core.errors import InputError
-from .profiles import galaxy_profile
+from .profiles import galaxy_profile, grid_frame
 
 # band_fluxes, the one band-flux rule, is galsim_deep.physics.bands.band_fluxes (imported
 # here for the callers that import it from this module).
@@ -357,9 +357,10 @@ class ColourGalaxy:
         The galaxy's AB magnitude in the reference band (the catalog's).
     reference : str
         The reference band (:data:`galsim_deep.physics.bands.BANDS`).
-    angle : float, optional
-        An exact rotation (radians, counter-clockwise) of the images' pixel grid
-        (:func:`~galsim_deep.engine.profiles.stamp_profile`); None for an axis-aligned grid.
+    angle : float or array_like [2, 2], optional
+        An exact rotation (radians, counter-clockwise) of the images' pixel grid, or a
+        catalog shape's linear map of it (:func:`~galsim_deep.engine.profiles.stamp_profile`);
+        None for an axis-aligned grid.
         Each image is wrapped by :func:`~galsim_deep.engine.profiles.galaxy_profile` with its
         default options.
     stamp_size : int, optional
@@ -382,7 +383,7 @@ class ColourGalaxy:
             raise InputError(f"a colour galaxy's component arrays are [K, S, S], got shape "
                              f"{arrays.shape}")
         self.arrays, self.pixel_scale = arrays, float(pixel_scale)
-        self.angle = None if angle is None else float(angle)
+        self.angle = grid_frame(angle)
         self.stamp_size = stamp_size
         self.fluxes = arrays.sum(axis=(1, 2), dtype=np.float64)
         self.sed_weights = np.asarray(sed_weights, np.float64)

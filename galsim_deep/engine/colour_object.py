@@ -55,7 +55,7 @@ import galsim
 import numpy as np
 
 from ..core.errors import InputError
-from .profiles import galaxy_profile
+from .profiles import galaxy_profile, grid_frame
 
 __all__ = ["ComponentGalaxy"]
 
@@ -88,9 +88,10 @@ class ComponentGalaxy(galsim.ChromaticSum):
         image flux (:func:`~galsim_deep.engine.colour.component_seds`); None for a
         component without light.  A component whose SED is None or whose image sums to 0
         is left out.
-    angle : float, optional
-        An exact rotation of the images' pixel grid (radians, counter-clockwise;
-        :func:`~galsim_deep.engine.profiles.stamp_profile`); None for an axis-aligned grid.
+    angle : float or array_like [2, 2], optional
+        An exact rotation of the images' pixel grid (radians, counter-clockwise), or a
+        catalog shape's linear map of it (:func:`~galsim_deep.engine.profiles.stamp_profile`);
+        None for an axis-aligned grid.
     stamp_size : int, optional
         The module's stamp side (pixels) that ``galaxy_profile`` pads in.
     calculate_maxk : bool
@@ -139,7 +140,7 @@ class ComponentGalaxy(galsim.ChromaticSum):
         self.arrays.flags.writeable = False
         self.seds = [seds[k] for k in keep]
         self.pixel_scale = float(pixel_scale)
-        self.angle = None if angle is None else float(angle)
+        self.angle = grid_frame(angle)
         self.stamp_size = None if stamp_size is None else int(stamp_size)
         self.calculate_maxk = bool(calculate_maxk)
         self.jac = None if jac is None else np.array(jac, np.float64).reshape(2, 2)

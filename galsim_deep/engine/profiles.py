@@ -25,7 +25,8 @@ import numpy as np
 
 from ..core.errors import InputError
 
-__all__ = ["ROTATIONS", "rotation_mode", "rotated_size", "stamp_profile", "galaxy_profile",
+__all__ = ["ROTATIONS", "rotation_mode", "rotated_size", "grid_frame", "stamp_profile",
+           "galaxy_profile", "map_stamps",
            "grid_pad_factor", "rotate_stamps", "band_limit"]
 
 #: How a rotated galaxy is rendered (``rotate=True`` means the first).
@@ -72,6 +73,17 @@ def rotated_size(stamp_size):
     return side + side % 2
 
 
+def grid_frame(angle):
+    """A stamp's exact frame as a hashable value: None (axis-aligned), an angle (float,
+    radians) or a linear map's four entries (``(dudx, dudy, dvdx, dvdy)``), what
+    :func:`stamp_profile` takes as ``angle``."""
+    if angle is None:
+        return None
+    if np.size(angle) == 4:
+        return tuple(float(v) for v in np.ravel(angle))
+    return float(angle)
+
+
 def stamp_profile(array, pixel_scale, angle=None, x_interpolant=None, k_interpolant=None,
                   pad_factor=4, noise_pad_size=0, noise=None, rng=None, gsparams=None,
                   maxk=None):
@@ -83,9 +95,12 @@ def stamp_profile(array, pixel_scale, angle=None, x_interpolant=None, k_interpol
         Flux per pixel.
     pixel_scale : float
         arcsec per pixel.
-    angle : float, optional
-        Rotate exactly by this angle (radians, counter-clockwise): the stamp
-        gets a rotated pixel grid (a ``galsim.JacobianWCS``).
+    angle : float or array_like [2, 2], optional
+        Rotate exactly by this angle (radians, counter-clockwise), or map exactly by this
+        linear map (``[[dudx, dudy], [dvdx, dvdy]]``, as ``galsim.Transform`` takes it,
+        or its four entries in that order: a catalog shape's,
+        :mod:`~galsim_deep.engine.shapes`): the stamp gets that pixel grid (a
+        ``galsim.JacobianWCS``).
     x_interpolant, k_interpolant, pad_factor, gsparams
         As ``galsim.InterpolatedImage``.
     noise_pad_size : float
@@ -106,6 +121,8 @@ def stamp_profile(array, pixel_scale, angle=None, x_interpolant=None, k_interpol
 
     if angle is None:
         wcs = galsim.PixelScale(pixel_scale)
+    elif np.size(angle) == 4:
+        wcs = galsim.JacobianWCS(*(np.asarray(angle, np.float64).ravel() * pixel_scale))
     else:
         c, s = math.cos(angle) * pixel_scale, math.sin(angle) * pixel_scale
         wcs = galsim.JacobianWCS(c, -s, s, c)
@@ -220,6 +237,49 @@ def rotate_stamps(images, angles):
     got = out.reshape(n, -1).sum(axis=1, dtype=np.float64)
     scale = np.divide(total, got, out=np.ones(n), where=got > 0)
     return (out * scale[:, None, None]).astype(np.float32)
+
+
+def map_stamps(images, maps, side):
+    """Map stamps by linear maps, resampled onto an axis-aligned grid of ``side`` pixels.
+
+    Each image, read as GalSim reads a stamp (``galsim.InterpolatedImage``, quintic,
+    centred on its true centre), is given the pixel grid its map sends it to (a
+    ``galsim.JacobianWCS``) and drawn back without a pixel response (its values at the new
+    pixels' centres), then rescaled to its own total: the resampled form of a catalog
+    shape (:mod:`~galsim_deep.engine.shapes`), as :func:`rotate_stamps` is of a
+    rotation.  Light mapped beyond the grid is lost (the rescaling keeps the flux);
+    ``docs/shapes.rst`` measures what that and the resampling cost the shape.
+
+    Parameters
+    ----------
+    images : ndarray [N, S, S]
+        Flux per pixel.
+    maps : ndarray [N, 2, 2]
+        ``[[dudx, dudy], [dvdx, dvdy]]`` per image (dimensionless, pixels to pixels).
+    side : int
+        Pixels on a side of the output grid.
+
+    Returns
+    -------
+    ndarray [N, side, side]
+        float32.
+    """
+    import galsim
+
+    images = np.asarray(images, np.float64)
+    out = np.zeros((len(images), int(side), int(side)), np.float32)
+    for i, (array, jac) in enumerate(zip(images, np.asarray(maps, np.float64))):
+        total = array.sum()
+        if not np.isfinite(total) or total == 0:
+            continue
+        image = galsim.Image(np.ascontiguousarray(array), wcs=galsim.JacobianWCS(*jac.ravel()))
+        profile = galsim.InterpolatedImage(image, use_true_center=True, calculate_stepk=False,
+                                           calculate_maxk=False)
+        drawn = profile.drawImage(nx=int(side), ny=int(side), scale=1.0, method="no_pixel",
+                                  dtype=np.float64).array
+        got = drawn.sum()
+        out[i] = drawn * (total / got if got != 0 else 1.0)
+    return out
 
 
 #: Taps of the interpolant each shear resamples a line with (GalSim's ``Quintic``: support

@@ -12,7 +12,9 @@ One rule, whichever way a galaxy is asked for:
 2. the object seed seeds a NumPy generator on a stream of its own (the seed
    and a tag, through ``numpy.random.SeedSequence``), which draws the
    galaxy's ``latent_size`` standard normals, then its position angle,
-   uniform in [0, 2 pi) (:func:`galaxy_draws`).  The stream is not GalSim's
+   uniform in [0, 2 pi) (:func:`galaxy_draws`), then, for a module that ships the
+   catalog's population of shapes, the uniform number its axis ratio is drawn
+   with (:func:`shape_uniforms`).  The stream is not GalSim's
    object RNG, so the morphology is independent of what a config draws from
    that RNG (positions, PSF, conditions), and the normals are the same with
    or without rotation.
@@ -24,7 +26,7 @@ import numpy as np
 
 from ..core.errors import InputError, InputTypeError
 
-__all__ = ["SEED_FOR_ZERO", "as_deviate", "object_seeds", "galaxy_draws"]
+__all__ = ["SEED_FOR_ZERO", "as_deviate", "object_seeds", "galaxy_draws", "shape_uniforms"]
 
 #: The GalSim seed used for the int seed 0 (``galsim.BaseDeviate(0)`` would seed
 #: itself from the clock).
@@ -123,3 +125,31 @@ def galaxy_draws(seeds, latent_size):
         normals[i] = gen.standard_normal(int(latent_size))
         angles[i] = gen.uniform(0.0, 2.0 * np.pi)
     return normals, angles
+
+
+def shape_uniforms(seeds, latent_size):
+    """Each galaxy's uniform number in [0, 1) for an axis ratio drawn from a module's
+    population of shapes (:mod:`~galsim_deep.engine.shape_prior`): the draw after its
+    position angle on its stream, so its normals and angle are those of
+    :func:`galaxy_draws`, with or without it.
+
+    Parameters
+    ----------
+    seeds : array_like of int [N]
+        Object seeds.
+    latent_size : int
+        The module's normals per galaxy (drawn first on the stream).
+
+    Returns
+    -------
+    ndarray [N]
+        float64.
+    """
+    seeds = np.asarray(seeds, dtype=np.int64)
+    out = np.empty(len(seeds))
+    for i, seed in enumerate(seeds.tolist()):
+        gen = np.random.default_rng([seed & 0xFFFFFFFFFFFFFFFF, _STREAM_TAG])
+        gen.standard_normal(int(latent_size))
+        gen.uniform(0.0, 2.0 * np.pi)
+        out[i] = gen.uniform()
+    return out

@@ -49,6 +49,7 @@ from ..core.registry import Registry
 
 __all__ = ["RUNTIMES", "RUNTIME_CHOICES", "RUNTIME_ENV", "AUTO_ORDER", "AutoChoice",
            "choose_runtime", "auto_runtimes", "requested_runtime", "compile_openvino",
+           "import_openvino", "import_onnxruntime", "ORT_TELEMETRY_ENV",
            "TensorFlowSignature", "OnnxSignature", "OpenVINOSignature", "has_portable_copy",
            "saved_model", "network_ran"]
 
@@ -161,8 +162,7 @@ class OnnxSignature:
         if not _installed("onnxruntime"):
             raise InputError("runtime 'onnx' needs ONNX Runtime: `pip install onnxruntime`, "
                              "or use runtime='tensorflow'")
-        import onnxruntime
-
+        onnxruntime = import_onnxruntime()
         onnxruntime.set_default_logger_severity(3)  # the converter's nearest-neighbour notice
         data = _portable_bytes(module_dir, metadata, signature)
         options = onnxruntime.SessionOptions()
@@ -201,8 +201,7 @@ class OpenVINOSignature:
         if not _installed("openvino"):
             raise InputError(f"runtime 'openvino' needs OpenVINO: {install_hint('openvino')}, "
                              f"or use runtime='onnx'")
-        import openvino
-
+        openvino = import_openvino()
         data = _portable_bytes(module_dir, metadata, signature)
         core = openvino.Core()
         path = _compiled_path(core, metadata["portable"]["signatures"][signature]["sha256"])
@@ -231,6 +230,100 @@ class OpenVINOSignature:
     def __call__(self, inputs):
         got = self._request.infer({q: np.ascontiguousarray(a) for q, a in inputs.items()})
         return {name: np.array(got[port]) for name, port in zip(self._outputs, self._ports)}
+
+
+#: ONNX Runtime's own opt-out of its usage telemetry (read once, when it is imported).
+ORT_TELEMETRY_ENV = "ORT_DISABLE_TELEMETRY"
+
+
+def import_onnxruntime():
+    """ONNX Runtime's Python package, imported without switching on its usage telemetry.
+
+    Recent official ONNX Runtime builds for Linux and macOS (the pinned one among them)
+    start Microsoft's usage telemetry when they are imported: a device id and an event
+    store under
+    ``~/.cache/Microsoft/DeveloperTools/.onnxruntime`` (``deviceid``, ``onnxruntime.db``)
+    and events uploaded where the network allows.  Their supported opt-out is the
+    environment variable :data:`ORT_TELEMETRY_ENV` (``ORT_DISABLE_TELEMETRY=1``), read once,
+    at import.  Where the user has not set it, it is set for the import only and removed
+    after it (so child processes and other libraries see the environment as it was); a
+    value the user set, ``0`` included, is left as it is.  Where ONNX Runtime is already
+    imported it is returned as it is.
+
+    Returns
+    -------
+    module
+        The ``onnxruntime`` package.
+    """
+    import sys
+
+    if "onnxruntime" in sys.modules:
+        return sys.modules["onnxruntime"]
+    user_set = ORT_TELEMETRY_ENV in os.environ
+    if not user_set:
+        os.environ[ORT_TELEMETRY_ENV] = "1"
+    try:
+        import onnxruntime
+    finally:
+        if not user_set:
+            os.environ.pop(ORT_TELEMETRY_ENV, None)
+    return onnxruntime
+
+
+def import_openvino():
+    """OpenVINO's Python package, imported without switching on its usage telemetry.
+
+    ``import openvino`` imports its model converter (``openvino.tools.ovc``), whose import
+    starts Intel's usage telemetry (the ``openvino-telemetry`` package, installed with
+    OpenVINO): unless the user has opted out, it writes a client id and a usage counter
+    under ``~/intel`` (``openvino_ga_cid``, ``stats``) and sends an "import" event.  Its
+    only opt-outs are user-wide (``opt_in_out --opt_out``, which itself writes the consent
+    file ``~/intel/openvino_telemetry``) or meant for CI services (``CI=true``), so here the
+    telemetry package is hidden while OpenVINO is imported and the converter falls back
+    to its own no-op stub (``openvino.tools.ovc.telemetry_stub``, what it uses where the
+    package is not installed): nothing is written under ``~/intel`` and nothing is sent,
+    and the converter still works, without telemetry, for the rest of the process.  A
+    user who opted in (``opt_in_out --opt_in``: the consent file holds ``1``) keeps
+    OpenVINO's telemetry; where OpenVINO is already imported it is returned as it is.
+
+    Returns
+    -------
+    module
+        The ``openvino`` package.
+    """
+    import sys
+
+    if "openvino" in sys.modules or _openvino_telemetry_opted_in():
+        import openvino
+
+        return openvino
+    hidden = ("openvino_telemetry", "openvino_telemetry.backend")
+    before = {name: sys.modules.get(name) for name in hidden}
+    for name in hidden:
+        sys.modules[name] = None  # an ImportError: the converter takes its stub
+    try:
+        import openvino
+    finally:
+        for name, module in before.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+    return openvino
+
+
+def _openvino_telemetry_opted_in():
+    """True if the user opted in to OpenVINO's telemetry (its consent file holds ``1``;
+    read, never written, with the telemetry package's own checker)."""
+    try:
+        from openvino_telemetry.utils.opt_in_checker import OptInChecker
+
+        checker = OptInChecker()
+        if checker.consent_file_base_dir() is None:
+            return False
+        return Path(checker.consent_file()).read_text().strip() == "1"
+    except Exception:  # not installed, no consent file, or its layout changed: not opted in
+        return False
 
 
 def compile_openvino(core, model, precision="f32"):
@@ -278,8 +371,7 @@ def _compiled_path(core, portable_sha256):
     changes with the copy (its sha256), OpenVINO's version, the compilation's settings
     and the CPU (its name and instruction sets), since a compiled network is only valid
     for all of them."""
-    import openvino
-
+    openvino = import_openvino()
     key = [_COMPILED_FORMAT, portable_sha256, openvino.get_version(),
            sorted(_openvino_config().items()),
            core.get_property("CPU", "FULL_DEVICE_NAME"),
@@ -323,6 +415,7 @@ def _non_negative_softplus(model):
     pixels: ``docs/performance.rst``, "OpenVINO by default, and YAML fields in blocks"),
     so a decoder ending in SoftPlus gave negative pixels.  The ReLU restores the
     function's range and changes nothing else."""
+    import_openvino()  # before its submodule, so without telemetry
     import openvino.opset13 as ops
 
     for node in model.get_ops():

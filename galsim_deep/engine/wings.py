@@ -30,17 +30,12 @@ flux.
 import numpy as np
 
 from ..core.errors import InputError
-from ..core.module_format import wings_problems
+from ..core.module_format import WINGS_DEFAULTS, wings_problems
 from .profiles import rotate_stamps, rotated_size
 
 __all__ = ["wing_parameters", "core_images", "paint_wings", "render_with_wings", "StampWings",
            "module_wings", "wings_entry", "WINGS_DEFAULTS"]
 
-#: The entry's settings and their defaults: the matching radius and the start of the fit in
-#: half-light radii; the tail's scale length bounds, in half-light radii; the blend's width
-#: in matching radii; the margin (pixels) of the grid's inscribed circle the tail ends at.
-WINGS_DEFAULTS = {"match_radius": 2.5, "fit_from": 1.5, "min_scale": 0.5, "max_scale": 1.3,
-                  "blend": 0.2, "edge_margin": 2.0}
 
 # The light the moments and the half-light radius are measured on: inside this share of the
 # stamp's inscribed radius (a network's pedestal lies beyond it).

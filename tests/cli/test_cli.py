@@ -102,3 +102,73 @@ def test_init_from_a_distilled_module_starts_from_its_teacher(capsys):
     assert "distilled_from" not in read_metadata(source).get("provenance", {})
     assert f"starts from its teacher, hub:{teacher}" in capsys.readouterr().err
     assert _init_source(f"hub:{teacher}") == source
+
+
+# The console script's own process (``galsim_deep/__init__.py``): ``--help`` and the hub's
+# listing start without GalSim (benchmarks/bench_cli.py times them).
+_AS_THE_SCRIPT = """
+import json, sys
+sys.argv = ["galsim-deep"]  # as pip's console script starts
+import galsim_deep.cli as cli
+import galsim_deep.cli.hub as hub_cli
+hub_cli._download = lambda args: print("registered:", "GenerativeModelGalaxy" in
+                                       __import__("galsim").config.valid_gsobject_types)
+try:
+    status = cli.main(sys.argv_given)
+except SystemExit as stop:
+    status = stop.code
+heavy = ["galsim", "astropy", "numpy", "scipy", "onnxruntime", "tensorflow"]
+print(json.dumps({"status": status, "imported": [m for m in heavy if m in sys.modules]}))
+"""
+
+
+def _as_the_script(*argv):
+    import json
+    import subprocess
+    import sys
+
+    code = _AS_THE_SCRIPT.replace("sys.argv_given", repr(list(argv)))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("argv, imported", [
+    (["--help"], []), ([], []), (["--version"], []), (["hub", "--help"], []),
+    (["hub", "list"], ["numpy"]),  # the kinds tell which modules need TensorFlow
+])
+def test_help_and_the_hub_listing_do_not_import_galsim(argv, imported):
+    out, report = _as_the_script(*argv)
+    assert report["imported"] == imported, (argv, report)
+    assert report["status"] in (0, 2, None)
+    if argv == ["--help"]:
+        assert "hub       list, inspect, download, verify and export hub modules" in out
+
+
+def test_other_commands_register_the_config_types_first():
+    """Outside ``hub list`` and ``hub info`` the console script imports what
+    ``import galsim_deep`` imports before the command runs (a YAML file's galaxies)."""
+    out, report = _as_the_script("hub", "download", "hub:no-such-model")
+    assert "registered: True" in out
+    assert "galsim" in report["imported"]
+
+
+def test_the_help_lines_of_unloaded_groups_are_the_groups_own():
+    """``galsim-deep --help`` lists each group with the line its module registers."""
+    assert build_parser([]).format_help() == build_parser().format_help()
+
+
+def test_the_public_names_are_there_in_the_scripts_process():
+    """In the console script's process the package's names import on first use."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.argv = ['galsim-deep']; import galsim_deep; "
+            "print('galsim' in sys.modules); from galsim_deep import GenerativeGalaxyModel; "
+            "print(GenerativeGalaxyModel.__module__, "
+            "'GenerativeModelGalaxy' in sys.modules['galsim'].config.valid_gsobject_types)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "galsim_deep.api.model", "True"]

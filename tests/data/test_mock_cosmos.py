@@ -259,3 +259,19 @@ def test_galaxy_rng_depends_only_on_seed_and_index():
     np.testing.assert_array_equal(a, galaxy_rng(3, 10).random(4))
     assert not np.array_equal(a, galaxy_rng(3, 11).random(4))
     assert not np.array_equal(a, galaxy_rng(4, 10).random(4))
+
+
+def test_sample_shapes_gives_the_parametric_rows_shapes():
+    """The catalog shapes a module's population of shapes is fitted to: each galaxy's
+    single-Sersic q and beta, from its seed alone."""
+    from galsim_deep.data.mock_galaxies import galaxy_rng, make_mock_galaxy, sample_shapes
+
+    shapes = sample_shapes(12, seed=3)
+    assert set(shapes) == {"mag_auto", "flux_radius", "zphot", "q", "beta"}
+    assert np.all((shapes["q"] > 0) & (shapes["q"] <= 1))
+    assert np.all((shapes["beta"] >= 0) & (shapes["beta"] < 180))
+    again = sample_shapes(12, seed=3)
+    assert all(np.array_equal(shapes[k], again[k]) for k in shapes)
+    five = make_mock_galaxy(shapes["mag_auto"][5], shapes["flux_radius"][5],
+                            shapes["zphot"][5], galaxy_rng(4, 5), population="cosmos-25.2")
+    assert shapes["q"][5] == five.parametric[3]

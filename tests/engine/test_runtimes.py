@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +22,14 @@ AUTO = "openvino" if importlib.util.find_spec("openvino") else "onnx"
 
 CATALOG = {"mag_auto": np.linspace(20.5, 25.0, 70), "flux_radius": np.linspace(2.0, 30.0, 70),
            "zphot": np.linspace(0.1, 3.0, 70)}
+
+
+def _openvino():
+    """OpenVINO as the runtime imports it (without its usage telemetry); skip the test where
+    it is not installed."""
+    if importlib.util.find_spec("openvino") is None:
+        pytest.skip("OpenVINO is not installed")
+    return runtimes.import_openvino()
 
 
 def _stamps(model, batch_size=None):
@@ -111,7 +120,7 @@ def test_openvino_runs_the_unrolled_portable_copy_in_float32(tiny_flow_vae_modul
     pixels do not depend on the batch it was asked in.  ``auto`` runs it there, and falls
     back to ONNX Runtime where OpenVINO cannot read a copy (a copy asked for by name in
     OpenVINO is refused)."""
-    pytest.importorskip("openvino")
+    _openvino()
     import onnx
 
     meta = read_metadata(tiny_flow_vae_module_path)
@@ -158,7 +167,7 @@ def test_openvino_runs_the_shipped_defaults_copy_with_its_flow_loop(tmp_path):
     precision, and its galaxies nearly so once the wings' fit has carried the stamps on (a
     fit amplifies float32 rounding a little); a copy OpenVINO cannot read is refused
     naming the fallback."""
-    pytest.importorskip("openvino")
+    _openvino()
     rows = {q: np.asarray(v[:20]) for q, v in CATALOG.items()}
     models = [GenerativeGalaxyModel("hub:flow-vae-mock-cosmos-25.2", runtime=name)
               for name in ("openvino", "onnx")]
@@ -182,7 +191,7 @@ def test_openvinos_compiled_network_is_cached_and_compiled_again_where_damaged(
     """The first load compiles the network and caches it (one file, written under a temporary
     name); the next reads it and gives the same pixels; a damaged file, or a cache that
     cannot be written, only costs a compilation; another thread count is another file."""
-    pytest.importorskip("openvino")
+    _openvino()
     from galsim_deep.core.files import cache_dir
 
     module = tmp_path / "module"
@@ -258,7 +267,6 @@ def test_a_corrupt_or_misplaced_portable_copy_is_refused(tiny_flow_vae_module_pa
 
 def test_broadcast_args_is_converted_to_onnx_broadcasting():
     """The one latent-flow op tf2onnx lacks: its ONNX form gives TensorFlow's shapes."""
-    import onnxruntime
     import tensorflow as tf
     import tf2onnx
 
@@ -275,6 +283,7 @@ def test_broadcast_args_is_converted_to_onnx_broadcasting():
     proto, _ = tf2onnx.convert.from_function(shape, input_signature=specs,
                                              opset=portable.OPSET)
     assert "BroadcastArgs" not in {node.op_type for node in proto.graph.node}
+    onnxruntime = runtimes.import_onnxruntime()
     session = onnxruntime.InferenceSession(proto.SerializeToString(),
                                            providers=["CPUExecutionProvider"])
     for s0, s1 in [([3, 1], [1, 4]), ([2, 1, 5], [4, 1]), ([64, 16], [16]), ([1], [7, 2])]:
@@ -363,7 +372,7 @@ def test_latent_tools_do_not_load_tensorflow_to_check_a_name(tiny_flow_vae_modul
 def test_openvinos_softplus_is_followed_by_a_relu():
     """OpenVINO's SoftPlus returned tiny negatives (-5e-9 of a stamp's peak) where the
     function is positive: the runtime puts a ReLU after each, which keeps its values."""
-    ov = pytest.importorskip("openvino")
+    ov = _openvino()
     import openvino.opset13 as ops
 
     x = ops.parameter([6], np.float32, name="x")
@@ -378,3 +387,89 @@ def test_openvinos_softplus_is_followed_by_a_relu():
     # (OpenVINO's SoftPlus is 0 below x = -20, where the function is 2e-9)
     np.testing.assert_allclose(out, np.logaddexp(0, values.astype(np.float64)), rtol=1e-5,
                                atol=1e-8)
+
+
+# Sampling leaves no third-party usage telemetry behind: nothing under ``~/intel``
+# (OpenVINO's) or ``~/.cache/Microsoft`` (ONNX Runtime's) in a fresh home directory.
+
+#: Where each runtime's telemetry writes in a home directory (a client or device id and
+#: usage counters).
+TELEMETRY_DIRS = {"openvino": Path("intel"),
+                  "onnx": Path(".cache") / "Microsoft" / "DeveloperTools" / ".onnxruntime"}
+
+HAS_OPENVINO = importlib.util.find_spec("openvino") is not None
+
+SAMPLE = """
+import json, os, sys
+import numpy as np
+from galsim_deep import GenerativeGalaxyModel
+conditions = {"mag_auto": np.array([21.5, 23.0, 24.5]), "flux_radius": np.array([6.0, 9.0, 4.0]),
+              "zphot": np.array([0.4, 0.9, 1.5])}
+ran = []
+for name in sys.argv[1:]:
+    model = GenerativeGalaxyModel("hub:flow-vae-mock-cosmos-25.2", runtime=name)
+    galaxies = model.sample(conditions, rng=5)
+    ran.append([name, model.network.runtime, len(galaxies)])
+print(json.dumps({"ran": ran, "env": os.environ.get("ORT_DISABLE_TELEMETRY")}))
+"""
+
+
+def _run_in_fresh_home(home, code, *args, env=None):
+    """Run ``code`` in a Python process whose home directory is ``home``; its stdout."""
+    environ = {k: v for k, v in os.environ.items() if k != runtimes.ORT_TELEMETRY_ENV}
+    environ.update(HOME=str(home), OMP_NUM_THREADS="1", **(env or {}))
+    done = subprocess.run([sys.executable, "-c", code, *args], env=environ, cwd=home,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def _written(home):
+    """The files the telemetry of either runtime left in ``home``."""
+    return sorted(str(p.relative_to(home)) for folder in TELEMETRY_DIRS.values()
+                  for p in (home / folder).rglob("*"))
+
+
+def test_sampling_with_each_runtime_writes_no_telemetry_files(tmp_path):
+    """The default model sampled with ``auto``, ONNX Runtime and (where installed) OpenVINO,
+    in a fresh home: no telemetry file anywhere in it, and the opt-out variable the import
+    set is gone from the environment afterwards."""
+    home = tmp_path / "home"
+    home.mkdir()
+    names = ["auto", "onnx"] + (["openvino"] if HAS_OPENVINO else [])
+    out = json.loads(_run_in_fresh_home(home, SAMPLE, *names))
+    assert [row[0] for row in out["ran"]] == names
+    assert all(row[2] == 3 for row in out["ran"])
+    assert out["ran"][0][1] == ("openvino" if HAS_OPENVINO else "onnx")
+    assert out["env"] is None
+    assert _written(home) == []
+
+
+def test_a_plain_openvino_import_would_write_telemetry_files(tmp_path):
+    """The control: a plain ``import openvino`` in the same fresh home writes its telemetry
+    files, so the test above does not pass because a sandbox ignores HOME.  Its sender is
+    stubbed first, so that this test sends nothing.  (ONNX Runtime has no such control: its
+    uploader is native code, and a plain import would upload where the network allows.)
+    Should OpenVINO stop writing them, this fails and
+    :func:`galsim_deep.engine.runtimes.import_openvino` can go."""
+    if not HAS_OPENVINO:
+        pytest.skip("OpenVINO is not installed")
+    home = tmp_path / "home"
+    home.mkdir()
+    _run_in_fresh_home(home, "from openvino_telemetry.utils import sender; "
+                             "sender.TelemetrySender.send = lambda *args, **kwargs: None; "
+                             "import openvino")
+    written = _written(home)
+    assert "intel/openvino_ga_cid" in written and "intel/stats" in written, (
+        f"a plain `import openvino` wrote no telemetry files in a fresh home: {written}")
+
+
+def test_a_users_own_onnx_runtime_setting_is_kept(tmp_path):
+    """``ORT_DISABLE_TELEMETRY`` set by the user stays set after the import (only a value
+    the import set itself is removed); the user's ``1`` keeps this test from uploading."""
+    home = tmp_path / "home"
+    home.mkdir()
+    code = ("import os; from galsim_deep.engine import runtimes; runtimes.import_onnxruntime();"
+            " print(os.environ.get('ORT_DISABLE_TELEMETRY'))")
+    assert _run_in_fresh_home(home, code, env={"ORT_DISABLE_TELEMETRY": "1"}).strip() == "1"
+    assert _written(home) == []

@@ -16,10 +16,10 @@ from tests.checks import ROOT
 README = ROOT / "README.md"
 
 
-def _listing(capsys):
+def _listing(capsys, *flags):
     """``hub list``'s table: its header line, its rows (lines up to the blank one) and the
     lines after it."""
-    assert main(["hub", "list"]) == 0
+    assert main(["hub", "list", *flags]) == 0
     lines = capsys.readouterr().out.splitlines()
     end = lines.index("")
     return lines[0], lines[1:end], lines[end + 1:]
@@ -57,7 +57,7 @@ def test_every_name_hub_list_prints_is_accepted_by_hub_info(capsys):
 
 
 def test_hub_list_aligns_its_columns_and_marks_default_tensorflow_experimental(capsys):
-    header, rows, after = _listing(capsys)
+    header, rows, after = _listing(capsys, "--all")  # TensorFlow's too, installed or not
     longest = max(rows, key=lambda row: len(row.split()[0]))
     assert len(longest.split()[0]) > 32  # the case that went out of line
     for row in rows:
@@ -224,3 +224,17 @@ def test_the_gri_sky_is_dark_grey_not_saturated_speckle():
     chroma = (top[lit] - sky.min(1)[lit]) / top[lit]
     assert np.median(chroma) < 0.6 and np.mean(chroma > 0.9) < 0.2  # (the old: 0.83)
     assert rgb[128, 128].max() > 0.95 and rgb[128, 128].mean() > 3 * np.median(brightness)
+
+
+def test_the_readme_names_the_default_and_the_version_the_hub_gives():
+    """The README's quick start names the default model and the version a bare hub:NAME
+    resolves to, and says what the -distilled model is."""
+    text = README.read_text()
+    section = text[text.index("### The default model"):]
+    section = " ".join(section[:section.index("\n### ")].split())
+    name = hub.DEFAULT_MODEL
+    stated = re.search(rf"`{re.escape(name)}` is the default, .*? gives version \*\*([^*]+)\*\*",
+                       section)
+    assert stated, section[:300]
+    assert stated.group(1) == hub.find_entry(name[len("hub:"):])["version"]
+    assert f"`{name}-distilled`" in section and "Nothing new should use it" in section

@@ -244,13 +244,27 @@ def _generate_group(config, base, model, group, first_row, req, opt, ignore, log
         batch = engine.sample(model.kind, conditions, [values["object_seed"] for values in rows],
                               first_row=first_row,
                               rotate=[values.get("random_rotation", True) for values in rows],
-                              cluster=clusters, magnitudes=magnitudes)
+                              cluster=clusters, magnitudes=magnitudes, **_shapes(rows),
+                              allow_missing_shapes=True)
     except (ValueError, TypeError) as err:
         raise GalSimConfigError(f"GenerativeModelGalaxy (objects {group.start}.."
                                 f"{group.stop - 1}): {err}") from None
     options = [{k: v for k, v in values.items() if k in opt or k == "rng_state"}
                for values in rows]
     return {"group": group, "batch": batch, "options": options}
+
+
+def _shapes(rows):
+    """The group's ``q`` and ``beta`` (degrees) per object, NaN for an object that leaves
+    the field out; an empty dict where no object sets either."""
+    out = {}
+    for name in ("q", "beta"):
+        values = [values.get(name) for values in rows]
+        if any(v is not None for v in values):
+            out[name] = np.array([np.nan if v is None else
+                                  v / galsim.degrees if isinstance(v, galsim.Angle) else v
+                                  for v in values], dtype=float)
+    return out
 
 
 def current_group(config, base, model, req, opt, ignore, logger=None):

@@ -9,6 +9,12 @@ In a GalSim YAML file::
         zphot: 0.5
         cluster: 2          # MPCC modules only, optional: the mixture component (0..K-1)
         random_rotation: true   # optional (default true): a uniformly random position angle
+        q: 0.6              # optional: the galaxy's axis ratio b/a, exactly
+        beta: 30 degrees    # optional: the position angle of its major axis, exactly
+
+``q`` (in (0, 1]) and ``beta`` (any GalSim angle value, the spelling of GalSim's own
+``Shear``) give the galaxy that shape exactly (:mod:`galsim_deep.engine.shapes`); either may
+be left out: the galaxy's own axis ratio, or the position angle ``random_rotation`` leaves.
 
 The galaxy's stamp comes from its group of objects, generated in one network
 call (:mod:`galsim_deep.api.config.batching`; see "How batching works" in
@@ -31,7 +37,7 @@ __all__ = ["BuildGenerativeModelGalaxy"]
 _opt_params = {"x_interpolant": str, "k_interpolant": str, "pad_factor": float,
                "noise_pad_size": float, "noise_pad": float, "flux_scaling": float, "area": float,
                "exptime": float, "zero_point": float, "calculate_maxk": bool, "cluster": int,
-               "random_rotation": bool}
+               "random_rotation": bool, "q": float, "beta": galsim.Angle}
 
 _FLUX_OPTIONS = ("flux_scaling", "area", "exptime", "zero_point")
 
@@ -63,8 +69,8 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
     and ``random_rotation`` (bool, default true): each galaxy is rotated by a
     uniformly random angle drawn from its object seed after its normals (the
     engine's draws rule, :mod:`galsim_deep.engine.random_draws`), so the population is
-    isotropic (false: the network's own orientation).  The rotation
-    resamples, as the API's default (:meth:`GenerativeGalaxyModel.sample`).
+    isotropic (false: the network's own orientation); ``q`` and ``beta``, a shape
+    (module docstring).  The rotation resamples, as :meth:`GenerativeGalaxyModel.sample`.
     GalSim's own ``rotate`` key (an angle) still turns the built galaxy; a
     boolean there is refused, naming ``random_rotation``.
 
@@ -98,7 +104,7 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
             config[q]["current"] = (float(batch.conditions[q][i]), False, float, obj_num,
                                     "obj_num")
     kwargs = dict(group["options"][i])
-    for used in ("cluster", "random_rotation"):  # used when the group was sampled
+    for used in ("cluster", "random_rotation", "q", "beta"):  # used when the group was sampled
         kwargs.pop(used, None)
     # The object's RNG continues after the draws of its fields, as if they had been made
     # here (for shear, noise padding... drawn after the galaxy).

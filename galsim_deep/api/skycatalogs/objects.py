@@ -15,10 +15,12 @@ through a bandpass) draws it unchanged.
   SEDs (normalised to the catalog's F814W magnitude and, by default, its F606W - F814W
   colour; other bands follow the model's templates, not the catalog's SED).
 
-Every component is turned so that the generated galaxy's major axis (the weighted second
-moments of its profile, :func:`profile_orientation`) lies along the catalog's position
-angle (:func:`~galsim_deep.api.skycatalogs.reader.condition_table`), then lensed with the
-catalog's shear and magnification as skyCatalogs lenses its own.  A galaxy's draws come
+Every component is given the catalog's shape (:func:`~galsim_deep.api.skycatalogs.reader.
+condition_table`'s ``ellipticity`` and ``position_angle``) by one exact linear map of the
+generated galaxy (:mod:`galsim_deep.engine.shapes`; ``shapes='angle'``: only turned so that
+its major axis, by the weighted second moments of :func:`profile_orientation`, lies along
+the catalog's position angle), then lensed with the catalog's shear and magnification as
+skyCatalogs lenses its own.  A galaxy's draws come
 from the run's ``seed`` and its ``galaxy_id`` alone
 (:func:`~galsim_deep.api.skycatalogs.reader.object_seed`): the same seed gives the same galaxy,
 whatever the region, order or chunk it is sampled in.  The ``rng`` imSim passes is not
@@ -38,10 +40,14 @@ from ..model import GenerativeGalaxyModel
 from ...core.catalog import check_range_policy
 from ...core.errors import InputError, InputTypeError
 from ...data.hub import DEFAULT_MODEL
+from ...engine.shapes import measured_shapes, shape_jacobians
 
 __all__ = ["GenerativeSkyCatalog", "GenerativeSkyObject", "measure_orientation",
            "profile_orientation", "observed_profile", "lsst_bandpass", "MONO_COMPONENT",
-           "ROUND", "OVERSAMPLING"]
+           "ROUND", "OVERSAMPLING", "SHAPE_MODES"]
+
+#: How a generated galaxy takes the catalog's shape (:class:`GenerativeSkyCatalog`).
+SHAPE_MODES = ("catalog", "angle")
 
 #: The component name of a mono model's galaxy.
 MONO_COMPONENT = "generated"
@@ -179,14 +185,18 @@ def _gsparams(gsparams):
 
 
 class _Generated:
-    """One sampled galaxy: its components' arrays, names and SEDs, and its turn."""
+    """One sampled galaxy: its components' arrays, names and SEDs, its turn, and the linear
+    map that gives it the catalog's shape (None: the turn alone)."""
 
-    __slots__ = ("arrays", "names", "seds", "rotation", "measured_angle", "measured_g")
+    __slots__ = ("arrays", "names", "seds", "rotation", "measured_angle", "measured_g",
+                 "shape_map")
 
-    def __init__(self, arrays, names, seds, rotation, measured_angle, measured_g):
+    def __init__(self, arrays, names, seds, rotation, measured_angle, measured_g,
+                 shape_map=None):
         self.arrays, self.names, self.seds = arrays, names, seds
         self.rotation, self.measured_angle, self.measured_g = (rotation, measured_angle,
                                                                measured_g)
+        self.shape_map = shape_map
 
 
 class GenerativeSkyCatalog(Sequence):
@@ -216,6 +226,12 @@ class GenerativeSkyCatalog(Sequence):
         Galaxies sampled together when one of them is first asked for.
     runtime : str, optional
         Where the network runs (:class:`~galsim_deep.GenerativeGalaxyModel`).
+    shapes : {'catalog', 'angle'}
+        ``'catalog'`` (default): each generated galaxy takes the catalog's shape exactly,
+        its axis ratio ``(1 - |g|) / (1 + |g|)`` and position angle (the adaptive moments
+        of its light mapped to them, :mod:`galsim_deep.engine.shapes`); ``'angle'``: it
+        keeps the model's own axis ratio, turned to the catalog's position angle (the
+        behaviour before shapes from the catalog).
 
     Attributes
     ----------
@@ -230,12 +246,17 @@ class GenerativeSkyCatalog(Sequence):
     """
 
     def __init__(self, objects, seed, model=DEFAULT_MODEL, region=None, skycatalog_root=None,
-                 range_policy=None, colours=None, chunk_size=128, runtime=None):
+                 range_policy=None, colours=None, chunk_size=128, runtime=None,
+                 shapes="catalog"):
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise InputTypeError(f"seed is an int >= 0 (the same seed gives the same "
                                  f"galaxies), got {seed!r}")
         if int(chunk_size) < 1:
             raise InputError(f"chunk_size is a positive int, got {chunk_size!r}")
+        if shapes not in SHAPE_MODES:
+            raise InputError(f"shapes is one of {list(SHAPE_MODES)} (the catalog's axis ratio "
+                             f"and angle, or its angle alone), got {shapes!r}")
+        self.shapes = shapes
         if isinstance(model, GenerativeGalaxyModel):
             self.model = model.with_colours(colours) if colours else model
         else:
@@ -324,11 +345,22 @@ class GenerativeSkyCatalog(Sequence):
             else:
                 arrays = np.asarray(galaxy.image.array, np.float32)[None]
                 names, seds = [MONO_COMPONENT], None
-            angle, g = profile_orientation(self.model.profile(arrays.sum(axis=0)),
-                                           self.model.pixel_scale,
-                                           self.model.rotated_stamp_size)
-            target = np.radians(float(self.conditions["target_angle"][row]))
-            self._generated[row] = _Generated(arrays, names, seds, target - angle, angle, g)
+            self._generated[row] = self._turned(row, arrays, names, seds)
+
+    def _turned(self, row, arrays, names, seds):
+        """A sampled galaxy's turn to the catalog's position angle (``shapes='angle'``), or
+        the map to its axis ratio and angle (``'catalog'``)."""
+        target = np.radians(float(self.conditions["target_angle"][row]))
+        if self.shapes == "catalog":
+            (g1, g2), = measured_shapes(arrays.sum(axis=0)[None])
+            g = min(float(self.conditions["ellipticity"][row]), 1.0 - 1e-9)
+            jac = shape_jacobians([g1], [g2], q=[(1 - g) / (1 + g)], beta=[target])[0]
+            angle = 0.5 * float(np.arctan2(g2, g1))
+            return _Generated(arrays, names, seds, target - angle, angle,
+                              float(np.hypot(g1, g2)), jac)
+        angle, g = profile_orientation(self.model.profile(arrays.sum(axis=0)),
+                                       self.model.pixel_scale, self.model.rotated_stamp_size)
+        return _Generated(arrays, names, seds, target - angle, angle, g)
 
     def components(self, row, gsparams=None):
         """Component name -> ``galsim.GSObject`` of a row's generated galaxy: turned to the
@@ -339,10 +371,12 @@ class GenerativeSkyCatalog(Sequence):
             return {}
         out = {}
         for name, array in zip(gen.names, gen.arrays):
-            profile = self.model.profile(array, gsparams=_gsparams(gsparams))
+            profile = self.model.profile(array, gsparams=_gsparams(gsparams),
+                                         angle=gen.shape_map)
             if gen.seds is None:
                 profile = profile.withFlux(1.0)
-            out[name] = profile.rotate(gen.rotation * galsim.radians)
+            out[name] = profile if gen.shape_map is not None else \
+                profile.rotate(gen.rotation * galsim.radians)
         return out
 
 

@@ -23,6 +23,7 @@ from ...core.catalog import catalog_values
 from ...core.errors import InputError
 from ...core.module_format import IMAGE_OUTPUT, RANDOM_INPUT, ModuleFormatError
 from ...core.registry import Registry
+from ..shape_prior import module_shape_prior
 from ..window import module_window
 from ..wings import module_wings
 
@@ -138,6 +139,9 @@ class SamplingKind:
         self.chromatic = None
         self.window = module_window(metadata)
         self.wings = module_wings(metadata)
+        #: The catalog's population of axis ratios a galaxy without a catalog ``q`` takes
+        #: (:mod:`~galsim_deep.engine.shape_prior`), or None: its network's own.
+        self.shape_prior = module_shape_prior(metadata)
         self.pose_normal = metadata.get("equivariant", {}).get("pose_normal")
         self.colours = self._colour_mode(colours)
 
@@ -162,7 +166,9 @@ class SamplingKind:
 
     def with_colours(self, colours):
         """This kind in another colour mode, on the same network."""
-        return type(self)(self.network, self.metadata, colours)
+        other = type(self)(self.network, self.metadata, colours)
+        other.shape_prior = self.shape_prior
+        return other
 
     @property
     def stamp_shape(self):
@@ -303,9 +309,11 @@ class SamplingKind:
         """The rows' images ``[N, R, R]`` (rotated, times their flux factors) that a block
         drawing through one PSF draws (:func:`galsim_deep.engine.block.draw_batch`), or
         None where a galaxy is not one image through one PSF: an exact rotation (a
-        rotated pixel grid) or a colour kind's SEDs."""
+        rotated pixel grid), a catalog shape (a mapped grid) or a colour kind's SEDs."""
         rendered = batch.rendered("stamps", factors=factors)
-        if any(angle is not None for _, angle in rendered):
+        if any(frame is not None for _, frame in rendered):
+            return None
+        if len({arrays.shape for arrays, _ in rendered}) > 1:  # rotated rows beside unrotated
             return None
         return np.stack([arrays[0] for arrays, _ in rendered])
 

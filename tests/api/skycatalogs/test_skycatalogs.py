@@ -224,20 +224,53 @@ def test_the_objects_have_the_skycatalogs_interface(sky):
     assert info["galaxy_id"] == obj.id and "rotation" in info
 
 
-def test_the_drawn_galaxy_lies_along_the_catalogs_position_angle(sc, sky):
-    """Where the catalog's galaxy has |e| > 0.2, the generated galaxy as drawn (unlensed:
-    lensing turns a round one) lies within 5 degrees of the catalog's position angle."""
+def _hsm_shape(profile, scale):
+    """HSM's shape of a profile's own light drawn at ``scale`` (None where it fails)."""
+    image = profile.drawImage(nx=300, ny=300, scale=scale, method="no_pixel")
+    for sigma in (3.0, 10.0, 30.0):
+        try:
+            return galsim.hsm.FindAdaptiveMom(image, guess_sig=sigma).observed_shape
+        except galsim.GalSimHSMError:
+            continue
+    return None
+
+
+def test_the_drawn_galaxy_has_the_catalogs_shape(sky):
+    """Where the catalog's galaxy has |e| > 0.2, the generated galaxy as drawn (unlensed,
+    noiseless, HSM) has the catalog's position angle and ellipticity (shapes='catalog')."""
     table = sky.conditions
     rows = np.flatnonzero((table["ellipticity"] > 0.2) & table["has_light"])
     assert len(rows) >= 8 and {sky.objects[r].partition_id for r in rows} == {9556, 9557}
+    angles, sizes = [], []
+    for row in rows:
+        (profile,) = sky.components(row).values()
+        shape = _hsm_shape(profile, sky.model.pixel_scale / 3)
+        if shape is None:
+            continue
+        angles.append((shape.beta.deg - _catalog_angle(sky.objects[row]) + 90) % 180 - 90)
+        sizes.append(shape.g - table["ellipticity"][row])
+    assert len(angles) >= 0.6 * len(rows)
+    assert np.median(np.abs(angles)) < 0.5 and np.median(np.abs(sizes)) < 0.005
+    assert np.mean(np.abs(angles) < 2.0) >= 0.9, angles
+
+
+def test_with_shapes_angle_the_drawn_galaxy_lies_along_the_catalogs_position_angle(sc, sky,
+                                                                                   model):
+    """shapes='angle': the galaxy keeps the model's axis ratio and is turned so that it
+    lies (unlensed; lensing turns a round one) within 5 degrees of the catalog's angle."""
+    table = sky.conditions
+    rows = np.flatnonzero((table["ellipticity"] > 0.2) & table["has_light"])
+    turned = sc.GenerativeSkyCatalog(sky.objects, seed=2026, model=model, shapes="angle")
     misses = []
     for row in rows:
         expected = _catalog_angle(sky.objects[row])
-        (profile,) = sky.components(row).values()
+        (profile,) = turned.components(row).values()
         angle, _ = sc.profile_orientation(profile, sky.model.pixel_scale,
                                           sky.model.rotated_stamp_size)
         misses.append((np.degrees(angle) - expected + 90) % 180 - 90)
     assert np.all(np.abs(misses) < 5.0), misses
+    with pytest.raises(InputError, match="shapes is one of"):
+        sc.GenerativeSkyCatalog(sky.objects[:2], seed=1, model=model, shapes="exact")
 
 
 def test_the_same_seed_gives_the_same_galaxies_whatever_the_chunk(sc, sky, model):
