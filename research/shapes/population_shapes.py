@@ -8,10 +8,14 @@ truths' own 64-pixel stamps measured the same way.  Per module: the mean ``|g|``
 flux against the truths' (ratio - 1, bootstrap errors), overall and per magnitude bin, and
 the Wasserstein-1 distance between the ``|g|`` distributions.
 
+The candidates are the default 2.1.0 given a population of axis ratios by ``galsim-deep hub
+shape-prior`` (``docs/shapes.rst`` has the commands).
+
 Usage::
 
     python research/shapes/population_shapes.py --galaxies 2000 \\
-        --module hub:flow-vae-mock-cosmos-25.2@2.1.0 --module runs/shapes/module-2.2.0 \\
+        --module hub:flow-vae-mock-cosmos-25.2@2.1.0 --module runs/shapes/module-moments \\
+        --module runs/shapes/module-sersic \\
         --out docs/_static/shapes_population.json
 """
 import argparse
@@ -91,10 +95,10 @@ def main(argv=None):
         model = GenerativeGalaxyModel(spec, range_policy="clip")
         images = np.concatenate(list(model.sample_arrays(cat, rng=SEED, rotate=False,
                                                          progress=True)))
-        results[f"{model.metadata['name']} {model.metadata['version']}"] = scores(
-            images, truth, cat, SEED)
-    for name, r in results.items():
-        print(name, f"W1(|g|) {r['w1_g']:.4f}")
+        results[spec] = dict(scores(images, truth, cat, SEED),
+                             module=f"{model.metadata['name']} {model.metadata['version']}")
+    for spec, r in results.items():
+        print(spec, f"({r['module']}) W1(|g|) {r['w1_g']:.4f}")
         for key in ["all"] + [f"{lo:g}-{hi:g}" for lo, hi in BINS]:
             line = "  ".join(f"{what} {100 * v[0]:+.1f} +- {100 * v[1]:.1f}%"
                              for what, v in r[key].items())

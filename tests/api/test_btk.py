@@ -424,3 +424,31 @@ def test_the_papers_families_draw_through_btk(catalog, name):
     model = GenerativeGalaxyModel(f"hub:{name}", range_policy="clip")
     for profile, expected in _blend_and_api_galaxies(catalog, model, btk):
         np.testing.assert_array_equal(profile.image.array, expected.image.array)
+
+
+@needs_btk
+def test_a_catalog_shape_reaches_each_blend_galaxy(catalog):
+    """column_map's shape columns: every blend galaxy has the axis ratio and position angle
+    its row's function gives it (noiseless HSM of its profile), its gd_rotation 0."""
+    import btk
+    import galsim
+
+    from galsim_deep.core.errors import InputError
+
+    lsst = btk.survey.get_surveys("LSST")
+    column_map = {"q": lambda t: np.full(len(t), 0.4),
+                  "beta": lambda t: np.asarray(t["gd_index"], float) * 20.0}
+    gen = _generator(catalog, lsst, batch_size=3, add_noise="none", column_map=column_map)
+    batch = next(gen)
+    profiles = gen._last_sample[1][0]
+    for table in batch.catalog_list:
+        assert np.all(np.asarray(table["gd_rotation"]) == 0)
+    for index, profile in profiles.items():
+        image = profile.drawImage(nx=240, ny=240, scale=0.02, method="no_pixel")
+        shape = galsim.hsm.FindAdaptiveMom(image, guess_sig=15).observed_shape
+        assert shape.q == pytest.approx(0.4, abs=0.01)
+        assert (shape.beta / galsim.degrees - 20.0 * index + 90) % 180 - 90 == \
+            pytest.approx(0.0, abs=1.0)
+    with pytest.raises(InputError, match="axis ratio 'q'"):
+        next(_generator(catalog, lsst, batch_size=2, add_noise="none",
+                        column_map={"q": lambda t: np.zeros(len(t))}))

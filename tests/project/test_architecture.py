@@ -448,3 +448,18 @@ def test_the_public_api_rules_catch_a_private_import():
     # within one package a private name may be shared
     assert not _private_crossings("galsim_deep.tools.validation.measures.isotropy.figures",
                                   "from .compute import _stack\n", False, modules)
+
+
+def test_the_package_never_imports_the_research_tree():
+    """research/ (campaign scripts beside the package, as diffusers keeps its research
+    projects) is not installed: no module of galsim_deep/ or training/ imports from it."""
+    found = []
+    for folder in ("galsim_deep", "training"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                         [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                found += [f"{path.relative_to(ROOT)} imports {n}" for n in names
+                          if n == "research" or n.startswith("research.")]
+    assert not found, found
+    assert not (ROOT / "research" / "__init__.py").exists()  # nothing there to install
