@@ -47,12 +47,7 @@ import numpy as np
 
 from ..core.errors import InputError
 
-__all__ = ["SHAPE_FIELDS", "check_shapes", "measured_shapes", "shape_jacobians",
-           "profile_shape"]
-
-#: The catalog columns (and YAML fields) of a galaxy's shape: axis ratio, position angle
-#: (degrees).
-SHAPE_FIELDS = ("q", "beta")
+__all__ = ["check_shapes", "measured_shapes", "shape_jacobians", "profile_shape"]
 
 # HSM's first guesses of the weight's sigma (pixels), tried in turn: its default, then
 # the sizes of large and of small galaxies (an elongated galaxy can fail from one start and
