@@ -1,0 +1,274 @@
+"""The bright table of one rung of issue 95's ladder, on the held-out bright truths.
+
+A rung is a network that draws each held-out bright galaxy (``render_bright.py``'s ``test``
+split, ``mag_auto <= 21``) from a code:
+
+``hub:NAME@VERSION``   a shipped module, live (:func:`~galsim_deep.training.distill.
+                       load_teacher`, or :func:`~galsim_deep.training.distill.load_distilled`
+                       for a distilled one such as 2.1.0), so gradients flow through it;
+``runs/.../rung_b``    a run of ``train_rung.py`` (its latest checkpoint).
+
+Its codes are the encoder's posterior mean for the noiseless stamp (the truth convolved with
+its PSF by the training forward model), and with ``--best-steps N`` the best codes for the
+truth (:func:`~galsim_deep.training.latent_fit.fit_codes` on
+:func:`~galsim_deep.training.latent_fit.truth_objective`, from the encoder's code, through
+the pose measured on the stamp: rung (a) with the default's weights).  The bright table,
+each measure imported from the package:
+
+* ``relative_residual``: ``sum((profile - truth)^2) / sum(truth^2)`` per galaxy (the
+  objective of the best codes), mean with its standard error and median;
+* ``reduced_chi2``: ``sum((psf * profile - psf * truth)^2) / noise_variance / S^2``, the
+  residual of the PSF-convolved profile in units of each stamp's COSMOS pixel noise (1:
+  as large as the noise), median with a bootstrap error;
+* ``grid``: the population's power along the pixel axes over the diagonals, 0.2-0.5
+  cycles per pixel (:func:`~galsim_deep.diagnostics.release_check.axis_scores`), of the
+  canonical decodes (the network's own grid, unrotated, as the release check measures
+  samples) and of the truths turned into the same canonical frame (a canonical galaxy's
+  long axis lies along a pixel axis, which alone raises the ratio), with bootstrap errors;
+* ``high_frequency``: the median power above the PSF's half-power frequency
+  (:func:`~galsim_deep.diagnostics.release_check.psf_half_power_frequency`) of the profiles
+  over the truths' (:func:`~galsim_deep.tools.validation.measures.texture.compute.
+  median_ratio_error`, 1: the truth's);
+* a gallery PNG of the 24 brightest truths beside their reconstructions.
+
+The JSON (``OUT/<label>.json``) also holds each galaxy's residual, so that two rungs can be
+compared galaxy by galaxy; ``--table`` prints the Markdown table of every JSON in ``OUT``.
+
+Usage::
+
+    .venv/bin/python research/bright_ladder/score_rung.py hub:flow-vae-mock-cosmos-25.2@2.0.0 \\
+        --label a-2.0.0 --best-steps 100
+    .venv/bin/python research/bright_ladder/score_rung.py runs/bright_ladder/rung_b --label b
+    .venv/bin/python research/bright_ladder/score_rung.py --table
+    .venv/bin/python research/bright_ladder/score_rung.py --paired a0-2.0.0-encoder b
+"""
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from render_bright import load_split  # noqa: E402
+from train_rung import build_model  # noqa: E402
+
+
+def load_network(spec, checkpoint=None):
+    """A live network: a hub module's (teacher or distilled) or a ``train_rung.py`` run's
+    latest checkpoint (or its ``checkpoint``, a prefix).  Returns the network and what it is
+    (a string)."""
+    import tensorflow as tf
+
+    path = Path(spec)
+    if (path / "settings.json").is_file():
+        settings = json.loads((path / "settings.json").read_text())
+        model = build_model(settings["latent_size"], settings["base_depth"],
+                            settings["max_depth"], settings["seed"])
+        latest = checkpoint or tf.train.latest_checkpoint(str(path / "checkpoints"))
+        if latest is None:
+            sys.exit(f"{path} has no checkpoint yet: let train_rung.py run longer")
+        tf.train.Checkpoint(model=model).read(latest).expect_partial()
+        return model, latest
+    from galsim_deep.core.module_format import read_metadata
+    from galsim_deep.data.hub import resolve
+    from galsim_deep.training.distill import load_distilled, load_teacher
+
+    if read_metadata(resolve(spec)).get("provenance", {}).get("distill"):
+        return load_distilled(spec)[0], spec
+    return load_teacher(spec)[0], spec
+
+
+def draw_codes(network, truth, psf, best_steps, batch_size=100):
+    """Encoder codes of the noiseless stamps, or the best codes for the truths after
+    ``best_steps`` Adam steps; with the noiseless stamps (float32 ``[N, S, S]``)."""
+    import tensorflow as tf
+
+    from galsim_deep.physics.forward_model import convolve_psf
+    from galsim_deep.training.latent_fit import fit_codes, stamp_frame_decoder, truth_objective
+
+    stamps, codes = [], []
+    for i in range(0, len(truth), batch_size):
+        t = tf.constant(truth[i:i + batch_size], tf.float32)
+        p = tf.constant(psf[i:i + batch_size], tf.float32)
+        stamp = convolve_psf(t, p, "zero")
+        z, _ = network.encode(stamp, p)
+        if best_steps:
+            objective = truth_objective(stamp_frame_decoder(network, stamp), t)
+            z = fit_codes(objective, z.numpy(), best_steps)[0]
+        stamps.append(stamp.numpy())
+        codes.append(np.asarray(z))
+    return np.concatenate(codes), np.concatenate(stamps)
+
+
+def draw_profiles(network, codes, stamps, truth, batch_size=100):
+    """Profiles in each stamp's frame (turned by its measured pose), canonical decodes, and
+    the truths turned into the canonical frame (by minus the pose, as the encoder's input):
+    float64 ``[N, S, S]``, flux per pixel."""
+    import tensorflow as tf
+
+    from galsim_deep.training.latent_fit import stamp_frame_decoder
+
+    framed, canonical, truth_canonical = [], [], []
+    for i in range(0, len(codes), batch_size):
+        z = tf.constant(codes[i:i + batch_size], tf.float32)
+        stamp = tf.constant(stamps[i:i + batch_size], tf.float32)
+        framed.append(stamp_frame_decoder(network, stamp)(z).numpy())
+        canonical.append(network.decode(z).numpy())
+        pose = network.pose_of(stamp)
+        truth_canonical.append(network.turn(tf.constant(truth[i:i + batch_size], tf.float32),
+                                            pose["cos"], -pose["sin"]).numpy())
+    return tuple(np.concatenate(a).astype(np.float64)
+                 for a in (framed, canonical, truth_canonical))
+
+
+def bright_table(test, stamps, profile, canonical, truth_canonical, n_boot=200, seed=0):
+    """The bright table's measures (module docstring) of profiles against the truths."""
+    from galsim_deep.diagnostics.release_check import axis_scores, psf_half_power_frequency
+    from galsim_deep.physics.forward_model import convolve_psf
+    from galsim_deep.tools.validation.measures.texture.compute import (azimuthal_power,
+                                                                       band_power,
+                                                                       median_ratio_error)
+
+    rng = np.random.default_rng([int(seed), 95])
+    truth = test["truth"].astype(np.float64)
+    residual = ((profile - truth) ** 2).sum(axis=(1, 2)) / (truth ** 2).sum(axis=(1, 2))
+    convolved = convolve_psf(profile.astype(np.float32), test["psf"], "zero").numpy()
+    chi2 = (((convolved - stamps) ** 2).sum(axis=(1, 2)) / test["noise_variance"]
+            / truth[0].size)
+
+    def median_error(values):
+        boots = [np.median(rng.choice(values, len(values))) for _ in range(n_boot)]
+        return {"median": float(np.median(values)), "error": float(np.std(boots))}
+
+    k_half = psf_half_power_frequency(test["psf"])
+    k, power = azimuthal_power(profile)
+    _, truth_power = azimuthal_power(truth)
+    hf, hf_error = median_ratio_error(band_power(k, power, k_half, 0.51),
+                                      band_power(k, truth_power, k_half, 0.51), rng, n_boot)
+    mag = test["conditions"][:, 0]
+    return {"n": int(len(truth)),
+            "relative_residual": {"mean": float(residual.mean()),
+                                  "error": float(residual.std(ddof=1) / np.sqrt(len(residual))),
+                                  **{"median": float(np.median(residual))},
+                                  "mean_mag_le_20": float(residual[mag <= 20].mean()),
+                                  "n_mag_le_20": int((mag <= 20).sum())},
+            "reduced_chi2": median_error(chi2),
+            "grid": axis_scores(canonical, truth_canonical, rng, n_boot),
+            "grid_truths_as_drawn": axis_scores(truth, truth, rng, n_boot)["truth"],
+            "high_frequency": {"k_half": k_half, "ratio": hf, "error": hf_error},
+            "per_galaxy": {"relative_residual": residual.tolist(), "reduced_chi2": chi2.tolist()}}
+
+
+def gallery(truth, profile, mag, path, title, n=24):
+    """PNG of the ``n`` brightest truths (left of each pair) beside their profiles (right),
+    asinh-stretched with the truth's scale."""
+    from galsim_deep.core.reporting import new_figure, save_figure
+
+    order = np.argsort(mag)[:n]
+    cols = 8
+    rows = int(np.ceil(2 * n / cols))
+    fig, axes = new_figure(rows, cols, figsize=(1.3 * cols, 1.4 * rows + 0.4),
+                           layout="constrained")
+    for j, g in enumerate(order):
+        scale = truth[g].max() / 50.0
+        for c, (image, name) in enumerate(((truth[g], "truth"), (profile[g], "rung"))):
+            ax = axes.flat[2 * j + c]
+            ax.imshow(np.arcsinh(image / scale), origin="lower", cmap="magma",
+                      vmin=0, vmax=np.arcsinh(50.0))
+            ax.set_title(f"{name} {mag[g]:.1f}", fontsize=6)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(title, fontsize=8)
+    save_figure(fig, path)
+
+
+def score(args):
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    t0 = time.time()
+    test = load_split(args.data, "test")
+    if args.n:
+        test = {k: v[:args.n] for k, v in test.items()}
+    network, source = load_network(args.spec, args.checkpoint)
+    codes, stamps = draw_codes(network, test["truth"], test["psf"], args.best_steps)
+    profile, canonical, truth_canonical = draw_profiles(network, codes, stamps, test["truth"])
+    table = bright_table(test, stamps, profile, canonical, truth_canonical, seed=args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    codes_name = f"best codes ({args.best_steps} steps)" if args.best_steps else "encoder codes"
+    report = {"label": args.label, "spec": args.spec, "source": source, "codes": codes_name,
+              "best_steps": args.best_steps, "data": args.data, "seconds": time.time() - t0,
+              "command": " ".join(sys.argv), **table}
+    (out / f"{args.label}.json").write_text(json.dumps(report, indent=1))
+    gallery(test["truth"], profile, test["conditions"][:, 0], out / f"{args.label}-gallery.png",
+            f"rung {args.label}: {args.spec}, {codes_name}; left truth, right reconstruction")
+    return report
+
+
+ROW = ("| {label} | {codes} | {rr[mean]:.4f} ± {rr[error]:.4f} | {rr[median]:.4f} | "
+       "{rr[mean_mag_le_20]:.4f} | {chi[median]:.2f} ± {chi[error]:.2f} | "
+       "{g[ratio]:.3f} ± {g[error]:.3f} | {g[truth][ratio]:.3f} ± {g[truth][error]:.3f} | "
+       "{hf[ratio]:.2f} ± {hf[error]:.2f} |")
+
+
+def table(folder):
+    """The Markdown bright table of every rung JSON in ``folder``."""
+    lines = ["| rung | codes | relative residual, mean | median | mean, mag ≤ 20 | "
+             "reduced χ², median | grid (canonical) | grid, canonical truths | "
+             "power above the PSF's half power / truth's |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for path in sorted(Path(folder).glob("*.json")):
+        r = json.loads(path.read_text())
+        lines.append(ROW.format(label=r["label"], codes=r["codes"], rr=r["relative_residual"],
+                                chi=r["reduced_chi2"], g=r["grid"], hf=r["high_frequency"]))
+    return "\n".join(lines)
+
+
+def paired(folder, first, second):
+    """Mean per-galaxy difference (``second - first``) of the relative residual and of the
+    reduced chi2 of two rungs scored on the same galaxies, with its standard error."""
+    a, b = (json.loads((Path(folder) / f"{x}.json").read_text()) for x in (first, second))
+    out = {}
+    for measure in ("relative_residual", "reduced_chi2"):
+        d = (np.asarray(b["per_galaxy"][measure]) - np.asarray(a["per_galaxy"][measure]))
+        out[measure] = (float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))))
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("spec", nargs="?", help="hub:NAME@VERSION or a train_rung.py run folder")
+    parser.add_argument("--label", help="the rung's name in the table (file name)")
+    parser.add_argument("--best-steps", type=int, default=0,
+                        help="Adam steps of the best codes for the truths (0: encoder codes)")
+    parser.add_argument("--checkpoint", help="a run's checkpoint prefix (default: its latest)")
+    parser.add_argument("--data", default="runs/bright_ladder/data")
+    parser.add_argument("--out", default="runs/bright_ladder/scores")
+    parser.add_argument("--n", type=int, default=0, help="first N held-out galaxies (0: all)")
+    parser.add_argument("--seed", type=int, default=0, help="the bootstrap's seed")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--table", action="store_true", help="print the table of --out")
+    parser.add_argument("--paired", nargs=2, metavar=("FIRST", "SECOND"),
+                        help="print SECOND - FIRST, galaxy by galaxy, of two scored labels")
+    args = parser.parse_args(argv)
+    if args.table:
+        print(table(args.out))
+        return
+    if args.paired:
+        for measure, (mean, error) in paired(args.out, *args.paired).items():
+            print(f"{measure}: {args.paired[1]} - {args.paired[0]} = {mean:+.4f} ± {error:.4f}")
+        return
+    if not args.spec or not args.label:
+        parser.error("give a rung (hub:NAME@VERSION or a run folder) and --label")
+    report = score(args)
+    print(table(args.out))
+    print(f"{report['seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

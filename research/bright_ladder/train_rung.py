@@ -1,0 +1,277 @@
+"""Rungs (b) and (c) of issue 95's ladder: the default's network as a plain autoencoder on
+noiseless bright truths.
+
+The network is the default's own architecture, the equivariant family's
+:class:`~galsim_deep.training.equivariant_vae.autoencoder.EquivariantVAE` with its moments
+pose (each stamp's pose measured from its weighted second moments, the canonical galaxy
+drawn by the Flow-VAE's ResNet decoder and turned back with the cubic interpolant):
+``--base-depth 16 --max-depth 64`` is the teacher 2.0.0's decoder (and encoder), ``8`` the
+distilled 8-64 student of 2.1.0.  ``--latent-size 16`` is the default's code (rung b),
+``64`` four times it (rung c).
+
+Training is deterministic (no noise, no KL, no prior): the encoder sees each truth convolved
+with its PSF by the training forward model
+(:func:`~galsim_deep.physics.forward_model.convolve_psf`, zero-padded), its posterior *mean*
+is decoded, turned by the stamp's measured pose, and the loss is the mean over the batch of
+the relative residual against the unconvolved truth, ``sum((profile - truth)^2) /
+sum(truth^2)`` per galaxy (:func:`~galsim_deep.training.latent_fit.truth_objective`, the
+objective of rung (a)'s best codes).  Each batch is drawn with ``default_rng([seed,
+step])`` and each galaxy turned by one of the 8 exact flips and quarter turns of the pixel
+grid, so a resumed run draws the same batches as an uninterrupted one.
+
+A checkpoint (weights, Adam, step) is written every ``--checkpoint-every`` steps under
+``OUT/checkpoints`` and the run resumes from the latest on a rerun of the same command;
+``OUT/curve.json`` holds the training loss (mean over each interval) and the held-out
+relative residual (``--n-eval`` held-out galaxies) at each checkpoint.
+
+Usage (one thread)::
+
+    OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 \\
+        .venv/bin/python research/bright_ladder/train_rung.py \\
+        --data runs/bright_ladder/data --out runs/bright_ladder/rung_b --steps 2000
+"""
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from render_bright import load_split  # noqa: E402
+
+
+def dihedral(images, which, centre_pixel=False):
+    """Each of ``images`` ``[B, S, S]`` flipped or turned by a quarter turn: element ``k``
+    by transformation ``which[k]`` in 0..7 (bit 0: transpose, bit 1: flip rows, bit 2: flip
+    columns), all exact on the pixel grid.
+
+    ``centre_pixel``: the images are centred on pixel ``(S//2, S//2)`` (a PSF), not on the
+    stamp's geometric centre (a truth), and each flip is followed by a one-pixel roll that
+    keeps that pixel in place.
+    """
+    out = np.array(images, copy=True)
+    for k, w in enumerate(np.asarray(which, int)):
+        a = out[k].T if w & 1 else out[k]
+        for bit, axis in ((2, 0), (4, 1)):
+            if w & bit:
+                a = np.flip(a, axis)
+                if centre_pixel:
+                    a = np.roll(a, 1, axis)
+        out[k] = a
+    return out
+
+
+def build_model(latent_size, base_depth, max_depth, seed):
+    """The default's network (module docstring) with a code of ``latent_size`` numbers."""
+    from galsim_deep.training.equivariant_vae.autoencoder import EquivariantVAE
+
+    return EquivariantVAE(64, latent_size, 4, base_depth, max_depth, activation="elu",
+                          interpolant="cubic", pose="moments", pose_weight_radius=6.0,
+                          seed=seed)
+
+
+def reconstruct(model, truth, psf):
+    """Profiles ``[B, S, S]`` (flux per pixel, stamp frame) and canonical decodes of the
+    noiseless stamps made from ``truth`` and ``psf``: posterior mean, turned by the pose."""
+    import tensorflow as tf
+
+    from galsim_deep.physics.forward_model import convolve_psf
+
+    truth = tf.convert_to_tensor(truth, tf.float32)
+    psf = tf.convert_to_tensor(psf, tf.float32)
+    stamp = convolve_psf(truth, psf, "zero")
+    mean, _ = model.encode(stamp, psf)
+    canonical = model.decode(mean)
+    angle = model.pose_of(stamp)["angle"]
+    return model.turn_profile(canonical, tf.cos(angle), tf.sin(angle)), canonical
+
+
+def relative_residual(profile, truth):
+    """``sum((profile - truth)^2) / sum(truth^2)`` per galaxy (tf)."""
+    import tensorflow as tf
+
+    return (tf.reduce_sum(tf.square(profile - truth), axis=[1, 2])
+            / tf.reduce_sum(tf.square(truth), axis=[1, 2]))
+
+
+def held_out_residual(model, test, n_eval, batch_size=50):
+    """Mean and standard error of the relative residual of the first ``n_eval`` held-out
+    galaxies."""
+    values = []
+    for i in range(0, n_eval, batch_size):
+        sl = slice(i, min(i + batch_size, n_eval))
+        profile, _ = reconstruct(model, test["truth"][sl], test["psf"][sl])
+        values.append(relative_residual(profile, test["truth"][sl]).numpy())
+    values = np.concatenate(values)
+    return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values)))
+
+
+def make_step(model, optimizer, clip_norm):
+    import tensorflow as tf
+
+    variables = model.vae.trainable_variables
+
+    @tf.function(reduce_retracing=True)
+    def step(truth, psf):
+        with tf.GradientTape() as tape:
+            profile, _ = reconstruct(model, truth, psf)
+            loss = tf.reduce_mean(relative_residual(profile, truth))
+        grads = tape.gradient(loss, variables)
+        grads, norm = tf.clip_by_global_norm(grads, clip_norm)
+        optimizer.apply_gradients(zip(grads, variables))
+        return loss, norm
+    return step
+
+
+def grow_code(model, donor):
+    """Copy ``donor``'s Flow-VAE weights into ``model``'s, whose code is larger.
+
+    Every variable of the same shape is copied; the encoder's ``posterior`` keeps the
+    donor's mean and scale columns for the first codes (the new mean columns keep their
+    random initial weights) and the decoder's ``unbottleneck`` the donor's rows, with zero
+    rows for the new codes: the grown network starts drawing exactly what the donor draws,
+    and the new codes get gradients from the first step.
+    """
+    small, large = donor.latent_size, model.latent_size
+    theirs, ours = donor.vae.variables, model.vae.variables
+    if len(theirs) != len(ours):
+        raise ValueError(f"the donor has {len(theirs)} variables, this network {len(ours)}: "
+                         f"another architecture")
+    for u, v in zip(theirs, ours):  # built in the same order (Keras numbers names per process)
+        w = u.numpy()
+        if "posterior" in v.name:
+            new = v.numpy()
+            new[..., :small] = w[..., :small]
+            new[..., large:large + small] = w[..., small:]
+            v.assign(new)
+        elif "unbottleneck/kernel" in v.name:
+            new = np.zeros(v.shape, np.float32)
+            new[:small] = w
+            v.assign(new)
+        else:
+            v.assign(w)
+
+
+def start(args, model, train):
+    """Set the flux scale of a new run (or copy the weights of ``--init-from``)."""
+    if args.init_from:
+        from galsim_deep.core.module_format import read_metadata
+        from galsim_deep.data.hub import resolve
+        from galsim_deep.training.loop import warm_start
+
+        path = resolve(args.init_from)
+        code = read_metadata(path)["signatures"]["decode"]["inputs"]["z"]["shape"][-1]
+        if code > args.latent_size:
+            sys.exit(f"{args.init_from} has a code of {code} numbers, more than "
+                     f"--latent-size {args.latent_size}")
+        donor = model if code == args.latent_size else build_model(
+            code, args.base_depth, args.max_depth, args.seed)
+        warm_start({"model": donor}, path)
+        if donor is not model:
+            grow_code(model, donor)
+        return {"init_from": args.init_from, "init_code_size": int(code)}
+    from galsim_deep.physics.forward_model import convolve_psf
+    from galsim_deep.training.flux_scale import auto_flux_scale
+
+    stamps = convolve_psf(train["truth"][:500], train["psf"][:500], "zero").numpy()
+    model.vae.flux_scale.assign(auto_flux_scale(stamps))
+    return {"init_from": None}
+
+
+def train(args):
+    import tensorflow as tf
+    import tf_keras
+    from tqdm.auto import tqdm
+
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    data, test = load_split(args.data, "train"), load_split(args.data, "test")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    settings = {k: v for k, v in vars(args).items() if k not in ("steps", "no_progress")}
+    settings_path = out / "settings.json"
+    if settings_path.is_file() and json.loads(settings_path.read_text()) != settings:
+        sys.exit(f"{out} was trained with {settings_path.read_text()}; use another --out")
+    model = build_model(args.latent_size, args.base_depth, args.max_depth, args.seed)
+    optimizer = tf_keras.optimizers.Adam(args.learning_rate)
+    step_var = tf.Variable(0, dtype=tf.int64, name="step")
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step_var)
+    manager = tf.train.CheckpointManager(checkpoint, str(out / "checkpoints"), max_to_keep=3)
+    curve_path = out / "curve.json"
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        curve = json.loads(curve_path.read_text())
+    else:
+        curve = {"settings": settings, **start(args, model, data),
+                 "flux_scale": float(model.vae.flux_scale.numpy()), "n_train": len(data["truth"]),
+                 "n_eval": args.n_eval, "points": []}
+        settings_path.write_text(json.dumps(settings, indent=1))
+        curve["points"].append({"step": 0, "seconds": 0.0, "train_loss": None,
+                                "held_out": held_out_residual(model, test, args.n_eval)})
+        curve_path.write_text(json.dumps(curve, indent=1))
+    step_fn = make_step(model, optimizer, args.clip_norm)
+    losses, t0 = [], time.time()
+    first = int(step_var.numpy())
+    bar = tqdm(range(first, args.steps), initial=first, total=args.steps,
+               disable=args.no_progress, mininterval=10)
+    for step in bar:
+        rng = np.random.default_rng([args.seed, step])
+        pick = rng.integers(0, len(data["truth"]), args.batch_size)
+        which = rng.integers(0, 8, args.batch_size)
+        optimizer.learning_rate.assign(args.learning_rate * min(1.0, (step + 1)
+                                                                / max(args.warmup_steps, 1)))
+        loss, norm = step_fn(dihedral(data["truth"][pick], which),
+                             dihedral(data["psf"][pick], which, centre_pixel=True))
+        losses.append(float(loss))
+        step_var.assign(step + 1)
+        bar.set_postfix(loss=f"{losses[-1]:.4f}", norm=f"{float(norm):.2g}")
+        if (step + 1) % args.checkpoint_every == 0 or step + 1 == args.steps:
+            manager.save(checkpoint_number=step + 1)
+            curve["points"].append({
+                "step": step + 1, "seconds": curve["points"][-1]["seconds"] + time.time() - t0,
+                "train_loss": float(np.mean(losses)),
+                "held_out": held_out_residual(model, test, args.n_eval)})
+            curve_path.write_text(json.dumps(curve, indent=1))
+            losses, t0 = [], time.time()
+    return curve
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="runs/bright_ladder/data")
+    parser.add_argument("--out", default="runs/bright_ladder/rung_b")
+    parser.add_argument("--steps", type=int, default=2000,
+                        help="total steps (a rerun with more steps continues)")
+    parser.add_argument("--latent-size", type=int, default=16)
+    parser.add_argument("--base-depth", type=int, default=16, help="16: the teacher 2.0.0's; 8: "
+                                                                    "the 8-64 student's")
+    parser.add_argument("--max-depth", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=1e-4,
+                        help="Adam's step size after the warm-up (1e-3 from a warm start "
+                             "undid the 2.0.0 network in one step)")
+    parser.add_argument("--warmup-steps", type=int, default=200,
+                        help="steps of the linear rise of the step size from 0")
+    parser.add_argument("--clip-norm", type=float, default=1.0)
+    parser.add_argument("--init-from", default=None,
+                        help="start from a module's weights "
+                             "(e.g. hub:flow-vae-mock-cosmos-25.2@2.0.0)")
+    parser.add_argument("--checkpoint-every", type=int, default=250)
+    parser.add_argument("--n-eval", type=int, default=100,
+                        help="held-out galaxies scored at each checkpoint")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    if args.steps < 1 or args.checkpoint_every < 1:
+        parser.error("--steps and --checkpoint-every must be >= 1")
+    curve = train(args)
+    last = curve["points"][-1]
+    print(f"step {last['step']}: held-out relative residual {last['held_out'][0]:.4f} "
+          f"+- {last['held_out'][1]:.4f}")
+
+
+if __name__ == "__main__":
+    main()
