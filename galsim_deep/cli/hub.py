@@ -138,7 +138,8 @@ def _add_shape_prior(sub):
     p.add_argument("--galaxies", type=int, default=40000,
                    help="mock galaxies to fit (default 40000)")
     p.add_argument("--seed", type=int, default=2_940_000,
-                   help="their seed: use one no training or evaluation set uses")
+                   help="their seed, one no training or evaluation set uses (default "
+                        "2940000)")
     p.add_argument("--bins", default="mag_auto=5,flux_radius=5,zphot=3",
                    help="cells per condition, NAME=N,... (default %(default)s)")
     p.add_argument("--levels", type=int, default=32,

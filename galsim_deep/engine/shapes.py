@@ -155,18 +155,19 @@ def measured_shapes(images):
             centre = moments.moments_centroid - galsim.Image(array).true_center
             fine = profile.drawImage(nx=side, ny=side, scale=1.0 / _OVERSAMPLING,
                                      method="no_pixel", offset=-centre * _OVERSAMPLING)
-            moments = _adaptive_moments(fine) or moments
+            moments = _adaptive_moments(fine, moments.moments_sigma) or moments
         out[i] = ((moments.observed_shape.g1, moments.observed_shape.g2)
                   if moments is not None else _unweighted_shape(array))
     return out
 
 
-def _adaptive_moments(image):
-    """``galsim.hsm.FindAdaptiveMom`` of an image from the first of :data:`_GUESS_SIGMAS`
-    (times its oversampling) it converges from, or None."""
+def _adaptive_moments(image, first=None):
+    """``galsim.hsm.FindAdaptiveMom`` of an image from the first of ``first`` (the weight's
+    sigma on the model's pixels) and :data:`_GUESS_SIGMAS` it converges from (times its
+    oversampling), or None."""
     import galsim
 
-    for sigma in _GUESS_SIGMAS:
+    for sigma in ((first,) if first else ()) + _GUESS_SIGMAS:
         try:
             return galsim.hsm.FindAdaptiveMom(image, guess_sig=sigma / image.scale)
         except galsim.GalSimHSMError:
