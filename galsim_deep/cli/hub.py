@@ -264,13 +264,11 @@ def _print_archive(module, meta):
 
 
 def _write_stamp_entry(args, key, entry, clause):
-    """Write a module's metadata entry ``key`` (``window`` or ``wings``, which exclude each
-    other), its description (``args.description``, or its own + ``clause``) and version,
-    then print it (and its archive's index entry with ``--archive``)."""
+    """:func:`_write_entry` of ``window`` or ``wings``, which exclude each other."""
     from pathlib import Path
 
     from ..core.errors import InputError
-    from ..core.module_format import read_metadata, write_metadata
+    from ..core.module_format import read_metadata
 
     module = Path(args.module)
     meta = read_metadata(module)
@@ -278,12 +276,21 @@ def _write_stamp_entry(args, key, entry, clause):
         if present in meta:
             raise InputError(f"{module} has a {present} already ({meta[present]}); start "
                              f"from the module without one")
+    return _write_entry(args, module, meta, key, entry, clause, json.dumps(entry))
+
+
+def _write_entry(args, module, meta, key, entry, clause, summary):
+    """Write a module's metadata entry ``key``, its description (``args.description``, or
+    its own + ``clause``) and version, then print ``summary`` of it (and its archive's index
+    entry with ``--archive``)."""
+    from ..core.module_format import write_metadata
+
     meta[key] = entry
     meta["description"] = args.description or f"{meta['description']}; {clause}"
     if args.version is not None:
         meta["version"] = args.version
     write_metadata(module, meta)
-    print(f"{meta['name']} {meta['version']}: {key} {json.dumps(meta[key])}")
+    print(f"{meta['name']} {meta['version']}: {key} {summary}")
     if args.archive:
         _print_archive(module, meta)
     return 0
@@ -300,13 +307,12 @@ def _window(args):
 
 
 def _shape_prior(args):
+    import functools
     from pathlib import Path
 
     from ..core.errors import InputError
-    from ..core.module_format import read_metadata, write_metadata
+    from ..core.module_format import read_metadata
     from ..data.mock_galaxies import sample_shapes
-    import functools
-
     from ..engine.shape_prior import fit_shape_prior
     from ..engine.shapes import profile_shape
 
@@ -323,21 +329,13 @@ def _shape_prior(args):
                            measure=measure)
     what = ("single-Sersic axis ratios" if measure is None else
             "adaptive-moment axis ratios (as the engine measures a stamp)")
-    meta["shape_prior"] = fit_shape_prior(
-        shapes, shapes["q"], bins, levels=args.levels,
-        source=f"the {what} of {args.galaxies} mock galaxies (population "
-               f"{args.population}, seed {args.seed})")
-    meta["description"] = args.description or (
-        f"{meta['description']}; a galaxy whose catalog gives no axis ratio draws one from "
-        f"the training catalog's, given its {', '.join(bins)}")
-    if args.version is not None:
-        meta["version"] = args.version
-    write_metadata(module, meta)
-    print(f"{meta['name']} {meta['version']}: shape_prior of {args.galaxies} galaxies, "
-          f"cells {bins}")
-    if args.archive:
-        _print_archive(module, meta)
-    return 0
+    entry = fit_shape_prior(shapes, shapes["q"], bins, levels=args.levels,
+                            source=f"the {what} of {args.galaxies} mock galaxies (population "
+                                   f"{args.population}, seed {args.seed})")
+    return _write_entry(args, module, meta, "shape_prior", entry,
+                        f"a galaxy whose catalog gives no axis ratio draws one from the "
+                        f"training catalog's, given its {', '.join(bins)}",
+                        f"of {args.galaxies} galaxies, cells {bins}")
 
 
 def _wings(args):

@@ -486,23 +486,13 @@ class SampledBatch:
         # a one-band kind's stamps by name, so that they get the module's wings if it has any
         rendered = self.rendered("stamps" if bands is None else images)
         for i, (arrays, frame) in enumerate(rendered):
-            if frame is not None and self.shaped[i]:
-                out[i] = [self._mapped_array(a, frame, s) for a in arrays]
+            if frame is not None and self.shaped[i]:  # an exact map, sampled on the square
+                out[i] = map_stamps(arrays, np.repeat(frame[None], len(arrays), axis=0), s,
+                                    keep_flux=False)
                 continue
             out[i] = arrays if arrays.shape[-1] == s else \
                 arrays[:, margin:margin + s, margin:margin + s]
         return out[:, 0] if bands is None else out
-
-    def _mapped_array(self, array, jacobian, side):
-        """An image mapped by a shaped row's linear map, sampled back on the module's
-        ``side``-pixel grid (GalSim's interpolant, no pixel response: the values the
-        mapped profile has at the pixel centres)."""
-        import galsim
-
-        profile = galaxy_profile(array, self.pixel_scale, jacobian,
-                                 stamp_size=self.stamps.shape[-1])
-        return profile.drawImage(nx=side, ny=side, scale=self.pixel_scale, method="no_pixel",
-                                 dtype=np.float32).array
 
     # -------------------------------------------------------------- profiles
     def galaxies(self, rows=None, factors=None, rngs=None, noise_pad_size=0, noise=None,

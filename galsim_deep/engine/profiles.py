@@ -239,7 +239,7 @@ def rotate_stamps(images, angles):
     return (out * scale[:, None, None]).astype(np.float32)
 
 
-def map_stamps(images, maps, side):
+def map_stamps(images, maps, side, keep_flux=True):
     """Map stamps by linear maps, resampled onto an axis-aligned grid of ``side`` pixels.
 
     Each image, read as GalSim reads a stamp (``galsim.InterpolatedImage``, quintic,
@@ -258,6 +258,9 @@ def map_stamps(images, maps, side):
         ``[[dudx, dudy], [dvdx, dvdy]]`` per image (dimensionless, pixels to pixels).
     side : int
         Pixels on a side of the output grid.
+    keep_flux : bool
+        Rescale each image to its own total (default); False: the mapped profile's values
+        at the pixel centres as they are.
 
     Returns
     -------
@@ -270,15 +273,15 @@ def map_stamps(images, maps, side):
     out = np.zeros((len(images), int(side), int(side)), np.float32)
     for i, (array, jac) in enumerate(zip(images, np.asarray(maps, np.float64))):
         total = array.sum()
-        if not np.isfinite(total) or total == 0:
-            continue
+        if keep_flux and (not np.isfinite(total) or total == 0):
+            continue  # nothing to rescale to
         image = galsim.Image(np.ascontiguousarray(array), wcs=galsim.JacobianWCS(*jac.ravel()))
         profile = galsim.InterpolatedImage(image, use_true_center=True, calculate_stepk=False,
                                            calculate_maxk=False)
         drawn = profile.drawImage(nx=int(side), ny=int(side), scale=1.0, method="no_pixel",
                                   dtype=np.float64).array
         got = drawn.sum()
-        out[i] = drawn * (total / got if got != 0 else 1.0)
+        out[i] = drawn * (total / got if keep_flux and got != 0 else 1.0)
     return out
 
 

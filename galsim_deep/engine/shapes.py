@@ -47,7 +47,8 @@ import numpy as np
 
 from ..core.errors import InputError
 
-__all__ = ["check_shapes", "measured_shapes", "shape_jacobians", "profile_shape"]
+__all__ = ["check_shapes", "measured_shapes", "shape_jacobians", "profile_shape",
+           "axis_ratios"]
 
 # HSM's first guesses of the weight's sigma (pixels), tried in turn: its default, then
 # the sizes of large and of small galaxies (an elongated galaxy can fail from one start and
@@ -214,11 +215,8 @@ def shape_jacobians(g1, g2, q=None, beta=None, turn=None):
         ``T`` per galaxy, ``[[dudx, dudy], [dvdx, dvdy]]`` as ``galsim.Transform`` takes
         it; ``det T = 1``.
     """
-    g = np.asarray(g1, np.float64) + 1j * np.asarray(g2, np.float64)
-    n = len(g)
-    size = np.minimum(np.abs(g), 1.0 - 1e-9)
-    own_q = np.maximum((1.0 - size) / (1.0 + size), _MIN_OWN_Q)
-    own_beta = 0.5 * np.angle(g)
+    own_q, own_beta = axis_ratios(g1, g2)
+    own_q, n = np.maximum(own_q, _MIN_OWN_Q), len(own_q)
     q = own_q if q is None else np.where(np.isnan(q), own_q, np.asarray(q, np.float64))
     turn = np.zeros(n) if turn is None else np.asarray(turn, np.float64)
     beta = np.full(n, np.nan) if beta is None else np.asarray(beta, np.float64)
@@ -246,6 +244,14 @@ def profile_shape(profile, stamp_size, pixel_scale):
     ``stamp_size`` pixels of ``pixel_scale`` arcsec): the shape a mapped galaxy is given."""
     image = profile.drawImage(nx=int(stamp_size), ny=int(stamp_size), scale=pixel_scale,
                               method="no_pixel").array
-    g1, g2 = measured_shapes(image[None])[0]
-    size = min(np.hypot(g1, g2), 1 - 1e-9)
-    return max((1 - size) / (1 + size), 1e-3), 0.5 * np.arctan2(g2, g1)
+    q, beta = axis_ratios(*measured_shapes(image[None])[0])
+    return max(float(q), 1e-3), float(beta)
+
+
+def axis_ratios(g1, g2):
+    """``(q, beta in radians)`` of reduced shears ``(g1, g2)``: the axis ratio
+    ``(1 - |g|) / (1 + |g|)`` (``|g|`` kept below 1) and the major axis' angle, as
+    ``galsim.Shear(g1=, g2=)`` has them; arrays (or scalars) like ``g1``."""
+    g = np.asarray(g1, np.float64) + 1j * np.asarray(g2, np.float64)
+    size = np.minimum(np.abs(g), 1.0 - 1e-9)
+    return (1.0 - size) / (1.0 + size), 0.5 * np.angle(g)

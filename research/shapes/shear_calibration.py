@@ -65,8 +65,10 @@ def own_shapes(profiles, pixel_scale, side):
 
 def as_shapes(g):
     """``(q, beta in degrees)`` of reduced shears ``[N, 2]``."""
-    size = np.minimum(np.hypot(g[:, 0], g[:, 1]), 1 - 1e-9)
-    return (1 - size) / (1 + size), np.degrees(0.5 * np.arctan2(g[:, 1], g[:, 0]))
+    from galsim_deep.engine.shapes import axis_ratios
+
+    q, beta = axis_ratios(g[:, 0], g[:, 1])
+    return q, np.degrees(beta)
 
 
 def forms(model, n, seed):

@@ -25,7 +25,7 @@ from galsim.config.stamp import stamp_ignore
 from galsim.errors import GalSimConfigError
 
 from ...core import parallel
-from ...core.catalog import OutOfRangeWarning
+from ...core.catalog import SHAPE_COLUMNS, OutOfRangeWarning
 from ...engine import batch as engine
 from ..model import GenerativeGalaxyModel
 
@@ -258,7 +258,7 @@ def _shapes(rows):
     """The group's ``q`` and ``beta`` (degrees) per object, NaN for an object that leaves
     the field out; an empty dict where no object sets either."""
     out = {}
-    for name in ("q", "beta"):
+    for name in SHAPE_COLUMNS:
         values = [values.get(name) for values in rows]
         if any(v is not None for v in values):
             out[name] = np.array([np.nan if v is None else

@@ -27,6 +27,7 @@ from galsim.config import GetInputObj, GetRNG, RegisterObjectType
 from galsim.config.value import standard_ignore
 
 from ...core import parallel
+from ...core.catalog import SHAPE_COLUMNS
 from ...engine import batch as engine
 from . import batching, blocks
 
@@ -104,7 +105,7 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
             config[q]["current"] = (float(batch.conditions[q][i]), False, float, obj_num,
                                     "obj_num")
     kwargs = dict(group["options"][i])
-    for used in ("cluster", "random_rotation", "q", "beta"):  # used when the group was sampled
+    for used in ("cluster", "random_rotation") + SHAPE_COLUMNS:  # used when it was sampled
         kwargs.pop(used, None)
     # The object's RNG continues after the draws of its fields, as if they had been made
     # here (for shear, noise padding... drawn after the galaxy).
