@@ -70,7 +70,8 @@ def scores(images, truth, cat, seed):
     rows = {"all": np.ones(len(g), bool)}
     rows.update({f"{lo:g}-{hi:g}": (cat["mag_auto"] >= lo) & (cat["mag_auto"] < hi)
                  for lo, hi in BINS})
-    out = {name: {"g": _ratio(g, truth["g"], r, rng), "size": _ratio(sigma, truth["sigma"], r, rng),
+    out = {name: {"g": _ratio(g, truth["g"], r, rng),
+                  "size": _ratio(sigma, truth["sigma"], r, rng),
                   "flux": _ratio(flux, truth["flux"], r, rng)} for name, r in rows.items()}
     ok = np.isfinite(g) & np.isfinite(truth["g"])
     out["w1_g"] = float(wasserstein_distance(g[ok], truth["g"][ok]))
