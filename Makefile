@@ -17,8 +17,16 @@ BTK_STAMP := $(BTK_VENV)/.installed
 # them), then uv installs the package and its extras at the pins.  uv fetches and unpacks
 # the wheels in parallel, several times faster than pip, which CI and a new user's first
 # `make demo` wait for (docs/performance.rst, "The test suite's time").
+#
+# uv compiles every installed module to bytecode (--compile-bytecode): where
+# PYTHONDONTWRITEBYTECODE is set, as on this project's machines and CI, Python would
+# otherwise compile TensorFlow's, GalSim's and astropy's sources again in every process,
+# 9 CPU-seconds per TensorFlow import, and the suite starts hundreds of processes
+# (docs/performance.rst, "The test suite's time").  The package's own modules are compiled
+# too (compile_package); Python checks each against its source, so an edit is never stale.
 bootstrap = $(1)/python -m pip install --quiet $(2) --upgrade pip wheel setuptools uv
-uv_install = $(1)/uv pip install --python $(1)/python $(2)
+uv_install = $(1)/uv pip install --python $(1)/python --compile-bytecode $(2)
+compile_package = $(1)/python -m compileall -q galsim_deep
 
 .PHONY: env btk-env demo-env test test-all test-main test-fast test-btk docs demo benchmark \
 	benchmark-btk btk-figure clean
@@ -32,6 +40,7 @@ $(STAMP): setup.cfg pyproject.toml constraints/main.txt
 	$(call bootstrap,$(BIN),$(PIN))
 	$(call uv_install,$(BIN),$(PIN)) --quiet -e ".[all,test,docs]"
 	$(call uv_install,$(BIN),$(PIN)) --quiet --no-deps skycatalogs  # setup.cfg, [all]: why
+	$(call compile_package,$(BIN))
 	touch $(STAMP)
 
 # The BTK tests' environment: galsim_deep[btk,tensorflow,test] with BTK's pins, and tf2onnx
@@ -43,6 +52,7 @@ $(BTK_STAMP): setup.cfg pyproject.toml constraints/btk.txt
 	@echo "installing galsim_deep[btk,tensorflow,test] (BlendingToolKit 1.0.9, astropy 6, numpy < 2.3) into $(BTK_VENV) for the BTK tests: about a minute the first time"
 	$(call bootstrap,$(BTK_BIN),$(BTK_PIN))
 	$(call uv_install,$(BTK_BIN),$(BTK_PIN)) --quiet -e ".[btk,tensorflow,test]" tf2onnx onnx
+	$(call compile_package,$(BTK_BIN))
 	touch $(BTK_STAMP)
 
 # The demo needs sampling and the field previews only: the [simulate] extra, no TensorFlow
@@ -56,6 +66,7 @@ $(DEMO_STAMP): setup.cfg pyproject.toml constraints/main.txt
 	@echo "This takes well under a minute the first time; uv lists the packages it installs."
 	$(call bootstrap,$(BIN),$(PIN))
 	$(call uv_install,$(BIN),$(PIN)) -e ".[simulate]"
+	$(call compile_package,$(BIN))
 	touch $(DEMO_STAMP)
 
 # The BTK environment installs while the main suite runs (10 s less than one after the
@@ -101,6 +112,7 @@ $(FAST_STAMP): setup.cfg pyproject.toml constraints/main.txt
 	@echo "installing galsim_deep[simulate,test] (no TensorFlow) into $(FAST_VENV) for the quick loop"
 	$(call bootstrap,$(FAST_BIN),$(PIN))
 	$(call uv_install,$(FAST_BIN),$(PIN)) --quiet -e ".[simulate,test]"
+	$(call compile_package,$(FAST_BIN))
 	touch $(FAST_STAMP)
 
 test-fast: $(FAST_STAMP)

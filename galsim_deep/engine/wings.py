@@ -27,6 +27,8 @@ The tail adds light the network left out beyond the matching radius; each galaxy
 rescaled to its network's total flux, so the wings move light outward without changing a
 flux.
 """
+import functools
+
 import numpy as np
 
 from ..core.errors import InputError
@@ -52,18 +54,106 @@ def _grid(side):
     return offset[None, :], offset[:, None]
 
 
-def _elliptical_radius(x, y, q, phi):
-    """The circularised elliptical radius ``sqrt(q x'^2 + y'^2 / q)`` (pixels), ``x'`` along
-    the major axis at ``phi`` (radians from +x, counter-clockwise); ``q``, ``phi`` [N]."""
-    q, phi = (np.asarray(a, np.float64)[:, None, None] for a in (q, phi))
+@functools.lru_cache(maxsize=8)
+def _quadratic_terms(side):
+    """``[x^2, x y, y^2]`` of every pixel of a ``side``-pixel grid, ``[3, side * side]``
+    float32 (exact: quarter-pixel multiples): an elliptical radius over all pixels is then
+    one matrix product."""
+    x, y = _grid(side)
+    x, y = np.broadcast_arrays(x, y)
+    terms = np.stack([x * x, x * y, y * y]).reshape(3, -1).astype(np.float32)
+    terms.flags.writeable = False
+    return terms
+
+
+def _elliptical_radius(side, q, phi):
+    """The circularised elliptical radius ``sqrt(q x'^2 + y'^2 / q)`` (pixels) of every pixel
+    of a ``side``-pixel grid, ``[N, side * side]`` float32; ``x'`` lies along the major axis
+    at ``phi`` (radians from +x, counter-clockwise); ``q``, ``phi`` [N].
+
+    ``x'`` and ``y'`` are a rotation of ``(x, y)``, so the square is the quadratic form
+    ``a x^2 + b x y + c y^2`` with one ``(a, b, c)`` per galaxy."""
+    q, phi = (np.asarray(v, np.float64).reshape(-1) for v in (q, phi))
     c, s = np.cos(phi), np.sin(phi)
-    major, minor = x * c + y * s, -x * s + y * c
-    return np.sqrt(q * major ** 2 + minor ** 2 / q)
+    form = np.stack([q * c * c + s * s / q, 2 * c * s * (q - 1 / q), q * s * s + c * c / q], 1)
+    square = form.astype(np.float32) @ _quadratic_terms(side)
+    return np.sqrt(np.maximum(square, 0.0, out=square), out=square)
 
 
 def _raised_cosine(t):
     """0 below ``t = 0``, 1 above ``t = 1``, a raised cosine between."""
     return 0.5 * (1.0 - np.cos(np.pi * np.clip(t, 0.0, 1.0)))
+
+
+@functools.lru_cache(maxsize=8)
+def _measure_mask(side):
+    """1 inside the share :data:`_MEASURE_RADIUS` of the grid's inscribed radius, else 0,
+    ``[side * side]``: the light the moments and the half-light radius are measured on."""
+    x, y = _grid(side)
+    mask = (np.hypot(x, y) < _MEASURE_RADIUS * side / 2).astype(np.float64).reshape(-1)
+    mask.flags.writeable = False
+    return mask
+
+
+@functools.lru_cache(maxsize=8)
+def _edge_taper(side, edge_margin):
+    """1 inside, falling to 0 (a raised cosine over 4 pixels) ``edge_margin`` pixels inside
+    the grid's inscribed circle, ``[side * side]`` float32."""
+    x, y = _grid(side)
+    edge = side / 2.0 - edge_margin
+    taper = (1.0 - _raised_cosine((np.hypot(x, y) - (edge - 4.0)) / 4.0)).astype(np.float32)
+    taper = taper.reshape(-1)
+    taper.flags.writeable = False
+    return taper
+
+
+# The half-light radius is found first to a bin of this width (pixels), then exactly
+# among that bin's pixels.
+_HALF_LIGHT_BIN = 0.5
+
+
+def _half_light_radius(rho, light, total):
+    """Per row, the smallest ``rho`` that encloses half the row's ``light`` (``total`` is its
+    sum): the radius where the light summed outward in ``rho`` reaches half.  A row without
+    light gets its smallest ``rho``.
+
+    Exact, without sorting every pixel: the light is summed in bins of ``rho`` to find the
+    bin where half is reached, and only that bin's pixels are sorted.
+
+    Parameters
+    ----------
+    rho, light : ndarray [N, P]
+        Radii (pixels) and light (non-negative) of each row's pixels.
+    total : ndarray [N]
+
+    Returns
+    -------
+    ndarray [N]
+        Pixels.
+    """
+    n = len(rho)
+    bins = (rho / _HALF_LIGHT_BIN).astype(np.int64)
+    n_bins = int(bins.max()) + 1
+    slot = (bins + (np.arange(n) * n_bins)[:, None]).reshape(-1)
+    grown = np.cumsum(np.bincount(slot, light.reshape(-1), minlength=n * n_bins)
+                      .reshape(n, n_bins), axis=1)
+    half = 0.5 * total
+    crossing = np.minimum((grown < half[:, None]).sum(axis=1), n_bins - 1)
+    before = np.where(crossing > 0, grown[np.arange(n), crossing - 1], 0.0)
+    rows, cols = np.nonzero(bins == crossing[:, None])
+    r, weights = rho[rows, cols], light[rows, cols]
+    order = np.lexsort((r, rows))
+    rows, r, weights = rows[order], r[order], weights[order]
+    grown_in_bin = np.cumsum(weights)
+    first = np.searchsorted(rows, rows)  # each pixel's row's first pixel in this order
+    grown_in_bin -= (grown_in_bin[first] - weights[first])
+    reached = before[rows] + grown_in_bin >= half[rows]
+    out = np.full(n, np.inf)
+    np.minimum.at(out, rows, np.where(reached, r, np.inf))
+    last = np.full(n, -np.inf)  # rounding left half unreached: the bin's outermost pixel
+    np.maximum.at(last, rows, r)
+    out = np.where(np.isfinite(out), out, last)
+    return np.where(total > 0, out, rho.min(axis=1))
 
 
 def wing_parameters(images, match_radius=2.5, fit_from=1.5, min_scale=0.5, max_scale=1.3,
@@ -96,33 +186,25 @@ def wing_parameters(images, match_radius=2.5, fit_from=1.5, min_scale=0.5, max_s
     if images.ndim != 3 or images.shape[1] != images.shape[2]:
         raise InputError(f"wings need square stamps [N, S, S], got shape {images.shape}")
     n, size = len(images), images.shape[-1]
-    x, y = _grid(size)
-    radius = np.hypot(x, y)
-    light = np.clip(np.nan_to_num(images), 0.0, None) * (radius < _MEASURE_RADIUS * size / 2)
-    total = light.sum(axis=(1, 2))
+    values = np.nan_to_num(images).reshape(n, -1)
+    light = np.clip(values, 0.0, None) * _measure_mask(size)
+    total = light.sum(axis=1)
     ok = total > 0
-    norm = np.where(ok, total, 1.0)
-    qxx = (light * x * x).sum(axis=(1, 2)) / norm
-    qyy = (light * y * y).sum(axis=(1, 2)) / norm
-    qxy = (light * x * y).sum(axis=(1, 2)) / norm
+    # Second moments, every image at once: [N, P] @ [P, 3] gives the sums of x^2, xy, y^2.
+    moments = light @ _quadratic_terms(size).T.astype(np.float64)
+    qxx, qxy, qyy = moments.T / np.where(ok, total, 1.0)
     trace = np.where(qxx + qyy > 0, qxx + qyy, 1.0)
     e = np.clip(np.hypot(qxx - qyy, 2 * qxy) / trace, 0.0, 0.999)
     q = np.clip(np.sqrt((1 - e) / (1 + e)), _MIN_AXIS_RATIO, 1.0)
     phi = 0.5 * np.arctan2(2 * qxy, qxx - qyy)
-    rho = _elliptical_radius(x, y, q, phi).reshape(n, -1)
-    flat = light.reshape(n, -1)
-    order = np.argsort(rho, axis=1)
-    rho_sorted = np.take_along_axis(rho, order, 1)
-    grown = np.cumsum(np.take_along_axis(flat, order, 1), axis=1)
-    half = np.array([np.searchsorted(g, 0.5 * t) for g, t in zip(grown, total)])
-    r50 = np.maximum(rho_sorted[np.arange(n), np.minimum(half, rho.shape[1] - 1)], 0.5)
+    rho = _elliptical_radius(size, q, phi)
+    r50 = np.maximum(_half_light_radius(rho, light, total), 0.5)
     # The core (out to match * (1 + blend)) must end inside the stamp on the major axis.
     largest = (size / 2 - _CORE_MARGIN) * np.sqrt(q) / (1 + blend)
     match = np.clip(match_radius * r50, 1.0, largest)
     start = np.minimum(fit_from * r50, 0.7 * match)
     # Annulus means of the surface brightness (unclipped light) in 1-pixel bins of rho, every
     # image at once (bin b of image i is bincount slot i * n_bins + b).
-    values = np.nan_to_num(images).reshape(n, -1)
     inside = (rho >= start[:, None]) & (rho <= match[:, None]) & ok[:, None]
     bins = np.floor(rho - start[:, None]).astype(np.int64)
     n_bins = int(bins[inside].max()) + 1 if inside.any() else 1
@@ -175,11 +257,11 @@ def core_images(images, params, blend=0.2):
         float32.
     """
     images = np.asarray(images, np.float32)
-    x, y = _grid(images.shape[-1])
-    rho = _elliptical_radius(x, y, params["q"], params["phi"])
-    match = params["match"][:, None, None]
-    keep = 1.0 - _raised_cosine((rho - match) / (blend * match))
-    return (images * keep).astype(np.float32)
+    n, size = len(images), images.shape[-1]
+    rho = _elliptical_radius(size, params["q"], params["phi"])
+    match = params["match"][:, None]
+    fade = _raised_cosine((rho - match.astype(np.float32)) / (blend * match).astype(np.float32))
+    return images * (1.0 - fade).reshape(n, size, size)
 
 
 def paint_wings(side, params, angles=None, blend=0.2, edge_margin=2.0):
@@ -207,15 +289,15 @@ def paint_wings(side, params, angles=None, blend=0.2, edge_margin=2.0):
     """
     n = len(params["q"])
     phi = params["phi"] + (0.0 if angles is None else np.asarray(angles, np.float64))
-    x, y = _grid(side)
-    rho = _elliptical_radius(x, y, params["q"], phi)
-    match = params["match"][:, None, None]
-    scale = np.where(params["scale"] > 0, params["scale"], 1.0)[:, None, None]
-    tail = params["level"][:, None, None] * np.exp(-(rho - match) / scale)
-    tail *= _raised_cosine((rho - match) / (blend * match))
-    edge = side / 2.0 - edge_margin
-    tail *= 1.0 - _raised_cosine((np.hypot(x, y) - (edge - 4.0)) / 4.0)
-    return tail.reshape(n, side, side).astype(np.float32)
+    match = params["match"][:, None]
+    beyond = _elliptical_radius(side, params["q"], phi)
+    beyond -= match.astype(np.float32)
+    scale = np.where(params["scale"] > 0, params["scale"], 1.0)[:, None]
+    tail = np.exp(beyond * (-1.0 / scale).astype(np.float32))
+    tail *= params["level"][:, None].astype(np.float32)
+    tail *= _raised_cosine(beyond / (blend * match).astype(np.float32))
+    tail *= _edge_taper(int(side), float(edge_margin))
+    return tail.reshape(n, side, side)
 
 
 class StampWings:
@@ -283,16 +365,17 @@ def render_with_wings(wings, stamps, angles, turn):
     turn = np.asarray(turn, bool).reshape(n)
     params = wings.parameters(stamps)
     cores = wings.cores(stamps, params)
-    out = np.zeros((n, side, side), np.float32)
+    out = wings.tails(side, params, np.where(turn, angles, 0.0))
     if turn.any():
-        out[turn] = rotate_stamps(cores[turn], angles[turn])
+        out[turn] += rotate_stamps(cores[turn], angles[turn])
     margin = (side - size) // 2  # even sides: the same true centre
-    out[~turn, margin:margin + size, margin:margin + size] = cores[~turn]
-    out += wings.tails(side, params, np.where(turn, angles, 0.0))
+    if not turn.all():
+        out[~turn, margin:margin + size, margin:margin + size] += cores[~turn]
     total = stamps.reshape(n, -1).sum(axis=1, dtype=np.float64)
     got = out.reshape(n, -1).sum(axis=1, dtype=np.float64)
     scale = np.divide(total, got, out=np.ones(n), where=got > 0)
-    return out * scale[:, None, None].astype(np.float32)
+    out *= scale[:, None, None].astype(np.float32)
+    return out
 
 
 def module_wings(metadata):

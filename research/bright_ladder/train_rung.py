@@ -1,5 +1,5 @@
-"""Rungs (b) and (c) of issue 95's ladder: the default's network as a plain autoencoder on
-noiseless bright truths.
+"""Rungs (b), (c) and (d) of issue 95's ladder: the default's network as a plain autoencoder
+on noiseless bright truths, or (rung d, ``--target stamp``) on their noisy stamps.
 
 The network is the default's own architecture, the equivariant family's
 :class:`~galsim_deep.training.equivariant_vae.autoencoder.EquivariantVAE` with its moments
@@ -21,6 +21,12 @@ grid, so a resumed run draws the same batches as an uninterrupted one.
 
 A checkpoint (weights, Adam, step) is written every ``--checkpoint-every`` steps under
 ``OUT/checkpoints`` and the run resumes from the latest on a rerun of the same command;
+Rung (d) trains the same network on what the default was trained on: the encoder sees each
+galaxy's noisy stamp (HST PSF, COSMOS noise) and the loss is the forward model's, the
+decoded profile convolved with the PSF against the noisy stamp in units of its noise
+variance (:func:`noisy_chi2`); its held-out curve is still the relative residual against
+the truth, of noiseless stamps, so it sits beside rungs (b) and (c).
+
 ``OUT/curve.json`` holds the training loss (mean over each interval) and the held-out
 relative residual (``--n-eval`` held-out galaxies) at each checkpoint.
 
@@ -72,16 +78,18 @@ def build_model(latent_size, base_depth, max_depth, seed):
                           seed=seed)
 
 
-def reconstruct(model, truth, psf):
-    """Profiles ``[B, S, S]`` (flux per pixel, stamp frame) and canonical decodes of the
-    noiseless stamps made from ``truth`` and ``psf``: posterior mean, turned by the pose."""
+def reconstruct(model, truth, psf, stamp=None):
+    """Profiles ``[B, S, S]`` (flux per pixel, stamp frame) and canonical decodes of
+    ``stamp`` (default: the noiseless stamps made from ``truth`` and ``psf``): posterior
+    mean, turned by the stamp's pose."""
     import tensorflow as tf
 
     from galsim_deep.physics.forward_model import convolve_psf
 
-    truth = tf.convert_to_tensor(truth, tf.float32)
     psf = tf.convert_to_tensor(psf, tf.float32)
-    stamp = convolve_psf(truth, psf, "zero")
+    if stamp is None:
+        stamp = convolve_psf(tf.convert_to_tensor(truth, tf.float32), psf, "zero")
+    stamp = tf.convert_to_tensor(stamp, tf.float32)
     mean, _ = model.encode(stamp, psf)
     canonical = model.decode(mean)
     angle = model.pose_of(stamp)["angle"]
@@ -108,16 +116,37 @@ def held_out_residual(model, test, n_eval, batch_size=50):
     return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values)))
 
 
-def make_step(model, optimizer, clip_norm):
+def noisy_chi2(profile, psf, stamp, noise_variance):
+    """Rung (d)'s loss, the training forward model's: the profile convolved with its PSF
+    against the noisy stamp, ``sum((psf * profile - stamp)^2) / noise_variance`` over the
+    stamp's pixels, per galaxy (tf)."""
+    import tensorflow as tf
+
+    from galsim_deep.physics.forward_model import convolve_psf
+
+    model_stamp = convolve_psf(profile, tf.convert_to_tensor(psf, tf.float32), "zero")
+    pixels = float(profile.shape[1] * profile.shape[2])
+    return (tf.reduce_sum(tf.square(model_stamp - stamp), axis=[1, 2])
+            / (tf.reshape(noise_variance, [-1]) * pixels))
+
+
+def make_step(model, optimizer, clip_norm, target):
+    """One optimiser step on a batch ``(truth, psf, stamp, noise_variance)``: against the
+    noiseless truth (``target='truth'``, rungs b and c) or the noisy stamp (``'stamp'``,
+    rung d, the encoder seeing the noisy stamp too)."""
     import tensorflow as tf
 
     variables = model.vae.trainable_variables
 
     @tf.function(reduce_retracing=True)
-    def step(truth, psf):
+    def step(truth, psf, stamp, noise_variance):
         with tf.GradientTape() as tape:
-            profile, _ = reconstruct(model, truth, psf)
-            loss = tf.reduce_mean(relative_residual(profile, truth))
+            if target == "stamp":
+                profile, _ = reconstruct(model, None, psf, stamp)
+                loss = tf.reduce_mean(noisy_chi2(profile, psf, stamp, noise_variance))
+            else:
+                profile, _ = reconstruct(model, truth, psf)
+                loss = tf.reduce_mean(relative_residual(profile, truth))
         grads = tape.gradient(loss, variables)
         grads, norm = tf.clip_by_global_norm(grads, clip_norm)
         optimizer.apply_gradients(zip(grads, variables))
@@ -192,7 +221,10 @@ def train(args):
     out.mkdir(parents=True, exist_ok=True)
     settings = {k: v for k, v in vars(args).items() if k not in ("steps", "no_progress")}
     settings_path = out / "settings.json"
-    if settings_path.is_file() and json.loads(settings_path.read_text()) != settings:
+    # runs from before --target trained against the truth
+    saved = ({"target": "truth", **json.loads(settings_path.read_text())}
+             if settings_path.is_file() else settings)
+    if saved != settings:
         sys.exit(f"{out} was trained with {settings_path.read_text()}; use another --out")
     model = build_model(args.latent_size, args.base_depth, args.max_depth, args.seed)
     optimizer = tf_keras.optimizers.Adam(args.learning_rate)
@@ -211,7 +243,7 @@ def train(args):
         curve["points"].append({"step": 0, "seconds": 0.0, "train_loss": None,
                                 "held_out": held_out_residual(model, test, args.n_eval)})
         curve_path.write_text(json.dumps(curve, indent=1))
-    step_fn = make_step(model, optimizer, args.clip_norm)
+    step_fn = make_step(model, optimizer, args.clip_norm, args.target)
     losses, t0 = [], time.time()
     first = int(step_var.numpy())
     bar = tqdm(range(first, args.steps), initial=first, total=args.steps,
@@ -223,7 +255,9 @@ def train(args):
         optimizer.learning_rate.assign(args.learning_rate * min(1.0, (step + 1)
                                                                 / max(args.warmup_steps, 1)))
         loss, norm = step_fn(dihedral(data["truth"][pick], which),
-                             dihedral(data["psf"][pick], which, centre_pixel=True))
+                             dihedral(data["psf"][pick], which, centre_pixel=True),
+                             dihedral(data["stamp"][pick], which),
+                             np.asarray(data["noise_variance"][pick], np.float32))
         losses.append(float(loss))
         step_var.assign(step + 1)
         bar.set_postfix(loss=f"{losses[-1]:.4f}", norm=f"{float(norm):.2g}")
@@ -255,6 +289,9 @@ def main(argv=None):
     parser.add_argument("--warmup-steps", type=int, default=200,
                         help="steps of the linear rise of the step size from 0")
     parser.add_argument("--clip-norm", type=float, default=1.0)
+    parser.add_argument("--target", choices=("truth", "stamp"), default="truth",
+                        help="train against the noiseless truth (rungs b, c) or, through "
+                             "the PSF, the noisy stamp the encoder then sees (rung d)")
     parser.add_argument("--init-from", default=None,
                         help="start from a module's weights "
                              "(e.g. hub:flow-vae-mock-cosmos-25.2@2.0.0)")

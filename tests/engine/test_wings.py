@@ -11,8 +11,9 @@ from galsim_deep.core.errors import InputError
 from galsim_deep.core.module_format import (ModuleFormatError, read_metadata,
                                             validate_metadata)
 from galsim_deep.engine import rotated_size
-from galsim_deep.engine.wings import (StampWings, core_images, module_wings, paint_wings,
-                                      wing_parameters, wings_entry)
+from galsim_deep.engine.wings import (StampWings, _elliptical_radius, _half_light_radius,
+                                      core_images, module_wings, paint_wings, wing_parameters,
+                                      wings_entry)
 
 CAT = {"mag_auto": [21.0, 22.5, 23.0, 24.5] * 4, "flux_radius": [4.0, 8.0, 12.0, 20.0] * 4,
        "zphot": [0.3, 0.8, 1.2, 1.6] * 4}
@@ -59,6 +60,35 @@ def test_core_and_tail_continue_an_exponential_past_the_stamp():
     assert beyond_stamp.sum() > 100 and np.all(full[0][beyond_stamp] > 0)
     # nothing at or beyond the grid's inscribed circle: no straight edge at any angle
     assert np.all(full[0][r >= side / 2 - 2.0] == 0)
+
+
+def test_the_half_light_radius_is_the_sorted_pixels_own():
+    """The binned search finds exactly the radius a full sort of every pixel finds: the
+    smallest radius whose enclosed light reaches half, ties and empty rows included."""
+    rng = np.random.default_rng(3)
+    q, phi = rng.uniform(0.2, 1.0, 40), rng.uniform(0, np.pi, 40)
+    rho = _elliptical_radius(48, q, phi).astype(np.float64)
+    light = rng.exponential(1.0, rho.shape) * np.exp(-rho / rng.uniform(1, 10, (40, 1)))
+    light[0] = 0.0  # no light: the smallest radius
+    light[1] = 0.0
+    light[1, 100] = 2.0  # all the light in one pixel: its radius
+    total = light.sum(axis=1)
+    order = np.argsort(rho, axis=1)
+    grown = np.cumsum(np.take_along_axis(light, order, 1), axis=1)
+    index = [np.searchsorted(g, 0.5 * t) for g, t in zip(grown, total)]
+    sorted_radius = np.take_along_axis(rho, order, 1)[np.arange(40), index]
+    np.testing.assert_array_equal(_half_light_radius(rho, light, total), sorted_radius)
+    assert _half_light_radius(rho, light, total)[1] == rho[1, 100]
+
+
+def test_the_elliptical_radius_is_the_rotated_forms():
+    """One matrix product gives ``sqrt(q x'^2 + y'^2 / q)`` with ``x'`` along ``phi``."""
+    offset = np.arange(10) - 4.5
+    x, y = offset[None, :], offset[:, None]
+    c, s = np.cos(0.7), np.sin(0.7)
+    expected = np.sqrt(0.4 * (x * c + y * s) ** 2 + (-x * s + y * c) ** 2 / 0.4)
+    np.testing.assert_allclose(_elliptical_radius(10, [0.4], [0.7])[0].reshape(10, 10),
+                               expected, rtol=1e-6)
 
 
 def test_the_tail_turns_with_its_galaxy():
