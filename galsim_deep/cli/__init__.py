@@ -41,6 +41,34 @@ COMMANDS = {
     "demo": "render an LSST-like field with a generative model",
 }
 
+#: Spellings removed after their release of deprecation (the policy: docs/cli.rst, "Changing
+#: a spelling"), each with the spelling that replaced it: ``(old words) -> new words``, the
+#: longest match first.  A script that still uses one gets an error that names the new
+#: spelling, not argparse's usage line.
+REMOVED_SPELLINGS = {
+    ("train", "export"): "hub export",
+    ("train", "flow"): "model train-flow",
+    ("train", "distill"): "model distill",
+    ("train", "classifier"): "validation ceiling",
+    ("train",): "model train RECIPE (the family is the recipe's)",
+    ("validate",): "validation (the same sub-commands)",
+    ("simulate",): "field render",
+    ("--no-progress",): "--quiet",
+}
+
+
+def removed_spelling(argv):
+    """The error line for a removed spelling in ``argv`` (:data:`REMOVED_SPELLINGS`), or
+    None: a command's first words, or a removed flag anywhere."""
+    for old, new in sorted(REMOVED_SPELLINGS.items(), key=lambda kv: -len(kv[0])):
+        flag = old[0].startswith("--")
+        if (flag and old[0] in argv) or (not flag and tuple(argv[:len(old)]) == old):
+            return (f"galsim-deep: '{' '.join(old)}' was removed after a release of "
+                    f"deprecation; use '{new}' instead (galsim-deep --help lists the "
+                    f"commands)")
+    return None
+
+
 #: Modules of ``galsim_deep.cli`` that register command groups, in help order.
 COMMAND_MODULES = list(COMMANDS)
 
@@ -178,6 +206,10 @@ def main(argv=None):
     tensorflow_logs.install()  # the command's own process: TensorFlow starts quietly
 
     argv = sys.argv[1:] if argv is None else list(argv)
+    removed = removed_spelling(argv)
+    if removed:
+        print(removed, file=sys.stderr)
+        return 2
     group = _named_group(argv)
     parser = build_parser([group] if group else [])
     args = parser.parse_args(argv)

@@ -160,9 +160,10 @@ def add_train_long(sub, name):
                    help="evaluation galaxies of the reconstruction scores (default 2000)")
     p.add_argument("--n-shear", type=int, default=3000,
                    help="evaluation galaxies of the shear scores (default 3000)")
-    p.add_argument("--shear-psfs", default="gaussian-0.1,euclid-vis,lsst-10yr-i",
-                   help="survey PSFs of the shear scores, comma separated (default "
-                        "gaussian-0.1,euclid-vis,lsst-10yr-i)")
+    p.add_argument("--shear-psfs", default=None,
+                   help="survey PSFs of the shear scores, comma separated (default the "
+                        "views of 'checks: shear' in survey_views.yaml: gaussian-0.1, "
+                        "euclid-vis, lsst-10yr-i)")
     p.add_argument("--flat-window", type=int, default=20000,
                    help="stop early once every tracked curve is flat over this many steps "
                         "(0: never; default 20000)")
@@ -213,14 +214,22 @@ def _train_long(args):
         n_score=args.n_score, stop_at=args.stop_at, flat_window=args.flat_window,
         reference=None if args.reference is None else _init_source(args.reference),
         reference_recipe=None if args.reference is None else load_recipe(args.reference_recipe),
-        sample_options={"n_shear": args.n_shear,
-                        "shear_psfs": [p.strip() for p in args.shear_psfs.split(",")]},
+        sample_options={"n_shear": args.n_shear, "shear_psfs": _shear_psfs(args.shear_psfs)},
         processes=args.processes, progress=not args.quiet)
     stopped = curve["stopped"]
     print(f"stopped at step {stopped['step']} ({stopped['reason']}); "
           f"{len(curve['rows'])} scored steps in {recipe['output_dir']}/learning_curve.json")
     _print_slopes(curve, args.flat_window)
     return 0
+
+
+def _shear_psfs(text):
+    """``--shear-psfs``: the names given, or the shear check's (survey_views.yaml)."""
+    if text is None:
+        from ..diagnostics.sample_scores import SHEAR_PSF_NAMES
+
+        return list(SHEAR_PSF_NAMES)
+    return [name.strip() for name in text.split(",")]
 
 
 def _print_slopes(curve, window=20000):

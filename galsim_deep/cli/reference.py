@@ -47,4 +47,22 @@ def reference_rst():
         title = "galsim-deep " + " ".join(words)
         lines += [title, "-" * len(title), "", ".. code-block:: text", ""]
         lines += [("   " + line).rstrip() for line in p.format_help().splitlines()] + [""]
-    return "\n".join(lines)
+    return "\n".join(lines + _policy_rst())
+
+
+def _policy_rst():
+    """The section on changed spellings, with the table of removed ones."""
+    from . import REMOVED_SPELLINGS
+
+    lines = ["Changing a spelling", "-------------------", "",
+             "A command, flag or keyword argument is never removed at once.  Renamed, its old "
+             "spelling keeps working for one more minor release, hidden from the help, and "
+             "prints one line naming the new spelling each time it runs; the release after, "
+             "it is removed, and a script that still uses it stops with one line naming the "
+             "new spelling (exit status 2) instead of argparse's usage line "
+             "(``REMOVED_SPELLINGS`` in ``galsim_deep/cli/__init__.py``, tested in "
+             "``tests/cli/test_cli.py``).  Removed so far:", "",
+             ".. list-table::", "   :header-rows: 1", "", "   * - removed", "     - use"]
+    for old, new in REMOVED_SPELLINGS.items():
+        lines += [f"   * - ``{' '.join(old)}``", f"     - ``{new}``"]
+    return lines + [""]

@@ -41,8 +41,9 @@ def _add_scoring_args(p):
     p.add_argument("--n", type=int, default=None,
                    help="the evaluation file's first N galaxies (default all)")
     p.add_argument("--view", action="append", default=None, metavar="VIEW",
-                   help="a survey view (repeatable; default the release check's five: "
-                        "hst-cosmos, hst-noiseless, euclid-vis, lsst-10yr-i, lsst-visit-i)")
+                   help="a survey view (repeatable; default the release check's, 'checks: "
+                        "release' in survey_views.yaml: hst-cosmos, hst-noiseless, "
+                        "euclid-vis, lsst-10yr-i, lsst-visit-i)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the samples (latent normals, angles) and the noise "
                         "(default 0)")

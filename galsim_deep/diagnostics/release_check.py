@@ -39,13 +39,15 @@ import numpy as np
 from galsim_deep.core.errors import InputError
 from galsim_deep.core.reporting import jsonable, write_json, write_text
 from galsim_deep.diagnostics.shape_ratios import OBSERVED_SHAPES_VIEW, observed_shape_row
+from galsim_deep.tools.validation.measures.survey_views.views import check_views
 
 __all__ = ["RELEASE_VIEWS", "SIGMA", "score_release_row", "release_verdict", "table_cells",
            "table_lines", "table_rst", "write_release_table", "row_key", "texture_scores",
            "psf_half_power_frequency"]
 
-#: The survey views of the release check (names in ``validation/survey_views.yaml``).
-RELEASE_VIEWS = ("hst-cosmos", "hst-noiseless", "euclid-vis", "lsst-10yr-i", "lsst-visit-i")
+#: The survey views of the release check (``checks: release`` in
+#: ``validation/survey_views.yaml``).
+RELEASE_VIEWS = check_views("release")
 
 #: How many sigma of the difference a candidate may be worse than the baseline by.
 SIGMA = 2.0

@@ -43,6 +43,7 @@ import numpy as np
 from galsim_deep.core.errors import InputError
 from galsim_deep.core.files import atomic_path
 from galsim_deep.core.reporting import jsonable, write_json
+from galsim_deep.tools.validation.measures.survey_views.views import check_views
 
 __all__ = ["EvaluationGalaxies", "quick_code_flow", "draw_samples", "truth_profiles",
            "reference_scores",
@@ -53,11 +54,12 @@ __all__ = ["EvaluationGalaxies", "quick_code_flow", "draw_samples", "truth_profi
 #: (<= 22.5) and the fainter ones.
 MAG_EDGES = (22.5, 23.5, 24.5)
 
-#: Survey views of the sample scores (names in ``validation/survey_views.yaml``).
-SAMPLE_VIEWS = ("hst-cosmos", "hst-noiseless")
+#: Survey views of the sample scores (``checks: samples`` in
+#: ``validation/survey_views.yaml``).
+SAMPLE_VIEWS = check_views("samples")
 
-#: Survey PSFs of the shear scores.
-SHEAR_PSF_NAMES = ("gaussian-0.1", "euclid-vis", "lsst-10yr-i")
+#: Survey PSFs of the shear scores (``checks: shear`` there).
+SHEAR_PSF_NAMES = check_views("shear")
 
 # Noise streams of observe_in_view, one per sample (as the survey-views measure).
 _STREAMS = {"truth": 101, "generated": 102, "parametric": 103}

@@ -4,7 +4,7 @@ import argparse
 
 import pytest
 
-from galsim_deep.cli import build_parser
+from galsim_deep.cli import build_parser, main
 from galsim_deep.cli.reference import commands, reference_rst
 
 
@@ -53,15 +53,38 @@ def test_choices_come_from_the_registries():
     assert all(name in " ".join(report.split()) for name in MEASURES)
 
 
-@pytest.mark.parametrize("old", [["train", "flow-vae", "mock-cosmos-64"],
-                                 ["validate", "report", "m", "--dataset", "d", "--out", "x"],
-                                 ["simulate", "cat.fits", "--out", "x"]])
-def test_the_previous_release_s_spellings_are_gone(old, capsys):
-    """``train ...``, ``validate ...`` and ``simulate`` were deprecated for one release and
-    are gone: argparse names the commands there are."""
+@pytest.mark.parametrize("argv, old, new", [
+    (["train", "flow-vae", "mock-cosmos-64"], "train", "model train RECIPE"),
+    (["train", "export", "mock-cosmos-64", "--out", "x"], "train export", "hub export"),
+    (["validate", "report", "m", "--dataset", "d", "--out", "x"], "validate", "validation"),
+    (["simulate", "cat.fits", "--out", "x"], "simulate", "field render"),
+    (["dataset", "build", "--source", "mock-cosmos", "--out", "x.h5", "--no-progress"],
+     "--no-progress", "--quiet"),
+])
+def test_a_removed_spelling_names_the_new_one(argv, old, new, capsys):
+    """``train ...``, ``validate ...``, ``simulate`` and ``--no-progress`` were deprecated for
+    one release and are gone from the parser (argparse refuses them), but a script that
+    still uses one gets one line naming its new spelling and exit status 2."""
     with pytest.raises(SystemExit):
-        build_parser().parse_args(old)
-    assert f"invalid choice: '{old[0]}'" in capsys.readouterr().err
+        build_parser().parse_args(argv)
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"galsim-deep: '{old}' was removed after a release of deprecation; "
+                          f"use '{new}"), err
+
+
+def test_the_removed_spellings_are_no_commands_today():
+    """No removed spelling shadows a command that exists: each old first word is not a
+    command group, and the removed flag is no option of any command."""
+    from galsim_deep.cli import REMOVED_SPELLINGS
+    from galsim_deep.cli.reference import commands
+
+    groups = {words[0] for words, _ in commands()}
+    for old in REMOVED_SPELLINGS:
+        assert old[0] not in groups
+    options = {o for _, p in commands() for a in p._actions for o in a.option_strings}
+    assert "--no-progress" not in options
 
 
 def test_the_reference_page_has_every_command():

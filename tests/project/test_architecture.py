@@ -463,3 +463,59 @@ def test_the_package_never_imports_the_research_tree():
                           if n == "research" or n.startswith("research.")]
     assert not found, found
     assert not (ROOT / "research" / "__init__.py").exists()  # nothing there to install
+
+
+ARCHITECTURE_PAGE = ROOT / "docs" / "architecture.rst"
+_DOC_FOLDERS = ("galsim_deep", "training", "tests", "benchmarks", "docs", "research")
+
+
+def _named_in_page(text):
+    """What docs/architecture.rst names: ``x.py`` files, ``galsim_deep/...`` (and the
+    other top folders') paths, and Sphinx cross-references to the package's objects."""
+    import re
+
+    files = set(re.findall(r"\b([A-Za-z_]\w*\.py)\b", text))
+    paths = set(re.findall(r"``((?:%s)/[\w/.*]*)``" % "|".join(_DOC_FOLDERS), text))
+    refs = set(re.findall(r":(?:mod|func|class|meth|data|attr):`~?(galsim_deep[\w.]+)`", text))
+    return files, paths, refs
+
+
+def _resolves(target):
+    """Whether a dotted name is an importable module or an attribute of one."""
+    import importlib
+
+    parts = target.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        try:
+            for name in parts[i:]:
+                obj = getattr(obj, name)
+        except AttributeError:
+            return False
+        return True
+    return False
+
+
+def test_the_architecture_page_names_only_what_exists():
+    """Every file, path and cross-reference docs/architecture.rst names exists in the code
+    as it is (a renamed or moved module fails here, not in a reader's hands)."""
+    files, paths, refs = _named_in_page(ARCHITECTURE_PAGE.read_text())
+    existing = {p.name for folder in _DOC_FOLDERS for p in (ROOT / folder).rglob("*.py")}
+    missing = sorted(f for f in files if f not in existing)
+    missing += sorted(p for p in paths if not list(ROOT.glob(p.rstrip("/"))))
+    missing += sorted(r for r in refs if not _resolves(r))
+    assert not missing, f"docs/architecture.rst names what the code lacks: {missing}"
+
+
+@pytest.mark.parametrize("folder", ["engine", "diagnostics"])
+def test_the_architecture_page_names_every_module_of(folder):
+    """The page's table names every module of the sampling engine and of the diagnostics,
+    so that it describes what is there, not what was."""
+    text = ARCHITECTURE_PAGE.read_text()
+    modules = sorted(p.stem for p in (ROOT / "galsim_deep" / folder).glob("*.py")
+                     if p.stem != "__init__")
+    unnamed = [m for m in modules if f"``{m}``" not in text and f"{m}.py" not in text]
+    assert not unnamed, f"docs/architecture.rst does not name galsim_deep/{folder}/{unnamed}"

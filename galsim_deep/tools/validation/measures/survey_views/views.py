@@ -36,7 +36,8 @@ import numpy as np
 from .....core.errors import InputError, MissingInputError, chosen_names
 
 
-__all__ = ["SurveyView", "VIEWS_FILE", "load_views", "observe_in_view", "view_stamp_size"]
+__all__ = ["SurveyView", "VIEWS_FILE", "load_views", "check_views", "observe_in_view",
+           "view_stamp_size"]
 
 #: The shipped survey views.
 # (in the validation package, whose data it is: setup.cfg's package_data)
@@ -136,18 +137,8 @@ def load_views(path=None, names=None):
     dict
         name -> :class:`SurveyView`.
     """
-    import yaml
-
     path = VIEWS_FILE if path is None else Path(path)
-    if not path.is_file():
-        raise MissingInputError(f"survey views file {path} does not exist; give a YAML file "
-                                f"with a 'views' mapping (see {VIEWS_FILE.name} in "
-                                f"galsim_deep/tools/validation)")
-    with open(path) as f:
-        try:
-            data = yaml.safe_load(f)
-        except yaml.YAMLError as e:
-            raise InputError(f"survey views file {path} is not valid YAML: {e}") from None
+    data = _read(path)
     if not isinstance(data, dict) or not isinstance(data.get("views"), dict) or \
             not data["views"]:
         raise InputError(f"survey views file {path} needs a non-empty 'views' mapping of "
@@ -164,6 +155,60 @@ def load_views(path=None, names=None):
     if names is None:
         return views
     return {n: views[n] for n in chosen_names(names, views, f"survey view of {path.name}")}
+
+
+def _read(path):
+    """The parsed YAML of a survey views file, with clear errors."""
+    import yaml
+
+    if not path.is_file():
+        raise MissingInputError(f"survey views file {path} does not exist; give a YAML file "
+                                f"with a 'views' mapping (see {VIEWS_FILE.name} in "
+                                f"galsim_deep/tools/validation)")
+    with open(path) as f:
+        try:
+            return yaml.safe_load(f)
+        except yaml.YAMLError as e:
+            raise InputError(f"survey views file {path} is not valid YAML: {e}") from None
+
+
+#: Names a check may list besides the file's views: the shear measure's own round PSF.
+_NOT_VIEWS = {"shear": ("gaussian-0.1",)}
+
+
+def check_views(check, path=None):
+    """The views a check observes through, in its table's order (the file's ``checks``).
+
+    Parameters
+    ----------
+    check : str
+        ``release``, ``samples`` or ``shear`` (the shipped file's checks).
+    path : str or Path, optional
+        A survey views file (default: the shipped one).
+
+    Returns
+    -------
+    tuple of str
+
+    Examples
+    --------
+    >>> check_views("samples")
+    ('hst-cosmos', 'hst-noiseless')
+    """
+    path = VIEWS_FILE if path is None else Path(path)
+    data = _read(path)
+    checks = data.get("checks") if isinstance(data, dict) else None
+    if not isinstance(checks, dict) or check not in checks:
+        known = sorted(checks) if isinstance(checks, dict) else []
+        raise InputError(f"survey views file {path} names no views for the check {check!r} "
+                         f"(its checks: {known}); add 'checks: {{{check}: [VIEW, ...]}}'")
+    names = checks[check]
+    views = data.get("views") or {}
+    allowed = set(views) | set(_NOT_VIEWS.get(check, ()))
+    if not isinstance(names, list) or not names or not set(map(str, names)) <= allowed:
+        raise InputError(f"survey views file {path}: check {check!r} must list views of the "
+                         f"file ({sorted(allowed)}), got {names!r}")
+    return tuple(str(n) for n in names)
 
 
 def view_stamp_size(view, stamp_size, dataset_scale):

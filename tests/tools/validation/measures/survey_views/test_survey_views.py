@@ -32,6 +32,24 @@ def test_view_psfs_have_the_published_width(name, fwhm):
     assert image.calculateFWHM() == pytest.approx(fwhm, rel=0.06)
 
 
+def test_each_check_reads_its_views_from_the_one_file(tmp_path):
+    """The release check, the sample scores and the shear scores take their views from
+    ``checks`` in survey_views.yaml; a check naming a view the file lacks is refused."""
+    from galsim_deep.diagnostics.release_check import RELEASE_VIEWS
+    from galsim_deep.diagnostics.sample_scores import SAMPLE_VIEWS, SHEAR_PSF_NAMES
+
+    assert RELEASE_VIEWS == vw.check_views("release")
+    assert set(RELEASE_VIEWS) == set(vw.load_views())
+    assert SAMPLE_VIEWS == vw.check_views("samples") == ("hst-cosmos", "hst-noiseless")
+    assert SHEAR_PSF_NAMES == vw.check_views("shear")
+    path = tmp_path / "views.yaml"
+    path.write_text(vw.VIEWS_FILE.read_text().replace("lsst-visit-i]", "lsst-night-i]"))
+    with pytest.raises(InputError, match="check 'release' must list views of the file"):
+        vw.check_views("release", path)
+    with pytest.raises(InputError, match="names no views for the check 'weather'"):
+        vw.check_views("weather")
+
+
 def test_a_point_source_at_the_depth_is_detected_at_nsigma():
     from galsim_deep.data.format import flux_from_mag
 
