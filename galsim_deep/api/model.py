@@ -69,6 +69,23 @@ class GenerativeGalaxyModel(LatentMethods):
     latent : galsim_deep.engine.latent.LatentSpace
         The module's latent-space signatures (``encode``, ``log_prob``, ``elbo``,
         ``cluster``).
+
+    Examples
+    --------
+    The shipped default, two galaxies from a catalog (magnitudes AB, ``flux_radius`` in
+    COSMOS pixels of 0.03"), each a GalSim profile to convolve and draw:
+
+    >>> import galsim
+    >>> from galsim_deep import GenerativeGalaxyModel
+    >>> model = GenerativeGalaxyModel("hub:flow-vae-mock-cosmos-25.2")
+    >>> model.quantities
+    ['mag_auto', 'flux_radius', 'zphot']
+    >>> cat = {"mag_auto": [22.0, 23.5], "flux_radius": [8.0, 5.0], "zphot": [0.5, 1.1]}
+    >>> galaxies = model.sample(cat, rng=42)
+    >>> image = galsim.Convolve(galaxies[0], galsim.Kolmogorov(fwhm=0.7)).drawImage(
+    ...     nx=32, ny=32, scale=0.2)
+    >>> image.array.shape
+    (32, 32)
     """
 
     #: Rows per network evaluation block (:data:`galsim_deep.engine.EVAL_ROWS`).
@@ -251,6 +268,24 @@ class GenerativeGalaxyModel(LatentMethods):
             ``galsim.ChromaticObject`` profiles, to draw through any bandpass with its
             ``area`` and ``exptime``, normalised to the catalog's magnitude in the module's
             reference band (the flux options do not apply).
+
+        Examples
+        --------
+        The same seed gives the same galaxies; a catalog's axis ratio ``q`` and position
+        angle ``beta`` (degrees) give each galaxy that shape (:doc:`/shapes`):
+
+        >>> import galsim
+        >>> from galsim_deep import GenerativeGalaxyModel
+        >>> model = GenerativeGalaxyModel("hub:flow-vae-mock-cosmos-25.2")
+        >>> cat = {"mag_auto": [21.5, 23.0], "flux_radius": [9.0, 6.0], "zphot": [0.4, 0.9],
+        ...        "q": [0.5, 0.8], "beta": [30.0, 120.0]}
+        >>> first, again = model.sample(cat, rng=7), model.sample(cat, rng=7)
+        >>> bool((first[0].image.array == again[0].image.array).all())
+        True
+        >>> image = first[0].drawImage(nx=96, ny=96, scale=0.03, method="no_pixel")
+        >>> shape = galsim.hsm.FindAdaptiveMom(image).observed_shape
+        >>> round(shape.q, 2), round(float(shape.beta.deg), 1)
+        (0.5, 30.0)
         """
         flux = dict(flux_scaling=flux_scaling, area=area, exptime=exptime,
                     zero_point=zero_point)
@@ -274,6 +309,22 @@ class GenerativeGalaxyModel(LatentMethods):
         ``x_interpolant``: the profiles' (default quintic); the others as in :meth:`sample`
         (the same ``rng``, the same galaxies).  A colour module (draw :meth:`sample`'s
         profiles through a bandpass) or a bad stamp size or pixel scale raises InputError.
+
+        Examples
+        --------
+        Two galaxies through LSST-like seeing at 0.2" per pixel, in counts of an image whose
+        ``zero_point`` (the AB magnitude of one count) is 28:
+
+        >>> import galsim
+        >>> from galsim_deep import GenerativeGalaxyModel
+        >>> model = GenerativeGalaxyModel("hub:flow-vae-mock-cosmos-25.2")
+        >>> cat = {"mag_auto": [22.0, 23.5], "flux_radius": [8.0, 5.0], "zphot": [0.5, 1.1]}
+        >>> stamps = model.draw(cat, galsim.Kolmogorov(fwhm=0.7), stamp_size=32,
+        ...                     pixel_scale=0.2, rng=42, zero_point=28.0)
+        >>> [stamp.array.shape for stamp in stamps]
+        [(32, 32), (32, 32)]
+        >>> bool(0.9 < stamps[0].array.sum() / 10 ** (-0.4 * (22.0 - 28.0)) < 1.1)
+        True
         """
         import galsim
 

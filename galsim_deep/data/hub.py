@@ -174,6 +174,15 @@ def find_entry(name, version=None):
     HubError
         If no index lists the name (or that version), naming the ones that exist, or if
         every version of the name is yanked.
+
+    Examples
+    --------
+    >>> from galsim_deep.data.hub import find_entry
+    >>> entry = find_entry("flow-vae-mock-cosmos-25.2", "1.1.2")
+    >>> entry["name"], entry["version"], entry["yanked"][:40]
+    ('flow-vae-mock-cosmos-25.2', '1.1.2', ...)
+    >>> find_entry("flow-vae-mock-cosmos-25.2")["version"] != "1.1.2"  # never a bare name's
+    True
     """
     candidates, known = [], set()
     for location in _index_locations():
@@ -414,6 +423,17 @@ def resolve(file_name):
         If the name cannot be found, downloaded or unpacked.
     ModuleFormatError
         If a local directory is not a valid module.
+
+    Examples
+    --------
+    >>> from galsim_deep.data.hub import resolve
+    >>> path = resolve("hub:flow-vae-mock-cosmos-25.2")
+    >>> (path / "galsim_deep_module.json").is_file()
+    True
+    >>> resolve("hub:no-such-model")
+    Traceback (most recent call last):
+    ...
+    galsim_deep.data.hub.HubError: ...
     """
     if not isinstance(file_name, (str, os.PathLike)):
         raise InputTypeError(f"a model is named by a str or path, got {type(file_name).__name__}")

@@ -1,0 +1,47 @@
+"""The examples in the public API's docstrings run, and give what they show (doctest).
+
+Each object of :data:`DOCTESTED` must carry an ``Examples`` section; its examples are run
+by :mod:`doctest` with the object's module's globals, as a reader would type them.
+"""
+import doctest
+import importlib
+
+import pytest
+
+#: The public objects whose docstrings carry a runnable example: the model, its sampling
+#: and drawing, the hub's resolution, the survey views' checks and the shapes' pieces.
+DOCTESTED = [
+    "galsim_deep.api.model.GenerativeGalaxyModel",
+    "galsim_deep.api.model.GenerativeGalaxyModel.sample",
+    "galsim_deep.api.model.GenerativeGalaxyModel.draw",
+    "galsim_deep.data.hub.resolve",
+    "galsim_deep.data.hub.find_entry",
+    "galsim_deep.tools.validation.measures.survey_views.views.check_views",
+]
+
+
+def _object(dotted):
+    """The object a dotted name names, and its module."""
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            module = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        obj = module
+        for name in parts[i:]:
+            obj = getattr(obj, name)
+        return obj, module
+    raise ImportError(dotted)
+
+
+@pytest.mark.parametrize("dotted", DOCTESTED)
+def test_the_docstring_example_runs(dotted):
+    obj, module = _object(dotted)
+    assert "Examples\n" in (obj.__doc__ or ""), f"{dotted} has no Examples section"
+    finder = doctest.DocTestFinder(recurse=False)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    for test in finder.find(obj, dotted, module=module, globs=dict(vars(module))):
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.attempted > 0 and result.failed == 0, f"{dotted}: {result}"
