@@ -109,3 +109,22 @@ def likelihood_neighbours(codes, row, k):
     gap[codes.row_of(row)] = np.inf
     order = np.argsort(gap, kind="stable")[:k]
     return codes.indices[order].tolist(), gap[order]
+
+
+def dotted_object(dotted):
+    """The object a dotted name names (``package.module.Class.method``) and the module it
+    lies in, importing the longest importable prefix; AttributeError or ImportError where
+    there is none."""
+    import importlib
+
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            module = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        obj = module
+        for name in parts[i:]:
+            obj = getattr(obj, name)
+        return obj, module
+    raise ImportError(f"no module in {dotted!r}")

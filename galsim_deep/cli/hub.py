@@ -148,6 +148,7 @@ def _add_shape_prior(sub):
                    help="the truths' axis ratios: their adaptive moments on the module's "
                         "grid, the shape a mapped galaxy is given (default), or their "
                         "single-Sersic fits (the datasets' parametric row)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_entry_args(p, "population of shapes")
     p.set_defaults(func=_shape_prior)
 
@@ -325,7 +326,7 @@ def _shape_prior(args):
     meta = read_metadata(module)
     measure = None if args.axis_ratio == "sersic" else functools.partial(
         profile_shape, stamp_size=meta["stamp_size"], pixel_scale=meta["pixel_scale"])
-    shapes = sample_shapes(args.galaxies, args.seed, args.population, progress=True,
+    shapes = sample_shapes(args.galaxies, args.seed, args.population, progress=not args.quiet,
                            measure=measure)
     what = ("single-Sersic axis ratios" if measure is None else
             "adaptive-moment axis ratios (as the engine measures a stamp)")

@@ -217,7 +217,9 @@ def test_hub_shape_prior_ships_the_catalogs_axis_ratios(tmp_path, capsys):
     module = tmp_path / "module"
     shutil.copytree(hub.resolve("hub:flow-vae-mock-cosmos-25.2"), module)
     assert main(["hub", "shape-prior", str(module), "--galaxies", "300", "--seed", "7",
-                 "--bins", "mag_auto=2,zphot=2", "--levels", "8", "--version", "9.9.9"]) == 0
+                 "--bins", "mag_auto=2,zphot=2", "--levels", "8", "--version", "9.9.9",
+                 "--quiet"]) == 0
+    assert "mock shapes" not in capsys.readouterr().err  # --quiet: no progress bar
     meta = read_metadata(module)   # read_metadata validates the entry
     assert meta["version"] == "9.9.9" and meta["shape_prior"]["conditions"] == ["mag_auto",
                                                                                  "zphot"]

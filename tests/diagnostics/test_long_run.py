@@ -74,6 +74,7 @@ def _options():
 
 
 @pytest.mark.slow
+@pytest.mark.extended  # campaign code (issue 96); make test-all runs it
 def test_long_run_in_legs(mock_dataset_path, eval_path, tmp_path, restore_op_determinism,
                           capsys):
     """Interrupted after its first leg (trained by `model train --stop-at`) and run again,

@@ -77,6 +77,7 @@ def test_row_file_names():
 
 
 @pytest.mark.slow
+@pytest.mark.extended  # campaign code (issue 96); make test-all runs it
 def test_the_table_scores_each_row_once(tiny_flow_vae_recipe, tiny_flow_vae_module_path,
                                         eval_path, tmp_path, restore_op_determinism):
     pytest.importorskip("tensorflow")

@@ -482,21 +482,13 @@ def _named_in_page(text):
 
 def _resolves(target):
     """Whether a dotted name is an importable module or an attribute of one."""
-    import importlib
+    from tests.checks import dotted_object
 
-    parts = target.split(".")
-    for i in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
-            continue
-        try:
-            for name in parts[i:]:
-                obj = getattr(obj, name)
-        except AttributeError:
-            return False
-        return True
-    return False
+    try:
+        dotted_object(target)
+    except (ImportError, AttributeError):
+        return False
+    return True
 
 
 def test_the_architecture_page_names_only_what_exists():

@@ -4,9 +4,10 @@ Each object of :data:`DOCTESTED` must carry an ``Examples`` section; its example
 by :mod:`doctest` with the object's module's globals, as a reader would type them.
 """
 import doctest
-import importlib
 
 import pytest
+
+from tests.checks import dotted_object
 
 #: The public objects whose docstrings carry a runnable example: the model, its sampling
 #: and drawing, the hub's resolution, the survey views' checks and the shapes' pieces.
@@ -20,24 +21,9 @@ DOCTESTED = [
 ]
 
 
-def _object(dotted):
-    """The object a dotted name names, and its module."""
-    parts = dotted.split(".")
-    for i in range(len(parts), 0, -1):
-        try:
-            module = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
-            continue
-        obj = module
-        for name in parts[i:]:
-            obj = getattr(obj, name)
-        return obj, module
-    raise ImportError(dotted)
-
-
 @pytest.mark.parametrize("dotted", DOCTESTED)
 def test_the_docstring_example_runs(dotted):
-    obj, module = _object(dotted)
+    obj, module = dotted_object(dotted)
     assert "Examples\n" in (obj.__doc__ or ""), f"{dotted} has no Examples section"
     finder = doctest.DocTestFinder(recurse=False)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
