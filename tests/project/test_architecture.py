@@ -80,7 +80,7 @@ LAYERS = (
     ("callers", ("galsim_deep.api",)),
     ("package", ("galsim_deep",)),     # galsim_deep/__init__.py: the public names
     ("training", ("galsim_deep.training",)),
-    ("tools", ("galsim_deep.tools",)),
+    ("tools", ("galsim_deep.tools", "galsim_deep.testing")),
     ("top", ("galsim_deep.cli", "galsim_deep.diagnostics")),
 )
 
@@ -89,6 +89,7 @@ LAYERS = (
 #: them the root holds only __init__.py (the package layer) and _version.py.
 FOLDERS = {"core": ("foundation",), "physics": ("physics",), "data": ("data",),
            "engine": ("engine",), "api": ("model", "callers"), "tools": ("tools",),
+           "testing": ("tools",),
            "diagnostics": ("top",), "cli": ("top",)}
 
 #: The top layers: they may import every other part (the command line, and the diagnostics
@@ -326,8 +327,18 @@ FUNCTION_LINES = 60
 LONG_FUNCTIONS = ROOT / "tests" / "project" / "long_functions.json"
 
 
+def _docstring_lines(node):
+    """Lines of a function's docstring (0 without one)."""
+    first = node.body[0] if node.body else None
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and \
+            isinstance(first.value.value, str):
+        return first.end_lineno - first.lineno + 1
+    return 0
+
+
 def _function_lengths(source, prefix=""):
-    """``{qualified name: lines}`` of the functions and methods of a module's source."""
+    """``{qualified name: lines}`` of the functions and methods of a module's source, their
+    docstrings left out (a longer docstring, an example, is never a reason to split)."""
     out = {}
 
     def visit(node, within):
@@ -335,7 +346,8 @@ def _function_lengths(source, prefix=""):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 name = within + child.name
                 if not isinstance(child, ast.ClassDef):
-                    out[prefix + name] = child.end_lineno - child.lineno + 1
+                    out[prefix + name] = (child.end_lineno - child.lineno + 1
+                                          - _docstring_lines(child))
                 visit(child, name + ".")
 
     visit(ast.parse(source), "")
@@ -344,7 +356,7 @@ def _function_lengths(source, prefix=""):
 
 def test_functions_stay_short():
     """Size by concept: a module holds one concept at whatever length it takes, and a
-    function is at most 60 lines.  The functions longer than that when the rule came in are
+    function is at most 60 lines of code (its docstring aside).  The functions longer than that when the rule came in are
     listed with their lengths (tests/project/long_functions.json): none may grow, and the
     list may only shrink (a listed function now within the limit must leave it)."""
     import json

@@ -18,6 +18,7 @@ DOCTESTED = [
     "galsim_deep.data.hub.resolve",
     "galsim_deep.data.hub.find_entry",
     "galsim_deep.tools.validation.measures.survey_views.views.check_views",
+    "galsim_deep.testing.family.check_family",
 ]
 
 
