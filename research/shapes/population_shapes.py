@@ -14,7 +14,7 @@ shape-prior`` (``docs/shapes.rst`` has the commands).
 Usage::
 
     python research/shapes/population_shapes.py --galaxies 2000 \\
-        --module hub:flow-vae-mock-cosmos-25.2@2.1.0 --module runs/shapes/module-moments \\
+        --module hub:flow-vae-mock-cosmos-25.2@2.1.0 --module runs/shapes/module-2.2.0-moments \\
         --module runs/shapes/module-sersic \\
         --out docs/_static/shapes_population.json
 """
