@@ -187,7 +187,8 @@ def wing_parameters(images, match_radius=2.5, fit_from=1.5, min_scale=0.5, max_s
         raise InputError(f"wings need square stamps [N, S, S], got shape {images.shape}")
     n, size = len(images), images.shape[-1]
     values = np.nan_to_num(images).reshape(n, -1)
-    light = np.clip(values, 0.0, None) * _measure_mask(size)
+    light = np.maximum(values, 0.0)
+    light *= _measure_mask(size)
     total = light.sum(axis=1)
     ok = total > 0
     # Second moments, every image at once: [N, P] @ [P, 3] gives the sums of x^2, xy, y^2.
@@ -205,17 +206,18 @@ def wing_parameters(images, match_radius=2.5, fit_from=1.5, min_scale=0.5, max_s
     start = np.minimum(fit_from * r50, 0.7 * match)
     # Annulus means of the surface brightness (unclipped light) in 1-pixel bins of rho, every
     # image at once (bin b of image i is bincount slot i * n_bins + b).
-    inside = (rho >= start[:, None]) & (rho <= match[:, None]) & ok[:, None]
-    bins = np.floor(rho - start[:, None]).astype(np.int64)
-    n_bins = int(bins[inside].max()) + 1 if inside.any() else 1
-    slot = (np.arange(n)[:, None] * n_bins + bins)[inside]
+    rows, cols = np.nonzero((rho >= start[:, None]) & (rho <= match[:, None]) & ok[:, None])
+    radii = rho[rows, cols].astype(np.float64)
+    bins = np.floor(radii - start[rows]).astype(np.int64)
+    n_bins = int(bins.max()) + 1 if len(bins) else 1
+    slot = rows * n_bins + bins
 
     def per_bin(weights=None):
         return np.bincount(slot, weights, minlength=n * n_bins).reshape(n, n_bins)
 
     counts = per_bin()
-    means = per_bin(values[inside]) / np.maximum(counts, 1)
-    centres = per_bin(rho[inside]) / np.maximum(counts, 1)
+    means = per_bin(values[rows, cols]) / np.maximum(counts, 1)
+    centres = per_bin(radii) / np.maximum(counts, 1)
     good = (counts > 0) & (means > 0)
     # Least squares of log(mean) on the bins' mean radius, each bin weighted by its pixels.
     w = np.where(good, counts, 0.0)
