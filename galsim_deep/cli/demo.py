@@ -23,6 +23,7 @@ def register(subparsers):
                         "sample of skyCatalogs' wheel, its bulge + disk + knots beside ours "
                         "through the same PSF): 'auto' (default) draws it where skyCatalogs "
                         "is installed (the extra [skycatalogs]); 'none': not")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_demo)
 
 
@@ -30,7 +31,8 @@ def _demo(args):
     colour = None if args.colour_model.lower() == "none" else args.colour_model
     paths = run_demo(args.out, model_name=args.model, n_galaxies=args.n,
                      field_size=args.field_size, seed=args.seed, colour_model_name=colour,
-                     skycatalogs=None if args.skycatalogs == "none" else "auto")
+                     skycatalogs=None if args.skycatalogs == "none" else "auto",
+                     progress=not args.quiet)
     for name, path in paths.items():
         print(f"{name:8s} {path}")
     return 0

@@ -124,6 +124,25 @@ def add_stamps(field, stamps, corners):
             field[overlap] += stamp[overlap]
 
 
+#: A gallery row's galaxy fits its stamp when its half-light radius (``flux_radius``) is at
+#: most this share of the stamp's side.
+GALLERY_FIT = 1 / 8
+
+
+def gallery_rows(model, cat, n=4):
+    """``n`` rows of ``cat`` that show what the model draws: galaxies that fit the model's
+    stamp (``flux_radius`` at most :data:`GALLERY_FIT` of its side), at ``n`` magnitudes
+    spread from the brightest such row to the faintest, brightest first."""
+    from ...data.format import COSMOS_PIXEL_SCALE
+
+    radius = np.asarray(cat["flux_radius"], np.float64) * COSMOS_PIXEL_SCALE / model.pixel_scale
+    fits = np.flatnonzero(radius <= GALLERY_FIT * model.stamp_size)
+    if len(fits) < n:
+        return cat[:n]
+    order = fits[np.argsort(np.asarray(cat["mag_auto"])[fits], kind="stable")]
+    return cat[order[np.round(np.linspace(0, len(order) - 1, n)).astype(int)]]
+
+
 def draw_gallery(model, cat, out, seed=2026, n=4, draws=4):
     """Save a PNG: for ``n`` catalog rows, ``draws`` generated galaxies, a mock truth and a
     Sérsic profile of the same conditions, in a linear and an asinh stretch.
@@ -144,8 +163,8 @@ def draw_gallery(model, cat, out, seed=2026, n=4, draws=4):
     model : galsim_deep.GenerativeGalaxyModel
         The generator.
     cat : astropy.table.Table
-        Conditions (``mag_auto``, ``flux_radius``, ``zphot``); the first ``n``
-        rows are drawn.
+        Conditions (``mag_auto``, ``flux_radius``, ``zphot``); ``n`` of its rows are
+        drawn (:func:`gallery_rows`).
     out : str or Path
         PNG to write.
     seed : int
@@ -165,7 +184,7 @@ def draw_gallery(model, cat, out, seed=2026, n=4, draws=4):
     from ...core import reporting
     from ...data.mock_cosmos import make_mock_galaxy
 
-    rows = cat[:n]
+    rows = gallery_rows(model, cat, n)
     repeated = rows[np.repeat(np.arange(len(rows)), draws)]
     generated = np.concatenate(list(model.sample_arrays(repeated, rng=seed)))
     generated = generated.reshape(len(rows), draws, model.stamp_size, model.stamp_size)

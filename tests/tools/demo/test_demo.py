@@ -72,3 +72,21 @@ def test_the_demo_catalog_is_inside_the_shipped_colour_model_s_reach():
     cat = _conditions_in_range(model, 250, 2026, colour=colour)
     conditions = colour.network.condition_arrays(cat, range_policy="error")
     check_catalog_colours(conditions, colour.metadata, range_policy="error")
+
+
+def test_the_gallery_shows_galaxies_that_fit_their_stamp_from_bright_to_faint():
+    """The gallery's rows fit the model's stamp (a galaxy larger than it would draw blank)
+    and span the catalog's magnitudes, brightest first."""
+    from astropy.table import Table
+
+    from galsim_deep import GenerativeGalaxyModel
+    from galsim_deep.tools.demo import GALLERY_FIT, gallery_rows
+
+    model = GenerativeGalaxyModel("hub:flow-vae-mock-cosmos-25.2")
+    cat = Table({"mag_auto": [20.4, 19.0, 21.0, 22.0, 23.0, 24.0, 25.0],
+                 "flux_radius": [28.0, 40.0, 10.0, 8.0, 6.0, 5.0, 4.0],
+                 "zphot": [0.5] * 7})
+    rows = gallery_rows(model, cat, n=4)
+    assert list(rows["mag_auto"]) == [21.0, 22.0, 24.0, 25.0]
+    assert all(r * 0.03 / model.pixel_scale <= GALLERY_FIT * model.stamp_size
+               for r in rows["flux_radius"])
