@@ -132,6 +132,8 @@ def _half_light_radius(rho, light, total):
         Pixels.
     """
     n = len(rho)
+    if rho.size == 0:
+        return np.zeros(n)
     bins = (rho / _HALF_LIGHT_BIN).astype(np.int64)
     n_bins = int(bins.max()) + 1
     slot = (bins + (np.arange(n) * n_bins)[:, None]).reshape(-1)
@@ -186,7 +188,7 @@ def wing_parameters(images, match_radius=2.5, fit_from=1.5, min_scale=0.5, max_s
     if images.ndim != 3 or images.shape[1] != images.shape[2]:
         raise InputError(f"wings need square stamps [N, S, S], got shape {images.shape}")
     n, size = len(images), images.shape[-1]
-    values = np.nan_to_num(images).reshape(n, -1)
+    values = np.nan_to_num(images).reshape(n, size * size)
     light = np.maximum(values, 0.0)
     light *= _measure_mask(size)
     total = light.sum(axis=1)
@@ -373,8 +375,8 @@ def render_with_wings(wings, stamps, angles, turn):
     margin = (side - size) // 2  # even sides: the same true centre
     if not turn.all():
         out[~turn, margin:margin + size, margin:margin + size] += cores[~turn]
-    total = stamps.reshape(n, -1).sum(axis=1, dtype=np.float64)
-    got = out.reshape(n, -1).sum(axis=1, dtype=np.float64)
+    total = stamps.reshape(n, size * size).sum(axis=1, dtype=np.float64)
+    got = out.reshape(n, side * side).sum(axis=1, dtype=np.float64)
     scale = np.divide(total, got, out=np.ones(n), where=got > 0)
     out *= scale[:, None, None].astype(np.float32)
     return out

@@ -12,8 +12,8 @@ from galsim_deep.core.module_format import (ModuleFormatError, read_metadata,
                                             validate_metadata)
 from galsim_deep.engine import rotated_size
 from galsim_deep.engine.wings import (StampWings, _elliptical_radius, _half_light_radius,
-                                      core_images, module_wings, paint_wings, wing_parameters,
-                                      wings_entry)
+                                      core_images, module_wings, paint_wings,
+                                      render_with_wings, wing_parameters, wings_entry)
 
 CAT = {"mag_auto": [21.0, 22.5, 23.0, 24.5] * 4, "flux_radius": [4.0, 8.0, 12.0, 20.0] * 4,
        "zphot": [0.3, 0.8, 1.2, 1.6] * 4}
@@ -79,6 +79,11 @@ def test_the_half_light_radius_is_the_sorted_pixels_own():
     sorted_radius = np.take_along_axis(rho, order, 1)[np.arange(40), index]
     np.testing.assert_array_equal(_half_light_radius(rho, light, total), sorted_radius)
     assert _half_light_radius(rho, light, total)[1] == rho[1, 100]
+
+
+def test_no_stamps_give_no_wings():
+    out = render_with_wings(StampWings(), np.zeros((0, 64, 64), np.float32), [], [])
+    assert out.shape == (0, 92, 92)
 
 
 def test_the_elliptical_radius_is_the_rotated_forms():
