@@ -71,24 +71,31 @@ def as_shapes(g):
     return q, np.degrees(beta)
 
 
-def forms(model, n, seed):
-    """The five forms of the galaxies (module docstring), by name."""
+#: The forms of the galaxies, in the order the module docstring gives them.
+FORMS = ("truth", "generated", "catalog shapes", "truth's shapes", "truth, generated shapes")
+
+
+def forms(model, n, seed, names=FORMS):
+    """The forms of the galaxies (module docstring) named by ``names``."""
     from galsim_deep.engine.shapes import shape_jacobians
 
     cat, truth = truths(n, seed)
     conditions = {k: cat[k] for k in ("mag_auto", "flux_radius", "zphot")}
     side = model.rotated_stamp_size
     generated = model.sample(conditions, rng=seed)
+    if set(names) <= {"truth", "generated"}:
+        return {name: {"truth": truth, "generated": generated}[name] for name in names}
     truth_g = own_shapes(truth, model.pixel_scale, side)
     generated_g = own_shapes(generated, model.pixel_scale, side)
     truth_q, truth_beta = as_shapes(truth_g)
     gen_q, gen_beta = as_shapes(generated_g)
     maps = shape_jacobians(truth_g[:, 0], truth_g[:, 1], gen_q, np.radians(gen_beta))
-    return {"truth": truth, "generated": generated,
+    made = {"truth": truth, "generated": generated,
             "catalog shapes": model.sample(cat, rng=seed),
             "truth's shapes": model.sample(dict(conditions, q=truth_q, beta=truth_beta),
                                            rng=seed),
             "truth, generated shapes": [t.transform(*m.ravel()) for t, m in zip(truth, maps)]}
+    return {name: made[name] for name in names}
 
 
 def measure(model, galaxies, pool):
@@ -121,6 +128,9 @@ def main(argv=None):
     parser.add_argument("--model", default="hub:flow-vae-mock-cosmos-25.2")
     parser.add_argument("--galaxies", type=int, default=3000)
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--forms", default=",".join(FORMS),
+                        help="the forms to measure, comma separated (default all; 'truth,"
+                             "generated' gives the model's dm as drawn alone)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     from concurrent.futures import ProcessPoolExecutor
@@ -129,7 +139,11 @@ def main(argv=None):
     from galsim_deep import GenerativeGalaxyModel
 
     model = GenerativeGalaxyModel(args.model, range_policy="clip")
-    galaxies = forms(model, args.galaxies, SEED)
+    names = [name.strip() for name in args.forms.split(",")]
+    unknown = sorted(set(names) - set(FORMS))
+    if unknown or "truth" not in names:
+        sys.exit(f"--forms: unknown {unknown} or no 'truth'; choose among {list(FORMS)}")
+    galaxies = forms(model, args.galaxies, SEED, names)
     with ProcessPoolExecutor(args.processes) as pool:
         result = differences(measure(model, galaxies, pool))
     for view, rows in result.items():
