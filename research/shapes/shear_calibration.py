@@ -98,15 +98,32 @@ def forms(model, n, seed, names=FORMS):
     return {name: made[name] for name in names}
 
 
-def measure(model, galaxies, pool):
-    """REGAUSS distortions of every form through every view."""
+def measure(model, galaxies, pool, cache=None):
+    """REGAUSS distortions of every form through every view; with ``cache`` (a folder), each
+    view and form is kept there as it finishes (``MODEL-VERSION-N-SEED/VIEW--FORM.npy``) and
+    read back by a rerun, so that an interrupted run loses nothing it measured."""
+    from galsim_deep.core.files import atomic_path
     from galsim_deep.tools.validation.measures.shear.compute import shear_measurements
 
-    return {view: {name: shear_measurements(profiles, model.stamp_size, model.pixel_scale,
-                                            psf=view, pool=pool, progress=True,
-                                            desc=f"{view}: {name}")
-                   for name, profiles in galaxies.items()}
-            for view in VIEWS}
+    out = {}
+    for view in VIEWS:
+        out[view] = {}
+        for name, profiles in galaxies.items():
+            path = None if cache is None else (
+                Path(cache) / f"{model.metadata['name']}-{model.metadata['version']}-"
+                f"{len(profiles)}-{SEED}" / f"{view}--{name}.npy")
+            if path is not None and path.is_file():
+                out[view][name] = np.load(path)
+                continue
+            out[view][name] = shear_measurements(profiles, model.stamp_size,
+                                                 model.pixel_scale, psf=view, pool=pool,
+                                                 progress=True, desc=f"{view}: {name}")
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with atomic_path(path) as tmp:
+                    with open(tmp, "wb") as fh:
+                        np.save(fh, out[view][name])
+    return out
 
 
 def differences(measured):
@@ -119,7 +136,7 @@ def differences(measured):
              "truth, generated shapes - truth (shape part)": ("truth, generated shapes",
                                                               "truth")}
     return {view: {label: paired_shear_difference(e[a], e[b], seed=SEED)
-                   for label, (a, b) in pairs.items()}
+                   for label, (a, b) in pairs.items() if a in e and b in e}
             for view, e in measured.items()}
 
 
@@ -132,6 +149,9 @@ def main(argv=None):
                         help="the forms to measure, comma separated (default all; 'truth,"
                              "generated' gives the model's dm as drawn alone)")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="a folder keeping each view's and form's measurements as they "
+                             "finish (a rerun with the same arguments reads them back)")
     args = parser.parse_args(argv)
     from concurrent.futures import ProcessPoolExecutor
 
@@ -145,7 +165,7 @@ def main(argv=None):
         sys.exit(f"--forms: unknown {unknown} or no 'truth'; choose among {list(FORMS)}")
     galaxies = forms(model, args.galaxies, SEED, names)
     with ProcessPoolExecutor(args.processes) as pool:
-        result = differences(measure(model, galaxies, pool))
+        result = differences(measure(model, galaxies, pool, args.cache))
     for view, rows in result.items():
         for label, d in rows.items():
             (dm, err), n = d["dm"], d["n"]
