@@ -393,8 +393,9 @@ def release_verdict(candidate, baseline, views=RELEASE_VIEWS, bins=(None, 0), si
 def table_cells(rows, views=RELEASE_VIEWS, bin_labels=None):
     """The survey-view table, one column per row of the release table: the classifier
     accuracy against the truth in each view (all galaxies, then the brightest bin), then
-    ``|g|``, size and flux against the truths', the light beyond 28 pixels and the power
-    above the PSF's half-power frequency over the truths'.
+    ``|g|`` (and the Wasserstein-1 distance of its distribution to the truths'), size and
+    flux against the truths', the light beyond 28 pixels and the power above the PSF's
+    half-power frequency over the truths'.
 
     Returns
     -------
@@ -416,6 +417,11 @@ def table_cells(rows, views=RELEASE_VIEWS, bin_labels=None):
         body.append([f"{name} against the truth's" + (observed if part != "shapes" else "")] + [
             "" if not r.get(part) else f"{100 * r[part][key]['ratio']:+.1f} ± "
             f"{100 * r[part][key]['error']:.1f}%" for r in rows])
+        if (part, key) == ("shapes", "g"):
+            body.append(["W1 of |g| to the truth's"] + [
+                "" if not (r.get("shapes") or {}).get("g_wasserstein") else
+                "{distance:.4f} ± {error:.4f}".format(**r["shapes"]["g_wasserstein"])
+                for r in rows])
     truth = next((r["truth_outer_light"]["beyond_radius"] for r in rows
                   if "truth_outer_light" in r), None)
     body.append([f"light beyond r = {rows[0]['outer_light']['radius']:g} px, median (p90)"

@@ -133,11 +133,11 @@ def test_a_module_with_a_population_gives_its_axis_ratios(flat_module):
 
 
 def test_shapes_network_keeps_the_networks_own(flat_module):
-    plain = GenerativeGalaxyModel("hub:flow-vae-mock-cosmos-25.2")
+    plain = GenerativeGalaxyModel("hub:flow-vae-mock-cosmos-25.2@2.1.0")  # ships none
     own = GenerativeGalaxyModel(str(flat_module), shapes="network")
     np.testing.assert_array_equal(np.concatenate(list(own.sample_arrays(_cat(), rng=3))),
                                   np.concatenate(list(plain.sample_arrays(_cat(), rng=3))))
     with pytest.raises(InputError, match="ships none"):
-        GenerativeGalaxyModel("hub:flow-vae-mock-cosmos-25.2", shapes="population")
+        GenerativeGalaxyModel("hub:flow-vae-mock-cosmos-25.2@2.1.0", shapes="population")
     with pytest.raises(InputError, match="shapes must be one of"):
         GenerativeGalaxyModel("hub:flow-vae-mock-cosmos-25.2", shapes="catalog")

@@ -48,7 +48,9 @@ def test_first_python_example_runs_on_the_default_model_without_warnings(page, t
     field = galsim.fits.read(str(tmp_path / "field.fits")).array
     box_noise = np.sqrt(100 * 39450.0)   # Poisson noise of the sky in 10 x 10 pixels
     flux = [field[27:37, x - 5:x + 5].sum() for x in (20, 48, 76)]
-    assert flux[1] > 2.5 * box_noise and flux[2] > 6 * box_noise   # 6,250 and 15,700 counts
+    # 6,380 and 11,070 counts in the boxes (the 21st-mag galaxy, 24,700 counts in all, is
+    # larger than the box and takes its axis ratio from the default's population of shapes)
+    assert flux[1] > 2.5 * box_noise and flux[2] > 4 * box_noise
     assert abs(field[:, 88:].mean()) < 3 * np.sqrt(39450.0 / field[:, 88:].size)  # sky gone
 
 
