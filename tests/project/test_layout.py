@@ -32,6 +32,8 @@ PROJECT = {
                             "every source file",
     "test_code_prose.py": "no measured numbers in the comments and docstrings of every module",
     "test_constraints.py": "the pinned environments of constraints/ against setup.cfg",
+    "test_docstring_examples.py": "the runnable examples in the public API's docstrings, "
+                                  "across the package (doctest)",
     "test_examples.py": "the README's code and the YAML files of examples/",
     "test_first_contact.py": "issue 70's first-contact defects, tried as a new user would, "
                              "across the command line, the README and the demo",

@@ -53,6 +53,7 @@ def test_the_student_learns_the_teacher_and_a_resumed_run_is_the_same_run(distil
     assert "annulus_floor" not in settings  # a term at its default is not recorded
 
 
+@pytest.mark.extended  # a setting of distill_decoder, whose run CI tests
 def test_a_fine_tuning_starts_from_the_run_it_names_and_draws_bright_galaxies_more(
         distilled, tiny_flow_vae_module_path):
     from galsim_deep.training.distill import distill_decoder
@@ -115,6 +116,7 @@ def test_the_distilled_module_keeps_the_teachers_encoder_and_flow(distilled,
                                rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.extended  # a setting of distill_decoder, whose run CI tests
 def test_clipping_the_gradients_bounds_each_step_and_is_part_of_the_run(
         distilled, tiny_flow_vae_module_path):
     """--clip-norm: each step's gradients clipped to a global norm before Adam; a norm far
