@@ -180,12 +180,15 @@ def test_lsst_and_hst_share_the_morphology_and_each_its_flux(catalog):
         assert np.all((a["gd_rotation"] >= 0) & (a["gd_rotation"] < 360))
     # HST: the catalog's F814W MAG (no COSMOS_f814w column).  The Airy wings of BTK's HST
     # PSF put ~1% of the light beyond the 6" stamp: the drawn flux is the magnitude's times
-    # the PSF's own fraction on the stamp, within 1%.
+    # the PSF's own fraction on the stamp, within 2% (the default's galaxies take their
+    # axis ratios from its population of shapes, and the most elongated put some of their
+    # own light beyond the stamp too; the median stays within 1%).
     psf = hst_batch.psf[0]
     on_stamp = psf.drawImage(nx=200, ny=200, scale=0.03).array.sum()
     assert 0.95 < on_stamp < 0.995
     errors = _flux_errors(hst_batch, lambda entry, band: entry["MAG"])
-    assert np.abs((1 + errors) / on_stamp - 1).max() < 0.01, errors
+    assert np.abs((1 + errors) / on_stamp - 1).max() < 0.02, errors
+    assert np.median(np.abs((1 + errors) / on_stamp - 1)) < 0.01, errors
     # The 0.03" HST stamp resolves the generated morphology: not a round blob (the
     # batch's brightest galaxy, which HSM measures whatever the draws).
     flux = hst_batch.isolated_images.sum(axis=(2, 3, 4))

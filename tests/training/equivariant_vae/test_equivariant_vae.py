@@ -443,6 +443,7 @@ def test_the_engine_turns_the_canonical_galaxy_once_by_its_pose(trained):
 
 
 @pytest.mark.slow
+@pytest.mark.extended  # a variant of the warm start the Flow-VAE's tests run in CI
 def test_warm_start_from_a_flow_vae_module_copies_its_autoencoder(tiny_flow_vae_recipe,
                                                                   tiny_flow_vae_module_path):
     """The tiny Flow-VAE has the tiny equivariant recipe's autoencoder sizes: its module's

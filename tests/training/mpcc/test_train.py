@@ -257,6 +257,7 @@ def test_run_log_and_scalars(trained):
     assert flow_log["steps"] == 6 and np.isfinite(flow_log["metrics"]["test_log_prob"])
 
 
+@pytest.mark.extended  # a command line over the cluster report CI tests
 def test_cluster_report_through_the_cli(trained, tmp_path, capsys):
     out = tmp_path / "report"
     assert main(["validation", "cluster", str(trained["module"]), "--dataset", str(trained["dataset"]),
