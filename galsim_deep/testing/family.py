@@ -133,26 +133,25 @@ def check_shapes(model, cat):
             f"beta={got.beta.deg:.1f} deg")
 
 
+def _refused(model, cat, name, what):
+    """Assert that sampling ``cat`` raises the project's own error naming ``name``."""
+    from ..core.errors import GalsimDeepError
+
+    try:
+        model.sample(cat, rng=SEED)
+    except GalsimDeepError as err:
+        assert name in str(err), f"the error for {what} {name!r} does not name it: {err}"
+    else:
+        raise AssertionError(f"a catalog with {what} {name!r} was sampled")
+
+
 def check_bad_catalogs(model, cat):
     """A catalog without a condition, or with a NaN in one, is refused with the project's
     own error (a message naming the problem and the fix) naming it."""
-    from ..core.errors import GalsimDeepError
-
     name = model.quantities[0]
-    missing = {k: v for k, v in cat.items() if k != name}
-    try:
-        model.sample(missing, rng=SEED)
-    except GalsimDeepError as err:
-        assert name in str(err), f"the error for a missing {name!r} does not name it: {err}"
-    else:
-        raise AssertionError(f"a catalog without {name!r} was sampled")
-    broken = dict(cat, **{name: np.where(np.arange(len(cat[name])) == 0, np.nan, cat[name])})
-    try:
-        model.sample(broken, rng=SEED)
-    except GalsimDeepError as err:
-        assert name in str(err), f"the error for a NaN {name!r} does not name it: {err}"
-    else:
-        raise AssertionError(f"a catalog with a NaN {name!r} was sampled")
+    _refused(model, {k: v for k, v in cat.items() if k != name}, name, "no")
+    nan = np.where(np.arange(len(cat[name])) == 0, np.nan, cat[name])
+    _refused(model, dict(cat, **{name: nan}), name, "a NaN in")
 
 
 def check_yaml(model, cat):
