@@ -162,8 +162,7 @@ def add_train_long(sub, name):
                    help="evaluation galaxies of the shear scores (default 3000)")
     p.add_argument("--shear-psfs", default=None,
                    help="survey PSFs of the shear scores, comma separated (default the "
-                        "views of 'checks: shear' in survey_views.yaml: gaussian-0.1, "
-                        "euclid-vis, lsst-10yr-i)")
+                        "views of 'checks: shear' in survey_views.yaml)")
     p.add_argument("--flat-window", type=int, default=20000,
                    help="stop early once every tracked curve is flat over this many steps "
                         "(0: never; default 20000)")

@@ -42,8 +42,7 @@ def _add_scoring_args(p):
                    help="the evaluation file's first N galaxies (default all)")
     p.add_argument("--view", action="append", default=None, metavar="VIEW",
                    help="a survey view (repeatable; default the release check's, 'checks: "
-                        "release' in survey_views.yaml: hst-cosmos, hst-noiseless, "
-                        "euclid-vis, lsst-10yr-i, lsst-visit-i)")
+                        "release' in survey_views.yaml)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the samples (latent normals, angles) and the noise "
                         "(default 0)")
