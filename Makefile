@@ -83,7 +83,9 @@ test-all: env btk-env
 PYTEST_MARKS ?= -m "not extended"
 
 # Two worker processes (pytest-xdist), each taking whole test files (--dist loadfile, so a
-# file's module fixtures, the families' tiny trainings and exports, are built once), the
+# file's module fixtures, the families' tiny trainings and exports, are built once; the tiny
+# Flow-VAE that files on both workers use is built once per run, tests/conftest.py's
+# built_once), the
 # costliest first (tests/conftest.py orders them by tests/cpu_seconds.json; xdist's own
 # reorder, by test count, would leave the long training files to the end).  The suite's time
 # is written in one place, docs/performance.rst, "The test suite's time".

@@ -1,7 +1,9 @@
 """Shared pytest fixtures: small modules exported by the project's own code, datasets."""
+import fcntl
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -136,14 +138,41 @@ def gaussian_module_path(tmp_path_factory):
     return export_toy("gaussian", tmp_path_factory.mktemp("modules") / "toy-gaussian")
 
 
-@pytest.fixture(scope="session")
-def mock_dataset_path(tmp_path_factory):
-    """A tiny mock-COSMOS dataset (32x32 stamps at 0.03", 24 galaxies)."""
+def built_once(tmp_path_factory, name, build):
+    """The folder ``name``, filled by ``build(folder)`` once per test session.
+
+    Under pytest-xdist each worker holds its own session fixtures, so a training that two
+    workers' files need would run twice; here the first worker to ask builds it in the
+    session's shared base folder, under a lock, while another waits, then both read it (the
+    pattern of xdist's docs, "making session-scoped fixtures execute only once").  Its
+    users treat it as read-only (they copy a run before training on).  A build that
+    failed part-way leaves no completion mark, and the next caller starts it afresh.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        root = root.parent
+    folder = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".complete").is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            (folder / ".complete").touch()
+    return folder
+
+
+def _build_mock_dataset(folder):
     from galsim_deep.data.build import build_dataset
 
-    out = tmp_path_factory.mktemp("datasets") / "mock.h5"
-    return build_dataset("mock-cosmos", 24, out, stamp_size=32, pixel_scale=0.03, seed=1,
-                         processes=1, progress=False)
+    build_dataset("mock-cosmos", 24, folder / "mock.h5", stamp_size=32, pixel_scale=0.03,
+                  seed=1, processes=1, progress=False)
+
+
+@pytest.fixture(scope="session")
+def mock_dataset_path(tmp_path_factory):
+    """A tiny mock-COSMOS dataset (32x32 stamps at 0.03", 24 galaxies), read-only."""
+    return built_once(tmp_path_factory, "mock_dataset", _build_mock_dataset) / "mock.h5"
 
 
 @pytest.fixture(scope="session")
@@ -163,21 +192,27 @@ def restore_op_determinism():
         yield
 
 
+def _tiny_recipe(dataset, folder):
+    from galsim_deep.training.recipes import load_recipe
+
+    return load_recipe("tiny", [f"dataset.path={dataset}", f"output_dir={folder / 'run'}"])
+
+
 @pytest.fixture(scope="session")
 def tiny_flow_vae_recipe(mock_dataset_path, tmp_path_factory):
     """The ``tiny`` recipe on ``mock_dataset_path`` (32x32 at 0.03", latent size 4), its VAE
-    and latent flow trained once per session (checkpoints under its ``output_dir``)."""
-    from galsim_deep.training.recipes import load_recipe
+    and latent flow trained once per session (checkpoints under its ``output_dir``, which
+    tests copy before training on)."""
     from galsim_deep.training.flow_vae.train import train_flow_vae
     from galsim_deep.training.latent_flow import train_latent_flow
 
-    out = tmp_path_factory.mktemp("tiny_flow_vae")
-    recipe = load_recipe("tiny", [f"dataset.path={mock_dataset_path}",
-                                  f"output_dir={out / 'run'}"])
-    with op_determinism_restored():
-        train_flow_vae(recipe, progress=False)
-        train_latent_flow(recipe, progress=False)
-    return recipe
+    def build(folder):
+        recipe = _tiny_recipe(mock_dataset_path, folder)
+        with op_determinism_restored():
+            train_flow_vae(recipe, progress=False)
+            train_latent_flow(recipe, progress=False)
+
+    return _tiny_recipe(mock_dataset_path, built_once(tmp_path_factory, "tiny_flow_vae", build))
 
 
 @pytest.fixture(scope="session")
@@ -186,5 +221,7 @@ def tiny_flow_vae_module_path(tiny_flow_vae_recipe, tmp_path_factory):
     ``tiny_flow_vae_recipe``."""
     from galsim_deep.training.families import get_family
 
-    return get_family("flow-vae").export(
-        tiny_flow_vae_recipe, tmp_path_factory.mktemp("tiny_flow_vae_module") / "module")
+    def build(folder):
+        get_family("flow-vae").export(tiny_flow_vae_recipe, folder / "module")
+
+    return built_once(tmp_path_factory, "tiny_flow_vae_module", build) / "module"

@@ -229,6 +229,24 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
     seed of its morphology) and ``gd_rotation``.  A galaxy whose sampled
     stamp has no positive flux, or whose magnitude in a band is not finite,
     is not drawn there and flagged in BTK's ``not_drawn_{band}`` column.
+
+    Examples
+    --------
+    Blends of up to two galaxies of the 100-galaxy COSMOS example in LSST's six bands,
+    12" stamps (60 pixels of 0.2"), each galaxy's magnitude the catalog's ``MAG``:
+
+    >>> import btk
+    >>> from galsim_deep.api.btk import GenerativeModelGenerator, cosmos_example_catalog
+    >>> sampling = btk.sampling_functions.DefaultSampling(
+    ...     max_number=2, stamp_size=12.0, max_shift=2.0, max_mag=23.5, mag_name="MAG", seed=1)
+    >>> generator = GenerativeModelGenerator(
+    ...     cosmos_example_catalog(), sampling, btk.survey.get_surveys("LSST"), batch_size=4,
+    ...     seed=7, range_policy="clip", use_bar=False)
+    >>> batch = next(generator)
+    >>> batch.blend_images.shape          # blends, bands, pixels, pixels
+    (4, 6, 60, 60)
+    >>> batch.isolated_images.shape       # each galaxy alone, noiseless
+    (4, 2, 6, 60, 60)
     """
 
     compatible_catalogs = ("CosmosCatalog", "CatsimCatalog")

@@ -39,6 +39,7 @@ reaches only I ~ 24.)
 
 The named populations built on this KDE are :mod:`galsim_deep.data.population`.
 """
+import functools
 import math
 
 import numpy as np
@@ -140,8 +141,17 @@ class CosmosPopulation:
         self.size_ratio_dex = float(np.std(logr))
 
     # -- conditions --------------------------------------------------------------------------
+    @functools.cached_property
+    def _cdf(self):
+        """The kernels' cumulative weights, as numpy's ``Generator.choice(p=weights)``
+        computes them at every call: :meth:`_draw_one` makes that draw (one uniform double,
+        then the same sorted search) without the per-call checks and sum, so the stream,
+        and every mock galaxy drawn from it, is unchanged."""
+        cdf = np.cumsum(self.weights)
+        return cdf / cdf[-1]
+
     def _draw_one(self, rng):
-        k = rng.choice(self.n_galaxies, p=self.weights)
+        k = int(self._cdf.searchsorted(rng.random(), side="right"))
         x = self.centres[k, :N_CONDITIONS] + self._chol_cc @ rng.standard_normal(N_CONDITIONS)
         return float(x[0]), float(10 ** x[1]), float(abs(x[2]))
 

@@ -22,11 +22,14 @@ One rule, whichever way a galaxy is asked for:
 A galaxy therefore depends only on its object seed and its conditions, not on
 the batch size, the block it falls in, ``nproc`` or the caller.
 """
+import math
+
 import numpy as np
 
 from ..core.errors import InputError, InputTypeError
 
-__all__ = ["SEED_FOR_ZERO", "as_deviate", "object_seeds", "galaxy_draws", "shape_uniforms"]
+__all__ = ["SEED_FOR_ZERO", "as_deviate", "object_seeds", "galaxy_draws", "shape_uniforms",
+           "normal_cdf"]
 
 #: The GalSim seed used for the int seed 0 (``galsim.BaseDeviate(0)`` would seed
 #: itself from the clock).
@@ -153,3 +156,35 @@ def shape_uniforms(seeds, latent_size):
         gen.uniform(0.0, 2.0 * np.pi)
         out[i] = gen.uniform()
     return out
+
+
+_ERFC = np.frompyfunc(math.erfc, 1, 1)
+
+
+def normal_cdf(x):
+    """The standard normal's cumulative distribution, float64, elementwise.
+
+    ``Phi(x) = erfc(-x / sqrt(2)) / 2`` through the standard library's ``erfc``, which
+    keeps its relative precision in the far lower tail; it stands in for
+    ``scipy.special.ndtr`` (the same to 1e-13, relative), whose import alone takes a third
+    of a second of a fresh process's first galaxy.
+
+    Parameters
+    ----------
+    x : array_like
+        Standard normal deviates.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``Phi(x)`` in [0, 1], float64, the shape of ``x``.
+
+    Examples
+    --------
+    >>> normal_cdf([0.0, 1.0, -8.0]).round(6).tolist()
+    [0.5, 0.841345, 0.0]
+    >>> bool(normal_cdf(-8.0) > 0)
+    True
+    """
+    x = np.asarray(x, np.float64)
+    return np.asarray(_ERFC(-x / math.sqrt(2.0)), np.float64) / 2.0

@@ -36,6 +36,7 @@ import hashlib
 import importlib.util
 import io
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -149,7 +150,9 @@ class OnnxSignature:
     """A signature's portable copy (ONNX), run by ONNX Runtime on the CPU.
 
     The file is checked against the sha256 its metadata records before it is
-    loaded, and its inputs and outputs against the signature's.
+    loaded, and its inputs and outputs against the signature's.  The graph ONNX Runtime
+    optimised from it is kept in the user cache (:func:`_onnx_session`), so a later
+    process loads it without optimising it again (:attr:`from_cache`).
 
     Parameters
     ----------
@@ -167,8 +170,8 @@ class OnnxSignature:
         data = _portable_bytes(module_dir, metadata, signature)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = worker_threads() or 0  # 0: every core
-        self._session = onnxruntime.InferenceSession(data, options,
-                                                     providers=["CPUExecutionProvider"])
+        self._session, self.from_cache = _onnx_session(
+            onnxruntime, data, options, metadata["portable"]["signatures"][signature]["sha256"])
         _ONNX_SESSIONS["made"] = True
         self._outputs = _check_names(module_dir, metadata, signature,
                                      [i.name for i in self._session.get_inputs()],
@@ -380,15 +383,32 @@ def _compiled_path(core, portable_sha256):
     return cache_dir() / "openvino" / f"{name}.blob"
 
 
-def _read_compiled(core, path):
-    """The compiled network cached at ``path``, or None where there is none or the file is
-    damaged (its sha256 differs) or OpenVINO cannot import it."""
+def _read_cached(path):
+    """The bytes cached at ``path`` (:func:`_write_cached`), or None where there is no file
+    or it is damaged (its sha256 differs)."""
     try:
         stored = path.read_bytes()
     except OSError:
         return None
     blob, digest = stored[:-32], stored[-32:]
-    if hashlib.sha256(blob).digest() != digest:
+    return blob if hashlib.sha256(blob).digest() == digest else None
+
+
+def _write_cached(path, blob):
+    """Cache ``blob`` at ``path`` followed by its sha256 (under a temporary name, then
+    renamed); a cache that cannot be written (read-only, full) is left as it is."""
+    try:
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(blob + hashlib.sha256(blob).digest())
+    except OSError:
+        pass
+
+
+def _read_compiled(core, path):
+    """The compiled network cached at ``path``, or None where there is none or the file is
+    damaged or OpenVINO cannot import it."""
+    blob = _read_cached(path)
+    if blob is None:
         return None
     try:
         return core.import_model(io.BytesIO(blob), "CPU", _openvino_config())
@@ -397,14 +417,58 @@ def _read_compiled(core, path):
 
 
 def _write_compiled(compiled, path):
-    """Cache a compiled network at ``path`` (under a temporary name, then renamed); a cache
-    that cannot be written (read-only, full) is left as it is."""
-    blob = compiled.export_model().getvalue()
+    """Cache a compiled network at ``path``."""
+    _write_cached(path, compiled.export_model().getvalue())
+
+
+# ONNX Runtime's optimised graphs, cached as the compiled networks are.  Optimising the graph
+# is most of a session's start (about 0.3 s of the default's 0.5 s on the development
+# machine, docs/performance.rst), and the optimised graph, loaded with optimisation off,
+# gives the same pixels bit for bit.  At the full level it may hold kernels laid out for
+# this CPU, so the key holds the CPU's instruction sets with ONNX Runtime's version.
+_OPTIMIZED_FORMAT = 1
+
+
+def _cpu_identity():
+    """The CPU's model name and instruction-set flags (Linux's ``/proc/cpuinfo``; elsewhere
+    the platform's processor and machine names)."""
+    import platform
+
     try:
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(blob + hashlib.sha256(blob).digest())
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
-        pass
+        return [platform.processor(), platform.machine()]
+    wanted = ("model name", "flags", "Features", "CPU part")
+    return sorted({line.strip() for line in lines if line.split(":")[0].strip() in wanted})
+
+
+def _onnx_session(onnxruntime, data, options, portable_sha256):
+    """An ONNX Runtime session of a portable copy's bytes ``data``, and whether it came
+    from the cache: the graph optimised by an earlier process, where the cache holds it,
+    else optimised now and written there for the next."""
+    providers = ["CPUExecutionProvider"]
+    key = [_OPTIMIZED_FORMAT, portable_sha256, onnxruntime.__version__, _cpu_identity()]
+    path = cache_dir() / "onnxruntime" / \
+        f"{hashlib.sha256(repr(key).encode()).hexdigest()[:40]}.onnx"
+    blob = _read_cached(path)
+    if blob is not None:
+        level = options.graph_optimization_level
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+        try:
+            return onnxruntime.InferenceSession(blob, options, providers=providers), True
+        except Exception:  # noqa: BLE001 (ONNX Runtime's errors share no base but Exception)
+            options.graph_optimization_level = level  # a graph it cannot load: optimise
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=path.parent) as folder:
+            options.optimized_model_filepath = str(Path(folder) / "optimized.onnx")
+            session = onnxruntime.InferenceSession(data, options, providers=providers)
+            blob = Path(options.optimized_model_filepath).read_bytes()
+    except OSError:  # a cache that cannot be written: optimise in memory only
+        options.optimized_model_filepath = ""
+        return onnxruntime.InferenceSession(data, options, providers=providers), False
+    _write_cached(path, blob)
+    return session, False
 
 
 def _non_negative_softplus(model):

@@ -25,6 +25,9 @@ each measure imported from the package:
   canonical decodes (the network's own grid, unrotated, as the release check measures
   samples) and of the truths turned into the same canonical frame (a canonical galaxy's
   long axis lies along a pixel axis, which alone raises the ratio), with bootstrap errors;
+* ``grid_through_psf``: the same of both convolved with each stamp's HST PSF, what the
+  training stamps can show of it (a cross-hatch the PSF erases is invisible to a loss on
+  noisy stamps);
 * ``high_frequency``: the median power above the PSF's half-power frequency
   (:func:`~galsim_deep.diagnostics.release_check.psf_half_power_frequency`) of the profiles
   over the truths' (:func:`~galsim_deep.tools.validation.measures.texture.compute.
@@ -69,7 +72,8 @@ def load_network(spec, checkpoint=None):
     if (path / "settings.json").is_file():
         settings = json.loads((path / "settings.json").read_text())
         model = build_model(settings["latent_size"], settings["base_depth"],
-                            settings["max_depth"], settings["seed"])
+                            settings["max_depth"], settings["seed"],
+                            settings.get("upsampling", "nearest"))
         latest = checkpoint or tf.train.latest_checkpoint(str(path / "checkpoints"))
         if latest is None:
             sys.exit(f"{path} has no checkpoint yet: let train_rung.py run longer")
@@ -177,6 +181,10 @@ def bright_table(test, stamps, profile, canonical, truth_canonical, n_boot=200, 
                                   "n_mag_le_20": int((mag <= 20).sum())},
             "reduced_chi2": median_error(chi2),
             "grid": axis_scores(canonical, truth_canonical, rng, n_boot),
+            "grid_through_psf": axis_scores(
+                convolve_psf(canonical.astype(np.float32), test["psf"], "zero").numpy(),
+                convolve_psf(truth_canonical.astype(np.float32), test["psf"], "zero").numpy(),
+                rng, n_boot),
             "grid_truths_as_drawn": axis_scores(truth, truth, rng, n_boot)["truth"],
             "high_frequency": {"k_half": k_half, "ratio": hf, "error": hf_error},
             "holes": {name: {"mean": float(h.mean()),
@@ -238,23 +246,27 @@ def score(args):
 ROW = ("| {label} | {codes} | {rr[mean]:.4f} ± {rr[error]:.4f} | {rr[median]:.4f} | "
        "{rr[mean_mag_le_20]:.4f} | {chi[median]:.2f} ± {chi[error]:.2f} | "
        "{g[ratio]:.3f} ± {g[error]:.3f} | {g[truth][ratio]:.3f} ± {g[truth][error]:.3f} | "
-       "{hf[ratio]:.2f} ± {hf[error]:.2f} | {holes} |")
+       "{hf[ratio]:.2f} ± {hf[error]:.2f} | {holes} | {through} |")
 
 
 def table(folder):
     """The Markdown bright table of every rung JSON in ``folder``."""
     lines = ["| rung | codes | relative residual, mean | median | mean, mag ≤ 20 | "
              "reduced χ², median | grid (canonical) | grid, canonical truths | "
-             "power above the PSF's half power / truth's | holes (truths) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "power above the PSF's half power / truth's | holes (truths) | "
+             "grid through the PSF (truths) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for path in sorted(Path(folder).glob("*.json")):
         r = json.loads(path.read_text())
         h = r.get("holes")  # rungs scored before the measure have none
         holes = ("—" if h is None else f"{h['rung']['mean']:.4f} ± {h['rung']['error']:.4f} "
                  f"({h['truth']['mean']:.4f})")
+        g = r.get("grid_through_psf")
+        through = ("—" if g is None else f"{g['ratio']:.3f} ± {g['error']:.3f} "
+                   f"({g['truth']['ratio']:.3f})")
         lines.append(ROW.format(label=r["label"], codes=r["codes"], rr=r["relative_residual"],
                                 chi=r["reduced_chi2"], g=r["grid"], hf=r["high_frequency"],
-                                holes=holes))
+                                holes=holes, through=through))
     return "\n".join(lines)
 
 

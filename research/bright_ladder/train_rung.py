@@ -69,13 +69,15 @@ def dihedral(images, which, centre_pixel=False):
     return out
 
 
-def build_model(latent_size, base_depth, max_depth, seed):
-    """The default's network (module docstring) with a code of ``latent_size`` numbers."""
+def build_model(latent_size, base_depth, max_depth, seed, upsampling="nearest"):
+    """The default's network (module docstring) with a code of ``latent_size`` numbers and
+    the decoder's x2 ``upsampling`` before each 3x3 convolution (the default's ``nearest``,
+    or ``bilinear``)."""
     from galsim_deep.training.equivariant_vae.autoencoder import EquivariantVAE
 
     return EquivariantVAE(64, latent_size, 4, base_depth, max_depth, activation="elu",
                           interpolant="cubic", pose="moments", pose_weight_radius=6.0,
-                          seed=seed)
+                          upsampling=upsampling, seed=seed)
 
 
 def reconstruct(model, truth, psf, stamp=None):
@@ -196,7 +198,7 @@ def start(args, model, train):
             sys.exit(f"{args.init_from} has a code of {code} numbers, more than "
                      f"--latent-size {args.latent_size}")
         donor = model if code == args.latent_size else build_model(
-            code, args.base_depth, args.max_depth, args.seed)
+            code, args.base_depth, args.max_depth, args.seed, args.upsampling)
         warm_start({"model": donor}, path)
         if donor is not model:
             grow_code(model, donor)
@@ -221,12 +223,14 @@ def train(args):
     out.mkdir(parents=True, exist_ok=True)
     settings = {k: v for k, v in vars(args).items() if k not in ("steps", "no_progress")}
     settings_path = out / "settings.json"
-    # runs from before --target trained against the truth
-    saved = ({"target": "truth", **json.loads(settings_path.read_text())}
+    # runs from before --target trained against the truth, before --upsampling nearest
+    defaults = {"target": "truth", "upsampling": "nearest"}
+    saved = ({**defaults, **json.loads(settings_path.read_text())}
              if settings_path.is_file() else settings)
     if saved != settings:
         sys.exit(f"{out} was trained with {settings_path.read_text()}; use another --out")
-    model = build_model(args.latent_size, args.base_depth, args.max_depth, args.seed)
+    model = build_model(args.latent_size, args.base_depth, args.max_depth, args.seed,
+                        args.upsampling)
     optimizer = tf_keras.optimizers.Adam(args.learning_rate)
     step_var = tf.Variable(0, dtype=tf.int64, name="step")
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step_var)
@@ -292,6 +296,9 @@ def main(argv=None):
     parser.add_argument("--target", choices=("truth", "stamp"), default="truth",
                         help="train against the noiseless truth (rungs b, c) or, through "
                              "the PSF, the noisy stamp the encoder then sees (rung d)")
+    parser.add_argument("--upsampling", choices=("nearest", "bilinear"), default="nearest",
+                        help="the decoder's x2 upsampling (the default's nearest; bilinear "
+                             "draws no 2x2 blocks, rung e)")
     parser.add_argument("--init-from", default=None,
                         help="start from a module's weights "
                              "(e.g. hub:flow-vae-mock-cosmos-25.2@2.0.0)")

@@ -86,6 +86,13 @@ def _flux_errors(batch, magnitude):
 
 
 @needs_btk
+def test_the_generators_docstring_example_runs():
+    from tests.project.test_docstring_examples import test_the_docstring_example_runs
+
+    test_the_docstring_example_runs("galsim_deep.api.btk.GenerativeModelGenerator")
+
+
+@needs_btk
 def test_lsst_batch_of_100_blends_matches_catalog_fluxes_and_is_reproducible(catalog):
     import btk
 

@@ -65,6 +65,20 @@ def test_galaxy_draws_depend_only_on_the_seed():
     assert normals[0, 0] != np.float32(gd())
 
 
+def test_normal_cdf_is_scipys_ndtr_to_the_last_places_and_keeps_the_lower_tail():
+    from scipy.special import ndtr
+
+    from galsim_deep.engine.random_draws import normal_cdf
+
+    x = np.concatenate([np.linspace(-9, 9, 2001), [-38.0, 0.0, 40.0]])
+    got = normal_cdf(x)
+    assert got.dtype == np.float64 and got.shape == x.shape
+    np.testing.assert_allclose(got[:-3], ndtr(x[:-3]), rtol=1e-13, atol=0)
+    # Phi(-38) ~ 3e-316, a subnormal float64 (ndtr gives 0 there)
+    assert got[-3] > 0 and got[-2] == 0.5 and got[-1] == 1.0
+    assert normal_cdf(np.zeros((2, 3))).shape == (2, 3)
+
+
 # -------------------------------------------------------------- resampled rotation
 def test_rotated_size_holds_the_stamp_at_any_angle():
     for size in (16, 32, 63, 64):

@@ -186,12 +186,16 @@ def test_openvino_runs_the_shipped_defaults_copy_with_its_flow_loop(tmp_path):
         runtimes.OpenVINOSignature(tmp_path, meta, "sample")
 
 
-def test_openvinos_compiled_network_is_cached_and_compiled_again_where_damaged(
-        tiny_flow_vae_module_path, tmp_path, monkeypatch):
-    """The first load compiles the network and caches it (one file, written under a temporary
-    name); the next reads it and gives the same pixels; a damaged file, or a cache that
-    cannot be written, only costs a compilation; another thread count is another file."""
-    _openvino()
+@pytest.mark.parametrize("runtime,folder,suffix", [("openvino", "openvino", ".blob"),
+                                                   ("onnx", "onnxruntime", ".onnx")])
+def test_a_compiled_network_is_cached_and_compiled_again_where_damaged(
+        tiny_flow_vae_module_path, tmp_path, monkeypatch, runtime, folder, suffix):
+    """The first load compiles the network (OpenVINO) or optimises its graph (ONNX Runtime)
+    and caches it (one file, written under a temporary name); the next reads it and gives
+    the same pixels, bit for bit; a damaged file, or a cache that cannot be written, only
+    costs a compilation; for OpenVINO another thread count is another file."""
+    if runtime == "openvino":
+        _openvino()
     from galsim_deep.core.files import cache_dir
 
     module = tmp_path / "module"
@@ -201,13 +205,13 @@ def test_openvinos_compiled_network_is_cached_and_compiled_again_where_damaged(
         """The module's sampling network loaded afresh: (its runner, its pixels)."""
         for key in [k for k in runtimes._LOADED if k[0] == str(module)]:
             del runtimes._LOADED[key]
-        model = GenerativeGalaxyModel(module, runtime="openvino")
+        model = GenerativeGalaxyModel(module, runtime=runtime)
         return model.network.runner("sample"), _stamps(model)
 
     first, pixels = load()
-    folder = cache_dir() / "openvino"
+    folder = cache_dir() / folder
     blobs = sorted(folder.iterdir())
-    assert not first.from_cache and len(blobs) == 1 and blobs[0].suffix == ".blob"
+    assert not first.from_cache and len(blobs) == 1 and blobs[0].suffix == suffix
     second, again = load()
     assert second.from_cache
     np.testing.assert_array_equal(again, pixels)
@@ -223,10 +227,12 @@ def test_openvinos_compiled_network_is_cached_and_compiled_again_where_damaged(
     blobs[0].unlink()
     with monkeypatch.context() as patch:
         patch.setattr(runtimes, "atomic_path", _unwritable)
+        patch.setattr(runtimes.tempfile, "TemporaryDirectory", _unwritable)
         fourth, again = load()
     assert not fourth.from_cache and not any(folder.iterdir())
     np.testing.assert_array_equal(again, pixels)
-
+    if runtime == "onnx":
+        return
     load()
     threads = (runtimes.worker_threads() or 1) + 1
     with monkeypatch.context() as patch:
@@ -235,8 +241,8 @@ def test_openvinos_compiled_network_is_cached_and_compiled_again_where_damaged(
     assert len(list(folder.iterdir())) == 2
 
 
-def _unwritable(path):
-    raise PermissionError(f"{path}: read-only")
+def _unwritable(path=None, **where):
+    raise PermissionError(f"{path or where.get('dir')}: read-only")
 
 
 def test_a_corrupt_or_misplaced_portable_copy_is_refused(tiny_flow_vae_module_path, tmp_path):

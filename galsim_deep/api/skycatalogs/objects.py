@@ -243,6 +243,28 @@ class GenerativeSkyCatalog(Sequence):
     report : dict
         :func:`~galsim_deep.api.skycatalogs.reader.range_report`: how many galaxies lie outside
         the training range.
+
+    Examples
+    --------
+    The cosmoDC2 sample the skyCatalogs wheel ships, a box of 0.2 x 0.2 degrees: each
+    galaxy is generated, with the catalog's shape, and keeps its SED, so it draws through
+    an LSST band with the catalog's flux in that band (these four are fainter than the
+    model's training range, 25.2 mag: ``range_policy='clip'`` draws them at its edge
+    without a warning):
+
+    >>> import galsim
+    >>> from galsim_deep.api.skycatalogs import (GenerativeSkyCatalog, ci_sample_config,
+    ...                                          lsst_bandpass, observed_profile)
+    >>> config = ci_sample_config()
+    >>> sky = GenerativeSkyCatalog(config, seed=2026, skycatalog_root=str(config.parents[1]),
+    ...                            region=(55.9, 56.1, -36.6, -36.4), range_policy="clip")
+    >>> len(sky)
+    4
+    >>> galaxy = sky[0]
+    >>> light = galsim.Convolve(observed_profile(galaxy), galsim.Kolmogorov(fwhm=0.7))
+    >>> image = light.drawImage(lsst_bandpass("r"), nx=32, ny=32, scale=0.2)
+    >>> round(float(image.array.sum()) / galaxy.get_LSST_flux("r"), 2)   # 99% in the stamp
+    0.99
     """
 
     def __init__(self, objects, seed, model=DEFAULT_MODEL, region=None, skycatalog_root=None,

@@ -23,6 +23,7 @@ from ...core.catalog import catalog_values
 from ...core.errors import InputError
 from ...core.module_format import IMAGE_OUTPUT, RANDOM_INPUT, ModuleFormatError
 from ...core.registry import Registry
+from ..random_draws import normal_cdf
 from ..shape_prior import module_shape_prior
 from ..window import module_window
 from ..wings import module_wings
@@ -276,11 +277,9 @@ class SamplingKind:
         """
         pose = None
         if self.pose_normal is not None:
-            from scipy.special import ndtr  # here: a third of a second at every import
-
             # The module turns its canonical galaxy by 2 pi Phi(n) with n its pose normal;
             # far below -6 the turn is exactly 0 in float32, and the engine makes it instead.
-            pose = 2.0 * np.pi * ndtr(np.asarray(normals[:, self.pose_normal], np.float64))
+            pose = 2.0 * np.pi * normal_cdf(normals[:, self.pose_normal])
             normals = np.array(normals, np.float32)
             normals[:, self.pose_normal] = CANONICAL_POSE_NORMAL
         signature, inputs = self.signature_inputs(conditions, normals, cluster)
