@@ -24,6 +24,7 @@ DOCTESTED = [
     "galsim_deep.data.hub.find_entry",
     "galsim_deep.tools.validation.measures.survey_views.views.check_views",
     "galsim_deep.testing.family.check_family",
+    "galsim_deep.testing.measure.check_measure",
 ]
 
 
