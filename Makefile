@@ -29,7 +29,7 @@ uv_install = $(1)/uv pip install --python $(1)/python --compile-bytecode $(2)
 compile_package = $(1)/python -m compileall -q galsim_deep
 
 .PHONY: env btk-env demo-env test test-all test-main test-fast test-btk docs demo benchmark \
-	benchmark-btk btk-figure clean
+	benchmark-btk btk-figure fine-tune-figure clean
 
 env: $(STAMP)
 
@@ -149,6 +149,12 @@ benchmark-btk: btk-env
 # The figure of docs/btk.rst: a BTK blend batch of generated and of parametric galaxies.
 btk-figure: btk-env
 	GALSIM_DEEP_EXAMPLES_OUT=docs/_static $(BTK_BIN)/python examples/plot_04_btk_blends.py
+
+# The fine-tuning example's figure (the docs show it without running the example): its
+# datasets, runs and module go to a temporary folder, its figure to docs/_static.
+fine-tune-figure: env
+	out=$$(mktemp -d) && GALSIM_DEEP_EXAMPLES_OUT=$$out $(BIN)/python examples/plot_07_fine_tune.py \
+		&& cp $$out/fine_tune.png docs/_static/fine_tune.png; status=$$?; rm -rf $$out; exit $$status
 
 clean:
 	rm -rf $(VENV) $(BTK_VENV) $(FAST_VENV) docs/_build docs/auto_examples docs/sg_execution_times.rst \

@@ -32,6 +32,7 @@ one runtime a row's pixels do not depend on the caller, the batch size or the pr
 (:meth:`~galsim_deep.engine.network.Network.run_blocks`).
 """
 import dataclasses
+import functools
 import hashlib
 import importlib.util
 import io
@@ -429,17 +430,19 @@ def _write_compiled(compiled, path):
 _OPTIMIZED_FORMAT = 1
 
 
+@functools.lru_cache(maxsize=1)
 def _cpu_identity():
     """The CPU's model name and instruction-set flags (Linux's ``/proc/cpuinfo``; elsewhere
-    the platform's processor and machine names)."""
+    the platform's processor and machine names), read once per process."""
     import platform
 
     try:
         lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
-        return [platform.processor(), platform.machine()]
+        return (platform.processor(), platform.machine())
     wanted = ("model name", "flags", "Features", "CPU part")
-    return sorted({line.strip() for line in lines if line.split(":")[0].strip() in wanted})
+    return tuple(sorted({line.strip() for line in lines
+                         if line.split(":")[0].strip() in wanted}))
 
 
 def _onnx_session(onnxruntime, data, options, portable_sha256):

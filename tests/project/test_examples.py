@@ -4,9 +4,11 @@ The gallery scripts (``examples/plot_*.py``) run in ``make docs``; here each
 YAML file runs through the ``galsim`` executable (with fewer objects), and the
 README's Python runs on the shipped default model without a warning.
 """
+import os
 import re
 import shutil
 import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -121,3 +123,16 @@ def test_gallery_script_builds_in_one_process_so_it_runs_as_a_plain_script(scrip
     text = script.read_text()
     for call in re.findall(r'\["dataset", "build".*?\]\)', text, flags=re.S):
         assert '"--processes", "1"' in call, f"{script.name}: {call}"
+
+
+@pytest.mark.slow
+@pytest.mark.extended  # the docs show its figure without running it (docs/conf.py NOT_RUN)
+def test_the_fine_tuning_example_runs_as_a_script(tmp_path):
+    """examples/plot_07_fine_tune.py, which the docs build does not run, trains, exports and
+    draws its figure."""
+    env = dict(os.environ, GALSIM_DEEP_EXAMPLES_OUT=str(tmp_path))
+    done = subprocess.run([sys.executable, str(EXAMPLES / "plot_07_fine_tune.py")], env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "fine_tune.png").stat().st_size > 10_000
+
