@@ -97,10 +97,11 @@ MEASURE_CHECKS = {"attributes": check_attributes, "report": check_report,
 
 def _reports(measure, module, dataset, out_dir, n, options):
     """Two reports of the measure alone, from the same seed, with the measure registered
-    for them only."""
+    for them only (a measure already registered stays so)."""
     from ..tools.validation.measures import MEASURES
     from ..tools.validation.pipeline import validate
 
+    added = measure.name not in MEASURES
     MEASURES.register(measure.name, measure)
     try:
         return [(validate(module, dataset, Path(out_dir) / f"report-{i}", n=n, split="all",
@@ -108,7 +109,8 @@ def _reports(measure, module, dataset, out_dir, n, options):
                           reference_cache=False, **options),
                  Path(out_dir) / f"report-{i}") for i in (1, 2)]
     finally:
-        del MEASURES[measure.name]
+        if added:
+            del MEASURES[measure.name]
 
 
 def check_measure(measure, module, dataset, out_dir, n=4, **options):

@@ -38,6 +38,14 @@ def test_a_measure_written_outside_the_package_passes_and_is_not_left_registered
     assert '"peak_check_quantile": 0.9' in (tmp_path / "report-1" / "summary.json").read_text()
 
 
+def test_a_registered_measure_passes_and_stays_registered(tmp_path, tiny_module_path,
+                                                         mock_dataset_path):
+    before = list(MEASURES)
+    assert _check(MEASURES["texture"], tmp_path, tiny_module_path,
+                  mock_dataset_path) == list(MEASURE_CHECKS)
+    assert list(MEASURES) == before
+
+
 class _Broken(Peak):
     """Peak with one flaw, named by ``flaw``."""
 
