@@ -56,6 +56,7 @@ from typing import Optional
 import numpy as np
 
 from .....core.errors import InputError, InputTypeError
+from ..survey_views.views import LAB_PSF_NAME
 
 __all__ = ["SHEAR", "ROTATIONS", "PSF_SHEAR", "ShearPSF", "LAB_PSF", "SHEAR_PSFS",
            "SURVEY_PSF_NAMES", "shear_psf", "valid_distortions",
@@ -167,7 +168,7 @@ class ShearPSF:
 
 
 #: The default view: a round Gaussian PSF of FWHM 0.1" at the galaxies' own pixels.
-LAB_PSF = ShearPSF("gaussian-0.1", {"type": "Gaussian", "fwhm": 0.1}, None, None,
+LAB_PSF = ShearPSF(LAB_PSF_NAME, {"type": "Gaussian", "fwhm": 0.1}, None, None,
                    "Gaussian PSF of FWHM 0.1\" at the galaxies' own pixels (the default)")
 
 

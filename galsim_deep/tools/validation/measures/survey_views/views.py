@@ -172,8 +172,12 @@ def _read(path):
             raise InputError(f"survey views file {path} is not valid YAML: {e}") from None
 
 
-#: Names a check may list besides the file's views: the shear measure's own round PSF.
-_NOT_VIEWS = {"shear": ("gaussian-0.1",)}
+#: The shear measure's own view, not a survey view of the file: a round Gaussian PSF of FWHM
+#: 0.1" at the galaxies' own pixels (``measures/shear/compute.py``, ``LAB_PSF``).
+LAB_PSF_NAME = "gaussian-0.1"
+
+#: Names a check may list besides the file's views.
+_NOT_VIEWS = {"shear": (LAB_PSF_NAME,)}
 
 
 def check_views(check, path=None):
