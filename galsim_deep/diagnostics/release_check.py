@@ -159,7 +159,7 @@ def score_release_row(spec, galaxies, cache_dir, out_dir, seed=0, views=RELEASE_
         raise InputError(f"{path} was scored with {row['settings']}, not {settings}: a table "
                          f"compares rows of one run; use another --out folder")
     todo = [v for v in views if row is None or v not in row["views"]]
-    if row is not None and not todo and "axis_power" in row.get("texture", {}) \
+    if row is not None and not todo and "holes" in row.get("texture", {}) \
             and "observed_shapes" in row:
         return row
     images, profiles, stream_seed, first = _row_images(spec, galaxies, seed)
@@ -167,6 +167,8 @@ def score_release_row(spec, galaxies, cache_dir, out_dir, seed=0, views=RELEASE_
                   "views": {}, **_image_scores(images, galaxies), **first}
     if "axis_power" not in row.get("texture", {}):  # rows scored before the measure
         row["texture"] = texture_scores(images, galaxies)
+    if "holes" not in row["texture"]:  # rows scored before the hole measure
+        row["texture"]["holes"] = hole_scores(images, galaxies)
     groups, labels = galaxies.magnitude_bins()
     kept = {}  # the like-for-like shapes' view, if observed below
     for view in todo:
@@ -319,7 +321,24 @@ def texture_scores(images, galaxies, n_boot=200):
     out = {"k_half": k_half, **ratio(np.ones(len(values), bool))}
     out["bins"] = {label: ratio(groups == b) for b, label in enumerate(labels)}
     out["axis_power"] = axis_scores(images, galaxies.truth, rng, n_boot)
+    out["holes"] = hole_scores(images, galaxies)
     return out
+
+
+def hole_scores(images, galaxies):
+    """The share of the brightest bin's noiseless, unrotated images with a dark hole that
+    their light encloses (:func:`~galsim_deep.tools.validation.measures.texture.holes.
+    hole_share`), beside the truths' share, each with its binomial error."""
+    from galsim_deep.tools.validation.measures.texture.holes import hole_share
+
+    groups, labels = galaxies.magnitude_bins()
+    brightest = groups == 0
+
+    def share(which):
+        scores = hole_share(np.asarray(which, np.float64)[brightest])
+        return {k: scores[k] for k in ("share", "error", "n")}
+
+    return {"bin": labels[0], **share(images), "truth": share(galaxies.truth)}
 
 
 def axis_scores(images, truth, rng, n_boot=200):
@@ -442,6 +461,13 @@ def table_cells(rows, views=RELEASE_VIEWS, bin_labels=None):
     body.append(["power along the pixel axes over the diagonals, 0.2-0.5 cycles/px"
                  + ("" if truth is None else f"; truth {truth['ratio']:.2f}")] + [
         "" if a is None else f"{a['ratio']:.2f} ± {a['error']:.2f}" for a in axis])
+    holes = [r.get("texture", {}).get("holes") for r in rows]
+    truth = next((h["truth"] for h in holes if h is not None), None)
+    body.append([f"share with a dark hole, mag_auto {bright}, noiseless"
+                 + ("" if truth is None else
+                    f"; truth {100 * truth['share']:.1f} ± {100 * truth['error']:.1f}%")] + [
+        "" if h is None else f"{100 * h['share']:.1f} ± {100 * h['error']:.1f}%"
+        for h in holes])
     return head, body
 
 

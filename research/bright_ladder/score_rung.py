@@ -32,10 +32,12 @@ each measure imported from the package:
   (:func:`~galsim_deep.diagnostics.release_check.psf_half_power_frequency`) of the profiles
   over the truths' (:func:`~galsim_deep.tools.validation.measures.texture.compute.
   median_ratio_error`, 1: the truth's);
-* ``holes``: the share of a galaxy's body (its pixels whose 2-pixel Gaussian smoothing is
-  at least a tenth of the smoothed peak) where it falls below half its smoothed level, a
-  dark hole or a cross-hatch's trough (:func:`hole_fraction`), mean over the galaxies with
-  its standard error, of the profiles and of the truths measured alike;
+* ``dark_holes``: the share of galaxies with a dark hole that their light encloses
+  (:func:`~galsim_deep.tools.validation.measures.texture.holes.hole_share`, the measure
+  checked by eye, ``holes.py``), of the profiles and of the truths, with binomial errors.
+  Rows scored before it carry ``holes``, the first measure (the share of a galaxy's body
+  below half its 2-pixel-smoothed level), which flagged the truths' spiral arms and knots
+  more often than the rungs' holes;
 * a gallery PNG of the 24 brightest truths beside their reconstructions.
 
 The JSON (``OUT/<label>.json``) also holds each galaxy's residual, so that two rungs can be
@@ -131,23 +133,6 @@ def draw_profiles(network, codes, stamps, truth, batch_size=100):
                  for a in (framed, canonical, truth_canonical))
 
 
-#: :func:`hole_fraction`'s smoothing (pixels), body level (share of the smoothed peak) and
-#: dip (share of the smoothed level below which a body pixel is a hole).
-HOLE_SMOOTHING, HOLE_BODY, HOLE_DIP = 2.0, 0.1, 0.5
-
-
-def hole_fraction(images):
-    """Per image ``[N, S, S]``, the share of its body's pixels that lie below
-    ``HOLE_DIP`` of their smoothed level (module docstring: ``holes``)."""
-    from scipy.ndimage import gaussian_filter
-
-    smooth = gaussian_filter(np.asarray(images, np.float64), (0, HOLE_SMOOTHING,
-                                                              HOLE_SMOOTHING))
-    body = smooth >= HOLE_BODY * smooth.max(axis=(1, 2), keepdims=True)
-    dips = body & (images < HOLE_DIP * smooth)
-    return dips.sum(axis=(1, 2)) / np.maximum(body.sum(axis=(1, 2)), 1)
-
-
 def bright_table(test, stamps, profile, canonical, truth_canonical, n_boot=200, seed=0):
     """The bright table's measures (module docstring) of profiles against the truths."""
     from galsim_deep.diagnostics.release_check import axis_scores, psf_half_power_frequency
@@ -155,6 +140,7 @@ def bright_table(test, stamps, profile, canonical, truth_canonical, n_boot=200, 
     from galsim_deep.tools.validation.measures.texture.compute import (azimuthal_power,
                                                                        band_power,
                                                                        median_ratio_error)
+    from galsim_deep.tools.validation.measures.texture.holes import hole_share
 
     rng = np.random.default_rng([int(seed), 95])
     truth = test["truth"].astype(np.float64)
@@ -187,10 +173,8 @@ def bright_table(test, stamps, profile, canonical, truth_canonical, n_boot=200, 
                 rng, n_boot),
             "grid_truths_as_drawn": axis_scores(truth, truth, rng, n_boot)["truth"],
             "high_frequency": {"k_half": k_half, "ratio": hf, "error": hf_error},
-            "holes": {name: {"mean": float(h.mean()),
-                             "error": float(h.std(ddof=1) / np.sqrt(len(h)))}
-                      for name, h in (("rung", hole_fraction(profile)),
-                                      ("truth", hole_fraction(truth)))},
+            "dark_holes": {name: {k: v for k, v in hole_share(images).items() if k != "flags"}
+                           for name, images in (("rung", profile), ("truth", truth))},
             "per_galaxy": {"relative_residual": residual.tolist(), "reduced_chi2": chi2.tolist()}}
 
 
@@ -246,16 +230,16 @@ def score(args):
 ROW = ("| {label} | {codes} | {rr[mean]:.4f} ± {rr[error]:.4f} | {rr[median]:.4f} | "
        "{rr[mean_mag_le_20]:.4f} | {chi[median]:.2f} ± {chi[error]:.2f} | "
        "{g[ratio]:.3f} ± {g[error]:.3f} | {g[truth][ratio]:.3f} ± {g[truth][error]:.3f} | "
-       "{hf[ratio]:.2f} ± {hf[error]:.2f} | {holes} | {through} |")
+       "{hf[ratio]:.2f} ± {hf[error]:.2f} | {holes} | {through} | {dark} |")
 
 
 def table(folder):
     """The Markdown bright table of every rung JSON in ``folder``."""
     lines = ["| rung | codes | relative residual, mean | median | mean, mag ≤ 20 | "
              "reduced χ², median | grid (canonical) | grid, canonical truths | "
-             "power above the PSF's half power / truth's | holes (truths) | "
-             "grid through the PSF (truths) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "power above the PSF's half power / truth's | holes, first measure (truths) | "
+             "grid through the PSF (truths) | share with a dark hole (truths) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for path in sorted(Path(folder).glob("*.json")):
         r = json.loads(path.read_text())
         h = r.get("holes")  # rungs scored before the measure have none
@@ -264,9 +248,12 @@ def table(folder):
         g = r.get("grid_through_psf")
         through = ("—" if g is None else f"{g['ratio']:.3f} ± {g['error']:.3f} "
                    f"({g['truth']['ratio']:.3f})")
+        d = r.get("dark_holes")
+        dark = ("—" if d is None else f"{d['rung']['share']:.3f} ± {d['rung']['error']:.3f} "
+                f"({d['truth']['share']:.3f})")
         lines.append(ROW.format(label=r["label"], codes=r["codes"], rr=r["relative_residual"],
                                 chi=r["reduced_chi2"], g=r["grid"], hf=r["high_frequency"],
-                                holes=holes, through=through))
+                                holes=holes, through=through, dark=dark))
     return "\n".join(lines)
 
 

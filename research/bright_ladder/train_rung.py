@@ -27,8 +27,18 @@ decoded profile convolved with the PSF against the noisy stamp in units of its n
 variance (:func:`noisy_chi2`); its held-out curve is still the relative residual against
 the truth, of noiseless stamps, so it sits beside rungs (b) and (c).
 
+Rung (f), ``--population DIR``, is (d) on the population with its bright galaxies
+oversampled: each batch draws ``--bright-fraction`` of its galaxies from the bright set
+(``--data``) and the rest from a set of the whole population rendered the same way
+(``render_bright.py --max-mag 99``).  The bright galaxies (2.7% of the population) are then
+about ``fraction / 0.027`` times as frequent as in the population, each seen under its 8
+flips and quarter turns.  Only the networks are trained here; a prior fitted to their codes
+gives the population back by weighting each code by its population share over its share
+of the training mix (:func:`population_weights`).
+
 ``OUT/curve.json`` holds the training loss (mean over each interval) and the held-out
-relative residual (``--n-eval`` held-out galaxies) at each checkpoint.
+relative residual (``--n-eval`` held-out bright galaxies, and with ``--population`` as many
+of the population's own held-out galaxies) at each checkpoint.
 
 Usage (one thread)::
 
@@ -67,6 +77,47 @@ def dihedral(images, which, centre_pixel=False):
                     a = np.roll(a, 1, axis)
         out[k] = a
     return out
+
+
+def population_weights(is_bright, bright_share, bright_fraction):
+    """Weights that give the population back from a sample of the training mix.
+
+    A mix that draws ``bright_fraction`` of its galaxies from the bright set and the rest
+    from the whole population (in which bright galaxies have the share ``bright_share``)
+    holds a share ``f + (1 - f) s`` of bright galaxies instead of ``s``.  Weighting each
+    galaxy by its population density over its mix density makes a weighted fit (a prior's
+    log-likelihood) a fit to the population.
+
+    Parameters
+    ----------
+    is_bright : array_like of bool [N]
+        Whether each galaxy passes the bright set's cut (``mag_auto <= 21``), whichever
+        set drew it.
+    bright_share : float
+        The bright galaxies' share of the population, in [0, 1) (0.027 for ``mag_auto <=
+        21`` in ``cosmos-25.2``).
+    bright_fraction : float
+        The share of the mix drawn from the bright set, in [0, 1).
+
+    Returns
+    -------
+    ndarray [N]
+        ``s / (f + (1 - f) s)`` for a bright galaxy, ``1 / (1 - f)`` for the others: mean 1
+        over the mix.
+
+    Examples
+    --------
+    >>> w = population_weights([True, False], bright_share=0.02, bright_fraction=0.25)
+    >>> mix = 0.25 + 0.75 * 0.02          # the bright galaxies' share of the mix
+    >>> round(float(mix * w[0] / (mix * w[0] + (1 - mix) * w[1])), 6)
+    0.02
+    """
+    if not (0 <= bright_share < 1 and 0 <= bright_fraction < 1):
+        raise ValueError(f"bright_share ({bright_share}) and bright_fraction "
+                         f"({bright_fraction}) must lie in [0, 1)")
+    mix = bright_fraction + (1 - bright_fraction) * bright_share
+    return np.where(np.asarray(is_bright, bool), bright_share / mix,
+                    1.0 / (1 - bright_fraction))
 
 
 def build_model(latent_size, base_depth, max_depth, seed, upsampling="nearest"):
@@ -116,6 +167,33 @@ def held_out_residual(model, test, n_eval, batch_size=50):
         values.append(relative_residual(profile, test["truth"][sl]).numpy())
     values = np.concatenate(values)
     return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values)))
+
+
+def draw_batch(rng, bright, population, batch_size, bright_fraction):
+    """One batch's ``truth``, ``psf``, ``stamp`` and ``noise_variance``, each galaxy turned
+    by one of the 8 flips and quarter turns: all from ``bright`` (a split's arrays) without a
+    ``population``; else ``round(bright_fraction * batch_size)`` from ``bright`` and the
+    rest from ``population``."""
+    n_bright = batch_size if population is None else int(round(bright_fraction * batch_size))
+    pick = rng.integers(0, len(bright["truth"]), n_bright)
+    which = rng.integers(0, 8, batch_size)
+    parts = [(bright, pick)]
+    if population is not None:
+        parts.append((population, rng.integers(0, len(population["truth"]),
+                                               batch_size - n_bright)))
+    batch = {k: np.concatenate([d[k][i] for d, i in parts])
+             for k in ("truth", "psf", "stamp", "noise_variance")}
+    return (dihedral(batch["truth"], which), dihedral(batch["psf"], which, centre_pixel=True),
+            dihedral(batch["stamp"], which), np.asarray(batch["noise_variance"], np.float32))
+
+
+def held_out(model, tests, n_eval):
+    """``{"held_out": ...}`` of the bright held-out split, and ``"held_out_population"``
+    where a population's is given (``tests``: those splits' arrays, None for none)."""
+    out = {"held_out": held_out_residual(model, tests[0], n_eval)}
+    if tests[1] is not None:
+        out["held_out_population"] = held_out_residual(model, tests[1], n_eval)
+    return out
 
 
 def noisy_chi2(profile, psf, stamp, noise_variance):
@@ -219,12 +297,17 @@ def train(args):
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     data, test = load_split(args.data, "train"), load_split(args.data, "test")
+    population = pop_test = None
+    if args.population:
+        population = load_split(args.population, "train")
+        pop_test = load_split(args.population, "test")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     settings = {k: v for k, v in vars(args).items() if k not in ("steps", "no_progress")}
     settings_path = out / "settings.json"
     # runs from before --target trained against the truth, before --upsampling nearest
-    defaults = {"target": "truth", "upsampling": "nearest"}
+    defaults = {"target": "truth", "upsampling": "nearest", "population": None,
+                "bright_fraction": 0.25}
     saved = ({**defaults, **json.loads(settings_path.read_text())}
              if settings_path.is_file() else settings)
     if saved != settings:
@@ -242,10 +325,11 @@ def train(args):
     else:
         curve = {"settings": settings, **start(args, model, data),
                  "flux_scale": float(model.vae.flux_scale.numpy()), "n_train": len(data["truth"]),
+                 "n_train_population": 0 if population is None else len(population["truth"]),
                  "n_eval": args.n_eval, "points": []}
         settings_path.write_text(json.dumps(settings, indent=1))
         curve["points"].append({"step": 0, "seconds": 0.0, "train_loss": None,
-                                "held_out": held_out_residual(model, test, args.n_eval)})
+                                **held_out(model, (test, pop_test), args.n_eval)})
         curve_path.write_text(json.dumps(curve, indent=1))
     step_fn = make_step(model, optimizer, args.clip_norm, args.target)
     losses, t0 = [], time.time()
@@ -254,14 +338,10 @@ def train(args):
                disable=args.no_progress, mininterval=10)
     for step in bar:
         rng = np.random.default_rng([args.seed, step])
-        pick = rng.integers(0, len(data["truth"]), args.batch_size)
-        which = rng.integers(0, 8, args.batch_size)
         optimizer.learning_rate.assign(args.learning_rate * min(1.0, (step + 1)
                                                                 / max(args.warmup_steps, 1)))
-        loss, norm = step_fn(dihedral(data["truth"][pick], which),
-                             dihedral(data["psf"][pick], which, centre_pixel=True),
-                             dihedral(data["stamp"][pick], which),
-                             np.asarray(data["noise_variance"][pick], np.float32))
+        loss, norm = step_fn(*draw_batch(rng, data, population, args.batch_size,
+                                         args.bright_fraction))
         losses.append(float(loss))
         step_var.assign(step + 1)
         bar.set_postfix(loss=f"{losses[-1]:.4f}", norm=f"{float(norm):.2g}")
@@ -270,7 +350,7 @@ def train(args):
             curve["points"].append({
                 "step": step + 1, "seconds": curve["points"][-1]["seconds"] + time.time() - t0,
                 "train_loss": float(np.mean(losses)),
-                "held_out": held_out_residual(model, test, args.n_eval)})
+                **held_out(model, (test, pop_test), args.n_eval)})
             curve_path.write_text(json.dumps(curve, indent=1))
             losses, t0 = [], time.time()
     return curve
@@ -296,6 +376,12 @@ def main(argv=None):
     parser.add_argument("--target", choices=("truth", "stamp"), default="truth",
                         help="train against the noiseless truth (rungs b, c) or, through "
                              "the PSF, the noisy stamp the encoder then sees (rung d)")
+    parser.add_argument("--population", default=None,
+                        help="a set of the whole population (render_bright.py --max-mag 99): "
+                             "batches mix it with the bright set --data (rung f)")
+    parser.add_argument("--bright-fraction", type=float, default=0.25,
+                        help="with --population, the share of each batch drawn from the "
+                             "bright set (default 0.25)")
     parser.add_argument("--upsampling", choices=("nearest", "bilinear"), default="nearest",
                         help="the decoder's x2 upsampling (the default's nearest; bilinear "
                              "draws no 2x2 blocks, rung e)")
@@ -311,6 +397,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.steps < 1 or args.checkpoint_every < 1:
         parser.error("--steps and --checkpoint-every must be >= 1")
+    if not 0 <= args.bright_fraction <= 1:
+        parser.error(f"--bright-fraction must lie in [0, 1], got {args.bright_fraction}")
     curve = train(args)
     last = curve["points"][-1]
     print(f"step {last['step']}: held-out relative residual {last['held_out'][0]:.4f} "

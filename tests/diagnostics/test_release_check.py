@@ -79,6 +79,7 @@ def test_rows_are_scored_alike_kept_and_resumed(gaussian_module_path, eval_path,
     text = write_release_table(tmp_path, specs, views, "galsim-deep validation release-table",
                                verdict)
     assert "toy-gaussian" in text and "Sérsic rows" in text and "Release check" in text
+    assert "share with a dark hole, mag_auto <= 22.5, noiseless; truth" in text
     saved = json.loads((tmp_path / "release.json").read_text())
     assert [r["label"] for r in saved["rows"]] == [rows[s]["label"] for s in specs]
     assert saved["verdict"]["passed"] == verdict["passed"]
@@ -182,6 +183,12 @@ def test_texture_scores_see_power_the_psf_hides():
     assert more["ratio"] - 3 * more["error"] > 1
     axis = same["axis_power"]
     assert axis["ratio"] == axis["truth"]["ratio"] and axis["band"] == [0.2, 0.51]
+    # Smooth truths have no hole; ringed samples in the brightest bin do.
+    holes = same["holes"]
+    assert holes["bin"] == "<= 22.5" and holes["share"] == holes["truth"]["share"] == 0.0
+    assert holes["n"] == int((galaxies.mags <= 22.5).sum())
+    ringed = np.stack([np.exp(-((np.sqrt(r2) - 8) / 2.0) ** 2)] * n)
+    assert texture_scores(ringed, galaxies, n_boot=20)["holes"]["share"] == 1.0
 
 
 def test_hub_yank_marks_the_version_and_names_its_mistakes(gaussian_module_path, tmp_path,

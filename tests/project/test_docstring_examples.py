@@ -25,6 +25,8 @@ DOCTESTED = [
     "galsim_deep.tools.validation.measures.survey_views.views.check_views",
     "galsim_deep.testing.family.check_family",
     "galsim_deep.testing.measure.check_measure",
+    "galsim_deep.tools.validation.measures.texture.holes.half_light_level",
+    "galsim_deep.tools.validation.measures.texture.holes.dark_holes",
 ]
 
 
