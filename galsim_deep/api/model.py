@@ -258,7 +258,11 @@ class GenerativeGalaxyModel(LatentMethods):
             population): True or ``"resample"`` (default) draws it back on an
             axis-aligned grid of :attr:`rotated_stamp_size` pixels, ``"exact"`` gives it
             a rotated pixel grid (slower to draw: ``docs/performance.rst``, "The sampling
-            engine"), False keeps the network's own.
+            engine"), False keeps the network's own.  A row given a shape (``q``,
+            ``beta``, or the module's population of axis ratios) is mapped to it instead:
+            by default resampled where the galaxy keeps a pixel across its minor axis and
+            exactly below, ``"exact"`` or ``"resample"`` for every row
+            (:mod:`galsim_deep.engine.shapes`).
 
         Returns
         -------

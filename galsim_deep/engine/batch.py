@@ -30,7 +30,7 @@ from ..core.errors import InputError
 from ..core.catalog import shape_columns
 from .random_draws import galaxy_draws, object_seeds, shape_uniforms
 from .profiles import galaxy_profile, map_stamps, rotate_stamps, rotated_size, rotation_mode
-from .shapes import check_shapes, measured_shapes, shape_jacobians
+from .shapes import check_shapes, measured_moments, resamples_well, shape_jacobians
 from .wings import render_with_wings
 
 __all__ = ["sample", "sample_catalog", "catalog_batches", "check_batch_size", "run_network",
@@ -111,7 +111,7 @@ def _row_shapes(kind, conditions, seeds, q, beta, angles, rotations, rotate, all
     where a row gives none (and the kind has one)."""
     if kind.shape_prior is not None:
         q = _population_q(kind, conditions, seeds, q)
-    return _shape_request(q, beta, angles, rotations, _asks_resampling(rotate, len(seeds)),
+    return _shape_request(q, beta, angles, rotations, _shape_maps(rotate, len(seeds)),
                           allow_missing)
 
 
@@ -125,19 +125,20 @@ def _population_q(kind, conditions, seeds, q):
     return np.where(np.isnan(q), drawn, q)
 
 
-def _asks_resampling(rotate, n):
-    """Per row, whether ``rotate`` names ``'resample'`` itself (not True): a shaped row is
-    then mapped by resampling, otherwise exactly."""
+def _shape_maps(rotate, n):
+    """Per row, how a shaped row is mapped: ``'exact'`` or ``'resample'`` where ``rotate``
+    names one of them itself, else ``'auto'`` (resampled where the galaxy keeps enough
+    pixels across its minor axis: :func:`~galsim_deep.engine.shapes.resamples_well`)."""
     values = rotate if isinstance(rotate, (list, tuple, np.ndarray)) else [rotate] * n
-    return np.array([isinstance(r, str) and r == "resample" for r in values], bool)
+    return np.array([r if isinstance(r, str) and r in ("exact", "resample") else "auto"
+                     for r in values])
 
 
-def _shape_request(q, beta, angles, rotations, resampled, allow_missing):
+def _shape_request(q, beta, angles, rotations, maps, allow_missing):
     """The rows' checked shapes: ``q``, ``beta`` (radians, NaN where not given), ``turn``
     (the angle a row without ``beta`` turns its own by: its drawn angle where it is
-    rotated), ``rows`` (bool, the rows given a shape) and ``exact`` (bool, the rows mapped
-    exactly: all but those whose ``rotate`` is ``'resample'`` itself); None where no row
-    is."""
+    rotated), ``rows`` (bool, the rows given a shape) and ``map`` (per row ``'exact'``,
+    ``'resample'`` or ``'auto'``, :func:`_shape_maps`); None where no row is."""
     n = len(angles)
     q, beta = check_shapes(q, beta, n, allow_missing=allow_missing)
     if q is None and beta is None:
@@ -148,8 +149,7 @@ def _shape_request(q, beta, angles, rotations, resampled, allow_missing):
     if not rows.any():
         return None
     turn = np.where([r is not None for r in rotations], angles, 0.0)
-    exact = ~np.asarray(resampled, bool)
-    return {"q": q, "beta": beta, "turn": turn, "rows": rows, "exact": exact}
+    return {"q": q, "beta": beta, "turn": turn, "rows": rows, "map": np.asarray(maps)}
 
 
 def sample_catalog(kind, cat, rng, batch_size, column_map=None, range_policy="warn",
@@ -330,6 +330,7 @@ class SampledBatch:
         self._shapes = shapes
         self.shaped = np.zeros(len(seeds), bool) if shapes is None else shapes["rows"]
         self._maps = None  # [N, 2, 2]: the shaped rows' linear maps, made at the first use
+        self._exact = None  # [N] bool: the shaped rows mapped exactly, known with the maps
         self._turned = {}  # image name: {row: its images resampled}
 
     def __len__(self):
@@ -363,15 +364,25 @@ class SampledBatch:
         them); the identity for a row without a shape."""
         if self._maps is None:
             maps = np.broadcast_to(np.eye(2), (len(self), 2, 2)).copy()
+            exact = np.zeros(len(self), bool)
             rows = np.flatnonzero(self.shaped)
             if rows.size:
                 images = self.stamps if self.kind.wings is None else self._winged_images()[:, 0]
-                g = measured_shapes(images[rows])
-                maps[rows] = shape_jacobians(g[:, 0], g[:, 1], self._shapes["q"][rows],
+                g1, g2, sigma = measured_moments(images[rows]).T
+                maps[rows] = shape_jacobians(g1, g2, self._shapes["q"][rows],
                                              self._shapes["beta"][rows],
                                              self._shapes["turn"][rows])
-            self._maps = maps
+                mode = self._shapes["map"][rows]
+                well = resamples_well(sigma, g1, g2, self._shapes["q"][rows])
+                exact[rows] = (mode == "exact") | ((mode == "auto") & ~well)
+            self._maps, self._exact = maps, exact
         return self._maps
+
+    def exact_shapes(self):
+        """``[N]`` bool: the shaped rows whose map GalSim applies exactly (the others are
+        resampled onto the rotated grid: :mod:`~galsim_deep.engine.shapes`)."""
+        self.shape_maps()
+        return self._exact
 
     def _winged_images(self):
         """:meth:`_winged`, made once per batch."""
@@ -447,7 +458,7 @@ class SampledBatch:
         cache = ("shape", key)
         if key is not None and cache in self._turned:
             return self._turned[cache]
-        rows = [i for i in rows if self.shaped[i] and not self._shapes["exact"][i]]
+        rows = [i for i in rows if self.shaped[i] and not self.exact_shapes()[i]]
         out = {}
         if rows:
             parts = images.shape[1]

@@ -23,12 +23,17 @@ A row that gives only ``beta`` keeps its galaxy's own axis ratio; one that gives
 ``q`` keeps the position angle the galaxy would have had (its own, turned by the row's
 random angle where the population is rotated).
 
-How the map is drawn follows the ``rotate`` argument of the sampling call: exactly (the
-stamp on its mapped pixel grid, as ``rotate='exact'`` rotates) unless ``rotate`` is the
-string ``'resample'`` itself, which resamples the mapped stamp onto the axis-aligned
-rotated grid (:func:`~galsim_deep.engine.profiles.map_stamps`): cheaper to draw and drawn
-in blocks, but a galaxy squeezed below the model's pixels comes out rounder.  How close
-the drawn shape comes to the one asked, and what it costs, are measured in
+How the map is drawn follows the ``rotate`` argument of the sampling call:
+
+* ``'exact'``: the stamp on its mapped pixel grid, as ``rotate='exact'`` rotates;
+* ``'resample'``: the mapped stamp resampled onto the axis-aligned rotated grid
+  (:func:`~galsim_deep.engine.profiles.map_stamps`): cheaper to draw and drawn in blocks,
+  but a galaxy squeezed below the model's pixels comes out rounder;
+* anything else (``True``, the default): per galaxy, resampled where its minor axis keeps
+  at least :data:`RESAMPLED_MINOR_SIGMA` pixels (its adaptive moments' sigma times the
+  square root of the axis ratio it is given, :func:`resamples_well`), exactly below.
+
+How close the drawn shape comes to the one asked, and what each costs, are measured in
 ``docs/shapes.rst``.
 
 Example
@@ -47,8 +52,8 @@ import numpy as np
 
 from ..core.errors import InputError
 
-__all__ = ["check_shapes", "measured_shapes", "shape_jacobians", "profile_shape",
-           "axis_ratios"]
+__all__ = ["check_shapes", "measured_shapes", "measured_moments", "shape_jacobians",
+           "profile_shape", "axis_ratios", "resamples_well", "RESAMPLED_MINOR_SIGMA"]
 
 # HSM's first guesses of the weight's sigma (pixels), tried in turn: its default, then
 # the sizes of large and of small galaxies (an elongated galaxy can fail from one start and
@@ -62,6 +67,12 @@ _OVERSAMPLING = 3
 # ... on the central _FINE_SIDE pixels about its centroid (12 pixels, six such sigmas, each
 # side: the weight leaves nothing beyond).
 _FINE_SIDE = 24
+
+#: The smallest minor-axis sigma (the model's pixels) of a mapped galaxy that the default
+#: map resamples; a galaxy squeezed below it is mapped exactly, where resampling would
+#: lose its shape (measured in ``docs/shapes.rst``, "Exact or resampled, galaxy by
+#: galaxy").
+RESAMPLED_MINOR_SIGMA = 1.0
 
 # The smallest axis ratio a galaxy's own measured shape is taken to have (an edge-on disc's
 # adaptive moments; below it the stretch would grow without bound).
@@ -123,7 +134,13 @@ def check_shapes(q, beta, n, source="catalog", allow_missing=False):
 
 
 def measured_shapes(images):
-    """The adaptive-moment shape of each image's light, as GalSim's HSM measures it.
+    """The adaptive-moment shape ``(g1, g2)`` of each image's light, ``[N, 2]``
+    (:func:`measured_moments`' first two columns)."""
+    return measured_moments(images)[:, :2]
+
+
+def measured_moments(images):
+    """The adaptive-moment shape and size of each image's light, as GalSim's HSM measures it.
 
     Parameters
     ----------
@@ -132,20 +149,22 @@ def measured_shapes(images):
 
     Returns
     -------
-    ndarray [N, 2]
-        ``(g1, g2)`` of ``galsim.hsm.FindAdaptiveMom``'s observed shape (from the first of
-        a few starting sizes it converges from; for a galaxy whose weight's sigma is below
-        2 pixels, on its interpolated profile drawn 3 times finer, where the pixels no
-        longer move the shape).  Where HSM does not converge (a stamp
-        whose light is not one blob), the unweighted second
-        moments of its positive light; ``(0, 0)`` for a stamp without positive light.
+    ndarray [N, 3]
+        ``(g1, g2, sigma)``: ``galsim.hsm.FindAdaptiveMom``'s observed shape and its
+        weight's sigma in the images' pixels (from the first of a few starting sizes it
+        converges from; for a galaxy whose sigma is below 2 pixels, on its interpolated
+        profile drawn 3 times finer, where the pixels no longer move the shape).  Where HSM
+        does not converge (a stamp whose light is not one blob), the unweighted second
+        moments of its positive light and a sigma of 0; ``(0, 0, 0)`` for a stamp
+        without positive light.
     """
     import galsim
 
     images = np.asarray(images, np.float64)
-    out = np.zeros((len(images), 2))
+    out = np.zeros((len(images), 3))
     for i, array in enumerate(images):
         moments = _adaptive_moments(galsim.Image(array, scale=1.0))
+        scale = 1.0
         if moments is not None and moments.moments_sigma < _FINE_BELOW:
             # a galaxy of a few pixels: its moments on the pixels depend on how its light
             # falls on them; measured on its interpolated profile drawn finer instead
@@ -156,10 +175,37 @@ def measured_shapes(images):
             centre = moments.moments_centroid - galsim.Image(array).true_center
             fine = profile.drawImage(nx=side, ny=side, scale=1.0 / _OVERSAMPLING,
                                      method="no_pixel", offset=-centre * _OVERSAMPLING)
-            moments = _adaptive_moments(fine, moments.moments_sigma) or moments
-        out[i] = ((moments.observed_shape.g1, moments.observed_shape.g2)
-                  if moments is not None else _unweighted_shape(array))
+            finer = _adaptive_moments(fine, moments.moments_sigma)
+            moments, scale = (finer, 1.0 / _OVERSAMPLING) if finer else (moments, 1.0)
+        out[i] = ((moments.observed_shape.g1, moments.observed_shape.g2,
+                   moments.moments_sigma * scale)
+                  if moments is not None else (*_unweighted_shape(array), 0.0))
     return out
+
+
+def resamples_well(sigma, g1, g2, q=None):
+    """Whether the resampled map keeps a galaxy's shape: its minor axis after the map,
+    ``sigma * sqrt(q)`` (``sigma``: its adaptive moments' in the model's pixels; ``q``: the
+    axis ratio it is given, its own ``(g1, g2)``'s where NaN or None), is at least
+    :data:`RESAMPLED_MINOR_SIGMA` pixels.
+
+    Examples
+    --------
+    >>> resamples_well([3.0, 3.0, 1.2], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0],
+    ...                q=[0.5, 0.1, np.nan]).tolist()      # the last keeps its own q, 1
+    [True, False, True]
+    """
+    _, _, given = _axis_ratios_given(g1, g2, q)
+    return np.asarray(sigma, np.float64) * np.sqrt(given) >= RESAMPLED_MINOR_SIGMA
+
+
+def _axis_ratios_given(g1, g2, q):
+    """``(own q, own beta, the q given)`` of galaxies of shape ``(g1, g2)`` asked ``q``
+    (NaN or None: their own, never below :data:`_MIN_OWN_Q`)."""
+    own_q, own_beta = axis_ratios(g1, g2)
+    own_q = np.maximum(own_q, _MIN_OWN_Q)
+    given = own_q if q is None else np.where(np.isnan(q), own_q, np.asarray(q, np.float64))
+    return own_q, own_beta, given
 
 
 def _adaptive_moments(image, first=None):
@@ -215,9 +261,8 @@ def shape_jacobians(g1, g2, q=None, beta=None, turn=None):
         ``T`` per galaxy, ``[[dudx, dudy], [dvdx, dvdy]]`` as ``galsim.Transform`` takes
         it; ``det T = 1``.
     """
-    own_q, own_beta = axis_ratios(g1, g2)
-    own_q, n = np.maximum(own_q, _MIN_OWN_Q), len(own_q)
-    q = own_q if q is None else np.where(np.isnan(q), own_q, np.asarray(q, np.float64))
+    own_q, own_beta, q = _axis_ratios_given(g1, g2, q)
+    n = len(own_q)
     turn = np.zeros(n) if turn is None else np.asarray(turn, np.float64)
     beta = np.full(n, np.nan) if beta is None else np.asarray(beta, np.float64)
     beta = np.where(np.isnan(beta), own_beta + turn, beta)
