@@ -61,7 +61,12 @@ def _policy_rst():
              "it is removed, and a script that still uses it stops with one line naming the "
              "new spelling (exit status 2) instead of argparse's usage line "
              "(``REMOVED_SPELLINGS`` in ``galsim_deep/cli/__init__.py``, tested in "
-             "``tests/cli/test_cli.py``).  Removed so far:", "",
+             "``tests/cli/test_cli.py``).  One kind of command is removed at once: a "
+             "campaign's command that moved out of the installed package with its code, "
+             "into a script of the repository's ``research/`` tree (not installed), as the "
+             "package cannot keep an alias that runs code it no longer installs; the "
+             "command then stops with one line naming the script (``python research/...``, "
+             "the same options, run from a clone).  Removed so far:", "",
              ".. list-table::", "   :header-rows: 1", "", "   * - removed", "     - use"]
     for old, new in REMOVED_SPELLINGS.items():
         lines += [f"   * - ``{' '.join(old)}``", f"     - ``{new}``"]
