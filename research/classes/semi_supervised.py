@@ -323,13 +323,7 @@ def run(args):
     return 0
 
 
-def main(argv=None):
-    """:func:`run` on the command line ``argv``, as ``galsim-deep`` runs a command
-    (:func:`galsim_deep.cli.run_script`)."""
+if __name__ == "__main__":  # as galsim-deep runs a command: an error is one line, status 1
     from galsim_deep.cli import run_script
 
-    return run_script(parser(), run, argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_script(parser(), run))

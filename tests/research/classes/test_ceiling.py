@@ -7,7 +7,10 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from research.classes.ceiling import main  # noqa: E402
+from research.classes import ceiling  # noqa: E402
+from tests.checks import research_command  # noqa: E402
+
+main = research_command(ceiling)
 
 
 @pytest.mark.slow

@@ -6,9 +6,11 @@ import json
 import numpy as np
 import pytest
 
+from research.classes import latent_classify as latent_classify_script
 from research.classes.latent_classify import (CLASSIFIERS, classify_codes, latent_classify,
                                                read_ceiling, score_predictions)
 from galsim_deep.tools.validation.measures.clustering.compute import accuracy_in_bins
+from tests.checks import research_command
 
 
 def _blobs(n, seed, separation=5.0, dim=6, k=4):
@@ -120,7 +122,7 @@ def test_the_command_refuses_bad_input(tmp_path, labelled_dataset, tiny_module_p
 
     import h5py
 
-    from research.classes.latent_classify import main
+    main = research_command(latent_classify_script)
 
     def run(dataset, *extra):
         code = main([str(tiny_module_path), "--dataset", str(dataset),
@@ -149,7 +151,7 @@ def test_classify_command_end_to_end(tmp_path, labelled_dataset, tiny_flow_vae_m
                                      monkeypatch, capsys):
     pytest.importorskip("tensorflow")
     from galsim_deep import GenerativeGalaxyModel
-    from research.classes.latent_classify import main
+    main = research_command(latent_classify_script)
 
     ceiling = tmp_path / "ceiling.json"
     ceiling.write_text(json.dumps({"dataset": str(labelled_dataset), "n_train": 24,

@@ -6,7 +6,11 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from research.code_fits.convergence import convergence_table, main  # noqa: E402
+from research.code_fits import convergence  # noqa: E402
+from research.code_fits.convergence import convergence_table  # noqa: E402
+from tests.checks import research_command  # noqa: E402
+
+main = research_command(convergence)
 
 
 @pytest.mark.slow

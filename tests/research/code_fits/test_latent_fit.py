@@ -7,7 +7,11 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from research.code_fits.latent_fit import latent_fit_report, main  # noqa: E402
+from research.code_fits import latent_fit  # noqa: E402
+from research.code_fits.latent_fit import latent_fit_report  # noqa: E402
+from tests.checks import research_command  # noqa: E402
+
+main = research_command(latent_fit)
 
 pytestmark = pytest.mark.usefixtures("restore_op_determinism")
 

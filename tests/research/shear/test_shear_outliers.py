@@ -9,7 +9,10 @@ from galsim_deep.core.errors import InputError
 
 def test_the_command_names_the_galaxies_farthest_from_the_median_share(
         gaussian_module_path, eval_path, tmp_path):
-    from research.shear.shear_outliers import main
+    from research.shear import shear_outliers as script
+    from tests.checks import research_command
+
+    main = research_command(script)
 
     out = tmp_path / "outliers"
     args = [str(gaussian_module_path), "--eval",
