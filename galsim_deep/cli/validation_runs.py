@@ -5,8 +5,8 @@ quick scores of its run's checkpoints on mock test galaxies (learning curves, ab
 :mod:`galsim_deep.diagnostics.checkpoint_scores`, the scores the long run in legs keeps,
 ``model train-long``); ``--out`` keeps the scores in a JSON file that a later run extends.
 The campaign commands that measured one run each (``latent-fit``, ``convergence``,
-``semi-supervised``, ``priors``) are scripts of ``research/`` now (:data:`galsim_deep.cli.REMOVED_SPELLINGS`
-names each).
+``semi-supervised``, ``priors``) are scripts of ``research/`` now
+(:data:`galsim_deep.cli.REMOVED_SPELLINGS` names each).
 
 :func:`add_run_commands` adds it to the ``validation`` group of
 :mod:`galsim_deep.cli.validation`.
