@@ -128,3 +128,12 @@ def dotted_object(dotted):
             obj = getattr(obj, name)
         return obj, module
     raise ImportError(f"no module in {dotted!r}")
+
+
+def research_command(script):
+    """``main(argv)`` of a research script (``research/<folder>/<script>.py``, imported as
+    ``research.<folder>.<script>``): its command line run as ``python`` runs it, an error
+    as one line with exit status 1 (:func:`galsim_deep.cli.run_script`)."""
+    from galsim_deep.cli import run_script
+
+    return lambda argv: run_script(script.parser(), script.run, argv)

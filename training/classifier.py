@@ -3,8 +3,8 @@
 One small network and one trainer serve two measurements:
 
 * the **supervised ceiling** of a clustering accuracy
-  (:func:`~galsim_deep.diagnostics.ceiling.train_ceiling_classifier`,
-  ``galsim-deep validation ceiling``): trained *with* the mock morphology
+  (a research script beside the package, ``python research/classes/ceiling.py``):
+  trained *with* the mock morphology
   labels on the training split and scored on the test split;
 * the **two-sample classifier test** of validation (real against generated
   stamps, :mod:`galsim_deep.tools.validation.measures.c2st.compute`), to which ``galsim-deep

@@ -32,8 +32,8 @@ latent flow's code refinement
 no validation code.  The report that runs both fits on a recipe's galaxies and
 compares them with the encoder and the fitted Sérsic profile, per mock
 morphology class, and for an MPCC model the clustering accuracy of each kind
-of code, is :mod:`galsim_deep.diagnostics.latent_fit` (``galsim-deep
-validation latent-fit RECIPE``).
+of code, is a research script beside the package
+(``python research/code_fits/latent_fit.py RECIPE --out R``).
 """
 import numpy as np
 import tensorflow as tf

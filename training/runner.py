@@ -214,7 +214,7 @@ def adopt_module(recipe, family, module_dir):
     """Make an exported module's network the recipe's trained model.
 
     The module's weights (:func:`module_state`) become the run's checkpoint,
-    so that what reads a run (``model train-flow``, ``validation latent-fit``,
+    so that what reads a run (``model train-flow``, ``research/code_fits/latent_fit.py``,
     ``hub export``) works on a shipped network whose run is not on this
     machine: a new latent flow on a shipped decoder, for example.  Adopting
     the same module into the same folder again does nothing.

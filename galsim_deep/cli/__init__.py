@@ -44,17 +44,30 @@ COMMANDS = {
 #: Spellings removed after their release of deprecation (the policy: docs/cli.rst, "Changing
 #: a spelling"), each with the spelling that replaced it: ``(old words) -> new words``, the
 #: longest match first.  A script that still uses one gets an error that names the new
-#: spelling, not argparse's usage line.
+#: spelling, not argparse's usage line.  A campaign command that moved out of the installed
+#: package with its code, into a script of the repository's ``research/`` tree, is named
+#: by that script (``python research/...``): the package cannot keep an alias that runs
+#: code it does not install.
 REMOVED_SPELLINGS = {
     ("train", "export"): "hub export",
     ("train", "flow"): "model train-flow",
     ("train", "distill"): "model distill",
-    ("train", "classifier"): "validation ceiling",
+    ("train", "classifier"): "python research/classes/ceiling.py",
     ("train",): "model train RECIPE (the family is the recipe's)",
     ("validate",): "validation (the same sub-commands)",
     ("simulate",): "field render",
     ("--no-progress",): "--quiet",
+    ("validation", "priors"): "python research/priors/prior_table.py",
+    ("validation", "latent-fit"): "python research/code_fits/latent_fit.py",
+    ("validation", "convergence"): "python research/code_fits/convergence.py",
+    ("validation", "semi-supervised"): "python research/classes/semi_supervised.py",
+    ("validation", "ceiling"): "python research/classes/ceiling.py",
+    ("validation", "shear-outliers"): "python research/shear/shear_outliers.py",
+    ("latent", "classify"): "python research/classes/latent_classify.py",
 }
+
+#: How a spelling of :data:`REMOVED_SPELLINGS` that moved to ``research/`` starts.
+RESEARCH_SCRIPT = "python research/"
 
 
 def removed_spelling(argv):
@@ -63,6 +76,10 @@ def removed_spelling(argv):
     for old, new in sorted(REMOVED_SPELLINGS.items(), key=lambda kv: -len(kv[0])):
         flag = old[0].startswith("--")
         if (flag and old[0] in argv) or (not flag and tuple(argv[:len(old)]) == old):
+            if new.startswith(RESEARCH_SCRIPT):
+                return (f"galsim-deep: '{' '.join(old)}' moved out of the installed package "
+                        f"into the repository's research/ tree; from a clone, use '{new}' "
+                        f"instead (the same options)")
             return (f"galsim-deep: '{' '.join(old)}' was removed after a release of "
                     f"deprecation; use '{new}' instead (galsim-deep --help lists the "
                     f"commands)")
@@ -201,7 +218,6 @@ def cli_warnings(spell):
 def main(argv=None):
     """Entry point of the ``galsim-deep`` console script."""
     from ..core import tensorflow_logs
-    from ..core.errors import GalsimDeepError, reworded
 
     tensorflow_logs.install()  # the command's own process: TensorFlow starts quietly
 
@@ -218,16 +234,66 @@ def main(argv=None):
         return 2
     if (args.command, getattr(args, f"{args.command}_command", None)) not in LIGHT_COMMANDS:
         from ..api import config  # noqa: F401  (GalSim's config types, for YAML and fields)
+    command = " ".join(str(getattr(args, key)) for key in ("command", f"{args.command}_command")
+                       if getattr(args, key, None))
+    return run_command(args.func, args, f"galsim-deep {command}")
+
+
+def run_command(func, args, name):
+    """Run a command's function as the console script runs it.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(args)`` -> exit status (None: 0).
+    args : argparse.Namespace
+        The parsed command line.
+    name : str
+        The command as its error lines name it (``galsim-deep hub list``; a script of
+        ``research/`` gives its own, ``python research/...``).
+
+    Returns
+    -------
+    int
+        The exit status: the project's own errors are printed as one line, ``NAME: error:
+        MESSAGE``, with status 1, and warnings as ``galsim-deep: warning: MESSAGE``
+        (:func:`cli_warnings`), their advice spelled as the command's flags.
+    """
+    from ..core.errors import GalsimDeepError, reworded
+
     spell = cli_spelling(args)
     try:
         with cli_warnings(spell):
-            return args.func(args) or 0
+            return func(args) or 0
     except GalsimDeepError as err:
-        command = " ".join(str(getattr(args, key)) for key in ("command", f"{args.command}_command")
-                           if getattr(args, key, None))
-        print(f"galsim-deep {command}: error: {reworded(err, spell)}", file=sys.stderr)
+        print(f"{name}: error: {reworded(err, spell)}", file=sys.stderr)
         return 1
 
+
+
+def run_script(parser, func, argv=None):
+    """Run a script's command line as the console script runs a command: a script of the
+    repository's ``research/`` tree uses it for its ``main``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The script's parser; its ``prog`` names the script in error lines.
+    func : callable
+        ``func(args)`` -> exit status; ``args.argv`` holds the words parsed (for a report
+        that gives the command that made it).
+    argv : list of str, optional
+        Default: ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit status (:func:`run_command`).
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(argv)
+    args.argv = argv
+    return run_command(func, args, parser.prog)
 
 if __name__ == "__main__":
     sys.exit(main())

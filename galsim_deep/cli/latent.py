@@ -1,4 +1,4 @@
-"""``galsim-deep latent encode | similar | anomalies | classify``: the latent-space tools.
+"""``galsim-deep latent encode | similar | anomalies``: the latent-space tools.
 
 * ``galsim-deep latent encode DATASET --model M --out codes.h5`` - posterior
   means, standard deviations and ``log p(z | conditions)`` of every stamp
@@ -6,12 +6,11 @@
 * ``galsim-deep latent similar QUERY --codes codes.h5 -k 10 --out similar.png`` -
   the query and its k most similar galaxies;
 * ``galsim-deep latent anomalies --codes codes.h5 --out anomalies.png`` - the
-  least and most likely galaxies under the latent flow;
-* ``galsim-deep latent classify MODEL --dataset D --out R`` - simple classifiers
-  (logistic regression, k nearest neighbours, random forest, gradient boosting)
-  on the codes of a labelled dataset, per magnitude quartile, beside a CNN.
+  least and most likely galaxies under the latent flow.
 
-Their measurement, ``galsim-deep validation latent``, is with the other measures.
+Their measurement, ``galsim-deep validation latent``, is with the other measures.  Simple
+classifiers on a labelled dataset's codes beside a CNN (formerly ``latent classify``) are
+a research script, ``python research/classes/latent_classify.py``.
 """
 import json
 
@@ -87,35 +86,6 @@ def register(subparsers):
     p.add_argument("--json", action="store_true", help="print the rankings as JSON")
     p.set_defaults(func=_anomalies)
 
-    p = subparsers.add_parser(
-        "classify", help="do the codes classify? simple classifiers on codes beside a CNN",
-        description="Encode the train and test splits of a labelled (mock-COSMOS) dataset "
-                    "with a module's encoder (posterior means), fit logistic regression, k "
-                    "nearest neighbours, a random forest and gradient boosting on the "
-                    "training codes (and on the catalogue conditions alone, for reference) "
-                    "and score them on the test split: accuracy with binomial errors, "
-                    "balanced accuracy and accuracy per mag_auto quartile, beside the CNN of "
-                    "a ceiling report.  Writes classify.json, classify.md and classify.png; "
-                    "the codes are kept, so a second run does not encode again.")
-    p.add_argument("model", help="hub:NAME, module directory or archive with an encode "
-                                 "signature")
-    p.add_argument("--dataset", required=True,
-                   help="labelled mock-COSMOS stamp dataset with train and test splits")
-    p.add_argument("--out", required=True, help="report folder (created)")
-    p.add_argument("--n-train", type=int, nargs="+", default=None, metavar="N",
-                   help="training sizes: the first N galaxies of the training split, one fit "
-                        "per N (default: the whole split)")
-    p.add_argument("--n-test", type=int, default=None, metavar="N",
-                   help="test galaxies: the first N of the test split (default all)")
-    p.add_argument("--ceiling", default=None, metavar="FILE",
-                   help="ceiling.json of `galsim-deep validation ceiling` on the same dataset: "
-                        "the CNN shown beside the classifiers")
-    p.add_argument("--latents", default="top", choices=("top",),
-                   help="which latents form the code: top = what the module's encode returns "
-                        "(a hierarchical module's top latent z_0; default)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the classifiers (default 0)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=_classify)
 
 def _encode(args):
     from ..tools.latent.codes import encode_dataset, read_codes
@@ -160,29 +130,4 @@ def _anomalies(args):
               + ", ".join(f"{r} ({s:.1f})" for r, s in zip(res["most_anomalous"],
                                                           res["scores"]["most_anomalous"])))
         print(f"written to {args.out}")
-    return 0
-
-
-def _classify(args):
-    from ..tools.latent.classify import latent_classify
-
-    for n in args.n_train or []:
-        positive("--n-train", n)
-    positive("--n-test", args.n_test)
-    r = latent_classify(args.model, args.dataset, args.out, n_train=args.n_train,
-                        n_test=args.n_test, ceiling=args.ceiling, latents=args.latents,
-                        seed=args.seed, progress=not args.quiet)
-    run = r["run"]
-    print(f"classified {run['n_test']} test galaxies from the codes of {run['model_name']} "
-          f"{run['model_version']} ({run['code_size']} numbers) in {run['total_seconds']} s, "
-          f"written to {args.out}")
-    for e in r["codes"]:
-        print(f"  {e['classifier']:<18} n_train {e['n_train']:>6}  accuracy "
-              f"{e['accuracy']:.3f} ± {e['error']:.3f}")
-    best = max(r["conditions_only"], key=lambda e: e["accuracy"])
-    print(f"  conditions only: best {best['classifier']} {best['accuracy']:.3f}; chance "
-          f"{r['chance']['accuracy']:.3f}")
-    if r["ceiling"] is not None:
-        c = r["ceiling"]
-        print(f"  CNN (ceiling, n_train {c['n_train']}): {c['accuracy']:.3f} ± {c['error']:.3f}")
     return 0

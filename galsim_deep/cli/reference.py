@@ -55,13 +55,18 @@ def _policy_rst():
     from . import REMOVED_SPELLINGS
 
     lines = ["Changing a spelling", "-------------------", "",
-             "A command, flag or keyword argument is never removed at once.  Renamed, its old "
+             "A renamed command, flag or keyword argument is never removed at once: its old "
              "spelling keeps working for one more minor release, hidden from the help, and "
              "prints one line naming the new spelling each time it runs; the release after, "
              "it is removed, and a script that still uses it stops with one line naming the "
              "new spelling (exit status 2) instead of argparse's usage line "
              "(``REMOVED_SPELLINGS`` in ``galsim_deep/cli/__init__.py``, tested in "
-             "``tests/cli/test_cli.py``).  Removed so far:", "",
+             "``tests/cli/test_cli.py``).  The one exception is a campaign's command that "
+             "moved out of the installed package with its code, into a script of the "
+             "repository's ``research/`` tree (not installed): the package cannot keep an "
+             "alias that runs code it no longer installs, so the command stops at once "
+             "with one line naming the script (``python research/...``, the same options, "
+             "run from a clone).  Removed so far:", "",
              ".. list-table::", "   :header-rows: 1", "", "   * - removed", "     - use"]
     for old, new in REMOVED_SPELLINGS.items():
         lines += [f"   * - ``{' '.join(old)}``", f"     - ``{new}``"]

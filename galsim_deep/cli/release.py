@@ -13,10 +13,8 @@
   from the truth than the teacher, beyond 1 sigma of the difference
   (:mod:`galsim_deep.diagnostics.student_check`; ``model distill --judge`` runs it).
 
-:func:`add_release_table` adds the first, :func:`add_student` the last and
-:func:`add_shear_outliers` the galaxies that decide a module's shear error
-(``validation shear-outliers``) to the ``validation`` group, :func:`add_release` the
-other two to ``hub``.
+:func:`add_release_table` adds the first and :func:`add_student` the last to the
+``validation`` group, :func:`add_release` the other two to ``hub``.
 """
 import argparse
 import json
@@ -150,47 +148,6 @@ def judge_student(student, teacher, args, shear_galaxies=SHEAR_GALAXIES, sigma=N
                                verdict=verdict)
     print(text)
     return verdict["passed"]
-
-
-def add_shear_outliers(subparsers):
-    """Add ``shear-outliers`` (``subparsers``: the ``validation`` group's)."""
-    p = subparsers.add_parser(
-        "shear-outliers", help="the galaxies that decide a module's shear error",
-        description="Measure a module's galaxies as users get them (the release table's: "
-                    "the evaluation galaxies' catalog rows, one seed) through a survey PSF "
-                    "with the shear measure, split m into the galaxies' shares, and name the "
-                    "K farthest from the median share with m and its error without them, "
-                    "each galaxy's magnitude, size, HSM size through the PSF and the light "
-                    "in its stamp's outer frame.  Writes OUT/shear_outliers.json, .md and "
-                    ".png.")
-    p.add_argument("model", help="the module (hub:NAME[@VERSION], a directory or archive)")
-    p.add_argument("--eval", required=True, metavar="FILE", help="the evaluation file")
-    p.add_argument("--out", required=True, help="the report's folder (created)")
-    p.add_argument("--psf", default="lsst-10yr-i",
-                   help="the shear view: gaussian-0.1 or a survey view with its own PSF "
-                        "(euclid-vis, lsst-10yr-i, ...; default lsst-10yr-i)")
-    p.add_argument("--k", type=int, default=10, help="galaxies to name (default 10)")
-    p.add_argument("--n", type=int, default=SHEAR_GALAXIES,
-                   help=f"the first N evaluation galaxies to mag_auto 24 (default "
-                        f"{SHEAR_GALAXIES})")
-    p.add_argument("--seed", type=int, default=0, help="the samples' seed (default 0)")
-    p.add_argument("--raw", action="store_true",
-                   help="the network's own pixels, without the module's window or wings")
-    p.add_argument("--quiet", action="store_true", help="no summary lines")
-    p.set_defaults(func=_shear_outliers)
-
-
-def _shear_outliers(args):
-    from ..diagnostics.sample_scores import EvaluationGalaxies
-    from ..diagnostics.shear_outliers import outlier_lines, shear_outliers
-
-    positive("--k", args.k)
-    positive("--n", args.n)
-    result = shear_outliers(args.model, EvaluationGalaxies.load(args.eval), args.out,
-                            args.psf, args.k, args.n, seed=args.seed, raw=args.raw)
-    if not args.quiet:
-        print("\n".join(outlier_lines(result)))
-    return 0
 
 
 def add_release(subparsers):

@@ -12,32 +12,27 @@
   Sérsic galaxies (the report's ``anacal`` measure alone);
 * ``validation cluster MODEL --dataset D --out R`` - both clustering accuracies
   and per-cluster figures of an MPCC module;
-* ``validation ceiling --dataset D --out R`` - the supervised classifier that
-  bounds a clustering accuracy;
 * ``validation latent --model M --dataset D --out R`` - linear probe, anomaly
   AUROCs and precision@k of a module's latent codes;
 * ``validation checkpoint RECIPE [--all]`` - quick scores of a training run's
   checkpoints on mock test galaxies (learning curves, ablations);
-* ``validation latent-fit RECIPE --out R`` - codes fitted through a training
-  checkpoint's decoder: is the reconstruction error the encoder's?
-* ``validation convergence RECIPE --out R`` - codes refined for more and more MAP steps:
-  where do the likelihood and the shapes stop moving?
-* ``validation semi-supervised RECIPE --out R`` - an equivariant-VAE run's classifier
-  against fully supervised ones and linear probes, for several labelled fractions;
 * ``validation compare LABEL=DIR ...`` - several validation reports in one table;
 * ``validation release-table --eval FILE --out R --row M ...`` - the release check's
   survey-view table of several models in one run (:mod:`galsim_deep.cli.release`);
 * ``validation student STUDENT --teacher T --eval FILE --out R`` - a distilled student's
   fidelity table against its teacher.
 
-The commands that take a RECIPE and score a training run (``latent-fit``,
-``convergence``, ``checkpoint``, ``semi-supervised``) are in :mod:`galsim_deep.cli.validation_runs`.
+The command that takes a RECIPE and scores a training run (``checkpoint``) is in
+:mod:`galsim_deep.cli.validation_runs`.  The campaign commands that served one study each
+(``priors``, ``latent-fit``, ``convergence``, ``semi-supervised``, ``ceiling``,
+``shear-outliers``) are scripts of the repository's ``research/`` tree, not installed
+(:data:`galsim_deep.cli.REMOVED_SPELLINGS` names each).
 """
 import json
 
 from . import COMMANDS, add_group, positive
-from .release import add_release_table, add_shear_outliers, add_student
-from .validation_runs import add_priors_command, add_run_commands
+from .release import add_release_table, add_student
+from .validation_runs import add_run_commands
 
 
 def _add_measure_options(parser, measure=None, skip=()):
@@ -63,7 +58,6 @@ def register(subparsers):
                                 "command writes JSON, Markdown and PNG files into its report "
                                 "folder.")
     _add_commands(sub)
-    add_ceiling(sub, "ceiling")
 
 
 def _add_commands(subparsers):
@@ -177,10 +171,8 @@ def _add_commands(subparsers):
     p.set_defaults(func=_anacal)
 
     add_run_commands(subparsers)
-    add_priors_command(subparsers)
     add_release_table(subparsers)
     add_student(subparsers)
-    add_shear_outliers(subparsers)
 
     p = subparsers.add_parser(
         "cluster", help="clustering accuracy, reconstruction and per-cluster figures of an "
@@ -447,36 +439,4 @@ def _compare(args):
     if args.out:
         write_text(text, args.out)
     print(text)
-    return 0
-
-
-def add_ceiling(sub, name):
-    """The ``ceiling`` command: the supervised classifier that bounds a clustering accuracy."""
-    p = sub.add_parser(
-        name, help="supervised ceiling for a clustering accuracy on a mock dataset",
-        description="Train a small convolutional classifier with the morphology labels of a "
-                    "mock dataset's training split and score it on the test split: how "
-                    "separable the classes are in these noisy stamps, the number to read a "
-                    "clustering accuracy against. Writes ceiling.json, ceiling.md and "
-                    "ceiling_confusion.png; an interrupted run resumes at its last epoch.")
-    p.add_argument("--dataset", required=True, help="mock stamp dataset (HDF5) with labels")
-    p.add_argument("--out", required=True, help="report folder")
-    p.add_argument("--epochs", type=int, default=8,
-                   help="passes over the training split (default 8)")
-    p.add_argument("--batch-size", type=int, default=64, help="stamps per step (default 64)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seed of the weights, shuffling and augmentation (default 0)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=_ceiling)
-    return p
-
-
-def _ceiling(args):
-    from ..diagnostics.ceiling import train_ceiling_classifier
-
-    report = train_ceiling_classifier(args.dataset, args.out, epochs=args.epochs,
-                                      batch_size=args.batch_size, seed=args.seed,
-                                      progress=not args.quiet)
-    print(f"supervised test accuracy {report['accuracy']:.3f} on {report['n_test']} galaxies "
-          f"({report['seconds']:.0f} s); report written to {args.out}")
     return 0

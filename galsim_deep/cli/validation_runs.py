@@ -1,22 +1,14 @@
-"""``galsim-deep validation latent-fit | convergence | checkpoint | semi-supervised``: the
-commands that measure a training run.
+"""``galsim-deep validation checkpoint``: the command that measures a training run.
 
-Each takes a RECIPE (``add_recipe_args``) and scores the checkpoints of its run
-with :mod:`galsim_deep.diagnostics` (or its family's own test), rather than an exported
-module:
+``validation checkpoint RECIPE [--all]`` takes a RECIPE (``add_recipe_args``) and gives
+quick scores of its run's checkpoints on mock test galaxies (learning curves, ablations;
+:mod:`galsim_deep.diagnostics.checkpoint_scores`, the scores the long run in legs keeps,
+``model train-long``); ``--out`` keeps the scores in a JSON file that a later run extends.
+The campaign commands that measured one run each (``latent-fit``, ``convergence``,
+``semi-supervised``, ``priors``) are scripts of ``research/`` now
+(:data:`galsim_deep.cli.REMOVED_SPELLINGS` names each).
 
-* ``validation latent-fit RECIPE --out R`` - codes fitted through a training
-  checkpoint's decoder: is the reconstruction error the encoder's?
-* ``validation convergence RECIPE --out R`` - codes refined for more and more MAP
-  steps: where do the likelihood and the shapes stop moving?
-* ``validation checkpoint RECIPE [--all]`` - quick scores of a training run's
-  checkpoints on mock test galaxies (learning curves, ablations); ``--out``
-  keeps the scores in a JSON file that a later run extends;
-* ``validation semi-supervised RECIPE --out R`` - an equivariant-VAE run's classifier
-  against a fully supervised one and linear probes, for several labelled fractions
-  (:mod:`galsim_deep.diagnostics.semi_supervised`).
-
-:func:`add_run_commands` adds them to the ``validation`` group of
+:func:`add_run_commands` adds it to the ``validation`` group of
 :mod:`galsim_deep.cli.validation`.
 """
 import json
@@ -27,50 +19,8 @@ import numpy as np
 from . import add_recipe_args, positive, recipe_from_args
 
 
-def _add_fit_args(p, n):
-    """The recipe and the options shared by the commands that fit codes galaxy by galaxy."""
-    add_recipe_args(p)
-    p.add_argument("--out", required=True, help="report directory (created)")
-    p.add_argument("--n", type=int, default=n,
-                   help=f"the first N galaxies of the split (default {n})")
-    p.add_argument("--learning-rate", type=float, default=0.03,
-                   help="Adam step size in latent units (default 0.03)")
-    p.add_argument("--split", default="test", choices=("test", "train"),
-                   help="dataset split (default test)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-
-
 def add_run_commands(subparsers):
-    """Add ``latent-fit``, ``convergence``, ``checkpoint`` and ``semi-supervised``
-    (``subparsers``: the ``validation`` group's)."""
-    p = subparsers.add_parser(
-        "latent-fit",
-        help="fit latent codes through a trained decoder: encoder vs decoder error",
-        description="On a recipe's latest training checkpoint and its mock dataset, compare "
-                    "the reconstruction residual against the noiseless truth of the "
-                    "encoder's code, of the MAP code (fitted to the stamp through its PSF) "
-                    "and of the best code for the truth (the decoder's best-code residual), "
-                    "beside a "
-                    "Sersic fit.  Writes latent_fit.json, .md and .png.")
-    _add_fit_args(p, n=300)
-    p.add_argument("--steps", type=int, default=300, help="Adam steps per fit (default 300)")
-    p.set_defaults(func=_latent_fit)
-
-    p = subparsers.add_parser(
-        "convergence",
-        help="codes refined for more and more MAP steps: where do the shapes stop moving?",
-        description="On a recipe's latest training checkpoint and its mock dataset, refine "
-                    "the encoder's codes of the first N galaxies by Adam steps on each "
-                    "galaxy's posterior and score the codes after each of --steps: the "
-                    "negative log posterior of the stamps, the median reduced chi2 and the "
-                    "mean HSM |g| of the decoded profiles against the truths', overall and "
-                    "per mag_auto bin.  Writes convergence.json and convergence.md.")
-    _add_fit_args(p, n=1000)
-    p.add_argument("--steps", default="0,10,50,200,500",
-                   help="comma-separated step counts (default 0,10,50,200,500; 0 is the "
-                        "encoder's means)")
-    p.set_defaults(func=_convergence)
-
+    """Add ``checkpoint`` (``subparsers``: the ``validation`` group's)."""
     p = subparsers.add_parser(
         "checkpoint",
         help="quick scores of a run's checkpoints on mock test galaxies (learning curves)",
@@ -105,143 +55,6 @@ def add_run_commands(subparsers):
                         "the verdict, as one training can miss a difference (default 3)")
     p.set_defaults(func=_checkpoint)
 
-    p = subparsers.add_parser(
-        "semi-supervised",
-        help="an equivariant-VAE run's classifier against fully supervised ones and probes",
-        description="The semi-supervised test of Nishikawa-Toomey, Smith & Gal on a trained "
-                    "equivariant-VAE run and its mock dataset: test accuracy on the six "
-                    "morphology classes with a labelled fraction of the training split, for "
-                    "the classifier trained from scratch on the labels alone, the run's "
-                    "encoder fine-tuned on them (two-step), the run's own classifier, and "
-                    "linear probes on the run's and a reference module's codes.  Writes "
-                    "semi_supervised.json (each row as it finishes; a rerun skips them) and "
-                    "semi_supervised.png.")
-    add_recipe_args(p)
-    p.add_argument("--out", required=True, help="report directory (created)")
-    p.add_argument("--fractions", type=float, nargs="+", default=[0.01, 0.1, 1.0],
-                   help="labelled fractions of the training split (default 0.01 0.1 1)")
-    p.add_argument("--steps", type=int, default=600,
-                   help="Adam steps of each classifier fit (default 600)")
-    p.add_argument("--reference", default="hub:flow-vae-mock-cosmos-25.2",
-                   help="module whose codes the reference probe reads ('none': skip; "
-                        "default hub:flow-vae-mock-cosmos-25.2)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the fits' draws (default 0)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=_semi_supervised)
-
-
-def add_priors_command(subparsers):
-    """Add ``priors`` (``subparsers``: the ``validation`` group's)."""
-    from ..diagnostics.prior_table import ROWS
-
-    p = subparsers.add_parser(
-        "priors",
-        help="samples against reconstructions: which part of the gap is the prior's",
-        description="Score rows of images of an evaluation file's galaxies alike (classifier "
-                    "test per survey view and magnitude bin, mean |g|, size and flux per bin, "
-                    "light far from the centre, optionally shear): the truth observed again, "
-                    "the Sersic rows, a module's reconstructions from the encoder's mean, the "
-                    "MAP and the best code for the truth, its samples, and candidate priors "
-                    "(flow:RUN, a run folder of 'model train-flow --from-module').  Each row is "
-                    "kept in OUT/rows as it finishes (a rerun scores the missing ones); the "
-                    "table is OUT/priors.md, .json and .png.")
-    p.add_argument("module", help="hub:NAME or module directory whose network draws the rows")
-    p.add_argument("--eval", required=True, metavar="FILE",
-                   help="the evaluation file (dataset build ... --n 8000 --n-test 8000 "
-                        "--seed 55)")
-    p.add_argument("--out", required=True, help="the table's folder (created)")
-    p.add_argument("--row", action="append", default=None, metavar="ROW",
-                   help=f"a row to score (repeatable): {', '.join(ROWS)} or flow:RUN "
-                        f"(default: the fixed rows)")
-    p.add_argument("--n", type=int, default=None,
-                   help="the evaluation file's first N galaxies (default all)")
-    p.add_argument("--map-steps", type=int, default=10,
-                   help="Adam steps of the MAP codes (default 10, as the shipped flow's)")
-    p.add_argument("--best-steps", type=int, default=100,
-                   help="Adam steps of the best codes for the truth (default 100)")
-    p.add_argument("--view", action="append", default=None, metavar="VIEW",
-                   help="survey view of the classifier test (repeatable; default hst-cosmos "
-                        "and hst-noiseless, the reference's views)")
-    p.add_argument("--shear", action="store_true",
-                   help="also the REGAUSS shear biases through the three survey PSFs (minutes "
-                        "per row)")
-    p.add_argument("--recipe", default=None,
-                   help="recipe describing the module's architecture (default: its provenance)")
-    p.add_argument("--seed", type=int, default=0, help="seed of codes and noise (default 0)")
-    p.add_argument("--processes", type=int, default=2,
-                   help="worker processes of the shear measure (default 2)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=_priors)
-
-
-def _priors(args):
-    import shlex
-    import sys
-    from concurrent.futures import ProcessPoolExecutor
-
-    from ..diagnostics.prior_table import (ROWS, LiveModule, score_row, table_lines,
-                                           write_prior_table)
-    from ..diagnostics.sample_scores import (SAMPLE_VIEWS, SHEAR_PSF_NAMES,
-                                             EvaluationGalaxies, reference_scores)
-
-    positive("--n", args.n)
-    out = Path(args.out)
-    galaxies = EvaluationGalaxies.load(args.eval, args.n)
-    rows = args.row or list(ROWS)
-    live = (None if set(rows) <= {"truth", "truth-stamps", "sersic"}
-            else LiveModule(args.module, args.recipe))
-    shear = {"shear_max_mag": 99.0, "n_shear": len(galaxies.index)}
-    views = args.view or list(SAMPLE_VIEWS)
-    psfs = list(SHEAR_PSF_NAMES) if args.shear else []
-    with ProcessPoolExecutor(args.processes) as pool:
-        reference_scores(galaxies, out / "reference", args.seed, views=views, shear_psfs=psfs,
-                         pool=pool, **shear)
-        for name in rows:
-            print(f"scoring row {name} on {len(galaxies.index)} galaxies", flush=True)
-            score_row(name, live, galaxies, out / "reference", out, seed=args.seed,
-                      map_steps=args.map_steps, best_steps=args.best_steps, views=views,
-                      shear_psfs=psfs, pool=pool, progress=not args.quiet, **shear)
-    command = "galsim-deep " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    table = write_prior_table(out, command)
-    print("\n".join(table_lines(table)))
-    print(f"table in {out / 'priors.md'}")
-    return 0
-
-
-def _latent_fit(args):
-    from ..diagnostics.latent_fit import latent_fit_report, write_latent_fit_report
-
-    report = latent_fit_report(recipe_from_args(args), n=args.n, steps=args.steps,
-                               learning_rate=args.learning_rate, split=args.split,
-                               progress=not args.quiet)
-    write_latent_fit_report(report, args.out)
-    print(f"fitted the codes of {report['n']} galaxies; report in {args.out}")
-    for key, s in report["residuals"].items():
-        faint = report["ellipticity"]["faint"][key]
-        print(f"  {key:14s} median relative residual {s['median_relative_residual']:.4f}"
-              f"  |g| - truth's, mag_auto >= 23.5: {faint['g_bias']:+.3f} ± {faint['error']:.3f}")
-    return 0
-
-
-def _convergence(args):
-    from ..core.errors import InputError
-    from ..core.reporting import write_json, write_text
-    from ..diagnostics.convergence import convergence_lines, convergence_table
-
-    positive("--n", args.n)
-    try:
-        steps = [int(s) for s in args.steps.split(",")]
-    except ValueError:
-        raise InputError(f"--steps takes comma-separated integers, e.g. 0,10,50, got "
-                         f"{args.steps!r}") from None
-    table = convergence_table(recipe_from_args(args), n=args.n, steps=steps,
-                              learning_rate=args.learning_rate, split=args.split,
-                              progress=not args.quiet)
-    write_json(table, Path(args.out) / "convergence.json")
-    lines = convergence_lines(table)
-    write_text("\n".join(lines) + "\n", Path(args.out) / "convergence.md")
-    print("\n".join(lines))
-    return 0
 
 
 def _checkpoint(args):
@@ -369,23 +182,3 @@ def _bin_label(low, high):
             f">{low:g}" if high == float("inf") else f"{low:g}-{high:g}")
 
 
-def _semi_supervised(args):
-    from ..core.errors import InputError
-    from ..diagnostics.semi_supervised import ROWS, semi_supervised_test
-
-    positive("--steps", args.steps)
-    recipe = recipe_from_args(args)
-    if recipe["family"] != "equivariant-vae":
-        raise InputError(f"the semi-supervised test is the equivariant VAE's; recipe "
-                         f"{recipe['name']!r} is a {recipe['family']} recipe")
-    result = semi_supervised_test(recipe, args.out, args.fractions, args.steps,
-                                  None if args.reference == "none" else args.reference,
-                                  args.seed, progress=not args.quiet)
-    print(f"test accuracy on {result['n_test']} galaxies (majority class "
-          f"{result['majority']:.3f}); report in {args.out}")
-    for row in ROWS:
-        for fraction, got in sorted(result["rows"].get(row, {}).items(),
-                                    key=lambda kv: float(kv[0])):
-            print(f"  {row:16s} {float(fraction):6.2%} labelled ({got['n_train']:6d}): "
-                  f"{got['accuracy']:.3f} ± {got['error']:.3f}")
-    return 0

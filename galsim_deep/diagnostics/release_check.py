@@ -22,8 +22,8 @@ Each row holds, per view, the two-sample classifier test overall and per ``mag_a
 bin (:data:`~galsim_deep.diagnostics.sample_scores.MAG_EDGES`; the brightest bin is the
 first), the shapes against the truths (unrotated and noiseless,
 :func:`~galsim_deep.diagnostics.sample_scores.shape_scores`; both observed at COSMOS depth,
-:mod:`~galsim_deep.diagnostics.shape_ratios`) and the share of light far from the centre
-(:func:`~galsim_deep.diagnostics.prior_table.outer_light`).  Rows are kept in
+:func:`~galsim_deep.diagnostics.sample_scores.observed_shape_scores`) and the share of light
+far from the centre (:func:`~galsim_deep.diagnostics.sample_scores.outer_light`).  Rows are kept in
 ``OUT/rows/`` as each view finishes, so an interrupted table resumes; a row scored with
 other settings (another evaluation file, number of galaxies, seed or classifier) is
 refused rather than mixed in.
@@ -38,12 +38,12 @@ import numpy as np
 
 from galsim_deep.core.errors import InputError
 from galsim_deep.core.reporting import jsonable, write_json, write_text
-from galsim_deep.diagnostics.shape_ratios import OBSERVED_SHAPES_VIEW, observed_shape_row
+from galsim_deep.diagnostics.sample_scores import OBSERVED_SHAPES_VIEW, observed_shape_row
 from galsim_deep.tools.validation.measures.survey_views.views import check_views
 
 __all__ = ["RELEASE_VIEWS", "SIGMA", "score_release_row", "release_verdict", "table_cells",
            "table_lines", "table_rst", "write_release_table", "row_key", "texture_scores",
-           "psf_half_power_frequency"]
+           "module_distortions", "psf_half_power_frequency"]
 
 #: The survey views of the release check (``checks: release`` in
 #: ``validation/survey_views.yaml``).
@@ -260,11 +260,55 @@ def _stamp_profiles(images, pixel_scale, seed, module=""):
 
 def _image_scores(images, galaxies):
     """The shapes against the truths' and the light far from the centre."""
-    from galsim_deep.diagnostics.prior_table import outer_light
-    from galsim_deep.diagnostics.sample_scores import shape_scores
+    from galsim_deep.diagnostics.sample_scores import outer_light, shape_scores
 
     return {"shapes": shape_scores(images, galaxies), "outer_light": outer_light(images),
             "truth_outer_light": outer_light(galaxies.truth)}
+
+
+def module_distortions(spec, profiles, galaxies, chosen, psf, seed, path, raw=False,
+                       pool=None):
+    """The shear measure's distortions of a module's galaxies ``chosen`` (evaluation
+    indices) through ``psf``, kept in ``path`` with what computed them (the module, its
+    seed, the galaxies, the PSF's definition), so that a rerun reads them back and
+    nothing else does (the student check's shear lines,
+    :func:`~galsim_deep.diagnostics.student_check.paired_shear_scores`).
+
+    Parameters
+    ----------
+    spec : str
+        The module (its row key, with a digest of its files, tags the kept arrays).
+    profiles : callable
+        Returns the module's profiles of every evaluation galaxy (called only when the
+        distortions are not kept).
+    galaxies : EvaluationGalaxies
+    chosen : ndarray of int
+    psf : str
+    seed : int
+    path : str or Path
+    raw : bool
+        Whether the profiles are the network's own pixels (recorded in the key).
+    pool : concurrent.futures.Executor, optional
+
+    Returns
+    -------
+    ndarray [N, R, 5, 2]
+    """
+    from galsim_deep.core.files import read_keyed_arrays, write_keyed_arrays
+    from galsim_deep.diagnostics.sample_scores import _shear_definition, _shear_e
+
+    chosen = np.asarray(chosen, np.int64)
+    key = json.dumps({"module": row_key(str(spec)), "raw": bool(raw), "seed": int(seed),
+                      "psf": _shear_definition(psf), "eval": Path(galaxies.path).name,
+                      "galaxies": hashlib.sha256(chosen.tobytes()).hexdigest()[:16]},
+                     sort_keys=True)
+    kept = read_keyed_arrays(path, key, ("e",))
+    if kept is not None:
+        return kept["e"]
+    every = profiles()
+    e = _shear_e([every[i] for i in chosen], galaxies, psf, pool)
+    write_keyed_arrays(path, key, {"e": e})
+    return e
 
 
 def psf_half_power_frequency(psfs):

@@ -31,6 +31,12 @@ a fresh noise stream per sample):
     named survey PSF (:data:`~galsim_deep.tools.validation.measures.shear.compute.SHEAR_PSFS`), on
     the galaxies brighter than ``shear_max_mag``.
 
+The release table (:mod:`~galsim_deep.diagnostics.release_check`) adds two measures of
+images against their truths, defined here beside :func:`shape_scores`: the shapes as a
+survey observes them (:func:`observed_shape_scores`: samples and truths observed alike in
+one view, the PSF left in, as Lanusse et al. (2020) compare them at COSMOS depth) and the
+share of light far from the centre (:func:`outer_light`).
+
 What does not depend on the checkpoint (the truths' and the Sérsic profiles'
 observations, their classifier test and their shear) is computed once by
 :func:`reference_scores` and kept in a cache folder.
@@ -47,8 +53,9 @@ from galsim_deep.tools.validation.measures.survey_views.views import check_views
 
 __all__ = ["EvaluationGalaxies", "quick_code_flow", "draw_samples", "truth_profiles",
            "reference_scores",
-           "score_samples", "score_images", "shape_scores", "MAG_EDGES", "SAMPLE_VIEWS",
-           "SHEAR_PSF_NAMES"]
+           "score_samples", "score_images", "shape_scores", "outer_light", "observed_shapes",
+           "observed_shape_scores", "observed_shape_row", "MAG_EDGES", "SAMPLE_VIEWS",
+           "SHEAR_PSF_NAMES", "OUTER_RADIUS", "OBSERVED_SHAPES_VIEW"]
 
 #: Edges of the ``mag_auto`` bins of the sample scores (AB mag): the issue's bright bin
 #: (<= 22.5) and the fainter ones.
@@ -490,6 +497,144 @@ def shape_scores(images, galaxies, n_boot=200):
     out["g_wasserstein"] = {"distance": float(wasserstein_distance(ok_g, ok_t)),
                             "error": float(np.std(boots))}
     return out
+
+
+#: Radius (pixels of a 64-pixel stamp) beyond which :func:`outer_light` counts the light.
+OUTER_RADIUS = 28.0
+
+
+def outer_light(images, radius=OUTER_RADIUS, n_boot=200):
+    """Share of each image's flux beyond ``radius`` of the stamp's centre, and in its border.
+
+    Parameters
+    ----------
+    images : ndarray [N, S, S]
+        Unconvolved images (flux per pixel).
+    radius : float
+        Pixels from the stamp's true centre.
+    n_boot : int
+        Bootstrap resamplings for the errors.
+
+    Returns
+    -------
+    dict
+        ``beyond_radius`` and ``border`` (the outer frame of
+        :func:`~galsim_deep.tools.validation.measures.profiles.compute.border_fraction`):
+        ``median`` and ``p90`` of the per-image fractions (images with no positive flux left
+        out), with ``median_error`` and ``p90_error``: their standard deviations over
+        ``n_boot`` bootstrap resamplings of the images (seeded: the same images give the
+        same errors).
+    """
+    from galsim_deep.tools.validation.measures.profiles import compute as light
+
+    out = {"radius": float(radius)}
+    for name, share in (("beyond_radius", light.outside_fraction(images, radius)),
+                        ("border", light.border_fraction(images))):
+        share = share[np.isfinite(share)]
+        if not len(share):
+            out[name] = dict.fromkeys(("median", "p90", "median_error", "p90_error"), np.nan)
+            continue
+        resampled = share[np.random.default_rng(0).integers(0, len(share),
+                                                            (n_boot, len(share)))]
+        out[name] = {"median": float(np.median(share)), "p90": float(np.percentile(share, 90)),
+                     "median_error": float(np.std(np.median(resampled, axis=1))),
+                     "p90_error": float(np.std(np.percentile(resampled, 90, axis=1)))}
+    return out
+
+
+def observed_shapes(stamps):
+    """HSM ``|g|`` and adaptive-moments size (pixels) of observed stamps, as observed (the
+    PSF left in); NaN where the moments fail, as on a noisy faint galaxy.
+
+    Parameters
+    ----------
+    stamps : ndarray [N, S, S]
+
+    Returns
+    -------
+    g, sigma : ndarray [N]
+    """
+    from galsim_deep.tools.validation.measures.isotropy.compute import measure_shape
+
+    g, sigma = np.full(len(stamps), np.nan), np.full(len(stamps), np.nan)
+    for i, stamp in enumerate(stamps):
+        shape = measure_shape(stamp)
+        g[i], sigma[i] = np.hypot(shape["g1"], shape["g2"]), shape["sigma"]
+    return g, sigma
+
+
+def observed_shape_scores(stamps, truth_stamps, groups, labels, n_boot=200):
+    """Mean observed ``|g|`` and size of a sample's stamps over its truths' in the same view.
+
+    Parameters
+    ----------
+    stamps, truth_stamps : ndarray [N, S, S]
+        The same galaxies' sample and truth, each observed in one survey view (its PSFs
+        and noise, :func:`~galsim_deep.tools.validation.measures.survey_views.views.observe_in_view`).
+    groups : ndarray [N] of int
+        Each galaxy's ``mag_auto`` bin; ``labels`` names them.
+    labels : sequence of str
+    n_boot : int
+
+    Returns
+    -------
+    dict
+        ``g`` and ``size``: ``ratio``, ``error``, ``n`` and ``bins`` (per bin label);
+        ``measured``: the share of galaxies whose moments succeeded, sample and truth.
+    """
+    from galsim_deep.tools.validation.statistics import paired_mean_ratio
+
+    rng = np.random.default_rng(0)
+    g, size = observed_shapes(stamps)
+    g_t, size_t = observed_shapes(truth_stamps)
+    out = {}
+    for name, a, b in (("g", g, g_t), ("size", size, size_t)):
+        out[name] = paired_mean_ratio(a, b, rng, n_boot)
+        out[name]["bins"] = {label: paired_mean_ratio(a[groups == k], b[groups == k], rng, n_boot)
+                             for k, label in enumerate(labels)}
+    out["measured"] = {"sample": float(np.mean(np.isfinite(g))),
+                       "truth": float(np.mean(np.isfinite(g_t)))}
+    return out
+
+
+#: The survey view of the like-for-like shapes: HST at COSMOS depth, the training stamps'.
+OBSERVED_SHAPES_VIEW = "hst-cosmos"
+
+
+def observed_shape_row(profiles, galaxies, cache_dir, stream_seed, seed, observed=None):
+    """A release-table row's like-for-like shapes (:func:`observed_shape_scores` in
+    :data:`OBSERVED_SHAPES_VIEW`), or None where the references hold no truths observed
+    in that view.
+
+    Parameters
+    ----------
+    profiles : sequence of galsim.GSObject or None
+        The row's profiles as the views observe them; None for the Sérsic rows, observed
+        here as the references observe them.
+    galaxies : EvaluationGalaxies
+    cache_dir : Path
+        The references' folder.
+    stream_seed, seed : int
+        The row's noise seed and the table's.
+    observed : ndarray [N, S, S], optional
+        The row's stamps in that view, when the classifier test just observed them.
+    """
+    kept = cache_dir / f"{OBSERVED_SHAPES_VIEW}-truth.npz"
+    if not kept.is_file():
+        return None
+    with np.load(kept) as ref:
+        truth = ref["stamps"]
+    if observed is None and profiles is None:
+        from galsim_deep.tools.validation.references import reference_profiles
+
+        observed = _observed(galaxies, OBSERVED_SHAPES_VIEW,
+                             reference_profiles(galaxies, "parametric"), "parametric", seed)[0]
+    elif observed is None:
+        observed = _observed(galaxies, OBSERVED_SHAPES_VIEW, profiles, "generated",
+                             stream_seed)[0]
+    groups, labels = galaxies.magnitude_bins()
+    return {"view": OBSERVED_SHAPES_VIEW,
+            **observed_shape_scores(observed, truth, groups, labels)}
 
 
 def _save(path, **arrays):

@@ -154,10 +154,9 @@ def paired_shear_scores(student, teacher, galaxies, cache_dir, out_dir, seed=0,
     import functools
     from pathlib import Path
 
-    from galsim_deep.diagnostics.release_check import _row_images, row_key
+    from galsim_deep.diagnostics.release_check import _row_images, module_distortions, row_key
     from galsim_deep.diagnostics.sample_scores import (SHEAR_PSF_NAMES, _shear_sample,
                                                        reference_scores)
-    from galsim_deep.diagnostics.shear_outliers import module_distortions
     from galsim_deep.tools.validation.measures.shear.compute import shear_bias
     from galsim_deep.tools.validation.measures.shear.paired import paired_shear_difference
 

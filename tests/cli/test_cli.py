@@ -75,16 +75,48 @@ def test_a_removed_spelling_names_the_new_one(argv, old, new, capsys):
 
 
 def test_the_removed_spellings_are_no_commands_today():
-    """No removed spelling shadows a command that exists: each old first word is not a
-    command group, and the removed flag is no option of any command."""
+    """No removed spelling shadows a command that exists: no command's words start with
+    an old spelling (``validation priors`` is gone, ``validation`` stays a group), and the
+    removed flag is no option of any command."""
     from galsim_deep.cli import REMOVED_SPELLINGS
     from galsim_deep.cli.reference import commands
 
-    groups = {words[0] for words, _ in commands()}
-    for old in REMOVED_SPELLINGS:
-        assert old[0] not in groups
+    words = [w for w, _ in commands()]
+    groups = {w[0] for w in words}
+    for old in (o for o in REMOVED_SPELLINGS if not o[0].startswith("--")):
+        assert not any(w[:len(old)] == old for w in words), old
+        assert len(old) > 1 or old[0] not in groups
     options = {o for _, p in commands() for a in p._actions for o in a.option_strings}
     assert "--no-progress" not in options
+
+
+@pytest.mark.parametrize("argv, script", [
+    (["validation", "priors", "hub:m", "--eval", "e.h5", "--out", "x"],
+     "research/priors/prior_table.py"),
+    (["validation", "ceiling", "--dataset", "d.h5", "--out", "x"], "research/classes/ceiling.py"),
+    (["latent", "classify", "m", "--dataset", "d.h5", "--out", "x"],
+     "research/classes/latent_classify.py"),
+])
+def test_a_command_moved_to_research_names_its_script(argv, script, capsys):
+    """A campaign command that moved out of the package with its code names the script of
+    research/ that replaced it (which exists, and takes the same options)."""
+    from tests.checks import ROOT
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"'{' '.join(argv[:2])}' moved out of the installed package" in err
+    assert f"use 'python {script}' instead" in err
+    assert (ROOT / script).is_file()
+
+
+def test_every_research_spelling_names_a_script_that_exists():
+    from galsim_deep.cli import REMOVED_SPELLINGS, RESEARCH_SCRIPT
+    from tests.checks import ROOT
+
+    scripts = [new.split()[1] for new in REMOVED_SPELLINGS.values()
+               if new.startswith(RESEARCH_SCRIPT)]
+    assert len(scripts) >= 7
+    assert all((ROOT / script).is_file() for script in scripts), scripts
 
 
 def test_the_reference_page_has_every_command():

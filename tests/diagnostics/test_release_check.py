@@ -208,3 +208,29 @@ def test_hub_yank_marks_the_version_and_names_its_mistakes(gaussian_module_path,
     assert "lists no toy@2.0" in capsys.readouterr().err
     assert main(["hub", "yank", "toy", "--reason", "x", "--index", str(index)]) == 1
     assert "needs NAME@VERSION" in capsys.readouterr().err
+
+
+def test_kept_distortions_are_another_module_s_for_no_one(gaussian_module_path, eval_path,
+                                                          tmp_path):
+    """The distortions kept for one module, seed and set of galaxies are read back for the
+    same ones only: another seed (or module) measures again."""
+    from galsim_deep.diagnostics.sample_scores import EvaluationGalaxies, _shear_sample
+    from galsim_deep.diagnostics.release_check import module_distortions
+
+    galaxies = EvaluationGalaxies.load(eval_path)
+    chosen = _shear_sample(galaxies, 24.0, 5)
+    calls = []
+
+    def profiles():
+        import galsim
+
+        calls.append(1)
+        return [galsim.Gaussian(sigma=0.05 + 0.01 * i) for i in range(len(galaxies.index))]
+
+    path = tmp_path / "e.npz"
+    args = (galaxies, chosen, "gaussian-0.1")
+    first = module_distortions(str(gaussian_module_path), profiles, *args, 0, path)
+    again = module_distortions(str(gaussian_module_path), profiles, *args, 0, path)
+    assert len(calls) == 1 and np.array_equal(first, again, equal_nan=True)
+    module_distortions(str(gaussian_module_path), profiles, *args, 1, path)
+    assert len(calls) == 2

@@ -171,7 +171,7 @@ def test_only_the_command_line_imports_the_diagnostics():
     assert not offenders, offenders
     # The rule is read from real edges: the command line does import them.
     assert any(t.startswith("galsim_deep.diagnostics.")
-               for t in graph["galsim_deep.cli.validation"])
+               for t in graph["galsim_deep.cli.release"])
 
 
 def test_resolve_reads_relative_imports():

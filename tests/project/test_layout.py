@@ -12,7 +12,10 @@ The rule, for a test file ``tests/<path>/test_<name>.py``:
   types as a whole).
 
 So ``tests/engine/test_block.py`` tests ``galsim_deep/engine/block.py`` and
-``tests/training/mpcc/test_train.py`` ``training/mpcc/train.py``.  The exceptions are the
+``tests/training/mpcc/test_train.py`` ``training/mpcc/train.py``.  The research scripts beside
+the package are tested the same way: ``tests/research/<project>/test_<script>.py`` tests
+``research/<project>/<script>.py`` (a folder of scripts, no package: nothing there is
+installed; the tests import it as ``research.<project>.<script>``).  The exceptions are the
 whole-project checks of ``tests/project/`` (:data:`PROJECT`, each with its reason) and the
 shared helpers at the root of tests/ (:data:`HELPERS`).  Every folder of tests/ is a package
 (an ``__init__.py``), so two folders may hold test files of one name (``tests/data/test_hub.py``
@@ -60,10 +63,13 @@ HELPERS = {
 #: The folders whose tests mirror another top-level folder than galsim_deep/.
 INSTALLED_ELSEWHERE = {"training": ROOT / "training", "hub_modules": ROOT / "hub_modules"}
 
+#: The top-level folder of scripts beside the package (not installed, no packages in it).
+RESEARCH = ROOT / "research"
+
 
 def _source_folder(parts):
     """The package folder that ``tests/<parts>/`` mirrors."""
-    base = INSTALLED_ELSEWHERE.get(parts[0])
+    base = {**INSTALLED_ELSEWHERE, "research": RESEARCH}.get(parts[0])
     return base.joinpath(*parts[1:]) if base else ROOT.joinpath("galsim_deep", *parts)
 
 
@@ -85,6 +91,10 @@ def test_every_test_folder_is_a_package_mirroring_one_of_the_package():
             assert len(rel.parts) == 1, f"tests/{rel}/: tests/project/ has no subfolders"
             continue
         source = _source_folder(rel.parts)
+        if rel.parts[0] == "research":  # scripts, not a package
+            assert source.is_dir() and not (source / "__init__.py").exists(), (
+                f"tests/{rel}/ mirrors no folder of research scripts")
+            continue
         assert (source / "__init__.py").is_file(), (
             f"tests/{rel}/ mirrors no package folder ({source.relative_to(ROOT)}/ is none)")
 
@@ -131,7 +141,7 @@ def _citing_files():
     docs = ROOT / "docs"
     yield from (p for p in docs.rglob("*.rst")
                 if not {"_build", "auto_examples"} & set(p.relative_to(docs).parts))
-    for folder in ("galsim_deep", "training", "tests", "benchmarks", "examples"):
+    for folder in ("galsim_deep", "training", "tests", "benchmarks", "examples", "research"):
         yield from (p for p in (ROOT / folder).rglob("*.py") if "__pycache__" not in p.parts)
 
 

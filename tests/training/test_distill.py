@@ -107,7 +107,7 @@ def test_the_distilled_module_keeps_the_teachers_encoder_and_flow(distilled,
     # rebuilt live (the prior table's LiveModule), the student decodes as the module does
     import tensorflow as tf
 
-    from galsim_deep.diagnostics.prior_table import LiveModule
+    from research.priors.prior_table import LiveModule
 
     live = LiveModule(distilled["module"])
     z = z.astype(np.float32)

@@ -8,8 +8,6 @@
   information score, AUROC, the class-as-outlier flow
   (``galsim-deep latent anomalies``);
 * :mod:`~galsim_deep.tools.latent.probe` - a logistic-regression probe;
-* :mod:`~galsim_deep.tools.latent.classify` - simple classifiers on the codes per
-  magnitude quartile, beside a CNN (``galsim-deep latent classify``);
 * :mod:`~galsim_deep.tools.latent.outliers` - stars, cosmic rays, hot pixels and
   noise-only stamps made with a dataset's PSFs and noise;
 * :mod:`~galsim_deep.tools.latent.latent_report` - the measures of ``galsim-deep
@@ -29,7 +27,6 @@ from .codes import LatentCodes, encode_dataset, read_codes  # noqa: E402
 from .gallery import anomaly_gallery, similar_gallery  # noqa: E402
 from .outliers import NON_GALAXY_KINDS, make_non_galaxy_stamps, noise_from_power  # noqa: E402
 from .probe import linear_probe  # noqa: E402
-from .classify import latent_classify  # noqa: E402
 from .latent_report import latent_report  # noqa: E402
 from .search import SimilarityIndex, precision_at_k  # noqa: E402
 
@@ -38,5 +35,5 @@ __all__ = [
     "flow_anomaly_score", "gaussian_entropy", "information_score", "auroc",
     "held_out_class_auroc", "linear_probe", "NON_GALAXY_KINDS",
     "make_non_galaxy_stamps", "noise_from_power", "similar_gallery", "anomaly_gallery",
-    "latent_report", "latent_classify",
+    "latent_report",
 ]

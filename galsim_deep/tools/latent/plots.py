@@ -4,8 +4,7 @@
   neighbours for ``galsim-deep latent similar``, the least and most likely galaxies
   for ``galsim-deep latent anomalies``);
 * :func:`plot_confusion`, :func:`plot_roc`, :func:`plot_precision` - the
-  figures of ``galsim-deep validation latent``;
-* :func:`plot_classify` - the figure of ``galsim-deep latent classify``.
+  figures of ``galsim-deep validation latent``.
 
 Stamps are shown with an ``arcsinh`` stretch scaled by each stamp's noise (as
 ``galsim-deep dataset show`` does), so faint structure and bright cores are
@@ -15,8 +14,7 @@ import numpy as np
 
 from ...core.reporting import new_figure, save_figure
 
-__all__ = ["plot_stamp_rows", "plot_confusion", "plot_roc", "plot_precision",
-           "plot_classify"]
+__all__ = ["plot_stamp_rows", "plot_confusion", "plot_roc", "plot_precision"]
 
 
 def _noise_sigma(stamp):
@@ -156,84 +154,4 @@ def plot_precision(precision, chance, out, k=10, title=None, dpi=100):
     ax.legend(fontsize=7)
     if title:
         ax.set_title(title, fontsize=8)
-    return save_figure(fig, out, dpi)
-
-
-def _bin_curve(entry):
-    """(accuracy, error) per magnitude bin of a classifier's entry, NaN where missing."""
-    bins = entry.get("by_magnitude") or {}
-    acc = [np.nan if a is None else a for a in bins.get("accuracy", [])]
-    err = [np.nan if e is None else e for e in bins.get("error", [])]
-    return np.asarray(acc, float), np.asarray(err, float)
-
-
-def plot_classify(report, out, dpi=100):
-    """Write the PNG of ``galsim-deep latent classify``: accuracy per magnitude quartile.
-
-    Left: the test accuracy in each ``mag_auto`` quartile of each classifier
-    on the codes (largest training size; solid, with binomial error bars) and
-    on the conditions alone (dashed), the CNN of the ceiling report as a black
-    reference line and the majority class dotted.  Right, with several
-    training sizes: the overall accuracy against the training size, the CNN
-    at its own.
-
-    Parameters
-    ----------
-    report : dict
-        What :func:`~galsim_deep.tools.latent.classify.latent_classify` returns.
-    out : str or Path
-    dpi : int
-    """
-    codes, conditions = report["codes"], report["conditions_only"]
-    sizes = sorted({e["n_train"] for e in codes})
-    largest = sizes[-1]
-    fig, axes = new_figure(1, 2 if len(sizes) > 1 else 1, size=(4.6, 3.6), layout="tight")
-    ax = axes[0, 0]
-    edges = (codes[0].get("by_magnitude") or {}).get("edges")
-    n_bins = len(edges) - 1 if edges else 4
-    x = np.arange(n_bins)
-    colours = {}
-    for e in [e for e in codes if e["n_train"] == largest]:
-        acc, err = _bin_curve(e)
-        line = ax.errorbar(x, acc, yerr=err, marker="o", ms=3, lw=1.2, capsize=2,
-                           label=f"{e['classifier']} (codes)")
-        colours[e["classifier"]] = line[0].get_color()
-    for e in [e for e in conditions if e["n_train"] == largest]:
-        acc, _ = _bin_curve(e)
-        ax.plot(x, acc, ls="--", lw=0.8, color=colours.get(e["classifier"], "0.5"),
-                label=f"{e['classifier']} (conditions)")
-    cnn = report.get("ceiling")
-    if cnn is not None and cnn.get("by_magnitude"):
-        acc, err = _bin_curve(cnn)
-        ax.errorbar(x, acc, yerr=err, color="black", lw=2, capsize=2,
-                    label=f"CNN on pixels (n_train {cnn['n_train']})")
-    acc, _ = _bin_curve(report["chance"])
-    if len(acc):
-        ax.plot(x, acc, ls=":", color="0.5", label="majority class")
-    labels = ([f"{edges[i]:.1f}-{edges[i + 1]:.1f}" for i in range(n_bins)] if edges
-              else [f"Q{i + 1}" for i in range(n_bins)])
-    ax.set_xticks(x, labels, fontsize=7)
-    ax.set_xlabel("mag_auto quartile of the test set (AB mag)", fontsize=8)
-    ax.set_ylabel("test accuracy", fontsize=8)
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=5.5, ncol=2, loc="lower left")
-    run = report["run"]
-    ax.set_title(f"{run['model_name']} {run['model_version']}: n_train {largest}, "
-                 f"{run['n_test']} test galaxies", fontsize=8)
-    if len(sizes) > 1:
-        ax = axes[0, 1]
-        for name in run["classifiers"]:
-            rows = sorted((e["n_train"], e["accuracy"], e["error"]) for e in codes
-                          if e["classifier"] == name)
-            n, a, s = (np.asarray(v, float) for v in zip(*rows))
-            ax.errorbar(n, a, yerr=s, marker="o", ms=3, capsize=2, label=name,
-                        color=colours.get(name))
-        if cnn is not None:
-            ax.errorbar([cnn["n_train"]], [cnn["accuracy"]], yerr=[cnn["error"]], color="black",
-                        marker="s", ms=5, capsize=2, ls="none", label="CNN on pixels")
-        ax.set_xscale("log")
-        ax.set_xlabel("training galaxies", fontsize=8)
-        ax.set_ylabel("test accuracy, all magnitudes", fontsize=8)
-        ax.set_ylim(0, 1)
-        ax.legend(fontsize=6)
     return save_figure(fig, out, dpi)

@@ -493,7 +493,7 @@ def test_joint_coupling_trains_the_head_in_the_vae_step_and_resumes(mock_dataset
 
 @pytest.mark.slow
 def test_fit_on_labels_starts_from_the_runs_encoder_with_a_fresh_head(trained):
-    from galsim_deep.diagnostics.semi_supervised import fit_on_labels
+    from research.classes.semi_supervised import fit_on_labels
 
     recipe = trained["recipe"]
     run, _ = FAMILY.restore(recipe)
@@ -515,7 +515,7 @@ def test_semi_supervised_table_rows_resume_and_reproduce(trained, tiny_flow_vae_
                                                          tmp_path, monkeypatch):
     """Every row at every fraction, accuracies with binomial errors, a figure; a rerun
     skips the finished rows, and a fresh folder gives the same numbers."""
-    from galsim_deep.diagnostics import semi_supervised as semi
+    from research.classes import semi_supervised as semi
 
     recipe = trained["recipe"]
     result = semi.semi_supervised_test(recipe, tmp_path / "a", fractions=(0.5, 1.0), steps=3,
