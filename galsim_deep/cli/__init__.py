@@ -28,6 +28,7 @@ import contextlib
 import importlib
 import sys
 import warnings
+from pathlib import Path
 
 #: The command groups, in help order, and the line ``galsim-deep --help`` shows for each
 #: (each group's module of this package registers its parser with that line).
@@ -44,10 +45,7 @@ COMMANDS = {
 #: Spellings removed after their release of deprecation (the policy: docs/cli.rst, "Changing
 #: a spelling"), each with the spelling that replaced it: ``(old words) -> new words``, the
 #: longest match first.  A script that still uses one gets an error that names the new
-#: spelling, not argparse's usage line.  A campaign command that moved out of the installed
-#: package with its code, into a script of the repository's ``research/`` tree, is named
-#: by that script (``python research/...``): the package cannot keep an alias that runs
-#: code it does not install.
+#: spelling, not argparse's usage line.
 REMOVED_SPELLINGS = {
     ("train", "export"): "hub export",
     ("train", "flow"): "model train-flow",
@@ -57,17 +55,73 @@ REMOVED_SPELLINGS = {
     ("validate",): "validation (the same sub-commands)",
     ("simulate",): "field render",
     ("--no-progress",): "--quiet",
-    ("validation", "priors"): "python research/priors/prior_table.py",
-    ("validation", "latent-fit"): "python research/code_fits/latent_fit.py",
-    ("validation", "convergence"): "python research/code_fits/convergence.py",
-    ("validation", "semi-supervised"): "python research/classes/semi_supervised.py",
-    ("validation", "ceiling"): "python research/classes/ceiling.py",
-    ("validation", "shear-outliers"): "python research/shear/shear_outliers.py",
-    ("latent", "classify"): "python research/classes/latent_classify.py",
+}
+
+#: Campaign commands that moved out of the installed package with their code, into scripts
+#: of the repository's ``research/`` tree (not installed), deprecated for one minor release:
+#: ``(old words) -> script``, the same options.  Run from a clone, the old spelling still
+#: runs the script, with a warning naming it; where the package is installed without the
+#: repository, it stops with one line naming the script.  The release after, each joins
+#: :data:`REMOVED_SPELLINGS`.
+MOVED_TO_RESEARCH = {
+    ("validation", "priors"): "research/priors/prior_table.py",
+    ("validation", "latent-fit"): "research/code_fits/latent_fit.py",
+    ("validation", "convergence"): "research/code_fits/convergence.py",
+    ("validation", "semi-supervised"): "research/classes/semi_supervised.py",
+    ("validation", "ceiling"): "research/classes/ceiling.py",
+    ("validation", "shear-outliers"): "research/shear/shear_outliers.py",
+    ("latent", "classify"): "research/classes/latent_classify.py",
 }
 
 #: How a spelling of :data:`REMOVED_SPELLINGS` that moved to ``research/`` starts.
 RESEARCH_SCRIPT = "python research/"
+
+#: The repository a development install runs from (where ``research/`` lies, if anywhere).
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def run_moved_command(argv, repository=None):
+    """Run a command of :data:`MOVED_TO_RESEARCH` as its script, or None for another.
+
+    Parameters
+    ----------
+    argv : list of str
+        The command line's words.
+    repository : pathlib.Path, optional
+        Where ``research/`` is looked for (default :data:`REPOSITORY`).
+
+    Returns
+    -------
+    int or None
+        The script's exit status (a warning naming the script is printed first); 2 with
+        one line naming the script where the repository is not there; None when ``argv``
+        names no moved command.
+    """
+    import runpy
+
+    moved = next(((old, script) for old, script in MOVED_TO_RESEARCH.items()
+                  if tuple(argv[:len(old)]) == old), None)
+    if moved is None:
+        return None
+    old, script = moved
+    path = (REPOSITORY if repository is None else repository) / script
+    if not path.is_file():
+        print(f"galsim-deep: '{' '.join(old)}' moved out of the installed package into the "
+              f"repository's research/ tree; from a clone, use 'python {script}' instead "
+              f"(the same options)", file=sys.stderr)
+        return 2
+    print(f"galsim-deep: warning: '{' '.join(old)}' moved into the repository's research/ "
+          f"tree and this spelling goes in the next minor release; use 'python {script}' "
+          f"(the same options)", file=sys.stderr)
+    saved = sys.argv
+    sys.argv = [str(path)] + list(argv[len(old):])
+    try:
+        runpy.run_path(str(path), run_name="__main__")
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    finally:
+        sys.argv = saved
+    return 0
 
 
 def removed_spelling(argv):
@@ -226,6 +280,9 @@ def main(argv=None):
     if removed:
         print(removed, file=sys.stderr)
         return 2
+    moved = run_moved_command(argv)
+    if moved is not None:
+        return moved
     group = _named_group(argv)
     parser = build_parser([group] if group else [])
     args = parser.parse_args(argv)

@@ -52,7 +52,7 @@ def reference_rst():
 
 def _policy_rst():
     """The section on changed spellings, with the table of removed ones."""
-    from . import REMOVED_SPELLINGS
+    from . import MOVED_TO_RESEARCH, REMOVED_SPELLINGS
 
     lines = ["Changing a spelling", "-------------------", "",
              "A renamed command, flag or keyword argument is never removed at once: its old "
@@ -61,13 +61,17 @@ def _policy_rst():
              "it is removed, and a script that still uses it stops with one line naming the "
              "new spelling (exit status 2) instead of argparse's usage line "
              "(``REMOVED_SPELLINGS`` in ``galsim_deep/cli/__init__.py``, tested in "
-             "``tests/cli/test_cli.py``).  The one exception is a campaign's command that "
-             "moved out of the installed package with its code, into a script of the "
-             "repository's ``research/`` tree (not installed): the package cannot keep an "
-             "alias that runs code it no longer installs, so the command stops at once "
-             "with one line naming the script (``python research/...``, the same options, "
-             "run from a clone).  Removed so far:", "",
-             ".. list-table::", "   :header-rows: 1", "", "   * - removed", "     - use"]
+             "``tests/cli/test_cli.py``).  A campaign's command that moved out of the "
+             "installed package with its code, into a script of the repository's "
+             "``research/`` tree (not installed), keeps its old spelling for one minor "
+             "release too: run from a clone, it runs the script with the same options and "
+             "prints one line naming it; where the package is installed without the "
+             "repository, it stops with that line (``MOVED_TO_RESEARCH``).  Moved:", "",
+             ".. list-table::", "   :header-rows: 1", "", "   * - deprecated", "     - use"]
+    for old, script in MOVED_TO_RESEARCH.items():
+        lines += [f"   * - ``{' '.join(old)}``", f"     - ``python {script}``"]
+    lines += ["", "Removed so far:", "",
+              ".. list-table::", "   :header-rows: 1", "", "   * - removed", "     - use"]
     for old, new in REMOVED_SPELLINGS.items():
         lines += [f"   * - ``{' '.join(old)}``", f"     - ``{new}``"]
     return lines + [""]

@@ -26,7 +26,8 @@ The command that takes a RECIPE and scores a training run (``checkpoint``) is in
 :mod:`galsim_deep.cli.validation_runs`.  The campaign commands that served one study each
 (``priors``, ``latent-fit``, ``convergence``, ``semi-supervised``, ``ceiling``,
 ``shear-outliers``) are scripts of the repository's ``research/`` tree, not installed
-(:data:`galsim_deep.cli.REMOVED_SPELLINGS` names each).
+(:data:`galsim_deep.cli.MOVED_TO_RESEARCH` names each; the old spellings run them from a
+clone, with a warning, for one minor release).
 """
 import json
 

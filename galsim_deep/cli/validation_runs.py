@@ -6,7 +6,8 @@ quick scores of its run's checkpoints on mock test galaxies (learning curves, ab
 ``model train-long``); ``--out`` keeps the scores in a JSON file that a later run extends.
 The campaign commands that measured one run each (``latent-fit``, ``convergence``,
 ``semi-supervised``, ``priors``) are scripts of ``research/`` now
-(:data:`galsim_deep.cli.REMOVED_SPELLINGS` names each).
+(:data:`galsim_deep.cli.MOVED_TO_RESEARCH` names each; the old spellings run them from a
+clone, with a warning, for one minor release).
 
 :func:`add_run_commands` adds it to the ``validation`` group of
 :mod:`galsim_deep.cli.validation`.

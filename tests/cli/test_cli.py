@@ -2,6 +2,8 @@
 registries for choices, and the previous release's spellings gone."""
 import argparse
 
+from pathlib import Path
+
 import pytest
 
 from galsim_deep.cli import build_parser, main
@@ -78,12 +80,13 @@ def test_the_removed_spellings_are_no_commands_today():
     """No removed spelling shadows a command that exists: no command's words start with
     an old spelling (``validation priors`` is gone, ``validation`` stays a group), and the
     removed flag is no option of any command."""
-    from galsim_deep.cli import REMOVED_SPELLINGS
+    from galsim_deep.cli import MOVED_TO_RESEARCH, REMOVED_SPELLINGS
     from galsim_deep.cli.reference import commands
 
     words = [w for w, _ in commands()]
     groups = {w[0] for w in words}
-    for old in (o for o in REMOVED_SPELLINGS if not o[0].startswith("--")):
+    for old in [o for o in REMOVED_SPELLINGS if not o[0].startswith("--")] + list(
+            MOVED_TO_RESEARCH):
         assert not any(w[:len(old)] == old for w in words), old
         assert len(old) > 1 or old[0] not in groups
     options = {o for _, p in commands() for a in p._actions for o in a.option_strings}
@@ -91,31 +94,42 @@ def test_the_removed_spellings_are_no_commands_today():
 
 
 @pytest.mark.parametrize("argv, script", [
-    (["validation", "priors", "hub:m", "--eval", "e.h5", "--out", "x"],
-     "research/priors/prior_table.py"),
-    (["validation", "ceiling", "--dataset", "d.h5", "--out", "x"], "research/classes/ceiling.py"),
-    (["latent", "classify", "m", "--dataset", "d.h5", "--out", "x"],
-     "research/classes/latent_classify.py"),
+    (["validation", "priors", "--help"], "research/priors/prior_table.py"),
+    (["validation", "ceiling", "--help"], "research/classes/ceiling.py"),
+    (["latent", "classify", "--help"], "research/classes/latent_classify.py"),
 ])
-def test_a_command_moved_to_research_names_its_script(argv, script, capsys):
-    """A campaign command that moved out of the package with its code names the script of
-    research/ that replaced it (which exists, and takes the same options)."""
-    from tests.checks import ROOT
+def test_a_command_moved_to_research_still_runs_its_script_with_a_warning(argv, script,
+                                                                          capsys):
+    """A campaign command that moved out of the package with its code runs its script of
+    research/ from a clone for one minor release, with a warning naming the script; the
+    options reach the script (its own --help)."""
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert f"warning: '{' '.join(argv[:2])}' moved into the repository's research/" in err
+    assert f"use 'python {script}'" in err
+    assert out.startswith("usage:") and Path(script).stem in out
 
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert f"'{' '.join(argv[:2])}' moved out of the installed package" in err
-    assert f"use 'python {script}' instead" in err
-    assert (ROOT / script).is_file()
+
+def test_a_command_moved_to_research_names_its_script_without_the_repository(tmp_path,
+                                                                            capsys):
+    """Installed without the repository, the moved command stops with one line naming the
+    script (exit status 2), not argparse's usage line."""
+    from galsim_deep.cli import run_moved_command
+
+    assert run_moved_command(["validation", "priors", "hub:m"], repository=tmp_path) == 2
+    err = capsys.readouterr().err
+    assert "moved out of the installed package" in err
+    assert "use 'python research/priors/prior_table.py' instead" in err
+    assert run_moved_command(["hub", "list"], repository=tmp_path) is None
 
 
 def test_every_research_spelling_names_a_script_that_exists():
-    from galsim_deep.cli import REMOVED_SPELLINGS, RESEARCH_SCRIPT
+    from galsim_deep.cli import MOVED_TO_RESEARCH, REMOVED_SPELLINGS, RESEARCH_SCRIPT
     from tests.checks import ROOT
 
     scripts = [new.split()[1] for new in REMOVED_SPELLINGS.values()
-               if new.startswith(RESEARCH_SCRIPT)]
-    assert len(scripts) >= 7
+               if new.startswith(RESEARCH_SCRIPT)] + list(MOVED_TO_RESEARCH.values())
+    assert len(scripts) >= 8
     assert all((ROOT / script).is_file() for script in scripts), scripts
 
 
