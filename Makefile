@@ -29,7 +29,7 @@ uv_install = $(1)/uv pip install --python $(1)/python --compile-bytecode $(2)
 compile_package = $(1)/python -m compileall -q galsim_deep
 
 .PHONY: env btk-env demo-env test test-all test-main test-fast test-btk docs demo benchmark \
-	benchmark-btk btk-figure fine-tune-figure clean
+	benchmark-btk btk-figure example-figures fine-tune-figure clean
 
 env: $(STAMP)
 
@@ -150,11 +150,17 @@ benchmark-btk: btk-env
 btk-figure: btk-env
 	GALSIM_DEEP_EXAMPLES_OUT=docs/_static $(BTK_BIN)/python examples/plot_04_btk_blends.py
 
-# The fine-tuning example's figure (the docs show it without running the example): its
-# datasets, runs and module go to a temporary folder, its figure to docs/_static.
-fine-tune-figure: env
-	out=$$(mktemp -d) && GALSIM_DEEP_EXAMPLES_OUT=$$out $(BIN)/python examples/plot_07_fine_tune.py \
-		&& cp $$out/fine_tune.png docs/_static/fine_tune.png; status=$$?; rm -rf $$out; exit $$status
+# The figures of the examples the docs show without running them (docs/conf.py NOT_RUN: the
+# tiny training's chain and the fine-tuning): each example's datasets, runs and module go to
+# a temporary folder, its figure to docs/_static.
+example-figures: env
+	for pair in plot_06_train_tiny:tiny_samples.png plot_07_fine_tune:fine_tune.png; do \
+		out=$$(mktemp -d) && GALSIM_DEEP_EXAMPLES_OUT=$$out \
+			$(BIN)/python examples/$${pair%%:*}.py && cp $$out/$${pair#*:} docs/_static/; \
+		status=$$?; rm -rf $$out; [ $$status -eq 0 ] || exit $$status; done
+
+# The earlier name of example-figures (it drew the fine-tuning's figure only).
+fine-tune-figure: example-figures
 
 clean:
 	rm -rf $(VENV) $(BTK_VENV) $(FAST_VENV) docs/_build docs/auto_examples docs/sg_execution_times.rst \

@@ -45,10 +45,11 @@ nitpicky = False
 
 # The example gallery: `make docs` runs every examples/plot_*.py but those shown without
 # running (NOT_RUN: BTK's needs an environment of its own, `make btk-figure` draws its
-# figure; the fine-tuning trains the default's network, `make fine-tune-figure`), and
+# figure; the tiny training's chain and the fine-tuning train networks, which the test suite
+# trains too, `make example-figures`), and
 # shows the figures each writes into GALSIM_DEEP_EXAMPLES_OUT (docs/_build/examples_output,
 # where the datasets and runs they build are kept for the next build).
-NOT_RUN = ("plot_04_btk_blends", "plot_07_fine_tune")
+NOT_RUN = ("plot_04_btk_blends", "plot_06_train_tiny", "plot_07_fine_tune")
 EXAMPLES_OUT = DOCS / "_build" / "examples_output"
 EXAMPLES_OUT.mkdir(parents=True, exist_ok=True)
 os.environ["GALSIM_DEEP_EXAMPLES_OUT"] = str(EXAMPLES_OUT)

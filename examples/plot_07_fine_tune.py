@@ -31,7 +31,7 @@ most of an export's time; without it the module samples with TensorFlow, and
 
 The documentation shows this figure rather than running the script at every build (it
 trains and exports the default's own network, about a minute and a half on two cores):
-``make fine-tune-figure`` runs it and writes ``docs/_static/fine_tune.png``, and ``make
+``make example-figures`` runs it and writes ``docs/_static/fine_tune.png``, and ``make
 test-all`` runs it as a test.  The fine-tuned module draws its galaxies with the network's
 own axis ratios: the shipped default's population of axis ratios (its ``shape_prior``,
 :doc:`/shapes`) is not part of a training run, and ``galsim-deep hub shape-prior`` adds

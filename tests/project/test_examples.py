@@ -126,13 +126,14 @@ def test_gallery_script_builds_in_one_process_so_it_runs_as_a_plain_script(scrip
 
 
 @pytest.mark.slow
-@pytest.mark.extended  # the docs show its figure without running it (docs/conf.py NOT_RUN)
-def test_the_fine_tuning_example_runs_as_a_script(tmp_path):
-    """examples/plot_07_fine_tune.py, which the docs build does not run, trains, exports and
-    draws its figure."""
+@pytest.mark.extended  # the docs show their figures without running them (docs/conf.py NOT_RUN)
+@pytest.mark.parametrize("script, figure", [("plot_06_train_tiny.py", "tiny_samples.png"),
+                                            ("plot_07_fine_tune.py", "fine_tune.png")])
+def test_the_examples_the_docs_do_not_run_run_as_scripts(script, figure, tmp_path):
+    """The examples the docs build does not run train, export and draw their figures."""
     env = dict(os.environ, GALSIM_DEEP_EXAMPLES_OUT=str(tmp_path))
-    done = subprocess.run([sys.executable, str(EXAMPLES / "plot_07_fine_tune.py")], env=env,
+    done = subprocess.run([sys.executable, str(EXAMPLES / script)], env=env,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert (tmp_path / "fine_tune.png").stat().st_size > 10_000
+    assert (tmp_path / figure).stat().st_size > 10_000
 
