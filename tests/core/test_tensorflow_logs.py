@@ -28,6 +28,7 @@ def _run(start, env_extra):
 
 
 @pytest.mark.slow
+@pytest.mark.extended  # three TensorFlow processes; the filter itself: the tests below
 def test_start_up_lines_are_dropped_unless_asked_for():
     for start in sorted(STARTS):
         quiet = _run(start, {})

@@ -13,6 +13,10 @@ from tests.checks import research_command  # noqa: E402
 main = research_command(ceiling)
 
 
+# The research tree's code is the lab's, not the product's: `make test-all` runs its tests.
+pytestmark = pytest.mark.extended
+
+
 @pytest.mark.slow
 def test_classify_command_trains_resumes_and_reports(mock_dataset_path, tmp_path, capsys):
     args = ["--dataset", str(mock_dataset_path), "--batch-size", "8", "--quiet"]

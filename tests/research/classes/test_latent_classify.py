@@ -13,6 +13,10 @@ from galsim_deep.tools.validation.measures.clustering.compute import accuracy_in
 from tests.checks import research_command
 
 
+# The research tree's code is the lab's, not the product's: `make test-all` runs its tests.
+pytestmark = pytest.mark.extended
+
+
 def _blobs(n, seed, separation=5.0, dim=6, k=4):
     """``n`` codes of ``k`` balanced classes, class c shifted by ``separation`` along axis c."""
     rng = np.random.default_rng(seed)

@@ -13,6 +13,10 @@ from tests.checks import research_command  # noqa: E402
 main = research_command(convergence)
 
 
+# The research tree's code is the lab's, not the product's: `make test-all` runs its tests.
+pytestmark = pytest.mark.extended
+
+
 @pytest.mark.slow
 def test_the_posterior_never_worsens_and_the_cli_writes_the_table(tiny_flow_vae_recipe,
                                                                   tmp_path, capsys):

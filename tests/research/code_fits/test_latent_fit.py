@@ -13,7 +13,8 @@ from tests.checks import research_command  # noqa: E402
 
 main = research_command(latent_fit)
 
-pytestmark = pytest.mark.usefixtures("restore_op_determinism")
+# The research tree's code is the lab's, not the product's: `make test-all` runs its tests.
+pytestmark = [pytest.mark.usefixtures("restore_op_determinism"), pytest.mark.extended]
 
 
 def test_report_on_the_tiny_flow_vae(tiny_flow_vae_recipe, tmp_path):

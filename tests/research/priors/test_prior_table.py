@@ -9,6 +9,10 @@ from galsim_deep.core.errors import InputError
 from research.priors.prior_table import LiveModule, _file_name
 
 
+# The research tree's code is the lab's, not the product's: `make test-all` runs its tests.
+pytestmark = pytest.mark.extended
+
+
 def test_fitted_codes_keep_finished_batches_and_a_rerun_fits_only_the_rest(tmp_path):
     """An interrupted fit of the evaluation file's codes loses at most its batch in progress."""
     data = np.arange(7 * 4, dtype=np.float32).reshape(7, 2, 2)

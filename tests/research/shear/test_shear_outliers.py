@@ -7,6 +7,10 @@ import pytest
 from galsim_deep.core.errors import InputError
 
 
+# The research tree's code is the lab's, not the product's: `make test-all` runs its tests.
+pytestmark = pytest.mark.extended
+
+
 def test_the_command_names_the_galaxies_farthest_from_the_median_share(
         gaussian_module_path, eval_path, tmp_path):
     from research.shear import shear_outliers as script
