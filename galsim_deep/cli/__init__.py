@@ -76,9 +76,6 @@ MOVED_TO_RESEARCH = {
 #: How a spelling of :data:`REMOVED_SPELLINGS` that moved to ``research/`` starts.
 RESEARCH_SCRIPT = "python research/"
 
-#: The repository a development install runs from (where ``research/`` lies, if anywhere).
-REPOSITORY = Path(__file__).resolve().parents[2]
-
 
 def run_moved_command(argv, repository=None):
     """Run a command of :data:`MOVED_TO_RESEARCH` as its script, or None for another.
@@ -88,7 +85,8 @@ def run_moved_command(argv, repository=None):
     argv : list of str
         The command line's words.
     repository : pathlib.Path, optional
-        Where ``research/`` is looked for (default :data:`REPOSITORY`).
+        Where ``research/`` is looked for (default: the repository a development install
+        runs from, the package folder's parent).
 
     Returns
     -------
@@ -104,7 +102,9 @@ def run_moved_command(argv, repository=None):
     if moved is None:
         return None
     old, script = moved
-    path = (REPOSITORY if repository is None else repository) / script
+    if repository is None:
+        repository = Path(__file__).resolve().parents[2]
+    path = repository / script
     if not path.is_file():
         print(f"galsim-deep: '{' '.join(old)}' moved out of the installed package into the "
               f"repository's research/ tree; from a clone, use 'python {script}' instead "

@@ -458,7 +458,8 @@ class SampledBatch:
         cache = ("shape", key)
         if key is not None and cache in self._turned:
             return self._turned[cache]
-        rows = [i for i in rows if self.shaped[i] and not self.exact_shapes()[i]]
+        exact = self.exact_shapes()
+        rows = [i for i in rows if self.shaped[i] and not exact[i]]
         out = {}
         if rows:
             parts = images.shape[1]

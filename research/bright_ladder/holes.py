@@ -33,9 +33,9 @@ def draw_samples(spec, conditions, seed):
     return np.concatenate(list(model.sample_arrays(cat, rng=seed, rotate=False)))
 
 
-def gallery(images, flags_masks, mag, path, title, n=24):
+def gallery(images, masks, mag, path, title, n=24):
     """PNG of the ``n`` brightest images, asinh-stretched, each hole outlined in cyan and
-    each flagged image's title marked."""
+    each flagged image's title marked (``masks``: index -> holes, for those shown)."""
     from galsim_deep.core.reporting import new_figure, save_figure
 
     order = np.argsort(mag)[:n]
@@ -47,9 +47,9 @@ def gallery(images, flags_masks, mag, path, title, n=24):
         scale = images[g].max() / 50.0
         ax.imshow(np.arcsinh(images[g] / scale), origin="lower", cmap="magma", vmin=0,
                   vmax=np.arcsinh(50.0))
-        if flags_masks[g].any():
-            ax.contour(flags_masks[g], levels=[0.5], colors="cyan", linewidths=0.6)
-        ax.set_title(f"{mag[g]:.1f}{' HOLE' if flags_masks[g].any() else ''}", fontsize=6)
+        if masks[g].any():
+            ax.contour(masks[g], levels=[0.5], colors="cyan", linewidths=0.6)
+        ax.set_title(f"{mag[g]:.1f}{' HOLE' if masks[g].any() else ''}", fontsize=6)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
@@ -71,11 +71,12 @@ def main(argv=None):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     result = {"module": args.module, "seed": args.seed, "n": len(mag)}
+    brightest = np.argsort(mag)[:24]
     for name, images in (("truth", test["truth"]), (args.label, samples)):
-        masks = [dark_holes(im) for im in images]
         scores = hole_share(images)
         share, error, flags = scores["share"], scores["error"], scores["flags"]
-        brightest = np.argsort(mag)[:24]
+        masks = {g: dark_holes(images[g]) for g in brightest if flags[g]}
+        masks.update({g: np.zeros(images[g].shape, bool) for g in brightest if not flags[g]})
         result[name] = {"share": share, "error": error,
                         "brightest_24_flagged": int(flags[brightest].sum())}
         gallery(images, masks, mag, out / f"holes-{name}.png",

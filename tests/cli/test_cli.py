@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from galsim_deep.cli import build_parser, main
+from galsim_deep.cli import MOVED_TO_RESEARCH, build_parser, main
 from galsim_deep.cli.reference import commands, reference_rst
 
 
@@ -93,16 +93,14 @@ def test_the_removed_spellings_are_no_commands_today():
     assert "--no-progress" not in options
 
 
-@pytest.mark.parametrize("argv, script", [
-    (["validation", "priors", "--help"], "research/priors/prior_table.py"),
-    (["validation", "ceiling", "--help"], "research/classes/ceiling.py"),
-    (["latent", "classify", "--help"], "research/classes/latent_classify.py"),
-])
-def test_a_command_moved_to_research_still_runs_its_script_with_a_warning(argv, script,
+@pytest.mark.parametrize("old, script", [(list(o), s) for o, s in MOVED_TO_RESEARCH.items()],
+                         ids=[" ".join(o) for o in MOVED_TO_RESEARCH])
+def test_a_command_moved_to_research_still_runs_its_script_with_a_warning(old, script,
                                                                           capsys):
     """A campaign command that moved out of the package with its code runs its script of
     research/ from a clone for one minor release, with a warning naming the script; the
     options reach the script (its own --help)."""
+    argv = old + ["--help"]
     assert main(argv) == 0
     out, err = capsys.readouterr()
     assert f"warning: '{' '.join(argv[:2])}' moved into the repository's research/" in err
