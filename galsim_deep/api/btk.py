@@ -370,19 +370,25 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
         -------
         dict of str -> ndarray
             float32 arrays, one value per galaxy in blend order, checked as
-            :meth:`GenerativeGalaxyModel.conditions` checks them.
+            :meth:`GenerativeGalaxyModel.conditions` checks them: what the network sees (a
+            galaxy larger than the model's stamp with its rescaled size and magnitude;
+            :meth:`blend_catalog` gives the catalog's own values).
         """
         return self._catalog_rows(blends)[0]
 
     def _catalog_rows(self, blends):
-        """The blends' checked conditions and catalog magnitudes (the engine's one step
-        before sampling, :meth:`~galsim_deep.engine.kinds.SamplingKind.catalog_rows`)."""
-        return self.model.kind.catalog_rows(self._catalog_values(blends),
+        """The blends' checked conditions, catalog magnitudes and canvas factors (the
+        engine's one step before sampling,
+        :meth:`~galsim_deep.engine.kinds.SamplingKind.catalog_rows`)."""
+        return self.model.kind.catalog_rows(self.blend_catalog(blends),
                                             range_policy=self.range_policy)
 
-    def _catalog_values(self, blends):
-        """The catalog's values of the model's conditions, as given (before any range
-        policy)."""
+    def blend_catalog(self, blends):
+        """The catalog's values of the model's conditions for the galaxies of a list of
+        blend tables, as the catalog gives them (before any range policy or canvas):
+        ``model.sample`` of them, with each galaxy's ``gd_seed``, gives the blends'
+        galaxies: float64 arrays by condition name, one value per galaxy in blend order
+        (``blends`` as in :meth:`blend_conditions`)."""
         values = {}
         for name, col in self.column_map.items():
             parts = [np.atleast_1d(np.asarray(col(t) if callable(col) else t[col], dtype=float))
@@ -397,7 +403,7 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
         stamp has no positive flux) and sets each table's ``gd_rotation``.
         """
         model = self.model
-        conds, magnitudes = self._catalog_rows(blends)
+        conds, magnitudes, canvas = self._catalog_rows(blends)
         seeds = np.concatenate([np.asarray(t[SEED_COLUMN], dtype=np.int64) for t in blends]
                                ) if blends else np.zeros(0, np.int64)
         rows = np.concatenate([np.asarray(t[INDEX_COLUMN], dtype=np.int64) for t in blends]
@@ -413,7 +419,7 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
             first = int(rows[0]) if n else 0
             batches = list(catalog_batches(model.kind, conds, seeds, step, self.rotate,
                                            magnitudes=magnitudes, first_row=first,
-                                           shapes=self._shapes(blends, n)))
+                                           shapes=self._shapes(blends, n), canvas=canvas))
             angles = np.concatenate([b.angles for b in batches]) if batches else np.zeros(0)
             made = [g for batch in batches for g in batch.band_galaxies()]
             profiles = {int(row): g for row, g in zip(rows, made)}
@@ -424,7 +430,7 @@ class GenerativeModelGenerator(DrawBlendsGenerator):
     def _shapes(self, blends, n):
         """The blends' shapes (``q``, ``beta`` in degrees; None where the catalog gives
         none), checked (:func:`~galsim_deep.engine.shapes.check_shapes`)."""
-        values = self._catalog_values(blends)
+        values = self.blend_catalog(blends)
         shapes = {name: values.get(name) for name in SHAPE_COLUMNS}
         check_shapes(shapes["q"], shapes["beta"], n, source="BTK catalog")
         return shapes

@@ -9,6 +9,7 @@ from ..data import hub
 from ..engine import (EVAL_ROWS, Network, band_limit, galaxy_draws, galaxy_profile,
                      grid_pad_factor, object_seeds, rotated_size)
 from ..engine.batch import check_batch_size, run_network, sample_catalog
+from ..engine.canvas import canvas_factors, check_canvas
 from ..engine.drawing import check_bandpass, draw_galaxies
 from ..engine.kinds import make_kind
 from ..engine.shape_prior import use_population_shapes
@@ -51,6 +52,13 @@ class GenerativeGalaxyModel(LatentMethods):
         (the default where the module ships the catalog's population of shapes,
         :mod:`galsim_deep.engine.shape_prior`) draws it from that population, ``'network'``
         keeps the network's own (the only choice where the module ships none).
+    canvas : {'fit', 'stamp'}, optional
+        A galaxy larger than the module's stamp (its size condition above the module's
+        limit, :func:`galsim_deep.engine.canvas.size_limit`): ``'fit'`` (the default) draws
+        it on pixels ``k`` times coarser, the same galaxy seen ``k`` times farther away,
+        so it has the catalog's size and its outer light is the network's
+        (:mod:`galsim_deep.engine.canvas`, :meth:`canvas_factors`); ``'stamp'`` crowds it
+        into the module's stamp, as earlier versions did.
 
     Attributes
     ----------
@@ -94,10 +102,10 @@ class GenerativeGalaxyModel(LatentMethods):
     # GalSim config input parameters (see galsim_deep.api.config).
     _req_params = {"file_name": str}
     _opt_params = {"batch_size": int, "range_policy": str, "colours": str, "runtime": str,
-                   "shapes": str}
+                   "shapes": str, "canvas": str}
 
     def __init__(self, file_name, batch_size=64, range_policy="warn", colours=None,
-                 runtime=None, shapes=None):
+                 runtime=None, shapes=None, canvas="fit"):
         self.batch_size = check_batch_size(batch_size)
         self.range_policy = check_range_policy(range_policy)
         self.file_name = str(file_name)
@@ -111,6 +119,7 @@ class GenerativeGalaxyModel(LatentMethods):
         self.network = Network(self.module_dir, self.metadata, runtime)
         self.kind = make_kind(self.network, self.metadata, colours)
         use_population_shapes(self.kind, shapes)
+        self.kind.canvas = check_canvas(canvas)
         self.latent = LatentSpace(self.kind, range_policy)
 
     @property
@@ -171,9 +180,27 @@ class GenerativeGalaxyModel(LatentMethods):
 
     # ------------------------------------------------------------------ sampling
     def conditions(self, cat, column_map=None, range_policy=None):
-        """The checked float32 condition arrays of a catalog
-        (:meth:`galsim_deep.engine.kinds.SamplingKind.catalog_rows`)."""
+        """The checked float32 condition arrays of a catalog, as the network sees them
+        (:meth:`galsim_deep.engine.kinds.SamplingKind.catalog_rows`: a galaxy larger than
+        the stamp with its rescaled size and magnitude, :meth:`canvas_factors`)."""
         return self.kind.catalog_rows(cat, column_map, range_policy or self.range_policy)[0]
+
+    def canvas_factors(self, cat, column_map=None):
+        """Each catalog row's canvas factor ``k``: 1 for a galaxy drawn on the module's
+        stamp, else the factor its pixels are larger by (pixel scale ``k *
+        pixel_scale`` arcsec, :mod:`galsim_deep.engine.canvas`), for this model's
+        ``canvas``.
+
+        Examples
+        --------
+        >>> from galsim_deep import GenerativeGalaxyModel
+        >>> model = GenerativeGalaxyModel("hub:flow-vae-mock-cosmos-25.2")
+        >>> cat = {"mag_auto": [21.0, 20.0], "flux_radius": [8.0, 64.0], "zphot": [0.5, 0.3]}
+        >>> model.canvas_factors(cat).round(2)
+        array([1., 2.])
+        """
+        return canvas_factors(self.network.read_conditions(cat, column_map), self.metadata,
+                              self.kind.canvas)
 
     def random_normal(self, n, rng):
         """The ``[n, latent_size]`` float32 normals :meth:`sample` gives rows ``0 .. n-1``
@@ -343,13 +370,15 @@ class GenerativeGalaxyModel(LatentMethods):
 
     def profile(self, array, x_interpolant=None, k_interpolant=None, pad_factor=4,
                 noise_pad_size=0, noise=None, rng=None, gsparams=None, calculate_maxk=False,
-                angle=None):
+                angle=None, pixel_scale=None):
         """One stamp (flux per pixel) as a ``galsim.InterpolatedImage`` centred on its true
         centre (:func:`galsim_deep.engine.galaxy_profile`; ``angle``: an exact rotation, in
         radians, or an exact linear map ``[[dudx, dudy], [dvdx, dvdy]]`` such as a catalog
         shape's, :mod:`galsim_deep.engine.shapes`; a resampled rotation's larger grid is
-        padded like the model's stamp)."""
-        return galaxy_profile(array, self.pixel_scale, angle, calculate_maxk, x_interpolant,
+        padded like the model's stamp; ``pixel_scale``, arcsec: default the model's, a
+        coarser one for a galaxy larger than its stamp, :meth:`canvas_factors`)."""
+        scale = self.pixel_scale if pixel_scale is None else float(pixel_scale)
+        return galaxy_profile(array, scale, angle, calculate_maxk, x_interpolant,
                               k_interpolant, pad_factor, gsparams, stamp_size=self.stamp_size,
                               noise_pad_size=noise_pad_size, noise=noise, rng=rng)
 

@@ -14,8 +14,9 @@ from .errors import (Advice, InputError, InputTypeError, MissingFieldError, Opti
                      with_advice)
 
 __all__ = ["magnitude_bins", "OutOfRangeWarning", "ColourRangeWarning", "RANGE_POLICIES",
-           "check_range_policy", "condition_arrays", "catalog_values", "shape_columns",
-           "SHAPE_COLUMNS", "in_range",
+           "check_range_policy", "condition_arrays", "read_conditions", "check_ranges",
+           "catalog_values", "shape_columns",
+           "SHAPE_COLUMNS", "in_range", "is_size",
            "reset_range_warnings", "warn_out_of_range"]
 
 #: What to do with condition values outside a module's training range.
@@ -173,7 +174,7 @@ def _rows(index):
     return ", ".join(map(str, index[:10])) + (" ..." if len(index) > 10 else "")
 
 
-def _is_length(cond):
+def is_size(cond):
     """Whether a condition is a size (its unit a length: pixels or arcsec) that a galaxy
     can only have positive."""
     unit = str(cond.get("unit", "")).lower()
@@ -252,7 +253,8 @@ def shape_columns(cat, column_map=None):
 
 def condition_arrays(cat, conditions, column_map=None, range_policy="warn", source=None,
                      warn_key=None):
-    """Extract and check the conditioning columns of a catalog.
+    """Extract and check the conditioning columns of a catalog: :func:`read_conditions`,
+    then :func:`check_ranges`.
 
     Parameters
     ----------
@@ -292,6 +294,21 @@ def condition_arrays(cat, conditions, column_map=None, range_policy="warn", sour
         An unsupported catalog type or a non-numeric column.
     """
     check_range_policy(range_policy)
+    values = read_conditions(cat, conditions, column_map)
+    return check_ranges(values, conditions, range_policy, source, warn_key)
+
+
+def read_conditions(cat, conditions, column_map=None):
+    """The conditioning columns of a catalog as float64 arrays, checked for what no range
+    policy can mend: a missing column, masked, NaN or inf values, a size at or below zero,
+    unequal lengths (the errors of :func:`condition_arrays`); the training ranges are
+    :func:`check_ranges`'.
+
+    Returns
+    -------
+    dict of str -> ndarray [N]
+        Keyed by condition name, in the module's order.
+    """
     column_map = dict(column_map or {})
     names = [c["name"] for c in conditions]
     unknown = sorted(set(column_map) - set(names) - set(SHAPE_COLUMNS))
@@ -321,42 +338,66 @@ def condition_arrays(cat, conditions, column_map=None, range_policy="warn", sour
         if bad.size:
             raise InputError(f"condition {name!r} has NaN or inf values in {bad.size} row(s): "
                              f"{_rows(bad)}; remove or fill those rows before sampling.")
-        if _is_length(cond) and (values <= 0).any():
+        if is_size(cond) and (values <= 0).any():
             wrong = np.flatnonzero(values <= 0)
             raise InputError(f"condition {name!r} is a size ({cond['unit']}) but is zero or "
                              f"negative in {wrong.size} row(s): {_rows(wrong)} (e.g. "
                              f"{values[wrong[0]]:g}); no galaxy has such a size: fix or remove "
                              f"those rows (a catalog's missing-value code, such as -99?)")
-        lo, hi = cond["min"], cond["max"]
-        outside = np.flatnonzero((values < lo) | (values > hi))
-        if outside.size:
-            unit = cond.get("unit", "")
-            where = f"{source}: " if source else ""
-            msg = (f"{where}{outside.size} of {values.size} value(s) of {name!r} lie outside the "
-                   f"training range [{lo:g}, {hi:g}] {unit} (rows "
-                   f"{', '.join(map(str, outside[:10]))}{' ...' if outside.size > 10 else ''}); "
-                   f"the model extrapolates there.")
-            if range_policy == "error":
-                raise InputError(msg, advice=Advice("Use {} or {} to sample anyway.",
-                                                    Option("range_policy", "clip"),
-                                                    Option("range_policy", "warn")))
-            if range_policy == "clip":
-                values = np.clip(values, lo, hi)
-            else:
-                again = ("; later values of this condition outside the range are not "
-                         "reported again by this model." if warn_key is not None else ".")
-                warn_out_of_range(OutOfRangeWarning(
-                    msg, condition=name, low=lo, high=hi, rows=outside,
-                    advice=Advice("Pass {} to clip them to the range or {} to refuse them"
-                                  + again,
-                                  Option("range_policy", "clip"),
-                                  Option("range_policy", "error"))), warn_key)
-        out[name] = values.astype(np.float32)
+        out[name] = values
     lengths = {len(v) for v in out.values()}
     if len(lengths) > 1:
         raise InputError(f"condition columns have different lengths "
                          f"{ {k: len(v) for k, v in out.items()} }")
     return out
+
+
+def check_ranges(values, conditions, range_policy="warn", source=None, warn_key=None):
+    """Conditions read by :func:`read_conditions` checked against the module's training
+    ranges under ``range_policy`` (arguments as :func:`condition_arrays`).
+
+    Returns
+    -------
+    dict of str -> ndarray [N]
+        float32, in the module's order (clipped where ``range_policy='clip'``).
+    """
+    check_range_policy(range_policy)
+    out = {}
+    for cond in conditions:
+        name = cond["name"]
+        column = np.asarray(values[name], np.float64)
+        lo, hi = cond["min"], cond["max"]
+        outside = np.flatnonzero((column < lo) | (column > hi))
+        if outside.size:
+            column = _out_of_range(name, column, outside, cond, range_policy, source, warn_key)
+        out[name] = column.astype(np.float32)
+    return out
+
+
+def _out_of_range(name, values, outside, cond, range_policy, source, warn_key):
+    """``values`` with rows ``outside`` the training range treated by ``range_policy``:
+    refused, clipped, or kept with a warning."""
+    lo, hi = cond["min"], cond["max"]
+    unit = cond.get("unit", "")
+    where = f"{source}: " if source else ""
+    msg = (f"{where}{outside.size} of {values.size} value(s) of {name!r} lie outside the "
+           f"training range [{lo:g}, {hi:g}] {unit} (rows "
+           f"{', '.join(map(str, outside[:10]))}{' ...' if outside.size > 10 else ''}); "
+           f"the model extrapolates there.")
+    if range_policy == "error":
+        raise InputError(msg, advice=Advice("Use {} or {} to sample anyway.",
+                                            Option("range_policy", "clip"),
+                                            Option("range_policy", "warn")))
+    if range_policy == "clip":
+        return np.clip(values, lo, hi)
+    again = ("; later values of this condition outside the range are not "
+             "reported again by this model." if warn_key is not None else ".")
+    warn_out_of_range(OutOfRangeWarning(
+        msg, condition=name, low=lo, high=hi, rows=outside,
+        advice=Advice("Pass {} to clip them to the range or {} to refuse them" + again,
+                      Option("range_policy", "clip"), Option("range_policy", "error"))),
+        warn_key)
+    return values
 
 
 def magnitude_bins(mags, edges):

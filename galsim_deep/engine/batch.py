@@ -48,7 +48,7 @@ def _rotations(rotate, n):
 
 
 def sample(kind, conditions, seeds, first_row=0, rotate=True, cluster=None, magnitudes=None,
-           q=None, beta=None, allow_missing_shapes=False):
+           q=None, beta=None, allow_missing_shapes=False, canvas=None):
     """Run the network on a block of catalog rows: the one sampling step of every caller.
 
     Parameters
@@ -74,6 +74,10 @@ def sample(kind, conditions, seeds, first_row=0, rotate=True, cluster=None, magn
     q, beta : array_like [N], optional
         Each row's shape, b/a and degrees (:mod:`~galsim_deep.engine.shapes`, which says
         how ``rotate`` maps it); ``allow_missing_shapes``: NaN is a row without one.
+    canvas : array_like [N], optional
+        Each row's canvas factor ``k`` (:mod:`~galsim_deep.engine.canvas`; ``conditions``
+        are then the rescaled ones the kind's ``catalog_rows`` gives): its images are
+        multiplied by ``k**2`` and laid on pixels ``k`` times the module's.  Default: 1.
 
     Returns
     -------
@@ -82,6 +86,8 @@ def sample(kind, conditions, seeds, first_row=0, rotate=True, cluster=None, magn
     seeds = np.asarray(seeds, np.int64)
     normals, angles = galaxy_draws(seeds, kind.latent_size)
     out = run_network(kind, conditions, normals, first_row, cluster)
+    canvas = np.ones(len(seeds)) if canvas is None else np.asarray(canvas, np.float64)
+    out = _on_canvas(out, canvas, kind.stamp_size)
     mag = kind.metadata["flux"].get("magnitude_condition")
     if magnitudes is None and mag in conditions:
         magnitudes = conditions[mag]
@@ -103,7 +109,26 @@ def sample(kind, conditions, seeds, first_row=0, rotate=True, cluster=None, magn
     return SampledBatch(kind, out.pop("conditions"), seeds, normals, angles,
                         rotations, out.pop("stamps"), out,
                         None if magnitudes is None
-                        else np.asarray(magnitudes, np.float32).astype(np.float64), shapes)
+                        else np.asarray(magnitudes, np.float32).astype(np.float64), shapes,
+                        canvas)
+
+
+def _on_canvas(out, canvas, stamp_size):
+    """The network's outputs with each row's images (arrays ``[N, ..., S, S]``) multiplied
+    by its ``k**2``: on pixels ``k`` times larger the galaxy keeps the surface brightness,
+    and the flux, of its catalog magnitude."""
+    big = np.flatnonzero(canvas != 1.0)
+    if big.size == 0:
+        return out
+    out = dict(out)
+    for key, value in out.items():
+        if key != "conditions" and np.ndim(value) >= 3 and \
+                tuple(np.shape(value)[-2:]) == (stamp_size, stamp_size):
+            value = np.array(value, copy=True)
+            area = (canvas[big] ** 2).astype(value.dtype)
+            value[big] *= area.reshape((-1,) + (1,) * (value.ndim - 1))
+            out[key] = value
+    return out
 
 
 def _row_shapes(kind, conditions, seeds, q, beta, angles, rotations, rotate, allow_missing):
@@ -159,17 +184,17 @@ def sample_catalog(kind, cat, rng, batch_size, column_map=None, range_policy="wa
     of its batches (:func:`catalog_batches`), row ``i`` drawn from object seed ``i`` of
     ``rng`` (:func:`~galsim_deep.engine.random_draws.object_seeds`): what
     ``GenerativeGalaxyModel.batches`` gives."""
-    conditions, magnitudes = kind.catalog_rows(cat, column_map, range_policy)
+    conditions, magnitudes, canvas = kind.catalog_rows(cat, column_map, range_policy)
     n = len(next(iter(conditions.values())))
     shapes = shape_columns(cat, column_map)
     check_shapes(shapes["q"], shapes["beta"], n)  # a clear error before any network call
     seeds = object_seeds(rng, n)
     return catalog_batches(kind, conditions, seeds, batch_size, rotate, cluster, magnitudes,
-                           progress, shapes=shapes)
+                           progress, shapes=shapes, canvas=canvas)
 
 
 def catalog_batches(kind, conditions, seeds, batch_size, rotate=True, cluster=None,
-                    magnitudes=None, progress=False, first_row=0, shapes=None):
+                    magnitudes=None, progress=False, first_row=0, shapes=None, canvas=None):
     """Yield one :class:`SampledBatch` per ``batch_size`` rows of a checked catalog.
 
     Parameters
@@ -190,6 +215,9 @@ def catalog_batches(kind, conditions, seeds, batch_size, rotate=True, cluster=No
     shapes : dict, optional
         ``q`` and ``beta`` (degrees), each ndarray [N] or None: the rows' shapes
         (:func:`sample`).
+    canvas : ndarray [N], optional
+        The rows' canvas factors (:func:`sample`), as the kind's ``catalog_rows`` gives
+        them.
     """
     from tqdm import tqdm
 
@@ -208,6 +236,7 @@ def catalog_batches(kind, conditions, seeds, batch_size, rotate=True, cluster=No
                          first_row=first_row + start, rotate=rotate[rows] if per_row else rotate,
                          cluster=None if cluster is None else cluster[rows],
                          magnitudes=None if magnitudes is None else magnitudes[rows],
+                         canvas=None if canvas is None else canvas[rows],
                          **{k: v[rows] for k, v in shapes.items()})
             bar.update(rows.stop - start)
 
@@ -314,13 +343,20 @@ class SampledBatch:
         Rows given a shape by the catalog (:mod:`~galsim_deep.engine.shapes`): their
         images are unrotated (``angles`` 0) and GalSim maps their pixel grid by
         :meth:`shape_maps`.
+    pixel_scale : float
+        The module's pixel scale, arcsec.
+    pixel_scales : ndarray [N]
+        Each row's pixel scale, arcsec: the module's, times the row's canvas factor for a
+        galaxy larger than the stamp (:mod:`~galsim_deep.engine.canvas`).
     """
 
     def __init__(self, kind, conditions, seeds, normals, angles, rotations, stamps, parts=None,
-                 magnitudes=None, shapes=None):
+                 magnitudes=None, shapes=None, canvas=None):
         self.kind = kind
         self.metadata = kind.metadata
         self.pixel_scale = float(kind.pixel_scale)
+        self.pixel_scales = self.pixel_scale * (np.ones(len(seeds)) if canvas is None
+                                                else np.asarray(canvas, np.float64))
         self.conditions, self.seeds, self.normals = conditions, seeds, normals
         self.rotations = list(rotations)
         self.angles = np.where(np.array([r is not None for r in self.rotations], bool),
@@ -477,7 +513,8 @@ class SampledBatch:
         A resampled rotation is cut back to the module's square (the little light a
         rotation carries beyond it is lost: ``docs/performance.rst``, "The network's
         blocks, and the rotation"); an exact rotation gives the same arrays here.  A
-        shaped row is its mapped profile sampled at the square's pixel centres.
+        shaped row is its mapped profile sampled at the square's pixel centres.  A galaxy
+        larger than the stamp is on its own coarser pixels (:attr:`pixel_scales`).
 
         Parameters
         ----------
@@ -554,14 +591,17 @@ class SampledBatch:
             if noise_pad_size:
                 rng = rngs[k] if rngs is not None else galsim.BaseDeviate(int(self.seeds[i]))
             out.append(self.profile(arrays[0], angle, calculate_maxk, options,
+                                    pixel_scale=self.pixel_scales[i],
                                     noise_pad_size=noise_pad_size, noise=noise, rng=rng))
         return out
 
-    def profile(self, array, angle, calculate_maxk=False, options=None, **noise):
+    def profile(self, array, angle, calculate_maxk=False, options=None, pixel_scale=None,
+                **noise):
         """One rendered array as a ``galsim.InterpolatedImage``
         (:func:`~galsim_deep.engine.profiles.galaxy_profile`, padded like the module's
-        stamp)."""
-        return galaxy_profile(array, self.pixel_scale, angle, calculate_maxk,
+        stamp), on pixels of ``pixel_scale`` arcsec (default: the module's)."""
+        scale = self.pixel_scale if pixel_scale is None else float(pixel_scale)
+        return galaxy_profile(array, scale, angle, calculate_maxk,
                               **(options or {}), stamp_size=self.stamps.shape[-1], **noise)
 
     def band_galaxies(self):

@@ -101,10 +101,15 @@ def draw_galaxies(batches, psf, stamp_size, wcs, positions=None, flux=None, band
         at = np.full((n, 2), (size - 1) / 2.0) if centres is None else centres[k:k + n]
         drawn = None if block_scale is None else draw_batch(batch, psf, size, block_scale, at,
                                                             factors, x_interpolant)
+        # A block draws on the module's pixels: a galaxy on a coarser canvas is drawn alone.
+        one_by_one = (np.arange(n) if drawn is None
+                      else np.flatnonzero(batch.pixel_scales != batch.pixel_scale))
         if drawn is None:
             drawn = np.empty((n, size, size), np.float32)
-            galaxies = batch.galaxies(factors=factors, x_interpolant=x_interpolant)
-            for j, galaxy in enumerate(galaxies):
+        if one_by_one.size:
+            galaxies = batch.galaxies(one_by_one, x_interpolant=x_interpolant,
+                                      factors=None if factors is None else factors[one_by_one])
+            for j, galaxy in zip(one_by_one, galaxies):
                 drawn[j], corner = _draw_one(galaxy, psf, size, wcs, scale,
                                              None if corners is None else xy[k + j],
                                              through, band_options)

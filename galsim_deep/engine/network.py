@@ -9,7 +9,7 @@ import itertools
 
 import numpy as np
 
-from ..core.catalog import condition_arrays
+from ..core.catalog import check_ranges, condition_arrays, read_conditions
 from ..core.errors import InputError
 from .kinds import kind_class
 from .runtimes import (_LOADED, RUNTIMES, auto_runtimes, choose_runtime, requested_runtime,
@@ -63,6 +63,17 @@ class Network:
                                 range_policy=range_policy,
                                 source=f"model {self.metadata['name']}",
                                 warn_key=self.warn_key)
+
+    def read_conditions(self, cat, column_map=None):
+        """The module's conditions in a catalog, read and checked except for the training
+        ranges (:func:`galsim_deep.core.catalog.read_conditions`)."""
+        return read_conditions(cat, self.metadata["conditions"], column_map)
+
+    def check_ranges(self, values, range_policy="warn"):
+        """:meth:`read_conditions`' values checked against the training ranges (reported
+        once per network object and condition in a process)."""
+        return check_ranges(values, self.metadata["conditions"], range_policy,
+                            source=f"model {self.metadata['name']}", warn_key=self.warn_key)
 
     def check_signature(self, name):
         """Raise an InputError naming the module's signatures if it has no ``name`` (read

@@ -38,6 +38,14 @@ each measure imported from the package:
   Rows scored before it carry ``holes``, the first measure (the share of a galaxy's body
   below half its 2-pixel-smoothed level), which flagged the truths' spiral arms and knots
   more often than the rungs' holes;
+* ``classifiers``: two-sample classifier tests of the reconstructions against their truths
+  (:func:`~galsim_deep.tools.validation.measures.c2st.compute.strongest_two_sample_test`,
+  the release check's classifier, three seeds, the most accurate the verdict; half the
+  galaxies train it, the other half's 2 x 150 stamps score it), both sides convolved with
+  each galaxy's HST PSF: ``noiseless``, and ``hst_depth`` with white noise of each
+  stamp's COSMOS variance added to both (independent draws, ``--seed``); 0.5: the
+  classifier cannot tell them apart.  ``--classifiers-only LABEL`` adds them to a rung
+  already scored, from the same network and codes;
 * a gallery PNG of the 24 brightest truths beside their reconstructions.
 
 The JSON (``OUT/<label>.json``) also holds each galaxy's residual, so that two rungs can be
@@ -178,6 +186,29 @@ def bright_table(test, stamps, profile, canonical, truth_canonical, n_boot=200, 
             "per_galaxy": {"relative_residual": residual.tolist(), "reduced_chi2": chi2.tolist()}}
 
 
+def classifier_scores(test, profile, seed=0, seeds=(0, 1, 2), epochs=12):
+    """The two-sample classifier tests of ``profile`` against the truths (module docstring):
+    ``{"noiseless": ..., "hst_depth": ...}``, each the accuracy with its binomial error."""
+    from galsim_deep.physics.forward_model import convolve_psf
+    from galsim_deep.tools.validation.measures.c2st.compute import strongest_two_sample_test
+    from galsim_deep.training.classifier import fit_two_sample_classifier, predict_classes
+
+    psf, variance = test["psf"], np.asarray(test["noise_variance"], np.float64)
+    truth, rung = (convolve_psf(np.asarray(a, np.float32), psf, "zero").numpy().astype(
+        np.float64) for a in (test["truth"], profile))
+    rng = np.random.default_rng([int(seed), 0xC1A55])
+    sigma = np.sqrt(variance)[:, None, None]
+    noisy = (truth + sigma * rng.standard_normal(truth.shape),
+             rung + sigma * rng.standard_normal(rung.shape))
+    out = {}
+    for name, (real, other) in (("noiseless", (truth, rung)), ("hst_depth", noisy)):
+        r = strongest_two_sample_test(real, other, psf, variance, fit_two_sample_classifier,
+                                      predict_classes, seeds=seeds, epochs=epochs)
+        out[name] = {k: r[k] for k in ("accuracy", "error", "n_test", "collapsed", "seeds",
+                                       "accuracies")}
+    return out
+
+
 def gallery(truth, profile, mag, path, title, n=24):
     """PNG of the ``n`` brightest truths (left of each pair) beside their profiles (right),
     asinh-stretched with the truth's scale."""
@@ -214,23 +245,38 @@ def score(args):
     network, source = load_network(args.spec, args.checkpoint)
     codes, stamps = draw_codes(network, test["truth"], test["psf"], args.best_steps)
     profile, canonical, truth_canonical = draw_profiles(network, codes, stamps, test["truth"])
-    table = bright_table(test, stamps, profile, canonical, truth_canonical, seed=args.seed)
     out = Path(args.out)
+    if args.classifiers_only:
+        path = out / f"{args.classifiers_only}.json"
+        report = json.loads(path.read_text())
+        report["classifiers"] = classifier_scores(test, profile, args.seed)
+        report["classifier_command"] = " ".join(sys.argv)
+        _write(path, report)
+        return report
+    table = bright_table(test, stamps, profile, canonical, truth_canonical, seed=args.seed)
+    table["classifiers"] = classifier_scores(test, profile, args.seed)
     out.mkdir(parents=True, exist_ok=True)
     codes_name = f"best codes ({args.best_steps} steps)" if args.best_steps else "encoder codes"
     report = {"label": args.label, "spec": args.spec, "source": source, "codes": codes_name,
               "best_steps": args.best_steps, "data": args.data, "seconds": time.time() - t0,
               "command": " ".join(sys.argv), **table}
-    (out / f"{args.label}.json").write_text(json.dumps(report, indent=1))
+    _write(out / f"{args.label}.json", report)
     gallery(test["truth"], profile, test["conditions"][:, 0], out / f"{args.label}-gallery.png",
             f"rung {args.label}: {args.spec}, {codes_name}; left truth, right reconstruction")
     return report
 
 
+def _write(path, report):
+    """Write a rung's JSON whole (a temporary name, then the rename)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(report, indent=1))
+    tmp.replace(path)
+
+
 ROW = ("| {label} | {codes} | {rr[mean]:.4f} ± {rr[error]:.4f} | {rr[median]:.4f} | "
        "{rr[mean_mag_le_20]:.4f} | {chi[median]:.2f} ± {chi[error]:.2f} | "
        "{g[ratio]:.3f} ± {g[error]:.3f} | {g[truth][ratio]:.3f} ± {g[truth][error]:.3f} | "
-       "{hf[ratio]:.2f} ± {hf[error]:.2f} | {holes} | {through} | {dark} |")
+       "{hf[ratio]:.2f} ± {hf[error]:.2f} | {holes} | {through} | {dark} | {c2st} |")
 
 
 def table(folder):
@@ -238,8 +284,9 @@ def table(folder):
     lines = ["| rung | codes | relative residual, mean | median | mean, mag ≤ 20 | "
              "reduced χ², median | grid (canonical) | grid, canonical truths | "
              "power above the PSF's half power / truth's | holes, first measure (truths) | "
-             "grid through the PSF (truths) | share with a dark hole (truths) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "grid through the PSF (truths) | share with a dark hole (truths) | "
+             "classifier: noiseless; HST depth |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for path in sorted(Path(folder).glob("*.json")):
         r = json.loads(path.read_text())
         h = r.get("holes")  # rungs scored before the measure have none
@@ -251,9 +298,12 @@ def table(folder):
         d = r.get("dark_holes")
         dark = ("—" if d is None else f"{d['rung']['share']:.3f} ± {d['rung']['error']:.3f} "
                 f"({d['truth']['share']:.3f})")
+        c = r.get("classifiers")
+        c2st = ("—" if c is None else "; ".join(
+            f"{c[k]['accuracy']:.3f} ± {c[k]['error']:.3f}" for k in ("noiseless", "hst_depth")))
         lines.append(ROW.format(label=r["label"], codes=r["codes"], rr=r["relative_residual"],
                                 chi=r["reduced_chi2"], g=r["grid"], hf=r["high_frequency"],
-                                holes=holes, through=through, dark=dark))
+                                holes=holes, through=through, dark=dark, c2st=c2st))
     return "\n".join(lines)
 
 
@@ -281,6 +331,9 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="the bootstrap's seed")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--table", action="store_true", help="print the table of --out")
+    parser.add_argument("--classifiers-only", metavar="LABEL",
+                        help="add the classifier tests to the scored rung LABEL (its JSON "
+                             "in --out), from the same network, checkpoint and codes")
     parser.add_argument("--paired", nargs=2, metavar=("FIRST", "SECOND"),
                         help="print SECOND - FIRST, galaxy by galaxy, of two scored labels")
     args = parser.parse_args(argv)

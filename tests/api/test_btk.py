@@ -161,7 +161,7 @@ def test_each_blend_galaxy_is_the_api_galaxy_of_its_row_and_seed(catalog):
     batch = next(gen)
     tables = batch.catalog_list
     profiles = gen._last_sample[1][0]  # gd_index -> the profile the generator drew
-    conditions = gen.blend_conditions(tables)
+    conditions = gen.blend_catalog(tables)
     seeds = np.concatenate([np.asarray(t["gd_seed"]) for t in tables])
     api = gen.model.sample(conditions, rng=seeds)
     assert len(api) == len(seeds) == len(profiles) >= 5
@@ -189,13 +189,18 @@ def test_lsst_and_hst_share_the_morphology_and_each_its_flux(catalog):
     # PSF put ~1% of the light beyond the 6" stamp: the drawn flux is the magnitude's times
     # the PSF's own fraction on the stamp, within 2% (the default's galaxies take their
     # axis ratios from its population of shapes, and the most elongated put some of their
-    # own light beyond the stamp too; the median stays within 1%).
+    # own light beyond the stamp too; the median stays within 1%).  A galaxy larger than
+    # the model's stamp, drawn on its coarser canvas (galsim_deep.engine.canvas), has
+    # light beyond the 6" stamp of its own: it loses some, never gains.
     psf = hst_batch.psf[0]
     on_stamp = psf.drawImage(nx=200, ny=200, scale=0.03).array.sum()
     assert 0.95 < on_stamp < 0.995
     errors = _flux_errors(hst_batch, lambda entry, band: entry["MAG"])
-    assert np.abs((1 + errors) / on_stamp - 1).max() < 0.02, errors
-    assert np.median(np.abs((1 + errors) / on_stamp - 1)) < 0.01, errors
+    ratio = (1 + errors[:, 0]) / on_stamp
+    big = gen.model.canvas_factors(gen.blend_catalog(hst_batch.catalog_list)) > 1
+    assert big.any() and np.all((ratio[big] > 0.85) & (ratio[big] < 1.01)), ratio[big]
+    assert np.abs(ratio[~big] - 1).max() < 0.02, errors
+    assert np.median(np.abs(ratio[~big] - 1)) < 0.01, errors
     # The 0.03" HST stamp resolves the generated morphology: not a round blob (the
     # batch's brightest galaxy, which HSM measures whatever the draws).
     flux = hst_batch.isolated_images.sum(axis=(2, 3, 4))
@@ -288,9 +293,10 @@ def test_empty_blends_and_bad_arguments(catalog):
         GenerativeModelGenerator(object(), _sampling(), lsst)
     with pytest.raises(InputError, match="add_noise"):
         GenerativeModelGenerator(catalog, _sampling(), lsst, add_noise="some")
-    with pytest.raises(ValueError, match="outside the training range"):
+    with pytest.raises(ValueError, match="'zphot' lie outside the training range"):
         next(GenerativeModelGenerator(catalog, _sampling(), lsst, batch_size=20,
-                                      range_policy="error"))
+                                      range_policy="error",
+                                      column_map={"zphot": lambda t: np.full(len(t), 3.0)}))
     # A function of the blend table as a condition.
     gen = GenerativeModelGenerator(
         catalog, _sampling(stamp_size=6.0, max_shift=1.0), lsst, batch_size=2, seed=3,
@@ -386,7 +392,7 @@ def _blend_and_api_galaxies(catalog, model, btk):
     batch = next(gen)
     profiles = gen._last_sample[1][0]
     seeds = np.concatenate([np.asarray(t["gd_seed"]) for t in batch.catalog_list])
-    api = model.sample(gen.blend_conditions(batch.catalog_list), rng=seeds)
+    api = model.sample(gen.blend_catalog(batch.catalog_list), rng=seeds)
     assert len(profiles) == len(api) >= 4
     errors = _flux_errors(batch, lambda entry, band: entry[f"LSST_{band}"])
     assert np.abs(errors).max() < 0.03, np.abs(errors).max(axis=0)

@@ -10,13 +10,15 @@ import pytest
 from tests.checks import dotted_object
 
 #: The public objects whose docstrings carry a runnable example: the model, its sampling
-#: and drawing, the YAML type, the skyCatalogs reader, the hub's resolution, the survey
+#: and drawing, big galaxies' canvas, the YAML type, the skyCatalogs reader, the hub's resolution, the survey
 #: views' checks, the conformance kit and the draws rule's pieces (the BTK generator's, in
 #: BTK's own environment: tests/api/test_btk.py).
 DOCTESTED = [
     "galsim_deep.api.model.GenerativeGalaxyModel",
     "galsim_deep.api.model.GenerativeGalaxyModel.sample",
     "galsim_deep.api.model.GenerativeGalaxyModel.draw",
+    "galsim_deep.api.model.GenerativeGalaxyModel.canvas_factors",
+    "galsim_deep.engine.canvas",
     "galsim_deep.api.config.galaxy.BuildGenerativeModelGalaxy",
     "galsim_deep.api.skycatalogs.objects.GenerativeSkyCatalog",
     "galsim_deep.engine.random_draws.normal_cdf",

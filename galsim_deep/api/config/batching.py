@@ -227,8 +227,8 @@ def _generate_group(config, base, model, group, first_row, req, opt, ignore, log
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", OutOfRangeWarning)
-            conditions, magnitudes = model.kind.catalog_rows(table,
-                                                             range_policy=model.range_policy)
+            conditions, magnitudes, canvas = model.kind.catalog_rows(
+                table, range_policy=model.range_policy)
     except ValueError as err:
         raise GalSimConfigError(f"GenerativeModelGalaxy (objects {group.start}.."
                                 f"{group.stop - 1}): {err}") from None
@@ -245,7 +245,7 @@ def _generate_group(config, base, model, group, first_row, req, opt, ignore, log
                               first_row=first_row,
                               rotate=[values.get("random_rotation", True) for values in rows],
                               cluster=clusters, magnitudes=magnitudes, **_shapes(rows),
-                              allow_missing_shapes=True)
+                              allow_missing_shapes=True, canvas=canvas)
     except (ValueError, TypeError) as err:
         raise GalSimConfigError(f"GenerativeModelGalaxy (objects {group.start}.."
                                 f"{group.stop - 1}): {err}") from None

@@ -141,8 +141,9 @@ def simulate(catalog, out_dir, settings=None, scheduler=None, n_workers=None,
         raise InputError(f"model {settings.model} declares no flux.magnitude_condition, so "
                          "galaxy fluxes cannot follow catalog magnitudes: use a module with "
                          "a magnitude condition (such as mag_auto)")
-    conditions, magnitudes = model.kind.catalog_rows(cat, column_map, model.range_policy)
-    plan = plan_simulation(cat, settings, conditions, magnitudes)
+    conditions, magnitudes, canvas = model.kind.catalog_rows(cat, column_map,
+                                                             model.range_policy)
+    plan = plan_simulation(cat, settings, conditions, magnitudes, canvas)
     out_dir.mkdir(parents=True, exist_ok=True)
     _check_manifest(out_dir, _manifest(settings, catalog, model), overwrite)
     # Workers on this machine load the resolved module folder; remote ones resolve the name.

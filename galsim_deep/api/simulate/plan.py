@@ -214,7 +214,7 @@ def _field_wcs(settings, ra=None, dec=None):
     return galsim.TanWCS(affine, world_origin=world, units=galsim.arcsec), center
 
 
-def plan_simulation(cat, settings, conditions, magnitudes=None):
+def plan_simulation(cat, settings, conditions, magnitudes=None, canvas=None):
     """Cut the fields into tiles and give every galaxy to the tile holding its centre.
 
     Parameters
@@ -228,6 +228,9 @@ def plan_simulation(cat, settings, conditions, magnitudes=None):
         Every row's catalog magnitude in the module's flux band, before any range
         policy (:func:`galsim_deep.core.catalog.catalog_values`): the tiles' galaxies carry
         it as ``magnitudes``, which sets their flux.
+    canvas : ndarray, optional
+        Every row's canvas factor (:mod:`galsim_deep.engine.canvas`), carried as
+        ``canvas``.
 
     Returns
     -------
@@ -276,8 +279,9 @@ def plan_simulation(cat, settings, conditions, magnitudes=None):
                 by_tile[tile.name] = {"rows": rows[sel], "x": x[sel], "y": y[sel],
                                       "conditions": {q: v[rows[sel]]
                                                      for q, v in conditions.items()}}
-                if magnitudes is not None:
-                    by_tile[tile.name]["magnitudes"] = magnitudes[rows[sel]]
+                for key, values in (("magnitudes", magnitudes), ("canvas", canvas)):
+                    if values is not None:
+                        by_tile[tile.name][key] = values[rows[sel]]
         fields[str(name)] = {"wcs": wcs, "center": center, "tiles": tiles, "rows": by_tile,
                              "shape": (ntx, nty)}
     return {"fields": fields, "n_outside": n_outside}

@@ -91,7 +91,8 @@ def render_stamps(model, galaxies, settings, wcs, block=True):
     # Catalog row r is object r of the API's rng=seed (the engine's draws rule).
     seeds = object_seeds(settings.seed, n, rows=rows)
     batches = catalog_batches(model.kind, conds, seeds, int(settings.batch_size),
-                              settings.rotate, magnitudes=galaxies.get("magnitudes"))
+                              settings.rotate, magnitudes=galaxies.get("magnitudes"),
+                              canvas=galaxies.get("canvas"))
     xy = np.stack([np.asarray(galaxies[c], np.float64) for c in ("x", "y")], axis=-1)
     stamps, corners = draw_galaxies(batches, galsim.Kolmogorov(fwhm=settings.psf_fwhm), size,
                                     wcs, positions=xy, flux={"zero_point": settings.zero_point},

@@ -185,15 +185,17 @@ def _gsparams(gsparams):
 
 
 class _Generated:
-    """One sampled galaxy: its components' arrays, names and SEDs, its turn, and the linear
-    map that gives it the catalog's shape (None: the turn alone)."""
+    """One sampled galaxy: its components' arrays, names and SEDs, its pixel scale (arcsec:
+    the model's, or a coarser one for a galaxy larger than its stamp), its turn, and the
+    linear map that gives it the catalog's shape (None: the turn alone)."""
 
-    __slots__ = ("arrays", "names", "seds", "rotation", "measured_angle", "measured_g",
-                 "shape_map")
+    __slots__ = ("arrays", "names", "seds", "pixel_scale", "rotation", "measured_angle",
+                 "measured_g", "shape_map")
 
-    def __init__(self, arrays, names, seds, rotation, measured_angle, measured_g,
+    def __init__(self, arrays, names, seds, pixel_scale, rotation, measured_angle, measured_g,
                  shape_map=None):
         self.arrays, self.names, self.seds = arrays, names, seds
+        self.pixel_scale = float(pixel_scale)
         self.rotation, self.measured_angle, self.measured_g = (rotation, measured_angle,
                                                                measured_g)
         self.shape_map = shape_map
@@ -355,8 +357,10 @@ class GenerativeSkyCatalog(Sequence):
         cat = {q: np.asarray(self.conditions[q], float)[rows] for q in self.model.quantities}
         seeds = np.asarray(self.conditions["object_seed"])[rows]
         chromatic = self.model.chromatic is not None
-        for row, galaxy in zip(rows, self.model.sample(cat, rng=seeds, rotate=False,
-                                                       range_policy=self.range_policy)):
+        scales = self.model.pixel_scale * self.model.canvas_factors(cat)
+        for row, galaxy, scale in zip(rows, self.model.sample(cat, rng=seeds, rotate=False,
+                                                              range_policy=self.range_policy),
+                                      scales):
             if chromatic:
                 if galaxy.jac is not None:
                     raise InputError("a colour galaxy sampled with rotate=False came "
@@ -367,9 +371,9 @@ class GenerativeSkyCatalog(Sequence):
             else:
                 arrays = np.asarray(galaxy.image.array, np.float32)[None]
                 names, seds = [MONO_COMPONENT], None
-            self._generated[row] = self._turned(row, arrays, names, seds)
+            self._generated[row] = self._turned(row, arrays, names, seds, scale)
 
-    def _turned(self, row, arrays, names, seds):
+    def _turned(self, row, arrays, names, seds, scale):
         """A sampled galaxy's turn to the catalog's position angle (``shapes='angle'``), or
         the map to its axis ratio and angle (``'catalog'``)."""
         target = np.radians(float(self.conditions["target_angle"][row]))
@@ -378,11 +382,11 @@ class GenerativeSkyCatalog(Sequence):
             g = min(float(self.conditions["ellipticity"][row]), 1.0 - 1e-9)
             jac = shape_jacobians([g1], [g2], q=[(1 - g) / (1 + g)], beta=[target])[0]
             angle = 0.5 * float(np.arctan2(g2, g1))
-            return _Generated(arrays, names, seds, target - angle, angle,
+            return _Generated(arrays, names, seds, scale, target - angle, angle,
                               float(np.hypot(g1, g2)), jac)
-        angle, g = profile_orientation(self.model.profile(arrays.sum(axis=0)),
-                                       self.model.pixel_scale, self.model.rotated_stamp_size)
-        return _Generated(arrays, names, seds, target - angle, angle, g)
+        angle, g = profile_orientation(self.model.profile(arrays.sum(axis=0), pixel_scale=scale),
+                                       scale, self.model.rotated_stamp_size)
+        return _Generated(arrays, names, seds, scale, target - angle, angle, g)
 
     def components(self, row, gsparams=None):
         """Component name -> ``galsim.GSObject`` of a row's generated galaxy: turned to the
@@ -394,7 +398,7 @@ class GenerativeSkyCatalog(Sequence):
         out = {}
         for name, array in zip(gen.names, gen.arrays):
             profile = self.model.profile(array, gsparams=_gsparams(gsparams),
-                                         angle=gen.shape_map)
+                                         angle=gen.shape_map, pixel_scale=gen.pixel_scale)
             if gen.seds is None:
                 profile = profile.withFlux(1.0)
             out[name] = profile if gen.shape_map is not None else \

@@ -23,6 +23,7 @@ from ...core.catalog import catalog_values
 from ...core.errors import InputError
 from ...core.module_format import IMAGE_OUTPUT, RANDOM_INPUT, ModuleFormatError
 from ...core.registry import Registry
+from ..canvas import canvas_factors, rescaled_conditions
 from ..random_draws import normal_cdf
 from ..shape_prior import module_shape_prior
 from ..window import module_window
@@ -121,6 +122,9 @@ class SamplingKind:
         normal its ``sample`` turns the canonical galaxy by: :meth:`run` asks the network
         for the canonical galaxy and returns that turn as ``pose``, which the batch adds
         to its own rotation, so each galaxy is resampled once.
+    canvas : {'fit', 'stamp'}
+        How a galaxy larger than the stamp is drawn (:mod:`~galsim_deep.engine.canvas`):
+        ``'fit'`` (the default) on a coarser pixel, ``'stamp'`` on the module's own.
     """
 
     #: The kind's name in :data:`KINDS` (and in a module's ``sampling_kind``).
@@ -145,6 +149,7 @@ class SamplingKind:
         self.shape_prior = module_shape_prior(metadata)
         self.pose_normal = metadata.get("equivariant", {}).get("pose_normal")
         self.colours = self._colour_mode(colours)
+        self.canvas = "fit"
 
     @classmethod
     def claims(cls, metadata):
@@ -168,7 +173,7 @@ class SamplingKind:
     def with_colours(self, colours):
         """This kind in another colour mode, on the same network."""
         other = type(self)(self.network, self.metadata, colours)
-        other.shape_prior = self.shape_prior
+        other.shape_prior, other.canvas = self.shape_prior, self.canvas
         return other
 
     @property
@@ -190,7 +195,9 @@ class SamplingKind:
         Every caller (the API, the YAML type, ``galsim-deep field render``, the BTK
         generator) reads a catalog here, so that a condition outside the training range
         is treated by one rule and a galaxy's flux follows its catalog magnitude even
-        where ``range_policy='clip'`` clipped the condition the network sees.
+        where ``range_policy='clip'`` clipped the condition the network sees.  A galaxy
+        larger than the stamp is rescaled first (:attr:`canvas`), and the training ranges
+        checked on what the network then sees.
 
         Parameters
         ----------
@@ -210,11 +217,18 @@ class SamplingKind:
         magnitudes : ndarray [N] or None
             float64 values of the module's ``flux.magnitude_condition`` as the catalog
             gives them (None for a module without one).
+        canvas : ndarray [N]
+            Each row's canvas factor ``k`` (:func:`~galsim_deep.engine.canvas.canvas_factors`):
+            1 for a row drawn on the module's stamp, else the factor its size condition was
+            divided by and its pixel scale is multiplied by.
         """
-        conditions = self.check_conditions(
-            self.network.condition_arrays(cat, column_map, range_policy), range_policy)
+        values = self.network.read_conditions(cat, column_map)
+        canvas = canvas_factors(values, self.metadata, self.canvas)
+        conditions = self.network.check_ranges(rescaled_conditions(values, self.metadata, canvas),
+                                               range_policy)
+        conditions = self.check_conditions(conditions, range_policy)
         return conditions, catalog_values(cat, self.metadata["flux"].get("magnitude_condition"),
-                                          column_map)
+                                          column_map), canvas
 
     def check_options(self, flux=False, bands=None):
         """Raise a clear error for a sampling option this kind does not take (``cluster=`` is

@@ -120,7 +120,7 @@ class ChromaticKind(SamplingKind):
             seds = component_seds(weights[i], self._redshift(batch, i),
                                   self.chromatic["sed_templates"],
                                   self.chromatic["reference_band"])
-            out.append(chromatic_profile(arrays, seds, batch.pixel_scale, angle,
+            out.append(chromatic_profile(arrays, seds, batch.pixel_scales[i], angle,
                                          batch.stamps.shape[-1], calculate_maxk, **options))
         return out
 
@@ -130,7 +130,7 @@ class ChromaticKind(SamplingKind):
         catalog's."""
         weights = self.sed_weights(batch)
         size = batch.parts["components"].shape[-1]
-        return [ColourGalaxy(arrays, batch.pixel_scale, weights[i], self._redshift(batch, i),
+        return [ColourGalaxy(arrays, batch.pixel_scales[i], weights[i], self._redshift(batch, i),
                              float(batch.magnitudes[i]), self.chromatic["reference_band"],
                              angle=angle, stamp_size=size)
                 for i, (arrays, angle) in zip(rows, batch.rendered("components", rows))]
