@@ -34,7 +34,7 @@ from .mock_colours import COLOUR_STREAM, assign_seds, benitez_fractions, compone
 from .mock_cosmos import default_max_flux_radius, galaxy_rng, make_mock_galaxy
 from .population import get_population
 
-__all__ = ["TYPE_NAMES", "colour_sample", "colour_summary",
+__all__ = ["TYPE_NAMES", "colour_sample", "colour_galaxies", "colour_summary",
            "plot_colours"]
 
 #: Spectral types of :func:`colour_sample`, and the type of each of the SED templates.
@@ -66,6 +66,23 @@ def colour_sample(population="cosmos-25.2", n=20000, seed=0, stamp_size=64, pixe
         ``mag_auto``, ``zphot``, ``colour`` (AB mag), ``type`` (index into
         :data:`TYPE_NAMES`), ``label`` (morphology class).
     """
+    out = {k: np.empty(int(n)) for k in ("mag_auto", "zphot", "colour")}
+    out["type"] = np.empty(int(n), dtype=np.int64)
+    out["label"] = np.empty(int(n), dtype=np.int64)
+    for i, galaxy in enumerate(colour_galaxies(population, n, seed, stamp_size, pixel_scale,
+                                               band, progress)):
+        for key in out:
+            out[key][i] = galaxy[key]
+    return out
+
+
+def colour_galaxies(population="cosmos-25.2", n=20000, seed=0, stamp_size=64, pixel_scale=0.06,
+                    band="F606W", progress=False):
+    """The galaxies of :func:`colour_sample` one by one (arguments as there): per galaxy a
+    dict of ``mag_auto``, ``flux_radius`` (COSMOS pixels), ``zphot``, ``colour`` (``band``
+    - F814W, AB mag), ``type`` and ``galaxy`` (its
+    :class:`~galsim_deep.data.morphology.MockGalaxy`, whose ``profile`` is its F814W light
+    and ``label`` its morphology class)."""
     from tqdm.auto import tqdm
 
     if int(n) < 1:
@@ -73,9 +90,6 @@ def colour_sample(population="cosmos-25.2", n=20000, seed=0, stamp_size=64, pixe
     pop = get_population(population=population)
     fr_max = default_max_flux_radius(stamp_size, pixel_scale)
     max_extent = 0.45 * stamp_size * pixel_scale
-    out = {k: np.empty(int(n)) for k in ("mag_auto", "zphot", "colour")}
-    out["type"] = np.empty(int(n), dtype=np.int64)
-    out["label"] = np.empty(int(n), dtype=np.int64)
     bands = ["F814W", band]
     for i in tqdm(range(int(n)), desc="colours", unit="galaxy", disable=not progress):
         rng = galaxy_rng(seed, i)
@@ -85,11 +99,9 @@ def colour_sample(population="cosmos-25.2", n=20000, seed=0, stamp_size=64, pixe
             np.random.SeedSequence([seed, i, COLOUR_STREAM])))
         flux = exact_band_fluxes(component_fluxes(gal), seds, z, bands)
         total = flux.sum(axis=0)
-        out["mag_auto"][i], out["zphot"][i] = mag, z
-        out["colour"][i] = ab_colour(total[1] / total[0], band, "F814W")
-        out["type"][i] = _TEMPLATE_TYPE[seds[int(np.argmax(flux[:, 0]))]]
-        out["label"][i] = gal.label
-    return out
+        yield {"mag_auto": mag, "flux_radius": fr, "zphot": z, "galaxy": gal,
+               "label": gal.label, "colour": ab_colour(total[1] / total[0], band, "F814W"),
+               "type": _TEMPLATE_TYPE[seds[int(np.argmax(flux[:, 0]))]]}
 
 
 def _binomial(k, n):

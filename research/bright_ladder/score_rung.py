@@ -344,8 +344,9 @@ def main(argv=None):
         for measure, (mean, error) in paired(args.out, *args.paired).items():
             print(f"{measure}: {args.paired[1]} - {args.paired[0]} = {mean:+.4f} ± {error:.4f}")
         return
-    if not args.spec or not args.label:
-        parser.error("give a rung (hub:NAME@VERSION or a run folder) and --label")
+    if not args.spec or not (args.label or args.classifiers_only):
+        parser.error("give a rung (hub:NAME@VERSION or a run folder) and --label (or "
+                     "--classifiers-only LABEL)")
     report = score(args)
     print(table(args.out))
     print(f"{report['seconds']:.0f} s")

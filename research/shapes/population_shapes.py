@@ -9,7 +9,10 @@ flux against the truths' (ratio - 1, bootstrap errors), overall and per magnitud
 the Wasserstein-1 distance between the ``|g|`` distributions.
 
 The candidates are the default 2.1.0 given a population of axis ratios by ``galsim-deep hub
-shape-prior`` (``docs/shapes.rst`` has the commands).
+shape-prior`` (``docs/shapes.rst`` has the commands).  ``--colour``: the truths are the
+galaxies of a two-band mock build (:func:`galsim_deep.data.colour_stats.colour_galaxies`,
+F814W and F606W, the same seed), each catalog row with its ``mag_f606w``, for the colour
+modules (their reference band, F814W, is measured).
 
 Usage::
 
@@ -17,6 +20,9 @@ Usage::
         --module hub:flow-vae-mock-cosmos-25.2@2.1.0 --module runs/shapes/module-2.2.0-moments \\
         --module runs/shapes/module-sersic \\
         --out docs/_static/shapes_population.json
+    python research/shapes/population_shapes.py --galaxies 2000 --colour \
+        --module hub:flow-vae-mock-cosmos-25.2-colour@2.0.1 --module runs/shapes/colour-2.0.2 \
+        --out docs/_static/shapes_population_colour.json
 """
 import argparse
 import sys
@@ -46,6 +52,23 @@ def truth_stamps(n, seed, pixel_scale=0.06, side=64):
                                         population="cosmos-25.2").profile
                        .drawImage(nx=side, ny=side, scale=pixel_scale, method="no_pixel").array
                        for i in tqdm(range(n), desc="truths")])
+    return cat, stamps
+
+
+def colour_truth_stamps(n, seed, pixel_scale=0.06, side=64):
+    """:func:`truth_stamps` of the galaxies of a two-band mock build, each row with its
+    ``mag_f606w``."""
+    from galsim_deep.data.colour_stats import colour_galaxies
+
+    cat = {c: np.empty(n) for c in ("mag_auto", "flux_radius", "zphot", "mag_f606w")}
+    stamps = np.empty((n, side, side))
+    for i, g in enumerate(colour_galaxies("cosmos-25.2", n, seed, side, pixel_scale,
+                                          progress=True)):
+        for c in ("mag_auto", "flux_radius", "zphot"):
+            cat[c][i] = g[c]
+        cat["mag_f606w"][i] = g["mag_auto"] + g["colour"]
+        stamps[i] = g["galaxy"].profile.drawImage(nx=side, ny=side, scale=pixel_scale,
+                                                  method="no_pixel").array
     return cat, stamps
 
 
@@ -83,12 +106,14 @@ def main(argv=None):
     parser.add_argument("--module", action="append", required=True)
     parser.add_argument("--galaxies", type=int, default=2000)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--colour", action="store_true",
+                        help="truths of a two-band (F814W, F606W) build, rows with mag_f606w")
     args = parser.parse_args(argv)
     from _shared import write_json
     from galsim_deep import GenerativeGalaxyModel
     from galsim_deep.diagnostics.checkpoint_scores import hsm_g_sigma
 
-    cat, stamps = truth_stamps(args.galaxies, SEED)
+    cat, stamps = (colour_truth_stamps if args.colour else truth_stamps)(args.galaxies, SEED)
     g, sigma = hsm_g_sigma(stamps, 0.06)
     truth = {"g": g, "sigma": sigma, "flux": stamps.reshape(len(stamps), -1).sum(axis=1)}
     results = {}
