@@ -158,13 +158,55 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
     from ...core.extras import require
 
     require("validate", "galsim_deep.tools.validation.validate")
-    import statmorph
 
     from ... import GenerativeGalaxyModel
-    from ..._version import __version__
 
     t0 = time.time()
     cpu0 = _cpu_seconds()
+    dataset_path, out_dir, processes = _checked_paths(dataset_path, out_dir, processes, n,
+                                                      block_size)
+    options = parse_options(options)
+    measures = parse_measures(measures)
+    cfg = _measurement_settings(settings)
+    model_arg = str(model) if not isinstance(model, GenerativeGalaxyModel) else model.file_name
+    if not isinstance(model, GenerativeGalaxyModel):
+        model = GenerativeGalaxyModel(model)
+
+    dataset_sha, fingerprint, cache_dir, reference_dir = _cache_folders(
+        model, dataset_path, out_dir, split, n, seed, cfg, block_size, twin, twin_rendering,
+        n_boot, rotate, options, reference_cache)
+
+    def reference(name, fn):
+        return _cached(reference_dir, name, fn)
+
+    samples = draw_samples(dataset_path, model, n=n, split=split, seed=seed,
+                           batch_size=batch_size, twin=twin, progress=progress, rotate=rotate,
+                           twin_rendering=twin_rendering, cache=reference)
+    t_draw = time.time()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    timings = {"draw": t_draw - t0}
+    pool = worker_pool(processes) if processes > 1 else None
+    ctx = MeasureContext(
+        model=model, samples=samples, dataset_path=dataset_path, split=split, seed=int(seed),
+        options=options, settings=cfg, processes=processes, pool=pool, batch_size=batch_size,
+        n_boot=int(n_boot), block_size=int(block_size), out_dir=out_dir, cache_dir=cache_dir,
+        reference=reference, reference_dir=reference_dir, classifier=classifier,
+        progress=progress)
+    report, skipped = _run_measures(measures, ctx, cache_dir, timings)
+
+    report["run"] = _run_record(ctx, model_arg, dataset_sha, n, seed, measures, skipped,
+                                timings, fingerprint, reference_cache, command, rotate)
+    report["run"]["total_seconds"] = time.time() - t0
+    report["run"]["cpu_seconds"] = _cpu_seconds() - cpu0
+    write_json(report, out_dir / "summary.json")
+    _report.write_markdown(report, out_dir / "summary.md")
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    return report
+
+
+def _checked_paths(dataset_path, out_dir, processes, n, block_size):
+    """``(dataset_path, out_dir, processes)`` of a report, checked: a missing dataset, an
+    output that is a file or a count below one stops the run before anything is drawn."""
     dataset_path = Path(dataset_path)
     if not dataset_path.is_file():
         raise MissingInputError(f"dataset {dataset_path} does not exist; build one with "
@@ -179,20 +221,31 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
         raise InputError(f"n must be >= 1 galaxies, got {n}")
     if int(block_size) < 1:
         raise InputError(f"block_size must be >= 1, got {block_size}")
-    options = parse_options(options)
-    measures = parse_measures(measures)
+    return dataset_path, out_dir, processes
+
+
+def _measurement_settings(settings):
+    """The measurement settings: :data:`DEFAULT_SETTINGS` with ``settings``' overrides, an
+    unknown name refused (a typo would otherwise be silently ignored)."""
     cfg = dict(DEFAULT_SETTINGS)
     cfg.update(settings or {})
     unknown = set(cfg) - set(DEFAULT_SETTINGS)
     if unknown:
         raise InputError(f"unknown measurement settings {sorted(unknown)}; known: "
                          f"{sorted(DEFAULT_SETTINGS)}")
-    model_arg = str(model) if not isinstance(model, GenerativeGalaxyModel) else model.file_name
-    if not isinstance(model, GenerativeGalaxyModel):
-        model = GenerativeGalaxyModel(model)
+    return cfg
 
-    # Two caches: this model's (removed when the report is done) and the references', shared
-    # by every model validated on the same galaxies with the same settings.
+
+def _cache_folders(model, dataset_path, out_dir, split, n, seed, cfg, block_size, twin,
+                   twin_rendering, n_boot, rotate, options, reference_cache):
+    """``(dataset sha256, fingerprint, cache_dir, reference_dir)`` of a report.
+
+    Two caches: this model's (removed when the report is done) and the references', shared
+    by every model validated on the same galaxies with the same settings.
+    """
+    from ..._version import __version__
+    import statmorph
+
     dataset_sha = sha256sum(dataset_path)
     index = np.asarray(_selected_indices(dataset_path, split, n, seed), np.int64)
     # The references' folder is keyed by what every reference depends on; a reference that
@@ -211,24 +264,14 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
         reference_cache = default_reference_cache()
     reference_dir = (cache_dir / "references" if reference_cache is False
                      else Path(reference_cache) / reference_fp)
+    return dataset_sha, fingerprint, cache_dir, reference_dir
 
-    def reference(name, fn):
-        return _cached(reference_dir, name, fn)
 
-    samples = draw_samples(dataset_path, model, n=n, split=split, seed=seed,
-                           batch_size=batch_size, twin=twin, progress=progress, rotate=rotate,
-                           twin_rendering=twin_rendering, cache=reference)
-    t_draw = time.time()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    timings = {"draw": t_draw - t0}
+def _run_measures(measures, ctx, cache_dir, timings):
+    """``(report, skipped)``: each measure's section (saved under ``cache_dir`` as it
+    finishes, so a rerun resumes) or its reason not to apply; ``timings`` gets each
+    measure's seconds.  The worker pool is shut down however the loop ends."""
     report, skipped = {"run": {}}, {}
-    pool = worker_pool(processes) if processes > 1 else None
-    ctx = MeasureContext(
-        model=model, samples=samples, dataset_path=dataset_path, split=split, seed=int(seed),
-        options=options, settings=cfg, processes=processes, pool=pool, batch_size=batch_size,
-        n_boot=int(n_boot), block_size=int(block_size), out_dir=out_dir, cache_dir=cache_dir,
-        reference=reference, reference_dir=reference_dir, classifier=classifier,
-        progress=progress)
     try:
         for name in measures:
             measure = MEASURES[name]
@@ -244,35 +287,37 @@ def validate(model, dataset_path, out_dir, n=2000, split="test", seed=0, process
             else:
                 report[measure.key] = section
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if ctx.pool is not None:
+            ctx.pool.shutdown(wait=True, cancel_futures=True)
+    return report, skipped
 
-    report["run"] = {
+
+def _run_record(ctx, model_arg, dataset_sha, n, seed, measures, skipped, timings,
+                fingerprint, reference_cache, command, rotate):
+    """The report's ``run`` section: what was validated on which galaxies, with which
+    settings, how long it took and the command that makes it again."""
+    model, samples = ctx.model, ctx.samples
+    return {
         "model": model_arg, "model_name": model.metadata["name"],
         "model_version": model.metadata["version"], "model_family": model.metadata["family"],
-        "dataset": str(dataset_path), "dataset_sha256": dataset_sha,
-        "source": samples.source, "split": split, "n_requested": n,
+        "dataset": str(ctx.dataset_path), "dataset_sha256": dataset_sha,
+        "source": samples.source, "split": ctx.split, "n_requested": n,
         "n_galaxies": int(len(samples.index)), "seed": int(seed),
         "pixel_scale": samples.pixel_scale, "stamp_size": samples.stamp_size,
         "conditions": list(samples.conditions), "model_conditions": list(model.quantities),
-        "processes": processes, "settings": cfg, "failed_draws": samples.failed_draws,
+        "processes": ctx.processes, "settings": ctx.settings,
+        "failed_draws": samples.failed_draws,
         "rotated": samples.rotated, "twin_rendering": samples.twin_rendering,
         "twin_median_distance": (None if samples.twin_distance is None
                                  else float(np.median(samples.twin_distance))),
-        "measures": measures, "skipped": skipped, **options,
-        "draw_seconds": t_draw - t0, "measure_seconds": timings.get("morphology"),
+        "measures": measures, "skipped": skipped, **ctx.options,
+        "draw_seconds": timings["draw"], "measure_seconds": timings.get("morphology"),
         "seconds": timings, "total_seconds": None, "fingerprint": fingerprint,
-        "reference_cache": None if reference_cache is False else str(reference_dir),
-        "command": command or _command(model_arg, dataset_path, out_dir, n, split, seed,
-                                       measures, options, rotate),
+        "reference_cache": None if reference_cache is False else str(ctx.reference_dir),
+        "command": command or _command(model_arg, ctx.dataset_path, ctx.out_dir, n, ctx.split,
+                                       seed, measures, ctx.options, rotate),
         "versions": package_versions(),
     }
-    report["run"]["total_seconds"] = time.time() - t0
-    report["run"]["cpu_seconds"] = _cpu_seconds() - cpu0
-    write_json(report, out_dir / "summary.json")
-    _report.write_markdown(report, out_dir / "summary.md")
-    shutil.rmtree(cache_dir, ignore_errors=True)
-    return report
 
 
 def _cpu_seconds():

@@ -334,12 +334,64 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
     -------
     ValidationSamples
     """
-    from ...data.reader import StampDataset
-    from ...engine import object_seeds
-
     if twin_rendering not in TWIN_RENDERINGS:
         raise InputError(f"twin_rendering must be one of {TWIN_RENDERINGS}, got "
                          f"{twin_rendering!r}")
+    sel = _read_selection(dataset_path, model, n, split, seed, twin)
+    idx, arrays, names = sel["idx"], sel["arrays"], sel["names"]
+    size, scale, has_truth = sel["size"], sel["scale"], sel["has_truth"]
+    twin_index, twin_truth = sel["twin_index"], sel["twin_truth"]
+    stamps = np.asarray(arrays["stamp"], dtype=np.float64)
+    psfs = np.asarray(arrays["psf"], dtype=np.float64)
+    noise_variance = np.asarray(arrays["noise_variance"], dtype=np.float64)
+    noise_power = np.asarray(arrays["noise_power"], dtype=np.float64)
+    parametric = np.asarray(arrays["parametric"], dtype=np.float64)
+    conditions = {name: np.asarray(arrays["conditions"][:, k], dtype=np.float64)
+                  for k, name in enumerate(names)}
+
+    def references():
+        return _reference_draws(dataset_path, idx, psfs, noise_power, parametric, size, scale,
+                                seed, sersic_prec, has_truth, twin_index,
+                                twin_truth if twin_index is not None else None,
+                                twin_rendering, progress)
+
+    refs = references() if cache is None else cache("reference_draws", references)
+    out = {"real": stamps, "parametric": refs["parametric"]}
+    failed = {"parametric": refs["failed"]["parametric"]}
+    unconvolved, profiles = {}, dict(refs["profiles"])
+    cat = {q: conditions[q] for q in model.quantities}
+    out["generated"], unconvolved["generated"], angles, batches, failed["generated"] = \
+        _draw_generated(model, cat, idx, psfs, noise_power, size, scale, seed, batch_size,
+                        progress, rotate)
+    if has_truth:
+        unconvolved["truth"] = np.asarray(arrays["truth"], np.float64)
+    if twin_index is not None:
+        unconvolved["twin"] = np.asarray(twin_truth, np.float64)
+        out["twin"] = refs["twin"]
+        failed["twin"] = refs["failed"]["twin"]
+    rendering = refs["rendering"]
+
+    return ValidationSamples(stamps=out, noise_variance=noise_variance,
+                             noise_power=noise_power, conditions=conditions, index=idx,
+                             pixel_scale=scale, stamp_size=size, source=sel["source"],
+                             failed_draws=failed, twin_index=twin_index,
+                             twin_distance=sel["twin_distance"], psfs=psfs,
+                             parametric=parametric,
+                             labels=(np.asarray(arrays["label"], np.int64) if sel["has_label"]
+                                     else None),
+                             class_names=sel["class_names"], unconvolved=unconvolved,
+                             profiles=profiles, rotated=bool(rotate),
+                             angles=angles if rotate else None,
+                             twin_rendering=rendering, noiseless_real=refs["noiseless_real"],
+                             batches=batches)
+
+
+def _read_selection(dataset_path, model, n, split, seed, twin):
+    """The selected galaxies' rows of a dataset and, when the twin sample is drawn, their
+    twins and the twins' truths, as a dict; a model condition the dataset lacks, an empty
+    split or a twin sample without truths is refused."""
+    from ...data.reader import StampDataset
+
     fields = ["stamp", "psf", "noise_variance", "noise_power", "parametric", "conditions"]
     with StampDataset(dataset_path) as dataset:
         names = list(dataset.condition_names)
@@ -364,7 +416,7 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
             raise InputError(f"the twin sample needs the noiseless truth, which {dataset_path} "
                              f"(source {source}) does not have; only mock datasets do: "
                              f"validate without the twin sample")
-        twin_index = twin_distance = None
+        twin_index = twin_distance = twin_truth = None
         if has_truth if twin is None else twin:
             pool_index = dataset.indices("all" if split == "all" else "train")
             cols = [names.index(q) for q in model.quantities]
@@ -372,37 +424,30 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
             twin_index, twin_distance = select_twins(arrays["conditions"][:, cols], pool,
                                                      pool_index, exclude=idx)
             twin_truth = dataset.read(twin_index, ["truth"])["truth"]
-    stamps = np.asarray(arrays["stamp"], dtype=np.float64)
-    psfs = np.asarray(arrays["psf"], dtype=np.float64)
-    noise_variance = np.asarray(arrays["noise_variance"], dtype=np.float64)
-    noise_power = np.asarray(arrays["noise_power"], dtype=np.float64)
-    parametric = np.asarray(arrays["parametric"], dtype=np.float64)
-    conditions = {name: np.asarray(arrays["conditions"][:, k], dtype=np.float64)
-                  for k, name in enumerate(names)}
+    return {"names": names, "idx": idx, "has_truth": has_truth, "has_label": has_label,
+            "arrays": arrays, "size": size, "scale": scale, "source": source,
+            "class_names": class_names, "twin_index": twin_index,
+            "twin_distance": twin_distance, "twin_truth": twin_truth}
+
+
+def _draw_generated(model, cat, idx, psfs, noise_power, size, scale, seed, batch_size,
+                    progress, rotate):
+    """``(stamps, native stamps, angles, batches, failed draws)`` of the generated sample.
+
+    The stamps are drawn batch by batch as model.sample makes them (the same object
+    seeds, so the same latent numbers and rotation angles), so that only one batch of
+    InterpolatedImage profiles is alive at a time.  The network's own (unrotated)
+    stamps are kept for the clean-profile measures, and the batches for the measures
+    that draw the generated profiles again (ValidationSamples.generated_profiles).
+    """
+    from ...engine import object_seeds
+
     count = len(idx)
-
-    def references():
-        return _reference_draws(dataset_path, idx, psfs, noise_power, parametric, size, scale,
-                                seed, sersic_prec, has_truth, twin_index,
-                                twin_truth if twin_index is not None else None,
-                                twin_rendering, progress)
-
-    refs = references() if cache is None else cache("reference_draws", references)
-    out = {"real": stamps, "parametric": refs["parametric"]}
-    failed = {"parametric": refs["failed"]["parametric"], "generated": 0}
-    unconvolved, profiles = {}, dict(refs["profiles"])
-
-    # Generated stamps are drawn batch by batch as model.sample makes them (the same object
-    # seeds, so the same latent numbers and rotation angles), so that only one batch of
-    # InterpolatedImage profiles is alive at a time.  The network's own (unrotated)
-    # stamps are kept for the clean-profile measures, and the batches for the measures
-    # that draw the generated profiles again (ValidationSamples.generated_profiles).
-    cat = {q: conditions[q] for q in model.quantities}
     seeds = object_seeds(model_seed(seed), count)
     gen = np.empty((count, size, size))
     native = np.empty((count, model.stamp_size, model.stamp_size), np.float32)
     angles = np.empty(count)
-    batches, i = [], 0
+    batches, i, failed = [], 0, 0
     for batch in model.batches(cat, rng=seeds, batch_size=batch_size, progress=progress,
                                rotate=rotate):
         batches.append(batch)
@@ -411,30 +456,9 @@ def draw_samples(dataset_path, model, n=None, split="test", seed=0, batch_size=N
             native[i] = array
             gen[i] = observe(prof, psf_profile(psfs[i], scale), size, scale, noise_power[i],
                              [int(seed), int(idx[i]), NOISE_STREAM["generated"]])
-            failed["generated"] += int(np.isnan(gen[i, 0, 0]))
+            failed += int(np.isnan(gen[i, 0, 0]))
             i += 1
-    out["generated"] = gen
-    unconvolved["generated"] = native
-    if has_truth:
-        unconvolved["truth"] = np.asarray(arrays["truth"], np.float64)
-    if twin_index is not None:
-        unconvolved["twin"] = np.asarray(twin_truth, np.float64)
-        out["twin"] = refs["twin"]
-        failed["twin"] = refs["failed"]["twin"]
-    rendering = refs["rendering"]
-
-    return ValidationSamples(stamps=out, noise_variance=noise_variance,
-                             noise_power=noise_power, conditions=conditions, index=idx,
-                             pixel_scale=scale, stamp_size=size, source=source,
-                             failed_draws=failed, twin_index=twin_index,
-                             twin_distance=twin_distance, psfs=psfs, parametric=parametric,
-                             labels=(np.asarray(arrays["label"], np.int64) if has_label
-                                     else None),
-                             class_names=class_names, unconvolved=unconvolved,
-                             profiles=profiles, rotated=bool(rotate),
-                             angles=angles if rotate else None,
-                             twin_rendering=rendering, noiseless_real=refs["noiseless_real"],
-                             batches=batches)
+    return gen, native, angles, batches, failed
 
 
 def _reference_draws(dataset_path, idx, psfs, noise_power, parametric, size, scale, seed,

@@ -344,6 +344,24 @@ def anacal_sums(profiles, magnitudes, configuration, psf, pixel_scale, sigma, n_
     return sums, info
 
 
+def _drawable(profiles, mags, flux, zero_point):
+    """``(keep, scaled)``: the galaxies drawable in every sample (a finite magnitude and a
+    positive flux everywhere), and each sample's profiles of those, at their catalog
+    magnitude's flux (``flux='catalog'``) or their own, in units of :data:`MAG_ZERO`."""
+    labels = list(profiles)
+    keep = [i for i in range(len(mags)) if np.isfinite(mags[i]) and all(
+        profiles[k][i] is not None and profiles[k][i].flux > 0 for k in labels)]
+    if len(keep) < 2:
+        raise InputError(f"the AnaCal measure needs at least 2 galaxies drawable in every "
+                         f"sample; got {len(keep)}")
+    to_image = 10.0 ** (0.4 * (MAG_ZERO - float(zero_point)))
+    scaled = {}
+    for k in labels:
+        scaled[k] = [profiles[k][i].withFlux(10.0 ** (-0.4 * (mags[i] - MAG_ZERO)))
+                     if flux == "catalog" else profiles[k][i] * to_image for i in keep]
+    return keep, scaled
+
+
 def anacal_shear(profiles, magnitudes, zero_point, flux="catalog", psf="lsst-10yr-i",
                  depth=DEFAULT_DEPTH, n_noise=8, configurations=CONFIGURATIONS,
                  mag_edges=DEFAULT_MAG_EDGES, density=None, shear=SHEAR, snr_min=SNR_MIN,
@@ -400,16 +418,7 @@ def anacal_shear(profiles, magnitudes, zero_point, flux="catalog", psf="lsst-10y
     if any(len(profiles[k]) != len(mags) for k in labels):
         raise InputError(f"every sample needs one profile per magnitude ({len(mags)}); got "
                          f"{ {k: len(v) for k, v in profiles.items()} }")
-    keep = [i for i in range(len(mags)) if np.isfinite(mags[i]) and all(
-        profiles[k][i] is not None and profiles[k][i].flux > 0 for k in labels)]
-    if len(keep) < 2:
-        raise InputError(f"the AnaCal measure needs at least 2 galaxies drawable in every "
-                         f"sample; got {len(keep)}")
-    to_image = 10.0 ** (0.4 * (MAG_ZERO - float(zero_point)))
-    scaled = {}
-    for k in labels:
-        scaled[k] = [profiles[k][i].withFlux(10.0 ** (-0.4 * (mags[i] - MAG_ZERO)))
-                     if flux == "catalog" else profiles[k][i] * to_image for i in keep]
+    keep, scaled = _drawable(profiles, mags, flux, zero_point)
     mags = mags[keep]
     spec = shear_psf(psf)
     psf_obj = spec.profile()

@@ -51,6 +51,44 @@ def _autoencoder_colours(model, observed, catalog, bands, zero_points):
     return flux_colours(flux, 0, zero_points)
 
 
+def _read_bands(dataset_path, index):
+    """``(bands, condition names, observed, conditions, parts)`` of a multi-band dataset:
+    the report's galaxies' true, observed and PSF band images, every galaxy's conditions
+    and, where stored, every galaxy's component fluxes and SEDs (else None)."""
+    from .....data.reader import StampDataset
+
+    with StampDataset(dataset_path) as data:
+        bands, names = data.bands, list(data.condition_names)
+        observed = data.read(index, ["truth_bands", "stamp_bands", "psf_bands"])
+        conditions = data.read(np.arange(data.n_examples), ["conditions"])["conditions"]
+        parts = (data.read(np.arange(data.n_examples), ["component_flux", "component_sed"])
+                 if "component_sed" in data.fields else None)
+    return bands, names, observed, conditions, parts
+
+
+def _held_out(unrotated, parts, z, index, twin_index, bands, held_out, ctx):
+    """The section's ``held_out`` entry: the generated colours in the bands outside the
+    training against the truth's (its components' templates integrated exactly)."""
+    from .....physics.bands import zero_point
+    from .compute import held_out_section, template_fluxes
+
+    reference = [bands[0]] + held_out
+    n_bands = len(bands) + len(held_out)
+
+    def true_flux(rows):  # the exact integration, for the compared rows only
+        return template_fluxes(parts["component_flux"][rows, ..., 0],
+                               parts["component_sed"][rows], z[rows], reference)
+
+    out = held_out_section(
+        {mode: a[:, [0] + list(range(len(bands), n_bands))].sum(axis=(2, 3))
+         for mode, a in unrotated.items()},
+        true_flux(index), None if twin_index is None else true_flux(twin_index),
+        held_out, [zero_point(b) for b in reference], n_boot=ctx.n_boot, seed=ctx.seed)
+    sed = parts["component_sed"][index]
+    out["one_template"] = float(np.mean([len(set(row[row >= 0])) == 1 for row in sed]))
+    return out
+
+
 class Colours(Measure):
     name = "colours"
     summary = ("a chromatic model's colours against the catalog's, colour gradients and "
@@ -68,23 +106,15 @@ class Colours(Measure):
 
     def run(self, ctx):
         from .....physics.bands import zero_point
-        from .....data.reader import StampDataset
         from .compute import (HELD_OUT_BANDS, catalog_colours, colour_section, colours,
-                              flux_colours, held_out_section, matched_filter_fluxes,
-                              template_fluxes)
+                              flux_colours, matched_filter_fluxes)
         from ...samples import model_seed
 
         samples = ctx.samples
         index = np.asarray(samples.index)
         twin_index = None if samples.twin_index is None else np.asarray(samples.twin_index)
-        with StampDataset(ctx.dataset_path) as data:
-            bands, names = data.bands, list(data.condition_names)
-            observed = data.read(index, ["truth_bands", "stamp_bands", "psf_bands"])
-            truth = observed["truth_bands"]
-            conditions = data.read(np.arange(data.n_examples), ["conditions"])["conditions"]
-            parts = (data.read(np.arange(data.n_examples), ["component_flux", "component_sed"])
-                     if "component_sed" in data.fields else None)
-
+        bands, names, observed, conditions, parts = _read_bands(ctx.dataset_path, index)
+        truth = observed["truth_bands"]
         catalog = catalog_colours(conditions[index], names, bands)
         twin = (None if twin_index is None
                 else catalog_colours(conditions[twin_index], names, bands))
@@ -121,21 +151,8 @@ class Colours(Measure):
                                  rotated=rotated, other_colours=others)
         section["mode"] = ctx.model.colours
         if held_out:
-            z = conditions[:, names.index("zphot")]
-            reference = [bands[0]] + held_out
-
-            def true_flux(rows):  # the exact integration, for the compared rows only
-                return template_fluxes(parts["component_flux"][rows, ..., 0],
-                                       parts["component_sed"][rows], z[rows], reference)
-
-            section["held_out"] = held_out_section(
-                {mode: a[:, [0] + list(range(len(bands), len(everything)))].sum(axis=(2, 3))
-                 for mode, a in unrotated.items()},
-                true_flux(index), None if twin_index is None else true_flux(twin_index),
-                held_out, [zero_point(b) for b in reference], n_boot=ctx.n_boot, seed=ctx.seed)
-            sed = parts["component_sed"][index]
-            section["held_out"]["one_template"] = float(np.mean(
-                [len(set(row[row >= 0])) == 1 for row in sed]))
+            section["held_out"] = _held_out(unrotated, parts, conditions[:, names.index("zphot")],
+                                            index, twin_index, bands, held_out, ctx)
         return section
 
     def headline(self, section, report):

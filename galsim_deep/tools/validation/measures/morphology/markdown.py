@@ -7,10 +7,30 @@ __all__ = ["markdown_morphology"]
 
 def markdown_morphology(report):
     """The morphology sections (means, differences, distances, residuals, failures)."""
-    run = report["run"]
     ref = report["reference"]
     others = [s for s in report["samples"] if s != ref]
+    lines = _introduction(report)
+    lines += _means_and_differences(report, ref, others)
+    lines += _distances(report, ref, others)
+    lines += _residuals(report, ref, others)
     stats = report["statistics"]
+    lines += ["", "### Failed measurements (fraction)", "",
+              "| sample | any | any flag | " + " | ".join(stats) + " |",
+              "|---|---|---|" + "---|" * len(stats)]
+    for s in report["samples"]:
+        f = report["failure_fractions"][s]
+        lines.append(f"| {s} | {format_number(f['any'], 3)} | {format_number(f.get('any_flag'), 3)} | "
+                     + " | ".join(format_number(f[st], 3) for st in stats) + " |")
+    lines += ["", "### Figures", ""]
+    for name in FIGURES:
+        lines.append(f"![{name[:-4]}]({name})")
+    lines.append("")
+    return lines
+
+
+def _introduction(report):
+    """The heading, what the statistics are and, with a twin sample, what it is."""
+    run = report["run"]
     lines = ["## Morphology", "",
              "Statistics: HSM adaptive moments (size sigma = det(Q)^1/4, ellipticity g), "
              "flux = stamp sum, statmorph Gini, M20, multimode M, intensity I, deviation D. "
@@ -25,9 +45,15 @@ def markdown_morphology(report):
                   + " with each galaxy's PSF and noise. Its residuals show how much galaxies "
                   "sharing a catalog row differ; it is a reference with its own measured bias, "
                   "not a floor: a model whose galaxies vary too little scores below it.", ""]
-    lines += ["### Means", "",
-              "| statistic | " + " | ".join(report["samples"]) + " |",
-              "|---|" + "---|" * len(report["samples"])]
+    return lines
+
+
+def _means_and_differences(report, ref, others):
+    """The tables of each sample's means and of their differences to the reference's."""
+    stats = report["statistics"]
+    lines = ["### Means", "",
+             "| statistic | " + " | ".join(report["samples"]) + " |",
+             "|---|" + "---|" * len(report["samples"])]
     for stat in stats:
         row = [format_pm(report["means"][stat][s]["mean"], report["means"][stat][s]["error"])
                for s in report["samples"]]
@@ -43,20 +69,30 @@ def markdown_morphology(report):
                   f"{100 * d['relative_difference']:.2f}% ± {100 * d['relative_error']:.2f}%"
                   for d in diffs]
         lines.append(f"| {stat} | " + " | ".join(cells) + " |")
-    lines += ["", f"### Distances to {ref} (Wasserstein, Kolmogorov-Smirnov)", "",
-              "| statistic | " + " | ".join(f"W {s}" for s in others) + " | "
-              + " | ".join(f"KS {s} (p)" for s in others) + " |",
-              "|---|" + "---|" * (2 * len(others))]
-    for stat in stats:
+    return lines
+
+
+def _distances(report, ref, others):
+    """The table of the Wasserstein and Kolmogorov-Smirnov distances to the reference."""
+    lines = ["", f"### Distances to {ref} (Wasserstein, Kolmogorov-Smirnov)", "",
+             "| statistic | " + " | ".join(f"W {s}" for s in others) + " | "
+             + " | ".join(f"KS {s} (p)" for s in others) + " |",
+             "|---|" + "---|" * (2 * len(others))]
+    for stat in report["statistics"]:
         d = [report["distances"][s][stat] for s in others]
         cells = [format_number(x["wasserstein"]) for x in d]
         cells += [f"{format_number(x['ks_statistic'], 3)} ({format_number(x['ks_pvalue'], 2)})" for x in d]
         lines.append(f"| {stat} | " + " | ".join(cells) + " |")
-    lines += ["", f"### Size and flux residuals against {ref}", "",
-              "Relative size residual (sigma - sigma_real) / sigma_real and magnitude residual "
-              "-2.5 log10(flux / flux_real): median and robust scatter (half the 16-84% range).",
-              "", "| sample | size median | size scatter | mag median | mag scatter |",
-              "|---|---|---|---|---|"]
+    return lines
+
+
+def _residuals(report, ref, others):
+    """The tables of the size and magnitude residuals, overall and in condition bins."""
+    lines = ["", f"### Size and flux residuals against {ref}", "",
+             "Relative size residual (sigma - sigma_real) / sigma_real and magnitude residual "
+             "-2.5 log10(flux / flux_real): median and robust scatter (half the 16-84% range).",
+             "", "| sample | size median | size scatter | mag median | mag scatter |",
+             "|---|---|---|---|---|"]
     for s in others:
         r = report["residuals"][s]
         lines.append(f"| {s} | {format_number(r['size']['median'], 3)} | {format_number(r['size']['scatter'], 3)}"
@@ -74,15 +110,4 @@ def markdown_morphology(report):
                     lines.append(f"| {format_number(b['edges'][k], 4)} - {format_number(b['edges'][k + 1], 4)} | "
                                  f"{format_number(b['center'][k], 4)} | {b['count'][k]} | "
                                  f"{format_number(b['median'][k], 3)} | {format_number(b['scatter'][k], 3)} |")
-    lines += ["", "### Failed measurements (fraction)", "",
-              "| sample | any | any flag | " + " | ".join(stats) + " |",
-              "|---|---|---|" + "---|" * len(stats)]
-    for s in report["samples"]:
-        f = report["failure_fractions"][s]
-        lines.append(f"| {s} | {format_number(f['any'], 3)} | {format_number(f.get('any_flag'), 3)} | "
-                     + " | ".join(format_number(f[st], 3) for st in stats) + " |")
-    lines += ["", "### Figures", ""]
-    for name in FIGURES:
-        lines.append(f"![{name[:-4]}]({name})")
-    lines.append("")
     return lines

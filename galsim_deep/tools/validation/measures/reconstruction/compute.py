@@ -193,25 +193,11 @@ def reconstruction_report(model, dataset, split="test", n=None, progress=False, 
         ``by_class``), as earlier versions wrote them.
     """
     from .....data.format import sersic_from_parametric
-    from .....data.reader import StampDataset
 
     from .psf_convolution import convolve_stamps
     from .sersic_fit import fit_parametric
 
-    fields = ["stamp", "psf", "noise_variance", "truth", "parametric"]
-    with StampDataset(dataset) as data:
-        model.latent.check_stamp_geometry(data.stamp_size, data.pixel_scale, dataset)
-    if indices is None:
-        arrays, class_names = mock_split_arrays(dataset, split, fields, n)
-        with StampDataset(dataset) as data:
-            chosen = data.indices(split)[:len(arrays["stamp"])]
-    else:
-        chosen = np.asarray(indices, np.int64)
-        with StampDataset(dataset) as data:
-            _require_truth_fields(data, dataset, fields)
-            class_names = data.class_names
-            arrays = data.read(chosen, fields + (["label"] if class_names else []))
-        split = "selected"
+    arrays, class_names, chosen, split = _read_galaxies(model, dataset, split, n, indices)
     stamps = arrays["stamp"].astype(np.float32)
     psfs = arrays["psf"].astype(np.float32)
     var = np.asarray(arrays["noise_variance"], np.float64)
@@ -244,17 +230,7 @@ def reconstruction_report(model, dataset, split="test", n=None, progress=False, 
     chi2["observed_stamp"] = observed_chi2(truth_obs, arrays["stamp"], var)
     res = {k: reconstruction_residuals(arrays["truth"], v) for k, v in estimates.items()}
     labels = arrays.get("label")
-
-    def observed_summary(sel=slice(None)):
-        return {k: chi2_summary(v[sel], None if k == "model" else chi2["model"][sel],
-                                seed=seed) for k, v in chi2.items()}
-
-    observed = {"noiseless_truth": info, "estimates": observed_summary(), "by_class": {}}
-    if labels is not None:
-        for k, cname in enumerate(class_names):
-            sel = labels == k
-            if sel.any():
-                observed["by_class"][cname] = {"n": int(sel.sum()), **observed_summary(sel)}
+    observed = _observed_section(chi2, info, labels, class_names, seed)
     unconvolved = {k: residual_summary(v, None if k == "model" else res["model"])
                    for k, v in res.items()}
     unconvolved["by_class"] = {} if labels is None else by_class(res, labels, class_names)
@@ -268,3 +244,42 @@ def reconstruction_report(model, dataset, split="test", n=None, progress=False, 
                        "noise_variance": var, "reconstructions": recon,
                        "fitted_sersic": fitted, "bulge_disk": bd, "labels": labels,
                        "residuals": res, "chi2": chi2, "index": chosen}}
+
+
+def _read_galaxies(model, dataset, split, n, indices):
+    """``(arrays, class names, example indices, split)`` of the galaxies reconstructed: the
+    first ``n`` of ``split``, or the given ``indices`` (split ``'selected'``), checked
+    against the module's stamp geometry and for the mock truth."""
+    from .....data.reader import StampDataset
+
+    fields = ["stamp", "psf", "noise_variance", "truth", "parametric"]
+    with StampDataset(dataset) as data:
+        model.latent.check_stamp_geometry(data.stamp_size, data.pixel_scale, dataset)
+    if indices is None:
+        arrays, class_names = mock_split_arrays(dataset, split, fields, n)
+        with StampDataset(dataset) as data:
+            chosen = data.indices(split)[:len(arrays["stamp"])]
+    else:
+        chosen = np.asarray(indices, np.int64)
+        with StampDataset(dataset) as data:
+            _require_truth_fields(data, dataset, fields)
+            class_names = data.class_names
+            arrays = data.read(chosen, fields + (["label"] if class_names else []))
+        split = "selected"
+    return arrays, class_names, chosen, split
+
+
+def _observed_section(chi2, info, labels, class_names, seed):
+    """The report's ``observed`` entry: each estimate's chi2 summary against the model's,
+    over every galaxy and in each class."""
+    def observed_summary(sel=slice(None)):
+        return {k: chi2_summary(v[sel], None if k == "model" else chi2["model"][sel],
+                                seed=seed) for k, v in chi2.items()}
+
+    observed = {"noiseless_truth": info, "estimates": observed_summary(), "by_class": {}}
+    if labels is not None:
+        for k, cname in enumerate(class_names):
+            sel = labels == k
+            if sel.any():
+                observed["by_class"][cname] = {"n": int(sel.sum()), **observed_summary(sel)}
+    return observed

@@ -72,6 +72,44 @@ def _dilations(text):
     return factors
 
 
+def _view_entry(ctx, name, view, profiles, streams, groups, n_bins, dilations):
+    """One view's entry of the section: the truth, and every tested sample, observed as the
+    view's survey would (the truth's observation kept among the references), each sample's
+    two-sample test against the truth, overall and in magnitude bins, and the verdicts."""
+    from ..c2st.compute import accuracy_in_groups
+    from .compute import TESTS, verdict
+    from .views import observe_in_view, view_stamp_size
+
+    samples = ctx.samples
+    spec = hashlib.sha256(json.dumps(
+        [view.pixel_scale, view.psf, view.noise], sort_keys=True).encode()).hexdigest()
+    key = f"view {name} {spec[:12]}"
+
+    def observed(sample, view=view, name=name):
+        return observe_in_view(view, profiles[sample], samples, ctx.seed,
+                               streams[sample], progress=ctx.progress,
+                               desc=f"{name}: {sample}")
+    truth_obs = ctx.reference(f"{key} truth", lambda: observed("truth"))
+    stamps, psfs, variance = truth_obs
+    entry = {"title": view.title, "pixel_scale": view.scale(samples.pixel_scale),
+             "stamp_size": view_stamp_size(view, samples.stamp_size,
+                                           samples.pixel_scale),
+             "noise_sigma": float(np.sqrt(np.median(variance))),
+             "noise": view.noise, "psf": view.psf, "tests": {}}
+    for test in TESTS + tuple(dilations):
+        r = dict(two_sample_test(
+            ctx, f"{key} {test}", stamps, lambda test=test: observed(test)[0],
+            cached=test != "generated", psfs=psfs, noise_variance=variance))
+        r["bins"] = accuracy_in_groups(r, groups, n_bins)
+        r.pop("arrays")
+        entry["tests"][test] = r
+    entry["verdict"], entry["power"] = verdict(entry["tests"], dilations)
+    entry["bin_verdicts"] = [
+        verdict({t: r["bins"][b] for t, r in entry["tests"].items()}, dilations)
+        for b in range(n_bins)]
+    return entry
+
+
 class SurveyViews(Measure):
     name = "survey_views"
     options = (VIEWS, VIEWS_FILE, VIEWS_MAG_EDGES, VIEWS_DILATIONS, C2ST_EPOCHS,
@@ -92,11 +130,10 @@ class SurveyViews(Measure):
         return None
 
     def run(self, ctx):
-        from ..c2st.compute import accuracy_in_groups
         from galsim_deep.core.catalog import magnitude_bins
-        from .compute import TESTS, dilation_tests, shuffled_within, verdict
+        from .compute import dilation_tests, shuffled_within
         from .figures import plot_survey_views
-        from .views import load_views, observe_in_view, view_stamp_size
+        from .views import load_views
 
         opt = ctx.options
         views = load_views(opt["views_file"] or None,
@@ -124,33 +161,8 @@ class SurveyViews(Measure):
                "dilations": dilations, "epochs": opt["c2st_epochs"],
                "classifiers": opt["c2st_classifiers"], "views": {}}
         for name, view in views.items():
-            spec = hashlib.sha256(json.dumps(
-                [view.pixel_scale, view.psf, view.noise], sort_keys=True).encode()).hexdigest()
-            key = f"view {name} {spec[:12]}"
-
-            def observed(sample, view=view, name=name):
-                return observe_in_view(view, profiles[sample], samples, ctx.seed,
-                                       streams[sample], progress=ctx.progress,
-                                       desc=f"{name}: {sample}")
-            truth_obs = ctx.reference(f"{key} truth", lambda: observed("truth"))
-            stamps, psfs, variance = truth_obs
-            entry = {"title": view.title, "pixel_scale": view.scale(samples.pixel_scale),
-                     "stamp_size": view_stamp_size(view, samples.stamp_size,
-                                                   samples.pixel_scale),
-                     "noise_sigma": float(np.sqrt(np.median(variance))),
-                     "noise": view.noise, "psf": view.psf, "tests": {}}
-            for test in TESTS + tuple(dilations):
-                r = dict(two_sample_test(
-                    ctx, f"{key} {test}", stamps, lambda test=test: observed(test)[0],
-                    cached=test != "generated", psfs=psfs, noise_variance=variance))
-                r["bins"] = accuracy_in_groups(r, groups, len(labels))
-                r.pop("arrays")
-                entry["tests"][test] = r
-            entry["verdict"], entry["power"] = verdict(entry["tests"], dilations)
-            entry["bin_verdicts"] = [
-                verdict({t: r["bins"][b] for t, r in entry["tests"].items()}, dilations)
-                for b in range(len(labels))]
-            out["views"][name] = entry
+            out["views"][name] = _view_entry(ctx, name, view, profiles, streams, groups,
+                                             len(labels), dilations)
         plot_survey_views(out, ctx.out_dir / self.figures[0])
         return out
 

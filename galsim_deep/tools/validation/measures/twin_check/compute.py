@@ -115,10 +115,27 @@ def twin_check(samples, seed=0, n_boot=1000, settings=None, progress=False, popu
         and relative, with errors) and the KS p-value of ``|g|`` against real;
         ``n``; ``verdict``: a sentence naming the cause.
     """
-    from ...samples import NOISE_STREAM, noise_field, observe, psf_profile, truth_profile
-
     if samples.twin_index is None or "truth" not in samples.unconvolved:
         return None
+    scale, n = samples.pixel_scale, len(samples.index)
+    stamps = _rendered_stamps(samples, seed)
+    measured = {name: hsm_and_flux(st, scale, samples.noise_power, settings, progress,
+                                   desc=f"twin check: {name}")
+                for name, st in stamps.items()}
+    versions = _version_rows(measured, n_boot, seed)
+    out = {"n": int(n), "versions": versions,
+           "twin_rendering": samples.twin_rendering.get("method")}
+    if population is not None:
+        out["population"] = _population_rows(population, versions, scale, settings, progress)
+    out["verdict"] = _verdict(versions, out.get("population"))
+    return out
+
+
+def _rendered_stamps(samples, seed):
+    """``{name: stamps [n, S, S]}`` of ``real`` and of each of :data:`VERSIONS` that can be
+    drawn (NaN where a galaxy's profile is missing), each with fresh seeded noise."""
+    from ...samples import NOISE_STREAM, noise_field, observe, psf_profile, truth_profile
+
     scale, size = samples.pixel_scale, samples.stamp_size
     n = len(samples.index)
     own_profiles = samples.profiles.get("real") or [None] * n
@@ -159,9 +176,12 @@ def twin_check(samples, seed=0, n_boot=1000, settings=None, progress=False, popu
                                  scale, samples.noise_power[k],
                                  [int(seed), int(samples.index[k]), NOISE_STREAM["twin"]])
         stamps["twin_analytic"] = out
-    measured = {name: hsm_and_flux(st, scale, samples.noise_power, settings, progress,
-                                   desc=f"twin check: {name}")
-                for name, st in stamps.items()}
+    return stamps
+
+
+def _version_rows(measured, n_boot, seed):
+    """``{version: row}``: the means of ``real`` and each measured version, with the paired
+    differences to real and the KS p-value of ``|g|``."""
     real = measured["real"]
     versions = {}
     for name in ("real",) + VERSIONS:
@@ -179,25 +199,27 @@ def twin_check(samples, seed=0, n_boot=1000, settings=None, progress=False, popu
         if name != "real":
             row["g_ks_pvalue"] = distances(m["g"], real["g"])["ks_pvalue"]
         versions[name] = row
-    out = {"n": int(n), "versions": versions,
-           "twin_rendering": samples.twin_rendering.get("method")}
-    if population is not None:
-        m = hsm_and_flux(population["stamps"], scale, population["noise_power"], settings,
-                         progress, desc="twin check: population")
-        out["population"] = {"n": int(len(population["stamps"])),
-                             "description": population.get("description", "")}
-        for stat in ("g", "sigma_arcsec"):
-            pop = m[stat][np.isfinite(m[stat])]
-            mean, err = float(pop.mean()), float(pop.std(ddof=1) / np.sqrt(pop.size))
-            row = {"mean": mean, "error": err}
-            for name in ("real", "twin_analytic"):
-                v = versions.get(name, {}).get(stat)
-                if v and v["mean"] is not None:
-                    row[f"{name}_minus_population"] = (v["mean"] - mean) / mean
-                    row[f"{name}_minus_population_error"] = float(
-                        np.hypot(v["error"], err) / mean)
-            out["population"][stat] = row
-    out["verdict"] = _verdict(versions, out.get("population"))
+    return versions
+
+
+def _population_rows(population, versions, scale, settings, progress):
+    """The report's ``population`` entry: the mean ``|g|`` and size of the twins' pool, and
+    how far the real galaxies and the twins are from them."""
+    m = hsm_and_flux(population["stamps"], scale, population["noise_power"], settings,
+                     progress, desc="twin check: population")
+    out = {"n": int(len(population["stamps"])),
+           "description": population.get("description", "")}
+    for stat in ("g", "sigma_arcsec"):
+        pop = m[stat][np.isfinite(m[stat])]
+        mean, err = float(pop.mean()), float(pop.std(ddof=1) / np.sqrt(pop.size))
+        row = {"mean": mean, "error": err}
+        for name in ("real", "twin_analytic"):
+            v = versions.get(name, {}).get(stat)
+            if v and v["mean"] is not None:
+                row[f"{name}_minus_population"] = (v["mean"] - mean) / mean
+                row[f"{name}_minus_population_error"] = float(
+                    np.hypot(v["error"], err) / mean)
+        out[stat] = row
     return out
 
 
