@@ -20,6 +20,61 @@ def _stretch(image, sigma):
     return np.arcsinh(image / (2.0 * sigma))
 
 
+def _pick_galaxies(path, n, split, seed):
+    """``(example indices, arrays, info)`` of ``n`` galaxies of a split drawn with ``seed``;
+    ``info`` holds whether the file has truths and labels, the class and condition names
+    and the stamp geometry and source."""
+    from .reader import StampDataset
+
+    with StampDataset(path) as ds:
+        idx = ds.indices(split)
+        if len(idx) == 0:
+            raise InputError(f"{path} has no examples in split {split!r}: use split='all'")
+        rng = np.random.default_rng(seed)
+        pick = np.sort(rng.choice(idx, size=min(n, len(idx)), replace=False))
+        fields = ["stamp", "psf", "noise_variance", "conditions"]
+        has_truth = "truth" in ds.fields
+        has_label = "label" in ds.fields
+        fields += (["truth"] if has_truth else []) + (["label"] if has_label else [])
+        data = ds.read(pick, fields)
+        info = {"has_truth": has_truth, "has_label": has_label,
+                "class_names": ds.class_names, "names": ds.condition_names,
+                "scale": ds.pixel_scale, "size": ds.stamp_size, "source": ds.source}
+    return pick, data, info
+
+
+def _draw_galaxy(axes, k, pick, data, info):
+    """Draw galaxy ``k`` into its panels ``axes``: the stamp (titled with its index, class
+    and conditions), its truth where the file has one, and its PSF."""
+    sigma = float(np.sqrt(data["noise_variance"][k]))
+    stamp = _stretch(data["stamp"][k], sigma)
+    vmax = float(np.percentile(stamp, 99.8))
+    vmin = -0.5
+    cond = dict(zip(info["names"], data["conditions"][k]))
+    head = f"#{pick[k]}"
+    if info["has_label"]:
+        head += f" {info['class_names'][data['label'][k]]}"
+    ax = axes[0]
+    ax.set_axis_on()
+    ax.imshow(stamp, origin="lower", cmap="gray_r", vmin=vmin, vmax=vmax)
+    ax.set_title(f"{head}\n{cond.get('mag_auto', np.nan):.1f} mag, "
+                 f"{cond.get('flux_radius', np.nan):.1f} px, z={cond.get('zphot', np.nan):.2f}",
+                 fontsize=6.5, loc="left")
+    j = 1
+    if info["has_truth"]:
+        ax = axes[1]
+        ax.set_axis_on()
+        ax.imshow(_stretch(data["truth"][k], sigma), origin="lower", cmap="gray_r",
+                  vmin=vmin, vmax=vmax)
+        ax.set_title("truth", fontsize=6.5)
+        j = 2
+    ax = axes[j]
+    ax.set_axis_on()
+    psf = data["psf"][k]
+    ax.imshow(np.log10(np.maximum(psf, psf.max() * 1e-4)), origin="lower", cmap="magma")
+    ax.set_title("PSF (log)", fontsize=6.5)
+
+
 def plot_grid(path, out, n=8, split="all", seed=0, columns=4, title=None, dpi=90):
     """Write a PNG grid of stamps with their PSFs and truths.
 
@@ -53,24 +108,12 @@ def plot_grid(path, out, n=8, split="all", seed=0, columns=4, title=None, dpi=90
     import matplotlib.pyplot as plt
 
     from ..core.files import atomic_path
-    from .reader import StampDataset
 
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise InputError(f"n must be a positive integer number of galaxies, got {n!r}")
-    with StampDataset(path) as ds:
-        idx = ds.indices(split)
-        if len(idx) == 0:
-            raise InputError(f"{path} has no examples in split {split!r}: use split='all'")
-        rng = np.random.default_rng(seed)
-        pick = np.sort(rng.choice(idx, size=min(n, len(idx)), replace=False))
-        fields = ["stamp", "psf", "noise_variance", "conditions"]
-        has_truth = "truth" in ds.fields
-        has_label = "label" in ds.fields
-        fields += (["truth"] if has_truth else []) + (["label"] if has_label else [])
-        data = ds.read(pick, fields)
-        class_names = ds.class_names
-        names = ds.condition_names
-        scale, size, source = ds.pixel_scale, ds.stamp_size, ds.source
+    pick, data, info = _pick_galaxies(path, n, split, seed)
+    has_truth = info["has_truth"]
+    scale, size, source = info["scale"], info["size"], info["source"]
     panels = 3 if has_truth else 2
     n = len(pick)
     columns = max(1, min(columns, n))
@@ -83,33 +126,7 @@ def plot_grid(path, out, n=8, split="all", seed=0, columns=4, title=None, dpi=90
         ax.set_axis_off()
     for k in range(n):
         r, c = divmod(k, columns)
-        sigma = float(np.sqrt(data["noise_variance"][k]))
-        stamp = _stretch(data["stamp"][k], sigma)
-        vmax = float(np.percentile(stamp, 99.8))
-        vmin = -0.5
-        cond = dict(zip(names, data["conditions"][k]))
-        head = f"#{pick[k]}"
-        if has_label:
-            head += f" {class_names[data['label'][k]]}"
-        ax = axes[r, c * panels]
-        ax.set_axis_on()
-        ax.imshow(stamp, origin="lower", cmap="gray_r", vmin=vmin, vmax=vmax)
-        ax.set_title(f"{head}\n{cond.get('mag_auto', np.nan):.1f} mag, "
-                     f"{cond.get('flux_radius', np.nan):.1f} px, z={cond.get('zphot', np.nan):.2f}",
-                     fontsize=6.5, loc="left")
-        j = 1
-        if has_truth:
-            ax = axes[r, c * panels + 1]
-            ax.set_axis_on()
-            ax.imshow(_stretch(data["truth"][k], sigma), origin="lower", cmap="gray_r",
-                      vmin=vmin, vmax=vmax)
-            ax.set_title("truth", fontsize=6.5)
-            j = 2
-        ax = axes[r, c * panels + j]
-        ax.set_axis_on()
-        psf = data["psf"][k]
-        ax.imshow(np.log10(np.maximum(psf, psf.max() * 1e-4)), origin="lower", cmap="magma")
-        ax.set_title("PSF (log)", fontsize=6.5)
+        _draw_galaxy(axes[r, c * panels:(c + 1) * panels], k, pick, data, info)
     fig.suptitle(title or f"{source}: {size}x{size} stamps at {scale}\"/pixel; observed"
                           + (" | truth" if has_truth else "") + " | PSF (arcsinh stretch, "
                           "PSF log scale)", fontsize=9)
@@ -165,11 +182,8 @@ def plot_population(out, population="cosmos-25.2", n=100000, n_structure=20000, 
     m = marginals or population_marginals(population, n=n, n_structure=n_structure, seed=seed,
                                           stamp_size=stamp_size, pixel_scale=pixel_scale,
                                           max_flux_radius=max_flux_radius)
-    pub = m["published"]
     bins = m["bins"]
-    cat = m["catalog"]
     mag_ref = m["fits"].get("mag_ref")
-    x = np.array([b["mag"] for b in bins])
     fig, axes = plt.subplots(2, 2, figsize=(10.5, 8.0))
     (ax_n, ax_r), (ax_z, ax_l) = axes
     for ax in axes.ravel():
@@ -179,83 +193,11 @@ def plot_population(out, population="cosmos-25.2", n=100000, n_structure=20000, 
         ax.set_xlabel("F814W mag_auto (AB)")
         ax.grid(alpha=0.3, lw=0.5)
 
-    # (a) number counts
     edges = np.array([b["lo"] for b in bins] + [bins[-1]["hi"]])
-    dn = np.array([b["dn_dm"] for b in bins])
-    ax_n.stairs(np.log10(np.maximum(dn, 1e-3)), edges, baseline=None, color="C0", lw=1.6,
-                label=f"mock ({m['n']:,} galaxies, normalised)")
-    w = np.array(pub["weaver22_i_counts"])
-    ax_n.plot(w[:, 0], w[:, 1], "o", color="C3", ms=4,
-              label="COSMOS2020 i (Weaver+22, tab. 2)")
-    a_sb, b_sb = pub["lsst_sb_cumulative"]
-    grid = np.linspace(20.5, 25.5, 50)
-    ax_n.plot(grid, np.log10(b_sb * np.log(10) * a_sb * 10 ** (b_sb * (grid - 25)) * 3600),
-              color="C2", lw=1, ls=":", label="LSST Science Book eq. 3.7 (i)")
-    ax_n.set_ylabel("log10 dN/dm  [mag$^{-1}$ deg$^{-2}$]")
-    ax_n.set_ylim(1, 5.6)
-    ax_n.set_title("(a) number counts", fontsize=10, loc="left")
-    ax_n.legend(fontsize=7.5, loc="upper left")
-
-    # (b) size-magnitude
-    hb = [b for b in bins if "hlr_mean" in b]
-    ax_r.errorbar([b["mag"] for b in hb], [b["hlr_mean"] for b in hb],
-                  yerr=[b["hlr_std"] for b in hb], color="C0", marker="s", ms=3, lw=1.2,
-                  capsize=2, label="mock: mean +- std")
-    ax_r.plot([b["mag"] for b in hb], [b["hlr_median"] for b in hb], color="C0", lw=0.8,
-              ls="--", label="mock: median")
-    mh = np.array(pub["mandelbaum14_hlr"])
-    # Standard deviations larger than the mean: the lower bar stops at 0.02 arcsec.
-    low = np.minimum(mh[:, 2], mh[:, 1] - 0.02)
-    ax_r.errorbar(mh[:, 0] + 0.04, mh[:, 1], yerr=[low, mh[:, 2]], color="C3", marker="o", ms=4,
-                  ls="none", capsize=2, label="COSMOS (Mandelbaum+14, DESC): mean +- std")
-    ax_r.plot(cat["mag_auto"], cat["sersic_hlr"], ".", color="0.5", ms=3,
-              label="96 real example galaxies")
-    ax_r.set_yscale("log")
-    ax_r.set_ylim(0.02, 5)
-    ax_r.set_ylabel("half-light radius [arcsec]")
-    ax_r.set_title("(b) size-magnitude", fontsize=10, loc="left")
-    ax_r.legend(fontsize=7.5, loc="upper right")
-
-    # (c) redshift-magnitude
-    zb = [b for b in bins if "z_median" in b]
-    zx = np.array([b["mag"] for b in zb])
-    ax_z.fill_between(zx, [b["z_16"] for b in zb], [b["z_84"] for b in zb], color="C0",
-                      alpha=0.2, label="mock: 16-84%")
-    ax_z.plot(zx, [b["z_median"] for b in zb], color="C0", marker="s", ms=3,
-              label="mock: median")
-    for k, (lo, hi, zm) in enumerate(pub["ilbert09_median_z"]):
-        ax_z.errorbar(0.5 * (lo + hi), zm, xerr=0.5 * (hi - lo), color="C3", marker="o", ms=5,
-                      capsize=3, label="COSMOS median photo-z (Ilbert+09)" if k == 0 else None)
-    ax_z.plot(cat["mag_auto"], cat["zphot"], ".", color="0.5", ms=3,
-              label="96 real example galaxies")
-    ax_z.set_ylabel("zphot")
-    ax_z.set_ylim(0, 2.5)
-    ax_z.set_title("(c) redshift-magnitude", fontsize=10, loc="left")
-    ax_z.legend(fontsize=7.5, loc="upper left")
-
-    # (d) fraction lost to the stamp
-    lost = np.array([b["lost"] for b in bins])
-    ax_l.stairs(100 * np.nan_to_num(lost), edges, baseline=None, color="C0", lw=1.6,
-                label="per bin")
-    ax_l.set_yscale("symlog", linthresh=1.0)
-    ax_l.set_ylim(0, 100)
-    ax_l.set_ylabel("lost to the stamp [%]")
-    ax_l.set_title(f"(d) flux_radius > {m['max_flux_radius']:g} px of 0.03\" "
-                   f"({m['stamp_size']}x{m['stamp_size']} at {m['pixel_scale']:g}\"/px)",
-                   fontsize=10, loc="left")
-    ax_l.text(0.97, 0.93, f"all magnitudes: {100 * (1 - m['acceptance']):.2f}% lost\n"
-                          f"(acceptance {m['acceptance']:.4f})",
-              transform=ax_l.transAxes, ha="right", va="top", fontsize=9)
-    fits = m["fits"]
-    if fits:
-        ax_l.text(0.97, 0.70, "faint-end slopes, mock (published):\n"
-                  f"counts {fits['count_slope_mock']:.3f} ({fits['count_slope_published']:.3f}) "
-                  "dex/mag\n"
-                  f"size {fits.get('size_slope_mock', np.nan):.3f} "
-                  f"({fits['size_slope_published']:.3f}) dex/mag\n"
-                  f"median z {fits.get('z_slope_mock', np.nan):.3f} "
-                  f"({fits['z_slope_published']:.3f}) /mag",
-                  transform=ax_l.transAxes, ha="right", va="top", fontsize=8)
+    _plot_counts(ax_n, m, edges)
+    _plot_sizes(ax_r, m)
+    _plot_redshifts(ax_z, m)
+    _plot_lost(ax_l, m, edges)
     title = f"mock-COSMOS population '{m['population']}'"
     if mag_ref is not None:
         title += (f"; shaded: fainter than the real data (I > {mag_ref:.2f}), extrapolated\n"
@@ -267,3 +209,91 @@ def plot_population(out, population="cosmos-25.2", n=100000, n_structure=20000, 
         fig.savefig(tmp, dpi=dpi)
     plt.close(fig)
     return m
+
+
+def _plot_counts(ax, m, edges):
+    """Panel (a): the mock's number counts beside COSMOS2020's and the LSST Science Book's."""
+    bins, pub = m["bins"], m["published"]
+    dn = np.array([b["dn_dm"] for b in bins])
+    ax.stairs(np.log10(np.maximum(dn, 1e-3)), edges, baseline=None, color="C0", lw=1.6,
+              label=f"mock ({m['n']:,} galaxies, normalised)")
+    w = np.array(pub["weaver22_i_counts"])
+    ax.plot(w[:, 0], w[:, 1], "o", color="C3", ms=4,
+            label="COSMOS2020 i (Weaver+22, tab. 2)")
+    a_sb, b_sb = pub["lsst_sb_cumulative"]
+    grid = np.linspace(20.5, 25.5, 50)
+    ax.plot(grid, np.log10(b_sb * np.log(10) * a_sb * 10 ** (b_sb * (grid - 25)) * 3600),
+            color="C2", lw=1, ls=":", label="LSST Science Book eq. 3.7 (i)")
+    ax.set_ylabel("log10 dN/dm  [mag$^{-1}$ deg$^{-2}$]")
+    ax.set_ylim(1, 5.6)
+    ax.set_title("(a) number counts", fontsize=10, loc="left")
+    ax.legend(fontsize=7.5, loc="upper left")
+
+
+def _plot_sizes(ax, m):
+    """Panel (b): the mock's half-light radii against magnitude beside COSMOS's."""
+    bins, pub, cat = m["bins"], m["published"], m["catalog"]
+    hb = [b for b in bins if "hlr_mean" in b]
+    ax.errorbar([b["mag"] for b in hb], [b["hlr_mean"] for b in hb],
+                yerr=[b["hlr_std"] for b in hb], color="C0", marker="s", ms=3, lw=1.2,
+                capsize=2, label="mock: mean +- std")
+    ax.plot([b["mag"] for b in hb], [b["hlr_median"] for b in hb], color="C0", lw=0.8,
+            ls="--", label="mock: median")
+    mh = np.array(pub["mandelbaum14_hlr"])
+    # Standard deviations larger than the mean: the lower bar stops at 0.02 arcsec.
+    low = np.minimum(mh[:, 2], mh[:, 1] - 0.02)
+    ax.errorbar(mh[:, 0] + 0.04, mh[:, 1], yerr=[low, mh[:, 2]], color="C3", marker="o", ms=4,
+                ls="none", capsize=2, label="COSMOS (Mandelbaum+14, DESC): mean +- std")
+    ax.plot(cat["mag_auto"], cat["sersic_hlr"], ".", color="0.5", ms=3,
+            label="96 real example galaxies")
+    ax.set_yscale("log")
+    ax.set_ylim(0.02, 5)
+    ax.set_ylabel("half-light radius [arcsec]")
+    ax.set_title("(b) size-magnitude", fontsize=10, loc="left")
+    ax.legend(fontsize=7.5, loc="upper right")
+
+
+def _plot_redshifts(ax, m):
+    """Panel (c): the mock's median redshift against magnitude beside Ilbert et al.'s."""
+    bins, pub, cat = m["bins"], m["published"], m["catalog"]
+    zb = [b for b in bins if "z_median" in b]
+    zx = np.array([b["mag"] for b in zb])
+    ax.fill_between(zx, [b["z_16"] for b in zb], [b["z_84"] for b in zb], color="C0",
+                    alpha=0.2, label="mock: 16-84%")
+    ax.plot(zx, [b["z_median"] for b in zb], color="C0", marker="s", ms=3,
+            label="mock: median")
+    for k, (lo, hi, zm) in enumerate(pub["ilbert09_median_z"]):
+        ax.errorbar(0.5 * (lo + hi), zm, xerr=0.5 * (hi - lo), color="C3", marker="o", ms=5,
+                    capsize=3, label="COSMOS median photo-z (Ilbert+09)" if k == 0 else None)
+    ax.plot(cat["mag_auto"], cat["zphot"], ".", color="0.5", ms=3,
+            label="96 real example galaxies")
+    ax.set_ylabel("zphot")
+    ax.set_ylim(0, 2.5)
+    ax.set_title("(c) redshift-magnitude", fontsize=10, loc="left")
+    ax.legend(fontsize=7.5, loc="upper left")
+
+
+def _plot_lost(ax, m, edges):
+    """Panel (d): the fraction lost to the stamp, and the faint-end slopes."""
+    lost = np.array([b["lost"] for b in m["bins"]])
+    ax.stairs(100 * np.nan_to_num(lost), edges, baseline=None, color="C0", lw=1.6,
+              label="per bin")
+    ax.set_yscale("symlog", linthresh=1.0)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("lost to the stamp [%]")
+    ax.set_title(f"(d) flux_radius > {m['max_flux_radius']:g} px of 0.03\" "
+                 f"({m['stamp_size']}x{m['stamp_size']} at {m['pixel_scale']:g}\"/px)",
+                 fontsize=10, loc="left")
+    ax.text(0.97, 0.93, f"all magnitudes: {100 * (1 - m['acceptance']):.2f}% lost\n"
+                        f"(acceptance {m['acceptance']:.4f})",
+            transform=ax.transAxes, ha="right", va="top", fontsize=9)
+    fits = m["fits"]
+    if fits:
+        ax.text(0.97, 0.70, "faint-end slopes, mock (published):\n"
+                f"counts {fits['count_slope_mock']:.3f} ({fits['count_slope_published']:.3f}) "
+                "dex/mag\n"
+                f"size {fits.get('size_slope_mock', np.nan):.3f} "
+                f"({fits['size_slope_published']:.3f}) dex/mag\n"
+                f"median z {fits.get('z_slope_mock', np.nan):.3f} "
+                f"({fits['z_slope_published']:.3f}) /mag",
+                transform=ax.transAxes, ha="right", va="top", fontsize=8)

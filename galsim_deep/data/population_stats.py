@@ -222,6 +222,32 @@ def population_marginals(population="cosmos-25.2", n=100000, n_structure=20000, 
     edges = np.concatenate([[lo_mag], grid[grid > lo_mag + 1e-9], [hi_mag]])
     counts = P.NumberCounts(P.WEAVER22_I_COUNTS, float(mag.min()), pop.mag_limit)
     norm = counts.total / len(mag)  # galaxies per deg^2 per mock galaxy
+    bins = _magnitude_bins(edges, mag, z, hlr, ok, norm)
+    fits = _faint_end_fits(pop, bins, mag, counts)
+    cat = load_example_catalog()
+    return {
+        "population": pop.name, "n": int(len(mag)), "n_structure": n_s, "seed": int(seed),
+        "stamp_size": int(stamp_size), "pixel_scale": float(pixel_scale),
+        "max_flux_radius": fr_max, "acceptance": float(ok.mean()), "bins": bins, "fits": fits,
+        "published": {
+            "weaver22_i_counts": [list(r) for r in P.WEAVER22_I_COUNTS],
+            "lsst_sb_cumulative": list(P.LSST_SB_CUMULATIVE),
+            "mandelbaum14_hlr": [list(r) for r in P.MANDELBAUM14_HLR],
+            "ilbert09_median_z": [list(r) for r in P.ILBERT09_MEDIAN_Z],
+        },
+        "catalog": {"mag_auto": np.asarray(cat["mag_auto"], float).tolist(),
+                    "sersic_hlr": np.asarray(cat["sersic_hlr"], float).tolist(),
+                    "zphot": np.asarray(cat["zphot"], float).tolist(),
+                    "flux_radius": np.asarray(cat["flux_radius"], float).tolist()},
+        "description": pop.describe(),
+    }
+
+
+def _magnitude_bins(edges, mag, z, hlr, ok, norm):
+    """The per-bin dicts of :func:`population_marginals` between ``edges`` (the last bin
+    closed): counts, redshift and size percentiles (of the first ``len(hlr)`` galaxies, the
+    ones with structure) where 5 galaxies or more, and the fraction not ``ok``."""
+    n_s = len(hlr)
     bins = []
     for lo, hi in zip(edges[:-1], edges[1:]):
         sel = (mag >= lo) & (mag < hi) if hi < edges[-1] else (mag >= lo) & (mag <= hi)
@@ -238,8 +264,14 @@ def population_marginals(population="cosmos-25.2", n=100000, n_structure=20000, 
             row.update(hlr_mean=float(h.mean()), hlr_std=float(h.std()),
                        hlr_median=float(np.median(h)), n_structure=int(sel_s.sum()))
         bins.append(row)
+    return bins
 
-    # Faint-end slopes (mag_ref .. 25.2) of the mock, and the published ones.
+
+def _faint_end_fits(pop, bins, mag, counts):
+    """Faint-end slopes (mag_ref .. 25.2) of the mock, and the published ones (empty for a
+    population without ``mag_ref``)."""
+    from . import population as P
+
     mag_ref = getattr(pop, "mag_ref", None)
     fits = {}
     if mag_ref is not None:
@@ -260,23 +292,7 @@ def population_marginals(population="cosmos-25.2", n=100000, n_structure=20000, 
         fits["size_slope_published"] = P.SIZE_SLOPE
         fits["z_slope_published"] = P.Z_SLOPE
         fits["mag_ref"] = mag_ref
-    cat = load_example_catalog()
-    return {
-        "population": pop.name, "n": int(len(mag)), "n_structure": n_s, "seed": int(seed),
-        "stamp_size": int(stamp_size), "pixel_scale": float(pixel_scale),
-        "max_flux_radius": fr_max, "acceptance": float(ok.mean()), "bins": bins, "fits": fits,
-        "published": {
-            "weaver22_i_counts": [list(r) for r in P.WEAVER22_I_COUNTS],
-            "lsst_sb_cumulative": list(P.LSST_SB_CUMULATIVE),
-            "mandelbaum14_hlr": [list(r) for r in P.MANDELBAUM14_HLR],
-            "ilbert09_median_z": [list(r) for r in P.ILBERT09_MEDIAN_Z],
-        },
-        "catalog": {"mag_auto": np.asarray(cat["mag_auto"], float).tolist(),
-                    "sersic_hlr": np.asarray(cat["sersic_hlr"], float).tolist(),
-                    "zphot": np.asarray(cat["zphot"], float).tolist(),
-                    "flux_radius": np.asarray(cat["flux_radius"], float).tolist()},
-        "description": pop.describe(),
-    }
+    return fits
 
 
 def _exp_slope_mle(mag, lo, hi, weights=None):

@@ -120,6 +120,55 @@ def _encode_chunk(model, ds, rows, first_row, has_labels):
     return out
 
 
+def _start_partial(out, manifest, overwrite):
+    """The folder of an unfinished encoding of ``out``, with its ``manifest``: an earlier
+    run's with the same manifest is resumed, one with other settings discarded only with
+    ``overwrite``."""
+    partial = _partial(out)
+    previous = None
+    if (partial / "manifest.json").is_file():
+        try:
+            previous = json.loads((partial / "manifest.json").read_text())
+        except ValueError:
+            previous = None
+    if partial.exists() and previous != manifest:
+        if not overwrite:
+            raise InputError(f"{partial} holds an unfinished encoding with other settings "
+                             f"({previous}); rerun that command to finish it, or pass "
+                             f"--overwrite to discard it")
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True, exist_ok=True)
+    with atomic_path(partial / "manifest.json") as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2))
+    return partial
+
+
+def _encode_chunks(model, ds, rows, chunk_size, has_labels, partial, progress):
+    """Encode ``rows`` chunk by chunk into ``partial/chunk_NNNNNN.npz`` (a finished chunk is
+    kept, a damaged one encoded again); the chunks' first rows."""
+    from tqdm.auto import tqdm
+
+    starts = list(range(0, len(rows), chunk_size))
+    with tqdm(total=len(rows), desc="encode", unit="gal", disable=not progress) as bar:
+        for c, start in enumerate(starts):
+            stop = min(start + chunk_size, len(rows))
+            path = partial / f"chunk_{c:06d}.npz"
+            if path.is_file():
+                try:
+                    with np.load(path) as f:
+                        if len(f["codes"]) == stop - start:
+                            bar.update(stop - start)
+                            continue
+                except (OSError, ValueError, KeyError, EOFError):
+                    pass  # a damaged chunk is encoded again
+            arrays = _encode_chunk(model, ds, rows[start:stop], start, has_labels)
+            with atomic_path(path, suffix=".npz") as tmp:
+                with open(tmp, "wb") as fh:
+                    np.savez(fh, **arrays)
+            bar.update(stop - start)
+    return starts
+
+
 def encode_dataset(model, dataset, out, split="all", chunk_size=1024, overwrite=False,
                    progress=True, max_galaxies=None):
     """Encode the stamps of a dataset split and write ``codes.h5`` (resumable).
@@ -149,8 +198,6 @@ def encode_dataset(model, dataset, out, split="all", chunk_size=1024, overwrite=
     Path
         ``out``.
     """
-    from tqdm.auto import tqdm
-
     from ...data.reader import StampDataset
 
     out = Path(out)
@@ -171,41 +218,8 @@ def encode_dataset(model, dataset, out, split="all", chunk_size=1024, overwrite=
                              f"--split")
         has_labels = "label" in ds.fields
         manifest = _manifest(model, ds, split, len(rows), chunk_size)
-        partial = _partial(out)
-        previous = None
-        if (partial / "manifest.json").is_file():
-            try:
-                previous = json.loads((partial / "manifest.json").read_text())
-            except ValueError:
-                previous = None
-        if partial.exists() and previous != manifest:
-            if not overwrite:
-                raise InputError(f"{partial} holds an unfinished encoding with other settings "
-                                 f"({previous}); rerun that command to finish it, or pass "
-                                 f"--overwrite to discard it")
-            shutil.rmtree(partial)
-        partial.mkdir(parents=True, exist_ok=True)
-        with atomic_path(partial / "manifest.json") as tmp:
-            tmp.write_text(json.dumps(manifest, indent=2))
-
-        starts = list(range(0, len(rows), chunk_size))
-        with tqdm(total=len(rows), desc="encode", unit="gal", disable=not progress) as bar:
-            for c, start in enumerate(starts):
-                stop = min(start + chunk_size, len(rows))
-                path = partial / f"chunk_{c:06d}.npz"
-                if path.is_file():
-                    try:
-                        with np.load(path) as f:
-                            if len(f["codes"]) == stop - start:
-                                bar.update(stop - start)
-                                continue
-                    except (OSError, ValueError, KeyError, EOFError):
-                        pass  # a damaged chunk is encoded again
-                arrays = _encode_chunk(model, ds, rows[start:stop], start, has_labels)
-                with atomic_path(path, suffix=".npz") as tmp:
-                    with open(tmp, "wb") as fh:
-                        np.savez(fh, **arrays)
-                bar.update(stop - start)
+        partial = _start_partial(out, manifest, overwrite)
+        starts = _encode_chunks(model, ds, rows, chunk_size, has_labels, partial, progress)
         attrs = {
             "format": CODES_FORMAT, "format_version": CODES_FORMAT_VERSION,
             "dataset": manifest["dataset"], "dataset_n_examples": ds.n_examples,

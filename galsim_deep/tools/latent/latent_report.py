@@ -143,13 +143,58 @@ def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, 
         percentiles of the test galaxies' ``log p`` and background scores, the
         non-galaxy kinds' in their entries).
     """
-    from ...api.model import GenerativeGalaxyModel
-    from ...data.reader import StampDataset
-    from .plots import plot_confusion, plot_precision, plot_roc, plot_stamp_rows
-
     t0 = time.time()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    gm, class_names, n_split = _checked_inputs(model, dataset)
+    train = _codes_for(gm, dataset, "train", out / "codes_train.h5", n_split["train"],
+                       max_train, progress)
+    test = _codes_for(gm, dataset, "test", out / "codes_test.h5", n_split["test"], max_test,
+                      progress)
+    t_encode = time.time() - t0
+    names = [class_names[i] if i < len(class_names) else str(i) for i in range(
+        max(len(class_names), int(max(train.labels.max(), test.labels.max())) + 1))]
+
+    probe, baseline = _probes(train, test, names, seed, out)
+    held_out, held_mean = _held_out_classes(gm, train, test, names, held_out_classes,
+                                            fit_flow, seed, flow_steps, progress, out)
+    non_galaxy, background = _non_galaxy(gm, dataset, test, n_non_galaxy, seed, progress,
+                                         out)
+    precision, chance, kk = _precision(gm, test, names, k, out)
+
+    report = {
+        "probe": {key: probe[key] for key in ("accuracy", "balanced_accuracy", "chance",
+                                              "train_accuracy", "confusion", "class_names",
+                                              "n_train", "n_test")},
+        "probe_conditions_only": {key: baseline[key] for key in ("accuracy",
+                                                                 "balanced_accuracy")},
+        "held_out_class": {"by_class": held_out, "mean_auroc": held_mean,
+                           "flow_steps": int(flow_steps),
+                           **({"note": "not measured: the module's density is of the stamps "
+                                       "(an image flow), trained on every class"}
+                              if gm.latent.density_of_stamps else {})},
+        "non_galaxy": non_galaxy,
+        **({"galaxy_percentiles": background.summary(test.log_prob)} if background else {}),
+        "precision_at_k": {"k": kk, "chance": chance, **precision},
+        "run": {"model": gm.file_name, "model_name": gm.metadata["name"],
+                "model_version": gm.metadata["version"], "dataset": str(Path(dataset).resolve()),
+                "n_train": len(train), "n_test": len(test), "seed": int(seed),
+                "encode_seconds": round(t_encode, 1),
+                "total_seconds": round(time.time() - t0, 1),
+                "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+                "galsim_deep_version": __version__},
+    }
+    write_json(report, out / "report.json")
+    write_text(_markdown(report), out / "report.md")
+    return report
+
+
+def _checked_inputs(model, dataset):
+    """``(model, class names, {split: galaxies})``, refused unless the module has an encoder
+    and a density and the dataset is labelled with both splits."""
+    from ...api.model import GenerativeGalaxyModel
+    from ...data.reader import StampDataset
+
     gm = model if isinstance(model, GenerativeGalaxyModel) else GenerativeGalaxyModel(model)
     for sig in ("encode", "log_prob"):
         if sig not in gm.signatures:
@@ -166,24 +211,29 @@ def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, 
         if n < 2:
             raise InputError(f"{dataset} has {n} galaxies in its {s} split; the report needs "
                              f"both splits (rebuild with --n-test)")
+    return gm, class_names, n_split
 
-    train = _codes_for(gm, dataset, "train", out / "codes_train.h5", n_split["train"],
-                       max_train, progress)
-    test = _codes_for(gm, dataset, "test", out / "codes_test.h5", n_split["test"], max_test,
-                      progress)
-    t_encode = time.time() - t0
-    names = [class_names[i] if i < len(class_names) else str(i) for i in range(
-        max(len(class_names), int(max(train.labels.max(), test.labels.max())) + 1))]
 
-    # 1. linear probe -----------------------------------------------------------------
+def _probes(train, test, names, seed, out):
+    """1. The linear probe on the codes and, as a baseline, on the conditions alone; the
+    codes' confusion matrix is drawn."""
+    from .plots import plot_confusion
+
     probe = linear_probe(train.codes, train.labels, test.codes, test.labels, names, seed=seed)
     baseline = linear_probe(train.conditions, train.labels, test.conditions, test.labels,
                             names, seed=seed)
     plot_confusion(probe["confusion"], probe["class_names"], out / "probe_confusion.png",
                    title=f"linear probe on codes: accuracy {probe['accuracy']:.3f} "
                          f"(chance {probe['chance']:.3f})")
+    return probe, baseline
 
-    # 2. class-as-outlier ---------------------------------------------------------------
+
+def _held_out_classes(gm, train, test, names, held_out_classes, fit_flow, seed, flow_steps,
+                      progress, out):
+    """2. ``(by class, mean AUROC)`` of each class as an outlier to a flow fitted on the
+    others' codes; the ROC curves are drawn."""
+    from .plots import plot_roc
+
     codes = np.concatenate([train.codes, test.codes])
     stddevs = np.concatenate([train.stddevs, test.stddevs])
     conds = np.concatenate([train.conditions, test.conditions])
@@ -219,8 +269,13 @@ def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, 
         plot_roc(curves, out / "held_out_class_roc.png",
                  title=f"class as outlier (flow fitted without it): mean AUROC "
                        f"{format_number(held_mean, 3)}")
+    return held_out, held_mean
 
-    # 3. non-galaxy stamps --------------------------------------------------------------
+
+def _non_galaxy(gm, dataset, test, n_non_galaxy, seed, progress, out):
+    """3. ``(by kind, background or None)``: each non-galaxy kind's separation from the test
+    galaxies by the module's density (and its ELBO, and an image flow's background scores,
+    where it has them); the ROC curves and example stamps are drawn."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x0DD]))
     n_ng = min(int(n_non_galaxy), len(test))
     rows = np.sort(rng.choice(test.indices, size=n_ng, replace=False))
@@ -251,6 +306,14 @@ def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, 
                                      "median_neg_elbo": float(np.nanmedian(-elbo))})
         examples.append((kind, [(made["stamp"][i], f"#{made['rows'][i]}\n-log p="
                                  f"{-lp[i]:.1f}") for i in range(min(6, len(lp)))]))
+    _plot_non_galaxy(ng_curves, elbo_curves, background_curves, examples, out)
+    return non_galaxy, background
+
+
+def _plot_non_galaxy(ng_curves, elbo_curves, background_curves, examples, out):
+    """Draw the non-galaxy ROC curves (density, ELBO, backgrounds) and example stamps."""
+    from .plots import plot_roc, plot_stamp_rows
+
     plot_roc(ng_curves, out / "non_galaxy_roc.png",
              title="non-galaxy stamps vs test galaxies, -log p(z | conditions) of the module")
     if elbo_curves:
@@ -263,7 +326,12 @@ def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, 
     plot_stamp_rows(examples, out / "non_galaxy_examples.png",
                     title="non-galaxy stamps (dataset PSFs, noise and fluxes)")
 
-    # 4. precision@k ----------------------------------------------------------------------
+
+def _precision(gm, test, names, k, out):
+    """4. ``(by ranking, chance by class, k)``: precision@k of the test galaxies' classes
+    among their nearest neighbours in each ranking; the figure is drawn."""
+    from .plots import plot_precision
+
     precision, chance = {}, None
     kk = min(int(k), len(test) - 1)
     shape = gm.latent.latent_shape
@@ -278,32 +346,7 @@ def latent_report(model, dataset, out, fit_flow, max_train=5000, max_test=None, 
     plot_precision({m: v["by_class"] for m, v in precision.items()}, chance,
                    out / "precision_at_k.png", k=kk,
                    title=f"precision@{kk} by class, test split ({len(test)} galaxies)")
-
-    report = {
-        "probe": {key: probe[key] for key in ("accuracy", "balanced_accuracy", "chance",
-                                              "train_accuracy", "confusion", "class_names",
-                                              "n_train", "n_test")},
-        "probe_conditions_only": {key: baseline[key] for key in ("accuracy",
-                                                                 "balanced_accuracy")},
-        "held_out_class": {"by_class": held_out, "mean_auroc": held_mean,
-                           "flow_steps": int(flow_steps),
-                           **({"note": "not measured: the module's density is of the stamps "
-                                       "(an image flow), trained on every class"}
-                              if gm.latent.density_of_stamps else {})},
-        "non_galaxy": non_galaxy,
-        **({"galaxy_percentiles": background.summary(test.log_prob)} if background else {}),
-        "precision_at_k": {"k": kk, "chance": chance, **precision},
-        "run": {"model": gm.file_name, "model_name": gm.metadata["name"],
-                "model_version": gm.metadata["version"], "dataset": str(Path(dataset).resolve()),
-                "n_train": len(train), "n_test": len(test), "seed": int(seed),
-                "encode_seconds": round(t_encode, 1),
-                "total_seconds": round(time.time() - t0, 1),
-                "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-                "galsim_deep_version": __version__},
-    }
-    write_json(report, out / "report.json")
-    write_text(_markdown(report), out / "report.md")
-    return report
+    return precision, chance, kk
 
 
 class _Background:
