@@ -211,7 +211,7 @@ def clipped_draw_fraction(flow, conditions, seed, n=10000):
 
 def fit_code_flow(codes, conditions, stddevs=None, steps=400, seed=0, n_stages=4,
                   hidden_units=(64, 64), batch_size=256, learning_rate=2e-3, clip=10.0,
-                  progress=False):
+                  progress=False, weights=None):
     """Fit a small conditional MAF ``p(z | conditions)`` to latent codes, in memory.
 
     The codes are standardised per dimension with robust statistics (median,
@@ -248,6 +248,10 @@ def fit_code_flow(codes, conditions, stddevs=None, steps=400, seed=0, n_stages=4
         Training values are clipped to ``+-clip`` robust standard deviations.
     progress : bool
         Show a tqdm progress bar.
+    weights : array_like [N], optional
+        Non-negative weight of each code: each batch draws codes with probability in
+        proportion to them, a fit of the weighted log-likelihood (a training mix given back
+        its population).  Default: every code alike.
 
     Returns
     -------
@@ -268,6 +272,7 @@ def fit_code_flow(codes, conditions, stddevs=None, steps=400, seed=0, n_stages=4
     for what, a in (("codes", codes), ("conditions", conditions)):
         if not np.all(np.isfinite(a)):
             raise InputError(f"{what} contain NaN or infinite values; drop those rows")
+    log_weights = None if weights is None else _log_weights(weights, len(codes))
     shift = np.median(codes, axis=0)
     scale = 1.4826 * np.median(np.abs(codes - shift), axis=0)
     scale = np.where(scale > 0, scale, codes.std(axis=0))
@@ -294,7 +299,11 @@ def fit_code_flow(codes, conditions, stddevs=None, steps=400, seed=0, n_stages=4
     @tf.function
     def train_step():
         key = tf.stack([tf.constant(seed, tf.int64), step])
-        idx = tf.random.stateless_uniform([batch], seed=key, maxval=n, dtype=tf.int32)
+        if log_weights is None:
+            idx = tf.random.stateless_uniform([batch], seed=key, maxval=n, dtype=tf.int32)
+        else:
+            idx = tf.cast(tf.random.stateless_categorical(log_weights, batch, seed=key)[0],
+                          tf.int32)
         eps = tf.random.stateless_normal([batch, codes.shape[1]], seed=key + [0, 1 << 40])
         z = tf.clip_by_value(tf.gather(means, idx) + tf.gather(sigmas, idx) * eps,
                              -float(clip), float(clip))
@@ -306,3 +315,15 @@ def fit_code_flow(codes, conditions, stddevs=None, steps=400, seed=0, n_stages=4
 
     loop.run(train_step)
     return FittedLatentFlow(flow, shift, scale)
+
+
+def _log_weights(weights, n):
+    """``[1, N]`` float32 log-weights for ``tf.random.stateless_categorical``, or an
+    InputError for weights that are not N finite non-negative values with a positive sum."""
+    weights = np.asarray(weights, np.float64)
+    if weights.shape != (n,) or not np.all(np.isfinite(weights)) or np.any(weights < 0) \
+            or weights.sum() <= 0:
+        raise InputError(f"weights must be {n} finite, non-negative values with a positive "
+                         f"sum (one per code), got shape {weights.shape}")
+    with np.errstate(divide="ignore"):
+        return tf.constant(np.log(weights)[None], tf.float32)

@@ -221,3 +221,22 @@ def test_a_flow_checkpoint_without_the_range_is_refused_with_the_fix(tmp_path):
                         progress=False)
     with pytest.raises(InputError, match="train this part afresh"):
         loop.restore()
+
+
+def test_a_weighted_fit_follows_the_weights_and_refuses_bad_ones():
+    """fit_code_flow(weights=): a mix of two populations, one given 9 times the weight of
+    the other, is fitted as a 90/10 population; bad weights are refused."""
+    from galsim_deep.training.latent_flow import fit_code_flow
+
+    rng = np.random.default_rng(5)
+    codes = np.concatenate([rng.normal(-3.0, 0.3, (1000, 1)), rng.normal(3.0, 0.3, (1000, 1))])
+    codes = np.concatenate([codes, rng.normal(0.0, 1.0, (2000, 1))], axis=1)
+    conditions = np.zeros((2000, 1))
+    options = dict(steps=300, seed=0, n_stages=2, hidden_units=(16, 16), learning_rate=5e-3)
+    rows = np.zeros((4000, 1))
+    for weights, share in (([9.0] * 1000 + [1.0] * 1000, 0.1), (None, 0.5)):
+        flow = fit_code_flow(codes, conditions, weights=weights, **options)
+        assert np.mean(flow.sample(rows, seed=1)[:, 0] > 0) == pytest.approx(share, abs=0.06)
+    for bad in ([1.0] * 5, [-1.0] + [1.0] * 1999, [0.0] * 2000, [np.nan] * 2000):
+        with pytest.raises(InputError, match="weights must be 2000 finite"):
+            fit_code_flow(codes, conditions, weights=bad, **options)
