@@ -33,7 +33,17 @@ def register(subparsers):
         return 2
 
     parser.set_defaults(func=no_subcommand)
+    _add_build_parser(sub)
+    _add_population_parser(sub)
+    _add_colours_parser(sub)
+    _add_info_parser(sub)
+    _add_show_parser(sub)
+    _add_compare_parser(sub)
 
+
+def _add_build_parser(sub):
+    """``dataset build``: the options every source shares, then each source's own group
+    (:func:`_add_cosmos_source_args`, :func:`_add_mock_source_args`)."""
     b = sub.add_parser("build", help="build a dataset from a source",
                        description="Build an HDF5 stamp dataset.  Interrupted builds resume when "
                                    "the same command is run again; the same seed gives the same "
@@ -60,6 +70,17 @@ def register(subparsers):
     b.add_argument("--overwrite", action="store_true",
                    help="replace an existing output file (atomically, when the new one is done)")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_cosmos_source_args(b)
+    _add_mock_source_args(b)
+    b.add_argument("--max-flux-radius", type=float, default=None,
+                   help="selection: largest flux_radius in pixels of 0.03\" (mock default: a "
+                        "quarter of the stamp width)")
+    b.set_defaults(func=_build)
+
+
+def _add_cosmos_source_args(b):
+    """The ``cosmos source`` group of ``dataset build``: where the real COSMOS sample lies
+    and which of its galaxies pass."""
     g = b.add_argument_group("cosmos source")
     g.add_argument("--cosmos-dir", default=None,
                    help="folder of the COSMOS sample (default: where galsim_download_cosmos puts "
@@ -72,6 +93,11 @@ def register(subparsers):
     g.add_argument("--exclusion-level", default=None,
                    choices=["none", "bad_stamp", "bad_fits", "marginal"],
                    help="GalSim quality cut (default marginal)")
+
+
+def _add_mock_source_args(b):
+    """The ``mock-cosmos source`` group of ``dataset build``: the PSF, noise, population,
+    depth and bands of a mock."""
     m = b.add_argument_group("mock-cosmos source")
     m.add_argument("--psf", default=None, choices=["hst", "optical"],
                    help="real HST PSF images (default; 0.03\"/pixel or a whole multiple, "
@@ -99,11 +125,11 @@ def register(subparsers):
                         "each galaxy also in these bands, its bulge, disk, knots and companion "
                         "with their own SEDs; F814W stays the mono build's (default: F814W "
                         "only)")
-    b.add_argument("--max-flux-radius", type=float, default=None,
-                   help="selection: largest flux_radius in pixels of 0.03\" (mock default: a "
-                        "quarter of the stamp width)")
-    b.set_defaults(func=_build)
 
+
+def _add_population_parser(sub):
+    """``dataset population``: a mock population's marginals beside published
+    measurements (checks the population before any build)."""
     pp = sub.add_parser(
         "population", help="plot a mock population's marginals against published measurements",
         description="Draw galaxies of a mock-COSMOS population and plot their number counts, "
@@ -127,6 +153,10 @@ def register(subparsers):
     pp.add_argument("--json", default=None, help="also write the numbers to this JSON file")
     pp.set_defaults(func=_population)
 
+
+def _add_colours_parser(sub):
+    """``dataset colours``: a multi-band mock's colours and spectral types beside
+    published ones."""
     co = sub.add_parser(
         "colours", help="plot a multi-band mock's colours and spectral types against published "
                         "ones",
@@ -150,11 +180,17 @@ def register(subparsers):
     co.add_argument("--quiet", action="store_true", help="no progress bar")
     co.set_defaults(func=_colours)
 
+
+def _add_info_parser(sub):
+    """``dataset info``: a dataset's attributes and contents, as text or JSON."""
     i = sub.add_parser("info", help="print a dataset's attributes and contents")
     i.add_argument("path", help="HDF5 stamp dataset")
     i.add_argument("--json", action="store_true", help="print JSON instead of text")
     i.set_defaults(func=_info)
 
+
+def _add_show_parser(sub):
+    """``dataset show``: a PNG grid of stamps with their PSFs and truths."""
     s = sub.add_parser("show", help="draw a PNG grid of stamps with their PSFs and truths")
     s.add_argument("path", help="HDF5 stamp dataset")
     s.add_argument("--out", required=True, help="PNG file to write")
@@ -168,6 +204,10 @@ def register(subparsers):
                    help="figure title (default: the source and stamp geometry)")
     s.set_defaults(func=_show)
 
+
+def _add_compare_parser(sub):
+    """``dataset compare``: the conditions and HSM sizes of several datasets side by
+    side."""
     c = sub.add_parser("compare", help="compare populations: conditions and HSM size / |g|")
     c.add_argument("paths", nargs="+", help="HDF5 stamp datasets")
     c.add_argument("--catalog", action="store_true",

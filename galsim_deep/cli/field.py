@@ -36,24 +36,14 @@ _RENDER = ("Render the fields of a catalog (FITS or ECSV: x/y in field pixels or
 
 
 def _add_render_args(p):
+    """The options of ``field render``: the catalog (or a skyCatalogs region,
+    :func:`_add_skycatalog_args`), the field and its observation, and how the run is
+    spread over Dask."""
     p.add_argument("catalog", nargs="?", default=None,
                    help="catalog file (.fits or .ecsv); or --skycatalog")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--model", default=None, help=f"model (default {DEFAULT_MODEL})")
-    sky = p.add_argument_group("a skyCatalogs region (instead of CATALOG)")
-    sky.add_argument("--skycatalog", default=None, metavar="CONFIG",
-                     help="the skyCatalogs catalog's top-level YAML config")
-    sky.add_argument("--region", type=float, nargs=4, default=None,
-                     metavar=("RA_MIN", "RA_MAX", "DEC_MIN", "DEC_MAX"),
-                     help="the region whose galaxies to render, degrees")
-    sky.add_argument("--band", choices=LSST_BANDS, default="i",
-                     help="the LSST band (default i)")
-    sky.add_argument("--catalog-profiles", action="store_true",
-                     help="draw the catalog's own bulge + disk + knots instead of the model's "
-                          "galaxies (the comparison)")
-    sky.add_argument("--skycatalog-root", default=None, metavar="DIR",
-                     help="the folder holding the catalog's files (default: skyCatalogs' rule, "
-                          "$SKYCATALOG_ROOT or the config's skycatalog_root)")
+    _add_skycatalog_args(p)
     p.add_argument("--field-size", type=int, nargs="+", default=None, metavar="N",
                    help="field size in pixels: NX [NY] (default 2048; with --skycatalog the "
                         "region's extent)")
@@ -100,6 +90,25 @@ def _add_render_args(p):
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_render)
     return p
+
+
+def _add_skycatalog_args(p):
+    """The ``field render`` group that renders a skyCatalogs region instead of a catalog
+    file: the catalog's config, the region, the band and whose profiles to draw."""
+    sky = p.add_argument_group("a skyCatalogs region (instead of CATALOG)")
+    sky.add_argument("--skycatalog", default=None, metavar="CONFIG",
+                     help="the skyCatalogs catalog's top-level YAML config")
+    sky.add_argument("--region", type=float, nargs=4, default=None,
+                     metavar=("RA_MIN", "RA_MAX", "DEC_MIN", "DEC_MAX"),
+                     help="the region whose galaxies to render, degrees")
+    sky.add_argument("--band", choices=LSST_BANDS, default="i",
+                     help="the LSST band (default i)")
+    sky.add_argument("--catalog-profiles", action="store_true",
+                     help="draw the catalog's own bulge + disk + knots instead of the model's "
+                          "galaxies (the comparison)")
+    sky.add_argument("--skycatalog-root", default=None, metavar="DIR",
+                     help="the folder holding the catalog's files (default: skyCatalogs' rule, "
+                          "$SKYCATALOG_ROOT or the config's skycatalog_root)")
 
 
 def _column_map(items):

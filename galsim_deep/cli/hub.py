@@ -21,7 +21,19 @@ def register(subparsers):
     sub = add_group(subparsers, "hub", help=COMMANDS["hub"])
 
     _add_list(sub)
+    _add_info(sub)
+    _add_download(sub)
+    _add_verify(sub)
+    add_export(sub, "export")
+    _add_portable(sub)
+    _add_window(sub)
+    _add_wings(sub)
+    _add_shape_prior(sub)
+    add_release(sub)
 
+
+def _add_info(sub):
+    """Add ``hub info``: a module's conditions and their training ranges."""
     p = sub.add_parser(
         "info", help="print a module's conditions and their training ranges",
         description="Print a module's description, stamps and conditions with their "
@@ -33,11 +45,17 @@ def register(subparsers):
                    help="print the module's whole metadata as JSON instead of the table")
     p.set_defaults(func=_info)
 
+
+def _add_download(sub):
+    """Add ``hub download``: modules into the cache ahead of use."""
     p = sub.add_parser("download", help="download and unpack modules into the cache")
     p.add_argument("models", nargs="+",
                    help="NAME[@VERSION] as `hub list` prints it, hub:NAME[@VERSION] or URL")
     p.set_defaults(func=_download)
 
+
+def _add_verify(sub):
+    """Add ``hub verify``: re-check the cached modules (``--load``: their graphs too)."""
     p = sub.add_parser(
         "verify", help="re-check the cached modules of the index",
         description="Check each cached module of the index(es): the cached archive's sha256 "
@@ -48,8 +66,11 @@ def register(subparsers):
     p.add_argument("--load", action="store_true",
                    help="also load each module with TensorFlow and check its signatures (slow)")
     p.set_defaults(func=_verify)
-    add_export(sub, "export")
 
+
+def _add_portable(sub):
+    """Add ``hub portable``: an ONNX copy of a module's signatures, so that it runs
+    without TensorFlow."""
     p = sub.add_parser(
         "portable", help="add a portable (ONNX) copy of a module's sampling and latent "
                          "signatures",
@@ -73,6 +94,10 @@ def register(subparsers):
                    help="also write MODULE.tar.gz and print its index.json entry")
     p.set_defaults(func=_portable)
 
+
+def _add_window(sub):
+    """Add ``hub window``: a metadata entry that fades a module's images before the
+    stamp's edge."""
     p = sub.add_parser(
         "window", help="give a module a circular window that fades its images before the "
                        "stamp's edge",
@@ -92,6 +117,11 @@ def register(subparsers):
     _add_entry_args(p, "window")
     p.set_defaults(func=_window)
 
+
+def _add_wings(sub):
+    """Add ``hub wings``: a metadata entry that continues each image's outer profile past
+    the stamp, one flag per parameter of
+    :data:`galsim_deep.core.module_format.WINGS_DEFAULTS`."""
     from ..core.module_format import WINGS_DEFAULTS
 
     p = sub.add_parser(
@@ -118,8 +148,6 @@ def register(subparsers):
                        help=f"{meaning[key]} (default {value:g})")
     _add_entry_args(p, "wings")
     p.set_defaults(func=_wings)
-    _add_shape_prior(sub)
-    add_release(sub)
 
 
 def _add_shape_prior(sub):

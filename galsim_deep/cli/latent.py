@@ -21,11 +21,19 @@ __all__ = ["register"]
 
 def register(subparsers):
     """Add the ``latent`` command group."""
-    from ..data.hub import DEFAULT_MODEL
-
     subparsers = add_group(subparsers, "latent",
                            help=COMMANDS["latent"],
                            description="Latent-space tools of a module with an encoder.")
+    _add_encode_parser(subparsers)
+    _add_similar_parser(subparsers)
+    _add_anomalies_parser(subparsers)
+
+
+def _add_encode_parser(subparsers):
+    """``latent encode``: a dataset's latent codes into a codes file, which the other
+    commands read."""
+    from ..data.hub import DEFAULT_MODEL
+
     p = subparsers.add_parser(
         "encode", help="encode a stamp dataset into latent codes (codes.h5)",
         description="Run a module's encoder over a stamp dataset: posterior mean and standard "
@@ -48,6 +56,9 @@ def register(subparsers):
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_encode)
 
+
+def _add_similar_parser(subparsers):
+    """``latent similar``: a query galaxy's nearest neighbours in a codes file."""
     p = subparsers.add_parser(
         "similar", help="find the galaxies most similar to a query in latent space (PNG)",
         description="Nearest neighbours of a galaxy's latent code among the codes of a "
@@ -72,6 +83,9 @@ def register(subparsers):
     p.add_argument("--json", action="store_true", help="print the neighbours as JSON")
     p.set_defaults(func=_similar)
 
+
+def _add_anomalies_parser(subparsers):
+    """``latent anomalies``: the least and most likely galaxies of a codes file."""
     p = subparsers.add_parser(
         "anomalies", help="show the least and most likely galaxies under the latent flow (PNG)",
         description="Rank the galaxies of a codes file by -log p(z | conditions) under the "

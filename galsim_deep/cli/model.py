@@ -259,6 +259,17 @@ def add_distill(sub, name):
     p.add_argument("--out", required=True, help="the run's folder (checkpoints, run log)")
     p.add_argument("--teacher-recipe", default=None,
                    help="the teacher's recipe (default: the shipped recipe its metadata names)")
+    _add_student_args(p)
+    _add_distilled_module_args(p)
+    _add_run_args(p)
+    p.set_defaults(func=_distill)
+    return p
+
+
+def _add_student_args(p):
+    """The student's training options of ``model distill``: its channels, the optimiser,
+    the loss's outer-light and annulus terms, the batches' magnitude mix, its start and
+    gradient clipping."""
     p.add_argument("--base-depth", type=int, default=8,
                    help="the student's channels at full resolution (default 8)")
     p.add_argument("--max-depth", type=int, default=32,
@@ -291,6 +302,11 @@ def add_distill(sub, name):
     p.add_argument("--clip-norm", type=float, default=None, metavar="NORM",
                    help="clip each step's gradients to this global norm (default: none); "
                         "steadies a student that the flow's rare far-out codes throw dark")
+
+
+def _add_distilled_module_args(p):
+    """What ``model distill`` does after the last step: write the distilled module
+    (``--export``), then compare it with its teacher and judge its fidelity."""
     p.add_argument("--export", default=None, metavar="MODULE_DIR",
                    help="after the last step, write the distilled module here")
     p.add_argument("--name", default=None, help="the distilled module's name (default: the "
@@ -310,9 +326,6 @@ def add_distill(sub, name):
                         "the student's favour), into OUT/fidelity; exit status 1 if it fails")
     p.add_argument("--judge-n", type=int, default=None, metavar="N",
                    help="the evaluation file's first N galaxies for --judge (default all)")
-    _add_run_args(p)
-    p.set_defaults(func=_distill)
-    return p
 
 
 def _print_run(what, log):

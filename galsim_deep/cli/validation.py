@@ -62,8 +62,21 @@ def register(subparsers):
 
 
 def _add_commands(subparsers):
-    """The group's commands (``subparsers``: the group's)."""
-    from ..data.hub import DEFAULT_MODEL
+    """The group's commands (``subparsers``: the group's), in help order."""
+    _add_report_parser(subparsers)
+    _add_reconstruct_parser(subparsers)
+    _add_anacal_parser(subparsers)
+    add_run_commands(subparsers)
+    add_release_table(subparsers)
+    add_student(subparsers)
+    _add_cluster_parser(subparsers)
+    _add_latent_parser(subparsers)
+    _add_compare_parser(subparsers)
+
+
+def _add_report_parser(subparsers):
+    """``validation report``: every measure of the registry beside the real, parametric and
+    twin references, with each measure's options as flags (the full validation run)."""
     from ..tools.validation.measures import MEASURES
 
     p = subparsers.add_parser(
@@ -114,6 +127,10 @@ def _add_commands(subparsers):
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_report)
 
+
+def _add_reconstruct_parser(subparsers):
+    """``validation reconstruct``: a module's reconstructions of mock galaxies in observed
+    space, beside the parametric fits that bound them."""
     p = subparsers.add_parser(
         "reconstruct",
         help="a module's reconstructions of mock galaxies in observed space, beside Sersic and "
@@ -137,6 +154,10 @@ def _add_commands(subparsers):
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_reconstruct)
 
+
+def _add_anacal_parser(subparsers):
+    """``validation anacal``: the report's AnaCal shear-bias measure alone, with that
+    measure's options as flags (it is slow enough to run by itself)."""
     p = subparsers.add_parser(
         "anacal",
         help="shear bias of AnaCal (detection, selection, blends) on the generated, true and "
@@ -171,10 +192,10 @@ def _add_commands(subparsers):
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_anacal)
 
-    add_run_commands(subparsers)
-    add_release_table(subparsers)
-    add_student(subparsers)
 
+def _add_cluster_parser(subparsers):
+    """``validation cluster``: clustering accuracy and per-cluster figures of an MPCC
+    module (the only family with clusters)."""
     p = subparsers.add_parser(
         "cluster", help="clustering accuracy, reconstruction and per-cluster figures of an "
                         "MPCC module",
@@ -206,6 +227,12 @@ def _add_commands(subparsers):
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cluster)
 
+
+def _add_latent_parser(subparsers):
+    """``validation latent``: linear probe, anomaly AUROCs and precision@k of a module's
+    latent codes (how much the codes know of morphology)."""
+    from ..data.hub import DEFAULT_MODEL
+
     p = subparsers.add_parser(
         "latent",
         help="linear-probe accuracy, anomaly AUROCs and precision@k of a model's codes",
@@ -234,6 +261,9 @@ def _add_commands(subparsers):
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_latent_report)
 
+
+def _add_compare_parser(subparsers):
+    """``validation compare``: several finished reports in one table (no model is run)."""
     p = subparsers.add_parser(
         "compare", help="one table of several validation reports (e.g. Flow-VAE vs MPCC)",
         description="Put the real and generated means of size, ellipticity and morphology "

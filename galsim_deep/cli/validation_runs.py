@@ -59,23 +59,14 @@ def add_run_commands(subparsers):
 
 
 def _checkpoint(args):
-    from ..core.errors import InputError, MissingInputError
     from ..core.reporting import write_json
-    from ..diagnostics.checkpoint_scores import SCORES, checkpoint_steps, score_checkpoint
+    from ..diagnostics.checkpoint_scores import SCORES, score_checkpoint
     from ..diagnostics.learning_curve import plot_learning_curve
 
     positive("--n", args.n)
     positive("--c2st-classifiers", args.c2st_classifiers)
     recipe = recipe_from_args(args)
-    on_disk = checkpoint_steps(recipe)
-    if not on_disk:
-        raise MissingInputError(f"the run of recipe {recipe['name']!r} in "
-                                f"{recipe['output_dir']} has no checkpoint yet; train it first "
-                                f"(galsim-deep model train ...)")
-    steps = on_disk if args.all else (args.step or [on_disk[-1]])
-    missing = [s for s in steps if s not in on_disk]
-    if missing:
-        raise InputError(f"no checkpoint at step(s) {missing}; on disk: {on_disk}")
+    steps = _steps_to_score(args, recipe)
     # Earlier scores are kept when they hold every score of this version (and a C2ST of as
     # many classifiers).
     wanted = set(SCORES) | ({"c2st_noiseless"} if args.c2st else set())
@@ -90,40 +81,7 @@ def _checkpoint(args):
             score = scores[step] = score_checkpoint(recipe, n=args.n, split=args.split,
                                                     step=step, c2st=args.c2st,
                                                     c2st_classifiers=args.c2st_classifiers)
-        cells = [f"{key} {score[key]['median']:.3f}±{score[key]['error']:.3f} ["
-                 + " ".join(f"{b['median']:.2f}" for b in score[key]["bins"]) + "]"
-                 for key in SCORES]
-        if "clustering" in score:
-            c = score["clustering"]
-            cells.append(f"clustering majority {c['majority']['value']:.3f}±"
-                         f"{c['majority']['error']:.3f} one-to-one "
-                         f"{c['one_to_one']['value']:.3f}±{c['one_to_one']['error']:.3f} "
-                         "[majority per mag quartile: "
-                         + " ".join(f"{a:.2f}" for a in c["majority_by_magnitude"]["accuracy"])
-                         + "]")
-        if "smooth_head" in score:
-            h = score["smooth_head"]
-            cells.append(f"bulge + disk head: log-flux range {h['flux_range_ratio']:.2f} of the "
-                         f"truth's, correlation {h['log_flux_correlation']:.2f}, mean disk "
-                         f"shear {h['mean_disk_shear']:.2f}")
-        for band, c in score.get("colours", {}).items():
-            cells.append(f"{band} - F814W of the reconstructions: median |colour - catalog| "
-                         f"{c['median_abs']['median']:.3f}±{c['median_abs']['error']:.3f}"
-                         + (" [" + " ".join("n/a" if m["median"] is None else f"{m['median']:.3f}"
-                                            for m in c["median_abs_bins"]) + "]"
-                            if "median_abs_bins" in c else "")
-                         + f", slope on the catalog's {c['slope']['slope']:.3f}±"
-                         f"{c['slope']['error']:.3f}, explained by the codes "
-                         f"{c['code_r2']:.3f} (by zphot alone {c['redshift_r2']:.3f})")
-        if "c2st_noiseless" in score:
-            c = score["c2st_noiseless"]
-            cells.append(f"c2st_noiseless {c['accuracy']:.3f}±{c['error']:.3f}"
-                         + (" [" + " ".join(f"{b['accuracy']:.2f}" for b in c["bins"]) + "]"
-                            if "bins" in c else "")
-                         + (" (each classifier: "
-                            + " ".join(f"{a:.3f}" for a in c["accuracies"]) + ")"
-                            if "accuracies" in c else ""))
-        print(f"step {step:6d}: " + " | ".join(cells), flush=True)
+        print(f"step {step:6d}: " + " | ".join(_score_cells(score)), flush=True)
     edges = next(iter(scores.values()))["mag_bins"]
     print("(medians ± bootstrap error [per mag_auto bin: "
           + ", ".join(_bin_label(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])) + "])")
@@ -135,6 +93,66 @@ def _checkpoint(args):
         plot_learning_curve(scores, args.figure, title=f"{recipe['name']}: learning curve")
         print(f"learning curve written to {args.figure}")
     return 0
+
+
+def _steps_to_score(args, recipe):
+    """The checkpoint steps ``--step`` / ``--all`` name (default: the latest), each one on
+    disk: a run without checkpoints, or a step it lacks, is an error that says so."""
+    from ..core.errors import InputError, MissingInputError
+    from ..diagnostics.checkpoint_scores import checkpoint_steps
+
+    on_disk = checkpoint_steps(recipe)
+    if not on_disk:
+        raise MissingInputError(f"the run of recipe {recipe['name']!r} in "
+                                f"{recipe['output_dir']} has no checkpoint yet; train it first "
+                                f"(galsim-deep model train ...)")
+    steps = on_disk if args.all else (args.step or [on_disk[-1]])
+    missing = [s for s in steps if s not in on_disk]
+    if missing:
+        raise InputError(f"no checkpoint at step(s) {missing}; on disk: {on_disk}")
+    return steps
+
+
+def _score_cells(score):
+    """The cells of one checkpoint's line of the table: each score of
+    :data:`~galsim_deep.diagnostics.checkpoint_scores.SCORES` with its per-bin medians, then
+    those only some runs have (clustering, the bulge + disk head, colours, C2ST)."""
+    from ..diagnostics.checkpoint_scores import SCORES
+
+    cells = [f"{key} {score[key]['median']:.3f}±{score[key]['error']:.3f} ["
+             + " ".join(f"{b['median']:.2f}" for b in score[key]["bins"]) + "]"
+             for key in SCORES]
+    if "clustering" in score:
+        c = score["clustering"]
+        cells.append(f"clustering majority {c['majority']['value']:.3f}±"
+                     f"{c['majority']['error']:.3f} one-to-one "
+                     f"{c['one_to_one']['value']:.3f}±{c['one_to_one']['error']:.3f} "
+                     "[majority per mag quartile: "
+                     + " ".join(f"{a:.2f}" for a in c["majority_by_magnitude"]["accuracy"])
+                     + "]")
+    if "smooth_head" in score:
+        h = score["smooth_head"]
+        cells.append(f"bulge + disk head: log-flux range {h['flux_range_ratio']:.2f} of the "
+                     f"truth's, correlation {h['log_flux_correlation']:.2f}, mean disk "
+                     f"shear {h['mean_disk_shear']:.2f}")
+    for band, c in score.get("colours", {}).items():
+        cells.append(f"{band} - F814W of the reconstructions: median |colour - catalog| "
+                     f"{c['median_abs']['median']:.3f}±{c['median_abs']['error']:.3f}"
+                     + (" [" + " ".join("n/a" if m["median"] is None else f"{m['median']:.3f}"
+                                        for m in c["median_abs_bins"]) + "]"
+                        if "median_abs_bins" in c else "")
+                     + f", slope on the catalog's {c['slope']['slope']:.3f}±"
+                     f"{c['slope']['error']:.3f}, explained by the codes "
+                     f"{c['code_r2']:.3f} (by zphot alone {c['redshift_r2']:.3f})")
+    if "c2st_noiseless" in score:
+        c = score["c2st_noiseless"]
+        cells.append(f"c2st_noiseless {c['accuracy']:.3f}±{c['error']:.3f}"
+                     + (" [" + " ".join(f"{b['accuracy']:.2f}" for b in c["bins"]) + "]"
+                        if "bins" in c else "")
+                     + (" (each classifier: "
+                        + " ".join(f"{a:.3f}" for a in c["accuracies"]) + ")"
+                        if "accuracies" in c else ""))
+    return cells
 
 
 def _earlier_scores(path, recipe, n, split):

@@ -214,6 +214,21 @@ def validate_metadata(meta, source="metadata"):
     if "portable" in meta and isinstance(meta["portable"], dict):
         _check_portable(meta, problems)
     _check_stamp_entries(meta, problems)
+    names = _check_conditions(meta, problems)
+    if isinstance(meta.get("shape_prior"), dict):
+        problems += shape_prior_problems(meta["shape_prior"], names)  # names the conditions
+    _check_signature_entries(meta, names, problems)
+    if problems:
+        raise ModuleFormatError(f"{source} does not follow the galsim_deep module format "
+                                f"(format_version {FORMAT_VERSION}):\n  - "
+                                + "\n  - ".join(problems))
+    return meta
+
+
+def _check_conditions(meta, problems):
+    """Check ``metadata.conditions`` (each one's fields and finite, ordered statistics; the
+    names unique and not :data:`RANDOM_INPUT`), appending to ``problems``; return the
+    conditions' names, in order, which the shape prior and the sample signature name."""
     names = []
     if isinstance(meta.get("conditions"), list):
         if not meta["conditions"]:
@@ -234,8 +249,14 @@ def validate_metadata(meta, source="metadata"):
             problems.append(f"metadata.conditions has repeated names: {names}")
         if RANDOM_INPUT in names:
             problems.append(f"metadata.conditions may not be named {RANDOM_INPUT!r}")
-    if isinstance(meta.get("shape_prior"), dict):
-        problems += shape_prior_problems(meta["shape_prior"], names)  # names the conditions
+    return names
+
+
+def _check_signature_entries(meta, names, problems):
+    """Check ``metadata.signatures``: a ``sample`` signature, each signature with
+    ``inputs`` and ``outputs``, and (where nothing else is wrong) ``sample`` exactly as
+    :func:`sample_signature_spec` derives it from the conditions ``names``, latent size and
+    stamp size; appending to ``problems``."""
     if isinstance(meta.get("signatures"), dict):
         if "sample" not in meta["signatures"]:
             problems.append("metadata.signatures must include 'sample'")
@@ -252,11 +273,6 @@ def validate_metadata(meta, source="metadata"):
                 problems.append(
                     "metadata.signatures.sample does not match the conditions, latent_size "
                     f"and stamp_size: expected {json.dumps(expected)}, got {json.dumps(sample)}")
-    if problems:
-        raise ModuleFormatError(f"{source} does not follow the galsim_deep module format "
-                                f"(format_version {FORMAT_VERSION}):\n  - "
-                                + "\n  - ".join(problems))
-    return meta
 
 
 def _check_portable(meta, problems):

@@ -240,13 +240,7 @@ def build_dataset(source, n, out, stamp_size=64, pixel_scale=0.03, seed=0, proce
         raise InputError(f"n=None (all galaxies) is only possible for the cosmos source; "
                          f"give the number of {source} galaxies")
     stamp_size = _check_int("stamp_size", stamp_size, MIN_STAMP_SIZE, MAX_STAMP_SIZE)
-    try:
-        pixel_scale = float(pixel_scale)
-    except (TypeError, ValueError):
-        raise InputTypeError(f"pixel_scale must be a number of arcsec/pixel, got {pixel_scale!r}")
-    if not (math.isfinite(pixel_scale) and pixel_scale > 0):
-        raise InputError(f"pixel_scale must be a positive number of arcsec/pixel, got "
-                         f"{pixel_scale}")
+    pixel_scale = _check_pixel_scale(pixel_scale)
     seed = _check_int("seed", seed, minimum=0)
     if processes is None:
         processes = _usable_cpus()
@@ -254,23 +248,11 @@ def build_dataset(source, n, out, stamp_size=64, pixel_scale=0.03, seed=0, proce
     chunk_size = _check_int("chunk_size", chunk_size, minimum=1)
     if not 0 <= float(test_fraction) < 1:
         raise InputError(f"test_fraction must be in [0, 1), got {test_fraction}")
-    out = Path(out)
-    if out.is_dir():
-        raise InputError(f"out={out} is a directory: give a file name such as {out / 'stamps.h5'}")
-    if out.exists() and not overwrite:
-        raise InputError(f"{out} already exists: pass overwrite=True (--overwrite) to rebuild it, "
-                         "or choose another output file")
-    partial = partial_path(out)
-    if partial.exists() and not partial.is_dir():
-        raise InputError(f"{partial} exists and is not a partial-build folder: remove it")
+    out, partial = _check_out(out, overwrite)
 
     src = make_source(source, stamp_size, pixel_scale, seed, **source_options)
     n = src.plan(n)
-    if n_test is None:
-        n_test = int(round(float(test_fraction) * n))
-        if test_fraction > 0 and n >= 2:
-            n_test = max(1, n_test)
-    n_test = _check_int("n_test", n_test, minimum=0, maximum=n)  # n: an evaluation file
+    n_test = _test_count(n, n_test, test_fraction)
 
     manifest = {
         "format": FORMAT_NAME, "format_version": FORMAT_VERSION,
@@ -294,6 +276,44 @@ def build_dataset(source, n, out, stamp_size=64, pixel_scale=0.03, seed=0, proce
     _assemble(src, partial, tasks, out, manifest, split)
     shutil.rmtree(partial, ignore_errors=True)
     return out
+
+
+def _check_pixel_scale(pixel_scale):
+    """``pixel_scale`` as a float, or an error unless it is a positive number."""
+    try:
+        pixel_scale = float(pixel_scale)
+    except (TypeError, ValueError):
+        raise InputTypeError(f"pixel_scale must be a number of arcsec/pixel, got {pixel_scale!r}")
+    if not (math.isfinite(pixel_scale) and pixel_scale > 0):
+        raise InputError(f"pixel_scale must be a positive number of arcsec/pixel, got "
+                         f"{pixel_scale}")
+    return pixel_scale
+
+
+def _check_out(out, overwrite):
+    """The output file and its partial-build folder, ``(out, partial)`` as Paths; an error
+    where ``out`` is a folder, exists without ``overwrite``, or where the partial-build
+    path is taken by a file."""
+    out = Path(out)
+    if out.is_dir():
+        raise InputError(f"out={out} is a directory: give a file name such as {out / 'stamps.h5'}")
+    if out.exists() and not overwrite:
+        raise InputError(f"{out} already exists: pass overwrite=True (--overwrite) to rebuild it, "
+                         "or choose another output file")
+    partial = partial_path(out)
+    if partial.exists() and not partial.is_dir():
+        raise InputError(f"{partial} exists and is not a partial-build folder: remove it")
+    return out, partial
+
+
+def _test_count(n, n_test, test_fraction):
+    """The test split's size: ``n_test`` (up to ``n``: all, an evaluation file), or
+    ``test_fraction`` of ``n`` rounded, at least 1 when there are two galaxies or more."""
+    if n_test is None:
+        n_test = int(round(float(test_fraction) * n))
+        if test_fraction > 0 and n >= 2:
+            n_test = max(1, n_test)
+    return _check_int("n_test", n_test, minimum=0, maximum=n)  # n: an evaluation file
 
 
 def _prepare_partial(partial, manifest, overwrite):
@@ -369,7 +389,8 @@ def _run_pool(src, partial, todo, processes, bar):
 
 
 def _assemble(src, partial, tasks, out, manifest, split):
-    import galsim
+    """Write ``out`` (atomically) from the chunk files of ``partial``: every field and
+    condition of the format, the train/test ``split`` and the file's attributes."""
     import h5py
 
     n, s = manifest["n"], manifest["stamp_size"]
@@ -381,67 +402,95 @@ def _assemble(src, partial, tasks, out, manifest, split):
                        else list(CONDITIONS))
     with atomic_path(out) as tmp:
         with h5py.File(tmp, "w") as f:
-            datasets = {}
-            for name in fields:
-                shape = field_shape(name, n, s, n_bands)
-                # Images are read by example; scalars and rows by blocks of examples.
-                chunks = ((1,) + shape[1:] if "S" in FIELDS[name][1]
-                          else (min(n, 4096),) + shape[1:])
-                ds = f.create_dataset(name, shape=shape, dtype=FIELDS[name][0], chunks=chunks,
-                                      compression="gzip", compression_opts=4, shuffle=True)
-                ds.attrs["unit"] = FIELDS[name][2]
-                ds.attrs["description"] = FIELDS[name][3]
-                datasets[name] = ds
-            datasets["parametric"].attrs["columns"] = list(PARAMETRIC_COLUMNS)
-            group = f.create_group("conditions")
-            conds = []
-            for name in condition_names:
-                unit, description = condition_metadata(name)
-                ds = group.create_dataset(name, shape=(n,), dtype="float32",
-                                          chunks=(min(n, 4096),), compression="gzip",
-                                          compression_opts=4, shuffle=True)
-                ds.attrs["unit"] = unit
-                ds.attrs["description"] = description
-                conds.append(ds)
-            for c, start, stop in tasks:
-                path = _chunk_file(partial, c)
-                try:
-                    with np.load(path) as z:
-                        for name in fields:
-                            datasets[name][start:stop] = z[name]
-                        for j, ds in enumerate(conds):
-                            ds[start:stop] = z["conditions"][:, j]
-                except (OSError, ValueError, KeyError) as err:
-                    raise InputError(f"chunk file {path} is unreadable ({err}): delete it and "
-                                       "rerun the same build to redraw it") from err
+            datasets = _create_fields(f, fields, n, s, n_bands)
+            conds = _create_conditions(f, condition_names, n)
+            _copy_chunks(partial, tasks, fields, datasets, conds)
             ds = f.create_dataset("split", data=split, chunks=(min(n, 4096),),
                                   compression="gzip", compression_opts=4)
             ds.attrs["names"] = list(SPLIT_NAMES)
             ds.attrs["description"] = FIELDS["split"][3]
-            root = f.attrs
-            root["format"] = FORMAT_NAME
-            root["format_version"] = FORMAT_VERSION
-            root["source"] = manifest["source"]
-            root["pixel_scale"] = float(manifest["pixel_scale"])
-            root["stamp_size"] = int(s)
-            root["condition_names"] = list(condition_names)
-            root["selection"] = dumps(attrs["selection"])
-            root["seed"] = int(manifest["seed"])
-            root["n_examples"] = int(n)
-            root["n_train"] = int(n - split.sum())
-            root["n_test"] = int(split.sum())
-            root["galsim_version"] = galsim.__version__
-            root["galsim_deep_version"] = __version__
-            root["flux_convention"] = dumps(FLUX_CONVENTION)
-            root["psf_description"] = attrs["psf_description"]
-            root["build_options"] = dumps(manifest["options"])
-            for key in ("noise_description", "truth_description", "seed_scheme"):
-                if key in attrs:
-                    root[key] = attrs[key]
-            if "class_names" in attrs:
-                root["class_names"] = list(attrs["class_names"])
-            for key in ("bands", "band_zero_points", "sed_names", "component_names"):
-                if key in attrs:
-                    root[key] = list(attrs[key])
-            if "band_description" in attrs:
-                root["band_description"] = attrs["band_description"]
+            _write_root_attrs(f.attrs, attrs, manifest, split, condition_names)
+
+
+def _create_fields(f, fields, n, s, n_bands):
+    """The HDF5 datasets of the chunks' ``fields`` in ``f`` (shape, type, chunking and
+    compression of the format, their unit and description): ``{name: dataset}``."""
+    datasets = {}
+    for name in fields:
+        shape = field_shape(name, n, s, n_bands)
+        # Images are read by example; scalars and rows by blocks of examples.
+        chunks = ((1,) + shape[1:] if "S" in FIELDS[name][1]
+                  else (min(n, 4096),) + shape[1:])
+        ds = f.create_dataset(name, shape=shape, dtype=FIELDS[name][0], chunks=chunks,
+                              compression="gzip", compression_opts=4, shuffle=True)
+        ds.attrs["unit"] = FIELDS[name][2]
+        ds.attrs["description"] = FIELDS[name][3]
+        datasets[name] = ds
+    datasets["parametric"].attrs["columns"] = list(PARAMETRIC_COLUMNS)
+    return datasets
+
+
+def _create_conditions(f, condition_names, n):
+    """The ``conditions`` group of ``f``, one float32 dataset per condition with its unit
+    and description: the datasets, in the order of ``condition_names``."""
+    group = f.create_group("conditions")
+    conds = []
+    for name in condition_names:
+        unit, description = condition_metadata(name)
+        ds = group.create_dataset(name, shape=(n,), dtype="float32",
+                                  chunks=(min(n, 4096),), compression="gzip",
+                                  compression_opts=4, shuffle=True)
+        ds.attrs["unit"] = unit
+        ds.attrs["description"] = description
+        conds.append(ds)
+    return conds
+
+
+def _copy_chunks(partial, tasks, fields, datasets, conds):
+    """Copy each chunk file of ``partial`` into its rows of the field ``datasets`` and the
+    condition datasets ``conds``; an unreadable chunk is an error naming the fix."""
+    for c, start, stop in tasks:
+        path = _chunk_file(partial, c)
+        try:
+            with np.load(path) as z:
+                for name in fields:
+                    datasets[name][start:stop] = z[name]
+                for j, ds in enumerate(conds):
+                    ds[start:stop] = z["conditions"][:, j]
+        except (OSError, ValueError, KeyError) as err:
+            raise InputError(f"chunk file {path} is unreadable ({err}): delete it and "
+                             "rerun the same build to redraw it") from err
+
+
+def _write_root_attrs(root, attrs, manifest, split, condition_names):
+    """The file's attributes ``root``: the format, the build's settings and versions, the
+    split's sizes and the source's own descriptions (``attrs``) where it has them."""
+    import galsim
+
+    s, n = manifest["stamp_size"], manifest["n"]
+    root["format"] = FORMAT_NAME
+    root["format_version"] = FORMAT_VERSION
+    root["source"] = manifest["source"]
+    root["pixel_scale"] = float(manifest["pixel_scale"])
+    root["stamp_size"] = int(s)
+    root["condition_names"] = list(condition_names)
+    root["selection"] = dumps(attrs["selection"])
+    root["seed"] = int(manifest["seed"])
+    root["n_examples"] = int(n)
+    root["n_train"] = int(n - split.sum())
+    root["n_test"] = int(split.sum())
+    root["galsim_version"] = galsim.__version__
+    root["galsim_deep_version"] = __version__
+    root["flux_convention"] = dumps(FLUX_CONVENTION)
+    root["psf_description"] = attrs["psf_description"]
+    root["build_options"] = dumps(manifest["options"])
+    for key in ("noise_description", "truth_description", "seed_scheme"):
+        if key in attrs:
+            root[key] = attrs[key]
+    if "class_names" in attrs:
+        root["class_names"] = list(attrs["class_names"])
+    for key in ("bands", "band_zero_points", "sed_names", "component_names"):
+        if key in attrs:
+            root[key] = list(attrs[key])
+    if "band_description" in attrs:
+        root["band_description"] = attrs["band_description"]

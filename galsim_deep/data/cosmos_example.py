@@ -150,46 +150,66 @@ def build_example_directory(out_dir, seed=0, overwrite=False):
         for name in _COPIED:
             shutil.copyfile(src / name, tmp / name)
         shutil.copyfile(noise_src, tmp / NOISE_FILE_NAME)
-        real = fits.getdata(tmp / EXAMPLE_FILE_NAME)
-        params = galsim.COSMOSCatalog(file_name=EXAMPLE_FILE_NAME, dir=str(tmp), use_real=False,
-                                      exclusion_level="none")
-        fr = fits.getdata(tmp / _COPIED[1])["flux_radius"]
-        psfs = example_psf_images()
-        unit_noise = galsim.getCOSMOSNoise(file_name=str(tmp / NOISE_FILE_NAME), variance=1.0)
-        n_gal = len(real)
-        order = np.argsort(real["GAL_HDU"])
-        if not np.array_equal(np.asarray(real["GAL_HDU"])[order], np.arange(n_gal)):
-            raise InputError("the example catalog's GAL_HDU is not 0..N-1: reinstall galsim_deep")
-        hdus = []
-        for i in order:
-            scale = float(real["PIXEL_SCALE"][i])
-            gal = params.makeGalaxy(int(i), gal_type="parametric", sersic_prec=0.0)
-            psf = centre_psf(galsim.InterpolatedImage(
-                galsim.Image(psfs[int(real["PSF_HDU"][i])], scale=scale), flux=1.0), scale)
-            size = _stamp_size_for(float(fr[i]))
-            image = galsim.Convolve(gal, psf).drawImage(nx=size, ny=size, scale=scale,
-                                                         method="no_pixel")
-            state = np.random.SeedSequence([seed, int(i)]).generate_state(1)[0]
-            noise = unit_noise.copy(rng=galsim.BaseDeviate(int(state) or 1))
-            noise = noise.withVariance(float(real["NOISE_VARIANCE"][i]))
-            image.addNoise(noise)
-            data = image.array.astype(np.float32)
-            hdus.append(fits.PrimaryHDU(data) if not hdus else fits.ImageHDU(data))
+        hdus = _draw_stamps(tmp, seed)
         with atomic_path(tmp / EXAMPLE_IMAGE_FILE) as part:
             fits.HDUList(hdus).writeto(part)
-        (tmp / "README.md").write_text(
-            "# Real-format COSMOS example directory (built)\n\n"
-            f"Written by galsim_deep {__version__} "
-            "(galsim_deep.data.cosmos_example.build_example_directory, "
-            f"seed={seed}).\n\nThe catalogs and PSF images are the real COSMOS 23.5 example "
-            "files shipped with galsim_deep (see PROVENANCE.md in "
-            "galsim_deep/data/cosmos_example).  real_galaxy_images.fits is SYNTHETIC: "
-            "each galaxy's parametric catalog fit convolved with its own real PSF, plus "
-            "COSMOS correlated noise of the catalog's NOISE_VARIANCE.\n")
-        files = {name: {"size": (tmp / name).stat().st_size,
-                        "sha256": sha256sum(tmp / name)}
-                 for name in (*_COPIED, NOISE_FILE_NAME, EXAMPLE_IMAGE_FILE)}
-        info = {"build_version": _BUILD_VERSION, "seed": seed, "galsim_deep_version": __version__,
-                "galsim_version": galsim.__version__, "files": files}
-        (tmp / _MARKER).write_text(json.dumps(info, indent=1, sort_keys=True))
+        _write_notes(tmp, seed)
     return out_dir
+
+
+def _draw_stamps(tmp, seed):
+    """The HDUs of ``real_galaxy_images.fits``, in ``GAL_HDU`` order: each galaxy's
+    parametric fit convolved with its own centred PSF, plus COSMOS noise of its variance
+    (seeded by ``SeedSequence([seed, i])``), read from the copied files in ``tmp``."""
+    import galsim
+    from astropy.io import fits
+
+    real = fits.getdata(tmp / EXAMPLE_FILE_NAME)
+    params = galsim.COSMOSCatalog(file_name=EXAMPLE_FILE_NAME, dir=str(tmp), use_real=False,
+                                  exclusion_level="none")
+    fr = fits.getdata(tmp / _COPIED[1])["flux_radius"]
+    psfs = example_psf_images()
+    unit_noise = galsim.getCOSMOSNoise(file_name=str(tmp / NOISE_FILE_NAME), variance=1.0)
+    n_gal = len(real)
+    order = np.argsort(real["GAL_HDU"])
+    if not np.array_equal(np.asarray(real["GAL_HDU"])[order], np.arange(n_gal)):
+        raise InputError("the example catalog's GAL_HDU is not 0..N-1: reinstall galsim_deep")
+    hdus = []
+    for i in order:
+        scale = float(real["PIXEL_SCALE"][i])
+        gal = params.makeGalaxy(int(i), gal_type="parametric", sersic_prec=0.0)
+        psf = centre_psf(galsim.InterpolatedImage(
+            galsim.Image(psfs[int(real["PSF_HDU"][i])], scale=scale), flux=1.0), scale)
+        size = _stamp_size_for(float(fr[i]))
+        image = galsim.Convolve(gal, psf).drawImage(nx=size, ny=size, scale=scale,
+                                                     method="no_pixel")
+        state = np.random.SeedSequence([seed, int(i)]).generate_state(1)[0]
+        noise = unit_noise.copy(rng=galsim.BaseDeviate(int(state) or 1))
+        noise = noise.withVariance(float(real["NOISE_VARIANCE"][i]))
+        image.addNoise(noise)
+        data = image.array.astype(np.float32)
+        hdus.append(fits.PrimaryHDU(data) if not hdus else fits.ImageHDU(data))
+    return hdus
+
+
+def _write_notes(tmp, seed):
+    """The built folder's README (what is real, what synthetic) and its marker of
+    :func:`is_example_directory`: build version, seed, versions and each file's size and
+    sha256."""
+    import galsim
+
+    (tmp / "README.md").write_text(
+        "# Real-format COSMOS example directory (built)\n\n"
+        f"Written by galsim_deep {__version__} "
+        "(galsim_deep.data.cosmos_example.build_example_directory, "
+        f"seed={seed}).\n\nThe catalogs and PSF images are the real COSMOS 23.5 example "
+        "files shipped with galsim_deep (see PROVENANCE.md in "
+        "galsim_deep/data/cosmos_example).  real_galaxy_images.fits is SYNTHETIC: "
+        "each galaxy's parametric catalog fit convolved with its own real PSF, plus "
+        "COSMOS correlated noise of the catalog's NOISE_VARIANCE.\n")
+    files = {name: {"size": (tmp / name).stat().st_size,
+                    "sha256": sha256sum(tmp / name)}
+             for name in (*_COPIED, NOISE_FILE_NAME, EXAMPLE_IMAGE_FILE)}
+    info = {"build_version": _BUILD_VERSION, "seed": seed, "galsim_deep_version": __version__,
+            "galsim_version": galsim.__version__, "files": files}
+    (tmp / _MARKER).write_text(json.dumps(info, indent=1, sort_keys=True))

@@ -212,21 +212,11 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
         (``accuracy``, its binomial ``error``, ``n_test``, ``collapsed``).
     """
     from galsim_deep.tools.validation.measures.reconstruction.compute import mock_split_arrays
-    from galsim_deep.tools.validation.measures.reconstruction.metrics import \
-        reconstruction_residuals
 
     family = family_of(recipe)
     check_dataset(recipe)
     folder = family.checkpoint_dir(recipe)
-    if checkpoint is not None:
-        model, step = family.restore_for_sampling(recipe, checkpoint)
-    elif step is None:
-        model, step = family.restore_for_sampling(recipe)
-    else:
-        steps = checkpoint_steps(recipe)
-        if step not in steps:
-            raise InputError(f"no checkpoint of step {step} in {folder} (there are {steps})")
-        model, step = family.restore_for_sampling(recipe, folder / f"ckpt-{step}")
+    model, step = _restore(recipe, family, folder, step, checkpoint)
     # A chromatic model encodes every band; its profile is the reference band's (F814W).
     chromatic = getattr(model, "n_components", 0) > 0
     band_fields = ["stamp_bands", "psf_bands"] if chromatic else []
@@ -240,6 +230,46 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
     mag = arrays["conditions"][:, names.index("mag_auto")]
     mode = recipe[family.section]["convolution"]
 
+    values = _reconstruct(model, arrays, mag, chromatic, band_fields, mode, batch_size)
+    recon, codes = values.pop("recon"), values.pop("codes")
+    _image_scores(values, recon, arrays, border, float(recipe["dataset"]["pixel_scale"]))
+    report = {"step": int(step), "n": int(len(recon)), "split": split,
+              "mag_bins": [float(e) for e in MAG_BINS]}
+    if getattr(getattr(model, "decoder", None), "smooth", None) is not None:
+        report["smooth_head"] = smooth_head_scores(model, codes, arrays["truth"])
+    if chromatic:
+        report["colours"] = colour_scores(model, codes, arrays["conditions"], names, bands,
+                                          MAG_BINS, batch_size)
+    if hasattr(model, "cluster_probabilities") and arrays.get("label") is not None:
+        report["clustering"] = clustering_score(model, arrays, class_names, mag, batch_size)
+    if c2st:
+        report["c2st_noiseless"] = noiseless_c2st(recon, arrays, c2st_epochs,
+                                                  seeds=range(int(c2st_classifiers)), magnitudes=mag)
+    _add_bin_scores(report, values, mag)
+    return report
+
+
+def _restore(recipe, family, folder, step, checkpoint):
+    """The model to score and its step: from ``checkpoint``, else the run's checkpoint
+    ``step`` in ``folder`` (an error naming the steps there when it lacks it), else its
+    latest."""
+    if checkpoint is not None:
+        model, step = family.restore_for_sampling(recipe, checkpoint)
+    elif step is None:
+        model, step = family.restore_for_sampling(recipe)
+    else:
+        steps = checkpoint_steps(recipe)
+        if step not in steps:
+            raise InputError(f"no checkpoint of step {step} in {folder} (there are {steps})")
+        model, step = family.restore_for_sampling(recipe, folder / f"ckpt-{step}")
+    return model, step
+
+
+def _reconstruct(model, arrays, mag, chromatic, band_fields, mode, batch_size):
+    """Encode and decode the galaxies of ``arrays`` in batches (a ``chromatic`` model every
+    band, the ``band_fields``; a unit-flux generator with each catalog magnitude ``mag``):
+    ``{reduced_chi2, truth_chi2, recon, codes}`` of all of them, the chi2 of the
+    PSF-convolved reconstruction (convolution ``mode``) against the stamp and the truth."""
     def score_batch(stamp, psf, noise_variance, truth, mag, stamp_bands=None, psf_bands=None):
         stamp, psf, truth = (tf.constant(a, tf.float32) for a in (stamp, psf, truth))
         mean, _ = (model.encode(stamp_bands, psf_bands) if chromatic
@@ -261,7 +291,16 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
         "stamp": arrays["stamp"], "psf": arrays["psf"], "truth": arrays["truth"],
         "noise_variance": arrays["noise_variance"], "mag": mag,
         **{key: arrays[key] for key in band_fields}}, batch_size)
-    recon, codes = values.pop("recon"), values.pop("codes")
+    return values
+
+
+def _image_scores(values, recon, arrays, border, scale):
+    """Add to ``values`` the scores of the unconvolved reconstructions ``recon`` against
+    the truths: residual, border and faint-wing flux (beside the truth's), flux bias and
+    the HSM shear and size biases (``scale``: arcsec/pixel)."""
+    from galsim_deep.tools.validation.measures.reconstruction.metrics import \
+        reconstruction_residuals
+
     values["truth_residual"] = reconstruction_residuals(arrays["truth"], recon)
     values["border_flux"] = border_fraction(recon, border)
     values["truth_border_flux"] = border_fraction(arrays["truth"], border)
@@ -271,23 +310,15 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
     truth_flux = arrays["truth"].sum(axis=(1, 2)).astype(np.float64)
     values["flux_bias"] = recon.sum(axis=(1, 2)) / np.where(truth_flux > 0, truth_flux,
                                                             np.nan) - 1
-    scale = float(recipe["dataset"]["pixel_scale"])
     values["truth_g"], truth_sigma = hsm_g_sigma(arrays["truth"], scale)
     g, sigma = hsm_g_sigma(recon, scale)
     values["g_bias"] = g - values["truth_g"]
     values["size_bias"] = sigma / truth_sigma - 1
-    report = {"step": int(step), "n": int(len(recon)), "split": split,
-              "mag_bins": [float(e) for e in MAG_BINS]}
-    if getattr(getattr(model, "decoder", None), "smooth", None) is not None:
-        report["smooth_head"] = smooth_head_scores(model, codes, arrays["truth"])
-    if chromatic:
-        report["colours"] = colour_scores(model, codes, arrays["conditions"], names, bands,
-                                          MAG_BINS, batch_size)
-    if hasattr(model, "cluster_probabilities") and arrays.get("label") is not None:
-        report["clustering"] = clustering_score(model, arrays, class_names, mag, batch_size)
-    if c2st:
-        report["c2st_noiseless"] = noiseless_c2st(recon, arrays, c2st_epochs,
-                                                  seeds=range(int(c2st_classifiers)), magnitudes=mag)
+
+
+def _add_bin_scores(report, values, mag):
+    """Add to ``report`` each score of ``values``: its median with bootstrap error, its
+    mean, and the median, error and count per bin of :data:`MAG_BINS` (``mag``)."""
     which = np.digitize(mag, MAG_BINS[1:-1])
     for key, v in values.items():
         median, error = _median_error(v)
@@ -295,7 +326,6 @@ def score_checkpoint(recipe, n=500, split="test", step=None, batch_size=100, bor
                        "bins": [dict(zip(("median", "error"), _median_error(v[which == b])),
                                      n=int(np.sum(which == b)))
                                 for b in range(len(MAG_BINS) - 1)]}
-    return report
 
 
 def noiseless_c2st(recon, arrays, epochs=12, seeds=(0,), magnitudes=None):

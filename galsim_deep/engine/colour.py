@@ -186,15 +186,8 @@ def match_colours(fluxes, sed_weights, ratios, targets, max_iter=100, tol=1e-7,
         if not todo.size:
             break
         i = todo
-        mean_s = np.einsum("nkt,ntc->nkc", w[i], s[i])                 # [n, K, C]
-        # d ln F_c / d beta_d = sum_k f_k sum_t w_kt r_tc (s_td - mean_s_kd) / F_c
-        jac = np.einsum("nk,nkt,ntc,nktd->ncd", fluxes[i], w[i], ratios[i],
-                        s[i][:, None, :, :] - mean_s[:, :, None, :]) / (
-            total[i, None] * band[i])[:, :, None]
-        normal = np.einsum("nec,ned->ncd", jac, jac)
-        gradient = np.einsum("nec,ne->nc", jac, res[i])
-        scale = np.einsum("ncc->nc", normal) + 1e-300                   # diag(J^T J)
-        cost = np.sum(res[i] ** 2, axis=1)
+        normal, gradient, scale, cost = _normal_equations(i, fluxes, w, ratios, s, total,
+                                                          band, res)
         moved = np.zeros(len(i), bool)
         pending = np.arange(len(i))
         # Levenberg-Marquardt: a galaxy's step that does not lower its squared residual
@@ -220,6 +213,22 @@ def match_colours(fluxes, sed_weights, ratios, targets, max_iter=100, tol=1e-7,
                 break
         todo = i[moved]                           # a galaxy no step improves is done
     return w
+
+
+def _normal_equations(i, fluxes, w, ratios, s, total, band, res):
+    """The linearised problem of :func:`match_colours` for the galaxies ``i`` at their
+    weights ``w``: ``J^T J``, ``J^T res``, its diagonal (the damping's scale) and the
+    squared residual, ``J`` the derivative of the log band fluxes by the tilts."""
+    mean_s = np.einsum("nkt,ntc->nkc", w[i], s[i])                 # [n, K, C]
+    # d ln F_c / d beta_d = sum_k f_k sum_t w_kt r_tc (s_td - mean_s_kd) / F_c
+    jac = np.einsum("nk,nkt,ntc,nktd->ncd", fluxes[i], w[i], ratios[i],
+                    s[i][:, None, :, :] - mean_s[:, :, None, :]) / (
+        total[i, None] * band[i])[:, :, None]
+    normal = np.einsum("nec,ned->ncd", jac, jac)
+    gradient = np.einsum("nec,ne->nc", jac, res[i])
+    scale = np.einsum("ncc->nc", normal) + 1e-300                   # diag(J^T J)
+    cost = np.sum(res[i] ** 2, axis=1)
+    return normal, gradient, scale, cost
 
 
 def catalog_sed_weights(components, sed_weights, conditions, metadata):

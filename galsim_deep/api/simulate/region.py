@@ -190,6 +190,38 @@ def _profile(source, seed, catalog_profiles):
     return observed_profile(source)
 
 
+def _manifest(config, settings, band, box, catalog_profiles, module, version):
+    """The run's manifest: its settings with the band, region and whose profiles, the
+    catalog's config (its path and sha256 where it is a file) and the drawing module."""
+    config_path = Path(str(config))
+    manifest = {"settings": {**settings.to_dict(), "band": band, "region": list(box),
+                             "catalog_profiles": bool(catalog_profiles)},
+                "catalog": str(config_path.resolve()) if config_path.is_file() else str(config),
+                "catalog_sha256": sha256sum(config_path) if config_path.is_file() else None,
+                "module": module, "module_version": version}
+    return manifest
+
+
+def _draw_stamps(needed, stamp_path, sources, settings, catalog_profiles, psf, scale,
+                 bandpass):
+    """Draw the ``needed`` tiles' galaxies (through ``psf`` in ``bandpass``, their flux
+    times ``scale``) into their stamp files, skipping those already written."""
+    for key, (field, tile) in needed.items():
+        if stamp_path[key].is_file():
+            continue
+        own = field["rows"][tile.name]
+        profiles = [_profile(sources[int(r)], settings.seed, catalog_profiles)
+                    for r in own["rows"]]
+        stamps, corners = draw_profiles(
+            [None if p is None else p * scale for p in profiles], psf,
+            settings.stamp_size, field["wcs"], np.stack([own["x"], own["y"]], axis=-1),
+            bandpass=bandpass)
+        with atomic_path(stamp_path[key]) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, rows=np.asarray(own["rows"], np.int64), stamps=stamps,
+                         xmin=corners[:, 0].copy(), ymin=corners[:, 1].copy())
+
+
 def render_region(config, region, out_dir, settings=None, band="i", catalog_profiles=False,
                   skycatalog_root=None, mosaic=True, keep_stamps=False, overwrite=False,
                   progress=True):
@@ -256,12 +288,7 @@ def render_region(config, region, out_dir, settings=None, band="i", catalog_prof
     plan = plan_simulation(cat, settings, {})
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    config_path = Path(str(config))
-    manifest = {"settings": {**settings.to_dict(), "band": band, "region": list(box),
-                             "catalog_profiles": bool(catalog_profiles)},
-                "catalog": str(config_path.resolve()) if config_path.is_file() else str(config),
-                "catalog_sha256": sha256sum(config_path) if config_path.is_file() else None,
-                "module": module, "module_version": version}
+    manifest = _manifest(config, settings, band, box, catalog_profiles, module, version)
     _check_manifest(out_dir, manifest, overwrite)
 
     jobs, todo, needed, stamp_path = _jobs(plan, out_dir)
@@ -271,20 +298,8 @@ def render_region(config, region, out_dir, settings=None, band="i", catalog_prof
     bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), unit="tile", desc="region",
                disable=not progress)
     try:
-        for key, (field, tile) in needed.items():
-            if stamp_path[key].is_file():
-                continue
-            own = field["rows"][tile.name]
-            profiles = [_profile(sources[int(r)], settings.seed, catalog_profiles)
-                        for r in own["rows"]]
-            stamps, corners = draw_profiles(
-                [None if p is None else p * scale for p in profiles], psf,
-                settings.stamp_size, field["wcs"], np.stack([own["x"], own["y"]], axis=-1),
-                bandpass=bandpass)
-            with atomic_path(stamp_path[key]) as tmp:
-                with open(tmp, "wb") as f:
-                    np.savez(f, rows=np.asarray(own["rows"], np.int64), stamps=stamps,
-                             xmin=corners[:, 0].copy(), ymin=corners[:, 1].copy())
+        _draw_stamps(needed, stamp_path, sources, settings, catalog_profiles, psf, scale,
+                     bandpass)
         settings_dict = settings.to_dict()
         for fname, field, tile, _, tile_path in todo:
             paths = [stamp_path[(fname, nb.name)] for nb in _neighbours(tile, field)]

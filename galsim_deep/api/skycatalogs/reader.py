@@ -282,16 +282,7 @@ def condition_table(objects, bands=(REFERENCE_BAND,), model=None):
     InputError
         For an object that is not a cosmoDC2-style galaxy.
     """
-    from astropy.table import Table
-
-    bands = [band_name(b) for b in bands]
-    if model is not None:
-        for q in model.quantities:
-            band = q[len("mag_"):].upper() if q.startswith("mag_") and q != "mag_auto" else None
-            if band is not None and band not in bands:
-                bands.append(band_name(band))
-    if REFERENCE_BAND not in bands:
-        bands.insert(0, REFERENCE_BAND)
+    bands = _table_bands(bands, model)
     bandpasses = {b: get_bandpass(b) for b in bands}
     objects = list(objects)
     n = len(objects)
@@ -314,24 +305,55 @@ def condition_table(objects, bands=(REFERENCE_BAND,), model=None):
             total = sum(fluxes[b].values())
             cols[band_magnitude_name(b)][i] = (-2.5 * np.log10(total) + bp.zeropoint
                                                if total > 0 else np.inf)
-        ref = fluxes[REFERENCE_BAND]
-        weight = {"bulge": ref.get("bulge", 0.0),
-                  "disk": ref.get("disk", 0.0) + ref.get("knots", 0.0)}
+        _add_shape(cols, i, obj, seds, fluxes[REFERENCE_BAND])
+    table = _as_table(objects, cols, bands, has_light)
+    if model is not None:
+        table.meta["range_report"] = range_report(table, model)
+    return table
+
+
+def _table_bands(bands, model):
+    """The bands of :func:`condition_table`: ``bands``, those of the ``model``'s magnitude
+    conditions (``mag_f606w``: F606W), and the reference band first where it is missing."""
+    bands = [band_name(b) for b in bands]
+    if model is not None:
+        for q in model.quantities:
+            band = q[len("mag_"):].upper() if q.startswith("mag_") and q != "mag_auto" else None
+            if band is not None and band not in bands:
+                bands.append(band_name(band))
+    if REFERENCE_BAND not in bands:
+        bands.insert(0, REFERENCE_BAND)
+    return bands
+
+
+def _add_shape(cols, i, obj, seds, ref):
+    """Row ``i`` of the size and shape columns ``cols``: the components' half-light radii
+    and shears weighted by their reference-band fluxes ``ref`` (alike where it has none),
+    the flux radius they give beside the PSF's, and the bulge-to-total ratio."""
+    weight = {"bulge": ref.get("bulge", 0.0),
+              "disk": ref.get("disk", 0.0) + ref.get("knots", 0.0)}
+    total = weight["bulge"] + weight["disk"]
+    if total <= 0:   # no F814W light at all: weight the components' sizes alike
+        weight = {"bulge": float("bulge" in seds), "disk": float("bulge" not in seds
+                                                                 or len(seds) > 1)}
         total = weight["bulge"] + weight["disk"]
-        if total <= 0:   # no F814W light at all: weight the components' sizes alike
-            weight = {"bulge": float("bulge" in seds), "disk": float("bulge" not in seds
-                                                                     or len(seds) > 1)}
-            total = weight["bulge"] + weight["disk"]
-        w = {c: weight[c] / total for c in weight}
-        hlr = sum(w[c] * _radius(obj, c) for c in w)
-        g = np.sum([np.multiply(w[c], _shape(obj, c)) for c in w], axis=0)
-        cols["hlr"][i] = hlr
-        cols["flux_radius"][i] = np.hypot(hlr / COSMOS_PIXEL_SCALE, PSF_FLUX_RADIUS)
-        cols["bulge_to_total"][i] = w["bulge"]
-        cols["ellipticity"][i] = float(np.hypot(*g))
-        cols["position_angle"][i] = float(np.degrees(0.5 * np.arctan2(g[1], g[0]))) % 180.0
+    w = {c: weight[c] / total for c in weight}
+    hlr = sum(w[c] * _radius(obj, c) for c in w)
+    g = np.sum([np.multiply(w[c], _shape(obj, c)) for c in w], axis=0)
+    cols["hlr"][i] = hlr
+    cols["flux_radius"][i] = np.hypot(hlr / COSMOS_PIXEL_SCALE, PSF_FLUX_RADIUS)
+    cols["bulge_to_total"][i] = w["bulge"]
+    cols["ellipticity"][i] = float(np.hypot(*g))
+    cols["position_angle"][i] = float(np.degrees(0.5 * np.arctan2(g[1], g[0]))) % 180.0
+
+
+def _as_table(objects, cols, bands, has_light):
+    """The table of :func:`condition_table`: each object's index and id, then ``cols``
+    with their units, ``has_light`` and the flux-radius rule in its meta."""
+    from astropy.table import Table
+
     table = Table()
-    table["index"] = np.arange(n)
+    table["index"] = np.arange(len(objects))
     table["galaxy_id"] = np.array([str(o.id) for o in objects], dtype=str)
     for name in ("ra", "dec"):
         table[name] = cols[name]
@@ -347,8 +369,6 @@ def condition_table(objects, bands=(REFERENCE_BAND,), model=None):
     table["has_light"] = has_light
     table.meta["flux_radius_rule"] = (f"sqrt((hlr / {COSMOS_PIXEL_SCALE})^2 + "
                                       f"{PSF_FLUX_RADIUS}^2) pixels of {COSMOS_PIXEL_SCALE}\"")
-    if model is not None:
-        table.meta["range_report"] = range_report(table, model)
     return table
 
 
