@@ -54,6 +54,17 @@ VARIABLES = ("mag_auto", "log10_flux_radius", "zphot", "log10_hlr", "log10_n", "
 N_CONDITIONS = 3
 _DEEP_MAG, _DEEP_SIZE = 1.5, 0.6
 
+def _size_ratio(cat, btt):
+    """The bulge-to-disk half-light radius ratio of the catalog's bulge+disk fits with an
+    interior B/T (both components constrained), as a log-normal: its median and its
+    scatter in dex."""
+    ratio = np.asarray(cat["bulge_disk_size_ratio"], float)
+    ok = (np.asarray(cat["bulgefit_ok"], bool) & (btt > 0.05) & (btt < 0.95)
+          & np.isfinite(ratio) & (ratio > 0.02) & (ratio < 0.999))
+    logr = np.log10(ratio[ok])
+    return float(10 ** np.median(logr)), float(np.std(logr))
+
+
 class CosmosPopulation:
     """Smoothed joint distribution of the real COSMOS example galaxies.
 
@@ -131,14 +142,7 @@ class CosmosPopulation:
                    - np.outer(self.kernel_cov[1:c, 0], self.kernel_cov[0, 1:c])
                    / self.kernel_cov[0, 0])
         self._chol_mag = np.linalg.cholesky(0.5 * (cov_mag + cov_mag.T))
-        # Bulge-to-disk half-light radius ratio of the bulge+disk fits with an
-        # interior B/T (both components constrained): log-normal.
-        ratio = np.asarray(cat["bulge_disk_size_ratio"], float)
-        ok = (np.asarray(cat["bulgefit_ok"], bool) & (btt > 0.05) & (btt < 0.95)
-              & np.isfinite(ratio) & (ratio > 0.02) & (ratio < 0.999))
-        logr = np.log10(ratio[ok])
-        self.size_ratio_median = float(10 ** np.median(logr))
-        self.size_ratio_dex = float(np.std(logr))
+        self.size_ratio_median, self.size_ratio_dex = _size_ratio(cat, btt)
 
     # -- conditions --------------------------------------------------------------------------
     @functools.cached_property
