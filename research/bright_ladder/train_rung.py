@@ -131,10 +131,12 @@ def build_model(latent_size, base_depth, max_depth, seed, upsampling="nearest"):
                           upsampling=upsampling, seed=seed)
 
 
-def reconstruct(model, truth, psf, stamp=None):
+def reconstruct(model, truth, psf, stamp=None, eps=None):
     """Profiles ``[B, S, S]`` (flux per pixel, stamp frame) and canonical decodes of
     ``stamp`` (default: the noiseless stamps made from ``truth`` and ``psf``): posterior
-    mean, turned by the stamp's pose."""
+    mean (or, given standard normals ``eps`` ``[B, L]``, the posterior draw ``mean +
+    stddev * eps``), turned by the stamp's measured pose; with ``eps``, also each galaxy's
+    KL divergence from the standard normal prior (nats)."""
     import tensorflow as tf
 
     from galsim_deep.physics.forward_model import convolve_psf
@@ -143,10 +145,16 @@ def reconstruct(model, truth, psf, stamp=None):
     if stamp is None:
         stamp = convolve_psf(tf.convert_to_tensor(truth, tf.float32), psf, "zero")
     stamp = tf.convert_to_tensor(stamp, tf.float32)
-    mean, _ = model.encode(stamp, psf)
-    canonical = model.decode(mean)
+    mean, stddev = model.encode(stamp, psf)
+    z = mean if eps is None else mean + stddev * tf.convert_to_tensor(eps, tf.float32)
+    canonical = model.decode(z)
     angle = model.pose_of(stamp)["angle"]
-    return model.turn_profile(canonical, tf.cos(angle), tf.sin(angle)), canonical
+    profile = model.turn_profile(canonical, tf.cos(angle), tf.sin(angle))
+    if eps is None:
+        return profile, canonical
+    kl = 0.5 * tf.reduce_sum(tf.square(mean) + tf.square(stddev) - 1.0
+                             - 2.0 * tf.math.log(stddev), axis=1)
+    return profile, canonical, kl
 
 
 def relative_residual(profile, truth):
@@ -210,18 +218,26 @@ def noisy_chi2(profile, psf, stamp, noise_variance):
             / (tf.reshape(noise_variance, [-1]) * pixels))
 
 
-def make_step(model, optimizer, clip_norm, target):
-    """One optimiser step on a batch ``(truth, psf, stamp, noise_variance)``: against the
-    noiseless truth (``target='truth'``, rungs b and c) or the noisy stamp (``'stamp'``,
-    rung d, the encoder seeing the noisy stamp too)."""
+def make_step(model, optimizer, clip_norm, target, kl_weight=0.0):
+    """One optimiser step on a batch ``(truth, psf, stamp, noise_variance, eps)``: against
+    the noiseless truth (``target='truth'``, rungs b and c) or the noisy stamp (``'stamp'``,
+    rung d, the encoder seeing the noisy stamp too).  With ``kl_weight`` > 0 (``'stamp'``
+    only, rung g) the decoded code is the posterior draw ``mean + stddev * eps`` and the
+    loss the VAE's: the reduced chi2 plus ``kl_weight * 2 KL / S^2`` (``kl_weight=1``: minus
+    the evidence lower bound per pixel, times 2)."""
     import tensorflow as tf
 
     variables = model.vae.trainable_variables
 
     @tf.function(reduce_retracing=True)
-    def step(truth, psf, stamp, noise_variance):
+    def step(truth, psf, stamp, noise_variance, eps):
         with tf.GradientTape() as tape:
-            if target == "stamp":
+            if target == "stamp" and kl_weight > 0:
+                profile, _, kl = reconstruct(model, None, psf, stamp, eps)
+                pixels = float(profile.shape[1] * profile.shape[2])
+                loss = tf.reduce_mean(noisy_chi2(profile, psf, stamp, noise_variance)
+                                      + kl_weight * 2.0 * kl / pixels)
+            elif target == "stamp":
                 profile, _ = reconstruct(model, None, psf, stamp)
                 loss = tf.reduce_mean(noisy_chi2(profile, psf, stamp, noise_variance))
             else:
@@ -264,7 +280,13 @@ def grow_code(model, donor):
 
 
 def start(args, model, train):
-    """Set the flux scale of a new run (or copy the weights of ``--init-from``)."""
+    """Set the flux scale of a new run (or copy the weights of ``--init-from``, or of
+    ``--init-checkpoint``, another run's checkpoint of the same network)."""
+    if args.init_checkpoint:
+        import tensorflow as tf
+
+        tf.train.Checkpoint(model=model).read(args.init_checkpoint).expect_partial()
+        return {"init_from": args.init_checkpoint, "init_code_size": args.latent_size}
     if args.init_from:
         from galsim_deep.core.module_format import read_metadata
         from galsim_deep.data.hub import resolve
@@ -307,7 +329,7 @@ def train(args):
     settings_path = out / "settings.json"
     # runs from before --target trained against the truth, before --upsampling nearest
     defaults = {"target": "truth", "upsampling": "nearest", "population": None,
-                "bright_fraction": 0.25}
+                "bright_fraction": 0.25, "kl_weight": 0.0, "init_checkpoint": None}
     saved = ({**defaults, **json.loads(settings_path.read_text())}
              if settings_path.is_file() else settings)
     if saved != settings:
@@ -331,7 +353,7 @@ def train(args):
         curve["points"].append({"step": 0, "seconds": 0.0, "train_loss": None,
                                 **held_out(model, (test, pop_test), args.n_eval)})
         curve_path.write_text(json.dumps(curve, indent=1))
-    step_fn = make_step(model, optimizer, args.clip_norm, args.target)
+    step_fn = make_step(model, optimizer, args.clip_norm, args.target, args.kl_weight)
     losses, t0 = [], time.time()
     first = int(step_var.numpy())
     bar = tqdm(range(first, args.steps), initial=first, total=args.steps,
@@ -340,8 +362,9 @@ def train(args):
         rng = np.random.default_rng([args.seed, step])
         optimizer.learning_rate.assign(args.learning_rate * min(1.0, (step + 1)
                                                                 / max(args.warmup_steps, 1)))
-        loss, norm = step_fn(*draw_batch(rng, data, population, args.batch_size,
-                                         args.bright_fraction))
+        batch = draw_batch(rng, data, population, args.batch_size, args.bright_fraction)
+        eps = rng.standard_normal((args.batch_size, args.latent_size)).astype(np.float32)
+        loss, norm = step_fn(*batch, eps)
         losses.append(float(loss))
         step_var.assign(step + 1)
         bar.set_postfix(loss=f"{losses[-1]:.4f}", norm=f"{float(norm):.2g}")
@@ -388,6 +411,12 @@ def main(argv=None):
     parser.add_argument("--init-from", default=None,
                         help="start from a module's weights "
                              "(e.g. hub:flow-vae-mock-cosmos-25.2@2.0.0)")
+    parser.add_argument("--init-checkpoint", default=None,
+                        help="start from another run's checkpoint of the same network (a "
+                             "prefix, e.g. runs/bright_ladder/rung_f/kept3000/ckpt-3000)")
+    parser.add_argument("--kl-weight", type=float, default=0.0,
+                        help="with --target stamp: decode posterior draws and add the KL "
+                             "term (1: the VAE's evidence lower bound; rung g)")
     parser.add_argument("--checkpoint-every", type=int, default=250)
     parser.add_argument("--n-eval", type=int, default=100,
                         help="held-out galaxies scored at each checkpoint")
@@ -399,6 +428,10 @@ def main(argv=None):
         parser.error("--steps and --checkpoint-every must be >= 1")
     if not 0 <= args.bright_fraction <= 1:
         parser.error(f"--bright-fraction must lie in [0, 1], got {args.bright_fraction}")
+    if args.kl_weight < 0 or (args.kl_weight > 0 and args.target != "stamp"):
+        parser.error("--kl-weight must be >= 0, and > 0 only with --target stamp")
+    if args.init_checkpoint and args.init_from:
+        parser.error("give --init-from or --init-checkpoint, not both")
     curve = train(args)
     last = curve["points"][-1]
     print(f"step {last['step']}: held-out relative residual {last['held_out'][0]:.4f} "
