@@ -10,7 +10,7 @@ the mix (:func:`train_rung.population_weights`), so the fit is a fit to the popu
 
 1. the encoder's posterior means of every training stamp of both sets (noisy, through its
    PSF, as the network was trained), with their conditions ``mag_auto``, ``flux_radius``,
-   ``zphot``;
+   ``zphot`` (``--posterior-samples``: draws from each posterior, for a VAE's codes);
 2. a conditional MAF ``p(z | conditions)`` fitted to them
    (:func:`galsim_deep.training.latent_flow.fit_code_flow`, ``weights=``);
 3. one code drawn per held-out row (the bright set's 300 and the population's 500, seed
@@ -50,27 +50,34 @@ BRIGHT_SHARE = 0.027
 
 
 def encode(network, split, batch_size=100):
-    """Posterior means of a split's noisy stamps, through their PSFs."""
+    """Posterior means and standard deviations of a split's noisy stamps, through their
+    PSFs."""
     import tensorflow as tf
 
-    codes = []
+    means, stddevs = [], []
     for i in range(0, len(split["stamp"]), batch_size):
-        mean, _ = network.encode(tf.constant(split["stamp"][i:i + batch_size], tf.float32),
-                                 tf.constant(split["psf"][i:i + batch_size], tf.float32))
-        codes.append(mean.numpy())
-    return np.concatenate(codes).astype(np.float64)
+        mean, stddev = network.encode(tf.constant(split["stamp"][i:i + batch_size], tf.float32),
+                                      tf.constant(split["psf"][i:i + batch_size], tf.float32))
+        means.append(mean.numpy())
+        stddevs.append(stddev.numpy())
+    return (np.concatenate(means).astype(np.float64),
+            np.concatenate(stddevs).astype(np.float64))
 
 
-def fit_prior(network, bright, population, steps, seed):
-    """The weighted prior of the mix's codes (module docstring, steps 1-2)."""
+def fit_prior(network, bright, population, steps, seed, posterior_samples=False):
+    """The weighted prior of the mix's codes (module docstring, steps 1-2): fitted to the
+    posterior means, or with ``posterior_samples`` to draws from each posterior (a VAE's,
+    rung g)."""
     from galsim_deep.training.latent_flow import fit_code_flow
 
-    codes = np.concatenate([encode(network, population), encode(network, bright)])
+    (pm, ps), (bm, bs) = encode(network, population), encode(network, bright)
+    codes, stddevs = np.concatenate([pm, bm]), np.concatenate([ps, bs])
     conditions = np.concatenate([population["conditions"], bright["conditions"]])
     fraction = len(bright["stamp"]) / len(codes)
     weights = population_weights(conditions[:, 0] <= 21.0, BRIGHT_SHARE, fraction)
-    flow = fit_code_flow(codes, conditions, steps=steps, seed=seed, n_stages=6,
-                         hidden_units=(128, 128), progress=True, weights=weights)
+    flow = fit_code_flow(codes, conditions, stddevs=stddevs if posterior_samples else None,
+                         steps=steps, seed=seed, n_stages=6, hidden_units=(128, 128),
+                         progress=True, weights=weights)
     return flow, {"n_codes": int(len(codes)), "bright_fraction_of_mix": float(fraction),
                   "weights": {"bright": float(weights[conditions[:, 0] <= 21.0][0]),
                               "faint": float(weights[conditions[:, 0] > 21.0][0])}}
@@ -167,9 +174,11 @@ def run(args):
     t0 = time.time()
     network, source = load_network(args.spec, args.checkpoint)
     bright, population = load_split(args.data, "train"), load_split(args.population, "train")
-    flow, prior = fit_prior(network, bright, population, args.prior_steps, args.seed)
+    flow, prior = fit_prior(network, bright, population, args.prior_steps, args.seed,
+                            args.posterior_samples)
     report = {"label": args.label, "spec": args.spec, "source": source, "against": args.against,
               "seed": args.seed, "prior_steps": args.prior_steps, "prior": prior,
+              "posterior_samples": args.posterior_samples,
               "command": " ".join(sys.argv)}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -201,6 +210,8 @@ def main(argv=None):
     parser.add_argument("--population", default="runs/bright_ladder/population")
     parser.add_argument("--against", default="hub:flow-vae-mock-cosmos-25.2@2.2.0")
     parser.add_argument("--prior-steps", type=int, default=3000)
+    parser.add_argument("--posterior-samples", action="store_true",
+                        help="fit the prior to posterior draws, not means (a VAE's codes)")
     parser.add_argument("--seed", type=int, default=95200)
     parser.add_argument("--out", default="runs/bright_ladder/samples")
     parser.add_argument("--threads", type=int, default=1)
