@@ -211,7 +211,10 @@ class GenerativeGalaxyModel(LatentMethods):
         """float32 ``[N, stamp_size, stamp_size]`` unconvolved profiles (module flux units)
         of given latent normals ``[N, latent_size]``, ``conditions`` as :meth:`conditions`
         gives them, ``first_row`` the first row's place in the catalog and ``cluster`` an
-        MPCC module's clusters (:func:`galsim_deep.engine.batch.run_network`)."""
+        MPCC module's clusters (:func:`galsim_deep.engine.batch.run_network`).  A galaxy
+        larger than the stamp comes out as the network draws its rescaled conditions, on
+        the module's pixels; :meth:`sample` lays it on its coarser canvas
+        (:meth:`canvas_factors`)."""
         return run_network(self.kind, conditions, random_normal, first_row,
                            cluster)["stamps"]
 
