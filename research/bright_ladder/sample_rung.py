@@ -42,7 +42,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from render_bright import load_split  # noqa: E402
-from score_rung import _write, classifier_scores, load_network  # noqa: E402
+from score_rung import (_write, classifier_scores, gallery, load_network,  # noqa: E402
+                        set_threads)
 from train_rung import population_weights  # noqa: E402
 
 #: The bright galaxies' share of the population (``mag_auto <= 21`` in ``cosmos-25.2``).
@@ -138,39 +139,10 @@ def scores(images, test, seed, bright):
     return out
 
 
-def gallery(test, candidate, against, path, title, n=24):
-    """PNG of the ``n`` brightest rows: truth, candidate, reference (asinh, the truth's
-    scale)."""
-    from galsim_deep.core.reporting import new_figure, save_figure
-
-    mag = test["conditions"][:, 0]
-    order = np.argsort(mag)[:n]
-    cols = 9
-    rows = int(np.ceil(3 * n / cols))
-    fig, axes = new_figure(rows, cols, figsize=(1.2 * cols, 1.3 * rows + 0.4),
-                           layout="constrained")
-    for j, g in enumerate(order):
-        scale = test["truth"][g].max() / 50.0
-        for c, (image, name) in enumerate(((test["truth"][g], "truth"), (candidate[g], "rung"),
-                                           (against[g], "ref"))):
-            ax = axes.flat[3 * j + c]
-            ax.imshow(np.arcsinh(np.clip(image, 0, None) / scale), origin="lower",
-                      cmap="magma", vmin=0, vmax=np.arcsinh(50.0))
-            ax.set_title(f"{name} {mag[g]:.1f}", fontsize=6)
-    for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.suptitle(title, fontsize=8)
-    save_figure(fig, path)
-
-
 def run(args):
-    import tensorflow as tf
-
     from galsim_deep.tools.validation.measures.texture.holes import hole_share
 
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    set_threads(args.threads)
     t0 = time.time()
     network, source = load_network(args.spec, args.checkpoint)
     bright, population = load_split(args.data, "train"), load_split(args.population, "train")
@@ -193,7 +165,8 @@ def run(args):
         if bright_rows:
             report[name]["truth_dark_holes"] = {k: v for k, v in hole_share(test["truth"]).items()
                                                 if k != "flags"}
-            gallery(test, candidate, against, out / f"{args.label}-gallery.png",
+            gallery([("truth", test["truth"]), ("rung", candidate), ("ref", against)],
+                    test["conditions"][:, 0], out / f"{args.label}-gallery.png",
                     f"{args.label}: truth, the rung's sample, {args.against}'s sample "
                     f"(noiseless, unconvolved; the 24 brightest held-out rows)")
     report["seconds"] = time.time() - t0

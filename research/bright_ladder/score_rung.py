@@ -209,22 +209,24 @@ def classifier_scores(test, profile, seed=0, seeds=(0, 1, 2), epochs=12):
     return out
 
 
-def gallery(truth, profile, mag, path, title, n=24):
-    """PNG of the ``n`` brightest truths (left of each pair) beside their profiles (right),
-    asinh-stretched with the truth's scale."""
+def gallery(columns, mag, path, title, n=24):
+    """PNG of the ``n`` brightest rows (``mag``, AB), one panel per ``(name, images)`` of
+    ``columns`` side by side (the truth first), asinh-stretched with the first column's
+    scale."""
     from galsim_deep.core.reporting import new_figure, save_figure
 
     order = np.argsort(mag)[:n]
-    cols = 8
-    rows = int(np.ceil(2 * n / cols))
-    fig, axes = new_figure(rows, cols, figsize=(1.3 * cols, 1.4 * rows + 0.4),
+    k = len(columns)
+    cols = k * max(1, 9 // k)
+    rows = int(np.ceil(k * n / cols))
+    fig, axes = new_figure(rows, cols, figsize=(1.25 * cols, 1.35 * rows + 0.4),
                            layout="constrained")
     for j, g in enumerate(order):
-        scale = truth[g].max() / 50.0
-        for c, (image, name) in enumerate(((truth[g], "truth"), (profile[g], "rung"))):
-            ax = axes.flat[2 * j + c]
-            ax.imshow(np.arcsinh(image / scale), origin="lower", cmap="magma",
-                      vmin=0, vmax=np.arcsinh(50.0))
+        scale = columns[0][1][g].max() / 50.0
+        for c, (name, images) in enumerate(columns):
+            ax = axes.flat[k * j + c]
+            ax.imshow(np.arcsinh(np.clip(images[g], 0, None) / scale), origin="lower",
+                      cmap="magma", vmin=0, vmax=np.arcsinh(50.0))
             ax.set_title(f"{name} {mag[g]:.1f}", fontsize=6)
     for ax in axes.flat:
         ax.set_xticks([])
@@ -233,11 +235,16 @@ def gallery(truth, profile, mag, path, title, n=24):
     save_figure(fig, path)
 
 
-def score(args):
+def set_threads(threads):
+    """TensorFlow's intra- and inter-op threads (the ladder's scripts run on one)."""
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def score(args):
+    set_threads(args.threads)
     t0 = time.time()
     test = load_split(args.data, "test")
     if args.n:
@@ -261,7 +268,8 @@ def score(args):
               "best_steps": args.best_steps, "data": args.data, "seconds": time.time() - t0,
               "command": " ".join(sys.argv), **table}
     _write(out / f"{args.label}.json", report)
-    gallery(test["truth"], profile, test["conditions"][:, 0], out / f"{args.label}-gallery.png",
+    gallery([("truth", test["truth"]), ("rung", profile)], test["conditions"][:, 0],
+            out / f"{args.label}-gallery.png",
             f"rung {args.label}: {args.spec}, {codes_name}; left truth, right reconstruction")
     return report
 
