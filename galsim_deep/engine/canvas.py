@@ -120,7 +120,7 @@ def rescaled_conditions(values, metadata, factors):
     Returns
     -------
     dict of str -> ndarray [N]
-        float64, in ``values``' order.
+        float64, in the module's order.
     """
     factors = np.asarray(factors, np.float64)
     if np.all(factors == 1.0):
