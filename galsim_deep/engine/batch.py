@@ -348,6 +348,9 @@ class SampledBatch:
     pixel_scales : ndarray [N]
         Each row's pixel scale, arcsec: the module's, times the row's canvas factor for a
         galaxy larger than the stamp (:mod:`~galsim_deep.engine.canvas`).
+    on_canvas : ndarray [N] of bool
+        The rows on such a coarser canvas: a block drawing, which draws on the module's
+        pixels, leaves them to GalSim.
     """
 
     def __init__(self, kind, conditions, seeds, normals, angles, rotations, stamps, parts=None,
@@ -355,8 +358,8 @@ class SampledBatch:
         self.kind = kind
         self.metadata = kind.metadata
         self.pixel_scale = float(kind.pixel_scale)
-        self.pixel_scales = self.pixel_scale * (np.ones(len(seeds)) if canvas is None
-                                                else np.asarray(canvas, np.float64))
+        canvas = np.ones(len(seeds)) if canvas is None else np.asarray(canvas, np.float64)
+        self.pixel_scales, self.on_canvas = self.pixel_scale * canvas, canvas != 1.0
         self.conditions, self.seeds, self.normals = conditions, seeds, normals
         self.rotations = list(rotations)
         self.angles = np.where(np.array([r is not None for r in self.rotations], bool),

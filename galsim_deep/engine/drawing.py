@@ -102,8 +102,7 @@ def draw_galaxies(batches, psf, stamp_size, wcs, positions=None, flux=None, band
         drawn = None if block_scale is None else draw_batch(batch, psf, size, block_scale, at,
                                                             factors, x_interpolant)
         # A block draws on the module's pixels: a galaxy on a coarser canvas is drawn alone.
-        one_by_one = (np.arange(n) if drawn is None
-                      else np.flatnonzero(batch.pixel_scales != batch.pixel_scale))
+        one_by_one = np.arange(n) if drawn is None else np.flatnonzero(batch.on_canvas)
         if drawn is None:
             drawn = np.empty((n, size, size), np.float32)
         if one_by_one.size:

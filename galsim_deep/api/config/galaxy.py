@@ -143,8 +143,8 @@ def BuildGenerativeModelGalaxy(config, base, ignore, gsparams, logger):
     profile = batch.galaxies([i], factors=factors, rngs=rngs, noise_pad_size=noise_pad_size,
                              noise=noise, gsparams=gsp, **kwargs)[0]
     # a block draws on the module's pixels: a galaxy on a coarser canvas is GalSim's alone
-    on_stamp = batch.pixel_scales[i] == batch.pixel_scale
-    if not noise_pad_size and on_stamp and blocks.block_drawing_enabled(config, base):
+    blockable = not noise_pad_size and not batch.on_canvas[i]
+    if blockable and blocks.block_drawing_enabled(config, base):
         blocks.record_galaxy(base, profile, group, i, factors[0] if factors else None,
                              kwargs.get("x_interpolant"))
     return profile, False
