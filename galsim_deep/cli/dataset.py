@@ -36,6 +36,7 @@ def register(subparsers):
     _add_build_parser(sub)
     _add_population_parser(sub)
     _add_colours_parser(sub)
+    _add_bands_parser(sub)
     _add_info_parser(sub)
     _add_show_parser(sub)
     _add_compare_parser(sub)
@@ -179,6 +180,24 @@ def _add_colours_parser(sub):
     co.add_argument("--json", default=None, help="also write the numbers to this JSON file")
     co.add_argument("--quiet", action="store_true", help="no progress bar")
     co.set_defaults(func=_colours)
+
+
+def _add_bands_parser(sub):
+    """``dataset add-bands``: a one-band mock file's galaxies' magnitudes in more bands."""
+    ab = sub.add_parser(
+        "add-bands", help="add each galaxy's magnitude in more bands to a one-band mock file",
+        description="Add each galaxy's AB magnitude in more HST bands (conditions "
+                    "mag_<band>) to a one-band mock-COSMOS file, exactly as a multi-band build "
+                    "of the same seed holds them, so that a colour module can be sampled at "
+                    "its galaxies' catalog rows (the release check of a colour module).  "
+                    "Each galaxy is recomputed from its own seed and checked against the "
+                    "file's conditions; the file is rewritten under a temporary name.")
+    ab.add_argument("path", help="the mock-COSMOS HDF5 file (galsim-deep dataset build "
+                                 "--source mock-cosmos)")
+    ab.add_argument("--bands", required=True,
+                    help="comma-separated bands besides F814W, e.g. F606W")
+    ab.add_argument("--quiet", action="store_true", help="no progress bar")
+    ab.set_defaults(func=_add_bands)
 
 
 def _add_info_parser(sub):
@@ -385,6 +404,14 @@ def _population(args):
     if args.json:
         with atomic_path(args.json) as tmp:
             tmp.write_text(json.dumps({k: v for k, v in m.items() if k != "catalog"}, indent=1))
+    return 0
+
+
+def _add_bands(args):
+    from galsim_deep.data.band_columns import add_band_magnitudes
+
+    added = add_band_magnitudes(args.path, args.bands, progress=not args.quiet)
+    print(f"added {', '.join(added)} to {args.path}")
     return 0
 
 

@@ -30,12 +30,13 @@ import numpy as np
 
 from ..physics.bands import SED_TEMPLATES, ab_colour, exact_band_fluxes, flux_ratios
 from ..core.errors import InputError
-from .mock_colours import COLOUR_STREAM, assign_seds, benitez_fractions, component_fluxes
+from .mock_colours import (COLOUR_STREAM, assign_seds, band_magnitudes, benitez_fractions,
+                           component_fluxes)
 from .mock_cosmos import default_max_flux_radius, galaxy_rng, make_mock_galaxy
 from .population import get_population
 
-__all__ = ["TYPE_NAMES", "colour_sample", "colour_galaxies", "colour_summary",
-           "plot_colours"]
+__all__ = ["TYPE_NAMES", "colour_sample", "colour_galaxies", "mock_band_galaxies",
+           "colour_summary", "plot_colours"]
 
 #: Spectral types of :func:`colour_sample`, and the type of each of the SED templates.
 TYPE_NAMES = ("E/S0", "spiral", "irregular")
@@ -83,25 +84,61 @@ def colour_galaxies(population="cosmos-25.2", n=20000, seed=0, stamp_size=64, pi
     - F814W, AB mag), ``type`` and ``galaxy`` (its
     :class:`~galsim_deep.data.morphology.MockGalaxy`, whose ``profile`` is its F814W light
     and ``label`` its morphology class)."""
-    from tqdm.auto import tqdm
-
     if int(n) < 1:
         raise InputError(f"n must be >= 1 galaxies, got {n}")
+    for galaxy in mock_band_galaxies(range(int(n)), seed, [band], population,
+                                     default_max_flux_radius(stamp_size, pixel_scale),
+                                     0.45 * stamp_size * pixel_scale, progress):
+        flux = galaxy.pop("fluxes")
+        total = flux.sum(axis=0)
+        galaxy.update(colour=ab_colour(total[1] / total[0], band, "F814W"),
+                      type=_TEMPLATE_TYPE[galaxy.pop("seds")[int(np.argmax(flux[:, 0]))]])
+        yield galaxy
+
+
+def mock_band_galaxies(indices, seed, bands, population, max_flux_radius, max_extent,
+                       progress=False):
+    """Galaxies ``indices`` of a mock-COSMOS build with ``seed``, in F814W and ``bands``,
+    exactly as a multi-band build draws them (their conditions, structure and SEDs), without
+    drawing images.
+
+    Parameters
+    ----------
+    indices : iterable of int
+        The galaxies' indices in the build (galaxy ``i`` uses the build's stream ``[seed,
+        i]`` and colour stream ``[seed, i, COLOUR_STREAM]``).
+    seed : int
+    bands : list of str
+        Bands besides F814W.
+    population : str
+    max_flux_radius : float
+        The build's largest ``flux_radius`` (COSMOS pixels).
+    max_extent : float
+        The build's largest galaxy extent (arcsec; ``0.45 stamp_size pixel_scale``).
+    progress : bool
+
+    Yields
+    ------
+    dict
+        ``mag_auto``, ``flux_radius``, ``zphot``, ``galaxy``, ``label``, ``seds`` (the
+        components' templates), ``fluxes`` (``[K, 1 + len(bands)]`` counts/s, F814W first)
+        and ``magnitudes`` (AB, one per band of ``bands``).
+    """
+    from tqdm.auto import tqdm
+
     pop = get_population(population=population)
-    fr_max = default_max_flux_radius(stamp_size, pixel_scale)
-    max_extent = 0.45 * stamp_size * pixel_scale
-    bands = ["F814W", band]
-    for i in tqdm(range(int(n)), desc="colours", unit="galaxy", disable=not progress):
+    bands = ["F814W", *bands]
+    indices = list(indices)
+    for i in tqdm(indices, desc="galaxies in bands", unit="galaxy", disable=not progress):
         rng = galaxy_rng(seed, i)
-        mag, fr, z = pop.sample_conditions(rng, fr_max)
+        mag, fr, z = pop.sample_conditions(rng, max_flux_radius)
         gal = make_mock_galaxy(mag, fr, z, rng, max_extent=max_extent, population=population)
         seds = assign_seds(gal, z, mag, np.random.default_rng(
             np.random.SeedSequence([seed, i, COLOUR_STREAM])))
-        flux = exact_band_fluxes(component_fluxes(gal), seds, z, bands)
-        total = flux.sum(axis=0)
+        fluxes = exact_band_fluxes(component_fluxes(gal), seds, z, bands)
         yield {"mag_auto": mag, "flux_radius": fr, "zphot": z, "galaxy": gal,
-               "label": gal.label, "colour": ab_colour(total[1] / total[0], band, "F814W"),
-               "type": _TEMPLATE_TYPE[seds[int(np.argmax(flux[:, 0]))]]}
+               "label": gal.label, "seds": seds, "fluxes": fluxes,
+               "magnitudes": band_magnitudes(fluxes, bands)[1:]}
 
 
 def _binomial(k, n):

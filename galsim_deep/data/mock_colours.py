@@ -42,7 +42,7 @@ from .morphology import COMPONENTS
 
 __all__ = ["MOCK_BANDS", "COLOUR_STREAM", "BENITEZ_2000", "TYPE_WEIGHTS", "mock_bands",
            "benitez_fractions", "type_probabilities", "assign_seds", "component_fluxes",
-           "band_attrs", "band_fields", "BandObserver"]
+           "band_magnitudes", "band_attrs", "band_fields", "BandObserver"]
 
 #: The bands a mock-COSMOS dataset can have: HST ACS, whose PSF the F814W images stand for.
 MOCK_BANDS = ("F435W", "F606W", "F775W", "F814W", "F850LP")
@@ -280,12 +280,29 @@ def band_fields(galaxy, mag_auto, zphot, bands, observers, psf_id, variance, uni
             rows[key].append(drawn[key])
         for key in ("noise_variance", "noise_power"):
             rows[key].append(mono[key] * drawn["noise_factor"])
-    magnitudes = [zero_point(b) - 2.5 * math.log10(fluxes[:, j].sum())
-                  for j, b in enumerate(bands) if j > 0]
+    magnitudes = band_magnitudes(fluxes, bands)[1:]
     out = {f"{key}_bands": np.stack(value) for key, value in rows.items()}
     out.update(component_sed=seds, component_flux=fluxes,
                conditions=np.concatenate([mono["conditions"], magnitudes]))
     return out
+
+
+def band_magnitudes(fluxes, bands):
+    """A galaxy's AB magnitude in each band: the sum of its components' fluxes.
+
+    Parameters
+    ----------
+    fluxes : ndarray [K, B]
+        Each component's flux in each band (counts/s,
+        :func:`galsim_deep.physics.bands.exact_band_fluxes`).
+    bands : list of str
+
+    Returns
+    -------
+    list of float
+        One AB magnitude per band, as a multi-band build's ``mag_<band>`` conditions.
+    """
+    return [zero_point(b) - 2.5 * math.log10(fluxes[:, j].sum()) for j, b in enumerate(bands)]
 
 
 def band_attrs(bands):

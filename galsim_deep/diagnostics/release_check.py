@@ -57,7 +57,8 @@ _CONTROL_STREAM = 104
 
 
 class _EngineProfiles:
-    """The engine's profiles of sampled batches, built when asked for, one at a time.
+    """The engine's profiles of sampled batches, built when asked for, one at a time; a
+    colour module's in its reference band (F814W), the truths' band.
 
     A survey view draws each galaxy once; building its ``galsim.InterpolatedImage`` on
     demand keeps only one alive (8,000 kept profiles, each with its Fourier image once
@@ -71,7 +72,7 @@ class _EngineProfiles:
 
     def __getitem__(self, k):
         batch, i = self.rows[k]
-        return batch.galaxies(rows=[i])[0]
+        return batch.profiles(rows=[i])[0]  # a colour module's: its reference band, F814W
 
 
 def row_key(spec):

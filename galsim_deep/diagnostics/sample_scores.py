@@ -145,7 +145,20 @@ class EvaluationGalaxies:
                          for p in reference_profiles(self, "parametric")])
 
     def column(self, name):
-        """A catalog column (``mag_auto``) of every galaxy."""
+        """A catalog column (``mag_auto``) of every galaxy.
+
+        Raises
+        ------
+        InputError
+            For a column the file does not hold; a band magnitude (``mag_f606w``, which a
+            colour module is conditioned on) is added by ``galsim-deep dataset
+            add-bands``.
+        """
+        if name not in self.condition_names:
+            fix = (f"; add it with: galsim-deep dataset add-bands {self.path} --bands "
+                   f"{name[len('mag_'):].upper()}") if name.startswith("mag_") else ""
+            raise InputError(f"the evaluation file {self.path} has no column {name!r} (it "
+                             f"holds {self.condition_names}){fix}")
         return self.conditions[:, self.condition_names.index(name)]
 
     def magnitude_bins(self):

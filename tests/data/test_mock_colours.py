@@ -131,12 +131,19 @@ def test_components_sum_to_the_galaxy_and_keep_its_f814w_flux():
 
 
 @pytest.fixture(scope="module")
-def two_builds(tmp_path_factory):
+def two_build_paths(tmp_path_factory):
+    """The same 16 galaxies built in F814W alone and in three bands (read-only)."""
     out = tmp_path_factory.mktemp("colour")
     kw = dict(stamp_size=32, pixel_scale=0.03, seed=4, progress=False, n_test=2)
     mono = build_dataset("mock-cosmos", 16, out / "mono.h5", processes=1, **kw)
     multi = build_dataset("mock-cosmos", 16, out / "multi.h5", processes=2, chunk_size=5,
                           bands="F814W,F606W,F435W", **kw)
+    return mono, multi
+
+
+@pytest.fixture(scope="module")
+def two_builds(two_build_paths):
+    mono, multi = two_build_paths
     with StampDataset(mono) as m, StampDataset(multi) as c:
         return m.arrays("all"), c.arrays("all"), c.bands, c.band_zero_points, c.condition_names
 
@@ -290,3 +297,46 @@ def test_cli_colours_prints_the_table_and_writes_the_figure(tmp_path, capsys):
     for b in summary["by_magnitude"]:
         if b["n"]:
             assert sum(b["fractions"]) == pytest.approx(1.0)
+
+
+def test_band_magnitudes_added_to_a_one_band_file_are_the_multi_band_build_s(
+        two_build_paths, tmp_path):
+    """``dataset add-bands`` recomputes each galaxy from its own seed: the one-band file then
+    holds the three-band build's ``mag_f606w`` and ``mag_f435w`` bit for bit, and nothing
+    else in it changes."""
+    import shutil
+
+    import h5py
+
+    from galsim_deep.cli import main
+    from galsim_deep.data.band_columns import add_band_magnitudes
+    from galsim_deep.diagnostics.sample_scores import EvaluationGalaxies
+
+    mono, multi = two_build_paths
+    path = tmp_path / "mono.h5"
+    shutil.copyfile(mono, path)
+    with pytest.raises(InputError, match="has no column 'mag_f606w'.*add-bands .* F606W"):
+        EvaluationGalaxies.load(path).column("mag_f606w")
+    assert main(["dataset", "add-bands", str(path), "--bands", "F606W,F435W", "--quiet"]) == 0
+    with StampDataset(path) as a, StampDataset(multi) as c, StampDataset(mono) as m:
+        assert a.condition_names == c.condition_names
+        added, made, before = a.arrays("all"), c.arrays("all"), m.arrays("all")
+    np.testing.assert_array_equal(added["conditions"], made["conditions"])
+    for key in ("stamp", "truth", "psf", "noise_power", "parametric", "ident"):
+        np.testing.assert_array_equal(added[key], before[key], err_msg=key)
+    assert EvaluationGalaxies.load(path).column("mag_f435w").shape == (2,)
+    # Mistakes name the problem; the file is left as it was.
+    with pytest.raises(InputError, match=r"already holds \['mag_f606w'\]"):
+        add_band_magnitudes(path, ["F606W"])
+    with pytest.raises(InputError, match="already a multi-band build"):
+        add_band_magnitudes(multi, ["F775W"])
+    with pytest.raises(InputError, match="HST ACS bands only"):
+        add_band_magnitudes(path, ["LSST_r"])
+    other = tmp_path / "other.h5"
+    shutil.copyfile(mono, other)
+    with h5py.File(other, "r+") as f:
+        f["conditions/mag_auto"][3] += 0.5
+    with pytest.raises(InputError, match="galaxy 3 of .* is not galaxy 3 of the mock build"):
+        add_band_magnitudes(other, ["F606W"])
+    with StampDataset(other) as o:
+        assert o.condition_names == ["mag_auto", "flux_radius", "zphot"]

@@ -222,6 +222,24 @@ def test_demo_writes_the_gri_field_and_colour_gallery(colour_module, tmp_path):
     assert summary["colour_module"] == summary["module"]
 
 
+def test_the_release_check_observes_a_colour_module_in_its_reference_band(colour_module):
+    """The release check's truths are F814W light, so a colour module's row is its
+    galaxies' F814W profiles: one-band ``InterpolatedImage`` objects holding each
+    reference-band stamp's light (a ``ChromaticObject`` could not be drawn in a view)."""
+    from galsim_deep.diagnostics.release_check import _EngineProfiles
+
+    model = GenerativeGalaxyModel(str(colour_module))
+    batches = list(model.batches(_catalog(), rng=2))
+    profiles = _EngineProfiles(batches)
+    assert len(profiles) == 4
+    stamps = np.concatenate([batch.stamps for batch in batches])
+    chromatic = batches[0].galaxies(rows=[0])[0]
+    assert isinstance(chromatic, galsim.ChromaticObject)
+    for i in range(4):
+        assert isinstance(profiles[i], galsim.InterpolatedImage)
+        assert profiles[i].flux == pytest.approx(stamps[i].sum(), rel=1e-5)
+
+
 def test_mock_truth_profile_keeps_the_f814w_magnitude():
     from galsim_deep.tools.demo.colour import mock_truth_profile
 
