@@ -51,7 +51,8 @@ COMPONENTS = {
 
 #: Largest log-flux (network flux units) :class:`BulgeDiskLayer` draws: 1.6e5, ten times a
 #: magnitude-18 galaxy's; e^30 let a far-out code's bulge overflow the float32 chi^2 (a run
-#: went non-finite at step 100, ``docs/flow_vae.rst``, "The bulge + disk network never learned").
+#: went non-finite at step 100, ``docs/flow_vae_notes.rst``, "The bulge + disk network never
+#: learned").
 MAX_LOG_FLUX = 12.0
 
 #: The parameters :class:`BulgeDiskLayer` reads from a latent code, in order, with their

@@ -39,7 +39,7 @@ def pool_log_weights(magnitudes, flat_share, bin_width=0.5):
 
     The population holds few bright galaxies, which are also the largest, and those are
     where a student trained on the population alone lost most of its light
-    (docs/flow_vae.rst, "Where the student's flux goes").
+    (docs/flow_vae_notes.rst, "Where the student's flux goes").
     """
     check_flat_share(flat_share)
     m = np.asarray(magnitudes, np.float64)

@@ -62,7 +62,7 @@ also scored by ``smooth_head``
 (:func:`~galsim_deep.diagnostics.head_scores.smooth_head_scores`): whether the small
 network that reads the bulge + disk from the code gives each galaxy its own
 flux, size and shape, or nearly the same blob to all (as it did in the
-multiplicative legs, ``docs/flow_vae.rst``).
+multiplicative legs, ``docs/flow_vae_notes.rst``).
 
 A chromatic model (``vae.components`` > 0) encodes every band, is scored in
 its reference band (F814W) like a mono one, and also by ``colours``

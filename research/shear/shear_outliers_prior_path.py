@@ -1,7 +1,7 @@
 """The 1.1.2 teacher's shear through the LSST i PSF by the prior table's
 path (its `module` row: the live decoder's raw images of the flow's codes, each an
 InterpolatedImage turned exactly by a random angle; Kolmogorov 0.7" at 0.2"), the path that
-gave sigma(m) = 10.4e-3, with the galaxies that decide it (docs/flow_vae.rst, "Which
+gave sigma(m) = 10.4e-3, with the galaxies that decide it (docs/flow_vae_notes.rst, "Which
 galaxies decide the shear error").  Run from the clone's root, with the evaluation file:
 
     python research/shear/shear_outliers_prior_path.py hub:flow-vae-mock-cosmos-25.2@1.1.2 OUT

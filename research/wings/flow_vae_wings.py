@@ -3,7 +3,7 @@
 Each row is one test galaxy of ``data/mock-cosmos-25.2-64.h5``; the columns are
 its observed stamp, its noiseless unconvolved truth and the unconvolved
 reconstructions (``decode(encode(stamp))``) of the fine-tuning runs of
-``docs/flow_vae.rst`` ("Smoother wings by fine-tuning"), all in units of the
+``docs/flow_vae_notes.rst`` ("Smoother wings by fine-tuning"), all in units of the
 stamp's noise standard deviation on one logarithmic stretch, so the light far
 below the noise, which the likelihood cannot see, shows.
 

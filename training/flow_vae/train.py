@@ -72,7 +72,7 @@ def build_flow_vae(recipe, mono=False, sed_redshift=None, sed_colours=None):
 
 #: Global gradient norm the bulge + disk network's own optimizer clips to: a few bright
 #: galaxies' far-out codes give gradients 1e10 times the median's, and unclipped Adam
-#: collapsed the network to one blob for every galaxy (``docs/flow_vae.rst``, "The bulge +
+#: collapsed the network to one blob for every galaxy (``docs/flow_vae_notes.rst``, "The bulge +
 #: disk network never learned").
 SMOOTH_CLIPNORM = 1.0
 
@@ -84,7 +84,7 @@ def split_smooth_variables(model, recipe):
     Adafactor scales a weight's steps by its size: the small network that reads the bulge
     + disk from the code barely moved under the autoencoder's Adafactor (its last layer's
     weights were still of their initial size, 0.01, after 2,500 steps, and every galaxy
-    kept nearly the same bulge + disk; ``docs/flow_vae.rst``, "The bulge + disk network
+    kept nearly the same bulge + disk; ``docs/flow_vae_notes.rst``, "The bulge + disk network
     never learned"), so it may train with Adam at its own rate instead (its gradients
     clipped to :data:`SMOOTH_CLIPNORM`).
     """

@@ -170,7 +170,7 @@ def strongest_two_sample_test(real, other, psfs, noise_variance, fit, predict, s
     A classifier trained on a few hundred stamps does not always find a
     difference that is there: the same two samples, or samples that differ by
     rounding only, can score far lower with one training than with another
-    (``docs/flow_vae.rst``, "Smoother wings by fine-tuning", has such a pair).  A failed
+    (``docs/flow_vae_notes.rst``, "Smoother wings by fine-tuning", has such a pair).  A failed
     training is a lack of power, not evidence that the samples agree, so the
     test's verdict is its strongest classifier.  Under the null hypothesis
     the maximum of ``k`` accuracies sits above 0.5 by about

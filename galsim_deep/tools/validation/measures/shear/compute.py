@@ -228,7 +228,7 @@ def _regauss(image, psf_image):
     A distortion ``|e| >= 1`` is no shape (``(a^2 - b^2) / (a^2 + b^2) < 1``): REGAUSS
     returns one with status 0 when its adaptive weight locks onto a core the PSF's size
     (resolution factor near 0) and the correction divides by it, and one such galaxy
-    (``|e| = 11``) moved a sample's ``m`` by 0.026 (``docs/flow_vae.rst``, "Which galaxies
+    (``|e| = 11``) moved a sample's ``m`` by 0.026 (``docs/flow_vae_notes.rst``, "Which galaxies
     decide the shear error").  It counts as a failure."""
     import galsim
 
