@@ -16,10 +16,15 @@ truths (a mock).
 import importlib.util
 
 from galsim_deep.core.extras import install_hint
-from galsim_deep.tools.validation.measures.anacal.compute import DEFAULT_PSF
 from galsim_deep.tools.validation.measures.shear.compute import survey_psf_names
 
 from .. import Measure, Option
+
+#: The survey PSF of the AnaCal fields when none is given: LSST's ten-year i coadd, the
+#: survey whose depth is the measure's default (:data:`.compute.DEFAULT_DEPTH`); a view of
+#: the survey views file, whose views with their own PSF and pixels are the choices.  (Here,
+#: not in :mod:`.compute`, so that the measure's options import none of the measure's code.)
+DEFAULT_PSF = "lsst-10yr-i"
 
 ANACAL_N = Option("anacal_n", int, 1000, "galaxies of the AnaCal shear measure, the report's "
                   "first ones", minimum=8, zero_means_all=True)

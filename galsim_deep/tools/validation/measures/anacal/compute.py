@@ -54,13 +54,13 @@ import numpy as np
 
 from .....core.errors import InputError, InputTypeError
 from ..shear.compute import survey_psf_names
+from . import DEFAULT_PSF
 from .bias import QUANTITIES, SHEAR, STEP_WEIGHT, anacal_bias, paired_difference
 from .fields import (CONFIGURATIONS, FieldLayout, blended_fields, isolated_fields,
                      render_field, scene_positions, science_book_density)
 
 __all__ = ["MAG_ZERO", "SHEAR", "SNR_MIN", "MATCH_RADIUS", "ANACAL_PSFS", "DEFAULT_PSF",
-           "DEFAULT_DEPTH",
-           "DEFAULT_MAG_EDGES", "QUANTITIES", "noise_sigma", "psf_image", "anacal_task",
+           "DEFAULT_DEPTH", "DEFAULT_MAG_EDGES", "QUANTITIES", "noise_sigma", "psf_image", "anacal_task",
            "detection_terms", "parse_configurations", "parse_mag_edges", "anacal_sums",
            "anacal_bias", "paired_difference", "anacal_shear"]
 
@@ -74,16 +74,10 @@ SNR_MIN = 5.0
 #: Arcsec within which a detection in a blended field belongs to a galaxy.
 MATCH_RADIUS = 1.0
 
-#: The survey PSF of the AnaCal fields when none is given: LSST's ten-year i coadd, the
-#: survey whose depth is :data:`DEFAULT_DEPTH` (a view of the survey views file; the
-#: survey PSFs a field may be observed through, ``ANACAL_PSFS``, are the survey views of
-#: ``SHEAR_PSFS``, :func:`~galsim_deep.tools.validation.measures.shear.compute.survey_psf_names`,
-#: derived when read).
-DEFAULT_PSF = "lsst-10yr-i"
-
 
 def __getattr__(name):
-    # ANACAL_PSFS: derived from the survey views when read, not when the module is imported.
+    # ANACAL_PSFS, the survey PSFs a field may be observed through: the survey views of
+    # SHEAR_PSFS (survey_psf_names), derived when read, not when the module is imported.
     if name == "ANACAL_PSFS":
         return survey_psf_names()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -395,7 +389,8 @@ def anacal_shear(profiles, magnitudes, zero_point, flux="catalog", psf=DEFAULT_P
         ``model.sample(zero_point=...)`` gives generated galaxies), so the samples differ
         in morphology alone; ``'own'``: each keeps its own flux.
     psf : str
-        A survey view of ``ANACAL_PSFS`` (default :data:`DEFAULT_PSF`).
+        A survey view of ``ANACAL_PSFS`` (default ``DEFAULT_PSF`` of the measure's package,
+        LSST's ten-year i coadd).
     depth : float
         5-sigma point-source depth (AB) of the fields.
     n_noise : int
