@@ -3,7 +3,8 @@
 ``galsim-deep hub | dataset | model | validation | latent | field ...`` (and
 ``demo``); each noun's group lives in its own module of this package and
 exposes ``register(subparsers)``, which adds its parser(s) and sets ``func``
-(called with the parsed arguments, returning an exit status).  Every group's
+(called with the parsed arguments, returning an exit status); the registry
+:data:`COMMAND_GROUPS` names each group's ``register``.  Every group's
 sub-commands are listed as ``COMMAND``, and every command that shows progress
 bars takes ``--quiet``.
 
@@ -25,10 +26,11 @@ names the flag instead (:data:`CLI_OPTIONS`, :func:`cli_spelling`).
 """
 import argparse
 import contextlib
-import importlib
 import sys
 import warnings
 from pathlib import Path
+
+from ..core.registry import Registry
 
 #: The command groups, in help order, and the line ``galsim-deep --help`` shows for each
 #: (each group's module of this package registers its parser with that line).
@@ -140,8 +142,16 @@ def removed_spelling(argv):
     return None
 
 
-#: Modules of ``galsim_deep.cli`` that register command groups, in help order.
-COMMAND_MODULES = list(COMMANDS)
+#: The command groups, in help order: name -> the ``register(subparsers)`` of its module of
+#: this package, imported only when a command names the group (listing the names imports
+#: nothing).  A new group is its module, its entry here and its help line in
+#: :data:`COMMANDS`.
+COMMAND_GROUPS = Registry("command group", {
+    name: f"{__name__}.{name}:register" for name in COMMANDS})
+
+#: The names of :data:`COMMAND_GROUPS` (the modules of ``galsim_deep.cli`` that register
+#: command groups), in help order.
+COMMAND_MODULES = list(COMMAND_GROUPS)
 
 #: Commands that need neither GalSim nor the package's GalSim config types: the console
 #: script runs them without importing either (``galsim_deep/__init__.py``).
@@ -171,10 +181,10 @@ def build_parser(groups=None):
                     "validation and simulations.")
     parser.add_argument("--version", action="version", version=f"galsim_deep {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    full = set(COMMAND_MODULES if groups is None else groups)
-    for name in COMMAND_MODULES:
+    full = set(COMMAND_GROUPS if groups is None else groups)
+    for name in COMMAND_GROUPS:
         if name in full:
-            importlib.import_module(f"{__name__}.{name}").register(subparsers)
+            COMMAND_GROUPS[name](subparsers)
         else:
             subparsers.add_parser(name, help=COMMANDS[name], add_help=False)
     return parser
@@ -184,7 +194,7 @@ def _named_group(argv):
     """The command group an argument list names (its first word that is not an option),
     or None."""
     word = next((arg for arg in argv if not arg.startswith("-")), None)
-    return word if word in COMMANDS else None
+    return word if word in COMMAND_GROUPS else None
 
 
 def add_group(subparsers, name, help, description=None):

@@ -225,9 +225,9 @@ def _train_long(args):
 def _shear_psfs(text):
     """``--shear-psfs``: the names given, or the shear check's (survey_views.yaml)."""
     if text is None:
-        from ..diagnostics.sample_scores import SHEAR_PSF_NAMES
+        from ..diagnostics.sample_scores import shear_psf_names
 
-        return list(SHEAR_PSF_NAMES)
+        return list(shear_psf_names())
     return [name.strip() for name in text.split(",")]
 
 

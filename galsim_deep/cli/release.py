@@ -39,8 +39,8 @@ def _add_scoring_args(p):
     p.add_argument("--n", type=int, default=None,
                    help="the evaluation file's first N galaxies (default all)")
     p.add_argument("--view", action="append", default=None, metavar="VIEW",
-                   help="a survey view (repeatable; default the release check's, 'checks: "
-                        "release' in survey_views.yaml)")
+                   help="a survey view of survey_views.yaml (repeatable; default the release "
+                        "check's: the views whose 'checks' name release)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the samples (latent normals, angles) and the noise "
                         "(default 0)")
@@ -192,13 +192,13 @@ def add_release(subparsers):
 def _score(args, specs):
     """Score the references and each row of ``specs``; returns the rows (spec -> row), the
     views and the bins' labels."""
-    from ..diagnostics.release_check import RELEASE_VIEWS, score_release_row
+    from ..diagnostics.release_check import release_views, score_release_row
     from ..diagnostics.sample_scores import EvaluationGalaxies, reference_scores
 
     positive("--n", args.n)
     positive("--epochs", args.epochs)
     galaxies = EvaluationGalaxies.load(args.eval, args.n)
-    views = args.view or list(RELEASE_VIEWS)
+    views = args.view or list(release_views())
     out = Path(args.out)
     options = {"classifier_seeds": (0,), "epochs": args.epochs}
     reference_scores(galaxies, out / "reference", args.seed, views=views, shear_psfs=(),

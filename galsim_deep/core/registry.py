@@ -4,11 +4,17 @@ Wherever the package picks an implementation by name, it asks a :class:`Registry
 dataset sources (:data:`galsim_deep.data.build.SOURCES`), the sampling kinds
 (:data:`galsim_deep.engine.kinds.KINDS`), the network runtimes
 (:data:`galsim_deep.engine.runtimes.RUNTIMES`), the model families
-(:data:`galsim_deep.training.families.FAMILIES`) and the validation measures
-(:data:`galsim_deep.tools.validation.measures.MEASURES`).
+(:data:`galsim_deep.training.families.FAMILIES`), the validation measures
+(:data:`galsim_deep.tools.validation.measures.MEASURES`), the mock populations
+(:data:`galsim_deep.data.population.POPULATIONS`), the command line's groups
+(:data:`galsim_deep.cli.COMMAND_GROUPS`), the survey views
+(:data:`galsim_deep.tools.validation.measures.survey_views.views.SURVEY_VIEWS`, read from
+their YAML file) and the shear measure's PSFs
+(:data:`galsim_deep.tools.validation.measures.shear.compute.SHEAR_PSFS`).
 
 An entry is registered as a ``"module:attribute"`` string, or as the object itself where
-it is defined beside the registry.  A string is imported when its entry is first asked
+it is defined beside the registry; entries that are data, not code, are read by a
+``load`` function when the registry is first used (the survey views' YAML file).  A string is imported when its entry is first asked
 for, so listing the names (the command line's choices, a recipe's check, ``name in
 REGISTRY``) imports nothing: no TensorFlow, OpenVINO or statmorph.  The names keep the
 order they were registered in; a name unknown to the registry is an
@@ -61,6 +67,10 @@ class Registry(MutableMapping):
         What an entry is, for messages (``"source"``, ``"model family"``).
     entries : dict, optional
         Name -> ``"module:attribute"`` or object, registered in their order.
+    load : callable, optional
+        ``load()`` -> more such entries, called once, when the registry is first used (its
+        names listed, an entry asked for or registered), and registered after ``entries``:
+        a registry of data read from a file reads it only when it is needed.
 
     Notes
     -----
@@ -70,12 +80,24 @@ class Registry(MutableMapping):
     :meth:`register` refuses a name already taken by another implementation.
     """
 
-    def __init__(self, what, entries=None):
+    def __init__(self, what, entries=None, load=None):
         self.what = what
         self._targets = {}
         self._loaded = {}
+        self._load = None
         for name, target in dict(entries or {}).items():
             self.register(name, target)
+        self._load = load
+
+    def _all(self):
+        """The targets, after registering the deferred entries of ``load`` (once: a
+        ``load`` that raises is called again at the next use)."""
+        if self._load is not None:
+            entries = dict(self._load())
+            self._load = None
+            for name, target in entries.items():
+                self.register(name, target)
+        return self._targets
 
     def register(self, name, target):
         """Register ``target`` (``"module:attribute"`` or an object) as ``name``; returns
@@ -91,7 +113,7 @@ class Registry(MutableMapping):
         """
         if not isinstance(name, str) or not name:
             raise InputError(f"a {self.what}'s name must be a non-empty string, got {name!r}")
-        if name in self._targets:
+        if name in self._all():
             old = self._targets[name]
             same = old == target if isinstance(old, str) and isinstance(target, str) else \
                 self.get(name) is import_target(target)
@@ -116,7 +138,7 @@ class Registry(MutableMapping):
         UnknownNameError
             For an unknown name (without ``default``), listing the known ones.
         """
-        if name not in self._targets:
+        if name not in self._all():
             if default is not _MISSING:
                 return default
             raise UnknownNameError(f"unknown {self.what} {name!r}; choose one of "
@@ -127,12 +149,12 @@ class Registry(MutableMapping):
 
     def names(self):
         """The registered names, in registration order (nothing is imported)."""
-        return tuple(self._targets)
+        return tuple(self._all())
 
     def target(self, name):
         """What ``name`` was registered as (its ``"module:attribute"`` string or object),
         without importing it."""
-        if name not in self._targets:
+        if name not in self._all():
             self.get(name)  # the error naming the choices
         return self._targets[name]
 
@@ -140,23 +162,25 @@ class Registry(MutableMapping):
         return self.get(name)
 
     def __setitem__(self, name, target):
-        self._targets[name] = target
+        self._all()[name] = target
         self._loaded.pop(name, None)
 
     def __delitem__(self, name):
-        if name not in self._targets:
+        if name not in self._all():
             self.get(name)
         del self._targets[name]
         self._loaded.pop(name, None)
 
     def __contains__(self, name):
-        return name in self._targets
+        return name in self._all()
 
     def __iter__(self):
-        return iter(tuple(self._targets))
+        return iter(tuple(self._all()))
 
     def __len__(self):
-        return len(self._targets)
+        return len(self._all())
 
     def __repr__(self):
+        if self._load is not None:
+            return f"Registry({self.what!r}, {self._targets!r}, load={self._load!r})"
         return f"Registry({self.what!r}, {self._targets!r})"

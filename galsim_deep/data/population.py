@@ -9,7 +9,9 @@ be read from here too.
 
 Populations
 -----------
-:data:`POPULATIONS` names the three populations (:func:`get_population`):
+:data:`POPULATIONS`, a :class:`~galsim_deep.core.registry.Registry`, holds the three
+populations (:func:`get_population`), each name with the function that makes it with its
+default settings; a new population is one more entry there:
 
 ``'cosmos-example'`` (the default)
     The KDE (:class:`CosmosPopulation`), I <~ 22.5 like the 96 galaxies.
@@ -43,15 +45,29 @@ from .population_cosmos_25_2 import (GREAT3_DEEP_SIZE_SLOPE, ILBERT09_MEDIAN_Z, 
                              Cosmos252Population, NumberCounts)
 from .population_kde import N_CONDITIONS, VARIABLES, CosmosPopulation  # noqa: F401
 from ..core.errors import InputError
+from ..core.registry import Registry
 
 __all__ = ["CosmosPopulation", "Cosmos252Population", "VARIABLES", "N_CONDITIONS",
            "POPULATIONS", "DEFAULT_POPULATION", "resolve_population", "get_population",
+           "great3_deep_population",
            "WEAVER22_I_COUNTS", "LSST_SB_CUMULATIVE", "MANDELBAUM14_HLR", "SIZE_SLOPE",
            "GREAT3_DEEP_SIZE_SLOPE", "ILBERT09_MEDIAN_Z", "Z_SLOPE", "PSF_FLUX_RADIUS",
            "MAG_LIMIT_25_2", "NumberCounts"]
 
-#: Population names (:func:`get_population`, ``--population``).
-POPULATIONS = ("cosmos-example", "great3-deep", "cosmos-25.2")
+
+def great3_deep_population():
+    """The KDE of the GREAT3 "deep" recipe: ``CosmosPopulation(deep=True)``."""
+    return CosmosPopulation(deep=True)
+
+
+#: The populations (:func:`get_population`, ``--population``): name -> the function that
+#: makes it with its default settings.  Read as the names (``list(POPULATIONS)``, ``name in
+#: POPULATIONS``) it imports nothing new: the factories are beside it.
+POPULATIONS = Registry("population", {
+    "cosmos-example": CosmosPopulation,
+    "great3-deep": great3_deep_population,
+    "cosmos-25.2": Cosmos252Population,
+})
 #: The population of the ``mock-cosmos`` source when none is given.
 DEFAULT_POPULATION = "cosmos-example"
 
@@ -73,15 +89,15 @@ def resolve_population(population=None, deep=False):
 
     Raises
     ------
-    ValueError
-        For an unknown name, or ``deep=True`` with another population.
+    UnknownNameError
+        For an unknown name (:class:`~galsim_deep.core.registry.UnknownNameError`, listing
+        the names).
+    InputError
+        For ``deep=True`` with another population.
     """
     if population is None:
         return "great3-deep" if deep else DEFAULT_POPULATION
-    if population not in POPULATIONS:
-        raise InputError(f"unknown population {population!r}: choose one of "
-                         f"{', '.join(POPULATIONS)} (e.g. population='cosmos-25.2', "
-                         "--population cosmos-25.2)")
+    POPULATIONS.target(population)  # an UnknownNameError listing the names
     if deep and population != "great3-deep":
         raise InputError(f"deep=True (--deep) is population='great3-deep' and cannot be combined "
                          f"with population={population!r}: drop deep (--deep)")
@@ -108,6 +124,5 @@ def get_population(deep=False, population=None):
     """
     name = resolve_population(population, deep)
     if name not in _CACHE:
-        _CACHE[name] = (Cosmos252Population() if name == "cosmos-25.2"
-                        else CosmosPopulation(deep=(name == "great3-deep")))
+        _CACHE[name] = POPULATIONS[name]()
     return _CACHE[name]

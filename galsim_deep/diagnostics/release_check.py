@@ -38,16 +38,31 @@ import numpy as np
 
 from galsim_deep.core.errors import InputError
 from galsim_deep.core.reporting import jsonable, write_json, write_text
-from galsim_deep.diagnostics.sample_scores import OBSERVED_SHAPES_VIEW, observed_shape_row
-from galsim_deep.tools.validation.measures.survey_views.views import check_views
+from galsim_deep.diagnostics.sample_scores import observed_shape_row
+from galsim_deep.tools.validation.measures.survey_views.views import (check_views,
+                                                                      observed_shapes_view)
 
-__all__ = ["RELEASE_VIEWS", "SIGMA", "score_release_row", "release_verdict", "table_cells",
-           "table_lines", "table_rst", "write_release_table", "row_key", "texture_scores",
+__all__ = ["RELEASE_VIEWS", "release_views", "SIGMA", "score_release_row", "release_verdict",
+           "table_cells", "table_lines", "table_rst", "write_release_table", "row_key", "texture_scores",
            "module_distortions", "psf_half_power_frequency"]
 
-#: The survey views of the release check (``checks: release`` in
-#: ``validation/survey_views.yaml``).
-RELEASE_VIEWS = check_views("release")
+
+
+def release_views():
+    """The survey views of the release check, in its table's order: those whose ``checks``
+    name ``release`` in ``validation/survey_views.yaml`` (every view without ``checks``);
+    the module's ``RELEASE_VIEWS``, and the default of every function here that takes
+    ``views``."""
+    return check_views("release")
+
+
+def __getattr__(name):
+    # RELEASE_VIEWS: derived from the survey views registry when read, so that a view added
+    # to the file joins the release table with no other change.
+    if name == "RELEASE_VIEWS":
+        return release_views()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: How many sigma of the difference a candidate may be worse than the baseline by.
 SIGMA = 2.0
@@ -114,7 +129,7 @@ def _module_samples(spec, galaxies, seed, raw=False):
     return batches, arrays.astype(np.float64), "{name} {version}".format(**model.metadata)
 
 
-def score_release_row(spec, galaxies, cache_dir, out_dir, seed=0, views=RELEASE_VIEWS,
+def score_release_row(spec, galaxies, cache_dir, out_dir, seed=0, views=None,
                       classifier_seeds=(0,), epochs=12, label=None, progress=False):
     """Score one row of the release table into ``OUT/rows/<row_key>.json``.
 
@@ -131,7 +146,8 @@ def score_release_row(spec, galaxies, cache_dir, out_dir, seed=0, views=RELEASE_
         The table's folder.
     seed : int
         The samples' object seed (latent normals and angles) and the noise's.
-    views : sequence of str
+    views : sequence of str, optional
+        Default :func:`release_views`.
     classifier_seeds, epochs
         The classifier test's (:func:`~galsim_deep.diagnostics.sample_scores.score_images`).
     label : str, optional
@@ -147,6 +163,7 @@ def score_release_row(spec, galaxies, cache_dir, out_dir, seed=0, views=RELEASE_
     """
     from galsim_deep.diagnostics.sample_scores import _c2st, _observed
 
+    views = release_views() if views is None else views
     cache = Path(cache_dir)
     reference = json.loads((cache / "reference.json").read_text()) \
         if (cache / "reference.json").is_file() else None
@@ -171,7 +188,7 @@ def score_release_row(spec, galaxies, cache_dir, out_dir, seed=0, views=RELEASE_
     if "holes" not in row["texture"]:  # rows scored before the hole measure
         row["texture"]["holes"] = hole_scores(images, galaxies)
     groups, labels = galaxies.magnitude_bins()
-    kept = {}  # the like-for-like shapes' view, if observed below
+    kept, shapes_view = {}, observed_shapes_view()  # that view's stamps, if observed below
     for view in todo:
         if profiles is None:  # the Sérsic rows: the references' own test
             row["views"][view] = {"generated": reference["views"][view]["parametric"]}
@@ -179,7 +196,7 @@ def score_release_row(spec, galaxies, cache_dir, out_dir, seed=0, views=RELEASE_
         with np.load(cache / f"{view}-truth.npz") as ref:
             truth = {k: ref[k] for k in ("stamps", "psfs", "variance")}
         observed = _observed(galaxies, view, profiles, "generated", stream_seed)[0]
-        if view == OBSERVED_SHAPES_VIEW:
+        if view == shapes_view:
             kept["observed"] = observed
         row["views"][view] = {"generated": _c2st(
             truth["stamps"], observed, truth["psfs"], truth["variance"], groups, len(labels),
@@ -413,14 +430,15 @@ def _test(row, view, bin_index=None):
     return float(test["accuracy"]), float(test["error"])
 
 
-def release_verdict(candidate, baseline, views=RELEASE_VIEWS, bins=(None, 0), sigma=SIGMA):
+def release_verdict(candidate, baseline, views=None, bins=(None, 0), sigma=SIGMA):
     """Whether a candidate default passes the release check against the previous default.
 
     Parameters
     ----------
     candidate, baseline : dict
         Rows of one table (:func:`score_release_row`, the same settings).
-    views : sequence of str
+    views : sequence of str, optional
+        Default :func:`release_views`.
     bins : sequence of (int or None)
         None for all galaxies, else a magnitude bin's index (0: the brightest,
         ``mag_auto`` <= 22.5).
@@ -441,7 +459,7 @@ def release_verdict(candidate, baseline, views=RELEASE_VIEWS, bins=(None, 0), si
                          f"({candidate['settings']} against {baseline['settings']}); score "
                          f"both in one table")
     checks = {}
-    for view in views:
+    for view in release_views() if views is None else views:
         for b in bins:
             c, ec = _test(candidate, view, b)
             r, er = _test(baseline, view, b)
@@ -454,7 +472,7 @@ def release_verdict(candidate, baseline, views=RELEASE_VIEWS, bins=(None, 0), si
             "candidate": candidate["label"], "baseline": baseline["label"], "checks": checks}
 
 
-def table_cells(rows, views=RELEASE_VIEWS, bin_labels=None):
+def table_cells(rows, views=None, bin_labels=None):
     """The survey-view table, one column per row of the release table: the classifier
     accuracy against the truth in each view (all galaxies, then the brightest bin), then
     ``|g|`` (and the Wasserstein-1 distance of its distribution to the truths'), size and
@@ -469,12 +487,12 @@ def table_cells(rows, views=RELEASE_VIEWS, bin_labels=None):
     bright = (bin_labels or ["<= 22.5"])[0]
     head = ["measure"] + [row["label"] for row in rows]
     body = []
-    for view in views:
+    for view in release_views() if views is None else views:
         for b, which in ((None, "all"), (0, f"mag_auto {bright}")):
             body.append([f"C2ST {view}, {which}"] + [
                 "" if view not in row["views"] else "{:.3f} ± {:.3f}".format(*_test(row, view, b))
                 for row in rows])
-    observed = f", both observed in {OBSERVED_SHAPES_VIEW}"
+    observed = f", both observed in {observed_shapes_view()}"
     for part, key, name in [("shapes", "g", "mean |g|"), ("shapes", "size", "size"),
                             ("shapes", "flux", "flux"), ("observed_shapes", "g", "mean |g|"),
                             ("observed_shapes", "size", "size")]:
@@ -516,7 +534,7 @@ def table_cells(rows, views=RELEASE_VIEWS, bin_labels=None):
     return head, body
 
 
-def table_lines(rows, views=RELEASE_VIEWS, bin_labels=None):
+def table_lines(rows, views=None, bin_labels=None):
     """Markdown lines of :func:`table_cells`."""
     head, body = table_cells(rows, views, bin_labels)
     return (["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -524,7 +542,7 @@ def table_lines(rows, views=RELEASE_VIEWS, bin_labels=None):
                for cells in body])
 
 
-def table_rst(rows, views=RELEASE_VIEWS, bin_labels=None):
+def table_rst(rows, views=None, bin_labels=None):
     """reStructuredText ``list-table`` lines of :func:`table_cells` (for the docs)."""
     head, body = table_cells(rows, views, bin_labels)
     lines = [".. list-table::", "   :header-rows: 1", ""]
@@ -551,13 +569,15 @@ def verdict_lines(verdict):
     return lines
 
 
-def write_release_table(out_dir, specs, views=RELEASE_VIEWS, command=None, verdict=None,
+def write_release_table(out_dir, specs, views=None, command=None, verdict=None,
                         bin_labels=None, labels=None, name="release", verdict_text=None):
     """Write ``NAME.md``, ``NAME.json`` and the docs' ``NAME.inc`` of the rows of ``specs``
     (in that order) kept in ``OUT/rows``, with the command that made them and a verdict if
     given (its Markdown ``verdict_text`` lines; default :func:`verdict_lines`'s);
     ``labels`` (spec -> name) renames rows in the table (two variants of one version,
-    say), not in their kept files.  Returns the Markdown text."""
+    say), not in their kept files; ``views`` default :func:`release_views`.  Returns the
+    Markdown text."""
+    views = release_views() if views is None else views
     out = Path(out_dir)
     labels = labels or {}
     rows = [json.loads((out / "rows" / f"{row_key(s)}.json").read_text()) for s in specs]

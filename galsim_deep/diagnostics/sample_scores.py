@@ -49,24 +49,52 @@ import numpy as np
 from galsim_deep.core.errors import InputError
 from galsim_deep.core.files import atomic_path
 from galsim_deep.core.reporting import jsonable, write_json
-from galsim_deep.tools.validation.measures.survey_views.views import check_views
+from galsim_deep.tools.validation.measures.survey_views.views import (check_views,
+                                                                      observed_shapes_view)
 
 __all__ = ["EvaluationGalaxies", "quick_code_flow", "draw_samples", "truth_profiles",
            "reference_scores",
            "score_samples", "score_images", "shape_scores", "outer_light", "observed_shapes",
            "observed_shape_scores", "observed_shape_row", "MAG_EDGES", "SAMPLE_VIEWS",
-           "SHEAR_PSF_NAMES", "OUTER_RADIUS", "OBSERVED_SHAPES_VIEW"]
+           "SHEAR_PSF_NAMES", "OUTER_RADIUS", "OBSERVED_SHAPES_VIEW", "sample_views",
+           "shear_psf_names"]
 
 #: Edges of the ``mag_auto`` bins of the sample scores (AB mag): the issue's bright bin
 #: (<= 22.5) and the fainter ones.
 MAG_EDGES = (22.5, 23.5, 24.5)
 
-#: Survey views of the sample scores (``checks: samples`` in
-#: ``validation/survey_views.yaml``).
-SAMPLE_VIEWS = check_views("samples")
 
-#: Survey PSFs of the shear scores (``checks: shear`` there).
-SHEAR_PSF_NAMES = check_views("shear")
+
+def sample_views():
+    """Survey views of the sample scores: those whose ``checks`` name ``samples`` in
+    ``validation/survey_views.yaml`` (the module's ``SAMPLE_VIEWS``)."""
+    return check_views("samples")
+
+
+def shear_psf_names():
+    """Survey PSFs of the shear scores: the shear measure's own Gaussian and the views whose
+    ``checks`` name ``shear`` there (the module's ``SHEAR_PSF_NAMES``)."""
+    return check_views("shear")
+
+
+# The view lists of the survey views file, derived from its registry when read (not at
+# import, and following the file): SAMPLE_VIEWS, SHEAR_PSF_NAMES and OBSERVED_SHAPES_VIEW,
+# the one view of the like-for-like shapes (``observed-shapes`` there: HST at COSMOS depth,
+# the training stamps').
+_DERIVED = {"SAMPLE_VIEWS": sample_views, "SHEAR_PSF_NAMES": shear_psf_names,
+            "OBSERVED_SHAPES_VIEW": observed_shapes_view}
+
+
+def __getattr__(name):
+    if name in _DERIVED:
+        return _DERIVED[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _view_defaults(views, shear_psfs):
+    """``views`` and ``shear_psfs``, each None replaced by the survey views file's lists."""
+    return (sample_views() if views is None else views,
+            shear_psf_names() if shear_psfs is None else shear_psfs)
 
 # Noise streams of observe_in_view, one per sample (as the survey-views measure).
 _STREAMS = {"truth": 101, "generated": 102, "parametric": 103}
@@ -283,8 +311,8 @@ def truth_profiles(galaxies):
             for p, q in zip(analytic, _profiles(galaxies.truth, galaxies.pixel_scale))], info
 
 
-def reference_scores(galaxies, cache_dir, seed=0, views=SAMPLE_VIEWS,
-                     shear_psfs=SHEAR_PSF_NAMES, shear_max_mag=24.0, n_shear=3000,
+def reference_scores(galaxies, cache_dir, seed=0, views=None,
+                     shear_psfs=None, shear_max_mag=24.0, n_shear=3000,
                      classifier_seeds=(0,), epochs=12, pool=None):
     """What the sample scores compare with, computed once and kept in ``cache_dir``.
 
@@ -292,6 +320,12 @@ def reference_scores(galaxies, cache_dir, seed=0, views=SAMPLE_VIEWS,
     an interrupted computation resumes with the parts it lacks, and a later
     call that asks for more views or PSFs adds only those (the truths'
     observations are in ``<view>-truth.npz`` and ``shear-<psf>-truth.npz``).
+
+    Parameters
+    ----------
+    views, shear_psfs : sequence of str, optional
+        Survey views and shear PSFs; default (None) those of the survey views file's
+        ``samples`` and ``shear`` checks (:func:`sample_views`, :func:`shear_psf_names`).
 
     Returns
     -------
@@ -307,8 +341,8 @@ def reference_scores(galaxies, cache_dir, seed=0, views=SAMPLE_VIEWS,
     from galsim_deep.tools.validation.measures.shear.compute import (shear_bias,
                                                                      shear_bias_difference)
 
-    cache = Path(cache_dir)
-    summary_path = cache / "reference.json"
+    views, shear_psfs = _view_defaults(views, shear_psfs)
+    cache, summary_path = Path(cache_dir), Path(cache_dir) / "reference.json"
     out = json.loads(summary_path.read_text()) if summary_path.is_file() else None
     chosen = _shear_sample(galaxies, shear_max_mag, n_shear)
     definitions = {p: _shear_definition(p) for p in shear_psfs}
@@ -361,7 +395,7 @@ def reference_scores(galaxies, cache_dir, seed=0, views=SAMPLE_VIEWS,
 
 
 def score_samples(model, recipe, galaxies, cache_dir, seed=0, n_codes=20000, flow_steps=2000,
-                  views=SAMPLE_VIEWS, shear_psfs=SHEAR_PSF_NAMES, shear_max_mag=24.0,
+                  views=None, shear_psfs=None, shear_max_mag=24.0,
                   n_shear=3000, classifier_seeds=(0,), epochs=12, pool=None, progress=False):
     """Score a checkpoint's samples of the evaluation galaxies (see the module's docstring).
 
@@ -394,8 +428,8 @@ def score_samples(model, recipe, galaxies, cache_dir, seed=0, n_codes=20000, flo
     return {"quick_flow": {"n_codes": int(n_codes), "steps": int(flow_steps)}, **out}
 
 
-def score_images(images, galaxies, cache_dir, seed=0, views=SAMPLE_VIEWS,
-                 shear_psfs=SHEAR_PSF_NAMES, shear_max_mag=24.0, n_shear=3000,
+def score_images(images, galaxies, cache_dir, seed=0, views=None,
+                 shear_psfs=None, shear_max_mag=24.0, n_shear=3000,
                  classifier_seeds=(0,), epochs=12, pool=None, rotate=True):
     """Score generated images of the evaluation galaxies against their truths.
 
@@ -431,6 +465,7 @@ def score_images(images, galaxies, cache_dir, seed=0, views=SAMPLE_VIEWS,
     from galsim_deep.tools.validation.measures.shear.compute import (shear_bias,
                                                                      shear_bias_difference)
 
+    views, shear_psfs = _view_defaults(views, shear_psfs)
     cache = Path(cache_dir)
     if not (cache / "reference.json").is_file():
         raise InputError(f"no reference scores in {cache}; run reference_scores first")
@@ -610,14 +645,10 @@ def observed_shape_scores(stamps, truth_stamps, groups, labels, n_boot=200):
     return out
 
 
-#: The survey view of the like-for-like shapes: HST at COSMOS depth, the training stamps'.
-OBSERVED_SHAPES_VIEW = "hst-cosmos"
-
-
 def observed_shape_row(profiles, galaxies, cache_dir, stream_seed, seed, observed=None):
-    """A release-table row's like-for-like shapes (:func:`observed_shape_scores` in
-    :data:`OBSERVED_SHAPES_VIEW`), or None where the references hold no truths observed
-    in that view.
+    """A release-table row's like-for-like shapes (:func:`observed_shape_scores` in the
+    survey view of the ``observed-shapes`` check, ``OBSERVED_SHAPES_VIEW``), or None where
+    the references hold no truths observed in that view.
 
     Parameters
     ----------
@@ -632,7 +663,8 @@ def observed_shape_row(profiles, galaxies, cache_dir, stream_seed, seed, observe
     observed : ndarray [N, S, S], optional
         The row's stamps in that view, when the classifier test just observed them.
     """
-    kept = cache_dir / f"{OBSERVED_SHAPES_VIEW}-truth.npz"
+    view = observed_shapes_view()
+    kept = cache_dir / f"{view}-truth.npz"
     if not kept.is_file():
         return None
     with np.load(kept) as ref:
@@ -640,13 +672,12 @@ def observed_shape_row(profiles, galaxies, cache_dir, stream_seed, seed, observe
     if observed is None and profiles is None:
         from galsim_deep.tools.validation.references import reference_profiles
 
-        observed = _observed(galaxies, OBSERVED_SHAPES_VIEW,
-                             reference_profiles(galaxies, "parametric"), "parametric", seed)[0]
+        observed = _observed(galaxies, view, reference_profiles(galaxies, "parametric"),
+                             "parametric", seed)[0]
     elif observed is None:
-        observed = _observed(galaxies, OBSERVED_SHAPES_VIEW, profiles, "generated",
-                             stream_seed)[0]
+        observed = _observed(galaxies, view, profiles, "generated", stream_seed)[0]
     groups, labels = galaxies.magnitude_bins()
-    return {"view": OBSERVED_SHAPES_VIEW,
+    return {"view": view,
             **observed_shape_scores(observed, truth, groups, labels)}
 
 

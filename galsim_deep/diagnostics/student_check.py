@@ -16,7 +16,7 @@ conservative where their measurements are correlated.
 import numpy as np
 
 from galsim_deep.core.errors import InputError
-from galsim_deep.diagnostics.release_check import RELEASE_VIEWS, release_verdict
+from galsim_deep.diagnostics.release_check import release_verdict
 
 __all__ = ["FIDELITY_SIGMA", "fidelity_verdict", "fidelity_lines", "paired_shear_scores",
            "compare_with_teacher"]
@@ -41,7 +41,7 @@ def _line(name, student, teacher, target, sigma, error=None):
             "worse": bool(ds - dt > sigma * error), "better": bool(ds - dt < -sigma * error)}
 
 
-def fidelity_verdict(student, teacher, views=RELEASE_VIEWS, sigma=FIDELITY_SIGMA, shear=None):
+def fidelity_verdict(student, teacher, views=None, sigma=FIDELITY_SIGMA, shear=None):
     """Whether a student passes its fidelity table against its teacher.
 
     Parameters
@@ -49,7 +49,9 @@ def fidelity_verdict(student, teacher, views=RELEASE_VIEWS, sigma=FIDELITY_SIGMA
     student, teacher : dict
         Rows of one release table (:func:`~galsim_deep.diagnostics.release_check.
         score_release_row`, the same settings).
-    views : sequence of str
+    views : sequence of str, optional
+        Default the release check's
+        (:func:`~galsim_deep.diagnostics.release_check.release_views`).
     sigma : float
         The allowed margin, in standard errors of the difference.
     shear : dict, optional
@@ -139,7 +141,8 @@ def paired_shear_scores(student, teacher, galaxies, cache_dir, out_dir, seed=0,
     seed : int
     psfs : sequence of str, optional
         Names of :data:`~galsim_deep.tools.validation.measures.shear.compute.SHEAR_PSFS`
-        (default the sample scores' three).
+        (default the shear check's of the survey views file,
+        :func:`~galsim_deep.diagnostics.sample_scores.shear_psf_names`).
     max_mag, n : float, int
         The shear measure's galaxies: the first ``n`` with ``mag_auto <= max_mag``.
     pool : concurrent.futures.Executor, optional
@@ -155,12 +158,12 @@ def paired_shear_scores(student, teacher, galaxies, cache_dir, out_dir, seed=0,
     from pathlib import Path
 
     from galsim_deep.diagnostics.release_check import _row_images, module_distortions, row_key
-    from galsim_deep.diagnostics.sample_scores import (SHEAR_PSF_NAMES, _shear_sample,
-                                                       reference_scores)
+    from galsim_deep.diagnostics.sample_scores import (_shear_sample, reference_scores,
+                                                       shear_psf_names)
     from galsim_deep.tools.validation.measures.shear.compute import shear_bias
     from galsim_deep.tools.validation.measures.shear.paired import paired_shear_difference
 
-    psfs = list(SHEAR_PSF_NAMES if psfs is None else psfs)
+    psfs = list(shear_psf_names() if psfs is None else psfs)
     reference = reference_scores(galaxies, cache_dir, seed, views=(), shear_psfs=psfs,
                                  shear_max_mag=max_mag, n_shear=n, pool=pool)
     chosen = _shear_sample(galaxies, max_mag, n)

@@ -33,8 +33,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-#: The views, as the shear measure names them.
-VIEWS = ("gaussian-0.1", "euclid-vis", "lsst-10yr-i")
+
+def views():
+    """The views, as the shear measure names them: the shear check's of the survey views
+    file (the measure's own 0.1" Gaussian, then the views whose ``checks`` name shear)."""
+    from galsim_deep.tools.validation.measures.survey_views.views import check_views
+
+    return check_views("shear")
+
+
 #: The measure's seed: a catalog no training or evaluation build of the project uses.
 SEED = 94_3001
 
@@ -106,7 +113,7 @@ def measure(model, galaxies, pool, cache=None):
     from galsim_deep.tools.validation.measures.shear.compute import shear_measurements
 
     out = {}
-    for view in VIEWS:
+    for view in views():
         out[view] = {}
         for name, profiles in galaxies.items():
             path = None if cache is None else (

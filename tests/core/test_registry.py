@@ -2,8 +2,10 @@
 
 A ``"module:attribute"`` entry is imported when it is first asked for, not when the
 registry is made or its names listed; an unknown name is an error listing the known ones;
-the package's registries (sources, kinds, runtimes, families, measures) are all one
-:class:`Registry`; and ``runtime="auto"``'s order is the data of ``AUTO_ORDER``.
+the package's registries (sources, kinds, runtimes, families, measures, populations,
+command groups, survey views, shear PSFs) are all one :class:`Registry`, a registry of data
+read by its ``load`` at first use; and ``runtime="auto"``'s order is the data of
+``AUTO_ORDER``.
 """
 import subprocess
 import sys
@@ -89,6 +91,51 @@ def test_registering_refuses_a_second_implementation_of_a_name(plugin_module):
         del reg["abs"]
 
 
+def test_a_load_is_read_at_first_use_once_and_after_the_entries():
+    calls = []
+
+    def load():
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("not yet")
+        return {"b": len, "c": "os.path:join"}
+
+    reg = Registry("thing", {"a": abs}, load=load)
+    assert calls == [] and "load=" in repr(reg)
+    with pytest.raises(OSError, match="not yet"):
+        list(reg)
+    assert list(reg) == ["a", "b", "c"] and calls == [1, 1]  # tried again, then kept
+    assert reg["c"] is __import__("os").path.join and len(reg) == 3 and calls == [1, 1]
+    with pytest.raises(UnknownNameError, match="unknown thing 'd'; choose one of a, b, c$"):
+        reg["d"]
+    # registering before the first use reads the load first: a clash is still refused
+    late = Registry("thing", load=lambda: {"b": len})
+    with pytest.raises(InputError, match="a thing 'b' is already registered"):
+        late.register("b", abs)
+
+
+def test_an_unknown_population_is_an_error_listing_the_registry_s_names():
+    from galsim_deep.data import population as P
+
+    assert isinstance(P.POPULATIONS, Registry) and P.DEFAULT_POPULATION in P.POPULATIONS
+    assert list(P.POPULATIONS) == ["cosmos-example", "great3-deep", "cosmos-25.2"]
+    with pytest.raises(UnknownNameError, match="unknown population 'cosmos-26'; choose one "
+                                               "of cosmos-example, great3-deep, cosmos-25.2$"):
+        P.resolve_population("cosmos-26")
+    assert P.resolve_population(None, deep=True) == "great3-deep"
+    assert P.POPULATIONS["great3-deep"] is P.great3_deep_population
+
+
+def test_the_command_groups_are_a_registry_of_register_functions():
+    from galsim_deep import cli
+
+    assert list(cli.COMMAND_GROUPS) == list(cli.COMMANDS) == cli.COMMAND_MODULES
+    assert all(cli.COMMAND_GROUPS.target(name) == f"galsim_deep.cli.{name}:register"
+               for name in cli.COMMAND_GROUPS)
+    assert cli._named_group(["--quiet", "hub", "list"]) == "hub"
+    assert cli._named_group(["nothing"]) is None
+
+
 def test_import_target_refuses_what_is_not_module_attribute():
     assert import_target(len) is len
     assert import_target("os.path:join") is __import__("os").path.join
@@ -108,14 +155,20 @@ def test_the_package_registries_are_registries_and_listing_them_imports_no_runti
         from galsim_deep.engine.runtimes import RUNTIMES
         from galsim_deep.training.families import FAMILIES
         from galsim_deep.tools.validation.measures import MEASURES
+        from galsim_deep.data.population import POPULATIONS
+        from galsim_deep.cli import COMMAND_GROUPS
+        from galsim_deep.tools.validation.measures.survey_views.views import SURVEY_VIEWS
+        from galsim_deep.tools.validation.measures.shear.compute import SHEAR_PSFS
         names = {}
-        for registry in (SOURCES, KINDS, RUNTIMES, FAMILIES, MEASURES):
+        for registry in (SOURCES, KINDS, RUNTIMES, FAMILIES, MEASURES, POPULATIONS,
+                         COMMAND_GROUPS, SURVEY_VIEWS, SHEAR_PSFS):
             assert isinstance(registry, Registry), registry
             names[registry.what] = list(registry)
             assert all(name in registry for name in registry)
         heavy = [m for m in ("tensorflow", "openvino", "onnxruntime", "statmorph",
                              "galsim_deep.data.cosmos", "galsim_deep.training.mpcc.family",
-                             "galsim_deep.tools.validation.measures.morphology")
+                             "galsim_deep.tools.validation.measures.morphology",
+                             *(f"galsim_deep.cli.{group}" for group in COMMAND_GROUPS))
                  if m in sys.modules]
         assert not heavy, heavy
         print(names)
@@ -131,7 +184,12 @@ def test_the_package_registries_are_registries_and_listing_them_imports_no_runti
         "model family": ["flow-vae", "mpcc", "equivariant-vae", "hierarchical-vae",
                          "image-flow"],
         "measure": ["twin_check", "isotropy", "shear", "anacal", "c2st", "survey_views", "colours",
-                    "profiles", "texture", "reconstruction", "clustering", "morphology"]}
+                    "profiles", "texture", "reconstruction", "clustering", "morphology"],
+        "population": ["cosmos-example", "great3-deep", "cosmos-25.2"],
+        "command group": ["hub", "dataset", "model", "validation", "latent", "field", "demo"],
+        "survey view": ["hst-cosmos", "hst-noiseless", "euclid-vis", "lsst-10yr-i",
+                        "lsst-visit-i"],
+        "shear PSF": ["gaussian-0.1", "euclid-vis", "lsst-10yr-i", "lsst-visit-i"]}
 
 
 def test_each_registry_s_entries_load_and_unknown_names_name_the_choices():

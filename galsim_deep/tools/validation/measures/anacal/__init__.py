@@ -16,9 +16,15 @@ truths (a mock).
 import importlib.util
 
 from galsim_deep.core.extras import install_hint
-from galsim_deep.tools.validation.measures.shear.compute import SURVEY_PSF_NAMES
+from galsim_deep.tools.validation.measures.shear.compute import survey_psf_names
 
 from .. import Measure, Option
+
+#: The survey PSF of the AnaCal fields when none is given: LSST's ten-year i coadd, the
+#: survey whose depth is the measure's default (:data:`.compute.DEFAULT_DEPTH`); a view of
+#: the survey views file, whose views with their own PSF and pixels are the choices.  (Here,
+#: not in :mod:`.compute`, so that the measure's options import none of the measure's code.)
+DEFAULT_PSF = "lsst-10yr-i"
 
 ANACAL_N = Option("anacal_n", int, 1000, "galaxies of the AnaCal shear measure, the report's "
                   "first ones", minimum=8, zero_means_all=True)
@@ -26,8 +32,8 @@ ANACAL_NOISE = Option("anacal_noise", int, 8, "noise realisations of each AnaCal
                       "rotation, shared by the samples", minimum=1)
 ANACAL_DEPTH = Option("anacal_depth", float, 26.8, "5-sigma point-source depth (AB mag) of the "
                       "AnaCal fields", minimum=10.0)
-ANACAL_PSF = Option("anacal_psf", str, "lsst-10yr-i", "survey PSF and pixels of the AnaCal "
-                    "fields (a survey view's)", choices=SURVEY_PSF_NAMES)
+ANACAL_PSF = Option("anacal_psf", str, DEFAULT_PSF, "survey PSF and pixels of the AnaCal "
+                    "fields (a survey view's)", choices=survey_psf_names())
 ANACAL_CONFIGS = Option("anacal_configs", str, "isolated,blends", "AnaCal layouts, comma-"
                         "separated: isolated (a grid) and blends (random positions)")
 ANACAL_DENSITY = Option("anacal_density", float, 0.0, "galaxies per arcmin^2 of the AnaCal "

@@ -53,13 +53,14 @@ model fit's priors, and moments without fitting epochs.
 import numpy as np
 
 from .....core.errors import InputError, InputTypeError
-from ..shear.compute import SURVEY_PSF_NAMES
+from ..shear.compute import survey_psf_names
+from . import DEFAULT_PSF
 from .bias import QUANTITIES, SHEAR, STEP_WEIGHT, anacal_bias, paired_difference
 from .fields import (CONFIGURATIONS, FieldLayout, blended_fields, isolated_fields,
                      render_field, scene_positions, science_book_density)
 
-__all__ = ["MAG_ZERO", "SHEAR", "SNR_MIN", "MATCH_RADIUS", "ANACAL_PSFS", "DEFAULT_DEPTH",
-           "DEFAULT_MAG_EDGES", "QUANTITIES", "noise_sigma", "psf_image", "anacal_task",
+__all__ = ["MAG_ZERO", "SHEAR", "SNR_MIN", "MATCH_RADIUS", "ANACAL_PSFS", "DEFAULT_PSF",
+           "DEFAULT_DEPTH", "DEFAULT_MAG_EDGES", "QUANTITIES", "noise_sigma", "psf_image", "anacal_task",
            "detection_terms", "parse_configurations", "parse_mag_edges", "anacal_sums",
            "anacal_bias", "paired_difference", "anacal_shear"]
 
@@ -73,8 +74,14 @@ SNR_MIN = 5.0
 #: Arcsec within which a detection in a blended field belongs to a galaxy.
 MATCH_RADIUS = 1.0
 
-#: The survey PSFs a field may be observed through (the survey views of ``SHEAR_PSFS``).
-ANACAL_PSFS = SURVEY_PSF_NAMES
+
+def __getattr__(name):
+    # ANACAL_PSFS, the survey PSFs a field may be observed through: the survey views of
+    # SHEAR_PSFS (survey_psf_names), derived when read, not when the module is imported.
+    if name == "ANACAL_PSFS":
+        return survey_psf_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: 5-sigma point-source depth (AB): LSST's ten-year i band (Ivezic et al. 2019).
 DEFAULT_DEPTH = 26.8
@@ -362,7 +369,7 @@ def _drawable(profiles, mags, flux, zero_point):
     return keep, scaled
 
 
-def anacal_shear(profiles, magnitudes, zero_point, flux="catalog", psf="lsst-10yr-i",
+def anacal_shear(profiles, magnitudes, zero_point, flux="catalog", psf=DEFAULT_PSF,
                  depth=DEFAULT_DEPTH, n_noise=8, configurations=CONFIGURATIONS,
                  mag_edges=DEFAULT_MAG_EDGES, density=None, shear=SHEAR, snr_min=SNR_MIN,
                  n_boot=500, seed=0, reference="real", pool=None, progress=False):
@@ -382,7 +389,8 @@ def anacal_shear(profiles, magnitudes, zero_point, flux="catalog", psf="lsst-10y
         ``model.sample(zero_point=...)`` gives generated galaxies), so the samples differ
         in morphology alone; ``'own'``: each keeps its own flux.
     psf : str
-        One of :data:`ANACAL_PSFS`.
+        A survey view of ``ANACAL_PSFS`` (default ``DEFAULT_PSF`` of the measure's package,
+        LSST's ten-year i coadd).
     depth : float
         5-sigma point-source depth (AB) of the fields.
     n_noise : int
@@ -409,8 +417,8 @@ def anacal_shear(profiles, magnitudes, zero_point, flux="catalog", psf="lsst-10y
         raise InputTypeError("profiles must be a dict of sample name -> list of profiles")
     if flux not in ("catalog", "own"):
         raise InputError(f"flux must be 'catalog' or 'own', got {flux!r}")
-    if psf not in ANACAL_PSFS:
-        raise InputError(f"psf must be one of {', '.join(ANACAL_PSFS)}, got {psf!r}")
+    if psf not in survey_psf_names():
+        raise InputError(f"psf must be one of {', '.join(survey_psf_names())}, got {psf!r}")
     configurations = parse_configurations(configurations)
     edges = parse_mag_edges(mag_edges)
     mags = np.asarray(magnitudes, np.float64)

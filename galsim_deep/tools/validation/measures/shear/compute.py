@@ -56,10 +56,11 @@ from typing import Optional
 import numpy as np
 
 from .....core.errors import InputError, InputTypeError
+from .....core.registry import Registry
 from ..survey_views.views import LAB_PSF_NAME
 
 __all__ = ["SHEAR", "ROTATIONS", "PSF_SHEAR", "ShearPSF", "LAB_PSF", "SHEAR_PSFS",
-           "SURVEY_PSF_NAMES", "shear_psf", "valid_distortions",
+           "SURVEY_PSF_NAMES", "survey_psf_names", "shear_psf", "valid_distortions",
            "shear_measurements", "shear_bias", "shear_bias_difference", "shear_response"]
 
 
@@ -174,20 +175,32 @@ LAB_PSF = ShearPSF(LAB_PSF_NAME, {"type": "Gaussian", "fwhm": 0.1}, None, None,
 
 def _survey_psfs():
     """The shear views of the shipped survey views that have their own PSF and pixels."""
-    from ..survey_views.views import load_views
+    from ..survey_views.views import SURVEY_VIEWS
 
-    return {name: ShearPSF.from_view(view) for name, view in load_views().items()
+    return {name: ShearPSF.from_view(view) for name, view in SURVEY_VIEWS.items()
             if "dataset" not in (view.pixel_scale, view.psf)}
 
 
 #: Named views of :func:`shear_measurements`: name -> :class:`ShearPSF`; besides
 #: :data:`LAB_PSF`, one per shipped survey view with its own PSF and pixels
-#: (``survey_views.yaml``, the one definition of each survey).
-SHEAR_PSFS = {LAB_PSF.name: LAB_PSF, **_survey_psfs()}
+#: (``survey_views.yaml``, the one definition of each survey: the registry
+#: :data:`~galsim_deep.tools.validation.measures.survey_views.views.SURVEY_VIEWS`, read
+#: when this one is first used).
+SHEAR_PSFS = Registry("shear PSF", {LAB_PSF.name: LAB_PSF}, load=_survey_psfs)
 
-#: The names of :data:`SHEAR_PSFS` that are survey views (their own PSF and pixels).
-SURVEY_PSF_NAMES = tuple(name for name, spec in SHEAR_PSFS.items()
-                         if spec.pixel_scale is not None)
+
+def survey_psf_names():
+    """The names of :data:`SHEAR_PSFS` that are survey views (their own PSF and pixels), in
+    the views' order; the module's ``SURVEY_PSF_NAMES``, derived when it is read."""
+    return tuple(name for name, spec in SHEAR_PSFS.items() if spec.pixel_scale is not None)
+
+
+def __getattr__(name):
+    # SURVEY_PSF_NAMES: derived from the registries when read, so that importing the module
+    # reads no YAML file and the names follow the survey views file.
+    if name == "SURVEY_PSF_NAMES":
+        return survey_psf_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def shear_psf(psf=None, psf_fwhm=None):

@@ -6,7 +6,11 @@ pixel scale (arcsec), a PSF and a noise level.  The shipped views
 (``galsim_deep/tools/validation/survey_views.yaml``; figures and sources in
 ``docs/validation.rst``) are HST noiseless and at COSMOS depth, Euclid VIS
 wide, LSST 10-year i coadd and LSST single i visit; a user adds one in a
-YAML file of the same form (:func:`load_views`).
+YAML file of the same form (:func:`load_views`).  The shipped file is the registry
+:data:`SURVEY_VIEWS`, read at its first use, and every list of view names the project
+keeps (the release table's, the sample scores', the shear scores', the command line's
+choices) is derived from it (:func:`check_views`): a new survey is its entry in the file
+and nothing else.
 
 A view's YAML entry::
 
@@ -15,6 +19,9 @@ A view's YAML entry::
       pixel_scale: 0.2                       # arcsec, or 'dataset'
       psf: {type: Kolmogorov, fwhm: 0.71}    # a GalSim config dict, or 'dataset'
       noise: {mag: 26.8, nsigma: 5}          # 'none', 'dataset', or a depth
+      checks: [release, shear]               # the project's checks it joins (CHECKS)
+
+``checks`` is optional: a view without it joins the release check only.
 
 ``psf: dataset`` is each galaxy's own effective PSF image from the stamp
 dataset and needs ``pixel_scale: dataset``; so does ``noise: dataset``, each
@@ -34,16 +41,33 @@ from pathlib import Path
 import numpy as np
 
 from .....core.errors import InputError, MissingInputError, chosen_names
+from .....core.registry import Registry
 
 
-__all__ = ["SurveyView", "VIEWS_FILE", "load_views", "check_views", "observe_in_view",
+__all__ = ["SurveyView", "VIEWS_FILE", "SURVEY_VIEWS", "CHECKS", "view_registry",
+           "load_views", "check_views", "observed_shapes_view", "observe_in_view",
            "view_stamp_size"]
 
 #: The shipped survey views.
 # (in the validation package, whose data it is: setup.cfg's package_data)
 VIEWS_FILE = Path(__file__).parents[2] / "survey_views.yaml"
 
-_KEYS = {"title", "pixel_scale", "psf", "noise"}
+_KEYS = {"title", "pixel_scale", "psf", "noise", "checks"}
+
+#: The project's checks a survey view joins (its entry's ``checks``), each with what it
+#: is; :func:`check_views` lists a check's views in the file's order.
+CHECKS = {
+    "release": "the release check's survey-view table (docs/release.rst); every view's "
+               "default",
+    "samples": "the sample scores of a training run's checkpoints",
+    "shear": "the shear scores' PSFs, after the measure's own round Gaussian (a view "
+             "with its own PSF and pixels)",
+    "observed-shapes": "the one view of the release table's like-for-like shapes (the "
+                       "training stamps' own)",
+}
+
+#: The checks a view joins when its entry names none.
+DEFAULT_CHECKS = ("release",)
 
 _DEPTH_KEYS = {"mag", "nsigma", "aperture_diameter"}
 
@@ -62,6 +86,8 @@ class SurveyView:
         GalSim config of the PSF (without the pixel response).
     noise : 'none', 'dataset' or dict
         A depth: ``mag`` (AB), ``nsigma``, optional ``aperture_diameter`` (arcsec).
+    checks : tuple of str
+        The project's checks that observe through the view (names of :data:`CHECKS`).
     """
 
     name: str
@@ -69,9 +95,11 @@ class SurveyView:
     pixel_scale: object
     psf: object
     noise: object
+    checks: tuple = DEFAULT_CHECKS
 
     def __post_init__(self):
         where = f"survey view {self.name!r}"
+        self._check_checks(where)
         if self.pixel_scale != "dataset" and not (
                 isinstance(self.pixel_scale, (int, float)) and self.pixel_scale > 0):
             raise InputError(f"{where}: pixel_scale must be a positive number of arcsec or "
@@ -93,6 +121,18 @@ class SurveyView:
         elif self.noise not in ("none", "dataset"):
             raise InputError(f"{where}: noise must be 'none', 'dataset' or a depth {{mag: AB, "
                              f"nsigma: N}}, got {self.noise!r}")
+
+    def _check_checks(self, where):
+        """InputError for checks that are not a list of names of :data:`CHECKS`, or the
+        shear check of a view without its own PSF and pixels."""
+        checks = self.checks
+        if not isinstance(checks, (list, tuple)) or not set(checks) <= set(CHECKS):
+            raise InputError(f"{where}: checks must be a list of {', '.join(CHECKS)}, got "
+                             f"{checks!r}")
+        object.__setattr__(self, "checks", tuple(checks))  # a YAML list, kept as a tuple
+        if "shear" in checks and "dataset" in (self.pixel_scale, self.psf):
+            raise InputError(f"{where}: the shear check draws through a view's own PSF and "
+                             f"pixels, not the dataset's: drop shear from its checks")
 
     def scale(self, dataset_scale):
         """Arcsec per pixel of the view, given the dataset's."""
@@ -135,9 +175,20 @@ def load_views(path=None, names=None):
     Returns
     -------
     dict
-        name -> :class:`SurveyView`.
+        name -> :class:`SurveyView` (the shipped ones: those of :data:`SURVEY_VIEWS`).
     """
-    path = VIEWS_FILE if path is None else Path(path)
+    if path is None:
+        views, path = dict(SURVEY_VIEWS.items()), VIEWS_FILE
+    else:
+        path = Path(path)
+        views = _parse(path)
+    if names is None:
+        return views
+    return {n: views[n] for n in chosen_names(names, views, f"survey view of {path.name}")}
+
+
+def _parse(path):
+    """The :class:`SurveyView` of each entry of a survey views file, in its order."""
     data = _read(path)
     if not isinstance(data, dict) or not isinstance(data.get("views"), dict) or \
             not data["views"]:
@@ -148,13 +199,36 @@ def load_views(path=None, names=None):
         if not isinstance(spec, dict) or set(spec) - _KEYS or \
                 not {"pixel_scale", "psf", "noise"} <= set(spec):
             raise InputError(f"survey view {name!r} in {path} must have pixel_scale, psf and "
-                             f"noise (and optionally title), got {spec!r}")
+                             f"noise (and optionally title and checks), got {spec!r}")
         views[str(name)] = SurveyView(name=str(name), title=str(spec.get("title", name)),
                                       pixel_scale=spec["pixel_scale"], psf=spec["psf"],
-                                      noise=spec["noise"])
-    if names is None:
-        return views
-    return {n: views[n] for n in chosen_names(names, views, f"survey view of {path.name}")}
+                                      noise=spec["noise"],
+                                      checks=spec.get("checks", DEFAULT_CHECKS))
+    return views
+
+
+def view_registry(path=None):
+    """The survey views of a YAML file as a :class:`~galsim_deep.core.registry.Registry`,
+    the file read at the registry's first use.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A survey views file (default: the shipped one, :data:`VIEWS_FILE`).
+
+    Returns
+    -------
+    galsim_deep.core.registry.Registry
+        name -> :class:`SurveyView`, in the file's order.
+    """
+    path = VIEWS_FILE if path is None else Path(path)
+    return Registry("survey view", load=lambda: _parse(path))
+
+
+#: The shipped survey views (:data:`VIEWS_FILE`): name -> :class:`SurveyView`, the file read
+#: when the registry is first used.  Every list of view names is derived from it
+#: (:func:`check_views`).
+SURVEY_VIEWS = view_registry()
 
 
 def _read(path):
@@ -173,46 +247,64 @@ def _read(path):
 
 
 #: The shear measure's own view, not a survey view of the file: a round Gaussian PSF of FWHM
-#: 0.1" at the galaxies' own pixels (``measures/shear/compute.py``, ``LAB_PSF``).
+#: 0.1" at the galaxies' own pixels (``measures/shear/compute.py``, ``LAB_PSF``); the shear
+#: check lists it before the views that join it.
 LAB_PSF_NAME = "gaussian-0.1"
-
-#: Names a check may list besides the file's views.
-_NOT_VIEWS = {"shear": (LAB_PSF_NAME,)}
 
 
 def check_views(check, path=None):
-    """The views a check observes through, in its table's order (the file's ``checks``).
+    """The views a check observes through, in the file's order: those whose ``checks``
+    name it (the shear check: :data:`LAB_PSF_NAME` first).
 
     Parameters
     ----------
     check : str
-        ``release``, ``samples`` or ``shear`` (the shipped file's checks).
+        A name of :data:`CHECKS`: ``release``, ``samples``, ``shear`` or
+        ``observed-shapes``.
     path : str or Path, optional
-        A survey views file (default: the shipped one).
+        A survey views file (default: the shipped one, :data:`SURVEY_VIEWS`).
 
     Returns
     -------
     tuple of str
+
+    Raises
+    ------
+    InputError
+        For an unknown check, or one that no view of the file joins.
 
     Examples
     --------
     >>> check_views("samples")
     ('hst-cosmos', 'hst-noiseless')
     """
-    path = VIEWS_FILE if path is None else Path(path)
-    data = _read(path)
-    checks = data.get("checks") if isinstance(data, dict) else None
-    if not isinstance(checks, dict) or check not in checks:
-        known = sorted(checks) if isinstance(checks, dict) else []
-        raise InputError(f"survey views file {path} names no views for the check {check!r} "
-                         f"(its checks: {known}); add 'checks: {{{check}: [VIEW, ...]}}'")
-    names = checks[check]
-    views = data.get("views") or {}
-    allowed = set(views) | set(_NOT_VIEWS.get(check, ()))
-    if not isinstance(names, list) or not names or not set(map(str, names)) <= allowed:
-        raise InputError(f"survey views file {path}: check {check!r} must list views of the "
-                         f"file ({sorted(allowed)}), got {names!r}")
-    return tuple(str(n) for n in names)
+    if check not in CHECKS:
+        raise InputError(f"unknown check {check!r} of the survey views; choose one of "
+                         f"{', '.join(CHECKS)}")
+    views = SURVEY_VIEWS if path is None else view_registry(path)
+    names = tuple(name for name, view in views.items() if check in view.checks)
+    if not names:
+        where = VIEWS_FILE if path is None else path
+        raise InputError(f"no survey view of {where} joins the check {check!r}; add it to a "
+                         f"view's 'checks: [...]'")
+    return ((LAB_PSF_NAME,) if check == "shear" else ()) + names
+
+
+def observed_shapes_view(path=None):
+    """The one view of the ``observed-shapes`` check (the shipped file's: HST at COSMOS
+    depth, the training stamps' own), where the release table compares shapes like for
+    like.
+
+    Raises
+    ------
+    InputError
+        Where the file gives that check more than one view.
+    """
+    names = check_views("observed-shapes", path)
+    if len(names) != 1:
+        raise InputError(f"the observed-shapes check has one view, got {list(names)}: keep it "
+                         f"in one view's checks")
+    return names[0]
 
 
 def view_stamp_size(view, stamp_size, dataset_scale):

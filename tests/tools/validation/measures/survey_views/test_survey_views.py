@@ -14,8 +14,10 @@ from tests.checks import ROOT
 
 def test_the_shipped_views_are_the_five_the_docs_cite():
     views = vw.load_views()
-    assert list(views) == ["hst-noiseless", "hst-cosmos", "euclid-vis", "lsst-10yr-i",
+    # (the release table's order: HST at COSMOS depth, the training stamps' view, first)
+    assert list(views) == ["hst-cosmos", "hst-noiseless", "euclid-vis", "lsst-10yr-i",
                            "lsst-visit-i"]
+    assert list(vw.SURVEY_VIEWS) == list(views) and views == dict(vw.SURVEY_VIEWS.items())
     assert views["lsst-10yr-i"].noise == {"mag": 26.8, "nsigma": 5}
     assert views["lsst-visit-i"].noise == {"mag": 24.0, "nsigma": 5}
     assert views["euclid-vis"].noise == {"mag": 25.6, "nsigma": 10, "aperture_diameter": 1.3}
@@ -33,21 +35,79 @@ def test_view_psfs_have_the_published_width(name, fwhm):
 
 
 def test_each_check_reads_its_views_from_the_one_file(tmp_path):
-    """The release check, the sample scores and the shear scores take their views from
-    ``checks`` in survey_views.yaml; a check naming a view the file lacks is refused."""
-    from galsim_deep.diagnostics.release_check import RELEASE_VIEWS
-    from galsim_deep.diagnostics.sample_scores import SAMPLE_VIEWS, SHEAR_PSF_NAMES
+    """The release check, the sample scores, the shear scores and the like-for-like shapes
+    take their views from the ``checks`` of each view in survey_views.yaml; a check no view
+    joins, an unknown check, or a view joining an unknown one is refused."""
+    from galsim_deep.diagnostics import release_check, sample_scores
 
-    assert RELEASE_VIEWS == vw.check_views("release")
-    assert set(RELEASE_VIEWS) == set(vw.load_views())
-    assert SAMPLE_VIEWS == vw.check_views("samples") == ("hst-cosmos", "hst-noiseless")
-    assert SHEAR_PSF_NAMES == vw.check_views("shear")
+    assert release_check.RELEASE_VIEWS == vw.check_views("release") == tuple(vw.SURVEY_VIEWS)
+    assert sample_scores.SAMPLE_VIEWS == vw.check_views("samples") == ("hst-cosmos",
+                                                                       "hst-noiseless")
+    assert sample_scores.SHEAR_PSF_NAMES == vw.check_views("shear") == (
+        "gaussian-0.1", "euclid-vis", "lsst-10yr-i")
+    assert sample_scores.OBSERVED_SHAPES_VIEW == vw.observed_shapes_view() == "hst-cosmos"
     path = tmp_path / "views.yaml"
-    path.write_text(vw.VIEWS_FILE.read_text().replace("lsst-visit-i]", "lsst-night-i]"))
-    with pytest.raises(InputError, match="check 'release' must list views of the file"):
+    path.write_text(vw.VIEWS_FILE.read_text().replace("[release, samples]", "[release]")
+                    .replace("[release, samples, observed-shapes]", "[release, weather]"))
+    with pytest.raises(InputError, match="checks must be a list of release, samples"):
         vw.check_views("release", path)
-    with pytest.raises(InputError, match="names no views for the check 'weather'"):
+    path.write_text(vw.VIEWS_FILE.read_text().replace(", samples", ""))
+    with pytest.raises(InputError, match="no survey view of .* joins the check 'samples'"):
+        vw.check_views("samples", path)
+    with pytest.raises(InputError, match="unknown check 'weather'"):
         vw.check_views("weather")
+    path.write_text(vw.VIEWS_FILE.read_text().replace("[release, samples]",
+                                                      "[release, samples, shear]"))
+    with pytest.raises(InputError, match="the shear check draws through a view's own PSF"):
+        vw.check_views("shear", path)
+
+
+def test_a_new_survey_view_is_its_yaml_entry_and_nothing_else(tmp_path, monkeypatch):
+    """A view added to (a copy of) the file joins every list of view names derived from the
+    registry: the release table's, the check it names, the shear PSFs and the command
+    line's defaults, with no other change; a view without ``checks`` joins the release."""
+    from galsim_deep.cli.model import _shear_psfs
+    from galsim_deep.diagnostics import release_check, sample_scores
+    from galsim_deep.tools.validation.measures.shear import compute as sh
+
+    path = tmp_path / "views.yaml"
+    path.write_text(vw.VIEWS_FILE.read_text() + (
+        "  roman-h:\n"
+        "    pixel_scale: 0.11\n"
+        "    psf: {type: Airy, lam: 1580.0, diam: 2.4}\n"
+        "    noise: {mag: 26.5, nsigma: 5}\n"
+        "  rubin-r:\n"
+        "    pixel_scale: 0.2\n"
+        "    psf: {type: Kolmogorov, fwhm: 0.75}\n"
+        "    noise: {mag: 27.0, nsigma: 5}\n"
+        "    checks: [release, shear]\n"))
+    monkeypatch.setattr(vw, "SURVEY_VIEWS", vw.view_registry(path))
+    assert "roman-h" not in vw.view_registry()  # the shipped file is not the copy
+    release = ("hst-cosmos", "hst-noiseless", "euclid-vis", "lsst-10yr-i", "lsst-visit-i",
+               "roman-h", "rubin-r")
+    assert release_check.RELEASE_VIEWS == release_check.release_views() == release
+    assert vw.SURVEY_VIEWS["roman-h"].checks == ("release",)
+    shear = ("gaussian-0.1", "euclid-vis", "lsst-10yr-i", "rubin-r")
+    assert sample_scores.SHEAR_PSF_NAMES == tuple(_shear_psfs(None)) == shear
+    assert sample_scores.SAMPLE_VIEWS == ("hst-cosmos", "hst-noiseless")
+    assert set(sh._survey_psfs()) == {"euclid-vis", "lsst-10yr-i", "lsst-visit-i", "roman-h",
+                                      "rubin-r"}
+    assert vw.load_views(names="rubin-r")["rubin-r"].psf["fwhm"] == 0.75
+
+
+def test_the_views_registry_reads_its_file_at_first_use(tmp_path):
+    """Making the registry reads nothing (a file that is not there is no error yet); the
+    first use reads it, and an unknown view is an error listing the file's views."""
+    from galsim_deep.core.registry import UnknownNameError
+
+    missing = vw.view_registry(tmp_path / "later.yaml")
+    with pytest.raises(MissingInputError, match="later.yaml does not exist"):
+        list(missing)
+    (tmp_path / "later.yaml").write_text(vw.VIEWS_FILE.read_text())
+    assert list(missing) == list(vw.SURVEY_VIEWS)  # the failed read is tried again
+    with pytest.raises(UnknownNameError, match="unknown survey view 'jwst'; choose one of "
+                                               "hst-cosmos, hst-noiseless"):
+        missing["jwst"]
 
 
 def test_a_point_source_at_the_depth_is_detected_at_nsigma():
