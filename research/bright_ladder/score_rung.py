@@ -278,27 +278,60 @@ def set_threads(threads):
     tf.config.threading.set_inter_op_parallelism_threads(threads)
 
 
+def sersic_images(test, data):
+    """The mock's Sérsic rows of the held-out galaxies (each galaxy's ``parametric``
+    description, as the release check's Sérsic rows), drawn unconvolved on the truths'
+    stamps: the reference that has no structure at all."""
+    from galsim_deep.data.colour_stats import mock_band_galaxies
+    from galsim_deep.data.format import sersic_from_parametric
+    from galsim_deep.data.mock_cosmos import default_max_flux_radius
+
+    build = json.loads((Path(data) / "manifest.json").read_text())
+    size, scale = build["stamp_size"], build["pixel_scale"]
+    galaxies = mock_band_galaxies(test["ident"], build["seed"], [], build["population"],
+                                  default_max_flux_radius(size, scale), 0.45 * size * scale)
+    images = []
+    for galaxy, conditions in zip(galaxies, test["conditions"]):
+        if abs(galaxy["mag_auto"] - conditions[0]) > 1e-3:
+            sys.exit(f"galaxy {galaxy} is not the set's: render the set again")
+        images.append(sersic_from_parametric(galaxy["galaxy"].parametric).drawImage(
+            nx=size, ny=size, scale=scale, method="no_pixel").array)
+    return np.stack(images).astype(np.float32)
+
+
+def add_classifiers(args, test, profile):
+    """``--classifiers-only LABEL``: the classifier tests (or, with ``--scales``, the
+    tests by smoothing scale) added to ``OUT/LABEL.json`` (created for ``sersic``)."""
+    path = Path(args.out) / f"{args.classifiers_only}.json"
+    report = json.loads(path.read_text()) if path.is_file() or args.spec != "sersic" else \
+        {"label": args.classifiers_only, "spec": "sersic", "codes": "the mock's Sérsic rows"}
+    if args.scales:
+        report["classifiers_by_scale"] = classifiers_by_scale(test, profile, args.scales)
+        report["scales_command"] = " ".join(sys.argv)
+    else:
+        report["classifiers"] = classifier_scores(test, profile, args.seed)
+        report["classifier_command"] = " ".join(sys.argv)
+    _write(path, report)
+    return report
+
+
 def score(args):
     set_threads(args.threads)
     t0 = time.time()
     test = load_split(args.data, "test")
     if args.n:
         test = {k: v[:args.n] for k, v in test.items()}
+    if args.spec == "sersic":
+        if not args.classifiers_only:
+            sys.exit("the Sérsic rows have classifier tests only: add --classifiers-only LABEL")
+        return {**add_classifiers(args, test, sersic_images(test, args.data)),
+                "seconds": time.time() - t0}
     network, source = load_network(args.spec, args.checkpoint)
     codes, stamps = draw_codes(network, test["truth"], test["psf"], args.best_steps)
     profile, canonical, truth_canonical = draw_profiles(network, codes, stamps, test["truth"])
     out = Path(args.out)
     if args.classifiers_only:
-        path = out / f"{args.classifiers_only}.json"
-        report = json.loads(path.read_text())
-        if args.scales:
-            report["classifiers_by_scale"] = classifiers_by_scale(test, profile, args.scales)
-            report["scales_command"] = " ".join(sys.argv)
-        else:
-            report["classifiers"] = classifier_scores(test, profile, args.seed)
-            report["classifier_command"] = " ".join(sys.argv)
-        _write(path, report)
-        return report
+        return {**add_classifiers(args, test, profile), "seconds": time.time() - t0}
     table = bright_table(test, stamps, profile, canonical, truth_canonical, seed=args.seed)
     table["classifiers"] = classifier_scores(test, profile, args.seed)
     out.mkdir(parents=True, exist_ok=True)
@@ -334,8 +367,8 @@ def table(folder):
              "grid through the PSF (truths) | share with a dark hole (truths) | "
              "classifier: noiseless; HST depth |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for path in sorted(Path(folder).glob("*.json")):
-        r = json.loads(path.read_text())
+    reports = [json.loads(p.read_text()) for p in sorted(Path(folder).glob("*.json"))]
+    for r in (r for r in reports if "relative_residual" in r):  # not the Sérsic rows
         h = r.get("holes")  # rungs scored before the measure have none
         holes = ("—" if h is None else f"{h['rung']['mean']:.4f} ± {h['rung']['error']:.4f} "
                  f"({h['truth']['mean']:.4f})")
@@ -351,7 +384,24 @@ def table(folder):
         lines.append(ROW.format(label=r["label"], codes=r["codes"], rr=r["relative_residual"],
                                 chi=r["reduced_chi2"], g=r["grid"], hf=r["high_frequency"],
                                 holes=holes, through=through, dark=dark, c2st=c2st))
-    return "\n".join(lines)
+    return "\n".join(lines + scale_lines(reports))
+
+
+def scale_lines(reports):
+    """The Markdown table of the rungs' classifier tests by smoothing scale (empty when no
+    rung has them)."""
+    scored = [r for r in reports if "classifiers_by_scale" in r]
+    if not scored:
+        return []
+    scales = sorted({k for r in scored for k in r["classifiers_by_scale"]}, key=float)
+    lines = ["", "| rung | codes | " + " | ".join(f"noiseless, smoothed {k} px" for k in scales)
+             + " |", "|---|---|" + "---|" * len(scales)]
+    for r in scored:
+        by = r["classifiers_by_scale"]
+        lines.append(f"| {r['label']} | {r['codes']} | " + " | ".join(
+            f"{by[k]['accuracy']:.3f} ± {by[k]['error']:.3f}" if k in by else "—"
+            for k in scales) + " |")
+    return lines
 
 
 def paired(folder, first, second):
