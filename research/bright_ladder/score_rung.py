@@ -299,12 +299,40 @@ def sersic_images(test, data):
     return np.stack(images).astype(np.float32)
 
 
+def with_wings(profile, spec):
+    """``profile`` with the outer light replaced as module ``spec``'s sampling engine
+    replaces it (its metadata's ``wings``, :func:`~galsim_deep.engine.wings.
+    render_with_wings`, unturned), cropped back to the truths' stamps."""
+    from galsim_deep import GenerativeGalaxyModel
+    from galsim_deep.engine.wings import render_with_wings
+
+    wings = GenerativeGalaxyModel(spec).kind.wings
+    if wings is None:
+        sys.exit(f"{spec} has no wings entry")
+    n, size = len(profile), profile.shape[-1]
+    grid = render_with_wings(wings, profile, np.zeros(n), np.zeros(n, bool))
+    margin = (grid.shape[-1] - size) // 2
+    return grid[:, margin:margin + size, margin:margin + size]
+
+
 def add_classifiers(args, test, profile):
     """``--classifiers-only LABEL``: the classifier tests (or, with ``--scales``, the
     tests by smoothing scale) added to ``OUT/LABEL.json`` (created for ``sersic``)."""
     path = Path(args.out) / f"{args.classifiers_only}.json"
-    report = json.loads(path.read_text()) if path.is_file() or args.spec != "sersic" else \
-        {"label": args.classifiers_only, "spec": "sersic", "codes": "the mock's Sérsic rows"}
+    if args.wings:  # a row of its own: the rung's profiles through a module's wings
+        report = {"label": args.classifiers_only, "spec": args.spec,
+                  "codes": f"{'best codes' if args.best_steps else 'encoder codes'}, "
+                           f"through {args.wings}'s wings"}
+        profile = with_wings(profile, args.wings)
+        gallery([("truth", test["truth"]), ("rung", profile)], test["conditions"][:, 0],
+                path.with_name(f"{args.classifiers_only}-gallery.png"),
+                f"{args.classifiers_only}: {args.spec}, {report['codes']}; left truth, right "
+                f"reconstruction")
+    elif path.is_file() or args.spec != "sersic":
+        report = json.loads(path.read_text())
+    else:
+        report = {"label": args.classifiers_only, "spec": "sersic",
+                  "codes": "the mock's Sérsic rows"}
     if args.scales:
         report["classifiers_by_scale"] = classifiers_by_scale(test, profile, args.scales)
         report["scales_command"] = " ".join(sys.argv)
@@ -431,6 +459,10 @@ def main(argv=None):
     parser.add_argument("--classifiers-only", metavar="LABEL",
                         help="add the classifier tests to the scored rung LABEL (its JSON "
                              "in --out), from the same network, checkpoint and codes")
+    parser.add_argument("--wings", metavar="MODULE",
+                        help="with --classifiers-only: the profiles' outer light replaced by "
+                             "MODULE's wings first, as its engine draws them (a new row "
+                             "LABEL)")
     parser.add_argument("--scales", type=lambda t: [float(v) for v in t.split(",")],
                         help="with --classifiers-only: the noiseless classifier test with "
                              "both sides smoothed by each of these Gaussian sigmas (pixels, "
