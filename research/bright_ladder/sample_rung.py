@@ -15,7 +15,11 @@ the mix (:func:`train_rung.population_weights`), so the fit is a fit to the popu
    (:func:`galsim_deep.training.latent_flow.fit_code_flow`, ``weights=``);
 3. one code drawn per held-out row (the bright set's 300 and the population's 500, seed
    ``--seed``), decoded in the canonical frame and turned by a uniform random angle (the
-   engine's rule for a pose-free module), noiseless and unconvolved;
+   engine's rule for a pose-free module), noiseless and unconvolved; with ``--wings
+   MODULE``, their outer light replaced by that module's wings
+   (``score_rung.with_wings``), as its engine replaces the reference's, so that the two are
+   compared as users would get them (without it the rung keeps its raw outer light,
+   against a reference drawn with its wings);
 4. the same rows drawn by ``--against`` (default the shipped default, with its network's
    own axis ratios, ``shapes='network'``, so that two networks are compared).
 
@@ -42,7 +46,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from render_bright import load_split  # noqa: E402
-from score_rung import (_write, classifier_scores, gallery, load_network,  # noqa: E402
+from score_rung import (_write, classifier_scores, gallery, load_network, with_wings,  # noqa: E402
                         set_threads)
 from train_rung import population_weights  # noqa: E402
 
@@ -150,7 +154,7 @@ def run(args):
                             args.posterior_samples)
     report = {"label": args.label, "spec": args.spec, "source": source, "against": args.against,
               "seed": args.seed, "prior_steps": args.prior_steps, "prior": prior,
-              "posterior_samples": args.posterior_samples,
+              "posterior_samples": args.posterior_samples, "wings": args.wings,
               "command": " ".join(sys.argv)}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -158,6 +162,8 @@ def run(args):
                                       ("population", args.population, False)):
         test = load_split(folder, "test")
         candidate = draw(network, flow, test["conditions"], args.seed)
+        if args.wings:  # the outer light replaced as a shipped module's engine would
+            candidate = with_wings(candidate, args.wings)
         against = reference(args.against, test["conditions"], args.seed)
         report[name] = {"n": int(len(candidate)),
                         "rung": scores(candidate, test, args.seed, bright_rows),
@@ -185,6 +191,9 @@ def main(argv=None):
     parser.add_argument("--prior-steps", type=int, default=3000)
     parser.add_argument("--posterior-samples", action="store_true",
                         help="fit the prior to posterior draws, not means (a VAE's codes)")
+    parser.add_argument("--wings", metavar="MODULE",
+                        help="replace the samples' outer light by MODULE's wings, as its "
+                             "engine draws the reference's (e.g. the reference itself)")
     parser.add_argument("--seed", type=int, default=95200)
     parser.add_argument("--out", default="runs/bright_ladder/samples")
     parser.add_argument("--threads", type=int, default=1)
