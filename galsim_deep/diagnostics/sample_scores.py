@@ -64,7 +64,6 @@ __all__ = ["EvaluationGalaxies", "quick_code_flow", "draw_samples", "truth_profi
 MAG_EDGES = (22.5, 23.5, 24.5)
 
 
-
 def sample_views():
     """Survey views of the sample scores: those whose ``checks`` name ``samples`` in
     ``validation/survey_views.yaml`` (the module's ``SAMPLE_VIEWS``)."""
