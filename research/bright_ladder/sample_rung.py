@@ -88,12 +88,13 @@ def fit_prior(network, bright, population, steps, seed, posterior_samples=False)
                               "faint": float(weights[conditions[:, 0] > 21.0][0])}}
 
 
-def draw(network, flow, conditions, seed, batch_size=100):
-    """One sample per row: a code from the prior, decoded and turned by a uniform angle."""
+def draw(network, flow, conditions, seed, batch_size=100, temperature=1.0):
+    """One sample per row: a code from the prior (at ``temperature``), decoded and turned by
+    a uniform angle."""
     import tensorflow as tf
 
     rng = np.random.default_rng([int(seed), 0x5A])
-    codes = flow.sample(conditions, seed=[int(seed), 1])
+    codes = flow.sample(conditions, seed=[int(seed), 1], temperature=temperature)
     angles = rng.uniform(0.0, 2.0 * np.pi, len(codes))
     out = []
     for i in range(0, len(codes), batch_size):
@@ -155,13 +156,15 @@ def run(args):
     report = {"label": args.label, "spec": args.spec, "source": source, "against": args.against,
               "seed": args.seed, "prior_steps": args.prior_steps, "prior": prior,
               "posterior_samples": args.posterior_samples, "wings": args.wings,
+              "temperature": args.temperature,
               "command": " ".join(sys.argv)}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for name, folder, bright_rows in (("bright", args.data, True),
                                       ("population", args.population, False)):
         test = load_split(folder, "test")
-        candidate = draw(network, flow, test["conditions"], args.seed)
+        candidate = draw(network, flow, test["conditions"], args.seed,
+                         temperature=args.temperature)
         if args.wings:  # the outer light replaced as a shipped module's engine would
             candidate = with_wings(candidate, args.wings)
         against = reference(args.against, test["conditions"], args.seed)
@@ -194,6 +197,9 @@ def main(argv=None):
     parser.add_argument("--wings", metavar="MODULE",
                         help="replace the samples' outer light by MODULE's wings, as its "
                              "engine draws the reference's (e.g. the reference itself)")
+    parser.add_argument("--temperature", type=float, default=1.0,
+                        help="the prior's temperature (the standard deviation of its "
+                             "normal draws; default 1)")
     parser.add_argument("--seed", type=int, default=95200)
     parser.add_argument("--out", default="runs/bright_ladder/samples")
     parser.add_argument("--threads", type=int, default=1)

@@ -240,3 +240,24 @@ def test_a_weighted_fit_follows_the_weights_and_refuses_bad_ones():
     for bad in ([1.0] * 5, [-1.0] + [1.0] * 1999, [0.0] * 2000, [np.nan] * 2000):
         with pytest.raises(InputError, match="weights must be 2000 finite"):
             fit_code_flow(codes, conditions, weights=bad, **options)
+
+
+def test_a_lower_temperature_draws_nearer_the_mode():
+    """FittedLatentFlow.sample(temperature=T): the standard-normal draws scaled by T, so a
+    unit-normal code comes out with a spread of about T; the same seed and T give the same
+    codes; a temperature that is not positive is refused."""
+    from galsim_deep.training.latent_flow import fit_code_flow
+
+    rng = np.random.default_rng(7)
+    codes = rng.normal(0.0, 1.0, (2000, 2))
+    flow = fit_code_flow(codes, np.zeros((2000, 1)), steps=300, seed=0, n_stages=2,
+                         hidden_units=(16, 16), learning_rate=5e-3)
+    rows = np.zeros((4000, 1))
+    full, cold = (flow.sample(rows, seed=3, temperature=t) for t in (1.0, 0.5))
+    np.testing.assert_array_equal(flow.sample(rows, seed=3), full)
+    np.testing.assert_array_equal(flow.sample(rows, seed=3, temperature=0.5), cold)
+    assert np.std(full, axis=0) == pytest.approx([1.0, 1.0], rel=0.15)
+    assert np.std(cold, axis=0) == pytest.approx([0.5, 0.5], rel=0.2)
+    for bad in (0.0, -1.0, np.nan):
+        with pytest.raises(InputError, match="temperature must be a positive number"):
+            flow.sample(rows, seed=3, temperature=bad)
