@@ -69,10 +69,12 @@ def encode(network, split, batch_size=100):
             np.concatenate(stddevs).astype(np.float64))
 
 
-def fit_prior(network, bright, population, steps, seed, posterior_samples=False):
+def fit_prior(network, bright, population, steps, seed, posterior_samples=False,
+              weighted=True):
     """The weighted prior of the mix's codes (module docstring, steps 1-2): fitted to the
     posterior means, or with ``posterior_samples`` to draws from each posterior (a VAE's,
-    rung g)."""
+    rung g); ``weighted=False``: every code of the mix alike (the bright set's 2,000 then
+    shape the prior's bright end at their share of the mix, not of the population)."""
     from galsim_deep.training.latent_flow import fit_code_flow
 
     (pm, ps), (bm, bs) = encode(network, population), encode(network, bright)
@@ -82,8 +84,9 @@ def fit_prior(network, bright, population, steps, seed, posterior_samples=False)
     weights = population_weights(conditions[:, 0] <= 21.0, BRIGHT_SHARE, fraction)
     flow = fit_code_flow(codes, conditions, stddevs=stddevs if posterior_samples else None,
                          steps=steps, seed=seed, n_stages=6, hidden_units=(128, 128),
-                         progress=True, weights=weights)
+                         progress=True, weights=weights if weighted else None)
     return flow, {"n_codes": int(len(codes)), "bright_fraction_of_mix": float(fraction),
+                  "weighted": bool(weighted),
                   "weights": {"bright": float(weights[conditions[:, 0] <= 21.0][0]),
                               "faint": float(weights[conditions[:, 0] > 21.0][0])}}
 
@@ -152,7 +155,7 @@ def run(args):
     network, source = load_network(args.spec, args.checkpoint)
     bright, population = load_split(args.data, "train"), load_split(args.population, "train")
     flow, prior = fit_prior(network, bright, population, args.prior_steps, args.seed,
-                            args.posterior_samples)
+                            args.posterior_samples, not args.unweighted)
     report = {"label": args.label, "spec": args.spec, "source": source, "against": args.against,
               "seed": args.seed, "prior_steps": args.prior_steps, "prior": prior,
               "posterior_samples": args.posterior_samples, "wings": args.wings,
@@ -197,6 +200,9 @@ def main(argv=None):
     parser.add_argument("--wings", metavar="MODULE",
                         help="replace the samples' outer light by MODULE's wings, as its "
                              "engine draws the reference's (e.g. the reference itself)")
+    parser.add_argument("--unweighted", action="store_true",
+                        help="fit the prior to every code of the mix alike, without the "
+                             "population's weights")
     parser.add_argument("--temperature", type=float, default=1.0,
                         help="the prior's temperature (the standard deviation of its "
                              "normal draws; default 1)")
