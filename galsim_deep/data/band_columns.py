@@ -18,7 +18,6 @@ Examples
 >>> add_band_magnitudes("data/mock-cosmos-25.2-64-eval.h5", ["F606W"])  # doctest: +SKIP
 ['mag_f606w']
 """
-import json
 import shutil
 
 import numpy as np
@@ -26,8 +25,9 @@ import numpy as np
 from ..core.errors import InputError
 from ..core.files import atomic_path
 from ..physics.bands import band_magnitude_name
-from .format import condition_metadata
+from .build import create_condition_dataset
 from .mock_colours import mock_bands
+from .reader import StampDataset
 
 __all__ = ["add_band_magnitudes", "CONDITION_TOLERANCE"]
 
@@ -40,40 +40,41 @@ CONDITION_TOLERANCE = 1e-3
 _SEED_SCHEME = "galaxy i uses numpy.random.default_rng(SeedSequence([seed, i]))"
 
 
-def _build_settings(f, path):
-    """The seed, population, largest flux_radius and extent of the mock build ``f``; a
-    file another way built is an error naming why."""
-    attrs = f.attrs
+def _build_settings(data, path):
+    """The seed, population, largest flux_radius and extent of the mock build ``data`` (a
+    :class:`~galsim_deep.data.reader.StampDataset`); a file another way built is an error
+    naming why."""
+    attrs = data.attrs
     if attrs.get("source") != "mock-cosmos" or \
             not str(attrs.get("seed_scheme", "")).startswith(_SEED_SCHEME):
         raise InputError(f"{path} is not a mock-COSMOS build with per-galaxy seeds (source "
                          f"{attrs.get('source')!r}); band magnitudes can only be added to "
                          f"one (galsim-deep dataset build --source mock-cosmos)")
-    options = json.loads(attrs["build_options"])
+    options = attrs["build_options"]
     if "bands" in options:
         raise InputError(f"{path} is already a multi-band build (bands {options['bands']})")
-    selection = json.loads(attrs["selection"])
     return (int(attrs["seed"]), options.get("population", "cosmos-example"),
-            float(options["max_flux_radius"]), float(selection["max_extent_arcsec"]))
+            float(options["max_flux_radius"]), float(attrs["selection"]["max_extent_arcsec"]))
 
 
-def _band_values(f, path, bands, progress):
-    """``{mag_<band>: [N] float32}`` of every galaxy of ``f``, each galaxy checked against
+def _band_values(data, path, bands, progress):
+    """``{mag_<band>: [N] float32}`` of every galaxy of ``data``, each galaxy checked against
     the file's conditions."""
     from .colour_stats import mock_band_galaxies
 
-    seed, population, max_flux_radius, max_extent = _build_settings(f, path)
-    ident = np.asarray(f["ident"][:], np.int64)
-    stored = np.stack([f["conditions"][k][:] for k in ("mag_auto", "flux_radius", "zphot")],
-                      axis=1)
+    seed, population, max_flux_radius, max_extent = _build_settings(data, path)
+    stored = data.arrays("all", ["ident", "conditions"])
+    ident = np.asarray(stored["ident"], np.int64)
+    conditions = stored["conditions"][:, [data.condition_names.index(k) for k in
+                                          ("mag_auto", "flux_radius", "zphot")]]
     values = np.empty((len(ident), len(bands)), np.float32)
     for row, galaxy in enumerate(mock_band_galaxies(ident, seed, bands, population,
                                                     max_flux_radius, max_extent, progress)):
         got = np.array([galaxy["mag_auto"], galaxy["flux_radius"], galaxy["zphot"]])
-        if np.abs(got - stored[row]).max() > CONDITION_TOLERANCE:
+        if np.abs(got - conditions[row]).max() > CONDITION_TOLERANCE:
             raise InputError(
                 f"galaxy {ident[row]} of {path} is not galaxy {ident[row]} of the mock build "
-                f"with seed {seed} (conditions {stored[row].tolist()}, recomputed "
+                f"with seed {seed} (conditions {conditions[row].tolist()}, recomputed "
                 f"{got.tolist()}): the file was built by another version of the mock; "
                 f"rebuild it with its command (galsim-deep dataset info {path})")
         values[row] = galaxy["magnitudes"]
@@ -108,17 +109,16 @@ def add_band_magnitudes(path, bands, progress=False):
     import h5py
 
     bands = mock_bands(bands)[1:]
-    with h5py.File(path, "r") as f:
-        names = [str(n) for n in f.attrs["condition_names"]]
+    with StampDataset(path) as data:
+        names = data.condition_names
         taken = [band_magnitude_name(b) for b in bands if band_magnitude_name(b) in names]
         if taken:
             raise InputError(f"{path} already holds {taken}")
-        columns = _band_values(f, path, bands, progress)
+        columns = _band_values(data, path, bands, progress)
     with atomic_path(path) as tmp:
         shutil.copyfile(path, tmp)
         with h5py.File(tmp, "r+") as f:
             for name, value in columns.items():
-                ds = f["conditions"].create_dataset(name, data=value, dtype="float32")
-                ds.attrs["unit"], ds.attrs["description"] = condition_metadata(name)
+                create_condition_dataset(f["conditions"], name, len(value))[:] = value
             f.attrs["condition_names"] = names + list(columns)
     return list(columns)

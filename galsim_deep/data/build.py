@@ -39,7 +39,8 @@ from .format import (CONDITIONS, FIELDS, FLUX_CONVENTION, FORMAT_NAME, FORMAT_VE
                      condition_metadata, field_shape)
 from ..core.errors import InputError, InputTypeError, WorkerError
 
-__all__ = ["build_dataset", "SOURCES", "make_source", "partial_path", "split_indices"]
+__all__ = ["build_dataset", "SOURCES", "make_source", "partial_path", "split_indices",
+           "create_condition_dataset"]
 
 #: The dataset sources: name -> ``"module:class"`` of its implementation
 #: (:class:`~galsim_deep.core.registry.Registry`, imported when a build asks for it).
@@ -434,16 +435,19 @@ def _create_conditions(f, condition_names, n):
     """The ``conditions`` group of ``f``, one float32 dataset per condition with its unit
     and description: the datasets, in the order of ``condition_names``."""
     group = f.create_group("conditions")
-    conds = []
-    for name in condition_names:
-        unit, description = condition_metadata(name)
-        ds = group.create_dataset(name, shape=(n,), dtype="float32",
-                                  chunks=(min(n, 4096),), compression="gzip",
-                                  compression_opts=4, shuffle=True)
-        ds.attrs["unit"] = unit
-        ds.attrs["description"] = description
-        conds.append(ds)
-    return conds
+    return [create_condition_dataset(group, name, n) for name in condition_names]
+
+
+def create_condition_dataset(group, name, n):
+    """One condition column of ``n`` galaxies in the ``conditions`` group ``group``: float32,
+    chunked and compressed as a build writes it, with its unit and description
+    (:func:`~galsim_deep.data.format.condition_metadata`)."""
+    unit, description = condition_metadata(name)
+    ds = group.create_dataset(name, shape=(n,), dtype="float32", chunks=(min(n, 4096),),
+                              compression="gzip", compression_opts=4, shuffle=True)
+    ds.attrs["unit"] = unit
+    ds.attrs["description"] = description
+    return ds
 
 
 def _copy_chunks(partial, tasks, fields, datasets, conds):

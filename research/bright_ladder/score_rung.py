@@ -63,6 +63,7 @@ Usage::
     .venv/bin/python research/bright_ladder/score_rung.py --paired a0-2.0.0-encoder b
 """
 import argparse
+import functools
 import json
 import sys
 import time
@@ -299,16 +300,24 @@ def sersic_images(test, data):
     return np.stack(images).astype(np.float32)
 
 
-def with_wings(profile, spec):
-    """``profile`` with the outer light replaced as module ``spec``'s sampling engine
-    replaces it (its metadata's ``wings``, :func:`~galsim_deep.engine.wings.
-    render_with_wings`, unturned), cropped back to the truths' stamps."""
+@functools.lru_cache(maxsize=4)
+def module_wings(spec):
+    """Module ``spec``'s wings (its metadata's ``wings`` entry), loaded once per spec."""
     from galsim_deep import GenerativeGalaxyModel
-    from galsim_deep.engine.wings import render_with_wings
 
     wings = GenerativeGalaxyModel(spec).kind.wings
     if wings is None:
         sys.exit(f"{spec} has no wings entry")
+    return wings
+
+
+def with_wings(profile, spec):
+    """``profile`` with the outer light replaced as module ``spec``'s sampling engine
+    replaces it (its metadata's ``wings``, :func:`~galsim_deep.engine.wings.
+    render_with_wings`, unturned), cropped back to the truths' stamps."""
+    from galsim_deep.engine.wings import render_with_wings
+
+    wings = module_wings(spec)
     n, size = len(profile), profile.shape[-1]
     grid = render_with_wings(wings, profile, np.zeros(n), np.zeros(n, bool))
     margin = (grid.shape[-1] - size) // 2
