@@ -79,6 +79,8 @@ class ConditionalMAF(tf.Module):
         self.latent_size = int(latent_size)
         self.condition_size = int(condition_size)
         self.n_stages = int(n_stages)
+        self.hidden_units = tuple(int(u) for u in hidden_units)
+        self.activation = activation
         self.log_scale_clip = (float(log_scale_clip[0]), float(log_scale_clip[1]))
         with self.name_scope:
             self.condition_mean = tf.Variable(tf.zeros([condition_size]), trainable=False,
@@ -378,3 +380,39 @@ class FittedLatentFlow:
         u = np.clip(np.concatenate(out) if out else np.zeros((0, len(self.shift))),
                     -clip, clip)
         return self.shift + self.scale * u
+
+    def as_module_flow(self, clip=10.0):
+        """A :class:`ConditionalMAF` of the raw codes, standardisation and clip folded in:
+        what a module's ``sample`` and ``log_prob`` signatures hold.
+
+        The copy has this flow's stages and conditions' statistics, its affine map set to
+        ``z = shift + scale * u`` and its range to ``shift -+ clip * scale``, so its
+        ``sample_from_normal(eps, c)`` is :meth:`sample`'s code for the same ``eps`` and
+        its ``log_prob`` is :meth:`log_prob` (to float32 rounding).  This object is left
+        unchanged.
+
+        Parameters
+        ----------
+        clip : float
+            Robust standard deviations the draws are clipped to (:meth:`sample`'s).
+
+        Returns
+        -------
+        ConditionalMAF
+
+        Examples
+        --------
+        >>> module_flow = fitted.as_module_flow()            # doctest: +SKIP
+        >>> z = module_flow.sample_from_normal(eps, conditions)  # doctest: +SKIP
+        """
+        src = self.flow
+        copy = ConditionalMAF(src.latent_size, src.condition_size, n_stages=src.n_stages,
+                              hidden_units=src.hidden_units, log_scale_clip=src.log_scale_clip,
+                              activation=src.activation, name=src.name)
+        for target, value in zip(copy.variables, src.variables, strict=True):
+            target.assign(value)
+        copy.latent_shift.assign(self.shift.astype(np.float32))
+        copy.latent_scale.assign(self.scale.astype(np.float32))
+        copy.latent_low.assign((self.shift - clip * self.scale).astype(np.float32))
+        copy.latent_high.assign((self.shift + clip * self.scale).astype(np.float32))
+        return copy

@@ -27,7 +27,7 @@ Scores, each for both generators against the truths of the same rows: the share 
 dark hole (bright rows; :func:`~galsim_deep.tools.validation.measures.texture.holes.
 hole_share`); two-sample classifier tests through each row's HST PSF, noiseless and at HST
 depth (white noise of each stamp's COSMOS variance; ``score_rung.classifier_scores``);
-mean flux, HSM size and ``|g|`` against the truths' (population rows; the population's
+mean flux, HSM size and ``|g|`` against the truths' (both sets of rows; the population's
 magnitude and size marginals, ``checkpoint_scores.hsm_g_sigma``).  ``OUT/LABEL.json`` and
 a gallery of the 24 brightest (truth, candidate, ``--against``).
 
@@ -70,11 +70,13 @@ def encode(network, split, batch_size=100):
 
 
 def fit_prior(network, bright, population, steps, seed, posterior_samples=False,
-              weighted=True):
+              weighted=True, clip=10.0):
     """The weighted prior of the mix's codes (module docstring, steps 1-2): fitted to the
     posterior means, or with ``posterior_samples`` to draws from each posterior (a VAE's,
     rung g); ``weighted=False``: every code of the mix alike (the bright set's 2,000 then
-    shape the prior's bright end at their share of the mix, not of the population)."""
+    shape the prior's bright end at their share of the mix, not of the population).
+    ``clip``: the robust standard deviations the training codes are clipped to (and the
+    draws, :func:`draw`): the bright codes lie far beyond the population's median and MAD."""
     from galsim_deep.training.latent_flow import fit_code_flow
 
     (pm, ps), (bm, bs) = encode(network, population), encode(network, bright)
@@ -84,20 +86,23 @@ def fit_prior(network, bright, population, steps, seed, posterior_samples=False,
     weights = population_weights(conditions[:, 0] <= 21.0, BRIGHT_SHARE, fraction)
     flow = fit_code_flow(codes, conditions, stddevs=stddevs if posterior_samples else None,
                          steps=steps, seed=seed, n_stages=6, hidden_units=(128, 128),
-                         progress=True, weights=weights if weighted else None)
+                         progress=True, weights=weights if weighted else None, clip=clip)
+    beyond = np.abs(codes - flow.shift) > clip * flow.scale
     return flow, {"n_codes": int(len(codes)), "bright_fraction_of_mix": float(fraction),
-                  "weighted": bool(weighted),
+                  "weighted": bool(weighted), "clip": float(clip),
+                  "codes_beyond_clip": {"bright": float(beyond[len(pm):].any(axis=1).mean()),
+                                        "population": float(beyond[:len(pm)].any(axis=1).mean())},
                   "weights": {"bright": float(weights[conditions[:, 0] <= 21.0][0]),
                               "faint": float(weights[conditions[:, 0] > 21.0][0])}}
 
 
-def draw(network, flow, conditions, seed, batch_size=100, temperature=1.0):
+def draw(network, flow, conditions, seed, batch_size=100, temperature=1.0, clip=10.0):
     """One sample per row: a code from the prior (at ``temperature``), decoded and turned by
     a uniform angle."""
     import tensorflow as tf
 
     rng = np.random.default_rng([int(seed), 0x5A])
-    codes = flow.sample(conditions, seed=[int(seed), 1], temperature=temperature)
+    codes = flow.sample(conditions, seed=[int(seed), 1], temperature=temperature, clip=clip)
     angles = rng.uniform(0.0, 2.0 * np.pi, len(codes))
     out = []
     for i in range(0, len(codes), batch_size):
@@ -139,11 +144,10 @@ def scores(images, test, seed, bright):
     """The scores of one generator's images at a split's rows (module docstring)."""
     from galsim_deep.tools.validation.measures.texture.holes import hole_share
 
-    out = {"classifiers": classifier_scores(test, images, seed)}
+    out = {"classifiers": classifier_scores(test, images, seed),
+           "marginals": marginals(images, test["truth"].astype(np.float64), seed=seed)}
     if bright:
         out["dark_holes"] = {k: v for k, v in hole_share(images).items() if k != "flags"}
-    else:
-        out["marginals"] = marginals(images, test["truth"].astype(np.float64), seed=seed)
     return out
 
 
@@ -155,7 +159,7 @@ def run(args):
     network, source = load_network(args.spec, args.checkpoint)
     bright, population = load_split(args.data, "train"), load_split(args.population, "train")
     flow, prior = fit_prior(network, bright, population, args.prior_steps, args.seed,
-                            args.posterior_samples, not args.unweighted)
+                            args.posterior_samples, not args.unweighted, args.clip)
     report = {"label": args.label, "spec": args.spec, "source": source, "against": args.against,
               "seed": args.seed, "prior_steps": args.prior_steps, "prior": prior,
               "posterior_samples": args.posterior_samples, "wings": args.wings,
@@ -167,7 +171,7 @@ def run(args):
                                       ("population", args.population, False)):
         test = load_split(folder, "test")
         candidate = draw(network, flow, test["conditions"], args.seed,
-                         temperature=args.temperature)
+                         temperature=args.temperature, clip=args.clip)
         if args.wings:  # the outer light replaced as a shipped module's engine would
             candidate = with_wings(candidate, args.wings)
         against = reference(args.against, test["conditions"], args.seed)
@@ -206,6 +210,9 @@ def main(argv=None):
     parser.add_argument("--temperature", type=float, default=1.0,
                         help="the prior's temperature (the standard deviation of its "
                              "normal draws; default 1)")
+    parser.add_argument("--clip", type=float, default=10.0,
+                        help="robust standard deviations the prior's training codes and its "
+                             "draws are clipped to (default 10)")
     parser.add_argument("--seed", type=int, default=95200)
     parser.add_argument("--out", default="runs/bright_ladder/samples")
     parser.add_argument("--threads", type=int, default=1)

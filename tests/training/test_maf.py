@@ -261,3 +261,32 @@ def test_a_lower_temperature_draws_nearer_the_mode():
     for bad in (0.0, -1.0, np.nan):
         with pytest.raises(InputError, match="temperature must be a positive number"):
             flow.sample(rows, seed=3, temperature=bad)
+
+
+def test_a_fitted_flow_folds_its_standardisation_into_a_module_flow():
+    """FittedLatentFlow.as_module_flow(): the ConditionalMAF a module exports gives the
+    fitted flow's codes for the same normals (clip included) and its density of raw codes,
+    to float32 rounding; the fitted flow itself is unchanged."""
+    from galsim_deep.training.latent_flow import fit_code_flow
+
+    rng = np.random.default_rng(11)
+    conditions = rng.uniform(20.0, 25.0, (1500, 1))
+    codes = np.column_stack([5.0 + 3.0 * rng.normal(size=1500),
+                             -2.0 + 0.1 * (conditions[:, 0] - 22.5) + 0.2 * rng.normal(size=1500)])
+    fitted = fit_code_flow(codes, conditions, steps=60, seed=0, n_stages=2, hidden_units=(8, 8))
+    before = fitted.log_prob(codes[:50], conditions[:50])
+    module_flow = fitted.as_module_flow(clip=2.0)
+
+    rows = conditions[:400]
+    eps = np.random.default_rng(4).standard_normal((400, 2)).astype(np.float32)
+    z = module_flow.sample_from_normal(eps, rows.astype(np.float32)).numpy()
+    np.testing.assert_allclose(z, fitted.sample(rows, seed=4, clip=2.0), rtol=1e-5, atol=1e-5)
+    far = module_flow.sample_from_normal(np.array([[40.0, -40.0], [-40.0, 40.0]], np.float32),
+                                         rows[:2].astype(np.float32)).numpy()
+    assert np.all(np.abs(far - fitted.shift) <= 2.0 * fitted.scale * (1 + 1e-6))
+    assert np.any(np.isclose(np.abs(far - fitted.shift), 2.0 * fitted.scale, rtol=1e-5))
+    np.testing.assert_allclose(
+        module_flow.log_prob(codes[:50].astype(np.float32), conditions[:50]).numpy(), before,
+        rtol=1e-5, atol=1e-4)
+    np.testing.assert_array_equal(fitted.log_prob(codes[:50], conditions[:50]), before)
+
