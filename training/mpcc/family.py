@@ -3,10 +3,13 @@ from galsim_deep.training.families import ModelFamily
 from galsim_deep.training.recipe_schema import Bool, Choice, Int, Number, run_keys
 from galsim_deep.training.recipes import check_stamp_stages
 
-# Plain-Python choices (no TensorFlow import when recipes are loaded).
+# Plain-Python copies of the modules' choices: importing them from networks.py, prior.py,
+# spectral.py or gan.py would import TensorFlow whenever a recipe is loaded, and those
+# modules cannot import them from here (family -> train -> gan -> networks -> family would
+# be an import circle).  tests/training/mpcc/test_mpcc.py checks the copies are equal.
 INIT_CHOICES = ("orthogonal", "normal")
 KERNEL_INIT_CHOICES = ("normal_0.02", "glorot")
-CONDITIONING_CHOICES = ("conditional_batch_norm", "concat")
+CONDITIONING_CHOICES = ("conditional_batch_norm", "concat", "shared_hierarchical")
 NORMALISATION_CHOICES = ("per_galaxy", "global")
 GENERATOR_FLUX_CHOICES = ("catalog", "free")
 

@@ -103,8 +103,8 @@ class MPCC(tf.Module):
     latent_size : int
         ``J``, dimension of ``z``.
     embedding_size : int
-        Size of the generator's embedding of ``y`` (``cluster_conditioning:
-        concat``).
+        Size of the generator's embedding of ``y`` (``cluster_conditioning``
+        ``concat`` or ``shared_hierarchical``).
     n_stages, base_depth, max_depth : int
         Network sizes (see :mod:`galsim_deep.training.mpcc.networks`).
     shared_blocks : int
@@ -122,8 +122,8 @@ class MPCC(tf.Module):
         Spectral normalisation in the generator and the encoder head too.
     init : {'glorot', 'normal_0.02'}
         Kernel initialisation of all networks.
-    cluster_conditioning : {'concat', 'conditional_batch_norm'}
-        How ``y`` reaches the generator.
+    cluster_conditioning : {'concat', 'conditional_batch_norm', 'shared_hierarchical'}
+        How ``y`` reaches the generator (:mod:`~galsim_deep.training.mpcc.networks`).
     ema_decay : float
         Keep an exponential moving average of the generator's weights with
         this decay (0: none).

@@ -6,8 +6,9 @@ discriminator / encoder trunk and their heads from these:
 * :class:`StandingBatchNorm` - batch normalisation with *standing statistics*
   (set after training by
   :func:`~galsim_deep.training.mpcc.networks.accumulate_standing_statistics`,
-  as BigGAN does), and :class:`ConditionalBatchNorm`, whose gain and bias are
-  learned embeddings of the cluster ``y``;
+  as BigGAN does); :class:`ConditionalBatchNorm`, whose gain and bias are
+  learned embeddings of the cluster ``y``, and :class:`LinearConditionalBatchNorm`,
+  whose gain and bias are linear maps of a condition vector (``[z, E(y)]``);
 * :class:`UpBlock` - the generator's residual block that doubles the
   resolution; :class:`DownBlock` - the pre-activation residual block of the
   discriminator and encoder, optionally halving it;
@@ -16,7 +17,7 @@ discriminator / encoder trunk and their heads from these:
   normalised (:mod:`~galsim_deep.training.mpcc.spectral`) or not, with the
   chosen kernel initialisation.
 
-The four layer classes are re-exported by
+The five layer classes are re-exported by
 :mod:`galsim_deep.training.mpcc.networks`.
 """
 import tensorflow as tf
@@ -24,8 +25,8 @@ import tf_keras
 
 from .spectral import SNConv2D, SNDense, kernel_initializer
 
-__all__ = ["StandingBatchNorm", "ConditionalBatchNorm", "UpBlock", "DownBlock",
-           "activation_function", "conv_layer", "dense_layer"]
+__all__ = ["StandingBatchNorm", "ConditionalBatchNorm", "LinearConditionalBatchNorm",
+           "UpBlock", "DownBlock", "activation_function", "conv_layer", "dense_layer"]
 
 
 def activation_function(name):
@@ -80,11 +81,15 @@ class StandingBatchNorm(tf_keras.layers.Layer):
         c = int(input_shape[-1])
         self.gamma = self.add_weight(name="gamma", shape=[c], initializer="ones")
         self.beta = self.add_weight(name="beta", shape=[c], initializer="zeros")
-        self.mean = self.add_weight(name="mean", shape=[c], initializer="zeros",
-                                    trainable=False)
-        self.variance = self.add_weight(name="variance", shape=[c], initializer="ones",
-                                        trainable=False)
+        self.add_standing_statistics(c)
         super().build(input_shape)
+
+    def add_standing_statistics(self, channels):
+        """Create the (untrained) ``mean`` and ``variance`` of ``channels`` channels."""
+        self.mean = self.add_weight(name="mean", shape=[channels], initializer="zeros",
+                                    trainable=False)
+        self.variance = self.add_weight(name="variance", shape=[channels], initializer="ones",
+                                        trainable=False)
 
     def statistics(self, x, training=False):
         """Per-channel mean and variance: of the batch ``x`` (``training``; recorded while
@@ -100,6 +105,15 @@ class StandingBatchNorm(tf_keras.layers.Layer):
         """Normalise ``x`` ``[..., C]`` with batch (``training``) or standing statistics."""
         mean, variance = self.statistics(x, training)
         return tf.nn.batch_normalization(x, mean, variance, self.beta, self.gamma, self.epsilon)
+
+    def modulate(self, x, gain, bias, training=False):
+        """Normalise ``x`` ``[B, ..., C]`` (batch or standing statistics), then scale each
+        row by its own ``gain`` and shift it by its own ``bias`` (both ``[B, C]``): the
+        conditional batch norms' output."""
+        mean, variance = self.statistics(x, training)
+        shape = tf.concat([tf.shape(gain)[:1], tf.ones([len(x.shape) - 2], tf.int32), [-1]], 0)
+        return ((x - mean) * tf.math.rsqrt(variance + self.epsilon) * tf.reshape(gain, shape)
+                + tf.reshape(bias, shape))
 
 
 class ConditionalBatchNorm(StandingBatchNorm):
@@ -141,20 +155,61 @@ class ConditionalBatchNorm(StandingBatchNorm):
 
         self.gain = self.add_weight(name="gain_embedding", shape=[k, c], initializer=start(0))
         self.bias = self.add_weight(name="bias_embedding", shape=[k, c], initializer=start(1))
-        self.mean = self.add_weight(name="mean", shape=[c], initializer="zeros",
-                                    trainable=False)
-        self.variance = self.add_weight(name="variance", shape=[c], initializer="ones",
-                                        trainable=False)
+        self.add_standing_statistics(c)
         tf_keras.layers.Layer.build(self, input_shape)
+
+    def gain_and_bias(self, y):
+        """``1 + G[y]`` and ``B[y]``, float32 ``[B, C]`` each, of clusters ``y`` ``[B]``."""
+        y = tf.convert_to_tensor(y, tf.int32)
+        return 1.0 + tf.gather(self.gain, y), tf.gather(self.bias, y)
 
     def call(self, x, y, training=False):
         """Normalise ``x`` ``[B, ..., C]`` with the gains and biases of clusters ``y`` ``[B]``."""
-        mean, variance = self.statistics(x, training)
-        y = tf.convert_to_tensor(y, tf.int32)
-        shape = tf.concat([tf.shape(y), tf.ones([len(x.shape) - 2], tf.int32), [-1]], 0)
-        gain = tf.reshape(1.0 + tf.gather(self.gain, y), shape)
-        bias = tf.reshape(tf.gather(self.bias, y), shape)
-        return (x - mean) * tf.math.rsqrt(variance + self.epsilon) * gain + bias
+        return self.modulate(x, *self.gain_and_bias(y), training=training)
+
+
+class LinearConditionalBatchNorm(StandingBatchNorm):
+    """Batch normalisation whose gain and bias are linear maps of a condition vector.
+
+    ``out = (x - mean) / sqrt(variance + epsilon) * (1 + c W_g) + c W_b``, with
+    ``c`` ``[B, D]`` the condition of each row and ``W_g``, ``W_b`` ``[D, C]``
+    this layer's own maps (no bias terms).  In the MPCC generator ``c = [z,
+    E(y)]``, the whole latent code beside one embedding of the cluster shared by
+    every layer (Astorga 2021, section 8.1.4, second method; BigGAN's shared
+    embedding with the hierarchical latent, all of ``z`` in every block), so the
+    gains depend on ``z`` as well as on ``y``, unlike
+    :class:`ConditionalBatchNorm`'s.  Both maps start at zero: the layer starts
+    as plain batch norm (``gamma = 1``, ``beta = 0``), whatever ``c``.  The
+    statistics are those of :class:`StandingBatchNorm`.
+
+    Parameters
+    ----------
+    condition_size : int
+        ``D``.
+    epsilon : float
+    """
+
+    def __init__(self, condition_size, epsilon=1e-5, **kwargs):
+        super().__init__(epsilon=epsilon, **kwargs)
+        self.condition_size = int(condition_size)
+
+    def build(self, input_shape):
+        c, d = int(input_shape[-1]), self.condition_size
+        self.gain_map = self.add_weight(name="gain_map", shape=[d, c], initializer="zeros")
+        self.bias_map = self.add_weight(name="bias_map", shape=[d, c], initializer="zeros")
+        self.add_standing_statistics(c)
+        tf_keras.layers.Layer.build(self, input_shape)
+
+    def gain_and_bias(self, condition):
+        """``1 + c W_g`` and ``c W_b``, float32 ``[B, C]`` each, of conditions ``c``
+        ``[B, D]``."""
+        c = tf.convert_to_tensor(condition, tf.float32)
+        return 1.0 + tf.matmul(c, self.gain_map), tf.matmul(c, self.bias_map)
+
+    def call(self, x, condition, training=False):
+        """Normalise ``x`` ``[B, ..., C]`` with the gains and biases of conditions
+        ``[B, D]``."""
+        return self.modulate(x, *self.gain_and_bias(condition), training=training)
 
 
 class UpBlock(tf_keras.layers.Layer):
@@ -170,7 +225,11 @@ class UpBlock(tf_keras.layers.Layer):
         Seeds the initialisers.
     n_clusters : int, optional
         With a number, both batch norms are :class:`ConditionalBatchNorm` on
-        the cluster; without, plain :class:`StandingBatchNorm`.
+        the cluster.
+    condition_size : int, optional
+        With a number (and no ``n_clusters``), both batch norms are
+        :class:`LinearConditionalBatchNorm` on a condition vector of this size;
+        with neither, plain :class:`StandingBatchNorm`.
     spectral : bool
         Spectrally normalised convolutions.
     init : {'glorot', 'normal_0.02'}
@@ -178,13 +237,16 @@ class UpBlock(tf_keras.layers.Layer):
     """
 
     def __init__(self, depth, activation="relu", seed=0, n_clusters=None, spectral=False,
-                 init="glorot", **kwargs):
+                 init="glorot", condition_size=None, **kwargs):
         super().__init__(**kwargs)
         self.act = activation_function(activation)
-        self.conditional = n_clusters is not None
-        if self.conditional:
+        self.conditional = n_clusters is not None or condition_size is not None
+        if n_clusters is not None:
             self.bn1 = ConditionalBatchNorm(n_clusters, init, seed + 3, name="bn1")
             self.bn2 = ConditionalBatchNorm(n_clusters, init, seed + 5, name="bn2")
+        elif condition_size is not None:
+            self.bn1 = LinearConditionalBatchNorm(condition_size, name="bn1")
+            self.bn2 = LinearConditionalBatchNorm(condition_size, name="bn2")
         else:
             self.bn1 = StandingBatchNorm(name="bn1")
             self.bn2 = StandingBatchNorm(name="bn2")
@@ -197,7 +259,8 @@ class UpBlock(tf_keras.layers.Layer):
         return bn(x, y, training=training) if self.conditional else bn(x, training=training)
 
     def call(self, x, y=None, training=False, refine=False):
-        """``[B, H, W, C]`` (clusters ``y`` ``[B]``) -> ``[B, 2H, 2W, depth]``.
+        """``[B, H, W, C]`` (condition ``y`` of the batch norms: clusters ``[B]`` or
+        vectors ``[B, D]``) -> ``[B, 2H, 2W, depth]``.
 
         ``training``: batch statistics in batch norm; ``refine``: refine the
         spectral-norm estimates (spectral convolutions only).

@@ -5,7 +5,7 @@ max_depth)`` (:func:`~galsim_deep.training.resnet.stage_depths`):
 
 Generator ``p(x | z, y)``::
 
-    z (latent_size)  [conditioning 'conditional_batch_norm']
+    z (latent_size)  [conditioning 'conditional_batch_norm', 'shared_hierarchical']
     or [z, embedding(y)] (latent_size + embedding_size)  [conditioning 'concat']
       -> dense -> [S / 2**n, S / 2**n, d(n)]
       -> n up-blocks (batch norm, activation, x2 nearest upsampling, 3x3
@@ -13,13 +13,24 @@ Generator ``p(x | z, y)``::
          upsampled 1x1 shortcut), depth d(i+1) -> d(i)
       -> batch norm, activation, 1x1 convolution, softplus  -> [S, S] >= 0
 
-The cluster reaches the generator in one of two ways (Astorga 2021, section
-8.1.4): ``'conditional_batch_norm'``, the thesis's choice for simple
-single-channel data (MNIST, Omniglot), where every batch norm of the
-up-blocks takes its gain and bias from its own embedding of ``y``
-(:class:`ConditionalBatchNorm`) and ``z`` alone enters the dense layer; or
-``'concat'``, a learned embedding of ``y`` concatenated with ``z`` at the
-input only (release 1.1).  The output is the unconvolved, noise-free light
+The cluster reaches the generator in one of three ways (:data:`CONDITIONING_CHOICES`;
+the thesis's methods are those of Astorga 2021, section 8.1.4):
+
+* ``'conditional_batch_norm'`` (the thesis's third method, its choice for
+  MNIST and Omniglot): every batch norm of the up-blocks takes its gain and
+  bias from its own embedding of ``y`` (:class:`ConditionalBatchNorm`), and
+  ``z`` alone enters the dense layer;
+* ``'shared_hierarchical'`` (the second method, the thesis's choice for
+  Fashion-MNIST; the authors' ``--hier --G_shared --shared_hier``): one
+  embedding ``E(y)`` shared by all layers, ``c = [z, E(y)]`` with the whole
+  of ``z``, and every batch norm of the up-blocks takes its gain ``1 + W_g c``
+  and bias ``W_b c`` from its own linear maps
+  (:class:`LinearConditionalBatchNorm`, maps starting at zero); ``z`` alone
+  enters the dense layer;
+* ``'concat'`` (none of the thesis's methods; release 1.1): a learned
+  embedding of ``y`` concatenated with ``z`` at the input only.
+
+The output is the unconvolved, noise-free light
 profile in network units.  Batch norm uses the batch's statistics in
 training and stored *standing statistics* otherwise
 (:class:`StandingBatchNorm`; set by :func:`accumulate_standing_statistics`
@@ -54,17 +65,18 @@ import tensorflow as tf
 import tf_keras
 
 from galsim_deep.training.resnet import bottom_size, stage_depths
-from .layers import (ConditionalBatchNorm, DownBlock, StandingBatchNorm, UpBlock,
-                     activation_function, conv_layer, dense_layer)
+from .layers import (ConditionalBatchNorm, DownBlock, LinearConditionalBatchNorm,
+                     StandingBatchNorm, UpBlock, activation_function, conv_layer, dense_layer)
 from .spectral import SNConv2D, SNDense
 from galsim_deep.core.errors import InputError
 
-__all__ = ["StandingBatchNorm", "ConditionalBatchNorm", "UpBlock", "DownBlock", "Generator",
+__all__ = ["StandingBatchNorm", "ConditionalBatchNorm", "LinearConditionalBatchNorm",
+           "UpBlock", "DownBlock", "Generator",
            "Trunk", "DiscriminatorHead", "EncoderHead", "accumulate_standing_statistics",
            "ema_update", "CONDITIONING_CHOICES"]
 
-#: How the cluster ``y`` reaches the generator.
-CONDITIONING_CHOICES = ("conditional_batch_norm", "concat")
+#: How the cluster ``y`` reaches the generator (module docstring).
+CONDITIONING_CHOICES = ("conditional_batch_norm", "concat", "shared_hierarchical")
 
 
 def _block_plan(n_stages, base_depth, max_depth):
@@ -82,7 +94,7 @@ class Generator(tf_keras.layers.Layer):
         ``S``, pixels; a multiple of ``2**n_stages``.
     latent_size, n_clusters, embedding_size : int
         Sizes of ``z``, of the number of clusters and of the learned
-        embedding of ``y`` (``'concat'`` only).
+        embedding of ``y`` (``'concat'`` and ``'shared_hierarchical'`` only).
     n_stages, base_depth, max_depth : int
         Network sizes.
     activation : str
@@ -91,14 +103,15 @@ class Generator(tf_keras.layers.Layer):
         Seeds the initialisers.
     output_bias : float
         Initial bias before the softplus (a faint flat start).
-    conditioning : {'concat', 'conditional_batch_norm'}
+    conditioning : {'concat', 'conditional_batch_norm', 'shared_hierarchical'}
         How ``y`` enters (module docstring).
     spectral : bool
         Spectrally normalised dense layer and convolutions.
     init : {'glorot', 'normal_0.02'}
-        Kernel and embedding initialisation (``'glorot'``: the concatenated
-        embedding starts as ``N(0, 1)`` draws, the conditional batch norms
-        as plain ones).
+        Kernel and embedding initialisation (``'glorot'``: the embedding of
+        ``y`` starts as ``N(0, 1)`` draws, the conditional batch norms as
+        plain ones).  The linear maps of ``'shared_hierarchical'`` start at
+        zero whatever ``init``.
     """
 
     def __init__(self, stamp_size, latent_size, n_clusters, embedding_size, n_stages,
@@ -112,7 +125,7 @@ class Generator(tf_keras.layers.Layer):
         self.depths = stage_depths(n_stages, base_depth, max_depth)
         self.bottom = bottom_size(stamp_size, n_stages)
         self.act = activation_function(activation)
-        if conditioning == "concat":
+        if conditioning in ("concat", "shared_hierarchical"):
             self.embedding = self.add_weight(
                 name="cluster_embedding", shape=[int(n_clusters), int(embedding_size)],
                 initializer=tf_keras.initializers.RandomNormal(
@@ -120,8 +133,11 @@ class Generator(tf_keras.layers.Layer):
         self.dense = dense_layer(self.bottom * self.bottom * self.depths[-1], seed + 4,
                                  spectral, name="dense", init=init)
         cbn = n_clusters if conditioning == "conditional_batch_norm" else None
+        shared = (int(latent_size) + int(embedding_size)
+                  if conditioning == "shared_hierarchical" else None)
         self.blocks = [UpBlock(self.depths[i], activation, seed + 10 * (i + 1),
-                               n_clusters=cbn, spectral=spectral, init=init, name=f"up{i}")
+                               n_clusters=cbn, spectral=spectral, init=init,
+                               condition_size=shared, name=f"up{i}")
                        for i in reversed(range(n_stages))]
         self.bn = StandingBatchNorm(name="bn_out")
         self.out = conv_layer(1, 1, seed + 5, spectral, name="profile", init=init,
@@ -154,10 +170,35 @@ class Generator(tf_keras.layers.Layer):
         else:
             h = self.dense(z, training=refine)
         h = tf.reshape(h, [-1, self.bottom, self.bottom, self.depths[-1]])
+        condition = self.condition(z, y)
         for block in self.blocks:
-            h = block(h, y, training=training, refine=refine)
+            h = block(h, condition, training=training, refine=refine)
         h = self.out(self.act(self.bn(h, training=training)), training=refine)
         return tf.nn.softplus(h)[..., 0]
+
+    def condition(self, z, y):
+        """What the up-blocks' batch norms are conditioned on.
+
+        Parameters
+        ----------
+        z : tf.Tensor
+            float32 ``[B, latent_size]``.
+        y : tf.Tensor
+            int32 ``[B]`` clusters.
+
+        Returns
+        -------
+        tf.Tensor or None
+            ``c = [z, E(y)]``, float32 ``[B, latent_size + embedding_size]``
+            (``'shared_hierarchical'``, built once per call); the clusters ``y``
+            (``'conditional_batch_norm'``); ``None`` (``'concat'``: plain batch
+            norms).
+        """
+        if self.conditioning == "shared_hierarchical":
+            z = tf.convert_to_tensor(z, tf.float32)
+            embedded = tf.gather(self.embedding, tf.convert_to_tensor(y, tf.int32))
+            return tf.concat([z, embedded], axis=-1)
+        return y if self.conditioning == "conditional_batch_norm" else None
 
     def batch_norms(self):
         """Every :class:`StandingBatchNorm` of the generator, in a fixed order."""

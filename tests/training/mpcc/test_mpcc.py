@@ -1,6 +1,7 @@
 """Unit tests of the MPCC family: loss terms against hand-computed values (Eqs. 7.13-7.16),
 the GMM prior and its membership (Eq. 7.15), its initialisation and learnable weights,
-spectral normalisation, conditional and standing batch norm, the generator's moving average,
+spectral normalisation, conditional and standing batch norm (by cluster, and by the shared
+condition [z, E(y)] of the thesis's second method), the generator's moving average,
 per-galaxy input normalisation and catalog fluxes, the observation of generated profiles,
 networks, measures and recipes."""
 import math
@@ -19,7 +20,8 @@ from galsim_deep.tools.validation.measures.reconstruction.metrics import \
     reconstruction_error  # noqa: E402
 from galsim_deep.training.mpcc.gan import MPCC, catalog_flux, per_galaxy_scale  # noqa: E402
 from galsim_deep.training.mpcc.networks import (ConditionalBatchNorm,  # noqa: E402
-                                                 Generator, StandingBatchNorm,
+                                                 Generator, LinearConditionalBatchNorm,
+                                                 StandingBatchNorm,
                                                  accumulate_standing_statistics, ema_update)
 from galsim_deep.training.mpcc.prior import (GMMPrior, initial_means,  # noqa: E402
                                               own_component_fraction)
@@ -335,6 +337,100 @@ def test_conditional_batch_norm_generator_gets_the_cluster_only_through_the_norm
                                gen(z, (y + 1) % 3, training=True).numpy(), rtol=1e-5)
 
 
+def test_linear_conditional_batch_norm_by_hand_and_starts_as_plain_batch_norm():
+    rng = np.random.default_rng(4)
+    x = tf.constant(rng.normal(1.0, 2.0, size=(6, 4, 4, 3)), tf.float32)
+    c = tf.constant(rng.normal(size=(6, 5)), tf.float32)
+    bn = LinearConditionalBatchNorm(5)
+    plain = StandingBatchNorm()
+    bn(x, c, training=True)
+    plain(x, training=True)
+    assert bn.gain_map.shape == (5, 3) and bn.bias_map.shape == (5, 3)
+    # Zero maps: plain batch norm whatever the condition, in training and with standing stats.
+    for training in (True, False):
+        np.testing.assert_allclose(bn(x, c, training=training).numpy(),
+                                   plain(x, training=training).numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_array_equal(bn(x, c, training=training).numpy(),
+                                      bn(x, 2.0 * c, training=training).numpy())
+    # By hand: batch statistics, gain 1 + c W_g, bias c W_b.
+    bn.gain_map.assign(rng.normal(0.0, 0.3, size=(5, 3)).astype(np.float32))
+    bn.bias_map.assign(rng.normal(0.0, 0.3, size=(5, 3)).astype(np.float32))
+    mean, var = x.numpy().mean(axis=(0, 1, 2)), x.numpy().var(axis=(0, 1, 2))
+    g = 1 + c.numpy() @ bn.gain_map.numpy()
+    b = c.numpy() @ bn.bias_map.numpy()
+    hand = (x.numpy() - mean) / np.sqrt(var + 1e-5) * g[:, None, None] + b[:, None, None]
+    np.testing.assert_allclose(bn(x, c, training=True).numpy(), hand, rtol=1e-4, atol=1e-5)
+
+
+def _shared_hierarchical(**kwargs):
+    return Generator(16, 4, 3, 4, 2, base_depth=4, max_depth=8, seed=2,
+                     conditioning="shared_hierarchical", **kwargs)
+
+
+def test_shared_hierarchical_generator_starts_blind_to_y_and_its_gains_follow_z():
+    """Method 2 (Astorga 2021, section 8.1.4): zero maps at the start, then y and z both
+    set every up-block norm's gain through c = [z, E(y)]."""
+    gen = _shared_hierarchical(init="normal_0.02")
+    rng = np.random.default_rng(5)
+    z = tf.random.stateless_normal([4, 4], seed=[1, 1])
+    y = tf.constant([0, 1, 2, 0])
+    out = gen(z, y, training=True).numpy()
+    assert gen.dense.kernel.shape[0] == 4  # z alone enters the dense layer
+    norms = gen.batch_norms()[:-1]
+    assert len(norms) == 4 and all(isinstance(bn, LinearConditionalBatchNorm) for bn in norms)
+    assert not any(bn.gain_map.numpy().any() or bn.bias_map.numpy().any() for bn in norms)
+    np.testing.assert_array_equal(out, gen(z, (y + 1) % 3, training=True).numpy())
+    # c is built once: the whole z beside the shared embedding of y.
+    c = gen.condition(z, y).numpy()
+    np.testing.assert_array_equal(c, np.concatenate([z.numpy(),
+                                                     gen.embedding.numpy()[y.numpy()]], 1))
+    for bn in norms:
+        bn.gain_map.assign(rng.normal(0.0, 0.3, size=bn.gain_map.shape).astype(np.float32))
+        bn.bias_map.assign(rng.normal(0.0, 0.3, size=bn.bias_map.shape).astype(np.float32))
+    assert not np.allclose(gen(z, y, training=True).numpy(),
+                           gen(z, (y + 1) % 3, training=True).numpy())
+    # Another z, the same y: other gains in every layer (method 3's depend on y alone).
+    other = gen.condition(tf.random.stateless_normal([4, 4], seed=[2, 1]), y)
+    for bn in norms:
+        gain = bn.gain_and_bias(c)[0].numpy()
+        np.testing.assert_allclose(gain, 1 + c @ bn.gain_map.numpy(), rtol=1e-5, atol=1e-6)
+        assert not np.allclose(gain, bn.gain_and_bias(other)[0].numpy())
+    # Standing statistics, then y still matters in inference.
+    accumulate_standing_statistics(gen, [(z, y)])
+    assert not np.allclose(gen(z, y).numpy(), gen(z, (y + 1) % 3).numpy())
+
+
+def test_shared_hierarchical_shapes_and_gradients_reach_the_embedding_and_the_maps():
+    gen = _shared_hierarchical(init="glorot", spectral=True)
+    z = tf.random.stateless_normal([5, 4], seed=[3, 1])
+    y = tf.constant([0, 1, 2, 0, 1])
+    weights = tf.random.stateless_normal([5, 16, 16], seed=[3, 2])
+    assert gen(z, y, training=True).shape == (5, 16, 16)
+    assert gen.condition(z, y).shape == (5, 4 + 4)
+    norms = gen.batch_norms()[:-1]
+    maps = [m for bn in norms for m in (bn.gain_map, bn.bias_map)]
+
+    def gradients():
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(gen(z, y, training=True) * weights)
+        return tape.gradient(loss, [gen.embedding] + maps)
+
+    grads = gradients()
+    assert all(g is not None and np.any(g.numpy()) for g in grads[1:])
+    # With zero maps E(y) does not reach the output yet; once the maps move, it learns.
+    assert not np.any(tf.convert_to_tensor(grads[0]).numpy())
+    for m in maps:
+        m.assign(tf.fill(m.shape, 0.05))
+    assert np.any(tf.convert_to_tensor(gradients()[0]).numpy())
+    assert {id(v) for v in [gen.embedding] + maps} <= {id(v) for v in gen.trainable_variables}
+
+
+def test_the_generator_names_the_three_conditionings():
+    with pytest.raises(ValueError, match="'conditional_batch_norm', 'concat', "
+                                         "'shared_hierarchical'"):
+        Generator(16, 4, 3, 4, 2, conditioning="film")
+
+
 def test_spectral_norm_on_the_generator_bounds_its_layers():
     gen = Generator(16, 4, 3, 4, 2, base_depth=4, max_depth=8, seed=3, spectral=True,
                     init="normal_0.02", conditioning="conditional_batch_norm")
@@ -373,10 +469,11 @@ def test_ema_update_arithmetic():
         ema_update(a, [tf.constant(1.0)], 0.5)
 
 
-def test_the_model_samples_with_the_moving_average_of_its_generator():
+@pytest.mark.parametrize("conditioning", ["conditional_batch_norm", "shared_hierarchical"])
+def test_the_model_samples_with_the_moving_average_of_its_generator(conditioning):
     m = MPCC(16, 3, 4, embedding_size=4, n_stages=2, base_depth=4, max_depth=8, seed=1,
              ema_decay=0.75, spectral_norm_all=True, init="normal_0.02",
-             cluster_conditioning="conditional_batch_norm")
+             cluster_conditioning=conditioning)
     m.reset_ema()
     for e, w in zip(m.generator_ema.variables, m.generator.variables):
         np.testing.assert_array_equal(e.numpy(), w.numpy())
@@ -713,7 +810,8 @@ flow: {steps: 10}
     ("mpcc: {steps: 10, n_stages: 3, ema_decay: 1.0}", "ema_decay must be a number in"),
     ("mpcc: {steps: 10, n_stages: 3, prior_init: ortho}", "mpcc.prior_init must be one of"),
     ("mpcc: {steps: 10, n_stages: 3, cluster_conditioning: film}",
-     "mpcc.cluster_conditioning must be one of"),
+     "mpcc.cluster_conditioning must be one of \\['conditional_batch_norm', 'concat', "
+     "'shared_hierarchical'\\]"),
     ("mpcc: {steps: 10, n_stages: 3, input_normalisation: peak}",
      "mpcc.input_normalisation must be one of"),
     ("mpcc: {steps: 10, n_stages: 3, learn_weights: 1}", "learn_weights must be true or false"),
