@@ -201,7 +201,22 @@ def held_out(model, tests, n_eval):
     out = {"held_out": held_out_residual(model, tests[0], n_eval)}
     if tests[1] is not None:
         out["held_out_population"] = held_out_residual(model, tests[1], n_eval)
+        out["held_out_population_flux"] = held_out_flux(model, tests[1], n_eval)
     return out
+
+
+def held_out_flux(model, test, n_eval, batch_size=50):
+    """Median and its standard error of the flux of the first ``n_eval`` held-out galaxies'
+    reconstructions from their *noisy* stamps over their truths' (a noiseless stamp's
+    reconstruction, :func:`held_out_residual`, cannot show a decoder that fits noise with
+    light)."""
+    ratios = []
+    for i in range(0, n_eval, batch_size):
+        sl = slice(i, min(i + batch_size, n_eval))
+        profile, _ = reconstruct(model, None, test["psf"][sl], test["stamp"][sl])
+        ratios.append(profile.numpy().sum(axis=(1, 2)) / test["truth"][sl].sum(axis=(1, 2)))
+    ratios = np.concatenate(ratios)
+    return float(np.median(ratios)), float(1.2533 * ratios.std(ddof=1) / np.sqrt(len(ratios)))
 
 
 def noisy_chi2(profile, psf, stamp, noise_variance):
@@ -218,16 +233,40 @@ def noisy_chi2(profile, psf, stamp, noise_variance):
             / (tf.reshape(noise_variance, [-1]) * pixels))
 
 
-def make_step(model, optimizer, clip_norm, target, kl_weight=0.0):
+def sparsity_and_smoothness(profile, noise_variance, l1_factor, tv_factor):
+    """The default's priors on the unconvolved profile (tf, per galaxy), on the scale of
+    :func:`noisy_chi2` (``2 / S^2`` times the terms of
+    :func:`~galsim_deep.training.flow_vae.losses.flow_vae_loss`): ``l1_factor`` times the
+    L1 norm of ``profile / sigma`` (the sky around a galaxy is dark: without it a decoder
+    that draws no negative light fits a faint galaxy's noise with light of its own) and
+    ``tv_factor`` times its total variation."""
+    import tensorflow as tf
+
+    from galsim_deep.physics.forward_model import total_variation
+
+    scaled = profile / tf.sqrt(tf.reshape(noise_variance, [-1, 1, 1]))
+    pixels = float(profile.shape[1] * profile.shape[2])
+    return 2.0 / pixels * (l1_factor * tf.reduce_sum(tf.abs(scaled), axis=[1, 2])
+                           + tv_factor * total_variation(scaled))
+
+
+def make_step(model, optimizer, clip_norm, target, kl_weight=0.0, l1_factor=0.0,
+              tv_factor=0.0):
     """One optimiser step on a batch ``(truth, psf, stamp, noise_variance, eps)``: against
     the noiseless truth (``target='truth'``, rungs b and c) or the noisy stamp (``'stamp'``,
     rung d, the encoder seeing the noisy stamp too).  With ``kl_weight`` > 0 (``'stamp'``
     only, rung g) the decoded code is the posterior draw ``mean + stddev * eps`` and the
     loss the VAE's: the reduced chi2 plus ``kl_weight * 2 KL / S^2`` (``kl_weight=1``: minus
-    the evidence lower bound per pixel, times 2)."""
+    the evidence lower bound per pixel, times 2).  ``l1_factor``, ``tv_factor`` (``'stamp'``
+    only): the default's priors, :func:`sparsity_and_smoothness`."""
     import tensorflow as tf
 
     variables = model.vae.trainable_variables
+
+    def priors(profile, noise_variance):
+        if not (l1_factor or tv_factor):
+            return 0.0
+        return sparsity_and_smoothness(profile, noise_variance, l1_factor, tv_factor)
 
     @tf.function(reduce_retracing=True)
     def step(truth, psf, stamp, noise_variance, eps):
@@ -236,10 +275,12 @@ def make_step(model, optimizer, clip_norm, target, kl_weight=0.0):
                 profile, _, kl = reconstruct(model, None, psf, stamp, eps)
                 pixels = float(profile.shape[1] * profile.shape[2])
                 loss = tf.reduce_mean(noisy_chi2(profile, psf, stamp, noise_variance)
-                                      + kl_weight * 2.0 * kl / pixels)
+                                      + kl_weight * 2.0 * kl / pixels
+                                      + priors(profile, noise_variance))
             elif target == "stamp":
                 profile, _ = reconstruct(model, None, psf, stamp)
-                loss = tf.reduce_mean(noisy_chi2(profile, psf, stamp, noise_variance))
+                loss = tf.reduce_mean(noisy_chi2(profile, psf, stamp, noise_variance)
+                                      + priors(profile, noise_variance))
             else:
                 profile, _ = reconstruct(model, truth, psf)
                 loss = tf.reduce_mean(relative_residual(profile, truth))
@@ -329,7 +370,8 @@ def train(args):
     settings_path = out / "settings.json"
     # runs from before --target trained against the truth, before --upsampling nearest
     defaults = {"target": "truth", "upsampling": "nearest", "population": None,
-                "bright_fraction": 0.25, "kl_weight": 0.0, "init_checkpoint": None}
+                "bright_fraction": 0.25, "kl_weight": 0.0, "init_checkpoint": None,
+                "l1_factor": 0.0, "tv_factor": 0.0}
     saved = ({**defaults, **json.loads(settings_path.read_text())}
              if settings_path.is_file() else settings)
     if saved != settings:
@@ -353,7 +395,8 @@ def train(args):
         curve["points"].append({"step": 0, "seconds": 0.0, "train_loss": None,
                                 **held_out(model, (test, pop_test), args.n_eval)})
         curve_path.write_text(json.dumps(curve, indent=1))
-    step_fn = make_step(model, optimizer, args.clip_norm, args.target, args.kl_weight)
+    step_fn = make_step(model, optimizer, args.clip_norm, args.target, args.kl_weight,
+                        args.l1_factor, args.tv_factor)
     losses, t0 = [], time.time()
     first = int(step_var.numpy())
     bar = tqdm(range(first, args.steps), initial=first, total=args.steps,
@@ -417,6 +460,12 @@ def main(argv=None):
     parser.add_argument("--kl-weight", type=float, default=0.0,
                         help="with --target stamp: decode posterior draws and add the KL "
                              "term (1: the VAE's evidence lower bound; rung g)")
+    parser.add_argument("--l1-factor", type=float, default=0.0,
+                        help="with --target stamp: the default's sparsity prior (its recipe: "
+                             "0.1; rung h)")
+    parser.add_argument("--tv-factor", type=float, default=0.0,
+                        help="with --target stamp: the default's total variation (its "
+                             "recipe: 0.01; rung h)")
     parser.add_argument("--checkpoint-every", type=int, default=250)
     parser.add_argument("--n-eval", type=int, default=100,
                         help="held-out galaxies scored at each checkpoint")
@@ -430,6 +479,8 @@ def main(argv=None):
         parser.error(f"--bright-fraction must lie in [0, 1], got {args.bright_fraction}")
     if args.kl_weight < 0 or (args.kl_weight > 0 and args.target != "stamp"):
         parser.error("--kl-weight must be >= 0, and > 0 only with --target stamp")
+    if (args.l1_factor or args.tv_factor) and args.target != "stamp":
+        parser.error("--l1-factor and --tv-factor need --target stamp")
     if args.init_checkpoint and args.init_from:
         parser.error("give --init-from or --init-checkpoint, not both")
     curve = train(args)
