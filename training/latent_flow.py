@@ -248,9 +248,8 @@ def fit_code_flow(codes, conditions, stddevs=None, steps=400, seed=0, n_stages=4
         Training values are clipped to ``+-clip`` robust standard deviations (and
         :meth:`~galsim_deep.training.maf.FittedLatentFlow.sample` clips its draws alike).
         The median and MAD are the bulk's: where a subset of the codes sits far from it
-        (a training mix with its bright galaxies oversampled, whose codes lay beyond ±10
-        for 78% of them, ``docs/bright_ladder.rst``), the clip cuts that subset back; raise
-        it.
+        (the bright galaxies of a training mix that oversamples them,
+        ``docs/bright_ladder.rst``), the clip cuts that subset back; raise it.
     progress : bool
         Show a tqdm progress bar.
     weights : array_like [N], optional
