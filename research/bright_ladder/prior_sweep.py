@@ -28,9 +28,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from render_bright import load_split  # noqa: E402
-from sample_rung import BRIGHT_SHARE, encode  # noqa: E402
+from sample_rung import fit_mix_prior, mix_codes  # noqa: E402
 from score_rung import _write, load_network, set_threads  # noqa: E402
-from train_rung import population_weights  # noqa: E402
+from train_rung import median_and_error  # noqa: E402
 
 
 def parse_setting(text):
@@ -50,31 +50,14 @@ def parse_setting(text):
     return options
 
 
-def mix_codes(network, bright, population, cache):
-    """The encoder's posterior means and deviations of the training mix (population first),
-    with its conditions; cached."""
+def cached_mix_codes(network, bright, population, cache):
+    """``sample_rung.mix_codes``, kept in ``cache`` (an ``.npz``) and read from it again."""
     if cache.is_file():
         with np.load(cache) as f:
             return {k: f[k] for k in f.files}
-    (pm, ps), (bm, bs) = encode(network, population), encode(network, bright)
-    out = {"means": np.concatenate([pm, bm]), "stddevs": np.concatenate([ps, bs]),
-           "conditions": np.concatenate([population["conditions"], bright["conditions"]]),
-           "n_population": np.array(len(pm))}
+    out = mix_codes(network, bright, population)
     np.savez(cache, **out)
     return out
-
-
-def fit(codes, options, seed):
-    from galsim_deep.training.latent_flow import fit_code_flow
-
-    conditions = codes["conditions"]
-    bright = conditions[:, 0] <= 21.0
-    weights = population_weights(bright, BRIGHT_SHARE, bright.mean())
-    return fit_code_flow(codes["means"], conditions,
-                         stddevs=codes["stddevs"] if options["posterior_samples"] else None,
-                         steps=options["steps"], seed=seed, n_stages=6,
-                         hidden_units=(128, 128), progress=True, clip=options["clip"],
-                         weights=weights if options["weighted"] else None)
 
 
 def ratios(network, flow, test, clip, seed, batch_size=100):
@@ -96,9 +79,9 @@ def ratios(network, flow, test, clip, seed, batch_size=100):
 
 
 def quartiles(values):
-    q = np.percentile(values, [25, 50, 75])
-    return {"q25": float(q[0]), "median": float(q[1]), "q75": float(q[2]),
-            "median_error": float(1.2533 * np.std(values) / np.sqrt(len(values)))}
+    q25, q75 = np.percentile(values, [25, 75])
+    median, error = median_and_error(values)
+    return {"q25": float(q25), "median": median, "q75": float(q75), "median_error": error}
 
 
 def main(argv=None):
@@ -117,13 +100,15 @@ def main(argv=None):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     network, source = load_network(args.spec, args.checkpoint)
-    codes = mix_codes(network, load_split(args.data, "train"),
+    codes = cached_mix_codes(network, load_split(args.data, "train"),
                       load_split(args.population, "train"), out / "codes.npz")
     tests = {"bright": load_split(args.data, "test"),
              "population": load_split(args.population, "test")}
     for setting in args.setting:
         options, t0 = parse_setting(setting), time.time()
-        flow = fit(codes, options, args.seed)
+        flow, _ = fit_mix_prior(codes, options["steps"], args.seed,
+                                options["posterior_samples"], options["weighted"],
+                                options["clip"])
         report = {"setting": setting, "options": options, "source": source,
                   "command": " ".join(sys.argv),
                   **{name: ratios(network, flow, test, options["clip"], args.seed)

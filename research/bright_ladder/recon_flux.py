@@ -15,29 +15,16 @@ Usage::
         --out research/bright_ladder/scores/recon_flux.json
 """
 import argparse
-import json
 import sys
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from render_bright import load_split  # noqa: E402
 from score_rung import _write, load_network, set_threads  # noqa: E402
-from train_rung import reconstruct  # noqa: E402
+from train_rung import median_and_error, reconstruction_flux_ratios  # noqa: E402
 
 #: ``mag_auto`` bins (AB).
 EDGES = (17.0, 21.0, 23.0, 24.0, 25.3)
-
-
-def flux_ratios(network, test, batch_size=100):
-    """Per galaxy, the reconstruction's flux over the truth's."""
-    out = []
-    for i in range(0, len(test["stamp"]), batch_size):
-        sl = slice(i, i + batch_size)
-        profile, _ = reconstruct(network, None, test["psf"][sl], test["stamp"][sl])
-        out.append(profile.numpy().sum(axis=(1, 2)) / test["truth"][sl].sum(axis=(1, 2)))
-    return np.concatenate(out).astype(np.float64)
 
 
 def by_magnitude(ratios, mag):
@@ -46,11 +33,14 @@ def by_magnitude(ratios, mag):
     for lo, hi in zip(EDGES[:-1], EDGES[1:]):
         r = ratios[(mag >= lo) & (mag < hi)]
         if len(r):
-            rows[f"{lo:g}-{hi:g}"] = {"median": float(np.median(r)), "n": int(len(r)),
-                                      "error": float(1.2533 * r.std() / np.sqrt(len(r)))}
-    rows["all"] = {"median": float(np.median(ratios)), "n": int(len(ratios)),
-                   "error": float(1.2533 * ratios.std() / np.sqrt(len(ratios)))}
+            rows[f"{lo:g}-{hi:g}"] = _row(r)
+    rows["all"] = _row(ratios)
     return rows
+
+
+def _row(ratios):
+    median, error = median_and_error(ratios)
+    return {"median": median, "n": int(len(ratios)), "error": error}
 
 
 def main(argv=None):
@@ -68,7 +58,8 @@ def main(argv=None):
         folder, _, checkpoint = spec.partition("@") if not spec.startswith("hub:") else (
             spec, "", "")
         network, source = load_network(folder, checkpoint or None)
-        rows = by_magnitude(flux_ratios(network, test), test["conditions"][:, 0])
+        rows = by_magnitude(reconstruction_flux_ratios(network, test, batch_size=100),
+                            test["conditions"][:, 0])
         report["rows"][spec] = rows
         print(spec, "  ".join(f"{k}: {v['median']:.3f} ± {v['error']:.3f} ({v['n']})"
                               for k, v in rows.items()), flush=True)

@@ -37,7 +37,6 @@ Usage::
         --checkpoint runs/bright_ladder/rung_f/kept3000/ckpt-3000 --label f-3000
 """
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -71,29 +70,46 @@ def encode(network, split, batch_size=100):
 
 def fit_prior(network, bright, population, steps, seed, posterior_samples=False,
               weighted=True, clip=10.0):
-    """The weighted prior of the mix's codes (module docstring, steps 1-2): fitted to the
-    posterior means, or with ``posterior_samples`` to draws from each posterior (a VAE's,
-    rung g); ``weighted=False``: every code of the mix alike (the bright set's 2,000 then
-    shape the prior's bright end at their share of the mix, not of the population).
-    ``clip``: the robust standard deviations the training codes are clipped to (and the
-    draws, :func:`draw`): the bright codes lie far beyond the population's median and MAD."""
+    """The weighted prior of the mix's codes (module docstring, steps 1-2):
+    :func:`fit_mix_prior` of :func:`mix_codes`."""
+    return fit_mix_prior(mix_codes(network, bright, population), steps, seed,
+                         posterior_samples, weighted, clip)
+
+
+def mix_codes(network, bright, population):
+    """The encoder's posterior ``means`` and ``stddevs`` of the training mix, the population
+    set's first (``n_population`` of them), with their ``conditions``."""
+    (pm, ps), (bm, bs) = encode(network, population), encode(network, bright)
+    return {"means": np.concatenate([pm, bm]), "stddevs": np.concatenate([ps, bs]),
+            "conditions": np.concatenate([population["conditions"], bright["conditions"]]),
+            "n_population": len(pm)}
+
+
+def fit_mix_prior(codes, steps, seed, posterior_samples=False, weighted=True, clip=10.0):
+    """The prior of :func:`mix_codes`' codes: fitted to the posterior means, or with
+    ``posterior_samples`` to draws from each posterior (a VAE's, rung g); each code weighted
+    by its population share over its share of the mix, or with ``weighted=False`` every
+    code alike (the bright set's 2,000 then shape the prior's bright end at their share of
+    the mix, not of the population).  ``clip``: the robust standard deviations the training
+    codes are clipped to (and the draws, :func:`draw`): the bright codes lie far beyond the
+    population's median and MAD."""
     from galsim_deep.training.latent_flow import fit_code_flow
 
-    (pm, ps), (bm, bs) = encode(network, population), encode(network, bright)
-    codes, stddevs = np.concatenate([pm, bm]), np.concatenate([ps, bs])
-    conditions = np.concatenate([population["conditions"], bright["conditions"]])
-    fraction = len(bright["stamp"]) / len(codes)
-    weights = population_weights(conditions[:, 0] <= 21.0, BRIGHT_SHARE, fraction)
-    flow = fit_code_flow(codes, conditions, stddevs=stddevs if posterior_samples else None,
+    means, conditions, n_pop = codes["means"], codes["conditions"], int(codes["n_population"])
+    fraction = 1.0 - n_pop / len(means)
+    bright = conditions[:, 0] <= 21.0
+    weights = population_weights(bright, BRIGHT_SHARE, fraction)
+    flow = fit_code_flow(means, conditions,
+                         stddevs=codes["stddevs"] if posterior_samples else None,
                          steps=steps, seed=seed, n_stages=6, hidden_units=(128, 128),
                          progress=True, weights=weights if weighted else None, clip=clip)
-    beyond = np.abs(codes - flow.shift) > clip * flow.scale
-    return flow, {"n_codes": int(len(codes)), "bright_fraction_of_mix": float(fraction),
+    beyond = np.abs(means - flow.shift) > clip * flow.scale
+    return flow, {"n_codes": int(len(means)), "bright_fraction_of_mix": float(fraction),
                   "weighted": bool(weighted), "clip": float(clip),
-                  "codes_beyond_clip": {"bright": float(beyond[len(pm):].any(axis=1).mean()),
-                                        "population": float(beyond[:len(pm)].any(axis=1).mean())},
-                  "weights": {"bright": float(weights[conditions[:, 0] <= 21.0][0]),
-                              "faint": float(weights[conditions[:, 0] > 21.0][0])}}
+                  "codes_beyond_clip": {"bright": float(beyond[n_pop:].any(axis=1).mean()),
+                                        "population": float(beyond[:n_pop].any(axis=1).mean())},
+                  "weights": {"bright": float(weights[bright][0]),
+                              "faint": float(weights[~bright][0])}}
 
 
 def draw(network, flow, conditions, seed, batch_size=100, temperature=1.0, clip=10.0):

@@ -210,13 +210,27 @@ def held_out_flux(model, test, n_eval, batch_size=50):
     reconstructions from their *noisy* stamps over their truths' (a noiseless stamp's
     reconstruction, :func:`held_out_residual`, cannot show a decoder that fits noise with
     light)."""
+    return median_and_error(reconstruction_flux_ratios(model, test, n_eval, batch_size), ddof=1)
+
+
+def reconstruction_flux_ratios(model, test, n=None, batch_size=50):
+    """Per galaxy, the flux of the reconstruction of its noisy stamp (encoder mean, turned by
+    the stamp's pose) over its truth's, for the first ``n`` galaxies of a split (all)."""
+    n = len(test["stamp"]) if n is None else n
     ratios = []
-    for i in range(0, n_eval, batch_size):
-        sl = slice(i, min(i + batch_size, n_eval))
+    for i in range(0, n, batch_size):
+        sl = slice(i, min(i + batch_size, n))
         profile, _ = reconstruct(model, None, test["psf"][sl], test["stamp"][sl])
         ratios.append(profile.numpy().sum(axis=(1, 2)) / test["truth"][sl].sum(axis=(1, 2)))
-    ratios = np.concatenate(ratios)
-    return float(np.median(ratios)), float(1.2533 * ratios.std(ddof=1) / np.sqrt(len(ratios)))
+    return np.concatenate(ratios).astype(np.float64)
+
+
+def median_and_error(values, ddof=0):
+    """The median of ``values`` and its standard error, ``1.2533 std / sqrt(n)`` (a normal
+    sample's)."""
+    values = np.asarray(values, np.float64)
+    return (float(np.median(values)),
+            float(1.2533 * values.std(ddof=ddof) / np.sqrt(len(values))))
 
 
 def noisy_chi2(profile, psf, stamp, noise_variance):
