@@ -39,6 +39,8 @@ from score_rung import load_network, set_threads  # noqa: E402
 #: What the candidate takes from its baseline's metadata unchanged.
 KEPT = ("name", "family", "pixel_scale", "stamp_size", "flux", "centering", "conditions",
         "citation", "sampling_kind", "wings", "shape_prior")
+#: The prior's conditions, in the order ``render_bright.py`` stores them.
+CONDITIONS = ("mag_auto", "flux_radius", "zphot")
 
 
 def module_metadata(baseline, network, args, prior, curve):
@@ -51,8 +53,7 @@ def module_metadata(baseline, network, args, prior, curve):
     meta = {key: base[key] for key in KEPT if key in base}
     size = int(network.latent_size)
     meta["latent_size"] = size + 1
-    meta["equivariant"] = {**base["equivariant"], "code_size": size, "pose_normal": size,
-                           "class_names": base["equivariant"]["class_names"]}
+    meta["equivariant"] = {**base["equivariant"], "code_size": size, "pose_normal": size}
     meta["version"] = args.version
     meta["description"] = (
         f"the bright-structure ladder's rung ({Path(args.run).name}): the default's network "
@@ -97,10 +98,6 @@ def run(args):
                         portable=True)
     print(f"wrote {out} ({source}) in {time.time() - t0:.0f} s")
     return out
-
-
-#: The prior's conditions, in the order ``render_bright.py`` stores them.
-CONDITIONS = ("mag_auto", "flux_radius", "zphot")
 
 
 def _curve(path):
